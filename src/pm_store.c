@@ -228,5 +228,5 @@ const char *pm_row_str(const pm_row *row, int col)
 
 const char *pm_arg_int(apr_pool_t *p, long long v)
 {
-    return apr_psprintf(p, "%lld", v);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }
