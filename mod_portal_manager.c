@@ -4,8 +4,11 @@
 #include "pm_config.h"
 #include "pm_store.h"
 #include "pm_api.h"
+#include "pm_outbox.h"
 
 #include "http_request.h"
+#include "http_main.h"
+#include "http_core.h"
 
 
 static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -16,7 +19,14 @@ static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      "mod_portal_manager: no random numbers for cursor signing");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    return pm_store_prepare_all(pconf, s);
+    if (pm_store_prepare_all(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* the first of httpd's two startup passes only checks; start nothing */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    return pm_outbox_register(pconf, s);
 }
 
 static void pm_register_hooks(apr_pool_t *p)

@@ -21,6 +21,17 @@ int pm_api_client_clear_declined(pm_req *q);
 int pm_api_client_set_preferences(pm_req *q);
 int pm_api_client_audit(pm_req *q);
 
+/* Shared by the resource files (pm_api_clients.c). */
+struct pm_row;
+int pm_api_load_visible_client(pm_req *q, const char *action, const struct pm_row **out);
+json_t *pm_api_invitation_json(pm_req *q, const struct pm_row *row);
+
+/* Invitations (pm_api_invitations.c). */
+int pm_api_client_invite(pm_req *q);
+int pm_api_invitation_resend(pm_req *q);
+int pm_api_invitation_revoke(pm_req *q);
+int pm_api_send_invitation(pm_req *q, int status, long long invitation_id);
+
 /* SetHandler portal-manager */
 int pm_api_staff_handler(request_rec *r);
 

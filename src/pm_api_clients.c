@@ -80,7 +80,7 @@ static void set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row,
     pm_json_set_str(obj, key, v ? pm_rfc3339(q->r->pool, pm_row_int(row, col, 0)) : NULL);
 }
 
-static json_t *invitation_json(pm_req *q, const pm_row *row)
+json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
 {
     json_t *inv = json_object();
     const char *rep = pm_row_str(row, 1);
@@ -139,7 +139,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     f.delivery_status = inv ? pm_row_str(inv, 10) : NULL;
     f.now = now_sec(q);
     pm_json_set_str(rep, "portal_status", pm_portal_status(&f));
-    json_object_set_new(rep, "latest_invitation", inv ? invitation_json(q, inv) : json_null());
+    json_object_set_new(rep, "latest_invitation", inv ? pm_api_invitation_json(q, inv) : json_null());
     return rep;
 }
 
@@ -147,7 +147,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
 
 /* The client row if this staff member may see it. Otherwise a 404 that reads
  * exactly like a missing client, and an audit row with result "denied". */
-static int load_visible_client(pm_req *q, const char *action, const pm_row **out)
+int pm_api_load_visible_client(pm_req *q, const char *action, const pm_row **out)
 {
     apr_array_header_t *rows;
     long long id = q->ids[0];
@@ -194,7 +194,7 @@ static int build_client_view(pm_req *q, const pm_row *row, json_t **out)
     pm_json_set_bool(view, "statement_notifications", pm_row_int(row, C_STATEMENTS, 1) == 1);
     list = json_array();
     for (i = 0; i < invs->nelts; i++) {
-        json_array_append_new(list, invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));
+        json_array_append_new(list, pm_api_invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));
     }
     json_object_set_new(view, "invitations", list);
     list = json_array();
@@ -213,7 +213,7 @@ static int send_client_view(pm_req *q, const char *action)
     json_t *view;
     int rc;
 
-    if ((rc = load_visible_client(q, action, &row)) != PM_NEXT
+    if ((rc = pm_api_load_visible_client(q, action, &row)) != PM_NEXT
         || (rc = build_client_view(q, row, &view)) != PM_NEXT) {
         return rc;
     }
@@ -343,7 +343,7 @@ int pm_api_client_view(pm_req *q)
     json_t *view;
     int rc;
 
-    if ((rc = load_visible_client(q, "client.view", &row)) != PM_NEXT
+    if ((rc = pm_api_load_visible_client(q, "client.view", &row)) != PM_NEXT
         || (rc = build_client_view(q, row, &view)) != PM_NEXT) {
         return rc;
     }
@@ -367,7 +367,7 @@ static int begin_client_change(pm_req *q, const char *action, const char *const 
     int rc;
 
     if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT
-        || (rc = load_visible_client(q, action, &row)) != PM_NEXT) {
+        || (rc = pm_api_load_visible_client(q, action, &row)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS) {
@@ -549,7 +549,7 @@ int pm_api_client_audit(pm_req *q)
         return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
                                   "This page link is not valid any more; start again.", "cursor");
     }
-    if ((rc = load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
+    if ((rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_select(q->db, PM_SQL_AUDIT_BY_CLIENT, &rows, pm_arg_int(p, q->ids[0]), before,

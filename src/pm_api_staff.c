@@ -88,6 +88,9 @@ static const pm_route staff_routes[] = {
     { "DELETE", "/clients/{id}/declined", pm_api_client_clear_declined },
     { "PUT", "/clients/{id}/preferences", pm_api_client_set_preferences },
     { "GET", "/clients/{id}/audit", pm_api_client_audit },
+    { "POST", "/clients/{id}/invitations", pm_api_client_invite },
+    { "POST", "/invitations/{id}/resend", pm_api_invitation_resend },
+    { "POST", "/invitations/{id}/revoke", pm_api_invitation_revoke },
     { NULL, NULL, NULL }
 };
 

@@ -37,6 +37,7 @@ typedef struct {
     int mail_timeout;              /* seconds */
     int outbox_interval_ms;
     int outbox_max_attempts;
+    int outbox_retry_delay;        /* seconds before the first retry */
 } pm_server_conf;
 
 /* Directory configuration. */
@@ -49,6 +50,7 @@ typedef struct {
 #define PM_DEFAULT_OUTBOX_INTERVAL   500
 #define PM_DEFAULT_OUTBOX_ATTEMPTS   8
 #define PM_DEFAULT_MAX_BODY          65536
+#define PM_DEFAULT_OUTBOX_RETRY_DELAY 60
 
 static APR_INLINE pm_server_conf *pm_server_config(server_rec *s)
 {

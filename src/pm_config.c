@@ -21,6 +21,7 @@ void *pm_config_create_server(apr_pool_t *p, server_rec *s)
     conf->mail_timeout = PM_UNSET;
     conf->outbox_interval_ms = PM_UNSET;
     conf->outbox_max_attempts = PM_UNSET;
+    conf->outbox_retry_delay = PM_UNSET;
     return conf;
 }
 
@@ -73,6 +74,7 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(mail_timeout);
     MERGE_INT(outbox_interval_ms);
     MERGE_INT(outbox_max_attempts);
+    MERGE_INT(outbox_retry_delay);
     return conf;
 }
 
@@ -261,6 +263,7 @@ static const int_limits pm_int_limits[] = {
     { "PortalMailTimeout",       1, 3600 },
     { "PortalOutboxInterval",    10, 3600000 },
     { "PortalOutboxMaxAttempts", 1, 100 },
+    { "PortalOutboxRetryDelay",  1, 86400 },
     { NULL, 0, 0 }
 };
 
@@ -322,6 +325,9 @@ const command_rec pm_config_directives[] = {
     AP_INIT_TAKE1("PortalOutboxMaxAttempts", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, outbox_max_attempts), RSRC_CONF,
                   "delivery attempts before an email is marked failed (default 8)"),
+    AP_INIT_TAKE1("PortalOutboxRetryDelay", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, outbox_retry_delay), RSRC_CONF,
+                  "seconds before the first retry; doubles each attempt (default 60)"),
     AP_INIT_TAKE1("PortalMaxBodySize", set_max_body, NULL, RSRC_CONF | ACCESS_CONF,
                   "largest JSON request body in bytes (default 65536)"),
     { NULL }

@@ -12,6 +12,14 @@
 
 #define TAG_LEN 16
 
+char *pm_base64_std(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    char *out = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)len));
+
+    apr_base64_encode_binary(out, data, (int)len);
+    return out;
+}
+
 char *pm_base64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 {
     char *out = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)len));

@@ -44,6 +44,12 @@
     "         AND sc.client_id = c.id)) "
 
 static pm_sql_stmt statements[PM_SQL_COUNT] = {
+    /* a write that touches nothing: makes SQLite take its write lock at BEGIN */
+    [PM_SQL_TXN_WRITE_LOCK] = { "pm_txn_write_lock",
+        "UPDATE schema_version SET version = version WHERE 1 = 0" },
+    [PM_SQL_SETTINGS_ALL] = { "pm_settings_all",
+        "SELECT name, value FROM settings" },
+
     [PM_SQL_STAFF_GET] = { "pm_staff_get",
         "SELECT username, display_name, all_clients, active FROM staff WHERE username = %s" },
 
@@ -103,6 +109,87 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'pending'" },
     [PM_SQL_CLIENT_SET_PREFERENCES] = { "pm_client_set_preferences",
         "UPDATE clients SET statement_notifications = %d, updated_at = %lld WHERE id = %lld" },
+
+    /* before a new client invitation: an expired one, or one whose delivery
+     * failed, steps aside (its link will answer "superseded") */
+    [PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT] = { "pm_invitation_supersede_stale_client",
+        "UPDATE invitations SET status = 'superseded', responded_at = %lld "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'pending' "
+        "  AND (expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o "
+        "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' "
+        "         AND o.id = (SELECT max(o2.id) FROM outbox o2 "
+        "                     WHERE o2.invitation_id = invitations.id)))" },
+    /* the partial unique index keeps one pending invitation per recipient;
+     * a racing second insert does nothing and returns no id */
+    [PM_SQL_INVITATION_INSERT] = { "pm_invitation_insert",
+        "INSERT INTO invitations (client_id, representative_id, email, status, created_by, "
+        "                         created_at, expires_at) "
+        "VALUES (%lld, %lld, %s, 'pending', %s, %lld, %lld) "
+        "ON CONFLICT DO NOTHING RETURNING id" },
+    /* id, client_id, representative_id, status, expires_at, last queued at, sends queued */
+    [PM_SQL_INVITATION_GET_VISIBLE] = { "pm_invitation_get_visible",
+        "SELECT i.id, i.client_id, i.representative_id, i.status, i.expires_at, "
+        "       (SELECT max(o.created_at) FROM outbox o WHERE o.invitation_id = i.id), "
+        "       (SELECT count(*) FROM outbox o WHERE o.invitation_id = i.id) "
+        "FROM invitations i JOIN clients c ON c.id = i.client_id "
+        "WHERE i.id = %lld AND " CLIENT_VISIBLE_TO },
+    [PM_SQL_INVITATION_ONE] = { "pm_invitation_one",
+        "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
+        "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
+        "       o.status, o.last_error "
+        "FROM invitations i "
+        "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
+        "   WHERE o2.invitation_id = i.id) "
+        "WHERE i.id = %lld" },
+    [PM_SQL_INVITATION_RESEND] = { "pm_invitation_resend",
+        "UPDATE invitations SET token_hash = NULL, status = 'pending', verify_failures = 0, "
+        "       expires_at = %lld "
+        "WHERE id = %lld AND status IN ('pending', 'locked') "
+        "  AND NOT EXISTS (SELECT 1 FROM invitations j WHERE j.id <> invitations.id "
+        "       AND j.client_id = invitations.client_id AND j.status = 'pending' "
+        "       AND coalesce(j.representative_id, 0) = coalesce(invitations.representative_id, 0))" },
+    [PM_SQL_INVITATION_REVOKE] = { "pm_invitation_revoke",
+        "UPDATE invitations SET status = 'revoked', responded_at = %lld "
+        "WHERE id = %lld AND status IN ('pending', 'locked')" },
+    /* the current token's hash moves aside so its link can say "superseded" */
+    [PM_SQL_TOKEN_RETIRE] = { "pm_token_retire",
+        "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
+        "SELECT token_hash, id, %lld FROM invitations "
+        "WHERE id = %lld AND token_hash IS NOT NULL" },
+
+    [PM_SQL_OUTBOX_INSERT] = { "pm_outbox_insert",
+        "INSERT INTO outbox (invitation_id, message_id, status, attempts, next_attempt_at, "
+        "                    created_at) "
+        "VALUES (%lld, %s, 'queued', 0, %lld, %lld)" },
+    /* due rows with what the email needs: outbox id, invitation id, message id,
+     * attempts, recipient email, invitation status, representative id, expires_at,
+     * recipient first name (client or representative) */
+    [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
+        "SELECT o.id, o.invitation_id, o.message_id, o.attempts, i.email, i.status, "
+        "       i.representative_id, i.expires_at, "
+        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END "
+        "FROM outbox o JOIN invitations i ON i.id = o.invitation_id "
+        "JOIN clients c ON c.id = i.client_id "
+        "LEFT JOIN representatives r ON r.id = i.representative_id "
+        "WHERE o.status = 'queued' AND o.next_attempt_at <= %lld "
+        "  AND (o.lease_until IS NULL OR o.lease_until < %lld) "
+        "ORDER BY o.id LIMIT CAST(%d AS integer)" },
+    [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
+        "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1 "
+        "WHERE id = %lld AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
+    [PM_SQL_OUTBOX_SET_TOKEN] = { "pm_outbox_set_token",
+        "UPDATE invitations SET token_hash = %s WHERE id = %lld AND status = 'pending'" },
+    [PM_SQL_OUTBOX_SENT] = { "pm_outbox_sent",
+        "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
+        "       last_error = NULL WHERE id = %lld" },
+    [PM_SQL_INVITATION_SENT] = { "pm_invitation_sent",
+        "UPDATE invitations SET sent_at = %lld, send_count = send_count + 1 WHERE id = %lld" },
+    [PM_SQL_OUTBOX_RETRY] = { "pm_outbox_retry",
+        "UPDATE outbox SET next_attempt_at = %lld, lease_until = NULL, last_error = %s "
+        "WHERE id = %lld" },
+    [PM_SQL_OUTBOX_FAILED] = { "pm_outbox_failed",
+        "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = %s "
+        "WHERE id = %lld" },
 
     [PM_SQL_AUDIT_INSERT] = { "pm_audit_insert",
         "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "

@@ -11,12 +11,20 @@
 APLOG_USE_MODULE(portal_manager);
 
 struct pm_db {
-    request_rec *r;
+    request_rec *r;               /* NULL outside a request (delivery worker) */
+    server_rec *s;
     apr_pool_t *pool;
     ap_dbd_t *dbd;
     apr_dbd_transaction_t *txn;
     int committed;
 };
+
+/* Log against the request when there is one, else against the server. */
+#define DB_LOG(db, level, ...)                                                   \
+    do {                                                                         \
+        if ((db)->r) ap_log_rerror(APLOG_MARK, level, 0, (db)->r, __VA_ARGS__);  \
+        else ap_log_error(APLOG_MARK, level, 0, (db)->s, __VA_ARGS__);           \
+    } while (0)
 
 int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
 {
@@ -54,9 +62,43 @@ pm_db *pm_db_acquire(request_rec *r)
     }
     db = apr_pcalloc(r->pool, sizeof(*db));
     db->r = r;
+    db->s = r->server;
     db->pool = r->pool;
     db->dbd = dbd;
     return db;
+}
+
+static apr_status_t rollback_unless_committed(void *data);
+
+pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    ap_dbd_t *dbd = open_fn ? open_fn(p, s) : NULL;
+    pm_db *db;
+
+    if (dbd == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
+                     "delivery worker: no database connection");
+        return NULL;
+    }
+    db = apr_pcalloc(p, sizeof(*db));
+    db->s = s;
+    db->pool = p;
+    db->dbd = dbd;
+    return db;
+}
+
+void pm_db_close(pm_db *db)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+
+    if (db && db->dbd && close_fn) {
+        if (db->txn) {
+            rollback_unless_committed(db);
+        }
+        close_fn(db->s, db->dbd);
+        db->dbd = NULL;
+    }
 }
 
 static apr_dbd_prepared_t *find_statement(pm_db *db, const pm_sql_stmt *st)
@@ -64,9 +106,27 @@ static apr_dbd_prepared_t *find_statement(pm_db *db, const pm_sql_stmt *st)
     apr_dbd_prepared_t *stmt = apr_hash_get(db->dbd->prepared, st->label, APR_HASH_KEY_STRING);
 
     if (stmt == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00012)
+        DB_LOG(db, APLOG_ERR, PM_LOGNO(00012)
                       "prepared statement %s is missing from the connection", st->label);
     }
+    return stmt;
+}
+
+/* APR's SQLite driver prepares with the legacy sqlite3_prepare(), so a statement
+ * expired by the connection (DBDInitSQL "PRAGMA foreign_keys = ON" runs after
+ * mod_dbd prepared everything) fails forever. On SQLite a failed statement is
+ * prepared again on this connection, once, and retried. */
+static apr_dbd_prepared_t *reprepare(pm_db *db, const pm_sql_stmt *st)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+
+    if (strcmp(apr_dbd_name(db->dbd->driver), "sqlite3") != 0
+        || apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle, st->sql,
+                           st->label, &stmt) != 0) {
+        return NULL;
+    }
+    apr_hash_set(db->dbd->prepared, st->label, APR_HASH_KEY_STRING, stmt);
+    DB_LOG(db, APLOG_DEBUG, PM_LOGNO(00018) "statement %s prepared again", st->label);
     return stmt;
 }
 
@@ -85,7 +145,7 @@ static void log_db_error(pm_db *db, const pm_sql_stmt *st, int rc)
 {
     const char *msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rc);
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00013)
+    DB_LOG(db, APLOG_ERR, PM_LOGNO(00013)
                   "statement %s failed: %s", st->label, msg ? msg : "(no message)");
 }
 
@@ -112,11 +172,24 @@ static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_head
     return rc == -1 ? APR_SUCCESS : APR_EGENERAL;
 }
 
+static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stmt,
+                       const char **args, apr_array_header_t *rows)
+{
+    apr_dbd_results_t *res = NULL;
+    int rc = apr_dbd_pselect(db->dbd->driver, db->pool, db->dbd->handle, &res, stmt, 0,
+                             st->nargs, args);
+
+    rows->nelts = 0;
+    if (rc == 0 && drain_rows(db, res, rows) != APR_SUCCESS) {
+        rc = -1;
+    }
+    return rc;
+}
+
 apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
     apr_dbd_prepared_t *stmt = find_statement(db, st);
-    apr_dbd_results_t *res = NULL;
     const char **args;
     va_list ap;
     int rc;
@@ -128,14 +201,12 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
     va_start(ap, rows);
     args = collect_args(db, st, ap);
     va_end(ap);
-    rc = apr_dbd_pselect(db->dbd->driver, db->pool, db->dbd->handle, &res, stmt, 0,
-                         st->nargs, args);
+    rc = select_once(db, st, stmt, args, *rows);
+    if (rc != 0 && (stmt = reprepare(db, st)) != NULL) {
+        rc = select_once(db, st, stmt, args, *rows);
+    }
     if (rc != 0) {
         log_db_error(db, st, rc);
-        return APR_EGENERAL;
-    }
-    if (drain_rows(db, res, *rows) != APR_SUCCESS) {
-        log_db_error(db, st, -1);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -157,6 +228,10 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
     va_end(ap);
     rc = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, stmt,
                         st->nargs, args);
+    if (rc != 0 && (stmt = reprepare(db, st)) != NULL) {
+        rc = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, stmt,
+                            st->nargs, args);
+    }
     if (rc != 0) {
         log_db_error(db, st, rc);
         return APR_EGENERAL;
@@ -174,7 +249,7 @@ static apr_status_t rollback_unless_committed(void *data)
     if (db->txn && !db->committed) {
         apr_dbd_transaction_mode_set(db->dbd->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
         apr_dbd_transaction_end(db->dbd->driver, db->pool, db->txn);
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, db->r, PM_LOGNO(00014)
+        DB_LOG(db, APLOG_DEBUG, PM_LOGNO(00014)
                       "transaction rolled back");
     }
     db->txn = NULL;
@@ -186,7 +261,7 @@ apr_status_t pm_db_begin(pm_db *db)
     int rc = apr_dbd_transaction_start(db->dbd->driver, db->pool, db->dbd->handle, &db->txn);
 
     if (rc != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00015)
+        DB_LOG(db, APLOG_ERR, PM_LOGNO(00015)
                       "cannot start a transaction: %s",
                       apr_dbd_error(db->dbd->driver, db->dbd->handle, rc));
         db->txn = NULL;
@@ -194,7 +269,9 @@ apr_status_t pm_db_begin(pm_db *db)
     }
     db->committed = 0;
     apr_pool_cleanup_register(db->pool, db, rollback_unless_committed, apr_pool_cleanup_null);
-    return APR_SUCCESS;
+    /* SQLite's driver starts a deferred transaction; a write first takes the
+     * write lock now, so two writers queue instead of deadlocking later. */
+    return pm_db_exec(db, PM_SQL_TXN_WRITE_LOCK, NULL);
 }
 
 apr_status_t pm_db_commit(pm_db *db)
@@ -209,7 +286,7 @@ apr_status_t pm_db_commit(pm_db *db)
     apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
     db->txn = NULL;
     if (rc != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00016)
+        DB_LOG(db, APLOG_ERR, PM_LOGNO(00016)
                       "commit failed: %s", apr_dbd_error(db->dbd->driver, db->dbd->handle, rc));
         return APR_EGENERAL;
     }

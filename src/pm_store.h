@@ -10,7 +10,7 @@
 typedef struct pm_db pm_db;
 
 /* One result row: values as strings, NULL for SQL NULL. */
-typedef struct {
+typedef struct pm_row {
     int ncols;
     const char **v;
 } pm_row;
@@ -21,6 +21,11 @@ int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s);
 /* The request's connection (mod_dbd pool), or NULL when the database cannot be
  * reached (already logged). */
 pm_db *pm_db_acquire(request_rec *r);
+
+/* A connection for work outside a request (the delivery worker); give it back
+ * with pm_db_close before any slow network I/O. */
+pm_db *pm_db_open(server_rec *s, apr_pool_t *p);
+void pm_db_close(pm_db *db);
 
 /* Run statement `id` with its string arguments (exactly nargs of them, NULL for
  * SQL NULL). Rows land in *rows (array of pm_row) allocated from the request

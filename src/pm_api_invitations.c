@@ -1,0 +1,227 @@
+/* pm_api_invitations.c — the invitation buttons of the staff API: invite /
+ * reinvite a client, resend, revoke. Each writes the invitation and its outbox
+ * row in one transaction and answers at once; the delivery worker sends. */
+#include "pm_api.h"
+#include "pm_audit.h"
+#include "pm_outbox.h"
+#include "pm_settings.h"
+#include "pm_store.h"
+#include "pm_text.h"
+
+#include "http_protocol.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+/* columns of PM_SQL_CLIENT_GET_VISIBLE used here */
+enum { C_ID = 0, C_DECLINED_AT = 4, C_ACCOUNTS = 8, C_EMAIL = 11 };
+/* columns of PM_SQL_INVITATION_GET_VISIBLE */
+enum { I_ID, I_CLIENT, I_REP, I_STATUS, I_EXPIRES, I_LAST_QUEUED, I_QUEUED_COUNT };
+
+static const char *const no_fields[] = { NULL };
+
+static long long now_sec(pm_req *q)
+{
+    return (long long)apr_time_sec(q->r->request_time);
+}
+
+static int conflict(pm_req *q, const char *code, const char *message)
+{
+    return pm_http_send_error(q, HTTP_CONFLICT, code, message, NULL);
+}
+
+static int load_settings(pm_req *q, pm_settings *st)
+{
+    return pm_settings_load(q->db, q->r->pool, st) == APR_SUCCESS ? PM_NEXT
+                                                                 : pm_http_db_unavailable(q);
+}
+
+/* The invitation as the client view shows it (same shape). */
+int pm_api_send_invitation(pm_req *q, int status, long long invitation_id)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(q->db, PM_SQL_INVITATION_ONE, &rows,
+                     pm_arg_int(q->r->pool, invitation_id)) != APR_SUCCESS || rows->nelts != 1) {
+        return pm_http_db_unavailable(q);
+    }
+    return pm_http_send_json(q, status,
+                             pm_json_pool(q->r->pool,
+                                          pm_api_invitation_json(q, &APR_ARRAY_IDX(rows, 0, pm_row))));
+}
+
+/* Queue one email for an invitation (inside the caller's transaction). */
+static apr_status_t queue_email(pm_req *q, long long invitation_id)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *now = pm_arg_int(p, now_sec(q));
+
+    return pm_db_exec(q->db, PM_SQL_OUTBOX_INSERT, NULL, pm_arg_int(p, invitation_id),
+                      pm_outbox_message_id(p, q->r->server), now, now);
+}
+
+/* ---- POST /clients/{id}/invitations --------------------------------------------- */
+
+static int refuse_client_invitation(pm_req *q, const pm_row *client)
+{
+    if (pm_row_int(client, C_ACCOUNTS, 0) > 0) {
+        return conflict(q, "already_active", "This client already has an active portal account.");
+    }
+    if (pm_row_str(client, C_EMAIL) == NULL || *pm_row_str(client, C_EMAIL) == '\0') {
+        return conflict(q, "no_email", "Enter the client's email address first.");
+    }
+    if (pm_row_str(client, C_DECLINED_AT) != NULL) {
+        return conflict(q, "client_declined",
+                        "The client declined the portal. Clear \"client declined\" first.");
+    }
+    return PM_NEXT;
+}
+
+int pm_api_client_invite(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    const pm_row *client;
+    apr_array_header_t *rows;
+    pm_settings st;
+    long long now = now_sec(q), id;
+    const char *cid = pm_arg_int(p, q->ids[0]);
+    json_t *detail;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
+        || (rc = pm_api_load_visible_client(q, "invitation.create", &client)) != PM_NEXT
+        || (rc = refuse_client_invitation(q, client)) != PM_NEXT
+        || (rc = load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT, NULL, pm_arg_int(p, now),
+                      cid, pm_arg_int(p, now)) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_INVITATION_INSERT, &rows, cid, NULL,
+                        pm_row_str(client, C_EMAIL), q->staff->username, pm_arg_int(p, now),
+                        pm_arg_int(p, now + st.invitation_ttl_hours * 3600)) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {              /* the unique index kept the earlier one */
+        return conflict(q, "invitation_pending",
+                        "An invitation is already on its way to this client. "
+                        "Use resend if it did not arrive.");
+    }
+    id = pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0);
+    detail = pm_json_object(p);
+    pm_json_set_bool(detail, "reinvite", pm_row_str(client, 5) != NULL);
+    if (queue_email(q, id) != APR_SUCCESS
+        || pm_audit(q, "invitation.create", q->ids[0], id, PM_AUDIT_OK, detail) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return pm_api_send_invitation(q, HTTP_CREATED, id);
+}
+
+/* ---- /invitations/{id}/... -------------------------------------------------------- */
+
+static int load_visible_invitation(pm_req *q, const char *action, const pm_row **out)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(q->db, PM_SQL_INVITATION_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
+                     q->staff->username, q->staff->username) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        if (pm_audit(q, action, 0, q->ids[0], PM_AUDIT_DENIED, NULL) != APR_SUCCESS) {
+            return pm_http_db_unavailable(q);
+        }
+        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
+                                  "There is no invitation with this id.", NULL);
+    }
+    *out = &APR_ARRAY_IDX(rows, 0, pm_row);
+    return PM_NEXT;
+}
+
+static int is_open(const pm_row *inv)
+{
+    const char *status = pm_row_str(inv, I_STATUS);
+
+    return strcmp(status, "pending") == 0 || strcmp(status, "locked") == 0;
+}
+
+static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
+{
+    long long wait = pm_row_int(inv, I_LAST_QUEUED, 0) + st->resend_cooldown_minutes * 60
+                     - now_sec(q);
+
+    if (!is_open(inv)) {
+        return conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
+    }
+    if (pm_row_int(inv, I_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
+        return conflict(q, "send_limit_reached",
+                        "This invitation has been sent as often as allowed. "
+                        "Revoke it and invite again.");
+    }
+    if (wait > 0) {
+        apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(q->r->pool, wait));
+        return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "resend_too_soon",
+                                  apr_psprintf(q->r->pool, "It was sent a moment ago. You can "
+                                               "resend it in %lld minute(s).",
+                                               (wait + 59) / 60), NULL);
+    }
+    return PM_NEXT;
+}
+
+int pm_api_invitation_resend(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    const pm_row *inv;
+    pm_settings st;
+    long long now = now_sec(q);
+    const char *iid = pm_arg_int(p, q->ids[0]);
+    int rc, changed = 0;
+
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
+        || (rc = load_visible_invitation(q, "invitation.resend", &inv)) != PM_NEXT
+        || (rc = load_settings(q, &st)) != PM_NEXT
+        || (rc = refuse_resend(q, inv, &st)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_INVITATION_RESEND, &changed,
+                      pm_arg_int(p, now + st.invitation_ttl_hours * 3600), iid) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (changed != 1) {
+        return conflict(q, "not_pending", "This invitation cannot be resent any more.");
+    }
+    if (queue_email(q, q->ids[0]) != APR_SUCCESS
+        || pm_audit(q, "invitation.resend", pm_row_int(inv, I_CLIENT, 0), q->ids[0],
+                    PM_AUDIT_OK, NULL) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);
+}
+
+int pm_api_invitation_revoke(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    const pm_row *inv;
+    int rc, changed = 0;
+
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
+        || (rc = load_visible_invitation(q, "invitation.revoke", &inv)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_INVITATION_REVOKE, &changed, pm_arg_int(p, now_sec(q)),
+                      pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (changed != 1) {
+        return conflict(q, "not_pending", "Only an invitation that is still open can be revoked.");
+    }
+    if (pm_audit(q, "invitation.revoke", pm_row_int(inv, I_CLIENT, 0), q->ids[0], PM_AUDIT_OK,
+                 NULL) != APR_SUCCESS || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);
+}

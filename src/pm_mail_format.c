@@ -1,0 +1,367 @@
+/* pm_mail_format.c — everything about an invitation email that is text: headers
+ * safe for SMTP (no injected line breaks, encoded-words, folding), dates, and
+ * rendering the {{placeholder}} templates into the text and HTML bodies. */
+#include "pm_mail_format.h"
+#include "pm_cursor.h"
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <string.h>
+
+#define WORD_BYTES 39         /* raw bytes per encoded-word: 64 columns encoded */
+
+int pm_mail_header_safe(const char *s)
+{
+    return s != NULL && strpbrk(s, "\r\n") == NULL;
+}
+
+static int is_plain_ascii(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Append tokens to "Name:" with single spaces, starting a folded line (CRLF SP)
+ * whenever the next token would pass 78 columns. */
+static const char *fold_tokens(apr_pool_t *p, const char *name, apr_array_header_t *tokens)
+{
+    char *out = apr_pstrcat(p, name, ":", NULL);
+    apr_size_t col = strlen(out);
+    int i;
+
+    for (i = 0; i < tokens->nelts; i++) {
+        const char *tok = APR_ARRAY_IDX(tokens, i, const char *);
+        apr_size_t len = strlen(tok);
+        if (i > 0 && col + 1 + len > PM_MAIL_LINE_MAX) {
+            out = apr_pstrcat(p, out, "\r\n", NULL);
+            col = 0;
+        }
+        out = apr_pstrcat(p, out, " ", tok, NULL);
+        col += 1 + len;
+    }
+    return out;
+}
+
+/* Longest prefix of at most max bytes that ends on a UTF-8 character boundary. */
+static apr_size_t utf8_chunk(const char *s, apr_size_t avail, apr_size_t max)
+{
+    apr_size_t n = avail < max ? avail : max;
+
+    while (n > 0 && n < avail && ((unsigned char)s[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return n;
+}
+
+static void push_encoded_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s)
+{
+    apr_size_t len = strlen(s), off = 0;
+
+    while (off < len) {
+        apr_size_t n = utf8_chunk(s + off, len - off, WORD_BYTES);
+        APR_ARRAY_PUSH(tokens, const char *) =
+            apr_pstrcat(p, "=?UTF-8?B?",
+                        pm_base64_std(p, (const unsigned char *)s + off, n), "?=", NULL);
+        off += n;
+    }
+}
+
+/* Plain ASCII split at spaces, if every word is short enough to fold. */
+static int push_ascii_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s)
+{
+    char *copy = apr_pstrdup(p, s), *state = NULL, *w;
+
+    if (!is_plain_ascii(s) || strstr(s, "=?") != NULL) {
+        return 0;
+    }
+    for (w = apr_strtok(copy, " ", &state); w; w = apr_strtok(NULL, " ", &state)) {
+        if (strlen(w) > PM_MAIL_LINE_MAX - 12) {
+            return 0;
+        }
+        APR_ARRAY_PUSH(tokens, const char *) = w;
+    }
+    return 1;
+}
+
+const char *pm_mail_header(apr_pool_t *p, const char *name, const char *value)
+{
+    apr_array_header_t *tokens = apr_array_make(p, 8, sizeof(const char *));
+
+    if (!push_ascii_words(p, tokens, value)) {
+        tokens->nelts = 0;
+        push_encoded_words(p, tokens, value);
+    }
+    return fold_tokens(p, name, tokens);
+}
+
+static int needs_quoting(const char *s)
+{
+    return strpbrk(s, "()<>[]:;@\\,.\"") != NULL;
+}
+
+static const char *quote_phrase(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) * 2 + 3), *o = out;
+
+    *o++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            *o++ = '\\';
+        }
+        *o++ = *s;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+const char *pm_mail_mailbox_header(apr_pool_t *p, const char *name, const char *display,
+                                   const char *addr)
+{
+    apr_array_header_t *tokens = apr_array_make(p, 8, sizeof(const char *));
+
+    if (display && *display) {
+        if (is_plain_ascii(display) && strstr(display, "=?") == NULL) {
+            if (needs_quoting(display) || strlen(display) > PM_MAIL_LINE_MAX - 12) {
+                if (strlen(display) > PM_MAIL_LINE_MAX - 12) {
+                    push_encoded_words(p, tokens, display);
+                }
+                else {
+                    APR_ARRAY_PUSH(tokens, const char *) = quote_phrase(p, display);
+                }
+            }
+            else {
+                push_ascii_words(p, tokens, display);
+            }
+        }
+        else {
+            push_encoded_words(p, tokens, display);
+        }
+    }
+    APR_ARRAY_PUSH(tokens, const char *) = apr_pstrcat(p, "<", addr, ">", NULL);
+    return fold_tokens(p, name, tokens);
+}
+
+const char *pm_mail_date(apr_pool_t *p, apr_time_t t)
+{
+    char buf[APR_RFC822_DATE_LEN];
+
+    apr_rfc822_date(buf, t);        /* "Tue, 24 Nov 2026 21:45:58 GMT" */
+    if (strlen(buf) > 4 && strcmp(buf + strlen(buf) - 3, "GMT") == 0) {
+        buf[strlen(buf) - 3] = '\0';
+        return apr_pstrcat(p, buf, "+0000", NULL);
+    }
+    return apr_pstrdup(p, buf);
+}
+
+const char *pm_mail_human_time(apr_pool_t *p, long long unix_seconds)
+{
+    static const char *const months[] = { "January", "February", "March", "April", "May",
+        "June", "July", "August", "September", "October", "November", "December" };
+    apr_time_exp_t t;
+
+    apr_time_exp_gmt(&t, apr_time_from_sec(unix_seconds));
+    return apr_psprintf(p, "%d %s %d, %02d:%02d UTC", t.tm_mday, months[t.tm_mon],
+                        t.tm_year + 1900, t.tm_hour, t.tm_min);
+}
+
+char *pm_html_escape(apr_pool_t *p, const char *s)
+{
+    apr_size_t extra = 0;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c; c++) {
+        extra += (*c == '&') ? 4 : (*c == '<' || *c == '>') ? 3 : (*c == '"' || *c == '\'') ? 5 : 0;
+    }
+    out = o = apr_palloc(p, strlen(s) + extra + 1);
+    for (c = s; *c; c++) {
+        switch (*c) {
+        case '&': memcpy(o, "&amp;", 5); o += 5; break;
+        case '<': memcpy(o, "&lt;", 4); o += 4; break;
+        case '>': memcpy(o, "&gt;", 4); o += 4; break;
+        case '"': memcpy(o, "&quot;", 6); o += 6; break;
+        case '\'': memcpy(o, "&#39;", 5); o += 5; break;
+        default: *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ---- templates ------------------------------------------------------------- */
+
+static const char *const placeholder_names[] = {
+    "recipient_first_name", "practice_name", "link", "expires_at", NULL
+};
+
+static const char *var_value(const pm_mail_vars *v, const char *name, apr_size_t len)
+{
+    if (len == 20 && strncmp(name, "recipient_first_name", len) == 0) {
+        return v->recipient_first_name;
+    }
+    if (len == 13 && strncmp(name, "practice_name", len) == 0) {
+        return v->practice_name;
+    }
+    if (len == 4 && strncmp(name, "link", len) == 0) {
+        return v->link;
+    }
+    if (len == 10 && strncmp(name, "expires_at", len) == 0) {
+        return v->expires_at;
+    }
+    return NULL;
+}
+
+static int known_placeholder(const char *name, apr_size_t len)
+{
+    const char *const *k;
+
+    for (k = placeholder_names; *k; k++) {
+        if (strlen(*k) == len && strncmp(*k, name, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *pm_template_problem(apr_pool_t *p, const char *tmpl, int need_link)
+{
+    const char *s = tmpl, *open;
+    int has_link = 0;
+
+    while ((open = strstr(s, "{{")) != NULL) {
+        const char *close = strstr(open + 2, "}}");
+        apr_size_t len;
+        if (close == NULL) {
+            return "has a '{{' without a closing '}}'";
+        }
+        len = (apr_size_t)(close - open - 2);
+        if (!known_placeholder(open + 2, len)) {
+            return apr_psprintf(p, "uses the unknown placeholder {{%.*s}} (known: "
+                                "{{recipient_first_name}}, {{practice_name}}, {{link}}, "
+                                "{{expires_at}})", (int)(len > 40 ? 40 : len), open + 2);
+        }
+        has_link |= (len == 4 && strncmp(open + 2, "link", 4) == 0);
+        s = close + 2;
+    }
+    if (need_link && !has_link) {
+        return "must contain {{link}}";
+    }
+    return NULL;
+}
+
+/* Walks tmpl, calling emit for literal text and for each placeholder value. */
+typedef void (*emit_fn)(apr_pool_t *p, apr_array_header_t *out, const char *text,
+                        apr_size_t len, const char *placeholder, const char *brand);
+
+static char *render(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v, emit_fn emit,
+                    const char *brand)
+{
+    apr_array_header_t *out = apr_array_make(p, 16, sizeof(const char *));
+    const char *s = tmpl, *open;
+
+    while ((open = strstr(s, "{{")) != NULL) {
+        const char *close = strstr(open + 2, "}}");
+        const char *value;
+        if (close == NULL) {
+            break;
+        }
+        value = var_value(v, open + 2, (apr_size_t)(close - open - 2));
+        emit(p, out, s, (apr_size_t)(open - s), NULL, brand);
+        if (value) {
+            int is_link = (close - open - 2 == 4 && strncmp(open + 2, "link", 4) == 0);
+            emit(p, out, value, strlen(value), is_link ? "link" : "value", brand);
+        }
+        s = close + 2;
+    }
+    emit(p, out, s, strlen(s), NULL, brand);
+    return apr_array_pstrcat(p, out, '\0');
+}
+
+static void emit_text(apr_pool_t *p, apr_array_header_t *out, const char *text,
+                      apr_size_t len, const char *placeholder, const char *brand)
+{
+    APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(p, text, len);
+}
+
+char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v)
+{
+    return render(p, tmpl, v, emit_text, NULL);
+}
+
+/* Literal text: escaped, blank lines end a paragraph, single newlines become <br>. */
+static void emit_html(apr_pool_t *p, apr_array_header_t *out, const char *text,
+                      apr_size_t len, const char *placeholder, const char *brand)
+{
+    char *esc = pm_html_escape(p, apr_pstrmemdup(p, text, len));
+    apr_array_header_t *parts = apr_array_make(p, 4, sizeof(const char *));
+    const char *c;
+
+    if (placeholder && strcmp(placeholder, "link") == 0) {
+        APR_ARRAY_PUSH(out, const char *) =
+            apr_psprintf(p, "<a href=\"%s\" style=\"color:%s\">%s</a>", esc,
+                         brand ? brand : "#1a5fb4", esc);
+        return;
+    }
+    if (placeholder) {
+        APR_ARRAY_PUSH(out, const char *) = esc;
+        return;
+    }
+    for (c = esc; *c; c++) {
+        if (c[0] == '\n' && c[1] == '\n') {
+            APR_ARRAY_PUSH(parts, const char *) = "</p>\n<p>";
+            while (c[1] == '\n') {
+                c++;
+            }
+        }
+        else if (c[0] == '\n') {
+            APR_ARRAY_PUSH(parts, const char *) = "<br>\n";
+        }
+        else if (c[0] != '\r') {
+            APR_ARRAY_PUSH(parts, const char *) = apr_pstrmemdup(p, c, 1);
+        }
+    }
+    APR_ARRAY_PUSH(out, const char *) = apr_array_pstrcat(p, parts, '\0');
+}
+
+char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
+                       const char *brand_color)
+{
+    return apr_pstrcat(p,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n"
+        "<body style=\"font-family:Arial,Helvetica,sans-serif;line-height:1.5;color:#222\">\n"
+        "<p>", render(p, tmpl, v, emit_html, brand_color), "</p>\n</body></html>\n", NULL);
+}
+
+const char *pm_default_subject(const char *kind)
+{
+    if (kind && strcmp(kind, "representative") == 0) {
+        return "{{practice_name}}: you are invited to the client portal";
+    }
+    return "{{practice_name}}: your invitation to the client portal";
+}
+
+const char *pm_default_message(const char *kind)
+{
+    if (kind && strcmp(kind, "representative") == 0) {
+        return "Hello {{recipient_first_name}},\n\n"
+               "{{practice_name}} invites you to set up an account on its secure client "
+               "portal as a representative of one of its clients.\n\n"
+               "To accept or decline, open this link:\n{{link}}\n\n"
+               "The link works until {{expires_at}}. If you were not expecting this email, "
+               "you can decline from the link or simply ignore it.\n\n"
+               "This is an automated message; replies are not read.\n";
+    }
+    return "Hello {{recipient_first_name}},\n\n"
+           "{{practice_name}} invites you to set up your account on its secure client "
+           "portal.\n\n"
+           "To accept or decline, open this link:\n{{link}}\n\n"
+           "The link works until {{expires_at}}. If you were not expecting this email, "
+           "you can decline from the link or simply ignore it.\n\n"
+           "This is an automated message; replies are not read.\n";
+}

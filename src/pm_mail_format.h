@@ -1,0 +1,54 @@
+/* pm_mail_format.h — the text of an invitation email: header encoding (RFC 2047
+ * encoded-words, folding to 78 columns), mailbox and date formatting, HTML
+ * escaping, and the {{placeholder}} templates with their built-in defaults. Pure. */
+#ifndef PM_MAIL_FORMAT_H
+#define PM_MAIL_FORMAT_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#define PM_MAIL_LINE_MAX 78
+
+/* 1 when s holds no CR, LF or NUL (checked before anything reaches libcurl). */
+int pm_mail_header_safe(const char *s);
+
+/* "Name: value" folded with CRLF SP so no line exceeds 78 characters; non-ASCII
+ * (or over-long) values become UTF-8 encoded-words. */
+const char *pm_mail_header(apr_pool_t *p, const char *name, const char *value);
+
+/* "Name: Display <addr>" (display encoded or quoted as needed), folded. */
+const char *pm_mail_mailbox_header(apr_pool_t *p, const char *name, const char *display,
+                                   const char *addr);
+
+/* RFC 5322 date, e.g. "Tue, 24 Nov 2026 21:45:58 +0000". */
+const char *pm_mail_date(apr_pool_t *p, apr_time_t t);
+
+/* "24 November 2026, 21:45 UTC": how the email states the expiry. */
+const char *pm_mail_human_time(apr_pool_t *p, long long unix_seconds);
+
+char *pm_html_escape(apr_pool_t *p, const char *s);
+
+/* Template variables for invitation emails. */
+typedef struct {
+    const char *recipient_first_name;
+    const char *practice_name;
+    const char *link;
+    const char *expires_at;
+} pm_mail_vars;
+
+/* NULL when tmpl uses only known placeholders (and {{link}} when need_link). */
+const char *pm_template_problem(apr_pool_t *p, const char *tmpl, int need_link);
+
+/* Plain-text rendering. */
+char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v);
+
+/* HTML body: the template text escaped, blank-line paragraphs, {{link}} as an
+ * anchor; brand_color (#rrggbb or NULL) colours the link. */
+char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
+                       const char *brand_color);
+
+/* Built-in defaults when the settings hold none. kind: "client" | "representative". */
+const char *pm_default_subject(const char *kind);
+const char *pm_default_message(const char *kind);
+
+#endif

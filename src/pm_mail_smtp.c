@@ -1,0 +1,281 @@
+/* pm_mail_smtp.c — the SMTP transport on libcurl. The message is built with
+ * libcurl's MIME API (multipart/alternative, quoted-printable parts); headers
+ * come from pm_mail_format.c after a CR/LF/NUL check. Every curl_easy_setopt
+ * is checked, timeouts are explicit, TLS verification stays on. */
+#include "pm_mail_smtp.h"
+#include "pm_config_parse.h"
+#include "pm_mail_format.h"
+
+#include <apr_strings.h>
+#include <curl/curl.h>
+#include <string.h>
+
+#define CONNECT_TIMEOUT_SEC 10
+#define REPLY_MAX 300
+
+struct pm_smtp {
+    CURL *curl;
+    const pm_smtp_conf *conf;
+    const char *envelope_from;    /* "<addr>" */
+    char reply[REPLY_MAX];        /* the last reply line the server sent */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+int pm_smtp_global_init(void)
+{
+    static int done = 0;
+
+    if (!done) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            return -1;
+        }
+        done = 1;
+    }
+    return 0;
+}
+
+static apr_status_t smtp_cleanup(void *data)
+{
+    pm_smtp *s = data;
+
+    if (s->curl) {
+        curl_easy_cleanup(s->curl);
+        s->curl = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Keeps the server's latest reply line (for staff to read); ignores the data we
+ * send so no message content can leak into errors or logs. */
+static int debug_capture(CURL *c, curl_infotype type, char *data, size_t size, void *userp)
+{
+    pm_smtp *s = userp;
+    size_t n;
+
+    if (type != CURLINFO_HEADER_IN) {
+        return 0;
+    }
+    n = size < REPLY_MAX - 1 ? size : REPLY_MAX - 1;
+    memcpy(s->reply, data, n);
+    while (n > 0 && (s->reply[n - 1] == '\n' || s->reply[n - 1] == '\r')) {
+        n--;
+    }
+    s->reply[n] = '\0';
+    return 0;
+}
+
+static long curl_ssl_mode(int tls_mode)
+{
+    switch (tls_mode) {
+    case PM_TLS_NONE:
+        return (long)CURLUSESSL_NONE;
+    case PM_TLS_TRY:
+        return (long)CURLUSESSL_TRY;
+    default:
+        return (long)CURLUSESSL_ALL;
+    }
+}
+
+#define SETOPT(s, opt, val) \
+    do { if (curl_easy_setopt((s)->curl, (opt), (val)) != CURLE_OK) return -1; } while (0)
+
+static int set_connection_options(pm_smtp *s)
+{
+    const pm_smtp_conf *c = s->conf;
+
+    SETOPT(s, CURLOPT_URL, c->server_url);
+    SETOPT(s, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(s, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_SEC);
+    SETOPT(s, CURLOPT_TIMEOUT, c->timeout_sec);
+    SETOPT(s, CURLOPT_SERVER_RESPONSE_TIMEOUT, c->timeout_sec);
+    SETOPT(s, CURLOPT_USE_SSL, curl_ssl_mode(c->tls_mode));
+    SETOPT(s, CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(s, CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(s, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    SETOPT(s, CURLOPT_ERRORBUFFER, s->errbuf);
+    SETOPT(s, CURLOPT_VERBOSE, 1L);                 /* feeds debug_capture only */
+    SETOPT(s, CURLOPT_DEBUGFUNCTION, debug_capture);
+    SETOPT(s, CURLOPT_DEBUGDATA, s);
+    SETOPT(s, CURLOPT_MAIL_FROM, s->envelope_from);
+    if (c->user) {
+        SETOPT(s, CURLOPT_USERNAME, c->user);
+        SETOPT(s, CURLOPT_PASSWORD, c->password);
+    }
+    return 0;
+}
+
+pm_smtp *pm_smtp_open(apr_pool_t *p, const pm_smtp_conf *conf)
+{
+    pm_smtp *s = apr_pcalloc(p, sizeof(*s));
+
+    s->conf = conf;
+    s->envelope_from = apr_pstrcat(p, "<", conf->from_addr, ">", NULL);
+    s->curl = curl_easy_init();
+    if (s->curl == NULL) {
+        return NULL;
+    }
+    apr_pool_cleanup_register(p, s, smtp_cleanup, apr_pool_cleanup_null);
+    if (set_connection_options(s) != 0) {
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- the message ------------------------------------------------------------ */
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *line, int *ok)
+{
+    struct curl_slist *next = curl_slist_append(list, line);
+
+    if (next == NULL) {
+        *ok = 0;
+        return list;
+    }
+    return next;
+}
+
+static struct curl_slist *build_headers(apr_pool_t *p, const pm_smtp_conf *c,
+                                        const pm_mail_message *m)
+{
+    struct curl_slist *h = NULL;
+    int ok = 1;
+
+    h = add_header(h, apr_pstrcat(p, "Date: ", pm_mail_date(p, m->date), NULL), &ok);
+    h = add_header(h, pm_mail_mailbox_header(p, "From", c->from_name, c->from_addr), &ok);
+    h = add_header(h, pm_mail_mailbox_header(p, "To", m->to_name, m->to_addr), &ok);
+    h = add_header(h, pm_mail_header(p, "Subject", m->subject), &ok);
+    h = add_header(h, apr_pstrcat(p, "Message-ID: ", m->message_id, NULL), &ok);
+    h = add_header(h, "MIME-Version: 1.0", &ok);
+    h = add_header(h, "Auto-Submitted: auto-generated", &ok);
+    if (!ok) {
+        curl_slist_free_all(h);
+        return NULL;
+    }
+    return h;
+}
+
+static int add_text_part(curl_mime *mime, const char *type, const char *body)
+{
+    curl_mimepart *part = curl_mime_addpart(mime);
+
+    return part == NULL
+        || curl_mime_data(part, body, CURL_ZERO_TERMINATED) != CURLE_OK
+        || curl_mime_type(part, type) != CURLE_OK
+        || curl_mime_encoder(part, "quoted-printable") != CURLE_OK ? -1 : 0;
+}
+
+/* multipart/mixed { multipart/alternative { text/plain, text/html } } as in
+ * libcurl's own SMTP MIME example; later parts (a logo) can join the mixed part. */
+static curl_mime *build_mime(CURL *curl, const pm_mail_message *m)
+{
+    curl_mime *top = curl_mime_init(curl), *alt = curl_mime_init(curl);
+    curl_mimepart *part;
+
+    if (top == NULL || alt == NULL
+        || add_text_part(alt, "text/plain; charset=utf-8", m->text) != 0
+        || add_text_part(alt, "text/html; charset=utf-8", m->html) != 0
+        || (part = curl_mime_addpart(top)) == NULL
+        || curl_mime_subparts(part, alt) != CURLE_OK) {
+        curl_mime_free(alt);
+        curl_mime_free(top);
+        return NULL;
+    }
+    if (curl_mime_type(part, "multipart/alternative") != CURLE_OK) {
+        curl_mime_free(top);           /* alt now belongs to top */
+        return NULL;
+    }
+    return top;
+}
+
+/* Nothing with a CR, LF or NUL goes near libcurl: Debian's libcurl would put
+ * it on the wire and let a crafted address add recipients or headers. */
+static const char *unsafe_field(const pm_smtp_conf *c, const pm_mail_message *m)
+{
+    if (!pm_mail_header_safe(m->to_addr) || !pm_mail_header_safe(m->to_name)) {
+        return "the recipient address contains a line break";
+    }
+    if (!pm_mail_header_safe(m->subject)) {
+        return "the subject contains a line break";
+    }
+    if (!pm_mail_header_safe(m->message_id) || !pm_mail_header_safe(c->from_addr)
+        || !pm_mail_header_safe(c->from_name)) {
+        return "a header contains a line break";
+    }
+    if (strchr(m->to_addr, '@') == NULL || strpbrk(m->to_addr, "<> ,;") != NULL) {
+        return "the recipient address is not a single plain address";
+    }
+    return NULL;
+}
+
+static pm_send_result classify(CURL *curl, CURLcode rc)
+{
+    long code = 0;
+
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 500 && code < 600) {
+        return PM_SEND_FAILED;           /* the server said no for good */
+    }
+    switch (rc) {
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_LOGIN_DENIED:
+        return PM_SEND_FAILED;           /* configuration the admin must fix */
+    default:
+        return PM_SEND_RETRY;            /* connect errors, timeouts, 4xx, TLS */
+    }
+}
+
+static const char *describe_error(apr_pool_t *p, pm_smtp *s, CURLcode rc)
+{
+    const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+
+    if (s->reply[0] && (s->reply[0] == '4' || s->reply[0] == '5')) {
+        return apr_psprintf(p, "%s (server said: %s)", why, s->reply);
+    }
+    return apr_pstrdup(p, why);
+}
+
+pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
+                            const char **error)
+{
+    struct curl_slist *rcpt = NULL, *headers;
+    curl_mime *mime;
+    const char *unsafe = unsafe_field(s->conf, m);
+    CURLcode rc;
+    pm_send_result result;
+
+    if (unsafe) {
+        *error = apr_pstrcat(p, "not sent: ", unsafe, NULL);
+        return PM_SEND_FAILED;
+    }
+    headers = build_headers(p, s->conf, m);
+    mime = build_mime(s->curl, m);
+    rcpt = curl_slist_append(NULL, apr_pstrcat(p, "<", m->to_addr, ">", NULL));
+    if (headers == NULL || mime == NULL || rcpt == NULL) {
+        *error = "not sent: out of memory building the message";
+        result = PM_SEND_RETRY;
+        goto done;
+    }
+    s->reply[0] = '\0';
+    s->errbuf[0] = '\0';
+    if (curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_MIMEPOST, mime) != CURLE_OK) {
+        *error = "not sent: libcurl refused an option";
+        result = PM_SEND_RETRY;
+        goto done;
+    }
+    rc = curl_easy_perform(s->curl);
+    result = rc == CURLE_OK ? PM_SEND_OK : classify(s->curl, rc);
+    if (result != PM_SEND_OK) {
+        *error = describe_error(p, s, rc);
+    }
+done:
+    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
+    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(s->curl, CURLOPT_MIMEPOST, NULL);
+    curl_slist_free_all(rcpt);
+    curl_slist_free_all(headers);
+    curl_mime_free(mime);
+    return result;
+}

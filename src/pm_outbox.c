@@ -1,0 +1,276 @@
+/* pm_outbox.c — the delivery worker. Three short phases per pass so no database
+ * connection is held during SMTP: (1) claim due rows with a lease, make each
+ * token and store only its hash; (2) send the batch over one SMTP connection;
+ * (3) record sent / retry-with-backoff / failed. The raw token lives only in
+ * this pass's pool and in the email. */
+#include "pm_outbox.h"
+#include "pm_mail_format.h"
+#include "pm_mail_smtp.h"
+#include "pm_settings.h"
+#include "pm_store.h"
+#include "pm_token.h"
+
+#include "apr_optional.h"
+#include "mod_watchdog.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+#define BATCH_MAX        20
+#define RETRY_CAP_SEC    3600
+
+typedef struct {
+    long long outbox_id, invitation_id;
+    int attempts;
+    pm_mail_message msg;
+    pm_send_result result;
+    const char *error;
+} delivery;
+
+static long long now_sec(void)
+{
+    return (long long)apr_time_sec(apr_time_now());
+}
+
+const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
+{
+    pm_server_conf *conf = pm_server_config(s);
+    const char *at = conf->mail_from_addr ? strchr(conf->mail_from_addr, '@') : NULL;
+    unsigned char raw[16];
+    char hex[33];
+    int i;
+
+    apr_generate_random_bytes(raw, sizeof(raw));
+    for (i = 0; i < 16; i++) {
+        apr_snprintf(hex + i * 2, 3, "%02x", raw[i]);
+    }
+    return apr_psprintf(p, "<%s@%s>", hex, at ? at + 1 : "portal-manager.invalid");
+}
+
+/* exponential backoff from PortalOutboxRetryDelay, capped, with +-25% jitter */
+static long long retry_delay(pm_server_conf *conf, int attempts)
+{
+    long long base = conf->outbox_retry_delay != PM_UNSET ? conf->outbox_retry_delay
+                                                          : PM_DEFAULT_OUTBOX_RETRY_DELAY;
+    long long delay = base;
+    unsigned char r = 0;
+    int i;
+
+    for (i = 1; i < attempts && delay < RETRY_CAP_SEC; i++) {
+        delay *= 2;
+    }
+    if (delay > RETRY_CAP_SEC) {
+        delay = RETRY_CAP_SEC;
+    }
+    apr_generate_random_bytes(&r, 1);
+    return delay * 3 / 4 + (delay / 2) * r / 255;
+}
+
+static void render_message(apr_pool_t *p, pm_server_conf *conf, const pm_settings *st,
+                           const pm_row *row, const char *token, delivery *d)
+{
+    const char *kind = pm_row_str(row, 6) ? "representative" : "client";
+    const char *subject_t, *message_t;
+    pm_mail_vars v;
+
+    pm_settings_templates(st, kind, &subject_t, &message_t);
+    v.recipient_first_name = pm_row_str(row, 8) ? pm_row_str(row, 8) : "";
+    v.practice_name = st->practice_name ? st->practice_name
+                    : (conf->mail_from_name && *conf->mail_from_name ? conf->mail_from_name
+                                                                     : "Your practice");
+    v.link = apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL);
+    v.expires_at = pm_mail_human_time(p, pm_row_int(row, 7, 0));
+    d->msg.to_name = "";
+    d->msg.to_addr = pm_row_str(row, 4);
+    d->msg.subject = pm_template_text(p, subject_t, &v);
+    d->msg.text = pm_template_text(p, message_t, &v);
+    d->msg.html = pm_template_html(p, message_t, &v, st->brand_color);
+    d->msg.message_id = pm_row_str(row, 2);
+    d->msg.date = apr_time_now();
+}
+
+static void mark_failed(pm_db *db, apr_pool_t *p, long long outbox_id, const char *why)
+{
+    pm_db_exec(db, PM_SQL_OUTBOX_FAILED, NULL, why, pm_arg_int(p, outbox_id));
+}
+
+/* Phase 1 for one row: claim it, then give the invitation a new token hash. */
+static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_settings *st,
+                            const pm_row *row, delivery *d)
+{
+    pm_server_conf *conf = pm_server_config(s);
+    long long now = now_sec(), lease = now + conf->mail_timeout * 2 + 30;
+    const char *token, *hash, *oid = pm_row_str(row, 0), *iid = pm_row_str(row, 1);
+    int claimed = 0, stored = 0;
+
+    if (pm_db_exec(db, PM_SQL_OUTBOX_CLAIM, &claimed, pm_arg_int(p, lease), oid,
+                   pm_arg_int(p, now)) != APR_SUCCESS || claimed != 1) {
+        return 0;
+    }
+    d->outbox_id = pm_row_int(row, 0, 0);
+    d->invitation_id = pm_row_int(row, 1, 0);
+    d->attempts = (int)pm_row_int(row, 3, 0) + 1;
+    if (strcmp(pm_row_str(row, 5), "pending") != 0) {
+        mark_failed(db, p, d->outbox_id, apr_psprintf(p, "not sent: the invitation was %s "
+                                                      "before delivery", pm_row_str(row, 5)));
+        return 0;
+    }
+    if (pm_token_new(p, &token, &hash) != APR_SUCCESS || pm_db_begin(db) != APR_SUCCESS
+        || pm_db_exec(db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
+        || pm_db_exec(db, PM_SQL_OUTBOX_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS
+        || stored != 1 || pm_db_commit(db) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
+                     "outbox %s: could not store the new token hash; will retry", oid);
+        return 0;                         /* the lease expires and the row comes back */
+    }
+    render_message(p, conf, st, row, token, d);
+    return 1;
+}
+
+static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
+{
+    apr_array_header_t *batch = apr_array_make(p, 4, sizeof(delivery));
+    apr_array_header_t *rows;
+    pm_settings st;
+    pm_db *db = pm_db_open(s, p);
+    long long now = now_sec();
+    int i;
+
+    if (db == NULL) {
+        return batch;
+    }
+    if (pm_settings_load(db, p, &st) == APR_SUCCESS
+        && pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, pm_arg_int(p, now), pm_arg_int(p, now),
+                        pm_arg_int(p, BATCH_MAX)) == APR_SUCCESS) {
+        for (i = 0; i < rows->nelts; i++) {
+            delivery d;
+            memset(&d, 0, sizeof(d));
+            if (prepare_delivery(db, p, s, &st, &APR_ARRAY_IDX(rows, i, pm_row), &d)) {
+                APR_ARRAY_PUSH(batch, delivery) = d;
+            }
+        }
+    }
+    pm_db_close(db);
+    return batch;
+}
+
+static void send_batch(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
+{
+    pm_server_conf *conf = pm_server_config(s);
+    pm_smtp_conf sc;
+    pm_smtp *smtp;
+    int i;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.server_url = conf->mail_server;
+    sc.tls_mode = conf->mail_tls != PM_UNSET ? conf->mail_tls : PM_DEFAULT_MAIL_TLS;
+    sc.user = conf->mail_user;
+    sc.password = conf->mail_password;
+    sc.timeout_sec = conf->mail_timeout != PM_UNSET ? conf->mail_timeout : PM_DEFAULT_MAIL_TIMEOUT;
+    sc.from_name = conf->mail_from_name;
+    sc.from_addr = conf->mail_from_addr;
+    smtp = pm_smtp_open(p, &sc);
+    for (i = 0; i < batch->nelts; i++) {
+        delivery *d = &APR_ARRAY_IDX(batch, i, delivery);
+        if (smtp == NULL) {
+            d->result = PM_SEND_RETRY;
+            d->error = "not sent: could not set up the SMTP client";
+            continue;
+        }
+        d->result = pm_smtp_send(smtp, p, &d->msg, &d->error);
+    }
+}
+
+static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
+{
+    pm_server_conf *conf = pm_server_config(s);
+    int max_attempts = conf->outbox_max_attempts != PM_UNSET ? conf->outbox_max_attempts
+                                                             : PM_DEFAULT_OUTBOX_ATTEMPTS;
+    pm_db *db = pm_db_open(s, p);
+    const char *now = pm_arg_int(p, now_sec());
+    int i;
+
+    if (db == NULL) {
+        return;                           /* leases expire; rows are retried */
+    }
+    for (i = 0; i < batch->nelts; i++) {
+        delivery *d = &APR_ARRAY_IDX(batch, i, delivery);
+        const char *oid = pm_arg_int(p, d->outbox_id);
+        if (d->result == PM_SEND_OK) {
+            pm_db_exec(db, PM_SQL_OUTBOX_SENT, NULL, now, oid);
+            pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, pm_arg_int(p, d->invitation_id));
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PM_LOGNO(00051)
+                         "outbox %s: sent (attempt %d)", oid, d->attempts);
+        }
+        else if (d->result == PM_SEND_RETRY && d->attempts < max_attempts) {
+            long long next = now_sec() + retry_delay(conf, d->attempts);
+            pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, next), d->error, oid);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
+                         "outbox %s: attempt %d failed, retrying in %llds: %s", oid,
+                         d->attempts, next - now_sec(), d->error);
+        }
+        else {
+            mark_failed(db, p, d->outbox_id, d->error);
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00053)
+                         "outbox %s: delivery failed after %d attempt(s): %s", oid,
+                         d->attempts, d->error);
+        }
+    }
+    pm_db_close(db);
+}
+
+void pm_outbox_run_once(server_rec *s, apr_pool_t *p)
+{
+    apr_array_header_t *batch = claim_batch(s, p);
+
+    if (batch->nelts == 0) {
+        return;
+    }
+    send_batch(s, p, batch);
+    record_outcomes(s, p, batch);
+}
+
+static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
+{
+    server_rec *s = data;
+    apr_pool_t *p;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING) {
+        return APR_SUCCESS;
+    }
+    if (apr_pool_create(&p, pool) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    pm_outbox_run_once(s, p);
+    apr_pool_destroy(p);              /* tokens and messages go with it */
+    return APR_SUCCESS;
+}
+
+int pm_outbox_register(apr_pool_t *pconf, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_callback =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    pm_server_conf *conf = pm_server_config(s);
+    int interval = conf->outbox_interval_ms != PM_UNSET ? conf->outbox_interval_ms
+                                                        : PM_DEFAULT_OUTBOX_INTERVAL;
+    ap_watchdog_t *wd = NULL;
+
+    if (get_instance == NULL || register_callback == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00054)
+                     "mod_portal_manager needs mod_watchdog for email delivery "
+                     "(LoadModule watchdog_module, or an httpd with it built in)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (pm_smtp_global_init() != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00055) "curl_global_init failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (get_instance(&wd, "portal-manager-outbox", 0, 1, pconf) != APR_SUCCESS
+        || register_callback(wd, apr_time_from_msec(interval), s, outbox_tick) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00056)
+                     "could not start the delivery worker");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

@@ -1,0 +1,17 @@
+/* pm_outbox.h — the delivery worker: a mod_watchdog singleton that drains the
+ * outbox table through SMTP and records each outcome. */
+#ifndef PM_OUTBOX_H
+#define PM_OUTBOX_H
+
+#include "pm_common.h"
+
+/* post_config: curl_global_init and the watchdog callback. */
+int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
+
+/* One pass over the due rows (also used directly by tests of the worker). */
+void pm_outbox_run_once(server_rec *s, apr_pool_t *p);
+
+/* A new Message-ID for an outbox row, "<random@domain-of-From>". */
+const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s);
+
+#endif

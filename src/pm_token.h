@@ -1,0 +1,19 @@
+/* pm_token.h — invitation tokens: 32 random bytes, base64url for the link, and
+ * the SHA-256 (hex) that is all the database ever stores. Pure. */
+#ifndef PM_TOKEN_H
+#define PM_TOKEN_H
+
+#include <apr_pools.h>
+
+#define PM_TOKEN_BYTES 32
+
+/* New token (*raw, base64url, 43 characters) and its hash (*hash, 64 hex). */
+apr_status_t pm_token_new(apr_pool_t *p, const char **raw, const char **hash);
+
+/* SHA-256 of the token text as lower-case hex. */
+const char *pm_token_hash(apr_pool_t *p, const char *raw);
+
+/* 1 when s looks like a token (43 base64url characters): cheap pre-check. */
+int pm_token_well_formed(const char *s);
+
+#endif
