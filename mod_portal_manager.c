@@ -1,0 +1,36 @@
+/* mod_portal_manager.c — the module record: directives, configuration records and
+ * hook registration. Everything else lives in src/ (see README, Architecture). */
+#include "pm_common.h"
+#include "pm_config.h"
+#include "pm_store.h"
+#include "pm_api.h"
+
+#include "http_request.h"
+
+
+static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s)
+{
+    return pm_store_prepare_all(pconf, s);
+}
+
+static void pm_register_hooks(apr_pool_t *p)
+{
+    static const char *const run_before_dbd[] = { "mod_dbd.c", NULL };
+
+    ap_hook_check_config(pm_config_check, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(pm_post_config, NULL, run_before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(portal_manager) = {
+    STANDARD20_MODULE_STUFF,
+    pm_config_create_dir,
+    pm_config_merge_dir,
+    pm_config_create_server,
+    pm_config_merge_server,
+    pm_config_directives,
+    pm_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

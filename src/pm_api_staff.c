@@ -1,0 +1,103 @@
+/* pm_api_staff.c — the staff API handler (SetHandler portal-manager): deny by
+ * default, the common prelude every route runs (CSRF, body, database, staff
+ * lookup), the routing table, and GET /me. */
+#include "pm_api.h"
+#include "pm_route.h"
+#include "pm_store.h"
+
+#include "http_protocol.h"
+#include "http_request.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+/* Loads the active staff row for r->user; 403 not_staff when there is none. */
+static int load_staff(pm_req *q)
+{
+    apr_array_header_t *rows;
+    const pm_row *row;
+    pm_staff *staff;
+
+    if (pm_db_select(q->db, PM_SQL_STAFF_GET, &rows, q->r->user) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    row = rows->nelts ? &APR_ARRAY_IDX(rows, 0, pm_row) : NULL;
+    if (row == NULL || pm_row_int(row, 3, 0) != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00030)
+                      "user %s is not active staff", q->r->user);
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "not_staff",
+                                  "Your account is not set up as practice staff for the "
+                                  "Client Portal Manager. Ask your administrator.", NULL);
+    }
+    staff = apr_pcalloc(q->r->pool, sizeof(*staff));
+    staff->username = pm_row_str(row, 0);
+    staff->display_name = pm_row_str(row, 1) ? pm_row_str(row, 1) : "";
+    staff->all_clients = pm_row_int(row, 2, 0) == 1;
+    q->staff = staff;
+    return PM_NEXT;
+}
+
+/* Runs after a route matched and before its handler. */
+static int staff_prelude(pm_req *q)
+{
+    int rc;
+
+    if ((rc = pm_http_check_csrf(q)) != PM_NEXT) {
+        return rc;
+    }
+    if ((rc = pm_http_read_json_body(q)) != PM_NEXT) {
+        return rc;
+    }
+    q->db = pm_db_acquire(q->r);
+    if (q->db == NULL) {
+        return pm_http_db_unavailable(q);
+    }
+    return load_staff(q);
+}
+
+/* Would Apache let this user PUT the admin settings? Asked with a sub-request so
+ * that whatever Require the admin wrote for /admin decides. */
+static int may_administer(pm_req *q)
+{
+    request_rec *r = q->r;
+    apr_size_t base_len = strlen(r->uri) - strlen(q->path);
+    const char *uri = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, r->uri, base_len),
+                                  "/admin/settings", NULL);
+    request_rec *rr = ap_sub_req_method_uri("PUT", uri, r, NULL);
+    int allowed = rr->status == HTTP_OK;
+
+    ap_destroy_sub_req(rr);
+    return allowed;
+}
+
+static int get_me(pm_req *q)
+{
+    json_t *me = pm_json_object(q->r->pool);
+
+    pm_json_set_str(me, "username", q->staff->username);
+    pm_json_set_str(me, "display_name", q->staff->display_name);
+    pm_json_set_bool(me, "admin", may_administer(q));
+    return pm_http_send_json(q, HTTP_OK, me);
+}
+
+static const pm_route staff_routes[] = {
+    { "GET", "/me", get_me },
+    { NULL, NULL, NULL }
+};
+
+int pm_api_staff_handler(request_rec *r)
+{
+    pm_req *q;
+
+    if (r->handler == NULL || strcmp(r->handler, "portal-manager") != 0) {
+        return DECLINED;
+    }
+    q = pm_http_begin(r);
+    if (r->user == NULL || *r->user == '\0') {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PM_LOGNO(00031)
+                      "no authenticated user: protect this Location with Apache "
+                      "authentication (Require valid-user)");
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "not_authenticated",
+                                  "You need to sign in to use the Client Portal Manager.", NULL);
+    }
+    return pm_route_dispatch(q, staff_routes, staff_prelude);
+}

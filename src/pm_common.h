@@ -1,0 +1,64 @@
+/* pm_common.h — what every httpd-facing file shares: the module declaration,
+ * the server and directory configuration records, and the log-id helper. */
+#ifndef PM_COMMON_H
+#define PM_COMMON_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+#include "apr_tables.h"
+
+#include "pm_config_parse.h"
+
+extern module AP_MODULE_DECLARE_DATA portal_manager_module;
+
+#define PM_UNSET (-1)
+
+/* Stable log message ids: "PM00001: ...". Numbers are never reused. */
+#define PM_LOGNO(n) "PM" #n ": "
+
+/* Server configuration: the Portal* directives of DESIGN §3. Every field starts
+ * "unset" (NULL or PM_UNSET) so that merging and "missing" checks are explicit. */
+typedef struct {
+    const char *invitation_url;
+    int invitation_url_https;
+    const char *login_url;
+    int login_url_https;
+    int allow_insecure_urls;
+    const char *mail_server;
+    int mail_tls;                  /* pm_tls_mode or PM_UNSET */
+    const char *mail_user;
+    const char *mail_password_file;
+    const char *mail_password;     /* read from the file at config time, never logged */
+    const char *mail_from;         /* as written, for messages */
+    const char *mail_from_name;
+    const char *mail_from_addr;
+    int mail_timeout;              /* seconds */
+    int outbox_interval_ms;
+    int outbox_max_attempts;
+} pm_server_conf;
+
+/* Directory configuration. */
+typedef struct {
+    long long max_body_size;       /* PM_UNSET until set */
+} pm_dir_conf;
+
+#define PM_DEFAULT_MAIL_TLS          PM_TLS_REQUIRED
+#define PM_DEFAULT_MAIL_TIMEOUT      30
+#define PM_DEFAULT_OUTBOX_INTERVAL   500
+#define PM_DEFAULT_OUTBOX_ATTEMPTS   8
+#define PM_DEFAULT_MAX_BODY          65536
+
+static APR_INLINE pm_server_conf *pm_server_config(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &portal_manager_module);
+}
+
+/* NULL when no Portal directive appears in this request's sections. */
+static APR_INLINE pm_dir_conf *pm_dir_config(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &portal_manager_module);
+}
+
+#endif

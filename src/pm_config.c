@@ -1,0 +1,385 @@
+/* pm_config.c — the Portal* directives: parsing at config time (each bad value is
+ * one configtest line naming the directive), create/merge with explicit unset
+ * sentinels, and the whole-configuration checks run before "Syntax OK". */
+#include "pm_config.h"
+
+#include "apr_file_io.h"
+#include "http_core.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+#define PM_MAX_SECRET 4096
+
+void *pm_config_create_server(apr_pool_t *p, server_rec *s)
+{
+    pm_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->invitation_url_https = PM_UNSET;
+    conf->login_url_https = PM_UNSET;
+    conf->allow_insecure_urls = PM_UNSET;
+    conf->mail_tls = PM_UNSET;
+    conf->mail_timeout = PM_UNSET;
+    conf->outbox_interval_ms = PM_UNSET;
+    conf->outbox_max_attempts = PM_UNSET;
+    return conf;
+}
+
+#define MERGE_PTR(field) conf->field = add->field ? add->field : base->field
+#define MERGE_INT(field) conf->field = add->field != PM_UNSET ? add->field : base->field
+
+void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    pm_server_conf *base = basev, *add = addv;
+    pm_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    if (add->invitation_url) {
+        conf->invitation_url = add->invitation_url;
+        conf->invitation_url_https = add->invitation_url_https;
+    }
+    else {
+        conf->invitation_url = base->invitation_url;
+        conf->invitation_url_https = base->invitation_url_https;
+    }
+    if (add->login_url) {
+        conf->login_url = add->login_url;
+        conf->login_url_https = add->login_url_https;
+    }
+    else {
+        conf->login_url = base->login_url;
+        conf->login_url_https = base->login_url_https;
+    }
+    MERGE_INT(allow_insecure_urls);
+    MERGE_PTR(mail_server);
+    MERGE_INT(mail_tls);
+    MERGE_PTR(mail_user);
+    if (add->mail_password_file) {
+        conf->mail_password_file = add->mail_password_file;
+        conf->mail_password = add->mail_password;
+    }
+    else {
+        conf->mail_password_file = base->mail_password_file;
+        conf->mail_password = base->mail_password;
+    }
+    if (add->mail_from) {
+        conf->mail_from = add->mail_from;
+        conf->mail_from_name = add->mail_from_name;
+        conf->mail_from_addr = add->mail_from_addr;
+    }
+    else {
+        conf->mail_from = base->mail_from;
+        conf->mail_from_name = base->mail_from_name;
+        conf->mail_from_addr = base->mail_from_addr;
+    }
+    MERGE_INT(mail_timeout);
+    MERGE_INT(outbox_interval_ms);
+    MERGE_INT(outbox_max_attempts);
+    return conf;
+}
+
+void *pm_config_create_dir(apr_pool_t *p, char *dir)
+{
+    pm_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->max_body_size = PM_UNSET;
+    return conf;
+}
+
+void *pm_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    pm_dir_conf *base = basev, *add = addv;
+    pm_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->max_body_size = add->max_body_size != PM_UNSET ? add->max_body_size
+                                                         : base->max_body_size;
+    return conf;
+}
+
+long long pm_config_max_body(request_rec *r)
+{
+    pm_dir_conf *conf = pm_dir_config(r);
+
+    return conf && conf->max_body_size != PM_UNSET ? conf->max_body_size : PM_DEFAULT_MAX_BODY;
+}
+
+/* ---- directive handlers ---------------------------------------------------- */
+
+static const char *directive_error(cmd_parms *cmd, const char *problem)
+{
+    return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name, problem);
+}
+
+static pm_server_conf *cmd_server_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &portal_manager_module);
+}
+
+static const char *set_invitation_url(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *err = pm_parse_web_url(cmd->pool, value, &conf->invitation_url_https);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    conf->invitation_url = value;
+    return NULL;
+}
+
+static const char *set_login_url(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *err = pm_parse_web_url(cmd->pool, value, &conf->login_url_https);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    conf->login_url = value;
+    return NULL;
+}
+
+static const char *set_allow_insecure(cmd_parms *cmd, void *dummy, int flag)
+{
+    cmd_server_conf(cmd)->allow_insecure_urls = flag;
+    return NULL;
+}
+
+static const char *set_mail_server(cmd_parms *cmd, void *dummy, const char *value)
+{
+    const char *err = pm_parse_mail_url(cmd->pool, value);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    cmd_server_conf(cmd)->mail_server = value;
+    return NULL;
+}
+
+static const char *set_mail_tls(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_tls_mode mode;
+    const char *err = pm_parse_tls_mode(value, &mode);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    cmd_server_conf(cmd)->mail_tls = (int)mode;
+    return NULL;
+}
+
+static const char *set_mail_user(cmd_parms *cmd, void *dummy, const char *value)
+{
+    if (*value == '\0' || strpbrk(value, "\r\n") != NULL) {
+        return directive_error(cmd, "must be a non-empty user name on one line");
+    }
+    cmd_server_conf(cmd)->mail_user = value;
+    return NULL;
+}
+
+/* Read the SMTP password now, while httpd still runs as root, so the file can be
+ * readable by root only. Trailing line breaks are removed. */
+static const char *read_secret_file(apr_pool_t *p, const char *path, const char **secret)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t got = 0;
+    apr_status_t rv;
+    char *buf, errbuf[120];
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "'%s' cannot be read: %s", path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    if (rv != APR_SUCCESS || fi.filetype != APR_REG) {
+        apr_file_close(f);
+        return apr_psprintf(p, "'%s' is not a regular file", path);
+    }
+    if (fi.size > PM_MAX_SECRET) {
+        apr_file_close(f);
+        return apr_psprintf(p, "'%s' is larger than %d bytes", path, PM_MAX_SECRET);
+    }
+    buf = apr_pcalloc(p, (apr_size_t)fi.size + 1);
+    rv = apr_file_read_full(f, buf, (apr_size_t)fi.size, &got);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF) {
+        return apr_psprintf(p, "'%s' cannot be read: %s", path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    buf[got] = '\0';
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r')) {
+        buf[--got] = '\0';
+    }
+    if (got == 0) {
+        return apr_psprintf(p, "'%s' is empty", path);
+    }
+    if (strpbrk(buf, "\r\n") != NULL || strlen(buf) != got) {
+        return apr_psprintf(p, "'%s' must hold the password on a single line", path);
+    }
+    *secret = buf;
+    return NULL;
+}
+
+static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, value);
+    const char *err;
+
+    if (path == NULL) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", value));
+    }
+    err = read_secret_file(cmd->pool, path, &conf->mail_password);
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    conf->mail_password_file = path;
+    return NULL;
+}
+
+static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *err = pm_parse_mailbox(cmd->pool, value, &conf->mail_from_name,
+                                       &conf->mail_from_addr);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    conf->mail_from = value;
+    return NULL;
+}
+
+/* Integer directives share one handler: cmd->info is the field's offset, and the
+ * limits come from the table below. */
+typedef struct {
+    const char *name;
+    long long min, max;
+} int_limits;
+
+static const int_limits pm_int_limits[] = {
+    { "PortalMailTimeout",       1, 3600 },
+    { "PortalOutboxInterval",    10, 3600000 },
+    { "PortalOutboxMaxAttempts", 1, 100 },
+    { NULL, 0, 0 }
+};
+
+static const char *set_server_int(cmd_parms *cmd, void *dummy, const char *value)
+{
+    const int_limits *lim;
+    long long v;
+    const char *err;
+
+    for (lim = pm_int_limits; lim->name && strcmp(lim->name, cmd->cmd->name); lim++) {
+    }
+    err = pm_parse_int_range(value, lim->min, lim->max, &v);
+    if (err) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "%s (allowed: %lld to %lld)",
+                                                 err, lim->min, lim->max));
+    }
+    *(int *)((char *)cmd_server_conf(cmd) + (apr_size_t)cmd->info) = (int)v;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dirconf, const char *value)
+{
+    pm_dir_conf *conf = dirconf;
+    long long v;
+    const char *err = pm_parse_int_range(value, 1, 64LL * 1024 * 1024, &v);
+
+    if (err) {
+        return directive_error(cmd, apr_psprintf(cmd->pool,
+                               "%s (allowed: 1 to 67108864 bytes)", err));
+    }
+    conf->max_body_size = v;
+    return NULL;
+}
+
+const command_rec pm_config_directives[] = {
+    AP_INIT_TAKE1("PortalInvitationURL", set_invitation_url, NULL, RSRC_CONF,
+                  "URL of the invitation page that emails link to (https)"),
+    AP_INIT_TAKE1("PortalLoginURL", set_login_url, NULL, RSRC_CONF,
+                  "URL where an accepted recipient logs in"),
+    AP_INIT_FLAG("PortalAllowInsecureURLs", set_allow_insecure, NULL, RSRC_CONF,
+                 "On to allow http:// URLs (development only); default Off"),
+    AP_INIT_TAKE1("PortalMailServer", set_mail_server, NULL, RSRC_CONF,
+                  "smtp://host:port or smtps://host:port"),
+    AP_INIT_TAKE1("PortalMailTLS", set_mail_tls, NULL, RSRC_CONF,
+                  "STARTTLS policy: none, try or required (default required)"),
+    AP_INIT_TAKE1("PortalMailUser", set_mail_user, NULL, RSRC_CONF,
+                  "SMTP AUTH user name"),
+    AP_INIT_TAKE1("PortalMailPasswordFile", set_mail_password_file, NULL, RSRC_CONF,
+                  "file holding the SMTP AUTH password"),
+    AP_INIT_TAKE1("PortalMailFrom", set_mail_from, NULL, RSRC_CONF,
+                  "From header and envelope sender: \"Name <address>\""),
+    AP_INIT_TAKE1("PortalMailTimeout", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, mail_timeout), RSRC_CONF,
+                  "seconds one SMTP transaction may take (default 30)"),
+    AP_INIT_TAKE1("PortalOutboxInterval", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, outbox_interval_ms), RSRC_CONF,
+                  "milliseconds between outbox checks (default 500)"),
+    AP_INIT_TAKE1("PortalOutboxMaxAttempts", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, outbox_max_attempts), RSRC_CONF,
+                  "delivery attempts before an email is marked failed (default 8)"),
+    AP_INIT_TAKE1("PortalMaxBodySize", set_max_body, NULL, RSRC_CONF | ACCESS_CONF,
+                  "largest JSON request body in bytes (default 65536)"),
+    { NULL }
+};
+
+/* ---- whole-configuration checks -------------------------------------------- */
+
+static const char *server_label(apr_pool_t *p, server_rec *s)
+{
+    if (!s->is_virtual) {
+        return "main server";
+    }
+    return apr_psprintf(p, "virtual host %s (%s:%d)", s->server_hostname ? s->server_hostname : "?",
+                        s->defn_name ? s->defn_name : "?", s->defn_line_number);
+}
+
+static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *conf)
+{
+    int insecure_ok = conf->allow_insecure_urls == 1;
+
+    if (conf->invitation_url == NULL) {
+        return "PortalInvitationURL is required (the page invitation emails link to)";
+    }
+    if (conf->mail_server == NULL) {
+        return "PortalMailServer is required (smtp://host:port or smtps://host:port)";
+    }
+    if (conf->mail_from == NULL) {
+        return "PortalMailFrom is required (\"Practice Name <no-reply@example.org>\")";
+    }
+    if (!conf->invitation_url_https && !insecure_ok) {
+        return apr_psprintf(p, "PortalInvitationURL %s must use https:// "
+                            "(or set PortalAllowInsecureURLs On for development)",
+                            conf->invitation_url);
+    }
+    if (conf->login_url && !conf->login_url_https && !insecure_ok) {
+        return apr_psprintf(p, "PortalLoginURL %s must use https:// "
+                            "(or set PortalAllowInsecureURLs On for development)",
+                            conf->login_url);
+    }
+    if (conf->mail_user && !conf->mail_password_file) {
+        return "PortalMailUser needs PortalMailPasswordFile";
+    }
+    if (conf->mail_password_file && !conf->mail_user) {
+        return "PortalMailPasswordFile needs PortalMailUser";
+    }
+    return NULL;
+}
+
+int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *sp;
+
+    for (sp = s; sp; sp = sp->next) {
+        const char *err = check_server(ptemp, sp, pm_server_config(sp));
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00001)
+                         "mod_portal_manager: %s [%s]", err, server_label(ptemp, sp));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,179 @@
+/* pm_config_parse.c — parsing and validation of directive values. Pure C on APR
+ * so the rules are unit-tested without httpd; pm_config.c turns the messages into
+ * configtest errors naming the directive. */
+#include "pm_config_parse.h"
+#include "pm_text.h"
+
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int has_line_break(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_t *uri)
+{
+    if (value == NULL || *value == '\0') {
+        return "is empty";
+    }
+    if (has_line_break(value) || strpbrk(value, " \t") != NULL) {
+        return "must not contain whitespace or line breaks";
+    }
+    if (apr_uri_parse(p, value, uri) != APR_SUCCESS || uri->scheme == NULL) {
+        return apr_psprintf(p, "'%s' is not an absolute URL", value);
+    }
+    if (uri->hostname == NULL || *uri->hostname == '\0') {
+        return apr_psprintf(p, "'%s' has no host", value);
+    }
+    if (uri->user != NULL || uri->password != NULL) {
+        return "must not contain a user name or password";
+    }
+    if (uri->port_str != NULL && (uri->port == 0 || *uri->port_str == '\0')) {
+        return apr_psprintf(p, "'%s' has an invalid port", value);
+    }
+    return NULL;
+}
+
+const char *pm_parse_web_url(apr_pool_t *p, const char *value, int *is_https)
+{
+    apr_uri_t uri;
+    const char *err = parse_absolute_uri(p, value, &uri);
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(uri.scheme, "https") == 0) {
+        *is_https = 1;
+    }
+    else if (strcasecmp(uri.scheme, "http") == 0) {
+        *is_https = 0;
+    }
+    else {
+        return apr_psprintf(p, "'%s' must be an http:// or https:// URL", value);
+    }
+    if (uri.fragment != NULL) {
+        return "must not contain a '#' fragment (the token is added there)";
+    }
+    return NULL;
+}
+
+const char *pm_parse_mail_url(apr_pool_t *p, const char *value)
+{
+    apr_uri_t uri;
+    const char *err = parse_absolute_uri(p, value, &uri);
+
+    if (err) {
+        return err;
+    }
+    if (strcasecmp(uri.scheme, "smtp") != 0 && strcasecmp(uri.scheme, "smtps") != 0) {
+        return apr_psprintf(p, "'%s' must be an smtp:// or smtps:// URL", value);
+    }
+    if ((uri.path != NULL && *uri.path != '\0' && strcmp(uri.path, "/") != 0)
+        || uri.query != NULL || uri.fragment != NULL) {
+        return apr_psprintf(p, "'%s' must name only a host and port", value);
+    }
+    return NULL;
+}
+
+const char *pm_parse_tls_mode(const char *value, pm_tls_mode *mode)
+{
+    if (value == NULL) {
+        return "is empty";
+    }
+    if (strcasecmp(value, "none") == 0) {
+        *mode = PM_TLS_NONE;
+    }
+    else if (strcasecmp(value, "try") == 0) {
+        *mode = PM_TLS_TRY;
+    }
+    else if (strcasecmp(value, "required") == 0) {
+        *mode = PM_TLS_REQUIRED;
+    }
+    else {
+        return "must be one of none, try, required";
+    }
+    return NULL;
+}
+
+const char *pm_parse_int_range(const char *value, long long min, long long max,
+                               long long *out)
+{
+    char *end = NULL;
+    long long v;
+
+    if (value == NULL || *value == '\0') {
+        return "is empty";
+    }
+    errno = 0;
+    v = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || value[0] == '+' || value[0] == ' ') {
+        return "must be a whole number";
+    }
+    if (v < min) {
+        return v < 0 ? "must not be negative" : "is too small";
+    }
+    if (v > max) {
+        return "is too large";
+    }
+    *out = v;
+    return NULL;
+}
+
+/* Strip surrounding blanks and one level of double quotes from a display name. */
+static const char *clean_display_name(apr_pool_t *p, const char *start, const char *end)
+{
+    while (start < end && (*start == ' ' || *start == '\t')) {
+        start++;
+    }
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    if (end - start >= 2 && *start == '"' && end[-1] == '"') {
+        start++;
+        end--;
+    }
+    return apr_pstrmemdup(p, start, end - start);
+}
+
+const char *pm_parse_mailbox(apr_pool_t *p, const char *value,
+                             const char **name, const char **addr)
+{
+    const char *lt, *gt, *problem;
+    const char *display;
+
+    if (value == NULL || *value == '\0') {
+        return "is empty";
+    }
+    if (has_line_break(value)) {
+        return "must not contain line breaks";
+    }
+    lt = strchr(value, '<');
+    gt = strrchr(value, '>');
+    if (lt == NULL && gt == NULL) {
+        display = "";
+        *addr = apr_pstrdup(p, value);
+    }
+    else {
+        if (lt == NULL || gt == NULL || gt < lt || gt[1] != '\0' || strchr(lt + 1, '<')) {
+            return "must be 'Name <address@example.org>' or 'address@example.org'";
+        }
+        display = clean_display_name(p, value, lt);
+        *addr = apr_pstrmemdup(p, lt + 1, gt - lt - 1);
+        if (strchr(display, '"') != NULL) {
+            return "the display name must not contain '\"'";
+        }
+        if (!pm_utf8_valid(display, strlen(display), 0)) {
+            return "the display name must be valid UTF-8 without control characters";
+        }
+    }
+    problem = pm_email_problem(*addr);
+    if (problem != NULL) {
+        return apr_psprintf(p, "address '%s' %s", *addr, problem);
+    }
+    *name = display;
+    return NULL;
+}

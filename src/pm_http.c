@@ -1,0 +1,273 @@
+/* pm_http.c — request context, response writing and the protections every route
+ * shares (headers, CSRF, body limits). Handlers write JSON only through here. */
+#include "pm_http.h"
+#include "pm_config.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_lib.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+static void set_security_headers(request_rec *r)
+{
+    apr_table_t *h = r->err_headers_out;   /* sent with every response, errors too */
+
+    apr_table_setn(h, "Cache-Control", "no-store");
+    apr_table_setn(h, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(h, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    apr_table_setn(h, "Referrer-Policy", "no-referrer");
+}
+
+static const char *make_request_id(request_rec *r)
+{
+    const char *unique = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+    unsigned char raw[12];
+    char *hex;
+    int i;
+
+    if (unique && *unique) {
+        return unique;
+    }
+    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
+        return apr_psprintf(r->pool, "%" APR_TIME_T_FMT, r->request_time);
+    }
+    hex = apr_palloc(r->pool, sizeof(raw) * 2 + 1);
+    for (i = 0; i < (int)sizeof(raw); i++) {
+        apr_snprintf(hex + i * 2, 3, "%02x", raw[i]);
+    }
+    return hex;
+}
+
+pm_req *pm_http_begin(request_rec *r)
+{
+    pm_req *q = apr_pcalloc(r->pool, sizeof(*q));
+
+    q->r = r;
+    q->request_id = make_request_id(r);
+    set_security_headers(r);
+    apr_table_setn(r->err_headers_out, "X-Request-Id", q->request_id);
+    return q;
+}
+
+int pm_http_send_json(pm_req *q, int status, json_t *body)
+{
+    request_rec *r = q->r;
+    const char *text = pm_json_text(r->pool, body);
+
+    r->status = status;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    ap_set_content_length(r, (apr_off_t)strlen(text) + 1);
+    if (!r->header_only) {
+        ap_rputs(text, r);
+        ap_rputc('\n', r);
+    }
+    return OK;
+}
+
+int pm_http_send_error(pm_req *q, int status, const char *code, const char *message,
+                       const char *field)
+{
+    apr_pool_t *p = q->r->pool;
+    json_t *doc = pm_json_object(p);
+    json_t *err = json_object();
+
+    pm_json_set_str(err, "code", code);
+    pm_json_set_str(err, "message", message);
+    if (field) {
+        pm_json_set_str(err, "field", field);
+    }
+    json_object_set_new(doc, "error", err);
+    pm_json_set_str(doc, "request_id", q->request_id);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00020)
+                  "%d %s (request %s)", status, code, q->request_id);
+    return pm_http_send_json(q, status, doc);
+}
+
+int pm_http_db_unavailable(pm_req *q)
+{
+    apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
+    return pm_http_send_error(q, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
+                              "The practice database is not available right now. "
+                              "Please try again in a moment.", NULL);
+}
+
+/* Our own origin as a browser would write it: scheme://host[:port]. */
+static const char *own_origin(request_rec *r)
+{
+    const char *scheme = ap_http_scheme(r);
+    apr_port_t port = ap_get_server_port(r);
+    const char *host = r->hostname ? r->hostname : r->server->server_hostname;
+
+    if (ap_strchr_c(host, ':') != NULL) {          /* IPv6 literal */
+        host = apr_pstrcat(r->pool, "[", host, "]", NULL);
+    }
+    if (port == ap_default_port(r)) {
+        return apr_pstrcat(r->pool, scheme, "://", host, NULL);
+    }
+    return apr_psprintf(r->pool, "%s://%s:%u", scheme, host, (unsigned)port);
+}
+
+int pm_http_check_csrf(pm_req *q)
+{
+    request_rec *r = q->r;
+    const char *xrw, *site, *origin;
+
+    if (r->method_number == M_GET) {               /* GET and HEAD */
+        return PM_NEXT;
+    }
+    xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    origin = apr_table_get(r->headers_in, "Origin");
+    if (xrw == NULL || strcmp(xrw, "portal-manager") != 0) {
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
+                                  "This request must come from the Client Portal Manager page "
+                                  "(missing X-Requested-With header).", NULL);
+    }
+    if (site != NULL && strcmp(site, "same-origin") != 0) {
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
+                                  "Cross-site requests are not accepted.", NULL);
+    }
+    if (origin != NULL && strcasecmp(origin, own_origin(r)) != 0) {
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
+                                  "Requests from another origin are not accepted.", NULL);
+    }
+    return PM_NEXT;
+}
+
+static int is_json_content_type(const char *ct)
+{
+    const char *semi;
+    apr_size_t len;
+
+    if (ct == NULL) {
+        return 0;
+    }
+    semi = ap_strchr_c(ct, ';');
+    len = semi ? (apr_size_t)(semi - ct) : strlen(ct);
+    while (len > 0 && apr_isspace(ct[len - 1])) {
+        len--;
+    }
+    if (len != 16 || strncasecmp(ct, "application/json", 16) != 0) {
+        return 0;
+    }
+    if (semi) {                                    /* only charset=utf-8 is accepted */
+        const char *cs = semi + 1;
+        while (apr_isspace(*cs)) {
+            cs++;
+        }
+        return strncasecmp(cs, "charset=utf-8", 13) == 0
+               && (cs[13] == '\0' || apr_isspace(cs[13]));
+    }
+    return 1;
+}
+
+static int body_too_large(pm_req *q, long long limit)
+{
+    return pm_http_send_error(q, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                              apr_psprintf(q->r->pool,
+                                           "The request body is larger than %lld bytes.", limit),
+                              NULL);
+}
+
+/* Read at most limit bytes; *len = -1 when the body is larger. */
+static int read_body(request_rec *r, long long limit, char **buf, long long *len)
+{
+    char *data = apr_palloc(r->pool, (apr_size_t)limit + 1);
+    long long got = 0;
+    char scratch[1024];
+    long n;
+    int rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, scratch, sizeof(scratch))) > 0) {
+            if (got + n > limit) {
+                got = -1;
+                while (ap_get_client_block(r, scratch, sizeof(scratch)) > 0) {
+                }
+                break;
+            }
+            memcpy(data + got, scratch, (size_t)n);
+            got += n;
+        }
+        if (n < 0) {
+            return HTTP_BAD_REQUEST;
+        }
+    }
+    if (got >= 0) {
+        data[got] = '\0';
+    }
+    *buf = data;
+    *len = got;
+    return OK;
+}
+
+int pm_http_read_json_body(pm_req *q)
+{
+    request_rec *r = q->r;
+    long long limit = pm_config_max_body(r);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    const char *err = NULL;
+    char *buf;
+    long long len;
+    json_t *doc;
+
+    if ((cl == NULL || strcmp(cl, "0") == 0) && te == NULL) {
+        q->body = NULL;
+        return PM_NEXT;
+    }
+    if (cl != NULL && apr_atoi64(cl) > limit) {
+        return body_too_large(q, limit);
+    }
+    if (!is_json_content_type(apr_table_get(r->headers_in, "Content-Type"))) {
+        return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                  "The request body must be JSON "
+                                  "(Content-Type: application/json).", NULL);
+    }
+    if (read_body(r, limit, &buf, &len) != OK) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_body",
+                                  "The request body could not be read.", NULL);
+    }
+    if (len < 0) {
+        return body_too_large(q, limit);
+    }
+    doc = pm_json_parse(r->pool, buf, (apr_size_t)len, &err);
+    if (doc == NULL) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_json",
+                                  apr_pstrcat(r->pool, "The request body is not valid JSON: ",
+                                              err, NULL), NULL);
+    }
+    if (!json_is_object(doc)) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_json",
+                                  "The request body must be a JSON object.", NULL);
+    }
+    q->body = doc;
+    return PM_NEXT;
+}
+
+int pm_http_check_fields(pm_req *q, const char *const *allowed)
+{
+    const char *key;
+    json_t *value;
+
+    if (q->body == NULL) {
+        return PM_NEXT;
+    }
+    json_object_foreach(q->body, key, value) {
+        const char *const *a;
+        for (a = allowed; *a && strcmp(*a, key) != 0; a++) {
+        }
+        if (*a == NULL) {
+            return pm_http_send_error(q, HTTP_BAD_REQUEST, "unknown_field",
+                                      apr_psprintf(q->r->pool,
+                                                   "The field '%s' is not accepted here.", key),
+                                      key);
+        }
+    }
+    return PM_NEXT;
+}

@@ -1,0 +1,48 @@
+/* pm_http.h — the HTTP edge shared by both handlers: request context, security
+ * headers, JSON responses and the error envelope, CSRF checks, and reading a
+ * JSON body within the configured limit. */
+#ifndef PM_HTTP_H
+#define PM_HTTP_H
+
+#include "pm_common.h"
+#include "pm_json.h"
+
+/* Checks return PM_NEXT to go on, or OK after they have sent a response. */
+#define PM_NEXT 1000
+
+struct pm_db;
+struct pm_staff;
+
+typedef struct pm_req {
+    request_rec *r;
+    const char *request_id;
+    const char *path;          /* path relative to the API base, e.g. "/me" */
+    long long ids[4];          /* numbers captured by {id} in the route pattern */
+    int nids;
+    json_t *body;              /* parsed JSON object, or NULL when no body */
+    struct pm_db *db;
+    struct pm_staff *staff;
+} pm_req;
+
+/* Request context with security headers already set on the response. */
+pm_req *pm_http_begin(request_rec *r);
+
+int pm_http_send_json(pm_req *q, int status, json_t *body);
+int pm_http_send_error(pm_req *q, int status, const char *code, const char *message,
+                       const char *field);
+
+/* 503 database_unavailable: the one answer for any database failure. */
+int pm_http_db_unavailable(pm_req *q);
+
+/* State-changing requests must carry X-Requested-With: portal-manager and, when
+ * present, Sec-Fetch-Site: same-origin and an Origin equal to our own. */
+int pm_http_check_csrf(pm_req *q);
+
+/* Reads the body into q->body: 413 over the limit, 415 if not application/json,
+ * 400 for malformed JSON, duplicate keys or a non-object. No body -> q->body NULL. */
+int pm_http_read_json_body(pm_req *q);
+
+/* 400 unknown_field when the body has a key not in `allowed` (NULL-terminated). */
+int pm_http_check_fields(pm_req *q, const char *const *allowed);
+
+#endif

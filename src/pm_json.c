@@ -1,0 +1,85 @@
+/* pm_json.c — Jansson wrapped so that every value belongs to a pool and every
+ * parse is strict (duplicate keys rejected, one document, no trailing bytes). */
+#include "pm_json.h"
+
+#include <apr_strings.h>
+#include <stdlib.h>
+
+static apr_status_t json_cleanup(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+json_t *pm_json_pool(apr_pool_t *p, json_t *j)
+{
+    if (j != NULL) {
+        apr_pool_cleanup_register(p, j, json_cleanup, apr_pool_cleanup_null);
+    }
+    return j;
+}
+
+json_t *pm_json_object(apr_pool_t *p)
+{
+    return pm_json_pool(p, json_object());
+}
+
+json_t *pm_json_array(apr_pool_t *p)
+{
+    return pm_json_pool(p, json_array());
+}
+
+void pm_json_set_str(json_t *obj, const char *key, const char *value)
+{
+    json_object_set_new(obj, key, value ? json_string(value) : json_null());
+}
+
+void pm_json_set_int(json_t *obj, const char *key, long long value)
+{
+    json_object_set_new(obj, key, json_integer((json_int_t)value));
+}
+
+void pm_json_set_bool(json_t *obj, const char *key, int value)
+{
+    json_object_set_new(obj, key, json_boolean(value));
+}
+
+void pm_json_set_null(json_t *obj, const char *key)
+{
+    json_object_set_new(obj, key, json_null());
+}
+
+void pm_json_set(json_t *obj, const char *key, json_t *child)
+{
+    json_object_set(obj, key, child ? child : json_null());
+}
+
+void pm_json_append(json_t *arr, json_t *child)
+{
+    json_array_append(arr, child);
+}
+
+json_t *pm_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char **error)
+{
+    json_error_t err;
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+
+    if (j == NULL) {
+        *error = apr_psprintf(p, "%s (line %d, column %d)", err.text, err.line, err.column);
+        return NULL;
+    }
+    return pm_json_pool(p, j);
+}
+
+const char *pm_json_text(apr_pool_t *p, const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *copy;
+
+    if (s == NULL) {
+        return "null";
+    }
+    copy = apr_pstrdup(p, s);
+    free(s);
+    return copy;
+}

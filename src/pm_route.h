@@ -1,0 +1,25 @@
+/* pm_route.h — routing tables: method + path pattern ("/clients/{id}/email") to a
+ * handler function; 404 for unknown paths, 405 with Allow for unknown methods. */
+#ifndef PM_ROUTE_H
+#define PM_ROUTE_H
+
+#include "pm_http.h"
+
+typedef int (*pm_route_fn)(pm_req *q);
+
+typedef struct {
+    const char *method;      /* "GET" also answers HEAD */
+    const char *pattern;     /* segments; "{id}" matches a positive decimal id */
+    pm_route_fn fn;
+} pm_route;
+
+/* Find this request's path below the Location it was configured in, match it
+ * against routes (terminated by a NULL pattern) and run the handler. `before`
+ * (may be NULL) runs once a route matched, ahead of its handler: it returns
+ * PM_NEXT to go on or OK after answering the request itself. */
+int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before);
+
+/* Match one pattern against a path; fills ids. 1 on match. */
+int pm_route_match(const char *pattern, const char *path, long long *ids, int *nids);
+
+#endif

@@ -1,0 +1,232 @@
+/* pm_store.c — the acquire → prepared statement → drain-the-rows sequence on top
+ * of mod_dbd, plus transactions guarded by a pool cleanup. */
+#include "pm_store.h"
+
+#include "apr_dbd.h"
+#include "apr_optional.h"
+#include "mod_dbd.h"
+#include <stdarg.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(portal_manager);
+
+struct pm_db {
+    request_rec *r;
+    apr_pool_t *pool;
+    ap_dbd_t *dbd;
+    apr_dbd_transaction_t *txn;
+    int committed;
+};
+
+int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    server_rec *sp;
+    int i;
+
+    if (prepare == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00010)
+                     "mod_portal_manager needs mod_dbd: add 'LoadModule dbd_module "
+                     "modules/mod_dbd.so' before it");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    pm_sql_init();
+    for (sp = s; sp; sp = sp->next) {
+        for (i = 0; i < PM_SQL_COUNT; i++) {
+            const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
+            prepare(sp, st->sql, st->label);
+        }
+    }
+    return OK;
+}
+
+pm_db *pm_db_acquire(request_rec *r)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    ap_dbd_t *dbd = acquire ? acquire(r) : NULL;
+    pm_db *db;
+
+    if (dbd == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
+                      "no database connection (check DBDriver/DBDParams and that the "
+                      "database is reachable and its schema initialised)");
+        return NULL;
+    }
+    db = apr_pcalloc(r->pool, sizeof(*db));
+    db->r = r;
+    db->pool = r->pool;
+    db->dbd = dbd;
+    return db;
+}
+
+static apr_dbd_prepared_t *find_statement(pm_db *db, const pm_sql_stmt *st)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(db->dbd->prepared, st->label, APR_HASH_KEY_STRING);
+
+    if (stmt == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00012)
+                      "prepared statement %s is missing from the connection", st->label);
+    }
+    return stmt;
+}
+
+static const char **collect_args(pm_db *db, const pm_sql_stmt *st, va_list ap)
+{
+    const char **args = apr_pcalloc(db->pool, sizeof(char *) * (st->nargs + 1));
+    int i;
+
+    for (i = 0; i < st->nargs; i++) {
+        args[i] = va_arg(ap, const char *);
+    }
+    return args;
+}
+
+static void log_db_error(pm_db *db, const pm_sql_stmt *st, int rc)
+{
+    const char *msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rc);
+
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00013)
+                  "statement %s failed: %s", st->label, msg ? msg : "(no message)");
+}
+
+static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_header_t *rows)
+{
+    const apr_dbd_driver_t *drv = db->dbd->driver;
+    apr_dbd_row_t *row = NULL;
+    int ncols = apr_dbd_num_cols(drv, res);
+    int rc, i;
+
+    while ((rc = apr_dbd_get_row(drv, db->pool, res, &row, -1)) == 0) {
+        pm_row *out = apr_array_push(rows);
+        out->ncols = ncols;
+        out->v = apr_pcalloc(db->pool, sizeof(char *) * (ncols > 0 ? ncols : 1));
+        for (i = 0; i < ncols; i++) {
+            const char *val = apr_dbd_get_entry(drv, row, i);
+            out->v[i] = val ? apr_pstrdup(db->pool, val) : NULL;
+        }
+    }
+    return rc == -1 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...)
+{
+    const pm_sql_stmt *st = pm_sql_get(id);
+    apr_dbd_prepared_t *stmt = find_statement(db, st);
+    apr_dbd_results_t *res = NULL;
+    const char **args;
+    va_list ap;
+    int rc;
+
+    *rows = apr_array_make(db->pool, 4, sizeof(pm_row));
+    if (stmt == NULL) {
+        return APR_EGENERAL;
+    }
+    va_start(ap, rows);
+    args = collect_args(db, st, ap);
+    va_end(ap);
+    rc = apr_dbd_pselect(db->dbd->driver, db->pool, db->dbd->handle, &res, stmt, 0,
+                         st->nargs, args);
+    if (rc != 0) {
+        log_db_error(db, st, rc);
+        return APR_EGENERAL;
+    }
+    if (drain_rows(db, res, *rows) != APR_SUCCESS) {
+        log_db_error(db, st, -1);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
+{
+    const pm_sql_stmt *st = pm_sql_get(id);
+    apr_dbd_prepared_t *stmt = find_statement(db, st);
+    const char **args;
+    va_list ap;
+    int rc, n = 0;
+
+    if (stmt == NULL) {
+        return APR_EGENERAL;
+    }
+    va_start(ap, affected);
+    args = collect_args(db, st, ap);
+    va_end(ap);
+    rc = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, stmt,
+                        st->nargs, args);
+    if (rc != 0) {
+        log_db_error(db, st, rc);
+        return APR_EGENERAL;
+    }
+    if (affected) {
+        *affected = n;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t rollback_unless_committed(void *data)
+{
+    pm_db *db = data;
+
+    if (db->txn && !db->committed) {
+        apr_dbd_transaction_mode_set(db->dbd->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
+        apr_dbd_transaction_end(db->dbd->driver, db->pool, db->txn);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, db->r, PM_LOGNO(00014)
+                      "transaction rolled back");
+    }
+    db->txn = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_db_begin(pm_db *db)
+{
+    int rc = apr_dbd_transaction_start(db->dbd->driver, db->pool, db->dbd->handle, &db->txn);
+
+    if (rc != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00015)
+                      "cannot start a transaction: %s",
+                      apr_dbd_error(db->dbd->driver, db->dbd->handle, rc));
+        db->txn = NULL;
+        return APR_EGENERAL;
+    }
+    db->committed = 0;
+    apr_pool_cleanup_register(db->pool, db, rollback_unless_committed, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_db_commit(pm_db *db)
+{
+    int rc;
+
+    if (db->txn == NULL) {
+        return APR_EGENERAL;
+    }
+    apr_dbd_transaction_mode_set(db->dbd->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
+    rc = apr_dbd_transaction_end(db->dbd->driver, db->pool, db->txn);
+    apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
+    db->txn = NULL;
+    if (rc != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, db->r, PM_LOGNO(00016)
+                      "commit failed: %s", apr_dbd_error(db->dbd->driver, db->dbd->handle, rc));
+        return APR_EGENERAL;
+    }
+    db->committed = 1;
+    return APR_SUCCESS;
+}
+
+long long pm_row_int(const pm_row *row, int col, long long dflt)
+{
+    if (col >= row->ncols || row->v[col] == NULL) {
+        return dflt;
+    }
+    return strtoll(row->v[col], NULL, 10);
+}
+
+const char *pm_row_str(const pm_row *row, int col)
+{
+    return col < row->ncols ? row->v[col] : NULL;
+}
+
+const char *pm_arg_int(apr_pool_t *p, long long v)
+{
+    return apr_psprintf(p, "%lld", v);
+}

@@ -1,0 +1,277 @@
+/* pm_text.c — UTF-8 validation, the case-folded name key, and email address
+ * validation. Pure C on APR, shared by the module, the admin tool and tests. */
+#include "pm_text.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+/* Decode one code point; returns its byte length, or 0 when malformed. */
+static size_t utf8_decode(const unsigned char *s, size_t avail, unsigned long *cp)
+{
+    size_t len, i;
+    unsigned long c;
+
+    if (avail == 0) {
+        return 0;
+    }
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    else if ((s[0] & 0xE0) == 0xC0) {
+        len = 2;
+        c = s[0] & 0x1F;
+    }
+    else if ((s[0] & 0xF0) == 0xE0) {
+        len = 3;
+        c = s[0] & 0x0F;
+    }
+    else if ((s[0] & 0xF8) == 0xF0) {
+        len = 4;
+        c = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if (avail < len) {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    /* overlong forms, surrogates, out of range */
+    if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000)
+        || (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF) {
+        return 0;
+    }
+    *cp = c;
+    return len;
+}
+
+static size_t utf8_encode(unsigned long c, char *out)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xE0 | (c >> 12));
+        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (c >> 18));
+    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+int pm_utf8_valid(const char *s, size_t len, int allow_newlines)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, n;
+    unsigned long cp;
+
+    while (i < len) {
+        n = utf8_decode(u + i, len - i, &cp);
+        if (n == 0) {
+            return 0;
+        }
+        if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+            if (!(allow_newlines && (cp == '\n' || cp == '\r' || cp == '\t'))) {
+                return 0;
+            }
+        }
+        i += n;
+    }
+    return 1;
+}
+
+size_t pm_utf8_length(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++) {
+        if ((*(const unsigned char *)s & 0xC0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static unsigned long fold_latin_extended_a(unsigned long c)
+{
+    if (c == 0x0130) {
+        return 'i';                       /* capital I with dot above */
+    }
+    if (c == 0x0178) {
+        return 0x00FF;                    /* Y with diaeresis */
+    }
+    if ((c >= 0x0100 && c <= 0x012F) || (c >= 0x0132 && c <= 0x0137)
+        || (c >= 0x014A && c <= 0x0177)) {
+        return (c % 2 == 0) ? c + 1 : c;
+    }
+    if ((c >= 0x0139 && c <= 0x0148) || (c >= 0x0179 && c <= 0x017E)) {
+        return (c % 2 == 1) ? c + 1 : c;
+    }
+    return c;
+}
+
+static unsigned long fold_code_point(unsigned long c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c + 32;
+    }
+    if (c >= 0x00C0 && c <= 0x00DE && c != 0x00D7) {
+        return c + 32;
+    }
+    if (c >= 0x0100 && c <= 0x017F) {
+        return fold_latin_extended_a(c);
+    }
+    if (c >= 0x0391 && c <= 0x03A9 && c != 0x03A2) {
+        return c + 32;                    /* Greek capitals */
+    }
+    if (c == 0x03C2) {
+        return 0x03C3;                    /* final sigma searches as sigma */
+    }
+    if (c == 0x0386) {
+        return 0x03AC;
+    }
+    if (c >= 0x0388 && c <= 0x038A) {
+        return c + 37;
+    }
+    if (c == 0x038C) {
+        return 0x03CC;
+    }
+    if (c == 0x038E || c == 0x038F) {
+        return c + 63;
+    }
+    if (c >= 0x0410 && c <= 0x042F) {
+        return c + 32;                    /* Cyrillic capitals */
+    }
+    if (c >= 0x0400 && c <= 0x040F) {
+        return c + 80;
+    }
+    return c;
+}
+
+char *pm_name_key(apr_pool_t *p, const char *name)
+{
+    size_t len = strlen(name), i = 0, o = 0, n;
+    char *out = apr_palloc(p, len * 2 + 1);  /* folding never more than doubles */
+    unsigned long cp;
+
+    while (i < len) {
+        n = utf8_decode((const unsigned char *)name + i, len - i, &cp);
+        if (n == 0) {                      /* keep stray bytes as they are */
+            out[o++] = name[i++];
+            continue;
+        }
+        o += utf8_encode(fold_code_point(cp), out + o);
+        i += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int is_atext(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return 1;
+    }
+    return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL;
+}
+
+static const char *domain_problem(const char *d)
+{
+    const char *label = d, *s;
+    int labels = 0;
+
+    if (*d == '\0') {
+        return "has no domain after '@'";
+    }
+    for (s = d;; s++) {
+        if (*s == '.' || *s == '\0') {
+            size_t n = (size_t)(s - label);
+            if (n == 0) {
+                return "has an empty part in its domain";
+            }
+            if (n > 63) {
+                return "has a domain part longer than 63 characters";
+            }
+            if (label[0] == '-' || s[-1] == '-') {
+                return "has a domain part that starts or ends with '-'";
+            }
+            labels++;
+            if (*s == '\0') {
+                break;
+            }
+            label = s + 1;
+        }
+        else if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+                   || (*s >= '0' && *s <= '9') || *s == '-')) {
+            return "has a domain with characters other than letters, digits, '-' and '.'";
+        }
+    }
+    if (labels < 2) {
+        return "needs a dotted domain such as example.org";
+    }
+    return NULL;
+}
+
+const char *pm_email_problem(const char *addr)
+{
+    const char *at, *s;
+    size_t len;
+
+    if (addr == NULL || *addr == '\0') {
+        return "is empty";
+    }
+    len = strlen(addr);
+    if (len > 254) {
+        return "is longer than 254 characters";
+    }
+    at = strchr(addr, '@');
+    if (at == NULL) {
+        return "has no '@'";
+    }
+    if (strchr(at + 1, '@') != NULL) {
+        return "has more than one '@'";
+    }
+    if (at == addr) {
+        return "has nothing before the '@'";
+    }
+    if (at - addr > 64) {
+        return "has more than 64 characters before the '@'";
+    }
+    for (s = addr; s < at; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c == 0x7F) {
+            return "contains a space or control character";
+        }
+        if (c == '"') {
+            return "contains a quote";
+        }
+        if (!is_atext(c)) {
+            return "contains a character that is not allowed before the '@'";
+        }
+    }
+    if (addr[0] == '.' || at[-1] == '.' || strstr(addr, "..") != NULL) {
+        return "has a misplaced '.' before the '@'";
+    }
+    for (s = at + 1; *s; s++) {
+        if ((unsigned char)*s <= 0x20 || *s == 0x7F) {
+            return "contains a space or control character";
+        }
+    }
+    return domain_problem(at + 1);
+}

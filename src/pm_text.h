@@ -1,0 +1,26 @@
+/* pm_text.h — pure text helpers: UTF-8 checks, the case-folded name key used for
+ * client search and sorting, and email address validation. No httpd symbols. */
+#ifndef PM_TEXT_H
+#define PM_TEXT_H
+
+#include <apr_pools.h>
+#include <stddef.h>
+
+/* 1 when s[0..len) is well-formed UTF-8 without NUL or C0/C1 control characters
+ * (tab, CR and LF excepted when allow_newlines is set). */
+int pm_utf8_valid(const char *s, size_t len, int allow_newlines);
+
+/* Number of code points in a valid UTF-8 string. */
+size_t pm_utf8_length(const char *s);
+
+/* Lower-case fold of a name for indexing and prefix search: ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic letters are folded; other characters are
+ * kept as they are. The result is what goes in clients.*_name_key. */
+char *pm_name_key(apr_pool_t *p, const char *name);
+
+/* NULL when addr is an acceptable email address (one '@', local part 1-64 bytes,
+ * total at most 254, no whitespace, quotes, control characters or NUL, a dotted
+ * domain of letters, digits and hyphens), otherwise a message saying why not. */
+const char *pm_email_problem(const char *addr);
+
+#endif

@@ -1,0 +1,99 @@
+/* Unit tests for the directive value parsers (src/pm_config_parse.c). */
+#include "pm_config_parse.h"
+#include "tap.h"
+
+#include <apr_general.h>
+
+static void test_web_urls(apr_pool_t *p)
+{
+    int https = -1;
+
+    ok(pm_parse_web_url(p, "https://portal.example.org/portal/invitation/", &https) == NULL
+       && https == 1, "https URL accepted");
+    ok(pm_parse_web_url(p, "http://127.0.0.1:8080/portal/invitation/", &https) == NULL
+       && https == 0, "http URL accepted and marked insecure");
+    ok(pm_parse_web_url(p, "portal.example.org/invite", &https) != NULL, "no scheme refused");
+    ok(pm_parse_web_url(p, "ftp://example.org/", &https) != NULL, "ftp refused");
+    ok(pm_parse_web_url(p, "https:///path", &https) != NULL, "no host refused");
+    ok(pm_parse_web_url(p, "https://example.org/a#t=x", &https) != NULL, "fragment refused");
+    ok(pm_parse_web_url(p, "https://user:pw@example.org/", &https) != NULL,
+       "credentials in URL refused");
+    ok(pm_parse_web_url(p, "https://example.org/a b", &https) != NULL, "whitespace refused");
+    ok(pm_parse_web_url(p, "", &https) != NULL, "empty refused");
+}
+
+static void test_mail_urls(apr_pool_t *p)
+{
+    ok(pm_parse_mail_url(p, "smtp://mail.example.org:587") == NULL, "smtp URL accepted");
+    ok(pm_parse_mail_url(p, "smtps://mail.example.org") == NULL, "smtps URL accepted");
+    ok(pm_parse_mail_url(p, "SMTP://127.0.0.1:2525") == NULL, "scheme is case-insensitive");
+    ok(pm_parse_mail_url(p, "http://mail.example.org") != NULL, "http refused");
+    ok(pm_parse_mail_url(p, "smtp://mail.example.org/extra") != NULL, "path refused");
+    ok(pm_parse_mail_url(p, "mail.example.org:25") != NULL, "no scheme refused");
+}
+
+static void test_tls_modes(void)
+{
+    pm_tls_mode m = PM_TLS_NONE;
+
+    ok(pm_parse_tls_mode("required", &m) == NULL && m == PM_TLS_REQUIRED, "required");
+    ok(pm_parse_tls_mode("Try", &m) == NULL && m == PM_TLS_TRY, "try, any case");
+    ok(pm_parse_tls_mode("none", &m) == NULL && m == PM_TLS_NONE, "none");
+    ok(pm_parse_tls_mode("starttls", &m) != NULL, "unknown mode refused");
+}
+
+static void test_ints(void)
+{
+    long long v = 0;
+
+    ok(pm_parse_int_range("30", 1, 3600, &v) == NULL && v == 30, "30 in range");
+    ok(pm_parse_int_range("-1", 1, 3600, &v) != NULL, "negative refused");
+    is_str(pm_parse_int_range("-1", 0, 10, &v), "must not be negative", "negative message");
+    ok(pm_parse_int_range("0", 1, 3600, &v) != NULL, "below minimum refused");
+    ok(pm_parse_int_range("3601", 1, 3600, &v) != NULL, "above maximum refused");
+    ok(pm_parse_int_range("12abc", 1, 3600, &v) != NULL, "trailing text refused");
+    ok(pm_parse_int_range("+5", 1, 3600, &v) != NULL, "plus sign refused");
+    ok(pm_parse_int_range("99999999999999999999", 1, 3600, &v) != NULL, "overflow refused");
+    ok(pm_parse_int_range("", 1, 3600, &v) != NULL, "empty refused");
+}
+
+static void test_mailboxes(apr_pool_t *p)
+{
+    const char *name = NULL, *addr = NULL;
+
+    ok(pm_parse_mailbox(p, "Riverside Counseling <no-reply@example.org>", &name, &addr) == NULL,
+       "name and address accepted");
+    is_str(name, "Riverside Counseling", "display name");
+    is_str(addr, "no-reply@example.org", "address");
+    ok(pm_parse_mailbox(p, "\"Riverside, LLC\" <a@example.org>", &name, &addr) == NULL,
+       "quoted display name accepted");
+    is_str(name, "Riverside, LLC", "quotes removed from display name");
+    ok(pm_parse_mailbox(p, "plain@example.org", &name, &addr) == NULL, "bare address accepted");
+    is_str(name, "", "bare address has empty name");
+    ok(pm_parse_mailbox(p, "Zoë Clinic <zoe@example.org>", &name, &addr) == NULL,
+       "non-ASCII display name accepted");
+    ok(pm_parse_mailbox(p, "Foo <bar>", &name, &addr) != NULL, "address without @ refused");
+    ok(pm_parse_mailbox(p, "Foo <a@example.org", &name, &addr) != NULL, "unclosed < refused");
+    ok(pm_parse_mailbox(p, "Foo <a@example.org> trailing", &name, &addr) != NULL,
+       "text after > refused");
+    ok(pm_parse_mailbox(p, "Foo\r\nBcc: x@evil.example <a@example.org>", &name, &addr) != NULL,
+       "line break refused");
+    ok(pm_parse_mailbox(p, "a@localhost", &name, &addr) != NULL, "undotted domain refused");
+    ok(pm_parse_mailbox(p, "", &name, &addr) != NULL, "empty refused");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_web_urls(p);
+    test_mail_urls(p);
+    test_tls_modes();
+    test_ints();
+    test_mailboxes(p);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}

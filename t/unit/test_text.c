@@ -1,0 +1,80 @@
+/* Unit tests for UTF-8 checks, name keys and email validation (src/pm_text.c). */
+#include "pm_text.h"
+#include "tap.h"
+
+#include <apr_general.h>
+
+static void test_utf8(void)
+{
+    ok(pm_utf8_valid("Zoë Núñez", strlen("Zoë Núñez"), 0), "accented name is valid");
+    ok(!pm_utf8_valid("a\x01" "b", 3, 0), "control character refused");
+    ok(!pm_utf8_valid("a\nb", 3, 0), "newline refused when not allowed");
+    ok(pm_utf8_valid("a\nb", 3, 1), "newline allowed when asked");
+    ok(!pm_utf8_valid("\xC3\x28", 2, 0), "malformed sequence refused");
+    ok(!pm_utf8_valid("\xC0\xAF", 2, 0), "overlong form refused");
+    ok(!pm_utf8_valid("\xED\xA0\x80", 3, 0), "surrogate refused");
+    ok(!pm_utf8_valid("a\xC2\x85" "b", 4, 0), "C1 control (NEL) refused");
+    ok(pm_utf8_length("Zoë") == 3, "code points counted");
+}
+
+static void test_name_keys(apr_pool_t *p)
+{
+    is_str(pm_name_key(p, "McDonald"), "mcdonald", "ASCII folded");
+    is_str(pm_name_key(p, "ZOË NÚÑEZ"), "zoë núñez", "Latin-1 folded");
+    is_str(pm_name_key(p, "Łukasz Żółć"), "łukasz żółć", "Latin Extended-A folded");
+    is_str(pm_name_key(p, "ΣΩΚΡΆΤΗΣ"), "σωκράτησ", "Greek folded, final sigma as sigma");
+    is_str(pm_name_key(p, "Ёлкин Иван"), "ёлкин иван", "Cyrillic folded");
+    is_str(pm_name_key(p, "山田"), "山田", "CJK kept");
+    is_str(pm_name_key(p, "O'Brien-Smith"), "o'brien-smith", "punctuation kept");
+}
+
+static void test_emails(void)
+{
+    char long_local[80], long_total[300];
+
+    ok(pm_email_problem("zoe.nunez@example.org") == NULL, "plain address");
+    ok(pm_email_problem("Zoe+Portal@Mail.Example.ORG") == NULL, "mixed case and plus");
+    ok(pm_email_problem("a@b.co") == NULL, "short address");
+    ok(pm_email_problem("") != NULL, "empty");
+    ok(pm_email_problem("no-at.example.org") != NULL, "no @");
+    ok(pm_email_problem("a@b@example.org") != NULL, "two @");
+    ok(pm_email_problem("@example.org") != NULL, "empty local part");
+    ok(pm_email_problem("a b@example.org") != NULL, "space in local part");
+    ok(pm_email_problem("\"a\"@example.org") != NULL, "quotes");
+    ok(pm_email_problem("a\r\n@example.org") != NULL, "CR LF");
+    ok(pm_email_problem("a@localhost") != NULL, "undotted domain");
+    ok(pm_email_problem("a@exa_mple.org") != NULL, "underscore in domain");
+    ok(pm_email_problem("a@-example.org") != NULL, "label starts with hyphen");
+    ok(pm_email_problem("a@example..org") != NULL, "empty label");
+    ok(pm_email_problem(".a@example.org") != NULL, "leading dot");
+    ok(pm_email_problem("a..b@example.org") != NULL, "double dot");
+    memset(long_local, 'a', 65);
+    strcpy(long_local + 65, "@example.org");
+    ok(pm_email_problem(long_local) != NULL, "65-character local part");
+    memset(long_local, 'a', 64);
+    strcpy(long_local + 64, "@example.org");
+    ok(pm_email_problem(long_local) == NULL, "64-character local part accepted");
+    memset(long_total, 'b', sizeof(long_total));
+    strcpy(long_total, "a@");
+    memset(long_total + 2, 'b', 250);
+    long_total[62] = '.';
+    long_total[124] = '.';
+    long_total[186] = '.';
+    long_total[248] = '.';
+    strcpy(long_total + 252, "org");
+    ok(pm_email_problem(long_total) != NULL, "255-character address refused");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_utf8();
+    test_name_keys(p);
+    test_emails();
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
