@@ -7,7 +7,7 @@ use warnings;
 use FindBin ();
 use lib "$FindBin::Bin/lib";
 
-use Apache::Test qw(:withtestmore);
+use Apache::Test qw(-withtestmore);
 use Test::More;
 use JSON::PP ();
 use PortalTest;

@@ -2,7 +2,7 @@ package PortalTest;
 # PortalTest — helpers for the Apache::Test .t files of mod_portal_manager.
 #
 #   use FindBin; use lib "$FindBin::Bin/lib";
-#   use Apache::Test qw(:withtestmore);
+#   use Apache::Test qw(-withtestmore);
 #   use Test::More;
 #   use PortalTest;
 #

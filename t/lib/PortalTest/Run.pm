@@ -2,9 +2,9 @@ package PortalTest::Run;
 # PortalTest::Run — Apache::TestRun for mod_portal_manager (used by t/TEST.PL).
 #
 # What it adds to Apache::TestRun:
-#  - defaults: -httpd /usr/sbin/apache2 -apxs /usr/bin/apxs, a minimal generated
-#    -httpd_conf (t/conf/portal_base.conf: Debian's apache2.conf needs env vars),
-#    a free port (-port select), and a fresh configuration on every run;
+#  - defaults when it starts a server: -httpd /usr/sbin/apache2 -apxs /usr/bin/apxs, a
+#    minimal generated -httpd_conf (t/conf/portal_base.conf: Debian's apache2.conf needs
+#    env vars), a free port (-port select), and so a fresh configuration every time;
 #  - before the server starts: a fresh runtime (PortalTest::Env: database from schema
 #    and seed, htpasswd/groups, the loopback SMTP catcher, t/conf/portal_runtime.conf);
 #  - a server that fails to start is a failure (Apache::TestRun exits 0 there);
@@ -62,14 +62,21 @@ sub new_test_config {
 
 sub run {
     my ($self, @argv) = @_;
-    my %has = map { /^--?(\w+)/ ? (lc $1 => 1) : () } @argv;
+    my %has = map { /^--?([\w-]+)/ ? (lc $1 => 1) : () } @argv;
+    # Starting a server (the default run, or -start-httpd): pass our defaults, which makes
+    # Apache::TestRun regenerate its config, so no stale t/conf/httpd.conf survives a
+    # change of driver or tree. Talking to a running server (-run-tests, -stop-httpd...):
+    # reuse the saved config, which knows the port that server listens on.
+    my $saved = -f catfile(PortalTest::Env::top_dir(), qw(t conf apache_test_config.pm));
+    my $starting = $has{'start-httpd'}
+        || !grep { $has{$_} } qw(run-tests stop-httpd ping clean get post head help);
     my @defaults;
-    push @defaults, -httpd => $HTTPD unless $has{httpd};
-    push @defaults, -apxs => $APXS unless $has{apxs};
-    push @defaults, -httpd_conf => write_base_conf() unless $has{httpd_conf};
-    $ENV{APACHE_TEST_PORT} ||= 'select';
-    # -httpd etc. on the command line make Apache::TestRun regenerate its config
-    # every run, so no stale t/conf/httpd.conf survives a change of driver or tree.
+    if ($starting || !$saved) {
+        push @defaults, -httpd => $HTTPD unless $has{httpd};
+        push @defaults, -apxs => $APXS unless $has{apxs};
+        push @defaults, -httpd_conf => write_base_conf() unless $has{httpd_conf};
+        push @defaults, -port => 'select' unless $has{port} || $ENV{APACHE_TEST_PORT};
+    }
     local @ARGV = (@defaults, @argv);
     $self->SUPER::run(@defaults, @argv);
     return $self->{pm_failed} ? 1 : 0;
@@ -130,6 +137,13 @@ sub stop {
     my $rv = $self->{server}->stop;
     PortalTest::Env->teardown;
     return $rv;
+}
+
+# Apache::TestRun handles a lone -stop-httpd here (and exits): stop the SMTP catcher too.
+sub try_exit_opts {
+    my $self = shift;
+    PortalTest::Env->teardown if $self->{opts}{'stop-httpd'} && !$self->{opts}{'start-httpd'};
+    return $self->SUPER::try_exit_opts(@_);
 }
 
 sub dump_error_log {
