@@ -70,7 +70,7 @@ if ((EUID == 0)); then
         useradd --system --user-group --no-create-home --home-dir /nonexistent \
             --shell /usr/sbin/nologin "$test_user"
     fi
-    copy=$(mktemp -d "${TMPDIR:-/tmp}/pm-apache-test.XXXXXX")
+    copy=$(mktemp -d "${PM_TMP:-/tmp}/pm-apache-test.XXXXXX")
     chmod 755 "$copy"
     tar -C "$top" --exclude=./.git --exclude=./t/logs --exclude=./node_modules \
         --exclude='./t/conf/*.conf' --exclude=./t/conf/apache_test_config.pm -cf - . \

@@ -23,7 +23,7 @@ as_owner() {
 start() {
     [[ -x $PGBIN/initdb ]] || { echo "pg-cluster: $PGBIN/initdb not found (apt-get install postgresql)" >&2; exit 1; }
     local dir port password
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/pm-pg.XXXXXX")
+    dir=$(mktemp -d "${PM_TMP:-/tmp}/pm-pg.XXXXXX")
     chmod 755 "$dir"
     if ((EUID == 0)); then chown postgres: "$dir"; fi
     port=$("$here/free-port.sh")

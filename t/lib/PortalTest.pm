@@ -60,7 +60,7 @@ sub recipient_path { $RECIPIENT_BASE . $_[0] }
 # http_request(METHOD, PATH, %opt) -> HTTP::Response
 #   user => NAME | undef, password => STR, json => REF|STR, body => BYTES,
 #   content_type => STR, headers => {..} or [..], vhost => Apache::Test vhost name,
-#   csrf => 0|1 (default: 1 for non-GET/HEAD on the staff API)
+#   csrf => 0|1 (default: 1 for non-GET/HEAD on the staff API), timeout => seconds (30)
 sub http_request {
     my ($method, $path, %opt) = @_;
     my $old_module = Apache::TestRequest::module();
@@ -91,6 +91,7 @@ sub http_request {
     while (my ($k, $v) = splice @h, 0, 2) { $req->header($k => $v) }
 
     my $ua = Apache::TestRequest::user_agent(keep_alive => 0, requests_redirectable => 0);
+    $ua->timeout($opt{timeout} // 30);
     my $t0 = Time::HiRes::time();
     my $res = $ua->request($req);
     $res->{pm_elapsed} = Time::HiRes::time() - $t0;
