@@ -11,6 +11,16 @@ typedef struct pm_staff {
     int all_clients;
 } pm_staff;
 
+/* Client resources (pm_api_clients.c). */
+apr_status_t pm_api_clients_init(void);
+int pm_api_clients_list(pm_req *q);
+int pm_api_client_view(pm_req *q);
+int pm_api_client_set_email(pm_req *q);
+int pm_api_client_set_declined(pm_req *q);
+int pm_api_client_clear_declined(pm_req *q);
+int pm_api_client_set_preferences(pm_req *q);
+int pm_api_client_audit(pm_req *q);
+
 /* SetHandler portal-manager */
 int pm_api_staff_handler(request_rec *r);
 

@@ -81,6 +81,13 @@ static int get_me(pm_req *q)
 
 static const pm_route staff_routes[] = {
     { "GET", "/me", get_me },
+    { "GET", "/clients", pm_api_clients_list },
+    { "GET", "/clients/{id}", pm_api_client_view },
+    { "PUT", "/clients/{id}/email", pm_api_client_set_email },
+    { "POST", "/clients/{id}/declined", pm_api_client_set_declined },
+    { "DELETE", "/clients/{id}/declined", pm_api_client_clear_declined },
+    { "PUT", "/clients/{id}/preferences", pm_api_client_set_preferences },
+    { "GET", "/clients/{id}/audit", pm_api_client_audit },
     { NULL, NULL, NULL }
 };
 

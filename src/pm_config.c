@@ -274,8 +274,9 @@ static const char *set_server_int(cmd_parms *cmd, void *dummy, const char *value
     }
     err = pm_parse_int_range(value, lim->min, lim->max, &v);
     if (err) {
-        return directive_error(cmd, apr_psprintf(cmd->pool, "%s (allowed: %lld to %lld)",
-                                                 err, lim->min, lim->max));
+        return directive_error(cmd, apr_psprintf(cmd->pool,
+                               "%s (allowed: %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT ")",
+                               err, (apr_int64_t)lim->min, (apr_int64_t)lim->max));
     }
     *(int *)((char *)cmd_server_conf(cmd) + (apr_size_t)cmd->info) = (int)v;
     return NULL;

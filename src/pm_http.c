@@ -167,7 +167,7 @@ static int body_too_large(pm_req *q, long long limit)
 {
     return pm_http_send_error(q, HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
                               apr_psprintf(q->r->pool,
-                                           "The request body is larger than %lld bytes.", limit),
+                                           "The request body is larger than %" APR_INT64_T_FMT " bytes.", (apr_int64_t)limit),
                               NULL);
 }
 

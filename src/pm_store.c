@@ -93,16 +93,20 @@ static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_head
 {
     const apr_dbd_driver_t *drv = db->dbd->driver;
     apr_dbd_row_t *row = NULL;
-    int ncols = apr_dbd_num_cols(drv, res);
-    int rc, i;
+    int rc, i, ncols;
 
     while ((rc = apr_dbd_get_row(drv, db->pool, res, &row, -1)) == 0) {
         pm_row *out = apr_array_push(rows);
+        /* asked per row: pgsql's sequential results know their columns only
+         * once the first row has arrived */
+        ncols = apr_dbd_num_cols(drv, res);
         out->ncols = ncols;
         out->v = apr_pcalloc(db->pool, sizeof(char *) * (ncols > 0 ? ncols : 1));
         for (i = 0; i < ncols; i++) {
-            const char *val = apr_dbd_get_entry(drv, row, i);
-            out->v[i] = val ? apr_pstrdup(db->pool, val) : NULL;
+            /* datum_get says APR_ENOENT for SQL NULL (get_entry gives "" on pgsql) */
+            char *val = NULL;
+            apr_status_t rv = apr_dbd_datum_get(drv, row, i, APR_DBD_TYPE_STRING, &val);
+            out->v[i] = (rv == APR_SUCCESS && val) ? apr_pstrdup(db->pool, val) : NULL;
         }
     }
     return rc == -1 ? APR_SUCCESS : APR_EGENERAL;
@@ -228,5 +232,5 @@ const char *pm_row_str(const pm_row *row, int col)
 
 const char *pm_arg_int(apr_pool_t *p, long long v)
 {
-    return apr_psprintf(p, "%lld", v);
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }

@@ -3,6 +3,7 @@
 #include "pm_text.h"
 
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <string.h>
 
 /* Decode one code point; returns its byte length, or 0 when malformed. */
@@ -274,4 +275,26 @@ const char *pm_email_problem(const char *addr)
         }
     }
     return domain_problem(at + 1);
+}
+
+const char *pm_rfc3339(apr_pool_t *p, long long unix_seconds)
+{
+    apr_time_exp_t t;
+
+    apr_time_exp_gmt(&t, apr_time_from_sec(unix_seconds));
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", t.tm_year + 1900, t.tm_mon + 1,
+                        t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+}
+
+char *pm_trim(apr_pool_t *p, const char *s)
+{
+    const char *end = s + strlen(s);
+
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    return apr_pstrmemdup(p, s, (apr_size_t)(end - s));
 }

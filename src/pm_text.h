@@ -23,4 +23,10 @@ char *pm_name_key(apr_pool_t *p, const char *name);
  * domain of letters, digits and hyphens), otherwise a message saying why not. */
 const char *pm_email_problem(const char *addr);
 
+/* "2026-11-24T21:00:00Z" for Unix seconds. */
+const char *pm_rfc3339(apr_pool_t *p, long long unix_seconds);
+
+/* Copy of s without leading and trailing ASCII blanks. */
+char *pm_trim(apr_pool_t *p, const char *s);
+
 #endif

@@ -1,0 +1,575 @@
+/* pm_api_clients.c — the client resources of the staff API: the Client dropdown
+ * (search + keyset paging), the Client Portal Manager view, the email "change"
+ * button, "client declined" and its undo, preferences, and the client's audit
+ * trail. Visibility is decided in SQL; an invisible client is a 404, audited. */
+#include "pm_api.h"
+#include "pm_audit.h"
+#include "pm_cursor.h"
+#include "pm_status.h"
+#include "pm_store.h"
+#include "pm_text.h"
+
+#include "http_protocol.h"
+#include "util_script.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT     100
+#define AUDIT_PAGE_LIMIT   50
+#define NOTE_MAX_CHARS     500
+#define SEARCH_MAX_CHARS   100
+/* U+10FFFF: sorts after every character, so [key, key + MAX) is a prefix range */
+#define KEY_MAX_SUFFIX     "\xf4\x8f\xbf\xbf"
+
+/* column positions of CLIENT_SUMMARY_COLUMNS (pm_sql.c) and the view's extras */
+enum { C_ID, C_FIRST, C_LAST, C_DOB, C_DECLINED_AT, C_INV_STATUS, C_INV_EXPIRES,
+       C_DELIVERY, C_ACCOUNTS, C_LAST_KEY, C_FIRST_KEY,
+       C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS };
+
+static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
+
+apr_status_t pm_api_clients_init(void)
+{
+    /* Cursors are signed with a key made at startup (in the parent, so every
+     * child shares it); a restart simply invalidates cursors in flight. */
+    return apr_generate_random_bytes(cursor_key, sizeof(cursor_key));
+}
+
+static long long now_sec(pm_req *q)
+{
+    return (long long)apr_time_sec(q->r->request_time);
+}
+
+static int unprocessable(pm_req *q, const char *code, const char *message, const char *field)
+{
+    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code, message, field);
+}
+
+/* ---- JSON shapes ------------------------------------------------------------ */
+
+static const char *row_portal_status(pm_req *q, const pm_row *row)
+{
+    pm_status_facts f;
+
+    f.has_active_account = pm_row_int(row, C_ACCOUNTS, 0) > 0;
+    f.declined_by_client = pm_row_str(row, C_DECLINED_AT) != NULL;
+    f.invitation_status = pm_row_str(row, C_INV_STATUS);
+    f.invitation_expires_at = pm_row_int(row, C_INV_EXPIRES, 0);
+    f.delivery_status = pm_row_str(row, C_DELIVERY);
+    f.now = now_sec(q);
+    return pm_portal_status(&f);
+}
+
+static json_t *client_summary_json(pm_req *q, const pm_row *row)
+{
+    json_t *c = json_object();
+
+    pm_json_set_int(c, "id", pm_row_int(row, C_ID, 0));
+    pm_json_set_str(c, "first_name", pm_row_str(row, C_FIRST));
+    pm_json_set_str(c, "last_name", pm_row_str(row, C_LAST));
+    pm_json_set_str(c, "date_of_birth", pm_row_str(row, C_DOB));
+    pm_json_set_str(c, "portal_status", row_portal_status(q, row));
+    return c;
+}
+
+static void set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row, int col)
+{
+    const char *v = pm_row_str(row, col);
+
+    pm_json_set_str(obj, key, v ? pm_rfc3339(q->r->pool, pm_row_int(row, col, 0)) : NULL);
+}
+
+static json_t *invitation_json(pm_req *q, const pm_row *row)
+{
+    json_t *inv = json_object();
+    const char *rep = pm_row_str(row, 1);
+
+    pm_json_set_int(inv, "id", pm_row_int(row, 0, 0));
+    if (rep) {
+        pm_json_set_int(inv, "representative_id", pm_row_int(row, 1, 0));
+    }
+    else {
+        pm_json_set_null(inv, "representative_id");
+    }
+    pm_json_set_str(inv, "email", pm_row_str(row, 2));
+    pm_json_set_str(inv, "status", pm_invitation_status(pm_row_str(row, 3),
+                                                        pm_row_int(row, 6, 0), now_sec(q)));
+    pm_json_set_str(inv, "created_by", pm_row_str(row, 4));
+    set_time(q, inv, "created_at", row, 5);
+    set_time(q, inv, "expires_at", row, 6);
+    set_time(q, inv, "sent_at", row, 7);
+    set_time(q, inv, "responded_at", row, 8);
+    pm_json_set_int(inv, "send_count", pm_row_int(row, 9, 0));
+    pm_json_set_str(inv, "delivery", pm_row_str(row, 10));
+    pm_json_set_str(inv, "delivery_error", pm_row_str(row, 11));
+    return inv;
+}
+
+/* The newest invitation row for a representative (rows are newest first). */
+static const pm_row *latest_for_representative(apr_array_header_t *invs, long long rep_id)
+{
+    int i;
+
+    for (i = 0; i < invs->nelts; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(invs, i, pm_row);
+        if (pm_row_str(row, 1) && pm_row_int(row, 1, 0) == rep_id) {
+            return row;
+        }
+    }
+    return NULL;
+}
+
+static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_header_t *invs)
+{
+    json_t *rep = json_object();
+    long long id = pm_row_int(row, 0, 0);
+    const pm_row *inv = latest_for_representative(invs, id);
+    pm_status_facts f = { 0 };
+
+    pm_json_set_int(rep, "id", id);
+    pm_json_set_str(rep, "email", pm_row_str(row, 1));
+    pm_json_set_str(rep, "first_name", pm_row_str(row, 2));
+    pm_json_set_str(rep, "last_name", pm_row_str(row, 3));
+    pm_json_set_str(rep, "relationship", pm_row_str(row, 4));
+    set_time(q, rep, "created_at", row, 5);
+    f.has_active_account = pm_row_int(row, 6, 0) > 0;
+    f.invitation_status = inv ? pm_row_str(inv, 3) : NULL;
+    f.invitation_expires_at = inv ? pm_row_int(inv, 6, 0) : 0;
+    f.delivery_status = inv ? pm_row_str(inv, 10) : NULL;
+    f.now = now_sec(q);
+    pm_json_set_str(rep, "portal_status", pm_portal_status(&f));
+    json_object_set_new(rep, "latest_invitation", inv ? invitation_json(q, inv) : json_null());
+    return rep;
+}
+
+/* ---- loading ------------------------------------------------------------------ */
+
+/* The client row if this staff member may see it. Otherwise a 404 that reads
+ * exactly like a missing client, and an audit row with result "denied". */
+static int load_visible_client(pm_req *q, const char *action, const pm_row **out)
+{
+    apr_array_header_t *rows;
+    long long id = q->ids[0];
+
+    if (pm_db_select(q->db, PM_SQL_CLIENT_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, id),
+                     q->staff->username, q->staff->username) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        if (pm_audit(q, action, id, 0, PM_AUDIT_DENIED, NULL) != APR_SUCCESS) {
+            return pm_http_db_unavailable(q);
+        }
+        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
+                                  "There is no client with this id.", NULL);
+    }
+    *out = &APR_ARRAY_IDX(rows, 0, pm_row);
+    return PM_NEXT;
+}
+
+static int build_client_view(pm_req *q, const pm_row *row, json_t **out)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_array_header_t *invs, *reps;
+    json_t *view, *list, *declined;
+    const char *id = pm_row_str(row, C_ID);
+    int i;
+
+    if (pm_db_select(q->db, PM_SQL_CLIENT_INVITATIONS, &invs, id) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_CLIENT_REPRESENTATIVES, &reps, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    view = pm_json_pool(p, client_summary_json(q, row));
+    pm_json_set_str(view, "email", pm_row_str(row, C_EMAIL));
+    if (pm_row_str(row, C_DECLINED_AT)) {
+        declined = json_object();
+        set_time(q, declined, "at", row, C_DECLINED_AT);
+        pm_json_set_str(declined, "by", pm_row_str(row, C_DECLINED_BY));
+        pm_json_set_str(declined, "note", pm_row_str(row, C_DECLINED_NOTE));
+        json_object_set_new(view, "declined_by_client", declined);
+    }
+    else {
+        pm_json_set_null(view, "declined_by_client");
+    }
+    pm_json_set_bool(view, "statement_notifications", pm_row_int(row, C_STATEMENTS, 1) == 1);
+    list = json_array();
+    for (i = 0; i < invs->nelts; i++) {
+        json_array_append_new(list, invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));
+    }
+    json_object_set_new(view, "invitations", list);
+    list = json_array();
+    for (i = 0; i < reps->nelts; i++) {
+        json_array_append_new(list, representative_json(q, &APR_ARRAY_IDX(reps, i, pm_row), invs));
+    }
+    json_object_set_new(view, "representatives", list);
+    *out = view;
+    return PM_NEXT;
+}
+
+/* Re-read the client after a change and answer with the whole view. */
+static int send_client_view(pm_req *q, const char *action)
+{
+    const pm_row *row;
+    json_t *view;
+    int rc;
+
+    if ((rc = load_visible_client(q, action, &row)) != PM_NEXT
+        || (rc = build_client_view(q, row, &view)) != PM_NEXT) {
+        return rc;
+    }
+    return pm_http_send_json(q, HTTP_OK, view);
+}
+
+/* ---- GET /clients ------------------------------------------------------------- */
+
+typedef struct {
+    const char *search_key;     /* folded prefix or NULL */
+    int limit;
+    const char *after[3];       /* last_name_key, first_name_key, id */
+} list_query;
+
+static int parse_list_query(pm_req *q, list_query *lq)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_table_t *args = NULL;
+    const apr_array_header_t *arr;
+    const char *qs, *limit, *cursor;
+    int i;
+
+    ap_args_to_table(q->r, &args);
+    arr = apr_table_elts(args);
+    for (i = 0; i < arr->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
+        if (strcmp(key, "q") && strcmp(key, "limit") && strcmp(key, "cursor")) {
+            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
+                                      apr_psprintf(p, "Unknown parameter '%s'.", key), key);
+        }
+    }
+    qs = apr_table_get(args, "q");
+    limit = apr_table_get(args, "limit");
+    cursor = apr_table_get(args, "cursor");
+    lq->search_key = NULL;
+    if (qs) {
+        const char *trimmed = pm_trim(p, qs);
+        if (!pm_utf8_valid(trimmed, strlen(trimmed), 0) || pm_utf8_length(trimmed) > SEARCH_MAX_CHARS) {
+            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
+                                      "The search text must be at most 100 characters of text.", "q");
+        }
+        lq->search_key = *trimmed ? pm_name_key(p, trimmed) : NULL;
+    }
+    lq->limit = LIST_DEFAULT_LIMIT;
+    if (limit) {
+        char *end;
+        long v = strtol(limit, &end, 10);
+        if (*limit == '\0' || *end != '\0' || v < 1 || v > LIST_MAX_LIMIT) {
+            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
+                                      "limit must be a whole number from 1 to 100.", "limit");
+        }
+        lq->limit = (int)v;
+    }
+    lq->after[0] = "";
+    lq->after[1] = "";
+    lq->after[2] = "0";
+    if (cursor && pm_cursor_decode(p, cursor_key, cursor, lq->after, 3) != 0) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
+                                  "This page link is not valid any more; start the list again.",
+                                  "cursor");
+    }
+    return PM_NEXT;
+}
+
+static apr_status_t select_client_page(pm_req *q, const list_query *lq,
+                                       apr_array_header_t **rows)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *n = pm_arg_int(p, lq->limit + 1);
+    const char *hi = lq->search_key ? apr_pstrcat(p, lq->search_key, KEY_MAX_SUFFIX, NULL) : NULL;
+    const char *who = q->staff->username;
+
+    if (q->staff->all_clients) {
+        return lq->search_key
+            ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL_SEARCH, rows, lq->search_key, hi,
+                           lq->search_key, hi, lq->after[0], lq->after[1], lq->after[2], n)
+            : pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows,
+                           lq->after[0], lq->after[1], lq->after[2], n);
+    }
+    return lq->search_key
+        ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE_SEARCH, rows, who, lq->search_key, hi,
+                       lq->search_key, hi, lq->after[0], lq->after[1], lq->after[2], n)
+        : pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE, rows, who,
+                       lq->after[0], lq->after[1], lq->after[2], n);
+}
+
+int pm_api_clients_list(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    list_query lq;
+    apr_array_header_t *rows;
+    json_t *doc, *list;
+    int rc, i, shown;
+
+    if ((rc = parse_list_query(q, &lq)) != PM_NEXT) {
+        return rc;
+    }
+    if (select_client_page(q, &lq, &rows) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    shown = rows->nelts > lq.limit ? lq.limit : rows->nelts;
+    doc = pm_json_object(p);
+    list = json_array();
+    for (i = 0; i < shown; i++) {
+        json_array_append_new(list, client_summary_json(q, &APR_ARRAY_IDX(rows, i, pm_row)));
+    }
+    json_object_set_new(doc, "clients", list);
+    if (rows->nelts > lq.limit) {
+        const pm_row *last = &APR_ARRAY_IDX(rows, shown - 1, pm_row);
+        const char *fields[3];
+        fields[0] = pm_row_str(last, C_LAST_KEY);
+        fields[1] = pm_row_str(last, C_FIRST_KEY);
+        fields[2] = pm_row_str(last, C_ID);
+        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, fields, 3));
+    }
+    else {
+        pm_json_set_null(doc, "next_cursor");
+    }
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* ---- GET /clients/{id} ---------------------------------------------------------- */
+
+int pm_api_client_view(pm_req *q)
+{
+    const pm_row *row;
+    json_t *view;
+    int rc;
+
+    if ((rc = load_visible_client(q, "client.view", &row)) != PM_NEXT
+        || (rc = build_client_view(q, row, &view)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_audit(q, "client.view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return pm_http_send_json(q, HTTP_OK, view);
+}
+
+/* ---- changes --------------------------------------------------------------------- */
+
+static const char *const email_fields[] = { "email", NULL };
+static const char *const declined_fields[] = { "note", NULL };
+static const char *const preference_fields[] = { "statement_notifications", NULL };
+static const char *const no_fields[] = { NULL };
+
+/* Loads the client (404 + audit when invisible) and opens a transaction. */
+static int begin_client_change(pm_req *q, const char *action, const char *const *fields)
+{
+    const pm_row *row;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT
+        || (rc = load_visible_client(q, action, &row)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_begin(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return PM_NEXT;
+}
+
+/* Audits, commits and answers with the fresh client view. */
+static int finish_client_change(pm_req *q, const char *action, json_t *detail)
+{
+    if (pm_audit(q, action, q->ids[0], 0, PM_AUDIT_OK, detail) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return send_client_view(q, action);
+}
+
+static int required_body(pm_req *q, const char *field, const char *what)
+{
+    return unprocessable(q, apr_pstrcat(q->r->pool, "invalid_", field, NULL),
+                         apr_pstrcat(q->r->pool, what, " is required.", NULL), field);
+}
+
+int pm_api_client_set_email(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    json_t *value = q->body ? json_object_get(q->body, "email") : NULL;
+    const char *email, *problem, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    json_t *detail;
+    int rc, superseded = 0;
+
+    if (!json_is_string(value)) {
+        if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
+            return rc;
+        }
+        return required_body(q, "email", "An email address");
+    }
+    email = json_string_value(value);
+    if ((problem = pm_email_problem(email)) != NULL) {
+        if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
+            return rc;
+        }
+        return unprocessable(q, "invalid_email",
+                             apr_pstrcat(p, "This email address ", problem, ".", NULL), "email");
+    }
+    if ((rc = begin_client_change(q, "client.email_change", email_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, now, id, email) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_CLIENT_SET_EMAIL, NULL, email, now, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    detail = pm_json_object(p);
+    pm_json_set_int(detail, "superseded_invitations", superseded);
+    return finish_client_change(q, "client.email_change", detail);
+}
+
+int pm_api_client_set_declined(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    json_t *value = q->body ? json_object_get(q->body, "note") : NULL;
+    const char *note = NULL, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    json_t *detail;
+    int rc, revoked = 0;
+
+    if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (value && !json_is_null(value)) {
+        if (!json_is_string(value)) {
+            return unprocessable(q, "invalid_note", "The note must be text.", "note");
+        }
+        note = json_string_value(value);
+        if (!pm_utf8_valid(note, strlen(note), 1) || pm_utf8_length(note) > NOTE_MAX_CHARS) {
+            return unprocessable(q, "invalid_note",
+                                 "The note must be at most 500 characters of text.", "note");
+        }
+        if (*note == '\0') {
+            note = NULL;
+        }
+    }
+    if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_REVOKE_PENDING, &revoked, now, id) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_CLIENT_SET_DECLINED, NULL, now, q->staff->username, note,
+                      now, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    detail = pm_json_object(p);
+    pm_json_set_bool(detail, "has_note", note != NULL);
+    pm_json_set_int(detail, "revoked_invitations", revoked);
+    return finish_client_change(q, "client.declined", detail);
+}
+
+int pm_api_client_clear_declined(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    int rc;
+
+    if ((rc = begin_client_change(q, "client.declined_cleared", no_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_CLEAR_DECLINED, NULL, pm_arg_int(p, now_sec(q)),
+                   pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return finish_client_change(q, "client.declined_cleared", NULL);
+}
+
+int pm_api_client_set_preferences(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    json_t *value = q->body ? json_object_get(q->body, "statement_notifications") : NULL;
+    json_t *detail;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, preference_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (!json_is_boolean(value)) {
+        return unprocessable(q, "invalid_preference",
+                             "statement_notifications must be true or false.",
+                             "statement_notifications");
+    }
+    if ((rc = begin_client_change(q, "client.preferences", preference_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_SET_PREFERENCES, NULL, json_is_true(value) ? "1" : "0",
+                   pm_arg_int(p, now_sec(q)), pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    detail = pm_json_object(p);
+    pm_json_set_bool(detail, "statement_notifications", json_is_true(value));
+    return finish_client_change(q, "client.preferences", detail);
+}
+
+/* ---- GET /clients/{id}/audit ------------------------------------------------------ */
+
+static json_t *audit_entry_json(pm_req *q, const pm_row *row)
+{
+    json_t *e = json_object();
+    const char *detail = pm_row_str(row, 6);
+    json_error_t err;
+
+    pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
+    set_time(q, e, "at", row, 1);
+    pm_json_set_str(e, "username", pm_row_str(row, 2));
+    pm_json_set_str(e, "action", pm_row_str(row, 3));
+    if (pm_row_str(row, 4)) {
+        pm_json_set_int(e, "object_id", pm_row_int(row, 4, 0));
+    }
+    else {
+        pm_json_set_null(e, "object_id");
+    }
+    pm_json_set_str(e, "result", pm_row_str(row, 5));
+    json_object_set_new(e, "detail", detail ? json_loads(detail, 0, &err) : json_null());
+    if (json_object_get(e, "detail") == NULL) {
+        pm_json_set_null(e, "detail");
+    }
+    pm_json_set_str(e, "request_id", pm_row_str(row, 7));
+    return e;
+}
+
+int pm_api_client_audit(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_table_t *args = NULL;
+    const char *cursor, *before = "9223372036854775807";
+    const pm_row *client;
+    apr_array_header_t *rows;
+    json_t *doc, *list;
+    int rc, i, shown;
+
+    ap_args_to_table(q->r, &args);
+    cursor = apr_table_get(args, "cursor");
+    if (cursor && pm_cursor_decode(p, cursor_key, cursor, &before, 1) != 0) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
+                                  "This page link is not valid any more; start again.", "cursor");
+    }
+    if ((rc = load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_select(q->db, PM_SQL_AUDIT_BY_CLIENT, &rows, pm_arg_int(p, q->ids[0]), before,
+                     pm_arg_int(p, AUDIT_PAGE_LIMIT + 1)) != APR_SUCCESS
+        || pm_audit(q, "client.audit_view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    shown = rows->nelts > AUDIT_PAGE_LIMIT ? AUDIT_PAGE_LIMIT : rows->nelts;
+    doc = pm_json_object(p);
+    list = json_array();
+    for (i = 0; i < shown; i++) {
+        json_array_append_new(list, audit_entry_json(q, &APR_ARRAY_IDX(rows, i, pm_row)));
+    }
+    json_object_set_new(doc, "entries", list);
+    if (rows->nelts > AUDIT_PAGE_LIMIT) {
+        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), 0);
+        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, &last, 1));
+    }
+    else {
+        pm_json_set_null(doc, "next_cursor");
+    }
+    return pm_http_send_json(q, HTTP_OK, doc);
+}

@@ -1,0 +1,24 @@
+/* pm_cursor.h — opaque, tamper-evident paging cursors: the keyset position
+ * (a few text fields) plus an HMAC-SHA256 tag, base64url-encoded. Pure. */
+#ifndef PM_CURSOR_H
+#define PM_CURSOR_H
+
+#include <apr_pools.h>
+
+#define PM_CURSOR_KEY_LEN 32
+
+/* Encode n fields (no field may contain the 0x1F separator). */
+const char *pm_cursor_encode(apr_pool_t *p, const unsigned char *key,
+                             const char *const *fields, int n);
+
+/* Decode into fields[0..n); returns 0 on success, -1 when malformed, forged, or
+ * not exactly n fields. */
+int pm_cursor_decode(apr_pool_t *p, const unsigned char *key, const char *cursor,
+                     const char **fields, int n);
+
+/* base64url without padding (shared with the token code). */
+char *pm_base64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+/* Returns the decoded length, or -1 when s is not base64url. */
+long pm_base64url_decode(apr_pool_t *p, const char *s, unsigned char **out);
+
+#endif

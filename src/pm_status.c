@@ -1,0 +1,51 @@
+/* pm_status.c — portal_status and invitation status derivation (DESIGN §4): the
+ * one place that decides what staff see as a client's state. */
+#include "pm_status.h"
+
+#include <string.h>
+
+static int is(const char *a, const char *b)
+{
+    return a != NULL && strcmp(a, b) == 0;
+}
+
+const char *pm_invitation_status(const char *stored, long long expires_at, long long now)
+{
+    if (is(stored, "pending") && expires_at <= now) {
+        return "expired";
+    }
+    return stored;
+}
+
+const char *pm_portal_status(const pm_status_facts *f)
+{
+    const char *inv = pm_invitation_status(f->invitation_status, f->invitation_expires_at,
+                                           f->now);
+    int failed = is(f->delivery_status, "failed");
+
+    if (f->has_active_account) {
+        return "active";
+    }
+    if (is(inv, "pending") && !failed) {
+        return "invited";
+    }
+    if (f->declined_by_client) {
+        return "declined_by_client";
+    }
+    if (is(inv, "declined")) {
+        return "declined";
+    }
+    if (is(inv, "expired")) {
+        return "expired";
+    }
+    if (is(inv, "pending") && failed) {
+        return "failed";
+    }
+    if (is(inv, "locked")) {
+        return "locked";
+    }
+    if (is(inv, "revoked")) {
+        return "revoked";
+    }
+    return "not_invited";
+}

@@ -1,0 +1,25 @@
+/* pm_status.h — the portal_status of a client or representative (DESIGN §4),
+ * derived from facts the store reads: accounts, staff-recorded decline, and the
+ * latest invitation with its delivery state. Pure, unit-tested. */
+#ifndef PM_STATUS_H
+#define PM_STATUS_H
+
+typedef struct {
+    int has_active_account;
+    int declined_by_client;          /* staff recorded "client declined" */
+    const char *invitation_status;   /* latest invitation's status, NULL if none */
+    long long invitation_expires_at;
+    const char *delivery_status;     /* its latest outbox row: queued, sent, failed */
+    long long now;
+} pm_status_facts;
+
+/* One of: active, invited, declined_by_client, declined, expired, failed, locked,
+ * revoked, not_invited — the first that applies. A pending invitation whose
+ * delivery failed is "failed", not "invited": staff must see that it never
+ * arrived. A superseded latest invitation (email changed) counts as none. */
+const char *pm_portal_status(const pm_status_facts *f);
+
+/* The invitation's own status for the API: pending becomes expired when due. */
+const char *pm_invitation_status(const char *stored, long long expires_at, long long now);
+
+#endif
