@@ -51,6 +51,13 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
     $res = staff(GET => '/me', user => 'clin1', password => 'wrong');
     is($res->code, 401, 'wrong password: 401');
 }
+{
+    # a Location with SetHandler portal-manager and no authentication configured
+    my $res = http_request(GET => '/noauth/api/me');
+    ok($res->code == 401 || $res->code == 403, 'no auth configured: 401 or 403')
+        or diag $res->status_line;
+    unlike($res->content // '', qr/display_name/, 'no auth configured: no staff data');
+}
 error_ok(staff(GET => '/me', user => 'inactive'), 403, 'not_staff', 'inactive staff');
 error_ok(staff(GET => '/me', user => 'nobody_staff'), 403, 'not_staff', 'user not in staff');
 

@@ -172,8 +172,12 @@ sub write_runtime_conf {
     my $q = sub { my $v = shift; $v =~ s/(["\\])/\\$1/g; qq{"$v"} };
     my @db;
     if ($rt->{db_driver} eq 'sqlite3') {
+        # DESIGN §3's lines; PM_SQLITE_INIT_SQL (one statement a line, may be empty) replaces them
+        my @init = defined $ENV{PM_SQLITE_INIT_SQL}
+            ? grep { /\S/ } split /\n/, $ENV{PM_SQLITE_INIT_SQL}
+            : ('PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000');
         @db = ("DBDriver sqlite3", "DBDParams " . $q->($rt->{db_file}),
-               'DBDInitSQL "PRAGMA foreign_keys = ON"', 'DBDInitSQL "PRAGMA busy_timeout = 5000"');
+               map { "DBDInitSQL " . $q->($_) } @init);
     }
     else {
         @db = ("DBDriver pgsql", "DBDParams " . $q->($rt->{db_params}));

@@ -111,13 +111,16 @@ sub start {
             Apache::TestRun::exit_perl(0);
         }
         info "database: $rt->{db_driver}, smtp catcher on 127.0.0.1:$rt->{smtp_port}";
-        unless ($server->start) {
+        my $failed_start = sub {
             error "httpd failed to start; see t/logs/error_log";
             $self->dump_error_log;
             PortalTest::Env->teardown;
             $self->record_totals(0, 1, 0);
-            Apache::TestRun::exit_perl(0);
-        }
+            CORE::exit(1);
+        };
+        # Apache::TestServer signals itself (SIGTERM) when httpd dies while starting
+        local $SIG{TERM} = $failed_start;
+        $server->start or $failed_start->();
     }
     elsif ($opts->{'run-tests'}) {
         my $is_up = $server->ping
