@@ -32,7 +32,7 @@ use PortalTest::Env ();
 our @EXPORT = qw(
     runtime staff recipient http_request staff_path recipient_path
     json_ok error_ok security_headers_ok decode_json_body
-    db db_driver mails mail_clear mail_replies wait_for_mail
+    db db_driver mails mail_clear mail_replies wait_for_mail parse_mail
     password_for
 );
 
@@ -245,6 +245,21 @@ sub wait_for_mail {
         return @m if @m >= $count || Time::HiRes::time() > $deadline;
         Time::HiRes::sleep(0.05);
     }
+}
+
+# parse_mail($mail_or_file): the message parsed by Python's email package with
+# policy.strict (t/smtp/parse_mail.py): { ok, error, subject, from, to, message_id, date,
+# auto_submitted, content_type, headers => [[name, value]..], parts => [{content_type,
+# charset, cte, text}..], defects => [..], long_lines, bare_lf }
+sub parse_mail {
+    my $m = shift;
+    my $file = ref $m ? $m->{file} : $m;
+    my $script = PortalTest::Env::top_dir() . '/t/smtp/parse_mail.py';
+    open my $fh, '-|', $PortalTest::Env::PYTHON, $script, $file or die "parse_mail: $!";
+    local $/;
+    my $json = <$fh>;
+    close $fh or die "parse_mail failed for $file\n";
+    return JSON::PP->new->utf8->decode($json)->[0];
 }
 
 # mail_replies(LINES): the next SMTP commands get these replies (see t/smtp/catcher.py)
