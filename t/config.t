@@ -1,0 +1,169 @@
+# t/config.t — configuration errors stop `apache2 -t` (configtest) with a line naming the
+# directive. Each case is the good configuration below with one directive changed; the good
+# configuration itself must pass. Needs no running server (only the built module).
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+use File::Temp ();
+use PortalTest::Env ();
+
+my $HTTPD  = $ENV{PM_HTTPD} || '/usr/sbin/apache2';
+my $MODULE = $ENV{PM_MODULE} || PortalTest::Env::top_dir() . '/.libs/mod_portal_manager.so';
+
+unless (-f $MODULE) {
+    plan tests => 1;
+    fail("the module is built: $MODULE is missing (run make)");
+    exit 0;
+}
+
+my $dir = File::Temp->newdir('pm-config-XXXXXX', TMPDIR => 1);
+my $secret = "$dir/mail.secret";
+PortalTest::Env::spew($secret, "s3cret\n", 0600);
+my $unreadable = "$dir/unreadable.secret";
+PortalTest::Env::spew($unreadable, "s3cret\n", 0000);
+
+# name => value, in this order; a case replaces (or with undef removes) some of them
+my @GOOD = (
+    PortalAllowInsecureURLs => 'On',
+    PortalInvitationURL     => 'http://127.0.0.1:8529/portal/invitation/',
+    PortalLoginURL          => 'http://127.0.0.1:8529/portal/account/',
+    PortalMailServer        => 'smtp://127.0.0.1:2525',
+    PortalMailTLS           => 'none',
+    PortalMailUser          => 'portal',
+    PortalMailPasswordFile  => $secret,
+    PortalMailFrom          => '"Riverside Counseling <no-reply@example.org>"',
+    PortalMailTimeout       => '30',
+    PortalOutboxInterval    => '500',
+    PortalOutboxMaxAttempts => '8',
+);
+
+my $n = 0;
+sub configtest {
+    my (%args) = @_;
+    my %set = (@GOOD);
+    my @order = do { my $i = 0; grep { $i++ % 2 == 0 } @GOOD };
+    while (my ($k, $v) = each %{ $args{set} || {} }) {
+        push @order, $k unless exists $set{$k};
+        $set{$k} = $v;
+    }
+    @order = @{ $args{order} } if $args{order};
+    my $body_size = $args{body_size} // '65536';
+    $n++;
+    my $conf = "$dir/case-$n.conf";    # no directive names in file names: the output is grepped
+    my $port = PortalTest::Env::free_port();
+    PortalTest::Env::spew($conf, join '', map { "$_\n" }
+        'ServerRoot /usr/lib/apache2',
+        'ServerName 127.0.0.1',
+        "PidFile $dir/httpd-$n.pid",
+        "ErrorLog $dir/error-$n.log",
+        "Listen 127.0.0.1:$port",
+        'LoadModule mpm_event_module modules/mod_mpm_event.so',
+        'LoadModule authz_core_module modules/mod_authz_core.so',
+        'LoadModule dbd_module modules/mod_dbd.so',
+        qq{LoadModule portal_manager_module "$MODULE"},
+        'DBDriver sqlite3',
+        "DBDParams $dir/portal.db",
+        (map { defined $set{$_} ? "$_ $set{$_}" : () } @order),
+        '<Location /portal-manager/api>',
+        '    SetHandler portal-manager',
+        "    PortalMaxBodySize $body_size",
+        '</Location>',
+        '<Location /portal/invitation/api>',
+        '    SetHandler portal-invitation',
+        '</Location>');
+    local %ENV = (%ENV, %{ $args{env} || {} });
+    my $out = qx{$HTTPD -t -f $conf 2>&1};
+    return ($? >> 8, $out, $conf);
+}
+
+# --- the good configuration -------------------------------------------------------------
+{
+    my ($rc, $out) = configtest();
+    is($rc, 0, 'good configuration passes configtest') or diag $out;
+    like($out, qr/Syntax OK/, 'good configuration: Syntax OK');
+}
+{
+    my ($rc, $out) = configtest(set => {
+        PortalAllowInsecureURLs => 'Off',
+        PortalInvitationURL => 'https://portal.example.org/portal/invitation/',
+        PortalLoginURL => 'https://portal.example.org/portal/account/',
+        PortalMailServer => 'smtps://mail.example.org:465',
+        PortalMailTLS => 'required',
+    });
+    is($rc, 0, 'https URLs without PortalAllowInsecureURLs pass') or diag $out;
+}
+{
+    my ($rc, $out) = configtest(set => {
+        PortalMailUser => undef, PortalMailPasswordFile => undef,
+        PortalMailFrom => 'no-reply@example.org',
+    });
+    is($rc, 0, 'no SMTP AUTH, bare From address pass') or diag $out;
+}
+TODO: {
+    local $TODO = 'directive order: PortalAllowInsecureURLs after the URLs';
+    my @order = grep { $_ ne 'PortalAllowInsecureURLs' } do { my $i = 0; grep { $i++ % 2 == 0 } @GOOD };
+    my ($rc, $out) = configtest(order => [@order, 'PortalAllowInsecureURLs']);
+    is($rc, 0, 'PortalAllowInsecureURLs On may follow the http:// URLs') or diag $out;
+}
+
+# --- bad values: [directive named in the output, description, %configtest args] ---------
+my @BAD = (
+    [PortalInvitationURL => 'not a URL', set => { PortalInvitationURL => 'not-a-url' }],
+    [PortalInvitationURL => 'relative URL', set => { PortalInvitationURL => '/portal/invitation/' }],
+    [PortalInvitationURL => 'ftp URL', set => { PortalInvitationURL => 'ftp://portal.example.org/x/' }],
+    [PortalInvitationURL => 'http:// without PortalAllowInsecureURLs On',
+        set => { PortalAllowInsecureURLs => undef,
+                 PortalLoginURL => 'https://portal.example.org/portal/account/' }],
+    [PortalInvitationURL => 'http:// with PortalAllowInsecureURLs Off',
+        set => { PortalAllowInsecureURLs => 'Off',
+                 PortalLoginURL => 'https://portal.example.org/portal/account/' }],
+    [PortalLoginURL => 'not a URL', set => { PortalLoginURL => 'not-a-url' }],
+    [PortalLoginURL => 'http:// without PortalAllowInsecureURLs On',
+        set => { PortalAllowInsecureURLs => undef,
+                 PortalInvitationURL => 'https://portal.example.org/portal/invitation/' }],
+    [PortalAllowInsecureURLs => 'not On/Off', set => { PortalAllowInsecureURLs => 'maybe' }],
+    [PortalMailServer => 'not a URL', set => { PortalMailServer => 'mail.example.org' }],
+    [PortalMailServer => 'not smtp/smtps', set => { PortalMailServer => 'http://mail.example.org' }],
+    [PortalMailTLS => 'bogus', set => { PortalMailTLS => 'bogus' }],
+    [PortalMailTimeout => 'negative', set => { PortalMailTimeout => '-1' }],
+    [PortalMailTimeout => 'not a number', set => { PortalMailTimeout => 'ten' }],
+    [PortalOutboxInterval => 'negative', set => { PortalOutboxInterval => '-5' }],
+    [PortalOutboxInterval => 'not a number', set => { PortalOutboxInterval => '5ms' }],
+    [PortalOutboxMaxAttempts => 'negative', set => { PortalOutboxMaxAttempts => '-1' }],
+    [PortalOutboxMaxAttempts => 'not a number', set => { PortalOutboxMaxAttempts => 'many' }],
+    [PortalMaxBodySize => 'negative', body_size => '-1'],
+    [PortalMaxBodySize => 'not a number', body_size => '64k'],
+    [PortalMailPasswordFile => 'missing file', set => { PortalMailPasswordFile => "$dir/no-such-file" }],
+    [PortalMailPasswordFile => 'a directory', set => { PortalMailPasswordFile => "$dir" }],
+    ($> != 0
+        ? [PortalMailPasswordFile => 'unreadable file (mode 000)',
+              set => { PortalMailPasswordFile => $unreadable }]
+        : ()),
+    [PortalMailFrom => 'address without @', set => { PortalMailFrom => '"Foo <bar>"' }],
+    [PortalMailFrom => 'unclosed angle bracket',
+        set => { PortalMailFrom => '"Foo <bar@example.org"' }],
+    [PortalMailFrom => 'bare word', set => { PortalMailFrom => 'nobody' }],
+    # httpd expands ${VAR} from the environment, so a value can carry a newline or a CR
+    [PortalMailFrom => 'newline (header injection)',
+        set => { PortalMailFrom => '"${PM_TEST_FROM}"' },
+        env => { PM_TEST_FROM => "A <a\@example.org>\nBcc: victim\@example.net" }],
+    [PortalMailFrom => 'carriage return',
+        set => { PortalMailFrom => '"${PM_TEST_FROM}"' },
+        env => { PM_TEST_FROM => "A <a\@example.org>\rBcc: victim\@example.net" }],
+);
+
+for my $case (@BAD) {
+    my ($directive, $what, %args) = @$case;
+    my ($rc, $out, $conf) = configtest(%args);
+    my $name = "$directive $what";
+    isnt($rc, 0, "$name: configtest fails") or diag "config: $conf\n$out";
+    my @naming = grep { /\Q$directive\E/ && !/^\s*$/ } split /\n/, $out;
+    ok(scalar @naming, "$name: the output names $directive") or diag $out;
+    unlike($out, qr/Syntax OK/, "$name: no 'Syntax OK'");
+}
+
+done_testing();

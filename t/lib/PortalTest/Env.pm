@@ -1,0 +1,266 @@
+package PortalTest::Env;
+# PortalTest::Env — the runtime a test httpd needs, made fresh before each server start:
+#
+#   t/logs/pm/                  runtime dir (RUNTIME below)
+#     staff.htpasswd, staff.groups   Basic auth users (password "secret-<user>") and groups
+#     portal.db                 SQLite database (driver sqlite3), schema + t/fixtures seed
+#     mail/new/*.eml,*.json     what the loopback SMTP server (t/smtp/catcher.py) received
+#     mail/control/replies      failure injection for the SMTP server (see catcher.py)
+#     mail.secret               a PortalMailPasswordFile for tests that need one
+#     env.json                  all of the above for the .t files (PortalTest::runtime)
+#   t/conf/portal_runtime.conf  DBD* and Portal* directives for this run (Included by extra.conf)
+#   t/conf/portal_db_down.conf  DBD* for the <VirtualHost portal_db_down>: a dead database
+#
+# The database driver comes from the environment:
+#   PM_DB_DRIVER=sqlite3 (default)  a fresh SQLite file in RUNTIME
+#   PM_DB_DRIVER=pgsql PM_DB_PARAMS="host=127.0.0.1 port=N dbname=portal user=portal password=..."
+#                                    the database is emptied (schema public dropped) and reloaded
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Path qw(make_path remove_tree);
+use File::Spec::Functions qw(catfile catdir);
+use IO::Socket::INET ();
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+our @USERS = qw(admin clin1 clin2 inactive nobody_staff);
+our %GROUPS = ('portal-admins' => ['admin']);
+our $PYTHON = '/usr/bin/python3';
+
+sub password_for { "secret-$_[0]" }
+
+sub top_dir {
+    my $t = abs_path(catdir(__FILE__ =~ m{^(.*)/lib/PortalTest/Env\.pm$} ? $1 : 't'));
+    return abs_path("$t/..");
+}
+
+sub runtime_dir { catdir(top_dir(), qw(t logs pm)) }
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+        or die "free_port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub slurp {
+    my $f = shift;
+    open my $fh, '<:raw', $f or die "open $f: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+sub spew {
+    my ($f, $content, $mode) = @_;
+    open my $fh, '>:raw', $f or die "write $f: $!";
+    print $fh $content;
+    close $fh or die "close $f: $!";
+    chmod $mode, $f if defined $mode;
+}
+
+sub run_cmd {
+    my ($what, @cmd) = @_;
+    my $out = qx{@{[ join ' ', map { shell_quote($_) } @cmd ]} 2>&1};
+    die "$what failed (exit " . ($? >> 8) . "): @cmd\n$out" if $?;
+    return $out;
+}
+
+sub shell_quote {
+    my $s = shift;
+    return $s if $s =~ m{^[\w./:=+,@%-]+$};
+    $s =~ s/'/'\\''/g;
+    return "'$s'";
+}
+
+sub schema_file {
+    my $driver = shift;
+    my $f = catfile(top_dir(), 'conf', 'schema', $driver eq 'pgsql' ? 'postgresql.sql' : 'sqlite.sql');
+    die "schema file $f is missing\n" unless -f $f;
+    return $f;
+}
+
+sub seed_files {
+    my $driver = shift;
+    my @f = (catfile(top_dir(), qw(t fixtures seed.sql)));
+    push @f, catfile(top_dir(), qw(t fixtures seed-pg.sql)) if $driver eq 'pgsql';
+    return grep { -f } @f;
+}
+
+# Empty the database and load schema + seed. Returns nothing; dies on error.
+sub load_database {
+    my ($rt) = @_;
+    my $driver = $rt->{db_driver};
+    if ($driver eq 'sqlite3') {
+        unlink $rt->{db_file}, "$rt->{db_file}-wal", "$rt->{db_file}-shm", "$rt->{db_file}-journal";
+        for my $f (schema_file($driver), seed_files($driver)) {
+            run_cmd("loading $f", 'sh', '-c', 'sqlite3 -bail "$1" < "$2"', 'sh', $rt->{db_file}, $f);
+        }
+    }
+    elsif ($driver eq 'pgsql') {
+        my @psql = ('psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', $rt->{db_params});
+        local $ENV{PGOPTIONS} = '--client-min-messages=warning';
+        run_cmd('resetting the database', @psql,
+                '-c', 'DROP SCHEMA IF EXISTS public CASCADE', '-c', 'CREATE SCHEMA public');
+        for my $f (schema_file($driver), seed_files($driver)) {
+            run_cmd("loading $f", @psql, '-f', $f);
+        }
+    }
+    else {
+        die "PM_DB_DRIVER must be sqlite3 or pgsql, not '$driver'\n";
+    }
+}
+
+sub write_auth_files {
+    my ($rt) = @_;
+    unlink $rt->{htpasswd};
+    for my $u (@USERS) {
+        # bcrypt at the lowest cost: real hashes, but Basic auth stays fast per request
+        run_cmd('htpasswd', 'htpasswd', '-b', '-B', '-C', '4', (-e $rt->{htpasswd} ? () : '-c'),
+                $rt->{htpasswd}, $u, password_for($u));
+    }
+    spew($rt->{groups}, join('', map { "$_: @{ $GROUPS{$_} }\n" } sort keys %GROUPS));
+}
+
+sub start_smtp {
+    my ($rt) = @_;
+    my $dir = $rt->{mail_dir};
+    make_path($dir);
+    my $port = free_port();
+    my $pidfile = catfile($rt->{dir}, 'smtp.pid');
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        POSIX::setsid();
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', catfile($rt->{dir}, 'smtp.log');
+        open STDERR, '>&', \*STDOUT;
+        exec $PYTHON, catfile(top_dir(), qw(t smtp catcher.py)),
+            '--listen', "127.0.0.1:$port", '--dir', $dir, '--pidfile', $pidfile
+            or POSIX::_exit(127);
+    }
+    my $deadline = time + 15;
+    until (-s catfile($dir, 'ready')) {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid || time > $deadline) {
+            die "the SMTP catcher did not start:\n" . (eval { slurp(catfile($rt->{dir}, 'smtp.log')) } // '');
+        }
+        sleep 0.05;
+    }
+    $rt->{smtp_port} = $port;
+    $rt->{smtp_pid} = $pid;
+}
+
+sub stop_smtp {
+    my $dir = runtime_dir();
+    my $pidfile = catfile($dir, 'smtp.pid');
+    return unless -f $pidfile;
+    chomp(my $pid = slurp($pidfile));
+    return unless $pid =~ /^\d+$/;
+    if (kill 'TERM', $pid) {
+        for (1 .. 100) { last unless kill 0, $pid; sleep 0.05 }
+        kill 'KILL', $pid if kill 0, $pid;
+    }
+    unlink $pidfile;
+}
+
+sub write_runtime_conf {
+    my ($rt, $port) = @_;
+    my $conf_dir = catdir(top_dir(), qw(t conf));
+    my $q = sub { my $v = shift; $v =~ s/(["\\])/\\$1/g; qq{"$v"} };
+    my @db;
+    if ($rt->{db_driver} eq 'sqlite3') {
+        # DESIGN §3's lines; PM_SQLITE_INIT_SQL (one statement a line, may be empty) replaces them
+        my @init = defined $ENV{PM_SQLITE_INIT_SQL}
+            ? grep { /\S/ } split /\n/, $ENV{PM_SQLITE_INIT_SQL}
+            : ('PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000');
+        @db = ("DBDriver sqlite3", "DBDParams " . $q->($rt->{db_file}),
+               map { "DBDInitSQL " . $q->($_) } @init);
+    }
+    else {
+        @db = ("DBDriver pgsql", "DBDParams " . $q->($rt->{db_params}));
+    }
+    my $base = "http://127.0.0.1:$port";
+    spew(catfile($conf_dir, 'portal_runtime.conf'), join("\n",
+        '# generated by t/lib/PortalTest/Env.pm for this run; do not edit',
+        @db,
+        'DBDPersist On',
+        'DBDMin 0',
+        'DBDKeep 2',
+        'DBDMax 10',
+        'DBDExptime 60',
+        '',
+        'PortalAllowInsecureURLs On',
+        "PortalInvitationURL $base/portal/invitation/",
+        "PortalLoginURL $base/portal/account/",
+        "PortalMailServer smtp://127.0.0.1:$rt->{smtp_port}",
+        'PortalMailTLS none',
+        'PortalMailFrom "Riverside Counseling <no-reply@example.test>"',
+        'PortalMailTimeout 10',
+        'PortalOutboxInterval 100',
+        'PortalOutboxMaxAttempts 3',
+        '') );
+
+    # a database that cannot be reached: a closed loopback port, or a file in a missing dir
+    my $dead_port = free_port();
+    my @dead = $rt->{db_driver} eq 'sqlite3'
+        ? ("DBDriver sqlite3", "DBDParams " . $q->("$rt->{dir}/no-such-dir/portal.db"))
+        : ("DBDriver pgsql",
+           "DBDParams " . $q->("host=127.0.0.1 port=$dead_port dbname=portal user=portal password=x connect_timeout=2"));
+    spew(catfile($conf_dir, 'portal_db_down.conf'), join("\n",
+        '# generated by t/lib/PortalTest/Env.pm: a database that is down', @dead, 'DBDPersist On', ''));
+}
+
+# Make everything fresh; $port is the main server's port (for the URLs). Returns the runtime hash.
+sub setup {
+    my ($class, %args) = @_;
+    my $dir = runtime_dir();
+    stop_smtp();
+    remove_tree($dir);
+    make_path($dir);
+
+    my $driver = $ENV{PM_DB_DRIVER} || 'sqlite3';
+    my $rt = {
+        dir       => $dir,
+        top_dir   => top_dir(),
+        db_driver => $driver,
+        htpasswd  => catfile($dir, 'staff.htpasswd'),
+        groups    => catfile($dir, 'staff.groups'),
+        mail_dir  => catfile($dir, 'mail'),
+        mail_secret => catfile($dir, 'mail.secret'),
+        users     => { map { $_ => password_for($_) } @USERS },
+        port      => $args{port},
+    };
+    if ($driver eq 'sqlite3') {
+        $rt->{db_file} = catfile($dir, 'portal.db');
+        $rt->{db_params} = $rt->{db_file};
+    }
+    elsif ($driver eq 'pgsql') {
+        $rt->{db_params} = $ENV{PM_DB_PARAMS}
+            or die "PM_DB_DRIVER=pgsql needs PM_DB_PARAMS (see scripts/lib/pg-cluster.sh)\n";
+    }
+    else {
+        die "PM_DB_DRIVER must be sqlite3 or pgsql, not '$driver'\n";
+    }
+
+    load_database($rt);
+    write_auth_files($rt);
+    spew($rt->{mail_secret}, "mail-password\n", 0600);
+    start_smtp($rt);
+    write_runtime_conf($rt, $args{port});
+    spew(catfile($dir, 'env.json'), JSON::PP->new->canonical->pretty->encode($rt));
+    return $rt;
+}
+
+sub teardown { stop_smtp() }
+
+# The runtime written by setup, for the .t files.
+sub load {
+    my $f = catfile(runtime_dir(), 'env.json');
+    die "no test runtime ($f): start the server with t/TEST.PL\n" unless -f $f;
+    return JSON::PP->new->decode(slurp($f));
+}
+
+1;
