@@ -201,6 +201,7 @@ sub write_runtime_conf {
         'PortalMailTimeout 10',
         'PortalOutboxInterval 100',
         'PortalOutboxMaxAttempts 3',
+        'PortalOutboxRetryDelay 1',
         '') );
 
     # a database that cannot be reached: a closed loopback port, or a file in a missing dir
