@@ -162,8 +162,8 @@ static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
         apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(q->r->pool, wait));
         return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "resend_too_soon",
                                   apr_psprintf(q->r->pool, "It was sent a moment ago. You can "
-                                               "resend it in %lld minute(s).",
-                                               (wait + 59) / 60), NULL);
+                                               "resend it in %d minute(s).",
+                                               (int)((wait + 59) / 60)), NULL);
     }
     return PM_NEXT;
 }

@@ -194,6 +194,126 @@ char *pm_html_escape(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* ---- MIME ---------------------------------------------------------------- */
+
+#define QP_LINE_MAX 76
+
+static const char hexdigits[] = "0123456789ABCDEF";
+
+/* Encodes one logical line (no line break inside) into out. */
+static void qp_line(apr_array_header_t *out, apr_pool_t *p, const char *s, apr_size_t len)
+{
+    char *buf = apr_palloc(p, len * 3 + len / 20 * 3 + 8);
+    apr_size_t i, o = 0, col = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char enc[4];
+        apr_size_t n;
+        int last = (i + 1 == len);
+        if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last)) {
+            enc[0] = (char)c;
+            n = 1;
+        }
+        else {
+            enc[0] = '=';
+            enc[1] = hexdigits[c >> 4];
+            enc[2] = hexdigits[c & 15];
+            n = 3;
+        }
+        /* keep room for the soft break "=" unless this is the line's end */
+        if (col + n > (last ? QP_LINE_MAX : QP_LINE_MAX - 1)) {
+            memcpy(buf + o, "=\r\n", 3);
+            o += 3;
+            col = 0;
+        }
+        memcpy(buf + o, enc, n);
+        o += n;
+        col += n;
+    }
+    APR_ARRAY_PUSH(out, const char *) = apr_pstrmemdup(p, buf, o);
+}
+
+char *pm_mail_qp_encode(apr_pool_t *p, const char *text)
+{
+    apr_array_header_t *out = apr_array_make(p, 16, sizeof(const char *));
+    const char *s = text;
+
+    while (*s) {
+        apr_size_t len = strcspn(s, "\r\n");
+        qp_line(out, p, s, len);
+        APR_ARRAY_PUSH(out, const char *) = "\r\n";
+        s += len;
+        if (s[0] == '\r' && s[1] == '\n') {
+            s += 2;
+        }
+        else if (*s) {
+            s++;
+        }
+    }
+    return apr_array_pstrcat(p, out, '\0');
+}
+
+static int hexval(char c)
+{
+    const char *h = strchr(hexdigits, c);
+
+    return (c && h) ? (int)(h - hexdigits) : -1;
+}
+
+char *pm_mail_qp_decode(apr_pool_t *p, const char *qp)
+{
+    char *out = apr_palloc(p, strlen(qp) + 1), *o = out;
+    const char *s = qp;
+
+    while (*s) {
+        if (s[0] == '=' && s[1] == '\r' && s[2] == '\n') {
+            s += 3;                                  /* soft break */
+        }
+        else if (s[0] == '=' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+            *o++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+            s += 3;
+        }
+        else if (s[0] == '\r' && s[1] == '\n') {
+            *o++ = '\n';
+            s += 2;
+        }
+        else {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static const char *mime_part(apr_pool_t *p, const char *boundary, const char *type,
+                             const char *body)
+{
+    return apr_pstrcat(p, "--", boundary, "\r\n",
+                       "Content-Type: ", type, "; charset=utf-8\r\n",
+                       "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                       pm_mail_qp_encode(p, body), NULL);
+}
+
+char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheaders,
+                      const char *text, const char *html, const char *boundary)
+{
+    apr_array_header_t *out = apr_array_make(p, 16, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < nheaders; i++) {
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p, header_lines[i], "\r\n", NULL);
+    }
+    APR_ARRAY_PUSH(out, const char *) = "MIME-Version: 1.0\r\n";
+    APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p,
+        "Content-Type: multipart/alternative;\r\n boundary=\"", boundary, "\"\r\n\r\n",
+        "This is a multi-part message in MIME format.\r\n", NULL);
+    APR_ARRAY_PUSH(out, const char *) = mime_part(p, boundary, "text/plain", text);
+    APR_ARRAY_PUSH(out, const char *) = mime_part(p, boundary, "text/html", html);
+    APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p, "--", boundary, "--\r\n", NULL);
+    return apr_array_pstrcat(p, out, '\0');
+}
+
 /* ---- templates ------------------------------------------------------------- */
 
 static const char *const placeholder_names[] = {

@@ -47,6 +47,19 @@ char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v);
 char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
                        const char *brand_color);
 
+/* Quoted-printable (RFC 2045) of UTF-8 text: line breaks become CRLF, lines are
+ * cut with soft breaks so none exceeds 76 characters. */
+char *pm_mail_qp_encode(apr_pool_t *p, const char *text);
+
+/* Decoding, for the round-trip test; CRLF comes back as LF. */
+char *pm_mail_qp_decode(apr_pool_t *p, const char *qp);
+
+/* The whole message, CRLF line ends, no line over 78 characters: the given
+ * header lines (already folded), MIME-Version, and a multipart/alternative body
+ * with quoted-printable text/plain and text/html parts. */
+char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheaders,
+                      const char *text, const char *html, const char *boundary);
+
 /* Built-in defaults when the settings hold none. kind: "client" | "representative". */
 const char *pm_default_subject(const char *kind);
 const char *pm_default_message(const char *kind);

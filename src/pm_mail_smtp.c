@@ -1,7 +1,7 @@
-/* pm_mail_smtp.c — the SMTP transport on libcurl. The message is built with
- * libcurl's MIME API (multipart/alternative, quoted-printable parts); headers
- * come from pm_mail_format.c after a CR/LF/NUL check. Every curl_easy_setopt
- * is checked, timeouts are explicit, TLS verification stays on. */
+/* pm_mail_smtp.c — the SMTP transport on libcurl: one connection per batch,
+ * STARTTLS policy, AUTH, explicit timeouts, TLS verification on, every
+ * curl_easy_setopt checked. The message text comes from pm_mail_format.c after
+ * a CR/LF/NUL check of every address and header value. */
 #include "pm_mail_smtp.h"
 #include "pm_config_parse.h"
 #include "pm_mail_format.h"
@@ -123,68 +123,53 @@ pm_smtp *pm_smtp_open(apr_pool_t *p, const pm_smtp_conf *conf)
 
 /* ---- the message ------------------------------------------------------------ */
 
-static struct curl_slist *add_header(struct curl_slist *list, const char *line, int *ok)
-{
-    struct curl_slist *next = curl_slist_append(list, line);
+typedef struct {
+    const char *data;
+    apr_size_t len, off;
+} upload;
 
-    if (next == NULL) {
-        *ok = 0;
-        return list;
+static size_t read_upload(char *buf, size_t size, size_t nitems, void *userp)
+{
+    upload *u = userp;
+    size_t room = size * nitems, n = u->len - u->off;
+
+    if (n > room) {
+        n = room;
     }
-    return next;
+    memcpy(buf, u->data + u->off, n);
+    u->off += n;
+    return n;
 }
 
-static struct curl_slist *build_headers(apr_pool_t *p, const pm_smtp_conf *c,
-                                        const pm_mail_message *m)
+static const char *new_boundary(apr_pool_t *p)
 {
-    struct curl_slist *h = NULL;
-    int ok = 1;
+    unsigned char raw[12];
+    char hex[25];
+    int i;
 
-    h = add_header(h, apr_pstrcat(p, "Date: ", pm_mail_date(p, m->date), NULL), &ok);
-    h = add_header(h, pm_mail_mailbox_header(p, "From", c->from_name, c->from_addr), &ok);
-    h = add_header(h, pm_mail_mailbox_header(p, "To", m->to_name, m->to_addr), &ok);
-    h = add_header(h, pm_mail_header(p, "Subject", m->subject), &ok);
-    h = add_header(h, apr_pstrcat(p, "Message-ID: ", m->message_id, NULL), &ok);
-    h = add_header(h, "MIME-Version: 1.0", &ok);
-    h = add_header(h, "Auto-Submitted: auto-generated", &ok);
-    if (!ok) {
-        curl_slist_free_all(h);
-        return NULL;
+    apr_generate_random_bytes(raw, sizeof(raw));
+    for (i = 0; i < 12; i++) {
+        apr_snprintf(hex + i * 2, 3, "%02x", raw[i]);
     }
-    return h;
+    return apr_pstrcat(p, "=_pm_", hex, NULL);   /* "=_" never occurs in QP output */
 }
 
-static int add_text_part(curl_mime *mime, const char *type, const char *body)
+/* The message text: headers from pm_mail_format.c (encoded, folded), then a
+ * multipart/alternative body with quoted-printable parts. It is composed here
+ * rather than with curl_mime because libcurl writes its multipart Content-Type
+ * lines (boundary included) unfolded past 78 columns. */
+static const char *compose_message(apr_pool_t *p, const pm_smtp_conf *c, const pm_mail_message *m)
 {
-    curl_mimepart *part = curl_mime_addpart(mime);
+    const char *headers[7];
 
-    return part == NULL
-        || curl_mime_data(part, body, CURL_ZERO_TERMINATED) != CURLE_OK
-        || curl_mime_type(part, type) != CURLE_OK
-        || curl_mime_encoder(part, "quoted-printable") != CURLE_OK ? -1 : 0;
-}
-
-/* multipart/mixed { multipart/alternative { text/plain, text/html } } as in
- * libcurl's own SMTP MIME example; later parts (a logo) can join the mixed part. */
-static curl_mime *build_mime(CURL *curl, const pm_mail_message *m)
-{
-    curl_mime *top = curl_mime_init(curl), *alt = curl_mime_init(curl);
-    curl_mimepart *part;
-
-    if (top == NULL || alt == NULL
-        || add_text_part(alt, "text/plain; charset=utf-8", m->text) != 0
-        || add_text_part(alt, "text/html; charset=utf-8", m->html) != 0
-        || (part = curl_mime_addpart(top)) == NULL
-        || curl_mime_subparts(part, alt) != CURLE_OK) {
-        curl_mime_free(alt);
-        curl_mime_free(top);
-        return NULL;
-    }
-    if (curl_mime_type(part, "multipart/alternative") != CURLE_OK) {
-        curl_mime_free(top);           /* alt now belongs to top */
-        return NULL;
-    }
-    return top;
+    headers[0] = apr_pstrcat(p, "Date: ", pm_mail_date(p, m->date), NULL);
+    headers[1] = pm_mail_mailbox_header(p, "From", c->from_name, c->from_addr);
+    headers[2] = pm_mail_mailbox_header(p, "To", m->to_name, m->to_addr);
+    headers[3] = pm_mail_header(p, "Subject", m->subject);
+    headers[4] = apr_pstrcat(p, "Message-ID: ", m->message_id, NULL);
+    headers[5] = "Auto-Submitted: auto-generated";
+    headers[6] = "X-Auto-Response-Suppress: All";
+    return pm_mail_compose(p, headers, 7, m->text, m->html, new_boundary(p));
 }
 
 /* Nothing with a CR, LF or NUL goes near libcurl: Debian's libcurl would put
@@ -238,9 +223,9 @@ static const char *describe_error(apr_pool_t *p, pm_smtp *s, CURLcode rc)
 pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
                             const char **error)
 {
-    struct curl_slist *rcpt = NULL, *headers;
-    curl_mime *mime;
+    struct curl_slist *rcpt = NULL;
     const char *unsafe = unsafe_field(s->conf, m);
+    upload u;
     CURLcode rc;
     pm_send_result result;
 
@@ -248,34 +233,33 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
         *error = apr_pstrcat(p, "not sent: ", unsafe, NULL);
         return PM_SEND_FAILED;
     }
-    headers = build_headers(p, s->conf, m);
-    mime = build_mime(s->curl, m);
+    u.data = compose_message(p, s->conf, m);
+    u.len = strlen(u.data);
+    u.off = 0;
     rcpt = curl_slist_append(NULL, apr_pstrcat(p, "<", m->to_addr, ">", NULL));
-    if (headers == NULL || mime == NULL || rcpt == NULL) {
+    if (rcpt == NULL) {
         *error = "not sent: out of memory building the message";
-        result = PM_SEND_RETRY;
-        goto done;
+        return PM_SEND_RETRY;
     }
     s->reply[0] = '\0';
     s->errbuf[0] = '\0';
     if (curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt) != CURLE_OK
-        || curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK
-        || curl_easy_setopt(s->curl, CURLOPT_MIMEPOST, mime) != CURLE_OK) {
+        || curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_READFUNCTION, read_upload) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_READDATA, &u) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)u.len) != CURLE_OK) {
         *error = "not sent: libcurl refused an option";
         result = PM_SEND_RETRY;
-        goto done;
     }
-    rc = curl_easy_perform(s->curl);
-    result = rc == CURLE_OK ? PM_SEND_OK : classify(s->curl, rc);
-    if (result != PM_SEND_OK) {
-        *error = describe_error(p, s, rc);
+    else {
+        rc = curl_easy_perform(s->curl);
+        result = rc == CURLE_OK ? PM_SEND_OK : classify(s->curl, rc);
+        if (result != PM_SEND_OK) {
+            *error = describe_error(p, s, rc);
+        }
     }
-done:
     curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(s->curl, CURLOPT_MIMEPOST, NULL);
+    curl_easy_setopt(s->curl, CURLOPT_READDATA, NULL);
     curl_slist_free_all(rcpt);
-    curl_slist_free_all(headers);
-    curl_mime_free(mime);
     return result;
 }

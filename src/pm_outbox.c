@@ -205,8 +205,8 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
             long long next = now_sec() + retry_delay(conf, d->attempts);
             pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, next), d->error, oid);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
-                         "outbox %s: attempt %d failed, retrying in %llds: %s", oid,
-                         d->attempts, next - now_sec(), d->error);
+                         "outbox %s: attempt %d failed, retrying in %ds: %s", oid,
+                         d->attempts, (int)(next - now_sec()), d->error);
         }
         else {
             mark_failed(db, p, d->outbox_id, d->error);
