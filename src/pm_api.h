@@ -4,6 +4,7 @@
 #define PM_API_H
 
 #include "pm_http.h"
+#include "pm_settings.h"
 
 typedef struct pm_staff {
     const char *username;
@@ -25,12 +26,27 @@ int pm_api_client_audit(pm_req *q);
 struct pm_row;
 int pm_api_load_visible_client(pm_req *q, const char *action, const struct pm_row **out);
 json_t *pm_api_invitation_json(pm_req *q, const struct pm_row *row);
+int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);
 
 /* Invitations (pm_api_invitations.c). */
 int pm_api_client_invite(pm_req *q);
 int pm_api_invitation_resend(pm_req *q);
 int pm_api_invitation_revoke(pm_req *q);
 int pm_api_send_invitation(pm_req *q, int status, long long invitation_id);
+int pm_api_load_settings(pm_req *q, pm_settings *st);
+apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long rep_id,
+                                      const char *email, const pm_settings *st, long long *id);
+int pm_api_conflict(pm_req *q, const char *code, const char *message);
+int pm_api_invitation_pending(pm_req *q);
+
+/* The practice name emails and the recipient page show. */
+const char *pm_api_practice_name(pm_req *q, const pm_settings *st);
+
+/* Representatives (pm_api_representatives.c). */
+int pm_api_rep_create(pm_req *q);
+int pm_api_rep_update(pm_req *q);
+int pm_api_rep_invite(pm_req *q);
+int pm_api_rep_remove(pm_req *q);
 
 /* SetHandler portal-manager */
 int pm_api_staff_handler(request_rec *r);

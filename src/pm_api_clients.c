@@ -167,7 +167,7 @@ int pm_api_load_visible_client(pm_req *q, const char *action, const pm_row **out
     return PM_NEXT;
 }
 
-static int build_client_view(pm_req *q, const pm_row *row, json_t **out)
+int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *invs, *reps;
@@ -214,7 +214,7 @@ static int send_client_view(pm_req *q, const char *action)
     int rc;
 
     if ((rc = pm_api_load_visible_client(q, action, &row)) != PM_NEXT
-        || (rc = build_client_view(q, row, &view)) != PM_NEXT) {
+        || (rc = pm_api_build_client_view(q, row, &view)) != PM_NEXT) {
         return rc;
     }
     return pm_http_send_json(q, HTTP_OK, view);
@@ -344,7 +344,7 @@ int pm_api_client_view(pm_req *q)
     int rc;
 
     if ((rc = pm_api_load_visible_client(q, "client.view", &row)) != PM_NEXT
-        || (rc = build_client_view(q, row, &view)) != PM_NEXT) {
+        || (rc = pm_api_build_client_view(q, row, &view)) != PM_NEXT) {
         return rc;
     }
     if (pm_audit(q, "client.view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {

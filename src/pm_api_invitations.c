@@ -24,12 +24,12 @@ static long long now_sec(pm_req *q)
     return (long long)apr_time_sec(q->r->request_time);
 }
 
-static int conflict(pm_req *q, const char *code, const char *message)
+int pm_api_conflict(pm_req *q, const char *code, const char *message)
 {
     return pm_http_send_error(q, HTTP_CONFLICT, code, message, NULL);
 }
 
-static int load_settings(pm_req *q, pm_settings *st)
+int pm_api_load_settings(pm_req *q, pm_settings *st)
 {
     return pm_settings_load(q->db, q->r->pool, st) == APR_SUCCESS ? PM_NEXT
                                                                  : pm_http_db_unavailable(q);
@@ -64,53 +64,84 @@ static apr_status_t queue_email(pm_req *q, long long invitation_id)
 static int refuse_client_invitation(pm_req *q, const pm_row *client)
 {
     if (pm_row_int(client, C_ACCOUNTS, 0) > 0) {
-        return conflict(q, "already_active", "This client already has an active portal account.");
+        return pm_api_conflict(q, "already_active", "This client already has an active portal account.");
     }
     if (pm_row_str(client, C_EMAIL) == NULL || *pm_row_str(client, C_EMAIL) == '\0') {
-        return conflict(q, "no_email", "Enter the client's email address first.");
+        return pm_api_conflict(q, "no_email", "Enter the client's email address first.");
     }
     if (pm_row_str(client, C_DECLINED_AT) != NULL) {
-        return conflict(q, "client_declined",
+        return pm_api_conflict(q, "client_declined",
                         "The client declined the portal. Clear \"client declined\" first.");
     }
     return PM_NEXT;
+}
+
+/* Inside the caller's transaction: a stale earlier invitation steps aside, the
+ * new one is inserted (unless the unique index says one is pending) and its
+ * email queued. *id = 0 when one is already pending. */
+apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long rep_id,
+                                      const char *email, const pm_settings *st, long long *id)
+{
+    apr_pool_t *p = q->r->pool;
+    long long now = now_sec(q);
+    const char *n = pm_arg_int(p, now);
+    apr_array_header_t *rows;
+    apr_status_t rv;
+
+    rv = rep_id ? pm_db_exec(q->db, PM_SQL_INVITATION_SUPERSEDE_STALE_REP, NULL, n,
+                             pm_arg_int(p, rep_id), n)
+                : pm_db_exec(q->db, PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT, NULL, n,
+                             pm_arg_int(p, client_id), n);
+    if (rv != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_INVITATION_INSERT, &rows, pm_arg_int(p, client_id),
+                        rep_id ? pm_arg_int(p, rep_id) : NULL, email, q->staff->username, n,
+                        pm_arg_int(p, now + st->invitation_ttl_hours * 3600)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *id = rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) : 0;
+    return *id ? queue_email(q, *id) : APR_SUCCESS;
+}
+
+const char *pm_api_practice_name(pm_req *q, const pm_settings *st)
+{
+    pm_server_conf *conf = pm_server_config(q->r->server);
+
+    return pm_settings_practice_name(st, conf);
+}
+
+int pm_api_invitation_pending(pm_req *q)
+{
+    return pm_api_conflict(q, "invitation_pending",
+                    "An invitation is already on its way to this person. "
+                    "Use resend if it did not arrive.");
 }
 
 int pm_api_client_invite(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     const pm_row *client;
-    apr_array_header_t *rows;
     pm_settings st;
-    long long now = now_sec(q), id;
-    const char *cid = pm_arg_int(p, q->ids[0]);
+    long long id = 0;
     json_t *detail;
     int rc;
 
     if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
         || (rc = pm_api_load_visible_client(q, "invitation.create", &client)) != PM_NEXT
         || (rc = refuse_client_invitation(q, client)) != PM_NEXT
-        || (rc = load_settings(q, &st)) != PM_NEXT) {
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT, NULL, pm_arg_int(p, now),
-                      cid, pm_arg_int(p, now)) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_INVITATION_INSERT, &rows, cid, NULL,
-                        pm_row_str(client, C_EMAIL), q->staff->username, pm_arg_int(p, now),
-                        pm_arg_int(p, now + st.invitation_ttl_hours * 3600)) != APR_SUCCESS) {
+        || pm_api_create_invitation(q, q->ids[0], 0, pm_row_str(client, C_EMAIL), &st, &id)
+           != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    if (rows->nelts == 0) {              /* the unique index kept the earlier one */
-        return conflict(q, "invitation_pending",
-                        "An invitation is already on its way to this client. "
-                        "Use resend if it did not arrive.");
+    if (id == 0) {                       /* the unique index kept the earlier one */
+        return pm_api_invitation_pending(q);
     }
-    id = pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0);
     detail = pm_json_object(p);
     pm_json_set_bool(detail, "reinvite", pm_row_str(client, 5) != NULL);
-    if (queue_email(q, id) != APR_SUCCESS
-        || pm_audit(q, "invitation.create", q->ids[0], id, PM_AUDIT_OK, detail) != APR_SUCCESS
+    if (pm_audit(q, "invitation.create", q->ids[0], id, PM_AUDIT_OK, detail) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -151,10 +182,10 @@ static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
                      - now_sec(q);
 
     if (!is_open(inv)) {
-        return conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
+        return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
     }
     if (pm_row_int(inv, I_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
-        return conflict(q, "send_limit_reached",
+        return pm_api_conflict(q, "send_limit_reached",
                         "This invitation has been sent as often as allowed. "
                         "Revoke it and invite again.");
     }
@@ -179,7 +210,7 @@ int pm_api_invitation_resend(pm_req *q)
 
     if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
         || (rc = load_visible_invitation(q, "invitation.resend", &inv)) != PM_NEXT
-        || (rc = load_settings(q, &st)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
         || (rc = refuse_resend(q, inv, &st)) != PM_NEXT) {
         return rc;
     }
@@ -190,7 +221,7 @@ int pm_api_invitation_resend(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     if (changed != 1) {
-        return conflict(q, "not_pending", "This invitation cannot be resent any more.");
+        return pm_api_conflict(q, "not_pending", "This invitation cannot be resent any more.");
     }
     if (queue_email(q, q->ids[0]) != APR_SUCCESS
         || pm_audit(q, "invitation.resend", pm_row_int(inv, I_CLIENT, 0), q->ids[0],
@@ -217,7 +248,7 @@ int pm_api_invitation_revoke(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     if (changed != 1) {
-        return conflict(q, "not_pending", "Only an invitation that is still open can be revoked.");
+        return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be revoked.");
     }
     if (pm_audit(q, "invitation.revoke", pm_row_int(inv, I_CLIENT, 0), q->ids[0], PM_AUDIT_OK,
                  NULL) != APR_SUCCESS || pm_db_commit(q->db) != APR_SUCCESS) {

@@ -1,14 +1,327 @@
 /* pm_api_recipient.c — the public recipient API (SetHandler portal-invitation):
- * token-bearing JSON requests from the invitation page. Routes are added by the
- * recipient issue; until then every path answers a JSON 404. */
+ * POST /lookup, /accept, /decline, each carrying the token in its JSON body.
+ * Looking up changes nothing; accepting verifies the client's date of birth and
+ * creates a portal account (bcrypt, readable by stock mod_authn_dbd); consuming
+ * a token is one conditional UPDATE. Answers never reveal the client's last
+ * name, date of birth or email address. */
 #include "pm_api.h"
+#include "pm_audit.h"
 #include "pm_route.h"
+#include "pm_store.h"
+#include "pm_text.h"
+#include "pm_token.h"
+
+#include "http_protocol.h"
+#include "apr_md5.h"
 
 APLOG_USE_MODULE(portal_manager);
 
+#define VERIFY_FAILURES_MAX 5
+#define BCRYPT_COST         11
+#define PASSWORD_MAX_CHARS  128
+
+/* columns of PM_SQL_TOKEN_FIND */
+enum { T_ID, T_CLIENT, T_REP, T_EMAIL, T_STATUS, T_EXPIRES, T_FAILURES, T_FIRST, T_DOB };
+
+static const char *const lookup_fields[] = { "token", NULL };
+static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
+                                             NULL };
+
+typedef struct {
+    const pm_row *inv;           /* the invitation, pending and unexpired */
+    const char *hash;            /* SHA-256 of the token */
+} token_match;
+
+static long long now_sec(pm_req *q)
+{
+    return (long long)apr_time_sec(q->r->request_time);
+}
+
+static int gone(pm_req *q, int status, const char *code, const char *message)
+{
+    return pm_http_send_error(q, status, code, message, NULL);
+}
+
+/* Why a token that is not usable is not usable, in words for the recipient. */
+static int refuse_token(pm_req *q, const char *status)
+{
+    if (strcmp(status, "expired") == 0) {
+        return gone(q, HTTP_GONE, "expired", "This invitation link has expired. Please ask the "
+                    "practice to send you a new invitation.");
+    }
+    if (strcmp(status, "superseded") == 0) {
+        return gone(q, HTTP_GONE, "superseded", "A newer invitation email has been sent to you. "
+                    "Please use the link in the most recent email.");
+    }
+    if (strcmp(status, "revoked") == 0) {
+        return gone(q, HTTP_GONE, "revoked", "This invitation was withdrawn by the practice. "
+                    "Please contact the practice if you still want portal access.");
+    }
+    if (strcmp(status, "locked") == 0) {
+        return gone(q, HTTP_LOCKED, "locked", "This invitation is locked after too many "
+                    "unsuccessful attempts. Please contact the practice for a new link.");
+    }
+    return gone(q, HTTP_CONFLICT, "already_used", "This invitation has already been answered. "
+                "If you accepted it, you can log in to the portal.");
+}
+
+static int invalid_token(pm_req *q)
+{
+    return gone(q, HTTP_NOT_FOUND, "invalid_token", "This invitation link is not valid. Please "
+                "check that you opened the whole link from the email.");
+}
+
+/* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
+static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
+{
+    json_t *tok = q->body ? json_object_get(q->body, "token") : NULL;
+    apr_array_header_t *rows;
+    const char *status;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (!json_is_string(tok) || !pm_token_well_formed(json_string_value(tok))) {
+        return invalid_token(q);
+    }
+    m->hash = pm_token_hash(q->r->pool, json_string_value(tok));
+    q->db = pm_db_acquire(q->r);
+    if (q->db == NULL
+        || pm_db_select(q->db, PM_SQL_TOKEN_FIND, &rows, m->hash) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        if (pm_db_select(q->db, PM_SQL_TOKEN_SUPERSEDED, &rows, m->hash) != APR_SUCCESS) {
+            return pm_http_db_unavailable(q);
+        }
+        return rows->nelts ? refuse_token(q, "superseded") : invalid_token(q);
+    }
+    m->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
+    status = pm_row_str(m->inv, T_STATUS);
+    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, T_EXPIRES, 0) <= now_sec(q)) {
+        status = "expired";
+    }
+    return strcmp(status, "pending") == 0 ? PM_NEXT : refuse_token(q, status);
+}
+
+static const char *kind_of(const pm_row *inv)
+{
+    return pm_row_str(inv, T_REP) ? "representative" : "client";
+}
+
+/* ---- POST /lookup ------------------------------------------------------------------ */
+
+static int post_lookup(pm_req *q)
+{
+    token_match m;
+    pm_settings st;
+    json_t *doc;
+    int rc;
+
+    if ((rc = resolve_token(q, lookup_fields, &m)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_str(doc, "practice_name", pm_api_practice_name(q, &st));
+    pm_json_set_str(doc, "recipient_first_name", pm_row_str(m.inv, T_FIRST));
+    pm_json_set_str(doc, "kind", kind_of(m.inv));
+    pm_json_set_str(doc, "expires_at", pm_rfc3339(q->r->pool, pm_row_int(m.inv, T_EXPIRES, 0)));
+    pm_json_set_str(doc, "brand_color", st.brand_color);
+    pm_json_set_int(doc, "password_min_length", st.password_min_length);
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* ---- POST /accept ------------------------------------------------------------------ */
+
+static const char *body_string(pm_req *q, const char *field)
+{
+    json_t *v = q->body ? json_object_get(q->body, field) : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* A wrong date of birth counts against the invitation; the fifth locks it. */
+static int verification_failed(pm_req *q, const token_match *m)
+{
+    apr_array_header_t *rows;
+    const char *id = pm_row_str(m->inv, T_ID);
+    const char *state;
+
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_INVITATION_VERIFY_FAILED, &rows,
+                        pm_arg_int(q->r->pool, VERIFY_FAILURES_MAX), id) != APR_SUCCESS
+        || pm_audit(q, "invitation.verify_failed", pm_row_int(m->inv, T_CLIENT, 0),
+                    pm_row_int(m->inv, T_ID, 0), PM_AUDIT_DENIED, NULL) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    state = rows->nelts ? pm_row_str(&APR_ARRAY_IDX(rows, 0, pm_row), 1) : "locked";
+    if (strcmp(state, "locked") == 0) {
+        return refuse_token(q, "locked");
+    }
+    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
+                              "The date of birth does not match our records. Please check it "
+                              "and try again.", "date_of_birth");
+}
+
+static int username_ok(const char *u)
+{
+    size_t n = u ? strlen(u) : 0;
+
+    return n >= 3 && n <= 64
+           && strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
+}
+
+static int check_credentials(pm_req *q, const token_match *m, const pm_settings *st,
+                             const char *username, const char *password)
+{
+    size_t chars = password ? pm_utf8_length(password) : 0;
+
+    if (!username_ok(username)) {
+        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_username",
+                                  "Choose a username of 3 to 64 letters, digits, or . _ @ -",
+                                  "username");
+    }
+    if (password == NULL || !pm_utf8_valid(password, strlen(password), 0)
+        || chars < (size_t)st->password_min_length || chars > PASSWORD_MAX_CHARS
+        || strcasecmp(password, username) == 0
+        || strcasecmp(password, pm_row_str(m->inv, T_EMAIL)) == 0) {
+        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "weak_password",
+                                  apr_psprintf(q->r->pool, "Choose a password of at least %d "
+                                               "characters that is not your username or email "
+                                               "address.", (int)st->password_min_length),
+                                  "password");
+    }
+    return PM_NEXT;
+}
+
+static const char *bcrypt_hash(apr_pool_t *p, const char *password)
+{
+    unsigned char salt[16];
+    char out[64];
+
+    if (apr_generate_random_bytes(salt, sizeof(salt)) != APR_SUCCESS
+        || apr_bcrypt_encode(password, BCRYPT_COST, salt, sizeof(salt), out, sizeof(out))
+           != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_pstrdup(p, out);
+}
+
+/* One transaction: consume the token (exactly one request can), then create the
+ * account; a taken username rolls the consumption back. */
+static int create_account(pm_req *q, const token_match *m, const char *username,
+                          const char *hash)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_array_header_t *rows;
+    const char *now = pm_arg_int(p, now_sec(q));
+    int consumed = 0;
+
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_INVITATION_CONSUME, &consumed, "accepted", now,
+                      pm_row_str(m->inv, T_ID), m->hash, now) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (consumed != 1) {
+        return refuse_token(q, "accepted");
+    }
+    if (pm_db_select(q->db, PM_SQL_ACCOUNT_INSERT, &rows, username, hash,
+                     pm_row_str(m->inv, T_CLIENT), pm_row_str(m->inv, T_REP),
+                     pm_row_str(m->inv, T_ID), now) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        return pm_http_send_error(q, HTTP_CONFLICT, "username_taken",
+                                  "That username is taken. Please choose another.", "username");
+    }
+    if (pm_audit(q, "invitation.accept", pm_row_int(m->inv, T_CLIENT, 0),
+                 pm_row_int(m->inv, T_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return PM_NEXT;
+}
+
+static int post_accept(pm_req *q)
+{
+    token_match m;
+    pm_settings st;
+    const char *dob = body_string(q, "date_of_birth");
+    const char *username = body_string(q, "username");
+    const char *password = body_string(q, "password");
+    const char *hash;
+    pm_server_conf *conf = pm_server_config(q->r->server);
+    json_t *doc;
+    int rc;
+
+    if ((rc = resolve_token(q, accept_fields, &m)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    if (dob == NULL || strcmp(dob, pm_row_str(m.inv, T_DOB)) != 0) {
+        return verification_failed(q, &m);
+    }
+    if ((rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
+        return rc;
+    }
+    if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
+        return pm_http_send_error(q, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                                  "Your account could not be created. Please try again.", NULL);
+    }
+    if ((rc = create_account(q, &m, username, hash)) != PM_NEXT) {
+        return rc;
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_str(doc, "login_url", conf->login_url);
+    return pm_http_send_json(q, HTTP_CREATED, doc);
+}
+
+/* ---- POST /decline ------------------------------------------------------------------ */
+
+static int post_decline(pm_req *q)
+{
+    token_match m;
+    const char *now = pm_arg_int(q->r->pool, now_sec(q));
+    json_t *doc;
+    int rc, consumed = 0;
+
+    if ((rc = resolve_token(q, lookup_fields, &m)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_INVITATION_CONSUME, &consumed, "declined", now,
+                      pm_row_str(m.inv, T_ID), m.hash, now) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (consumed != 1) {
+        return refuse_token(q, "declined");
+    }
+    if (pm_audit(q, "invitation.decline", pm_row_int(m.inv, T_CLIENT, 0),
+                 pm_row_int(m.inv, T_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_bool(doc, "declined", 1);
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
 static const pm_route recipient_routes[] = {
+    { "POST", "/lookup", post_lookup },
+    { "POST", "/accept", post_accept },
+    { "POST", "/decline", post_decline },
     { NULL, NULL, NULL }
 };
+
+static int recipient_prelude(pm_req *q)
+{
+    int rc = pm_http_check_csrf(q);
+
+    return rc == PM_NEXT ? pm_http_read_json_body(q) : rc;
+}
 
 int pm_api_recipient_handler(request_rec *r)
 {
@@ -18,5 +331,5 @@ int pm_api_recipient_handler(request_rec *r)
         return DECLINED;
     }
     q = pm_http_begin(r);
-    return pm_route_dispatch(q, recipient_routes, pm_http_check_csrf);
+    return pm_route_dispatch(q, recipient_routes, recipient_prelude);
 }

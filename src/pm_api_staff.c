@@ -91,6 +91,10 @@ static const pm_route staff_routes[] = {
     { "POST", "/clients/{id}/invitations", pm_api_client_invite },
     { "POST", "/invitations/{id}/resend", pm_api_invitation_resend },
     { "POST", "/invitations/{id}/revoke", pm_api_invitation_revoke },
+    { "POST", "/clients/{id}/representatives", pm_api_rep_create },
+    { "PUT", "/representatives/{id}", pm_api_rep_update },
+    { "DELETE", "/representatives/{id}", pm_api_rep_remove },
+    { "POST", "/representatives/{id}/invitations", pm_api_rep_invite },
     { NULL, NULL, NULL }
 };
 

@@ -74,9 +74,7 @@ static void render_message(apr_pool_t *p, pm_server_conf *conf, const pm_setting
 
     pm_settings_templates(st, kind, &subject_t, &message_t);
     v.recipient_first_name = pm_row_str(row, 8) ? pm_row_str(row, 8) : "";
-    v.practice_name = st->practice_name ? st->practice_name
-                    : (conf->mail_from_name && *conf->mail_from_name ? conf->mail_from_name
-                                                                     : "Your practice");
+    v.practice_name = pm_settings_practice_name(st, conf);
     v.link = apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL);
     v.expires_at = pm_mail_human_time(p, pm_row_int(row, 7, 0));
     d->msg.to_name = "";

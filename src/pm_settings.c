@@ -83,3 +83,14 @@ void pm_settings_templates(const pm_settings *st, const char *kind,
     *subject = s ? s : pm_default_subject(kind);
     *message = m ? m : pm_default_message(kind);
 }
+
+const char *pm_settings_practice_name(const pm_settings *st, const pm_server_conf *conf)
+{
+    if (st->practice_name) {
+        return st->practice_name;
+    }
+    if (conf->mail_from_name && *conf->mail_from_name) {
+        return conf->mail_from_name;
+    }
+    return "Your practice";
+}

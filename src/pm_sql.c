@@ -191,6 +191,75 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = %s "
         "WHERE id = %lld" },
 
+    /* representatives: the unique index allows one live row per email and client */
+    [PM_SQL_REP_INSERT] = { "pm_rep_insert",
+        "INSERT INTO representatives (client_id, email, first_name, last_name, relationship, "
+        "                             created_by, created_at) "
+        "VALUES (%lld, %s, %s, %s, %s, %s, %lld) ON CONFLICT DO NOTHING RETURNING id" },
+    /* id, client_id, email, first_name, last_name, relationship, active accounts,
+     * latest invitation status, its expires_at, its delivery status */
+    [PM_SQL_REP_GET_VISIBLE] = { "pm_rep_get_visible",
+        "SELECT r.id, r.client_id, r.email, r.first_name, r.last_name, r.relationship, "
+        "       (SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id "
+        "          AND a.status = 'active'), "
+        "       i.status, i.expires_at, o.status "
+        "FROM representatives r JOIN clients c ON c.id = r.client_id "
+        "LEFT JOIN invitations i ON i.id = (SELECT max(i2.id) FROM invitations i2 "
+        "   WHERE i2.representative_id = r.id) "
+        "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
+        "   WHERE o2.invitation_id = i.id) "
+        "WHERE r.id = %lld AND r.removed_at IS NULL AND " CLIENT_VISIBLE_TO },
+    [PM_SQL_REP_EMAIL_TAKEN] = { "pm_rep_email_taken",
+        "SELECT id FROM representatives WHERE client_id = %lld AND lower(email) = lower(%s) "
+        "AND removed_at IS NULL AND id <> %lld" },
+    [PM_SQL_REP_UPDATE] = { "pm_rep_update",
+        "UPDATE representatives SET email = %s, first_name = %s, last_name = %s, "
+        "       relationship = %s WHERE id = %lld AND removed_at IS NULL" },
+    [PM_SQL_REP_SUPERSEDE_PENDING] = { "pm_rep_supersede_pending",
+        "UPDATE invitations SET status = 'superseded', responded_at = %lld "
+        "WHERE representative_id = %lld AND status = 'pending' AND lower(email) <> lower(%s)" },
+    [PM_SQL_REP_REMOVE] = { "pm_rep_remove",
+        "UPDATE representatives SET removed_at = %lld WHERE id = %lld AND removed_at IS NULL" },
+    [PM_SQL_REP_REVOKE_OPEN] = { "pm_rep_revoke_open",
+        "UPDATE invitations SET status = 'revoked', responded_at = %lld "
+        "WHERE representative_id = %lld AND status IN ('pending', 'locked')" },
+    [PM_SQL_REP_DISABLE_ACCOUNTS] = { "pm_rep_disable_accounts",
+        "UPDATE portal_accounts SET status = 'disabled' WHERE representative_id = %lld" },
+    [PM_SQL_INVITATION_SUPERSEDE_STALE_REP] = { "pm_invitation_supersede_stale_rep",
+        "UPDATE invitations SET status = 'superseded', responded_at = %lld "
+        "WHERE representative_id = %lld AND status = 'pending' "
+        "  AND (expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o "
+        "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' "
+        "         AND o.id = (SELECT max(o2.id) FROM outbox o2 "
+        "                     WHERE o2.invitation_id = invitations.id)))" },
+
+    /* recipient side: id, client_id, representative_id, email, status, expires_at,
+     * verify_failures, recipient first name, client date_of_birth */
+    [PM_SQL_TOKEN_FIND] = { "pm_token_find",
+        "SELECT i.id, i.client_id, i.representative_id, i.email, i.status, i.expires_at, "
+        "       i.verify_failures, "
+        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END, "
+        "       c.date_of_birth "
+        "FROM invitations i JOIN clients c ON c.id = i.client_id "
+        "LEFT JOIN representatives r ON r.id = i.representative_id "
+        "WHERE i.token_hash = %s" },
+    [PM_SQL_TOKEN_SUPERSEDED] = { "pm_token_superseded",
+        "SELECT invitation_id FROM superseded_tokens WHERE token_hash = %s" },
+    /* a wrong date of birth: count it, lock at the limit; returns the new state */
+    [PM_SQL_INVITATION_VERIFY_FAILED] = { "pm_invitation_verify_failed",
+        "UPDATE invitations SET verify_failures = verify_failures + 1, "
+        "       status = CASE WHEN verify_failures + 1 >= CAST(%d AS integer) "
+        "                     THEN 'locked' ELSE status END "
+        "WHERE id = %lld AND status = 'pending' RETURNING verify_failures, status" },
+    /* consuming a token: exactly one request can move it out of pending */
+    [PM_SQL_INVITATION_CONSUME] = { "pm_invitation_consume",
+        "UPDATE invitations SET status = %s, responded_at = %lld "
+        "WHERE id = %lld AND status = 'pending' AND token_hash = %s AND expires_at > %lld" },
+    [PM_SQL_ACCOUNT_INSERT] = { "pm_account_insert",
+        "INSERT INTO portal_accounts (username, password_hash, client_id, representative_id, "
+        "                             invitation_id, status, created_at) "
+        "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) ON CONFLICT DO NOTHING RETURNING id" },
+
     [PM_SQL_AUDIT_INSERT] = { "pm_audit_insert",
         "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
         "                       remote_ip, request_id) "

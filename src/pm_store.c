@@ -26,6 +26,8 @@ struct pm_db {
         else ap_log_error(APLOG_MARK, level, 0, (db)->s, __VA_ARGS__);           \
     } while (0)
 
+static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s);
+
 int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
@@ -54,6 +56,9 @@ pm_db *pm_db_acquire(request_rec *r)
     ap_dbd_t *dbd = acquire ? acquire(r) : NULL;
     pm_db *db;
 
+    if (dbd != NULL && prepare_on_connection(dbd, r->server) != APR_SUCCESS) {
+        dbd = NULL;
+    }
     if (dbd == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
                       "no database connection (check DBDriver/DBDParams and that the "
@@ -73,9 +78,14 @@ static apr_status_t rollback_unless_committed(void *data);
 pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     ap_dbd_t *dbd = open_fn ? open_fn(p, s) : NULL;
     pm_db *db;
 
+    if (dbd != NULL && prepare_on_connection(dbd, s) != APR_SUCCESS) {
+        close_fn(s, dbd);
+        dbd = NULL;
+    }
     if (dbd == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
                      "delivery worker: no database connection");
@@ -112,22 +122,36 @@ static apr_dbd_prepared_t *find_statement(pm_db *db, const pm_sql_stmt *st)
     return stmt;
 }
 
-/* APR's SQLite driver prepares with the legacy sqlite3_prepare(), so a statement
- * expired by the connection (DBDInitSQL "PRAGMA foreign_keys = ON" runs after
- * mod_dbd prepared everything) fails forever. On SQLite a failed statement is
- * prepared again on this connection, once, and retried. */
-static apr_dbd_prepared_t *reprepare(pm_db *db, const pm_sql_stmt *st)
+/* APR's SQLite driver prepares with the legacy sqlite3_prepare(), and mod_dbd
+ * runs DBDInitSQL after preparing: a flag pragma there (PRAGMA foreign_keys = ON)
+ * expires every statement for good, and inside a transaction the driver keeps
+ * reporting the first error. So on SQLite each connection gets our statements
+ * prepared again the first time we use it; a pool userdata key marks it done. */
+static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s)
 {
-    apr_dbd_prepared_t *stmt = NULL;
+    void *done = NULL;
+    int i;
 
-    if (strcmp(apr_dbd_name(db->dbd->driver), "sqlite3") != 0
-        || apr_dbd_prepare(db->dbd->driver, db->dbd->pool, db->dbd->handle, st->sql,
-                           st->label, &stmt) != 0) {
-        return NULL;
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
+        return APR_SUCCESS;
     }
-    apr_hash_set(db->dbd->prepared, st->label, APR_HASH_KEY_STRING, stmt);
-    DB_LOG(db, APLOG_DEBUG, PM_LOGNO(00018) "statement %s prepared again", st->label);
-    return stmt;
+    apr_pool_userdata_get(&done, "pm_statements_ready", dbd->pool);
+    if (done) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < PM_SQL_COUNT; i++) {
+        const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
+        apr_dbd_prepared_t *stmt = NULL;
+        if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql, st->label, &stmt) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00018)
+                         "cannot prepare %s: %s", st->label,
+                         apr_dbd_error(dbd->driver, dbd->handle, -1));
+            return APR_EGENERAL;
+        }
+        apr_hash_set(dbd->prepared, st->label, APR_HASH_KEY_STRING, stmt);
+    }
+    apr_pool_userdata_setn((void *)1, "pm_statements_ready", NULL, dbd->pool);
+    return APR_SUCCESS;
 }
 
 static const char **collect_args(pm_db *db, const pm_sql_stmt *st, va_list ap)
@@ -202,9 +226,6 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
     args = collect_args(db, st, ap);
     va_end(ap);
     rc = select_once(db, st, stmt, args, *rows);
-    if (rc != 0 && (stmt = reprepare(db, st)) != NULL) {
-        rc = select_once(db, st, stmt, args, *rows);
-    }
     if (rc != 0) {
         log_db_error(db, st, rc);
         return APR_EGENERAL;
@@ -228,10 +249,6 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
     va_end(ap);
     rc = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, stmt,
                         st->nargs, args);
-    if (rc != 0 && (stmt = reprepare(db, st)) != NULL) {
-        rc = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, stmt,
-                            st->nargs, args);
-    }
     if (rc != 0) {
         log_db_error(db, st, rc);
         return APR_EGENERAL;

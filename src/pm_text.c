@@ -4,6 +4,7 @@
 
 #include <apr_strings.h>
 #include <apr_time.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Decode one code point; returns its byte length, or 0 when malformed. */
@@ -297,4 +298,102 @@ char *pm_trim(apr_pool_t *p, const char *s)
         end--;
     }
     return apr_pstrmemdup(p, s, (apr_size_t)(end - s));
+}
+
+/* Code points that are not letters or marks: punctuation, symbols, digits,
+ * spacing modifiers, private use, emoji. Anything else from U+00C0 up is taken
+ * as a letter or mark of some script. */
+static int is_non_letter(unsigned long c)
+{
+    static const unsigned long ranges[][2] = {
+        { 0x00D7, 0x00D7 }, { 0x00F7, 0x00F7 },           /* multiplication, division */
+        { 0x02B9, 0x02FF },                               /* spacing modifiers */
+        { 0x0660, 0x0669 }, { 0x06F0, 0x06F9 },           /* Arabic digits */
+        { 0x0964, 0x096F },                               /* Devanagari danda, digits */
+        { 0x2000, 0x2BFF },                               /* punctuation, symbols, arrows */
+        { 0x2E00, 0x2E7F },                               /* supplemental punctuation */
+        { 0x3000, 0x303F },                               /* CJK symbols and punctuation */
+        { 0xD800, 0xF8FF },                               /* surrogates, private use */
+        { 0xFE10, 0xFE6F },                               /* vertical/small forms */
+        { 0xFF00, 0xFF20 }, { 0xFF3B, 0xFF40 }, { 0xFF5B, 0xFF65 },  /* fullwidth punct */
+        { 0xFFF0, 0xFFFF },                               /* specials */
+        { 0x1F000, 0x1FAFF },                             /* emoji and symbols */
+        { 0xE0000, 0x10FFFF },                            /* tags, private use planes */
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        if (c >= ranges[i][0] && c <= ranges[i][1]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int name_char_ok(unsigned long c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        return 1;
+    }
+    if (c == ' ' || c == '\'' || c == '-' || c == '.' || c == 0x2019) {   /* ’ as apostrophe */
+        return 1;
+    }
+    if (c < 0xC0) {
+        return 0;                         /* digits, other ASCII and Latin-1 punctuation */
+    }
+    return !is_non_letter(c);
+}
+
+const char *pm_name_problem(const char *name)
+{
+    const unsigned char *u = (const unsigned char *)name;
+    size_t len = strlen(name), i = 0, n, chars = 0;
+    unsigned long cp;
+    int letters = 0;
+
+    if (len == 0) {
+        return "is empty";
+    }
+    while (i < len) {
+        n = utf8_decode(u + i, len - i, &cp);
+        if (n == 0) {
+            return "is not valid UTF-8 text";
+        }
+        if (!name_char_ok(cp)) {
+            return "may only contain letters, spaces, apostrophes, hyphens and periods";
+        }
+        letters += (cp != ' ' && cp != '\'' && cp != '-' && cp != '.' && cp != 0x2019);
+        chars++;
+        i += n;
+    }
+    if (chars > 100) {
+        return "is longer than 100 characters";
+    }
+    if (!letters || name[0] == ' ' || name[len - 1] == ' ') {
+        return "must contain letters and not start or end with a space";
+    }
+    return NULL;
+}
+
+const char *pm_date_problem(const char *s)
+{
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, m, d, i, leap;
+
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
+        return "must be written YYYY-MM-DD";
+    }
+    for (i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
+            return "must be written YYYY-MM-DD";
+        }
+    }
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days[m - 1] + (m == 2 && leap)) {
+        return "is not a real date";
+    }
+    return NULL;
 }

@@ -23,6 +23,15 @@ char *pm_name_key(apr_pool_t *p, const char *name);
  * domain of letters, digits and hyphens), otherwise a message saying why not. */
 const char *pm_email_problem(const char *addr);
 
+/* NULL when name is 1-100 characters of letters (any script), combining marks,
+ * spaces, apostrophes, hyphens and periods; otherwise why not. Letters outside
+ * Latin are recognised by excluding the punctuation, symbol, digit and emoji
+ * blocks (there is no Unicode database here). */
+const char *pm_name_problem(const char *name);
+
+/* NULL when s is a real calendar date written YYYY-MM-DD. */
+const char *pm_date_problem(const char *s);
+
 /* "2026-11-24T21:00:00Z" for Unix seconds. */
 const char *pm_rfc3339(apr_pool_t *p, long long unix_seconds);
 
