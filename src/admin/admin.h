@@ -1,7 +1,6 @@
 /* admin.h — what the parts of portal-manager-admin share: exit statuses, the
- * parsed command line, the database handle and its helpers (admin_db.c), and
- * one entry point per command (admin_schema.c, admin_staff.c, admin_clients.c,
- * admin_demo.c). */
+ * parsed command line, the database handle and helpers (admin_db.c), and one
+ * entry point per command (admin_schema.c, _staff.c, _clients.c, _demo.c). */
 #ifndef PM_ADMIN_H
 #define PM_ADMIN_H
 
