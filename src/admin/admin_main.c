@@ -1,0 +1,439 @@
+/* admin_main.c — portal-manager-admin's entry point: parses the command line
+ * (database options, command, its arguments), opens the database and hands over
+ * to the command. Also the small helpers every command uses. */
+#include "admin.h"
+
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#ifndef PM_SCHEMA_DIR
+#error "PM_SCHEMA_DIR must be defined (Makefile.am sets it to $(pkgdatadir)/schema)"
+#endif
+
+#define PROGRAM "portal-manager-admin"
+#define MAX_INPUT_FILE (64 * 1024 * 1024)
+
+/* Which command-specific options a command accepts. */
+#define OPT_SCHEMA_DIR     0x01
+#define OPT_NAME           0x02
+#define OPT_ALL_CLIENTS    0x04
+#define OPT_NO_ALL_CLIENTS 0x08
+
+typedef struct {
+    const char *group;
+    const char *sub;      /* NULL for commands without a subcommand */
+    int nargs;
+    unsigned int opts;
+    const char *usage;
+} command_spec;
+
+static const command_spec commands[] = {
+    { "init", NULL, 0, OPT_SCHEMA_DIR, "init [--schema-dir DIR]" },
+    { "staff", "add", 1, OPT_NAME | OPT_ALL_CLIENTS, "staff add USER [--name NAME] [--all-clients]" },
+    { "staff", "update", 1, OPT_NAME | OPT_ALL_CLIENTS | OPT_NO_ALL_CLIENTS,
+      "staff update USER [--name NAME] [--all-clients | --no-all-clients]" },
+    { "staff", "grant", 2, 0, "staff grant USER CLIENT_ID" },
+    { "staff", "revoke", 2, 0, "staff revoke USER CLIENT_ID" },
+    { "staff", "disable", 1, 0, "staff disable USER" },
+    { "staff", "enable", 1, 0, "staff enable USER" },
+    { "staff", "list", 0, 0, "staff list" },
+    { "clients", "import", 1, 0, "clients import FILE.csv" },
+    { "clients", "list", 0, 0, "clients list" },
+    { "demo-data", NULL, 0, 0, "demo-data" },
+    { NULL, NULL, 0, 0, NULL }
+};
+
+static const char help_text[] =
+"Usage: " PROGRAM " [--driver sqlite3|pgsql] [--params STRING] COMMAND [ARGS]\n"
+"\n"
+"Sets up and fills the database of mod_portal_manager (the Client Portal Manager).\n"
+"The database is named the way httpd's mod_dbd names it:\n"
+"\n"
+"  --driver NAME     sqlite3 (default) or pgsql, as in DBDriver. Env: PM_DB_DRIVER\n"
+"  --params STRING   as in DBDParams: the database file for sqlite3; a libpq\n"
+"                    connection string for pgsql, e.g.\n"
+"                    \"host=127.0.0.1 port=5432 dbname=portal user=portal\".\n"
+"                    Env: PM_DB_PARAMS\n"
+"  --help            this text\n"
+"  --version         the version\n"
+"\n"
+"Commands:\n"
+"  init [--schema-dir DIR]\n"
+"      Create the schema in an empty database from DIR/sqlite.sql or\n"
+"      DIR/postgresql.sql, then apply the numbered migrations\n"
+"      DIR/migrations/DRIVER/NNN-name.sql (NNN = the version it upgrades to) that\n"
+"      are newer than the database, each in its own transaction together with\n"
+"      the schema_version update. An up-to-date database is left alone.\n"
+"      DIR defaults to " PM_SCHEMA_DIR ".\n"
+"\n"
+"  staff add USER [--name NAME] [--all-clients]\n"
+"      Add a staff member. USER is the user name Apache authenticates; NAME the\n"
+"      display name (default USER). With --all-clients they may view every\n"
+"      client, otherwise only the clients granted to them.\n"
+"  staff update USER [--name NAME] [--all-clients | --no-all-clients]\n"
+"      Change a staff member's display name or all-clients permission.\n"
+"  staff grant USER CLIENT_ID\n"
+"      Let USER view the client with id CLIENT_ID.\n"
+"  staff revoke USER CLIENT_ID\n"
+"      Take that permission back.\n"
+"  staff disable USER\n"
+"      USER can no longer use the Client Portal Manager (grants are kept).\n"
+"  staff enable USER\n"
+"      Undo staff disable.\n"
+"  staff list\n"
+"      Tab-separated: username, display name, all_clients, active, number of\n"
+"      granted clients.\n"
+"\n"
+"  clients import FILE.csv\n"
+"      Import clients from a CSV file (RFC 4180: quoted fields, \"\" for a quote,\n"
+"      commas and line breaks inside quotes, CRLF or LF, optional UTF-8 BOM) whose\n"
+"      first line is exactly\n"
+"          first_name,last_name,date_of_birth,email\n"
+"      Names: UTF-8 without control characters, 1-100 characters (a line break\n"
+"      inside a quoted field becomes a space; spaces around a value are dropped).\n"
+"      date_of_birth: a real YYYY-MM-DD date from 1900 to today.\n"
+"      email: empty or a valid address. Blank lines are skipped. Every bad row is\n"
+"      reported with its line number, and then nothing is imported: the import is\n"
+"      all or nothing, in one transaction.\n"
+"  clients list\n"
+"      Tab-separated: id, last name, first name, date of birth, email.\n"
+"\n"
+"  demo-data\n"
+"      Fill an empty database with the demo's staff (admin, clinician1,\n"
+"      clinician2) and about 50 clients. Does nothing if the demo data is already\n"
+"      there; refuses if the database holds other staff or clients.\n"
+"\n"
+"Exit status: 0 done, 1 failed (bad data, unknown staff member or client,\n"
+"database error), 2 usage error. Errors go to standard error.\n";
+
+void admin_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs(PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+apr_int64_t admin_now(void)
+{
+    return apr_time_sec(apr_time_now());
+}
+
+apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY, 0, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f)) != APR_SUCCESS) {
+        apr_file_close(f);
+        return rv;
+    }
+    if (fi.filetype != APR_REG) {
+        apr_file_close(f);
+        return APR_EBADPATH;
+    }
+    if (fi.size > MAX_INPUT_FILE) {
+        apr_file_close(f);
+        return APR_ENOSPC;
+    }
+    *buf = apr_palloc(p, (apr_size_t)fi.size + 1);
+    rv = apr_file_read_full(f, *buf, (apr_size_t)fi.size, len);
+    apr_file_close(f);
+    if (rv == APR_EOF && *len == 0 && fi.size == 0) {
+        rv = APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        (*buf)[*len] = '\0';
+    }
+    return rv;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs(PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry '" PROGRAM " --help'.\n", stderr);
+    return ADMIN_USAGE;
+}
+
+/* Matches --name VALUE and --name=VALUE; advances *i past the value. */
+static int option_value(int argc, const char *const *argv, int *i, const char *name,
+                        const char **value, int *missing)
+{
+    size_t n = strlen(name);
+
+    if (strcmp(argv[*i], name) == 0) {
+        if (*i + 1 >= argc) {
+            *missing = 1;
+            return 1;
+        }
+        *value = argv[++*i];
+        return 1;
+    }
+    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    admin_options o;
+    apr_array_header_t *words;   /* command, subcommand and arguments */
+    unsigned int opts_seen;
+    int help, version;
+} parsed_line;
+
+static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_line *pl)
+{
+    int i, missing = 0, only_words = 0;
+
+    memset(pl, 0, sizeof(*pl));
+    pl->o.all_clients = -1;
+    pl->words = apr_array_make(p, 4, sizeof(const char *));
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (only_words || a[0] != '-' || a[1] == '\0') {
+            APR_ARRAY_PUSH(pl->words, const char *) = a;
+        }
+        else if (strcmp(a, "--") == 0) {
+            only_words = 1;
+        }
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            pl->help = 1;
+        }
+        else if (strcmp(a, "--version") == 0) {
+            pl->version = 1;
+        }
+        else if (option_value(argc, argv, &i, "--driver", &pl->o.driver, &missing)
+                 || option_value(argc, argv, &i, "--params", &pl->o.params, &missing)) {
+            /* database options apply to every command */
+        }
+        else if (option_value(argc, argv, &i, "--schema-dir", &pl->o.schema_dir, &missing)) {
+            pl->opts_seen |= OPT_SCHEMA_DIR;
+        }
+        else if (option_value(argc, argv, &i, "--name", &pl->o.display_name, &missing)) {
+            pl->opts_seen |= OPT_NAME;
+        }
+        else if (strcmp(a, "--all-clients") == 0) {
+            pl->opts_seen |= OPT_ALL_CLIENTS;
+            pl->o.all_clients = 1;
+        }
+        else if (strcmp(a, "--no-all-clients") == 0) {
+            pl->opts_seen |= OPT_NO_ALL_CLIENTS;
+            pl->o.all_clients = 0;
+        }
+        else {
+            return usage_error("unknown option %s", a);
+        }
+        if (missing) {
+            return usage_error("option %s needs a value", a);
+        }
+    }
+    if ((pl->opts_seen & OPT_ALL_CLIENTS) && (pl->opts_seen & OPT_NO_ALL_CLIENTS)) {
+        return usage_error("--all-clients and --no-all-clients exclude each other");
+    }
+    return ADMIN_OK;
+}
+
+static const command_spec *find_command(const apr_array_header_t *words)
+{
+    const char *group = APR_ARRAY_IDX(words, 0, const char *);
+    const char *sub = words->nelts > 1 ? APR_ARRAY_IDX(words, 1, const char *) : NULL;
+    int i;
+
+    for (i = 0; commands[i].group; i++) {
+        if (strcmp(commands[i].group, group) == 0
+            && (commands[i].sub == NULL || (sub && strcmp(commands[i].sub, sub) == 0))) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static int group_known(const char *group)
+{
+    int i;
+
+    for (i = 0; commands[i].group; i++) {
+        if (strcmp(commands[i].group, group) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Picks the command and checks its arguments and options. */
+static int resolve_command(parsed_line *pl, const command_spec **cmd)
+{
+    static const char *const option_names[] = {
+        "--schema-dir", "--name", "--all-clients", "--no-all-clients"
+    };
+    const char *group;
+    int skip, i;
+
+    if (pl->words->nelts == 0) {
+        return usage_error("no command given");
+    }
+    group = APR_ARRAY_IDX(pl->words, 0, const char *);
+    if ((*cmd = find_command(pl->words)) == NULL) {
+        if (!group_known(group)) {
+            return usage_error("unknown command '%s'", group);
+        }
+        if (pl->words->nelts > 1) {
+            return usage_error("unknown %s command '%s'", group,
+                               APR_ARRAY_IDX(pl->words, 1, const char *));
+        }
+        return usage_error("%s needs a subcommand", group);
+    }
+    skip = (*cmd)->sub ? 2 : 1;
+    if (pl->words->nelts - skip != (*cmd)->nargs) {
+        return usage_error("usage: " PROGRAM " %s", (*cmd)->usage);
+    }
+    for (i = 0; i < 4; i++) {
+        if ((pl->opts_seen & (1u << i)) && !((*cmd)->opts & (1u << i))) {
+            return usage_error("%s does not apply to '%s'", option_names[i], (*cmd)->usage);
+        }
+    }
+    pl->o.args = (const char **)pl->words->elts + skip;
+    pl->o.nargs = (*cmd)->nargs;
+    return ADMIN_OK;
+}
+
+static int resolve_database(apr_pool_t *p, admin_options *o)
+{
+    if (o->driver == NULL) {
+        o->driver = getenv("PM_DB_DRIVER");
+    }
+    if (o->driver == NULL || *o->driver == '\0') {
+        o->driver = "sqlite3";
+    }
+    if (strcmp(o->driver, "sqlite3") != 0 && strcmp(o->driver, "pgsql") != 0) {
+        return usage_error("unsupported driver '%s' (use sqlite3 or pgsql)", o->driver);
+    }
+    if (o->params == NULL) {
+        o->params = getenv("PM_DB_PARAMS");
+    }
+    if (o->params == NULL || *o->params == '\0') {
+        return usage_error("no database given: pass --params or set PM_DB_PARAMS");
+    }
+    if (o->schema_dir == NULL) {
+        o->schema_dir = PM_SCHEMA_DIR;
+    }
+    return ADMIN_OK;
+}
+
+/* Every command but init needs an existing, initialised database; do not let
+ * sqlite3 create an empty file by accident. */
+static int require_schema(apr_pool_t *p, const admin_options *o, admin_db *db)
+{
+    int version;
+
+    if (admin_db_schema_version(db, &version) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    if (version < 1) {
+        admin_error("the database has no portal schema; run '" PROGRAM " init' first");
+        return ADMIN_FAIL;
+    }
+    return ADMIN_OK;
+}
+
+static int sqlite_file_missing(apr_pool_t *p, const admin_options *o)
+{
+    apr_finfo_t fi;
+
+    return strcmp(o->driver, "sqlite3") == 0
+           && apr_stat(&fi, o->params, APR_FINFO_TYPE, p) != APR_SUCCESS;
+}
+
+static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *o)
+{
+    if (strcmp(cmd->group, "init") == 0) {
+        return admin_cmd_init(db, o);
+    }
+    if (strcmp(cmd->group, "staff") == 0) {
+        return admin_cmd_staff(db, cmd->sub, o);
+    }
+    if (strcmp(cmd->group, "clients") == 0) {
+        return admin_cmd_clients(db, cmd->sub, o);
+    }
+    return admin_cmd_demo_data(db, o);
+}
+
+static int run(apr_pool_t *p, int argc, const char *const *argv)
+{
+    parsed_line pl;
+    const command_spec *cmd = NULL;
+    admin_db *db;
+    int is_init, rc;
+
+    if ((rc = parse_line(p, argc, argv, &pl)) != ADMIN_OK) {
+        return rc;
+    }
+    if (pl.help) {
+        fputs(help_text, stdout);
+        return ADMIN_OK;
+    }
+    if (pl.version) {
+        printf(PROGRAM " (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+        return ADMIN_OK;
+    }
+    if ((rc = resolve_command(&pl, &cmd)) != ADMIN_OK
+        || (rc = resolve_database(p, &pl.o)) != ADMIN_OK) {
+        return rc;
+    }
+    is_init = strcmp(cmd->group, "init") == 0;
+    if (is_init && admin_check_schema_dir(p, pl.o.driver, pl.o.schema_dir) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    if (!is_init && sqlite_file_missing(p, &pl.o)) {
+        admin_error("the database file %s does not exist; run '" PROGRAM " init' first",
+                    pl.o.params);
+        return ADMIN_FAIL;
+    }
+    if (admin_db_open(p, pl.o.driver, pl.o.params, &db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    rc = (is_init || require_schema(p, &pl.o, db) == ADMIN_OK) ? dispatch(db, cmd, &pl.o)
+                                                              : ADMIN_FAIL;
+    admin_db_close(db);
+    return rc;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *p;
+    int rc;
+
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+        fputs(PROGRAM ": cannot initialise APR\n", stderr);
+        return ADMIN_FAIL;
+    }
+    apr_pool_create(&p, NULL);
+    rc = run(p, argc, argv);
+    fflush(stdout);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return rc;
+}

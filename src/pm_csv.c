@@ -1,0 +1,171 @@
+/* pm_csv.c — the RFC 4180 CSV reader: splits a buffer into records and fields,
+ * removes quoting, counts physical lines so every record and every quoting error
+ * carries the line it starts on. */
+#include "pm_csv.h"
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <string.h>
+
+struct pm_csv_reader {
+    const char *buf;
+    apr_size_t len;
+    apr_size_t pos;
+    unsigned int line;
+};
+
+pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len)
+{
+    pm_csv_reader *rd = apr_pcalloc(p, sizeof(*rd));
+
+    rd->buf = buf;
+    rd->len = len;
+    rd->line = 1;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        rd->pos = 3;
+    }
+    return rd;
+}
+
+static int at_line_end(const pm_csv_reader *rd)
+{
+    return rd->pos >= rd->len || rd->buf[rd->pos] == '\n' || rd->buf[rd->pos] == '\r';
+}
+
+/* Steps over one line break (CRLF, LF or a lone CR) at pos, if there is one. */
+static void consume_line_end(pm_csv_reader *rd)
+{
+    if (rd->pos < rd->len && rd->buf[rd->pos] == '\r') {
+        rd->pos++;
+        if (rd->pos < rd->len && rd->buf[rd->pos] == '\n') {
+            rd->pos++;
+        }
+        rd->line++;
+    }
+    else if (rd->pos < rd->len && rd->buf[rd->pos] == '\n') {
+        rd->pos++;
+        rd->line++;
+    }
+}
+
+/* After a quoting error: drop the rest of the current physical line. */
+static void skip_rest_of_line(pm_csv_reader *rd)
+{
+    while (!at_line_end(rd)) {
+        rd->pos++;
+    }
+    consume_line_end(rd);
+}
+
+/* Reads a field that starts with '"'. Returns 0 when the closing quote is
+ * missing (the reader is then at the end of the input). */
+static int read_quoted(pm_csv_reader *rd, apr_pool_t *p, pm_csv_field *f)
+{
+    apr_size_t i = rd->pos + 1, n = 0;
+    char *out;
+
+    /* first pass: find the closing quote and the unescaped length */
+    while (i < rd->len) {
+        if (rd->buf[i] == '"') {
+            if (i + 1 < rd->len && rd->buf[i + 1] == '"') {
+                i += 2;
+                n++;
+                continue;
+            }
+            break;
+        }
+        i++;
+        n++;
+    }
+    if (i >= rd->len) {
+        rd->pos = rd->len;
+        return 0;
+    }
+    out = apr_palloc(p, n + 1);
+    f->value = out;
+    f->len = n;
+    /* second pass: copy, turning "" into " and counting line breaks */
+    for (rd->pos++; rd->pos < i; rd->pos++) {
+        char c = rd->buf[rd->pos];
+
+        if (c == '"') {
+            rd->pos++;
+        }
+        else if (c == '\n' || (c == '\r' && rd->buf[rd->pos + 1] != '\n')) {
+            rd->line++;
+        }
+        *out++ = c;
+    }
+    *out = '\0';
+    rd->pos = i + 1;
+    return 1;
+}
+
+/* Reads a field without quotes; returns 0 if a '"' appears inside it. */
+static int read_unquoted(pm_csv_reader *rd, apr_pool_t *p, pm_csv_field *f)
+{
+    apr_size_t start = rd->pos;
+
+    while (!at_line_end(rd) && rd->buf[rd->pos] != ',') {
+        if (rd->buf[rd->pos] == '"') {
+            return 0;
+        }
+        rd->pos++;
+    }
+    f->value = apr_pstrmemdup(p, rd->buf + start, rd->pos - start);
+    f->len = rd->pos - start;
+    return 1;
+}
+
+static pm_csv_result quoting_error(pm_csv_reader *rd, const char *msg, unsigned int line,
+                                   const char **error, unsigned int *error_line)
+{
+    *error = msg;
+    *error_line = line;
+    skip_rest_of_line(rd);
+    return PM_CSV_ERROR;
+}
+
+pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
+                          const char **error, unsigned int *error_line)
+{
+    apr_array_header_t *fields;
+    pm_csv_field *f;
+    unsigned int field_line;
+
+    if (rd->pos >= rd->len) {
+        return PM_CSV_END;
+    }
+    fields = apr_array_make(p, 4, sizeof(pm_csv_field));
+    rec->line = rd->line;
+    for (;;) {
+        f = apr_array_push(fields);
+        field_line = rd->line;
+        if (rd->pos < rd->len && rd->buf[rd->pos] == '"') {
+            if (!read_quoted(rd, p, f)) {
+                *error = "quoted field is never closed (missing '\"')";
+                *error_line = field_line;
+                return PM_CSV_ERROR;
+            }
+            if (!at_line_end(rd) && rd->buf[rd->pos] != ',') {
+                return quoting_error(rd, "unexpected character after a closing quote "
+                                     "(write a quote inside a quoted field as \"\")",
+                                     rd->line, error, error_line);
+            }
+        }
+        else if (!read_unquoted(rd, p, f)) {
+            return quoting_error(rd, "quote inside a field that does not start with a "
+                                 "quote (quote the whole field and double the quote)",
+                                 rd->line, error, error_line);
+        }
+        if (rd->pos < rd->len && rd->buf[rd->pos] == ',') {
+            rd->pos++;
+            continue;
+        }
+        consume_line_end(rd);
+        break;
+    }
+    rec->fields = (pm_csv_field *)fields->elts;
+    rec->nfields = fields->nelts;
+    return PM_CSV_RECORD;
+}

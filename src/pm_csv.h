@@ -1,0 +1,43 @@
+/* pm_csv.h — an RFC 4180 CSV reader over a whole in-memory buffer: quoted fields,
+ * "" escapes, commas and line breaks inside quotes, CRLF or LF line ends, an
+ * optional UTF-8 byte order mark. Pure C on APR; it knows nothing about clients. */
+#ifndef PM_CSV_H
+#define PM_CSV_H
+
+#include <apr_pools.h>
+
+typedef struct pm_csv_reader pm_csv_reader;
+
+/* One field: its bytes (NUL-terminated copy; the field itself may contain NUL,
+ * so use len) after quote removal. */
+typedef struct {
+    const char *value;
+    apr_size_t len;
+} pm_csv_field;
+
+/* One record and the 1-based line it starts on (a record with line breaks in
+ * quoted fields spans several lines). A blank line is a record with one empty
+ * field. */
+typedef struct {
+    pm_csv_field *fields;
+    int nfields;
+    unsigned int line;
+} pm_csv_record;
+
+typedef enum {
+    PM_CSV_RECORD = 1,   /* *rec filled in */
+    PM_CSV_END = 0,      /* no more input */
+    PM_CSV_ERROR = -1    /* malformed quoting: *error and *error_line set; the
+                            reader has skipped to the next line, so the caller may
+                            go on reading to report further problems */
+} pm_csv_result;
+
+/* A reader over buf[0..len). The buffer must outlive the reader. A leading UTF-8
+ * byte order mark is skipped. */
+pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len);
+
+/* Reads the next record; fields are allocated from p. */
+pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
+                          const char **error, unsigned int *error_line);
+
+#endif

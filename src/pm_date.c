@@ -1,0 +1,56 @@
+/* pm_date.c — checks that a date of birth is a real YYYY-MM-DD calendar date
+ * (month lengths, leap years) that is not in the future. */
+#include "pm_date.h"
+
+#include <string.h>
+
+int pm_leap_year(int year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+    return month == 2 && pm_leap_year(year) ? 29 : days[month - 1];
+}
+
+static int digits(const char *s, int n, int *value)
+{
+    int i;
+
+    *value = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+        *value = *value * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+const char *pm_birth_date_problem(const char *s, apr_time_t now)
+{
+    int year, month, day;
+    apr_time_exp_t today;
+
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &year)
+        || !digits(s + 5, 2, &month) || !digits(s + 8, 2, &day)) {
+        return "is not a YYYY-MM-DD date";
+    }
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) {
+        return "is not a real date";
+    }
+    if (year < 1900) {
+        return "is before 1900";
+    }
+    apr_time_exp_lt(&today, now);
+    if (year > today.tm_year + 1900
+        || (year == today.tm_year + 1900
+            && (month > today.tm_mon + 1
+                || (month == today.tm_mon + 1 && day > today.tm_mday)))) {
+        return "is in the future";
+    }
+    return NULL;
+}

@@ -1,0 +1,16 @@
+/* pm_date.h — calendar dates as YYYY-MM-DD text (dates of birth): format and
+ * real-date checks. Pure C on APR. */
+#ifndef PM_DATE_H
+#define PM_DATE_H
+
+#include <apr_time.h>
+
+/* NULL when s is a real calendar date written YYYY-MM-DD, from 1900-01-01 up to
+ * and including today (local time of `now`); otherwise a message saying why not
+ * ("is not a YYYY-MM-DD date", "is not a real date", "is in the future", …). */
+const char *pm_birth_date_problem(const char *s, apr_time_t now);
+
+/* 1 for a leap year of the Gregorian calendar. */
+int pm_leap_year(int year);
+
+#endif

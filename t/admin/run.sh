@@ -1,0 +1,458 @@
+#!/bin/bash
+# t/admin/run.sh — integration test of portal-manager-admin against a real
+# database; prints TAP. SQLite by default (temporary files); for PostgreSQL:
+#   PM_DB_DRIVER=pgsql PM_DB_PARAMS='host=127.0.0.1 port=5433 dbname=portal user=portal' \
+#       bash t/admin/run.sh
+# On PostgreSQL every scenario runs in its own throwaway schema (the role needs
+# CREATE on the database), dropped at the end, so the database is left as found.
+# PM_ADMIN overrides the binary (default: the build tree's portal-manager-admin).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+ADMIN=${PM_ADMIN:-$top/portal-manager-admin}
+SCHEMA=$top/conf/schema
+DRIVER=${PM_DB_DRIVER:-sqlite3}
+BASE_PARAMS=${PM_DB_PARAMS:-}
+T=$(mktemp -d /tmp/pm-admin-test.XXXXXX)
+PG_SCHEMAS=()
+
+n=0
+failures=0
+
+cleanup() {
+    local s
+    for s in "${PG_SCHEMAS[@]}"; do
+        psql "$BASE_PARAMS" -XAtq -c "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+if [ ! -x "$ADMIN" ]; then
+    echo "Bail out! $ADMIN is not built (run make first)"
+    exit 1
+fi
+case $DRIVER in
+    sqlite3) command -v sqlite3 >/dev/null || { echo "Bail out! the sqlite3 CLI is missing"; exit 1; } ;;
+    pgsql)
+        command -v psql >/dev/null || { echo "Bail out! psql is missing"; exit 1; }
+        [ -n "$BASE_PARAMS" ] || { echo "Bail out! PM_DB_PARAMS is required for pgsql"; exit 1; }
+        psql "$BASE_PARAMS" -XAtq -c "SELECT 1" >/dev/null \
+            || { echo "Bail out! cannot connect to PostgreSQL with PM_DB_PARAMS"; exit 1; } ;;
+    *) echo "Bail out! PM_DB_DRIVER must be sqlite3 or pgsql"; exit 1 ;;
+esac
+
+# ---- TAP helpers --------------------------------------------------------------
+ok() {   # ok STATUS DESCRIPTION  (STATUS 0 = pass)
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        failures=$((failures + 1))
+    fi
+}
+is() {   # is GOT WANT DESCRIPTION
+    if [ "$1" = "$2" ]; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+    fi
+}
+like() { # like TEXT PATTERN DESCRIPTION  (grep -E pattern)
+    if grep -Eq -- "$2" <<<"$1"; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        printf '#   no match for /%s/ in:\n' "$2"
+        printf '%s\n' "$1" | sed 's/^/#     /'
+    fi
+}
+unlike() {
+    if grep -Eq -- "$2" <<<"$1"; then
+        ok 1 "$3"
+        printf '#   unexpected match for /%s/\n' "$2"
+    else
+        ok 0 "$3"
+    fi
+}
+
+# ---- databases ----------------------------------------------------------------
+# new_db NAME: prints the parameter string of a fresh, empty database
+new_db() {
+    if [ "$DRIVER" = sqlite3 ]; then
+        echo "$T/$1.db"
+    else
+        local s="pm_admin_t$$_$1"
+        PGOPTIONS="-c client_min_messages=warning" psql "$BASE_PARAMS" -XAtq \
+            -c "DROP SCHEMA IF EXISTS $s CASCADE" -c "CREATE SCHEMA $s" >/dev/null
+        echo "$BASE_PARAMS options='-c search_path=$s'"
+    fi
+}
+register_db() { [ "$DRIVER" = pgsql ] && PG_SCHEMAS+=("pm_admin_t$$_$1"); return 0; }
+# sql PARAMS QUERY: runs QUERY, prints the result (one row per line, '|' between columns)
+sql() {
+    if [ "$DRIVER" = sqlite3 ]; then
+        sqlite3 -batch -noheader "$1" "$2"
+    else
+        psql "$1" -XAtq -v ON_ERROR_STOP=1 -c "$2"
+    fi
+}
+# adm PARAMS ARGS...: runs the tool; sets rc, out, err
+adm() {
+    local params=$1
+    shift
+    PM_DB_DRIVER=$DRIVER PM_DB_PARAMS=$params "$ADMIN" "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    out=$(cat "$T/out")
+    err=$(cat "$T/err")
+}
+
+echo "# portal-manager-admin on $DRIVER"
+
+# ---- command line ---------------------------------------------------------------
+DB=$(new_db main); register_db main
+adm "$DB" --help
+is "$rc" 0 "--help exits 0"
+for c in "init" "staff add" "staff update" "staff grant" "staff revoke" "staff disable" \
+         "staff enable" "staff list" "clients import" "clients list" "demo-data"; do
+    like "$out" "^  $c" "--help documents '$c'"
+done
+adm "$DB"
+is "$rc" 2 "no command: exit 2"
+like "$err" "no command" "no command: says so on stderr"
+adm "$DB" frobnicate
+is "$rc" 2 "unknown command: exit 2"
+adm "$DB" staff grant alice
+is "$rc" 2 "missing argument: exit 2"
+like "$err" "usage: portal-manager-admin staff grant USER CLIENT_ID" "missing argument: shows usage"
+adm "$DB" init --name x --schema-dir "$SCHEMA"
+is "$rc" 2 "option that does not apply: exit 2"
+adm "$DB" staff add x --bogus
+is "$rc" 2 "unknown option: exit 2"
+out=$(PM_DB_PARAMS='' "$ADMIN" --driver "$DRIVER" staff list 2>&1); rc=$?
+is "$rc" 2 "no database parameters: exit 2"
+adm "$DB" --driver mysql staff list
+is "$rc" 2 "unsupported driver: exit 2"
+
+# ---- init -------------------------------------------------------------------------
+if [ "$DRIVER" = sqlite3 ]; then
+    adm "$DB" staff list
+    is "$rc" 1 "staff list before init fails"
+    ok "$([ ! -e "$DB" ]; echo $?)" "the sqlite file is not created by a failing command"
+fi
+adm "$DB" init --schema-dir "$T/no-such-dir"
+is "$rc" 1 "init with a wrong --schema-dir fails"
+like "$err" "no schema file" "and says which file is missing"
+adm "$DB" init --schema-dir "$SCHEMA"
+is "$rc" 0 "init creates the schema"
+like "$out" "created the schema" "init reports the creation"
+is "$(sql "$DB" 'SELECT version FROM schema_version')" 1 "schema_version is 1"
+if [ "$DRIVER" = sqlite3 ]; then
+    objects="SELECT type || ' ' || name FROM sqlite_master ORDER BY 1"
+else
+    objects="SELECT 'table ' || tablename FROM pg_tables WHERE schemaname = current_schema()
+             UNION ALL SELECT 'index ' || indexname FROM pg_indexes WHERE schemaname = current_schema()
+             UNION ALL SELECT 'trigger ' || tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                       JOIN pg_namespace s ON s.oid = c.relnamespace
+                       WHERE s.nspname = current_schema() AND NOT t.tgisinternal ORDER BY 1"
+fi
+before=$(sql "$DB" "$objects")
+like "$before" "table audit_log" "audit_log table created"
+like "$before" "trigger audit_log_no_update" "audit_log trigger created whole"
+adm "$DB" init --schema-dir "$SCHEMA"
+is "$rc" 0 "second init succeeds"
+like "$out" "up to date \(version 1\); nothing to do" "second init says it is up to date"
+is "$(sql "$DB" "$objects")" "$before" "second init changes no tables, indexes or triggers"
+is "$(sql "$DB" 'SELECT count(*) FROM schema_version')" 1 "schema_version still has one row"
+sql "$DB" "INSERT INTO audit_log (at, username, action, result) VALUES (1, 't', 'test', 'ok')" >/dev/null
+fails() { ! "$@" >/dev/null 2>&1; }   # fails CMD...: status 0 when CMD fails
+fails sql "$DB" "UPDATE audit_log SET result = 'changed'"
+ok $? "audit_log is append-only (trigger body loaded intact)"
+
+# ---- staff --------------------------------------------------------------------------
+adm "$DB" staff add alice --name "Alice Ängström"
+is "$rc" 0 "staff add"
+is "$(sql "$DB" "SELECT display_name || '|' || all_clients || '|' || active FROM staff WHERE username = 'alice'")" \
+   "Alice Ängström|0|1" "staff row: display name, not all clients, active"
+adm "$DB" staff add alice
+is "$rc" 1 "adding an existing staff member fails"
+like "$err" "already exists" "and says so"
+adm "$DB" staff add carol --all-clients
+is "$rc" 0 "staff add --all-clients"
+is "$(sql "$DB" "SELECT display_name || '|' || all_clients FROM staff WHERE username = 'carol'")" \
+   "carol|1" "display name defaults to the user name; all_clients 1"
+adm "$DB" staff add "$(printf 'bad\tname')"
+is "$rc" 1 "user name with a control character refused"
+
+# ---- clients import: a good file ----------------------------------------------------
+{
+    printf '\xef\xbb\xbffirst_name,last_name,date_of_birth,email\r\n'
+    printf '"Mary ""Molly""",O'"'"'Neil,1980-02-29,molly.oneil@example.org\r\n'
+    printf '"Núñez, Zoë",Smith,1990-01-01,\r\n'
+    printf '"Anne\r\nMarie",Ødegaard,2000-12-31,anne@example.net\r\n'
+    printf '太郎,山田,1975-06-15,taro@example.com\r\n'
+    printf '\r\n'
+    printf 'Νίκος, Παπαδόπουλος ,1960-03-03,Nikos@Example.COM'
+} >"$T/good.csv"
+adm "$DB" clients import "$T/good.csv"
+is "$rc" 0 "good CSV imports"
+like "$out" "imported 5 clients" "import reports 5 clients"
+is "$(sql "$DB" 'SELECT count(*) FROM clients')" 5 "5 rows in clients"
+is "$(sql "$DB" "SELECT first_name FROM clients WHERE last_name = 'O''Neil'")" 'Mary "Molly"' \
+   "doubled quotes unescaped"
+is "$(sql "$DB" "SELECT count(*) FROM clients WHERE first_name = 'Núñez, Zoë' AND email IS NULL")" 1 \
+   "comma inside quotes; empty email stored as NULL"
+is "$(sql "$DB" "SELECT first_name FROM clients WHERE last_name = 'Ødegaard'")" "Anne Marie" \
+   "line break inside quotes becomes a space"
+is "$(sql "$DB" "SELECT first_name_key || '|' || last_name_key FROM clients WHERE last_name = '山田'")" \
+   "太郎|山田" "CJK name and key"
+is "$(sql "$DB" "SELECT first_name_key || '|' || last_name_key || '|' || email FROM clients WHERE first_name = 'Νίκος'")" \
+   "νίκοσ|παπαδόπουλοσ|Nikos@Example.COM" "Greek name keys folded, spaces trimmed, email kept as typed"
+is "$(sql "$DB" "SELECT count(*) FROM clients WHERE created_at > 1700000000 AND updated_at = created_at")" 5 \
+   "created_at/updated_at set to now"
+is "$(sql "$DB" "SELECT date_of_birth FROM clients WHERE last_name = 'O''Neil'")" 1980-02-29 \
+   "Feb 29 of a leap year accepted"
+adm "$DB" clients list
+like "$out" "山田	太郎	1975-06-15	taro@example.com" "clients list shows imported clients"
+
+# ---- staff grant / revoke / disable --------------------------------------------------
+cid=$(sql "$DB" "SELECT id FROM clients WHERE last_name = '山田'")
+adm "$DB" staff grant alice "$cid"
+is "$rc" 0 "staff grant"
+is "$(sql "$DB" "SELECT count(*) FROM staff_clients WHERE username = 'alice' AND client_id = $cid")" 1 \
+   "grant row written"
+adm "$DB" staff grant alice "$cid"
+is "$rc" 0 "granting twice is fine"
+like "$out" "already" "and says it was already granted"
+adm "$DB" staff grant alice 999999
+is "$rc" 1 "grant of an unknown client fails"
+like "$err" "unknown client id 999999" "and names the client id"
+adm "$DB" staff grant ghost "$cid"
+is "$rc" 1 "grant to an unknown staff member fails"
+like "$err" "unknown staff member 'ghost'" "and names the user"
+adm "$DB" staff grant alice 12abc
+is "$rc" 1 "non-numeric client id fails"
+adm "$DB" staff list
+like "$out" "alice	Alice Ängström	0	1	1" "staff list shows alice with one grant"
+adm "$DB" staff revoke alice "$cid"
+is "$rc" 0 "staff revoke"
+is "$(sql "$DB" "SELECT count(*) FROM staff_clients WHERE username = 'alice'")" 0 "grant row removed"
+adm "$DB" staff revoke alice "$cid"
+is "$rc" 0 "revoking again is fine"
+like "$out" "nothing to do" "and says there was nothing to do"
+adm "$DB" staff revoke ghost "$cid"
+is "$rc" 1 "revoke for an unknown staff member fails"
+adm "$DB" staff disable alice
+is "$rc" 0 "staff disable"
+is "$(sql "$DB" "SELECT active FROM staff WHERE username = 'alice'")" 0 "alice inactive"
+adm "$DB" staff disable ghost
+is "$rc" 1 "disabling an unknown staff member fails"
+adm "$DB" staff enable alice
+is "$(sql "$DB" "SELECT active FROM staff WHERE username = 'alice'")" 1 "staff enable"
+adm "$DB" staff update alice --all-clients --name "Alice A."
+is "$(sql "$DB" "SELECT display_name || '|' || all_clients FROM staff WHERE username = 'alice'")" \
+   "Alice A.|1" "staff update changes name and all_clients"
+
+# ---- clients import: a bad file --------------------------------------------------------
+long=$(printf 'x%.0s' $(seq 1 101))
+{
+    printf 'first_name,last_name,date_of_birth,email\n'         # 1
+    printf 'Good,Row,1990-01-01,good.row@example.org\n'        # 2
+    printf 'Feb,Twentyninth,2023-02-29,\n'                     # 3 not a real date
+    printf '"",Empty,1990-01-01,\n'                             # 4 empty first name
+    printf 'Future,Person,2999-01-01,\n'                       # 5 in the future
+    printf 'Bad,Email,1990-01-01,not-an-email\n'               # 6 invalid email
+    printf 'Too,Few,1990-01-01\n'                              # 7 3 fields
+    printf '"Multi\nLine",Good,1991-01-01,\n'                   # 8-9 good, two lines
+    printf 'Ctl\a,Char,1990-01-01,\n'                           # 10 control character
+    printf '\xc3\x28,Utf,1990-01-01,\n'                         # 11 invalid UTF-8
+    printf '%s,Long,1990-01-01,\n' "$long"                      # 12 101 characters
+    printf 'Bad"Quote,X,1990-01-01,\n'                          # 13 stray quote
+    printf 'Month,Thirteen,1990-13-01,\n'                       # 14 month 13
+    printf 'Slash,Date,01/02/1990,\n'                           # 15 not YYYY-MM-DD
+    printf 'Too,Many,1990-01-01,a@example.org,extra\n'          # 16 5 fields
+    printf 'Old,Leap,1900-02-29,\n'                             # 17 1900 not a leap year
+} >"$T/bad.csv"
+count_before=$(sql "$DB" 'SELECT count(*) FROM clients')
+adm "$DB" clients import "$T/bad.csv"
+is "$rc" 1 "bad CSV: exit 1"
+for line in 3 4 5 6 7 10 11 12 13 14 15 16 17; do
+    like "$err" "bad.csv line $line: " "bad CSV: line $line reported"
+done
+for line in 1 2 8 9; do
+    unlike "$err" "bad.csv line $line: " "bad CSV: good line $line not reported"
+done
+like "$err" "line 3: date_of_birth '2023-02-29' is not a real date" "reason: not a real date"
+like "$err" "line 4: first_name is empty" "reason: empty name"
+like "$err" "line 5: .*in the future" "reason: future date"
+like "$err" "line 6: email 'not-an-email'" "reason: invalid email"
+like "$err" "line 7: has 3 fields, expected 4" "reason: field count"
+like "$err" "line 10: first_name is not valid UTF-8 or contains control characters" "reason: control character"
+like "$err" "line 11: first_name is not valid UTF-8" "reason: invalid UTF-8"
+like "$err" "line 12: first_name is longer than 100 characters" "reason: name too long"
+like "$err" "line 13: quote inside a field" "reason: stray quote"
+like "$err" "13 bad rows .*nothing was imported" "bad CSV: summary says nothing was imported"
+is "$(sql "$DB" 'SELECT count(*) FROM clients')" "$count_before" "bad CSV: clients unchanged"
+is "$(sql "$DB" "SELECT count(*) FROM clients WHERE last_name IN ('Row', 'Good')")" 0 \
+   "bad CSV: not even its good rows were imported"
+
+printf 'first,last,dob,email\nA,B,1990-01-01,\n' >"$T/header.csv"
+adm "$DB" clients import "$T/header.csv"
+is "$rc" 1 "wrong header: exit 1"
+like "$err" "header must be exactly first_name,last_name,date_of_birth,email" "wrong header: says what it must be"
+: >"$T/empty.csv"
+adm "$DB" clients import "$T/empty.csv"
+is "$rc" 1 "empty file: exit 1"
+adm "$DB" clients import "$T/missing.csv"
+is "$rc" 1 "missing file: exit 1"
+printf 'first_name,last_name,date_of_birth,email\n"never closed,X,1990-01-01,\nA,B,1990-01-01,\n' >"$T/open.csv"
+adm "$DB" clients import "$T/open.csv"
+is "$rc" 1 "unterminated quote: exit 1"
+like "$err" "open.csv line 2: quoted field is never closed" "unterminated quote: line of the opening quote"
+
+# a database error in the middle of an import rolls everything back
+if [ "$DRIVER" = sqlite3 ]; then
+    sql "$DB" "CREATE TRIGGER t_explode BEFORE INSERT ON clients WHEN NEW.last_name = 'Explode'
+               BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+else
+    sql "$DB" "CREATE FUNCTION t_explode() RETURNS trigger LANGUAGE plpgsql AS \$\$
+               BEGIN IF NEW.last_name = 'Explode' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END \$\$;
+               CREATE TRIGGER t_explode BEFORE INSERT ON clients FOR EACH ROW EXECUTE FUNCTION t_explode();"
+fi
+printf 'first_name,last_name,date_of_birth,email\nOne,Fine,1990-01-01,\nTwo,Fine,1990-01-02,\nThree,Explode,1990-01-03,\n' >"$T/explode.csv"
+adm "$DB" clients import "$T/explode.csv"
+is "$rc" 1 "database error during import: exit 1"
+like "$err" "boom" "database error is shown"
+like "$err" "rolled back; nothing was imported" "and the import is rolled back"
+is "$(sql "$DB" "SELECT count(*) FROM clients WHERE last_name = 'Fine'")" 0 "rows before the error are gone too"
+if [ "$DRIVER" = sqlite3 ]; then
+    sql "$DB" "DROP TRIGGER t_explode"
+else
+    sql "$DB" "DROP TRIGGER t_explode ON clients; DROP FUNCTION t_explode();"
+fi
+
+adm "$DB" demo-data
+is "$rc" 1 "demo-data refuses a database that holds other data"
+like "$err" "only fills an empty database" "and says why"
+
+# ---- migrations ------------------------------------------------------------------------
+MIG=$(new_db mig); register_db mig
+mkdir -p "$T/schema1/migrations/$DRIVER"
+cp "$SCHEMA"/sqlite.sql "$SCHEMA"/postgresql.sql "$T/schema1/"
+if [ "$DRIVER" = sqlite3 ]; then
+    cat >"$T/schema1/migrations/$DRIVER/002-fake-table.sql" <<'SQL'
+-- a fake migration: a table, a trigger with ';' inside its body, a row
+CREATE TABLE pm_fake_migration (
+    id   INTEGER PRIMARY KEY,
+    note TEXT NOT NULL DEFAULT 'a;b'
+);
+CREATE TRIGGER pm_fake_no_delete BEFORE DELETE ON pm_fake_migration
+BEGIN
+    SELECT RAISE(ABORT, 'no; deletes');
+END;
+INSERT INTO pm_fake_migration (note) VALUES ('migrated');
+SQL
+else
+    cat >"$T/schema1/migrations/$DRIVER/002-fake-table.sql" <<'SQL'
+-- a fake migration: a table, a function with ';' inside its body, a trigger, a row
+CREATE TABLE pm_fake_migration (
+    id   integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    note text NOT NULL DEFAULT 'a;b'
+);
+CREATE FUNCTION pm_fake_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'no; deletes';
+END;
+$$;
+CREATE TRIGGER pm_fake_no_delete BEFORE DELETE ON pm_fake_migration
+    FOR EACH ROW EXECUTE FUNCTION pm_fake_no_delete();
+INSERT INTO pm_fake_migration (note) VALUES ('migrated');
+SQL
+fi
+adm "$MIG" init --schema-dir "$SCHEMA"
+adm "$MIG" staff add keeper
+adm "$MIG" init --schema-dir "$T/schema1"
+is "$rc" 0 "init applies a pending migration"
+like "$out" "applied migration 002-fake-table.sql \(schema version 2\)" "and reports it"
+is "$(sql "$MIG" 'SELECT version FROM schema_version')" 2 "schema_version is 2"
+is "$(sql "$MIG" 'SELECT note FROM pm_fake_migration')" migrated "the migration's statements ran"
+is "$(sql "$MIG" "SELECT count(*) FROM staff WHERE username = 'keeper'")" 1 "existing data kept"
+fails sql "$MIG" "DELETE FROM pm_fake_migration"
+ok $? "the migration's trigger body arrived whole"
+adm "$MIG" init --schema-dir "$T/schema1"
+is "$rc" 0 "init after the migration"
+like "$out" "up to date \(version 2\)" "is a no-op"
+
+cp -r "$T/schema1" "$T/schema2"
+printf 'CREATE TABLE pm_fake_three (id integer);\nINSERT INTO pm_no_such_table VALUES (1);\n' \
+    >"$T/schema2/migrations/$DRIVER/003-broken.sql"
+adm "$MIG" init --schema-dir "$T/schema2"
+is "$rc" 1 "a failing migration: exit 1"
+like "$err" "003-broken.sql line 2: " "names the file and line of the failing statement"
+like "$err" "stays at version 2" "says the version is unchanged"
+is "$(sql "$MIG" 'SELECT version FROM schema_version')" 2 "schema_version still 2"
+if [ "$DRIVER" = sqlite3 ]; then
+    is "$(sql "$MIG" "SELECT count(*) FROM sqlite_master WHERE name = 'pm_fake_three'")" 0 \
+       "the failing migration's first statement was rolled back"
+else
+    is "$(sql "$MIG" "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'pm_fake_three'")" 0 \
+       "the failing migration's first statement was rolled back"
+fi
+
+cp -r "$T/schema1" "$T/schema3"
+printf 'SELECT 1;\n' >"$T/schema3/migrations/$DRIVER/004-gap.sql"
+adm "$MIG" init --schema-dir "$T/schema3"
+is "$rc" 1 "a gap in the migration numbers: exit 1"
+like "$err" "out of sequence" "and says so"
+printf 'SELECT 1;\n' >"$T/schema3/migrations/$DRIVER/bad_name.sql"
+rm "$T/schema3/migrations/$DRIVER/004-gap.sql"
+adm "$MIG" init --schema-dir "$T/schema3"
+is "$rc" 1 "a badly named migration: exit 1"
+adm "$MIG" init --schema-dir "$SCHEMA"
+is "$rc" 1 "a database newer than the schema files: exit 1"
+like "$err" "newer than the newest" "and says so"
+
+FRESH=$(new_db fresh); register_db fresh
+adm "$FRESH" init --schema-dir "$T/schema1"
+is "$rc" 0 "init on an empty database with migrations"
+is "$(sql "$FRESH" 'SELECT version FROM schema_version')" 2 "creates version 1 and migrates to 2"
+
+# ---- demo-data ---------------------------------------------------------------------------
+DEMO=$(new_db demo); register_db demo
+adm "$DEMO" init --schema-dir "$SCHEMA"
+adm "$DEMO" demo-data
+is "$rc" 0 "demo-data on an empty database"
+is "$(sql "$DEMO" "SELECT username || '|' || display_name || '|' || all_clients || '|' || active FROM staff ORDER BY username")" \
+   "$(printf 'admin|Ada Admin|1|1\nclinician1|Casey Morgan|1|1\nclinician2|Sam Rivera|0|1')" \
+   "demo staff: admin and clinician1 see all clients, clinician2 does not"
+nclients=$(sql "$DEMO" 'SELECT count(*) FROM clients')
+ok "$([ "$nclients" -ge 45 ] && [ "$nclients" -le 60 ]; echo $?)" "about 50 demo clients ($nclients)"
+ngrants=$(sql "$DEMO" "SELECT count(*) FROM staff_clients WHERE username = 'clinician2'")
+ok "$([ "$ngrants" -ge 10 ] && [ "$ngrants" -le 20 ]; echo $?)" "clinician2 has a caseload of about 15 ($ngrants)"
+is "$(sql "$DEMO" "SELECT count(*) FROM staff_clients WHERE username <> 'clinician2'")" 0 "only clinician2 has grants"
+for name in "Zoë|Núñez" "José|Álvarez" "Søren|Kierkegaard-Ødegaard" "Łucja|Żółkiewska" "Νίκος|Παπαδόπουλος" \
+            "Анна|Иванова" "太郎|山田" "Siobhán|O'Brien"; do
+    f=${name%%|*}; l=${name#*|}
+    is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE first_name = '$f' AND last_name = '${l//\'/\'\'}'")" 1 \
+       "demo client $f $l"
+done
+like "$(sql "$DEMO" "SELECT last_name FROM clients")" "Nguyễn" "demo client Nguyễn"
+like "$(sql "$DEMO" "SELECT first_name FROM clients")" "^Ólafur$" "demo client Ólafur"
+is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE email IS NOT NULL AND email NOT LIKE '%@example.org'
+                   AND email NOT LIKE '%@example.com' AND email NOT LIKE '%@example.net'")" 0 \
+   "demo emails use reserved domains only"
+noemail=$(sql "$DEMO" "SELECT count(*) FROM clients WHERE email IS NULL")
+ok "$([ "$noemail" -ge 1 ] && [ "$noemail" -le 10 ]; echo $?)" "a few demo clients have no email ($noemail)"
+is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE first_name_key = '' OR date_of_birth > '2025' OR date_of_birth < '1920'")" 0 \
+   "demo keys and dates of birth are plausible"
+is "$(sql "$DEMO" "SELECT last_name_key FROM clients WHERE last_name = 'Παπαδόπουλος'")" "παπαδόπουλοσ" \
+   "demo name keys computed"
+adm "$DEMO" demo-data
+is "$rc" 0 "demo-data again succeeds"
+like "$out" "already there; nothing to do" "and changes nothing"
+is "$(sql "$DEMO" 'SELECT count(*) FROM clients')" "$nclients" "client count unchanged"
+
+echo "1..$n"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,44 @@
+/* Unit tests for date-of-birth checks (src/pm_date.c). */
+#include "pm_date.h"
+#include "tap.h"
+
+#include <apr_general.h>
+
+int main(void)
+{
+    apr_time_t now;
+    apr_time_exp_t t;
+    char today[48], tomorrow[48];
+
+    apr_initialize();
+    now = apr_time_now();
+    apr_time_exp_lt(&t, now);
+    snprintf(today, sizeof(today), "%04d-%02d-%02d", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday);
+    apr_time_exp_lt(&t, now + apr_time_from_sec(86400));
+    snprintf(tomorrow, sizeof(tomorrow), "%04d-%02d-%02d", t.tm_year + 1900, t.tm_mon + 1,
+             t.tm_mday);
+
+    ok(pm_birth_date_problem("1984-07-12", now) == NULL, "ordinary date");
+    ok(pm_birth_date_problem("2000-02-29", now) == NULL, "Feb 29 in a 400-year leap year");
+    ok(pm_birth_date_problem("2004-02-29", now) == NULL, "Feb 29 in a leap year");
+    is_str(pm_birth_date_problem("1900-02-29", now), "is not a real date", "1900 was no leap year");
+    is_str(pm_birth_date_problem("2023-02-29", now), "is not a real date", "Feb 29 2023");
+    is_str(pm_birth_date_problem("2023-04-31", now), "is not a real date", "April 31");
+    is_str(pm_birth_date_problem("2023-13-01", now), "is not a real date", "month 13");
+    is_str(pm_birth_date_problem("2023-00-10", now), "is not a real date", "month 0");
+    is_str(pm_birth_date_problem("2023-01-00", now), "is not a real date", "day 0");
+    is_str(pm_birth_date_problem("2023-1-05", now), "is not a YYYY-MM-DD date", "short month");
+    is_str(pm_birth_date_problem("05/01/2023", now), "is not a YYYY-MM-DD date", "US format");
+    is_str(pm_birth_date_problem("2023-01-05 ", now), "is not a YYYY-MM-DD date", "trailing space");
+    is_str(pm_birth_date_problem("", now), "is not a YYYY-MM-DD date", "empty");
+    is_str(pm_birth_date_problem("1899-12-31", now), "is before 1900", "before 1900");
+    ok(pm_birth_date_problem("1900-01-01", now) == NULL, "1900-01-01 accepted");
+    ok(pm_birth_date_problem(today, now) == NULL, "today accepted (%s)", today);
+    is_str(pm_birth_date_problem(tomorrow, now), "is in the future", "tomorrow refused (%s)",
+           tomorrow);
+    is_str(pm_birth_date_problem("2999-01-01", now), "is in the future", "far future");
+    ok(pm_leap_year(2000) && !pm_leap_year(2100) && pm_leap_year(2024) && !pm_leap_year(2023),
+       "leap years");
+    apr_terminate();
+    return done_testing();
+}
