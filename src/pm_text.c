@@ -4,7 +4,6 @@
 
 #include <apr_strings.h>
 #include <apr_time.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Decode one code point; returns its byte length, or 0 when malformed. */
@@ -371,29 +370,6 @@ const char *pm_name_problem(const char *name)
     }
     if (!letters || name[0] == ' ' || name[len - 1] == ' ') {
         return "must contain letters and not start or end with a space";
-    }
-    return NULL;
-}
-
-const char *pm_date_problem(const char *s)
-{
-    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int y, m, d, i, leap;
-
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
-        return "must be written YYYY-MM-DD";
-    }
-    for (i = 0; i < 10; i++) {
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) {
-            return "must be written YYYY-MM-DD";
-        }
-    }
-    y = atoi(s);
-    m = atoi(s + 5);
-    d = atoi(s + 8);
-    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days[m - 1] + (m == 2 && leap)) {
-        return "is not a real date";
     }
     return NULL;
 }

@@ -29,9 +29,6 @@ const char *pm_email_problem(const char *addr);
  * blocks (there is no Unicode database here). */
 const char *pm_name_problem(const char *name);
 
-/* NULL when s is a real calendar date written YYYY-MM-DD. */
-const char *pm_date_problem(const char *s);
-
 /* "2026-11-24T21:00:00Z" for Unix seconds. */
 const char *pm_rfc3339(apr_pool_t *p, long long unix_seconds);
 
