@@ -48,6 +48,14 @@ int pm_api_rep_update(pm_req *q);
 int pm_api_rep_invite(pm_req *q);
 int pm_api_rep_remove(pm_req *q);
 
+/* Admin (pm_api_admin.c); the paging-cursor key shared with pm_api_clients.c. */
+const unsigned char *pm_api_cursor_key(void);
+int pm_api_admin_settings_get(pm_req *q);
+int pm_api_admin_settings_put(pm_req *q);
+int pm_api_admin_preview(pm_req *q);
+int pm_api_admin_outbox(pm_req *q);
+int pm_api_admin_audit(pm_req *q);
+
 /* SetHandler portal-manager */
 int pm_api_staff_handler(request_rec *r);
 

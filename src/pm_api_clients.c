@@ -29,6 +29,11 @@ enum { C_ID, C_FIRST, C_LAST, C_DOB, C_DECLINED_AT, C_INV_STATUS, C_INV_EXPIRES,
 
 static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
 
+const unsigned char *pm_api_cursor_key(void)
+{
+    return cursor_key;
+}
+
 apr_status_t pm_api_clients_init(void)
 {
     /* Cursors are signed with a key made at startup (in the parent, so every

@@ -95,6 +95,11 @@ static const pm_route staff_routes[] = {
     { "PUT", "/representatives/{id}", pm_api_rep_update },
     { "DELETE", "/representatives/{id}", pm_api_rep_remove },
     { "POST", "/representatives/{id}/invitations", pm_api_rep_invite },
+    { "GET", "/admin/settings", pm_api_admin_settings_get },
+    { "PUT", "/admin/settings", pm_api_admin_settings_put },
+    { "POST", "/admin/settings/preview", pm_api_admin_preview },
+    { "GET", "/admin/outbox", pm_api_admin_outbox },
+    { "GET", "/admin/audit", pm_api_admin_audit },
     { NULL, NULL, NULL }
 };
 

@@ -65,23 +65,33 @@ static long long retry_delay(pm_server_conf *conf, int attempts)
     return delay * 3 / 4 + (delay / 2) * r / 255;
 }
 
-static void render_message(apr_pool_t *p, pm_server_conf *conf, const pm_settings *st,
-                           const pm_row *row, const char *token, delivery *d)
+void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
+                      const char *first_name, const char *link, long long expires_at,
+                      const char **subject, const char **text, const char **html)
 {
-    const char *kind = pm_row_str(row, 6) ? "representative" : "client";
     const char *subject_t, *message_t;
     pm_mail_vars v;
 
     pm_settings_templates(st, kind, &subject_t, &message_t);
-    v.recipient_first_name = pm_row_str(row, 8) ? pm_row_str(row, 8) : "";
-    v.practice_name = pm_settings_practice_name(st, conf);
-    v.link = apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL);
-    v.expires_at = pm_mail_human_time(p, pm_row_int(row, 7, 0));
+    v.recipient_first_name = first_name ? first_name : "";
+    v.practice_name = pm_settings_practice_name(st, pm_server_config(s));
+    v.link = link;
+    v.expires_at = pm_mail_human_time(p, expires_at);
+    *subject = pm_template_text(p, subject_t, &v);
+    *text = pm_template_text(p, message_t, &v);
+    *html = pm_template_html(p, message_t, &v, st->brand_color);
+}
+
+static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
+                           const pm_row *row, const char *token, delivery *d)
+{
+    pm_server_conf *conf = pm_server_config(s);
+
+    pm_outbox_render(p, s, st, pm_row_str(row, 6) ? "representative" : "client",
+                     pm_row_str(row, 8), apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
+                     pm_row_int(row, 7, 0), &d->msg.subject, &d->msg.text, &d->msg.html);
     d->msg.to_name = "";
     d->msg.to_addr = pm_row_str(row, 4);
-    d->msg.subject = pm_template_text(p, subject_t, &v);
-    d->msg.text = pm_template_text(p, message_t, &v);
-    d->msg.html = pm_template_html(p, message_t, &v, st->brand_color);
     d->msg.message_id = pm_row_str(row, 2);
     d->msg.date = apr_time_now();
 }
@@ -120,7 +130,7 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
                      "outbox %s: could not store the new token hash; will retry", oid);
         return 0;                         /* the lease expires and the row comes back */
     }
-    render_message(p, conf, st, row, token, d);
+    render_message(p, s, st, row, token, d);
     return 1;
 }
 

@@ -4,12 +4,19 @@
 #define PM_OUTBOX_H
 
 #include "pm_common.h"
+#include "pm_settings.h"
 
 /* post_config: curl_global_init and the watchdog callback. */
 int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
 
 /* One pass over the due rows (also used directly by tests of the worker). */
 void pm_outbox_run_once(server_rec *s, apr_pool_t *p);
+
+/* Subject, text and HTML of an invitation email exactly as the worker sends it
+ * (the settings' templates for `kind`, or the built-in ones). */
+void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
+                      const char *first_name, const char *link, long long expires_at,
+                      const char **subject, const char **text, const char **html);
 
 /* A new Message-ID for an outbox row, "<random@domain-of-From>". */
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s);

@@ -25,7 +25,7 @@ static void apply_string(json_t *v, const char **field, apr_pool_t *p)
 
 static void apply_int(json_t *v, long long *field)
 {
-    if (json_is_integer(v) && json_integer_value(v) > 0) {
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *field = (long long)json_integer_value(v);
     }
 }

@@ -260,6 +260,30 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                             invitation_id, status, created_at) "
         "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) ON CONFLICT DO NOTHING RETURNING id" },
 
+    /* admin */
+    [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",
+        "INSERT INTO settings (name, value, updated_at, updated_by) VALUES (%s, %s, %lld, %s) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+        "  updated_at = excluded.updated_at, updated_by = excluded.updated_by" },
+    [PM_SQL_SETTINGS_DELETE] = { "pm_settings_delete",
+        "DELETE FROM settings WHERE name = %s" },
+    [PM_SQL_OUTBOX_COUNTS] = { "pm_outbox_counts",
+        "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status" },
+    /* newest rows, optionally of one status: id, invitation_id, client_id, status,
+     * attempts, last_error, created_at, next_attempt_at, sent_at */
+    [PM_SQL_OUTBOX_RECENT] = { "pm_outbox_recent",
+        "SELECT o.id, o.invitation_id, i.client_id, o.status, o.attempts, o.last_error, "
+        "       o.created_at, o.next_attempt_at, o.sent_at "
+        "FROM outbox o JOIN invitations i ON i.id = o.invitation_id "
+        "WHERE (%s IS NULL OR o.status = %s) ORDER BY o.id DESC LIMIT 100" },
+    /* the whole trail, newest first, keyset on id, optional filters */
+    [PM_SQL_AUDIT_SEARCH] = { "pm_audit_search",
+        "SELECT id, at, username, action, client_id, object_id, result, detail, remote_ip, "
+        "       request_id FROM audit_log "
+        "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
+        "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
+        "ORDER BY id DESC LIMIT CAST(%d AS integer)" },
+
     [PM_SQL_AUDIT_INSERT] = { "pm_audit_insert",
         "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
         "                       remote_ip, request_id) "

@@ -1,0 +1,594 @@
+/* pm_api_admin.c — the champions' routes under /admin (protected by whatever
+ * Require the deployment writes for that Location): portal settings with
+ * validation, the email preview, the delivery queue, and the audit trail as
+ * JSON or CSV. */
+#include "pm_api.h"
+#include "pm_audit.h"
+#include "pm_config_parse.h"
+#include "pm_cursor.h"
+#include "pm_mail_format.h"
+#include "pm_outbox.h"
+#include "pm_store.h"
+#include "pm_text.h"
+
+#include "http_protocol.h"
+#include "util_script.h"
+#include "apr_base64.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+#define LOGO_MAX_BYTES   (100 * 1024)
+#define SUBJECT_MAX      200
+#define MESSAGE_MAX      5000
+#define AUDIT_PAGE       100
+#define CSV_PAGE         1000
+
+typedef enum { S_TEXT, S_URL, S_COLOR, S_LOGO, S_INT, S_SUBJECT, S_MESSAGE, S_BOOL, S_MODULES
+} setting_kind;
+
+typedef struct {
+    const char *name;
+    setting_kind kind;
+    long long min, max;
+} setting_def;
+
+static const setting_def settings_defs[] = {
+    { "practice_name", S_TEXT, 1, 200 },
+    { "portal_url", S_URL, 0, 0 },
+    { "brand_color", S_COLOR, 0, 0 },
+    { "logo", S_LOGO, 0, 0 },
+    { "invitation_ttl_hours", S_INT, 1, 720 },
+    { "resend_cooldown_minutes", S_INT, 0, 1440 },
+    { "max_sends_per_invitation", S_INT, 1, 20 },
+    { "password_min_length", S_INT, 8, 128 },
+    { "client_invitation_subject", S_SUBJECT, 0, 0 },
+    { "client_invitation_message", S_MESSAGE, 0, 0 },
+    { "representative_invitation_subject", S_SUBJECT, 0, 0 },
+    { "representative_invitation_message", S_MESSAGE, 0, 0 },
+    { "modules", S_MODULES, 0, 0 },
+    { "representatives_enabled", S_BOOL, 0, 0 },
+    { NULL, S_TEXT, 0, 0 }
+};
+
+static const char *const module_names[] = {
+    "messaging", "statements", "statement_email_notifications", "appointment_requests",
+    "payments", "forms", NULL
+};
+
+static long long now_sec(pm_req *q)
+{
+    return (long long)apr_time_sec(q->r->request_time);
+}
+
+static const setting_def *find_def(const char *name)
+{
+    const setting_def *d;
+
+    for (d = settings_defs; d->name; d++) {
+        if (strcmp(d->name, name) == 0) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* ---- GET /admin/settings ------------------------------------------------------------ */
+
+static json_t *default_value(pm_req *q, const setting_def *d, const pm_settings *st)
+{
+    pm_server_conf *conf = pm_server_config(q->r->server);
+    const char *const *m;
+    json_t *mods;
+
+    switch (d->kind) {
+    case S_MODULES:
+        mods = json_object();
+        for (m = module_names; *m; m++) {
+            json_object_set_new(mods, *m, json_true());
+        }
+        return mods;
+    case S_BOOL:
+        return json_true();
+    case S_INT:
+        return json_integer(strcmp(d->name, "invitation_ttl_hours") == 0 ? 168
+                            : strcmp(d->name, "resend_cooldown_minutes") == 0 ? 10
+                            : strcmp(d->name, "max_sends_per_invitation") == 0 ? 5 : 12);
+    case S_SUBJECT:
+        return json_string(pm_default_subject(strncmp(d->name, "client", 6) ? "representative"
+                                                                             : "client"));
+    case S_MESSAGE:
+        return json_string(pm_default_message(strncmp(d->name, "client", 6) ? "representative"
+                                                                             : "client"));
+    case S_TEXT:
+        return json_string(pm_settings_practice_name(st, conf));
+    case S_URL:
+        return conf->login_url ? json_string(conf->login_url) : json_null();
+    default:
+        return json_null();
+    }
+}
+
+/* Every setting: the stored value, or the default. */
+static int settings_document(pm_req *q, json_t **out)
+{
+    apr_array_header_t *rows;
+    pm_settings st;
+    json_t *doc = pm_json_object(q->r->pool);
+    const setting_def *d;
+    int i;
+
+    if (pm_settings_load(q->db, q->r->pool, &st) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    st.practice_name = NULL;                  /* the default, not the stored one */
+    for (d = settings_defs; d->name; d++) {
+        json_object_set_new(doc, d->name, default_value(q, d, &st));
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        json_t *v = find_def(pm_row_str(row, 0))
+                    ? json_loads(pm_row_str(row, 1), JSON_DECODE_ANY, NULL) : NULL;
+        if (v) {
+            if (json_is_object(v) && json_is_object(json_object_get(doc, pm_row_str(row, 0)))) {
+                json_object_update(json_object_get(doc, pm_row_str(row, 0)), v);
+                json_decref(v);
+            }
+            else {
+                json_object_set_new(doc, pm_row_str(row, 0), v);
+            }
+        }
+    }
+    *out = doc;
+    return PM_NEXT;
+}
+
+int pm_api_admin_settings_get(pm_req *q)
+{
+    json_t *doc;
+    int rc = settings_document(q, &doc);
+
+    return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;
+}
+
+/* ---- PUT /admin/settings ------------------------------------------------------------ */
+
+static int bad_setting(pm_req *q, const char *name, const char *problem)
+{
+    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_setting",
+                              apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
+}
+
+static const char *color_problem(const char *s)
+{
+    size_t i;
+
+    if (strlen(s) != 7 || s[0] != '#') {
+        return "must be a colour written #rrggbb";
+    }
+    for (i = 1; i < 7; i++) {
+        if (!strchr("0123456789abcdefABCDEF", s[i])) {
+            return "must be a colour written #rrggbb";
+        }
+    }
+    return NULL;
+}
+
+static const char *logo_problem(apr_pool_t *p, const char *s)
+{
+    static const char *const prefixes[] = { "data:image/png;base64,", "data:image/svg+xml;base64,",
+                                            NULL };
+    const char *const *pre;
+    const char *b64 = NULL;
+    int len;
+
+    for (pre = prefixes; *pre; pre++) {
+        if (strncmp(s, *pre, strlen(*pre)) == 0) {
+            b64 = s + strlen(*pre);
+        }
+    }
+    if (b64 == NULL) {
+        return "must be a PNG or SVG image (a data:image/png or data:image/svg+xml base64 URL)";
+    }
+    if (strlen(b64) > (size_t)LOGO_MAX_BYTES / 3 * 4 + 4) {
+        return "must be at most 100 KB";
+    }
+    if (strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+        != strlen(b64) || (len = apr_base64_decode_len(b64)) <= 1) {
+        return "is not valid base64 image data";
+    }
+    return len > LOGO_MAX_BYTES + 3 ? "must be at most 100 KB" : NULL;
+}
+
+static const char *modules_problem(json_t *v)
+{
+    const char *key;
+    json_t *val;
+
+    if (!json_is_object(v)) {
+        return "must be an object of true/false switches";
+    }
+    json_object_foreach(v, key, val) {
+        const char *const *m;
+        for (m = module_names; *m && strcmp(*m, key); m++) {
+        }
+        if (*m == NULL) {
+            return "has an unknown module (known: messaging, statements, "
+                   "statement_email_notifications, appointment_requests, payments, forms)";
+        }
+        if (!json_is_boolean(val)) {
+            return "switches must be true or false";
+        }
+    }
+    return NULL;
+}
+
+static const char *text_problem(apr_pool_t *p, json_t *v, size_t max, int newlines)
+{
+    const char *s;
+
+    if (!json_is_string(v)) {
+        return "must be text";
+    }
+    s = json_string_value(v);
+    if (!pm_utf8_valid(s, strlen(s), newlines)) {
+        return newlines ? "must be text without control characters"
+                        : "must be one line of text without control characters";
+    }
+    if (pm_utf8_length(s) > max) {
+        return apr_psprintf(p, "must be at most %d characters", (int)max);
+    }
+    return *pm_trim(p, s) ? NULL : "must not be empty";
+}
+
+static const char *value_problem(pm_req *q, const setting_def *d, json_t *v)
+{
+    apr_pool_t *p = q->r->pool;
+    pm_server_conf *conf = pm_server_config(q->r->server);
+    const char *err;
+    int https = 0;
+
+    switch (d->kind) {
+    case S_TEXT:
+        return text_problem(p, v, (size_t)d->max, 0);
+    case S_URL:
+        if (!json_is_string(v)) {
+            return "must be a URL";
+        }
+        if ((err = pm_parse_web_url(p, json_string_value(v), &https)) != NULL) {
+            return err;
+        }
+        return (https || conf->allow_insecure_urls == 1) ? NULL : "must be an https:// URL";
+    case S_COLOR:
+        return json_is_string(v) ? color_problem(json_string_value(v)) : "must be text";
+    case S_LOGO:
+        return json_is_string(v) ? logo_problem(p, json_string_value(v)) : "must be text";
+    case S_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < d->min
+            || json_integer_value(v) > d->max) {
+            return apr_psprintf(p, "must be a whole number from %d to %d", (int)d->min,
+                                (int)d->max);
+        }
+        return NULL;
+    case S_SUBJECT:
+        if ((err = text_problem(p, v, SUBJECT_MAX, 0)) != NULL) {
+            return err;
+        }
+        return pm_template_problem(p, json_string_value(v), 0);
+    case S_MESSAGE:
+        if ((err = text_problem(p, v, MESSAGE_MAX, 1)) != NULL) {
+            return err;
+        }
+        return pm_template_problem(p, json_string_value(v), 1);
+    case S_BOOL:
+        return json_is_boolean(v) ? NULL : "must be true or false";
+    case S_MODULES:
+        return modules_problem(v);
+    }
+    return "is not a setting";
+}
+
+static int validate_settings(pm_req *q)
+{
+    const char *key, *problem;
+    json_t *v;
+
+    if (q->body == NULL || json_object_size(q->body) == 0) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_body",
+                                  "Send the settings to change as a JSON object.", NULL);
+    }
+    json_object_foreach(q->body, key, v) {
+        const setting_def *d = find_def(key);
+        if (d == NULL) {
+            return pm_http_send_error(q, HTTP_BAD_REQUEST, "unknown_field",
+                                      apr_psprintf(q->r->pool, "There is no setting '%s'.", key),
+                                      key);
+        }
+        if (!json_is_null(v) && (problem = value_problem(q, d, v)) != NULL) {
+            return bad_setting(q, key, problem);
+        }
+    }
+    return PM_NEXT;
+}
+
+/* Stores the body's values (null = back to the default) in one transaction; the
+ * audit row names what changed, never a template's text. */
+int pm_api_admin_settings_put(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *key, *now = pm_arg_int(p, now_sec(q));
+    json_t *v, *changed = json_array(), *detail, *doc;
+    int rc;
+
+    if ((rc = validate_settings(q)) != PM_NEXT) {
+        json_decref(changed);
+        return rc;
+    }
+    detail = pm_json_object(p);
+    json_object_set_new(detail, "changed", changed);
+    if (pm_db_begin(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    json_object_foreach(q->body, key, v) {
+        apr_status_t rv = json_is_null(v)
+            ? pm_db_exec(q->db, PM_SQL_SETTINGS_DELETE, NULL, key)
+            : pm_db_exec(q->db, PM_SQL_SETTINGS_UPSERT, NULL, key, pm_json_text(p, v), now,
+                         q->staff->username);
+        if (rv != APR_SUCCESS) {
+            return pm_http_db_unavailable(q);
+        }
+        json_array_append_new(changed, json_string(key));
+    }
+    if (pm_audit(q, "settings.update", 0, 0, PM_AUDIT_OK, detail) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    rc = settings_document(q, &doc);
+    return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;
+}
+
+/* ---- POST /admin/settings/preview ------------------------------------------------------ */
+
+static const char *const preview_fields[] = { "kind", NULL };
+
+int pm_api_admin_preview(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    pm_server_conf *conf = pm_server_config(q->r->server);
+    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
+    const char *k, *subject, *text, *html;
+    pm_settings st;
+    json_t *doc;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, preview_fields)) != PM_NEXT) {
+        return rc;
+    }
+    k = json_is_string(kind) ? json_string_value(kind) : "";
+    if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
+        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
+                                  "kind must be \"client\" or \"representative\".", "kind");
+    }
+    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    pm_outbox_render(p, q->r->server, &st, k, "Alex",
+                     apr_pstrcat(p, conf->invitation_url, "#t=PREVIEW-ONLY-NOT-A-REAL-LINK", NULL),
+                     now_sec(q) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
+    doc = pm_json_object(p);
+    pm_json_set_str(doc, "subject", subject);
+    pm_json_set_str(doc, "text", text);
+    pm_json_set_str(doc, "html", html);
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* ---- GET /admin/outbox ------------------------------------------------------------------ */
+
+int pm_api_admin_outbox(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_table_t *args = NULL;
+    const char *status;
+    apr_array_header_t *counts, *rows;
+    json_t *doc, *c, *list;
+    int i;
+
+    ap_args_to_table(q->r, &args);
+    status = apr_table_get(args, "status");
+    if (status && strcmp(status, "queued") && strcmp(status, "sent") && strcmp(status, "failed")) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
+                                  "status must be queued, sent or failed.", "status");
+    }
+    if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_OUTBOX_RECENT, &rows, status, status) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    doc = pm_json_object(p);
+    c = json_object();
+    json_object_set_new(c, "queued", json_integer(0));
+    json_object_set_new(c, "sent", json_integer(0));
+    json_object_set_new(c, "failed", json_integer(0));
+    for (i = 0; i < counts->nelts; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(counts, i, pm_row);
+        pm_json_set_int(c, pm_row_str(row, 0), pm_row_int(row, 1, 0));
+    }
+    json_object_set_new(doc, "counts", c);
+    list = json_array();
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        json_t *e = json_object();
+        pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
+        pm_json_set_int(e, "invitation_id", pm_row_int(row, 1, 0));
+        pm_json_set_int(e, "client_id", pm_row_int(row, 2, 0));
+        pm_json_set_str(e, "status", pm_row_str(row, 3));
+        pm_json_set_int(e, "attempts", pm_row_int(row, 4, 0));
+        pm_json_set_str(e, "last_error", pm_row_str(row, 5));
+        pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, 6, 0)));
+        pm_json_set_str(e, "next_attempt_at", pm_rfc3339(p, pm_row_int(row, 7, 0)));
+        pm_json_set_str(e, "sent_at", pm_row_str(row, 8) ? pm_rfc3339(p, pm_row_int(row, 8, 0))
+                                                         : NULL);
+        json_array_append_new(list, e);
+    }
+    json_object_set_new(doc, "entries", list);
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* ---- GET /admin/audit ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *client_id, *username, *action;
+    const char *before;       /* keyset: ids below this */
+    int csv;
+} audit_query;
+
+static int parse_audit_query(pm_req *q, audit_query *aq)
+{
+    apr_table_t *args = NULL;
+    const char *cursor, *format;
+    long long id;
+    char *end;
+
+    ap_args_to_table(q->r, &args);
+    aq->client_id = apr_table_get(args, "client_id");
+    aq->username = apr_table_get(args, "username");
+    aq->action = apr_table_get(args, "action");
+    cursor = apr_table_get(args, "cursor");
+    format = apr_table_get(args, "format");
+    aq->before = "9223372036854775807";
+    if (aq->client_id) {
+        id = strtoll(aq->client_id, &end, 10);
+        if (*aq->client_id == '\0' || *end != '\0' || id <= 0) {
+            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
+                                      "client_id must be a client number.", "client_id");
+        }
+    }
+    if (cursor && pm_cursor_decode(q->r->pool, pm_api_cursor_key(), cursor, &aq->before, 1) != 0) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
+                                  "This page link is not valid any more; start again.", "cursor");
+    }
+    if (format && strcmp(format, "csv") && strcmp(format, "json")) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
+                                  "format must be json or csv.", "format");
+    }
+    aq->csv = format && strcmp(format, "csv") == 0;
+    return PM_NEXT;
+}
+
+static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
+                               apr_array_header_t **rows)
+{
+    return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
+                        aq->client_id, aq->username, aq->username, aq->action, aq->action,
+                        pm_arg_int(q->r->pool, limit));
+}
+
+static const char *csv_field(apr_pool_t *p, const char *s)
+{
+    const char *c;
+    char *out, *o;
+
+    if (s == NULL) {
+        return "";
+    }
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        return s;
+    }
+    out = o = apr_palloc(p, strlen(s) * 2 + 3);
+    *o++ = '"';
+    for (c = s; *c; c++) {
+        if (*c == '"') {
+            *o++ = '"';
+        }
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static int send_audit_csv(pm_req *q, audit_query *aq)
+{
+    request_rec *r = q->r;
+    apr_array_header_t *rows;
+    int i, col;
+
+    r->status = HTTP_OK;
+    ap_set_content_type(r, "text/csv; charset=utf-8");
+    apr_table_setn(r->headers_out, "Content-Disposition", "attachment; filename=\"audit.csv\"");
+    ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id\r\n", r);
+    do {
+        if (audit_page(q, aq, CSV_PAGE, &rows) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00060)
+                          "audit CSV cut short by a database error");
+            return OK;                  /* headers are gone; the log says why */
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+            for (col = 0; col < 10; col++) {
+                const char *v = pm_row_str(row, col);
+                if (col == 1 && v) {
+                    v = pm_rfc3339(r->pool, pm_row_int(row, col, 0));
+                }
+                ap_rputs(col ? "," : "", r);
+                ap_rputs(csv_field(r->pool, v), r);
+            }
+            ap_rputs("\r\n", r);
+            aq->before = pm_row_str(row, 0);
+        }
+    } while (rows->nelts == CSV_PAGE);
+    return OK;
+}
+
+int pm_api_admin_audit(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    audit_query aq;
+    apr_array_header_t *rows;
+    json_t *doc, *list;
+    int rc, i, shown;
+
+    if ((rc = parse_audit_query(q, &aq)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_audit(q, aq.csv ? "audit.export" : "audit.view", 0, 0, PM_AUDIT_OK, NULL)
+        != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (aq.csv) {
+        return send_audit_csv(q, &aq);
+    }
+    if (audit_page(q, &aq, AUDIT_PAGE + 1, &rows) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    shown = rows->nelts > AUDIT_PAGE ? AUDIT_PAGE : rows->nelts;
+    doc = pm_json_object(p);
+    list = json_array();
+    for (i = 0; i < shown; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        json_t *e = json_object();
+        const char *detail = pm_row_str(row, 7);
+        pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
+        pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, 1, 0)));
+        pm_json_set_str(e, "username", pm_row_str(row, 2));
+        pm_json_set_str(e, "action", pm_row_str(row, 3));
+        if (pm_row_str(row, 4)) pm_json_set_int(e, "client_id", pm_row_int(row, 4, 0));
+        else pm_json_set_null(e, "client_id");
+        if (pm_row_str(row, 5)) pm_json_set_int(e, "object_id", pm_row_int(row, 5, 0));
+        else pm_json_set_null(e, "object_id");
+        pm_json_set_str(e, "result", pm_row_str(row, 6));
+        json_object_set_new(e, "detail", detail ? json_loads(detail, 0, NULL) : NULL);
+        if (json_object_get(e, "detail") == NULL) pm_json_set_null(e, "detail");
+        pm_json_set_str(e, "remote_ip", pm_row_str(row, 8));
+        pm_json_set_str(e, "request_id", pm_row_str(row, 9));
+        json_array_append_new(list, e);
+    }
+    json_object_set_new(doc, "entries", list);
+    if (rows->nelts > AUDIT_PAGE) {
+        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), 0);
+        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, pm_api_cursor_key(), &last, 1));
+    }
+    else {
+        pm_json_set_null(doc, "next_cursor");
+    }
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
