@@ -53,6 +53,7 @@ const unsigned char *pm_api_cursor_key(void);
 int pm_api_admin_settings_get(pm_req *q);
 int pm_api_admin_settings_put(pm_req *q);
 int pm_api_admin_preview(pm_req *q);
+int pm_api_admin_test_email(pm_req *q);
 int pm_api_admin_outbox(pm_req *q);
 int pm_api_admin_audit(pm_req *q);
 

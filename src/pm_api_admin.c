@@ -372,14 +372,58 @@ int pm_api_admin_preview(pm_req *q)
     if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
-    pm_outbox_render(p, q->r->server, &st, k, "Alex",
-                     apr_pstrcat(p, conf->invitation_url, "#t=PREVIEW-ONLY-NOT-A-REAL-LINK", NULL),
+    pm_outbox_render(p, q->r->server, &st, k, PM_SAMPLE_FIRST_NAME,
+                     apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
                      now_sec(q) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
     doc = pm_json_object(p);
     pm_json_set_str(doc, "subject", subject);
     pm_json_set_str(doc, "text", text);
     pm_json_set_str(doc, "html", html);
     return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* ---- POST /admin/settings/test-email --------------------------------------------------- */
+
+static const char *const test_email_fields[] = { "to", "kind", NULL };
+
+/* Queues the preview for `to` through the outbox, so it takes the real path. */
+int pm_api_admin_test_email(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    json_t *to = q->body ? json_object_get(q->body, "to") : NULL;
+    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
+    const char *addr, *k, *problem, *now = pm_arg_int(p, now_sec(q));
+    apr_array_header_t *rows;
+    json_t *doc;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, test_email_fields)) != PM_NEXT) {
+        return rc;
+    }
+    addr = json_is_string(to) ? json_string_value(to) : "";
+    if ((problem = pm_email_problem(addr)) != NULL) {
+        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_email",
+                                  apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
+    }
+    k = json_is_string(kind) ? json_string_value(kind) : "client";
+    if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
+        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
+                                  "kind must be \"client\" or \"representative\".", "kind");
+    }
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_OUTBOX_INSERT_TEST, &rows,
+                        apr_pstrcat(p, "test_", k, NULL), addr,
+                        pm_outbox_message_id(p, q->r->server), now, now) != APR_SUCCESS
+        || rows->nelts != 1
+        || pm_audit(q, "settings.test_email", 0, pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0),
+                    PM_AUDIT_OK, NULL) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    doc = pm_json_object(p);
+    pm_json_set_int(doc, "outbox_id", pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0));
+    pm_json_set_str(doc, "status", "queued");
+    return pm_http_send_json(q, HTTP_ACCEPTED, doc);
 }
 
 /* ---- GET /admin/outbox ------------------------------------------------------------------ */
@@ -418,8 +462,15 @@ int pm_api_admin_outbox(pm_req *q)
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
         json_t *e = json_object();
         pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
-        pm_json_set_int(e, "invitation_id", pm_row_int(row, 1, 0));
-        pm_json_set_int(e, "client_id", pm_row_int(row, 2, 0));
+        if (pm_row_str(row, 1)) {
+            pm_json_set_int(e, "invitation_id", pm_row_int(row, 1, 0));
+            pm_json_set_int(e, "client_id", pm_row_int(row, 2, 0));
+        }
+        else {
+            pm_json_set_null(e, "invitation_id");
+            pm_json_set_null(e, "client_id");
+        }
+        pm_json_set_str(e, "purpose", pm_row_str(row, 9));
         pm_json_set_str(e, "status", pm_row_str(row, 3));
         pm_json_set_int(e, "attempts", pm_row_int(row, 4, 0));
         pm_json_set_str(e, "last_error", pm_row_str(row, 5));

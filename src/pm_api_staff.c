@@ -98,6 +98,7 @@ static const pm_route staff_routes[] = {
     { "GET", "/admin/settings", pm_api_admin_settings_get },
     { "PUT", "/admin/settings", pm_api_admin_settings_put },
     { "POST", "/admin/settings/preview", pm_api_admin_preview },
+    { "POST", "/admin/settings/test-email", pm_api_admin_test_email },
     { "GET", "/admin/outbox", pm_api_admin_outbox },
     { "GET", "/admin/audit", pm_api_admin_audit },
     { NULL, NULL, NULL }

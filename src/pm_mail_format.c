@@ -295,22 +295,93 @@ static const char *mime_part(apr_pool_t *p, const char *boundary, const char *ty
                        pm_mail_qp_encode(p, body), NULL);
 }
 
+/* base64 in lines of 76 characters, CRLF after each */
+static char *base64_lines(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    const char *b64 = pm_base64_std(p, data, len);
+    apr_size_t n = strlen(b64), i;
+    char *out = apr_palloc(p, n + (n / 76 + 1) * 2 + 1), *o = out;
+
+    for (i = 0; i < n; i += 76) {
+        apr_size_t chunk = n - i < 76 ? n - i : 76;
+        memcpy(o, b64 + i, chunk);
+        o += chunk;
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    *o = '\0';
+    return out;
+}
+
+const pm_mail_image *pm_mail_image_from_data_url(apr_pool_t *p, const char *url)
+{
+    static const char *const types[] = { "image/png", "image/svg+xml", NULL };
+    const char *const *t;
+    pm_mail_image *img;
+    long n;
+    char *std;
+
+    for (t = types; url && *t; t++) {
+        const char *prefix = apr_pstrcat(p, "data:", *t, ";base64,", NULL);
+        if (strncmp(url, prefix, strlen(prefix)) == 0) {
+            std = apr_pstrdup(p, url + strlen(prefix));
+            img = apr_pcalloc(p, sizeof(*img));
+            img->type = *t;
+            img->data = apr_palloc(p, (apr_size_t)apr_base64_decode_len(std) + 1);
+            n = apr_base64_decode_binary((unsigned char *)img->data, std);
+            if (n <= 0) {
+                return NULL;
+            }
+            img->len = (apr_size_t)n;
+            return img;
+        }
+    }
+    return NULL;
+}
+
+static const char *alternative_body(apr_pool_t *p, const char *boundary, const char *text,
+                                    const char *html)
+{
+    return apr_pstrcat(p, mime_part(p, boundary, "text/plain", text),
+                       mime_part(p, boundary, "text/html", html),
+                       "--", boundary, "--\r\n", NULL);
+}
+
 char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheaders,
-                      const char *text, const char *html, const char *boundary)
+                      const char *text, const char *html, const char *boundary,
+                      const pm_mail_image *logo)
 {
     apr_array_header_t *out = apr_array_make(p, 16, sizeof(const char *));
+    const char *alt = logo ? apr_pstrcat(p, boundary, "_alt", NULL) : boundary;
     int i;
 
     for (i = 0; i < nheaders; i++) {
         APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p, header_lines[i], "\r\n", NULL);
     }
     APR_ARRAY_PUSH(out, const char *) = "MIME-Version: 1.0\r\n";
-    APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p,
-        "Content-Type: multipart/alternative;\r\n boundary=\"", boundary, "\"\r\n\r\n",
-        "This is a multi-part message in MIME format.\r\n", NULL);
-    APR_ARRAY_PUSH(out, const char *) = mime_part(p, boundary, "text/plain", text);
-    APR_ARRAY_PUSH(out, const char *) = mime_part(p, boundary, "text/html", html);
-    APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p, "--", boundary, "--\r\n", NULL);
+    if (logo) {
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p,
+            "Content-Type: multipart/related; type=\"multipart/alternative\";\r\n"
+            " boundary=\"", boundary, "\"\r\n\r\n",
+            "This is a multi-part message in MIME format.\r\n",
+            "--", boundary, "\r\n",
+            "Content-Type: multipart/alternative;\r\n boundary=\"", alt, "\"\r\n\r\n",
+            alternative_body(p, alt, text, html),
+            "--", boundary, "\r\n",
+            "Content-Type: ", logo->type, "\r\n",
+            "Content-Transfer-Encoding: base64\r\n",
+            "Content-ID: <" PM_MAIL_LOGO_CID ">\r\n",
+            "Content-Disposition: inline; filename=\"logo", 
+            strcmp(logo->type, "image/png") == 0 ? ".png" : ".svg", "\"\r\n\r\n",
+            base64_lines(p, logo->data, logo->len),
+            "--", boundary, "--\r\n", NULL);
+    }
+    else {
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p,
+            "Content-Type: multipart/alternative;\r\n boundary=\"", boundary, "\"\r\n\r\n",
+            "This is a multi-part message in MIME format.\r\n",
+            alternative_body(p, boundary, text, html), NULL);
+    }
     return apr_array_pstrcat(p, out, '\0');
 }
 
@@ -450,12 +521,19 @@ static void emit_html(apr_pool_t *p, apr_array_header_t *out, const char *text,
 }
 
 char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
-                       const char *brand_color)
+                       const char *brand_color, int with_logo)
 {
+    const char *logo = with_logo
+        ? apr_pstrcat(p, "<p><img src=\"cid:" PM_MAIL_LOGO_CID "\" alt=\"",
+                      pm_html_escape(p, v->practice_name ? v->practice_name : ""),
+                      "\" style=\"max-height:64px;max-width:240px\"></p>\n", NULL)
+        : "";
+
     return apr_pstrcat(p,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n"
-        "<body style=\"font-family:Arial,Helvetica,sans-serif;line-height:1.5;color:#222\">\n"
-        "<p>", render(p, tmpl, v, emit_html, brand_color), "</p>\n</body></html>\n", NULL);
+        "<body style=\"font-family:Arial,Helvetica,sans-serif;line-height:1.5;color:#222\">\n",
+        logo, "<p>", render(p, tmpl, v, emit_html, brand_color), "</p>\n</body></html>\n",
+        NULL);
 }
 
 const char *pm_default_subject(const char *kind)

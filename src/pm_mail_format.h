@@ -43,9 +43,22 @@ const char *pm_template_problem(apr_pool_t *p, const char *tmpl, int need_link);
 char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v);
 
 /* HTML body: the template text escaped, blank-line paragraphs, {{link}} as an
- * anchor; brand_color (#rrggbb or NULL) colours the link. */
+ * anchor; brand_color (#rrggbb or NULL) colours the link; with_logo puts the
+ * inline image PM_MAIL_LOGO_CID on top. */
 char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
-                       const char *brand_color);
+                       const char *brand_color, int with_logo);
+
+#define PM_MAIL_LOGO_CID "practice-logo@portal-manager"
+
+/* An inline image for the HTML part (the practice logo). */
+typedef struct {
+    const char *type;              /* image/png or image/svg+xml */
+    const unsigned char *data;
+    apr_size_t len;
+} pm_mail_image;
+
+/* Splits "data:image/png;base64,...." into an image; NULL when it is not one. */
+const pm_mail_image *pm_mail_image_from_data_url(apr_pool_t *p, const char *url);
 
 /* Quoted-printable (RFC 2045) of UTF-8 text: line breaks become CRLF, lines are
  * cut with soft breaks so none exceeds 76 characters. */
@@ -56,9 +69,11 @@ char *pm_mail_qp_decode(apr_pool_t *p, const char *qp);
 
 /* The whole message, CRLF line ends, no line over 78 characters: the given
  * header lines (already folded), MIME-Version, and a multipart/alternative body
- * with quoted-printable text/plain and text/html parts. */
+ * with quoted-printable text/plain and text/html parts; with a logo, that sits in
+ * a multipart/related next to the image (base64, Content-ID PM_MAIL_LOGO_CID). */
 char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheaders,
-                      const char *text, const char *html, const char *boundary);
+                      const char *text, const char *html, const char *boundary,
+                      const pm_mail_image *logo);
 
 /* Built-in defaults when the settings hold none. kind: "client" | "representative". */
 const char *pm_default_subject(const char *kind);

@@ -169,7 +169,7 @@ static const char *compose_message(apr_pool_t *p, const pm_smtp_conf *c, const p
     headers[4] = apr_pstrcat(p, "Message-ID: ", m->message_id, NULL);
     headers[5] = "Auto-Submitted: auto-generated";
     headers[6] = "X-Auto-Response-Suppress: All";
-    return pm_mail_compose(p, headers, 7, m->text, m->html, new_boundary(p));
+    return pm_mail_compose(p, headers, 7, m->text, m->html, new_boundary(p), m->logo);
 }
 
 /* Nothing with a CR, LF or NUL goes near libcurl: Debian's libcurl would put

@@ -7,6 +7,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "pm_mail_format.h"
+
 typedef struct {
     const char *server_url;       /* smtp://host:port or smtps://host:port */
     int tls_mode;                 /* pm_tls_mode */
@@ -20,6 +22,7 @@ typedef struct {
     const char *to_name, *to_addr;
     const char *subject, *text, *html;
     const char *message_id;       /* "<id@host>", stable across retries */
+    const pm_mail_image *logo;    /* inline image for the HTML part, or NULL */
     apr_time_t date;
 } pm_mail_message;
 

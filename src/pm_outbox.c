@@ -79,7 +79,7 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     v.expires_at = pm_mail_human_time(p, expires_at);
     *subject = pm_template_text(p, subject_t, &v);
     *text = pm_template_text(p, message_t, &v);
-    *html = pm_template_html(p, message_t, &v, st->brand_color);
+    *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
 static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
@@ -94,6 +94,27 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
     d->msg.to_addr = pm_row_str(row, 4);
     d->msg.message_id = pm_row_str(row, 2);
     d->msg.date = apr_time_now();
+    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+}
+
+/* An admin's test email: the real template and path, a link that cannot work. */
+static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
+                                const pm_row *row, delivery *d)
+{
+    pm_server_conf *conf = pm_server_config(s);
+    const char *kind = strcmp(pm_row_str(row, 9), "test_representative") == 0
+                       ? "representative" : "client";
+
+    pm_outbox_render(p, s, st, kind, PM_SAMPLE_FIRST_NAME,
+                     apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
+                     (long long)apr_time_sec(apr_time_now()) + st->invitation_ttl_hours * 3600,
+                     &d->msg.subject, &d->msg.text, &d->msg.html);
+    d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
+    d->msg.to_name = "";
+    d->msg.to_addr = pm_row_str(row, 10);
+    d->msg.message_id = pm_row_str(row, 2);
+    d->msg.date = apr_time_now();
+    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
 }
 
 static void mark_failed(pm_db *db, apr_pool_t *p, long long outbox_id, const char *why)
@@ -117,7 +138,11 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
     d->outbox_id = pm_row_int(row, 0, 0);
     d->invitation_id = pm_row_int(row, 1, 0);
     d->attempts = (int)pm_row_int(row, 3, 0) + 1;
-    if (strcmp(pm_row_str(row, 5), "pending") != 0) {
+    if (strcmp(pm_row_str(row, 9), "invitation") != 0) {
+        render_test_message(p, s, st, row, d);
+        return 1;
+    }
+    if (pm_row_str(row, 5) == NULL || strcmp(pm_row_str(row, 5), "pending") != 0) {
         mark_failed(db, p, d->outbox_id, apr_psprintf(p, "not sent: the invitation was %s "
                                                       "before delivery", pm_row_str(row, 5)));
         return 0;
@@ -205,7 +230,9 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
         const char *oid = pm_arg_int(p, d->outbox_id);
         if (d->result == PM_SEND_OK) {
             pm_db_exec(db, PM_SQL_OUTBOX_SENT, NULL, now, oid);
-            pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, pm_arg_int(p, d->invitation_id));
+            if (d->invitation_id > 0) {
+                pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, pm_arg_int(p, d->invitation_id));
+            }
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PM_LOGNO(00051)
                          "outbox %s: sent (attempt %d)", oid, d->attempts);
         }

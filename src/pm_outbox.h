@@ -6,6 +6,11 @@
 #include "pm_common.h"
 #include "pm_settings.h"
 
+/* The sample recipient of previews and test emails, and a test email's link
+ * fragment (43 characters would look like a token; this one never matches). */
+#define PM_SAMPLE_FIRST_NAME  "Alex"
+#define PM_TEST_LINK_FRAGMENT "#t=TEST-EMAIL-THIS-LINK-DOES-NOT-WORK"
+
 /* post_config: curl_global_init and the watchdog callback. */
 int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
 

@@ -34,6 +34,7 @@ static void apply_row(pm_settings *st, apr_pool_t *p, const char *name, json_t *
 {
     if (strcmp(name, "practice_name") == 0) apply_string(v, &st->practice_name, p);
     else if (strcmp(name, "brand_color") == 0) apply_string(v, &st->brand_color, p);
+    else if (strcmp(name, "logo") == 0) apply_string(v, &st->logo, p);
     else if (strcmp(name, "invitation_ttl_hours") == 0) apply_int(v, &st->invitation_ttl_hours);
     else if (strcmp(name, "resend_cooldown_minutes") == 0) apply_int(v, &st->resend_cooldown_minutes);
     else if (strcmp(name, "max_sends_per_invitation") == 0) apply_int(v, &st->max_sends_per_invitation);

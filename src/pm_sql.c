@@ -163,17 +163,22 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "VALUES (%lld, %s, 'queued', 0, %lld, %lld)" },
     /* due rows with what the email needs: outbox id, invitation id, message id,
      * attempts, recipient email, invitation status, representative id, expires_at,
-     * recipient first name (client or representative) */
+     * recipient first name (client or representative), purpose, test address */
     [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
         "SELECT o.id, o.invitation_id, o.message_id, o.attempts, i.email, i.status, "
         "       i.representative_id, i.expires_at, "
-        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END "
-        "FROM outbox o JOIN invitations i ON i.id = o.invitation_id "
-        "JOIN clients c ON c.id = i.client_id "
+        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END, "
+        "       o.purpose, o.to_address "
+        "FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
+        "LEFT JOIN clients c ON c.id = i.client_id "
         "LEFT JOIN representatives r ON r.id = i.representative_id "
         "WHERE o.status = 'queued' AND o.next_attempt_at <= %lld "
         "  AND (o.lease_until IS NULL OR o.lease_until < %lld) "
         "ORDER BY o.id LIMIT CAST(%d AS integer)" },
+    [PM_SQL_OUTBOX_INSERT_TEST] = { "pm_outbox_insert_test",
+        "INSERT INTO outbox (purpose, to_address, message_id, status, attempts, "
+        "                    next_attempt_at, created_at) "
+        "VALUES (%s, %s, %s, 'queued', 0, %lld, %lld) RETURNING id" },
     [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
         "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1 "
         "WHERE id = %lld AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
@@ -273,8 +278,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * attempts, last_error, created_at, next_attempt_at, sent_at */
     [PM_SQL_OUTBOX_RECENT] = { "pm_outbox_recent",
         "SELECT o.id, o.invitation_id, i.client_id, o.status, o.attempts, o.last_error, "
-        "       o.created_at, o.next_attempt_at, o.sent_at "
-        "FROM outbox o JOIN invitations i ON i.id = o.invitation_id "
+        "       o.created_at, o.next_attempt_at, o.sent_at, o.purpose "
+        "FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
         "WHERE (%s IS NULL OR o.status = %s) ORDER BY o.id DESC LIMIT 100" },
     /* the whole trail, newest first, keyset on id, optional filters */
     [PM_SQL_AUDIT_SEARCH] = { "pm_audit_search",

@@ -88,9 +88,14 @@ CREATE TABLE superseded_tokens (
     superseded_at INTEGER NOT NULL
 );
 
+-- one email to send: an invitation (invitation_id), or an admin's test email
+-- (invitation_id NULL, to_address and the template kind in purpose)
 CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
-    invitation_id   INTEGER NOT NULL REFERENCES invitations (id),
+    invitation_id   INTEGER REFERENCES invitations (id),
+    purpose         TEXT    NOT NULL DEFAULT 'invitation'
+                    CHECK (purpose IN ('invitation', 'test_client', 'test_representative')),
+    to_address      TEXT,
     message_id      TEXT    NOT NULL UNIQUE,
     status          TEXT    NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
