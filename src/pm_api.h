@@ -24,6 +24,8 @@ int pm_api_client_audit(pm_req *q);
 
 /* Shared by the resource files (pm_api_clients.c). */
 struct pm_row;
+int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const char *noun,
+                        const struct pm_row **out);
 int pm_api_load_visible_client(pm_req *q, const char *action, const struct pm_row **out);
 json_t *pm_api_invitation_json(pm_req *q, const struct pm_row *row);
 int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);

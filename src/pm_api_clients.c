@@ -150,26 +150,36 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
 
 /* ---- loading ------------------------------------------------------------------ */
 
-/* The client row if this staff member may see it. Otherwise a 404 that reads
- * exactly like a missing client, and an audit row with result "denied". */
-int pm_api_load_visible_client(pm_req *q, const char *action, const pm_row **out)
+/* The row of a client-scoped object (client, invitation, representative) if this
+ * staff member may see its client. Otherwise a 404 that reads exactly like a
+ * missing id, and an audit row with result "denied". */
+int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const char *noun,
+                        const pm_row **out)
 {
     apr_array_header_t *rows;
     long long id = q->ids[0];
+    int is_client = stmt == PM_SQL_CLIENT_GET_VISIBLE;
 
-    if (pm_db_select(q->db, PM_SQL_CLIENT_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, id),
+    if (pm_db_select(q->db, stmt, &rows, pm_arg_int(q->r->pool, id),
                      q->staff->username, q->staff->username) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
-        if (pm_audit(q, action, id, 0, PM_AUDIT_DENIED, NULL) != APR_SUCCESS) {
+        if (pm_audit(q, action, is_client ? id : 0, is_client ? 0 : id, PM_AUDIT_DENIED, NULL)
+            != APR_SUCCESS) {
             return pm_http_db_unavailable(q);
         }
         return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
-                                  "There is no client with this id.", NULL);
+                                  apr_psprintf(q->r->pool, "There is no %s with this id.", noun),
+                                  NULL);
     }
     *out = &APR_ARRAY_IDX(rows, 0, pm_row);
     return PM_NEXT;
+}
+
+int pm_api_load_visible_client(pm_req *q, const char *action, const pm_row **out)
+{
+    return pm_api_load_visible(q, PM_SQL_CLIENT_GET_VISIBLE, action, "client", out);
 }
 
 int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)

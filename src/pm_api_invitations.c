@@ -152,21 +152,7 @@ int pm_api_client_invite(pm_req *q)
 
 static int load_visible_invitation(pm_req *q, const char *action, const pm_row **out)
 {
-    apr_array_header_t *rows;
-
-    if (pm_db_select(q->db, PM_SQL_INVITATION_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
-                     q->staff->username, q->staff->username) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 0) {
-        if (pm_audit(q, action, 0, q->ids[0], PM_AUDIT_DENIED, NULL) != APR_SUCCESS) {
-            return pm_http_db_unavailable(q);
-        }
-        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
-                                  "There is no invitation with this id.", NULL);
-    }
-    *out = &APR_ARRAY_IDX(rows, 0, pm_row);
-    return PM_NEXT;
+    return pm_api_load_visible(q, PM_SQL_INVITATION_GET_VISIBLE, action, "invitation", out);
 }
 
 static int is_open(const pm_row *inv)

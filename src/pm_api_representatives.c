@@ -170,21 +170,7 @@ int pm_api_rep_create(pm_req *q)
 
 static int load_visible_rep(pm_req *q, const char *action, const pm_row **out)
 {
-    apr_array_header_t *rows;
-
-    if (pm_db_select(q->db, PM_SQL_REP_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
-                     q->staff->username, q->staff->username) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 0) {
-        if (pm_audit(q, action, 0, q->ids[0], PM_AUDIT_DENIED, NULL) != APR_SUCCESS) {
-            return pm_http_db_unavailable(q);
-        }
-        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
-                                  "There is no representative with this id.", NULL);
-    }
-    *out = &APR_ARRAY_IDX(rows, 0, pm_row);
-    return PM_NEXT;
+    return pm_api_load_visible(q, PM_SQL_REP_GET_VISIBLE, action, "representative", out);
 }
 
 /* Answers with the client's whole view (ids[0] becomes the client id). */

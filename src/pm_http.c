@@ -2,6 +2,7 @@
  * shares (headers, CSRF, body limits). Handlers write JSON only through here. */
 #include "pm_http.h"
 #include "pm_config.h"
+#include "pm_token.h"
 
 #include "http_core.h"
 #include "http_protocol.h"
@@ -23,21 +24,13 @@ static void set_security_headers(request_rec *r)
 static const char *make_request_id(request_rec *r)
 {
     const char *unique = apr_table_get(r->subprocess_env, "UNIQUE_ID");
-    unsigned char raw[12];
-    char *hex;
-    int i;
+    const char *hex;
 
     if (unique && *unique) {
         return unique;
     }
-    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
-        return apr_psprintf(r->pool, "%" APR_TIME_T_FMT, r->request_time);
-    }
-    hex = apr_palloc(r->pool, sizeof(raw) * 2 + 1);
-    for (i = 0; i < (int)sizeof(raw); i++) {
-        apr_snprintf(hex + i * 2, 3, "%02x", raw[i]);
-    }
-    return hex;
+    hex = pm_random_hex(r->pool, 12);
+    return hex ? hex : apr_psprintf(r->pool, "%" APR_TIME_T_FMT, r->request_time);
 }
 
 pm_req *pm_http_begin(request_rec *r)

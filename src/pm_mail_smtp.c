@@ -5,6 +5,7 @@
 #include "pm_mail_smtp.h"
 #include "pm_config_parse.h"
 #include "pm_mail_format.h"
+#include "pm_token.h"
 
 #include <apr_strings.h>
 #include <curl/curl.h>
@@ -143,15 +144,10 @@ static size_t read_upload(char *buf, size_t size, size_t nitems, void *userp)
 
 static const char *new_boundary(apr_pool_t *p)
 {
-    unsigned char raw[12];
-    char hex[25];
-    int i;
+    const char *hex = pm_random_hex(p, 12);
 
-    apr_generate_random_bytes(raw, sizeof(raw));
-    for (i = 0; i < 12; i++) {
-        apr_snprintf(hex + i * 2, 3, "%02x", raw[i]);
-    }
-    return apr_pstrcat(p, "=_pm_", hex, NULL);   /* "=_" never occurs in QP output */
+    /* "=_" never occurs in quoted-printable output */
+    return apr_pstrcat(p, "=_pm_", hex ? hex : "0", NULL);
 }
 
 /* The message text: headers from pm_mail_format.c (encoded, folded), then a

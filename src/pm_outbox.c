@@ -35,15 +35,10 @@ const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
 {
     pm_server_conf *conf = pm_server_config(s);
     const char *at = conf->mail_from_addr ? strchr(conf->mail_from_addr, '@') : NULL;
-    unsigned char raw[16];
-    char hex[33];
-    int i;
+    const char *hex = pm_random_hex(p, 16);
 
-    apr_generate_random_bytes(raw, sizeof(raw));
-    for (i = 0; i < 16; i++) {
-        apr_snprintf(hex + i * 2, 3, "%02x", raw[i]);
-    }
-    return apr_psprintf(p, "<%s@%s>", hex, at ? at + 1 : "portal-manager.invalid");
+    return apr_psprintf(p, "<%s.%" APR_TIME_T_FMT "@%s>", hex ? hex : "0", apr_time_now(),
+                        at ? at + 1 : "portal-manager.invalid");
 }
 
 /* exponential backoff from PortalOutboxRetryDelay, capped, with +-25% jitter */

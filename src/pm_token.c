@@ -8,19 +8,32 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+static char *hex_of(apr_pool_t *p, const unsigned char *b, apr_size_t n)
+{
+    char *hex = apr_palloc(p, n * 2 + 1);
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        apr_snprintf(hex + i * 2, 3, "%02x", b[i]);
+    }
+    hex[n * 2] = '\0';
+    return hex;
+}
+
+const char *pm_random_hex(apr_pool_t *p, apr_size_t n)
+{
+    unsigned char *raw = apr_palloc(p, n);
+
+    return apr_generate_random_bytes(raw, n) == APR_SUCCESS ? hex_of(p, raw, n) : NULL;
+}
+
 const char *pm_token_hash(apr_pool_t *p, const char *raw)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0, i;
-    char *hex;
+    unsigned int len = 0;
 
     EVP_Digest(raw, strlen(raw), md, &len, EVP_sha256(), NULL);
-    hex = apr_palloc(p, len * 2 + 1);
-    for (i = 0; i < len; i++) {
-        apr_snprintf(hex + i * 2, 3, "%02x", md[i]);
-    }
-    hex[len * 2] = '\0';
-    return hex;
+    return hex_of(p, md, len);
 }
 
 apr_status_t pm_token_new(apr_pool_t *p, const char **raw, const char **hash)

@@ -13,6 +13,9 @@ apr_status_t pm_token_new(apr_pool_t *p, const char **raw, const char **hash);
 /* SHA-256 of the token text as lower-case hex. */
 const char *pm_token_hash(apr_pool_t *p, const char *raw);
 
+/* n random bytes as lower-case hex (ids, boundaries); NULL if no randomness. */
+const char *pm_random_hex(apr_pool_t *p, apr_size_t n);
+
 /* 1 when s looks like a token (43 base64url characters): cheap pre-check. */
 int pm_token_well_formed(const char *s);
 
