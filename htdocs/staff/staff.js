@@ -261,6 +261,9 @@ const combo = {
   controller: null,
   seq: 0,
   open: false,
+  pending: false,    // typed text not yet answered by a search
+  inFlight: null,    // the promise of the search on its way
+  queuedMoves: 0,    // ArrowDown presses made before the answer came
 };
 
 function comboOptions() {
@@ -323,6 +326,7 @@ async function loadClients({ append = false } = {}) {
   try {
     const data = await api('GET', 'clients?' + params, undefined, combo.controller.signal);
     if (seq !== combo.seq) return;
+    if (!append) combo.pending = false;
     const before = combo.items.length;
     combo.items = append ? combo.items.concat(data.clients) : data.clients;
     combo.nextCursor = data.next_cursor || null;
@@ -352,11 +356,25 @@ async function loadClients({ append = false } = {}) {
 
 function scheduleSearch() {
   clearTimeout(combo.timer);
-  combo.timer = setTimeout(() => {
-    combo.query = combo.input.value.trim();
-    combo.nextCursor = null;
-    loadClients();
-  }, SEARCH_DEBOUNCE_MS);
+  combo.queuedMoves = 0;
+  // What is listed no longer matches the text: nothing is "active" until the answer comes.
+  combo.pending = true;
+  if (combo.open) {
+    combo.active = -1;
+    combo.input.removeAttribute('aria-activedescendant');
+    for (const o of comboOptions()) { o.classList.remove('is-active'); o.setAttribute('aria-selected', 'false'); }
+  }
+  combo.timer = setTimeout(searchNow, SEARCH_DEBOUNCE_MS);
+}
+
+// Search for what is typed now (skipping the rest of the debounce wait).
+function searchNow() {
+  clearTimeout(combo.timer);
+  combo.timer = null;
+  combo.query = combo.input.value.trim();
+  combo.nextCursor = null;
+  combo.inFlight = loadClients();
+  return combo.inFlight;
 }
 
 function chooseOption(option) {
@@ -384,37 +402,43 @@ function initCombobox() {
     switch (e.key) {
       case 'ArrowDown':
         e.preventDefault();
-        if (!combo.open) {
-          if (combo.items.length && combo.query === combo.input.value.trim()) {
+        if (combo.pending || !combo.open) {
+          if (!combo.pending && combo.items.length && combo.query === combo.input.value.trim()) {
             setExpanded(true);
             setActive(0);
           } else {
-            clearTimeout(combo.timer);
-            combo.query = combo.input.value.trim();
-            loadClients().then(() => setActive(0));
+            // Arrow presses made while the answer is on its way still count.
+            combo.queuedMoves += 1;
+            const search = combo.timer || !combo.inFlight ? searchNow() : combo.inFlight;
+            search.then(() => {
+              if (combo.queuedMoves && combo.open && !combo.pending) setActive(combo.queuedMoves - 1);
+              combo.queuedMoves = 0;
+            });
           }
         } else {
           setActive(combo.active + 1);
         }
         break;
       case 'ArrowUp':
-        if (combo.open) {
+        if (combo.open && !combo.pending) {
           e.preventDefault();
           setActive(combo.active <= 0 ? options.length - 1 : combo.active - 1);
         }
         break;
       case 'Enter':
-        if (combo.open && combo.active >= 0) {
-          e.preventDefault();
+        e.preventDefault();
+        if (combo.open && !combo.pending && combo.active >= 0) {
           chooseOption(options[combo.active]);
-        } else if (!combo.open) {
-          e.preventDefault();
-          clearTimeout(combo.timer);
-          combo.query = combo.input.value.trim();
-          loadClients();
+        } else if (combo.timer || !combo.open) {
+          searchNow(); // don't wait for the debounce; choosing needs a look at the answer
         }
         break;
       case 'Escape':
+        // Drop any search still on its way, so the list doesn't pop open again.
+        clearTimeout(combo.timer);
+        combo.seq += 1;
+        if (combo.controller) combo.controller.abort();
+        combo.input.removeAttribute('aria-busy');
         if (combo.open) {
           e.preventDefault();
           setExpanded(false);
@@ -432,8 +456,8 @@ function initCombobox() {
   });
   combo.input.addEventListener('click', () => {
     if (!combo.open) {
-      if (combo.items.length && combo.query === combo.input.value.trim()) setExpanded(true);
-      else { combo.query = combo.input.value.trim(); loadClients(); }
+      if (combo.items.length && !combo.pending && combo.query === combo.input.value.trim()) setExpanded(true);
+      else searchNow();
     }
   });
   combo.input.addEventListener('blur', () => {
@@ -445,8 +469,7 @@ function initCombobox() {
   combo.toggle.addEventListener('click', () => {
     if (combo.open) { setExpanded(false); combo.input.focus(); return; }
     combo.input.focus();
-    combo.query = combo.input.value.trim();
-    loadClients();
+    searchNow();
   });
   // Keep focus in the input while the mouse picks an option.
   combo.list.addEventListener('mousedown', (e) => e.preventDefault());
@@ -667,23 +690,26 @@ function itemError(key) {
   return text ? h('p', { class: 'field-error', id: 'err-' + key.replace(/[^a-z0-9]/gi, '-'), text }) : null;
 }
 
-function invitationActions(inv, who) {
-  if (inv.status !== 'pending' || isExpired(inv)) return null;
-  const key = 'revoke:' + inv.id;
-  if (state.confirming === key) {
-    return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm revoke' },
-      h('p', { text: 'Revoke this invitation? The link in the email will stop working.' }),
-      h('div', { class: 'actions' },
-        h('button', {
-          type: 'button', class: 'btn btn-danger', id: 'inv-' + inv.id + '-revoke-yes',
-          onclick: (e) => revokeInvitation(inv, e.currentTarget),
-        }, 'Revoke invitation'),
-        h('button', {
-          type: 'button', class: 'btn btn-link', id: 'inv-' + inv.id + '-revoke-no',
-          onclick: () => { state.confirming = null; renderClient(); $('inv-' + inv.id + '-revoke')?.focus(); },
-        }, 'Keep it')));
-  }
-  return h('div', { class: 'actions' },
+// The inline "are you sure?" for revoking, or null.
+function revokeConfirm(inv) {
+  if (state.confirming !== 'revoke:' + inv.id) return null;
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm revoke' },
+    h('p', { text: 'Revoke the invitation to ' + inv.email + '? The link in the email will stop working.' }),
+    h('div', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-danger', id: 'inv-' + inv.id + '-revoke-yes',
+        onclick: (e) => revokeInvitation(inv, e.currentTarget),
+      }, 'Revoke invitation'),
+      h('button', {
+        type: 'button', class: 'btn btn-link', id: 'inv-' + inv.id + '-revoke-no',
+        onclick: () => { state.confirming = null; renderClient(); $('inv-' + inv.id + '-revoke')?.focus(); },
+      }, 'Keep it')));
+}
+
+// Resend and Revoke for a pending invitation (empty when it is not pending).
+function invitationButtons(inv, who) {
+  if (inv.status !== 'pending' || isExpired(inv)) return [];
+  return [
     h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
       onclick: (e) => resendInvitation(inv, e.currentTarget),
@@ -691,11 +717,19 @@ function invitationActions(inv, who) {
     h('button', {
       type: 'button', class: 'btn btn-link btn-small', id: 'inv-' + inv.id + '-revoke',
       onclick: () => {
-        state.confirming = key;
+        state.confirming = 'revoke:' + inv.id;
         renderClient();
         $('inv-' + inv.id + '-revoke-yes')?.focus();
       },
-    }, 'Revoke', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })));
+    }, 'Revoke', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
+  ];
+}
+
+function invitationActions(inv, who) {
+  const confirm = revokeConfirm(inv);
+  if (confirm) return confirm;
+  const buttons = invitationButtons(inv, who);
+  return buttons.length ? h('div', { class: 'actions' }, buttons) : null;
 }
 
 function invitationItem(inv, who) {
@@ -740,8 +774,9 @@ function representativeItem(rep) {
   const inv = rep.latest_invitation || null;
   const removeKey = 'remove:' + rep.id;
   const canReinvite = rep.portal_status !== 'active' && rep.portal_status !== 'invited';
-  let actions;
-  if (state.confirming === removeKey) {
+  // One row of actions; an open confirmation takes its place.
+  let actions = inv ? revokeConfirm(inv) : null;
+  if (!actions && state.confirming === removeKey) {
     actions = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm removal of ' + name },
       h('p', { text: 'Remove ' + name + ' as a representative? Any pending invitation stops working and their portal account is turned off.' }),
       h('div', { class: 'actions' },
@@ -753,8 +788,10 @@ function representativeItem(rep) {
           type: 'button', class: 'btn btn-link', id: 'rep-' + rep.id + '-remove-no',
           onclick: () => { state.confirming = null; renderClient(); $('rep-' + rep.id + '-remove')?.focus(); },
         }, 'Keep')));
-  } else {
+  }
+  if (!actions) {
     actions = h('div', { class: 'actions' },
+      inv ? invitationButtons(inv, name) : [],
       canReinvite ? h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: 'rep-' + rep.id + '-reinvite',
         onclick: (e) => reinviteRepresentative(rep, e.currentTarget),
@@ -776,10 +813,9 @@ function representativeItem(rep) {
     h('p', { class: 'rep-email', text: rep.email }),
     inv ? h('div', { class: 'rep-inv' },
       h('p', { class: 'small-heading', text: 'Latest invitation: ' + invitationWords(inv)[0] }),
-      invitationDetails(inv),
-      invitationActions(inv, name),
-      itemError('inv:' + inv.id)) : null,
+      invitationDetails(inv)) : null,
     actions,
+    itemError('inv:' + (inv ? inv.id : '')),
     itemError('rep:' + rep.id));
 }
 
