@@ -338,6 +338,18 @@ describe('staff page', () => {
     await page2.context().close();
   });
 
+  test('not staff: a clear message and no search', async () => {
+    server.inject({ method: 'GET', path: /^me$/, status: 403, body: { error: { code: 'not_staff', message: 'x' }, request_id: 'r' } });
+    const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'clin1', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(server.baseURL + '/portal-manager/');
+    await page.getByRole('alert').filter({ hasText: 'Ask your portal administrator for access' }).waitFor();
+    assert.equal(await page.getByRole('combobox', { name: 'Client' }).isDisabled(), true);
+    await checkA11y(page, 'staff not_staff');
+    assertNoProblems(page);
+    await context.close();
+  });
+
   test('keyboard only: search, choose, invite a representative', async () => {
     const page = await staffPage();
     await page.keyboard.press('Tab'); // skip link

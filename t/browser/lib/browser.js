@@ -59,6 +59,7 @@ export async function checkA11y(page, label) {
       nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
     }));
   });
+  if (process.env.PM_AXE_VERBOSE && result.length) console.log(label, JSON.stringify(result, null, 1));
   const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.deepEqual(bad, [], `axe: serious/critical violations (${label})`);
   return result;
@@ -67,7 +68,16 @@ export async function checkA11y(page, label) {
 export async function screenshot(page, name) {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, name + '.png');
+  // The status toast is fixed to the bottom of the window; in a full-page picture it would
+  // float over the middle of the page, so leave it out.
+  // (A CSSOM change: Playwright's `style` option would inject a <style>, which the CSP blocks.)
+  const hide = (v) => page.evaluate((value) => {
+    const el = document.getElementById('toast');
+    if (el) el.style.visibility = value;
+  }, v);
+  await hide('hidden');
   await page.screenshot({ path: file, fullPage: true });
+  await hide('');
   return file;
 }
 
