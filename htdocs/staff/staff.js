@@ -797,13 +797,13 @@ function representativeItem(rep) {
         onclick: (e) => reinviteRepresentative(rep, e.currentTarget),
       }, rep.portal_status === 'not_invited' ? 'Invite' : 'Reinvite', h('span', { class: 'visually-hidden', text: ' ' + name })) : null,
       h('button', {
-        type: 'button', class: 'btn btn-link btn-small', id: 'rep-' + rep.id + '-remove',
+        type: 'button', class: 'btn btn-link btn-small push-end', id: 'rep-' + rep.id + '-remove',
         onclick: () => {
           state.confirming = removeKey;
           renderClient();
           $('rep-' + rep.id + '-remove-yes')?.focus();
         },
-      }, 'Remove', h('span', { class: 'visually-hidden', text: ' ' + name })));
+      }, 'Remove representative', h('span', { class: 'visually-hidden', text: ' ' + name })));
   }
   return h('li', { class: 'rep-item', 'data-representative-id': rep.id },
     h('div', { class: 'rep-head' },
@@ -945,6 +945,8 @@ function initClientActions() {
 
   // client declined
   $('declined-open').addEventListener('click', () => openSubform('declined'));
+  closeOnEscape('declined');
+  closeOnEscape('rep');
   $('declined-cancel').addEventListener('click', () => { closeSubform('declined'); $('declined-open').focus(); });
   $('declined-note').addEventListener('input', updateNoteCounter);
   $('declined-form').addEventListener('submit', async (e) => {
@@ -1033,6 +1035,16 @@ function initClientActions() {
         showFormError(form, err, 'rep-form-error', overrides);
       }
     });
+  });
+}
+
+// Escape closes an open sub-form (what was typed stays) and returns to its button.
+function closeOnEscape(name) {
+  $(name + '-form').addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    closeSubform(name);
+    $(name + '-open').focus();
   });
 }
 

@@ -278,7 +278,7 @@ describe('staff page', () => {
     await screenshot(page, 'staff-representative');
 
     // remove asks first
-    await rep.getByRole('button', { name: 'Remove Rita Adams' }).click();
+    await rep.getByRole('button', { name: 'Remove representative Rita Adams' }).click();
     await page.getByRole('button', { name: 'Remove Rita Adams' }).click();
     await page.getByText('No representatives yet.').waitFor();
     assert.ok(server.representatives.get(repId).removed_at);
@@ -291,6 +291,12 @@ describe('staff page', () => {
     await pickClient(page, 'Casey', /Baker, Casey/);
     await page.getByRole('button', { name: 'client declined', exact: true }).click();
     const note = page.getByLabel('Note (optional)');
+    await note.fill('draft');
+    await page.keyboard.press('Escape');
+    assert.equal(await note.isVisible(), false, 'Escape closes the note form');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'declined-open');
+    await page.keyboard.press('Enter');
+    assert.equal(await note.inputValue(), 'draft', 'and keeps what was typed');
     await note.fill('x'.repeat(20));
     await page.getByText('20 of 500 characters').waitFor();
     assert.equal(await note.getAttribute('maxlength'), '500');
@@ -380,6 +386,31 @@ describe('staff page', () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.locator('.rep-item').filter({ hasText: 'Sam Carter' }).waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('overview: client invited and a representative, both sent (README picture)', async () => {
+    const auth = { Authorization: 'Basic ' + Buffer.from('admin:pw').toString('base64'), 'X-Requested-With': 'portal-manager' };
+    const post = (p, body) => fetch(server.baseURL + '/portal-manager/api/' + p, {
+      method: 'POST', headers: body ? { ...auth, 'Content-Type': 'application/json' } : auth, body: body && JSON.stringify(body),
+    });
+    // Emery Evans (id 34): an earlier invitation that expired, a current one, and a parent
+    assert.equal((await post('clients/34/invitations')).status, 201);
+    await new Promise((r) => setTimeout(r, 1000));
+    const old = server.latestInvitation(34);
+    server.ageSent(old.id, 8 * 86400);
+    server.expire(old.id);
+    assert.equal((await post('clients/34/invitations')).status, 201);
+    assert.equal((await post('clients/34/representatives', { email: 'jordan.evans@example.org', first_name: 'Jordan', last_name: 'Evans', relationship: 'parent' })).status, 201);
+    await new Promise((r) => setTimeout(r, 1000));
+    const page = await staffPage();
+    await pickClient(page, 'Evans', /Evans, Emery/);
+    await page.getByText('Earlier invitations (1)').click();
+    await page.locator('.rep-item').getByText('Email sent', { exact: true }).waitFor();
+    await page.mouse.move(0, 0);
+    await checkA11y(page, 'staff overview');
+    await screenshot(page, 'staff-overview');
     assertNoProblems(page);
     await page.context().close();
   });
