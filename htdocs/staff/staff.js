@@ -1,0 +1,1087 @@
+// Client Portal Manager — staff page.
+//
+// Talks to the staff JSON API under ./api (relative, so the page works wherever the admin
+// mounts it). State lives in memory only: nothing about a client goes into the URL,
+// localStorage or sessionStorage.
+
+const API = 'api/';
+const SEARCH_DEBOUNCE_MS = 250;
+const PAGE_SIZE = 25;
+const POLL_MS = 3000;
+const NOTE_MAX = 500;
+
+// ---- words a receptionist understands -------------------------------------------------------
+
+const PORTAL_STATUS = {
+  active: 'Has a portal account',
+  invited: 'Invited, waiting for a reply',
+  declined_by_client: 'Client declined portal access',
+  declined: 'Declined the invitation',
+  expired: 'Invitation expired',
+  failed: 'Invitation email could not be delivered',
+  locked: 'Invitation locked after too many wrong tries',
+  revoked: 'Invitation revoked',
+  not_invited: 'Not invited yet',
+};
+
+const STATUS_TONE = {
+  active: 'good', invited: 'info', declined_by_client: 'warn', declined: 'warn',
+  expired: 'muted', failed: 'bad', locked: 'bad', revoked: 'muted', not_invited: 'muted',
+  accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted',
+};
+
+const RELATIONSHIP = {
+  parent: 'Parent', guardian: 'Guardian', spouse: 'Spouse', caregiver: 'Caregiver', other: 'Other',
+};
+
+const ERROR_TEXT = {
+  invalid_email: 'Please enter a complete email address, like name@example.com.',
+  no_email: 'Add the client’s email address above first, then send the invitation.',
+  client_declined: 'The client declined portal access. Use “Undo client declined” first if they have changed their mind.',
+  invitation_pending: 'An invitation is already waiting for a reply. Resend it or revoke it instead.',
+  already_active: 'This person already has a portal account, so no invitation is needed.',
+  not_pending: 'This invitation has already been answered or closed, so it can’t be changed. The list is up to date now.',
+  duplicate_representative: 'This person is already a representative for this client.',
+  invalid_name: 'Please enter the first and last name.',
+  invalid_note: 'The note can be at most 500 characters.',
+  invalid_relationship: 'Please choose a relationship from the list.',
+  csrf: 'The request was blocked for security reasons. Reload the page and try again.',
+  not_staff: 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.',
+  not_authenticated: 'You are not signed in. Reload the page to sign in.',
+  database_unavailable: 'The system is busy or temporarily unavailable. Please try again in a minute.',
+  invalid_cursor: 'The client list changed while you were looking. Please search again.',
+  network: 'Could not reach the server. Check the network connection and try again.',
+};
+
+function errorText(err, overrides = {}) {
+  if (err.code === 'resend_too_soon') {
+    return 'This invitation was sent very recently. ' + waitText(err.retryAfter);
+  }
+  if (overrides[err.code]) return overrides[err.code];
+  if (ERROR_TEXT[err.code]) return ERROR_TEXT[err.code];
+  if (err.status === 401) return ERROR_TEXT.not_authenticated;
+  if (err.status === 403) return 'You don’t have permission to do that.';
+  if (err.status === 503) return ERROR_TEXT.database_unavailable;
+  if (err.message) return err.message;
+  return 'Something went wrong (error ' + err.status + '). Please try again.';
+}
+
+function waitText(seconds) {
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'Please try again in a few minutes.';
+  if (seconds < 60) return 'You can resend it in less than a minute.';
+  const minutes = Math.ceil(seconds / 60);
+  return 'You can resend it in about ' + minutes + (minutes === 1 ? ' minute.' : ' minutes.');
+}
+
+// ---- API ------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message, field, retryAfter) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+    this.retryAfter = retryAfter;
+  }
+}
+
+function parseRetryAfter(value) {
+  if (!value) return NaN;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? NaN : Math.max(0, Math.round((when - Date.now()) / 1000));
+}
+
+async function api(method, path, body, signal) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers['X-Requested-With'] = 'portal-manager';
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+  }
+  let res;
+  try {
+    res = await fetch(API + path, init);
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', '', null);
+  }
+  let data = null;
+  const type = res.headers.get('Content-Type') || '';
+  if (type.includes('json')) {
+    try { data = await res.json(); } catch { data = null; }
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    throw new ApiError(res.status, e.code || 'http_' + res.status, e.message, e.field,
+      parseRetryAfter(res.headers.get('Retry-After')));
+  }
+  return data;
+}
+
+// ---- small DOM helpers ----------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeZone: 'UTC' });
+
+// RFC 3339 UTC → the browser's local time.
+function localTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : dateTimeFmt.format(d);
+}
+
+function timeEl(iso) {
+  return h('time', { datetime: iso, text: localTime(iso) });
+}
+
+// A calendar date (YYYY-MM-DD) is not a moment: format it without a time-zone shift.
+function calendarDate(ymd) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd || '');
+  if (!m) return ymd || '';
+  return dateFmt.format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
+}
+
+function fullName(p) {
+  return [p.first_name, p.last_name].filter(Boolean).join(' ');
+}
+
+function listName(p) {
+  return p.last_name + ', ' + p.first_name;
+}
+
+let statusTimer = null;
+function announce(text) {
+  const region = $('status');
+  const toast = $('toast');
+  region.textContent = '';
+  // A fresh text node each time so repeated messages are announced again.
+  setTimeout(() => { region.textContent = text; }, 50);
+  toast.textContent = text;
+  toast.hidden = false;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => { toast.hidden = true; }, 6000);
+}
+
+function setFieldError(id, text, input) {
+  const el = $(id);
+  el.textContent = text || '';
+  el.hidden = !text;
+  if (input) {
+    if (text) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+}
+
+// Show an API error next to the field it names (falling back to the form's own message
+// element) and move focus there, so keyboard and screen-reader users land on it.
+function showFormError(form, err, fallbackId, overrides) {
+  const text = errorText(err, overrides);
+  const input = err.field ? form.elements.namedItem(err.field) : null;
+  if (input && input.id && $(input.id + '-error')) {
+    setFieldError(input.id + '-error', text, input);
+    input.focus();
+  } else {
+    setFieldError(fallbackId, text);
+  }
+  announce(text);
+}
+
+function clearFormErrors(form) {
+  for (const el of form.querySelectorAll('.field-error')) {
+    el.textContent = '';
+    el.hidden = true;
+  }
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+async function busy(button, fn) {
+  if (button.getAttribute('aria-busy') === 'true') return;
+  button.setAttribute('aria-busy', 'true');
+  button.classList.add('is-busy');
+  try {
+    return await fn();
+  } finally {
+    button.removeAttribute('aria-busy');
+    button.classList.remove('is-busy');
+  }
+}
+
+function showPageError(text) {
+  const el = $('page-error');
+  el.textContent = text;
+  el.hidden = !text;
+}
+
+// ---- state ----------------------------------------------------------------------------------
+
+const state = {
+  me: null,
+  clientId: null,      // the chosen client (memory only)
+  view: null,          // last GET clients/{id}
+  generation: 0,       // bumps when the chosen client changes; stale answers are dropped
+  pollTimer: null,
+  confirming: null,    // key of the inline confirmation currently open, e.g. "revoke:12"
+  itemErrors: new Map(), // key → message shown next to a list item
+};
+
+// ---- client combobox ------------------------------------------------------------------------
+
+const combo = {
+  input: null,
+  list: null,
+  toggle: null,
+  items: [],         // clients shown, in API order
+  nextCursor: null,
+  query: '',
+  active: -1,        // index into options (items, then "more")
+  timer: null,
+  controller: null,
+  seq: 0,
+  open: false,
+  pending: false,    // typed text not yet answered by a search
+  inFlight: null,    // the promise of the search on its way
+  queuedMoves: 0,    // ArrowDown presses made before the answer came
+};
+
+function comboOptions() {
+  return [...combo.list.querySelectorAll('[role="option"]')];
+}
+
+function setExpanded(open) {
+  combo.open = open;
+  combo.list.hidden = !open;
+  combo.input.setAttribute('aria-expanded', String(open));
+  combo.toggle.setAttribute('aria-expanded', String(open));
+  if (!open) {
+    combo.active = -1;
+    combo.input.removeAttribute('aria-activedescendant');
+  }
+}
+
+function setActive(index) {
+  const options = comboOptions();
+  if (!options.length) return;
+  index = Math.max(0, Math.min(index, options.length - 1));
+  options.forEach((o, i) => {
+    o.classList.toggle('is-active', i === index);
+    o.setAttribute('aria-selected', String(i === index));
+  });
+  combo.active = index;
+  combo.input.setAttribute('aria-activedescendant', options[index].id);
+  options[index].scrollIntoView({ block: 'nearest' });
+}
+
+function renderCombo(message) {
+  const list = combo.list;
+  list.replaceChildren();
+  combo.items.forEach((c) => {
+    list.append(h('li', {
+      id: 'client-opt-' + c.id, role: 'option', class: 'option', 'aria-selected': 'false',
+      'data-id': c.id,
+    },
+    h('span', { class: 'option-name', text: listName(c) }),
+    h('span', { class: 'option-meta' },
+      'born ' + calendarDate(c.date_of_birth) + ' · ' + (PORTAL_STATUS[c.portal_status] || c.portal_status))));
+  });
+  if (combo.nextCursor) {
+    list.append(h('li', { id: 'client-more', role: 'option', class: 'option option-more', 'aria-selected': 'false' },
+      'Show more clients…'));
+  }
+  if (message) {
+    list.append(h('li', { role: 'presentation', class: 'option-message', text: message }));
+  }
+}
+
+async function loadClients({ append = false } = {}) {
+  const seq = ++combo.seq;
+  if (combo.controller) combo.controller.abort();
+  combo.controller = new AbortController();
+  const params = new URLSearchParams({ q: combo.query, limit: String(PAGE_SIZE) });
+  if (append && combo.nextCursor) params.set('cursor', combo.nextCursor);
+  setFieldError('client-search-error', '', combo.input);
+  combo.input.setAttribute('aria-busy', 'true');
+  try {
+    const data = await api('GET', 'clients?' + params, undefined, combo.controller.signal);
+    if (seq !== combo.seq) return;
+    if (!append) combo.pending = false;
+    const before = combo.items.length;
+    combo.items = append ? combo.items.concat(data.clients) : data.clients;
+    combo.nextCursor = data.next_cursor || null;
+    const none = combo.items.length === 0;
+    renderCombo(none ? (combo.query ? 'No clients match “' + combo.query + '”.' : 'No clients to show.') : '');
+    setExpanded(true);
+    if (append) {
+      setActive(before);
+      announce(data.clients.length + ' more clients shown.');
+    } else {
+      announce(none ? 'No clients found.'
+        : combo.items.length + (combo.nextCursor ? ' or more' : '') +
+          (combo.items.length === 1 ? ' client found.' : ' clients found.') +
+          ' Use the arrow keys to choose.');
+    }
+  } catch (err) {
+    if (err.name === 'AbortError' || seq !== combo.seq) return;
+    if (err.code === 'invalid_cursor') {
+      combo.nextCursor = null;
+    }
+    setFieldError('client-search-error', errorText(err), combo.input);
+    announce(errorText(err));
+  } finally {
+    if (seq === combo.seq) combo.input.removeAttribute('aria-busy');
+  }
+}
+
+function scheduleSearch() {
+  clearTimeout(combo.timer);
+  combo.queuedMoves = 0;
+  // What is listed no longer matches the text: nothing is "active" until the answer comes.
+  combo.pending = true;
+  if (combo.open) {
+    combo.active = -1;
+    combo.input.removeAttribute('aria-activedescendant');
+    for (const o of comboOptions()) { o.classList.remove('is-active'); o.setAttribute('aria-selected', 'false'); }
+  }
+  combo.timer = setTimeout(searchNow, SEARCH_DEBOUNCE_MS);
+}
+
+// Search for what is typed now (skipping the rest of the debounce wait).
+function searchNow() {
+  clearTimeout(combo.timer);
+  combo.timer = null;
+  combo.query = combo.input.value.trim();
+  combo.nextCursor = null;
+  combo.inFlight = loadClients();
+  return combo.inFlight;
+}
+
+function chooseOption(option) {
+  if (!option) return;
+  if (option.id === 'client-more') {
+    loadClients({ append: true });
+    return;
+  }
+  const id = Number(option.dataset.id);
+  const client = combo.items.find((c) => c.id === id);
+  if (!client) return;
+  combo.input.value = listName(client);
+  setExpanded(false);
+  selectClient(client);
+}
+
+function initCombobox() {
+  combo.input = $('client-search');
+  combo.list = $('client-listbox');
+  combo.toggle = $('client-toggle');
+
+  combo.input.addEventListener('input', scheduleSearch);
+  combo.input.addEventListener('keydown', (e) => {
+    const options = comboOptions();
+    switch (e.key) {
+      case 'ArrowDown':
+        e.preventDefault();
+        if (combo.pending || !combo.open) {
+          if (!combo.pending && combo.items.length && combo.query === combo.input.value.trim()) {
+            setExpanded(true);
+            setActive(0);
+          } else {
+            // Arrow presses made while the answer is on its way still count.
+            combo.queuedMoves += 1;
+            const search = combo.timer || !combo.inFlight ? searchNow() : combo.inFlight;
+            search.then(() => {
+              if (combo.queuedMoves && combo.open && !combo.pending) setActive(combo.queuedMoves - 1);
+              combo.queuedMoves = 0;
+            });
+          }
+        } else {
+          setActive(combo.active + 1);
+        }
+        break;
+      case 'ArrowUp':
+        if (combo.open && !combo.pending) {
+          e.preventDefault();
+          setActive(combo.active <= 0 ? options.length - 1 : combo.active - 1);
+        }
+        break;
+      case 'Enter':
+        e.preventDefault();
+        if (combo.open && !combo.pending && combo.active >= 0) {
+          chooseOption(options[combo.active]);
+        } else if (combo.timer || !combo.open) {
+          searchNow(); // don't wait for the debounce; choosing needs a look at the answer
+        }
+        break;
+      case 'Escape':
+        // Drop any search still on its way, so the list doesn't pop open again.
+        clearTimeout(combo.timer);
+        combo.seq += 1;
+        if (combo.controller) combo.controller.abort();
+        combo.input.removeAttribute('aria-busy');
+        if (combo.open) {
+          e.preventDefault();
+          setExpanded(false);
+        } else if (combo.input.value) {
+          e.preventDefault();
+          combo.input.value = '';
+        }
+        break;
+      case 'Tab':
+        setExpanded(false);
+        break;
+      default:
+        break;
+    }
+  });
+  combo.input.addEventListener('click', () => {
+    if (!combo.open) {
+      if (combo.items.length && !combo.pending && combo.query === combo.input.value.trim()) setExpanded(true);
+      else searchNow();
+    }
+  });
+  combo.input.addEventListener('blur', () => {
+    // Let a click on an option land first.
+    setTimeout(() => {
+      if (document.activeElement !== combo.input) setExpanded(false);
+    }, 150);
+  });
+  combo.toggle.addEventListener('click', () => {
+    if (combo.open) { setExpanded(false); combo.input.focus(); return; }
+    combo.input.focus();
+    searchNow();
+  });
+  // Keep focus in the input while the mouse picks an option.
+  combo.list.addEventListener('mousedown', (e) => e.preventDefault());
+  combo.list.addEventListener('click', (e) => {
+    const option = e.target.closest('[role="option"]');
+    if (option) chooseOption(option);
+  });
+  document.addEventListener('click', (e) => {
+    if (combo.open && !e.target.closest('.combobox')) setExpanded(false);
+  });
+}
+
+// ---- the chosen client ----------------------------------------------------------------------
+
+function stopPolling() {
+  clearTimeout(state.pollTimer);
+  state.pollTimer = null;
+}
+
+async function selectClient(client) {
+  stopPolling();
+  state.generation += 1;
+  state.clientId = client.id;
+  state.view = null;
+  state.confirming = null;
+  state.itemErrors.clear();
+  state.olderOpen = false;
+  resetForms();
+  $('no-client').hidden = true;
+  $('client-panel').hidden = false;
+  $('client-name').textContent = fullName(client);
+  $('client-dob').textContent = calendarDate(client.date_of_birth);
+  setBadge($('client-status'), client.portal_status, PORTAL_STATUS);
+  $('client-panel').setAttribute('aria-busy', 'true');
+  const ok = await refreshClient({ fresh: true });
+  $('client-panel').removeAttribute('aria-busy');
+  if (ok) announce('Showing ' + fullName(state.view) + '.');
+}
+
+function resetForms() {
+  for (const form of [$('email-form'), $('declined-form'), $('rep-form')]) {
+    form.reset();
+    clearFormErrors(form);
+  }
+  updateNoteCounter();
+  closeSubform('declined');
+  closeSubform('rep');
+  for (const id of ['invite-client-error', 'declined-undo-error']) setFieldError(id, '');
+  $('client-error').hidden = true;
+}
+
+// Fetch the client view and render it. Returns true on success.
+async function refreshClient({ fresh = false, quiet = false } = {}) {
+  const generation = state.generation;
+  const id = state.clientId;
+  if (id === null) return false;
+  try {
+    const view = await api('GET', 'clients/' + encodeURIComponent(id));
+    if (generation !== state.generation) return false;
+    const previous = state.view;
+    state.view = view;
+    if (fresh) $('client-email').value = view.email || '';
+    renderClient(previous);
+    $('client-error').hidden = true;
+    schedulePoll();
+    return true;
+  } catch (err) {
+    if (generation !== state.generation) return false;
+    const text = err.status === 404
+      ? 'This client could not be found, or you no longer have access to them.'
+      : errorText(err);
+    if (!quiet || !state.view) {
+      $('client-error').textContent = text;
+      $('client-error').hidden = false;
+    }
+    schedulePoll();
+    return false;
+  }
+}
+
+function setBadge(el, status, words) {
+  el.textContent = words[status] || status || '';
+  el.className = 'badge tone-' + (STATUS_TONE[status] || 'muted');
+}
+
+function isExpired(inv) {
+  return inv.status === 'expired' ||
+    (inv.status === 'pending' && inv.expires_at && Date.parse(inv.expires_at) <= Date.now());
+}
+
+function invitationWords(inv) {
+  if (isExpired(inv)) return ['Expired', 'muted'];
+  switch (inv.status) {
+    case 'pending':
+      if (inv.delivery === 'failed') return ['Email not delivered', 'bad'];
+      if (inv.delivery === 'queued' || !inv.delivery) return ['Waiting to be emailed', 'info'];
+      return ['Sent, waiting for a reply', 'info'];
+    case 'accepted': return ['Accepted', 'good'];
+    case 'declined': return ['Declined by recipient', 'warn'];
+    case 'revoked': return ['Revoked', 'muted'];
+    case 'superseded': return ['Replaced by a newer invitation', 'muted'];
+    case 'locked': return ['Locked after too many wrong tries', 'bad'];
+    default: return [inv.status, 'muted'];
+  }
+}
+
+function deliveryWords(inv) {
+  switch (inv.delivery) {
+    case 'queued': return 'Email queued, sending shortly';
+    case 'sent': return 'Email sent';
+    case 'failed': return 'Email could not be delivered' + (inv.delivery_error ? ': ' + inv.delivery_error : '');
+    default: return '';
+  }
+}
+
+function clientInvitations(view) {
+  return (view.invitations || []).filter((i) => i.representative_id === null || i.representative_id === undefined);
+}
+
+function lastClientInvitation(view) {
+  return clientInvitations(view)[0] || null;
+}
+
+// "reinvite client" when the last client invitation was declined, expired, failed or revoked.
+function isReinvite(view) {
+  const last = lastClientInvitation(view);
+  if (!last) return false;
+  return last.status === 'declined' || last.status === 'revoked' || isExpired(last) ||
+    last.delivery === 'failed';
+}
+
+// Why "invite client" can't be used right now, in words; null when it can.
+function inviteBlocker(view) {
+  if (view.portal_status === 'active') return 'The client already has a portal account.';
+  if (view.declined_by_client) return 'The client declined portal access. Undo that first to invite them.';
+  if (!view.email) return 'Add the client’s email address above to invite them.';
+  const last = lastClientInvitation(view);
+  if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed') {
+    return 'An invitation is waiting for a reply. You can resend or revoke it below.';
+  }
+  return null;
+}
+
+function renderClient(previous) {
+  const view = state.view;
+  const focusId = document.activeElement && document.activeElement.id;
+
+  $('client-name').textContent = fullName(view);
+  $('client-dob').textContent = calendarDate(view.date_of_birth);
+  setBadge($('client-status'), view.portal_status, PORTAL_STATUS);
+
+  // client declined
+  const declined = view.declined_by_client;
+  $('declined-off').hidden = !!declined;
+  $('declined-on').hidden = !declined;
+  if (declined) {
+    $('declined-who').textContent = 'Recorded by ' + (declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';
+    $('declined-note-shown').textContent = declined.note ? 'Note: ' + declined.note : '';
+    $('declined-note-shown').hidden = !declined.note;
+  }
+
+  // invite / reinvite
+  const invite = $('invite-client');
+  invite.textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
+  const blocker = inviteBlocker(view);
+  invite.disabled = !!blocker;
+  $('invite-client-hint').textContent = blocker || '';
+  $('invite-client-hint').hidden = !blocker;
+
+  // invitation history and representatives
+  $('client-invitations').replaceChildren(renderInvitationList(clientInvitations(view)));
+  $('rep-list').replaceChildren(renderRepresentatives(view.representatives || []));
+
+  announceDeliveryChanges(previous, view);
+
+  // Re-rendering replaced list buttons: put focus back where it was.
+  if (focusId && document.activeElement === document.body && $(focusId)) $(focusId).focus();
+}
+
+function allInvitations(view) {
+  const list = [...(view.invitations || [])];
+  for (const rep of view.representatives || []) {
+    if (rep.latest_invitation && !list.some((i) => i.id === rep.latest_invitation.id)) {
+      list.push(rep.latest_invitation);
+    }
+  }
+  return list;
+}
+
+function announceDeliveryChanges(previous, view) {
+  if (!previous || previous.id !== view.id) return;
+  const before = new Map(allInvitations(previous).map((i) => [i.id, i]));
+  const messages = [];
+  for (const inv of allInvitations(view)) {
+    const old = before.get(inv.id);
+    if (!old || old.delivery === inv.delivery) continue;
+    if (inv.delivery === 'sent') messages.push('The invitation email to ' + inv.email + ' was sent.');
+    if (inv.delivery === 'failed') messages.push('The invitation email to ' + inv.email + ' could not be delivered.');
+  }
+  if (messages.length) announce(messages.join(' '));
+}
+
+function invitationDetails(inv) {
+  const rows = [];
+  const add = (label, value) => rows.push(h('div', {}, h('dt', { text: label }), h('dd', {}, value)));
+  add('Sent to', inv.email);
+  const delivery = deliveryWords(inv);
+  if (delivery) add('Delivery', delivery);
+  if (inv.created_at) add('Created', [timeEl(inv.created_at), inv.created_by ? ' by ' + inv.created_by : '']);
+  if (inv.sent_at) add('Sent', [timeEl(inv.sent_at), inv.send_count > 1 ? ' (sent ' + inv.send_count + ' times)' : '']);
+  if (inv.expires_at && inv.status === 'pending') add(isExpired(inv) ? 'Expired' : 'Expires', timeEl(inv.expires_at));
+  if (inv.responded_at) add('Answered', timeEl(inv.responded_at));
+  return h('dl', { class: 'inv-details' }, rows);
+}
+
+function itemError(key) {
+  const text = state.itemErrors.get(key);
+  return text ? h('p', { class: 'field-error', id: 'err-' + key.replace(/[^a-z0-9]/gi, '-'), text }) : null;
+}
+
+// The inline "are you sure?" for revoking, or null.
+function revokeConfirm(inv) {
+  if (state.confirming !== 'revoke:' + inv.id) return null;
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm revoke' },
+    h('p', { text: 'Revoke the invitation to ' + inv.email + '? The link in the email will stop working.' }),
+    h('div', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-danger', id: 'inv-' + inv.id + '-revoke-yes',
+        onclick: (e) => revokeInvitation(inv, e.currentTarget),
+      }, 'Revoke invitation'),
+      h('button', {
+        type: 'button', class: 'btn btn-link', id: 'inv-' + inv.id + '-revoke-no',
+        onclick: () => { state.confirming = null; renderClient(); $('inv-' + inv.id + '-revoke')?.focus(); },
+      }, 'Keep it')));
+}
+
+// Resend and Revoke for a pending invitation (empty when it is not pending).
+function invitationButtons(inv, who) {
+  if (inv.status !== 'pending' || isExpired(inv)) return [];
+  return [
+    h('button', {
+      type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
+      onclick: (e) => resendInvitation(inv, e.currentTarget),
+    }, 'Resend', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
+    h('button', {
+      type: 'button', class: 'btn btn-link btn-small', id: 'inv-' + inv.id + '-revoke',
+      onclick: () => {
+        state.confirming = 'revoke:' + inv.id;
+        renderClient();
+        $('inv-' + inv.id + '-revoke-yes')?.focus();
+      },
+    }, 'Revoke', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
+  ];
+}
+
+function invitationActions(inv, who) {
+  const confirm = revokeConfirm(inv);
+  if (confirm) return confirm;
+  const buttons = invitationButtons(inv, who);
+  return buttons.length ? h('div', { class: 'actions' }, buttons) : null;
+}
+
+function invitationItem(inv, who) {
+  const [words, tone] = invitationWords(inv);
+  return h('li', { class: 'inv-item', 'data-invitation-id': inv.id },
+    h('div', { class: 'inv-head' },
+      h('span', { class: 'badge tone-' + tone, text: words })),
+    invitationDetails(inv),
+    invitationActions(inv, who),
+    itemError('inv:' + inv.id));
+}
+
+function renderInvitationList(invitations) {
+  if (!invitations.length) {
+    return h('p', { class: 'empty-inline', text: 'No invitations have been sent to the client yet.' });
+  }
+  const who = fullName(state.view);
+  const [latest, ...older] = invitations;
+  const frag = document.createDocumentFragment();
+  frag.append(h('h3', { class: 'small-heading', text: 'Latest client invitation' }));
+  frag.append(h('ul', { class: 'inv-list', 'aria-label': 'Latest client invitation' }, invitationItem(latest, who)));
+  if (older.length) {
+    const details = h('details', { class: 'older', id: 'older-invitations' },
+      h('summary', { id: 'older-summary', text: 'Earlier invitations (' + older.length + ')' }),
+      h('ul', { class: 'inv-list' }, older.map((i) => invitationItem(i, who))));
+    if (state.olderOpen) details.open = true;
+    details.addEventListener('toggle', () => { state.olderOpen = details.open; });
+    frag.append(details);
+  }
+  return frag;
+}
+
+function renderRepresentatives(reps) {
+  if (!reps.length) {
+    return h('p', { class: 'empty-inline', text: 'No representatives yet.' });
+  }
+  return h('ul', { class: 'rep-list', 'aria-labelledby': 'reps-heading' }, reps.map(representativeItem));
+}
+
+function representativeItem(rep) {
+  const name = fullName(rep);
+  const inv = rep.latest_invitation || null;
+  const removeKey = 'remove:' + rep.id;
+  const canReinvite = rep.portal_status !== 'active' && rep.portal_status !== 'invited';
+  // One row of actions; an open confirmation takes its place.
+  let actions = inv ? revokeConfirm(inv) : null;
+  if (!actions && state.confirming === removeKey) {
+    actions = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm removal of ' + name },
+      h('p', { text: 'Remove ' + name + ' as a representative? Any pending invitation stops working and their portal account is turned off.' }),
+      h('div', { class: 'actions' },
+        h('button', {
+          type: 'button', class: 'btn btn-danger', id: 'rep-' + rep.id + '-remove-yes',
+          onclick: (e) => removeRepresentative(rep, e.currentTarget),
+        }, 'Remove ' + name),
+        h('button', {
+          type: 'button', class: 'btn btn-link', id: 'rep-' + rep.id + '-remove-no',
+          onclick: () => { state.confirming = null; renderClient(); $('rep-' + rep.id + '-remove')?.focus(); },
+        }, 'Keep')));
+  }
+  if (!actions) {
+    actions = h('div', { class: 'actions' },
+      inv ? invitationButtons(inv, name) : [],
+      canReinvite ? h('button', {
+        type: 'button', class: 'btn btn-secondary btn-small', id: 'rep-' + rep.id + '-reinvite',
+        onclick: (e) => reinviteRepresentative(rep, e.currentTarget),
+      }, rep.portal_status === 'not_invited' ? 'Invite' : 'Reinvite', h('span', { class: 'visually-hidden', text: ' ' + name })) : null,
+      h('button', {
+        type: 'button', class: 'btn btn-link btn-small push-end', id: 'rep-' + rep.id + '-remove',
+        onclick: () => {
+          state.confirming = removeKey;
+          renderClient();
+          $('rep-' + rep.id + '-remove-yes')?.focus();
+        },
+      }, 'Remove representative', h('span', { class: 'visually-hidden', text: ' ' + name })));
+  }
+  return h('li', { class: 'rep-item', 'data-representative-id': rep.id },
+    h('div', { class: 'rep-head' },
+      h('h4', { class: 'rep-name', text: name }),
+      rep.relationship ? h('span', { class: 'rep-rel', text: RELATIONSHIP[rep.relationship] || rep.relationship }) : null,
+      h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
+    h('p', { class: 'rep-email', text: rep.email }),
+    inv ? h('div', { class: 'rep-inv' },
+      h('p', { class: 'small-heading', text: 'Latest invitation: ' + invitationWords(inv)[0] }),
+      invitationDetails(inv)) : null,
+    actions,
+    itemError('inv:' + (inv ? inv.id : '')),
+    itemError('rep:' + rep.id));
+}
+
+// ---- polling for delivery updates -----------------------------------------------------------
+
+function needsPoll(view) {
+  return !!view && allInvitations(view).some((i) => i.status === 'pending' && i.delivery === 'queued');
+}
+
+function schedulePoll() {
+  stopPolling();
+  if (!needsPoll(state.view)) return;
+  const generation = state.generation;
+  state.pollTimer = setTimeout(async () => {
+    if (generation !== state.generation) return;
+    await refreshClient({ quiet: true });
+  }, POLL_MS);
+}
+
+// ---- actions --------------------------------------------------------------------------------
+
+async function afterItemAction(key, button, fn, success) {
+  state.itemErrors.delete(key);
+  await busy(button, async () => {
+    try {
+      await fn();
+      state.confirming = null;
+      await refreshClient();
+      announce(success);
+    } catch (err) {
+      const text = errorText(err);
+      state.itemErrors.set(key, text);
+      if (err.code === 'not_pending') state.confirming = null;
+      if (err.code === 'not_pending' || err.status === 404) await refreshClient();
+      else renderClient();
+      announce(text);
+    }
+  });
+}
+
+function resendInvitation(inv, button) {
+  return afterItemAction('inv:' + inv.id, button,
+    () => api('POST', 'invitations/' + inv.id + '/resend'),
+    'A new invitation email to ' + inv.email + ' is on its way. The earlier link no longer works.');
+}
+
+function revokeInvitation(inv, button) {
+  return afterItemAction('inv:' + inv.id, button,
+    () => api('POST', 'invitations/' + inv.id + '/revoke'),
+    'The invitation to ' + inv.email + ' was revoked.');
+}
+
+function reinviteRepresentative(rep, button) {
+  return afterItemAction('rep:' + rep.id, button,
+    () => api('POST', 'representatives/' + rep.id + '/invitations'),
+    'An invitation to ' + fullName(rep) + ' is on its way.');
+}
+
+async function removeRepresentative(rep, button) {
+  await afterItemAction('rep:' + rep.id, button,
+    () => api('DELETE', 'representatives/' + rep.id),
+    fullName(rep) + ' was removed as a representative.');
+  if (!state.itemErrors.has('rep:' + rep.id)) $('rep-open').focus();
+}
+
+function initClientActions() {
+  // Email: change
+  const emailForm = $('email-form');
+  emailForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const input = $('client-email');
+    const email = input.value.trim();
+    clearFormErrors(emailForm);
+    if (!state.view) return;
+    if (!email) {
+      setFieldError('client-email-error', 'Please enter the client’s email address.', input);
+      input.focus();
+      return;
+    }
+    if (email === (state.view.email || '')) {
+      announce('That is already the client’s email address.');
+      return;
+    }
+    const hadPending = clientInvitations(state.view).some((i) => i.status === 'pending' && !isExpired(i));
+    const button = emailForm.querySelector('button[type="submit"]');
+    await busy(button, async () => {
+      try {
+        await api('PUT', 'clients/' + state.clientId + '/email', { email });
+        await refreshClient();
+        input.value = state.view ? state.view.email || email : email;
+        announce('Email changed to ' + email + '.' + (hadPending
+          ? ' The earlier invitation link no longer works; send a new invitation.' : ''));
+      } catch (err) {
+        // One field in this form: every error belongs next to it.
+        setFieldError('client-email-error', errorText(err), input);
+        input.focus();
+        announce(errorText(err));
+      }
+    });
+  });
+
+  // invite client / reinvite client
+  $('invite-client').addEventListener('click', async (e) => {
+    const button = e.currentTarget;
+    setFieldError('invite-client-error', '');
+    if (!state.view) return;
+    await busy(button, async () => {
+      try {
+        await api('POST', 'clients/' + state.clientId + '/invitations');
+        await refreshClient();
+        announce('Invitation to ' + (state.view?.email || 'the client') + ' queued. It will show as sent in a moment.');
+        // the button may now be disabled; keep keyboard users in the same place
+        if (button.disabled) $('client-invitations').querySelector('button')?.focus();
+      } catch (err) {
+        const text = errorText(err);
+        if (err.field === 'email' || err.code === 'no_email') {
+          setFieldError('client-email-error', text, $('client-email'));
+          $('client-email').focus();
+        } else {
+          setFieldError('invite-client-error', text);
+        }
+        announce(text);
+        if (err.status === 409) await refreshClient({ quiet: true });
+      }
+    });
+  });
+
+  // client declined
+  $('declined-open').addEventListener('click', () => openSubform('declined'));
+  closeOnEscape('declined');
+  closeOnEscape('rep');
+  $('declined-cancel').addEventListener('click', () => { closeSubform('declined'); $('declined-open').focus(); });
+  $('declined-note').addEventListener('input', updateNoteCounter);
+  $('declined-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    clearFormErrors(form);
+    const note = $('declined-note').value.trim();
+    if ([...note].length > NOTE_MAX) {
+      setFieldError('declined-note-error', ERROR_TEXT.invalid_note, $('declined-note'));
+      $('declined-note').focus();
+      return;
+    }
+    const button = form.querySelector('button[type="submit"]');
+    await busy(button, async () => {
+      try {
+        await api('POST', 'clients/' + state.clientId + '/declined', note ? { note } : undefined);
+        form.reset();
+        updateNoteCounter();
+        closeSubform('declined');
+        await refreshClient();
+        $('declined-undo').focus();
+        announce('Recorded that the client declined portal access.');
+      } catch (err) {
+        showFormError(form, err, 'declined-form-error');
+      }
+    });
+  });
+  $('declined-undo').addEventListener('click', async (e) => {
+    const button = e.currentTarget;
+    setFieldError('declined-undo-error', '');
+    await busy(button, async () => {
+      try {
+        await api('DELETE', 'clients/' + state.clientId + '/declined');
+        await refreshClient();
+        $('declined-open').focus();
+        announce('“Client declined” was undone. The client can be invited again.');
+      } catch (err) {
+        setFieldError('declined-undo-error', errorText(err));
+        announce(errorText(err));
+      }
+    });
+  });
+
+  // invite client representative
+  $('rep-open').addEventListener('click', () => {
+    if ($('rep-form').hidden) openSubform('rep');
+    else { closeSubform('rep'); }
+  });
+  $('rep-cancel').addEventListener('click', () => { closeSubform('rep'); $('rep-open').focus(); });
+  $('rep-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    clearFormErrors(form);
+    const body = {
+      email: form.elements.email.value.trim(),
+      first_name: form.elements.first_name.value.trim(),
+      last_name: form.elements.last_name.value.trim(),
+    };
+    if (form.elements.relationship.value) body.relationship = form.elements.relationship.value;
+    // Obvious gaps are caught here; everything else is the server's call.
+    const missing = [];
+    if (!body.email) missing.push(['email', 'Please enter the representative’s email address.']);
+    if (!body.first_name) missing.push(['first_name', 'Please enter the first name.']);
+    if (!body.last_name) missing.push(['last_name', 'Please enter the last name.']);
+    if (missing.length) {
+      for (const [field, text] of missing) {
+        const input = form.elements.namedItem(field);
+        setFieldError(input.id + '-error', text, input);
+      }
+      form.elements.namedItem(missing[0][0]).focus();
+      announce(missing.map((m) => m[1]).join(' '));
+      return;
+    }
+    const button = form.querySelector('button[type="submit"]');
+    await busy(button, async () => {
+      try {
+        await api('POST', 'clients/' + state.clientId + '/representatives', body);
+        form.reset();
+        closeSubform('rep');
+        await refreshClient();
+        $('rep-open').focus();
+        announce('Invitation to ' + body.first_name + ' ' + body.last_name + ' (' + body.email + ') queued.');
+      } catch (err) {
+        const overrides = err.field === 'first_name' ? { invalid_name: 'Please enter the first name.' }
+          : err.field === 'last_name' ? { invalid_name: 'Please enter the last name.' } : {};
+        showFormError(form, err, 'rep-form-error', overrides);
+      }
+    });
+  });
+}
+
+// Escape closes an open sub-form (what was typed stays) and returns to its button.
+function closeOnEscape(name) {
+  $(name + '-form').addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    closeSubform(name);
+    $(name + '-open').focus();
+  });
+}
+
+function openSubform(name) {
+  const form = $(name + '-form');
+  form.hidden = false;
+  $(name + '-open').setAttribute('aria-expanded', 'true');
+  form.querySelector('input, textarea, select').focus();
+}
+
+function closeSubform(name) {
+  $(name + '-form').hidden = true;
+  $(name + '-open').setAttribute('aria-expanded', 'false');
+}
+
+function updateNoteCounter() {
+  const n = [...$('declined-note').value].length;
+  $('declined-note-count').textContent = n + ' of ' + NOTE_MAX + ' characters';
+}
+
+// ---- start ----------------------------------------------------------------------------------
+
+async function start() {
+  initCombobox();
+  initClientActions();
+  try {
+    const me = await api('GET', 'me');
+    state.me = me;
+    $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
+    $('settings-link').hidden = !me.admin;
+  } catch (err) {
+    showPageError(errorText(err));
+    if (err.code === 'not_staff' || err.status === 401) {
+      $('client-search').disabled = true;
+      $('no-client').hidden = true;
+    }
+  }
+}
+
+start();

@@ -1,0 +1,340 @@
+// End-to-end: the real httpd + mod_portal_manager + database + SMTP sink, driven through the
+// pages. Skipped unless PM_BASE_URL is set. The harness (scripts/check) provides:
+//
+//   PM_BASE_URL      e.g. http://127.0.0.1:8529 — staff page at /portal-manager/,
+//                    recipient page at /portal/invitation/ (override with PM_STAFF_PATH,
+//                    PM_INVITATION_PATH)
+//   PM_STAFF_USER, PM_STAFF_PASS   a staff member who sees at least three clients that are
+//                    not invited yet (or name them: PM_E2E_CLIENT_IDS=7,8,9)
+//   PM_ADMIN_USER, PM_ADMIN_PASS   a portal admin (sees the settings link)
+//   PM_MAIL_DIR      the maildir the SMTP sink writes (aiosmtpd's Mailbox handler): new
+//                    messages appear in PM_MAIL_DIR/new/
+//
+// The email link comes from the received message, parsed with a real MIME parser.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { request as playwrightRequest } from 'playwright-core';
+import { simpleParser } from 'mailparser';
+import {
+  launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
+} from './lib/browser.js';
+
+const env = process.env;
+const BASE = env.PM_BASE_URL ? env.PM_BASE_URL.replace(/\/+$/, '') : null;
+const STAFF_URL = BASE && BASE + (env.PM_STAFF_PATH || '/portal-manager/');
+const INVITATION_URL = BASE && BASE + (env.PM_INVITATION_PATH || '/portal/invitation/');
+const STAFF = { username: env.PM_STAFF_USER || 'clin1', password: env.PM_STAFF_PASS || 'pw' };
+const ADMIN = { username: env.PM_ADMIN_USER || 'admin', password: env.PM_ADMIN_PASS || 'pw' };
+const MAIL_DIR = env.PM_MAIL_DIR || null;
+const RUN = Date.now().toString(36);
+const skip = BASE ? false : 'PM_BASE_URL not set (end-to-end tests need the real server; see the file header)';
+
+let browser;
+let clients = [];           // three not-invited clients this staff member may see
+
+function testClient(i) {
+  assert.ok(clients[i], STAFF.username + ' needs at least ' + (i + 1) + ' clients that are not invited yet (or set PM_E2E_CLIENT_IDS)');
+  return clients[i];
+}
+
+before(async () => {
+  if (!BASE) return;
+  browser = await launch();
+  clients = await pickTestClients();
+});
+
+after(async () => { await browser?.close(); });
+
+// ---- helpers --------------------------------------------------------------------------------
+
+async function staffApi() {
+  return playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: STAFF });
+}
+
+async function pickTestClients() {
+  const api = await staffApi();
+  try {
+    const all = [];
+    let cursor = null;
+    do {
+      const r = await api.get('api/clients?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+      assert.equal(r.status(), 200, 'GET api/clients as ' + STAFF.username + ': ' + (await r.text()));
+      const body = await r.json();
+      all.push(...body.clients);
+      cursor = body.next_cursor;
+    } while (cursor && all.length < 2000);
+    if (env.PM_E2E_CLIENT_IDS) {
+      const ids = env.PM_E2E_CLIENT_IDS.split(',').map(Number);
+      return ids.map((id) => all.find((c) => c.id === id) || assert.fail('client ' + id + ' not visible to ' + STAFF.username));
+    }
+    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 3);
+  } finally {
+    await api.dispose();
+  }
+}
+
+async function staffPage({ who = STAFF, viewport = DESKTOP } = {}) {
+  const context = await browser.newContext({ viewport, httpCredentials: who });
+  const page = await watchedPage(context);
+  await page.goto(STAFF_URL);
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  return page;
+}
+
+// Type the last name and choose the client by id, paging with "more" if needed.
+async function pickClient(page, client) {
+  const box = page.getByRole('combobox', { name: 'Client' });
+  await box.fill(client.last_name);
+  const option = page.locator('#client-opt-' + client.id);
+  for (let i = 0; i < 40; i += 1) {
+    await page.locator('#client-listbox:not([hidden]) [role="option"]').first().waitFor();
+    await page.waitForFunction(() => !document.getElementById('client-search').hasAttribute('aria-busy'));
+    if (await option.count()) break;
+    const more = page.locator('#client-more');
+    assert.ok(await more.count(), 'client ' + client.id + ' not offered when searching ' + client.last_name);
+    const before = await page.locator('#client-listbox [role="option"]').count();
+    await more.click();
+    await page.waitForFunction((n) => document.querySelectorAll('#client-listbox [role="option"]').length !== n, before);
+  }
+  await option.click();
+  await page.getByRole('heading', { name: client.first_name + ' ' + client.last_name }).waitFor();
+  await page.locator('#client-panel:not([aria-busy])').waitFor();
+}
+
+async function changeEmail(page, email) {
+  await page.getByLabel('Email:').fill(email);
+  await page.getByRole('button', { name: 'change', exact: true }).click();
+  await page.locator('#status').filter({ hasText: 'Email changed to ' + email }).waitFor();
+}
+
+// Wait for a message to `address` in the maildir; return it parsed.
+async function waitForMail(address, { timeout = 60000 } = {}) {
+  assert.ok(MAIL_DIR, 'PM_MAIL_DIR is needed to read the invitation email');
+  const seen = new Set();
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const sub of ['new', 'cur']) {
+      let names = [];
+      try { names = await readdir(path.join(MAIL_DIR, sub)); } catch { names = []; }
+      for (const name of names) {
+        const file = path.join(MAIL_DIR, sub, name);
+        if (seen.has(file)) continue;
+        seen.add(file);
+        const mail = await simpleParser(await readFile(file));
+        const to = (mail.to ? [].concat(mail.to) : []).flatMap((a) => a.value.map((v) => v.address.toLowerCase()));
+        if (to.includes(address.toLowerCase())) return mail;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return assert.fail('no email to ' + address + ' within ' + timeout + ' ms in ' + MAIL_DIR);
+}
+
+function invitationLink(mail) {
+  const re = /https?:\/\/[^\s<>"')]+#t=[A-Za-z0-9_-]+/;
+  const fromText = (mail.text || '').match(re);
+  assert.ok(fromText, 'the text part carries the link');
+  if (mail.html) {
+    const fromHtml = mail.html.replace(/&amp;/g, '&').match(re);
+    assert.ok(fromHtml, 'the HTML part carries the link');
+    assert.equal(fromHtml[0], fromText[0], 'text and HTML parts link to the same place');
+  }
+  return fromText[0];
+}
+
+async function openInvitation(link, viewport = PHONE) {
+  const context = await browser.newContext({ viewport });
+  const page = await watchedPage(context);
+  await page.goto(link);
+  await page.locator('#view-loading[hidden]').waitFor({ state: 'attached' });
+  assert.equal(new URL(page.url()).hash, '', 'token removed from the address bar');
+  return page;
+}
+
+async function inviteAndWaitSent(page) {
+  await page.getByRole('button', { name: /^(re)?invite client$/ }).click();
+  const latest = page.locator('#client-invitations .inv-item').first();
+  const refused = page.locator('#invite-client-error:not([hidden])');
+  await latest.or(refused).first().waitFor();
+  if (await refused.isVisible()) assert.fail('invite client was refused: ' + (await refused.textContent()));
+  // the delivery worker's queued → sent shows up without a reload
+  await latest.getByText('Email sent', { exact: true }).waitFor({ timeout: 60000 });
+  return latest;
+}
+
+// ---- scenarios ------------------------------------------------------------------------------
+
+describe('end to end (real server)', () => {
+  test('staff: log in, settings link for admins only, search and pick, change email, client declined and undo', { skip }, async () => {
+    const admin = await staffPage({ who: ADMIN });
+    await admin.getByRole('link', { name: 'Client portal settings' }).waitFor();
+    await checkA11y(admin, 'e2e staff initial');
+    await admin.context().close();
+
+    const page = await staffPage();
+    const api = await staffApi();
+    const me = await (await api.get('api/me')).json();
+    await api.dispose();
+    assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), me.admin === true);
+
+    const client = testClient(0);
+    await pickClient(page, client);
+    assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
+    await checkA11y(page, 'e2e staff client');
+
+    // a bad address is explained next to the field and kept
+    await page.getByLabel('Email:').fill('not an email');
+    await page.getByRole('button', { name: 'change', exact: true }).click();
+    await page.locator('#client-email-error').filter({ hasText: 'complete email address' }).waitFor();
+    assert.equal(await page.getByLabel('Email:').inputValue(), 'not an email');
+    await checkA11y(page, 'e2e staff email error');
+    await changeEmail(page, `e2e-${RUN}-a@example.org`);
+    assert.equal(await page.locator('#client-email-error').isVisible(), false);
+
+    await page.getByRole('button', { name: 'client declined', exact: true }).click();
+    await page.getByLabel('Note (optional)').fill('Prefers paper (e2e ' + RUN + ').');
+    await page.getByRole('button', { name: 'Record client declined' }).click();
+    await page.getByText(`Recorded by ${STAFF.username}`, { exact: false }).waitFor();
+    await page.getByText('Note: Prefers paper (e2e ' + RUN + ').').waitFor();
+    assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
+    assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);
+    await checkA11y(page, 'e2e staff declined');
+    await screenshot(page, 'e2e-staff-declined');
+    await page.getByRole('button', { name: 'Undo client declined' }).click();
+    await page.getByRole('button', { name: 'client declined', exact: true }).waitFor();
+    assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('staff: invite client, watch it turn sent, invite a representative', { skip }, async () => {
+    const client = testClient(0);
+    const page = await staffPage();
+    await pickClient(page, client);
+    if ((await page.getByLabel('Email:').inputValue()) !== `e2e-${RUN}-a@example.org`) {
+      await changeEmail(page, `e2e-${RUN}-a@example.org`);
+    }
+    const latest = await inviteAndWaitSent(page);
+    await latest.getByText('Sent, waiting for a reply').waitFor();
+    assert.equal(await page.locator('#client-status').textContent(), 'Invited, waiting for a reply');
+    await checkA11y(page, 'e2e staff invited');
+    await screenshot(page, 'e2e-staff-invited');
+    if (MAIL_DIR) invitationLink(await waitForMail(`e2e-${RUN}-a@example.org`));
+
+    // resend right away is refused politely (cool-down, 429 + Retry-After)
+    await latest.getByRole('button', { name: /Resend/ }).click();
+    await latest.locator('.field-error').filter({ hasText: /resend it/ }).waitFor();
+
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    await page.getByLabel('E-mail:').fill(`e2e-${RUN}-rep@example.org`);
+    await page.getByLabel('First name:').fill('Robin');
+    await page.getByLabel('Last name:').fill('E2e');
+    await page.getByLabel('Relationship').selectOption('guardian');
+    await page.locator('#rep-form').getByRole('button', { name: 'invite', exact: true }).click();
+    const rep = page.locator('.rep-item').filter({ hasText: 'Robin E2e' });
+    await rep.waitFor();
+    await rep.getByText('Guardian').waitFor();
+    await rep.getByText('Email sent', { exact: true }).waitFor({ timeout: 60000 });
+    await checkA11y(page, 'e2e staff representative');
+    await screenshot(page, 'e2e-staff-representative');
+    if (MAIL_DIR) invitationLink(await waitForMail(`e2e-${RUN}-rep@example.org`));
+
+    await page.setViewportSize(PHONE);
+    await assertNoHorizontalScroll(page);
+    await screenshot(page, 'e2e-staff-360');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('recipient: accept from the emailed link, then the new account signs in', { skip }, async () => {
+    const client = testClient(1);
+    const email = `e2e-${RUN}-b@example.org`;
+    const staff = await staffPage();
+    await pickClient(staff, client);
+    await changeEmail(staff, email);
+    await inviteAndWaitSent(staff);
+
+    const link = invitationLink(await waitForMail(email));
+    assert.ok(link.startsWith('http'), link);
+    const page = await openInvitation(link);
+    await page.getByRole('heading', { name: 'Welcome, ' + client.first_name }).waitFor();
+    await checkA11y(page, 'e2e recipient invitation');
+    await screenshot(page, 'e2e-recipient-invitation');
+
+    const username = `e2e${RUN}b`;
+    const password = `e2e passphrase ${RUN} long`;
+    // a wrong date of birth first: explained next to the field, nothing lost
+    await page.getByLabel('Your date of birth').fill('1901-01-01');
+    await page.getByLabel('Choose a username').fill(username);
+    await page.getByLabel('Choose a password').fill(password);
+    await page.getByLabel('Type the password again').fill(password);
+    await page.getByRole('button', { name: 'Accept and create my account' }).click();
+    await page.locator('#date-of-birth-error').filter({ hasText: 'doesn’t match' }).waitFor();
+    assert.equal(await page.getByLabel('Choose a username').inputValue(), username);
+    await checkA11y(page, 'e2e recipient dob error');
+
+    await page.getByLabel('Your date of birth').fill(client.date_of_birth);
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/accept')),
+      page.getByRole('button', { name: 'Accept and create my account' }).click(),
+    ]);
+    assert.equal(answer.status(), 201, await answer.text());
+    const { login_url: loginUrl } = await answer.json();
+    await page.waitForRequest((r) => r.url() === new URL(loginUrl, link).href);
+    await page.context().close();
+
+    // the portal account location answers the new credentials, and refuses wrong ones
+    const good = await playwrightRequest.newContext({ httpCredentials: { username, password } });
+    const ok = await good.get(new URL(loginUrl, link).href);
+    assert.notEqual(ok.status(), 401, 'new credentials accepted at ' + loginUrl);
+    assert.ok(ok.status() < 500, 'status ' + ok.status());
+    await good.dispose();
+    const bad = await playwrightRequest.newContext({ httpCredentials: { username, password: password + 'x' } });
+    assert.equal((await bad.get(new URL(loginUrl, link).href)).status(), 401);
+    await bad.dispose();
+
+    // staff see it
+    await pickClient(staff, client);
+    assert.equal(await staff.locator('#client-status').textContent(), 'Has a portal account');
+    await staff.locator('.inv-item').first().getByText('Accepted', { exact: true }).waitFor();
+
+    // the same link again: kindly refused
+    const again = await openInvitation(link);
+    await again.getByRole('heading', { name: 'This invitation has already been used' }).waitFor();
+    await checkA11y(again, 'e2e recipient already used');
+    await again.context().close();
+    assertNoProblems(staff);
+    await staff.context().close();
+  });
+
+  test('recipient: decline; staff then see declined and "reinvite client"', { skip }, async () => {
+    const client = testClient(2);
+    const email = `e2e-${RUN}-c@example.org`;
+    const staff = await staffPage();
+    await pickClient(staff, client);
+    await changeEmail(staff, email);
+    await inviteAndWaitSent(staff);
+
+    const page = await openInvitation(invitationLink(await waitForMail(email)), DESKTOP);
+    await page.getByRole('heading', { name: 'Welcome, ' + client.first_name }).waitFor();
+    await page.getByRole('button', { name: 'Decline invitation' }).click();
+    await checkA11y(page, 'e2e recipient decline confirm');
+    await page.getByRole('button', { name: 'Yes, decline the invitation' }).click();
+    await page.getByRole('heading', { name: 'You declined the invitation' }).waitFor();
+    await checkA11y(page, 'e2e recipient declined');
+    await screenshot(page, 'e2e-recipient-declined');
+    assertNoProblems(page);
+    await page.context().close();
+
+    await pickClient(staff, client);
+    await staff.getByRole('button', { name: 'reinvite client' }).waitFor();
+    assert.equal(await staff.locator('#client-status').textContent(), 'Declined the invitation');
+    await staff.locator('.inv-item').first().getByText('Declined by recipient').waitFor();
+    await checkA11y(staff, 'e2e staff after decline');
+    await screenshot(staff, 'e2e-staff-after-decline');
+    assertNoProblems(staff);
+    await staff.context().close();
+  });
+});

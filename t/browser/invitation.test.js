@@ -1,0 +1,248 @@
+// Recipient page against the in-memory stand-in server (lib/fake-server.js): the token
+// leaves the address bar, accept and decline, every documented error, 360 px and axe.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeServer } from './lib/fake-server.js';
+import {
+  launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
+} from './lib/browser.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startFakeServer({ deliveryDelayMs: 50, resendCooldownSec: 0 });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const staffRequest = (method, path, body) => fetch(server.baseURL + '/portal-manager/api/' + path, {
+  method,
+  headers: {
+    Authorization: 'Basic ' + Buffer.from('admin:pw').toString('base64'),
+    'X-Requested-With': 'portal-manager',
+    ...(body ? { 'Content-Type': 'application/json' } : {}),
+  },
+  body: body ? JSON.stringify(body) : undefined,
+}).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+// Invite through the staff API and wait for the (fake) delivery worker to "send" it.
+async function invite(clientId) {
+  const r = await staffRequest('POST', 'clients/' + clientId + '/invitations');
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  for (let i = 0; i < 100 && !server.tokenOf(r.body.invitation.id); i += 1) await new Promise((res) => setTimeout(res, 20));
+  return { id: r.body.invitation.id, token: server.tokenOf(r.body.invitation.id) };
+}
+
+async function openLink(token, { viewport = PHONE } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await watchedPage(context);
+  await page.goto(server.baseURL + '/portal/invitation/' + (token === null ? '' : '#t=' + token));
+  await page.locator('#view-loading[hidden]').waitFor({ state: 'attached' });
+  return page;
+}
+
+const recipientCalls = () => server.requests.filter((r) => r.path.startsWith('/portal/invitation/api/'));
+
+describe('recipient page', () => {
+  test('lookup: token leaves the address bar, practice name and colour, axe clean', async () => {
+    const { token } = await invite(10);
+    const page = await openLink(token);
+    await page.getByRole('heading', { name: 'Welcome, Avery' }).waitFor();
+    assert.equal(new URL(page.url()).hash, '', 'token removed from the address bar');
+    assert.ok(!(await page.evaluate(() => history.length > 1 && location.href.includes('#'))));
+    await page.getByText('Riverside Counseling has invited you').waitFor();
+    assert.equal(await page.locator('#practice-name').textContent(), 'Riverside Counseling');
+    assert.equal(await page.locator('.brandbar').evaluate((el) => getComputedStyle(el).backgroundColor), 'rgb(47, 93, 98)');
+    await page.getByText(/This invitation is valid until .*\d/).waitFor();
+    await page.getByText('be at least 12 characters long').waitFor();
+    await page.getByText('not be your username or your email address').waitFor();
+    assert.equal(await page.getByLabel('Your date of birth').getAttribute('type'), 'date');
+    const lookup = recipientCalls().at(-1);
+    assert.equal(lookup.path, '/portal/invitation/api/lookup');
+    assert.equal(lookup.headers['x-requested-with'], 'portal-manager');
+    assert.match(lookup.headers['content-type'], /^application\/json/);
+    assert.deepEqual(JSON.parse(lookup.body), { token });
+    assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'recipient invitation');
+    await screenshot(page, 'recipient-invitation');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('accept: checks on the page, server errors next to the field, then the login page', async () => {
+    const { token } = await invite(11);
+    const page = await openLink(token, { viewport: DESKTOP });
+    await page.getByRole('heading', { name: 'Welcome, Blake' }).waitFor();
+    const accept = page.getByRole('button', { name: 'Accept and create my account' });
+
+    await accept.click();
+    await page.locator('#date-of-birth-error').filter({ hasText: 'Please enter the date of birth.' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'date-of-birth');
+
+    await page.getByLabel('Your date of birth').fill('1975-04-11');
+    await page.getByLabel('Choose a username').fill('blake.adams');
+    await page.getByLabel('Choose a password').fill('short');
+    await page.getByLabel('Type the password again').fill('short');
+    await accept.click();
+    await page.locator('#password-error').filter({ hasText: 'at least 12 characters' }).waitFor();
+
+    await page.getByLabel('Choose a password').fill('correct horse battery');
+    await page.getByLabel('Type the password again').fill('correct horse batterY');
+    await accept.click();
+    await page.locator('#password2-error').filter({ hasText: 'don’t match' }).waitFor();
+    await checkA11y(page, 'recipient form errors');
+
+    // wrong date of birth: the server says so; the form keeps everything
+    await page.getByLabel('Type the password again').fill('correct horse battery');
+    await accept.click();
+    await page.locator('#date-of-birth-error').filter({ hasText: 'doesn’t match what the practice has on file' }).waitFor();
+    assert.equal(await page.getByLabel('Choose a username').inputValue(), 'blake.adams');
+    assert.equal(await page.getByLabel('Choose a password').inputValue(), 'correct horse battery');
+    const sent = JSON.parse(recipientCalls().at(-1).body);
+    assert.deepEqual(Object.keys(sent).sort(), ['date_of_birth', 'password', 'token', 'username']);
+    assert.equal(sent.date_of_birth, '1975-04-11');
+    await screenshot(page, 'recipient-dob-mismatch');
+
+    await page.getByLabel('Your date of birth').fill('1975-04-12');
+    await page.getByLabel('Choose a username').fill('taken');
+    await accept.click();
+    await page.locator('#username-error').filter({ hasText: 'already taken' }).waitFor();
+    assert.equal(await page.locator('#date-of-birth-error').isVisible(), false);
+
+    await page.getByLabel('Show passwords').check();
+    assert.equal(await page.getByLabel('Choose a password').getAttribute('type'), 'text');
+    await page.getByLabel('Choose a username').fill('blake.adams');
+    // 201 {login_url} → the page goes there (it asks for the new credentials: Basic auth)
+    await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'), accept.click()]);
+    assertNoProblems(page);
+
+    // the new account works, and a second use of the link says so kindly
+    const ok = await fetch(server.baseURL + '/portal/account/', { headers: { Authorization: 'Basic ' + Buffer.from('blake.adams:correct horse battery').toString('base64') } });
+    assert.equal(ok.status, 200);
+    const again = await openLink(token);
+    await again.getByRole('heading', { name: 'This invitation has already been used' }).waitFor();
+    await again.locator('#problem-next').filter({ hasText: 'sign in to the portal' }).waitFor();
+    await again.context().close();
+    await page.context().close();
+  });
+
+  test('decline asks first; staff then see declined and "reinvite client"', async () => {
+    const { token } = await invite(12);
+    const page = await openLink(token, { viewport: DESKTOP });
+    await page.getByRole('heading', { name: 'Welcome, Casey' }).waitFor();
+    const open = page.getByRole('button', { name: 'Decline invitation' });
+    await open.click();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'No, go back');
+    await page.getByRole('button', { name: 'No, go back' }).click();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Decline invitation');
+    await open.click();
+    await checkA11y(page, 'recipient decline confirm');
+    await screenshot(page, 'recipient-decline-confirm');
+    await page.getByRole('button', { name: 'Yes, decline the invitation' }).click();
+    await page.getByRole('heading', { name: 'You declined the invitation' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'done-heading');
+    await checkA11y(page, 'recipient declined');
+    assertNoProblems(page);
+    await page.context().close();
+
+    const staff = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const sp = await staff.newPage();
+    await sp.goto(server.baseURL + '/portal-manager/');
+    await sp.getByRole('combobox', { name: 'Client' }).fill('Casey');
+    await sp.getByRole('option', { name: /Adams, Casey/ }).click();
+    await sp.getByRole('button', { name: 'reinvite client' }).waitFor();
+    assert.equal(await sp.locator('#client-status').textContent(), 'Declined the invitation');
+    await sp.locator('.inv-item').first().getByText('Declined by recipient').waitFor();
+    await staff.close();
+  });
+
+  test('a representative is asked for the client’s date of birth', async () => {
+    const r = await staffRequest('POST', 'clients/13/representatives', { email: 'kim@example.org', first_name: 'Kim', last_name: 'Lee', relationship: 'parent' });
+    assert.equal(r.status, 201);
+    for (let i = 0; i < 100 && !server.tokenOf(r.body.invitation.id); i += 1) await new Promise((res) => setTimeout(res, 20));
+    const page = await openLink(server.tokenOf(r.body.invitation.id));
+    await page.getByRole('heading', { name: 'Welcome, Kim' }).waitFor();
+    await page.getByText('as the representative of one of their clients').waitFor();
+    await page.getByLabel('The client’s date of birth').waitFor();
+    assert.equal(await page.getByLabel('The client’s date of birth').getAttribute('autocomplete'), 'off');
+    await checkA11y(page, 'recipient representative');
+    await page.context().close();
+  });
+
+  test('link problems: each says what happened and what to do next', async () => {
+    const cases = [];
+    // superseded: the email was sent again
+    const first = await invite(15);
+    server.ageSent(first.id, 3600);
+    const resent = await staffRequest('POST', 'invitations/' + first.id + '/resend');
+    assert.equal(resent.status, 200);
+    for (let i = 0; i < 100 && server.tokenOf(first.id) === first.token; i += 1) await new Promise((res) => setTimeout(res, 20));
+    cases.push([first.token, 'A newer invitation was sent to you', 'most recent invitation email']);
+    cases.push(['expired-token', 'This invitation has expired', 'ask them to send you a new invitation']);
+    cases.push(['locked-token', 'This invitation is locked', 'contact the practice']);
+    cases.push(['no-such-token', 'This invitation link doesn’t work', 'open the link from your email again']);
+    cases.push([null, 'This link is incomplete', 'open the link in the email again']);
+    for (const [token, title, next] of cases) {
+      const page = await openLink(token);
+      await page.getByRole('heading', { name: title }).waitFor();
+      await page.locator('#problem-next').filter({ hasText: next }).waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'problem-heading');
+      assert.equal(await page.locator('#accept-form').isVisible(), false);
+      assert.equal(new URL(page.url()).hash, '');
+      await checkA11y(page, 'recipient ' + title);
+      if (token === 'expired-token') await screenshot(page, 'recipient-expired');
+      assertNoProblems(page);
+      await page.context().close();
+    }
+  });
+
+  test('too many wrong dates of birth lock the invitation; service trouble offers a retry', async () => {
+    const { token } = await invite(16);
+    const page = await openLink(token);
+    await page.getByLabel('Your date of birth').fill('2000-01-01');
+    await page.getByLabel('Choose a username').fill('someone');
+    await page.getByLabel('Choose a password').fill('a long enough passphrase');
+    await page.getByLabel('Type the password again').fill('a long enough passphrase');
+    for (let i = 0; i < 4; i += 1) {
+      await page.getByRole('button', { name: 'Accept and create my account' }).click();
+      await page.locator('#date-of-birth-error').waitFor();
+    }
+    await page.getByRole('button', { name: 'Accept and create my account' }).click();
+    await page.getByRole('heading', { name: 'This invitation is locked' }).waitFor();
+    await page.context().close();
+
+    const other = await invite(25);
+    server.inject({ method: 'POST', path: /^lookup$/, status: 503 });
+    const p2 = await openLink(other.token);
+    await p2.getByRole('heading', { name: 'We can’t check your invitation right now' }).waitFor();
+    await p2.getByRole('button', { name: 'Try again' }).click();
+    await p2.getByRole('heading', { name: 'Welcome, Avery' }).waitFor();
+    // a network failure on accept keeps the form and says what to do
+    await p2.route('**/api/accept', (route) => route.abort('internetdisconnected'), { times: 1 });
+    await p2.getByLabel('Your date of birth').fill('1975-09-16');
+    await p2.getByLabel('Choose a username').fill('avery.diaz');
+    await p2.getByLabel('Choose a password').fill('a long enough passphrase');
+    await p2.getByLabel('Type the password again').fill('a long enough passphrase');
+    await p2.getByRole('button', { name: 'Accept and create my account' }).click();
+    await p2.locator('#accept-error').filter({ hasText: 'check your internet connection' }).waitFor();
+    assert.equal(await p2.getByLabel('Choose a username').inputValue(), 'avery.diaz');
+    await p2.context().close();
+  });
+
+  test('a light brand colour keeps readable text', async () => {
+    server.options.brandColor = '#f4e04d';
+    const { token } = await invite(18);
+    const page = await openLink(token);
+    await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+    assert.equal(await page.locator('.brandbar').evaluate((el) => getComputedStyle(el).color), 'rgb(20, 25, 28)');
+    await checkA11y(page, 'recipient light brand');
+    server.options.brandColor = undefined;
+    await page.context().close();
+  });
+});

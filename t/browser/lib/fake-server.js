@@ -1,0 +1,498 @@
+// A small stand-in for Apache + mod_portal_manager, for testing the pages on their own.
+//
+// It serves htdocs/ the way the real deployment does (same paths, `Content-Security-Policy:
+// default-src 'self'` on the pages, HTTP Basic on /portal-manager) and answers the staff and
+// recipient APIs with the shapes documented in shared DESIGN.md §5–§6, from memory. It also
+// enforces what the real server enforces on the page's requests (X-Requested-With on state
+// changes, JSON content type exactly when there is a body), so a page that forgets a header
+// fails here too. The end-to-end tests (e2e.test.js) run against the real server instead.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const HTDOCS = path.resolve(here, '..', '..', '..', 'htdocs');
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml' };
+const USERS = { admin: { password: 'pw', display_name: 'Ada Admin', admin: true }, clin1: { password: 'pw', display_name: 'Cleo Clinician', admin: false } };
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+const LAST = ['Adams', 'Baker', 'Carter', 'Diaz', 'Evans', 'Foster', 'Garcia', 'Hughes', 'Ibrahim', 'Jensen', 'Khan', 'Lopez'];
+const FIRST = ['Avery', 'Blake', 'Casey', 'Drew', 'Emery'];
+
+export function iso(sec) {
+  return sec === null || sec === undefined ? null : new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export async function startFakeServer(options = {}) {
+  const opts = { deliveryDelayMs: 1200, resendCooldownSec: 600, ttlSec: 7 * 24 * 3600, ...options };
+  const now = () => Math.floor(Date.now() / 1000);
+  let nextId = 100;
+
+  const clients = new Map();
+  const addClient = (c) => clients.set(c.id, {
+    email: null, declined_at: null, declined_by: null, declined_note: null, statement_notifications: true, ...c,
+  });
+  addClient({ id: 1, first_name: 'Zoë', last_name: 'Núñez', date_of_birth: '1990-01-02', email: 'zoe@example.org' });
+  addClient({ id: 2, first_name: 'Ann', last_name: 'Smith', date_of_birth: '1980-03-04', email: 'ann@example.org' });
+  addClient({ id: 3, first_name: 'Bob', last_name: 'Smith', date_of_birth: '1970-05-06', email: 'bob@example.org', declined_at: now() - 86400, declined_by: 'admin', declined_note: 'Prefers paper statements.' });
+  addClient({ id: 4, first_name: 'Carla', last_name: 'Smithers', date_of_birth: '1985-07-08', email: null });
+  let id = 10;
+  for (const last of LAST) for (const first of FIRST) addClient({ id: id++, first_name: first, last_name: last, date_of_birth: '1975-0' + (1 + (id % 9)) + '-1' + (id % 10), email: first.toLowerCase() + '.' + last.toLowerCase() + '@example.org' });
+
+  const representatives = new Map();
+  const invitations = new Map();
+  const accounts = new Map();   // username(lower) → {password, client_id, representative_id}
+  const tokens = new Map();     // token → invitation id (only the newest token of each works)
+  const deadTokens = new Map(); // token → invitation id, superseded by a resend / email change
+  const requests = [];
+  const injected = [];          // {method, re, status, body, headers, times}
+  let timers = [];
+
+  function setTimer(fn, ms) {
+    const t = setTimeout(() => { timers = timers.filter((x) => x !== t); fn(); }, ms);
+    timers.push(t);
+  }
+
+  function isExpired(inv) { return inv.status === 'pending' && inv.expires_at <= now(); }
+
+  function invitationJson(inv) {
+    return {
+      id: inv.id, representative_id: inv.representative_id, email: inv.email,
+      status: isExpired(inv) ? 'expired' : inv.status,
+      delivery: inv.delivery, delivery_error: inv.delivery_error,
+      created_at: iso(inv.created_at), created_by: inv.created_by, sent_at: iso(inv.sent_at),
+      expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
+    };
+  }
+
+  function invitationsOf(clientId, repId) {
+    return [...invitations.values()].filter((i) => i.client_id === clientId && i.representative_id === repId)
+      .sort((a, b) => b.id - a.id);
+  }
+
+  // §4: active · invited · declined_by_client · declined · expired · failed · revoked · not_invited
+  function portalStatus(client, rep) {
+    const hasAccount = [...accounts.values()].some((a) => (rep ? a.representative_id === rep.id : a.client_id === client.id && a.representative_id === null) && a.active);
+    if (hasAccount) return 'active';
+    const latest = invitationsOf(client.id, rep ? rep.id : null)[0];
+    if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') return 'invited';
+    if (!rep && client.declined_at) return 'declined_by_client';
+    if (!latest) return 'not_invited';
+    if (latest.status === 'declined') return 'declined';
+    if (isExpired(latest)) return 'expired';
+    if (latest.delivery === 'failed') return 'failed';
+    if (latest.status === 'locked') return 'locked';
+    if (latest.status === 'revoked') return 'revoked';
+    return 'not_invited';
+  }
+
+  function clientRow(c) {
+    return { id: c.id, first_name: c.first_name, last_name: c.last_name, date_of_birth: c.date_of_birth, portal_status: portalStatus(c) };
+  }
+
+  function clientView(c) {
+    const reps = [...representatives.values()].filter((r) => r.client_id === c.id && !r.removed_at);
+    return {
+      ...clientRow(c),
+      email: c.email,
+      declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, note: c.declined_note } : null,
+      statement_notifications: c.statement_notifications,
+      invitations: [...invitations.values()].filter((i) => i.client_id === c.id).sort((a, b) => b.id - a.id).map(invitationJson),
+      representatives: reps.map((r) => {
+        const latest = invitationsOf(c.id, r.id)[0];
+        return {
+          id: r.id, email: r.email, first_name: r.first_name, last_name: r.last_name, relationship: r.relationship,
+          portal_status: portalStatus(c, r), latest_invitation: latest ? invitationJson(latest) : null,
+        };
+      }),
+    };
+  }
+
+  function send(inv) {
+    // The delivery worker: queued → sent (or failed for addresses at bounce.example) later.
+    inv.delivery = 'queued';
+    inv.delivery_error = null;
+    setTimer(() => {
+      if (inv.delivery !== 'queued') return;
+      if (/@bounce\.example$/i.test(inv.email)) {
+        inv.delivery = 'failed';
+        inv.delivery_error = '550 5.1.1 mailbox unavailable';
+        return;
+      }
+      for (const [t, invId] of tokens) if (invId === inv.id) { tokens.delete(t); deadTokens.set(t, invId); }
+      const token = 'tok' + inv.id + 'x' + (inv.send_count + 1) + 'r' + Math.random().toString(36).slice(2, 10);
+      tokens.set(token, inv.id);
+      inv.token = token;
+      inv.delivery = 'sent';
+      inv.sent_at = now();
+      inv.send_count += 1;
+    }, opts.deliveryDelayMs);
+  }
+
+  function newInvitation(client, rep, user) {
+    const inv = {
+      id: nextId++, client_id: client.id, representative_id: rep ? rep.id : null,
+      email: rep ? rep.email : client.email, status: 'pending', delivery: null, delivery_error: null,
+      created_at: now(), created_by: user, sent_at: null, expires_at: now() + opts.ttlSec, responded_at: null,
+      send_count: 0, verify_failures: 0, token: null,
+    };
+    invitations.set(inv.id, inv);
+    send(inv);
+    return inv;
+  }
+
+  function supersedePending(clientId, repId) {
+    for (const inv of invitationsOf(clientId, repId)) {
+      if (inv.status === 'pending') {
+        inv.status = 'superseded';
+        if (inv.token) { tokens.delete(inv.token); deadTokens.set(inv.token, inv.id); }
+      }
+    }
+  }
+
+  // ---- HTTP plumbing ----
+
+  class HttpError extends Error {
+    constructor(status, code, message, field, headers) { super(message); Object.assign(this, { status, code, field, headers }); }
+  }
+  const fail = (status, code, message, field, headers) => { throw new HttpError(status, code, message || code, field, headers); };
+
+  function json(res, status, body, headers = {}) {
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+      'Referrer-Policy': 'no-referrer', ...headers,
+    });
+    res.end(JSON.stringify(body));
+  }
+
+  async function readBody(req) {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  function authUser(req) {
+    const m = /^Basic (.+)$/.exec(req.headers.authorization || '');
+    if (!m) return null;
+    const [user, pass] = Buffer.from(m[1], 'base64').toString().split(':');
+    return USERS[user] && USERS[user].password === pass ? user : null;
+  }
+
+  async function serveFile(res, file) {
+    try {
+      const data = await readFile(file);
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Content-Security-Policy': "default-src 'self'", 'Cache-Control': 'no-cache' });
+      res.end(data);
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    }
+  }
+
+  function parseJsonBody(req, raw) {
+    const hasBody = raw.length > 0;
+    const ct = req.headers['content-type'] || '';
+    if (hasBody && !/^application\/json\b/.test(ct)) fail(415, 'unsupported_media_type', 'Send JSON.');
+    if (!hasBody && ct) fail(400, 'invalid_body', 'Content-Type without a body.');
+    if (!hasBody) return null;
+    try { return JSON.parse(raw); } catch { return fail(400, 'invalid_json', 'The body is not valid JSON.'); }
+  }
+
+  function checkCsrf(req) {
+    if (req.method === 'GET' || req.method === 'HEAD') return;
+    if (req.headers['x-requested-with'] !== 'portal-manager') fail(403, 'csrf', 'missing X-Requested-With');
+    const site = req.headers['sec-fetch-site'];
+    if (site && site !== 'same-origin') fail(403, 'csrf', 'Cross-site requests are not accepted.');
+  }
+
+  function getClient(idStr) {
+    const c = clients.get(Number(idStr));
+    if (!c) fail(404, 'not_found', 'There is no client with this id.');
+    return c;
+  }
+
+  // ---- staff API ----
+
+  function staffApi(method, route, query, body, user) {
+    let m;
+    if (route === 'me' && method === 'GET') {
+      return [200, { username: user, display_name: USERS[user].display_name, admin: USERS[user].admin }];
+    }
+    if (route === 'clients' && method === 'GET') {
+      const q = (query.get('q') || '').toLowerCase();
+      const limit = Number(query.get('limit') || 50);
+      if (!(limit >= 1 && limit <= 100)) fail(400, 'invalid_parameter', 'limit must be 1–100', 'limit');
+      let offset = 0;
+      if (query.get('cursor')) {
+        offset = Number(Buffer.from(query.get('cursor'), 'base64url').toString());
+        if (!Number.isInteger(offset)) fail(400, 'invalid_cursor', 'bad cursor');
+      }
+      const all = [...clients.values()]
+        .filter((c) => !q || c.first_name.toLowerCase().startsWith(q) || c.last_name.toLowerCase().startsWith(q))
+        .sort((a, b) => a.last_name.localeCompare(b.last_name) || a.first_name.localeCompare(b.first_name) || a.id - b.id);
+      const page = all.slice(offset, offset + limit);
+      const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
+      return [200, { clients: page.map(clientRow), next_cursor: next }];
+    }
+    if ((m = /^clients\/(\d+)$/.exec(route)) && method === 'GET') {
+      return [200, clientView(getClient(m[1]))];
+    }
+    if ((m = /^clients\/(\d+)\/email$/.exec(route)) && method === 'PUT') {
+      const c = getClient(m[1]);
+      const email = body && typeof body.email === 'string' ? body.email.trim() : '';
+      if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
+      if ((c.email || '').toLowerCase() !== email.toLowerCase()) supersedePending(c.id, null);
+      c.email = email;
+      return [200, clientView(c)];
+    }
+    if ((m = /^clients\/(\d+)\/declined$/.exec(route))) {
+      const c = getClient(m[1]);
+      if (method === 'POST') {
+        const note = body && body.note;
+        if (note !== undefined && note !== null && (typeof note !== 'string' || [...note].length > 500)) {
+          fail(422, 'invalid_note', 'The note must be at most 500 characters of text.', 'note');
+        }
+        c.declined_at = now(); c.declined_by = user; c.declined_note = note || null;
+        for (const inv of invitationsOf(c.id, null)) if (inv.status === 'pending') inv.status = 'revoked';
+        return [200, clientView(c)];
+      }
+      if (method === 'DELETE') {
+        c.declined_at = null; c.declined_by = null; c.declined_note = null;
+        return [200, clientView(c)];
+      }
+    }
+    if ((m = /^clients\/(\d+)\/invitations$/.exec(route)) && method === 'POST') {
+      const c = getClient(m[1]);
+      if (!c.email) fail(409, 'no_email', 'The client has no email address.', 'email');
+      if (c.declined_at) fail(409, 'client_declined', 'The client declined portal access.');
+      const status = portalStatus(c);
+      if (status === 'active') fail(409, 'already_active', 'The client already has an active portal account.');
+      const latest = invitationsOf(c.id, null)[0];
+      if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') {
+        fail(409, 'invitation_pending', 'An invitation is already pending.');
+      }
+      if (latest && latest.status === 'pending') latest.status = 'superseded';
+      return [201, { invitation: invitationJson(newInvitation(c, null, user)) }];
+    }
+    if ((m = /^invitations\/(\d+)\/(resend|revoke)$/.exec(route)) && method === 'POST') {
+      const inv = invitations.get(Number(m[1]));
+      if (!inv) fail(404, 'not_found', 'There is no invitation with this id.');
+      if (inv.status !== 'pending') fail(409, 'not_pending', 'The invitation is no longer pending.');
+      if (m[2] === 'revoke') {
+        inv.status = 'revoked';
+        if (inv.token) { tokens.delete(inv.token); }
+        return [200, { invitation: invitationJson(inv) }];
+      }
+      if (inv.sent_at && now() - inv.sent_at < opts.resendCooldownSec) {
+        const wait = opts.resendCooldownSec - (now() - inv.sent_at);
+        fail(429, 'resend_too_soon', 'Wait before resending.', null, { 'Retry-After': String(wait) });
+      }
+      inv.expires_at = now() + opts.ttlSec;
+      send(inv);
+      return [200, { invitation: invitationJson(inv) }];
+    }
+    if ((m = /^clients\/(\d+)\/representatives$/.exec(route)) && method === 'POST') {
+      const c = getClient(m[1]);
+      const b = body || {};
+      for (const k of Object.keys(b)) if (!['email', 'first_name', 'last_name', 'relationship'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      const email = typeof b.email === 'string' ? b.email.trim() : '';
+      if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
+      if (!b.first_name || !String(b.first_name).trim()) fail(422, 'invalid_name', 'First name is required.', 'first_name');
+      if (!b.last_name || !String(b.last_name).trim()) fail(422, 'invalid_name', 'Last name is required.', 'last_name');
+      if (b.relationship !== undefined && !['parent', 'guardian', 'spouse', 'caregiver', 'other'].includes(b.relationship)) {
+        fail(422, 'invalid_relationship', 'Unknown relationship.', 'relationship');
+      }
+      const dup = [...representatives.values()].some((r) => r.client_id === c.id && !r.removed_at && r.email.toLowerCase() === email.toLowerCase());
+      if (dup) fail(409, 'duplicate_representative', 'This person is already a representative of the client.', 'email');
+      const rep = { id: nextId++, client_id: c.id, email, first_name: b.first_name.trim(), last_name: b.last_name.trim(), relationship: b.relationship || null, removed_at: null };
+      representatives.set(rep.id, rep);
+      const inv = newInvitation(c, rep, user);
+      return [201, { representative: { ...rep, portal_status: 'invited' }, invitation: invitationJson(inv) }];
+    }
+    if ((m = /^representatives\/(\d+)\/invitations$/.exec(route)) && method === 'POST') {
+      const rep = representatives.get(Number(m[1]));
+      if (!rep || rep.removed_at) fail(404, 'not_found', 'There is no representative with this id.');
+      const c = clients.get(rep.client_id);
+      if (portalStatus(c, rep) === 'active') fail(409, 'already_active', 'Already active.');
+      const latest = invitationsOf(c.id, rep.id)[0];
+      if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') fail(409, 'invitation_pending', 'Pending.');
+      if (latest && latest.status === 'pending') latest.status = 'superseded';
+      return [201, { invitation: invitationJson(newInvitation(c, rep, user)) }];
+    }
+    if ((m = /^representatives\/(\d+)$/.exec(route)) && method === 'DELETE') {
+      const rep = representatives.get(Number(m[1]));
+      if (!rep || rep.removed_at) fail(404, 'not_found', 'There is no representative with this id.');
+      rep.removed_at = now();
+      for (const inv of invitationsOf(rep.client_id, rep.id)) if (inv.status === 'pending') inv.status = 'revoked';
+      for (const a of accounts.values()) if (a.representative_id === rep.id) a.active = false;
+      return [200, {}];
+    }
+    return fail(404, 'not_found', 'There is nothing at this address.');
+  }
+
+  // ---- recipient API ----
+
+  function tokenInvitation(token) {
+    if (typeof token !== 'string' || !token) fail(404, 'invalid_token', 'Unknown token.');
+    if (token === 'expired-token') fail(410, 'expired', 'The invitation has expired.');
+    if (token === 'locked-token') fail(423, 'locked', 'Locked.');
+    if (deadTokens.has(token)) fail(410, 'superseded', 'A newer invitation was sent.');
+    const invId = tokens.get(token);
+    const inv = invId && invitations.get(invId);
+    if (!inv) fail(404, 'invalid_token', 'Unknown token.');
+    if (inv.status === 'accepted' || inv.status === 'declined') fail(409, 'already_used', 'Already used.');
+    if (inv.status === 'locked') fail(423, 'locked', 'Locked.');
+    if (inv.status === 'superseded' || inv.status === 'revoked') fail(404, 'invalid_token', 'Unknown token.');
+    if (isExpired(inv)) fail(410, 'expired', 'Expired.');
+    return inv;
+  }
+
+  function recipientApi(method, route, body) {
+    if (method !== 'POST') fail(405, 'method_not_allowed', 'POST only', null, { Allow: 'POST' });
+    const b = body || {};
+    if (route === 'lookup') {
+      const inv = tokenInvitation(b.token);
+      const c = clients.get(inv.client_id);
+      const rep = inv.representative_id ? representatives.get(inv.representative_id) : null;
+      return [200, {
+        practice_name: opts.practiceName || 'Riverside Counseling', recipient_first_name: rep ? rep.first_name : c.first_name,
+        kind: rep ? 'representative' : 'client', expires_at: iso(inv.expires_at), brand_color: opts.brandColor || '#2f5d62',
+      }];
+    }
+    if (route === 'accept') {
+      const inv = tokenInvitation(b.token);
+      const c = clients.get(inv.client_id);
+      if (b.date_of_birth !== c.date_of_birth) {
+        inv.verify_failures += 1;
+        if (inv.verify_failures >= 5) { inv.status = 'locked'; fail(423, 'locked', 'Locked.'); }
+        fail(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
+      }
+      const username = String(b.username || '').trim();
+      if (!username) fail(422, 'invalid_username', 'Choose a username.', 'username');
+      if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') fail(409, 'username_taken', 'That username is taken.', 'username');
+      const pw = String(b.password || '');
+      if ([...pw].length < 12 || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase()) {
+        fail(422, 'weak_password', 'The password is too weak.', 'password');
+      }
+      accounts.set(username.toLowerCase(), { password: pw, client_id: c.id, representative_id: inv.representative_id, active: true });
+      inv.status = 'accepted';
+      inv.responded_at = now();
+      return [201, { login_url: '/portal/account/' }];
+    }
+    if (route === 'decline') {
+      const inv = tokenInvitation(b.token);
+      inv.status = 'declined';
+      inv.responded_at = now();
+      return [200, {}];
+    }
+    return fail(404, 'not_found', 'There is nothing at this address.');
+  }
+
+  // ---- the server ----
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const raw = await readBody(req);
+    const record = { method: req.method, path: url.pathname + url.search, headers: req.headers, body: raw, t: Date.now() };
+    try {
+      let m;
+      if ((m = /^\/portal-manager\/api\/(.*)$/.exec(url.pathname)) || (m = /^\/portal\/invitation\/api\/(.*)$/.exec(url.pathname))) {
+        requests.push(record);
+        const staff = url.pathname.startsWith('/portal-manager/');
+        let user = null;
+        if (staff) {
+          user = authUser(req);
+          if (!user) {
+            res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="staff"', 'Content-Type': 'text/html' });
+            res.end('<h1>Unauthorized</h1>');
+            return;
+          }
+        }
+        const inj = injected.find((i) => i.method === req.method && i.re.test(m[1]));
+        if (inj) {
+          if (--inj.times <= 0) injected.splice(injected.indexOf(inj), 1);
+          if (inj.drop) { req.socket.destroy(); return; }
+          json(res, inj.status, inj.body, inj.headers);
+          return;
+        }
+        checkCsrf(req);
+        const body = parseJsonBody(req, raw);
+        const [status, answer] = staff ? staffApi(req.method, m[1], url.searchParams, body, user) : recipientApi(req.method, m[1], body);
+        json(res, status, answer);
+        return;
+      }
+      if (url.pathname === '/portal-manager' || url.pathname === '/portal/invitation') {
+        res.writeHead(301, { Location: url.pathname + '/' });
+        res.end();
+        return;
+      }
+      if (url.pathname.startsWith('/portal-manager/')) {
+        if (!authUser(req)) {
+          res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="staff"', 'Content-Type': 'text/html' });
+          res.end('<h1>Unauthorized</h1>');
+          return;
+        }
+        const rel = url.pathname.slice('/portal-manager/'.length) || 'index.html';
+        if (rel.includes('..')) throw new HttpError(404, 'not_found');
+        await serveFile(res, path.join(HTDOCS, 'staff', rel));
+        return;
+      }
+      if (url.pathname.startsWith('/portal/invitation/')) {
+        const rel = url.pathname.slice('/portal/invitation/'.length) || 'index.html';
+        if (rel.includes('..')) throw new HttpError(404, 'not_found');
+        await serveFile(res, path.join(HTDOCS, 'invitation', rel));
+        return;
+      }
+      if (url.pathname === '/portal/account/') {
+        const m2 = /^Basic (.+)$/.exec(req.headers.authorization || '');
+        const [u, p] = m2 ? Buffer.from(m2[1], 'base64').toString().split(':') : [];
+        const acct = u && accounts.get(u.toLowerCase());
+        if (!acct || !acct.active || acct.password !== p) {
+          res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Client portal"', 'Content-Type': 'text/html' });
+          res.end('<h1>Unauthorized</h1>');
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        res.end('<!doctype html><html lang="en"><title>Client portal</title><h1>Client portal</h1></html>');
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    } catch (e) {
+      if (!(e instanceof HttpError)) {
+        json(res, 500, { error: { code: 'internal', message: String(e && e.stack) }, request_id: 'fake' });
+        return;
+      }
+      const err = { code: e.code, message: e.message };
+      if (e.field) err.field = e.field;
+      json(res, e.status, { error: err, request_id: 'fake' + requests.length }, e.headers || {});
+    }
+  });
+
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+
+  return {
+    baseURL: 'http://127.0.0.1:' + port,
+    options: opts,
+    clients, representatives, invitations, accounts, tokens, requests,
+    /** Make the next `times` matching API calls answer with this status/body (or drop the connection). */
+    inject({ method = 'GET', path: re, status = 503, body, headers = {}, times = 1, drop = false }) {
+      injected.push({ method, re, status, body: body || { error: { code: 'database_unavailable', message: 'The practice database is not available right now.' }, request_id: 'inj' }, headers, times, drop });
+    },
+    clearInjected() { injected.length = 0; },
+    tokenOf(invId) { return invitations.get(invId)?.token || null; },
+    latestInvitation(clientId, repId = null) { return invitationsOf(clientId, repId)[0] || null; },
+    /** Age an invitation's sending time so that a resend is allowed. */
+    ageSent(invId, seconds) { const inv = invitations.get(invId); inv.sent_at -= seconds; inv.created_at -= seconds; },
+    expire(invId) { invitations.get(invId).expires_at = now() - 1; },
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      server.closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,428 @@
+// Staff page against the in-memory stand-in server (lib/fake-server.js): every state of the
+// page, including the invitation and representative flows, keyboard use, errors, 360 px
+// and axe. Runs anywhere chromium is installed; e2e.test.js covers the real server.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeServer } from './lib/fake-server.js';
+import {
+  launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
+} from './lib/browser.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startFakeServer({ deliveryDelayMs: 800 });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function staffPage({ user = 'admin', viewport = DESKTOP } = {}) {
+  const context = await browser.newContext({ viewport, httpCredentials: { username: user, password: 'pw' } });
+  const page = await watchedPage(context);
+  await page.goto(server.baseURL + '/portal-manager/');
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  return page;
+}
+
+async function pickClient(page, query, optionText) {
+  const box = page.getByRole('combobox', { name: 'Client' });
+  await box.fill(query);
+  const option = page.getByRole('option', { name: optionText });
+  await option.first().waitFor();
+  await option.first().click();
+  await page.locator('#client-panel:not([hidden])').waitFor();
+  await page.locator('#client-panel:not([aria-busy])').waitFor();
+}
+
+const apiCalls = (re) => server.requests.filter((r) => re.test(r.method + ' ' + r.path));
+
+describe('staff page', () => {
+  test('header: who is signed in; settings link only for admins; axe clean', async () => {
+    const page = await staffPage();
+    await assert.doesNotReject(page.getByText('Signed in as Ada Admin').waitFor());
+    assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).getAttribute('href'), 'settings.html');
+    await checkA11y(page, 'staff initial');
+    await screenshot(page, 'staff-initial');
+    assertNoProblems(page);
+    await page.context().close();
+
+    const clin = await staffPage({ user: 'clin1' });
+    await clin.getByText('Signed in as Cleo Clinician').waitFor();
+    assert.equal(await clin.getByRole('link', { name: 'Client portal settings' }).isVisible(), false);
+    await clin.context().close();
+  });
+
+  test('client search is debounced, shows only what the API returns, pages with "more"', async () => {
+    const page = await staffPage();
+    const box = page.getByRole('combobox', { name: 'Client' });
+    const before = apiCalls(/^GET \/portal-manager\/api\/clients\?/).length;
+    await box.pressSequentially('Smi', { delay: 40 });
+    await page.getByRole('option', { name: /Smith, Ann/ }).waitFor();
+    const searches = apiCalls(/^GET \/portal-manager\/api\/clients\?/).slice(before);
+    assert.equal(searches.length, 1, 'typing quickly sends one search: ' + searches.map((r) => r.path));
+    assert.match(searches[0].path, /q=Smi/);
+    assert.equal(await box.getAttribute('aria-expanded'), 'true');
+    const names = await page.locator('#client-listbox .option-name').allTextContents();
+    assert.deepEqual(names, ['Smith, Ann', 'Smith, Bob', 'Smithers, Carla']);
+    assert.match(await page.getByRole('option', { name: /Smith, Bob/ }).textContent(), /Client declined portal access/);
+    await checkA11y(page, 'staff listbox open');
+    await screenshot(page, 'staff-search');
+
+    // whole caseload, paged by next_cursor
+    await box.fill('');
+    await page.locator('#client-listbox .option-name').nth(24).waitFor();
+    assert.equal(await page.locator('#client-listbox .option-name').count(), 25);
+    const more = page.getByRole('option', { name: 'Show more clients…' });
+    await more.click();
+    await page.locator('#client-listbox .option-name').nth(49).waitFor();
+    await more.click();
+    await page.locator('#client-listbox .option-name').nth(63).waitFor();
+    assert.equal(await page.locator('#client-listbox .option-name').count(), 64);
+    assert.equal(await more.count(), 0, 'no "more" after the last page');
+    assert.match(apiCalls(/^GET \/portal-manager\/api\/clients\?/).at(-1).path, /cursor=/);
+
+    // keyboard: arrows + Enter choose; Escape closes
+    await box.fill('Zo');
+    await page.getByRole('option', { name: /Núñez, Zoë/ }).waitFor();
+    await box.press('ArrowDown');
+    await page.waitForFunction(() => document.getElementById('client-search').getAttribute('aria-activedescendant') === 'client-opt-1');
+    assert.deepEqual(await page.locator('#client-listbox .option-name').allTextContents(), ['Núñez, Zoë']);
+    await box.press('Enter');
+    await page.getByRole('heading', { name: 'Zoë Núñez' }).waitFor();
+    assert.equal(await box.getAttribute('aria-expanded'), 'false');
+    await box.fill('xyz');
+    await page.getByText('No clients match “xyz”.').waitFor();
+    await box.press('Escape');
+    assert.equal(await box.getAttribute('aria-expanded'), 'false');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('client view: details, email change with errors next to the field, nothing in URL or storage', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Ann', /Smith, Ann/);
+    await page.getByRole('heading', { name: 'Ann Smith' }).waitFor();
+    assert.match(await page.locator('#client-dob').textContent(), /1980/);
+    assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
+    const email = page.getByLabel('Email:');
+    assert.equal(await email.inputValue(), 'ann@example.org');
+
+    await email.fill('ann@@example');
+    await page.getByRole('button', { name: 'change' }).click();
+    const err = page.locator('#client-email-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), /complete email address/);
+    assert.equal(await email.getAttribute('aria-invalid'), 'true');
+    assert.equal(await email.inputValue(), 'ann@@example', 'the form keeps what was typed');
+    await checkA11y(page, 'staff email error');
+
+    // a network failure keeps the form too
+    await page.route('**/api/clients/*/email', (route) => route.abort('connectionreset'), { times: 1 });
+    await email.fill('ann.smith@example.org');
+    await page.getByRole('button', { name: 'change' }).click();
+    await page.locator('#client-email-error').filter({ hasText: 'Could not reach the server' }).waitFor();
+    assert.equal(await email.inputValue(), 'ann.smith@example.org');
+
+    await page.getByRole('button', { name: 'change' }).click();
+    await page.locator('#status').filter({ hasText: 'Email changed to ann.smith@example.org' }).waitFor();
+    assert.equal(await err.isVisible(), false);
+    assert.equal(server.clients.get(2).email, 'ann.smith@example.org');
+    const put = apiCalls(/^PUT \/portal-manager\/api\/clients\/2\/email$/).at(-1);
+    assert.equal(put.headers['x-requested-with'], 'portal-manager');
+    assert.match(put.headers['content-type'], /^application\/json/);
+    assert.deepEqual(JSON.parse(put.body), { email: 'ann.smith@example.org' });
+
+    assert.equal(new URL(page.url()).hash, '');
+    assert.equal(new URL(page.url()).search, '');
+    assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('invite client: queued turns sent without reload; resend too soon; revoke → reinvite client', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Zo', /Núñez, Zoë/);
+    const invite = page.getByRole('button', { name: 'invite client', exact: true });
+    await invite.click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Waiting to be emailed').waitFor();
+    await latest.getByText('Email queued, sending shortly').waitFor();
+    const post = apiCalls(/^POST \/portal-manager\/api\/clients\/1\/invitations$/).at(-1);
+    assert.equal(post.headers['x-requested-with'], 'portal-manager');
+    assert.equal(post.headers['content-type'], undefined, 'no Content-Type without a body');
+    assert.equal(post.body, '');
+    assert.equal(await invite.isDisabled(), true);
+    assert.match(await page.locator('#invite-client-hint').textContent(), /waiting for a reply/);
+
+    // the delivery worker's change appears by itself (polling), and is announced
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    await latest.getByText('Email sent').waitFor();
+    await page.locator('#status').filter({ hasText: 'was sent' }).waitFor();
+    assert.equal(await page.locator('#client-status').textContent(), 'Invited, waiting for a reply');
+    // polling stops once nothing is queued
+    const polls = apiCalls(/^GET \/portal-manager\/api\/clients\/1$/).length;
+    await page.waitForTimeout(3500);
+    assert.equal(apiCalls(/^GET \/portal-manager\/api\/clients\/1$/).length, polls, 'no polling when nothing is queued');
+    await checkA11y(page, 'staff invitation sent');
+    await screenshot(page, 'staff-invited');
+
+    // resend right away: 429 with Retry-After, said in minutes next to the invitation
+    await latest.getByRole('button', { name: /Resend/ }).click();
+    await latest.locator('.field-error').filter({ hasText: /resend it in about 10 minutes/ }).waitFor();
+
+    // revoke asks first; Keep it backs out
+    await latest.getByRole('button', { name: /Revoke/ }).click();
+    await page.getByRole('button', { name: 'Keep it' }).click();
+    assert.equal(await page.getByRole('button', { name: 'Revoke invitation', exact: true }).count(), 0);
+    await latest.getByRole('button', { name: /Revoke/ }).click();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Revoke invitation');
+    await page.getByRole('button', { name: 'Revoke invitation', exact: true }).click();
+    await latest.getByText('Revoked', { exact: true }).waitFor();
+    const reinvite = page.getByRole('button', { name: 'reinvite client' });
+    await reinvite.waitFor();
+    assert.equal(await reinvite.isEnabled(), true);
+    assert.equal(await page.locator('#client-status').textContent(), 'Invitation revoked');
+
+    // reinvite: a new invitation on top, the old one under "Earlier invitations"
+    await reinvite.click();
+    await page.locator('#client-invitations .inv-item').first().getByText('Waiting to be emailed').waitFor();
+    await page.getByText('Earlier invitations (1)').waitFor();
+    await page.locator('#client-invitations .inv-item').first().getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('resend after the cool-down sends a new email; not_pending is explained', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Emery', /Adams, Emery/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    const inv = server.latestInvitation(14);
+    server.ageSent(inv.id, 3600);
+    await latest.getByRole('button', { name: /Resend/ }).click();
+    await page.locator('#status').filter({ hasText: 'A new invitation email' }).waitFor();
+    await latest.getByText('(sent 2 times)').waitFor({ timeout: 10000 });
+
+    // someone else revoked it meanwhile
+    server.invitations.get(inv.id).status = 'revoked';
+    await latest.getByRole('button', { name: /Resend/ }).click();
+    await page.locator('.inv-item .field-error').filter({ hasText: 'already been answered or closed' }).waitFor();
+    await latest.getByText('Revoked', { exact: true }).waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('invite client representative: field errors in place, list, reinvite and remove', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Blake', /Adams, Blake/);
+    const open = page.getByRole('button', { name: 'invite client representative' });
+    await open.click();
+    assert.equal(await open.getAttribute('aria-expanded'), 'true');
+    const form = page.locator('#rep-form');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-email');
+
+    // empty: caught on the page
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('#rep-email-error').filter({ hasText: 'email address' }).waitFor();
+    await page.locator('#rep-first-name-error').waitFor();
+    await page.locator('#rep-last-name-error').waitFor();
+    await checkA11y(page, 'staff rep form errors');
+
+    // server-side invalid_email lands next to E-mail:, the names stay
+    await page.getByLabel('E-mail:').fill('not-an-email');
+    await page.getByLabel('First name:').fill('Rita');
+    await page.getByLabel('Last name:').fill('Adams');
+    await page.getByLabel('Relationship').selectOption('guardian');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('#rep-email-error').filter({ hasText: 'complete email address' }).waitFor();
+    assert.equal(await page.locator('#rep-first-name-error').isVisible(), false);
+    assert.equal(await page.getByLabel('First name:').inputValue(), 'Rita');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-email');
+
+    await page.getByLabel('E-mail:').fill('rita@example.org');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    const rep = page.locator('.rep-item').filter({ hasText: 'Rita Adams' });
+    await rep.waitFor();
+    assert.equal(await form.isVisible(), false);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-open');
+    await rep.getByText('Guardian').waitFor();
+    await rep.getByText('rita@example.org').first().waitFor();
+    await rep.getByText('Email sent').waitFor({ timeout: 10000 });
+    const repPost = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).at(-1);
+    assert.deepEqual(JSON.parse(repPost.body), { email: 'rita@example.org', first_name: 'Rita', last_name: 'Adams', relationship: 'guardian' });
+
+    // duplicate
+    await open.click();
+    await page.getByLabel('E-mail:').fill('RITA@example.org');
+    await page.getByLabel('First name:').fill('Rita');
+    await page.getByLabel('Last name:').fill('Adams');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('#rep-email-error').filter({ hasText: 'already a representative' }).waitFor();
+    await form.getByRole('button', { name: 'Cancel' }).click();
+
+    // the recipient declines → representative shows Declined and can be reinvited
+    const repId = [...server.representatives.values()].find((r) => r.email === 'rita@example.org').id;
+    server.latestInvitation(11, repId).status = 'declined';
+    await page.getByRole('combobox', { name: 'Client' }).fill('Blake');
+    await page.getByRole('option', { name: /Adams, Blake/ }).click();
+    await rep.getByText('Declined the invitation').waitFor();
+    await rep.getByRole('button', { name: 'Reinvite Rita Adams' }).click();
+    await rep.getByText('Invited, waiting for a reply').waitFor();
+    await checkA11y(page, 'staff with representative');
+    await screenshot(page, 'staff-representative');
+
+    // remove asks first
+    await rep.getByRole('button', { name: 'Remove representative Rita Adams' }).click();
+    await page.getByRole('button', { name: 'Remove Rita Adams' }).click();
+    await page.getByText('No representatives yet.').waitFor();
+    assert.ok(server.representatives.get(repId).removed_at);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('client declined: note, who and when, invite blocked, undo', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Casey', /Baker, Casey/);
+    await page.getByRole('button', { name: 'client declined', exact: true }).click();
+    const note = page.getByLabel('Note (optional)');
+    await note.fill('draft');
+    await page.keyboard.press('Escape');
+    assert.equal(await note.isVisible(), false, 'Escape closes the note form');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'declined-open');
+    await page.keyboard.press('Enter');
+    assert.equal(await note.inputValue(), 'draft', 'and keeps what was typed');
+    await note.fill('x'.repeat(20));
+    await page.getByText('20 of 500 characters').waitFor();
+    assert.equal(await note.getAttribute('maxlength'), '500');
+    await note.fill('Prefers phone calls.');
+    await page.getByRole('button', { name: 'Record client declined' }).click();
+    await page.getByText('Client declined portal access.', { exact: true }).waitFor();
+    await page.getByText(/Recorded by admin on .*\d/).waitFor();
+    await page.getByText('Note: Prefers phone calls.').waitFor();
+    assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
+    assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'declined-undo');
+    await checkA11y(page, 'staff declined');
+    await screenshot(page, 'staff-declined');
+
+    await page.getByRole('button', { name: 'Undo client declined' }).click();
+    await page.getByRole('button', { name: 'client declined', exact: true }).waitFor();
+    assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
+    const del = apiCalls(/^DELETE \/portal-manager\/api\/clients\/\d+\/declined$/).at(-1);
+    assert.equal(del.headers['x-requested-with'], 'portal-manager');
+    assert.equal(del.headers['content-type'], undefined);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('API errors in receptionist words: 503, no_email, csrf', async () => {
+    const page = await staffPage();
+    server.inject({ method: 'GET', path: /^clients\/1$/ });
+    await pickClient(page, 'Zo', /Núñez, Zoë/);
+    await page.locator('#client-error').filter({ hasText: 'temporarily unavailable' }).waitFor();
+    await page.context().close();
+
+    const page2 = await staffPage();
+    await pickClient(page2, 'Carla', /Smithers, Carla/);
+    const invite = page2.getByRole('button', { name: 'invite client', exact: true });
+    assert.equal(await invite.isDisabled(), true, 'no email: invite is disabled with a hint');
+    assert.match(await page2.locator('#invite-client-hint').textContent(), /Add the client’s email address/);
+    server.inject({ method: 'POST', path: /representatives$/, status: 403, body: { error: { code: 'csrf', message: 'x' }, request_id: 'r' } });
+    await page2.getByRole('button', { name: 'invite client representative' }).click();
+    await page2.getByLabel('E-mail:').fill('pat@example.org');
+    await page2.getByLabel('First name:').fill('Pat');
+    await page2.getByLabel('Last name:').fill('Smithers');
+    await page2.locator('#rep-form').getByRole('button', { name: 'invite', exact: true }).click();
+    await page2.locator('#rep-form-error').filter({ hasText: 'blocked for security reasons' }).waitFor();
+    assert.equal(await page2.getByLabel('E-mail:').inputValue(), 'pat@example.org');
+    await page2.context().close();
+  });
+
+  test('not staff: a clear message and no search', async () => {
+    server.inject({ method: 'GET', path: /^me$/, status: 403, body: { error: { code: 'not_staff', message: 'x' }, request_id: 'r' } });
+    const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'clin1', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(server.baseURL + '/portal-manager/');
+    await page.getByRole('alert').filter({ hasText: 'Ask your portal administrator for access' }).waitFor();
+    assert.equal(await page.getByRole('combobox', { name: 'Client' }).isDisabled(), true);
+    await checkA11y(page, 'staff not_staff');
+    assertNoProblems(page);
+    await context.close();
+  });
+
+  test('keyboard only: search, choose, invite a representative', async () => {
+    const page = await staffPage();
+    await page.keyboard.press('Tab'); // skip link
+    await page.keyboard.press('Tab'); // settings link
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'client-search');
+    await page.keyboard.type('Carter', { delay: 20 });
+    await page.keyboard.press('ArrowDown'); // before the debounce is over: searches at once
+    await page.keyboard.press('ArrowDown');
+    await page.locator('[role="option"][aria-selected="true"]').filter({ hasText: 'Carter, Blake' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Blake Carter' }).waitFor();
+    const order = [];
+    for (let i = 0; i < 6; i += 1) {
+      await page.keyboard.press('Tab');
+      order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent));
+    }
+    assert.deepEqual(order, ['declined-open', 'client-email', order[2], 'invite-client', 'rep-open', order[5]]);
+    // rep form by keyboard
+    await page.locator('#rep-open').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('sam@example.org');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Sam');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Carter');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('.rep-item').filter({ hasText: 'Sam Carter' }).waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('overview: client invited and a representative, both sent (README picture)', async () => {
+    const auth = { Authorization: 'Basic ' + Buffer.from('admin:pw').toString('base64'), 'X-Requested-With': 'portal-manager' };
+    const post = (p, body) => fetch(server.baseURL + '/portal-manager/api/' + p, {
+      method: 'POST', headers: body ? { ...auth, 'Content-Type': 'application/json' } : auth, body: body && JSON.stringify(body),
+    });
+    // Emery Evans (id 34): an earlier invitation that expired, a current one, and a parent
+    assert.equal((await post('clients/34/invitations')).status, 201);
+    await new Promise((r) => setTimeout(r, 1000));
+    const old = server.latestInvitation(34);
+    server.ageSent(old.id, 8 * 86400);
+    server.expire(old.id);
+    assert.equal((await post('clients/34/invitations')).status, 201);
+    assert.equal((await post('clients/34/representatives', { email: 'jordan.evans@example.org', first_name: 'Jordan', last_name: 'Evans', relationship: 'parent' })).status, 201);
+    await new Promise((r) => setTimeout(r, 1000));
+    const page = await staffPage();
+    await pickClient(page, 'Evans', /Evans, Emery/);
+    await page.getByText('Earlier invitations (1)').click();
+    await page.locator('.rep-item').getByText('Email sent', { exact: true }).waitFor();
+    await page.mouse.move(0, 0);
+    await checkA11y(page, 'staff overview');
+    await screenshot(page, 'staff-overview');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('360 px wide: no sideways scrolling, axe clean', async () => {
+    const page = await staffPage({ viewport: PHONE });
+    await pickClient(page, 'Zo', /Núñez, Zoë/);
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'staff 360px');
+    await screenshot(page, 'staff-360');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+});
