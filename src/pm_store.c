@@ -181,8 +181,6 @@ static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_head
 
     while ((rc = apr_dbd_get_row(drv, db->pool, res, &row, -1)) == 0) {
         pm_row *out = apr_array_push(rows);
-        /* asked per row: pgsql's sequential results know their columns only
-         * once the first row has arrived */
         ncols = apr_dbd_num_cols(drv, res);
         out->ncols = ncols;
         out->v = apr_pcalloc(db->pool, sizeof(char *) * (ncols > 0 ? ncols : 1));
@@ -200,7 +198,9 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
                        const char **args, apr_array_header_t *rows)
 {
     apr_dbd_results_t *res = NULL;
-    int rc = apr_dbd_pselect(db->dbd->driver, db->pool, db->dbd->handle, &res, stmt, 0,
+    /* random access (1): the whole result arrives at once. Sequential pgsql results
+     * wait 100 ms in the driver before reporting that an empty set is empty. */
+    int rc = apr_dbd_pselect(db->dbd->driver, db->pool, db->dbd->handle, &res, stmt, 1,
                              st->nargs, args);
 
     rows->nelts = 0;
