@@ -180,6 +180,7 @@ static const char *logo_problem(apr_pool_t *p, const char *s)
                                             NULL };
     const char *const *pre;
     const char *b64 = NULL;
+    unsigned char *bytes;
     int len;
 
     for (pre = prefixes; *pre; pre++) {
@@ -194,10 +195,15 @@ static const char *logo_problem(apr_pool_t *p, const char *s)
         return "must be at most 100 KB";
     }
     if (strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-        != strlen(b64) || (len = apr_base64_decode_len(b64)) <= 1) {
+        != strlen(b64) || strlen(b64) % 4 != 0) {
         return "is not valid base64 image data";
     }
-    return len > LOGO_MAX_BYTES + 3 ? "must be at most 100 KB" : NULL;
+    bytes = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64));
+    len = apr_base64_decode_binary(bytes, b64);
+    if (len <= 0) {
+        return "is not valid base64 image data";
+    }
+    return len > LOGO_MAX_BYTES ? "must be at most 100 KB" : NULL;
 }
 
 static const char *modules_problem(json_t *v)

@@ -99,7 +99,14 @@ apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long 
         return APR_EGENERAL;
     }
     *id = rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) : 0;
-    return *id ? queue_email(q, *id) : APR_SUCCESS;
+    if (*id == 0) {
+        return APR_SUCCESS;
+    }
+    if (pm_db_exec(q->db, PM_SQL_TOKENS_RETIRE_EARLIER, NULL, n, pm_arg_int(p, *id)) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_TOKENS_CLEAR_EARLIER, NULL, pm_arg_int(p, *id)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return queue_email(q, *id);
 }
 
 const char *pm_api_practice_name(pm_req *q, const pm_settings *st)

@@ -44,8 +44,9 @@ static int string_field(pm_req *q, const char *field, const char **out)
         return PM_NEXT;
     }
     if (!json_is_string(v)) {
-        return invalid(q, apr_pstrcat(q->r->pool, "invalid_", field, NULL), field,
-                       "This field", "must be text");
+        const char *code = strcmp(field, "first_name") == 0 || strcmp(field, "last_name") == 0
+                           ? "invalid_name" : apr_pstrcat(q->r->pool, "invalid_", field, NULL);
+        return invalid(q, code, field, "This field", "must be text");
     }
     *out = json_string_value(v);
     return PM_NEXT;

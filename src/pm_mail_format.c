@@ -292,7 +292,9 @@ static const char *mime_part(apr_pool_t *p, const char *boundary, const char *ty
     return apr_pstrcat(p, "--", boundary, "\r\n",
                        "Content-Type: ", type, "; charset=utf-8\r\n",
                        "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-                       pm_mail_qp_encode(p, body), NULL);
+                       pm_mail_qp_encode(p, body),
+                       /* the CRLF before a delimiter belongs to the delimiter */
+                       "\r\n", NULL);
 }
 
 /* base64 in lines of 76 characters, CRLF after each */

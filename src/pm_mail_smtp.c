@@ -46,7 +46,7 @@ static apr_status_t smtp_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Keeps the server's latest reply line (for staff to read); ignores the data we
+/* Keeps the server's reply line (for staff to read); ignores the data we
  * send so no message content can leak into errors or logs. */
 static int debug_capture(CURL *c, curl_infotype type, char *data, size_t size, void *userp)
 {
@@ -54,6 +54,10 @@ static int debug_capture(CURL *c, curl_infotype type, char *data, size_t size, v
     size_t n;
 
     if (type != CURLINFO_HEADER_IN) {
+        return 0;
+    }
+    /* keep the first 4xx/5xx reply: the "221 Bye" after QUIT must not replace it */
+    if (s->reply[0] == '4' || s->reply[0] == '5') {
         return 0;
     }
     n = size < REPLY_MAX - 1 ? size : REPLY_MAX - 1;

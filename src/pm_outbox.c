@@ -57,7 +57,8 @@ static long long retry_delay(pm_server_conf *conf, int attempts)
         delay = RETRY_CAP_SEC;
     }
     apr_generate_random_bytes(&r, 1);
-    return delay * 3 / 4 + (delay / 2) * r / 255;
+    delay += delay * ((int)r - 128) / 512;          /* within +-25% */
+    return delay > 0 ? delay : 1;
 }
 
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
@@ -166,9 +167,11 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
     if (db == NULL) {
         return batch;
     }
-    if (pm_settings_load(db, p, &st) == APR_SUCCESS
-        && pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, pm_arg_int(p, now), pm_arg_int(p, now),
-                        pm_arg_int(p, BATCH_MAX)) == APR_SUCCESS) {
+    /* rows first, settings second: a row queued after a settings change is
+     * then always rendered with that change */
+    if (pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, pm_arg_int(p, now), pm_arg_int(p, now),
+                     pm_arg_int(p, BATCH_MAX)) == APR_SUCCESS
+        && rows->nelts > 0 && pm_settings_load(db, p, &st) == APR_SUCCESS) {
         for (i = 0; i < rows->nelts; i++) {
             delivery d;
             memset(&d, 0, sizeof(d));

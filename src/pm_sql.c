@@ -157,6 +157,21 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT token_hash, id, %lld FROM invitations "
         "WHERE id = %lld AND token_hash IS NOT NULL" },
 
+    /* a new invitation makes every earlier link to the same recipient answer
+     * "superseded" (a declined or revoked one too); keyed on the new invitation */
+#define SAME_RECIPIENT_EARLIER \
+        "WHERE e.id < n.id AND e.client_id = n.client_id " \
+        "  AND coalesce(e.representative_id, 0) = coalesce(n.representative_id, 0) " \
+        "  AND e.token_hash IS NOT NULL"
+    [PM_SQL_TOKENS_RETIRE_EARLIER] = { "pm_tokens_retire_earlier",
+        "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
+        "SELECT e.token_hash, e.id, %lld FROM invitations e "
+        "JOIN invitations n ON n.id = %lld " SAME_RECIPIENT_EARLIER },
+    [PM_SQL_TOKENS_CLEAR_EARLIER] = { "pm_tokens_clear_earlier",
+        "UPDATE invitations SET token_hash = NULL WHERE id IN ("
+        "  SELECT e.id FROM invitations e JOIN invitations n ON n.id = %lld "
+        SAME_RECIPIENT_EARLIER ")" },
+
     [PM_SQL_OUTBOX_INSERT] = { "pm_outbox_insert",
         "INSERT INTO outbox (invitation_id, message_id, status, attempts, next_attempt_at, "
         "                    created_at) "

@@ -50,11 +50,24 @@ int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
     return OK;
 }
 
+#define ACQUIRE_TRIES     3
+#define ACQUIRE_PAUSE_US  100000
+
 pm_db *pm_db_acquire(request_rec *r)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    ap_dbd_t *dbd = acquire ? acquire(r) : NULL;
+    ap_dbd_t *dbd = NULL;
     pm_db *db;
+    int i;
+
+    /* a new SQLite connection prepares everything before DBDInitSQL sets its busy
+     * timeout, so a busy database can fail it at once: try again briefly */
+    for (i = 0; acquire && dbd == NULL && i < ACQUIRE_TRIES; i++) {
+        if (i > 0) {
+            apr_sleep(ACQUIRE_PAUSE_US);
+        }
+        dbd = acquire(r);
+    }
 
     if (dbd != NULL && prepare_on_connection(dbd, r->server) != APR_SUCCESS) {
         dbd = NULL;

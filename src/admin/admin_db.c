@@ -14,13 +14,17 @@ static const char *db_error(admin_db *db, int rv)
     return (msg && *msg) ? msg : apr_psprintf(db->pool, "error %d", rv);
 }
 
-/* SQLite: enforce foreign keys and wait for a busy database like the module does.
+/* SQLite: enforce foreign keys, wait for a busy database like the module does,
+ * and switch the file to write-ahead logging.
  * (Run as queries: "PRAGMA busy_timeout" answers with a row, which apr_dbd_query
  * on sqlite3 takes for an error.) */
 static int configure_sqlite(admin_db *db)
 {
     static const char *const pragmas[] = {
-        "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", NULL
+        "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
+        /* persistent in the file: readers never wait for a writer, so httpd's new
+         * connections can prepare statements while another one writes */
+        "PRAGMA journal_mode = WAL", NULL
     };
     apr_array_header_t *rows;
     int i;

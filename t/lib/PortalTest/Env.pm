@@ -100,6 +100,9 @@ sub load_database {
         for my $f (schema_file($driver), seed_files($driver)) {
             run_cmd("loading $f", 'sh', '-c', 'sqlite3 -bail "$1" < "$2"', 'sh', $rt->{db_file}, $f);
         }
+        # as portal-manager-admin init does: write-ahead logging, persistent in the file
+        run_cmd('WAL mode', 'sh', '-c', 'sqlite3 "$1" "PRAGMA journal_mode = WAL" >/dev/null',
+                'sh', $rt->{db_file});
     }
     elsif ($driver eq 'pgsql') {
         my @psql = ('psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', $rt->{db_params});
