@@ -151,10 +151,10 @@ is(login_code($creds{rep}[0], 'rosa secret phrase 2'), 401, 'representative: wro
     my $v = json_ok($res, 200, 'remove the representative');
     ok(!rep_in_view($v, $rep_id), 'removed representative is not listed in the client view');
     is($v->{id}, $cid, 'DELETE answers with the client view');
-    my $row = db()->selectrow_hashref('SELECT removed_at FROM representatives WHERE id = ?',
+    my $row = tdb()->selectrow_hashref('SELECT removed_at FROM representatives WHERE id = ?',
                                       undef, $rep_id);
     ok($row && $row->{removed_at}, 'representative row kept with removed_at');
-    my ($active) = db()->selectrow_array(
+    my ($active) = tdb()->selectrow_array(
         "SELECT count(*) FROM portal_accounts WHERE representative_id = ? AND status = 'active'",
         undef, $rep_id);
     is($active, 0, 'representative account disabled');

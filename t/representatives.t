@@ -34,11 +34,11 @@ sub create_rep {
 }
 
 sub rep_row {
-    return db()->selectrow_hashref('SELECT * FROM representatives WHERE id = ?', undef, $_[0]);
+    return tdb()->selectrow_hashref('SELECT * FROM representatives WHERE id = ?', undef, $_[0]);
 }
 
 sub count_reps {
-    my ($n) = db()->selectrow_array('SELECT count(*) FROM representatives WHERE client_id = ?',
+    my ($n) = tdb()->selectrow_array('SELECT count(*) FROM representatives WHERE client_id = ?',
                                     undef, $_[0]);
     return $n;
 }
@@ -63,7 +63,7 @@ my ($rep1, $rep1_email);
     is($row->{client_id}, $A->{id}, 'row: client_id');
     is($row->{created_by}, 'clin1', 'row: created_by');
     ok(!defined $row->{removed_at}, 'row: not removed');
-    my ($outbox) = db()->selectrow_array('SELECT count(*) FROM outbox WHERE invitation_id = ?',
+    my ($outbox) = tdb()->selectrow_array('SELECT count(*) FROM outbox WHERE invitation_id = ?',
                                          undef, $inv->{id});
     is($outbox, 1, 'one email queued');
     my @a = audit_rows(action => 'representative.create', object_id => $rep1);
@@ -253,7 +253,7 @@ my %bad_names = (
              409, 'duplicate_representative', "PUT another representative's email (other case)");
 
     # a case-only change of one's own email is no change of address
-    my ($inv_id) = db()->selectrow_array(
+    my ($inv_id) = tdb()->selectrow_array(
         "SELECT id FROM invitations WHERE representative_id = ? AND status = 'pending'", undef, $dup);
     json_ok(staff(PUT => "/representatives/$dup", user => 'clin1', json => { email => lc $email }),
             200, 'PUT own email in lower case');
@@ -305,7 +305,7 @@ my %bad_names = (
         is($a[-1]{$key}, $id, "clin2: $method $path audit names the $key") if @a;
     }
     is_deeply(rep_row($rid), $row_before, "the other client's representative is unchanged");
-    my ($n) = db()->selectrow_array(
+    my ($n) = tdb()->selectrow_array(
         "SELECT count(*) FROM representatives WHERE client_id = ? AND first_name = 'Eve'", undef, $A->{id});
     is($n, 0, 'clin2 created nothing');
 
@@ -383,7 +383,7 @@ my %bad_names = (
 
     # a locked invitation is revoked too; an account is disabled
     my $d2 = json_ok(create_rep($A->{id}, first_name => 'Lock'), 201, 'a representative with a locked invitation');
-    db()->do("UPDATE invitations SET status = 'locked' WHERE id = ?", undef, $d2->{invitation}{id});
+    tdb()->do("UPDATE invitations SET status = 'locked' WHERE id = ?", undef, $d2->{invitation}{id});
     json_ok(staff(DELETE => "/representatives/$d2->{representative}{id}", user => 'clin1'), 200, 'DELETE it');
     is(invitation_row($d2->{invitation}{id})->{status}, 'revoked', 'the locked invitation is revoked');
 
@@ -394,7 +394,7 @@ my %bad_names = (
                              username => "acme.$$", password => 'a perfectly long pass' }), 201, 'accept');
     isnt(login_code("acme.$$", 'a perfectly long pass'), 401, 'can log in');
     json_ok(staff(DELETE => "/representatives/$d3->{representative}{id}", user => 'clin1'), 200, 'DELETE them');
-    my ($status) = db()->selectrow_array('SELECT status FROM portal_accounts WHERE representative_id = ?',
+    my ($status) = tdb()->selectrow_array('SELECT status FROM portal_accounts WHERE representative_id = ?',
                                          undef, $d3->{representative}{id});
     is($status, 'disabled', 'their account is disabled');
     is(login_code("acme.$$", 'a perfectly long pass'), 401, 'login refused after removal');
@@ -415,8 +415,8 @@ my %bad_names = (
     json_ok(rcpt(accept => { token => $tok->('active'), date_of_birth => $C->{date_of_birth},
                              username => "view.active.$$", password => 'a perfectly long pass' }), 201, 'accept');
     json_ok(rcpt(decline => { token => $tok->('declined') }), 200, 'decline');
-    db()->do('UPDATE invitations SET expires_at = ? WHERE id = ?', undef, time - 60, $rep{expired}{inv});
-    db()->do("UPDATE invitations SET status = 'locked', verify_failures = 5 WHERE id = ?", undef,
+    tdb()->do('UPDATE invitations SET expires_at = ? WHERE id = ?', undef, time - 60, $rep{expired}{inv});
+    tdb()->do("UPDATE invitations SET status = 'locked', verify_failures = 5 WHERE id = ?", undef,
              $rep{locked}{inv});
     json_ok(staff(POST => "/invitations/$rep{revoked}{inv}/revoke", user => 'clin1'), 200, 'revoke');
     json_ok(rcpt(decline => { token => $tok->('reinvited') }), 200, 'decline (to be reinvited)');

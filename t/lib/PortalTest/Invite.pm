@@ -24,11 +24,19 @@ our @EXPORT = qw(
     new_client unique_email rcpt next_token mails_to wait_mail_to mail_token
     login_code set_setting clear_setting private_ok fake_token audit_rows
     invitation_row client_view rep_in_view table_snapshot invitation_url login_url
-    run_concurrently
+    run_concurrently hold_write_lock tdb
 );
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $seq = 0;
+
+# tdb(): PortalTest::db() with a long SQLite busy timeout, so the test's own queries
+# outlast a server that holds a lock for long (that is reported by a test, not a die)
+sub tdb {
+    my $dbh = db();
+    $dbh->sqlite_busy_timeout(90_000) if db_driver() eq 'sqlite3';
+    return $dbh;
+}
 
 sub unique_email {
     my $tag = shift // 'x';
@@ -50,7 +58,7 @@ sub new_client {
                                                       1 + $seq % 12, 1 + $seq % 28),
         email         => exists $o{email} ? $o{email} : unique_email("$prefix-client"),
     );
-    my $dbh = db();
+    my $dbh = tdb();
     my ($id) = $dbh->selectrow_array(
         'INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, '
         . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?) RETURNING id', undef,
@@ -139,13 +147,13 @@ sub login_code {
 
 sub set_setting {
     my ($name, $value) = @_;
-    my $dbh = db();
+    my $dbh = tdb();
     $dbh->do('DELETE FROM settings WHERE name = ?', undef, $name);
     $dbh->do('INSERT INTO settings (name, value) VALUES (?, ?)', undef, $name,
              JSON::PP->new->allow_nonref->encode($value));
 }
 
-sub clear_setting { db()->do('DELETE FROM settings WHERE name = ?', undef, $_[0]) }
+sub clear_setting { tdb()->do('DELETE FROM settings WHERE name = ?', undef, $_[0]) }
 
 # private_ok($res, \%client | [\%client..], $name): the body contains none of the
 # clients' last names, dates of birth or email addresses (raw bytes, and every string
@@ -187,12 +195,12 @@ sub audit_rows {
     my $sql = 'SELECT id, at, username, action, client_id, object_id, result, detail '
             . 'FROM audit_log' . (@k ? ' WHERE ' . join(' AND ', map { "$_ = ?" } @k) : '')
             . ' ORDER BY id';
-    return @{ db()->selectall_arrayref($sql, { Slice => {} }, @w{@k}) };
+    return @{ tdb()->selectall_arrayref($sql, { Slice => {} }, @w{@k}) };
 }
 
 sub invitation_row {
     my $id = shift;
-    return db()->selectrow_hashref('SELECT * FROM invitations WHERE id = ?', undef, $id);
+    return tdb()->selectrow_hashref('SELECT * FROM invitations WHERE id = ?', undef, $id);
 }
 
 sub client_view {
@@ -211,7 +219,7 @@ sub rep_in_view {
 # every row of the given tables, as one canonical string (for "nothing changed")
 sub table_snapshot {
     my @tables = @_;
-    my $dbh = db();
+    my $dbh = tdb();
     my %snap;
     for my $t (@tables) {
         $snap{$t} = $dbh->selectall_arrayref("SELECT * FROM $t ORDER BY 1", { Slice => {} });
@@ -250,6 +258,34 @@ sub run_concurrently {
         waitpid $k->[0], 0;
     }
     return @out;
+}
+
+# hold_write_lock($seconds): a separate process takes the database's write lock
+# (SQLite: BEGIN EXCLUSIVE; PostgreSQL: LOCK TABLE invitations IN ACCESS EXCLUSIVE MODE),
+# as another writer would, and releases it after $seconds. Returns once the lock is held;
+# waitpid the returned pid afterwards.
+sub hold_write_lock {
+    my $seconds = shift;
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        my $ok = eval {
+            my $h = tdb();
+            if (db_driver() eq 'sqlite3') { $h->do('BEGIN EXCLUSIVE') }
+            else { $h->begin_work; $h->do('LOCK TABLE invitations IN ACCESS EXCLUSIVE MODE') }
+            syswrite $w, "locked\n";
+            Time::HiRes::sleep($seconds);
+            if (db_driver() eq 'sqlite3') { $h->do('ROLLBACK') } else { $h->rollback }
+            1;
+        };
+        syswrite $w, "error: $@\n" unless $ok;
+        POSIX::_exit(0);
+    }
+    close $w;
+    my $line = <$r> // '';
+    die "hold_write_lock: $line" unless $line eq "locked\n";
+    return $pid;
 }
 
 use Encode ();
