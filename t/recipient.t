@@ -13,6 +13,8 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Time::HiRes ();
+use URI ();
+use Apache::TestRequest ();
 use PortalTest;
 use PortalTest::Invite;
 
@@ -156,6 +158,21 @@ my $good_pw = 'a perfectly long pass';
     is_deeply([grep { $_ != 200 } @codes], [], '16 lookups during a 1.5 s write lock: all 200')
         or diag "status and seconds: @out";
     cmp_ok($secs[0], '<', 5, '... each answered within the 5 s busy timeout') or diag "@out";
+}
+
+# --- the page's own requests (same origin) pass; a null Origin or a huge body do not -----------
+{
+    my $c = client(first_name => 'Ori');
+    my (undef, $token) = invite($c);
+    my $url = URI->new(Apache::TestRequest::resolve_url(recipient_path('/lookup')));
+    my $origin = $url->scheme . '://' . $url->host_port;
+    json_ok(call(lookup => { token => $token },
+                 headers => { Origin => $origin, 'Sec-Fetch-Site' => 'same-origin' }),
+            200, "lookup from the page (Origin $origin, Sec-Fetch-Site same-origin)");
+    error_ok(call(lookup => { token => $token }, headers => { Origin => 'null' }), 403, 'csrf',
+             'lookup with Origin null');
+    error_ok(call(lookup => { token => $token . ('x' x 70_000) }), 413, 'body_too_large',
+             'lookup with a 70 KB body');
 }
 
 # --- 20 recipients decline at once (20 invitations): every answer 200, promptly ------------------

@@ -15,6 +15,7 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
+use Time::HiRes ();
 use PortalTest;
 use PortalTest::Invite;
 
@@ -406,6 +407,25 @@ my %bad_names = (
 {
     my $C = new_client(prefix => 'reps-view', first_name => 'Cleo', visible_to => ['clin1']);
     my %rep;
+
+    # first one whose email the mail server refuses for good (550): delivery failed
+    my $idle = sub {
+        for (1 .. 400) {
+            my ($busy) = tdb()->selectrow_array(
+                "SELECT count(*) FROM outbox WHERE status = 'queued' OR lease_until IS NOT NULL");
+            return 1 unless $busy;
+            Time::HiRes::sleep(0.05);
+        }
+        return 0;
+    };
+    ok($idle->(), 'no email in flight');
+    mail_replies('RCPT 550 5.1.1 No such user');
+    my $fd = json_ok(create_rep($C->{id}, first_name => 'Failed'), 201, 'rep failed');
+    $rep{failed} = { id => $fd->{representative}{id}, inv => $fd->{invitation}{id} };
+    ok($idle->(), 'its delivery finished');
+    my ($ostatus) = tdb()->selectrow_array('SELECT status FROM outbox WHERE invitation_id = ?',
+                                            undef, $rep{failed}{inv});
+    is($ostatus, 'failed', 'rep failed: delivery failed (550)');
     for my $k (qw(invited active declined expired locked revoked reinvited)) {
         my $email = unique_email("view-$k");
         my $d = json_ok(create_rep($C->{id}, email => $email, first_name => ucfirst $k), 201, "rep $k");
@@ -427,12 +447,12 @@ my %bad_names = (
     my $v = json_ok(staff(GET => "/clients/$C->{id}", user => 'clin1'), 200, 'client view');
     is($v->{portal_status}, 'not_invited', "representatives do not change the client's own status");
     is_deeply([map { $_->{id} } @{ $v->{representatives} }],
-              [map { $rep{$_}{id} } qw(invited active declined expired locked revoked reinvited)],
+              [map { $rep{$_}{id} } qw(failed invited active declined expired locked revoked reinvited)],
               'representatives listed in order of creation');
     my %want = (invited => ['invited', 'pending'], active => ['active', 'accepted'],
                 declined => ['declined', 'declined'], expired => ['expired', 'expired'],
                 locked => ['locked', 'locked'], revoked => ['revoked', 'revoked'],
-                reinvited => ['invited', 'pending']);
+                reinvited => ['invited', 'pending'], failed => ['failed', 'pending']);
     for my $k (sort keys %want) {
         my $r = rep_in_view($v, $rep{$k}{id});
         is($r->{portal_status}, $want{$k}[0], "rep $k: portal_status");
@@ -444,7 +464,9 @@ my %bad_names = (
     is(rep_in_view($v, $rep{reinvited}{id})->{latest_invitation}{id}, $re->{id},
        'rep reinvited: latest_invitation is the newest one');
     my @rep_invs = grep { defined $_->{representative_id} } @{ $v->{invitations} };
-    is(scalar @rep_invs, 8, "the client's invitation list includes the representatives' invitations");
+    is(scalar @rep_invs, 9, "the client's invitation list includes the representatives' invitations");
+    is(rep_in_view($v, $rep{failed}{id})->{latest_invitation}{delivery}, 'failed',
+       'rep failed: latest invitation delivery failed');
 }
 
 done_testing();
