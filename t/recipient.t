@@ -111,6 +111,11 @@ my $good_pw = 'a perfectly long pass';
     error_ok($res, 405, 'method_not_allowed', 'GET /lookup');
     like($res->header('Allow') // '', qr/^POST$/, 'GET /lookup: Allow: POST');
     error_ok(call(nope => $body), 404, 'not_found', 'POST /nope');
+    for my $action (qw(lookup decline)) {
+        my $res = call($action => $body, vhost => 'portal_db_down');
+        error_ok($res, 503, 'database_unavailable', "$action with the database down");
+        cmp_ok($res->{pm_elapsed}, '<', 5, "$action with the database down: answered within 5 s");
+    }
 }
 
 # --- malformed and unknown tokens: 404 invalid_token -----------------------------------------
