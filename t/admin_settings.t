@@ -40,6 +40,17 @@ my %MONTH = do { my $i = 0; map { $_ => $i++ } qw(January February March April M
                                                    August September October November December) };
 my $HUMAN_TIME = qr/\b(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4}), (\d\d):(\d\d) UTC\b/;
 
+# Defaults again, but with one row stored (a default value): on PostgreSQL an empty settings
+# table makes the delivery worker stall 100 ms between reading the settings and picking up
+# due emails (see "a fresh install" below), so sections that PUT and send right away start
+# from a non-empty table and test one thing each.
+sub neutral_settings {
+    my $dbh = db();
+    $dbh->begin_work;      # one transaction: the table is never seen empty
+    $dbh->do('DELETE FROM settings');
+    $dbh->do("INSERT INTO settings (name, value) VALUES ('resend_cooldown_minutes', '10')");
+    $dbh->commit;
+}
 sub get_settings { json_ok(staff(GET => '/admin/settings'), 200, 'GET /admin/settings') }
 sub put_settings { staff(PUT => '/admin/settings', json => $_[0], @_[1 .. $#_]) }
 sub short { my $s = ref $_[0] ? $JSON->encode($_[0]) : defined $_[0] ? "\"$_[0]\"" : 'null';
@@ -373,7 +384,7 @@ sub expected_value {
     $d = json_ok(put_settings({ modules => { statements => JSON::PP::false } }), 200, 'modules {statements:false}');
     is_deeply($d->{modules}, { %DEFAULT_MODULES, statements => JSON::PP::false },
               'modules: the others keep their defaults');
-    reset_settings();
+    neutral_settings();
 }
 
 # =====================================================================================
@@ -422,7 +433,7 @@ sub expected_value {
     $rows = audit_by_request($res->header('X-Request-Id') // '');
     ok(!(grep { $_->{action} eq 'settings.update' && $_->{result} eq 'ok' } @$rows),
        'a refused PUT writes no successful settings.update row');
-    reset_settings();
+    neutral_settings();
 }
 
 # =====================================================================================
@@ -478,7 +489,7 @@ sub expected_value {
                  'preview rep after PUT');
     is($r->{subject}, 'Smith & <Jones> "Care": you are invited to the client portal',
        'preview rep: still its own (default) subject');
-    reset_settings();
+    neutral_settings();
 }
 
 # =====================================================================================
@@ -577,7 +588,7 @@ sub compare_preview_with_mail {
     ($mail) = wait_mail_to('remy.rep.t7@example.test', 15);
     ok($mail, 'the representative invitation arrived');
     compare_preview_with_mail(representative => $rpreview, $mail, 'Rémy', 'representative email') if $mail;
-    reset_settings();
+    neutral_settings();
 }
 
 # =====================================================================================
@@ -610,7 +621,7 @@ for my $case ([9703, 1], [9704, 720], [9705, 5]) {
         error_ok(recipient_post('/lookup', { token => $token }), 410, 'expired', 'ttl 5: after expires_at: 410 expired');
     }
 }
-reset_settings();
+neutral_settings();
 
 # =====================================================================================
 # test email: the real worker, "[Test] " subject, a link that cannot work
@@ -707,7 +718,7 @@ reset_settings();
         ok($t eq $pt, 'limits: the 5000-character message arrives unchanged')
             or diag 'lengths ' . length($t) . ' vs ' . length($pt);
     }
-    reset_settings();
+    neutral_settings();
 
     # other methods on the settings
     my $r = staff(DELETE => '/admin/settings');
@@ -718,7 +729,7 @@ reset_settings();
     error_ok(staff(GET => '/admin/settings/preview'), 405, 'method_not_allowed', 'GET /admin/settings/preview');
     is(db()->selectrow_array('SELECT count(*) FROM invitations'), $inv_count, 'test emails create no invitation');
     db()->do("DELETE FROM outbox WHERE purpose <> 'invitation' AND to_address LIKE '%.t7\@example.test'");
-    reset_settings();
+    neutral_settings();
 }
 
 # =====================================================================================
@@ -825,7 +836,40 @@ sub leaf_parts {
     my $pv = json_ok(staff(POST => '/admin/settings/preview', json => { kind => 'client' }), 200, 'preview: logo alt');
     like($pv->{html}, qr/<img src="cid:practice-logo\@portal-manager" alt="Smith &amp; &quot;Care&quot; &lt;x&gt;"/,
          'preview html: the logo\'s alt text is the escaped practice name');
-    reset_settings();
+    neutral_settings();
+}
+
+# =====================================================================================
+# a settings change reaches the next email, even while the worker is in the middle of a pass
+# =====================================================================================
+# The champion changes the subject and at once sends a test email: it must carry the new
+# subject. The delivery worker reads the settings and then selects the due rows
+# (pm_outbox.c claim_batch); a change committed between the two goes unseen by emails the
+# second query picks up. On PostgreSQL the test holds that gap open: the due query joins
+# `clients`, which the test locks, while the settings, the PUT and the test email never touch
+# it. (Without the lock the gap is short, except on PostgreSQL with an empty settings table,
+# where APR's pgsql driver sleeps 100 ms on the empty result: a fresh install.) SQLite has
+# no table locks, so there the same steps run without holding the gap open.
+{
+    neutral_settings();
+    json_ok(put_settings({ client_invitation_subject => 'Before the change' }), 200, 'mid-pass: subject "Before"');
+    mail_clear();
+    my $lock;
+    if (db_driver() eq 'pgsql') {
+        $lock = db();
+        $lock->begin_work;
+        $lock->do('LOCK TABLE clients IN ACCESS EXCLUSIVE MODE');
+        Time::HiRes::sleep(0.5);    # a worker pass has read the settings and waits on clients
+    }
+    json_ok(put_settings({ client_invitation_subject => 'After the change' }), 200, 'mid-pass: subject "After"');
+    my $r = staff(POST => '/admin/settings/test-email', json => { to => 'midpass.t7@example.test' }, timeout => 10);
+    is($r->code, 202, 'mid-pass: test email queued') or diag $r->status_line;
+    $lock->commit if $lock;
+    my ($m) = wait_mail_to('midpass.t7@example.test', 15);
+    my $p = $m ? parse_mail($m) : {};
+    is($p->{subject}, '[Test] After the change',
+       'mid-pass: the test email queued after the change carries the new subject');
+    db()->do("DELETE FROM outbox WHERE purpose <> 'invitation' AND to_address = 'midpass.t7\@example.test'");
 }
 
 cleanup_clients(@CLIENTS);
