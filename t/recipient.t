@@ -375,7 +375,7 @@ my $good_pw = 'a perfectly long pass';
     $done{'invitation.accept'} += $count{'201 ok'} // 0;
     is($count{'409 already_used'} // 0, 19, 'the other 19: 409 already_used')
         or diag explain \%count;
-    cmp_ok($slow[0], '<', 10, 'every concurrent accept answered within 10 s')
+    cmp_ok($slow[0], '<', 60, 'no concurrent accept hangs (answered within 60 s)')
         or diag "seconds per request: @slow";
     my @acc = accounts_of($c->{id});
     is(scalar @acc, 1, 'exactly one account row');

@@ -178,7 +178,7 @@ sub write_runtime_conf {
         # DESIGN §3's lines; PM_SQLITE_INIT_SQL (one statement a line, may be empty) replaces them
         my @init = defined $ENV{PM_SQLITE_INIT_SQL}
             ? grep { /\S/ } split /\n/, $ENV{PM_SQLITE_INIT_SQL}
-            : ('PRAGMA busy_timeout = 5000');
+            : ();   # see conf/portal_manager.conf: no pragmas on SQLite
         @db = ("DBDriver sqlite3", "DBDParams " . $q->($rt->{db_file}),
                map { "DBDInitSQL " . $q->($_) } @init);
     }
