@@ -2,7 +2,9 @@
 # the old children cleanly: no child dies on a signal. The delivery worker polls the
 # database every PortalOutboxInterval (100 ms here), so a child often exits while the
 # worker holds a mod_dbd connection; mod_dbd's pool must not be destroyed under it
-# (apr_reslist asserts "rl->ntotal == 0" and the child aborts with a core dump).
+# (apr_reslist asserts "rl->ntotal == 0" and the child aborts with a core dump). On
+# PostgreSQL the worker used to spend most of each tick inside apr_dbd_get_row's 0.1 s
+# sleep on an empty result (see t/store_empty_results.t), so nearly every restart hit it.
 use strict;
 use warnings;
 
