@@ -176,6 +176,12 @@ error_ok(staff(GET => '/clients?q=a%01', user => 'clin1'), 400, 'invalid_paramet
         my $err = error_ok($res, 400, 'invalid_cursor', "cursor: $what");
         is($err->{error}{field}, 'cursor', "cursor: $what: field is cursor");
     }
+    # cursors travel in URLs (access logs, proxies, browser history): PHI must not
+    TODO: {
+        local $TODO = 'the cursor payload is base64 of the name keys (report: cursor should carry only the id, or be encrypted)';
+        my $raw = do { (my $b = $payload) =~ tr{-_}{+/}; MIME::Base64::decode_base64($b) };
+        unlike($raw, qr/anderson|alex|alice|audit|pat/i, 'a cursor does not reveal client names');
+    }
     # a cursor belongs to its list: the client list's is no audit-trail cursor
     my $res = staff(GET => "/clients/1/audit?cursor=$c", user => 'admin');
     error_ok($res, 400, 'invalid_cursor', 'a list cursor on the audit trail');

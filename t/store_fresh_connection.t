@@ -5,7 +5,8 @@
 # SQLite, DBDInitSQL "PRAGMA foreign_keys = ON" (DESIGN §3) runs after mod_dbd prepared
 # the statements and expires them; every statement is then re-prepared at its first use.
 # Inside a transaction that must work too (apr_dbd_sqlite3 remembers a transaction's
-# first error and refuses every later statement, the retry included).
+# first error and refuses every later statement, the retry included). And a new
+# connection must not fail because another one holds a lock (see below).
 # Uses client 29 (clin1's).
 use strict;
 use warnings;
@@ -18,8 +19,45 @@ use Test::More;
 use JSON::PP ();
 use PortalTest;
 use PortalTest::Clients;
+use PortalTest::Env ();
+use POSIX ();
 
 my @vh = (vhost => 'portal_fresh_db', user => 'clin1');
+
+# --- a new connection while another one holds a lock --------------------------------------
+# mod_dbd prepares every statement as it opens a connection, before DBDInitSQL has set
+# busy_timeout; on SQLite in rollback-journal mode a writer's exclusive lock then makes
+# the prepare fail at once ("database is locked") and the request a 503, where an open
+# connection would simply have waited. Here another connection holds the lock for 1.5 s
+# while the vhost opens its first connection: the request must wait and succeed.
+{
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        my $dbh = db();
+        if (db_driver() eq 'sqlite3') {
+            $dbh->do('BEGIN EXCLUSIVE');
+        }
+        else {
+            $dbh->begin_work;
+            $dbh->do('LOCK TABLE staff IN ACCESS EXCLUSIVE MODE');
+        }
+        open my $fh, '>', PortalTest::Env::runtime_dir() . '/lock-held' or die $!;
+        close $fh;
+        select undef, undef, undef, 1.5;
+        $dbh->commit;
+        $dbh->disconnect;
+        POSIX::_exit(0);
+    }
+    my $flag = PortalTest::Env::runtime_dir() . '/lock-held';
+    for (1 .. 100) { last if -e $flag; select undef, undef, undef, 0.05 }
+    ok(-e $flag, 'another connection holds a lock');
+    my $res = staff(GET => '/me', @vh, timeout => 15);
+    is($res->code, 200, 'first request on a new connection while the database is locked: waits, then 200')
+        or diag $res->status_line . ' ' . $res->content;
+    waitpid $pid, 0;
+    unlink $flag;
+}
 
 # each route's statements run for the first time on a fresh connection
 my $view = json_ok(staff(PUT => '/clients/29/preferences', @vh,
