@@ -1,0 +1,114 @@
+# t/clients_paging.t — keyset paging of GET /clients: walking every page of a caseload,
+# with every page size, returns each visible client exactly once and in order, also
+# where names tie (clients 11-15 are all "Sam Smith") and with a search. Clients added
+# behind the cursor while someone pages do not shift the pages (no OFFSET).
+use strict;
+use warnings;
+use utf8;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use PortalTest;
+use PortalTest::Clients;
+
+sub ceil_div { my ($a, $b) = @_; int(($a + $b - 1) / $b) }
+
+sub dupes {
+    my %seen;
+    return grep { $seen{$_}++ } @_;
+}
+
+# walk_ok(user, limit, q, \@want)
+sub walk_ok {
+    my ($user, $limit, $q, $want) = @_;
+    my $name = "$user, limit $limit" . (defined $q ? ", q=$q" : '');
+    my ($ids, $sizes, $err) = walk_list($user, $limit, $q);
+    ok(!$err, "$name: every page answered") or diag $err;
+    is_deeply($ids, $want, "$name: each client once, in order") or diag explain { got => $ids, want => $want };
+    is(scalar(dupes(@$ids)), 0, "$name: no client twice");
+    my $pages = @$want ? ceil_div(scalar @$want, $limit) : 1;
+    is(scalar @$sizes, $pages, "$name: $pages page(s), no empty page at the end");
+    my @short = grep { $sizes->[$_] != $limit } 0 .. $#$sizes - 1;
+    ok(!@short, "$name: every page but the last is full") or diag "sizes: @$sizes";
+}
+
+# the expected result of a search: a case-folded prefix of either stored key
+sub expected_search {
+    my ($user, $q) = @_;
+    my $rows = client_rows();
+    my $k = lc $q;
+    return grep {
+        index($rows->{$_}{first_name_key}, $k) == 0 || index($rows->{$_}{last_name_key}, $k) == 0
+    } expected_ids($user);
+}
+
+# --- every page size, every caseload ---------------------------------------------------------
+for my $user (qw(clin1 clin2 admin)) {
+    my @want = expected_ids($user);
+    cmp_ok(scalar @want, '>=', 5, "$user sees some clients");
+    for my $limit (1 .. @want + 1, 50, 100) {
+        walk_ok($user, $limit, undef, \@want);
+    }
+}
+
+# --- searches, paged ---------------------------------------------------------------------------
+for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin => 'pat'],
+              [clin1 => 'pat'], [admin => 'a'], [admin => 'Z'], [clin2 => 'm']) {
+    my ($user, $q) = @$case;
+    my @want = expected_search($user, $q);
+    ok(@want >= 1, "$user q=$q matches someone");
+    walk_ok($user, $_, $q, \@want) for 1 .. 4, 7;
+}
+
+# --- ties: only the id orders the five Sam Smiths -------------------------------------------------
+{
+    my ($ids) = walk_list('admin', 1, 'sam');
+    is_deeply($ids, [11, 12, 13, 14, 15], 'Sam Smith ×5 (one spelled SAM SMITH), one a page: by id');
+    ($ids) = walk_list('clin1', 2, 'sam smith');
+    is_deeply($ids, [], 'q is one prefix, not words');
+    ($ids) = walk_list('clin1', 2, 'smith');
+    is_deeply($ids, [16, 11, 13, 14], 'clin1: Alex Smith, then the Sams by id (12 and 15 are not theirs)');
+}
+
+# --- a page boundary inside the ties, and the cursor carries on ----------------------------------
+{
+    my $p1 = json_ok(staff(GET => list_path(q => 'smith', limit => 3), user => 'admin'), 200, 'smith, page 1');
+    is_deeply([map { $_->{id} } @{ $p1->{clients} }], [16, 11, 12], 'smith page 1');
+    my $p2 = json_ok(staff(GET => list_path(q => 'smith', limit => 3, cursor => $p1->{next_cursor}),
+                           user => 'admin'), 200, 'smith, page 2');
+    is_deeply([map { $_->{id} } @{ $p2->{clients} }], [13, 14, 15], 'smith page 2: the rest of the ties');
+    ok(!defined $p2->{next_cursor}, 'smith page 2 is the last');
+    # the same cursor again: the same page (a cursor is a position, not a session)
+    my $again = json_ok(staff(GET => list_path(q => 'smith', limit => 3, cursor => $p1->{next_cursor}),
+                              user => 'admin'), 200, 'smith, page 2 again');
+    is_deeply($again->{clients}, $p2->{clients}, 'a cursor can be used twice');
+}
+
+# --- clients added while paging: pages do not shift (keyset, not OFFSET) -------------------------
+{
+    my @before = expected_ids('admin');
+    my $p1 = json_ok(staff(GET => '/clients?limit=5', user => 'admin'), 200, 'admin page 1');
+    my @ids = map { $_->{id} } @{ $p1->{clients} };
+    my $dbh = db();
+    my $ins = 'INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, date_of_birth) '
+            . 'VALUES (?, ?, ?, ?, ?, ?)';
+    $dbh->do($ins, undef, 900, 'Aaron', 'Aardvark', 'aaron', 'aardvark', '2000-01-01');   # before the cursor
+    $dbh->do($ins, undef, 901, 'Zed', 'Zzz', 'zed', 'zzz', '2000-01-01');                 # after it
+    my $cursor = $p1->{next_cursor};
+    while (defined $cursor) {
+        my $p = json_ok(staff(GET => list_path(limit => 5, cursor => $cursor), user => 'admin'), 200, 'admin next page');
+        push @ids, map { $_->{id} } @{ $p->{clients} };
+        $cursor = $p->{next_cursor};
+    }
+    # 901's keys ('zzz') sort before the non-ASCII last names (byte order)
+    my @want = sort_clients(@before, 901);
+    is_deeply(\@ids, \@want, 'added before the cursor: not seen; added after it: seen once; nothing twice')
+        or diag explain { got => \@ids, want => \@want };
+    $dbh->do('DELETE FROM clients WHERE id IN (900, 901)');
+    $dbh->disconnect;
+}
+
+done_testing();

@@ -1,0 +1,205 @@
+package PortalTest::Clients;
+# PortalTest::Clients — helpers for the client API tests (t/clients_*.t): database
+# snapshots ("a refused request changes nothing"), audit rows written by a request,
+# the expected Client dropdown order, walking every page of the list.
+#
+#   my $before = snapshot();  ...  unchanged_ok($before, 'foreign PUT email');
+#   my $mark = audit_mark();  my $res = staff(...);  my @rows = audit_since($mark);
+#   audit_row_ok(\@rows, $res, {action => 'client.view', username => 'clin1',
+#                               client_id => 21, result => 'denied'}, 'name');
+#   my @ids = expected_ids('clin1');                   # visible ids, in dropdown order
+#   my ($ids, $pages, $err) = walk_list('clin1', 3, 'smi');
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Apache::TestRequest ();
+use Test::More ();
+use URI::Escape qw(uri_escape_utf8);
+use PortalTest;
+
+our @EXPORT = qw(
+    client_row client_rows snapshot unchanged_ok audit_mark audit_since audit_row_ok
+    own_origin visible_client_ids expected_ids sort_clients walk_list list_path
+    invitation_rows q_url
+);
+
+# One clients row as a hash (column => value), or undef.
+sub client_row {
+    my $id = shift;
+    my $dbh = db();
+    my $row = $dbh->selectrow_hashref('SELECT * FROM clients WHERE id = ?', undef, $id);
+    $dbh->disconnect;
+    return $row;
+}
+
+# All clients rows, keyed by id.
+sub client_rows {
+    my $dbh = db();
+    my $rows = $dbh->selectall_hashref('SELECT * FROM clients', 'id');
+    $dbh->disconnect;
+    return $rows;
+}
+
+sub invitation_rows {
+    my $client_id = shift;
+    my $dbh = db();
+    my $rows = $dbh->selectall_arrayref(
+        'SELECT * FROM invitations WHERE client_id = ? ORDER BY id', { Slice => {} }, $client_id);
+    $dbh->disconnect;
+    return $rows;
+}
+
+# Everything a staff request could change, except the audit trail (which refused
+# requests append to) and what the delivery worker changes on its own (token_hash,
+# sent_at, send_count of invitations; outbox status, attempts, leases).
+sub snapshot {
+    my $dbh = db();
+    my %s;
+    my $all = sub { $dbh->selectall_arrayref($_[0], { Slice => {} }) };
+    $s{clients}         = $all->('SELECT * FROM clients ORDER BY id');
+    $s{staff}           = $all->('SELECT * FROM staff ORDER BY username');
+    $s{staff_clients}   = $all->('SELECT * FROM staff_clients ORDER BY username, client_id');
+    $s{representatives} = $all->('SELECT * FROM representatives ORDER BY id');
+    $s{invitations}     = $all->('SELECT id, client_id, representative_id, email, status, created_by, '
+                               . 'created_at, expires_at, responded_at, verify_failures '
+                               . 'FROM invitations ORDER BY id');
+    $s{outbox}          = $all->('SELECT id, invitation_id, message_id, created_at FROM outbox ORDER BY id');
+    $s{portal_accounts} = $all->('SELECT * FROM portal_accounts ORDER BY id');
+    $s{settings}        = $all->('SELECT * FROM settings ORDER BY name');
+    $s{superseded_tokens} = $all->('SELECT * FROM superseded_tokens ORDER BY token_hash');
+    $dbh->disconnect;
+    # numbers from DBD::Pg/DBD::SQLite may come back as strings or numbers: compare as text
+    for my $t (values %s) {
+        for my $row (@$t) { $_ = defined $_ ? "$_" : undef for values %$row }
+    }
+    return \%s;
+}
+
+# unchanged_ok($before, $name): the database is as snapshot() saw it
+sub unchanged_ok {
+    my ($before, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $after = snapshot();
+    my @changed = grep { !Test::More::eq_array($before->{$_}, $after->{$_}) } sort keys %$before;
+    my $ok = Test::More::ok(!@changed, "$name: database unchanged");
+    Test::More::diag("changed tables: @changed") unless $ok;
+    for my $t (@changed) {
+        Test::More::diag(Test::More::explain({ table => $t, before => $before->{$t}, after => $after->{$t} }));
+    }
+    return $ok;
+}
+
+sub audit_mark {
+    my $dbh = db();
+    my ($id) = $dbh->selectrow_array('SELECT coalesce(max(id), 0) FROM audit_log');
+    $dbh->disconnect;
+    return $id;
+}
+
+# The audit rows written after audit_mark() returned $mark, oldest first.
+sub audit_since {
+    my $mark = shift;
+    my $dbh = db();
+    my $rows = $dbh->selectall_arrayref('SELECT * FROM audit_log WHERE id > ? ORDER BY id',
+                                        { Slice => {} }, $mark);
+    $dbh->disconnect;
+    return @$rows;
+}
+
+# audit_row_ok(\@rows, $res, \%want, $name): exactly one row, with the wanted values,
+# request_id = the response's X-Request-Id, remote_ip 127.0.0.1, at = now (± 60 s).
+sub audit_row_ok {
+    my ($rows, $res, $want, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my @bad;
+    push @bad, scalar(@$rows) . ' audit rows, want 1' unless @$rows == 1;
+    if (my $row = $rows->[0]) {
+        for my $k (sort keys %$want) {
+            my ($got, $exp) = ($row->{$k}, $want->{$k});
+            push @bad, "$k is " . ($got // 'NULL') . ', want ' . ($exp // 'NULL')
+                unless (!defined $got && !defined $exp) || (defined $got && defined $exp && "$got" eq "$exp");
+        }
+        my $rid = $res->header('X-Request-Id');
+        push @bad, 'no X-Request-Id header' unless defined $rid && length $rid;
+        push @bad, 'request_id is ' . ($row->{request_id} // 'NULL') . ', X-Request-Id is ' . ($rid // '-')
+            unless defined $rid && defined $row->{request_id} && $row->{request_id} eq $rid;
+        push @bad, 'remote_ip is ' . ($row->{remote_ip} // 'NULL')
+            unless ($row->{remote_ip} // '') =~ /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/;
+        push @bad, 'at is ' . ($row->{at} // 'NULL') . ', not now'
+            unless defined $row->{at} && abs($row->{at} - time) < 60;
+    }
+    my $ok = Test::More::ok(!@bad, "$name: audit row");
+    Test::More::diag(join("\n", @bad) . "\n" . Test::More::explain($rows)) unless $ok;
+    return $ok;
+}
+
+# The origin a browser on our page would send: scheme://host:port of the test server.
+sub own_origin {
+    my $old = Apache::TestRequest::module();
+    Apache::TestRequest::module('default');
+    my $url = Apache::TestRequest::resolve_url('/');
+    Apache::TestRequest::module($old // 'default');
+    $url =~ s{/+$}{};
+    return $url;
+}
+
+# The ids of the clients USER may see (all, or their staff_clients rows).
+sub visible_client_ids {
+    my $user = shift;
+    my $dbh = db();
+    my ($all) = $dbh->selectrow_array('SELECT all_clients FROM staff WHERE username = ?', undef, $user);
+    my $ids = $all
+        ? $dbh->selectcol_arrayref('SELECT id FROM clients')
+        : $dbh->selectcol_arrayref('SELECT client_id FROM staff_clients WHERE username = ?', undef, $user);
+    $dbh->disconnect;
+    return map { $_ + 0 } @$ids;
+}
+
+# Dropdown order: last name key, first name key, id. The keys are compared as
+# strings of code points, which is the byte order of their UTF-8 form (what SQLite's
+# BINARY collation and PostgreSQL's "C" collation do).
+sub sort_clients {
+    my @ids = @_;
+    my $rows = client_rows();
+    return sort {
+        $rows->{$a}{last_name_key} cmp $rows->{$b}{last_name_key}
+            || $rows->{$a}{first_name_key} cmp $rows->{$b}{first_name_key}
+            || $a <=> $b
+    } @ids;
+}
+
+sub expected_ids { sort_clients(visible_client_ids($_[0])) }
+
+sub q_url { uri_escape_utf8($_[0]) }
+
+sub list_path {
+    my (%p) = @_;
+    my @q;
+    push @q, 'q=' . q_url($p{q}) if defined $p{q};
+    push @q, "limit=$p{limit}" if defined $p{limit};
+    push @q, 'cursor=' . q_url($p{cursor}) if defined $p{cursor};
+    return '/clients' . (@q ? '?' . join('&', @q) : '');
+}
+
+# walk_list(USER, LIMIT, Q): follow next_cursor from the first page to the last.
+# Returns (\@ids, \@page_sizes, $error) — $error describes the first bad page.
+sub walk_list {
+    my ($user, $limit, $q) = @_;
+    my (@ids, @sizes);
+    my $cursor;
+    while (1) {
+        my $res = staff(GET => list_path(q => $q, limit => $limit, cursor => $cursor), user => $user);
+        my $data = decode_json_body($res);
+        return (\@ids, \@sizes, 'page ' . (@sizes + 1) . ': ' . $res->status_line . ' ' . $res->content)
+            unless $res->code == 200 && ref $data eq 'HASH' && ref $data->{clients} eq 'ARRAY';
+        push @ids, map { $_->{id} } @{ $data->{clients} };
+        push @sizes, scalar @{ $data->{clients} };
+        last unless defined $data->{next_cursor};
+        return (\@ids, \@sizes, 'more than 1000 pages') if @sizes > 1000;
+        $cursor = $data->{next_cursor};
+    }
+    return (\@ids, \@sizes, undef);
+}
+
+1;
