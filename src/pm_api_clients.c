@@ -301,12 +301,21 @@ static apr_status_t select_client_page(pm_req *q, const list_query *lq,
     const char *hi = lq->search_key ? apr_pstrcat(p, lq->search_key, KEY_MAX_SUFFIX, NULL) : NULL;
     const char *who = q->staff->username;
 
+    if (q->staff->all_clients && lq->search_key) {
+        /* the last-name range starts at the cursor or at the prefix, whichever is
+         * later: (prefix, "", 0) sorts before every client whose key is the prefix */
+        const char *const *from = lq->after;
+        const char *const at_prefix[3] = { lq->search_key, "", "0" };
+        if (strcmp(lq->after[0], lq->search_key) < 0) {
+            from = at_prefix;
+        }
+        return pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL_SEARCH, rows,
+                            from[0], from[1], from[2], hi, n,
+                            lq->search_key, hi, lq->after[0], lq->after[1], lq->after[2], n, n);
+    }
     if (q->staff->all_clients) {
-        return lq->search_key
-            ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL_SEARCH, rows, lq->search_key, hi,
-                           lq->search_key, hi, lq->after[0], lq->after[1], lq->after[2], n)
-            : pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows,
-                           lq->after[0], lq->after[1], lq->after[2], n);
+        return pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows,
+                            lq->after[0], lq->after[1], lq->after[2], n);
     }
     return lq->search_key
         ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE_SEARCH, rows, who, lq->search_key, hi,

@@ -145,11 +145,22 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
     }
     if (pm_token_new(p, &token, &hash) != APR_SUCCESS || pm_db_begin(db) != APR_SUCCESS
         || pm_db_exec(db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_OUTBOX_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS
-        || stored != 1 || pm_db_commit(db) != APR_SUCCESS) {
+        || pm_db_exec(db, PM_SQL_OUTBOX_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS) {
+        pm_db_rollback(db);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
                      "outbox %s: could not store the new token hash; will retry", oid);
-        return 0;                         /* the lease expires and the row comes back */
+        pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, now), NULL, oid);
+        return 0;
+    }
+    if (stored != 1) {                    /* answered or withdrawn since the row was read */
+        pm_db_rollback(db);
+        mark_failed(db, p, d->outbox_id, "not sent: the invitation was answered or withdrawn "
+                    "before delivery");
+        return 0;
+    }
+    if (pm_db_commit(db) != APR_SUCCESS) {
+        pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, now), NULL, oid);
+        return 0;
     }
     render_message(p, s, st, row, token, d);
     return 1;

@@ -4,24 +4,26 @@
 
 #include <stddef.h>
 
+/* The id of the client's latest invitation (to the client, not a representative). */
+#define LATEST_CLIENT_INVITATION \
+    "(SELECT max(i2.id) FROM invitations i2 " \
+    "  WHERE i2.client_id = c.id AND i2.representative_id IS NULL)"
+
 /* The columns every client summary row carries, in this order (see pm_api_clients.c):
  * id, first_name, last_name, date_of_birth, declined_at, latest invitation status,
  * its expires_at, its latest delivery status, active client accounts,
- * last_name_key, first_name_key. */
+ * last_name_key, first_name_key. Scalar subqueries rather than joins on a subquery:
+ * each is an index lookup per row on both drivers (PostgreSQL would otherwise hash
+ * whole invitations and outbox tables for a page of 50). */
 #define CLIENT_SUMMARY_COLUMNS \
     "c.id, c.first_name, c.last_name, c.date_of_birth, c.declined_at, " \
-    "i.status, i.expires_at, o.status, " \
+    "(SELECT i.status FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
+    "(SELECT i.expires_at FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
+    "(SELECT o.status FROM outbox o WHERE o.id = (SELECT max(o2.id) FROM outbox o2 " \
+    "   WHERE o2.invitation_id = " LATEST_CLIENT_INVITATION ")), " \
     "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
     "   AND a.representative_id IS NULL AND a.status = 'active'), " \
     "c.last_name_key, c.first_name_key "
-
-/* The client's latest invitation (to the client, not a representative) and
- * that invitation's latest outbox row. */
-#define CLIENT_LATEST_INVITATION \
-    "LEFT JOIN invitations i ON i.id = (SELECT max(i2.id) FROM invitations i2 " \
-    "   WHERE i2.client_id = c.id AND i2.representative_id IS NULL) " \
-    "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 " \
-    "   WHERE o2.invitation_id = i.id) "
 
 #define NAME_PREFIX_MATCH \
     "((c.last_name_key >= %s AND c.last_name_key < %s) " \
@@ -54,25 +56,47 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT username, display_name, all_clients, active FROM staff WHERE username = %s" },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
-        "SELECT " CLIENT_SUMMARY_COLUMNS "FROM clients c " CLIENT_LATEST_INVITATION
+        "SELECT " CLIENT_SUMMARY_COLUMNS "FROM clients c "
         "WHERE " AFTER_CURSOR CLIENT_ORDER },
+    /* Two index range scans, each in dropdown order and limited, merged; the
+     * summary's lookups then run for the page's rows only. Last-name matches: one range
+     * of clients_by_last_name from max(cursor, prefix) (the caller passes that lower
+     * bound) to the prefix's end. First-name matches: the prefix's range of
+     * clients_by_first_name, sorted ("|| ''" keeps SQLite from walking
+     * clients_by_last_name instead: a full scan for a rare prefix). */
     [PM_SQL_CLIENT_LIST_ALL_SEARCH] = { "pm_client_list_all_search",
-        "SELECT " CLIENT_SUMMARY_COLUMNS "FROM clients c " CLIENT_LATEST_INVITATION
-        "WHERE " NAME_PREFIX_MATCH "AND " AFTER_CURSOR CLIENT_ORDER },
+        "SELECT " CLIENT_SUMMARY_COLUMNS
+        "FROM (SELECT id FROM (SELECT id FROM clients "
+        "        WHERE (last_name_key, first_name_key, id) > (%s, %s, %lld) "
+        "          AND last_name_key < %s "
+        "        ORDER BY last_name_key, first_name_key, id LIMIT CAST(%d AS integer)) l "
+        "      UNION "
+        "      SELECT id FROM (SELECT id FROM clients "
+        "        WHERE first_name_key >= %s AND first_name_key < %s "
+        "          AND (last_name_key || '', first_name_key, id) > (%s, %s, %lld) "
+        "        ORDER BY last_name_key, first_name_key, id LIMIT CAST(%d AS integer)) f "
+        "     ) page JOIN clients c ON c.id = page.id "
+        CLIENT_ORDER },
+    /* A caseload is sorted (its keys only); the summary's lookups run for the
+     * page's rows, not for the whole caseload. */
     [PM_SQL_CLIENT_LIST_MINE] = { "pm_client_list_mine",
         "SELECT " CLIENT_SUMMARY_COLUMNS
-        "FROM staff_clients sc JOIN clients c ON c.id = sc.client_id " CLIENT_LATEST_INVITATION
-        "WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER },
+        "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
+        "      WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER ") page "
+        "JOIN clients c ON c.id = page.id "
+        "ORDER BY c.last_name_key, c.first_name_key, c.id" },
     [PM_SQL_CLIENT_LIST_MINE_SEARCH] = { "pm_client_list_mine_search",
         "SELECT " CLIENT_SUMMARY_COLUMNS
-        "FROM staff_clients sc JOIN clients c ON c.id = sc.client_id " CLIENT_LATEST_INVITATION
-        "WHERE sc.username = %s AND " NAME_PREFIX_MATCH "AND " AFTER_CURSOR CLIENT_ORDER },
+        "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
+        "      WHERE sc.username = %s AND " NAME_PREFIX_MATCH "AND " AFTER_CURSOR CLIENT_ORDER ") page "
+        "JOIN clients c ON c.id = page.id "
+        "ORDER BY c.last_name_key, c.first_name_key, c.id" },
 
     /* summary columns, then email, declined_by, declined_note, statement_notifications */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",
         "SELECT " CLIENT_SUMMARY_COLUMNS
         ", c.email, c.declined_by, c.declined_note, c.statement_notifications "
-        "FROM clients c " CLIENT_LATEST_INVITATION
+        "FROM clients c "
         "WHERE c.id = %lld AND " CLIENT_VISIBLE_TO },
 
     [PM_SQL_CLIENT_INVITATIONS] = { "pm_client_invitations",

@@ -304,6 +304,14 @@ apr_status_t pm_db_begin(pm_db *db)
     return pm_db_exec(db, PM_SQL_TXN_WRITE_LOCK, NULL);
 }
 
+void pm_db_rollback(pm_db *db)
+{
+    if (db->txn) {
+        rollback_unless_committed(db);
+        apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
+    }
+}
+
 apr_status_t pm_db_commit(pm_db *db)
 {
     int rc;

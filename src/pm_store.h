@@ -38,6 +38,8 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...);
 /* Transactions: begin registers a cleanup that rolls back unless commit ran. */
 apr_status_t pm_db_begin(pm_db *db);
 apr_status_t pm_db_commit(pm_db *db);
+/* Roll back now (no-op without an open transaction). */
+void pm_db_rollback(pm_db *db);
 
 /* Helpers for row values. */
 long long pm_row_int(const pm_row *row, int col, long long dflt);

@@ -5,6 +5,9 @@
 -- Statements end with ';' at the end of a line (the admin tool splits on that;
 -- trigger bodies end with a line 'END;').
 
+-- portal-manager-admin init also switches the file to WAL (PRAGMA journal_mode):
+-- readers, and the statement prepares of a new connection, never wait for a writer.
+
 CREATE TABLE schema_version (
     version INTEGER NOT NULL
 );
@@ -149,6 +152,13 @@ BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+-- INSERT OR REPLACE deletes the old row without firing delete triggers (unless
+-- recursive_triggers is on): an insert may not reuse an id
+CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log
+WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM audit_log WHERE id = NEW.id)
 BEGIN
     SELECT RAISE(ABORT, 'audit_log is append-only');
 END;
