@@ -35,6 +35,7 @@ static void pm_register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(pm_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pm_post_config, NULL, run_before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -10,6 +10,7 @@
 #include "pm_store.h"
 #include "pm_token.h"
 
+#include "apr_atomic.h"
 #include "apr_optional.h"
 #include "mod_watchdog.h"
 
@@ -25,6 +26,13 @@ typedef struct {
     pm_send_result result;
     const char *error;
 } delivery;
+
+/* Child shutdown: mod_dbd's connection pool is a subpool of the child pool and
+ * goes before mod_watchdog joins our thread, so a pass still holding a connection
+ * would abort the child. A pre-cleanup on the child pool says "stop" and waits
+ * for the pass in progress. */
+static volatile apr_uint32_t outbox_stopping = 0;
+static volatile apr_uint32_t outbox_in_pass = 0;
 
 static long long now_sec(void)
 {
@@ -278,15 +286,36 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
     server_rec *s = data;
     apr_pool_t *p;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING) {
+    if (state != AP_WATCHDOG_STATE_RUNNING || apr_atomic_read32(&outbox_stopping)) {
         return APR_SUCCESS;
     }
-    if (apr_pool_create(&p, pool) != APR_SUCCESS) {
-        return APR_SUCCESS;
+    apr_atomic_set32(&outbox_in_pass, 1);
+    if (!apr_atomic_read32(&outbox_stopping) && apr_pool_create(&p, pool) == APR_SUCCESS) {
+        pm_outbox_run_once(s, p);
+        apr_pool_destroy(p);          /* tokens and messages go with it */
     }
-    pm_outbox_run_once(s, p);
-    apr_pool_destroy(p);              /* tokens and messages go with it */
+    apr_atomic_set32(&outbox_in_pass, 0);
     return APR_SUCCESS;
+}
+
+static apr_status_t outbox_child_exit(void *data)
+{
+    server_rec *s = data;
+    pm_server_conf *conf = pm_server_config(s);
+    int timeout = conf->mail_timeout != PM_UNSET ? conf->mail_timeout : PM_DEFAULT_MAIL_TIMEOUT;
+    int waited;
+
+    apr_atomic_set32(&outbox_stopping, 1);
+    for (waited = 0; apr_atomic_read32(&outbox_in_pass) && waited < (timeout + 5) * 20; waited++) {
+        apr_sleep(apr_time_from_msec(50));
+    }
+    return APR_SUCCESS;
+}
+
+void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_atomic_set32(&outbox_stopping, 0);
+    apr_pool_pre_cleanup_register(pchild, s, outbox_child_exit);
 }
 
 int pm_outbox_register(apr_pool_t *pconf, server_rec *s)

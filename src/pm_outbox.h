@@ -14,6 +14,9 @@
 /* post_config: curl_global_init and the watchdog callback. */
 int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
 
+/* child_init: stop the worker cleanly when the child exits. */
+void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s);
+
 /* One pass over the due rows (also used directly by tests of the worker). */
 void pm_outbox_run_once(server_rec *s, apr_pool_t *p);
 
