@@ -1,13 +1,12 @@
-/* pm_cursor.c — paging cursors: fields joined by 0x1F, then
- * base64url(payload) "." base64url(first 16 bytes of HMAC-SHA256(key, payload)).
- * OpenSSL's HMAC does the cryptography; APR's base64 the encoding. */
+/* pm_cursor.c — paging cursors: fields joined by 0x1F, sealed with AES-256-GCM
+ * under a key made at startup, base64url(nonce | ciphertext | tag). OpenSSL's
+ * EVP does the cryptography; APR's base64 the encoding. */
 #include "pm_cursor.h"
 
 #include <apr_base64.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <string.h>
 
 #define TAG_LEN 16
@@ -82,56 +81,67 @@ long pm_base64url_decode(apr_pool_t *p, const char *s, unsigned char **out)
     return n;
 }
 
-static void cursor_tag(const unsigned char *key, const char *payload, apr_size_t len,
-                       unsigned char *tag)
-{
-    unsigned char full[EVP_MAX_MD_SIZE];
-    unsigned int full_len = 0;
+#define NONCE_LEN 12
 
-    HMAC(EVP_sha256(), key, PM_CURSOR_KEY_LEN, (const unsigned char *)payload, len,
-         full, &full_len);
-    memcpy(tag, full, TAG_LEN);
+/* AES-256-GCM: the cursor reveals nothing (its keys are client names, and
+ * cursors travel in URLs and so in access logs) and any change is detected. */
+static int cursor_crypt(int encrypt, const unsigned char *key, const unsigned char *nonce,
+                        const unsigned char *in, int len, unsigned char *out, unsigned char *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0, ok;
+
+    ok = ctx != NULL
+         && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1
+         && EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, encrypt) == 1
+         && (encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1)
+         && EVP_CipherUpdate(ctx, out, &n, in, len) == 1
+         && EVP_CipherFinal_ex(ctx, out + n, &fin) == 1
+         && (!encrypt || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) == 1);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? n + fin : -1;
 }
 
 const char *pm_cursor_encode(apr_pool_t *p, const unsigned char *key,
                              const char *const *fields, int n)
 {
     char *payload = apr_pstrdup(p, "");
-    unsigned char tag[TAG_LEN];
-    int i;
+    unsigned char *buf;
+    int i, len;
 
     for (i = 0; i < n; i++) {
         payload = apr_pstrcat(p, payload, i ? "\x1f" : "", fields[i], NULL);
     }
-    cursor_tag(key, payload, strlen(payload), tag);
-    return apr_pstrcat(p, pm_base64url_encode(p, (const unsigned char *)payload, strlen(payload)),
-                       ".", pm_base64url_encode(p, tag, TAG_LEN), NULL);
+    len = (int)strlen(payload);
+    buf = apr_palloc(p, NONCE_LEN + (apr_size_t)len + TAG_LEN);
+    if (apr_generate_random_bytes(buf, NONCE_LEN) != APR_SUCCESS
+        || cursor_crypt(1, key, buf, (const unsigned char *)payload, len, buf + NONCE_LEN,
+                        buf + NONCE_LEN + len) != len) {
+        return "";                  /* decodes as invalid: the client starts over */
+    }
+    return pm_base64url_encode(p, buf, NONCE_LEN + (apr_size_t)len + TAG_LEN);
 }
 
 int pm_cursor_decode(apr_pool_t *p, const unsigned char *key, const char *cursor,
                      const char **fields, int n)
 {
-    const char *dot = strchr(cursor, '.');
-    unsigned char *payload, *tag, want[TAG_LEN];
-    long plen, tlen;
-    char *field;
-    int i = 0;
+    unsigned char *raw;
+    char *plain, *field;
+    long len;
+    int plen, i = 0;
 
-    if (dot == NULL || strlen(cursor) > 2048) {
+    if (strlen(cursor) > 2048 || (len = pm_base64url_decode(p, cursor, &raw)) < NONCE_LEN + TAG_LEN) {
         return -1;
     }
-    plen = pm_base64url_decode(p, apr_pstrmemdup(p, cursor, (apr_size_t)(dot - cursor)), &payload);
-    tlen = pm_base64url_decode(p, dot + 1, &tag);
-    if (plen < 0 || tlen != TAG_LEN || memchr(payload, '\0', (size_t)plen) != NULL) {
+    plen = (int)len - NONCE_LEN - TAG_LEN;
+    plain = apr_palloc(p, (apr_size_t)plen + 1);
+    if (cursor_crypt(0, key, raw, raw + NONCE_LEN, plen, (unsigned char *)plain,
+                     raw + NONCE_LEN + plen) != plen || memchr(plain, '\0', (size_t)plen)) {
         return -1;
     }
-    cursor_tag(key, (const char *)payload, (apr_size_t)plen, want);
-    if (CRYPTO_memcmp(want, tag, TAG_LEN) != 0) {
-        return -1;
-    }
-    /* split on 0x1F keeping empty fields */
-    field = (char *)payload;
-    for (;;) {
+    plain[plen] = '\0';
+    for (field = plain;;) {                  /* split on 0x1F keeping empty fields */
         char *sep = strchr(field, '\x1f');
         if (i >= n) {
             return -1;

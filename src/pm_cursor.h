@@ -1,5 +1,6 @@
-/* pm_cursor.h — opaque, tamper-evident paging cursors: the keyset position
- * (a few text fields) plus an HMAC-SHA256 tag, base64url-encoded. Pure. */
+/* pm_cursor.h — opaque, tamper-evident paging cursors: the keyset position (a
+ * few text fields, client names among them) encrypted and authenticated, so
+ * nothing readable lands in access logs. Pure. */
 #ifndef PM_CURSOR_H
 #define PM_CURSOR_H
 
