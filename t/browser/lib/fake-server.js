@@ -302,6 +302,12 @@ export async function startFakeServer(options = {}) {
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if (!b.first_name || !String(b.first_name).trim()) fail(422, 'invalid_name', 'First name is required.', 'first_name');
       if (!b.last_name || !String(b.last_name).trim()) fail(422, 'invalid_name', 'Last name is required.', 'last_name');
+      // like the module: letters (any script), spaces, apostrophes, hyphens and periods
+      for (const [k, words] of [['first_name', 'first'], ['last_name', 'last']]) {
+        if (!/^[\p{L}\p{M} '’.-]+$/u.test(String(b[k]))) {
+          fail(422, 'invalid_name', 'The ' + words + ' name may only contain letters, spaces, apostrophes, hyphens and periods.', k);
+        }
+      }
       if (b.relationship !== undefined && !['parent', 'guardian', 'spouse', 'caregiver', 'other'].includes(b.relationship)) {
         fail(422, 'invalid_relationship', 'Unknown relationship.', 'relationship');
       }
