@@ -211,15 +211,20 @@ PortalOutboxInterval 100
 PortalOutboxRetryDelay 1
 
 # The static pages: a CSP of their own (the APIs set theirs), index.html for the
-# directory, types from /etc/mime.types.
+# directory, types from /etc/mime.types. The settings page previews the logo from a
+# blob: URL, so it also allows images from blob:.
 <Directory "$WORK/htdocs">
     Require all granted
     DirectoryIndex index.html
+    AddCharset utf-8 .html .js .css .svg
     <FilesMatch "\.(html|js|css|png|svg)$">
         Header always set Content-Security-Policy "default-src 'self'"
         Header always set X-Content-Type-Options nosniff
         Header always set Referrer-Policy no-referrer
     </FilesMatch>
+    <Files "settings.html">
+        Header always set Content-Security-Policy "default-src 'self'; img-src 'self' blob:"
+    </Files>
 </Directory>
 
 Alias /portal-manager "$WORK/htdocs/staff"

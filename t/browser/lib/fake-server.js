@@ -481,7 +481,9 @@ export async function startFakeServer(options = {}) {
       if (!EMAIL_RE.test(to)) fail(422, 'invalid_email', 'This email address is not valid.', 'to');
       const kind = (body && body.kind) || 'client';
       if (kind !== 'client' && kind !== 'representative') fail(422, 'invalid_kind', 'kind must be "client" or "representative".', 'kind');
-      const entry = { id: nextId++, to, kind, status: 'queued', last_error: null, ...renderEmail(kind) };
+      const email = renderEmail(kind);
+      // like the module, the test email's subject is marked
+      const entry = { id: nextId++, to, kind, status: 'queued', last_error: null, ...email, subject: '[Test] ' + email.subject };
       outbox.push(entry);
       setTimer(() => {
         if (/@bounce\.example$/i.test(to)) { entry.status = 'failed'; entry.last_error = '550 5.1.1 mailbox unavailable'; } else entry.status = 'sent';
