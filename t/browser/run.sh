@@ -48,6 +48,7 @@ summary() {   # summary PASSED FAILED SKIPPED
 
 # ---- processes we start, stopped by the trap ---------------------------------------------
 WORK="" HTTPD_PID="" SMTP_PID="" RUN_OK=0
+# shellcheck disable=SC2317  # (called from the trap)
 stop_all() {
     local rc=$?
     trap - EXIT INT TERM
