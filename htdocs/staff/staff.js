@@ -4,7 +4,11 @@
 // mounts it). State lives in memory only: nothing about a client goes into the URL,
 // localStorage or sessionStorage.
 
-const API = 'api/';
+import {
+  api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
+  busy, showPageError,
+} from './common.js';
+
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 25;
 const POLL_MS = 3000;
@@ -73,126 +77,12 @@ function waitText(seconds) {
   return 'You can resend it in about ' + minutes + (minutes === 1 ? ' minute.' : ' minutes.');
 }
 
-// ---- API ------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, code, message, field, retryAfter) {
-    super(message || code);
-    this.status = status;
-    this.code = code;
-    this.field = field || null;
-    this.retryAfter = retryAfter;
-  }
-}
-
-function parseRetryAfter(value) {
-  if (!value) return NaN;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const when = Date.parse(value);
-  return Number.isNaN(when) ? NaN : Math.max(0, Math.round((when - Date.now()) / 1000));
-}
-
-async function api(method, path, body, signal) {
-  const headers = { Accept: 'application/json' };
-  const init = { method, headers, credentials: 'same-origin', cache: 'no-store', signal };
-  if (method !== 'GET' && method !== 'HEAD') {
-    headers['X-Requested-With'] = 'portal-manager';
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-  }
-  let res;
-  try {
-    res = await fetch(API + path, init);
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'network', '', null);
-  }
-  let data = null;
-  const type = res.headers.get('Content-Type') || '';
-  if (type.includes('json')) {
-    try { data = await res.json(); } catch { data = null; }
-  }
-  if (!res.ok) {
-    const e = (data && data.error) || {};
-    throw new ApiError(res.status, e.code || 'http_' + res.status, e.message, e.field,
-      parseRetryAfter(res.headers.get('Retry-After')));
-  }
-  return data;
-}
-
-// ---- small DOM helpers ----------------------------------------------------------------------
-
-const $ = (id) => document.getElementById(id);
-
-function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = v;
-    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeZone: 'UTC' });
-
-// RFC 3339 UTC → the browser's local time.
-function localTime(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : dateTimeFmt.format(d);
-}
-
-function timeEl(iso) {
-  return h('time', { datetime: iso, text: localTime(iso) });
-}
-
-// A calendar date (YYYY-MM-DD) is not a moment: format it without a time-zone shift.
-function calendarDate(ymd) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd || '');
-  if (!m) return ymd || '';
-  return dateFmt.format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
-}
-
 function fullName(p) {
   return [p.first_name, p.last_name].filter(Boolean).join(' ');
 }
 
 function listName(p) {
   return p.last_name + ', ' + p.first_name;
-}
-
-let statusTimer = null;
-function announce(text) {
-  const region = $('status');
-  const toast = $('toast');
-  region.textContent = '';
-  // A fresh text node each time so repeated messages are announced again.
-  setTimeout(() => { region.textContent = text; }, 50);
-  toast.textContent = text;
-  toast.hidden = false;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => { toast.hidden = true; }, 6000);
-}
-
-function setFieldError(id, text, input) {
-  const el = $(id);
-  el.textContent = text || '';
-  el.hidden = !text;
-  if (input) {
-    if (text) input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
-  }
 }
 
 // Show an API error next to the field it names (falling back to the form's own message
@@ -207,32 +97,6 @@ function showFormError(form, err, fallbackId, overrides) {
     setFieldError(fallbackId, text);
   }
   announce(text);
-}
-
-function clearFormErrors(form) {
-  for (const el of form.querySelectorAll('.field-error')) {
-    el.textContent = '';
-    el.hidden = true;
-  }
-  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-}
-
-async function busy(button, fn) {
-  if (button.getAttribute('aria-busy') === 'true') return;
-  button.setAttribute('aria-busy', 'true');
-  button.classList.add('is-busy');
-  try {
-    return await fn();
-  } finally {
-    button.removeAttribute('aria-busy');
-    button.classList.remove('is-busy');
-  }
-}
-
-function showPageError(text) {
-  const el = $('page-error');
-  el.textContent = text;
-  el.hidden = !text;
 }
 
 // ---- state ----------------------------------------------------------------------------------
@@ -1030,8 +894,13 @@ function initClientActions() {
         $('rep-open').focus();
         announce('Invitation to ' + body.first_name + ' ' + body.last_name + ' (' + body.email + ') queued.');
       } catch (err) {
-        const overrides = err.field === 'first_name' ? { invalid_name: 'Please enter the first name.' }
-          : err.field === 'last_name' ? { invalid_name: 'Please enter the last name.' } : {};
+        // A name the server refuses for its characters gets the server's reason (it says
+        // which characters are allowed); an empty one gets the plain request.
+        const overrides = {};
+        if (err.code === 'invalid_name' && (err.field === 'first_name' || err.field === 'last_name')) {
+          overrides.invalid_name = body[err.field] && err.message ? err.message
+            : err.field === 'first_name' ? 'Please enter the first name.' : 'Please enter the last name.';
+        }
         showFormError(form, err, 'rep-form-error', overrides);
       }
     });

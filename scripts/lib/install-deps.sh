@@ -22,8 +22,12 @@ packages=(
 )
 
 if [[ "${1:-}" == "--browser" || "${PM_WITH_BROWSER:-0}" == 1 ]]; then
-    # hook for the browser tests (Playwright drives Debian's chromium)
-    packages+=(chromium nodejs npm)
+    # hook for the browser tests (Playwright drives Debian's chromium). A node that is
+    # already on PATH (e.g. NodeSource's nodejs, which bundles npm and conflicts with
+    # Debian's npm package) is used as it is.
+    packages+=(chromium)
+    command -v node >/dev/null 2>&1 || packages+=(nodejs)
+    command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()

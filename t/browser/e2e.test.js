@@ -4,8 +4,8 @@
 //   PM_BASE_URL      e.g. http://127.0.0.1:8529 — staff page at /portal-manager/,
 //                    recipient page at /portal/invitation/ (override with PM_STAFF_PATH,
 //                    PM_INVITATION_PATH)
-//   PM_STAFF_USER, PM_STAFF_PASS   a staff member who sees at least three clients that are
-//                    not invited yet (or name them: PM_E2E_CLIENT_IDS=7,8,9)
+//   PM_STAFF_USER, PM_STAFF_PASS   a staff member (not a portal admin) who sees at least four
+//                    clients that are not invited yet (or name them: PM_E2E_CLIENT_IDS=7,8,9,10)
 //   PM_ADMIN_USER, PM_ADMIN_PASS   a portal admin (sees the settings link)
 //   PM_MAIL_DIR      the maildir the SMTP sink writes (aiosmtpd's Mailbox handler): new
 //                    messages appear in PM_MAIL_DIR/new/
@@ -32,7 +32,7 @@ const RUN = Date.now().toString(36);
 const skip = BASE ? false : 'PM_BASE_URL not set (end-to-end tests need the real server; see the file header)';
 
 let browser;
-let clients = [];           // three not-invited clients this staff member may see
+let clients = [];           // four not-invited clients this staff member may see
 
 function testClient(i) {
   assert.ok(clients[i], STAFF.username + ' needs at least ' + (i + 1) + ' clients that are not invited yet (or set PM_E2E_CLIENT_IDS)');
@@ -69,10 +69,18 @@ async function pickTestClients() {
       const ids = env.PM_E2E_CLIENT_IDS.split(',').map(Number);
       return ids.map((id) => all.find((c) => c.id === id) || assert.fail('client ' + id + ' not visible to ' + STAFF.username));
     }
-    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 3);
+    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 4);
   } finally {
     await api.dispose();
   }
+}
+
+async function settingsPage({ who = ADMIN, viewport = DESKTOP } = {}) {
+  const context = await browser.newContext({ viewport, httpCredentials: who });
+  const page = await watchedPage(context);
+  await page.goto(STAFF_URL + 'settings.html');
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  return page;
 }
 
 async function staffPage({ who = STAFF, viewport = DESKTOP } = {}) {
@@ -230,11 +238,14 @@ describe('end to end (real server)', () => {
     await page.getByRole('button', { name: 'invite client representative' }).click();
     await page.getByLabel('E-mail:').fill(`e2e-${RUN}-rep@example.org`);
     await page.getByLabel('First name:').fill('Robin');
-    await page.getByLabel('Last name:').fill('E2e');
+    // (the server accepts letters, spaces, apostrophes, hyphens and periods in names)
+    await page.getByLabel('Last name:').fill('O’Neill-Smith');
     await page.getByLabel('Relationship').selectOption('guardian');
     await page.locator('#rep-form').getByRole('button', { name: 'invite', exact: true }).click();
-    const rep = page.locator('.rep-item').filter({ hasText: 'Robin E2e' });
-    await rep.waitFor();
+    const rep = page.locator('.rep-item').filter({ hasText: 'Robin O’Neill-Smith' });
+    const refused = page.locator('#rep-form .field-error:not([hidden])');
+    await rep.or(refused).first().waitFor();
+    if (await refused.count()) assert.fail('invite representative was refused: ' + (await refused.allTextContents()).join(' '));
     await rep.getByText('Guardian').waitFor();
     await rep.getByText('Email sent', { exact: true }).waitFor({ timeout: 60000 });
     await checkA11y(page, 'e2e staff representative');
@@ -336,5 +347,97 @@ describe('end to end (real server)', () => {
     await screenshot(staff, 'e2e-staff-after-decline');
     assertNoProblems(staff);
     await staff.context().close();
+  });
+
+  test('settings: an admin changes the client subject; the next invitation email carries it; non-admins are refused', { skip }, async () => {
+    const client = testClient(3);
+    const email = `e2e-${RUN}-d@example.org`;
+    const subjectTemplate = `Invitation ${RUN} from {{practice_name}}`;
+
+    // the link is on the admin's staff page
+    const home = await staffPage({ who: ADMIN });
+    await home.getByRole('link', { name: 'Client portal settings' }).click();
+    await home.locator('#settings:not([hidden])').waitFor();
+    await home.locator('#preview:not([aria-busy])').waitFor();
+    const page = home;
+    await checkA11y(page, 'e2e settings');
+    await screenshot(page, 'e2e-settings');
+    const practice = await page.getByLabel('Practice name').inputValue();
+    const subject = page.getByRole('group', { name: 'Email to clients' }).getByLabel('Subject');
+    const defaultSubject = await subject.inputValue();
+
+    // a logo of almost 100 KB goes through (PortalMaxBodySize on the admin location must
+    // leave room for it), shows in the email preview, and can be removed again
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#2f5d62"/><!--'
+      + 'x'.repeat(96 * 1024) + '--></svg>';
+    await page.getByLabel('Choose a logo file').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(svg) });
+    await page.getByText('New logo chosen; save the branding to use it.').waitFor();
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    await page.locator('#preview-html img.email-logo').waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll('#logo-img, #preview-html img')]
+      .every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 10000 });
+    await page.getByRole('button', { name: 'Remove the logo' }).click();
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    await page.getByText('No logo is in use.').waitFor();
+    assert.equal(await page.locator('#preview-html img').count(), 0);
+
+    // the module's 422 invalid_setting lands by the field, the text stays
+    await subject.fill('Invitation {{first_name}}');
+    await page.getByRole('button', { name: 'Save invitation emails' }).click();
+    await page.locator('#client-subject-error').filter({ hasText: 'unknown placeholder' }).waitFor();
+    assert.equal(await subject.inputValue(), 'Invitation {{first_name}}');
+    await checkA11y(page, 'e2e settings error');
+
+    const [put] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/admin/settings') && r.request().method() === 'PUT'),
+      (async () => { await subject.fill(subjectTemplate); await page.getByRole('button', { name: 'Save invitation emails' }).click(); })(),
+    ]);
+    assert.equal(put.status(), 200, await put.text());
+    assert.deepEqual(put.request().postDataJSON(), { client_invitation_subject: subjectTemplate }, 'only the changed setting is sent');
+    await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
+    const expected = subjectTemplate.replace('{{practice_name}}', practice);
+    await page.locator('#preview-subject').filter({ hasText: expected }).waitFor();
+
+    // the test email goes through the real outbox and SMTP, with the same subject
+    await page.getByLabel('Email address').fill(`e2e-${RUN}-test@example.org`);
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    await page.locator('#test-result').filter({ hasText: 'Test email sent to' }).waitFor({ timeout: 60000 });
+    // (the module marks test emails: "[Test] " before the subject)
+    if (MAIL_DIR) assert.equal((await waitForMail(`e2e-${RUN}-test@example.org`)).subject, '[Test] ' + expected);
+
+    // a staff member invites a client: the received email carries the new subject
+    const staff = await staffPage();
+    await pickClient(staff, client);
+    await changeEmail(staff, email);
+    await inviteAndWaitSent(staff);
+    const mail = await waitForMail(email);
+    assert.equal(mail.subject, expected);
+    invitationLink(mail);
+    assertNoProblems(staff);
+
+    // a non-admin: no link, a clear page, and Apache's Require refuses the API
+    assert.equal(await staff.getByRole('link', { name: 'Client portal settings' }).isVisible(), false);
+    await staff.context().close();
+    const denied = await settingsPage({ who: STAFF });
+    await denied.locator('#page-error').filter({ hasText: 'Only portal administrators' }).waitFor();
+    assert.equal(await denied.locator('#settings').isVisible(), false);
+    await checkA11y(denied, 'e2e settings not admin');
+    await denied.context().close();
+    const api = await staffApi();
+    const refused = await api.put('api/admin/settings', {
+      headers: { 'X-Requested-With': 'portal-manager' }, data: { client_invitation_subject: 'Hijacked {{link}}' },
+    });
+    assert.equal(refused.status(), 403, 'PUT api/admin/settings as ' + STAFF.username);
+    await api.dispose();
+
+    // back to the standard subject: an emptied subject is sent as null (the default)
+    await subject.fill('');
+    await page.getByRole('button', { name: 'Save invitation emails' }).click();
+    await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
+    assert.equal(await subject.inputValue(), defaultSubject);
+    assertNoProblems(page);
+    await page.context().close();
   });
 });

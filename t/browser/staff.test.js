@@ -245,7 +245,15 @@ describe('staff page', () => {
     assert.equal(await page.getByLabel('First name:').inputValue(), 'Rita');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-email');
 
+    // a name the server refuses for its characters: the server's reason, by Last name:
     await page.getByLabel('E-mail:').fill('rita@example.org');
+    await page.getByLabel('Last name:').fill('Adams2');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('#rep-last-name-error').filter({ hasText: 'only contain letters' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-last-name');
+    assert.equal(await page.getByLabel('E-mail:').inputValue(), 'rita@example.org');
+
+    await page.getByLabel('Last name:').fill('Adams');
     await form.getByRole('button', { name: 'invite', exact: true }).click();
     const rep = page.locator('.rep-item').filter({ hasText: 'Rita Adams' });
     await rep.waitFor();

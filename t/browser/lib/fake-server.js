@@ -18,6 +18,85 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; ch
 const USERS = { admin: { password: 'pw', display_name: 'Ada Admin', admin: true }, clin1: { password: 'pw', display_name: 'Cleo Clinician', admin: false } };
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+// The pages' CSP, as in the deployment's config: settings.html also shows images from
+// blob: URLs (the logo preview).
+export function pageCsp(file) {
+  return path.basename(file) === 'settings.html' ? "default-src 'self'; img-src 'self' blob:" : "default-src 'self'";
+}
+
+// ---- portal settings (DESIGN §7), validated like the module does ----
+const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'appointment_requests', 'payments', 'forms'];
+const PLACEHOLDERS = ['recipient_first_name', 'practice_name', 'link', 'expires_at'];
+const DEFAULT_TEMPLATES = {
+  client_invitation_subject: '{{practice_name}}: your invitation to the client portal',
+  client_invitation_message: 'Hello {{recipient_first_name}},\n\n{{practice_name}} invites you to set up your account on its secure client portal.\n\nTo accept or decline, open this link:\n{{link}}\n\nThe link works until {{expires_at}}.\n',
+  representative_invitation_subject: '{{practice_name}}: you are invited to the client portal',
+  representative_invitation_message: 'Hello {{recipient_first_name}},\n\n{{practice_name}} invites you to set up an account on its secure client portal as a representative of one of its clients.\n\nTo accept or decline, open this link:\n{{link}}\n\nThe link works until {{expires_at}}.\n',
+};
+const INT_RANGES = {
+  invitation_ttl_hours: [1, 720, 168], resend_cooldown_minutes: [0, 1440, 10],
+  max_sends_per_invitation: [1, 20, 5], password_min_length: [8, 128, 12],
+};
+
+function settingsDefaults(baseURL) {
+  return {
+    practice_name: 'Riverside Counseling', portal_url: baseURL + '/portal/account/', brand_color: null, logo: null,
+    ...Object.fromEntries(Object.entries(INT_RANGES).map(([k, [, , d]]) => [k, d])),
+    ...DEFAULT_TEMPLATES,
+    modules: Object.fromEntries(MODULES.map((m) => [m, true])),
+    representatives_enabled: true,
+  };
+}
+
+function templateProblem(t, needLink) {
+  let hasLink = false;
+  for (const m of t.matchAll(/\{\{(.*?)(\}\}|$)/gs)) {
+    if (!m[2]) return "has a '{{' without a closing '}}'";
+    if (!PLACEHOLDERS.includes(m[1])) return 'uses the unknown placeholder {{' + m[1] + '}} (known: {{recipient_first_name}}, {{practice_name}}, {{link}}, {{expires_at}})';
+    if (m[1] === 'link') hasLink = true;
+  }
+  return needLink && !hasLink ? 'must contain {{link}}' : null;
+}
+
+function textProblem(v, max, newlines) {
+  if (typeof v !== 'string') return 'must be text';
+  if (!newlines && /[\r\n]/.test(v)) return 'must be one line of text without control characters';
+  if ([...v].length > max) return 'must be at most ' + max + ' characters';
+  return v.trim() ? null : 'must not be empty';
+}
+
+function settingProblem(name, v) {
+  if (name in INT_RANGES) {
+    const [min, max] = INT_RANGES[name];
+    return Number.isInteger(v) && v >= min && v <= max ? null : 'must be a whole number from ' + min + ' to ' + max;
+  }
+  switch (name) {
+    case 'practice_name': return textProblem(v, 200, false);
+    case 'portal_url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
+    case 'brand_color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
+    case 'logo': {
+      const m = typeof v === 'string' && /^data:image\/(png|svg\+xml);base64,([A-Za-z0-9+/=]*)$/.exec(v);
+      if (!m) return 'must be a PNG or SVG image (a data:image/png or data:image/svg+xml base64 URL)';
+      return Buffer.from(m[2], 'base64').length > 100 * 1024 ? 'must be at most 100 KB' : null;
+    }
+    case 'client_invitation_subject': case 'representative_invitation_subject':
+      return textProblem(v, 200, false) || templateProblem(v, false);
+    case 'client_invitation_message': case 'representative_invitation_message':
+      return textProblem(v, 5000, true) || templateProblem(v, true);
+    case 'modules':
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return 'must be an object of true/false switches';
+      for (const [k, b] of Object.entries(v)) {
+        if (!MODULES.includes(k)) return 'has an unknown module';
+        if (typeof b !== 'boolean') return 'switches must be true or false';
+      }
+      return null;
+    case 'representatives_enabled': return typeof v === 'boolean' ? null : 'must be true or false';
+    default: return 'is not a setting';
+  }
+}
+
+const escapeHtml = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
 const LAST = ['Adams', 'Baker', 'Carter', 'Diaz', 'Evans', 'Foster', 'Garcia', 'Hughes', 'Ibrahim', 'Jensen', 'Khan', 'Lopez'];
 const FIRST = ['Avery', 'Blake', 'Casey', 'Drew', 'Emery'];
 
@@ -29,6 +108,7 @@ export async function startFakeServer(options = {}) {
   const opts = { deliveryDelayMs: 1200, resendCooldownSec: 600, ttlSec: 7 * 24 * 3600, ...options };
   const now = () => Math.floor(Date.now() / 1000);
   let nextId = 100;
+  let baseURL = '';
 
   const clients = new Map();
   const addClient = (c) => clients.set(c.id, {
@@ -47,6 +127,8 @@ export async function startFakeServer(options = {}) {
   const tokens = new Map();     // token → invitation id (only the newest token of each works)
   const deadTokens = new Map(); // token → invitation id, superseded by a resend / email change
   const requests = [];
+  const stored = {};            // settings as PUT (a setting absent here has its default)
+  const outbox = [];            // test emails: {id, to, kind, status, last_error, subject, text}
   const injected = [];          // {method, re, status, body, headers, times}
   let timers = [];
 
@@ -184,7 +266,7 @@ export async function startFakeServer(options = {}) {
   async function serveFile(res, file) {
     try {
       const data = await readFile(file);
-      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Content-Security-Policy': "default-src 'self'", 'Cache-Control': 'no-cache' });
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Content-Security-Policy': pageCsp(file), 'Cache-Control': 'no-cache' });
       res.end(data);
     } catch {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
@@ -302,6 +384,12 @@ export async function startFakeServer(options = {}) {
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if (!b.first_name || !String(b.first_name).trim()) fail(422, 'invalid_name', 'First name is required.', 'first_name');
       if (!b.last_name || !String(b.last_name).trim()) fail(422, 'invalid_name', 'Last name is required.', 'last_name');
+      // like the module: letters (any script), spaces, apostrophes, hyphens and periods
+      for (const [k, words] of [['first_name', 'first'], ['last_name', 'last']]) {
+        if (!/^[\p{L}\p{M} '’.-]+$/u.test(String(b[k]))) {
+          fail(422, 'invalid_name', 'The ' + words + ' name may only contain letters, spaces, apostrophes, hyphens and periods.', k);
+        }
+      }
       if (b.relationship !== undefined && !['parent', 'guardian', 'spouse', 'caregiver', 'other'].includes(b.relationship)) {
         fail(422, 'invalid_relationship', 'Unknown relationship.', 'relationship');
       }
@@ -329,6 +417,89 @@ export async function startFakeServer(options = {}) {
       for (const inv of invitationsOf(rep.client_id, rep.id)) if (inv.status === 'pending') inv.status = 'revoked';
       for (const a of accounts.values()) if (a.representative_id === rep.id) a.active = false;
       return [200, {}];
+    }
+    if (route.startsWith('admin/')) return adminApi(method, route.slice('admin/'.length), query, body, user);
+    return fail(404, 'not_found', 'There is nothing at this address.');
+  }
+
+  // ---- admin API (the deployment's Require lets only admins in; see the server below) ----
+
+  function settingsDoc() {
+    const doc = settingsDefaults(baseURL);
+    for (const [k, v] of Object.entries(stored)) {
+      doc[k] = k === 'modules' ? { ...doc.modules, ...v } : v;
+    }
+    return doc;
+  }
+
+  function renderEmail(kind) {
+    const st = settingsDoc();
+    const expires = new Date((now() + st.invitation_ttl_hours * 3600) * 1000);
+    const vars = {
+      recipient_first_name: 'Alex', practice_name: st.practice_name,
+      link: baseURL + '/portal/invitation/#t=TEST-EMAIL-THIS-LINK-DOES-NOT-WORK',
+      expires_at: expires.toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    };
+    const fill = (t, esc = (x) => x) => t.replace(/\{\{(\w+)\}\}/g, (m, k) => (k in vars ? esc(vars[k]) : m));
+    const subject = fill(st[kind + '_invitation_subject']);
+    const text = fill(st[kind + '_invitation_message']);
+    const colour = st.brand_color || '#1a5fb4';
+    const paras = escapeHtml(st[kind + '_invitation_message']).split(/\n\n+/).map((p) => '<p>' + fill(p, escapeHtml)
+      .replace(escapeHtml(vars.link), '<a href="' + escapeHtml(vars.link) + '" style="color:' + colour + '">' + escapeHtml(vars.link) + '</a>')
+      .replace(/\n/g, '<br>\n') + '</p>');
+    const logo = st.logo ? '<p><img src="cid:practice-logo@portal-manager" alt="' + escapeHtml(st.practice_name) + '" style="max-height:64px;max-width:240px"></p>\n' : '';
+    const html = '<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head>\n<body style="font-family:Arial,Helvetica,sans-serif;line-height:1.5;color:#222">\n' +
+      logo + paras.join('\n') + '\n</body></html>\n';
+    return { subject, text, html };
+  }
+
+  function adminApi(method, route, query, body) {
+    if (route === 'settings') {
+      if (method === 'GET') return [200, settingsDoc()];
+      if (method === 'PUT') {
+        if (!body || typeof body !== 'object' || !Object.keys(body).length) fail(400, 'invalid_body', 'Send the settings to change as a JSON object.');
+        for (const [k, v] of Object.entries(body)) {
+          if (!(k in settingsDefaults(baseURL))) fail(400, 'unknown_field', "There is no setting '" + k + "'.", k);
+          const problem = v === null ? null : settingProblem(k, v);
+          if (problem) fail(422, 'invalid_setting', k + ' ' + problem + '.', k);
+        }
+        for (const [k, v] of Object.entries(body)) {
+          if (v === null) delete stored[k];
+          else stored[k] = v;   // like the module: a modules object replaces the stored one
+        }
+        return [200, settingsDoc()];
+      }
+      fail(405, 'method_not_allowed', 'GET or PUT', null, { Allow: 'GET, PUT' });
+    }
+    if (route === 'settings/preview' && method === 'POST') {
+      const kind = body && body.kind;
+      if (kind !== 'client' && kind !== 'representative') fail(422, 'invalid_kind', 'kind must be "client" or "representative".', 'kind');
+      return [200, renderEmail(kind)];
+    }
+    if (route === 'settings/test-email' && method === 'POST') {
+      const to = body && typeof body.to === 'string' ? body.to.trim() : '';
+      if (!EMAIL_RE.test(to)) fail(422, 'invalid_email', 'This email address is not valid.', 'to');
+      const kind = (body && body.kind) || 'client';
+      if (kind !== 'client' && kind !== 'representative') fail(422, 'invalid_kind', 'kind must be "client" or "representative".', 'kind');
+      const email = renderEmail(kind);
+      // like the module, the test email's subject is marked
+      const entry = { id: nextId++, to, kind, status: 'queued', last_error: null, ...email, subject: '[Test] ' + email.subject };
+      outbox.push(entry);
+      setTimer(() => {
+        if (/@bounce\.example$/i.test(to)) { entry.status = 'failed'; entry.last_error = '550 5.1.1 mailbox unavailable'; } else entry.status = 'sent';
+      }, opts.deliveryDelayMs);
+      return [202, { outbox_id: entry.id, status: 'queued' }];
+    }
+    if (route === 'outbox' && method === 'GET') {
+      const counts = { queued: 0, sent: 0, failed: 0 };
+      for (const e of outbox) counts[e.status] += 1;
+      const status = query.get('status');
+      return [200, {
+        counts,
+        entries: outbox.filter((e) => !status || e.status === status).slice().reverse().map((e) => ({
+          id: e.id, invitation_id: null, client_id: null, purpose: 'test_' + e.kind, status: e.status, attempts: e.status === 'queued' ? 0 : 1, last_error: e.last_error,
+        })),
+      }];
     }
     return fail(404, 'not_found', 'There is nothing at this address.');
   }
@@ -411,6 +582,11 @@ export async function startFakeServer(options = {}) {
             return;
           }
         }
+        if (staff && /^admin(\/|$)/.test(m[1]) && !USERS[user].admin) {
+          res.writeHead(403, { 'Content-Type': 'text/html; charset=iso-8859-1' });
+          res.end('<h1>Forbidden</h1>');
+          return;
+        }
         const inj = injected.find((i) => i.method === req.method && i.re.test(m[1]));
         if (inj) {
           if (--inj.times <= 0) injected.splice(injected.indexOf(inj), 1);
@@ -474,11 +650,15 @@ export async function startFakeServer(options = {}) {
 
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
+  baseURL = 'http://127.0.0.1:' + port;
 
   return {
-    baseURL: 'http://127.0.0.1:' + port,
+    baseURL,
     options: opts,
-    clients, representatives, invitations, accounts, tokens, requests,
+    clients, representatives, invitations, accounts, tokens, requests, outbox,
+    /** The settings as the API answers them. */
+    settings: () => settingsDoc(),
+    storedSettings: stored,
     /** Make the next `times` matching API calls answer with this status/body (or drop the connection). */
     inject({ method = 'GET', path: re, status = 503, body, headers = {}, times = 1, drop = false }) {
       injected.push({ method, re, status, body: body || { error: { code: 'database_unavailable', message: 'The practice database is not available right now.' }, request_id: 'inj' }, headers, times, drop });

@@ -1,0 +1,562 @@
+// Client portal settings — the champions' page (DESIGN §7, issue 7).
+//
+// Loads GET api/admin/settings once; each section (branding, invitation emails, modules,
+// invitation rules) is its own form whose Save sends PUT api/admin/settings with only the
+// settings that differ from what the server last said. A refused value (422
+// invalid_setting with `field`) is explained next to its field and nothing typed is lost.
+// The preview (POST api/admin/settings/preview) and the test email (POST
+// api/admin/settings/test-email) use the saved settings.
+
+import {
+  api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
+} from './common.js';
+
+const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'appointment_requests', 'payments', 'forms'];
+const LOGO_MAX_BYTES = 100 * 1024;
+const TEST_POLL_MS = 1000;
+const TEST_POLL_LIMIT = 60;
+
+// setting → the input that holds it (by id) and the element its error goes to
+const FIELDS = {
+  practice_name: { input: 'practice-name', label: 'Practice name' },
+  logo: { input: 'logo-file', label: 'Logo' },
+  brand_color: { input: 'brand-color', label: 'Brand colour' },
+  portal_url: { input: 'portal-url', label: 'Link to the client portal' },
+  client_invitation_subject: { input: 'client-subject', label: 'Subject of the email to clients' },
+  client_invitation_message: { input: 'client-message', label: 'Message of the email to clients' },
+  representative_invitation_subject: { input: 'rep-subject', label: 'Subject of the email to representatives' },
+  representative_invitation_message: { input: 'rep-message', label: 'Message of the email to representatives' },
+  modules: { input: null, error: 'modules-error', label: 'Portal modules' },
+  representatives_enabled: { input: null, error: 'representatives-enabled-error', label: 'Representatives' },
+  invitation_ttl_hours: { input: 'ttl-hours', label: 'Invitation links work for', min: 1, max: 720 },
+  resend_cooldown_minutes: { input: 'cooldown', label: 'Wait before a resend', min: 0, max: 1440 },
+  max_sends_per_invitation: { input: 'max-sends', label: 'Emails per invitation', min: 1, max: 20 },
+  password_min_length: { input: 'password-min', label: 'Shortest portal password', min: 8, max: 128 },
+};
+
+const SECTIONS = {
+  branding: { form: 'branding-form', name: 'Branding', fields: ['practice_name', 'logo', 'brand_color', 'portal_url'], emails: true },
+  invitations: {
+    form: 'invitations-form', name: 'Invitation emails', emails: true,
+    fields: ['client_invitation_subject', 'client_invitation_message', 'representative_invitation_subject', 'representative_invitation_message'],
+  },
+  modules: { form: 'modules-form', name: 'Portal modules', fields: ['modules', 'representatives_enabled'] },
+  rules: {
+    form: 'rules-form', name: 'Invitation rules', emails: true,
+    fields: ['invitation_ttl_hours', 'resend_cooldown_minutes', 'max_sends_per_invitation', 'password_min_length'],
+  },
+};
+
+const state = {
+  saved: null,          // the last settings document from the server
+  logo: undefined,      // the logo as chosen on the page: undefined = unchanged, null = removed
+  logoUrl: null,        // object URL currently shown for the logo
+  savedLogoUrl: null,   // object URL of the saved logo (the preview's cid: image)
+  previewSeq: 0,
+  testSeq: 0,
+};
+
+// ---- words ------------------------------------------------------------------------------------
+
+function errorText(err) {
+  if (err.code === 'invalid_setting' && err.message) {
+    // The server names the setting first ("brand_color must be a colour written #rrggbb.");
+    // next to the field "This must be…" reads better.
+    const m = /^[a-z_]+ (.*)$/s.exec(err.message);
+    return m ? 'This ' + m[1] : err.message;
+  }
+  if (err.code === 'invalid_email') return 'Please enter a complete email address, like name@example.com.';
+  if (err.code === 'csrf') return 'The request was blocked for security reasons. Reload the page and try again.';
+  if (err.code === 'not_staff') return 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.';
+  if (err.code === 'network') return 'Could not reach the server. Check the network connection and try again.';
+  if (err.status === 401) return 'You are not signed in. Reload the page to sign in.';
+  if (err.status === 403) return 'Only portal administrators can change the client portal settings.';
+  if (err.status === 413) return 'That is too large to save. A logo can be at most 100 KB.';
+  if (err.status === 503 || err.code === 'database_unavailable') return 'The system is busy or temporarily unavailable. Please try again in a minute.';
+  if (err.message) return err.message;
+  return 'Something went wrong (error ' + err.status + '). Please try again.';
+}
+
+// ---- reading and filling the forms --------------------------------------------------------------
+
+function formOf(section) { return $(SECTIONS[section].form); }
+
+function inputOf(name) {
+  const f = FIELDS[name];
+  if (f.input) return $(f.input);
+  if (name === 'representatives_enabled') return formOf('modules').elements.namedItem('representatives_enabled');
+  return formOf('modules').elements.namedItem('modules.' + MODULES[0]);
+}
+
+function errorIdOf(name) {
+  return FIELDS[name].error || FIELDS[name].input + '-error';
+}
+
+function emptyToNull(s) {
+  const t = s.trim();
+  return t === '' ? null : t;
+}
+
+// What the page holds for a setting, in the API's shape. Numbers that aren't whole numbers
+// come back as NaN (caught before sending).
+function pageValue(name) {
+  const modules = formOf('modules').elements;
+  switch (name) {
+    case 'logo': return state.logo === undefined ? state.saved.logo : state.logo;
+    case 'practice_name': case 'brand_color': case 'portal_url':
+      return emptyToNull($(FIELDS[name].input).value);
+    case 'client_invitation_subject': case 'representative_invitation_subject':
+      return emptyToNull($(FIELDS[name].input).value);
+    case 'client_invitation_message': case 'representative_invitation_message': {
+      const v = $(FIELDS[name].input).value;
+      return v.trim() === '' ? null : v;
+    }
+    case 'modules': {
+      const out = {};
+      for (const m of MODULES) out[m] = modules.namedItem('modules.' + m).checked;
+      return out;
+    }
+    case 'representatives_enabled': return modules.namedItem('representatives_enabled').checked;
+    default: {
+      const raw = $(FIELDS[name].input).value.trim();
+      return /^\d+$/.test(raw) ? Number(raw) : NaN;
+    }
+  }
+}
+
+function sameValue(name, a, b) {
+  if (name === 'modules') {
+    return MODULES.every((m) => Boolean((a || {})[m]) === Boolean((b || {})[m]));
+  }
+  // textareas hand back \n line ends; compare the text as the server would store it
+  if (typeof a === 'string' && typeof b === 'string') return a.replace(/\r\n/g, '\n') === b.replace(/\r\n/g, '\n');
+  return a === b || (a === null && b === undefined) || (a === undefined && b === null);
+}
+
+function changedFields(section) {
+  return SECTIONS[section].fields.filter((name) => !sameValue(name, pageValue(name), state.saved[name]));
+}
+
+function fillField(name) {
+  const v = state.saved[name];
+  const modules = formOf('modules').elements;
+  switch (name) {
+    case 'logo':
+      state.logo = undefined;
+      $('logo-file').value = '';
+      showLogo(v, 'saved');
+      break;
+    case 'modules':
+      for (const m of MODULES) modules.namedItem('modules.' + m).checked = Boolean(v && v[m]);
+      break;
+    case 'representatives_enabled':
+      modules.namedItem('representatives_enabled').checked = v !== false;
+      break;
+    case 'brand_color':
+      $('brand-color').value = v || '';
+      syncPicker();
+      break;
+    default:
+      $(FIELDS[name].input).value = v === null || v === undefined ? '' : String(v);
+  }
+}
+
+function fillSection(section) {
+  for (const name of SECTIONS[section].fields) fillField(name);
+  clearFormErrors(formOf(section));
+  updateDirty();
+}
+
+function updateDirty() {
+  let emailsDirty = false;
+  for (const [section, def] of Object.entries(SECTIONS)) {
+    const dirty = changedFields(section).length > 0;
+    const form = formOf(section);
+    form.querySelector('[data-dirty]').hidden = !dirty;
+    form.querySelector('[data-undo]').hidden = !dirty;
+    if (dirty && def.emails) emailsDirty = true;
+  }
+  $('preview-unsaved').hidden = !emailsDirty;
+}
+
+function anyDirty() {
+  return state.saved !== null && Object.keys(SECTIONS).some((s) => changedFields(s).length > 0);
+}
+
+// ---- colour -----------------------------------------------------------------------------------
+
+function syncPicker() {
+  const v = $('brand-color').value.trim();
+  if (/^#[0-9a-fA-F]{6}$/.test(v)) $('brand-color-picker').value = v.toLowerCase();
+}
+
+// ---- logo -------------------------------------------------------------------------------------
+
+function dataUrlToBlob(url) {
+  const m = /^data:(image\/(?:png|svg\+xml));base64,(.*)$/s.exec(url || '');
+  if (!m) return null;
+  try {
+    const bin = atob(m[2]);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i += 1) bytes[i] = bin.charCodeAt(i);
+    return new Blob([bytes], { type: m[1] });
+  } catch {
+    return null;
+  }
+}
+
+// The page's CSP allows images from the page's own origin and blob: URLs (not data:), so
+// a logo is shown through an object URL.
+function showLogo(dataUrl, how) {
+  if (state.logoUrl && state.logoUrl !== state.savedLogoUrl) URL.revokeObjectURL(state.logoUrl);
+  state.logoUrl = null;
+  const img = $('logo-img');
+  const blob = dataUrlToBlob(dataUrl);
+  if (blob) {
+    state.logoUrl = how === 'saved' ? savedLogoUrl() : URL.createObjectURL(blob);
+    img.src = state.logoUrl;
+    img.alt = how === 'saved' ? 'The current logo' : 'The new logo (not saved yet)';
+    img.hidden = false;
+    $('logo-none').hidden = true;
+  } else {
+    img.removeAttribute('src');
+    img.alt = '';
+    img.hidden = true;
+    $('logo-none').hidden = false;
+  }
+  $('logo-clear').hidden = !blob;
+  $('logo-state').textContent = how === 'new' ? 'New logo chosen; save the branding to use it.'
+    : how === 'removed' ? 'Logo removed; save the branding to make it final.'
+      : blob ? 'This logo is in use.' : 'No logo is in use.';
+}
+
+function savedLogoUrl() {
+  if (state.savedLogoUrl) return state.savedLogoUrl;
+  const blob = dataUrlToBlob(state.saved && state.saved.logo);
+  state.savedLogoUrl = blob ? URL.createObjectURL(blob) : null;
+  return state.savedLogoUrl;
+}
+
+function resetSavedLogoUrl() {
+  if (state.savedLogoUrl) URL.revokeObjectURL(state.savedLogoUrl);
+  state.savedLogoUrl = null;
+}
+
+function base64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function kb(n) { return Math.ceil(n / 1024) + ' KB'; }
+
+async function chooseLogo(file) {
+  setFieldError('logo-error', '', $('logo-file'));
+  if (!file) return;
+  const lower = file.name.toLowerCase();
+  const type = file.type === 'image/png' || (!file.type && lower.endsWith('.png')) ? 'image/png'
+    : file.type === 'image/svg+xml' || (!file.type && lower.endsWith('.svg')) ? 'image/svg+xml' : null;
+  let problem = null;
+  if (!type) problem = 'Please choose a PNG or SVG image. “' + file.name + '” is not one.';
+  else if (file.size > LOGO_MAX_BYTES) problem = '“' + file.name + '” is ' + kb(file.size) + '; a logo can be at most 100 KB. Please choose a smaller image.';
+  let bytes = null;
+  if (!problem) {
+    bytes = new Uint8Array(await file.arrayBuffer());
+    const png = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+    const svg = /<svg[\s>]/i.test(new TextDecoder().decode(bytes.subarray(0, 4096)));
+    if ((type === 'image/png' && !png) || (type === 'image/svg+xml' && !svg)) {
+      problem = '“' + file.name + '” does not look like a ' + (type === 'image/png' ? 'PNG' : 'SVG') + ' image.';
+    }
+  }
+  if (problem) {
+    $('logo-file').value = '';
+    setFieldError('logo-error', problem, $('logo-file'));
+    announce(problem);
+    return;
+  }
+  state.logo = 'data:' + type + ';base64,' + base64(bytes);
+  showLogo(state.logo, 'new');
+  updateDirty();
+  announce('New logo chosen. Save the branding to use it.');
+}
+
+function clearLogo() {
+  setFieldError('logo-error', '', $('logo-file'));
+  $('logo-file').value = '';
+  state.logo = null;
+  showLogo(null, state.saved.logo ? 'removed' : 'saved');
+  updateDirty();
+  $('logo-file').focus();
+  announce(state.saved.logo ? 'Logo removed. Save the branding to make it final.' : 'No logo.');
+}
+
+// ---- saving -------------------------------------------------------------------------------------
+
+function showFieldError(name, text) {
+  const input = inputOf(name);
+  setFieldError(errorIdOf(name), text, FIELDS[name].input ? input : null);
+  if (input) input.focus();
+}
+
+// Checks the page can make without asking: whole numbers in range.
+function localProblems(section) {
+  const problems = [];
+  for (const name of SECTIONS[section].fields) {
+    const f = FIELDS[name];
+    if (f.min === undefined) continue;
+    const v = pageValue(name);
+    if (!Number.isInteger(v) || v < f.min || v > f.max) {
+      problems.push([name, 'Please enter a whole number from ' + f.min + ' to ' + f.max + '.']);
+    }
+  }
+  return problems;
+}
+
+async function saveSection(section, button) {
+  const form = formOf(section);
+  const def = SECTIONS[section];
+  clearFormErrors(form);
+  const problems = localProblems(section);
+  if (problems.length) {
+    for (const [name, text] of problems) setFieldError(errorIdOf(name), text, inputOf(name));
+    inputOf(problems[0][0]).focus();
+    announce(problems.map(([name, text]) => FIELDS[name].label + ': ' + text).join(' '));
+    return;
+  }
+  const names = changedFields(section);
+  if (!names.length) {
+    announce('Nothing to save: ' + def.name + ' has no changes.');
+    return;
+  }
+  const body = {};
+  for (const name of names) body[name] = pageValue(name);
+  await busy(button, async () => {
+    try {
+      const doc = await api('PUT', 'admin/settings', body);
+      const logoChanged = doc.logo !== state.saved.logo;
+      state.saved = doc;
+      if (logoChanged) resetSavedLogoUrl();
+      fillSection(section);
+      announce(def.name + ' saved.');
+      if (def.emails) loadPreview();
+    } catch (err) {
+      const text = errorText(err);
+      if (err.field && FIELDS[err.field] && def.fields.includes(err.field)) {
+        showFieldError(err.field, text);
+      } else {
+        setFieldError(form.id.replace(/-form$/, '') + '-form-error', text);
+      }
+      announce(def.name + ' not saved. ' + (err.field && FIELDS[err.field] ? FIELDS[err.field].label + ': ' : '') + text);
+    }
+  });
+}
+
+// ---- preview ----------------------------------------------------------------------------------------
+
+function previewKind() {
+  return document.querySelector('input[name="preview-kind"]:checked').value;
+}
+
+// CSS properties of the email's inline styles carried over to the preview (through the
+// CSSOM: the page's CSP refuses style attributes). Nothing that can load a URL.
+const STYLE_PROPS = ['color', 'background-color', 'font-weight', 'font-style', 'text-align', 'text-decoration',
+  'max-width', 'max-height', 'border-radius', 'padding'];
+const BLOCK_TAGS = new Set(['P', 'DIV', 'UL', 'OL', 'LI', 'BLOCKQUOTE', 'TABLE', 'TR', 'H1', 'H2', 'H3', 'H4']);
+
+// Rebuild the email's HTML from a parsed (inert) copy with a short list of elements, no
+// attributes but a few style properties, links shown as text, cid: images as the logo.
+function sanitizedEmail(html) {
+  const doc = new DOMParser().parseFromString(html.replace(/\sstyle="([^"]*)"/g, ' data-style="$1"'), 'text/html');
+  const copyStyle = (from, to) => {
+    const decl = from.getAttribute('data-style');
+    if (!decl) return;
+    const probe = document.createElement('span');
+    for (const part of decl.split(';')) {
+      const i = part.indexOf(':');
+      if (i < 0) continue;
+      const prop = part.slice(0, i).trim().toLowerCase();
+      const value = part.slice(i + 1).trim();
+      if (STYLE_PROPS.includes(prop) && !/url\s*\(|expression/i.test(value)) {
+        probe.style.setProperty(prop, value);
+        if (probe.style.getPropertyValue(prop)) to.style.setProperty(prop, probe.style.getPropertyValue(prop));
+      }
+    }
+  };
+  const walk = (node, out) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) { out.append(child.textContent); continue; }
+      if (child.nodeType !== Node.ELEMENT_NODE) continue;
+      const tag = child.tagName;
+      let el = null;
+      if (tag === 'BR') { out.append(h('br')); continue; }
+      if (tag === 'IMG') {
+        const src = child.getAttribute('src') || '';
+        if (src.startsWith('cid:') && savedLogoUrl()) {
+          el = h('img', { src: savedLogoUrl(), alt: child.getAttribute('alt') || 'Logo', class: 'email-logo' });
+          copyStyle(child, el);
+          out.append(el);
+        }
+        continue;
+      }
+      if (tag === 'SCRIPT' || tag === 'STYLE' || tag === 'HEAD' || tag === 'TITLE') continue;
+      if (tag === 'A') el = h('span', { class: 'email-link' });
+      else if (tag === 'STRONG' || tag === 'B') el = h('strong');
+      else if (tag === 'EM' || tag === 'I') el = h('em');
+      else if (tag === 'UL' || tag === 'OL' || tag === 'LI') el = h(tag.toLowerCase());
+      else if (BLOCK_TAGS.has(tag)) el = h(tag === 'P' ? 'p' : 'div');
+      else el = h('span');
+      copyStyle(child, el);
+      walk(child, el);
+      out.append(el);
+    }
+  };
+  const root = h('div', { class: 'email-body' });
+  copyStyle(doc.body, root);
+  walk(doc.body, root);
+  return root;
+}
+
+async function loadPreview() {
+  const seq = ++state.previewSeq;
+  const box = $('preview');
+  box.setAttribute('aria-busy', 'true');
+  setFieldError('preview-error', '');
+  try {
+    const p = await api('POST', 'admin/settings/preview', { kind: previewKind() });
+    if (seq !== state.previewSeq) return;
+    $('preview-subject').textContent = p.subject;
+    $('preview-text').textContent = p.text;
+    $('preview-html').replaceChildren(sanitizedEmail(p.html || ''));
+  } catch (err) {
+    if (seq !== state.previewSeq) return;
+    setFieldError('preview-error', 'The preview could not be made. ' + errorText(err));
+  } finally {
+    if (seq === state.previewSeq) box.removeAttribute('aria-busy');
+  }
+}
+
+// ---- test email ---------------------------------------------------------------------------------------
+
+function showTestResult(text, tone) {
+  const el = $('test-result');
+  el.textContent = text;
+  el.className = 'test-result tone-' + tone;
+  el.hidden = false;
+}
+
+async function sendTestEmail(form, button) {
+  clearFormErrors(form);
+  const to = form.elements.to.value.trim();
+  if (!to) {
+    setFieldError('test-to-error', 'Please enter the email address to send the test to.', form.elements.to);
+    form.elements.to.focus();
+    announce('Please enter the email address to send the test to.');
+    return;
+  }
+  const seq = ++state.testSeq;
+  await busy(button, async () => {
+    try {
+      const r = await api('POST', 'admin/settings/test-email', { to, kind: previewKind() });
+      showTestResult('Test email to ' + to + ' queued; sending…', 'info');
+      announce('Test email to ' + to + ' queued.');
+      if (r && r.outbox_id) watchTestEmail(seq, r.outbox_id, to);
+    } catch (err) {
+      const text = errorText(err);
+      if (err.field === 'to') {
+        setFieldError('test-to-error', text, form.elements.to);
+        form.elements.to.focus();
+      } else {
+        showTestResult('The test email was not sent. ' + text, 'bad');
+      }
+      announce('The test email was not sent. ' + text);
+    }
+  });
+}
+
+// Follow the test email through the delivery queue until it is sent or fails.
+async function watchTestEmail(seq, id, to) {
+  for (let i = 0; i < TEST_POLL_LIMIT && seq === state.testSeq; i += 1) {
+    await new Promise((r) => setTimeout(r, TEST_POLL_MS));
+    let entry = null;
+    try {
+      const q = await api('GET', 'admin/outbox');
+      entry = (q.entries || []).find((e) => e.id === id) || null;
+    } catch {
+      entry = null;
+    }
+    if (seq !== state.testSeq) return;
+    if (entry && entry.status === 'sent') {
+      showTestResult('Test email sent to ' + to + '.', 'good');
+      announce('Test email sent to ' + to + '.');
+      return;
+    }
+    if (entry && entry.status === 'failed') {
+      const why = entry.last_error ? ' The mail server said: ' + entry.last_error : '';
+      showTestResult('The test email to ' + to + ' could not be delivered.' + why, 'bad');
+      announce('The test email could not be delivered.');
+      return;
+    }
+  }
+}
+
+// ---- start ----------------------------------------------------------------------------------------------
+
+function initForms() {
+  for (const section of Object.keys(SECTIONS)) {
+    const form = formOf(section);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      saveSection(section, form.querySelector('button[type="submit"]'));
+    });
+    form.addEventListener('input', updateDirty);
+    form.addEventListener('change', updateDirty);
+    form.querySelector('[data-undo]').addEventListener('click', () => {
+      fillSection(section);
+      form.querySelector('button[type="submit"]').focus();
+      announce(SECTIONS[section].name + ': changes undone.');
+    });
+  }
+  $('brand-color').addEventListener('input', syncPicker);
+  $('brand-color-picker').addEventListener('input', () => {
+    $('brand-color').value = $('brand-color-picker').value;
+    setFieldError('brand-color-error', '', $('brand-color'));
+    updateDirty();
+  });
+  $('logo-file').addEventListener('change', () => chooseLogo($('logo-file').files[0]));
+  $('logo-clear').addEventListener('click', clearLogo);
+  for (const radio of document.querySelectorAll('input[name="preview-kind"]')) {
+    radio.addEventListener('change', loadPreview);
+  }
+  $('preview-refresh').addEventListener('click', loadPreview);
+  $('test-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    sendTestEmail(e.currentTarget, e.currentTarget.querySelector('button[type="submit"]'));
+  });
+  window.addEventListener('beforeunload', (e) => {
+    if (anyDirty()) e.preventDefault();
+  });
+}
+
+async function start() {
+  initForms();
+  try {
+    const me = await api('GET', 'me');
+    $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
+    if (!me.admin) {
+      $('loading').hidden = true;
+      showPageError('Only portal administrators can change the client portal settings. Ask your portal administrator if something should change.');
+      return;
+    }
+    state.saved = await api('GET', 'admin/settings');
+  } catch (err) {
+    $('loading').hidden = true;
+    showPageError(errorText(err));
+    return;
+  }
+  for (const section of Object.keys(SECTIONS)) fillSection(section);
+  $('loading').hidden = true;
+  $('settings').hidden = false;
+  loadPreview();
+}
+
+start();

@@ -1,0 +1,363 @@
+// Settings page (htdocs/staff/settings.html) against the in-memory stand-in server
+// (lib/fake-server.js): loading, saving only what changed, errors by the field with nothing
+// lost, the logo, preview and test email, modules and rules, non-admins, keyboard, 360 px
+// and axe. e2e.test.js covers the real server.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeServer } from './lib/fake-server.js';
+import {
+  launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
+} from './lib/browser.js';
+
+// a 1×1 PNG, and an SVG
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const SVG = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#2f5d62"/></svg>');
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startFakeServer({ deliveryDelayMs: 600 });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function settingsPage({ user = 'admin', viewport = DESKTOP, wait = true } = {}) {
+  const context = await browser.newContext({ viewport, httpCredentials: { username: user, password: 'pw' } });
+  const page = await watchedPage(context);
+  await page.goto(server.baseURL + '/portal-manager/settings.html');
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  if (wait) {
+    await page.locator('#settings:not([hidden])').waitFor();
+    await page.locator('#preview:not([aria-busy])').waitFor();
+  }
+  return page;
+}
+
+const puts = () => server.requests.filter((r) => r.method === 'PUT' && r.path === '/portal-manager/api/admin/settings');
+const lastPut = () => JSON.parse(puts().at(-1).body);
+
+// Reset the stand-in's settings between tests.
+function resetSettings() {
+  for (const k of Object.keys(server.storedSettings)) delete server.storedSettings[k];
+}
+
+describe('settings page', () => {
+  test('reached from the staff page; shows every setting; axe clean', async () => {
+    resetSettings();
+    const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(server.baseURL + '/portal-manager/');
+    await page.getByRole('link', { name: 'Client portal settings' }).click();
+    await page.getByRole('heading', { name: 'Client portal settings', level: 1 }).waitFor();
+    await page.locator('#settings:not([hidden])').waitFor();
+
+    assert.equal(await page.getByLabel('Practice name').inputValue(), 'Riverside Counseling');
+    assert.equal(await page.getByLabel('Link to the client portal').inputValue(), server.baseURL + '/portal/account/');
+    assert.equal(await page.getByLabel('Brand colour').inputValue(), '');
+    assert.equal(await page.locator('#logo-none').isVisible(), true);
+    const clientBox = page.getByRole('group', { name: 'Email to clients' });
+    assert.equal(await clientBox.getByLabel('Subject').inputValue(), '{{practice_name}}: your invitation to the client portal');
+    assert.match(await clientBox.getByLabel('Message').inputValue(), /\{\{link\}\}/);
+    for (const p of ['{{recipient_first_name}}', '{{practice_name}}', '{{link}}', '{{expires_at}}']) {
+      await page.locator('.placeholder-list code', { hasText: p }).waitFor();
+    }
+    for (const name of ['Send and receive secure messages', 'See their statements', 'Get an email when a new statement is ready',
+      'Request appointments', 'Make payments', 'Fill in forms', /Staff can invite client representatives/]) {
+      assert.equal(await page.getByRole('checkbox', { name }).isChecked(), true, String(name));
+    }
+    assert.equal(await page.getByLabel('Invitation links work for (hours)').inputValue(), '168');
+    assert.equal(await page.getByLabel('Wait before a resend (minutes)').inputValue(), '10');
+    assert.equal(await page.getByLabel('Emails per invitation, at most').inputValue(), '5');
+    assert.equal(await page.getByLabel('Shortest portal password (characters)').inputValue(), '12');
+
+    // the preview (saved settings) is there from the start
+    await page.locator('#preview-subject').filter({ hasText: 'Riverside Counseling: your invitation to the client portal' }).waitFor();
+    await page.locator('#preview-html').getByText('Hello Alex,').waitFor();
+    assert.equal(await page.locator('[data-dirty]:visible').count(), 0);
+    await checkA11y(page, 'settings initial');
+    await screenshot(page, 'settings');
+    assertNoProblems(page);
+    await context.close();
+  });
+
+  test('invitation emails: only the changed subject is sent; the preview follows; errors by the field, nothing lost', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const clientBox = page.getByRole('group', { name: 'Email to clients' });
+    const subject = clientBox.getByLabel('Subject');
+    const message = clientBox.getByLabel('Message');
+    const form = page.locator('#invitations-form');
+
+    // an unsaved edit elsewhere must survive everything below
+    await page.getByLabel('Practice name').fill('Riverside Counseling Center');
+
+    await subject.fill('Your portal invitation from {{practice_name}}');
+    await form.getByText('Unsaved changes').waitFor();
+    await page.locator('#preview-unsaved').waitFor();
+    await checkA11y(page, 'settings unsaved');
+
+    // unknown placeholder → 422 invalid_setting next to the subject, focus there, text kept
+    await subject.fill('Hello {{first_name}}');
+    const before = puts().length;
+    await form.getByRole('button', { name: 'Save invitation emails' }).click();
+    const err = page.locator('#client-subject-error');
+    await err.filter({ hasText: 'unknown placeholder {{first_name}}' }).waitFor();
+    assert.equal(puts().length, before + 1);
+    assert.deepEqual(lastPut(), { client_invitation_subject: 'Hello {{first_name}}' });
+    assert.equal(await subject.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'client-subject');
+    assert.equal(await subject.inputValue(), 'Hello {{first_name}}');
+    assert.equal(await page.getByLabel('Practice name').inputValue(), 'Riverside Counseling Center');
+    await page.locator('#status').filter({ hasText: /not saved/ }).waitFor();
+    await checkA11y(page, 'settings field error');
+    await screenshot(page, 'settings-error');
+
+    // a message without {{link}}: explained by the message
+    await subject.fill('Your portal invitation from {{practice_name}}');
+    await message.fill('Hello {{recipient_first_name}}, welcome.');
+    await form.getByRole('button', { name: 'Save invitation emails' }).click();
+    await page.locator('#client-message-error').filter({ hasText: 'must contain {{link}}' }).waitFor();
+    assert.equal(await page.locator('#client-subject-error').isVisible(), false, 'the old error is gone');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'client-message');
+
+    // put the message back (Undo restores the saved texts), change only the subject, save
+    await form.getByRole('button', { name: 'Undo changes' }).click();
+    assert.equal(await subject.inputValue(), '{{practice_name}}: your invitation to the client portal');
+    assert.equal(await page.locator('#client-message-error').isVisible(), false);
+    await subject.fill('Your portal invitation from {{practice_name}}');
+    await subject.press('Enter');   // Enter in a field submits its section
+    await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { client_invitation_subject: 'Your portal invitation from {{practice_name}}' });
+    assert.equal(server.settings().client_invitation_subject, 'Your portal invitation from {{practice_name}}');
+    const put = puts().at(-1);
+    assert.equal(put.headers['x-requested-with'], 'portal-manager');
+    assert.match(put.headers['content-type'], /^application\/json/);
+    assert.equal(await form.getByText('Unsaved changes').isVisible(), false);
+    await page.locator('#preview-subject').filter({ hasText: 'Your portal invitation from Riverside Counseling' }).waitFor();
+
+    // the branding edit is still unsaved, so the preview warns
+    assert.equal(await page.locator('#preview-unsaved').isVisible(), true);
+    assert.equal(await page.getByLabel('Practice name').inputValue(), 'Riverside Counseling Center');
+
+    // a failure of the server keeps everything
+    server.inject({ method: 'PUT', path: /^admin\/settings$/, status: 503 });
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#branding-form-error').filter({ hasText: 'temporarily unavailable' }).waitFor();
+    assert.equal(await page.getByLabel('Practice name').inputValue(), 'Riverside Counseling Center');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { practice_name: 'Riverside Counseling Center' });
+    await page.locator('#preview-subject').filter({ hasText: 'Riverside Counseling Center' }).waitFor();
+    assert.equal(await page.locator('#preview-unsaved').isVisible(), false);
+
+    // representative kind
+    await page.getByRole('radio', { name: 'To a representative' }).check();
+    await page.locator('#preview-subject').filter({ hasText: 'you are invited to the client portal' }).waitFor();
+    const preview = server.requests.filter((r) => r.path.endsWith('/admin/settings/preview')).at(-1);
+    assert.deepEqual(JSON.parse(preview.body), { kind: 'representative' });
+    await page.locator('#preview-text').evaluate((el) => el.closest('details').open = true);
+    assert.match(await page.locator('#preview-text').textContent(), /#t=TEST-EMAIL-THIS-LINK-DOES-NOT-WORK/);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('branding: logo upload with preview, size and type checks, clear; colour; URL', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const file = page.getByLabel('Choose a logo file');
+    const img = page.locator('#logo-img');
+
+    // too large: refused on the page, nothing sent
+    const before = puts().length;
+    await file.setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.concat([PNG, Buffer.alloc(110 * 1024)]) });
+    await page.locator('#logo-error').filter({ hasText: 'at most 100 KB' }).waitFor();
+    await file.setInputFiles({ name: 'logo.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
+    await page.locator('#logo-error').filter({ hasText: 'PNG or SVG' }).waitFor();
+    await file.setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
+    await page.locator('#logo-error').filter({ hasText: 'does not look like a PNG' }).waitFor();
+    assert.equal(await img.isVisible(), false);
+    assert.equal(puts().length, before);
+
+    // a PNG: previewed (through a blob: URL the page's CSP allows), then saved as a data: URL
+    await file.setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+    await img.waitFor();
+    assert.equal(await page.locator('#logo-error').isVisible(), false);
+    await page.waitForFunction(() => document.getElementById('logo-img').complete && document.getElementById('logo-img').naturalWidth > 0);
+    assert.match(await img.getAttribute('src'), /^blob:/);
+    await page.getByText('New logo chosen; save the branding to use it.').waitFor();
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { logo: 'data:image/png;base64,' + PNG.toString('base64') });
+    await page.getByText('This logo is in use.').waitFor();
+    // the email preview shows it in place of the cid: image
+    await page.locator('#preview-html img.email-logo').waitFor();
+    await checkA11y(page, 'settings logo');
+
+    // an SVG replaces it
+    await file.setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: SVG });
+    await page.getByText('New logo chosen; save the branding to use it.').waitFor();
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { logo: 'data:image/svg+xml;base64,' + SVG.toString('base64') });
+    await page.waitForFunction(() => document.getElementById('logo-img').naturalWidth > 0);
+
+    // clear
+    await page.getByRole('button', { name: 'Remove the logo' }).click();
+    await page.getByText('Logo removed; save the branding to make it final.').waitFor();
+    assert.equal(await img.isVisible(), false);
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { logo: null });
+    assert.equal(server.settings().logo, null);
+    await page.getByText('No logo is in use.').waitFor();
+
+    // colour: the server's refusal by the field; the picker follows the text
+    const colour = page.getByLabel('Brand colour');
+    await colour.fill('#12345');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#brand-color-error').filter({ hasText: 'This must be a colour written #rrggbb.' }).waitFor();
+    assert.equal(await colour.inputValue(), '#12345');
+    await colour.fill('#7a1f5c');
+    assert.equal(await page.getByLabel('Colour picker').inputValue(), '#7a1f5c');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { brand_color: '#7a1f5c' });
+    // link colour of the email preview
+    assert.equal(await page.locator('#preview-html .email-link').evaluate((el) => getComputedStyle(el).color), 'rgb(122, 31, 92)');
+
+    // portal URL
+    await page.getByLabel('Link to the client portal').fill('portal.example.org');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#portal-url-error').filter({ hasText: 'URL' }).waitFor();
+    await page.getByLabel('Link to the client portal').fill('https://portal.example.org/');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { portal_url: 'https://portal.example.org/' });
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('modules and rules: the whole modules object, numbers checked in place', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    await page.getByRole('checkbox', { name: 'Make payments' }).uncheck();
+    await page.locator('#modules-form').getByText('Unsaved changes').waitFor();
+    await page.getByRole('button', { name: 'Save modules' }).click();
+    await page.locator('#status').filter({ hasText: 'Portal modules saved.' }).waitFor();
+    assert.deepEqual(lastPut(), {
+      modules: { messaging: true, statements: true, statement_email_notifications: true, appointment_requests: true, payments: false, forms: true },
+    });
+    await page.getByRole('checkbox', { name: /Staff can invite client representatives/ }).uncheck();
+    await page.getByRole('button', { name: 'Save modules' }).click();
+    await page.locator('#status').filter({ hasText: 'Portal modules saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { representatives_enabled: false });
+    assert.equal(server.settings().modules.payments, false);
+
+    // nothing changed: nothing sent
+    const before = puts().length;
+    await page.getByRole('button', { name: 'Save modules' }).click();
+    await page.locator('#status').filter({ hasText: 'Portal modules has no changes' }).waitFor();
+    assert.equal(puts().length, before);
+
+    const ttl = page.getByLabel('Invitation links work for (hours)');
+    await ttl.fill('0');
+    await page.getByLabel('Shortest portal password (characters)').fill('');
+    await page.getByRole('button', { name: 'Save invitation rules' }).click();
+    await page.locator('#ttl-hours-error').filter({ hasText: 'whole number from 1 to 720' }).waitFor();
+    await page.locator('#password-min-error').filter({ hasText: 'whole number from 8 to 128' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'ttl-hours');
+    assert.equal(puts().length, before, 'caught on the page');
+    await checkA11y(page, 'settings rules errors');
+
+    await ttl.fill('72');
+    await page.getByLabel('Shortest portal password (characters)').fill('14');
+    await page.getByRole('button', { name: 'Save invitation rules' }).click();
+    await page.locator('#status').filter({ hasText: 'Invitation rules saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { invitation_ttl_hours: 72, password_min_length: 14 });
+    assert.equal(await page.locator('#ttl-hours-error').isVisible(), false);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('test email: checked, queued, then sent or failed with the server’s reply', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const to = page.getByLabel('Email address');
+    const send = page.getByRole('button', { name: 'Send test email' });
+    await send.click();
+    await page.locator('#test-to-error').filter({ hasText: 'enter the email address' }).waitFor();
+    await to.fill('not-an-email');
+    await send.click();
+    await page.locator('#test-to-error').filter({ hasText: 'complete email address' }).waitFor();
+    assert.equal(await to.inputValue(), 'not-an-email');
+
+    await page.getByRole('radio', { name: 'To a representative' }).check();
+    await to.fill('champion@example.org');
+    await send.click();
+    await page.locator('#test-result').filter({ hasText: 'Test email sent to champion@example.org.' }).waitFor();
+    const req = server.requests.filter((r) => r.path.endsWith('/admin/settings/test-email')).at(-1);
+    assert.deepEqual(JSON.parse(req.body), { to: 'champion@example.org', kind: 'representative' });
+    assert.equal(req.headers['x-requested-with'], 'portal-manager');
+    assert.equal(server.outbox.at(-1).kind, 'representative');
+
+    await to.fill('nobody@bounce.example');
+    await send.click();
+    await page.locator('#test-result').filter({ hasText: 'could not be delivered. The mail server said: 550 5.1.1 mailbox unavailable' }).waitFor();
+    await checkA11y(page, 'settings test email failed');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('not an admin: no settings link, a clear message, and the API refuses', async () => {
+    const staff = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'clin1', password: 'pw' } });
+    const home = await watchedPage(staff);
+    await home.goto(server.baseURL + '/portal-manager/');
+    await home.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+    assert.equal(await home.getByRole('link', { name: 'Client portal settings' }).isVisible(), false);
+
+    const page = await settingsPage({ user: 'clin1', wait: false });
+    await page.locator('#page-error').filter({ hasText: 'Only portal administrators' }).waitFor();
+    assert.equal(await page.locator('#settings').isVisible(), false);
+    const status = await page.evaluate(async () => (await fetch('api/admin/settings', {
+      method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'portal-manager' }, body: '{"brand_color":"#000000"}',
+    })).status);
+    assert.equal(status, 403);
+    await checkA11y(page, 'settings not admin');
+    await staff.close();
+  });
+
+  test('keyboard only, 360 px wide, axe clean', async () => {
+    resetSettings();
+    const page = await settingsPage({ viewport: PHONE });
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'settings 360');
+    await screenshot(page, 'settings-360');
+
+    // Tab from the section links to Modules and toggle a module with the keyboard
+    await page.getByRole('link', { name: 'Portal modules' }).focus();
+    await page.keyboard.press('Enter');
+    const box = page.getByRole('checkbox', { name: 'Send and receive secure messages' });
+    for (let i = 0; i < 80 && !(await box.evaluate((el) => el === document.activeElement)); i += 1) await page.keyboard.press('Tab');
+    assert.equal(await box.evaluate((el) => el === document.activeElement), true, 'the first module checkbox is reachable with Tab');
+    await page.keyboard.press('Space');
+    assert.equal(await box.isChecked(), false);
+    const save = page.getByRole('button', { name: 'Save modules' });
+    for (let i = 0; i < 20 && !(await save.evaluate((el) => el === document.activeElement)); i += 1) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('#status').filter({ hasText: 'Portal modules saved.' }).waitFor();
+    assert.equal(lastPut().modules.messaging, false);
+
+    // a field error at 360 px still fits
+    await page.getByLabel('Brand colour').fill('blue');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#brand-color-error:not([hidden])').waitFor();
+    await assertNoHorizontalScroll(page);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+});
