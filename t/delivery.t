@@ -93,7 +93,8 @@ sub block_worker {
     my $secs = shift;
     my $cid = new_client(email => "blocker$secs." . int(rand 1e6) . '@example.test');
     mail_replies("DATA sleep $secs");
-    my $inv = decode_json_body(invite($cid));
+    my $inv = decode_json_body(invite($cid)) || {};
+    return undef unless defined $inv->{id};
     my $row = wait_outbox($inv->{id}, sub { $_[0]{attempts} >= 1 }, 10);
     sleep 0.2;                           # past the claim, into the SMTP conversation
     return $inv->{id};
@@ -124,10 +125,11 @@ my ($zoe_inv, $zoe_parsed, $zoe_token);
 {
     my $res = invite(3, user => 'clin1', headers => [Host => 'evil.example']);
     $zoe_inv = json_ok($res, 201, 'invite Zoë Núñez');
+    do { mail_replies(); last } unless $zoe_inv && defined $zoe_inv->{id};   # nothing to follow
     my $o = wait_done($zoe_inv->{id});
     is($o && $o->{status}, 'sent', 'Zoë: delivered');
     my ($m) = wait_mails_to('zoe.nunez@example.test', 1);
-    ok($m, 'Zoë: the SMTP server received the message') or BAIL_OUT('no message received');
+    ok($m, 'Zoë: the SMTP server received the message') or last;
     my $p = $zoe_parsed = parse_mail($m);
     my $inv = invitation($zoe_inv->{id});
 
@@ -222,6 +224,7 @@ my ($zoe_inv, $zoe_parsed, $zoe_token);
 clear_settings();
 {
     my $inv = json_ok(invite(1, user => 'clin1'), 201, 'invite Alice with the built-in templates');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     wait_done($inv->{id});
     my ($m) = wait_mails_to('alice.anderson@example.test', 1);
     my $p = $m ? parse_mail($m) : {};
@@ -251,6 +254,7 @@ clear_settings();
     smtp_commands_clear();
     mail_replies('451 4.3.0 Try again later');
     my $inv = json_ok(invite($cid), 201, '451 once: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     my $o = wait_done($inv->{id});
     is($o && $o->{status}, 'sent', '451 once: sent on a retry');
     is($o && $o->{attempts}, 2, '451 once: two attempts');
@@ -292,6 +296,7 @@ clear_settings();
     my $cid = new_client(email => $email);
     mail_replies('MAIL 421 4.3.2 Service shutting down', 'MAIL 421 4.3.2 Service shutting down');
     my $inv = json_ok(invite($cid), 201, '421 twice: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     my $seen = wait_until(sub {
         my $d = decode_json_body(staff(GET => "/clients/$cid"));
         my $i = $d && $d->{invitations}[0];
@@ -316,6 +321,7 @@ for my $case (['RCPT 550 5.1.1 No such user here', qr/550 5\.1\.1 No such user h
     smtp_commands_clear();
     mail_replies($reply);
     my $inv = json_ok(invite($cid), 201, "$name: invite");
+    do { mail_replies(); next } unless $inv && defined $inv->{id};   # nothing to follow
     my $o = wait_done($inv->{id});
     is($o && $o->{status}, 'failed', "$name: failed");
     is($o && $o->{attempts}, 1, "$name: after one attempt (a 5xx is final)");
@@ -338,6 +344,7 @@ for my $case (['RCPT 550 5.1.1 No such user here', qr/550 5\.1\.1 No such user h
     smtp_commands_clear();
     mail_replies(('451 4.3.0 Try again later') x 3);
     my $inv = json_ok(invite($cid), 201, '451 x3: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     my $o = wait_done($inv->{id}, 20);
     is($o && $o->{status}, 'failed', '451 x3: failed after PortalOutboxMaxAttempts (3)');
     is($o && $o->{attempts}, 3, '451 x3: three attempts');
@@ -369,6 +376,7 @@ for my $case (["a\@example.org\r\nRCPT TO:<evil\@example.net>", 'CRLF'],
     smtp_commands_clear();
     my $before = scalar mails();
     my $inv = json_ok(invite($cid), 201, "$name in the address: invite");
+    do { mail_replies(); next } unless $inv && defined $inv->{id};   # nothing to follow
     my $o = wait_done($inv->{id});
     is($o && $o->{status}, 'failed', "$name in the address: failed");
     is($o && $o->{attempts}, 1, "$name in the address: not retried");
@@ -385,6 +393,7 @@ for my $case (["a\@example.org\r\nRCPT TO:<evil\@example.net>", 'CRLF'],
     my $cid = new_client(email => 'subject.injection@example.test');
     smtp_commands_clear();
     my $inv = json_ok(invite($cid), 201, 'CRLF in the subject: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     my $o = wait_done($inv->{id});
     is($o && $o->{status}, 'failed', 'CRLF in the subject: failed');
     like($o && $o->{last_error} // '', qr/line break/, 'CRLF in the subject: a clear error');
@@ -402,6 +411,7 @@ for my $case (["a\@example.org\r\nRCPT TO:<evil\@example.net>", 'CRLF'],
     my $email = 'revoked.early@example.test';
     my $cid = new_client(email => $email);
     my $inv = json_ok(invite($cid), 201, 'revoke before delivery: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     my $row = invitation($inv->{id});
     ok(!defined $row->{token_hash}, 'no token hash before the worker sends (made at send time)');
     is(latest_outbox($inv->{id})->{status}, 'queued', 'queued behind the busy worker');
@@ -426,6 +436,7 @@ for my $case (["a\@example.org\r\nRCPT TO:<evil\@example.net>", 'CRLF'],
     my $email = 'resend.queued@example.test';
     my $cid = new_client(email => $email);
     my $inv = json_ok(invite($cid), 201, 'resend while queued: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
     backdate_outbox($inv->{id}, 3600);
     json_ok(staff(POST => "/invitations/$inv->{id}/resend"), 200, 'resend while queued: resend');
     wait_done($blocker);

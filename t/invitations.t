@@ -72,6 +72,7 @@ sub token_of_mail {
     my $t0 = time;
     my $res = invite($cid, user => 'clin1');
     my $inv = json_ok($res, 201, 'invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     ok($res->{pm_elapsed} < 2, 'invite answers at once (does not wait for SMTP)')
         or diag "took $res->{pm_elapsed} s";
     is_deeply([sort keys %{ $inv || {} }], \@INVITATION_KEYS, 'invite: exactly the documented fields')
@@ -130,6 +131,7 @@ sub token_of_mail {
     set_setting(invitation_ttl_hours => 2);
     my $cid = new_client(staff => ['clin1']);
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'invite with invitation_ttl_hours 2');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     is((epoch_of($inv->{expires_at}) // 0) - (epoch_of($inv->{created_at}) // 0), 7200,
        'expires 2 hours later');
     clear_settings('invitation_ttl_hours');
@@ -154,6 +156,7 @@ sub token_of_mail {
     $dbh->do('UPDATE clients SET declined_at = NULL, declined_by = NULL, declined_note = NULL WHERE id = ?',
              undef, $cid);
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'invite once "client declined" is cleared');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     wait_sent($inv->{id}) if $inv;
 }
 {
@@ -164,6 +167,7 @@ sub token_of_mail {
     is(scalar(invitations_of($cid)), 0, 'already_active: no invitation written');
     $dbh->do("UPDATE portal_accounts SET status = 'disabled' WHERE client_id = ?", undef, $cid);
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'a disabled account does not block an invitation');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     wait_sent($inv->{id}) if $inv;
 }
 
@@ -183,6 +187,7 @@ my ($c1_client, $c1_inv);
     is(scalar(invitations_of($c1_client)), 0, 'denied invite wrote no invitation');
 
     $c1_inv = json_ok(invite($c1_client, user => 'clin1'), 201, 'clin1 invites own client');
+    last unless $c1_inv && defined $c1_inv->{id};   # nothing to follow
     wait_sent($c1_inv->{id});
     backdate_outbox($c1_inv->{id}, 86400);
     for my $action (qw(resend revoke)) {
@@ -302,6 +307,7 @@ my ($rs_cid, $rs_inv);
     my $email = 'resend.me@example.test';
     $rs_cid = new_client(first => 'Rhea', email => $email, staff => ['clin1']);
     $rs_inv = json_ok(invite($rs_cid, user => 'clin1'), 201, 'resend scenario: invite');
+    last unless $rs_inv && defined $rs_inv->{id};   # nothing to follow
     my $iid = $rs_inv->{id};
     my $token_a = token_of_mail($email, 1);
     like($token_a // '', qr/^[A-Za-z0-9_-]{43}$/, 'first email: a token');
@@ -314,6 +320,9 @@ my ($rs_cid, $rs_inv);
     my $ra = $res->header('Retry-After') // '';
     like($ra, qr/^\d+$/, 'Retry-After is delay-seconds');
     ok($ra > 0 && $ra <= 600, "Retry-After within the 10-minute default cooldown ($ra)");
+    my $msg = (decode_json_body($res) || {})->{error}{message} // '';
+    like($msg, qr/\b10 minute/, '429 message: how many minutes to wait') or diag $msg;
+    unlike($msg, qr/%/, '429 message: no printf residue') or diag $msg;
     set_setting(resend_cooldown_minutes => 1);
     $res = staff(POST => "/invitations/$iid/resend", user => 'clin1');
     error_ok($res, 429, 'resend_too_soon', 'resend at once, cooldown 1 minute');
@@ -377,6 +386,7 @@ my ($rs_cid, $rs_inv);
 
     # reinvite after revoke
     my $inv3 = json_ok(invite($rs_cid, user => 'clin1'), 201, 'reinvite after revoke');
+    last unless $inv3 && defined $inv3->{id};   # nothing to follow
     isnt($inv3 && $inv3->{id}, $iid, 'reinvite: a new invitation');
     is(invitation($iid)->{status}, 'revoked', 'reinvite: the revoked one stays revoked');
     wait_sent($inv3->{id}) if $inv3;
@@ -386,12 +396,14 @@ my ($rs_cid, $rs_inv);
 {
     my $cid = new_client(email => 'expired.reinvite@example.test', staff => ['clin1']);
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'expiry scenario: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     wait_sent($inv->{id});
     $dbh->do('UPDATE invitations SET expires_at = ? WHERE id = ?', undef, time - 60, $inv->{id});
     my ($view, $vinv) = view_invitations($cid, 'clin1');
     is($vinv && $vinv->{status}, 'expired', 'expired invitation: status expired (derived)');
     is($view && $view->{portal_status}, 'expired', 'expired invitation: portal_status expired');
     my $new = json_ok(invite($cid, user => 'clin1'), 201, 'reinvite after expiry');
+    last unless $new && defined $new->{id};   # nothing to follow
     isnt($new && $new->{id}, $inv->{id}, 'reinvite after expiry: a new invitation');
     is(invitation($inv->{id})->{status}, 'superseded', 'reinvite after expiry: old one superseded');
     (undef, my @all) = view_invitations($cid, 'clin1');
@@ -405,11 +417,13 @@ my ($rs_cid, $rs_inv);
     my $cid = new_client(email => $email, staff => ['clin1']);
     mail_replies('RCPT 550 5.1.1 No such user here');
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'failed-delivery scenario: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     my $o = wait_sent($inv->{id});
     is($o && $o->{status}, 'failed', 'delivery failed (550)');
     my ($view) = view_invitations($cid, 'clin1');
     is($view && $view->{portal_status}, 'failed', 'client view: portal_status failed');
     my $new = json_ok(invite($cid, user => 'clin1'), 201, 'reinvite after failed delivery');
+    last unless $new && defined $new->{id};   # nothing to follow
     is(invitation($inv->{id})->{status}, 'superseded', 'reinvite after failure: old one superseded');
     my $o2 = $new && wait_sent($new->{id});
     is($o2 && $o2->{status}, 'sent', 'reinvite after failure: delivered');
@@ -418,6 +432,7 @@ my ($rs_cid, $rs_inv);
 {
     my $cid = new_client(staff => ['clin1']);
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'decline scenario: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     wait_sent($inv->{id});
     $dbh->do("UPDATE invitations SET status = 'declined', responded_at = ? WHERE id = ?", undef, time, $inv->{id});
     my ($view) = view_invitations($cid, 'clin1');
@@ -425,6 +440,7 @@ my ($rs_cid, $rs_inv);
     error_ok(staff(POST => "/invitations/$inv->{id}/resend", user => 'clin1'), 409, 'not_pending',
              'resend a declined invitation');
     my $new = json_ok(invite($cid, user => 'clin1'), 201, 'reinvite after the recipient declined');
+    last unless $new && defined $new->{id};   # nothing to follow
     is(invitation($inv->{id})->{status}, 'declined', 'the declined one stays declined');
     wait_sent($new->{id}) if $new;
 }
@@ -433,11 +449,13 @@ my ($rs_cid, $rs_inv);
 {
     my $cid = new_client(email => 'old.address@example.test', staff => ['clin1']);
     my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'email change scenario: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
     wait_sent($inv->{id});
     json_ok(staff(PUT => "/clients/$cid/email", user => 'clin1', json => { email => 'new.address@example.test' }),
             200, 'change the email');
     is(invitation($inv->{id})->{status}, 'superseded', 'email change: the pending invitation is superseded');
     my $new = json_ok(invite($cid, user => 'clin1'), 201, 'invite the new address');
+    last unless $new && defined $new->{id};   # nothing to follow
     is($new && $new->{email}, 'new.address@example.test', 'new invitation to the new address');
     wait_sent($new->{id}) if $new;
 

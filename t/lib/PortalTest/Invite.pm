@@ -115,6 +115,7 @@ sub wait_until {
 # the last row seen (which CODE rejected) at the deadline, so a test can show it
 sub wait_outbox {
     my ($invitation_id, $code, $timeout, %o) = @_;
+    return undef unless defined $invitation_id;       # the invite itself failed
     my $last;
     my $hit = wait_until(sub {
         $last = latest_outbox($invitation_id, %o);
