@@ -50,6 +50,16 @@ sub crashes {
     return $log =~ /^(.*(?:exit signal|Assertion).*)$/mg;
 }
 
+# after stop(): a child that aborted while shutting down (not counted by the checks above)
+my @shutdown;
+sub stop_and_check {
+    my $sa = shift;
+    my $before = () = crashes($sa);
+    $sa->stop;
+    my @all = crashes($sa);
+    push @shutdown, map { "$sa->{name}: $_" } @all[$before .. $#all];
+}
+
 sub start_or_bail {
     my $sa = shift;
     my $ok = eval { $sa->start; 1 };
@@ -81,7 +91,7 @@ sub start_or_bail {
             or diag 'error log: ' . join "\n", grep { /PM000(13|15|50)/ }
                    split /\n/, PortalTest::Env::slurp($sa->error_log);
         is_deeply([crashes($sa)], [], 'fresh server: no httpd child crashed');
-        $sa->stop;
+        stop_and_check($sa);
     }
 }
 
@@ -121,7 +131,7 @@ sub start_or_bail {
         ok($i && !defined $i->{delivery_error}, 'server back: the error is cleared');
         is($i && $i->{send_count}, 1, 'server back: send_count 1');
         is_deeply([crashes($sa)], [], 'server down: no httpd child crashed while retrying');
-        $sa->stop;
+        stop_and_check($sa);
     }
 }
 
@@ -166,7 +176,7 @@ sub start_or_bail {
            'TLS required, untrusted certificate: no MAIL/RCPT/DATA');
         is($sa->mail_count, 0, 'TLS required, untrusted certificate: nothing sent');
         is_deeply([crashes($sa)], [], 'TLS: no httpd child crashed');
-        $sa->stop;
+        stop_and_check($sa);
     }
 }
 
@@ -197,9 +207,34 @@ for my $case (['portal', 'mail-password', 'right password'], ['portal', 'wrong-p
         }
         my $log = PortalTest::Env::slurp($sa->error_log);
         unlike($log, qr/\Q$password\E/, "AUTH, $name: the password is not logged");
-        $sa->stop;
+        stop_and_check($sa);
     }
     unlink $secret;
 }
+
+# --- graceful stops --------------------------------------------------------------------------
+# A server with a little work done, stopped and started again a few times.
+{
+    my $sa = PortalTest::Standalone->new(name => 'stops');
+    if (start_or_bail($sa)) {
+        for my $round (1 .. 6) {
+            $sa->staff(POST => "/clients/$_/invitations") for 1, 3;
+            sleep 1 + rand 0.5;
+            my $before = () = crashes($sa);
+            $sa->stop_httpd;
+            my @all = crashes($sa);
+            push @shutdown, map { "stops, round $round: $_" } @all[$before .. $#all];
+            $sa->start_httpd;
+            $sa->db->do("UPDATE invitations SET status = 'revoked' WHERE status = 'pending'");
+        }
+        stop_and_check($sa);
+    }
+}
+
+# Every server above was stopped gracefully (SIGTERM). The delivery worker polls the
+# database many times a second; stopping must not abort a child (e.g. mod_dbd's
+# connection pool destroyed while the worker still holds a connection).
+is_deeply(\@shutdown, [], 'no httpd child aborted or crashed while the servers stopped')
+    or diag join "\n", @shutdown;
 
 done_testing();

@@ -126,6 +126,26 @@ sub token_of_mail {
     is(scalar(outbox_rows($inv->{id})), 1, 'invite again: nothing queued');
 }
 
+# --- response time: no request waits on the database driver ---------------------------------
+# A client view or an invite runs a few small queries; some return no rows (no settings
+# yet, no invitations, no representatives). Median of 5 each, far above what they need.
+{
+    my (@view, @inv);
+    for (1 .. 5) {
+        my $cid = new_client(staff => ['clin1']);
+        my $r = staff(GET => "/clients/$cid", user => 'clin1');
+        push @view, $r->code == 200 ? $r->{pm_elapsed} : 99;
+        $r = invite($cid, user => 'clin1');
+        push @inv, $r->code == 201 ? $r->{pm_elapsed} : 99;
+    }
+    my $median = sub { (sort { $a <=> $b } @_)[int(@_ / 2)] };
+    cmp_ok($median->(@view) * 1000, '<', 100, 'client view with no invitations answers in < 100 ms (median of 5)')
+        or diag sprintf 'times: %s ms', join ' ', map { sprintf '%.0f', $_ * 1000 } @view;
+    cmp_ok($median->(@inv) * 1000, '<', 100, 'invite answers in < 100 ms (median of 5)')
+        or diag sprintf 'times: %s ms', join ' ', map { sprintf '%.0f', $_ * 1000 } @inv;
+    wait_until(sub { !$dbh->selectrow_array("SELECT count(*) FROM outbox WHERE status = 'queued'") }, 15);
+}
+
 # --- invitation_ttl_hours from the settings -------------------------------------------------
 {
     set_setting(invitation_ttl_hours => 2);
@@ -250,7 +270,10 @@ sub race {
             my $res = invite($cid, user => $users[$i]);
             my $d = decode_json_body($res);
             my $code = ref $d eq 'HASH' && ref $d->{error} eq 'HASH' ? $d->{error}{code} : '';
-            print $w join("\t", $res->code, $code // '', $res->code == 201 ? $d->{id} : ''), "\n";
+            my $why = ref $d eq 'HASH' ? '' : $res->status_line . ' ' . substr($res->content // '', 0, 80);
+            $why =~ s/[\t\n]/ /g;
+            print $w join("\t", $res->code, $code // '', $res->code == 201 ? $d->{id} : '',
+                          sprintf('%.2fs', $res->{pm_elapsed} // 0), $why), "\n";
             close $w;
             POSIX::_exit(0);
         }

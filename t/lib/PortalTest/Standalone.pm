@@ -269,6 +269,7 @@ sub sqlite_init_sql {
         : ('PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000');
 }
 
+# everything: run dir, database, auth files, catcher, httpd
 sub start {
     my $self = shift;
     remove_tree($self->{dir});
@@ -280,6 +281,12 @@ sub start {
                                         groups => "$self->{dir}/staff.groups" });
     $self->start_smtp;
     $self->_write_conf;
+    return $self->start_httpd;
+}
+
+# httpd alone (again), on the same database and catcher: see stop_httpd
+sub start_httpd {
+    my $self = shift;
     if (my $u = run_user()) {
         my ($uid, $gid) = (getpwnam $u)[2, 3];
         die "no user $u\n" unless defined $uid;
@@ -299,17 +306,28 @@ sub start {
     return $self;
 }
 
+# httpd only; the database and the catcher stay
+sub stop_httpd {
+    my $self = shift;
+    return unless $self->{started};
+    my $pid = eval { PortalTest::Env::slurp("$self->{dir}/httpd.pid") } // '';
+    chomp $pid;
+    if ($pid =~ /^\d+$/ && kill 'TERM', $pid) {
+        for (1 .. 200) { last unless kill 0, $pid; sleep 0.05 }
+        kill 'KILL', $pid if kill 0, $pid;
+    }
+    for (1 .. 100) {                     # the port is free again
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}", Timeout => 1);
+        last unless $s;
+        close $s;
+        sleep 0.05;
+    }
+    delete $self->{started};
+}
+
 sub stop {
     my $self = shift;
-    if ($self->{started}) {
-        my $pid = eval { PortalTest::Env::slurp("$self->{dir}/httpd.pid") } // '';
-        chomp $pid;
-        if ($pid =~ /^\d+$/ && kill 'TERM', $pid) {
-            for (1 .. 200) { last unless kill 0, $pid; sleep 0.05 }
-            kill 'KILL', $pid if kill 0, $pid;
-        }
-        delete $self->{started};
-    }
+    $self->stop_httpd;
     $self->stop_smtp;
     if ($self->{pg_schema}) {
         local $ENV{PGOPTIONS} = '--client-min-messages=warning';
