@@ -216,7 +216,8 @@ int pm_api_invitation_resend(pm_req *q)
     if (changed != 1) {
         return pm_api_conflict(q, "not_pending", "This invitation cannot be resent any more.");
     }
-    if (queue_email(q, q->ids[0]) != APR_SUCCESS
+    if (pm_db_exec(q->db, PM_SQL_OUTBOX_CANCEL_QUEUED, NULL, iid) != APR_SUCCESS
+        || queue_email(q, q->ids[0]) != APR_SUCCESS
         || pm_audit(q, "invitation.resend", pm_row_int(inv, I_CLIENT, 0), q->ids[0],
                     PM_AUDIT_OK, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {

@@ -498,7 +498,7 @@ static void emit_html(apr_pool_t *p, apr_array_header_t *out, const char *text,
     if (placeholder && strcmp(placeholder, "link") == 0) {
         APR_ARRAY_PUSH(out, const char *) =
             apr_psprintf(p, "<a href=\"%s\" style=\"color:%s\">%s</a>", esc,
-                         brand ? brand : "#1a5fb4", esc);
+                         pm_html_escape(p, brand ? brand : "#1a5fb4"), esc);
         return;
     }
     if (placeholder) {

@@ -270,29 +270,36 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
     pm_db_close(db);
 }
 
-void pm_outbox_run_once(server_rec *s, apr_pool_t *p)
+int pm_outbox_run_once(server_rec *s, apr_pool_t *p)
 {
     apr_array_header_t *batch = claim_batch(s, p);
 
     if (batch->nelts == 0) {
-        return;
+        return 0;
     }
     send_batch(s, p, batch);
     record_outcomes(s, p, batch);
+    return batch->nelts;
 }
 
 static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
 {
     server_rec *s = data;
     apr_pool_t *p;
+    int rounds = 0;
 
     if (state != AP_WATCHDOG_STATE_RUNNING || apr_atomic_read32(&outbox_stopping)) {
         return APR_SUCCESS;
     }
     apr_atomic_set32(&outbox_in_pass, 1);
-    if (!apr_atomic_read32(&outbox_stopping) && apr_pool_create(&p, pool) == APR_SUCCESS) {
-        pm_outbox_run_once(s, p);
+    /* a full batch means more may be due: keep going (bounded) before sleeping */
+    while (!apr_atomic_read32(&outbox_stopping) && rounds++ < 50
+           && apr_pool_create(&p, pool) == APR_SUCCESS) {
+        int sent = pm_outbox_run_once(s, p);
         apr_pool_destroy(p);          /* tokens and messages go with it */
+        if (sent < BATCH_MAX) {
+            break;
+        }
     }
     apr_atomic_set32(&outbox_in_pass, 0);
     return APR_SUCCESS;

@@ -17,8 +17,8 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
 /* child_init: stop the worker cleanly when the child exits. */
 void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s);
 
-/* One pass over the due rows (also used directly by tests of the worker). */
-void pm_outbox_run_once(server_rec *s, apr_pool_t *p);
+/* One pass over the due rows; returns how many emails it tried. */
+int pm_outbox_run_once(server_rec *s, apr_pool_t *p);
 
 /* Subject, text and HTML of an invitation email exactly as the worker sends it
  * (the settings' templates for `kind`, or the built-in ones). */

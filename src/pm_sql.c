@@ -196,6 +196,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "  SELECT e.id FROM invitations e JOIN invitations n ON n.id = %lld "
         SAME_RECIPIENT_EARLIER ")" },
 
+    /* a resend replaces an email still waiting: only the newest link goes out */
+    [PM_SQL_OUTBOX_CANCEL_QUEUED] = { "pm_outbox_cancel_queued",
+        "UPDATE outbox SET status = 'failed', "
+        "       last_error = 'not sent: replaced by a newer email' "
+        "WHERE invitation_id = %lld AND status = 'queued' AND lease_until IS NULL" },
     [PM_SQL_OUTBOX_INSERT] = { "pm_outbox_insert",
         "INSERT INTO outbox (invitation_id, message_id, status, attempts, next_attempt_at, "
         "                    created_at) "

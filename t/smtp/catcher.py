@@ -6,6 +6,11 @@ ending in CRLF lines) with DIR/new/NNNNNN.json beside it:
 {"mail_from", "rcpt_tos", "peer", "received_at", "auth_user"}. The .json is written
 first and the .eml is renamed into place last, so a reader that sees the .eml sees both.
 
+Every MAIL, RCPT and DATA command is also appended to DIR/commands.log as one JSON line
+{"t": unix time, "cmd": "MAIL"|"RCPT"|"DATA", "arg": address or null, "peer": [host, port]}
+before any failure injection, so tests can see what reached the server even when no
+message was accepted (e.g. an injected recipient), and how many connections were used.
+
 Failure injection: DIR/control/replies holds one directive per line; each SMTP
 command of the named stage consumes the first line for that stage:
 
@@ -46,6 +51,12 @@ class Handler:
         existing = [int(f[:-4]) for f in os.listdir(self.new)
                     if f.endswith(".eml") and f[:-4].isdigit()]
         self.seq = itertools.count(max(existing, default=0) + 1)
+
+    def _log(self, cmd, session, arg=None):
+        line = json.dumps({"t": time.time(), "cmd": cmd, "arg": arg,
+                           "peer": list(session.peer) if session.peer else None})
+        with open(os.path.join(self.dir, "commands.log"), "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
 
     # -- failure injection ------------------------------------------------------------
     def _take(self, stage):
@@ -88,6 +99,7 @@ class Handler:
 
     # -- aiosmtpd hooks -------------------------------------------------------------------
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self._log("MAIL", session, address)
         reply = await self._inject("MAIL")
         if reply:
             return reply
@@ -96,6 +108,7 @@ class Handler:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self._log("RCPT", session, address)
         reply = await self._inject("RCPT")
         if reply:
             return reply
@@ -104,6 +117,7 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self._log("DATA", session)
         reply = await self._inject("DATA")
         if reply:
             return reply

@@ -9,6 +9,7 @@ that parses here is well-formed. For each file:
    "headers": [[name, decoded value], ...]   every header, in order,
    "subject", "from", "to", "message_id", "date", "auto_submitted",
    "content_type", "parts": [{"content_type", "charset", "cte", "text"}] (leaf parts),
+   "tree": the MIME structure, e.g. "multipart/mixed(multipart/alternative(text/plain,text/html))",
    "defects": [...] (header/part defects; any makes ok false),
    "long_lines": N (lines over 998 octets), "bare_lf": true|false}
 """
@@ -17,6 +18,13 @@ import json
 import sys
 from email import policy
 from email.parser import BytesParser
+
+
+def tree(part):
+    if part.is_multipart():
+        return "%s(%s)" % (part.get_content_type(),
+                           ",".join(tree(p) for p in part.get_payload()))
+    return part.get_content_type()
 
 
 def parse(path):
@@ -37,6 +45,7 @@ def parse(path):
             v = msg.get(name)
             out[key] = None if v is None else str(v)
         out["content_type"] = msg.get_content_type()
+        out["tree"] = tree(msg)
         parts = []
         for part in msg.walk():
             if part.is_multipart():

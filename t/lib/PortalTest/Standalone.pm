@@ -1,0 +1,361 @@
+package PortalTest::Standalone;
+# PortalTest::Standalone — a second, throwaway httpd with its own database, its own SMTP
+# catcher and its own server-level Portal* directives. For what the main test server
+# cannot do (a vhost cannot change PortalMailTLS or the outbox settings, and the delivery
+# worker is per server): PortalMailTLS required, SMTP AUTH, a mail server that stays down
+# for a while; and for bench/mail_latency.
+#
+#   my $sa = PortalTest::Standalone->new(name => 'tls',
+#       portal  => { PortalMailTLS => 'required' },       # over the defaults below
+#       catcher => ['--tls-cert', $crt, '--tls-key', $key]);
+#   $sa->start;                                          # catcher + httpd
+#   my $res = $sa->staff(POST => '/clients/1/invitations');
+#   my @m = $sa->mails;  my $dbh = $sa->db;
+#   $sa->stop_smtp; $sa->start_smtp;                     # same port again
+#   $sa->stop;                                           # httpd, catcher, pg schema
+#
+# Database: the driver of the suite ($PM_DB_DRIVER / the test runtime). SQLite: a new
+# file in the run dir. PostgreSQL: a new schema pm_sa_<pid>_<n> in the suite's database,
+# used through search_path (DBDParams options=-csearch_path=...), dropped by stop().
+# Schema and t/fixtures seed are loaded as for the main server.
+# Run as root (bench/): httpd children run as $PM_TEST_USER (default pmtest).
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Path qw(make_path remove_tree);
+use HTTP::Request ();
+use IO::Socket::INET ();
+use JSON::PP ();
+use LWP::UserAgent ();
+use MIME::Base64 qw(encode_base64);
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use PortalTest::Env ();
+
+my $seq = 0;
+
+sub new {
+    my ($class, %o) = @_;
+    my $top = PortalTest::Env::top_dir();
+    my $name = $o{name} || 'sa';
+    $seq++;
+    my $self = bless {
+        name    => $name,
+        top     => $top,
+        dir     => $o{dir} || "$top/t/logs/standalone-$name-$$-$seq",
+        driver  => $o{driver} || $ENV{PM_DB_DRIVER} || _runtime_driver() || 'sqlite3',
+        portal  => $o{portal} || {},
+        catcher => $o{catcher} || [],
+        extra   => $o{extra_conf} || '',
+        module  => $ENV{PM_MODULE} || "$top/.libs/mod_portal_manager.so",
+        httpd   => $ENV{PM_HTTPD} || '/usr/sbin/apache2',
+        smtp_port => $o{smtp_port},
+        owner   => $$,
+    }, $class;
+    $self->{mail_dir} = "$self->{dir}/mail";
+    return $self;
+}
+
+sub _runtime_driver {
+    my $rt = eval { PortalTest::Env::load() };
+    return $rt ? $rt->{db_driver} : undef;
+}
+
+sub _base_pg_params {
+    return $ENV{PM_DB_PARAMS} if $ENV{PM_DB_PARAMS};
+    my $rt = eval { PortalTest::Env::load() };
+    return $rt ? $rt->{db_params} : die "pgsql: PM_DB_PARAMS is not set\n";
+}
+
+sub run_user {
+    return undef unless $> == 0;
+    return $ENV{PM_TEST_USER} || 'pmtest';
+}
+
+sub port { $_[0]{port} }
+sub base_url { "http://127.0.0.1:$_[0]{port}" }
+sub invitation_url { $_[0]->base_url . '/portal/invitation/' }
+sub error_log { "$_[0]{dir}/error_log" }
+sub access_log { "$_[0]{dir}/access_log" }
+
+# --- database -------------------------------------------------------------------------
+
+sub _setup_db {
+    my $self = shift;
+    if ($self->{driver} eq 'sqlite3') {
+        $self->{db_file} = "$self->{dir}/portal.db";
+        PortalTest::Env::load_database({ db_driver => 'sqlite3', db_file => $self->{db_file} });
+        $self->{dbd_params} = $self->{db_file};
+        return;
+    }
+    my $base = _base_pg_params();
+    my $schema = "pm_sa_${$}_$seq";
+    $self->{pg_base} = $base;
+    $self->{pg_schema} = $schema;
+    my @psql = ('psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', $base);
+    local $ENV{PGOPTIONS} = "--client-min-messages=warning -csearch_path=$schema";
+    PortalTest::Env::run_cmd('creating the schema', @psql,
+        '-c', "DROP SCHEMA IF EXISTS $schema CASCADE", '-c', "CREATE SCHEMA $schema");
+    for my $f (PortalTest::Env::schema_file('pgsql'), PortalTest::Env::seed_files('pgsql')) {
+        PortalTest::Env::run_cmd("loading $f", @psql, '-f', $f);
+    }
+    $self->{dbd_params} = "$base options=-csearch_path=$schema";
+}
+
+# a DBI handle on this server's database
+sub db {
+    my $self = shift;
+    require DBI;
+    if ($self->{driver} eq 'sqlite3') {
+        my $dbh = DBI->connect("dbi:SQLite:dbname=$self->{db_file}", '', '',
+            { RaiseError => 1, AutoCommit => 1, sqlite_unicode => 1 });
+        $dbh->do('PRAGMA busy_timeout = 5000');
+        return $dbh;
+    }
+    my %p = map { split /=/, $_, 2 } split ' ', $self->{pg_base};
+    my $user = delete $p{user};
+    my $password = delete $p{password};
+    my $dsn = 'dbi:Pg:' . join(';', map { "$_=$p{$_}" } sort keys %p)
+            . ";options=-csearch_path=$self->{pg_schema}";
+    return DBI->connect($dsn, $user, $password,
+        { RaiseError => 1, AutoCommit => 1, pg_enable_utf8 => 1, PrintWarn => 0 });
+}
+
+# --- SMTP catcher ---------------------------------------------------------------------
+
+sub start_smtp {
+    my ($self, @extra) = @_;
+    my $dir = $self->{mail_dir};
+    make_path($dir);
+    $self->{smtp_port} ||= PortalTest::Env::free_port();
+    my $pidfile = "$self->{dir}/smtp.pid";
+    unlink "$dir/ready";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        POSIX::setsid();
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$self->{dir}/smtp.log";
+        open STDERR, '>&', \*STDOUT;
+        exec $PortalTest::Env::PYTHON, "$self->{top}/t/smtp/catcher.py",
+            '--listen', "127.0.0.1:$self->{smtp_port}", '--dir', $dir, '--pidfile', $pidfile,
+            @{ $self->{catcher} }, @extra
+            or POSIX::_exit(127);
+    }
+    my $deadline = time + 15;
+    until (-s "$dir/ready") {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid || time > $deadline) {
+            die "standalone $self->{name}: the SMTP catcher did not start:\n"
+                . (eval { PortalTest::Env::slurp("$self->{dir}/smtp.log") } // '');
+        }
+        sleep 0.02;
+    }
+    $self->{smtp_pid} = $pid;
+    return $self;
+}
+
+sub stop_smtp {
+    my $self = shift;
+    my $pid = $self->{smtp_pid} or return;
+    if (kill 'TERM', $pid) {
+        for (1 .. 200) { last if waitpid($pid, POSIX::WNOHANG()) == $pid; sleep 0.025 }
+        if (kill 0, $pid) { kill 'KILL', $pid; waitpid($pid, 0) }
+    }
+    delete $self->{smtp_pid};
+    # the port is free again when a connect is refused
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{smtp_port}", Timeout => 1);
+        last unless $s;
+        close $s;
+        sleep 0.02;
+    }
+}
+
+sub mails {
+    my $self = shift;
+    my $dir = "$self->{mail_dir}/new";
+    opendir my $dh, $dir or return ();
+    my @out;
+    for my $f (sort grep { /^\d+\.eml$/ } readdir $dh) {
+        (my $meta = $f) =~ s/\.eml$/.json/;
+        my $m = eval { JSON::PP->new->decode(PortalTest::Env::slurp("$dir/$meta")) } || {};
+        push @out, { %$m, file => "$dir/$f", raw => PortalTest::Env::slurp("$dir/$f") };
+    }
+    return @out;
+}
+
+sub mail_count {
+    my $self = shift;
+    opendir my $dh, "$self->{mail_dir}/new" or return 0;
+    return scalar grep { /^\d+\.eml$/ } readdir $dh;
+}
+
+sub mail_replies {
+    my ($self, @lines) = @_;
+    make_path("$self->{mail_dir}/control");
+    PortalTest::Env::spew("$self->{mail_dir}/control/replies", join('', map { "$_\n" } @lines));
+}
+
+# --- httpd ----------------------------------------------------------------------------
+
+sub _write_conf {
+    my $self = shift;
+    my $dir = $self->{dir};
+    my $q = sub { my $v = shift; $v =~ s/(["\\])/\\$1/g; qq{"$v"} };
+    my %portal = (
+        PortalAllowInsecureURLs => 'On',
+        PortalInvitationURL     => $self->invitation_url,
+        PortalLoginURL          => $self->base_url . '/portal/account/',
+        PortalMailServer        => "smtp://127.0.0.1:$self->{smtp_port}",
+        PortalMailTLS           => 'none',
+        PortalMailFrom          => '"Riverside Counseling <no-reply@example.test>"',
+        PortalMailTimeout       => 10,
+        PortalOutboxInterval    => 100,
+        PortalOutboxMaxAttempts => 3,
+        PortalOutboxRetryDelay  => 1,
+        %{ $self->{portal} },
+    );
+    my @order = qw(PortalAllowInsecureURLs PortalInvitationURL PortalLoginURL PortalMailServer
+                   PortalMailTLS PortalMailUser PortalMailPasswordFile PortalMailFrom
+                   PortalMailTimeout PortalOutboxInterval PortalOutboxMaxAttempts
+                   PortalOutboxRetryDelay);
+    my %seen;
+    my @portal = map { $seen{$_}++ || !defined $portal{$_} ? () : "$_ $portal{$_}" }
+                 (@order, sort keys %portal);
+    my @db = $self->{driver} eq 'sqlite3'
+        ? ('DBDriver sqlite3', 'DBDParams ' . $q->($self->{dbd_params}),
+           map { 'DBDInitSQL ' . $q->($_) } $self->sqlite_init_sql)
+        : ('DBDriver pgsql', 'DBDParams ' . $q->($self->{dbd_params}));
+    my $user = run_user();
+    my @mods = qw(mpm_event authn_core authn_file authz_core authz_user authz_groupfile auth_basic dbd);
+    PortalTest::Env::spew("$dir/httpd.conf", join "\n",
+        '# generated by t/lib/PortalTest/Standalone.pm',
+        'ServerRoot /usr/lib/apache2',
+        (map { "LoadModule ${_}_module modules/mod_$_.so" } @mods),
+        'LoadModule portal_manager_module ' . $q->($self->{module}),
+        "Listen 127.0.0.1:$self->{port}",
+        'ServerName 127.0.0.1',
+        "PidFile $dir/httpd.pid",
+        "DefaultRuntimeDir $dir",
+        "Mutex file:$dir default",
+        "ErrorLog $dir/error_log",
+        'LogFormat "%h %l %u %t \"%r\" %>s %b" common',
+        "CustomLog $dir/access_log common",
+        'LogLevel warn portal_manager:info',
+        ($user ? ("User $user", "Group $user") : ()),
+        'StartServers 2',
+        'ThreadsPerChild 25',
+        'MaxRequestWorkers 150',
+        @db,
+        'DBDPersist On', 'DBDMin 0', 'DBDKeep 2', 'DBDMax 10', 'DBDExptime 60',
+        @portal,
+        '<Location /portal-manager/api>',
+        '    AuthType Basic',
+        '    AuthName "Practice staff"',
+        '    AuthBasicProvider file',
+        "    AuthUserFile $dir/staff.htpasswd",
+        "    AuthGroupFile $dir/staff.groups",
+        '    Require valid-user',
+        '    SetHandler portal-manager',
+        '</Location>',
+        $self->{extra},
+        '');
+}
+
+# DBDInitSQL lines: as the main test server (PortalTest::Env), PM_SQLITE_INIT_SQL overrides
+sub sqlite_init_sql {
+    return defined $ENV{PM_SQLITE_INIT_SQL}
+        ? grep { /\S/ } split /\n/, $ENV{PM_SQLITE_INIT_SQL}
+        : ('PRAGMA foreign_keys = ON', 'PRAGMA busy_timeout = 5000');
+}
+
+# everything: run dir, database, auth files, catcher, httpd
+sub start {
+    my $self = shift;
+    remove_tree($self->{dir});
+    make_path($self->{dir});
+    chmod 0755, $self->{dir};
+    $self->{port} = PortalTest::Env::free_port();
+    $self->_setup_db;
+    PortalTest::Env::write_auth_files({ htpasswd => "$self->{dir}/staff.htpasswd",
+                                        groups => "$self->{dir}/staff.groups" });
+    $self->start_smtp;
+    $self->_write_conf;
+    return $self->start_httpd;
+}
+
+# httpd alone (again), on the same database and catcher: see stop_httpd
+sub start_httpd {
+    my $self = shift;
+    if (my $u = run_user()) {
+        my ($uid, $gid) = (getpwnam $u)[2, 3];
+        die "no user $u\n" unless defined $uid;
+        system('chown', '-R', "$uid:$gid", $self->{dir}) == 0 or die "chown failed\n";
+    }
+    my $out = qx{$self->{httpd} -f $self->{dir}/httpd.conf -k start 2>&1};
+    die "standalone $self->{name}: httpd did not start: $out\n" if $?;
+    my $up = 0;
+    for (1 .. 200) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}", Timeout => 1);
+        if ($s && -s "$self->{dir}/httpd.pid") { close $s; $up = 1; last }
+        sleep 0.05;
+    }
+    die "standalone $self->{name}: httpd is not listening:\n"
+        . (eval { PortalTest::Env::slurp($self->error_log) } // '') unless $up;
+    $self->{started} = 1;
+    return $self;
+}
+
+# httpd only; the database and the catcher stay
+sub stop_httpd {
+    my $self = shift;
+    return unless $self->{started};
+    my $pid = eval { PortalTest::Env::slurp("$self->{dir}/httpd.pid") } // '';
+    chomp $pid;
+    if ($pid =~ /^\d+$/ && kill 'TERM', $pid) {
+        for (1 .. 200) { last unless kill 0, $pid; sleep 0.05 }
+        kill 'KILL', $pid if kill 0, $pid;
+    }
+    for (1 .. 100) {                     # the port is free again
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}", Timeout => 1);
+        last unless $s;
+        close $s;
+        sleep 0.05;
+    }
+    delete $self->{started};
+}
+
+sub stop {
+    my $self = shift;
+    $self->stop_httpd;
+    $self->stop_smtp;
+    if ($self->{pg_schema}) {
+        local $ENV{PGOPTIONS} = '--client-min-messages=warning';
+        eval { PortalTest::Env::run_cmd('dropping the schema', 'psql', '-X', '-q',
+            $self->{pg_base}, '-c', "DROP SCHEMA IF EXISTS $self->{pg_schema} CASCADE") };
+        delete $self->{pg_schema};
+    }
+}
+
+# only the process that made it stops it (not a forked child going away)
+sub DESTROY { local ($@, $?); $_[0]->stop if $_[0]{owner} == $$ }
+
+# --- requests -------------------------------------------------------------------------
+
+# staff(METHOD, '/path', user => NAME (admin), json => REF) against this server's staff API
+sub staff {
+    my ($self, $method, $path, %opt) = @_;
+    my $user = exists $opt{user} ? $opt{user} : 'admin';
+    my $req = HTTP::Request->new($method => $self->base_url . '/portal-manager/api' . $path);
+    $req->header(Authorization => 'Basic '
+        . encode_base64("$user:" . PortalTest::Env::password_for($user), '')) if defined $user;
+    my $body = exists $opt{json} ? JSON::PP->new->utf8->encode($opt{json}) : '';
+    $req->content($body);
+    $req->header('Content-Type' => 'application/json') if length $body;
+    $req->header('Content-Length' => length $body) unless $method =~ /^(GET|HEAD)$/;
+    $req->header('X-Requested-With' => 'portal-manager') unless $method =~ /^(GET|HEAD)$/;
+    $self->{ua} ||= LWP::UserAgent->new(keep_alive => 4, timeout => 30);
+    return $self->{ua}->request($req);
+}
+
+1;
