@@ -45,8 +45,7 @@ const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
     const char *at = conf->mail_from_addr ? strchr(conf->mail_from_addr, '@') : NULL;
     const char *hex = pm_random_hex(p, 16);
 
-    return apr_psprintf(p, "<%s.%" APR_TIME_T_FMT "@%s>", hex ? hex : "0", apr_time_now(),
-                        at ? at + 1 : "portal-manager.invalid");
+    return apr_psprintf(p, "<%s@%s>", hex ? hex : "0", at ? at + 1 : "portal-manager.invalid");
 }
 
 /* exponential backoff from PortalOutboxRetryDelay, capped, with +-25% jitter */
