@@ -25,7 +25,10 @@ int main(void)
     c = pm_cursor_encode(p, key, in, 3);
     ok(strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(c),
        "cursor is URL-safe");
-    ok(strstr(c, "bsOxZXo") == NULL && strstr(c, "42") == NULL, "cursor does not show its fields");
+    n = pm_base64url_decode(p, c, &bytes);
+    ok(n > 0 && memmem(bytes, (size_t)n, "núñez", strlen("núñez")) == NULL
+       && memmem(bytes, (size_t)n, "zoë", strlen("zoë")) == NULL,
+       "cursor bytes do not hold its fields in clear");
     ok(strcmp(c, pm_cursor_encode(p, key, in, 3)) != 0, "each cursor is sealed afresh");
     ok(pm_cursor_decode(p, key, c, out, 3) == 0, "round trip decodes");
     is_str(out[0], "núñez", "field 1");
