@@ -45,6 +45,13 @@
     " OR EXISTS (SELECT 1 FROM staff_clients sc WHERE sc.username = %s " \
     "         AND sc.client_id = c.id)) "
 
+/* a pending invitation that is past its expiry, or whose latest email failed */
+#define STALE_PENDING \
+    "  AND (expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o " \
+    "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' " \
+    "         AND o.id = (SELECT max(o2.id) FROM outbox o2 " \
+    "                     WHERE o2.invitation_id = invitations.id)))"
+
 static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* a write that touches nothing: makes SQLite take its write lock at BEGIN */
     [PM_SQL_TXN_WRITE_LOCK] = { "pm_txn_write_lock",
@@ -139,10 +146,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT] = { "pm_invitation_supersede_stale_client",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'pending' "
-        "  AND (expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o "
-        "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' "
-        "         AND o.id = (SELECT max(o2.id) FROM outbox o2 "
-        "                     WHERE o2.invitation_id = invitations.id)))" },
+        STALE_PENDING },
     /* the partial unique index keeps one pending invitation per recipient;
      * a racing second insert does nothing and returns no id */
     [PM_SQL_INVITATION_INSERT] = { "pm_invitation_insert",
@@ -277,10 +281,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_INVITATION_SUPERSEDE_STALE_REP] = { "pm_invitation_supersede_stale_rep",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
         "WHERE representative_id = %lld AND status = 'pending' "
-        "  AND (expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o "
-        "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' "
-        "         AND o.id = (SELECT max(o2.id) FROM outbox o2 "
-        "                     WHERE o2.invitation_id = invitations.id)))" },
+        STALE_PENDING },
 
     /* recipient side: id, client_id, representative_id, email, status, expires_at,
      * verify_failures, recipient first name, client date_of_birth */
