@@ -85,4 +85,7 @@ int admin_clients_insert(admin_db *db, apr_dbd_prepared_t *stmt, const char *fir
                          const char *last_name, const char *date_of_birth,
                          const char *email, const char *now);
 
+/* Rows as tab-separated lines under a header line, on stdout. */
+void admin_print_rows(const char *header, const apr_array_header_t *rows);
+
 #endif

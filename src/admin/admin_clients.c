@@ -283,7 +283,6 @@ static int clients_import(admin_db *db, const admin_options *o)
 static int clients_list(admin_db *db)
 {
     apr_array_header_t *rows;
-    int i, j;
 
     if (admin_db_select(db, "SELECT id, last_name, first_name, date_of_birth, "
                         "coalesce(email, '') FROM clients "
@@ -291,15 +290,7 @@ static int clients_list(admin_db *db)
         != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    printf("id\tlast_name\tfirst_name\tdate_of_birth\temail\n");
-    for (i = 0; i < rows->nelts; i++) {
-        const admin_row *r = &APR_ARRAY_IDX(rows, i, admin_row);
-
-        for (j = 0; j < r->ncols; j++) {
-            printf("%s%s", j ? "\t" : "", r->cols[j] ? r->cols[j] : "");
-        }
-        printf("\n");
-    }
+    admin_print_rows("id\tlast_name\tfirst_name\tdate_of_birth\temail", rows);
     return ADMIN_OK;
 }
 

@@ -3,6 +3,8 @@
  * collection, transactions. Failures are reported on stderr here. */
 #include "admin.h"
 
+#include <stdio.h>
+
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,4 +265,18 @@ int admin_db_schema_version(admin_db *db, int *version)
     }
     *version = (v && *v) ? atoi(v) : 0;
     return ADMIN_OK;
+}
+
+void admin_print_rows(const char *header, const apr_array_header_t *rows)
+{
+    int i, j;
+
+    printf("%s\n", header);
+    for (i = 0; i < rows->nelts; i++) {
+        const admin_row *r = &APR_ARRAY_IDX(rows, i, admin_row);
+        for (j = 0; j < r->ncols; j++) {
+            printf("%s%s", j ? "\t" : "", r->cols[j] ? r->cols[j] : "");
+        }
+        printf("\n");
+    }
 }

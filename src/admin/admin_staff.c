@@ -260,22 +260,13 @@ static int staff_set_active(admin_db *db, const admin_options *o, int active)
 static int staff_list(admin_db *db)
 {
     apr_array_header_t *rows;
-    int i, j;
 
     if (admin_db_select(db, "SELECT s.username, s.display_name, s.all_clients, s.active, "
                         "(SELECT count(*) FROM staff_clients g WHERE g.username = s.username) "
                         "FROM staff s ORDER BY s.username", 0, NULL, &rows) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    printf("username\tdisplay_name\tall_clients\tactive\tgranted_clients\n");
-    for (i = 0; i < rows->nelts; i++) {
-        const admin_row *r = &APR_ARRAY_IDX(rows, i, admin_row);
-
-        for (j = 0; j < r->ncols; j++) {
-            printf("%s%s", j ? "\t" : "", r->cols[j] ? r->cols[j] : "");
-        }
-        printf("\n");
-    }
+    admin_print_rows("username\tdisplay_name\tall_clients\tactive\tgranted_clients", rows);
     return ADMIN_OK;
 }
 
