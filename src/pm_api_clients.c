@@ -394,10 +394,7 @@ static int begin_client_change(pm_req *q, const char *action, const char *const 
         || (rc = pm_api_load_visible_client(q, action, &row)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    return PM_NEXT;
+    return pm_api_begin_client_txn(q, q->ids[0]);
 }
 
 /* Audits, commits and answers with the fresh client view. */

@@ -16,6 +16,8 @@ APLOG_USE_MODULE(portal_manager);
 enum { C_ID = 0, C_DECLINED_AT = 4, C_ACCOUNTS = 8, C_EMAIL = 11 };
 /* columns of PM_SQL_INVITATION_GET_VISIBLE */
 enum { I_ID, I_CLIENT, I_REP, I_STATUS, I_EXPIRES, I_LAST_QUEUED, I_QUEUED_COUNT };
+/* columns of PM_SQL_INVITATION_RESEND_STATE */
+enum { R_STATUS, R_CURRENT_ADDRESS, R_DECLINED, R_ACCOUNTS };
 
 static const char *const no_fields[] = { NULL };
 
@@ -103,7 +105,9 @@ apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long 
         return APR_SUCCESS;
     }
     if (pm_db_exec(q->db, PM_SQL_TOKENS_RETIRE_EARLIER, NULL, n, pm_arg_int(p, *id)) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_TOKENS_CLEAR_EARLIER, NULL, pm_arg_int(p, *id)) != APR_SUCCESS) {
+        || pm_db_exec(q->db, PM_SQL_TOKENS_CLEAR_EARLIER, NULL, pm_arg_int(p, *id)) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_arg_int(p, client_id))
+           != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     return queue_email(q, *id);
@@ -123,6 +127,36 @@ int pm_api_invitation_pending(pm_req *q)
                     "Use resend if it did not arrive.");
 }
 
+/* Opens the transaction of a change to one client's invitations: takes the
+ * client's row lock first, so that the checks after it read what the write will
+ * see (an email change or "client declined" waits, or is already visible). */
+int pm_api_begin_client_txn(pm_req *q, long long client_id)
+{
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_CLIENT_LOCK_ROW, NULL, pm_arg_int(q->r->pool, client_id))
+           != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return PM_NEXT;
+}
+
+/* The client row again, read inside the transaction (after its row lock). */
+static int reload_client(pm_req *q, const pm_row **client)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(q->db, PM_SQL_CLIENT_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
+                     q->staff->username, q->staff->username) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found", "There is no client with this id.",
+                                  NULL);
+    }
+    *client = &APR_ARRAY_IDX(rows, 0, pm_row);
+    return PM_NEXT;
+}
+
 int pm_api_client_invite(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
@@ -134,13 +168,14 @@ int pm_api_client_invite(pm_req *q)
 
     if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
         || (rc = pm_api_load_visible_client(q, "invitation.create", &client)) != PM_NEXT
-        || (rc = refuse_client_invitation(q, client)) != PM_NEXT
-        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = pm_api_begin_client_txn(q, q->ids[0])) != PM_NEXT
+        || (rc = reload_client(q, &client)) != PM_NEXT
+        || (rc = refuse_client_invitation(q, client)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_api_create_invitation(q, q->ids[0], 0, pm_row_str(client, C_EMAIL), &st, &id)
-           != APR_SUCCESS) {
+    if (pm_api_create_invitation(q, q->ids[0], 0, pm_row_str(client, C_EMAIL), &st, &id)
+        != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (id == 0) {                       /* the unique index kept the earlier one */
@@ -162,11 +197,59 @@ static int load_visible_invitation(pm_req *q, const char *action, const pm_row *
     return pm_api_load_visible(q, PM_SQL_INVITATION_GET_VISIBLE, action, "invitation", out);
 }
 
-static int is_open(const pm_row *inv)
+/* A resend goes only to a pending invitation, at the recipient's current address,
+ * never while the client has declined or the recipient has an active account;
+ * a locked invitation is never re-armed (staff invite again instead). Read inside
+ * the resend's transaction. */
+static int refuse_resend_state(pm_req *q, const pm_row *state)
 {
-    const char *status = pm_row_str(inv, I_STATUS);
+    const char *status = pm_row_str(state, R_STATUS);
 
-    return strcmp(status, "pending") == 0 || strcmp(status, "locked") == 0;
+    if (strcmp(status, "locked") == 0) {
+        return pm_api_conflict(q, "locked", "This invitation is locked after too many wrong "
+                               "dates of birth. Check the date of birth on file, then invite "
+                               "again (a new invitation).");
+    }
+    if (strcmp(status, "pending") != 0) {
+        return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
+    }
+    if (pm_row_int(state, R_CURRENT_ADDRESS, 0) != 1) {
+        return pm_api_conflict(q, "address_changed", "This invitation went to an address that "
+                               "is no longer on file. Invite again to use the current address.");
+    }
+    if (pm_row_int(state, R_DECLINED, 0) != 0) {
+        return pm_api_conflict(q, "client_declined",
+                               "The client declined the portal. Clear \"client declined\" first.");
+    }
+    if (pm_row_int(state, R_ACCOUNTS, 0) > 0) {
+        return pm_api_conflict(q, "already_active", "This person already has an active portal account.");
+    }
+    return PM_NEXT;
+}
+
+static int load_resend_state(pm_req *q, const char *iid)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(q->db, PM_SQL_INVITATION_RESEND_STATE, &rows, iid) != APR_SUCCESS
+        || rows->nelts != 1) {
+        return pm_http_db_unavailable(q);
+    }
+    return refuse_resend_state(q, &APR_ARRAY_IDX(rows, 0, pm_row));
+}
+
+/* The invitation row again (send count, last send), read inside the transaction. */
+static int reload_invitation(pm_req *q, const pm_row **inv)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(q->db, PM_SQL_INVITATION_GET_VISIBLE, &rows,
+                     pm_arg_int(q->r->pool, q->ids[0]), q->staff->username, q->staff->username)
+        != APR_SUCCESS || rows->nelts != 1) {
+        return pm_http_db_unavailable(q);
+    }
+    *inv = &APR_ARRAY_IDX(rows, 0, pm_row);
+    return PM_NEXT;
 }
 
 static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
@@ -174,9 +257,6 @@ static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
     long long wait = pm_row_int(inv, I_LAST_QUEUED, 0) + st->resend_cooldown_minutes * 60
                      - now_sec(q);
 
-    if (!is_open(inv)) {
-        return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
-    }
     if (pm_row_int(inv, I_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
         return pm_api_conflict(q, "send_limit_reached",
                         "This invitation has been sent as often as allowed. "
@@ -204,11 +284,13 @@ int pm_api_invitation_resend(pm_req *q)
     if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
         || (rc = load_visible_invitation(q, "invitation.resend", &inv)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = pm_api_begin_client_txn(q, pm_row_int(inv, I_CLIENT, 0))) != PM_NEXT
+        || (rc = load_resend_state(q, iid)) != PM_NEXT
+        || (rc = reload_invitation(q, &inv)) != PM_NEXT
         || (rc = refuse_resend(q, inv, &st)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
+    if (pm_db_exec(q->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_INVITATION_RESEND, &changed,
                       pm_arg_int(p, now + st.invitation_ttl_hours * 3600), iid) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);

@@ -1,9 +1,11 @@
 /* pm_api_recipient.c — the public recipient API (SetHandler portal-invitation):
  * POST /lookup, /accept, /decline, each carrying the token in its JSON body.
- * Looking up changes nothing; accepting verifies the client's date of birth and
- * creates a portal account (bcrypt, readable by stock mod_authn_dbd); consuming
- * a token is one conditional UPDATE. Answers never reveal the client's last
- * name, date of birth or email address. */
+ * Looking up changes nothing; accepting checks the username and password first,
+ * then reserves a date-of-birth attempt from the invitation's and the client's
+ * budgets in the statement that compares the date, and only then creates the
+ * portal account (bcrypt, readable by stock mod_authn_dbd); consuming a token is
+ * one conditional UPDATE. Answers never reveal the client's last name, date of
+ * birth or email address. */
 #include "pm_api.h"
 #include "pm_audit.h"
 #include "pm_route.h"
@@ -16,12 +18,16 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-#define VERIFY_FAILURES_MAX 5
-#define BCRYPT_COST         11
-#define PASSWORD_MAX_CHARS  128
+/* Unsuccessful date-of-birth attempts (a wrong date, or a taken username after a
+ * right one) allowed per invitation, and per client across all its invitations
+ * (the client's own and every representative's check the same date). */
+#define VERIFY_ATTEMPTS_INVITATION 5
+#define VERIFY_ATTEMPTS_CLIENT     10
+#define BCRYPT_COST                11
+#define PASSWORD_MAX_BYTES         72     /* bcrypt ignores every byte after the 72nd */
 
 /* columns of PM_SQL_TOKEN_FIND */
-enum { T_ID, T_CLIENT, T_REP, T_EMAIL, T_STATUS, T_EXPIRES, T_FAILURES, T_FIRST, T_DOB };
+enum { T_ID, T_CLIENT, T_REP, T_EMAIL, T_STATUS, T_EXPIRES, T_FAILURES, T_FIRST };
 
 static const char *const lookup_fields[] = { "token", NULL };
 static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
@@ -71,24 +77,14 @@ static int invalid_token(pm_req *q)
                 "check that you opened the whole link from the email.");
 }
 
-/* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
-static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
+/* Reads the invitation of m->hash: PM_NEXT when it is pending and unexpired,
+ * otherwise the answer saying why not. */
+static int read_token(pm_req *q, token_match *m)
 {
-    json_t *tok = q->body ? json_object_get(q->body, "token") : NULL;
     apr_array_header_t *rows;
     const char *status;
-    int rc;
 
-    if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT) {
-        return rc;
-    }
-    if (!json_is_string(tok) || !pm_token_well_formed(json_string_value(tok))) {
-        return invalid_token(q);
-    }
-    m->hash = pm_token_hash(q->r->pool, json_string_value(tok));
-    q->db = pm_db_acquire(q->r);
-    if (q->db == NULL
-        || pm_db_select(q->db, PM_SQL_TOKEN_FIND, &rows, m->hash) != APR_SUCCESS) {
+    if (pm_db_select(q->db, PM_SQL_TOKEN_FIND, &rows, m->hash) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
@@ -103,6 +99,25 @@ static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
         status = "expired";
     }
     return strcmp(status, "pending") == 0 ? PM_NEXT : refuse_token(q, status);
+}
+
+/* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
+static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
+{
+    json_t *tok = q->body ? json_object_get(q->body, "token") : NULL;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (!json_is_string(tok) || !pm_token_well_formed(json_string_value(tok))) {
+        return invalid_token(q);
+    }
+    m->hash = pm_token_hash(q->r->pool, json_string_value(tok));
+    if ((q->db = pm_db_acquire(q->r)) == NULL) {
+        return pm_http_db_unavailable(q);
+    }
+    return read_token(q, m);
 }
 
 static const char *kind_of(const pm_row *inv)
@@ -142,28 +157,101 @@ static const char *body_string(pm_req *q, const char *field)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* A wrong date of birth counts against the invitation; the fifth locks it. */
-static int verification_failed(pm_req *q, const token_match *m)
-{
-    apr_array_header_t *rows;
-    const char *id = pm_row_str(m->inv, T_ID);
-    const char *state;
+/* What a reserved date-of-birth attempt found. */
+typedef struct {
+    int matched;                 /* the date of birth is the client's */
+    int locked;                  /* this invitation is locked now */
+    long long tries_left;        /* unsuccessful attempts still allowed */
+} attempt;
 
+/* After an unsuccessful attempt: lock the invitation and, when the client's budget
+ * is spent, every open invitation of the client. */
+static apr_status_t lock_spent(pm_req *q, const token_match *m, long long client_used,
+                               attempt *a)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *client = pm_row_str(m->inv, T_CLIENT);
+    apr_array_header_t *rows;
+    const pm_row *row;
+
+    if (pm_db_select(q->db, PM_SQL_VERIFY_LOCK_INVITATION, &rows,
+                     pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION), pm_row_str(m->inv, T_ID))
+        != APR_SUCCESS || rows->nelts != 1
+        || pm_db_exec(q->db, PM_SQL_VERIFY_LOCK_CLIENT, NULL, client, client,
+                      pm_arg_int(p, VERIFY_ATTEMPTS_CLIENT)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    row = &APR_ARRAY_IDX(rows, 0, pm_row);
+    a->tries_left = VERIFY_ATTEMPTS_INVITATION - pm_row_int(row, 0, VERIFY_ATTEMPTS_INVITATION);
+    if (VERIFY_ATTEMPTS_CLIENT - client_used < a->tries_left) {
+        a->tries_left = VERIFY_ATTEMPTS_CLIENT - client_used;
+    }
+    a->locked = strcmp(pm_row_str(row, 1), "locked") == 0 || a->tries_left <= 0;
+    return APR_SUCCESS;
+}
+
+/* One transaction: reserve an attempt from the invitation's budget, then from the
+ * client's in the statement that compares the date (NULL dob: a username probe,
+ * never a match). A match gives both back; anything else stays counted and may
+ * lock. Returns PM_NEXT with *a filled in, or the answer already sent. */
+static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
+                           const char *action, attempt *a)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *inv = pm_row_str(m->inv, T_ID), *client = pm_row_str(m->inv, T_CLIENT);
+    apr_array_header_t *rows;
+    int reserved = 0;
+
+    memset(a, 0, sizeof(*a));
     if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_INVITATION_VERIFY_FAILED, &rows,
-                        pm_arg_int(q->r->pool, VERIFY_FAILURES_MAX), id) != APR_SUCCESS
-        || pm_audit(q, "invitation.verify_failed", pm_row_int(m->inv, T_CLIENT, 0),
-                    pm_row_int(m->inv, T_ID, 0), PM_AUDIT_DENIED, NULL) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_VERIFY_RESERVE_INVITATION, &reserved, inv, m->hash,
+                      pm_arg_int(p, now_sec(q)), pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION))
+           != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (reserved != 1) {                 /* answered, locked or expired meanwhile */
+        token_match now = { NULL, m->hash };
+        int rc;
+
+        pm_db_rollback(q->db);
+        rc = read_token(q, &now);
+        return rc == PM_NEXT ? refuse_token(q, "locked") : rc;
+    }
+    if (pm_db_select(q->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows, client,
+                     pm_arg_int(p, VERIFY_ATTEMPTS_CLIENT), dob) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 1 && pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) == 1) {
+        a->matched = 1;
+        if (pm_db_exec(q->db, PM_SQL_VERIFY_REFUND_INVITATION, NULL, inv) != APR_SUCCESS
+            || pm_db_exec(q->db, PM_SQL_VERIFY_REFUND_CLIENT, NULL, client) != APR_SUCCESS
+            || pm_db_commit(q->db) != APR_SUCCESS) {
+            return pm_http_db_unavailable(q);
+        }
+        return PM_NEXT;
+    }
+    if (lock_spent(q, m, rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 1, 0)
+                                     : VERIFY_ATTEMPTS_CLIENT, a) != APR_SUCCESS
+        || pm_audit(q, action, pm_row_int(m->inv, T_CLIENT, 0), pm_row_int(m->inv, T_ID, 0),
+                    PM_AUDIT_DENIED, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    state = rows->nelts ? pm_row_str(&APR_ARRAY_IDX(rows, 0, pm_row), 1) : "locked";
-    if (strcmp(state, "locked") == 0) {
+    return PM_NEXT;
+}
+
+/* The answer to a date of birth that was not accepted. */
+static int verification_failed(pm_req *q, const attempt *a)
+{
+    if (a->locked) {
         return refuse_token(q, "locked");
     }
     return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
-                              "The date of birth does not match our records. Please check it "
-                              "and try again.", "date_of_birth");
+                              apr_psprintf(q->r->pool, "The date of birth does not match our "
+                                           "records. Please check it and try again "
+                                           "(%d %s left).", (int)a->tries_left,
+                                           a->tries_left == 1 ? "try" : "tries"),
+                              "date_of_birth");
 }
 
 static int username_ok(const char *u)
@@ -174,6 +262,8 @@ static int username_ok(const char *u)
            && strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
 }
 
+/* Everything that does not need the date of birth is checked before it, so these
+ * answers say nothing about the date and count nothing. */
 static int check_credentials(pm_req *q, const token_match *m, const pm_settings *st,
                              const char *username, const char *password)
 {
@@ -184,8 +274,13 @@ static int check_credentials(pm_req *q, const token_match *m, const pm_settings 
                                   "Choose a username of 3 to 64 letters, digits, or . _ @ -",
                                   "username");
     }
+    if (password != NULL && strlen(password) > PASSWORD_MAX_BYTES) {
+        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "password_too_long",
+                                  "Choose a password of at most 72 bytes: 72 plain letters and "
+                                  "digits, fewer with accented letters or symbols.", "password");
+    }
     if (password == NULL || !pm_utf8_valid(password, strlen(password), 0)
-        || chars < (size_t)st->password_min_length || chars > PASSWORD_MAX_CHARS
+        || chars < (size_t)st->password_min_length
         || strcasecmp(password, username) == 0
         || strcasecmp(password, pm_row_str(m->inv, T_EMAIL)) == 0) {
         return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "weak_password",
@@ -208,6 +303,21 @@ static const char *bcrypt_hash(apr_pool_t *p, const char *password)
         return NULL;
     }
     return apr_pstrdup(p, out);
+}
+
+/* A taken username rolls the consumption back and costs an attempt, so usernames
+ * cannot be probed without limit by the holder of a link. */
+static int username_taken(pm_req *q, const token_match *m)
+{
+    attempt a;
+    int rc;
+
+    pm_db_rollback(q->db);
+    if ((rc = reserve_attempt(q, m, NULL, "invitation.username_taken", &a)) != PM_NEXT) {
+        return rc;
+    }
+    return pm_http_send_error(q, HTTP_CONFLICT, "username_taken",
+                              "That username is taken. Please choose another.", "username");
 }
 
 /* One transaction: consume the token (exactly one request can), then create the
@@ -234,10 +344,11 @@ static int create_account(pm_req *q, const token_match *m, const char *username,
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
-        return pm_http_send_error(q, HTTP_CONFLICT, "username_taken",
-                                  "That username is taken. Please choose another.", "username");
+        return username_taken(q, m);
     }
-    if (pm_audit(q, "invitation.accept", pm_row_int(m->inv, T_CLIENT, 0),
+    if (pm_db_exec(q->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(m->inv, T_CLIENT))
+        != APR_SUCCESS
+        || pm_audit(q, "invitation.accept", pm_row_int(m->inv, T_CLIENT, 0),
                  pm_row_int(m->inv, T_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
@@ -254,18 +365,19 @@ static int post_accept(pm_req *q)
     const char *password = body_string(q, "password");
     const char *hash;
     pm_server_conf *conf = pm_server_config(q->r->server);
+    attempt a;
     json_t *doc;
     int rc;
 
     if ((rc = resolve_token(q, accept_fields, &m)) != PM_NEXT
-        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT
+        || (rc = reserve_attempt(q, &m, dob ? dob : "", "invitation.verify_failed", &a))
+           != PM_NEXT) {
         return rc;
     }
-    if (dob == NULL || strcmp(dob, pm_row_str(m.inv, T_DOB)) != 0) {
-        return verification_failed(q, &m);
-    }
-    if ((rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
-        return rc;
+    if (!a.matched) {
+        return verification_failed(q, &a);
     }
     if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
         return pm_http_send_error(q, HTTP_INTERNAL_SERVER_ERROR, "internal_error",

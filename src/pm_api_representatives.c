@@ -143,8 +143,10 @@ int pm_api_rep_create(pm_req *q)
     if (!st.representatives_enabled) {
         return representatives_disabled(q);
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_REP_INSERT, &rows, cid, in.email, in.first_name,
+    if ((rc = pm_api_begin_client_txn(q, q->ids[0])) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_select(q->db, PM_SQL_REP_INSERT, &rows, cid, in.email, in.first_name,
                         in.last_name, in.relationship, q->staff->username,
                         pm_arg_int(p, now_sec(q))) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
@@ -209,8 +211,10 @@ int pm_api_rep_update(pm_req *q)
     in.first_name = in.first_name ? in.first_name : pm_row_str(rep, R_FIRST);
     in.last_name = in.last_name ? in.last_name : pm_row_str(rep, R_LAST);
     in.relationship = in.relationship ? in.relationship : pm_row_str(rep, R_RELATIONSHIP);
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_REP_EMAIL_TAKEN, &taken, pm_arg_int(p, client_id),
+    if ((rc = pm_api_begin_client_txn(q, client_id)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_select(q->db, PM_SQL_REP_EMAIL_TAKEN, &taken, pm_arg_int(p, client_id),
                         in.email, rid) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -232,6 +236,24 @@ int pm_api_rep_update(pm_req *q)
     return send_client_of(q, client_id, HTTP_OK);
 }
 
+/* The representative again, read inside the transaction (after the client's row
+ * lock): removed or given an account meanwhile is seen. */
+static int reload_rep(pm_req *q, const pm_row **rep)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(q->db, PM_SQL_REP_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
+                     q->staff->username, q->staff->username) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
+                                  "There is no representative with this id.", NULL);
+    }
+    *rep = &APR_ARRAY_IDX(rows, 0, pm_row);
+    return PM_NEXT;
+}
+
 int pm_api_rep_invite(pm_req *q)
 {
     const pm_row *rep;
@@ -248,13 +270,16 @@ int pm_api_rep_invite(pm_req *q)
     if (!st.representatives_enabled) {
         return representatives_disabled(q);
     }
+    if ((rc = pm_api_begin_client_txn(q, client_id)) != PM_NEXT
+        || (rc = reload_rep(q, &rep)) != PM_NEXT) {
+        return rc;
+    }
     if (pm_row_int(rep, R_ACCOUNTS, 0) > 0) {
         return pm_api_conflict(q, "already_active",
                                "This representative already has an active portal account.");
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_api_create_invitation(q, client_id, q->ids[0], pm_row_str(rep, R_EMAIL), &st, &id)
-           != APR_SUCCESS) {
+    if (pm_api_create_invitation(q, client_id, q->ids[0], pm_row_str(rep, R_EMAIL), &st, &id)
+        != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (id == 0) {
@@ -281,8 +306,10 @@ int pm_api_rep_remove(pm_req *q)
         return rc;
     }
     client_id = pm_row_int(rep, R_CLIENT, 0);
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_REP_REVOKE_OPEN, &revoked, now, rid) != APR_SUCCESS
+    if ((rc = pm_api_begin_client_txn(q, client_id)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_exec(q->db, PM_SQL_REP_REVOKE_OPEN, &revoked, now, rid) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_REP_DISABLE_ACCOUNTS, &disabled, rid) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_REP_REMOVE, NULL, now, rid) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);

@@ -102,29 +102,32 @@ static const char *own_origin(request_rec *r)
     return apr_psprintf(r->pool, "%s://%s:%u", scheme, host, (unsigned)port);
 }
 
+/* Every method: a request another site's page made the browser send (its
+ * Sec-Fetch-Site says so, or its Origin is not ours) is refused before anything
+ * runs, reads too — a hostile page must not be able to fill the audit trail
+ * under a clinician's name. A typed URL (Sec-Fetch-Site: none) is a read only.
+ * State-changing methods also need X-Requested-With, which no form can send. */
 int pm_http_check_csrf(pm_req *q)
 {
     request_rec *r = q->r;
-    const char *xrw, *site, *origin;
+    const char *xrw = apr_table_get(r->headers_in, "X-Requested-With");
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    int read_only = r->method_number == M_GET;     /* GET and HEAD */
 
-    if (r->method_number == M_GET) {               /* GET and HEAD */
-        return PM_NEXT;
-    }
-    xrw = apr_table_get(r->headers_in, "X-Requested-With");
-    site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
-    origin = apr_table_get(r->headers_in, "Origin");
-    if (xrw == NULL || strcmp(xrw, "portal-manager") != 0) {
-        return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
-                                  "This request must come from the Client Portal Manager page "
-                                  "(missing X-Requested-With header).", NULL);
-    }
-    if (site != NULL && strcmp(site, "same-origin") != 0) {
+    if (site != NULL && strcmp(site, "same-origin") != 0
+        && !(read_only && strcmp(site, "none") == 0)) {
         return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
                                   "Cross-site requests are not accepted.", NULL);
     }
     if (origin != NULL && strcasecmp(origin, own_origin(r)) != 0) {
         return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
                                   "Requests from another origin are not accepted.", NULL);
+    }
+    if (!read_only && (xrw == NULL || strcmp(xrw, "portal-manager") != 0)) {
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
+                                  "This request must come from the Client Portal Manager page "
+                                  "(missing X-Requested-With header).", NULL);
     }
     return PM_NEXT;
 }

@@ -124,10 +124,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
 
     [PM_SQL_CLIENT_SET_EMAIL] = { "pm_client_set_email",
         "UPDATE clients SET email = %s, updated_at = %lld WHERE id = %lld" },
-    /* a pending invitation to a different address than the new one is superseded */
+    /* an open (pending or locked) invitation to a different address than the new
+     * one is superseded: nothing is ever sent again to an old address */
     [PM_SQL_CLIENT_SUPERSEDE_PENDING] = { "pm_client_supersede_pending",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
-        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'pending' "
+        "WHERE client_id = %lld AND representative_id IS NULL "
+        "  AND status IN ('pending', 'locked') "
         "  AND lower(email) <> lower(%s)" },
     [PM_SQL_CLIENT_SET_DECLINED] = { "pm_client_set_declined",
         "UPDATE clients SET declined_at = %lld, declined_by = %s, declined_note = %s, "
@@ -137,7 +139,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       updated_at = %lld WHERE id = %lld" },
     [PM_SQL_CLIENT_REVOKE_PENDING] = { "pm_client_revoke_pending",
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
-        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'pending'" },
+        "WHERE client_id = %lld AND representative_id IS NULL "
+        "  AND status IN ('pending', 'locked')" },
+    /* takes the client's row lock (PostgreSQL) before an invitation is written, so
+     * an email change or "client declined" cannot slip in between the checks and
+     * the write; on SQLite the transaction already holds the write lock */
+    [PM_SQL_CLIENT_LOCK_ROW] = { "pm_client_lock_row",
+        "UPDATE clients SET updated_at = updated_at WHERE id = %lld" },
     [PM_SQL_CLIENT_SET_PREFERENCES] = { "pm_client_set_preferences",
         "UPDATE clients SET statement_notifications = %d, updated_at = %lld WHERE id = %lld" },
 
@@ -169,13 +177,39 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
         "WHERE i.id = %lld" },
+    /* what a resend depends on, read inside its transaction: status, sent to the
+     * recipient's current address (1/0), client declined (1/0, client invitations
+     * only), active accounts of the recipient */
+    [PM_SQL_INVITATION_RESEND_STATE] = { "pm_invitation_resend_state",
+        "SELECT i.status, "
+        "       CASE WHEN i.representative_id IS NULL "
+        "            THEN (SELECT CASE WHEN lower(c.email) = lower(i.email) THEN 1 ELSE 0 END "
+        "                  FROM clients c WHERE c.id = i.client_id) "
+        "            ELSE (SELECT CASE WHEN lower(r.email) = lower(i.email) "
+        "                              AND r.removed_at IS NULL THEN 1 ELSE 0 END "
+        "                  FROM representatives r WHERE r.id = i.representative_id) END, "
+        "       CASE WHEN i.representative_id IS NULL "
+        "            THEN (SELECT CASE WHEN c.declined_at IS NULL THEN 0 ELSE 1 END "
+        "                  FROM clients c WHERE c.id = i.client_id) ELSE 0 END, "
+        "       (SELECT count(*) FROM portal_accounts a WHERE a.client_id = i.client_id "
+        "          AND coalesce(a.representative_id, 0) = coalesce(i.representative_id, 0) "
+        "          AND a.status = 'active') "
+        "FROM invitations i WHERE i.id = %lld" },
+    /* a new token and expiry for a pending invitation; the same rules as
+     * RESEND_STATE are repeated here so the write itself can never break them.
+     * A locked invitation is never re-armed, and the attempts already used stay. */
     [PM_SQL_INVITATION_RESEND] = { "pm_invitation_resend",
-        "UPDATE invitations SET token_hash = NULL, status = 'pending', verify_failures = 0, "
-        "       expires_at = %lld "
-        "WHERE id = %lld AND status IN ('pending', 'locked') "
-        "  AND NOT EXISTS (SELECT 1 FROM invitations j WHERE j.id <> invitations.id "
-        "       AND j.client_id = invitations.client_id AND j.status = 'pending' "
-        "       AND coalesce(j.representative_id, 0) = coalesce(invitations.representative_id, 0))" },
+        "UPDATE invitations SET token_hash = NULL, expires_at = %lld "
+        "WHERE id = %lld AND status = 'pending' "
+        "  AND CASE WHEN representative_id IS NULL "
+        "        THEN EXISTS (SELECT 1 FROM clients c WHERE c.id = invitations.client_id "
+        "               AND c.declined_at IS NULL AND lower(c.email) = lower(invitations.email)) "
+        "        ELSE EXISTS (SELECT 1 FROM representatives r "
+        "               WHERE r.id = invitations.representative_id AND r.removed_at IS NULL "
+        "                 AND lower(r.email) = lower(invitations.email)) END "
+        "  AND NOT EXISTS (SELECT 1 FROM portal_accounts a "
+        "       WHERE a.client_id = invitations.client_id AND a.status = 'active' "
+        "         AND coalesce(a.representative_id, 0) = coalesce(invitations.representative_id, 0))" },
     [PM_SQL_INVITATION_REVOKE] = { "pm_invitation_revoke",
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE id = %lld AND status IN ('pending', 'locked')" },
@@ -270,7 +304,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       relationship = %s WHERE id = %lld AND removed_at IS NULL" },
     [PM_SQL_REP_SUPERSEDE_PENDING] = { "pm_rep_supersede_pending",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
-        "WHERE representative_id = %lld AND status = 'pending' AND lower(email) <> lower(%s)" },
+        "WHERE representative_id = %lld AND status IN ('pending', 'locked') "
+        "  AND lower(email) <> lower(%s)" },
     [PM_SQL_REP_REMOVE] = { "pm_rep_remove",
         "UPDATE representatives SET removed_at = %lld WHERE id = %lld AND removed_at IS NULL" },
     [PM_SQL_REP_REVOKE_OPEN] = { "pm_rep_revoke_open",
@@ -284,23 +319,52 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         STALE_PENDING },
 
     /* recipient side: id, client_id, representative_id, email, status, expires_at,
-     * verify_failures, recipient first name, client date_of_birth */
+     * verify_failures, recipient first name. The date of birth never leaves the
+     * database on this side: it is compared inside PM_SQL_VERIFY_RESERVE_CLIENT. */
     [PM_SQL_TOKEN_FIND] = { "pm_token_find",
         "SELECT i.id, i.client_id, i.representative_id, i.email, i.status, i.expires_at, "
         "       i.verify_failures, "
-        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END, "
-        "       c.date_of_birth "
+        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END "
         "FROM invitations i JOIN clients c ON c.id = i.client_id "
         "LEFT JOIN representatives r ON r.id = i.representative_id "
         "WHERE i.token_hash = %s" },
     [PM_SQL_TOKEN_SUPERSEDED] = { "pm_token_superseded",
         "SELECT invitation_id FROM superseded_tokens WHERE token_hash = %s" },
-    /* a wrong date of birth: count it, lock at the limit; returns the new state */
-    [PM_SQL_INVITATION_VERIFY_FAILED] = { "pm_invitation_verify_failed",
-        "UPDATE invitations SET verify_failures = verify_failures + 1, "
-        "       status = CASE WHEN verify_failures + 1 >= CAST(%d AS integer) "
-        "                     THEN 'locked' ELSE status END "
-        "WHERE id = %lld AND status = 'pending' RETURNING verify_failures, status" },
+    /* Date-of-birth attempts are reserved before anything is compared: the
+     * reservation is the statement that checks the budget (one row lock / the
+     * SQLite write lock), so parallel requests cannot compare more dates than the
+     * budget allows. First the invitation's own budget ... */
+    [PM_SQL_VERIFY_RESERVE_INVITATION] = { "pm_verify_reserve_invitation",
+        "UPDATE invitations SET verify_failures = verify_failures + 1 "
+        "WHERE id = %lld AND status = 'pending' AND token_hash = %s AND expires_at > %lld "
+        "  AND verify_failures < CAST(%d AS integer)" },
+    /* ... then the client's, shared by all its invitations; the comparison rides on
+     * the reservation: 1 = the date matches, 0 = it does not (NULL date: 0) */
+    [PM_SQL_VERIFY_RESERVE_CLIENT] = { "pm_verify_reserve_client",
+        "UPDATE clients SET verify_failures = verify_failures + 1 "
+        "WHERE id = %lld AND verify_failures < CAST(%d AS integer) "
+        "RETURNING CASE WHEN date_of_birth = %s THEN 1 ELSE 0 END, verify_failures" },
+    /* a matching date gives both reserved attempts back */
+    [PM_SQL_VERIFY_REFUND_INVITATION] = { "pm_verify_refund_invitation",
+        "UPDATE invitations SET verify_failures = verify_failures - 1 "
+        "WHERE id = %lld AND verify_failures > 0" },
+    [PM_SQL_VERIFY_REFUND_CLIENT] = { "pm_verify_refund_client",
+        "UPDATE clients SET verify_failures = verify_failures - 1 "
+        "WHERE id = %lld AND verify_failures > 0" },
+    /* an invitation whose budget is spent is locked; returns its attempts */
+    [PM_SQL_VERIFY_LOCK_INVITATION] = { "pm_verify_lock_invitation",
+        "UPDATE invitations SET status = CASE WHEN status = 'pending' "
+        "       AND verify_failures >= CAST(%d AS integer) THEN 'locked' ELSE status END "
+        "WHERE id = %lld RETURNING verify_failures, status" },
+    /* a client whose budget is spent: every open invitation of it is locked */
+    [PM_SQL_VERIFY_LOCK_CLIENT] = { "pm_verify_lock_client",
+        "UPDATE invitations SET status = 'locked' "
+        "WHERE client_id = %lld AND status = 'pending' "
+        "  AND (SELECT c.verify_failures FROM clients c WHERE c.id = %lld) "
+        "      >= CAST(%d AS integer)" },
+    /* an accepted invitation or a new one from staff gives the client its budget back */
+    [PM_SQL_VERIFY_RESET_CLIENT] = { "pm_verify_reset_client",
+        "UPDATE clients SET verify_failures = 0 WHERE id = %lld AND verify_failures <> 0" },
     /* consuming a token: exactly one request can move it out of pending */
     [PM_SQL_INVITATION_CONSUME] = { "pm_invitation_consume",
         "UPDATE invitations SET status = %s, responded_at = %lld "

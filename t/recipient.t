@@ -39,6 +39,7 @@ sub call {
     $done{'invitation.accept'}++ if $action eq 'accept' && $res->code == 201;
     $done{'invitation.decline'}++ if $action eq 'decline' && $res->code == 200;
     $done{'invitation.verify_failed'}++ if $code eq 'verification_failed';
+    $done{'invitation.username_taken'}++ if $code eq 'username_taken';
     private_ok($res, \@clients, "answer $n ($action)");
     $secrets{$body->{token}}++ if ref $body eq 'HASH' && defined $body->{token} && !ref $body->{token};
     $secrets{$body->{password}}++ if ref $body eq 'HASH' && defined $body->{password} && !ref $body->{password};
@@ -291,7 +292,7 @@ my $good_pw = 'a perfectly long pass';
     is($acc_audit[0]{username}, 'recipient', 'representative accept audited as recipient');
 }
 
-# --- five wrong answers lock; staff see `locked` and can resend -----------------------------------
+# --- five wrong answers lock; staff see `locked`; resend never re-arms it: staff invite again -----
 {
     my $c = client(first_name => 'Liv', date_of_birth => '1977-10-30');
     my ($inv_id, $token) = invite($c);
@@ -316,18 +317,24 @@ my $good_pw = 'a perfectly long pass';
     my ($inv) = grep { $_->{id} == $inv_id } @{ $v->{invitations} };
     is($inv->{status}, 'locked', 'staff see the invitation locked');
 
-    # resend: a new email, the new token works, the old one is superseded
+    # resend never re-arms a locked invitation (no fresh tries, no email)
     cool_down($inv_id);
-    my $d = json_ok(staff(POST => "/invitations/$inv_id/resend", user => 'clin1'), 200,
-                    'resend a locked invitation');
-    is($d->{status}, 'pending', 'resent invitation is pending again');
-    is(invitation_row($inv_id)->{verify_failures}, 0, 'resend resets the failure count');
-    my $token2 = next_token($c->{email});
-    ok($token2 && $token2 ne $token, 'resend: a new token');
-    error_ok(call(lookup => { token => $token }), 410, 'superseded', 'locked link after resend');
-    json_ok(call(lookup => { token => $token2 }), 200, 'new link after resend: lookup');
+    error_ok(staff(POST => "/invitations/$inv_id/resend", user => 'clin1'), 409, 'locked',
+             'resend of a locked invitation is refused');
+    my $row = invitation_row($inv_id);
+    is($row->{status}, 'locked', 'still locked after the refused resend');
+    is($row->{verify_failures}, 5, 'the attempts stay used');
+    ok(outbox_idle(), 'nothing queued by the refused resend');
+    error_ok(call(lookup => { token => $token }), 423, 'locked', 'the link stays locked');
+
+    # staff invite again: a new invitation, a new link; the locked link is superseded
+    my ($inv2, $token2) = invite($c, 'clin1');
+    isnt($inv2, $inv_id, 'reinvite: a new invitation');
+    ok($token2 && $token2 ne $token, 'reinvite: a new token');
+    error_ok(call(lookup => { token => $token }), 410, 'superseded', 'locked link after reinvite');
+    json_ok(call(lookup => { token => $token2 }), 200, 'new link after reinvite: lookup');
     json_ok(call(accept => { %base, token => $token2, date_of_birth => '1977-10-30' }), 201,
-            'new link after resend: accept');
+            'new link after reinvite: accept');
     is(client_view($c->{id})->{portal_status}, 'active', 'staff see the client active');
 }
 
@@ -488,14 +495,16 @@ sub refused_everywhere {
     }
     error_ok(call(accept => { %base }), 422, 'invalid_username', 'no username');
     error_ok(call(accept => { %base, username => 42 }), 422, 'invalid_username', 'username a number');
+    my $row = invitation_row($inv_id);
+    is($row->{verify_failures}, 0, 'malformed usernames count nothing (checked before the date)');
     for my $taken ('taken.name', 'TAKEN.NAME', 'Taken.Name') {
         my $d = error_ok(call(accept => { %base, username => $taken }), 409, 'username_taken',
                          "username '$taken' (case-insensitively taken)");
         is($d->{error}{field}, 'username', "username '$taken': field");
     }
-    my $row = invitation_row($inv_id);
+    $row = invitation_row($inv_id);
     is($row->{status}, 'pending', 'refused usernames did not consume the token');
-    is($row->{verify_failures}, 0, 'refused usernames are not verification failures');
+    is($row->{verify_failures}, 3, 'each taken username costs an attempt (no unlimited probing)');
     is(scalar accounts_of($c->{id}), 0, 'no account yet');
     json_ok(call(lookup => { token => $token }), 200, 'token still usable');
     is(scalar audit_rows(action => 'invitation.accept', object_id => $inv_id), 0, 'no accept audited');
@@ -570,8 +579,9 @@ sub refused_everywhere {
     $actions{$_->{action}}++ for @rows;
     is_deeply(\%actions, \%done, 'one audit row (username recipient) per accept, decline and '
               . 'failed verification') or diag explain { audited => \%actions, done => \%done };
-    is_deeply([grep { $_->{result} ne ($_->{action} eq 'invitation.verify_failed' ? 'denied' : 'ok') } @rows],
-              [], 'results: ok for accept/decline, denied for failed verification');
+    my %denied = map { $_ => 1 } qw(invitation.verify_failed invitation.username_taken);
+    is_deeply([grep { $_->{result} ne ($denied{ $_->{action} } ? 'denied' : 'ok') } @rows],
+              [], 'results: ok for accept/decline, denied for failed verification and taken usernames');
     my @all = audit_rows();
     my @leaks;
     for my $r (@all) {

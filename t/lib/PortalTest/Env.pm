@@ -86,6 +86,17 @@ sub schema_file {
     return $f;
 }
 
+# the numbered migrations of conf/schema/migrations/DRIVER, in order (as
+# portal-manager-admin init applies them on top of the version-1 schema)
+sub migration_files {
+    my $driver = shift;
+    my $dir = catfile(top_dir(), 'conf', 'schema', 'migrations', $driver);
+    opendir(my $dh, $dir) or return ();
+    my @f = sort grep { /^\d{3}-.*\.sql$/ } readdir $dh;
+    closedir $dh;
+    return map { catfile($dir, $_) } @f;
+}
+
 sub seed_files {
     my $driver = shift;
     my @f = (catfile(top_dir(), qw(t fixtures seed.sql)));
@@ -99,7 +110,7 @@ sub load_database {
     my $driver = $rt->{db_driver};
     if ($driver eq 'sqlite3') {
         unlink $rt->{db_file}, "$rt->{db_file}-wal", "$rt->{db_file}-shm", "$rt->{db_file}-journal";
-        for my $f (schema_file($driver), seed_files($driver)) {
+        for my $f (schema_file($driver), migration_files($driver), seed_files($driver)) {
             run_cmd("loading $f", 'sh', '-c', 'sqlite3 -bail "$1" < "$2"', 'sh', $rt->{db_file}, $f);
         }
         # as portal-manager-admin init does: write-ahead logging, persistent in the file
@@ -111,7 +122,7 @@ sub load_database {
         local $ENV{PGOPTIONS} = '--client-min-messages=warning';
         run_cmd('resetting the database', @psql,
                 '-c', 'DROP SCHEMA IF EXISTS public CASCADE', '-c', 'CREATE SCHEMA public');
-        for my $f (schema_file($driver), seed_files($driver)) {
+        for my $f (schema_file($driver), migration_files($driver), seed_files($driver)) {
             run_cmd("loading $f", @psql, '-f', $f);
         }
     }

@@ -1,0 +1,189 @@
+# t/recipient_budget.t — the date-of-birth budget of POST /accept (issue 10, items 1, 13,
+# 14): attempts are reserved in the statement that checks the budget, so 100 parallel
+# wrong dates compare exactly 5; everything that does not need the date is checked
+# first, so a right date with a bad username answers exactly like a wrong one; taken
+# usernames cost an attempt; the client has a budget across all its invitations; and a
+# password longer than bcrypt's 72 bytes is refused, not silently cut.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use PortalTest;
+use PortalTest::Invite;
+
+my $good_pw = 'correct horse battery';
+
+sub client { new_client(prefix => 'budget', visible_to => ['clin1'], @_) }
+
+sub invite {
+    my ($c) = @_;
+    my $inv = json_ok(staff(POST => "/clients/$c->{id}/invitations"), 201, "invite client $c->{id}");
+    return ($inv->{id}, next_token($c->{email}));
+}
+
+sub invite_rep {
+    my ($c, $first) = @_;
+    my $email = unique_email('budget-rep');
+    my $d = json_ok(staff(POST => "/clients/$c->{id}/representatives",
+                          json => { email => $email, first_name => $first, last_name => 'Rep' }),
+                    201, "representative $first of client $c->{id}");
+    return ($d->{invitation}{id}, next_token($email));
+}
+
+sub accept_answer {
+    my ($res) = @_;
+    my $d = decode_json_body($res);
+    my $code = ref $d eq 'HASH' && $d->{error} ? $d->{error}{code} : 'ok';
+    return $res->code . " $code";
+}
+
+sub verify_failed_rows {
+    my ($inv_id) = @_;
+    return scalar audit_rows(action => 'invitation.verify_failed', object_id => $inv_id);
+}
+
+# --- 100 parallel wrong dates: exactly 5 compared, then locked (both databases) ---------------
+{
+    my $c = client(first_name => 'Race', date_of_birth => '1971-06-15');
+    my ($inv_id, $token) = invite($c);
+    my @out = run_concurrently(100, sub {
+        my $i = shift;
+        my $res = rcpt(accept => { token => $token, date_of_birth => sprintf('1971-01-%02d', 1 + $i % 28),
+                                   username => "race$i", password => $good_pw }, timeout => 60);
+        return accept_answer($res);
+    });
+    my %count;
+    $count{$_}++ for @out;
+    is(($count{'422 verification_failed'} // 0) + ($count{'423 locked'} // 0), 100,
+       '100 parallel wrong dates: every answer is verification_failed or locked')
+        or diag explain \%count;
+    is($count{'422 verification_failed'} // 0, 4, 'four answered "try again"')
+        or diag explain \%count;
+    my $row = invitation_row($inv_id);
+    is($row->{verify_failures}, 5, 'exactly five attempts were used');
+    is($row->{status}, 'locked', 'and the invitation is locked');
+    is(verify_failed_rows($inv_id), 5, 'exactly five dates were compared (one audit row each)');
+    error_ok(rcpt(accept => { token => $token, date_of_birth => '1971-06-15',
+                              username => 'race.late', password => $good_pw }),
+             423, 'locked', 'the right date after the lock is refused');
+}
+
+# --- the right date never shows through another field's error ------------------------------------
+{
+    my $c = client(first_name => 'Shy', date_of_birth => '1984-04-04');
+    my ($inv_id, $token) = invite($c);
+    for my $case (['x', $good_pw, 'invalid_username', 'a malformed username'],
+                  ['shy.user', 'short', 'weak_password', 'a weak password'],
+                  ['shy.user', 'p' x 73, 'password_too_long', 'a 73-byte password']) {
+        my ($user, $pw, $code, $what) = @$case;
+        my $right = rcpt(accept => { token => $token, date_of_birth => '1984-04-04',
+                                     username => $user, password => $pw });
+        my $wrong = rcpt(accept => { token => $token, date_of_birth => '1999-09-09',
+                                     username => $user, password => $pw });
+        my $dr = error_ok($right, 422, $code, "$what with the right date");
+        my $dw = error_ok($wrong, 422, $code, "$what with a wrong date");
+        delete $_->{request_id} for $dr, $dw;
+        is_deeply($dr, $dw, "$what: the same answer whatever the date");
+    }
+    is(invitation_row($inv_id)->{verify_failures}, 0, 'none of these counted an attempt');
+    is(verify_failed_rows($inv_id), 0, 'and no date was compared');
+}
+
+# --- taken usernames cost attempts: five probes lock the link -----------------------------------
+{
+    my $c = client(first_name => 'Probe', date_of_birth => '1990-10-10');
+    my ($inv_id, $token) = invite($c);
+    tdb()->do("INSERT INTO portal_accounts (username, password_hash, client_id, status, created_at) "
+              . "VALUES (?, 'x', 1, 'active', 0)", undef, "probe.$_.$$") for 1 .. 5;
+    for my $i (1 .. 5) {
+        error_ok(rcpt(accept => { token => $token, date_of_birth => '1990-10-10',
+                                  username => "probe.$i.$$", password => $good_pw }),
+                 409, 'username_taken', "taken username probe $i");
+    }
+    my $row = invitation_row($inv_id);
+    is($row->{verify_failures}, 5, 'five probes used five attempts');
+    is($row->{status}, 'locked', 'the fifth probe locked the invitation');
+    error_ok(rcpt(accept => { token => $token, date_of_birth => '1990-10-10',
+                              username => "probe.free.$$", password => $good_pw }),
+             423, 'locked', 'no sixth probe');
+    is(scalar audit_rows(action => 'invitation.username_taken', object_id => $inv_id), 5,
+       'each probe audited');
+}
+
+# --- one budget per client across its invitations -------------------------------------------------
+{
+    my $c = client(first_name => 'Fam', date_of_birth => '1979-07-07');
+    my ($client_inv, $client_token) = invite($c);
+    my @reps = map { [invite_rep($c, $_)] } qw(Ann Ben Cat);
+    my $n = 0;
+    for my $r (@reps[0, 1]) {
+        for my $i (1 .. 4) {
+            $n++;
+            error_ok(rcpt(accept => { token => $r->[1], date_of_birth => "1979-01-0$i",
+                                      username => "fam.$n", password => $good_pw }),
+                     422, 'verification_failed', "family guess $n");
+        }
+    }
+    my ($used) = tdb()->selectrow_array('SELECT verify_failures FROM clients WHERE id = ?', undef, $c->{id});
+    is($used, 8, 'eight attempts used from the client budget');
+    my $d = error_ok(rcpt(accept => { token => $reps[2][1], date_of_birth => '1979-02-01',
+                                      username => 'fam.9', password => $good_pw }),
+                     422, 'verification_failed', 'ninth guess');
+    like($d->{error}{message}, qr/1 try left/, 'the answer says one try is left');
+    error_ok(rcpt(accept => { token => $reps[2][1], date_of_birth => '1979-02-02',
+                              username => 'fam.10', password => $good_pw }),
+             423, 'locked', 'the tenth guess spends the client budget: locked');
+    for my $t ($client_token, map { $_->[1] } @reps) {
+        error_ok(rcpt(lookup => { token => $t }), 423, 'locked', 'every link of the client is locked');
+    }
+    is(invitation_row($client_inv)->{status}, 'locked', "the client's own invitation is locked too");
+    is(scalar(grep { invitation_row($_->[0])->{status} eq 'locked' } @reps), 3,
+       "every representative's invitation is locked");
+
+    # staff invite again: a new invitation gives the client its budget back
+    my ($inv2, $token2) = invite($c);
+    ($used) = tdb()->selectrow_array('SELECT verify_failures FROM clients WHERE id = ?', undef, $c->{id});
+    is($used, 0, 'a new invitation from staff resets the client budget');
+    json_ok(rcpt(accept => { token => $token2, date_of_birth => '1979-07-07',
+                             username => "fam.ok.$$", password => $good_pw }), 201,
+            'the new invitation can be accepted');
+}
+
+# --- a right date gives its reservation back (parallel right dates are never locked) -----------
+{
+    my $c = client(first_name => 'Good', date_of_birth => '1966-06-06');
+    my ($inv_id, $token) = invite($c);
+    error_ok(rcpt(accept => { token => $token, date_of_birth => '1966-06-05',
+                              username => 'good.one', password => $good_pw }),
+             422, 'verification_failed', 'one wrong date');
+    json_ok(rcpt(accept => { token => $token, date_of_birth => '1966-06-06',
+                             username => "good.one.$$", password => $good_pw }), 201, 'then the right one');
+    my ($used) = tdb()->selectrow_array('SELECT verify_failures FROM clients WHERE id = ?', undef, $c->{id});
+    is($used, 0, 'an accepted invitation gives the client its budget back');
+    is(invitation_row($inv_id)->{verify_failures}, 1, 'the invitation keeps its count (one wrong date)');
+}
+
+# --- bcrypt reads 72 bytes: longer passwords are refused, 72 bytes work ------------------------
+{
+    my $c = client(first_name => 'Long', date_of_birth => '1955-05-05');
+    my ($inv_id, $token) = invite($c);
+    my $d = error_ok(rcpt(accept => { token => $token, date_of_birth => '1955-05-05',
+                                      username => "long.$$", password => ('a' x 72) . 'b' }),
+                     422, 'password_too_long', 'a 73-byte password is refused');
+    is($d->{error}{field}, 'password', 'field password');
+    like($d->{error}{message}, qr/72/, 'the message names the limit');
+    error_ok(rcpt(accept => { token => $token, date_of_birth => '1955-05-05',
+                              username => "long.$$", password => "\x{e9}" x 37 }),
+             422, 'password_too_long', '37 two-byte characters (74 bytes) are refused');
+    my $pw72 = ('k' x 70) . '!9';
+    json_ok(rcpt(accept => { token => $token, date_of_birth => '1955-05-05',
+                             username => "long.$$", password => $pw72 }), 201, 'a 72-byte password');
+    isnt(login_code("long.$$", $pw72), 401, 'logs in with all 72 bytes');
+    is(login_code("long.$$", ('k' x 70) . '!8'), 401, 'the 72nd byte matters');
+}
+
+done_testing();
