@@ -19,7 +19,7 @@ const TEST_POLL_LIMIT = 60;
 // setting → the input that holds it (by id) and the element its error goes to
 const FIELDS = {
   practice_name: { input: 'practice-name', label: 'Practice name' },
-  logo: { input: 'logo-file', label: 'Logo' },
+  logo: { input: 'logo-file', label: 'Logo', error: 'logo-error' },
   brand_color: { input: 'brand-color', label: 'Brand colour' },
   portal_url: { input: 'portal-url', label: 'Link to the client portal' },
   client_invitation_subject: { input: 'client-subject', label: 'Subject of the email to clients' },
