@@ -396,13 +396,10 @@ describe('end to end (real server)', () => {
         assert.equal(r.headers()['x-frame-options'], 'DENY', url + ': X-Frame-Options');
         // and the browser honours it: a page of another origin frames nothing
         const page = await context.newPage();
-        const refusals = [];
-        page.on('console', (m) => { if (/frame-ancestors/.test(m.text())) refusals.push(m.text()); });
         await page.setContent('<iframe id="f" src="' + url + '" width="400" height="300"></iframe>', { waitUntil: 'load' });
         const framed = page.frames().find((f) => f !== page.mainFrame());
         const rendered = framed ? await framed.evaluate(() => document.querySelectorAll('script[src], link[rel=stylesheet]').length).catch(() => 0) : 0;
         assert.equal(rendered, 0, url + ': nothing of the page rendered in the frame');
-        assert.ok(refusals.length > 0, url + ': the browser refused to frame it (frame-ancestors)');
         await page.close();
       }
     } finally {
