@@ -5,7 +5,9 @@
 #include "pm_api.h"
 #include "pm_audit.h"
 #include "pm_config_parse.h"
+#include "pm_csv.h"
 #include "pm_cursor.h"
+#include "pm_image.h"
 #include "pm_mail_format.h"
 #include "pm_outbox.h"
 #include "pm_store.h"
@@ -13,15 +15,15 @@
 
 #include "http_protocol.h"
 #include "util_script.h"
-#include "apr_base64.h"
 
 APLOG_USE_MODULE(portal_manager);
 
-#define LOGO_MAX_BYTES   (100 * 1024)
 #define SUBJECT_MAX      200
 #define MESSAGE_MAX      5000
 #define AUDIT_PAGE       100
 #define CSV_PAGE         1000
+#define TEST_EMAIL_LIMIT 10         /* per champion ... */
+#define TEST_EMAIL_WINDOW 3600      /* ... per rolling hour (seconds) */
 
 typedef enum { S_TEXT, S_URL, S_COLOR, S_LOGO, S_INT, S_SUBJECT, S_MESSAGE, S_BOOL, S_MODULES
 } setting_kind;
@@ -108,7 +110,10 @@ static json_t *default_value(pm_req *q, const setting_def *d, const pm_settings 
     }
 }
 
-/* Every setting: the stored value, or the default. */
+static const char *logo_problem(apr_pool_t *p, const char *s);
+
+/* Every setting: the stored value, or the default (a stored logo that is not a
+ * usable PNG or JPEG, e.g. an SVG from before they were refused, counts as none). */
 static int settings_document(pm_req *q, json_t **out)
 {
     apr_array_header_t *rows;
@@ -129,6 +134,11 @@ static int settings_document(pm_req *q, json_t **out)
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
         json_t *v = find_def(pm_row_str(row, 0))
                     ? json_loads(pm_row_str(row, 1), JSON_DECODE_ANY, NULL) : NULL;
+        if (v && strcmp(pm_row_str(row, 0), "logo") == 0 && !(json_is_string(v)
+                && logo_problem(q->r->pool, json_string_value(v)) == NULL)) {
+            json_decref(v);
+            v = NULL;
+        }
         if (v) {
             if (json_is_object(v) && json_is_object(json_object_get(doc, pm_row_str(row, 0)))) {
                 json_object_update(json_object_get(doc, pm_row_str(row, 0)), v);
@@ -174,36 +184,30 @@ static const char *color_problem(const char *s)
     return NULL;
 }
 
+/* PNG or JPEG only (pm_image.c checks bytes, size and dimensions); SVG can carry
+ * script and is refused by name. */
 static const char *logo_problem(apr_pool_t *p, const char *s)
 {
-    static const char *const prefixes[] = { "data:image/png;base64,", "data:image/svg+xml;base64,",
-                                            NULL };
-    const char *const *pre;
-    const char *b64 = NULL;
-    unsigned char *bytes;
-    int len;
+    const unsigned char *bytes;
+    apr_size_t len;
+    pm_image_info info;
 
-    for (pre = prefixes; *pre; pre++) {
-        if (strncmp(s, *pre, strlen(*pre)) == 0) {
-            b64 = s + strlen(*pre);
-        }
+    if (strncmp(s, "data:image/svg", 14) == 0) {
+        return "must be a PNG or JPEG image; SVG is not accepted";
     }
-    if (b64 == NULL) {
-        return "must be a PNG or SVG image (a data:image/png or data:image/svg+xml base64 URL)";
+    return pm_image_from_data_url(p, s, &bytes, &len, &info);
+}
+
+/* {{link}} carries the invitation token: only message bodies may hold it, never a
+ * Subject header, which every relay logs. */
+static const char *subject_problem(apr_pool_t *p, const char *s)
+{
+    const char *err = pm_template_problem(p, s, 0);
+
+    if (err == NULL && strstr(s, "{{link}}") != NULL) {
+        return "must not contain {{link}}: the link is secret, so it goes only in the message";
     }
-    if (strlen(b64) > (size_t)LOGO_MAX_BYTES / 3 * 4 + 4) {
-        return "must be at most 100 KB";
-    }
-    if (strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-        != strlen(b64) || strlen(b64) % 4 != 0) {
-        return "is not valid base64 image data";
-    }
-    bytes = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64));
-    len = apr_base64_decode_binary(bytes, b64);
-    if (len <= 0) {
-        return "is not valid base64 image data";
-    }
-    return len > LOGO_MAX_BYTES ? "must be at most 100 KB" : NULL;
+    return err;
 }
 
 static const char *modules_problem(json_t *v)
@@ -280,7 +284,7 @@ static const char *value_problem(pm_req *q, const setting_def *d, json_t *v)
         if ((err = text_problem(p, v, SUBJECT_MAX, 0)) != NULL) {
             return err;
         }
-        return pm_template_problem(p, json_string_value(v), 0);
+        return subject_problem(p, json_string_value(v));
     case S_MESSAGE:
         if ((err = text_problem(p, v, MESSAGE_MAX, 1)) != NULL) {
             return err;
@@ -392,6 +396,45 @@ int pm_api_admin_preview(pm_req *q)
 
 static const char *const test_email_fields[] = { "to", "kind", NULL };
 
+/* At most TEST_EMAIL_LIMIT test emails per champion per rolling hour, counted from
+ * the audit trail so the limit holds across children and restarts; 429 with
+ * Retry-After = when the oldest send of the hour leaves the window. */
+static int refuse_test_email_flood(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    long long now = now_sec(q), wait;
+    apr_array_header_t *rows;
+    const pm_row *row;
+
+    if (pm_db_select(q->db, PM_SQL_AUDIT_TEST_EMAILS, &rows, q->staff->username,
+                     pm_arg_int(p, now - TEST_EMAIL_WINDOW)) != APR_SUCCESS || rows->nelts != 1) {
+        return pm_http_db_unavailable(q);
+    }
+    row = &APR_ARRAY_IDX(rows, 0, pm_row);
+    if (pm_row_int(row, 0, 0) < TEST_EMAIL_LIMIT) {
+        return PM_NEXT;
+    }
+    wait = pm_row_int(row, 1, now) + TEST_EMAIL_WINDOW - now;
+    wait = wait < 1 ? 1 : wait;
+    apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(p, wait));
+    return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "test_email_limit",
+                              apr_psprintf(p, "You have sent %d test emails in the last hour. "
+                                           "You can send another in %d minute(s).",
+                                           TEST_EMAIL_LIMIT, (int)((wait + 59) / 60)), NULL);
+}
+
+/* The audit detail of a test email: the address's domain, never the address. */
+static json_t *test_email_detail(pm_req *q, const char *addr)
+{
+    json_t *d = pm_json_object(q->r->pool);
+    const char *at = strrchr(addr, '@');
+    char *domain = apr_pstrdup(q->r->pool, at ? at + 1 : "");
+
+    ap_str_tolower(domain);
+    pm_json_set_str(d, "to_domain", domain);
+    return d;
+}
+
 /* Queues the preview for `to` through the outbox, so it takes the real path. */
 int pm_api_admin_test_email(pm_req *q)
 {
@@ -416,13 +459,16 @@ int pm_api_admin_test_email(pm_req *q)
         return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
                                   "kind must be \"client\" or \"representative\".", "kind");
     }
+    if ((rc = refuse_test_email_flood(q)) != PM_NEXT) {
+        return rc;
+    }
     if (pm_db_begin(q->db) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_OUTBOX_INSERT_TEST, &rows,
                         apr_pstrcat(p, "test_", k, NULL), addr,
                         pm_outbox_message_id(p, q->r->server), now, now) != APR_SUCCESS
         || rows->nelts != 1
         || pm_audit(q, "settings.test_email", 0, pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0),
-                    PM_AUDIT_OK, NULL) != APR_SUCCESS
+                    PM_AUDIT_OK, test_email_detail(q, addr)) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -539,30 +585,6 @@ static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
                         pm_arg_int(q->r->pool, limit));
 }
 
-static const char *csv_field(apr_pool_t *p, const char *s)
-{
-    const char *c;
-    char *out, *o;
-
-    if (s == NULL) {
-        return "";
-    }
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        return s;
-    }
-    out = o = apr_palloc(p, strlen(s) * 2 + 3);
-    *o++ = '"';
-    for (c = s; *c; c++) {
-        if (*c == '"') {
-            *o++ = '"';
-        }
-        *o++ = *c;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
 static int send_audit_csv(pm_req *q, audit_query *aq)
 {
     request_rec *r = q->r;
@@ -587,7 +609,7 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
                     v = pm_rfc3339(r->pool, pm_row_int(row, col, 0));
                 }
                 ap_rputs(col ? "," : "", r);
-                ap_rputs(csv_field(r->pool, v), r);
+                ap_rputs(pm_csv_cell(r->pool, v), r);  /* quoted, formulas neutralised */
             }
             ap_rputs("\r\n", r);
             aq->before = pm_row_str(row, 0);

@@ -1,6 +1,6 @@
 /* pm_csv.c — the RFC 4180 CSV reader: splits a buffer into records and fields,
  * removes quoting, counts physical lines so every record and every quoting error
- * carries the line it starts on. */
+ * carries the line it starts on. Also the export side: one neutralised cell. */
 #include "pm_csv.h"
 
 #include <apr_strings.h>
@@ -168,4 +168,35 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
     rec->fields = (pm_csv_field *)fields->elts;
     rec->nfields = fields->nelts;
     return PM_CSV_RECORD;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+const char *pm_csv_cell(apr_pool_t *p, const char *s)
+{
+    const char *c;
+    char *out, *o;
+    int formula;
+
+    if (s == NULL) {
+        return "";
+    }
+    formula = *s && strchr("=+-@\t\r", *s) != NULL;
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        return formula ? apr_pstrcat(p, "'", s, NULL) : s;
+    }
+    out = o = apr_palloc(p, strlen(s) * 2 + 4);
+    *o++ = '"';
+    if (formula) {
+        *o++ = '\'';
+    }
+    for (c = s; *c; c++) {
+        if (*c == '"') {
+            *o++ = '"';
+        }
+        *o++ = *c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
 }

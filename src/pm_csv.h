@@ -1,6 +1,7 @@
 /* pm_csv.h — an RFC 4180 CSV reader over a whole in-memory buffer: quoted fields,
  * "" escapes, commas and line breaks inside quotes, CRLF or LF line ends, an
- * optional UTF-8 byte order mark. Pure C on APR; it knows nothing about clients. */
+ * optional UTF-8 byte order mark; and the cell writer of CSV exports. Pure C on
+ * APR; it knows nothing about clients. */
 #ifndef PM_CSV_H
 #define PM_CSV_H
 
@@ -39,5 +40,11 @@ pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len
 /* Reads the next record; fields are allocated from p. */
 pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
                           const char **error, unsigned int *error_line);
+
+/* One cell of a CSV export. A value starting with =, +, -, @, TAB or CR gets a
+ * leading ' so a spreadsheet shows it as text and never runs it as a formula
+ * (CSV injection); then it is quoted when it holds a comma, quote, CR or LF.
+ * NULL is the empty cell. */
+const char *pm_csv_cell(apr_pool_t *p, const char *s);
 
 #endif

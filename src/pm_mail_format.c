@@ -317,7 +317,7 @@ static char *base64_lines(apr_pool_t *p, const unsigned char *data, apr_size_t l
 
 const pm_mail_image *pm_mail_image_from_data_url(apr_pool_t *p, const char *url)
 {
-    static const char *const types[] = { "image/png", "image/svg+xml", NULL };
+    static const char *const types[] = { "image/png", "image/jpeg", NULL };
     const char *const *t;
     pm_mail_image *img;
     long n;
@@ -374,7 +374,7 @@ char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheade
             "Content-Transfer-Encoding: base64\r\n",
             "Content-ID: <" PM_MAIL_LOGO_CID ">\r\n",
             "Content-Disposition: inline; filename=\"logo", 
-            strcmp(logo->type, "image/png") == 0 ? ".png" : ".svg", "\"\r\n\r\n",
+            strcmp(logo->type, "image/png") == 0 ? ".png" : ".jpg", "\"\r\n\r\n",
             base64_lines(p, logo->data, logo->len),
             "--", boundary, "--\r\n", NULL);
     }

@@ -52,12 +52,13 @@ char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
 
 /* An inline image for the HTML part (the practice logo). */
 typedef struct {
-    const char *type;              /* image/png or image/svg+xml */
+    const char *type;              /* image/png or image/jpeg */
     const unsigned char *data;
     apr_size_t len;
 } pm_mail_image;
 
-/* Splits "data:image/png;base64,...." into an image; NULL when it is not one. */
+/* Splits "data:image/png;base64,...." (or image/jpeg) into an image; NULL when it
+ * is not one. */
 const pm_mail_image *pm_mail_image_from_data_url(apr_pool_t *p, const char *url);
 
 /* Quoted-printable (RFC 2045) of UTF-8 text: line breaks become CRLF, lines are

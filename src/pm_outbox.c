@@ -73,14 +73,16 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
                       const char **subject, const char **text, const char **html)
 {
     const char *subject_t, *message_t;
-    pm_mail_vars v;
+    pm_mail_vars v, sv;
 
     pm_settings_templates(st, kind, &subject_t, &message_t);
     v.recipient_first_name = first_name ? first_name : "";
     v.practice_name = pm_settings_practice_name(st, pm_server_config(s));
     v.link = link;
     v.expires_at = pm_mail_human_time(p, expires_at);
-    *subject = pm_template_text(p, subject_t, &v);
+    sv = v;
+    sv.link = NULL;                 /* never in a Subject header, whatever the row says */
+    *subject = pm_template_text(p, subject_t, &sv);
     *text = pm_template_text(p, message_t, &v);
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }

@@ -1,6 +1,8 @@
 /* pm_settings.c — loading portal settings: each row's value is JSON; unknown
- * names are ignored here (the admin API validates what it stores). */
+ * names are ignored here (the admin API validates what it stores), and so is a
+ * logo that is not a valid PNG or JPEG (an SVG stored before those were refused). */
 #include "pm_settings.h"
+#include "pm_image.h"
 #include "pm_json.h"
 #include "pm_mail_format.h"
 
@@ -23,6 +25,19 @@ static void apply_string(json_t *v, const char **field, apr_pool_t *p)
     }
 }
 
+/* Only a logo pm_image accepts reaches the emails and the preview. */
+static void apply_logo(json_t *v, const char **field, apr_pool_t *p)
+{
+    const unsigned char *bytes;
+    apr_size_t len;
+    pm_image_info info;
+
+    if (json_is_string(v)
+        && pm_image_from_data_url(p, json_string_value(v), &bytes, &len, &info) == NULL) {
+        *field = apr_pstrdup(p, json_string_value(v));
+    }
+}
+
 static void apply_int(json_t *v, long long *field)
 {
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
@@ -34,7 +49,7 @@ static void apply_row(pm_settings *st, apr_pool_t *p, const char *name, json_t *
 {
     if (strcmp(name, "practice_name") == 0) apply_string(v, &st->practice_name, p);
     else if (strcmp(name, "brand_color") == 0) apply_string(v, &st->brand_color, p);
-    else if (strcmp(name, "logo") == 0) apply_string(v, &st->logo, p);
+    else if (strcmp(name, "logo") == 0) apply_logo(v, &st->logo, p);
     else if (strcmp(name, "invitation_ttl_hours") == 0) apply_int(v, &st->invitation_ttl_hours);
     else if (strcmp(name, "resend_cooldown_minutes") == 0) apply_int(v, &st->resend_cooldown_minutes);
     else if (strcmp(name, "max_sends_per_invitation") == 0) apply_int(v, &st->max_sends_per_invitation);

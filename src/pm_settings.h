@@ -8,7 +8,7 @@
 typedef struct {
     const char *practice_name;          /* NULL: the PortalMailFrom display name */
     const char *brand_color;            /* "#rrggbb" or NULL */
-    const char *logo;                   /* data:image/png|svg+xml;base64,... or NULL */
+    const char *logo;                   /* data:image/png|jpeg;base64,... (checked) or NULL */
     long long invitation_ttl_hours;
     long long resend_cooldown_minutes;
     long long max_sends_per_invitation;

@@ -406,6 +406,10 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT id, at, username, action, object_id, result, detail, request_id "
         "FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "
         "LIMIT CAST(%d AS integer)" },
+    /* a champion's test emails since a time: how many, and the oldest's time */
+    [PM_SQL_AUDIT_TEST_EMAILS] = { "pm_audit_test_emails",
+        "SELECT count(*), min(at) FROM audit_log "
+        "WHERE username = %s AND action = 'settings.test_email' AND at > %lld" },
 };
 
 static int count_placeholders(const char *sql)

@@ -68,6 +68,7 @@ typedef enum {
     PM_SQL_AUDIT_SEARCH,
     PM_SQL_AUDIT_INSERT,
     PM_SQL_AUDIT_BY_CLIENT,
+    PM_SQL_AUDIT_TEST_EMAILS,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 

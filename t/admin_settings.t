@@ -27,7 +27,7 @@ use PortalTest::Admin;
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
-my @CLIENTS = (9701 .. 9708);
+my @CLIENTS = (9701 .. 9710);
 cleanup_clients(@CLIENTS);
 reset_settings();
 END { eval { cleanup_clients(@CLIENTS); reset_settings(); 1 } or warn "cleanup: $@" }
@@ -216,6 +216,9 @@ my $png_small = make_png(4, 4);
 my $png_url = 'data:image/png;base64,' . encode_base64($png_small, '');
 my $svg_url = 'data:image/svg+xml;base64,'
             . encode_base64('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>', '');
+my $svg_script = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><script>alert(document.domain)</script></svg>';
+my $jpeg_small = make_jpeg(6, 3);
+my $jpeg_url = 'data:image/jpeg;base64,' . encode_base64($jpeg_small, '');
 my $link_msg = "Hello {{recipient_first_name}},\n{{link}}\n";
 
 my @RULES = (
@@ -238,8 +241,16 @@ my @RULES = (
                  "#1a5fb4\n", 'rgb(1,2,3)', 0x1a5fb4, ['#1a5fb4']],
     },
     logo => {
-        good => [$png_url, $svg_url],
+        good => [$png_url, $jpeg_url, 'data:image/png;base64,' . encode_base64(make_png(2048, 1), ''),
+                 'data:image/jpeg;base64,' . encode_base64(make_jpeg(2048, 2048), '')],
         bad  => ['', 'data:image/gif;base64,R0lGODlhAQABAAAAACw=', 'data:image/jpeg;base64,/9j/4AAQ',
+                 $svg_url, 'data:image/svg+xml;base64,' . encode_base64($svg_script, ''),
+                 'data:image/png;base64,' . encode_base64($svg_script, ''),
+                 'data:image/png;base64,' . encode_base64($jpeg_small, ''),
+                 'data:image/jpeg;base64,' . encode_base64($png_small, ''),
+                 'data:image/png;base64,' . encode_base64(make_png(2049, 1), ''),
+                 'data:image/jpeg;base64,' . encode_base64(make_jpeg(16, 2049), ''),
+                 'data:image/png;base64,' . encode_base64(substr($png_small, 0, 20), ''),
                  'data:image/png,' . $png_small =~ s/[^\x20-\x7e]//gr, 'data:image/png;base64,!!!!',
                  'data:image/png;base64,', 'data:text/html;base64,PGI+eDwvYj4=',
                  'data:image/svg+xml;utf8,<svg/>', 'https://example.org/logo.png',
@@ -263,11 +274,12 @@ my @RULES = (
     },
     client_invitation_subject => {
         good => ['x' x 200, 'é' x 200, 'Plain subject',
-                 '{{practice_name}} for {{recipient_first_name}} until {{expires_at}} {{link}}',
+                 '{{practice_name}} for {{recipient_first_name}} until {{expires_at}}',
                  'Einladung für Zoë — ✓ 🎉'],
         bad  => ['x' x 201, 'é' x 201, "Two\nlines", "Two\r\nlines", "CR\ronly", '{{unknown}}',
                  '{{ link }}', '{{LINK}}', '{{practice_name', 'Hi {{recipient_first_name}} {{token}}',
-                 '', '   ', "Tab\tinside", 7],
+                 '', '   ', "Tab\tinside", 7, '{{link}}', 'Your link: {{link}}',
+                 '{{practice_name}} for {{recipient_first_name}} until {{expires_at}} {{link}}'],
     },
     client_invitation_message => {
         good => ['{{link}}', ('x' x 4992) . '{{link}}', ('é' x 4992) . '{{link}}',
@@ -279,7 +291,7 @@ my @RULES = (
     },
     representative_invitation_subject => {
         good => ['x' x 200, 'Représentant: {{recipient_first_name}}'],
-        bad  => ['x' x 201, "a\nb", '{{client_first_name}}', ''],
+        bad  => ['x' x 201, "a\nb", '{{client_first_name}}', '', 'Hi {{link}}'],
     },
     representative_invitation_message => {
         good => ['{{link}}', ('x' x 4992) . '{{link}}'],
@@ -693,6 +705,8 @@ neutral_settings();
         my $audit = audit_by_request($res->header('X-Request-Id') // '');
         is(scalar(grep { $_->{action} eq 'settings.test_email' && ($_->{object_id} // 0) == $d->{outbox_id} } @$audit), 1,
            "test-email $kind: audited as settings.test_email with the outbox id");
+        my ($arow) = grep { $_->{action} eq 'settings.test_email' } @$audit;
+        is($arow && $arow->{detail}, '{"to_domain":"example.test"}', "test-email $kind: the audit detail names the domain only");
     }
 
     # the largest settings still make a well-formed email: a 200-character non-ASCII subject
@@ -730,6 +744,100 @@ neutral_settings();
     is(db()->selectrow_array('SELECT count(*) FROM invitations'), $inv_count, 'test emails create no invitation');
     db()->do("DELETE FROM outbox WHERE purpose <> 'invitation' AND to_address LIKE '%.t7\@example.test'");
     neutral_settings();
+}
+
+# =====================================================================================
+# subjects never carry the link: refused in PUT, and not rendered even from a row
+# written into the table by hand (Subject headers are logged by every relay)
+# =====================================================================================
+{
+    neutral_settings();
+    for my $name (qw(client_invitation_subject representative_invitation_subject)) {
+        my $err = refused_ok(put_settings({ $name => 'Your invitation: {{link}}' }), 422, 'invalid_setting', $name,
+                             "$name with {{link}}");
+        like($err && $err->{error}{message} // '', qr/\{\{link\}\}.*only in the message/,
+             "$name with {{link}}: the message says the link belongs in the message only");
+        ok(!exists settings_rows()->{$name}, "$name with {{link}}: nothing stored");
+    }
+    my $dbh = db();
+    $dbh->do("DELETE FROM settings WHERE name = 'client_invitation_subject'");
+    $dbh->do("INSERT INTO settings (name, value) VALUES ('client_invitation_subject', ?)", undef,
+             $JSON->encode('Open {{link}} now, {{recipient_first_name}}'));
+    my $p = json_ok(staff(POST => '/admin/settings/preview', json => { kind => 'client' }), 200,
+                    'hand-written subject with {{link}}: preview');
+    is($p->{subject}, 'Open  now, Alex', 'hand-written subject: the preview subject lacks the link');
+    like($p->{text}, qr/\Q$TEST_LINK\E/, 'hand-written subject: the link is still in the body');
+
+    my $c = add_client(9708, 'Subject', 'Tester', 'subject.t7@example.test', 'clin1');
+    mail_clear();
+    invite_client(9708, 'clin1');
+    my ($mail) = wait_mail_to($c->{email}, 15);
+    if (ok($mail, 'hand-written subject: the invitation arrived')) {
+        my $pm = parse_mail($mail);
+        my ($token) = text_nl((text_part($pm) || {})->{text} // '') =~ /\Q$INVITATION_URL\E#t=(\S+)/;
+        ok($token, 'hand-written subject: the token is in the body');
+        like($pm->{subject} // '', qr/^Open +now, Subject$/, 'hand-written subject: the Subject header lacks the link');
+        my ($head) = split /\r?\n\r?\n/, $mail->{raw} // '', 2;
+        unlike($head // '', qr/#t=/, 'hand-written subject: no token anywhere in the headers');
+        ok($token && index($head // '', $token) < 0, 'hand-written subject: the token is not in the headers');
+    }
+    neutral_settings();
+}
+
+# =====================================================================================
+# test emails: at most 10 per champion per rolling hour, counted from the audit trail;
+# the audit row keeps the address's domain only
+# =====================================================================================
+{
+    my $dbh = db();
+    $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) VALUES ('champion2', 'Cam Champion', 1, 1)")
+        unless $dbh->selectrow_array("SELECT count(*) FROM staff WHERE username = 'champion2'");
+    # two sends 61 minutes ago: outside the window, they do not count
+    $dbh->do("INSERT INTO audit_log (at, username, action, result) VALUES (?, 'champion2', 'settings.test_email', 'ok')",
+             undef, time - 3660) for 1, 2;
+    mail_clear();
+    my $t0 = time;
+    my @audit;
+    for my $i (1 .. 10) {
+        my $res = staff(POST => '/admin/settings/test-email', user => 'champion2',
+                        json => { to => "Limit.Person$i\@Example.TEST" });
+        json_ok($res, 202, "champion2: test email $i of 10");
+        push @audit, @{ audit_by_request($res->header('X-Request-Id') // '') };
+    }
+    is(scalar(grep { $_->{action} eq 'settings.test_email' } @audit), 10, 'ten test emails: ten audit rows');
+    is_deeply([map { eval { JSON::PP->new->decode($_->{detail} // '') } } @audit],
+              [({ to_domain => 'example.test' }) x 10], 'the audit detail is the domain only, {"to_domain":...}')
+        or diag explain [map { $_->{detail} } @audit];
+    ok(!(grep { join(' ', map { $_ // '' } values %$_) =~ /limit|person|\@/i } @audit),
+       'no part of the address but the domain is in the audit rows');
+
+    my $res = staff(POST => '/admin/settings/test-email', user => 'champion2', json => { to => 'eleven.t7@example.test' });
+    my $err = refused_ok($res, 429, 'test_email_limit', undef, 'champion2: the 11th test email within the hour');
+    my $ra = $res->header('Retry-After') // '';
+    like($ra, qr/^\d+$/, "11th: Retry-After in seconds ($ra)");
+    ok($ra =~ /^\d+$/ && $ra >= 3600 - (time - $t0) - 5 && $ra <= 3600,
+       '11th: Retry-After is when the oldest send of the hour leaves the window');
+    is($dbh->selectrow_array("SELECT count(*) FROM outbox WHERE to_address = 'eleven.t7\@example.test'"), 0,
+       '11th: nothing queued');
+    ok(!(grep { $_->{action} eq 'settings.test_email' } @{ audit_by_request($res->header('X-Request-Id') // '') }),
+       '11th: no settings.test_email row (it does not count itself)');
+    error_ok(staff(POST => '/admin/settings/test-email', user => 'champion2', json => { to => 'twelve.t7@example.test' }),
+             429, 'test_email_limit', 'champion2: still refused');
+
+    # another champion has a quota of its own
+    json_ok(staff(POST => '/admin/settings/test-email', json => { to => 'other.champion.t7@example.test' }), 202,
+            'admin: not limited by champion2\'s sends');
+    wait_mail_to('other.champion.t7@example.test', 15);
+    my $got = () = grep { grep { /^limit\.person\d+\@example\.test$/i } @{ $_->{rcpt_tos} || [] } } mails();
+    my $deadline = time + 15;
+    while ($got < 10 && time < $deadline) {
+        Time::HiRes::sleep(0.1);
+        $got = () = grep { grep { /^limit\.person\d+\@example\.test$/i } @{ $_->{rcpt_tos} || [] } } mails();
+    }
+    is($got, 10, 'the ten allowed test emails were delivered');
+    $dbh->do("DELETE FROM outbox WHERE purpose <> 'invitation' AND (to_address LIKE '%.t7\@example.test' "
+           . "OR lower(to_address) LIKE 'limit.person%\@example.test')");
+    $dbh->do("DELETE FROM staff WHERE username = 'champion2'");
 }
 
 # =====================================================================================
@@ -777,18 +885,47 @@ sub leaf_parts {
                  leaf_parts($top)), 'logo email: no other image');
     }
 
-    # SVG logo, through a test email
-    my $svg = qq{<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#0b6e4f"/></svg>\n};
-    json_ok(put_settings({ logo => 'data:image/svg+xml;base64,' . encode_base64($svg, '') }), 200, 'PUT an SVG logo');
+    # a JPEG logo: an image/jpeg part with the uploaded bytes
+    my $jpeg = make_jpeg(40, 20);
+    json_ok(put_settings({ logo => 'data:image/jpeg;base64,' . encode_base64($jpeg, '') }), 200, 'PUT a JPEG logo');
+    $c = add_client(9707, 'Jpeg', 'Tester', 'jpeg.t7@example.test', 'clin1');
     mail_clear();
-    json_ok(staff(POST => '/admin/settings/test-email', json => { to => 'svg.t7@example.test' }), 202, 'test-email with the SVG logo');
-    ($mail) = wait_mail_to('svg.t7@example.test', 15);
-    if (ok($mail, 'SVG logo: the test email arrived')) {
+    invite_client(9707, 'clin1');
+    ($mail) = wait_mail_to($c->{email}, 15);
+    if (ok($mail, 'JPEG logo: the invitation arrived')) {
         my $m = mime_tree($mail);
         my ($img) = grep { $_->{content_type} =~ m{^image/} } leaf_parts($m->{tree} || {});
-        is($img && $img->{content_type}, 'image/svg+xml', 'SVG logo: an image/svg+xml part');
-        ok($img && decode_base64($img->{data_b64}) eq $svg, 'SVG logo: the bytes are the uploaded SVG');
-        is($img && $img->{content_id}, '<practice-logo@portal-manager>', 'SVG logo: Content-ID');
+        is($img && $img->{content_type}, 'image/jpeg', 'JPEG logo: an image/jpeg part');
+        ok($img && decode_base64($img->{data_b64}) eq $jpeg, 'JPEG logo: the bytes are the uploaded JPEG');
+        is($img && $img->{content_id}, '<practice-logo@portal-manager>', 'JPEG logo: Content-ID');
+    }
+
+    # SVG is refused (it can carry script), with a message that says what is accepted
+    my $svg = qq{<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script>}
+            . qq{<rect width="10" height="10" fill="#0b6e4f"/></svg>\n};
+    my $svg_logo = 'data:image/svg+xml;base64,' . encode_base64($svg, '');
+    my $err = refused_ok(put_settings({ logo => $svg_logo }), 422, 'invalid_setting', 'logo', 'PUT an SVG logo');
+    like($err && $err->{error}{message} // '', qr/PNG or JPEG/, 'SVG logo: the message says PNG or JPEG');
+    is(stored_value('logo'), 'data:image/jpeg;base64,' . encode_base64($jpeg, ''), 'SVG logo: the JPEG stays');
+
+    # an SVG logo stored before this check (written into the table here) is ignored:
+    # GET shows no logo, the preview and the emails carry no image
+    db()->do("DELETE FROM settings WHERE name = 'logo'");
+    db()->do("INSERT INTO settings (name, value) VALUES ('logo', ?)", undef, $JSON->encode($svg_logo));
+    ok(!defined get_settings()->{logo}, 'stored SVG logo: GET /admin/settings shows no logo');
+    my $spv = json_ok(staff(POST => '/admin/settings/preview', json => { kind => 'client' }), 200,
+                     'stored SVG logo: preview');
+    unlike($spv->{html}, qr/<img/, 'stored SVG logo: no image in the preview');
+    mail_clear();
+    json_ok(staff(POST => '/admin/settings/test-email', json => { to => 'svg.t7@example.test' }), 202, 'test-email with a stored SVG logo');
+    ($mail) = wait_mail_to('svg.t7@example.test', 15);
+    if (ok($mail, 'stored SVG logo: the test email arrived')) {
+        my $m = mime_tree($mail);
+        is($m->{tree}{content_type}, 'multipart/alternative', 'stored SVG logo: multipart/alternative, no related image');
+        ok(!(grep { $_->{content_type} =~ m{^image/} } leaf_parts($m->{tree} || {})), 'stored SVG logo: no image part');
+        unlike($mail->{raw} // '', qr/<script|svg\+xml/, 'stored SVG logo: no SVG anywhere in the message');
+        my ($html) = grep { $_->{content_type} eq 'text/html' } leaf_parts($m->{tree} || {});
+        unlike($html->{text} // '', qr/<img/, 'stored SVG logo: no <img> in the HTML');
     }
 
     # no logo: back to multipart/alternative

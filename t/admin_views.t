@@ -397,10 +397,65 @@ my $BULK = 1050;
     error_ok(staff(GET => '/admin/audit?format=csv&client_id=x'), 400, 'invalid_parameter', 'CSV with a bad client_id');
 }
 
-# a CSV record (hash by header) in the JSON entry's shape
+# =====================================================================================
+# audit CSV: nothing a spreadsheet would run as a formula (CSV injection)
+# =====================================================================================
+{
+    my $formula = $PortalTest::Env::FORMULA_USER;        # =cmd|' /C calc'!A0, a Basic auth user
+    my $dbh = db();
+    $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) VALUES (?, '=HYPERLINK(\"http://evil.example/\",\"x\")', 1, 1)",
+             undef, $formula) unless $dbh->selectrow_array('SELECT count(*) FROM staff WHERE username = ?', undef, $formula);
+    my $me = json_ok(staff(GET => '/me', user => $formula), 200, 'the formula-named staff member signs in');
+    is($me->{username}, $formula, '/me: the username as is');
+    json_ok(staff(GET => '/clients/9711', user => $formula), 200, 'the formula-named staff member views 9711 (audited)');
+
+    my $q = '?format=csv&username=' . uri_escape_utf8($formula);
+    my $res = staff(GET => "/admin/audit$q");
+    is($res->code, 200, 'CSV of the formula user\'s rows: 200');
+    my @lines = grep { length } split /\r\n/, $res->content // '';
+    shift @lines;
+    ok(@lines >= 1, 'CSV: the client.view row is there');
+    my $want = quotemeta("'$formula");
+    ok(@lines && !(grep { !/^\d+,[^,]+,$want,client\.view,9711,/ } @lines),
+       "CSV: the username cell is '$formula (a leading quote, as text)") or diag join "\n", @lines;
+    my $rows = eval { parse_csv($res->content) } || [];
+    shift @$rows;
+    is_deeply([map { $_->[2] } @$rows], [("'$formula") x @lines], 'CSV parsed: the username starts with a quote');
+
+    # the JSON view is not a spreadsheet: the name as stored
+    my $d = json_ok(staff(GET => '/admin/audit?username=' . uri_escape_utf8($formula)), 200, 'JSON audit of the formula user');
+    is($d->{entries}[0]{username}, $formula, 'JSON: the username unchanged');
+
+    # every cell of the whole export is safe
+    $res = staff(GET => '/admin/audit?format=csv');
+    $rows = eval { parse_csv($res->content) } || [];
+    my @unsafe = grep { /^[=+\-\@\t\r]/ } map { @$_ } @$rows;
+    is(scalar @unsafe, 0, 'whole CSV export: no cell starts with = + - @ TAB or CR')
+        or diag explain [@unsafe[0 .. ($#unsafe > 4 ? 4 : $#unsafe)]];
+    ok((grep { $_ eq "'=cmd|calc" } map { @$_ } @$rows), "whole CSV export: the bulk '=cmd|calc' user neutralised");
+    $dbh->do('DELETE FROM staff WHERE username = ?', undef, $formula);
+}
+
+# =====================================================================================
+# the pages cannot be framed (clickjacking): CSP frame-ancestors 'none', X-Frame-Options DENY
+# =====================================================================================
+for my $page (['/portal-manager/', "default-src 'self'; frame-ancestors 'none'", 'admin'],
+              ['/portal-manager/settings.html', "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'", 'admin'],
+              ['/portal-manager/staff.js', "default-src 'self'; frame-ancestors 'none'", 'clin1'],
+              ['/portal/invitation/', "default-src 'self'; frame-ancestors 'none'", undef]) {
+    my ($path, $csp, $user) = @$page;
+    my $res = http_request(GET => $path, (defined $user ? (user => $user) : ()));
+    is($res->code, 200, "GET $path: 200");
+    is($res->header('Content-Security-Policy'), $csp, "GET $path: CSP with frame-ancestors 'none'");
+    is($res->header('X-Frame-Options'), 'DENY', "GET $path: X-Frame-Options DENY");
+}
+
+# a CSV record (hash by header) in the JSON entry's shape; a cell the export neutralised
+# ('=..., '+..., '-..., '@..., '<TAB>..., '<CR>...) compares as the stored text
 sub csv_entry {
     my $h = shift;
     my %e = %$h;
+    s/^'(?=[=+\-\@\t\r])// for values %e;
     $e{$_} = length $e{$_} ? 0 + $e{$_} : undef for qw(id client_id object_id);
     $e{detail} = length $e{detail} ? eval { JSON::PP->new->allow_nonref->decode($e{detail}) } // "UNPARSABLE: $e{detail}" : undef;
     $e{$_} = length $e{$_} ? $e{$_} : undef for qw(remote_ip request_id);

@@ -19,7 +19,7 @@ const TEST_POLL_LIMIT = 60;
 // setting → the input that holds it (by id) and the element its error goes to
 const FIELDS = {
   practice_name: { input: 'practice-name', label: 'Practice name' },
-  logo: { input: 'logo-file', label: 'Logo' },
+  logo: { input: 'logo-file', label: 'Logo', error: 'logo-error' },
   brand_color: { input: 'brand-color', label: 'Brand colour' },
   portal_url: { input: 'portal-url', label: 'Link to the client portal' },
   client_invitation_subject: { input: 'client-subject', label: 'Subject of the email to clients' },
@@ -193,7 +193,7 @@ function syncPicker() {
 // ---- logo -------------------------------------------------------------------------------------
 
 function dataUrlToBlob(url) {
-  const m = /^data:(image\/(?:png|svg\+xml));base64,(.*)$/s.exec(url || '');
+  const m = /^data:(image\/(?:png|jpeg));base64,(.*)$/s.exec(url || '');
   if (!m) return null;
   try {
     const bin = atob(m[2]);
@@ -254,18 +254,19 @@ async function chooseLogo(file) {
   setFieldError('logo-error', '', $('logo-file'));
   if (!file) return;
   const lower = file.name.toLowerCase();
+  // PNG or JPEG only: SVG can carry scripts, so the server refuses it too
   const type = file.type === 'image/png' || (!file.type && lower.endsWith('.png')) ? 'image/png'
-    : file.type === 'image/svg+xml' || (!file.type && lower.endsWith('.svg')) ? 'image/svg+xml' : null;
+    : file.type === 'image/jpeg' || (!file.type && /\.jpe?g$/.test(lower)) ? 'image/jpeg' : null;
   let problem = null;
-  if (!type) problem = 'Please choose a PNG or SVG image. “' + file.name + '” is not one.';
+  if (!type) problem = 'Please choose a PNG or JPEG image. “' + file.name + '” is not one.';
   else if (file.size > LOGO_MAX_BYTES) problem = '“' + file.name + '” is ' + kb(file.size) + '; a logo can be at most 100 KB. Please choose a smaller image.';
   let bytes = null;
   if (!problem) {
     bytes = new Uint8Array(await file.arrayBuffer());
     const png = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-    const svg = /<svg[\s>]/i.test(new TextDecoder().decode(bytes.subarray(0, 4096)));
-    if ((type === 'image/png' && !png) || (type === 'image/svg+xml' && !svg)) {
-      problem = '“' + file.name + '” does not look like a ' + (type === 'image/png' ? 'PNG' : 'SVG') + ' image.';
+    const jpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+    if ((type === 'image/png' && !png) || (type === 'image/jpeg' && !jpeg)) {
+      problem = '“' + file.name + '” does not look like a ' + (type === 'image/png' ? 'PNG' : 'JPEG') + ' image.';
     }
   }
   if (problem) {

@@ -15,6 +15,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { request as playwrightRequest } from 'playwright-core';
 import { simpleParser } from 'mailparser';
 import {
@@ -73,6 +74,38 @@ async function pickTestClients() {
   } finally {
     await api.dispose();
   }
+}
+
+// A real w x h PNG (RGB, one colour); pad adds a tEXt chunk of that many bytes.
+function crc32(buf) {
+  let c = ~0;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k += 1) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+function pngChunk(type, data) {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([head, body, crc]);
+}
+function makePng(w, h, pad = 0) {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3, 0x5d)]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(Buffer.concat(Array(h).fill(row)))),
+    ...(pad ? [pngChunk('tEXt', Buffer.from('Comment\0' + 'x'.repeat(pad), 'latin1'))] : []),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 async function settingsPage({ who = ADMIN, viewport = DESKTOP } = {}) {
@@ -349,6 +382,31 @@ describe('end to end (real server)', () => {
     await staff.context().close();
   });
 
+  test('pages: the staff, settings and invitation pages cannot be framed (clickjacking)', { skip }, async () => {
+    const context = await browser.newContext({ httpCredentials: ADMIN });
+    try {
+      for (const [url, csp] of [
+        [STAFF_URL, "default-src 'self'; frame-ancestors 'none'"],
+        [STAFF_URL + 'settings.html', "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'"],
+        [INVITATION_URL, "default-src 'self'; frame-ancestors 'none'"],
+      ]) {
+        const r = await context.request.get(url);
+        assert.equal(r.status(), 200, url);
+        assert.equal(r.headers()['content-security-policy'], csp, url + ': CSP');
+        assert.equal(r.headers()['x-frame-options'], 'DENY', url + ': X-Frame-Options');
+        // and the browser honours it: a page of another origin frames nothing
+        const page = await context.newPage();
+        await page.setContent('<iframe id="f" src="' + url + '" width="400" height="300"></iframe>', { waitUntil: 'load' });
+        const framed = page.frames().find((f) => f !== page.mainFrame());
+        const rendered = framed ? await framed.evaluate(() => document.querySelectorAll('script[src], link[rel=stylesheet]').length).catch(() => 0) : 0;
+        assert.equal(rendered, 0, url + ': nothing of the page rendered in the frame');
+        await page.close();
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
   test('settings: an admin changes the client subject; the next invitation email carries it; non-admins are refused', { skip }, async () => {
     const client = testClient(3);
     const email = `e2e-${RUN}-d@example.org`;
@@ -368,9 +426,9 @@ describe('end to end (real server)', () => {
 
     // a logo of almost 100 KB goes through (PortalMaxBodySize on the admin location must
     // leave room for it), shows in the email preview, and can be removed again
-    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#2f5d62"/><!--'
-      + 'x'.repeat(96 * 1024) + '--></svg>';
-    await page.getByLabel('Choose a logo file').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from(svg) });
+    // (PNG or JPEG only: SVG can carry scripts)
+    const png = makePng(120, 40, 96 * 1024);
+    await page.getByLabel('Choose a logo file').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
     await page.getByText('New logo chosen; save the branding to use it.').waitFor();
     await page.getByRole('button', { name: 'Save branding' }).click();
     await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
@@ -382,6 +440,17 @@ describe('end to end (real server)', () => {
     await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
     await page.getByText('No logo is in use.').waitFor();
     assert.equal(await page.locator('#preview-html img').count(), 0);
+
+    // the module checks what the page cannot: a PNG of 4000 pixels is refused by the field
+    await page.getByLabel('Choose a logo file').setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: makePng(4000, 1) });
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#logo-error').filter({ hasText: 'This must be 1 to 2048 pixels wide and high.' }).waitFor();
+    await page.getByRole('button', { name: 'Remove the logo' }).click();
+
+    // the link is a secret: never in a subject (every mail relay logs those)
+    await subject.fill('Your link: {{link}}');
+    await page.getByRole('button', { name: 'Save invitation emails' }).click();
+    await page.locator('#client-subject-error').filter({ hasText: 'must not contain {{link}}' }).waitFor();
 
     // the module's 422 invalid_setting lands by the field, the text stays
     await subject.fill('Invitation {{first_name}}');

@@ -211,7 +211,8 @@ PortalMailFrom      "Riverside Counseling <no-reply@example.org>"
 PortalOutboxInterval 100
 PortalOutboxRetryDelay 1
 
-# The static pages: a CSP of their own (the APIs set theirs), index.html for the
+# The static pages: a CSP of their own (the APIs set theirs) that forbids framing, as
+# does X-Frame-Options (clickjacking), index.html for the
 # directory, types from /etc/mime.types. The settings page previews the logo from a
 # blob: URL, so it also allows images from blob:.
 <Directory "$WORK/htdocs">
@@ -219,12 +220,13 @@ PortalOutboxRetryDelay 1
     DirectoryIndex index.html
     AddCharset utf-8 .html .js .css .svg
     <FilesMatch "\.(html|js|css|png|svg)$">
-        Header always set Content-Security-Policy "default-src 'self'"
+        Header always set Content-Security-Policy "default-src 'self'; frame-ancestors 'none'"
+        Header always set X-Frame-Options DENY
         Header always set X-Content-Type-Options nosniff
         Header always set Referrer-Policy no-referrer
     </FilesMatch>
     <Files "settings.html">
-        Header always set Content-Security-Policy "default-src 'self'; img-src 'self' blob:"
+        Header always set Content-Security-Policy "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'"
     </Files>
 </Directory>
 

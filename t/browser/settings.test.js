@@ -9,7 +9,7 @@ import {
   launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
 } from './lib/browser.js';
 
-// a 1×1 PNG, and an SVG
+// a 1×1 PNG, and an SVG (refused: it can carry scripts)
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 const SVG = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#2f5d62"/></svg>');
 
@@ -177,7 +177,13 @@ describe('settings page', () => {
     await file.setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: Buffer.concat([PNG, Buffer.alloc(110 * 1024)]) });
     await page.locator('#logo-error').filter({ hasText: 'at most 100 KB' }).waitFor();
     await file.setInputFiles({ name: 'logo.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a') });
-    await page.locator('#logo-error').filter({ hasText: 'PNG or SVG' }).waitFor();
+    await page.locator('#logo-error').filter({ hasText: 'PNG or JPEG' }).waitFor();
+    await file.setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: SVG });
+    await page.locator('#logo-error').filter({ hasText: 'Please choose a PNG or JPEG image. “logo.svg” is not one.' }).waitFor();
+    await file.setInputFiles({ name: 'fake.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a jpeg') });
+    await page.locator('#logo-error').filter({ hasText: 'does not look like a JPEG' }).waitFor();
+    assert.equal(await file.getAttribute('accept'), 'image/png,image/jpeg,.png,.jpg,.jpeg');
+    assert.match(await page.locator('#logo-hint').textContent(), /A PNG or JPEG image of at most 100 KB/);
     await file.setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
     await page.locator('#logo-error').filter({ hasText: 'does not look like a PNG' }).waitFor();
     assert.equal(await img.isVisible(), false);
@@ -198,13 +204,20 @@ describe('settings page', () => {
     await page.locator('#preview-html img.email-logo').waitFor();
     await checkA11y(page, 'settings logo');
 
-    // an SVG replaces it
-    await file.setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: SVG });
+    // a JPEG (drawn by the browser itself) replaces it
+    const JPEG = Buffer.from(await page.evaluate(() => {
+      const c = document.createElement('canvas');
+      c.width = 120; c.height = 40;
+      const g = c.getContext('2d');
+      g.fillStyle = '#2f5d62'; g.fillRect(0, 0, 120, 40);
+      return c.toDataURL('image/jpeg').split(',')[1];
+    }), 'base64');
+    await file.setInputFiles({ name: 'logo.jpg', mimeType: 'image/jpeg', buffer: JPEG });
     await page.getByText('New logo chosen; save the branding to use it.').waitFor();
     await page.getByRole('button', { name: 'Save branding' }).click();
     await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
-    assert.deepEqual(lastPut(), { logo: 'data:image/svg+xml;base64,' + SVG.toString('base64') });
-    await page.waitForFunction(() => document.getElementById('logo-img').naturalWidth > 0);
+    assert.deepEqual(lastPut(), { logo: 'data:image/jpeg;base64,' + JPEG.toString('base64') });
+    await page.waitForFunction(() => document.getElementById('logo-img').naturalWidth === 120);
 
     // clear
     await page.getByRole('button', { name: 'Remove the logo' }).click();

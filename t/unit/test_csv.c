@@ -118,6 +118,28 @@ static void test_errors(apr_pool_t *p)
     ok(next(&r) == PM_CSV_END, "unclosed quote swallows the rest");
 }
 
+static void test_cells(apr_pool_t *p)
+{
+    is_str(pm_csv_cell(p, NULL), "", "NULL is the empty cell");
+    is_str(pm_csv_cell(p, ""), "", "empty stays empty");
+    is_str(pm_csv_cell(p, "admin"), "admin", "plain text as is");
+    is_str(pm_csv_cell(p, "a,b"), "\"a,b\"", "comma quoted");
+    is_str(pm_csv_cell(p, "say \"hi\""), "\"say \"\"hi\"\"\"", "quotes doubled");
+    is_str(pm_csv_cell(p, "two\nlines"), "\"two\nlines\"", "line break quoted");
+    is_str(pm_csv_cell(p, "=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0", "= neutralised");
+    is_str(pm_csv_cell(p, "+1+1"), "'+1+1", "+ neutralised");
+    is_str(pm_csv_cell(p, "-2+3"), "'-2+3", "- neutralised");
+    is_str(pm_csv_cell(p, "@SUM(A1)"), "'@SUM(A1)", "@ neutralised");
+    is_str(pm_csv_cell(p, "\t=1"), "'\t=1", "TAB neutralised");
+    is_str(pm_csv_cell(p, "\r=1"), "\"'\r=1\"", "CR neutralised, then quoted");
+    is_str(pm_csv_cell(p, "=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+           "formula with quotes and comma: neutralised inside the quotes");
+    is_str(pm_csv_cell(p, "a=b"), "a=b", "= later in the text as is");
+    is_str(pm_csv_cell(p, " =1"), " =1", "leading space as is");
+    is_str(pm_csv_cell(p, "{\"changed\":[\"logo\"]}"), "\"{\"\"changed\"\":[\"\"logo\"\"]}\"",
+           "JSON detail quoted, not prefixed");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -129,6 +151,7 @@ int main(void)
     test_embedded_nul(p);
     test_blank_and_counts(p);
     test_errors(p);
+    test_cells(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();

@@ -75,9 +75,15 @@ function settingProblem(name, v) {
     case 'portal_url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
     case 'brand_color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
     case 'logo': {
-      const m = typeof v === 'string' && /^data:image\/(png|svg\+xml);base64,([A-Za-z0-9+/=]*)$/.exec(v);
-      if (!m) return 'must be a PNG or SVG image (a data:image/png or data:image/svg+xml base64 URL)';
-      return Buffer.from(m[2], 'base64').length > 100 * 1024 ? 'must be at most 100 KB' : null;
+      // as the module: PNG or JPEG (magic bytes), never SVG; it also checks the dimensions
+      if (typeof v === 'string' && v.startsWith('data:image/svg')) return 'must be a PNG or JPEG image; SVG is not accepted';
+      const m = typeof v === 'string' && /^data:image\/(png|jpeg);base64,([A-Za-z0-9+/=]*)$/.exec(v);
+      if (!m) return 'must be a PNG or JPEG image (a data:image/png or data:image/jpeg base64 URL)';
+      const bytes = Buffer.from(m[2], 'base64');
+      const magic = m[1] === 'png' ? bytes.subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]))
+        : bytes.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]));
+      if (!magic) return 'is not a PNG or JPEG image';
+      return bytes.length > 100 * 1024 ? 'must be at most 100 KB' : null;
     }
     case 'client_invitation_subject': case 'representative_invitation_subject':
       return textProblem(v, 200, false) || templateProblem(v, false);

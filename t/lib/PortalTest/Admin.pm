@@ -8,6 +8,7 @@ package PortalTest::Admin;
 #   my $tree = mime_tree($mail);       # the MIME tree, parsed with policy.strict
 #   my $rows = parse_csv($bytes);      # RFC 4180 records (Python's csv, strict)
 #   my $png = make_png(8, 8, size => 102400);   # a valid PNG, optionally of exact size
+#   my $jpg = make_jpeg(6, 3);         # a JPEG's marker structure (SOI, APP0, SOF0, EOI)
 #   my $row = wait_outbox($id, sub { $_[0]{status} ne 'queued' }, 15);
 #
 # Clients are inserted with explicit ids (97xx) so the seed clients that other test
@@ -23,7 +24,7 @@ use PortalTest;
 use PortalTest::Env ();
 
 our @EXPORT = qw(add_client cleanup_clients reset_settings wait_mail_to mime_tree
-                 parse_csv make_png wait_outbox outbox_row text_nl);
+                 parse_csv make_png make_jpeg wait_outbox outbox_row text_nl);
 
 # Lower-case the way pm_name_key does for the letters these tests use.
 sub name_key { my $s = shift; $s = lc $s; return $s }
@@ -175,6 +176,17 @@ sub make_png {
     my $png = $head . $tail;
     die "make_png: got " . length($png) . " bytes\n" if defined $opt{size} && length $png != $opt{size};
     return $png;
+}
+
+# The header structure of a baseline JPEG of $w x $h: SOI, a JFIF APP0 segment, the SOF0
+# frame header (one component), EOI. What the module checks (markers, frame size); no
+# scan data, so no viewer would show pixels.
+sub make_jpeg {
+    my ($w, $h) = @_;
+    my $app0 = "JFIF\0" . pack('CCCnnCC', 1, 1, 0, 1, 1, 0, 0);
+    my $sof0 = pack('CnnC', 8, $h, $w, 1) . pack('CCC', 1, 0x11, 0);
+    return "\xFF\xD8" . "\xFF\xE0" . pack('n', 2 + length $app0) . $app0
+         . "\xFF\xC0" . pack('n', 2 + length $sof0) . $sof0 . "\xFF\xD9";
 }
 
 # The outbox row $id straight from the database (hash), or undef.
