@@ -235,7 +235,7 @@ static int send_client_view(pm_req *q, const char *action)
     return pm_http_send_json(q, HTTP_OK, view);
 }
 
-/* ---- GET /clients ------------------------------------------------------------- */
+/* ---- GET /clients, POST /clients/search ------------------------------------------ */
 
 typedef struct {
     const char *search_key;     /* folded prefix or NULL */
@@ -243,32 +243,22 @@ typedef struct {
     const char *after[3];       /* last_name_key, first_name_key, id */
 } list_query;
 
-static int parse_list_query(pm_req *q, list_query *lq)
+static int bad_list_parameter(pm_req *q, const char *field, const char *message)
+{
+    return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter", message, field);
+}
+
+/* The list's three inputs, as text, validated the same way wherever they came from. */
+static int check_list_query(pm_req *q, const char *qs, const char *limit, const char *cursor,
+                            list_query *lq)
 {
     apr_pool_t *p = q->r->pool;
-    apr_table_t *args = NULL;
-    const apr_array_header_t *arr;
-    const char *qs, *limit, *cursor;
-    int i;
 
-    ap_args_to_table(q->r, &args);
-    arr = apr_table_elts(args);
-    for (i = 0; i < arr->nelts; i++) {
-        const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
-        if (strcmp(key, "q") && strcmp(key, "limit") && strcmp(key, "cursor")) {
-            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                      apr_psprintf(p, "Unknown parameter '%s'.", key), key);
-        }
-    }
-    qs = apr_table_get(args, "q");
-    limit = apr_table_get(args, "limit");
-    cursor = apr_table_get(args, "cursor");
     lq->search_key = NULL;
     if (qs) {
         const char *trimmed = pm_trim(p, qs);
         if (!pm_utf8_valid(trimmed, strlen(trimmed), 0) || pm_utf8_length(trimmed) > SEARCH_MAX_CHARS) {
-            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                      "The search text must be at most 100 characters of text.", "q");
+            return bad_list_parameter(q, "q", "The search text must be at most 100 characters of text.");
         }
         lq->search_key = *trimmed ? pm_name_key(p, trimmed) : NULL;
     }
@@ -277,8 +267,7 @@ static int parse_list_query(pm_req *q, list_query *lq)
         char *end;
         long v = strtol(limit, &end, 10);
         if (*limit == '\0' || *end != '\0' || v < 1 || v > LIST_MAX_LIMIT) {
-            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                      "limit must be a whole number from 1 to 100.", "limit");
+            return bad_list_parameter(q, "limit", "limit must be a whole number from 1 to 100.");
         }
         lq->limit = (int)v;
     }
@@ -291,6 +280,63 @@ static int parse_list_query(pm_req *q, list_query *lq)
                                   "cursor");
     }
     return PM_NEXT;
+}
+
+/* GET /clients?limit=&cursor= — the whole list a page at a time. The search text
+ * never rides in a URL (access logs, proxies and browser history keep URLs): a
+ * `q` here is refused and POST /clients/search takes it in its body. */
+static int parse_list_url(pm_req *q, list_query *lq)
+{
+    apr_table_t *args = NULL;
+    const apr_array_header_t *arr;
+    int i;
+
+    ap_args_to_table(q->r, &args);
+    arr = apr_table_elts(args);
+    for (i = 0; i < arr->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
+        if (strcmp(key, "q") == 0) {
+            return bad_list_parameter(q, "q", "Send the search text in the body of "
+                                      "POST /clients/search: client names must not appear in "
+                                      "URLs or access logs.");
+        }
+        if (strcmp(key, "limit") && strcmp(key, "cursor")) {
+            return bad_list_parameter(q, key, apr_psprintf(q->r->pool, "Unknown parameter '%s'.",
+                                                           key));
+        }
+    }
+    return check_list_query(q, NULL, apr_table_get(args, "limit"), apr_table_get(args, "cursor"),
+                            lq);
+}
+
+static const char *const search_fields[] = { "q", "limit", "cursor", NULL };
+
+/* POST /clients/search {q?, limit?, cursor?} — the same list, searched. */
+static int parse_list_body(pm_req *q, list_query *lq)
+{
+    json_t *qs = q->body ? json_object_get(q->body, "q") : NULL;
+    json_t *limit = q->body ? json_object_get(q->body, "limit") : NULL;
+    json_t *cursor = q->body ? json_object_get(q->body, "cursor") : NULL;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, search_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (qs && !json_is_null(qs) && !json_is_string(qs)) {
+        return bad_list_parameter(q, "q", "The search text must be a string.");
+    }
+    if (limit && !json_is_null(limit) && !json_is_integer(limit)) {
+        return bad_list_parameter(q, "limit", "limit must be a whole number from 1 to 100.");
+    }
+    if (cursor && !json_is_null(cursor) && !json_is_string(cursor)) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
+                                  "This page link is not valid any more; start the list again.",
+                                  "cursor");
+    }
+    return check_list_query(q, json_is_string(qs) ? json_string_value(qs) : NULL,
+                            json_is_integer(limit)
+                                ? pm_arg_int(q->r->pool, json_integer_value(limit)) : NULL,
+                            json_is_string(cursor) ? json_string_value(cursor) : NULL, lq);
 }
 
 static apr_status_t select_client_page(pm_req *q, const list_query *lq,
@@ -324,17 +370,14 @@ static apr_status_t select_client_page(pm_req *q, const list_query *lq,
                        lq->after[0], lq->after[1], lq->after[2], n);
 }
 
-int pm_api_clients_list(pm_req *q)
+static int send_client_page(pm_req *q, const list_query *lq_in)
 {
     apr_pool_t *p = q->r->pool;
-    list_query lq;
+    list_query lq = *lq_in;
     apr_array_header_t *rows;
     json_t *doc, *list;
-    int rc, i, shown;
+    int i, shown;
 
-    if ((rc = parse_list_query(q, &lq)) != PM_NEXT) {
-        return rc;
-    }
     if (select_client_page(q, &lq, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -357,6 +400,22 @@ int pm_api_clients_list(pm_req *q)
         pm_json_set_null(doc, "next_cursor");
     }
     return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+int pm_api_clients_list(pm_req *q)
+{
+    list_query lq;
+    int rc = parse_list_url(q, &lq);
+
+    return rc == PM_NEXT ? send_client_page(q, &lq) : rc;
+}
+
+int pm_api_clients_search(pm_req *q)
+{
+    list_query lq;
+    int rc = parse_list_body(q, &lq);
+
+    return rc == PM_NEXT ? send_client_page(q, &lq) : rc;
 }
 
 /* ---- GET /clients/{id} ---------------------------------------------------------- */

@@ -82,6 +82,7 @@ static int get_me(pm_req *q)
 static const pm_route staff_routes[] = {
     { "GET", "/me", get_me },
     { "GET", "/clients", pm_api_clients_list },
+    { "POST", "/clients/search", pm_api_clients_search },
     { "GET", "/clients/{id}", pm_api_client_view },
     { "PUT", "/clients/{id}/email", pm_api_client_set_email },
     { "POST", "/clients/{id}/declined", pm_api_client_set_declined },

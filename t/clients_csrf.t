@@ -91,8 +91,28 @@ for my $route (@ROUTES) {
     }
 }
 
-# GET is not state-changing: it needs none of this
+# GET is not state-changing: it needs no X-Requested-With ...
 json_ok(staff(GET => "/clients/$ID", user => 'clin1'), 200, 'GET without X-Requested-With');
+json_ok(staff(GET => "/clients/$ID", user => 'clin1', headers => ['Sec-Fetch-Site' => 'none']),
+        200, 'GET typed into the address bar (Sec-Fetch-Site: none)');
+json_ok(staff(GET => "/clients/$ID", user => 'clin1',
+              headers => ['Sec-Fetch-Site' => 'same-origin', 'Origin' => $ORIGIN]),
+        200, 'GET from the staff page');
+# ... but another site's page must not make a clinician's browser read clients (and
+# fill the audit trail with rows under their name): refused before anything is written
+for my $bad (['Sec-Fetch-Site: cross-site' => ['Sec-Fetch-Site' => 'cross-site']],
+             ['Sec-Fetch-Site: same-site'  => ['Sec-Fetch-Site' => 'same-site']],
+             ['a foreign Origin'           => ['Origin' => 'https://evil.example']]) {
+    my ($what, $headers) = @$bad;
+    for my $path ("/clients/$ID", '/clients/999999', '/me', '/clients?limit=5') {
+        my $before = snapshot();
+        my $mark = audit_mark();
+        my $res = staff(GET => $path, user => 'clin1', headers => $headers);
+        refused_ok("GET $path with $what", $res, 403, 'csrf', $before, $mark);
+    }
+    my $res = staff(HEAD => "/clients/$ID", user => 'clin1', headers => $headers);
+    is($res->code, 403, "HEAD with $what: 403");
+}
 
 # --- what the staff page sends passes ----------------------------------------------------------
 my @page = (user => 'clin1', headers => ['Origin' => $ORIGIN, 'Sec-Fetch-Site' => 'same-origin']);

@@ -15,6 +15,7 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Encode qw(encode_utf8);
+use File::Spec::Functions qw(catfile);
 use IO::Socket::INET ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
@@ -33,7 +34,7 @@ sub seed_only { [grep { $_ <= 29 } @{ $_[0] }] }
 
 sub search {
     my ($user, $q, %p) = @_;
-    my $res = staff(GET => list_path(q => $q, limit => $p{limit} // 100), user => $user);
+    my $res = list_clients($user, q => $q, limit => $p{limit} // 100);
     my $data = json_ok($res, 200, "$user searches '$q'");
     return ids_of($data);
 }
@@ -91,13 +92,13 @@ for my $s (@SEARCHES) {
 }
 {
     # a result list is each client's summary, nothing more
-    my $data = json_ok(staff(GET => list_path(q => 'zoë'), user => 'clin1'), 200, 'summary row');
+    my $data = json_ok(list_clients('clin1', q => 'zoë'), 200, 'summary row');
     my ($c) = @{ $data->{clients} };
     is_deeply($c, { id => 3, first_name => 'Zoë', last_name => 'Núñez', date_of_birth => '1992-03-08',
                     portal_status => 'not_invited' }, 'summary row: id, names as typed, dob, status')
         or diag explain $c;
     ok(exists $data->{next_cursor} && !defined $data->{next_cursor}, 'one page: next_cursor is null');
-    my $dana = json_ok(staff(GET => list_path(q => "o'brien"), user => 'clin1'), 200, "O'Brien");
+    my $dana = json_ok(list_clients('clin1', q => "o'brien"), 200, "O'Brien");
     is($dana->{clients}[0]{last_name}, "O'Brien", "a quote in a name comes back unchanged");
 }
 
@@ -115,7 +116,7 @@ for my $s (@SEARCHES) {
             or diag explain ids_of($data);
         is_deeply(ids_of($data), [expected_ids($user)], "$user: order = keys compared byte-wise");
     }
-    my $data = json_ok(staff(GET => '/clients?limit=100&q=', user => 'clin1'), 200, 'empty q');
+    my $data = json_ok(list_clients('clin1', q => '', limit => 100), 200, 'empty q');
     is_deeply(ids_of($data), [expected_ids('clin1')], 'empty q: the whole caseload');
 }
 
@@ -136,12 +137,39 @@ for my $limit (1, 28, 100) {
     is(scalar @{ $data->{clients} }, $ALL < 50 ? $ALL : 50, 'no limit: up to 50 rows');
 }
 error_ok(staff(GET => '/clients?sort=name', user => 'clin1'), 400, 'invalid_parameter', 'unknown parameter');
-error_ok(staff(GET => '/clients?q=' . ('a' x 101), user => 'clin1'), 400, 'invalid_parameter', 'q of 101 characters');
-json_ok(staff(GET => '/clients?q=' . ('a' x 100), user => 'clin1'), 200, 'q of 100 characters');
-json_ok(staff(GET => '/clients?q=' . q_url('é' x 100), user => 'clin1'), 200, 'q of 100 two-byte characters');
-error_ok(staff(GET => '/clients?q=%FF', user => 'clin1'), 400, 'invalid_parameter', 'q not UTF-8');
-error_ok(staff(GET => '/clients?q=%C3', user => 'clin1'), 400, 'invalid_parameter', 'q with a cut UTF-8 sequence');
-error_ok(staff(GET => '/clients?q=a%01', user => 'clin1'), 400, 'invalid_parameter', 'q with a control character');
+# the search text never rides in a URL (access logs keep URLs): POST /clients/search
+for my $q ('zola', '', 'a%C3%A9') {
+    my $e = error_ok(staff(GET => "/clients?q=$q", user => 'clin1'), 400, 'invalid_parameter',
+                     "GET /clients?q=$q is refused");
+    is($e->{error}{field}, 'q', "GET /clients?q=$q: field q");
+    like($e->{error}{message}, qr{POST /clients/search}, "GET /clients?q=$q: says where the search goes");
+}
+{
+    my $log = catfile(Apache::Test::vars('t_logs'), 'access_log');
+    my $mark = -s $log // 0;
+    json_ok(list_clients('clin1', q => 'Zolazzq'), 200, 'a search by POST');
+    open(my $fh, '<', $log) or die "access_log: $!";
+    seek $fh, $mark, 0;
+    my $tail = do { local $/; <$fh> } // '';
+    unlike($tail, qr/Zolazzq/i, 'the search text is not in the access log');
+    like($tail, qr{POST \S*/clients/search}, 'the search request is in the access log');
+}
+error_ok(list_clients('clin1', q => 'a' x 101), 400, 'invalid_parameter', 'q of 101 characters');
+json_ok(list_clients('clin1', q => 'a' x 100), 200, 'q of 100 characters');
+json_ok(list_clients('clin1', q => "\x{e9}" x 100), 200, 'q of 100 two-byte characters');
+error_ok(list_clients('clin1', q => "a\x01"), 400, 'invalid_parameter', 'q with a control character');
+error_ok(staff(POST => '/clients/search', json => { q => 5 }, user => 'clin1'), 400,
+         'invalid_parameter', 'q a number');
+error_ok(staff(POST => '/clients/search', json => { q => 'a', limit => '5' }, user => 'clin1'), 400,
+         'invalid_parameter', 'limit a string');
+error_ok(staff(POST => '/clients/search', json => { q => 'a', limit => 0 }, user => 'clin1'), 400,
+         'invalid_parameter', 'limit 0');
+error_ok(staff(POST => '/clients/search', json => { q => 'a', sort => 'x' }, user => 'clin1'), 400,
+         'unknown_field', 'an unknown field');
+error_ok(staff(POST => '/clients/search', json => { q => 'a', cursor => 'nonsense' }, user => 'clin1'),
+         400, 'invalid_cursor', 'a bad cursor');
+error_ok(staff(POST => '/clients/search', json => { q => 'a' }, user => 'clin1', csrf => 0), 403,
+         'csrf', 'a search without the X-Requested-With header');
 
 # --- cursors ----------------------------------------------------------------------------------
 {
@@ -149,7 +177,7 @@ error_ok(staff(GET => '/clients?q=a%01', user => 'clin1'), 400, 'invalid_paramet
     my $c = $p1->{next_cursor};
     ok(defined $c && $c =~ /^[A-Za-z0-9_-]{40,}$/, 'next_cursor is one base64url token')
         or diag $c;
-    my $p2 = json_ok(staff(GET => list_path(limit => 2, cursor => $c), user => 'admin'), 200, 'second page');
+    my $p2 = json_ok(list_clients('admin', limit => 2, cursor => $c), 200, 'second page');
     my $flip = sub { my ($s, $i) = @_; my $ch = substr($s, $i, 1); substr($s, $i, 1) = $ch eq 'A' ? 'B' : 'A'; $s };
     my $b64u = sub { (my $e = encode_base64($_[0], '')) =~ tr{+/}{-_}; $e =~ s/=+$//; $e };
     my $p2c = $p2->{next_cursor};
@@ -169,7 +197,7 @@ error_ok(staff(GET => '/clients?q=a%01', user => 'clin1'), 400, 'invalid_paramet
         'SQL in the payload'           => $b64u->("' OR 1=1 --\x{1f}x\x{1f}1" . ("\0" x 28)),
     );
     for my $what (sort keys %bad) {
-        my $res = staff(GET => list_path(limit => 2, cursor => $bad{$what}), user => 'admin');
+        my $res = list_clients('admin', limit => 2, cursor => $bad{$what});
         my $err = error_ok($res, 400, 'invalid_cursor', "cursor: $what");
         is($err->{error}{field}, 'cursor', "cursor: $what: field is cursor");
     }

@@ -75,15 +75,15 @@ for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin =
 
 # --- a page boundary inside the ties, and the cursor carries on ----------------------------------
 {
-    my $p1 = json_ok(staff(GET => list_path(q => 'smith', limit => 3), user => 'admin'), 200, 'smith, page 1');
+    my $p1 = json_ok(list_clients('admin', q => 'smith', limit => 3), 200, 'smith, page 1');
     is_deeply([map { $_->{id} } @{ $p1->{clients} }], [16, 11, 12], 'smith page 1');
-    my $p2 = json_ok(staff(GET => list_path(q => 'smith', limit => 3, cursor => $p1->{next_cursor}),
-                           user => 'admin'), 200, 'smith, page 2');
+    my $p2 = json_ok(list_clients('admin', q => 'smith', limit => 3, cursor => $p1->{next_cursor}),
+                     200, 'smith, page 2');
     is_deeply([map { $_->{id} } @{ $p2->{clients} }], [13, 14, 15], 'smith page 2: the rest of the ties');
     ok(!defined $p2->{next_cursor}, 'smith page 2 is the last');
     # the same cursor again: the same page (a cursor is a position, not a session)
-    my $again = json_ok(staff(GET => list_path(q => 'smith', limit => 3, cursor => $p1->{next_cursor}),
-                              user => 'admin'), 200, 'smith, page 2 again');
+    my $again = json_ok(list_clients('admin', q => 'smith', limit => 3, cursor => $p1->{next_cursor}),
+                        200, 'smith, page 2 again');
     is_deeply($again->{clients}, $p2->{clients}, 'a cursor can be used twice');
 }
 
@@ -99,7 +99,7 @@ for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin =
     $dbh->do($ins, undef, 901, 'Zed', 'Zzz', 'zed', 'zzz', '2000-01-01');                 # after it
     my $cursor = $p1->{next_cursor};
     while (defined $cursor) {
-        my $p = json_ok(staff(GET => list_path(limit => 5, cursor => $cursor), user => 'admin'), 200, 'admin next page');
+        my $p = json_ok(list_clients('admin', limit => 5, cursor => $cursor), 200, 'admin next page');
         push @ids, map { $_->{id} } @{ $p->{clients} };
         $cursor = $p->{next_cursor};
     }

@@ -66,9 +66,9 @@ for my $user (qw(clin1 clin2 admin)) {
     is(scalar(visible_client_ids('admin')), scalar(keys %{ client_rows() }), 'seed: admin sees every client');
 
     # a search never reaches past the caseload: Émile Zola is clin2's
-    my $data = json_ok(staff(GET => '/clients?q=zola', user => 'clin1'), 200, 'clin1 searches zola');
+    my $data = json_ok(list_clients('clin1', q => 'zola'), 200, 'clin1 searches zola');
     is_deeply($data->{clients}, [], 'clin1: a foreign client is not found by name');
-    $data = json_ok(staff(GET => '/clients?q=zola', user => 'clin2'), 200, 'clin2 searches zola');
+    $data = json_ok(list_clients('clin2', q => 'zola'), 200, 'clin2 searches zola');
     is_deeply([map { $_->{id} } @{ $data->{clients} }], [6], 'clin2: finds their own Zola');
 }
 
@@ -175,8 +175,8 @@ for my $user (qw(inactive nobody_staff)) {
         }
     }
     error_ok(staff(GET => '/clients', user => $user), 403, 'not_staff', "$user GET /clients");
-    my $res = staff(GET => '/clients?q=a', user => $user);
-    error_ok($res, 403, 'not_staff', "$user GET /clients?q=a");
+    my $res = list_clients($user, q => 'a');
+    error_ok($res, 403, 'not_staff', "$user POST /clients/search");
     unlike($res->content, qr/Anderson/, "$user: no client in the answer");
 }
 {

@@ -31,7 +31,7 @@ sub status_is {
     my $v = view($id, "$name: view");
     is($v->{portal_status}, $want, "$name: portal_status $want");
     my $c = client_row($id);
-    my $list = decode_json_body(staff(GET => list_path(q => $c->{last_name}, limit => 100), user => 'clin1'));
+    my $list = decode_json_body(list_clients('clin1', q => $c->{last_name}, limit => 100));
     my ($row) = grep { $_->{id} == $id } @{ $list->{clients} || [] };
     is($row && $row->{portal_status}, $want, "$name: the list says $want too");
     return $v;

@@ -183,12 +183,13 @@ async function loadClients({ append = false } = {}) {
   const seq = ++combo.seq;
   if (combo.controller) combo.controller.abort();
   combo.controller = new AbortController();
-  const params = new URLSearchParams({ q: combo.query, limit: String(PAGE_SIZE) });
-  if (append && combo.nextCursor) params.set('cursor', combo.nextCursor);
+  // the search text goes in a POST body, never in a URL: access logs keep URLs
+  const search = { q: combo.query, limit: PAGE_SIZE };
+  if (append && combo.nextCursor) search.cursor = combo.nextCursor;
   setFieldError('client-search-error', '', combo.input);
   combo.input.setAttribute('aria-busy', 'true');
   try {
-    const data = await api('GET', 'clients?' + params, undefined, combo.controller.signal);
+    const data = await api('POST', 'clients/search', search, combo.controller.signal);
     if (seq !== combo.seq) return;
     if (!append) combo.pending = false;
     const before = combo.items.length;

@@ -60,12 +60,15 @@ describe('staff page', () => {
   test('client search is debounced, shows only what the API returns, pages with "more"', async () => {
     const page = await staffPage();
     const box = page.getByRole('combobox', { name: 'Client' });
-    const before = apiCalls(/^GET \/portal-manager\/api\/clients\?/).length;
+    const SEARCH = /^POST \/portal-manager\/api\/clients\/search$/;
+    const before = apiCalls(SEARCH).length;
     await box.pressSequentially('Smi', { delay: 40 });
     await page.getByRole('option', { name: /Smith, Ann/ }).waitFor();
-    const searches = apiCalls(/^GET \/portal-manager\/api\/clients\?/).slice(before);
-    assert.equal(searches.length, 1, 'typing quickly sends one search: ' + searches.map((r) => r.path));
-    assert.match(searches[0].path, /q=Smi/);
+    const searches = apiCalls(SEARCH).slice(before);
+    assert.equal(searches.length, 1, 'typing quickly sends one search: ' + searches.map((r) => r.body));
+    assert.equal(JSON.parse(searches[0].body).q, 'Smi', 'the search text goes in the body');
+    assert.equal(apiCalls(/Smi/).length, 0,
+      'the search text never appears in a URL');
     assert.equal(await box.getAttribute('aria-expanded'), 'true');
     const names = await page.locator('#client-listbox .option-name').allTextContents();
     assert.deepEqual(names, ['Smith, Ann', 'Smith, Bob', 'Smithers, Carla']);
@@ -84,7 +87,7 @@ describe('staff page', () => {
     await page.locator('#client-listbox .option-name').nth(63).waitFor();
     assert.equal(await page.locator('#client-listbox .option-name').count(), 64);
     assert.equal(await more.count(), 0, 'no "more" after the last page');
-    assert.match(apiCalls(/^GET \/portal-manager\/api\/clients\?/).at(-1).path, /cursor=/);
+    assert.ok(JSON.parse(apiCalls(SEARCH).at(-1).body).cursor, 'the last page was asked for with a cursor');
 
     // keyboard: arrows + Enter choose; Escape closes
     await box.fill('Zo');

@@ -309,13 +309,18 @@ export async function startFakeServer(options = {}) {
     if (route === 'me' && method === 'GET') {
       return [200, { username: user, display_name: USERS[user].display_name, admin: USERS[user].admin }];
     }
-    if (route === 'clients' && method === 'GET') {
-      const q = (query.get('q') || '').toLowerCase();
-      const limit = Number(query.get('limit') || 50);
+    // the search text rides only in POST /clients/search's body, never in a URL
+    if (route === 'clients' && method === 'GET' && query.has('q')) {
+      fail(400, 'invalid_parameter', 'Send the search text in the body of POST /clients/search.', 'q');
+    }
+    if ((route === 'clients' && method === 'GET') || (route === 'clients/search' && method === 'POST')) {
+      const input = method === 'POST' ? (body || {}) : Object.fromEntries(query);
+      const q = String(input.q || '').toLowerCase();
+      const limit = Number(input.limit || 50);
       if (!(limit >= 1 && limit <= 100)) fail(400, 'invalid_parameter', 'limit must be 1–100', 'limit');
       let offset = 0;
-      if (query.get('cursor')) {
-        offset = Number(Buffer.from(query.get('cursor'), 'base64url').toString());
+      if (input.cursor) {
+        offset = Number(Buffer.from(String(input.cursor), 'base64url').toString());
         if (!Number.isInteger(offset)) fail(400, 'invalid_cursor', 'bad cursor');
       }
       const all = [...clients.values()]

@@ -20,7 +20,7 @@ use PortalTest;
 
 our @EXPORT = qw(
     client_row client_rows snapshot unchanged_ok audit_mark audit_since audit_row_ok
-    own_origin visible_client_ids expected_ids sort_clients walk_list list_path
+    own_origin visible_client_ids expected_ids sort_clients walk_list list_path list_clients
     invitation_rows q_url
 );
 
@@ -176,10 +176,21 @@ sub q_url { uri_escape_utf8($_[0]) }
 sub list_path {
     my (%p) = @_;
     my @q;
-    push @q, 'q=' . q_url($p{q}) if defined $p{q};
-    push @q, "limit=$p{limit}" if defined $p{limit};
+        push @q, "limit=$p{limit}" if defined $p{limit};
     push @q, 'cursor=' . q_url($p{cursor}) if defined $p{cursor};
     return '/clients' . (@q ? '?' . join('&', @q) : '');
+}
+
+# list_clients(USER, q => Q, limit => N, cursor => C): one page of the Client dropdown.
+# A search goes in the body of POST /clients/search (never in a URL); without q it is
+# GET /clients?limit=&cursor=.
+sub list_clients {
+    my ($user, %p) = @_;
+    return staff(GET => list_path(%p), user => $user) unless defined $p{q};
+    my %body = (q => $p{q});
+    $body{limit} = 0 + $p{limit} if defined $p{limit};
+    $body{cursor} = $p{cursor} if defined $p{cursor};
+    return staff(POST => '/clients/search', json => \%body, user => $user);
 }
 
 # walk_list(USER, LIMIT, Q): follow next_cursor from the first page to the last.
@@ -189,7 +200,7 @@ sub walk_list {
     my (@ids, @sizes);
     my $cursor;
     while (1) {
-        my $res = staff(GET => list_path(q => $q, limit => $limit, cursor => $cursor), user => $user);
+        my $res = list_clients($user, q => $q, limit => $limit, cursor => $cursor);
         my $data = decode_json_body($res);
         return (\@ids, \@sizes, 'page ' . (@sizes + 1) . ': ' . $res->status_line . ' ' . $res->content)
             unless $res->code == 200 && ref $data eq 'HASH' && ref $data->{clients} eq 'ARRAY';
