@@ -36,6 +36,11 @@ static int load_staff(pm_req *q)
     return PM_NEXT;
 }
 
+static int is_admin_route(const char *path)
+{
+    return strncmp(path, "/admin", 6) == 0 && (path[6] == '/' || path[6] == '\0');
+}
+
 /* Runs after a route matched and before its handler. */
 static int staff_prelude(pm_req *q)
 {
@@ -43,6 +48,11 @@ static int staff_prelude(pm_req *q)
 
     if ((rc = pm_http_check_csrf(q)) != PM_NEXT) {
         return rc;
+    }
+    if (is_admin_route(q->path) && !pm_route_admin_allowed(q)) {
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "admin_not_configured",
+                                  "The portal settings are not available at this address. Ask "
+                                  "your administrator.", NULL);
     }
     if ((rc = pm_http_read_json_body(q)) != PM_NEXT) {
         return rc;
@@ -62,9 +72,14 @@ static int may_administer(pm_req *q)
     apr_size_t base_len = strlen(r->uri) - strlen(q->path);
     const char *uri = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, r->uri, base_len),
                                   "/admin/settings", NULL);
-    request_rec *rr = ap_sub_req_method_uri("PUT", uri, r, NULL);
-    int allowed = rr->status == HTTP_OK;
+    request_rec *rr;
+    int allowed;
 
+    if (!pm_route_admin_allowed(q)) {
+        return 0;
+    }
+    rr = ap_sub_req_method_uri("PUT", uri, r, NULL);
+    allowed = rr->status == HTTP_OK;
     ap_destroy_sub_req(rr);
     return allowed;
 }

@@ -2,6 +2,7 @@
  * one configtest line naming the directive), create/merge with explicit unset
  * sentinels, and the whole-configuration checks run before "Syntax OK". */
 #include "pm_config.h"
+#include "pm_route.h"
 
 #include "apr_file_io.h"
 #include "http_core.h"
@@ -387,6 +388,7 @@ int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
                          "mod_portal_manager: %s [%s]", err, server_label(ptemp, sp));
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        pm_route_check_admin_sections(ptemp, sp);
     }
     return OK;
 }

@@ -1,12 +1,15 @@
 /* pm_route.c — matching a request path against a routing table. The API's base
  * path is the <Location> whose SetHandler names this handler; the rest of the
- * URI is matched segment by segment against the route patterns. */
+ * URI is matched segment by segment against the route patterns. Also owns the
+ * admin guard: /admin below a base answers only where a section of its own
+ * covers it (the champions' Require), checked at configtest and per request. */
 #include "pm_route.h"
 
 #include "http_core.h"
 #include "http_protocol.h"
 #include "ap_expr.h"
 #include "apr_lib.h"
+#include "apr_fnmatch.h"
 
 APLOG_USE_MODULE(portal_manager);
 
@@ -174,4 +177,115 @@ int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before)
                   r->uri, bases->nelts, r->handler);
     return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
                               "There is nothing at this address.", NULL);
+}
+
+/* ---- the admin guard -------------------------------------------------------------- */
+
+/* Would this <Location>/<LocationMatch> section apply to uri (as httpd's
+ * location walk decides)? */
+static int section_matches(const core_dir_config *sec, const char *uri)
+{
+    apr_size_t len;
+
+    if (sec->d == NULL) {
+        return 0;
+    }
+    if (sec->r != NULL) {
+        return ap_regexec(sec->r, uri, 0, NULL, 0) == 0;
+    }
+    if (sec->d_is_fnmatch) {
+        return apr_fnmatch(sec->d, uri, APR_FNM_PATHNAME) == APR_SUCCESS;
+    }
+    len = strlen(sec->d);
+    while (len > 0 && sec->d[len - 1] == '/') {
+        len--;
+    }
+    return strncmp(uri, sec->d, len) == 0 && (uri[len] == '/' || uri[len] == '\0');
+}
+
+/* 1 when some section applies to base/admin/... and not to the rest of base: a
+ * place where the champions' Require can stand. Without one, a second
+ * "SetHandler portal-manager" would open the admin routes to every staff member. */
+static int admin_covered(apr_pool_t *p, server_rec *s, const char *base)
+{
+    core_server_config *sconf = ap_get_core_module_config(s->module_config);
+    ap_conf_vector_t **sections = (ap_conf_vector_t **)sconf->sec_url->elts;
+    const char *admin = apr_pstrcat(p, base, "/admin/settings", NULL);
+    const char *other = apr_pstrcat(p, base, "/me", NULL);
+    int i;
+
+    for (i = 0; i < sconf->sec_url->nelts; i++) {
+        core_dir_config *sec = ap_get_core_module_config(sections[i]);
+        if (section_matches(sec, admin) && !section_matches(sec, other)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int pm_route_admin_allowed(pm_req *q)
+{
+    request_rec *r = q->r;
+    apr_size_t base_len = strlen(r->uri) - strlen(q->path);
+    const char *base = apr_pstrmemdup(r->pool, r->uri, base_len);
+
+    if (admin_covered(r->pool, r->server, base)) {
+        return 1;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00101)
+                  "admin route %s refused: no <Location %s/admin> of its own protects the "
+                  "admin routes of this SetHandler portal-manager", q->path, base);
+    return 0;
+}
+
+/* The handler a section sets, when SetHandler gave it as plain text (evaluated
+ * with a request that has nothing in it: a plain string needs nothing). */
+static const char *static_handler(apr_pool_t *p, server_rec *s, const core_dir_config *sec)
+{
+    request_rec *fake;
+    const char *err = NULL, *handler;
+
+    if (sec->expr_handler == NULL) {
+        return NULL;
+    }
+    fake = apr_pcalloc(p, sizeof(*fake));
+    fake->pool = p;
+    fake->server = s;
+    fake->connection = apr_pcalloc(p, sizeof(conn_rec));
+    fake->connection->pool = p;
+    fake->connection->base_server = s;
+    fake->headers_in = fake->headers_out = fake->err_headers_out = apr_table_make(p, 1);
+    fake->subprocess_env = fake->notes = apr_table_make(p, 1);
+    fake->uri = fake->unparsed_uri = fake->filename = "";
+    handler = ap_expr_str_exec(fake, sec->expr_handler, &err);
+    return err ? NULL : handler;
+}
+
+void pm_route_check_admin_sections(apr_pool_t *p, server_rec *s)
+{
+    core_server_config *sconf = ap_get_core_module_config(s->module_config);
+    ap_conf_vector_t **sections = (ap_conf_vector_t **)sconf->sec_url->elts;
+    int i;
+
+    for (i = 0; i < sconf->sec_url->nelts; i++) {
+        core_dir_config *sec = ap_get_core_module_config(sections[i]);
+        const char *handler;
+        apr_size_t len;
+        if (sec->d == NULL || sec->r != NULL || sec->d_is_fnmatch
+            || (handler = static_handler(p, s, sec)) == NULL
+            || strcmp(handler, "portal-manager") != 0) {
+            continue;
+        }
+        len = strlen(sec->d);
+        while (len > 0 && sec->d[len - 1] == '/') {
+            len--;
+        }
+        if (!admin_covered(p, s, apr_pstrmemdup(p, sec->d, len))) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00102)
+                         "mod_portal_manager: <Location %s> says SetHandler portal-manager but "
+                         "no <Location %.*s/admin> of its own covers its admin routes; they "
+                         "will answer 403 until one (with the champions' Require) is added",
+                         sec->d, (int)len, sec->d);
+        }
+    }
 }

@@ -22,4 +22,13 @@ int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before);
 /* Match one pattern against a path; fills ids. 1 on match. */
 int pm_route_match(const char *pattern, const char *path, long long *ids, int *nids);
 
+/* The admin guard. 1 when the admin routes below this request's base path have a
+ * section of their own (where the champions' Require stands); otherwise logs why
+ * and returns 0. */
+int pm_route_admin_allowed(pm_req *q);
+
+/* configtest: warn for every "SetHandler portal-manager" Location of server s
+ * whose /admin has no section of its own. */
+void pm_route_check_admin_sections(apr_pool_t *p, server_rec *s);
+
 #endif

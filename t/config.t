@@ -74,7 +74,8 @@ sub configtest {
         '</Location>',
         '<Location /portal/invitation/api>',
         '    SetHandler portal-invitation',
-        '</Location>');
+        '</Location>',
+        @{ $args{extra} || [] });
     local %ENV = (%ENV, %{ $args{env} || {} });
     my $out = qx{$HTTPD -t -f $conf 2>&1};
     return ($? >> 8, $out, $conf);
@@ -108,6 +109,27 @@ TODO: {
     my @order = grep { $_ ne 'PortalAllowInsecureURLs' } do { my $i = 0; grep { $i++ % 2 == 0 } @GOOD };
     my ($rc, $out) = configtest(order => [@order, 'PortalAllowInsecureURLs']);
     is($rc, 0, 'PortalAllowInsecureURLs On may follow the http:// URLs') or diag $out;
+}
+
+# --- the admin routes need a section of their own (the champions' Require) ---------------
+{
+    my ($rc, $out) = configtest();
+    is($rc, 0, 'no admin Location: configtest still passes') or diag $out;
+    like($out, qr{SetHandler portal-manager .*no <Location /portal-manager/api/admin>},
+         'no admin Location: configtest warns, naming the Location to add') or diag $out;
+    ($rc, $out) = configtest(extra => ['<Location /portal-manager/api/admin>',
+                                       '    Require all denied', '</Location>']);
+    is($rc, 0, 'with an admin Location: passes') or diag $out;
+    unlike($out, qr/no <Location/, 'with an admin Location: no warning') or diag $out;
+    ($rc, $out) = configtest(extra => ['<LocationMatch "^/portal-manager/api/admin(/|$)">',
+                                       '    Require all denied', '</LocationMatch>']);
+    unlike($out, qr/no <Location/, 'a <LocationMatch> covering /admin counts too') or diag $out;
+    ($rc, $out) = configtest(extra => ['<Location /second/api>', '    SetHandler portal-manager',
+                                       '</Location>', '<Location /portal-manager/api/admin>',
+                                       '    Require all denied', '</Location>']);
+    like($out, qr{no <Location /second/api/admin>}, 'a second mount without its own admin Location: warned')
+        or diag $out;
+    unlike($out, qr{no <Location /portal-manager/api/admin>}, 'the covered mount: not warned') or diag $out;
 }
 
 # --- bad values: [directive named in the output, description, %configtest args] ---------
