@@ -80,8 +80,8 @@ void pm_ratelimit_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-/* The table key of (this server, kind, identity): a SHA-256, so neither a client
- * address nor a token hash sits in shared memory as it is. */
+/* The table key of (this server, kind, identity): the first 128 bits (as hex) of a
+ * SHA-256, so neither a client address nor a token hash sits in shared memory as it is. */
 static void rate_key(pm_req *q, const char *kind, const char *identity, unsigned char *key)
 {
     const char *text = apr_psprintf(q->r->pool, "%d\n%s\n%s",
@@ -119,6 +119,9 @@ static int take_requests(pm_req *q, apr_interval_time_t *retry, int *per_token)
     apr_status_t rv;
     int allowed;
 
+    if (ip_limit <= 0 && token_hash == NULL) {
+        return 1;
+    }
     rate_key(q, "ip", q->r->useragent_ip ? q->r->useragent_ip : "-", ip_key);
     if (token_hash) {
         rate_key(q, "token", token_hash, token_key);
