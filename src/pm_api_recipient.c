@@ -8,6 +8,7 @@
  * birth or email address. */
 #include "pm_api.h"
 #include "pm_audit.h"
+#include "pm_ratelimit.h"
 #include "pm_route.h"
 #include "pm_store.h"
 #include "pm_text.h"
@@ -432,7 +433,10 @@ static int recipient_prelude(pm_req *q)
 {
     int rc = pm_http_check_csrf(q);
 
-    return rc == PM_NEXT ? pm_http_read_json_body(q) : rc;
+    if (rc == PM_NEXT) {
+        rc = pm_http_read_json_body(q);
+    }
+    return rc == PM_NEXT ? pm_ratelimit_recipient(q) : rc;
 }
 
 int pm_api_recipient_handler(request_rec *r)

@@ -38,6 +38,11 @@ typedef struct {
     int outbox_interval_ms;
     int outbox_max_attempts;
     int outbox_retry_delay;        /* seconds before the first retry */
+    int allow_insecure_mail;       /* SMTP AUTH without TLS allowed (development) */
+    int rate_ip_limit;             /* recipient API requests per window per client address */
+    int rate_token_limit;          /* ... per invitation token */
+    int rate_window;               /* seconds */
+    int rate_zone;                 /* this server's number, set in post_config */
 } pm_server_conf;
 
 /* Directory configuration. */
@@ -51,6 +56,9 @@ typedef struct {
 #define PM_DEFAULT_OUTBOX_ATTEMPTS   8
 #define PM_DEFAULT_MAX_BODY          65536
 #define PM_DEFAULT_OUTBOX_RETRY_DELAY 60
+#define PM_DEFAULT_RATE_IP_LIMIT     30
+#define PM_DEFAULT_RATE_TOKEN_LIMIT  10
+#define PM_DEFAULT_RATE_WINDOW       60
 
 static APR_INLINE pm_server_conf *pm_server_config(server_rec *s)
 {

@@ -23,6 +23,10 @@ void *pm_config_create_server(apr_pool_t *p, server_rec *s)
     conf->outbox_interval_ms = PM_UNSET;
     conf->outbox_max_attempts = PM_UNSET;
     conf->outbox_retry_delay = PM_UNSET;
+    conf->allow_insecure_mail = PM_UNSET;
+    conf->rate_ip_limit = PM_UNSET;
+    conf->rate_token_limit = PM_UNSET;
+    conf->rate_window = PM_UNSET;
     return conf;
 }
 
@@ -76,6 +80,10 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(outbox_interval_ms);
     MERGE_INT(outbox_max_attempts);
     MERGE_INT(outbox_retry_delay);
+    MERGE_INT(allow_insecure_mail);
+    MERGE_INT(rate_ip_limit);
+    MERGE_INT(rate_token_limit);
+    MERGE_INT(rate_window);
     return conf;
 }
 
@@ -143,6 +151,12 @@ static const char *set_login_url(cmd_parms *cmd, void *dummy, const char *value)
 static const char *set_allow_insecure(cmd_parms *cmd, void *dummy, int flag)
 {
     cmd_server_conf(cmd)->allow_insecure_urls = flag;
+    return NULL;
+}
+
+static const char *set_allow_insecure_mail(cmd_parms *cmd, void *dummy, int flag)
+{
+    cmd_server_conf(cmd)->allow_insecure_mail = flag;
     return NULL;
 }
 
@@ -265,6 +279,9 @@ static const int_limits pm_int_limits[] = {
     { "PortalOutboxInterval",    10, 3600000 },
     { "PortalOutboxMaxAttempts", 1, 100 },
     { "PortalOutboxRetryDelay",  1, 86400 },
+    { "PortalRecipientIPLimit",    0, 1000000 },
+    { "PortalRecipientTokenLimit", 0, 1000000 },
+    { "PortalRecipientRateWindow", 1, 86400 },
     { NULL, 0, 0 }
 };
 
@@ -307,6 +324,8 @@ const command_rec pm_config_directives[] = {
                   "URL where an accepted recipient logs in"),
     AP_INIT_FLAG("PortalAllowInsecureURLs", set_allow_insecure, NULL, RSRC_CONF,
                  "On to allow http:// URLs (development only); default Off"),
+    AP_INIT_FLAG("PortalAllowInsecureMail", set_allow_insecure_mail, NULL, RSRC_CONF,
+                 "On to allow SMTP AUTH without TLS (development only); default Off"),
     AP_INIT_TAKE1("PortalMailServer", set_mail_server, NULL, RSRC_CONF,
                   "smtp://host:port or smtps://host:port"),
     AP_INIT_TAKE1("PortalMailTLS", set_mail_tls, NULL, RSRC_CONF,
@@ -329,6 +348,15 @@ const command_rec pm_config_directives[] = {
     AP_INIT_TAKE1("PortalOutboxRetryDelay", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, outbox_retry_delay), RSRC_CONF,
                   "seconds before the first retry; doubles each attempt (default 60)"),
+    AP_INIT_TAKE1("PortalRecipientIPLimit", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, rate_ip_limit), RSRC_CONF,
+                  "recipient API requests per client address per window; 0 = off (default 30)"),
+    AP_INIT_TAKE1("PortalRecipientTokenLimit", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, rate_token_limit), RSRC_CONF,
+                  "recipient API requests per invitation token per window; 0 = off (default 10)"),
+    AP_INIT_TAKE1("PortalRecipientRateWindow", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, rate_window), RSRC_CONF,
+                  "seconds the recipient API limits are counted over (default 60)"),
     AP_INIT_TAKE1("PortalMaxBodySize", set_max_body, NULL, RSRC_CONF | ACCESS_CONF,
                   "largest JSON request body in bytes (default 65536)"),
     { NULL }
@@ -343,6 +371,14 @@ static const char *server_label(apr_pool_t *p, server_rec *s)
     }
     return apr_psprintf(p, "virtual host %s (%s:%d)", s->server_hostname ? s->server_hostname : "?",
                         s->defn_name ? s->defn_name : "?", s->defn_line_number);
+}
+
+/* SMTP AUTH is safe only inside TLS: smtps://, or STARTTLS that is required. */
+static int mail_password_encrypted(const pm_server_conf *conf)
+{
+    int tls = conf->mail_tls != PM_UNSET ? conf->mail_tls : PM_DEFAULT_MAIL_TLS;
+
+    return tls == PM_TLS_REQUIRED || strncasecmp(conf->mail_server, "smtps:", 6) == 0;
 }
 
 static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *conf)
@@ -373,6 +409,12 @@ static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *co
     }
     if (conf->mail_password_file && !conf->mail_user) {
         return "PortalMailPasswordFile needs PortalMailUser";
+    }
+    if (conf->mail_user && !mail_password_encrypted(conf) && conf->allow_insecure_mail != 1) {
+        return apr_psprintf(p, "PortalMailUser with PortalMailTLS %s would send the SMTP "
+                            "password unencrypted: use PortalMailTLS required or an smtps:// "
+                            "PortalMailServer (or set PortalAllowInsecureMail On for "
+                            "development)", conf->mail_tls == PM_TLS_NONE ? "none" : "try");
     }
     return NULL;
 }

@@ -35,6 +35,7 @@ my @GOOD = (
     PortalMailTLS           => 'none',
     PortalMailUser          => 'portal',
     PortalMailPasswordFile  => $secret,
+    PortalAllowInsecureMail => 'On',    # SMTP AUTH with PortalMailTLS none (loopback tests)
     PortalMailFrom          => '"Riverside Counseling <no-reply@example.org>"',
     PortalMailTimeout       => '30',
     PortalOutboxInterval    => '500',
@@ -104,6 +105,36 @@ sub configtest {
     });
     is($rc, 0, 'no SMTP AUTH, bare From address pass') or diag $out;
 }
+{
+    my ($rc, $out) = configtest(set => { PortalAllowInsecureMail => undef, PortalMailTLS => 'required' });
+    is($rc, 0, 'SMTP AUTH with PortalMailTLS required passes') or diag $out;
+    ($rc, $out) = configtest(set => { PortalAllowInsecureMail => undef, PortalMailTLS => undef });
+    is($rc, 0, 'SMTP AUTH with PortalMailTLS unset (required) passes') or diag $out;
+    ($rc, $out) = configtest(set => { PortalAllowInsecureMail => 'Off', PortalMailTLS => 'none',
+                                      PortalMailServer => 'smtps://mail.example.org:465' });
+    is($rc, 0, 'SMTP AUTH over smtps:// passes whatever PortalMailTLS says') or diag $out;
+}
+# SMTP AUTH that could go out in clear: one line naming both directives and the way out
+for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
+    my ($tls, $allow) = @$case;
+    my $name = "PortalMailUser with PortalMailTLS $tls, PortalAllowInsecureMail "
+             . ($allow // 'unset');
+    my ($rc, $out, $conf) = configtest(set => { PortalMailTLS => $tls, PortalAllowInsecureMail => $allow });
+    isnt($rc, 0, "$name: configtest fails") or diag "config: $conf\n$out";
+    my @lines = grep { /PortalMailUser/ && /PortalMailTLS \Q$tls\E/ && /unencrypted/
+                       && /PortalAllowInsecureMail On/ } split /\n/, $out;
+    is(scalar @lines, 1, "$name: one line names PortalMailUser, PortalMailTLS $tls and the way out")
+        or diag $out;
+    unlike($out, qr/Syntax OK/, "$name: no 'Syntax OK'");
+}
+{
+    my ($rc, $out) = configtest(set => { PortalRecipientIPLimit => '0', PortalRecipientTokenLimit => '0',
+                                         PortalRecipientRateWindow => '86400' });
+    is($rc, 0, 'recipient rate limits off (0) and a one-day window pass') or diag $out;
+    ($rc, $out) = configtest(set => { PortalRecipientIPLimit => '30', PortalRecipientTokenLimit => '10',
+                                      PortalRecipientRateWindow => '60' });
+    is($rc, 0, 'the default recipient rate limits, written out, pass') or diag $out;
+}
 TODO: {
     local $TODO = 'directive order: PortalAllowInsecureURLs after the URLs';
     my @order = grep { $_ ne 'PortalAllowInsecureURLs' } do { my $i = 0; grep { $i++ % 2 == 0 } @GOOD };
@@ -157,6 +188,13 @@ my @BAD = (
     [PortalOutboxInterval => 'not a number', set => { PortalOutboxInterval => '5ms' }],
     [PortalOutboxMaxAttempts => 'negative', set => { PortalOutboxMaxAttempts => '-1' }],
     [PortalOutboxMaxAttempts => 'not a number', set => { PortalOutboxMaxAttempts => 'many' }],
+    [PortalAllowInsecureMail => 'not On/Off', set => { PortalAllowInsecureMail => 'yes please' }],
+    [PortalRecipientIPLimit => 'negative', set => { PortalRecipientIPLimit => '-1' }],
+    [PortalRecipientIPLimit => 'rate syntax', set => { PortalRecipientIPLimit => '30/min' }],
+    [PortalRecipientTokenLimit => 'not a number', set => { PortalRecipientTokenLimit => 'ten' }],
+    [PortalRecipientTokenLimit => 'too large', set => { PortalRecipientTokenLimit => '1000001' }],
+    [PortalRecipientRateWindow => 'zero', set => { PortalRecipientRateWindow => '0' }],
+    [PortalRecipientRateWindow => 'more than a day', set => { PortalRecipientRateWindow => '86401' }],
     [PortalMaxBodySize => 'negative', body_size => '-1'],
     [PortalMaxBodySize => 'not a number', body_size => '64k'],
     [PortalMailPasswordFile => 'missing file', set => { PortalMailPasswordFile => "$dir/no-such-file" }],

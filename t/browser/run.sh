@@ -210,6 +210,10 @@ PortalMailTLS       none
 PortalMailFrom      "Riverside Counseling <no-reply@example.org>"
 PortalOutboxInterval 100
 PortalOutboxRetryDelay 1
+# every page load is a lookup from 127.0.0.1: the recipient rate limits are tested in
+# t/recipient_ratelimit.t, not here
+PortalRecipientIPLimit 100000
+PortalRecipientTokenLimit 100000
 
 # The static pages: a CSP of their own (the APIs set theirs) that forbids framing, as
 # does X-Frame-Options (clickjacking), index.html for the
