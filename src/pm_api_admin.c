@@ -4,6 +4,8 @@
  * JSON or CSV. */
 #include "pm_api.h"
 #include "pm_audit.h"
+#include "pm_client_keys.h"
+#include "pm_collate.h"
 #include "pm_config_parse.h"
 #include "pm_csv.h"
 #include "pm_cursor.h"
@@ -25,8 +27,8 @@ APLOG_USE_MODULE(portal_manager);
 #define TEST_EMAIL_LIMIT 10         /* per champion ... */
 #define TEST_EMAIL_WINDOW 3600      /* ... per rolling hour (seconds) */
 
-typedef enum { S_TEXT, S_URL, S_COLOR, S_LOGO, S_INT, S_SUBJECT, S_MESSAGE, S_BOOL, S_MODULES
-} setting_kind;
+typedef enum { S_TEXT, S_URL, S_COLOR, S_LOGO, S_INT, S_SUBJECT, S_MESSAGE, S_BOOL, S_MODULES,
+               S_LOCALE } setting_kind;
 
 typedef struct {
     const char *name;
@@ -49,6 +51,7 @@ static const setting_def settings_defs[] = {
     { "representative_invitation_message", S_MESSAGE, 0, 0 },
     { "modules", S_MODULES, 0, 0 },
     { "representatives_enabled", S_BOOL, 0, 0 },
+    { "collation_locale", S_LOCALE, 0, 0 },
     { NULL, S_TEXT, 0, 0 }
 };
 
@@ -103,6 +106,8 @@ static json_t *default_value(pm_req *q, const setting_def *d, const pm_settings 
                                                                              : "client"));
     case S_TEXT:
         return json_string(pm_settings_practice_name(st, conf));
+    case S_LOCALE:
+        return json_string(PM_COLLATE_DEFAULT_LOCALE);
     case S_URL:
         return conf->login_url ? json_string(conf->login_url) : json_null();
     default:
@@ -294,6 +299,9 @@ static const char *value_problem(pm_req *q, const setting_def *d, json_t *v)
         return json_is_boolean(v) ? NULL : "must be true or false";
     case S_MODULES:
         return modules_problem(v);
+    case S_LOCALE:
+        return json_is_string(v) && pm_collate_locale_known(json_string_value(v)) ? NULL
+               : "must be a locale ICU knows, such as en, fr_CA, sv or el";
     }
     return "is not a setting";
 }
@@ -321,12 +329,24 @@ static int validate_settings(pm_req *q)
     return PM_NEXT;
 }
 
+/* The collation_locale the body sets (null: the default), or NULL if it does not. */
+static const char *collation_locale_change(pm_req *q)
+{
+    json_t *v = json_object_get(q->body, "collation_locale");
+
+    if (v == NULL) {
+        return NULL;
+    }
+    return json_is_string(v) ? json_string_value(v) : PM_COLLATE_DEFAULT_LOCALE;
+}
+
 /* Stores the body's values (null = back to the default) in one transaction; the
- * audit row names what changed, never a template's text. */
+ * audit row names what changed, never a template's text. A new collation_locale
+ * forgets the sort keys of the old one in the same transaction (pm_client_keys.c). */
 int pm_api_admin_settings_put(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    const char *key, *now = pm_arg_int(p, now_sec(q));
+    const char *locale, *key, *now = pm_arg_int(p, now_sec(q));
     json_t *v, *changed = json_array(), *detail, *doc;
     int rc;
 
@@ -349,9 +369,16 @@ int pm_api_admin_settings_put(pm_req *q)
         }
         json_array_append_new(changed, json_string(key));
     }
-    if (pm_audit(q, "settings.update", 0, 0, PM_AUDIT_OK, detail) != APR_SUCCESS
+    locale = collation_locale_change(q);
+    if ((locale && pm_client_keys_forget_locale(q->db, locale) != APR_SUCCESS)
+        || pm_audit(q, "settings.update", 0, 0, PM_AUDIT_OK, detail) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
+    }
+    /* the sort keys of the new locale, now (batches of their own); whatever is
+     * left undone here is done by the next list or search (read-miss) */
+    if (locale) {
+        pm_client_keys_fill(q->db, p, locale);
     }
     rc = settings_document(q, &doc);
     return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;

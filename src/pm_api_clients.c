@@ -4,7 +4,10 @@
  * trail. Visibility is decided in SQL; an invisible client is a 404, audited. */
 #include "pm_api.h"
 #include "pm_audit.h"
+#include "pm_client_keys.h"
+#include "pm_collate.h"
 #include "pm_cursor.h"
+#include "pm_date.h"
 #include "pm_status.h"
 #include "pm_store.h"
 #include "pm_text.h"
@@ -19,12 +22,10 @@ APLOG_USE_MODULE(portal_manager);
 #define AUDIT_PAGE_LIMIT   50
 #define NOTE_MAX_CHARS     500
 #define SEARCH_MAX_CHARS   100
-/* U+10FFFF: sorts after every character, so [key, key + MAX) is a prefix range */
-#define KEY_MAX_SUFFIX     "\xf4\x8f\xbf\xbf"
 
 /* column positions of CLIENT_SUMMARY_COLUMNS (pm_sql.c) and the view's extras */
 enum { C_ID, C_FIRST, C_LAST, C_DOB, C_DECLINED_AT, C_INV_STATUS, C_INV_EXPIRES,
-       C_DELIVERY, C_ACCOUNTS, C_LAST_KEY, C_FIRST_KEY,
+       C_DELIVERY, C_ACCOUNTS, C_SORT_KEY,
        C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS };
 
 static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
@@ -237,15 +238,63 @@ static int send_client_view(pm_req *q, const char *action)
 
 /* ---- GET /clients, POST /clients/search ------------------------------------------ */
 
+/* What q asks for: everything, name words, a date of birth, an email address. */
+typedef enum { LIST_ALL, LIST_WORDS, LIST_BIRTH, LIST_EMAIL, LIST_NOTHING } list_kind;
+
 typedef struct {
-    const char *search_key;     /* folded prefix or NULL */
+    list_kind kind;
+    apr_array_header_t *ranges; /* LIST_WORDS: lo, hi per query word (pm_collate.c) */
+    const char *value;          /* LIST_BIRTH: YYYY-MM-DD; LIST_EMAIL: the address */
+    pm_collator *match;
     int limit;
-    const char *after[3];       /* last_name_key, first_name_key, id */
+    const char *after[2];       /* sort_key, id */
 } list_query;
 
 static int bad_list_parameter(pm_req *q, const char *field, const char *message)
 {
     return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter", message, field);
+}
+
+/* q as a search: a date (YYYY-MM-DD or US MM/DD/YYYY), an address (has an @), or
+ * name words, each the prefix of a different word of the client's name. */
+static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
+{
+    apr_pool_t *p = q->r->pool;
+    char date[11];
+    apr_array_header_t *words;
+    int i;
+
+    lq->kind = LIST_ALL;
+    if (*text == '\0') {
+        return APR_SUCCESS;
+    }
+    if (pm_search_date(text, date)) {
+        lq->kind = LIST_BIRTH;
+        lq->value = apr_pstrdup(p, date);
+        return APR_SUCCESS;
+    }
+    if (strchr(text, '@')) {
+        lq->kind = LIST_EMAIL;
+        lq->value = text;
+        return APR_SUCCESS;
+    }
+    words = pm_collate_query_words(p, text);
+    if (words->nelts == 0) {                 /* only separators and apostrophes */
+        lq->kind = LIST_NOTHING;
+        return APR_SUCCESS;
+    }
+    if ((lq->match = pm_collate_match(p)) == NULL) {
+        return APR_EGENERAL;
+    }
+    lq->kind = LIST_WORDS;
+    lq->ranges = apr_array_make(p, words->nelts * 2, sizeof(const char *));
+    for (i = 0; i < words->nelts; i++) {
+        const char *lo, *hi;
+        pm_collate_prefix_range(lq->match, APR_ARRAY_IDX(words, i, const char *), &lo, &hi);
+        APR_ARRAY_PUSH(lq->ranges, const char *) = lo;
+        APR_ARRAY_PUSH(lq->ranges, const char *) = hi;
+    }
+    return APR_SUCCESS;
 }
 
 /* The list's three inputs, as text, validated the same way wherever they came from. */
@@ -254,13 +303,15 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
 {
     apr_pool_t *p = q->r->pool;
 
-    lq->search_key = NULL;
+    memset(lq, 0, sizeof(*lq));
     if (qs) {
         const char *trimmed = pm_trim(p, qs);
         if (!pm_utf8_valid(trimmed, strlen(trimmed), 0) || pm_utf8_length(trimmed) > SEARCH_MAX_CHARS) {
             return bad_list_parameter(q, "q", "The search text must be at most 100 characters of text.");
         }
-        lq->search_key = *trimmed ? pm_name_key(p, trimmed) : NULL;
+        if (classify_search(q, trimmed, lq) != APR_SUCCESS) {
+            return pm_http_db_unavailable(q);
+        }
     }
     lq->limit = LIST_DEFAULT_LIMIT;
     if (limit) {
@@ -272,9 +323,8 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
         lq->limit = (int)v;
     }
     lq->after[0] = "";
-    lq->after[1] = "";
-    lq->after[2] = "0";
-    if (cursor && pm_cursor_decode(p, cursor_key, cursor, lq->after, 3) != 0) {
+    lq->after[1] = "0";
+    if (cursor && pm_cursor_decode(p, cursor_key, cursor, lq->after, 2) != 0) {
         return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
                                   "This page link is not valid any more; start the list again.",
                                   "cursor");
@@ -339,35 +389,109 @@ static int parse_list_body(pm_req *q, list_query *lq)
                             json_is_string(cursor) ? json_string_value(cursor) : NULL, lq);
 }
 
-static apr_status_t select_client_page(pm_req *q, const list_query *lq,
-                                       apr_array_header_t **rows)
+/* The index of the query word with the narrowest range (the longest key). */
+static int narrowest_word(const list_query *lq, int skip)
+{
+    int i, best = -1;
+    size_t best_len = 0;
+
+    for (i = 0; i < lq->ranges->nelts / 2; i++) {
+        size_t len = strlen(APR_ARRAY_IDX(lq->ranges, 2 * i, const char *));
+        if (i != skip && (best < 0 || len > best_len)) {
+            best = i;
+            best_len = len;
+        }
+    }
+    return best;
+}
+
+/* Up to n candidate rows after `after`, in list order, visible to this staff
+ * member. Name words: the SQL asks for the (two) narrowest query words; the
+ * caller checks the rest (keep_row). */
+static apr_status_t select_candidates(pm_req *q, const list_query *lq, const char *const *after,
+                                      int n_rows, apr_array_header_t **rows)
 {
     apr_pool_t *p = q->r->pool;
-    const char *n = pm_arg_int(p, lq->limit + 1);
-    const char *hi = lq->search_key ? apr_pstrcat(p, lq->search_key, KEY_MAX_SUFFIX, NULL) : NULL;
-    const char *who = q->staff->username;
+    const char *n = pm_arg_int(p, n_rows);
+    const char *who = q->staff->username, *all = q->staff->all_clients ? "1" : "0";
+    const char *const *r;
+    int a, b;
 
-    if (q->staff->all_clients && lq->search_key) {
-        /* the last-name range starts at the cursor or at the prefix, whichever is
-         * later: (prefix, "", 0) sorts before every client whose key is the prefix */
-        const char *const *from = lq->after;
-        const char *const at_prefix[3] = { lq->search_key, "", "0" };
-        if (strcmp(lq->after[0], lq->search_key) < 0) {
-            from = at_prefix;
+    switch (lq->kind) {
+    case LIST_BIRTH:
+        return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_BIRTH, rows, lq->value, all, who,
+                            after[0], after[1], n);
+    case LIST_EMAIL:
+        return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_EMAIL, rows, lq->value, all, who,
+                            after[0], after[1], n);
+    case LIST_WORDS:
+        r = (const char *const *)lq->ranges->elts;
+        a = narrowest_word(lq, -1);
+        if (lq->ranges->nelts == 2) {
+            return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD, rows, r[2 * a], r[2 * a + 1],
+                                all, who, after[0], after[1], n);
         }
-        return pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL_SEARCH, rows,
-                            from[0], from[1], from[2], hi, n,
-                            lq->search_key, hi, lq->after[0], lq->after[1], lq->after[2], n, n);
+        b = narrowest_word(lq, a);
+        return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS, rows, r[2 * a], r[2 * a + 1],
+                            r[2 * b], r[2 * b + 1], all, who, after[0], after[1], n);
+    default:
+        return q->staff->all_clients
+            ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows, after[0], after[1], n)
+            : pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE, rows, who, after[0], after[1], n);
     }
-    if (q->staff->all_clients) {
-        return pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows,
-                            lq->after[0], lq->after[1], lq->after[2], n);
+}
+
+/* Several query words must each sit on a different word of the name. */
+static int keep_row(pm_req *q, const list_query *lq, const pm_row *row)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_array_header_t *words, *keys;
+    int i;
+
+    if (lq->kind != LIST_WORDS || lq->ranges->nelts <= 2) {
+        return 1;
     }
-    return lq->search_key
-        ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE_SEARCH, rows, who, lq->search_key, hi,
-                       lq->search_key, hi, lq->after[0], lq->after[1], lq->after[2], n)
-        : pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE, rows, who,
-                       lq->after[0], lq->after[1], lq->after[2], n);
+    words = pm_collate_name_words(p, pm_row_str(row, C_FIRST), pm_row_str(row, C_LAST));
+    keys = apr_array_make(p, words->nelts, sizeof(const char *));
+    for (i = 0; i < words->nelts; i++) {
+        APR_ARRAY_PUSH(keys, const char *) = pm_collate_word_key(lq->match,
+                                                                 APR_ARRAY_IDX(words, i, const char *));
+    }
+    return pm_collate_ranges_match(lq->ranges, keys);
+}
+
+/* The page (up to limit + 1 rows, the extra one says there is more): candidate
+ * pages are read until enough rows pass keep_row or the candidates run out. */
+static apr_status_t select_client_page(pm_req *q, const list_query *lq,
+                                       apr_array_header_t **page)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *after[2];
+    apr_array_header_t *rows;
+    int i, want = lq->limit + 1;
+
+    after[0] = lq->after[0];
+    after[1] = lq->after[1];
+    *page = apr_array_make(p, want, sizeof(pm_row));
+    if (lq->kind == LIST_NOTHING) {
+        return APR_SUCCESS;
+    }
+    for (;;) {
+        if (select_candidates(q, lq, after, want, &rows) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        for (i = 0; i < rows->nelts && (*page)->nelts < want; i++) {
+            const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+            if (keep_row(q, lq, row)) {
+                APR_ARRAY_PUSH(*page, pm_row) = *row;
+            }
+        }
+        if ((*page)->nelts >= want || rows->nelts < want) {
+            return APR_SUCCESS;
+        }
+        after[0] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), C_SORT_KEY);
+        after[1] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), C_ID);
+    }
 }
 
 static int send_client_page(pm_req *q, const list_query *lq_in)
@@ -375,10 +499,14 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     apr_pool_t *p = q->r->pool;
     list_query lq = *lq_in;
     apr_array_header_t *rows;
+    pm_settings st;
     json_t *doc, *list;
     int i, shown;
 
-    if (select_client_page(q, &lq, &rows) != APR_SUCCESS) {
+    /* rows without keys (another program's, or a new collation_locale) first */
+    if (pm_settings_load(q->db, p, &st) != APR_SUCCESS
+        || pm_client_keys_fill(q->db, p, st.collation_locale) != APR_SUCCESS
+        || select_client_page(q, &lq, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     shown = rows->nelts > lq.limit ? lq.limit : rows->nelts;
@@ -390,11 +518,10 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     json_object_set_new(doc, "clients", list);
     if (rows->nelts > lq.limit) {
         const pm_row *last = &APR_ARRAY_IDX(rows, shown - 1, pm_row);
-        const char *fields[3];
-        fields[0] = pm_row_str(last, C_LAST_KEY);
-        fields[1] = pm_row_str(last, C_FIRST_KEY);
-        fields[2] = pm_row_str(last, C_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, fields, 3));
+        const char *fields[2];
+        fields[0] = pm_row_str(last, C_SORT_KEY);
+        fields[1] = pm_row_str(last, C_ID);
+        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, fields, 2));
     }
     else {
         pm_json_set_null(doc, "next_cursor");

@@ -13,7 +13,7 @@
 APLOG_USE_MODULE(portal_manager);
 
 /* columns of PM_SQL_CLIENT_GET_VISIBLE used here */
-enum { C_ID = 0, C_DECLINED_AT = 4, C_ACCOUNTS = 8, C_EMAIL = 11 };
+enum { C_ID = 0, C_DECLINED_AT = 4, C_ACCOUNTS = 8, C_EMAIL = 10 };
 /* columns of PM_SQL_INVITATION_GET_VISIBLE */
 enum { I_ID, I_CLIENT, I_REP, I_STATUS, I_EXPIRES, I_LAST_QUEUED, I_QUEUED_COUNT };
 /* columns of PM_SQL_INVITATION_RESEND_STATE */

@@ -2,6 +2,7 @@
  * (month lengths, leap years) that is not in the future. */
 #include "pm_date.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int pm_leap_year(int year)
@@ -53,4 +54,33 @@ const char *pm_birth_date_problem(const char *s, apr_time_t now)
         return "is in the future";
     }
     return NULL;
+}
+
+/* "12/10/1990" (US order MM/DD/YYYY, one- or two-digit month and day) */
+static int us_date(const char *s, int *year, int *month, int *day)
+{
+    const char *slash1 = strchr(s, '/'), *slash2 = slash1 ? strchr(slash1 + 1, '/') : NULL;
+    int mlen = slash1 ? (int)(slash1 - s) : 0, dlen = slash2 ? (int)(slash2 - slash1 - 1) : 0;
+
+    return slash2 && mlen >= 1 && mlen <= 2 && dlen >= 1 && dlen <= 2 && strlen(slash2 + 1) == 4
+        && digits(s, mlen, month) && digits(slash1 + 1, dlen, day)
+        && digits(slash2 + 1, 4, year);
+}
+
+int pm_search_date(const char *s, char out[11])
+{
+    int year, month, day;
+
+    if (strlen(s) == 10 && s[4] == '-' && s[7] == '-' && digits(s, 4, &year)
+        && digits(s + 5, 2, &month) && digits(s + 8, 2, &day)) {
+        /* YYYY-MM-DD */
+    }
+    else if (!us_date(s, &year, &month, &day)) {
+        return 0;
+    }
+    if (year < 1000 || year > 9999 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) {
+        return 0;
+    }
+    snprintf(out, 11, "%04d-%02d-%02d", year % 10000, month % 100, day % 100);
+    return 1;
 }

@@ -2,6 +2,7 @@
  * names are ignored here (the admin API validates what it stores), and so is a
  * logo that is not a valid PNG or JPEG (an SVG stored before those were refused). */
 #include "pm_settings.h"
+#include "pm_collate.h"
 #include "pm_image.h"
 #include "pm_json.h"
 #include "pm_mail_format.h"
@@ -16,6 +17,7 @@ static void set_defaults(pm_settings *st)
     st->max_sends_per_invitation = 5;
     st->password_min_length = 12;
     st->representatives_enabled = 1;
+    st->collation_locale = PM_COLLATE_DEFAULT_LOCALE;
 }
 
 static void apply_string(json_t *v, const char **field, apr_pool_t *p)
@@ -60,6 +62,7 @@ static void apply_row(pm_settings *st, apr_pool_t *p, const char *name, json_t *
         apply_string(v, &st->representative_subject, p);
     else if (strcmp(name, "representative_invitation_message") == 0)
         apply_string(v, &st->representative_message, p);
+    else if (strcmp(name, "collation_locale") == 0) apply_string(v, &st->collation_locale, p);
     else if (strcmp(name, "representatives_enabled") == 0 && json_is_boolean(v))
         st->representatives_enabled = json_is_true(v);
 }

@@ -16,6 +16,7 @@ typedef struct {
     const char *client_subject, *client_message;
     const char *representative_subject, *representative_message;
     int representatives_enabled;
+    const char *collation_locale;       /* ICU locale of the client list's order */
 } pm_settings;
 
 /* Defaults, then every row of the settings table over them. */

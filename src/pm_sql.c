@@ -12,7 +12,7 @@
 /* The columns every client summary row carries, in this order (see pm_api_clients.c):
  * id, first_name, last_name, date_of_birth, declined_at, latest invitation status,
  * its expires_at, its latest delivery status, active client accounts,
- * last_name_key, first_name_key. Scalar subqueries rather than joins on a subquery:
+ * sort_key. Scalar subqueries rather than joins on a subquery:
  * each is an index lookup per row on both drivers (PostgreSQL would otherwise hash
  * whole invitations and outbox tables for a page of 50). */
 #define CLIENT_SUMMARY_COLUMNS \
@@ -23,19 +23,30 @@
     "   WHERE o2.invitation_id = " LATEST_CLIENT_INVITATION ")), " \
     "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
     "   AND a.representative_id IS NULL AND a.status = 'active'), " \
-    "c.last_name_key, c.first_name_key "
+    "c.sort_key "
 
-#define NAME_PREFIX_MATCH \
-    "((c.last_name_key >= %s AND c.last_name_key < %s) " \
-    " OR (c.first_name_key >= %s AND c.first_name_key < %s)) "
-
-/* keyset: strictly after the cursor's (last_name_key, first_name_key, id) */
+/* keyset: strictly after the cursor's (sort_key, id); the list's order is the
+ * ICU sort key of the collation_locale setting (pm_collate.c), ties by id */
 #define AFTER_CURSOR \
-    "(c.last_name_key, c.first_name_key, c.id) > (%s, %s, %lld) "
+    "(c.sort_key, c.id) > (%s, %lld) "
 
 /* LIMIT takes CAST(... AS integer): sqlite3's driver binds every value as text */
 #define CLIENT_ORDER \
-    "ORDER BY c.last_name_key, c.first_name_key, c.id LIMIT CAST(%d AS integer)"
+    "ORDER BY c.sort_key, c.id LIMIT CAST(%d AS integer)"
+
+/* A page of ids from a search: the summary's lookups then run for those rows only */
+#define SEARCH_PAGE(match) \
+    "SELECT " CLIENT_SUMMARY_COLUMNS \
+    "FROM (SELECT c.id FROM clients c WHERE " match \
+    "        AND (CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc " \
+    "             WHERE sc.username = %s AND sc.client_id = c.id)) " \
+    "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
+    "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
+
+/* clients with a name word whose match key lies in [lo, hi]: one range of the
+ * client_name_keys_by_key index (a query word's prefix range, ucol_getBound) */
+#define NAME_WORD_IN_RANGE \
+    "c.id IN (SELECT k.client_id FROM client_name_keys k WHERE k.key >= %s AND k.key <= %s) "
 
 /* A client is visible to an active staff member who sees all clients, or to one
  * with a staff_clients row for it. */
@@ -65,25 +76,6 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
         "SELECT " CLIENT_SUMMARY_COLUMNS "FROM clients c "
         "WHERE " AFTER_CURSOR CLIENT_ORDER },
-    /* Two index range scans, each in dropdown order and limited, merged; the
-     * summary's lookups then run for the page's rows only. Last-name matches: one range
-     * of clients_by_last_name from max(cursor, prefix) (the caller passes that lower
-     * bound) to the prefix's end. First-name matches: the prefix's range of
-     * clients_by_first_name, sorted ("|| ''" keeps SQLite from walking
-     * clients_by_last_name instead: a full scan for a rare prefix). */
-    [PM_SQL_CLIENT_LIST_ALL_SEARCH] = { "pm_client_list_all_search",
-        "SELECT " CLIENT_SUMMARY_COLUMNS
-        "FROM (SELECT id FROM (SELECT id FROM clients "
-        "        WHERE (last_name_key, first_name_key, id) > (%s, %s, %lld) "
-        "          AND last_name_key < %s "
-        "        ORDER BY last_name_key, first_name_key, id LIMIT CAST(%d AS integer)) l "
-        "      UNION "
-        "      SELECT id FROM (SELECT id FROM clients "
-        "        WHERE first_name_key >= %s AND first_name_key < %s "
-        "          AND (last_name_key || '', first_name_key, id) > (%s, %s, %lld) "
-        "        ORDER BY last_name_key, first_name_key, id LIMIT CAST(%d AS integer)) f "
-        "     ) page JOIN clients c ON c.id = page.id "
-        CLIENT_ORDER },
     /* A caseload is sorted (its keys only); the summary's lookups run for the
      * page's rows, not for the whole caseload. */
     [PM_SQL_CLIENT_LIST_MINE] = { "pm_client_list_mine",
@@ -91,13 +83,39 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
         "      WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER ") page "
         "JOIN clients c ON c.id = page.id "
-        "ORDER BY c.last_name_key, c.first_name_key, c.id" },
-    [PM_SQL_CLIENT_LIST_MINE_SEARCH] = { "pm_client_list_mine_search",
-        "SELECT " CLIENT_SUMMARY_COLUMNS
-        "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
-        "      WHERE sc.username = %s AND " NAME_PREFIX_MATCH "AND " AFTER_CURSOR CLIENT_ORDER ") page "
-        "JOIN clients c ON c.id = page.id "
-        "ORDER BY c.last_name_key, c.first_name_key, c.id" },
+        "ORDER BY c.sort_key, c.id" },
+    /* Search (pm_api_clients.c): the visibility flag (1: staff who see every
+     * client) and username, then the match, the cursor and the page size. One
+     * query word ... */
+    [PM_SQL_CLIENT_SEARCH_WORD] = { "pm_client_search_word",
+        SEARCH_PAGE(NAME_WORD_IN_RANGE) },
+    /* ... two (of the query's words; the C code checks that each query word sits
+     * on a different name word, and any further words) ... */
+    [PM_SQL_CLIENT_SEARCH_WORDS] = { "pm_client_search_words",
+        SEARCH_PAGE(NAME_WORD_IN_RANGE "AND " NAME_WORD_IN_RANGE) },
+    /* ... a date of birth, exact ... */
+    [PM_SQL_CLIENT_SEARCH_BIRTH] = { "pm_client_search_birth",
+        SEARCH_PAGE("c.date_of_birth = %s ") },
+    /* ... an email address, exact but for case (index clients_by_email) */
+    [PM_SQL_CLIENT_SEARCH_EMAIL] = { "pm_client_search_email",
+        SEARCH_PAGE("lower(c.email) = lower(%s) ") },
+
+    /* Name keys (pm_client_keys.c): rows without a sort key (new from another
+     * program, a name changed by one, or a changed collation_locale), oldest first */
+    [PM_SQL_CLIENT_KEYS_MISSING] = { "pm_client_keys_missing",
+        "SELECT id, first_name, last_name FROM clients WHERE sort_key IS NULL "
+        "ORDER BY id LIMIT CAST(%d AS integer)" },
+    /* only a row still without a key: a concurrent filler's work is not redone */
+    [PM_SQL_CLIENT_KEYS_SET_SORT] = { "pm_client_keys_set_sort",
+        "UPDATE clients SET sort_key = %s, sort_locale = %s WHERE id = %lld AND sort_key IS NULL" },
+    [PM_SQL_CLIENT_KEYS_CLEAR_WORDS] = { "pm_client_keys_clear_words",
+        "DELETE FROM client_name_keys WHERE client_id = %lld" },
+    [PM_SQL_CLIENT_KEYS_ADD_WORD] = { "pm_client_keys_add_word",
+        "INSERT INTO client_name_keys (client_id, word, key) VALUES (%lld, %d, %s)" },
+    /* a new collation_locale: every sort key in another locale is computed again */
+    [PM_SQL_CLIENT_KEYS_FORGET_LOCALE] = { "pm_client_keys_forget_locale",
+        "UPDATE clients SET sort_key = NULL "
+        "WHERE sort_key IS NOT NULL AND (sort_locale IS NULL OR sort_locale <> %s)" },
 
     /* summary columns, then email, declined_by, declined_note, statement_notifications */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",

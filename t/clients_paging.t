@@ -1,4 +1,4 @@
-# t/clients_paging.t — keyset paging of GET /clients: walking every page of a caseload,
+# t/clients_paging.t — keyset paging of GET /clients and POST /clients/search: walking every page of a caseload,
 # with every page size, returns each visible client exactly once and in order, also
 # where names tie (clients 11-15 are all "Sam Smith") and with a search. Clients added
 # behind the cursor while someone pages do not shift the pages (no OFFSET).
@@ -13,6 +13,7 @@ use Apache::Test qw(-withtestmore);
 use Test::More;
 use PortalTest;
 use PortalTest::Clients;
+use Unicode::Normalize qw(NFD);
 
 sub ceil_div { my ($a, $b) = @_; int(($a + $b - 1) / $b) }
 
@@ -35,13 +36,26 @@ sub walk_ok {
     ok(!@short, "$name: every page but the last is full") or diag "sizes: @$sizes";
 }
 
-# the expected result of a search: a case-folded prefix of either stored key
+# name words as the module folds them for a test's plain queries: split at spaces
+# and hyphens, apostrophes dropped, accents and case ignored
+sub folded_words {
+    my @w;
+    for my $name (@_) {
+        (my $n = NFD($name)) =~ s/\p{Mn}//g;
+        $n =~ s/['\x{2019}]//g;
+        push @w, map { lc } grep { length } split /[ -]/, $n;
+    }
+    return @w;
+}
+
+# the expected result of a one-word search: a prefix of a word of the name
 sub expected_search {
     my ($user, $q) = @_;
     my $rows = client_rows();
-    my $k = lc $q;
+    my ($k) = folded_words($q);
     return grep {
-        index($rows->{$_}{first_name_key}, $k) == 0 || index($rows->{$_}{last_name_key}, $k) == 0
+        my $id = $_;
+        grep { index($_, $k) == 0 } folded_words($rows->{$id}{first_name}, $rows->{$id}{last_name})
     } expected_ids($user);
 }
 
@@ -68,7 +82,9 @@ for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin =
     my ($ids) = walk_list('admin', 1, 'sam');
     is_deeply($ids, [11, 12, 13, 14, 15], 'Sam Smith ×5 (one spelled SAM SMITH), one a page: by id');
     ($ids) = walk_list('clin1', 2, 'sam smith');
-    is_deeply($ids, [], 'q is one prefix, not words');
+    is_deeply($ids, [11, 13, 14], 'two words, paged: each on a word of the name');
+    ($ids) = walk_list('clin1', 1, 'smith, s');
+    is_deeply($ids, [11, 13, 14], 'the list\'s own format (Smith, S), one a page');
     ($ids) = walk_list('clin1', 2, 'smith');
     is_deeply($ids, [16, 11, 13, 14], 'clin1: Alex Smith, then the Sams by id (12 and 15 are not theirs)');
 }
@@ -103,7 +119,7 @@ for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin =
         push @ids, map { $_->{id} } @{ $p->{clients} };
         $cursor = $p->{next_cursor};
     }
-    # 901's keys ('zzz') sort before the non-ASCII last names (byte order)
+    # 900 and 901 have no sort key yet: the module computes them on this walk
     my @want = sort_clients(@before, 901);
     is_deeply(\@ids, \@want, 'added before the cursor: not seen; added after it: seen once; nothing twice')
         or diag explain { got => \@ids, want => \@want };

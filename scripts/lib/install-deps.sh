@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(
     # build
     build-essential autoconf automake libtool pkg-config
-    apache2 apache2-dev libjansson-dev libcurl4-openssl-dev libssl-dev
+    apache2 apache2-dev libjansson-dev libcurl4-openssl-dev libssl-dev libicu-dev
     # databases: mod_dbd drivers, servers and clients
     libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3 postgresql
     # Apache::Test (shipped in libapache2-mod-perl2) and the perl the tests use

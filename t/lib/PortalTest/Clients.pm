@@ -156,16 +156,15 @@ sub visible_client_ids {
     return map { $_ + 0 } @$ids;
 }
 
-# Dropdown order: last name key, first name key, id. The keys are compared as
-# strings of code points, which is the byte order of their UTF-8 form (what SQLite's
-# BINARY collation and PostgreSQL's "C" collation do).
+# Dropdown order: the module's sort key (ICU, collation_locale; hex text compared
+# byte-wise), then id. The module computes missing keys on the first list after a
+# client row is written without them (the seed's rows): one list request first.
 sub sort_clients {
     my @ids = @_;
+    staff(GET => '/clients?limit=1', user => 'admin');
     my $rows = client_rows();
     return sort {
-        $rows->{$a}{last_name_key} cmp $rows->{$b}{last_name_key}
-            || $rows->{$a}{first_name_key} cmp $rows->{$b}{first_name_key}
-            || $a <=> $b
+        ($rows->{$a}{sort_key} // '') cmp ($rows->{$b}{sort_key} // '') || $a <=> $b
     } @ids;
 }
 

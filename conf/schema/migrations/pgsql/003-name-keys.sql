@@ -1,0 +1,30 @@
+-- 003: ICU name keys (src/pm_collate.c). clients.sort_key orders the list in the
+-- collation_locale setting (sort_locale says which); client_name_keys holds one
+-- accent/case-free key per name word for prefix search. Keys are hex text compared
+-- byte-wise (COLLATE "C"). Existing rows get their keys from the module on the next
+-- list or search (a row with sort_key NULL is computed then: "read-miss"), so this
+-- migration only adds the places.
+ALTER TABLE clients ADD COLUMN sort_key text COLLATE "C";
+ALTER TABLE clients ADD COLUMN sort_locale text;
+CREATE INDEX clients_by_sort_key ON clients (sort_key, id);
+CREATE INDEX clients_by_date_of_birth ON clients (date_of_birth);
+CREATE INDEX clients_by_email ON clients (lower(email));
+CREATE TABLE client_name_keys (
+    client_id bigint  NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    word      integer NOT NULL,
+    key       text    COLLATE "C" NOT NULL,
+    PRIMARY KEY (client_id, word)
+);
+CREATE INDEX client_name_keys_by_key ON client_name_keys (key, client_id);
+-- a name changed by a program that does not write keys: forget the sort key, so
+-- the module recomputes both keys before the next list or search
+CREATE FUNCTION clients_name_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.sort_key IS NOT DISTINCT FROM OLD.sort_key THEN
+        NEW.sort_key := NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER clients_name_changed BEFORE UPDATE OF first_name, last_name ON clients
+FOR EACH ROW EXECUTE FUNCTION clients_name_changed();

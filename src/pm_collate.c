@@ -1,0 +1,267 @@
+/* pm_collate.c — ICU collation keys for client names (see pm_collate.h): word
+ * splitting, match keys and prefix ranges (root, primary strength), the
+ * locale's sort key, and the "each query word on a different name word" test. */
+#include "pm_collate.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+#include <unicode/ucol.h>
+#include <unicode/uloc.h>
+#include <unicode/ustring.h>
+
+#define KEY_BUF 1024
+#define WORD_MAX_UCHARS 256
+
+struct pm_collator {
+    UCollator *coll;
+    apr_pool_t *pool;
+};
+
+static apr_status_t close_collator(void *data)
+{
+    ucol_close(((pm_collator *)data)->coll);
+    return APR_SUCCESS;
+}
+
+static pm_collator *open_collator(apr_pool_t *p, const char *locale, UColAttributeValue strength)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    pm_collator *c;
+    UCollator *coll = ucol_open(locale, &err);
+
+    if (U_FAILURE(err)) {
+        return NULL;
+    }
+    ucol_setStrength(coll, strength);
+    c = apr_palloc(p, sizeof(*c));
+    c->coll = coll;
+    c->pool = p;
+    apr_pool_cleanup_register(p, c, close_collator, apr_pool_cleanup_null);
+    return c;
+}
+
+int pm_collate_locale_known(const char *locale)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    UCollator *coll;
+    const char *s, *valid;
+    int known = 0;
+
+    if (locale == NULL || *locale == '\0' || strlen(locale) > 32) {
+        return 0;
+    }
+    for (s = locale; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+              || *s == '_' || *s == '-')) {
+            return 0;
+        }
+    }
+    if (strcmp(locale, "root") == 0 || strcmp(locale, "und") == 0) {
+        return 1;
+    }
+    coll = ucol_open(locale, &err);
+    if (U_SUCCESS(err)) {
+        /* an unknown name opens the root rules: its valid locale is "root" */
+        valid = ucol_getLocaleByType(coll, ULOC_VALID_LOCALE, &err);
+        known = U_SUCCESS(err) && valid && *valid && strcmp(valid, "root") != 0;
+    }
+    ucol_close(coll);
+    return known;
+}
+
+pm_collator *pm_collate_match(apr_pool_t *p)
+{
+    /* secondary, not primary: ucol_getBound needs a key with a level separator;
+     * the match key itself keeps the primary level only */
+    return open_collator(p, "", UCOL_SECONDARY);
+}
+
+pm_collator *pm_collate_sorter(apr_pool_t *p, const char *locale)
+{
+    /* secondary: accents order Nunez before Núñez, but case alone (SAM SMITH and
+     * Sam Smith) is a tie, which the id breaks */
+    return open_collator(p, locale, UCOL_SECONDARY);
+}
+
+static int is_apostrophe(const char *s, apr_size_t *len)
+{
+    static const char *const marks[] = { "'", "\xe2\x80\x99", "\xe2\x80\x98", "\xca\xbc", NULL };
+    int i;
+
+    for (i = 0; marks[i]; i++) {
+        *len = strlen(marks[i]);
+        if (strncmp(s, marks[i], *len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_array_header_t *pm_collate_words(apr_pool_t *p, const char *text, const char *separators,
+                                     int max)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    char *buf = apr_palloc(p, strlen(text) + 1);
+    apr_size_t n = 0, skip;
+    const char *s;
+
+    for (s = text; ; s++) {
+        if (*s == '\0' || strchr(separators, *s) || *s == '\t') {
+            if (n > 0 && words->nelts < max) {
+                APR_ARRAY_PUSH(words, const char *) = apr_pstrmemdup(p, buf, n);
+            }
+            n = 0;
+            if (*s == '\0') {
+                break;
+            }
+        }
+        else if (is_apostrophe(s, &skip)) {
+            s += skip - 1;
+        }
+        else {
+            buf[n++] = *s;
+        }
+    }
+    return words;
+}
+
+apr_array_header_t *pm_collate_query_words(apr_pool_t *p, const char *q)
+{
+    return pm_collate_words(p, q, " ,-", PM_COLLATE_MAX_WORDS);
+}
+
+apr_array_header_t *pm_collate_name_words(apr_pool_t *p, const char *first, const char *last)
+{
+    apr_array_header_t *words = pm_collate_words(p, first ? first : "", " -", 64);
+
+    apr_array_cat(words, pm_collate_words(p, last ? last : "", " -", 64));
+    return words;
+}
+
+/* The collation key of UTF-8 text; *len excludes the terminating 0 byte. */
+static int raw_key(pm_collator *c, const char *text, uint8_t *key, int32_t *len)
+{
+    UChar u[WORD_MAX_UCHARS];
+    int32_t ulen = 0;
+    UErrorCode err = U_ZERO_ERROR;
+
+    u_strFromUTF8Lenient(u, WORD_MAX_UCHARS, &ulen, text, -1, &err);
+    if (U_FAILURE(err) || err == U_STRING_NOT_TERMINATED_WARNING) {
+        ulen = U_FAILURE(err) ? 0 : WORD_MAX_UCHARS;
+    }
+    *len = ucol_getSortKey(c->coll, u, ulen, key, KEY_BUF);
+    if (*len <= 0 || *len > KEY_BUF) {
+        *len = 0;
+        return -1;
+    }
+    (*len)--;
+    return 0;
+}
+
+static const char *hex(apr_pool_t *p, const uint8_t *b, int32_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, (apr_size_t)n * 2 + 1);
+    int32_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* the primary level: the bytes before the first level separator (01) */
+static int32_t primary_length(const uint8_t *key, int32_t len)
+{
+    int32_t i;
+
+    for (i = 0; i < len && key[i] != 1; i++) {
+    }
+    return i;
+}
+
+const char *pm_collate_word_key(pm_collator *m, const char *word)
+{
+    uint8_t key[KEY_BUF];
+    int32_t len;
+
+    if (raw_key(m, word, key, &len) != 0) {
+        return "";
+    }
+    return hex(m->pool, key, primary_length(key, len));
+}
+
+static const char *bound(pm_collator *m, const uint8_t *key, int32_t len, UColBoundMode mode)
+{
+    uint8_t out[KEY_BUF + 4];
+    UErrorCode err = U_ZERO_ERROR;
+    int32_t n = ucol_getBound(key, len + 1, mode, 1, out, sizeof(out), &err);
+
+    if (U_FAILURE(err) || n <= 0) {
+        return NULL;
+    }
+    return hex(m->pool, out, n - 1);           /* without the terminating 0 */
+}
+
+void pm_collate_prefix_range(pm_collator *m, const char *word, const char **lo, const char **hi)
+{
+    uint8_t key[KEY_BUF];
+    int32_t len;
+
+    *lo = *hi = NULL;
+    if (raw_key(m, word, key, &len) == 0) {
+        *lo = bound(m, key, len, UCOL_BOUND_LOWER);
+        *hi = bound(m, key, len, UCOL_BOUND_UPPER_LONG);
+    }
+    if (*lo == NULL || *hi == NULL) {
+        *lo = "";
+        *hi = "ffff";
+    }
+}
+
+const char *pm_collate_sort_key(pm_collator *s, const char *first, const char *last)
+{
+    uint8_t key[KEY_BUF];
+    int32_t len;
+    /* U+FFFE sorts below every character at every level: last name first */
+    const char *both = apr_pstrcat(s->pool, last ? last : "", "\xef\xbf\xbe", first ? first : "",
+                                   NULL);
+
+    if (raw_key(s, both, key, &len) != 0) {
+        return "";
+    }
+    return hex(s->pool, key, len);
+}
+
+static int in_range(const char *key, const char *lo, const char *hi)
+{
+    return strcmp(key, lo) >= 0 && strcmp(key, hi) <= 0;
+}
+
+/* Backtracking assignment of query word i.. to unused name words: a handful
+ * of words each side, so the search space stays tiny. */
+static int assign(const char *const *r, int nwords, int i, const char *const *k, int nkeys,
+                  unsigned long used)
+{
+    int j;
+
+    if (i == nwords) {
+        return 1;
+    }
+    for (j = 0; j < nkeys && j < (int)(sizeof(used) * 8); j++) {
+        if (!(used & (1UL << j)) && in_range(k[j], r[2 * i], r[2 * i + 1])
+            && assign(r, nwords, i + 1, k, nkeys, used | (1UL << j))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int pm_collate_ranges_match(const apr_array_header_t *ranges, const apr_array_header_t *name_keys)
+{
+    return assign((const char *const *)ranges->elts, ranges->nelts / 2, 0,
+                  (const char *const *)name_keys->elts, name_keys->nelts, 0);
+}

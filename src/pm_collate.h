@@ -1,0 +1,48 @@
+/* pm_collate.h — ICU collation keys for client names: accent-, case- and
+ * apostrophe-free word keys for search (root collation, primary strength) with
+ * prefix ranges from ucol_getBound, and a per-locale sort key for the list.
+ * Keys are hex text, so any database compares them byte-wise (COLLATE "C"). */
+#ifndef PM_COLLATE_H
+#define PM_COLLATE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#define PM_COLLATE_DEFAULT_LOCALE "en"
+#define PM_COLLATE_MAX_WORDS 8
+
+typedef struct pm_collator pm_collator;
+
+/* 1 when ICU has collation rules for this locale name (not just the root
+ * fallback it gives an unknown name), 0 otherwise. "root" and "und" are known. */
+int pm_collate_locale_known(const char *locale);
+
+/* The collator for matching (root rules; keys ignore case, accents) and the one
+ * for sorting in a locale; closed with the pool. NULL when ICU fails. */
+pm_collator *pm_collate_match(apr_pool_t *p);
+pm_collator *pm_collate_sorter(apr_pool_t *p, const char *locale);
+
+/* Words of text split at any byte of `separators` (ASCII), apostrophes (' ’ ‘ ʼ)
+ * dropped; empty words skipped; at most max words (the rest are dropped). */
+apr_array_header_t *pm_collate_words(apr_pool_t *p, const char *text, const char *separators,
+                                     int max);
+
+/* Query words: split at spaces, commas and hyphens. Name words: the first and
+ * last name split at spaces and hyphens. */
+apr_array_header_t *pm_collate_query_words(apr_pool_t *p, const char *q);
+apr_array_header_t *pm_collate_name_words(apr_pool_t *p, const char *first, const char *last);
+
+/* The match key of one word (hex; "" for a word with no letters), and the
+ * inclusive range [lo, hi] of match keys of every word that starts with `word`. */
+const char *pm_collate_word_key(pm_collator *m, const char *word);
+void pm_collate_prefix_range(pm_collator *m, const char *word, const char **lo, const char **hi);
+
+/* The list's sort key of a client: last name, then first name (U+FFFE merge
+ * separator), in the sorter's locale. */
+const char *pm_collate_sort_key(pm_collator *s, const char *first, const char *last);
+
+/* 1 when every query range (array of const char * lo, hi, lo, hi ...) holds a
+ * different key of name_keys (array of const char *), in any order. */
+int pm_collate_ranges_match(const apr_array_header_t *ranges, const apr_array_header_t *name_keys);
+
+#endif

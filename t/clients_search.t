@@ -1,0 +1,200 @@
+# t/clients_search.t — search that finds people (issue 11): POST /clients/search with
+# name words (each query word a prefix of a different word of the name, any order;
+# case, accents and apostrophes ignored, in any script), a date of birth, an email
+# address; the list sorted the way the practice's language sorts (collation_locale);
+# client rows written without keys (by another program) are found; caseload
+# visibility; paging through a multi-word search. Adds clients 700-719 and removes them.
+use strict;
+use warnings;
+use utf8;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use PortalTest;
+use PortalTest::Clients;
+
+binmode(Test::More->builder->$_, ':encoding(UTF-8)') for qw(output failure_output todo_output);
+
+# id, first name, last name, date of birth, email, caseload of clin1 (else clin2's)
+my @CLIENTS = (
+    [700, 'Ana Lúcia',  'Ferreira',        '1990-12-10', 'ana.ferreira@example.test',   1],
+    [701, 'James',      'Smith',           '1984-03-02', 'James.Smith@Example.TEST',    1],
+    [702, 'Rosa',       'Ortega-Díaz',     '1979-05-06', 'rosa@example.test',           1],
+    [703, 'Lars',       'Ångström',        '1966-07-08', 'lars@example.test',           1],
+    [704, 'Siobhán',    'Ó Súilleabháin',  '1990-12-10', 'siobhan@example.test',        0],
+    [705, 'Wei',        'Zhang',           '1991-01-01', 'wei@example.test',            1],
+    [706, 'Luis',       'Hernández',       '1992-02-02', 'luis@example.test',           1],
+    [707, 'Seán',       "O\x{2019}Neill",  '1993-03-03', 'sean@example.test',           1],
+    [708, 'Νίκος',      'Παπαδόπουλος',    '1994-04-04', 'nikos@example.test',          1],
+    [709, 'Дмитрий',    'Соколов',         '1995-05-05', 'dmitri@example.test',         1],
+    [710, 'Văn An',     'Nguyễn',          '1996-06-06', 'an.nguyen@example.test',      1],
+    [711, 'Bea',        'Alvarado',        '1997-07-07', 'bea@example.test',            0],
+);
+# twelve "Maria Pereira"s and one Maria Pereira-Lopes for paging a two-word search
+my @MARIAS = map { [720 + $_, 'Maria', 'Pereira', '2000-01-01', undef, 1] } 0 .. 11;
+
+sub ids { [map { $_->{id} } @{ $_[0]{clients} || [] }] }
+
+sub ours { [grep { $_ >= 700 } @{ $_[0] }] }
+
+sub found {
+    my ($user, $q, %p) = @_;
+    my $data = json_ok(list_clients($user, q => $q, limit => $p{limit} // 100), 200,
+                       "$user searches '$q'");
+    return ids($data);
+}
+
+# rows written as another program would: no sort key, no name-word keys
+{
+    my $dbh = db();
+    for my $c (@CLIENTS, @MARIAS) {
+        my ($id, $first, $last, $dob, $email, $mine) = @$c;
+        $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
+               . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                 undef, $id, $first, $last, lc $first, lc $last, $dob, $email);
+        $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)',
+                 undef, $mine ? 'clin1' : 'clin2', $id);
+    }
+    my ($n) = $dbh->selectrow_array('SELECT count(*) FROM clients WHERE id >= 700 AND sort_key IS NULL');
+    is($n, @CLIENTS + @MARIAS, 'rows written without keys');
+    $dbh->disconnect;
+}
+
+# --- name words -------------------------------------------------------------------------------
+my @CASES = (
+    [admin => 'Ana L',          [700]],
+    [admin => 'ana l',          [700]],
+    [admin => 'lúcia ana',      [700]],
+    [admin => 'ferreira, ana',  [700]],
+    [admin => 'alv',            [711, 8]],       # Alvarado, Álvarez (accents ignored)
+    [admin => 'nun',            [18, 3]],        # Nunez, Núñez
+    [admin => 'nunez',          [18, 3]],
+    [admin => 'zoe',            [18, 3]],        # Zoe, Zoë
+    [admin => 'hernan',         [706]],          # Hernández
+    [admin => 'ob',             [4]],            # O'Brien
+    [admin => "o\x{2019}b",     [4]],            # the curly apostrophe phones type
+    [admin => "o'nei",          [707]],          # O’Neill stored with the curly one
+    [admin => "o'n",            [21, 707]],      # ... and Matrix-One: "one" starts with "on"
+    [admin => 'oneill',         [707]],
+    [admin => 'James Smith',    [701]],
+    [admin => 'james smith',    [701]],
+    [admin => 'smith james',    [701]],
+    [admin => 'Smith, J',       [701]],          # the format the list shows
+    [admin => 'smith, jim',     []],
+    [admin => 'smith smith',    []],             # two words need two words of the name
+    [admin => 'diaz',           [702]],          # Ortega-Díaz
+    [admin => 'ortega-diaz',    [702]],
+    [admin => 'rosa ortega díaz', [702]],
+    [admin => 'ang',            [703]],          # Ångström
+    [admin => 'sui',            [704]],          # Ó Súilleabháin
+    [admin => 'o suil',         [704]],
+    [admin => 'νικ',            [708]],          # Greek: Νίκος, accent and case ignored
+    [admin => 'ΠΑΠΑΔΟΠ',        [708]],
+    [admin => 'παπαδοπουλος νικος', [708]],
+    [admin => 'дми',            [709]],          # Cyrillic
+    [admin => 'СОКОЛОВ',        [709]],
+    [admin => 'nguyen',         [710]],          # Vietnamese: Nguyễn
+    [admin => 'van an nguyen',  [710]],
+    [admin => 'văn',            [710]],
+    [admin => 'nguyen x',       []],
+    [admin => "'",              []],             # nothing to search for finds nobody
+    [admin => ', ,',            []],
+    # inside the caseload
+    [clin1 => 'sui',            []],             # clin2's
+    [clin2 => 'sui',            [704]],
+    [clin1 => 'alv',            []],             # Alvarado and Álvarez are clin2's
+    [clin2 => 'alv',            [711, 8]],
+);
+for my $c (@CASES) {
+    my ($user, $q, $want) = @$c;
+    my $got = [grep { $_ < 720 } @{ found($user, $q) }];
+    is_deeply($got, $want, "$user '$q' finds [@$want]") or diag explain $got;
+}
+
+{
+    my $dbh = db();
+    my ($n) = $dbh->selectrow_array('SELECT count(*) FROM clients WHERE id >= 700 AND sort_key IS NULL');
+    is($n, 0, 'the module computed the missing keys (read-miss)');
+    my ($words) = $dbh->selectrow_array('SELECT count(*) FROM client_name_keys WHERE client_id = 700');
+    is($words, 3, 'Ana Lúcia Ferreira: three name-word keys');
+    # a name changed by another program: the trigger forgets the key, the module recomputes
+    $dbh->do("UPDATE clients SET last_name = 'Ferreira-Costa' WHERE id = 700");
+    $dbh->disconnect;
+    is_deeply(found(admin => 'costa'), [700], 'a name changed by another program is found by its new word');
+    is_deeply(found(admin => 'ana ferr'), [700], '... and by the old words it still has');
+}
+
+# --- date of birth and email --------------------------------------------------------------------
+is_deeply(ours(found(admin => '1990-12-10')), [700, 704], 'a date YYYY-MM-DD finds who was born that day');
+is_deeply(ours(found(admin => '12/10/1990')), [700, 704], 'MM/DD/YYYY (US order) too');
+is_deeply(ours(found(clin1 => '12/10/1990')), [700], 'a date inside the caseload only');
+is_deeply(ours(found(admin => '10/12/1990')), [], 'US order: 10/12 is October 12');
+is_deeply(ours(found(admin => '1990-12-1')), [], 'a date is exact, not a prefix');
+is_deeply(found(admin => 'james.smith@example.test'), [701], 'an email address, any case');
+is_deeply(found(admin => 'JAMES.SMITH@EXAMPLE.TEST'), [701], 'an email address in capitals');
+is_deeply(found(admin => 'james.smith@example'), [], 'an email address is exact');
+is_deeply(found(clin2 => 'james.smith@example.test'), [], 'an email outside the caseload: nobody');
+is_deeply(found(admin => 'siobhan@example.test'), [704], 'a client with a plain email');
+
+# --- sort in the practice's language ------------------------------------------------------------
+{
+    my $data = json_ok(staff(GET => '/clients?limit=100', user => 'admin'), 200, 'the whole list');
+    my @order = grep { $_ == 8 || $_ == 703 || $_ == 704 || $_ == 705 || $_ == 5 || $_ == 4 }
+                @{ ids($data) };
+    # Ó Súilleabháin before O'Brien: the space sorts before the apostrophe
+    is_deeply(\@order, [8, 5, 703, 704, 4, 705],
+              'en: Álvarez and Ångström among the As, Ó Súilleabháin among the Os, Zhang last')
+        or diag explain \@order;
+}
+
+# --- collation_locale ------------------------------------------------------------------------------
+{
+    my $res = staff(PUT => '/admin/settings', json => { collation_locale => 'xx_bogus' });
+    my $e = error_ok($res, 422, 'invalid_setting', 'an unknown locale is refused');
+    is($e->{error}{field}, 'collation_locale', 'field collation_locale');
+    my $doc = json_ok(staff(GET => '/admin/settings'), 200, 'settings');
+    is($doc->{collation_locale}, 'en', 'collation_locale defaults to en');
+    json_ok(staff(PUT => '/admin/settings', json => { collation_locale => 'sv' }), 200, 'Swedish');
+    my $data = json_ok(staff(GET => '/clients?limit=100', user => 'admin'), 200, 'the list in Swedish');
+    my @order = grep { $_ == 703 || $_ == 705 || $_ == 5 } @{ ids($data) };
+    is_deeply(\@order, [5, 705, 703], 'sv: Ångström after Zhang');
+    my $dbh = db();
+    my ($n) = $dbh->selectrow_array("SELECT count(*) FROM clients WHERE sort_locale <> 'sv' OR sort_key IS NULL");
+    is($n, 0, 'every sort key recomputed for sv');
+    $dbh->disconnect;
+    json_ok(staff(PUT => '/admin/settings', json => { collation_locale => undef }), 200, 'back to the default');
+    $data = json_ok(staff(GET => '/clients?limit=100', user => 'admin'), 200, 'the list in English');
+    @order = grep { $_ == 703 || $_ == 705 || $_ == 5 } @{ ids($data) };
+    is_deeply(\@order, [5, 703, 705], 'en again: Ångström among the As');
+}
+
+# --- paging a two-word search --------------------------------------------------------------------
+for my $limit (1, 2, 5, 12, 13) {
+    my ($ids, $sizes, $err) = walk_list('clin1', $limit, 'maria pereira');
+    ok(!$err, "maria pereira, limit $limit: every page answered") or diag $err;
+    is_deeply($ids, [map { 720 + $_ } 0 .. 11], "maria pereira, limit $limit: each once, by id");
+}
+{
+    # 'pereira p' needs a second word starting with p: no Maria Pereira has one, so
+    # the page is filled from later candidates (every Pereira is a candidate of the index)
+    my $dbh = db();
+    $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
+           . "date_of_birth) VALUES (719, 'Paula', 'Pereira', 'paula', 'pereira', '2000-02-02')");
+    $dbh->do("INSERT INTO staff_clients (username, client_id) VALUES ('clin1', 719)");
+    $dbh->disconnect;
+    my ($ids) = walk_list('clin1', 1, 'pereira p');
+    is_deeply($ids, [719], 'pereira p: only Paula, past twelve Marias');
+}
+
+{
+    my $dbh = db();
+    $dbh->do('DELETE FROM client_name_keys WHERE client_id >= 700');
+    $dbh->do('DELETE FROM staff_clients WHERE client_id >= 700');
+    $dbh->do('DELETE FROM clients WHERE id >= 700');
+    $dbh->disconnect;
+}
+
+done_testing();

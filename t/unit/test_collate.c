@@ -1,0 +1,117 @@
+/* Unit tests for ICU name keys (src/pm_collate.c) and search dates (pm_date.c). */
+#include "pm_collate.h"
+#include "pm_date.h"
+#include "tap.h"
+
+#include <apr_general.h>
+#include <string.h>
+
+static apr_pool_t *pool;
+
+/* 1 when `query` (one word) is a prefix of `word` by match keys */
+static int prefix_of(pm_collator *m, const char *query, const char *word)
+{
+    const char *lo, *hi, *k = pm_collate_word_key(m, word);
+
+    pm_collate_prefix_range(m, query, &lo, &hi);
+    return strcmp(k, lo) >= 0 && strcmp(k, hi) <= 0;
+}
+
+static int finds(pm_collator *m, const char *q, const char *first, const char *last)
+{
+    apr_array_header_t *qw = pm_collate_query_words(pool, q);
+    apr_array_header_t *nw = pm_collate_name_words(pool, first, last);
+    apr_array_header_t *ranges = apr_array_make(pool, 4, sizeof(const char *));
+    apr_array_header_t *keys = apr_array_make(pool, 4, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < qw->nelts; i++) {
+        const char *lo, *hi;
+        pm_collate_prefix_range(m, APR_ARRAY_IDX(qw, i, const char *), &lo, &hi);
+        APR_ARRAY_PUSH(ranges, const char *) = lo;
+        APR_ARRAY_PUSH(ranges, const char *) = hi;
+    }
+    for (i = 0; i < nw->nelts; i++) {
+        APR_ARRAY_PUSH(keys, const char *) = pm_collate_word_key(m, APR_ARRAY_IDX(nw, i, const char *));
+    }
+    return qw->nelts > 0 && pm_collate_ranges_match(ranges, keys);
+}
+
+static int sorts_before(pm_collator *s, const char *f1, const char *l1, const char *f2,
+                        const char *l2)
+{
+    return strcmp(pm_collate_sort_key(s, f1, l1), pm_collate_sort_key(s, f2, l2)) < 0;
+}
+
+int main(void)
+{
+    pm_collator *m, *en;
+    apr_array_header_t *w;
+    char d[11];
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    m = pm_collate_match(pool);
+    en = pm_collate_sorter(pool, "en");
+    ok(m != NULL && en != NULL, "collators open");
+
+    w = pm_collate_query_words(pool, " Smith,  J ");
+    ok(w->nelts == 2 && strcmp(APR_ARRAY_IDX(w, 0, const char *), "Smith") == 0
+       && strcmp(APR_ARRAY_IDX(w, 1, const char *), "J") == 0, "query split at spaces and commas");
+    w = pm_collate_name_words(pool, "Ana Lúcia", "Ortega-Díaz");
+    ok(w->nelts == 4 && strcmp(APR_ARRAY_IDX(w, 3, const char *), "Díaz") == 0,
+       "name split at spaces and hyphens");
+    w = pm_collate_name_words(pool, "Dana", "O\xe2\x80\x99" "Brien");
+    is_str(APR_ARRAY_IDX(w, 1, const char *), "OBrien", "curly apostrophe dropped");
+
+    is_str(pm_collate_word_key(m, "Álvarez"), pm_collate_word_key(m, "alvarez"), "accents, case ignored");
+    is_str(pm_collate_word_key(m, "Zoë"), pm_collate_word_key(m, "ZOE"), "diaeresis ignored");
+    ok(strcmp(pm_collate_word_key(m, "Zoë"), pm_collate_word_key(m, "Zoa")) != 0, "letters differ");
+    ok(prefix_of(m, "alv", "Álvarez"), "alv is a prefix of Álvarez");
+    ok(prefix_of(m, "nun", "Núñez"), "nun is a prefix of Núñez");
+    ok(prefix_of(m, "hernan", "Hernández"), "hernan is a prefix of Hernández");
+    ok(prefix_of(m, "smith", "Smith"), "a whole word is its own prefix");
+    ok(!prefix_of(m, "smiths", "Smith"), "a longer word is not a prefix");
+    ok(!prefix_of(m, "smj", "Smith"), "a different word is not a prefix");
+    ok(prefix_of(m, "ζω", "Ζωή"), "Greek, case and tonos ignored");
+    ok(prefix_of(m, "ив", "Иванова"), "Cyrillic, case ignored");
+    ok(prefix_of(m, "nguyen", "Nguyễn"), "Vietnamese marks ignored");
+    ok(prefix_of(m, "ngu", "Nguyễn"), "Vietnamese prefix");
+    ok(!prefix_of(m, "b", "Anderson"), "b is not a prefix of Anderson");
+
+    ok(finds(m, "ana l", "Ana Lúcia", "Ferreira"), "ana l -> Ana Lúcia Ferreira");
+    ok(finds(m, "james smith", "James", "Smith"), "james smith");
+    ok(finds(m, "smith james", "James", "Smith"), "smith james");
+    ok(finds(m, "Smith, J", "James", "Smith"), "Smith, J (the list's format)");
+    ok(finds(m, "diaz", "Rosa", "Ortega-Díaz"), "diaz -> Ortega-Díaz");
+    ok(finds(m, "ob", "Dana", "O'Brien"), "ob -> O'Brien");
+    ok(finds(m, "o\xe2\x80\x99" "b", "Dana", "O'Brien"), "o’b -> O'Brien");
+    ok(finds(m, "o'brien d", "Dana", "O\xe2\x80\x99" "Brien"), "o'brien d -> O’Brien (curly stored)");
+    ok(!finds(m, "smith smith", "Sam", "Smith"), "two query words need two different name words");
+    ok(finds(m, "lee lee", "Lee", "Lee"), "Lee Lee has two words");
+    ok(!finds(m, "sam jones", "Sam", "Smith"), "every word must match");
+    ok(!finds(m, "", "Sam", "Smith"), "no words, no match");
+
+    ok(sorts_before(en, "Carlos", "Álvarez", "Mei", "Chen"), "Álvarez before Chen");
+    ok(sorts_before(en, "Lars", "Ångström", "Mei", "Chen"), "Ångström before Chen");
+    ok(sorts_before(en, "Siobhán", "Ó Súilleabháin", "Wei", "Zhang"), "Ó Súilleabháin before Zhang");
+    ok(sorts_before(en, "Zed", "Lee", "Abe", "Leeds"), "last name first: Lee before Leeds");
+    ok(sorts_before(en, "Abe", "Smith", "Zed", "Smith"), "then first name");
+    ok(sorts_before(pm_collate_sorter(pool, "sv"), "Anna", "Zetterberg", "Lars", "Ångström"),
+       "Swedish: Å after Z");
+
+    ok(pm_collate_locale_known("en") && pm_collate_locale_known("sv")
+       && pm_collate_locale_known("fr_CA") && pm_collate_locale_known("el")
+       && pm_collate_locale_known("de") && pm_collate_locale_known("en_US"), "known locales");
+    ok(!pm_collate_locale_known("xx_bogus") && !pm_collate_locale_known("")
+       && !pm_collate_locale_known("en;drop") && !pm_collate_locale_known("zz"), "unknown locales");
+
+    ok(pm_search_date("1990-12-10", d) && strcmp(d, "1990-12-10") == 0, "ISO date");
+    ok(pm_search_date("12/10/1990", d) && strcmp(d, "1990-12-10") == 0, "US date is MM/DD/YYYY");
+    ok(pm_search_date("2/3/2001", d) && strcmp(d, "2001-02-03") == 0, "one-digit month and day");
+    ok(!pm_search_date("13/10/1990", d), "month 13 is not a date");
+    ok(!pm_search_date("1990-02-30", d), "February 30 is not a date");
+    ok(!pm_search_date("smith", d) && !pm_search_date("12/10/90", d), "not dates");
+    apr_pool_destroy(pool);
+    return done_testing();
+}
