@@ -58,6 +58,9 @@ int admin_db_run(admin_db *db, const char *sql, int *nrows, int nargs, const cha
 /* Prepares and runs a query, collecting every row (admin_row) into *rows. */
 int admin_db_select(admin_db *db, const char *sql, int nargs, const char **args,
                     apr_array_header_t **rows);
+/* Runs a prepared query, collecting every row (admin_row) into *rows. */
+int admin_db_pselect(admin_db *db, apr_dbd_prepared_t *stmt, int nargs, const char **args,
+                     apr_array_header_t **rows);
 /* Sets *value to the first column of the first row, or NULL when no row came
  * back. Returns ADMIN_OK or ADMIN_FAIL. */
 int admin_db_value(admin_db *db, const char *sql, int nargs, const char **args,
@@ -79,9 +82,12 @@ int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
 
 /* Shared by clients import and demo-data: insert one client (already validated)
- * with a prepared statement from admin_clients_prepare_insert. */
-int admin_clients_prepare_insert(admin_db *db, apr_dbd_prepared_t **stmt);
-int admin_clients_insert(admin_db *db, apr_dbd_prepared_t *stmt, const char *first_name,
+ * with its ICU name keys (pm_collate.c: the sort key in the database's
+ * collation_locale setting, one search key per name word), using the statements
+ * and collators admin_clients_prepare_insert set up. */
+typedef struct admin_client_insert admin_client_insert;
+int admin_clients_prepare_insert(admin_db *db, admin_client_insert **ins);
+int admin_clients_insert(admin_db *db, admin_client_insert *ins, const char *first_name,
                          const char *last_name, const char *date_of_birth,
                          const char *email, const char *now);
 

@@ -2,6 +2,7 @@
  * CSV file, report each bad row by line, then insert all rows in one
  * transaction or none) and `list`; also the client INSERT shared with demo-data. */
 #include "admin.h"
+#include "pm_collate.h"
 #include "pm_csv.h"
 #include "pm_date.h"
 #include "pm_text.h"
@@ -33,19 +34,81 @@ typedef struct {
     int bad_rows;
 } import_state;
 
-int admin_clients_prepare_insert(admin_db *db, apr_dbd_prepared_t **stmt)
+struct admin_client_insert {
+    apr_dbd_prepared_t *insert, *add_word;
+    pm_collator *match, *sort;
+    const char *locale;
+};
+
+/* The collation_locale setting (a JSON string in the settings table), or "en". */
+static int read_locale(admin_db *db, const char **locale)
 {
-    return admin_db_prepare(db,
-        "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
-        "date_of_birth, email, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", stmt);
+    const char *v;
+    apr_size_t n;
+
+    *locale = PM_COLLATE_DEFAULT_LOCALE;
+    if (admin_db_value(db, "SELECT value FROM settings WHERE name = 'collation_locale'", 0, NULL,
+                       &v) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    n = v ? strlen(v) : 0;
+    if (n > 2 && v[0] == '"' && v[n - 1] == '"') {
+        const char *name = apr_pstrmemdup(db->pool, v + 1, n - 2);
+        if (pm_collate_locale_known(name)) {
+            *locale = name;
+        }
+    }
+    return ADMIN_OK;
 }
 
-int admin_clients_insert(admin_db *db, apr_dbd_prepared_t *stmt, const char *first_name,
+int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
+{
+    admin_client_insert *ins = apr_pcalloc(db->pool, sizeof(*ins));
+
+    if (read_locale(db, &ins->locale) != ADMIN_OK
+        || admin_db_prepare(db,
+            "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
+            "date_of_birth, email, created_at, updated_at, sort_key, sort_locale) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id", &ins->insert)
+           != ADMIN_OK
+        || admin_db_prepare(db, "INSERT INTO client_name_keys (client_id, word, key) "
+                            "VALUES (%s, %s, %s)", &ins->add_word) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    ins->match = pm_collate_match(db->pool);
+    ins->sort = pm_collate_sorter(db->pool, ins->locale);
+    if (ins->match == NULL || ins->sort == NULL) {
+        admin_error("cannot open the ICU collator for locale %s", ins->locale);
+        return ADMIN_FAIL;
+    }
+    *out = ins;
+    return ADMIN_OK;
+}
+
+static int insert_name_keys(admin_db *db, admin_client_insert *ins, const char *id,
+                            const char *first_name, const char *last_name)
+{
+    apr_array_header_t *words = pm_collate_name_words(db->pool, first_name, last_name);
+    const char *args[3];
+    int i;
+
+    for (i = 0; i < words->nelts; i++) {
+        args[0] = id;
+        args[1] = apr_itoa(db->pool, i);
+        args[2] = pm_collate_word_key(ins->match, APR_ARRAY_IDX(words, i, const char *));
+        if (*args[2] && admin_db_pquery(db, ins->add_word, NULL, 3, args) != ADMIN_OK) {
+            return ADMIN_FAIL;
+        }
+    }
+    return ADMIN_OK;
+}
+
+int admin_clients_insert(admin_db *db, admin_client_insert *ins, const char *first_name,
                          const char *last_name, const char *date_of_birth,
                          const char *email, const char *now)
 {
-    const char *args[8];
+    const char *args[10];
+    apr_array_header_t *rows;
 
     args[0] = first_name;
     args[1] = last_name;
@@ -55,7 +118,17 @@ int admin_clients_insert(admin_db *db, apr_dbd_prepared_t *stmt, const char *fir
     args[5] = email;
     args[6] = now;
     args[7] = now;
-    return admin_db_pquery(db, stmt, NULL, 8, args);
+    args[8] = pm_collate_sort_key(ins->sort, first_name, last_name);
+    args[9] = ins->locale;
+    if (admin_db_pselect(db, ins->insert, 10, args, &rows) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    if (rows->nelts != 1 || APR_ARRAY_IDX(rows, 0, admin_row).ncols < 1) {
+        admin_error("the database did not return the new client's id");
+        return ADMIN_FAIL;
+    }
+    return insert_name_keys(db, ins, APR_ARRAY_IDX(rows, 0, admin_row).cols[0], first_name,
+                            last_name);
 }
 
 /* The field as stored: a line break inside a quoted field (a spreadsheet cell
@@ -223,7 +296,7 @@ static int read_rows(import_state *st, pm_csv_reader *rd, apr_pool_t *p,
 
 static int insert_rows(admin_db *db, const apr_array_header_t *rows)
 {
-    apr_dbd_prepared_t *stmt;
+    admin_client_insert *stmt;
     const char *now = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now());
     int i;
 
@@ -286,7 +359,7 @@ static int clients_list(admin_db *db)
 
     if (admin_db_select(db, "SELECT id, last_name, first_name, date_of_birth, "
                         "coalesce(email, '') FROM clients "
-                        "ORDER BY last_name_key, first_name_key, id", 0, NULL, &rows)
+                        "ORDER BY sort_key, id", 0, NULL, &rows)
         != ADMIN_OK) {
         return ADMIN_FAIL;
     }

@@ -159,13 +159,20 @@ int admin_db_select(admin_db *db, const char *sql, int nargs, const char **args,
                     apr_array_header_t **rows)
 {
     apr_dbd_prepared_t *stmt;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int rv;
 
     if (admin_db_prepare(db, sql, &stmt) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
+    return admin_db_pselect(db, stmt, nargs, args, rows);
+}
+
+int admin_db_pselect(admin_db *db, apr_dbd_prepared_t *stmt, int nargs, const char **args,
+                     apr_array_header_t **rows)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rv;
+
     rv = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 1, nargs, args);
     if (rv != 0) {
         admin_error("database error: %s", db_error(db, rv));

@@ -140,7 +140,8 @@ static int insert_staff(admin_db *db, const char *now)
  * date of birth, so no driver-specific "last insert id" is needed). */
 static int insert_clients(admin_db *db, const char *now, int *granted)
 {
-    apr_dbd_prepared_t *insert, *grant;
+    admin_client_insert *insert;
+    apr_dbd_prepared_t *grant;
     const char *args[3];
     int i;
 
