@@ -7,7 +7,8 @@ for a first page and a later page, and the time of the real query.
           sqlite3 shell (the system libsqlite3, as apr_dbd_sqlite3 uses).
   pgsql   TARGET=conninfo: PREPARE with the types apr_dbd_pgsql declares (%s varchar,
           %d int4, %lld int8) and EXPLAIN (ANALYZE, BUFFERS) EXECUTE.
-BENCH_Q (default smi) is the search prefix.
+BENCH_Q (default smi) is the one-word search, BENCH_Q_WORDS (default "smith j")
+the two-word one; their ICU prefix ranges come from bench/print-sql.c.
 """
 import os
 import re
@@ -16,21 +17,37 @@ import sys
 
 driver, target = sys.argv[1], sys.argv[2]
 q = os.environ.get('BENCH_Q', 'smi')
-HI = 'HI'   # the prefix range's upper bound: q || U+10FFFF (KEY_MAX_SUFFIX)
+q_words = os.environ.get('BENCH_Q_WORDS', 'smith j').split()
+lines = sys.stdin.read().splitlines()
+# the ICU prefix ranges print-sql computed: word -> (lo, hi), as SQL literals
+RANGE = {f[1]: (f"'{f[2]}'", f"'{f[3]}'") for f in (l.split('\t') for l in lines)
+         if f[0] == '#range'}
+R1, R2, ZZ = RANGE[q], RANGE[q_words[0]], RANGE['zz']
+R3 = RANGE[q_words[1]] if len(q_words) > 1 else R2
+
+
+def scalar(sql):
+    """One value from the database (the sort key a later page's cursor carries)."""
+    cmd = ['sqlite3', target] if driver == 'sqlite3' else ['psql', '-X', '-q', '-A', '-t', target]
+    r = subprocess.run(cmd, input=sql + ';\n', capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+LATER = "'" + scalar('SELECT sort_key FROM clients WHERE id = 50000') + "'"
 
 CASES = {
-    'pm_client_list_all': [("first page", ["''", "''", '0', '51']),
-                           ("later page", ["'martin'", "'james'", '50000', '51'])],
-    'pm_client_list_all_search': [("first page", [f"'{q}'", HI, f"'{q}'", HI, "''", "''", '0', '51']),
-                                  ("later page", [f"'{q}'", HI, f"'{q}'", HI, "'smith'", "'james'", '50000', '51']),
-                                  ("no match (q=zz)", ["'zz'", 'HIZZ', "'zz'", 'HIZZ', "''", "''", '0', '51']),
-                                  # the two-range form (bench/out/proposed-fixes.diff): last-name
-                                  # lower bound, upper bound, limit; first-name range, cursor, limit; limit
-                                  ("first page", [f"'{q}'", "''", '0', HI, '51', f"'{q}'", HI, "''", "''", '0', '51', '51']),
-                                  ("later page", ["'smith'", "'james'", '50000', HI, '51', f"'{q}'", HI, "'smith'", "'james'", '50000', '51', '51']),
-                                  ("no match (q=zz)", ["'zz'", "''", '0', 'HIZZ', '51', "'zz'", 'HIZZ', "''", "''", '0', '51', '51'])],
-    'pm_client_list_mine': [("first page", ["'clin1'", "''", "''", '0', '51'])],
-    'pm_client_list_mine_search': [("first page", ["'clin1'", f"'{q}'", HI, f"'{q}'", HI, "''", "''", '0', '51'])],
+    'pm_client_list_all': [("first page", ["''", '0', '51']),
+                           ("later page", [LATER, '50000', '51'])],
+    'pm_client_list_mine': [("first page", ["'clin1'", "''", '0', '51'])],
+    # lo, hi, all_clients, username, cursor sort_key, cursor id, limit
+    'pm_client_search_word': [(f"q={q}, first page", [*R1, '1', "'admin'", "''", '0', '51']),
+                              (f"q={q}, later page", [*R1, '1', "'admin'", LATER, '50000', '51']),
+                              (f"q={q}, caseload", [*R1, '0', "'clin1'", "''", '0', '51']),
+                              ("no match (q=zz)", [*ZZ, '1', "'admin'", "''", '0', '51'])],
+    'pm_client_search_words': [(f"q={' '.join(q_words)}, first page",
+                                [*R2, *R3, '1', "'admin'", "''", '0', '51'])],
+    'pm_client_search_birth': [("1990-12-10", ["'1990-12-10'", '1', "'admin'", "''", '0', '51'])],
+    'pm_client_search_email': [("an address", ["'client4242@example.test'", '1', "'admin'", "''", '0', '51'])],
     'pm_client_get_visible': [("client 4242", ['4242', "'admin'", "'admin'"])],
     'pm_audit_by_client': [("client 4242", ['4242', '9223372036854775807', '51'])],
 }
@@ -38,10 +55,6 @@ PH = re.compile(r'%(lld|s|d)')
 
 
 def literal(v):
-    if v == 'HI':
-        return f"'{q}' || " + ('char(1114111)' if driver == 'sqlite3' else 'chr(1114111)')
-    if v == 'HIZZ':
-        return "'zz' || " + ('char(1114111)' if driver == 'sqlite3' else 'chr(1114111)')
     return v
 
 
@@ -55,8 +68,8 @@ def run(cmd, stdin):
     return r.stdout + r.stderr
 
 
-for line in sys.stdin:
-    label, sql = line.rstrip('\n').split('\t', 1)
+for line in lines:
+    label, sql = line.split('\t', 1)
     if label not in CASES:
         continue
     print('=' * 100)

@@ -1,11 +1,17 @@
 /* bench/print-sql.c — prints the module's statement table (src/pm_sql.c), one
- * statement a line: label TAB sql. bench/plans uses it to EXPLAIN the real SQL. */
+ * statement a line: label TAB sql; then, for each word of the arguments, its ICU
+ * prefix range (src/pm_collate.c) as "#range TAB word TAB lo TAB hi". bench/plans
+ * uses it to EXPLAIN the real SQL with the keys the module would bind. */
+#include "pm_collate.h"
 #include "pm_sql.h"
 
+#include <apr_general.h>
 #include <stdio.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
+    apr_pool_t *p;
+    pm_collator *m;
     int i;
 
     pm_sql_init();
@@ -13,5 +19,15 @@ int main(void)
         const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
         printf("%s\t%s\n", st->label, st->sql);
     }
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    m = pm_collate_match(p);
+    for (i = 1; m && i < argc; i++) {
+        const char *lo, *hi;
+        pm_collate_prefix_range(m, argv[i], &lo, &hi);
+        printf("#range\t%s\t%s\t%s\n", argv[i], lo, hi);
+    }
+    apr_pool_destroy(p);
+    apr_terminate();
     return 0;
 }

@@ -34,19 +34,31 @@
 #define CLIENT_ORDER \
     "ORDER BY c.sort_key, c.id LIMIT CAST(%d AS integer)"
 
-/* A page of ids from a search: the summary's lookups then run for those rows only */
-#define SEARCH_PAGE(match) \
+/* the search's visibility test: the flag (1: staff who see every client) or a
+ * staff_clients row for the username */
+#define SEARCH_VISIBLE \
+    "(CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc " \
+    "      WHERE sc.username = %s AND sc.client_id = c.id)) "
+
+/* A page of ids from a search, in list order: the summary's lookups then run for
+ * those rows only */
+#define SEARCH_PAGE(from, match) \
     "SELECT " CLIENT_SUMMARY_COLUMNS \
-    "FROM (SELECT c.id FROM clients c WHERE " match \
-    "        AND (CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc " \
-    "             WHERE sc.username = %s AND sc.client_id = c.id)) " \
+    "FROM (SELECT c.id FROM " from " WHERE " match SEARCH_VISIBLE \
     "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
 
-/* clients with a name word whose match key lies in [lo, hi]: one range of the
- * client_name_keys_by_key index (a query word's prefix range, ucol_getBound) */
-#define NAME_WORD_IN_RANGE \
-    "c.id IN (SELECT k.client_id FROM client_name_keys k WHERE k.key >= %s AND k.key <= %s) "
+/* The clients with a name word whose match key lies in [lo, hi] (one query word's
+ * prefix range, ucol_getBound): one range of client_name_keys_by_key, read first
+ * (MATERIALIZED, so neither planner walks the whole list in sort order probing
+ * each client instead) and then sorted; a rare prefix costs its few rows. */
+#define NAME_RANGE_CLIENTS \
+    "WITH m AS MATERIALIZED (SELECT DISTINCT k.client_id AS id FROM client_name_keys k " \
+    "  WHERE k.key >= %s AND k.key <= %s) "
+/* a second query word: one of the candidate's own few keys (primary key) in range */
+#define OTHER_WORD_IN_RANGE \
+    "EXISTS (SELECT 1 FROM client_name_keys k2 WHERE k2.client_id = c.id " \
+    "        AND k2.key >= %s AND k2.key <= %s) AND "
 
 /* A client is visible to an active staff member who sees all clients, or to one
  * with a staff_clients row for it. */
@@ -88,17 +100,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * client) and username, then the match, the cursor and the page size. One
      * query word ... */
     [PM_SQL_CLIENT_SEARCH_WORD] = { "pm_client_search_word",
-        SEARCH_PAGE(NAME_WORD_IN_RANGE) },
+        NAME_RANGE_CLIENTS SEARCH_PAGE("m JOIN clients c ON c.id = m.id", "") },
     /* ... two (of the query's words; the C code checks that each query word sits
      * on a different name word, and any further words) ... */
     [PM_SQL_CLIENT_SEARCH_WORDS] = { "pm_client_search_words",
-        SEARCH_PAGE(NAME_WORD_IN_RANGE "AND " NAME_WORD_IN_RANGE) },
+        NAME_RANGE_CLIENTS SEARCH_PAGE("m JOIN clients c ON c.id = m.id", OTHER_WORD_IN_RANGE) },
     /* ... a date of birth, exact ... */
     [PM_SQL_CLIENT_SEARCH_BIRTH] = { "pm_client_search_birth",
-        SEARCH_PAGE("c.date_of_birth = %s ") },
+        SEARCH_PAGE("clients c", "c.date_of_birth = %s AND ") },
     /* ... an email address, exact but for case (index clients_by_email) */
     [PM_SQL_CLIENT_SEARCH_EMAIL] = { "pm_client_search_email",
-        SEARCH_PAGE("lower(c.email) = lower(%s) ") },
+        SEARCH_PAGE("clients c", "lower(c.email) = lower(%s) AND ") },
 
     /* Name keys (pm_client_keys.c): rows without a sort key (new from another
      * program, a name changed by one, or a changed collation_locale), oldest first */

@@ -186,7 +186,7 @@ my $DEFAULTS = get_settings();
                        resend_cooldown_minutes max_sends_per_invitation password_min_length
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
-                       modules representatives_enabled)],
+                       modules representatives_enabled collation_locale)],
               'GET /admin/settings: every setting of DESIGN §7') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -195,6 +195,7 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{max_sends_per_invitation}, 5, 'default max_sends_per_invitation 5');
     is($DEFAULTS->{password_min_length}, 12, 'default password_min_length 12');
     is_deeply($DEFAULTS->{modules}, \%DEFAULT_MODULES, 'default modules: all six on');
+    is($DEFAULTS->{collation_locale}, 'en', 'default collation_locale en');
     ok(JSON::PP::is_bool($DEFAULTS->{representatives_enabled}) && $DEFAULTS->{representatives_enabled},
        'default representatives_enabled true');
     for my $k (qw(client representative)) {
@@ -307,6 +308,11 @@ my @RULES = (
     representatives_enabled => {
         good => [JSON::PP::false, JSON::PP::true],
         bad  => ['true', 1, 0, 'false', [JSON::PP::false], {}],
+    },
+    # ends on the default: later files expect the list in English order
+    collation_locale => {
+        good => ['sv', 'fr_CA', 'el', 'en'],
+        bad  => ['xx_bogus', 'zz', '', 'en;drop', 5, [], {}, JSON::PP::true],
     },
 );
 
