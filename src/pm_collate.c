@@ -10,8 +10,8 @@
 #include <unicode/uloc.h>
 #include <unicode/ustring.h>
 
-#define KEY_BUF 1024
-#define WORD_MAX_UCHARS 256
+#define KEY_BUF 4096            /* a sort key of WORD_MAX_UCHARS characters fits */
+#define WORD_MAX_UCHARS 512     /* names are at most 100 characters (import, API) */
 
 struct pm_collator {
     UCollator *coll;

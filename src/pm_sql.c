@@ -34,30 +34,39 @@
 #define CLIENT_ORDER \
     "ORDER BY c.sort_key, c.id LIMIT CAST(%d AS integer)"
 
-/* the search's visibility test: the flag (1: staff who see every client) or a
- * staff_clients row for the username */
-#define SEARCH_VISIBLE \
+/* the search's visibility test for client id x: the flag (1: staff who see every
+ * client) or a staff_clients row for the username */
+#define SEARCH_VISIBLE(x) \
     "(CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc " \
-    "      WHERE sc.username = %s AND sc.client_id = c.id)) "
+    "      WHERE sc.username = %s AND sc.client_id = " x ")) "
 
-/* A page of ids from a search, in list order: the summary's lookups then run for
- * those rows only */
-#define SEARCH_PAGE(from, match) \
+/* A page of ids from a date or email search, in list order: the summary's lookups
+ * then run for those rows only */
+#define SEARCH_PAGE(match) \
     "SELECT " CLIENT_SUMMARY_COLUMNS \
-    "FROM (SELECT c.id FROM " from " WHERE " match SEARCH_VISIBLE \
+    "FROM (SELECT c.id FROM clients c WHERE " match SEARCH_VISIBLE("c.id") \
     "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
 
-/* The clients with a name word whose match key lies in [lo, hi] (one query word's
- * prefix range, ucol_getBound): one range of client_name_keys_by_key, read first
- * (MATERIALIZED, so neither planner walks the whole list in sort order probing
- * each client instead) and then sorted; a rare prefix costs its few rows. */
-#define NAME_RANGE_CLIENTS \
+/* Name words. m: the clients with a name word whose match key lies in [lo, hi]
+ * (one query word's prefix range, ucol_getBound): one range of
+ * client_name_keys_by_key, read first (MATERIALIZED); s: each with its sort key
+ * by primary key. Neither planner can then walk the whole list in sort order
+ * probing every client (what they chose for a rare prefix without fresh
+ * statistics): the work is the prefix's own rows, sorted. */
+#define NAME_RANGE_PAGE(other_word) \
     "WITH m AS MATERIALIZED (SELECT DISTINCT k.client_id AS id FROM client_name_keys k " \
-    "  WHERE k.key >= %s AND k.key <= %s) "
+    "       WHERE k.key >= %s AND k.key <= %s), " \
+    "     s AS (SELECT m.id, (SELECT c1.sort_key FROM clients c1 WHERE c1.id = m.id) AS sort_key " \
+    "       FROM m) " \
+    "SELECT " CLIENT_SUMMARY_COLUMNS \
+    "FROM (SELECT s.id FROM s WHERE " other_word SEARCH_VISIBLE("s.id") \
+    "        AND (s.sort_key, s.id) > (%s, %lld) " \
+    "      ORDER BY s.sort_key, s.id LIMIT CAST(%d AS integer)) page " \
+    "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
 /* a second query word: one of the candidate's own few keys (primary key) in range */
 #define OTHER_WORD_IN_RANGE \
-    "EXISTS (SELECT 1 FROM client_name_keys k2 WHERE k2.client_id = c.id " \
+    "EXISTS (SELECT 1 FROM client_name_keys k2 WHERE k2.client_id = s.id " \
     "        AND k2.key >= %s AND k2.key <= %s) AND "
 
 /* A client is visible to an active staff member who sees all clients, or to one
@@ -100,17 +109,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * client) and username, then the match, the cursor and the page size. One
      * query word ... */
     [PM_SQL_CLIENT_SEARCH_WORD] = { "pm_client_search_word",
-        NAME_RANGE_CLIENTS SEARCH_PAGE("m JOIN clients c ON c.id = m.id", "") },
+        NAME_RANGE_PAGE("") },
     /* ... two (of the query's words; the C code checks that each query word sits
      * on a different name word, and any further words) ... */
     [PM_SQL_CLIENT_SEARCH_WORDS] = { "pm_client_search_words",
-        NAME_RANGE_CLIENTS SEARCH_PAGE("m JOIN clients c ON c.id = m.id", OTHER_WORD_IN_RANGE) },
+        NAME_RANGE_PAGE(OTHER_WORD_IN_RANGE) },
     /* ... a date of birth, exact ... */
     [PM_SQL_CLIENT_SEARCH_BIRTH] = { "pm_client_search_birth",
-        SEARCH_PAGE("clients c", "c.date_of_birth = %s AND ") },
+        SEARCH_PAGE("c.date_of_birth = %s AND ") },
     /* ... an email address, exact but for case (index clients_by_email) */
     [PM_SQL_CLIENT_SEARCH_EMAIL] = { "pm_client_search_email",
-        SEARCH_PAGE("clients c", "lower(c.email) = lower(%s) AND ") },
+        SEARCH_PAGE("lower(c.email) = lower(%s) AND ") },
 
     /* Name keys (pm_client_keys.c): rows without a sort key (new from another
      * program, a name changed by one, or a changed collation_locale), oldest first */
