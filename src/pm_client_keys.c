@@ -14,10 +14,11 @@ static apr_status_t fill_one(pm_db *db, apr_pool_t *p, pm_collator *m, pm_collat
 {
     const char *id = pm_row_str(row, 0), *first = pm_row_str(row, 1), *last = pm_row_str(row, 2);
     apr_array_header_t *words = pm_collate_name_words(p, first, last);
+    const char *sort_key = pm_collate_sort_key(s, first, last);
     int i, updated = 0;
 
-    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_SORT, &updated, pm_collate_sort_key(s, first, last),
-                   locale, id) != APR_SUCCESS) {
+    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_SORT, &updated, sort_key, locale, id)
+        != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (updated == 0) {
@@ -28,8 +29,8 @@ static apr_status_t fill_one(pm_db *db, apr_pool_t *p, pm_collator *m, pm_collat
     }
     for (i = 0; i < words->nelts; i++) {
         const char *key = pm_collate_word_key(m, APR_ARRAY_IDX(words, i, const char *));
-        if (*key && pm_db_exec(db, PM_SQL_CLIENT_KEYS_ADD_WORD, NULL, id, pm_arg_int(p, i), key)
-                    != APR_SUCCESS) {
+        if (*key && pm_db_exec(db, PM_SQL_CLIENT_KEYS_ADD_WORD, NULL, id, pm_arg_int(p, i), key,
+                               sort_key) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }

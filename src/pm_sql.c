@@ -48,17 +48,16 @@
     "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
 
-/* Name words. m: the clients with a name word whose match key lies in [lo, hi]
- * (one query word's prefix range, ucol_getBound): one range of
- * client_name_keys_by_key, read first (MATERIALIZED); s: each with its sort key
- * by primary key. Neither planner can then walk the whole list in sort order
- * probing every client (what they chose for a rare prefix without fresh
- * statistics): the work is the prefix's own rows, sorted. */
+/* Name words. s: the clients with a name word whose match key lies in [lo, hi]
+ * (one query word's prefix range, ucol_getBound) with their sort keys (copied
+ * into every name-word row): one range of the covering index
+ * client_name_keys_by_key, read first (MATERIALIZED), then sorted. Neither
+ * planner can walk the whole list in sort order probing every client (what they
+ * chose for a rare prefix without fresh statistics), and no client row is read
+ * before the page is known. */
 #define NAME_RANGE_PAGE(other_word) \
-    "WITH m AS MATERIALIZED (SELECT DISTINCT k.client_id AS id FROM client_name_keys k " \
-    "       WHERE k.key >= %s AND k.key <= %s), " \
-    "     s AS (SELECT m.id, (SELECT c1.sort_key FROM clients c1 WHERE c1.id = m.id) AS sort_key " \
-    "       FROM m) " \
+    "WITH s AS MATERIALIZED (SELECT DISTINCT k.client_id AS id, k.sort_key " \
+    "       FROM client_name_keys k WHERE k.key >= %s AND k.key <= %s) " \
     "SELECT " CLIENT_SUMMARY_COLUMNS \
     "FROM (SELECT s.id FROM s WHERE " other_word SEARCH_VISIBLE("s.id") \
     "        AND (s.sort_key, s.id) > (%s, %lld) " \
@@ -132,7 +131,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_CLIENT_KEYS_CLEAR_WORDS] = { "pm_client_keys_clear_words",
         "DELETE FROM client_name_keys WHERE client_id = %lld" },
     [PM_SQL_CLIENT_KEYS_ADD_WORD] = { "pm_client_keys_add_word",
-        "INSERT INTO client_name_keys (client_id, word, key) VALUES (%lld, %d, %s)" },
+        "INSERT INTO client_name_keys (client_id, word, key, sort_key) VALUES (%lld, %d, %s, %s)" },
     /* a new collation_locale: every sort key in another locale is computed again */
     [PM_SQL_CLIENT_KEYS_FORGET_LOCALE] = { "pm_client_keys_forget_locale",
         "UPDATE clients SET sort_key = NULL "

@@ -71,8 +71,8 @@ int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
             "date_of_birth, email, created_at, updated_at, sort_key, sort_locale) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id", &ins->insert)
            != ADMIN_OK
-        || admin_db_prepare(db, "INSERT INTO client_name_keys (client_id, word, key) "
-                            "VALUES (%s, %s, %s)", &ins->add_word) != ADMIN_OK) {
+        || admin_db_prepare(db, "INSERT INTO client_name_keys (client_id, word, key, sort_key) "
+                            "VALUES (%s, %s, %s, %s)", &ins->add_word) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     ins->match = pm_collate_match(db->pool);
@@ -86,17 +86,18 @@ int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
 }
 
 static int insert_name_keys(admin_db *db, admin_client_insert *ins, const char *id,
-                            const char *first_name, const char *last_name)
+                            const char *first_name, const char *last_name, const char *sort_key)
 {
     apr_array_header_t *words = pm_collate_name_words(db->pool, first_name, last_name);
-    const char *args[3];
+    const char *args[4];
     int i;
 
     for (i = 0; i < words->nelts; i++) {
         args[0] = id;
         args[1] = apr_itoa(db->pool, i);
         args[2] = pm_collate_word_key(ins->match, APR_ARRAY_IDX(words, i, const char *));
-        if (*args[2] && admin_db_pquery(db, ins->add_word, NULL, 3, args) != ADMIN_OK) {
+        args[3] = sort_key;
+        if (*args[2] && admin_db_pquery(db, ins->add_word, NULL, 4, args) != ADMIN_OK) {
             return ADMIN_FAIL;
         }
     }
@@ -128,7 +129,7 @@ int admin_clients_insert(admin_db *db, admin_client_insert *ins, const char *fir
         return ADMIN_FAIL;
     }
     return insert_name_keys(db, ins, APR_ARRAY_IDX(rows, 0, admin_row).cols[0], first_name,
-                            last_name);
+                            last_name, args[8]);
 }
 
 /* The field as stored: a line break inside a quoted field (a spreadsheet cell

@@ -1,6 +1,7 @@
 -- 003: ICU name keys (src/pm_collate.c). clients.sort_key orders the list in the
 -- collation_locale setting (sort_locale says which); client_name_keys holds one
--- accent/case-free key per name word for prefix search. Keys are hex text compared
+-- accent/case-free key per name word for prefix search,
+-- with a copy of the client's sort key so a search sorts without reading clients. Keys are hex text compared
 -- byte-wise (COLLATE "C"). Existing rows get their keys from the module on the next
 -- list or search (a row with sort_key NULL is computed then: "read-miss"), so this
 -- migration only adds the places.
@@ -13,9 +14,11 @@ CREATE TABLE client_name_keys (
     client_id bigint  NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
     word      integer NOT NULL,
     key       text    COLLATE "C" NOT NULL,
+    sort_key  text    COLLATE "C" NOT NULL,
     PRIMARY KEY (client_id, word)
 );
-CREATE INDEX client_name_keys_by_key ON client_name_keys (key, client_id);
+-- covering: a prefix range yields its clients with their sort keys, in one index
+CREATE INDEX client_name_keys_by_key ON client_name_keys (key, sort_key, client_id);
 -- a name changed by a program that does not write keys: forget the sort key, so
 -- the module recomputes both keys before the next list or search
 CREATE FUNCTION clients_name_changed() RETURNS trigger LANGUAGE plpgsql AS $$
