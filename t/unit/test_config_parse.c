@@ -91,6 +91,7 @@ static void test_int_blanks(void)
     long long v = -7;
 
     for (b = blanks; *b; b++) {
+        v = -7;
         ok(pm_parse_int_range(*b, 0, 100, &v) != NULL && v == -7,
            "whitespace around a number refused (\\x%02x at %s)",
            (unsigned char)((*b)[0] == '4' ? (*b)[2] : (*b)[0]), (*b)[0] == '4' ? "end" : "start");
