@@ -128,25 +128,28 @@ static int is_local_part_byte(unsigned char c)
     return c >= 0x80 || (c != '@' && is_atext(c));
 }
 
-/* Start of the local part that ends just before s[at] ('@'). */
-static size_t local_part_start(const char *s, size_t at)
+/* Start of the local part that ends just before s[at] ('@'): atext and dots,
+ * and "quoted" pieces ("john doe"@, first."last"@), walking back from the '@'
+ * but never before `from` (just after the previous address's '@'). */
+static size_t local_part_start(const char *s, size_t from, size_t at)
 {
-    size_t i = at;
+    size_t i = at, k;
 
-    if (i > 0 && s[i - 1] == '"') {        /* "quoted local part"@domain */
-        const char *open = NULL;
-        size_t k;
-        for (k = 0; k + 1 < i; k++) {
-            if (s[k] == '"') {
-                open = s + k;
+    while (i > from) {
+        if (s[i - 1] == '"') {
+            for (k = i - 1; k > from && s[k - 1] != '"'; k--) {
             }
+            if (k == from) {
+                break;                    /* no opening quote: not part of an address */
+            }
+            i = k - 1;
         }
-        if (open != NULL) {
-            return (size_t)(open - s);
+        else if (is_local_part_byte((unsigned char)s[i - 1])) {
+            i--;
         }
-    }
-    while (i > 0 && is_local_part_byte((unsigned char)s[i - 1])) {
-        i--;
+        else {
+            break;
+        }
     }
     return i;
 }
@@ -160,10 +163,7 @@ char *pm_mask_emails(apr_pool_t *p, const char *s)
         if (s[i] != '@') {
             continue;
         }
-        start = local_part_start(s, i);
-        if (start < from) {
-            start = from;                 /* never reach into an earlier address */
-        }
+        start = local_part_start(s, from, i);
         if (start == i) {
             continue;                     /* a bare '@': nothing to hide */
         }

@@ -93,6 +93,10 @@ static void test_mask_emails(apr_pool_t *p)
            "550 ***@example.org no", "mask: quoted local part");
     is_str(pm_mask_emails(p, "550 Z\xC3\xB6" "e@example.org"), "550 ***@example.org",
            "mask: non-ASCII local part");
+    is_str(pm_mask_emails(p, "550 <first.\"last name\"@example.org>"), "550 <***@example.org>",
+           "mask: quoted piece after a dot");
+    is_str(pm_mask_emails(p, "550 &\"\"@example.org"), "550 ***@example.org",
+           "mask: atext before a quoted piece is masked too (fuzz finding)");
     is_str(pm_mask_emails(p, "a@b@c"), "***@***@c", "mask: chained '@'");
     is_str(pm_mask_emails(p, "421 4.3.2 Service shutting down"),
            "421 4.3.2 Service shutting down", "mask: a reply without an address unchanged");
