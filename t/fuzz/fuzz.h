@@ -15,7 +15,7 @@
 static apr_pool_t *fuzz_root;
 
 /* A fresh pool for one input (APR is initialised on the first call). */
-static apr_pool_t *fuzz_pool(void)
+static inline apr_pool_t *fuzz_pool(void)
 {
     apr_pool_t *p;
 
@@ -28,7 +28,7 @@ static apr_pool_t *fuzz_pool(void)
 }
 
 /* data[0..size) as a C string (stops at the first NUL, like every caller's strings). */
-static char *fuzz_cstr(apr_pool_t *p, const uint8_t *data, size_t size)
+static inline char *fuzz_cstr(apr_pool_t *p, const uint8_t *data, size_t size)
 {
     return apr_pstrmemdup(p, (const char *)data, size);
 }
@@ -42,7 +42,7 @@ static char *fuzz_cstr(apr_pool_t *p, const uint8_t *data, size_t size)
     } while (0)
 
 /* Independent UTF-8 check (no overlongs, surrogates or code points past U+10FFFF). */
-static int fuzz_utf8_ok(const unsigned char *s, size_t len)
+static inline int fuzz_utf8_ok(const unsigned char *s, size_t len)
 {
     size_t i = 0;
 
