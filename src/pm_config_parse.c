@@ -108,9 +108,12 @@ const char *pm_parse_int_range(const char *value, long long min, long long max,
     if (value == NULL || *value == '\0') {
         return "is empty";
     }
+    if (strchr(" \t\n\v\f\r+", value[0]) != NULL) {
+        return "must be a whole number";  /* strtoll would skip the blanks */
+    }
     errno = 0;
     v = strtoll(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || value[0] == '+' || value[0] == ' ') {
+    if (errno != 0 || end == value || *end != '\0') {
         return "must be a whole number";
     }
     if (v < min) {

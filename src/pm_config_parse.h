@@ -21,7 +21,8 @@ const char *pm_parse_mail_url(apr_pool_t *p, const char *value);
 /* "none" | "try" | "required" (case-insensitive). */
 const char *pm_parse_tls_mode(const char *value, pm_tls_mode *mode);
 
-/* A decimal integer in [min, max]; no sign other than '-', no trailing text. */
+/* A decimal integer in [min, max]; no sign other than '-', no leading or trailing
+ * text, blanks (space, tab, LF, VT, FF, CR) included. */
 const char *pm_parse_int_range(const char *value, long long min, long long max,
                                long long *out);
 

@@ -3,6 +3,7 @@
  * rendering the {{placeholder}} templates into the text and HTML bodies. */
 #include "pm_mail_format.h"
 #include "pm_cursor.h"
+#include "pm_text.h"
 
 #include <apr_base64.h>
 #include <apr_strings.h>
@@ -27,7 +28,8 @@ static int is_plain_ascii(const char *s)
 }
 
 /* Append tokens to "Name:" with single spaces, starting a folded line (CRLF SP)
- * whenever the next token would pass 78 columns. */
+ * whenever the next token would pass 78 columns; that may be right after the
+ * colon. A token longer than 77 (only an over-long address) sits alone on its line. */
 static const char *fold_tokens(apr_pool_t *p, const char *name, apr_array_header_t *tokens)
 {
     char *out = apr_pstrcat(p, name, ":", NULL);
@@ -37,7 +39,7 @@ static const char *fold_tokens(apr_pool_t *p, const char *name, apr_array_header
     for (i = 0; i < tokens->nelts; i++) {
         const char *tok = APR_ARRAY_IDX(tokens, i, const char *);
         apr_size_t len = strlen(tok);
-        if (i > 0 && col + 1 + len > PM_MAIL_LINE_MAX) {
+        if (col > 1 && col + 1 + len > PM_MAIL_LINE_MAX) {
             out = apr_pstrcat(p, out, "\r\n", NULL);
             col = 0;
         }
@@ -47,7 +49,9 @@ static const char *fold_tokens(apr_pool_t *p, const char *name, apr_array_header
     return out;
 }
 
-/* Longest prefix of at most max bytes that ends on a UTF-8 character boundary. */
+/* Longest prefix of at most max bytes that ends on a UTF-8 character boundary.
+ * s is valid UTF-8 (see push_encoded_words), so that is at least max - 3 bytes;
+ * the fallback to max only guards the loop below against ever standing still. */
 static apr_size_t utf8_chunk(const char *s, apr_size_t avail, apr_size_t max)
 {
     apr_size_t n = avail < max ? avail : max;
@@ -55,11 +59,16 @@ static apr_size_t utf8_chunk(const char *s, apr_size_t avail, apr_size_t max)
     while (n > 0 && n < avail && ((unsigned char)s[n] & 0xC0) == 0x80) {
         n--;
     }
+    if (n == 0) {
+        n = avail < max ? avail : max;
+    }
     return n;
 }
 
-static void push_encoded_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s)
+/* s is untrusted: invalid UTF-8 becomes U+FFFD before it is cut into words. */
+static void push_encoded_words(apr_pool_t *p, apr_array_header_t *tokens, const char *raw)
 {
+    const char *s = pm_utf8_sanitize(p, raw);
     apr_size_t len = strlen(s), off = 0;
 
     while (off < len) {
@@ -120,28 +129,40 @@ static const char *quote_phrase(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* A display name as one token: a quoted string when it is ASCII with specials and
+ * short enough once quoted, otherwise encoded-words (which fold). */
+static void push_display_name(apr_pool_t *p, apr_array_header_t *tokens, const char *display)
+{
+    const char *quoted;
+    int before = tokens->nelts;
+
+    if (!is_plain_ascii(display) || strstr(display, "=?") != NULL) {
+        push_encoded_words(p, tokens, display);
+        return;
+    }
+    if (!needs_quoting(display)) {
+        if (!push_ascii_words(p, tokens, display)) {
+            tokens->nelts = before;
+            push_encoded_words(p, tokens, display);
+        }
+        return;
+    }
+    quoted = quote_phrase(p, display);      /* backslashes and quotes doubled */
+    if (strlen(quoted) > PM_MAIL_LINE_MAX - 12) {
+        push_encoded_words(p, tokens, display);
+    }
+    else {
+        APR_ARRAY_PUSH(tokens, const char *) = quoted;
+    }
+}
+
 const char *pm_mail_mailbox_header(apr_pool_t *p, const char *name, const char *display,
                                    const char *addr)
 {
     apr_array_header_t *tokens = apr_array_make(p, 8, sizeof(const char *));
 
     if (display && *display) {
-        if (is_plain_ascii(display) && strstr(display, "=?") == NULL) {
-            if (needs_quoting(display) || strlen(display) > PM_MAIL_LINE_MAX - 12) {
-                if (strlen(display) > PM_MAIL_LINE_MAX - 12) {
-                    push_encoded_words(p, tokens, display);
-                }
-                else {
-                    APR_ARRAY_PUSH(tokens, const char *) = quote_phrase(p, display);
-                }
-            }
-            else {
-                push_ascii_words(p, tokens, display);
-            }
-        }
-        else {
-            push_encoded_words(p, tokens, display);
-        }
+        push_display_name(p, tokens, display);
     }
     APR_ARRAY_PUSH(tokens, const char *) = apr_pstrcat(p, "<", addr, ">", NULL);
     return fold_tokens(p, name, tokens);

@@ -13,10 +13,19 @@
 int pm_mail_header_safe(const char *s);
 
 /* "Name: value" folded with CRLF SP so no line exceeds 78 characters; non-ASCII
- * (or over-long) values become UTF-8 encoded-words. */
+ * (or over-long) values become UTF-8 encoded-words. value is untrusted: bytes
+ * that are not well-formed UTF-8 are encoded as U+FFFD (never refused, never a
+ * hang), and control characters including CR/LF end up inside encoded-words,
+ * never raw on the line (pm_mail_header_safe still refuses CR/LF upstream). */
 const char *pm_mail_header(apr_pool_t *p, const char *name, const char *value);
 
-/* "Name: Display <addr>" (display encoded or quoted as needed), folded. */
+/* "Name: Display <addr>" folded like pm_mail_header, no line over 78 characters:
+ * the display name is atoms, a quoted string (when that fits in 66 columns with
+ * its backslashes doubled) or encoded-words (invalid UTF-8 as U+FFFD); the fold
+ * may come right after "Name:". The one exception: an address longer than 75
+ * characters cannot be folded inside (RFC 5322), so "<addr>" then stands alone
+ * on its folded line (at most 257 columns for a 254-character address, far
+ * below the 998 limit). */
 const char *pm_mail_mailbox_header(apr_pool_t *p, const char *name, const char *display,
                                    const char *addr);
 

@@ -3,6 +3,7 @@
  * curl_easy_setopt checked. The message text comes from pm_mail_format.c after
  * a CR/LF/NUL check of every address and header value. */
 #include "pm_mail_smtp.h"
+#include "pm_text.h"
 #include "pm_config_parse.h"
 #include "pm_mail_format.h"
 #include "pm_token.h"
@@ -210,14 +211,16 @@ static pm_send_result classify(CURL *curl, CURLcode rc)
     }
 }
 
+/* The reason staff see and the log gets; servers echo the recipient's address
+ * ("550 5.1.1 <name@example.org> unknown"), so every address is masked. */
 static const char *describe_error(apr_pool_t *p, pm_smtp *s, CURLcode rc)
 {
     const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
 
     if (s->reply[0] && (s->reply[0] == '4' || s->reply[0] == '5')) {
-        return apr_psprintf(p, "%s (server said: %s)", why, s->reply);
+        return pm_mask_emails(p, apr_psprintf(p, "%s (server said: %s)", why, s->reply));
     }
-    return apr_pstrdup(p, why);
+    return pm_mask_emails(p, why);
 }
 
 pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,

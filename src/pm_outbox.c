@@ -4,6 +4,7 @@
  * (3) record sent / retry-with-backoff / failed. The raw token lives only in
  * this pass's pool and in the email. */
 #include "pm_outbox.h"
+#include "pm_text.h"
 #include "pm_mail_format.h"
 #include "pm_mail_smtp.h"
 #include "pm_settings.h"
@@ -246,6 +247,9 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
     for (i = 0; i < batch->nelts; i++) {
         delivery *d = &APR_ARRAY_IDX(batch, i, delivery);
         const char *oid = pm_arg_int(p, d->outbox_id);
+        if (d->error != NULL) {
+            d->error = pm_mask_emails(p, d->error);   /* stored and logged below */
+        }
         if (d->result == PM_SEND_OK) {
             pm_db_exec(db, PM_SQL_OUTBOX_SENT, NULL, now, oid);
             if (d->invitation_id > 0) {

@@ -213,6 +213,19 @@ static int scan_token(scanner *sc, statement_state *st)
     return 1;
 }
 
+/* A NUL would silently cut a statement short when it is copied as a C string,
+ * so a script holding one is refused with the line it is on. */
+static int refuse_nul(scanner *sc)
+{
+    const char *nul = memchr(sc->s, '\0', sc->len);
+
+    if (nul == NULL) {
+        return 1;
+    }
+    count_lines(sc, 0, (apr_size_t)(nul - sc->s));
+    return fail(sc, sc->line, "contains a NUL byte (not a text SQL script)");
+}
+
 apr_status_t pm_sql_split(apr_pool_t *p, const char *script, apr_size_t len,
                           apr_array_header_t **statements, const char **error)
 {
@@ -222,6 +235,9 @@ apr_status_t pm_sql_split(apr_pool_t *p, const char *script, apr_size_t len,
     char c;
 
     memset(&st, 0, sizeof(st));
+    if (!refuse_nul(&sc)) {
+        sc.pos = sc.len;                 /* skip the scan; the error is reported below */
+    }
     while (sc.pos < sc.len) {
         c = sc.s[sc.pos];
         if (c == '\n') {

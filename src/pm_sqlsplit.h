@@ -24,7 +24,8 @@ typedef struct {
  * are skipped.
  *
  * Returns APR_SUCCESS and sets *statements, or APR_EINVAL and sets *error to a
- * message naming the line where the unterminated construct began. */
+ * message naming the line where the unterminated construct began, or the line
+ * of the first NUL byte (a script holding a NUL is refused, never truncated). */
 apr_status_t pm_sql_split(apr_pool_t *p, const char *script, apr_size_t len,
                           apr_array_header_t **statements, const char **error);
 

@@ -3,6 +3,7 @@
 #include "pm_text.h"
 
 #include <apr_strings.h>
+#include <apr_tables.h>
 #include <apr_time.h>
 #include <string.h>
 
@@ -52,6 +53,8 @@ static size_t utf8_decode(const unsigned char *s, size_t avail, unsigned long *c
     return len;
 }
 
+static int is_atext(unsigned char c);
+
 static size_t utf8_encode(unsigned long c, char *out)
 {
     if (c < 0x80) {
@@ -95,6 +98,81 @@ int pm_utf8_valid(const char *s, size_t len, int allow_newlines)
         i += n;
     }
     return 1;
+}
+
+char *pm_utf8_sanitize(apr_pool_t *p, const char *s)
+{
+    size_t len = strlen(s), i = 0, o = 0, n;
+    char *out = apr_palloc(p, len * 3 + 1);   /* one byte becomes at most 3 */
+    unsigned long cp;
+
+    while (i < len) {
+        n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (n == 0) {
+            o += utf8_encode(0xFFFD, out + o);
+            i++;
+            continue;
+        }
+        memcpy(out + o, s + i, n);
+        o += n;
+        i += n;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Bytes that may appear in the local part of an address as a server echoes it:
+ * atext, '.', and any non-ASCII byte (internationalised addresses). */
+static int is_local_part_byte(unsigned char c)
+{
+    return c >= 0x80 || (c != '@' && is_atext(c));
+}
+
+/* Start of the local part that ends just before s[at] ('@'): atext and dots,
+ * and "quoted" pieces ("john doe"@, first."last"@), walking back from the '@'
+ * but never before `from` (just after the previous address's '@'). */
+static size_t local_part_start(const char *s, size_t from, size_t at)
+{
+    size_t i = at, k;
+
+    while (i > from) {
+        if (s[i - 1] == '"') {
+            for (k = i - 1; k > from && s[k - 1] != '"'; k--) {
+            }
+            if (k == from) {
+                break;                    /* no opening quote: not part of an address */
+            }
+            i = k - 1;
+        }
+        else if (is_local_part_byte((unsigned char)s[i - 1])) {
+            i--;
+        }
+        else {
+            break;
+        }
+    }
+    return i;
+}
+
+char *pm_mask_emails(apr_pool_t *p, const char *s)
+{
+    size_t len = strlen(s), i, from = 0, start;
+    apr_array_header_t *parts = apr_array_make(p, 4, sizeof(const char *));
+
+    for (i = 0; i < len; i++) {
+        if (s[i] != '@') {
+            continue;
+        }
+        start = local_part_start(s, from, i);
+        if (start == i) {
+            continue;                     /* a bare '@': nothing to hide */
+        }
+        APR_ARRAY_PUSH(parts, const char *) = apr_pstrmemdup(p, s + from, start - from);
+        APR_ARRAY_PUSH(parts, const char *) = "***";
+        from = i;
+    }
+    APR_ARRAY_PUSH(parts, const char *) = s + from;
+    return apr_array_pstrcat(p, parts, '\0');
 }
 
 size_t pm_utf8_length(const char *s)

@@ -10,6 +10,17 @@
  * (tab, CR and LF excepted when allow_newlines is set). */
 int pm_utf8_valid(const char *s, size_t len, int allow_newlines);
 
+/* Copy of s where every byte that does not start a well-formed UTF-8 sequence
+ * (stray continuation bytes, truncated or overlong sequences, surrogates) is
+ * replaced by U+FFFD, so the result is always valid UTF-8. */
+char *pm_utf8_sanitize(apr_pool_t *p, const char *s);
+
+/* Copy of s (an SMTP reply, a libcurl message) with the local part of every
+ * email address replaced by "***": "550 <old.name@example.org> unknown" becomes
+ * "550 <***@example.org> unknown". Only the domain is kept. Any '@' with text
+ * before it counts as an address, so nothing that looks like one gets through. */
+char *pm_mask_emails(apr_pool_t *p, const char *s);
+
 /* Number of code points in a valid UTF-8 string. */
 size_t pm_utf8_length(const char *s);
 

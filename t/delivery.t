@@ -4,9 +4,10 @@
 #   the message (headers, MIME structure, quoted-printable round trip, RFC 2047 Subject,
 #   78-column lines, the link, no clinical information), the token (only its SHA-256 in
 #   the database; the token nowhere in the database, error log or access log), SMTP
-#   failures (451 retried, 550 failed at once with the reply shown, max attempts, 4xx while
-#   staff watch), CR/LF in a stored address or a header value, revoke before delivery,
-#   resend while the first email is still queued, one SMTP connection per batch.
+#   failures (451 retried, 550 failed at once with the reply shown and any address in
+#   it masked, max attempts, 4xx while staff watch), CR/LF in a stored address or a
+#   header value, revoke before delivery, resend while the first email is still queued,
+#   one SMTP connection per batch.
 # The mail server being down and PortalMailTLS required need their own server:
 # t/delivery_standalone.t.
 use strict;
@@ -337,6 +338,40 @@ for my $case (['RCPT 550 5.1.1 No such user here', qr/550 5\.1\.1 No such user h
     is($d && $d->{portal_status}, 'failed', "$name: portal_status failed");
     my $tok = $vi && $vi->{delivery_error} // '';
     unlike($tok, qr/[A-Za-z0-9_-]{43}/, "$name: no token in delivery_error");
+}
+{
+    # servers echo the recipient in their reply: the address is masked (local part ->
+    # ***, domain kept) in outbox.last_error, the outbox view, the invitation card and
+    # the error log
+    my $email = 'masked.recipient@example.test';
+    my $cid = new_client(email => $email);
+    mail_replies("RCPT 550 5.1.1 <$email>... User unknown");
+    my $inv = json_ok(invite($cid), 201, '550 echoing the address: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
+    my $o = wait_done($inv->{id});
+    is($o && $o->{status}, 'failed', '550 echoing the address: failed');
+    my $err = $o && $o->{last_error} // '';
+    like($err, qr/550 5\.1\.1 <\*\*\*\@example\.test>\.\.\. User unknown/,
+         '550 echoing the address: outbox.last_error keeps the reply, address masked') or diag $err;
+    unlike($err, qr/masked\.recipient/, '550 echoing the address: no local part in outbox.last_error');
+    my $view = decode_json_body(staff(GET => '/admin/outbox?status=failed'));
+    my ($entry) = grep { $_->{id} == $o->{id} } @{ $view && $view->{entries} || [] };
+    ok($entry, '550 echoing the address: the row is in the outbox view');
+    like($entry && $entry->{last_error} // '', qr/<\*\*\*\@example\.test>/,
+         '550 echoing the address: the outbox view shows the masked reply');
+    unlike($entry && $entry->{last_error} // '', qr/masked\.recipient/,
+           '550 echoing the address: no address in the outbox view');
+    my $d = decode_json_body(staff(GET => "/clients/$cid"));
+    my $vi = $d && $d->{invitations}[0];
+    like($vi && $vi->{delivery_error} // '', qr/<\*\*\*\@example\.test>/,
+         '550 echoing the address: the invitation card shows the masked reply');
+    unlike($vi && $vi->{delivery_error} // '', qr/masked\.recipient/,
+           '550 echoing the address: no address on the invitation card');
+    my $log = PortalTest::Env::slurp(PortalTest::Env::top_dir() . '/t/logs/error_log');
+    my ($line) = $log =~ /^(.*PM00053: outbox $o->{id}: .*)$/m;
+    like($line // '', qr/<\*\*\*\@example\.test>/, '550 echoing the address: logged masked (PM00053)')
+        or diag $line;
+    unlike($log, qr/masked\.recipient/, '550 echoing the address: the address is nowhere in the error log');
 }
 {
     my $email = 'always451@example.test';

@@ -12,8 +12,14 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
+use HTTP::Request ();
+use JSON::PP ();
+use LWP::UserAgent ();
+use Time::HiRes ();
 use PortalTest;
+use PortalTest::Delivery qw(link_tokens);
 use PortalTest::Invite;
+use PortalTest::Standalone;
 
 my $good_pw = 'correct horse battery';
 
@@ -70,6 +76,30 @@ sub verify_failed_rows {
     error_ok(rcpt(accept => { token => $token, date_of_birth => '1971-06-15',
                               username => 'race.late', password => $good_pw }),
              423, 'locked', 'the right date after the lock is refused');
+}
+
+# --- wrong dates that pile up behind another writer's lock: still exactly 5 compared --------------
+# (the old code read the date first and counted afterwards: every request that had read
+# it before the lock went compared its date, however many there were)
+{
+    my $c = client(first_name => 'Pile', date_of_birth => '1973-03-13');
+    my ($inv_id, $token) = invite($c);
+    my $pid = hold_write_lock(2);
+    my @out = run_concurrently(30, sub {
+        my $i = shift;
+        return accept_answer(rcpt(accept => { token => $token, date_of_birth => sprintf('1973-01-%02d', $i),
+                                              username => "pile$i", password => $good_pw }, timeout => 60));
+    });
+    waitpid $pid, 0;
+    my %count;
+    $count{$_}++ for @out;
+    is(($count{'422 verification_failed'} // 0) + ($count{'423 locked'} // 0), 30,
+       '30 wrong dates behind a lock: every answer is verification_failed or locked')
+        or diag explain \%count;
+    is($count{'422 verification_failed'} // 0, 4, 'behind a lock: four answered "try again"')
+        or diag explain \%count;
+    is(invitation_row($inv_id)->{verify_failures}, 5, 'behind a lock: five attempts used');
+    is(verify_failed_rows($inv_id), 5, 'behind a lock: exactly five dates compared');
 }
 
 # --- the right date never shows through another field's error ------------------------------------
@@ -184,6 +214,58 @@ sub verify_failed_rows {
                              username => "long.$$", password => $pw72 }), 201, 'a 72-byte password');
     isnt(login_code("long.$$", $pw72), 401, 'logs in with all 72 bytes');
     is(login_code("long.$$", ('k' x 70) . '!8'), 401, 'the 72nd byte matters');
+}
+
+# --- the same race where requests really run side by side: a throwaway httpd with 8
+# children of 8 threads (the main test server runs few at once), 100 wrong dates at once
+{
+    my $sa = PortalTest::Standalone->new(name => 'dobrace');
+    $sa->{extra} = join "\n", 'StartServers 8', 'ServerLimit 16', 'ThreadsPerChild 8',
+        'MinSpareThreads 64', 'MaxSpareThreads 128', 'MaxRequestWorkers 128',
+        '<Location /portal/invitation/api>', '    SetHandler portal-invitation',
+        '    Require all granted', '</Location>';
+    if (!eval { $sa->start; 1 }) {
+        fail("the standalone httpd starts: $@");
+    }
+    else {
+        my $dbh = $sa->db;
+        $dbh->do("INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
+                 . "date_of_birth, email) VALUES ('Para', 'Llel', 'para', 'llel', '1962-02-02', "
+                 . "'para.llel\@example.test')");
+        my ($cid) = $dbh->selectrow_array("SELECT id FROM clients WHERE email = 'para.llel\@example.test'");
+        my $res = $sa->staff(POST => "/clients/$cid/invitations");
+        is($res->code, 201, 'standalone: invite');
+        my $inv_id = eval { JSON::PP->new->decode($res->content)->{id} };
+        my $deadline = Time::HiRes::time() + 30;
+        Time::HiRes::sleep(0.1) while !$sa->mail_count && Time::HiRes::time() < $deadline;
+        my @m = $sa->mails;
+        my $token = @m ? link_tokens(parse_mail($m[0]), $sa->invitation_url)->{text}[0] : undef;
+        ok($token, 'standalone: the invitation email arrived with its link');
+        my $url = $sa->base_url . '/portal/invitation/api/accept';
+        my @out = run_concurrently(100, sub {
+            my $i = shift;
+            my $req = HTTP::Request->new(POST => $url);
+            $req->header('Content-Type' => 'application/json');
+            $req->header('X-Requested-With' => 'portal-manager');
+            $req->content(JSON::PP->new->encode({ token => $token,
+                date_of_birth => sprintf('1962-01-%02d', 1 + $i % 28),
+                username => "para$i", password => $good_pw }));
+            return accept_answer(LWP::UserAgent->new(timeout => 60, keep_alive => 0)->request($req));
+        });
+        my %count;
+        $count{$_}++ for @out;
+        is($count{'422 verification_failed'} // 0, 4, 'standalone, 100 at once: four "try again"')
+            or diag explain \%count;
+        my ($used, $status) = $dbh->selectrow_array(
+            'SELECT verify_failures, status FROM invitations WHERE id = ?', undef, $inv_id);
+        is($used, 5, 'standalone, 100 at once: exactly five attempts used');
+        is($status, 'locked', 'standalone, 100 at once: locked');
+        my ($compared) = $dbh->selectrow_array(
+            "SELECT count(*) FROM audit_log WHERE action = 'invitation.verify_failed' AND object_id = ?",
+            undef, $inv_id);
+        is($compared, 5, 'standalone, 100 at once: exactly five dates compared');
+        $sa->stop;
+    }
 }
 
 done_testing();

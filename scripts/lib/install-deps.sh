@@ -19,6 +19,8 @@ packages=(
     libapache2-mod-perl2 libwww-perl libdbi-perl libdbd-sqlite3-perl libdbd-pg-perl
     # mail catcher, htpasswd, load generator
     python3-aiosmtpd apache2-utils wrk
+    # fuzzing (scripts/fuzz): clang with libFuzzer, ASan and UBSan runtimes
+    clang-14 libclang-rt-14-dev
 )
 
 if [[ "${1:-}" == "--browser" || "${PM_WITH_BROWSER:-0}" == 1 ]]; then

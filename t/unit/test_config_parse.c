@@ -82,6 +82,23 @@ static void test_mailboxes(apr_pool_t *p)
     ok(pm_parse_mailbox(p, "", &name, &addr) != NULL, "empty refused");
 }
 
+/* strtoll skips leading blanks of every kind: all of them must be refused alike */
+static void test_int_blanks(void)
+{
+    static const char *const blanks[] = { " 42", "\t42", "\n42", "\v42", "\f42", "\r42",
+                                          "42 ", "42\t", "42\n", "42\r", " ", "\t", NULL };
+    const char *const *b;
+    long long v = -7;
+
+    for (b = blanks; *b; b++) {
+        v = -7;
+        ok(pm_parse_int_range(*b, 0, 100, &v) != NULL && v == -7,
+           "whitespace around a number refused (\\x%02x at %s)",
+           (unsigned char)((*b)[0] == '4' ? (*b)[2] : (*b)[0]), (*b)[0] == '4' ? "end" : "start");
+    }
+    ok(pm_parse_int_range("42", 0, 100, &v) == NULL && v == 42, "42 itself accepted");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -92,6 +109,7 @@ int main(void)
     test_mail_urls(p);
     test_tls_modes();
     test_ints();
+    test_int_blanks();
     test_mailboxes(p);
     apr_pool_destroy(p);
     apr_terminate();

@@ -132,6 +132,23 @@ static void test_schema_shapes(apr_pool_t *p)
     ok(a != NULL && a->nelts == 2 && STMT(a, 1).line == 2, "CRLF line ends");
 }
 
+/* A NUL byte is refused with its line, never a statement silently cut short there */
+static void test_nul(apr_pool_t *p)
+{
+    static const char script[] = "SELECT 1;\nINSERT INTO t VALUES ('a\0b');\nSELECT 2;\n";
+    static const char in_comment[] = "-- a \0 in a comment\nSELECT 1;\n";
+    apr_array_header_t *out = NULL;
+    const char *err = NULL;
+
+    ok(pm_sql_split(p, script, sizeof(script) - 1, &out, &err) == APR_EINVAL,
+       "NUL inside a statement: refused");
+    ok(err && strstr(err, "line 2") && strstr(err, "NUL"), "NUL: the error names line 2 and "
+       "the NUL byte (%s)", err ? err : "(none)");
+    err = NULL;
+    ok(pm_sql_split(p, in_comment, sizeof(in_comment) - 1, &out, &err) == APR_EINVAL
+       && err && strstr(err, "line 1"), "NUL inside a comment: refused too, line 1");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -143,6 +160,7 @@ int main(void)
     test_pg_dollar_quotes(p);
     test_errors(p);
     test_schema_shapes(p);
+    test_nul(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();

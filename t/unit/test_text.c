@@ -65,6 +65,47 @@ static void test_emails(void)
     ok(pm_email_problem(long_total) != NULL, "255-character address refused");
 }
 
+static void test_sanitize(apr_pool_t *p)
+{
+    is_str(pm_utf8_sanitize(p, "Zo\xC3\xAB"), "Zo\xC3\xAB", "sanitize: valid UTF-8 unchanged");
+    is_str(pm_utf8_sanitize(p, "a\x80" "b"), "a\xEF\xBF\xBD" "b", "sanitize: stray continuation -> U+FFFD");
+    is_str(pm_utf8_sanitize(p, "\xC3\x80\x80"), "\xC3\x80\xEF\xBF\xBD",
+           "sanitize: the extra continuation byte only");
+    is_str(pm_utf8_sanitize(p, "\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD",
+           "sanitize: truncated sequence, one U+FFFD per byte");
+    is_str(pm_utf8_sanitize(p, "\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD", "sanitize: overlong refused");
+    is_str(pm_utf8_sanitize(p, "\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD",
+           "sanitize: surrogate refused");
+    ok(pm_utf8_valid(pm_utf8_sanitize(p, "\xFF\xFE x \xF4\x90\x80\x80"),
+                     strlen(pm_utf8_sanitize(p, "\xFF\xFE x \xF4\x90\x80\x80")), 0),
+       "sanitize: result is valid UTF-8");
+}
+
+static void test_mask_emails(apr_pool_t *p)
+{
+    is_str(pm_mask_emails(p, "550 5.1.1 <old.address@example.org> ... unknown"),
+           "550 5.1.1 <***@example.org> ... unknown", "mask: address in angle brackets");
+    is_str(pm_mask_emails(p, "550 zoe.nunez+tag@example.test: Recipient address rejected"),
+           "550 ***@example.test: Recipient address rejected", "mask: bare address");
+    is_str(pm_mask_emails(p, "to a@b.example, c_d@e.example and f@g"),
+           "to ***@b.example, ***@e.example and ***@g", "mask: several addresses");
+    is_str(pm_mask_emails(p, "550 \"john doe\"@example.org no"),
+           "550 ***@example.org no", "mask: quoted local part");
+    is_str(pm_mask_emails(p, "550 Z\xC3\xB6" "e@example.org"), "550 ***@example.org",
+           "mask: non-ASCII local part");
+    is_str(pm_mask_emails(p, "550 <first.\"last name\"@example.org>"), "550 <***@example.org>",
+           "mask: quoted piece after a dot");
+    is_str(pm_mask_emails(p, "550 &\"\"@example.org"), "550 ***@example.org",
+           "mask: atext before a quoted piece is masked too (fuzz finding)");
+    is_str(pm_mask_emails(p, "a@b@c"), "***@***@c", "mask: chained '@'");
+    is_str(pm_mask_emails(p, "421 4.3.2 Service shutting down"),
+           "421 4.3.2 Service shutting down", "mask: a reply without an address unchanged");
+    is_str(pm_mask_emails(p, "@ alone, @@"), "@ alone, @@", "mask: bare '@' unchanged");
+    is_str(pm_mask_emails(p, pm_mask_emails(p, "x <a.b@c.example>")), "x <***@c.example>",
+           "mask: idempotent");
+    is_str(pm_mask_emails(p, ""), "", "mask: empty string");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -74,6 +115,8 @@ int main(void)
     test_utf8();
     test_name_keys(p);
     test_emails();
+    test_sanitize(p);
+    test_mask_emails(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();

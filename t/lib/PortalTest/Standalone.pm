@@ -97,7 +97,8 @@ sub _setup_db {
     local $ENV{PGOPTIONS} = "--client-min-messages=warning -csearch_path=$schema";
     PortalTest::Env::run_cmd('creating the schema', @psql,
         '-c', "DROP SCHEMA IF EXISTS $schema CASCADE", '-c', "CREATE SCHEMA $schema");
-    for my $f (PortalTest::Env::schema_file('pgsql'), PortalTest::Env::seed_files('pgsql')) {
+    for my $f (PortalTest::Env::schema_file('pgsql'), PortalTest::Env::migration_files('pgsql'),
+                PortalTest::Env::seed_files('pgsql')) {
         PortalTest::Env::run_cmd("loading $f", @psql, '-f', $f);
     }
     $self->{dbd_params} = "$base options=-csearch_path=$schema";
