@@ -439,7 +439,7 @@ int pm_api_client_view(pm_req *q)
 /* ---- changes --------------------------------------------------------------------- */
 
 static const char *const email_fields[] = { "email", NULL };
-static const char *const declined_fields[] = { "note", NULL };
+static const char *const declined_fields[] = { "note", "disable_account", NULL };
 static const char *const preference_fields[] = { "statement_notifications", NULL };
 static const char *const no_fields[] = { NULL };
 
@@ -506,31 +506,76 @@ int pm_api_client_set_email(pm_req *q)
     return finish_client_change(q, "client.email_change", detail);
 }
 
+/* A client with an active portal account of its own cannot simply be marked
+ * "declined": staff must say that the account goes too ({"disable_account": true}),
+ * and then it is disabled in the same transaction. Read after the row lock. */
+static int settle_active_accounts(pm_req *q, int disable, int *disabled)
+{
+    const char *id = pm_arg_int(q->r->pool, q->ids[0]);
+    apr_array_header_t *rows;
+    long long active;
+
+    *disabled = 0;
+    if (pm_db_select(q->db, PM_SQL_CLIENT_ACTIVE_ACCOUNTS, &rows, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    active = rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) : 0;
+    if (active == 0) {
+        return PM_NEXT;
+    }
+    if (!disable) {
+        pm_db_rollback(q->db);
+        return pm_http_send_error(q, HTTP_CONFLICT, "account_active",
+                                  "This client already has an active portal account. To record "
+                                  "that the client declined, disable that account too "
+                                  "(disable_account: true).", "disable_account");
+    }
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, disabled, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return PM_NEXT;
+}
+
+static int parse_declined_note(pm_req *q, const char **note)
+{
+    json_t *value = q->body ? json_object_get(q->body, "note") : NULL;
+
+    *note = NULL;
+    if (!value || json_is_null(value)) {
+        return PM_NEXT;
+    }
+    if (!json_is_string(value)) {
+        return unprocessable(q, "invalid_note", "The note must be text.", "note");
+    }
+    *note = json_string_value(value);
+    if (!pm_utf8_valid(*note, strlen(*note), 1) || pm_utf8_length(*note) > NOTE_MAX_CHARS) {
+        return unprocessable(q, "invalid_note",
+                             "The note must be at most 500 characters of text.", "note");
+    }
+    if (**note == '\0') {
+        *note = NULL;
+    }
+    return PM_NEXT;
+}
+
 int pm_api_client_set_declined(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    json_t *value = q->body ? json_object_get(q->body, "note") : NULL;
-    const char *note = NULL, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    json_t *flag = q->body ? json_object_get(q->body, "disable_account") : NULL;
+    const char *note, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
     json_t *detail;
-    int rc, revoked = 0;
+    int rc, revoked = 0, disabled = 0;
 
-    if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT) {
+    if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT
+        || (rc = parse_declined_note(q, &note)) != PM_NEXT) {
         return rc;
     }
-    if (value && !json_is_null(value)) {
-        if (!json_is_string(value)) {
-            return unprocessable(q, "invalid_note", "The note must be text.", "note");
-        }
-        note = json_string_value(value);
-        if (!pm_utf8_valid(note, strlen(note), 1) || pm_utf8_length(note) > NOTE_MAX_CHARS) {
-            return unprocessable(q, "invalid_note",
-                                 "The note must be at most 500 characters of text.", "note");
-        }
-        if (*note == '\0') {
-            note = NULL;
-        }
+    if (flag && !json_is_null(flag) && !json_is_boolean(flag)) {
+        return unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
+                             "disable_account");
     }
-    if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT) {
+    if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT
+        || (rc = settle_active_accounts(q, json_is_true(flag), &disabled)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_exec(q->db, PM_SQL_CLIENT_REVOKE_PENDING, &revoked, now, id) != APR_SUCCESS
@@ -541,6 +586,7 @@ int pm_api_client_set_declined(pm_req *q)
     detail = pm_json_object(p);
     pm_json_set_bool(detail, "has_note", note != NULL);
     pm_json_set_int(detail, "revoked_invitations", revoked);
+    pm_json_set_int(detail, "disabled_accounts", disabled);
     return finish_client_change(q, "client.declined", detail);
 }
 

@@ -410,6 +410,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_AUDIT_TEST_EMAILS] = { "pm_audit_test_emails",
         "SELECT count(*), min(at) FROM audit_log "
         "WHERE username = %s AND action = 'settings.test_email' AND at > %lld" },
+
+    /* the client's own active portal accounts (not its representatives'), read
+     * inside "client declined"'s transaction, and disabled there when asked */
+    [PM_SQL_CLIENT_ACTIVE_ACCOUNTS] = { "pm_client_active_accounts",
+        "SELECT count(*) FROM portal_accounts "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+    [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
+        "UPDATE portal_accounts SET status = 'disabled' "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
 };
 
 static int count_placeholders(const char *sql)

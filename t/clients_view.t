@@ -123,7 +123,7 @@ my $first;
     is(invitation_rows(27)->[0]{status}, 'revoked', 'db: invitation revoked');
     is($v->{portal_status}, 'declined_by_client', 'declined while invited: declined_by_client');
     my ($row) = grep { $_->{action} eq 'client.declined' } audit_since($mark);
-    is_deeply(JSON::PP->new->decode($row->{detail} // '{}'), { has_note => JSON::PP::true(), revoked_invitations => 1 },
+    is_deeply(JSON::PP->new->decode($row->{detail} // '{}'), { has_note => JSON::PP::true(), revoked_invitations => 1, disabled_accounts => 0 },
               'audit detail: one invitation revoked');
     json_ok(staff(DELETE => '/clients/27/declined', user => 'clin1'), 200, 'undo');
     status_is(27, 'revoked', 'undone after the revoke: the latest invitation was revoked');
@@ -217,12 +217,33 @@ for my $value (JSON::PP::false(), JSON::PP::false(), JSON::PP::true(), JSON::PP:
     set_db("INSERT INTO portal_accounts (username, password_hash, client_id, representative_id, status, created_at) "
            . "VALUES ('pat.status2', '\$2y\$05\$abcdefghijklmnopqrstuuQ3mYyBxwlKsNyUXl0wBcq9mJ5dR1y9W', 28, NULL, 'active', ?)", time);
     status_is(28, 'active', 'an active account');
-    json_ok(staff(POST => '/clients/28/declined', user => 'clin1'), 200, 'client 28: client declined');
-    status_is(28, 'active', 'an active account beats client declined');
-    json_ok(staff(DELETE => '/clients/28/declined', user => 'clin1'), 200, 'client 28: undo');
+    my $active = sub { my $d = db(); my ($n) = $d->selectrow_array(
+        "SELECT count(*) FROM portal_accounts WHERE client_id = 28 AND status = 'active'"); $d->disconnect; $n };
+    error_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { note => 'No portal' }),
+             409, 'account_active', 'client declined with an active account: refused');
+    ok(!defined client_row(28)->{declined_at}, 'refused: the client is not marked declined');
+    is($active->(), 1, 'refused: the account stays active');
+    error_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { disable_account => JSON::PP::false() }),
+             409, 'account_active', 'disable_account false: refused');
+    error_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { disable_account => 'yes' }),
+             422, 'invalid_disable_account', 'disable_account must be a boolean');
     error_ok(staff(POST => '/clients/28/invitations', user => 'clin1'), 409, 'already_active', 'invite with an account');
-    set_db("UPDATE portal_accounts SET status = 'disabled' WHERE client_id = 28");
+    my $mark = audit_mark();
+    $v = json_ok(staff(POST => '/clients/28/declined', user => 'clin1',
+                          json => { note => 'Closed the portal', disable_account => JSON::PP::true() }),
+                    200, 'client declined, disabling the account');
+    is($active->(), 0, 'db: the account is disabled');
+    ok(defined client_row(28)->{declined_at}, 'db: the client is marked declined');
+    is($v->{portal_status}, 'declined_by_client', 'answers declined_by_client');
+    my ($row) = grep { $_->{action} eq 'client.declined' } audit_since($mark);
+    is_deeply(JSON::PP->new->decode($row->{detail} // '{}'),
+              { has_note => JSON::PP::true(), revoked_invitations => 0, disabled_accounts => 1 },
+              'audit detail: one account disabled');
+    json_ok(staff(DELETE => '/clients/28/declined', user => 'clin1'), 200, 'client 28: undo');
     status_is(28, 'declined', 'a disabled account does not count');
+    json_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { disable_account => JSON::PP::true() }),
+            200, 'disable_account without an account: fine');
+    json_ok(staff(DELETE => '/clients/28/declined', user => 'clin1'), 200, 'client 28: undo again');
 }
 
 done_testing();
