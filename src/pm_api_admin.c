@@ -49,6 +49,7 @@ static const setting_def settings_defs[] = {
     { "representative_invitation_message", S_MESSAGE, 0, 0 },
     { "modules", S_MODULES, 0, 0 },
     { "representatives_enabled", S_BOOL, 0, 0 },
+    { "practice_phone", S_TEXT, 1, 40 },
     { NULL, S_TEXT, 0, 0 }
 };
 
@@ -101,8 +102,9 @@ static json_t *default_value(pm_req *q, const setting_def *d, const pm_settings 
     case S_MESSAGE:
         return json_string(pm_default_message(strncmp(d->name, "client", 6) ? "representative"
                                                                              : "client"));
-    case S_TEXT:
-        return json_string(pm_settings_practice_name(st, conf));
+    case S_TEXT:               /* practice_name; practice_phone has none */
+        return strcmp(d->name, "practice_name") == 0
+            ? json_string(pm_settings_practice_name(st, conf)) : json_null();
     case S_URL:
         return conf->login_url ? json_string(conf->login_url) : json_null();
     default:

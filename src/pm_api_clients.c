@@ -85,6 +85,13 @@ static void set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row,
     pm_json_set_str(obj, key, v ? pm_rfc3339(q->r->pool, pm_row_int(row, col, 0)) : NULL);
 }
 
+/* An invitation row's status (PM_SQL_CLIENT_INVITATIONS / INVITATION_ONE), with a
+ * supersede by an email change told apart from one by a newer invitation. */
+static const char *stored_invitation_status(const pm_row *row)
+{
+    return pm_row_int(row, 13, 0) == 1 ? "address_changed" : pm_row_str(row, 3);
+}
+
 json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
 {
     json_t *inv = json_object();
@@ -98,7 +105,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
         pm_json_set_null(inv, "representative_id");
     }
     pm_json_set_str(inv, "email", pm_row_str(row, 2));
-    pm_json_set_str(inv, "status", pm_invitation_status(pm_row_str(row, 3),
+    pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
                                                         pm_row_int(row, 6, 0), now_sec(q)));
     pm_json_set_str(inv, "created_by", pm_row_str(row, 4));
     set_time(q, inv, "created_at", row, 5);
@@ -108,6 +115,12 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     pm_json_set_int(inv, "send_count", pm_row_int(row, 9, 0));
     pm_json_set_str(inv, "delivery", pm_row_str(row, 10));
     pm_json_set_str(inv, "delivery_error", pm_row_str(row, 11));
+    if (pm_row_str(row, 10) && strcmp(pm_row_str(row, 10), "queued") == 0) {
+        set_time(q, inv, "next_attempt_at", row, 12);
+    }
+    else {
+        pm_json_set_null(inv, "next_attempt_at");
+    }
     return inv;
 }
 
@@ -139,7 +152,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_json_set_str(rep, "relationship", pm_row_str(row, 4));
     set_time(q, rep, "created_at", row, 5);
     f.has_active_account = pm_row_int(row, 6, 0) > 0;
-    f.invitation_status = inv ? pm_row_str(inv, 3) : NULL;
+    f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, 6, 0) : 0;
     f.delivery_status = inv ? pm_row_str(inv, 10) : NULL;
     f.now = now_sec(q);

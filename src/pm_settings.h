@@ -16,6 +16,7 @@ typedef struct {
     const char *client_subject, *client_message;
     const char *representative_subject, *representative_message;
     int representatives_enabled;
+    const char *practice_phone;         /* NULL: none shown */
 } pm_settings;
 
 /* Defaults, then every row of the settings table over them. */

@@ -149,7 +149,7 @@ my $first;
                  200, 'email change');
     is($v->{email}, 'pat.new@example.test', 'email change: the new address');
     is($v->{invitations}[0]{id}, $second, 'email change: same invitation list');
-    is($v->{invitations}[0]{status}, 'superseded', 'email change: the pending invitation is superseded');
+    is($v->{invitations}[0]{status}, 'address_changed', 'email change: the pending invitation ended by the address change');
     my %db = map { $_->{id} => $_ } @{ invitation_rows(27) };
     is($db{$second}{status}, 'superseded', 'db: invitation superseded');
     is($db{$first}{status}, 'revoked', 'db: the older one untouched');
@@ -157,12 +157,12 @@ my $first;
     my ($row) = grep { $_->{action} eq 'client.email_change' } audit_since($mark);
     is_deeply(JSON::PP->new->decode($row->{detail} // '{}'), { superseded_invitations => 1 },
               'audit detail: one invitation superseded');
-    status_is(27, 'not_invited', 'after the supersede');
+    status_is(27, 'address_changed', 'after the email change (not "not invited")');
 
     $inv = json_ok(staff(POST => '/clients/27/invitations', user => 'clin1'), 201, 'invite to the new address');
     is($inv->{email}, 'pat.new@example.test', 'the new invitation goes to the new address');
     $v = status_is(27, 'invited', 'invited at the new address');
-    is_deeply([map { $_->{status} } @{ $v->{invitations} }], [qw(pending superseded revoked)],
+    is_deeply([map { $_->{status} } @{ $v->{invitations} }], [qw(pending address_changed revoked)],
               'invitations: newest first, each with its status');
 }
 
