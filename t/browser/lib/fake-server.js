@@ -517,18 +517,29 @@ export async function startFakeServer(options = {}) {
 
   // ---- recipient API ----
 
+  // like the module, a refused link names the practice and its phone (null when unset)
+  const practiceInfo = () => ({ practice_name: opts.practiceName || 'Riverside Counseling', practice_phone: opts.practicePhone || null });
+  const failLink = (status, code, message) => {
+    const e = new HttpError(status, code, message);
+    e.extra = practiceInfo();
+    throw e;
+  };
+
   function tokenInvitation(token) {
-    if (typeof token !== 'string' || !token) fail(404, 'invalid_token', 'Unknown token.');
-    if (token === 'expired-token') fail(410, 'expired', 'The invitation has expired.');
-    if (token === 'locked-token') fail(423, 'locked', 'Locked.');
-    if (deadTokens.has(token)) fail(410, 'superseded', 'A newer invitation was sent.');
+    if (typeof token !== 'string' || !token) failLink(404, 'invalid_token', 'Unknown token.');
+    if (token === 'expired-token') failLink(410, 'expired', 'The invitation has expired.');
+    if (token === 'locked-token') failLink(423, 'locked', 'Locked.');
+    if (token === 'revoked-token') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.');
+    if (token === 'address-changed-token') failLink(410, 'address_changed', 'This invitation link is no longer valid.');
+    if (deadTokens.has(token)) failLink(410, 'superseded', 'A newer invitation was sent.');
     const invId = tokens.get(token);
     const inv = invId && invitations.get(invId);
-    if (!inv) fail(404, 'invalid_token', 'Unknown token.');
-    if (inv.status === 'accepted' || inv.status === 'declined') fail(409, 'already_used', 'Already used.');
-    if (inv.status === 'locked') fail(423, 'locked', 'Locked.');
-    if (inv.status === 'superseded' || inv.status === 'revoked') fail(404, 'invalid_token', 'Unknown token.');
-    if (isExpired(inv)) fail(410, 'expired', 'Expired.');
+    if (!inv) failLink(404, 'invalid_token', 'Unknown token.');
+    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.');
+    if (inv.status === 'locked') failLink(423, 'locked', 'Locked.');
+    if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.');
+    if (inv.status === 'superseded') failLink(404, 'invalid_token', 'Unknown token.');
+    if (isExpired(inv)) failLink(410, 'expired', 'Expired.');
     return inv;
   }
 
@@ -540,7 +551,7 @@ export async function startFakeServer(options = {}) {
       const c = clients.get(inv.client_id);
       const rep = inv.representative_id ? representatives.get(inv.representative_id) : null;
       return [200, {
-        practice_name: opts.practiceName || 'Riverside Counseling', recipient_first_name: rep ? rep.first_name : c.first_name,
+        ...practiceInfo(), recipient_first_name: rep ? rep.first_name : c.first_name,
         kind: rep ? 'representative' : 'client', expires_at: iso(inv.expires_at), brand_color: opts.brandColor || '#2f5d62',
       }];
     }
@@ -655,7 +666,7 @@ export async function startFakeServer(options = {}) {
       }
       const err = { code: e.code, message: e.message };
       if (e.field) err.field = e.field;
-      json(res, e.status, { error: err, request_id: 'fake' + requests.length }, e.headers || {});
+      json(res, e.status, { error: err, request_id: 'fake' + requests.length, ...(e.extra || {}) }, e.headers || {});
     }
   });
 
