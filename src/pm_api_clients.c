@@ -8,6 +8,7 @@
 #include "pm_status.h"
 #include "pm_store.h"
 #include "pm_text.h"
+#include "pm_token.h"
 
 #include "http_protocol.h"
 #include "util_script.h"
@@ -261,6 +262,40 @@ static int bad_list_parameter(pm_req *q, const char *field, const char *message)
     return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter", message, field);
 }
 
+/* What a search page was looked up by, for its audit row; never the text itself. */
+static const char *search_kind(pm_req *q)
+{
+    json_t *v = q->body ? json_object_get(q->body, "q") : NULL;
+    const char *s = json_is_string(v) ? pm_trim(q->r->pool, json_string_value(v)) : "";
+    int digits = 0, seps = 0;
+    const char *c;
+
+    if (*s == '\0') {
+        return "all";
+    }
+    if (strchr(s, '@')) {
+        return "email";
+    }
+    for (c = s; *c; c++) {
+        if (*c >= '0' && *c <= '9') digits++;
+        else if (*c == '-' || *c == '/' || *c == '.') seps++;
+        else return "name";
+    }
+    return digits >= 6 && seps == 2 ? "date" : "name";
+}
+
+/* Each page of clients a person is shown is PHI read: one audit row per page,
+ * with the kind of query and how many rows, so paging through the practice
+ * leaves a trace. */
+static apr_status_t audit_client_page(pm_req *q, int shown)
+{
+    json_t *detail = pm_json_object(q->r->pool);
+
+    pm_json_set_str(detail, "kind", search_kind(q));
+    pm_json_set_int(detail, "rows", shown);
+    return pm_audit(q, "client.search", 0, 0, PM_AUDIT_OK, detail);
+}
+
 /* The list's three inputs, as text, validated the same way wherever they came from. */
 static int check_list_query(pm_req *q, const char *qs, const char *limit, const char *cursor,
                             list_query *lq)
@@ -412,6 +447,9 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     else {
         pm_json_set_null(doc, "next_cursor");
     }
+    if (audit_client_page(q, shown) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
@@ -433,6 +471,14 @@ int pm_api_clients_search(pm_req *q)
 
 /* ---- GET /clients/{id} ---------------------------------------------------------- */
 
+/* The view's version: a hash of everything it says, as a strong ETag. */
+static const char *view_etag(pm_req *q, json_t *view)
+{
+    const char *hash = pm_token_hash(q->r->pool, pm_json_text(q->r->pool, view));
+
+    return apr_pstrcat(q->r->pool, "\"", apr_pstrndup(q->r->pool, hash, 32), "\"", NULL);
+}
+
 int pm_api_client_view(pm_req *q)
 {
     const pm_row *row;
@@ -446,7 +492,40 @@ int pm_api_client_view(pm_req *q)
     if (pm_audit(q, "client.view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
+    apr_table_setn(q->r->err_headers_out, "ETag", view_etag(q, view));
     return pm_http_send_json(q, HTTP_OK, view);
+}
+
+/* ---- GET /clients/{id}/status ----------------------------------------------------- */
+
+/* The open page's refresh: has anything in the view changed since the ETag it
+ * holds? 304 when not; otherwise the new version and portal_status (no name,
+ * date of birth or address: the page reads the view again, which is audited).
+ * Not audited itself: it shows nothing about the client but that it changed.
+ * An invisible client is still a 404 with a "denied" audit row. */
+int pm_api_client_status(pm_req *q)
+{
+    const pm_row *row;
+    const char *etag, *match;
+    json_t *view, *doc;
+    int rc;
+
+    if ((rc = pm_api_load_visible_client(q, "client.status", &row)) != PM_NEXT
+        || (rc = pm_api_build_client_view(q, row, &view)) != PM_NEXT) {
+        return rc;
+    }
+    etag = view_etag(q, view);
+    apr_table_setn(q->r->err_headers_out, "ETag", etag);
+    match = apr_table_get(q->r->headers_in, "If-None-Match");
+    if (match && strcmp(match, etag) == 0) {
+        q->r->status = HTTP_NOT_MODIFIED;
+        return OK;
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_int(doc, "id", q->ids[0]);
+    pm_json_set_str(doc, "portal_status", json_string_value(json_object_get(view, "portal_status")));
+    pm_json_set_str(doc, "version", etag);
+    return pm_http_send_json(q, HTTP_OK, doc);
 }
 
 /* ---- changes --------------------------------------------------------------------- */

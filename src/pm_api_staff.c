@@ -99,6 +99,7 @@ static const pm_route staff_routes[] = {
     { "GET", "/clients", pm_api_clients_list },
     { "POST", "/clients/search", pm_api_clients_search },
     { "GET", "/clients/{id}", pm_api_client_view },
+    { "GET", "/clients/{id}/status", pm_api_client_status },
     { "PUT", "/clients/{id}/email", pm_api_client_set_email },
     { "POST", "/clients/{id}/declined", pm_api_client_set_declined },
     { "DELETE", "/clients/{id}/declined", pm_api_client_clear_declined },

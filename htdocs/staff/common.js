@@ -33,13 +33,30 @@ export async function api(method, path, body, signal) {
       init.body = JSON.stringify(body);
     }
   }
-  let res;
+  return readAnswer(await send(path, init));
+}
+
+async function send(path, init) {
   try {
-    res = await fetch(API + path, init);
+    return await fetch(API + path, init);
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', '', null);
   }
+}
+
+// A GET that also hands back the answer's ETag. With `etag`, it is sent as If-None-Match
+// and a 304 answers { notModified: true } (the client page's cheap, unaudited refresh).
+export async function apiTagged(path, etag) {
+  const headers = { Accept: 'application/json' };
+  if (etag) headers['If-None-Match'] = etag;
+  const res = await send(path, { method: 'GET', headers, credentials: 'same-origin', cache: 'no-store' });
+  if (res.status === 304) return { notModified: true, etag, data: null };
+  const data = await readAnswer(res);
+  return { notModified: false, etag: res.headers.get('ETag'), data };
+}
+
+async function readAnswer(res) {
   let data = null;
   const type = res.headers.get('Content-Type') || '';
   if (type.includes('json')) {

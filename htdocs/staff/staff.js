@@ -6,7 +6,7 @@
 
 import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
-  busy, showPageError,
+  busy, showPageError, apiTagged,
 } from './common.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -107,6 +107,7 @@ const state = {
   view: null,          // last GET clients/{id}
   generation: 0,       // bumps when the chosen client changes; stale answers are dropped
   pollTimer: null,
+  etag: null, // the open client's view version (ETag), for the refresh
   confirming: null,    // key of the inline confirmation currently open, e.g. "revoke:12"
   itemErrors: new Map(), // key → message shown next to a list item
 };
@@ -392,10 +393,11 @@ async function refreshClient({ fresh = false, quiet = false } = {}) {
   const id = state.clientId;
   if (id === null) return false;
   try {
-    const view = await api('GET', 'clients/' + encodeURIComponent(id));
+    const { data: view, etag } = await apiTagged('clients/' + encodeURIComponent(id));
     if (generation !== state.generation) return false;
     const previous = state.view;
     state.view = view;
+    state.etag = etag;
     if (fresh) $('client-email').value = view.email || '';
     renderClient(previous);
     $('client-error').hidden = true;
@@ -696,7 +698,18 @@ function schedulePoll() {
   const generation = state.generation;
   state.pollTimer = setTimeout(async () => {
     if (generation !== state.generation) return;
-    await refreshClient({ quiet: true });
+    // Ask only whether the view changed (GET .../status, unaudited, 304 while nothing
+    // did); read the view again (an audited client.view) only when it has.
+    let changed = true;
+    try {
+      const answer = await apiTagged('clients/' + encodeURIComponent(state.clientId) + '/status', state.etag);
+      changed = !answer.notModified && answer.etag !== state.etag;
+    } catch {
+      changed = true; // let the full read say what is wrong
+    }
+    if (generation !== state.generation) return;
+    if (changed) await refreshClient({ quiet: true });
+    else schedulePoll();
   }, POLL_MS);
 }
 

@@ -200,6 +200,33 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('the open client refreshes by an unaudited status check (304), reading the view again only on a change', async () => {
+    const page = await staffPage();
+    const delay = server.options.deliveryDelayMs;
+    server.options.deliveryDelayMs = 8000;
+    try {
+      await pickClient(page, 'Hughes', /Hughes, Drew/);
+      const id = [...server.clients.values()].find((c) => c.first_name === 'Drew' && c.last_name === 'Hughes').id;
+      const STATUS = new RegExp('^GET /portal-manager/api/clients/' + id + '/status$');
+      await page.getByRole('button', { name: 'invite client', exact: true }).click();
+      const latest = page.locator('#client-invitations .inv-item').first();
+      await latest.waitFor();
+      const views = () => server.clientViews.filter((v) => v === id).length;
+      const viewsBefore = views();
+      // two refreshes while the email waits: each a 304, no new view read
+      for (let i = 0; i < 100 && apiCalls(STATUS).length < 2; i += 1) await page.waitForTimeout(100);
+      assert.ok(apiCalls(STATUS).length >= 2, 'the page asks the status route');
+      assert.equal(views(), viewsBefore, 'no audited view read while nothing changed');
+      // the email goes out: the next refresh sees the change and reads the view once
+      await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 15000 });
+      assert.equal(views(), viewsBefore + 1, 'one view read after the change');
+    } finally {
+      server.options.deliveryDelayMs = delay;
+    }
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('resend after the cool-down sends a new email; not_pending is explained', async () => {
     const page = await staffPage();
     await pickClient(page, 'Emery', /Adams, Emery/);

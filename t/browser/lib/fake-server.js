@@ -7,6 +7,7 @@
 // changes, JSON content type exactly when there is a body), so a page that forgets a header
 // fails here too. The end-to-end tests (e2e.test.js) run against the real server instead.
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +132,9 @@ export async function startFakeServer(options = {}) {
   const invitations = new Map();
   const accounts = new Map();   // username(lower) → {password, client_id, representative_id}
   const tokens = new Map();     // token → invitation id (only the newest token of each works)
+  const clientViews = []; // ids of GET /clients/{id} answered (each one a client.view row in the module)
+  let headersIn = {};
+  const viewTag = (view) => '"' + createHash('sha256').update(JSON.stringify(view)).digest('hex').slice(0, 32) + '"';
   const deadTokens = new Map(); // token → invitation id, superseded by a resend / email change
   const requests = [];
   const stored = {};            // settings as PUT (a setting absent here has its default)
@@ -331,7 +335,16 @@ export async function startFakeServer(options = {}) {
       return [200, { clients: page.map(clientRow), next_cursor: next }];
     }
     if ((m = /^clients\/(\d+)$/.exec(route)) && method === 'GET') {
-      return [200, clientView(getClient(m[1]))];
+      const view = clientView(getClient(m[1]));
+      clientViews.push(view.id);
+      return [200, view, { ETag: viewTag(view) }];
+    }
+    // like the module: the page's refresh, unaudited, 304 while the view is unchanged
+    if ((m = /^clients\/(\d+)\/status$/.exec(route)) && method === 'GET') {
+      const view = clientView(getClient(m[1]));
+      const tag = viewTag(view);
+      if (headersIn['if-none-match'] === tag) return [304, null, { ETag: tag }];
+      return [200, { id: view.id, portal_status: view.portal_status, version: tag }, { ETag: tag }];
     }
     if ((m = /^clients\/(\d+)\/email$/.exec(route)) && method === 'PUT') {
       const c = getClient(m[1]);
@@ -618,8 +631,14 @@ export async function startFakeServer(options = {}) {
         }
         checkCsrf(req);
         const body = parseJsonBody(req, raw);
-        const [status, answer] = staff ? staffApi(req.method, m[1], url.searchParams, body, user) : recipientApi(req.method, m[1], body);
-        json(res, status, answer);
+        headersIn = req.headers;
+        const [status, answer, headers] = staff ? staffApi(req.method, m[1], url.searchParams, body, user) : recipientApi(req.method, m[1], body);
+        if (status === 304) {
+          res.writeHead(304, { 'Cache-Control': 'no-store', ...(headers || {}) });
+          res.end();
+          return;
+        }
+        json(res, status, answer, headers || {});
         return;
       }
       if (url.pathname === '/portal-manager' || url.pathname === '/portal/invitation') {
@@ -677,7 +696,7 @@ export async function startFakeServer(options = {}) {
   return {
     baseURL,
     options: opts,
-    clients, representatives, invitations, accounts, tokens, requests, outbox,
+    clients, representatives, invitations, accounts, tokens, requests, outbox, clientViews,
     /** The settings as the API answers them. */
     settings: () => settingsDoc(),
     storedSettings: stored,
