@@ -24,14 +24,15 @@ const PORTAL_STATUS = {
   expired: 'Invitation expired',
   failed: 'Invitation email could not be delivered',
   locked: 'Invitation locked after too many wrong tries',
-  revoked: 'Invitation revoked',
+  revoked: 'Invitation revoked by staff',
+  address_changed: 'Email address changed; not invited at the new address yet',
   not_invited: 'Not invited yet',
 };
 
 const STATUS_TONE = {
   active: 'good', invited: 'info', declined_by_client: 'warn', declined: 'warn',
   expired: 'muted', failed: 'bad', locked: 'bad', revoked: 'muted', not_invited: 'muted',
-  accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted',
+  accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted', address_changed: 'muted',
 };
 
 const RELATIONSHIP = {
@@ -44,6 +45,7 @@ const ERROR_TEXT = {
   client_declined: 'The client declined portal access. Use “Undo client declined” first if they have changed their mind.',
   invitation_pending: 'An invitation is already waiting for a reply. Resend it or revoke it instead.',
   already_active: 'This person already has a portal account, so no invitation is needed.',
+  account_active: 'The client has a portal account. Tick the box to turn it off too, or cancel.',
   not_pending: 'This invitation has already been answered or closed, so it can’t be changed. The list is up to date now.',
   duplicate_representative: 'This person is already a representative for this client.',
   invalid_name: 'Please enter the first and last name.',
@@ -428,7 +430,7 @@ function isExpired(inv) {
 }
 
 function invitationWords(inv) {
-  if (isExpired(inv)) return ['Expired', 'muted'];
+  if (isExpired(inv)) return ['Expired on ' + localTime(inv.expires_at), 'muted'];
   switch (inv.status) {
     case 'pending':
       if (inv.delivery === 'failed') return ['Email not delivered', 'bad'];
@@ -436,8 +438,9 @@ function invitationWords(inv) {
       return ['Sent, waiting for a reply', 'info'];
     case 'accepted': return ['Accepted', 'good'];
     case 'declined': return ['Declined by recipient', 'warn'];
-    case 'revoked': return ['Revoked', 'muted'];
+    case 'revoked': return ['Revoked by staff', 'muted'];
     case 'superseded': return ['Replaced by a newer invitation', 'muted'];
+    case 'address_changed': return ['Ended: the email address was changed', 'muted'];
     case 'locked': return ['Locked after too many wrong tries', 'bad'];
     default: return [inv.status, 'muted'];
   }
@@ -465,7 +468,7 @@ function isReinvite(view) {
   const last = lastClientInvitation(view);
   if (!last) return false;
   return last.status === 'declined' || last.status === 'revoked' || isExpired(last) ||
-    last.delivery === 'failed';
+    last.delivery === 'failed' || last.status === 'locked' || last.status === 'address_changed';
 }
 
 // Why "invite client" can't be used right now, in words; null when it can.
@@ -473,6 +476,11 @@ function inviteBlocker(view) {
   if (view.portal_status === 'active') return 'The client already has a portal account.';
   if (view.declined_by_client) return 'The client declined portal access. Undo that first to invite them.';
   if (!view.email) return 'Add the client’s email address above to invite them.';
+  // The invitation goes to the saved address: an edited Email field must be saved first.
+  const typed = $('client-email').value.trim();
+  if (typed.toLowerCase() !== view.email.toLowerCase()) {
+    return 'The Email field differs from the saved address (' + view.email + '). Press “change” to save the new address first; the invitation goes to the saved one.';
+  }
   const last = lastClientInvitation(view);
   if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed') {
     return 'An invitation is waiting for a reply. You can resend or revoke it below.';
@@ -498,13 +506,7 @@ function renderClient(previous) {
     $('declined-note-shown').hidden = !declined.note;
   }
 
-  // invite / reinvite
-  const invite = $('invite-client');
-  invite.textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
-  const blocker = inviteBlocker(view);
-  invite.disabled = !!blocker;
-  $('invite-client-hint').textContent = blocker || '';
-  $('invite-client-hint').hidden = !blocker;
+  renderInvite(view);
 
   // invitation history and representatives
   $('client-invitations').replaceChildren(renderInvitationList(clientInvitations(view)));
@@ -514,6 +516,21 @@ function renderClient(previous) {
 
   // Re-rendering replaced list buttons: put focus back where it was.
   if (focusId && document.activeElement === document.body && $(focusId)) $(focusId).focus();
+}
+
+// "invite client" / "reinvite client", its hint, and the declined form's account question.
+function renderInvite(view) {
+  const invite = $('invite-client');
+  invite.textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
+  const blocker = inviteBlocker(view);
+  invite.disabled = !!blocker;
+  const last = lastClientInvitation(view);
+  const hint = blocker || (last && last.status === 'locked'
+    ? 'The last invitation was locked after too many wrong dates of birth. Check the date of birth on file (' + calendarDate(view.date_of_birth) + ') with the client before you reinvite.'
+    : '');
+  $('invite-client-hint').textContent = hint;
+  $('invite-client-hint').hidden = !hint;
+  $('declined-account').hidden = view.portal_status !== 'active';
 }
 
 function allInvitations(view) {
@@ -760,7 +777,8 @@ async function removeRepresentative(rep, button) {
 }
 
 function initClientActions() {
-  // Email: change
+  // Email: change. While the field differs from the saved address, invite waits for "change".
+  $('client-email').addEventListener('input', () => { if (state.view) renderInvite(state.view); });
   const emailForm = $('email-form');
   emailForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -837,10 +855,19 @@ function initClientActions() {
       $('declined-note').focus();
       return;
     }
+    const hasAccount = !$('declined-account').hidden;
+    if (hasAccount && !$('declined-disable').checked) {
+      setFieldError('declined-disable-error', ERROR_TEXT.account_active, $('declined-disable'));
+      $('declined-disable').focus();
+      return;
+    }
+    const body = {};
+    if (note) body.note = note;
+    if (hasAccount) body.disable_account = true;
     const button = form.querySelector('button[type="submit"]');
     await busy(button, async () => {
       try {
-        await api('POST', 'clients/' + state.clientId + '/declined', note ? { note } : undefined);
+        await api('POST', 'clients/' + state.clientId + '/declined', Object.keys(body).length ? body : undefined);
         form.reset();
         updateNoteCounter();
         closeSubform('declined');
@@ -848,6 +875,12 @@ function initClientActions() {
         $('declined-undo').focus();
         announce('Recorded that the client declined portal access.');
       } catch (err) {
+        if (err.code === 'account_active') { // an account appeared meanwhile: ask
+          $('declined-account').hidden = false;
+          setFieldError('declined-disable-error', ERROR_TEXT.account_active, $('declined-disable'));
+          $('declined-disable').focus();
+          return;
+        }
         showFormError(form, err, 'declined-form-error');
       }
     });

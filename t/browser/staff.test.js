@@ -185,11 +185,11 @@ describe('staff page', () => {
     await latest.getByRole('button', { name: /Revoke/ }).click();
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Revoke invitation');
     await page.getByRole('button', { name: 'Revoke invitation', exact: true }).click();
-    await latest.getByText('Revoked', { exact: true }).waitFor();
+    await latest.getByText('Revoked by staff', { exact: true }).waitFor();
     const reinvite = page.getByRole('button', { name: 'reinvite client' });
     await reinvite.waitFor();
     assert.equal(await reinvite.isEnabled(), true);
-    assert.equal(await page.locator('#client-status').textContent(), 'Invitation revoked');
+    assert.equal(await page.locator('#client-status').textContent(), 'Invitation revoked by staff');
 
     // reinvite: a new invitation on top, the old one under "Earlier invitations"
     await reinvite.click();
@@ -227,6 +227,51 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('invite waits while the Email field differs from the saved address (press change first)', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Foster', /Foster, Avery/);
+    const id = [...server.clients.values()].find((c) => c.first_name === 'Avery' && c.last_name === 'Foster').id;
+    const INVITE = new RegExp('^POST /portal-manager/api/clients/' + id + '/invitations$');
+    const invite = page.getByRole('button', { name: 'invite client', exact: true });
+    assert.equal(await invite.isEnabled(), true);
+    await page.getByLabel('Email:').fill('avery.new@example.org');
+    assert.equal(await invite.isEnabled(), false, 'invite is disabled while the field is not saved');
+    await page.locator('#invite-client-hint').filter({ hasText: 'Press “change” to save the new address first' }).waitFor();
+    await checkA11y(page, 'staff unsaved email');
+    await invite.click({ force: true }).catch(() => {});
+    assert.equal(apiCalls(INVITE).length, 0, 'nothing was sent to the old address');
+    await page.getByRole('button', { name: 'change', exact: true }).click();
+    await page.waitForFunction(() => !document.getElementById('invite-client').disabled);
+    await invite.click();
+    await page.locator('#client-invitations .inv-item').first().waitFor();
+    assert.equal(server.latestInvitation(id).email, 'avery.new@example.org', 'the invitation went to the saved new address');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('client declined with a portal account asks to turn the account off too', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Blake' && x.last_name === 'Garcia');
+    server.accounts.set('blake.garcia', { password: 'x', client_id: c.id, representative_id: null, active: true });
+    const page = await staffPage();
+    await pickClient(page, 'Garcia', /Garcia, Blake/);
+    const DECLINED = new RegExp('^POST /portal-manager/api/clients/' + c.id + '/declined$');
+    await page.getByRole('button', { name: 'client declined', exact: true }).click();
+    const box = page.getByLabel(/Turn it off too/);
+    await box.waitFor();
+    await page.getByRole('button', { name: 'Record client declined' }).click();
+    await page.locator('#declined-disable-error').filter({ hasText: 'Tick the box' }).waitFor();
+    assert.equal(apiCalls(DECLINED).length, 0, 'nothing recorded without the answer');
+    await checkA11y(page, 'staff declined with account');
+    await box.check();
+    await page.getByRole('button', { name: 'Record client declined' }).click();
+    await page.locator('#declined-on:not([hidden])').waitFor();
+    assert.equal(JSON.parse(apiCalls(DECLINED).at(-1).body).disable_account, true);
+    assert.equal(server.accounts.get('blake.garcia').active, false, 'the account was turned off');
+    assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('resend after the cool-down sends a new email; not_pending is explained', async () => {
     const page = await staffPage();
     await pickClient(page, 'Emery', /Adams, Emery/);
@@ -243,7 +288,7 @@ describe('staff page', () => {
     server.invitations.get(inv.id).status = 'revoked';
     await latest.getByRole('button', { name: /Resend/ }).click();
     await page.locator('.inv-item .field-error').filter({ hasText: 'already been answered or closed' }).waitFor();
-    await latest.getByText('Revoked', { exact: true }).waitFor();
+    await latest.getByText('Revoked by staff', { exact: true }).waitFor();
     assertNoProblems(page);
     await page.context().close();
   });

@@ -361,6 +361,11 @@ export async function startFakeServer(options = {}) {
         if (note !== undefined && note !== null && (typeof note !== 'string' || [...note].length > 500)) {
           fail(422, 'invalid_note', 'The note must be at most 500 characters of text.', 'note');
         }
+        const own = [...accounts.values()].filter((a) => a.client_id === c.id && a.representative_id === null && a.active);
+        if (own.length && !(body && body.disable_account === true)) {
+          fail(409, 'account_active', 'This client already has an active portal account.', 'disable_account');
+        }
+        for (const a of own) a.active = false;
         c.declined_at = now(); c.declined_by = user; c.declined_note = note || null;
         for (const inv of invitationsOf(c.id, null)) if (inv.status === 'pending') inv.status = 'revoked';
         return [200, clientView(c)];
