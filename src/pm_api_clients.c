@@ -26,7 +26,7 @@ APLOG_USE_MODULE(portal_manager);
 /* column positions of CLIENT_SUMMARY_COLUMNS (pm_sql.c) and the view's extras */
 enum { C_ID, C_FIRST, C_LAST, C_DOB, C_DECLINED_AT, C_INV_STATUS, C_INV_EXPIRES,
        C_DELIVERY, C_ACCOUNTS, C_LAST_KEY, C_FIRST_KEY,
-       C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS };
+       C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS, C_DECLINED_BY_NAME };
 
 static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
 
@@ -109,6 +109,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
                                                         pm_row_int(row, 6, 0), now_sec(q)));
     pm_json_set_str(inv, "created_by", pm_row_str(row, 4));
+    pm_json_set_str(inv, "created_by_name", pm_row_str(row, 14));
     set_time(q, inv, "created_at", row, 5);
     set_time(q, inv, "expires_at", row, 6);
     set_time(q, inv, "sent_at", row, 7);
@@ -214,6 +215,7 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
         declined = json_object();
         set_time(q, declined, "at", row, C_DECLINED_AT);
         pm_json_set_str(declined, "by", pm_row_str(row, C_DECLINED_BY));
+        pm_json_set_str(declined, "by_name", pm_row_str(row, C_DECLINED_BY_NAME));
         pm_json_set_str(declined, "note", pm_row_str(row, C_DECLINED_NOTE));
         json_object_set_new(view, "declined_by_client", declined);
     }

@@ -84,9 +84,20 @@ static int may_administer(pm_req *q)
     return allowed;
 }
 
+/* The user, and the two settings the staff page needs to offer only what the
+ * API would allow: representatives turned on, and how often an invitation may
+ * be sent. */
 static int get_me(pm_req *q)
 {
     json_t *me = pm_json_object(q->r->pool);
+    pm_settings st;
+    int rc;
+
+    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    pm_json_set_bool(me, "representatives_enabled", st.representatives_enabled);
+    pm_json_set_int(me, "max_sends_per_invitation", st.max_sends_per_invitation);
 
     pm_json_set_str(me, "username", q->staff->username);
     pm_json_set_str(me, "display_name", q->staff->display_name);

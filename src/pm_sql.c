@@ -108,10 +108,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "JOIN clients c ON c.id = page.id "
         "ORDER BY c.last_name_key, c.first_name_key, c.id" },
 
-    /* summary columns, then email, declined_by, declined_note, statement_notifications */
+    /* summary columns, then email, declined_by, declined_note, statement_notifications,
+     * the display name of declined_by */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",
         "SELECT " CLIENT_SUMMARY_COLUMNS
-        ", c.email, c.declined_by, c.declined_note, c.statement_notifications "
+        ", c.email, c.declined_by, c.declined_note, c.statement_notifications, "
+        "  (SELECT s.display_name FROM staff s WHERE s.username = c.declined_by) "
         "FROM clients c "
         "WHERE c.id = %lld AND " CLIENT_VISIBLE_TO },
 
@@ -119,7 +121,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
         "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
         "       o.status, o.last_error, o.next_attempt_at, "
-        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END "
+        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END, "
+        "       (SELECT s.display_name FROM staff s WHERE s.username = i.created_by) "
         "FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
@@ -183,7 +186,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
         "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
         "       o.status, o.last_error, o.next_attempt_at, "
-        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END "
+        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END, "
+        "       (SELECT s.display_name FROM staff s WHERE s.username = i.created_by) "
         "FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "

@@ -76,7 +76,8 @@ sub set_db {
     my $v = json_ok(staff(POST => '/clients/27/declined', user => 'clin1', json => { note => 'Prefers paper statements' }),
                     200, 'POST declined');
     my $d = $v->{declined_by_client};
-    is_deeply([sort keys %{ $d || {} }], [qw(at by note)], 'declined_by_client: at, by, note');
+    is_deeply([sort keys %{ $d || {} }], [qw(at by by_name note)], 'declined_by_client: at, by, by_name, note');
+    is($d->{by_name}, 'Casey Clinician', 'declined_by_client.by_name: the colleague\'s display name');
     like($d->{at}, $RFC3339, 'declined_by_client.at: RFC 3339 UTC');
     cmp_ok(abs(epoch_of($d->{at}) - $t0), '<', 60, 'declined_by_client.at: now');
     is($d->{by}, 'clin1', 'declined_by_client.by: who pressed it');
@@ -110,6 +111,7 @@ my $first;
     is($inv->{email}, 'pat.status@example.test', 'invite: to the client\'s email');
     ok(exists $inv->{representative_id} && !defined $inv->{representative_id}, 'invite: to the client');
     is($inv->{created_by}, 'clin1', 'invite: created_by');
+    is($inv->{created_by_name}, 'Casey Clinician', 'invite: created_by_name, the display name');
     like($inv->{expires_at}, $RFC3339, 'invite: expires_at');
     $first = $inv->{id};
     my $v = status_is(27, 'invited', 'invited');
@@ -195,9 +197,18 @@ for my $value (JSON::PP::false(), JSON::PP::false(), JSON::PP::true(), JSON::PP:
         sleep 0.1;
     }
     is($out, 'sent', 'client 28: the worker sent the invitation');
+    # delivery delayed: the card can say why and when the next try is
+    my $next = time + 600;
+    set_db("UPDATE outbox SET status = 'queued', last_error = '451 4.7.1 greylisted', next_attempt_at = ? "
+           . "WHERE invitation_id = ?", $next, $id);
+    my $d = view(28, 'delivery delayed')->{invitations}[0];
+    is($d->{delivery}, 'queued', 'delivery delayed: still queued');
+    is($d->{delivery_error}, '451 4.7.1 greylisted', 'delivery delayed: the server\'s reason');
+    is(epoch_of($d->{next_attempt_at}), $next, 'delivery delayed: next_attempt_at');
     set_db("UPDATE outbox SET status = 'failed', last_error = 'test' WHERE invitation_id = ?", $id);
     my $v = status_is(28, 'failed', 'delivery failed');
     is($v->{invitations}[0]{delivery}, 'failed', 'delivery failed: the invitation says so');
+    ok(!defined $v->{invitations}[0]{next_attempt_at}, 'delivery failed: no next try');
     set_db("UPDATE outbox SET status = 'sent', last_error = NULL WHERE invitation_id = ?", $id);
 
     # expired: pending, but past expires_at

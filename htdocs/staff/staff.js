@@ -448,7 +448,12 @@ function invitationWords(inv) {
 
 function deliveryWords(inv) {
   switch (inv.delivery) {
-    case 'queued': return 'Email queued, sending shortly';
+    case 'queued':
+      if (inv.delivery_error) {
+        return 'Delivery delayed: the mail server said “' + inv.delivery_error + '”.' +
+          (inv.next_attempt_at ? ' Next try ' + localTime(inv.next_attempt_at) + '.' : '');
+      }
+      return 'Email queued, sending shortly';
     case 'sent': return 'Email sent';
     case 'failed': return 'Email could not be delivered' + (inv.delivery_error ? ': ' + inv.delivery_error : '');
     default: return '';
@@ -501,7 +506,7 @@ function renderClient(previous) {
   $('declined-off').hidden = !!declined;
   $('declined-on').hidden = !declined;
   if (declined) {
-    $('declined-who').textContent = 'Recorded by ' + (declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';
+    $('declined-who').textContent = 'Recorded by ' + (declined.by_name || declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';
     $('declined-note-shown').textContent = declined.note ? 'Note: ' + declined.note : '';
     $('declined-note-shown').hidden = !declined.note;
   }
@@ -562,7 +567,8 @@ function invitationDetails(inv) {
   add('Sent to', inv.email);
   const delivery = deliveryWords(inv);
   if (delivery) add('Delivery', delivery);
-  if (inv.created_at) add('Created', [timeEl(inv.created_at), inv.created_by ? ' by ' + inv.created_by : '']);
+  const creator = inv.created_by_name || inv.created_by;
+  if (inv.created_at) add('Created', [timeEl(inv.created_at), creator ? ' by ' + creator : '']);
   if (inv.sent_at) add('Sent', [timeEl(inv.sent_at), inv.send_count > 1 ? ' (sent ' + inv.send_count + ' times)' : '']);
   if (inv.expires_at && inv.status === 'pending') add(isExpired(inv) ? 'Expired' : 'Expires', timeEl(inv.expires_at));
   if (inv.responded_at) add('Answered', timeEl(inv.responded_at));
@@ -593,11 +599,14 @@ function revokeConfirm(inv) {
 // Resend and Revoke for a pending invitation (empty when it is not pending).
 function invitationButtons(inv, who) {
   if (inv.status !== 'pending' || isExpired(inv)) return [];
+  // once the send limit is reached, resend would only be refused: not offered
+  const max = state.me && state.me.max_sends_per_invitation;
+  const canResend = !(Number.isFinite(max) && inv.send_count >= max);
   return [
-    h('button', {
+    canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
       onclick: (e) => resendInvitation(inv, e.currentTarget),
-    }, 'Resend', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
+    }, 'Resend', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })) : null,
     h('button', {
       type: 'button', class: 'btn btn-link btn-small', id: 'inv-' + inv.id + '-revoke',
       onclick: () => {
@@ -991,6 +1000,9 @@ async function start() {
     state.me = me;
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
+    // representatives turned off in the settings: nothing to offer
+    const reps = me.representatives_enabled !== false;
+    $('rep-open').hidden = !reps;
   } catch (err) {
     showPageError(errorText(err));
     if (err.code === 'not_staff' || err.status === 401) {

@@ -272,6 +272,42 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('display names, delayed delivery in words, resend hidden at the send limit, representatives off', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Ibrahim');
+    const page = await staffPage();
+    await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    await latest.getByText(/by Ada Admin/).waitFor();
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 1, 'resend offered below the limit');
+    // the mail server refused for now: the card says why and when the next try is
+    const inv = server.latestInvitation(c.id);
+    Object.assign(inv, { delivery: 'queued', delivery_error: '451 4.7.1 greylisted, try later', next_attempt_at: Math.floor(Date.now() / 1000) + 600 });
+    await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
+    await latest.getByText(/Delivery delayed: the mail server said “451 4\.7\.1 greylisted, try later”\. Next try /).waitFor();
+    // the send limit reached: no resend button
+    Object.assign(inv, { delivery: 'sent', delivery_error: null, next_attempt_at: null, send_count: server.settings().max_sends_per_invitation });
+    await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
+    await latest.getByText('Sent, waiting for a reply').waitFor();
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 0, 'no resend at the send limit');
+    assert.equal(await page.getByRole('button', { name: 'invite client representative' }).isVisible(), true);
+    await page.context().close();
+
+    server.storedSettings.representatives_enabled = false;
+    try {
+      const off = await staffPage();
+      await pickClient(off, 'Ibrahim', /Ibrahim, Casey/);
+      assert.equal(await off.getByRole('button', { name: 'invite client representative' }).isVisible(), false,
+        'representatives turned off: not offered');
+      await checkA11y(off, 'staff representatives off');
+      assertNoProblems(off);
+      await off.context().close();
+    } finally {
+      delete server.storedSettings.representatives_enabled;
+    }
+  });
+
   test('resend after the cool-down sends a new email; not_pending is explained', async () => {
     const page = await staffPage();
     await pickClient(page, 'Emery', /Adams, Emery/);
@@ -386,7 +422,7 @@ describe('staff page', () => {
     await note.fill('Prefers phone calls.');
     await page.getByRole('button', { name: 'Record client declined' }).click();
     await page.getByText('Client declined portal access.', { exact: true }).waitFor();
-    await page.getByText(/Recorded by admin on .*\d/).waitFor();
+    await page.getByText(/Recorded by Ada Admin on .*\d/).waitFor();
     await page.getByText('Note: Prefers phone calls.').waitFor();
     assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
     assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);

@@ -154,8 +154,9 @@ export async function startFakeServer(options = {}) {
       id: inv.id, representative_id: inv.representative_id, email: inv.email,
       status: isExpired(inv) ? 'expired' : inv.status,
       delivery: inv.delivery, delivery_error: inv.delivery_error,
-      created_at: iso(inv.created_at), created_by: inv.created_by, sent_at: iso(inv.sent_at),
-      expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
+      created_at: iso(inv.created_at), created_by: inv.created_by, created_by_name: USERS[inv.created_by]?.display_name || null,
+      sent_at: iso(inv.sent_at), expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
+      next_attempt_at: inv.delivery === 'queued' && inv.next_attempt_at ? iso(inv.next_attempt_at) : null,
     };
   }
 
@@ -189,7 +190,7 @@ export async function startFakeServer(options = {}) {
     return {
       ...clientRow(c),
       email: c.email,
-      declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, note: c.declined_note } : null,
+      declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, by_name: USERS[c.declined_by]?.display_name || null, note: c.declined_note } : null,
       statement_notifications: c.statement_notifications,
       invitations: [...invitations.values()].filter((i) => i.client_id === c.id).sort((a, b) => b.id - a.id).map(invitationJson),
       representatives: reps.map((r) => {
@@ -311,7 +312,11 @@ export async function startFakeServer(options = {}) {
   function staffApi(method, route, query, body, user) {
     let m;
     if (route === 'me' && method === 'GET') {
-      return [200, { username: user, display_name: USERS[user].display_name, admin: USERS[user].admin }];
+      const st = settingsDoc();
+      return [200, {
+        username: user, display_name: USERS[user].display_name, admin: USERS[user].admin,
+        representatives_enabled: st.representatives_enabled, max_sends_per_invitation: st.max_sends_per_invitation,
+      }];
     }
     // the search text rides only in POST /clients/search's body, never in a URL
     if (route === 'clients' && method === 'GET' && query.has('q')) {
