@@ -113,6 +113,27 @@ export function calendarDate(ymd) {
 }
 
 let statusTimer = null;
+
+// The toast sits at the bottom of the window unless it would cover the control in use
+// or an error on screen; then it moves to the top. Checked again whenever focus moves.
+function placeToast() {
+  const toast = $('toast');
+  if (!toast || toast.hidden) return;
+  const avoid = [document.activeElement, ...document.querySelectorAll('.field-error:not([hidden])')]
+    .filter((el) => el && el !== document.body && el.getClientRects().length);
+  const covers = (where) => {
+    toast.classList.toggle('toast-top', where === 'top');
+    const t = toast.getBoundingClientRect();
+    return avoid.some((el) => {
+      const r = el.getBoundingClientRect();
+      return t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom;
+    });
+  };
+  if (covers('bottom') && covers('top')) toast.classList.remove('toast-top');
+}
+document.addEventListener('focusin', placeToast);
+window.addEventListener('scroll', placeToast, { passive: true });
+
 export function announce(text) {
   const region = $('status');
   const toast = $('toast');
@@ -121,6 +142,7 @@ export function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
   toast.textContent = text;
   toast.hidden = false;
+  placeToast();
   clearTimeout(statusTimer);
   statusTimer = setTimeout(() => { toast.hidden = true; }, 6000);
 }

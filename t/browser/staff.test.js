@@ -308,6 +308,28 @@ describe('staff page', () => {
     }
   });
 
+  test('the toast never covers the control just used or the error on screen (390 px)', async () => {
+    const page = await staffPage({ viewport: { width: 390, height: 640 } });
+    await pickClient(page, 'Jensen', /Jensen, Drew/);
+    const change = page.getByRole('button', { name: 'change', exact: true });
+    const overlap = async (locator) => {
+      const [a, b] = await Promise.all([page.locator('#toast').boundingBox(), locator.boundingBox()]);
+      return !!a && !!b && a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    };
+    for (const block of ['end', 'start']) {
+      await page.getByLabel('Email:').fill('drew.' + block + '@example.org');
+      await change.evaluate((el, blk) => el.scrollIntoView({ block: blk }), block);
+      await change.click();
+      await page.locator('#toast:not([hidden])').filter({ hasText: 'drew.' + block }).waitFor();
+      assert.equal(await overlap(change), false, 'the toast does not cover “change” at the ' + block + ' of the window');
+      const active = page.locator(':focus');
+      if (await active.count()) assert.equal(await overlap(active), false, 'nor the focused control');
+    }
+    await checkA11y(page, 'staff toast at 390 px');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('resend after the cool-down sends a new email; not_pending is explained', async () => {
     const page = await staffPage();
     await pickClient(page, 'Emery', /Adams, Emery/);
