@@ -17,6 +17,7 @@ apr_status_t pm_api_clients_init(void);
 int pm_api_clients_list(pm_req *q);
 int pm_api_clients_search(pm_req *q);
 int pm_api_client_view(pm_req *q);
+int pm_api_client_status(pm_req *q);
 int pm_api_client_set_email(pm_req *q);
 int pm_api_client_set_declined(pm_req *q);
 int pm_api_client_clear_declined(pm_req *q);

@@ -52,6 +52,7 @@ static const setting_def settings_defs[] = {
     { "modules", S_MODULES, 0, 0 },
     { "representatives_enabled", S_BOOL, 0, 0 },
     { "collation_locale", S_LOCALE, 0, 0 },
+    { "practice_phone", S_TEXT, 1, 40 },
     { NULL, S_TEXT, 0, 0 }
 };
 
@@ -104,8 +105,9 @@ static json_t *default_value(pm_req *q, const setting_def *d, const pm_settings 
     case S_MESSAGE:
         return json_string(pm_default_message(strncmp(d->name, "client", 6) ? "representative"
                                                                              : "client"));
-    case S_TEXT:
-        return json_string(pm_settings_practice_name(st, conf));
+    case S_TEXT:               /* practice_name; practice_phone has none */
+        return strcmp(d->name, "practice_name") == 0
+            ? json_string(pm_settings_practice_name(st, conf)) : json_null();
     case S_LOCALE:
         return json_string(PM_COLLATE_DEFAULT_LOCALE);
     case S_URL:

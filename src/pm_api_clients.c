@@ -11,6 +11,7 @@
 #include "pm_status.h"
 #include "pm_store.h"
 #include "pm_text.h"
+#include "pm_token.h"
 
 #include "http_protocol.h"
 #include "util_script.h"
@@ -26,7 +27,7 @@ APLOG_USE_MODULE(portal_manager);
 /* column positions of CLIENT_SUMMARY_COLUMNS (pm_sql.c) and the view's extras */
 enum { C_ID, C_FIRST, C_LAST, C_DOB, C_DECLINED_AT, C_INV_STATUS, C_INV_EXPIRES,
        C_DELIVERY, C_ACCOUNTS, C_SORT_KEY,
-       C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS };
+       C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS, C_DECLINED_BY_NAME };
 
 static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
 
@@ -86,6 +87,13 @@ static void set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row,
     pm_json_set_str(obj, key, v ? pm_rfc3339(q->r->pool, pm_row_int(row, col, 0)) : NULL);
 }
 
+/* An invitation row's status (PM_SQL_CLIENT_INVITATIONS / INVITATION_ONE), with a
+ * supersede by an email change told apart from one by a newer invitation. */
+static const char *stored_invitation_status(const pm_row *row)
+{
+    return pm_row_int(row, 13, 0) == 1 ? "address_changed" : pm_row_str(row, 3);
+}
+
 json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
 {
     json_t *inv = json_object();
@@ -99,9 +107,10 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
         pm_json_set_null(inv, "representative_id");
     }
     pm_json_set_str(inv, "email", pm_row_str(row, 2));
-    pm_json_set_str(inv, "status", pm_invitation_status(pm_row_str(row, 3),
+    pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
                                                         pm_row_int(row, 6, 0), now_sec(q)));
     pm_json_set_str(inv, "created_by", pm_row_str(row, 4));
+    pm_json_set_str(inv, "created_by_name", pm_row_str(row, 14));
     set_time(q, inv, "created_at", row, 5);
     set_time(q, inv, "expires_at", row, 6);
     set_time(q, inv, "sent_at", row, 7);
@@ -109,6 +118,12 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     pm_json_set_int(inv, "send_count", pm_row_int(row, 9, 0));
     pm_json_set_str(inv, "delivery", pm_row_str(row, 10));
     pm_json_set_str(inv, "delivery_error", pm_row_str(row, 11));
+    if (pm_row_str(row, 10) && strcmp(pm_row_str(row, 10), "queued") == 0) {
+        set_time(q, inv, "next_attempt_at", row, 12);
+    }
+    else {
+        pm_json_set_null(inv, "next_attempt_at");
+    }
     return inv;
 }
 
@@ -140,7 +155,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_json_set_str(rep, "relationship", pm_row_str(row, 4));
     set_time(q, rep, "created_at", row, 5);
     f.has_active_account = pm_row_int(row, 6, 0) > 0;
-    f.invitation_status = inv ? pm_row_str(inv, 3) : NULL;
+    f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, 6, 0) : 0;
     f.delivery_status = inv ? pm_row_str(inv, 10) : NULL;
     f.now = now_sec(q);
@@ -201,6 +216,7 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
         declined = json_object();
         set_time(q, declined, "at", row, C_DECLINED_AT);
         pm_json_set_str(declined, "by", pm_row_str(row, C_DECLINED_BY));
+        pm_json_set_str(declined, "by_name", pm_row_str(row, C_DECLINED_BY_NAME));
         pm_json_set_str(declined, "note", pm_row_str(row, C_DECLINED_NOTE));
         json_object_set_new(view, "declined_by_client", declined);
     }
@@ -295,6 +311,40 @@ static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
         APR_ARRAY_PUSH(lq->ranges, const char *) = hi;
     }
     return APR_SUCCESS;
+}
+
+/* What a search page was looked up by, for its audit row; never the text itself. */
+static const char *search_kind(pm_req *q)
+{
+    json_t *v = q->body ? json_object_get(q->body, "q") : NULL;
+    const char *s = json_is_string(v) ? pm_trim(q->r->pool, json_string_value(v)) : "";
+    int digits = 0, seps = 0;
+    const char *c;
+
+    if (*s == '\0') {
+        return "all";
+    }
+    if (strchr(s, '@')) {
+        return "email";
+    }
+    for (c = s; *c; c++) {
+        if (*c >= '0' && *c <= '9') digits++;
+        else if (*c == '-' || *c == '/' || *c == '.') seps++;
+        else return "name";
+    }
+    return digits >= 6 && seps == 2 ? "date" : "name";
+}
+
+/* Each page of clients a person is shown is PHI read: one audit row per page,
+ * with the kind of query and how many rows, so paging through the practice
+ * leaves a trace. */
+static apr_status_t audit_client_page(pm_req *q, int shown)
+{
+    json_t *detail = pm_json_object(q->r->pool);
+
+    pm_json_set_str(detail, "kind", search_kind(q));
+    pm_json_set_int(detail, "rows", shown);
+    return pm_audit(q, "client.search", 0, 0, PM_AUDIT_OK, detail);
 }
 
 /* The list's three inputs, as text, validated the same way wherever they came from. */
@@ -526,6 +576,9 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     else {
         pm_json_set_null(doc, "next_cursor");
     }
+    if (audit_client_page(q, shown) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
@@ -547,6 +600,14 @@ int pm_api_clients_search(pm_req *q)
 
 /* ---- GET /clients/{id} ---------------------------------------------------------- */
 
+/* The view's version: a hash of everything it says, as a strong ETag. */
+static const char *view_etag(pm_req *q, json_t *view)
+{
+    const char *hash = pm_token_hash(q->r->pool, pm_json_text(q->r->pool, view));
+
+    return apr_pstrcat(q->r->pool, "\"", apr_pstrndup(q->r->pool, hash, 32), "\"", NULL);
+}
+
 int pm_api_client_view(pm_req *q)
 {
     const pm_row *row;
@@ -560,13 +621,46 @@ int pm_api_client_view(pm_req *q)
     if (pm_audit(q, "client.view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
+    apr_table_setn(q->r->err_headers_out, "ETag", view_etag(q, view));
     return pm_http_send_json(q, HTTP_OK, view);
+}
+
+/* ---- GET /clients/{id}/status ----------------------------------------------------- */
+
+/* The open page's refresh: has anything in the view changed since the ETag it
+ * holds? 304 when not; otherwise the new version and portal_status (no name,
+ * date of birth or address: the page reads the view again, which is audited).
+ * Not audited itself: it shows nothing about the client but that it changed.
+ * An invisible client is still a 404 with a "denied" audit row. */
+int pm_api_client_status(pm_req *q)
+{
+    const pm_row *row;
+    const char *etag, *match;
+    json_t *view, *doc;
+    int rc;
+
+    if ((rc = pm_api_load_visible_client(q, "client.status", &row)) != PM_NEXT
+        || (rc = pm_api_build_client_view(q, row, &view)) != PM_NEXT) {
+        return rc;
+    }
+    etag = view_etag(q, view);
+    apr_table_setn(q->r->err_headers_out, "ETag", etag);
+    match = apr_table_get(q->r->headers_in, "If-None-Match");
+    if (match && strcmp(match, etag) == 0) {
+        q->r->status = HTTP_NOT_MODIFIED;
+        return OK;
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_int(doc, "id", q->ids[0]);
+    pm_json_set_str(doc, "portal_status", json_string_value(json_object_get(view, "portal_status")));
+    pm_json_set_str(doc, "version", etag);
+    return pm_http_send_json(q, HTTP_OK, doc);
 }
 
 /* ---- changes --------------------------------------------------------------------- */
 
 static const char *const email_fields[] = { "email", NULL };
-static const char *const declined_fields[] = { "note", NULL };
+static const char *const declined_fields[] = { "note", "disable_account", NULL };
 static const char *const preference_fields[] = { "statement_notifications", NULL };
 static const char *const no_fields[] = { NULL };
 
@@ -633,31 +727,76 @@ int pm_api_client_set_email(pm_req *q)
     return finish_client_change(q, "client.email_change", detail);
 }
 
+/* A client with an active portal account of its own cannot simply be marked
+ * "declined": staff must say that the account goes too ({"disable_account": true}),
+ * and then it is disabled in the same transaction. Read after the row lock. */
+static int settle_active_accounts(pm_req *q, int disable, int *disabled)
+{
+    const char *id = pm_arg_int(q->r->pool, q->ids[0]);
+    apr_array_header_t *rows;
+    long long active;
+
+    *disabled = 0;
+    if (pm_db_select(q->db, PM_SQL_CLIENT_ACTIVE_ACCOUNTS, &rows, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    active = rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) : 0;
+    if (active == 0) {
+        return PM_NEXT;
+    }
+    if (!disable) {
+        pm_db_rollback(q->db);
+        return pm_http_send_error(q, HTTP_CONFLICT, "account_active",
+                                  "This client already has an active portal account. To record "
+                                  "that the client declined, disable that account too "
+                                  "(disable_account: true).", "disable_account");
+    }
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, disabled, id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return PM_NEXT;
+}
+
+static int parse_declined_note(pm_req *q, const char **note)
+{
+    json_t *value = q->body ? json_object_get(q->body, "note") : NULL;
+
+    *note = NULL;
+    if (!value || json_is_null(value)) {
+        return PM_NEXT;
+    }
+    if (!json_is_string(value)) {
+        return unprocessable(q, "invalid_note", "The note must be text.", "note");
+    }
+    *note = json_string_value(value);
+    if (!pm_utf8_valid(*note, strlen(*note), 1) || pm_utf8_length(*note) > NOTE_MAX_CHARS) {
+        return unprocessable(q, "invalid_note",
+                             "The note must be at most 500 characters of text.", "note");
+    }
+    if (**note == '\0') {
+        *note = NULL;
+    }
+    return PM_NEXT;
+}
+
 int pm_api_client_set_declined(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    json_t *value = q->body ? json_object_get(q->body, "note") : NULL;
-    const char *note = NULL, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    json_t *flag = q->body ? json_object_get(q->body, "disable_account") : NULL;
+    const char *note, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
     json_t *detail;
-    int rc, revoked = 0;
+    int rc, revoked = 0, disabled = 0;
 
-    if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT) {
+    if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT
+        || (rc = parse_declined_note(q, &note)) != PM_NEXT) {
         return rc;
     }
-    if (value && !json_is_null(value)) {
-        if (!json_is_string(value)) {
-            return unprocessable(q, "invalid_note", "The note must be text.", "note");
-        }
-        note = json_string_value(value);
-        if (!pm_utf8_valid(note, strlen(note), 1) || pm_utf8_length(note) > NOTE_MAX_CHARS) {
-            return unprocessable(q, "invalid_note",
-                                 "The note must be at most 500 characters of text.", "note");
-        }
-        if (*note == '\0') {
-            note = NULL;
-        }
+    if (flag && !json_is_null(flag) && !json_is_boolean(flag)) {
+        return unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
+                             "disable_account");
     }
-    if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT) {
+    if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT
+        || (rc = settle_active_accounts(q, json_is_true(flag), &disabled)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_exec(q->db, PM_SQL_CLIENT_REVOKE_PENDING, &revoked, now, id) != APR_SUCCESS
@@ -668,6 +807,7 @@ int pm_api_client_set_declined(pm_req *q)
     detail = pm_json_object(p);
     pm_json_set_bool(detail, "has_note", note != NULL);
     pm_json_set_int(detail, "revoked_invitations", revoked);
+    pm_json_set_int(detail, "disabled_accounts", disabled);
     return finish_client_change(q, "client.declined", detail);
 }
 

@@ -28,7 +28,8 @@ APLOG_USE_MODULE(portal_manager);
 #define PASSWORD_MAX_BYTES         72     /* bcrypt ignores every byte after the 72nd */
 
 /* columns of PM_SQL_TOKEN_FIND */
-enum { T_ID, T_CLIENT, T_REP, T_EMAIL, T_STATUS, T_EXPIRES, T_FAILURES, T_FIRST };
+enum { T_ID, T_CLIENT, T_REP, T_EMAIL, T_STATUS, T_EXPIRES, T_FAILURES, T_FIRST,
+       T_ADDRESS_CHANGED };
 
 static const char *const lookup_fields[] = { "token", NULL };
 static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
@@ -44,9 +45,22 @@ static long long now_sec(pm_req *q)
     return (long long)apr_time_sec(q->r->request_time);
 }
 
+/* A link that cannot be used: the answer names the practice (and its phone when
+ * the settings have one) so the recipient knows whom to contact. */
 static int gone(pm_req *q, int status, const char *code, const char *message)
 {
-    return pm_http_send_error(q, status, code, message, NULL);
+    apr_pool_t *p = q->r->pool;
+    json_t *extra = pm_json_object(p);
+    pm_settings st;
+
+    if (q->db == NULL) {
+        q->db = pm_db_acquire(q->r);
+    }
+    if (q->db && pm_settings_load(q->db, p, &st) == APR_SUCCESS) {
+        pm_json_set_str(extra, "practice_name", pm_api_practice_name(q, &st));
+        pm_json_set_str(extra, "practice_phone", st.practice_phone);
+    }
+    return pm_http_send_error_with(q, status, code, message, NULL, extra);
 }
 
 /* Why a token that is not usable is not usable, in words for the recipient. */
@@ -55,6 +69,10 @@ static int refuse_token(pm_req *q, const char *status)
     if (strcmp(status, "expired") == 0) {
         return gone(q, HTTP_GONE, "expired", "This invitation link has expired. Please ask the "
                     "practice to send you a new invitation.");
+    }
+    if (strcmp(status, "address_changed") == 0) {
+        return gone(q, HTTP_GONE, "address_changed", "This invitation link is no longer valid. "
+                    "Please contact the practice if you want portal access.");
     }
     if (strcmp(status, "superseded") == 0) {
         return gone(q, HTTP_GONE, "superseded", "A newer invitation email has been sent to you. "
@@ -92,12 +110,19 @@ static int read_token(pm_req *q, token_match *m)
         if (pm_db_select(q->db, PM_SQL_TOKEN_SUPERSEDED, &rows, m->hash) != APR_SUCCESS) {
             return pm_http_db_unavailable(q);
         }
-        return rows->nelts ? refuse_token(q, "superseded") : invalid_token(q);
+        if (rows->nelts == 0) {
+            return invalid_token(q);
+        }
+        return refuse_token(q, pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 1, 0) == 1
+                               ? "address_changed" : "superseded");
     }
     m->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
     status = pm_row_str(m->inv, T_STATUS);
     if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, T_EXPIRES, 0) <= now_sec(q)) {
         status = "expired";
+    }
+    if (pm_row_int(m->inv, T_ADDRESS_CHANGED, 0) == 1) {
+        status = "address_changed";
     }
     return strcmp(status, "pending") == 0 ? PM_NEXT : refuse_token(q, status);
 }
@@ -141,6 +166,7 @@ static int post_lookup(pm_req *q)
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_str(doc, "practice_name", pm_api_practice_name(q, &st));
+    pm_json_set_str(doc, "practice_phone", st.practice_phone);
     pm_json_set_str(doc, "recipient_first_name", pm_row_str(m.inv, T_FIRST));
     pm_json_set_str(doc, "kind", kind_of(m.inv));
     pm_json_set_str(doc, "expires_at", pm_rfc3339(q->r->pool, pm_row_int(m.inv, T_EXPIRES, 0)));

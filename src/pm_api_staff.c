@@ -84,9 +84,20 @@ static int may_administer(pm_req *q)
     return allowed;
 }
 
+/* The user, and the two settings the staff page needs to offer only what the
+ * API would allow: representatives turned on, and how often an invitation may
+ * be sent. */
 static int get_me(pm_req *q)
 {
     json_t *me = pm_json_object(q->r->pool);
+    pm_settings st;
+    int rc;
+
+    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    pm_json_set_bool(me, "representatives_enabled", st.representatives_enabled);
+    pm_json_set_int(me, "max_sends_per_invitation", st.max_sends_per_invitation);
 
     pm_json_set_str(me, "username", q->staff->username);
     pm_json_set_str(me, "display_name", q->staff->display_name);
@@ -99,6 +110,7 @@ static const pm_route staff_routes[] = {
     { "GET", "/clients", pm_api_clients_list },
     { "POST", "/clients/search", pm_api_clients_search },
     { "GET", "/clients/{id}", pm_api_client_view },
+    { "GET", "/clients/{id}/status", pm_api_client_status },
     { "PUT", "/clients/{id}/email", pm_api_client_set_email },
     { "POST", "/clients/{id}/declined", pm_api_client_set_declined },
     { "DELETE", "/clients/{id}/declined", pm_api_client_clear_declined },

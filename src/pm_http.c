@@ -62,6 +62,12 @@ int pm_http_send_json(pm_req *q, int status, json_t *body)
 int pm_http_send_error(pm_req *q, int status, const char *code, const char *message,
                        const char *field)
 {
+    return pm_http_send_error_with(q, status, code, message, field, NULL);
+}
+
+int pm_http_send_error_with(pm_req *q, int status, const char *code, const char *message,
+                            const char *field, json_t *extra)
+{
     apr_pool_t *p = q->r->pool;
     json_t *doc = pm_json_object(p);
     json_t *err = json_object();
@@ -73,6 +79,9 @@ int pm_http_send_error(pm_req *q, int status, const char *code, const char *mess
     }
     json_object_set_new(doc, "error", err);
     pm_json_set_str(doc, "request_id", q->request_id);
+    if (extra) {
+        json_object_update(doc, extra);
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00020)
                   "%d %s (request %s)", status, code, q->request_id);
     return pm_http_send_json(q, status, doc);

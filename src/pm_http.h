@@ -28,6 +28,9 @@ typedef struct pm_req {
 pm_req *pm_http_begin(request_rec *r);
 
 int pm_http_send_json(pm_req *q, int status, json_t *body);
+/* The same error document with `extra`'s members added at its top level. */
+int pm_http_send_error_with(pm_req *q, int status, const char *code, const char *message,
+                            const char *field, json_t *extra);
 int pm_http_send_error(pm_req *q, int status, const char *code, const char *message,
                        const char *field);
 

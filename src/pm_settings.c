@@ -50,6 +50,7 @@ static void apply_int(json_t *v, long long *field)
 static void apply_row(pm_settings *st, apr_pool_t *p, const char *name, json_t *v)
 {
     if (strcmp(name, "practice_name") == 0) apply_string(v, &st->practice_name, p);
+    else if (strcmp(name, "practice_phone") == 0) apply_string(v, &st->practice_phone, p);
     else if (strcmp(name, "brand_color") == 0) apply_string(v, &st->brand_color, p);
     else if (strcmp(name, "logo") == 0) apply_logo(v, &st->logo, p);
     else if (strcmp(name, "invitation_ttl_hours") == 0) apply_int(v, &st->invitation_ttl_hours);

@@ -17,6 +17,7 @@ typedef struct {
     const char *representative_subject, *representative_message;
     int representatives_enabled;
     const char *collation_locale;       /* ICU locale of the client list's order */
+    const char *practice_phone;         /* NULL: none shown */
 } pm_settings;
 
 /* Defaults, then every row of the settings table over them. */

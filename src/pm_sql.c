@@ -9,6 +9,14 @@
     "(SELECT max(i2.id) FROM invitations i2 " \
     "  WHERE i2.client_id = c.id AND i2.representative_id IS NULL)"
 
+/* A superseded invitation with no later one to the same recipient at the same
+ * address was not replaced by a reinvite: the recipient's address changed. */
+#define ADDRESS_CHANGED(inv) \
+    "(" inv ".status = 'superseded' AND NOT EXISTS (SELECT 1 FROM invitations n " \
+    "   WHERE n.client_id = " inv ".client_id AND n.id > " inv ".id " \
+    "     AND coalesce(n.representative_id, 0) = coalesce(" inv ".representative_id, 0) " \
+    "     AND lower(n.email) = lower(" inv ".email)))"
+
 /* The columns every client summary row carries, in this order (see pm_api_clients.c):
  * id, first_name, last_name, date_of_birth, declined_at, latest invitation status,
  * its expires_at, its latest delivery status, active client accounts,
@@ -17,7 +25,8 @@
  * whole invitations and outbox tables for a page of 50). */
 #define CLIENT_SUMMARY_COLUMNS \
     "c.id, c.first_name, c.last_name, c.date_of_birth, c.declined_at, " \
-    "(SELECT i.status FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
+    "(SELECT CASE WHEN " ADDRESS_CHANGED("i") " THEN 'address_changed' ELSE i.status END " \
+    "   FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
     "(SELECT i.expires_at FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
     "(SELECT o.status FROM outbox o WHERE o.id = (SELECT max(o2.id) FROM outbox o2 " \
     "   WHERE o2.invitation_id = " LATEST_CLIENT_INVITATION ")), " \
@@ -137,17 +146,21 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE clients SET sort_key = NULL "
         "WHERE sort_key IS NOT NULL AND (sort_locale IS NULL OR sort_locale <> %s)" },
 
-    /* summary columns, then email, declined_by, declined_note, statement_notifications */
+    /* summary columns, then email, declined_by, declined_note, statement_notifications,
+     * the display name of declined_by */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",
         "SELECT " CLIENT_SUMMARY_COLUMNS
-        ", c.email, c.declined_by, c.declined_note, c.statement_notifications "
+        ", c.email, c.declined_by, c.declined_note, c.statement_notifications, "
+        "  (SELECT s.display_name FROM staff s WHERE s.username = c.declined_by) "
         "FROM clients c "
         "WHERE c.id = %lld AND " CLIENT_VISIBLE_TO },
 
     [PM_SQL_CLIENT_INVITATIONS] = { "pm_client_invitations",
         "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
         "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
-        "       o.status, o.last_error "
+        "       o.status, o.last_error, o.next_attempt_at, "
+        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END, "
+        "       (SELECT s.display_name FROM staff s WHERE s.username = i.created_by) "
         "FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
@@ -210,7 +223,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_INVITATION_ONE] = { "pm_invitation_one",
         "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
         "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
-        "       o.status, o.last_error "
+        "       o.status, o.last_error, o.next_attempt_at, "
+        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END, "
+        "       (SELECT s.display_name FROM staff s WHERE s.username = i.created_by) "
         "FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
@@ -357,17 +372,22 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         STALE_PENDING },
 
     /* recipient side: id, client_id, representative_id, email, status, expires_at,
-     * verify_failures, recipient first name. The date of birth never leaves the
+     * verify_failures, recipient first name, address changed (1/0). The date of birth never leaves the
      * database on this side: it is compared inside PM_SQL_VERIFY_RESERVE_CLIENT. */
     [PM_SQL_TOKEN_FIND] = { "pm_token_find",
         "SELECT i.id, i.client_id, i.representative_id, i.email, i.status, i.expires_at, "
         "       i.verify_failures, "
-        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END "
+        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END, "
+        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END "
         "FROM invitations i JOIN clients c ON c.id = i.client_id "
         "LEFT JOIN representatives r ON r.id = i.representative_id "
         "WHERE i.token_hash = %s" },
+    /* a retired token: its invitation, and whether that one ended with an email
+     * change (1/0) rather than a newer link to the same address */
     [PM_SQL_TOKEN_SUPERSEDED] = { "pm_token_superseded",
-        "SELECT invitation_id FROM superseded_tokens WHERE token_hash = %s" },
+        "SELECT s.invitation_id, CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END "
+        "FROM superseded_tokens s JOIN invitations i ON i.id = s.invitation_id "
+        "WHERE s.token_hash = %s" },
     /* Date-of-birth attempts are reserved before anything is compared: the
      * reservation is the statement that checks the budget (one row lock / the
      * SQLite write lock), so parallel requests cannot compare more dates than the
@@ -448,6 +468,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_AUDIT_TEST_EMAILS] = { "pm_audit_test_emails",
         "SELECT count(*), min(at) FROM audit_log "
         "WHERE username = %s AND action = 'settings.test_email' AND at > %lld" },
+
+    /* the client's own active portal accounts (not its representatives'), read
+     * inside "client declined"'s transaction, and disabled there when asked */
+    [PM_SQL_CLIENT_ACTIVE_ACCOUNTS] = { "pm_client_active_accounts",
+        "SELECT count(*) FROM portal_accounts "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+    [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
+        "UPDATE portal_accounts SET status = 'disabled' "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
 };
 
 static int count_placeholders(const char *sql)

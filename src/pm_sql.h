@@ -76,6 +76,8 @@ typedef enum {
     PM_SQL_AUDIT_INSERT,
     PM_SQL_AUDIT_BY_CLIENT,
     PM_SQL_AUDIT_TEST_EMAILS,
+    PM_SQL_CLIENT_ACTIVE_ACCOUNTS,
+    PM_SQL_CLIENT_DISABLE_ACCOUNTS,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 

@@ -47,5 +47,8 @@ const char *pm_portal_status(const pm_status_facts *f)
     if (is(inv, "revoked")) {
         return "revoked";
     }
+    if (is(inv, "address_changed")) {
+        return "address_changed";
+    }
     return "not_invited";
 }

@@ -14,9 +14,11 @@ typedef struct {
 } pm_status_facts;
 
 /* One of: active, invited, declined_by_client, declined, expired, failed, locked,
- * revoked, not_invited — the first that applies. A pending invitation whose
- * delivery failed is "failed", not "invited": staff must see that it never
- * arrived. A superseded latest invitation (email changed) counts as none. */
+ * revoked, address_changed, not_invited — the first that applies. A pending
+ * invitation whose delivery failed is "failed", not "invited": staff must see
+ * that it never arrived. A latest invitation superseded by an email change
+ * (stored "superseded", read as "address_changed") says so; one superseded any
+ * other way counts as none. */
 const char *pm_portal_status(const pm_status_facts *f);
 
 /* The invitation's own status for the API: pending becomes expired when due. */

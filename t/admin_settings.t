@@ -186,7 +186,7 @@ my $DEFAULTS = get_settings();
                        resend_cooldown_minutes max_sends_per_invitation password_min_length
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
-                       modules representatives_enabled collation_locale)],
+                       modules representatives_enabled collation_locale practice_phone)],
               'GET /admin/settings: every setting of DESIGN §7') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -208,6 +208,13 @@ my $DEFAULTS = get_settings();
     ok(!defined $DEFAULTS->{brand_color} || $DEFAULTS->{brand_color} =~ /^#[0-9a-fA-F]{6}$/,
        'default brand_color: null or #rrggbb');
     is_deeply(settings_rows(), {}, 'defaults come from the module, not from rows');
+    ok(exists $DEFAULTS->{practice_phone} && !defined $DEFAULTS->{practice_phone},
+       'practice_phone: none by default');
+    error_ok(put_settings({ practice_phone => 'x' x 41 }), 422, 'invalid_setting', 'practice_phone: at most 40 characters');
+    error_ok(put_settings({ practice_phone => "555\n0100" }), 422, 'invalid_setting', 'practice_phone: one line');
+    json_ok(put_settings({ practice_phone => '(555) 010-0100' }), 200, 'practice_phone: stored');
+    is(get_settings()->{practice_phone}, '(555) 010-0100', 'practice_phone: read back');
+    json_ok(put_settings({ practice_phone => undef }), 200, 'practice_phone: back to none');
 }
 
 # =====================================================================================

@@ -76,7 +76,8 @@ sub set_db {
     my $v = json_ok(staff(POST => '/clients/27/declined', user => 'clin1', json => { note => 'Prefers paper statements' }),
                     200, 'POST declined');
     my $d = $v->{declined_by_client};
-    is_deeply([sort keys %{ $d || {} }], [qw(at by note)], 'declined_by_client: at, by, note');
+    is_deeply([sort keys %{ $d || {} }], [qw(at by by_name note)], 'declined_by_client: at, by, by_name, note');
+    is($d->{by_name}, 'Casey Clinician', 'declined_by_client.by_name: the colleague\'s display name');
     like($d->{at}, $RFC3339, 'declined_by_client.at: RFC 3339 UTC');
     cmp_ok(abs(epoch_of($d->{at}) - $t0), '<', 60, 'declined_by_client.at: now');
     is($d->{by}, 'clin1', 'declined_by_client.by: who pressed it');
@@ -110,6 +111,7 @@ my $first;
     is($inv->{email}, 'pat.status@example.test', 'invite: to the client\'s email');
     ok(exists $inv->{representative_id} && !defined $inv->{representative_id}, 'invite: to the client');
     is($inv->{created_by}, 'clin1', 'invite: created_by');
+    is($inv->{created_by_name}, 'Casey Clinician', 'invite: created_by_name, the display name');
     like($inv->{expires_at}, $RFC3339, 'invite: expires_at');
     $first = $inv->{id};
     my $v = status_is(27, 'invited', 'invited');
@@ -123,7 +125,7 @@ my $first;
     is(invitation_rows(27)->[0]{status}, 'revoked', 'db: invitation revoked');
     is($v->{portal_status}, 'declined_by_client', 'declined while invited: declined_by_client');
     my ($row) = grep { $_->{action} eq 'client.declined' } audit_since($mark);
-    is_deeply(JSON::PP->new->decode($row->{detail} // '{}'), { has_note => JSON::PP::true(), revoked_invitations => 1 },
+    is_deeply(JSON::PP->new->decode($row->{detail} // '{}'), { has_note => JSON::PP::true(), revoked_invitations => 1, disabled_accounts => 0 },
               'audit detail: one invitation revoked');
     json_ok(staff(DELETE => '/clients/27/declined', user => 'clin1'), 200, 'undo');
     status_is(27, 'revoked', 'undone after the revoke: the latest invitation was revoked');
@@ -149,7 +151,7 @@ my $first;
                  200, 'email change');
     is($v->{email}, 'pat.new@example.test', 'email change: the new address');
     is($v->{invitations}[0]{id}, $second, 'email change: same invitation list');
-    is($v->{invitations}[0]{status}, 'superseded', 'email change: the pending invitation is superseded');
+    is($v->{invitations}[0]{status}, 'address_changed', 'email change: the pending invitation ended by the address change');
     my %db = map { $_->{id} => $_ } @{ invitation_rows(27) };
     is($db{$second}{status}, 'superseded', 'db: invitation superseded');
     is($db{$first}{status}, 'revoked', 'db: the older one untouched');
@@ -157,12 +159,12 @@ my $first;
     my ($row) = grep { $_->{action} eq 'client.email_change' } audit_since($mark);
     is_deeply(JSON::PP->new->decode($row->{detail} // '{}'), { superseded_invitations => 1 },
               'audit detail: one invitation superseded');
-    status_is(27, 'not_invited', 'after the supersede');
+    status_is(27, 'address_changed', 'after the email change (not "not invited")');
 
     $inv = json_ok(staff(POST => '/clients/27/invitations', user => 'clin1'), 201, 'invite to the new address');
     is($inv->{email}, 'pat.new@example.test', 'the new invitation goes to the new address');
     $v = status_is(27, 'invited', 'invited at the new address');
-    is_deeply([map { $_->{status} } @{ $v->{invitations} }], [qw(pending superseded revoked)],
+    is_deeply([map { $_->{status} } @{ $v->{invitations} }], [qw(pending address_changed revoked)],
               'invitations: newest first, each with its status');
 }
 
@@ -195,9 +197,18 @@ for my $value (JSON::PP::false(), JSON::PP::false(), JSON::PP::true(), JSON::PP:
         sleep 0.1;
     }
     is($out, 'sent', 'client 28: the worker sent the invitation');
+    # delivery delayed: the card can say why and when the next try is
+    my $next = time + 600;
+    set_db("UPDATE outbox SET status = 'queued', last_error = '451 4.7.1 greylisted', next_attempt_at = ? "
+           . "WHERE invitation_id = ?", $next, $id);
+    my $d = view(28, 'delivery delayed')->{invitations}[0];
+    is($d->{delivery}, 'queued', 'delivery delayed: still queued');
+    is($d->{delivery_error}, '451 4.7.1 greylisted', 'delivery delayed: the server\'s reason');
+    is(epoch_of($d->{next_attempt_at}), $next, 'delivery delayed: next_attempt_at');
     set_db("UPDATE outbox SET status = 'failed', last_error = 'test' WHERE invitation_id = ?", $id);
     my $v = status_is(28, 'failed', 'delivery failed');
     is($v->{invitations}[0]{delivery}, 'failed', 'delivery failed: the invitation says so');
+    ok(!defined $v->{invitations}[0]{next_attempt_at}, 'delivery failed: no next try');
     set_db("UPDATE outbox SET status = 'sent', last_error = NULL WHERE invitation_id = ?", $id);
 
     # expired: pending, but past expires_at
@@ -217,12 +228,33 @@ for my $value (JSON::PP::false(), JSON::PP::false(), JSON::PP::true(), JSON::PP:
     set_db("INSERT INTO portal_accounts (username, password_hash, client_id, representative_id, status, created_at) "
            . "VALUES ('pat.status2', '\$2y\$05\$abcdefghijklmnopqrstuuQ3mYyBxwlKsNyUXl0wBcq9mJ5dR1y9W', 28, NULL, 'active', ?)", time);
     status_is(28, 'active', 'an active account');
-    json_ok(staff(POST => '/clients/28/declined', user => 'clin1'), 200, 'client 28: client declined');
-    status_is(28, 'active', 'an active account beats client declined');
-    json_ok(staff(DELETE => '/clients/28/declined', user => 'clin1'), 200, 'client 28: undo');
+    my $active = sub { my $d = db(); my ($n) = $d->selectrow_array(
+        "SELECT count(*) FROM portal_accounts WHERE client_id = 28 AND status = 'active'"); $d->disconnect; $n };
+    error_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { note => 'No portal' }),
+             409, 'account_active', 'client declined with an active account: refused');
+    ok(!defined client_row(28)->{declined_at}, 'refused: the client is not marked declined');
+    is($active->(), 1, 'refused: the account stays active');
+    error_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { disable_account => JSON::PP::false() }),
+             409, 'account_active', 'disable_account false: refused');
+    error_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { disable_account => 'yes' }),
+             422, 'invalid_disable_account', 'disable_account must be a boolean');
     error_ok(staff(POST => '/clients/28/invitations', user => 'clin1'), 409, 'already_active', 'invite with an account');
-    set_db("UPDATE portal_accounts SET status = 'disabled' WHERE client_id = 28");
+    my $mark = audit_mark();
+    $v = json_ok(staff(POST => '/clients/28/declined', user => 'clin1',
+                          json => { note => 'Closed the portal', disable_account => JSON::PP::true() }),
+                    200, 'client declined, disabling the account');
+    is($active->(), 0, 'db: the account is disabled');
+    ok(defined client_row(28)->{declined_at}, 'db: the client is marked declined');
+    is($v->{portal_status}, 'declined_by_client', 'answers declined_by_client');
+    my ($row) = grep { $_->{action} eq 'client.declined' } audit_since($mark);
+    is_deeply(JSON::PP->new->decode($row->{detail} // '{}'),
+              { has_note => JSON::PP::true(), revoked_invitations => 0, disabled_accounts => 1 },
+              'audit detail: one account disabled');
+    json_ok(staff(DELETE => '/clients/28/declined', user => 'clin1'), 200, 'client 28: undo');
     status_is(28, 'declined', 'a disabled account does not count');
+    json_ok(staff(POST => '/clients/28/declined', user => 'clin1', json => { disable_account => JSON::PP::true() }),
+            200, 'disable_account without an account: fine');
+    json_ok(staff(DELETE => '/clients/28/declined', user => 'clin1'), 200, 'client 28: undo again');
 }
 
 done_testing();

@@ -52,7 +52,7 @@ sub queued_for {
     error_ok(staff(POST => "/invitations/$inv_id/resend"), 409, 'not_pending',
              'resend of the superseded invitation is refused');
     is(queued_for($inv_id), $before, 'nothing queued to the old address');
-    error_ok(rcpt(lookup => { token => $token }), 410, 'superseded', 'the old link is dead');
+    error_ok(rcpt(lookup => { token => $token }), 410, 'address_changed', 'the old link is dead (the address changed)');
 }
 
 # --- "client declined" ends a locked invitation --------------------------------------------------

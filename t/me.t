@@ -25,7 +25,10 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
         local $TODO = 'admin = sub-request lookup of PUT /admin/settings (later issue)';
         ok($me->{admin}, 'admin: admin is true');
     }
-    is_deeply([sort keys %$me], [qw(admin display_name username)], 'admin: exactly the documented fields')
+    ok(is_json_bool($me->{representatives_enabled}), 'admin: representatives_enabled is a JSON boolean');
+    like($me->{max_sends_per_invitation} // '', qr/^\d+$/, 'admin: max_sends_per_invitation is a number');
+    is_deeply([sort keys %$me], [qw(admin display_name max_sends_per_invitation representatives_enabled username)],
+              'admin: exactly the documented fields')
         or diag explain $me;
 }
 {

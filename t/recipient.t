@@ -217,7 +217,7 @@ my $good_pw = 'a perfectly long pass';
         my $d = json_ok(call(lookup => { token => $token }), 200, "lookup $i");
         is($d->{recipient_first_name}, 'Lou', "lookup $i: first name") if $i == 1;
         is($d->{kind}, 'client', "lookup $i: kind client") if $i == 1;
-        is_deeply([sort keys %$d], [sort qw(practice_name recipient_first_name kind expires_at
+        is_deeply([sort keys %$d], [sort qw(practice_name practice_phone recipient_first_name kind expires_at
                                             brand_color password_min_length)],
                   "lookup $i: exactly the documented fields") if $i == 1;
     }
@@ -427,11 +427,24 @@ sub refused_everywhere {
     my ($inv_id, $token) = invite($c);
     my $new = unique_email('rcpt-changed');
     json_ok(staff(PUT => "/clients/$c->{id}/email", json => { email => $new }), 200, 'change email');
-    refused_everywhere($token, 410, 'superseded', 'superseded by an email change', $c->{date_of_birth});
+    refused_everywhere($token, 410, 'address_changed', 'superseded by an email change', $c->{date_of_birth});
+    my $e = decode_json_body(call(lookup => { token => $token }));
+    unlike($e->{error}{message}, qr/newer/i, 'address changed: no "newer email" was sent to this address');
+    like($e->{error}{message}, qr/no longer valid.*contact the practice/i,
+         'address changed: the link is no longer valid, contact the practice');
+    ok(defined $e->{practice_name} && length $e->{practice_name}, 'address changed: names the practice');
+    my $v = client_view($c->{id});
+    is($v->{portal_status}, 'address_changed', 'staff see address_changed, not not_invited');
+    is($v->{invitations}[0]{status}, 'address_changed', 'staff see the invitation ended by the address change');
     push @clients, { %$c, email => $new };
     json_ok(staff(POST => "/clients/$c->{id}/invitations"), 201, 'invite the new address');
     my $token2 = next_token($new);
     json_ok(call(lookup => { token => $token2 }), 200, 'the link to the new address works');
+    refused_everywhere($token, 410, 'address_changed', 'the old address after the new invitation',
+                       $c->{date_of_birth});
+    $v = client_view($c->{id});
+    is_deeply([map { $_->{status} } @{ $v->{invitations} }], [qw(pending address_changed)],
+              'staff: the new invitation pending, the old one address_changed');
 }
 {   # used (accepted, and declined)
     my $c = client(first_name => 'Una');
@@ -454,6 +467,15 @@ sub refused_everywhere {
     my ($inv_id, $token) = invite($c);
     json_ok(staff(POST => "/invitations/$inv_id/revoke"), 200, 'revoke');
     refused_everywhere($token, 410, 'revoked', 'revoked', $c->{date_of_birth});
+    json_ok(staff(PUT => '/admin/settings',
+                  json => { practice_phone => '+1 555 0100' }), 200, 'practice_phone set');
+    my $e = decode_json_body(call(lookup => { token => $token }));
+    is($e->{practice_phone}, '+1 555 0100', 'revoked: the answer carries the practice phone');
+    ok(length($e->{practice_name} // ''), 'revoked: and the practice name');
+    json_ok(staff(PUT => '/admin/settings', json => { practice_phone => undef }),
+            200, 'practice_phone cleared');
+    $e = decode_json_body(call(lookup => { token => $token }));
+    ok(exists $e->{practice_phone} && !defined $e->{practice_phone}, 'no phone set: practice_phone null');
     my $c2 = client(first_name => 'Ria');
     my ($inv2, $token2) = invite($c2);
     json_ok(staff(POST => "/clients/$c2->{id}/declined", json => { note => 'by phone' }), 200,

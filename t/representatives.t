@@ -335,10 +335,12 @@ my %bad_names = (
     is($v->{id}, $A->{id}, 'PUT answers with the client view');
     is(rep_in_view($v, $rid)->{email}, $new, 'the view shows the new email');
     is(invitation_row($inv_id)->{status}, 'superseded', 'the pending invitation is superseded');
-    error_ok(rcpt(lookup => { token => $token }), 410, 'superseded', 'the old link: superseded');
+    error_ok(rcpt(lookup => { token => $token }), 410, 'address_changed', 'the old link: the address changed');
     error_ok(rcpt(accept => { token => $token, date_of_birth => $A->{date_of_birth},
                               username => 'moira.old', password => 'a perfectly long pass' }),
-             410, 'superseded', 'the old link cannot be accepted');
+             410, 'address_changed', 'the old link cannot be accepted');
+    is(rep_in_view($v, $rid)->{latest_invitation}{status}, 'address_changed',
+       'staff see the invitation ended by the address change');
     my @a = audit_rows(action => 'representative.update', object_id => $rid);
     like($a[-1]{detail} // '', qr/"superseded_invitations":\s*1/, 'audit detail: one superseded');
     isnt(rep_in_view($v, $rid)->{portal_status}, 'invited', 'staff no longer see "invited"');

@@ -48,6 +48,16 @@ const PROBLEMS = {
     text: 'The practice sent you a newer email, so this link no longer works.',
     next: 'Please use the link in the most recent invitation email. If you can’t find it, check your spam or junk folder, or ' + CONTACT + '.',
   },
+  address_changed: {
+    title: 'This invitation link is no longer valid',
+    text: 'The practice has changed the email address it has on file for you, so this link no longer works.',
+    next: 'If you want to use the client portal, please ' + CONTACT + '.',
+  },
+  revoked: {
+    title: 'This invitation was withdrawn',
+    text: 'The practice withdrew this invitation, so the link no longer works.',
+    next: 'If you still want to use the client portal, please ' + CONTACT + '.',
+  },
   already_used: {
     title: 'This invitation has already been used',
     text: 'Someone has already answered this invitation, either by creating an account or by declining.',
@@ -72,7 +82,18 @@ const PROBLEMS = {
   },
 };
 
-const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'already_used', 'locked']);
+const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_changed', 'revoked',
+  'already_used', 'locked']);
+
+// Whom to contact: the practice's name (and phone when the settings have one), from the
+// lookup or from the answer that refused the link.
+let practice = { name: null, phone: null };
+
+function notePractice(data) {
+  if (data && typeof data.practice_name === 'string') {
+    practice = { name: data.practice_name, phone: typeof data.practice_phone === 'string' ? data.practice_phone : null };
+  }
+}
 
 function problemFor(err) {
   if (PROBLEMS[err.code]) return PROBLEMS[err.code];
@@ -117,6 +138,7 @@ async function post(path, body) {
   if ((res.headers.get('Content-Type') || '').includes('json')) {
     try { data = await res.json(); } catch { data = null; }
   }
+  notePractice(data);
   if (!res.ok) {
     const e = (data && data.error) || {};
     throw new ApiError(res.status, e.code || 'http_' + res.status, e.message, e.field);
@@ -144,6 +166,11 @@ function showProblem(problem) {
   $('problem-text').textContent = problem.text;
   $('problem-next').textContent = problem.next;
   $('problem-retry').hidden = !problem.retry || !token;
+  const contact = $('problem-contact');
+  contact.hidden = !practice.name;
+  contact.textContent = practice.name
+    ? 'Practice: ' + practice.name + (practice.phone ? ' · Phone: ' + practice.phone : '')
+    : '';
   document.title = problem.title;
   show('view-problem', 'problem-heading');
 }

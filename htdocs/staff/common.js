@@ -33,13 +33,30 @@ export async function api(method, path, body, signal) {
       init.body = JSON.stringify(body);
     }
   }
-  let res;
+  return readAnswer(await send(path, init));
+}
+
+async function send(path, init) {
   try {
-    res = await fetch(API + path, init);
+    return await fetch(API + path, init);
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', '', null);
   }
+}
+
+// A GET that also hands back the answer's ETag. With `etag`, it is sent as If-None-Match
+// and a 304 answers { notModified: true } (the client page's cheap, unaudited refresh).
+export async function apiTagged(path, etag) {
+  const headers = { Accept: 'application/json' };
+  if (etag) headers['If-None-Match'] = etag;
+  const res = await send(path, { method: 'GET', headers, credentials: 'same-origin', cache: 'no-store' });
+  if (res.status === 304) return { notModified: true, etag, data: null };
+  const data = await readAnswer(res);
+  return { notModified: false, etag: res.headers.get('ETag'), data };
+}
+
+async function readAnswer(res) {
   let data = null;
   const type = res.headers.get('Content-Type') || '';
   if (type.includes('json')) {
@@ -96,6 +113,27 @@ export function calendarDate(ymd) {
 }
 
 let statusTimer = null;
+
+// The toast sits at the bottom of the window unless it would cover the control in use
+// or an error on screen; then it moves to the top. Checked again whenever focus moves.
+function placeToast() {
+  const toast = $('toast');
+  if (!toast || toast.hidden) return;
+  const avoid = [document.activeElement, ...document.querySelectorAll('.field-error:not([hidden])')]
+    .filter((el) => el && el !== document.body && el.getClientRects().length);
+  const covers = (where) => {
+    toast.classList.toggle('toast-top', where === 'top');
+    const t = toast.getBoundingClientRect();
+    return avoid.some((el) => {
+      const r = el.getBoundingClientRect();
+      return t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom;
+    });
+  };
+  if (covers('bottom') && covers('top')) toast.classList.remove('toast-top');
+}
+document.addEventListener('focusin', placeToast);
+window.addEventListener('scroll', placeToast, { passive: true });
+
 export function announce(text) {
   const region = $('status');
   const toast = $('toast');
@@ -104,6 +142,7 @@ export function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
   toast.textContent = text;
   toast.hidden = false;
+  placeToast();
   clearTimeout(statusTimer);
   statusTimer = setTimeout(() => { toast.hidden = true; }, 6000);
 }

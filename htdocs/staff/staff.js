@@ -6,7 +6,7 @@
 
 import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
-  busy, showPageError,
+  busy, showPageError, apiTagged,
 } from './common.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -24,14 +24,15 @@ const PORTAL_STATUS = {
   expired: 'Invitation expired',
   failed: 'Invitation email could not be delivered',
   locked: 'Invitation locked after too many wrong tries',
-  revoked: 'Invitation revoked',
+  revoked: 'Invitation revoked by staff',
+  address_changed: 'Email address changed; not invited at the new address yet',
   not_invited: 'Not invited yet',
 };
 
 const STATUS_TONE = {
   active: 'good', invited: 'info', declined_by_client: 'warn', declined: 'warn',
   expired: 'muted', failed: 'bad', locked: 'bad', revoked: 'muted', not_invited: 'muted',
-  accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted',
+  accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted', address_changed: 'muted',
 };
 
 const RELATIONSHIP = {
@@ -44,6 +45,7 @@ const ERROR_TEXT = {
   client_declined: 'The client declined portal access. Use “Undo client declined” first if they have changed their mind.',
   invitation_pending: 'An invitation is already waiting for a reply. Resend it or revoke it instead.',
   already_active: 'This person already has a portal account, so no invitation is needed.',
+  account_active: 'The client has a portal account. Tick the box to turn it off too, or cancel.',
   not_pending: 'This invitation has already been answered or closed, so it can’t be changed. The list is up to date now.',
   duplicate_representative: 'This person is already a representative for this client.',
   invalid_name: 'Please enter the first and last name.',
@@ -107,6 +109,7 @@ const state = {
   view: null,          // last GET clients/{id}
   generation: 0,       // bumps when the chosen client changes; stale answers are dropped
   pollTimer: null,
+  etag: null, // the open client's view version (ETag), for the refresh
   confirming: null,    // key of the inline confirmation currently open, e.g. "revoke:12"
   itemErrors: new Map(), // key → message shown next to a list item
 };
@@ -392,10 +395,11 @@ async function refreshClient({ fresh = false, quiet = false } = {}) {
   const id = state.clientId;
   if (id === null) return false;
   try {
-    const view = await api('GET', 'clients/' + encodeURIComponent(id));
+    const { data: view, etag } = await apiTagged('clients/' + encodeURIComponent(id));
     if (generation !== state.generation) return false;
     const previous = state.view;
     state.view = view;
+    state.etag = etag;
     if (fresh) $('client-email').value = view.email || '';
     renderClient(previous);
     $('client-error').hidden = true;
@@ -426,7 +430,7 @@ function isExpired(inv) {
 }
 
 function invitationWords(inv) {
-  if (isExpired(inv)) return ['Expired', 'muted'];
+  if (isExpired(inv)) return ['Expired on ' + localTime(inv.expires_at), 'muted'];
   switch (inv.status) {
     case 'pending':
       if (inv.delivery === 'failed') return ['Email not delivered', 'bad'];
@@ -434,8 +438,9 @@ function invitationWords(inv) {
       return ['Sent, waiting for a reply', 'info'];
     case 'accepted': return ['Accepted', 'good'];
     case 'declined': return ['Declined by recipient', 'warn'];
-    case 'revoked': return ['Revoked', 'muted'];
+    case 'revoked': return ['Revoked by staff', 'muted'];
     case 'superseded': return ['Replaced by a newer invitation', 'muted'];
+    case 'address_changed': return ['Ended: the email address was changed', 'muted'];
     case 'locked': return ['Locked after too many wrong tries', 'bad'];
     default: return [inv.status, 'muted'];
   }
@@ -443,7 +448,12 @@ function invitationWords(inv) {
 
 function deliveryWords(inv) {
   switch (inv.delivery) {
-    case 'queued': return 'Email queued, sending shortly';
+    case 'queued':
+      if (inv.delivery_error) {
+        return 'Delivery delayed: the mail server said “' + inv.delivery_error + '”.' +
+          (inv.next_attempt_at ? ' Next try ' + localTime(inv.next_attempt_at) + '.' : '');
+      }
+      return 'Email queued, sending shortly';
     case 'sent': return 'Email sent';
     case 'failed': return 'Email could not be delivered' + (inv.delivery_error ? ': ' + inv.delivery_error : '');
     default: return '';
@@ -463,7 +473,7 @@ function isReinvite(view) {
   const last = lastClientInvitation(view);
   if (!last) return false;
   return last.status === 'declined' || last.status === 'revoked' || isExpired(last) ||
-    last.delivery === 'failed';
+    last.delivery === 'failed' || last.status === 'locked' || last.status === 'address_changed';
 }
 
 // Why "invite client" can't be used right now, in words; null when it can.
@@ -471,6 +481,11 @@ function inviteBlocker(view) {
   if (view.portal_status === 'active') return 'The client already has a portal account.';
   if (view.declined_by_client) return 'The client declined portal access. Undo that first to invite them.';
   if (!view.email) return 'Add the client’s email address above to invite them.';
+  // The invitation goes to the saved address: an edited Email field must be saved first.
+  const typed = $('client-email').value.trim();
+  if (typed.toLowerCase() !== view.email.toLowerCase()) {
+    return 'The Email field differs from the saved address (' + view.email + '). Press “change” to save the new address first; the invitation goes to the saved one.';
+  }
   const last = lastClientInvitation(view);
   if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed') {
     return 'An invitation is waiting for a reply. You can resend or revoke it below.';
@@ -491,18 +506,12 @@ function renderClient(previous) {
   $('declined-off').hidden = !!declined;
   $('declined-on').hidden = !declined;
   if (declined) {
-    $('declined-who').textContent = 'Recorded by ' + (declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';
+    $('declined-who').textContent = 'Recorded by ' + (declined.by_name || declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';
     $('declined-note-shown').textContent = declined.note ? 'Note: ' + declined.note : '';
     $('declined-note-shown').hidden = !declined.note;
   }
 
-  // invite / reinvite
-  const invite = $('invite-client');
-  invite.textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
-  const blocker = inviteBlocker(view);
-  invite.disabled = !!blocker;
-  $('invite-client-hint').textContent = blocker || '';
-  $('invite-client-hint').hidden = !blocker;
+  renderInvite(view);
 
   // invitation history and representatives
   $('client-invitations').replaceChildren(renderInvitationList(clientInvitations(view)));
@@ -512,6 +521,21 @@ function renderClient(previous) {
 
   // Re-rendering replaced list buttons: put focus back where it was.
   if (focusId && document.activeElement === document.body && $(focusId)) $(focusId).focus();
+}
+
+// "invite client" / "reinvite client", its hint, and the declined form's account question.
+function renderInvite(view) {
+  const invite = $('invite-client');
+  invite.textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
+  const blocker = inviteBlocker(view);
+  invite.disabled = !!blocker;
+  const last = lastClientInvitation(view);
+  const hint = blocker || (last && last.status === 'locked'
+    ? 'The last invitation was locked after too many wrong dates of birth. Check the date of birth on file (' + calendarDate(view.date_of_birth) + ') with the client before you reinvite.'
+    : '');
+  $('invite-client-hint').textContent = hint;
+  $('invite-client-hint').hidden = !hint;
+  $('declined-account').hidden = view.portal_status !== 'active';
 }
 
 function allInvitations(view) {
@@ -543,7 +567,8 @@ function invitationDetails(inv) {
   add('Sent to', inv.email);
   const delivery = deliveryWords(inv);
   if (delivery) add('Delivery', delivery);
-  if (inv.created_at) add('Created', [timeEl(inv.created_at), inv.created_by ? ' by ' + inv.created_by : '']);
+  const creator = inv.created_by_name || inv.created_by;
+  if (inv.created_at) add('Created', [timeEl(inv.created_at), creator ? ' by ' + creator : '']);
   if (inv.sent_at) add('Sent', [timeEl(inv.sent_at), inv.send_count > 1 ? ' (sent ' + inv.send_count + ' times)' : '']);
   if (inv.expires_at && inv.status === 'pending') add(isExpired(inv) ? 'Expired' : 'Expires', timeEl(inv.expires_at));
   if (inv.responded_at) add('Answered', timeEl(inv.responded_at));
@@ -574,11 +599,14 @@ function revokeConfirm(inv) {
 // Resend and Revoke for a pending invitation (empty when it is not pending).
 function invitationButtons(inv, who) {
   if (inv.status !== 'pending' || isExpired(inv)) return [];
+  // once the send limit is reached, resend would only be refused: not offered
+  const max = state.me && state.me.max_sends_per_invitation;
+  const canResend = !(Number.isFinite(max) && inv.send_count >= max);
   return [
-    h('button', {
+    canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
       onclick: (e) => resendInvitation(inv, e.currentTarget),
-    }, 'Resend', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
+    }, 'Resend', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })) : null,
     h('button', {
       type: 'button', class: 'btn btn-link btn-small', id: 'inv-' + inv.id + '-revoke',
       onclick: () => {
@@ -696,7 +724,18 @@ function schedulePoll() {
   const generation = state.generation;
   state.pollTimer = setTimeout(async () => {
     if (generation !== state.generation) return;
-    await refreshClient({ quiet: true });
+    // Ask only whether the view changed (GET .../status, unaudited, 304 while nothing
+    // did); read the view again (an audited client.view) only when it has.
+    let changed = true;
+    try {
+      const answer = await apiTagged('clients/' + encodeURIComponent(state.clientId) + '/status', state.etag);
+      changed = !answer.notModified && answer.etag !== state.etag;
+    } catch {
+      changed = true; // let the full read say what is wrong
+    }
+    if (generation !== state.generation) return;
+    if (changed) await refreshClient({ quiet: true });
+    else schedulePoll();
   }, POLL_MS);
 }
 
@@ -747,7 +786,8 @@ async function removeRepresentative(rep, button) {
 }
 
 function initClientActions() {
-  // Email: change
+  // Email: change. While the field differs from the saved address, invite waits for "change".
+  $('client-email').addEventListener('input', () => { if (state.view) renderInvite(state.view); });
   const emailForm = $('email-form');
   emailForm.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -824,10 +864,19 @@ function initClientActions() {
       $('declined-note').focus();
       return;
     }
+    const hasAccount = !$('declined-account').hidden;
+    if (hasAccount && !$('declined-disable').checked) {
+      setFieldError('declined-disable-error', ERROR_TEXT.account_active, $('declined-disable'));
+      $('declined-disable').focus();
+      return;
+    }
+    const body = {};
+    if (note) body.note = note;
+    if (hasAccount) body.disable_account = true;
     const button = form.querySelector('button[type="submit"]');
     await busy(button, async () => {
       try {
-        await api('POST', 'clients/' + state.clientId + '/declined', note ? { note } : undefined);
+        await api('POST', 'clients/' + state.clientId + '/declined', Object.keys(body).length ? body : undefined);
         form.reset();
         updateNoteCounter();
         closeSubform('declined');
@@ -835,6 +884,12 @@ function initClientActions() {
         $('declined-undo').focus();
         announce('Recorded that the client declined portal access.');
       } catch (err) {
+        if (err.code === 'account_active') { // an account appeared meanwhile: ask
+          $('declined-account').hidden = false;
+          setFieldError('declined-disable-error', ERROR_TEXT.account_active, $('declined-disable'));
+          $('declined-disable').focus();
+          return;
+        }
         showFormError(form, err, 'declined-form-error');
       }
     });
@@ -945,6 +1000,9 @@ async function start() {
     state.me = me;
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
+    // representatives turned off in the settings: nothing to offer
+    const reps = me.representatives_enabled !== false;
+    $('rep-open').hidden = !reps;
   } catch (err) {
     showPageError(errorText(err));
     if (err.code === 'not_staff' || err.status === 401) {

@@ -237,7 +237,9 @@ describe('end to end (real server)', () => {
     await page.getByRole('button', { name: 'client declined', exact: true }).click();
     await page.getByLabel('Note (optional)').fill('Prefers paper (e2e ' + RUN + ').');
     await page.getByRole('button', { name: 'Record client declined' }).click();
-    await page.getByText(`Recorded by ${STAFF.username}`, { exact: false }).waitFor();
+    // colleagues are named by their display name (the one the header shows), not the user name
+    const shown = (await page.locator('#who').textContent()).replace(/^Signed in as /, '');
+    await page.getByText(`Recorded by ${shown}`, { exact: false }).waitFor();
     await page.getByText('Note: Prefers paper (e2e ' + RUN + ').').waitFor();
     assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
     assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);

@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startFakeServer({ deliveryDelayMs: 50, resendCooldownSec: 0 });
+  server = await startFakeServer({ deliveryDelayMs: 50, resendCooldownSec: 0, practicePhone: '(555) 010-0100' });
   browser = await launch();
 });
 
@@ -187,6 +187,8 @@ describe('recipient page', () => {
     cases.push(['expired-token', 'This invitation has expired', 'ask them to send you a new invitation']);
     cases.push(['locked-token', 'This invitation is locked', 'contact the practice']);
     cases.push(['no-such-token', 'This invitation link doesn’t work', 'open the link from your email again']);
+    cases.push(['revoked-token', 'This invitation was withdrawn', 'still want to use the client portal']);
+    cases.push(['address-changed-token', 'This invitation link is no longer valid', 'please contact the practice']);
     cases.push([null, 'This link is incomplete', 'open the link in the email again']);
     for (const [token, title, next] of cases) {
       const page = await openLink(token);
@@ -195,6 +197,13 @@ describe('recipient page', () => {
       assert.equal(await page.evaluate(() => document.activeElement.id), 'problem-heading');
       assert.equal(await page.locator('#accept-form').isVisible(), false);
       assert.equal(new URL(page.url()).hash, '');
+      if (token !== null) {
+        assert.equal(await page.locator('#problem-contact').textContent(),
+          'Practice: Riverside Counseling · Phone: (555) 010-0100', 'names the practice and its phone');
+      }
+      if (token === 'address-changed-token') {
+        assert.ok(!/newer/i.test(await page.locator('#view-problem').textContent()), 'no "newer email" at the old address');
+      }
       await checkA11y(page, 'recipient ' + title);
       if (token === 'expired-token') await screenshot(page, 'recipient-expired');
       assertNoProblems(page);

@@ -185,17 +185,147 @@ describe('staff page', () => {
     await latest.getByRole('button', { name: /Revoke/ }).click();
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Revoke invitation');
     await page.getByRole('button', { name: 'Revoke invitation', exact: true }).click();
-    await latest.getByText('Revoked', { exact: true }).waitFor();
+    await latest.getByText('Revoked by staff', { exact: true }).waitFor();
     const reinvite = page.getByRole('button', { name: 'reinvite client' });
     await reinvite.waitFor();
     assert.equal(await reinvite.isEnabled(), true);
-    assert.equal(await page.locator('#client-status').textContent(), 'Invitation revoked');
+    assert.equal(await page.locator('#client-status').textContent(), 'Invitation revoked by staff');
 
     // reinvite: a new invitation on top, the old one under "Earlier invitations"
     await reinvite.click();
     await page.locator('#client-invitations .inv-item').first().getByText('Waiting to be emailed').waitFor();
     await page.getByText('Earlier invitations (1)').waitFor();
     await page.locator('#client-invitations .inv-item').first().getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('the open client refreshes by an unaudited status check (304), reading the view again only on a change', async () => {
+    const page = await staffPage();
+    const delay = server.options.deliveryDelayMs;
+    server.options.deliveryDelayMs = 8000;
+    try {
+      await pickClient(page, 'Hughes', /Hughes, Drew/);
+      const id = [...server.clients.values()].find((c) => c.first_name === 'Drew' && c.last_name === 'Hughes').id;
+      const STATUS = new RegExp('^GET /portal-manager/api/clients/' + id + '/status$');
+      await page.getByRole('button', { name: 'invite client', exact: true }).click();
+      const latest = page.locator('#client-invitations .inv-item').first();
+      await latest.waitFor();
+      const views = () => server.clientViews.filter((v) => v === id).length;
+      const viewsBefore = views();
+      // two refreshes while the email waits: each a 304, no new view read
+      for (let i = 0; i < 100 && apiCalls(STATUS).length < 2; i += 1) await page.waitForTimeout(100);
+      assert.ok(apiCalls(STATUS).length >= 2, 'the page asks the status route');
+      assert.equal(views(), viewsBefore, 'no audited view read while nothing changed');
+      // the email goes out: the next refresh sees the change and reads the view once
+      await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 15000 });
+      assert.equal(views(), viewsBefore + 1, 'one view read after the change');
+    } finally {
+      server.options.deliveryDelayMs = delay;
+    }
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('invite waits while the Email field differs from the saved address (press change first)', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Foster', /Foster, Avery/);
+    const id = [...server.clients.values()].find((c) => c.first_name === 'Avery' && c.last_name === 'Foster').id;
+    const INVITE = new RegExp('^POST /portal-manager/api/clients/' + id + '/invitations$');
+    const invite = page.getByRole('button', { name: 'invite client', exact: true });
+    assert.equal(await invite.isEnabled(), true);
+    await page.getByLabel('Email:').fill('avery.new@example.org');
+    assert.equal(await invite.isEnabled(), false, 'invite is disabled while the field is not saved');
+    await page.locator('#invite-client-hint').filter({ hasText: 'Press “change” to save the new address first' }).waitFor();
+    await checkA11y(page, 'staff unsaved email');
+    await invite.click({ force: true }).catch(() => {});
+    assert.equal(apiCalls(INVITE).length, 0, 'nothing was sent to the old address');
+    await page.getByRole('button', { name: 'change', exact: true }).click();
+    await page.waitForFunction(() => !document.getElementById('invite-client').disabled);
+    await invite.click();
+    await page.locator('#client-invitations .inv-item').first().waitFor();
+    assert.equal(server.latestInvitation(id).email, 'avery.new@example.org', 'the invitation went to the saved new address');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('client declined with a portal account asks to turn the account off too', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Blake' && x.last_name === 'Garcia');
+    server.accounts.set('blake.garcia', { password: 'x', client_id: c.id, representative_id: null, active: true });
+    const page = await staffPage();
+    await pickClient(page, 'Garcia', /Garcia, Blake/);
+    const DECLINED = new RegExp('^POST /portal-manager/api/clients/' + c.id + '/declined$');
+    await page.getByRole('button', { name: 'client declined', exact: true }).click();
+    const box = page.getByLabel(/Turn it off too/);
+    await box.waitFor();
+    await page.getByRole('button', { name: 'Record client declined' }).click();
+    await page.locator('#declined-disable-error').filter({ hasText: 'Tick the box' }).waitFor();
+    assert.equal(apiCalls(DECLINED).length, 0, 'nothing recorded without the answer');
+    await checkA11y(page, 'staff declined with account');
+    await box.check();
+    await page.getByRole('button', { name: 'Record client declined' }).click();
+    await page.locator('#declined-on:not([hidden])').waitFor();
+    assert.equal(JSON.parse(apiCalls(DECLINED).at(-1).body).disable_account, true);
+    assert.equal(server.accounts.get('blake.garcia').active, false, 'the account was turned off');
+    assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('display names, delayed delivery in words, resend hidden at the send limit, representatives off', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Ibrahim');
+    const page = await staffPage();
+    await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    await latest.getByText(/by Ada Admin/).waitFor();
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 1, 'resend offered below the limit');
+    // the mail server refused for now: the card says why and when the next try is
+    const inv = server.latestInvitation(c.id);
+    Object.assign(inv, { delivery: 'queued', delivery_error: '451 4.7.1 greylisted, try later', next_attempt_at: Math.floor(Date.now() / 1000) + 600 });
+    await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
+    await latest.getByText(/Delivery delayed: the mail server said “451 4\.7\.1 greylisted, try later”\. Next try /).waitFor();
+    // the send limit reached: no resend button
+    Object.assign(inv, { delivery: 'sent', delivery_error: null, next_attempt_at: null, send_count: server.settings().max_sends_per_invitation });
+    await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
+    await latest.getByText('Sent, waiting for a reply').waitFor();
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 0, 'no resend at the send limit');
+    assert.equal(await page.getByRole('button', { name: 'invite client representative' }).isVisible(), true);
+    await page.context().close();
+
+    server.storedSettings.representatives_enabled = false;
+    try {
+      const off = await staffPage();
+      await pickClient(off, 'Ibrahim', /Ibrahim, Casey/);
+      assert.equal(await off.getByRole('button', { name: 'invite client representative' }).isVisible(), false,
+        'representatives turned off: not offered');
+      await checkA11y(off, 'staff representatives off');
+      assertNoProblems(off);
+      await off.context().close();
+    } finally {
+      delete server.storedSettings.representatives_enabled;
+    }
+  });
+
+  test('the toast never covers the control just used or the error on screen (390 px)', async () => {
+    const page = await staffPage({ viewport: { width: 390, height: 640 } });
+    await pickClient(page, 'Jensen', /Jensen, Drew/);
+    const change = page.getByRole('button', { name: 'change', exact: true });
+    const overlap = async (locator) => {
+      const [a, b] = await Promise.all([page.locator('#toast').boundingBox(), locator.boundingBox()]);
+      return !!a && !!b && a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    };
+    for (const block of ['end', 'start']) {
+      await page.getByLabel('Email:').fill('drew.' + block + '@example.org');
+      await change.evaluate((el, blk) => el.scrollIntoView({ block: blk }), block);
+      await change.click();
+      await page.locator('#toast:not([hidden])').filter({ hasText: 'drew.' + block }).waitFor();
+      assert.equal(await overlap(change), false, 'the toast does not cover “change” at the ' + block + ' of the window');
+      const active = page.locator(':focus');
+      if (await active.count()) assert.equal(await overlap(active), false, 'nor the focused control');
+    }
+    await checkA11y(page, 'staff toast at 390 px');
     assertNoProblems(page);
     await page.context().close();
   });
@@ -216,7 +346,7 @@ describe('staff page', () => {
     server.invitations.get(inv.id).status = 'revoked';
     await latest.getByRole('button', { name: /Resend/ }).click();
     await page.locator('.inv-item .field-error').filter({ hasText: 'already been answered or closed' }).waitFor();
-    await latest.getByText('Revoked', { exact: true }).waitFor();
+    await latest.getByText('Revoked by staff', { exact: true }).waitFor();
     assertNoProblems(page);
     await page.context().close();
   });
@@ -314,7 +444,7 @@ describe('staff page', () => {
     await note.fill('Prefers phone calls.');
     await page.getByRole('button', { name: 'Record client declined' }).click();
     await page.getByText('Client declined portal access.', { exact: true }).waitFor();
-    await page.getByText(/Recorded by admin on .*\d/).waitFor();
+    await page.getByText(/Recorded by Ada Admin on .*\d/).waitFor();
     await page.getByText('Note: Prefers phone calls.').waitFor();
     assert.equal(await page.locator('#client-status').textContent(), 'Client declined portal access');
     assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);

@@ -157,7 +157,8 @@ sub json_ok {
 }
 
 # error_ok($res, $status, $code, $name): the error envelope
-#   {"error":{"code":CODE,"message":"...", ["field":"..."]},"request_id":"..."}
+#   {"error":{"code":CODE,"message":"...", ["field":"..."]},"request_id":"..."
+#    [,"practice_name":"...","practice_phone":...]}
 sub error_ok {
     my ($res, $status, $code, $name) = @_;
     my $tb = Test::More->builder;
@@ -178,7 +179,9 @@ sub error_ok {
     if (ref $data eq 'HASH') {
         push @bad, 'request_id is not a non-empty string'
             unless defined $data->{request_id} && !ref $data->{request_id} && length $data->{request_id};
-        my @extra = grep { $_ ne 'error' && $_ ne 'request_id' } sort keys %$data;
+        # the recipient API also names the practice (and its phone) on a refused link
+        my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone);
+        my @extra = grep { !$top{$_} } sort keys %$data;
         push @bad, "unexpected top-level keys: @extra" if @extra;
     }
     $tb->ok(!@bad, "$name: error envelope, code $code")

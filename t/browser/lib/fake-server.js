@@ -7,6 +7,7 @@
 // changes, JSON content type exactly when there is a body), so a page that forgets a header
 // fails here too. The end-to-end tests (e2e.test.js) run against the real server instead.
 import http from 'node:http';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +132,9 @@ export async function startFakeServer(options = {}) {
   const invitations = new Map();
   const accounts = new Map();   // username(lower) → {password, client_id, representative_id}
   const tokens = new Map();     // token → invitation id (only the newest token of each works)
+  const clientViews = []; // ids of GET /clients/{id} answered (each one a client.view row in the module)
+  let headersIn = {};
+  const viewTag = (view) => '"' + createHash('sha256').update(JSON.stringify(view)).digest('hex').slice(0, 32) + '"';
   const deadTokens = new Map(); // token → invitation id, superseded by a resend / email change
   const requests = [];
   const stored = {};            // settings as PUT (a setting absent here has its default)
@@ -150,8 +154,9 @@ export async function startFakeServer(options = {}) {
       id: inv.id, representative_id: inv.representative_id, email: inv.email,
       status: isExpired(inv) ? 'expired' : inv.status,
       delivery: inv.delivery, delivery_error: inv.delivery_error,
-      created_at: iso(inv.created_at), created_by: inv.created_by, sent_at: iso(inv.sent_at),
-      expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
+      created_at: iso(inv.created_at), created_by: inv.created_by, created_by_name: USERS[inv.created_by]?.display_name || null,
+      sent_at: iso(inv.sent_at), expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
+      next_attempt_at: inv.delivery === 'queued' && inv.next_attempt_at ? iso(inv.next_attempt_at) : null,
     };
   }
 
@@ -185,7 +190,7 @@ export async function startFakeServer(options = {}) {
     return {
       ...clientRow(c),
       email: c.email,
-      declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, note: c.declined_note } : null,
+      declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, by_name: USERS[c.declined_by]?.display_name || null, note: c.declined_note } : null,
       statement_notifications: c.statement_notifications,
       invitations: [...invitations.values()].filter((i) => i.client_id === c.id).sort((a, b) => b.id - a.id).map(invitationJson),
       representatives: reps.map((r) => {
@@ -307,7 +312,11 @@ export async function startFakeServer(options = {}) {
   function staffApi(method, route, query, body, user) {
     let m;
     if (route === 'me' && method === 'GET') {
-      return [200, { username: user, display_name: USERS[user].display_name, admin: USERS[user].admin }];
+      const st = settingsDoc();
+      return [200, {
+        username: user, display_name: USERS[user].display_name, admin: USERS[user].admin,
+        representatives_enabled: st.representatives_enabled, max_sends_per_invitation: st.max_sends_per_invitation,
+      }];
     }
     // the search text rides only in POST /clients/search's body, never in a URL
     if (route === 'clients' && method === 'GET' && query.has('q')) {
@@ -331,7 +340,16 @@ export async function startFakeServer(options = {}) {
       return [200, { clients: page.map(clientRow), next_cursor: next }];
     }
     if ((m = /^clients\/(\d+)$/.exec(route)) && method === 'GET') {
-      return [200, clientView(getClient(m[1]))];
+      const view = clientView(getClient(m[1]));
+      clientViews.push(view.id);
+      return [200, view, { ETag: viewTag(view) }];
+    }
+    // like the module: the page's refresh, unaudited, 304 while the view is unchanged
+    if ((m = /^clients\/(\d+)\/status$/.exec(route)) && method === 'GET') {
+      const view = clientView(getClient(m[1]));
+      const tag = viewTag(view);
+      if (headersIn['if-none-match'] === tag) return [304, null, { ETag: tag }];
+      return [200, { id: view.id, portal_status: view.portal_status, version: tag }, { ETag: tag }];
     }
     if ((m = /^clients\/(\d+)\/email$/.exec(route)) && method === 'PUT') {
       const c = getClient(m[1]);
@@ -348,6 +366,11 @@ export async function startFakeServer(options = {}) {
         if (note !== undefined && note !== null && (typeof note !== 'string' || [...note].length > 500)) {
           fail(422, 'invalid_note', 'The note must be at most 500 characters of text.', 'note');
         }
+        const own = [...accounts.values()].filter((a) => a.client_id === c.id && a.representative_id === null && a.active);
+        if (own.length && !(body && body.disable_account === true)) {
+          fail(409, 'account_active', 'This client already has an active portal account.', 'disable_account');
+        }
+        for (const a of own) a.active = false;
         c.declined_at = now(); c.declined_by = user; c.declined_note = note || null;
         for (const inv of invitationsOf(c.id, null)) if (inv.status === 'pending') inv.status = 'revoked';
         return [200, clientView(c)];
@@ -517,18 +540,29 @@ export async function startFakeServer(options = {}) {
 
   // ---- recipient API ----
 
+  // like the module, a refused link names the practice and its phone (null when unset)
+  const practiceInfo = () => ({ practice_name: opts.practiceName || 'Riverside Counseling', practice_phone: opts.practicePhone || null });
+  const failLink = (status, code, message) => {
+    const e = new HttpError(status, code, message);
+    e.extra = practiceInfo();
+    throw e;
+  };
+
   function tokenInvitation(token) {
-    if (typeof token !== 'string' || !token) fail(404, 'invalid_token', 'Unknown token.');
-    if (token === 'expired-token') fail(410, 'expired', 'The invitation has expired.');
-    if (token === 'locked-token') fail(423, 'locked', 'Locked.');
-    if (deadTokens.has(token)) fail(410, 'superseded', 'A newer invitation was sent.');
+    if (typeof token !== 'string' || !token) failLink(404, 'invalid_token', 'Unknown token.');
+    if (token === 'expired-token') failLink(410, 'expired', 'The invitation has expired.');
+    if (token === 'locked-token') failLink(423, 'locked', 'Locked.');
+    if (token === 'revoked-token') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.');
+    if (token === 'address-changed-token') failLink(410, 'address_changed', 'This invitation link is no longer valid.');
+    if (deadTokens.has(token)) failLink(410, 'superseded', 'A newer invitation was sent.');
     const invId = tokens.get(token);
     const inv = invId && invitations.get(invId);
-    if (!inv) fail(404, 'invalid_token', 'Unknown token.');
-    if (inv.status === 'accepted' || inv.status === 'declined') fail(409, 'already_used', 'Already used.');
-    if (inv.status === 'locked') fail(423, 'locked', 'Locked.');
-    if (inv.status === 'superseded' || inv.status === 'revoked') fail(404, 'invalid_token', 'Unknown token.');
-    if (isExpired(inv)) fail(410, 'expired', 'Expired.');
+    if (!inv) failLink(404, 'invalid_token', 'Unknown token.');
+    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.');
+    if (inv.status === 'locked') failLink(423, 'locked', 'Locked.');
+    if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.');
+    if (inv.status === 'superseded') failLink(404, 'invalid_token', 'Unknown token.');
+    if (isExpired(inv)) failLink(410, 'expired', 'Expired.');
     return inv;
   }
 
@@ -540,7 +574,7 @@ export async function startFakeServer(options = {}) {
       const c = clients.get(inv.client_id);
       const rep = inv.representative_id ? representatives.get(inv.representative_id) : null;
       return [200, {
-        practice_name: opts.practiceName || 'Riverside Counseling', recipient_first_name: rep ? rep.first_name : c.first_name,
+        ...practiceInfo(), recipient_first_name: rep ? rep.first_name : c.first_name,
         kind: rep ? 'representative' : 'client', expires_at: iso(inv.expires_at), brand_color: opts.brandColor || '#2f5d62',
       }];
     }
@@ -607,8 +641,14 @@ export async function startFakeServer(options = {}) {
         }
         checkCsrf(req);
         const body = parseJsonBody(req, raw);
-        const [status, answer] = staff ? staffApi(req.method, m[1], url.searchParams, body, user) : recipientApi(req.method, m[1], body);
-        json(res, status, answer);
+        headersIn = req.headers;
+        const [status, answer, headers] = staff ? staffApi(req.method, m[1], url.searchParams, body, user) : recipientApi(req.method, m[1], body);
+        if (status === 304) {
+          res.writeHead(304, { 'Cache-Control': 'no-store', ...(headers || {}) });
+          res.end();
+          return;
+        }
+        json(res, status, answer, headers || {});
         return;
       }
       if (url.pathname === '/portal-manager' || url.pathname === '/portal/invitation') {
@@ -655,7 +695,7 @@ export async function startFakeServer(options = {}) {
       }
       const err = { code: e.code, message: e.message };
       if (e.field) err.field = e.field;
-      json(res, e.status, { error: err, request_id: 'fake' + requests.length }, e.headers || {});
+      json(res, e.status, { error: err, request_id: 'fake' + requests.length, ...(e.extra || {}) }, e.headers || {});
     }
   });
 
@@ -666,7 +706,7 @@ export async function startFakeServer(options = {}) {
   return {
     baseURL,
     options: opts,
-    clients, representatives, invitations, accounts, tokens, requests, outbox,
+    clients, representatives, invitations, accounts, tokens, requests, outbox, clientViews,
     /** The settings as the API answers them. */
     settings: () => settingsDoc(),
     storedSettings: stored,
