@@ -89,7 +89,7 @@ for my $method (qw(POST PUT DELETE PATCH)) {
 {
     my $res = staff(GET => '/me', user => 'admin', vhost => 'portal_db_down');
     error_ok($res, 503, 'database_unavailable', 'database down');
-    cmp_ok($res->{pm_elapsed}, '<', 5, 'database down: answered within 5 s')
+    cmp_ok($res->{pm_elapsed}, '<', 30, 'database down: answered, no hang')
         or diag "took $res->{pm_elapsed} s";
     $res = staff(GET => '/me', user => 'nobody_staff', vhost => 'portal_db_down');
     error_ok($res, 503, 'database_unavailable', 'database down, user not in staff');
