@@ -81,6 +81,8 @@ int pm_search_date(const char *s, char out[11])
     if (year < 1000 || year > 9999 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) {
         return 0;
     }
-    snprintf(out, 11, "%04d-%02d-%02d", year % 10000, month % 100, day % 100);
+    /* unsigned and reduced, so the compiler can see it fits at any optimisation level */
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)year % 10000u, (unsigned)month % 100u,
+             (unsigned)day % 100u);
     return 1;
 }
