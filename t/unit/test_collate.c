@@ -113,5 +113,6 @@ int main(void)
     ok(!pm_search_date("1990-02-30", d), "February 30 is not a date");
     ok(!pm_search_date("smith", d) && !pm_search_date("12/10/90", d), "not dates");
     apr_pool_destroy(pool);
+    apr_terminate();
     return done_testing();
 }
