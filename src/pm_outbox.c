@@ -293,10 +293,14 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
     apr_pool_t *p;
     int rounds = 0;
 
+    /* "in a pass" is said before "stopping" is read (outbox_child_exit does the
+     * reverse), so one of the two always sees the other: a pass never starts after
+     * the child's exit has stopped waiting for it */
+    apr_atomic_set32(&outbox_in_pass, 1);
     if (state != AP_WATCHDOG_STATE_RUNNING || apr_atomic_read32(&outbox_stopping)) {
+        apr_atomic_set32(&outbox_in_pass, 0);
         return APR_SUCCESS;
     }
-    apr_atomic_set32(&outbox_in_pass, 1);
     /* a full batch means more may be due: keep going (bounded) before sleeping */
     while (!apr_atomic_read32(&outbox_stopping) && rounds++ < 50
            && apr_pool_create(&p, pool) == APR_SUCCESS) {
