@@ -24,7 +24,9 @@ int pm_api_client_clear_declined(pm_req *q);
 int pm_api_client_set_preferences(pm_req *q);
 int pm_api_client_audit(pm_req *q);
 
-/* Shared by the resource files (pm_api_clients.c). */
+/* Shared by the resource files (pm_api_clients.c). Loads the row q->ids[0] names
+ * through a visibility statement; none → 404, audited as `action` denied (NULL
+ * action: a re-read inside a transaction, whose denial the first read audited). */
 struct pm_row;
 int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const char *noun,
                         const struct pm_row **out);

@@ -181,8 +181,9 @@ int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const cha
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
-        if (pm_audit(q, action, is_client ? id : 0, is_client ? 0 : id, PM_AUDIT_DENIED, NULL)
-            != APR_SUCCESS) {
+        if (action != NULL
+            && pm_audit(q, action, is_client ? id : 0, is_client ? 0 : id, PM_AUDIT_DENIED, NULL)
+               != APR_SUCCESS) {
             return pm_http_db_unavailable(q);
         }
         return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",

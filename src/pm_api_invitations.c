@@ -143,18 +143,7 @@ int pm_api_begin_client_txn(pm_req *q, long long client_id)
 /* The client row again, read inside the transaction (after its row lock). */
 static int reload_client(pm_req *q, const pm_row **client)
 {
-    apr_array_header_t *rows;
-
-    if (pm_db_select(q->db, PM_SQL_CLIENT_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
-                     q->staff->username, q->staff->username) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 0) {
-        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found", "There is no client with this id.",
-                                  NULL);
-    }
-    *client = &APR_ARRAY_IDX(rows, 0, pm_row);
-    return PM_NEXT;
+    return pm_api_load_visible(q, PM_SQL_CLIENT_GET_VISIBLE, NULL, "client", client);
 }
 
 int pm_api_client_invite(pm_req *q)
@@ -241,15 +230,7 @@ static int load_resend_state(pm_req *q, const char *iid)
 /* The invitation row again (send count, last send), read inside the transaction. */
 static int reload_invitation(pm_req *q, const pm_row **inv)
 {
-    apr_array_header_t *rows;
-
-    if (pm_db_select(q->db, PM_SQL_INVITATION_GET_VISIBLE, &rows,
-                     pm_arg_int(q->r->pool, q->ids[0]), q->staff->username, q->staff->username)
-        != APR_SUCCESS || rows->nelts != 1) {
-        return pm_http_db_unavailable(q);
-    }
-    *inv = &APR_ARRAY_IDX(rows, 0, pm_row);
-    return PM_NEXT;
+    return pm_api_load_visible(q, PM_SQL_INVITATION_GET_VISIBLE, NULL, "invitation", inv);
 }
 
 static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)

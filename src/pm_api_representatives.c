@@ -240,18 +240,7 @@ int pm_api_rep_update(pm_req *q)
  * lock): removed or given an account meanwhile is seen. */
 static int reload_rep(pm_req *q, const pm_row **rep)
 {
-    apr_array_header_t *rows;
-
-    if (pm_db_select(q->db, PM_SQL_REP_GET_VISIBLE, &rows, pm_arg_int(q->r->pool, q->ids[0]),
-                     q->staff->username, q->staff->username) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 0) {
-        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
-                                  "There is no representative with this id.", NULL);
-    }
-    *rep = &APR_ARRAY_IDX(rows, 0, pm_row);
-    return PM_NEXT;
+    return pm_api_load_visible(q, PM_SQL_REP_GET_VISIBLE, NULL, "representative", rep);
 }
 
 int pm_api_rep_invite(pm_req *q)
