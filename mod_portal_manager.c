@@ -6,6 +6,7 @@
 #include "pm_api.h"
 #include "pm_outbox.h"
 #include "pm_ratelimit.h"
+#include "pm_writer.h"
 
 #include "http_request.h"
 #include "http_main.h"
@@ -27,7 +28,7 @@ static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (pm_ratelimit_post_config(pconf, s) != OK) {
+    if (pm_ratelimit_post_config(pconf, s) != OK || pm_writer_post_config(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return pm_outbox_register(pconf, s);
@@ -38,9 +39,11 @@ static void pm_register_hooks(apr_pool_t *p)
     static const char *const run_before_dbd[] = { "mod_dbd.c", NULL };
 
     ap_hook_pre_config(pm_ratelimit_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(pm_writer_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pm_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pm_post_config, NULL, run_before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_ratelimit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pm_writer_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);

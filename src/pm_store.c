@@ -1,6 +1,7 @@
 /* pm_store.c — the acquire → prepared statement → drain-the-rows sequence on top
  * of mod_dbd, plus transactions guarded by a pool cleanup. */
 #include "pm_store.h"
+#include "pm_writer.h"
 
 #include "apr_dbd.h"
 #include "apr_optional.h"
@@ -17,6 +18,8 @@ struct pm_db {
     ap_dbd_t *dbd;
     apr_dbd_transaction_t *txn;
     int committed;
+    int sqlite;                   /* writes queue on the writer gate (pm_writer.c) */
+    int gated;                    /* this connection holds the gate */
 };
 
 /* Log against the request when there is one, else against the server. */
@@ -83,6 +86,7 @@ pm_db *pm_db_acquire(request_rec *r)
     db->s = r->server;
     db->pool = r->pool;
     db->dbd = dbd;
+    db->sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
     return db;
 }
 
@@ -108,6 +112,7 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
     db->s = s;
     db->pool = p;
     db->dbd = dbd;
+    db->sqlite = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0;
     return db;
 }
 
@@ -246,6 +251,32 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
     return APR_SUCCESS;
 }
 
+/* SQLite: take the writer gate for a write (a transaction holds it to its end). */
+static apr_status_t gate_enter(pm_db *db)
+{
+    apr_status_t rv;
+
+    if (!db->sqlite || db->gated) {
+        return APR_SUCCESS;
+    }
+    if ((rv = pm_writer_enter()) != APR_SUCCESS) {
+        DB_LOG(db, APLOG_ERR, PM_LOGNO(00182)
+               "another writer held the database for %d s; this write was not tried",
+               (int)apr_time_sec(PM_WRITER_WAIT));
+        return rv;
+    }
+    db->gated = 1;
+    return APR_SUCCESS;
+}
+
+static void gate_leave(pm_db *db)
+{
+    if (db->gated) {
+        db->gated = 0;
+        pm_writer_leave();
+    }
+}
+
 apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
@@ -260,8 +291,14 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
     va_start(ap, affected);
     args = collect_args(db, st, ap);
     va_end(ap);
+    if (gate_enter(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     rc = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &n, stmt,
                         st->nargs, args);
+    if (db->txn == NULL) {
+        gate_leave(db);
+    }
     if (rc != 0) {
         log_db_error(db, st, rc);
         return APR_EGENERAL;
@@ -283,14 +320,20 @@ static apr_status_t rollback_unless_committed(void *data)
                       "transaction rolled back");
     }
     db->txn = NULL;
+    gate_leave(db);
     return APR_SUCCESS;
 }
 
 apr_status_t pm_db_begin(pm_db *db)
 {
-    int rc = apr_dbd_transaction_start(db->dbd->driver, db->pool, db->dbd->handle, &db->txn);
+    int rc;
 
+    if (gate_enter(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rc = apr_dbd_transaction_start(db->dbd->driver, db->pool, db->dbd->handle, &db->txn);
     if (rc != 0) {
+        gate_leave(db);
         DB_LOG(db, APLOG_ERR, PM_LOGNO(00015)
                       "cannot start a transaction: %s",
                       apr_dbd_error(db->dbd->driver, db->dbd->handle, rc));
@@ -323,6 +366,7 @@ apr_status_t pm_db_commit(pm_db *db)
     rc = apr_dbd_transaction_end(db->dbd->driver, db->pool, db->txn);
     apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
     db->txn = NULL;
+    gate_leave(db);
     if (rc != 0) {
         DB_LOG(db, APLOG_ERR, PM_LOGNO(00016)
                       "commit failed: %s", apr_dbd_error(db->dbd->driver, db->dbd->handle, rc));

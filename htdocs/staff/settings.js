@@ -19,6 +19,7 @@ const TEST_POLL_LIMIT = 60;
 // setting → the input that holds it (by id) and the element its error goes to
 const FIELDS = {
   practice_name: { input: 'practice-name', label: 'Practice name' },
+  practice_phone: { input: 'practice-phone', label: 'Practice phone' },
   logo: { input: 'logo-file', label: 'Logo', error: 'logo-error' },
   brand_color: { input: 'brand-color', label: 'Brand colour' },
   portal_url: { input: 'portal-url', label: 'Link to the client portal' },
@@ -35,7 +36,7 @@ const FIELDS = {
 };
 
 const SECTIONS = {
-  branding: { form: 'branding-form', name: 'Branding', fields: ['practice_name', 'logo', 'brand_color', 'portal_url'], emails: true },
+  branding: { form: 'branding-form', name: 'Branding', fields: ['practice_name', 'practice_phone', 'logo', 'brand_color', 'portal_url'], emails: true },
   invitations: {
     form: 'invitations-form', name: 'Invitation emails', emails: true,
     fields: ['client_invitation_subject', 'client_invitation_message', 'representative_invitation_subject', 'representative_invitation_message'],
@@ -103,7 +104,7 @@ function pageValue(name) {
   const modules = formOf('modules').elements;
   switch (name) {
     case 'logo': return state.logo === undefined ? state.saved.logo : state.logo;
-    case 'practice_name': case 'brand_color': case 'portal_url':
+    case 'practice_name': case 'practice_phone': case 'brand_color': case 'portal_url':
       return emptyToNull($(FIELDS[name].input).value);
     case 'client_invitation_subject': case 'representative_invitation_subject':
       return emptyToNull($(FIELDS[name].input).value);

@@ -60,10 +60,11 @@ const ERROR_TEXT = {
 };
 
 function errorText(err, overrides = {}) {
+  const override = overrides[err.code];
+  if (override) return typeof override === 'function' ? override(err) : override;
   if (err.code === 'resend_too_soon') {
     return 'This invitation was sent very recently. ' + waitText(err.retryAfter);
   }
-  if (overrides[err.code]) return overrides[err.code];
   if (ERROR_TEXT[err.code]) return ERROR_TEXT[err.code];
   if (err.status === 401) return ERROR_TEXT.not_authenticated;
   if (err.status === 403) return 'You don’t have permission to do that.';
@@ -741,7 +742,7 @@ function schedulePoll() {
 
 // ---- actions --------------------------------------------------------------------------------
 
-async function afterItemAction(key, button, fn, success) {
+async function afterItemAction(key, button, fn, success, overrides = {}) {
   state.itemErrors.delete(key);
   await busy(button, async () => {
     try {
@@ -750,7 +751,7 @@ async function afterItemAction(key, button, fn, success) {
       await refreshClient();
       announce(success);
     } catch (err) {
-      const text = errorText(err);
+      const text = errorText(err, overrides);
       state.itemErrors.set(key, text);
       if (err.code === 'not_pending') state.confirming = null;
       if (err.code === 'not_pending' || err.status === 404) await refreshClient();
@@ -763,7 +764,22 @@ async function afterItemAction(key, button, fn, success) {
 function resendInvitation(inv, button) {
   return afterItemAction('inv:' + inv.id, button,
     () => api('POST', 'invitations/' + inv.id + '/resend'),
-    'A new invitation email to ' + inv.email + ' is on its way. The earlier link no longer works.');
+    'A new invitation email to ' + inv.email + ' is on its way. The earlier link no longer works.',
+    { resend_too_soon: cooldownText(inv) });
+}
+
+// The cooldown's refusal, in words true to where the last email is: not "sent" when the
+// mail server has not taken it yet.
+function cooldownText(inv) {
+  return (err) => {
+    const wait = waitText(err.retryAfter);
+    if (inv.delivery === 'sent') return 'This invitation was sent very recently. ' + wait;
+    if (inv.delivery === 'queued' && inv.delivery_error) {
+      return 'The last invitation email has not been delivered yet: the mail server said “'
+        + inv.delivery_error + '”, and the system keeps trying. ' + wait;
+    }
+    return 'The last invitation email is still waiting to go out. ' + wait;
+  };
 }
 
 function revokeInvitation(inv, button) {
@@ -931,6 +947,7 @@ function initClientActions() {
     if (!body.email) missing.push(['email', 'Please enter the representative’s email address.']);
     if (!body.first_name) missing.push(['first_name', 'Please enter the first name.']);
     if (!body.last_name) missing.push(['last_name', 'Please enter the last name.']);
+    if (!missing.length && !confirmSharedEmail(form, body.email)) return;
     if (missing.length) {
       for (const [field, text] of missing) {
         const input = form.elements.namedItem(field);
@@ -945,6 +962,8 @@ function initClientActions() {
       try {
         await api('POST', 'clients/' + state.clientId + '/representatives', body);
         form.reset();
+        $('rep-email-warning').hidden = true;
+        delete form.dataset.sharedEmail;
         closeSubform('rep');
         await refreshClient();
         $('rep-open').focus();
@@ -961,6 +980,27 @@ function initClientActions() {
       }
     });
   });
+}
+
+// A representative normally has an address of their own: the client's address gets a
+// warning first, and a second press of invite (with the same address) goes ahead.
+function confirmSharedEmail(form, email) {
+  const warning = $('rep-email-warning');
+  const own = state.view && state.view.email;
+  if (!own || email.toLowerCase() !== own.toLowerCase()) {
+    warning.hidden = true;
+    delete form.dataset.sharedEmail;
+    return true;
+  }
+  if (form.dataset.sharedEmail === email.toLowerCase()) return true;
+  form.dataset.sharedEmail = email.toLowerCase();
+  warning.textContent = 'This is the client’s own email address. The representative will get '
+    + 'a separate portal account at the same address. Press invite again to send it anyway, '
+    + 'or enter the representative’s own address.';
+  warning.hidden = false;
+  form.elements.email.focus();
+  announce(warning.textContent);
+  return false;
 }
 
 // Escape closes an open sub-form (what was typed stays) and returns to its button.

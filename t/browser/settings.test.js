@@ -255,6 +255,26 @@ describe('settings page', () => {
     await page.context().close();
   });
 
+  test('practice phone: optional, saved alone, cleared to nothing', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const phone = page.getByLabel('Practice phone');
+    assert.equal(await phone.inputValue(), '');
+    await phone.fill('(555) 010-4477');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { practice_phone: '(555) 010-4477' });
+    assert.equal(server.settings().practice_phone, '(555) 010-4477');
+    await phone.fill('');
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/api/admin/settings')),
+      page.getByRole('button', { name: 'Save branding' }).click(),
+    ]);
+    assert.deepEqual(lastPut(), { practice_phone: null });
+    assert.equal(server.settings().practice_phone, null);
+    await page.close();
+  });
+
   test('modules and rules: the whole modules object, numbers checked in place', async () => {
     resetSettings();
     const page = await settingsPage();

@@ -286,6 +286,11 @@ describe('staff page', () => {
     Object.assign(inv, { delivery: 'queued', delivery_error: '451 4.7.1 greylisted, try later', next_attempt_at: Math.floor(Date.now() / 1000) + 600 });
     await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
     await latest.getByText(/Delivery delayed: the mail server said “451 4\.7\.1 greylisted, try later”\. Next try /).waitFor();
+    // the cooldown refuses a resend: not "sent very recently" while nothing was delivered
+    await latest.getByRole('button', { name: /Resend/ }).click();
+    const refusal = latest.locator('.field-error');
+    await refusal.filter({ hasText: /has not been delivered yet: the mail server said “451 4\.7\.1 greylisted, try later”.*resend it in about/ }).waitFor();
+    assert.doesNotMatch(await refusal.textContent(), /sent very recently/);
     // the send limit reached: no resend button
     Object.assign(inv, { delivery: 'sent', delivery_error: null, next_attempt_at: null, send_count: server.settings().max_sends_per_invitation });
     await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
@@ -417,6 +422,29 @@ describe('staff page', () => {
     await rep.getByText('Invited, waiting for a reply').waitFor();
     await checkA11y(page, 'staff with representative');
     await screenshot(page, 'staff-representative');
+
+    // the client's own address: a warning first, nothing sent; a second press goes ahead
+    const own = server.clients.get(11).email;
+    assert.ok(own, 'Blake Adams has an email on file');
+    await open.click();
+    await page.getByLabel('E-mail:').fill(own.toUpperCase());
+    await page.getByLabel('First name:').fill('Sam');
+    await page.getByLabel('Last name:').fill('Adams');
+    const repPosts = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).length;
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('#rep-email-warning').filter({ hasText: 'the client’s own email address' }).waitFor();
+    assert.equal(apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).length, repPosts, 'nothing sent on the warning');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-email');
+    await checkA11y(page, 'staff rep shared email warning');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('.rep-item').filter({ hasText: 'Sam Adams' }).waitFor();
+    assert.equal(apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).length, repPosts + 1);
+    await open.click();
+    assert.equal(await page.locator('#rep-email-warning').isVisible(), false, 'the warning went with the saved form');
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.rep-item').filter({ hasText: 'Sam Adams' }).getByRole('button', { name: 'Remove representative Sam Adams' }).click();
+    await page.getByRole('button', { name: 'Remove Sam Adams' }).click();
+    await page.locator('.rep-item').filter({ hasText: 'Sam Adams' }).waitFor({ state: 'detached' });
 
     // remove asks first
     await rep.getByRole('button', { name: 'Remove representative Rita Adams' }).click();

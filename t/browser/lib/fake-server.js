@@ -41,7 +41,7 @@ const INT_RANGES = {
 
 function settingsDefaults(baseURL) {
   return {
-    practice_name: 'Riverside Counseling', portal_url: baseURL + '/portal/account/', brand_color: null, logo: null,
+    practice_name: 'Riverside Counseling', practice_phone: null, portal_url: baseURL + '/portal/account/', brand_color: null, logo: null,
     ...Object.fromEntries(Object.entries(INT_RANGES).map(([k, [, , d]]) => [k, d])),
     ...DEFAULT_TEMPLATES,
     modules: Object.fromEntries(MODULES.map((m) => [m, true])),
@@ -73,6 +73,7 @@ function settingProblem(name, v) {
   }
   switch (name) {
     case 'practice_name': return textProblem(v, 200, false);
+    case 'practice_phone': return v === null ? null : textProblem(v, 40, false);
     case 'portal_url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
     case 'brand_color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
     case 'logo': {
