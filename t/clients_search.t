@@ -189,6 +189,51 @@ for my $limit (1, 2, 5, 12, 13) {
     is_deeply($ids, [719], 'pereira p: only Paula, past twelve Marias');
 }
 
+# --- one prefix over several name words: the runs of each word are merged ---------------------
+{
+    # "mar" covers six different name words; some clients have two of them (each must
+    # come once), and clin1 sees only the even ids
+    my @MAR = (
+        [740, 'Mara', 'Quist'], [741, 'Marco', 'Martins'], [742, 'Mariana', 'Martins'],
+        [743, 'Marco', 'Abel'], [744, 'Bruno', 'Marques'], [745, 'Mara', 'Marques'],
+        [746, 'Mário', 'Zeller'], [747, 'Ana', 'Martins'], [748, 'Marco', 'Young'],
+        [749, 'Mariana', 'Ibsen'], [750, 'Leo', 'Marques'], [751, 'Mara', 'Martins'],
+    );
+    my $dbh = db();
+    for my $c (@MAR) {
+        $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
+               . "date_of_birth) VALUES (?, ?, ?, ?, ?, '2001-01-01')",
+                 undef, $c->[0], $c->[1], $c->[2], lc $c->[1], lc $c->[2]);
+        $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)',
+                 undef, $c->[0] % 2 ? 'clin2' : 'clin1', $c->[0]);
+    }
+    $dbh->disconnect;
+    my %mar = map { $_->[0] => 1 } @MAR;
+    # the expected order: the unsearched list's (another statement), cut to these clients
+    my $all = json_ok(staff(GET => '/clients?limit=100', user => 'admin'), 200, 'the list');
+    my $next = $all->{next_cursor};
+    my @list = @{ ids($all) };
+    while (defined $next) {
+        my $page = json_ok(list_clients('admin', limit => 100, cursor => $next), 200, 'the list, on');
+        push @list, @{ ids($page) };
+        $next = $page->{next_cursor};
+    }
+    my @want = grep { $mar{$_} } @list;
+    is(scalar @want, scalar @MAR, 'every "mar" client is in the unsearched list');
+    for my $limit (1, 2, 3, 5, 100) {
+        my ($got, undef, $err) = walk_list('admin', $limit, 'mar');
+        ok(!$err, "mar, limit $limit: every page answered") or diag $err;
+        is_deeply([grep { $mar{$_} } @$got], \@want, "mar, limit $limit: each once, in list order");
+        my ($mine, undef, $err2) = walk_list('clin1', $limit, 'mar');
+        ok(!$err2, "mar as clin1, limit $limit: every page answered") or diag $err2;
+        is_deeply([grep { $mar{$_} } @$mine], [grep { $_ % 2 == 0 } @want],
+                  "mar as clin1, limit $limit: only the caseload, each once, in list order");
+    }
+    my ($two) = walk_list('admin', 2, 'mar mar');
+    is_deeply([grep { $mar{$_} } @$two], [grep { $_ == 741 || $_ == 742 || $_ == 745 || $_ == 751 } @want],
+              'mar mar: two different "mar" words, in list order');
+}
+
 {
     my $dbh = db();
     $dbh->do('DELETE FROM client_name_keys WHERE client_id >= 700');
