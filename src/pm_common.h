@@ -18,7 +18,7 @@ extern module AP_MODULE_DECLARE_DATA portal_manager_module;
 /* Stable log message ids: "PM00001: ...". Numbers are never reused. */
 #define PM_LOGNO(n) "PM" #n ": "
 
-/* Server configuration: the Portal* directives of DESIGN §3. Every field starts
+/* Server configuration: the Portal* directives (docs/configuration.md). Every field starts
  * "unset" (NULL or PM_UNSET) so that merging and "missing" checks are explicit. */
 typedef struct {
     const char *invitation_url;

@@ -1,4 +1,4 @@
-/* pm_settings.h — the portal settings champions manage (DESIGN §7), read from
+/* pm_settings.h — the portal settings champions manage (docs/configuration.md), read from
  * the settings table with built-in defaults for anything unset. */
 #ifndef PM_SETTINGS_H
 #define PM_SETTINGS_H

@@ -1,4 +1,4 @@
-/* pm_status.c — portal_status and invitation status derivation (DESIGN §4): the
+/* pm_status.c — portal_status and invitation status derivation (docs/product.md): the
  * one place that decides what staff see as a client's state. */
 #include "pm_status.h"
 

@@ -1,4 +1,4 @@
-/* pm_status.h — the portal_status of a client or representative (DESIGN §4),
+/* pm_status.h — the portal_status of a client or representative (docs/product.md),
  * derived from facts the store reads: accounts, staff-recorded decline, and the
  * latest invitation with its delivery state. Pure, unit-tested. */
 #ifndef PM_STATUS_H

@@ -1,4 +1,4 @@
-# t/admin_settings.t — the champions' portal settings (issue 7, DESIGN §5 and §7):
+# t/admin_settings.t — the champions' portal settings (issue 7, docs/api.md, docs/configuration.md):
 # who may change them (Apache's Require on /admin, /me.admin), GET with defaults, every
 # validation rule with good, bad and boundary values, null resets, unknown settings, the
 # audit row (names, never template text), the preview versus the email actually received,
@@ -187,7 +187,7 @@ my $DEFAULTS = get_settings();
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
                        modules representatives_enabled collation_locale practice_phone)],
-              'GET /admin/settings: every setting of DESIGN §7') or diag explain $DEFAULTS;
+              'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
     is($DEFAULTS->{invitation_ttl_hours}, 168, 'default invitation_ttl_hours 168');

@@ -1,4 +1,4 @@
-# t/admin_views.t — the champions' views (issue 7, DESIGN §5): GET /admin/outbox (counts by
+# t/admin_views.t — the champions' views (issue 7, docs/api.md): GET /admin/outbox (counts by
 # status that match the database, the newest entries, ?status=, server replies of failed
 # deliveries in last_error) and GET /admin/audit (filters client_id / username / action,
 # keyset paging that walks every row once, ?format=csv that parses as RFC 4180 and matches

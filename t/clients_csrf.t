@@ -1,4 +1,4 @@
-# t/clients_csrf.t — the CSRF rules of DESIGN §5 on every state-changing client route:
+# t/clients_csrf.t — the CSRF rules of docs/api.md on every state-changing client route:
 # X-Requested-With: portal-manager is required; Sec-Fetch-Site, when sent, must be
 # same-origin; Origin, when sent, must be our own; bodies must be JSON (a form or
 # text/plain post is what a cross-site page can send without asking). Every refusal

@@ -1,7 +1,7 @@
 # t/clients_view.t — the Client Portal Manager view (GET /clients/{id}) and the status
 # logic behind it: declined_by_client {at, by, note} and its undo; invite; an email
 # change supersedes a pending client invitation (not when only the case differs);
-# "client declined" revokes one; portal_status in the order of DESIGN §4 (active,
+# "client declined" revokes one; portal_status in the order of docs/product.md (active,
 # invited, declined_by_client, declined, expired, failed, revoked, not_invited), the
 # same in the list as in the view; statement_notifications round trip.
 # Uses clients 27 and 28 (clin1's).

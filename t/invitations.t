@@ -1,4 +1,4 @@
-# t/invitations.t — the invitation buttons of the staff API (DESIGN §5, issue 4):
+# t/invitations.t — the invitation buttons of the staff API (docs/api.md, issue 4):
 # POST /clients/{id}/invitations (invite / reinvite), POST /invitations/{id}/resend,
 # POST /invitations/{id}/revoke: the JSON, the 409s, who may press them (404 + audit
 # 'denied'), a race of 20 concurrent invites, resend (new token, old hash retired,

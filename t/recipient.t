@@ -1,4 +1,4 @@
-# t/recipient.t — the public recipient API (SetHandler portal-invitation, DESIGN §6,
+# t/recipient.t — the public recipient API (SetHandler portal-invitation, docs/api.md,
 # issue 5): lookup changes nothing; accept verifies the client's date of birth (for the
 # client and for a representative) and locks after 5 failures; one token, 20 concurrent
 # accepts, one account; every unusable token has its own answer; username and password
@@ -149,7 +149,8 @@ my $good_pw = 'a perfectly long pass';
 }
 
 # --- another writer holds the database lock for 1.5 s: recipients wait, none fails --------------
-# (DESIGN §3 configures SQLite with busy_timeout 5000; PostgreSQL waits for locks anyway)
+# (SQLite: APR's driver retries a busy database and the module's writes queue on the
+# writer gate, docs/configuration.md; PostgreSQL waits for locks anyway)
 {
     my $c = client(first_name => 'Wes');
     my (undef, $token) = invite($c);

@@ -101,7 +101,7 @@ sub until_limited {
 
 sub code_of { my $d = decode_json_body($_[0]); ref $d eq 'HASH' && ref $d->{error} eq 'HASH' ? $d->{error}{code} // '' : '' }
 
-# a 429 as DESIGN §5 wants it, and a Retry-After a recipient can act on
+# a 429 as docs/api.md describes it, and a Retry-After a recipient can act on
 sub limited_ok {
     my ($res, $max_wait, $words, $name) = @_;
     error_ok($res, 429, 'rate_limited', $name);

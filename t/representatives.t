@@ -1,4 +1,4 @@
-# t/representatives.t — client representatives in the staff API (issue 5, DESIGN §5):
+# t/representatives.t — client representatives in the staff API (issue 5, docs/api.md):
 # POST /clients/{id}/representatives (create + invite), PUT /representatives/{id}
 # (partial edit; an email change supersedes the pending invitation), POST
 # /representatives/{id}/invitations (reinvite), DELETE /representatives/{id} (revoke,

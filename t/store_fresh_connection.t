@@ -2,7 +2,7 @@
 #
 # The <VirtualHost portal_fresh_db> talks to the test database through a connection pool
 # of its own, so the requests below are the first each of its connections serves. On
-# SQLite, DBDInitSQL "PRAGMA foreign_keys = ON" (DESIGN §3) runs after mod_dbd prepared
+# SQLite, DBDInitSQL "PRAGMA foreign_keys = ON" (docs/configuration.md) runs after mod_dbd prepared
 # the statements and expires them; every statement is then re-prepared at its first use.
 # Inside a transaction that must work too (apr_dbd_sqlite3 remembers a transaction's
 # first error and refuses every later statement, the retry included). And a new

@@ -1,4 +1,4 @@
-// Client portal settings — the champions' page (DESIGN §7, issue 7).
+// Client portal settings — the champions' page (docs/configuration.md, issue 7).
 //
 // Loads GET api/admin/settings once; each section (branding, invitation emails, modules,
 // invitation rules) is its own form whose Save sends PUT api/admin/settings with only the

@@ -10,7 +10,7 @@ package PortalTest;
 #   my $res = staff(POST => '/clients/1/declined', user => 'clin1', json => {note => 'x'});
 #   my $res = recipient(POST => '/lookup', json => {token => $t});
 #   my $data = json_ok($res, 200, 'me');                 # status + JSON + headers, returns data
-#   error_ok($res, 403, 'not_staff', 'inactive user');   # the error envelope of DESIGN §5
+#   error_ok($res, 403, 'not_staff', 'inactive user');   # the error envelope of docs/api.md
 #   my $dbh = db();                                      # DBI handle on the test database
 #   my @mails = mails();  mail_replies('451 4.3.0 later');   # the SMTP catcher
 #

@@ -2,7 +2,7 @@
 //
 // It serves htdocs/ the way the real deployment does (same paths, `Content-Security-Policy:
 // default-src 'self'` on the pages, HTTP Basic on /portal-manager) and answers the staff and
-// recipient APIs with the shapes documented in shared DESIGN.md §5–§6, from memory. It also
+// recipient APIs with the shapes documented in docs/api.md, from memory. It also
 // enforces what the real server enforces on the page's requests (X-Requested-With on state
 // changes, JSON content type exactly when there is a body), so a page that forgets a header
 // fails here too. The end-to-end tests (e2e.test.js) run against the real server instead.
@@ -25,7 +25,7 @@ export function pageCsp(file) {
   return path.basename(file) === 'settings.html' ? "default-src 'self'; img-src 'self' blob:" : "default-src 'self'";
 }
 
-// ---- portal settings (DESIGN §7), validated like the module does ----
+// ---- portal settings (docs/configuration.md), validated like the module does ----
 const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'appointment_requests', 'payments', 'forms'];
 const PLACEHOLDERS = ['recipient_first_name', 'practice_name', 'link', 'expires_at'];
 const DEFAULT_TEMPLATES = {
@@ -166,7 +166,7 @@ export async function startFakeServer(options = {}) {
       .sort((a, b) => b.id - a.id);
   }
 
-  // §4: active · invited · declined_by_client · declined · expired · failed · revoked · not_invited
+  // docs/product.md: active · invited · declined_by_client · declined · expired · failed · revoked · not_invited
   function portalStatus(client, rep) {
     const hasAccount = [...accounts.values()].some((a) => (rep ? a.representative_id === rep.id : a.client_id === client.id && a.representative_id === null) && a.active);
     if (hasAccount) return 'active';

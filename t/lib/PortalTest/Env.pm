@@ -191,7 +191,7 @@ sub write_runtime_conf {
     my $q = sub { my $v = shift; $v =~ s/(["\\])/\\$1/g; qq{"$v"} };
     my @db;
     if ($rt->{db_driver} eq 'sqlite3') {
-        # DESIGN §3's lines; PM_SQLITE_INIT_SQL (one statement a line, may be empty) replaces them
+        # no DBDInitSQL (docs/configuration.md, SQLite notes); PM_SQLITE_INIT_SQL (one statement a line) adds some
         my @init = defined $ENV{PM_SQLITE_INIT_SQL}
             ? grep { /\S/ } split /\n/, $ENV{PM_SQLITE_INIT_SQL}
             : ();   # see conf/portal_manager.conf: no pragmas on SQLite

@@ -139,7 +139,7 @@ sub fake_token {
     return join '', map { $c[rand @c] } 1 .. 43;
 }
 
-# the client portal (DESIGN §3: stock mod_authn_dbd); returns the HTTP status
+# the client portal (docs/configuration.md: stock mod_authn_dbd); returns the HTTP status
 sub login_code {
     my ($user, $password) = @_;
     return http_request(GET => '/portal/account/', user => $user, password => $password)->code;
