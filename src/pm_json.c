@@ -1,5 +1,5 @@
-/* pm_json.c — Jansson wrapped so that every value belongs to a pool and every
- * parse is strict (duplicate keys rejected, one document, no trailing bytes). */
+/* pm_json.c — pool-owned JSON documents, strict parsing (duplicate keys rejected,
+ * one document, no trailing bytes), setters that map a C NULL to JSON null. */
 #include "pm_json.h"
 
 #include <apr_strings.h>
@@ -24,11 +24,6 @@ json_t *pm_json_object(apr_pool_t *p)
     return pm_json_pool(p, json_object());
 }
 
-json_t *pm_json_array(apr_pool_t *p)
-{
-    return pm_json_pool(p, json_array());
-}
-
 void pm_json_set_str(json_t *obj, const char *key, const char *value)
 {
     json_object_set_new(obj, key, value ? json_string(value) : json_null());
@@ -47,16 +42,6 @@ void pm_json_set_bool(json_t *obj, const char *key, int value)
 void pm_json_set_null(json_t *obj, const char *key)
 {
     json_object_set_new(obj, key, json_null());
-}
-
-void pm_json_set(json_t *obj, const char *key, json_t *child)
-{
-    json_object_set(obj, key, child ? child : json_null());
-}
-
-void pm_json_append(json_t *arr, json_t *child)
-{
-    json_array_append(arr, child);
 }
 
 json_t *pm_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char **error)

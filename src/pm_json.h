@@ -1,5 +1,11 @@
-/* pm_json.h — the only doorway to Jansson: JSON values whose lifetime is a pool
- * (a cleanup drops the reference), strict parsing, and small typed getters. */
+/* pm_json.h — what the module adds to Jansson, which the code otherwise calls
+ * directly. One ownership rule: every json_t has exactly one owner — a pool (the
+ * documents a handler builds or parses: pm_json_object, pm_json_parse, or
+ * pm_json_pool on a value of its own) or the container it was added to with
+ * json_object_set_new / json_array_append_new (which take the new reference).
+ * A function that builds a piece returns a new reference for its caller to hand
+ * on that way; a temporary that goes to neither is json_decref'd where it was
+ * made. Pool-owned values are never json_decref'd by hand. */
 #ifndef PM_JSON_H
 #define PM_JSON_H
 
@@ -9,17 +15,14 @@
 /* Tie a new reference to pool p: it is released when p is cleared. Returns j. */
 json_t *pm_json_pool(apr_pool_t *p, json_t *j);
 
+/* A new empty object owned by pool p. */
 json_t *pm_json_object(apr_pool_t *p);
-json_t *pm_json_array(apr_pool_t *p);
 
 /* Setters that take a C value and build the json_t (NULL string -> null). */
 void pm_json_set_str(json_t *obj, const char *key, const char *value);
 void pm_json_set_int(json_t *obj, const char *key, long long value);
 void pm_json_set_bool(json_t *obj, const char *key, int value);
 void pm_json_set_null(json_t *obj, const char *key);
-/* Adds a child (which may be pool-owned: a new reference is taken). */
-void pm_json_set(json_t *obj, const char *key, json_t *child);
-void pm_json_append(json_t *arr, json_t *child);
 
 /* Parse a whole document, rejecting duplicate keys. On failure returns NULL and
  * sets *error to a short message with the position. */
