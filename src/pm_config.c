@@ -126,9 +126,8 @@ static const char *main_server_only(cmd_parms *cmd)
     if (!cmd->server->is_virtual) {
         return NULL;
     }
-    return apr_psprintf(cmd->pool, "%s is not allowed inside <VirtualHost>: outgoing mail "
-                        "uses the main server's mail and outbox settings only; set it "
-                        "outside any <VirtualHost>", cmd->cmd->name);
+    return "is not allowed inside <VirtualHost>: outgoing mail uses the main server's mail "
+           "and outbox settings only; set it outside any <VirtualHost>";
 }
 
 static pm_server_conf *cmd_server_conf(cmd_parms *cmd)
@@ -171,7 +170,7 @@ static const char *set_allow_insecure_mail(cmd_parms *cmd, void *dummy, int flag
     const char *err = main_server_only(cmd);
 
     if (err) {
-        return err;
+        return directive_error(cmd, err);
     }
     cmd_server_conf(cmd)->allow_insecure_mail = flag;
     return NULL;
@@ -198,7 +197,7 @@ static const char *set_mail_tls(cmd_parms *cmd, void *dummy, const char *value)
     const char *err = main_server_only(cmd);
 
     if (err) {
-        return err;
+        return directive_error(cmd, err);
     }
     err = pm_parse_tls_mode(value, &mode);
 
@@ -214,7 +213,7 @@ static const char *set_mail_user(cmd_parms *cmd, void *dummy, const char *value)
     const char *err = main_server_only(cmd);
 
     if (err) {
-        return err;
+        return directive_error(cmd, err);
     }
     if (*value == '\0' || strpbrk(value, "\r\n") != NULL) {
         return directive_error(cmd, "must be a non-empty user name on one line");
@@ -275,7 +274,7 @@ static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const cha
     const char *err = main_server_only(cmd);
 
     if (err) {
-        return err;
+        return directive_error(cmd, err);
     }
     if (path == NULL) {
         return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", value));
@@ -332,7 +331,7 @@ static const char *set_server_int(cmd_parms *cmd, void *dummy, const char *value
     for (lim = pm_int_limits; lim->name && strcmp(lim->name, cmd->cmd->name); lim++) {
     }
     if (lim->main_only && (err = main_server_only(cmd)) != NULL) {
-        return err;
+        return directive_error(cmd, err);
     }
     err = pm_parse_int_range(value, lim->min, lim->max, &v);
     if (err) {

@@ -188,7 +188,7 @@ TODO: {
     for my $directive (sort keys %in_vhost) {
         my ($rc2, $out2, $conf) = configtest(extra => [$vhost->("$directive $in_vhost{$directive}")]);
         isnt($rc2, 0, "$directive inside <VirtualHost>: configtest fails") or diag "config: $conf\n$out2";
-        my @lines = grep { /\Q$directive\E is not allowed inside <VirtualHost>/
+        my @lines = grep { /^\Q$directive\E is not allowed inside <VirtualHost>/
                            && /main server/ } split /\n/, $out2;
         is(scalar @lines, 1, "$directive inside <VirtualHost>: one line names it and says why")
             or diag $out2;
