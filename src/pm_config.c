@@ -119,6 +119,17 @@ static const char *directive_error(cmd_parms *cmd, const char *problem)
     return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name, problem);
 }
 
+/* The delivery worker runs once, with the main server's mail and outbox settings:
+ * the same directive in a <VirtualHost> would be silently ignored, so refuse it. */
+static const char *main_server_only(cmd_parms *cmd)
+{
+    if (!cmd->server->is_virtual) {
+        return NULL;
+    }
+    return "is not allowed inside <VirtualHost>: outgoing mail uses the main server's mail "
+           "and outbox settings only; set it outside any <VirtualHost>";
+}
+
 static pm_server_conf *cmd_server_conf(cmd_parms *cmd)
 {
     return ap_get_module_config(cmd->server->module_config, &portal_manager_module);
@@ -156,13 +167,22 @@ static const char *set_allow_insecure(cmd_parms *cmd, void *dummy, int flag)
 
 static const char *set_allow_insecure_mail(cmd_parms *cmd, void *dummy, int flag)
 {
+    const char *err = main_server_only(cmd);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
     cmd_server_conf(cmd)->allow_insecure_mail = flag;
     return NULL;
 }
 
 static const char *set_mail_server(cmd_parms *cmd, void *dummy, const char *value)
 {
-    const char *err = pm_parse_mail_url(cmd->pool, value);
+    const char *err = main_server_only(cmd);
+
+    if (err == NULL) {
+        err = pm_parse_mail_url(cmd->pool, value);
+    }
 
     if (err) {
         return directive_error(cmd, err);
@@ -174,7 +194,12 @@ static const char *set_mail_server(cmd_parms *cmd, void *dummy, const char *valu
 static const char *set_mail_tls(cmd_parms *cmd, void *dummy, const char *value)
 {
     pm_tls_mode mode;
-    const char *err = pm_parse_tls_mode(value, &mode);
+    const char *err = main_server_only(cmd);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    err = pm_parse_tls_mode(value, &mode);
 
     if (err) {
         return directive_error(cmd, err);
@@ -185,6 +210,11 @@ static const char *set_mail_tls(cmd_parms *cmd, void *dummy, const char *value)
 
 static const char *set_mail_user(cmd_parms *cmd, void *dummy, const char *value)
 {
+    const char *err = main_server_only(cmd);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
     if (*value == '\0' || strpbrk(value, "\r\n") != NULL) {
         return directive_error(cmd, "must be a non-empty user name on one line");
     }
@@ -241,8 +271,11 @@ static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const cha
 {
     pm_server_conf *conf = cmd_server_conf(cmd);
     const char *path = ap_server_root_relative(cmd->pool, value);
-    const char *err;
+    const char *err = main_server_only(cmd);
 
+    if (err) {
+        return directive_error(cmd, err);
+    }
     if (path == NULL) {
         return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", value));
     }
@@ -257,8 +290,11 @@ static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const cha
 static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *value)
 {
     pm_server_conf *conf = cmd_server_conf(cmd);
-    const char *err = pm_parse_mailbox(cmd->pool, value, &conf->mail_from_name,
-                                       &conf->mail_from_addr);
+    const char *err = main_server_only(cmd);
+
+    if (err == NULL) {
+        err = pm_parse_mailbox(cmd->pool, value, &conf->mail_from_name, &conf->mail_from_addr);
+    }
 
     if (err) {
         return directive_error(cmd, err);
@@ -272,17 +308,18 @@ static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *value)
 typedef struct {
     const char *name;
     long long min, max;
+    int main_only;               /* read by the delivery worker: main server only */
 } int_limits;
 
 static const int_limits pm_int_limits[] = {
-    { "PortalMailTimeout",       1, 3600 },
-    { "PortalOutboxInterval",    10, 3600000 },
-    { "PortalOutboxMaxAttempts", 1, 100 },
-    { "PortalOutboxRetryDelay",  1, 86400 },
-    { "PortalRecipientIPLimit",    0, 1000000 },
-    { "PortalRecipientTokenLimit", 0, 1000000 },
-    { "PortalRecipientRateWindow", 1, 86400 },
-    { NULL, 0, 0 }
+    { "PortalMailTimeout",       1, 3600, 1 },
+    { "PortalOutboxInterval",    10, 3600000, 1 },
+    { "PortalOutboxMaxAttempts", 1, 100, 1 },
+    { "PortalOutboxRetryDelay",  1, 86400, 1 },
+    { "PortalRecipientIPLimit",    0, 1000000, 0 },
+    { "PortalRecipientTokenLimit", 0, 1000000, 0 },
+    { "PortalRecipientRateWindow", 1, 86400, 0 },
+    { NULL, 0, 0, 0 }
 };
 
 static const char *set_server_int(cmd_parms *cmd, void *dummy, const char *value)
@@ -292,6 +329,9 @@ static const char *set_server_int(cmd_parms *cmd, void *dummy, const char *value
     const char *err;
 
     for (lim = pm_int_limits; lim->name && strcmp(lim->name, cmd->cmd->name); lim++) {
+    }
+    if (lim->main_only && (err = main_server_only(cmd)) != NULL) {
+        return directive_error(cmd, err);
     }
     err = pm_parse_int_range(value, lim->min, lim->max, &v);
     if (err) {

@@ -13,6 +13,9 @@ use Apache::Test qw(-withtestmore);
 use Test::More;
 use PortalTest;
 
+# provoked on purpose: the admin routes of /portal-manager/api2 are refused
+expect_log_ids(qw(PM00101));
+
 my @ADMIN = ([GET => '/admin/settings'], [PUT => '/admin/settings', { practice_name => 'Hijacked' }],
              [POST => '/admin/settings/preview', { kind => 'client' }],
              [POST => '/admin/settings/test-email', { kind => 'client', to => 'x@example.test' }],

@@ -25,6 +25,9 @@ use Encode ();
 use PortalTest;
 use PortalTest::Admin;
 
+# provoked on purpose: /noauth/api: the staff handler without authentication
+expect_log_ids(qw(PM00031));
+
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
 my @CLIENTS = (9701 .. 9710);

@@ -16,6 +16,9 @@ use JSON::PP ();
 use PortalTest;
 use PortalTest::Clients;
 
+# provoked on purpose: /noauth/api: the staff handler without authentication
+expect_log_ids(qw(PM00031));
+
 my $MISSING = 99999;
 
 # route => [method, path template, body (or undef), action in the audit log, success status]

@@ -163,6 +163,39 @@ TODO: {
     unlike($out, qr{no <Location /portal-manager/api/admin>}, 'the covered mount: not warned') or diag $out;
 }
 
+# --- mail and outbox settings belong to the main server ---------------------------------
+# The delivery worker sends with the main server's settings only: inside a <VirtualHost>
+# they would be ignored without a word, so configtest refuses them with one line.
+{
+    my $vhost_port = PortalTest::Env::free_port();
+    my $vhost = sub { ("Listen 127.0.0.1:$vhost_port", "<VirtualHost 127.0.0.1:$vhost_port>",
+                       '    ServerName vhost.example.org', (map { "    $_" } @_), '</VirtualHost>') };
+    my ($rc, $out) = configtest(extra => [$vhost->('PortalRecipientIPLimit 5',
+        'PortalInvitationURL http://127.0.0.1:8529/other/invitation/')]);
+    is($rc, 0, 'a <VirtualHost> with per-host Portal directives passes') or diag $out;
+    my %in_vhost = (
+        PortalMailServer        => 'smtp://127.0.0.1:2526',
+        PortalMailTLS           => 'required',
+        PortalMailUser          => 'other',
+        PortalMailPasswordFile  => $secret,
+        PortalMailFrom          => '"Other <no-reply@example.net>"',
+        PortalMailTimeout       => '10',
+        PortalAllowInsecureMail => 'On',
+        PortalOutboxInterval    => '100',
+        PortalOutboxMaxAttempts => '3',
+        PortalOutboxRetryDelay  => '5',
+    );
+    for my $directive (sort keys %in_vhost) {
+        my ($rc2, $out2, $conf) = configtest(extra => [$vhost->("$directive $in_vhost{$directive}")]);
+        isnt($rc2, 0, "$directive inside <VirtualHost>: configtest fails") or diag "config: $conf\n$out2";
+        my @lines = grep { /^\Q$directive\E is not allowed inside <VirtualHost>/
+                           && /main server/ } split /\n/, $out2;
+        is(scalar @lines, 1, "$directive inside <VirtualHost>: one line names it and says why")
+            or diag $out2;
+        unlike($out2, qr/Syntax OK/, "$directive inside <VirtualHost>: no 'Syntax OK'");
+    }
+}
+
 # --- bad values: [directive named in the output, description, %configtest args] ---------
 my @BAD = (
     [PortalInvitationURL => 'not a URL', set => { PortalInvitationURL => 'not-a-url' }],

@@ -27,6 +27,9 @@ use PortalTest;
 use PortalTest::Env ();
 use PortalTest::Delivery;
 
+# provoked on purpose: deliveries retried and failed on purpose (4xx, 5xx, line breaks)
+expect_log_ids(qw(PM00052 PM00053));
+
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
 my $dbh = db();

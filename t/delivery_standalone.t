@@ -18,10 +18,13 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Time::HiRes qw(sleep);
-use PortalTest qw(decode_json_body parse_mail);
+use PortalTest qw(decode_json_body parse_mail expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(wait_until smtp_commands sha256_hex link_tokens);
 use PortalTest::Standalone;
+
+# provoked on purpose: a mail server that is down, refuses TLS or AUTH
+expect_log_ids(qw(PM00052 PM00053));
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 

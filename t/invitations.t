@@ -21,6 +21,9 @@ use Time::HiRes qw(sleep);
 use PortalTest;
 use PortalTest::Delivery;
 
+# provoked on purpose: a delivery refused for good (550)
+expect_log_ids(qw(PM00053));
+
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
 my $dbh = db();

@@ -12,6 +12,9 @@ use Test::More;
 use JSON::PP ();
 use PortalTest;
 
+# provoked on purpose: /noauth/api; the portal_db_down vhost
+expect_log_ids(qw(PM00031 PM00011));
+
 sub is_json_bool { JSON::PP::is_bool($_[0]) }
 
 # --- authenticated active staff ------------------------------------------------------

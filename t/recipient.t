@@ -18,6 +18,9 @@ use Apache::TestRequest ();
 use PortalTest;
 use PortalTest::Invite;
 
+# provoked on purpose: the portal_db_down vhost
+expect_log_ids(qw(PM00011));
+
 my @clients;       # every client of this file: their secrets must never show
 my %secrets;       # tokens and passwords: never in the audit trail
 my %done;          # recipient actions that must each have an audit row

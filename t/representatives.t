@@ -19,6 +19,9 @@ use Time::HiRes ();
 use PortalTest;
 use PortalTest::Invite;
 
+# provoked on purpose: a delivery refused for good (550)
+expect_log_ids(qw(PM00053));
+
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
 # client A: clin1 only; client B: clin2 only; admin sees both

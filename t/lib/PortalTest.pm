@@ -13,7 +13,10 @@ package PortalTest;
 #   error_ok($res, 403, 'not_staff', 'inactive user');   # the error envelope of docs/api.md
 #   my $dbh = db();                                      # DBI handle on the test database
 #   my @mails = mails();  mail_replies('451 4.3.0 later');   # the SMTP catcher
+#   expect_log_ids(qw(PM00040));                         # provoked on purpose (LogCheck)
 #
+# Loading this module watches t/logs/error_log: done_testing() adds a test that fails on
+# any [warn]/[error] line with a PMnnnnn id not declared by expect_log_ids (PortalTest::LogCheck).
 # State-changing staff requests carry "X-Requested-With: portal-manager" unless csrf => 0.
 # user => NAME uses NAME's password from the runtime; user => undef sends no credentials.
 use strict;
@@ -28,12 +31,13 @@ use MIME::Base64 qw(encode_base64);
 use Test::More ();
 use Time::HiRes ();
 use PortalTest::Env ();
+use PortalTest::LogCheck qw(expect_log_ids);
 
 our @EXPORT = qw(
     runtime staff recipient http_request staff_path recipient_path
     json_ok error_ok security_headers_ok decode_json_body
     db db_driver mails mail_clear mail_replies wait_for_mail parse_mail
-    password_for
+    password_for expect_log_ids
 );
 
 our $STAFF_BASE     = '/portal-manager/api';
@@ -46,6 +50,9 @@ our %SECURITY_HEADERS = (
     'Content-Security-Policy' => qr/^default-src 'none'; frame-ancestors 'none'$/,
     'Referrer-Policy'         => qr/^no-referrer$/,
 );
+
+PortalTest::LogCheck::watch(PortalTest::Env::top_dir() . '/t/logs/error_log');
+PortalTest::LogCheck::hook_done_testing();
 
 my $JSON = JSON::PP->new->utf8->canonical;
 my $runtime;

@@ -19,6 +19,7 @@ package PortalTest::Standalone;
 # used through search_path (DBDParams options=-csearch_path=...), dropped by stop().
 # Schema and t/fixtures seed are loaded as for the main server.
 # Run as root (bench/): httpd children run as $PM_TEST_USER (default pmtest).
+# Its error_log is judged with the main server's by the test file (PortalTest::LogCheck).
 use strict;
 use warnings;
 
@@ -32,6 +33,7 @@ use MIME::Base64 qw(encode_base64);
 use POSIX ();
 use Time::HiRes qw(sleep time);
 use PortalTest::Env ();
+use PortalTest::LogCheck ();
 
 my $seq = 0;
 
@@ -259,6 +261,12 @@ sub _write_conf {
         '    Require valid-user',
         '    SetHandler portal-manager',
         '</Location>',
+        # as conf/portal_manager.conf: the admin routes' own section (else every GET /me
+        # logs PM00101 and each start warns PM00102)
+        '<Location /portal-manager/api/admin>',
+        '    Require group portal-admins',
+        '    AuthzSendForbiddenOnFailure On',
+        '</Location>',
         $self->{extra},
         '');
 }
@@ -273,6 +281,7 @@ sub sqlite_init_sql {
 # everything: run dir, database, auth files, catcher, httpd
 sub start {
     my $self = shift;
+    PortalTest::LogCheck::watch($self->error_log, 1);   # judged by the test file's done_testing
     remove_tree($self->{dir});
     make_path($self->{dir});
     chmod 0755, $self->{dir};
