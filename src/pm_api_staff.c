@@ -75,7 +75,7 @@ static int may_administer(pm_req *q)
     request_rec *rr;
     int allowed;
 
-    if (!pm_route_admin_allowed(q)) {
+    if (!pm_route_admin_covered(q)) {
         return 0;
     }
     rr = ap_sub_req_method_uri("PUT", uri, r, NULL);

@@ -223,11 +223,20 @@ static int admin_covered(apr_pool_t *p, server_rec *s, const char *base)
     return 0;
 }
 
+static const char *request_base(pm_req *q)
+{
+    return apr_pstrmemdup(q->r->pool, q->r->uri, strlen(q->r->uri) - strlen(q->path));
+}
+
+int pm_route_admin_covered(pm_req *q)
+{
+    return admin_covered(q->r->pool, q->r->server, request_base(q));
+}
+
 int pm_route_admin_allowed(pm_req *q)
 {
     request_rec *r = q->r;
-    apr_size_t base_len = strlen(r->uri) - strlen(q->path);
-    const char *base = apr_pstrmemdup(r->pool, r->uri, base_len);
+    const char *base = request_base(q);
 
     if (admin_covered(r->pool, r->server, base)) {
         return 1;

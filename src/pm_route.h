@@ -23,8 +23,10 @@ int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before);
 int pm_route_match(const char *pattern, const char *path, long long *ids, int *nids);
 
 /* The admin guard. 1 when the admin routes below this request's base path have a
- * section of their own (where the champions' Require stands); otherwise logs why
- * and returns 0. */
+ * section of their own (where the champions' Require stands), else 0:
+ * pm_route_admin_covered only says so (GET /me asks it for the "admin" flag);
+ * pm_route_admin_allowed also logs why an admin route is refused. */
+int pm_route_admin_covered(pm_req *q);
 int pm_route_admin_allowed(pm_req *q);
 
 /* configtest: warn for every "SetHandler portal-manager" Location of server s
