@@ -20,113 +20,68 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-#define SUBJECT_MAX      200
-#define MESSAGE_MAX      5000
 #define AUDIT_PAGE       100
 #define CSV_PAGE         1000
 #define TEST_EMAIL_LIMIT 10         /* per champion ... */
 #define TEST_EMAIL_WINDOW 3600      /* ... per rolling hour (seconds) */
-
-typedef enum { S_TEXT, S_URL, S_COLOR, S_LOGO, S_INT, S_SUBJECT, S_MESSAGE, S_BOOL, S_MODULES,
-               S_LOCALE } setting_kind;
-
-typedef struct {
-    const char *name;
-    setting_kind kind;
-    long long min, max;
-} setting_def;
-
-static const setting_def settings_defs[] = {
-    { "practice_name", S_TEXT, 1, 200 },
-    { "portal_url", S_URL, 0, 0 },
-    { "brand_color", S_COLOR, 0, 0 },
-    { "logo", S_LOGO, 0, 0 },
-    { "invitation_ttl_hours", S_INT, 1, 720 },
-    { "resend_cooldown_minutes", S_INT, 0, 1440 },
-    { "max_sends_per_invitation", S_INT, 1, 20 },
-    { "password_min_length", S_INT, 8, 128 },
-    { "client_invitation_subject", S_SUBJECT, 0, 0 },
-    { "client_invitation_message", S_MESSAGE, 0, 0 },
-    { "representative_invitation_subject", S_SUBJECT, 0, 0 },
-    { "representative_invitation_message", S_MESSAGE, 0, 0 },
-    { "modules", S_MODULES, 0, 0 },
-    { "representatives_enabled", S_BOOL, 0, 0 },
-    { "collation_locale", S_LOCALE, 0, 0 },
-    { "practice_phone", S_TEXT, 1, 40 },
-    { NULL, S_TEXT, 0, 0 }
-};
-
-static const char *const module_names[] = {
-    "messaging", "statements", "statement_email_notifications", "appointment_requests",
-    "payments", "forms", NULL
-};
 
 static long long now_sec(pm_req *q)
 {
     return (long long)apr_time_sec(q->r->request_time);
 }
 
-static const setting_def *find_def(const char *name)
-{
-    const setting_def *d;
-
-    for (d = settings_defs; d->name; d++) {
-        if (strcmp(d->name, name) == 0) {
-            return d;
-        }
-    }
-    return NULL;
-}
-
 /* ---- GET /admin/settings ------------------------------------------------------------ */
 
-static json_t *default_value(pm_req *q, const setting_def *d, const pm_settings *st)
+/* The default of one setting; practice_name's and portal_url's come from the
+ * directives their definitions name. */
+static json_t *default_value(pm_req *q, const pm_setting_def *d, const pm_settings *st)
 {
     pm_server_conf *conf = pm_server_config(q->r->server);
-    const char *const *m;
-    json_t *mods;
 
-    switch (d->kind) {
-    case S_MODULES:
-        mods = json_object();
-        for (m = module_names; *m; m++) {
-            json_object_set_new(mods, *m, json_true());
-        }
-        return mods;
-    case S_BOOL:
-        return json_true();
-    case S_INT:
-        return json_integer(strcmp(d->name, "invitation_ttl_hours") == 0 ? 168
-                            : strcmp(d->name, "resend_cooldown_minutes") == 0 ? 10
-                            : strcmp(d->name, "max_sends_per_invitation") == 0 ? 5 : 12);
-    case S_SUBJECT:
-        return json_string(pm_default_subject(strncmp(d->name, "client", 6) ? "representative"
-                                                                             : "client"));
-    case S_MESSAGE:
-        return json_string(pm_default_message(strncmp(d->name, "client", 6) ? "representative"
-                                                                             : "client"));
-    case S_TEXT:               /* practice_name; practice_phone has none */
-        return strcmp(d->name, "practice_name") == 0
-            ? json_string(pm_settings_practice_name(st, conf)) : json_null();
-    case S_LOCALE:
-        return json_string(PM_COLLATE_DEFAULT_LOCALE);
-    case S_URL:
-        return conf->login_url ? json_string(conf->login_url) : json_null();
-    default:
-        return json_null();
+    if (d->default_from && strcmp(d->default_from, "PortalMailFrom") == 0) {
+        return json_string(pm_settings_practice_name(st, conf));
     }
+    if (d->default_from && strcmp(d->default_from, "PortalLoginURL") == 0) {
+        return conf->login_url ? json_string(conf->login_url) : json_null();
+    }
+    return pm_setting_default_json(d);
 }
 
-static const char *logo_problem(apr_pool_t *p, const char *s);
+static int stored_logo_usable(pm_req *q, json_t *v)
+{
+    return pm_setting_problem(q->r->pool, pm_setting_find("logo"), v, 0) == NULL;
+}
+
+/* ?include=definitions: every setting's definition, as the pages check values with. */
+static int wants_definitions(pm_req *q)
+{
+    apr_table_t *args = NULL;
+    const char *include;
+
+    ap_args_to_table(q->r, &args);
+    include = args ? apr_table_get(args, "include") : NULL;
+    return include && strcmp(include, "definitions") == 0;
+}
+
+static json_t *definitions(pm_req *q, const pm_settings *st)
+{
+    json_t *defs = json_array();
+    const pm_setting_def *d;
+
+    for (d = pm_setting_defs; d->name; d++) {
+        json_array_append_new(defs, pm_setting_definition(d, default_value(q, d, st)));
+    }
+    return defs;
+}
 
 /* Every setting: the stored value, or the default (a stored logo that is not a
  * usable PNG or JPEG, e.g. an SVG from before they were refused, counts as none). */
-static int settings_document(pm_req *q, json_t **out)
+static int settings_document(pm_req *q, int with_definitions, json_t **out)
 {
     apr_array_header_t *rows;
     pm_settings st;
     json_t *doc = pm_json_object(q->r->pool);
-    const setting_def *d;
+    const pm_setting_def *d;
     int i;
 
     if (pm_settings_load(q->db, q->r->pool, &st) != APR_SUCCESS
@@ -134,15 +89,17 @@ static int settings_document(pm_req *q, json_t **out)
         return pm_http_db_unavailable(q);
     }
     st.practice_name = NULL;                  /* the default, not the stored one */
-    for (d = settings_defs; d->name; d++) {
+    for (d = pm_setting_defs; d->name; d++) {
         json_object_set_new(doc, d->name, default_value(q, d, &st));
+    }
+    if (with_definitions) {
+        json_object_set_new(doc, "definitions", definitions(q, &st));
     }
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        json_t *v = find_def(pm_row_str(row, 0))
+        json_t *v = pm_setting_find(pm_row_str(row, 0))
                     ? json_loads(pm_row_str(row, 1), JSON_DECODE_ANY, NULL) : NULL;
-        if (v && strcmp(pm_row_str(row, 0), "logo") == 0 && !(json_is_string(v)
-                && logo_problem(q->r->pool, json_string_value(v)) == NULL)) {
+        if (v && strcmp(pm_row_str(row, 0), "logo") == 0 && !stored_logo_usable(q, v)) {
             json_decref(v);
             v = NULL;
         }
@@ -160,10 +117,12 @@ static int settings_document(pm_req *q, json_t **out)
     return PM_NEXT;
 }
 
+/* The settings document; with ?include=definitions also a "definitions" array
+ * (name, type, min/max or max_length, nullable, default) from pm_settings_def.c. */
 int pm_api_admin_settings_get(pm_req *q)
 {
     json_t *doc;
-    int rc = settings_document(q, &doc);
+    int rc = settings_document(q, wants_definitions(q), &doc);
 
     return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;
 }
@@ -176,141 +135,10 @@ static int bad_setting(pm_req *q, const char *name, const char *problem)
                               apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
 }
 
-static const char *color_problem(const char *s)
-{
-    size_t i;
-
-    if (strlen(s) != 7 || s[0] != '#') {
-        return "must be a colour written #rrggbb";
-    }
-    for (i = 1; i < 7; i++) {
-        if (!strchr("0123456789abcdefABCDEF", s[i])) {
-            return "must be a colour written #rrggbb";
-        }
-    }
-    return NULL;
-}
-
-/* PNG or JPEG only (pm_image.c checks bytes, size and dimensions); SVG can carry
- * script and is refused by name. */
-static const char *logo_problem(apr_pool_t *p, const char *s)
-{
-    const unsigned char *bytes;
-    apr_size_t len;
-    pm_image_info info;
-
-    if (strncmp(s, "data:image/svg", 14) == 0) {
-        return "must be a PNG or JPEG image; SVG is not accepted";
-    }
-    return pm_image_from_data_url(p, s, &bytes, &len, &info);
-}
-
-/* {{link}} carries the invitation token: only message bodies may hold it, never a
- * Subject header, which every relay logs. */
-static const char *subject_problem(apr_pool_t *p, const char *s)
-{
-    const char *err = pm_template_problem(p, s, 0);
-
-    if (err == NULL && strstr(s, "{{link}}") != NULL) {
-        return "must not contain {{link}}: the link is secret, so it goes only in the message";
-    }
-    return err;
-}
-
-static const char *modules_problem(json_t *v)
-{
-    const char *key;
-    json_t *val;
-
-    if (!json_is_object(v)) {
-        return "must be an object of true/false switches";
-    }
-    json_object_foreach(v, key, val) {
-        const char *const *m;
-        for (m = module_names; *m && strcmp(*m, key); m++) {
-        }
-        if (*m == NULL) {
-            return "has an unknown module (known: messaging, statements, "
-                   "statement_email_notifications, appointment_requests, payments, forms)";
-        }
-        if (!json_is_boolean(val)) {
-            return "switches must be true or false";
-        }
-    }
-    return NULL;
-}
-
-static const char *text_problem(apr_pool_t *p, json_t *v, size_t max, int newlines)
-{
-    const char *s;
-
-    if (!json_is_string(v)) {
-        return "must be text";
-    }
-    s = json_string_value(v);
-    if (!pm_utf8_valid(s, strlen(s), newlines)) {
-        return newlines ? "must be text without control characters"
-                        : "must be one line of text without control characters";
-    }
-    if (pm_utf8_length(s) > max) {
-        return apr_psprintf(p, "must be at most %d characters", (int)max);
-    }
-    return *pm_trim(p, s) ? NULL : "must not be empty";
-}
-
-static const char *value_problem(pm_req *q, const setting_def *d, json_t *v)
-{
-    apr_pool_t *p = q->r->pool;
-    pm_server_conf *conf = pm_server_config(q->r->server);
-    const char *err;
-    int https = 0;
-
-    switch (d->kind) {
-    case S_TEXT:
-        return text_problem(p, v, (size_t)d->max, 0);
-    case S_URL:
-        if (!json_is_string(v)) {
-            return "must be a URL";
-        }
-        if ((err = pm_parse_web_url(p, json_string_value(v), &https)) != NULL) {
-            return err;
-        }
-        return (https || conf->allow_insecure_urls == 1) ? NULL : "must be an https:// URL";
-    case S_COLOR:
-        return json_is_string(v) ? color_problem(json_string_value(v)) : "must be text";
-    case S_LOGO:
-        return json_is_string(v) ? logo_problem(p, json_string_value(v)) : "must be text";
-    case S_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < d->min
-            || json_integer_value(v) > d->max) {
-            return apr_psprintf(p, "must be a whole number from %d to %d", (int)d->min,
-                                (int)d->max);
-        }
-        return NULL;
-    case S_SUBJECT:
-        if ((err = text_problem(p, v, SUBJECT_MAX, 0)) != NULL) {
-            return err;
-        }
-        return subject_problem(p, json_string_value(v));
-    case S_MESSAGE:
-        if ((err = text_problem(p, v, MESSAGE_MAX, 1)) != NULL) {
-            return err;
-        }
-        return pm_template_problem(p, json_string_value(v), 1);
-    case S_BOOL:
-        return json_is_boolean(v) ? NULL : "must be true or false";
-    case S_MODULES:
-        return modules_problem(v);
-    case S_LOCALE:
-        return json_is_string(v) && pm_collate_locale_known(json_string_value(v)) ? NULL
-               : "must be a locale ICU knows, such as en, fr_CA, sv or el";
-    }
-    return "is not a setting";
-}
-
 static int validate_settings(pm_req *q)
 {
     const char *key, *problem;
+    int insecure_ok = pm_server_config(q->r->server)->allow_insecure_urls == 1;
     json_t *v;
 
     if (q->body == NULL || json_object_size(q->body) == 0) {
@@ -318,13 +146,14 @@ static int validate_settings(pm_req *q)
                                   "Send the settings to change as a JSON object.", NULL);
     }
     json_object_foreach(q->body, key, v) {
-        const setting_def *d = find_def(key);
+        const pm_setting_def *d = pm_setting_find(key);
         if (d == NULL) {
             return pm_http_send_error(q, HTTP_BAD_REQUEST, "unknown_field",
                                       apr_psprintf(q->r->pool, "There is no setting '%s'.", key),
                                       key);
         }
-        if (!json_is_null(v) && (problem = value_problem(q, d, v)) != NULL) {
+        if (!json_is_null(v) && (problem = pm_setting_problem(q->r->pool, d, v,
+                                                              insecure_ok)) != NULL) {
             return bad_setting(q, key, problem);
         }
     }
@@ -382,7 +211,7 @@ int pm_api_admin_settings_put(pm_req *q)
     if (locale) {
         pm_client_keys_fill(q->db, p, locale);
     }
-    rc = settings_document(q, &doc);
+    rc = settings_document(q, 0, &doc);
     return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;
 }
 

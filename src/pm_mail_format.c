@@ -559,30 +559,35 @@ char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
         NULL);
 }
 
+const char pm_default_client_subject[] =
+    "{{practice_name}}: your invitation to the client portal";
+const char pm_default_representative_subject[] =
+    "{{practice_name}}: you are invited to the client portal";
+const char pm_default_client_message[] =
+    "Hello {{recipient_first_name}},\n\n"
+    "{{practice_name}} invites you to set up your account on its secure client "
+    "portal.\n\n"
+    "To accept or decline, open this link:\n{{link}}\n\n"
+    "The link works until {{expires_at}}. If you were not expecting this email, "
+    "you can decline from the link or simply ignore it.\n\n"
+    "This is an automated message; replies are not read.\n";
+const char pm_default_representative_message[] =
+    "Hello {{recipient_first_name}},\n\n"
+    "{{practice_name}} invites you to set up an account on its secure client "
+    "portal as a representative of one of its clients.\n\n"
+    "To accept or decline, open this link:\n{{link}}\n\n"
+    "The link works until {{expires_at}}. If you were not expecting this email, "
+    "you can decline from the link or simply ignore it.\n\n"
+    "This is an automated message; replies are not read.\n";
+
 const char *pm_default_subject(const char *kind)
 {
-    if (kind && strcmp(kind, "representative") == 0) {
-        return "{{practice_name}}: you are invited to the client portal";
-    }
-    return "{{practice_name}}: your invitation to the client portal";
+    return kind && strcmp(kind, "representative") == 0 ? pm_default_representative_subject
+                                                       : pm_default_client_subject;
 }
 
 const char *pm_default_message(const char *kind)
 {
-    if (kind && strcmp(kind, "representative") == 0) {
-        return "Hello {{recipient_first_name}},\n\n"
-               "{{practice_name}} invites you to set up an account on its secure client "
-               "portal as a representative of one of its clients.\n\n"
-               "To accept or decline, open this link:\n{{link}}\n\n"
-               "The link works until {{expires_at}}. If you were not expecting this email, "
-               "you can decline from the link or simply ignore it.\n\n"
-               "This is an automated message; replies are not read.\n";
-    }
-    return "Hello {{recipient_first_name}},\n\n"
-           "{{practice_name}} invites you to set up your account on its secure client "
-           "portal.\n\n"
-           "To accept or decline, open this link:\n{{link}}\n\n"
-           "The link works until {{expires_at}}. If you were not expecting this email, "
-           "you can decline from the link or simply ignore it.\n\n"
-           "This is an automated message; replies are not read.\n";
+    return kind && strcmp(kind, "representative") == 0 ? pm_default_representative_message
+                                                       : pm_default_client_message;
 }

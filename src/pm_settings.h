@@ -1,24 +1,10 @@
 /* pm_settings.h — the portal settings champions manage (docs/configuration.md), read from
- * the settings table with built-in defaults for anything unset. */
+ * the settings table over the defaults of pm_settings_def.c for anything unset. */
 #ifndef PM_SETTINGS_H
 #define PM_SETTINGS_H
 
+#include "pm_settings_def.h"
 #include "pm_store.h"
-
-typedef struct {
-    const char *practice_name;          /* NULL: the PortalMailFrom display name */
-    const char *brand_color;            /* "#rrggbb" or NULL */
-    const char *logo;                   /* data:image/png|jpeg;base64,... (checked) or NULL */
-    long long invitation_ttl_hours;
-    long long resend_cooldown_minutes;
-    long long max_sends_per_invitation;
-    long long password_min_length;
-    const char *client_subject, *client_message;
-    const char *representative_subject, *representative_message;
-    int representatives_enabled;
-    const char *collation_locale;       /* ICU locale of the client list's order */
-    const char *practice_phone;         /* NULL: none shown */
-} pm_settings;
 
 /* Defaults, then every row of the settings table over them. */
 apr_status_t pm_settings_load(pm_db *db, apr_pool_t *p, pm_settings *out);

@@ -1020,6 +1020,62 @@ sub leaf_parts {
     db()->do("DELETE FROM outbox WHERE purpose <> 'invitation' AND to_address = 'midpass.t7\@example.test'");
 }
 
+# =====================================================================================
+# GET ?include=definitions: the one settings table (src/pm_settings_def.c) the pages
+# check with, and PUT accepts and refuses exactly what it says (driven from the answer)
+# =====================================================================================
+{
+    reset_settings();
+    my $plain = get_settings();
+    ok(!exists $plain->{definitions}, 'plain GET: no definitions member');
+    my $doc = json_ok(staff(GET => '/admin/settings?include=definitions'), 200,
+                      'GET /admin/settings?include=definitions') || {};
+    my $defs = delete $doc->{definitions};
+    is(ref $defs, 'ARRAY', 'include=definitions: a definitions array') or $defs = [];
+    is_deeply($doc, $plain, 'include=definitions: the settings document otherwise the same');
+    is_deeply([sort map { $_->{name} } @$defs], [sort keys %$plain],
+              'a definition for every setting, and no more');
+    for my $d (@$defs) {
+        is_deeply($d->{default}, $DEFAULTS->{ $d->{name} }, "$d->{name}: the definition's default is GET's");
+        ok(JSON::PP::is_bool($d->{nullable}), "$d->{name}: nullable is true or false");
+    }
+    my %by = map { $_->{name} => $_ } @$defs;
+    is($by{practice_name}{default_from}, 'PortalMailFrom', 'practice_name: default from PortalMailFrom');
+    is($by{portal_url}{default_from}, 'PortalLoginURL', 'portal_url: default from PortalLoginURL');
+    is_deeply([sort @{ $by{modules}{keys} || [] }], [sort keys %DEFAULT_MODULES], 'modules: the six keys');
+    ok($by{practice_phone}{nullable} && !$by{practice_name}{nullable}, 'practice_phone nullable, practice_name not');
+
+    my @ranged = grep { $_->{type} eq 'integer' } @$defs;
+    is_deeply([sort map { $_->{name} } @ranged],
+              [sort qw(invitation_ttl_hours resend_cooldown_minutes max_sends_per_invitation
+                       password_min_length)], 'the four ranged settings are integers');
+    for my $d (@ranged) {
+        my ($n, $min, $max) = @$d{qw(name min max)};
+        json_ok(put_settings({ $n => $max }), 200, "$n = max $max: accepted");
+        is(stored_value($n), $max, "$n = max $max: stored");
+        json_ok(put_settings({ $n => $min }), 200, "$n = min $min: accepted");
+        my $e = error_ok(put_settings({ $n => $max + 1 }), 422, 'invalid_setting', "$n = max+1: refused");
+        like($e && $e->{error}{message}, qr/from \Q$min\E to \Q$max\E/, "$n: the refusal names the same range");
+        error_ok(put_settings({ $n => $min - 1 }), 422, 'invalid_setting', "$n = min-1: refused");
+        json_ok(put_settings({ $n => undef }), 200, "$n: back to the default");
+    }
+    my @long = grep { defined $_->{max_length} } @$defs;
+    is_deeply([sort map { $_->{name} } @long],
+              [sort qw(practice_name practice_phone brand_color client_invitation_subject
+                       client_invitation_message representative_invitation_subject
+                       representative_invitation_message)], 'the settings with a longest length');
+    for my $d (@long) {
+        my ($n, $max) = @$d{qw(name max_length)};
+        my ($fit, $over) = $d->{type} eq 'message' ? (('x' x ($max - 8)) . '{{link}}', ('x' x ($max - 7)) . '{{link}}')
+                         : $d->{type} eq 'color'   ? ('#' . ('a' x ($max - 1)), '#' . ('a' x $max))
+                         :                           ('x' x $max, 'x' x ($max + 1));
+        json_ok(put_settings({ $n => $fit }), 200, "$n: $max characters accepted");
+        error_ok(put_settings({ $n => $over }), 422, 'invalid_setting', "$n: " . ($max + 1) . " characters refused");
+        json_ok(put_settings({ $n => undef }), 200, "$n: back to the default");
+    }
+    is_deeply(settings_rows(), {}, 'definitions: settings back at their defaults');
+}
+
 cleanup_clients(@CLIENTS);
 reset_settings();
 is_deeply(settings_rows(), {}, 'settings left at their defaults');

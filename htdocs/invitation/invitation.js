@@ -5,7 +5,9 @@
 // nothing; only the POSTs below accept or decline.
 
 const API = 'api/';
-const MIN_PASSWORD = 12;
+// The practice's shortest password comes with the lookup (password_min_length); this is
+// only for an answer without it (the module's default).
+const FALLBACK_MIN_PASSWORD = 12;
 
 const $ = (id) => document.getElementById(id);
 
@@ -251,11 +253,16 @@ function renderInvitation() {
     $('date-of-birth').setAttribute('autocomplete', 'bday');
   }
   $('date-of-birth').max = new Date().toISOString().slice(0, 10);
-  $('min-length').textContent = String(MIN_PASSWORD);
+  $('min-length').textContent = String(minPassword());
   show('view-invitation', 'welcome-heading');
 }
 
 // ---- accept ---------------------------------------------------------------------------------
+
+function minPassword() {
+  const n = invitation && invitation.password_min_length;
+  return Number.isInteger(n) && n > 0 ? n : FALLBACK_MIN_PASSWORD;
+}
 
 function setFieldError(id, text) {
   const input = $(id);
@@ -282,7 +289,7 @@ const FIELD_IDS = { date_of_birth: 'date-of-birth', username: 'username', passwo
 const ACCEPT_ERRORS = {
   verification_failed: ['date_of_birth', 'That date of birth doesn’t match what the practice has on file. Please check it and try again. For your security, the invitation locks after several wrong tries.'],
   username_taken: ['username', 'That username is already taken. Please choose a different one.'],
-  weak_password: ['password', 'Please choose a stronger password: at least ' + MIN_PASSWORD + ' characters, and not your username or email address.'],
+  weak_password: ['password', () => 'Please choose a stronger password: at least ' + minPassword() + ' characters, and not your username or email address.'],
 };
 
 function localChecks(values) {
@@ -293,8 +300,8 @@ function localChecks(values) {
   if (!values.username) errors.push(['username', 'Please choose a username.']);
   if (!values.password) {
     errors.push(['password', 'Please choose a password.']);
-  } else if ([...values.password].length < MIN_PASSWORD) {
-    errors.push(['password', 'Your password is too short. Please use at least ' + MIN_PASSWORD + ' characters.']);
+  } else if ([...values.password].length < minPassword()) {
+    errors.push(['password', 'Your password is too short. Please use at least ' + minPassword() + ' characters.']);
   } else if (values.username && values.password.toLowerCase() === values.username.toLowerCase()) {
     errors.push(['password', 'Your password can’t be the same as your username.']);
   }
@@ -357,7 +364,7 @@ function handleAnswerError(err, action) {
   }
   const known = ACCEPT_ERRORS[err.code];
   const field = known ? known[0] : err.field;
-  const text = known ? known[1] : err.message;
+  const text = known ? (typeof known[1] === 'function' ? known[1]() : known[1]) : err.message;
   if (field && FIELD_IDS[field] && text) {
     setFieldError(FIELD_IDS[field], text);
     $(FIELD_IDS[field]).focus();

@@ -16,7 +16,8 @@ const LOGO_MAX_BYTES = 100 * 1024;
 const TEST_POLL_MS = 1000;
 const TEST_POLL_LIMIT = 60;
 
-// setting → the input that holds it (by id) and the element its error goes to
+// setting → the input that holds it (by id) and the element its error goes to; ranges and
+// lengths come from the server's definitions (GET api/admin/settings?include=definitions)
 const FIELDS = {
   practice_name: { input: 'practice-name', label: 'Practice name' },
   practice_phone: { input: 'practice-phone', label: 'Practice phone' },
@@ -29,10 +30,10 @@ const FIELDS = {
   representative_invitation_message: { input: 'rep-message', label: 'Message of the email to representatives' },
   modules: { input: null, error: 'modules-error', label: 'Portal modules' },
   representatives_enabled: { input: null, error: 'representatives-enabled-error', label: 'Representatives' },
-  invitation_ttl_hours: { input: 'ttl-hours', label: 'Invitation links work for', min: 1, max: 720 },
-  resend_cooldown_minutes: { input: 'cooldown', label: 'Wait before a resend', min: 0, max: 1440 },
-  max_sends_per_invitation: { input: 'max-sends', label: 'Emails per invitation', min: 1, max: 20 },
-  password_min_length: { input: 'password-min', label: 'Shortest portal password', min: 8, max: 128 },
+  invitation_ttl_hours: { input: 'ttl-hours', label: 'Invitation links work for' },
+  resend_cooldown_minutes: { input: 'cooldown', label: 'Wait before a resend' },
+  max_sends_per_invitation: { input: 'max-sends', label: 'Emails per invitation' },
+  password_min_length: { input: 'password-min', label: 'Shortest portal password' },
 };
 
 const SECTIONS = {
@@ -50,6 +51,7 @@ const SECTIONS = {
 
 const state = {
   saved: null,          // the last settings document from the server
+  definitions: {},      // setting → its definition from the server (type, min/max, max_length)
   logo: undefined,      // the logo as chosen on the page: undefined = unchanged, null = removed
   logoUrl: null,        // object URL currently shown for the logo
   savedLogoUrl: null,   // object URL of the saved logo (the preview's cid: image)
@@ -292,6 +294,25 @@ function clearLogo() {
   announce(state.saved.logo ? 'Logo removed. Save the branding to make it final.' : 'No logo.');
 }
 
+// ---- the server's definitions on the inputs ----------------------------------------------------
+
+// Number inputs get the range (and their hint says it), text inputs the longest length.
+function applyDefinitions() {
+  for (const [name, f] of Object.entries(FIELDS)) {
+    const d = state.definitions[name];
+    const input = f.input && $(f.input);
+    if (!d || !input) continue;
+    if (d.type === 'integer') {
+      input.min = String(d.min);
+      input.max = String(d.max);
+      const range = document.querySelector('#' + f.input + '-hint [data-range]');
+      if (range) range.textContent = d.min + ' to ' + d.max;
+    } else if (Number.isInteger(d.max_length)) {
+      input.maxLength = d.max_length;
+    }
+  }
+}
+
 // ---- saving -------------------------------------------------------------------------------------
 
 function showFieldError(name, text) {
@@ -300,15 +321,15 @@ function showFieldError(name, text) {
   if (input) input.focus();
 }
 
-// Checks the page can make without asking: whole numbers in range.
+// Checks the page can make without asking: whole numbers in the definitions' range.
 function localProblems(section) {
   const problems = [];
   for (const name of SECTIONS[section].fields) {
-    const f = FIELDS[name];
-    if (f.min === undefined) continue;
+    const d = state.definitions[name];
+    if (!d || d.type !== 'integer') continue;
     const v = pageValue(name);
-    if (!Number.isInteger(v) || v < f.min || v > f.max) {
-      problems.push([name, 'Please enter a whole number from ' + f.min + ' to ' + f.max + '.']);
+    if (!Number.isInteger(v) || v < d.min || v > d.max) {
+      problems.push([name, 'Please enter a whole number from ' + d.min + ' to ' + d.max + '.']);
     }
   }
   return problems;
@@ -549,12 +570,15 @@ async function start() {
       showPageError('Only portal administrators can change the client portal settings. Ask your portal administrator if something should change.');
       return;
     }
-    state.saved = await api('GET', 'admin/settings');
+    const { definitions, ...saved } = await api('GET', 'admin/settings?include=definitions');
+    state.saved = saved;
+    state.definitions = Object.fromEntries((definitions || []).map((d) => [d.name, d]));
   } catch (err) {
     $('loading').hidden = true;
     showPageError(errorText(err));
     return;
   }
+  applyDefinitions();
   for (const section of Object.keys(SECTIONS)) fillSection(section);
   $('loading').hidden = true;
   $('settings').hidden = false;

@@ -132,6 +132,37 @@ describe('recipient page', () => {
     await page.context().close();
   });
 
+  test('the practice’s shortest password (password_min_length 16): the page says 16 and refuses 15 characters', async () => {
+    const set = await staffRequest('PUT', 'admin/settings', { password_min_length: 16 });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    try {
+      const client = await staffRequest('GET', 'clients/14');
+      const { token } = await invite(14);
+      const page = await openLink(token, { viewport: DESKTOP });
+      await page.getByRole('heading', { name: 'Welcome, ' + client.body.first_name }).waitFor();
+      assert.equal(await page.locator('#min-length').textContent(), '16', 'the rules say 16');
+      const accept = page.getByRole('button', { name: 'Accept and create my account' });
+      await page.getByLabel('Your date of birth').fill(client.body.date_of_birth);
+      await page.getByLabel('Choose a username').fill('sixteen.rule');
+      const fifteen = 'fifteen-chars!!';
+      assert.equal(fifteen.length, 15);
+      await page.getByLabel('Choose a password').fill(fifteen);
+      await page.getByLabel('Type the password again').fill(fifteen);
+      const calls = recipientCalls().length;
+      await accept.click();
+      await page.locator('#password-error').filter({ hasText: 'at least 16 characters' }).waitFor();
+      assert.equal(recipientCalls().length, calls, '15 characters: refused on the page, nothing sent');
+      // 16 characters: the page sends it, and the server (same minimum) accepts it
+      await page.getByLabel('Choose a password').fill(fifteen + 'x');
+      await page.getByLabel('Type the password again').fill(fifteen + 'x');
+      await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'), accept.click()]);
+      assertNoProblems(page);
+      await page.context().close();
+    } finally {
+      await staffRequest('PUT', 'admin/settings', { password_min_length: null });
+    }
+  });
+
   test('decline asks first; staff then see declined and "reinvite client"', async () => {
     const { token } = await invite(12);
     const page = await openLink(token, { viewport: DESKTOP });

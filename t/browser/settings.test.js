@@ -4,7 +4,7 @@
 // and axe. e2e.test.js covers the real server.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeServer } from './lib/fake-server.js';
+import { startFakeServer, SETTINGS } from './lib/fake-server.js';
 import {
   launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
 } from './lib/browser.js';
@@ -314,6 +314,35 @@ describe('settings page', () => {
     assert.deepEqual(lastPut(), { invitation_ttl_hours: 72, password_min_length: 14 });
     assert.equal(await page.locator('#ttl-hours-error').isVisible(), false);
     assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('ranges and lengths come from the server’s definitions, not the page', async () => {
+    resetSettings();
+    let page = await settingsPage();
+    const get = server.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/portal-manager/api/admin/settings')).at(-1);
+    assert.equal(get.path, '/portal-manager/api/admin/settings?include=definitions');
+    const defs = Object.fromEntries(SETTINGS.map((d) => [d.name, d]));
+    const pw = page.getByLabel('Shortest portal password (characters)');
+    assert.deepEqual([await pw.getAttribute('min'), await pw.getAttribute('max')],
+      [String(defs.password_min_length.min), String(defs.password_min_length.max)]);
+    await page.locator('#password-min-hint').filter({ hasText: defs.password_min_length.min + ' to ' + defs.password_min_length.max }).waitFor();
+    assert.equal(await page.getByLabel('Practice phone').getAttribute('maxlength'), String(defs.practice_phone.max_length));
+    await page.context().close();
+
+    // a server whose definition says 8 to 64: the page says and checks 8 to 64
+    const doc = await (await fetch(server.baseURL + '/portal-manager/api/admin/settings?include=definitions', {
+      headers: { Authorization: 'Basic ' + Buffer.from('admin:pw').toString('base64') },
+    })).json();
+    doc.definitions = doc.definitions.map((d) => (d.name === 'password_min_length' ? { ...d, max: 64 } : d));
+    server.inject({ method: 'GET', path: /^admin\/settings$/, status: 200, body: doc });
+    page = await settingsPage();
+    await page.locator('#password-min-hint').filter({ hasText: '8 to 64' }).waitFor();
+    const before = puts().length;
+    await page.getByLabel('Shortest portal password (characters)').fill('65');
+    await page.getByRole('button', { name: 'Save invitation rules' }).click();
+    await page.locator('#password-min-error').filter({ hasText: 'whole number from 8 to 64' }).waitFor();
+    assert.equal(puts().length, before, 'caught on the page');
     await page.context().close();
   });
 

@@ -8,6 +8,7 @@
 // fails here too. The end-to-end tests (e2e.test.js) run against the real server instead.
 import http from 'node:http';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,27 +27,37 @@ export function pageCsp(file) {
 }
 
 // ---- portal settings (docs/configuration.md), validated like the module does ----
-const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'appointment_requests', 'payments', 'forms'];
+// Names, types, ranges, lengths and defaults come from the module's own settings table
+// (src/pm_settings_def.c), which the build writes to settings-definitions.json
+// (pm-settings-json); t/browser/run.sh builds before it runs the tests.
+const DEFINITIONS_FILE = process.env.PM_SETTINGS_DEFINITIONS || path.resolve(here, '..', '..', '..', 'settings-definitions.json');
+function readDefinitions() {
+  try {
+    return JSON.parse(readFileSync(DEFINITIONS_FILE, 'utf8'));
+  } catch (err) {
+    throw new Error(DEFINITIONS_FILE + ' is written by the build (make): ' + err.message);
+  }
+}
+export const SETTINGS = readDefinitions();
+const SETTING = Object.fromEntries(SETTINGS.map((d) => [d.name, d]));
 const PLACEHOLDERS = ['recipient_first_name', 'practice_name', 'link', 'expires_at'];
-const DEFAULT_TEMPLATES = {
-  client_invitation_subject: '{{practice_name}}: your invitation to the client portal',
-  client_invitation_message: 'Hello {{recipient_first_name}},\n\n{{practice_name}} invites you to set up your account on its secure client portal.\n\nTo accept or decline, open this link:\n{{link}}\n\nThe link works until {{expires_at}}.\n',
-  representative_invitation_subject: '{{practice_name}}: you are invited to the client portal',
-  representative_invitation_message: 'Hello {{recipient_first_name}},\n\n{{practice_name}} invites you to set up an account on its secure client portal as a representative of one of its clients.\n\nTo accept or decline, open this link:\n{{link}}\n\nThe link works until {{expires_at}}.\n',
-};
-const INT_RANGES = {
-  invitation_ttl_hours: [1, 720, 168], resend_cooldown_minutes: [0, 1440, 10],
-  max_sends_per_invitation: [1, 20, 5], password_min_length: [8, 128, 12],
+// What the stand-in's configuration would give the settings whose defaults come from a directive.
+const DIRECTIVE_DEFAULTS = {
+  PortalMailFrom: () => 'Riverside Counseling',
+  PortalLoginURL: (baseURL) => baseURL + '/portal/account/',
 };
 
+function settingDefault(d, baseURL) {
+  if (d.default_from) return DIRECTIVE_DEFAULTS[d.default_from](baseURL);
+  return d.default !== null && typeof d.default === 'object' ? { ...d.default } : d.default;
+}
+
 function settingsDefaults(baseURL) {
-  return {
-    practice_name: 'Riverside Counseling', practice_phone: null, portal_url: baseURL + '/portal/account/', brand_color: null, logo: null,
-    ...Object.fromEntries(Object.entries(INT_RANGES).map(([k, [, , d]]) => [k, d])),
-    ...DEFAULT_TEMPLATES,
-    modules: Object.fromEntries(MODULES.map((m) => [m, true])),
-    representatives_enabled: true,
-  };
+  return Object.fromEntries(SETTINGS.map((d) => [d.name, settingDefault(d, baseURL)]));
+}
+
+function settingsDefinitions(baseURL) {
+  return SETTINGS.map((d) => ({ ...d, default: settingDefault(d, baseURL) }));
 }
 
 function templateProblem(t, needLink) {
@@ -67,15 +78,13 @@ function textProblem(v, max, newlines) {
 }
 
 function settingProblem(name, v) {
-  if (name in INT_RANGES) {
-    const [min, max] = INT_RANGES[name];
-    return Number.isInteger(v) && v >= min && v <= max ? null : 'must be a whole number from ' + min + ' to ' + max;
-  }
-  switch (name) {
-    case 'practice_name': return textProblem(v, 200, false);
-    case 'practice_phone': return v === null ? null : textProblem(v, 40, false);
-    case 'portal_url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
-    case 'brand_color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
+  const d = SETTING[name];
+  switch (d ? d.type : null) {
+    case 'integer':
+      return Number.isInteger(v) && v >= d.min && v <= d.max ? null : 'must be a whole number from ' + d.min + ' to ' + d.max;
+    case 'text': return textProblem(v, d.max_length, false);
+    case 'url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
+    case 'color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
     case 'logo': {
       // as the module: PNG or JPEG (magic bytes), never SVG; it also checks the dimensions
       if (typeof v === 'string' && v.startsWith('data:image/svg')) return 'must be a PNG or JPEG image; SVG is not accepted';
@@ -87,18 +96,18 @@ function settingProblem(name, v) {
       if (!magic) return 'is not a PNG or JPEG image';
       return bytes.length > 100 * 1024 ? 'must be at most 100 KB' : null;
     }
-    case 'client_invitation_subject': case 'representative_invitation_subject':
-      return textProblem(v, 200, false) || templateProblem(v, false);
-    case 'client_invitation_message': case 'representative_invitation_message':
-      return textProblem(v, 5000, true) || templateProblem(v, true);
+    case 'subject': return textProblem(v, d.max_length, false) || templateProblem(v, false);
+    case 'message': return textProblem(v, d.max_length, true) || templateProblem(v, true);
     case 'modules':
       if (!v || typeof v !== 'object' || Array.isArray(v)) return 'must be an object of true/false switches';
       for (const [k, b] of Object.entries(v)) {
-        if (!MODULES.includes(k)) return 'has an unknown module';
+        if (!d.keys.includes(k)) return 'has an unknown module';
         if (typeof b !== 'boolean') return 'switches must be true or false';
       }
       return null;
-    case 'representatives_enabled': return typeof v === 'boolean' ? null : 'must be true or false';
+    case 'boolean': return typeof v === 'boolean' ? null : 'must be true or false';
+    // the module asks ICU; here, anything shaped like a locale name
+    case 'locale': return typeof v === 'string' && /^[a-z]{2,3}(_[A-Za-z0-9]+)*$/.test(v) ? null : 'must be a locale ICU knows, such as en, fr_CA, sv or el';
     default: return 'is not a setting';
   }
 }
@@ -490,7 +499,9 @@ export async function startFakeServer(options = {}) {
 
   function adminApi(method, route, query, body) {
     if (route === 'settings') {
-      if (method === 'GET') return [200, settingsDoc()];
+      if (method === 'GET') {
+        return [200, query.get('include') === 'definitions' ? { ...settingsDoc(), definitions: settingsDefinitions(baseURL) } : settingsDoc()];
+      }
       if (method === 'PUT') {
         if (!body || typeof body !== 'object' || !Object.keys(body).length) fail(400, 'invalid_body', 'Send the settings to change as a JSON object.');
         for (const [k, v] of Object.entries(body)) {
@@ -577,6 +588,7 @@ export async function startFakeServer(options = {}) {
       return [200, {
         ...practiceInfo(), recipient_first_name: rep ? rep.first_name : c.first_name,
         kind: rep ? 'representative' : 'client', expires_at: iso(inv.expires_at), brand_color: opts.brandColor || '#2f5d62',
+        password_min_length: settingsDoc().password_min_length,
       }];
     }
     if (route === 'accept') {
@@ -591,7 +603,7 @@ export async function startFakeServer(options = {}) {
       if (!username) fail(422, 'invalid_username', 'Choose a username.', 'username');
       if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') fail(409, 'username_taken', 'That username is taken.', 'username');
       const pw = String(b.password || '');
-      if ([...pw].length < 12 || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase()) {
+      if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase()) {
         fail(422, 'weak_password', 'The password is too weak.', 'password');
       }
       accounts.set(username.toLowerCase(), { password: pw, client_id: c.id, representative_id: inv.representative_id, active: true });

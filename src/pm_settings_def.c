@@ -1,0 +1,290 @@
+/* pm_settings_def.c — the settings table (one row per setting: type, range or
+ * length, default, where it is loaded) and what follows from it alone: the defaults,
+ * the definitions the admin API hands to the pages, and each value's validation. */
+#include "pm_settings_def.h"
+#include "pm_collate.h"
+#include "pm_config_parse.h"
+#include "pm_image.h"
+#include "pm_mail_format.h"
+#include "pm_text.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+#define AT(f) offsetof(pm_settings, f)
+#define NOT_LOADED PM_SETTING_NOT_LOADED
+
+const pm_setting_def pm_setting_defs[] = {
+    /* name, type, min, max, int default, text default, default from, nullable, field */
+    { "practice_name", PM_SETTING_TEXT, 1, 200, 0, NULL, "PortalMailFrom", 0,
+      AT(practice_name) },
+    { "portal_url", PM_SETTING_URL, 0, 0, 0, NULL, "PortalLoginURL", 1, NOT_LOADED },
+    { "brand_color", PM_SETTING_COLOR, 0, 7, 0, NULL, NULL, 1, AT(brand_color) },
+    { "logo", PM_SETTING_LOGO, 0, 0, 0, NULL, NULL, 1, AT(logo) },
+    { "invitation_ttl_hours", PM_SETTING_INT, 1, 720, 168, NULL, NULL, 0,
+      AT(invitation_ttl_hours) },
+    { "resend_cooldown_minutes", PM_SETTING_INT, 0, 1440, 10, NULL, NULL, 0,
+      AT(resend_cooldown_minutes) },
+    { "max_sends_per_invitation", PM_SETTING_INT, 1, 20, 5, NULL, NULL, 0,
+      AT(max_sends_per_invitation) },
+    { "password_min_length", PM_SETTING_INT, 8, 128, 12, NULL, NULL, 0,
+      AT(password_min_length) },
+    { "client_invitation_subject", PM_SETTING_SUBJECT, 1, 200, 0, pm_default_client_subject,
+      NULL, 0, AT(client_subject) },
+    { "client_invitation_message", PM_SETTING_MESSAGE, 1, 5000, 0, pm_default_client_message,
+      NULL, 0, AT(client_message) },
+    { "representative_invitation_subject", PM_SETTING_SUBJECT, 1, 200, 0,
+      pm_default_representative_subject, NULL, 0, AT(representative_subject) },
+    { "representative_invitation_message", PM_SETTING_MESSAGE, 1, 5000, 0,
+      pm_default_representative_message, NULL, 0, AT(representative_message) },
+    { "modules", PM_SETTING_MODULES, 0, 0, 1, NULL, NULL, 0, NOT_LOADED },
+    { "representatives_enabled", PM_SETTING_BOOL, 0, 0, 1, NULL, NULL, 0,
+      AT(representatives_enabled) },
+    { "collation_locale", PM_SETTING_LOCALE, 0, 0, 0, PM_COLLATE_DEFAULT_LOCALE, NULL, 0,
+      AT(collation_locale) },
+    { "practice_phone", PM_SETTING_TEXT, 1, 40, 0, NULL, NULL, 1, AT(practice_phone) },
+    { NULL, PM_SETTING_TEXT, 0, 0, 0, NULL, NULL, 0, NOT_LOADED }
+};
+
+const char *const pm_setting_modules[] = {
+    "messaging", "statements", "statement_email_notifications", "appointment_requests",
+    "payments", "forms", NULL
+};
+
+static const char *const type_names[] = {
+    "text", "url", "color", "logo", "integer", "subject", "message", "boolean", "modules",
+    "locale"
+};
+
+const pm_setting_def *pm_setting_find(const char *name)
+{
+    const pm_setting_def *d;
+
+    for (d = pm_setting_defs; name && d->name; d++) {
+        if (strcmp(d->name, name) == 0) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+void pm_setting_defaults(pm_settings *st)
+{
+    const pm_setting_def *d;
+
+    memset(st, 0, sizeof(*st));
+    for (d = pm_setting_defs; d->name; d++) {
+        char *field = (char *)st + d->field;
+        if (d->field == NOT_LOADED) {
+            continue;
+        }
+        if (d->type == PM_SETTING_INT) {
+            *(long long *)(void *)field = d->int_default;
+        }
+        else if (d->type == PM_SETTING_BOOL) {
+            *(int *)(void *)field = (int)d->int_default;
+        }
+        else {
+            *(const char **)(void *)field = d->text_default;
+        }
+    }
+}
+
+json_t *pm_setting_default_json(const pm_setting_def *d)
+{
+    const char *const *m;
+    json_t *mods;
+
+    switch (d->type) {
+    case PM_SETTING_INT:
+        return json_integer(d->int_default);
+    case PM_SETTING_BOOL:
+        return json_boolean(d->int_default);
+    case PM_SETTING_MODULES:
+        mods = json_object();
+        for (m = pm_setting_modules; *m; m++) {
+            json_object_set_new(mods, *m, json_boolean(d->int_default));
+        }
+        return mods;
+    default:
+        return d->text_default ? json_string(d->text_default) : json_null();
+    }
+}
+
+static int has_length(const pm_setting_def *d)
+{
+    return d->type == PM_SETTING_TEXT || d->type == PM_SETTING_SUBJECT
+        || d->type == PM_SETTING_MESSAGE || d->type == PM_SETTING_COLOR;
+}
+
+json_t *pm_setting_definition(const pm_setting_def *d, json_t *dflt)
+{
+    json_t *o = json_object(), *keys;
+    const char *const *m;
+
+    json_object_set_new(o, "name", json_string(d->name));
+    json_object_set_new(o, "type", json_string(type_names[d->type]));
+    if (d->type == PM_SETTING_INT) {
+        json_object_set_new(o, "min", json_integer(d->min));
+        json_object_set_new(o, "max", json_integer(d->max));
+    }
+    else if (has_length(d)) {
+        json_object_set_new(o, "max_length", json_integer(d->max));
+    }
+    json_object_set_new(o, "nullable", json_boolean(d->nullable));
+    json_object_set_new(o, "default", dflt ? dflt : pm_setting_default_json(d));
+    if (d->default_from) {
+        json_object_set_new(o, "default_from", json_string(d->default_from));
+    }
+    if (d->type == PM_SETTING_MODULES) {
+        keys = json_array();
+        for (m = pm_setting_modules; *m; m++) {
+            json_array_append_new(keys, json_string(*m));
+        }
+        json_object_set_new(o, "keys", keys);
+    }
+    return o;
+}
+
+/* ---- validation ---------------------------------------------------------------------- */
+
+static const char *color_problem(const char *s)
+{
+    size_t i;
+
+    if (strlen(s) != 7 || s[0] != '#') {
+        return "must be a colour written #rrggbb";
+    }
+    for (i = 1; i < 7; i++) {
+        if (!strchr("0123456789abcdefABCDEF", s[i])) {
+            return "must be a colour written #rrggbb";
+        }
+    }
+    return NULL;
+}
+
+/* PNG or JPEG only (pm_image.c checks bytes, size and dimensions); SVG can carry
+ * script and is refused by name. */
+static const char *logo_problem(apr_pool_t *p, const char *s)
+{
+    const unsigned char *bytes;
+    apr_size_t len;
+    pm_image_info info;
+
+    if (strncmp(s, "data:image/svg", 14) == 0) {
+        return "must be a PNG or JPEG image; SVG is not accepted";
+    }
+    return pm_image_from_data_url(p, s, &bytes, &len, &info);
+}
+
+/* {{link}} carries the invitation token: only message bodies may hold it, never a
+ * Subject header, which every relay logs. */
+static const char *subject_problem(apr_pool_t *p, const char *s)
+{
+    const char *err = pm_template_problem(p, s, 0);
+
+    if (err == NULL && strstr(s, "{{link}}") != NULL) {
+        return "must not contain {{link}}: the link is secret, so it goes only in the message";
+    }
+    return err;
+}
+
+static const char *modules_problem(json_t *v)
+{
+    const char *key;
+    json_t *val;
+
+    if (!json_is_object(v)) {
+        return "must be an object of true/false switches";
+    }
+    json_object_foreach(v, key, val) {
+        const char *const *m;
+        for (m = pm_setting_modules; *m && strcmp(*m, key); m++) {
+        }
+        if (*m == NULL) {
+            return "has an unknown module (known: messaging, statements, "
+                   "statement_email_notifications, appointment_requests, payments, forms)";
+        }
+        if (!json_is_boolean(val)) {
+            return "switches must be true or false";
+        }
+    }
+    return NULL;
+}
+
+static const char *text_problem(apr_pool_t *p, json_t *v, size_t max, int newlines)
+{
+    const char *s;
+
+    if (!json_is_string(v)) {
+        return "must be text";
+    }
+    s = json_string_value(v);
+    if (!pm_utf8_valid(s, strlen(s), newlines)) {
+        return newlines ? "must be text without control characters"
+                        : "must be one line of text without control characters";
+    }
+    if (pm_utf8_length(s) > max) {
+        return apr_psprintf(p, "must be at most %d characters", (int)max);
+    }
+    return *pm_trim(p, s) ? NULL : "must not be empty";
+}
+
+static const char *url_problem(apr_pool_t *p, json_t *v, int allow_insecure)
+{
+    const char *err;
+    int https = 0;
+
+    if (!json_is_string(v)) {
+        return "must be a URL";
+    }
+    if ((err = pm_parse_web_url(p, json_string_value(v), &https)) != NULL) {
+        return err;
+    }
+    return (https || allow_insecure) ? NULL : "must be an https:// URL";
+}
+
+static const char *int_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < d->min || json_integer_value(v) > d->max) {
+        return apr_psprintf(p, "must be a whole number from %d to %d", (int)d->min, (int)d->max);
+    }
+    return NULL;
+}
+
+const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v,
+                               int allow_insecure_urls)
+{
+    const char *err;
+
+    switch (d->type) {
+    case PM_SETTING_TEXT:
+        return text_problem(p, v, (size_t)d->max, 0);
+    case PM_SETTING_URL:
+        return url_problem(p, v, allow_insecure_urls);
+    case PM_SETTING_COLOR:
+        return json_is_string(v) ? color_problem(json_string_value(v)) : "must be text";
+    case PM_SETTING_LOGO:
+        return json_is_string(v) ? logo_problem(p, json_string_value(v)) : "must be text";
+    case PM_SETTING_INT:
+        return int_problem(p, d, v);
+    case PM_SETTING_SUBJECT:
+        if ((err = text_problem(p, v, (size_t)d->max, 0)) != NULL) {
+            return err;
+        }
+        return subject_problem(p, json_string_value(v));
+    case PM_SETTING_MESSAGE:
+        if ((err = text_problem(p, v, (size_t)d->max, 1)) != NULL) {
+            return err;
+        }
+        return pm_template_problem(p, json_string_value(v), 1);
+    case PM_SETTING_BOOL:
+        return json_is_boolean(v) ? NULL : "must be true or false";
+    case PM_SETTING_MODULES:
+        return modules_problem(v);
+    case PM_SETTING_LOCALE:
+        return json_is_string(v) && pm_collate_locale_known(json_string_value(v)) ? NULL
+               : "must be a locale ICU knows, such as en, fr_CA, sv or el";
+    }
+    return "is not a setting";
+}

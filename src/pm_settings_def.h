@@ -1,0 +1,68 @@
+/* pm_settings_def.h — the one list of portal settings (docs/configuration.md): each one's name,
+ * type, range or length, default, whether it may be empty, and the pm_settings field
+ * that holds it once loaded. The loader, the admin API (validation and the definitions
+ * it returns to the pages) and, through pm-settings-json, the browser tests' stand-in
+ * server all read this table. httpd-free (libpmcore). */
+#ifndef PM_SETTINGS_DEF_H
+#define PM_SETTINGS_DEF_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+#include <jansson.h>
+
+/* The settings the module reads at run time (pm_settings.c loads them). */
+typedef struct {
+    const char *practice_name;          /* NULL: the PortalMailFrom display name */
+    const char *brand_color;            /* "#rrggbb" or NULL */
+    const char *logo;                   /* data:image/png|jpeg;base64,... (checked) or NULL */
+    long long invitation_ttl_hours;
+    long long resend_cooldown_minutes;
+    long long max_sends_per_invitation;
+    long long password_min_length;
+    const char *client_subject, *client_message;
+    const char *representative_subject, *representative_message;
+    int representatives_enabled;
+    const char *collation_locale;       /* ICU locale of the client list's order */
+    const char *practice_phone;         /* NULL: none shown */
+} pm_settings;
+
+typedef enum {
+    PM_SETTING_TEXT, PM_SETTING_URL, PM_SETTING_COLOR, PM_SETTING_LOGO, PM_SETTING_INT,
+    PM_SETTING_SUBJECT, PM_SETTING_MESSAGE, PM_SETTING_BOOL, PM_SETTING_MODULES,
+    PM_SETTING_LOCALE
+} pm_setting_type;
+
+#define PM_SETTING_NOT_LOADED ((size_t)-1)
+
+typedef struct {
+    const char *name;               /* the settings table row and the API's member */
+    pm_setting_type type;
+    long long min, max;             /* integers: the range; text: max = most characters */
+    long long int_default;          /* integers and true/false */
+    const char *text_default;       /* text types: NULL = none */
+    const char *default_from;       /* a directive that gives the default instead, or NULL */
+    int nullable;                   /* may have no value at all (null) */
+    size_t field;                   /* offsetof(pm_settings, ...) or PM_SETTING_NOT_LOADED */
+} pm_setting_def;
+
+/* Every setting, ended by { NULL }; the portal modules the "modules" switches name. */
+extern const pm_setting_def pm_setting_defs[];
+extern const char *const pm_setting_modules[];
+
+const pm_setting_def *pm_setting_find(const char *name);
+
+/* Every loaded field at its default (NULL where the default comes from a directive). */
+void pm_setting_defaults(pm_settings *st);
+
+/* The default as JSON (new reference); null where it comes from a directive. */
+json_t *pm_setting_default_json(const pm_setting_def *d);
+
+/* {name, type, min, max | max_length, nullable, default, default_from?, keys?}
+ * (new reference), default as pm_setting_default_json unless given (stolen). */
+json_t *pm_setting_definition(const pm_setting_def *d, json_t *dflt);
+
+/* Why v (not null) cannot be this setting's value, or NULL when it can. */
+const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v,
+                               int allow_insecure_urls);
+
+#endif

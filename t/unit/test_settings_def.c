@@ -1,0 +1,107 @@
+/* Unit tests for the settings table (src/pm_settings_def.c): names unique and found,
+ * every default inside its own range and accepted by its own validation, the loaded
+ * defaults equal to the table's, and the definitions' JSON shape. */
+#include "pm_settings_def.h"
+#include "tap.h"
+
+#include <apr_general.h>
+
+static void test_names(void)
+{
+    const pm_setting_def *d, *e;
+    int dup = 0, n = 0;
+
+    for (d = pm_setting_defs; d->name; d++, n++) {
+        for (e = d + 1; e->name; e++) {
+            dup |= strcmp(d->name, e->name) == 0;
+        }
+        ok(pm_setting_find(d->name) == d, "%s found", d->name);
+    }
+    ok(!dup, "names unique");
+    ok(n == 16, "16 settings (%d)", n);
+    ok(pm_setting_find("definitions") == NULL && pm_setting_find(NULL) == NULL,
+       "unknown names not found");
+}
+
+/* Would PUT accept the integer n for this setting? */
+static int int_accepted(apr_pool_t *p, const pm_setting_def *d, long long n)
+{
+    json_t *v = json_integer(n);
+    int accepted = pm_setting_problem(p, d, v, 0) == NULL;
+
+    json_decref(v);
+    return accepted;
+}
+
+/* A default that is not null must be a value PUT would accept. */
+static void test_defaults_valid(apr_pool_t *p)
+{
+    const pm_setting_def *d;
+
+    for (d = pm_setting_defs; d->name; d++) {
+        json_t *v = pm_setting_default_json(d);
+        const char *err = json_is_null(v) ? NULL : pm_setting_problem(p, d, v, 0);
+        ok(err == NULL, "%s: the default is valid (%s)", d->name, err ? err : "ok");
+        ok(!json_is_null(v) || d->nullable || d->default_from,
+           "%s: a null default only where null is allowed or a directive gives it", d->name);
+        if (d->type == PM_SETTING_INT) {
+            ok(d->min <= d->int_default && d->int_default <= d->max, "%s: default in range",
+               d->name);
+            ok(int_accepted(p, d, d->max) && !int_accepted(p, d, d->max + 1)
+               && int_accepted(p, d, d->min) && !int_accepted(p, d, d->min - 1),
+               "%s: min and max accepted, min-1 and max+1 refused", d->name);
+        }
+        json_decref(v);
+    }
+}
+
+static void test_loaded_defaults(void)
+{
+    pm_settings st;
+
+    pm_setting_defaults(&st);
+    ok(st.invitation_ttl_hours == 168 && st.resend_cooldown_minutes == 10
+       && st.max_sends_per_invitation == 5 && st.password_min_length == 12,
+       "integer defaults 168, 10, 5, 12");
+    ok(st.representatives_enabled == 1, "representatives on");
+    is_str(st.collation_locale, "en", "collation_locale en");
+    ok(st.practice_name == NULL && st.practice_phone == NULL && st.brand_color == NULL
+       && st.logo == NULL, "no practice name (PortalMailFrom), phone, colour or logo");
+    ok(st.client_subject && strstr(st.client_subject, "{{practice_name}}")
+       && st.representative_message && strstr(st.representative_message, "{{link}}"),
+       "the built-in email templates");
+}
+
+static void test_definition_json(void)
+{
+    json_t *o = pm_setting_definition(pm_setting_find("password_min_length"), NULL);
+    json_t *t = pm_setting_definition(pm_setting_find("practice_phone"), NULL);
+    json_t *m = pm_setting_definition(pm_setting_find("modules"), NULL);
+
+    is_str(json_string_value(json_object_get(o, "type")), "integer", "integer type");
+    ok(json_integer_value(json_object_get(o, "min")) == 8
+       && json_integer_value(json_object_get(o, "max")) == 128
+       && json_integer_value(json_object_get(o, "default")) == 12, "8 to 128, default 12");
+    ok(json_integer_value(json_object_get(t, "max_length")) == 40
+       && json_is_true(json_object_get(t, "nullable"))
+       && json_is_null(json_object_get(t, "default")), "phone: 40 characters, nullable, none");
+    ok(json_array_size(json_object_get(m, "keys")) == 6, "modules: six keys");
+    json_decref(o);
+    json_decref(t);
+    json_decref(m);
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_names();
+    test_defaults_valid(p);
+    test_loaded_defaults();
+    test_definition_json();
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
