@@ -18,7 +18,9 @@ my $HTTPD = $ENV{PM_HTTPD} || '/usr/sbin/apache2';
 my $MODULE = $ENV{PM_MODULE} || "$top/.libs/mod_portal_manager.so";
 
 my $sample = PortalTest::Env::slurp("$top/conf/portal_manager.conf");
-my $rendered = PortalTest::Env::httpd_conf(part => 'sample');
+my $dir = File::Temp->newdir('pm-sample-XXXXXX', TMPDIR => 1);
+PortalTest::Env::httpd_conf("$dir/sample.conf", part => 'sample');
+my $rendered = PortalTest::Env::slurp("$dir/sample.conf");
 ok($rendered eq $sample, 'conf/portal_manager.conf is the rendered sample')
     or diag "render it again: scripts/lib/httpd-conf.py --part sample > conf/portal_manager.conf";
 unlike($sample, qr/^\s*DBDInitSQL/m, 'the sample runs no DBDInitSQL (README: SQLite notes)');
@@ -26,12 +28,12 @@ unlike($sample, qr/^\s*PortalAllowInsecure/m, 'the sample allows no insecure URL
 
 {
     ok(-f $MODULE, "the module is built ($MODULE)") or last;
-    my $dir = File::Temp->newdir('pm-sample-XXXXXX', TMPDIR => 1);
     (my $load = PortalTest::Env::slurp("$top/conf/portal_manager.load"))
         =~ s{^LoadModule portal_manager_module \S+}{LoadModule portal_manager_module "$MODULE"}m;
     my $port = PortalTest::Env::free_port();
+    PortalTest::Env::httpd_conf("$dir/modules.conf", part => 'modules');
     PortalTest::Env::spew("$dir/httpd.conf", join "\n",
-        PortalTest::Env::httpd_conf(part => 'modules'),
+        PortalTest::Env::slurp("$dir/modules.conf"),
         'ServerName 127.0.0.1', "Listen 127.0.0.1:$port", "PidFile $dir/httpd.pid",
         "ErrorLog $dir/error_log", $load, $sample, '');
     my $out = qx{$HTTPD -t -f $dir/httpd.conf 2>&1};

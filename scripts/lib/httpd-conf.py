@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """scripts/lib/httpd-conf.py — render conf/httpd-portal.conf.in, the one httpd.conf.
 
-  scripts/lib/httpd-conf.py [--part PART] [--caller NAME] [--extra FILE]... [NAME=VALUE]...
+  scripts/lib/httpd-conf.py [--part PART] [--caller NAME] [--extra FILE]... [-o FILE] [NAME=VALUE]...
 
-prints the configuration on stdout: the template's sections for PART, then each --extra
+writes the configuration to stdout (or FILE): the template's sections for PART, then each --extra
 FILE's lines (the caller's own: test-only directives, more Locations, vhosts, pool sizes;
 "-" reads stdin). Parts:
 
@@ -122,10 +122,10 @@ def render_line(line, values):
 
 
 def parse_args(argv):
-    part, caller, extras, given = 'full', None, [], {}
+    part, caller, extras, given, out = 'full', None, [], {}, None
     args = iter(argv)
     for arg in args:
-        if arg in ('--part', '--caller', '--extra'):
+        if arg in ('--part', '--caller', '--extra', '-o'):
             value = next(args, None)
             if value is None:
                 die('%s needs a value' % arg)
@@ -133,6 +133,8 @@ def parse_args(argv):
                 part = value
             elif arg == '--caller':
                 caller = value
+            elif arg == '-o':
+                out = value
             else:
                 extras.append(value)
         elif arg in ('-h', '--help'):
@@ -147,7 +149,7 @@ def parse_args(argv):
         die('--part must be one of %s' % ', '.join(sorted(PARTS)))
     if part == 'sample' and (given or extras):
         die('the sample takes no values and no --extra lines')
-    return part, caller, extras, given
+    return part, caller, extras, given, out
 
 
 def values_for(part, given, used):
@@ -170,7 +172,7 @@ def values_for(part, given, used):
 
 
 def main(argv):
-    part, caller, extras, given = parse_args(argv)
+    part, caller, extras, given, out_file = parse_args(argv)
     sections = read_sections()
     lines = [line for s in PARTS[part] for line in sections[s]]
     values = values_for(part, given, names_in(lines))
@@ -186,7 +188,12 @@ def main(argv):
             out += ['', '# ---- %s: its own lines ----' % (caller or 'the caller'), text]
     while out and out[-1] == '':
         out.pop()
-    sys.stdout.write('\n'.join(out) + '\n')
+    text = '\n'.join(out) + '\n'
+    if out_file:
+        with open(out_file, 'w', encoding='utf-8') as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
 
 
 if __name__ == '__main__':

@@ -204,30 +204,27 @@ our $MAIL_FROM = 'Riverside Counseling <no-reply@example.test>';
 our @OUTBOX = ('PortalMailTimeout 10', 'PortalOutboxInterval 100', 'PortalOutboxMaxAttempts 3',
                'PortalOutboxRetryDelay 1');
 
-# httpd_conf(part => 'full'|'portal'|'modules', caller => NAME, values => {NAME => VALUE},
-#            extra => [lines]): conf/httpd-portal.conf.in rendered by scripts/lib/httpd-conf.py
+# httpd_conf(FILE, part => 'full'|'portal'|'modules', caller => NAME,
+#            values => {NAME => VALUE}, extra => [lines]): writes FILE, conf/httpd-portal.conf.in
+#            rendered by scripts/lib/httpd-conf.py (the extra lines go through a pipe)
 sub httpd_conf {
-    my (%o) = @_;
-    my $extra = join '', map { "$_\n" } @{ $o{extra} || [] };
-    my $file;
-    if (length $extra) {
-        require File::Temp;
-        $file = File::Temp->new(TEMPLATE => 'pm-httpd-conf-XXXXXX', TMPDIR => 1);
-        print $file $extra;
-        close $file;
-    }
+    my ($file, %o) = @_;
     my $values = $o{values} || {};
-    return run_cmd('rendering conf/httpd-portal.conf.in', $PYTHON,
-        catfile(top_dir(), qw(scripts lib httpd-conf.py)), '--part', $o{part} || 'full',
-        ($o{caller} ? ('--caller', $o{caller}) : ()), ($file ? ('--extra', "$file") : ()),
-        map { "$_=$values->{$_}" } sort keys %$values);
+    my @extra = @{ $o{extra} || [] };
+    my @cmd = ($PYTHON, catfile(top_dir(), qw(scripts lib httpd-conf.py)),
+               '--part', $o{part} || 'full', ($o{caller} ? ('--caller', $o{caller}) : ()),
+               (@extra ? ('--extra', '-') : ()), '-o', $file,
+               map { "$_=$values->{$_}" } sort keys %$values);
+    open(my $to, '|-', @cmd) or die "httpd-conf.py: $!\n";
+    print $to map { "$_\n" } @extra;
+    close $to or die "rendering conf/httpd-portal.conf.in into $file failed (exit " . ($? >> 8) . ")\n";
 }
 
 sub write_runtime_conf {
     my ($rt, $port) = @_;
     my $conf_dir = catdir(top_dir(), qw(t conf));
     my $q = \&conf_quote;
-    spew(catfile($conf_dir, 'portal_runtime.conf'), httpd_conf(
+    httpd_conf(catfile($conf_dir, 'portal_runtime.conf'),
         part => 'portal', caller => 't/lib/PortalTest/Env.pm for this run',
         values => {
             DB_DRIVER => $rt->{db_driver}, DB_PARAMS => $rt->{db_params},
@@ -235,7 +232,7 @@ sub write_runtime_conf {
             MAIL_SERVER => "smtp://127.0.0.1:$rt->{smtp_port}", MAIL_FROM => $MAIL_FROM,
             AUTH_USER_FILE => $rt->{htpasswd}, AUTH_GROUP_FILE => $rt->{groups},
         },
-        extra => [init_sql_lines($rt->{db_driver}), @POOL, @OUTBOX]));
+        extra => [init_sql_lines($rt->{db_driver}), @POOL, @OUTBOX]);
 
     # the same database, but a pool of its own: its connections are new when a test
     # first talks to that vhost. (mod_dbd shares one pool among servers whose driver,

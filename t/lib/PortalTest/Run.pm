@@ -36,8 +36,8 @@ sub base_conf_file { catfile(PortalTest::Env::top_dir(), qw(t conf portal_base.c
 
 sub write_base_conf {
     my $file = base_conf_file();
-    PortalTest::Env::spew($file, PortalTest::Env::httpd_conf(
-        part => 'modules', caller => 't/lib/PortalTest/Run.pm (the base config Apache::Test inherits)'));
+    PortalTest::Env::httpd_conf($file,
+        part => 'modules', caller => 't/lib/PortalTest/Run.pm (the base config Apache::Test inherits)');
     return $file;
 }
 

@@ -220,7 +220,7 @@ sub _write_conf {
                  (@order, sort keys %portal);
     my $user = run_user();
     make_path("$dir/docroot");
-    PortalTest::Env::spew("$dir/httpd.conf", PortalTest::Env::httpd_conf(
+    PortalTest::Env::httpd_conf("$dir/httpd.conf",
         caller => 't/lib/PortalTest/Standalone.pm',
         values => {
             MODULE => $self->{module}, PORT => $self->{port}, RUNTIME_DIR => $dir,
@@ -241,7 +241,7 @@ sub _write_conf {
             @PortalTest::Env::POOL,
             @portal,
             grep { length } $self->{extra},
-        ]));
+        ]);
 }
 
 # everything: run dir, database, auth files, catcher, httpd
