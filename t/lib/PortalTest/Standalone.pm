@@ -201,9 +201,10 @@ sub mail_replies {
 
 # --- httpd ----------------------------------------------------------------------------
 
-# httpd.conf: conf/httpd-portal.conf.in (part "full"), then this server's own lines: its
-# pool, the outbox timings of the main test server (PortalTest::Env) with this server's
-# Portal* values over them, its sizing and $self->{extra}
+# httpd.conf: conf/httpd-portal.conf.in (part "full") sized as httpd's defaults but 2
+# servers of 25 threads, at most 150; then this server's own lines: file mutexes in its
+# run dir, the pool and outbox timings of the main test server (PortalTest::Env) with this
+# server's Portal* values over them, and $self->{extra}
 sub _write_conf {
     my $self = shift;
     my $dir = $self->{dir};
