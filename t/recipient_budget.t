@@ -224,9 +224,7 @@ sub verify_failed_rows {
 {
     my $sa = PortalTest::Standalone->new(name => 'dobrace');
     $sa->{extra} = join "\n", 'StartServers 8', 'ServerLimit 16', 'ThreadsPerChild 8',
-        'MinSpareThreads 64', 'MaxSpareThreads 128', 'MaxRequestWorkers 128',
-        '<Location /portal/invitation/api>', '    SetHandler portal-invitation',
-        '    Require all granted', '</Location>';
+        'MinSpareThreads 64', 'MaxSpareThreads 128', 'MaxRequestWorkers 128';
     if (!eval { $sa->start; 1 }) {
         fail("the standalone httpd starts: $@");
     }

@@ -239,6 +239,7 @@ sub run_concurrently {
         if (!$pid) {
             close $gate_w;
             close $r;
+            srand();                           # its own rand (fake_token) if the parent seeded one
             my $x = <$gate_r>;                 # EOF when the parent closes the gate
             my $out = eval { $code->($i) } // "died: $@";
             syswrite $w, $out;
