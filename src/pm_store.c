@@ -29,7 +29,7 @@ struct pm_db {
         else ap_log_error(APLOG_MARK, level, 0, (db)->s, __VA_ARGS__);           \
     } while (0)
 
-static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s);
+static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try);
 
 int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
 {
@@ -63,17 +63,17 @@ pm_db *pm_db_acquire(request_rec *r)
     pm_db *db;
     int i;
 
-    /* a new SQLite connection prepares everything before DBDInitSQL sets its busy
-     * timeout, so a busy database can fail it at once: try again briefly */
+    /* a new SQLite connection prepares every statement, and SQLite answers a
+     * prepare on a busy file at once (no busy_timeout, see README): try again
+     * briefly */
     for (i = 0; acquire && dbd == NULL && i < ACQUIRE_TRIES; i++) {
         if (i > 0) {
             apr_sleep(ACQUIRE_PAUSE_US);
         }
-        dbd = acquire(r);
-    }
-
-    if (dbd != NULL && prepare_on_connection(dbd, r->server) != APR_SUCCESS) {
-        dbd = NULL;
+        if ((dbd = acquire(r)) != NULL
+            && prepare_on_connection(dbd, r->server, i == ACQUIRE_TRIES - 1) != APR_SUCCESS) {
+            dbd = NULL;
+        }
     }
     if (dbd == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
@@ -96,12 +96,20 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    ap_dbd_t *dbd = open_fn ? open_fn(p, s) : NULL;
+    ap_dbd_t *dbd = NULL;
     pm_db *db;
+    int i;
 
-    if (dbd != NULL && prepare_on_connection(dbd, s) != APR_SUCCESS) {
-        close_fn(s, dbd);
-        dbd = NULL;
+    /* as pm_db_acquire: a new SQLite connection's prepares can meet a busy file */
+    for (i = 0; open_fn && dbd == NULL && i < ACQUIRE_TRIES; i++) {
+        if (i > 0) {
+            apr_sleep(ACQUIRE_PAUSE_US);
+        }
+        if ((dbd = open_fn(p, s)) != NULL
+            && prepare_on_connection(dbd, s, i == ACQUIRE_TRIES - 1) != APR_SUCCESS) {
+            close_fn(s, dbd);
+            dbd = NULL;
+        }
     }
     if (dbd == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
@@ -145,7 +153,9 @@ static apr_dbd_prepared_t *find_statement(pm_db *db, const pm_sql_stmt *st)
  * expires every statement for good, and inside a transaction the driver keeps
  * reporting the first error. So on SQLite each connection gets our statements
  * prepared again the first time we use it; a pool userdata key marks it done. */
-static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s)
+/* SQLite: prepare every statement on this connection (once). A failure that will
+ * be tried again (a busy file) is logged at debug level; the last one as an error. */
+static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
 {
     void *done = NULL;
     int i;
@@ -161,7 +171,7 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s)
         const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
         apr_dbd_prepared_t *stmt = NULL;
         if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql, st->label, &stmt) != 0) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00018)
+            ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00018)
                          "cannot prepare %s: %s", st->label,
                          apr_dbd_error(dbd->driver, dbd->handle, -1));
             return APR_EGENERAL;
