@@ -135,8 +135,7 @@ for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
                                       PortalRecipientRateWindow => '60' });
     is($rc, 0, 'the default recipient rate limits, written out, pass') or diag $out;
 }
-TODO: {
-    local $TODO = 'directive order: PortalAllowInsecureURLs after the URLs';
+{
     my @order = grep { $_ ne 'PortalAllowInsecureURLs' } do { my $i = 0; grep { $i++ % 2 == 0 } @GOOD };
     my ($rc, $out) = configtest(order => [@order, 'PortalAllowInsecureURLs']);
     is($rc, 0, 'PortalAllowInsecureURLs On may follow the http:// URLs') or diag $out;
