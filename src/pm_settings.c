@@ -79,7 +79,7 @@ apr_status_t pm_settings_load(pm_db *db, apr_pool_t *p, pm_settings *out)
     }
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *name = pm_row_str(row, 0), *text = pm_row_str(row, 1);
+        const char *name = pm_row_str(row, SETTING_NAME), *text = pm_row_str(row, SETTING_VALUE);
         json_t *v;
         if (name == NULL || text == NULL) {
             continue;
