@@ -1,5 +1,6 @@
 /* pm_sql.c — the statement table. All SQL lives here so a reviewer can read every
- * query the module can run in one place; nothing else builds SQL text. */
+ * query the module can run in one place (the columns a statement returns are in
+ * pm_columns.h, with the names its rows are read by); nothing else builds SQL text. */
 #include "pm_sql.h"
 
 #include <stddef.h>
