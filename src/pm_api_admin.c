@@ -97,19 +97,20 @@ static int settings_document(pm_req *q, int with_definitions, json_t **out)
     }
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        json_t *v = pm_setting_find(pm_row_str(row, 0))
-                    ? json_loads(pm_row_str(row, 1), JSON_DECODE_ANY, NULL) : NULL;
-        if (v && strcmp(pm_row_str(row, 0), "logo") == 0 && !stored_logo_usable(q, v)) {
+        json_t *v = pm_setting_find(pm_row_str(row, SETTING_NAME))
+                    ? json_loads(pm_row_str(row, SETTING_VALUE), JSON_DECODE_ANY, NULL) : NULL;
+        if (v && strcmp(pm_row_str(row, SETTING_NAME), "logo") == 0 && !stored_logo_usable(q, v)) {
             json_decref(v);
             v = NULL;
         }
         if (v) {
-            if (json_is_object(v) && json_is_object(json_object_get(doc, pm_row_str(row, 0)))) {
-                json_object_update(json_object_get(doc, pm_row_str(row, 0)), v);
+            if (json_is_object(v)
+                && json_is_object(json_object_get(doc, pm_row_str(row, SETTING_NAME)))) {
+                json_object_update(json_object_get(doc, pm_row_str(row, SETTING_NAME)), v);
                 json_decref(v);
             }
             else {
-                json_object_set_new(doc, pm_row_str(row, 0), v);
+                json_object_set_new(doc, pm_row_str(row, SETTING_NAME), v);
             }
         }
     }
@@ -269,10 +270,10 @@ static int refuse_test_email_flood(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     row = &APR_ARRAY_IDX(rows, 0, pm_row);
-    if (pm_row_int(row, 0, 0) < TEST_EMAIL_LIMIT) {
+    if (pm_row_int(row, TEST_EMAILS_COUNT, 0) < TEST_EMAIL_LIMIT) {
         return PM_NEXT;
     }
-    wait = pm_row_int(row, 1, now) + TEST_EMAIL_WINDOW - now;
+    wait = pm_row_int(row, TEST_EMAILS_OLDEST_AT, now) + TEST_EMAIL_WINDOW - now;
     wait = wait < 1 ? 1 : wait;
     apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(p, wait));
     return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "test_email_limit",
@@ -325,13 +326,13 @@ int pm_api_admin_test_email(pm_req *q)
                         apr_pstrcat(p, "test_", k, NULL), addr,
                         pm_outbox_message_id(p, q->r->server), now, now) != APR_SUCCESS
         || rows->nelts != 1
-        || pm_audit(q, "settings.test_email", 0, pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0),
+        || pm_audit(q, "settings.test_email", 0, pm_row_int(pm_first_row(rows), INSERTED_ID, 0),
                     PM_AUDIT_OK, test_email_detail(q, addr)) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     doc = pm_json_object(p);
-    pm_json_set_int(doc, "outbox_id", pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0));
+    pm_json_set_int(doc, "outbox_id", pm_row_int(pm_first_row(rows), INSERTED_ID, 0));
     pm_json_set_str(doc, "status", "queued");
     return pm_http_send_json(q, HTTP_ACCEPTED, doc);
 }
@@ -364,30 +365,32 @@ int pm_api_admin_outbox(pm_req *q)
     json_object_set_new(c, "failed", json_integer(0));
     for (i = 0; i < counts->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(counts, i, pm_row);
-        pm_json_set_int(c, pm_row_str(row, 0), pm_row_int(row, 1, 0));
+        pm_json_set_int(c, pm_row_str(row, OUTBOX_COUNT_STATUS),
+                        pm_row_int(row, OUTBOX_COUNT_ROWS, 0));
     }
     json_object_set_new(doc, "counts", c);
     list = json_array();
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
         json_t *e = json_object();
-        pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
-        if (pm_row_str(row, 1)) {
-            pm_json_set_int(e, "invitation_id", pm_row_int(row, 1, 0));
-            pm_json_set_int(e, "client_id", pm_row_int(row, 2, 0));
+        pm_json_set_int(e, "id", pm_row_int(row, OUTBOX_ID, 0));
+        if (pm_row_str(row, OUTBOX_INVITATION_ID)) {
+            pm_json_set_int(e, "invitation_id", pm_row_int(row, OUTBOX_INVITATION_ID, 0));
+            pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
         }
         else {
             pm_json_set_null(e, "invitation_id");
             pm_json_set_null(e, "client_id");
         }
-        pm_json_set_str(e, "purpose", pm_row_str(row, 9));
-        pm_json_set_str(e, "status", pm_row_str(row, 3));
-        pm_json_set_int(e, "attempts", pm_row_int(row, 4, 0));
-        pm_json_set_str(e, "last_error", pm_row_str(row, 5));
-        pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, 6, 0)));
-        pm_json_set_str(e, "next_attempt_at", pm_rfc3339(p, pm_row_int(row, 7, 0)));
-        pm_json_set_str(e, "sent_at", pm_row_str(row, 8) ? pm_rfc3339(p, pm_row_int(row, 8, 0))
-                                                         : NULL);
+        pm_json_set_str(e, "purpose", pm_row_str(row, OUTBOX_PURPOSE));
+        pm_json_set_str(e, "status", pm_row_str(row, OUTBOX_STATUS));
+        pm_json_set_int(e, "attempts", pm_row_int(row, OUTBOX_ATTEMPTS, 0));
+        pm_json_set_str(e, "last_error", pm_row_str(row, OUTBOX_LAST_ERROR));
+        pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_CREATED_AT, 0)));
+        pm_json_set_str(e, "next_attempt_at",
+                        pm_rfc3339(p, pm_row_int(row, OUTBOX_NEXT_ATTEMPT_AT, 0)));
+        pm_json_set_str(e, "sent_at", pm_row_str(row, OUTBOX_SENT_AT)
+                                      ? pm_rfc3339(p, pm_row_int(row, OUTBOX_SENT_AT, 0)) : NULL);
         json_array_append_new(list, e);
     }
     json_object_set_new(doc, "entries", list);
@@ -461,16 +464,16 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
         }
         for (i = 0; i < rows->nelts; i++) {
             const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-            for (col = 0; col < 10; col++) {
+            for (col = 0; col < PM_NCOLS(PM_COLS_AUDIT); col++) {
                 const char *v = pm_row_str(row, col);
-                if (col == 1 && v) {
+                if (col == AUDIT_AT && v) {
                     v = pm_rfc3339(r->pool, pm_row_int(row, col, 0));
                 }
                 ap_rputs(col ? "," : "", r);
                 ap_rputs(pm_csv_cell(r->pool, v), r);  /* quoted, formulas neutralised */
             }
             ap_rputs("\r\n", r);
-            aq->before = pm_row_str(row, 0);
+            aq->before = pm_row_str(row, AUDIT_ID);
         }
     } while (rows->nelts == CSV_PAGE);
     return OK;
@@ -503,25 +506,25 @@ int pm_api_admin_audit(pm_req *q)
     for (i = 0; i < shown; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
         json_t *e = json_object();
-        const char *detail = pm_row_str(row, 7);
-        pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
-        pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, 1, 0)));
-        pm_json_set_str(e, "username", pm_row_str(row, 2));
-        pm_json_set_str(e, "action", pm_row_str(row, 3));
-        if (pm_row_str(row, 4)) pm_json_set_int(e, "client_id", pm_row_int(row, 4, 0));
+        const char *detail = pm_row_str(row, AUDIT_DETAIL);
+        pm_json_set_int(e, "id", pm_row_int(row, AUDIT_ID, 0));
+        pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, AUDIT_AT, 0)));
+        pm_json_set_str(e, "username", pm_row_str(row, AUDIT_USERNAME));
+        pm_json_set_str(e, "action", pm_row_str(row, AUDIT_ACTION));
+        if (pm_row_str(row, AUDIT_CLIENT_ID)) pm_json_set_int(e, "client_id", pm_row_int(row, AUDIT_CLIENT_ID, 0));
         else pm_json_set_null(e, "client_id");
-        if (pm_row_str(row, 5)) pm_json_set_int(e, "object_id", pm_row_int(row, 5, 0));
+        if (pm_row_str(row, AUDIT_OBJECT_ID)) pm_json_set_int(e, "object_id", pm_row_int(row, AUDIT_OBJECT_ID, 0));
         else pm_json_set_null(e, "object_id");
-        pm_json_set_str(e, "result", pm_row_str(row, 6));
+        pm_json_set_str(e, "result", pm_row_str(row, AUDIT_RESULT));
         json_object_set_new(e, "detail", detail ? json_loads(detail, 0, NULL) : NULL);
         if (json_object_get(e, "detail") == NULL) pm_json_set_null(e, "detail");
-        pm_json_set_str(e, "remote_ip", pm_row_str(row, 8));
-        pm_json_set_str(e, "request_id", pm_row_str(row, 9));
+        pm_json_set_str(e, "remote_ip", pm_row_str(row, AUDIT_REMOTE_IP));
+        pm_json_set_str(e, "request_id", pm_row_str(row, AUDIT_REQUEST_ID));
         json_array_append_new(list, e);
     }
     json_object_set_new(doc, "entries", list);
     if (rows->nelts > AUDIT_PAGE) {
-        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), 0);
+        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), AUDIT_ID);
         pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, pm_api_cursor_key(), &last, 1));
     }
     else {

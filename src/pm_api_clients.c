@@ -24,11 +24,6 @@ APLOG_USE_MODULE(portal_manager);
 #define NOTE_MAX_CHARS     500
 #define SEARCH_MAX_CHARS   100
 
-/* column positions of CLIENT_SUMMARY_COLUMNS (pm_sql.c) and the view's extras */
-enum { C_ID, C_FIRST, C_LAST, C_DOB, C_DECLINED_AT, C_INV_STATUS, C_INV_EXPIRES,
-       C_DELIVERY, C_ACCOUNTS, C_SORT_KEY,
-       C_EMAIL, C_DECLINED_BY, C_DECLINED_NOTE, C_STATEMENTS, C_DECLINED_BY_NAME };
-
 static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
 
 const unsigned char *pm_api_cursor_key(void)
@@ -59,11 +54,11 @@ static const char *row_portal_status(pm_req *q, const pm_row *row)
 {
     pm_status_facts f;
 
-    f.has_active_account = pm_row_int(row, C_ACCOUNTS, 0) > 0;
-    f.declined_by_client = pm_row_str(row, C_DECLINED_AT) != NULL;
-    f.invitation_status = pm_row_str(row, C_INV_STATUS);
-    f.invitation_expires_at = pm_row_int(row, C_INV_EXPIRES, 0);
-    f.delivery_status = pm_row_str(row, C_DELIVERY);
+    f.has_active_account = pm_row_int(row, CLIENT_ACCOUNTS, 0) > 0;
+    f.declined_by_client = pm_row_str(row, CLIENT_DECLINED_AT) != NULL;
+    f.invitation_status = pm_row_str(row, CLIENT_INV_STATUS);
+    f.invitation_expires_at = pm_row_int(row, CLIENT_INV_EXPIRES_AT, 0);
+    f.delivery_status = pm_row_str(row, CLIENT_DELIVERY);
     f.now = now_sec(q);
     return pm_portal_status(&f);
 }
@@ -72,10 +67,10 @@ static json_t *client_summary_json(pm_req *q, const pm_row *row)
 {
     json_t *c = json_object();
 
-    pm_json_set_int(c, "id", pm_row_int(row, C_ID, 0));
-    pm_json_set_str(c, "first_name", pm_row_str(row, C_FIRST));
-    pm_json_set_str(c, "last_name", pm_row_str(row, C_LAST));
-    pm_json_set_str(c, "date_of_birth", pm_row_str(row, C_DOB));
+    pm_json_set_int(c, "id", pm_row_int(row, CLIENT_ID, 0));
+    pm_json_set_str(c, "first_name", pm_row_str(row, CLIENT_FIRST_NAME));
+    pm_json_set_str(c, "last_name", pm_row_str(row, CLIENT_LAST_NAME));
+    pm_json_set_str(c, "date_of_birth", pm_row_str(row, CLIENT_DATE_OF_BIRTH));
     pm_json_set_str(c, "portal_status", row_portal_status(q, row));
     return c;
 }
@@ -91,35 +86,37 @@ static void set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row,
  * supersede by an email change told apart from one by a newer invitation. */
 static const char *stored_invitation_status(const pm_row *row)
 {
-    return pm_row_int(row, 13, 0) == 1 ? "address_changed" : pm_row_str(row, 3);
+    return pm_row_int(row, INV_ADDRESS_CHANGED, 0) == 1 ? "address_changed"
+                                                         : pm_row_str(row, INV_STATUS);
 }
 
 json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
 {
     json_t *inv = json_object();
-    const char *rep = pm_row_str(row, 1);
+    const char *rep = pm_row_str(row, INV_REP_ID);
 
-    pm_json_set_int(inv, "id", pm_row_int(row, 0, 0));
+    pm_json_set_int(inv, "id", pm_row_int(row, INV_ID, 0));
     if (rep) {
-        pm_json_set_int(inv, "representative_id", pm_row_int(row, 1, 0));
+        pm_json_set_int(inv, "representative_id", pm_row_int(row, INV_REP_ID, 0));
     }
     else {
         pm_json_set_null(inv, "representative_id");
     }
-    pm_json_set_str(inv, "email", pm_row_str(row, 2));
+    pm_json_set_str(inv, "email", pm_row_str(row, INV_EMAIL));
     pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
-                                                        pm_row_int(row, 6, 0), now_sec(q)));
-    pm_json_set_str(inv, "created_by", pm_row_str(row, 4));
-    pm_json_set_str(inv, "created_by_name", pm_row_str(row, 14));
-    set_time(q, inv, "created_at", row, 5);
-    set_time(q, inv, "expires_at", row, 6);
-    set_time(q, inv, "sent_at", row, 7);
-    set_time(q, inv, "responded_at", row, 8);
-    pm_json_set_int(inv, "send_count", pm_row_int(row, 9, 0));
-    pm_json_set_str(inv, "delivery", pm_row_str(row, 10));
-    pm_json_set_str(inv, "delivery_error", pm_row_str(row, 11));
-    if (pm_row_str(row, 10) && strcmp(pm_row_str(row, 10), "queued") == 0) {
-        set_time(q, inv, "next_attempt_at", row, 12);
+                                                        pm_row_int(row, INV_EXPIRES_AT, 0),
+                                                        now_sec(q)));
+    pm_json_set_str(inv, "created_by", pm_row_str(row, INV_CREATED_BY));
+    pm_json_set_str(inv, "created_by_name", pm_row_str(row, INV_CREATED_BY_NAME));
+    set_time(q, inv, "created_at", row, INV_CREATED_AT);
+    set_time(q, inv, "expires_at", row, INV_EXPIRES_AT);
+    set_time(q, inv, "sent_at", row, INV_SENT_AT);
+    set_time(q, inv, "responded_at", row, INV_RESPONDED_AT);
+    pm_json_set_int(inv, "send_count", pm_row_int(row, INV_SEND_COUNT, 0));
+    pm_json_set_str(inv, "delivery", pm_row_str(row, INV_DELIVERY));
+    pm_json_set_str(inv, "delivery_error", pm_row_str(row, INV_DELIVERY_ERROR));
+    if (pm_row_str(row, INV_DELIVERY) && strcmp(pm_row_str(row, INV_DELIVERY), "queued") == 0) {
+        set_time(q, inv, "next_attempt_at", row, INV_NEXT_ATTEMPT_AT);
     }
     else {
         pm_json_set_null(inv, "next_attempt_at");
@@ -134,7 +131,7 @@ static const pm_row *latest_for_representative(apr_array_header_t *invs, long lo
 
     for (i = 0; i < invs->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(invs, i, pm_row);
-        if (pm_row_str(row, 1) && pm_row_int(row, 1, 0) == rep_id) {
+        if (pm_row_str(row, INV_REP_ID) && pm_row_int(row, INV_REP_ID, 0) == rep_id) {
             return row;
         }
     }
@@ -144,20 +141,20 @@ static const pm_row *latest_for_representative(apr_array_header_t *invs, long lo
 static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_header_t *invs)
 {
     json_t *rep = json_object();
-    long long id = pm_row_int(row, 0, 0);
+    long long id = pm_row_int(row, REP_ID, 0);
     const pm_row *inv = latest_for_representative(invs, id);
     pm_status_facts f = { 0 };
 
     pm_json_set_int(rep, "id", id);
-    pm_json_set_str(rep, "email", pm_row_str(row, 1));
-    pm_json_set_str(rep, "first_name", pm_row_str(row, 2));
-    pm_json_set_str(rep, "last_name", pm_row_str(row, 3));
-    pm_json_set_str(rep, "relationship", pm_row_str(row, 4));
-    set_time(q, rep, "created_at", row, 5);
-    f.has_active_account = pm_row_int(row, 6, 0) > 0;
+    pm_json_set_str(rep, "email", pm_row_str(row, REP_EMAIL));
+    pm_json_set_str(rep, "first_name", pm_row_str(row, REP_FIRST_NAME));
+    pm_json_set_str(rep, "last_name", pm_row_str(row, REP_LAST_NAME));
+    pm_json_set_str(rep, "relationship", pm_row_str(row, REP_RELATIONSHIP));
+    set_time(q, rep, "created_at", row, REP_CREATED_AT);
+    f.has_active_account = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
-    f.invitation_expires_at = inv ? pm_row_int(inv, 6, 0) : 0;
-    f.delivery_status = inv ? pm_row_str(inv, 10) : NULL;
+    f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;
+    f.delivery_status = inv ? pm_row_str(inv, INV_DELIVERY) : NULL;
     f.now = now_sec(q);
     pm_json_set_str(rep, "portal_status", pm_portal_status(&f));
     json_object_set_new(rep, "latest_invitation", inv ? pm_api_invitation_json(q, inv) : json_null());
@@ -204,7 +201,7 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *invs, *reps;
     json_t *view, *list, *declined;
-    const char *id = pm_row_str(row, C_ID);
+    const char *id = pm_row_str(row, CLIENT_ID);
     int i;
 
     if (pm_db_select(q->db, PM_SQL_CLIENT_INVITATIONS, &invs, id) != APR_SUCCESS
@@ -212,19 +209,19 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
         return pm_http_db_unavailable(q);
     }
     view = pm_json_pool(p, client_summary_json(q, row));
-    pm_json_set_str(view, "email", pm_row_str(row, C_EMAIL));
-    if (pm_row_str(row, C_DECLINED_AT)) {
+    pm_json_set_str(view, "email", pm_row_str(row, CLIENT_EMAIL));
+    if (pm_row_str(row, CLIENT_DECLINED_AT)) {
         declined = json_object();
-        set_time(q, declined, "at", row, C_DECLINED_AT);
-        pm_json_set_str(declined, "by", pm_row_str(row, C_DECLINED_BY));
-        pm_json_set_str(declined, "by_name", pm_row_str(row, C_DECLINED_BY_NAME));
-        pm_json_set_str(declined, "note", pm_row_str(row, C_DECLINED_NOTE));
+        set_time(q, declined, "at", row, CLIENT_DECLINED_AT);
+        pm_json_set_str(declined, "by", pm_row_str(row, CLIENT_DECLINED_BY));
+        pm_json_set_str(declined, "by_name", pm_row_str(row, CLIENT_DECLINED_BY_NAME));
+        pm_json_set_str(declined, "note", pm_row_str(row, CLIENT_DECLINED_NOTE));
         json_object_set_new(view, "declined_by_client", declined);
     }
     else {
         pm_json_set_null(view, "declined_by_client");
     }
-    pm_json_set_bool(view, "statement_notifications", pm_row_int(row, C_STATEMENTS, 1) == 1);
+    pm_json_set_bool(view, "statement_notifications", pm_row_int(row, CLIENT_STATEMENTS, 1) == 1);
     list = json_array();
     for (i = 0; i < invs->nelts; i++) {
         json_array_append_new(list, pm_api_invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));
@@ -499,7 +496,7 @@ static int keep_row(pm_req *q, const list_query *lq, const pm_row *row)
     if (lq->kind != LIST_WORDS || lq->ranges->nelts <= 2) {
         return 1;
     }
-    words = pm_collate_name_words(p, pm_row_str(row, C_FIRST), pm_row_str(row, C_LAST));
+    words = pm_collate_name_words(p, pm_row_str(row, CLIENT_FIRST_NAME), pm_row_str(row, CLIENT_LAST_NAME));
     keys = apr_array_make(p, words->nelts, sizeof(const char *));
     for (i = 0; i < words->nelts; i++) {
         APR_ARRAY_PUSH(keys, const char *) = pm_collate_word_key(lq->match,
@@ -537,8 +534,8 @@ static apr_status_t select_client_page(pm_req *q, const list_query *lq,
         if ((*page)->nelts >= want || rows->nelts < want) {
             return APR_SUCCESS;
         }
-        after[0] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), C_SORT_KEY);
-        after[1] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), C_ID);
+        after[0] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), CLIENT_SORT_KEY);
+        after[1] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), CLIENT_ID);
     }
 }
 
@@ -567,8 +564,8 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     if (rows->nelts > lq.limit) {
         const pm_row *last = &APR_ARRAY_IDX(rows, shown - 1, pm_row);
         const char *fields[2];
-        fields[0] = pm_row_str(last, C_SORT_KEY);
-        fields[1] = pm_row_str(last, C_ID);
+        fields[0] = pm_row_str(last, CLIENT_SORT_KEY);
+        fields[1] = pm_row_str(last, CLIENT_ID);
         pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, fields, 2));
     }
     else {
@@ -738,7 +735,7 @@ static int settle_active_accounts(pm_req *q, int disable, int *disabled)
     if (pm_db_select(q->db, PM_SQL_CLIENT_ACTIVE_ACCOUNTS, &rows, id) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    active = rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) : 0;
+    active = pm_row_int(pm_first_row(rows), ACTIVE_ACCOUNTS, 0);
     if (active == 0) {
         return PM_NEXT;
     }
@@ -856,25 +853,25 @@ int pm_api_client_set_preferences(pm_req *q)
 static json_t *audit_entry_json(pm_req *q, const pm_row *row)
 {
     json_t *e = json_object();
-    const char *detail = pm_row_str(row, 6);
+    const char *detail = pm_row_str(row, CLIENT_AUDIT_DETAIL);
     json_error_t err;
 
-    pm_json_set_int(e, "id", pm_row_int(row, 0, 0));
-    set_time(q, e, "at", row, 1);
-    pm_json_set_str(e, "username", pm_row_str(row, 2));
-    pm_json_set_str(e, "action", pm_row_str(row, 3));
-    if (pm_row_str(row, 4)) {
-        pm_json_set_int(e, "object_id", pm_row_int(row, 4, 0));
+    pm_json_set_int(e, "id", pm_row_int(row, CLIENT_AUDIT_ID, 0));
+    set_time(q, e, "at", row, CLIENT_AUDIT_AT);
+    pm_json_set_str(e, "username", pm_row_str(row, CLIENT_AUDIT_USERNAME));
+    pm_json_set_str(e, "action", pm_row_str(row, CLIENT_AUDIT_ACTION));
+    if (pm_row_str(row, CLIENT_AUDIT_OBJECT_ID)) {
+        pm_json_set_int(e, "object_id", pm_row_int(row, CLIENT_AUDIT_OBJECT_ID, 0));
     }
     else {
         pm_json_set_null(e, "object_id");
     }
-    pm_json_set_str(e, "result", pm_row_str(row, 5));
+    pm_json_set_str(e, "result", pm_row_str(row, CLIENT_AUDIT_RESULT));
     json_object_set_new(e, "detail", detail ? json_loads(detail, 0, &err) : json_null());
     if (json_object_get(e, "detail") == NULL) {
         pm_json_set_null(e, "detail");
     }
-    pm_json_set_str(e, "request_id", pm_row_str(row, 7));
+    pm_json_set_str(e, "request_id", pm_row_str(row, CLIENT_AUDIT_REQUEST_ID));
     return e;
 }
 
@@ -910,7 +907,7 @@ int pm_api_client_audit(pm_req *q)
     }
     json_object_set_new(doc, "entries", list);
     if (rows->nelts > AUDIT_PAGE_LIMIT) {
-        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), 0);
+        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), CLIENT_AUDIT_ID);
         pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, &last, 1));
     }
     else {

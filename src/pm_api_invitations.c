@@ -12,12 +12,6 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-/* columns of PM_SQL_CLIENT_GET_VISIBLE used here */
-enum { C_ID = 0, C_DECLINED_AT = 4, C_ACCOUNTS = 8, C_EMAIL = 10 };
-/* columns of PM_SQL_INVITATION_GET_VISIBLE */
-enum { I_ID, I_CLIENT, I_REP, I_STATUS, I_EXPIRES, I_LAST_QUEUED, I_QUEUED_COUNT };
-/* columns of PM_SQL_INVITATION_RESEND_STATE */
-enum { R_STATUS, R_CURRENT_ADDRESS, R_DECLINED, R_ACCOUNTS };
 
 static const char *const no_fields[] = { NULL };
 
@@ -65,13 +59,13 @@ static apr_status_t queue_email(pm_req *q, long long invitation_id)
 
 static int refuse_client_invitation(pm_req *q, const pm_row *client)
 {
-    if (pm_row_int(client, C_ACCOUNTS, 0) > 0) {
+    if (pm_row_int(client, CLIENT_ACCOUNTS, 0) > 0) {
         return pm_api_conflict(q, "already_active", "This client already has an active portal account.");
     }
-    if (pm_row_str(client, C_EMAIL) == NULL || *pm_row_str(client, C_EMAIL) == '\0') {
+    if (pm_row_str(client, CLIENT_EMAIL) == NULL || *pm_row_str(client, CLIENT_EMAIL) == '\0') {
         return pm_api_conflict(q, "no_email", "Enter the client's email address first.");
     }
-    if (pm_row_str(client, C_DECLINED_AT) != NULL) {
+    if (pm_row_str(client, CLIENT_DECLINED_AT) != NULL) {
         return pm_api_conflict(q, "client_declined",
                         "The client declined the portal. Clear \"client declined\" first.");
     }
@@ -100,7 +94,7 @@ apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long 
                         pm_arg_int(p, now + st->invitation_ttl_hours * 3600)) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    *id = rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) : 0;
+    *id = pm_row_int(pm_first_row(rows), INSERTED_ID, 0);
     if (*id == 0) {
         return APR_SUCCESS;
     }
@@ -163,7 +157,7 @@ int pm_api_client_invite(pm_req *q)
         || (rc = refuse_client_invitation(q, client)) != PM_NEXT) {
         return rc;
     }
-    if (pm_api_create_invitation(q, q->ids[0], 0, pm_row_str(client, C_EMAIL), &st, &id)
+    if (pm_api_create_invitation(q, q->ids[0], 0, pm_row_str(client, CLIENT_EMAIL), &st, &id)
         != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -171,7 +165,7 @@ int pm_api_client_invite(pm_req *q)
         return pm_api_invitation_pending(q);
     }
     detail = pm_json_object(p);
-    pm_json_set_bool(detail, "reinvite", pm_row_str(client, 5) != NULL);
+    pm_json_set_bool(detail, "reinvite", pm_row_str(client, CLIENT_INV_STATUS) != NULL);
     if (pm_audit(q, "invitation.create", q->ids[0], id, PM_AUDIT_OK, detail) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
@@ -192,7 +186,7 @@ static int load_visible_invitation(pm_req *q, const char *action, const pm_row *
  * the resend's transaction. */
 static int refuse_resend_state(pm_req *q, const pm_row *state)
 {
-    const char *status = pm_row_str(state, R_STATUS);
+    const char *status = pm_row_str(state, RESEND_STATUS);
 
     if (strcmp(status, "locked") == 0) {
         return pm_api_conflict(q, "locked", "This invitation is locked after too many wrong "
@@ -202,15 +196,15 @@ static int refuse_resend_state(pm_req *q, const pm_row *state)
     if (strcmp(status, "pending") != 0) {
         return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
     }
-    if (pm_row_int(state, R_CURRENT_ADDRESS, 0) != 1) {
+    if (pm_row_int(state, RESEND_CURRENT_ADDRESS, 0) != 1) {
         return pm_api_conflict(q, "address_changed", "This invitation went to an address that "
                                "is no longer on file. Invite again to use the current address.");
     }
-    if (pm_row_int(state, R_DECLINED, 0) != 0) {
+    if (pm_row_int(state, RESEND_CLIENT_DECLINED, 0) != 0) {
         return pm_api_conflict(q, "client_declined",
                                "The client declined the portal. Clear \"client declined\" first.");
     }
-    if (pm_row_int(state, R_ACCOUNTS, 0) > 0) {
+    if (pm_row_int(state, RESEND_ACCOUNTS, 0) > 0) {
         return pm_api_conflict(q, "already_active", "This person already has an active portal account.");
     }
     return PM_NEXT;
@@ -235,10 +229,10 @@ static int reload_invitation(pm_req *q, const pm_row **inv)
 
 static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
 {
-    long long wait = pm_row_int(inv, I_LAST_QUEUED, 0) + st->resend_cooldown_minutes * 60
-                     - now_sec(q);
+    long long wait = pm_row_int(inv, VISIBLE_INV_LAST_QUEUED_AT, 0)
+                     + st->resend_cooldown_minutes * 60 - now_sec(q);
 
-    if (pm_row_int(inv, I_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
+    if (pm_row_int(inv, VISIBLE_INV_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
         return pm_api_conflict(q, "send_limit_reached",
                         "This invitation has been sent as often as allowed. "
                         "Revoke it and invite again.");
@@ -265,7 +259,8 @@ int pm_api_invitation_resend(pm_req *q)
     if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT
         || (rc = load_visible_invitation(q, "invitation.resend", &inv)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
-        || (rc = pm_api_begin_client_txn(q, pm_row_int(inv, I_CLIENT, 0))) != PM_NEXT
+        || (rc = pm_api_begin_client_txn(q, pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0)))
+           != PM_NEXT
         || (rc = load_resend_state(q, iid)) != PM_NEXT
         || (rc = reload_invitation(q, &inv)) != PM_NEXT
         || (rc = refuse_resend(q, inv, &st)) != PM_NEXT) {
@@ -281,7 +276,7 @@ int pm_api_invitation_resend(pm_req *q)
     }
     if (pm_db_exec(q->db, PM_SQL_OUTBOX_CANCEL_QUEUED, NULL, iid) != APR_SUCCESS
         || queue_email(q, q->ids[0]) != APR_SUCCESS
-        || pm_audit(q, "invitation.resend", pm_row_int(inv, I_CLIENT, 0), q->ids[0],
+        || pm_audit(q, "invitation.resend", pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0), q->ids[0],
                     PM_AUDIT_OK, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
@@ -307,8 +302,8 @@ int pm_api_invitation_revoke(pm_req *q)
     if (changed != 1) {
         return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be revoked.");
     }
-    if (pm_audit(q, "invitation.revoke", pm_row_int(inv, I_CLIENT, 0), q->ids[0], PM_AUDIT_OK,
-                 NULL) != APR_SUCCESS || pm_db_commit(q->db) != APR_SUCCESS) {
+    if (pm_audit(q, "invitation.revoke", pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0), q->ids[0],
+                 PM_AUDIT_OK, NULL) != APR_SUCCESS || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);

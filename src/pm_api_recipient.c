@@ -27,10 +27,6 @@ APLOG_USE_MODULE(portal_manager);
 #define BCRYPT_COST                11
 #define PASSWORD_MAX_BYTES         72     /* bcrypt ignores every byte after the 72nd */
 
-/* columns of PM_SQL_TOKEN_FIND */
-enum { T_ID, T_CLIENT, T_REP, T_EMAIL, T_STATUS, T_EXPIRES, T_FAILURES, T_FIRST,
-       T_ADDRESS_CHANGED };
-
 static const char *const lookup_fields[] = { "token", NULL };
 static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
                                              NULL };
@@ -113,15 +109,15 @@ static int read_token(pm_req *q, token_match *m)
         if (rows->nelts == 0) {
             return invalid_token(q);
         }
-        return refuse_token(q, pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 1, 0) == 1
+        return refuse_token(q, pm_row_int(pm_first_row(rows), RETIRED_ADDRESS_CHANGED, 0) == 1
                                ? "address_changed" : "superseded");
     }
     m->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
-    status = pm_row_str(m->inv, T_STATUS);
-    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, T_EXPIRES, 0) <= now_sec(q)) {
+    status = pm_row_str(m->inv, TOKEN_STATUS);
+    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, TOKEN_EXPIRES_AT, 0) <= now_sec(q)) {
         status = "expired";
     }
-    if (pm_row_int(m->inv, T_ADDRESS_CHANGED, 0) == 1) {
+    if (pm_row_int(m->inv, TOKEN_ADDRESS_CHANGED, 0) == 1) {
         status = "address_changed";
     }
     return strcmp(status, "pending") == 0 ? PM_NEXT : refuse_token(q, status);
@@ -148,7 +144,7 @@ static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
 
 static const char *kind_of(const pm_row *inv)
 {
-    return pm_row_str(inv, T_REP) ? "representative" : "client";
+    return pm_row_str(inv, TOKEN_REP_ID) ? "representative" : "client";
 }
 
 /* ---- POST /lookup ------------------------------------------------------------------ */
@@ -167,9 +163,10 @@ static int post_lookup(pm_req *q)
     doc = pm_json_object(q->r->pool);
     pm_json_set_str(doc, "practice_name", pm_api_practice_name(q, &st));
     pm_json_set_str(doc, "practice_phone", st.practice_phone);
-    pm_json_set_str(doc, "recipient_first_name", pm_row_str(m.inv, T_FIRST));
+    pm_json_set_str(doc, "recipient_first_name", pm_row_str(m.inv, TOKEN_FIRST_NAME));
     pm_json_set_str(doc, "kind", kind_of(m.inv));
-    pm_json_set_str(doc, "expires_at", pm_rfc3339(q->r->pool, pm_row_int(m.inv, T_EXPIRES, 0)));
+    pm_json_set_str(doc, "expires_at",
+                    pm_rfc3339(q->r->pool, pm_row_int(m.inv, TOKEN_EXPIRES_AT, 0)));
     pm_json_set_str(doc, "brand_color", st.brand_color);
     pm_json_set_int(doc, "password_min_length", st.password_min_length);
     return pm_http_send_json(q, HTTP_OK, doc);
@@ -197,23 +194,24 @@ static apr_status_t lock_spent(pm_req *q, const token_match *m, long long client
                                attempt *a)
 {
     apr_pool_t *p = q->r->pool;
-    const char *client = pm_row_str(m->inv, T_CLIENT);
+    const char *client = pm_row_str(m->inv, TOKEN_CLIENT_ID);
     apr_array_header_t *rows;
     const pm_row *row;
 
     if (pm_db_select(q->db, PM_SQL_VERIFY_LOCK_INVITATION, &rows,
-                     pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION), pm_row_str(m->inv, T_ID))
+                     pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION), pm_row_str(m->inv, TOKEN_INV_ID))
         != APR_SUCCESS || rows->nelts != 1
         || pm_db_exec(q->db, PM_SQL_VERIFY_LOCK_CLIENT, NULL, client, client,
                       pm_arg_int(p, VERIFY_ATTEMPTS_CLIENT)) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     row = &APR_ARRAY_IDX(rows, 0, pm_row);
-    a->tries_left = VERIFY_ATTEMPTS_INVITATION - pm_row_int(row, 0, VERIFY_ATTEMPTS_INVITATION);
+    a->tries_left = VERIFY_ATTEMPTS_INVITATION
+                    - pm_row_int(row, LOCKED_FAILURES, VERIFY_ATTEMPTS_INVITATION);
     if (VERIFY_ATTEMPTS_CLIENT - client_used < a->tries_left) {
         a->tries_left = VERIFY_ATTEMPTS_CLIENT - client_used;
     }
-    a->locked = strcmp(pm_row_str(row, 1), "locked") == 0 || a->tries_left <= 0;
+    a->locked = strcmp(pm_row_str(row, LOCKED_STATUS), "locked") == 0 || a->tries_left <= 0;
     return APR_SUCCESS;
 }
 
@@ -225,7 +223,8 @@ static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
                            const char *action, attempt *a)
 {
     apr_pool_t *p = q->r->pool;
-    const char *inv = pm_row_str(m->inv, T_ID), *client = pm_row_str(m->inv, T_CLIENT);
+    const char *inv = pm_row_str(m->inv, TOKEN_INV_ID);
+    const char *client = pm_row_str(m->inv, TOKEN_CLIENT_ID);
     apr_array_header_t *rows;
     int reserved = 0;
 
@@ -248,7 +247,7 @@ static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
                      pm_arg_int(p, VERIFY_ATTEMPTS_CLIENT), dob) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    if (rows->nelts == 1 && pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0) == 1) {
+    if (rows->nelts == 1 && pm_row_int(pm_first_row(rows), RESERVED_DATE_MATCHES, 0) == 1) {
         a->matched = 1;
         if (pm_db_exec(q->db, PM_SQL_VERIFY_REFUND_INVITATION, NULL, inv) != APR_SUCCESS
             || pm_db_exec(q->db, PM_SQL_VERIFY_REFUND_CLIENT, NULL, client) != APR_SUCCESS
@@ -257,10 +256,10 @@ static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
         }
         return PM_NEXT;
     }
-    if (lock_spent(q, m, rows->nelts ? pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 1, 0)
+    if (lock_spent(q, m, rows->nelts ? pm_row_int(pm_first_row(rows), RESERVED_FAILURES, 0)
                                      : VERIFY_ATTEMPTS_CLIENT, a) != APR_SUCCESS
-        || pm_audit(q, action, pm_row_int(m->inv, T_CLIENT, 0), pm_row_int(m->inv, T_ID, 0),
-                    PM_AUDIT_DENIED, NULL) != APR_SUCCESS
+        || pm_audit(q, action, pm_row_int(m->inv, TOKEN_CLIENT_ID, 0),
+                    pm_row_int(m->inv, TOKEN_INV_ID, 0), PM_AUDIT_DENIED, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -309,7 +308,7 @@ static int check_credentials(pm_req *q, const token_match *m, const pm_settings 
     if (password == NULL || !pm_utf8_valid(password, strlen(password), 0)
         || chars < (size_t)st->password_min_length
         || strcasecmp(password, username) == 0
-        || strcasecmp(password, pm_row_str(m->inv, T_EMAIL)) == 0) {
+        || strcasecmp(password, pm_row_str(m->inv, TOKEN_EMAIL)) == 0) {
         return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "weak_password",
                                   apr_psprintf(q->r->pool, "Choose a password of at least %d "
                                                "characters that is not your username or email "
@@ -359,24 +358,24 @@ static int create_account(pm_req *q, const token_match *m, const char *username,
 
     if (pm_db_begin(q->db) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_INVITATION_CONSUME, &consumed, "accepted", now,
-                      pm_row_str(m->inv, T_ID), m->hash, now) != APR_SUCCESS) {
+                      pm_row_str(m->inv, TOKEN_INV_ID), m->hash, now) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (consumed != 1) {
         return refuse_token(q, "accepted");
     }
     if (pm_db_select(q->db, PM_SQL_ACCOUNT_INSERT, &rows, username, hash,
-                     pm_row_str(m->inv, T_CLIENT), pm_row_str(m->inv, T_REP),
-                     pm_row_str(m->inv, T_ID), now) != APR_SUCCESS) {
+                     pm_row_str(m->inv, TOKEN_CLIENT_ID), pm_row_str(m->inv, TOKEN_REP_ID),
+                     pm_row_str(m->inv, TOKEN_INV_ID), now) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
         return username_taken(q, m);
     }
-    if (pm_db_exec(q->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(m->inv, T_CLIENT))
+    if (pm_db_exec(q->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(m->inv, TOKEN_CLIENT_ID))
         != APR_SUCCESS
-        || pm_audit(q, "invitation.accept", pm_row_int(m->inv, T_CLIENT, 0),
-                 pm_row_int(m->inv, T_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
+        || pm_audit(q, "invitation.accept", pm_row_int(m->inv, TOKEN_CLIENT_ID, 0),
+                 pm_row_int(m->inv, TOKEN_INV_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -432,14 +431,14 @@ static int post_decline(pm_req *q)
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_INVITATION_CONSUME, &consumed, "declined", now,
-                      pm_row_str(m.inv, T_ID), m.hash, now) != APR_SUCCESS) {
+                      pm_row_str(m.inv, TOKEN_INV_ID), m.hash, now) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (consumed != 1) {
         return refuse_token(q, "declined");
     }
-    if (pm_audit(q, "invitation.decline", pm_row_int(m.inv, T_CLIENT, 0),
-                 pm_row_int(m.inv, T_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
+    if (pm_audit(q, "invitation.decline", pm_row_int(m.inv, TOKEN_CLIENT_ID, 0),
+                 pm_row_int(m.inv, TOKEN_INV_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }

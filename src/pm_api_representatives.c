@@ -10,10 +10,6 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-/* columns of PM_SQL_REP_GET_VISIBLE */
-enum { R_ID, R_CLIENT, R_EMAIL, R_FIRST, R_LAST, R_RELATIONSHIP, R_ACCOUNTS,
-       R_INV_STATUS, R_INV_EXPIRES, R_DELIVERY };
-
 static const char *const rep_fields[] = { "email", "first_name", "last_name", "relationship",
                                           NULL };
 static const char *const no_fields[] = { NULL };
@@ -154,7 +150,7 @@ int pm_api_rep_create(pm_req *q)
     if (rows->nelts == 0) {
         return duplicate(q);
     }
-    rep_id = pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), 0, 0);
+    rep_id = pm_row_int(pm_first_row(rows), INSERTED_ID, 0);
     if (pm_api_create_invitation(q, q->ids[0], rep_id, in.email, &st, &inv_id) != APR_SUCCESS
         || inv_id == 0
         || pm_audit(q, "representative.create", q->ids[0], rep_id, PM_AUDIT_OK, NULL) != APR_SUCCESS
@@ -206,11 +202,11 @@ int pm_api_rep_update(pm_req *q)
         || (rc = load_visible_rep(q, "representative.update", &rep)) != PM_NEXT) {
         return rc;
     }
-    client_id = pm_row_int(rep, R_CLIENT, 0);
-    in.email = in.email ? in.email : pm_row_str(rep, R_EMAIL);
-    in.first_name = in.first_name ? in.first_name : pm_row_str(rep, R_FIRST);
-    in.last_name = in.last_name ? in.last_name : pm_row_str(rep, R_LAST);
-    in.relationship = in.relationship ? in.relationship : pm_row_str(rep, R_RELATIONSHIP);
+    client_id = pm_row_int(rep, VISIBLE_REP_CLIENT_ID, 0);
+    in.email = in.email ? in.email : pm_row_str(rep, VISIBLE_REP_EMAIL);
+    in.first_name = in.first_name ? in.first_name : pm_row_str(rep, VISIBLE_REP_FIRST_NAME);
+    in.last_name = in.last_name ? in.last_name : pm_row_str(rep, VISIBLE_REP_LAST_NAME);
+    in.relationship = in.relationship ? in.relationship : pm_row_str(rep, VISIBLE_REP_RELATIONSHIP);
     if ((rc = pm_api_begin_client_txn(q, client_id)) != PM_NEXT) {
         return rc;
     }
@@ -255,7 +251,7 @@ int pm_api_rep_invite(pm_req *q)
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
-    client_id = pm_row_int(rep, R_CLIENT, 0);
+    client_id = pm_row_int(rep, VISIBLE_REP_CLIENT_ID, 0);
     if (!st.representatives_enabled) {
         return representatives_disabled(q);
     }
@@ -263,12 +259,12 @@ int pm_api_rep_invite(pm_req *q)
         || (rc = reload_rep(q, &rep)) != PM_NEXT) {
         return rc;
     }
-    if (pm_row_int(rep, R_ACCOUNTS, 0) > 0) {
+    if (pm_row_int(rep, VISIBLE_REP_ACCOUNTS, 0) > 0) {
         return pm_api_conflict(q, "already_active",
                                "This representative already has an active portal account.");
     }
-    if (pm_api_create_invitation(q, client_id, q->ids[0], pm_row_str(rep, R_EMAIL), &st, &id)
-        != APR_SUCCESS) {
+    if (pm_api_create_invitation(q, client_id, q->ids[0], pm_row_str(rep, VISIBLE_REP_EMAIL), &st,
+                                 &id) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (id == 0) {
@@ -294,7 +290,7 @@ int pm_api_rep_remove(pm_req *q)
         || (rc = load_visible_rep(q, "representative.remove", &rep)) != PM_NEXT) {
         return rc;
     }
-    client_id = pm_row_int(rep, R_CLIENT, 0);
+    client_id = pm_row_int(rep, VISIBLE_REP_CLIENT_ID, 0);
     if ((rc = pm_api_begin_client_txn(q, client_id)) != PM_NEXT) {
         return rc;
     }

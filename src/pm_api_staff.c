@@ -21,7 +21,7 @@ static int load_staff(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     row = rows->nelts ? &APR_ARRAY_IDX(rows, 0, pm_row) : NULL;
-    if (row == NULL || pm_row_int(row, 3, 0) != 1) {
+    if (row == NULL || pm_row_int(row, STAFF_ACTIVE, 0) != 1) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00030)
                       "user %s is not active staff", q->r->user);
         return pm_http_send_error(q, HTTP_FORBIDDEN, "not_staff",
@@ -29,9 +29,10 @@ static int load_staff(pm_req *q)
                                   "Client Portal Manager. Ask your administrator.", NULL);
     }
     staff = apr_pcalloc(q->r->pool, sizeof(*staff));
-    staff->username = pm_row_str(row, 0);
-    staff->display_name = pm_row_str(row, 1) ? pm_row_str(row, 1) : "";
-    staff->all_clients = pm_row_int(row, 2, 0) == 1;
+    staff->username = pm_row_str(row, STAFF_USERNAME);
+    staff->display_name = pm_row_str(row, STAFF_DISPLAY_NAME)
+                          ? pm_row_str(row, STAFF_DISPLAY_NAME) : "";
+    staff->all_clients = pm_row_int(row, STAFF_ALL_CLIENTS, 0) == 1;
     q->staff = staff;
     return PM_NEXT;
 }

@@ -12,7 +12,8 @@ APLOG_USE_MODULE(portal_manager);
 static apr_status_t fill_one(pm_db *db, apr_pool_t *p, pm_collator *m, pm_collator *s,
                              const char *locale, const pm_row *row)
 {
-    const char *id = pm_row_str(row, 0), *first = pm_row_str(row, 1), *last = pm_row_str(row, 2);
+    const char *id = pm_row_str(row, UNKEYED_ID), *first = pm_row_str(row, UNKEYED_FIRST_NAME);
+    const char *last = pm_row_str(row, UNKEYED_LAST_NAME);
     apr_array_header_t *words = pm_collate_name_words(p, first, last);
     const char *sort_key = pm_collate_sort_key(s, first, last);
     int i, updated = 0;

@@ -93,12 +93,14 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
 {
     pm_server_conf *conf = pm_server_config(s);
 
-    pm_outbox_render(p, s, st, pm_row_str(row, 6) ? "representative" : "client",
-                     pm_row_str(row, 8), apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
-                     pm_row_int(row, 7, 0), &d->msg.subject, &d->msg.text, &d->msg.html);
+    pm_outbox_render(p, s, st, pm_row_str(row, DUE_REP_ID) ? "representative" : "client",
+                     pm_row_str(row, DUE_FIRST_NAME),
+                     apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
+                     pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
+                     &d->msg.html);
     d->msg.to_name = "";
-    d->msg.to_addr = pm_row_str(row, 4);
-    d->msg.message_id = pm_row_str(row, 2);
+    d->msg.to_addr = pm_row_str(row, DUE_EMAIL);
+    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();
     d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
 }
@@ -108,7 +110,7 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
                                 const pm_row *row, delivery *d)
 {
     pm_server_conf *conf = pm_server_config(s);
-    const char *kind = strcmp(pm_row_str(row, 9), "test_representative") == 0
+    const char *kind = strcmp(pm_row_str(row, DUE_PURPOSE), "test_representative") == 0
                        ? "representative" : "client";
 
     pm_outbox_render(p, s, st, kind, PM_SAMPLE_FIRST_NAME,
@@ -117,8 +119,8 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
                      &d->msg.subject, &d->msg.text, &d->msg.html);
     d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
     d->msg.to_name = "";
-    d->msg.to_addr = pm_row_str(row, 10);
-    d->msg.message_id = pm_row_str(row, 2);
+    d->msg.to_addr = pm_row_str(row, DUE_TO_ADDRESS);
+    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();
     d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
 }
@@ -134,23 +136,26 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
 {
     pm_server_conf *conf = pm_server_config(s);
     long long now = now_sec(), lease = now + conf->mail_timeout * 2 + 30;
-    const char *token, *hash, *oid = pm_row_str(row, 0), *iid = pm_row_str(row, 1);
+    const char *token, *hash, *oid = pm_row_str(row, DUE_ID);
+    const char *iid = pm_row_str(row, DUE_INVITATION_ID);
     int claimed = 0, stored = 0;
 
     if (pm_db_exec(db, PM_SQL_OUTBOX_CLAIM, &claimed, pm_arg_int(p, lease), oid,
                    pm_arg_int(p, now)) != APR_SUCCESS || claimed != 1) {
         return 0;
     }
-    d->outbox_id = pm_row_int(row, 0, 0);
-    d->invitation_id = pm_row_int(row, 1, 0);
-    d->attempts = (int)pm_row_int(row, 3, 0) + 1;
-    if (strcmp(pm_row_str(row, 9), "invitation") != 0) {
+    d->outbox_id = pm_row_int(row, DUE_ID, 0);
+    d->invitation_id = pm_row_int(row, DUE_INVITATION_ID, 0);
+    d->attempts = (int)pm_row_int(row, DUE_ATTEMPTS, 0) + 1;
+    if (strcmp(pm_row_str(row, DUE_PURPOSE), "invitation") != 0) {
         render_test_message(p, s, st, row, d);
         return 1;
     }
-    if (pm_row_str(row, 5) == NULL || strcmp(pm_row_str(row, 5), "pending") != 0) {
-        mark_failed(db, p, d->outbox_id, apr_psprintf(p, "not sent: the invitation was %s "
-                                                      "before delivery", pm_row_str(row, 5)));
+    if (pm_row_str(row, DUE_INV_STATUS) == NULL
+        || strcmp(pm_row_str(row, DUE_INV_STATUS), "pending") != 0) {
+        mark_failed(db, p, d->outbox_id,
+                    apr_psprintf(p, "not sent: the invitation was %s before delivery",
+                                 pm_row_str(row, DUE_INV_STATUS)));
         return 0;
     }
     if (pm_token_new(p, &token, &hash) != APR_SUCCESS || pm_db_begin(db) != APR_SUCCESS

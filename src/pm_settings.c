@@ -70,8 +70,8 @@ apr_status_t pm_settings_load(pm_db *db, apr_pool_t *p, pm_settings *out)
     }
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        const pm_setting_def *d = pm_setting_find(pm_row_str(row, 0));
-        const char *text = pm_row_str(row, 1);
+        const pm_setting_def *d = pm_setting_find(pm_row_str(row, SETTING_NAME));
+        const char *text = pm_row_str(row, SETTING_VALUE);
         json_t *v;
         if (d == NULL || d->field == PM_SETTING_NOT_LOADED || text == NULL) {
             continue;

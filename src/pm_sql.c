@@ -1,38 +1,14 @@
 /* pm_sql.c — the statement table. All SQL lives here so a reviewer can read every
- * query the module can run in one place; nothing else builds SQL text. */
+ * query the module can run in one place (the columns a statement returns are in
+ * pm_columns.h, with the names its rows are read by); nothing else builds SQL text. */
 #include "pm_sql.h"
 
 #include <stddef.h>
 
-/* The id of the client's latest invitation (to the client, not a representative). */
-#define LATEST_CLIENT_INVITATION \
-    "(SELECT max(i2.id) FROM invitations i2 " \
-    "  WHERE i2.client_id = c.id AND i2.representative_id IS NULL)"
-
-/* A superseded invitation with no later one to the same recipient at the same
- * address was not replaced by a reinvite: the recipient's address changed. */
-#define ADDRESS_CHANGED(inv) \
-    "(" inv ".status = 'superseded' AND NOT EXISTS (SELECT 1 FROM invitations n " \
-    "   WHERE n.client_id = " inv ".client_id AND n.id > " inv ".id " \
-    "     AND coalesce(n.representative_id, 0) = coalesce(" inv ".representative_id, 0) " \
-    "     AND lower(n.email) = lower(" inv ".email)))"
-
-/* The columns every client summary row carries, in this order (see pm_api_clients.c):
- * id, first_name, last_name, date_of_birth, declined_at, latest invitation status,
- * its expires_at, its latest delivery status, active client accounts,
- * sort_key. Scalar subqueries rather than joins on a subquery:
- * each is an index lookup per row on both drivers (PostgreSQL would otherwise hash
- * whole invitations and outbox tables for a page of 50). */
-#define CLIENT_SUMMARY_COLUMNS \
-    "c.id, c.first_name, c.last_name, c.date_of_birth, c.declined_at, " \
-    "(SELECT CASE WHEN " ADDRESS_CHANGED("i") " THEN 'address_changed' ELSE i.status END " \
-    "   FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
-    "(SELECT i.expires_at FROM invitations i WHERE i.id = " LATEST_CLIENT_INVITATION "), " \
-    "(SELECT o.status FROM outbox o WHERE o.id = (SELECT max(o2.id) FROM outbox o2 " \
-    "   WHERE o2.invitation_id = " LATEST_CLIENT_INVITATION ")), " \
-    "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
-    "   AND a.representative_id IS NULL AND a.status = 'active'), " \
-    "c.sort_key "
+/* a select list with its columns' names: "SELECT " COLUMNS(PM_COLS_STAFF) " FROM ..."
+ * (pm_columns.h declares each set once) */
+#define COLUMNS(set) PM_SELECT_LIST(set)
+#define NCOLS(set) PM_NCOLS(set)
 
 /* keyset: strictly after the cursor's (sort_key, id); the list's order is the
  * ICU sort key of the collation_locale setting (pm_collate.c), ties by id */
@@ -52,8 +28,8 @@
 /* A page of ids from a date or email search, in list order: the summary's lookups
  * then run for those rows only */
 #define SEARCH_PAGE(match) \
-    "SELECT " CLIENT_SUMMARY_COLUMNS \
-    "FROM (SELECT c.id FROM clients c WHERE " match SEARCH_VISIBLE("c.id") \
+    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) \
+    " FROM (SELECT c.id FROM clients c WHERE " match SEARCH_VISIBLE("c.id") \
     "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
 
@@ -100,8 +76,8 @@
     "page (id, sk) AS (" \
     "    SELECT DISTINCT w.id, w.sk FROM w WHERE w.id IS NOT NULL " \
     "    ORDER BY w.sk, w.id LIMIT (SELECT n FROM p)) " \
-    "SELECT " CLIENT_SUMMARY_COLUMNS \
-    "FROM page CROSS JOIN clients c WHERE c.id = page.id ORDER BY page.sk, page.id"
+    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) \
+    " FROM page CROSS JOIN clients c WHERE c.id = page.id ORDER BY page.sk, page.id"
 
 /* A client is visible to an active staff member who sees all clients, or to one
  * with a staff_clients row for it. */
@@ -123,40 +99,42 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_TXN_WRITE_LOCK] = { "pm_txn_write_lock",
         "UPDATE schema_version SET version = version WHERE 1 = 0" },
     [PM_SQL_SETTINGS_ALL] = { "pm_settings_all",
-        "SELECT name, value FROM settings" },
+        "SELECT " COLUMNS(PM_COLS_SETTING) " FROM settings", NCOLS(PM_COLS_SETTING) },
 
     [PM_SQL_STAFF_GET] = { "pm_staff_get",
-        "SELECT username, display_name, all_clients, active FROM staff WHERE username = %s" },
+        "SELECT " COLUMNS(PM_COLS_STAFF) " FROM staff WHERE username = %s",
+        NCOLS(PM_COLS_STAFF) },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
-        "SELECT " CLIENT_SUMMARY_COLUMNS "FROM clients c "
-        "WHERE " AFTER_CURSOR CLIENT_ORDER },
+        "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM clients c "
+        "WHERE " AFTER_CURSOR CLIENT_ORDER, NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* A caseload is sorted (its keys only); the summary's lookups run for the
      * page's rows, not for the whole caseload. */
     [PM_SQL_CLIENT_LIST_MINE] = { "pm_client_list_mine",
-        "SELECT " CLIENT_SUMMARY_COLUMNS
-        "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
+        "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY)
+        " FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
         "      WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER ") page "
         "JOIN clients c ON c.id = page.id "
-        "ORDER BY c.sort_key, c.id" },
+        "ORDER BY c.sort_key, c.id", NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* Search (pm_api_clients.c). Name words: one or two query words (the C code
      * checks that each query word sits on a different name word, and any further
      * words) ... */
-    [PM_SQL_CLIENT_SEARCH_NAME] = { "pm_client_search_name", NAME_SEARCH_PAGE },
+    [PM_SQL_CLIENT_SEARCH_NAME] = { "pm_client_search_name", NAME_SEARCH_PAGE,
+        NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* the others: the visibility flag (1: staff who see every client) and username,
      * then the match, the cursor and the page size. ... */
     /* ... a date of birth, exact ... */
     [PM_SQL_CLIENT_SEARCH_BIRTH] = { "pm_client_search_birth",
-        SEARCH_PAGE("c.date_of_birth = %s AND ") },
+        SEARCH_PAGE("c.date_of_birth = %s AND "), NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* ... an email address, exact but for case (index clients_by_email) */
     [PM_SQL_CLIENT_SEARCH_EMAIL] = { "pm_client_search_email",
-        SEARCH_PAGE("lower(c.email) = lower(%s) AND ") },
+        SEARCH_PAGE("lower(c.email) = lower(%s) AND "), NCOLS(PM_COLS_CLIENT_SUMMARY) },
 
     /* Name keys (pm_client_keys.c): rows without a sort key (new from another
      * program, a name changed by one, or a changed collation_locale), oldest first */
     [PM_SQL_CLIENT_KEYS_MISSING] = { "pm_client_keys_missing",
-        "SELECT id, first_name, last_name FROM clients WHERE sort_key IS NULL "
-        "ORDER BY id LIMIT CAST(%d AS integer)" },
+        "SELECT " COLUMNS(PM_COLS_UNKEYED) " FROM clients WHERE sort_key IS NULL "
+        "ORDER BY id LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_UNKEYED) },
     /* only a row still without a key: a concurrent filler's work is not redone */
     [PM_SQL_CLIENT_KEYS_SET_SORT] = { "pm_client_keys_set_sort",
         "UPDATE clients SET sort_key = %s, sort_locale = %s WHERE id = %lld AND sort_key IS NULL" },
@@ -169,32 +147,24 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE clients SET sort_key = NULL "
         "WHERE sort_key IS NOT NULL AND (sort_locale IS NULL OR sort_locale <> %s)" },
 
-    /* summary columns, then email, declined_by, declined_note, statement_notifications,
-     * the display name of declined_by */
+    /* the summary, then the view's details */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",
-        "SELECT " CLIENT_SUMMARY_COLUMNS
-        ", c.email, c.declined_by, c.declined_note, c.statement_notifications, "
-        "  (SELECT s.display_name FROM staff s WHERE s.username = c.declined_by) "
-        "FROM clients c "
-        "WHERE c.id = %lld AND " CLIENT_VISIBLE_TO },
+        "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) ", " COLUMNS(PM_COLS_CLIENT_DETAIL)
+        " FROM clients c "
+        "WHERE c.id = %lld AND " CLIENT_VISIBLE_TO,
+        NCOLS(PM_COLS_CLIENT_SUMMARY) + NCOLS(PM_COLS_CLIENT_DETAIL) },
 
     [PM_SQL_CLIENT_INVITATIONS] = { "pm_client_invitations",
-        "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
-        "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
-        "       o.status, o.last_error, o.next_attempt_at, "
-        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END, "
-        "       (SELECT s.display_name FROM staff s WHERE s.username = i.created_by) "
-        "FROM invitations i "
+        "SELECT " COLUMNS(PM_COLS_INV)
+        " FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
-        "WHERE i.client_id = %lld ORDER BY i.id DESC" },
+        "WHERE i.client_id = %lld ORDER BY i.id DESC", NCOLS(PM_COLS_INV) },
 
     [PM_SQL_CLIENT_REPRESENTATIVES] = { "pm_client_representatives",
-        "SELECT r.id, r.email, r.first_name, r.last_name, r.relationship, r.created_at, "
-        "       (SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id "
-        "          AND a.status = 'active') "
-        "FROM representatives r WHERE r.client_id = %lld AND r.removed_at IS NULL "
-        "ORDER BY r.id" },
+        "SELECT " COLUMNS(PM_COLS_REP)
+        " FROM representatives r WHERE r.client_id = %lld AND r.removed_at IS NULL "
+        "ORDER BY r.id", NCOLS(PM_COLS_REP) },
 
     [PM_SQL_CLIENT_SET_EMAIL] = { "pm_client_set_email",
         "UPDATE clients SET email = %s, updated_at = %lld WHERE id = %lld" },
@@ -235,42 +205,21 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "INSERT INTO invitations (client_id, representative_id, email, status, created_by, "
         "                         created_at, expires_at) "
         "VALUES (%lld, %lld, %s, 'pending', %s, %lld, %lld) "
-        "ON CONFLICT DO NOTHING RETURNING id" },
-    /* id, client_id, representative_id, status, expires_at, last queued at, sends queued */
+        "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
     [PM_SQL_INVITATION_GET_VISIBLE] = { "pm_invitation_get_visible",
-        "SELECT i.id, i.client_id, i.representative_id, i.status, i.expires_at, "
-        "       (SELECT max(o.created_at) FROM outbox o WHERE o.invitation_id = i.id), "
-        "       (SELECT count(*) FROM outbox o WHERE o.invitation_id = i.id) "
-        "FROM invitations i JOIN clients c ON c.id = i.client_id "
-        "WHERE i.id = %lld AND " CLIENT_VISIBLE_TO },
+        "SELECT " COLUMNS(PM_COLS_VISIBLE_INV)
+        " FROM invitations i JOIN clients c ON c.id = i.client_id "
+        "WHERE i.id = %lld AND " CLIENT_VISIBLE_TO, NCOLS(PM_COLS_VISIBLE_INV) },
     [PM_SQL_INVITATION_ONE] = { "pm_invitation_one",
-        "SELECT i.id, i.representative_id, i.email, i.status, i.created_by, i.created_at, "
-        "       i.expires_at, i.sent_at, i.responded_at, i.send_count, "
-        "       o.status, o.last_error, o.next_attempt_at, "
-        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END, "
-        "       (SELECT s.display_name FROM staff s WHERE s.username = i.created_by) "
-        "FROM invitations i "
+        "SELECT " COLUMNS(PM_COLS_INV)
+        " FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
-        "WHERE i.id = %lld" },
-    /* what a resend depends on, read inside its transaction: status, sent to the
-     * recipient's current address (1/0), client declined (1/0, client invitations
-     * only), active accounts of the recipient */
+        "WHERE i.id = %lld", NCOLS(PM_COLS_INV) },
+    /* what a resend depends on, read inside its transaction (pm_columns.h) */
     [PM_SQL_INVITATION_RESEND_STATE] = { "pm_invitation_resend_state",
-        "SELECT i.status, "
-        "       CASE WHEN i.representative_id IS NULL "
-        "            THEN (SELECT CASE WHEN lower(c.email) = lower(i.email) THEN 1 ELSE 0 END "
-        "                  FROM clients c WHERE c.id = i.client_id) "
-        "            ELSE (SELECT CASE WHEN lower(r.email) = lower(i.email) "
-        "                              AND r.removed_at IS NULL THEN 1 ELSE 0 END "
-        "                  FROM representatives r WHERE r.id = i.representative_id) END, "
-        "       CASE WHEN i.representative_id IS NULL "
-        "            THEN (SELECT CASE WHEN c.declined_at IS NULL THEN 0 ELSE 1 END "
-        "                  FROM clients c WHERE c.id = i.client_id) ELSE 0 END, "
-        "       (SELECT count(*) FROM portal_accounts a WHERE a.client_id = i.client_id "
-        "          AND coalesce(a.representative_id, 0) = coalesce(i.representative_id, 0) "
-        "          AND a.status = 'active') "
-        "FROM invitations i WHERE i.id = %lld" },
+        "SELECT " COLUMNS(PM_COLS_RESEND_STATE)
+        " FROM invitations i WHERE i.id = %lld", NCOLS(PM_COLS_RESEND_STATE) },
     /* a new token and expiry for a pending invitation; the same rules as
      * RESEND_STATE are repeated here so the write itself can never break them.
      * A locked invitation is never re-armed, and the attempts already used stay. */
@@ -319,24 +268,20 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "INSERT INTO outbox (invitation_id, message_id, status, attempts, next_attempt_at, "
         "                    created_at) "
         "VALUES (%lld, %s, 'queued', 0, %lld, %lld)" },
-    /* due rows with what the email needs: outbox id, invitation id, message id,
-     * attempts, recipient email, invitation status, representative id, expires_at,
-     * recipient first name (client or representative), purpose, test address */
+    /* due rows with what the email needs */
     [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
-        "SELECT o.id, o.invitation_id, o.message_id, o.attempts, i.email, i.status, "
-        "       i.representative_id, i.expires_at, "
-        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END, "
-        "       o.purpose, o.to_address "
-        "FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
+        "SELECT " COLUMNS(PM_COLS_DUE)
+        " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
         "LEFT JOIN clients c ON c.id = i.client_id "
         "LEFT JOIN representatives r ON r.id = i.representative_id "
         "WHERE o.status = 'queued' AND o.next_attempt_at <= %lld "
         "  AND (o.lease_until IS NULL OR o.lease_until < %lld) "
-        "ORDER BY o.id LIMIT CAST(%d AS integer)" },
+        "ORDER BY o.id LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_DUE) },
     [PM_SQL_OUTBOX_INSERT_TEST] = { "pm_outbox_insert_test",
         "INSERT INTO outbox (purpose, to_address, message_id, status, attempts, "
         "                    next_attempt_at, created_at) "
-        "VALUES (%s, %s, %s, 'queued', 0, %lld, %lld) RETURNING id" },
+        "VALUES (%s, %s, %s, 'queued', 0, %lld, %lld) RETURNING " COLUMNS(PM_COLS_INSERTED),
+        NCOLS(PM_COLS_INSERTED) },
     [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
         "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1 "
         "WHERE id = %lld AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
@@ -358,23 +303,21 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_REP_INSERT] = { "pm_rep_insert",
         "INSERT INTO representatives (client_id, email, first_name, last_name, relationship, "
         "                             created_by, created_at) "
-        "VALUES (%lld, %s, %s, %s, %s, %s, %lld) ON CONFLICT DO NOTHING RETURNING id" },
-    /* id, client_id, email, first_name, last_name, relationship, active accounts,
-     * latest invitation status, its expires_at, its delivery status */
+        "VALUES (%lld, %s, %s, %s, %s, %s, %lld) "
+        "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
     [PM_SQL_REP_GET_VISIBLE] = { "pm_rep_get_visible",
-        "SELECT r.id, r.client_id, r.email, r.first_name, r.last_name, r.relationship, "
-        "       (SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id "
-        "          AND a.status = 'active'), "
-        "       i.status, i.expires_at, o.status "
-        "FROM representatives r JOIN clients c ON c.id = r.client_id "
+        "SELECT " COLUMNS(PM_COLS_VISIBLE_REP)
+        " FROM representatives r JOIN clients c ON c.id = r.client_id "
         "LEFT JOIN invitations i ON i.id = (SELECT max(i2.id) FROM invitations i2 "
         "   WHERE i2.representative_id = r.id) "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
-        "WHERE r.id = %lld AND r.removed_at IS NULL AND " CLIENT_VISIBLE_TO },
+        "WHERE r.id = %lld AND r.removed_at IS NULL AND " CLIENT_VISIBLE_TO,
+        NCOLS(PM_COLS_VISIBLE_REP) },
     [PM_SQL_REP_EMAIL_TAKEN] = { "pm_rep_email_taken",
-        "SELECT id FROM representatives WHERE client_id = %lld AND lower(email) = lower(%s) "
-        "AND removed_at IS NULL AND id <> %lld" },
+        "SELECT " COLUMNS(PM_COLS_TAKEN)
+        " FROM representatives WHERE client_id = %lld AND lower(email) = lower(%s) "
+        "AND removed_at IS NULL AND id <> %lld", NCOLS(PM_COLS_TAKEN) },
     [PM_SQL_REP_UPDATE] = { "pm_rep_update",
         "UPDATE representatives SET email = %s, first_name = %s, last_name = %s, "
         "       relationship = %s WHERE id = %lld AND removed_at IS NULL" },
@@ -394,23 +337,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE representative_id = %lld AND status = 'pending' "
         STALE_PENDING },
 
-    /* recipient side: id, client_id, representative_id, email, status, expires_at,
-     * verify_failures, recipient first name, address changed (1/0). The date of birth never leaves the
-     * database on this side: it is compared inside PM_SQL_VERIFY_RESERVE_CLIENT. */
+    /* recipient side: the invitation a link names (pm_columns.h) */
     [PM_SQL_TOKEN_FIND] = { "pm_token_find",
-        "SELECT i.id, i.client_id, i.representative_id, i.email, i.status, i.expires_at, "
-        "       i.verify_failures, "
-        "       CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END, "
-        "       CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END "
-        "FROM invitations i JOIN clients c ON c.id = i.client_id "
+        "SELECT " COLUMNS(PM_COLS_TOKEN)
+        " FROM invitations i JOIN clients c ON c.id = i.client_id "
         "LEFT JOIN representatives r ON r.id = i.representative_id "
-        "WHERE i.token_hash = %s" },
-    /* a retired token: its invitation, and whether that one ended with an email
-     * change (1/0) rather than a newer link to the same address */
+        "WHERE i.token_hash = %s", NCOLS(PM_COLS_TOKEN) },
+    /* a retired token: its invitation, and how that one ended */
     [PM_SQL_TOKEN_SUPERSEDED] = { "pm_token_superseded",
-        "SELECT s.invitation_id, CASE WHEN " ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END "
-        "FROM superseded_tokens s JOIN invitations i ON i.id = s.invitation_id "
-        "WHERE s.token_hash = %s" },
+        "SELECT " COLUMNS(PM_COLS_RETIRED_TOKEN)
+        " FROM superseded_tokens s JOIN invitations i ON i.id = s.invitation_id "
+        "WHERE s.token_hash = %s", NCOLS(PM_COLS_RETIRED_TOKEN) },
     /* Date-of-birth attempts are reserved before anything is compared: the
      * reservation is the statement that checks the budget (one row lock / the
      * SQLite write lock), so parallel requests cannot compare more dates than the
@@ -424,7 +361,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_VERIFY_RESERVE_CLIENT] = { "pm_verify_reserve_client",
         "UPDATE clients SET verify_failures = verify_failures + 1 "
         "WHERE id = %lld AND verify_failures < CAST(%d AS integer) "
-        "RETURNING CASE WHEN date_of_birth = %s THEN 1 ELSE 0 END, verify_failures" },
+        "RETURNING " COLUMNS(PM_COLS_RESERVED), NCOLS(PM_COLS_RESERVED) },
     /* a matching date gives both reserved attempts back */
     [PM_SQL_VERIFY_REFUND_INVITATION] = { "pm_verify_refund_invitation",
         "UPDATE invitations SET verify_failures = verify_failures - 1 "
@@ -436,7 +373,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_VERIFY_LOCK_INVITATION] = { "pm_verify_lock_invitation",
         "UPDATE invitations SET status = CASE WHEN status = 'pending' "
         "       AND verify_failures >= CAST(%d AS integer) THEN 'locked' ELSE status END "
-        "WHERE id = %lld RETURNING verify_failures, status" },
+        "WHERE id = %lld RETURNING " COLUMNS(PM_COLS_LOCKED), NCOLS(PM_COLS_LOCKED) },
     /* a client whose budget is spent: every open invitation of it is locked */
     [PM_SQL_VERIFY_LOCK_CLIENT] = { "pm_verify_lock_client",
         "UPDATE invitations SET status = 'locked' "
@@ -453,7 +390,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ACCOUNT_INSERT] = { "pm_account_insert",
         "INSERT INTO portal_accounts (username, password_hash, client_id, representative_id, "
         "                             invitation_id, status, created_at) "
-        "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) ON CONFLICT DO NOTHING RETURNING id" },
+        "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) "
+        "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
 
     /* admin */
     [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",
@@ -463,40 +401,41 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_SETTINGS_DELETE] = { "pm_settings_delete",
         "DELETE FROM settings WHERE name = %s" },
     [PM_SQL_OUTBOX_COUNTS] = { "pm_outbox_counts",
-        "SELECT status, count(*) FROM outbox GROUP BY status ORDER BY status" },
-    /* newest rows, optionally of one status: id, invitation_id, client_id, status,
-     * attempts, last_error, created_at, next_attempt_at, sent_at */
+        "SELECT " COLUMNS(PM_COLS_OUTBOX_COUNT) " FROM outbox GROUP BY status ORDER BY status",
+        NCOLS(PM_COLS_OUTBOX_COUNT) },
+    /* newest rows, optionally of one status */
     [PM_SQL_OUTBOX_RECENT] = { "pm_outbox_recent",
-        "SELECT o.id, o.invitation_id, i.client_id, o.status, o.attempts, o.last_error, "
-        "       o.created_at, o.next_attempt_at, o.sent_at, o.purpose "
-        "FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
-        "WHERE (%s IS NULL OR o.status = %s) ORDER BY o.id DESC LIMIT 100" },
+        "SELECT " COLUMNS(PM_COLS_OUTBOX)
+        " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
+        "WHERE (%s IS NULL OR o.status = %s) ORDER BY o.id DESC LIMIT 100",
+        NCOLS(PM_COLS_OUTBOX) },
     /* the whole trail, newest first, keyset on id, optional filters */
     [PM_SQL_AUDIT_SEARCH] = { "pm_audit_search",
-        "SELECT id, at, username, action, client_id, object_id, result, detail, remote_ip, "
-        "       request_id FROM audit_log "
+        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
         "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)" },
+        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
 
     [PM_SQL_AUDIT_INSERT] = { "pm_audit_insert",
         "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
         "                       remote_ip, request_id) "
         "VALUES (%lld, %s, %s, %lld, %lld, %s, %s, %s, %s)" },
     [PM_SQL_AUDIT_BY_CLIENT] = { "pm_audit_by_client",
-        "SELECT id, at, username, action, object_id, result, detail, request_id "
-        "FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "
-        "LIMIT CAST(%d AS integer)" },
-    /* a champion's test emails since a time: how many, and the oldest's time */
+        "SELECT " COLUMNS(PM_COLS_CLIENT_AUDIT)
+        " FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "
+        "LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_CLIENT_AUDIT) },
+    /* a champion's test emails since a time */
     [PM_SQL_AUDIT_TEST_EMAILS] = { "pm_audit_test_emails",
-        "SELECT count(*), min(at) FROM audit_log "
-        "WHERE username = %s AND action = 'settings.test_email' AND at > %lld" },
+        "SELECT " COLUMNS(PM_COLS_TEST_EMAILS) " FROM audit_log "
+        "WHERE username = %s AND action = 'settings.test_email' AND at > %lld",
+        NCOLS(PM_COLS_TEST_EMAILS) },
 
     /* the client's own active portal accounts (not its representatives'), read
      * inside "client declined"'s transaction, and disabled there when asked */
     [PM_SQL_CLIENT_ACTIVE_ACCOUNTS] = { "pm_client_active_accounts",
-        "SELECT count(*) FROM portal_accounts "
-        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+        "SELECT " COLUMNS(PM_COLS_ACTIVE_ACCOUNTS) " FROM portal_accounts "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'",
+        NCOLS(PM_COLS_ACTIVE_ACCOUNTS) },
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled' "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },

@@ -3,6 +3,8 @@
 #ifndef PM_SQL_H
 #define PM_SQL_H
 
+#include "pm_columns.h"
+
 typedef enum {
     PM_SQL_TXN_WRITE_LOCK,
     PM_SQL_SETTINGS_ALL,
@@ -83,6 +85,7 @@ typedef enum {
 typedef struct {
     const char *label;            /* a valid SQL identifier: a PREPARE name on pgsql */
     const char *sql;              /* apr_dbd placeholders: %s text, %d int, %lld bigint */
+    int ncols;                    /* the columns its rows carry: PM_NCOLS of its set(s) */
     int nargs;                    /* filled in by pm_sql_init() */
 } pm_sql_stmt;
 

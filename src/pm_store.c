@@ -405,7 +405,7 @@ apr_status_t pm_db_commit(pm_db *db)
 
 long long pm_row_int(const pm_row *row, int col, long long dflt)
 {
-    if (col >= row->ncols || row->v[col] == NULL) {
+    if (row == NULL || col >= row->ncols || row->v[col] == NULL) {
         return dflt;
     }
     return strtoll(row->v[col], NULL, 10);
@@ -413,7 +413,12 @@ long long pm_row_int(const pm_row *row, int col, long long dflt)
 
 const char *pm_row_str(const pm_row *row, int col)
 {
-    return col < row->ncols ? row->v[col] : NULL;
+    return row != NULL && col < row->ncols ? row->v[col] : NULL;
+}
+
+const pm_row *pm_first_row(const apr_array_header_t *rows)
+{
+    return rows->nelts > 0 ? &APR_ARRAY_IDX(rows, 0, pm_row) : NULL;
 }
 
 const char *pm_arg_int(apr_pool_t *p, long long v)

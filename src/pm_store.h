@@ -41,9 +41,12 @@ apr_status_t pm_db_commit(pm_db *db);
 /* Roll back now (no-op without an open transaction). */
 void pm_db_rollback(pm_db *db);
 
-/* Helpers for row values. */
+/* Helpers for row values; col is a column name from pm_columns.h. A NULL row
+ * reads as one without values (dflt, NULL). */
 long long pm_row_int(const pm_row *row, int col, long long dflt);
 const char *pm_row_str(const pm_row *row, int col);
+/* The first row of a result, or NULL when it has none. */
+const pm_row *pm_first_row(const apr_array_header_t *rows);
 const char *pm_arg_int(apr_pool_t *p, long long v);
 
 #endif

@@ -3,6 +3,7 @@
  * transaction or none) and `list`; also the client INSERT shared with demo-data. */
 #include "admin.h"
 #include "pm_collate.h"
+#include "pm_columns.h"
 #include "pm_csv.h"
 #include "pm_date.h"
 #include "pm_text.h"
@@ -69,7 +70,8 @@ int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
         || admin_db_prepare(db,
             "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
             "date_of_birth, email, created_at, updated_at, sort_key, sort_locale) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id", &ins->insert)
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING " PM_SELECT_LIST(PM_COLS_INSERTED), &ins->insert)
            != ADMIN_OK
         || admin_db_prepare(db, "INSERT INTO client_name_keys (client_id, word, key, sort_key) "
                             "VALUES (%s, %s, %s, %s)", &ins->add_word) != ADMIN_OK) {
@@ -128,8 +130,8 @@ int admin_clients_insert(admin_db *db, admin_client_insert *ins, const char *fir
         admin_error("the database did not return the new client's id");
         return ADMIN_FAIL;
     }
-    return insert_name_keys(db, ins, APR_ARRAY_IDX(rows, 0, admin_row).cols[0], first_name,
-                            last_name, args[8]);
+    return insert_name_keys(db, ins, APR_ARRAY_IDX(rows, 0, admin_row).cols[INSERTED_ID],
+                            first_name, last_name, args[8]);
 }
 
 /* The field as stored: a line break inside a quoted field (a spreadsheet cell

@@ -2,6 +2,7 @@
  * enable, list. Staff rows say who may use the Client Portal Manager and which
  * clients they may view (all_clients, or rows in staff_clients). */
 #include "admin.h"
+#include "pm_columns.h"
 #include "pm_text.h"
 
 #include <apr_strings.h>
@@ -73,13 +74,20 @@ static const char *parse_client_id(apr_pool_t *p, const char *s)
     return id > 0 ? apr_psprintf(p, "%" APR_INT64_T_FMT, id) : NULL;
 }
 
+/* what load_staff reads (pm_columns.h explains the form) */
+#define STAFF_ROW_COLUMNS(COL, LAST) \
+    COL(STAFF_ROW_ALL_CLIENTS, "all_clients") \
+    COL(STAFF_ROW_ACTIVE, "active") \
+    LAST(STAFF_ROW_DISPLAY_NAME, "display_name")
+enum { STAFF_ROW_COLUMNS(PM_COL_NAME, PM_COL_NAME) };
+
 static int load_staff(admin_db *db, const char *user, staff_row *st)
 {
     apr_array_header_t *rows;
     const admin_row *r;
 
     memset(st, 0, sizeof(*st));
-    if (admin_db_select(db, "SELECT all_clients, active, display_name FROM staff "
+    if (admin_db_select(db, "SELECT " PM_SELECT_LIST(STAFF_ROW_COLUMNS) " FROM staff "
                         "WHERE username = %s", 1, &user, &rows) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
@@ -88,9 +96,9 @@ static int load_staff(admin_db *db, const char *user, staff_row *st)
     }
     r = &APR_ARRAY_IDX(rows, 0, admin_row);
     st->exists = 1;
-    st->all_clients = r->cols[0] && atoi(r->cols[0]) == 1;
-    st->active = r->cols[1] && atoi(r->cols[1]) == 1;
-    st->display_name = r->cols[2] ? r->cols[2] : "";
+    st->all_clients = r->cols[STAFF_ROW_ALL_CLIENTS] && atoi(r->cols[STAFF_ROW_ALL_CLIENTS]) == 1;
+    st->active = r->cols[STAFF_ROW_ACTIVE] && atoi(r->cols[STAFF_ROW_ACTIVE]) == 1;
+    st->display_name = r->cols[STAFF_ROW_DISPLAY_NAME] ? r->cols[STAFF_ROW_DISPLAY_NAME] : "";
     return ADMIN_OK;
 }
 

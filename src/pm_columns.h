@@ -1,0 +1,322 @@
+/* pm_columns.h — what each statement's rows carry, declared once: every column's
+ * name (how the code reads it: pm_row_str(row, CLIENT_EMAIL)) beside its SQL
+ * expression, which pm_sql.c turns into the statement's select list. */
+#ifndef PM_COLUMNS_H
+#define PM_COLUMNS_H
+
+/* A column set is written SET(COL, LAST): COL(name, sql) for each column in
+ * order, and LAST(name, sql) for the final one. The final column is marked so
+ * that the select list needs no separator trick: in SQL text COL is the
+ * expression followed by ", " and LAST the bare expression; in the enum both
+ * give `name,`. tests: t/unit/test_sql_columns.c prepares every statement and
+ * compares its column count with the declaration. */
+#define PM_COL_NAME(name, sql) name,
+#define PM_COL_SQL(name, sql) sql ", "
+#define PM_COL_SQL_LAST(name, sql) sql
+#define PM_COL_ONE(name, sql) + 1
+
+/* the comma-separated select list (or RETURNING list) of a column set */
+#define PM_SELECT_LIST(set) set(PM_COL_SQL, PM_COL_SQL_LAST)
+/* how many columns a set declares (a constant expression) */
+#define PM_NCOLS(set) (0 set(PM_COL_ONE, PM_COL_ONE))
+
+/* ---- pieces of column expressions ---------------------------------------------- */
+
+/* The id of the client's latest invitation (to the client, not a representative). */
+#define SQL_LATEST_CLIENT_INVITATION \
+    "(SELECT max(i2.id) FROM invitations i2 " \
+    "  WHERE i2.client_id = c.id AND i2.representative_id IS NULL)"
+
+/* A superseded invitation with no later one to the same recipient at the same
+ * address was not replaced by a reinvite: the recipient's address changed. */
+#define SQL_ADDRESS_CHANGED(inv) \
+    "(" inv ".status = 'superseded' AND NOT EXISTS (SELECT 1 FROM invitations n " \
+    "   WHERE n.client_id = " inv ".client_id AND n.id > " inv ".id " \
+    "     AND coalesce(n.representative_id, 0) = coalesce(" inv ".representative_id, 0) " \
+    "     AND lower(n.email) = lower(" inv ".email)))"
+
+/* ---- settings, staff ------------------------------------------------------------- */
+
+/* PM_SQL_SETTINGS_ALL */
+#define PM_COLS_SETTING(COL, LAST) \
+    COL(SETTING_NAME, "name") \
+    LAST(SETTING_VALUE, "value")
+enum { PM_COLS_SETTING(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_STAFF_GET */
+#define PM_COLS_STAFF(COL, LAST) \
+    COL(STAFF_USERNAME, "username") \
+    COL(STAFF_DISPLAY_NAME, "display_name") \
+    COL(STAFF_ALL_CLIENTS, "all_clients") \
+    LAST(STAFF_ACTIVE, "active")
+enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- clients ----------------------------------------------------------------------- */
+
+/* A client summary row (the list, the searches, and the start of the view):
+ * the latest invitation's status, its expiry and its latest delivery, and the
+ * client's active accounts. Scalar subqueries rather than joins on a subquery:
+ * each is an index lookup per row on both drivers (PostgreSQL would otherwise hash
+ * whole invitations and outbox tables for a page of 50). */
+#define PM_COLS_CLIENT_SUMMARY(COL, LAST) \
+    COL(CLIENT_ID, "c.id") \
+    COL(CLIENT_FIRST_NAME, "c.first_name") \
+    COL(CLIENT_LAST_NAME, "c.last_name") \
+    COL(CLIENT_DATE_OF_BIRTH, "c.date_of_birth") \
+    COL(CLIENT_DECLINED_AT, "c.declined_at") \
+    COL(CLIENT_INV_STATUS, \
+        "(SELECT CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 'address_changed' " \
+        "   ELSE i.status END " \
+        "   FROM invitations i WHERE i.id = " SQL_LATEST_CLIENT_INVITATION ")") \
+    COL(CLIENT_INV_EXPIRES_AT, \
+        "(SELECT i.expires_at FROM invitations i WHERE i.id = " \
+        SQL_LATEST_CLIENT_INVITATION ")") \
+    COL(CLIENT_DELIVERY, \
+        "(SELECT o.status FROM outbox o WHERE o.id = (SELECT max(o2.id) FROM outbox o2 " \
+        "   WHERE o2.invitation_id = " SQL_LATEST_CLIENT_INVITATION "))") \
+    COL(CLIENT_ACCOUNTS, \
+        "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
+        "   AND a.representative_id IS NULL AND a.status = 'active')") \
+    LAST(CLIENT_SORT_KEY, "c.sort_key")
+
+/* PM_SQL_CLIENT_GET_VISIBLE: the summary, then these */
+#define PM_COLS_CLIENT_DETAIL(COL, LAST) \
+    COL(CLIENT_EMAIL, "c.email") \
+    COL(CLIENT_DECLINED_BY, "c.declined_by") \
+    COL(CLIENT_DECLINED_NOTE, "c.declined_note") \
+    COL(CLIENT_STATEMENTS, "c.statement_notifications") \
+    LAST(CLIENT_DECLINED_BY_NAME, \
+         "(SELECT s.display_name FROM staff s WHERE s.username = c.declined_by)")
+enum { PM_COLS_CLIENT_SUMMARY(PM_COL_NAME, PM_COL_NAME)
+       PM_COLS_CLIENT_DETAIL(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_CLIENT_KEYS_MISSING: a client without a sort key */
+#define PM_COLS_UNKEYED(COL, LAST) \
+    COL(UNKEYED_ID, "id") \
+    COL(UNKEYED_FIRST_NAME, "first_name") \
+    LAST(UNKEYED_LAST_NAME, "last_name")
+enum { PM_COLS_UNKEYED(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_CLIENT_ACTIVE_ACCOUNTS */
+#define PM_COLS_ACTIVE_ACCOUNTS(COL, LAST) \
+    LAST(ACTIVE_ACCOUNTS, "count(*)")
+enum { PM_COLS_ACTIVE_ACCOUNTS(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- invitations --------------------------------------------------------------------- */
+
+/* An invitation as the API shows it (PM_SQL_CLIENT_INVITATIONS, INVITATION_ONE):
+ * the invitation, its latest email, whether a supersede was an address change
+ * (1/0), the display name of its creator */
+#define PM_COLS_INV(COL, LAST) \
+    COL(INV_ID, "i.id") \
+    COL(INV_REP_ID, "i.representative_id") \
+    COL(INV_EMAIL, "i.email") \
+    COL(INV_STATUS, "i.status") \
+    COL(INV_CREATED_BY, "i.created_by") \
+    COL(INV_CREATED_AT, "i.created_at") \
+    COL(INV_EXPIRES_AT, "i.expires_at") \
+    COL(INV_SENT_AT, "i.sent_at") \
+    COL(INV_RESPONDED_AT, "i.responded_at") \
+    COL(INV_SEND_COUNT, "i.send_count") \
+    COL(INV_DELIVERY, "o.status") \
+    COL(INV_DELIVERY_ERROR, "o.last_error") \
+    COL(INV_NEXT_ATTEMPT_AT, "o.next_attempt_at") \
+    COL(INV_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END") \
+    LAST(INV_CREATED_BY_NAME, \
+         "(SELECT s.display_name FROM staff s WHERE s.username = i.created_by)")
+enum { PM_COLS_INV(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_INVITATION_GET_VISIBLE: what a resend or revoke starts from */
+#define PM_COLS_VISIBLE_INV(COL, LAST) \
+    COL(VISIBLE_INV_ID, "i.id") \
+    COL(VISIBLE_INV_CLIENT_ID, "i.client_id") \
+    COL(VISIBLE_INV_REP_ID, "i.representative_id") \
+    COL(VISIBLE_INV_STATUS, "i.status") \
+    COL(VISIBLE_INV_EXPIRES_AT, "i.expires_at") \
+    COL(VISIBLE_INV_LAST_QUEUED_AT, \
+        "(SELECT max(o.created_at) FROM outbox o WHERE o.invitation_id = i.id)") \
+    LAST(VISIBLE_INV_QUEUED_COUNT, \
+         "(SELECT count(*) FROM outbox o WHERE o.invitation_id = i.id)")
+enum { PM_COLS_VISIBLE_INV(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_INVITATION_RESEND_STATE: what a resend depends on, read inside its
+ * transaction: status, sent to the recipient's current address (1/0), client
+ * declined (1/0, client invitations only), active accounts of the recipient */
+#define PM_COLS_RESEND_STATE(COL, LAST) \
+    COL(RESEND_STATUS, "i.status") \
+    COL(RESEND_CURRENT_ADDRESS, \
+        "CASE WHEN i.representative_id IS NULL " \
+        "     THEN (SELECT CASE WHEN lower(c.email) = lower(i.email) THEN 1 ELSE 0 END " \
+        "           FROM clients c WHERE c.id = i.client_id) " \
+        "     ELSE (SELECT CASE WHEN lower(r.email) = lower(i.email) " \
+        "                       AND r.removed_at IS NULL THEN 1 ELSE 0 END " \
+        "           FROM representatives r WHERE r.id = i.representative_id) END") \
+    COL(RESEND_CLIENT_DECLINED, \
+        "CASE WHEN i.representative_id IS NULL " \
+        "     THEN (SELECT CASE WHEN c.declined_at IS NULL THEN 0 ELSE 1 END " \
+        "           FROM clients c WHERE c.id = i.client_id) ELSE 0 END") \
+    LAST(RESEND_ACCOUNTS, \
+         "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = i.client_id " \
+         "   AND coalesce(a.representative_id, 0) = coalesce(i.representative_id, 0) " \
+         "   AND a.status = 'active')")
+enum { PM_COLS_RESEND_STATE(PM_COL_NAME, PM_COL_NAME) };
+
+/* The new row's id: INSERT ... RETURNING (invitations, representatives, test
+ * emails, portal accounts) */
+#define PM_COLS_INSERTED(COL, LAST) \
+    LAST(INSERTED_ID, "id")
+enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- outbox ------------------------------------------------------------------------------ */
+
+/* PM_SQL_OUTBOX_DUE: a due email with what it needs: the invitation's recipient
+ * and state (NULL for a test email), the recipient's first name (client or
+ * representative), the purpose and a test email's address */
+#define PM_COLS_DUE(COL, LAST) \
+    COL(DUE_ID, "o.id") \
+    COL(DUE_INVITATION_ID, "o.invitation_id") \
+    COL(DUE_MESSAGE_ID, "o.message_id") \
+    COL(DUE_ATTEMPTS, "o.attempts") \
+    COL(DUE_EMAIL, "i.email") \
+    COL(DUE_INV_STATUS, "i.status") \
+    COL(DUE_REP_ID, "i.representative_id") \
+    COL(DUE_EXPIRES_AT, "i.expires_at") \
+    COL(DUE_FIRST_NAME, \
+        "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+    COL(DUE_PURPOSE, "o.purpose") \
+    LAST(DUE_TO_ADDRESS, "o.to_address")
+enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_OUTBOX_COUNTS: rows per status */
+#define PM_COLS_OUTBOX_COUNT(COL, LAST) \
+    COL(OUTBOX_COUNT_STATUS, "status") \
+    LAST(OUTBOX_COUNT_ROWS, "count(*)")
+enum { PM_COLS_OUTBOX_COUNT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_OUTBOX_RECENT */
+#define PM_COLS_OUTBOX(COL, LAST) \
+    COL(OUTBOX_ID, "o.id") \
+    COL(OUTBOX_INVITATION_ID, "o.invitation_id") \
+    COL(OUTBOX_CLIENT_ID, "i.client_id") \
+    COL(OUTBOX_STATUS, "o.status") \
+    COL(OUTBOX_ATTEMPTS, "o.attempts") \
+    COL(OUTBOX_LAST_ERROR, "o.last_error") \
+    COL(OUTBOX_CREATED_AT, "o.created_at") \
+    COL(OUTBOX_NEXT_ATTEMPT_AT, "o.next_attempt_at") \
+    COL(OUTBOX_SENT_AT, "o.sent_at") \
+    LAST(OUTBOX_PURPOSE, "o.purpose")
+enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- representatives ------------------------------------------------------------------ */
+
+/* PM_SQL_CLIENT_REPRESENTATIVES: a client's representatives, with active accounts */
+#define PM_COLS_REP(COL, LAST) \
+    COL(REP_ID, "r.id") \
+    COL(REP_EMAIL, "r.email") \
+    COL(REP_FIRST_NAME, "r.first_name") \
+    COL(REP_LAST_NAME, "r.last_name") \
+    COL(REP_RELATIONSHIP, "r.relationship") \
+    COL(REP_CREATED_AT, "r.created_at") \
+    LAST(REP_ACCOUNTS, \
+         "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
+         "   AND a.status = 'active')")
+enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_REP_GET_VISIBLE: one representative, its active accounts, its latest
+ * invitation's status and expiry, and that invitation's latest delivery */
+#define PM_COLS_VISIBLE_REP(COL, LAST) \
+    COL(VISIBLE_REP_ID, "r.id") \
+    COL(VISIBLE_REP_CLIENT_ID, "r.client_id") \
+    COL(VISIBLE_REP_EMAIL, "r.email") \
+    COL(VISIBLE_REP_FIRST_NAME, "r.first_name") \
+    COL(VISIBLE_REP_LAST_NAME, "r.last_name") \
+    COL(VISIBLE_REP_RELATIONSHIP, "r.relationship") \
+    COL(VISIBLE_REP_ACCOUNTS, \
+        "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
+        "   AND a.status = 'active')") \
+    COL(VISIBLE_REP_INV_STATUS, "i.status") \
+    COL(VISIBLE_REP_INV_EXPIRES_AT, "i.expires_at") \
+    LAST(VISIBLE_REP_DELIVERY, "o.status")
+enum { PM_COLS_VISIBLE_REP(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_REP_EMAIL_TAKEN */
+#define PM_COLS_TAKEN(COL, LAST) \
+    LAST(TAKEN_REP_ID, "id")
+enum { PM_COLS_TAKEN(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- the recipient side ---------------------------------------------------------------- */
+
+/* PM_SQL_TOKEN_FIND: the invitation a link names, the recipient's first name and
+ * whether a supersede was an address change (1/0). The date of birth never
+ * leaves the database on this side: it is compared inside
+ * PM_SQL_VERIFY_RESERVE_CLIENT. */
+#define PM_COLS_TOKEN(COL, LAST) \
+    COL(TOKEN_INV_ID, "i.id") \
+    COL(TOKEN_CLIENT_ID, "i.client_id") \
+    COL(TOKEN_REP_ID, "i.representative_id") \
+    COL(TOKEN_EMAIL, "i.email") \
+    COL(TOKEN_STATUS, "i.status") \
+    COL(TOKEN_EXPIRES_AT, "i.expires_at") \
+    COL(TOKEN_VERIFY_FAILURES, "i.verify_failures") \
+    COL(TOKEN_FIRST_NAME, \
+        "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+    LAST(TOKEN_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
+enum { PM_COLS_TOKEN(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_TOKEN_SUPERSEDED: a retired token's invitation, and whether that one
+ * ended with an email change (1/0) rather than a newer link to the same address */
+#define PM_COLS_RETIRED_TOKEN(COL, LAST) \
+    COL(RETIRED_INV_ID, "s.invitation_id") \
+    LAST(RETIRED_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
+enum { PM_COLS_RETIRED_TOKEN(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_VERIFY_RESERVE_CLIENT returns: 1 = the date matches, 0 = it does not
+ * (NULL date: 0), and the client's attempts so far. The %s is the statement's
+ * last argument: the date given. */
+#define PM_COLS_RESERVED(COL, LAST) \
+    COL(RESERVED_DATE_MATCHES, "CASE WHEN date_of_birth = %s THEN 1 ELSE 0 END") \
+    LAST(RESERVED_FAILURES, "verify_failures")
+enum { PM_COLS_RESERVED(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_VERIFY_LOCK_INVITATION returns the invitation's attempts and status */
+#define PM_COLS_LOCKED(COL, LAST) \
+    COL(LOCKED_FAILURES, "verify_failures") \
+    LAST(LOCKED_STATUS, "status")
+enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- audit ------------------------------------------------------------------------------- */
+
+/* PM_SQL_AUDIT_SEARCH: the whole trail */
+#define PM_COLS_AUDIT(COL, LAST) \
+    COL(AUDIT_ID, "id") \
+    COL(AUDIT_AT, "at") \
+    COL(AUDIT_USERNAME, "username") \
+    COL(AUDIT_ACTION, "action") \
+    COL(AUDIT_CLIENT_ID, "client_id") \
+    COL(AUDIT_OBJECT_ID, "object_id") \
+    COL(AUDIT_RESULT, "result") \
+    COL(AUDIT_DETAIL, "detail") \
+    COL(AUDIT_REMOTE_IP, "remote_ip") \
+    LAST(AUDIT_REQUEST_ID, "request_id")
+enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_AUDIT_BY_CLIENT: one client's trail */
+#define PM_COLS_CLIENT_AUDIT(COL, LAST) \
+    COL(CLIENT_AUDIT_ID, "id") \
+    COL(CLIENT_AUDIT_AT, "at") \
+    COL(CLIENT_AUDIT_USERNAME, "username") \
+    COL(CLIENT_AUDIT_ACTION, "action") \
+    COL(CLIENT_AUDIT_OBJECT_ID, "object_id") \
+    COL(CLIENT_AUDIT_RESULT, "result") \
+    COL(CLIENT_AUDIT_DETAIL, "detail") \
+    LAST(CLIENT_AUDIT_REQUEST_ID, "request_id")
+enum { PM_COLS_CLIENT_AUDIT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_AUDIT_TEST_EMAILS: a champion's test emails since a time: how many,
+ * and the oldest's time */
+#define PM_COLS_TEST_EMAILS(COL, LAST) \
+    COL(TEST_EMAILS_COUNT, "count(*)") \
+    LAST(TEST_EMAILS_OLDEST_AT, "min(at)")
+enum { PM_COLS_TEST_EMAILS(PM_COL_NAME, PM_COL_NAME) };
+
+#endif

@@ -1,0 +1,134 @@
+/* Unit tests for the statement table (src/pm_sql.c): every statement prepares on
+ * SQLite against the real schema (conf/schema/sqlite.sql and its migrations), its
+ * rows carry exactly the columns pm_columns.h declares for it, and it takes the
+ * placeholders pm_sql_init() counted. */
+#include "pm_sql.h"
+#include "tap.h"
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
+        && (buf = malloc((size_t)n + 1)) != NULL) {
+        buf[fread(buf, 1, (size_t)n, f)] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+static int run_script(sqlite3 *db, const char *path)
+{
+    char *sql = read_file(path), *err = NULL;
+    int rc;
+
+    if (sql == NULL) {
+        ok(0, "read %s", path);
+        return -1;
+    }
+    rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+    ok(rc == SQLITE_OK, "%s loads%s%s", path, err ? ": " : "", err ? err : "");
+    sqlite3_free(err);
+    free(sql);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int is_sql_file(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+
+    return n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0;
+}
+
+/* the schema a database has after `portal-manager-admin init` */
+static int load_schema(sqlite3 *db, const char *srcdir)
+{
+    char path[4096];
+    struct dirent **names;
+    int n, i, rc = 0;
+
+    snprintf(path, sizeof(path), "%s/conf/schema/sqlite.sql", srcdir);
+    if (run_script(db, path) != 0) {
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/conf/schema/migrations/sqlite3", srcdir);
+    n = scandir(path, &names, is_sql_file, alphasort);
+    ok(n > 0, "migrations found in %s", path);
+    for (i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/conf/schema/migrations/sqlite3/%s", srcdir,
+                 names[i]->d_name);
+        if (rc == 0 && run_script(db, path) != 0) {
+            rc = -1;
+        }
+        free(names[i]);
+    }
+    free(n > 0 ? names : NULL);
+    return n > 0 ? rc : -1;
+}
+
+/* apr_dbd's placeholders (%s, %d, %lld) as SQLite's driver passes them: ? */
+static char *sqlite_text(const char *sql)
+{
+    char *out = malloc(strlen(sql) + 1), *o = out;
+    const char *s;
+
+    for (s = sql; *s; s++) {
+        if (s[0] == '%' && s[1] >= 'a' && s[1] <= 'z') {
+            *o++ = '?';
+            while (s[1] >= 'a' && s[1] <= 'z') {
+                s++;
+            }
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void check_statement(sqlite3 *db, const pm_sql_stmt *st)
+{
+    char *sql = sqlite_text(st->sql);
+    sqlite3_stmt *prepared = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &prepared, NULL);
+
+    ok(rc == SQLITE_OK, "%s prepares%s%s", st->label, rc == SQLITE_OK ? "" : ": ",
+       rc == SQLITE_OK ? "" : sqlite3_errmsg(db));
+    if (rc == SQLITE_OK) {
+        ok(sqlite3_column_count(prepared) == st->ncols, "%s: %d columns, %d declared",
+           st->label, sqlite3_column_count(prepared), st->ncols);
+        ok(sqlite3_bind_parameter_count(prepared) == st->nargs, "%s: %d placeholders, %d counted",
+           st->label, sqlite3_bind_parameter_count(prepared), st->nargs);
+    }
+    sqlite3_finalize(prepared);
+    free(sql);
+}
+
+int main(void)
+{
+    const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
+    sqlite3 *db = NULL;
+    int i;
+
+    pm_sql_init();
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || load_schema(db, srcdir) != 0) {
+        ok(0, "in-memory database with the schema");
+    }
+    else {
+        for (i = 0; i < PM_SQL_COUNT; i++) {
+            check_statement(db, pm_sql_get((pm_sql_id)i));
+        }
+    }
+    sqlite3_close(db);
+    return done_testing();
+}
