@@ -82,7 +82,7 @@ if ! (
     make -j"$(nproc)" check TESTS= &&
     if ((shim)); then
         gcc -O1 -g -fno-omit-frame-pointer -fPIC -shared $apr_cflags -Wall -Werror \
-            -o t/sanitize/pool-shim.so t/sanitize/pool_shim.c -ldl &&
+            -o t/sanitize/pool-shim.so t/sanitize/pool_shim.c -ldl $(pkg-config --libs apr-1) &&
         gcc -O0 -g -fsanitize=address $apr_cflags -o t/sanitize/shim-selfcheck \
             t/sanitize/shim_selfcheck.c $(pkg-config --libs apr-1)
     fi
