@@ -475,10 +475,13 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
     case LIST_WORDS:
         r = (const char *const *)lq->ranges->elts;
         a = narrowest_word(lq, -1);
-        b = narrowest_word(lq, a);            /* -1: one query word */
-        return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_NAME, rows, r[2 * a], r[2 * a + 1],
-                            b < 0 ? NULL : r[2 * b], b < 0 ? NULL : r[2 * b + 1], all, who,
-                            after[0], after[1], n);
+        if (lq->ranges->nelts == 2) {
+            return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD, rows, r[2 * a], r[2 * a + 1],
+                                all, who, after[0], after[1], n);
+        }
+        b = narrowest_word(lq, a);
+        return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS, rows, r[2 * a], r[2 * a + 1],
+                            r[2 * b], r[2 * b + 1], all, who, after[0], after[1], n);
     default:
         return q->staff->all_clients
             ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows, after[0], after[1], n)
