@@ -13,9 +13,9 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
-use POSIX ();
 use PortalTest;
 use PortalTest::Clients;
+use PortalTest::Invite qw(run_concurrently);
 
 my $KIDS = 40;
 my $ROUNDS = 3;
@@ -24,38 +24,18 @@ my @IDS = (1 .. 20);
 # one request first: the children inherit Apache::Test's loaded configuration
 is(staff(GET => '/me', user => 'admin')->code, 200, 'signed in');
 my $mark = audit_mark();
-pipe(my $go_r, my $go_w) or die "pipe: $!";
-my @kids;
-for my $k (1 .. $KIDS) {
-    pipe(my $r, my $w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        close $go_w;
-        close $r;
-        sysread $go_r, my $buf, 1;              # 0 when the parent closes: go
-        my @codes;
-        for my $round (1 .. $ROUNDS) {
-            my $id = $IDS[($k + $round) % @IDS];
-            push @codes, staff(GET => "/clients/$id", user => 'admin')->code;
-            push @codes, list_clients('admin', q => 'a', limit => 5)->code;
-        }
-        print $w join(' ', @codes), "\n";
-        close $w;
-        POSIX::_exit(0);
-    }
-    close $w;
-    push @kids, [$pid, $r];
-}
-close $go_r;
-select(undef, undef, undef, 0.3);               # every child waits in sysread
-close $go_w;
 my %codes;
-for my $kid (@kids) {
-    my $fh = $kid->[1];
-    my $line = <$fh> // 'died';
-    chomp $line;
+for my $line (run_concurrently($KIDS, sub {
+    my $k = shift;
+    my @codes;
+    for my $round (1 .. $ROUNDS) {
+        my $id = $IDS[($k + $round) % @IDS];
+        push @codes, staff(GET => "/clients/$id", user => 'admin')->code;
+        push @codes, list_clients('admin', q => 'a', limit => 5)->code;
+    }
+    return join ' ', @codes;
+})) {
     $codes{$_}++ for split / /, $line;
-    waitpid $kid->[0], 0;
 }
 my $want = $KIDS * $ROUNDS * 2;
 is_deeply(\%codes, { 200 => $want }, "$want audited reads at once: every one answered 200")
