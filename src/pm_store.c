@@ -163,7 +163,7 @@ static apr_status_t session_for_pgsql(ap_dbd_t *dbd)
     int n = 0;
 
     apr_dbd_query(dbd->driver, dbd->handle, &n, "SET jit = off");
-    apr_pool_userdata_setn((void *)1, "pm_statements_ready", NULL, dbd->pool);
+    apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
 }
 
@@ -174,7 +174,7 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
     void *done = NULL;
     int i;
 
-    apr_pool_userdata_get(&done, "pm_statements_ready", dbd->pool);
+    apr_pool_userdata_get(&done, "pm_connection_ready", dbd->pool);
     if (done) {
         return APR_SUCCESS;
     }
@@ -195,7 +195,7 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
         }
         apr_hash_set(dbd->prepared, st->label, APR_HASH_KEY_STRING, stmt);
     }
-    apr_pool_userdata_setn((void *)1, "pm_statements_ready", NULL, dbd->pool);
+    apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
 }
 
