@@ -115,7 +115,7 @@ static int take_requests(pm_req *q, apr_interval_time_t *retry, int *per_token)
     long token_limit = conf_or(conf->rate_token_limit, PM_DEFAULT_RATE_TOKEN_LIMIT);
     const char *token_hash = token_limit > 0 ? body_token_hash(q) : NULL;
     unsigned char ip_key[PM_RATE_KEY_LEN], token_key[PM_RATE_KEY_LEN];
-    apr_time_t now = apr_time_now();
+    apr_time_t now;
     apr_status_t rv;
     int allowed;
 
@@ -131,6 +131,10 @@ static int take_requests(pm_req *q, apr_interval_time_t *retry, int *per_token)
                       "rate-limit mutex lock failed; request not rate limited");
         return 1;
     }
+    /* the clock is read holding the lock: a time read before it may be older than a
+     * cell another child has just advanced, and the wait would come out longer than one
+     * request's share of the window */
+    now = apr_time_now();
     *per_token = 0;
     allowed = pm_rate_table_hit(rl_table, ip_key, now, ip_limit, window, retry);
     if (allowed && token_hash) {
