@@ -258,6 +258,7 @@ typedef enum { LIST_ALL, LIST_WORDS, LIST_BIRTH, LIST_EMAIL, LIST_NOTHING } list
 typedef struct {
     list_kind kind;
     apr_array_header_t *ranges; /* LIST_WORDS: lo, hi per query word (pm_collate.c) */
+    apr_array_header_t *keys;   /* LIST_WORDS: the lookup key per query word */
     const char *value;          /* LIST_BIRTH: YYYY-MM-DD; LIST_EMAIL: the address */
     pm_collator *match;
     int limit;
@@ -302,11 +303,13 @@ static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
     }
     lq->kind = LIST_WORDS;
     lq->ranges = apr_array_make(p, words->nelts * 2, sizeof(const char *));
+    lq->keys = apr_array_make(p, words->nelts, sizeof(const char *));
     for (i = 0; i < words->nelts; i++) {
-        const char *lo, *hi;
-        pm_collate_prefix_range(lq->match, APR_ARRAY_IDX(words, i, const char *), &lo, &hi);
+        const char *lo, *hi, *word = APR_ARRAY_IDX(words, i, const char *);
+        pm_collate_prefix_range(lq->match, word, &lo, &hi);
         APR_ARRAY_PUSH(lq->ranges, const char *) = lo;
         APR_ARRAY_PUSH(lq->ranges, const char *) = hi;
+        APR_ARRAY_PUSH(lq->keys, const char *) = pm_collate_query_key(lq->match, p, word);
     }
     return APR_SUCCESS;
 }
@@ -437,14 +440,14 @@ static int parse_list_body(pm_req *q, list_query *lq)
                             json_is_string(cursor) ? json_string_value(cursor) : NULL, lq);
 }
 
-/* The index of the query word with the narrowest range (the longest key). */
+/* The key of the query word likely to match the fewest clients (the longest key). */
 static int narrowest_word(const list_query *lq, int skip)
 {
     int i, best = -1;
     size_t best_len = 0;
 
-    for (i = 0; i < lq->ranges->nelts / 2; i++) {
-        size_t len = strlen(APR_ARRAY_IDX(lq->ranges, 2 * i, const char *));
+    for (i = 0; i < lq->keys->nelts; i++) {
+        size_t len = strlen(APR_ARRAY_IDX(lq->keys, i, const char *));
         if (i != skip && (best < 0 || len > best_len)) {
             best = i;
             best_len = len;
@@ -462,7 +465,7 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
     apr_pool_t *p = q->r->pool;
     const char *n = pm_arg_int(p, n_rows);
     const char *who = q->staff->username, *all = q->staff->all_clients ? "1" : "0";
-    const char *const *r;
+    const char *const *k;
     int a, b;
 
     switch (lq->kind) {
@@ -473,15 +476,21 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
         return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_EMAIL, rows, lq->value, all, who,
                             after[0], after[1], n);
     case LIST_WORDS:
-        r = (const char *const *)lq->ranges->elts;
+        k = (const char *const *)lq->keys->elts;
         a = narrowest_word(lq, -1);
-        if (lq->ranges->nelts == 2) {
-            return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD, rows, r[2 * a], r[2 * a + 1],
-                                all, who, after[0], after[1], n);
+        if (lq->keys->nelts == 1) {
+            return q->staff->all_clients
+                ? pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD_ALL, rows, k[a],
+                               after[0], after[1], n)
+                : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD_MINE, rows, who, k[a],
+                               after[0], after[1], n);
         }
         b = narrowest_word(lq, a);
-        return pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS, rows, r[2 * a], r[2 * a + 1],
-                            r[2 * b], r[2 * b + 1], all, who, after[0], after[1], n);
+        return q->staff->all_clients
+            ? pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_ALL, rows, k[a], k[b],
+                           after[0], after[1], n)
+            : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_MINE, rows, who, k[a], k[b],
+                           after[0], after[1], n);
     default:
         return q->staff->all_clients
             ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows, after[0], after[1], n)
@@ -489,14 +498,15 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
     }
 }
 
-/* Several query words must each sit on a different word of the name. */
+/* The SQL looks up (at most two) query words by their first PM_COLLATE_PREFIX_MAX
+ * characters; here every query word must sit whole on a different word of the name. */
 static int keep_row(pm_req *q, const list_query *lq, const pm_row *row)
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *words, *keys;
     int i;
 
-    if (lq->kind != LIST_WORDS || lq->ranges->nelts <= 2) {
+    if (lq->kind != LIST_WORDS) {
         return 1;
     }
     words = pm_collate_name_words(p, pm_row_str(row, CLIENT_FIRST_NAME), pm_row_str(row, CLIENT_LAST_NAME));

@@ -1,6 +1,6 @@
 /* pm_client_keys.h — keeping clients' name keys (pm_collate.c) in the database:
- * the list's sort key in the collation_locale setting, and one search key per
- * name word in client_name_keys. */
+ * the list's sort key in the collation_locale setting, and the search keys of
+ * every name-word prefix in client_name_prefixes. */
 #ifndef PM_CLIENT_KEYS_H
 #define PM_CLIENT_KEYS_H
 

@@ -3,6 +3,7 @@
  * locale's sort key, and the "each query word on a different name word" test. */
 #include "pm_collate.h"
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -183,7 +184,7 @@ static int32_t primary_length(const uint8_t *key, int32_t len)
     return i;
 }
 
-const char *pm_collate_word_key(pm_collator *m, const char *word)
+static const char *match_key(pm_collator *m, apr_pool_t *p, const char *word)
 {
     uint8_t key[KEY_BUF];
     int32_t len;
@@ -191,7 +192,62 @@ const char *pm_collate_word_key(pm_collator *m, const char *word)
     if (raw_key(m, word, key, &len) != 0) {
         return "";
     }
-    return hex(m->pool, key, primary_length(key, len));
+    return hex(p, key, primary_length(key, len));
+}
+
+const char *pm_collate_word_key(pm_collator *m, const char *word)
+{
+    return match_key(m, m->pool, word);
+}
+
+/* The byte length of word's first n characters (code points). */
+static apr_size_t prefix_bytes(const char *word, int n)
+{
+    apr_size_t i;
+
+    for (i = 0; word[i]; i++) {
+        if (((unsigned char)word[i] & 0xC0) != 0x80 && n-- == 0) {
+            break;
+        }
+    }
+    return i;
+}
+
+const char *pm_collate_query_key(pm_collator *m, apr_pool_t *p, const char *word)
+{
+    return match_key(m, p, apr_pstrmemdup(p, word, prefix_bytes(word, PM_COLLATE_PREFIX_MAX)));
+}
+
+/* Adds the keys of word's prefixes that are not in seen yet. */
+static void add_prefix_keys(pm_collator *m, apr_pool_t *p, const char *word, apr_hash_t *seen,
+                            apr_array_header_t *keys)
+{
+    apr_size_t len = 0, next;
+    int n;
+
+    for (n = 1; n <= PM_COLLATE_PREFIX_MAX && word[len]; n++, len = next) {
+        const char *key;
+        next = prefix_bytes(word, n);
+        key = match_key(m, p, apr_pstrmemdup(p, word, next));
+        if (*key && apr_hash_get(seen, key, APR_HASH_KEY_STRING) == NULL) {
+            apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+            APR_ARRAY_PUSH(keys, const char *) = key;
+        }
+    }
+}
+
+apr_array_header_t *pm_collate_name_prefix_keys(pm_collator *m, apr_pool_t *p,
+                                                const char *first, const char *last)
+{
+    apr_array_header_t *words = pm_collate_name_words(p, first, last);
+    apr_array_header_t *keys = apr_array_make(p, 16, sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(p);
+    int i;
+
+    for (i = 0; i < words->nelts; i++) {
+        add_prefix_keys(m, p, APR_ARRAY_IDX(words, i, const char *), seen, keys);
+    }
+    return keys;
 }
 
 static const char *bound(pm_collator *m, const uint8_t *key, int32_t len, UColBoundMode mode)

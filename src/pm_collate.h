@@ -1,6 +1,7 @@
 /* pm_collate.h — ICU collation keys for client names: accent-, case- and
  * apostrophe-free word keys for search (root collation, primary strength) with
- * prefix ranges from ucol_getBound, and a per-locale sort key for the list.
+ * the keys of name-word prefixes for the search index, prefix ranges from
+ * ucol_getBound, and a per-locale sort key for the list.
  * Keys are hex text, so any database compares them byte-wise (COLLATE "C"). */
 #ifndef PM_COLLATE_H
 #define PM_COLLATE_H
@@ -10,6 +11,10 @@
 
 #define PM_COLLATE_DEFAULT_LOCALE "en"
 #define PM_COLLATE_MAX_WORDS 8
+/* Search keys are kept for a name word's first 1 .. PM_COLLATE_PREFIX_MAX characters;
+ * a longer query word is looked up by its first PM_COLLATE_PREFIX_MAX characters and
+ * checked whole against the name afterwards. */
+#define PM_COLLATE_PREFIX_MAX 16
 
 typedef struct pm_collator pm_collator;
 
@@ -36,6 +41,16 @@ apr_array_header_t *pm_collate_name_words(apr_pool_t *p, const char *first, cons
  * inclusive range [lo, hi] of match keys of every word that starts with `word`. */
 const char *pm_collate_word_key(pm_collator *m, const char *word);
 void pm_collate_prefix_range(pm_collator *m, const char *word, const char **lo, const char **hi);
+
+/* The search keys of a client: the match key of every prefix (1 .. PM_COLLATE_PREFIX_MAX
+ * characters) of every name word, each key once, so "is some name word's prefix"
+ * is one equality on an index. Allocated from p. */
+apr_array_header_t *pm_collate_name_prefix_keys(pm_collator *m, apr_pool_t *p,
+                                                const char *first, const char *last);
+
+/* The key a query word is looked up by: the match key of its first
+ * PM_COLLATE_PREFIX_MAX characters ("" for a word with no letters). */
+const char *pm_collate_query_key(pm_collator *m, apr_pool_t *p, const char *word);
 
 /* The list's sort key of a client: last name, then first name (U+FFFE merge
  * separator), in the sorter's locale. */

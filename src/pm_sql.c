@@ -33,27 +33,31 @@
     "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
 
-/* Name words. s: the clients with a name word whose match key lies in [lo, hi]
- * (one query word's prefix range, ucol_getBound) with their sort keys (copied
- * into every name-word row): one range of the covering index
- * client_name_keys_by_key, read first (MATERIALIZED), then sorted. Neither
- * planner can walk the whole list in sort order probing every client (what they
- * chose for a rare prefix without fresh statistics), and no client row is read
- * before the page is known. The work grows with the clients the prefix matches
- * (README, Benchmarks: a merge of each key's sorted run was tried and measured
- * slower on PostgreSQL). */
-#define NAME_RANGE_PAGE(other_word) \
-    "WITH s AS MATERIALIZED (SELECT DISTINCT k.client_id AS id, k.sort_key " \
-    "       FROM client_name_keys k WHERE k.key >= %s AND k.key <= %s) " \
+/* Name words: client_name_prefixes holds, for each client, the match key of every
+ * prefix of every name word (pm_collate.c), with a copy of the client's sort key.
+ * A query word is then one equality, and its clients come out of the primary key
+ * (prefix, sort_key, client_id) already in list order: a page reads its rows and
+ * stops, however many clients share the prefix. A second query word is a probe of
+ * the candidate's own keys (index client_name_prefixes_by_client). Staff who see
+ * only their caseload walk the caseload instead, which is small. */
+#define PREFIX_PAGE_ALL(other_word) \
     "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " " \
-    "FROM (SELECT s.id FROM s WHERE " other_word SEARCH_VISIBLE("s.id") \
-    "        AND (s.sort_key, s.id) > (%s, %lld) " \
-    "      ORDER BY s.sort_key, s.id LIMIT CAST(%d AS integer)) page " \
+    "FROM (SELECT n.client_id AS id FROM client_name_prefixes n " \
+    "      WHERE n.prefix = %s AND " other_word("n.client_id") \
+    "        (n.sort_key, n.client_id) > (%s, %lld) " \
+    "      ORDER BY n.sort_key, n.client_id LIMIT CAST(%d AS integer)) page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
-/* a second query word: one of the candidate's own few keys (primary key) in range */
-#define OTHER_WORD_IN_RANGE \
-    "EXISTS (SELECT 1 FROM client_name_keys k2 WHERE k2.client_id = s.id " \
-    "        AND k2.key >= %s AND k2.key <= %s) AND "
+#define PREFIX_PAGE_MINE(other_word) \
+    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " " \
+    "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id " \
+    "      WHERE sc.username = %s AND " HAS_PREFIX("c.id") other_word("c.id") \
+    "        " AFTER_CURSOR CLIENT_ORDER ") page " \
+    "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
+/* client x has a name word that starts with the query word whose key is the argument */
+#define HAS_PREFIX(x) \
+    "EXISTS (SELECT 1 FROM client_name_prefixes n2 WHERE n2.client_id = " x \
+    "        AND n2.prefix = %s) AND "
+#define NO_OTHER_WORD(x) ""
 
 /* A client is visible to an active staff member who sees all clients, or to one
  * with a staff_clients row for it. */
@@ -95,12 +99,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* Search (pm_api_clients.c). Name words: one or two query words (the C code
      * checks that each query word sits on a different name word, and any further
      * words) ... */
-    [PM_SQL_CLIENT_SEARCH_WORD] = { "pm_client_search_word", NAME_RANGE_PAGE(""),
-        NCOLS(PM_COLS_CLIENT_SUMMARY) },
+    [PM_SQL_CLIENT_SEARCH_WORD_ALL] = { "pm_client_search_word_all",
+        PREFIX_PAGE_ALL(NO_OTHER_WORD), NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* ... two (the C code checks that each query word sits on a different name
      * word, and any further words) ... */
-    [PM_SQL_CLIENT_SEARCH_WORDS] = { "pm_client_search_words",
-        NAME_RANGE_PAGE(OTHER_WORD_IN_RANGE), NCOLS(PM_COLS_CLIENT_SUMMARY) },
+    [PM_SQL_CLIENT_SEARCH_WORDS_ALL] = { "pm_client_search_words_all",
+        PREFIX_PAGE_ALL(HAS_PREFIX), NCOLS(PM_COLS_CLIENT_SUMMARY) },
+    /* ... the same for staff who see their caseload only (username first) ... */
+    [PM_SQL_CLIENT_SEARCH_WORD_MINE] = { "pm_client_search_word_mine",
+        PREFIX_PAGE_MINE(NO_OTHER_WORD), NCOLS(PM_COLS_CLIENT_SUMMARY) },
+    [PM_SQL_CLIENT_SEARCH_WORDS_MINE] = { "pm_client_search_words_mine",
+        PREFIX_PAGE_MINE(HAS_PREFIX), NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* the others: the visibility flag (1: staff who see every client) and username,
      * then the match, the cursor and the page size. ... */
     /* ... a date of birth, exact ... */
@@ -118,10 +127,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* only a row still without a key: a concurrent filler's work is not redone */
     [PM_SQL_CLIENT_KEYS_SET_SORT] = { "pm_client_keys_set_sort",
         "UPDATE clients SET sort_key = %s, sort_locale = %s WHERE id = %lld AND sort_key IS NULL" },
-    [PM_SQL_CLIENT_KEYS_CLEAR_WORDS] = { "pm_client_keys_clear_words",
-        "DELETE FROM client_name_keys WHERE client_id = %lld" },
-    [PM_SQL_CLIENT_KEYS_ADD_WORD] = { "pm_client_keys_add_word",
-        "INSERT INTO client_name_keys (client_id, word, key, sort_key) VALUES (%lld, %d, %s, %s)" },
+    [PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES] = { "pm_client_keys_clear_prefixes",
+        "DELETE FROM client_name_prefixes WHERE client_id = %lld" },
+    /* up to PM_SQL_PREFIXES_PER_INSERT keys of one client (NULL for an unused slot) */
+    [PM_SQL_CLIENT_KEYS_ADD_PREFIXES] = { "pm_client_keys_add_prefixes",
+        "INSERT INTO client_name_prefixes (prefix, sort_key, client_id) "
+        "SELECT v.column1, %s, %lld FROM (VALUES (%s), (%s), (%s), (%s), (%s), (%s), (%s), (%s)) v "
+        "WHERE v.column1 IS NOT NULL" },
     /* a new collation_locale: every sort key in another locale is computed again */
     [PM_SQL_CLIENT_KEYS_FORGET_LOCALE] = { "pm_client_keys_forget_locale",
         "UPDATE clients SET sort_key = NULL "

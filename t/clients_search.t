@@ -32,6 +32,8 @@ my @CLIENTS = (
     [709, 'Дмитрий',    'Соколов',         '1995-05-05', 'dmitri@example.test',         1],
     [710, 'Văn An',     'Nguyễn',          '1996-06-06', 'an.nguyen@example.test',      1],
     [711, 'Bea',        'Alvarado',        '1997-07-07', 'bea@example.test',            0],
+    # a word longer than the 16 characters whose prefixes are indexed
+    [712, 'Hubert',     'Wolfeschlegelsteinhausen', '1998-08-08', undef,                1],
 );
 # twelve "Maria Pereira"s and one Maria Pereira-Lopes for paging a two-word search
 my @MARIAS = map { [720 + $_, 'Maria', 'Pereira', '2000-01-01', undef, 1] } 0 .. 11;
@@ -100,6 +102,10 @@ my @CASES = (
     [admin => 'van an nguyen',  [710]],
     [admin => 'văn',            [710]],
     [admin => 'nguyen x',       []],
+    [admin => 'wolfeschlegelste', [712]],        # 16 characters: the indexed prefix
+    [admin => 'wolfeschlegelsteinhausen', [712]], # longer: the rest checked on the name
+    [admin => 'WOLFESCHLEGELSTEINHAUSEN hub', [712]],
+    [admin => 'wolfeschlegelsteinx', []],        # same first 16, then differs
     [admin => "'",              []],             # nothing to search for finds nobody
     [admin => ', ,',            []],
     # inside the caseload
@@ -118,8 +124,13 @@ for my $c (@CASES) {
     my $dbh = db();
     my ($n) = $dbh->selectrow_array('SELECT count(*) FROM clients WHERE id >= 700 AND sort_key IS NULL');
     is($n, 0, 'the module computed the missing keys (read-miss)');
-    my ($words) = $dbh->selectrow_array('SELECT count(*) FROM client_name_keys WHERE client_id = 700');
-    is($words, 3, 'Ana Lúcia Ferreira: three name-word keys');
+    my ($keys) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes WHERE client_id = 700');
+    is($keys, 16, 'Ana Lúcia Ferreira: one key per prefix of each name word (3 + 5 + 8)');
+    my ($stale) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes n JOIN clients c '
+                                      . 'ON c.id = n.client_id WHERE n.sort_key <> c.sort_key');
+    is($stale, 0, "every prefix row carries its client's sort key");
+    my ($long) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes WHERE client_id = 712');
+    is($long, 6 + 16, 'Hubert Wolfeschlegelsteinhausen: prefixes up to 16 characters');
     # a name changed by another program: the trigger forgets the key, the module recomputes
     $dbh->do("UPDATE clients SET last_name = 'Ferreira-Costa' WHERE id = 700");
     $dbh->disconnect;
@@ -236,7 +247,7 @@ for my $limit (1, 2, 5, 12, 13) {
 
 {
     my $dbh = db();
-    $dbh->do('DELETE FROM client_name_keys WHERE client_id >= 700');
+    $dbh->do('DELETE FROM client_name_prefixes WHERE client_id >= 700');
     $dbh->do('DELETE FROM staff_clients WHERE client_id >= 700');
     $dbh->do('DELETE FROM clients WHERE id >= 700');
     $dbh->disconnect;

@@ -36,7 +36,7 @@ typedef struct {
 } import_state;
 
 struct admin_client_insert {
-    apr_dbd_prepared_t *insert, *add_word;
+    apr_dbd_prepared_t *insert, *add_prefix;
     pm_collator *match, *sort;
     const char *locale;
 };
@@ -73,8 +73,8 @@ int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "RETURNING " PM_SELECT_LIST(PM_COLS_INSERTED), &ins->insert)
            != ADMIN_OK
-        || admin_db_prepare(db, "INSERT INTO client_name_keys (client_id, word, key, sort_key) "
-                            "VALUES (%s, %s, %s, %s)", &ins->add_word) != ADMIN_OK) {
+        || admin_db_prepare(db, "INSERT INTO client_name_prefixes (prefix, sort_key, client_id) "
+                            "VALUES (%s, %s, %s)", &ins->add_prefix) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     ins->match = pm_collate_match(db->pool);
@@ -90,16 +90,16 @@ int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
 static int insert_name_keys(admin_db *db, admin_client_insert *ins, const char *id,
                             const char *first_name, const char *last_name, const char *sort_key)
 {
-    apr_array_header_t *words = pm_collate_name_words(db->pool, first_name, last_name);
-    const char *args[4];
+    apr_array_header_t *keys = pm_collate_name_prefix_keys(ins->match, db->pool, first_name,
+                                                           last_name);
+    const char *args[3];
     int i;
 
-    for (i = 0; i < words->nelts; i++) {
-        args[0] = id;
-        args[1] = apr_itoa(db->pool, i);
-        args[2] = pm_collate_word_key(ins->match, APR_ARRAY_IDX(words, i, const char *));
-        args[3] = sort_key;
-        if (*args[2] && admin_db_pquery(db, ins->add_word, NULL, 4, args) != ADMIN_OK) {
+    for (i = 0; i < keys->nelts; i++) {
+        args[0] = APR_ARRAY_IDX(keys, i, const char *);
+        args[1] = sort_key;
+        args[2] = id;
+        if (admin_db_pquery(db, ins->add_prefix, NULL, 3, args) != ADMIN_OK) {
             return ADMIN_FAIL;
         }
     }

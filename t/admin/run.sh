@@ -214,8 +214,8 @@ is "$(sql "$DB" "SELECT first_name_key || '|' || last_name_key || '|' || email F
    "νίκοσ|παπαδόπουλοσ|Nikos@Example.COM" "Greek name keys folded, spaces trimmed, email kept as typed"
 is "$(sql "$DB" "SELECT count(*) FROM clients WHERE sort_key IS NULL OR sort_key = '' OR sort_locale <> 'en'")" 0 \
    "import: every client has its ICU sort key (collation_locale en)"
-is "$(sql "$DB" "SELECT count(*) FROM client_name_keys k JOIN clients c ON c.id = k.client_id WHERE c.last_name = 'Ødegaard'")" 3 \
-   "import: one search key per name word (Anne Marie Ødegaard: 3)"
+is "$(sql "$DB" "SELECT count(*) FROM client_name_prefixes k JOIN clients c ON c.id = k.client_id WHERE c.last_name = 'Ødegaard'")" 17 \
+   "import: one search key per prefix of each name word (Anne Marie Ødegaard: 4 + 5 + 8)"
 is "$(sql "$DB" "SELECT count(*) FROM clients WHERE created_at > 1700000000 AND updated_at = created_at")" 5 \
    "created_at/updated_at set to now"
 is "$(sql "$DB" "SELECT date_of_birth FROM clients WHERE last_name = 'O''Neil'")" 1980-02-29 \
@@ -458,8 +458,8 @@ is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE first_name_key = '' OR dat
    "demo keys and dates of birth are plausible"
 is "$(sql "$DEMO" "SELECT last_name_key FROM clients WHERE last_name = 'Παπαδόπουλος'")" "παπαδόπουλοσ" \
    "demo name keys computed"
-is "$(sql "$DEMO" "SELECT count(*) FROM clients c WHERE sort_key IS NULL OR NOT EXISTS (SELECT 1 FROM client_name_keys k WHERE k.client_id = c.id)")" 0 \
-   "demo: every client has a sort key and name-word keys"
+is "$(sql "$DEMO" "SELECT count(*) FROM clients c WHERE sort_key IS NULL OR NOT EXISTS (SELECT 1 FROM client_name_prefixes k WHERE k.client_id = c.id)")" 0 \
+   "demo: every client has a sort key and name-prefix keys"
 adm "$DEMO" demo-data
 is "$rc" 0 "demo-data again succeeds"
 like "$out" "already there; nothing to do" "and changes nothing"

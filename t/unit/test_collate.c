@@ -37,6 +37,61 @@ static int finds(pm_collator *m, const char *q, const char *first, const char *l
     return qw->nelts > 0 && pm_collate_ranges_match(ranges, keys);
 }
 
+/* 1 when the search index (pm_collate_name_prefix_keys) holds the key of the (one)
+ * query word, split as the API splits it */
+static int indexed(pm_collator *m, const char *query, const char *first, const char *last)
+{
+    apr_array_header_t *keys = pm_collate_name_prefix_keys(m, pool, first, last);
+    apr_array_header_t *words = pm_collate_query_words(pool, query);
+    const char *k;
+    int i;
+
+    if (words->nelts != 1) {
+        return 0;
+    }
+    k = pm_collate_query_key(m, pool, APR_ARRAY_IDX(words, 0, const char *));
+    for (i = 0; i < keys->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(keys, i, const char *), k) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The index and the prefix ranges agree on every query word against every name:
+ * what one finds, the other finds. */
+static void index_agrees_with_ranges(pm_collator *m)
+{
+    static const char *const names[][2] = {
+        { "Ana Lúcia", "Ferreira" }, { "Rosa", "Ortega-Díaz" }, { "Lars", "Ångström" },
+        { "Seán", "O\xe2\x80\x99Neill" }, { "Zoë", "Núñez" }, { "Νίκος", "Παπαδόπουλος" },
+        { "Дмитрий", "Соколов" }, { "Văn An", "Nguyễn" }, { "太郎", "山田" },
+        { "Siobhán", "Ó Súilleabháin" }, { "Hubert", "Wolfeschlegelsteinhausen" },
+    };
+    static const char *const queries[] = {
+        "a", "an", "ana", "lu", "luc", "f", "ferreira", "ferreiras", "o", "or", "ortega",
+        "di", "diaz", "ang", "angs", "angstrom", "sean", "o'n", "oneill", "zo", "zoe",
+        "nun", "nunez", "ν", "νικ", "ΠΑΠΑ", "дм", "соколов", "ng", "nguyen", "van",
+        "太", "山田", "sui", "suil", "o", "wolfeschlegelste", "wolfeschlegelsteinhausen",
+        "x", "zh",
+    };
+    size_t i, j;
+    int disagree = 0;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        for (j = 0; j < sizeof(queries) / sizeof(queries[0]); j++) {
+            int by_range = finds(m, queries[j], names[i][0], names[i][1]);
+            if (indexed(m, queries[j], names[i][0], names[i][1]) != by_range) {
+                printf("# index and ranges disagree: '%s' in %s %s (ranges: %d)\n", queries[j],
+                     names[i][0], names[i][1], by_range);
+                disagree++;
+            }
+        }
+    }
+    ok(disagree == 0, "name-prefix index finds exactly what the prefix ranges find "
+       "(11 names x 40 query words)");
+}
+
 static int sorts_before(pm_collator *s, const char *f1, const char *l1, const char *f2,
                         const char *l2)
 {
@@ -112,6 +167,14 @@ int main(void)
     ok(!pm_search_date("13/10/1990", d), "month 13 is not a date");
     ok(!pm_search_date("1990-02-30", d), "February 30 is not a date");
     ok(!pm_search_date("smith", d) && !pm_search_date("12/10/90", d), "not dates");
+    index_agrees_with_ranges(m);
+    ok(indexed(m, "wolfeschlegelsteinx", "Hubert", "Wolfeschlegelsteinhausen"),
+       "a query word past 16 characters is looked up by its first 16 (the rest is checked "
+       "against the name)");
+    ok(!finds(m, "wolfeschlegelsteinx", "Hubert", "Wolfeschlegelsteinhausen"),
+       "... where it fails");
+    ok(pm_collate_name_prefix_keys(m, pool, "Ana", "Anand")->nelts == 5,
+       "a prefix shared by two name words is kept once (Ana Anand: a an ana anan anand)");
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
