@@ -8,7 +8,7 @@ for a first page and a later page, and the time of the real query.
   pgsql   TARGET=conninfo: PREPARE with the types apr_dbd_pgsql declares (%s varchar,
           %d int4, %lld int8) and EXPLAIN (ANALYZE, BUFFERS) EXECUTE.
 BENCH_Q (default smi) is the one-word search, BENCH_Q_WORDS (default "smith j")
-the two-word one; their ICU prefix ranges come from bench/print-sql.c.
+the two-word one; their ICU lookup keys come from bench/print-sql.c.
 """
 import os
 import re
@@ -19,11 +19,10 @@ driver, target = sys.argv[1], sys.argv[2]
 q = os.environ.get('BENCH_Q', 'smi')
 q_words = os.environ.get('BENCH_Q_WORDS', 'smith j').split()
 lines = sys.stdin.read().splitlines()
-# the ICU prefix ranges print-sql computed: word -> (lo, hi), as SQL literals
-RANGE = {f[1]: (f"'{f[2]}'", f"'{f[3]}'") for f in (l.split('\t') for l in lines)
-         if f[0] == '#range'}
-R1, R2, ZZ = RANGE[q], RANGE[q_words[0]], RANGE['zz']
-R3 = RANGE[q_words[1]] if len(q_words) > 1 else R2
+# the ICU lookup keys print-sql computed: word -> key, as an SQL literal
+KEY = {f[1]: f"'{f[2]}'" for f in (l.split('\t') for l in lines) if f[0] == '#key'}
+K1, K2, ZZ = KEY[q], KEY[q_words[0]], KEY['zz']
+K3 = KEY[q_words[1]] if len(q_words) > 1 else K2
 
 
 def scalar(sql):
@@ -39,13 +38,13 @@ CASES = {
     'pm_client_list_all': [("first page", ["''", '0', '51']),
                            ("later page", [LATER, '50000', '51'])],
     'pm_client_list_mine': [("first page", ["'clin1'", "''", '0', '51'])],
-    # lo, hi, all_clients, username, cursor sort_key, cursor id, limit
-    'pm_client_search_word': [(f"q={q}, first page", [*R1, '1', "'admin'", "''", '0', '51']),
-                              (f"q={q}, later page", [*R1, '1', "'admin'", LATER, '50000', '51']),
-                              (f"q={q}, caseload", [*R1, '0', "'clin1'", "''", '0', '51']),
-                              ("no match (q=zz)", [*ZZ, '1', "'admin'", "''", '0', '51'])],
-    'pm_client_search_words': [(f"q={' '.join(q_words)}, first page",
-                                [*R2, *R3, '1', "'admin'", "''", '0', '51'])],
+    # [username,] key(s), cursor sort_key, cursor id, limit
+    'pm_client_search_word_all': [(f"q={q}, first page", [K1, "''", '0', '51']),
+                                  (f"q={q}, later page", [K1, LATER, '50000', '51']),
+                                  ("no match (q=zz)", [ZZ, "''", '0', '51'])],
+    'pm_client_search_word_mine': [(f"q={q}, caseload", ["'clin1'", K1, "''", '0', '51'])],
+    'pm_client_search_words_all': [(f"q={' '.join(q_words)}, first page",
+                                    [K2, K3, "''", '0', '51'])],
     'pm_client_search_birth': [("1990-12-10", ["'1990-12-10'", '1', "'admin'", "''", '0', '51'])],
     'pm_client_search_email': [("an address", ["'client4242@example.test'", '1', "'admin'", "''", '0', '51'])],
     'pm_client_get_visible': [("client 4242", ['4242', "'admin'", "'admin'"])],

@@ -1,6 +1,6 @@
 /* bench/print-sql.c — prints the module's statement table (src/pm_sql.c), one
  * statement a line: label TAB sql; then, for each word of the arguments, its ICU
- * prefix range (src/pm_collate.c) as "#range TAB word TAB lo TAB hi". bench/plans
+ * lookup key (src/pm_collate.c) as "#key TAB word TAB key". bench/plans
  * uses it to EXPLAIN the real SQL with the keys the module would bind. */
 #include "pm_collate.h"
 #include "pm_sql.h"
@@ -23,9 +23,7 @@ int main(int argc, char **argv)
     apr_pool_create(&p, NULL);
     m = pm_collate_match(p);
     for (i = 1; m && i < argc; i++) {
-        const char *lo, *hi;
-        pm_collate_prefix_range(m, argv[i], &lo, &hi);
-        printf("#range\t%s\t%s\t%s\n", argv[i], lo, hi);
+        printf("#key\t%s\t%s\n", argv[i], pm_collate_query_key(m, p, argv[i]));
     }
     apr_pool_destroy(p);
     apr_terminate();
