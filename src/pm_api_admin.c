@@ -25,11 +25,6 @@ APLOG_USE_MODULE(portal_manager);
 #define TEST_EMAIL_LIMIT 10         /* per champion ... */
 #define TEST_EMAIL_WINDOW 3600      /* ... per rolling hour (seconds) */
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
 /* ---- GET /admin/settings ------------------------------------------------------------ */
 
 /* The default of one setting; practice_name's and portal_url's come from the
@@ -178,7 +173,7 @@ static const char *collation_locale_change(pm_req *q)
 int pm_api_admin_settings_put(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    const char *locale, *key, *now = pm_arg_int(p, now_sec(q));
+    const char *locale, *key, *now = pm_arg_int(p, pm_now_sec(q->r));
     json_t *v, *changed = json_array(), *detail, *doc;
     int rc;
 
@@ -243,7 +238,7 @@ int pm_api_admin_preview(pm_req *q)
     }
     pm_outbox_render(p, q->r->server, &st, k, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
-                     now_sec(q) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
+                     pm_now_sec(q->r) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
     doc = pm_json_object(p);
     pm_json_set_str(doc, "subject", subject);
     pm_json_set_str(doc, "text", text);
@@ -261,7 +256,7 @@ static const char *const test_email_fields[] = { "to", "kind", NULL };
 static int refuse_test_email_flood(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    long long now = now_sec(q), wait;
+    long long now = pm_now_sec(q->r), wait;
     apr_array_header_t *rows;
     const pm_row *row;
 
@@ -300,7 +295,7 @@ int pm_api_admin_test_email(pm_req *q)
     apr_pool_t *p = q->r->pool;
     json_t *to = q->body ? json_object_get(q->body, "to") : NULL;
     json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
-    const char *addr, *k, *problem, *now = pm_arg_int(p, now_sec(q));
+    const char *addr, *k, *problem, *now = pm_arg_int(p, pm_now_sec(q->r));
     apr_array_header_t *rows;
     json_t *doc;
     int rc;

@@ -38,11 +38,6 @@ apr_status_t pm_api_clients_init(void)
     return apr_generate_random_bytes(cursor_key, sizeof(cursor_key));
 }
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
 static int unprocessable(pm_req *q, const char *code, const char *message, const char *field)
 {
     return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code, message, field);
@@ -59,7 +54,7 @@ static const char *row_portal_status(pm_req *q, const pm_row *row)
     f.invitation_status = pm_row_str(row, CLIENT_INV_STATUS);
     f.invitation_expires_at = pm_row_int(row, CLIENT_INV_EXPIRES_AT, 0);
     f.delivery_status = pm_row_str(row, CLIENT_DELIVERY);
-    f.now = now_sec(q);
+    f.now = pm_now_sec(q->r);
     return pm_portal_status(&f);
 }
 
@@ -105,7 +100,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     pm_json_set_str(inv, "email", pm_row_str(row, INV_EMAIL));
     pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
                                                         pm_row_int(row, INV_EXPIRES_AT, 0),
-                                                        now_sec(q)));
+                                                        pm_now_sec(q->r)));
     pm_json_set_str(inv, "created_by", pm_row_str(row, INV_CREATED_BY));
     pm_json_set_str(inv, "created_by_name", pm_row_str(row, INV_CREATED_BY_NAME));
     set_time(q, inv, "created_at", row, INV_CREATED_AT);
@@ -155,7 +150,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;
     f.delivery_status = inv ? pm_row_str(inv, INV_DELIVERY) : NULL;
-    f.now = now_sec(q);
+    f.now = pm_now_sec(q->r);
     pm_json_set_str(rep, "portal_status", pm_portal_status(&f));
     json_object_set_new(rep, "latest_invitation", inv ? pm_api_invitation_json(q, inv) : json_null());
     return rep;
@@ -695,7 +690,7 @@ int pm_api_client_set_email(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *value = q->body ? json_object_get(q->body, "email") : NULL;
-    const char *email, *problem, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    const char *email, *problem, *now = pm_arg_int(p, pm_now_sec(q->r)), *id = pm_arg_int(p, q->ids[0]);
     json_t *detail;
     int rc, superseded = 0;
 
@@ -781,7 +776,7 @@ int pm_api_client_set_declined(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *flag = q->body ? json_object_get(q->body, "disable_account") : NULL;
-    const char *note, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    const char *note, *now = pm_arg_int(p, pm_now_sec(q->r)), *id = pm_arg_int(p, q->ids[0]);
     json_t *detail;
     int rc, revoked = 0, disabled = 0;
 
@@ -817,7 +812,7 @@ int pm_api_client_clear_declined(pm_req *q)
     if ((rc = begin_client_change(q, "client.declined_cleared", no_fields)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_CLEAR_DECLINED, NULL, pm_arg_int(p, now_sec(q)),
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_CLEAR_DECLINED, NULL, pm_arg_int(p, pm_now_sec(q->r)),
                    pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -843,7 +838,7 @@ int pm_api_client_set_preferences(pm_req *q)
         return rc;
     }
     if (pm_db_exec(q->db, PM_SQL_CLIENT_SET_PREFERENCES, NULL, json_is_true(value) ? "1" : "0",
-                   pm_arg_int(p, now_sec(q)), pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
+                   pm_arg_int(p, pm_now_sec(q->r)), pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     detail = pm_json_object(p);

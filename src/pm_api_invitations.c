@@ -15,11 +15,6 @@ APLOG_USE_MODULE(portal_manager);
 
 static const char *const no_fields[] = { NULL };
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
 int pm_api_conflict(pm_req *q, const char *code, const char *message)
 {
     return pm_http_send_error(q, HTTP_CONFLICT, code, message, NULL);
@@ -49,7 +44,7 @@ int pm_api_send_invitation(pm_req *q, int status, long long invitation_id)
 static apr_status_t queue_email(pm_req *q, long long invitation_id)
 {
     apr_pool_t *p = q->r->pool;
-    const char *now = pm_arg_int(p, now_sec(q));
+    const char *now = pm_arg_int(p, pm_now_sec(q->r));
 
     return pm_db_exec(q->db, PM_SQL_OUTBOX_INSERT, NULL, pm_arg_int(p, invitation_id),
                       pm_outbox_message_id(p, q->r->server), now, now);
@@ -79,7 +74,7 @@ apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long 
                                       const char *email, const pm_settings *st, long long *id)
 {
     apr_pool_t *p = q->r->pool;
-    long long now = now_sec(q);
+    long long now = pm_now_sec(q->r);
     const char *n = pm_arg_int(p, now);
     apr_array_header_t *rows;
     apr_status_t rv;
@@ -230,7 +225,7 @@ static int reload_invitation(pm_req *q, const pm_row **inv)
 static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
 {
     long long wait = pm_row_int(inv, VISIBLE_INV_LAST_QUEUED_AT, 0)
-                     + st->resend_cooldown_minutes * 60 - now_sec(q);
+                     + st->resend_cooldown_minutes * 60 - pm_now_sec(q->r);
 
     if (pm_row_int(inv, VISIBLE_INV_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
         return pm_api_conflict(q, "send_limit_reached",
@@ -252,7 +247,7 @@ int pm_api_invitation_resend(pm_req *q)
     apr_pool_t *p = q->r->pool;
     const pm_row *inv;
     pm_settings st;
-    long long now = now_sec(q);
+    long long now = pm_now_sec(q->r);
     const char *iid = pm_arg_int(p, q->ids[0]);
     int rc, changed = 0;
 
@@ -295,7 +290,7 @@ int pm_api_invitation_revoke(pm_req *q)
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_INVITATION_REVOKE, &changed, pm_arg_int(p, now_sec(q)),
+        || pm_db_exec(q->db, PM_SQL_INVITATION_REVOKE, &changed, pm_arg_int(p, pm_now_sec(q->r)),
                       pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }

@@ -36,11 +36,6 @@ typedef struct {
     const char *hash;            /* SHA-256 of the token */
 } token_match;
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
 /* A link that cannot be used: the answer names the practice (and its phone when
  * the settings have one) so the recipient knows whom to contact. */
 static int gone(pm_req *q, int status, const char *code, const char *message)
@@ -114,7 +109,7 @@ static int read_token(pm_req *q, token_match *m)
     }
     m->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
     status = pm_row_str(m->inv, TOKEN_STATUS);
-    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, TOKEN_EXPIRES_AT, 0) <= now_sec(q)) {
+    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, TOKEN_EXPIRES_AT, 0) <= pm_now_sec(q->r)) {
         status = "expired";
     }
     if (pm_row_int(m->inv, TOKEN_ADDRESS_CHANGED, 0) == 1) {
@@ -231,7 +226,7 @@ static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
     memset(a, 0, sizeof(*a));
     if (pm_db_begin(q->db) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_VERIFY_RESERVE_INVITATION, &reserved, inv, m->hash,
-                      pm_arg_int(p, now_sec(q)), pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION))
+                      pm_arg_int(p, pm_now_sec(q->r)), pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION))
            != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -353,7 +348,7 @@ static int create_account(pm_req *q, const token_match *m, const char *username,
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *rows;
-    const char *now = pm_arg_int(p, now_sec(q));
+    const char *now = pm_arg_int(p, pm_now_sec(q->r));
     int consumed = 0;
 
     if (pm_db_begin(q->db) != APR_SUCCESS
@@ -422,7 +417,7 @@ static int post_accept(pm_req *q)
 static int post_decline(pm_req *q)
 {
     token_match m;
-    const char *now = pm_arg_int(q->r->pool, now_sec(q));
+    const char *now = pm_arg_int(q->r->pool, pm_now_sec(q->r));
     json_t *doc;
     int rc, consumed = 0;
 

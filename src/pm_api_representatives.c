@@ -18,11 +18,6 @@ typedef struct {
     const char *email, *first_name, *last_name, *relationship;
 } rep_input;
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
 static int invalid(pm_req *q, const char *code, const char *field, const char *what,
                    const char *problem)
 {
@@ -144,7 +139,7 @@ int pm_api_rep_create(pm_req *q)
     }
     if (pm_db_select(q->db, PM_SQL_REP_INSERT, &rows, cid, in.email, in.first_name,
                         in.last_name, in.relationship, q->staff->username,
-                        pm_arg_int(p, now_sec(q))) != APR_SUCCESS) {
+                        pm_arg_int(p, pm_now_sec(q->r))) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
@@ -217,7 +212,7 @@ int pm_api_rep_update(pm_req *q)
     if (taken->nelts > 0) {
         return duplicate(q);
     }
-    if (pm_db_exec(q->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, now_sec(q)),
+    if (pm_db_exec(q->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, pm_now_sec(q->r)),
                    rid, in.email) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_REP_UPDATE, NULL, in.email, in.first_name, in.last_name,
                       in.relationship, rid) != APR_SUCCESS) {
@@ -281,7 +276,7 @@ int pm_api_rep_remove(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     const pm_row *rep;
-    const char *rid = pm_arg_int(p, q->ids[0]), *now = pm_arg_int(p, now_sec(q));
+    const char *rid = pm_arg_int(p, q->ids[0]), *now = pm_arg_int(p, pm_now_sec(q->r));
     long long client_id;
     int rc, revoked = 0, disabled = 0;
     json_t *detail;

@@ -35,11 +35,6 @@ typedef struct {
 static volatile apr_uint32_t outbox_stopping = 0;
 static volatile apr_uint32_t outbox_in_pass = 0;
 
-static long long now_sec(void)
-{
-    return (long long)apr_time_sec(apr_time_now());
-}
-
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
 {
     pm_server_conf *conf = pm_server_config(s);
@@ -135,7 +130,7 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
                             const pm_row *row, delivery *d)
 {
     pm_server_conf *conf = pm_server_config(s);
-    long long now = now_sec(), lease = now + conf->mail_timeout * 2 + 30;
+    long long now = pm_now_sec(NULL), lease = now + conf->mail_timeout * 2 + 30;
     const char *token, *hash, *oid = pm_row_str(row, DUE_ID);
     const char *iid = pm_row_str(row, DUE_INVITATION_ID);
     int claimed = 0, stored = 0;
@@ -187,7 +182,7 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
     apr_array_header_t *rows;
     pm_settings st;
     pm_db *db = pm_db_open(s, p);
-    long long now = now_sec();
+    long long now = pm_now_sec(NULL);
     int i;
 
     if (db == NULL) {
@@ -243,7 +238,7 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
     int max_attempts = conf->outbox_max_attempts != PM_UNSET ? conf->outbox_max_attempts
                                                              : PM_DEFAULT_OUTBOX_ATTEMPTS;
     pm_db *db = pm_db_open(s, p);
-    const char *now = pm_arg_int(p, now_sec());
+    const char *now = pm_arg_int(p, pm_now_sec(NULL));
     int i;
 
     if (db == NULL) {
@@ -264,11 +259,11 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
                          "outbox %s: sent (attempt %d)", oid, d->attempts);
         }
         else if (d->result == PM_SEND_RETRY && d->attempts < max_attempts) {
-            long long next = now_sec() + retry_delay(conf, d->attempts);
+            long long next = pm_now_sec(NULL) + retry_delay(conf, d->attempts);
             pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, next), d->error, oid);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
                          "outbox %s: attempt %d failed, retrying in %ds: %s", oid,
-                         d->attempts, (int)(next - now_sec()), d->error);
+                         d->attempts, (int)(next - pm_now_sec(NULL)), d->error);
         }
         else {
             mark_failed(db, p, d->outbox_id, d->error);
