@@ -127,8 +127,8 @@ int pm_api_admin_settings_get(pm_req *q)
 
 static int bad_setting(pm_req *q, const char *name, const char *problem)
 {
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_setting",
-                              apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
+    return pm_http_unprocessable(q, "invalid_setting",
+                                 apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
 }
 
 static int validate_settings(pm_req *q)
@@ -230,8 +230,8 @@ int pm_api_admin_preview(pm_req *q)
     }
     k = json_is_string(kind) ? json_string_value(kind) : "";
     if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
-                                  "kind must be \"client\" or \"representative\".", "kind");
+        return pm_http_unprocessable(q, "invalid_kind",
+                                     "kind must be \"client\" or \"representative\".", "kind");
     }
     if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
@@ -305,13 +305,13 @@ int pm_api_admin_test_email(pm_req *q)
     }
     addr = json_is_string(to) ? json_string_value(to) : "";
     if ((problem = pm_email_problem(addr)) != NULL) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_email",
-                                  apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
+        return pm_http_unprocessable(q, "invalid_email",
+                                     apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
     }
     k = json_is_string(kind) ? json_string_value(kind) : "client";
     if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
-                                  "kind must be \"client\" or \"representative\".", "kind");
+        return pm_http_unprocessable(q, "invalid_kind",
+                                     "kind must be \"client\" or \"representative\".", "kind");
     }
     if ((rc = refuse_test_email_flood(q)) != PM_NEXT) {
         return rc;
@@ -346,8 +346,7 @@ int pm_api_admin_outbox(pm_req *q)
     ap_args_to_table(q->r, &args);
     status = apr_table_get(args, "status");
     if (status && strcmp(status, "queued") && strcmp(status, "sent") && strcmp(status, "failed")) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                  "status must be queued, sent or failed.", "status");
+        return pm_http_bad_parameter(q, "status", "status must be queued, sent or failed.");
     }
     if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_OUTBOX_RECENT, &rows, status, status) != APR_SUCCESS) {
@@ -417,8 +416,7 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     if (aq->client_id) {
         id = strtoll(aq->client_id, &end, 10);
         if (*aq->client_id == '\0' || *end != '\0' || id <= 0) {
-            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                      "client_id must be a client number.", "client_id");
+            return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
         }
     }
     if (cursor && pm_cursor_decode(q->r->pool, pm_api_cursor_key(), cursor, &aq->before, 1) != 0) {
@@ -426,8 +424,7 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
                                   "This page link is not valid any more; start again.", "cursor");
     }
     if (format && strcmp(format, "csv") && strcmp(format, "json")) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                  "format must be json or csv.", "format");
+        return pm_http_bad_parameter(q, "format", "format must be json or csv.");
     }
     aq->csv = format && strcmp(format, "csv") == 0;
     return PM_NEXT;

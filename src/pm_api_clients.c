@@ -38,11 +38,6 @@ apr_status_t pm_api_clients_init(void)
     return apr_generate_random_bytes(cursor_key, sizeof(cursor_key));
 }
 
-static int unprocessable(pm_req *q, const char *code, const char *message, const char *field)
-{
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code, message, field);
-}
-
 /* ---- JSON shapes ------------------------------------------------------------ */
 
 static const char *row_portal_status(pm_req *q, const pm_row *row)
@@ -682,8 +677,8 @@ static int finish_client_change(pm_req *q, const char *action, json_t *detail)
 
 static int required_body(pm_req *q, const char *field, const char *what)
 {
-    return unprocessable(q, apr_pstrcat(q->r->pool, "invalid_", field, NULL),
-                         apr_pstrcat(q->r->pool, what, " is required.", NULL), field);
+    return pm_http_unprocessable(q, apr_pstrcat(q->r->pool, "invalid_", field, NULL),
+                                 apr_pstrcat(q->r->pool, what, " is required.", NULL), field);
 }
 
 int pm_api_client_set_email(pm_req *q)
@@ -705,8 +700,8 @@ int pm_api_client_set_email(pm_req *q)
         if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
             return rc;
         }
-        return unprocessable(q, "invalid_email",
-                             apr_pstrcat(p, "This email address ", problem, ".", NULL), "email");
+        return pm_http_unprocessable(q, "invalid_email",
+                                     apr_pstrcat(p, "This email address ", problem, ".", NULL), "email");
     }
     if ((rc = begin_client_change(q, "client.email_change", email_fields)) != PM_NEXT) {
         return rc;
@@ -759,12 +754,12 @@ static int parse_declined_note(pm_req *q, const char **note)
         return PM_NEXT;
     }
     if (!json_is_string(value)) {
-        return unprocessable(q, "invalid_note", "The note must be text.", "note");
+        return pm_http_unprocessable(q, "invalid_note", "The note must be text.", "note");
     }
     *note = json_string_value(value);
     if (!pm_utf8_valid(*note, strlen(*note), 1) || pm_utf8_length(*note) > NOTE_MAX_CHARS) {
-        return unprocessable(q, "invalid_note",
-                             "The note must be at most 500 characters of text.", "note");
+        return pm_http_unprocessable(q, "invalid_note",
+                                     "The note must be at most 500 characters of text.", "note");
     }
     if (**note == '\0') {
         *note = NULL;
@@ -785,8 +780,8 @@ int pm_api_client_set_declined(pm_req *q)
         return rc;
     }
     if (flag && !json_is_null(flag) && !json_is_boolean(flag)) {
-        return unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
-                             "disable_account");
+        return pm_http_unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
+                                     "disable_account");
     }
     if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT
         || (rc = settle_active_accounts(q, json_is_true(flag), &disabled)) != PM_NEXT) {
@@ -830,9 +825,9 @@ int pm_api_client_set_preferences(pm_req *q)
         return rc;
     }
     if (!json_is_boolean(value)) {
-        return unprocessable(q, "invalid_preference",
-                             "statement_notifications must be true or false.",
-                             "statement_notifications");
+        return pm_http_unprocessable(q, "invalid_preference",
+                                     "statement_notifications must be true or false.",
+                                     "statement_notifications");
     }
     if ((rc = begin_client_change(q, "client.preferences", preference_fields)) != PM_NEXT) {
         return rc;

@@ -267,12 +267,12 @@ static int verification_failed(pm_req *q, const attempt *a)
     if (a->locked) {
         return refuse_token(q, "locked");
     }
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
-                              apr_psprintf(q->r->pool, "The date of birth does not match our "
-                                           "records. Please check it and try again "
-                                           "(%d %s left).", (int)a->tries_left,
-                                           a->tries_left == 1 ? "try" : "tries"),
-                              "date_of_birth");
+    return pm_http_unprocessable(q, "verification_failed",
+                                 apr_psprintf(q->r->pool, "The date of birth does not match our "
+                                 "records. Please check it and try again "
+                                 "(%d %s left).", (int)a->tries_left,
+                                 a->tries_left == 1 ? "try" : "tries"),
+                                 "date_of_birth");
 }
 
 static int username_ok(const char *u)
@@ -291,24 +291,24 @@ static int check_credentials(pm_req *q, const token_match *m, const pm_settings 
     size_t chars = password ? pm_utf8_length(password) : 0;
 
     if (!username_ok(username)) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_username",
-                                  "Choose a username of 3 to 64 letters, digits, or . _ @ -",
-                                  "username");
+        return pm_http_unprocessable(q, "invalid_username",
+                                     "Choose a username of 3 to 64 letters, digits, or . _ @ -",
+                                     "username");
     }
     if (password != NULL && strlen(password) > PASSWORD_MAX_BYTES) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "password_too_long",
-                                  "Choose a password of at most 72 bytes: 72 plain letters and "
-                                  "digits, fewer with accented letters or symbols.", "password");
+        return pm_http_unprocessable(q, "password_too_long",
+                                     "Choose a password of at most 72 bytes: 72 plain letters and "
+                                     "digits, fewer with accented letters or symbols.", "password");
     }
     if (password == NULL || !pm_utf8_valid(password, strlen(password), 0)
         || chars < (size_t)st->password_min_length
         || strcasecmp(password, username) == 0
         || strcasecmp(password, pm_row_str(m->inv, TOKEN_EMAIL)) == 0) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "weak_password",
-                                  apr_psprintf(q->r->pool, "Choose a password of at least %d "
-                                               "characters that is not your username or email "
-                                               "address.", (int)st->password_min_length),
-                                  "password");
+        return pm_http_unprocessable(q, "weak_password",
+                                     apr_psprintf(q->r->pool, "Choose a password of at least %d "
+                                     "characters that is not your username or email "
+                                     "address.", (int)st->password_min_length),
+                                     "password");
     }
     return PM_NEXT;
 }

@@ -21,8 +21,8 @@ typedef struct {
 static int invalid(pm_req *q, const char *code, const char *field, const char *what,
                    const char *problem)
 {
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code,
-                              apr_pstrcat(q->r->pool, what, " ", problem, ".", NULL), field);
+    return pm_http_unprocessable(q, code,
+                                 apr_pstrcat(q->r->pool, what, " ", problem, ".", NULL), field);
 }
 
 /* Reads one optional string field; 422 when present but not a string. */
@@ -90,14 +90,14 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
 
 static int representatives_disabled(pm_req *q)
 {
-    return pm_api_conflict(q, "representatives_disabled",
-                           "Inviting representatives is turned off in the portal settings.");
+    return pm_http_conflict(q, "representatives_disabled",
+                            "Inviting representatives is turned off in the portal settings.");
 }
 
 static int duplicate(pm_req *q)
 {
-    return pm_api_conflict(q, "duplicate_representative",
-                           "This client already has a representative with that email address.");
+    return pm_http_conflict(q, "duplicate_representative",
+                            "This client already has a representative with that email address.");
 }
 
 static json_t *rep_json(pm_req *q, long long id, const rep_input *in)
@@ -255,8 +255,8 @@ int pm_api_rep_invite(pm_req *q)
         return rc;
     }
     if (pm_row_int(rep, VISIBLE_REP_ACCOUNTS, 0) > 0) {
-        return pm_api_conflict(q, "already_active",
-                               "This representative already has an active portal account.");
+        return pm_http_conflict(q, "already_active",
+                                "This representative already has an active portal account.");
     }
     if (pm_api_create_invitation(q, client_id, q->ids[0], pm_row_str(rep, VISIBLE_REP_EMAIL), &st,
                                  &id) != APR_SUCCESS) {

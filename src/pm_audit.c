@@ -14,7 +14,7 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
     apr_status_t rv;
 
     rv = pm_db_exec(q->db, PM_SQL_AUDIT_INSERT, NULL,
-                    pm_arg_int(p, (long long)apr_time_sec(q->r->request_time)),
+                    pm_arg_int(p, pm_now_sec(q->r)),
                     who, action,
                     client_id > 0 ? pm_arg_int(p, client_id) : NULL,
                     object_id > 0 ? pm_arg_int(p, object_id) : NULL,
