@@ -8,7 +8,6 @@
 #include "pm_collate.h"
 #include "pm_config_parse.h"
 #include "pm_csv.h"
-#include "pm_cursor.h"
 #include "pm_image.h"
 #include "pm_mail_format.h"
 #include "pm_outbox.h"
@@ -405,6 +404,7 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     const char *cursor, *format;
     long long id;
     char *end;
+    int rc;
 
     ap_args_to_table(q->r, &args);
     aq->client_id = apr_table_get(args, "client_id");
@@ -419,9 +419,10 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
             return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
         }
     }
-    if (cursor && pm_cursor_decode(q->r->pool, pm_api_cursor_key(), cursor, &aq->before, 1) != 0) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
-                                  "This page link is not valid any more; start again.", "cursor");
+    if ((rc = pm_api_read_cursor(q, cursor, &aq->before, 1,
+                                 "This page link is not valid any more; start again."))
+        != PM_NEXT) {
+        return rc;
     }
     if (format && strcmp(format, "csv") && strcmp(format, "json")) {
         return pm_http_bad_parameter(q, "format", "format must be json or csv.");
@@ -473,11 +474,9 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
 
 int pm_api_admin_audit(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
     audit_query aq;
     apr_array_header_t *rows;
-    json_t *doc, *list;
-    int rc, i, shown;
+    int rc;
 
     if ((rc = parse_audit_query(q, &aq)) != PM_NEXT) {
         return rc;
@@ -492,35 +491,5 @@ int pm_api_admin_audit(pm_req *q)
     if (audit_page(q, &aq, AUDIT_PAGE + 1, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    shown = rows->nelts > AUDIT_PAGE ? AUDIT_PAGE : rows->nelts;
-    doc = pm_json_object(p);
-    list = json_array();
-    for (i = 0; i < shown; i++) {
-        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        json_t *e = json_object();
-        const char *detail = pm_row_str(row, AUDIT_DETAIL);
-        pm_json_set_int(e, "id", pm_row_int(row, AUDIT_ID, 0));
-        pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, AUDIT_AT, 0)));
-        pm_json_set_str(e, "username", pm_row_str(row, AUDIT_USERNAME));
-        pm_json_set_str(e, "action", pm_row_str(row, AUDIT_ACTION));
-        if (pm_row_str(row, AUDIT_CLIENT_ID)) pm_json_set_int(e, "client_id", pm_row_int(row, AUDIT_CLIENT_ID, 0));
-        else pm_json_set_null(e, "client_id");
-        if (pm_row_str(row, AUDIT_OBJECT_ID)) pm_json_set_int(e, "object_id", pm_row_int(row, AUDIT_OBJECT_ID, 0));
-        else pm_json_set_null(e, "object_id");
-        pm_json_set_str(e, "result", pm_row_str(row, AUDIT_RESULT));
-        json_object_set_new(e, "detail", detail ? json_loads(detail, 0, NULL) : NULL);
-        if (json_object_get(e, "detail") == NULL) pm_json_set_null(e, "detail");
-        pm_json_set_str(e, "remote_ip", pm_row_str(row, AUDIT_REMOTE_IP));
-        pm_json_set_str(e, "request_id", pm_row_str(row, AUDIT_REQUEST_ID));
-        json_array_append_new(list, e);
-    }
-    json_object_set_new(doc, "entries", list);
-    if (rows->nelts > AUDIT_PAGE) {
-        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), AUDIT_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, pm_api_cursor_key(), &last, 1));
-    }
-    else {
-        pm_json_set_null(doc, "next_cursor");
-    }
-    return pm_http_send_json(q, HTTP_OK, doc);
+    return pm_http_send_json(q, HTTP_OK, pm_audit_page_json(q, rows, AUDIT_PAGE, 1));
 }

@@ -24,20 +24,6 @@ APLOG_USE_MODULE(portal_manager);
 #define NOTE_MAX_CHARS     500
 #define SEARCH_MAX_CHARS   100
 
-static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
-
-const unsigned char *pm_api_cursor_key(void)
-{
-    return cursor_key;
-}
-
-apr_status_t pm_api_clients_init(void)
-{
-    /* Cursors are signed with a key made at startup (in the parent, so every
-     * child shares it); a restart simply invalidates cursors in flight. */
-    return apr_generate_random_bytes(cursor_key, sizeof(cursor_key));
-}
-
 /* ---- JSON shapes ------------------------------------------------------------ */
 
 static const char *row_portal_status(pm_req *q, const pm_row *row)
@@ -362,7 +348,7 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
     }
     lq->after[0] = "";
     lq->after[1] = "0";
-    if (cursor && pm_cursor_decode(p, cursor_key, cursor, lq->after, 2) != 0) {
+    if (cursor && pm_cursor_decode(p, pm_api_cursor_key(), cursor, lq->after, 2) != 0) {
         return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
                                   "This page link is not valid any more; start the list again.",
                                   "cursor");
@@ -559,7 +545,7 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
         const char *fields[2];
         fields[0] = pm_row_str(last, CLIENT_SORT_KEY);
         fields[1] = pm_row_str(last, CLIENT_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, fields, 2));
+        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, pm_api_cursor_key(), fields, 2));
     }
     else {
         pm_json_set_null(doc, "next_cursor");
@@ -843,48 +829,19 @@ int pm_api_client_set_preferences(pm_req *q)
 
 /* ---- GET /clients/{id}/audit ------------------------------------------------------ */
 
-static json_t *audit_entry_json(pm_req *q, const pm_row *row)
-{
-    json_t *e = json_object();
-    const char *detail = pm_row_str(row, CLIENT_AUDIT_DETAIL);
-    json_error_t err;
-
-    pm_json_set_int(e, "id", pm_row_int(row, CLIENT_AUDIT_ID, 0));
-    set_time(q, e, "at", row, CLIENT_AUDIT_AT);
-    pm_json_set_str(e, "username", pm_row_str(row, CLIENT_AUDIT_USERNAME));
-    pm_json_set_str(e, "action", pm_row_str(row, CLIENT_AUDIT_ACTION));
-    if (pm_row_str(row, CLIENT_AUDIT_OBJECT_ID)) {
-        pm_json_set_int(e, "object_id", pm_row_int(row, CLIENT_AUDIT_OBJECT_ID, 0));
-    }
-    else {
-        pm_json_set_null(e, "object_id");
-    }
-    pm_json_set_str(e, "result", pm_row_str(row, CLIENT_AUDIT_RESULT));
-    json_object_set_new(e, "detail", detail ? json_loads(detail, 0, &err) : json_null());
-    if (json_object_get(e, "detail") == NULL) {
-        pm_json_set_null(e, "detail");
-    }
-    pm_json_set_str(e, "request_id", pm_row_str(row, CLIENT_AUDIT_REQUEST_ID));
-    return e;
-}
-
 int pm_api_client_audit(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     apr_table_t *args = NULL;
-    const char *cursor, *before = "9223372036854775807";
+    const char *before = "9223372036854775807";
     const pm_row *client;
     apr_array_header_t *rows;
-    json_t *doc, *list;
-    int rc, i, shown;
+    int rc;
 
     ap_args_to_table(q->r, &args);
-    cursor = apr_table_get(args, "cursor");
-    if (cursor && pm_cursor_decode(p, cursor_key, cursor, &before, 1) != 0) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
-                                  "This page link is not valid any more; start again.", "cursor");
-    }
-    if ((rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
+    if ((rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &before, 1,
+                                 "This page link is not valid any more; start again.")) != PM_NEXT
+        || (rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_select(q->db, PM_SQL_AUDIT_BY_CLIENT, &rows, pm_arg_int(p, q->ids[0]), before,
@@ -892,19 +849,5 @@ int pm_api_client_audit(pm_req *q)
         || pm_audit(q, "client.audit_view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    shown = rows->nelts > AUDIT_PAGE_LIMIT ? AUDIT_PAGE_LIMIT : rows->nelts;
-    doc = pm_json_object(p);
-    list = json_array();
-    for (i = 0; i < shown; i++) {
-        json_array_append_new(list, audit_entry_json(q, &APR_ARRAY_IDX(rows, i, pm_row)));
-    }
-    json_object_set_new(doc, "entries", list);
-    if (rows->nelts > AUDIT_PAGE_LIMIT) {
-        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), CLIENT_AUDIT_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, &last, 1));
-    }
-    else {
-        pm_json_set_null(doc, "next_cursor");
-    }
-    return pm_http_send_json(q, HTTP_OK, doc);
+    return pm_http_send_json(q, HTTP_OK, pm_audit_page_json(q, rows, AUDIT_PAGE_LIMIT, 0));
 }

@@ -110,7 +110,7 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
 
     pm_outbox_render(p, s, st, kind, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
-                     (long long)apr_time_sec(apr_time_now()) + st->invitation_ttl_hours * 3600,
+                     pm_now_sec(NULL) + st->invitation_ttl_hours * 3600,
                      &d->msg.subject, &d->msg.text, &d->msg.html);
     d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
     d->msg.to_name = "";

@@ -401,9 +401,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                       remote_ip, request_id) "
         "VALUES (%lld, %s, %s, %lld, %lld, %s, %s, %s, %s)" },
     [PM_SQL_AUDIT_BY_CLIENT] = { "pm_audit_by_client",
-        "SELECT " COLUMNS(PM_COLS_CLIENT_AUDIT)
+        "SELECT " COLUMNS(PM_COLS_AUDIT)
         " FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "
-        "LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_CLIENT_AUDIT) },
+        "LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
     /* a champion's test emails since a time */
     [PM_SQL_AUDIT_TEST_EMAILS] = { "pm_audit_test_emails",
         "SELECT " COLUMNS(PM_COLS_TEST_EMAILS) " FROM audit_log "
