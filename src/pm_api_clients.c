@@ -287,36 +287,21 @@ static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
     return APR_SUCCESS;
 }
 
-/* What a search page was looked up by, for its audit row; never the text itself. */
-static const char *search_kind(pm_req *q)
-{
-    json_t *v = q->body ? json_object_get(q->body, "q") : NULL;
-    const char *s = json_is_string(v) ? pm_trim(q->r->pool, json_string_value(v)) : "";
-    int digits = 0, seps = 0;
-    const char *c;
-
-    if (*s == '\0') {
-        return "all";
-    }
-    if (strchr(s, '@')) {
-        return "email";
-    }
-    for (c = s; *c; c++) {
-        if (*c >= '0' && *c <= '9') digits++;
-        else if (*c == '-' || *c == '/' || *c == '.') seps++;
-        else return "name";
-    }
-    return digits >= 6 && seps == 2 ? "date" : "name";
-}
+/* What a search page was looked up by (classify_search's list_kind), for its
+ * audit row; never the text itself. Text with no word in it counts as a name. */
+static const char *const list_kind_names[] = {
+    [LIST_ALL] = "all", [LIST_WORDS] = "name", [LIST_BIRTH] = "date", [LIST_EMAIL] = "email",
+    [LIST_NOTHING] = "name"
+};
 
 /* Each page of clients a person is shown is PHI read: one audit row per page,
  * with the kind of query and how many rows, so paging through the practice
  * leaves a trace. */
-static apr_status_t audit_client_page(pm_req *q, int shown)
+static apr_status_t audit_client_page(pm_req *q, const list_query *lq, int shown)
 {
     json_t *detail = pm_json_object(q->r->pool);
 
-    pm_json_set_str(detail, "kind", search_kind(q));
+    pm_json_set_str(detail, "kind", list_kind_names[lq->kind]);
     pm_json_set_int(detail, "rows", shown);
     return pm_audit(q, "client.search", 0, 0, PM_AUDIT_OK, detail);
 }
@@ -550,7 +535,7 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     else {
         pm_json_set_null(doc, "next_cursor");
     }
-    if (audit_client_page(q, shown) != APR_SUCCESS) {
+    if (audit_client_page(q, &lq, shown) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     return pm_http_send_json(q, HTTP_OK, doc);
