@@ -52,7 +52,7 @@ int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);
 int pm_api_client_invite(pm_req *q);
 int pm_api_invitation_resend(pm_req *q);
 int pm_api_invitation_revoke(pm_req *q);
-int pm_api_send_invitation(pm_req *q, int status, long long invitation_id);
+int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id);
 int pm_api_load_settings(pm_req *q, pm_settings *st);
 apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long rep_id,
                                       const char *email, const pm_settings *st, long long *id);

@@ -21,8 +21,9 @@ int pm_api_load_settings(pm_req *q, pm_settings *st)
                                                                  : pm_http_db_unavailable(q);
 }
 
-/* The invitation as the client view shows it (same shape). */
-int pm_api_send_invitation(pm_req *q, int status, long long invitation_id)
+/* Answers `status` with the invitation as the client view shows it (same shape).
+ * Writes JSON only: the outbox row queued earlier is what sends the email. */
+int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id)
 {
     apr_array_header_t *rows;
 
@@ -160,7 +161,7 @@ int pm_api_client_invite(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_CREATED, id);
+    return pm_api_answer_invitation(q, HTTP_CREATED, id);
 }
 
 /* ---- /invitations/{id}/... -------------------------------------------------------- */
@@ -271,7 +272,7 @@ int pm_api_invitation_resend(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);
+    return pm_api_answer_invitation(q, HTTP_OK, q->ids[0]);
 }
 
 int pm_api_invitation_revoke(pm_req *q)
@@ -296,5 +297,5 @@ int pm_api_invitation_revoke(pm_req *q)
                  PM_AUDIT_OK, NULL) != APR_SUCCESS || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);
+    return pm_api_answer_invitation(q, HTTP_OK, q->ids[0]);
 }

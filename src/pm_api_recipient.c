@@ -36,9 +36,11 @@ typedef struct {
     const char *hash;            /* SHA-256 of the token */
 } token_match;
 
-/* A link that cannot be used: the answer names the practice (and its phone when
- * the settings have one) so the recipient knows whom to contact. */
-static int gone(pm_req *q, int status, const char *code, const char *message)
+/* Refuses a link that cannot be used, with the status that says why (404 not
+ * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
+ * practice (and its phone when the settings have one) so the recipient knows
+ * whom to contact. */
+static int refuse_link(pm_req *q, int status, const char *code, const char *message)
 {
     apr_pool_t *p = q->r->pool;
     json_t *extra = pm_json_object(p);
@@ -58,33 +60,40 @@ static int gone(pm_req *q, int status, const char *code, const char *message)
 static int refuse_token(pm_req *q, const char *status)
 {
     if (strcmp(status, "expired") == 0) {
-        return gone(q, HTTP_GONE, "expired", "This invitation link has expired. Please ask the "
-                    "practice to send you a new invitation.");
+        return refuse_link(q, HTTP_GONE, "expired",
+                           "This invitation link has expired. Please ask the "
+                           "practice to send you a new invitation.");
     }
     if (strcmp(status, "address_changed") == 0) {
-        return gone(q, HTTP_GONE, "address_changed", "This invitation link is no longer valid. "
-                    "Please contact the practice if you want portal access.");
+        return refuse_link(q, HTTP_GONE, "address_changed",
+                           "This invitation link is no longer valid. "
+                           "Please contact the practice if you want portal access.");
     }
     if (strcmp(status, "superseded") == 0) {
-        return gone(q, HTTP_GONE, "superseded", "A newer invitation email has been sent to you. "
-                    "Please use the link in the most recent email.");
+        return refuse_link(q, HTTP_GONE, "superseded",
+                           "A newer invitation email has been sent to you. "
+                           "Please use the link in the most recent email.");
     }
     if (strcmp(status, "revoked") == 0) {
-        return gone(q, HTTP_GONE, "revoked", "This invitation was withdrawn by the practice. "
-                    "Please contact the practice if you still want portal access.");
+        return refuse_link(q, HTTP_GONE, "revoked",
+                           "This invitation was withdrawn by the practice. "
+                           "Please contact the practice if you still want portal access.");
     }
     if (strcmp(status, "locked") == 0) {
-        return gone(q, HTTP_LOCKED, "locked", "This invitation is locked after too many "
-                    "unsuccessful attempts. Please contact the practice for a new link.");
+        return refuse_link(q, HTTP_LOCKED, "locked",
+                           "This invitation is locked after too many "
+                           "unsuccessful attempts. Please contact the practice for a new link.");
     }
-    return gone(q, HTTP_CONFLICT, "already_used", "This invitation has already been answered. "
-                "If you accepted it, you can log in to the portal.");
+    return refuse_link(q, HTTP_CONFLICT, "already_used",
+                       "This invitation has already been answered. "
+                       "If you accepted it, you can log in to the portal.");
 }
 
 static int invalid_token(pm_req *q)
 {
-    return gone(q, HTTP_NOT_FOUND, "invalid_token", "This invitation link is not valid. Please "
-                "check that you opened the whole link from the email.");
+    return refuse_link(q, HTTP_NOT_FOUND, "invalid_token",
+                       "This invitation link is not valid. Please "
+                       "check that you opened the whole link from the email.");
 }
 
 /* Reads the invitation of m->hash: PM_NEXT when it is pending and unexpired,

@@ -269,7 +269,7 @@ int pm_api_rep_invite(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_CREATED, id);
+    return pm_api_answer_invitation(q, HTTP_CREATED, id);
 }
 
 int pm_api_rep_remove(pm_req *q)

@@ -13,6 +13,8 @@
 struct pm_db;
 struct pm_staff;
 
+/* One API request. Every handler calls it `q` (a request, as `r` is httpd's
+ * request_rec it wraps): short because it is on nearly every line. */
 typedef struct pm_req {
     request_rec *r;
     const char *request_id;

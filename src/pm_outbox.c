@@ -155,7 +155,7 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
     }
     if (pm_token_new(p, &token, &hash) != APR_SUCCESS || pm_db_begin(db) != APR_SUCCESS
         || pm_db_exec(db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_OUTBOX_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS) {
+        || pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS) {
         pm_db_rollback(db);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
                      "outbox %s: could not store the new token hash; will retry", oid);

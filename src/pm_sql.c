@@ -265,7 +265,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
         "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1 "
         "WHERE id = %lld AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
-    [PM_SQL_OUTBOX_SET_TOKEN] = { "pm_outbox_set_token",
+    [PM_SQL_INVITATION_SET_TOKEN] = { "pm_invitation_set_token",
         "UPDATE invitations SET token_hash = %s WHERE id = %lld AND status = 'pending'" },
     [PM_SQL_OUTBOX_SENT] = { "pm_outbox_sent",
         "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
