@@ -214,25 +214,32 @@ int pm_api_admin_settings_put(pm_req *q)
 
 static const char *const preview_fields[] = { "kind", NULL };
 
+/* The body's "kind" of email (`absent` when it has none): PM_NEXT with *k
+ * "client" or "representative", or 422 invalid_kind. */
+static int read_email_kind(pm_req *q, const char *absent, const char **k)
+{
+    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
+
+    *k = json_is_string(kind) ? json_string_value(kind) : absent;
+    if (strcmp(*k, "client") != 0 && strcmp(*k, "representative") != 0) {
+        return pm_http_unprocessable(q, "invalid_kind",
+                                     "kind must be \"client\" or \"representative\".", "kind");
+    }
+    return PM_NEXT;
+}
+
 int pm_api_admin_preview(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     pm_server_conf *conf = pm_server_config(q->r->server);
-    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
     const char *k, *subject, *text, *html;
     pm_settings st;
     json_t *doc;
     int rc;
 
-    if ((rc = pm_http_check_fields(q, preview_fields)) != PM_NEXT) {
-        return rc;
-    }
-    k = json_is_string(kind) ? json_string_value(kind) : "";
-    if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
-        return pm_http_unprocessable(q, "invalid_kind",
-                                     "kind must be \"client\" or \"representative\".", "kind");
-    }
-    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+    if ((rc = pm_http_check_fields(q, preview_fields)) != PM_NEXT
+        || (rc = read_email_kind(q, "", &k)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
     pm_outbox_render(p, q->r->server, &st, k, PM_SAMPLE_FIRST_NAME,
@@ -293,7 +300,6 @@ int pm_api_admin_test_email(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *to = q->body ? json_object_get(q->body, "to") : NULL;
-    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
     const char *addr, *k, *problem, *now = pm_arg_int(p, pm_now_sec(q->r));
     apr_array_header_t *rows;
     json_t *doc;
@@ -307,12 +313,8 @@ int pm_api_admin_test_email(pm_req *q)
         return pm_http_unprocessable(q, "invalid_email",
                                      apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
     }
-    k = json_is_string(kind) ? json_string_value(kind) : "client";
-    if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
-        return pm_http_unprocessable(q, "invalid_kind",
-                                     "kind must be \"client\" or \"representative\".", "kind");
-    }
-    if ((rc = refuse_test_email_flood(q)) != PM_NEXT) {
+    if ((rc = read_email_kind(q, "client", &k)) != PM_NEXT
+        || (rc = refuse_test_email_flood(q)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
@@ -332,6 +334,30 @@ int pm_api_admin_test_email(pm_req *q)
 }
 
 /* ---- GET /admin/outbox ------------------------------------------------------------------ */
+
+static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
+{
+    json_t *e = json_object();
+
+    pm_json_set_int(e, "id", pm_row_int(row, OUTBOX_ID, 0));
+    if (pm_row_str(row, OUTBOX_INVITATION_ID)) {
+        pm_json_set_int(e, "invitation_id", pm_row_int(row, OUTBOX_INVITATION_ID, 0));
+        pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
+    }
+    else {
+        pm_json_set_null(e, "invitation_id");
+        pm_json_set_null(e, "client_id");
+    }
+    pm_json_set_str(e, "purpose", pm_row_str(row, OUTBOX_PURPOSE));
+    pm_json_set_str(e, "status", pm_row_str(row, OUTBOX_STATUS));
+    pm_json_set_int(e, "attempts", pm_row_int(row, OUTBOX_ATTEMPTS, 0));
+    pm_json_set_str(e, "last_error", pm_row_str(row, OUTBOX_LAST_ERROR));
+    pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_CREATED_AT, 0)));
+    pm_json_set_str(e, "next_attempt_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_NEXT_ATTEMPT_AT, 0)));
+    pm_json_set_str(e, "sent_at", pm_row_str(row, OUTBOX_SENT_AT)
+                                  ? pm_rfc3339(p, pm_row_int(row, OUTBOX_SENT_AT, 0)) : NULL);
+    return e;
+}
 
 int pm_api_admin_outbox(pm_req *q)
 {
@@ -364,27 +390,7 @@ int pm_api_admin_outbox(pm_req *q)
     json_object_set_new(doc, "counts", c);
     list = json_array();
     for (i = 0; i < rows->nelts; i++) {
-        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        json_t *e = json_object();
-        pm_json_set_int(e, "id", pm_row_int(row, OUTBOX_ID, 0));
-        if (pm_row_str(row, OUTBOX_INVITATION_ID)) {
-            pm_json_set_int(e, "invitation_id", pm_row_int(row, OUTBOX_INVITATION_ID, 0));
-            pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
-        }
-        else {
-            pm_json_set_null(e, "invitation_id");
-            pm_json_set_null(e, "client_id");
-        }
-        pm_json_set_str(e, "purpose", pm_row_str(row, OUTBOX_PURPOSE));
-        pm_json_set_str(e, "status", pm_row_str(row, OUTBOX_STATUS));
-        pm_json_set_int(e, "attempts", pm_row_int(row, OUTBOX_ATTEMPTS, 0));
-        pm_json_set_str(e, "last_error", pm_row_str(row, OUTBOX_LAST_ERROR));
-        pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_CREATED_AT, 0)));
-        pm_json_set_str(e, "next_attempt_at",
-                        pm_rfc3339(p, pm_row_int(row, OUTBOX_NEXT_ATTEMPT_AT, 0)));
-        pm_json_set_str(e, "sent_at", pm_row_str(row, OUTBOX_SENT_AT)
-                                      ? pm_rfc3339(p, pm_row_int(row, OUTBOX_SENT_AT, 0)) : NULL);
-        json_array_append_new(list, e);
+        json_array_append_new(list, outbox_entry_json(p, &APR_ARRAY_IDX(rows, i, pm_row)));
     }
     json_object_set_new(doc, "entries", list);
     return pm_http_send_json(q, HTTP_OK, doc);

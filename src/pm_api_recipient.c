@@ -56,37 +56,36 @@ static int refuse_link(pm_req *q, int status, const char *code, const char *mess
     return pm_http_send_error_with(q, status, code, message, NULL, extra);
 }
 
-/* Why a token that is not usable is not usable, in words for the recipient. */
+/* Why a token that is not usable is not usable, in words for the recipient: by
+ * the invitation's status; any other (accepted, declined) was already answered. */
+static const struct {
+    const char *status;          /* also the error code; NULL: every other status */
+    int http;
+    const char *message;
+} link_refusals[] = {
+    { "expired", HTTP_GONE, "This invitation link has expired. Please ask the "
+      "practice to send you a new invitation." },
+    { "address_changed", HTTP_GONE, "This invitation link is no longer valid. "
+      "Please contact the practice if you want portal access." },
+    { "superseded", HTTP_GONE, "A newer invitation email has been sent to you. "
+      "Please use the link in the most recent email." },
+    { "revoked", HTTP_GONE, "This invitation was withdrawn by the practice. "
+      "Please contact the practice if you still want portal access." },
+    { "locked", HTTP_LOCKED, "This invitation is locked after too many "
+      "unsuccessful attempts. Please contact the practice for a new link." },
+    { NULL, HTTP_CONFLICT, "This invitation has already been answered. "
+      "If you accepted it, you can log in to the portal." }
+};
+
 static int refuse_token(pm_req *q, const char *status)
 {
-    if (strcmp(status, "expired") == 0) {
-        return refuse_link(q, HTTP_GONE, "expired",
-                           "This invitation link has expired. Please ask the "
-                           "practice to send you a new invitation.");
+    int i;
+
+    for (i = 0; link_refusals[i].status && strcmp(link_refusals[i].status, status) != 0; i++) {
     }
-    if (strcmp(status, "address_changed") == 0) {
-        return refuse_link(q, HTTP_GONE, "address_changed",
-                           "This invitation link is no longer valid. "
-                           "Please contact the practice if you want portal access.");
-    }
-    if (strcmp(status, "superseded") == 0) {
-        return refuse_link(q, HTTP_GONE, "superseded",
-                           "A newer invitation email has been sent to you. "
-                           "Please use the link in the most recent email.");
-    }
-    if (strcmp(status, "revoked") == 0) {
-        return refuse_link(q, HTTP_GONE, "revoked",
-                           "This invitation was withdrawn by the practice. "
-                           "Please contact the practice if you still want portal access.");
-    }
-    if (strcmp(status, "locked") == 0) {
-        return refuse_link(q, HTTP_LOCKED, "locked",
-                           "This invitation is locked after too many "
-                           "unsuccessful attempts. Please contact the practice for a new link.");
-    }
-    return refuse_link(q, HTTP_CONFLICT, "already_used",
-                       "This invitation has already been answered. "
-                       "If you accepted it, you can log in to the portal.");
+    return refuse_link(q, link_refusals[i].http,
+                       link_refusals[i].status ? link_refusals[i].status : "already_used",
+                       link_refusals[i].message);
 }
 
 static int invalid_token(pm_req *q)

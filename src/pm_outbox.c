@@ -83,6 +83,18 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
+/* The envelope every message of a pass shares: its address, its stored
+ * Message-ID (stable across retries), the time now and the practice's logo. */
+static void address_message(apr_pool_t *p, const pm_settings *st, const pm_row *row,
+                            const char *to, delivery *d)
+{
+    d->msg.to_name = "";
+    d->msg.to_addr = to;
+    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
+    d->msg.date = apr_time_now();
+    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+}
+
 static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                            const pm_row *row, const char *token, delivery *d)
 {
@@ -93,11 +105,7 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                      apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);
-    d->msg.to_name = "";
-    d->msg.to_addr = pm_row_str(row, DUE_EMAIL);
-    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
-    d->msg.date = apr_time_now();
-    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+    address_message(p, st, row, pm_row_str(row, DUE_EMAIL), d);
 }
 
 /* An admin's test email: the real template and path, a link that cannot work. */
@@ -113,11 +121,7 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
                      pm_now_sec(NULL) + st->invitation_ttl_hours * 3600,
                      &d->msg.subject, &d->msg.text, &d->msg.html);
     d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
-    d->msg.to_name = "";
-    d->msg.to_addr = pm_row_str(row, DUE_TO_ADDRESS);
-    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
-    d->msg.date = apr_time_now();
-    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+    address_message(p, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
 }
 
 static void mark_failed(pm_db *db, apr_pool_t *p, long long outbox_id, const char *why)
