@@ -16,7 +16,7 @@
 static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s)
 {
-    if (pm_api_clients_init() != APR_SUCCESS) {
+    if (pm_api_paging_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00002)
                      "mod_portal_manager: no random numbers for cursor signing");
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -12,8 +12,22 @@ typedef struct pm_staff {
     int all_clients;
 } pm_staff;
 
+/* Keyset paging shared by the lists (pm_api_paging.c). A page is read as limit + 1
+ * rows; the extra one says that another page follows. */
+#define PM_PAGE_MAX_FIELDS 4
+/* Makes the key that seals cursors (post_config, in the parent). */
+apr_status_t pm_api_paging_init(void);
+const unsigned char *pm_api_cursor_key(void);
+/* Reads a page link's cursor (NULL: the first page, fields left as they are) into
+ * fields[0..n): PM_NEXT, or 400 invalid_cursor with `message`. */
+int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n,
+                       const char *message);
+/* Sets doc's "next_cursor": sealed from columns cols[0..n) (n <= PM_PAGE_MAX_FIELDS)
+ * of row limit - 1 when rows holds more than limit rows, else null. */
+void pm_api_end_page(pm_req *q, json_t *doc, const apr_array_header_t *rows, int limit,
+                     const int *cols, int n);
+
 /* Client resources (pm_api_clients.c). */
-apr_status_t pm_api_clients_init(void);
 int pm_api_clients_list(pm_req *q);
 int pm_api_clients_search(pm_req *q);
 int pm_api_client_view(pm_req *q);
@@ -38,11 +52,10 @@ int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);
 int pm_api_client_invite(pm_req *q);
 int pm_api_invitation_resend(pm_req *q);
 int pm_api_invitation_revoke(pm_req *q);
-int pm_api_send_invitation(pm_req *q, int status, long long invitation_id);
+int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id);
 int pm_api_load_settings(pm_req *q, pm_settings *st);
 apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long rep_id,
                                       const char *email, const pm_settings *st, long long *id);
-int pm_api_conflict(pm_req *q, const char *code, const char *message);
 /* Begins a transaction that changes a client's invitations, holding the client's
  * row lock (PostgreSQL) from the start; PM_NEXT or the 503 already sent. */
 int pm_api_begin_client_txn(pm_req *q, long long client_id);
@@ -57,8 +70,7 @@ int pm_api_rep_update(pm_req *q);
 int pm_api_rep_invite(pm_req *q);
 int pm_api_rep_remove(pm_req *q);
 
-/* Admin (pm_api_admin.c); the paging-cursor key shared with pm_api_clients.c. */
-const unsigned char *pm_api_cursor_key(void);
+/* Admin (pm_api_admin.c). */
 int pm_api_admin_settings_get(pm_req *q);
 int pm_api_admin_settings_put(pm_req *q);
 int pm_api_admin_preview(pm_req *q);

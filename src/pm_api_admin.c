@@ -8,7 +8,6 @@
 #include "pm_collate.h"
 #include "pm_config_parse.h"
 #include "pm_csv.h"
-#include "pm_cursor.h"
 #include "pm_image.h"
 #include "pm_mail_format.h"
 #include "pm_outbox.h"
@@ -24,11 +23,6 @@ APLOG_USE_MODULE(portal_manager);
 #define CSV_PAGE         1000
 #define TEST_EMAIL_LIMIT 10         /* per champion ... */
 #define TEST_EMAIL_WINDOW 3600      /* ... per rolling hour (seconds) */
-
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
 
 /* ---- GET /admin/settings ------------------------------------------------------------ */
 
@@ -132,8 +126,8 @@ int pm_api_admin_settings_get(pm_req *q)
 
 static int bad_setting(pm_req *q, const char *name, const char *problem)
 {
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_setting",
-                              apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
+    return pm_http_unprocessable(q, "invalid_setting",
+                                 apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
 }
 
 static int validate_settings(pm_req *q)
@@ -178,7 +172,7 @@ static const char *collation_locale_change(pm_req *q)
 int pm_api_admin_settings_put(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    const char *locale, *key, *now = pm_arg_int(p, now_sec(q));
+    const char *locale, *key, *now = pm_arg_int(p, pm_now_sec(q->r));
     json_t *v, *changed = json_array(), *detail, *doc;
     int rc;
 
@@ -220,30 +214,37 @@ int pm_api_admin_settings_put(pm_req *q)
 
 static const char *const preview_fields[] = { "kind", NULL };
 
+/* The body's "kind" of email (`absent` when it has none): PM_NEXT with *k
+ * "client" or "representative", or 422 invalid_kind. */
+static int read_email_kind(pm_req *q, const char *absent, const char **k)
+{
+    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
+
+    *k = json_is_string(kind) ? json_string_value(kind) : absent;
+    if (strcmp(*k, "client") != 0 && strcmp(*k, "representative") != 0) {
+        return pm_http_unprocessable(q, "invalid_kind",
+                                     "kind must be \"client\" or \"representative\".", "kind");
+    }
+    return PM_NEXT;
+}
+
 int pm_api_admin_preview(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     pm_server_conf *conf = pm_server_config(q->r->server);
-    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
     const char *k, *subject, *text, *html;
     pm_settings st;
     json_t *doc;
     int rc;
 
-    if ((rc = pm_http_check_fields(q, preview_fields)) != PM_NEXT) {
-        return rc;
-    }
-    k = json_is_string(kind) ? json_string_value(kind) : "";
-    if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
-                                  "kind must be \"client\" or \"representative\".", "kind");
-    }
-    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+    if ((rc = pm_http_check_fields(q, preview_fields)) != PM_NEXT
+        || (rc = read_email_kind(q, "", &k)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
     pm_outbox_render(p, q->r->server, &st, k, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
-                     now_sec(q) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
+                     pm_now_sec(q->r) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
     doc = pm_json_object(p);
     pm_json_set_str(doc, "subject", subject);
     pm_json_set_str(doc, "text", text);
@@ -261,7 +262,7 @@ static const char *const test_email_fields[] = { "to", "kind", NULL };
 static int refuse_test_email_flood(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    long long now = now_sec(q), wait;
+    long long now = pm_now_sec(q->r), wait;
     apr_array_header_t *rows;
     const pm_row *row;
 
@@ -299,8 +300,7 @@ int pm_api_admin_test_email(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *to = q->body ? json_object_get(q->body, "to") : NULL;
-    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
-    const char *addr, *k, *problem, *now = pm_arg_int(p, now_sec(q));
+    const char *addr, *k, *problem, *now = pm_arg_int(p, pm_now_sec(q->r));
     apr_array_header_t *rows;
     json_t *doc;
     int rc;
@@ -310,15 +310,11 @@ int pm_api_admin_test_email(pm_req *q)
     }
     addr = json_is_string(to) ? json_string_value(to) : "";
     if ((problem = pm_email_problem(addr)) != NULL) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_email",
-                                  apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
+        return pm_http_unprocessable(q, "invalid_email",
+                                     apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
     }
-    k = json_is_string(kind) ? json_string_value(kind) : "client";
-    if (strcmp(k, "client") != 0 && strcmp(k, "representative") != 0) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_kind",
-                                  "kind must be \"client\" or \"representative\".", "kind");
-    }
-    if ((rc = refuse_test_email_flood(q)) != PM_NEXT) {
+    if ((rc = read_email_kind(q, "client", &k)) != PM_NEXT
+        || (rc = refuse_test_email_flood(q)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
@@ -339,6 +335,30 @@ int pm_api_admin_test_email(pm_req *q)
 
 /* ---- GET /admin/outbox ------------------------------------------------------------------ */
 
+static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
+{
+    json_t *e = json_object();
+
+    pm_json_set_int(e, "id", pm_row_int(row, OUTBOX_ID, 0));
+    if (pm_row_str(row, OUTBOX_INVITATION_ID)) {
+        pm_json_set_int(e, "invitation_id", pm_row_int(row, OUTBOX_INVITATION_ID, 0));
+        pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
+    }
+    else {
+        pm_json_set_null(e, "invitation_id");
+        pm_json_set_null(e, "client_id");
+    }
+    pm_json_set_str(e, "purpose", pm_row_str(row, OUTBOX_PURPOSE));
+    pm_json_set_str(e, "status", pm_row_str(row, OUTBOX_STATUS));
+    pm_json_set_int(e, "attempts", pm_row_int(row, OUTBOX_ATTEMPTS, 0));
+    pm_json_set_str(e, "last_error", pm_row_str(row, OUTBOX_LAST_ERROR));
+    pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_CREATED_AT, 0)));
+    pm_json_set_str(e, "next_attempt_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_NEXT_ATTEMPT_AT, 0)));
+    pm_json_set_str(e, "sent_at", pm_row_str(row, OUTBOX_SENT_AT)
+                                  ? pm_rfc3339(p, pm_row_int(row, OUTBOX_SENT_AT, 0)) : NULL);
+    return e;
+}
+
 int pm_api_admin_outbox(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
@@ -351,8 +371,7 @@ int pm_api_admin_outbox(pm_req *q)
     ap_args_to_table(q->r, &args);
     status = apr_table_get(args, "status");
     if (status && strcmp(status, "queued") && strcmp(status, "sent") && strcmp(status, "failed")) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                  "status must be queued, sent or failed.", "status");
+        return pm_http_bad_parameter(q, "status", "status must be queued, sent or failed.");
     }
     if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_OUTBOX_RECENT, &rows, status, status) != APR_SUCCESS) {
@@ -371,27 +390,7 @@ int pm_api_admin_outbox(pm_req *q)
     json_object_set_new(doc, "counts", c);
     list = json_array();
     for (i = 0; i < rows->nelts; i++) {
-        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        json_t *e = json_object();
-        pm_json_set_int(e, "id", pm_row_int(row, OUTBOX_ID, 0));
-        if (pm_row_str(row, OUTBOX_INVITATION_ID)) {
-            pm_json_set_int(e, "invitation_id", pm_row_int(row, OUTBOX_INVITATION_ID, 0));
-            pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
-        }
-        else {
-            pm_json_set_null(e, "invitation_id");
-            pm_json_set_null(e, "client_id");
-        }
-        pm_json_set_str(e, "purpose", pm_row_str(row, OUTBOX_PURPOSE));
-        pm_json_set_str(e, "status", pm_row_str(row, OUTBOX_STATUS));
-        pm_json_set_int(e, "attempts", pm_row_int(row, OUTBOX_ATTEMPTS, 0));
-        pm_json_set_str(e, "last_error", pm_row_str(row, OUTBOX_LAST_ERROR));
-        pm_json_set_str(e, "created_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_CREATED_AT, 0)));
-        pm_json_set_str(e, "next_attempt_at",
-                        pm_rfc3339(p, pm_row_int(row, OUTBOX_NEXT_ATTEMPT_AT, 0)));
-        pm_json_set_str(e, "sent_at", pm_row_str(row, OUTBOX_SENT_AT)
-                                      ? pm_rfc3339(p, pm_row_int(row, OUTBOX_SENT_AT, 0)) : NULL);
-        json_array_append_new(list, e);
+        json_array_append_new(list, outbox_entry_json(p, &APR_ARRAY_IDX(rows, i, pm_row)));
     }
     json_object_set_new(doc, "entries", list);
     return pm_http_send_json(q, HTTP_OK, doc);
@@ -411,6 +410,7 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     const char *cursor, *format;
     long long id;
     char *end;
+    int rc;
 
     ap_args_to_table(q->r, &args);
     aq->client_id = apr_table_get(args, "client_id");
@@ -422,17 +422,16 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     if (aq->client_id) {
         id = strtoll(aq->client_id, &end, 10);
         if (*aq->client_id == '\0' || *end != '\0' || id <= 0) {
-            return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                      "client_id must be a client number.", "client_id");
+            return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
         }
     }
-    if (cursor && pm_cursor_decode(q->r->pool, pm_api_cursor_key(), cursor, &aq->before, 1) != 0) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
-                                  "This page link is not valid any more; start again.", "cursor");
+    if ((rc = pm_api_read_cursor(q, cursor, &aq->before, 1,
+                                 "This page link is not valid any more; start again."))
+        != PM_NEXT) {
+        return rc;
     }
     if (format && strcmp(format, "csv") && strcmp(format, "json")) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter",
-                                  "format must be json or csv.", "format");
+        return pm_http_bad_parameter(q, "format", "format must be json or csv.");
     }
     aq->csv = format && strcmp(format, "csv") == 0;
     return PM_NEXT;
@@ -481,11 +480,9 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
 
 int pm_api_admin_audit(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
     audit_query aq;
     apr_array_header_t *rows;
-    json_t *doc, *list;
-    int rc, i, shown;
+    int rc;
 
     if ((rc = parse_audit_query(q, &aq)) != PM_NEXT) {
         return rc;
@@ -500,35 +497,5 @@ int pm_api_admin_audit(pm_req *q)
     if (audit_page(q, &aq, AUDIT_PAGE + 1, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    shown = rows->nelts > AUDIT_PAGE ? AUDIT_PAGE : rows->nelts;
-    doc = pm_json_object(p);
-    list = json_array();
-    for (i = 0; i < shown; i++) {
-        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        json_t *e = json_object();
-        const char *detail = pm_row_str(row, AUDIT_DETAIL);
-        pm_json_set_int(e, "id", pm_row_int(row, AUDIT_ID, 0));
-        pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, AUDIT_AT, 0)));
-        pm_json_set_str(e, "username", pm_row_str(row, AUDIT_USERNAME));
-        pm_json_set_str(e, "action", pm_row_str(row, AUDIT_ACTION));
-        if (pm_row_str(row, AUDIT_CLIENT_ID)) pm_json_set_int(e, "client_id", pm_row_int(row, AUDIT_CLIENT_ID, 0));
-        else pm_json_set_null(e, "client_id");
-        if (pm_row_str(row, AUDIT_OBJECT_ID)) pm_json_set_int(e, "object_id", pm_row_int(row, AUDIT_OBJECT_ID, 0));
-        else pm_json_set_null(e, "object_id");
-        pm_json_set_str(e, "result", pm_row_str(row, AUDIT_RESULT));
-        json_object_set_new(e, "detail", detail ? json_loads(detail, 0, NULL) : NULL);
-        if (json_object_get(e, "detail") == NULL) pm_json_set_null(e, "detail");
-        pm_json_set_str(e, "remote_ip", pm_row_str(row, AUDIT_REMOTE_IP));
-        pm_json_set_str(e, "request_id", pm_row_str(row, AUDIT_REQUEST_ID));
-        json_array_append_new(list, e);
-    }
-    json_object_set_new(doc, "entries", list);
-    if (rows->nelts > AUDIT_PAGE) {
-        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), AUDIT_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, pm_api_cursor_key(), &last, 1));
-    }
-    else {
-        pm_json_set_null(doc, "next_cursor");
-    }
-    return pm_http_send_json(q, HTTP_OK, doc);
+    return pm_http_send_json(q, HTTP_OK, pm_audit_page_json(q, rows, AUDIT_PAGE, 1));
 }

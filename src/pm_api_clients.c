@@ -24,30 +24,6 @@ APLOG_USE_MODULE(portal_manager);
 #define NOTE_MAX_CHARS     500
 #define SEARCH_MAX_CHARS   100
 
-static unsigned char cursor_key[PM_CURSOR_KEY_LEN];
-
-const unsigned char *pm_api_cursor_key(void)
-{
-    return cursor_key;
-}
-
-apr_status_t pm_api_clients_init(void)
-{
-    /* Cursors are signed with a key made at startup (in the parent, so every
-     * child shares it); a restart simply invalidates cursors in flight. */
-    return apr_generate_random_bytes(cursor_key, sizeof(cursor_key));
-}
-
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
-static int unprocessable(pm_req *q, const char *code, const char *message, const char *field)
-{
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code, message, field);
-}
-
 /* ---- JSON shapes ------------------------------------------------------------ */
 
 static const char *row_portal_status(pm_req *q, const pm_row *row)
@@ -59,7 +35,7 @@ static const char *row_portal_status(pm_req *q, const pm_row *row)
     f.invitation_status = pm_row_str(row, CLIENT_INV_STATUS);
     f.invitation_expires_at = pm_row_int(row, CLIENT_INV_EXPIRES_AT, 0);
     f.delivery_status = pm_row_str(row, CLIENT_DELIVERY);
-    f.now = now_sec(q);
+    f.now = pm_now_sec(q->r);
     return pm_portal_status(&f);
 }
 
@@ -105,7 +81,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     pm_json_set_str(inv, "email", pm_row_str(row, INV_EMAIL));
     pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
                                                         pm_row_int(row, INV_EXPIRES_AT, 0),
-                                                        now_sec(q)));
+                                                        pm_now_sec(q->r)));
     pm_json_set_str(inv, "created_by", pm_row_str(row, INV_CREATED_BY));
     pm_json_set_str(inv, "created_by_name", pm_row_str(row, INV_CREATED_BY_NAME));
     set_time(q, inv, "created_at", row, INV_CREATED_AT);
@@ -155,7 +131,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;
     f.delivery_status = inv ? pm_row_str(inv, INV_DELIVERY) : NULL;
-    f.now = now_sec(q);
+    f.now = pm_now_sec(q->r);
     pm_json_set_str(rep, "portal_status", pm_portal_status(&f));
     json_object_set_new(rep, "latest_invitation", inv ? pm_api_invitation_json(q, inv) : json_null());
     return rep;
@@ -314,36 +290,21 @@ static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
     return APR_SUCCESS;
 }
 
-/* What a search page was looked up by, for its audit row; never the text itself. */
-static const char *search_kind(pm_req *q)
-{
-    json_t *v = q->body ? json_object_get(q->body, "q") : NULL;
-    const char *s = json_is_string(v) ? pm_trim(q->r->pool, json_string_value(v)) : "";
-    int digits = 0, seps = 0;
-    const char *c;
-
-    if (*s == '\0') {
-        return "all";
-    }
-    if (strchr(s, '@')) {
-        return "email";
-    }
-    for (c = s; *c; c++) {
-        if (*c >= '0' && *c <= '9') digits++;
-        else if (*c == '-' || *c == '/' || *c == '.') seps++;
-        else return "name";
-    }
-    return digits >= 6 && seps == 2 ? "date" : "name";
-}
+/* What a search page was looked up by (classify_search's list_kind), for its
+ * audit row; never the text itself. Text with no word in it counts as a name. */
+static const char *const list_kind_names[] = {
+    [LIST_ALL] = "all", [LIST_WORDS] = "name", [LIST_BIRTH] = "date", [LIST_EMAIL] = "email",
+    [LIST_NOTHING] = "name"
+};
 
 /* Each page of clients a person is shown is PHI read: one audit row per page,
  * with the kind of query and how many rows, so paging through the practice
  * leaves a trace. */
-static apr_status_t audit_client_page(pm_req *q, int shown)
+static apr_status_t audit_client_page(pm_req *q, const list_query *lq, int shown)
 {
     json_t *detail = pm_json_object(q->r->pool);
 
-    pm_json_set_str(detail, "kind", search_kind(q));
+    pm_json_set_str(detail, "kind", list_kind_names[lq->kind]);
     pm_json_set_int(detail, "rows", shown);
     return pm_audit(q, "client.search", 0, 0, PM_AUDIT_OK, detail);
 }
@@ -375,7 +336,7 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
     }
     lq->after[0] = "";
     lq->after[1] = "0";
-    if (cursor && pm_cursor_decode(p, cursor_key, cursor, lq->after, 2) != 0) {
+    if (cursor && pm_cursor_decode(p, pm_api_cursor_key(), cursor, lq->after, 2) != 0) {
         return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
                                   "This page link is not valid any more; start the list again.",
                                   "cursor");
@@ -579,12 +540,12 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
         const char *fields[2];
         fields[0] = pm_row_str(last, CLIENT_SORT_KEY);
         fields[1] = pm_row_str(last, CLIENT_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, fields, 2));
+        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, pm_api_cursor_key(), fields, 2));
     }
     else {
         pm_json_set_null(doc, "next_cursor");
     }
-    if (audit_client_page(q, shown) != APR_SUCCESS) {
+    if (audit_client_page(q, &lq, shown) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     return pm_http_send_json(q, HTTP_OK, doc);
@@ -697,15 +658,15 @@ static int finish_client_change(pm_req *q, const char *action, json_t *detail)
 
 static int required_body(pm_req *q, const char *field, const char *what)
 {
-    return unprocessable(q, apr_pstrcat(q->r->pool, "invalid_", field, NULL),
-                         apr_pstrcat(q->r->pool, what, " is required.", NULL), field);
+    return pm_http_unprocessable(q, apr_pstrcat(q->r->pool, "invalid_", field, NULL),
+                                 apr_pstrcat(q->r->pool, what, " is required.", NULL), field);
 }
 
 int pm_api_client_set_email(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *value = q->body ? json_object_get(q->body, "email") : NULL;
-    const char *email, *problem, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    const char *email, *problem, *now = pm_arg_int(p, pm_now_sec(q->r)), *id = pm_arg_int(p, q->ids[0]);
     json_t *detail;
     int rc, superseded = 0;
 
@@ -720,8 +681,8 @@ int pm_api_client_set_email(pm_req *q)
         if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
             return rc;
         }
-        return unprocessable(q, "invalid_email",
-                             apr_pstrcat(p, "This email address ", problem, ".", NULL), "email");
+        return pm_http_unprocessable(q, "invalid_email",
+                                     apr_pstrcat(p, "This email address ", problem, ".", NULL), "email");
     }
     if ((rc = begin_client_change(q, "client.email_change", email_fields)) != PM_NEXT) {
         return rc;
@@ -774,12 +735,12 @@ static int parse_declined_note(pm_req *q, const char **note)
         return PM_NEXT;
     }
     if (!json_is_string(value)) {
-        return unprocessable(q, "invalid_note", "The note must be text.", "note");
+        return pm_http_unprocessable(q, "invalid_note", "The note must be text.", "note");
     }
     *note = json_string_value(value);
     if (!pm_utf8_valid(*note, strlen(*note), 1) || pm_utf8_length(*note) > NOTE_MAX_CHARS) {
-        return unprocessable(q, "invalid_note",
-                             "The note must be at most 500 characters of text.", "note");
+        return pm_http_unprocessable(q, "invalid_note",
+                                     "The note must be at most 500 characters of text.", "note");
     }
     if (**note == '\0') {
         *note = NULL;
@@ -791,7 +752,7 @@ int pm_api_client_set_declined(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *flag = q->body ? json_object_get(q->body, "disable_account") : NULL;
-    const char *note, *now = pm_arg_int(p, now_sec(q)), *id = pm_arg_int(p, q->ids[0]);
+    const char *note, *now = pm_arg_int(p, pm_now_sec(q->r)), *id = pm_arg_int(p, q->ids[0]);
     json_t *detail;
     int rc, revoked = 0, disabled = 0;
 
@@ -800,8 +761,8 @@ int pm_api_client_set_declined(pm_req *q)
         return rc;
     }
     if (flag && !json_is_null(flag) && !json_is_boolean(flag)) {
-        return unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
-                             "disable_account");
+        return pm_http_unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
+                                     "disable_account");
     }
     if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT
         || (rc = settle_active_accounts(q, json_is_true(flag), &disabled)) != PM_NEXT) {
@@ -827,7 +788,7 @@ int pm_api_client_clear_declined(pm_req *q)
     if ((rc = begin_client_change(q, "client.declined_cleared", no_fields)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_CLEAR_DECLINED, NULL, pm_arg_int(p, now_sec(q)),
+    if (pm_db_exec(q->db, PM_SQL_CLIENT_CLEAR_DECLINED, NULL, pm_arg_int(p, pm_now_sec(q->r)),
                    pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -845,15 +806,15 @@ int pm_api_client_set_preferences(pm_req *q)
         return rc;
     }
     if (!json_is_boolean(value)) {
-        return unprocessable(q, "invalid_preference",
-                             "statement_notifications must be true or false.",
-                             "statement_notifications");
+        return pm_http_unprocessable(q, "invalid_preference",
+                                     "statement_notifications must be true or false.",
+                                     "statement_notifications");
     }
     if ((rc = begin_client_change(q, "client.preferences", preference_fields)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_exec(q->db, PM_SQL_CLIENT_SET_PREFERENCES, NULL, json_is_true(value) ? "1" : "0",
-                   pm_arg_int(p, now_sec(q)), pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
+                   pm_arg_int(p, pm_now_sec(q->r)), pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     detail = pm_json_object(p);
@@ -863,48 +824,19 @@ int pm_api_client_set_preferences(pm_req *q)
 
 /* ---- GET /clients/{id}/audit ------------------------------------------------------ */
 
-static json_t *audit_entry_json(pm_req *q, const pm_row *row)
-{
-    json_t *e = json_object();
-    const char *detail = pm_row_str(row, CLIENT_AUDIT_DETAIL);
-    json_error_t err;
-
-    pm_json_set_int(e, "id", pm_row_int(row, CLIENT_AUDIT_ID, 0));
-    set_time(q, e, "at", row, CLIENT_AUDIT_AT);
-    pm_json_set_str(e, "username", pm_row_str(row, CLIENT_AUDIT_USERNAME));
-    pm_json_set_str(e, "action", pm_row_str(row, CLIENT_AUDIT_ACTION));
-    if (pm_row_str(row, CLIENT_AUDIT_OBJECT_ID)) {
-        pm_json_set_int(e, "object_id", pm_row_int(row, CLIENT_AUDIT_OBJECT_ID, 0));
-    }
-    else {
-        pm_json_set_null(e, "object_id");
-    }
-    pm_json_set_str(e, "result", pm_row_str(row, CLIENT_AUDIT_RESULT));
-    json_object_set_new(e, "detail", detail ? json_loads(detail, 0, &err) : json_null());
-    if (json_object_get(e, "detail") == NULL) {
-        pm_json_set_null(e, "detail");
-    }
-    pm_json_set_str(e, "request_id", pm_row_str(row, CLIENT_AUDIT_REQUEST_ID));
-    return e;
-}
-
 int pm_api_client_audit(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     apr_table_t *args = NULL;
-    const char *cursor, *before = "9223372036854775807";
+    const char *before = "9223372036854775807";
     const pm_row *client;
     apr_array_header_t *rows;
-    json_t *doc, *list;
-    int rc, i, shown;
+    int rc;
 
     ap_args_to_table(q->r, &args);
-    cursor = apr_table_get(args, "cursor");
-    if (cursor && pm_cursor_decode(p, cursor_key, cursor, &before, 1) != 0) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_cursor",
-                                  "This page link is not valid any more; start again.", "cursor");
-    }
-    if ((rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
+    if ((rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &before, 1,
+                                 "This page link is not valid any more; start again.")) != PM_NEXT
+        || (rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_select(q->db, PM_SQL_AUDIT_BY_CLIENT, &rows, pm_arg_int(p, q->ids[0]), before,
@@ -912,19 +844,5 @@ int pm_api_client_audit(pm_req *q)
         || pm_audit(q, "client.audit_view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    shown = rows->nelts > AUDIT_PAGE_LIMIT ? AUDIT_PAGE_LIMIT : rows->nelts;
-    doc = pm_json_object(p);
-    list = json_array();
-    for (i = 0; i < shown; i++) {
-        json_array_append_new(list, audit_entry_json(q, &APR_ARRAY_IDX(rows, i, pm_row)));
-    }
-    json_object_set_new(doc, "entries", list);
-    if (rows->nelts > AUDIT_PAGE_LIMIT) {
-        const char *last = pm_row_str(&APR_ARRAY_IDX(rows, shown - 1, pm_row), CLIENT_AUDIT_ID);
-        pm_json_set_str(doc, "next_cursor", pm_cursor_encode(p, cursor_key, &last, 1));
-    }
-    else {
-        pm_json_set_null(doc, "next_cursor");
-    }
-    return pm_http_send_json(q, HTTP_OK, doc);
+    return pm_http_send_json(q, HTTP_OK, pm_audit_page_json(q, rows, AUDIT_PAGE_LIMIT, 0));
 }

@@ -15,24 +15,15 @@ APLOG_USE_MODULE(portal_manager);
 
 static const char *const no_fields[] = { NULL };
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
-int pm_api_conflict(pm_req *q, const char *code, const char *message)
-{
-    return pm_http_send_error(q, HTTP_CONFLICT, code, message, NULL);
-}
-
 int pm_api_load_settings(pm_req *q, pm_settings *st)
 {
     return pm_settings_load(q->db, q->r->pool, st) == APR_SUCCESS ? PM_NEXT
                                                                  : pm_http_db_unavailable(q);
 }
 
-/* The invitation as the client view shows it (same shape). */
-int pm_api_send_invitation(pm_req *q, int status, long long invitation_id)
+/* Answers `status` with the invitation as the client view shows it (same shape).
+ * Writes JSON only: the outbox row queued earlier is what sends the email. */
+int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id)
 {
     apr_array_header_t *rows;
 
@@ -49,7 +40,7 @@ int pm_api_send_invitation(pm_req *q, int status, long long invitation_id)
 static apr_status_t queue_email(pm_req *q, long long invitation_id)
 {
     apr_pool_t *p = q->r->pool;
-    const char *now = pm_arg_int(p, now_sec(q));
+    const char *now = pm_arg_int(p, pm_now_sec(q->r));
 
     return pm_db_exec(q->db, PM_SQL_OUTBOX_INSERT, NULL, pm_arg_int(p, invitation_id),
                       pm_outbox_message_id(p, q->r->server), now, now);
@@ -60,14 +51,14 @@ static apr_status_t queue_email(pm_req *q, long long invitation_id)
 static int refuse_client_invitation(pm_req *q, const pm_row *client)
 {
     if (pm_row_int(client, CLIENT_ACCOUNTS, 0) > 0) {
-        return pm_api_conflict(q, "already_active", "This client already has an active portal account.");
+        return pm_http_conflict(q, "already_active", "This client already has an active portal account.");
     }
     if (pm_row_str(client, CLIENT_EMAIL) == NULL || *pm_row_str(client, CLIENT_EMAIL) == '\0') {
-        return pm_api_conflict(q, "no_email", "Enter the client's email address first.");
+        return pm_http_conflict(q, "no_email", "Enter the client's email address first.");
     }
     if (pm_row_str(client, CLIENT_DECLINED_AT) != NULL) {
-        return pm_api_conflict(q, "client_declined",
-                        "The client declined the portal. Clear \"client declined\" first.");
+        return pm_http_conflict(q, "client_declined",
+                                "The client declined the portal. Clear \"client declined\" first.");
     }
     return PM_NEXT;
 }
@@ -79,7 +70,7 @@ apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long 
                                       const char *email, const pm_settings *st, long long *id)
 {
     apr_pool_t *p = q->r->pool;
-    long long now = now_sec(q);
+    long long now = pm_now_sec(q->r);
     const char *n = pm_arg_int(p, now);
     apr_array_header_t *rows;
     apr_status_t rv;
@@ -116,9 +107,9 @@ const char *pm_api_practice_name(pm_req *q, const pm_settings *st)
 
 int pm_api_invitation_pending(pm_req *q)
 {
-    return pm_api_conflict(q, "invitation_pending",
-                    "An invitation is already on its way to this person. "
-                    "Use resend if it did not arrive.");
+    return pm_http_conflict(q, "invitation_pending",
+                            "An invitation is already on its way to this person. "
+                            "Use resend if it did not arrive.");
 }
 
 /* Opens the transaction of a change to one client's invitations: takes the
@@ -170,7 +161,7 @@ int pm_api_client_invite(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_CREATED, id);
+    return pm_api_answer_invitation(q, HTTP_CREATED, id);
 }
 
 /* ---- /invitations/{id}/... -------------------------------------------------------- */
@@ -189,23 +180,23 @@ static int refuse_resend_state(pm_req *q, const pm_row *state)
     const char *status = pm_row_str(state, RESEND_STATUS);
 
     if (strcmp(status, "locked") == 0) {
-        return pm_api_conflict(q, "locked", "This invitation is locked after too many wrong "
-                               "dates of birth. Check the date of birth on file, then invite "
-                               "again (a new invitation).");
+        return pm_http_conflict(q, "locked", "This invitation is locked after too many wrong "
+                                "dates of birth. Check the date of birth on file, then invite "
+                                "again (a new invitation).");
     }
     if (strcmp(status, "pending") != 0) {
-        return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
+        return pm_http_conflict(q, "not_pending", "Only an invitation that is still open can be resent.");
     }
     if (pm_row_int(state, RESEND_CURRENT_ADDRESS, 0) != 1) {
-        return pm_api_conflict(q, "address_changed", "This invitation went to an address that "
-                               "is no longer on file. Invite again to use the current address.");
+        return pm_http_conflict(q, "address_changed", "This invitation went to an address that "
+                                "is no longer on file. Invite again to use the current address.");
     }
     if (pm_row_int(state, RESEND_CLIENT_DECLINED, 0) != 0) {
-        return pm_api_conflict(q, "client_declined",
-                               "The client declined the portal. Clear \"client declined\" first.");
+        return pm_http_conflict(q, "client_declined",
+                                "The client declined the portal. Clear \"client declined\" first.");
     }
     if (pm_row_int(state, RESEND_ACCOUNTS, 0) > 0) {
-        return pm_api_conflict(q, "already_active", "This person already has an active portal account.");
+        return pm_http_conflict(q, "already_active", "This person already has an active portal account.");
     }
     return PM_NEXT;
 }
@@ -230,12 +221,12 @@ static int reload_invitation(pm_req *q, const pm_row **inv)
 static int refuse_resend(pm_req *q, const pm_row *inv, const pm_settings *st)
 {
     long long wait = pm_row_int(inv, VISIBLE_INV_LAST_QUEUED_AT, 0)
-                     + st->resend_cooldown_minutes * 60 - now_sec(q);
+                     + st->resend_cooldown_minutes * 60 - pm_now_sec(q->r);
 
     if (pm_row_int(inv, VISIBLE_INV_QUEUED_COUNT, 0) >= st->max_sends_per_invitation) {
-        return pm_api_conflict(q, "send_limit_reached",
-                        "This invitation has been sent as often as allowed. "
-                        "Revoke it and invite again.");
+        return pm_http_conflict(q, "send_limit_reached",
+                                "This invitation has been sent as often as allowed. "
+                                "Revoke it and invite again.");
     }
     if (wait > 0) {
         apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(q->r->pool, wait));
@@ -252,7 +243,7 @@ int pm_api_invitation_resend(pm_req *q)
     apr_pool_t *p = q->r->pool;
     const pm_row *inv;
     pm_settings st;
-    long long now = now_sec(q);
+    long long now = pm_now_sec(q->r);
     const char *iid = pm_arg_int(p, q->ids[0]);
     int rc, changed = 0;
 
@@ -272,7 +263,7 @@ int pm_api_invitation_resend(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     if (changed != 1) {
-        return pm_api_conflict(q, "not_pending", "This invitation cannot be resent any more.");
+        return pm_http_conflict(q, "not_pending", "This invitation cannot be resent any more.");
     }
     if (pm_db_exec(q->db, PM_SQL_OUTBOX_CANCEL_QUEUED, NULL, iid) != APR_SUCCESS
         || queue_email(q, q->ids[0]) != APR_SUCCESS
@@ -281,7 +272,7 @@ int pm_api_invitation_resend(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);
+    return pm_api_answer_invitation(q, HTTP_OK, q->ids[0]);
 }
 
 int pm_api_invitation_revoke(pm_req *q)
@@ -295,16 +286,16 @@ int pm_api_invitation_revoke(pm_req *q)
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_INVITATION_REVOKE, &changed, pm_arg_int(p, now_sec(q)),
+        || pm_db_exec(q->db, PM_SQL_INVITATION_REVOKE, &changed, pm_arg_int(p, pm_now_sec(q->r)),
                       pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (changed != 1) {
-        return pm_api_conflict(q, "not_pending", "Only an invitation that is still open can be revoked.");
+        return pm_http_conflict(q, "not_pending", "Only an invitation that is still open can be revoked.");
     }
     if (pm_audit(q, "invitation.revoke", pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0), q->ids[0],
                  PM_AUDIT_OK, NULL) != APR_SUCCESS || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_OK, q->ids[0]);
+    return pm_api_answer_invitation(q, HTTP_OK, q->ids[0]);
 }

@@ -36,14 +36,11 @@ typedef struct {
     const char *hash;            /* SHA-256 of the token */
 } token_match;
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
-/* A link that cannot be used: the answer names the practice (and its phone when
- * the settings have one) so the recipient knows whom to contact. */
-static int gone(pm_req *q, int status, const char *code, const char *message)
+/* Refuses a link that cannot be used, with the status that says why (404 not
+ * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
+ * practice (and its phone when the settings have one) so the recipient knows
+ * whom to contact. */
+static int refuse_link(pm_req *q, int status, const char *code, const char *message)
 {
     apr_pool_t *p = q->r->pool;
     json_t *extra = pm_json_object(p);
@@ -59,37 +56,43 @@ static int gone(pm_req *q, int status, const char *code, const char *message)
     return pm_http_send_error_with(q, status, code, message, NULL, extra);
 }
 
-/* Why a token that is not usable is not usable, in words for the recipient. */
+/* Why a token that is not usable is not usable, in words for the recipient: by
+ * the invitation's status; any other (accepted, declined) was already answered. */
+static const struct {
+    const char *status;          /* also the error code; NULL: every other status */
+    int http;
+    const char *message;
+} link_refusals[] = {
+    { "expired", HTTP_GONE, "This invitation link has expired. Please ask the "
+      "practice to send you a new invitation." },
+    { "address_changed", HTTP_GONE, "This invitation link is no longer valid. "
+      "Please contact the practice if you want portal access." },
+    { "superseded", HTTP_GONE, "A newer invitation email has been sent to you. "
+      "Please use the link in the most recent email." },
+    { "revoked", HTTP_GONE, "This invitation was withdrawn by the practice. "
+      "Please contact the practice if you still want portal access." },
+    { "locked", HTTP_LOCKED, "This invitation is locked after too many "
+      "unsuccessful attempts. Please contact the practice for a new link." },
+    { NULL, HTTP_CONFLICT, "This invitation has already been answered. "
+      "If you accepted it, you can log in to the portal." }
+};
+
 static int refuse_token(pm_req *q, const char *status)
 {
-    if (strcmp(status, "expired") == 0) {
-        return gone(q, HTTP_GONE, "expired", "This invitation link has expired. Please ask the "
-                    "practice to send you a new invitation.");
+    int i;
+
+    for (i = 0; link_refusals[i].status && strcmp(link_refusals[i].status, status) != 0; i++) {
     }
-    if (strcmp(status, "address_changed") == 0) {
-        return gone(q, HTTP_GONE, "address_changed", "This invitation link is no longer valid. "
-                    "Please contact the practice if you want portal access.");
-    }
-    if (strcmp(status, "superseded") == 0) {
-        return gone(q, HTTP_GONE, "superseded", "A newer invitation email has been sent to you. "
-                    "Please use the link in the most recent email.");
-    }
-    if (strcmp(status, "revoked") == 0) {
-        return gone(q, HTTP_GONE, "revoked", "This invitation was withdrawn by the practice. "
-                    "Please contact the practice if you still want portal access.");
-    }
-    if (strcmp(status, "locked") == 0) {
-        return gone(q, HTTP_LOCKED, "locked", "This invitation is locked after too many "
-                    "unsuccessful attempts. Please contact the practice for a new link.");
-    }
-    return gone(q, HTTP_CONFLICT, "already_used", "This invitation has already been answered. "
-                "If you accepted it, you can log in to the portal.");
+    return refuse_link(q, link_refusals[i].http,
+                       link_refusals[i].status ? link_refusals[i].status : "already_used",
+                       link_refusals[i].message);
 }
 
 static int invalid_token(pm_req *q)
 {
-    return gone(q, HTTP_NOT_FOUND, "invalid_token", "This invitation link is not valid. Please "
-                "check that you opened the whole link from the email.");
+    return refuse_link(q, HTTP_NOT_FOUND, "invalid_token",
+                       "This invitation link is not valid. Please "
+                       "check that you opened the whole link from the email.");
 }
 
 /* Reads the invitation of m->hash: PM_NEXT when it is pending and unexpired,
@@ -114,7 +117,7 @@ static int read_token(pm_req *q, token_match *m)
     }
     m->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
     status = pm_row_str(m->inv, TOKEN_STATUS);
-    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, TOKEN_EXPIRES_AT, 0) <= now_sec(q)) {
+    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, TOKEN_EXPIRES_AT, 0) <= pm_now_sec(q->r)) {
         status = "expired";
     }
     if (pm_row_int(m->inv, TOKEN_ADDRESS_CHANGED, 0) == 1) {
@@ -231,7 +234,7 @@ static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
     memset(a, 0, sizeof(*a));
     if (pm_db_begin(q->db) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_VERIFY_RESERVE_INVITATION, &reserved, inv, m->hash,
-                      pm_arg_int(p, now_sec(q)), pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION))
+                      pm_arg_int(p, pm_now_sec(q->r)), pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION))
            != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
@@ -272,12 +275,12 @@ static int verification_failed(pm_req *q, const attempt *a)
     if (a->locked) {
         return refuse_token(q, "locked");
     }
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
-                              apr_psprintf(q->r->pool, "The date of birth does not match our "
-                                           "records. Please check it and try again "
-                                           "(%d %s left).", (int)a->tries_left,
-                                           a->tries_left == 1 ? "try" : "tries"),
-                              "date_of_birth");
+    return pm_http_unprocessable(q, "verification_failed",
+                                 apr_psprintf(q->r->pool, "The date of birth does not match our "
+                                 "records. Please check it and try again "
+                                 "(%d %s left).", (int)a->tries_left,
+                                 a->tries_left == 1 ? "try" : "tries"),
+                                 "date_of_birth");
 }
 
 static int username_ok(const char *u)
@@ -296,24 +299,24 @@ static int check_credentials(pm_req *q, const token_match *m, const pm_settings 
     size_t chars = password ? pm_utf8_length(password) : 0;
 
     if (!username_ok(username)) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_username",
-                                  "Choose a username of 3 to 64 letters, digits, or . _ @ -",
-                                  "username");
+        return pm_http_unprocessable(q, "invalid_username",
+                                     "Choose a username of 3 to 64 letters, digits, or . _ @ -",
+                                     "username");
     }
     if (password != NULL && strlen(password) > PASSWORD_MAX_BYTES) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "password_too_long",
-                                  "Choose a password of at most 72 bytes: 72 plain letters and "
-                                  "digits, fewer with accented letters or symbols.", "password");
+        return pm_http_unprocessable(q, "password_too_long",
+                                     "Choose a password of at most 72 bytes: 72 plain letters and "
+                                     "digits, fewer with accented letters or symbols.", "password");
     }
     if (password == NULL || !pm_utf8_valid(password, strlen(password), 0)
         || chars < (size_t)st->password_min_length
         || strcasecmp(password, username) == 0
         || strcasecmp(password, pm_row_str(m->inv, TOKEN_EMAIL)) == 0) {
-        return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, "weak_password",
-                                  apr_psprintf(q->r->pool, "Choose a password of at least %d "
-                                               "characters that is not your username or email "
-                                               "address.", (int)st->password_min_length),
-                                  "password");
+        return pm_http_unprocessable(q, "weak_password",
+                                     apr_psprintf(q->r->pool, "Choose a password of at least %d "
+                                     "characters that is not your username or email "
+                                     "address.", (int)st->password_min_length),
+                                     "password");
     }
     return PM_NEXT;
 }
@@ -353,7 +356,7 @@ static int create_account(pm_req *q, const token_match *m, const char *username,
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *rows;
-    const char *now = pm_arg_int(p, now_sec(q));
+    const char *now = pm_arg_int(p, pm_now_sec(q->r));
     int consumed = 0;
 
     if (pm_db_begin(q->db) != APR_SUCCESS
@@ -422,7 +425,7 @@ static int post_accept(pm_req *q)
 static int post_decline(pm_req *q)
 {
     token_match m;
-    const char *now = pm_arg_int(q->r->pool, now_sec(q));
+    const char *now = pm_arg_int(q->r->pool, pm_now_sec(q->r));
     json_t *doc;
     int rc, consumed = 0;
 

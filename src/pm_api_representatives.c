@@ -18,16 +18,11 @@ typedef struct {
     const char *email, *first_name, *last_name, *relationship;
 } rep_input;
 
-static long long now_sec(pm_req *q)
-{
-    return (long long)apr_time_sec(q->r->request_time);
-}
-
 static int invalid(pm_req *q, const char *code, const char *field, const char *what,
                    const char *problem)
 {
-    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code,
-                              apr_pstrcat(q->r->pool, what, " ", problem, ".", NULL), field);
+    return pm_http_unprocessable(q, code,
+                                 apr_pstrcat(q->r->pool, what, " ", problem, ".", NULL), field);
 }
 
 /* Reads one optional string field; 422 when present but not a string. */
@@ -95,14 +90,14 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
 
 static int representatives_disabled(pm_req *q)
 {
-    return pm_api_conflict(q, "representatives_disabled",
-                           "Inviting representatives is turned off in the portal settings.");
+    return pm_http_conflict(q, "representatives_disabled",
+                            "Inviting representatives is turned off in the portal settings.");
 }
 
 static int duplicate(pm_req *q)
 {
-    return pm_api_conflict(q, "duplicate_representative",
-                           "This client already has a representative with that email address.");
+    return pm_http_conflict(q, "duplicate_representative",
+                            "This client already has a representative with that email address.");
 }
 
 static json_t *rep_json(pm_req *q, long long id, const rep_input *in)
@@ -144,7 +139,7 @@ int pm_api_rep_create(pm_req *q)
     }
     if (pm_db_select(q->db, PM_SQL_REP_INSERT, &rows, cid, in.email, in.first_name,
                         in.last_name, in.relationship, q->staff->username,
-                        pm_arg_int(p, now_sec(q))) != APR_SUCCESS) {
+                        pm_arg_int(p, pm_now_sec(q->r))) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts == 0) {
@@ -217,7 +212,7 @@ int pm_api_rep_update(pm_req *q)
     if (taken->nelts > 0) {
         return duplicate(q);
     }
-    if (pm_db_exec(q->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, now_sec(q)),
+    if (pm_db_exec(q->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, pm_now_sec(q->r)),
                    rid, in.email) != APR_SUCCESS
         || pm_db_exec(q->db, PM_SQL_REP_UPDATE, NULL, in.email, in.first_name, in.last_name,
                       in.relationship, rid) != APR_SUCCESS) {
@@ -260,8 +255,8 @@ int pm_api_rep_invite(pm_req *q)
         return rc;
     }
     if (pm_row_int(rep, VISIBLE_REP_ACCOUNTS, 0) > 0) {
-        return pm_api_conflict(q, "already_active",
-                               "This representative already has an active portal account.");
+        return pm_http_conflict(q, "already_active",
+                                "This representative already has an active portal account.");
     }
     if (pm_api_create_invitation(q, client_id, q->ids[0], pm_row_str(rep, VISIBLE_REP_EMAIL), &st,
                                  &id) != APR_SUCCESS) {
@@ -274,14 +269,14 @@ int pm_api_rep_invite(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_api_send_invitation(q, HTTP_CREATED, id);
+    return pm_api_answer_invitation(q, HTTP_CREATED, id);
 }
 
 int pm_api_rep_remove(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     const pm_row *rep;
-    const char *rid = pm_arg_int(p, q->ids[0]), *now = pm_arg_int(p, now_sec(q));
+    const char *rid = pm_arg_int(p, q->ids[0]), *now = pm_arg_int(p, pm_now_sec(q->r));
     long long client_id;
     int rc, revoked = 0, disabled = 0;
     json_t *detail;

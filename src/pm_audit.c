@@ -1,8 +1,10 @@
-/* pm_audit.c — one INSERT per audited event, on the request's connection so it
- * joins the caller's transaction when there is one. */
+/* pm_audit.c — the audit trail: one INSERT per audited event, on the request's
+ * connection so it joins the caller's transaction when there is one; and one JSON
+ * shape for its entries, whichever route shows them. */
 #include "pm_audit.h"
 #include "pm_api.h"
 #include "pm_store.h"
+#include "pm_text.h"
 
 APLOG_USE_MODULE(portal_manager);
 
@@ -14,7 +16,7 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
     apr_status_t rv;
 
     rv = pm_db_exec(q->db, PM_SQL_AUDIT_INSERT, NULL,
-                    pm_arg_int(p, (long long)apr_time_sec(q->r->request_time)),
+                    pm_arg_int(p, pm_now_sec(q->r)),
                     who, action,
                     client_id > 0 ? pm_arg_int(p, client_id) : NULL,
                     object_id > 0 ? pm_arg_int(p, object_id) : NULL,
@@ -27,4 +29,53 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
                       "could not write the audit row for %s (request %s)", action, q->request_id);
     }
     return rv;
+}
+
+static void set_id_or_null(json_t *obj, const char *key, const pm_row *row, int col)
+{
+    if (pm_row_str(row, col)) {
+        pm_json_set_int(obj, key, pm_row_int(row, col, 0));
+    }
+    else {
+        pm_json_set_null(obj, key);
+    }
+}
+
+static json_t *entry_json(apr_pool_t *p, const pm_row *row, int whole_trail)
+{
+    json_t *e = json_object(), *detail;
+    const char *text = pm_row_str(row, AUDIT_DETAIL);
+
+    pm_json_set_int(e, "id", pm_row_int(row, AUDIT_ID, 0));
+    pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, AUDIT_AT, 0)));
+    pm_json_set_str(e, "username", pm_row_str(row, AUDIT_USERNAME));
+    pm_json_set_str(e, "action", pm_row_str(row, AUDIT_ACTION));
+    if (whole_trail) {
+        set_id_or_null(e, "client_id", row, AUDIT_CLIENT_ID);
+    }
+    set_id_or_null(e, "object_id", row, AUDIT_OBJECT_ID);
+    pm_json_set_str(e, "result", pm_row_str(row, AUDIT_RESULT));
+    detail = text ? json_loads(text, 0, NULL) : NULL;
+    json_object_set_new(e, "detail", detail ? detail : json_null());
+    if (whole_trail) {
+        pm_json_set_str(e, "remote_ip", pm_row_str(row, AUDIT_REMOTE_IP));
+    }
+    pm_json_set_str(e, "request_id", pm_row_str(row, AUDIT_REQUEST_ID));
+    return e;
+}
+
+json_t *pm_audit_page_json(pm_req *q, const apr_array_header_t *rows, int limit,
+                           int whole_trail)
+{
+    static const int cursor_cols[] = { AUDIT_ID };
+    json_t *doc = pm_json_object(q->r->pool), *list = json_array();
+    int i;
+
+    for (i = 0; i < rows->nelts && i < limit; i++) {
+        json_array_append_new(list, entry_json(q->r->pool, &APR_ARRAY_IDX(rows, i, pm_row),
+                                               whole_trail));
+    }
+    json_object_set_new(doc, "entries", list);
+    pm_api_end_page(q, doc, rows, limit, cursor_cols, 1);
+    return doc;
 }

@@ -286,7 +286,8 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- audit ------------------------------------------------------------------------------- */
 
-/* PM_SQL_AUDIT_SEARCH: the whole trail */
+/* PM_SQL_AUDIT_SEARCH (the whole trail) and PM_SQL_AUDIT_BY_CLIENT (one client's):
+ * one shape, so one JSON builder (pm_audit_page_json) reads both */
 #define PM_COLS_AUDIT(COL, LAST) \
     COL(AUDIT_ID, "id") \
     COL(AUDIT_AT, "at") \
@@ -299,18 +300,6 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
     COL(AUDIT_REMOTE_IP, "remote_ip") \
     LAST(AUDIT_REQUEST_ID, "request_id")
 enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
-
-/* PM_SQL_AUDIT_BY_CLIENT: one client's trail */
-#define PM_COLS_CLIENT_AUDIT(COL, LAST) \
-    COL(CLIENT_AUDIT_ID, "id") \
-    COL(CLIENT_AUDIT_AT, "at") \
-    COL(CLIENT_AUDIT_USERNAME, "username") \
-    COL(CLIENT_AUDIT_ACTION, "action") \
-    COL(CLIENT_AUDIT_OBJECT_ID, "object_id") \
-    COL(CLIENT_AUDIT_RESULT, "result") \
-    COL(CLIENT_AUDIT_DETAIL, "detail") \
-    LAST(CLIENT_AUDIT_REQUEST_ID, "request_id")
-enum { PM_COLS_CLIENT_AUDIT(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_AUDIT_TEST_EMAILS: a champion's test emails since a time: how many,
  * and the oldest's time */

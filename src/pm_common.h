@@ -71,4 +71,12 @@ static APR_INLINE pm_dir_conf *pm_dir_config(request_rec *r)
     return ap_get_module_config(r->per_dir_config, &portal_manager_module);
 }
 
+/* The clock, in whole seconds since the epoch. Given a request, its start
+ * (r->request_time), so every row one request writes carries one time; given
+ * NULL (the delivery worker), the time now. */
+static APR_INLINE long long pm_now_sec(const request_rec *r)
+{
+    return (long long)apr_time_sec(r ? r->request_time : apr_time_now());
+}
+
 #endif

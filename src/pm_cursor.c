@@ -1,86 +1,15 @@
 /* pm_cursor.c — paging cursors: fields joined by 0x1F, sealed with AES-256-GCM
  * under a key made at startup, base64url(nonce | ciphertext | tag). OpenSSL's
- * EVP does the cryptography; APR's base64 the encoding. */
+ * EVP does the cryptography; pm_base64.c the encoding. */
 #include "pm_cursor.h"
+#include "pm_base64.h"
 
-#include <apr_base64.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
 
 #define TAG_LEN 16
-
-char *pm_base64_std(apr_pool_t *p, const unsigned char *data, apr_size_t len)
-{
-    char *out = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)len));
-
-    apr_base64_encode_binary(out, data, (int)len);
-    return out;
-}
-
-char *pm_base64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len)
-{
-    char *out = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)len));
-    char *c;
-    int n = apr_base64_encode_binary(out, data, (int)len);
-
-    out[n > 0 ? n - 1 : 0] = '\0';           /* n counts the terminating NUL */
-    for (c = out; *c; c++) {
-        if (*c == '+') {
-            *c = '-';
-        }
-        else if (*c == '/') {
-            *c = '_';
-        }
-        else if (*c == '=') {
-            *c = '\0';
-            break;
-        }
-    }
-    return out;
-}
-
-long pm_base64url_decode(apr_pool_t *p, const char *s, unsigned char **out)
-{
-    apr_size_t len = strlen(s), i, padded = (len + 3) / 4 * 4;
-    char *std;
-    int n;
-
-    if (len % 4 == 1) {
-        return -1;
-    }
-    std = apr_palloc(p, padded + 1);
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '-') {
-            c = '+';
-        }
-        else if (c == '_') {
-            c = '/';
-        }
-        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-            return -1;
-        }
-        std[i] = c;
-    }
-    for (; i < padded; i++) {
-        std[i] = '=';
-    }
-    std[padded] = '\0';
-    *out = apr_palloc(p, (apr_size_t)apr_base64_decode_len(std) + 1);
-    n = apr_base64_decode_binary(*out, std);
-    if (n < 0) {
-        return -1;
-    }
-    (*out)[n] = '\0';
-    /* only the canonical spelling is accepted (no stray bits in the last char) */
-    if (strcmp(pm_base64url_encode(p, *out, (apr_size_t)n), s) != 0) {
-        return -1;
-    }
-    return n;
-}
-
 #define NONCE_LEN 12
 
 /* AES-256-GCM: the cursor reveals nothing (its keys are client names, and

@@ -17,12 +17,4 @@ const char *pm_cursor_encode(apr_pool_t *p, const unsigned char *key,
 int pm_cursor_decode(apr_pool_t *p, const unsigned char *key, const char *cursor,
                      const char **fields, int n);
 
-/* Standard base64 with padding (RFC 2047 encoded-words). */
-char *pm_base64_std(apr_pool_t *p, const unsigned char *data, apr_size_t len);
-
-/* base64url without padding (shared with the token code). */
-char *pm_base64url_encode(apr_pool_t *p, const unsigned char *data, apr_size_t len);
-/* Returns the decoded length, or -1 when s is not base64url. */
-long pm_base64url_decode(apr_pool_t *p, const char *s, unsigned char **out);
-
 #endif

@@ -87,6 +87,21 @@ int pm_http_send_error_with(pm_req *q, int status, const char *code, const char 
     return pm_http_send_json(q, status, doc);
 }
 
+int pm_http_conflict(pm_req *q, const char *code, const char *message)
+{
+    return pm_http_send_error(q, HTTP_CONFLICT, code, message, NULL);
+}
+
+int pm_http_unprocessable(pm_req *q, const char *code, const char *message, const char *field)
+{
+    return pm_http_send_error(q, HTTP_UNPROCESSABLE_ENTITY, code, message, field);
+}
+
+int pm_http_bad_parameter(pm_req *q, const char *field, const char *message)
+{
+    return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_parameter", message, field);
+}
+
 int pm_http_db_unavailable(pm_req *q)
 {
     apr_table_setn(q->r->err_headers_out, "Retry-After", "5");

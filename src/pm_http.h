@@ -13,6 +13,8 @@
 struct pm_db;
 struct pm_staff;
 
+/* One API request. Every handler calls it `q` (a request, as `r` is httpd's
+ * request_rec it wraps): short because it is on nearly every line. */
 typedef struct pm_req {
     request_rec *r;
     const char *request_id;
@@ -33,6 +35,12 @@ int pm_http_send_error_with(pm_req *q, int status, const char *code, const char 
                             const char *field, json_t *extra);
 int pm_http_send_error(pm_req *q, int status, const char *code, const char *message,
                        const char *field);
+
+/* The error answers the routes share: 409 (a state that forbids the change), 422
+ * (a value that cannot be used), 400 invalid_parameter (a query parameter). */
+int pm_http_conflict(pm_req *q, const char *code, const char *message);
+int pm_http_unprocessable(pm_req *q, const char *code, const char *message, const char *field);
+int pm_http_bad_parameter(pm_req *q, const char *field, const char *message);
 
 /* 503 database_unavailable: the one answer for any database failure. */
 int pm_http_db_unavailable(pm_req *q);

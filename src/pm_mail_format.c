@@ -2,7 +2,7 @@
  * safe for SMTP (no injected line breaks, encoded-words, folding), dates, and
  * rendering the {{placeholder}} templates into the text and HTML bodies. */
 #include "pm_mail_format.h"
-#include "pm_cursor.h"
+#include "pm_base64.h"
 #include "pm_text.h"
 
 #include <apr_base64.h>

@@ -35,11 +35,6 @@ typedef struct {
 static volatile apr_uint32_t outbox_stopping = 0;
 static volatile apr_uint32_t outbox_in_pass = 0;
 
-static long long now_sec(void)
-{
-    return (long long)apr_time_sec(apr_time_now());
-}
-
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
 {
     pm_server_conf *conf = pm_server_config(s);
@@ -88,6 +83,18 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
+/* The envelope every message of a pass shares: its address, its stored
+ * Message-ID (stable across retries), the time now and the practice's logo. */
+static void address_message(apr_pool_t *p, const pm_settings *st, const pm_row *row,
+                            const char *to, delivery *d)
+{
+    d->msg.to_name = "";
+    d->msg.to_addr = to;
+    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
+    d->msg.date = apr_time_now();
+    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+}
+
 static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                            const pm_row *row, const char *token, delivery *d)
 {
@@ -98,11 +105,7 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                      apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);
-    d->msg.to_name = "";
-    d->msg.to_addr = pm_row_str(row, DUE_EMAIL);
-    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
-    d->msg.date = apr_time_now();
-    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+    address_message(p, st, row, pm_row_str(row, DUE_EMAIL), d);
 }
 
 /* An admin's test email: the real template and path, a link that cannot work. */
@@ -115,14 +118,10 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
 
     pm_outbox_render(p, s, st, kind, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
-                     (long long)apr_time_sec(apr_time_now()) + st->invitation_ttl_hours * 3600,
+                     pm_now_sec(NULL) + st->invitation_ttl_hours * 3600,
                      &d->msg.subject, &d->msg.text, &d->msg.html);
     d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
-    d->msg.to_name = "";
-    d->msg.to_addr = pm_row_str(row, DUE_TO_ADDRESS);
-    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
-    d->msg.date = apr_time_now();
-    d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
+    address_message(p, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
 }
 
 static void mark_failed(pm_db *db, apr_pool_t *p, long long outbox_id, const char *why)
@@ -135,7 +134,7 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
                             const pm_row *row, delivery *d)
 {
     pm_server_conf *conf = pm_server_config(s);
-    long long now = now_sec(), lease = now + conf->mail_timeout * 2 + 30;
+    long long now = pm_now_sec(NULL), lease = now + conf->mail_timeout * 2 + 30;
     const char *token, *hash, *oid = pm_row_str(row, DUE_ID);
     const char *iid = pm_row_str(row, DUE_INVITATION_ID);
     int claimed = 0, stored = 0;
@@ -160,7 +159,7 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
     }
     if (pm_token_new(p, &token, &hash) != APR_SUCCESS || pm_db_begin(db) != APR_SUCCESS
         || pm_db_exec(db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_OUTBOX_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS) {
+        || pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS) {
         pm_db_rollback(db);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
                      "outbox %s: could not store the new token hash; will retry", oid);
@@ -187,7 +186,7 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
     apr_array_header_t *rows;
     pm_settings st;
     pm_db *db = pm_db_open(s, p);
-    long long now = now_sec();
+    long long now = pm_now_sec(NULL);
     int i;
 
     if (db == NULL) {
@@ -243,7 +242,7 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
     int max_attempts = conf->outbox_max_attempts != PM_UNSET ? conf->outbox_max_attempts
                                                              : PM_DEFAULT_OUTBOX_ATTEMPTS;
     pm_db *db = pm_db_open(s, p);
-    const char *now = pm_arg_int(p, now_sec());
+    const char *now = pm_arg_int(p, pm_now_sec(NULL));
     int i;
 
     if (db == NULL) {
@@ -264,11 +263,11 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
                          "outbox %s: sent (attempt %d)", oid, d->attempts);
         }
         else if (d->result == PM_SEND_RETRY && d->attempts < max_attempts) {
-            long long next = now_sec() + retry_delay(conf, d->attempts);
+            long long next = pm_now_sec(NULL) + retry_delay(conf, d->attempts);
             pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, next), d->error, oid);
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
                          "outbox %s: attempt %d failed, retrying in %ds: %s", oid,
-                         d->attempts, (int)(next - now_sec()), d->error);
+                         d->attempts, (int)(next - pm_now_sec(NULL)), d->error);
         }
         else {
             mark_failed(db, p, d->outbox_id, d->error);

@@ -277,7 +277,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
         "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1 "
         "WHERE id = %lld AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
-    [PM_SQL_OUTBOX_SET_TOKEN] = { "pm_outbox_set_token",
+    [PM_SQL_INVITATION_SET_TOKEN] = { "pm_invitation_set_token",
         "UPDATE invitations SET token_hash = %s WHERE id = %lld AND status = 'pending'" },
     [PM_SQL_OUTBOX_SENT] = { "pm_outbox_sent",
         "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
@@ -413,9 +413,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                       remote_ip, request_id) "
         "VALUES (%lld, %s, %s, %lld, %lld, %s, %s, %s, %s)" },
     [PM_SQL_AUDIT_BY_CLIENT] = { "pm_audit_by_client",
-        "SELECT " COLUMNS(PM_COLS_CLIENT_AUDIT)
+        "SELECT " COLUMNS(PM_COLS_AUDIT)
         " FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "
-        "LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_CLIENT_AUDIT) },
+        "LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
     /* a champion's test emails since a time */
     [PM_SQL_AUDIT_TEST_EMAILS] = { "pm_audit_test_emails",
         "SELECT " COLUMNS(PM_COLS_TEST_EMAILS) " FROM audit_log "

@@ -172,7 +172,7 @@ static void note_word(statement_state *st, const char *w, apr_size_t n)
 static void push_statement(scanner *sc, statement_state *st, apr_size_t end,
                            apr_array_header_t *out)
 {
-    pm_sql_statement *stmt;
+    pm_script_statement *stmt;
 
     while (end > st->start && (sc->s[end - 1] == ' ' || sc->s[end - 1] == '\t'
                                || sc->s[end - 1] == '\r' || sc->s[end - 1] == '\n')) {
@@ -231,7 +231,7 @@ apr_status_t pm_sql_split(apr_pool_t *p, const char *script, apr_size_t len,
 {
     scanner sc = { p, script, len, 0, 1, NULL };
     statement_state st;
-    apr_array_header_t *out = apr_array_make(p, 16, sizeof(pm_sql_statement));
+    apr_array_header_t *out = apr_array_make(p, 16, sizeof(pm_script_statement));
     char c;
 
     memset(&st, 0, sizeof(st));

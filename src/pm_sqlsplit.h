@@ -12,9 +12,9 @@
 typedef struct {
     const char *sql;
     unsigned int line;
-} pm_sql_statement;
+} pm_script_statement;
 
-/* Splits script[0..len) into an array of pm_sql_statement.
+/* Splits script[0..len) into an array of pm_script_statement.
  *
  * A ';' ends a statement unless it is inside a '…' string, a "…" identifier, a
  * -- or block comment, a PostgreSQL dollar-quoted body ($$…$$, $tag$…$tag$), or

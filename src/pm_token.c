@@ -1,7 +1,7 @@
 /* pm_token.c — making and hashing invitation tokens. Randomness from APR
  * (apr_generate_random_bytes), SHA-256 from OpenSSL's EVP interface. */
 #include "pm_token.h"
-#include "pm_cursor.h"
+#include "pm_base64.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>

@@ -110,6 +110,9 @@ sub search_row_ok {
     $mark = audit_mark();
     search_row_ok('search by US date', list_clients('clin1', q => '2/7/1980'), 'date', '1980');
     $mark = audit_mark();
+    # no such date: the search ran as name words, and its row says so
+    search_row_ok('search by a date that is none', list_clients('clin1', q => '13/45/1980'), 'name', '1980');
+    $mark = audit_mark();
     search_row_ok('empty search', list_clients('clin1', q => '  '), 'all');
     $mark = audit_mark();
     error_ok(list_clients('clin1', q => 'x' x 101), 400, 'invalid_parameter', 'a refused search');

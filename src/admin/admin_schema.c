@@ -140,7 +140,7 @@ static int run_script(admin_db *db, const char *path)
         return ADMIN_FAIL;
     }
     for (i = 0; i < statements->nelts; i++) {
-        const pm_sql_statement *st = &APR_ARRAY_IDX(statements, i, pm_sql_statement);
+        const pm_script_statement *st = &APR_ARRAY_IDX(statements, i, pm_script_statement);
         const char *where = apr_psprintf(db->pool, "%s line %u", path, st->line);
 
         if (admin_db_exec_script_statement(db, st->sql, where) != ADMIN_OK) {

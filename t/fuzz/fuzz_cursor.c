@@ -3,6 +3,7 @@
  * with a changed character, or read with the wrong field count, is refused; and
  * base64url decoding agrees with re-encoding. */
 #include "fuzz.h"
+#include "pm_base64.h"
 #include "pm_cursor.h"
 
 static const unsigned char key[PM_CURSOR_KEY_LEN] = "fuzz-key-0123456789abcdefghijklm";

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(memchr(script, '\0', size) == NULL, "a NUL byte is never accepted");
     check(error == NULL && st != NULL, "success has statements and no error");
     for (i = 0; i < st->nelts; i++) {
-        const pm_sql_statement *s = &APR_ARRAY_IDX(st, i, pm_sql_statement);
+        const pm_script_statement *s = &APR_ARRAY_IDX(st, i, pm_script_statement);
         size_t n = strlen(s->sql);
         const char *at = NULL;
         size_t k;

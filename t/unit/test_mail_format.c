@@ -2,7 +2,7 @@
  * (src/pm_token.c): RFC 2047 encoded-words (decoded here and compared with the input),
  * header folding (no line over 78, CRLF SP continuation), mailbox headers, dates,
  * HTML escaping, {{placeholder}} templates, and the token / SHA-256 contract. */
-#include "pm_cursor.h"
+#include "pm_base64.h"
 #include "pm_mail_format.h"
 #include "pm_token.h"
 #include "tap.h"

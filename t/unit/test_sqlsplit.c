@@ -14,7 +14,7 @@ static apr_array_header_t *split(apr_pool_t *p, const char *script, const char *
     return out;
 }
 
-#define STMT(a, i) (APR_ARRAY_IDX((a), (i), pm_sql_statement))
+#define STMT(a, i) (APR_ARRAY_IDX((a), (i), pm_script_statement))
 
 static void test_plain(apr_pool_t *p)
 {
