@@ -3,7 +3,6 @@
  * transaction or none) and `list`; also the client INSERT shared with demo-data
  * (its name keys: pm_client_keys.c, the module's code) and init's key fill. */
 #include "admin.h"
-#include "pm_collate.h"
 #include "pm_columns.h"
 #include "pm_csv.h"
 #include "pm_date.h"

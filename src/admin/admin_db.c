@@ -47,7 +47,7 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
 static const pm_db_hooks admin_hooks = { report, NULL, NULL, 0, 1 };
 
 /* SQLite: enforce foreign keys, wait for a busy database like the module does,
- * and switch the file to write-ahead logging. Run before anything is prepared
+ * a larger page cache for bulk writes, and switch the file to write-ahead logging. Run before anything is prepared
  * (a flag pragma expires the driver's prepared statements), and as queries:
  * "PRAGMA busy_timeout" answers with a row, which apr_dbd_query on sqlite3 takes
  * for an error. */
@@ -55,6 +55,10 @@ static int configure_sqlite(admin_db *db)
 {
     static const char *const pragmas[] = {
         "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
+        /* this connection's page cache, 64 MiB: init's key fill writes about 12
+         * prefix rows per client all over one index (100,000 clients: 53 s
+         * instead of 68 s with the 2 MiB default) */
+        "PRAGMA cache_size = -65536",
         /* persistent in the file: readers never wait for a writer, so httpd's new
          * connections can prepare statements while another one writes */
         "PRAGMA journal_mode = WAL", NULL
