@@ -40,11 +40,6 @@ void *pm_db_context(const pm_db *db)
     return db->ctx;
 }
 
-const char *pm_db_driver_name(const pm_db *db)
-{
-    return apr_dbd_name(db->driver);
-}
-
 void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg)
 {
     if (db->hooks.report) {

@@ -49,7 +49,6 @@ pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *h
                   apr_hash_t *prepared, const pm_db_hooks *hooks, void *ctx);
 /* The ctx the executor was made with. */
 void *pm_db_context(const pm_db *db);
-const char *pm_db_driver_name(const pm_db *db);
 
 /* Prepare statement id on a connection under its label into prepared; *error
  * says why not. */
