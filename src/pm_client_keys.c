@@ -1,12 +1,30 @@
-/* pm_client_keys.c — computes missing client name keys on read-miss: a client
- * row without a sort_key gets its sort key (collation_locale) and its name-word
- * search keys, so rows written by other programs are still found and sorted. */
+/* pm_client_keys.c — computes client name keys over the executor: a client row
+ * without a sort_key gets its sort key (collation_locale) and its name-word search
+ * keys, whether the module finds it on read-miss or the admin tool wrote it. */
 #include "pm_client_keys.h"
 #include "pm_collate.h"
 
-APLOG_USE_MODULE(portal_manager);
-
 #define FILL_BATCH 500
+
+struct pm_client_keyer {
+    apr_pool_t *pool;
+    pm_collator *match, *sort;
+    const char *locale;
+};
+
+pm_client_keyer *pm_client_keyer_make(pm_db *db, apr_pool_t *p, const char *locale)
+{
+    pm_client_keyer *k = apr_pcalloc(p, sizeof(*k));
+
+    k->pool = p;
+    k->locale = locale;
+    if ((k->match = pm_collate_match(p)) == NULL
+        || (k->sort = pm_collate_sorter(p, locale)) == NULL) {
+        pm_db_report(db, PM_DB_EV_COLLATOR, NULL, locale);
+        return NULL;
+    }
+    return k;
+}
 
 /* The key in slot j of a batch starting at i, or NULL past the end. */
 static const char *slot(const apr_array_header_t *keys, int i, int j)
@@ -30,51 +48,62 @@ static apr_status_t add_prefixes(pm_db *db, const char *id, const char *sort_key
     return APR_SUCCESS;
 }
 
-/* One client's keys; a row another request filled meanwhile is left alone. */
-static apr_status_t fill_one(pm_db *db, apr_pool_t *p, pm_collator *m, pm_collator *s,
-                             const char *locale, const pm_row *row)
+/* A row another request filled meanwhile is left alone. */
+apr_status_t pm_client_keys_store(pm_db *db, pm_client_keyer *k, const pm_row *row,
+                                  int *keyed)
 {
     const char *id = pm_row_str(row, UNKEYED_ID), *first = pm_row_str(row, UNKEYED_FIRST_NAME);
     const char *last = pm_row_str(row, UNKEYED_LAST_NAME);
-    const char *sort_key = pm_collate_sort_key(s, first, last);
+    const char *sort_key = pm_collate_sort_key(k->sort, first, last);
     int updated = 0;
 
-    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_SORT, &updated, sort_key, locale, id)
+    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_SORT, &updated, sort_key, k->locale, id)
         != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (updated == 0) {
         return APR_SUCCESS;
     }
-    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES, NULL, id) != APR_SUCCESS) {
+    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES, NULL, id) != APR_SUCCESS
+        || add_prefixes(db, id, sort_key,
+                        pm_collate_name_prefix_keys(k->match, k->pool, first, last))
+           != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    return add_prefixes(db, id, sort_key, pm_collate_name_prefix_keys(m, p, first, last));
+    if (keyed) {
+        (*keyed)++;
+    }
+    return APR_SUCCESS;
 }
 
-static apr_status_t fill_batch(pm_db *db, apr_pool_t *p, pm_collator *m, pm_collator *s,
-                               const char *locale, apr_array_header_t *rows)
+static apr_status_t fill_batch(pm_db *db, pm_client_keyer *k, apr_array_header_t *rows,
+                               int *keyed)
 {
-    int i;
+    int i, n = 0;
 
     if (pm_db_begin(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (i = 0; i < rows->nelts; i++) {
-        if (fill_one(db, p, m, s, locale, &APR_ARRAY_IDX(rows, i, pm_row)) != APR_SUCCESS) {
+        if (pm_client_keys_store(db, k, &APR_ARRAY_IDX(rows, i, pm_row), &n) != APR_SUCCESS) {
             pm_db_rollback(db);
             return APR_EGENERAL;
         }
     }
-    return pm_db_commit(db);
+    if (pm_db_commit(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *keyed += n;
+    return APR_SUCCESS;
 }
 
-apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
+apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *locale, int *keyed)
 {
     apr_array_header_t *rows;
-    pm_collator *m, *s;
+    pm_client_keyer *k;
     apr_pool_t *batch;
     apr_status_t rv = APR_SUCCESS;
+    int n = 0;
 
     apr_pool_create(&batch, p);
     for (;;) {
@@ -88,14 +117,8 @@ apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
             break;
         }
         /* per batch: the keys a collator computes live in its pool */
-        if ((m = pm_collate_match(batch)) == NULL
-            || (s = pm_collate_sorter(batch, locale)) == NULL) {
-            ap_log_perror(APLOG_MARK, APLOG_ERR, 0, p, PM_LOGNO(00176)
-                          "cannot open the ICU collator for locale %s", locale);
-            rv = APR_EGENERAL;
-            break;
-        }
-        if (fill_batch(db, batch, m, s, locale, rows) != APR_SUCCESS) {
+        if ((k = pm_client_keyer_make(db, batch, locale)) == NULL
+            || fill_batch(db, k, rows, &n) != APR_SUCCESS) {
             rv = APR_EGENERAL;
             break;
         }
@@ -104,7 +127,15 @@ apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
         }
     }
     apr_pool_destroy(batch);
+    if (keyed) {
+        *keyed = n;
+    }
     return rv;
+}
+
+apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
+{
+    return pm_client_keys_fill_all(db, p, locale, NULL);
 }
 
 apr_status_t pm_client_keys_forget_locale(pm_db *db, const char *locale)

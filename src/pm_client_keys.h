@@ -1,15 +1,30 @@
-/* pm_client_keys.h — keeping clients' name keys (pm_collate.c) in the database:
- * the list's sort key in the collation_locale setting, and the search keys of
- * every name-word prefix in client_name_prefixes. */
+/* pm_client_keys.h — keeping clients' name keys (pm_collate.c) in the database,
+ * for the module and the admin tool alike: the list's sort key in the
+ * collation_locale setting, and the search keys of every name-word prefix in
+ * client_name_prefixes. */
 #ifndef PM_CLIENT_KEYS_H
 #define PM_CLIENT_KEYS_H
 
-#include "pm_store.h"
+#include "pm_db.h"
 
-/* Read-miss: before a list or search, compute the keys of every client row that
- * has none (sort_key NULL: written by another program, renamed by one — a
- * trigger forgets the key — or waiting since collation_locale changed), in
- * batches, each batch one transaction. APR_SUCCESS or an error (logged). */
+/* The collators of one locale; the keys they compute live in p. NULL when ICU
+ * cannot open them (reported through db). */
+typedef struct pm_client_keyer pm_client_keyer;
+pm_client_keyer *pm_client_keyer_make(pm_db *db, apr_pool_t *p, const char *locale);
+
+/* One client's keys (row: the PM_COLS_UNKEYED columns), inside the caller's
+ * transaction; a row that has a sort key already is left alone. *keyed (may be
+ * NULL) is incremented when the keys were written. */
+apr_status_t pm_client_keys_store(pm_db *db, pm_client_keyer *k, const pm_row *row,
+                                  int *keyed);
+
+/* Compute the keys of every client row that has none (sort_key NULL: written by
+ * another program, renamed by one — a trigger forgets the key — waiting since
+ * collation_locale changed, or nulled by a migration), in batches, each batch one
+ * transaction. *keyed (may be NULL) gets how many clients got keys. The module
+ * calls it on read-miss before a list or search; `portal-manager-admin init`
+ * after the migrations. APR_SUCCESS or an error (reported through db). */
+apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *locale, int *keyed);
 apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale);
 
 /* A new collation_locale: forget every sort key of another locale (inside the

@@ -308,4 +308,33 @@ enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
     LAST(TEST_EMAILS_OLDEST_AT, "min(at)")
 enum { PM_COLS_TEST_EMAILS(PM_COL_NAME, PM_COL_NAME) };
 
+/* ---- portal-manager-admin ------------------------------------------------------------ */
+
+/* a count, a schema version: one number */
+#define PM_COLS_COUNT(COL, LAST) \
+    LAST(COUNT_N, "count(*)")
+enum { PM_COLS_COUNT(PM_COL_NAME, PM_COL_NAME) };
+#define PM_COLS_SCHEMA_VERSION(COL, LAST) \
+    LAST(SCHEMA_VERSION, "max(version)")
+enum { PM_COLS_SCHEMA_VERSION(PM_COL_NAME, PM_COL_NAME) };
+
+/* `staff list`: printed as they come, in this order */
+#define PM_COLS_ADMIN_STAFF(COL, LAST) \
+    COL(ADMIN_STAFF_USERNAME, "s.username") \
+    COL(ADMIN_STAFF_DISPLAY_NAME, "s.display_name") \
+    COL(ADMIN_STAFF_ALL_CLIENTS, "s.all_clients") \
+    COL(ADMIN_STAFF_ACTIVE, "s.active") \
+    LAST(ADMIN_STAFF_GRANTED, \
+         "(SELECT count(*) FROM staff_clients g WHERE g.username = s.username)")
+enum { PM_COLS_ADMIN_STAFF(PM_COL_NAME, PM_COL_NAME) };
+
+/* `clients list`: printed as they come, in this order */
+#define PM_COLS_ADMIN_CLIENT(COL, LAST) \
+    COL(ADMIN_CLIENT_ID, "id") \
+    COL(ADMIN_CLIENT_LAST_NAME, "last_name") \
+    COL(ADMIN_CLIENT_FIRST_NAME, "first_name") \
+    COL(ADMIN_CLIENT_DATE_OF_BIRTH, "date_of_birth") \
+    LAST(ADMIN_CLIENT_EMAIL, "coalesce(email, '')")
+enum { PM_COLS_ADMIN_CLIENT(PM_COL_NAME, PM_COL_NAME) };
+
 #endif

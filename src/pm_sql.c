@@ -1,6 +1,12 @@
 /* pm_sql.c — the statement table. All SQL lives here so a reviewer can read every
- * query the module can run in one place (the columns a statement returns are in
- * pm_columns.h, with the names its rows are read by); nothing else builds SQL text. */
+ * query the module and portal-manager-admin can run in one place (the columns a
+ * statement returns are in pm_columns.h, with the names its rows are read by);
+ * nothing else builds SQL text. The admin tool's own statements are a section at
+ * the end rather than a second table: one place to read, and it reuses the
+ * module's statements where they say the same thing; kept past
+ * PM_SQL_MODULE_COUNT because the module prepares its part on every connection
+ * and some admin statements read one driver's catalog. Schema and migration
+ * scripts (conf/schema/) are run as files by the admin tool, not from here. */
 #include "pm_sql.h"
 
 #include <stddef.h>
@@ -431,6 +437,58 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled' "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+    /* ---- portal-manager-admin (src/admin/); prepared there on first use ---- */
+    [PM_SQL_ADMIN_TABLE_EXISTS_SQLITE] = { "pm_admin_table_exists_sqlite",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM sqlite_master "
+        "WHERE type = 'table' AND name = %s", NCOLS(PM_COLS_COUNT), .driver = "sqlite3" },
+    [PM_SQL_ADMIN_TABLE_EXISTS_PGSQL] = { "pm_admin_table_exists_pgsql",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = %s", NCOLS(PM_COLS_COUNT),
+        .driver = "pgsql" },
+    [PM_SQL_ADMIN_SCHEMA_VERSION] = { "pm_admin_schema_version",
+        "SELECT " COLUMNS(PM_COLS_SCHEMA_VERSION) " FROM schema_version",
+        NCOLS(PM_COLS_SCHEMA_VERSION) },
+    [PM_SQL_ADMIN_SCHEMA_VERSION_SET] = { "pm_admin_schema_version_set",
+        "UPDATE schema_version SET version = %d" },
+    /* username, display name, all_clients (0/1), created_at */
+    [PM_SQL_ADMIN_STAFF_INSERT] = { "pm_admin_staff_insert",
+        "INSERT INTO staff (username, display_name, all_clients, active, created_at) "
+        "VALUES (%s, %s, %d, 1, %lld)" },
+    [PM_SQL_ADMIN_STAFF_UPDATE] = { "pm_admin_staff_update",
+        "UPDATE staff SET display_name = %s, all_clients = %d WHERE username = %s" },
+    [PM_SQL_ADMIN_STAFF_SET_ACTIVE] = { "pm_admin_staff_set_active",
+        "UPDATE staff SET active = %d WHERE username = %s" },
+    [PM_SQL_ADMIN_STAFF_LIST] = { "pm_admin_staff_list",
+        "SELECT " COLUMNS(PM_COLS_ADMIN_STAFF) " FROM staff s ORDER BY s.username",
+        NCOLS(PM_COLS_ADMIN_STAFF) },
+    [PM_SQL_ADMIN_STAFF_COUNT] = { "pm_admin_staff_count",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM staff", NCOLS(PM_COLS_COUNT) },
+    /* the demo practice's staff (src/admin/admin_demo.c) */
+    [PM_SQL_ADMIN_DEMO_STAFF_COUNT] = { "pm_admin_demo_staff_count",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM staff "
+        "WHERE username IN ('admin', 'clinician1', 'clinician2')", NCOLS(PM_COLS_COUNT) },
+    [PM_SQL_ADMIN_GRANT_GET] = { "pm_admin_grant_get",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM staff_clients "
+        "WHERE username = %s AND client_id = %lld", NCOLS(PM_COLS_COUNT) },
+    [PM_SQL_ADMIN_GRANT_INSERT] = { "pm_admin_grant_insert",
+        "INSERT INTO staff_clients (username, client_id) VALUES (%s, %lld)" },
+    [PM_SQL_ADMIN_GRANT_DELETE] = { "pm_admin_grant_delete",
+        "DELETE FROM staff_clients WHERE username = %s AND client_id = %lld" },
+    [PM_SQL_ADMIN_CLIENT_EXISTS] = { "pm_admin_client_exists",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM clients WHERE id = %lld",
+        NCOLS(PM_COLS_COUNT) },
+    [PM_SQL_ADMIN_CLIENT_COUNT] = { "pm_admin_client_count",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM clients", NCOLS(PM_COLS_COUNT) },
+    /* without name keys: the caller computes them (pm_client_keys.c), as the
+     * module does for a row another program wrote */
+    [PM_SQL_ADMIN_CLIENT_INSERT] = { "pm_admin_client_insert",
+        "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
+        "date_of_birth, email, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %lld, %lld) "
+        "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
+    [PM_SQL_ADMIN_CLIENT_LIST] = { "pm_admin_client_list",
+        "SELECT " COLUMNS(PM_COLS_ADMIN_CLIENT) " FROM clients ORDER BY sort_key, id",
+        NCOLS(PM_COLS_ADMIN_CLIENT) },
 };
 
 static int count_placeholders(const char *sql)

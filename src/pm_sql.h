@@ -1,5 +1,7 @@
-/* pm_sql.h — every SQL statement the module runs, by id. Each is prepared through
- * mod_dbd at startup under its label; the same text serves sqlite3 and pgsql. */
+/* pm_sql.h — every SQL statement the module and the admin tool run, by id. The
+ * module's are prepared on each of its connections under their labels, the admin
+ * tool's on first use; the same text serves sqlite3 and pgsql unless a statement
+ * names its driver. */
 #ifndef PM_SQL_H
 #define PM_SQL_H
 
@@ -85,6 +87,26 @@ typedef enum {
     PM_SQL_AUDIT_TEST_EMAILS,
     PM_SQL_CLIENT_ACTIVE_ACCOUNTS,
     PM_SQL_CLIENT_DISABLE_ACCOUNTS,
+    PM_SQL_MODULE_COUNT,          /* the module prepares the statements above */
+
+    /* portal-manager-admin only (src/admin/) */
+    PM_SQL_ADMIN_TABLE_EXISTS_SQLITE = PM_SQL_MODULE_COUNT,
+    PM_SQL_ADMIN_TABLE_EXISTS_PGSQL,
+    PM_SQL_ADMIN_SCHEMA_VERSION,
+    PM_SQL_ADMIN_SCHEMA_VERSION_SET,
+    PM_SQL_ADMIN_STAFF_INSERT,
+    PM_SQL_ADMIN_STAFF_UPDATE,
+    PM_SQL_ADMIN_STAFF_SET_ACTIVE,
+    PM_SQL_ADMIN_STAFF_LIST,
+    PM_SQL_ADMIN_STAFF_COUNT,
+    PM_SQL_ADMIN_DEMO_STAFF_COUNT,
+    PM_SQL_ADMIN_GRANT_GET,
+    PM_SQL_ADMIN_GRANT_INSERT,
+    PM_SQL_ADMIN_GRANT_DELETE,
+    PM_SQL_ADMIN_CLIENT_EXISTS,
+    PM_SQL_ADMIN_CLIENT_COUNT,
+    PM_SQL_ADMIN_CLIENT_INSERT,
+    PM_SQL_ADMIN_CLIENT_LIST,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 
@@ -93,6 +115,7 @@ typedef struct {
     const char *sql;              /* apr_dbd placeholders: %s text, %d int, %lld bigint */
     int ncols;                    /* the columns its rows carry: PM_NCOLS of its set(s) */
     int nargs;                    /* filled in by pm_sql_init() */
+    const char *driver;           /* NULL: both; else the one apr_dbd driver it is for */
 } pm_sql_stmt;
 
 /* Count each statement's placeholders (once, at startup). */

@@ -8,6 +8,9 @@
 #include <apr_tables.h>
 #include <apr_dbd.h>
 
+#include "pm_client_keys.h"
+#include "pm_db.h"
+
 #define ADMIN_OK    0   /* done */
 #define ADMIN_FAIL  1   /* a failure: bad data, unknown user, database error */
 #define ADMIN_USAGE 2   /* the command line itself is wrong */
@@ -23,55 +26,38 @@ typedef struct {
     int nargs;
 } admin_options;
 
-/* An open database: the apr_dbd driver and connection, and the transaction in
- * progress, if any. */
+/* An open database: the apr_dbd connection and the executor over it (pm_db.h:
+ * the statements of src/pm_sql.c by id, rows as pm_row, NULL for SQL NULL). */
 typedef struct {
     apr_pool_t *pool;
     const char *driver_name;
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    apr_dbd_transaction_t *trans;
+    pm_db *exec;
 } admin_db;
-
-/* One result row: ncols column values, NULL for SQL NULL (sqlite3) or "" (pgsql). */
-typedef struct {
-    const char **cols;
-    int ncols;
-} admin_row;
 
 /* ---- admin_main.c ---- */
 void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len);
 apr_int64_t admin_now(void);
 
-/* ---- admin_db.c: every function reports its own failure on stderr ---- */
+/* ---- admin_db.c: what is admin-specific; failures are reported on stderr ---- */
 int admin_db_open(apr_pool_t *p, const char *driver, const char *params, admin_db **db);
 void admin_db_close(admin_db *db);
 /* Runs one statement of a schema or migration script, without parameters. */
 int admin_db_exec_script_statement(admin_db *db, const char *sql, const char *where);
-int admin_db_prepare(admin_db *db, const char *sql, apr_dbd_prepared_t **stmt);
-/* Runs a prepared statement with nargs string arguments (NULL = SQL NULL). */
-int admin_db_pquery(admin_db *db, apr_dbd_prepared_t *stmt, int *nrows,
-                    int nargs, const char **args);
-/* Prepares and runs sql once. */
-int admin_db_run(admin_db *db, const char *sql, int *nrows, int nargs, const char **args);
-/* Prepares and runs a query, collecting every row (admin_row) into *rows. */
-int admin_db_select(admin_db *db, const char *sql, int nargs, const char **args,
-                    apr_array_header_t **rows);
-/* Runs a prepared query, collecting every row (admin_row) into *rows. */
-int admin_db_pselect(admin_db *db, apr_dbd_prepared_t *stmt, int nargs, const char **args,
-                     apr_array_header_t **rows);
-/* Sets *value to the first column of the first row, or NULL when no row came
- * back. Returns ADMIN_OK or ADMIN_FAIL. */
-int admin_db_value(admin_db *db, const char *sql, int nargs, const char **args,
-                   const char **value);
+/* Transactions of the executor, as ADMIN_OK or ADMIN_FAIL. */
 int admin_db_begin(admin_db *db);
 int admin_db_commit(admin_db *db);
 void admin_db_rollback(admin_db *db);
+/* Sets *n to the count a PM_COLS_COUNT statement with up to two arguments gives. */
+int admin_db_count(admin_db *db, pm_sql_id id, int *n, const char *arg1, const char *arg2);
 /* Sets *exists to 1 when table exists in the database's current schema. */
 int admin_db_table_exists(admin_db *db, const char *table, int *exists);
 /* The schema version, or 0 when the database has no schema_version table. */
 int admin_db_schema_version(admin_db *db, int *version);
+/* The collation_locale setting (pm_collate.c), or the default. */
+int admin_db_locale(admin_db *db, const char **locale);
 
 /* ---- commands ---- */
 /* A wrong --schema-dir fails before the database is opened (or created). */
@@ -81,15 +67,16 @@ int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
 
-/* Shared by clients import and demo-data: insert one client (already validated)
- * with its ICU name keys (pm_collate.c: the sort key in the database's
- * collation_locale setting, one search key per name word), using the statements
- * and collators admin_clients_prepare_insert set up. */
-typedef struct admin_client_insert admin_client_insert;
-int admin_clients_prepare_insert(admin_db *db, admin_client_insert **ins);
-int admin_clients_insert(admin_db *db, admin_client_insert *ins, const char *first_name,
+/* Shared by clients import and demo-data: the name keyer (pm_client_keys.c) for
+ * the database's collation_locale; insert one client (already validated),
+ * then its name keys with the module's code (pm_client_keys.c), inside the
+ * caller's transaction; *id gets the new client's id. */
+int admin_clients_keyer(admin_db *db, pm_client_keyer **k);
+int admin_clients_insert(admin_db *db, pm_client_keyer *k, const char *first_name,
                          const char *last_name, const char *date_of_birth,
-                         const char *email, const char *now);
+                         const char *email, const char *now, const char **id);
+/* The name keys of every client that has none (init, after the migrations). */
+int admin_clients_fill_keys(admin_db *db);
 
 /* Rows as tab-separated lines under a header line, on stdout. */
 void admin_print_rows(const char *header, const apr_array_header_t *rows);

@@ -1,8 +1,8 @@
 /* admin_clients.c — the `clients` commands: `import` (validate every row of a
  * CSV file, report each bad row by line, then insert all rows in one
- * transaction or none) and `list`; also the client INSERT shared with demo-data. */
+ * transaction or none) and `list`; also the client INSERT shared with demo-data
+ * (its name keys: pm_client_keys.c, the module's code) and init's key fill. */
 #include "admin.h"
-#include "pm_collate.h"
 #include "pm_columns.h"
 #include "pm_csv.h"
 #include "pm_date.h"
@@ -35,103 +35,57 @@ typedef struct {
     int bad_rows;
 } import_state;
 
-struct admin_client_insert {
-    apr_dbd_prepared_t *insert, *add_prefix;
-    pm_collator *match, *sort;
+int admin_clients_keyer(admin_db *db, pm_client_keyer **k)
+{
     const char *locale;
-};
 
-/* The collation_locale setting (a JSON string in the settings table), or "en". */
-static int read_locale(admin_db *db, const char **locale)
-{
-    const char *v;
-    apr_size_t n;
-
-    *locale = PM_COLLATE_DEFAULT_LOCALE;
-    if (admin_db_value(db, "SELECT value FROM settings WHERE name = 'collation_locale'", 0, NULL,
-                       &v) != ADMIN_OK) {
+    if (admin_db_locale(db, &locale) != ADMIN_OK
+        || (*k = pm_client_keyer_make(db->exec, db->pool, locale)) == NULL) {
         return ADMIN_FAIL;
-    }
-    n = v ? strlen(v) : 0;
-    if (n > 2 && v[0] == '"' && v[n - 1] == '"') {
-        const char *name = apr_pstrmemdup(db->pool, v + 1, n - 2);
-        if (pm_collate_locale_known(name)) {
-            *locale = name;
-        }
     }
     return ADMIN_OK;
 }
 
-int admin_clients_prepare_insert(admin_db *db, admin_client_insert **out)
-{
-    admin_client_insert *ins = apr_pcalloc(db->pool, sizeof(*ins));
-
-    if (read_locale(db, &ins->locale) != ADMIN_OK
-        || admin_db_prepare(db,
-            "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
-            "date_of_birth, email, created_at, updated_at, sort_key, sort_locale) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "RETURNING " PM_SELECT_LIST(PM_COLS_INSERTED), &ins->insert)
-           != ADMIN_OK
-        || admin_db_prepare(db, "INSERT INTO client_name_prefixes (prefix, sort_key, client_id) "
-                            "VALUES (%s, %s, %s)", &ins->add_prefix) != ADMIN_OK) {
-        return ADMIN_FAIL;
-    }
-    ins->match = pm_collate_match(db->pool);
-    ins->sort = pm_collate_sorter(db->pool, ins->locale);
-    if (ins->match == NULL || ins->sort == NULL) {
-        admin_error("cannot open the ICU collator for locale %s", ins->locale);
-        return ADMIN_FAIL;
-    }
-    *out = ins;
-    return ADMIN_OK;
-}
-
-static int insert_name_keys(admin_db *db, admin_client_insert *ins, const char *id,
-                            const char *first_name, const char *last_name, const char *sort_key)
-{
-    apr_array_header_t *keys = pm_collate_name_prefix_keys(ins->match, db->pool, first_name,
-                                                           last_name);
-    const char *args[3];
-    int i;
-
-    for (i = 0; i < keys->nelts; i++) {
-        args[0] = APR_ARRAY_IDX(keys, i, const char *);
-        args[1] = sort_key;
-        args[2] = id;
-        if (admin_db_pquery(db, ins->add_prefix, NULL, 3, args) != ADMIN_OK) {
-            return ADMIN_FAIL;
-        }
-    }
-    return ADMIN_OK;
-}
-
-int admin_clients_insert(admin_db *db, admin_client_insert *ins, const char *first_name,
+int admin_clients_insert(admin_db *db, pm_client_keyer *k, const char *first_name,
                          const char *last_name, const char *date_of_birth,
-                         const char *email, const char *now)
+                         const char *email, const char *now, const char **id)
 {
-    const char *args[10];
     apr_array_header_t *rows;
+    const pm_row *row;
 
-    args[0] = first_name;
-    args[1] = last_name;
-    args[2] = pm_name_key(db->pool, first_name);
-    args[3] = pm_name_key(db->pool, last_name);
-    args[4] = date_of_birth;
-    args[5] = email;
-    args[6] = now;
-    args[7] = now;
-    args[8] = pm_collate_sort_key(ins->sort, first_name, last_name);
-    args[9] = ins->locale;
-    if (admin_db_pselect(db, ins->insert, 10, args, &rows) != ADMIN_OK) {
+    if (pm_db_select(db->exec, PM_SQL_ADMIN_CLIENT_INSERT, &rows, first_name, last_name,
+                     pm_name_key(db->pool, first_name), pm_name_key(db->pool, last_name),
+                     date_of_birth, email, now, now) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
-    if (rows->nelts != 1 || APR_ARRAY_IDX(rows, 0, admin_row).ncols < 1) {
+    if ((row = pm_first_row(rows)) == NULL || pm_row_str(row, UNKEYED_ID) == NULL) {
         admin_error("the database did not return the new client's id");
         return ADMIN_FAIL;
     }
-    return insert_name_keys(db, ins, APR_ARRAY_IDX(rows, 0, admin_row).cols[INSERTED_ID],
-                            first_name, last_name, args[8]);
+    if (pm_client_keys_store(db->exec, k, row, NULL) != APR_SUCCESS) {
+        return ADMIN_FAIL;
+    }
+    if (id) {
+        *id = pm_row_str(row, UNKEYED_ID);
+    }
+    return ADMIN_OK;
+}
+
+int admin_clients_fill_keys(admin_db *db)
+{
+    const char *locale;
+    int keyed = 0;
+
+    if (admin_db_locale(db, &locale) != ADMIN_OK
+        || pm_client_keys_fill_all(db->exec, db->pool, locale, &keyed) != APR_SUCCESS) {
+        admin_error("computing the clients' name keys failed; the module computes "
+                    "the rest on the next client list");
+        return ADMIN_FAIL;
+    }
+    if (keyed > 0) {
+        printf("computed the name keys of %d client%s\n", keyed, keyed == 1 ? "" : "s");
+    }
+    return ADMIN_OK;
 }
 
 /* The field as stored: a line break inside a quoted field (a spreadsheet cell
@@ -299,22 +253,22 @@ static int read_rows(import_state *st, pm_csv_reader *rd, apr_pool_t *p,
 
 static int insert_rows(admin_db *db, const apr_array_header_t *rows)
 {
-    admin_client_insert *stmt;
+    pm_client_keyer *keyer;
     const char *now = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now());
     int i;
 
     if (admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (admin_clients_prepare_insert(db, &stmt) != ADMIN_OK) {
+    if (admin_clients_keyer(db, &keyer) != ADMIN_OK) {
         admin_db_rollback(db);
         return ADMIN_FAIL;
     }
     for (i = 0; i < rows->nelts; i++) {
         const client_row *c = &APR_ARRAY_IDX(rows, i, client_row);
 
-        if (admin_clients_insert(db, stmt, c->first_name, c->last_name, c->date_of_birth,
-                                 c->email, now) != ADMIN_OK) {
+        if (admin_clients_insert(db, keyer, c->first_name, c->last_name, c->date_of_birth,
+                                 c->email, now, NULL) != ADMIN_OK) {
             admin_db_rollback(db);
             return ADMIN_FAIL;
         }
@@ -360,10 +314,7 @@ static int clients_list(admin_db *db)
 {
     apr_array_header_t *rows;
 
-    if (admin_db_select(db, "SELECT id, last_name, first_name, date_of_birth, "
-                        "coalesce(email, '') FROM clients "
-                        "ORDER BY sort_key, id", 0, NULL, &rows)
-        != ADMIN_OK) {
+    if (pm_db_select(db->exec, PM_SQL_ADMIN_CLIENT_LIST, &rows) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     admin_print_rows("id\tlast_name\tfirst_name\tdate_of_birth\temail", rows);

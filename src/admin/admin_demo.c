@@ -82,26 +82,14 @@ static const demo_client clients[] = {
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static int count_rows(admin_db *db, const char *sql, int *n)
-{
-    const char *v;
-
-    if (admin_db_value(db, sql, 0, NULL, &v) != ADMIN_OK) {
-        return ADMIN_FAIL;
-    }
-    *n = v ? atoi(v) : 0;
-    return ADMIN_OK;
-}
-
 /* 1: empty database, fill it; 0: the demo data is already there; -1: refuse. */
 static int check_database(admin_db *db, int *state)
 {
     int nstaff, nclients, ndemo;
 
-    if (count_rows(db, "SELECT count(*) FROM staff", &nstaff) != ADMIN_OK
-        || count_rows(db, "SELECT count(*) FROM clients", &nclients) != ADMIN_OK
-        || count_rows(db, "SELECT count(*) FROM staff WHERE username IN "
-                      "('admin', 'clinician1', 'clinician2')", &ndemo) != ADMIN_OK) {
+    if (admin_db_count(db, PM_SQL_ADMIN_STAFF_COUNT, &nstaff, NULL, NULL) != ADMIN_OK
+        || admin_db_count(db, PM_SQL_ADMIN_CLIENT_COUNT, &nclients, NULL, NULL) != ADMIN_OK
+        || admin_db_count(db, PM_SQL_ADMIN_DEMO_STAFF_COUNT, &ndemo, NULL, NULL) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     if (nstaff == 0 && nclients == 0) {
@@ -120,50 +108,39 @@ static int check_database(admin_db *db, int *state)
 
 static int insert_staff(admin_db *db, const char *now)
 {
-    const char *args[4];
     int i;
 
     for (i = 0; i < COUNT(staff); i++) {
-        args[0] = staff[i].username;
-        args[1] = staff[i].display_name;
-        args[2] = staff[i].all_clients ? "1" : "0";
-        args[3] = now;
-        if (admin_db_run(db, "INSERT INTO staff (username, display_name, all_clients, active, "
-                         "created_at) VALUES (%s, %s, %s, 1, %s)", NULL, 4, args) != ADMIN_OK) {
+        if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_INSERT, NULL, staff[i].username,
+                       staff[i].display_name, staff[i].all_clients ? "1" : "0", now)
+            != APR_SUCCESS) {
             return ADMIN_FAIL;
         }
     }
     return ADMIN_OK;
 }
 
-/* Inserts the clients and grants clinician2 their caseload (found by name and
- * date of birth, so no driver-specific "last insert id" is needed). */
+/* Inserts the clients and grants clinician2 their caseload. */
 static int insert_clients(admin_db *db, const char *now, int *granted)
 {
-    admin_client_insert *insert;
-    apr_dbd_prepared_t *grant;
-    const char *args[3];
+    pm_client_keyer *keyer;
+    const char *id;
     int i;
 
     *granted = 0;
-    if (admin_clients_prepare_insert(db, &insert) != ADMIN_OK
-        || admin_db_prepare(db, "INSERT INTO staff_clients (username, client_id) "
-                            "SELECT 'clinician2', id FROM clients WHERE first_name = %s "
-                            "AND last_name = %s AND date_of_birth = %s", &grant) != ADMIN_OK) {
+    if (admin_clients_keyer(db, &keyer) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     for (i = 0; i < COUNT(clients); i++) {
         const demo_client *c = &clients[i];
 
-        if (admin_clients_insert(db, insert, c->first_name, c->last_name, c->date_of_birth,
-                                 c->email, now) != ADMIN_OK) {
+        if (admin_clients_insert(db, keyer, c->first_name, c->last_name, c->date_of_birth,
+                                 c->email, now, &id) != ADMIN_OK) {
             return ADMIN_FAIL;
         }
         if (c->clinician2) {
-            args[0] = c->first_name;
-            args[1] = c->last_name;
-            args[2] = c->date_of_birth;
-            if (admin_db_pquery(db, grant, NULL, 3, args) != ADMIN_OK) {
+            if (pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_INSERT, NULL, "clinician2", id)
+                != APR_SUCCESS) {
                 return ADMIN_FAIL;
             }
             (*granted)++;

@@ -1,6 +1,7 @@
 /* admin_schema.c — `init`: creates the schema from <schema-dir>/<sqlite|postgresql>.sql
  * and upgrades older databases with the numbered migrations in
- * <schema-dir>/migrations/<driver>/NNN-name.sql, each in its own transaction. */
+ * <schema-dir>/migrations/<driver>/NNN-name.sql, each in its own transaction;
+ * then computes the name keys of clients that have none. */
 #include "admin.h"
 #include "pm_sqlsplit.h"
 
@@ -204,8 +205,8 @@ static int apply_migration(admin_db *db, const migration *m)
         return ADMIN_FAIL;
     }
     if (run_script(db, m->path) != ADMIN_OK
-        || admin_db_run(db, "UPDATE schema_version SET version = %s", &nrows, 1, &version)
-           != ADMIN_OK) {
+        || pm_db_exec(db->exec, PM_SQL_ADMIN_SCHEMA_VERSION_SET, &nrows, version)
+           != APR_SUCCESS) {
         admin_db_rollback(db);
         admin_error("migration %s failed; the database stays at version %d",
                     m->name, m->version - 1);
@@ -277,5 +278,7 @@ int admin_cmd_init(admin_db *db, const admin_options *o)
     else if (applied) {
         printf("the schema is now at version %d\n", version);
     }
-    return ADMIN_OK;
+    /* a migration may have forgotten every client's keys (004 did): compute them
+     * here, not in the first list request */
+    return admin_clients_fill_keys(db);
 }

@@ -74,31 +74,22 @@ static const char *parse_client_id(apr_pool_t *p, const char *s)
     return id > 0 ? apr_psprintf(p, "%" APR_INT64_T_FMT, id) : NULL;
 }
 
-/* what load_staff reads (pm_columns.h explains the form) */
-#define STAFF_ROW_COLUMNS(COL, LAST) \
-    COL(STAFF_ROW_ALL_CLIENTS, "all_clients") \
-    COL(STAFF_ROW_ACTIVE, "active") \
-    LAST(STAFF_ROW_DISPLAY_NAME, "display_name")
-enum { STAFF_ROW_COLUMNS(PM_COL_NAME, PM_COL_NAME) };
-
 static int load_staff(admin_db *db, const char *user, staff_row *st)
 {
     apr_array_header_t *rows;
-    const admin_row *r;
+    const pm_row *r;
 
     memset(st, 0, sizeof(*st));
-    if (admin_db_select(db, "SELECT " PM_SELECT_LIST(STAFF_ROW_COLUMNS) " FROM staff "
-                        "WHERE username = %s", 1, &user, &rows) != ADMIN_OK) {
+    if (pm_db_select(db->exec, PM_SQL_STAFF_GET, &rows, user) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
-    if (rows->nelts == 0) {
+    if ((r = pm_first_row(rows)) == NULL) {
         return ADMIN_OK;
     }
-    r = &APR_ARRAY_IDX(rows, 0, admin_row);
     st->exists = 1;
-    st->all_clients = r->cols[STAFF_ROW_ALL_CLIENTS] && atoi(r->cols[STAFF_ROW_ALL_CLIENTS]) == 1;
-    st->active = r->cols[STAFF_ROW_ACTIVE] && atoi(r->cols[STAFF_ROW_ACTIVE]) == 1;
-    st->display_name = r->cols[STAFF_ROW_DISPLAY_NAME] ? r->cols[STAFF_ROW_DISPLAY_NAME] : "";
+    st->all_clients = pm_row_int(r, STAFF_ALL_CLIENTS, 0) == 1;
+    st->active = pm_row_int(r, STAFF_ACTIVE, 0) == 1;
+    st->display_name = pm_row_str(r, STAFF_DISPLAY_NAME) ? pm_row_str(r, STAFF_DISPLAY_NAME) : "";
     return ADMIN_OK;
 }
 
@@ -117,13 +108,12 @@ static int load_known_staff(admin_db *db, const char *user, staff_row *st)
 
 static int check_client_exists(admin_db *db, const char *id)
 {
-    const char *found;
+    int found;
 
-    if (admin_db_value(db, "SELECT id FROM clients WHERE id = %s", 1, &id, &found)
-        != ADMIN_OK) {
+    if (admin_db_count(db, PM_SQL_ADMIN_CLIENT_EXISTS, &found, id, NULL) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (found == NULL) {
+    if (found == 0) {
         admin_error("unknown client id %s (see 'clients list')", id);
         return ADMIN_FAIL;
     }
@@ -135,7 +125,6 @@ static int staff_add(admin_db *db, const admin_options *o)
     const char *user = o->args[0];
     const char *name = o->display_name ? o->display_name : user;
     const char *problem;
-    const char *args[4];
     staff_row st;
 
     if ((problem = username_problem(user)) != NULL) {
@@ -153,12 +142,9 @@ static int staff_add(admin_db *db, const admin_options *o)
         admin_error("staff member '%s' already exists (change it with 'staff update')", user);
         return ADMIN_FAIL;
     }
-    args[0] = user;
-    args[1] = name;
-    args[2] = o->all_clients == 1 ? "1" : "0";
-    args[3] = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now());
-    if (admin_db_run(db, "INSERT INTO staff (username, display_name, all_clients, active, "
-                     "created_at) VALUES (%s, %s, %s, 1, %s)", NULL, 4, args) != ADMIN_OK) {
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_INSERT, NULL, user, name,
+                   o->all_clients == 1 ? "1" : "0",
+                   apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now())) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     printf("added staff member %s (%s), %s\n", user, name,
@@ -187,8 +173,8 @@ static int staff_update(admin_db *db, const admin_options *o)
     args[1] = o->all_clients < 0 ? (st.all_clients ? "1" : "0")
                                  : (o->all_clients ? "1" : "0");
     args[2] = o->args[0];
-    if (admin_db_run(db, "UPDATE staff SET display_name = %s, all_clients = %s "
-                     "WHERE username = %s", NULL, 3, args) != ADMIN_OK) {
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_UPDATE, NULL, args[0], args[1], args[2])
+        != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     printf("updated staff member %s (%s), %s\n", o->args[0], args[0],
@@ -200,10 +186,8 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
 {
     const char *user = o->args[0];
     const char *id = parse_client_id(db->pool, o->args[1]);
-    const char *args[2];
-    const char *have;
     staff_row st;
-    int nrows = 0;
+    int nrows = 0, have;
 
     if (id == NULL) {
         admin_error("client id '%s' is not a positive whole number", o->args[1]);
@@ -212,11 +196,8 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
     if (load_known_staff(db, user, &st) != ADMIN_OK || check_client_exists(db, id) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    args[0] = user;
-    args[1] = id;
     if (!grant) {
-        if (admin_db_run(db, "DELETE FROM staff_clients WHERE username = %s AND client_id = %s",
-                         &nrows, 2, args) != ADMIN_OK) {
+        if (pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_DELETE, &nrows, user, id) != APR_SUCCESS) {
             return ADMIN_FAIL;
         }
         printf(nrows ? "%s may no longer view client %s\n"
@@ -227,12 +208,11 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
         }
         return ADMIN_OK;
     }
-    if (admin_db_value(db, "SELECT client_id FROM staff_clients WHERE username = %s "
-                       "AND client_id = %s", 2, args, &have) != ADMIN_OK) {
+    if (admin_db_count(db, PM_SQL_ADMIN_GRANT_GET, &have, user, id) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (have == NULL && admin_db_run(db, "INSERT INTO staff_clients (username, client_id) "
-                                     "VALUES (%s, %s)", NULL, 2, args) != ADMIN_OK) {
+    if (!have && pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_INSERT, NULL, user, id)
+                 != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     printf(have ? "%s may already view client %s; nothing to do\n"
@@ -245,7 +225,6 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
 
 static int staff_set_active(admin_db *db, const admin_options *o, int active)
 {
-    const char *args[2];
     staff_row st;
 
     if (load_known_staff(db, o->args[0], &st) != ADMIN_OK) {
@@ -255,10 +234,8 @@ static int staff_set_active(admin_db *db, const admin_options *o, int active)
         printf("%s is already %s; nothing to do\n", o->args[0], active ? "enabled" : "disabled");
         return ADMIN_OK;
     }
-    args[0] = active ? "1" : "0";
-    args[1] = o->args[0];
-    if (admin_db_run(db, "UPDATE staff SET active = %s WHERE username = %s", NULL, 2, args)
-        != ADMIN_OK) {
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_SET_ACTIVE, NULL, active ? "1" : "0", o->args[0])
+        != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     printf("%s is now %s\n", o->args[0], active ? "enabled" : "disabled");
@@ -269,9 +246,7 @@ static int staff_list(admin_db *db)
 {
     apr_array_header_t *rows;
 
-    if (admin_db_select(db, "SELECT s.username, s.display_name, s.all_clients, s.active, "
-                        "(SELECT count(*) FROM staff_clients g WHERE g.username = s.username) "
-                        "FROM staff s ORDER BY s.username", 0, NULL, &rows) != ADMIN_OK) {
+    if (pm_db_select(db->exec, PM_SQL_ADMIN_STAFF_LIST, &rows) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     admin_print_rows("username\tdisplay_name\tall_clients\tactive\tgranted_clients", rows);

@@ -428,6 +428,34 @@ adm "$FRESH" init --schema-dir "$T/schema1"
 is "$rc" 0 "init on an empty database with migrations"
 is "$(sql "$FRESH" 'SELECT version FROM schema_version')" "$((10#$V1))" "creates version 1 and migrates to $((10#$V1))"
 
+# ---- init computes the name keys of clients that have none ----------------------------
+# Migration 004 nulls every sort key; init, not the module's first list request,
+# computes them again (src/pm_client_keys.c, the module's code).
+KEYS=$(new_db keys); register_db keys
+rm -rf "$T/schema003"
+cp -r "$SCHEMA" "$T/schema003"
+rm -f "$T/schema003/migrations/"*/004-*.sql
+adm "$KEYS" init --schema-dir "$T/schema003"
+is "$rc" 0 "init to schema version 3"
+adm "$KEYS" staff add keys-admin --all-clients
+sql "$KEYS" "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, date_of_birth, sort_key, sort_locale) VALUES ('Zoë', 'Núñez', 'zoë', 'núñez', '1987-03-14', 'x', 'en'), ('Anne Marie', 'Ødegaard', 'anne marie', 'ødegaard', '1990-01-01', 'y', 'en'), ('Sam', 'Rivera', 'sam', 'rivera', '1980-05-05', NULL, NULL)" >/dev/null
+adm "$KEYS" init --schema-dir "$SCHEMA"
+is "$rc" 0 "init applies migration 004 to a database with clients"
+like "$out" "applied migration 004-name-prefixes.sql" "and says so"
+like "$out" "^computed the name keys of 3 clients$" "and computes the keys 004 nulled (one line, with the count)"
+is "$(sql "$KEYS" "SELECT count(*) FROM clients WHERE sort_key IS NULL OR sort_locale <> 'en'")" 0 \
+   "afterwards no client is without a sort key"
+is "$(sql "$KEYS" "SELECT count(*) FROM client_name_prefixes k JOIN clients c ON c.id = k.client_id WHERE c.last_name = 'Ødegaard'")" 17 \
+   "and client_name_prefixes holds every name-word prefix (Anne Marie Ødegaard: 4 + 5 + 8)"
+is "$(sql "$KEYS" "SELECT count(DISTINCT client_id) FROM client_name_prefixes")" 3 "for every client"
+sql "$KEYS" "UPDATE clients SET sort_key = NULL WHERE last_name = 'Rivera'" >/dev/null
+adm "$KEYS" init --schema-dir "$SCHEMA"
+is "$rc" 0 "init on an up-to-date database with one client without keys"
+like "$out" "up to date" "has no migration to apply"
+like "$out" "^computed the name keys of 1 client$" "and computes that client's keys"
+adm "$KEYS" init --schema-dir "$SCHEMA"
+unlike "$out" "computed the name keys" "nothing to compute: no such line"
+
 # ---- demo-data ---------------------------------------------------------------------------
 DEMO=$(new_db demo); register_db demo
 adm "$DEMO" init --schema-dir "$SCHEMA"

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *read_file(const char *path)
 {
@@ -126,7 +127,11 @@ int main(void)
     }
     else {
         for (i = 0; i < PM_SQL_COUNT; i++) {
-            check_statement(db, pm_sql_get((pm_sql_id)i));
+            const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
+            /* a PostgreSQL catalog query is run by t/admin/run.sh on pgsql */
+            if (st->driver == NULL || strcmp(st->driver, "sqlite3") == 0) {
+                check_statement(db, st);
+            }
         }
     }
     sqlite3_close(db);

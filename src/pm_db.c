@@ -1,0 +1,310 @@
+/* pm_db.c — the executor: prepared statement by id → drain the rows into pm_row,
+ * and transactions guarded by a pool cleanup, over any apr_dbd connection. Errors
+ * go to the caller's report hook; writes ask its write_enter hook for their turn. */
+#include "pm_db.h"
+
+#include <apr_strings.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+struct pm_db {
+    apr_pool_t *pool;
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared;         /* label -> apr_dbd_prepared_t */
+    apr_dbd_transaction_t *txn;
+    int committed;
+    int gated;                    /* write_enter succeeded; write_leave is owed */
+    pm_db_hooks hooks;
+    void *ctx;
+};
+
+pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                  apr_hash_t *prepared, const pm_db_hooks *hooks, void *ctx)
+{
+    pm_db *db = apr_pcalloc(pool, sizeof(*db));
+
+    db->pool = pool;
+    db->driver = driver;
+    db->handle = handle;
+    db->prepared = prepared ? prepared : apr_hash_make(pool);
+    if (hooks) {
+        db->hooks = *hooks;
+    }
+    db->ctx = ctx;
+    return db;
+}
+
+void *pm_db_context(const pm_db *db)
+{
+    return db->ctx;
+}
+
+void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg)
+{
+    if (db->hooks.report) {
+        db->hooks.report(db->ctx, ev, label, msg);
+    }
+}
+
+apr_status_t pm_db_prepare(const apr_dbd_driver_t *driver, apr_pool_t *pool, apr_dbd_t *handle,
+                           apr_hash_t *prepared, pm_sql_id id, const char **error)
+{
+    const pm_sql_stmt *st = pm_sql_get(id);
+    apr_dbd_prepared_t *stmt = NULL;
+    int rc = apr_dbd_prepare(driver, pool, handle, st->sql, st->label, &stmt);
+
+    if (rc != 0) {
+        *error = apr_dbd_error(driver, handle, rc);
+        return APR_EGENERAL;
+    }
+    apr_hash_set(prepared, st->label, APR_HASH_KEY_STRING, stmt);
+    return APR_SUCCESS;
+}
+
+void pm_db_forget_prepared(pm_db *db)
+{
+    apr_hash_clear(db->prepared);
+}
+
+static apr_dbd_prepared_t *find_statement(pm_db *db, pm_sql_id id, const pm_sql_stmt *st)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING);
+    const char *error = NULL;
+
+    if (stmt == NULL && db->hooks.prepare_missing) {
+        if (pm_db_prepare(db->driver, db->pool, db->handle, db->prepared, id, &error)
+            != APR_SUCCESS) {
+            pm_db_report(db, PM_DB_EV_FAILED, st->label, error ? error : "(no message)");
+            return NULL;
+        }
+        return apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING);
+    }
+    if (stmt == NULL) {
+        pm_db_report(db, PM_DB_EV_MISSING, st->label, NULL);
+    }
+    return stmt;
+}
+
+static const char **collect_args(pm_db *db, const pm_sql_stmt *st, va_list ap)
+{
+    const char **args = apr_pcalloc(db->pool, sizeof(char *) * (st->nargs + 1));
+    int i;
+
+    for (i = 0; i < st->nargs; i++) {
+        args[i] = va_arg(ap, const char *);
+    }
+    return args;
+}
+
+static void report_failure(pm_db *db, const pm_sql_stmt *st, int rc)
+{
+    const char *msg = apr_dbd_error(db->driver, db->handle, rc);
+
+    pm_db_report(db, PM_DB_EV_FAILED, st->label, msg ? msg : "(no message)");
+}
+
+static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_header_t *rows)
+{
+    apr_dbd_row_t *row = NULL;
+    int rc, i, ncols;
+
+    while ((rc = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
+        pm_row *out = apr_array_push(rows);
+        ncols = apr_dbd_num_cols(db->driver, res);
+        out->ncols = ncols;
+        out->v = apr_pcalloc(db->pool, sizeof(char *) * (ncols > 0 ? ncols : 1));
+        for (i = 0; i < ncols; i++) {
+            /* datum_get says APR_ENOENT for SQL NULL (get_entry gives "" on pgsql) */
+            char *val = NULL;
+            apr_status_t rv = apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &val);
+            out->v[i] = (rv == APR_SUCCESS && val) ? apr_pstrdup(db->pool, val) : NULL;
+        }
+    }
+    return rc == -1 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stmt,
+                       const char **args, apr_array_header_t *rows)
+{
+    apr_dbd_results_t *res = NULL;
+    /* random access (1): the whole result arrives at once. Sequential pgsql results
+     * wait 100 ms in the driver before reporting that an empty set is empty. */
+    int rc = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 1, st->nargs, args);
+
+    rows->nelts = 0;
+    if (rc == 0 && drain_rows(db, res, rows) != APR_SUCCESS) {
+        rc = -1;
+    }
+    return rc;
+}
+
+apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...)
+{
+    const pm_sql_stmt *st = pm_sql_get(id);
+    apr_dbd_prepared_t *stmt = find_statement(db, id, st);
+    const char **args;
+    va_list ap;
+    int rc;
+
+    *rows = apr_array_make(db->pool, 4, sizeof(pm_row));
+    if (stmt == NULL) {
+        return APR_EGENERAL;
+    }
+    va_start(ap, rows);
+    args = collect_args(db, st, ap);
+    va_end(ap);
+    rc = select_once(db, st, stmt, args, *rows);
+    if (rc != 0) {
+        report_failure(db, st, rc);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Take the caller's turn to write (a transaction holds it to its end). */
+static apr_status_t gate_enter(pm_db *db)
+{
+    apr_status_t rv;
+
+    if (db->hooks.write_enter == NULL || db->gated) {
+        return APR_SUCCESS;
+    }
+    if ((rv = db->hooks.write_enter(db->ctx)) != APR_SUCCESS) {
+        return rv;
+    }
+    db->gated = 1;
+    return APR_SUCCESS;
+}
+
+static void gate_leave(pm_db *db)
+{
+    if (db->gated) {
+        db->gated = 0;
+        if (db->hooks.write_leave) {
+            db->hooks.write_leave(db->ctx);
+        }
+    }
+}
+
+apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
+{
+    const pm_sql_stmt *st = pm_sql_get(id);
+    apr_dbd_prepared_t *stmt = find_statement(db, id, st);
+    const char **args;
+    va_list ap;
+    int rc, n = 0;
+
+    if (stmt == NULL) {
+        return APR_EGENERAL;
+    }
+    va_start(ap, affected);
+    args = collect_args(db, st, ap);
+    va_end(ap);
+    if (gate_enter(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rc = apr_dbd_pquery(db->driver, db->pool, db->handle, &n, stmt, st->nargs, args);
+    if (db->txn == NULL) {
+        gate_leave(db);
+    }
+    if (rc != 0) {
+        report_failure(db, st, rc);
+        return APR_EGENERAL;
+    }
+    if (affected) {
+        *affected = n;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t rollback_unless_committed(void *data)
+{
+    pm_db *db = data;
+
+    if (db->txn && !db->committed) {
+        apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
+        apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+        pm_db_report(db, PM_DB_EV_ROLLED_BACK, NULL, NULL);
+    }
+    db->txn = NULL;
+    gate_leave(db);
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_db_begin(pm_db *db)
+{
+    int rc;
+
+    if (gate_enter(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    rc = apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn);
+    if (rc != 0) {
+        gate_leave(db);
+        pm_db_report(db, PM_DB_EV_BEGIN, NULL, apr_dbd_error(db->driver, db->handle, rc));
+        db->txn = NULL;
+        return APR_EGENERAL;
+    }
+    db->committed = 0;
+    apr_pool_cleanup_register(db->pool, db, rollback_unless_committed, apr_pool_cleanup_null);
+    /* SQLite's driver starts a deferred transaction; a write first takes the
+     * write lock now, so two writers queue instead of deadlocking later. */
+    return db->hooks.lock_at_begin ? pm_db_exec(db, PM_SQL_TXN_WRITE_LOCK, NULL) : APR_SUCCESS;
+}
+
+void pm_db_rollback(pm_db *db)
+{
+    if (db->txn) {
+        rollback_unless_committed(db);
+        apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
+    }
+}
+
+int pm_db_in_transaction(const pm_db *db)
+{
+    return db->txn != NULL;
+}
+
+apr_status_t pm_db_commit(pm_db *db)
+{
+    int rc;
+
+    if (db->txn == NULL) {
+        return APR_EGENERAL;
+    }
+    apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
+    rc = apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+    apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
+    db->txn = NULL;
+    gate_leave(db);
+    if (rc != 0) {
+        pm_db_report(db, PM_DB_EV_COMMIT, NULL, apr_dbd_error(db->driver, db->handle, rc));
+        return APR_EGENERAL;
+    }
+    db->committed = 1;
+    return APR_SUCCESS;
+}
+
+long long pm_row_int(const pm_row *row, int col, long long dflt)
+{
+    if (row == NULL || col >= row->ncols || row->v[col] == NULL) {
+        return dflt;
+    }
+    return strtoll(row->v[col], NULL, 10);
+}
+
+const char *pm_row_str(const pm_row *row, int col)
+{
+    return row != NULL && col < row->ncols ? row->v[col] : NULL;
+}
+
+const pm_row *pm_first_row(const apr_array_header_t *rows)
+{
+    return rows->nelts > 0 ? &APR_ARRAY_IDX(rows, 0, pm_row) : NULL;
+}
+
+const char *pm_arg_int(apr_pool_t *p, long long v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+}

@@ -1,0 +1,87 @@
+/* pm_db.h — the executor both the module and the admin tool run SQL through:
+ * statements of the table (pm_sql.c) by id over an apr_dbd connection, every row
+ * drained into pm_row (NULL is SQL NULL), transactions guarded by a pool cleanup.
+ * No httpd here: the caller's hooks report errors and gate writes (pm_store.c). */
+#ifndef PM_DB_H
+#define PM_DB_H
+
+#include <apr_dbd.h>
+#include <apr_hash.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "pm_sql.h"
+
+typedef struct pm_db pm_db;
+
+/* One result row: values as strings, NULL for SQL NULL. */
+typedef struct pm_row {
+    int ncols;
+    const char **v;
+} pm_row;
+
+/* What the executor tells its caller (who logs it with its own message id). */
+typedef enum {
+    PM_DB_EV_MISSING,      /* label: a statement not prepared on the connection */
+    PM_DB_EV_FAILED,       /* label, msg: a statement failed */
+    PM_DB_EV_BEGIN,        /* msg: a transaction could not start */
+    PM_DB_EV_COMMIT,       /* msg: a commit failed */
+    PM_DB_EV_ROLLED_BACK,  /* a transaction rolled back (debug) */
+    PM_DB_EV_COLLATOR      /* msg: the locale whose ICU collator did not open
+                            * (pm_client_keys.c) */
+} pm_db_event;
+
+/* The caller's side of a connection. Every member may be NULL/0. */
+typedef struct {
+    void (*report)(void *ctx, pm_db_event ev, const char *label, const char *msg);
+    /* a write outside a transaction, or a begin, asks for the turn to write first
+     * (the module's SQLite writer gate); !APR_SUCCESS: nothing is tried */
+    apr_status_t (*write_enter)(void *ctx);
+    void (*write_leave)(void *ctx);
+    int lock_at_begin;     /* a transaction starts with PM_SQL_TXN_WRITE_LOCK */
+    int prepare_missing;   /* a statement not on the connection is prepared on first use */
+} pm_db_hooks;
+
+/* An executor over an open apr_dbd connection: rows, arguments and transaction
+ * cleanups live in pool; prepared statements are looked up by label in prepared
+ * (mod_dbd's table of the connection, or one of the caller's own). */
+pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                  apr_hash_t *prepared, const pm_db_hooks *hooks, void *ctx);
+/* The ctx the executor was made with. */
+void *pm_db_context(const pm_db *db);
+
+/* Prepare statement id on a connection under its label into prepared; *error
+ * says why not. */
+apr_status_t pm_db_prepare(const apr_dbd_driver_t *driver, apr_pool_t *pool, apr_dbd_t *handle,
+                           apr_hash_t *prepared, pm_sql_id id, const char **error);
+/* Forget every prepared statement: the next use prepares it again (SQLite's
+ * legacy prepare expires them for good after a schema change). */
+void pm_db_forget_prepared(pm_db *db);
+
+/* Run statement `id` with its string arguments (exactly nargs of them, NULL for
+ * SQL NULL). Rows land in *rows (array of pm_row) allocated from the pool; the
+ * result set is always drained. APR_SUCCESS or an error (reported). */
+apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...);
+
+/* Run a statement that returns no rows; *affected gets the row count. */
+apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...);
+
+/* Transactions: begin registers a cleanup that rolls back unless commit ran. */
+apr_status_t pm_db_begin(pm_db *db);
+apr_status_t pm_db_commit(pm_db *db);
+/* Roll back now (no-op without an open transaction). */
+void pm_db_rollback(pm_db *db);
+int pm_db_in_transaction(const pm_db *db);
+
+/* Tell the caller through its report hook (for code built on the executor). */
+void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg);
+
+/* Helpers for row values; col is a column name from pm_columns.h. A NULL row
+ * reads as one without values (dflt, NULL). */
+long long pm_row_int(const pm_row *row, int col, long long dflt);
+const char *pm_row_str(const pm_row *row, int col);
+/* The first row of a result, or NULL when it has none. */
+const pm_row *pm_first_row(const apr_array_header_t *rows);
+const char *pm_arg_int(apr_pool_t *p, long long v);
+
+#endif

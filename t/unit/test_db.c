@@ -1,0 +1,297 @@
+/* Unit tests for the executor (src/pm_db.c) without httpd: a real SQLite file in a
+ * temporary directory with the real schema (conf/schema/sqlite.sql and its
+ * migrations) through apr_dbd — select, exec, SQL NULL both ways, a transaction
+ * rolled back by its pool's cleanup, failures through the report hook, the write
+ * hooks — and the client name keys computed over it (src/pm_client_keys.c). */
+#include "pm_client_keys.h"
+#include "pm_collate.h"
+#include "pm_columns.h"
+#include "pm_db.h"
+#include "pm_sqlsplit.h"
+#include "tap.h"
+
+#include <apr_file_io.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <dirent.h>
+#include <stdlib.h>
+
+/* what the hooks saw */
+typedef struct {
+    int reports;
+    pm_db_event last_event;
+    const char *last_label;
+    int entered, left, refuse;
+} seen;
+
+static void record_report(void *ctx, pm_db_event ev, const char *label, const char *msg)
+{
+    seen *s = ctx;
+
+    s->reports++;
+    s->last_event = ev;
+    s->last_label = label;
+}
+
+static apr_status_t record_enter(void *ctx)
+{
+    seen *s = ctx;
+
+    if (s->refuse) {
+        return APR_TIMEUP;
+    }
+    s->entered++;
+    return APR_SUCCESS;
+}
+
+static void record_leave(void *ctx)
+{
+    ((seen *)ctx)->left++;
+}
+
+static const pm_db_hooks lazy_hooks = { record_report, NULL, NULL, 0, 1 };
+static const pm_db_hooks gated_hooks = { record_report, record_enter, record_leave, 1, 1 };
+static const pm_db_hooks strict_hooks = { record_report, NULL, NULL, 0, 0 };
+
+static int run_script(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                      const char *path)
+{
+    apr_array_header_t *stmts;
+    const char *error = NULL;
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t len;
+    char *text;
+    int i, n;
+
+    if (apr_file_open(&f, path, APR_FOPEN_READ, 0, p) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        return -1;
+    }
+    len = (apr_size_t)fi.size;
+    text = apr_palloc(p, len + 1);
+    if (apr_file_read_full(f, text, len, NULL) != APR_SUCCESS) {
+        apr_file_close(f);
+        return -1;
+    }
+    apr_file_close(f);
+    text[len] = '\0';
+    if (pm_sql_split(p, text, len, &stmts, &error) != APR_SUCCESS) {
+        return -1;
+    }
+    for (i = 0; i < stmts->nelts; i++) {
+        if (apr_dbd_query(drv, h, &n, APR_ARRAY_IDX(stmts, i, pm_sql_statement).sql) != 0) {
+            printf("# %s: %s\n", path, apr_dbd_error(drv, h, -1));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int is_sql_file(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+
+    return n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0;
+}
+
+static int load_schema(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                       const char *srcdir)
+{
+    const char *dir = apr_pstrcat(p, srcdir, "/conf/schema/migrations/sqlite3", NULL);
+    struct dirent **files = NULL;
+    int i, n, rc = run_script(p, drv, h, apr_pstrcat(p, srcdir, "/conf/schema/sqlite.sql", NULL));
+
+    n = scandir(dir, &files, is_sql_file, alphasort);
+    for (i = 0; i < n; i++) {
+        if (rc == 0) {
+            rc = run_script(p, drv, h, apr_pstrcat(p, dir, "/", files[i]->d_name, NULL));
+        }
+        free(files[i]);
+    }
+    free(files);
+    return n > 0 ? rc : -1;
+}
+
+static int staff_count(pm_db *db, const char *user)
+{
+    apr_array_header_t *rows;
+
+    return pm_db_select(db, PM_SQL_STAFF_GET, &rows, user) == APR_SUCCESS ? rows->nelts : -1;
+}
+
+static void test_select_exec(pm_db *db, seen *s)
+{
+    apr_array_header_t *rows;
+    const pm_row *r;
+    apr_status_t rv;
+    int n = -1;
+
+    ok(pm_db_select(db, PM_SQL_ADMIN_SCHEMA_VERSION, &rows) == APR_SUCCESS
+       && rows->nelts == 1, "select: one row");
+    /* the base file records version 1 (the admin tool records the migrations') */
+    ok(pm_row_int(pm_first_row(rows), SCHEMA_VERSION, 0) == 1, "select: its value");
+    rv = pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, &n, "casey", "Casey Morgan", "1", "100");
+    ok(rv == APR_SUCCESS && n == 1, "exec: one row inserted (%d)", n);
+    ok(pm_db_select(db, PM_SQL_STAFF_GET, &rows, "casey") == APR_SUCCESS
+       && (r = pm_first_row(rows)) != NULL, "select by argument finds it");
+    r = pm_first_row(rows);
+    is_str(pm_row_str(r, STAFF_DISPLAY_NAME), "Casey Morgan", "the row read by column name");
+    ok(pm_row_int(r, STAFF_ALL_CLIENTS, -1) == 1, "an integer column");
+    ok(pm_db_select(db, PM_SQL_STAFF_GET, &rows, "nobody") == APR_SUCCESS
+       && pm_first_row(rows) == NULL, "no row: pm_first_row is NULL");
+    ok(s->reports == 0, "nothing reported");
+}
+
+static void test_null(pm_db *db)
+{
+    apr_array_header_t *rows;
+    const char *id;
+    apr_status_t rv;
+    int n = -1;
+
+    ok(pm_db_select(db, PM_SQL_ADMIN_CLIENT_INSERT, &rows, "Ada", "Lovelace", "ada", "lovelace",
+                    "1990-01-01", NULL, "1", "1") == APR_SUCCESS && rows->nelts == 1,
+       "insert a client with a NULL email");
+    id = pm_row_str(pm_first_row(rows), UNKEYED_ID);
+    ok(id != NULL, "its id comes back");
+    ok(pm_db_select(db, PM_SQL_CLIENT_GET_VISIBLE, &rows, id, "casey", "casey") == APR_SUCCESS
+       && rows->nelts == 1, "read it back");
+    ok(pm_row_str(pm_first_row(rows), CLIENT_EMAIL) == NULL, "SQL NULL reads as NULL, not \"\"");
+    is_str(pm_row_str(pm_first_row(rows), CLIENT_LAST_NAME), "Lovelace", "beside a value");
+    /* NULL arguments are SQL NULL: the unused slots add no row */
+    rv = pm_db_exec(db, PM_SQL_CLIENT_KEYS_ADD_PREFIXES, &n, "k", id, "a", "b", NULL, NULL,
+                    NULL, NULL, NULL, NULL);
+    ok(rv == APR_SUCCESS && n == 2, "NULL arguments are SQL NULL (2 of 8 slots written: %d)", n);
+    rv = pm_db_exec(db, PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES, &n, id);
+    ok(rv == APR_SUCCESS && n == 2, "and only those 2 are there (%d)", n);
+}
+
+static void test_rollback_on_cleanup(apr_pool_t *p, pm_db *db, const apr_dbd_driver_t *drv,
+                                     apr_dbd_t *h, seen *s)
+{
+    apr_pool_t *sub;
+    pm_db *t;
+
+    apr_pool_create(&sub, p);
+    t = pm_db_make(sub, drv, h, NULL, &lazy_hooks, s);
+    ok(pm_db_begin(t) == APR_SUCCESS && pm_db_in_transaction(t), "begin");
+    ok(pm_db_exec(t, PM_SQL_ADMIN_STAFF_INSERT, NULL, "temp", "Temp", "0", "1") == APR_SUCCESS,
+       "a write inside the transaction");
+    ok(staff_count(t, "temp") == 1, "visible inside it");
+    apr_pool_destroy(sub);
+    ok(staff_count(db, "temp") == 0, "the pool's cleanup rolled it back");
+    ok(s->last_event == PM_DB_EV_ROLLED_BACK, "and said so through the hook");
+
+    apr_pool_create(&sub, p);
+    t = pm_db_make(sub, drv, h, NULL, &lazy_hooks, s);
+    ok(pm_db_begin(t) == APR_SUCCESS
+       && pm_db_exec(t, PM_SQL_ADMIN_STAFF_INSERT, NULL, "kept", "Kept", "0", "1") == APR_SUCCESS
+       && pm_db_commit(t) == APR_SUCCESS && !pm_db_in_transaction(t), "a committed transaction");
+    apr_pool_destroy(sub);
+    ok(staff_count(db, "kept") == 1, "stays after its pool is gone");
+}
+
+static void test_failures(apr_pool_t *p, pm_db *db, const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                          seen *s)
+{
+    apr_array_header_t *rows;
+    pm_db *strict;
+    int before = s->reports;
+
+    ok(pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, NULL, "casey", "Again", "0", "1")
+       != APR_SUCCESS, "a failing statement (duplicate key) returns an error");
+    ok(s->reports == before + 1 && s->last_event == PM_DB_EV_FAILED,
+       "and reports PM_DB_EV_FAILED through the hook");
+    is_str(s->last_label, "pm_admin_staff_insert", "naming the statement");
+
+    strict = pm_db_make(p, drv, h, NULL, &strict_hooks, s);
+    ok(pm_db_select(strict, PM_SQL_STAFF_GET, &rows, "casey") != APR_SUCCESS && rows->nelts == 0,
+       "without prepare_missing an unprepared statement is an error");
+    ok(s->last_event == PM_DB_EV_MISSING, "reported as missing");
+    is_str(s->last_label, "pm_staff_get", "naming it");
+}
+
+static void test_write_hooks(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd_t *h, seen *s)
+{
+    apr_array_header_t *rows;
+    pm_db *g = pm_db_make(p, drv, h, NULL, &gated_hooks, s);
+
+    s->entered = s->left = 0;
+    ok(pm_db_select(g, PM_SQL_STAFF_GET, &rows, "casey") == APR_SUCCESS && s->entered == 0,
+       "a read does not ask for the writer's turn");
+    ok(pm_db_exec(g, PM_SQL_ADMIN_STAFF_SET_ACTIVE, NULL, "1", "casey") == APR_SUCCESS
+       && s->entered == 1 && s->left == 1, "a write outside a transaction takes and gives back the turn");
+    ok(pm_db_begin(g) == APR_SUCCESS && s->entered == 2 && s->left == 1,
+       "a transaction takes it at begin");
+    ok(pm_db_exec(g, PM_SQL_ADMIN_STAFF_SET_ACTIVE, NULL, "1", "casey") == APR_SUCCESS
+       && s->entered == 2 && s->left == 1, "and holds it through its writes");
+    ok(pm_db_commit(g) == APR_SUCCESS && s->left == 2, "until commit");
+    s->refuse = 1;
+    ok(pm_db_exec(g, PM_SQL_ADMIN_STAFF_INSERT, NULL, "late", "Late", "0", "1") != APR_SUCCESS
+       && staff_count(g, "late") == 0, "a refused turn: the write is not tried");
+    ok(pm_db_begin(g) != APR_SUCCESS && !pm_db_in_transaction(g), "nor a transaction begun");
+    s->refuse = 0;
+}
+
+static void test_client_keys(pm_db *db, apr_pool_t *p)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv;
+    int keyed = -1;
+
+    pm_db_select(db, PM_SQL_ADMIN_CLIENT_INSERT, &rows, "Zoë", "Núñez", "zoe", "nunez",
+                 "1987-03-14", NULL, "1", "1");
+    pm_db_select(db, PM_SQL_ADMIN_CLIENT_INSERT, &rows, "José", "Álvarez", "jose", "alvarez",
+                 "1979-11-02", NULL, "1", "1");
+    rv = pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, "100");
+    ok(rv == APR_SUCCESS && rows->nelts == 3, "three clients without keys (%d)", rows->nelts);
+    rv = pm_client_keys_fill_all(db, p, "en", &keyed);
+    ok(rv == APR_SUCCESS && keyed == 3, "the fill computes the keys of all three (%d)", keyed);
+    rv = pm_db_select(db, PM_SQL_CLIENT_SEARCH_WORD_ALL, &rows,
+                      pm_collate_query_key(pm_collate_match(p), p, "nun"), "", "0", "10");
+    ok(rv == APR_SUCCESS && rows->nelts == 1, "the search keys find a name-word prefix (%d)",
+       rows->nelts);
+    is_str(pm_row_str(pm_first_row(rows), CLIENT_LAST_NAME), "Núñez", "the right client");
+    ok(pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, "100") == APR_SUCCESS
+       && rows->nelts == 0, "none is left without keys");
+    ok(pm_client_keys_fill_all(db, p, "en", &keyed) == APR_SUCCESS && keyed == 0,
+       "a second fill has nothing to do");
+}
+
+int main(int argc, const char *const *argv)
+{
+    const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
+    const apr_dbd_driver_t *drv = NULL;
+    apr_dbd_t *h = NULL;
+    apr_pool_t *p;
+    char *dir;
+    seen s = { 0 };
+    pm_db *db;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&p, NULL);
+    pm_sql_init();
+    dir = apr_pstrdup(p, "/tmp/pm-test-db.XXXXXX");
+    if (mkdtemp(dir) == NULL || apr_dbd_init(p) != APR_SUCCESS
+        || apr_dbd_get_driver(p, "sqlite3", &drv) != APR_SUCCESS
+        || apr_dbd_open(drv, p, apr_pstrcat(p, dir, "/portal.db", NULL), &h) != APR_SUCCESS
+        || load_schema(p, drv, h, srcdir) != 0) {
+        ok(0, "a SQLite file with the schema in %s", dir);
+        return done_testing();
+    }
+    ok(1, "a SQLite file with the schema");
+    db = pm_db_make(p, drv, h, NULL, &lazy_hooks, &s);
+    test_select_exec(db, &s);
+    test_null(db);
+    test_rollback_on_cleanup(p, db, drv, h, &s);
+    test_failures(p, db, drv, h, &s);
+    test_write_hooks(p, drv, h, &s);
+    test_client_keys(db, p);
+    apr_dbd_close(drv, h);
+    apr_file_remove(apr_pstrcat(p, dir, "/portal.db", NULL), p);
+    apr_dir_remove(dir, p);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
