@@ -80,7 +80,7 @@ static int run_script(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd_t *h,
         return -1;
     }
     for (i = 0; i < stmts->nelts; i++) {
-        if (apr_dbd_query(drv, h, &n, APR_ARRAY_IDX(stmts, i, pm_sql_statement).sql) != 0) {
+        if (apr_dbd_query(drv, h, &n, APR_ARRAY_IDX(stmts, i, pm_script_statement).sql) != 0) {
             printf("# %s: %s\n", path, apr_dbd_error(drv, h, -1));
             return -1;
         }
