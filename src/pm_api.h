@@ -17,7 +17,6 @@ typedef struct pm_staff {
 #define PM_PAGE_MAX_FIELDS 4
 /* Makes the key that seals cursors (post_config, in the parent). */
 apr_status_t pm_api_paging_init(void);
-const unsigned char *pm_api_cursor_key(void);
 /* Reads a page link's cursor (NULL: the first page, fields left as they are) into
  * fields[0..n): PM_NEXT, or 400 invalid_cursor with `message`. */
 int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n,
@@ -27,9 +26,11 @@ int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n
 void pm_api_end_page(pm_req *q, json_t *doc, const apr_array_header_t *rows, int limit,
                      const int *cols, int n);
 
-/* Client resources (pm_api_clients.c). */
+/* The client list and search (pm_api_client_list.c). */
 int pm_api_clients_list(pm_req *q);
 int pm_api_clients_search(pm_req *q);
+
+/* One client (pm_api_clients.c). */
 int pm_api_client_view(pm_req *q);
 int pm_api_client_status(pm_req *q);
 int pm_api_client_set_email(pm_req *q);
@@ -46,6 +47,8 @@ int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const cha
                         const struct pm_row **out);
 int pm_api_load_visible_client(pm_req *q, const char *action, const struct pm_row **out);
 json_t *pm_api_invitation_json(pm_req *q, const struct pm_row *row);
+/* A client as the list shows it (a row of PM_COLS_CLIENT_SUMMARY). */
+json_t *pm_api_client_summary_json(pm_req *q, const struct pm_row *row);
 int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);
 
 /* Invitations (pm_api_invitations.c). */

@@ -218,7 +218,7 @@ static const char *const preview_fields[] = { "kind", NULL };
  * "client" or "representative", or 422 invalid_kind. */
 static int read_email_kind(pm_req *q, const char *absent, const char **k)
 {
-    json_t *kind = q->body ? json_object_get(q->body, "kind") : NULL;
+    json_t *kind = pm_http_body_field(q, "kind");
 
     *k = json_is_string(kind) ? json_string_value(kind) : absent;
     if (strcmp(*k, "client") != 0 && strcmp(*k, "representative") != 0) {
@@ -299,7 +299,7 @@ static json_t *test_email_detail(pm_req *q, const char *addr)
 int pm_api_admin_test_email(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    json_t *to = q->body ? json_object_get(q->body, "to") : NULL;
+    json_t *to = pm_http_body_field(q, "to");
     const char *addr, *k, *problem, *now = pm_arg_int(p, pm_now_sec(q->r));
     apr_array_header_t *rows;
     json_t *doc;

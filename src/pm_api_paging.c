@@ -16,11 +16,6 @@ apr_status_t pm_api_paging_init(void)
     return apr_generate_random_bytes(cursor_key, sizeof(cursor_key));
 }
 
-const unsigned char *pm_api_cursor_key(void)
-{
-    return cursor_key;
-}
-
 int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n,
                        const char *message)
 {

@@ -129,7 +129,7 @@ static int read_token(pm_req *q, token_match *m)
 /* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
 static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
 {
-    json_t *tok = q->body ? json_object_get(q->body, "token") : NULL;
+    json_t *tok = pm_http_body_field(q, "token");
     int rc;
 
     if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT) {

@@ -270,6 +270,11 @@ int pm_http_read_json_body(pm_req *q)
     return PM_NEXT;
 }
 
+json_t *pm_http_body_field(const pm_req *q, const char *name)
+{
+    return q->body ? json_object_get(q->body, name) : NULL;
+}
+
 int pm_http_check_fields(pm_req *q, const char *const *allowed)
 {
     const char *key;

@@ -55,5 +55,7 @@ int pm_http_read_json_body(pm_req *q);
 
 /* 400 unknown_field when the body has a key not in `allowed` (NULL-terminated). */
 int pm_http_check_fields(pm_req *q, const char *const *allowed);
+/* The request body's member `name` (borrowed), or NULL without a body or member. */
+json_t *pm_http_body_field(const pm_req *q, const char *name);
 
 #endif

@@ -92,7 +92,7 @@ static void rate_key(pm_req *q, const char *kind, const char *identity, unsigned
 
 static const char *body_token_hash(pm_req *q)
 {
-    json_t *tok = q->body ? json_object_get(q->body, "token") : NULL;
+    json_t *tok = pm_http_body_field(q, "token");
 
     if (!json_is_string(tok) || !pm_token_well_formed(json_string_value(tok))) {
         return NULL;

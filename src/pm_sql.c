@@ -102,7 +102,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "      WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER ") page "
         "JOIN clients c ON c.id = page.id "
         "ORDER BY c.sort_key, c.id", NCOLS(PM_COLS_CLIENT_SUMMARY) },
-    /* Search (pm_api_clients.c). Name words: one or two query words (the C code
+    /* Search (pm_api_client_list.c). Name words: one or two query words (the C code
      * checks that each query word sits on a different name word, and any further
      * words) ... */
     [PM_SQL_CLIENT_SEARCH_WORD_ALL] = { "pm_client_search_word_all",
