@@ -179,7 +179,7 @@ static int post_lookup(pm_req *q)
 
 static const char *body_string(pm_req *q, const char *field)
 {
-    json_t *v = q->body ? json_object_get(q->body, field) : NULL;
+    json_t *v = pm_http_body_field(q, field);
 
     return json_is_string(v) ? json_string_value(v) : NULL;
 }

@@ -28,7 +28,7 @@ static int invalid(pm_req *q, const char *code, const char *field, const char *w
 /* Reads one optional string field; 422 when present but not a string. */
 static int string_field(pm_req *q, const char *field, const char **out)
 {
-    json_t *v = q->body ? json_object_get(q->body, field) : NULL;
+    json_t *v = pm_http_body_field(q, field);
 
     *out = NULL;
     if (v == NULL || json_is_null(v)) {
