@@ -1,6 +1,6 @@
-/* bench/print-sql.c — prints the module's statement table (src/pm_sql.c), one
+/* bench/print-sql.c — prints the module's statement table (src/core/pm_sql.c), one
  * statement a line: label TAB sql; then, for each word of the arguments, its ICU
- * lookup key (src/pm_collate.c) as "#key TAB word TAB key". bench/plans
+ * lookup key (src/core/pm_collate.c) as "#key TAB word TAB key". bench/plans
  * uses it to EXPLAIN the real SQL with the keys the module would bind. */
 #include "pm_collate.h"
 #include "pm_sql.h"

@@ -1021,7 +1021,7 @@ sub leaf_parts {
 }
 
 # =====================================================================================
-# GET ?include=definitions: the one settings table (src/pm_settings_def.c) the pages
+# GET ?include=definitions: the one settings table (src/core/pm_settings_def.c) the pages
 # check with, and PUT accepts and refuses exactly what it says (driven from the answer)
 # =====================================================================================
 {

@@ -2,7 +2,7 @@
 # once, each opening a client (client.view) and reading a page of the list
 # (client.search), all answered 200 with every audit row written. On SQLite every one of
 # these reads is a write, and the module's writers take turns on its writer mutex
-# (src/pm_writer.c): a turn that is never given back (a missed leave on any path) shows
+# (src/httpd/pm_writer.c): a turn that is never given back (a missed leave on any path) shows
 # here as 503s after the 5 s wait. Before the mutex this passed too, through APR's
 # retry sleeps; what the mutex buys is latency, measured by bench/run, not asserted.
 use strict;

@@ -27,7 +27,7 @@ typedef struct {
 } admin_options;
 
 /* An open database: the apr_dbd connection and the executor over it (pm_db.h:
- * the statements of src/pm_sql.c by id, rows as pm_row, NULL for SQL NULL). */
+ * the statements of src/core/pm_sql.c by id, rows as pm_row, NULL for SQL NULL). */
 typedef struct {
     apr_pool_t *pool;
     const char *driver_name;

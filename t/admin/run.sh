@@ -430,7 +430,7 @@ is "$(sql "$FRESH" 'SELECT version FROM schema_version')" "$((10#$V1))" "creates
 
 # ---- init computes the name keys of clients that have none ----------------------------
 # Migration 004 nulls every sort key; init, not the module's first list request,
-# computes them again (src/pm_client_keys.c, the module's code).
+# computes them again (src/core/pm_client_keys.c, the module's code).
 KEYS=$(new_db keys); register_db keys
 rm -rf "$T/schema003"
 cp -r "$SCHEMA" "$T/schema003"

@@ -15,10 +15,10 @@ CC=${CC:-clang-14}
 mkdir -p "$out/obj"
 
 deps="jansson libcurl libcrypto apr-1 apr-util-1 icu-uc icu-i18n"
-cflags="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I$top/src -I$here $(pkg-config --cflags $deps)"
+cflags="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I$top/src/core -I$top/src/httpd -I$here $(pkg-config --cflags $deps)"
 libs=$(pkg-config --libs $deps)
-sources=$(sed -n '/^libpmcore_la_SOURCES/,/^$/p' "$top/Makefile.am" | grep -o 'src/[a-z0-9_]*\.c')
-sources="$sources src/pm_json.c"
+sources=$(sed -n '/^libpmcore_la_SOURCES/,/^$/p' "$top/Makefile.am" | grep -o 'src/core/[a-z0-9_]*\.c')
+sources="$sources src/httpd/pm_json.c"
 
 objs=()
 for src in $sources; do

@@ -1,5 +1,5 @@
 /* fake_httpd.c — the fake request of fake_httpd.h, and test-only stubs for the
- * httpd functions that src/pm_http.c, pm_route.c and pm_config.c call: logging
+ * httpd functions that src/httpd/pm_http.c, pm_route.c and pm_config.c call: logging
  * (kept for the test to read), client-body reading (from fake_body), response
  * writing (captured), scheme/port, SetHandler expressions and the module record.
  * Only what those files need; nothing here is used by the module itself. */

@@ -1,4 +1,4 @@
-/* Unit tests for ICU name keys (src/pm_collate.c) and search dates (pm_date.c). */
+/* Unit tests for ICU name keys (src/core/pm_collate.c) and search dates (pm_date.c). */
 #include "pm_collate.h"
 #include "pm_date.h"
 #include "tap.h"

@@ -1,4 +1,4 @@
-/* Unit tests for the directive value parsers (src/pm_config_parse.c). */
+/* Unit tests for the directive value parsers (src/core/pm_config_parse.c). */
 #include "pm_config_parse.h"
 #include "tap.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for the RFC 4180 CSV reader (src/pm_csv.c). */
+/* Unit tests for the RFC 4180 CSV reader (src/core/pm_csv.c). */
 #include "pm_csv.h"
 #include "tap.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for paging cursors and base64url (src/pm_cursor.c). */
+/* Unit tests for paging cursors and base64url (src/core/pm_cursor.c). */
 #include "pm_base64.h"
 #include "pm_cursor.h"
 #include "tap.h"

@@ -1,4 +1,4 @@
-/* Unit tests for date-of-birth checks (src/pm_date.c). */
+/* Unit tests for date-of-birth checks (src/core/pm_date.c). */
 #include "pm_date.h"
 #include "tap.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for the protections every route shares (src/pm_http.c): the CSRF
+/* Unit tests for the protections every route shares (src/httpd/pm_http.c): the CSRF
  * checks, the body limit (413), the JSON content type (415) and JSON strictness
  * (malformed, duplicate keys, non-object, unknown fields), on a fake request
  * (fake_httpd.c). */

@@ -1,4 +1,4 @@
-/* Unit tests for the logo check (src/pm_image.c): PNG and JPEG recognised with
+/* Unit tests for the logo check (src/core/pm_image.c): PNG and JPEG recognised with
  * their sizes, SVG and everything else refused, limits, truncation, data: URLs. */
 #include "pm_image.h"
 #include "tap.h"

@@ -1,5 +1,5 @@
-/* Unit tests for the message builder's text (src/pm_mail_format.c) and invitation tokens
- * (src/pm_token.c): RFC 2047 encoded-words (decoded here and compared with the input),
+/* Unit tests for the message builder's text (src/core/pm_mail_format.c) and invitation tokens
+ * (src/core/pm_token.c): RFC 2047 encoded-words (decoded here and compared with the input),
  * header folding (no line over 78, CRLF SP continuation), mailbox headers, dates,
  * HTML escaping, {{placeholder}} templates, and the token / SHA-256 contract. */
 #include "pm_base64.h"

@@ -1,4 +1,4 @@
-/* Unit tests for the rate-limit cells and table (src/pm_rate.c). */
+/* Unit tests for the rate-limit cells and table (src/core/pm_rate.c). */
 #include "pm_rate.h"
 #include "tap.h"
 

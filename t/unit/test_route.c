@@ -1,4 +1,4 @@
-/* Unit tests for routing (src/pm_route.c) on a fake request (fake_httpd.c):
+/* Unit tests for routing (src/httpd/pm_route.c) on a fake request (fake_httpd.c):
  * pattern matching and {id} capture, the base path from the SetHandler
  * <Location>, 404 for unknown paths, 405 with Allow, HEAD answered by GET, and
  * the `before` check that runs once a route matched. */

@@ -1,4 +1,4 @@
-/* Unit tests for the settings table (src/pm_settings_def.c): names unique and found,
+/* Unit tests for the settings table (src/core/pm_settings_def.c): names unique and found,
  * every default inside its own range and accepted by its own validation, the loaded
  * defaults equal to the table's, and the definitions' JSON shape. */
 #include "pm_settings_def.h"

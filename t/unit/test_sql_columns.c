@@ -1,4 +1,4 @@
-/* Unit tests for the statement table (src/pm_sql.c): every statement prepares on
+/* Unit tests for the statement table (src/core/pm_sql.c): every statement prepares on
  * SQLite against the real schema (conf/schema/sqlite.sql and its migrations), its
  * rows carry exactly the columns pm_columns.h declares for it, and it takes the
  * placeholders pm_sql_init() counted. */

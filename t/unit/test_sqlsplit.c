@@ -1,4 +1,4 @@
-/* Unit tests for the SQL script splitter (src/pm_sqlsplit.c). */
+/* Unit tests for the SQL script splitter (src/core/pm_sqlsplit.c). */
 #include "pm_sqlsplit.h"
 #include "tap.h"
 

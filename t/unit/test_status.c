@@ -1,4 +1,4 @@
-/* Unit tests for portal_status and invitation status (src/pm_status.c). */
+/* Unit tests for portal_status and invitation status (src/core/pm_status.c). */
 #include "pm_status.h"
 #include "tap.h"
 

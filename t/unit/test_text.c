@@ -1,4 +1,4 @@
-/* Unit tests for UTF-8 checks, name keys and email validation (src/pm_text.c). */
+/* Unit tests for UTF-8 checks, name keys and email validation (src/core/pm_text.c). */
 #include "pm_text.h"
 #include "tap.h"
 

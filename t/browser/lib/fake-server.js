@@ -28,7 +28,7 @@ export function pageCsp(file) {
 
 // ---- portal settings (docs/configuration.md), validated like the module does ----
 // Names, types, ranges, lengths and defaults come from the module's own settings table
-// (src/pm_settings_def.c), which the build writes to settings-definitions.json
+// (src/core/pm_settings_def.c), which the build writes to settings-definitions.json
 // (pm-settings-json); t/browser/run.sh builds before it runs the tests.
 const DEFINITIONS_FILE = process.env.PM_SETTINGS_DEFINITIONS || path.resolve(here, '..', '..', '..', 'settings-definitions.json');
 function readDefinitions() {

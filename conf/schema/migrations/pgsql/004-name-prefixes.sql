@@ -1,4 +1,4 @@
--- 004: search by name-word prefix (src/pm_collate.c). client_name_prefixes holds,
+-- 004: search by name-word prefix (src/core/pm_collate.c). client_name_prefixes holds,
 -- per client, the match key of every prefix (1 to 16 characters) of every name
 -- word, once each, with a copy of the client's sort key: a query word is one
 -- equality on the primary key, which yields its clients already in list order, so
