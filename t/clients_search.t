@@ -113,6 +113,11 @@ my @CASES = (
     [clin2 => 'sui',            [704]],
     [clin1 => 'alv',            []],             # Alvarado and Álvarez are clin2's
     [clin2 => 'alv',            [711, 8]],
+    [clin2 => 'o suil',         [704]],          # two words inside the caseload
+    [clin1 => 'o suil',         []],
+    [clin1 => 'smith j',        [701]],
+    [admin => 's o',            [704, 707]],     # two initials: Ó Súilleabháin, O’Neill
+    [admin => 'j s',            [701]],
 );
 for my $c (@CASES) {
     my ($user, $q, $want) = @$c;
@@ -125,12 +130,14 @@ for my $c (@CASES) {
     my ($n) = $dbh->selectrow_array('SELECT count(*) FROM clients WHERE id >= 700 AND sort_key IS NULL');
     is($n, 0, 'the module computed the missing keys (read-miss)');
     my ($keys) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes WHERE client_id = 700');
-    is($keys, 16, 'Ana Lúcia Ferreira: one key per prefix of each name word (3 + 5 + 8)');
+    is($keys, 16 + 32, 'Ana Lúcia Ferreira: one key per prefix of each name word (3 + 5 + 8), '
+                     . 'and each with the initials of the two other words');
     my ($stale) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes n JOIN clients c '
                                       . 'ON c.id = n.client_id WHERE n.sort_key <> c.sort_key');
     is($stale, 0, "every prefix row carries its client's sort key");
     my ($long) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes WHERE client_id = 712');
-    is($long, 6 + 16, 'Hubert Wolfeschlegelsteinhausen: prefixes up to 16 characters');
+    is($long, 2 * (6 + 16), 'Hubert Wolfeschlegelsteinhausen: prefixes up to 16 characters, '
+                          . 'alone and with the other word\'s initial');
     # a name changed by another program: the trigger forgets the key, the module recomputes
     $dbh->do("UPDATE clients SET last_name = 'Ferreira-Costa' WHERE id = 700");
     $dbh->disconnect;

@@ -218,20 +218,69 @@ const char *pm_collate_query_key(pm_collator *m, apr_pool_t *p, const char *word
     return match_key(m, p, apr_pstrmemdup(p, word, prefix_bytes(word, PM_COLLATE_PREFIX_MAX)));
 }
 
-/* Adds the keys of word's prefixes that are not in seen yet. */
-static void add_prefix_keys(pm_collator *m, apr_pool_t *p, const char *word, apr_hash_t *seen,
-                            apr_array_header_t *keys)
+/* The key of word's first letter: its shortest prefix with a key ("" if none). */
+static const char *initial_key(pm_collator *m, apr_pool_t *p, const char *word)
 {
-    apr_size_t len = 0, next;
+    const char *key = "";
     int n;
 
-    for (n = 1; n <= PM_COLLATE_PREFIX_MAX && word[len]; n++, len = next) {
+    for (n = 1; *key == '\0' && n <= PM_COLLATE_PREFIX_MAX; n++) {
+        key = match_key(m, p, apr_pstrmemdup(p, word, prefix_bytes(word, n)));
+    }
+    return key;
+}
+
+const char *pm_collate_pair_key(pm_collator *m, apr_pool_t *p, const char *word,
+                                const char *other)
+{
+    return apr_pstrcat(p, pm_collate_query_key(m, p, word), PM_COLLATE_PAIR_SEP,
+                       initial_key(m, p, other), NULL);
+}
+
+/* The keys of word's prefixes (1 .. PM_COLLATE_PREFIX_MAX characters), each once. */
+static apr_array_header_t *word_prefix_keys(pm_collator *m, apr_pool_t *p, const char *word)
+{
+    apr_array_header_t *keys = apr_array_make(p, 8, sizeof(const char *));
+    const char *last = "";
+    apr_size_t next;
+    int n;
+
+    for (n = 1; n <= PM_COLLATE_PREFIX_MAX; n++) {
         const char *key;
         next = prefix_bytes(word, n);
+        if (n > 1 && next == prefix_bytes(word, n - 1)) {
+            break;                          /* the whole word is done */
+        }
         key = match_key(m, p, apr_pstrmemdup(p, word, next));
-        if (*key && apr_hash_get(seen, key, APR_HASH_KEY_STRING) == NULL) {
-            apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+        if (*key && strcmp(key, last) != 0) {
             APR_ARRAY_PUSH(keys, const char *) = key;
+            last = key;
+        }
+    }
+    return keys;
+}
+
+static void add_key(apr_hash_t *seen, apr_array_header_t *keys, const char *key)
+{
+    if (apr_hash_get(seen, key, APR_HASH_KEY_STRING) == NULL) {
+        apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+        APR_ARRAY_PUSH(keys, const char *) = key;
+    }
+}
+
+/* Word i's prefix keys, each alone and paired with the initial of every other word. */
+static void add_word_keys(apr_pool_t *p, apr_array_header_t **prefixes, const char **initials,
+                          int nwords, int i, apr_hash_t *seen, apr_array_header_t *keys)
+{
+    int j, k;
+
+    for (k = 0; k < prefixes[i]->nelts; k++) {
+        const char *key = APR_ARRAY_IDX(prefixes[i], k, const char *);
+        add_key(seen, keys, key);
+        for (j = 0; j < nwords; j++) {
+            if (j != i && *initials[j]) {
+                add_key(seen, keys, apr_pstrcat(p, key, PM_COLLATE_PAIR_SEP, initials[j], NULL));
+            }
         }
     }
 }
@@ -240,12 +289,18 @@ apr_array_header_t *pm_collate_name_prefix_keys(pm_collator *m, apr_pool_t *p,
                                                 const char *first, const char *last)
 {
     apr_array_header_t *words = pm_collate_name_words(p, first, last);
-    apr_array_header_t *keys = apr_array_make(p, 16, sizeof(const char *));
+    apr_array_header_t *keys = apr_array_make(p, 32, sizeof(const char *));
+    apr_array_header_t **prefixes = apr_pcalloc(p, sizeof(*prefixes) * (words->nelts + 1));
+    const char **initials = apr_pcalloc(p, sizeof(*initials) * (words->nelts + 1));
     apr_hash_t *seen = apr_hash_make(p);
     int i;
 
     for (i = 0; i < words->nelts; i++) {
-        add_prefix_keys(m, p, APR_ARRAY_IDX(words, i, const char *), seen, keys);
+        prefixes[i] = word_prefix_keys(m, p, APR_ARRAY_IDX(words, i, const char *));
+        initials[i] = prefixes[i]->nelts ? APR_ARRAY_IDX(prefixes[i], 0, const char *) : "";
+    }
+    for (i = 0; i < words->nelts; i++) {
+        add_word_keys(p, prefixes, initials, words->nelts, i, seen, keys);
     }
     return keys;
 }

@@ -15,6 +15,8 @@
  * a longer query word is looked up by its first PM_COLLATE_PREFIX_MAX characters and
  * checked whole against the name afterwards. */
 #define PM_COLLATE_PREFIX_MAX 16
+/* between a prefix key and another word's initial in a pair key (keys are hex) */
+#define PM_COLLATE_PAIR_SEP "-"
 
 typedef struct pm_collator pm_collator;
 
@@ -43,14 +45,22 @@ const char *pm_collate_word_key(pm_collator *m, const char *word);
 void pm_collate_prefix_range(pm_collator *m, const char *word, const char **lo, const char **hi);
 
 /* The search keys of a client: the match key of every prefix (1 .. PM_COLLATE_PREFIX_MAX
- * characters) of every name word, each key once, so "is some name word's prefix"
- * is one equality on an index. Allocated from p. */
+ * characters) of every name word, so "is some name word's prefix" is one equality on
+ * an index; and each of those followed by PM_COLLATE_PAIR_SEP and the key of another
+ * name word's first character, so a two-word query ("smith j") is one equality too.
+ * Each key once; allocated from p. */
 apr_array_header_t *pm_collate_name_prefix_keys(pm_collator *m, apr_pool_t *p,
                                                 const char *first, const char *last);
 
 /* The key a query word is looked up by: the match key of its first
  * PM_COLLATE_PREFIX_MAX characters ("" for a word with no letters). */
 const char *pm_collate_query_key(pm_collator *m, apr_pool_t *p, const char *word);
+
+/* The pair key two query words are looked up by: word's key (as pm_collate_query_key)
+ * with the key of other's first character; a client has it when word starts one of
+ * its name words and another of them starts with other's first letter. */
+const char *pm_collate_pair_key(pm_collator *m, apr_pool_t *p, const char *word,
+                                const char *other);
 
 /* The list's sort key of a client: last name, then first name (U+FFFE merge
  * separator), in the sorter's locale. */

@@ -43,9 +43,11 @@
  * prefix of every name word (pm_collate.c), with a copy of the client's sort key.
  * A query word is then one equality, and its clients come out of the primary key
  * (prefix, sort_key, client_id) already in list order: a page reads its rows and
- * stops, however many clients share the prefix. A second query word is a probe of
- * the candidate's own keys (index client_name_prefixes_by_client). Staff who see
- * only their caseload walk the caseload instead, which is small. */
+ * stops, however many clients share the prefix. Two query words look up the pair
+ * key (the narrower word's prefix key, "-", the other word's initial), also in list
+ * order, and probe the candidate's own keys for the other word whole (index
+ * client_name_prefixes_by_client). Staff who see only their caseload walk the
+ * caseload instead, which is small. */
 #define PREFIX_PAGE_ALL(other_word) \
     "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " " \
     "FROM (SELECT n.client_id AS id FROM client_name_prefixes n " \

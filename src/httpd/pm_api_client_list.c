@@ -27,6 +27,7 @@ typedef struct {
     list_kind kind;
     apr_array_header_t *ranges; /* LIST_WORDS: lo, hi per query word (pm_collate.c) */
     apr_array_header_t *keys;   /* LIST_WORDS: the lookup key per query word */
+    apr_array_header_t *words;  /* LIST_WORDS: the query words */
     const char *value;          /* LIST_BIRTH: YYYY-MM-DD; LIST_EMAIL: the address */
     pm_collator *match;
     int limit;
@@ -65,6 +66,7 @@ static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
         return APR_EGENERAL;
     }
     lq->kind = LIST_WORDS;
+    lq->words = words;
     lq->ranges = apr_array_make(p, words->nelts * 2, sizeof(const char *));
     lq->keys = apr_array_make(p, words->nelts, sizeof(const char *));
     for (i = 0; i < words->nelts; i++) {
@@ -206,7 +208,7 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
     apr_pool_t *p = q->r->pool;
     const char *n = pm_arg_int(p, n_rows);
     const char *who = q->staff->username, *all = q->staff->all_clients ? "1" : "0";
-    const char *const *k;
+    const char *const *k, *pair;
     int a, b;
 
     switch (lq->kind) {
@@ -227,10 +229,12 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
                                after[0], after[1], n);
         }
         b = narrowest_word(lq, a);
+        pair = pm_collate_pair_key(lq->match, p, APR_ARRAY_IDX(lq->words, a, const char *),
+                                   APR_ARRAY_IDX(lq->words, b, const char *));
         return q->staff->all_clients
-            ? pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_ALL, rows, k[a], k[b],
+            ? pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_ALL, rows, pair, k[b],
                            after[0], after[1], n)
-            : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_MINE, rows, who, k[a], k[b],
+            : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_MINE, rows, who, pair, k[b],
                            after[0], after[1], n);
     default:
         return q->staff->all_clients

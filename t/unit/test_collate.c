@@ -4,6 +4,7 @@
 #include "tap.h"
 
 #include <apr_general.h>
+#include <apr_strings.h>
 #include <string.h>
 
 static apr_pool_t *pool;
@@ -56,6 +57,75 @@ static int indexed(pm_collator *m, const char *query, const char *first, const c
         }
     }
     return 0;
+}
+
+/* how many keys of a client are single-word prefix keys (no pair separator) */
+static int singles(const apr_array_header_t *keys)
+{
+    int i, n = 0;
+
+    for (i = 0; i < keys->nelts; i++) {
+        n += strstr(APR_ARRAY_IDX(keys, i, const char *), PM_COLLATE_PAIR_SEP) == NULL;
+    }
+    return n;
+}
+
+/* 1 when the index holds the pair key of query words a, b (a looked up, b's initial) */
+static int pair_indexed(pm_collator *m, const char *a, const char *b, const char *first,
+                        const char *last)
+{
+    apr_array_header_t *keys = pm_collate_name_prefix_keys(m, pool, first, last);
+    apr_array_header_t *wa = pm_collate_query_words(pool, a), *wb = pm_collate_query_words(pool, b);
+    const char *k;
+    int i;
+
+    if (wa->nelts != 1 || wb->nelts != 1) {         /* as the API splits them */
+        return 0;
+    }
+    k = pm_collate_pair_key(m, pool, APR_ARRAY_IDX(wa, 0, const char *),
+                            APR_ARRAY_IDX(wb, 0, const char *));
+    for (i = 0; i < keys->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(keys, i, const char *), k) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* No false negatives: whenever two query words each sit on a different name word
+ * (the ranges' answer), the client has the pair key, either way round. */
+static void pairs_cover_two_word_matches(pm_collator *m)
+{
+    static const char *const names[][2] = {
+        { "Ana Lúcia", "Ferreira" }, { "James", "Smith" }, { "Rosa", "Ortega-Díaz" },
+        { "Seán", "O\xe2\x80\x99Neill" }, { "Zoë", "Núñez" }, { "Νίκος", "Παπαδόπουλος" },
+        { "Văn An", "Nguyễn" }, { "Lee", "Lee" }, { "Hubert", "Wolfeschlegelsteinhausen" },
+    };
+    static const char *const words[] = {
+        "a", "ana", "l", "lu", "fer", "j", "james", "s", "smith", "ro", "diaz", "ortega",
+        "sean", "o'n", "zoe", "nunez", "ν", "νικ", "παπ", "van", "an", "ng", "lee", "l",
+        "wolfeschlegelsteinhausen", "hu",
+    };
+    size_t i, x, y;
+    int missed = 0, checked = 0;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        for (x = 0; x < sizeof(words) / sizeof(words[0]); x++) {
+            for (y = 0; y < sizeof(words) / sizeof(words[0]); y++) {
+                const char *q = apr_pstrcat(pool, words[x], " ", words[y], NULL);
+                if (!finds(m, q, names[i][0], names[i][1])) {
+                    continue;
+                }
+                checked++;
+                if (!pair_indexed(m, words[x], words[y], names[i][0], names[i][1])) {
+                    printf("# pair missing: '%s' in %s %s\n", q, names[i][0], names[i][1]);
+                    missed++;
+                }
+            }
+        }
+    }
+    ok(missed == 0 && checked > 50, "every two-word match has its pair key (%d matches)",
+       checked);
 }
 
 /* The index and the prefix ranges agree on every query word against every name:
@@ -173,8 +243,15 @@ int main(void)
        "against the name)");
     ok(!finds(m, "wolfeschlegelsteinx", "Hubert", "Wolfeschlegelsteinhausen"),
        "... where it fails");
-    ok(pm_collate_name_prefix_keys(m, pool, "Ana", "Anand")->nelts == 5,
-       "a prefix shared by two name words is kept once (Ana Anand: a an ana anan anand)");
+    ok(singles(pm_collate_name_prefix_keys(m, pool, "Ana", "Anand")) == 5
+       && pm_collate_name_prefix_keys(m, pool, "Ana", "Anand")->nelts == 10,
+       "a key two name words share is kept once (Ana Anand: a an ana anan anand, and "
+       "each with the other word's initial a: 5 pairs)");
+    pairs_cover_two_word_matches(m);
+    ok(!pair_indexed(m, "smith", "s", "Sam", "Jones"), "no pair without the other word");
+    ok(pair_indexed(m, "smith", "j", "Jones", "Smithers"), "a prefix with the other word's initial");
+    ok(!pair_indexed(m, "lee", "l", "Lee", "Chen"), "a word is not its own other word");
+    ok(pair_indexed(m, "lee", "l", "Lee", "Lee"), "... but a second Lee is");
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

@@ -1,6 +1,7 @@
 -- 004: search by name-word prefix (src/core/pm_collate.c). client_name_prefixes holds,
 -- per client, the match key of every prefix (1 to 16 characters) of every name
--- word, once each, with a copy of the client's sort key: a query word is one
+-- word, once each (and each followed by '-' and the key of another name word's first
+-- letter, for two-word queries), with a copy of the client's sort key: a query word is one
 -- equality on the primary key, which yields its clients already in list order, so
 -- a page costs the same at 1,000 clients as at 100,000. It replaces
 -- client_name_keys (one key per word, searched as a range that had to be sorted).
