@@ -21,8 +21,12 @@ q_words = os.environ.get('BENCH_Q_WORDS', 'smith j').split()
 lines = sys.stdin.read().splitlines()
 # the ICU lookup keys print-sql computed: word -> key, as an SQL literal
 KEY = {f[1]: f"'{f[2]}'" for f in (l.split('\t') for l in lines) if f[0] == '#key'}
-K1, K2, ZZ = KEY[q], KEY[q_words[0]], KEY['zz']
-K3 = KEY[q_words[1]] if len(q_words) > 1 else K2
+PAIR = {f[1]: f"'{f[2]}'" for f in (l.split('\t') for l in lines) if f[0] == '#pair'}
+K1, ZZ = KEY[q], KEY['zz']
+# two words: the pair key of the first (the module takes the longer) with the second's
+# initial, then the second whole
+K2 = PAIR.get(' '.join(q_words[:2]), KEY[q_words[0]])
+K3 = KEY[q_words[1]] if len(q_words) > 1 else KEY[q_words[0]]
 
 
 def scalar(sql):
@@ -97,8 +101,12 @@ for line in lines:
             types = ','.join({'lld': 'int8', 's': 'varchar', 'd': 'int4'}[t] for t in PH.findall(sql))
             n = 0
             pg_sql = PH.sub(dollar, sql)
+            # the custom plan (what the first five executions get), then the generic
+            # plan a prepared statement may switch to after them (plan_cache_mode)
             script = (f'PREPARE p ({types}) AS {pg_sql};\n'
-                      f'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE p({", ".join(lits)});\n')
+                      f'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE p({", ".join(lits)});\n'
+                      f'SET plan_cache_mode = force_generic_plan;\n'
+                      f'EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) EXECUTE p({", ".join(lits)});\n')
             env = dict(os.environ, PGOPTIONS='--client-min-messages=warning')
             r = subprocess.run(['psql', '-X', '-q', target], input=script, capture_output=True,
                                text=True, env=env)

@@ -1,6 +1,7 @@
 /* bench/print-sql.c — prints the module's statement table (src/core/pm_sql.c), one
  * statement a line: label TAB sql; then, for each word of the arguments, its ICU
- * lookup key (src/core/pm_collate.c) as "#key TAB word TAB key". bench/plans
+ * lookup key (src/core/pm_collate.c) as "#key TAB word TAB key", and with the next
+ * word, their pair key as "#pair TAB word next TAB key". bench/plans
  * uses it to EXPLAIN the real SQL with the keys the module would bind. */
 #include "pm_collate.h"
 #include "pm_sql.h"
@@ -24,6 +25,10 @@ int main(int argc, char **argv)
     m = pm_collate_match(p);
     for (i = 1; m && i < argc; i++) {
         printf("#key\t%s\t%s\n", argv[i], pm_collate_query_key(m, p, argv[i]));
+        if (i + 1 < argc) {         /* this word looked up with the next one's initial */
+            printf("#pair\t%s %s\t%s\n", argv[i], argv[i + 1],
+                   pm_collate_pair_key(m, p, argv[i], argv[i + 1]));
+        }
     }
     apr_pool_destroy(p);
     apr_terminate();
