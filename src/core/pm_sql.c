@@ -61,10 +61,13 @@
     "      WHERE sc.username = %s AND " HAS_PREFIX("c.id") other_word("c.id") \
     "        " AFTER_CURSOR CLIENT_ORDER ") page " \
     "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
-/* client x has a name word that starts with the query word whose key is the argument */
+/* client x has the key given (one row at most: a client's keys are unique). A scalar
+ * subquery, not EXISTS: PostgreSQL's generic plan for a prepared statement turned the
+ * EXISTS into a hash semi-join that first read every row of the key (17,010 for "j"
+ * at 100,000 clients: 11 ms) where a probe per candidate costs microseconds. */
 #define HAS_PREFIX(x) \
-    "EXISTS (SELECT 1 FROM client_name_prefixes n2 WHERE n2.client_id = " x \
-    "        AND n2.prefix = %s) AND "
+    "(SELECT 1 FROM client_name_prefixes n2 WHERE n2.client_id = " x \
+    "        AND n2.prefix = %s) = 1 AND "
 #define NO_OTHER_WORD(x) ""
 
 /* A client is visible to an active staff member who sees all clients, or to one
