@@ -242,17 +242,14 @@ static apr_array_header_t *word_prefix_keys(pm_collator *m, apr_pool_t *p, const
 {
     apr_array_header_t *keys = apr_array_make(p, 8, sizeof(const char *));
     const char *last = "";
-    apr_size_t next;
+    apr_size_t len = 0, next;
     int n;
 
-    for (n = 1; n <= PM_COLLATE_PREFIX_MAX; n++) {
+    for (n = 1; n <= PM_COLLATE_PREFIX_MAX && word[len]; n++, len = next) {
         const char *key;
         next = prefix_bytes(word, n);
-        if (n > 1 && next == prefix_bytes(word, n - 1)) {
-            break;                          /* the whole word is done */
-        }
         key = match_key(m, p, apr_pstrmemdup(p, word, next));
-        if (*key && strcmp(key, last) != 0) {
+        if (*key && strcmp(key, last) != 0) {       /* a combining mark adds nothing */
             APR_ARRAY_PUSH(keys, const char *) = key;
             last = key;
         }
@@ -297,7 +294,7 @@ apr_array_header_t *pm_collate_name_prefix_keys(pm_collator *m, apr_pool_t *p,
 
     for (i = 0; i < words->nelts; i++) {
         prefixes[i] = word_prefix_keys(m, p, APR_ARRAY_IDX(words, i, const char *));
-        initials[i] = prefixes[i]->nelts ? APR_ARRAY_IDX(prefixes[i], 0, const char *) : "";
+        initials[i] = initial_key(m, p, APR_ARRAY_IDX(words, i, const char *));
     }
     for (i = 0; i < words->nelts; i++) {
         add_word_keys(p, prefixes, initials, words->nelts, i, seen, keys);
