@@ -4,6 +4,7 @@
 #include "pm_config.h"
 #include "pm_store.h"
 #include "pm_api.h"
+#include "pm_audit_group.h"
 #include "pm_outbox.h"
 #include "pm_ratelimit.h"
 #include "pm_writer.h"
@@ -44,6 +45,7 @@ static void pm_register_hooks(apr_pool_t *p)
     ap_hook_post_config(pm_post_config, NULL, run_before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_ratelimit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_writer_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pm_audit_group_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);

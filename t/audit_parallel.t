@@ -5,6 +5,9 @@
 # (src/httpd/pm_writer.c): a turn that is never given back (a missed leave on any path) shows
 # here as 503s after the 5 s wait. Before the mutex this passed too, through APR's
 # retry sleeps; what the mutex buys is latency, measured by bench/run, not asserted.
+# Rows written outside a transaction are group-committed (src/httpd/pm_audit_group.c): each
+# answer's X-Request-Id must own exactly one row, with its own action and client, so a
+# row lost, doubled or written with another request's values in a group fails here.
 use strict;
 use warnings;
 
@@ -24,18 +27,24 @@ my @IDS = (1 .. 20);
 # one request first: the children inherit Apache::Test's loaded configuration
 is(staff(GET => '/me', user => 'admin')->code, 200, 'signed in');
 my $mark = audit_mark();
-my %codes;
+my (%codes, %asked);
 for my $line (run_concurrently($KIDS, sub {
     my $k = shift;
     my @codes;
     for my $round (1 .. $ROUNDS) {
         my $id = $IDS[($k + $round) % @IDS];
-        push @codes, staff(GET => "/clients/$id", user => 'admin')->code;
-        push @codes, list_clients('admin', q => 'a', limit => 5)->code;
+        my $view = staff(GET => "/clients/$id", user => 'admin');
+        my $page = list_clients('admin', q => 'a', limit => 5);
+        push @codes, join(',', $view->code, 'client.view', $id, $view->header('X-Request-Id') // '-'),
+                     join(',', $page->code, 'client.search', '', $page->header('X-Request-Id') // '-');
     }
     return join ' ', @codes;
 })) {
-    $codes{$_}++ for split / /, $line;
+    for my $answer (split / /, $line) {
+        my ($code, $action, $client, $rid) = split /,/, $answer, 4;
+        $codes{$code}++;
+        $asked{$rid} = "$action/" . ($client // '') if $code == 200;
+    }
 }
 my $want = $KIDS * $ROUNDS * 2;
 is_deeply(\%codes, { 200 => $want }, "$want audited reads at once: every one answered 200")
@@ -46,5 +55,10 @@ is(scalar(grep { $_->{action} eq 'client.view' } @rows), $KIDS * $ROUNDS,
    'one client.view row per opening');
 is(scalar(grep { $_->{action} eq 'client.search' } @rows), $KIDS * $ROUNDS,
    'one client.search row per page');
+my %written;
+$written{$_->{request_id}} .= ($written{$_->{request_id}} ? ' ' : '')
+    . "$_->{action}/" . ($_->{client_id} // '') for @rows;
+is_deeply(\%written, \%asked, "each answer's request id owns one row, with its action and client")
+    or diag explain [ scalar(keys %written), scalar(keys %asked) ];
 
 done_testing();

@@ -1,8 +1,10 @@
 /* pm_audit.c — the audit trail: one INSERT per audited event, on the request's
- * connection so it joins the caller's transaction when there is one; and one JSON
- * shape for its entries, whichever route shows them. */
+ * connection, in the caller's transaction when there is one (else group-committed
+ * with other requests' rows, pm_audit_group.c); and one JSON shape for its
+ * entries, whichever route shows them. */
 #include "pm_audit.h"
 #include "pm_api.h"
+#include "pm_audit_group.h"
 #include "pm_store.h"
 #include "pm_text.h"
 
@@ -13,17 +15,19 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
 {
     apr_pool_t *p = q->r->pool;
     const char *who = q->staff ? q->staff->username : (q->r->user ? q->r->user : "recipient");
+    const char *args[PM_AUDIT_ARGS];
     apr_status_t rv;
 
-    rv = pm_db_exec(q->db, PM_SQL_AUDIT_INSERT, NULL,
-                    pm_arg_int(p, pm_now_sec(q->r)),
-                    who, action,
-                    client_id > 0 ? pm_arg_int(p, client_id) : NULL,
-                    object_id > 0 ? pm_arg_int(p, object_id) : NULL,
-                    result,
-                    detail ? pm_json_text(p, detail) : NULL,
-                    q->r->useragent_ip,
-                    q->request_id);
+    args[0] = pm_arg_int(p, pm_now_sec(q->r));
+    args[1] = who;
+    args[2] = action;
+    args[3] = client_id > 0 ? pm_arg_int(p, client_id) : NULL;
+    args[4] = object_id > 0 ? pm_arg_int(p, object_id) : NULL;
+    args[5] = result;
+    args[6] = detail ? pm_json_text(p, detail) : NULL;
+    args[7] = q->r->useragent_ip;
+    args[8] = q->request_id;
+    rv = pm_audit_group_write(q->db, args);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, PM_LOGNO(00040)
                       "could not write the audit row for %s (request %s)", action, q->request_id);
