@@ -55,9 +55,11 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* A client summary row (the list, the searches, and the start of the view):
  * the latest invitation's status, its expiry and its latest delivery, and the
- * client's active accounts. Scalar subqueries rather than joins on a subquery:
- * each is an index lookup per row on both drivers (PostgreSQL would otherwise hash
- * whole invitations and outbox tables for a page of 50). */
+ * client's active accounts. The latest invitation is found once per row, joined as
+ * `li` (NULL when there is none) by the FROM part below; the rest are scalar
+ * subqueries, each an index lookup per row on both drivers. */
+#define PM_CLIENT_LATEST_INVITATION_JOIN \
+    "LEFT JOIN invitations li ON li.id = " SQL_LATEST_CLIENT_INVITATION
 #define PM_COLS_CLIENT_SUMMARY(COL, LAST) \
     COL(CLIENT_ID, "c.id") \
     COL(CLIENT_FIRST_NAME, "c.first_name") \
@@ -65,15 +67,11 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(CLIENT_DATE_OF_BIRTH, "c.date_of_birth") \
     COL(CLIENT_DECLINED_AT, "c.declined_at") \
     COL(CLIENT_INV_STATUS, \
-        "(SELECT CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 'address_changed' " \
-        "   ELSE i.status END " \
-        "   FROM invitations i WHERE i.id = " SQL_LATEST_CLIENT_INVITATION ")") \
-    COL(CLIENT_INV_EXPIRES_AT, \
-        "(SELECT i.expires_at FROM invitations i WHERE i.id = " \
-        SQL_LATEST_CLIENT_INVITATION ")") \
+        "CASE WHEN " SQL_ADDRESS_CHANGED("li") " THEN 'address_changed' ELSE li.status END") \
+    COL(CLIENT_INV_EXPIRES_AT, "li.expires_at") \
     COL(CLIENT_DELIVERY, \
         "(SELECT o.status FROM outbox o WHERE o.id = (SELECT max(o2.id) FROM outbox o2 " \
-        "   WHERE o2.invitation_id = " SQL_LATEST_CLIENT_INVITATION "))") \
+        "   WHERE o2.invitation_id = li.id))") \
     COL(CLIENT_ACCOUNTS, \
         "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
         "   AND a.representative_id IS NULL AND a.status = 'active')") \

@@ -21,9 +21,18 @@
 #define AFTER_CURSOR \
     "(c.sort_key, c.id) > (%s, %lld) "
 
-/* LIMIT takes CAST(... AS integer): sqlite3's driver binds every value as text */
+/* A page of clients is read in two steps: an inner query finds the page's ids in
+ * list order, at most PM_SQL_PAGE_CAP of them (a constant, so that PostgreSQL's
+ * generic plan also knows the page is small and probes indexes per row rather than
+ * hashing whole tables); then the summary's lookups run for those rows only, and
+ * the page size cuts it (LIMIT takes CAST(... AS integer): sqlite3's driver binds
+ * every value as text). The inner query selects id and sort_key. */
 #define CLIENT_ORDER \
-    "ORDER BY c.sort_key, c.id LIMIT CAST(%d AS integer)"
+    "ORDER BY c.sort_key, c.id LIMIT " PM_SQL_PAGE_CAP_TEXT
+#define SUMMARY_OF_PAGE(inner) \
+    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM (" inner ") page " \
+    "JOIN clients c ON c.id = page.id " PM_CLIENT_LATEST_INVITATION_JOIN \
+    " ORDER BY page.sort_key, page.id LIMIT CAST(%d AS integer)"
 
 /* the search's visibility test for client id x: the flag (1: staff who see every
  * client) or a staff_clients row for the username */
@@ -31,13 +40,10 @@
     "(CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc " \
     "      WHERE sc.username = %s AND sc.client_id = " x ")) "
 
-/* A page of ids from a date or email search, in list order: the summary's lookups
- * then run for those rows only */
+/* A page of ids from a date or email search, in list order */
 #define SEARCH_PAGE(match) \
-    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) \
-    " FROM (SELECT c.id FROM clients c WHERE " match SEARCH_VISIBLE("c.id") \
-    "        AND " AFTER_CURSOR CLIENT_ORDER ") page " \
-    "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
+    SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM clients c WHERE " match \
+                    SEARCH_VISIBLE("c.id") "AND " AFTER_CURSOR CLIENT_ORDER)
 
 /* Name words: client_name_prefixes holds, for each client, the match key of every
  * prefix of every name word (pm_collate.c), with a copy of the client's sort key.
@@ -49,18 +55,15 @@
  * client_name_prefixes_by_client). Staff who see only their caseload walk the
  * caseload instead, which is small. */
 #define PREFIX_PAGE_ALL(other_word) \
-    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " " \
-    "FROM (SELECT n.client_id AS id FROM client_name_prefixes n " \
-    "      WHERE n.prefix = %s AND " other_word("n.client_id") \
-    "        (n.sort_key, n.client_id) > (%s, %lld) " \
-    "      ORDER BY n.sort_key, n.client_id LIMIT CAST(%d AS integer)) page " \
-    "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
+    SUMMARY_OF_PAGE("SELECT n.client_id AS id, n.sort_key FROM client_name_prefixes n " \
+                    "WHERE n.prefix = %s AND " other_word("n.client_id") \
+                    "  (n.sort_key, n.client_id) > (%s, %lld) " \
+                    "ORDER BY n.sort_key, n.client_id LIMIT " PM_SQL_PAGE_CAP_TEXT)
 #define PREFIX_PAGE_MINE(other_word) \
-    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " " \
-    "FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id " \
-    "      WHERE sc.username = %s AND " HAS_PREFIX("c.id") other_word("c.id") \
-    "        " AFTER_CURSOR CLIENT_ORDER ") page " \
-    "JOIN clients c ON c.id = page.id ORDER BY c.sort_key, c.id"
+    SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc " \
+                    "JOIN clients c ON c.id = sc.client_id " \
+                    "WHERE sc.username = %s AND " HAS_PREFIX("c.id") other_word("c.id") \
+                    "  " AFTER_CURSOR CLIENT_ORDER)
 /* client x has the key given (one row at most: a client's keys are unique). A scalar
  * subquery, not EXISTS: PostgreSQL's generic plan for a prepared statement turned the
  * EXISTS into a hash semi-join that first read every row of the key (17,010 for "j"
@@ -97,16 +100,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_STAFF) },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
-        "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM clients c "
-        "WHERE " AFTER_CURSOR CLIENT_ORDER, NCOLS(PM_COLS_CLIENT_SUMMARY) },
-    /* A caseload is sorted (its keys only); the summary's lookups run for the
-     * page's rows, not for the whole caseload. */
+        SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM clients c WHERE " AFTER_CURSOR
+                        CLIENT_ORDER), NCOLS(PM_COLS_CLIENT_SUMMARY) },
+    /* a caseload is sorted by its keys only */
     [PM_SQL_CLIENT_LIST_MINE] = { "pm_client_list_mine",
-        "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY)
-        " FROM (SELECT c.id FROM staff_clients sc JOIN clients c ON c.id = sc.client_id "
-        "      WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER ") page "
-        "JOIN clients c ON c.id = page.id "
-        "ORDER BY c.sort_key, c.id", NCOLS(PM_COLS_CLIENT_SUMMARY) },
+        SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc "
+                        "JOIN clients c ON c.id = sc.client_id "
+                        "WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER),
+        NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* Search (pm_api_client_list.c). Name words: one or two query words (the C code
      * checks that each query word sits on a different name word, and any further
      * words) ... */
@@ -153,8 +154,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* the summary, then the view's details */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",
         "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) ", " COLUMNS(PM_COLS_CLIENT_DETAIL)
-        " FROM clients c "
-        "WHERE c.id = %lld AND " CLIENT_VISIBLE_TO,
+        " FROM clients c " PM_CLIENT_LATEST_INVITATION_JOIN
+        " WHERE c.id = %lld AND " CLIENT_VISIBLE_TO,
         NCOLS(PM_COLS_CLIENT_SUMMARY) + NCOLS(PM_COLS_CLIENT_DETAIL) },
 
     [PM_SQL_CLIENT_INVITATIONS] = { "pm_client_invitations",

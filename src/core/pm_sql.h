@@ -8,6 +8,11 @@
 /* keys one PM_SQL_CLIENT_KEYS_ADD_PREFIXES statement takes */
 #define PM_SQL_PREFIXES_PER_INSERT 8
 
+/* the most rows a client list or search statement returns (a page of at most 100
+ * and the one that says there is more); a constant in the SQL */
+#define PM_SQL_PAGE_CAP      101
+#define PM_SQL_PAGE_CAP_TEXT "101"
+
 #include "pm_columns.h"
 
 typedef enum {

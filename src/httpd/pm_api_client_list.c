@@ -16,6 +16,9 @@
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT     100
 #define SEARCH_MAX_CHARS   100
+#if LIST_MAX_LIMIT + 1 > PM_SQL_PAGE_CAP
+#error "a page and its one extra row must fit the statements' PM_SQL_PAGE_CAP"
+#endif
 #define CURSOR_EXPIRED     "This page link is not valid any more; start the list again."
 
 /* ---- GET /clients, POST /clients/search ------------------------------------------ */

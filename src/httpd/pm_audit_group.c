@@ -38,7 +38,7 @@ void pm_audit_group_child_init(apr_pool_t *pchild, server_rec *s)
     }
     if (apr_thread_mutex_create(&group.lock, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS
         || apr_thread_cond_create(&group.written, pchild) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00183)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00184)
                      "audit rows of this child are committed one by one "
                      "(no thread mutex or condition variable)");
         group.lock = NULL;

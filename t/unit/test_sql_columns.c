@@ -122,6 +122,8 @@ int main(void)
     int i;
 
     pm_sql_init();
+    ok(atoi(PM_SQL_PAGE_CAP_TEXT) == PM_SQL_PAGE_CAP, "the page cap is the same number in SQL "
+       "text (%s) and in C (%d)", PM_SQL_PAGE_CAP_TEXT, PM_SQL_PAGE_CAP);
     if (sqlite3_open(":memory:", &db) != SQLITE_OK || load_schema(db, srcdir) != 0) {
         ok(0, "in-memory database with the schema");
     }
