@@ -1,11 +1,24 @@
-/* pm_api_outcome.c — turning an operation's outcome (pm_op.h) into the error
- * answer a handler file's table gives it: one place for the lookup, the 503 of
- * every database failure, and the 500 of an outcome a table forgot. */
+/* pm_api_outcome.c — the outcomes' names, and turning an operation's outcome
+ * (pm_op.h) into the error answer a handler file's table gives it: one place for
+ * the lookup, the 503 of every database failure, the 500 of a forgotten one. */
 #include "pm_op.h"
 
 #include "http_protocol.h"
 
 APLOG_USE_MODULE(portal_manager);
+
+static const char *const outcome_names[PM_OP_OUTCOMES] = {
+    "ok", "db_unavailable", "no_client", "no_invitation", "no_representative",
+    "already_active", "no_email", "declined", "pending", "not_pending", "changed_meanwhile",
+    "locked", "address_changed", "send_limit", "too_soon", "representatives_disabled", "duplicate",
+    "account_active", "invalid_token", "expired", "superseded", "revoked", "answered",
+    "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting"
+};
+
+const char *pm_op_outcome_name(pm_op_outcome o)
+{
+    return (int)o >= 0 && o < PM_OP_OUTCOMES && outcome_names[o] ? outcome_names[o] : "unknown";
+}
 
 const pm_api_answer *pm_api_answer_find(const pm_api_answer *table, const char *when,
                                         pm_op_outcome o)

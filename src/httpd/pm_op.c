@@ -1,21 +1,8 @@
 /* pm_op.c — what every operation shares: its context (database handle, pool,
  * staff member, clock, settings), loading a client-scoped row this staff member
- * may see, the client's transaction with its row lock, and the outcome names. */
+ * may see, and the client's transaction with its row lock. */
 #include "pm_op.h"
 #include "pm_audit.h"
-
-static const char *const outcome_names[PM_OP_OUTCOMES] = {
-    "ok", "db_unavailable", "no_client", "no_invitation", "no_representative",
-    "already_active", "no_email", "declined", "pending", "not_pending", "changed_meanwhile", "locked",
-    "address_changed", "send_limit", "too_soon", "representatives_disabled", "duplicate",
-    "account_active", "invalid_token", "expired", "superseded", "revoked", "answered",
-    "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting"
-};
-
-const char *pm_op_outcome_name(pm_op_outcome o)
-{
-    return (int)o >= 0 && o < PM_OP_OUTCOMES && outcome_names[o] ? outcome_names[o] : "unknown";
-}
 
 void pm_op_ctx_init(pm_op_ctx *c, pm_req *q)
 {

@@ -41,7 +41,8 @@ typedef enum pm_op_outcome {
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
-/* The stable name of an outcome ("ok", "no_client" ...), for tests and logs. */
+/* The stable name of an outcome ("ok", "no_client" ...), for tests and logs
+ * (pm_api_outcome.c). */
 const char *pm_op_outcome_name(pm_op_outcome o);
 
 /* What every operation works with: the request's database handle (transactions
