@@ -142,7 +142,8 @@ static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const c
         o = pm_op_token_resolve(c, &now);
         return o == PM_OP_OK ? PM_OP_LOCKED : o;
     }
-    if (pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows, pm_row_str(t->inv, TOKEN_CLIENT_ID),
+    if (pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows,
+                     pm_row_str(t->inv, TOKEN_CLIENT_ID),
                      pm_arg_int(c->pool, VERIFY_ATTEMPTS_CLIENT), dob) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }

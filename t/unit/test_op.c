@@ -12,7 +12,8 @@
 static apr_pool_t *pool;
 
 static const pm_api_answer table[] = {
-    { PM_OP_NO_CLIENT, NULL, HTTP_NOT_FOUND, "not_found", "There is no client with this id.", NULL },
+    { PM_OP_NO_CLIENT, NULL, HTTP_NOT_FOUND, "not_found", "There is no client with this id.",
+      NULL },
     { PM_OP_NOT_PENDING, "revoke", HTTP_CONFLICT, "not_pending", "revoked", NULL },
     { PM_OP_NOT_PENDING, NULL, HTTP_CONFLICT, "not_pending", "resent", NULL },
     { PM_OP_USERNAME_TAKEN, NULL, HTTP_CONFLICT, "username_taken", "taken", "username" },
@@ -46,7 +47,8 @@ static void test_find(void)
     is_str(a ? a->message : NULL, "resent", "another operation gets the row for any");
     a = pm_api_answer_find(table, NULL, PM_OP_NOT_PENDING);
     is_str(a ? a->message : NULL, "resent", "no operation named: the row for any");
-    ok(pm_api_answer_find(table, "revoke", PM_OP_PENDING) == NULL, "an outcome without a row: NULL");
+    ok(pm_api_answer_find(table, "revoke", PM_OP_PENDING) == NULL,
+       "an outcome without a row: NULL");
     ok(pm_api_answer_find(table, "revoke", PM_OP_OK) == NULL, "the end row is never found");
 }
 
@@ -75,7 +77,8 @@ static void test_send(void)
        "DB_UNAVAILABLE: 503 without a row");
     is_str(fake_error_code(pool), "database_unavailable", "the one database answer");
     logs = fake_log_count();
-    ok(answer("revoke", PM_OP_PENDING) == HTTP_INTERNAL_SERVER_ERROR, "an outcome without a row: 500");
+    ok(answer("revoke", PM_OP_PENDING) == HTTP_INTERNAL_SERVER_ERROR,
+       "an outcome without a row: 500");
     is_str(fake_error_code(pool), "internal_error", "internal_error");
     ok(fake_log_count() == logs + 1 && strncmp(fake_last_log(), "PM00183", 7) == 0,
        "logged once with its id");
