@@ -57,12 +57,6 @@ int pm_api_invitation_resend(pm_req *q);
 int pm_api_invitation_revoke(pm_req *q);
 int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id);
 int pm_api_load_settings(pm_req *q, pm_settings *st);
-apr_status_t pm_api_create_invitation(pm_req *q, long long client_id, long long rep_id,
-                                      const char *email, const pm_settings *st, long long *id);
-/* Begins a transaction that changes a client's invitations, holding the client's
- * row lock (PostgreSQL) from the start; PM_NEXT or the 503 already sent. */
-int pm_api_begin_client_txn(pm_req *q, long long client_id);
-int pm_api_invitation_pending(pm_req *q);
 
 /* The practice name emails and the recipient page show. */
 const char *pm_api_practice_name(pm_req *q, const pm_settings *st);

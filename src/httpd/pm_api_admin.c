@@ -1,15 +1,14 @@
 /* pm_api_admin.c — the champions' routes under /admin (protected by whatever
- * Require the deployment writes for that Location): portal settings with
- * validation, the email preview, the delivery queue, and the audit trail as
- * JSON or CSV. */
+ * Require the deployment writes for that Location): portal settings (checked
+ * and stored by pm_op_settings.c), the email preview, the delivery queue, and
+ * the audit trail as JSON or CSV. */
 #include "pm_api.h"
 #include "pm_audit.h"
-#include "pm_client_keys.h"
-#include "pm_collate.h"
 #include "pm_config_parse.h"
 #include "pm_csv.h"
 #include "pm_image.h"
 #include "pm_mail_format.h"
+#include "pm_op.h"
 #include "pm_outbox.h"
 #include "pm_store.h"
 #include "pm_text.h"
@@ -124,87 +123,44 @@ int pm_api_admin_settings_get(pm_req *q)
 
 /* ---- PUT /admin/settings ------------------------------------------------------------ */
 
-static int bad_setting(pm_req *q, const char *name, const char *problem)
+static const pm_api_answer answers[] = {
+    { PM_OP_NO_BODY, NULL, HTTP_BAD_REQUEST, "invalid_body",
+      "Send the settings to change as a JSON object.", NULL },
+    { 0, NULL, 0, NULL, NULL, NULL }
+};
+
+/* A body that cannot be stored: nothing in it, a setting that does not exist,
+ * or a value its definition refuses. */
+static int refuse_settings(pm_req *q, pm_op_outcome o, const char *key, const char *problem)
 {
-    return pm_http_unprocessable(q, "invalid_setting",
-                                 apr_psprintf(q->r->pool, "%s %s.", name, problem), name);
+    if (o == PM_OP_UNKNOWN_SETTING) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "unknown_field",
+                                  apr_psprintf(q->r->pool, "There is no setting '%s'.", key), key);
+    }
+    if (o == PM_OP_INVALID_SETTING) {
+        return pm_http_unprocessable(q, "invalid_setting",
+                                     apr_psprintf(q->r->pool, "%s %s.", key, problem), key);
+    }
+    return pm_api_send_outcome(q, answers, "settings.update", o);
 }
 
-static int validate_settings(pm_req *q)
-{
-    const char *key, *problem;
-    int insecure_ok = pm_server_config(q->r->server)->allow_insecure_urls == 1;
-    json_t *v;
-
-    if (q->body == NULL || json_object_size(q->body) == 0) {
-        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_body",
-                                  "Send the settings to change as a JSON object.", NULL);
-    }
-    json_object_foreach(q->body, key, v) {
-        const pm_setting_def *d = pm_setting_find(key);
-        if (d == NULL) {
-            return pm_http_send_error(q, HTTP_BAD_REQUEST, "unknown_field",
-                                      apr_psprintf(q->r->pool, "There is no setting '%s'.", key),
-                                      key);
-        }
-        if (!json_is_null(v) && (problem = pm_setting_problem(q->r->pool, d, v,
-                                                              insecure_ok)) != NULL) {
-            return bad_setting(q, key, problem);
-        }
-    }
-    return PM_NEXT;
-}
-
-/* The collation_locale the body sets (null: the default), or NULL if it does not. */
-static const char *collation_locale_change(pm_req *q)
-{
-    json_t *v = json_object_get(q->body, "collation_locale");
-
-    if (v == NULL) {
-        return NULL;
-    }
-    return json_is_string(v) ? json_string_value(v) : PM_COLLATE_DEFAULT_LOCALE;
-}
-
-/* Stores the body's values (null = back to the default) in one transaction; the
- * audit row names what changed, never a template's text. A new collation_locale
- * forgets the sort keys of the old one in the same transaction (pm_client_keys.c). */
+/* Stores the body's values (null = back to the default) in one transaction
+ * (pm_op_settings.c) and answers with the settings document. */
 int pm_api_admin_settings_put(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
-    const char *locale, *key, *now = pm_arg_int(p, pm_now_sec(q->r));
-    json_t *v, *changed = json_array(), *detail, *doc;
+    int insecure_ok = pm_server_config(q->r->server)->allow_insecure_urls == 1;
+    const char *key, *problem;
+    pm_op_ctx c;
+    pm_op_outcome o;
+    json_t *doc;
     int rc;
 
-    if ((rc = validate_settings(q)) != PM_NEXT) {
-        json_decref(changed);
-        return rc;
+    if ((o = pm_op_settings_check(q->body, insecure_ok, q->r->pool, &key, &problem)) != PM_OP_OK) {
+        return refuse_settings(q, o, key, problem);
     }
-    detail = pm_json_object(p);
-    json_object_set_new(detail, "changed", changed);
-    if (pm_db_begin(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    json_object_foreach(q->body, key, v) {
-        apr_status_t rv = json_is_null(v)
-            ? pm_db_exec(q->db, PM_SQL_SETTINGS_DELETE, NULL, key)
-            : pm_db_exec(q->db, PM_SQL_SETTINGS_UPSERT, NULL, key, pm_json_text(p, v), now,
-                         q->staff->username);
-        if (rv != APR_SUCCESS) {
-            return pm_http_db_unavailable(q);
-        }
-        json_array_append_new(changed, json_string(key));
-    }
-    locale = collation_locale_change(q);
-    if ((locale && pm_client_keys_forget_locale(q->db, locale) != APR_SUCCESS)
-        || pm_audit(q, "settings.update", 0, 0, PM_AUDIT_OK, detail) != APR_SUCCESS
-        || pm_db_commit(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    /* the sort keys of the new locale, now (batches of their own); whatever is
-     * left undone here is done by the next list or search (read-miss) */
-    if (locale) {
-        pm_client_keys_fill(q->db, p, locale);
+    pm_op_ctx_init(&c, q);
+    if ((o = pm_op_settings_store(&c, q->body)) != PM_OP_OK) {
+        return pm_api_send_outcome(q, answers, "settings.update", o);
     }
     rc = settings_document(q, 0, &doc);
     return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;

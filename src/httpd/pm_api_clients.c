@@ -1,12 +1,14 @@
 /* pm_api_clients.c — one client in the staff API: the Client Portal Manager view
  * and its status poll, the email "change" button, "client declined" and its undo,
- * preferences, and the client's audit trail; the client and invitation JSON shapes.
- * Visibility is decided in SQL; an invisible client is a 404, audited. */
+ * preferences (thin handlers over pm_op_client.c), and the client's audit trail;
+ * the client and invitation JSON shapes. Visibility is decided in SQL; an
+ * invisible client is a 404, audited. */
 #include "pm_api.h"
 #include "pm_audit.h"
 #include "pm_client_keys.h"
 #include "pm_collate.h"
 #include "pm_date.h"
+#include "pm_op.h"
 #include "pm_status.h"
 #include "pm_store.h"
 #include "pm_text.h"
@@ -141,26 +143,19 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
 int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const char *noun,
                         const pm_row **out)
 {
-    apr_array_header_t *rows;
-    long long id = q->ids[0];
-    int is_client = stmt == PM_SQL_CLIENT_GET_VISIBLE;
+    pm_op_ctx c;
+    pm_op_outcome o;
 
-    if (pm_db_select(q->db, stmt, &rows, pm_arg_int(q->r->pool, id),
-                     q->staff->username, q->staff->username) != APR_SUCCESS) {
+    pm_op_ctx_init(&c, q);
+    o = pm_op_load_visible(&c, stmt, q->ids[0], action, out);
+    if (o == PM_OP_OK) {
+        return PM_NEXT;
+    }
+    if (o == PM_OP_DB_UNAVAILABLE) {
         return pm_http_db_unavailable(q);
     }
-    if (rows->nelts == 0) {
-        if (action != NULL
-            && pm_audit(q, action, is_client ? id : 0, is_client ? 0 : id, PM_AUDIT_DENIED, NULL)
-               != APR_SUCCESS) {
-            return pm_http_db_unavailable(q);
-        }
-        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
-                                  apr_psprintf(q->r->pool, "There is no %s with this id.", noun),
-                                  NULL);
-    }
-    *out = &APR_ARRAY_IDX(rows, 0, pm_row);
-    return PM_NEXT;
+    return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
+                              apr_psprintf(q->r->pool, "There is no %s with this id.", noun), NULL);
 }
 
 int pm_api_load_visible_client(pm_req *q, const char *action, const pm_row **out)
@@ -288,27 +283,18 @@ static const char *const declined_fields[] = { "note", "disable_account", NULL }
 static const char *const preference_fields[] = { "statement_notifications", NULL };
 static const char *const no_fields[] = { NULL };
 
-/* Loads the client (404 + audit when invisible) and opens a transaction. */
-static int begin_client_change(pm_req *q, const char *action, const char *const *fields)
-{
-    const pm_row *row;
-    int rc;
+static const pm_api_answer answers[] = {
+    { PM_OP_NO_CLIENT, NULL, HTTP_NOT_FOUND, "not_found", "There is no client with this id.", NULL },
+    { PM_OP_ACCOUNT_ACTIVE, NULL, HTTP_CONFLICT, "account_active", "This client already has an "
+      "active portal account. To record that the client declined, disable that account too "
+      "(disable_account: true).", "disable_account" },
+    { 0, NULL, 0, NULL, NULL, NULL }
+};
 
-    if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT
-        || (rc = pm_api_load_visible_client(q, action, &row)) != PM_NEXT) {
-        return rc;
-    }
-    return pm_api_begin_client_txn(q, q->ids[0]);
-}
-
-/* Audits, commits and answers with the fresh client view. */
-static int finish_client_change(pm_req *q, const char *action, json_t *detail)
+/* After an operation on the client: its outcome's error, or the fresh client view. */
+static int answer_change(pm_req *q, const char *action, pm_op_outcome o)
 {
-    if (pm_audit(q, action, q->ids[0], 0, PM_AUDIT_OK, detail) != APR_SUCCESS
-        || pm_db_commit(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    return send_client_view(q, action);
+    return o == PM_OP_OK ? send_client_view(q, action) : pm_api_send_outcome(q, answers, action, o);
 }
 
 static int required_body(pm_req *q, const char *field, const char *what)
@@ -319,66 +305,24 @@ static int required_body(pm_req *q, const char *field, const char *what)
 
 int pm_api_client_set_email(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
     json_t *value = pm_http_body_field(q, "email");
-    const char *email, *problem, *now = pm_arg_int(p, pm_now_sec(q->r)), *id = pm_arg_int(p, q->ids[0]);
-    json_t *detail;
-    int rc, superseded = 0;
+    const char *email, *problem;
+    pm_op_ctx c;
+    int rc;
 
+    if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
+        return rc;
+    }
     if (!json_is_string(value)) {
-        if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
-            return rc;
-        }
         return required_body(q, "email", "An email address");
     }
     email = json_string_value(value);
     if ((problem = pm_email_problem(email)) != NULL) {
-        if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
-            return rc;
-        }
-        return pm_http_unprocessable(q, "invalid_email",
-                                     apr_pstrcat(p, "This email address ", problem, ".", NULL), "email");
+        return pm_http_unprocessable(q, "invalid_email", apr_pstrcat(q->r->pool, "This email "
+                                     "address ", problem, ".", NULL), "email");
     }
-    if ((rc = begin_client_change(q, "client.email_change", email_fields)) != PM_NEXT) {
-        return rc;
-    }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, now, id, email) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_CLIENT_SET_EMAIL, NULL, email, now, id) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    detail = pm_json_object(p);
-    pm_json_set_int(detail, "superseded_invitations", superseded);
-    return finish_client_change(q, "client.email_change", detail);
-}
-
-/* A client with an active portal account of its own cannot simply be marked
- * "declined": staff must say that the account goes too ({"disable_account": true}),
- * and then it is disabled in the same transaction. Read after the row lock. */
-static int settle_active_accounts(pm_req *q, int disable, int *disabled)
-{
-    const char *id = pm_arg_int(q->r->pool, q->ids[0]);
-    apr_array_header_t *rows;
-    long long active;
-
-    *disabled = 0;
-    if (pm_db_select(q->db, PM_SQL_CLIENT_ACTIVE_ACCOUNTS, &rows, id) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    active = pm_row_int(pm_first_row(rows), ACTIVE_ACCOUNTS, 0);
-    if (active == 0) {
-        return PM_NEXT;
-    }
-    if (!disable) {
-        pm_db_rollback(q->db);
-        return pm_http_send_error(q, HTTP_CONFLICT, "account_active",
-                                  "This client already has an active portal account. To record "
-                                  "that the client declined, disable that account too "
-                                  "(disable_account: true).", "disable_account");
-    }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, disabled, id) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    return PM_NEXT;
+    pm_op_ctx_init(&c, q);
+    return answer_change(q, "client.email_change", pm_op_client_set_email(&c, q->ids[0], email));
 }
 
 static int parse_declined_note(pm_req *q, const char **note)
@@ -405,11 +349,10 @@ static int parse_declined_note(pm_req *q, const char **note)
 
 int pm_api_client_set_declined(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
     json_t *flag = pm_http_body_field(q, "disable_account");
-    const char *note, *now = pm_arg_int(p, pm_now_sec(q->r)), *id = pm_arg_int(p, q->ids[0]);
-    json_t *detail;
-    int rc, revoked = 0, disabled = 0;
+    const char *note;
+    pm_op_ctx c;
+    int rc;
 
     if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT
         || (rc = parse_declined_note(q, &note)) != PM_NEXT) {
@@ -419,42 +362,27 @@ int pm_api_client_set_declined(pm_req *q)
         return pm_http_unprocessable(q, "invalid_disable_account", "disable_account must be true or false.",
                                      "disable_account");
     }
-    if ((rc = begin_client_change(q, "client.declined", declined_fields)) != PM_NEXT
-        || (rc = settle_active_accounts(q, json_is_true(flag), &disabled)) != PM_NEXT) {
-        return rc;
-    }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_REVOKE_PENDING, &revoked, now, id) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_CLIENT_SET_DECLINED, NULL, now, q->staff->username, note,
-                      now, id) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    detail = pm_json_object(p);
-    pm_json_set_bool(detail, "has_note", note != NULL);
-    pm_json_set_int(detail, "revoked_invitations", revoked);
-    pm_json_set_int(detail, "disabled_accounts", disabled);
-    return finish_client_change(q, "client.declined", detail);
+    pm_op_ctx_init(&c, q);
+    return answer_change(q, "client.declined",
+                         pm_op_client_set_declined(&c, q->ids[0], note, json_is_true(flag)));
 }
 
 int pm_api_client_clear_declined(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
+    pm_op_ctx c;
     int rc;
 
-    if ((rc = begin_client_change(q, "client.declined_cleared", no_fields)) != PM_NEXT) {
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_CLEAR_DECLINED, NULL, pm_arg_int(p, pm_now_sec(q->r)),
-                   pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    return finish_client_change(q, "client.declined_cleared", NULL);
+    pm_op_ctx_init(&c, q);
+    return answer_change(q, "client.declined_cleared", pm_op_client_clear_declined(&c, q->ids[0]));
 }
 
 int pm_api_client_set_preferences(pm_req *q)
 {
-    apr_pool_t *p = q->r->pool;
     json_t *value = pm_http_body_field(q, "statement_notifications");
-    json_t *detail;
+    pm_op_ctx c;
     int rc;
 
     if ((rc = pm_http_check_fields(q, preference_fields)) != PM_NEXT) {
@@ -465,16 +393,9 @@ int pm_api_client_set_preferences(pm_req *q)
                                      "statement_notifications must be true or false.",
                                      "statement_notifications");
     }
-    if ((rc = begin_client_change(q, "client.preferences", preference_fields)) != PM_NEXT) {
-        return rc;
-    }
-    if (pm_db_exec(q->db, PM_SQL_CLIENT_SET_PREFERENCES, NULL, json_is_true(value) ? "1" : "0",
-                   pm_arg_int(p, pm_now_sec(q->r)), pm_arg_int(p, q->ids[0])) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    detail = pm_json_object(p);
-    pm_json_set_bool(detail, "statement_notifications", json_is_true(value));
-    return finish_client_change(q, "client.preferences", detail);
+    pm_op_ctx_init(&c, q);
+    return answer_change(q, "client.preferences",
+                         pm_op_client_set_preferences(&c, q->ids[0], json_is_true(value)));
 }
 
 /* ---- GET /clients/{id}/audit ------------------------------------------------------ */

@@ -1,16 +1,14 @@
 /* pm_api_recipient.c — the public recipient API (SetHandler portal-invitation):
  * POST /lookup, /accept, /decline, each carrying the token in its JSON body.
- * Looking up changes nothing; accepting checks the username and password first,
- * then reserves a date-of-birth attempt from the invitation's and the client's
- * budgets in the statement that compares the date, and only then creates the
- * portal account (bcrypt, readable by stock mod_authn_dbd); consuming a token is
- * one conditional UPDATE. Answers never reveal the client's last name, date of
- * birth or email address. */
+ * Thin handlers over pm_op_recipient.c: looking up changes nothing; accepting
+ * checks the username and password here first, then the operations reserve a
+ * date-of-birth attempt and only then create the portal account (bcrypt,
+ * readable by stock mod_authn_dbd). Answers never reveal the client's last name,
+ * date of birth or email address. */
 #include "pm_api.h"
-#include "pm_audit.h"
+#include "pm_op.h"
 #include "pm_ratelimit.h"
 #include "pm_route.h"
-#include "pm_store.h"
 #include "pm_text.h"
 #include "pm_token.h"
 
@@ -19,22 +17,12 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-/* Unsuccessful date-of-birth attempts (a wrong date, or a taken username after a
- * right one) allowed per invitation, and per client across all its invitations
- * (the client's own and every representative's check the same date). */
-#define VERIFY_ATTEMPTS_INVITATION 5
-#define VERIFY_ATTEMPTS_CLIENT     10
 #define BCRYPT_COST                11
 #define PASSWORD_MAX_BYTES         72     /* bcrypt ignores every byte after the 72nd */
 
 static const char *const lookup_fields[] = { "token", NULL };
 static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
                                              NULL };
-
-typedef struct {
-    const pm_row *inv;           /* the invitation, pending and unexpired */
-    const char *hash;            /* SHA-256 of the token */
-} token_match;
 
 /* Refuses a link that cannot be used, with the status that says why (404 not
  * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
@@ -56,96 +44,64 @@ static int refuse_link(pm_req *q, int status, const char *code, const char *mess
     return pm_http_send_error_with(q, status, code, message, NULL, extra);
 }
 
-/* Why a token that is not usable is not usable, in words for the recipient: by
- * the invitation's status; any other (accepted, declined) was already answered. */
-static const struct {
-    const char *status;          /* also the error code; NULL: every other status */
-    int http;
-    const char *message;
-} link_refusals[] = {
-    { "expired", HTTP_GONE, "This invitation link has expired. Please ask the "
-      "practice to send you a new invitation." },
-    { "address_changed", HTTP_GONE, "This invitation link is no longer valid. "
-      "Please contact the practice if you want portal access." },
-    { "superseded", HTTP_GONE, "A newer invitation email has been sent to you. "
-      "Please use the link in the most recent email." },
-    { "revoked", HTTP_GONE, "This invitation was withdrawn by the practice. "
-      "Please contact the practice if you still want portal access." },
-    { "locked", HTTP_LOCKED, "This invitation is locked after too many "
-      "unsuccessful attempts. Please contact the practice for a new link." },
-    { NULL, HTTP_CONFLICT, "This invitation has already been answered. "
-      "If you accepted it, you can log in to the portal." }
+/* Why a link is not usable, in words for the recipient (404 not ours, 409
+ * answered, 410 expired or replaced, 423 locked), and the taken username. */
+static const pm_api_answer answers[] = {
+    { PM_OP_INVALID_TOKEN, NULL, HTTP_NOT_FOUND, "invalid_token", "This invitation link is not "
+      "valid. Please check that you opened the whole link from the email.", NULL },
+    { PM_OP_EXPIRED, NULL, HTTP_GONE, "expired", "This invitation link has expired. Please ask "
+      "the practice to send you a new invitation.", NULL },
+    { PM_OP_ADDRESS_CHANGED, NULL, HTTP_GONE, "address_changed", "This invitation link is no "
+      "longer valid. Please contact the practice if you want portal access.", NULL },
+    { PM_OP_SUPERSEDED, NULL, HTTP_GONE, "superseded", "A newer invitation email has been sent "
+      "to you. Please use the link in the most recent email.", NULL },
+    { PM_OP_REVOKED, NULL, HTTP_GONE, "revoked", "This invitation was withdrawn by the practice. "
+      "Please contact the practice if you still want portal access.", NULL },
+    { PM_OP_LOCKED, NULL, HTTP_LOCKED, "locked", "This invitation is locked after too many "
+      "unsuccessful attempts. Please contact the practice for a new link.", NULL },
+    { PM_OP_ANSWERED, NULL, HTTP_CONFLICT, "already_used", "This invitation has already been "
+      "answered. If you accepted it, you can log in to the portal.", NULL },
+    { PM_OP_USERNAME_TAKEN, NULL, HTTP_CONFLICT, "username_taken",
+      "That username is taken. Please choose another.", "username" },
+    { 0, NULL, 0, NULL, NULL, NULL }
 };
 
-static int refuse_token(pm_req *q, const char *status)
+/* An operation's refusal: a link's names the practice (and its phone) so the
+ * recipient knows whom to contact. */
+static int refuse(pm_req *q, pm_op_outcome o)
 {
-    int i;
+    const pm_api_answer *a = pm_api_answer_find(answers, NULL, o);
 
-    for (i = 0; link_refusals[i].status && strcmp(link_refusals[i].status, status) != 0; i++) {
+    if (o == PM_OP_DB_UNAVAILABLE || a == NULL || a->field != NULL) {
+        return pm_api_send_outcome(q, answers, NULL, o);
     }
-    return refuse_link(q, link_refusals[i].http,
-                       link_refusals[i].status ? link_refusals[i].status : "already_used",
-                       link_refusals[i].message);
-}
-
-static int invalid_token(pm_req *q)
-{
-    return refuse_link(q, HTTP_NOT_FOUND, "invalid_token",
-                       "This invitation link is not valid. Please "
-                       "check that you opened the whole link from the email.");
-}
-
-/* Reads the invitation of m->hash: PM_NEXT when it is pending and unexpired,
- * otherwise the answer saying why not. */
-static int read_token(pm_req *q, token_match *m)
-{
-    apr_array_header_t *rows;
-    const char *status;
-
-    if (pm_db_select(q->db, PM_SQL_TOKEN_FIND, &rows, m->hash) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 0) {
-        if (pm_db_select(q->db, PM_SQL_TOKEN_SUPERSEDED, &rows, m->hash) != APR_SUCCESS) {
-            return pm_http_db_unavailable(q);
-        }
-        if (rows->nelts == 0) {
-            return invalid_token(q);
-        }
-        return refuse_token(q, pm_row_int(pm_first_row(rows), RETIRED_ADDRESS_CHANGED, 0) == 1
-                               ? "address_changed" : "superseded");
-    }
-    m->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
-    status = pm_row_str(m->inv, TOKEN_STATUS);
-    if (strcmp(status, "pending") == 0 && pm_row_int(m->inv, TOKEN_EXPIRES_AT, 0) <= pm_now_sec(q->r)) {
-        status = "expired";
-    }
-    if (pm_row_int(m->inv, TOKEN_ADDRESS_CHANGED, 0) == 1) {
-        status = "address_changed";
-    }
-    return strcmp(status, "pending") == 0 ? PM_NEXT : refuse_token(q, status);
+    return refuse_link(q, a->status, a->code, a->message);
 }
 
 /* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
-static int resolve_token(pm_req *q, const char *const *fields, token_match *m)
+static int resolve_token(pm_req *q, const char *const *fields, pm_op_ctx *c, pm_op_token *t)
 {
     json_t *tok = pm_http_body_field(q, "token");
+    pm_op_outcome o;
     int rc;
 
     if ((rc = pm_http_check_fields(q, fields)) != PM_NEXT) {
         return rc;
     }
     if (!json_is_string(tok) || !pm_token_well_formed(json_string_value(tok))) {
-        return invalid_token(q);
+        return refuse(q, PM_OP_INVALID_TOKEN);
     }
-    m->hash = pm_token_hash(q->r->pool, json_string_value(tok));
+    t->hash = pm_token_hash(q->r->pool, json_string_value(tok));
+    t->inv = NULL;
     if ((q->db = pm_db_acquire(q->r)) == NULL) {
         return pm_http_db_unavailable(q);
     }
-    return read_token(q, m);
+    pm_op_ctx_init(c, q);
+    o = pm_op_token_resolve(c, t);
+    return o == PM_OP_OK ? PM_NEXT : refuse(q, o);
 }
 
-static const char *kind_of(const pm_row *inv)
+static const char *kind_of(const struct pm_row *inv)
 {
     return pm_row_str(inv, TOKEN_REP_ID) ? "representative" : "client";
 }
@@ -154,12 +110,13 @@ static const char *kind_of(const pm_row *inv)
 
 static int post_lookup(pm_req *q)
 {
-    token_match m;
+    pm_op_ctx c;
+    pm_op_token m;
     pm_settings st;
     json_t *doc;
     int rc;
 
-    if ((rc = resolve_token(q, lookup_fields, &m)) != PM_NEXT
+    if ((rc = resolve_token(q, lookup_fields, &c, &m)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
@@ -184,96 +141,11 @@ static const char *body_string(pm_req *q, const char *field)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* What a reserved date-of-birth attempt found. */
-typedef struct {
-    int matched;                 /* the date of birth is the client's */
-    int locked;                  /* this invitation is locked now */
-    long long tries_left;        /* unsuccessful attempts still allowed */
-} attempt;
-
-/* After an unsuccessful attempt: lock the invitation and, when the client's budget
- * is spent, every open invitation of the client. */
-static apr_status_t lock_spent(pm_req *q, const token_match *m, long long client_used,
-                               attempt *a)
-{
-    apr_pool_t *p = q->r->pool;
-    const char *client = pm_row_str(m->inv, TOKEN_CLIENT_ID);
-    apr_array_header_t *rows;
-    const pm_row *row;
-
-    if (pm_db_select(q->db, PM_SQL_VERIFY_LOCK_INVITATION, &rows,
-                     pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION), pm_row_str(m->inv, TOKEN_INV_ID))
-        != APR_SUCCESS || rows->nelts != 1
-        || pm_db_exec(q->db, PM_SQL_VERIFY_LOCK_CLIENT, NULL, client, client,
-                      pm_arg_int(p, VERIFY_ATTEMPTS_CLIENT)) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    row = &APR_ARRAY_IDX(rows, 0, pm_row);
-    a->tries_left = VERIFY_ATTEMPTS_INVITATION
-                    - pm_row_int(row, LOCKED_FAILURES, VERIFY_ATTEMPTS_INVITATION);
-    if (VERIFY_ATTEMPTS_CLIENT - client_used < a->tries_left) {
-        a->tries_left = VERIFY_ATTEMPTS_CLIENT - client_used;
-    }
-    a->locked = strcmp(pm_row_str(row, LOCKED_STATUS), "locked") == 0 || a->tries_left <= 0;
-    return APR_SUCCESS;
-}
-
-/* One transaction: reserve an attempt from the invitation's budget, then from the
- * client's in the statement that compares the date (NULL dob: a username probe,
- * never a match). A match gives both back; anything else stays counted and may
- * lock. Returns PM_NEXT with *a filled in, or the answer already sent. */
-static int reserve_attempt(pm_req *q, const token_match *m, const char *dob,
-                           const char *action, attempt *a)
-{
-    apr_pool_t *p = q->r->pool;
-    const char *inv = pm_row_str(m->inv, TOKEN_INV_ID);
-    const char *client = pm_row_str(m->inv, TOKEN_CLIENT_ID);
-    apr_array_header_t *rows;
-    int reserved = 0;
-
-    memset(a, 0, sizeof(*a));
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_VERIFY_RESERVE_INVITATION, &reserved, inv, m->hash,
-                      pm_arg_int(p, pm_now_sec(q->r)), pm_arg_int(p, VERIFY_ATTEMPTS_INVITATION))
-           != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (reserved != 1) {                 /* answered, locked or expired meanwhile */
-        token_match now = { NULL, m->hash };
-        int rc;
-
-        pm_db_rollback(q->db);
-        rc = read_token(q, &now);
-        return rc == PM_NEXT ? refuse_token(q, "locked") : rc;
-    }
-    if (pm_db_select(q->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows, client,
-                     pm_arg_int(p, VERIFY_ATTEMPTS_CLIENT), dob) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 1 && pm_row_int(pm_first_row(rows), RESERVED_DATE_MATCHES, 0) == 1) {
-        a->matched = 1;
-        if (pm_db_exec(q->db, PM_SQL_VERIFY_REFUND_INVITATION, NULL, inv) != APR_SUCCESS
-            || pm_db_exec(q->db, PM_SQL_VERIFY_REFUND_CLIENT, NULL, client) != APR_SUCCESS
-            || pm_db_commit(q->db) != APR_SUCCESS) {
-            return pm_http_db_unavailable(q);
-        }
-        return PM_NEXT;
-    }
-    if (lock_spent(q, m, rows->nelts ? pm_row_int(pm_first_row(rows), RESERVED_FAILURES, 0)
-                                     : VERIFY_ATTEMPTS_CLIENT, a) != APR_SUCCESS
-        || pm_audit(q, action, pm_row_int(m->inv, TOKEN_CLIENT_ID, 0),
-                    pm_row_int(m->inv, TOKEN_INV_ID, 0), PM_AUDIT_DENIED, NULL) != APR_SUCCESS
-        || pm_db_commit(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    return PM_NEXT;
-}
-
 /* The answer to a date of birth that was not accepted. */
-static int verification_failed(pm_req *q, const attempt *a)
+static int verification_failed(pm_req *q, const pm_op_attempt *a)
 {
     if (a->locked) {
-        return refuse_token(q, "locked");
+        return refuse(q, PM_OP_LOCKED);
     }
     return pm_http_unprocessable(q, "verification_failed",
                                  apr_psprintf(q->r->pool, "The date of birth does not match our "
@@ -293,7 +165,7 @@ static int username_ok(const char *u)
 
 /* Everything that does not need the date of birth is checked before it, so these
  * answers say nothing about the date and count nothing. */
-static int check_credentials(pm_req *q, const token_match *m, const pm_settings *st,
+static int check_credentials(pm_req *q, const pm_op_token *m, const pm_settings *st,
                              const char *username, const char *password)
 {
     size_t chars = password ? pm_utf8_length(password) : 0;
@@ -334,76 +206,28 @@ static const char *bcrypt_hash(apr_pool_t *p, const char *password)
     return apr_pstrdup(p, out);
 }
 
-/* A taken username rolls the consumption back and costs an attempt, so usernames
- * cannot be probed without limit by the holder of a link. */
-static int username_taken(pm_req *q, const token_match *m)
-{
-    attempt a;
-    int rc;
-
-    pm_db_rollback(q->db);
-    if ((rc = reserve_attempt(q, m, NULL, "invitation.username_taken", &a)) != PM_NEXT) {
-        return rc;
-    }
-    return pm_http_send_error(q, HTTP_CONFLICT, "username_taken",
-                              "That username is taken. Please choose another.", "username");
-}
-
-/* One transaction: consume the token (exactly one request can), then create the
- * account; a taken username rolls the consumption back. */
-static int create_account(pm_req *q, const token_match *m, const char *username,
-                          const char *hash)
-{
-    apr_pool_t *p = q->r->pool;
-    apr_array_header_t *rows;
-    const char *now = pm_arg_int(p, pm_now_sec(q->r));
-    int consumed = 0;
-
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_INVITATION_CONSUME, &consumed, "accepted", now,
-                      pm_row_str(m->inv, TOKEN_INV_ID), m->hash, now) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (consumed != 1) {
-        return refuse_token(q, "accepted");
-    }
-    if (pm_db_select(q->db, PM_SQL_ACCOUNT_INSERT, &rows, username, hash,
-                     pm_row_str(m->inv, TOKEN_CLIENT_ID), pm_row_str(m->inv, TOKEN_REP_ID),
-                     pm_row_str(m->inv, TOKEN_INV_ID), now) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (rows->nelts == 0) {
-        return username_taken(q, m);
-    }
-    if (pm_db_exec(q->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(m->inv, TOKEN_CLIENT_ID))
-        != APR_SUCCESS
-        || pm_audit(q, "invitation.accept", pm_row_int(m->inv, TOKEN_CLIENT_ID, 0),
-                 pm_row_int(m->inv, TOKEN_INV_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
-        || pm_db_commit(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    return PM_NEXT;
-}
-
 static int post_accept(pm_req *q)
 {
-    token_match m;
+    pm_op_ctx c;
+    pm_op_token m;
     pm_settings st;
     const char *dob = body_string(q, "date_of_birth");
     const char *username = body_string(q, "username");
     const char *password = body_string(q, "password");
     const char *hash;
     pm_server_conf *conf = pm_server_config(q->r->server);
-    attempt a;
+    pm_op_attempt a;
+    pm_op_outcome o;
     json_t *doc;
     int rc;
 
-    if ((rc = resolve_token(q, accept_fields, &m)) != PM_NEXT
+    if ((rc = resolve_token(q, accept_fields, &c, &m)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
-        || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT
-        || (rc = reserve_attempt(q, &m, dob ? dob : "", "invitation.verify_failed", &a))
-           != PM_NEXT) {
+        || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
         return rc;
+    }
+    if ((o = pm_op_verify_date(&c, &m, dob ? dob : "", &a)) != PM_OP_OK) {
+        return refuse(q, o);
     }
     if (!a.matched) {
         return verification_failed(q, &a);
@@ -412,8 +236,8 @@ static int post_accept(pm_req *q)
         return pm_http_send_error(q, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                                   "Your account could not be created. Please try again.", NULL);
     }
-    if ((rc = create_account(q, &m, username, hash)) != PM_NEXT) {
-        return rc;
+    if ((o = pm_op_accept(&c, &m, username, hash)) != PM_OP_OK) {
+        return refuse(q, o);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_str(doc, "login_url", conf->login_url);
@@ -424,26 +248,17 @@ static int post_accept(pm_req *q)
 
 static int post_decline(pm_req *q)
 {
-    token_match m;
-    const char *now = pm_arg_int(q->r->pool, pm_now_sec(q->r));
+    pm_op_ctx c;
+    pm_op_token m;
+    pm_op_outcome o;
     json_t *doc;
-    int rc, consumed = 0;
+    int rc;
 
-    if ((rc = resolve_token(q, lookup_fields, &m)) != PM_NEXT) {
+    if ((rc = resolve_token(q, lookup_fields, &c, &m)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_exec(q->db, PM_SQL_INVITATION_CONSUME, &consumed, "declined", now,
-                      pm_row_str(m.inv, TOKEN_INV_ID), m.hash, now) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
-    if (consumed != 1) {
-        return refuse_token(q, "declined");
-    }
-    if (pm_audit(q, "invitation.decline", pm_row_int(m.inv, TOKEN_CLIENT_ID, 0),
-                 pm_row_int(m.inv, TOKEN_INV_ID, 0), PM_AUDIT_OK, NULL) != APR_SUCCESS
-        || pm_db_commit(q->db) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
+    if ((o = pm_op_decline(&c, &m)) != PM_OP_OK) {
+        return refuse(q, o);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_bool(doc, "declined", 1);

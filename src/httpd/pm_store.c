@@ -161,24 +161,64 @@ static pm_db *wrap(apr_pool_t *p, request_rec *r, server_rec *s, ap_dbd_t *dbd)
 #define ACQUIRE_TRIES     3
 #define ACQUIRE_PAUSE_US  100000
 
-pm_db *pm_db_acquire(request_rec *r)
+/* Where a connection comes from: mod_dbd's connection of request r (released
+ * with the request), or one the delivery worker opens in pool p (closed here
+ * when its statements cannot be prepared). */
+typedef struct {
+    request_rec *r;
+    server_rec *s;
+    apr_pool_t *p;
+} dbd_source;
+
+static ap_dbd_t *source_get(const dbd_source *src)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    ap_dbd_t *dbd = NULL;
-    int i;
+    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
 
-    /* a new SQLite connection prepares every statement, and SQLite answers a
-     * prepare on a busy file at once (no busy_timeout, see README): try again
-     * briefly */
-    for (i = 0; acquire && dbd == NULL && i < ACQUIRE_TRIES; i++) {
+    if (src->r) {
+        return acquire ? acquire(src->r) : NULL;
+    }
+    return open_fn ? open_fn(src->p, src->s) : NULL;
+}
+
+static void source_drop(const dbd_source *src, ap_dbd_t *dbd)
+{
+    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+
+    if (src->r == NULL && close_fn) {
+        close_fn(src->s, dbd);
+    }
+}
+
+/* A connection with every statement prepared, or NULL. A new SQLite connection
+ * prepares every statement, and SQLite answers a prepare on a busy file at once
+ * (no busy_timeout, see README): try again briefly. */
+static ap_dbd_t *prepared_connection(const dbd_source *src)
+{
+    ap_dbd_t *dbd = NULL;
+    int i, available = src->r ? APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) != NULL
+                              : APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open) != NULL;
+
+    for (i = 0; available && dbd == NULL && i < ACQUIRE_TRIES; i++) {
         if (i > 0) {
             apr_sleep(ACQUIRE_PAUSE_US);
         }
-        if ((dbd = acquire(r)) != NULL
-            && prepare_on_connection(dbd, r->server, i == ACQUIRE_TRIES - 1) != APR_SUCCESS) {
+        if ((dbd = source_get(src)) == NULL) {
+            continue;
+        }
+        if (prepare_on_connection(dbd, src->s, i == ACQUIRE_TRIES - 1) != APR_SUCCESS) {
+            source_drop(src, dbd);
             dbd = NULL;
         }
     }
+    return dbd;
+}
+
+pm_db *pm_db_acquire(request_rec *r)
+{
+    dbd_source src = { r, r->server, r->pool };
+    ap_dbd_t *dbd = prepared_connection(&src);
+
     if (dbd == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
                       "no database connection (check DBDriver/DBDParams and that the "
@@ -190,22 +230,9 @@ pm_db *pm_db_acquire(request_rec *r)
 
 pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
 {
-    APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    ap_dbd_t *dbd = NULL;
-    int i;
+    dbd_source src = { NULL, s, p };
+    ap_dbd_t *dbd = prepared_connection(&src);
 
-    /* as pm_db_acquire: a new SQLite connection's prepares can meet a busy file */
-    for (i = 0; open_fn && dbd == NULL && i < ACQUIRE_TRIES; i++) {
-        if (i > 0) {
-            apr_sleep(ACQUIRE_PAUSE_US);
-        }
-        if ((dbd = open_fn(p, s)) != NULL
-            && prepare_on_connection(dbd, s, i == ACQUIRE_TRIES - 1) != APR_SUCCESS) {
-            close_fn(s, dbd);
-            dbd = NULL;
-        }
-    }
     if (dbd == NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
                      "delivery worker: no database connection");

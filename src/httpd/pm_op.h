@@ -1,0 +1,177 @@
+/* pm_op.h — the operations layer under the API handlers: invitation, client,
+ * representative, recipient and settings operations. Each runs its whole
+ * transaction (row lock, checks, writes, audit row) and returns an outcome;
+ * none writes HTTP. The handlers map outcomes to answers (pm_api_outcome.c). */
+#ifndef PM_OP_H
+#define PM_OP_H
+
+#include "pm_api.h"
+#include "pm_settings.h"
+#include "pm_store.h"
+
+typedef enum pm_op_outcome {
+    PM_OP_OK = 0,
+    PM_OP_DB_UNAVAILABLE,       /* any database failure */
+    PM_OP_NO_CLIENT,            /* not there, or not visible to this staff member */
+    PM_OP_NO_INVITATION,
+    PM_OP_NO_REPRESENTATIVE,
+    PM_OP_ALREADY_ACTIVE,       /* the recipient has an active portal account */
+    PM_OP_NO_EMAIL,
+    PM_OP_DECLINED,             /* the client declined the portal */
+    PM_OP_PENDING,              /* an invitation is already on its way */
+    PM_OP_NOT_PENDING,          /* the invitation is no longer open */
+    PM_OP_CHANGED_MEANWHILE,    /* it stopped being open while the request waited */
+    PM_OP_LOCKED,               /* too many wrong dates of birth */
+    PM_OP_ADDRESS_CHANGED,      /* sent to an address no longer on file */
+    PM_OP_SEND_LIMIT,
+    PM_OP_TOO_SOON,             /* resend cooldown; the result says how long */
+    PM_OP_REPS_DISABLED,
+    PM_OP_DUPLICATE,            /* the client has a representative with that email */
+    PM_OP_ACCOUNT_ACTIVE,       /* "declined" needs disable_account: true */
+    PM_OP_INVALID_TOKEN,
+    PM_OP_EXPIRED,
+    PM_OP_SUPERSEDED,
+    PM_OP_REVOKED,
+    PM_OP_ANSWERED,             /* accepted or declined already */
+    PM_OP_VERIFY_FAILED,        /* the date of birth did not match */
+    PM_OP_USERNAME_TAKEN,
+    PM_OP_NO_BODY,              /* settings: nothing to change */
+    PM_OP_UNKNOWN_SETTING,
+    PM_OP_INVALID_SETTING,
+    PM_OP_OUTCOMES              /* how many there are */
+} pm_op_outcome;
+
+/* The stable name of an outcome ("ok", "no_client" ...), for tests and logs
+ * (pm_api_outcome.c). */
+const char *pm_op_outcome_name(pm_op_outcome o);
+
+/* What every operation works with: the request's database handle (transactions
+ * run on it), pool, staff member (NULL on the recipient API), clock and, once
+ * pm_op_settings has read them, the portal settings. `q` is kept for the audit
+ * trail (pm_audit) and the server; operations never answer through it. */
+typedef struct pm_op_ctx {
+    pm_req *q;
+    pm_db *db;
+    apr_pool_t *pool;
+    const pm_staff *staff;
+    long long now;
+    pm_settings st;
+    int have_settings;
+} pm_op_ctx;
+
+void pm_op_ctx_init(pm_op_ctx *c, pm_req *q);
+/* Reads the settings into c->st (once). */
+pm_op_outcome pm_op_settings(pm_op_ctx *c);
+/* The row of a client-scoped object (stmt: PM_SQL_{CLIENT,INVITATION,REP}_GET_VISIBLE)
+ * if this staff member may see its client; otherwise NO_{CLIENT,INVITATION,
+ * REPRESENTATIVE} and, unless action is NULL (a re-read), an audit row "denied". */
+pm_op_outcome pm_op_load_visible(pm_op_ctx *c, pm_sql_id stmt, long long id,
+                                 const char *action, const struct pm_row **out);
+/* Begins a transaction that changes a client's invitations, holding the
+ * client's row lock (PostgreSQL) from the start. */
+pm_op_outcome pm_op_begin_client_txn(pm_op_ctx *c, long long client_id);
+/* Audits `action` as ok and commits. */
+pm_op_outcome pm_op_finish(pm_op_ctx *c, const char *action, long long client_id,
+                           long long object_id, json_t *detail);
+
+/* ---- invitations (pm_op_invitation.c) ---- */
+
+/* Inside the caller's client transaction: supersede a stale earlier invitation,
+ * insert the new one, retire earlier tokens, queue its email. *id = 0 (and OK)
+ * when the unique index says one is already pending. */
+pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long long rep_id,
+                                      const char *email, long long *id);
+/* Invite (or reinvite) a client: *id is the new invitation. */
+pm_op_outcome pm_op_invite_client(pm_op_ctx *c, long long client_id, long long *id);
+/* Resend a pending invitation; TOO_SOON sets *wait (seconds). */
+pm_op_outcome pm_op_resend(pm_op_ctx *c, long long invitation_id, long long *wait);
+pm_op_outcome pm_op_revoke(pm_op_ctx *c, long long invitation_id);
+
+/* ---- one client's changes (pm_op_client.c) ---- */
+
+/* A new email address supersedes the pending invitations sent to the old one. */
+pm_op_outcome pm_op_client_set_email(pm_op_ctx *c, long long client_id, const char *email);
+/* "Client declined" (note may be NULL): revokes pending invitations; an active
+ * account of the client's own is disabled only with disable_account. */
+pm_op_outcome pm_op_client_set_declined(pm_op_ctx *c, long long client_id, const char *note,
+                                        int disable_account);
+pm_op_outcome pm_op_client_clear_declined(pm_op_ctx *c, long long client_id);
+pm_op_outcome pm_op_client_set_preferences(pm_op_ctx *c, long long client_id,
+                                           int statement_notifications);
+
+/* ---- representatives (pm_op_representative.c) ---- */
+
+typedef struct pm_op_rep {
+    const char *email, *first_name, *last_name, *relationship;
+} pm_op_rep;
+
+/* Create a representative and invite it, in one transaction. */
+pm_op_outcome pm_op_rep_create(pm_op_ctx *c, long long client_id, const pm_op_rep *in,
+                               long long *rep_id, long long *invitation_id);
+/* Change the fields `in` sets (the others are filled in from the row); a new
+ * email supersedes pending invitations. *client_id: the representative's client. */
+pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
+                               long long *client_id);
+pm_op_outcome pm_op_rep_invite(pm_op_ctx *c, long long rep_id, long long *invitation_id);
+/* Revoke open invitations, disable accounts, remove. */
+pm_op_outcome pm_op_rep_remove(pm_op_ctx *c, long long rep_id, long long *client_id);
+
+/* ---- the recipient's link (pm_op_recipient.c) ---- */
+
+typedef struct pm_op_token {
+    const struct pm_row *inv;   /* the invitation, pending and unexpired */
+    const char *hash;           /* SHA-256 of the token */
+} pm_op_token;
+
+/* What a reserved date-of-birth attempt found. */
+typedef struct pm_op_attempt {
+    int matched;                /* the date of birth is the client's */
+    int locked;                 /* this invitation is locked now */
+    long long tries_left;       /* unsuccessful attempts still allowed */
+} pm_op_attempt;
+
+/* Finds the pending, unexpired invitation of t->hash, or says why it is not
+ * usable (INVALID_TOKEN, EXPIRED, ADDRESS_CHANGED, SUPERSEDED, REVOKED, LOCKED,
+ * ANSWERED). */
+pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t);
+/* Reserves a date-of-birth attempt and compares the date (OK with *a filled in:
+ * a->matched or not), or says why the link stopped being usable. */
+pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *dob,
+                                pm_op_attempt *a);
+/* Consumes the token and creates the account (bcrypt hash); a taken username
+ * costs an attempt (USERNAME_TAKEN, or the outcome that attempt met). */
+pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
+                           const char *hash);
+pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t);
+
+/* ---- settings (pm_op_settings.c) ---- */
+
+/* Checks a PUT body: NO_BODY, UNKNOWN_SETTING or INVALID_SETTING with *key and
+ * *problem set, or OK. */
+pm_op_outcome pm_op_settings_check(json_t *body, int insecure_ok, apr_pool_t *p,
+                                   const char **key, const char **problem);
+/* Stores the body's values (null: back to the default) in one transaction,
+ * audited; a new collation_locale refreshes the client sort keys. */
+pm_op_outcome pm_op_settings_store(pm_op_ctx *c, json_t *body);
+
+/* ---- answers (pm_api_outcome.c): one table per handler file ---- */
+
+typedef struct pm_api_answer {
+    pm_op_outcome outcome;
+    const char *when;           /* only for this operation's answer; NULL: any */
+    int status;
+    const char *code;
+    const char *message;
+    const char *field;          /* the field the error names, or NULL */
+} pm_api_answer;
+
+/* The row of `table` (ended by a row with code NULL) for outcome o of operation
+ * `when`: a row naming `when` first, then one for any operation; NULL if none. */
+const pm_api_answer *pm_api_answer_find(const pm_api_answer *table, const char *when,
+                                        pm_op_outcome o);
+/* Sends the error its row says; DB_UNAVAILABLE is always the 503, an outcome
+ * without a row a 500 internal_error (logged). */
+int pm_api_send_outcome(pm_req *q, const pm_api_answer *table, const char *when,
+                        pm_op_outcome o);
+
+#endif

@@ -1,0 +1,220 @@
+/* pm_op_invitation.c — the invitation operations: create one inside a client's
+ * transaction (supersede, insert, retire earlier tokens, queue its email), invite
+ * or reinvite a client, resend, revoke. The delivery worker sends the email. */
+#include "pm_op.h"
+#include "pm_audit.h"
+#include "pm_outbox.h"
+
+/* Queue one email for an invitation (inside the caller's transaction). */
+static apr_status_t queue_email(pm_op_ctx *c, long long invitation_id)
+{
+    const char *now = pm_arg_int(c->pool, c->now);
+
+    return pm_db_exec(c->db, PM_SQL_OUTBOX_INSERT, NULL, pm_arg_int(c->pool, invitation_id),
+                      pm_outbox_message_id(c->pool, c->q->r->server), now, now);
+}
+
+/* Earlier tokens of the client's or representative's invitations stop working,
+ * and the client's date-of-birth budget starts again. */
+static apr_status_t retire_earlier(pm_op_ctx *c, long long client_id, long long id)
+{
+    const char *n = pm_arg_int(c->pool, c->now);
+
+    if (pm_db_exec(c->db, PM_SQL_TOKENS_RETIRE_EARLIER, NULL, n, pm_arg_int(c->pool, id))
+        != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_TOKENS_CLEAR_EARLIER, NULL, pm_arg_int(c->pool, id))
+           != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_arg_int(c->pool, client_id))
+           != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long long rep_id,
+                                      const char *email, long long *id)
+{
+    apr_pool_t *p = c->pool;
+    const char *n = pm_arg_int(p, c->now);
+    apr_array_header_t *rows;
+    apr_status_t rv;
+
+    if (pm_op_settings(c) != PM_OP_OK) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    rv = rep_id ? pm_db_exec(c->db, PM_SQL_INVITATION_SUPERSEDE_STALE_REP, NULL, n,
+                             pm_arg_int(p, rep_id), n)
+                : pm_db_exec(c->db, PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT, NULL, n,
+                             pm_arg_int(p, client_id), n);
+    if (rv != APR_SUCCESS
+        || pm_db_select(c->db, PM_SQL_INVITATION_INSERT, &rows, pm_arg_int(p, client_id),
+                        rep_id ? pm_arg_int(p, rep_id) : NULL, email, c->staff->username, n,
+                        pm_arg_int(p, c->now + c->st.invitation_ttl_hours * 3600))
+           != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    *id = pm_row_int(pm_first_row(rows), INSERTED_ID, 0);
+    if (*id == 0) {
+        return PM_OP_OK;
+    }
+    if (retire_earlier(c, client_id, *id) != APR_SUCCESS || queue_email(c, *id) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return PM_OP_OK;
+}
+
+/* ---- invite a client ---------------------------------------------------------- */
+
+static pm_op_outcome refuse_client_invitation(const pm_row *client)
+{
+    if (pm_row_int(client, CLIENT_ACCOUNTS, 0) > 0) {
+        return PM_OP_ALREADY_ACTIVE;
+    }
+    if (pm_row_str(client, CLIENT_EMAIL) == NULL || *pm_row_str(client, CLIENT_EMAIL) == '\0') {
+        return PM_OP_NO_EMAIL;
+    }
+    if (pm_row_str(client, CLIENT_DECLINED_AT) != NULL) {
+        return PM_OP_DECLINED;
+    }
+    return PM_OP_OK;
+}
+
+pm_op_outcome pm_op_invite_client(pm_op_ctx *c, long long client_id, long long *id)
+{
+    const pm_row *client;
+    json_t *detail;
+    pm_op_outcome o;
+
+    *id = 0;
+    if ((o = pm_op_load_visible(c, PM_SQL_CLIENT_GET_VISIBLE, client_id, "invitation.create",
+                                &client)) != PM_OP_OK
+        || (o = pm_op_settings(c)) != PM_OP_OK
+        || (o = pm_op_begin_client_txn(c, client_id)) != PM_OP_OK
+        || (o = pm_op_load_visible(c, PM_SQL_CLIENT_GET_VISIBLE, client_id, NULL, &client))
+           != PM_OP_OK
+        || (o = refuse_client_invitation(client)) != PM_OP_OK
+        || (o = pm_op_create_invitation(c, client_id, 0, pm_row_str(client, CLIENT_EMAIL), id))
+           != PM_OP_OK) {
+        return o;
+    }
+    if (*id == 0) {                      /* the unique index kept the earlier one */
+        return PM_OP_PENDING;
+    }
+    detail = pm_json_object(c->pool);
+    pm_json_set_bool(detail, "reinvite", pm_row_str(client, CLIENT_INV_STATUS) != NULL);
+    return pm_op_finish(c, "invitation.create", client_id, *id, detail);
+}
+
+/* ---- resend ------------------------------------------------------------------- */
+
+/* A resend goes only to a pending invitation, at the recipient's current address,
+ * never while the client has declined or the recipient has an active account;
+ * a locked invitation is never re-armed (staff invite again instead). Read inside
+ * the resend's transaction. */
+static pm_op_outcome refuse_resend_state(pm_op_ctx *c, const char *iid)
+{
+    apr_array_header_t *rows;
+    const pm_row *state;
+    const char *status;
+
+    if (pm_db_select(c->db, PM_SQL_INVITATION_RESEND_STATE, &rows, iid) != APR_SUCCESS
+        || rows->nelts != 1) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    state = &APR_ARRAY_IDX(rows, 0, pm_row);
+    status = pm_row_str(state, RESEND_STATUS);
+    if (strcmp(status, "locked") == 0) {
+        return PM_OP_LOCKED;
+    }
+    if (strcmp(status, "pending") != 0) {
+        return PM_OP_NOT_PENDING;
+    }
+    if (pm_row_int(state, RESEND_CURRENT_ADDRESS, 0) != 1) {
+        return PM_OP_ADDRESS_CHANGED;
+    }
+    if (pm_row_int(state, RESEND_CLIENT_DECLINED, 0) != 0) {
+        return PM_OP_DECLINED;
+    }
+    return pm_row_int(state, RESEND_ACCOUNTS, 0) > 0 ? PM_OP_ALREADY_ACTIVE : PM_OP_OK;
+}
+
+/* The send limit and the cooldown, from the invitation row read in the transaction. */
+static pm_op_outcome refuse_resend(pm_op_ctx *c, const pm_row *inv, long long *wait)
+{
+    *wait = pm_row_int(inv, VISIBLE_INV_LAST_QUEUED_AT, 0)
+            + c->st.resend_cooldown_minutes * 60 - c->now;
+    if (pm_row_int(inv, VISIBLE_INV_QUEUED_COUNT, 0) >= c->st.max_sends_per_invitation) {
+        return PM_OP_SEND_LIMIT;
+    }
+    return *wait > 0 ? PM_OP_TOO_SOON : PM_OP_OK;
+}
+
+/* Re-arms the invitation (new expiry, earlier token retired) and queues it again;
+ * CHANGED_MEANWHILE when it stopped being pending meanwhile. */
+static pm_op_outcome rearm(pm_op_ctx *c, long long invitation_id)
+{
+    const char *iid = pm_arg_int(c->pool, invitation_id);
+    int changed = 0;
+
+    if (pm_db_exec(c->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(c->pool, c->now), iid)
+        != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_INVITATION_RESEND, &changed,
+                      pm_arg_int(c->pool, c->now + c->st.invitation_ttl_hours * 3600), iid)
+           != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (changed != 1) {
+        return PM_OP_CHANGED_MEANWHILE;
+    }
+    if (pm_db_exec(c->db, PM_SQL_OUTBOX_CANCEL_QUEUED, NULL, iid) != APR_SUCCESS
+        || queue_email(c, invitation_id) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return PM_OP_OK;
+}
+
+pm_op_outcome pm_op_resend(pm_op_ctx *c, long long invitation_id, long long *wait)
+{
+    const pm_row *inv;
+    pm_op_outcome o;
+
+    *wait = 0;
+    if ((o = pm_op_load_visible(c, PM_SQL_INVITATION_GET_VISIBLE, invitation_id,
+                                "invitation.resend", &inv)) != PM_OP_OK
+        || (o = pm_op_settings(c)) != PM_OP_OK
+        || (o = pm_op_begin_client_txn(c, pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0)))
+           != PM_OP_OK
+        || (o = refuse_resend_state(c, pm_arg_int(c->pool, invitation_id))) != PM_OP_OK
+        || (o = pm_op_load_visible(c, PM_SQL_INVITATION_GET_VISIBLE, invitation_id, NULL, &inv))
+           != PM_OP_OK
+        || (o = refuse_resend(c, inv, wait)) != PM_OP_OK
+        || (o = rearm(c, invitation_id)) != PM_OP_OK) {
+        return o;
+    }
+    return pm_op_finish(c, "invitation.resend", pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0),
+                        invitation_id, NULL);
+}
+
+/* ---- revoke ------------------------------------------------------------------- */
+
+pm_op_outcome pm_op_revoke(pm_op_ctx *c, long long invitation_id)
+{
+    const pm_row *inv;
+    pm_op_outcome o;
+    int changed = 0;
+
+    if ((o = pm_op_load_visible(c, PM_SQL_INVITATION_GET_VISIBLE, invitation_id,
+                                "invitation.revoke", &inv)) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_begin(c->db) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_INVITATION_REVOKE, &changed, pm_arg_int(c->pool, c->now),
+                      pm_arg_int(c->pool, invitation_id)) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (changed != 1) {
+        return PM_OP_NOT_PENDING;
+    }
+    return pm_op_finish(c, "invitation.revoke", pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0),
+                        invitation_id, NULL);
+}

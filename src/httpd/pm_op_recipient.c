@@ -1,0 +1,221 @@
+/* pm_op_recipient.c — the rules of a recipient's link: which invitation a token
+ * is and whether it is still usable; a date-of-birth attempt reserved from the
+ * invitation's and the client's budgets in the statement that compares the
+ * date; accepting (token consumed, account created) and declining. */
+#include "pm_op.h"
+#include "pm_audit.h"
+
+/* Unsuccessful date-of-birth attempts (a wrong date, or a taken username after a
+ * right one) allowed per invitation, and per client across all its invitations
+ * (the client's own and every representative's check the same date). */
+#define VERIFY_ATTEMPTS_INVITATION 5
+#define VERIFY_ATTEMPTS_CLIENT     10
+
+/* An invitation status that is not "pending", as the outcome that refuses it. */
+static pm_op_outcome refusal_of(const char *status)
+{
+    static const struct { const char *status; pm_op_outcome o; } map[] = {
+        { "expired", PM_OP_EXPIRED }, { "address_changed", PM_OP_ADDRESS_CHANGED },
+        { "superseded", PM_OP_SUPERSEDED }, { "revoked", PM_OP_REVOKED },
+        { "locked", PM_OP_LOCKED }, { NULL, PM_OP_ANSWERED }
+    };
+    int i;
+
+    for (i = 0; map[i].status && strcmp(map[i].status, status) != 0; i++) {
+    }
+    return map[i].o;
+}
+
+/* A hash no pending invitation has: retired by a newer invitation or an email
+ * change, or never ours. */
+static pm_op_outcome retired_token(pm_op_ctx *c, const char *hash)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(c->db, PM_SQL_TOKEN_SUPERSEDED, &rows, hash) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (rows->nelts == 0) {
+        return PM_OP_INVALID_TOKEN;
+    }
+    return pm_row_int(pm_first_row(rows), RETIRED_ADDRESS_CHANGED, 0) == 1
+           ? PM_OP_ADDRESS_CHANGED : PM_OP_SUPERSEDED;
+}
+
+pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)
+{
+    apr_array_header_t *rows;
+    const char *status;
+
+    if (pm_db_select(c->db, PM_SQL_TOKEN_FIND, &rows, t->hash) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (rows->nelts == 0) {
+        return retired_token(c, t->hash);
+    }
+    t->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
+    status = pm_row_str(t->inv, TOKEN_STATUS);
+    if (strcmp(status, "pending") == 0 && pm_row_int(t->inv, TOKEN_EXPIRES_AT, 0) <= c->now) {
+        status = "expired";
+    }
+    if (pm_row_int(t->inv, TOKEN_ADDRESS_CHANGED, 0) == 1) {
+        status = "address_changed";
+    }
+    return strcmp(status, "pending") == 0 ? PM_OP_OK : refusal_of(status);
+}
+
+/* After an unsuccessful attempt: lock the invitation and, when the client's budget
+ * is spent, every open invitation of the client. */
+static apr_status_t lock_spent(pm_op_ctx *c, const pm_op_token *t, long long client_used,
+                               pm_op_attempt *a)
+{
+    const char *client = pm_row_str(t->inv, TOKEN_CLIENT_ID);
+    apr_array_header_t *rows;
+    const pm_row *row;
+
+    if (pm_db_select(c->db, PM_SQL_VERIFY_LOCK_INVITATION, &rows,
+                     pm_arg_int(c->pool, VERIFY_ATTEMPTS_INVITATION),
+                     pm_row_str(t->inv, TOKEN_INV_ID)) != APR_SUCCESS || rows->nelts != 1
+        || pm_db_exec(c->db, PM_SQL_VERIFY_LOCK_CLIENT, NULL, client, client,
+                      pm_arg_int(c->pool, VERIFY_ATTEMPTS_CLIENT)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    row = &APR_ARRAY_IDX(rows, 0, pm_row);
+    a->tries_left = VERIFY_ATTEMPTS_INVITATION
+                    - pm_row_int(row, LOCKED_FAILURES, VERIFY_ATTEMPTS_INVITATION);
+    if (VERIFY_ATTEMPTS_CLIENT - client_used < a->tries_left) {
+        a->tries_left = VERIFY_ATTEMPTS_CLIENT - client_used;
+    }
+    a->locked = strcmp(pm_row_str(row, LOCKED_STATUS), "locked") == 0 || a->tries_left <= 0;
+    return APR_SUCCESS;
+}
+
+/* The attempt of a transaction that reserved it: a match gives both budgets back;
+ * anything else stays counted, may lock, and is audited as denied. Commits. */
+static pm_op_outcome settle_attempt(pm_op_ctx *c, const pm_op_token *t, const pm_row *found,
+                                    const char *action, pm_op_attempt *a)
+{
+    const char *inv = pm_row_str(t->inv, TOKEN_INV_ID);
+    const char *client = pm_row_str(t->inv, TOKEN_CLIENT_ID);
+
+    if (found && pm_row_int(found, RESERVED_DATE_MATCHES, 0) == 1) {
+        a->matched = 1;
+        if (pm_db_exec(c->db, PM_SQL_VERIFY_REFUND_INVITATION, NULL, inv) != APR_SUCCESS
+            || pm_db_exec(c->db, PM_SQL_VERIFY_REFUND_CLIENT, NULL, client) != APR_SUCCESS
+            || pm_db_commit(c->db) != APR_SUCCESS) {
+            return PM_OP_DB_UNAVAILABLE;
+        }
+        return PM_OP_OK;
+    }
+    if (lock_spent(c, t, found ? pm_row_int(found, RESERVED_FAILURES, 0)
+                               : VERIFY_ATTEMPTS_CLIENT, a) != APR_SUCCESS
+        || pm_audit(c->q, action, pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
+                    pm_row_int(t->inv, TOKEN_INV_ID, 0), PM_AUDIT_DENIED, NULL) != APR_SUCCESS
+        || pm_db_commit(c->db) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return PM_OP_OK;
+}
+
+/* One transaction: reserve an attempt from the invitation's budget, then from the
+ * client's in the statement that compares the date (NULL dob: a username probe,
+ * never a match). */
+static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const char *dob,
+                                     const char *action, pm_op_attempt *a)
+{
+    const char *inv = pm_row_str(t->inv, TOKEN_INV_ID);
+    apr_array_header_t *rows;
+    int reserved = 0;
+
+    memset(a, 0, sizeof(*a));
+    if (pm_db_begin(c->db) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_VERIFY_RESERVE_INVITATION, &reserved, inv, t->hash,
+                      pm_arg_int(c->pool, c->now), pm_arg_int(c->pool, VERIFY_ATTEMPTS_INVITATION))
+           != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (reserved != 1) {                 /* answered, locked or expired meanwhile */
+        pm_op_token now = { NULL, t->hash };
+        pm_op_outcome o;
+
+        pm_db_rollback(c->db);
+        o = pm_op_token_resolve(c, &now);
+        return o == PM_OP_OK ? PM_OP_LOCKED : o;
+    }
+    if (pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows,
+                     pm_row_str(t->inv, TOKEN_CLIENT_ID),
+                     pm_arg_int(c->pool, VERIFY_ATTEMPTS_CLIENT), dob) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return settle_attempt(c, t, rows->nelts == 1 ? pm_first_row(rows) : NULL, action, a);
+}
+
+pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *dob,
+                                pm_op_attempt *a)
+{
+    return reserve_attempt(c, t, dob, "invitation.verify_failed", a);
+}
+
+/* A taken username rolls the consumption back and costs an attempt, so usernames
+ * cannot be probed without limit by the holder of a link. */
+static pm_op_outcome username_taken(pm_op_ctx *c, const pm_op_token *t)
+{
+    pm_op_attempt a;
+    pm_op_outcome o;
+
+    pm_db_rollback(c->db);
+    o = reserve_attempt(c, t, NULL, "invitation.username_taken", &a);
+    return o == PM_OP_OK ? PM_OP_USERNAME_TAKEN : o;
+}
+
+/* Consumes the token as `status` (exactly one request can), inside a new
+ * transaction; ANSWERED when another request did first. */
+static pm_op_outcome consume(pm_op_ctx *c, const pm_op_token *t, const char *status)
+{
+    const char *now = pm_arg_int(c->pool, c->now);
+    int consumed = 0;
+
+    if (pm_db_begin(c->db) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_INVITATION_CONSUME, &consumed, status, now,
+                      pm_row_str(t->inv, TOKEN_INV_ID), t->hash, now) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return consumed == 1 ? PM_OP_OK : PM_OP_ANSWERED;
+}
+
+pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
+                           const char *hash)
+{
+    apr_array_header_t *rows;
+    pm_op_outcome o;
+
+    if ((o = consume(c, t, "accepted")) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_select(c->db, PM_SQL_ACCOUNT_INSERT, &rows, username, hash,
+                     pm_row_str(t->inv, TOKEN_CLIENT_ID), pm_row_str(t->inv, TOKEN_REP_ID),
+                     pm_row_str(t->inv, TOKEN_INV_ID), pm_arg_int(c->pool, c->now))
+        != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (rows->nelts == 0) {
+        return username_taken(c, t);
+    }
+    if (pm_db_exec(c->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(t->inv, TOKEN_CLIENT_ID))
+        != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return pm_op_finish(c, "invitation.accept", pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
+                        pm_row_int(t->inv, TOKEN_INV_ID, 0), NULL);
+}
+
+pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t)
+{
+    pm_op_outcome o = consume(c, t, "declined");
+
+    if (o != PM_OP_OK) {
+        return o;
+    }
+    return pm_op_finish(c, "invitation.decline", pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
+                        pm_row_int(t->inv, TOKEN_INV_ID, 0), NULL);
+}

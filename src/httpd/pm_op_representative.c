@@ -1,0 +1,156 @@
+/* pm_op_representative.c — the representative operations: create and invite in
+ * one transaction, edit (a new email supersedes pending invitations), reinvite,
+ * remove (open invitations revoked, accounts disabled). All under the client's
+ * row lock; a representative is visible exactly when its client is. */
+#include "pm_op.h"
+
+static pm_op_outcome load_rep(pm_op_ctx *c, long long rep_id, const char *action,
+                              const pm_row **rep)
+{
+    return pm_op_load_visible(c, PM_SQL_REP_GET_VISIBLE, rep_id, action, rep);
+}
+
+/* Settings read, and representatives turned on in them. */
+static pm_op_outcome representatives_enabled(pm_op_ctx *c)
+{
+    pm_op_outcome o = pm_op_settings(c);
+
+    return o != PM_OP_OK ? o : c->st.representatives_enabled ? PM_OP_OK : PM_OP_REPS_DISABLED;
+}
+
+pm_op_outcome pm_op_rep_create(pm_op_ctx *c, long long client_id, const pm_op_rep *in,
+                               long long *rep_id, long long *invitation_id)
+{
+    const pm_row *client;
+    apr_array_header_t *rows;
+    pm_op_outcome o;
+
+    *rep_id = *invitation_id = 0;
+    if ((o = pm_op_load_visible(c, PM_SQL_CLIENT_GET_VISIBLE, client_id, "representative.create",
+                                &client)) != PM_OP_OK
+        || (o = representatives_enabled(c)) != PM_OP_OK
+        || (o = pm_op_begin_client_txn(c, client_id)) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_select(c->db, PM_SQL_REP_INSERT, &rows, pm_arg_int(c->pool, client_id), in->email,
+                     in->first_name, in->last_name, in->relationship, c->staff->username,
+                     pm_arg_int(c->pool, c->now)) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (rows->nelts == 0) {
+        return PM_OP_DUPLICATE;
+    }
+    *rep_id = pm_row_int(pm_first_row(rows), INSERTED_ID, 0);
+    if ((o = pm_op_create_invitation(c, client_id, *rep_id, in->email, invitation_id))
+        != PM_OP_OK) {
+        return o;
+    }
+    if (*invitation_id == 0) {           /* a new representative has none pending */
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return pm_op_finish(c, "representative.create", client_id, *rep_id, NULL);
+}
+
+/* The fields `in` leaves NULL, from the representative's row. */
+static void fill_unchanged(pm_op_rep *in, const pm_row *rep)
+{
+    in->email = in->email ? in->email : pm_row_str(rep, VISIBLE_REP_EMAIL);
+    in->first_name = in->first_name ? in->first_name : pm_row_str(rep, VISIBLE_REP_FIRST_NAME);
+    in->last_name = in->last_name ? in->last_name : pm_row_str(rep, VISIBLE_REP_LAST_NAME);
+    in->relationship = in->relationship ? in->relationship
+                                        : pm_row_str(rep, VISIBLE_REP_RELATIONSHIP);
+}
+
+pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
+                               long long *client_id)
+{
+    apr_pool_t *p = c->pool;
+    const char *rid = pm_arg_int(p, rep_id);
+    const pm_row *rep;
+    apr_array_header_t *taken;
+    pm_op_outcome o;
+    int superseded = 0;
+    json_t *detail;
+
+    if ((o = load_rep(c, rep_id, "representative.update", &rep)) != PM_OP_OK) {
+        return o;
+    }
+    *client_id = pm_row_int(rep, VISIBLE_REP_CLIENT_ID, 0);
+    fill_unchanged(in, rep);
+    if ((o = pm_op_begin_client_txn(c, *client_id)) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_select(c->db, PM_SQL_REP_EMAIL_TAKEN, &taken, pm_arg_int(p, *client_id), in->email,
+                     rid) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (taken->nelts > 0) {
+        return PM_OP_DUPLICATE;
+    }
+    if (pm_db_exec(c->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, c->now), rid,
+                   in->email) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_REP_UPDATE, NULL, in->email, in->first_name, in->last_name,
+                      in->relationship, rid) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    detail = pm_json_object(p);
+    pm_json_set_int(detail, "superseded_invitations", superseded);
+    return pm_op_finish(c, "representative.update", *client_id, rep_id, detail);
+}
+
+pm_op_outcome pm_op_rep_invite(pm_op_ctx *c, long long rep_id, long long *invitation_id)
+{
+    const pm_row *rep;
+    long long client_id;
+    pm_op_outcome o;
+
+    *invitation_id = 0;
+    if ((o = load_rep(c, rep_id, "invitation.create", &rep)) != PM_OP_OK
+        || (o = pm_op_settings(c)) != PM_OP_OK) {
+        return o;
+    }
+    client_id = pm_row_int(rep, VISIBLE_REP_CLIENT_ID, 0);
+    if ((o = representatives_enabled(c)) != PM_OP_OK
+        || (o = pm_op_begin_client_txn(c, client_id)) != PM_OP_OK
+        || (o = load_rep(c, rep_id, NULL, &rep)) != PM_OP_OK) {  /* after the lock */
+        return o;
+    }
+    if (pm_row_int(rep, VISIBLE_REP_ACCOUNTS, 0) > 0) {
+        return PM_OP_ALREADY_ACTIVE;
+    }
+    if ((o = pm_op_create_invitation(c, client_id, rep_id, pm_row_str(rep, VISIBLE_REP_EMAIL),
+                                     invitation_id)) != PM_OP_OK) {
+        return o;
+    }
+    if (*invitation_id == 0) {
+        return PM_OP_PENDING;
+    }
+    return pm_op_finish(c, "invitation.create", client_id, *invitation_id, NULL);
+}
+
+pm_op_outcome pm_op_rep_remove(pm_op_ctx *c, long long rep_id, long long *client_id)
+{
+    apr_pool_t *p = c->pool;
+    const char *rid = pm_arg_int(p, rep_id), *now = pm_arg_int(p, c->now);
+    const pm_row *rep;
+    pm_op_outcome o;
+    int revoked = 0, disabled = 0;
+    json_t *detail;
+
+    if ((o = load_rep(c, rep_id, "representative.remove", &rep)) != PM_OP_OK) {
+        return o;
+    }
+    *client_id = pm_row_int(rep, VISIBLE_REP_CLIENT_ID, 0);
+    if ((o = pm_op_begin_client_txn(c, *client_id)) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_exec(c->db, PM_SQL_REP_REVOKE_OPEN, &revoked, now, rid) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_REP_DISABLE_ACCOUNTS, &disabled, rid) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_REP_REMOVE, NULL, now, rid) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    detail = pm_json_object(p);
+    pm_json_set_int(detail, "revoked_invitations", revoked);
+    pm_json_set_int(detail, "disabled_accounts", disabled);
+    return pm_op_finish(c, "representative.remove", *client_id, rep_id, detail);
+}
