@@ -51,9 +51,9 @@ struct pm_roster_parser {
     pm_csv_reader *rd;
     int column_of[NFIELDS];        /* the field's column, or -1 */
     int ncolumns;
-    /* FHIR */
-    json_t *entries;
-    size_t index;
+    /* FHIR: buf[cut..fill) is what the scanner has not seen yet */
+    struct bundle_scan *scan;
+    int entry_index;
 };
 
 static void add_error(pm_roster_parser *ps, int where, const char *field,
@@ -389,56 +389,160 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
 
 /* ---- FHIR ---------------------------------------------------------------------------- */
 
-static size_t json_input(void *buffer, size_t buflen, void *data)
-{
-    pm_roster_parser *ps = data;
-    apr_size_t n = buflen;
-    apr_status_t rv = ps->read(ps->ctx, buffer, &n);
+/* A growing byte buffer in the parser's pool. */
+typedef struct {
+    char *b;
+    apr_size_t len, cap;
+} byte_buffer;
 
-    if (rv == APR_EOF) {
+static void buffer_add(apr_pool_t *p, byte_buffer *bb, char c)
+{
+    if (bb->len + 1 >= bb->cap) {
+        apr_size_t cap = bb->cap ? 2 * bb->cap : 4096;
+        char *bigger = apr_palloc(p, cap);
+
+        if (bb->len) {
+            memcpy(bigger, bb->b, bb->len);
+        }
+        bb->b = bigger;
+        bb->cap = cap;
+    }
+    bb->b[bb->len++] = c;
+}
+
+/* The Bundle is scanned byte by byte (strings, escapes and nesting tracked, no
+ * values built): each element of the root's "entry" array is cut out and parsed
+ * on its own by Jansson, and everything else (the "skeleton", with "entry": [])
+ * is parsed at the end to check the document. Memory: one entry at a time. */
+typedef struct bundle_scan {
+    int depth, in_string, escaped, expect_key, in_key, entry_next, in_entry, in_element;
+    char key[8];
+    apr_size_t keylen;
+    byte_buffer element, skeleton;
+} bundle_scan;
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void scan_emit(pm_roster_parser *ps, bundle_scan *sc, char c)
+{
+    if (sc->in_element) {
+        buffer_add(ps->pool, &sc->element, c);
+    }
+    else if (!sc->in_entry) {
+        buffer_add(ps->pool, &sc->skeleton, c);
+    }
+}
+
+static void scan_string_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
+{
+    scan_emit(ps, sc, c);
+    if (sc->escaped) {
+        sc->escaped = 0;
+    }
+    else if (c == '\\') {
+        sc->escaped = 1;
+    }
+    else if (c == '"') {
+        sc->in_string = sc->in_key = 0;
+    }
+    else if (sc->in_key) {
+        sc->keylen = sc->keylen < sizeof(sc->key) ? sc->keylen + 1 : sc->keylen;
+        if (sc->keylen < sizeof(sc->key)) {
+            sc->key[sc->keylen - 1] = c;
+        }
+    }
+}
+
+/* One byte; returns 1 when it ended an element of the entry array. */
+static int scan_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
+{
+    int ended = 0;
+
+    if (sc->in_string) {
+        scan_string_byte(ps, sc, c);
         return 0;
     }
-    if (rv != APR_SUCCESS) {
-        ps->read_status = rv;
-        return (size_t)-1;
+    if (sc->in_element && sc->depth == 2 && (c == ',' || c == ']')) {
+        sc->in_element = 0;
+        ended = 1;
     }
-    return n;
+    else if (sc->in_entry && sc->depth == 2 && !sc->in_element && !is_space(c) && c != ','
+             && c != ']') {
+        sc->in_element = 1;
+        sc->element.len = 0;
+    }
+    if (sc->entry_next && !is_space(c)) {
+        sc->entry_next = 0;
+        if (c == '[') {
+            buffer_add(ps->pool, &sc->skeleton, c);
+            sc->in_entry = 1;
+            sc->depth++;
+            return 0;
+        }
+    }
+    switch (c) {
+    case '"':
+        sc->in_string = 1;
+        if (sc->depth == 1 && sc->expect_key) {
+            sc->in_key = 1;
+            sc->keylen = 0;
+        }
+        break;
+    case '{':
+    case '[':
+        sc->depth++;
+        sc->expect_key = c == '{' && sc->depth == 1;
+        break;
+    case '}':
+    case ']':
+        if (sc->in_entry && sc->depth == 2) {
+            sc->in_entry = 0;
+        }
+        sc->depth--;
+        break;
+    case ':':
+        if (sc->depth == 1) {
+            sc->expect_key = 0;
+            sc->entry_next = sc->keylen == 5 && memcmp(sc->key, "entry", 5) == 0;
+        }
+        break;
+    case ',':
+        sc->expect_key = sc->depth == 1 ? 1 : sc->expect_key;
+        break;
+    }
+    scan_emit(ps, sc, c);
+    return ended;
 }
 
-static apr_status_t release_json(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
-/* Reads the whole Bundle (Jansson builds the tree) and finds its entries. */
-static int fhir_load(pm_roster_parser *ps, apr_status_t *rv)
+/* The skeleton, once the input has ended: a JSON Bundle whose entry is an array. */
+static void check_skeleton(pm_roster_parser *ps, bundle_scan *sc)
 {
     json_error_t err;
-    json_t *root = json_load_callback(json_input, ps, JSON_REJECT_DUPLICATES, &err);
+    json_t *root;
     const char *type;
 
-    if (root == NULL) {
-        if (ps->read_status != APR_SUCCESS) {
-            *rv = ps->read_status;
-            return -1;
-        }
-        add_error(ps, -1, NULL, "not a JSON document: %s (line %d, column %d)", err.text,
-                  err.line, err.column);
-        return 0;
+    if (sc->depth != 0 || sc->in_string) {
+        add_error(ps, -1, NULL, "not a JSON document: it ends inside %s",
+                  sc->in_string ? "a string" : "an object or array");
+        return;
     }
-    apr_pool_cleanup_register(ps->pool, root, release_json, apr_pool_cleanup_null);
+    root = json_loadb(sc->skeleton.b ? sc->skeleton.b : "", sc->skeleton.len,
+                      JSON_REJECT_DUPLICATES, &err);
+    if (root == NULL) {
+        add_error(ps, -1, NULL, "not a JSON document: %s", err.text);
+        return;
+    }
     type = json_string_value(json_object_get(root, "resourceType"));
     if (!json_is_object(root) || type == NULL || strcmp(type, "Bundle") != 0) {
         add_error(ps, -1, "resourceType", "the document must be a FHIR Bundle");
-        return 0;
     }
-    ps->entries = json_object_get(root, "entry");
-    if (ps->entries != NULL && !json_is_array(ps->entries)) {
+    else if (json_object_get(root, "entry") && !json_is_array(json_object_get(root, "entry"))) {
         add_error(ps, -1, "entry", "the Bundle's entry must be an array");
-        return 0;
     }
-    return 1;
+    json_decref(root);
 }
 
 /* The string member name of o, or NULL; a member that is not a string is reported. */
@@ -561,21 +665,43 @@ static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t
     return check_entry(ps, where, v, fhir_names, scratch, e);
 }
 
+static int fhir_element(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e)
+{
+    bundle_scan *sc = ps->scan;
+    int where = ps->entry_index++, good;
+    json_error_t err;
+    json_t *entry = json_loadb(sc->element.b, sc->element.len, JSON_REJECT_DUPLICATES, &err);
+
+    if (entry == NULL) {
+        add_error(ps, where, NULL, "not JSON: %s", err.text);
+        return 0;
+    }
+    good = fhir_entry(ps, where, entry, scratch, e);
+    json_decref(entry);
+    return good;
+}
+
 static int fhir_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
                      apr_status_t *rv)
 {
-    int r;
-
-    if (ps->index == 0 && ps->entries == NULL && (r = fhir_load(ps, rv)) != 1) {
-        return r;
+    if (ps->scan == NULL) {
+        ps->scan = apr_pcalloc(ps->pool, sizeof(bundle_scan));
     }
-    while (ps->index < json_array_size(ps->entries)) {
-        size_t i = ps->index++;
-        if (fhir_entry(ps, (int)i, json_array_get(ps->entries, i), scratch, e)) {
+    for (;;) {
+        if (ps->cut == ps->fill) {
+            ps->cut = ps->fill = 0;
+            if ((*rv = read_more(ps)) != APR_SUCCESS) {
+                return -1;
+            }
+            if (ps->eof) {
+                check_skeleton(ps, ps->scan);
+                return 0;
+            }
+        }
+        if (scan_byte(ps, ps->scan, ps->buf[ps->cut++]) && fhir_element(ps, scratch, e)) {
             return 1;
         }
     }
-    return 0;
 }
 
 /* ---- the parser ----------------------------------------------------------------------- */
@@ -593,9 +719,9 @@ pm_roster_parser *pm_roster_parser_make(apr_pool_t *p, const pm_roster_options *
     ps->errors = errors;
     ps->now = apr_time_from_sec(o->now);
     ps->next_line = 1;
+    ps->cap = 2 * CHUNK_READ;
+    ps->buf = apr_palloc(p, ps->cap);
     if (o->format == PM_ROSTER_CSV) {
-        ps->cap = 2 * CHUNK_READ;
-        ps->buf = apr_palloc(p, ps->cap);
         apr_pool_create(&ps->chunk_pool, p);
     }
     return ps;

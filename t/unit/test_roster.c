@@ -171,6 +171,38 @@ static void test_fhir(apr_pool_t *p)
     ok(r.n == 0 && r.errors->nelts == 1, "duplicate members: refused");
 }
 
+/* The Bundle scanner: brackets, quotes and "entry" inside strings and nested
+ * objects, members after the entries, and elements that are not objects. */
+static void test_fhir_scanner(apr_pool_t *p)
+{
+    static const char tricky[] =
+        "{ \"type\" : \"coll]ection\\\"[{\" ,\"resourceType\":\"Bundle\", \"meta\":{\"entry\":[1,2]},\n"
+        "  \"entry\" : [ {\"resource\":{\"resourceType\":\"Patient\",\"entry\":{\"x\":\"],[\"},"
+        "   \"identifier\":[{\"value\":\"Q-\\\"1]\"}],\"name\":[{\"family\":\"Br{ace\",\"given\":[\"Al\"]}],"
+        "   \"birthDate\":\"1970-01-01\"}} , 7 ,\n {\"resource\":{\"resourceType\":\"Patient\","
+        "   \"identifier\":[{\"value\":\"Q-2\"}],\"name\":[{\"family\":\"B\",\"given\":[\"C\"]}],"
+        "   \"birthDate\":\"1971-01-01\"}}\n ], \"total\": 3 }";
+    parsed r;
+    apr_size_t step;
+
+    for (step = 1; step <= 4096; step *= 8) {
+        parse(p, PM_ROSTER_FHIR, NULL, tricky, step, &r);
+        ok(r.n == 2 && r.errors->nelts == 1, "scanner, %u bytes a read: 2 Patients, 1 problem "
+           "(got %d, %d)", (unsigned)step, r.n, r.errors->nelts);
+        is_str(r.e[0].external_id, "Q-\"1]", "quotes and brackets inside strings");
+        is_str(r.e[0].last_name, "Br{ace", "a brace inside a string");
+        ok(r.e[1].where == 2, "the second Patient is entry 2");
+        ok(err(&r, 0) && err(&r, 0)->where == 1, "entry 1 (a number) is not a Patient");
+    }
+    parse(p, PM_ROSTER_FHIR, NULL, "{\"resourceType\":\"Bundle\",\"entry\":{}}", 7, &r);
+    ok(r.n == 0 && r.errors->nelts == 1 && strstr(err(&r, 0)->message, "array"),
+       "entry that is not an array: refused");
+    parse(p, PM_ROSTER_FHIR, NULL, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":", 7, &r);
+    ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == -1, "a document cut short: refused");
+    parse(p, PM_ROSTER_FHIR, NULL, "{\"resourceType\":\"Bundle\",\"entry\":[{\"a\":1,\"a\":2}]}", 7, &r);
+    ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == 0, "duplicate members in an entry: refused");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -180,6 +212,7 @@ int main(void)
     test_csv_stream(p);
     test_csv_header(p);
     test_fhir(p);
+    test_fhir_scanner(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
