@@ -1,7 +1,8 @@
 /* pm_roster_parse.c — the roster sync's input side: a CSV stream read a chunk of
  * whole records at a time (pm_csv.c on each chunk), or a FHIR R4 Bundle of
- * Patients (Jansson), turned into checked pm_roster_entry values; every bad
- * record is reported with its CSV line or FHIR entry index and field. */
+ * Patients scanned one entry at a time (each entry parsed by Jansson), turned into
+ * checked pm_roster_entry values; every bad record is reported with its CSV line
+ * or FHIR entry index and field. */
 #include "pm_roster.h"
 #include "pm_csv.h"
 #include "pm_date.h"
