@@ -189,7 +189,8 @@ my $DEFAULTS = get_settings();
                        resend_cooldown_minutes max_sends_per_invitation password_min_length
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
-                       modules representatives_enabled collation_locale practice_phone)],
+                       modules representatives_enabled collation_locale practice_phone
+                       disable_accounts_on_discharge)],
               'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -201,6 +202,8 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{collation_locale}, 'en', 'default collation_locale en');
     ok(JSON::PP::is_bool($DEFAULTS->{representatives_enabled}) && $DEFAULTS->{representatives_enabled},
        'default representatives_enabled true');
+    ok(JSON::PP::is_bool($DEFAULTS->{disable_accounts_on_discharge})
+       && !$DEFAULTS->{disable_accounts_on_discharge}, 'default disable_accounts_on_discharge false');
     for my $k (qw(client representative)) {
         like($DEFAULTS->{"${k}_invitation_message"}, qr/\{\{link\}\}/, "default $k message has {{link}}");
         like($DEFAULTS->{"${k}_invitation_message"}, qr/\{\{expires_at\}\}/, "default $k message has {{expires_at}}");

@@ -22,6 +22,10 @@ typedef struct {
     const char *schema_dir;     /* for init */
     const char *display_name;   /* staff add/update --name */
     int all_clients;            /* staff add/update: -1 unset, 0 --no-all-clients, 1 --all-clients */
+    const char *format;         /* clients sync --format: csv, fhir; NULL: by file name */
+    const char *identifier_system; /* clients sync --identifier-system */
+    int dry_run;                /* clients sync --dry-run */
+    int discharge_missing;      /* clients sync --discharge-missing */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
     int nargs;
 } admin_options;
@@ -66,6 +70,9 @@ int admin_cmd_init(admin_db *db, const admin_options *o);
 int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
+/* admin_roster.c */
+int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
+int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);
 
 /* Shared by clients import and demo-data: the name keyer (pm_client_keys.c) for
  * the database's collation_locale; insert one client (already validated),

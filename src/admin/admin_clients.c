@@ -88,30 +88,6 @@ int admin_clients_fill_keys(admin_db *db)
     return ADMIN_OK;
 }
 
-/* The field as stored: a line break inside a quoted field (a spreadsheet cell
- * with Alt+Enter) becomes one space, and spaces around the value are dropped. */
-static const char *normalised(apr_pool_t *p, const pm_csv_field *f, apr_size_t *len)
-{
-    char *out = apr_palloc(p, f->len + 1);
-    apr_size_t i, n = 0, start = 0;
-
-    for (i = 0; i < f->len; i++) {
-        if (f->value[i] == '\r' && i + 1 < f->len && f->value[i + 1] == '\n') {
-            continue;
-        }
-        out[n++] = (f->value[i] == '\r' || f->value[i] == '\n') ? ' ' : f->value[i];
-    }
-    while (n > 0 && out[n - 1] == ' ') {
-        n--;
-    }
-    out[n] = '\0';
-    while (out[start] == ' ') {
-        start++;
-    }
-    *len = n - start;
-    return out + start;
-}
-
 static void report(import_state *st, unsigned int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void report(import_state *st, unsigned int line, const char *fmt, ...)
@@ -130,7 +106,7 @@ static int check_field(apr_pool_t *p, import_state *st, unsigned int line, int c
                        const pm_csv_field *f, const char **out)
 {
     apr_size_t len;
-    const char *v = normalised(p, f, &len);
+    const char *v = pm_csv_field_trimmed(p, f, &len);
     const char *problem = NULL;
 
     if (!pm_utf8_valid(v, len, 0)) {

@@ -25,6 +25,11 @@
 #define OPT_NAME           0x02
 #define OPT_ALL_CLIENTS    0x04
 #define OPT_NO_ALL_CLIENTS 0x08
+#define OPT_FORMAT         0x10
+#define OPT_DRY_RUN        0x20
+#define OPT_DISCHARGE      0x40
+#define OPT_IDENTIFIER     0x80
+#define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER)
 
 typedef struct {
     const char *group;
@@ -44,8 +49,12 @@ static const command_spec commands[] = {
     { "staff", "disable", 1, 0, "staff disable USER" },
     { "staff", "enable", 1, 0, "staff enable USER" },
     { "staff", "list", 0, 0, "staff list" },
+    { "staff", "sync-caseloads", 1, 0, "staff sync-caseloads FILE.csv" },
     { "clients", "import", 1, 0, "clients import FILE.csv" },
     { "clients", "list", 0, 0, "clients list" },
+    { "clients", "sync", 1, OPT_SYNC,
+      "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing] "
+      "[--identifier-system URI]" },
     { "demo-data", NULL, 0, 0, "demo-data" },
     { NULL, NULL, 0, 0, NULL }
 };
@@ -90,6 +99,14 @@ static const char help_text[] =
 "  staff list\n"
 "      Tab-separated: username, display name, all_clients, active, number of\n"
 "      granted clients.\n"
+"  staff sync-caseloads FILE.csv\n"
+"      Make caseloads follow the EHR. FILE.csv's first line is exactly\n"
+"          username,external_id\n"
+"      and each row grants a staff member the client with that chart number.\n"
+"      Every staff member named in the file ends up with exactly the file's\n"
+"      clients (missing grants added, others removed); staff not named are left\n"
+"      alone. An unknown user or chart number is an error and nothing changes.\n"
+"      Last line: granted N, revoked N, unchanged N."
 "\n"
 "  clients import FILE.csv\n"
 "      Import clients from a CSV file (RFC 4180: quoted fields, \"\" for a quote,\n"
@@ -104,6 +121,27 @@ static const char help_text[] =
 "      all or nothing, in one transaction.\n"
 "  clients list\n"
 "      Tab-separated: id, last name, first name, date of birth, email.\n"
+"  clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing]\n"
+"               [--identifier-system URI]\n"
+"      Make the clients follow the EHR, matched by chart number (external_id).\n"
+"      CSV (the default, unless FILE ends in .json): the first line is\n"
+"          external_id,first_name,last_name,date_of_birth,email\n"
+"      optionally followed by active and preferred_language in any order.\n"
+"      FHIR: a FHIR R4 Bundle (JSON) of Patient resources: identifier (the one\n"
+"      of --identifier-system, else the first), the official name (else the\n"
+"      first: given[0], family), birthDate, the first email telecom, active,\n"
+"      communication language. A new chart number adds a client (or names the\n"
+"      one client without a chart number with the same name and date of\n"
+"      birth), a changed one is updated; an email change supersedes a pending\n"
+"      invitation, as the staff's change button does; a client no longer\n"
+"      active is discharged: pending invitations revoked, portal accounts\n"
+"      disabled only if the setting disable_accounts_on_discharge is on.\n"
+"      --discharge-missing also discharges active clients with a chart number\n"
+"      the file does not name. All or nothing, in one transaction: every bad\n"
+"      row is reported (CSV line, FHIR entry index and field) and then nothing\n"
+"      changes. --dry-run reports the same and changes nothing. Changes are\n"
+"      audited as user 'sync'. Last line:\n"
+"          added N, updated N, unchanged N, discharged N\n"
 "\n"
 "  demo-data\n"
 "      Fill an empty database with the demo's staff (admin, clinician1,\n"
@@ -235,6 +273,21 @@ static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_l
         else if (option_value(argc, argv, &i, "--name", &pl->o.display_name, &missing)) {
             pl->opts_seen |= OPT_NAME;
         }
+        else if (option_value(argc, argv, &i, "--format", &pl->o.format, &missing)) {
+            pl->opts_seen |= OPT_FORMAT;
+        }
+        else if (option_value(argc, argv, &i, "--identifier-system", &pl->o.identifier_system,
+                              &missing)) {
+            pl->opts_seen |= OPT_IDENTIFIER;
+        }
+        else if (strcmp(a, "--dry-run") == 0) {
+            pl->opts_seen |= OPT_DRY_RUN;
+            pl->o.dry_run = 1;
+        }
+        else if (strcmp(a, "--discharge-missing") == 0) {
+            pl->opts_seen |= OPT_DISCHARGE;
+            pl->o.discharge_missing = 1;
+        }
         else if (strcmp(a, "--all-clients") == 0) {
             pl->opts_seen |= OPT_ALL_CLIENTS;
             pl->o.all_clients = 1;
@@ -287,7 +340,8 @@ static int group_known(const char *group)
 static int resolve_command(parsed_line *pl, const command_spec **cmd)
 {
     static const char *const option_names[] = {
-        "--schema-dir", "--name", "--all-clients", "--no-all-clients"
+        "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
+        "--dry-run", "--discharge-missing", "--identifier-system"
     };
     const char *group;
     int skip, i;
@@ -310,7 +364,7 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
     if (pl->words->nelts - skip != (*cmd)->nargs) {
         return usage_error("usage: " PROGRAM " %s", (*cmd)->usage);
     }
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < (int)(sizeof(option_names) / sizeof(option_names[0])); i++) {
         if ((pl->opts_seen & (1u << i)) && !((*cmd)->opts & (1u << i))) {
             return usage_error("%s does not apply to '%s'", option_names[i], (*cmd)->usage);
         }
@@ -371,6 +425,12 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
 {
     if (strcmp(cmd->group, "init") == 0) {
         return admin_cmd_init(db, o);
+    }
+    if (cmd->sub && strcmp(cmd->sub, "sync-caseloads") == 0) {
+        return admin_cmd_staff_sync_caseloads(db, o);
+    }
+    if (cmd->sub && strcmp(cmd->group, "clients") == 0 && strcmp(cmd->sub, "sync") == 0) {
+        return admin_cmd_clients_sync(db, o);
     }
     if (strcmp(cmd->group, "staff") == 0) {
         return admin_cmd_staff(db, cmd->sub, o);

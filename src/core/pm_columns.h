@@ -100,6 +100,24 @@ enum { PM_COLS_UNKEYED(PM_COL_NAME, PM_COL_NAME) };
     LAST(ACTIVE_ACCOUNTS, "count(*)")
 enum { PM_COLS_ACTIVE_ACCOUNTS(PM_COL_NAME, PM_COL_NAME) };
 
+/* PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID, _UNNAMED: what a roster sync compares */
+#define PM_COLS_ROSTER_CLIENT(COL, LAST) \
+    COL(ROSTER_ID, "id") \
+    COL(ROSTER_FIRST_NAME, "first_name") \
+    COL(ROSTER_LAST_NAME, "last_name") \
+    COL(ROSTER_DATE_OF_BIRTH, "date_of_birth") \
+    COL(ROSTER_EMAIL, "email") \
+    COL(ROSTER_ACTIVE, "active") \
+    COL(ROSTER_LANGUAGE, "preferred_language") \
+    LAST(ROSTER_EXTERNAL_ID, "external_id")
+enum { PM_COLS_ROSTER_CLIENT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_ROSTER_NAMED_ACTIVE: active clients with a chart number, by id */
+#define PM_COLS_ROSTER_NAMED(COL, LAST) \
+    COL(NAMED_ID, "id") \
+    LAST(NAMED_EXTERNAL_ID, "external_id")
+enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
+
 /* ---- invitations --------------------------------------------------------------------- */
 
 /* An invitation as the API shows it (PM_SQL_CLIENT_INVITATIONS, INVITATION_ONE):
@@ -334,5 +352,10 @@ enum { PM_COLS_ADMIN_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(ADMIN_CLIENT_DATE_OF_BIRTH, "date_of_birth") \
     LAST(ADMIN_CLIENT_EMAIL, "coalesce(email, '')")
 enum { PM_COLS_ADMIN_CLIENT(PM_COL_NAME, PM_COL_NAME) };
+
+/* `staff sync-caseloads`: a staff member's granted clients */
+#define PM_COLS_CASELOAD(COL, LAST) \
+    LAST(CASELOAD_CLIENT_ID, "client_id")
+enum { PM_COLS_CASELOAD(PM_COL_NAME, PM_COL_NAME) };
 
 #endif

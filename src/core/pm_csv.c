@@ -27,6 +27,33 @@ pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len
     return rd;
 }
 
+void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line)
+{
+    rd->line = line;
+}
+
+const char *pm_csv_field_trimmed(apr_pool_t *p, const pm_csv_field *f, apr_size_t *len)
+{
+    char *out = apr_palloc(p, f->len + 1);
+    apr_size_t i, n = 0, start = 0;
+
+    for (i = 0; i < f->len; i++) {
+        if (f->value[i] == '\r' && i + 1 < f->len && f->value[i + 1] == '\n') {
+            continue;
+        }
+        out[n++] = (f->value[i] == '\r' || f->value[i] == '\n') ? ' ' : f->value[i];
+    }
+    while (n > 0 && out[n - 1] == ' ') {
+        n--;
+    }
+    out[n] = '\0';
+    while (out[start] == ' ') {
+        start++;
+    }
+    *len = n - start;
+    return out + start;
+}
+
 static int at_line_end(const pm_csv_reader *rd)
 {
     return rd->pos >= rd->len || rd->buf[rd->pos] == '\n' || rd->buf[rd->pos] == '\r';

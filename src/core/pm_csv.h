@@ -37,9 +37,18 @@ typedef enum {
  * byte order mark is skipped. */
 pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len);
 
+/* Numbers the reader's first line `line` instead of 1 (a buffer that continues
+ * a stream: its records and errors then carry the stream's line numbers). */
+void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line);
+
 /* Reads the next record; fields are allocated from p. */
 pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
                           const char **error, unsigned int *error_line);
+
+/* A field as data files mean it: a line break inside a quoted field (a
+ * spreadsheet cell with Alt+Enter) becomes one space, and spaces around the
+ * value are dropped. *len gets the result's length. */
+const char *pm_csv_field_trimmed(apr_pool_t *p, const pm_csv_field *f, apr_size_t *len);
 
 /* One cell of a CSV export. A value starting with =, +, -, @, TAB or CR gets a
  * leading ' so a spreadsheet shows it as text and never runs it as a formula

@@ -9,6 +9,8 @@
 
 struct pm_db {
     apr_pool_t *pool;
+    apr_pool_t *scratch;          /* rows, arguments, results: pool unless a caller
+                                   * lends a shorter-lived one (pm_db_use_pool) */
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;         /* label -> apr_dbd_prepared_t */
@@ -25,6 +27,7 @@ pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *h
     pm_db *db = apr_pcalloc(pool, sizeof(*db));
 
     db->pool = pool;
+    db->scratch = pool;
     db->driver = driver;
     db->handle = handle;
     db->prepared = prepared ? prepared : apr_hash_make(pool);
@@ -33,6 +36,14 @@ pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *h
     }
     db->ctx = ctx;
     return db;
+}
+
+apr_pool_t *pm_db_use_pool(pm_db *db, apr_pool_t *p)
+{
+    apr_pool_t *old = db->scratch;
+
+    db->scratch = p ? p : db->pool;
+    return old;
 }
 
 void *pm_db_context(const pm_db *db)
@@ -88,7 +99,7 @@ static apr_dbd_prepared_t *find_statement(pm_db *db, pm_sql_id id, const pm_sql_
 
 static const char **collect_args(pm_db *db, const pm_sql_stmt *st, va_list ap)
 {
-    const char **args = apr_pcalloc(db->pool, sizeof(char *) * (st->nargs + 1));
+    const char **args = apr_pcalloc(db->scratch, sizeof(char *) * (st->nargs + 1));
     int i;
 
     for (i = 0; i < st->nargs; i++) {
@@ -109,16 +120,16 @@ static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_head
     apr_dbd_row_t *row = NULL;
     int rc, i, ncols;
 
-    while ((rc = apr_dbd_get_row(db->driver, db->pool, res, &row, -1)) == 0) {
+    while ((rc = apr_dbd_get_row(db->driver, db->scratch, res, &row, -1)) == 0) {
         pm_row *out = apr_array_push(rows);
         ncols = apr_dbd_num_cols(db->driver, res);
         out->ncols = ncols;
-        out->v = apr_pcalloc(db->pool, sizeof(char *) * (ncols > 0 ? ncols : 1));
+        out->v = apr_pcalloc(db->scratch, sizeof(char *) * (ncols > 0 ? ncols : 1));
         for (i = 0; i < ncols; i++) {
             /* datum_get says APR_ENOENT for SQL NULL (get_entry gives "" on pgsql) */
             char *val = NULL;
             apr_status_t rv = apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &val);
-            out->v[i] = (rv == APR_SUCCESS && val) ? apr_pstrdup(db->pool, val) : NULL;
+            out->v[i] = (rv == APR_SUCCESS && val) ? apr_pstrdup(db->scratch, val) : NULL;
         }
     }
     return rc == -1 ? APR_SUCCESS : APR_EGENERAL;
@@ -130,7 +141,7 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
     apr_dbd_results_t *res = NULL;
     /* random access (1): the whole result arrives at once. Sequential pgsql results
      * wait 100 ms in the driver before reporting that an empty set is empty. */
-    int rc = apr_dbd_pselect(db->driver, db->pool, db->handle, &res, stmt, 1, st->nargs, args);
+    int rc = apr_dbd_pselect(db->driver, db->scratch, db->handle, &res, stmt, 1, st->nargs, args);
 
     rows->nelts = 0;
     if (rc == 0 && drain_rows(db, res, rows) != APR_SUCCESS) {
@@ -147,7 +158,7 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
     va_list ap;
     int rc;
 
-    *rows = apr_array_make(db->pool, 4, sizeof(pm_row));
+    *rows = apr_array_make(db->scratch, 4, sizeof(pm_row));
     if (stmt == NULL) {
         return APR_EGENERAL;
     }
@@ -204,7 +215,7 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    rc = apr_dbd_pquery(db->driver, db->pool, db->handle, &n, stmt, st->nargs, args);
+    rc = apr_dbd_pquery(db->driver, db->scratch, db->handle, &n, stmt, st->nargs, args);
     if (db->txn == NULL) {
         gate_leave(db);
     }

@@ -47,6 +47,12 @@ typedef struct {
  * (mod_dbd's table of the connection, or one of the caller's own). */
 pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                   apr_hash_t *prepared, const pm_db_hooks *hooks, void *ctx);
+/* Rows, arguments and results of the following statements live in p (NULL:
+ * the executor's pool again), so a long loop can clear p as it goes; returns the
+ * pool used so far. Prepared statements and transactions stay in the executor's
+ * pool. */
+apr_pool_t *pm_db_use_pool(pm_db *db, apr_pool_t *p);
+
 /* The ctx the executor was made with. */
 void *pm_db_context(const pm_db *db);
 

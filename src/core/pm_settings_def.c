@@ -43,6 +43,9 @@ const pm_setting_def pm_setting_defs[] = {
     { "collation_locale", PM_SETTING_LOCALE, 0, 0, 0, PM_COLLATE_DEFAULT_LOCALE, NULL, 0,
       AT(collation_locale) },
     { "practice_phone", PM_SETTING_TEXT, 1, 40, 0, NULL, NULL, 1, AT(practice_phone) },
+    /* a roster sync's discharge (pm_roster.c) also disables the client's portal
+     * accounts; read by whoever runs the sync, not loaded into pm_settings */
+    { "disable_accounts_on_discharge", PM_SETTING_BOOL, 0, 0, 0, NULL, NULL, 0, NOT_LOADED },
     { NULL, PM_SETTING_TEXT, 0, 0, 0, NULL, NULL, 0, NOT_LOADED }
 };
 

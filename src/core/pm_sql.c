@@ -443,6 +443,45 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled' "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+
+    /* ---- the roster sync (src/core/pm_roster.c): upsert by chart number ---- */
+    [PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID] = { "pm_roster_client_by_external_id",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients WHERE external_id = %s",
+        NCOLS(PM_COLS_ROSTER_CLIENT) },
+    /* a client no sync has named yet, with the entry's name keys and date of birth:
+     * the sync gives it the chart number (two rows: ambiguous, the sync refuses) */
+    [PM_SQL_ROSTER_CLIENT_UNNAMED] = { "pm_roster_client_unnamed",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients "
+        "WHERE external_id IS NULL AND first_name_key = %s AND last_name_key = %s "
+        "  AND date_of_birth = %s ORDER BY id LIMIT 2", NCOLS(PM_COLS_ROSTER_CLIENT) },
+    /* without the sort and prefix keys: pm_client_keys_store computes them */
+    [PM_SQL_ROSTER_CLIENT_INSERT] = { "pm_roster_client_insert",
+        "INSERT INTO clients (external_id, first_name, last_name, first_name_key, "
+        "last_name_key, date_of_birth, email, active, preferred_language, created_at, "
+        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %d, %s, %lld, %lld) "
+        "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
+    /* everything but the email (PM_SQL_CLIENT_SET_EMAIL, as the change button);
+     * a new name forgets the sort key (trigger), pm_client_keys_store refills it */
+    [PM_SQL_ROSTER_CLIENT_UPDATE] = { "pm_roster_client_update",
+        "UPDATE clients SET external_id = %s, first_name = %s, last_name = %s, "
+        "first_name_key = %s, last_name_key = %s, date_of_birth = %s, active = %d, "
+        "preferred_language = %s, updated_at = %lld WHERE id = %lld" },
+    [PM_SQL_ROSTER_CLIENT_SET_ACTIVE] = { "pm_roster_client_set_active",
+        "UPDATE clients SET active = %d, updated_at = %lld WHERE id = %lld" },
+    /* --discharge-missing walks these a page at a time */
+    [PM_SQL_ROSTER_NAMED_ACTIVE] = { "pm_roster_named_active",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_NAMED) " FROM clients "
+        "WHERE active = 1 AND external_id IS NOT NULL AND id > %lld "
+        "ORDER BY id LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_ROSTER_NAMED) },
+    /* a discharge: the representatives' open invitations go with the client's
+     * (PM_SQL_CLIENT_REVOKE_PENDING), and, when the setting says so, their accounts */
+    [PM_SQL_ROSTER_REVOKE_REP_PENDING] = { "pm_roster_revoke_rep_pending",
+        "UPDATE invitations SET status = 'revoked', responded_at = %lld "
+        "WHERE client_id = %lld AND representative_id IS NOT NULL "
+        "  AND status IN ('pending', 'locked')" },
+    [PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS] = { "pm_roster_disable_rep_accounts",
+        "UPDATE portal_accounts SET status = 'disabled' "
+        "WHERE client_id = %lld AND representative_id IS NOT NULL AND status = 'active'" },
     /* ---- portal-manager-admin (src/admin/); prepared there on first use ---- */
     [PM_SQL_ADMIN_TABLE_EXISTS_SQLITE] = { "pm_admin_table_exists_sqlite",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM sqlite_master "
@@ -495,6 +534,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ADMIN_CLIENT_LIST] = { "pm_admin_client_list",
         "SELECT " COLUMNS(PM_COLS_ADMIN_CLIENT) " FROM clients ORDER BY sort_key, id",
         NCOLS(PM_COLS_ADMIN_CLIENT) },
+    [PM_SQL_ADMIN_CASELOAD] = { "pm_admin_caseload",
+        "SELECT " COLUMNS(PM_COLS_CASELOAD) " FROM staff_clients WHERE username = %s",
+        NCOLS(PM_COLS_CASELOAD) },
 };
 
 static int count_placeholders(const char *sql)

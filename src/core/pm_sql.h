@@ -92,6 +92,15 @@ typedef enum {
     PM_SQL_AUDIT_TEST_EMAILS,
     PM_SQL_CLIENT_ACTIVE_ACCOUNTS,
     PM_SQL_CLIENT_DISABLE_ACCOUNTS,
+    /* the roster sync (pm_roster.c) */
+    PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID,
+    PM_SQL_ROSTER_CLIENT_UNNAMED,
+    PM_SQL_ROSTER_CLIENT_INSERT,
+    PM_SQL_ROSTER_CLIENT_UPDATE,
+    PM_SQL_ROSTER_CLIENT_SET_ACTIVE,
+    PM_SQL_ROSTER_NAMED_ACTIVE,
+    PM_SQL_ROSTER_REVOKE_REP_PENDING,
+    PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS,
     PM_SQL_MODULE_COUNT,          /* the module prepares the statements above */
 
     /* portal-manager-admin only (src/admin/) */
@@ -112,6 +121,7 @@ typedef enum {
     PM_SQL_ADMIN_CLIENT_COUNT,
     PM_SQL_ADMIN_CLIENT_INSERT,
     PM_SQL_ADMIN_CLIENT_LIST,
+    PM_SQL_ADMIN_CASELOAD,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 

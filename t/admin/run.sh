@@ -434,7 +434,7 @@ is "$(sql "$FRESH" 'SELECT version FROM schema_version')" "$((10#$V1))" "creates
 KEYS=$(new_db keys); register_db keys
 rm -rf "$T/schema003"
 cp -r "$SCHEMA" "$T/schema003"
-rm -f "$T/schema003/migrations/"*/004-*.sql
+rm -f "$T/schema003/migrations/"*/00[4-9]-*.sql
 adm "$KEYS" init --schema-dir "$T/schema003"
 is "$rc" 0 "init to schema version 3"
 adm "$KEYS" staff add keys-admin --all-clients
@@ -492,6 +492,9 @@ adm "$DEMO" demo-data
 is "$rc" 0 "demo-data again succeeds"
 like "$out" "already there; nothing to do" "and changes nothing"
 is "$(sql "$DEMO" 'SELECT count(*) FROM clients')" "$nclients" "client count unchanged"
+
+# ---- clients sync, staff sync-caseloads ------------------------------------------------
+. "$top/t/admin/roster.sh"
 
 echo "1..$n"
 [ "$failures" -eq 0 ]

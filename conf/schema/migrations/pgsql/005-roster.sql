@@ -1,0 +1,9 @@
+-- 005: the roster follows the EHR (issue 13). external_id is the EHR's chart
+-- number (MRN): unique when present, NULL for clients no sync has named yet (a
+-- unique index lets any number of NULLs through). active = 0 is a discharged
+-- client (an integer 0/1 like staff.active, so the same statements serve both
+-- drivers); preferred_language is the language of the client's emails.
+ALTER TABLE clients ADD COLUMN external_id text;
+ALTER TABLE clients ADD COLUMN active integer NOT NULL DEFAULT 1 CHECK (active IN (0, 1));
+ALTER TABLE clients ADD COLUMN preferred_language text NOT NULL DEFAULT 'en';
+CREATE UNIQUE INDEX clients_by_external_id ON clients (external_id) WHERE external_id IS NOT NULL;

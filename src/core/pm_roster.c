@@ -1,0 +1,319 @@
+/* pm_roster.c — the roster sync's apply step: each checked entry (pm_roster_parse.c)
+ * upserted by chart number inside the caller's transaction — added, updated or
+ * unchanged; an email change as the staff's change button does it; a discharge
+ * revokes pending invitations — then --discharge-missing; audited as o->actor. */
+#include "pm_roster.h"
+#include "pm_client_keys.h"
+#include "pm_text.h"
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <string.h>
+
+#define BATCH 256          /* entries between two clears of the scratch pool */
+#define DISCHARGE_PAGE 500 /* named clients read at a time by --discharge-missing */
+
+typedef struct {
+    pm_db *db;
+    apr_pool_t *pool;
+    const pm_roster_options *o;
+    pm_roster_result *res;
+    apr_hash_t *seen;            /* external_id → the int where it was first named */
+    apr_pool_t *batch;           /* the executor's rows, the entries and the keys */
+    pm_client_keyer *keyer;      /* of the current batch, made on first use */
+    const char *now;
+} roster_sync;
+
+static void add_error(roster_sync *s, int where, const char *field, const char *message)
+{
+    pm_roster_error *e = apr_array_push(s->res->errors);
+
+    e->where = where;
+    e->field = field;
+    e->message = message;
+}
+
+static int same(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static apr_status_t audit(roster_sync *s, const char *action, const char *client_id,
+                          const char *detail)
+{
+    return pm_db_exec(s->db, PM_SQL_AUDIT_INSERT, NULL, s->now, s->o->actor, action,
+                      client_id, NULL, "ok", detail, NULL, NULL);
+}
+
+/* Name keys for a client row (PM_COLS_UNKEYED: id, first, last) whose sort key
+ * is missing: a new client, or a renamed one (the trigger forgot its key). */
+static apr_status_t store_keys(roster_sync *s, const char *id, const char *first,
+                               const char *last)
+{
+    const char *v[] = { id, first, last };
+    pm_row row = { 3, v };
+
+    if (s->keyer == NULL
+        && (s->keyer = pm_client_keyer_make(s->db, s->batch, s->o->locale)) == NULL) {
+        return APR_EGENERAL;
+    }
+    return pm_client_keys_store(s->db, s->keyer, &row, NULL);
+}
+
+/* What a discharge does besides active = 0: pending invitations to the client and
+ * their representatives are revoked, accounts disabled when the setting says so. */
+static apr_status_t discharge(roster_sync *s, const char *id)
+{
+    int revoked = 0, rep_revoked = 0, disabled = 0, rep_disabled = 0;
+
+    if (pm_db_exec(s->db, PM_SQL_CLIENT_REVOKE_PENDING, &revoked, s->now, id) != APR_SUCCESS
+        || pm_db_exec(s->db, PM_SQL_ROSTER_REVOKE_REP_PENDING, &rep_revoked, s->now, id)
+           != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (s->o->disable_accounts
+        && (pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, id) != APR_SUCCESS
+            || pm_db_exec(s->db, PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS, &rep_disabled, id)
+               != APR_SUCCESS)) {
+        return APR_EGENERAL;
+    }
+    s->res->discharged++;
+    return audit(s, "client.discharged", id,
+                 apr_psprintf(s->batch, "{\"reason\":\"discharged\",\"revoked_invitations\":%d,"
+                              "\"disabled_accounts\":%d}", revoked + rep_revoked,
+                              disabled + rep_disabled));
+}
+
+static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
+{
+    apr_array_header_t *rows;
+    const pm_row *row;
+
+    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_INSERT, &rows, e->external_id, e->first_name,
+                     e->last_name, pm_name_key(s->batch, e->first_name),
+                     pm_name_key(s->batch, e->last_name), e->date_of_birth, e->email,
+                     e->active == 0 ? "0" : "1",
+                     e->preferred_language ? e->preferred_language : "en", s->now, s->now)
+        != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
+        return APR_EGENERAL;
+    }
+    s->res->added++;
+    return store_keys(s, pm_row_str(row, UNKEYED_ID), e->first_name, e->last_name);
+}
+
+/* The changed fields' names, as a JSON array's members ("" when none). */
+static const char *changed_fields(roster_sync *s, const pm_row *c, const pm_roster_entry *e,
+                                  const char *language, int active)
+{
+    const char *out = "";
+    const char *sep = "";
+    struct { const char *name; int changed; } f[] = {
+        { "external_id", !same(pm_row_str(c, ROSTER_EXTERNAL_ID), e->external_id) },
+        { "first_name", !same(pm_row_str(c, ROSTER_FIRST_NAME), e->first_name) },
+        { "last_name", !same(pm_row_str(c, ROSTER_LAST_NAME), e->last_name) },
+        { "date_of_birth", !same(pm_row_str(c, ROSTER_DATE_OF_BIRTH), e->date_of_birth) },
+        { "active", pm_row_int(c, ROSTER_ACTIVE, 1) != active },
+        { "preferred_language", !same(pm_row_str(c, ROSTER_LANGUAGE), language) },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        if (f[i].changed) {
+            out = apr_pstrcat(s->batch, out, sep, "\"", f[i].name, "\"", NULL);
+            sep = ",";
+        }
+    }
+    return out;
+}
+
+/* The staff's change button in SQL: an open invitation to another address is
+ * superseded, then the address is stored. No address: every open one goes. */
+static apr_status_t change_email(roster_sync *s, const char *id, const char *email)
+{
+    int superseded = 0;
+
+    if (pm_db_exec(s->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, s->now, id,
+                   email ? email : "") != APR_SUCCESS
+        || pm_db_exec(s->db, PM_SQL_CLIENT_SET_EMAIL, NULL, email, s->now, id) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return audit(s, "client.email_change", id,
+                 apr_psprintf(s->batch, "{\"superseded_invitations\":%d,\"source\":\"roster\"}",
+                              superseded));
+}
+
+static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_roster_entry *e)
+{
+    const char *id = pm_row_str(c, ROSTER_ID);
+    const char *language = e->preferred_language ? e->preferred_language
+                                                 : pm_row_str(c, ROSTER_LANGUAGE);
+    int active = e->active == 0 ? 0 : 1, was_active = (int)pm_row_int(c, ROSTER_ACTIVE, 1);
+    const char *fields = changed_fields(s, c, e, language, active);
+    int email_changed = !same(pm_row_str(c, ROSTER_EMAIL), e->email);
+
+    if (*fields == '\0' && !email_changed) {
+        s->res->unchanged++;
+        return APR_SUCCESS;
+    }
+    if (*fields
+        && (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_UPDATE, NULL, e->external_id, e->first_name,
+                       e->last_name, pm_name_key(s->batch, e->first_name),
+                       pm_name_key(s->batch, e->last_name), e->date_of_birth,
+                       active ? "1" : "0", language, s->now, id) != APR_SUCCESS
+            || store_keys(s, id, e->first_name, e->last_name) != APR_SUCCESS
+            || audit(s, "client.roster_update", id,
+                     apr_pstrcat(s->batch, "{\"fields\":[", fields, "]}", NULL))
+               != APR_SUCCESS)) {
+        return APR_EGENERAL;
+    }
+    if (email_changed && change_email(s, id, e->email) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (was_active && !active) {
+        return discharge(s, id);
+    }
+    s->res->updated++;
+    return !was_active && active ? audit(s, "client.readmitted", id, NULL) : APR_SUCCESS;
+}
+
+/* The client a chart number names: by external_id, else the one client without a
+ * chart number with the same name and date of birth; *c NULL: a new client. */
+static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID, &rows, e->external_id)
+        != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if ((*c = pm_first_row(rows)) != NULL) {
+        return APR_SUCCESS;
+    }
+    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_UNNAMED, &rows,
+                     pm_name_key(s->batch, e->first_name), pm_name_key(s->batch, e->last_name),
+                     e->date_of_birth) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (rows->nelts > 1) {
+        add_error(s, e->where, "external_id",
+                  "several clients without a chart number have this name and date of "
+                  "birth; give one of them this chart number first");
+        *c = NULL;
+        return APR_SUCCESS;
+    }
+    *c = pm_first_row(rows);
+    return APR_SUCCESS;
+}
+
+static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
+{
+    const int *first = apr_hash_get(s->seen, e->external_id, APR_HASH_KEY_STRING);
+    int *where;
+    const pm_row *c;
+
+    if (first) {
+        add_error(s, e->where, "external_id",
+                  apr_psprintf(s->pool, s->o->format == PM_ROSTER_CSV
+                               ? "this chart number is also on line %d"
+                               : "this chart number is also in entry %d", *first));
+        return APR_SUCCESS;
+    }
+    where = apr_palloc(s->pool, sizeof(*where));
+    *where = e->where;
+    apr_hash_set(s->seen, apr_pstrdup(s->pool, e->external_id), APR_HASH_KEY_STRING, where);
+    if (find_client(s, e, &c) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    /* once a problem is known nothing will be applied: only look for more */
+    if (s->res->errors->nelts > 0) {
+        return APR_SUCCESS;
+    }
+    return c ? update_client(s, c, e) : add_client(s, e);
+}
+
+/* --discharge-missing: active clients with a chart number the input did not name. */
+static apr_status_t discharge_missing(roster_sync *s)
+{
+    apr_array_header_t *rows;
+    const char *after = "0";
+    int i;
+
+    do {
+        apr_pool_clear(s->batch);
+        s->keyer = NULL;
+        if (pm_db_select(s->db, PM_SQL_ROSTER_NAMED_ACTIVE, &rows, after,
+                         pm_arg_int(s->batch, DISCHARGE_PAGE)) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+            const char *id = pm_row_str(r, NAMED_ID);
+
+            after = id;
+            if (apr_hash_get(s->seen, pm_row_str(r, NAMED_EXTERNAL_ID), APR_HASH_KEY_STRING)) {
+                continue;
+            }
+            if (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_SET_ACTIVE, NULL, "0", s->now, id)
+                != APR_SUCCESS || discharge(s, id) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
+        }
+        after = apr_pstrdup(s->pool, after);
+    } while (rows->nelts == DISCHARGE_PAGE);
+    return APR_SUCCESS;
+}
+
+static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t *read_rv)
+{
+    pm_roster_entry e;
+    int n = 0, r;
+
+    while ((r = pm_roster_next(ps, s->batch, &e, read_rv)) == 1) {
+        if (apply_entry(s, &e) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (++n % BATCH == 0) {
+            apr_pool_clear(s->batch);
+            s->keyer = NULL;
+        }
+    }
+    if (r < 0) {
+        return *read_rv;
+    }
+    if (s->res->errors->nelts > 0) {
+        return APR_SUCCESS;
+    }
+    if (s->o->discharge_missing && discharge_missing(s) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return audit(s, "roster.sync", NULL,
+                 apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
+                              "\"discharged\":%d}", s->res->added, s->res->updated,
+                              s->res->unchanged, s->res->discharged));
+}
+
+apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
+                             pm_roster_read_fn read, void *ctx, pm_roster_result *res)
+{
+    roster_sync s;
+    pm_roster_parser *ps;
+    apr_pool_t *previous;
+    apr_status_t rv, read_rv = APR_SUCCESS;
+
+    memset(res, 0, sizeof(*res));
+    res->errors = apr_array_make(p, 8, sizeof(pm_roster_error));
+    memset(&s, 0, sizeof(s));
+    s.db = db;
+    s.pool = p;
+    s.o = o;
+    s.res = res;
+    s.seen = apr_hash_make(p);
+    s.now = pm_arg_int(p, o->now);
+    apr_pool_create(&s.batch, p);
+    ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
+    previous = pm_db_use_pool(db, s.batch);
+    rv = apply_all(&s, ps, &read_rv);
+    pm_db_use_pool(db, previous);
+    apr_pool_destroy(s.batch);
+    return rv;
+}

@@ -1,0 +1,91 @@
+/* pm_roster.h — the roster sync (issue 13): a CSV file or a FHIR R4 Bundle of
+ * Patient resources, read as a stream into roster entries that are checked and
+ * upserted by external_id (the EHR's chart number) inside the caller's
+ * transaction, then the discharge of clients the file no longer names. httpd-free,
+ * on the pm_db executor: the admin tool and the module's PUT /admin/roster share it. */
+#ifndef PM_ROSTER_H
+#define PM_ROSTER_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "pm_db.h"
+
+typedef enum { PM_ROSTER_CSV, PM_ROSTER_FHIR } pm_roster_format;
+
+/* The input: fills buf with up to *len bytes and sets *len to how many; *len = 0
+ * at the end. Anything but APR_SUCCESS (or APR_EOF with *len = 0) stops the sync. */
+typedef apr_status_t (*pm_roster_read_fn)(void *ctx, char *buf, apr_size_t *len);
+
+/* An input that is already in memory (a request body, a test's string). */
+typedef struct {
+    const char *buf;
+    apr_size_t len, pos;
+} pm_roster_memory;
+apr_status_t pm_roster_read_memory(void *ctx, char *buf, apr_size_t *len);
+
+typedef struct {
+    pm_roster_format format;
+    const char *identifier_system;  /* FHIR: take the identifier of this system;
+                                     * NULL: the first identifier */
+    int discharge_missing;          /* discharge active named clients not in the file */
+    int disable_accounts;           /* setting disable_accounts_on_discharge */
+    const char *actor;              /* the audit rows' username, e.g. "sync" */
+    const char *locale;             /* setting collation_locale: new clients' keys */
+    apr_int64_t now;                /* Unix seconds */
+} pm_roster_options;
+
+/* One problem of the input: CSV line, or FHIR entry index (0-based, as in
+ * Bundle.entry[i]; -1: the document itself); field: the CSV column or the
+ * Patient element, NULL for the whole record. */
+typedef struct {
+    int where;
+    const char *field;
+    const char *message;
+} pm_roster_error;
+
+/* A checked entry. Text is UTF-8 without control characters; email NULL when
+ * none; active -1 when the input does not say (being listed means active);
+ * preferred_language NULL when the input does not say, else a lower-case ISO 639
+ * code (the primary subtag of a BCP 47 tag: "es-MX" gives "es"). */
+typedef struct {
+    int where;                     /* as in pm_roster_error */
+    const char *external_id;
+    const char *first_name;
+    const char *last_name;
+    const char *date_of_birth;     /* YYYY-MM-DD */
+    const char *email;
+    int active;
+    const char *preferred_language;
+} pm_roster_entry;
+
+/* The parser on its own (pm_roster_apply uses it; the unit tests read it).
+ * errors: an array of pm_roster_error in p that bad records are added to. */
+typedef struct pm_roster_parser pm_roster_parser;
+pm_roster_parser *pm_roster_parser_make(apr_pool_t *p, const pm_roster_options *o,
+                                        pm_roster_read_fn read, void *ctx,
+                                        apr_array_header_t *errors);
+/* The next good entry (its text in scratch): 1; the end of the input: 0; a read
+ * error: -1 (*rv says which). Bad records land in errors and are skipped; a
+ * header or document that cannot be read at all is one error and the end. */
+int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
+                   apr_status_t *rv);
+
+typedef struct {
+    int added, updated, unchanged, discharged;
+    apr_array_header_t *errors;    /* of pm_roster_error, in input order */
+} pm_roster_result;
+
+/* Reads the whole input and applies it inside the caller's open transaction:
+ * new chart numbers are added (or name the one client without a chart number that
+ * has the same name and date of birth), changed ones updated, an email change
+ * supersedes a pending invitation to the old address (as the staff's change
+ * button), a discharge revokes pending invitations (and disables accounts when
+ * o->disable_accounts); every change is audited with o->actor. APR_SUCCESS when
+ * the input was read and every statement ran: the caller commits only if
+ * res->errors is empty (and it is not a dry run), else rolls back. Any other
+ * status: a read error or a database error (reported through db); roll back. */
+apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
+                             pm_roster_read_fn read, void *ctx, pm_roster_result *res);
+
+#endif

@@ -1,0 +1,249 @@
+# t/admin/roster.sh — `clients sync` and `staff sync-caseloads` (issue 13), sourced
+# by t/admin/run.sh: its helpers (new_db, sql, adm, ok/is/like), its TAP counter,
+# its driver (so every case runs on SQLite and on PostgreSQL).
+
+# ---- command line ---------------------------------------------------------------------
+RDB=$(new_db roster); register_db roster
+adm "$RDB" --help
+like "$out" "^  clients sync FILE \[--format csv\|fhir\] \[--dry-run\] \[--discharge-missing\]" \
+   "--help documents 'clients sync'"
+like "$out" "^  staff sync-caseloads FILE.csv" "--help documents 'staff sync-caseloads'"
+adm "$RDB" init --schema-dir "$SCHEMA"
+is "$rc" 0 "roster: init"
+adm "$RDB" clients list --dry-run
+is "$rc" 2 "--dry-run does not apply to clients list"
+adm "$RDB" clients sync "$T/none.csv" --format xml
+is "$rc" 2 "--format xml: usage error"
+
+# a client typed in before any sync (no chart number), and staff for the caseloads
+printf 'first_name,last_name,date_of_birth,email\nDana,Old,1970-07-07,dana@example.org\n' >"$T/pre.csv"
+adm "$RDB" clients import "$T/pre.csv"
+adm "$RDB" staff add alice
+adm "$RDB" staff add bob
+dana=$(sql "$RDB" "SELECT id FROM clients WHERE last_name = 'Old'")
+
+# ---- a first sync ----------------------------------------------------------------------
+cat >"$T/roster1.csv" <<'EOF'
+external_id,first_name,last_name,date_of_birth,email,preferred_language,active
+MRN-1,Ana,García,1980-02-03,ana@example.org,es-MX,true
+MRN-2,Bob,Smith,1975-05-06,,,
+MRN-3,Cy,Jones,1990-01-01,cy@example.org,,1
+MRN-4,Dana,Old,1970-07-07,dana@example.org,,
+EOF
+adm "$RDB" clients sync "$T/roster1.csv"
+is "$rc" 0 "sync: a good CSV (extra columns in any order) applies"
+is "$(tail -n1 <<<"$out")" "added 3, updated 1, unchanged 0, discharged 0" \
+   "sync: summary line (the unnamed client with the same name and birth date is named, not added)"
+is "$(sql "$RDB" "SELECT external_id FROM clients WHERE id = $dana")" "MRN-4" \
+   "sync: the client without a chart number gets it"
+is "$(sql "$RDB" "SELECT count(*) FROM clients")" 4 "sync: 4 clients"
+is "$(sql "$RDB" "SELECT preferred_language || '|' || active FROM clients WHERE external_id = 'MRN-1'")" "es|1" \
+   "sync: preferred_language es-MX stored as es; active"
+is "$(sql "$RDB" "SELECT preferred_language || '|' || coalesce(email, 'NULL') FROM clients WHERE external_id = 'MRN-2'")" "en|NULL" \
+   "sync: default language en; empty email is NULL"
+is "$(sql "$RDB" "SELECT count(*) FROM clients WHERE sort_key IS NULL")" 0 "sync: new clients have their name keys"
+prefixes() { sql "$RDB" "SELECT count(*) FROM client_name_prefixes k JOIN clients c ON c.id = k.client_id WHERE c.external_id = '$1'"; }
+n1=$(prefixes MRN-1)
+ok "$([ "$n1" -gt 0 ]; echo $?)" "sync: new clients are searchable ($n1 name-prefix keys)"
+
+adm "$RDB" clients sync "$T/roster1.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 4, discharged 0" "sync: the same file again: all unchanged"
+
+# ---- updates, audited as 'sync' ---------------------------------------------------------
+audits=$(sql "$RDB" "SELECT count(*) FROM audit_log")
+bob_keys=$(prefixes MRN-2)
+sed 's/^MRN-2,Bob,Smith,1975-05-06/MRN-2,Bobby,Smith,1975-05-07/' "$T/roster1.csv" >"$T/roster2.csv"
+adm "$RDB" clients sync "$T/roster2.csv" --dry-run
+is "$rc" 0 "dry run: exit 0"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "dry run: the same summary"
+like "$out" "dry run: nothing was changed" "dry run: says so"
+is "$(sql "$RDB" "SELECT first_name || '|' || date_of_birth FROM clients WHERE external_id = 'MRN-2'")" "Bob|1975-05-06" \
+   "dry run: the client is unchanged"
+is "$(sql "$RDB" "SELECT count(*) FROM audit_log")" "$audits" "dry run: no audit rows"
+adm "$RDB" clients sync "$T/roster2.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "update: name and date of birth"
+is "$(sql "$RDB" "SELECT first_name || '|' || first_name_key || '|' || date_of_birth FROM clients WHERE external_id = 'MRN-2'")" \
+   "Bobby|bobby|1975-05-07" "update: stored with its name key"
+bobby_keys=$(prefixes MRN-2)
+ok "$([ "$bobby_keys" -gt "$bob_keys" ]; echo $?)" "update: search keys rewritten for the new name ($bob_keys -> $bobby_keys)"
+is "$(sql "$RDB" "SELECT count(*) FROM clients WHERE sort_key IS NULL")" 0 "update: the renamed client has its sort key again"
+is "$(sql "$RDB" "SELECT username || '|' || detail FROM audit_log WHERE action = 'client.roster_update' ORDER BY id DESC LIMIT 1")" \
+   'sync|{"fields":["first_name","date_of_birth"]}' "update: audited as sync, with the fields' names only"
+
+# ---- an email change supersedes a pending invitation --------------------------------------
+ana=$(sql "$RDB" "SELECT id FROM clients WHERE external_id = 'MRN-1'")
+now=$(date +%s)
+sql "$RDB" "INSERT INTO invitations (client_id, email, status, created_by, created_at, expires_at)
+            VALUES ($ana, 'ana@example.org', 'pending', 'alice', $now, $((now + 86400)))" >/dev/null
+sed 's/,ana@example.org,/,ana.garcia@example.org,/' "$T/roster2.csv" >"$T/roster3.csv"
+adm "$RDB" clients sync "$T/roster3.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "email change: updated"
+is "$(sql "$RDB" "SELECT email FROM clients WHERE id = $ana")" "ana.garcia@example.org" "email change: stored"
+is "$(sql "$RDB" "SELECT status FROM invitations WHERE client_id = $ana")" "superseded" \
+   "email change: the pending invitation to the old address is superseded"
+is "$(sql "$RDB" "SELECT username || '|' || detail FROM audit_log WHERE action = 'client.email_change' AND client_id = $ana")" \
+   'sync|{"superseded_invitations":1,"source":"roster"}' "email change: audited as sync"
+adm "$RDB" clients sync "$T/roster3.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 4, discharged 0" "email change: a re-run is unchanged"
+
+# ---- discharge (active false) and readmission ----------------------------------------------
+cy=$(sql "$RDB" "SELECT id FROM clients WHERE external_id = 'MRN-3'")
+sql "$RDB" "INSERT INTO invitations (client_id, email, status, created_by, created_at, expires_at)
+            VALUES ($cy, 'cy@example.org', 'pending', 'alice', $now, $((now + 86400)))" >/dev/null
+sql "$RDB" "INSERT INTO portal_accounts (username, password_hash, client_id, status, created_at)
+            VALUES ('cyj', 'x', $cy, 'active', $now)" >/dev/null
+sed 's/^MRN-3,Cy,Jones,1990-01-01,cy@example.org,,1$/MRN-3,Cy,Jones,1990-01-01,cy@example.org,,false/' \
+    "$T/roster3.csv" >"$T/roster4.csv"
+adm "$RDB" clients sync "$T/roster4.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 3, discharged 1" "active false: discharged"
+is "$(sql "$RDB" "SELECT active FROM clients WHERE id = $cy")" 0 "discharge: active 0"
+is "$(sql "$RDB" "SELECT status FROM invitations WHERE client_id = $cy")" "revoked" "discharge: pending invitation revoked"
+is "$(sql "$RDB" "SELECT status FROM portal_accounts WHERE client_id = $cy")" "active" \
+   "discharge: the account is left alone (disable_accounts_on_discharge off)"
+is "$(sql "$RDB" "SELECT username || '|' || detail FROM audit_log WHERE action = 'client.discharged' AND client_id = $cy")" \
+   'sync|{"reason":"discharged","revoked_invitations":1,"disabled_accounts":0}' "discharge: audited, reason discharged"
+adm "$RDB" clients sync "$T/roster3.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "readmission: active again is an update"
+is "$(sql "$RDB" "SELECT active FROM clients WHERE id = $cy")" 1 "readmission: active 1"
+is "$(sql "$RDB" "SELECT count(*) FROM audit_log WHERE action = 'client.readmitted' AND client_id = $cy AND username = 'sync'")" 1 \
+   "readmission: audited"
+is "$(sql "$RDB" "SELECT count(*) FROM invitations WHERE client_id = $cy")" 1 "readmission: the history stays"
+
+# ---- --discharge-missing, with the setting on ------------------------------------------------
+sql "$RDB" "INSERT INTO settings (name, value) VALUES ('disable_accounts_on_discharge', 'true')" >/dev/null
+grep -v '^MRN-3,' "$T/roster3.csv" >"$T/roster5.csv"
+adm "$RDB" clients sync "$T/roster5.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 3, discharged 0" "a client left out without --discharge-missing stays"
+adm "$RDB" clients sync "$T/roster5.csv" --discharge-missing
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 3, discharged 1" "--discharge-missing: discharged 1"
+is "$(sql "$RDB" "SELECT active FROM clients WHERE id = $cy")" 0 "--discharge-missing: the client left out is discharged"
+is "$(sql "$RDB" "SELECT status FROM portal_accounts WHERE client_id = $cy")" "disabled" \
+   "disable_accounts_on_discharge on: the account is disabled"
+adm "$RDB" clients sync "$T/roster5.csv" --discharge-missing
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 3, discharged 0" "--discharge-missing again: nothing to do"
+adm "$RDB" clients sync "$T/roster3.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "readmitted again"
+
+# ---- bad files: every problem reported, nothing applied ----------------------------------------
+snapshot() { sql "$RDB" "SELECT count(*) || '|' || sum(active) || '|' || max(updated_at) FROM clients"; \
+             sql "$RDB" "SELECT count(*) FROM audit_log"; }
+before=$(snapshot)
+{
+    echo "external_id,first_name,last_name,date_of_birth,email"
+    for i in $(seq 1 3000); do echo "N$i,First$i,Last$i,1980-01-01,p$i@example.org"; done
+    echo "N3001,Late,Bad,1980-02-30,late@example.org"
+} >"$T/long.csv"
+adm "$RDB" clients sync "$T/long.csv"
+is "$rc" 1 "a bad row at the end of a long file: exit 1"
+like "$err" "long.csv line 3002: date_of_birth '1980-02-30'" "the bad row is reported by its line"
+like "$err" "1 problem in .*nothing was changed" "and says nothing was changed"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 0, discharged 0" "summary: nothing applied"
+is "$(snapshot)" "$before" "the database is untouched"
+
+cat >"$T/bad.csv" <<'EOF'
+external_id,first_name,last_name,date_of_birth,email,active
+MRN-1,Ana,García,1980-02-03,not-an-email,true
+,Nobody,Here,1980-01-01,,
+MRN-2,,Smith,1975-05-07,,maybe
+MRN-7,Eve,Late,1980-01-01,eve@example.org
+MRN-8,Gus,Good,1980-01-01,,
+MRN-8,Gus,Again,1980-01-01,,
+EOF
+adm "$RDB" clients sync "$T/bad.csv" --dry-run
+is "$rc" 1 "bad rows in a dry run: exit 1"
+like "$err" "line 2: email 'not-an-email'" "bad email reported (line 2)"
+like "$err" "line 3: external_id is missing" "missing chart number reported (line 3)"
+like "$err" "line 4: first_name is missing" "missing first name reported (line 4)"
+like "$err" "line 4: active must be true or false" "bad active reported (line 4)"
+like "$err" "line 5: has 5 fields, the header has 6" "short row reported (line 5)"
+like "$err" "line 7: this chart number is also on line 6" "a chart number named twice reported (line 7)"
+is "$(snapshot)" "$before" "bad rows: the database is untouched"
+
+printf 'external_id,first_name,last_name,date_of_birth,email,nickname\n' >"$T/hdr.csv"
+adm "$RDB" clients sync "$T/hdr.csv"
+is "$rc" 1 "an unknown column: exit 1"
+like "$err" "hdr.csv line 1: the header must be external_id,first_name,last_name,date_of_birth,email" \
+   "an unknown column: the header rule is shown"
+printf 'first_name,external_id,last_name,date_of_birth,email\n' >"$T/hdr2.csv"
+adm "$RDB" clients sync "$T/hdr2.csv"
+like "$err" "line 1: the header must be" "the first five columns out of order: refused"
+: >"$T/empty.csv"
+adm "$RDB" clients sync "$T/empty.csv"
+like "$err" "the file is empty" "an empty file: refused"
+
+# ---- FHIR ---------------------------------------------------------------------------------------
+cat >"$T/bundle-bad.json" <<'EOF'
+{"resourceType": "Bundle", "type": "collection", "entry": [
+  {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.3", "value": "F-1"}],
+                "name": [{"family": "Fhir", "given": ["Fay"]}], "birthDate": "1985-04-04"}},
+  {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:oid:1.2.3", "value": "F-2"}],
+                "name": [{"family": "Nodate", "given": ["Ned"]}]}}
+]}
+EOF
+adm "$RDB" clients sync "$T/bundle-bad.json"
+is "$rc" 1 "FHIR: a Patient without birthDate: exit 1"
+like "$err" "bundle-bad.json entry 1 \(birthDate\): birthDate is missing" "FHIR: reported by entry index and field"
+is "$(snapshot)" "$before" "FHIR: nothing applied"
+
+cat >"$T/bundle.json" <<'EOF'
+{"resourceType": "Bundle", "type": "collection", "entry": [
+  {"resource": {"resourceType": "Patient",
+                "identifier": [{"system": "urn:ehr:insurance", "value": "INS-99"},
+                               {"system": "urn:ehr:mrn", "value": "F-1"}],
+                "active": true,
+                "name": [{"use": "nickname", "given": ["Fifi"], "family": "X"},
+                         {"use": "official", "given": ["Fay", "Q"], "family": "Fhir"}],
+                "telecom": [{"system": "phone", "value": "+1 555 0100"},
+                            {"system": "email", "value": "fay@example.org"}],
+                "birthDate": "1985-04-04",
+                "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "es"}]},
+                                   "preferred": true}]}},
+  {"resource": {"resourceType": "Patient",
+                "identifier": [{"system": "urn:ehr:mrn", "value": "F-2"}],
+                "name": [{"family": "Phone", "given": ["Pat"]}],
+                "telecom": [{"system": "phone", "value": "+1 555 0101"}],
+                "birthDate": "1999-09-09"}}
+]}
+EOF
+adm "$RDB" clients sync "$T/bundle.json" --identifier-system urn:ehr:mrn
+is "$rc" 0 "FHIR: a good bundle applies"
+is "$(tail -n1 <<<"$out")" "added 2, updated 0, unchanged 0, discharged 0" "FHIR: summary"
+is "$(sql "$RDB" "SELECT first_name || '|' || last_name || '|' || email || '|' || preferred_language || '|' || date_of_birth FROM clients WHERE external_id = 'F-1'")" \
+   "Fay|Fhir|fay@example.org|es|1985-04-04" \
+   "FHIR: the identifier of --identifier-system, the official name, the email telecom, the language"
+is "$(sql "$RDB" "SELECT coalesce(email, 'NULL') FROM clients WHERE external_id = 'F-2'")" "NULL" \
+   "FHIR: a phone-only telecom gives no email"
+adm "$RDB" clients sync "$T/bundle.json" --identifier-system urn:ehr:mrn --format fhir
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 2, discharged 0" "FHIR: the same bundle again: unchanged"
+adm "$RDB" clients sync "$T/bundle.json" --identifier-system urn:ehr:nothing
+like "$err" "entry 0 \(identifier\): no identifier with system urn:ehr:nothing" "FHIR: a missing identifier system is reported"
+adm "$RDB" clients sync "$T/bundle.json" --dry-run
+is "$(tail -n1 <<<"$out")" "added 1, updated 0, unchanged 1, discharged 0" \
+   "FHIR: without --identifier-system the first identifier is the chart number"
+printf '{"resourceType": "Patient"}' >"$T/notbundle.json"
+adm "$RDB" clients sync "$T/notbundle.json"
+like "$err" "must be a FHIR Bundle" "FHIR: a document that is not a Bundle is refused"
+
+# ---- staff sync-caseloads -------------------------------------------------------------------------
+printf 'username,external_id\nalice,MRN-1\nalice,MRN-2\nbob,MRN-3\n' >"$T/case1.csv"
+adm "$RDB" staff sync-caseloads "$T/case1.csv"
+is "$rc" 0 "sync-caseloads: applies"
+is "$(tail -n1 <<<"$out")" "granted 3, revoked 0, unchanged 0" "sync-caseloads: granted 3"
+adm "$RDB" staff sync-caseloads "$T/case1.csv"
+is "$(tail -n1 <<<"$out")" "granted 0, revoked 0, unchanged 3" "sync-caseloads: the same file again: unchanged"
+printf 'username,external_id\nalice,MRN-2\nalice,F-1\n' >"$T/case2.csv"
+adm "$RDB" staff sync-caseloads "$T/case2.csv"
+is "$(tail -n1 <<<"$out")" "granted 1, revoked 1, unchanged 1" "sync-caseloads: alice gets exactly the file's set"
+is "$(sql "$RDB" "SELECT c.external_id FROM staff_clients g JOIN clients c ON c.id = g.client_id WHERE g.username = 'alice' ORDER BY 1")" \
+   "$(printf 'F-1\nMRN-2')" "sync-caseloads: alice's grants"
+is "$(sql "$RDB" "SELECT c.external_id FROM staff_clients g JOIN clients c ON c.id = g.client_id WHERE g.username = 'bob'")" \
+   "MRN-3" "sync-caseloads: bob, not named, is untouched"
+grants=$(sql "$RDB" "SELECT count(*) FROM staff_clients")
+printf 'username,external_id\nalice,MRN-1\nmallory,MRN-2\nbob,NOPE\n' >"$T/case3.csv"
+adm "$RDB" staff sync-caseloads "$T/case3.csv"
+is "$rc" 1 "sync-caseloads: unknown user or chart number: exit 1"
+like "$err" "line 3: no staff member 'mallory'" "sync-caseloads: the unknown user is reported"
+like "$err" "line 4: no client with chart number 'NOPE'" "sync-caseloads: the unknown chart number is reported"
+is "$(sql "$RDB" "SELECT count(*) FROM staff_clients")" "$grants" "sync-caseloads: nothing applied"
+is "$(sql "$RDB" "SELECT count(*) FROM staff_clients WHERE username = 'alice' AND client_id = $ana")" 0 \
+   "sync-caseloads: not even the good row"
