@@ -62,6 +62,8 @@ int admin_db_table_exists(admin_db *db, const char *table, int *exists);
 int admin_db_schema_version(admin_db *db, int *version);
 /* The collation_locale setting (pm_collate.c), or the default. */
 int admin_db_locale(admin_db *db, const char **locale);
+/* A setting's stored JSON text (*json NULL when unset). */
+int admin_db_setting(admin_db *db, const char *setting, const char **json);
 
 /* ---- commands ---- */
 /* A wrong --schema-dir fails before the database is opened (or created). */

@@ -210,27 +210,42 @@ int admin_db_schema_version(admin_db *db, int *version)
     return ADMIN_OK;
 }
 
-/* The collation_locale setting is a JSON string in the settings table. */
-int admin_db_locale(admin_db *db, const char **locale)
+/* A setting's stored value (JSON text), or NULL when the settings table has none. */
+int admin_db_setting(admin_db *db, const char *setting, const char **json)
 {
     apr_array_header_t *rows;
     int i;
 
-    *locale = PM_COLLATE_DEFAULT_LOCALE;
+    *json = NULL;
     if (pm_db_select(db->exec, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *name = pm_row_str(r, SETTING_NAME), *v = pm_row_str(r, SETTING_VALUE);
-        apr_size_t n = v ? strlen(v) : 0;
+        const char *name = pm_row_str(r, SETTING_NAME);
 
-        if (name && strcmp(name, "collation_locale") == 0 && n > 2
-            && v[0] == '"' && v[n - 1] == '"') {
-            const char *value = apr_pstrmemdup(db->pool, v + 1, n - 2);
-            if (pm_collate_locale_known(value)) {
-                *locale = value;
-            }
+        if (name && strcmp(name, setting) == 0) {
+            *json = pm_row_str(r, SETTING_VALUE);
+        }
+    }
+    return ADMIN_OK;
+}
+
+/* The collation_locale setting is a JSON string in the settings table. */
+int admin_db_locale(admin_db *db, const char **locale)
+{
+    const char *v;
+    apr_size_t n;
+
+    *locale = PM_COLLATE_DEFAULT_LOCALE;
+    if (admin_db_setting(db, "collation_locale", &v) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    n = v ? strlen(v) : 0;
+    if (n > 2 && v[0] == '"' && v[n - 1] == '"') {
+        const char *value = apr_pstrmemdup(db->pool, v + 1, n - 2);
+        if (pm_collate_locale_known(value)) {
+            *locale = value;
         }
     }
     return ADMIN_OK;

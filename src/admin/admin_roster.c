@@ -43,21 +43,12 @@ static int open_input(apr_pool_t *p, const char *path, apr_file_t **f)
 /* The disable_accounts_on_discharge setting (a JSON boolean; unset: false). */
 static int discharge_disables_accounts(admin_db *db, int *disable)
 {
-    apr_array_header_t *rows;
-    int i;
+    const char *v;
 
-    *disable = 0;
-    if (pm_db_select(db->exec, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
+    if (admin_db_setting(db, "disable_accounts_on_discharge", &v) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    for (i = 0; i < rows->nelts; i++) {
-        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *name = pm_row_str(r, SETTING_NAME), *v = pm_row_str(r, SETTING_VALUE);
-
-        if (name && v && strcmp(name, "disable_accounts_on_discharge") == 0) {
-            *disable = strcmp(v, "true") == 0;
-        }
-    }
+    *disable = v != NULL && strcmp(v, "true") == 0;
     return ADMIN_OK;
 }
 

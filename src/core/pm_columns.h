@@ -83,10 +83,16 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(CLIENT_DECLINED_BY, "c.declined_by") \
     COL(CLIENT_DECLINED_NOTE, "c.declined_note") \
     COL(CLIENT_STATEMENTS, "c.statement_notifications") \
+    COL(CLIENT_ACTIVE, "c.active") \
     LAST(CLIENT_DECLINED_BY_NAME, \
          "(SELECT s.display_name FROM staff s WHERE s.username = c.declined_by)")
 enum { PM_COLS_CLIENT_SUMMARY(PM_COL_NAME, PM_COL_NAME)
        PM_COLS_CLIENT_DETAIL(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_CLIENT_ACTIVE_FLAG */
+#define PM_COLS_CLIENT_FLAG(COL, LAST) \
+    LAST(CLIENT_FLAG_ACTIVE, "active")
+enum { PM_COLS_CLIENT_FLAG(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_CLIENT_KEYS_MISSING: a client without a sort key */
 #define PM_COLS_UNKEYED(COL, LAST) \

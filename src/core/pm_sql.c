@@ -21,18 +21,23 @@
 #define AFTER_CURSOR \
     "(c.sort_key, c.id) > (%s, %lld) "
 
-/* A page of clients is read in two steps: an inner query finds the page's ids in
- * list order, at most PM_SQL_PAGE_CAP of them (a constant, so that PostgreSQL's
- * generic plan also knows the page is small and probes indexes per row rather than
- * hashing whole tables); then the summary's lookups run for those rows only, and
- * the page size cuts it (LIMIT takes CAST(... AS integer): sqlite3's driver binds
- * every value as text). The inner query selects id and sort_key. */
+/* The Client dropdown and every search show active clients only (a discharged
+ * client, clients.active = 0, is still reachable by id for its history).
+ * A page is read in three steps. The inner query finds the candidates' ids in list
+ * order, at most PM_SQL_PAGE_CAP (a constant: PostgreSQL's generic plan then knows
+ * the page is small and probes indexes per row instead of hashing whole tables;
+ * with a parameter there it estimated 10 % of the table). The page size cuts that
+ * (LIMIT takes CAST(... AS integer): sqlite3's driver binds every value as text),
+ * before the summary's lookups run, so SQLite computes them for the page's rows
+ * only. The inner query selects id and sort_key. */
 #define CLIENT_ORDER \
     "ORDER BY c.sort_key, c.id LIMIT " PM_SQL_PAGE_CAP_TEXT
 #define SUMMARY_OF_PAGE(inner) \
-    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM (" inner ") page " \
+    "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM (" \
+    "  SELECT capped.id, capped.sort_key FROM (" inner ") capped " \
+    "  ORDER BY capped.sort_key, capped.id LIMIT CAST(%d AS integer)) page " \
     "JOIN clients c ON c.id = page.id " PM_CLIENT_LATEST_INVITATION_JOIN \
-    " ORDER BY page.sort_key, page.id LIMIT CAST(%d AS integer)"
+    " ORDER BY page.sort_key, page.id"
 
 /* the search's visibility test for client id x: the flag (1: staff who see every
  * client) or a staff_clients row for the username */
@@ -43,7 +48,7 @@
 /* A page of ids from a date or email search, in list order */
 #define SEARCH_PAGE(match) \
     SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM clients c WHERE " match \
-                    SEARCH_VISIBLE("c.id") "AND " AFTER_CURSOR CLIENT_ORDER)
+                    "c.active = 1 AND " SEARCH_VISIBLE("c.id") "AND " AFTER_CURSOR CLIENT_ORDER)
 
 /* Name words: client_name_prefixes holds, for each client, the match key of every
  * prefix of every name word (pm_collate.c), with a copy of the client's sort key.
@@ -56,14 +61,14 @@
  * caseload instead, which is small. */
 #define PREFIX_PAGE_ALL(other_word) \
     SUMMARY_OF_PAGE("SELECT n.client_id AS id, n.sort_key FROM client_name_prefixes n " \
-                    "WHERE n.prefix = %s AND " other_word("n.client_id") \
+                    "WHERE n.prefix = %s AND " other_word("n.client_id") ACTIVE("n.client_id") \
                     "  (n.sort_key, n.client_id) > (%s, %lld) " \
                     "ORDER BY n.sort_key, n.client_id LIMIT " PM_SQL_PAGE_CAP_TEXT)
 #define PREFIX_PAGE_MINE(other_word) \
     SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc " \
                     "JOIN clients c ON c.id = sc.client_id " \
-                    "WHERE sc.username = %s AND " HAS_PREFIX("c.id") other_word("c.id") \
-                    "  " AFTER_CURSOR CLIENT_ORDER)
+                    "WHERE sc.username = %s AND c.active = 1 AND " HAS_PREFIX("c.id") \
+                    other_word("c.id") "  " AFTER_CURSOR CLIENT_ORDER)
 /* client x has the key given (one row at most: a client's keys are unique). A scalar
  * subquery, not EXISTS: PostgreSQL's generic plan for a prepared statement turned the
  * EXISTS into a hash semi-join that first read every row of the key (17,010 for "j"
@@ -72,6 +77,10 @@
     "(SELECT 1 FROM client_name_prefixes n2 WHERE n2.client_id = " x \
     "        AND n2.prefix = %s) = 1 AND "
 #define NO_OTHER_WORD(x) ""
+/* client x is active (not discharged): a probe per candidate of the prefix index,
+ * which keeps a discharged client's keys for a readmission */
+#define ACTIVE(x) \
+    "(SELECT c1.active FROM clients c1 WHERE c1.id = " x ") = 1 AND "
 
 /* A client is visible to an active staff member who sees all clients, or to one
  * with a staff_clients row for it. */
@@ -100,13 +109,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_STAFF) },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
-        SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM clients c WHERE " AFTER_CURSOR
-                        CLIENT_ORDER), NCOLS(PM_COLS_CLIENT_SUMMARY) },
+        SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM clients c WHERE c.active = 1 AND "
+                        AFTER_CURSOR CLIENT_ORDER), NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* a caseload is sorted by its keys only */
     [PM_SQL_CLIENT_LIST_MINE] = { "pm_client_list_mine",
         SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc "
                         "JOIN clients c ON c.id = sc.client_id "
-                        "WHERE sc.username = %s AND " AFTER_CURSOR CLIENT_ORDER),
+                        "WHERE sc.username = %s AND c.active = 1 AND " AFTER_CURSOR
+                        CLIENT_ORDER),
         NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* Search (pm_api_client_list.c). Name words: one or two query words (the C code
      * checks that each query word sits on a different name word, and any further
@@ -157,6 +167,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         " FROM clients c " PM_CLIENT_LATEST_INVITATION_JOIN
         " WHERE c.id = %lld AND " CLIENT_VISIBLE_TO,
         NCOLS(PM_COLS_CLIENT_SUMMARY) + NCOLS(PM_COLS_CLIENT_DETAIL) },
+
+    /* is the client active (not discharged)? read inside the invitation's transaction */
+    [PM_SQL_CLIENT_ACTIVE_FLAG] = { "pm_client_active_flag",
+        "SELECT " COLUMNS(PM_COLS_CLIENT_FLAG) " FROM clients WHERE id = %lld",
+        NCOLS(PM_COLS_CLIENT_FLAG) },
 
     [PM_SQL_CLIENT_INVITATIONS] = { "pm_client_invitations",
         "SELECT " COLUMNS(PM_COLS_INV)

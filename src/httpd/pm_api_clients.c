@@ -189,6 +189,7 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
         pm_json_set_null(view, "declined_by_client");
     }
     pm_json_set_bool(view, "statement_notifications", pm_row_int(row, CLIENT_STATEMENTS, 1) == 1);
+    pm_json_set_bool(view, "active", pm_row_int(row, CLIENT_ACTIVE, 1) == 1);
     list = json_array();
     for (i = 0; i < invs->nelts; i++) {
         json_array_append_new(list, pm_api_invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));

@@ -25,6 +25,7 @@ static const pm_api_answer answers[] = {
     { PM_OP_NO_EMAIL, NULL, HTTP_CONFLICT, "no_email", "Enter the client's email address first.", NULL },
     { PM_OP_DECLINED, NULL, HTTP_CONFLICT, "client_declined", DECLINED_MESSAGE, NULL },
     { PM_OP_PENDING, NULL, HTTP_CONFLICT, "invitation_pending", PENDING_MESSAGE, NULL },
+    { PM_OP_DISCHARGED, NULL, HTTP_CONFLICT, "client_discharged", PM_API_DISCHARGED, NULL },
     { PM_OP_LOCKED, NULL, HTTP_CONFLICT, "locked", "This invitation is locked after too many "
       "wrong dates of birth. Check the date of birth on file, then invite again (a new "
       "invitation).", NULL },

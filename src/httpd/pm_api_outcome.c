@@ -12,7 +12,8 @@ static const char *const outcome_names[PM_OP_OUTCOMES] = {
     "already_active", "no_email", "declined", "pending", "not_pending", "changed_meanwhile",
     "locked", "address_changed", "send_limit", "too_soon", "representatives_disabled", "duplicate",
     "account_active", "invalid_token", "expired", "superseded", "revoked", "answered",
-    "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting"
+    "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting",
+    "discharged"
 };
 
 const char *pm_op_outcome_name(pm_op_outcome o)

@@ -25,6 +25,7 @@ static const pm_api_answer answers[] = {
       "This client already has a representative with that email address.", NULL },
     { PM_OP_ALREADY_ACTIVE, NULL, HTTP_CONFLICT, "already_active",
       "This representative already has an active portal account.", NULL },
+    { PM_OP_DISCHARGED, NULL, HTTP_CONFLICT, "client_discharged", PM_API_DISCHARGED, NULL },
     { PM_OP_PENDING, NULL, HTTP_CONFLICT, "invitation_pending", "An invitation is already on "
       "its way to this person. Use resend if it did not arrive.", NULL },
     { 0, NULL, 0, NULL, NULL, NULL }

@@ -38,6 +38,7 @@ typedef enum pm_op_outcome {
     PM_OP_NO_BODY,              /* settings: nothing to change */
     PM_OP_UNKNOWN_SETTING,
     PM_OP_INVALID_SETTING,
+    PM_OP_DISCHARGED,           /* the client was discharged (clients.active = 0) */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -164,6 +165,11 @@ typedef struct pm_api_answer {
     const char *message;
     const char *field;          /* the field the error names, or NULL */
 } pm_api_answer;
+
+/* the message of PM_OP_DISCHARGED, wherever an invitation is refused for it */
+#define PM_API_DISCHARGED "This client is discharged (no longer active in the practice's " \
+    "records), so no invitation can be sent. If they return, the next roster sync makes " \
+    "them active again."
 
 /* The row of `table` (ended by a row with code NULL) for outcome o of operation
  * `when`: a row naming `when` first, then one for any operation; NULL if none. */

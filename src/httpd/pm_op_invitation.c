@@ -39,8 +39,13 @@ pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long lo
     apr_array_header_t *rows;
     apr_status_t rv;
 
-    if (pm_op_settings(c) != PM_OP_OK) {
+    if (pm_op_settings(c) != PM_OP_OK
+        || pm_db_select(c->db, PM_SQL_CLIENT_ACTIVE_FLAG, &rows, pm_arg_int(p, client_id))
+           != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
+    }
+    if (pm_row_int(pm_first_row(rows), CLIENT_FLAG_ACTIVE, 0) != 1) {
+        return PM_OP_DISCHARGED;         /* nobody is invited for a discharged client */
     }
     rv = rep_id ? pm_db_exec(c->db, PM_SQL_INVITATION_SUPERSEDE_STALE_REP, NULL, n,
                              pm_arg_int(p, rep_id), n)

@@ -144,14 +144,17 @@ sub own_origin {
     return $url;
 }
 
-# The ids of the clients USER may see (all, or their staff_clients rows).
+# The ids of the clients USER sees in the Client dropdown: active ones (not discharged),
+# all of them or their staff_clients rows.
 sub visible_client_ids {
     my $user = shift;
     my $dbh = db();
     my ($all) = $dbh->selectrow_array('SELECT all_clients FROM staff WHERE username = ?', undef, $user);
     my $ids = $all
-        ? $dbh->selectcol_arrayref('SELECT id FROM clients')
-        : $dbh->selectcol_arrayref('SELECT client_id FROM staff_clients WHERE username = ?', undef, $user);
+        ? $dbh->selectcol_arrayref('SELECT id FROM clients WHERE active = 1')
+        : $dbh->selectcol_arrayref('SELECT sc.client_id FROM staff_clients sc JOIN clients c '
+                                   . 'ON c.id = sc.client_id WHERE sc.username = ? AND c.active = 1',
+                                   undef, $user);
     $dbh->disconnect;
     return map { $_ + 0 } @$ids;
 }

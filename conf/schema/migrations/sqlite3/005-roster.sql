@@ -6,3 +6,6 @@ ALTER TABLE clients ADD COLUMN external_id TEXT;
 ALTER TABLE clients ADD COLUMN active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1));
 ALTER TABLE clients ADD COLUMN preferred_language TEXT NOT NULL DEFAULT 'en';
 CREATE UNIQUE INDEX clients_by_external_id ON clients (external_id) WHERE external_id IS NOT NULL;
+-- The Client dropdown lists active clients only, in list order: a partial index
+-- serves its pages (the list's inner query says "active = 1" literally).
+CREATE INDEX clients_active_by_sort_key ON clients (sort_key, id) WHERE active = 1;
