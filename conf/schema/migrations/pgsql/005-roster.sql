@@ -8,5 +8,8 @@ ALTER TABLE clients ADD COLUMN active integer NOT NULL DEFAULT 1 CHECK (active I
 ALTER TABLE clients ADD COLUMN preferred_language text NOT NULL DEFAULT 'en';
 CREATE UNIQUE INDEX clients_by_external_id ON clients (external_id) WHERE external_id IS NOT NULL;
 -- The Client dropdown lists active clients only, in list order: a partial index
--- serves its pages (the list's inner query says "active = 1" literally).
-CREATE INDEX clients_active_by_sort_key ON clients (sort_key, id) WHERE active = 1;
+-- serves its pages (the list's inner query says "active = 1" literally), with the
+-- columns the list shows, so a page reads a few index pages rather than one table
+-- page per client.
+CREATE INDEX clients_active_list ON clients
+    (sort_key, id, first_name, last_name, date_of_birth, declined_at, active) WHERE active = 1;
