@@ -7,6 +7,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,50 @@ typedef struct {
     int help, version;
 } parsed_line;
 
+/* An option that takes a value (--name VALUE): stored in the options, its bit seen. */
+static int value_option(parsed_line *pl, int argc, const char *const *argv, int *i, int *missing)
+{
+    static const struct { const char *name; size_t field; int seen; } opts[] = {
+        { "--driver", offsetof(admin_options, driver), 0 },     /* every command */
+        { "--params", offsetof(admin_options, params), 0 },
+        { "--schema-dir", offsetof(admin_options, schema_dir), OPT_SCHEMA_DIR },
+        { "--name", offsetof(admin_options, display_name), OPT_NAME },
+        { "--format", offsetof(admin_options, format), OPT_FORMAT },
+        { "--identifier-system", offsetof(admin_options, identifier_system), OPT_IDENTIFIER },
+    };
+    size_t k;
+
+    for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+        const char **value = (const char **)(void *)((char *)&pl->o + opts[k].field);
+        if (option_value(argc, argv, i, opts[k].name, value, missing)) {
+            pl->opts_seen |= opts[k].seen;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A flag (--dry-run): sets its int in the options, its bit seen. */
+static int flag_option(parsed_line *pl, const char *a)
+{
+    static const struct { const char *name; size_t field; int value, seen; } flags[] = {
+        { "--dry-run", offsetof(admin_options, dry_run), 1, OPT_DRY_RUN },
+        { "--discharge-missing", offsetof(admin_options, discharge_missing), 1, OPT_DISCHARGE },
+        { "--all-clients", offsetof(admin_options, all_clients), 1, OPT_ALL_CLIENTS },
+        { "--no-all-clients", offsetof(admin_options, all_clients), 0, OPT_NO_ALL_CLIENTS },
+    };
+    size_t k;
+
+    for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+        if (strcmp(a, flags[k].name) == 0) {
+            *(int *)(void *)((char *)&pl->o + flags[k].field) = flags[k].value;
+            pl->opts_seen |= flags[k].seen;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_line *pl)
 {
     int i, missing = 0, only_words = 0;
@@ -263,40 +308,7 @@ static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_l
         else if (strcmp(a, "--version") == 0) {
             pl->version = 1;
         }
-        else if (option_value(argc, argv, &i, "--driver", &pl->o.driver, &missing)
-                 || option_value(argc, argv, &i, "--params", &pl->o.params, &missing)) {
-            /* database options apply to every command */
-        }
-        else if (option_value(argc, argv, &i, "--schema-dir", &pl->o.schema_dir, &missing)) {
-            pl->opts_seen |= OPT_SCHEMA_DIR;
-        }
-        else if (option_value(argc, argv, &i, "--name", &pl->o.display_name, &missing)) {
-            pl->opts_seen |= OPT_NAME;
-        }
-        else if (option_value(argc, argv, &i, "--format", &pl->o.format, &missing)) {
-            pl->opts_seen |= OPT_FORMAT;
-        }
-        else if (option_value(argc, argv, &i, "--identifier-system", &pl->o.identifier_system,
-                              &missing)) {
-            pl->opts_seen |= OPT_IDENTIFIER;
-        }
-        else if (strcmp(a, "--dry-run") == 0) {
-            pl->opts_seen |= OPT_DRY_RUN;
-            pl->o.dry_run = 1;
-        }
-        else if (strcmp(a, "--discharge-missing") == 0) {
-            pl->opts_seen |= OPT_DISCHARGE;
-            pl->o.discharge_missing = 1;
-        }
-        else if (strcmp(a, "--all-clients") == 0) {
-            pl->opts_seen |= OPT_ALL_CLIENTS;
-            pl->o.all_clients = 1;
-        }
-        else if (strcmp(a, "--no-all-clients") == 0) {
-            pl->opts_seen |= OPT_NO_ALL_CLIENTS;
-            pl->o.all_clients = 0;
-        }
-        else {
+        else if (!value_option(pl, argc, argv, &i, &missing) && !flag_option(pl, a)) {
             return usage_error("unknown option %s", a);
         }
         if (missing) {

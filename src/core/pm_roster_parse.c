@@ -1,66 +1,25 @@
-/* pm_roster_parse.c — the roster sync's input side: a CSV stream read a chunk of
- * whole records at a time (pm_csv.c on each chunk), or a FHIR R4 Bundle of
- * Patients scanned one entry at a time (each entry parsed by Jansson), turned into
- * checked pm_roster_entry values; every bad record is reported with its CSV line
- * or FHIR entry index and field. */
-#include "pm_roster.h"
-#include "pm_csv.h"
+/* pm_roster_parse.c — the roster sync's input side: the parser, the checks both
+ * formats share, and the CSV stream read a chunk of whole records at a time
+ * (pm_csv.c on each chunk; the FHIR side is pm_roster_fhir.c), turned into checked
+ * pm_roster_entry values; every bad record is reported with its CSV line or FHIR
+ * entry index and field. */
+#include "pm_roster_input.h"
 #include "pm_date.h"
 #include "pm_text.h"
 
 #include <apr_lib.h>
 #include <apr_strings.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
-
-#define CHUNK_READ (64 * 1024)        /* bytes asked of the input at a time */
-#define MAX_RECORD (1024 * 1024)      /* longest CSV record: a longer one is an error */
-#define MAX_NAME_CHARS 100
-#define MAX_EXTERNAL_ID_CHARS 100
-
-/* The fields of an entry, in the CSV header's order. */
-enum { F_EXTERNAL_ID, F_FIRST, F_LAST, F_DOB, F_EMAIL, F_ACTIVE, F_LANGUAGE, NFIELDS };
-#define NREQUIRED 5
-#define CSV_HEADER "external_id,first_name,last_name,date_of_birth,email"
 
 static const char *const csv_names[NFIELDS] = {
     "external_id", "first_name", "last_name", "date_of_birth", "email", "active",
     "preferred_language"
 };
-static const char *const fhir_names[NFIELDS] = {
-    "identifier", "name.given", "name.family", "birthDate", "telecom", "active",
-    "communication.language"
-};
 
-struct pm_roster_parser {
-    apr_pool_t *pool;
-    const pm_roster_options *o;
-    pm_roster_read_fn read;
-    void *ctx;
-    apr_array_header_t *errors;
-    apr_time_t now;
-    int done;
-    apr_status_t read_status;
-    /* CSV: buf[0..cut) is the chunk being read, buf[cut..fill) what follows */
-    char *buf;
-    apr_size_t cap, fill, cut;
-    int eof, header_read;
-    unsigned int next_line;        /* the line the next chunk starts on */
-    apr_pool_t *chunk_pool;
-    pm_csv_reader *rd;
-    int column_of[NFIELDS];        /* the field's column, or -1 */
-    int ncolumns;
-    /* FHIR: buf[cut..fill) is what the scanner has not seen yet */
-    struct bundle_scan *scan;
-    int entry_index;
-};
-
-static void add_error(pm_roster_parser *ps, int where, const char *field,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void add_error(pm_roster_parser *ps, int where, const char *field,
-                      const char *fmt, ...)
+void pm_roster_add_error(pm_roster_parser *ps, int where, const char *field,
+                         const char *fmt, ...)
 {
     pm_roster_error *e = apr_array_push(ps->errors);
     va_list ap;
@@ -132,16 +91,16 @@ static int check_text(pm_roster_parser *ps, int where, const char *field, const 
                       int required, apr_size_t max_chars)
 {
     if (!pm_utf8_valid(v, strlen(v), 0)) {
-        add_error(ps, where, field, "%s is not valid UTF-8 or contains control characters "
+        pm_roster_add_error(ps, where, field, "%s is not valid UTF-8 or contains control characters "
                   "(such as tabs or NUL)", field);
         return 0;
     }
     if (required && *v == '\0') {
-        add_error(ps, where, field, "%s is missing", field);
+        pm_roster_add_error(ps, where, field, "%s is missing", field);
         return 0;
     }
     if (max_chars && pm_utf8_length(v) > max_chars) {
-        add_error(ps, where, field, "%s is longer than %u characters", field,
+        pm_roster_add_error(ps, where, field, "%s is longer than %u characters", field,
                   (unsigned int)max_chars);
         return 0;
     }
@@ -149,7 +108,7 @@ static int check_text(pm_roster_parser *ps, int where, const char *field, const 
 }
 
 /* v: the raw values (NULL: absent), trimmed; names: the format's field names. */
-static int check_entry(pm_roster_parser *ps, int where, const char *const *v,
+int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
                        const char *const *names, apr_pool_t *scratch, pm_roster_entry *e)
 {
     const char *problem;
@@ -170,22 +129,22 @@ static int check_entry(pm_roster_parser *ps, int where, const char *const *v,
     e->date_of_birth = v[F_DOB];
     e->email = v[F_EMAIL] && *v[F_EMAIL] ? v[F_EMAIL] : NULL;
     if (usable[F_DOB] && (problem = pm_birth_date_problem(e->date_of_birth, ps->now)) != NULL) {
-        add_error(ps, where, names[F_DOB], "%s '%s' %s", names[F_DOB], e->date_of_birth,
+        pm_roster_add_error(ps, where, names[F_DOB], "%s '%s' %s", names[F_DOB], e->date_of_birth,
                   problem);
         good = 0;
     }
     if (usable[F_EMAIL] && e->email && (problem = pm_email_problem(e->email)) != NULL) {
-        add_error(ps, where, names[F_EMAIL], "%s '%s' %s", names[F_EMAIL], e->email, problem);
+        pm_roster_add_error(ps, where, names[F_EMAIL], "%s '%s' %s", names[F_EMAIL], e->email, problem);
         good = 0;
     }
     if (v[F_ACTIVE] && *v[F_ACTIVE] && (e->active = parse_active(v[F_ACTIVE])) < 0) {
-        add_error(ps, where, names[F_ACTIVE], "%s must be true or false (or 1 or 0)",
+        pm_roster_add_error(ps, where, names[F_ACTIVE], "%s must be true or false (or 1 or 0)",
                   names[F_ACTIVE]);
         good = 0;
     }
     if (v[F_LANGUAGE] && *v[F_LANGUAGE]
         && (e->preferred_language = primary_language(scratch, v[F_LANGUAGE])) == NULL) {
-        add_error(ps, where, names[F_LANGUAGE], "%s '%s' is not a language code such as "
+        pm_roster_add_error(ps, where, names[F_LANGUAGE], "%s '%s' is not a language code such as "
                   "en or es", names[F_LANGUAGE], v[F_LANGUAGE]);
         good = 0;
     }
@@ -226,7 +185,7 @@ static unsigned int count_lines(const char *b, apr_size_t n)
     return lines;
 }
 
-static apr_status_t read_more(pm_roster_parser *ps)
+apr_status_t pm_roster_read_more(pm_roster_parser *ps)
 {
     apr_size_t n = CHUNK_READ;
     apr_status_t rv;
@@ -266,11 +225,11 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
             return 0;
         }
         if (ps->fill >= MAX_RECORD) {
-            add_error(ps, (int)ps->next_line, NULL, "a record longer than %d bytes "
+            pm_roster_add_error(ps, (int)ps->next_line, NULL, "a record longer than %d bytes "
                       "(a quote that is never closed?)", MAX_RECORD);
             return 0;
         }
-        if ((*rv = read_more(ps)) != APR_SUCCESS) {
+        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
             return -1;
         }
     }
@@ -300,7 +259,7 @@ static int next_record(pm_roster_parser *ps, apr_pool_t *scratch, pm_csv_record 
             continue;
         }
         if (r == PM_CSV_ERROR) {
-            add_error(ps, (int)line, NULL, "%s", error);
+            pm_roster_add_error(ps, (int)line, NULL, "%s", error);
         }
         else if (!(rec->nfields == 1 && rec->fields[0].len == 0)) {
             return 1;
@@ -332,7 +291,7 @@ static int read_header(pm_roster_parser *ps, const pm_csv_record *rec)
     for (i = 0; i < rec->nfields; i++) {
         field = header_field(&rec->fields[i]);
         if (i < NREQUIRED ? field != i : field < NREQUIRED || ps->column_of[field] >= 0) {
-            add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
+            pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
                       ", optionally followed by active and preferred_language "
                       "(column %d is not right)", i + 1);
             return 0;
@@ -340,7 +299,7 @@ static int read_header(pm_roster_parser *ps, const pm_csv_record *rec)
         ps->column_of[field] = i;
     }
     if (rec->nfields < NREQUIRED) {
-        add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
+        pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
                   ", optionally followed by active and preferred_language");
         return 0;
     }
@@ -365,7 +324,7 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
             continue;
         }
         if (rec.nfields != ps->ncolumns) {
-            add_error(ps, (int)rec.line, NULL, "has %d field%s, the header has %d",
+            pm_roster_add_error(ps, (int)rec.line, NULL, "has %d field%s, the header has %d",
                       rec.nfields, rec.nfields == 1 ? "" : "s", ps->ncolumns);
             continue;
         }
@@ -373,336 +332,19 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
             v[i] = ps->column_of[i] < 0 ? NULL
                    : pm_csv_field_trimmed(scratch, &rec.fields[ps->column_of[i]], &len);
             if (v[i] && strlen(v[i]) != len) {
-                add_error(ps, (int)rec.line, csv_names[i], "%s contains a NUL byte",
+                pm_roster_add_error(ps, (int)rec.line, csv_names[i], "%s contains a NUL byte",
                           csv_names[i]);
                 break;
             }
         }
-        if (i == NFIELDS && check_entry(ps, (int)rec.line, v, csv_names, scratch, e)) {
+        if (i == NFIELDS && pm_roster_check_entry(ps, (int)rec.line, v, csv_names, scratch, e)) {
             return 1;
         }
     }
     if (r == 0 && !ps->header_read) {
-        add_error(ps, 1, NULL, "the file is empty; its first line must be " CSV_HEADER);
+        pm_roster_add_error(ps, 1, NULL, "the file is empty; its first line must be " CSV_HEADER);
     }
     return r;
-}
-
-/* ---- FHIR ---------------------------------------------------------------------------- */
-
-/* A growing byte buffer in the parser's pool. */
-typedef struct {
-    char *b;
-    apr_size_t len, cap;
-} byte_buffer;
-
-static void buffer_add(apr_pool_t *p, byte_buffer *bb, char c)
-{
-    if (bb->len + 1 >= bb->cap) {
-        apr_size_t cap = bb->cap ? 2 * bb->cap : 4096;
-        char *bigger = apr_palloc(p, cap);
-
-        if (bb->len) {
-            memcpy(bigger, bb->b, bb->len);
-        }
-        bb->b = bigger;
-        bb->cap = cap;
-    }
-    bb->b[bb->len++] = c;
-}
-
-/* The Bundle is scanned byte by byte (strings, escapes and nesting tracked, no
- * values built): each element of the root's "entry" array is cut out and parsed
- * on its own by Jansson, and everything else (the "skeleton", with "entry": [])
- * is parsed at the end to check the document. Memory: one entry at a time. */
-typedef struct bundle_scan {
-    int depth, in_string, escaped, expect_key, in_key, entry_next, in_entry, in_element;
-    char key[8];
-    apr_size_t keylen;
-    byte_buffer element, skeleton;
-} bundle_scan;
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void scan_emit(pm_roster_parser *ps, bundle_scan *sc, char c)
-{
-    if (sc->in_element) {
-        buffer_add(ps->pool, &sc->element, c);
-    }
-    else if (!sc->in_entry) {
-        buffer_add(ps->pool, &sc->skeleton, c);
-    }
-}
-
-static void scan_string_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
-{
-    scan_emit(ps, sc, c);
-    if (sc->escaped) {
-        sc->escaped = 0;
-    }
-    else if (c == '\\') {
-        sc->escaped = 1;
-    }
-    else if (c == '"') {
-        sc->in_string = sc->in_key = 0;
-    }
-    else if (sc->in_key) {
-        sc->keylen = sc->keylen < sizeof(sc->key) ? sc->keylen + 1 : sc->keylen;
-        if (sc->keylen < sizeof(sc->key)) {
-            sc->key[sc->keylen - 1] = c;
-        }
-    }
-}
-
-/* One byte; returns 1 when it ended an element of the entry array. */
-static int scan_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
-{
-    int ended = 0;
-
-    if (sc->in_string) {
-        scan_string_byte(ps, sc, c);
-        return 0;
-    }
-    if (sc->in_element && sc->depth == 2 && (c == ',' || c == ']')) {
-        sc->in_element = 0;
-        ended = 1;
-    }
-    else if (sc->in_entry && sc->depth == 2 && !sc->in_element && !is_space(c) && c != ','
-             && c != ']') {
-        sc->in_element = 1;
-        sc->element.len = 0;
-    }
-    if (sc->entry_next && !is_space(c)) {
-        sc->entry_next = 0;
-        if (c == '[') {
-            buffer_add(ps->pool, &sc->skeleton, c);
-            sc->in_entry = 1;
-            sc->depth++;
-            return 0;
-        }
-    }
-    switch (c) {
-    case '"':
-        sc->in_string = 1;
-        if (sc->depth == 1 && sc->expect_key) {
-            sc->in_key = 1;
-            sc->keylen = 0;
-        }
-        break;
-    case '{':
-    case '[':
-        sc->depth++;
-        sc->expect_key = c == '{' && sc->depth == 1;
-        break;
-    case '}':
-    case ']':
-        if (sc->in_entry && sc->depth == 2) {
-            sc->in_entry = 0;
-        }
-        sc->depth--;
-        break;
-    case ':':
-        if (sc->depth == 1) {
-            sc->expect_key = 0;
-            sc->entry_next = sc->keylen == 5 && memcmp(sc->key, "entry", 5) == 0;
-        }
-        break;
-    case ',':
-        sc->expect_key = sc->depth == 1 ? 1 : sc->expect_key;
-        break;
-    }
-    scan_emit(ps, sc, c);
-    return ended;
-}
-
-/* The skeleton, once the input has ended: a JSON Bundle whose entry is an array. */
-static void check_skeleton(pm_roster_parser *ps, bundle_scan *sc)
-{
-    json_error_t err;
-    json_t *root;
-    const char *type;
-
-    if (sc->depth != 0 || sc->in_string) {
-        add_error(ps, -1, NULL, "not a JSON document: it ends inside %s",
-                  sc->in_string ? "a string" : "an object or array");
-        return;
-    }
-    root = json_loadb(sc->skeleton.b ? sc->skeleton.b : "", sc->skeleton.len,
-                      JSON_REJECT_DUPLICATES, &err);
-    if (root == NULL) {
-        add_error(ps, -1, NULL, "not a JSON document: %s", err.text);
-        return;
-    }
-    type = json_string_value(json_object_get(root, "resourceType"));
-    if (!json_is_object(root) || type == NULL || strcmp(type, "Bundle") != 0) {
-        add_error(ps, -1, "resourceType", "the document must be a FHIR Bundle");
-    }
-    else if (json_object_get(root, "entry") && !json_is_array(json_object_get(root, "entry"))) {
-        add_error(ps, -1, "entry", "the Bundle's entry must be an array");
-    }
-    json_decref(root);
-}
-
-/* The string member name of o, or NULL; a member that is not a string is reported. */
-static const char *member_string(pm_roster_parser *ps, int where, json_t *o,
-                                 const char *name, const char *field, int *bad)
-{
-    json_t *v = json_object_get(o, name);
-
-    if (v == NULL || json_is_null(v)) {
-        return NULL;
-    }
-    if (!json_is_string(v)) {
-        add_error(ps, where, field, "%s must be a string", field);
-        *bad = 1;
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
-/* The element of array a whose member key equals value; without value the first. */
-static json_t *pick(json_t *a, const char *key, const char *value)
-{
-    size_t i;
-    json_t *x;
-
-    if (!json_is_array(a)) {
-        return NULL;
-    }
-    json_array_foreach(a, i, x) {
-        const char *s = json_string_value(json_object_get(x, key));
-        if (value == NULL || (s && strcmp(s, value) == 0)) {
-            return x;
-        }
-    }
-    return NULL;
-}
-
-static const char *patient_identifier(pm_roster_parser *ps, int where, json_t *pat, int *bad)
-{
-    const char *system = ps->o->identifier_system;
-    json_t *id = pick(json_object_get(pat, "identifier"), "system", system);
-
-    if (id == NULL) {
-        add_error(ps, where, "identifier", system ? "no identifier with system %s"
-                  : "no identifier%s", system ? system : "");
-        *bad = 1;
-        return NULL;
-    }
-    return member_string(ps, where, id, "value", "identifier.value", bad);
-}
-
-/* name: the official one, else the first; given[0] and family */
-static void patient_name(pm_roster_parser *ps, int where, json_t *pat, const char **v,
-                         int *bad)
-{
-    json_t *names = json_object_get(pat, "name");
-    json_t *name = pick(names, "use", "official"), *given;
-
-    if (name == NULL) {
-        name = pick(names, "use", NULL);
-    }
-    v[F_LAST] = member_string(ps, where, name, "family", "name.family", bad);
-    given = json_array_get(json_object_get(name, "given"), 0);
-    if (given && !json_is_string(given)) {
-        add_error(ps, where, "name.given", "name.given must be strings");
-        *bad = 1;
-    }
-    v[F_FIRST] = json_string_value(given);
-}
-
-/* communication: the preferred one, else the first; its language's first coding */
-static const char *patient_language(json_t *pat)
-{
-    json_t *all = json_object_get(pat, "communication"), *c, *lang;
-    size_t i;
-
-    c = json_array_get(all, 0);
-    json_array_foreach(all, i, lang) {
-        if (json_is_true(json_object_get(lang, "preferred"))) {
-            c = lang;
-            break;
-        }
-    }
-    lang = json_object_get(c, "language");
-    return json_string_value(json_object_get(json_array_get(json_object_get(lang, "coding"), 0),
-                                             "code"));
-}
-
-static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t *scratch,
-                      pm_roster_entry *e)
-{
-    json_t *pat = json_object_get(entry, "resource"), *active;
-    const char *type = json_string_value(json_object_get(pat, "resourceType"));
-    const char *v[NFIELDS];
-    int bad = 0, i;
-
-    if (type == NULL || strcmp(type, "Patient") != 0) {
-        add_error(ps, where, "resourceType", "the entry's resource is not a Patient");
-        return 0;
-    }
-    memset(v, 0, sizeof(v));
-    v[F_EXTERNAL_ID] = patient_identifier(ps, where, pat, &bad);
-    patient_name(ps, where, pat, v, &bad);
-    v[F_DOB] = member_string(ps, where, pat, "birthDate", "birthDate", &bad);
-    v[F_EMAIL] = json_string_value(json_object_get(pick(json_object_get(pat, "telecom"),
-                                                        "system", "email"), "value"));
-    active = json_object_get(pat, "active");
-    if (active && !json_is_boolean(active)) {
-        add_error(ps, where, "active", "active must be true or false");
-        bad = 1;
-    }
-    v[F_ACTIVE] = active ? (json_is_true(active) ? "true" : "false") : NULL;
-    v[F_LANGUAGE] = patient_language(pat);
-    if (bad) {
-        return 0;
-    }
-    for (i = 0; i < NFIELDS; i++) {
-        v[i] = v[i] ? pm_trim(scratch, v[i]) : NULL;
-    }
-    return check_entry(ps, where, v, fhir_names, scratch, e);
-}
-
-static int fhir_element(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e)
-{
-    bundle_scan *sc = ps->scan;
-    int where = ps->entry_index++, good;
-    json_error_t err;
-    json_t *entry = json_loadb(sc->element.b, sc->element.len, JSON_REJECT_DUPLICATES, &err);
-
-    if (entry == NULL) {
-        add_error(ps, where, NULL, "not JSON: %s", err.text);
-        return 0;
-    }
-    good = fhir_entry(ps, where, entry, scratch, e);
-    json_decref(entry);
-    return good;
-}
-
-static int fhir_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
-                     apr_status_t *rv)
-{
-    if (ps->scan == NULL) {
-        ps->scan = apr_pcalloc(ps->pool, sizeof(bundle_scan));
-    }
-    for (;;) {
-        if (ps->cut == ps->fill) {
-            ps->cut = ps->fill = 0;
-            if ((*rv = read_more(ps)) != APR_SUCCESS) {
-                return -1;
-            }
-            if (ps->eof) {
-                check_skeleton(ps, ps->scan);
-                return 0;
-            }
-        }
-        if (scan_byte(ps, ps->scan, ps->buf[ps->cut++]) && fhir_element(ps, scratch, e)) {
-            return 1;
-        }
-    }
 }
 
 /* ---- the parser ----------------------------------------------------------------------- */
@@ -738,7 +380,7 @@ int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e
         return 0;
     }
     r = ps->o->format == PM_ROSTER_CSV ? csv_next(ps, scratch, e, rv)
-                                       : fhir_next(ps, scratch, e, rv);
+                                       : pm_roster_fhir_next(ps, scratch, e, rv);
     ps->done = r != 1;
     return r;
 }
