@@ -70,7 +70,7 @@ int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id)
 
 /* ---- POST /clients/{id}/invitations --------------------------------------------- */
 
-int pm_api_client_invite(pm_req *q)
+int pm_api_invite_with(pm_req *q, pm_op_invite_fn op, const pm_api_answer *table)
 {
     pm_op_ctx c;
     pm_op_outcome o;
@@ -81,10 +81,15 @@ int pm_api_client_invite(pm_req *q)
         return rc;
     }
     pm_op_ctx_init(&c, q);
-    if ((o = pm_op_invite_client(&c, q->ids[0], &id)) != PM_OP_OK) {
-        return pm_api_send_outcome(q, answers, "invite", o);
+    if ((o = op(&c, q->ids[0], &id)) != PM_OP_OK) {
+        return pm_api_send_outcome(q, table, "invite", o);
     }
     return pm_api_answer_invitation(q, HTTP_CREATED, id);
+}
+
+int pm_api_client_invite(pm_req *q)
+{
+    return pm_api_invite_with(q, pm_op_invite_client, answers);
 }
 
 /* ---- /invitations/{id}/... -------------------------------------------------------- */

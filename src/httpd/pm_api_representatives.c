@@ -187,19 +187,7 @@ int pm_api_rep_update(pm_req *q)
 
 int pm_api_rep_invite(pm_req *q)
 {
-    pm_op_ctx c;
-    pm_op_outcome o;
-    long long id;
-    int rc;
-
-    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT) {
-        return rc;
-    }
-    pm_op_ctx_init(&c, q);
-    if ((o = pm_op_rep_invite(&c, q->ids[0], &id)) != PM_OP_OK) {
-        return pm_api_send_outcome(q, answers, "invite", o);
-    }
-    return pm_api_answer_invitation(q, HTTP_CREATED, id);
+    return pm_api_invite_with(q, pm_op_rep_invite, answers);
 }
 
 int pm_api_rep_remove(pm_req *q)

@@ -175,6 +175,12 @@ typedef struct pm_api_answer {
  * `when`: a row naming `when` first, then one for any operation; NULL if none. */
 const pm_api_answer *pm_api_answer_find(const pm_api_answer *table, const char *when,
                                         pm_op_outcome o);
+/* An "invite" button (no body; pm_api_invitations.c): runs op on the route's id and
+ * answers 201 with the new invitation, or the error `answers` gives the outcome (as
+ * operation "invite"). */
+typedef pm_op_outcome (*pm_op_invite_fn)(pm_op_ctx *c, long long id, long long *invitation_id);
+int pm_api_invite_with(pm_req *q, pm_op_invite_fn op, const pm_api_answer *answers);
+
 /* Sends the error its row says; DB_UNAVAILABLE is always the 503, an outcome
  * without a row a 500 internal_error (logged). */
 int pm_api_send_outcome(pm_req *q, const pm_api_answer *table, const char *when,
