@@ -40,27 +40,6 @@ static int open_input(apr_pool_t *p, const char *path, apr_file_t **f)
     return ADMIN_OK;
 }
 
-/* The disable_accounts_on_discharge setting (a JSON boolean; unset: false). */
-static int discharge_disables_accounts(admin_db *db, int *disable)
-{
-    apr_array_header_t *rows;
-    int i;
-
-    *disable = 0;
-    if (pm_db_select(db->exec, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
-        return ADMIN_FAIL;
-    }
-    for (i = 0; i < rows->nelts; i++) {
-        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *name = pm_row_str(r, SETTING_NAME), *v = pm_row_str(r, SETTING_VALUE);
-
-        if (name && v && strcmp(name, "disable_accounts_on_discharge") == 0) {
-            *disable = strcmp(v, "true") == 0;
-        }
-    }
-    return ADMIN_OK;
-}
-
 static void print_errors(const char *file, pm_roster_format format,
                          const apr_array_header_t *errors)
 {
@@ -135,7 +114,7 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
     ro.now = admin_now();
     if (open_input(db->pool, o->args[0], &f) != ADMIN_OK
         || admin_db_locale(db, &ro.locale) != ADMIN_OK
-        || discharge_disables_accounts(db, &ro.disable_accounts) != ADMIN_OK
+        || pm_roster_disables_accounts(db->exec, &ro.disable_accounts) != APR_SUCCESS
         || admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }

@@ -42,7 +42,7 @@ static apr_status_t audit(roster_sync *s, const char *action, const char *client
                           const char *detail)
 {
     return pm_db_exec(s->db, PM_SQL_AUDIT_INSERT, NULL, s->now, s->o->actor, action,
-                      client_id, NULL, "ok", detail, NULL, NULL);
+                      client_id, NULL, "ok", detail, s->o->remote_ip, s->o->request_id);
 }
 
 /* Name keys for a client row (PM_COLS_UNKEYED: id, first, last) whose sort key
@@ -316,4 +316,24 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     pm_db_use_pool(db, previous);
     apr_pool_destroy(s.batch);
     return rv;
+}
+
+apr_status_t pm_roster_disables_accounts(pm_db *db, int *disable)
+{
+    apr_array_header_t *rows;
+    int i;
+
+    *disable = 0;
+    if (pm_db_select(db, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *name = pm_row_str(r, SETTING_NAME), *v = pm_row_str(r, SETTING_VALUE);
+
+        if (name && v && strcmp(name, "disable_accounts_on_discharge") == 0) {
+            *disable = strcmp(v, "true") == 0;
+        }
+    }
+    return APR_SUCCESS;
 }
