@@ -180,6 +180,28 @@ error_ok(put_roster($big, timeout => 120), 413, 'body_too_large',
          'a body above PortalMaxBodySize: 413');
 is(snapshot(), $before, '413: nothing applied');
 
+# the same without a Content-Length (chunked): refused while reading, past the limit
+{
+    require IO::Socket::INET;
+    require MIME::Base64;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => runtime()->{port},
+                                     Timeout => 120) or die "connect: $!";
+    my $auth = MIME::Base64::encode_base64('admin:' . password_for('admin'), '');
+    print $sock "PUT " . staff_path('/admin/roster') . " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              . "Authorization: Basic $auth\r\nX-Requested-With: portal-manager\r\n"
+              . "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    my $chunk = '#' x 1048576;
+    for (0 .. $LIMIT / length($chunk)) {
+        last unless print $sock sprintf("%x\r\n", length $chunk), $chunk, "\r\n";
+    }
+    print $sock "0\r\n\r\n";
+    local $/;
+    my $answer = <$sock> // '';
+    like($answer, qr{^HTTP/1\.1 413 }, 'a chunked body past PortalMaxBodySize: 413');
+    like($answer, qr{"code":"body_too_large"}, 'chunked: 413 body_too_large');
+    is(snapshot(), $before, 'chunked 413: nothing applied');
+}
+
 # ---- the error log never holds a row's values ----------------------------------------------------
 my $log = PortalTest::Env::slurp(PortalTest::Env::top_dir() . '/t/logs/error_log');
 my @leaks = grep { index($log, $_) >= 0 }
