@@ -76,6 +76,23 @@ apr_status_t pm_client_keys_store(pm_db *db, pm_client_keyer *k, const pm_row *r
     return APR_SUCCESS;
 }
 
+const char *pm_client_keys_sort_key(pm_client_keyer *k, const char *first, const char *last)
+{
+    return pm_collate_sort_key(k->sort, first, last);
+}
+
+const char *pm_client_keys_locale(const pm_client_keyer *k)
+{
+    return k->locale;
+}
+
+apr_status_t pm_client_keys_add_new(pm_db *db, pm_client_keyer *k, const char *id,
+                                    const char *sort_key, const char *first, const char *last)
+{
+    return add_prefixes(db, id, sort_key,
+                        pm_collate_name_prefix_keys(k->match, k->pool, first, last));
+}
+
 static apr_status_t fill_batch(pm_db *db, pm_client_keyer *k, apr_array_header_t *rows,
                                int *keyed)
 {

@@ -18,6 +18,14 @@ pm_client_keyer *pm_client_keyer_make(pm_db *db, apr_pool_t *p, const char *loca
 apr_status_t pm_client_keys_store(pm_db *db, pm_client_keyer *k, const pm_row *row,
                                   int *keyed);
 
+/* For a client the caller inserts itself: its sort key and the locale to store
+ * with it (in the keyer's pool) ... */
+const char *pm_client_keys_sort_key(pm_client_keyer *k, const char *first, const char *last);
+const char *pm_client_keys_locale(const pm_client_keyer *k);
+/* ... then, once it has an id, its search keys (none can exist yet). */
+apr_status_t pm_client_keys_add_new(pm_db *db, pm_client_keyer *k, const char *id,
+                                    const char *sort_key, const char *first, const char *last);
+
 /* Compute the keys of every client row that has none (sort_key NULL: written by
  * another program, renamed by one — a trigger forgets the key — waiting since
  * collation_locale changed, or nulled by a migration), in batches, each batch one

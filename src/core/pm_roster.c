@@ -42,19 +42,26 @@ static apr_status_t audit(roster_sync *s, const char *action, const char *client
                           const char *detail)
 {
     return pm_db_exec(s->db, PM_SQL_AUDIT_INSERT, NULL, s->now, s->o->actor, action,
-                      client_id, NULL, "ok", detail, NULL, NULL);
+                      client_id, NULL, "ok", detail, s->o->remote_ip, s->o->request_id);
+}
+
+static pm_client_keyer *keyer(roster_sync *s)
+{
+    if (s->keyer == NULL) {
+        s->keyer = pm_client_keyer_make(s->db, s->batch, s->o->locale);
+    }
+    return s->keyer;
 }
 
 /* Name keys for a client row (PM_COLS_UNKEYED: id, first, last) whose sort key
- * is missing: a new client, or a renamed one (the trigger forgot its key). */
+ * is missing: a renamed one (the trigger forgot its key). */
 static apr_status_t store_keys(roster_sync *s, const char *id, const char *first,
                                const char *last)
 {
     const char *v[] = { id, first, last };
     pm_row row = { 3, v };
 
-    if (s->keyer == NULL
-        && (s->keyer = pm_client_keyer_make(s->db, s->batch, s->o->locale)) == NULL) {
+    if (keyer(s) == NULL) {
         return APR_EGENERAL;
     }
     return pm_client_keys_store(s->db, s->keyer, &row, NULL);
@@ -84,21 +91,30 @@ static apr_status_t discharge(roster_sync *s, const char *id)
                               disabled + rep_disabled));
 }
 
+/* A new client, inserted with its sort key (no UPDATE after, and no DELETE of
+ * search keys it cannot have yet), then its search keys. */
 static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
 {
     apr_array_header_t *rows;
     const pm_row *row;
+    const char *sort_key;
 
+    if (keyer(s) == NULL) {
+        return APR_EGENERAL;
+    }
+    sort_key = pm_client_keys_sort_key(s->keyer, e->first_name, e->last_name);
     if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_INSERT, &rows, e->external_id, e->first_name,
                      e->last_name, pm_name_key(s->batch, e->first_name),
                      pm_name_key(s->batch, e->last_name), e->date_of_birth, e->email,
                      e->active == 0 ? "0" : "1",
-                     e->preferred_language ? e->preferred_language : "en", s->now, s->now)
+                     e->preferred_language ? e->preferred_language : "en", s->now, s->now,
+                     sort_key, pm_client_keys_locale(s->keyer))
         != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
         return APR_EGENERAL;
     }
     s->res->added++;
-    return store_keys(s, pm_row_str(row, UNKEYED_ID), e->first_name, e->last_name);
+    return pm_client_keys_add_new(s->db, s->keyer, pm_row_str(row, UNKEYED_ID), sort_key,
+                                  e->first_name, e->last_name);
 }
 
 /* The changed fields' names, as a JSON array's members ("" when none). */
@@ -316,4 +332,24 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     pm_db_use_pool(db, previous);
     apr_pool_destroy(s.batch);
     return rv;
+}
+
+apr_status_t pm_roster_disables_accounts(pm_db *db, int *disable)
+{
+    apr_array_header_t *rows;
+    int i;
+
+    *disable = 0;
+    if (pm_db_select(db, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *name = pm_row_str(r, SETTING_NAME), *v = pm_row_str(r, SETTING_VALUE);
+
+        if (name && v && strcmp(name, "disable_accounts_on_discharge") == 0) {
+            *disable = strcmp(v, "true") == 0;
+        }
+    }
+    return APR_SUCCESS;
 }

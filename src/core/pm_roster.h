@@ -30,7 +30,10 @@ typedef struct {
                                      * NULL: the first identifier */
     int discharge_missing;          /* discharge active named clients not in the file */
     int disable_accounts;           /* setting disable_accounts_on_discharge */
-    const char *actor;              /* the audit rows' username, e.g. "sync" */
+    const char *actor;              /* the audit rows' username: "sync", or the
+                                     * staff member of PUT /admin/roster */
+    const char *remote_ip;          /* the audit rows' remote_ip and request_id */
+    const char *request_id;         /* (NULL from the admin tool) */
     const char *locale;             /* setting collation_locale: new clients' keys */
     apr_int64_t now;                /* Unix seconds */
 } pm_roster_options;
@@ -87,5 +90,8 @@ typedef struct {
  * status: a read error or a database error (reported through db); roll back. */
 apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
                              pm_roster_read_fn read, void *ctx, pm_roster_result *res);
+
+/* The setting disable_accounts_on_discharge (a JSON boolean; unset: false). */
+apr_status_t pm_roster_disables_accounts(pm_db *db, int *disable);
 
 #endif

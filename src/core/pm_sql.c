@@ -481,11 +481,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients "
         "WHERE external_id IS NULL AND first_name_key = %s AND last_name_key = %s "
         "  AND date_of_birth = %s ORDER BY id LIMIT 2", NCOLS(PM_COLS_ROSTER_CLIENT) },
-    /* without the sort and prefix keys: pm_client_keys_store computes them */
+    /* with its sort key (pm_client_keys_sort_key); pm_client_keys_add_new adds the
+     * search keys */
     [PM_SQL_ROSTER_CLIENT_INSERT] = { "pm_roster_client_insert",
         "INSERT INTO clients (external_id, first_name, last_name, first_name_key, "
         "last_name_key, date_of_birth, email, active, preferred_language, created_at, "
-        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %d, %s, %lld, %lld) "
+        "updated_at, sort_key, sort_locale) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %d, %s, %lld, %lld, %s, %s) "
         "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
     /* everything but the email (PM_SQL_CLIENT_SET_EMAIL, as the change button);
      * a new name forgets the sort key (trigger), pm_client_keys_store refills it */

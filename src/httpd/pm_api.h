@@ -75,6 +75,9 @@ int pm_api_admin_test_email(pm_req *q);
 int pm_api_admin_outbox(pm_req *q);
 int pm_api_admin_audit(pm_req *q);
 
+/* The roster sync for EHR integrations (pm_api_roster.c). */
+int pm_api_admin_roster_put(pm_req *q);
+
 /* SetHandler portal-manager */
 int pm_api_staff_handler(request_rec *r);
 

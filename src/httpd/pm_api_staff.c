@@ -42,6 +42,12 @@ static int is_admin_route(const char *path)
     return strncmp(path, "/admin", 6) == 0 && (path[6] == '/' || path[6] == '\0');
 }
 
+/* PUT /admin/roster reads its own body (FHIR or CSV, pm_api_roster.c). */
+static int takes_raw_body(const pm_req *q)
+{
+    return strcmp(q->path, "/admin/roster") == 0;
+}
+
 /* Runs after a route matched and before its handler. */
 static int staff_prelude(pm_req *q)
 {
@@ -55,7 +61,7 @@ static int staff_prelude(pm_req *q)
                                   "The portal settings are not available at this address. Ask "
                                   "your administrator.", NULL);
     }
-    if ((rc = pm_http_read_json_body(q)) != PM_NEXT) {
+    if (!takes_raw_body(q) && (rc = pm_http_read_json_body(q)) != PM_NEXT) {
         return rc;
     }
     q->db = pm_db_acquire(q->r);
@@ -130,6 +136,7 @@ static const pm_route staff_routes[] = {
     { "POST", "/admin/settings/test-email", pm_api_admin_test_email },
     { "GET", "/admin/outbox", pm_api_admin_outbox },
     { "GET", "/admin/audit", pm_api_admin_audit },
+    { "PUT", "/admin/roster", pm_api_admin_roster_put },
     { NULL, NULL, NULL }
 };
 

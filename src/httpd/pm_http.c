@@ -270,6 +270,101 @@ int pm_http_read_json_body(pm_req *q)
     return PM_NEXT;
 }
 
+#define BODY_CHUNK 65536
+
+struct pm_http_body {
+    apr_array_header_t *chunks;    /* of char *, each BODY_CHUNK bytes but the last */
+    apr_off_t length;
+    int next;                      /* the reader: chunk and offset */
+    apr_size_t offset;
+};
+
+/* Fills chunk after chunk; *over when the body passes limit (the rest is drained). */
+static int read_chunks(request_rec *r, long long limit, pm_http_body *b, int *over)
+{
+    char *chunk = NULL;
+    apr_size_t fill = BODY_CHUNK;
+    long n;
+
+    *over = 0;
+    for (;;) {
+        if (fill == BODY_CHUNK) {
+            chunk = apr_palloc(r->pool, BODY_CHUNK);
+            APR_ARRAY_PUSH(b->chunks, char *) = chunk;
+            fill = 0;
+        }
+        if ((n = ap_get_client_block(r, chunk + fill, BODY_CHUNK - fill)) <= 0) {
+            break;
+        }
+        fill += (apr_size_t)n;
+        b->length += n;
+        if (b->length > limit) {
+            char scratch[1024];
+            *over = 1;
+            while (ap_get_client_block(r, scratch, sizeof(scratch)) > 0) {
+            }
+            return OK;
+        }
+    }
+    return n < 0 ? HTTP_BAD_REQUEST : OK;
+}
+
+int pm_http_read_raw_body(pm_req *q, pm_http_body **out)
+{
+    request_rec *r = q->r;
+    long long limit = pm_config_max_body(r);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    pm_http_body *b = apr_pcalloc(r->pool, sizeof(*b));
+    int over = 0;
+
+    if (cl != NULL && apr_atoi64(cl) > limit) {
+        return body_too_large(q, limit);
+    }
+    b->chunks = apr_array_make(r->pool, 16, sizeof(char *));
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK
+        || (ap_should_client_block(r) && read_chunks(r, limit, b, &over) != OK)) {
+        return pm_http_send_error(q, HTTP_BAD_REQUEST, "invalid_body",
+                                  "The request body could not be read.", NULL);
+    }
+    if (over) {
+        return body_too_large(q, limit);
+    }
+    *out = b;
+    return PM_NEXT;
+}
+
+apr_status_t pm_http_body_read(void *ctx, char *buf, apr_size_t *len)
+{
+    pm_http_body *b = ctx;
+    apr_size_t want = *len, got = 0;
+
+    while (got < want && b->next < b->chunks->nelts) {
+        apr_off_t before = (apr_off_t)b->next * BODY_CHUNK + (apr_off_t)b->offset;
+        apr_size_t left = (apr_size_t)(b->length - before);
+        apr_size_t in_chunk = BODY_CHUNK - b->offset;
+        apr_size_t n = want - got;
+
+        n = n < in_chunk ? n : in_chunk;
+        n = n < left ? n : left;
+        if (n == 0) {
+            break;
+        }
+        memcpy(buf + got, APR_ARRAY_IDX(b->chunks, b->next, char *) + b->offset, n);
+        got += n;
+        if ((b->offset += n) == BODY_CHUNK) {
+            b->next++;
+            b->offset = 0;
+        }
+    }
+    *len = got;
+    return APR_SUCCESS;
+}
+
+apr_off_t pm_http_body_length(const pm_http_body *b)
+{
+    return b->length;
+}
+
 json_t *pm_http_body_field(const pm_req *q, const char *name)
 {
     return q->body ? json_object_get(q->body, name) : NULL;

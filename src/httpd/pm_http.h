@@ -53,6 +53,16 @@ int pm_http_check_csrf(pm_req *q);
  * 400 for malformed JSON, duplicate keys or a non-object. No body -> q->body NULL. */
 int pm_http_read_json_body(pm_req *q);
 
+/* A body that is not JSON (PUT /admin/roster), read whole within the limit before
+ * any transaction opens, so a slow client never holds the database: PM_NEXT with
+ * *out, or it sent 413 body_too_large / 400 invalid_body. Kept as 64 KiB chunks
+ * (no copy of the limit's size up front); pm_http_body_read hands them on in
+ * order (the signature of pm_roster_read_fn). */
+typedef struct pm_http_body pm_http_body;
+int pm_http_read_raw_body(pm_req *q, pm_http_body **out);
+apr_status_t pm_http_body_read(void *ctx, char *buf, apr_size_t *len);
+apr_off_t pm_http_body_length(const pm_http_body *b);
+
 /* 400 unknown_field when the body has a key not in `allowed` (NULL-terminated). */
 int pm_http_check_fields(pm_req *q, const char *const *allowed);
 /* The request body's member `name` (borrowed), or NULL without a body or member. */

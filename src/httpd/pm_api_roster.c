@@ -1,0 +1,225 @@
+/* pm_api_roster.c — PUT /admin/roster, the roster sync for EHR integrations: a FHIR
+ * Bundle or the CSV, read whole within PortalMaxBodySize before the transaction opens,
+ * applied by pm_roster_apply in one transaction (all or nothing), audited as the
+ * staff member who sent it. Never logs a row's values. */
+#include "pm_api.h"
+#include "pm_roster.h"
+#include "pm_store.h"
+
+#include "http_protocol.h"
+#include "util_script.h"
+#include "apr_lib.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+typedef struct {
+    pm_roster_options o;
+    int dry_run;
+} roster_request;
+
+/* "1" or "0" (absent: 0); anything else 400. */
+static int read_flag(pm_req *q, apr_table_t *args, const char *name, int *out)
+{
+    const char *v = apr_table_get(args, name);
+
+    *out = v && strcmp(v, "1") == 0;
+    if (v && strcmp(v, "1") != 0 && strcmp(v, "0") != 0) {
+        return pm_http_bad_parameter(q, name, apr_psprintf(q->r->pool, "%s must be 1 or 0.",
+                                                           name));
+    }
+    return PM_NEXT;
+}
+
+static int parse_roster_query(pm_req *q, roster_request *rr)
+{
+    apr_table_t *args = NULL;
+    const apr_array_header_t *arr;
+    int i, rc;
+
+    ap_args_to_table(q->r, &args);
+    arr = apr_table_elts(args);
+    for (i = 0; i < arr->nelts; i++) {
+        const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
+        if (strcmp(key, "dry_run") && strcmp(key, "discharge_missing")
+            && strcmp(key, "identifier_system")) {
+            return pm_http_bad_parameter(q, key, apr_psprintf(q->r->pool,
+                                                              "Unknown parameter '%s'.", key));
+        }
+    }
+    if ((rc = read_flag(q, args, "dry_run", &rr->dry_run)) != PM_NEXT
+        || (rc = read_flag(q, args, "discharge_missing", &rr->o.discharge_missing)) != PM_NEXT) {
+        return rc;
+    }
+    rr->o.identifier_system = apr_table_get(args, "identifier_system");
+    if (rr->o.identifier_system && *rr->o.identifier_system == '\0') {
+        return pm_http_bad_parameter(q, "identifier_system",
+                                     "identifier_system must name a system (a URI).");
+    }
+    return PM_NEXT;
+}
+
+/* The media type without parameters is `type`; a charset, when given, is UTF-8. */
+static int media_type_is(const char *ct, const char *type)
+{
+    apr_size_t n = strlen(type);
+    const char *rest, *cs;
+
+    if (ct == NULL || strncasecmp(ct, type, n) != 0) {
+        return 0;
+    }
+    for (rest = ct + n; apr_isspace(*rest); rest++) {
+    }
+    if (*rest == '\0') {
+        return 1;
+    }
+    if (*rest != ';') {
+        return 0;
+    }
+    cs = ap_strcasestr(rest, "charset=");
+    return cs == NULL || strncasecmp(cs + 8, "utf-8", 5) == 0
+           || strncasecmp(cs + 8, "\"utf-8\"", 7) == 0;
+}
+
+static int read_format(pm_req *q, roster_request *rr)
+{
+    const char *ct = apr_table_get(q->r->headers_in, "Content-Type");
+
+    if (media_type_is(ct, "application/fhir+json")) {
+        rr->o.format = PM_ROSTER_FHIR;
+        return PM_NEXT;
+    }
+    if (media_type_is(ct, "text/csv")) {
+        rr->o.format = PM_ROSTER_CSV;
+        if (rr->o.identifier_system) {
+            return pm_http_bad_parameter(q, "identifier_system",
+                                         "identifier_system applies to a FHIR Bundle only.");
+        }
+        return PM_NEXT;
+    }
+    return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                              "The roster must be a FHIR Bundle (Content-Type: "
+                              "application/fhir+json) or CSV (Content-Type: text/csv).", NULL);
+}
+
+static void set_counts(json_t *doc, const pm_roster_result *res)
+{
+    pm_json_set_int(doc, "added", res->added);
+    pm_json_set_int(doc, "updated", res->updated);
+    pm_json_set_int(doc, "unchanged", res->unchanged);
+    pm_json_set_int(doc, "discharged", res->discharged);
+}
+
+/* Each problem as {line|index, field, message}; the document itself has neither. */
+static json_t *errors_json(const roster_request *rr, const apr_array_header_t *errors)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < errors->nelts; i++) {
+        const pm_roster_error *e = &APR_ARRAY_IDX(errors, i, pm_roster_error);
+        json_t *j = json_object();
+
+        if (e->where >= 0) {
+            pm_json_set_int(j, rr->o.format == PM_ROSTER_CSV ? "line" : "index", e->where);
+        }
+        pm_json_set_str(j, "field", e->field);
+        pm_json_set_str(j, "message", e->message);
+        json_array_append_new(list, j);
+    }
+    return list;
+}
+
+/* 422 roster_invalid: every problem, zero counts, nothing applied. */
+static int refuse_roster(pm_req *q, const roster_request *rr, const pm_roster_result *res)
+{
+    json_t *extra = pm_json_object(q->r->pool);
+    pm_roster_result none;
+
+    memset(&none, 0, sizeof(none));
+    set_counts(extra, &none);
+    json_object_set_new(extra, "errors", errors_json(rr, res->errors));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00231)
+                  "roster refused: %d problem(s), nothing applied (request %s)",
+                  res->errors->nelts, q->request_id);
+    return pm_http_send_error_with(q, HTTP_UNPROCESSABLE_ENTITY, "roster_invalid",
+                                   apr_psprintf(q->r->pool, "The roster has %d problem%s; "
+                                                "nothing was changed.", res->errors->nelts,
+                                                res->errors->nelts == 1 ? "" : "s"),
+                                   NULL, extra);
+}
+
+/* The options the settings give: the collation locale of new clients' keys and
+ * whether a discharge disables portal accounts. */
+static int load_roster_settings(pm_req *q, roster_request *rr)
+{
+    pm_settings st;
+    int rc;
+
+    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_roster_disables_accounts(q->db, &rr->o.disable_accounts) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    rr->o.locale = st.collation_locale;
+    rr->o.actor = q->staff->username;
+    rr->o.remote_ip = q->r->useragent_ip;
+    rr->o.request_id = q->request_id;
+    rr->o.now = pm_now_sec(q->r);
+    return PM_NEXT;
+}
+
+/* One transaction (SQLite: pm_db_begin takes the writer gate): committed only
+ * when every entry was good and this is not a dry run. */
+static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
+{
+    pm_roster_result res;
+    json_t *doc;
+
+    if (pm_db_begin(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (pm_roster_apply(q->db, q->r->pool, &rr->o, pm_http_body_read, body, &res)
+        != APR_SUCCESS) {
+        pm_db_rollback(q->db);
+        return pm_http_db_unavailable(q);
+    }
+    if (res.errors->nelts > 0) {
+        pm_db_rollback(q->db);
+        return refuse_roster(q, rr, &res);
+    }
+    if (rr->dry_run) {
+        pm_db_rollback(q->db);
+    }
+    else if (pm_db_commit(q->db) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00232)
+                  "roster %s by %s: %" APR_OFF_T_FMT " bytes, added %d, updated %d, "
+                  "unchanged %d, discharged %d (request %s)",
+                  rr->dry_run ? "dry run" : "applied", q->staff->username,
+                  pm_http_body_length(body), res.added, res.updated, res.unchanged,
+                  res.discharged, q->request_id);
+    doc = pm_json_object(q->r->pool);
+    set_counts(doc, &res);
+    pm_json_set_bool(doc, "dry_run", rr->dry_run);
+    json_object_set_new(doc, "errors", json_array());
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* PUT /admin/roster[?dry_run=1][&discharge_missing=1][&identifier_system=URI] */
+int pm_api_admin_roster_put(pm_req *q)
+{
+    roster_request rr;
+    pm_http_body *body;
+    int rc;
+
+    memset(&rr, 0, sizeof(rr));
+    if ((rc = parse_roster_query(q, &rr)) != PM_NEXT
+        || (rc = read_format(q, &rr)) != PM_NEXT
+        || (rc = pm_http_read_raw_body(q, &body)) != PM_NEXT
+        || (rc = load_roster_settings(q, &rr)) != PM_NEXT) {
+        return rc;
+    }
+    return apply_roster(q, &rr, body);
+}

@@ -1,0 +1,211 @@
+# t/admin_roster.t — PUT /admin/roster (issue 13), the roster sync for EHR integrations:
+# champions only (Apache's Require on /admin), CSRF, the two content types and 415, query
+# parameters, dry run, all-or-nothing 422 with every problem, CSV and FHIR, a second identical
+# PUT all unchanged, --discharge-missing, 413 above
+# PortalMaxBodySize (the sample raises it to 32 MiB for this Location), the audit rows under
+# the champion's name, and no row value in the error log.
+#
+# Runs on both databases. Its clients have chart numbers RT-*, removed before and after.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use PortalTest;
+use PortalTest::Admin;
+
+my $HEADER = "external_id,first_name,last_name,date_of_birth,email\n";
+my $FHIR = 'application/fhir+json';
+my $LIMIT = 33554432;      # the sample's PortalMaxBodySize for /portal-manager/api/admin/roster
+
+sub roster_ids {
+    @{ db()->selectcol_arrayref(
+        "SELECT id FROM clients WHERE external_id LIKE 'RT-%' ORDER BY id") };
+}
+sub cleanup { cleanup_clients(roster_ids()) }
+cleanup();
+END { eval { cleanup(); 1 } or warn "cleanup: $@" }
+
+# the RT-* clients as "chart first last dob email active" lines
+sub snapshot {
+    my $rows = db()->selectall_arrayref(
+        "SELECT external_id, first_name, last_name, date_of_birth, email, active FROM clients "
+      . "WHERE external_id LIKE 'RT-%' ORDER BY external_id");
+    return join "\n", map { join ' ', map { $_ // '-' } @$_ } @$rows;
+}
+sub put_roster {
+    my ($body, %opt) = @_;
+    my $query = delete $opt{query};
+    return staff(PUT => '/admin/roster' . (defined $query ? "?$query" : ''), body => $body,
+                 content_type => 'text/csv', %opt);
+}
+sub counts_are {
+    my ($data, $want, $name) = @_;
+    is_deeply({ map { $_ => $data->{$_} } qw(added updated unchanged discharged) }, $want,
+              "$name: counts") or diag explain $data;
+}
+
+my $csv = $HEADER
+        . "RT-1,Rosterina,Quuxley,1981-01-01,rosterina.q13\@example.test\n"
+        . "RT-2,Rostello,Quuxley,1982-02-02,\n"
+        . "RT-3,Rosalba,Quuxfield,1983-03-03,rosalba.q13\@example.test\n";
+
+# ---- who may ----------------------------------------------------------------------------
+my $res = put_roster($csv, user => 'clin1');
+is($res->code, 403, 'a clinician: 403 (Apache: champions only)');
+is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
+
+error_ok(put_roster($csv, csrf => 0), 403, 'csrf', 'no X-Requested-With: 403 csrf');
+error_ok(put_roster($csv, content_type => 'application/json'), 415, 'unsupported_media_type',
+         'application/json: 415');
+error_ok(put_roster($csv, content_type => undef), 415, 'unsupported_media_type',
+         'no Content-Type: 415');
+error_ok(put_roster($csv, query => 'force=1'), 400, 'invalid_parameter', 'an unknown parameter: 400');
+error_ok(put_roster($csv, query => 'dry_run=yes'), 400, 'invalid_parameter', 'dry_run=yes: 400');
+error_ok(put_roster($csv, query => 'identifier_system=urn:x'), 400, 'invalid_parameter',
+         'identifier_system with CSV: 400');
+is(scalar(roster_ids()), 0, 'refused requests: nothing applied');
+
+# ---- dry run, apply, apply again ----------------------------------------------------------
+my $data = json_ok(put_roster($csv, query => 'dry_run=1'), 200, 'dry run');
+counts_are($data, { added => 3, updated => 0, unchanged => 0, discharged => 0 }, 'dry run');
+is_deeply($data->{errors}, [], 'dry run: errors []');
+is(scalar(roster_ids()), 0, 'dry run: nothing changed');
+
+$data = json_ok(put_roster($csv), 200, 'CSV');
+counts_are($data, { added => 3, updated => 0, unchanged => 0, discharged => 0 }, 'CSV');
+is(snapshot(), join("\n", 'RT-1 Rosterina Quuxley 1981-01-01 rosterina.q13@example.test 1',
+                          'RT-2 Rostello Quuxley 1982-02-02 - 1',
+                          'RT-3 Rosalba Quuxfield 1983-03-03 rosalba.q13@example.test 1'),
+   'CSV: the clients are stored');
+$data = json_ok(staff(POST => '/clients/search', json => { q => 'rostel quux' }), 200,
+                'search for a synced client');
+is_deeply([map { $_->{last_name} } @{ $data->{clients} }], ['Quuxley'],
+          'a synced client is found by search (its name keys were written)');
+
+$data = json_ok(put_roster($csv), 200, 'the same CSV again');
+counts_are($data, { added => 0, updated => 0, unchanged => 3, discharged => 0 }, 'the same CSV again');
+
+my $audit = db()->selectall_arrayref(
+    "SELECT username, action, request_id FROM audit_log WHERE action = 'roster.sync' "
+  . "ORDER BY id DESC", { Slice => {} });
+ok(@$audit >= 2, 'a roster.sync audit row per applied PUT');
+is($audit->[0]{username}, 'admin', 'roster.sync: the champion is the actor');
+ok(defined $audit->[0]{request_id} && length $audit->[0]{request_id}, 'roster.sync: request id');
+
+# ---- 422: every problem, nothing applied ------------------------------------------------------
+my $before = snapshot();
+my $bad = $HEADER
+        . "RT-1,Rosterina,Quuxley-Changed,1981-01-01,rosterina.q13\@example.test\n"
+        . "RT-4,Rosanne,Quuxby,1984-13-45,\n"
+        . "RT-5,,Quuxby,1985-05-05,\n"
+        . "RT-6,Rosetta,Quuxby,1986-06-06,not-an-email\n"
+        . "RT-7,Rosina,Quuxby,1987-07-07,\n";
+$res = put_roster($bad);
+is($res->code, 422, '422 for a roster with bad rows') or diag PortalTest::describe($res);
+$data = decode_json_body($res) || {};
+is($data->{error}{code}, 'roster_invalid', '422: error.code roster_invalid');
+counts_are($data, { added => 0, updated => 0, unchanged => 0, discharged => 0 }, '422');
+is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], [3, 4, 5], '422: every bad line is reported');
+ok(!grep({ !defined $_->{field} || !length $_->{message} } @{ $data->{errors} || [] }),
+   '422: each problem names its field and says what is wrong') or diag explain $data->{errors};
+is(snapshot(), $before, '422: nothing applied (the good rows neither)');
+
+# ---- FHIR ------------------------------------------------------------------------------------
+my $bundle = <<'EOF';
+{"resourceType": "Bundle", "type": "collection", "entry": [
+  {"resource": {"resourceType": "Patient",
+                "identifier": [{"system": "urn:ehr:insurance", "value": "INS-1"},
+                               {"system": "urn:ehr:mrn", "value": "RT-1"}],
+                "name": [{"use": "official", "given": ["Rosterina"], "family": "Quuxley-Fhir"}],
+                "telecom": [{"system": "email", "value": "rosterina.q13@example.test"}],
+                "birthDate": "1981-01-01"}},
+  {"resource": {"resourceType": "Patient",
+                "identifier": [{"system": "urn:ehr:mrn", "value": "RT-8"}],
+                "name": [{"given": ["Rosamund"], "family": "Quuxton"}],
+                "telecom": [{"system": "phone", "value": "+1 555 0100"}],
+                "birthDate": "1988-08-08"}}
+]}
+EOF
+$data = json_ok(put_roster($bundle, content_type => "$FHIR; charset=utf-8",
+                           query => 'identifier_system=urn:ehr:mrn'), 200, 'FHIR');
+counts_are($data, { added => 1, updated => 1, unchanged => 0, discharged => 0 }, 'FHIR');
+is(db()->selectrow_array("SELECT last_name FROM clients WHERE external_id = 'RT-1'"),
+   'Quuxley-Fhir', 'FHIR: the official name is stored');
+my $upd = db()->selectrow_hashref(
+    "SELECT username, request_id FROM audit_log WHERE action = 'client.roster_update' "
+  . "AND client_id = (SELECT id FROM clients WHERE external_id = 'RT-1') ORDER BY id DESC");
+is($upd->{username}, 'admin', 'client.roster_update: the champion is the actor');
+
+(my $nodate = $bundle) =~ s/,\s*"birthDate": "1988-08-08"//;
+$before = snapshot();
+$res = put_roster($nodate, content_type => $FHIR, query => 'identifier_system=urn:ehr:mrn');
+is($res->code, 422, 'FHIR without a birthDate: 422');
+$data = decode_json_body($res) || {};
+is_deeply($data->{errors}, [{ index => 1, field => 'birthDate',
+                              message => $data->{errors}[0]{message} }],
+          'FHIR 422: the entry index and field') or diag explain $data;
+is(snapshot(), $before, 'FHIR 422: nothing applied');
+
+# ---- discharge -------------------------------------------------------------------------------
+my $rt2 = db()->selectrow_array("SELECT id FROM clients WHERE external_id = 'RT-2'");
+my $keep = $HEADER
+         . "RT-1,Rosterina,Quuxley-Fhir,1981-01-01,rosterina.q13\@example.test\n"
+         . "RT-3,Rosalba,Quuxfield,1983-03-03,rosalba.q13\@example.test\n";
+$data = json_ok(put_roster($keep, query => 'discharge_missing=1&dry_run=1'), 200,
+                'discharge_missing, dry run');
+counts_are($data, { added => 0, updated => 0, unchanged => 2, discharged => 2 },
+           'discharge_missing, dry run');
+is(db()->selectrow_array("SELECT active FROM clients WHERE id = ?", undef, $rt2), 1,
+   'dry run: RT-2 still active');
+$data = json_ok(put_roster($keep, query => 'discharge_missing=1'), 200, 'discharge_missing');
+counts_are($data, { added => 0, updated => 0, unchanged => 2, discharged => 2 }, 'discharge_missing');
+is(db()->selectrow_array("SELECT active FROM clients WHERE id = ?", undef, $rt2), 0,
+   'RT-2 (not in the file) is discharged');
+
+is(db()->selectrow_array("SELECT username FROM audit_log WHERE action = 'client.discharged' "
+                        . "AND client_id = ? ORDER BY id DESC", undef, $rt2),
+   'admin', 'client.discharged: the champion is the actor');
+# (that a discharged client leaves GET /clients and the search is the list statements'
+# active filter, which the lead's branch adds; tested there)
+
+# ---- 413 ---------------------------------------------------------------------------------------
+$before = snapshot();
+my $big = $HEADER . "RT-9,Rosalind,Quuxmore,1989-09-09,\n";
+$big .= '#' x ($LIMIT + 1 - length $big);
+error_ok(put_roster($big, timeout => 120), 413, 'body_too_large',
+         'a body above PortalMaxBodySize: 413');
+is(snapshot(), $before, '413: nothing applied');
+
+# the same without a Content-Length (chunked): refused while reading, past the limit
+{
+    require IO::Socket::INET;
+    require MIME::Base64;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => runtime()->{port},
+                                     Timeout => 120) or die "connect: $!";
+    my $auth = MIME::Base64::encode_base64('admin:' . password_for('admin'), '');
+    print $sock "PUT " . staff_path('/admin/roster') . " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              . "Authorization: Basic $auth\r\nX-Requested-With: portal-manager\r\n"
+              . "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    my $chunk = '#' x 1048576;
+    for (0 .. $LIMIT / length($chunk)) {
+        last unless print $sock sprintf("%x\r\n", length $chunk), $chunk, "\r\n";
+    }
+    print $sock "0\r\n\r\n";
+    local $/;
+    my $answer = <$sock> // '';
+    like($answer, qr{^HTTP/1\.1 413 }, 'a chunked body past PortalMaxBodySize: 413');
+    like($answer, qr{"code":"body_too_large"}, 'chunked: 413 body_too_large');
+    is(snapshot(), $before, 'chunked 413: nothing applied');
+}
+
+# ---- the error log never holds a row's values ----------------------------------------------------
+my $log = PortalTest::Env::slurp(PortalTest::Env::top_dir() . '/t/logs/error_log');
+my @leaks = grep { index($log, $_) >= 0 }
+            qw(Rosterina Rostello Rosalba Quuxley Quuxfield Quuxby Quuxton rosterina.q13 1988-08-08);
+is_deeply(\@leaks, [], 'no name, email or date of birth in the error log');
+
+done_testing();
