@@ -169,8 +169,16 @@ is(db()->selectrow_array("SELECT active FROM clients WHERE id = ?", undef, $rt2)
 is(db()->selectrow_array("SELECT username FROM audit_log WHERE action = 'client.discharged' "
                         . "AND client_id = ? ORDER BY id DESC", undef, $rt2),
    'admin', 'client.discharged: the champion is the actor');
-# (that a discharged client leaves GET /clients and the search is the list statements'
-# active filter, which the lead's branch adds; tested there)
+# the discharged client leaves the Client dropdown's search (t/clients_discharged.t has
+# every way of finding a client); RT-3 stays
+{
+    my $found = json_ok(staff(POST => '/clients/search', user => 'admin',
+                              json => { q => 'quux', limit => 100 }), 200, 'search after discharge');
+    my %ids = map { $_->{id} => 1 } @{ $found->{clients} };
+    ok(!$ids{$rt2}, 'the discharged RT-2 is not found');
+    my $rt3 = db()->selectrow_array("SELECT id FROM clients WHERE external_id = 'RT-3'");
+    ok($ids{$rt3}, 'the active RT-3 is');
+}
 
 # ---- 413 ---------------------------------------------------------------------------------------
 $before = snapshot();
