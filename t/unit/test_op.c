@@ -92,5 +92,7 @@ int main(void)
     test_names();
     test_find();
     test_send();
+    apr_pool_destroy(pool);
+    apr_terminate();
     return done_testing();
 }
