@@ -7,6 +7,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_dbd.h>
+#include <stdarg.h>
 
 #include "pm_client_keys.h"
 #include "pm_db.h"
@@ -42,6 +43,9 @@ typedef struct {
 
 /* ---- admin_main.c ---- */
 void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "portal-manager-admin: FILE line N: message" on stderr (a bad row of an input file) */
+void admin_line_error(const char *file, unsigned int line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len);
 apr_int64_t admin_now(void);
 
@@ -62,8 +66,6 @@ int admin_db_table_exists(admin_db *db, const char *table, int *exists);
 int admin_db_schema_version(admin_db *db, int *version);
 /* The collation_locale setting (pm_collate.c), or the default. */
 int admin_db_locale(admin_db *db, const char **locale);
-/* A setting's stored JSON text (*json NULL when unset). */
-int admin_db_setting(admin_db *db, const char *setting, const char **json);
 
 /* ---- commands ---- */
 /* A wrong --schema-dir fails before the database is opened (or created). */

@@ -94,11 +94,9 @@ static void report(import_state *st, unsigned int line, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "portal-manager-admin: %s line %u: ", st->file, line);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    admin_line_error(st->file, line, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* Checks one field; returns 1 when it is acceptable and sets *out. */

@@ -3,6 +3,7 @@
  * statements of schema and migration scripts, and the executor (pm_db.c) over it,
  * whose failures are reported on stderr here. */
 #include "admin.h"
+#include "pm_settings_def.h"
 #include "pm_collate.h"
 #include "pm_columns.h"
 
@@ -214,27 +215,6 @@ int admin_db_schema_version(admin_db *db, int *version)
     return ADMIN_OK;
 }
 
-/* A setting's stored value (JSON text), or NULL when the settings table has none. */
-int admin_db_setting(admin_db *db, const char *setting, const char **json)
-{
-    apr_array_header_t *rows;
-    int i;
-
-    *json = NULL;
-    if (pm_db_select(db->exec, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
-        return ADMIN_FAIL;
-    }
-    for (i = 0; i < rows->nelts; i++) {
-        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *name = pm_row_str(r, SETTING_NAME);
-
-        if (name && strcmp(name, setting) == 0) {
-            *json = pm_row_str(r, SETTING_VALUE);
-        }
-    }
-    return ADMIN_OK;
-}
-
 /* The collation_locale setting is a JSON string in the settings table. */
 int admin_db_locale(admin_db *db, const char **locale)
 {
@@ -242,7 +222,7 @@ int admin_db_locale(admin_db *db, const char **locale)
     apr_size_t n;
 
     *locale = PM_COLLATE_DEFAULT_LOCALE;
-    if (admin_db_setting(db, "collation_locale", &v) != ADMIN_OK) {
+    if (pm_setting_stored(db->exec, "collation_locale", &v) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     n = v ? strlen(v) : 0;

@@ -163,6 +163,13 @@ void admin_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+void admin_line_error(const char *file, unsigned int line, const char *fmt, va_list ap)
+{
+    fprintf(stderr, PROGRAM ": %s line %u: ", file, line);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 apr_int64_t admin_now(void)
 {
     return apr_time_sec(apr_time_now());

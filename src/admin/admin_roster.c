@@ -164,11 +164,9 @@ static void caseload_problem(caseload_file *cf, unsigned int line, const char *f
 {
     va_list ap;
 
-    fprintf(stderr, "portal-manager-admin: %s line %u: ", cf->file, line);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    admin_line_error(cf->file, line, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     cf->bad++;
 }
 

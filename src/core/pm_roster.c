@@ -3,6 +3,7 @@
  * unchanged; an email change as the staff's change button does it; a discharge
  * revokes pending invitations — then --discharge-missing; audited as o->actor. */
 #include "pm_roster.h"
+#include "pm_settings_def.h"
 #include "pm_client_keys.h"
 #include "pm_text.h"
 
@@ -336,20 +337,11 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
 
 apr_status_t pm_roster_disables_accounts(pm_db *db, int *disable)
 {
-    apr_array_header_t *rows;
-    int i;
+    const char *v;
 
-    *disable = 0;
-    if (pm_db_select(db, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
+    if (pm_setting_stored(db, "disable_accounts_on_discharge", &v) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    for (i = 0; i < rows->nelts; i++) {
-        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *name = pm_row_str(r, SETTING_NAME), *v = pm_row_str(r, SETTING_VALUE);
-
-        if (name && v && strcmp(name, "disable_accounts_on_discharge") == 0) {
-            *disable = strcmp(v, "true") == 0;
-        }
-    }
+    *disable = v != NULL && strcmp(v, "true") == 0;
     return APR_SUCCESS;
 }

@@ -1,7 +1,9 @@
 /* pm_settings_def.c — the settings table (one row per setting: type, range or
  * length, default, where it is loaded) and what follows from it alone: the defaults,
- * the definitions the admin API hands to the pages, and each value's validation. */
+ * the definitions the admin API hands to the pages, and each value's validation;
+ * and one stored value read over the executor, for code without the module's loader. */
 #include "pm_settings_def.h"
+#include "pm_db.h"
 #include "pm_collate.h"
 #include "pm_config_parse.h"
 #include "pm_image.h"
@@ -290,4 +292,24 @@ const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
                : "must be a locale ICU knows, such as en, fr_CA, sv or el";
     }
     return "is not a setting";
+}
+
+apr_status_t pm_setting_stored(pm_db *db, const char *name, const char **json)
+{
+    apr_array_header_t *rows;
+    int i;
+
+    *json = NULL;
+    if (pm_db_select(db, PM_SQL_SETTINGS_ALL, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *n = pm_row_str(r, SETTING_NAME);
+
+        if (n && strcmp(n, name) == 0) {
+            *json = pm_row_str(r, SETTING_VALUE);
+        }
+    }
+    return APR_SUCCESS;
 }

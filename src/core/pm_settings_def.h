@@ -54,6 +54,11 @@ const pm_setting_def *pm_setting_find(const char *name);
 /* Every loaded field at its default (NULL where the default comes from a directive). */
 void pm_setting_defaults(pm_settings *st);
 
+/* The stored JSON text of setting `name` (*json NULL when the table has no row), for
+ * code that does not load all settings (the admin tool, the roster sync). */
+struct pm_db;
+apr_status_t pm_setting_stored(struct pm_db *db, const char *name, const char **json);
+
 /* The default as JSON (new reference); null where it comes from a directive. */
 json_t *pm_setting_default_json(const pm_setting_def *d);
 
