@@ -54,11 +54,10 @@ sub finds {
 
 {
     my $dbh = db();
-    $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
-           . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?, ?)', undef, @$_)
-        for [$GONE, 'Dismas', 'Quillfeather', 'dismas', 'quillfeather', '1961-06-16',
-             'discharge.test@example.test'],
-            [$STAYS, 'Dinah', 'Quillfeather', 'dinah', 'quillfeather', '1961-06-16', undef];
+    $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth, email) '
+           . 'VALUES (?, ?, ?, ?, ?)', undef, @$_)
+        for [$GONE, 'Dismas', 'Quillfeather', '1961-06-16', 'discharge.test@example.test'],
+            [$STAYS, 'Dinah', 'Quillfeather', '1961-06-16', undef];
     $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, 'clin1', $_)
         for $GONE, $STAYS;
     $dbh->disconnect;

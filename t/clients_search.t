@@ -49,14 +49,14 @@ sub found {
     return ids($data);
 }
 
-# rows written as another program would: no sort key, no name-word keys
+# rows written as another program would (issue 13): only names, date of birth and
+# email — no sort key, no name-word keys, no other column
 {
     my $dbh = db();
     for my $c (@CLIENTS, @MARIAS) {
         my ($id, $first, $last, $dob, $email, $mine) = @$c;
-        $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
-               . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?, ?)',
-                 undef, $id, $first, $last, lc $first, lc $last, $dob, $email);
+        $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth, email) '
+               . 'VALUES (?, ?, ?, ?, ?)', undef, $id, $first, $last, $dob, $email);
         $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)',
                  undef, $mine ? 'clin1' : 'clin2', $id);
     }
@@ -199,8 +199,8 @@ for my $limit (1, 2, 5, 12, 13) {
     # 'pereira p' needs a second word starting with p: no Maria Pereira has one, so
     # the page is filled from later candidates (every Pereira is a candidate of the index)
     my $dbh = db();
-    $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
-           . "date_of_birth) VALUES (719, 'Paula', 'Pereira', 'paula', 'pereira', '2000-02-02')");
+    $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth) '
+           . "VALUES (719, 'Paula', 'Pereira', '2000-02-02')");
     $dbh->do("INSERT INTO staff_clients (username, client_id) VALUES ('clin1', 719)");
     $dbh->disconnect;
     my ($ids) = walk_list('clin1', 1, 'pereira p');
@@ -219,9 +219,8 @@ for my $limit (1, 2, 5, 12, 13) {
     );
     my $dbh = db();
     for my $c (@MAR) {
-        $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
-               . "date_of_birth) VALUES (?, ?, ?, ?, ?, '2001-01-01')",
-                 undef, $c->[0], $c->[1], $c->[2], lc $c->[1], lc $c->[2]);
+        $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth) '
+               . "VALUES (?, ?, ?, '2001-01-01')", undef, $c->[0], $c->[1], $c->[2]);
         $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)',
                  undef, $c->[0] % 2 ? 'clin2' : 'clin1', $c->[0]);
     }

@@ -54,7 +54,6 @@ int admin_clients_insert(admin_db *db, pm_client_keyer *k, const char *first_nam
     const pm_row *row;
 
     if (pm_db_select(db->exec, PM_SQL_ADMIN_CLIENT_INSERT, &rows, first_name, last_name,
-                     pm_name_key(db->pool, first_name), pm_name_key(db->pool, last_name),
                      date_of_birth, email, now, now) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }

@@ -86,6 +86,13 @@ const char *pm_client_keys_locale(const pm_client_keyer *k)
     return k->locale;
 }
 
+int pm_client_keys_same_name(pm_client_keyer *k, apr_pool_t *p, const pm_row *row,
+                             int first_col, int last_col, const char *first, const char *last)
+{
+    return pm_collate_same(k->match, p, pm_row_str(row, first_col), first)
+           && pm_collate_same(k->match, p, pm_row_str(row, last_col), last);
+}
+
 apr_status_t pm_client_keys_add_new(pm_db *db, pm_client_keyer *k, const char *id,
                                     const char *sort_key, const char *first, const char *last)
 {

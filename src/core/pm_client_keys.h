@@ -22,6 +22,10 @@ apr_status_t pm_client_keys_store(pm_db *db, pm_client_keyer *k, const pm_row *r
  * with it (in the keyer's pool) ... */
 const char *pm_client_keys_sort_key(pm_client_keyer *k, const char *first, const char *last);
 const char *pm_client_keys_locale(const pm_client_keyer *k);
+/* Whether a stored client's name is the given one (pm_collate_same on first and
+ * last name). */
+int pm_client_keys_same_name(pm_client_keyer *k, apr_pool_t *p, const pm_row *row,
+                             int first_col, int last_col, const char *first, const char *last);
 /* ... then, once it has an id, its search keys (none can exist yet). */
 apr_status_t pm_client_keys_add_new(pm_db *db, pm_client_keyer *k, const char *id,
                                     const char *sort_key, const char *first, const char *last);

@@ -200,6 +200,23 @@ const char *pm_collate_word_key(pm_collator *m, const char *word)
     return match_key(m, m->pool, word);
 }
 
+int pm_collate_same(pm_collator *m, apr_pool_t *p, const char *a, const char *b)
+{
+    apr_array_header_t *wa = pm_collate_words(p, a, " -", 64), *wb = pm_collate_words(p, b, " -", 64);
+    int i;
+
+    if (wa->nelts != wb->nelts) {
+        return 0;
+    }
+    for (i = 0; i < wa->nelts; i++) {
+        if (strcmp(match_key(m, p, APR_ARRAY_IDX(wa, i, const char *)),
+                   match_key(m, p, APR_ARRAY_IDX(wb, i, const char *))) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The byte length of word's first n characters (code points). */
 static apr_size_t prefix_bytes(const char *word, int n)
 {

@@ -42,6 +42,10 @@ apr_array_header_t *pm_collate_name_words(apr_pool_t *p, const char *first, cons
 /* The match key of one word (hex; "" for a word with no letters), and the
  * inclusive range [lo, hi] of match keys of every word that starts with `word`. */
 const char *pm_collate_word_key(pm_collator *m, const char *word);
+/* Whether two names are one: the same words (split at spaces and hyphens,
+ * apostrophes dropped) with the same match keys, so case and accents aside:
+ * "Zoe Nunez" and "ZOË NÚÑEZ" are, "O’Brien" and "OBrien" are; made in p. */
+int pm_collate_same(pm_collator *m, apr_pool_t *p, const char *a, const char *b);
 void pm_collate_prefix_range(pm_collator *m, const char *word, const char **lo, const char **hi);
 
 /* The search keys of a client: the match key of every prefix (1 .. PM_COLLATE_PREFIX_MAX

@@ -105,8 +105,7 @@ static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
     }
     sort_key = pm_client_keys_sort_key(s->keyer, e->first_name, e->last_name);
     if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_INSERT, &rows, e->external_id, e->first_name,
-                     e->last_name, pm_name_key(s->batch, e->first_name),
-                     pm_name_key(s->batch, e->last_name), e->date_of_birth, e->email,
+                     e->last_name, e->date_of_birth, e->email,
                      e->active == 0 ? "0" : "1",
                      e->preferred_language ? e->preferred_language : "en", s->now, s->now,
                      sort_key, pm_client_keys_locale(s->keyer))
@@ -174,8 +173,7 @@ static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_rost
     }
     if (*fields
         && (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_UPDATE, NULL, e->external_id, e->first_name,
-                       e->last_name, pm_name_key(s->batch, e->first_name),
-                       pm_name_key(s->batch, e->last_name), e->date_of_birth,
+                       e->last_name, e->date_of_birth,
                        active ? "1" : "0", language, s->now, id) != APR_SUCCESS
             || store_keys(s, id, e->first_name, e->last_name) != APR_SUCCESS
             || audit(s, "client.roster_update", id,
@@ -193,6 +191,32 @@ static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_rost
     return !was_active && active ? audit(s, "client.readmitted", id, NULL) : APR_SUCCESS;
 }
 
+/* Of the unnamed clients born on the entry's day, the one with the entry's name
+ * (case, accents and punctuation aside). */
+static apr_status_t same_named(roster_sync *s, const pm_roster_entry *e,
+                               const apr_array_header_t *rows, const pm_row **c)
+{
+    int i, found = 0;
+
+    if (keyer(s) == NULL) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+
+        if (pm_client_keys_same_name(s->keyer, s->batch, r, ROSTER_FIRST_NAME,
+                                     ROSTER_LAST_NAME, e->first_name, e->last_name)) {
+            *c = found++ ? NULL : r;
+        }
+    }
+    if (found > 1) {
+        add_error(s, e->where, "external_id",
+                  "several clients without a chart number have this name and date of "
+                  "birth; give one of them this chart number first");
+    }
+    return APR_SUCCESS;
+}
+
 /* The client a chart number names: by external_id, else the one client without a
  * chart number with the same name and date of birth; *c NULL: a new client. */
 static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
@@ -206,20 +230,11 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
     if ((*c = pm_first_row(rows)) != NULL) {
         return APR_SUCCESS;
     }
-    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_UNNAMED, &rows,
-                     pm_name_key(s->batch, e->first_name), pm_name_key(s->batch, e->last_name),
-                     e->date_of_birth) != APR_SUCCESS) {
+    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_UNNAMED, &rows, e->date_of_birth)
+        != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (rows->nelts > 1) {
-        add_error(s, e->where, "external_id",
-                  "several clients without a chart number have this name and date of "
-                  "birth; give one of them this chart number first");
-        *c = NULL;
-        return APR_SUCCESS;
-    }
-    *c = pm_first_row(rows);
-    return APR_SUCCESS;
+    return rows->nelts == 0 ? APR_SUCCESS : same_named(s, e, rows, c);
 }
 
 static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)

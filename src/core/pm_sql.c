@@ -475,25 +475,25 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID] = { "pm_roster_client_by_external_id",
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients WHERE external_id = %s",
         NCOLS(PM_COLS_ROSTER_CLIENT) },
-    /* a client no sync has named yet, with the entry's name keys and date of birth:
-     * the sync gives it the chart number (two rows: ambiguous, the sync refuses) */
+    /* the clients no sync has named yet born on the entry's day; the sync compares
+     * their names in C (pm_client_keys_same_name) and gives the one that matches
+     * the chart number (two that match: ambiguous, the sync refuses) */
     [PM_SQL_ROSTER_CLIENT_UNNAMED] = { "pm_roster_client_unnamed",
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients "
-        "WHERE external_id IS NULL AND first_name_key = %s AND last_name_key = %s "
-        "  AND date_of_birth = %s ORDER BY id LIMIT 2", NCOLS(PM_COLS_ROSTER_CLIENT) },
+        "WHERE external_id IS NULL AND date_of_birth = %s ORDER BY id",
+        NCOLS(PM_COLS_ROSTER_CLIENT) },
     /* with its sort key (pm_client_keys_sort_key); pm_client_keys_add_new adds the
      * search keys */
     [PM_SQL_ROSTER_CLIENT_INSERT] = { "pm_roster_client_insert",
-        "INSERT INTO clients (external_id, first_name, last_name, first_name_key, "
-        "last_name_key, date_of_birth, email, active, preferred_language, created_at, "
-        "updated_at, sort_key, sort_locale) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %d, %s, %lld, %lld, %s, %s) "
+        "INSERT INTO clients (external_id, first_name, last_name, date_of_birth, email, "
+        "active, preferred_language, created_at, updated_at, sort_key, sort_locale) "
+        "VALUES (%s, %s, %s, %s, %s, %d, %s, %lld, %lld, %s, %s) "
         "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
     /* everything but the email (PM_SQL_CLIENT_SET_EMAIL, as the change button);
      * a new name forgets the sort key (trigger), pm_client_keys_store refills it */
     [PM_SQL_ROSTER_CLIENT_UPDATE] = { "pm_roster_client_update",
         "UPDATE clients SET external_id = %s, first_name = %s, last_name = %s, "
-        "first_name_key = %s, last_name_key = %s, date_of_birth = %s, active = %d, "
+        "date_of_birth = %s, active = %d, "
         "preferred_language = %s, updated_at = %lld WHERE id = %lld" },
     [PM_SQL_ROSTER_CLIENT_SET_ACTIVE] = { "pm_roster_client_set_active",
         "UPDATE clients SET active = %d, updated_at = %lld WHERE id = %lld" },
@@ -556,9 +556,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* without name keys: the caller computes them (pm_client_keys.c), as the
      * module does for a row another program wrote */
     [PM_SQL_ADMIN_CLIENT_INSERT] = { "pm_admin_client_insert",
-        "INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, "
-        "date_of_birth, email, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %lld, %lld) "
+        "INSERT INTO clients (first_name, last_name, date_of_birth, email, created_at, "
+        "updated_at) VALUES (%s, %s, %s, %s, %lld, %lld) "
         "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
     [PM_SQL_ADMIN_CLIENT_LIST] = { "pm_admin_client_list",
         "SELECT " COLUMNS(PM_COLS_ADMIN_CLIENT) " FROM clients ORDER BY sort_key, id",

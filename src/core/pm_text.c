@@ -1,5 +1,6 @@
-/* pm_text.c — UTF-8 validation, the case-folded name key, and email address
- * validation. Pure C on APR, shared by the module, the admin tool and tests. */
+/* pm_text.c — UTF-8 validation and repair, email address masking and validation,
+ * the characters a name may hold. Pure C on APR, shared by the module, the admin
+ * tool and tests. */
 #include "pm_text.h"
 
 #include <apr_strings.h>
@@ -185,81 +186,6 @@ size_t pm_utf8_length(const char *s)
         }
     }
     return n;
-}
-
-static unsigned long fold_latin_extended_a(unsigned long c)
-{
-    if (c == 0x0130) {
-        return 'i';                       /* capital I with dot above */
-    }
-    if (c == 0x0178) {
-        return 0x00FF;                    /* Y with diaeresis */
-    }
-    if ((c >= 0x0100 && c <= 0x012F) || (c >= 0x0132 && c <= 0x0137)
-        || (c >= 0x014A && c <= 0x0177)) {
-        return (c % 2 == 0) ? c + 1 : c;
-    }
-    if ((c >= 0x0139 && c <= 0x0148) || (c >= 0x0179 && c <= 0x017E)) {
-        return (c % 2 == 1) ? c + 1 : c;
-    }
-    return c;
-}
-
-static unsigned long fold_code_point(unsigned long c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c + 32;
-    }
-    if (c >= 0x00C0 && c <= 0x00DE && c != 0x00D7) {
-        return c + 32;
-    }
-    if (c >= 0x0100 && c <= 0x017F) {
-        return fold_latin_extended_a(c);
-    }
-    if (c >= 0x0391 && c <= 0x03A9 && c != 0x03A2) {
-        return c + 32;                    /* Greek capitals */
-    }
-    if (c == 0x03C2) {
-        return 0x03C3;                    /* final sigma searches as sigma */
-    }
-    if (c == 0x0386) {
-        return 0x03AC;
-    }
-    if (c >= 0x0388 && c <= 0x038A) {
-        return c + 37;
-    }
-    if (c == 0x038C) {
-        return 0x03CC;
-    }
-    if (c == 0x038E || c == 0x038F) {
-        return c + 63;
-    }
-    if (c >= 0x0410 && c <= 0x042F) {
-        return c + 32;                    /* Cyrillic capitals */
-    }
-    if (c >= 0x0400 && c <= 0x040F) {
-        return c + 80;
-    }
-    return c;
-}
-
-char *pm_name_key(apr_pool_t *p, const char *name)
-{
-    size_t len = strlen(name), i = 0, o = 0, n;
-    char *out = apr_palloc(p, len * 2 + 1);  /* folding never more than doubles */
-    unsigned long cp;
-
-    while (i < len) {
-        n = utf8_decode((const unsigned char *)name + i, len - i, &cp);
-        if (n == 0) {                      /* keep stray bytes as they are */
-            out[o++] = name[i++];
-            continue;
-        }
-        o += utf8_encode(fold_code_point(cp), out + o);
-        i += n;
-    }
-    out[o] = '\0';
-    return out;
 }
 
 static int is_atext(unsigned char c)

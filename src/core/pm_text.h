@@ -24,11 +24,6 @@ char *pm_mask_emails(apr_pool_t *p, const char *s);
 /* Number of code points in a valid UTF-8 string. */
 size_t pm_utf8_length(const char *s);
 
-/* Lower-case fold of a name for indexing and prefix search: ASCII, Latin-1,
- * Latin Extended-A, Greek and Cyrillic letters are folded; other characters are
- * kept as they are. The result is what goes in clients.*_name_key. */
-char *pm_name_key(apr_pool_t *p, const char *name);
-
 /* NULL when addr is an acceptable email address (one '@', local part 1-64 bytes,
  * total at most 254, no whitespace, quotes, control characters or NUL, a dotted
  * domain of letters, digits and hyphens), otherwise a message saying why not. */

@@ -208,10 +208,10 @@ is "$(sql "$DB" "SELECT count(*) FROM clients WHERE first_name = 'Núñez, Zoë'
    "comma inside quotes; empty email stored as NULL"
 is "$(sql "$DB" "SELECT first_name FROM clients WHERE last_name = 'Ødegaard'")" "Anne Marie" \
    "line break inside quotes becomes a space"
-is "$(sql "$DB" "SELECT first_name_key || '|' || last_name_key FROM clients WHERE last_name = '山田'")" \
-   "太郎|山田" "CJK name and key"
-is "$(sql "$DB" "SELECT first_name_key || '|' || last_name_key || '|' || email FROM clients WHERE first_name = 'Νίκος'")" \
-   "νίκοσ|παπαδόπουλοσ|Nikos@Example.COM" "Greek name keys folded, spaces trimmed, email kept as typed"
+is "$(sql "$DB" "SELECT first_name || '|' || last_name FROM clients WHERE last_name = '山田'")" \
+   "太郎|山田" "CJK name"
+is "$(sql "$DB" "SELECT first_name || '|' || last_name || '|' || email FROM clients WHERE first_name = 'Νίκος'")" \
+   "Νίκος|Παπαδόπουλος|Nikos@Example.COM" "Greek name: spaces trimmed, email kept as typed"
 is "$(sql "$DB" "SELECT count(*) FROM clients WHERE sort_key IS NULL OR sort_key = '' OR sort_locale <> 'en'")" 0 \
    "import: every client has its ICU sort key (collation_locale en)"
 is "$(sql "$DB" "SELECT count(*) FROM client_name_prefixes k JOIN clients c ON c.id = k.client_id WHERE c.last_name = 'Ødegaard'")" 51 \
@@ -482,10 +482,8 @@ is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE email IS NOT NULL AND emai
    "demo emails use reserved domains only"
 noemail=$(sql "$DEMO" "SELECT count(*) FROM clients WHERE email IS NULL")
 ok "$([ "$noemail" -ge 1 ] && [ "$noemail" -le 10 ]; echo $?)" "a few demo clients have no email ($noemail)"
-is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE first_name_key = '' OR date_of_birth > '2025' OR date_of_birth < '1920'")" 0 \
-   "demo keys and dates of birth are plausible"
-is "$(sql "$DEMO" "SELECT last_name_key FROM clients WHERE last_name = 'Παπαδόπουλος'")" "παπαδόπουλοσ" \
-   "demo name keys computed"
+is "$(sql "$DEMO" "SELECT count(*) FROM clients WHERE first_name = '' OR date_of_birth > '2025' OR date_of_birth < '1920'")" 0 \
+   "demo names and dates of birth are plausible"
 is "$(sql "$DEMO" "SELECT count(*) FROM clients c WHERE sort_key IS NULL OR NOT EXISTS (SELECT 1 FROM client_name_prefixes k WHERE k.client_id = c.id)")" 0 \
    "demo: every client has a sort key and name-prefix keys"
 adm "$DEMO" demo-data

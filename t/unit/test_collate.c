@@ -192,6 +192,11 @@ int main(void)
     is_str(pm_collate_word_key(m, "Álvarez"), pm_collate_word_key(m, "alvarez"), "accents, case ignored");
     is_str(pm_collate_word_key(m, "Zoë"), pm_collate_word_key(m, "ZOE"), "diaeresis ignored");
     ok(strcmp(pm_collate_word_key(m, "Zoë"), pm_collate_word_key(m, "Zoa")) != 0, "letters differ");
+    ok(pm_collate_same(m, pool, "ZOË NÚÑEZ", "Zoe Nunez"), "same name: case and accents aside");
+    ok(pm_collate_same(m, pool, "O\xe2\x80\x99" "Brien", "OBrien"), "same name: apostrophe aside");
+    ok(pm_collate_same(m, pool, "Σωκράτης", "ΣΩΚΡΑΤΗΣ"), "same name: Greek, final sigma");
+    ok(!pm_collate_same(m, pool, "Ann", "Anne"), "not the same name: a letter more");
+    ok(!pm_collate_same(m, pool, "Иван", "Иванова"), "not the same name: Cyrillic prefix");
     ok(prefix_of(m, "alv", "Álvarez"), "alv is a prefix of Álvarez");
     ok(prefix_of(m, "nun", "Núñez"), "nun is a prefix of Núñez");
     ok(prefix_of(m, "hernan", "Hernández"), "hernan is a prefix of Hernández");

@@ -26,15 +26,11 @@ use PortalTest::Env ();
 our @EXPORT = qw(add_client cleanup_clients reset_settings wait_mail_to mime_tree
                  parse_csv make_png make_jpeg wait_outbox outbox_row text_nl);
 
-# Lower-case the way pm_name_key does for the letters these tests use.
-sub name_key { my $s = shift; $s = lc $s; return $s }
-
 sub add_client {
     my ($id, $first, $last, $email, @staff) = @_;
     my $dbh = db();
-    $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
-           . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?, ?)', undef,
-             $id, $first, $last, name_key($first), name_key($last), '1990-05-17', $email);
+    $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth, email) '
+           . 'VALUES (?, ?, ?, ?, ?)', undef, $id, $first, $last, '1990-05-17', $email);
     $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, $_, $id)
         for @staff;
     return { id => $id, first_name => $first, last_name => $last, email => $email };

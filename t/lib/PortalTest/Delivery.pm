@@ -39,9 +39,8 @@ sub new_client {
     my $id = ($max < 1000 ? 1000 : $max) + 1;
     my $first = $o{first} // "First$id";
     my $last = $o{last} // "Last$id";
-    $dbh->do('INSERT INTO clients (id, first_name, last_name, first_name_key, last_name_key, '
-           . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?, ?)', undef,
-             $id, $first, $last, lc $first, lc $last, $o{dob} // '1990-01-01',
+    $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth, email) '
+           . 'VALUES (?, ?, ?, ?, ?)', undef, $id, $first, $last, $o{dob} // '1990-01-01',
              exists $o{email} ? $o{email} : "client$id\@example.test");
     for my $u (@{ $o{staff} || [] }) {
         $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, $u, $id);

@@ -60,10 +60,9 @@ sub new_client {
     );
     my $dbh = tdb();
     my ($id) = $dbh->selectrow_array(
-        'INSERT INTO clients (first_name, last_name, first_name_key, last_name_key, '
-        . 'date_of_birth, email) VALUES (?, ?, ?, ?, ?, ?) RETURNING id', undef,
-        $c{first_name}, $c{last_name}, lc $c{first_name}, lc $c{last_name},
-        $c{date_of_birth}, $c{email});
+        'INSERT INTO clients (first_name, last_name, date_of_birth, email) '
+        . 'VALUES (?, ?, ?, ?) RETURNING id', undef,
+        $c{first_name}, $c{last_name}, $c{date_of_birth}, $c{email});
     die "new_client: no id\n" unless $id;
     for my $u (@{ $o{visible_to} || [] }) {
         $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, $u, $id);
