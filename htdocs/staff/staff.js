@@ -45,6 +45,7 @@ const ERROR_TEXT = {
   client_declined: 'The client declined portal access. Use “Undo client declined” first if they have changed their mind.',
   invitation_pending: 'An invitation is already waiting for a reply. Resend it or revoke it instead.',
   already_active: 'This person already has a portal account, so no invitation is needed.',
+  client_discharged: 'The client was discharged from the practice’s roster, so no invitation can be sent. Readmitting them in the EHR brings them back.',
   account_active: 'The client has a portal account. Tick the box to turn it off too, or cancel.',
   not_pending: 'This invitation has already been answered or closed, so it can’t be changed. The list is up to date now.',
   duplicate_representative: 'This person is already a representative for this client.',
@@ -478,7 +479,12 @@ function isReinvite(view) {
 }
 
 // Why "invite client" can't be used right now, in words; null when it can.
+function isDischarged(view) {
+  return !!view && view.active === false;
+}
+
 function inviteBlocker(view) {
+  if (isDischarged(view)) return 'The client was discharged; discharged clients cannot be invited.';
   if (view.portal_status === 'active') return 'The client already has a portal account.';
   if (view.declined_by_client) return 'The client declined portal access. Undo that first to invite them.';
   if (!view.email) return 'Add the client’s email address above to invite them.';
@@ -494,6 +500,14 @@ function inviteBlocker(view) {
   return null;
 }
 
+// "invite client representative": not when representatives are turned off in the
+// settings, nor for a discharged client.
+function showRepresentativeInvite() {
+  const enabled = !state.me || state.me.representatives_enabled !== false;
+  $('rep-open').hidden = !enabled || isDischarged(state.view);
+  if ($('rep-open').hidden && !$('rep-form').hidden) closeSubform('rep');
+}
+
 function renderClient(previous) {
   const view = state.view;
   const focusId = document.activeElement && document.activeElement.id;
@@ -501,6 +515,8 @@ function renderClient(previous) {
   $('client-name').textContent = fullName(view);
   $('client-dob').textContent = calendarDate(view.date_of_birth);
   setBadge($('client-status'), view.portal_status, PORTAL_STATUS);
+  $('client-discharged').hidden = !isDischarged(view);
+  showRepresentativeInvite();
 
   // client declined
   const declined = view.declined_by_client;
@@ -667,7 +683,8 @@ function representativeItem(rep) {
   const name = fullName(rep);
   const inv = rep.latest_invitation || null;
   const removeKey = 'remove:' + rep.id;
-  const canReinvite = rep.portal_status !== 'active' && rep.portal_status !== 'invited';
+  const canReinvite = rep.portal_status !== 'active' && rep.portal_status !== 'invited'
+    && !isDischarged(state.view);
   // One row of actions; an open confirmation takes its place.
   let actions = inv ? revokeConfirm(inv) : null;
   if (!actions && state.confirming === removeKey) {
@@ -754,7 +771,7 @@ async function afterItemAction(key, button, fn, success, overrides = {}) {
       const text = errorText(err, overrides);
       state.itemErrors.set(key, text);
       if (err.code === 'not_pending') state.confirming = null;
-      if (err.code === 'not_pending' || err.status === 404) await refreshClient();
+      if (err.code === 'not_pending' || err.code === 'client_discharged' || err.status === 404) await refreshClient();
       else renderClient();
       announce(text);
     }
@@ -1040,9 +1057,7 @@ async function start() {
     state.me = me;
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
-    // representatives turned off in the settings: nothing to offer
-    const reps = me.representatives_enabled !== false;
-    $('rep-open').hidden = !reps;
+    showRepresentativeInvite();
   } catch (err) {
     showPageError(errorText(err));
     if (err.code === 'not_staff' || err.status === 401) {

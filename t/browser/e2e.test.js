@@ -33,7 +33,7 @@ const RUN = Date.now().toString(36);
 const skip = BASE ? false : 'PM_BASE_URL not set (end-to-end tests need the real server; see the file header)';
 
 let browser;
-let clients = [];           // four not-invited clients this staff member may see
+let clients = [];           // five not-invited clients this staff member may see
 
 function testClient(i) {
   assert.ok(clients[i], STAFF.username + ' needs at least ' + (i + 1) + ' clients that are not invited yet (or set PM_E2E_CLIENT_IDS)');
@@ -70,7 +70,7 @@ async function pickTestClients() {
       const ids = env.PM_E2E_CLIENT_IDS.split(',').map(Number);
       return ids.map((id) => all.find((c) => c.id === id) || assert.fail('client ' + id + ' not visible to ' + STAFF.username));
     }
-    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 4);
+    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 5);
   } finally {
     await api.dispose();
   }
@@ -382,6 +382,48 @@ describe('end to end (real server)', () => {
     await screenshot(staff, 'e2e-staff-after-decline');
     assertNoProblems(staff);
     await staff.context().close();
+  });
+
+  test('staff: a client the EHR roster discharges (PUT /admin/roster) is shown discharged, not invitable; readmission', { skip }, async () => {
+    const client = testClient(4);
+    const email = `e2e-${RUN}-discharged@example.org`;
+    const cell = (v) => '"' + String(v).replace(/"/g, '""') + '"';
+    const admin = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
+    // the chart number names this client (the sync claims it by name and date of birth)
+    const roster = async (active) => {
+      const csv = 'external_id,first_name,last_name,date_of_birth,email,active\n'
+        + ['E2E-DISCHARGE-' + client.id, cell(client.first_name), cell(client.last_name), client.date_of_birth, email, active].join(',') + '\n';
+      const r = await admin.put('api/admin/roster', { headers: { 'Content-Type': 'text/csv', 'X-Requested-With': 'portal-manager' }, data: csv });
+      assert.equal(r.status(), 200, 'PUT api/admin/roster: ' + (await r.text()));
+    };
+    const page = await staffPage();
+    try {
+      await pickClient(page, client);
+      await changeEmail(page, email);
+      assert.equal(await page.locator('#client-discharged').isVisible(), false);
+      await roster(0);
+      await page.getByRole('button', { name: 'invite client', exact: true }).click();
+      await page.locator('#invite-client-error').filter({ hasText: 'discharged' }).waitFor();
+      await page.locator('#client-discharged:not([hidden])').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);
+      assert.equal(await page.locator('#rep-open').isVisible(), false, 'no representative invitation for a discharged client');
+      await checkA11y(page, 'e2e staff discharged');
+      const box = page.getByRole('combobox', { name: 'Client' });
+      await box.fill(client.last_name);
+      await page.waitForTimeout(600);            // past the search's debounce
+      await page.waitForFunction(() => !document.getElementById('client-search').hasAttribute('aria-busy'));
+      assert.equal(await page.locator('#client-opt-' + client.id).count(), 0, 'a discharged client is not offered by search');
+      assertNoProblems(page);
+    } finally {
+      await roster(1);                           // readmitted: back in the list, as before
+      await admin.dispose();
+      await page.context().close();
+    }
+    const again = await staffPage();
+    await pickClient(again, client);
+    assert.equal(await again.locator('#client-discharged').isVisible(), false, 'readmitted: no banner');
+    assert.equal(await again.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), false);
+    await again.context().close();
   });
 
   test('pages: the staff, settings and invitation pages cannot be framed (clickjacking)', { skip }, async () => {

@@ -272,6 +272,31 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('a client discharged while open: invite refused, the page says discharged and offers no invitation', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Avery' && x.last_name === 'Khan');
+    const page = await staffPage();
+    try {
+      await pickClient(page, 'Khan', /Khan, Avery/);
+      assert.equal(await page.locator('#client-discharged').isVisible(), false, 'an active client: no banner');
+      c.active = false;                          // the EHR's roster sync discharges them meanwhile
+      await page.getByRole('button', { name: 'invite client', exact: true }).click();
+      await page.locator('#invite-client-error').filter({ hasText: 'discharged from the practice’s roster' }).waitFor();
+      await page.locator('#client-discharged:not([hidden])').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);
+      assert.match(await page.locator('#invite-client-hint').textContent(), /discharged/);
+      assert.equal(await page.locator('#rep-open').isVisible(), false, 'no representative invitation either');
+      await checkA11y(page, 'staff discharged client');
+      const box = page.getByRole('combobox', { name: 'Client' });
+      await box.fill('Khan');
+      await page.getByRole('option', { name: /Khan, Blake/ }).first().waitFor();
+      assert.equal(await page.getByRole('option', { name: /Khan, Avery/ }).count(), 0, 'not offered by search');
+      assertNoProblems(page);
+    } finally {
+      c.active = true;                           // readmitted: the other cases use them
+      await page.context().close();
+    }
+  });
+
   test('display names, delayed delivery in words, resend hidden at the send limit, representatives off', async () => {
     const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Ibrahim');
     const page = await staffPage();

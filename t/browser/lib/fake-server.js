@@ -199,6 +199,7 @@ export async function startFakeServer(options = {}) {
     const reps = [...representatives.values()].filter((r) => r.client_id === c.id && !r.removed_at);
     return {
       ...clientRow(c),
+      active: c.active !== false,
       email: c.email,
       declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, by_name: USERS[c.declined_by]?.display_name || null, note: c.declined_note } : null,
       statement_notifications: c.statement_notifications,
@@ -343,6 +344,7 @@ export async function startFakeServer(options = {}) {
         if (!Number.isInteger(offset)) fail(400, 'invalid_cursor', 'bad cursor');
       }
       const all = [...clients.values()]
+        .filter((c) => c.active !== false)
         .filter((c) => !q || c.first_name.toLowerCase().startsWith(q) || c.last_name.toLowerCase().startsWith(q))
         .sort((a, b) => a.last_name.localeCompare(b.last_name) || a.first_name.localeCompare(b.first_name) || a.id - b.id);
       const page = all.slice(offset, offset + limit);
@@ -392,6 +394,7 @@ export async function startFakeServer(options = {}) {
     }
     if ((m = /^clients\/(\d+)\/invitations$/.exec(route)) && method === 'POST') {
       const c = getClient(m[1]);
+      if (c.active === false) fail(409, 'client_discharged', 'The client was discharged.');
       if (!c.email) fail(409, 'no_email', 'The client has no email address.', 'email');
       if (c.declined_at) fail(409, 'client_declined', 'The client declined portal access.');
       const status = portalStatus(c);
