@@ -58,6 +58,25 @@ my $res = put_roster($csv, user => 'clin1');
 is($res->code, 403, 'a clinician: 403 (Apache: champions only)');
 is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
 
+# an integration account (group portal-integrations, named in the roster Location's Require
+# as the sample shows): a staff row of its own, no clients, no other /admin route
+{
+    my $dbh = db();
+    $dbh->do("DELETE FROM staff WHERE username = 'ehrsync'");
+    error_ok(put_roster($csv, user => 'ehrsync', query => 'dry_run=1'), 403, 'not_staff',
+             'integration account without a staff row: 403 not_staff');
+    $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) "
+           . "VALUES ('ehrsync', 'EHR roster sync', 0, 1)");
+    $res = put_roster($csv, user => 'ehrsync', query => 'dry_run=1');
+    is($res->code, 200, 'integration account: PUT /admin/roster (dry run) 200');
+    is(scalar(roster_ids()), 0, 'integration account: dry run applied nothing');
+    is(staff(GET => '/admin/settings', user => 'ehrsync')->code, 403,
+       'integration account: other /admin routes stay 403');
+    is(staff(GET => '/clients/1', user => 'ehrsync')->code, 404,
+       'integration account: no client of its own to view');
+    $dbh->do("DELETE FROM staff WHERE username = 'ehrsync'");
+}
+
 error_ok(put_roster($csv, csrf => 0), 403, 'csrf', 'no X-Requested-With: 403 csrf');
 error_ok(put_roster($csv, content_type => 'application/json'), 415, 'unsupported_media_type',
          'application/json: 415');

@@ -31,10 +31,11 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 # champion2: a second champion (the test-email limit is per champion); FORMULA_USER: a
-# staff name a spreadsheet would run as a formula (the audit CSV must neutralise it)
+# staff name a spreadsheet would run as a formula (the audit CSV must neutralise it);
+# ehrsync: an EHR integration account, let into PUT /admin/roster only (t/conf/extra.conf.in)
 our $FORMULA_USER = "=cmd|' /C calc'!A0";
-our @USERS = (qw(admin clin1 clin2 inactive nobody_staff champion2), $FORMULA_USER);
-our %GROUPS = ('portal-admins' => ['admin', 'champion2']);
+our @USERS = (qw(admin clin1 clin2 inactive nobody_staff champion2 ehrsync), $FORMULA_USER);
+our %GROUPS = ('portal-admins' => ['admin', 'champion2'], 'portal-integrations' => ['ehrsync']);
 our $PYTHON = '/usr/bin/python3';
 
 sub password_for { "secret-$_[0]" }
