@@ -67,6 +67,12 @@ int pm_api_rep_update(pm_req *q);
 int pm_api_rep_invite(pm_req *q);
 int pm_api_rep_remove(pm_req *q);
 
+/* Portal accounts (pm_api_accounts.c): the client view's `accounts` array (new
+ * reference in *out, or an answer sent), and the disable / enable buttons. */
+int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out);
+int pm_api_account_disable(pm_req *q);
+int pm_api_account_enable(pm_req *q);
+
 /* Admin (pm_api_admin.c). */
 int pm_api_admin_settings_get(pm_req *q);
 int pm_api_admin_settings_put(pm_req *q);

@@ -167,13 +167,16 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *invs, *reps;
-    json_t *view, *list, *declined;
+    json_t *view, *list, *declined, *accounts;
     const char *id = pm_row_str(row, CLIENT_ID);
-    int i;
+    int i, rc;
 
     if (pm_db_select(q->db, PM_SQL_CLIENT_INVITATIONS, &invs, id) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_CLIENT_REPRESENTATIVES, &reps, id) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
+    }
+    if ((rc = pm_api_accounts_json(q, id, &accounts)) != PM_NEXT) {
+        return rc;
     }
     view = pm_json_pool(p, pm_api_client_summary_json(q, row));
     pm_json_set_str(view, "email", pm_row_str(row, CLIENT_EMAIL));
@@ -200,6 +203,7 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
         json_array_append_new(list, representative_json(q, &APR_ARRAY_IDX(reps, i, pm_row), invs));
     }
     json_object_set_new(view, "representatives", list);
+    json_object_set_new(view, "accounts", accounts);
     *out = view;
     return PM_NEXT;
 }
