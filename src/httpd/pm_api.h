@@ -47,6 +47,8 @@ int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const cha
                         const struct pm_row **out);
 int pm_api_load_visible_client(pm_req *q, const char *action, const struct pm_row **out);
 json_t *pm_api_invitation_json(pm_req *q, const struct pm_row *row);
+/* Sets obj[key] to column col of row as RFC 3339 UTC, or null when the column is NULL. */
+void pm_api_set_time(pm_req *q, json_t *obj, const char *key, const struct pm_row *row, int col);
 /* A client as the list shows it (a row of PM_COLS_CLIENT_SUMMARY). */
 json_t *pm_api_client_summary_json(pm_req *q, const struct pm_row *row);
 int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);

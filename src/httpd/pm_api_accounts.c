@@ -36,12 +36,6 @@ static const pm_api_answer answers[] = {
 
 /* ---- JSON --------------------------------------------------------------------------- */
 
-static void set_time_col(pm_req *q, json_t *obj, const char *key, const pm_row *row, int col)
-{
-    pm_json_set_str(obj, key, pm_row_str(row, col)
-                              ? pm_rfc3339(q->r->pool, pm_row_int(row, col, 0)) : NULL);
-}
-
 /* Who disabled it, as colleagues know them: the display name, else the username
  * (a program such as the roster sync has no staff row). */
 static const char *disabled_by(const pm_row *row)
@@ -66,8 +60,8 @@ static json_t *account_json(pm_req *q, const pm_row *row)
         pm_json_set_null(a, "representative_id");
     }
     pm_json_set_str(a, "status", pm_row_str(row, ACCOUNT_STATUS));
-    set_time_col(q, a, "created_at", row, ACCOUNT_CREATED_AT);
-    set_time_col(q, a, "disabled_at", row, ACCOUNT_DISABLED_AT);
+    pm_api_set_time(q, a, "created_at", row, ACCOUNT_CREATED_AT);
+    pm_api_set_time(q, a, "disabled_at", row, ACCOUNT_DISABLED_AT);
     pm_json_set_str(a, "disabled_by", disabled_by(row));
     pm_json_set_str(a, "disabled_reason", pm_row_str(row, ACCOUNT_DISABLED_REASON));
     return a;
