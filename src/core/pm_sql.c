@@ -463,7 +463,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_TEST_EMAILS) },
 
     /* the client's own active portal accounts (not its representatives'), read
-     * inside "client declined"'s transaction, and disabled there when asked */
+     * inside "client declined"'s transaction (which disables them, when asked, with
+     * PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN); a roster discharge disables them here */
     [PM_SQL_CLIENT_ACTIVE_ACCOUNTS] = { "pm_client_active_accounts",
         "SELECT " COLUMNS(PM_COLS_ACTIVE_ACCOUNTS) " FROM portal_accounts "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'",
