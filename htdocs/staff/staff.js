@@ -57,6 +57,11 @@ const ERROR_TEXT = {
   not_authenticated: 'You are not signed in. Reload the page to sign in.',
   database_unavailable: 'The system is busy or temporarily unavailable. Please try again in a minute.',
   invalid_cursor: 'The client list changed while you were looking. Please search again.',
+  already_disabled: 'This account was already turned off. The list is up to date now.',
+  already_enabled: 'This account is already active. The list is up to date now.',
+  representative_removed: 'This representative was removed from the client, so their account stays off. Invite them again if they should have access.',
+  client_discharged: 'The client is discharged, so their portal accounts stay off.',
+  invalid_reason: 'The reason can be at most 500 characters.',
   network: 'Could not reach the server. Check the network connection and try again.',
 };
 
@@ -533,6 +538,7 @@ function renderClient(previous) {
   // invitation history and representatives
   $('client-invitations').replaceChildren(renderInvitationList(clientInvitations(view)));
   $('rep-list').replaceChildren(renderRepresentatives(view.representatives || []));
+  $('account-list').replaceChildren(renderAccounts(view.accounts || []));
 
   announceDeliveryChanges(previous, view);
 
@@ -730,6 +736,101 @@ function representativeItem(rep) {
     itemError('rep:' + rep.id));
 }
 
+// ---- portal accounts --------------------------------------------------------------------------
+
+const ACCOUNT_STATUS = { active: 'Active: can sign in', disabled: 'Turned off: cannot sign in' };
+const ACCOUNT_TONE = { active: 'good', disabled: 'muted' };
+
+function accountOwner(acct) {
+  if (acct.kind !== 'representative') return 'The client’s own account';
+  const rep = (state.view.representatives || []).find((r) => r.id === acct.representative_id);
+  return rep ? 'Representative: ' + fullName(rep) : 'A former representative';
+}
+
+function renderAccounts(accounts) {
+  if (!accounts.length) {
+    return h('p', { class: 'empty-inline', text: 'No portal accounts yet: nobody has accepted an invitation.' });
+  }
+  return h('ul', { class: 'rep-list', 'aria-labelledby': 'accounts-heading' }, accounts.map(accountItem));
+}
+
+function accountDetails(acct) {
+  const rows = [];
+  const add = (term, ...value) => rows.push(h('div', {}, h('dt', { text: term }), h('dd', {}, ...value)));
+  add('Created', timeEl(acct.created_at));
+  if (acct.disabled_at) add('Turned off', timeEl(acct.disabled_at), acct.disabled_by ? ' by ' + acct.disabled_by : '');
+  if (acct.disabled_reason) add('Reason', acct.disabled_reason);
+  return h('dl', { class: 'inv-details' }, rows);
+}
+
+// The inline confirmation of "Disable account", with its optional reason.
+function disableConfirm(acct) {
+  const id = 'acct-' + acct.id;
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm turning off ' + acct.username },
+    h('p', { text: 'Turn off the account ' + acct.username + '? It can no longer sign in to the client portal.' }),
+    h('label', { for: id + '-reason', class: 'field-label', text: 'Reason (optional)' }),
+    // kept in state: a refresh of the view re-renders this form
+    h('textarea', {
+      id: id + '-reason', rows: 2, maxlength: NOTE_MAX, 'aria-describedby': state.itemErrors.has('acct:' + acct.id) ? 'err-acct-' + acct.id : null,
+      text: state.accountReason || '', oninput: (e) => { state.accountReason = e.target.value; },
+    }),
+    h('div', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-danger', id: id + '-disable-yes',
+        onclick: (e) => disableAccount(acct, e.currentTarget),
+      }, 'Turn off account'),
+      h('button', {
+        type: 'button', class: 'btn btn-link', id: id + '-disable-no',
+        onclick: () => { state.confirming = null; renderClient(); $(id + '-disable')?.focus(); },
+      }, 'Keep it')));
+}
+
+function accountActions(acct) {
+  const id = 'acct-' + acct.id;
+  if (state.confirming === 'disable:' + acct.id) return disableConfirm(acct);
+  const button = acct.status === 'active'
+    ? h('button', {
+      type: 'button', class: 'btn btn-secondary btn-small', id: id + '-disable',
+      onclick: () => {
+        state.confirming = 'disable:' + acct.id;
+        state.accountReason = '';
+        renderClient();
+        $(id + '-reason')?.focus();
+      },
+    }, 'Disable account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }))
+    : h('button', {
+      type: 'button', class: 'btn btn-secondary btn-small', id: id + '-enable',
+      onclick: (e) => enableAccount(acct, e.currentTarget),
+    }, 'Enable account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }));
+  return h('div', { class: 'actions' }, button);
+}
+
+function accountItem(acct) {
+  return h('li', { class: 'rep-item', 'data-account-id': acct.id },
+    h('div', { class: 'rep-head' },
+      h('h3', { class: 'rep-name', text: acct.username }),
+      h('span', { class: 'rep-rel', text: accountOwner(acct) }),
+      h('span', { class: 'badge tone-' + (ACCOUNT_TONE[acct.status] || 'muted'), text: ACCOUNT_STATUS[acct.status] || acct.status })),
+    accountDetails(acct),
+    accountActions(acct),
+    itemError('acct:' + acct.id));
+}
+
+function disableAccount(acct, button) {
+  const reason = ($('acct-' + acct.id + '-reason')?.value || '').trim();
+  return afterItemAction('acct:' + acct.id, button,
+    () => api('POST', 'accounts/' + acct.id + '/disable', reason ? { reason } : {}),
+    'The account ' + acct.username + ' was turned off. It can no longer sign in.',
+    { already_active: 'This person already has another active portal account.' });
+}
+
+function enableAccount(acct, button) {
+  return afterItemAction('acct:' + acct.id, button,
+    () => api('POST', 'accounts/' + acct.id + '/enable'),
+    'The account ' + acct.username + ' is active again and can sign in.',
+    { already_active: 'This person already has another active portal account. Turn that one off first.' });
+}
+
 // ---- polling for delivery updates -----------------------------------------------------------
 
 function needsPoll(view) {
@@ -770,8 +871,9 @@ async function afterItemAction(key, button, fn, success, overrides = {}) {
     } catch (err) {
       const text = errorText(err, overrides);
       state.itemErrors.set(key, text);
-      if (err.code === 'not_pending') state.confirming = null;
-      if (err.code === 'not_pending' || err.code === 'client_discharged' || err.status === 404) await refreshClient();
+      const stale = ['not_pending', 'already_disabled', 'already_enabled'].includes(err.code);
+      if (stale) state.confirming = null;
+      if (stale || err.code === 'client_discharged' || err.status === 404) await refreshClient();
       else renderClient();
       announce(text);
     }

@@ -124,6 +124,38 @@ enum { PM_COLS_ROSTER_CLIENT(PM_COL_NAME, PM_COL_NAME) };
     LAST(NAMED_EXTERNAL_ID, "external_id")
 enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
 
+/* ---- portal accounts ----------------------------------------------------------------- */
+
+/* PM_SQL_CLIENT_ACCOUNTS, PM_SQL_ACCOUNT_GET_VISIBLE: an account as the client view
+ * shows it, and what enabling it depends on: its representative removed (1/0), its
+ * client discharged (clients.active) or declined (1/0, the client's own account
+ * only), and the other active accounts of the same person */
+#define PM_ACCOUNT_FROM \
+    "portal_accounts a JOIN clients c ON c.id = a.client_id " \
+    "LEFT JOIN representatives r ON r.id = a.representative_id"
+#define PM_COLS_ACCOUNT(COL, LAST) \
+    COL(ACCOUNT_ID, "a.id") \
+    COL(ACCOUNT_USERNAME, "a.username") \
+    COL(ACCOUNT_CLIENT_ID, "a.client_id") \
+    COL(ACCOUNT_REP_ID, "a.representative_id") \
+    COL(ACCOUNT_STATUS, "a.status") \
+    COL(ACCOUNT_CREATED_AT, "a.created_at") \
+    COL(ACCOUNT_DISABLED_AT, "a.disabled_at") \
+    COL(ACCOUNT_DISABLED_BY, "a.disabled_by") \
+    COL(ACCOUNT_DISABLED_BY_NAME, \
+        "(SELECT s.display_name FROM staff s WHERE s.username = a.disabled_by)") \
+    COL(ACCOUNT_DISABLED_REASON, "a.disabled_reason") \
+    COL(ACCOUNT_REP_REMOVED, "CASE WHEN r.removed_at IS NULL THEN 0 ELSE 1 END") \
+    COL(ACCOUNT_CLIENT_ACTIVE, "c.active") \
+    COL(ACCOUNT_CLIENT_DECLINED, \
+        "CASE WHEN a.representative_id IS NULL AND c.declined_at IS NOT NULL " \
+        "     THEN 1 ELSE 0 END") \
+    LAST(ACCOUNT_OTHER_ACTIVE, \
+         "(SELECT count(*) FROM portal_accounts o WHERE o.client_id = a.client_id " \
+         "   AND coalesce(o.representative_id, 0) = coalesce(a.representative_id, 0) " \
+         "   AND o.status = 'active' AND o.id <> a.id)")
+enum { PM_COLS_ACCOUNT(PM_COL_NAME, PM_COL_NAME) };
+
 /* ---- invitations --------------------------------------------------------------------- */
 
 /* An invitation as the API shows it (PM_SQL_CLIENT_INVITATIONS, INVITATION_ONE):

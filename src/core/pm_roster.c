@@ -80,9 +80,10 @@ static apr_status_t discharge(roster_sync *s, const char *id)
         return APR_EGENERAL;
     }
     if (s->o->disable_accounts
-        && (pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, id) != APR_SUCCESS
-            || pm_db_exec(s->db, PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS, &rep_disabled, id)
-               != APR_SUCCESS)) {
+        && (pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, s->now, s->o->actor, id)
+               != APR_SUCCESS
+            || pm_db_exec(s->db, PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS, &rep_disabled, s->now,
+                          s->o->actor, id) != APR_SUCCESS)) {
         return APR_EGENERAL;
     }
     s->res->discharged++;

@@ -362,7 +362,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE representative_id = %lld AND status IN ('pending', 'locked')" },
     [PM_SQL_REP_DISABLE_ACCOUNTS] = { "pm_rep_disable_accounts",
-        "UPDATE portal_accounts SET status = 'disabled' WHERE representative_id = %lld" },
+        "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s "
+        "WHERE representative_id = %lld AND status = 'active'" },
     [PM_SQL_INVITATION_SUPERSEDE_STALE_REP] = { "pm_invitation_supersede_stale_rep",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
         "WHERE representative_id = %lld AND status = 'pending' "
@@ -462,13 +463,38 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_TEST_EMAILS) },
 
     /* the client's own active portal accounts (not its representatives'), read
-     * inside "client declined"'s transaction, and disabled there when asked */
+     * inside "client declined"'s transaction (which disables them, when asked, with
+     * PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN); a roster discharge disables them here */
     [PM_SQL_CLIENT_ACTIVE_ACCOUNTS] = { "pm_client_active_accounts",
         "SELECT " COLUMNS(PM_COLS_ACTIVE_ACCOUNTS) " FROM portal_accounts "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'",
         NCOLS(PM_COLS_ACTIVE_ACCOUNTS) },
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
-        "UPDATE portal_accounts SET status = 'disabled' "
+        "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s, "
+        "  disabled_reason = 'discharged' "
+        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+
+    /* ---- portal accounts (pm_op_account.c, the client view) ---- */
+    /* a client's accounts, its own and its representatives', oldest first */
+    [PM_SQL_CLIENT_ACCOUNTS] = { "pm_client_accounts",
+        "SELECT " COLUMNS(PM_COLS_ACCOUNT) " FROM " PM_ACCOUNT_FROM
+        " WHERE a.client_id = %lld ORDER BY a.id", NCOLS(PM_COLS_ACCOUNT) },
+    /* one account, if this staff member may see its client */
+    [PM_SQL_ACCOUNT_GET_VISIBLE] = { "pm_account_get_visible",
+        "SELECT " COLUMNS(PM_COLS_ACCOUNT) " FROM " PM_ACCOUNT_FROM
+        " WHERE a.id = %lld AND " CLIENT_VISIBLE_TO, NCOLS(PM_COLS_ACCOUNT) },
+    /* each changes an account in the state it expects, or touches nothing */
+    [PM_SQL_ACCOUNT_DISABLE] = { "pm_account_disable",
+        "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, "
+        "       disabled_by = %s, disabled_reason = %s "
+        "WHERE id = %lld AND status = 'active'" },
+    [PM_SQL_ACCOUNT_ENABLE] = { "pm_account_enable",
+        "UPDATE portal_accounts SET status = 'active', disabled_at = NULL, "
+        "       disabled_by = NULL, disabled_reason = NULL "
+        "WHERE id = %lld AND status = 'disabled'" },
+    /* "client declined" with disable_account: who and when, as the disable button */
+    [PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN] = { "pm_account_disable_client_own",
+        "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
 
     /* ---- the roster sync (src/core/pm_roster.c): upsert by chart number ---- */
@@ -509,7 +535,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE client_id = %lld AND representative_id IS NOT NULL "
         "  AND status IN ('pending', 'locked')" },
     [PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS] = { "pm_roster_disable_rep_accounts",
-        "UPDATE portal_accounts SET status = 'disabled' "
+        "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s, "
+        "  disabled_reason = 'discharged' "
         "WHERE client_id = %lld AND representative_id IS NOT NULL AND status = 'active'" },
     /* ---- portal-manager-admin (src/admin/); prepared there on first use ---- */
     [PM_SQL_ADMIN_TABLE_EXISTS_SQLITE] = { "pm_admin_table_exists_sqlite",

@@ -47,6 +47,8 @@ int pm_api_load_visible(pm_req *q, pm_sql_id stmt, const char *action, const cha
                         const struct pm_row **out);
 int pm_api_load_visible_client(pm_req *q, const char *action, const struct pm_row **out);
 json_t *pm_api_invitation_json(pm_req *q, const struct pm_row *row);
+/* Sets obj[key] to column col of row as RFC 3339 UTC, or null when the column is NULL. */
+void pm_api_set_time(pm_req *q, json_t *obj, const char *key, const struct pm_row *row, int col);
 /* A client as the list shows it (a row of PM_COLS_CLIENT_SUMMARY). */
 json_t *pm_api_client_summary_json(pm_req *q, const struct pm_row *row);
 int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);
@@ -66,6 +68,12 @@ int pm_api_rep_create(pm_req *q);
 int pm_api_rep_update(pm_req *q);
 int pm_api_rep_invite(pm_req *q);
 int pm_api_rep_remove(pm_req *q);
+
+/* Portal accounts (pm_api_accounts.c): the client view's `accounts` array (new
+ * reference in *out, or an answer sent), and the disable / enable buttons. */
+int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out);
+int pm_api_account_disable(pm_req *q);
+int pm_api_account_enable(pm_req *q);
 
 /* Admin (pm_api_admin.c). */
 int pm_api_admin_settings_get(pm_req *q);

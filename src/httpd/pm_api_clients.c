@@ -49,7 +49,7 @@ json_t *pm_api_client_summary_json(pm_req *q, const pm_row *row)
     return c;
 }
 
-static void set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row, int col)
+void pm_api_set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row, int col)
 {
     const char *v = pm_row_str(row, col);
 
@@ -82,15 +82,15 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
                                                         pm_now_sec(q->r)));
     pm_json_set_str(inv, "created_by", pm_row_str(row, INV_CREATED_BY));
     pm_json_set_str(inv, "created_by_name", pm_row_str(row, INV_CREATED_BY_NAME));
-    set_time(q, inv, "created_at", row, INV_CREATED_AT);
-    set_time(q, inv, "expires_at", row, INV_EXPIRES_AT);
-    set_time(q, inv, "sent_at", row, INV_SENT_AT);
-    set_time(q, inv, "responded_at", row, INV_RESPONDED_AT);
+    pm_api_set_time(q, inv, "created_at", row, INV_CREATED_AT);
+    pm_api_set_time(q, inv, "expires_at", row, INV_EXPIRES_AT);
+    pm_api_set_time(q, inv, "sent_at", row, INV_SENT_AT);
+    pm_api_set_time(q, inv, "responded_at", row, INV_RESPONDED_AT);
     pm_json_set_int(inv, "send_count", pm_row_int(row, INV_SEND_COUNT, 0));
     pm_json_set_str(inv, "delivery", pm_row_str(row, INV_DELIVERY));
     pm_json_set_str(inv, "delivery_error", pm_row_str(row, INV_DELIVERY_ERROR));
     if (pm_row_str(row, INV_DELIVERY) && strcmp(pm_row_str(row, INV_DELIVERY), "queued") == 0) {
-        set_time(q, inv, "next_attempt_at", row, INV_NEXT_ATTEMPT_AT);
+        pm_api_set_time(q, inv, "next_attempt_at", row, INV_NEXT_ATTEMPT_AT);
     }
     else {
         pm_json_set_null(inv, "next_attempt_at");
@@ -124,7 +124,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_json_set_str(rep, "first_name", pm_row_str(row, REP_FIRST_NAME));
     pm_json_set_str(rep, "last_name", pm_row_str(row, REP_LAST_NAME));
     pm_json_set_str(rep, "relationship", pm_row_str(row, REP_RELATIONSHIP));
-    set_time(q, rep, "created_at", row, REP_CREATED_AT);
+    pm_api_set_time(q, rep, "created_at", row, REP_CREATED_AT);
     f.has_active_account = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;
@@ -167,19 +167,22 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *invs, *reps;
-    json_t *view, *list, *declined;
+    json_t *view, *list, *declined, *accounts;
     const char *id = pm_row_str(row, CLIENT_ID);
-    int i;
+    int i, rc;
 
     if (pm_db_select(q->db, PM_SQL_CLIENT_INVITATIONS, &invs, id) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_CLIENT_REPRESENTATIVES, &reps, id) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
+    if ((rc = pm_api_accounts_json(q, id, &accounts)) != PM_NEXT) {
+        return rc;
+    }
     view = pm_json_pool(p, pm_api_client_summary_json(q, row));
     pm_json_set_str(view, "email", pm_row_str(row, CLIENT_EMAIL));
     if (pm_row_str(row, CLIENT_DECLINED_AT)) {
         declined = json_object();
-        set_time(q, declined, "at", row, CLIENT_DECLINED_AT);
+        pm_api_set_time(q, declined, "at", row, CLIENT_DECLINED_AT);
         pm_json_set_str(declined, "by", pm_row_str(row, CLIENT_DECLINED_BY));
         pm_json_set_str(declined, "by_name", pm_row_str(row, CLIENT_DECLINED_BY_NAME));
         pm_json_set_str(declined, "note", pm_row_str(row, CLIENT_DECLINED_NOTE));
@@ -200,6 +203,7 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
         json_array_append_new(list, representative_json(q, &APR_ARRAY_IDX(reps, i, pm_row), invs));
     }
     json_object_set_new(view, "representatives", list);
+    json_object_set_new(view, "accounts", accounts);
     *out = view;
     return PM_NEXT;
 }

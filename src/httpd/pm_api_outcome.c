@@ -13,7 +13,7 @@ static const char *const outcome_names[PM_OP_OUTCOMES] = {
     "locked", "address_changed", "send_limit", "too_soon", "representatives_disabled", "duplicate",
     "account_active", "invalid_token", "expired", "superseded", "revoked", "answered",
     "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting",
-    "discharged"
+    "discharged", "no_account", "already_disabled", "already_enabled", "representative_removed"
 };
 
 const char *pm_op_outcome_name(pm_op_outcome o)

@@ -130,6 +130,8 @@ static const pm_route staff_routes[] = {
     { "PUT", "/representatives/{id}", pm_api_rep_update },
     { "DELETE", "/representatives/{id}", pm_api_rep_remove },
     { "POST", "/representatives/{id}/invitations", pm_api_rep_invite },
+    { "POST", "/accounts/{id}/disable", pm_api_account_disable },
+    { "POST", "/accounts/{id}/enable", pm_api_account_enable },
     { "GET", "/admin/settings", pm_api_admin_settings_get },
     { "PUT", "/admin/settings", pm_api_admin_settings_put },
     { "POST", "/admin/settings/preview", pm_api_admin_preview },

@@ -43,6 +43,7 @@ pm_op_outcome pm_op_load_visible(pm_op_ctx *c, pm_sql_id stmt, long long id,
         }
         return is_client ? PM_OP_NO_CLIENT
                : stmt == PM_SQL_INVITATION_GET_VISIBLE ? PM_OP_NO_INVITATION
+               : stmt == PM_SQL_ACCOUNT_GET_VISIBLE ? PM_OP_NO_ACCOUNT
                : PM_OP_NO_REPRESENTATIVE;
     }
     *out = &APR_ARRAY_IDX(rows, 0, pm_row);

@@ -39,6 +39,10 @@ typedef enum pm_op_outcome {
     PM_OP_UNKNOWN_SETTING,
     PM_OP_INVALID_SETTING,
     PM_OP_DISCHARGED,           /* the client was discharged (clients.active = 0) */
+    PM_OP_NO_ACCOUNT,           /* no portal account, or its client is not visible */
+    PM_OP_ALREADY_DISABLED,     /* disabling an account that is disabled */
+    PM_OP_ALREADY_ENABLED,      /* enabling an account that is active */
+    PM_OP_REP_REMOVED,          /* the account's representative was removed */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -63,9 +67,9 @@ typedef struct pm_op_ctx {
 void pm_op_ctx_init(pm_op_ctx *c, pm_req *q);
 /* Reads the settings into c->st (once). */
 pm_op_outcome pm_op_settings(pm_op_ctx *c);
-/* The row of a client-scoped object (stmt: PM_SQL_{CLIENT,INVITATION,REP}_GET_VISIBLE)
+/* The row of a client-scoped object (stmt: PM_SQL_{CLIENT,INVITATION,REP,ACCOUNT}_GET_VISIBLE)
  * if this staff member may see its client; otherwise NO_{CLIENT,INVITATION,
- * REPRESENTATIVE} and, unless action is NULL (a re-read), an audit row "denied". */
+ * REPRESENTATIVE,ACCOUNT} and, unless action is NULL (a re-read), an audit row "denied". */
 pm_op_outcome pm_op_load_visible(pm_op_ctx *c, pm_sql_id stmt, long long id,
                                  const char *action, const struct pm_row **out);
 /* Begins a transaction that changes a client's invitations, holding the
@@ -99,6 +103,16 @@ pm_op_outcome pm_op_client_set_declined(pm_op_ctx *c, long long client_id, const
 pm_op_outcome pm_op_client_clear_declined(pm_op_ctx *c, long long client_id);
 pm_op_outcome pm_op_client_set_preferences(pm_op_ctx *c, long long client_id,
                                            int statement_notifications);
+
+/* ---- portal accounts (pm_op_account.c) ---- */
+
+/* Disable an active account (reason may be NULL; kept on the account, never in the
+ * audit trail); *client_id: the account's client. */
+pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const char *reason,
+                                    long long *client_id);
+/* Enable a disabled account, unless its person may not have one now (representative
+ * removed, client discharged or declined, another active account). */
+pm_op_outcome pm_op_account_enable(pm_op_ctx *c, long long account_id, long long *client_id);
 
 /* ---- representatives (pm_op_representative.c) ---- */
 

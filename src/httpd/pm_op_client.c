@@ -53,7 +53,8 @@ static pm_op_outcome settle_active_accounts(pm_op_ctx *c, const char *id, int di
         pm_db_rollback(c->db);
         return PM_OP_ACCOUNT_ACTIVE;
     }
-    if (pm_db_exec(c->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, disabled, id) != APR_SUCCESS) {
+    if (pm_db_exec(c->db, PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN, disabled,
+                   pm_arg_int(c->pool, c->now), c->staff->username, id) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     return PM_OP_OK;

@@ -297,6 +297,54 @@ describe('staff page', () => {
     }
   });
 
+  test('portal accounts: owner and status, disable with a reason, enable, a stale list explained; axe clean', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Hughes');
+    server.accounts.set('casey.hughes', {
+      id: 9001, username: 'Casey.Hughes', password: 'x', client_id: c.id, representative_id: null, active: true,
+      created_at: Math.floor(Date.now() / 1000) - 86400,
+    });
+    const page = await staffPage();
+    await pickClient(page, 'Hughes', /Hughes, Casey/);
+    const item = page.locator('li[data-account-id="9001"]');
+    await item.getByRole('heading', { name: 'Casey.Hughes' }).waitFor();
+    assert.match(await item.textContent(), /The client’s own account/);
+    assert.match(await item.textContent(), /Active: can sign in/);
+    await checkA11y(page, 'staff accounts');
+
+    const DISABLE = /^POST \/portal-manager\/api\/accounts\/9001\/disable$/;
+    await page.getByRole('button', { name: 'Disable account Casey.Hughes' }).click();
+    const reason = page.getByLabel('Reason (optional)');
+    await reason.waitFor();
+    assert.equal(await reason.evaluate((el) => el === document.activeElement), true, 'focus moves to the reason');
+    assert.equal(apiCalls(DISABLE).length, 0, 'nothing changes before the confirmation');
+    await reason.fill('Moved to another practice');
+    await checkA11y(page, 'staff account disable confirmation');
+    await page.getByRole('button', { name: 'Turn off account' }).click();
+    await item.getByText('Turned off: cannot sign in').waitFor();
+    assert.deepEqual(JSON.parse(apiCalls(DISABLE).at(-1).body), { reason: 'Moved to another practice' });
+    assert.equal(server.accounts.get('casey.hughes').active, false, 'the account was turned off');
+    assert.match(await item.textContent(), /by Ada Admin/);
+    assert.match(await item.textContent(), /Moved to another practice/);
+
+    await page.getByRole('button', { name: 'Enable account Casey.Hughes' }).click();
+    await item.getByText('Active: can sign in').waitFor();
+    assert.equal(server.accounts.get('casey.hughes').active, true, 'the account is active again');
+
+    // someone else turned it off meanwhile: the refusal is explained and the list refreshed
+    Object.assign(server.accounts.get('casey.hughes'), { active: false, disabled_at: Math.floor(Date.now() / 1000), disabled_by: 'clin1' });
+    await page.getByRole('button', { name: 'Disable account Casey.Hughes' }).click();
+    await page.getByRole('button', { name: 'Turn off account' }).click();
+    await item.getByText(/already turned off/).waitFor();
+    await item.getByRole('button', { name: 'Enable account Casey.Hughes' }).waitFor();
+    assert.match(await item.textContent(), /by Cleo Clinician/);
+    await screenshot(page, 'staff-accounts');
+    // "invite client" turned enabled with the account off: let its colour transition end
+    await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
+    await checkA11y(page, 'staff account error');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('display names, delayed delivery in words, resend hidden at the send limit, representatives off', async () => {
     const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Ibrahim');
     const page = await staffPage();

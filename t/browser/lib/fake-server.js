@@ -195,6 +195,44 @@ export async function startFakeServer(options = {}) {
     return { id: c.id, first_name: c.first_name, last_name: c.last_name, date_of_birth: c.date_of_birth, portal_status: portalStatus(c) };
   }
 
+  // GET /clients/{id} accounts[]; an account set by a test without an id gets one here
+  function accountJson(username, a) {
+    if (!a.id) a.id = nextId++;
+    return {
+      id: a.id, username: a.username || username, kind: a.representative_id ? 'representative' : 'client',
+      representative_id: a.representative_id, status: a.active ? 'active' : 'disabled',
+      created_at: iso(a.created_at || now()), disabled_at: a.active ? null : iso(a.disabled_at || null),
+      disabled_by: a.active ? null : (USERS[a.disabled_by]?.display_name || a.disabled_by || null),
+      disabled_reason: a.active ? null : (a.disabled_reason || null),
+    };
+  }
+
+  function disableAccount(a, user, reason) {
+    a.active = false; a.disabled_at = now(); a.disabled_by = user; a.disabled_reason = reason || null;
+  }
+
+  function accountsApi(method, id, what, body, user) {
+    const entry = [...accounts.entries()].find(([, a]) => a.id === id);
+    const c = entry && clients.get(entry[1].client_id);
+    if (!entry || !c) fail(404, 'not_found', 'There is no portal account with this id.');
+    const a = entry[1];
+    if (what === 'disable') {
+      const reason = body && body.reason;
+      if (reason !== undefined && reason !== null && (typeof reason !== 'string' || [...reason].length > 500)) {
+        fail(422, 'invalid_reason', 'The reason must be at most 500 characters of text.', 'reason');
+      }
+      if (!a.active) fail(409, 'already_disabled', 'This portal account is already disabled.');
+      disableAccount(a, user, reason);
+    } else {
+      if (a.active) fail(409, 'already_enabled', 'This portal account is already active.');
+      const rep = a.representative_id && representatives.get(a.representative_id);
+      if (rep && rep.removed_at) fail(409, 'representative_removed', 'The representative was removed.');
+      if (!a.representative_id && c.declined_at) fail(409, 'client_declined', 'The client declined the portal.');
+      Object.assign(a, { active: true, disabled_at: null, disabled_by: null, disabled_reason: null });
+    }
+    return [200, clientView(c)];
+  }
+
   function clientView(c) {
     const reps = [...representatives.values()].filter((r) => r.client_id === c.id && !r.removed_at);
     return {
@@ -204,6 +242,8 @@ export async function startFakeServer(options = {}) {
       declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, by_name: USERS[c.declined_by]?.display_name || null, note: c.declined_note } : null,
       statement_notifications: c.statement_notifications,
       invitations: [...invitations.values()].filter((i) => i.client_id === c.id).sort((a, b) => b.id - a.id).map(invitationJson),
+      accounts: [...accounts.entries()].filter(([, a]) => a.client_id === c.id)
+        .map(([u, a]) => accountJson(u, a)).sort((x, y) => x.id - y.id),
       representatives: reps.map((r) => {
         const latest = invitationsOf(c.id, r.id)[0];
         return {
@@ -382,7 +422,7 @@ export async function startFakeServer(options = {}) {
         if (own.length && !(body && body.disable_account === true)) {
           fail(409, 'account_active', 'This client already has an active portal account.', 'disable_account');
         }
-        for (const a of own) a.active = false;
+        for (const a of own) disableAccount(a, user);
         c.declined_at = now(); c.declined_by = user; c.declined_note = note || null;
         for (const inv of invitationsOf(c.id, null)) if (inv.status === 'pending') inv.status = 'revoked';
         return [200, clientView(c)];
@@ -462,8 +502,11 @@ export async function startFakeServer(options = {}) {
       if (!rep || rep.removed_at) fail(404, 'not_found', 'There is no representative with this id.');
       rep.removed_at = now();
       for (const inv of invitationsOf(rep.client_id, rep.id)) if (inv.status === 'pending') inv.status = 'revoked';
-      for (const a of accounts.values()) if (a.representative_id === rep.id) a.active = false;
+      for (const a of accounts.values()) if (a.representative_id === rep.id && a.active) disableAccount(a, user);
       return [200, {}];
+    }
+    if ((m = /^accounts\/(\d+)\/(disable|enable)$/.exec(route)) && method === 'POST') {
+      return accountsApi(method, Number(m[1]), m[2], body, user);
     }
     if (route.startsWith('admin/')) return adminApi(method, route.slice('admin/'.length), query, body, user);
     return fail(404, 'not_found', 'There is nothing at this address.');
@@ -609,7 +652,7 @@ export async function startFakeServer(options = {}) {
       if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase()) {
         fail(422, 'weak_password', 'The password is too weak.', 'password');
       }
-      accounts.set(username.toLowerCase(), { password: pw, client_id: c.id, representative_id: inv.representative_id, active: true });
+      accounts.set(username.toLowerCase(), { id: nextId++, username, password: pw, client_id: c.id, representative_id: inv.representative_id, active: true, created_at: now() });
       inv.status = 'accepted';
       inv.responded_at = now();
       return [201, { login_url: '/portal/account/' }];

@@ -1,0 +1,159 @@
+/* pm_api_accounts.c — a client's portal accounts in the staff API: their JSON in
+ * the client view, and the disable / enable buttons (thin handlers over
+ * pm_op_account.c that answer with the client's whole view). */
+#include "pm_api.h"
+#include "pm_op.h"
+#include "pm_text.h"
+
+#include "http_protocol.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+#define REASON_MAX_CHARS 500
+
+static const char *const disable_fields[] = { "reason", NULL };
+static const char *const no_fields[] = { NULL };
+
+static const pm_api_answer answers[] = {
+    { PM_OP_NO_ACCOUNT, NULL, HTTP_NOT_FOUND, "not_found",
+      "There is no portal account with this id.", NULL },
+    { PM_OP_ALREADY_DISABLED, NULL, HTTP_CONFLICT, "already_disabled",
+      "This portal account is already disabled.", NULL },
+    { PM_OP_ALREADY_ENABLED, NULL, HTTP_CONFLICT, "already_enabled",
+      "This portal account is already active.", NULL },
+    { PM_OP_REP_REMOVED, NULL, HTTP_CONFLICT, "representative_removed",
+      "This representative was removed from the client, so their account stays disabled. "
+      "Invite them again if they should have access.", NULL },
+    { PM_OP_DISCHARGED, NULL, HTTP_CONFLICT, "client_discharged",
+      "This client is discharged (no longer active in the practice's records), so their "
+      "portal accounts stay disabled.", NULL },
+    { PM_OP_DECLINED, NULL, HTTP_CONFLICT, "client_declined",
+      "The client declined the portal. Undo \"client declined\" first.", NULL },
+    { PM_OP_ALREADY_ACTIVE, NULL, HTTP_CONFLICT, "already_active",
+      "This person already has another active portal account.", NULL },
+    { 0, NULL, 0, NULL, NULL, NULL }
+};
+
+/* ---- JSON --------------------------------------------------------------------------- */
+
+/* Who disabled it, as colleagues know them: the display name, else the username
+ * (a program such as the roster sync has no staff row). */
+static const char *disabled_by(const pm_row *row)
+{
+    const char *name = pm_row_str(row, ACCOUNT_DISABLED_BY_NAME);
+
+    return name && *name ? name : pm_row_str(row, ACCOUNT_DISABLED_BY);
+}
+
+static json_t *account_json(pm_req *q, const pm_row *row)
+{
+    json_t *a = json_object();
+    int rep = pm_row_str(row, ACCOUNT_REP_ID) != NULL;
+
+    pm_json_set_int(a, "id", pm_row_int(row, ACCOUNT_ID, 0));
+    pm_json_set_str(a, "username", pm_row_str(row, ACCOUNT_USERNAME));
+    pm_json_set_str(a, "kind", rep ? "representative" : "client");
+    if (rep) {
+        pm_json_set_int(a, "representative_id", pm_row_int(row, ACCOUNT_REP_ID, 0));
+    }
+    else {
+        pm_json_set_null(a, "representative_id");
+    }
+    pm_json_set_str(a, "status", pm_row_str(row, ACCOUNT_STATUS));
+    pm_api_set_time(q, a, "created_at", row, ACCOUNT_CREATED_AT);
+    pm_api_set_time(q, a, "disabled_at", row, ACCOUNT_DISABLED_AT);
+    pm_json_set_str(a, "disabled_by", disabled_by(row));
+    pm_json_set_str(a, "disabled_reason", pm_row_str(row, ACCOUNT_DISABLED_REASON));
+    return a;
+}
+
+int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out)
+{
+    apr_array_header_t *rows;
+    int i;
+
+    if (pm_db_select(q->db, PM_SQL_CLIENT_ACCOUNTS, &rows, client_id) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    *out = json_array();
+    for (i = 0; i < rows->nelts; i++) {
+        json_array_append_new(*out, account_json(q, &APR_ARRAY_IDX(rows, i, pm_row)));
+    }
+    return PM_NEXT;
+}
+
+/* ---- POST /accounts/{id}/disable, /enable ------------------------------------------------ */
+
+/* After a change: the account's client's whole view (ids[0] becomes the client id). */
+static int send_client_of(pm_req *q, long long client_id)
+{
+    const pm_row *client;
+    json_t *view;
+    int rc;
+
+    q->ids[0] = client_id;
+    if ((rc = pm_api_load_visible_client(q, "client.view", &client)) != PM_NEXT
+        || (rc = pm_api_build_client_view(q, client, &view)) != PM_NEXT) {
+        return rc;
+    }
+    return pm_http_send_json(q, HTTP_OK, view);
+}
+
+/* The optional reason: text of at most 500 characters (empty: none). */
+static int parse_reason(pm_req *q, const char **reason)
+{
+    json_t *value = pm_http_body_field(q, "reason");
+
+    *reason = NULL;
+    if (!value || json_is_null(value)) {
+        return PM_NEXT;
+    }
+    if (!json_is_string(value)) {
+        return pm_http_unprocessable(q, "invalid_reason", "The reason must be text.", "reason");
+    }
+    *reason = json_string_value(value);
+    if (!pm_utf8_valid(*reason, strlen(*reason), 1) || pm_utf8_length(*reason) > REASON_MAX_CHARS) {
+        return pm_http_unprocessable(q, "invalid_reason",
+                                     "The reason must be at most 500 characters of text.", "reason");
+    }
+    if (**reason == '\0') {
+        *reason = NULL;
+    }
+    return PM_NEXT;
+}
+
+int pm_api_account_disable(pm_req *q)
+{
+    const char *reason;
+    long long client_id;
+    pm_op_outcome o;
+    pm_op_ctx c;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, disable_fields)) != PM_NEXT
+        || (rc = parse_reason(q, &reason)) != PM_NEXT) {
+        return rc;
+    }
+    pm_op_ctx_init(&c, q);
+    if ((o = pm_op_account_disable(&c, q->ids[0], reason, &client_id)) != PM_OP_OK) {
+        return pm_api_send_outcome(q, answers, "disable", o);
+    }
+    return send_client_of(q, client_id);
+}
+
+int pm_api_account_enable(pm_req *q)
+{
+    long long client_id;
+    pm_op_outcome o;
+    pm_op_ctx c;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT) {
+        return rc;
+    }
+    pm_op_ctx_init(&c, q);
+    if ((o = pm_op_account_enable(&c, q->ids[0], &client_id)) != PM_OP_OK) {
+        return pm_api_send_outcome(q, answers, "enable", o);
+    }
+    return send_client_of(q, client_id);
+}
