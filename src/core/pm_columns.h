@@ -193,7 +193,8 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_DUE: a due email with what it needs: the invitation's recipient
  * and state (NULL for a test email), the recipient's first name (client or
- * representative), the purpose and a test email's address */
+ * representative), the purpose, a test email's address, and the recipient's
+ * last name (with the first, the To: display name) */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
     COL(DUE_INVITATION_ID, "o.invitation_id") \
@@ -206,7 +207,9 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
     COL(DUE_PURPOSE, "o.purpose") \
-    LAST(DUE_TO_ADDRESS, "o.to_address")
+    COL(DUE_TO_ADDRESS, "o.to_address") \
+    LAST(DUE_LAST_NAME, \
+        "CASE WHEN i.representative_id IS NULL THEN c.last_name ELSE r.last_name END")
 enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_COUNTS: rows per status */
@@ -214,6 +217,28 @@ enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
     COL(OUTBOX_COUNT_STATUS, "status") \
     LAST(OUTBOX_COUNT_ROWS, "count(*)")
 enum { PM_COLS_OUTBOX_COUNT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_MONITOR_OUTBOX: the queue at a glance (status section, metrics); a queued
+ * row with an error has been tried and waits for its retry */
+#define PM_COLS_MONITOR_OUTBOX(COL, LAST) \
+    COL(MON_QUEUED, "COALESCE(SUM(CASE WHEN status = 'queued' AND last_error IS NULL " \
+                    "THEN 1 ELSE 0 END), 0)") \
+    COL(MON_RETRYING, "COALESCE(SUM(CASE WHEN status = 'queued' AND last_error IS NOT NULL " \
+                      "THEN 1 ELSE 0 END), 0)") \
+    COL(MON_FAILED, "COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0)") \
+    LAST(MON_OLDEST_DUE, "MIN(CASE WHEN status = 'queued' THEN next_attempt_at END)")
+enum { PM_COLS_MONITOR_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_MONITOR_INVITATIONS: invitations per status */
+#define PM_COLS_MONITOR_INVITATIONS(COL, LAST) \
+    COL(MON_INV_STATUS, "status") \
+    LAST(MON_INV_ROWS, "count(*)")
+enum { PM_COLS_MONITOR_INVITATIONS(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_MONITOR_PING: the health check's one-row read of a real table */
+#define PM_COLS_MONITOR_PING(COL, LAST) \
+    LAST(MON_PING_ROWS, "count(*)")
+enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_RECENT */
 #define PM_COLS_OUTBOX(COL, LAST) \
