@@ -14,7 +14,7 @@ APLOG_USE_MODULE(portal_manager);
 
 typedef struct {
     int db_ok;
-    long long queued, retrying, failed, oldest_due_age;
+    apr_int64_t queued, retrying, failed, oldest_due_age;
 } outbox_figures;
 
 static const char *const invitation_states[] = {
@@ -72,8 +72,8 @@ static double seconds_ago(apr_time_t t)
 static void status_auto(request_rec *r, const outbox_figures *f, const pm_metrics_view *v)
 {
     ap_rprintf(r, "PortalDatabase: %s\n", f->db_ok ? "ok" : "unavailable");
-    ap_rprintf(r, "PortalOutboxQueued: %lld\nPortalOutboxRetrying: %lld\n"
-               "PortalOutboxFailed: %lld\nPortalOutboxOldestDueAge: %lld\n",
+    ap_rprintf(r, "PortalOutboxQueued: %" APR_INT64_T_FMT "\nPortalOutboxRetrying: %" APR_INT64_T_FMT "\n"
+               "PortalOutboxFailed: %" APR_INT64_T_FMT "\nPortalOutboxOldestDueAge: %" APR_INT64_T_FMT "\n",
                f->queued, f->retrying, f->failed, f->oldest_due_age);
     ap_rprintf(r, "PortalWorkerLastPassAge: %.1f\nPortalWorkerStalled: %d\n",
                seconds_ago(v->last_pass), worker_stalled(r->server, v));
@@ -89,8 +89,8 @@ static void status_html(request_rec *r, const outbox_figures *f, const pm_metric
 {
     ap_rputs("<hr />\n<h2>Client Portal Manager</h2>\n<dl>\n", r);
     ap_rprintf(r, "<dt>Database: %s</dt>\n", f->db_ok ? "ok" : "<b>unavailable</b>");
-    ap_rprintf(r, "<dt>Outbox: %lld queued, %lld retrying, %lld failed; oldest due email "
-               "waiting %lld s</dt>\n", f->queued, f->retrying, f->failed, f->oldest_due_age);
+    ap_rprintf(r, "<dt>Outbox: %" APR_INT64_T_FMT " queued, %" APR_INT64_T_FMT " retrying, %" APR_INT64_T_FMT " failed; oldest due email "
+               "waiting %" APR_INT64_T_FMT " s</dt>\n", f->queued, f->retrying, f->failed, f->oldest_due_age);
     ap_rprintf(r, "<dt>Delivery worker: last pass %.1f s ago%s</dt>\n",
                seconds_ago(v->last_pass), worker_stalled(r->server, v) ? " (<b>stalled</b>)" : "");
     ap_rprintf(r, "<dt>Since start: %" APR_UINT64_T_FMT " sent, %" APR_UINT64_T_FMT
@@ -135,13 +135,13 @@ static void metrics_outbox(request_rec *r, const outbox_figures *f, const pm_met
     family(r, "portal_manager_database_up", "gauge", "1 when the database answered this scrape.");
     ap_rprintf(r, "portal_manager_database_up %d\n", f->db_ok);
     family(r, "portal_manager_outbox_emails", "gauge", "Emails in the outbox by state.");
-    ap_rprintf(r, "portal_manager_outbox_emails{state=\"queued\"} %lld\n"
-               "portal_manager_outbox_emails{state=\"retrying\"} %lld\n"
-               "portal_manager_outbox_emails{state=\"failed\"} %lld\n",
+    ap_rprintf(r, "portal_manager_outbox_emails{state=\"queued\"} %" APR_INT64_T_FMT "\n"
+               "portal_manager_outbox_emails{state=\"retrying\"} %" APR_INT64_T_FMT "\n"
+               "portal_manager_outbox_emails{state=\"failed\"} %" APR_INT64_T_FMT "\n",
                f->queued, f->retrying, f->failed);
     family(r, "portal_manager_outbox_oldest_due_age_seconds", "gauge",
            "How long the oldest due email has been waiting.");
-    ap_rprintf(r, "portal_manager_outbox_oldest_due_age_seconds %lld\n", f->oldest_due_age);
+    ap_rprintf(r, "portal_manager_outbox_oldest_due_age_seconds %" APR_INT64_T_FMT "\n", f->oldest_due_age);
     family(r, "portal_manager_worker_last_pass_timestamp_seconds", "gauge",
            "When the delivery worker last completed a pass.");
     ap_rprintf(r, "portal_manager_worker_last_pass_timestamp_seconds %.3f\n",
@@ -172,7 +172,7 @@ static void metrics_invitations(request_rec *r, pm_db *db)
     }
     family(r, "portal_manager_invitations", "gauge", "Invitations by status.");
     for (i = 0; invitation_states[i]; i++) {
-        long long n = 0;
+        apr_int64_t n = 0;
         for (j = 0; j < rows->nelts; j++) {
             const pm_row *row = &APR_ARRAY_IDX(rows, j, pm_row);
             const char *st = pm_row_str(row, MON_INV_STATUS);
@@ -180,7 +180,7 @@ static void metrics_invitations(request_rec *r, pm_db *db)
                 n = pm_row_int(row, MON_INV_ROWS, 0);
             }
         }
-        ap_rprintf(r, "portal_manager_invitations{status=\"%s\"} %lld\n", invitation_states[i], n);
+        ap_rprintf(r, "portal_manager_invitations{status=\"%s\"} %" APR_INT64_T_FMT "\n", invitation_states[i], n);
     }
 }
 
