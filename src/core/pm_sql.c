@@ -335,6 +335,10 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE outbox SET lease_until = NULL, last_error = %s, "
         "       attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
         "WHERE id = %lld AND status = 'queued'" },
+    /* while the queue is held: the emails that came due meanwhile show why they wait */
+    [PM_SQL_OUTBOX_HOLD_WAITING] = { "pm_outbox_hold_waiting",
+        "UPDATE outbox SET last_error = %s "
+        "WHERE status = 'queued' AND last_error IS NULL AND next_attempt_at <= %lld" },
 
     /* representatives: the unique index allows one live row per email and client */
     [PM_SQL_REP_INSERT] = { "pm_rep_insert",

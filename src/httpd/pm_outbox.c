@@ -183,6 +183,22 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
     return 1;
 }
 
+static const char *held_reason(apr_pool_t *p, const char *error)
+{
+    return apr_pstrcat(p, "not sent: mail configuration error: ", error, NULL);
+}
+
+/* Emails that came due while the queue is held are not tried; they say why. */
+static void show_hold(pm_db *db, apr_pool_t *p, long long now)
+{
+    pm_metrics_view *v = apr_palloc(p, sizeof(*v));
+
+    if (pm_metrics_read(v) && v->mail_config_error[0]) {
+        pm_db_exec(db, PM_SQL_OUTBOX_HOLD_WAITING, NULL, held_reason(p, v->mail_config_error),
+                   pm_arg_int(p, now));
+    }
+}
+
 static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
 {
     apr_array_header_t *batch = apr_array_make(p, 4, sizeof(delivery));
@@ -196,6 +212,7 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
         return batch;
     }
     if (pm_metrics_mail_held()) {        /* until a restart brings a fixed configuration */
+        show_hold(db, p, now);
         pm_db_close(db);
         pm_metrics_worker_progress(1);
         return batch;
@@ -233,8 +250,7 @@ static delivery hold_like(const delivery *d, const delivery *held)
  * back; the worker holds the queue (one log line) until a restart. */
 static void hold_for_config(server_rec *s, apr_pool_t *p, pm_db *db, delivery *d)
 {
-    pm_db_exec(db, PM_SQL_OUTBOX_HOLD, NULL,
-               apr_pstrcat(p, "not sent: mail configuration error: ", d->error, NULL),
+    pm_db_exec(db, PM_SQL_OUTBOX_HOLD, NULL, held_reason(p, d->error),
                pm_arg_int(p, d->outbox_id));
     if (!pm_metrics_mail_held()) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00311)
