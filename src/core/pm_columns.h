@@ -193,8 +193,7 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_DUE: a due email with what it needs: the invitation's recipient
  * and state (NULL for a test email), the recipient's first name (client or
- * representative), the purpose, a test email's address, and the recipient's
- * last name (with the first, the To: display name) */
+ * representative), the purpose and a test email's address */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
     COL(DUE_INVITATION_ID, "o.invitation_id") \
@@ -207,9 +206,7 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
     COL(DUE_PURPOSE, "o.purpose") \
-    COL(DUE_TO_ADDRESS, "o.to_address") \
-    LAST(DUE_LAST_NAME, \
-        "CASE WHEN i.representative_id IS NULL THEN c.last_name ELSE r.last_name END")
+    LAST(DUE_TO_ADDRESS, "o.to_address")
 enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_COUNTS: rows per status */

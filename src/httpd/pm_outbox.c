@@ -107,8 +107,9 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);
     address_message(p, st, row, pm_row_str(row, DUE_EMAIL), d);
-    d->msg.to_name = pm_trim(p, apr_pstrcat(p, pm_row_str(row, DUE_FIRST_NAME), " ",
-                                            pm_row_str(row, DUE_LAST_NAME), NULL));
+    /* the display name is the first name the greeting uses: the email never
+     * carries more of the recipient's name (docs/security.md) */
+    d->msg.to_name = pm_row_str(row, DUE_FIRST_NAME) ? pm_row_str(row, DUE_FIRST_NAME) : "";
 }
 
 /* An admin's test email: the real template and path, a link that cannot work. */
