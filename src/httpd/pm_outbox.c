@@ -237,15 +237,6 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
     return batch;
 }
 
-static delivery hold_like(const delivery *d, const delivery *held)
-{
-    delivery out = *d;
-
-    out.result = PM_SEND_CONFIG;
-    out.error = held->error;
-    return out;
-}
-
 /* A certificate or TLS-policy failure is the configuration's, not this email's:
  * the row stays queued with the error for staff to read and its attempt given
  * back; the worker holds the queue (one log line) until a restart. */
@@ -304,8 +295,9 @@ static void send_batch(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
             continue;
         }
         if (i > 0 && APR_ARRAY_IDX(batch, i - 1, delivery).result == PM_SEND_CONFIG) {
-            *d = hold_like(d, &APR_ARRAY_IDX(batch, i - 1, delivery));
-            continue;                     /* the same configuration would fail the same way */
+            d->result = PM_SEND_CONFIG;   /* the same configuration would fail the same way */
+            d->error = APR_ARRAY_IDX(batch, i - 1, delivery).error;
+            continue;
         }
         d->result = pm_smtp_send(smtp, p, &d->msg, &d->error);
     }
