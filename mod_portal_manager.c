@@ -6,12 +6,16 @@
 #include "pm_api.h"
 #include "pm_audit_group.h"
 #include "pm_outbox.h"
+#include "pm_metrics.h"
+#include "pm_monitor.h"
 #include "pm_ratelimit.h"
 #include "pm_writer.h"
 
 #include "http_request.h"
+#include "http_protocol.h"
 #include "http_main.h"
 #include "http_core.h"
+#include "mod_status.h"
 
 
 static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -29,7 +33,8 @@ static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (pm_ratelimit_post_config(pconf, s) != OK || pm_writer_post_config(pconf, s) != OK) {
+    if (pm_ratelimit_post_config(pconf, s) != OK || pm_writer_post_config(pconf, s) != OK
+        || pm_metrics_post_config(pconf, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return pm_outbox_register(pconf, s);
@@ -49,6 +54,9 @@ static void pm_register_hooks(apr_pool_t *p)
     ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pm_monitor_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(pm_metrics_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, pm_monitor_status_section, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(portal_manager) = {

@@ -114,6 +114,22 @@ sub configtest {
                                       PortalMailServer => 'smtps://mail.example.org:465' });
     is($rc, 0, 'SMTP AUTH over smtps:// passes whatever PortalMailTLS says') or diag $out;
 }
+# the relay's CA: a PEM bundle or a directory; an EHLO name
+my $ca = "$dir/relay-ca.pem";
+my $ca_out = qx{openssl req -x509 -newkey rsa:2048 -nodes -keyout $dir/relay-ca.key -out $ca -days 1 -subj /CN=relay-ca 2>&1};
+ok(-s $ca, 'a throwaway CA certificate') or diag $ca_out;
+PortalTest::Env::spew("$dir/not-a-cert.pem", "just text\n", 0644);
+{
+    my ($rc, $out) = configtest(set => { PortalMailCAFile => $ca, PortalMailTLS => 'required' });
+    is($rc, 0, 'PortalMailCAFile with a PEM CA certificate passes') or diag $out;
+    ($rc, $out) = configtest(set => { PortalMailCAPath => $dir });
+    is($rc, 0, 'PortalMailCAPath with a directory passes') or diag $out;
+    ($rc, $out) = configtest(set => { PortalMailHelo => 'portal.example.org' });
+    is($rc, 0, 'PortalMailHelo with a host name passes') or diag $out;
+    ($rc, $out) = configtest(set => { PortalMailHelo => '[192.0.2.1]' });
+    is($rc, 0, 'PortalMailHelo with an address literal passes') or diag $out;
+}
+
 # SMTP AUTH that could go out in clear: one line naming both directives and the way out
 for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
     my ($tls, $allow) = @$case;
@@ -235,6 +251,13 @@ my @BAD = (
         ? [PortalMailPasswordFile => 'unreadable file (mode 000)',
               set => { PortalMailPasswordFile => $unreadable }]
         : ()),
+    [PortalMailCAFile => 'missing file', set => { PortalMailCAFile => "$dir/no-such-ca.pem" }],
+    [PortalMailCAFile => 'no PEM certificate in it', set => { PortalMailCAFile => "$dir/not-a-cert.pem" }],
+    [PortalMailCAFile => 'a directory', set => { PortalMailCAFile => "$dir" }],
+    [PortalMailCAPath => 'a file, not a directory', set => { PortalMailCAPath => $ca }],
+    [PortalMailCAPath => 'missing directory', set => { PortalMailCAPath => "$dir/no-such-dir" }],
+    [PortalMailHelo => 'not a host name', set => { PortalMailHelo => 'bad_name!' }],
+    [PortalMailHelo => 'empty label', set => { PortalMailHelo => 'a..example.org' }],
     [PortalMailFrom => 'address without @', set => { PortalMailFrom => '"Foo <bar>"' }],
     [PortalMailFrom => 'unclosed angle bracket',
         set => { PortalMailFrom => '"Foo <bar@example.org"' }],

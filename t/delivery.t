@@ -156,7 +156,7 @@ my ($zoe_inv, $zoe_parsed, $zoe_token);
     is($p->{message_id}, latest_outbox($zoe_inv->{id})->{message_id},
        'Message-ID is the one stored with the outbox row');
     is($p->{from}, 'Riverside Counseling <no-reply@example.test>', 'From is PortalMailFrom');
-    is($p->{to}, 'zoe.nunez@example.test', 'To is the client address');
+    is($p->{to}, 'Zoë <zoe.nunez@example.test>', 'To is the client address with the first name');
     is((grep { lc $_->[0] eq 'mime-version' } @{ $p->{headers} })[0][1], '1.0', 'MIME-Version: 1.0');
     is($p->{auto_submitted}, 'auto-generated', 'Auto-Submitted: auto-generated');
     is($m->{mail_from}, 'no-reply@example.test', 'envelope sender is the From address');
@@ -219,7 +219,7 @@ my ($zoe_inv, $zoe_parsed, $zoe_token);
                   map { $_->[1] } grep { lc $_->[0] ne 'to' } @{ $p->{headers} };
     unlike($visible, qr/Núñez|Nunez/i, 'no last name in the headers or bodies');
     unlike($visible, qr/1992|03\/08|08\/03|\b8 March\b|March 8/, 'no date of birth');
-    unlike($p->{to} // '', qr/Zo/, 'To carries no name');
+    unlike($p->{to} // '', qr/Núñez|Nunez/, 'To carries the first name only, never the last');
 }
 
 # ---------------------------------------------------------------------------------------

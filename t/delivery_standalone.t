@@ -5,8 +5,6 @@
 #     are delivered promptly;
 #   - the mail server is down (stopped; its port closed): the invitation stays queued and
 #     staff see why; once it is back the email is delivered exactly once;
-#   - PortalMailTLS required against a server without STARTTLS, and against one whose
-#     certificate is not trusted: nothing is sent, the failure is shown;
 #   - SMTP AUTH from PortalMailUser / PortalMailPasswordFile, and a wrong password.
 use strict;
 use warnings;
@@ -23,7 +21,7 @@ use PortalTest::Env ();
 use PortalTest::Delivery qw(wait_until smtp_commands sha256_hex link_tokens);
 use PortalTest::Standalone;
 
-# provoked on purpose: a mail server that is down, refuses TLS or AUTH
+# provoked on purpose: a mail server that is down or refuses AUTH
 expect_log_ids(qw(PM00052 PM00053));
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
@@ -138,50 +136,8 @@ sub start_or_bail {
     }
 }
 
-# --- PortalMailTLS required ---------------------------------------------------------------------
-{
-    my $sa = PortalTest::Standalone->new(name => 'tls',
-        portal => { PortalMailTLS => 'required', PortalOutboxMaxAttempts => 2 });
-    if (start_or_bail($sa)) {
-        # 1. the server offers no STARTTLS
-        my $res = $sa->staff(POST => '/clients/1/invitations');
-        is($res->code, 201, 'TLS required, no STARTTLS: invite 201') or last;
-        my $iid = (decode_json_body($res) || {})->{id};
-        my $o = wait_until(sub { my $r = latest_outbox($sa, $iid); $r && defined $r->{last_error} ? $r : undef }, 15);
-        ok($o, 'TLS required, no STARTTLS: the attempt failed');
-        like($o && $o->{last_error} // '', qr/TLS|SSL/i, 'TLS required, no STARTTLS: the error names TLS')
-            or diag $o && $o->{last_error};
-        my $i = view_invitation($sa, 1);
-        like($i && $i->{delivery_error} // '', qr/TLS|SSL/i, 'TLS required, no STARTTLS: staff see it');
-        $o = wait_done($sa, $iid, 20);
-        is($o && $o->{status}, 'failed', 'TLS required, no STARTTLS: failed in the end');
-        my @cmds = smtp_commands($sa->{mail_dir});
-        is(scalar(grep { $_->{cmd} =~ /^(MAIL|RCPT|DATA)$/ } @cmds), 0,
-           'TLS required, no STARTTLS: no MAIL/RCPT/DATA in plaintext');
-        is($sa->mail_count, 0, 'TLS required, no STARTTLS: nothing sent');
-
-        # 2. STARTTLS offered, but with a certificate nobody trusts
-        my ($crt, $key) = ("$sa->{dir}/catcher.crt", "$sa->{dir}/catcher.key");
-        my $out = qx{openssl req -x509 -newkey rsa:2048 -nodes -keyout $key -out $crt -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>&1};
-        ok(-s $crt, 'a self-signed certificate for the catcher') or diag $out;
-        $sa->stop_smtp;
-        unlink "$sa->{mail_dir}/commands.log";
-        $sa->start_smtp('--tls-cert', $crt, '--tls-key', $key);
-        $res = $sa->staff(POST => '/clients/3/invitations');
-        is($res->code, 201, 'TLS required, untrusted certificate: invite 201') or last;
-        $iid = (decode_json_body($res) || {})->{id};
-        $o = wait_done($sa, $iid, 20);
-        is($o && $o->{status}, 'failed', 'TLS required, untrusted certificate: failed');
-        like($o && $o->{last_error} // '', qr/certificate|SSL|TLS/i,
-             'TLS required, untrusted certificate: the error names the certificate / TLS')
-            or diag $o && $o->{last_error};
-        is(scalar(grep { $_->{cmd} =~ /^(MAIL|RCPT|DATA)$/ } smtp_commands($sa->{mail_dir})), 0,
-           'TLS required, untrusted certificate: no MAIL/RCPT/DATA');
-        is($sa->mail_count, 0, 'TLS required, untrusted certificate: nothing sent');
-        is_deeply([crashes($sa)], [], 'TLS: no httpd child crashed');
-        stop_and_check($sa);
-    }
-}
+# (PortalMailTLS required against a relay without STARTTLS or with a certificate that does not
+# verify: a configuration error that holds the queue, t/mail_tls.t)
 
 # --- SMTP AUTH --------------------------------------------------------------------------------
 for my $case (['portal', 'mail-password', 'right password'], ['portal', 'wrong-password', 'wrong password']) {

@@ -247,6 +247,28 @@ enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
     LAST(OUTBOX_COUNT_ROWS, "count(*)")
 enum { PM_COLS_OUTBOX_COUNT(PM_COL_NAME, PM_COL_NAME) };
 
+/* PM_SQL_MONITOR_OUTBOX: the queue at a glance (status section, metrics); a queued
+ * row with an error has been tried and waits for its retry */
+#define PM_COLS_MONITOR_OUTBOX(COL, LAST) \
+    COL(MON_QUEUED, "COALESCE(SUM(CASE WHEN status = 'queued' AND last_error IS NULL " \
+                    "THEN 1 ELSE 0 END), 0)") \
+    COL(MON_RETRYING, "COALESCE(SUM(CASE WHEN status = 'queued' AND last_error IS NOT NULL " \
+                      "THEN 1 ELSE 0 END), 0)") \
+    COL(MON_FAILED, "COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0)") \
+    LAST(MON_OLDEST_DUE, "MIN(CASE WHEN status = 'queued' THEN next_attempt_at END)")
+enum { PM_COLS_MONITOR_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_MONITOR_INVITATIONS: invitations per status */
+#define PM_COLS_MONITOR_INVITATIONS(COL, LAST) \
+    COL(MON_INV_STATUS, "status") \
+    LAST(MON_INV_ROWS, "count(*)")
+enum { PM_COLS_MONITOR_INVITATIONS(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_MONITOR_PING: the health check's one-row read of a real table */
+#define PM_COLS_MONITOR_PING(COL, LAST) \
+    LAST(MON_PING_ROWS, "count(*)")
+enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
+
 /* PM_SQL_OUTBOX_RECENT */
 #define PM_COLS_OUTBOX(COL, LAST) \
     COL(OUTBOX_ID, "o.id") \

@@ -79,6 +79,44 @@ const char *pm_parse_mail_url(apr_pool_t *p, const char *value)
     return NULL;
 }
 
+static int helo_literal(const char *v, size_t len)
+{
+    return len >= 3 && v[0] == '[' && v[len - 1] == ']'
+           && strspn(v + 1, "0123456789abcdefABCDEF.:") == len - 2;
+}
+
+const char *pm_parse_helo_name(const char *value)
+{
+    size_t len = value ? strlen(value) : 0, label = 0, i;
+
+    if (len == 0 || len > 253) {
+        return "must be a host name of 1 to 253 characters";
+    }
+    if (helo_literal(value, len)) {
+        return NULL;
+    }
+    for (i = 0; i < len; i++) {
+        char c = value[i];
+        if (c == '.') {
+            if (label == 0 || value[i - 1] == '-') {
+                return "must be a host name (empty label or one ending in '-')";
+            }
+            label = 0;
+        }
+        else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                 || (c == '-' && label > 0)) {
+            if (++label > 63) {
+                return "must be a host name (a label is longer than 63 characters)";
+            }
+        }
+        else {
+            return "must be a host name (letters, digits, '-' and '.') or an address "
+                   "literal such as [192.0.2.1]";
+        }
+    }
+    return label > 0 && value[len - 1] != '-' ? NULL : "must be a host name (it ends in '.' or '-')";
+}
+
 const char *pm_parse_tls_mode(const char *value, pm_tls_mode *mode)
 {
     if (value == NULL) {

@@ -18,6 +18,10 @@ const char *pm_parse_web_url(apr_pool_t *p, const char *value, int *is_https);
 /* smtp://host[:port] or smtps://host[:port], nothing after the authority. */
 const char *pm_parse_mail_url(apr_pool_t *p, const char *value);
 
+/* An EHLO name: a host name (letters, digits, '-', '.'; labels of 1 to 63) or an
+ * address literal "[192.0.2.1]". */
+const char *pm_parse_helo_name(const char *value);
+
 /* "none" | "try" | "required" (case-insensitive). */
 const char *pm_parse_tls_mode(const char *value, pm_tls_mode *mode);
 

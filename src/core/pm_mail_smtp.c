@@ -17,6 +17,7 @@
 
 struct pm_smtp {
     CURL *curl;
+    apr_pool_t *pool;
     const pm_smtp_conf *conf;
     const char *envelope_from;    /* "<addr>" */
     char reply[REPLY_MAX];        /* the last reply line the server sent */
@@ -89,7 +90,9 @@ static int set_connection_options(pm_smtp *s)
 {
     const pm_smtp_conf *c = s->conf;
 
-    SETOPT(s, CURLOPT_URL, c->server_url);
+    SETOPT(s, CURLOPT_URL, c->helo_host
+                           ? apr_pstrcat(s->pool, c->server_url, "/", c->helo_host, NULL)
+                           : c->server_url);          /* libcurl's EHLO name: the URL path */
     SETOPT(s, CURLOPT_NOSIGNAL, 1L);
     SETOPT(s, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_SEC);
     SETOPT(s, CURLOPT_TIMEOUT, c->timeout_sec);
@@ -97,6 +100,12 @@ static int set_connection_options(pm_smtp *s)
     SETOPT(s, CURLOPT_USE_SSL, curl_ssl_mode(c->tls_mode));
     SETOPT(s, CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(s, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file) {
+        SETOPT(s, CURLOPT_CAINFO, c->ca_file);
+    }
+    if (c->ca_path) {
+        SETOPT(s, CURLOPT_CAPATH, c->ca_path);
+    }
     SETOPT(s, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     SETOPT(s, CURLOPT_ERRORBUFFER, s->errbuf);
     SETOPT(s, CURLOPT_VERBOSE, 1L);                 /* feeds debug_capture only */
@@ -115,6 +124,7 @@ pm_smtp *pm_smtp_open(apr_pool_t *p, const pm_smtp_conf *conf)
     pm_smtp *s = apr_pcalloc(p, sizeof(*s));
 
     s->conf = conf;
+    s->pool = p;
     s->envelope_from = apr_pstrcat(p, "<", conf->from_addr, ">", NULL);
     s->curl = curl_easy_init();
     if (s->curl == NULL) {
@@ -202,6 +212,15 @@ static pm_send_result classify(CURL *curl, CURLcode rc)
         return PM_SEND_FAILED;           /* the server said no for good */
     }
     switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_USE_SSL_FAILED:
+        return PM_SEND_CONFIG;           /* every email would fail the same way */
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_LOGIN_DENIED:

@@ -15,7 +15,8 @@ typedef struct {
     const char *user, *password;  /* NULL: no AUTH */
     long timeout_sec;             /* whole transaction */
     const char *from_name, *from_addr;
-    const char *helo_host;        /* NULL: libcurl's default */
+    const char *helo_host;        /* EHLO name; NULL: libcurl's default (gethostname) */
+    const char *ca_file, *ca_path;  /* NULL: the system's CA store */
 } pm_smtp_conf;
 
 typedef struct {
@@ -29,7 +30,9 @@ typedef struct {
 typedef enum {
     PM_SEND_OK = 0,
     PM_SEND_RETRY,                /* connect error, timeout, 4xx: try again later */
-    PM_SEND_FAILED                /* 5xx or a message that can never be sent */
+    PM_SEND_FAILED,               /* 5xx or a message that can never be sent */
+    PM_SEND_CONFIG                /* certificate or TLS policy: the admin must fix the
+                                   * mail configuration; no email can go until then */
 } pm_send_result;
 
 typedef struct pm_smtp pm_smtp;

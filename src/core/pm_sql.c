@@ -329,6 +329,16 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_FAILED] = { "pm_outbox_failed",
         "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = %s "
         "WHERE id = %lld" },
+    /* a mail configuration error (certificate, TLS policy): the row stays queued with
+     * the error shown and this attempt given back, for the next generation's worker */
+    [PM_SQL_OUTBOX_HOLD] = { "pm_outbox_hold",
+        "UPDATE outbox SET lease_until = NULL, last_error = %s, "
+        "       attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
+        "WHERE id = %lld AND status = 'queued'" },
+    /* while the queue is held: the emails that came due meanwhile show why they wait */
+    [PM_SQL_OUTBOX_HOLD_WAITING] = { "pm_outbox_hold_waiting",
+        "UPDATE outbox SET last_error = %s "
+        "WHERE status = 'queued' AND last_error IS NULL AND next_attempt_at <= %lld" },
 
     /* representatives: the unique index allows one live row per email and client */
     [PM_SQL_REP_INSERT] = { "pm_rep_insert",
@@ -441,6 +451,16 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
         "WHERE (%s IS NULL OR o.status = %s) ORDER BY o.id DESC LIMIT 100",
         NCOLS(PM_COLS_OUTBOX) },
+    /* monitoring (status section, metrics, health): counts only, no client data */
+    [PM_SQL_MONITOR_OUTBOX] = { "pm_monitor_outbox",
+        "SELECT " COLUMNS(PM_COLS_MONITOR_OUTBOX) " FROM outbox "
+        "WHERE status IN ('queued', 'failed')", NCOLS(PM_COLS_MONITOR_OUTBOX) },
+    [PM_SQL_MONITOR_INVITATIONS] = { "pm_monitor_invitations",
+        "SELECT " COLUMNS(PM_COLS_MONITOR_INVITATIONS) " FROM invitations "
+        "GROUP BY status ORDER BY status", NCOLS(PM_COLS_MONITOR_INVITATIONS) },
+    [PM_SQL_MONITOR_PING] = { "pm_monitor_ping",
+        "SELECT " COLUMNS(PM_COLS_MONITOR_PING) " FROM settings WHERE 1 = 0",
+        NCOLS(PM_COLS_MONITOR_PING) },
     /* the whole trail, newest first, keyset on id, optional filters */
     [PM_SQL_AUDIT_SEARCH] = { "pm_audit_search",
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "

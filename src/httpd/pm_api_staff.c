@@ -1,7 +1,8 @@
 /* pm_api_staff.c — the staff API handler (SetHandler portal-manager): deny by
  * default, the common prelude every route runs (CSRF, body, database, staff
- * lookup), the routing table, and GET /me. */
+ * lookup), the routing table, and GET /me; GET /health alone needs no user. */
 #include "pm_api.h"
+#include "pm_monitor.h"
 #include "pm_route.h"
 #include "pm_store.h"
 
@@ -142,14 +143,24 @@ static const pm_route staff_routes[] = {
     { NULL, NULL, NULL }
 };
 
+/* Routes anyone may call: the load balancer's health check (it says only ok or not). */
+static const pm_route public_routes[] = {
+    { "GET", "/health", pm_monitor_health },
+    { NULL, NULL, NULL }
+};
+
 int pm_api_staff_handler(request_rec *r)
 {
     pm_req *q;
+    int rc;
 
     if (r->handler == NULL || strcmp(r->handler, "portal-manager") != 0) {
         return DECLINED;
     }
     q = pm_http_begin(r);
+    if ((rc = pm_route_try(q, public_routes, NULL)) != DECLINED) {
+        return rc;
+    }
     if (r->user == NULL || *r->user == '\0') {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PM_LOGNO(00031)
                       "no authenticated user: protect this Location with Apache "

@@ -34,6 +34,9 @@ typedef struct {
     const char *mail_from;         /* as written, for messages */
     const char *mail_from_name;
     const char *mail_from_addr;
+    const char *mail_ca_file;      /* PortalMailCAFile: CA bundle for the relay's certificate */
+    const char *mail_ca_path;      /* PortalMailCAPath: a hashed CA directory */
+    const char *mail_helo;         /* PortalMailHelo; NULL: the main server's ServerName */
     int mail_timeout;              /* seconds */
     int outbox_interval_ms;
     int outbox_max_attempts;

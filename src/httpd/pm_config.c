@@ -76,6 +76,9 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
         conf->mail_from_name = base->mail_from_name;
         conf->mail_from_addr = base->mail_from_addr;
     }
+    MERGE_PTR(mail_ca_file);
+    MERGE_PTR(mail_ca_path);
+    MERGE_PTR(mail_helo);
     MERGE_INT(mail_timeout);
     MERGE_INT(outbox_interval_ms);
     MERGE_INT(outbox_max_attempts);
@@ -303,6 +306,69 @@ static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *value)
     return NULL;
 }
 
+/* The CA bundle must be there and hold a PEM certificate when configtest runs: a
+ * typo would otherwise show up as every email held for a certificate error. */
+static const char *check_ca_file(apr_pool_t *p, const char *path)
+{
+    apr_file_t *f;
+    char buf[8192], errbuf[120];
+    apr_size_t got = sizeof(buf) - 1;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "'%s' cannot be read: %s", path,
+                            apr_strerror(rv, errbuf, sizeof(errbuf)));
+    }
+    rv = apr_file_read(f, buf, &got);
+    apr_file_close(f);
+    buf[rv == APR_SUCCESS ? got : 0] = '\0';
+    if (strstr(buf, "-----BEGIN CERTIFICATE-----") == NULL) {
+        return apr_psprintf(p, "'%s' holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                            path);
+    }
+    return NULL;
+}
+
+static const char *set_mail_ca(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, value);
+    const char *err = main_server_only(cmd);
+    int is_dir = cmd->info != NULL;
+    apr_finfo_t fi;
+
+    if (err == NULL && path == NULL) {
+        err = apr_psprintf(cmd->pool, "'%s' is not a valid path", value);
+    }
+    if (err == NULL && is_dir
+        && (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+            || fi.filetype != APR_DIR)) {
+        err = apr_psprintf(cmd->pool, "'%s' is not a directory", path);
+    }
+    if (err == NULL && !is_dir) {
+        err = check_ca_file(cmd->pool, path);
+    }
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    *(is_dir ? &conf->mail_ca_path : &conf->mail_ca_file) = path;
+    return NULL;
+}
+
+static const char *set_mail_helo(cmd_parms *cmd, void *dummy, const char *value)
+{
+    const char *err = main_server_only(cmd);
+
+    if (err == NULL) {
+        err = pm_parse_helo_name(value);
+    }
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    cmd_server_conf(cmd)->mail_helo = value;
+    return NULL;
+}
+
 /* Integer directives share one handler: cmd->info is the field's offset, and the
  * limits come from the table below. */
 typedef struct {
@@ -374,6 +440,12 @@ const command_rec pm_config_directives[] = {
                   "SMTP AUTH user name"),
     AP_INIT_TAKE1("PortalMailPasswordFile", set_mail_password_file, NULL, RSRC_CONF,
                   "file holding the SMTP AUTH password"),
+    AP_INIT_TAKE1("PortalMailCAFile", set_mail_ca, NULL, RSRC_CONF,
+                  "PEM CA bundle that verifies the mail server's certificate"),
+    AP_INIT_TAKE1("PortalMailCAPath", set_mail_ca, (void *)"dir", RSRC_CONF,
+                  "directory of hashed CA certificates (c_rehash) for the mail server"),
+    AP_INIT_TAKE1("PortalMailHelo", set_mail_helo, NULL, RSRC_CONF,
+                  "host name sent in EHLO (default: the main server's ServerName)"),
     AP_INIT_TAKE1("PortalMailFrom", set_mail_from, NULL, RSRC_CONF,
                   "From header and envelope sender: \"Name <address>\""),
     AP_INIT_TAKE1("PortalMailTimeout", set_server_int,

@@ -4,6 +4,7 @@
  * (3) record sent / retry-with-backoff / failed. The raw token lives only in
  * this pass's pool and in the email. */
 #include "pm_outbox.h"
+#include "pm_metrics.h"
 #include "pm_text.h"
 #include "pm_mail_format.h"
 #include "pm_mail_smtp.h"
@@ -106,6 +107,9 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);
     address_message(p, st, row, pm_row_str(row, DUE_EMAIL), d);
+    /* the display name is the first name the greeting uses: the email never
+     * carries more of the recipient's name (docs/security.md) */
+    d->msg.to_name = pm_row_str(row, DUE_FIRST_NAME) ? pm_row_str(row, DUE_FIRST_NAME) : "";
 }
 
 /* An admin's test email: the real template and path, a link that cannot work. */
@@ -180,10 +184,26 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
     return 1;
 }
 
+static const char *held_reason(apr_pool_t *p, const char *error)
+{
+    return apr_pstrcat(p, "not sent: mail configuration error: ", error, NULL);
+}
+
+/* Emails that came due while the queue is held are not tried; they say why. */
+static void show_hold(pm_db *db, apr_pool_t *p, long long now)
+{
+    pm_metrics_view *v = apr_palloc(p, sizeof(*v));
+
+    if (pm_metrics_read(v) && v->mail_config_error[0]) {
+        pm_db_exec(db, PM_SQL_OUTBOX_HOLD_WAITING, NULL, held_reason(p, v->mail_config_error),
+                   pm_arg_int(p, now));
+    }
+}
+
 static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
 {
     apr_array_header_t *batch = apr_array_make(p, 4, sizeof(delivery));
-    apr_array_header_t *rows;
+    apr_array_header_t *rows = NULL;
     pm_settings st;
     pm_db *db = pm_db_open(s, p);
     long long now = pm_now_sec(NULL);
@@ -192,11 +212,19 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
     if (db == NULL) {
         return batch;
     }
+    if (pm_metrics_mail_held()) {        /* until a restart brings a fixed configuration */
+        show_hold(db, p, now);
+        pm_db_close(db);
+        pm_metrics_worker_progress(1);
+        return batch;
+    }
     /* rows first, settings second: a row queued after a settings change is
      * then always rendered with that change */
     if (pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, pm_arg_int(p, now), pm_arg_int(p, now),
-                     pm_arg_int(p, BATCH_MAX)) == APR_SUCCESS
-        && rows->nelts > 0 && pm_settings_load(db, p, &st) == APR_SUCCESS) {
+                     pm_arg_int(p, BATCH_MAX)) == APR_SUCCESS && rows->nelts == 0) {
+        pm_metrics_worker_progress(1);    /* a pass with nothing to do is a whole pass */
+    }
+    else if (rows != NULL && rows->nelts > 0 && pm_settings_load(db, p, &st) == APR_SUCCESS) {
         for (i = 0; i < rows->nelts; i++) {
             delivery d;
             memset(&d, 0, sizeof(d));
@@ -207,6 +235,37 @@ static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
     }
     pm_db_close(db);
     return batch;
+}
+
+/* A certificate or TLS-policy failure is the configuration's, not this email's:
+ * the row stays queued with the error for staff to read and its attempt given
+ * back; the worker holds the queue (one log line) until a restart. */
+static void hold_for_config(server_rec *s, apr_pool_t *p, pm_db *db, delivery *d)
+{
+    pm_db_exec(db, PM_SQL_OUTBOX_HOLD, NULL, held_reason(p, d->error),
+               pm_arg_int(p, d->outbox_id));
+    if (!pm_metrics_mail_held()) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00311)
+                     "mail configuration error: %s; no email is sent until the mail "
+                     "settings (PortalMailServer, PortalMailTLS, PortalMailCAFile, "
+                     "PortalMailCAPath) are fixed and httpd is restarted gracefully", d->error);
+        pm_metrics_mail_config_error(d->error);
+    }
+}
+
+/* EHLO names PortalMailHelo, else the main server's ServerName (an IPv4 address
+ * as the literal [a.b.c.d]), never the machine's bare host name. */
+static const char *helo_name(apr_pool_t *p, server_rec *s, const pm_server_conf *conf)
+{
+    const char *name = conf->mail_helo ? conf->mail_helo : s->server_hostname;
+
+    if (name == NULL || conf->mail_helo) {
+        return name;
+    }
+    if (strspn(name, "0123456789.") == strlen(name)) {
+        name = apr_pstrcat(p, "[", name, "]", NULL);
+    }
+    return pm_parse_helo_name(name) == NULL ? name : NULL;
 }
 
 static void send_batch(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
@@ -224,12 +283,20 @@ static void send_batch(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
     sc.timeout_sec = conf->mail_timeout != PM_UNSET ? conf->mail_timeout : PM_DEFAULT_MAIL_TIMEOUT;
     sc.from_name = conf->mail_from_name;
     sc.from_addr = conf->mail_from_addr;
+    sc.helo_host = helo_name(p, s, conf);
+    sc.ca_file = conf->mail_ca_file;
+    sc.ca_path = conf->mail_ca_path;
     smtp = pm_smtp_open(p, &sc);
     for (i = 0; i < batch->nelts; i++) {
         delivery *d = &APR_ARRAY_IDX(batch, i, delivery);
         if (smtp == NULL) {
             d->result = PM_SEND_RETRY;
             d->error = "not sent: could not set up the SMTP client";
+            continue;
+        }
+        if (i > 0 && APR_ARRAY_IDX(batch, i - 1, delivery).result == PM_SEND_CONFIG) {
+            d->result = PM_SEND_CONFIG;   /* the same configuration would fail the same way */
+            d->error = APR_ARRAY_IDX(batch, i - 1, delivery).error;
             continue;
         }
         d->result = pm_smtp_send(smtp, p, &d->msg, &d->error);
@@ -254,7 +321,15 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
         if (d->error != NULL) {
             d->error = pm_mask_emails(p, d->error);   /* stored and logged below */
         }
-        if (d->result == PM_SEND_OK) {
+        pm_metrics_worker_outcome(d->result == PM_SEND_OK,
+                                  d->result == PM_SEND_RETRY && d->attempts < max_attempts,
+                                  d->result == PM_SEND_FAILED
+                                  || (d->result == PM_SEND_RETRY && d->attempts >= max_attempts),
+                                  d->error);
+        if (d->result == PM_SEND_CONFIG) {
+            hold_for_config(s, p, db, d);
+        }
+        else if (d->result == PM_SEND_OK) {
             pm_db_exec(db, PM_SQL_OUTBOX_SENT, NULL, now, oid);
             if (d->invitation_id > 0) {
                 pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, pm_arg_int(p, d->invitation_id));
@@ -277,6 +352,7 @@ static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *ba
         }
     }
     pm_db_close(db);
+    pm_metrics_worker_progress(1);
 }
 
 int pm_outbox_run_once(server_rec *s, apr_pool_t *p)

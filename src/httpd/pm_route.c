@@ -4,6 +4,7 @@
  * admin guard: /admin below a base answers only where a section of its own
  * covers it (the champions' Require), checked at configtest and per request. */
 #include "pm_route.h"
+#include "pm_metrics.h"
 
 #include "http_core.h"
 #include "http_protocol.h"
@@ -103,6 +104,7 @@ static int dispatch_below(pm_req *q, const pm_route *routes, pm_route_fn before,
         return DECLINED;
     }
     q->path = rest;
+    pm_metrics_note_route(q->r, found ? found->pattern : rest);
     if (found == NULL) {
         apr_table_setn(q->r->err_headers_out, "Allow", allow);
         return pm_http_send_error(q, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
@@ -159,7 +161,7 @@ static apr_array_header_t *handler_locations(request_rec *r)
     return bases;
 }
 
-int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before)
+int pm_route_try(pm_req *q, const pm_route *routes, pm_route_fn before)
 {
     request_rec *r = q->r;
     apr_array_header_t *bases = handler_locations(r);
@@ -172,9 +174,20 @@ int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before)
             return rc;
         }
     }
+    return DECLINED;
+}
+
+int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before)
+{
+    request_rec *r = q->r;
+    int rc = pm_route_try(q, routes, before);
+
+    if (rc != DECLINED) {
+        return rc;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PM_LOGNO(00021)
-                  "no route for %s below %d Location(s) with SetHandler %s",
-                  r->uri, bases->nelts, r->handler);
+                  "no route for %s below the Locations with SetHandler %s",
+                  r->uri, r->handler);
     return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found",
                               "There is nothing at this address.", NULL);
 }

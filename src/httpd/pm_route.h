@@ -19,6 +19,9 @@ typedef struct {
  * PM_NEXT to go on or OK after answering the request itself. */
 int pm_route_dispatch(pm_req *q, const pm_route *routes, pm_route_fn before);
 
+/* The same, but DECLINED (nothing sent) when no route's pattern matches. */
+int pm_route_try(pm_req *q, const pm_route *routes, pm_route_fn before);
+
 /* Match one pattern against a path; fills ids. 1 on match. */
 int pm_route_match(const char *pattern, const char *path, long long *ids, int *nids);
 

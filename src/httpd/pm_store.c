@@ -3,6 +3,7 @@
  * writer gate (pm_writer.c), and the log line of everything the executor reports. */
 #include "pm_store.h"
 #include "pm_writer.h"
+#include "pm_metrics.h"
 
 #include "apr_dbd.h"
 #include "apr_optional.h"
@@ -220,6 +221,7 @@ pm_db *pm_db_acquire(request_rec *r)
     ap_dbd_t *dbd = prepared_connection(&src);
 
     if (dbd == NULL) {
+        pm_metrics_db_failure();
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
                       "no database connection (check DBDriver/DBDParams and that the "
                       "database is reachable and its schema initialised)");
@@ -234,6 +236,7 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
     ap_dbd_t *dbd = prepared_connection(&src);
 
     if (dbd == NULL) {
+        pm_metrics_db_failure();
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
                      "delivery worker: no database connection");
         return NULL;

@@ -7,7 +7,8 @@ ending in CRLF lines) with DIR/new/NNNNNN.json beside it:
 first and the .eml is renamed into place last, so a reader that sees the .eml sees both.
 
 Every MAIL, RCPT and DATA command is also appended to DIR/commands.log as one JSON line
-{"t": unix time, "cmd": "MAIL"|"RCPT"|"DATA", "arg": address or null, "peer": [host, port]}
+{"t": unix time, "cmd": "MAIL"|"RCPT"|"DATA", "arg": address or null, "peer": [host, port],
+ "helo": the EHLO/HELO name, "tls": true once STARTTLS is done}
 before any failure injection, so tests can see what reached the server even when no
 message was accepted (e.g. an injected recipient), and how many connections were used.
 
@@ -54,7 +55,8 @@ class Handler:
 
     def _log(self, cmd, session, arg=None):
         line = json.dumps({"t": time.time(), "cmd": cmd, "arg": arg,
-                           "peer": list(session.peer) if session.peer else None})
+                           "peer": list(session.peer) if session.peer else None,
+                           "helo": session.host_name, "tls": session.ssl is not None})
         with open(os.path.join(self.dir, "commands.log"), "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
 

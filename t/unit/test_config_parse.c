@@ -42,6 +42,22 @@ static void test_tls_modes(void)
     ok(pm_parse_tls_mode("starttls", &m) != NULL, "unknown mode refused");
 }
 
+static void test_helo_names(void)
+{
+    ok(pm_parse_helo_name("portal.example.org") == NULL, "EHLO: a host name");
+    ok(pm_parse_helo_name("mail-1.example.org") == NULL, "EHLO: a hyphen inside a label");
+    ok(pm_parse_helo_name("[192.0.2.1]") == NULL, "EHLO: an address literal");
+    ok(pm_parse_helo_name("vm") == NULL, "EHLO: a bare name is a host name too");
+    ok(pm_parse_helo_name("") != NULL, "EHLO: empty refused");
+    ok(pm_parse_helo_name("a..b") != NULL, "EHLO: empty label refused");
+    ok(pm_parse_helo_name("-a.b") != NULL, "EHLO: a label starting with '-' refused");
+    ok(pm_parse_helo_name("a-.b") != NULL, "EHLO: a label ending in '-' refused");
+    ok(pm_parse_helo_name("a.b.") != NULL, "EHLO: a trailing dot refused");
+    ok(pm_parse_helo_name("a b") != NULL, "EHLO: a blank refused");
+    ok(pm_parse_helo_name("a/b") != NULL, "EHLO: a slash (URL path) refused");
+    ok(pm_parse_helo_name("[1.2.3.4") != NULL, "EHLO: an unclosed literal refused");
+}
+
 static void test_ints(void)
 {
     long long v = 0;
@@ -108,6 +124,7 @@ int main(void)
     test_web_urls(p);
     test_mail_urls(p);
     test_tls_modes();
+    test_helo_names();
     test_ints();
     test_int_blanks();
     test_mailboxes(p);
