@@ -37,6 +37,8 @@ ok() {   # ok STATUS DESCRIPTION  (STATUS 0 = pass)
     fi
 }
 diag() { sed 's/^/# /'; }
+lap=$SECONDS
+timing() { echo "# time: $1 $((SECONDS - lap)) s"; lap=$SECONDS; }   # for the README, never asserted
 bail() { echo "Bail out! $*"; exit 1; }
 
 # ---- restore the machine whatever happens -----------------------------------------------
@@ -99,12 +101,14 @@ rc=$?
 deb=$T/build/${PKG}_${version}_$(dpkg --print-architecture).deb
 [ "$rc" -eq 0 ] && [ -f "$deb" ]
 ok $? "dpkg-buildpackage -us -uc -b builds $(basename "$deb")" || { tail -n 40 "$T/build.log" | diag; exit 1; }
+timing build
 
 lintian --fail-on error "$deb" >"$T/lintian.log" 2>&1
 ok $? "lintian: no errors" || diag <"$T/lintian.log"
 grep -E '^[EWI]: ' "$T/lintian.log" | diag
 ! grep -q '^E: ' "$T/lintian.log"
 ok $? "lintian: no E: line"
+timing lintian
 
 fields=$(dpkg-deb -f "$deb" Depends Recommends)
 echo "$fields" | grep -q 'libjansson4' && echo "$fields" | grep -q 'apache2-api-'
@@ -220,6 +224,7 @@ left=$(ls /etc/apache2/mods-enabled/portal_manager.* /etc/apache2/mods-available
 ok $? "no portal_manager file in mods-available or mods-enabled" || echo "$left" | diag
 [ -f "$DATA/portal.db" ]
 ok $? "the data directory and its database are kept ($DATA)"
+timing "install, configtest, serve, purge"
 grep -q "$DATA kept" "$T/purge.log"
 ok $? "purge says the data directory is kept" || diag <"$T/purge.log"
 
