@@ -91,12 +91,63 @@ sub configtest {
 {
     my ($rc, $out) = configtest(set => {
         PortalAllowInsecureURLs => 'Off',
-        PortalInvitationURL => 'https://portal.example.org/portal/invitation/',
-        PortalLoginURL => 'https://portal.example.org/portal/account/',
-        PortalMailServer => 'smtps://mail.example.org:465',
+        PortalInvitationURL => 'https://portal.riverside-counseling.com/portal/invitation/',
+        PortalLoginURL => 'https://portal.riverside-counseling.com/portal/account/',
+        PortalMailServer => 'smtps://mail.riverside-counseling.com:465',
         PortalMailTLS => 'required',
+        PortalMailFrom => '"Riverside Counseling <no-reply@riverside-counseling.com>"',
     });
     is($rc, 0, 'https URLs without PortalAllowInsecureURLs pass') or diag $out;
+}
+
+# --- the sample's unedited values: reserved example domains -------------------------------
+# The sample ships example.org values marked EDIT; configtest names every one still there
+# (one line each) unless PortalAllowInsecureURLs On (development), and never the address.
+{
+    my %real = (
+        PortalAllowInsecureURLs => undef,
+        PortalInvitationURL => 'https://portal.riverside-counseling.com/portal/invitation/',
+        PortalLoginURL      => 'https://portal.riverside-counseling.com/portal/account/',
+        PortalMailServer    => 'smtps://mail.riverside-counseling.com:465',
+        PortalMailFrom      => '"Riverside Counseling <no-reply@riverside-counseling.com>"',
+    );
+    my %example = (
+        PortalInvitationURL => ['https://portal.example.org/portal/invitation/', 'portal.example.org'],
+        PortalLoginURL      => ['https://portal.example.com/portal/account/', 'portal.example.com'],
+        PortalMailServer    => ['smtp://mail.example.net:587', 'mail.example.net'],
+        PortalMailFrom      => ['"Riverside Counseling <no-reply@example.org>"', 'example.org'],
+    );
+    my $unedited = sub {
+        my ($out, $directive) = @_;
+        grep { /PM00300: mod_portal_manager: \Q$directive\E is unedited: \Q$example{$directive}[1]\E is a reserved example domain/
+               && /PortalAllowInsecureURLs On/ } split /\n/, $out;
+    };
+    for my $directive (sort keys %example) {
+        my ($rc, $out, $conf) = configtest(set => { %real, $directive => $example{$directive}[0] });
+        isnt($rc, 0, "$directive with an example domain: configtest fails") or diag "config: $conf\n$out";
+        is(scalar(() = $unedited->($out, $directive)), 1, "$directive with an example domain: one line names it")
+            or diag $out;
+        unlike($out, qr/Syntax OK/, "$directive with an example domain: no 'Syntax OK'");
+    }
+    my %all = (%real, map { $_ => $example{$_}[0] } keys %example);
+    my ($rc, $out) = configtest(set => \%all);
+    isnt($rc, 0, 'all four unedited: configtest fails');
+    is(scalar(() = $unedited->($out, $_)), 1, "all four unedited: one line names $_") or diag $out
+        for sort keys %example;
+    unlike($out, qr/no-reply\@/, 'the lines name the domain, never the From address');
+    ($rc, $out) = configtest(set => { %all, PortalAllowInsecureURLs => 'On' });
+    is($rc, 0, 'example domains with PortalAllowInsecureURLs On (development) pass') or diag $out;
+    ($rc, $out) = configtest(set => { %all, PortalMailServer => 'smtp://localhost:25',
+                                      PortalMailFrom => 'no-reply@riverside-counseling.com' });
+    is(scalar(() = $unedited->($out, 'PortalMailServer')) + scalar(() = $unedited->($out, 'PortalMailFrom')), 0,
+       'smtp://localhost and a real domain are not example values') or diag $out;
+    my $vhost_port = PortalTest::Env::free_port();
+    ($rc, $out) = configtest(set => { %all, PortalAllowInsecureURLs => 'On' }, extra => [
+        "Listen 127.0.0.1:$vhost_port", "<VirtualHost 127.0.0.1:$vhost_port>",
+        '    ServerName portal.riverside-counseling.com', '    PortalAllowInsecureURLs Off',
+        '    PortalInvitationURL https://portal.riverside-counseling.com/other/invitation/',
+        '    PortalLoginURL https://portal.riverside-counseling.com/other/account/', '</VirtualHost>']);
+    is($rc, 0, 'a <VirtualHost> is not blamed for the main server\'s values') or diag $out;
 }
 {
     my ($rc, $out) = configtest(set => {

@@ -14,7 +14,9 @@ FILE's lines (the caller's own: test-only directives, more Locations, vhosts, po
   modules  modules                      ServerRoot, LoadModule, TypesConfig (the base config
                                         Apache::Test inherits)
   sample   sample-head + portal         conf/portal_manager.conf, with the SAMPLE values
-                                        below; takes no NAME=VALUE and no --extra
+                                        below; takes no --extra, and NAME=VALUE only for
+                                        the install paths (SAMPLE_PATHS: `make` renders
+                                        the installed sample with configure's directories)
 
 Values (NAME=VALUE) fill @NAME@; a NAME the chosen sections do not use is an error, and so
 is a value holding ", \\ or a newline (they would break httpd's quoting).
@@ -79,6 +81,10 @@ SAMPLE = {
     'AUTH_GROUP_FILE': '/etc/apache2/portal-staff.groups',
     'SAMPLE': '1',
 }
+
+# the sample's values that are install paths: `make` gives them from configure
+# ($(pkgdatadir), $(localstatedir)); the committed sample is the Debian package's
+SAMPLE_PATHS = ('HTDOCS', 'DB_PARAMS')
 
 PLACEHOLDER = re.compile(r'@([A-Z_]+)@')
 OPTIONAL = re.compile(r'^@\?([A-Z_]+)@')
@@ -147,8 +153,8 @@ def parse_args(argv):
             die('unknown argument %r (try --help)' % arg)
     if part not in PARTS:
         die('--part must be one of %s' % ', '.join(sorted(PARTS)))
-    if part == 'sample' and (given or extras):
-        die('the sample takes no values and no --extra lines')
+    if part == 'sample' and (extras or set(given) - set(SAMPLE_PATHS)):
+        die('the sample takes no --extra lines and no values but %s' % ', '.join(SAMPLE_PATHS))
     return part, caller, extras, given, out
 
 

@@ -117,6 +117,59 @@ const char *pm_parse_helo_name(const char *value)
     return label > 0 && value[len - 1] != '-' ? NULL : "must be a host name (it ends in '.' or '-')";
 }
 
+static int has_suffix_label(const char *host, apr_size_t len, const char *name)
+{
+    apr_size_t n = strlen(name);
+
+    if (len < n || strncasecmp(host + len - n, name, n) != 0) {
+        return 0;
+    }
+    return len == n || host[len - n - 1] == '.';
+}
+
+static int is_example_name(const char *host)
+{
+    static const char *const reserved[] = {
+        "example.com", "example.net", "example.org", "example", "invalid", "test", NULL
+    };
+    apr_size_t len = strlen(host);
+    int i;
+
+    if (len > 0 && host[len - 1] == '.') {
+        len--;
+    }
+    for (i = 0; reserved[i]; i++) {
+        if (has_suffix_label(host, len, reserved[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *pm_example_host(apr_pool_t *p, const char *value)
+{
+    apr_uri_t uri;
+    const char *host;
+
+    if (value == NULL) {
+        return NULL;
+    }
+    if (strstr(value, "://") != NULL) {
+        if (apr_uri_parse(p, value, &uri) != APR_SUCCESS || uri.hostname == NULL) {
+            return NULL;
+        }
+        host = uri.hostname;
+    }
+    else {
+        host = strrchr(value, '@');
+        if (host == NULL) {
+            return NULL;
+        }
+        host = apr_pstrndup(p, host + 1, strcspn(host + 1, ">"));
+    }
+    return is_example_name(host) ? host : NULL;
+}
+
 const char *pm_parse_tls_mode(const char *value, pm_tls_mode *mode)
 {
     if (value == NULL) {

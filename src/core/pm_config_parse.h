@@ -35,4 +35,11 @@ const char *pm_parse_int_range(const char *value, long long min, long long max,
 const char *pm_parse_mailbox(apr_pool_t *p, const char *value,
                              const char **name, const char **addr);
 
+/* The host of an absolute URL, or the domain of an address (after its last '@'), when
+ * it is a name reserved for examples (RFC 2606, RFC 6761): example.com, example.net,
+ * example.org and their subdomains, and the .example, .invalid and .test top-level
+ * domains (any case, a trailing dot ignored). NULL for any other value. The sample
+ * configuration's EDIT values use such names, so configtest can tell they are unedited. */
+const char *pm_example_host(apr_pool_t *p, const char *value);
+
 #endif

@@ -531,12 +531,49 @@ static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *co
     return NULL;
 }
 
+/* The sample configuration's EDIT values name reserved example domains (example.org):
+ * until the admin replaces them configtest fails, with one line for each directive
+ * still unedited; PortalAllowInsecureURLs On allows them for development. A virtual
+ * host is asked only about the values it sets itself. Returns how many it logged. */
+static int log_unedited(apr_pool_t *p, server_rec *s, const pm_server_conf *conf,
+                        const pm_server_conf *main_conf)
+{
+    const struct { const char *directive, *value, *inherited; } edit[] = {
+        { "PortalInvitationURL", conf->invitation_url, main_conf->invitation_url },
+        { "PortalLoginURL", conf->login_url, main_conf->login_url },
+        { "PortalMailServer", conf->mail_server, main_conf->mail_server },
+        { "PortalMailFrom", conf->mail_from, main_conf->mail_from },
+    };
+    int i, found = 0;
+
+    if (conf->allow_insecure_urls == 1) {
+        return 0;
+    }
+    for (i = 0; i < (int)(sizeof(edit) / sizeof(edit[0])); i++) {
+        const char *host = pm_example_host(p, edit[i].value);
+
+        if (host == NULL || (s->is_virtual && edit[i].value == edit[i].inherited)) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00300)
+                     "mod_portal_manager: %s is unedited: %s is a reserved example domain; "
+                     "set the practice's own value (or PortalAllowInsecureURLs On for "
+                     "development) [%s]", edit[i].directive, host, server_label(p, s));
+        found++;
+    }
+    return found;
+}
+
 int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
+    int unedited = 0;
 
     for (sp = s; sp; sp = sp->next) {
-        const char *err = check_server(ptemp, sp, pm_server_config(sp));
+        const char *err;
+
+        unedited += log_unedited(ptemp, sp, pm_server_config(sp), pm_server_config(s));
+        err = check_server(ptemp, sp, pm_server_config(sp));
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00001)
                          "mod_portal_manager: %s [%s]", err, server_label(ptemp, sp));
@@ -544,5 +581,5 @@ int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         }
         pm_route_check_admin_sections(ptemp, sp);
     }
-    return OK;
+    return unedited ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }

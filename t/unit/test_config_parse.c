@@ -115,6 +115,37 @@ static void test_int_blanks(void)
     ok(pm_parse_int_range("42", 0, 100, &v) == NULL && v == 42, "42 itself accepted");
 }
 
+/* the sample configuration's EDIT values are reserved example names (pm_example_host) */
+static void test_example_hosts(apr_pool_t *p)
+{
+    static const char *const examples[] = {
+        "https://portal.example.org/portal/invitation/", "smtp://mail.example.org:587",
+        "Riverside Counseling <no-reply@example.org>", "no-reply@EXAMPLE.COM",
+        "https://example.net./x/", "smtps://mail.practice.example", "a@b.invalid",
+        "https://portal.test/", "A <x@y@mail.example.org>", NULL
+    };
+    static const char *const real[] = {
+        "https://portal.riverside.org/portal/invitation/", "smtp://127.0.0.1:2525",
+        "smtp://localhost:25", "Riverside <no-reply@riverside-counseling.com>",
+        "https://myexample.org/", "https://example.org.riverside.com/",
+        "https://portal.testing/", "https://contest/", "no-at-sign", "", NULL
+    };
+    int i;
+
+    for (i = 0; examples[i]; i++) {
+        ok(pm_example_host(p, examples[i]) != NULL, "reserved example name found in %s",
+           examples[i]);
+    }
+    for (i = 0; real[i]; i++) {
+        ok(pm_example_host(p, real[i]) == NULL, "not an example name: '%s'", real[i]);
+    }
+    is_str(pm_example_host(p, "https://Portal.Example.org:8443/x"), "Portal.Example.org",
+           "the URL's host is named as written");
+    is_str(pm_example_host(p, "Practice <no-reply@example.org>"), "example.org",
+           "an address's domain only (never the whole address)");
+    ok(pm_example_host(p, NULL) == NULL, "NULL is not an example");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -128,6 +159,7 @@ int main(void)
     test_ints();
     test_int_blanks();
     test_mailboxes(p);
+    test_example_hosts(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
