@@ -42,7 +42,7 @@ timing() { echo "# time: $1 $((SECONDS - lap)) s"; lap=$SECONDS; }   # for the R
 bail() { echo "Bail out! $*"; exit 1; }
 
 # ---- restore the machine whatever happens -----------------------------------------------
-made_policy=0 made_data=0 snapshot=0 apache_started=0
+made_policy=0 made_data=0 snapshot=0 apache_started=0 system_apache=""
 apache_env() {   # Debian's envvars, with the runtime, lock and log directories in $T
     set +u
     . /etc/apache2/envvars
@@ -70,7 +70,28 @@ cleanup() {
     fi
     ((made_data)) && rm -rf "$DATA"
     ((made_policy)) && rm -f /usr/sbin/policy-rc.d
+    start_system_apache
     if [ "${PM_PACKAGE_KEEP:-0}" = 1 ]; then echo "# kept $T"; else rm -rf "$T"; fi
+}
+# The machine's own apache2 (a fresh Debian starts it when the package is installed) is
+# stopped for the test, which edits /etc/apache2, and started again afterwards.
+system_apache_running() {
+    [ -f /var/run/apache2/apache2.pid ] && kill -0 "$(cat /var/run/apache2/apache2.pid)" 2>/dev/null
+}
+stop_system_apache() {
+    if command -v systemctl >/dev/null && systemctl is-active --quiet apache2 2>/dev/null; then
+        system_apache=systemctl; systemctl stop apache2
+    else
+        system_apache=apache2ctl; apache2ctl stop >/dev/null 2>&1
+    fi
+    for _ in $(seq 1 100); do system_apache_running || return 0; sleep 0.1; done
+    return 1
+}
+start_system_apache() {
+    case $system_apache in
+        systemctl) systemctl start apache2 ;;
+        apache2ctl) apache2ctl start >/dev/null 2>&1 ;;
+    esac
 }
 trap cleanup EXIT
 
@@ -82,8 +103,9 @@ done
 dpkg-query -W -f='${db:Status-Abbrev}' "$PKG" 2>/dev/null | grep -q '^[a-z]i' \
     && bail "$PKG is installed on this machine; this test installs and purges it"
 [ -e "$DATA" ] && bail "$DATA exists (a real installation's data?); this test would remove it"
-if [ -f /var/run/apache2/apache2.pid ] && kill -0 "$(cat /var/run/apache2/apache2.pid)" 2>/dev/null; then
-    bail "the system apache2 is running; stop it first (this test edits /etc/apache2)"
+if system_apache_running; then
+    echo "# the machine's apache2 is running: stopped for this test, started again after it"
+    stop_system_apache || bail "the machine's apache2 did not stop"
 fi
 
 version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$top/configure.ac")
