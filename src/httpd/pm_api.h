@@ -52,6 +52,11 @@ void pm_api_set_time(pm_req *q, json_t *obj, const char *key, const struct pm_ro
 /* A client as the list shows it (a row of PM_COLS_CLIENT_SUMMARY). */
 json_t *pm_api_client_summary_json(pm_req *q, const struct pm_row *row);
 int pm_api_build_client_view(pm_req *q, const struct pm_row *row, json_t **out);
+/* After a change: answers status with the client's whole view (ids[0] becomes client_id). */
+int pm_api_send_client_of(pm_req *q, long long client_id, int status);
+/* An optional text body field (a note, a reason) of at most max characters: *out NULL
+ * when absent, null or ""; PM_NEXT, or a 422 invalid_<field> answered. */
+int pm_api_optional_text(pm_req *q, const char *field, int max, const char **out);
 
 /* Invitations (pm_api_invitations.c). */
 int pm_api_client_invite(pm_req *q);

@@ -84,44 +84,6 @@ int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out)
 
 /* ---- POST /accounts/{id}/disable, /enable ------------------------------------------------ */
 
-/* After a change: the account's client's whole view (ids[0] becomes the client id). */
-static int send_client_of(pm_req *q, long long client_id)
-{
-    const pm_row *client;
-    json_t *view;
-    int rc;
-
-    q->ids[0] = client_id;
-    if ((rc = pm_api_load_visible_client(q, "client.view", &client)) != PM_NEXT
-        || (rc = pm_api_build_client_view(q, client, &view)) != PM_NEXT) {
-        return rc;
-    }
-    return pm_http_send_json(q, HTTP_OK, view);
-}
-
-/* The optional reason: text of at most 500 characters (empty: none). */
-static int parse_reason(pm_req *q, const char **reason)
-{
-    json_t *value = pm_http_body_field(q, "reason");
-
-    *reason = NULL;
-    if (!value || json_is_null(value)) {
-        return PM_NEXT;
-    }
-    if (!json_is_string(value)) {
-        return pm_http_unprocessable(q, "invalid_reason", "The reason must be text.", "reason");
-    }
-    *reason = json_string_value(value);
-    if (!pm_utf8_valid(*reason, strlen(*reason), 1) || pm_utf8_length(*reason) > REASON_MAX_CHARS) {
-        return pm_http_unprocessable(q, "invalid_reason",
-                                     "The reason must be at most 500 characters of text.", "reason");
-    }
-    if (**reason == '\0') {
-        *reason = NULL;
-    }
-    return PM_NEXT;
-}
-
 int pm_api_account_disable(pm_req *q)
 {
     const char *reason;
@@ -131,14 +93,14 @@ int pm_api_account_disable(pm_req *q)
     int rc;
 
     if ((rc = pm_http_check_fields(q, disable_fields)) != PM_NEXT
-        || (rc = parse_reason(q, &reason)) != PM_NEXT) {
+        || (rc = pm_api_optional_text(q, "reason", REASON_MAX_CHARS, &reason)) != PM_NEXT) {
         return rc;
     }
     pm_op_ctx_init(&c, q);
     if ((o = pm_op_account_disable(&c, q->ids[0], reason, &client_id)) != PM_OP_OK) {
         return pm_api_send_outcome(q, answers, "disable", o);
     }
-    return send_client_of(q, client_id);
+    return pm_api_send_client_of(q, client_id, HTTP_OK);
 }
 
 int pm_api_account_enable(pm_req *q)
@@ -155,5 +117,5 @@ int pm_api_account_enable(pm_req *q)
     if ((o = pm_op_account_enable(&c, q->ids[0], &client_id)) != PM_OP_OK) {
         return pm_api_send_outcome(q, answers, "enable", o);
     }
-    return send_client_of(q, client_id);
+    return pm_api_send_client_of(q, client_id, HTTP_OK);
 }

@@ -330,26 +330,47 @@ int pm_api_client_set_email(pm_req *q)
     return answer_change(q, "client.email_change", pm_op_client_set_email(&c, q->ids[0], email));
 }
 
-static int parse_declined_note(pm_req *q, const char **note)
+/* An optional text field of the body (a note, a reason): absent, null or "" is
+ * none (*out NULL); otherwise valid UTF-8 of at most max characters, or a 422 with
+ * code "invalid_<field>". */
+int pm_api_optional_text(pm_req *q, const char *field, int max, const char **out)
 {
-    json_t *value = pm_http_body_field(q, "note");
+    apr_pool_t *p = q->r->pool;
+    json_t *value = pm_http_body_field(q, field);
+    const char *code = apr_pstrcat(p, "invalid_", field, NULL);
 
-    *note = NULL;
+    *out = NULL;
     if (!value || json_is_null(value)) {
         return PM_NEXT;
     }
     if (!json_is_string(value)) {
-        return pm_http_unprocessable(q, "invalid_note", "The note must be text.", "note");
+        return pm_http_unprocessable(q, code, apr_psprintf(p, "The %s must be text.", field),
+                                     field);
     }
-    *note = json_string_value(value);
-    if (!pm_utf8_valid(*note, strlen(*note), 1) || pm_utf8_length(*note) > NOTE_MAX_CHARS) {
-        return pm_http_unprocessable(q, "invalid_note",
-                                     "The note must be at most 500 characters of text.", "note");
+    *out = json_string_value(value);
+    if (!pm_utf8_valid(*out, strlen(*out), 1) || pm_utf8_length(*out) > (size_t)max) {
+        return pm_http_unprocessable(q, code, apr_psprintf(p, "The %s must be at most %d "
+                                     "characters of text.", field, max), field);
     }
-    if (**note == '\0') {
-        *note = NULL;
+    if (**out == '\0') {
+        *out = NULL;
     }
     return PM_NEXT;
+}
+
+/* After a change: the client's whole view (ids[0] becomes the client id). */
+int pm_api_send_client_of(pm_req *q, long long client_id, int status)
+{
+    const pm_row *client;
+    json_t *view;
+    int rc;
+
+    q->ids[0] = client_id;
+    if ((rc = pm_api_load_visible_client(q, "client.view", &client)) != PM_NEXT
+        || (rc = pm_api_build_client_view(q, client, &view)) != PM_NEXT) {
+        return rc;
+    }
+    return pm_http_send_json(q, status, view);
 }
 
 int pm_api_client_set_declined(pm_req *q)
@@ -360,7 +381,7 @@ int pm_api_client_set_declined(pm_req *q)
     int rc;
 
     if ((rc = pm_http_check_fields(q, declined_fields)) != PM_NEXT
-        || (rc = parse_declined_note(q, &note)) != PM_NEXT) {
+        || (rc = pm_api_optional_text(q, "note", NOTE_MAX_CHARS, &note)) != PM_NEXT) {
         return rc;
     }
     if (flag && !json_is_null(flag) && !json_is_boolean(flag)) {

@@ -152,21 +152,6 @@ int pm_api_rep_create(pm_req *q)
 
 /* ---- /representatives/{id} ---------------------------------------------------------- */
 
-/* Answers with the client's whole view (ids[0] becomes the client id). */
-static int send_client_of(pm_req *q, long long client_id, int status)
-{
-    const pm_row *client;
-    json_t *view;
-    int rc;
-
-    q->ids[0] = client_id;
-    if ((rc = pm_api_load_visible_client(q, "client.view", &client)) != PM_NEXT
-        || (rc = pm_api_build_client_view(q, client, &view)) != PM_NEXT) {
-        return rc;
-    }
-    return pm_http_send_json(q, status, view);
-}
-
 int pm_api_rep_update(pm_req *q)
 {
     pm_op_ctx c;
@@ -182,7 +167,7 @@ int pm_api_rep_update(pm_req *q)
     if ((o = pm_op_rep_update(&c, q->ids[0], &in, &client_id)) != PM_OP_OK) {
         return pm_api_send_outcome(q, answers, "update", o);
     }
-    return send_client_of(q, client_id, HTTP_OK);
+    return pm_api_send_client_of(q, client_id, HTTP_OK);
 }
 
 int pm_api_rep_invite(pm_req *q)
@@ -204,5 +189,5 @@ int pm_api_rep_remove(pm_req *q)
     if ((o = pm_op_rep_remove(&c, q->ids[0], &client_id)) != PM_OP_OK) {
         return pm_api_send_outcome(q, answers, "remove", o);
     }
-    return send_client_of(q, client_id, HTTP_OK);
+    return pm_api_send_client_of(q, client_id, HTTP_OK);
 }
