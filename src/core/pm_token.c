@@ -58,7 +58,9 @@ apr_status_t pm_token_derive(apr_pool_t *p, const unsigned char *secret, apr_siz
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    const char *msg = apr_psprintf(p, "pm-invitation-token-v1:%lld:%lld", invitation_id, send_id);
+    const char *msg = apr_psprintf(p, "pm-invitation-token-v1:%" APR_INT64_T_FMT
+                                   ":%" APR_INT64_T_FMT, (apr_int64_t)invitation_id,
+                                   (apr_int64_t)send_id);
 
     if (secret == NULL || secret_len == 0
         || HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg),

@@ -134,7 +134,7 @@ static int send_token(apr_pool_t *p, server_rec *s, const pm_delivery *d, const 
     if (pm_token_derive(p, secret, len, d->invitation_id, d->outbox_id, token, hash)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00338)
-                     "outbox %lld: no token secret to derive the link from", d->outbox_id);
+                     PM_OUTBOX_LOG "no token secret to derive the link from", (apr_int64_t)d->outbox_id);
         return 0;
     }
     return 1;
@@ -193,8 +193,8 @@ static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_settings *st
     }
     if (!store_token(db, p, hash, d, &stored)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
-                     "outbox %lld: could not store the new token hash; will retry",
-                     d->outbox_id);
+                     PM_OUTBOX_LOG "could not store the new token hash; will retry",
+                     (apr_int64_t)d->outbox_id);
         return 0;                         /* given back with the pass's other rows */
     }
     if (stored != 1) {                    /* answered or withdrawn since the row was read */

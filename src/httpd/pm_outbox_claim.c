@@ -128,8 +128,8 @@ void pm_outbox_count_send(void *ctx)
     }
     if (!d->counted) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00334)
-                     "outbox %lld: this email was not counted in the invitation's send_count "
-                     "(the database did not answer)", d->outbox_id);
+                     PM_OUTBOX_LOG "this email was not counted in the invitation's send_count "
+                     "(the database did not answer)", (apr_int64_t)d->outbox_id);
     }
 }
 
@@ -207,20 +207,20 @@ static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delive
 static void log_outcome(pm_outbox_pass *ps, const pm_delivery *d, outcome o, long long next)
 {
     server_rec *s = ps->s;
-    long long oid = d->outbox_id;
+    apr_int64_t oid = d->outbox_id;
 
     if (o == OUTCOME_SENT) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PM_LOGNO(00051)
-                     "outbox %lld: sent (attempt %d)", oid, d->attempts);
+                     PM_OUTBOX_LOG "sent (attempt %d)", oid, d->attempts);
     }
     else if (o == OUTCOME_RETRY) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
-                     "outbox %lld: attempt %d failed, retrying in %ds: %s", oid,
+                     PM_OUTBOX_LOG "attempt %d failed, retrying in %ds: %s", oid,
                      d->attempts, (int)(next - pm_now_sec(NULL)), d->error);
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00053)
-                     "outbox %lld: delivery failed after %d attempt(s): %s", oid,
+                     PM_OUTBOX_LOG "delivery failed after %d attempt(s): %s", oid,
                      d->attempts, d->error);
     }
 }
@@ -253,21 +253,21 @@ int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d)
         }
         if (n == 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00331)
-                         "outbox %lld: the outcome of attempt %d is not recorded yet "
-                         "(the database did not answer); retrying", d->outbox_id, d->attempts);
+                         PM_OUTBOX_LOG "the outcome of attempt %d is not recorded yet "
+                         "(the database did not answer); retrying", (apr_int64_t)d->outbox_id, d->attempts);
         }
     }
     if (n == RECORD_TRIES) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ps->s, PM_LOGNO(00332)
-                     "outbox %lld: the outcome of attempt %d could not be recorded; when its "
-                     "lease ends the email is sent again with the same link", d->outbox_id,
+                     PM_OUTBOX_LOG "the outcome of attempt %d could not be recorded; when its "
+                     "lease ends the email is sent again with the same link", (apr_int64_t)d->outbox_id,
                      d->attempts);
         return 0;
     }
     if (held != 1) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00333)
-                     "outbox %lld: another worker took this row over; attempt %d is left "
-                     "unrecorded (its link is the same)", d->outbox_id, d->attempts);
+                     PM_OUTBOX_LOG "another worker took this row over; attempt %d is left "
+                     "unrecorded (its link is the same)", (apr_int64_t)d->outbox_id, d->attempts);
         return 1;
     }
     log_outcome(ps, d, o, next);

@@ -9,6 +9,9 @@
 #include "pm_db.h"
 #include "pm_mail_smtp.h"
 
+/* "outbox N: " at the start of a log line (N an apr_int64_t) */
+#define PM_OUTBOX_LOG "outbox %" APR_INT64_T_FMT ": "
+
 /* One pass of the worker. */
 typedef struct {
     server_rec *s;

@@ -15,6 +15,8 @@ package PortalTest::Standalone;
 #   my @m = $sa->mails;  my $dbh = $sa->db;
 #   $sa->stop_smtp; $sa->start_smtp;                     # same port again
 #   $sa->stop;                                           # httpd, catcher, pg schema
+#   $sa->graceful;  $sa->kill_children('KILL');           # httpd -k graceful; signal its children
+#   my $res = $sa->recipient(lookup => { token => $t });   # the public recipient API
 #
 # Database: the driver of the suite ($PM_DB_DRIVER / the test runtime). SQLite: a new
 # file in the run dir. PostgreSQL: a new schema pm_sa_<pid>_<n> in the suite's database,
@@ -304,6 +306,34 @@ sub stop_httpd {
     delete $self->{started};
 }
 
+# httpd -k graceful: the children of the old generation finish, a new one starts
+sub graceful {
+    my $self = shift;
+    my $out = qx{$self->{httpd} -f $self->{dir}/httpd.conf -k graceful 2>&1};
+    die "standalone $self->{name}: graceful restart failed: $out\n" if $?;
+}
+
+sub httpd_pid {
+    my $self = shift;
+    my $pid = eval { PortalTest::Env::slurp("$self->{dir}/httpd.pid") } // '';
+    chomp $pid;
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+# the pids of this server's httpd children
+sub children {
+    my $self = shift;
+    my $parent = $self->httpd_pid or return ();
+    return grep { /^\d+$/ } map { s/\s+//gr } split /\n/, qx{ps -o pid= --ppid $parent};
+}
+
+# send SIGNAL to every child (the parent forks new ones); returns how many
+sub kill_children {
+    my ($self, $signal) = @_;
+    my @pids = $self->children;
+    return kill $signal, @pids;
+}
+
 sub stop {
     my $self = shift;
     $self->stop_httpd;
@@ -333,6 +363,18 @@ sub staff {
     $req->header('Content-Type' => 'application/json') if length $body;
     $req->header('Content-Length' => length $body) unless $method =~ /^(GET|HEAD)$/;
     $req->header('X-Requested-With' => 'portal-manager') unless $method =~ /^(GET|HEAD)$/;
+    $self->{ua} ||= LWP::UserAgent->new(keep_alive => 4, timeout => 30);
+    return $self->{ua}->request($req);
+}
+
+# recipient(ACTION, \%body): POST /portal/invitation/api/ACTION as the invitation page does
+sub recipient {
+    my ($self, $action, $body) = @_;
+    my $req = HTTP::Request->new(POST => $self->invitation_url . "api/$action");
+    my $json = JSON::PP->new->utf8->encode($body);
+    $req->content($json);
+    $req->header('Content-Type' => 'application/json', 'Content-Length' => length $json,
+                 'X-Requested-With' => 'portal-manager');
     $self->{ua} ||= LWP::UserAgent->new(keep_alive => 4, timeout => 30);
     return $self->{ua}->request($req);
 }
