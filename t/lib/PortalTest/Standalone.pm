@@ -17,6 +17,8 @@ package PortalTest::Standalone;
 #   $sa->stop;                                           # httpd, catcher, pg schema
 #   $sa->graceful;  $sa->kill_children('KILL');           # httpd -k graceful; signal its children
 #   my $res = $sa->recipient(lookup => { token => $t });   # the public recipient API
+#   my $b = PortalTest::Standalone->new(name => 'b', share => $sa);  # a second httpd on
+#                                        # $sa's database and catcher (stop() leaves them)
 #
 # Database: the driver of the suite ($PM_DB_DRIVER / the test runtime). SQLite: a new
 # file in the run dir. PostgreSQL: a new schema pm_sa_<pid>_<n> in the suite's database,
@@ -58,6 +60,7 @@ sub new {
         httpd   => $ENV{PM_HTTPD} || '/usr/sbin/apache2',
         smtp_port => $o{smtp_port},
         owner   => $$,
+        share   => $o{share},
     }, $class;
     $self->{mail_dir} = "$self->{dir}/mail";
     return $self;
@@ -257,10 +260,16 @@ sub start {
     make_path($self->{dir});
     chmod 0755, $self->{dir};
     $self->{port} = PortalTest::Env::free_port();
-    $self->_setup_db;
+    if (my $o = $self->{share}) {
+        $self->{$_} = $o->{$_} for qw(driver db_file dbd_params pg_base smtp_port mail_dir);
+        $self->{pg_schema_shared} = $o->{pg_schema};
+    }
+    else {
+        $self->_setup_db;
+    }
     PortalTest::Env::write_auth_files({ htpasswd => "$self->{dir}/staff.htpasswd",
                                         groups => "$self->{dir}/staff.groups" });
-    $self->start_smtp;
+    $self->start_smtp unless $self->{share};
     $self->_write_conf;
     return $self->start_httpd;
 }
