@@ -134,7 +134,8 @@ static int send_token(apr_pool_t *p, server_rec *s, const pm_delivery *d, const 
     if (pm_token_derive(p, secret, len, d->invitation_id, d->outbox_id, token, hash)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00338)
-                     PM_OUTBOX_LOG "no token secret to derive the link from", (apr_int64_t)d->outbox_id);
+                     PM_OUTBOX_LOG "no token secret to derive the link from",
+                     (apr_int64_t)d->outbox_id);
         return 0;
     }
     return 1;

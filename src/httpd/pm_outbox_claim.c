@@ -128,8 +128,8 @@ void pm_outbox_count_send(void *ctx)
     }
     if (!d->counted) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00334)
-                     PM_OUTBOX_LOG "this email was not counted in the invitation's send_count "
-                     "(the database did not answer)", (apr_int64_t)d->outbox_id);
+                     PM_OUTBOX_LOG "this email was not counted in the invitation's "
+                     "send_count (the database did not answer)", (apr_int64_t)d->outbox_id);
     }
 }
 
@@ -254,20 +254,22 @@ int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d)
         if (n == 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00331)
                          PM_OUTBOX_LOG "the outcome of attempt %d is not recorded yet "
-                         "(the database did not answer); retrying", (apr_int64_t)d->outbox_id, d->attempts);
+                         "(the database did not answer); retrying",
+                         (apr_int64_t)d->outbox_id, d->attempts);
         }
     }
     if (n == RECORD_TRIES) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ps->s, PM_LOGNO(00332)
-                     PM_OUTBOX_LOG "the outcome of attempt %d could not be recorded; when its "
-                     "lease ends the email is sent again with the same link", (apr_int64_t)d->outbox_id,
-                     d->attempts);
+                     PM_OUTBOX_LOG "the outcome of attempt %d could not be recorded; when "
+                     "its lease ends the email is sent again with the same link",
+                     (apr_int64_t)d->outbox_id, d->attempts);
         return 0;
     }
     if (held != 1) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00333)
-                     PM_OUTBOX_LOG "another worker took this row over; attempt %d is left "
-                     "unrecorded (its link is the same)", (apr_int64_t)d->outbox_id, d->attempts);
+                     PM_OUTBOX_LOG "another worker took this row over; attempt %d is "
+                     "left unrecorded (its link is the same)", (apr_int64_t)d->outbox_id,
+                     d->attempts);
         return 1;
     }
     log_outcome(ps, d, o, next);
