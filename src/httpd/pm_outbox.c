@@ -190,13 +190,15 @@ static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_settings *st
         return 0;
     }
     if (!send_token(p, s, d, &token, &hash)) {
-        return 0;                         /* the lease runs out; logged */
+        pm_outbox_give_back(db, ps, d->outbox_id);            /* logged */
+        return 0;
     }
     if (!store_token(db, p, hash, d, &stored)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
                      PM_OUTBOX_LOG "could not store the new token hash; will retry",
                      (apr_int64_t)d->outbox_id);
-        return 0;                         /* given back with the pass's other rows */
+        pm_outbox_give_back(db, ps, d->outbox_id);
+        return 0;
     }
     if (stored != 1) {                    /* answered or withdrawn since the row was read */
         pm_outbox_give_up(db, ps, d->outbox_id, "not sent: the invitation was answered or "
@@ -207,7 +209,8 @@ static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_settings *st
     return 1;
 }
 
-/* Claims a batch and prepares it; rows it could not prepare go back at once. */
+/* Claims a batch and prepares it; a row it could not prepare was given back or
+ * up, and when the rows or the settings cannot be read the whole claim goes back. */
 static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
 {
     apr_pool_t *p = ps->p;
@@ -215,7 +218,7 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
     apr_array_header_t *rows;
     pm_settings st;
     pm_db *db = pm_db_open(ps->s, p);
-    int i, given_back = 0;
+    int i, unread = 0;
 
     if (db == NULL) {
         return batch;
@@ -231,17 +234,14 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
                 if (prepare_delivery(db, ps, &st, &APR_ARRAY_IDX(rows, i, pm_row), &d)) {
                     APR_ARRAY_PUSH(batch, pm_delivery) = d;
                 }
-                else {
-                    given_back = 1;
-                }
             }
         }
         else {
-            given_back = 1;
+            unread = 1;
         }
     }
     pm_db_close(db);
-    if (given_back && batch->nelts == 0) {
+    if (unread) {
         pm_outbox_release(ps, 0, NULL);
     }
     return batch;

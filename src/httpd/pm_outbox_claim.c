@@ -90,6 +90,12 @@ void pm_outbox_release(pm_outbox_pass *ps, long long refund_id, const char *reas
     pm_db_close(db);
 }
 
+void pm_outbox_give_back(pm_db *db, pm_outbox_pass *ps, long long outbox_id)
+{
+    pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(ps->p, pm_now_sec(NULL)), NULL,
+               pm_arg_int(ps->p, outbox_id), ps->claim);
+}
+
 void pm_outbox_give_up(pm_db *db, pm_outbox_pass *ps, long long outbox_id, const char *why)
 {
     pm_db_exec(db, PM_SQL_OUTBOX_FAILED, NULL, why, pm_arg_int(ps->p, outbox_id), ps->claim);

@@ -50,6 +50,9 @@ int pm_outbox_hold(pm_outbox_pass *ps, const pm_delivery *d, int remaining);
  * is taken back; reason (or NULL) is what staff see meanwhile. */
 void pm_outbox_release(pm_outbox_pass *ps, long long refund_id, const char *reason);
 
+/* A row the pass could not prepare: due again at once, unclaimed. */
+void pm_outbox_give_back(pm_db *db, pm_outbox_pass *ps, long long outbox_id);
+
 /* A row that will not be sent: failed with why (on a row the pass holds). */
 void pm_outbox_give_up(pm_db *db, pm_outbox_pass *ps, long long outbox_id, const char *why);
 
