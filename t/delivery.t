@@ -273,7 +273,7 @@ clear_settings();
         my $t = link_tokens($p, $URL)->{text}[0] // '';
         push @ALL_TOKENS, $t;
         is(invitation($inv->{id})->{token_hash}, sha256_hex($t), '451 once: the delivered token is the current one');
-        is($p->{message_id}, $o->{message_id}, '451 once: the Message-ID stored before the first attempt');
+        is($p->{message_id}, $o->{message_id}, '451 once: the delivered Message-ID is the one stored with the row (its last attempt)');
     }
     my (undef, $vinv) = do { my $d = decode_json_body(staff(GET => "/clients/$cid")); ($d, $d->{invitations}[0]) };
     is($vinv && $vinv->{delivery}, 'sent', '451 once: staff see sent');

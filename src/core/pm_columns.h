@@ -223,9 +223,10 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- outbox ------------------------------------------------------------------------------ */
 
-/* PM_SQL_OUTBOX_DUE: a due email with what it needs: the invitation's recipient
+/* PM_SQL_OUTBOX_DUE: a claimed email with what it needs: the invitation's recipient
  * and state (NULL for a test email), the recipient's first name (client or
- * representative), the purpose and a test email's address */
+ * representative), the purpose, a test email's address, and 1 when a later send of
+ * the same invitation exists (this one must not take its link back) */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
     COL(DUE_INVITATION_ID, "o.invitation_id") \
@@ -238,7 +239,9 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
     COL(DUE_PURPOSE, "o.purpose") \
-    LAST(DUE_TO_ADDRESS, "o.to_address")
+    COL(DUE_TO_ADDRESS, "o.to_address") \
+    LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
+         "WHERE o3.invitation_id = o.invitation_id AND o3.id > o.id) THEN 1 ELSE 0 END")
 enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_COUNTS: rows per status */

@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include <curl/curl.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONNECT_TIMEOUT_SEC 10
 #define REPLY_MAX 300
@@ -22,6 +23,9 @@ struct pm_smtp {
     const char *envelope_from;    /* "<addr>" */
     char reply[REPLY_MAX];        /* the last reply line the server sent */
     char errbuf[CURL_ERROR_SIZE];
+    int mail_started;             /* this send issued MAIL FROM */
+    pm_data_state data;
+    int fresh_next;               /* the next send opens a new connection */
 };
 
 int pm_smtp_global_init(void)
@@ -55,6 +59,9 @@ static int debug_capture(CURL *c, curl_infotype type, char *data, size_t size, v
     pm_smtp *s = userp;
     size_t n;
 
+    if (type == CURLINFO_HEADER_OUT && size >= 10 && strncasecmp(data, "MAIL FROM:", 10) == 0) {
+        s->mail_started = 1;
+    }
     if (type != CURLINFO_HEADER_IN) {
         return 0;
     }
@@ -142,13 +149,27 @@ pm_smtp *pm_smtp_open(apr_pool_t *p, const pm_smtp_conf *conf)
 typedef struct {
     const char *data;
     apr_size_t len, off;
+    pm_smtp *s;
+    const pm_mail_message *m;
 } upload;
+
+/* libcurl asks for the content only once the server has answered DATA with 354 */
+static void note_data_started(upload *u)
+{
+    if (u->s->data == PM_DATA_NOT_REACHED) {
+        u->s->data = PM_DATA_UNANSWERED;
+        if (u->m->on_data) {
+            u->m->on_data(u->m->on_data_ctx);
+        }
+    }
+}
 
 static size_t read_upload(char *buf, size_t size, size_t nitems, void *userp)
 {
     upload *u = userp;
     size_t room = size * nitems, n = u->len - u->off;
 
+    note_data_started(u);
     if (n > room) {
         n = room;
     }
@@ -203,11 +224,38 @@ static const char *unsafe_field(const pm_smtp_conf *c, const pm_mail_message *m)
     return NULL;
 }
 
-static pm_send_result classify(CURL *curl, CURLcode rc)
+/* Before MAIL FROM, a connection that failed or a 4xx greeting/EHLO is the
+ * relay's problem, not this message's; TLS and AUTH failures stay the
+ * message's (the admin must fix them, and staff must see them fail). */
+static int relay_down(CURLcode rc, long code)
 {
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+        return 1;
+    case CURLE_WEIRD_SERVER_REPLY:
+        return code >= 400 && code < 500;
+    default:
+        return 0;
+    }
+}
+
+static pm_send_result classify(pm_smtp *s, CURLcode rc)
+{
+    CURL *curl = s->curl;
     long code = 0;
 
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    if (s->data != PM_DATA_NOT_REACHED && code >= 400 && code < 600) {
+        s->data = PM_DATA_REFUSED;
+    }
+    if (!s->mail_started && relay_down(rc, code)) {
+        return PM_SEND_RELAY_DOWN;
+    }
     if (code >= 500 && code < 600) {
         return PM_SEND_FAILED;           /* the server said no for good */
     }
@@ -258,6 +306,8 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
     u.data = compose_message(p, s->conf, m);
     u.len = strlen(u.data);
     u.off = 0;
+    u.s = s;
+    u.m = m;
     rcpt = curl_slist_append(NULL, apr_pstrcat(p, "<", m->to_addr, ">", NULL));
     if (rcpt == NULL) {
         *error = "not sent: out of memory building the message";
@@ -265,7 +315,10 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
     }
     s->reply[0] = '\0';
     s->errbuf[0] = '\0';
-    if (curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt) != CURLE_OK
+    s->mail_started = 0;
+    s->data = PM_DATA_NOT_REACHED;
+    if (curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, (long)s->fresh_next) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt) != CURLE_OK
         || curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L) != CURLE_OK
         || curl_easy_setopt(s->curl, CURLOPT_READFUNCTION, read_upload) != CURLE_OK
         || curl_easy_setopt(s->curl, CURLOPT_READDATA, &u) != CURLE_OK
@@ -275,13 +328,22 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
     }
     else {
         rc = curl_easy_perform(s->curl);
-        result = rc == CURLE_OK ? PM_SEND_OK : classify(s->curl, rc);
+        result = rc == CURLE_OK ? PM_SEND_OK : classify(s, rc);
         if (result != PM_SEND_OK) {
             *error = describe_error(p, s, rc);
         }
+        else {
+            s->data = PM_DATA_ACCEPTED;
+        }
     }
+    s->fresh_next = result != PM_SEND_OK;
     curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, NULL);
     curl_easy_setopt(s->curl, CURLOPT_READDATA, NULL);
     curl_slist_free_all(rcpt);
     return result;
+}
+
+pm_data_state pm_smtp_data_state(const pm_smtp *s)
+{
+    return s->data;
 }

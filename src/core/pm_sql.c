@@ -299,42 +299,75 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "INSERT INTO outbox (invitation_id, message_id, status, attempts, next_attempt_at, "
         "                    created_at) "
         "VALUES (%lld, %s, 'queued', 0, %lld, %lld)" },
-    /* due rows with what the email needs */
-    [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
-        "SELECT " COLUMNS(PM_COLS_DUE)
-        " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
-        "LEFT JOIN clients c ON c.id = i.client_id "
-        "LEFT JOIN representatives r ON r.id = i.representative_id "
-        "WHERE o.status = 'queued' AND o.next_attempt_at <= %lld "
-        "  AND (o.lease_until IS NULL OR o.lease_until < %lld) "
-        "ORDER BY o.id LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_DUE) },
     [PM_SQL_OUTBOX_INSERT_TEST] = { "pm_outbox_insert_test",
         "INSERT INTO outbox (purpose, to_address, message_id, status, attempts, "
         "                    next_attempt_at, created_at) "
         "VALUES (%s, %s, %s, 'queued', 0, %lld, %lld) RETURNING " COLUMNS(PM_COLS_INSERTED),
         NCOLS(PM_COLS_INSERTED) },
+
+    /* The delivery worker (pm_outbox.c). A pass claims up to a batch of due rows
+     * under its own claim token with a lease; every later statement of the pass
+     * names that token, so rows another worker took over (the lease ran out) are
+     * never renewed, sent, recorded or released by this one. The outer conditions
+     * repeat the inner ones: on PostgreSQL a claim that waited for another's row
+     * lock re-reads them on the row as the other left it. */
     [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
-        "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1 "
-        "WHERE id = %lld AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
+        "UPDATE outbox SET claim_token = %s, lease_until = %lld "
+        "WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= %lld "
+        "               AND (lease_until IS NULL OR lease_until < %lld) "
+        "             ORDER BY id LIMIT CAST(%d AS integer)) "
+        "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
+    /* the claimed rows with what the email needs */
+    [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
+        "SELECT " COLUMNS(PM_COLS_DUE)
+        " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
+        "LEFT JOIN clients c ON c.id = i.client_id "
+        "LEFT JOIN representatives r ON r.id = i.representative_id "
+        "WHERE o.claim_token = %s AND o.status = 'queued' ORDER BY o.id",
+        NCOLS(PM_COLS_DUE) },
+    /* before each message: renew the lease of every row still held and charge
+     * the attempt (and its own Message-ID) to the one about to go; the worker
+     * goes on only when the count is every row it expects to hold */
+    [PM_SQL_OUTBOX_HOLD] = { "pm_outbox_hold",
+        "UPDATE outbox SET lease_until = %lld, "
+        "       attempts = attempts + CASE WHEN id = %lld THEN 1 ELSE 0 END, "
+        "       message_id = CASE WHEN id = %lld THEN %s ELSE message_id END "
+        "WHERE claim_token = %s AND status = 'queued'" },
+    /* give back what this pass holds and did not send (stopping, lease lost, relay
+     * down): no backoff; the attempt of row %lld (0: none) is refunded because no
+     * email was tried; a reason, when given, is what staff see meanwhile */
+    [PM_SQL_OUTBOX_RELEASE] = { "pm_outbox_release",
+        "UPDATE outbox SET lease_until = NULL, claim_token = NULL, "
+        "       attempts = attempts - CASE WHEN id = %lld THEN 1 ELSE 0 END, "
+        "       last_error = coalesce(%s, last_error) "
+        "WHERE claim_token = %s AND status = 'queued'" },
+    /* the current token moves aside only when this send brings a different one
+     * (the same send repeated keeps its link) */
+    [PM_SQL_TOKEN_RETIRE_OTHER] = { "pm_token_retire_other",
+        "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
+        "SELECT token_hash, id, %lld FROM invitations "
+        "WHERE id = %lld AND token_hash IS NOT NULL AND token_hash <> %s" },
     [PM_SQL_INVITATION_SET_TOKEN] = { "pm_invitation_set_token",
         "UPDATE invitations SET token_hash = %s WHERE id = %lld AND status = 'pending'" },
+    /* send_count: emails that may have gone out, counted when the DATA content
+     * starts (so a crash before the reply still counts) and taken back when the
+     * server refuses the message at the end of DATA */
+    [PM_SQL_INVITATION_COUNT_SEND] = { "pm_invitation_count_send",
+        "UPDATE invitations SET send_count = send_count + 1 WHERE id = %lld" },
+    [PM_SQL_INVITATION_UNCOUNT_SEND] = { "pm_invitation_uncount_send",
+        "UPDATE invitations SET send_count = send_count - 1 WHERE id = %lld AND send_count > 0" },
+    /* outcomes, each right after its SMTP reply, only on rows the pass still holds */
     [PM_SQL_OUTBOX_SENT] = { "pm_outbox_sent",
         "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
-        "       last_error = NULL WHERE id = %lld" },
+        "       claim_token = NULL, last_error = NULL WHERE id = %lld AND claim_token = %s" },
     [PM_SQL_INVITATION_SENT] = { "pm_invitation_sent",
-        "UPDATE invitations SET sent_at = %lld, send_count = send_count + 1 WHERE id = %lld" },
+        "UPDATE invitations SET sent_at = %lld WHERE id = %lld" },
     [PM_SQL_OUTBOX_RETRY] = { "pm_outbox_retry",
-        "UPDATE outbox SET next_attempt_at = %lld, lease_until = NULL, last_error = %s "
-        "WHERE id = %lld" },
+        "UPDATE outbox SET next_attempt_at = %lld, lease_until = NULL, claim_token = NULL, "
+        "       last_error = %s WHERE id = %lld AND claim_token = %s" },
     [PM_SQL_OUTBOX_FAILED] = { "pm_outbox_failed",
-        "UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = %s "
-        "WHERE id = %lld" },
-    /* a mail configuration error (certificate, TLS policy): the row stays queued with
-     * the error shown and this attempt given back, for the next generation's worker */
-    [PM_SQL_OUTBOX_HOLD] = { "pm_outbox_hold",
-        "UPDATE outbox SET lease_until = NULL, last_error = %s, "
-        "       attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END "
-        "WHERE id = %lld AND status = 'queued'" },
+        "UPDATE outbox SET status = 'failed', lease_until = NULL, claim_token = NULL, "
+        "       last_error = %s WHERE id = %lld AND claim_token = %s" },
     /* while the queue is held: the emails that came due meanwhile show why they wait */
     [PM_SQL_OUTBOX_HOLD_WAITING] = { "pm_outbox_hold_waiting",
         "UPDATE outbox SET last_error = %s "

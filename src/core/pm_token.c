@@ -1,11 +1,13 @@
 /* pm_token.c — making and hashing invitation tokens. Randomness from APR
- * (apr_generate_random_bytes), SHA-256 from OpenSSL's EVP interface. */
+ * (apr_generate_random_bytes), SHA-256 from OpenSSL's EVP interface, and the
+ * delivery worker's derived tokens (HMAC-SHA256 of a server secret). */
 #include "pm_token.h"
 #include "pm_base64.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string.h>
 
 static char *hex_of(apr_pool_t *p, const unsigned char *b, apr_size_t n)
@@ -47,6 +49,27 @@ apr_status_t pm_token_new(apr_pool_t *p, const char **raw, const char **hash)
     *raw = pm_base64url_encode(p, bytes, sizeof(bytes));
     *hash = pm_token_hash(p, *raw);
     memset(bytes, 0, sizeof(bytes));
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_token_derive(apr_pool_t *p, const unsigned char *secret, apr_size_t secret_len,
+                             long long invitation_id, long long send_id,
+                             const char **raw, const char **hash)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    const char *msg = apr_psprintf(p, "pm-invitation-token-v1:%" APR_INT64_T_FMT
+                                   ":%" APR_INT64_T_FMT, (apr_int64_t)invitation_id,
+                                   (apr_int64_t)send_id);
+
+    if (secret == NULL || secret_len == 0
+        || HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg),
+                md, &len) == NULL || len != PM_TOKEN_BYTES) {
+        return APR_EGENERAL;
+    }
+    *raw = pm_base64url_encode(p, md, len);
+    *hash = pm_token_hash(p, *raw);
+    memset(md, 0, sizeof(md));
     return APR_SUCCESS;
 }
 

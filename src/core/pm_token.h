@@ -10,6 +10,14 @@
 /* New token (*raw, base64url, 43 characters) and its hash (*hash, 64 hex). */
 apr_status_t pm_token_new(apr_pool_t *p, const char **raw, const char **hash);
 
+/* The token of one send (outbox row send_id) of an invitation: base64url of
+ * HMAC-SHA256(secret, invitation and send id), so a send that must be repeated
+ * (its outcome was never recorded) carries the same link as the first copy.
+ * Same shape as pm_token_new's; APR_EGENERAL without a secret. */
+apr_status_t pm_token_derive(apr_pool_t *p, const unsigned char *secret, apr_size_t secret_len,
+                             long long invitation_id, long long send_id,
+                             const char **raw, const char **hash);
+
 /* SHA-256 of the token text as lower-case hex. */
 const char *pm_token_hash(apr_pool_t *p, const char *raw);
 

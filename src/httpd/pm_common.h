@@ -37,6 +37,8 @@ typedef struct {
     const char *mail_ca_file;      /* PortalMailCAFile: CA bundle for the relay's certificate */
     const char *mail_ca_path;      /* PortalMailCAPath: a hashed CA directory */
     const char *mail_helo;         /* PortalMailHelo; NULL: the main server's ServerName */
+    const char *token_secret_file;
+    const char *token_secret;      /* PortalTokenSecretFile's line, read at config time */
     int mail_timeout;              /* seconds */
     int outbox_interval_ms;
     int outbox_max_attempts;
@@ -59,6 +61,7 @@ typedef struct {
 #define PM_DEFAULT_OUTBOX_ATTEMPTS   8
 #define PM_DEFAULT_MAX_BODY          65536
 #define PM_DEFAULT_OUTBOX_RETRY_DELAY 60
+#define PM_MIN_TOKEN_SECRET          32   /* characters of PortalTokenSecretFile */
 #define PM_DEFAULT_RATE_IP_LIMIT     30
 #define PM_DEFAULT_RATE_TOKEN_LIMIT  10
 #define PM_DEFAULT_RATE_WINDOW       60

@@ -79,6 +79,14 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(mail_ca_file);
     MERGE_PTR(mail_ca_path);
     MERGE_PTR(mail_helo);
+    if (add->token_secret_file) {
+        conf->token_secret_file = add->token_secret_file;
+        conf->token_secret = add->token_secret;
+    }
+    else {
+        conf->token_secret_file = base->token_secret_file;
+        conf->token_secret = base->token_secret;
+    }
     MERGE_INT(mail_timeout);
     MERGE_INT(outbox_interval_ms);
     MERGE_INT(outbox_max_attempts);
@@ -290,6 +298,32 @@ static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const cha
     return NULL;
 }
 
+/* The delivery worker's token secret (pm_outbox.c): read as root like the SMTP
+ * password; at least PM_MIN_TOKEN_SECRET characters. */
+static const char *set_token_secret_file(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *path = ap_server_root_relative(cmd->pool, value);
+    const char *err = main_server_only(cmd);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    if (path == NULL) {
+        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", value));
+    }
+    err = read_secret_file(cmd->pool, path, &conf->token_secret);
+    if (err == NULL && strlen(conf->token_secret) < PM_MIN_TOKEN_SECRET) {
+        err = apr_psprintf(cmd->pool, "'%s' must hold at least %d characters (e.g. "
+                           "openssl rand -hex 32)", path, PM_MIN_TOKEN_SECRET);
+    }
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    conf->token_secret_file = path;
+    return NULL;
+}
+
 static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *value)
 {
     pm_server_conf *conf = cmd_server_conf(cmd);
@@ -446,6 +480,8 @@ const command_rec pm_config_directives[] = {
                   "directory of hashed CA certificates (c_rehash) for the mail server"),
     AP_INIT_TAKE1("PortalMailHelo", set_mail_helo, NULL, RSRC_CONF,
                   "host name sent in EHLO (default: the main server's ServerName)"),
+    AP_INIT_TAKE1("PortalTokenSecretFile", set_token_secret_file, NULL, RSRC_CONF,
+                  "file holding the secret invitation links are derived from"),
     AP_INIT_TAKE1("PortalMailFrom", set_mail_from, NULL, RSRC_CONF,
                   "From header and envelope sender: \"Name <address>\""),
     AP_INIT_TAKE1("PortalMailTimeout", set_server_int,

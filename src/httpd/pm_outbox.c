@@ -1,10 +1,13 @@
-/* pm_outbox.c — the delivery worker. Three short phases per pass so no database
- * connection is held during SMTP: (1) claim due rows with a lease, make each
- * token and store only its hash; (2) send the batch over one SMTP connection;
- * (3) record sent / retry-with-backoff / failed. The raw token lives only in
- * this pass's pool and in the email. */
+/* pm_outbox.c — the delivery worker. A pass claims due rows under its own claim
+ * token (pm_outbox_claim.c), gives each invitation the token of this send, then
+ * sends over one SMTP connection, renewing its lease before each message and
+ * recording each outcome right after the reply. No database connection is held
+ * during SMTP. Tokens are derived (HMAC) from a server secret and the send, so a
+ * send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
+#include "pm_outbox_claim.h"
 #include "pm_metrics.h"
+#include "pm_config_parse.h"
 #include "pm_text.h"
 #include "pm_mail_format.h"
 #include "pm_mail_smtp.h"
@@ -19,22 +22,22 @@
 APLOG_USE_MODULE(portal_manager);
 
 #define BATCH_MAX        20
-#define RETRY_CAP_SEC    3600
-
-typedef struct {
-    long long outbox_id, invitation_id;
-    int attempts;
-    pm_mail_message msg;
-    pm_send_result result;
-    const char *error;
-} delivery;
 
 /* Child shutdown: mod_dbd's connection pool is a subpool of the child pool and
  * goes before mod_watchdog joins our thread, so a pass still holding a connection
- * would abort the child. A pre-cleanup on the child pool says "stop" and waits
- * for the pass in progress. */
+ * would abort the child. A pre-cleanup on the child pool says "stop" (the pass
+ * stops before its next message and gives its rows back) and waits for it. */
 static volatile apr_uint32_t outbox_stopping = 0;
 static volatile apr_uint32_t outbox_in_pass = 0;
+
+/* Without PortalTokenSecretFile: a secret made once in the parent process, so
+ * every child and every graceful generation of this httpd derives the same links
+ * (a full restart makes a new one). */
+static unsigned char fallback_secret[32];
+static int fallback_secret_ready = 0;
+
+/* Whether the last pass found the mail server unreachable (this worker thread). */
+static int relay_is_down = 0;
 
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
 {
@@ -45,24 +48,18 @@ const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
     return apr_psprintf(p, "<%s@%s>", hex ? hex : "0", at ? at + 1 : "portal-manager.invalid");
 }
 
-/* exponential backoff from PortalOutboxRetryDelay, capped, with +-25% jitter */
-static long long retry_delay(pm_server_conf *conf, int attempts)
+static void token_secret(server_rec *s, const unsigned char **secret, apr_size_t *len)
 {
-    long long base = conf->outbox_retry_delay != PM_UNSET ? conf->outbox_retry_delay
-                                                          : PM_DEFAULT_OUTBOX_RETRY_DELAY;
-    long long delay = base;
-    unsigned char r = 0;
-    int i;
+    pm_server_conf *conf = pm_server_config(s);
 
-    for (i = 1; i < attempts && delay < RETRY_CAP_SEC; i++) {
-        delay *= 2;
+    if (conf->token_secret != NULL) {
+        *secret = (const unsigned char *)conf->token_secret;
+        *len = strlen(conf->token_secret);
     }
-    if (delay > RETRY_CAP_SEC) {
-        delay = RETRY_CAP_SEC;
+    else {
+        *secret = fallback_secret;
+        *len = fallback_secret_ready ? sizeof(fallback_secret) : 0;
     }
-    apr_generate_random_bytes(&r, 1);
-    delay += delay * ((int)r - 128) / 512;          /* within +-25% */
-    return delay > 0 ? delay : 1;
 }
 
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
@@ -84,20 +81,23 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
-/* The envelope every message of a pass shares: its address, its stored
- * Message-ID (stable across retries), the time now and the practice's logo. */
-static void address_message(apr_pool_t *p, const pm_settings *st, const pm_row *row,
-                            const char *to, delivery *d)
+/* The envelope of a message: its address, its Message-ID (the one stored at
+ * queueing for a first attempt, a new one for every later attempt: a copy that
+ * went out unrecorded must not share it with its repeat), the time now and the
+ * practice's logo. */
+static void address_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
+                            const pm_row *row, const char *to, pm_delivery *d)
 {
     d->msg.to_name = "";
     d->msg.to_addr = to;
-    d->msg.message_id = pm_row_str(row, DUE_MESSAGE_ID);
+    d->msg.message_id = d->attempts > 1 ? pm_outbox_message_id(p, s)
+                                        : pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();
     d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
 }
 
 static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
-                           const pm_row *row, const char *token, delivery *d)
+                           const pm_row *row, const char *token, pm_delivery *d)
 {
     pm_server_conf *conf = pm_server_config(s);
 
@@ -106,7 +106,7 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                      apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);
-    address_message(p, st, row, pm_row_str(row, DUE_EMAIL), d);
+    address_message(p, s, st, row, pm_row_str(row, DUE_EMAIL), d);
     /* the display name is the first name the greeting uses: the email never
      * carries more of the recipient's name (docs/security.md) */
     d->msg.to_name = pm_row_str(row, DUE_FIRST_NAME) ? pm_row_str(row, DUE_FIRST_NAME) : "";
@@ -114,7 +114,7 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
 
 /* An admin's test email: the real template and path, a link that cannot work. */
 static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
-                                const pm_row *row, delivery *d)
+                                const pm_row *row, pm_delivery *d)
 {
     pm_server_conf *conf = pm_server_config(s);
     const char *kind = strcmp(pm_row_str(row, DUE_PURPOSE), "test_representative") == 0
@@ -125,28 +125,59 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
                      pm_now_sec(NULL) + st->invitation_ttl_hours * 3600,
                      &d->msg.subject, &d->msg.text, &d->msg.html);
     d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
-    address_message(p, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
+    address_message(p, s, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
 }
 
-static void mark_failed(pm_db *db, apr_pool_t *p, long long outbox_id, const char *why)
+/* This send's token: the same for every attempt of one outbox row. */
+static int send_token(apr_pool_t *p, server_rec *s, const pm_delivery *d, const char **token,
+                      const char **hash)
 {
-    pm_db_exec(db, PM_SQL_OUTBOX_FAILED, NULL, why, pm_arg_int(p, outbox_id));
-}
+    const unsigned char *secret;
+    apr_size_t len;
 
-/* Phase 1 for one row: claim it, then give the invitation a new token hash. */
-static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_settings *st,
-                            const pm_row *row, delivery *d)
-{
-    pm_server_conf *conf = pm_server_config(s);
-    long long now = pm_now_sec(NULL), lease = now + conf->mail_timeout * 2 + 30;
-    const char *token, *hash, *oid = pm_row_str(row, DUE_ID);
-    const char *iid = pm_row_str(row, DUE_INVITATION_ID);
-    int claimed = 0, stored = 0;
-
-    if (pm_db_exec(db, PM_SQL_OUTBOX_CLAIM, &claimed, pm_arg_int(p, lease), oid,
-                   pm_arg_int(p, now)) != APR_SUCCESS || claimed != 1) {
+    token_secret(s, &secret, &len);
+    if (pm_token_derive(p, secret, len, d->invitation_id, d->outbox_id, token, hash)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00338)
+                     PM_OUTBOX_LOG "no token secret to derive the link from",
+                     (apr_int64_t)d->outbox_id);
         return 0;
     }
+    return 1;
+}
+
+/* The invitation's current token becomes this send's: an earlier send's link
+ * answers "superseded", a repeat of this send keeps its link. */
+static int store_token(pm_db *db, apr_pool_t *p, const char *hash, const pm_delivery *d,
+                       int *stored)
+{
+    const char *iid = pm_arg_int(p, d->invitation_id);
+
+    if (pm_db_begin(db) != APR_SUCCESS
+        || pm_db_exec(db, PM_SQL_TOKEN_RETIRE_OTHER, NULL, pm_arg_int(p, pm_now_sec(NULL)), iid,
+                      hash) != APR_SUCCESS
+        || pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, stored, hash, iid) != APR_SUCCESS) {
+        pm_db_rollback(db);
+        return 0;
+    }
+    if (*stored != 1) {
+        pm_db_rollback(db);
+        return 1;
+    }
+    return pm_db_commit(db) == APR_SUCCESS;
+}
+
+/* Phase 1 for one claimed row: check it may still go, store its token's hash,
+ * render it. 0: not sent (the row was given up or given back). */
+static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_settings *st,
+                            const pm_row *row, pm_delivery *d)
+{
+    apr_pool_t *p = ps->p;
+    server_rec *s = ps->s;
+    const char *token, *hash, *status = pm_row_str(row, DUE_INV_STATUS);
+    int stored = 0;
+
+    d->pass = ps;
     d->outbox_id = pm_row_int(row, DUE_ID, 0);
     d->invitation_id = pm_row_int(row, DUE_INVITATION_ID, 0);
     d->attempts = (int)pm_row_int(row, DUE_ATTEMPTS, 0) + 1;
@@ -154,30 +185,29 @@ static int prepare_delivery(pm_db *db, apr_pool_t *p, server_rec *s, const pm_se
         render_test_message(p, s, st, row, d);
         return 1;
     }
-    if (pm_row_str(row, DUE_INV_STATUS) == NULL
-        || strcmp(pm_row_str(row, DUE_INV_STATUS), "pending") != 0) {
-        mark_failed(db, p, d->outbox_id,
-                    apr_psprintf(p, "not sent: the invitation was %s before delivery",
-                                 pm_row_str(row, DUE_INV_STATUS)));
+    if (status == NULL || strcmp(status, "pending") != 0) {
+        pm_outbox_give_up(db, ps, d->outbox_id, apr_psprintf(p, "not sent: the invitation "
+                          "was %s before delivery", status));
         return 0;
     }
-    if (pm_token_new(p, &token, &hash) != APR_SUCCESS || pm_db_begin(db) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(p, now), iid) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, &stored, hash, iid) != APR_SUCCESS) {
-        pm_db_rollback(db);
+    if (pm_row_int(row, DUE_NEWER_SEND, 0)) {
+        pm_outbox_give_up(db, ps, d->outbox_id, "not sent: replaced by a newer email");
+        return 0;
+    }
+    if (!send_token(p, s, d, &token, &hash)) {
+        pm_outbox_give_back(db, ps, d->outbox_id);            /* logged */
+        return 0;
+    }
+    if (!store_token(db, p, hash, d, &stored)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
-                     "outbox %s: could not store the new token hash; will retry", oid);
-        pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, now), NULL, oid);
+                     PM_OUTBOX_LOG "could not store the new token hash; will retry",
+                     (apr_int64_t)d->outbox_id);
+        pm_outbox_give_back(db, ps, d->outbox_id);
         return 0;
     }
     if (stored != 1) {                    /* answered or withdrawn since the row was read */
-        pm_db_rollback(db);
-        mark_failed(db, p, d->outbox_id, "not sent: the invitation was answered or withdrawn "
-                    "before delivery");
-        return 0;
-    }
-    if (pm_db_commit(db) != APR_SUCCESS) {
-        pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, now), NULL, oid);
+        pm_outbox_give_up(db, ps, d->outbox_id, "not sent: the invitation was answered or "
+                          "withdrawn before delivery");
         return 0;
     }
     render_message(p, s, st, row, token, d);
@@ -190,67 +220,63 @@ static const char *held_reason(apr_pool_t *p, const char *error)
 }
 
 /* Emails that came due while the queue is held are not tried; they say why. */
-static void show_hold(pm_db *db, apr_pool_t *p, long long now)
+static void show_hold(pm_db *db, apr_pool_t *p)
 {
     pm_metrics_view *v = apr_palloc(p, sizeof(*v));
 
     if (pm_metrics_read(v) && v->mail_config_error[0]) {
         pm_db_exec(db, PM_SQL_OUTBOX_HOLD_WAITING, NULL, held_reason(p, v->mail_config_error),
-                   pm_arg_int(p, now));
+                   pm_arg_int(p, pm_now_sec(NULL)));
     }
 }
 
-static apr_array_header_t *claim_batch(server_rec *s, apr_pool_t *p)
+/* Claims a batch and prepares it; a row it could not prepare was given back or
+ * up, and when the rows or the settings cannot be read the whole claim goes back.
+ * While a mail configuration error holds the queue, nothing is claimed. */
+static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
 {
-    apr_array_header_t *batch = apr_array_make(p, 4, sizeof(delivery));
-    apr_array_header_t *rows = NULL;
+    apr_pool_t *p = ps->p;
+    apr_array_header_t *batch = apr_array_make(p, 4, sizeof(pm_delivery));
+    apr_array_header_t *rows;
     pm_settings st;
-    pm_db *db = pm_db_open(s, p);
-    long long now = pm_now_sec(NULL);
-    int i;
+    pm_db *db = pm_db_open(ps->s, p);
+    int i, claimed, unread = 0;
 
     if (db == NULL) {
         return batch;
     }
     if (pm_metrics_mail_held()) {        /* until a restart brings a fixed configuration */
-        show_hold(db, p, now);
+        show_hold(db, p);
         pm_db_close(db);
         pm_metrics_worker_progress(1);
         return batch;
     }
     /* rows first, settings second: a row queued after a settings change is
      * then always rendered with that change */
-    if (pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, pm_arg_int(p, now), pm_arg_int(p, now),
-                     pm_arg_int(p, BATCH_MAX)) == APR_SUCCESS && rows->nelts == 0) {
+    claimed = pm_outbox_claim(ps, db, BATCH_MAX);
+    if (claimed == 0) {
         pm_metrics_worker_progress(1);    /* a pass with nothing to do is a whole pass */
     }
-    else if (rows != NULL && rows->nelts > 0 && pm_settings_load(db, p, &st) == APR_SUCCESS) {
-        for (i = 0; i < rows->nelts; i++) {
-            delivery d;
-            memset(&d, 0, sizeof(d));
-            if (prepare_delivery(db, p, s, &st, &APR_ARRAY_IDX(rows, i, pm_row), &d)) {
-                APR_ARRAY_PUSH(batch, delivery) = d;
+    else if (claimed > 0) {
+        if (pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, ps->claim) == APR_SUCCESS
+            && pm_settings_load(db, p, &st) == APR_SUCCESS) {
+            for (i = 0; i < rows->nelts; i++) {
+                pm_delivery d;
+                memset(&d, 0, sizeof(d));
+                if (prepare_delivery(db, ps, &st, &APR_ARRAY_IDX(rows, i, pm_row), &d)) {
+                    APR_ARRAY_PUSH(batch, pm_delivery) = d;
+                }
             }
+        }
+        else {
+            unread = 1;
         }
     }
     pm_db_close(db);
-    return batch;
-}
-
-/* A certificate or TLS-policy failure is the configuration's, not this email's:
- * the row stays queued with the error for staff to read and its attempt given
- * back; the worker holds the queue (one log line) until a restart. */
-static void hold_for_config(server_rec *s, apr_pool_t *p, pm_db *db, delivery *d)
-{
-    pm_db_exec(db, PM_SQL_OUTBOX_HOLD, NULL, held_reason(p, d->error),
-               pm_arg_int(p, d->outbox_id));
-    if (!pm_metrics_mail_held()) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00311)
-                     "mail configuration error: %s; no email is sent until the mail "
-                     "settings (PortalMailServer, PortalMailTLS, PortalMailCAFile, "
-                     "PortalMailCAPath) are fixed and httpd is restarted gracefully", d->error);
-        pm_metrics_mail_config_error(d->error);
+    if (unread) {
+        pm_outbox_release(ps, 0, NULL);
     }
+    return batch;
 }
 
 /* EHLO names PortalMailHelo, else the main server's ServerName (an IPv4 address
@@ -268,103 +294,124 @@ static const char *helo_name(apr_pool_t *p, server_rec *s, const pm_server_conf 
     return pm_parse_helo_name(name) == NULL ? name : NULL;
 }
 
-static void send_batch(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
+static pm_smtp *open_smtp(server_rec *s, apr_pool_t *p, int timeout_sec)
 {
     pm_server_conf *conf = pm_server_config(s);
-    pm_smtp_conf sc;
-    pm_smtp *smtp;
-    int i;
+    pm_smtp_conf *sc = apr_pcalloc(p, sizeof(*sc));
 
-    memset(&sc, 0, sizeof(sc));
-    sc.server_url = conf->mail_server;
-    sc.tls_mode = conf->mail_tls != PM_UNSET ? conf->mail_tls : PM_DEFAULT_MAIL_TLS;
-    sc.user = conf->mail_user;
-    sc.password = conf->mail_password;
-    sc.timeout_sec = conf->mail_timeout != PM_UNSET ? conf->mail_timeout : PM_DEFAULT_MAIL_TIMEOUT;
-    sc.from_name = conf->mail_from_name;
-    sc.from_addr = conf->mail_from_addr;
-    sc.helo_host = helo_name(p, s, conf);
-    sc.ca_file = conf->mail_ca_file;
-    sc.ca_path = conf->mail_ca_path;
-    smtp = pm_smtp_open(p, &sc);
-    for (i = 0; i < batch->nelts; i++) {
-        delivery *d = &APR_ARRAY_IDX(batch, i, delivery);
-        if (smtp == NULL) {
-            d->result = PM_SEND_RETRY;
-            d->error = "not sent: could not set up the SMTP client";
-            continue;
-        }
-        if (i > 0 && APR_ARRAY_IDX(batch, i - 1, delivery).result == PM_SEND_CONFIG) {
-            d->result = PM_SEND_CONFIG;   /* the same configuration would fail the same way */
-            d->error = APR_ARRAY_IDX(batch, i - 1, delivery).error;
-            continue;
-        }
-        d->result = pm_smtp_send(smtp, p, &d->msg, &d->error);
+    sc->server_url = conf->mail_server;
+    sc->tls_mode = conf->mail_tls != PM_UNSET ? conf->mail_tls : PM_DEFAULT_MAIL_TLS;
+    sc->user = conf->mail_user;
+    sc->password = conf->mail_password;
+    sc->timeout_sec = timeout_sec;
+    sc->from_name = conf->mail_from_name;
+    sc->from_addr = conf->mail_from_addr;
+    sc->helo_host = helo_name(p, s, conf);
+    sc->ca_file = conf->mail_ca_file;
+    sc->ca_path = conf->mail_ca_path;
+    return pm_smtp_open(p, sc);
+}
+
+/* A certificate or TLS-policy failure is the configuration's, not the emails':
+ * every row this pass holds goes back queued with the error for staff to read and
+ * this attempt refunded; the worker holds the queue (one log line) until a
+ * graceful restart brings a fixed configuration. */
+static void hold_for_config(pm_outbox_pass *ps, pm_delivery *d)
+{
+    const char *why = pm_mask_emails(ps->p, d->error ? d->error : "TLS");
+
+    pm_outbox_release(ps, d->outbox_id, held_reason(ps->p, why));
+    if (!pm_metrics_mail_held()) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ps->s, PM_LOGNO(00311)
+                     "mail configuration error: %s; no email is sent until the mail "
+                     "settings (PortalMailServer, PortalMailTLS, PortalMailCAFile, "
+                     "PortalMailCAPath) are fixed and httpd is restarted gracefully", why);
+        pm_metrics_mail_config_error(why);
     }
 }
 
-static void record_outcomes(server_rec *s, apr_pool_t *p, apr_array_header_t *batch)
+/* The relay could not be reached: nothing is charged, the rows go back without
+ * backoff and the next pass (one interval later) is the next probe. */
+static void relay_down(pm_outbox_pass *ps, pm_delivery *d)
 {
-    pm_server_conf *conf = pm_server_config(s);
-    int max_attempts = conf->outbox_max_attempts != PM_UNSET ? conf->outbox_max_attempts
-                                                             : PM_DEFAULT_OUTBOX_ATTEMPTS;
-    pm_db *db = pm_db_open(s, p);
-    const char *now = pm_arg_int(p, pm_now_sec(NULL));
-    int i;
+    const char *why = pm_mask_emails(ps->p, d->error ? d->error : "unreachable");
 
-    if (db == NULL) {
-        return;                           /* leases expire; rows are retried */
+    if (!relay_is_down) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00335)
+                     "the mail server cannot be reached (%s); nothing is charged to the "
+                     "queued emails and it is tried again every interval", why);
     }
+    relay_is_down = 1;
+    pm_outbox_release(ps, d->outbox_id, why);
+}
+
+static void relay_answers(pm_outbox_pass *ps)
+{
+    if (relay_is_down) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ps->s, PM_LOGNO(00336)
+                     "the mail server answers again");
+    }
+    relay_is_down = 0;
+}
+
+/* Phases 2 and 3, message by message: hold, send, record. Returns how many
+ * emails were tried. */
+static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch)
+{
+    pm_smtp *smtp = open_smtp(ps->s, ps->p, ps->timeout_sec);
+    int i, tried = 0;
+
     for (i = 0; i < batch->nelts; i++) {
-        delivery *d = &APR_ARRAY_IDX(batch, i, delivery);
-        const char *oid = pm_arg_int(p, d->outbox_id);
-        if (d->error != NULL) {
-            d->error = pm_mask_emails(p, d->error);   /* stored and logged below */
+        pm_delivery *d = &APR_ARRAY_IDX(batch, i, pm_delivery);
+        if (apr_atomic_read32(&outbox_stopping) || !pm_outbox_hold(ps, d, batch->nelts - i)) {
+            break;
         }
-        pm_metrics_worker_outcome(d->result == PM_SEND_OK,
-                                  d->result == PM_SEND_RETRY && d->attempts < max_attempts,
-                                  d->result == PM_SEND_FAILED
-                                  || (d->result == PM_SEND_RETRY && d->attempts >= max_attempts),
-                                  d->error);
-        if (d->result == PM_SEND_CONFIG) {
-            hold_for_config(s, p, db, d);
-        }
-        else if (d->result == PM_SEND_OK) {
-            pm_db_exec(db, PM_SQL_OUTBOX_SENT, NULL, now, oid);
-            if (d->invitation_id > 0) {
-                pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, pm_arg_int(p, d->invitation_id));
-            }
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PM_LOGNO(00051)
-                         "outbox %s: sent (attempt %d)", oid, d->attempts);
-        }
-        else if (d->result == PM_SEND_RETRY && d->attempts < max_attempts) {
-            long long next = pm_now_sec(NULL) + retry_delay(conf, d->attempts);
-            pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(p, next), d->error, oid);
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
-                         "outbox %s: attempt %d failed, retrying in %ds: %s", oid,
-                         d->attempts, (int)(next - pm_now_sec(NULL)), d->error);
+        d->msg.on_data = pm_outbox_count_send;
+        d->msg.on_data_ctx = d;
+        if (smtp == NULL) {
+            d->result = PM_SEND_RETRY;
+            d->error = "not sent: could not set up the SMTP client";
         }
         else {
-            mark_failed(db, p, d->outbox_id, d->error);
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00053)
-                         "outbox %s: delivery failed after %d attempt(s): %s", oid,
-                         d->attempts, d->error);
+            d->result = pm_smtp_send(smtp, ps->p, &d->msg, &d->error);
+            d->data = pm_smtp_data_state(smtp);
+        }
+        if (d->result == PM_SEND_RELAY_DOWN) {
+            relay_down(ps, d);
+            return tried;
+        }
+        if (d->result == PM_SEND_CONFIG) {
+            hold_for_config(ps, d);
+            return tried;
+        }
+        relay_answers(ps);
+        tried++;
+        if (!pm_outbox_record(ps, d)) {
+            break;                        /* the database is away: stop sending */
         }
     }
-    pm_db_close(db);
-    pm_metrics_worker_progress(1);
+    if (i < batch->nelts) {
+        pm_outbox_release(ps, 0, NULL);
+    }
+    return tried;
 }
 
 int pm_outbox_run_once(server_rec *s, apr_pool_t *p)
 {
-    apr_array_header_t *batch = claim_batch(s, p);
+    pm_outbox_pass ps;
+    apr_array_header_t *batch;
+    int sent;
 
+    if (!pm_outbox_pass_init(&ps, s, p)) {
+        return 0;
+    }
+    batch = claim_batch(&ps);
     if (batch->nelts == 0) {
         return 0;
     }
-    send_batch(s, p, batch);
-    record_outcomes(s, p, batch);
-    return batch->nelts;
+    sent = send_batch(&ps, batch);
+    pm_metrics_worker_progress(1);
+    return sent;
 }
 
 static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
@@ -397,12 +444,11 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
 static apr_status_t outbox_child_exit(void *data)
 {
     server_rec *s = data;
-    pm_server_conf *conf = pm_server_config(s);
-    int timeout = conf->mail_timeout != PM_UNSET ? conf->mail_timeout : PM_DEFAULT_MAIL_TIMEOUT;
+    int wait_sec = pm_outbox_stop_wait_sec(s);
     int waited;
 
     apr_atomic_set32(&outbox_stopping, 1);
-    for (waited = 0; apr_atomic_read32(&outbox_in_pass) && waited < (timeout + 5) * 20; waited++) {
+    for (waited = 0; apr_atomic_read32(&outbox_in_pass) && waited < wait_sec * 20; waited++) {
         apr_sleep(apr_time_from_msec(50));
     }
     return APR_SUCCESS;
@@ -430,6 +476,14 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s)
                      "mod_portal_manager needs mod_watchdog for email delivery "
                      "(LoadModule watchdog_module, or an httpd with it built in)");
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (pm_server_config(s)->token_secret == NULL && !fallback_secret_ready) {
+        if (apr_generate_random_bytes(fallback_secret, sizeof(fallback_secret)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00337)
+                         "no randomness for the invitation links' secret");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        fallback_secret_ready = 1;
     }
     if (pm_smtp_global_init() != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00055) "curl_global_init failed");

@@ -21,8 +21,13 @@ command of the named stage consumes the first line for that stage:
     DATA sleep 5                        wait 5 s, then carry on normally
     451 4.3.0 Try again later           a line starting with a digit means DATA
 
+A slow relay: --delay SECONDS keeps every accepted message that long before its
+"250" reply, after it is stored: a client that dies or times out meanwhile has
+delivered a message whose outcome it never learnt.
+
 Run:  /usr/bin/python3 t/smtp/catcher.py --listen 127.0.0.1:PORT --dir DIR
           [--pidfile FILE] [--auth USER:PASSWORD] [--tls-cert CERT --tls-key KEY]
+          [--delay SECONDS]
 It writes DIR/ready (the port) once it listens and stops cleanly on SIGTERM/SIGINT.
 """
 
@@ -42,8 +47,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, directory):
+    def __init__(self, directory, delay=0.0):
         self.dir = directory
+        self.delay = delay
         self.new = os.path.join(directory, "new")
         self.tmp = os.path.join(directory, "tmp")
         self.control = os.path.join(directory, "control")
@@ -139,6 +145,8 @@ class Handler:
             fh.write(envelope.original_content or envelope.content)
         os.rename(tmp_json, os.path.join(self.new, n + ".json"))
         os.rename(tmp_eml, os.path.join(self.new, n + ".eml"))
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
         return "250 2.0.0 OK queued as " + n
 
 
@@ -162,12 +170,14 @@ def main():
     ap.add_argument("--auth", help="USER:PASSWORD required for AUTH PLAIN/LOGIN")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--delay", type=float, default=0.0,
+                    help="seconds every accepted message waits for its 250 reply")
     args = ap.parse_args()
     # aiosmtpd warns about AUTH without TLS: that is the point of a loopback test server
     warnings.filterwarnings("ignore")
 
     host, _, port = args.listen.rpartition(":")
-    handler = Handler(args.dir)
+    handler = Handler(args.dir, args.delay)
     kwargs = {"hostname": "catcher.test", "ident": "pm-catcher"}
     if args.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -15,6 +15,10 @@ package PortalTest::Standalone;
 #   my @m = $sa->mails;  my $dbh = $sa->db;
 #   $sa->stop_smtp; $sa->start_smtp;                     # same port again
 #   $sa->stop;                                           # httpd, catcher, pg schema
+#   $sa->graceful;  $sa->kill_children('KILL');           # httpd -k graceful; signal its children
+#   my $res = $sa->recipient(lookup => { token => $t });   # the public recipient API
+#   my $b = PortalTest::Standalone->new(name => 'b', share => $sa);  # a second httpd on
+#                                        # $sa's database and catcher (stop() leaves them)
 #
 # Database: the driver of the suite ($PM_DB_DRIVER / the test runtime). SQLite: a new
 # file in the run dir. PostgreSQL: a new schema pm_sa_<pid>_<n> in the suite's database,
@@ -56,6 +60,7 @@ sub new {
         httpd   => $ENV{PM_HTTPD} || '/usr/sbin/apache2',
         smtp_port => $o{smtp_port},
         owner   => $$,
+        share   => $o{share},
     }, $class;
     $self->{mail_dir} = "$self->{dir}/mail";
     return $self;
@@ -255,10 +260,16 @@ sub start {
     make_path($self->{dir});
     chmod 0755, $self->{dir};
     $self->{port} = PortalTest::Env::free_port();
-    $self->_setup_db;
+    if (my $o = $self->{share}) {
+        $self->{$_} = $o->{$_} for qw(driver db_file dbd_params pg_base smtp_port mail_dir);
+        $self->{pg_schema_shared} = $o->{pg_schema};
+    }
+    else {
+        $self->_setup_db;
+    }
     PortalTest::Env::write_auth_files({ htpasswd => "$self->{dir}/staff.htpasswd",
                                         groups => "$self->{dir}/staff.groups" });
-    $self->start_smtp;
+    $self->start_smtp unless $self->{share};
     $self->_write_conf;
     return $self->start_httpd;
 }
@@ -304,6 +315,34 @@ sub stop_httpd {
     delete $self->{started};
 }
 
+# httpd -k graceful: the children of the old generation finish, a new one starts
+sub graceful {
+    my $self = shift;
+    my $out = qx{$self->{httpd} -f $self->{dir}/httpd.conf -k graceful 2>&1};
+    die "standalone $self->{name}: graceful restart failed: $out\n" if $?;
+}
+
+sub httpd_pid {
+    my $self = shift;
+    my $pid = eval { PortalTest::Env::slurp("$self->{dir}/httpd.pid") } // '';
+    chomp $pid;
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+# the pids of this server's httpd children
+sub children {
+    my $self = shift;
+    my $parent = $self->httpd_pid or return ();
+    return grep { /^\d+$/ } map { s/\s+//gr } split /\n/, qx{ps -o pid= --ppid $parent};
+}
+
+# send SIGNAL to every child (the parent forks new ones); returns how many
+sub kill_children {
+    my ($self, $signal) = @_;
+    my @pids = $self->children;
+    return kill $signal, @pids;
+}
+
 sub stop {
     my $self = shift;
     $self->stop_httpd;
@@ -333,6 +372,18 @@ sub staff {
     $req->header('Content-Type' => 'application/json') if length $body;
     $req->header('Content-Length' => length $body) unless $method =~ /^(GET|HEAD)$/;
     $req->header('X-Requested-With' => 'portal-manager') unless $method =~ /^(GET|HEAD)$/;
+    $self->{ua} ||= LWP::UserAgent->new(keep_alive => 4, timeout => 30);
+    return $self->{ua}->request($req);
+}
+
+# recipient(ACTION, \%body): POST /portal/invitation/api/ACTION as the invitation page does
+sub recipient {
+    my ($self, $action, $body) = @_;
+    my $req = HTTP::Request->new(POST => $self->invitation_url . "api/$action");
+    my $json = JSON::PP->new->utf8->encode($body);
+    $req->content($json);
+    $req->header('Content-Type' => 'application/json', 'Content-Length' => length $json,
+                 'X-Requested-With' => 'portal-manager');
     $self->{ua} ||= LWP::UserAgent->new(keep_alive => 4, timeout => 30);
     return $self->{ua}->request($req);
 }

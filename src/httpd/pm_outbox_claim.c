@@ -1,0 +1,285 @@
+/* pm_outbox_claim.c — the delivery worker's hold on its rows (pm_outbox_claim.h):
+ * claim under a per-pass token, lease renewal before each message, per-message
+ * outcomes with retries, release. A row is only ever written by the pass whose
+ * token it carries, so two workers (two httpd generations, two instances) never
+ * work the same row even when one of them outlived its lease. */
+#include "pm_outbox_claim.h"
+#include "pm_metrics.h"
+#include "pm_store.h"
+#include "pm_text.h"
+#include "pm_token.h"
+
+APLOG_USE_MODULE(portal_manager);
+
+#define LEASE_SLACK_SEC  15       /* beyond one message: the outcome's retries */
+#define RECORD_TRIES     12       /* about 8 s of waiting in all */
+#define RETRY_CAP_SEC    3600
+
+static int effective_timeout(const pm_server_conf *conf)
+{
+    return conf->mail_timeout != PM_UNSET ? conf->mail_timeout : PM_DEFAULT_MAIL_TIMEOUT;
+}
+
+int pm_outbox_pass_init(pm_outbox_pass *ps, server_rec *s, apr_pool_t *p)
+{
+    const char *claim = pm_random_hex(p, 16);
+
+    if (claim == NULL) {
+        return 0;
+    }
+    ps->s = s;
+    ps->p = p;
+    ps->claim = claim;
+    ps->timeout_sec = effective_timeout(pm_server_config(s));
+    /* a message takes at most the SMTP timeout (libcurl's CURLOPT_TIMEOUT covers
+     * the connect too); the lease is renewed before every message */
+    ps->lease_sec = ps->timeout_sec + LEASE_SLACK_SEC;
+    return 1;
+}
+
+int pm_outbox_stop_wait_sec(server_rec *s)
+{
+    return effective_timeout(pm_server_config(s)) + LEASE_SLACK_SEC;
+}
+
+int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max)
+{
+    apr_pool_t *p = ps->p;
+    const char *now = pm_arg_int(p, pm_now_sec(NULL));
+    int claimed = 0;
+
+    if (pm_db_exec(db, PM_SQL_OUTBOX_CLAIM, &claimed, ps->claim,
+                   pm_arg_int(p, pm_now_sec(NULL) + ps->lease_sec), now, now,
+                   apr_itoa(p, max), now) != APR_SUCCESS) {
+        return -1;
+    }
+    return claimed;
+}
+
+int pm_outbox_hold(pm_outbox_pass *ps, const pm_delivery *d, int remaining)
+{
+    apr_pool_t *p = ps->p;
+    pm_db *db = pm_db_open(ps->s, p);
+    const char *oid = pm_arg_int(p, d->outbox_id);
+    int held = 0;
+
+    if (db == NULL) {
+        return 0;
+    }
+    if (pm_db_exec(db, PM_SQL_OUTBOX_HOLD, &held, pm_arg_int(p, pm_now_sec(NULL) + ps->lease_sec),
+                   oid, oid, d->msg.message_id, ps->claim) != APR_SUCCESS) {
+        held = -1;
+    }
+    pm_db_close(db);
+    if (held != remaining) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00330)
+                     "outbox %s: this worker holds %d of its %d unsent row(s); it stops and "
+                     "leaves them to the next pass", oid, held < 0 ? 0 : held, remaining);
+        return 0;
+    }
+    return 1;
+}
+
+void pm_outbox_release(pm_outbox_pass *ps, long long refund_id, const char *reason)
+{
+    pm_db *db = pm_db_open(ps->s, ps->p);
+
+    if (db == NULL) {
+        return;                           /* the lease runs out instead */
+    }
+    pm_db_exec(db, PM_SQL_OUTBOX_RELEASE, NULL, pm_arg_int(ps->p, refund_id), reason, ps->claim);
+    pm_db_close(db);
+}
+
+void pm_outbox_give_back(pm_db *db, pm_outbox_pass *ps, long long outbox_id)
+{
+    pm_db_exec(db, PM_SQL_OUTBOX_RETRY, NULL, pm_arg_int(ps->p, pm_now_sec(NULL)), NULL,
+               pm_arg_int(ps->p, outbox_id), ps->claim);
+}
+
+void pm_outbox_give_up(pm_db *db, pm_outbox_pass *ps, long long outbox_id, const char *why)
+{
+    pm_db_exec(db, PM_SQL_OUTBOX_FAILED, NULL, why, pm_arg_int(ps->p, outbox_id), ps->claim);
+}
+
+/* Waits before try n (1, 2, ...) of a write that failed: 100 ms doubling to 1 s. */
+static void back_off(int n)
+{
+    int ms = 100 << (n < 4 ? n - 1 : 3);
+
+    apr_sleep(apr_time_from_msec(ms > 1000 ? 1000 : ms));
+}
+
+void pm_outbox_count_send(void *ctx)
+{
+    pm_delivery *d = ctx;
+    pm_outbox_pass *ps = d->pass;
+    int n;
+
+    if (d->invitation_id <= 0) {
+        return;                           /* a test email counts for nothing */
+    }
+    for (n = 0; n < 3 && !d->counted; n++) {
+        pm_db *db;
+        if (n > 0) {
+            back_off(n);
+        }
+        db = pm_db_open(ps->s, ps->p);
+        if (db != NULL && pm_db_exec(db, PM_SQL_INVITATION_COUNT_SEND, NULL,
+                                     pm_arg_int(ps->p, d->invitation_id)) == APR_SUCCESS) {
+            d->counted = 1;
+        }
+        if (db != NULL) {
+            pm_db_close(db);
+        }
+    }
+    if (!d->counted) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00334)
+                     PM_OUTBOX_LOG "this email was not counted in the invitation's "
+                     "send_count (the database did not answer)", (apr_int64_t)d->outbox_id);
+    }
+}
+
+/* exponential backoff from PortalOutboxRetryDelay, capped, with +-25% jitter */
+static long long retry_delay(pm_server_conf *conf, int attempts)
+{
+    long long base = conf->outbox_retry_delay != PM_UNSET ? conf->outbox_retry_delay
+                                                          : PM_DEFAULT_OUTBOX_RETRY_DELAY;
+    long long delay = base;
+    unsigned char r = 0;
+    int i;
+
+    for (i = 1; i < attempts && delay < RETRY_CAP_SEC; i++) {
+        delay *= 2;
+    }
+    if (delay > RETRY_CAP_SEC) {
+        delay = RETRY_CAP_SEC;
+    }
+    apr_generate_random_bytes(&r, 1);
+    delay += delay * ((int)r - 128) / 512;          /* within +-25% */
+    return delay > 0 ? delay : 1;
+}
+
+typedef enum { OUTCOME_SENT, OUTCOME_RETRY, OUTCOME_FAILED } outcome;
+
+static outcome outcome_of(pm_server_conf *conf, const pm_delivery *d)
+{
+    int max_attempts = conf->outbox_max_attempts != PM_UNSET ? conf->outbox_max_attempts
+                                                             : PM_DEFAULT_OUTBOX_ATTEMPTS;
+
+    if (d->result == PM_SEND_OK) {
+        return OUTCOME_SENT;
+    }
+    return d->result == PM_SEND_RETRY && d->attempts < max_attempts ? OUTCOME_RETRY
+                                                                     : OUTCOME_FAILED;
+}
+
+/* One try at writing the outcome: the row (if the pass still holds it), the
+ * invitation's sent_at, and send_count taken back for a refused message, in one
+ * transaction. *held: the row was still the pass's. */
+static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delivery *d,
+                                  outcome o, long long next, int *held)
+{
+    apr_pool_t *p = ps->p;
+    const char *oid = pm_arg_int(p, d->outbox_id), *iid = pm_arg_int(p, d->invitation_id);
+    const char *now = pm_arg_int(p, pm_now_sec(NULL));
+    apr_status_t rv = pm_db_begin(db);
+
+    *held = 0;
+    if (rv == APR_SUCCESS && o == OUTCOME_SENT) {
+        rv = pm_db_exec(db, PM_SQL_OUTBOX_SENT, held, now, oid, ps->claim);
+        if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
+            rv = pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, iid);
+        }
+    }
+    else if (rv == APR_SUCCESS && o == OUTCOME_RETRY) {
+        rv = pm_db_exec(db, PM_SQL_OUTBOX_RETRY, held, pm_arg_int(p, next), d->error, oid,
+                        ps->claim);
+    }
+    else if (rv == APR_SUCCESS) {
+        rv = pm_db_exec(db, PM_SQL_OUTBOX_FAILED, held, d->error, oid, ps->claim);
+    }
+    if (rv == APR_SUCCESS && d->counted && d->data == PM_DATA_REFUSED) {
+        rv = pm_db_exec(db, PM_SQL_INVITATION_UNCOUNT_SEND, NULL, iid);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = pm_db_commit(db);
+    }
+    else {
+        pm_db_rollback(db);
+    }
+    return rv;
+}
+
+static void log_outcome(pm_outbox_pass *ps, const pm_delivery *d, outcome o, long long next)
+{
+    server_rec *s = ps->s;
+    apr_int64_t oid = d->outbox_id;
+
+    if (o == OUTCOME_SENT) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PM_LOGNO(00051)
+                     PM_OUTBOX_LOG "sent (attempt %d)", oid, d->attempts);
+    }
+    else if (o == OUTCOME_RETRY) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00052)
+                     PM_OUTBOX_LOG "attempt %d failed, retrying in %ds: %s", oid,
+                     d->attempts, (int)(next - pm_now_sec(NULL)), d->error);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00053)
+                     PM_OUTBOX_LOG "delivery failed after %d attempt(s): %s", oid,
+                     d->attempts, d->error);
+    }
+}
+
+int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d)
+{
+    pm_server_conf *conf = pm_server_config(ps->s);
+    outcome o = outcome_of(conf, d);
+    long long next = pm_now_sec(NULL) + (o == OUTCOME_RETRY ? retry_delay(conf, d->attempts) : 0);
+    int n, held = 0;
+
+    if (d->error != NULL) {
+        d->error = pm_mask_emails(ps->p, d->error);   /* stored and logged */
+    }
+    for (n = 0; n < RECORD_TRIES; n++) {
+        pm_db *db;
+        apr_status_t rv;
+        if (n > 0) {
+            back_off(n);
+        }
+        if ((db = pm_db_open(ps->s, ps->p)) == NULL) {
+            rv = APR_EGENERAL;
+        }
+        else {
+            rv = write_outcome(db, ps, d, o, next, &held);
+            pm_db_close(db);
+        }
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        if (n == 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00331)
+                         PM_OUTBOX_LOG "the outcome of attempt %d is not recorded yet "
+                         "(the database did not answer); retrying",
+                         (apr_int64_t)d->outbox_id, d->attempts);
+        }
+    }
+    if (n == RECORD_TRIES) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ps->s, PM_LOGNO(00332)
+                     PM_OUTBOX_LOG "the outcome of attempt %d could not be recorded; when "
+                     "its lease ends the email is sent again with the same link",
+                     (apr_int64_t)d->outbox_id, d->attempts);
+        return 0;
+    }
+    if (held != 1) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00333)
+                     PM_OUTBOX_LOG "another worker took this row over; attempt %d is "
+                     "left unrecorded (its link is the same)", (apr_int64_t)d->outbox_id,
+                     d->attempts);
+        return 1;
+    }
+    log_outcome(ps, d, o, next);
+    pm_metrics_worker_outcome(o == OUTCOME_SENT, o == OUTCOME_RETRY, o == OUTCOME_FAILED, d->error);
+    return 1;
+}

@@ -1,0 +1,243 @@
+# t/delivery_faults.t — exactly one live email per send under faults (issue 16), each
+# case on its own throwaway httpd + database + a slow SMTP catcher (a relay that keeps
+# every accepted message before its "250": t/smtp/catcher.py --delay):
+#   - kill -9 of every httpd child mid-batch: nothing is lost; an email that went out
+#     unrecorded is sent again with the SAME link, so every delivered link answers
+#     lookup 200; each copy has its own Message-ID; send_count counts both;
+#   - a graceful restart mid-batch (the old and the new generation's workers overlap):
+#     one email per invitation, every link works, the outbox matches the catcher;
+#   - a batch that takes longer than one lease, with a second httpd on the same
+#     database: the lease of every row still waiting is renewed, so it never lapses
+#     while its worker holds it (PortalMailTimeout unset: the lease comes from the
+#     effective 30 s, not from the "unset" -1) and the other instance never sends it;
+#   - the relay is down: no attempt is charged, the rows are not backed off, and the
+#     queue drains within a second of the relay answering again.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use Time::HiRes qw(sleep time);
+use PortalTest qw(decode_json_body parse_mail expect_log_ids);
+use PortalTest::Env ();
+use PortalTest::Delivery qw(wait_until new_client);
+use PortalTest::Standalone;
+
+# the relay is down on purpose (PM00335)
+expect_log_ids(qw(PM00335));
+
+# PM_FAULT_CASES=kill9,graceful,lease,relaydown runs only those cases (default: all)
+my %ONLY = map { $_ => 1 } split /,/, $ENV{PM_FAULT_CASES} // '';
+sub want { return !%ONLY || $ONLY{ $_[0] } }
+
+# the recipient API's rate limits would answer 429 to this many lookups from one address
+my %NO_LIMITS = (PortalRecipientIPLimit => 0, PortalRecipientTokenLimit => 0);
+
+sub start_or_bail {
+    my $sa = shift;
+    my $ok = eval { $sa->start; 1 };
+    ok($ok, "standalone server '$sa->{name}' started") or diag $@;
+    return $ok;
+}
+
+# $n new clients, one invitation each: { invitation id => email }
+sub invite_many {
+    my ($sa, $n, $label) = @_;
+    my $dbh = $sa->db;
+    my (%inv, @codes);
+    for my $k (1 .. $n) {
+        my $email = "$label$k." . int(rand 1e6) . '@example.test';
+        my $cid = new_client(dbh => $dbh, email => $email);
+        my $res = $sa->staff(POST => "/clients/$cid/invitations");
+        push @codes, $res->code;
+        my $id = $res->code == 201 ? (decode_json_body($res) || {})->{id} : undef;
+        $inv{$id} = $email if defined $id;
+    }
+    is(join(',', @codes), join(',', ('201') x $n), "$label: $n invitations, each 201");
+    return \%inv;
+}
+
+sub outbox_of {
+    my ($sa) = @_;
+    return $sa->db->selectall_arrayref('SELECT * FROM outbox ORDER BY id', { Slice => {} });
+}
+
+sub all_sent {
+    my ($sa, $n) = @_;
+    my $rows = outbox_of($sa);
+    return @$rows == $n && !grep { $_->{status} ne 'sent' } @$rows;
+}
+
+# the token of the invitation link in a parsed email's text part (whichever server,
+# i.e. port, sent it: a second instance's links name its own)
+sub mail_token {
+    my $p = shift;
+    for my $part (@{ $p->{parts} || [] }) {
+        next unless $part->{content_type} eq 'text/plain';
+        return $1 if ($part->{text} // '') =~ m{/portal/invitation/#t=([A-Za-z0-9_-]+)};
+    }
+    return '';
+}
+
+# What the catcher holds, checked against the database: every invitation was delivered
+# (at least once, or exactly once with $exact), every delivered link answers lookup 200,
+# Message-IDs are unique, send_count is the number of copies. Returns the number of
+# emails beyond one per invitation.
+sub check_delivered {
+    my ($sa, $label, $inv, $exact) = @_;
+    my %by_addr;
+    my (@bad_links, %mid);
+    for my $m ($sa->mails) {
+        my $p = parse_mail($m);
+        my $to = lc(($m->{rcpt_tos} || [])->[0] // '');
+        push @{ $by_addr{$to} }, $m;
+        $mid{ $p->{message_id} // '' }++;
+        my $t = mail_token($p);
+        my $res = $sa->recipient(lookup => { token => $t });
+        push @bad_links, "$to: " . $res->code . ' ' . $res->content if $res->code != 200;
+    }
+    my $dbh = $sa->db;
+    my (@missing, @count_off);
+    my $extra = 0;
+    for my $id (sort { $a <=> $b } keys %$inv) {
+        my $copies = scalar @{ $by_addr{ lc $inv->{$id} } || [] };
+        push @missing, $id unless $copies;
+        $extra += $copies - 1 if $copies > 1;
+        my ($sc) = $dbh->selectrow_array('SELECT send_count FROM invitations WHERE id = ?',
+                                         undef, $id);
+        push @count_off, "invitation $id: send_count $sc, emails $copies" if $sc != $copies;
+    }
+    is_deeply(\@missing, [], "$label: every invitation was delivered");
+    is_deeply(\@bad_links, [], "$label: every delivered link answers lookup 200")
+        or diag scalar(@bad_links) . ' dead link(s)';
+    is_deeply([grep { $mid{$_} > 1 } keys %mid], [], "$label: every email has its own Message-ID");
+    is_deeply(\@count_off, [], "$label: send_count is the number of emails that went out");
+    is($extra, 0, "$label: exactly one email per invitation") if $exact;
+    return $extra;
+}
+
+# --- kill -9 of the children mid-batch ------------------------------------------------------
+# 12 invitations through a relay that keeps each message 0.8 s before its 250. The
+# children are killed while the batch is under way: the message being sent has reached
+# the relay but its outcome is never recorded. Old code: the whole batch's outcomes were
+# lost and every email went out again with a new token (the first copies "superseded").
+if (want('kill9')) {
+    my $sa = PortalTest::Standalone->new(name => 'kill9', catcher => ['--delay', '0.8'],
+        portal => { %NO_LIMITS, PortalMailTimeout => 3 });
+    if (start_or_bail($sa)) {
+        my $inv = invite_many($sa, 12, 'kill');
+        my $n = keys %$inv;
+        wait_until(sub { $sa->mail_count >= 3 }, 20);
+        sleep 0.3;                                   # into the next message's 0.8 s
+        ok($sa->kill_children('KILL') > 0, 'kill9: every httpd child killed (SIGKILL) mid-batch');
+        my $at = $sa->mail_count;
+        ok(wait_until(sub { all_sent($sa, $n) }, 60), "kill9: all $n outbox rows end 'sent'")
+            or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
+        sleep 1;
+        my $extra = check_delivered($sa, 'kill9', $inv);
+        cmp_ok($extra, '<=', 1, 'kill9: at most the one email in flight went out twice '
+               . "($extra extra; $at delivered when the children died)");
+        $sa->stop;
+    }
+}
+
+# --- a graceful restart mid-batch --------------------------------------------------------------
+# 25 invitations, 1.6 s per message (32 s for a batch of 20), PortalMailTimeout unset
+# (the sample config) and the links derived from PortalTokenSecretFile. Old code: the
+# lease was 28 s (from the unset -1), so the new generation's worker took over rows the
+# old one was still working through and sent them again with new tokens.
+if (want('graceful')) {
+    my $secret = "/tmp/pm-token-secret-$$";
+    PortalTest::Env::spew($secret, ('ab' x 32) . "\n", 0600);
+    my $sa = PortalTest::Standalone->new(name => 'graceful', catcher => ['--delay', '1.6'],
+        portal => { %NO_LIMITS, PortalMailTimeout => undef, PortalTokenSecretFile => $secret });
+    if (start_or_bail($sa)) {
+        my $inv = invite_many($sa, 25, 'graceful');
+        my $n = keys %$inv;
+        wait_until(sub { $sa->mail_count >= 3 }, 20);
+        ok(eval { $sa->graceful; 1 }, 'graceful: httpd -k graceful mid-batch') or diag $@;
+        ok(wait_until(sub { all_sent($sa, $n) }, 90), "graceful: all $n outbox rows end 'sent'")
+            or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
+        sleep 1.5;
+        check_delivered($sa, 'graceful', $inv, 1);
+        is($sa->mail_count, $n, "graceful: the catcher holds $n emails, as the outbox says");
+        $sa->stop;
+    }
+    unlink $secret;
+}
+
+# --- a batch longer than one lease, and a second instance on the same database -------------
+# 24 invitations at 1.6 s each: 32 s for a batch of 20, more than the 28 s lease the old
+# code took from the unset PortalMailTimeout. A second httpd on the same database and
+# relay starts once the first has claimed its batch: it must take the 4 rows the first
+# did not claim and none of the first one's (old code: it took the lapsed rows and sent
+# them again with new tokens). Every row waiting in a batch keeps a lease in the future.
+if (want('lease')) {
+    my $secret = "/tmp/pm-token-secret-lease-$$";
+    PortalTest::Env::spew($secret, ('cd' x 32) . "\n", 0644);
+    my %conf = (%NO_LIMITS, PortalMailTimeout => undef, PortalTokenSecretFile => $secret);
+    my $sa = PortalTest::Standalone->new(name => 'lease', catcher => ['--delay', '1.6'],
+                                         portal => { %conf });
+    if (start_or_bail($sa)) {
+        my $inv = invite_many($sa, 24, 'lease');
+        my $n = keys %$inv;
+        my $dbh = $sa->db;
+        wait_until(sub { $dbh->selectrow_array(
+            "SELECT count(*) FROM outbox WHERE lease_until IS NOT NULL") > 0 }, 10);
+        my $sb = PortalTest::Standalone->new(name => 'lease-b', share => $sa, portal => { %conf });
+        start_or_bail($sb);
+        my ($lapsed, $seen_claimed) = (0, 0);
+        my $deadline = time + 90;
+        while (time < $deadline) {
+            my $now = int time;
+            my $rows = $dbh->selectall_arrayref(
+                "SELECT id, lease_until FROM outbox WHERE status = 'queued' AND lease_until IS NOT NULL",
+                { Slice => {} });
+            $seen_claimed ||= @$rows;
+            $lapsed++ if grep { $_->{lease_until} < $now } @$rows;
+            last if all_sent($sa, $n);
+            sleep 0.5;
+        }
+        ok($seen_claimed, 'lease: rows were seen claimed while the batch ran');
+        is($lapsed, 0, 'lease: no claimed row waiting in a batch ever had a lapsed lease');
+        ok(all_sent($sa, $n), "lease: all $n sent");
+        sleep 1;
+        check_delivered($sa, 'lease, two instances', $inv, 1);
+        $sb->stop;
+        $sa->stop;
+    }
+    unlink $secret;
+}
+
+# --- the relay is down -----------------------------------------------------------------------
+if (want('relaydown')) {
+    my $sa = PortalTest::Standalone->new(name => 'relaydown',
+        portal => { %NO_LIMITS, PortalOutboxMaxAttempts => 3 });
+    if (start_or_bail($sa)) {
+        $sa->stop_smtp;                                 # port closed
+        my $inv = invite_many($sa, 5, 'down');
+        my $n = keys %$inv;
+        ok(wait_until(sub { my $r = outbox_of($sa); @$r && !grep { !defined $_->{last_error} } @$r }, 10),
+           'relay down: every queued email shows why it waits');
+        sleep 3;                                        # ~30 intervals of 100 ms
+        my $rows = outbox_of($sa);
+        is(join(',', map { $_->{attempts} } @$rows), join(',', (0) x $n),
+           'relay down for 3 s: no attempt charged to any email');
+        is(join(',', map { $_->{status} } @$rows), join(',', ('queued') x $n),
+           'relay down: all still queued (PortalOutboxMaxAttempts 3 not used up)');
+        ok(!grep({ $_->{next_attempt_at} > time + 1 } @$rows), 'relay down: no email was backed off');
+        my $t0 = time;
+        $sa->start_smtp;
+        ok(wait_until(sub { all_sent($sa, $n) }, 20), 'relay back: all sent');
+        diag sprintf('relay back: drained %.2f s after the relay answered again', time - $t0);
+        is(join(',', map { $_->{attempts} } @{ outbox_of($sa) }), join(',', (1) x $n),
+           'relay back: one attempt each');
+        check_delivered($sa, 'relay down', $inv, 1);
+        $sa->stop;
+    }
+}
+
+done_testing();
