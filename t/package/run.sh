@@ -166,7 +166,7 @@ ok $? "no database made by the maintainer scripts (portal-manager-admin init doe
 a2enmod portal_manager >"$T/a2enmod.log" 2>&1
 ok $? "a2enmod portal_manager" || diag <"$T/a2enmod.log"
 missing=
-for m in portal_manager dbd headers alias dir mime auth_basic authn_file authz_user authz_groupfile; do
+for m in portal_manager dbd headers alias dir mime auth_basic authn_file authz_user authz_groupfile authz_host; do
     [ -e "/etc/apache2/mods-enabled/$m.load" ] || missing="$missing $m"
 done
 [ -z "$missing" ]
