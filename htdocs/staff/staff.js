@@ -8,6 +8,7 @@ import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
   busy, showPageError, apiTagged,
 } from './common.js';
+import { initBulk, disableBulk } from './bulk.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 25;
@@ -1154,6 +1155,12 @@ function updateNoteCounter() {
 async function start() {
   initCombobox();
   initClientActions();
+  initBulk({
+    query: () => $('client-search').value.trim(),
+    words: PORTAL_STATUS,
+    errorText: (err) => errorText(err),
+    afterInvite: () => { if (state.clientId) refreshClient({ quiet: true }); },
+  });
   try {
     const me = await api('GET', 'me');
     state.me = me;
@@ -1165,6 +1172,7 @@ async function start() {
     if (err.code === 'not_staff' || err.status === 401) {
       $('client-search').disabled = true;
       $('no-client').hidden = true;
+      disableBulk();
     }
   }
 }
