@@ -120,16 +120,18 @@ my (%c, @order);
 
 # --- a second identical call skips everyone ------------------------------------------------
 {
-    my @ids = map { new_client(staff => ['clin2']) } 1 .. 3;
-    my $first = json_ok(bulk(\@ids, user => 'clin2'), 200, 'three fresh clients');
-    is_deeply([ map { $_->{result} } @{ ($first && $first->{results}) || [] } ], [('queued') x 3],
-              'three fresh clients: all queued');
+    my @ids = map { new_client(staff => ['clin2']) } 1 .. 100;
+    my $res = bulk(\@ids, user => 'clin2', timeout => 120);
+    note sprintf('100 fresh clients queued in %.2f s on %s', $res->{pm_elapsed}, db_driver());
+    my $first = json_ok($res, 200, 'a hundred fresh clients');
+    is_deeply([ map { $_->{result} } @{ ($first && $first->{results}) || [] } ], [('queued') x 100],
+              'a hundred fresh clients: all queued');
     my $second = json_ok(bulk(\@ids, user => 'clin2'), 200, 'the identical call');
     is_deeply([ map { [$_->{client_id}, $_->{result}, $_->{reason}] } @{ ($second && $second->{results}) || [] } ],
               [ map { [$_, 'skipped', 'invitation_pending'] } @ids ], 'the identical call: all invitation_pending');
     is(invitation_count($_), 1, "client $_: one invitation after two calls") for @ids;
     my $detail = eval { JSON::PP->new->decode((bulk_audit_rows(username => 'clin2'))[-1]{detail}) } || {};
-    is_deeply($detail, { requested => 3, queued => 0, skipped => 3 }, 'identical call: counts audited');
+    is_deeply($detail, { requested => 100, queued => 0, skipped => 100 }, 'identical call: counts audited');
 }
 
 # --- a bad request: 422 / 400 / 403, nothing written ---------------------------------------
@@ -175,7 +177,9 @@ my (%c, @order);
 
     # exactly 500 is allowed (the others do not exist: not_found, in order)
     my @ids = ($cid, map { 200000 + $_ } 1 .. 499);
-    my $d = json_ok(bulk(\@ids, user => 'clin1', timeout => 120), 200, '500 ids');
+    my $res500 = bulk(\@ids, user => 'clin1', timeout => 120);
+    note sprintf('500 ids (1 queued, 499 not_found) answered in %.2f s on %s', $res500->{pm_elapsed}, db_driver());
+    my $d = json_ok($res500, 200, '500 ids');
     my @res = @{ ($d && $d->{results}) || [] };
     is(scalar @res, 500, '500 ids: 500 results');
     is_deeply([ map { $_->{client_id} } @res ], \@ids, '500 ids: in order');
