@@ -187,6 +187,7 @@ my $DEFAULTS = get_settings();
     is_deeply([sort keys %$DEFAULTS],
               [sort qw(practice_name portal_url brand_color logo invitation_ttl_hours
                        resend_cooldown_minutes max_sends_per_invitation password_min_length
+                       max_emails_per_minute
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
                        modules representatives_enabled collation_locale practice_phone
@@ -198,6 +199,7 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{resend_cooldown_minutes}, 10, 'default resend_cooldown_minutes 10');
     is($DEFAULTS->{max_sends_per_invitation}, 5, 'default max_sends_per_invitation 5');
     is($DEFAULTS->{password_min_length}, 12, 'default password_min_length 12');
+    is($DEFAULTS->{max_emails_per_minute}, 120, 'default max_emails_per_minute 120');
     is_deeply($DEFAULTS->{modules}, \%DEFAULT_MODULES, 'default modules: all six on');
     is($DEFAULTS->{collation_locale}, 'en', 'default collation_locale en');
     ok(JSON::PP::is_bool($DEFAULTS->{representatives_enabled}) && $DEFAULTS->{representatives_enabled},
@@ -1051,7 +1053,7 @@ sub leaf_parts {
     my @ranged = grep { $_->{type} eq 'integer' } @$defs;
     is_deeply([sort map { $_->{name} } @ranged],
               [sort qw(invitation_ttl_hours resend_cooldown_minutes max_sends_per_invitation
-                       password_min_length)], 'the four ranged settings are integers');
+                       password_min_length max_emails_per_minute)], 'the five ranged settings are integers');
     for my $d (@ranged) {
         my ($n, $min, $max) = @$d{qw(name min max)};
         json_ok(put_settings({ $n => $max }), 200, "$n = max $max: accepted");

@@ -29,6 +29,7 @@ my @ROUTES = (
     [DELETE => "/clients/$ID/declined",    undef],
     [PUT    => "/clients/$ID/preferences", { statement_notifications => JSON::PP::false() }],
     [POST   => "/clients/$ID/invitations", undef],
+    [POST   => "/invitations/bulk",        { client_ids => [$ID] }],
 );
 
 # name => [extra request options, status, code]

@@ -8,6 +8,7 @@ import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
   busy, showPageError, apiTagged,
 } from './common.js';
+import { initBulk, disableBulk } from './bulk.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 25;
@@ -60,7 +61,6 @@ const ERROR_TEXT = {
   already_disabled: 'This account was already turned off. The list is up to date now.',
   already_enabled: 'This account is already active. The list is up to date now.',
   representative_removed: 'This representative was removed from the client, so their account stays off. Invite them again if they should have access.',
-  client_discharged: 'The client is discharged, so their portal accounts stay off.',
   invalid_reason: 'The reason can be at most 500 characters.',
   network: 'Could not reach the server. Check the network connection and try again.',
 };
@@ -828,7 +828,10 @@ function enableAccount(acct, button) {
   return afterItemAction('acct:' + acct.id, button,
     () => api('POST', 'accounts/' + acct.id + '/enable'),
     'The account ' + acct.username + ' is active again and can sign in.',
-    { already_active: 'This person already has another active portal account. Turn that one off first.' });
+    {
+      already_active: 'This person already has another active portal account. Turn that one off first.',
+      client_discharged: 'The client is discharged, so their portal accounts stay off.',
+    });
 }
 
 // ---- polling for delivery updates -----------------------------------------------------------
@@ -1154,6 +1157,12 @@ function updateNoteCounter() {
 async function start() {
   initCombobox();
   initClientActions();
+  initBulk({
+    query: () => $('client-search').value.trim(),
+    words: PORTAL_STATUS,
+    errorText: (err) => errorText(err),
+    afterInvite: () => { if (state.clientId) refreshClient({ quiet: true }); },
+  });
   try {
     const me = await api('GET', 'me');
     state.me = me;
@@ -1165,6 +1174,7 @@ async function start() {
     if (err.code === 'not_staff' || err.status === 401) {
       $('client-search').disabled = true;
       $('no-client').hidden = true;
+      disableBulk();
     }
   }
 }

@@ -31,6 +31,10 @@ const pm_setting_def pm_setting_defs[] = {
       AT(max_sends_per_invitation) },
     { "password_min_length", PM_SETTING_INT, 8, 128, 12, NULL, NULL, 0,
       AT(password_min_length) },
+    /* the delivery worker sends at most this many emails a minute (a bulk invite's
+     * burst stays under the mail provider's rate limit) */
+    { "max_emails_per_minute", PM_SETTING_INT, 1, 10000, 120, NULL, NULL, 0,
+      AT(max_emails_per_minute) },
     { "client_invitation_subject", PM_SETTING_SUBJECT, 1, 200, 0, pm_default_client_subject,
       NULL, 0, AT(client_subject) },
     { "client_invitation_message", PM_SETTING_MESSAGE, 1, 5000, 0, pm_default_client_message,

@@ -19,6 +19,7 @@ typedef struct {
     long long resend_cooldown_minutes;
     long long max_sends_per_invitation;
     long long password_min_length;
+    long long max_emails_per_minute;    /* the delivery worker's pace */
     const char *client_subject, *client_message;
     const char *representative_subject, *representative_message;
     int representatives_enabled;

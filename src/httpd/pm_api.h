@@ -62,6 +62,8 @@ int pm_api_optional_text(pm_req *q, const char *field, int max, const char **out
 int pm_api_client_invite(pm_req *q);
 int pm_api_invitation_resend(pm_req *q);
 int pm_api_invitation_revoke(pm_req *q);
+/* POST /invitations/bulk {"client_ids": [...]}: one result per client. */
+int pm_api_invitations_bulk(pm_req *q);
 int pm_api_answer_invitation(pm_req *q, int status, long long invitation_id);
 int pm_api_load_settings(pm_req *q, pm_settings *st);
 

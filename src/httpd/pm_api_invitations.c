@@ -1,10 +1,14 @@
 /* pm_api_invitations.c — the invitation buttons of the staff API: invite /
- * reinvite a client, resend, revoke. Thin handlers over pm_op_invitation.c: each
- * answers at once with the invitation; the delivery worker sends the email. */
+ * reinvite a client, resend, revoke, and invite many clients at once (bulk). Thin
+ * handlers over pm_op_invitation.c: each answers at once; the delivery worker sends
+ * the emails. */
 #include "pm_api.h"
+#include "pm_audit.h"
 #include "pm_op.h"
 
 #include "http_protocol.h"
+
+#include <apr_hash.h>
 
 APLOG_USE_MODULE(portal_manager);
 
@@ -139,4 +143,119 @@ int pm_api_invitation_revoke(pm_req *q)
         return pm_api_send_outcome(q, answers, "revoke", o);
     }
     return pm_api_answer_invitation(q, HTTP_OK, q->ids[0]);
+}
+
+/* ---- POST /invitations/bulk ------------------------------------------------------- */
+
+/* the most clients one bulk request may name */
+#define BULK_MAX 500
+
+static const char *const bulk_fields[] = { "client_ids", NULL };
+
+static int bulk_refuse(pm_req *q, const char *code, const char *message)
+{
+    return pm_http_unprocessable(q, code, message, "client_ids");
+}
+
+/* client_ids: 1..BULK_MAX positive integers, none twice; PM_NEXT or a 422 sent. */
+static int bulk_check_ids(pm_req *q, json_t *ids)
+{
+    apr_hash_t *seen = apr_hash_make(q->r->pool);
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(ids) || json_array_size(ids) == 0) {
+        return bulk_refuse(q, "invalid_client_ids",
+                           "client_ids must be a list of one or more client ids.");
+    }
+    if (json_array_size(ids) > BULK_MAX) {
+        return bulk_refuse(q, "too_many_client_ids", apr_psprintf(q->r->pool,
+                           "At most %d clients can be invited at once.", BULK_MAX));
+    }
+    json_array_foreach(ids, i, v) {
+        json_int_t *id;
+
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            return bulk_refuse(q, "invalid_client_ids",
+                               "Every client id must be a positive whole number.");
+        }
+        id = apr_palloc(q->r->pool, sizeof(*id));
+        *id = json_integer_value(v);
+        if (apr_hash_get(seen, id, sizeof(*id)) != NULL) {
+            return bulk_refuse(q, "duplicate_client_ids", apr_psprintf(q->r->pool,
+                               "Client id %" JSON_INTEGER_FORMAT " is listed twice.", *id));
+        }
+        apr_hash_set(seen, id, sizeof(*id), id);
+    }
+    return PM_NEXT;
+}
+
+/* One client's result; the reason is the error code the single invite would answer. */
+static json_t *bulk_result(long long client_id, pm_op_outcome o)
+{
+    const pm_api_answer *a = o == PM_OP_OK ? NULL : pm_api_answer_find(answers, "invite", o);
+    json_t *res = json_object();
+
+    pm_json_set_int(res, "client_id", client_id);
+    pm_json_set_str(res, "result", o == PM_OP_OK ? "queued" : "skipped");
+    if (a != NULL) {
+        pm_json_set_str(res, "reason", a->code);
+    }
+    else {
+        pm_json_set_null(res, "reason");
+    }
+    return res;
+}
+
+/* The invitation.bulk audit row: how many were asked for, queued and skipped. */
+static apr_status_t bulk_audit(pm_req *q, size_t requested, int queued)
+{
+    json_t *detail = pm_json_object(q->r->pool);
+
+    pm_json_set_int(detail, "requested", (long long)requested);
+    pm_json_set_int(detail, "queued", queued);
+    pm_json_set_int(detail, "skipped", (long long)requested - queued);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00370)
+                  "bulk invitation: %d of %d queued", queued, (int)requested);
+    return pm_audit(q, "invitation.bulk", 0, 0, PM_AUDIT_OK, detail);
+}
+
+/* Invites each client in its own transaction (pm_op_invite_client, audited as the
+ * single invite), so a refusal skips only that client. The first database failure
+ * ends the request with 503: the clients before it stay invited (committed). */
+int pm_api_invitations_bulk(pm_req *q)
+{
+    json_t *ids = pm_http_body_field(q, "client_ids");
+    json_t *doc, *results, *v;
+    pm_op_ctx c;
+    pm_op_outcome o;
+    long long invitation_id;
+    size_t i;
+    int rc, queued = 0;
+
+    if ((rc = pm_http_check_fields(q, bulk_fields)) != PM_NEXT
+        || (rc = bulk_check_ids(q, ids)) != PM_NEXT) {
+        return rc;
+    }
+    pm_op_ctx_init(&c, q);
+    results = json_array();
+    doc = pm_json_object(q->r->pool);
+    json_object_set_new(doc, "results", results);
+    json_array_foreach(ids, i, v) {
+        o = pm_op_invite_client(&c, json_integer_value(v), &invitation_id);
+        pm_db_rollback(q->db);       /* a refusal leaves its transaction open */
+        if (o != PM_OP_OK && (o == PM_OP_DB_UNAVAILABLE
+                              || pm_api_answer_find(answers, "invite", o) == NULL)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, PM_LOGNO(00371)
+                          "bulk invitation stopped at client %d of %d (%s); %d queued before",
+                          (int)i + 1, (int)json_array_size(ids), pm_op_outcome_name(o), queued);
+            return pm_api_send_outcome(q, answers, "invite", o);
+        }
+        queued += o == PM_OP_OK;
+        json_array_append_new(results, bulk_result(json_integer_value(v), o));
+    }
+    if (bulk_audit(q, json_array_size(ids), queued) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    return pm_http_send_json(q, HTTP_OK, doc);
 }

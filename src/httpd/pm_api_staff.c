@@ -125,6 +125,7 @@ static const pm_route staff_routes[] = {
     { "PUT", "/clients/{id}/preferences", pm_api_client_set_preferences },
     { "GET", "/clients/{id}/audit", pm_api_client_audit },
     { "POST", "/clients/{id}/invitations", pm_api_client_invite },
+    { "POST", "/invitations/bulk", pm_api_invitations_bulk },
     { "POST", "/invitations/{id}/resend", pm_api_invitation_resend },
     { "POST", "/invitations/{id}/revoke", pm_api_invitation_revoke },
     { "POST", "/clients/{id}/representatives", pm_api_rep_create },

@@ -657,6 +657,60 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('invite several clients: select within the search, count, confirm, results in words (390 px); axe clean', async () => {
+    const base = { date_of_birth: '1979-01-01', declined_at: null, declined_by: null, declined_note: null, statement_notifications: true };
+    server.clients.set(901, { ...base, id: 901, first_name: 'Ava', last_name: 'Quill', email: 'ava.quill@example.org' });
+    server.clients.set(902, { ...base, id: 902, first_name: 'Ben', last_name: 'Quill', email: null });
+    server.clients.set(903, { ...base, id: 903, first_name: 'Cat', last_name: 'Quill', email: 'cat.quill@example.org', declined_at: 1, declined_by: 'admin' });
+    server.clients.set(904, { ...base, id: 904, first_name: 'Eve', last_name: 'Quill', email: 'eve.quill@example.org' });
+    const page = await staffPage({ viewport: { width: 390, height: 800 } });
+    await page.getByRole('combobox', { name: 'Client' }).fill('Quill');
+    await page.getByRole('option', { name: /Quill, Ava/ }).waitFor();
+    await page.keyboard.press('Escape');          // closes the list; the search text stays
+    await page.getByRole('button', { name: 'Select clients without a portal account' }).click();
+
+    const group = page.getByRole('group', { name: /3 clients without a portal account matching “Quill”/ });
+    await group.waitFor();
+    for (const name of [/Quill, Ava/, /Quill, Ben/, /Quill, Eve/]) {
+      assert.equal(await group.getByRole('checkbox', { name }).isChecked(), true, String(name));
+    }
+    assert.equal(await group.getByRole('checkbox', { name: /Quill, Cat/ }).count(), 0, 'the client who declined is not offered');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'bulk-c-901', 'focus on the first client');
+    await page.locator('#bulk-count').filter({ hasText: '3 clients selected.' }).waitFor();
+    await group.getByRole('checkbox', { name: /Quill, Eve/ }).uncheck();
+    await page.locator('#bulk-count').filter({ hasText: '2 clients selected.' }).waitFor();
+
+    await page.getByRole('button', { name: 'Invite selected' }).click();
+    const confirm = page.getByRole('group', { name: /Send an invitation email to 2 clients\?/ });
+    await confirm.waitFor();
+    const yes = confirm.getByRole('button', { name: 'Send 2 invitations' });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'bulk-confirm-yes');
+    assert.equal(apiCalls(/^POST \/portal-manager\/api\/invitations\/bulk$/).length, 0, 'nothing sent before the confirmation');
+    await checkA11y(page, 'bulk invite confirm');
+    await yes.click();
+
+    await page.getByRole('heading', { name: 'Invitation results' }).waitFor();
+    await page.locator('#bulk-summary').filter({ hasText: '1 invitation sent, 1 client skipped.' }).waitFor();
+    const items = await page.locator('#bulk-result-list li').allTextContents();
+    assert.deepEqual(items, ['Quill, Ava: invitation email on its way', 'Quill, Ben: not invited: no email address on file']);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'bulk-results-heading', 'focus on the results');
+    await page.locator('#status').filter({ hasText: '1 invitation sent' }).waitFor();
+    const calls = apiCalls(/^POST \/portal-manager\/api\/invitations\/bulk$/);
+    assert.equal(calls.length, 1);
+    assert.deepEqual(JSON.parse(calls[0].body).client_ids, [901, 902]);
+    assert.equal(server.latestInvitation(901)?.status, 'pending', 'Ava invited');
+    assert.equal(server.latestInvitation(904), null, 'Eve (unticked) not invited');
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'bulk invite results');
+    await screenshot(page, 'staff-bulk-results');
+
+    // the same search again: Ava has an invitation waiting now, so she is not offered
+    await page.getByRole('button', { name: 'Select clients without a portal account' }).click();
+    await page.getByRole('group', { name: /2 clients without a portal account/ }).waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('360 px wide: no sideways scrolling, axe clean', async () => {
     const page = await staffPage({ viewport: PHONE });
     await pickClient(page, 'Zo', /Núñez, Zoë/);

@@ -18,7 +18,7 @@ static void test_names(void)
         ok(pm_setting_find(d->name) == d, "%s found", d->name);
     }
     ok(!dup, "names unique");
-    ok(n == 17, "17 settings (%d)", n);
+    ok(n == 18, "18 settings (%d)", n);
     ok(pm_setting_find("definitions") == NULL && pm_setting_find(NULL) == NULL,
        "unknown names not found");
 }
@@ -61,8 +61,9 @@ static void test_loaded_defaults(void)
 
     pm_setting_defaults(&st);
     ok(st.invitation_ttl_hours == 168 && st.resend_cooldown_minutes == 10
-       && st.max_sends_per_invitation == 5 && st.password_min_length == 12,
-       "integer defaults 168, 10, 5, 12");
+       && st.max_sends_per_invitation == 5 && st.password_min_length == 12
+       && st.max_emails_per_minute == 120,
+       "integer defaults 168, 10, 5, 12, 120");
     ok(st.representatives_enabled == 1, "representatives on");
     is_str(st.collation_locale, "en", "collation_locale en");
     ok(st.practice_name == NULL && st.practice_phone == NULL && st.brand_color == NULL

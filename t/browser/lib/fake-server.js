@@ -358,6 +358,25 @@ export async function startFakeServer(options = {}) {
     return c;
   }
 
+  // Why a client cannot be invited now ([code, message, field?]), or null.
+  function inviteRefusal(c) {
+    if (c.active === false) return ['client_discharged', 'The client was discharged.'];
+    if (!c.email) return ['no_email', 'The client has no email address.', 'email'];
+    if (c.declined_at) return ['client_declined', 'The client declined portal access.'];
+    if (portalStatus(c) === 'active') return ['already_active', 'The client already has an active portal account.'];
+    const latest = invitationsOf(c.id, null)[0];
+    if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') {
+      return ['invitation_pending', 'An invitation is already pending.'];
+    }
+    return null;
+  }
+
+  function inviteClient(c, user) {
+    const latest = invitationsOf(c.id, null)[0];
+    if (latest && latest.status === 'pending') latest.status = 'superseded';
+    return newInvitation(c, null, user);
+  }
+
   // ---- staff API ----
 
   function staffApi(method, route, query, body, user) {
@@ -434,17 +453,28 @@ export async function startFakeServer(options = {}) {
     }
     if ((m = /^clients\/(\d+)\/invitations$/.exec(route)) && method === 'POST') {
       const c = getClient(m[1]);
-      if (c.active === false) fail(409, 'client_discharged', 'The client was discharged.');
-      if (!c.email) fail(409, 'no_email', 'The client has no email address.', 'email');
-      if (c.declined_at) fail(409, 'client_declined', 'The client declined portal access.');
-      const status = portalStatus(c);
-      if (status === 'active') fail(409, 'already_active', 'The client already has an active portal account.');
-      const latest = invitationsOf(c.id, null)[0];
-      if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') {
-        fail(409, 'invitation_pending', 'An invitation is already pending.');
+      const refusal = inviteRefusal(c);
+      if (refusal) fail(409, ...refusal);
+      return [201, { invitation: invitationJson(inviteClient(c, user)) }];
+    }
+    // like the module: 1..500 distinct positive integers, each client on its own
+    if (route === 'invitations/bulk' && method === 'POST') {
+      const extra = Object.keys(body || {}).filter((k) => k !== 'client_ids');
+      if (extra.length) fail(400, 'unknown_field', 'Unknown field ' + extra[0] + '.', extra[0]);
+      const ids = body && body.client_ids;
+      if (!Array.isArray(ids) || !ids.length || !ids.every((i) => Number.isInteger(i) && i > 0)) {
+        fail(422, 'invalid_client_ids', 'client_ids must be a list of one or more client ids.', 'client_ids');
       }
-      if (latest && latest.status === 'pending') latest.status = 'superseded';
-      return [201, { invitation: invitationJson(newInvitation(c, null, user)) }];
+      if (ids.length > 500) fail(422, 'too_many_client_ids', 'At most 500 clients can be invited at once.', 'client_ids');
+      if (new Set(ids).size !== ids.length) fail(422, 'duplicate_client_ids', 'A client id is listed twice.', 'client_ids');
+      const results = ids.map((cid) => {
+        const c = clients.get(cid);
+        const refusal = c ? inviteRefusal(c) : ['not_found'];
+        if (refusal) return { client_id: cid, result: 'skipped', reason: refusal[0] };
+        inviteClient(c, user);
+        return { client_id: cid, result: 'queued', reason: null };
+      });
+      return [200, { results }];
     }
     if ((m = /^invitations\/(\d+)\/(resend|revoke)$/.exec(route)) && method === 'POST') {
       const inv = invitations.get(Number(m[1]));

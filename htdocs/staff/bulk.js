@@ -1,0 +1,195 @@
+// Client Portal Manager — staff page: invite several clients at once.
+//
+// Lists the clients of the current search that have no portal account and no invitation
+// waiting, lets staff tick them, confirms how many will get an email, sends
+// POST /invitations/bulk and tells the result of each client in words.
+
+import { api, $, h, announce, busy } from './common.js';
+
+const PAGE_SIZE = 100;
+const BULK_MAX = 500;          // the API's limit per request
+
+// Portal statuses of a client that a new invitation can go to (no account, nothing waiting,
+// not declined by the client). Only "not invited yet" is ticked at first.
+const INVITABLE = ['not_invited', 'expired', 'failed', 'revoked', 'address_changed', 'declined', 'locked'];
+
+const REASON_TEXT = {
+  no_email: 'not invited: no email address on file',
+  client_declined: 'not invited: the client declined portal access',
+  invitation_pending: 'not invited: an invitation is already waiting for a reply',
+  already_active: 'not invited: already has a portal account',
+  client_discharged: 'not invited: discharged from the practice’s roster',
+  not_found: 'not invited: this client is not available to you any more',
+};
+
+const bulk = {
+  clients: [],          // the clients listed, in list order
+  names: new Map(),     // client id → "Last, First"
+  query: () => '',
+  words: {},            // portal status → words
+  errorText: (err) => err.message,
+  afterInvite: () => {},
+};
+
+function listName(c) {
+  return c.last_name + ', ' + c.first_name;
+}
+
+function plural(n, one, many) {
+  return n + ' ' + (n === 1 ? one : many);
+}
+
+function checkboxes() {
+  return [...$('bulk-list').querySelectorAll('input[type="checkbox"]')];
+}
+
+function selectedIds() {
+  return checkboxes().filter((b) => b.checked).map((b) => Number(b.value));
+}
+
+function updateCount() {
+  const n = selectedIds().length;
+  const over = n > BULK_MAX;
+  $('bulk-count').textContent = plural(n, 'client', 'clients') + ' selected' +
+    (over ? ' — at most ' + BULK_MAX + ' can be invited at once.' : '.');
+  $('bulk-invite').disabled = n === 0 || over;
+  $('bulk-confirm').hidden = true;
+}
+
+function showError(text) {
+  $('bulk-error').textContent = text || '';
+  $('bulk-error').hidden = !text;
+}
+
+// Every page of the search, keeping the clients a new invitation can go to.
+async function findClients() {
+  const found = [];
+  let cursor = null;
+  do {
+    const search = { q: bulk.query(), limit: PAGE_SIZE };
+    if (cursor) search.cursor = cursor;
+    const data = await api('POST', 'clients/search', search);
+    for (const c of data.clients) if (INVITABLE.includes(c.portal_status)) found.push(c);
+    cursor = data.next_cursor || null;
+  } while (cursor);
+  return found;
+}
+
+function clientItem(c) {
+  const id = 'bulk-c-' + c.id;
+  return h('li', null,
+    h('label', { for: id },
+      h('input', { type: 'checkbox', id, value: String(c.id), checked: c.portal_status === 'not_invited', onchange: updateCount }),
+      h('span', null, listName(c) + ' ', h('span', { class: 'bulk-status', text: '(' + (bulk.words[c.portal_status] || c.portal_status) + ')' }))));
+}
+
+function renderList() {
+  const list = $('bulk-list');
+  list.replaceChildren(...bulk.clients.map(clientItem));
+  const q = bulk.query();
+  $('bulk-legend').textContent = plural(bulk.clients.length, 'client', 'clients') + ' without a portal account' +
+    (q ? ' matching “' + q + '”' : '');
+  updateCount();
+}
+
+async function find(button) {
+  await busy(button, async () => {
+    showError('');
+    $('bulk-results').hidden = true;
+    try {
+      bulk.clients = await findClients();
+    } catch (err) {
+      showError(bulk.errorText(err));
+      return;
+    }
+    bulk.names = new Map(bulk.clients.map((c) => [c.id, listName(c)]));
+    $('bulk-form').hidden = bulk.clients.length === 0;
+    if (bulk.clients.length === 0) {
+      showError('');
+      announce('No clients without a portal account were found in this search.');
+      $('bulk-summary').textContent = 'No clients without a portal account were found in this search.';
+      $('bulk-result-list').replaceChildren();
+      $('bulk-results').hidden = false;
+      return;
+    }
+    renderList();
+    announce(plural(bulk.clients.length, 'client', 'clients') + ' without a portal account found; ' +
+      $('bulk-count').textContent);
+    checkboxes()[0].focus();
+  });
+}
+
+function askConfirm(event) {
+  event.preventDefault();
+  const n = selectedIds().length;
+  if (n === 0 || n > BULK_MAX) return;
+  $('bulk-confirm-text').textContent = 'Send an invitation email to ' + plural(n, 'client', 'clients') +
+    '? A client without an email address on file, or who cannot be invited now, is skipped and listed with the reason.';
+  $('bulk-confirm-yes').textContent = 'Send ' + plural(n, 'invitation', 'invitations');
+  $('bulk-confirm').hidden = false;
+  $('bulk-confirm-yes').focus();
+}
+
+function resultWords(r) {
+  const name = bulk.names.get(r.client_id) || 'Client ' + r.client_id;
+  if (r.result === 'queued') return name + ': invitation email on its way';
+  return name + ': ' + (REASON_TEXT[r.reason] || 'not invited (' + r.reason + ')');
+}
+
+function showResults(results) {
+  const queued = results.filter((r) => r.result === 'queued').length;
+  const skipped = results.length - queued;
+  const summary = plural(queued, 'invitation', 'invitations') + ' sent' +
+    (skipped ? ', ' + plural(skipped, 'client', 'clients') + ' skipped.' : '.');
+  $('bulk-summary').textContent = summary;
+  $('bulk-result-list').replaceChildren(...results.map((r) =>
+    h('li', { class: r.result === 'queued' ? 'bulk-queued' : 'bulk-skipped', text: resultWords(r) })));
+  $('bulk-form').hidden = true;
+  $('bulk-results').hidden = false;
+  $('bulk-results-heading').focus();
+  announce(summary);
+}
+
+async function send(button) {
+  const ids = selectedIds();
+  await busy(button, async () => {
+    showError('');
+    try {
+      const data = await api('POST', 'invitations/bulk', { client_ids: ids });
+      showResults(data.results || []);
+      bulk.afterInvite();
+    } catch (err) {
+      $('bulk-confirm').hidden = true;
+      const text = err.status === 503
+        ? bulk.errorText(err) + ' Some invitations may have been sent: find the clients again to see who is left.'
+        : bulk.errorText(err);
+      showError(text);
+      announce(text);
+      $('bulk-invite').focus();
+    }
+  });
+}
+
+function setAll(checked) {
+  for (const b of checkboxes()) b.checked = checked;
+  updateCount();
+  announce($('bulk-count').textContent);
+}
+
+// query(): the search text in the client picker; words: portal status → words;
+// errorText(err): an API error in words; afterInvite(): refresh what the page shows.
+export function initBulk({ query, words, errorText, afterInvite }) {
+  Object.assign(bulk, { query, words, errorText, afterInvite: afterInvite || (() => {}) });
+  $('bulk-find').addEventListener('click', (e) => find(e.currentTarget));
+  $('bulk-all').addEventListener('click', () => setAll(true));
+  $('bulk-none').addEventListener('click', () => setAll(false));
+  $('bulk-form').addEventListener('submit', askConfirm);
+  $('bulk-confirm-yes').addEventListener('click', (e) => send(e.currentTarget));
+  $('bulk-confirm-no').addEventListener('click', () => { $('bulk-confirm').hidden = true; $('bulk-invite').focus(); });
+  $('bulk-close').addEventListener('click', () => { $('bulk-form').hidden = true; $('bulk-find').focus(); });
+}
+
+// Not allowed to use the API at all (not staff, signed out): nothing to offer.
+export function disableBulk() {
+  $('bulk-find').disabled = true;
+}
