@@ -317,6 +317,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "               AND (lease_until IS NULL OR lease_until < %lld) "
         "             ORDER BY id LIMIT CAST(%d AS integer)) "
         "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
+    /* the pace (setting max_emails_per_minute): emails sent since %lld, by every
+     * worker of every server on this database (partial index outbox_by_sent_at) */
+    [PM_SQL_OUTBOX_SENT_SINCE] = { "pm_outbox_sent_since",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM outbox WHERE status = 'sent' AND sent_at >= %lld",
+        NCOLS(PM_COLS_COUNT) },
     /* the claimed rows with what the email needs */
     [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
         "SELECT " COLUMNS(PM_COLS_DUE)

@@ -230,6 +230,26 @@ static void show_hold(pm_db *db, apr_pool_t *p)
     }
 }
 
+/* How many rows this pass may claim: BATCH_MAX, less when the practice's pace
+ * (max_emails_per_minute) leaves fewer for the last minute; 0 when it is used up
+ * (a 500-invitation burst goes out over minutes, not into the relay's limit). */
+static int pace_allows(pm_db *db, apr_pool_t *p)
+{
+    apr_array_header_t *rows;
+    pm_settings st;
+    long long sent;
+
+    if (pm_settings_load(db, p, &st) != APR_SUCCESS
+        || pm_db_select(db, PM_SQL_OUTBOX_SENT_SINCE, &rows, pm_arg_int(p, pm_now_sec(NULL) - 60))
+           != APR_SUCCESS) {
+        return -1;
+    }
+    sent = pm_row_int(pm_first_row(rows), COUNT_N, 0);
+    return sent >= st.max_emails_per_minute ? 0
+         : (int)(st.max_emails_per_minute - sent < BATCH_MAX ? st.max_emails_per_minute - sent
+                                                                : BATCH_MAX);
+}
+
 /* Claims a batch and prepares it; a row it could not prepare was given back or
  * up, and when the rows or the settings cannot be read the whole claim goes back.
  * While a mail configuration error holds the queue, nothing is claimed. */
@@ -253,7 +273,10 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
     }
     /* rows first, settings second: a row queued after a settings change is
      * then always rendered with that change */
-    claimed = pm_outbox_claim(ps, db, BATCH_MAX);
+    claimed = pace_allows(db, p);
+    if (claimed > 0) {
+        claimed = pm_outbox_claim(ps, db, claimed);
+    }
     if (claimed == 0) {
         pm_metrics_worker_progress(1);    /* a pass with nothing to do is a whole pass */
     }
