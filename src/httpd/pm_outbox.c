@@ -265,6 +265,7 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
     if (db == NULL) {
         return batch;
     }
+    pm_db_busy_is_routine(db);
     if (pm_metrics_mail_held()) {        /* until a restart brings a fixed configuration */
         show_hold(db, p);
         pm_db_close(db);

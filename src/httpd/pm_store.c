@@ -16,6 +16,7 @@ typedef struct {
     request_rec *r;               /* NULL outside a request (delivery worker) */
     server_rec *s;
     ap_dbd_t *dbd;
+    int busy_is_routine;          /* pm_db_busy_is_routine: the worker's claim */
 } store_conn;
 
 /* Log against the request when there is one, else against the server. */
@@ -35,6 +36,10 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
                  "prepared statement %s is missing from the connection", label);
         break;
     case PM_DB_EV_FAILED:
+        if (c->busy_is_routine && msg && strstr(msg, "database is locked")) {
+            CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
+            break;
+        }
         CONN_LOG(c, APLOG_ERR, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
         break;
     case PM_DB_EV_BEGIN:
@@ -254,4 +259,11 @@ void pm_db_close(pm_db *db)
         close_fn(c->s, c->dbd);
         c->dbd = NULL;
     }
+}
+
+void pm_db_busy_is_routine(pm_db *db)
+{
+    store_conn *c = pm_db_context(db);
+
+    c->busy_is_routine = 1;
 }

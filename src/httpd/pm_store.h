@@ -18,5 +18,9 @@ pm_db *pm_db_acquire(request_rec *r);
  * with pm_db_close before any slow network I/O. */
 pm_db *pm_db_open(server_rec *s, apr_pool_t *p);
 void pm_db_close(pm_db *db);
+/* For the delivery worker's claim: a statement that finds SQLite locked by another
+ * program's write is tried again on the next pass, so it is logged at debug level,
+ * not as an error (every 500 ms while, say, a roster sync holds the database). */
+void pm_db_busy_is_routine(pm_db *db);
 
 #endif
