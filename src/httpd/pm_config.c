@@ -37,56 +37,32 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
 {
     pm_server_conf *base = basev, *add = addv;
     pm_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+    const pm_server_conf *from;
 
-    if (add->invitation_url) {
-        conf->invitation_url = add->invitation_url;
-        conf->invitation_url_https = add->invitation_url_https;
-    }
-    else {
-        conf->invitation_url = base->invitation_url;
-        conf->invitation_url_https = base->invitation_url_https;
-    }
-    if (add->login_url) {
-        conf->login_url = add->login_url;
-        conf->login_url_https = add->login_url_https;
-    }
-    else {
-        conf->login_url = base->login_url;
-        conf->login_url_https = base->login_url_https;
-    }
+    /* a directive that sets several fields: all of them from the config that set it */
+    from = add->invitation_url ? add : base;
+    conf->invitation_url = from->invitation_url;
+    conf->invitation_url_https = from->invitation_url_https;
+    from = add->login_url ? add : base;
+    conf->login_url = from->login_url;
+    conf->login_url_https = from->login_url_https;
     MERGE_INT(allow_insecure_urls);
     MERGE_PTR(mail_server);
     MERGE_INT(mail_tls);
     MERGE_PTR(mail_user);
-    if (add->mail_password_file) {
-        conf->mail_password_file = add->mail_password_file;
-        conf->mail_password = add->mail_password;
-    }
-    else {
-        conf->mail_password_file = base->mail_password_file;
-        conf->mail_password = base->mail_password;
-    }
-    if (add->mail_from) {
-        conf->mail_from = add->mail_from;
-        conf->mail_from_name = add->mail_from_name;
-        conf->mail_from_addr = add->mail_from_addr;
-    }
-    else {
-        conf->mail_from = base->mail_from;
-        conf->mail_from_name = base->mail_from_name;
-        conf->mail_from_addr = base->mail_from_addr;
-    }
+    from = add->mail_password_file ? add : base;
+    conf->mail_password_file = from->mail_password_file;
+    conf->mail_password = from->mail_password;
+    from = add->mail_from ? add : base;
+    conf->mail_from = from->mail_from;
+    conf->mail_from_name = from->mail_from_name;
+    conf->mail_from_addr = from->mail_from_addr;
+    from = add->token_secret_file ? add : base;
+    conf->token_secret_file = from->token_secret_file;
+    conf->token_secret = from->token_secret;
     MERGE_PTR(mail_ca_file);
     MERGE_PTR(mail_ca_path);
     MERGE_PTR(mail_helo);
-    if (add->token_secret_file) {
-        conf->token_secret_file = add->token_secret_file;
-        conf->token_secret = add->token_secret;
-    }
-    else {
-        conf->token_secret_file = base->token_secret_file;
-        conf->token_secret = base->token_secret;
-    }
     MERGE_INT(mail_timeout);
     MERGE_INT(outbox_interval_ms);
     MERGE_INT(outbox_max_attempts);
@@ -278,23 +254,33 @@ static const char *read_secret_file(apr_pool_t *p, const char *path, const char 
     return NULL;
 }
 
+/* A main-server directive naming a one-line secret file (relative to ServerRoot),
+ * read now, as root: *path and *secret, or the error. */
+static const char *secret_file_directive(cmd_parms *cmd, const char *value, const char **path,
+                                         const char **secret)
+{
+    const char *err = main_server_only(cmd);
+
+    if (err) {
+        return err;
+    }
+    if ((*path = ap_server_root_relative(cmd->pool, value)) == NULL) {
+        return apr_psprintf(cmd->pool, "'%s' is not a valid path", value);
+    }
+    return read_secret_file(cmd->pool, *path, secret);
+}
+
 static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const char *value)
 {
     pm_server_conf *conf = cmd_server_conf(cmd);
-    const char *path = ap_server_root_relative(cmd->pool, value);
-    const char *err = main_server_only(cmd);
+    const char *path, *secret;
+    const char *err = secret_file_directive(cmd, value, &path, &secret);
 
     if (err) {
         return directive_error(cmd, err);
     }
-    if (path == NULL) {
-        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", value));
-    }
-    err = read_secret_file(cmd->pool, path, &conf->mail_password);
-    if (err) {
-        return directive_error(cmd, err);
-    }
     conf->mail_password_file = path;
+    conf->mail_password = secret;
     return NULL;
 }
 
@@ -303,17 +289,10 @@ static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const cha
 static const char *set_token_secret_file(cmd_parms *cmd, void *dummy, const char *value)
 {
     pm_server_conf *conf = cmd_server_conf(cmd);
-    const char *path = ap_server_root_relative(cmd->pool, value);
-    const char *err = main_server_only(cmd);
+    const char *path, *secret;
+    const char *err = secret_file_directive(cmd, value, &path, &secret);
 
-    if (err) {
-        return directive_error(cmd, err);
-    }
-    if (path == NULL) {
-        return directive_error(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", value));
-    }
-    err = read_secret_file(cmd->pool, path, &conf->token_secret);
-    if (err == NULL && strlen(conf->token_secret) < PM_MIN_TOKEN_SECRET) {
+    if (err == NULL && strlen(secret) < PM_MIN_TOKEN_SECRET) {
         err = apr_psprintf(cmd->pool, "'%s' must hold at least %d characters (e.g. "
                            "openssl rand -hex 32)", path, PM_MIN_TOKEN_SECRET);
     }
@@ -321,6 +300,7 @@ static const char *set_token_secret_file(cmd_parms *cmd, void *dummy, const char
         return directive_error(cmd, err);
     }
     conf->token_secret_file = path;
+    conf->token_secret = secret;
     return NULL;
 }
 

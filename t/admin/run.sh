@@ -16,9 +16,6 @@ BASE_PARAMS=${PM_DB_PARAMS:-}
 T=$(mktemp -d /tmp/pm-admin-test.XXXXXX)
 PG_SCHEMAS=()
 
-n=0
-failures=0
-
 cleanup() {
     local s
     for s in "${PG_SCHEMAS[@]}"; do
@@ -42,41 +39,8 @@ case $DRIVER in
     *) echo "Bail out! PM_DB_DRIVER must be sqlite3 or pgsql"; exit 1 ;;
 esac
 
-# ---- TAP helpers --------------------------------------------------------------
-ok() {   # ok STATUS DESCRIPTION  (STATUS 0 = pass)
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failures=$((failures + 1))
-    fi
-}
-is() {   # is GOT WANT DESCRIPTION
-    if [ "$1" = "$2" ]; then
-        ok 0 "$3"
-    else
-        ok 1 "$3"
-        printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
-    fi
-}
-like() { # like TEXT PATTERN DESCRIPTION  (grep -E pattern)
-    if grep -Eq -- "$2" <<<"$1"; then
-        ok 0 "$3"
-    else
-        ok 1 "$3"
-        printf '#   no match for /%s/ in:\n' "$2"
-        printf '%s\n' "$1" | sed 's/^/#     /'
-    fi
-}
-unlike() {
-    if grep -Eq -- "$2" <<<"$1"; then
-        ok 1 "$3"
-        printf '#   unexpected match for /%s/\n' "$2"
-    else
-        ok 0 "$3"
-    fi
-}
+# ---- TAP helpers: ok / is / like / unlike / diag ------------------------------------
+. "$top/t/lib/tap.sh"
 
 # ---- databases ----------------------------------------------------------------
 # new_db NAME: prints the parameter string of a fresh, empty database

@@ -24,19 +24,7 @@ chmod 755 "$T"
 USER_NAME=pkgcheck
 USER_PASS=pkgcheck-pass-$$
 
-n=0
-failures=0
-ok() {   # ok STATUS DESCRIPTION  (STATUS 0 = pass)
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failures=$((failures + 1))
-        return 1
-    fi
-}
-diag() { sed 's/^/# /'; }
+. "$top/t/lib/tap.sh"   # ok / is / like / diag
 lap=$SECONDS
 timing() { echo "# time: $1 $((SECONDS - lap)) s"; lap=$SECONDS; }   # for the README, never asserted
 bail() { echo "Bail out! $*"; exit 1; }
