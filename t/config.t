@@ -302,6 +302,8 @@ my @BAD = (
         ? [PortalMailPasswordFile => 'unreadable file (mode 000)',
               set => { PortalMailPasswordFile => $unreadable }]
         : ()),
+    [PortalTokenSecretFile => 'missing file', set => { PortalTokenSecretFile => "$dir/no-such-secret" }],
+    [PortalTokenSecretFile => 'shorter than 32 characters', set => { PortalTokenSecretFile => $secret }],
     [PortalMailCAFile => 'missing file', set => { PortalMailCAFile => "$dir/no-such-ca.pem" }],
     [PortalMailCAFile => 'no PEM certificate in it', set => { PortalMailCAFile => "$dir/not-a-cert.pem" }],
     [PortalMailCAFile => 'a directory', set => { PortalMailCAFile => "$dir" }],
