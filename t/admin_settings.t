@@ -201,7 +201,7 @@ my $DEFAULTS = get_settings();
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
                        modules representatives_enabled collation_locale practice_phone
-                       disable_accounts_on_discharge)],
+                       disable_accounts_on_discharge default_language time_zone)],
               'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -210,6 +210,8 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{max_sends_per_invitation}, 5, 'default max_sends_per_invitation 5');
     is($DEFAULTS->{password_min_length}, 12, 'default password_min_length 12');
     is($DEFAULTS->{max_emails_per_minute}, 120, 'default max_emails_per_minute 120');
+    is($DEFAULTS->{default_language}, 'en', 'default default_language en');
+    ok(!defined $DEFAULTS->{time_zone}, "default time_zone: none (the server's own)");
     is_deeply($DEFAULTS->{modules}, \%DEFAULT_MODULES, 'default modules: all six on');
     is($DEFAULTS->{collation_locale}, 'en', 'default collation_locale en');
     ok(JSON::PP::is_bool($DEFAULTS->{representatives_enabled}) && $DEFAULTS->{representatives_enabled},
@@ -333,6 +335,15 @@ my @RULES = (
     representatives_enabled => {
         good => [JSON::PP::false, JSON::PP::true],
         bad  => ['true', 1, 0, 'false', [JSON::PP::false], {}],
+    },
+    default_language => {
+        good => ['es', 'en'],
+        bad  => ['fr', 'ES', 'es-MX', '', 'en;drop', 5, [], {}, JSON::PP::true],
+    },
+    time_zone => {
+        good => ['America/Chicago', 'Europe/Madrid', 'UTC'],
+        bad  => ['Mars/Olympus_Mons', 'America/Chicago ', "America/Chicago\nX", '', 'x' x 200,
+                 5, [], {}, JSON::PP::true],
     },
     # ends on the default: later files expect the list in English order
     collation_locale => {

@@ -5,6 +5,7 @@
 #include "pm_settings_def.h"
 #include "pm_db.h"
 #include "pm_collate.h"
+#include "pm_locale.h"
 #include "pm_config_parse.h"
 #include "pm_image.h"
 #include "pm_mail_format.h"
@@ -49,6 +50,10 @@ const pm_setting_def pm_setting_defs[] = {
     { "collation_locale", PM_SETTING_LOCALE, 0, 0, 0, PM_COLLATE_DEFAULT_LOCALE, NULL, 0,
       AT(collation_locale) },
     { "practice_phone", PM_SETTING_TEXT, 1, 40, 0, NULL, NULL, 1, AT(practice_phone) },
+    /* the language of a recipient who has none of their own (pm_locale.c) */
+    { "default_language", PM_SETTING_LANGUAGE, 0, 0, 0, "en", NULL, 0, AT(default_language) },
+    /* dates and times in emails and pages; null: the server's own time zone */
+    { "time_zone", PM_SETTING_TIME_ZONE, 0, 0, 0, NULL, NULL, 1, AT(time_zone) },
     /* a roster sync's discharge (pm_roster.c) also disables the client's portal
      * accounts; read by whoever runs the sync, not loaded into pm_settings */
     { "disable_accounts_on_discharge", PM_SETTING_BOOL, 0, 0, 0, NULL, NULL, 0, NOT_LOADED },
@@ -62,7 +67,7 @@ const char *const pm_setting_modules[] = {
 
 static const char *const type_names[] = {
     "text", "url", "color", "logo", "integer", "subject", "message", "boolean", "modules",
-    "locale"
+    "locale", "language", "time_zone"
 };
 
 const pm_setting_def *pm_setting_find(const char *name)
@@ -294,6 +299,12 @@ const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
     case PM_SETTING_LOCALE:
         return json_is_string(v) && pm_collate_locale_known(json_string_value(v)) ? NULL
                : "must be a locale ICU knows, such as en, fr_CA, sv or el";
+    case PM_SETTING_LANGUAGE:
+        return json_is_string(v) && pm_language_known(json_string_value(v)) ? NULL
+               : "must be a language the portal has a catalog for (en or es)";
+    case PM_SETTING_TIME_ZONE:
+        return json_is_string(v) && pm_time_zone_known(json_string_value(v)) ? NULL
+               : "must be an IANA time zone name, such as America/Chicago or Europe/Madrid";
     }
     return "is not a setting";
 }

@@ -25,12 +25,14 @@ typedef struct {
     int representatives_enabled;
     const char *collation_locale;       /* ICU locale of the client list's order */
     const char *practice_phone;         /* NULL: none shown */
+    const char *default_language;       /* recipients without a language of their own */
+    const char *time_zone;              /* IANA name; NULL: the server's own zone */
 } pm_settings;
 
 typedef enum {
     PM_SETTING_TEXT, PM_SETTING_URL, PM_SETTING_COLOR, PM_SETTING_LOGO, PM_SETTING_INT,
     PM_SETTING_SUBJECT, PM_SETTING_MESSAGE, PM_SETTING_BOOL, PM_SETTING_MODULES,
-    PM_SETTING_LOCALE
+    PM_SETTING_LOCALE, PM_SETTING_LANGUAGE, PM_SETTING_TIME_ZONE
 } pm_setting_type;
 
 #define PM_SETTING_NOT_LOADED ((size_t)-1)

@@ -2,6 +2,7 @@
  * every default inside its own range and accepted by its own validation, the loaded
  * defaults equal to the table's, and the definitions' JSON shape. */
 #include "pm_settings_def.h"
+#include "pm_locale.h"
 #include "tap.h"
 
 #include <apr_general.h>
@@ -18,7 +19,7 @@ static void test_names(void)
         ok(pm_setting_find(d->name) == d, "%s found", d->name);
     }
     ok(!dup, "names unique");
-    ok(n == 18, "18 settings (%d)", n);
+    ok(n == 20, "20 settings (%d)", n);
     ok(pm_setting_find("definitions") == NULL && pm_setting_find(NULL) == NULL,
        "unknown names not found");
 }
@@ -66,11 +67,39 @@ static void test_loaded_defaults(void)
        "integer defaults 168, 10, 5, 12, 120");
     ok(st.representatives_enabled == 1, "representatives on");
     is_str(st.collation_locale, "en", "collation_locale en");
+    is_str(st.default_language, "en", "default_language en");
+    ok(st.time_zone == NULL, "time_zone: the server's own");
     ok(st.practice_name == NULL && st.practice_phone == NULL && st.brand_color == NULL
        && st.logo == NULL, "no practice name (PortalMailFrom), phone, colour or logo");
     ok(st.client_subject && strstr(st.client_subject, "{{practice_name}}")
        && st.representative_message && strstr(st.representative_message, "{{link}}"),
        "the built-in email templates");
+}
+
+static void test_language_and_zone(apr_pool_t *p)
+{
+    const pm_setting_def *lang = pm_setting_find("default_language");
+    const pm_setting_def *zone = pm_setting_find("time_zone");
+    json_t *v;
+
+    v = json_string("es");
+    ok(pm_setting_problem(p, lang, v, 0) == NULL, "default_language es");
+    json_decref(v);
+    v = json_string("fr");
+    ok(pm_setting_problem(p, lang, v, 0) != NULL, "default_language fr: no catalog, refused");
+    json_decref(v);
+    v = json_string("America/Chicago");
+    ok(pm_setting_problem(p, zone, v, 0) == NULL, "time_zone America/Chicago");
+    json_decref(v);
+    v = json_string("Mars/Olympus_Mons");
+    ok(pm_setting_problem(p, zone, v, 0) != NULL, "time_zone Mars/Olympus_Mons refused");
+    json_decref(v);
+    v = json_string("America/Chicago\nX");
+    ok(pm_setting_problem(p, zone, v, 0) != NULL, "a time zone with a line break refused");
+    json_decref(v);
+    is_str(pm_recipient_language("es", "en"), "es", "a recipient's own language first");
+    is_str(pm_recipient_language(NULL, "es"), "es", "else the practice's default");
+    is_str(pm_recipient_language("xx", "yy"), "en", "else English");
 }
 
 static void test_definition_json(void)
@@ -101,6 +130,7 @@ int main(void)
     test_names();
     test_defaults_valid(p);
     test_loaded_defaults();
+    test_language_and_zone(p);
     test_definition_json();
     apr_pool_destroy(p);
     apr_terminate();
