@@ -8,6 +8,7 @@
 # Rows written outside a transaction are group-committed (src/httpd/pm_audit_group.c): each
 # answer's X-Request-Id must own exactly one row, with its own action and client, so a
 # row lost, doubled or written with another request's values in a group fails here.
+# And all of them must form one hash chain (issue 15), whichever child wrote them.
 use strict;
 use warnings;
 
@@ -60,5 +61,12 @@ $written{$_->{request_id}} .= ($written{$_->{request_id}} ? ' ' : '')
     . "$_->{action}/" . ($_->{client_id} // '') for @rows;
 is_deeply(\%written, \%asked, "each answer's request id owns one row, with its action and client")
     or diag explain [ scalar(keys %written), scalar(keys %asked) ];
+
+# the hash chain (src/core/pm_audit_chain.c) held under the burst: every group
+# commit of every child took its own consecutive places, each row linked to the
+# one before (checked again in Perl, not by the C code that wrote it)
+is(scalar(grep { !defined $_->{chain_seq} } @rows), 0, 'every row of the burst is chained');
+my @broken = audit_chain_problems($mark);
+is_deeply(\@broken, [], "the burst's rows form one unbroken hash chain") or diag explain \@broken;
 
 done_testing();

@@ -74,6 +74,7 @@ int admin_cmd_init(admin_db *db, const admin_options *o);
 int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
+int admin_cmd_audit_verify(admin_db *db, const admin_options *o);
 /* admin_roster.c */
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);

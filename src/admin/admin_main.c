@@ -56,6 +56,7 @@ static const command_spec commands[] = {
     { "clients", "sync", 1, OPT_SYNC,
       "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing] "
       "[--identifier-system URI]" },
+    { "audit", "verify", 0, 0, "audit verify" },
     { "demo-data", NULL, 0, 0, "demo-data" },
     { NULL, NULL, 0, 0, NULL }
 };
@@ -148,6 +149,14 @@ static const char help_text[] =
 "      Fill an empty database with the demo's staff (admin, clinician1,\n"
 "      clinician2) and about 50 clients. Does nothing if the demo data is already\n"
 "      there; refuses if the database holds other staff or clients.\n"
+"\n"
+"  audit verify\n"
+"      Check the audit trail's hash chain: every row written since schema 11\n"
+"      carries the SHA-256 of the previous row's hash and its own content.\n"
+"      Prints \"ok: N rows; head HASH\" (keep the head hash somewhere else:\n"
+"      a later run whose chain no longer leads to it was rewritten), or the id\n"
+"      of the first row that was changed, follows a removed row, or was added\n"
+"      outside the chain, and exits 1.\n"
 "\n"
 "Exit status: 0 done, 1 failed (bad data, unknown staff member or client,\n"
 "database error), 2 usage error. Errors go to standard error.\n";
@@ -456,6 +465,9 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
     }
     if (strcmp(cmd->group, "clients") == 0) {
         return admin_cmd_clients(db, cmd->sub, o);
+    }
+    if (strcmp(cmd->group, "audit") == 0) {
+        return admin_cmd_audit_verify(db, o);
     }
     return admin_cmd_demo_data(db, o);
 }

@@ -387,6 +387,49 @@ enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
     LAST(TEST_EMAILS_OLDEST_AT, "min(at)")
 enum { PM_COLS_TEST_EMAILS(PM_COL_NAME, PM_COL_NAME) };
 
+/* PM_SQL_AUDIT_CHAIN_ADVANCE: the chain's head after taking places (the hash is
+ * still the last written row's) */
+#define PM_COLS_CHAIN_HEAD(COL, LAST) \
+    COL(CHAIN_HEAD_SEQ, "seq") \
+    LAST(CHAIN_HEAD_HASH, "hash")
+enum { PM_COLS_CHAIN_HEAD(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_ADMIN_AUDIT_CHAIN_STATE: the head, the anchor and what came before */
+#define PM_COLS_CHAIN_STATE(COL, LAST) \
+    COL(CHAIN_STATE_SEQ, "seq") \
+    COL(CHAIN_STATE_HASH, "hash") \
+    COL(CHAIN_STATE_ANCHOR_SEQ, "anchor_seq") \
+    COL(CHAIN_STATE_ANCHOR_HASH, "anchor_hash") \
+    COL(CHAIN_STATE_PRE_ROWS, "pre_chain_rows") \
+    LAST(CHAIN_STATE_PRE_MAX, "pre_chain_max")
+enum { PM_COLS_CHAIN_STATE(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_ADMIN_AUDIT_CHAIN_PAGE, _PAST_HEAD: a chained row; the hashed fields
+ * follow CHAIN_ROW_AT in PM_SQL_AUDIT_INSERT's order */
+#define PM_COLS_CHAIN_ROW(COL, LAST) \
+    COL(CHAIN_ROW_ID, "id") \
+    COL(CHAIN_ROW_SEQ, "chain_seq") \
+    COL(CHAIN_ROW_HASH, "row_hash") \
+    COL(CHAIN_ROW_AT, "at") \
+    COL(CHAIN_ROW_USERNAME, "username") \
+    COL(CHAIN_ROW_ACTION, "action") \
+    COL(CHAIN_ROW_CLIENT_ID, "client_id") \
+    COL(CHAIN_ROW_OBJECT_ID, "object_id") \
+    COL(CHAIN_ROW_RESULT, "result") \
+    COL(CHAIN_ROW_DETAIL, "detail") \
+    COL(CHAIN_ROW_REMOTE_IP, "remote_ip") \
+    LAST(CHAIN_ROW_REQUEST_ID, "request_id")
+enum { PM_COLS_CHAIN_ROW(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_ADMIN_AUDIT_UNCHAINED: the first row outside the chain that is newer than
+ * the chain (0: none), and how many rows from before the chain there are */
+#define PM_COLS_UNCHAINED(COL, LAST) \
+    COL(UNCHAINED_ID, "coalesce((SELECT min(id) FROM audit_log " \
+                      "WHERE chain_seq IS NULL AND id > CAST(%s AS bigint)), 0)") \
+    LAST(UNCHAINED_PRE_ROWS, "(SELECT count(*) FROM audit_log " \
+                             "WHERE chain_seq IS NULL AND id <= CAST(%s AS bigint))")
+enum { PM_COLS_UNCHAINED(PM_COL_NAME, PM_COL_NAME) };
+
 /* ---- portal-manager-admin ------------------------------------------------------------ */
 
 /* a count, a schema version: one number */

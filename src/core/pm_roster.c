@@ -3,6 +3,7 @@
  * unchanged; an email change as the staff's change button does it; a discharge
  * revokes pending invitations — then --discharge-missing; audited as o->actor. */
 #include "pm_roster.h"
+#include "pm_audit_chain.h"
 #include "pm_settings_def.h"
 #include "pm_client_keys.h"
 #include "pm_text.h"
@@ -42,8 +43,11 @@ static int same(const char *a, const char *b)
 static apr_status_t audit(roster_sync *s, const char *action, const char *client_id,
                           const char *detail)
 {
-    return pm_db_exec(s->db, PM_SQL_AUDIT_INSERT, NULL, s->now, s->o->actor, action,
-                      client_id, NULL, "ok", detail, s->o->remote_ip, s->o->request_id);
+    const char *row[PM_AUDIT_FIELDS] = { s->now, s->o->actor, action, client_id, NULL, "ok",
+                                         detail, s->o->remote_ip, s->o->request_id };
+    const char *const *rows[1] = { row };
+
+    return pm_audit_chain_append(s->db, s->batch, rows, 1);
 }
 
 static pm_client_keyer *keyer(roster_sync *s)

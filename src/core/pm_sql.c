@@ -506,10 +506,18 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
 
+    /* a row at its chain place with its hash (pm_audit_chain.c) */
     [PM_SQL_AUDIT_INSERT] = { "pm_audit_insert",
         "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
-        "                       remote_ip, request_id) "
-        "VALUES (%lld, %s, %s, %lld, %lld, %s, %s, %s, %s)" },
+        "                       remote_ip, request_id, chain_seq, row_hash) "
+        "VALUES (%lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %lld, %s)" },
+    /* take the chain's next places: the head row stays locked (PostgreSQL) or the
+     * write lock held (SQLite) until the writer's transaction ends */
+    [PM_SQL_AUDIT_CHAIN_ADVANCE] = { "pm_audit_chain_advance",
+        "UPDATE audit_chain SET seq = seq + CAST(%d AS integer) WHERE id = 1 "
+        "RETURNING " COLUMNS(PM_COLS_CHAIN_HEAD), NCOLS(PM_COLS_CHAIN_HEAD) },
+    [PM_SQL_AUDIT_CHAIN_SET_HASH] = { "pm_audit_chain_set_hash",
+        "UPDATE audit_chain SET hash = %s WHERE id = 1 AND seq = %lld" },
     [PM_SQL_AUDIT_BY_CLIENT] = { "pm_audit_by_client",
         "SELECT " COLUMNS(PM_COLS_AUDIT)
         " FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "
@@ -604,6 +612,19 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM pg_catalog.pg_tables "
         "WHERE schemaname = current_schema() AND tablename = %s", NCOLS(PM_COLS_COUNT),
         .driver = "pgsql" },
+    /* audit verify (pm_audit_chain.c) */
+    [PM_SQL_ADMIN_AUDIT_CHAIN_STATE] = { "pm_admin_audit_chain_state",
+        "SELECT " COLUMNS(PM_COLS_CHAIN_STATE) " FROM audit_chain WHERE id = 1",
+        NCOLS(PM_COLS_CHAIN_STATE) },
+    [PM_SQL_ADMIN_AUDIT_CHAIN_PAGE] = { "pm_admin_audit_chain_page",
+        "SELECT " COLUMNS(PM_COLS_CHAIN_ROW) " FROM audit_log "
+        "WHERE chain_seq > %lld AND chain_seq <= %lld ORDER BY chain_seq "
+        "LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_CHAIN_ROW) },
+    [PM_SQL_ADMIN_AUDIT_CHAIN_PAST_HEAD] = { "pm_admin_audit_chain_past_head",
+        "SELECT " COLUMNS(PM_COLS_CHAIN_ROW) " FROM audit_log "
+        "WHERE chain_seq > %lld ORDER BY chain_seq LIMIT 1", NCOLS(PM_COLS_CHAIN_ROW) },
+    [PM_SQL_ADMIN_AUDIT_UNCHAINED] = { "pm_admin_audit_unchained",
+        "SELECT " COLUMNS(PM_COLS_UNCHAINED), NCOLS(PM_COLS_UNCHAINED) },
     [PM_SQL_ADMIN_SCHEMA_VERSION] = { "pm_admin_schema_version",
         "SELECT " COLUMNS(PM_COLS_SCHEMA_VERSION) " FROM schema_version",
         NCOLS(PM_COLS_SCHEMA_VERSION) },

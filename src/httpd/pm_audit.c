@@ -27,7 +27,7 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
     args[6] = detail ? pm_json_text(p, detail) : NULL;
     args[7] = q->r->useragent_ip;
     args[8] = q->request_id;
-    rv = pm_audit_group_write(q->db, args);
+    rv = pm_audit_group_write(q->db, p, args);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, PM_LOGNO(00040)
                       "could not write the audit row for %s (request %s)", action, q->request_id);

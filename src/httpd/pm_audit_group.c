@@ -3,6 +3,7 @@
  * this point together commit their rows as one transaction, one fsync for all.
  * Each request still answers only after its own row is committed. */
 #include "pm_audit_group.h"
+#include "pm_audit_chain.h"
 
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
@@ -48,27 +49,18 @@ void pm_audit_group_child_init(apr_pool_t *pchild, server_rec *s)
     group.tail = &group.head;
 }
 
-static apr_status_t insert_row(pm_db *db, const char *const *a)
+/* One transaction for the rows taken, as consecutive places of the audit chain;
+ * all of them share its outcome. */
+static apr_status_t commit_rows(pm_db *db, apr_pool_t *p, group_row *rows)
 {
-    return pm_db_exec(db, PM_SQL_AUDIT_INSERT, NULL, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
-                      a[7], a[8]);
-}
-
-/* One transaction for the rows taken; all of them share its outcome. */
-static apr_status_t commit_rows(pm_db *db, group_row *rows)
-{
+    const char *const *args[GROUP_MAX_ROWS];
     group_row *g;
+    int n = 0;
 
-    if (pm_db_begin(db) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    for (g = rows; g && n < GROUP_MAX_ROWS; g = g->next) {
+        args[n++] = g->args;
     }
-    for (g = rows; g; g = g->next) {
-        if (insert_row(db, g->args) != APR_SUCCESS) {
-            pm_db_rollback(db);
-            return APR_EGENERAL;
-        }
-    }
-    return pm_db_commit(db);
+    return pm_audit_chain_append(db, p, args, n);
 }
 
 /* Under the lock: detach up to GROUP_MAX_ROWS rows from the queue's head. */
@@ -91,14 +83,14 @@ static group_row *take_rows(void)
 
 /* Under the lock, which it releases while writing: commit a group for everyone
  * waiting (this thread's row is in the queue, maybe not in this group). */
-static void commit_next_group(pm_db *db)
+static void commit_next_group(pm_db *db, apr_pool_t *p)
 {
     group_row *rows = take_rows(), *g, *next;
     apr_status_t rv;
 
     group.committing = 1;
     apr_thread_mutex_unlock(group.lock);
-    rv = commit_rows(db, rows);
+    rv = commit_rows(db, p, rows);
     apr_thread_mutex_lock(group.lock);
     for (g = rows; g; g = next) {
         next = g->next;          /* a row's owner may return as soon as done is set */
@@ -109,19 +101,19 @@ static void commit_next_group(pm_db *db)
     apr_thread_cond_broadcast(group.written);
 }
 
-apr_status_t pm_audit_group_write(pm_db *db, const char *const *args)
+apr_status_t pm_audit_group_write(pm_db *db, apr_pool_t *p, const char *const *args)
 {
     group_row row = { args, APR_SUCCESS, 0, NULL };
 
     if (group.lock == NULL || pm_db_in_transaction(db)) {
-        return insert_row(db, args);
+        return pm_audit_chain_append(db, p, &args, 1);
     }
     apr_thread_mutex_lock(group.lock);
     *group.tail = &row;
     group.tail = &row.next;
     while (!row.done) {
         if (!group.committing) {
-            commit_next_group(db);
+            commit_next_group(db, p);
         }
         else {
             apr_thread_cond_wait(group.written, group.lock);

@@ -19,7 +19,7 @@ use URI::Escape qw(uri_escape_utf8);
 use PortalTest;
 
 our @EXPORT = qw(
-    client_row client_rows snapshot unchanged_ok audit_mark audit_since audit_row_ok
+    client_row client_rows snapshot unchanged_ok audit_mark audit_since audit_row_ok audit_chain_problems
     own_origin visible_client_ids expected_ids sort_clients walk_list list_path list_clients
     invitation_rows q_url
 );
@@ -105,6 +105,41 @@ sub audit_since {
                                         { Slice => {} }, $mark);
     $dbh->disconnect;
     return @$rows;
+}
+
+# The audit chain (src/core/pm_audit_chain.c) checked again here, independently of
+# the C code: the chained rows written after $mark, in chain order, must take
+# consecutive places, each hash the SHA-256 of the documented encoding over its
+# predecessor's hash. Returns the problems found (none: an empty list).
+sub audit_chain_problems {
+    my $mark = shift;
+    require Digest::SHA;
+    require Encode;
+    my $dbh = db();
+    my $rows = $dbh->selectall_arrayref(
+        'SELECT * FROM audit_log WHERE id > ? AND chain_seq IS NOT NULL ORDER BY chain_seq',
+        { Slice => {} }, $mark);
+    return ('no chained rows') unless @$rows;
+    my ($prev) = $dbh->selectrow_array('SELECT row_hash FROM audit_log WHERE chain_seq = ?',
+                                       undef, $rows->[0]{chain_seq} - 1);
+    $dbh->disconnect;
+    $prev //= '0' x 64 if $rows->[0]{chain_seq} == 1;
+    my $enc = sub {
+        my $v = shift;
+        return "-\n" unless defined $v;
+        my $b = Encode::encode_utf8("$v");
+        return length($b) . ":$b\n";
+    };
+    my (@problems, $seq);
+    for my $r (@$rows) {
+        push @problems, "place $r->{chain_seq} after $seq" if defined $seq && $r->{chain_seq} != $seq + 1;
+        my $data = join '', map { $enc->($_) } 'pm-audit-v1', $prev, $r->{chain_seq},
+            @{$r}{qw(at username action client_id object_id result detail remote_ip request_id)};
+        push @problems, "row $r->{id} (place $r->{chain_seq}): hash"
+            unless defined $prev && Digest::SHA::sha256_hex($data) eq $r->{row_hash};
+        ($prev, $seq) = ($r->{row_hash}, $r->{chain_seq});
+    }
+    return @problems;
 }
 
 # audit_row_ok(\@rows, $res, \%want, $name): exactly one row, with the wanted values,

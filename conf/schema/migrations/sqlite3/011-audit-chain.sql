@@ -1,0 +1,25 @@
+-- 011: a tamper-evident audit trail (issue 15; src/core/pm_audit_chain.c). Every audit
+-- row written from now on carries its place in one chain (chain_seq: 1, 2, 3, …) and
+-- row_hash = SHA-256 of the previous row's hash and its own canonical content, written
+-- in the same transaction as the row. audit_chain (one row) is the chain's head — the
+-- last row's seq and hash, updated with each row, so concurrent writers take turns —
+-- and what came before the chain: the rows written before this migration (counted
+-- and capped by id here; they carry no hash) and, after a prune, the anchor (the seq
+-- and hash of the last removed row) that verification starts from.
+ALTER TABLE audit_log ADD COLUMN chain_seq INTEGER;
+ALTER TABLE audit_log ADD COLUMN row_hash TEXT;
+CREATE UNIQUE INDEX audit_log_by_chain_seq ON audit_log (chain_seq);
+CREATE TABLE audit_chain (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    seq            INTEGER NOT NULL,
+    hash           TEXT    NOT NULL,
+    anchor_seq     INTEGER NOT NULL,
+    anchor_hash    TEXT    NOT NULL,
+    pre_chain_rows INTEGER NOT NULL,
+    pre_chain_max  INTEGER NOT NULL
+);
+INSERT INTO audit_chain (id, seq, hash, anchor_seq, anchor_hash, pre_chain_rows, pre_chain_max)
+SELECT 1, 0, '0000000000000000000000000000000000000000000000000000000000000000', 0,
+       '0000000000000000000000000000000000000000000000000000000000000000',
+       count(*), coalesce(max(id), 0)
+FROM audit_log;

@@ -1,0 +1,257 @@
+/* pm_audit_chain.c — writes audit rows as links of one hash chain (each row's hash
+ * covers its predecessor's hash and its own canonical content) and walks the chain
+ * to find the first row that was edited, removed or added by hand. */
+#include "pm_audit_chain.h"
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#define VERIFY_PAGE 1000
+
+const char pm_audit_chain_origin[] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+static void digest_value(EVP_MD_CTX *md, apr_pool_t *p, const char *v)
+{
+    const char *len = v ? apr_psprintf(p, "%" APR_SIZE_T_FMT ":", strlen(v)) : "-";
+
+    EVP_DigestUpdate(md, len, strlen(len));
+    if (v) {
+        EVP_DigestUpdate(md, v, strlen(v));
+    }
+    EVP_DigestUpdate(md, "\n", 1);
+}
+
+const char *pm_audit_chain_hash(apr_pool_t *p, const char *prev, long long seq,
+                                const char *const *fields)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0, i;
+    char *hex;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return NULL;
+    }
+    digest_value(md, p, "pm-audit-v1");
+    digest_value(md, p, prev);
+    digest_value(md, p, apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)seq));
+    for (i = 0; i < PM_AUDIT_FIELDS; i++) {
+        digest_value(md, p, fields[i]);
+    }
+    EVP_DigestFinal_ex(md, out, &len);
+    EVP_MD_CTX_free(md);
+    hex = apr_palloc(p, (apr_size_t)len * 2 + 1);
+    for (i = 0; i < len; i++) {
+        apr_snprintf(hex + i * 2, 3, "%02x", out[i]);
+    }
+    return hex;
+}
+
+static apr_status_t insert_linked(pm_db *db, apr_pool_t *p, const char *const *f,
+                                  long long seq, const char *hash)
+{
+    return pm_db_exec(db, PM_SQL_AUDIT_INSERT, NULL, f[0], f[1], f[2], f[3], f[4], f[5], f[6],
+                      f[7], f[8], pm_arg_int(p, seq), hash);
+}
+
+/* Take the next n places of the chain (the head row's lock is held until the
+ * transaction ends) and write the rows into them. */
+static apr_status_t append_rows(pm_db *db, apr_pool_t *p, const char *const *const *rows, int n)
+{
+    apr_array_header_t *head;
+    const pm_row *h;
+    const char *prev;
+    long long last, seq;
+    int i;
+
+    if (pm_db_select(db, PM_SQL_AUDIT_CHAIN_ADVANCE, &head, pm_arg_int(p, n)) != APR_SUCCESS
+        || (h = pm_first_row(head)) == NULL) {
+        return APR_EGENERAL;
+    }
+    last = pm_row_int(h, CHAIN_HEAD_SEQ, 0);
+    prev = pm_row_str(h, CHAIN_HEAD_HASH);
+    for (i = 0, seq = last - n + 1; i < n; i++, seq++) {
+        if ((prev = pm_audit_chain_hash(p, prev, seq, rows[i])) == NULL
+            || insert_linked(db, p, rows[i], seq, prev) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return pm_db_exec(db, PM_SQL_AUDIT_CHAIN_SET_HASH, NULL, prev, pm_arg_int(p, last));
+}
+
+apr_status_t pm_audit_chain_append(pm_db *db, apr_pool_t *p, const char *const *const *rows,
+                                   int n)
+{
+    int own = !pm_db_in_transaction(db);
+
+    if (n <= 0) {
+        return APR_SUCCESS;
+    }
+    if (own && pm_db_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (append_rows(db, p, rows, n) != APR_SUCCESS) {
+        if (own) {
+            pm_db_rollback(db);
+        }
+        return APR_EGENERAL;
+    }
+    return own ? pm_db_commit(db) : APR_SUCCESS;
+}
+
+/* ---- verification ------------------------------------------------------------------- */
+
+static int found(pm_audit_chain_report *r, const pm_row *row, const char *why)
+{
+    r->bad_id = row ? pm_row_int(row, CHAIN_ROW_ID, 0) : 0;
+    r->problem = why;
+    return 1;
+}
+
+/* One row in chain order: its place and its hash must follow from the last. */
+static int check_row(apr_pool_t *p, pm_audit_chain_report *r, const pm_row *row,
+                     long long *seq, const char **prev)
+{
+    const char *fields[PM_AUDIT_FIELDS];
+    const char *want;
+    int i;
+
+    if (pm_row_int(row, CHAIN_ROW_SEQ, 0) != *seq + 1) {
+        return found(r, row, apr_psprintf(p, "chain place %" APR_INT64_T_FMT " expected, %"
+                                          APR_INT64_T_FMT " found: the row before it was "
+                                          "removed", (apr_int64_t)(*seq + 1),
+                                          (apr_int64_t)pm_row_int(row, CHAIN_ROW_SEQ, 0)));
+    }
+    for (i = 0; i < PM_AUDIT_FIELDS; i++) {
+        fields[i] = pm_row_str(row, CHAIN_ROW_AT + i);
+    }
+    want = pm_audit_chain_hash(p, *prev, *seq + 1, fields);
+    if (want == NULL || pm_row_str(row, CHAIN_ROW_HASH) == NULL
+        || strcmp(want, pm_row_str(row, CHAIN_ROW_HASH)) != 0) {
+        return found(r, row, "its content does not match its hash: the row was changed");
+    }
+    *seq += 1;
+    *prev = pm_row_str(row, CHAIN_ROW_HASH);
+    r->rows++;
+    return 0;
+}
+
+/* Every chained row up to the head's place, a page at a time. */
+static apr_status_t walk(pm_db *db, apr_pool_t *p, pm_audit_chain_report *r, long long upto,
+                         long long *seq, const char **prev)
+{
+    apr_array_header_t *rows;
+    apr_pool_t *page;
+    int i;
+
+    apr_pool_create(&page, p);
+    do {
+        apr_pool_clear(page);
+        pm_db_use_pool(db, page);
+        if (pm_db_select(db, PM_SQL_ADMIN_AUDIT_CHAIN_PAGE, &rows, pm_arg_int(page, *seq),
+                         pm_arg_int(page, upto), pm_arg_int(page, VERIFY_PAGE)) != APR_SUCCESS) {
+            pm_db_use_pool(db, NULL);
+            return APR_EGENERAL;
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            if (check_row(page, r, &APR_ARRAY_IDX(rows, i, pm_row), seq, prev)) {
+                r->problem = apr_pstrdup(p, r->problem);
+                pm_db_use_pool(db, NULL);
+                return APR_SUCCESS;
+            }
+        }
+        *prev = apr_pstrdup(p, *prev);
+    } while (rows->nelts == VERIFY_PAGE);
+    pm_db_use_pool(db, NULL);
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_state(pm_db *db, const pm_row **state)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(db, PM_SQL_ADMIN_AUDIT_CHAIN_STATE, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *state = pm_first_row(rows);
+    return APR_SUCCESS;
+}
+
+/* After the walk: the head names the last row; no row sits past the head (a row a
+ * writer commits meanwhile moves the head first, so the head is read again after
+ * the rows past it); no row outside the chain; the rows from before it all there. */
+static apr_status_t check_ends(pm_db *db, apr_pool_t *p, pm_audit_chain_report *r,
+                               const pm_row *state, long long seq, const char *prev)
+{
+    apr_array_header_t *rows;
+    const pm_row *row, *now;
+
+    if (seq != pm_row_int(state, CHAIN_STATE_SEQ, 0)) {
+        found(r, NULL, apr_psprintf(p, "the chain ends at place %" APR_INT64_T_FMT
+                                    " but its head says %s: rows at its end were removed",
+                                    (apr_int64_t)seq,
+                                    pm_row_str(state, CHAIN_STATE_SEQ)));
+        return APR_SUCCESS;
+    }
+    if (strcmp(prev, pm_row_str(state, CHAIN_STATE_HASH)) != 0) {
+        found(r, NULL, "the chain's head does not name its last row's hash");
+        return APR_SUCCESS;
+    }
+    if (pm_db_select(db, PM_SQL_ADMIN_AUDIT_CHAIN_PAST_HEAD, &rows, pm_arg_int(p, seq))
+        != APR_SUCCESS || read_state(db, &now) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if ((row = pm_first_row(rows)) != NULL
+        && pm_row_int(row, CHAIN_ROW_SEQ, 0) > pm_row_int(now, CHAIN_STATE_SEQ, 0)) {
+        found(r, row, "it is past the chain's head: the row was added by hand");
+        return APR_SUCCESS;
+    }
+    if (pm_db_select(db, PM_SQL_ADMIN_AUDIT_UNCHAINED, &rows,
+                     pm_row_str(state, CHAIN_STATE_PRE_MAX),
+                     pm_row_str(state, CHAIN_STATE_PRE_MAX)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if ((row = pm_first_row(rows)) != NULL
+        && pm_row_int(row, UNCHAINED_ID, 0) != 0) {
+        r->bad_id = pm_row_int(row, UNCHAINED_ID, 0);
+        r->problem = "it has no place in the chain: the row was added by hand";
+    }
+    else if (pm_row_int(row, UNCHAINED_PRE_ROWS, 0)
+             != pm_row_int(state, CHAIN_STATE_PRE_ROWS, 0)) {
+        r->problem = apr_psprintf(p, "%" APR_INT64_T_FMT " rows from before the chain, %s "
+                                  "expected: some were removed",
+                                  (apr_int64_t)pm_row_int(row, UNCHAINED_PRE_ROWS, 0),
+                                  pm_row_str(state, CHAIN_STATE_PRE_ROWS));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_audit_chain_verify(pm_db *db, apr_pool_t *p, pm_audit_chain_report *r)
+{
+    const pm_row *state;
+    long long seq;
+    const char *prev;
+
+    memset(r, 0, sizeof(*r));
+    if (read_state(db, &state) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (state == NULL) {
+        r->problem = "the chain's head row (audit_chain) is missing";
+        return APR_SUCCESS;
+    }
+    r->anchor_seq = seq = pm_row_int(state, CHAIN_STATE_ANCHOR_SEQ, 0);
+    prev = pm_row_str(state, CHAIN_STATE_ANCHOR_HASH);
+    r->pre_chain = pm_row_int(state, CHAIN_STATE_PRE_ROWS, 0);
+    if (walk(db, p, r, pm_row_int(state, CHAIN_STATE_SEQ, 0), &seq, &prev) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    r->head_hash = prev;
+    if (r->problem) {
+        return APR_SUCCESS;
+    }
+    return check_ends(db, p, r, state, seq, prev);
+}
