@@ -24,6 +24,7 @@ typedef struct {
     apr_pool_t *batch;           /* the executor's rows, the entries and the keys */
     pm_client_keyer *keyer;      /* of the current batch, made on first use */
     const char *now;
+    apr_array_header_t *audit;   /* the rows to audit, appended to the chain at the end */
 } roster_sync;
 
 static void add_error(roster_sync *s, int where, const char *field, const char *message)
@@ -40,14 +41,24 @@ static int same(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* Kept until the sync's last statement: the audit chain's head stays locked from
+ * the append to the commit, so a long sync must not take it early (on PostgreSQL
+ * every audited request would wait for the whole sync). */
 static apr_status_t audit(roster_sync *s, const char *action, const char *client_id,
                           const char *detail)
 {
-    const char *row[PM_AUDIT_FIELDS] = { s->now, s->o->actor, action, client_id, NULL, "ok",
-                                         detail, s->o->remote_ip, s->o->request_id };
-    const char *const *rows[1] = { row };
+    const char **row = apr_pcalloc(s->pool, PM_AUDIT_FIELDS * sizeof(*row));
 
-    return pm_audit_chain_append(s->db, s->batch, rows, 1);
+    row[0] = s->now;
+    row[1] = s->o->actor;
+    row[2] = action;
+    row[3] = client_id ? apr_pstrdup(s->pool, client_id) : NULL;
+    row[5] = "ok";
+    row[6] = detail ? apr_pstrdup(s->pool, detail) : NULL;
+    row[7] = s->o->remote_ip;
+    row[8] = s->o->request_id;
+    APR_ARRAY_PUSH(s->audit, const char *const *) = row;
+    return APR_SUCCESS;
 }
 
 static pm_client_keyer *keyer(roster_sync *s)
@@ -323,10 +334,12 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     if (s->o->discharge_missing && discharge_missing(s) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    return audit(s, "roster.sync", NULL,
-                 apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
-                              "\"discharged\":%d}", s->res->added, s->res->updated,
-                              s->res->unchanged, s->res->discharged));
+    audit(s, "roster.sync", NULL,
+          apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
+                       "\"discharged\":%d}", s->res->added, s->res->updated,
+                       s->res->unchanged, s->res->discharged));
+    return pm_audit_chain_append(s->db, s->pool, (const char *const *const *)s->audit->elts,
+                                 s->audit->nelts);
 }
 
 apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
@@ -346,6 +359,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.res = res;
     s.seen = apr_hash_make(p);
     s.now = pm_arg_int(p, o->now);
+    s.audit = apr_array_make(p, 16, sizeof(const char *const *));
     apr_pool_create(&s.batch, p);
     ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
     previous = pm_db_use_pool(db, s.batch);
