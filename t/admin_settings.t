@@ -201,7 +201,7 @@ my $DEFAULTS = get_settings();
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
                        modules representatives_enabled collation_locale practice_phone
-                       disable_accounts_on_discharge default_language time_zone)],
+                       disable_accounts_on_discharge default_language time_zone audit_retention_days)],
               'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -211,6 +211,7 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{password_min_length}, 12, 'default password_min_length 12');
     is($DEFAULTS->{max_emails_per_minute}, 120, 'default max_emails_per_minute 120');
     is($DEFAULTS->{default_language}, 'en', 'default default_language en');
+    is($DEFAULTS->{audit_retention_days}, 2190, 'default audit_retention_days 2190 (six years)');
     ok(!defined $DEFAULTS->{time_zone}, "default time_zone: none (the server's own)");
     is_deeply($DEFAULTS->{modules}, \%DEFAULT_MODULES, 'default modules: all six on');
     is($DEFAULTS->{collation_locale}, 'en', 'default collation_locale en');
@@ -335,6 +336,10 @@ my @RULES = (
     representatives_enabled => {
         good => [JSON::PP::false, JSON::PP::true],
         bad  => ['true', 1, 0, 'false', [JSON::PP::false], {}],
+    },
+    audit_retention_days => {
+        good => [3650, 36500, 2190],
+        bad  => [2189, 0, -1, 36501, '2190', 2190.5, JSON::PP::true, [], {}],
     },
     default_language => {
         good => ['es', 'en'],
@@ -1074,7 +1079,8 @@ sub leaf_parts {
     my @ranged = grep { $_->{type} eq 'integer' } @$defs;
     is_deeply([sort map { $_->{name} } @ranged],
               [sort qw(invitation_ttl_hours resend_cooldown_minutes max_sends_per_invitation
-                       password_min_length max_emails_per_minute)], 'the five ranged settings are integers');
+                       password_min_length max_emails_per_minute audit_retention_days)],
+              'the six ranged settings are integers');
     for my $d (@ranged) {
         my ($n, $min, $max) = @$d{qw(name min max)};
         json_ok(put_settings({ $n => $max }), 200, "$n = max $max: accepted");

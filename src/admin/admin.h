@@ -25,6 +25,7 @@ typedef struct {
     int all_clients;            /* staff add/update: -1 unset, 0 --no-all-clients, 1 --all-clients */
     const char *format;         /* clients sync --format: csv, fhir; NULL: by file name */
     const char *identifier_system; /* clients sync --identifier-system */
+    const char *before;         /* audit export|prune --before YYYY-MM-DD */
     int dry_run;                /* clients sync --dry-run */
     int discharge_missing;      /* clients sync --discharge-missing */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
@@ -74,7 +75,7 @@ int admin_cmd_init(admin_db *db, const admin_options *o);
 int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
-int admin_cmd_audit_verify(admin_db *db, const admin_options *o);
+int admin_cmd_audit(admin_db *db, const char *sub, const admin_options *o);
 /* admin_roster.c */
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);

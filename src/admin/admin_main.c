@@ -31,6 +31,7 @@
 #define OPT_DISCHARGE      0x40
 #define OPT_IDENTIFIER     0x80
 #define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER)
+#define OPT_BEFORE         0x100
 
 typedef struct {
     const char *group;
@@ -57,6 +58,8 @@ static const command_spec commands[] = {
       "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing] "
       "[--identifier-system URI]" },
     { "audit", "verify", 0, 0, "audit verify" },
+    { "audit", "export", 1, OPT_BEFORE, "audit export --before YYYY-MM-DD FILE" },
+    { "audit", "prune", 1, OPT_BEFORE, "audit prune --before YYYY-MM-DD FILE" },
     { "demo-data", NULL, 0, 0, "demo-data" },
     { NULL, NULL, 0, 0, NULL }
 };
@@ -157,6 +160,17 @@ static const char help_text[] =
 "      a later run whose chain no longer leads to it was rewritten), or the id\n"
 "      of the first row that was changed, follows a removed row, or was added\n"
 "      outside the chain, and exits 1.\n"
+"  audit export --before YYYY-MM-DD FILE\n"
+"      Write the audit rows older than that day (00:00 UTC) to FILE (JSON\n"
+"      lines; FILE must not exist yet): the rows from before the chain and the\n"
+"      chain's longest beginning whose rows are all older, with the hash the\n"
+"      next row links to. The chain is verified first.\n"
+"  audit prune --before YYYY-MM-DD FILE\n"
+"      Remove from the database exactly the rows that FILE (written by audit\n"
+"      export --before the same day) holds, after checking FILE against the\n"
+"      database and the chain, and only when the day is at least the setting\n"
+"      audit_retention_days (default 2190: six years) ago. The last removed\n"
+"      row becomes the chain's anchor, so audit verify still passes.\n"
 "\n"
 "Exit status: 0 done, 1 failed (bad data, unknown staff member or client,\n"
 "database error), 2 usage error. Errors go to standard error.\n";
@@ -268,6 +282,7 @@ static int value_option(parsed_line *pl, int argc, const char *const *argv, int 
         { "--name", offsetof(admin_options, display_name), OPT_NAME },
         { "--format", offsetof(admin_options, format), OPT_FORMAT },
         { "--identifier-system", offsetof(admin_options, identifier_system), OPT_IDENTIFIER },
+        { "--before", offsetof(admin_options, before), OPT_BEFORE },
     };
     size_t k;
 
@@ -467,7 +482,7 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
         return admin_cmd_clients(db, cmd->sub, o);
     }
     if (strcmp(cmd->group, "audit") == 0) {
-        return admin_cmd_audit_verify(db, o);
+        return admin_cmd_audit(db, cmd->sub, o);
     }
     return admin_cmd_demo_data(db, o);
 }

@@ -57,6 +57,9 @@ const pm_setting_def pm_setting_defs[] = {
     /* a roster sync's discharge (pm_roster.c) also disables the client's portal
      * accounts; read by whoever runs the sync, not loaded into pm_settings */
     { "disable_accounts_on_discharge", PM_SETTING_BOOL, 0, 0, 0, NULL, NULL, 0, NOT_LOADED },
+    /* audit rows younger than this are never pruned (portal-manager-admin audit
+     * prune); six years, HIPAA's retention for its documentation, at least */
+    { "audit_retention_days", PM_SETTING_INT, 2190, 36500, 2190, NULL, NULL, 0, NOT_LOADED },
     { NULL, PM_SETTING_TEXT, 0, 0, 0, NULL, NULL, 0, NOT_LOADED }
 };
 

@@ -625,6 +625,26 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE chain_seq > %lld ORDER BY chain_seq LIMIT 1", NCOLS(PM_COLS_CHAIN_ROW) },
     [PM_SQL_ADMIN_AUDIT_UNCHAINED] = { "pm_admin_audit_unchained",
         "SELECT " COLUMNS(PM_COLS_UNCHAINED), NCOLS(PM_COLS_UNCHAINED) },
+    /* audit export / prune (admin_audit.c): the last place of the chain's prefix
+     * whose rows are all older than a time (the anchor when none is) */
+    [PM_SQL_ADMIN_AUDIT_PREFIX_END] = { "pm_admin_audit_prefix_end",
+        "SELECT coalesce((SELECT min(chain_seq) FROM audit_log "
+        "                 WHERE chain_seq > %lld AND chain_seq <= %lld AND at >= %lld), "
+        "                %lld + 1) - 1", NCOLS(PM_COLS_COUNT) },
+    /* rows from before the chain older than a time */
+    [PM_SQL_ADMIN_AUDIT_PRE_CHAIN_OLDER] = { "pm_admin_audit_pre_chain_older",
+        "SELECT " COLUMNS(PM_COLS_CHAIN_ROW) " FROM audit_log "
+        "WHERE chain_seq IS NULL AND id <= %lld AND at < %lld ORDER BY id",
+        NCOLS(PM_COLS_CHAIN_ROW) },
+    /* the gate the delete trigger opens for this transaction only */
+    [PM_SQL_ADMIN_AUDIT_PRUNE_OPEN] = { "pm_admin_audit_prune_open",
+        "UPDATE audit_chain SET prune_upto = %lld WHERE id = 1 AND anchor_seq = %lld" },
+    [PM_SQL_ADMIN_AUDIT_PRUNE_DELETE] = { "pm_admin_audit_prune_delete",
+        "DELETE FROM audit_log WHERE (chain_seq > %lld AND chain_seq <= %lld) "
+        "OR (chain_seq IS NULL AND id <= %lld AND at < %lld)" },
+    [PM_SQL_ADMIN_AUDIT_PRUNE_CLOSE] = { "pm_admin_audit_prune_close",
+        "UPDATE audit_chain SET prune_upto = -1, anchor_seq = %lld, anchor_hash = %s, "
+        "pre_chain_rows = pre_chain_rows - %lld WHERE id = 1" },
     [PM_SQL_ADMIN_SCHEMA_VERSION] = { "pm_admin_schema_version",
         "SELECT " COLUMNS(PM_COLS_SCHEMA_VERSION) " FROM schema_version",
         NCOLS(PM_COLS_SCHEMA_VERSION) },

@@ -119,3 +119,64 @@ adm "$ODB" audit verify
 is "$rc" 1 "verify: an older row removed exits 1"
 is "$out" "audit trail: 1 rows from before the chain, 2 expected: some were removed" \
    "verify: says older rows are missing"
+
+# ---- export and prune ----------------------------------------------------------------------
+# an old trail: two rows from before the chain (2017, and one of this year), then chain
+# rows from 2018 and late 2019 made by the independent encoder, then one by the tool now
+RDB=$(new_db audit_prune); register_db audit_prune
+adm "$RDB" init --schema-dir "$T/schema10"
+sql "$RDB" "INSERT INTO audit_log (at, username, action, result) VALUES (1500000000, 'archivist', 'client.view', 'ok'), ($(date +%s), 'admin', 'client.view', 'ok')" >/dev/null
+adm "$RDB" init --schema-dir "$SCHEMA"
+# 2018-01-01 … 2018-01-05, 2019-12-01, 2019-12-02
+python3 "$top/t/lib/audit_chain_fixture.py" 1 "$(printf '%064d' 0)" 1514764800 1514851200 1514937600 \
+    1515024000 1515110400 1575158400 1575244800 >"$T/old-chain.sql"
+if [ "$DRIVER" = sqlite3 ]; then sqlite3 -batch "$RDB" <"$T/old-chain.sql"; else psql "$RDB" -XAtq -v ON_ERROR_STOP=1 -f "$T/old-chain.sql" >/dev/null; fi
+adm "$RDB" clients sync "$T/audit1.csv"
+adm "$RDB" audit verify
+is "$rc" 0 "prune: the old trail verifies"
+like "$out" "^ok: 8 rows \(and 2 older rows from before the chain, without hashes\)" "prune: 7 old chain rows, 1 new, 2 older"
+adm "$RDB" --help
+like "$out" "^  audit export --before YYYY-MM-DD FILE" "--help documents 'audit export'"
+like "$out" "^  audit prune --before YYYY-MM-DD FILE" "--help documents 'audit prune'"
+adm "$RDB" audit export "$T/x.jsonl"
+is "$rc" 2 "export without --before: usage error"
+adm "$RDB" audit export --before 2099-01-01 "$T/x.jsonl"
+is "$rc" 2 "export --before a future day: usage error"
+adm "$RDB" audit export --before 2019-01-01 "$T/2019.jsonl"
+is "$rc" 0 "export --before 2019-01-01"
+is "$out" "exported 1 rows from before the chain and 5 chain rows (places 1-5) older than 2019-01-01 to $T/2019.jsonl; last hash $(sql "$RDB" "SELECT row_hash FROM audit_log WHERE chain_seq = 5")" \
+   "export: says what it wrote, with the hash place 6 links to"
+is "$(stat -c %a "$T/2019.jsonl")" 600 "export: the file is the owner's only (PHI)"
+is "$(wc -l <"$T/2019.jsonl")" 7 "export: six rows and the summary line"
+like "$(tail -n1 "$T/2019.jsonl")" '"pm_audit_export":1' "export: the summary line is last"
+adm "$RDB" audit export --before 2019-01-01 "$T/2019.jsonl"
+is "$rc" 1 "export: an existing file is never overwritten"
+before_rows=$(sql "$RDB" "SELECT count(*) FROM audit_log")
+adm "$RDB" audit prune --before 2025-01-01 "$T/2019.jsonl"
+is "$rc" 1 "prune: a day within audit_retention_days is refused"
+like "$err" "less than audit_retention_days \(2190\) ago; nothing pruned" "prune: says why"
+adm "$RDB" audit prune --before 2018-06-01 "$T/2019.jsonl"
+is "$rc" 1 "prune: another day than the export's is refused"
+sed 's/"username":"archivist"/"username":"someone"/' "$T/2019.jsonl" | sed '3s/.*/&/' >"$T/edited.jsonl"
+sed -i '3s/"someone"/"archivist2"/' "$T/edited.jsonl"
+adm "$RDB" audit prune --before 2019-01-01 "$T/edited.jsonl"
+is "$rc" 1 "prune: an export edited after the fact is refused"
+head -n 3 "$T/2019.jsonl" >"$T/short.jsonl"; tail -n 1 "$T/2019.jsonl" >>"$T/short.jsonl"
+adm "$RDB" audit prune --before 2019-01-01 "$T/short.jsonl"
+is "$rc" 1 "prune: an export missing rows is refused"
+is "$(sql "$RDB" "SELECT count(*) FROM audit_log")" "$before_rows" "prune: refused ones removed nothing"
+adm "$RDB" audit prune --before 2019-01-01 "$T/2019.jsonl"
+is "$rc" 0 "prune: the export checks out"
+like "$out" "^pruned 6 rows older than 2019-01-01; the chain now starts after place 5 \(anchor [0-9a-f]{64}\)$" \
+     "prune: says what it removed and the new anchor"
+is "$(sql "$RDB" "SELECT count(*) FROM audit_log")" "$((before_rows - 6 + 1))" "prune: six rows gone, its own audit row added"
+is "$(sql "$RDB" "SELECT count(*) FROM audit_log WHERE action = 'audit.prune' AND username = 'portal-manager-admin'")" 1 \
+   "prune: audited"
+adm "$RDB" audit verify
+is "$rc" 0 "verify after a prune exits 0"
+like "$out" "^ok: 4 rows \(and 1 older rows from before the chain, without hashes\), from the anchor at chain place 5; head " \
+     "verify: starts at the anchor"
+fails sql "$RDB" "DELETE FROM audit_log WHERE chain_seq = 6"
+ok $? "after a prune the trail is append-only again"
+adm "$RDB" audit prune --before 2019-01-01 "$T/2019.jsonl"
+is "$rc" 1 "prune: the same export again is refused (already pruned)"
