@@ -224,8 +224,8 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 /* ---- outbox ------------------------------------------------------------------------------ */
 
 /* PM_SQL_OUTBOX_DUE: a claimed email with what it needs: the invitation's recipient
- * and state (NULL for a test email), the recipient's first name (client or
- * representative), the purpose, a test email's address, and 1 when a later send of
+ * and state (NULL for a test email), the recipient's first name and own language
+ * (client or representative; NULL: the practice's default_language), the purpose, a test email's address, and 1 when a later send of
  * the same invitation exists (this one must not take its link back) */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
@@ -238,6 +238,9 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_EXPIRES_AT, "i.expires_at") \
     COL(DUE_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+    COL(DUE_LANGUAGE, \
+        "CASE WHEN i.representative_id IS NULL THEN c.preferred_language " \
+        "ELSE r.preferred_language END") \
     COL(DUE_PURPOSE, "o.purpose") \
     COL(DUE_TO_ADDRESS, "o.to_address") \
     LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
