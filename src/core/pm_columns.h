@@ -84,6 +84,7 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(CLIENT_DECLINED_NOTE, "c.declined_note") \
     COL(CLIENT_STATEMENTS, "c.statement_notifications") \
     COL(CLIENT_ACTIVE, "c.active") \
+    COL(CLIENT_LANGUAGE, "c.preferred_language") \
     LAST(CLIENT_DECLINED_BY_NAME, \
          "(SELECT s.display_name FROM staff s WHERE s.username = c.declined_by)")
 enum { PM_COLS_CLIENT_SUMMARY(PM_COL_NAME, PM_COL_NAME)
@@ -298,6 +299,7 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
     COL(REP_FIRST_NAME, "r.first_name") \
     COL(REP_LAST_NAME, "r.last_name") \
     COL(REP_RELATIONSHIP, "r.relationship") \
+    COL(REP_LANGUAGE, "r.preferred_language") \
     COL(REP_CREATED_AT, "r.created_at") \
     LAST(REP_ACCOUNTS, \
          "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
@@ -313,6 +315,7 @@ enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
     COL(VISIBLE_REP_FIRST_NAME, "r.first_name") \
     COL(VISIBLE_REP_LAST_NAME, "r.last_name") \
     COL(VISIBLE_REP_RELATIONSHIP, "r.relationship") \
+    COL(VISIBLE_REP_LANGUAGE, "r.preferred_language") \
     COL(VISIBLE_REP_ACCOUNTS, \
         "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
         "   AND a.status = 'active')") \
