@@ -626,7 +626,8 @@ describe('staff page', () => {
     await page.keyboard.type('Sam');
     await page.keyboard.press('Tab');
     await page.keyboard.type('Carter');
-    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab'); // relationship
+    await page.keyboard.press('Tab'); // language of the emails
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.locator('.rep-item').filter({ hasText: 'Sam Carter' }).waitFor();
