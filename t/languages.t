@@ -201,5 +201,22 @@ sub expires_of_client {
     reset_settings();
 }
 
+# ---- the test email: the real worker, in the practice's default language -----------------
+{
+    json_ok(put_settings({ default_language => 'es' }), 200, 'default_language es');
+    mail_clear();
+    my $to = 'champion.lang@example.test';
+    my $d = json_ok(staff(POST => '/admin/settings/test-email', json => { to => $to }), 202, 'test email');
+    my ($m, $text) = email_to($to, 'test email in es');
+    if ($m) {
+        is($m->{subject}, '[Prueba] Riverside Counseling: su invitación al portal de clientes',
+           'the test email: Spanish prefix and subject');
+        like($text, qr/^Hola, Alex:\n/, 'the test email: Spanish text');
+    }
+    error_ok(staff(POST => '/admin/settings/test-email', json => { to => $to, language => 'es' }), 400,
+             'unknown_field', 'the test email takes no language (it is the default language)');
+    reset_settings();
+}
+
 cleanup_clients(@CLIENTS);
 done_testing();
