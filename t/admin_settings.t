@@ -19,7 +19,7 @@ use Test::More;
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64 decode_base64);
 use Time::HiRes ();
-use Time::Local qw(timegm);
+use Time::Local qw(timegm timelocal);
 use Digest::MD5 qw(md5_hex);
 use Encode ();
 use PortalTest;
@@ -41,7 +41,8 @@ my $INVITATION_URL = "$BASE/portal/invitation/";
 my $TEST_LINK = $INVITATION_URL . '#t=TEST-EMAIL-THIS-LINK-DOES-NOT-WORK';
 my %MONTH = do { my $i = 0; map { $_ => $i++ } qw(January February March April May June July
                                                    August September October November December) };
-my $HUMAN_TIME = qr/\b(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December) (\d{4}), (\d\d):(\d\d) UTC\b/;
+# an English date as the emails write it (ICU, the server's own zone: no time_zone set)
+my $HUMAN_TIME = qr/\b(January|February|March|April|May|June|July|August|September|October|November|December) (\d{1,2}), (\d{4}) at (\d{1,2}):(\d\d)[ \x{a0}\x{202f}]([AP]M)\b/;
 
 # Defaults again, but with one row stored (a default value): on PostgreSQL an empty settings
 # table makes the delivery worker stall 100 ms between reading the settings and picking up
@@ -97,8 +98,9 @@ sub audit_by_request {
     return db()->selectall_arrayref('SELECT * FROM audit_log WHERE request_id = ?', { Slice => {} }, $rid);
 }
 sub human_to_epoch {
-    my ($d, $mon, $y, $h, $mi) = @_;
-    return timegm(0, $mi, $h, $d, $MONTH{$mon}, $y);
+    my ($mon, $d, $y, $h, $mi, $ampm) = @_;
+    $h = $h % 12 + ($ampm eq 'PM' ? 12 : 0);
+    return timelocal(0, $mi, $h, $d, $MONTH{$mon}, $y);
 }
 sub iso_to_epoch {
     my $s = shift // return undef;
@@ -220,10 +222,15 @@ my $DEFAULTS = get_settings();
     ok(JSON::PP::is_bool($DEFAULTS->{disable_accounts_on_discharge})
        && !$DEFAULTS->{disable_accounts_on_discharge}, 'default disable_accounts_on_discharge false');
     for my $k (qw(client representative)) {
-        like($DEFAULTS->{"${k}_invitation_message"}, qr/\{\{link\}\}/, "default $k message has {{link}}");
-        like($DEFAULTS->{"${k}_invitation_message"}, qr/\{\{expires_at\}\}/, "default $k message has {{expires_at}}");
-        ok(length $DEFAULTS->{"${k}_invitation_subject"} && $DEFAULTS->{"${k}_invitation_subject"} !~ /\n/,
-           "default $k subject is one line");
+        is_deeply([sort keys %{ $DEFAULTS->{"${k}_invitation_message"} }], [qw(en es)],
+                  "default $k message: one per language (the catalogs)");
+        for my $l (qw(en es)) {
+            like($DEFAULTS->{"${k}_invitation_message"}{$l}, qr/\{\{link\}\}/, "default $k message ($l) has {{link}}");
+            like($DEFAULTS->{"${k}_invitation_message"}{$l}, qr/\{\{expires_at\}\}/,
+                 "default $k message ($l) has {{expires_at}}");
+            ok(length $DEFAULTS->{"${k}_invitation_subject"}{$l} && $DEFAULTS->{"${k}_invitation_subject"}{$l} !~ /\n/,
+               "default $k subject ($l) is one line");
+        }
     }
     ok(!defined $DEFAULTS->{logo}, 'default logo: null');
     ok(!defined $DEFAULTS->{brand_color} || $DEFAULTS->{brand_color} =~ /^#[0-9a-fA-F]{6}$/,
@@ -304,19 +311,24 @@ my @RULES = (
     client_invitation_subject => {
         good => ['x' x 200, 'é' x 200, 'Plain subject',
                  '{{practice_name}} for {{recipient_first_name}} until {{expires_at}}',
-                 'Einladung für Zoë — ✓ 🎉'],
+                 'Einladung für Zoë — ✓ 🎉', { es => 'Invitación de {{practice_name}}' },
+                 { en => 'Invitation', es => 'é' x 200 }],
         bad  => ['x' x 201, 'é' x 201, "Two\nlines", "Two\r\nlines", "CR\ronly", '{{unknown}}',
                  '{{ link }}', '{{LINK}}', '{{practice_name', 'Hi {{recipient_first_name}} {{token}}',
                  '', '   ', "Tab\tinside", 7, '{{link}}', 'Your link: {{link}}',
-                 '{{practice_name}} for {{recipient_first_name}} until {{expires_at}} {{link}}'],
+                 '{{practice_name}} for {{recipient_first_name}} until {{expires_at}} {{link}}',
+                 { es => 'Su enlace: {{link}}' }, { fr => 'Bonjour' }, { es => 'x' x 201 }, { es => 5 },
+                 { es => '' }, ['Plain subject']],
     },
     client_invitation_message => {
         good => ['{{link}}', ('x' x 4992) . '{{link}}', ('é' x 4992) . '{{link}}',
                  "Line one\nLine two\r\nLine three\n\n{{link}}\n\tindented\n",
-                 "{{recipient_first_name}} {{practice_name}} {{expires_at}} {{link}}"],
+                 "{{recipient_first_name}} {{practice_name}} {{expires_at}} {{link}}",
+                 { es => "Hola {{recipient_first_name}}:\n{{link}}" }],
         bad  => ['Hello {{recipient_first_name}}, no link here', ('x' x 4993) . '{{link}}',
                  ('é' x 4993) . '{{link}}', '{{link}} {{foo}}', '{{link}} {{', '{{LINK}}',
-                 '{{ link }}', "{{link}} bell\x07", '', '   ', 5, ['{{link}}']],
+                 '{{ link }}', "{{link}} bell\x07", '', '   ', 5, ['{{link}}'],
+                 { es => 'Sin enlace' }, { 'es-MX' => '{{link}}' }, { es => '{{link}} {{foo}}' }],
     },
     representative_invitation_subject => {
         good => ['x' x 200, 'Représentant: {{recipient_first_name}}'],
@@ -357,11 +369,19 @@ my @RULES = (
     },
 );
 
-# a value as GET shows it after storing $v (modules: merged over the defaults)
+# a value as GET shows it after storing $v (modules: merged over the defaults; an email
+# text: per language over the catalogs', a plain string being the English text)
 sub expected_value {
     my ($name, $v) = @_;
     return { %DEFAULT_MODULES, %$v } if $name eq 'modules';
+    return { %{ $DEFAULTS->{$name} }, %{ stored_form($name, $v) } } if $name =~ /_invitation_/;
     return $v;
+}
+# as the settings table keeps it: an email text as {language: text}
+sub stored_form {
+    my ($name, $v) = @_;
+    return $v unless $name =~ /_invitation_/;
+    return ref $v ? $v : { en => $v };
 }
 
 {
@@ -377,7 +397,7 @@ sub expected_value {
                 my $now = get_settings();
                 is_deeply($now->{$name}, $want, "good: $desc: GET shows it");
                 is_deeply($now, $data, "good: $desc: the PUT answer is the whole settings document");
-                is_deeply(stored_value($name), $v, "good: $desc: stored as JSON");
+                is_deeply(stored_value($name), stored_form($name, $v), "good: $desc: stored as JSON");
             }
             my $before = get_settings();
             my $rows_before = settings_rows();
@@ -510,7 +530,8 @@ sub expected_value {
     my $t0 = time;
     my $p = json_ok(staff(POST => '/admin/settings/preview', json => { kind => 'client' }), 200,
                     'preview client (defaults)');
-    is_deeply([sort keys %{ $p || {} }], [qw(html subject text)], 'preview: subject, text, html');
+    is_deeply([sort keys %{ $p || {} }], [qw(html language subject text)], 'preview: subject, text, html, language');
+    is($p->{language}, 'en', 'preview: the default language');
     is($p->{subject}, 'Riverside Counseling: your invitation to the client portal', 'preview: default subject');
     like($p->{text}, qr/^Hello Alex,\n/, 'preview: sample recipient Alex');
     like($p->{text}, qr/^\Q$TEST_LINK\E$/m, 'preview: the link that does not work, on its own line');
@@ -666,9 +687,9 @@ for my $case ([9703, 1], [9704, 720], [9705, 5]) {
     ok($mail, "ttl $ttl: the email arrived") or next;
     my $parsed = parse_mail($mail);
     my $text = text_nl((text_part($parsed) || {})->{text} // '');
-    my ($sentence) = $text =~ /(The link works until [^.]*UTC)/;
+    my ($sentence) = $text =~ /(The link works until [^.]*[AP]M)/;
     my @when = $text =~ /until $HUMAN_TIME/;
-    ok(@when, "ttl $ttl: the email states the expiry as 'until D Month YYYY, HH:MM UTC'") or diag $text;
+    ok(@when, "ttl $ttl: the email states the expiry as 'until Month D, YYYY at H:MM AM'") or diag $text;
     is(@when ? human_to_epoch(@when) : undef, $row->{expires_at} - $row->{expires_at} % 60,
        "ttl $ttl: the email's expiry is the enforced expires_at (to the minute)") or diag $sentence;
     my ($token) = $text =~ /#t=([A-Za-z0-9_-]{43})/;

@@ -40,6 +40,7 @@ my @GOOD = (
     PortalMailTimeout       => '30',
     PortalOutboxInterval    => '500',
     PortalOutboxMaxAttempts => '8',
+    PortalCatalogDir        => PortalTest::Env::top_dir() . '/htdocs/invitation/i18n',
 );
 
 my $n = 0;
@@ -304,6 +305,7 @@ my @BAD = (
         : ()),
     [PortalTokenSecretFile => 'missing file', set => { PortalTokenSecretFile => "$dir/no-such-secret" }],
     [PortalTokenSecretFile => 'shorter than 32 characters', set => { PortalTokenSecretFile => $secret }],
+    [PortalCatalogDir => 'missing directory', set => { PortalCatalogDir => "$dir/no-such-i18n" }],
     [PortalMailCAFile => 'missing file', set => { PortalMailCAFile => "$dir/no-such-ca.pem" }],
     [PortalMailCAFile => 'no PEM certificate in it', set => { PortalMailCAFile => "$dir/not-a-cert.pem" }],
     [PortalMailCAFile => 'a directory', set => { PortalMailCAFile => "$dir" }],
@@ -323,6 +325,33 @@ my @BAD = (
         set => { PortalMailFrom => '"${PM_TEST_FROM}"' },
         env => { PM_TEST_FROM => "A <a\@example.org>\rBcc: victim\@example.net" }],
 );
+
+# --- the catalogs: every key en.json has, in every language -------------------------------
+{
+    my $catalogs = "$dir/i18n";
+    mkdir $catalogs or die "$catalogs: $!";
+    my $en = PortalTest::Env::slurp(PortalTest::Env::top_dir() . '/htdocs/invitation/i18n/en.json');
+    PortalTest::Env::spew("$catalogs/en.json", $en);
+    (my $fr = $en) =~ s/"language": "en"/"language": "fr"/;
+    PortalTest::Env::spew("$catalogs/fr.json", $fr);
+    my ($rc, $out) = configtest(set => { PortalCatalogDir => $catalogs });
+    is($rc, 0, 'a complete third catalog passes') or diag $out;
+
+    (my $lacking = $fr) =~ s/\s*"client_subject": "[^"]*",//;
+    PortalTest::Env::spew("$catalogs/fr.json", $lacking);
+    ($rc, $out) = configtest(set => { PortalCatalogDir => $catalogs });
+    isnt($rc, 0, 'a catalog lacking a key: configtest fails');
+    my @lines = grep { /PM00420/ } split /\n/, $out;
+    is(scalar @lines, 1, 'one line') or diag $out;
+    like($lines[0] // '', qr{fr\.json lacks key "email\.client_subject" \(en\.json has it\).*PortalCatalogDir},
+         'the line names the file, the key and the directive');
+    unlike($out, qr/Syntax OK/, 'a catalog lacking a key: no Syntax OK');
+
+    PortalTest::Env::spew("$catalogs/fr.json", '{"language": "fr", "email": {');
+    ($rc, $out) = configtest(set => { PortalCatalogDir => $catalogs });
+    isnt($rc, 0, 'an unparsable catalog: configtest fails');
+    like($out, qr{PM00420.*fr\.json cannot be read}, 'the line names the file') or diag $out;
+}
 
 for my $case (@BAD) {
     my ($directive, $what, %args) = @$case;

@@ -63,11 +63,13 @@ sub part {
     return $p;
 }
 
+# an English expiry as ICU writes it in the server's own zone (no time_zone setting here)
 sub human_time {
-    my @t = gmtime shift;
+    my @t = localtime shift;
     my @months = qw(January February March April May June July August September October
                     November December);
-    return sprintf '%d %s %d, %02d:%02d UTC', $t[3], $months[$t[4]], $t[5] + 1900, $t[2], $t[1];
+    return sprintf "%s %d, %d at %d:%02d\x{a0}%s", $months[$t[4]], $t[3], $t[5] + 1900,
+                   $t[2] % 12 || 12, $t[1], $t[2] < 12 ? 'AM' : 'PM';
 }
 
 sub rfc5322_epoch {

@@ -56,7 +56,8 @@ my ($rep1, $rep1_email);
                     201, 'create a representative');
     $rep1 = $d->{representative}{id};
     is_deeply($d->{representative}, { id => $rep1, email => $rep1_email, first_name => 'Rhea',
-                                      last_name => 'Reynolds', relationship => 'guardian' },
+                                      last_name => 'Reynolds', relationship => 'guardian',
+                                      preferred_language => undef },
               'representative in the answer');
     my $inv = $d->{invitation};
     is($inv->{representative_id}, $rep1, 'invitation: representative_id');
@@ -464,7 +465,8 @@ my %bad_names = (
         is($r->{latest_invitation}{status}, $want{$k}[1], "rep $k: latest invitation status");
         is($r->{latest_invitation}{representative_id}, $rep{$k}{id}, "rep $k: latest invitation is theirs");
         is_deeply([sort keys %$r], [sort qw(id email first_name last_name relationship created_at
-                                            portal_status latest_invitation)], "rep $k: fields");
+                                            preferred_language portal_status latest_invitation)],
+                  "rep $k: fields");
     }
     is(rep_in_view($v, $rep{reinvited}{id})->{latest_invitation}{id}, $re->{id},
        'rep reinvited: latest_invitation is the newest one');

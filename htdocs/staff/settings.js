@@ -5,7 +5,9 @@
 // settings that differ from what the server last said. A refused value (422
 // invalid_setting with `field`) is explained next to its field and nothing typed is lost.
 // The preview (POST api/admin/settings/preview) and the test email (POST
-// api/admin/settings/test-email) use the saved settings.
+// api/admin/settings/test-email) use the saved settings. The email texts are per language
+// ({"es": "..."}): a language switch shows one language's texts at a time, keeping what was
+// typed in the others until it is saved or undone.
 
 import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
@@ -49,8 +51,13 @@ const SECTIONS = {
   },
 };
 
+// the settings written per language (the definitions say per_language)
+const LANG_FIELDS = SECTIONS.invitations.fields;
+
 const state = {
   saved: null,          // the last settings document from the server
+  lang: 'en',           // the language whose email texts the page shows
+  drafts: {},           // email text setting → { language: text as on the page }
   definitions: {},      // setting → its definition from the server (type, min/max, max_length)
   logo: undefined,      // the logo as chosen on the page: undefined = unchanged, null = removed
   logoUrl: null,        // object URL currently shown for the logo
@@ -109,11 +116,9 @@ function pageValue(name) {
     case 'practice_name': case 'practice_phone': case 'brand_color': case 'portal_url':
       return emptyToNull($(FIELDS[name].input).value);
     case 'client_invitation_subject': case 'representative_invitation_subject':
-      return emptyToNull($(FIELDS[name].input).value);
-    case 'client_invitation_message': case 'representative_invitation_message': {
-      const v = $(FIELDS[name].input).value;
-      return v.trim() === '' ? null : v;
-    }
+    case 'client_invitation_message': case 'representative_invitation_message':
+      keepTyped();
+      return ownTexts(name, state.drafts[name]);
     case 'modules': {
       const out = {};
       for (const m of MODULES) out[m] = modules.namedItem('modules.' + m).checked;
@@ -127,7 +132,68 @@ function pageValue(name) {
   }
 }
 
+// ---- email texts per language --------------------------------------------------------------
+
+function languages() {
+  const d = state.definitions.client_invitation_subject;
+  const codes = Object.keys((d && d.default) || state.saved.client_invitation_subject || { en: '' });
+  return codes.sort((a, b) => (a === 'en' ? -1 : b === 'en' ? 1 : a.localeCompare(b)));
+}
+
+function languageName(code) {
+  try {
+    const name = new Intl.DisplayNames(['en'], { type: 'language' }).of(code);
+    return name && name !== code ? name + ' (' + code + ')' : code;
+  } catch (e) {
+    return code;
+  }
+}
+
+function standardText(name, lang) {
+  const d = state.definitions[name];
+  return (d && d.default && d.default[lang]) || '';
+}
+
+// The practice's own texts: each language's text unless empty or the standard one.
+function ownTexts(name, texts) {
+  const out = {};
+  for (const [lang, t] of Object.entries(texts || {})) {
+    if (typeof t !== 'string') continue;
+    const v = t.replace(/\r\n/g, '\n');
+    if (v.trim() !== '' && v !== standardText(name, lang)) out[lang] = v;
+  }
+  return out;
+}
+
+// What is typed in the inputs goes into the drafts of the language shown.
+function keepTyped() {
+  for (const name of LANG_FIELDS) {
+    if (state.drafts[name]) state.drafts[name][state.lang] = $(FIELDS[name].input).value;
+  }
+}
+
+function showLanguage(lang) {
+  keepTyped();
+  state.lang = lang;
+  for (const name of LANG_FIELDS) {
+    const t = state.drafts[name] && state.drafts[name][lang];
+    $(FIELDS[name].input).value = t === null || t === undefined ? standardText(name, lang) : t;
+  }
+  clearFormErrors(formOf('invitations'));
+  updateDirty();
+}
+
+function fillLanguages() {
+  const select = $('template-language');
+  select.replaceChildren(...languages().map((code) => h('option', { value: code }, languageName(code))));
+  select.value = state.lang;
+}
+
 function sameValue(name, a, b) {
+  if (LANG_FIELDS.includes(name)) {
+    const own = (x) => JSON.stringify(Object.entries(ownTexts(name, x)).sort());
+    return own(a) === own(b);
+  }
   if (name === 'modules') {
     return MODULES.every((m) => Boolean((a || {})[m]) === Boolean((b || {})[m]));
   }
@@ -158,6 +224,11 @@ function fillField(name) {
     case 'brand_color':
       $('brand-color').value = v || '';
       syncPicker();
+      break;
+    case 'client_invitation_subject': case 'representative_invitation_subject':
+    case 'client_invitation_message': case 'representative_invitation_message':
+      state.drafts[name] = { ...(v && typeof v === 'object' ? v : { en: v }) };
+      $(FIELDS[name].input).value = state.drafts[name][state.lang] ?? standardText(name, state.lang);
       break;
     default:
       $(FIELDS[name].input).value = v === null || v === undefined ? '' : String(v);
@@ -445,7 +516,7 @@ async function loadPreview() {
   box.setAttribute('aria-busy', 'true');
   setFieldError('preview-error', '');
   try {
-    const p = await api('POST', 'admin/settings/preview', { kind: previewKind() });
+    const p = await api('POST', 'admin/settings/preview', { kind: previewKind(), language: state.lang });
     if (seq !== state.previewSeq) return;
     $('preview-subject').textContent = p.subject;
     $('preview-text').textContent = p.text;
@@ -551,6 +622,11 @@ function initForms() {
     radio.addEventListener('change', loadPreview);
   }
   $('preview-refresh').addEventListener('click', loadPreview);
+  $('template-language').addEventListener('change', (e) => {
+    showLanguage(e.currentTarget.value);
+    loadPreview();
+    announce('Showing the ' + languageName(state.lang) + ' texts.');
+  });
   $('test-form').addEventListener('submit', (e) => {
     e.preventDefault();
     sendTestEmail(e.currentTarget, e.currentTarget.querySelector('button[type="submit"]'));
@@ -579,6 +655,7 @@ async function start() {
     return;
   }
   applyDefinitions();
+  fillLanguages();
   for (const section of Object.keys(SECTIONS)) fillSection(section);
   $('loading').hidden = true;
   $('settings').hidden = false;

@@ -36,6 +36,8 @@ const STATUS_TONE = {
   accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted', address_changed: 'muted',
 };
 
+// the languages of the emails (one catalog each, htdocs/invitation/i18n)
+const LANGUAGE = { en: 'English', es: 'Español' };
 const RELATIONSHIP = {
   parent: 'Parent', guardian: 'Guardian', spouse: 'Spouse', caregiver: 'Caregiver', other: 'Other',
 };
@@ -53,6 +55,7 @@ const ERROR_TEXT = {
   invalid_name: 'Please enter the first and last name.',
   invalid_note: 'The note can be at most 500 characters.',
   invalid_relationship: 'Please choose a relationship from the list.',
+  invalid_language: 'Please choose a language from the list.',
   csrf: 'The request was blocked for security reasons. Reload the page and try again.',
   not_staff: 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.',
   not_authenticated: 'You are not signed in. Reload the page to sign in.',
@@ -726,6 +729,7 @@ function representativeItem(rep) {
     h('div', { class: 'rep-head' },
       h('h4', { class: 'rep-name', text: name }),
       rep.relationship ? h('span', { class: 'rep-rel', text: RELATIONSHIP[rep.relationship] || rep.relationship }) : null,
+      rep.preferred_language ? h('span', { class: 'rep-rel', lang: rep.preferred_language, text: LANGUAGE[rep.preferred_language] || rep.preferred_language }) : null,
       h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
     h('p', { class: 'rep-email', text: rep.email }),
     inv ? h('div', { class: 'rep-inv' },
@@ -1064,6 +1068,7 @@ function initClientActions() {
       last_name: form.elements.last_name.value.trim(),
     };
     if (form.elements.relationship.value) body.relationship = form.elements.relationship.value;
+    if (form.elements.preferred_language.value) body.preferred_language = form.elements.preferred_language.value;
     // Obvious gaps are caught here; everything else is the server's call.
     const missing = [];
     if (!body.email) missing.push(['email', 'Please enter the representative’s email address.']);

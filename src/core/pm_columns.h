@@ -84,6 +84,7 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(CLIENT_DECLINED_NOTE, "c.declined_note") \
     COL(CLIENT_STATEMENTS, "c.statement_notifications") \
     COL(CLIENT_ACTIVE, "c.active") \
+    COL(CLIENT_LANGUAGE, "c.preferred_language") \
     LAST(CLIENT_DECLINED_BY_NAME, \
          "(SELECT s.display_name FROM staff s WHERE s.username = c.declined_by)")
 enum { PM_COLS_CLIENT_SUMMARY(PM_COL_NAME, PM_COL_NAME)
@@ -224,8 +225,8 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 /* ---- outbox ------------------------------------------------------------------------------ */
 
 /* PM_SQL_OUTBOX_DUE: a claimed email with what it needs: the invitation's recipient
- * and state (NULL for a test email), the recipient's first name (client or
- * representative), the purpose, a test email's address, and 1 when a later send of
+ * and state (NULL for a test email), the recipient's first name and own language
+ * (client or representative; NULL: the practice's default_language), the purpose, a test email's address, and 1 when a later send of
  * the same invitation exists (this one must not take its link back) */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
@@ -238,6 +239,9 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_EXPIRES_AT, "i.expires_at") \
     COL(DUE_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+    COL(DUE_LANGUAGE, \
+        "CASE WHEN i.representative_id IS NULL THEN c.preferred_language " \
+        "ELSE r.preferred_language END") \
     COL(DUE_PURPOSE, "o.purpose") \
     COL(DUE_TO_ADDRESS, "o.to_address") \
     LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
@@ -295,6 +299,7 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
     COL(REP_FIRST_NAME, "r.first_name") \
     COL(REP_LAST_NAME, "r.last_name") \
     COL(REP_RELATIONSHIP, "r.relationship") \
+    COL(REP_LANGUAGE, "r.preferred_language") \
     COL(REP_CREATED_AT, "r.created_at") \
     LAST(REP_ACCOUNTS, \
          "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
@@ -310,6 +315,7 @@ enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
     COL(VISIBLE_REP_FIRST_NAME, "r.first_name") \
     COL(VISIBLE_REP_LAST_NAME, "r.last_name") \
     COL(VISIBLE_REP_RELATIONSHIP, "r.relationship") \
+    COL(VISIBLE_REP_LANGUAGE, "r.preferred_language") \
     COL(VISIBLE_REP_ACCOUNTS, \
         "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
         "   AND a.status = 'active')") \

@@ -1,18 +1,35 @@
-/* pm_locale.c — known languages and time zones, and the rule that picks a
- * recipient's language (their own, else the practice's default). Time-zone names
- * are checked with ICU's own list, not a table of ours. */
+/* pm_locale.c — known languages and time zones, the rule that picks a recipient's
+ * language (their own, else the practice's default), and dates in a language and
+ * zone. Time-zone names are checked and dates written by ICU, not tables of ours. */
 #include "pm_locale.h"
 
+#include <apr_strings.h>
 #include <string.h>
 #include <unicode/ucal.h>
+#include <unicode/udat.h>
+#include <unicode/udatpg.h>
+#include <unicode/ustring.h>
 
-const char *const pm_languages[] = { "en", "es", NULL };
+#define UBUF 256
+
+static const char *const builtin_languages[] = { "en", "es", NULL };
+static const char *const *known_languages = builtin_languages;
+
+const char *const *pm_languages(void)
+{
+    return known_languages;
+}
+
+void pm_languages_use(const char *const *codes)
+{
+    known_languages = codes ? codes : builtin_languages;
+}
 
 int pm_language_known(const char *code)
 {
     const char *const *l;
 
-    for (l = pm_languages; code && *l; l++) {
+    for (l = known_languages; code && *l; l++) {
         if (strcmp(*l, code) == 0) {
             return 1;
         }
@@ -20,24 +37,45 @@ int pm_language_known(const char *code)
     return 0;
 }
 
-int pm_time_zone_known(const char *name)
+const char *pm_languages_text(apr_pool_t *p)
 {
-    UChar id[128], canonical[128];
-    UBool system = 0;
-    UErrorCode err = U_ZERO_ERROR;
-    size_t i, n;
+    const char *const *l;
+    const char *out = "";
 
-    if (name == NULL || (n = strlen(name)) == 0 || n >= sizeof(id) / sizeof(id[0])) {
+    for (l = known_languages; *l; l++) {
+        out = apr_pstrcat(p, out, l == known_languages ? "" : ", ", *l, NULL);
+    }
+    return out;
+}
+
+/* ASCII name into UTF-16; 0 when it is not short plain ASCII. */
+static int ascii_to_uchar(const char *name, UChar *out, size_t cap)
+{
+    size_t i, n = name ? strlen(name) : 0;
+
+    if (n == 0 || n >= cap) {
         return 0;
     }
     for (i = 0; i < n; i++) {
         if ((unsigned char)name[i] >= 0x80) {
             return 0;
         }
-        id[i] = (UChar)name[i];
+        out[i] = (UChar)name[i];
     }
-    id[n] = 0;
-    ucal_getCanonicalTimeZoneID(id, (int32_t)n, canonical,
+    out[n] = 0;
+    return 1;
+}
+
+int pm_time_zone_known(const char *name)
+{
+    UChar id[128], canonical[128];
+    UBool system = 0;
+    UErrorCode err = U_ZERO_ERROR;
+
+    if (!ascii_to_uchar(name, id, sizeof(id) / sizeof(id[0]))) {
+        return 0;
+    }
+    ucal_getCanonicalTimeZoneID(id, -1, canonical,
                                 (int32_t)(sizeof(canonical) / sizeof(canonical[0])), &system,
                                 &err);
     return U_SUCCESS(err) && system;
@@ -49,4 +87,58 @@ const char *pm_recipient_language(const char *own, const char *practice_default)
         return own;
     }
     return pm_language_known(practice_default) ? practice_default : "en";
+}
+
+/* The locale's best pattern for skeleton (udatpg), into pattern. */
+static int best_pattern(const char *locale, const char *skeleton, UChar *pattern, int32_t cap)
+{
+    UChar skel[64];
+    UErrorCode err = U_ZERO_ERROR;
+    UDateTimePatternGenerator *gen;
+    int32_t n;
+
+    if (!ascii_to_uchar(skeleton, skel, sizeof(skel) / sizeof(skel[0]))) {
+        return 0;
+    }
+    gen = udatpg_open(locale, &err);
+    if (U_FAILURE(err)) {
+        return 0;
+    }
+    n = udatpg_getBestPattern(gen, skel, -1, pattern, cap, &err);
+    udatpg_close(gen);
+    return U_SUCCESS(err) && n > 0 && n < cap;
+}
+
+const char *pm_locale_date_time(apr_pool_t *p, long long unix_seconds, const char *lang,
+                                const char *zone, const char *skeleton)
+{
+    UChar pattern[UBUF], text[UBUF], tz[128];
+    char out[UBUF * 3];
+    UErrorCode err = U_ZERO_ERROR;
+    UDateFormat *fmt;
+    int32_t i, n, len = 0;
+
+    if (!best_pattern(lang, skeleton, pattern, UBUF)) {
+        return NULL;
+    }
+    if (zone && !ascii_to_uchar(zone, tz, sizeof(tz) / sizeof(tz[0]))) {
+        return NULL;
+    }
+    fmt = udat_open(UDAT_PATTERN, UDAT_PATTERN, lang, zone ? tz : NULL, zone ? -1 : 0,
+                    pattern, -1, &err);
+    if (U_FAILURE(err)) {
+        return NULL;
+    }
+    n = udat_format(fmt, (UDate)unix_seconds * 1000.0, text, UBUF, NULL, &err);
+    udat_close(fmt);
+    if (U_FAILURE(err) || n >= UBUF) {
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (text[i] == 0x202F) {        /* ICU's narrow no-break space: older mail */
+            text[i] = 0x00A0;           /* readers show the plain no-break one */
+        }
+    }
+    u_strToUTF8(out, (int32_t)sizeof(out), &len, text, n, &err);
+    return U_SUCCESS(err) ? apr_pstrmemdup(p, out, (apr_size_t)len) : NULL;
 }

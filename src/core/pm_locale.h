@@ -1,14 +1,26 @@
 /* pm_locale.h — the languages the practice's emails and recipient page speak and the
- * practice's clock: which language codes and time-zone names are known, and which
- * language a recipient gets. httpd-free (libpmcore). */
+ * practice's clock: which language codes and time-zone names are known, which
+ * language a recipient gets, and a date and time as a reader of that language
+ * writes it in the practice's zone. httpd-free (libpmcore). */
 #ifndef PM_LOCALE_H
 #define PM_LOCALE_H
 
-/* The language codes there is a catalog for ("en", "es"), ended by NULL. */
-extern const char *const pm_languages[];
+#include <apr_pools.h>
 
-/* Whether code is one of pm_languages. */
+/* The language codes there is a catalog for, ended by NULL: the ones the module
+ * loaded (pm_languages_use, at startup from PortalCatalogDir), else the built-in
+ * "en", "es" of the repository's catalogs (the admin tool, pm-settings-json). */
+const char *const *pm_languages(void);
+
+/* From now on the known languages are codes (kept, not copied; "en" among them).
+ * Called once, before any thread starts. */
+void pm_languages_use(const char *const *codes);
+
+/* Whether code is one of pm_languages(). */
 int pm_language_known(const char *code);
+
+/* "en, es": the known codes, for messages. */
+const char *pm_languages_text(apr_pool_t *p);
 
 /* Whether name is an IANA time-zone name ICU knows ("America/Chicago", "UTC"). */
 int pm_time_zone_known(const char *name);
@@ -16,5 +28,11 @@ int pm_time_zone_known(const char *name);
 /* A recipient's language: their own when it is a known one, else the practice's
  * default_language (itself "en" when unknown). */
 const char *pm_recipient_language(const char *own, const char *practice_default);
+
+/* A moment as lang writes it in zone (IANA name; NULL: the server's own zone), with
+ * the fields of an ICU skeleton (e.g. "yMMMMdhmm": "December 8, 2026 at 4:13 PM",
+ * "8 de diciembre de 2026, 4:13 p. m."). NULL when ICU cannot. */
+const char *pm_locale_date_time(apr_pool_t *p, long long unix_seconds, const char *lang,
+                                const char *zone, const char *skeleton);
 
 #endif

@@ -180,17 +180,6 @@ const char *pm_mail_date(apr_pool_t *p, apr_time_t t)
     return apr_pstrdup(p, buf);
 }
 
-const char *pm_mail_human_time(apr_pool_t *p, long long unix_seconds)
-{
-    static const char *const months[] = { "January", "February", "March", "April", "May",
-        "June", "July", "August", "September", "October", "November", "December" };
-    apr_time_exp_t t;
-
-    apr_time_exp_gmt(&t, apr_time_from_sec(unix_seconds));
-    return apr_psprintf(p, "%d %s %d, %02d:%02d UTC", t.tm_mday, months[t.tm_mon],
-                        t.tm_year + 1900, t.tm_hour, t.tm_min);
-}
-
 char *pm_html_escape(apr_pool_t *p, const char *s)
 {
     apr_size_t extra = 0;
@@ -557,37 +546,4 @@ char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
         "<body style=\"font-family:Arial,Helvetica,sans-serif;line-height:1.5;color:#222\">\n",
         logo, "<p>", render(p, tmpl, v, emit_html, brand_color), "</p>\n</body></html>\n",
         NULL);
-}
-
-const char pm_default_client_subject[] =
-    "{{practice_name}}: your invitation to the client portal";
-const char pm_default_representative_subject[] =
-    "{{practice_name}}: you are invited to the client portal";
-const char pm_default_client_message[] =
-    "Hello {{recipient_first_name}},\n\n"
-    "{{practice_name}} invites you to set up your account on its secure client "
-    "portal.\n\n"
-    "To accept or decline, open this link:\n{{link}}\n\n"
-    "The link works until {{expires_at}}. If you were not expecting this email, "
-    "you can decline from the link or simply ignore it.\n\n"
-    "This is an automated message; replies are not read.\n";
-const char pm_default_representative_message[] =
-    "Hello {{recipient_first_name}},\n\n"
-    "{{practice_name}} invites you to set up an account on its secure client "
-    "portal as a representative of one of its clients.\n\n"
-    "To accept or decline, open this link:\n{{link}}\n\n"
-    "The link works until {{expires_at}}. If you were not expecting this email, "
-    "you can decline from the link or simply ignore it.\n\n"
-    "This is an automated message; replies are not read.\n";
-
-const char *pm_default_subject(const char *kind)
-{
-    return kind && strcmp(kind, "representative") == 0 ? pm_default_representative_subject
-                                                       : pm_default_client_subject;
-}
-
-const char *pm_default_message(const char *kind)
-{
-    return kind && strcmp(kind, "representative") == 0 ? pm_default_representative_message
-                                                       : pm_default_client_message;
 }

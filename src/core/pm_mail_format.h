@@ -1,6 +1,7 @@
 /* pm_mail_format.h — the text of an invitation email: header encoding (RFC 2047
  * encoded-words, folding to 78 columns), mailbox and date formatting, HTML
- * escaping, and the {{placeholder}} templates with their built-in defaults. Pure. */
+ * escaping, and the {{placeholder}} templates (their default texts are in the
+ * catalogs, pm_catalog.h). Pure. */
 #ifndef PM_MAIL_FORMAT_H
 #define PM_MAIL_FORMAT_H
 
@@ -31,9 +32,6 @@ const char *pm_mail_mailbox_header(apr_pool_t *p, const char *name, const char *
 
 /* RFC 5322 date, e.g. "Tue, 24 Nov 2026 21:45:58 +0000". */
 const char *pm_mail_date(apr_pool_t *p, apr_time_t t);
-
-/* "24 November 2026, 21:45 UTC": how the email states the expiry. */
-const char *pm_mail_human_time(apr_pool_t *p, long long unix_seconds);
 
 char *pm_html_escape(apr_pool_t *p, const char *s);
 
@@ -84,12 +82,5 @@ char *pm_mail_qp_decode(apr_pool_t *p, const char *qp);
 char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheaders,
                       const char *text, const char *html, const char *boundary,
                       const pm_mail_image *logo);
-
-/* Built-in defaults when the settings hold none (pm_settings_def.c names them as
- * the settings' defaults). kind: "client" | "representative". */
-extern const char pm_default_client_subject[], pm_default_representative_subject[];
-extern const char pm_default_client_message[], pm_default_representative_message[];
-const char *pm_default_subject(const char *kind);
-const char *pm_default_message(const char *kind);
 
 #endif

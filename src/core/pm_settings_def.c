@@ -36,14 +36,15 @@ const pm_setting_def pm_setting_defs[] = {
      * burst stays under the mail provider's rate limit) */
     { "max_emails_per_minute", PM_SETTING_INT, 1, 10000, 120, NULL, NULL, 0,
       AT(max_emails_per_minute) },
-    { "client_invitation_subject", PM_SETTING_SUBJECT, 1, 200, 0, pm_default_client_subject,
+    /* the email texts: per language, defaults from the catalogs (pm_catalog.c) */
+    { "client_invitation_subject", PM_SETTING_SUBJECT, 1, 200, 0, NULL,
       NULL, 0, AT(client_subject) },
-    { "client_invitation_message", PM_SETTING_MESSAGE, 1, 5000, 0, pm_default_client_message,
+    { "client_invitation_message", PM_SETTING_MESSAGE, 1, 5000, 0, NULL,
       NULL, 0, AT(client_message) },
     { "representative_invitation_subject", PM_SETTING_SUBJECT, 1, 200, 0,
-      pm_default_representative_subject, NULL, 0, AT(representative_subject) },
+      NULL, NULL, 0, AT(representative_subject) },
     { "representative_invitation_message", PM_SETTING_MESSAGE, 1, 5000, 0,
-      pm_default_representative_message, NULL, 0, AT(representative_message) },
+      NULL, NULL, 0, AT(representative_message) },
     { "modules", PM_SETTING_MODULES, 0, 0, 1, NULL, NULL, 0, NOT_LOADED },
     { "representatives_enabled", PM_SETTING_BOOL, 0, 0, 1, NULL, NULL, 0,
       AT(representatives_enabled) },
@@ -149,6 +150,9 @@ json_t *pm_setting_definition(const pm_setting_def *d, json_t *dflt)
         json_object_set_new(o, "max_length", json_integer(d->max));
     }
     json_object_set_new(o, "nullable", json_boolean(d->nullable));
+    if (pm_setting_per_language(d)) {
+        json_object_set_new(o, "per_language", json_true());
+    }
     json_object_set_new(o, "default", dflt ? dflt : pm_setting_default_json(d));
     if (d->default_from) {
         json_object_set_new(o, "default_from", json_string(d->default_from));
@@ -269,11 +273,75 @@ static const char *int_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
     return NULL;
 }
 
+int pm_setting_per_language(const pm_setting_def *d)
+{
+    return d->type == PM_SETTING_SUBJECT || d->type == PM_SETTING_MESSAGE;
+}
+
+const char *pm_setting_catalog_key(apr_pool_t *p, const pm_setting_def *d)
+{
+    const char *cut = strstr(d->name, "_invitation_");
+
+    return cut ? apr_pstrcat(p, apr_pstrndup(p, d->name, (apr_size_t)(cut - d->name)),
+                             cut + strlen("_invitation"), NULL)
+               : d->name;
+}
+
+json_t *pm_setting_by_language(json_t *v)
+{
+    json_t *out = json_object(), *text;
+    const char *lang;
+
+    if (json_is_string(v)) {
+        json_object_set(out, "en", v);
+    }
+    json_object_foreach(json_is_object(v) ? v : NULL, lang, text) {
+        if (json_is_string(text)) {
+            json_object_set(out, lang, text);
+        }
+    }
+    return out;
+}
+
+/* One language's email text. */
+static const char *template_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v)
+{
+    const char *err = text_problem(p, v, (size_t)d->max, d->type == PM_SETTING_MESSAGE);
+
+    if (err) {
+        return err;
+    }
+    return d->type == PM_SETTING_SUBJECT ? subject_problem(p, json_string_value(v))
+                                         : pm_template_problem(p, json_string_value(v), 1);
+}
+
+/* Every language's text (null: back to the catalog's), or one English string. */
+static const char *per_language_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v)
+{
+    const char *lang, *err;
+    json_t *text;
+
+    if (json_is_string(v)) {
+        return template_problem(p, d, v);
+    }
+    if (!json_is_object(v)) {
+        return "must be an object of texts by language, such as {\"es\": \"...\"}";
+    }
+    json_object_foreach(v, lang, text) {
+        if (!pm_language_known(lang)) {
+            return apr_psprintf(p, "has a language without a catalog: %.20s (known: %s)", lang,
+                                pm_languages_text(p));
+        }
+        if (!json_is_null(text) && (err = template_problem(p, d, text)) != NULL) {
+            return apr_psprintf(p, "[%s] %s", lang, err);
+        }
+    }
+    return NULL;
+}
+
 const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v,
                                int allow_insecure_urls)
 {
-    const char *err;
-
     switch (d->type) {
     case PM_SETTING_TEXT:
         return text_problem(p, v, (size_t)d->max, 0);
@@ -286,15 +354,8 @@ const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
     case PM_SETTING_INT:
         return int_problem(p, d, v);
     case PM_SETTING_SUBJECT:
-        if ((err = text_problem(p, v, (size_t)d->max, 0)) != NULL) {
-            return err;
-        }
-        return subject_problem(p, json_string_value(v));
     case PM_SETTING_MESSAGE:
-        if ((err = text_problem(p, v, (size_t)d->max, 1)) != NULL) {
-            return err;
-        }
-        return pm_template_problem(p, json_string_value(v), 1);
+        return per_language_problem(p, d, v);
     case PM_SETTING_BOOL:
         return json_is_boolean(v) ? NULL : "must be true or false";
     case PM_SETTING_MODULES:
@@ -304,7 +365,8 @@ const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
                : "must be a locale ICU knows, such as en, fr_CA, sv or el";
     case PM_SETTING_LANGUAGE:
         return json_is_string(v) && pm_language_known(json_string_value(v)) ? NULL
-               : "must be a language the portal has a catalog for (en or es)";
+               : apr_psprintf(p, "must be a language the portal has a catalog for (%s)",
+                              pm_languages_text(p));
     case PM_SETTING_TIME_ZONE:
         return json_is_string(v) && pm_time_zone_known(json_string_value(v)) ? NULL
                : "must be an IANA time zone name, such as America/Chicago or Europe/Madrid";

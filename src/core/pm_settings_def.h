@@ -20,6 +20,8 @@ typedef struct {
     long long max_sends_per_invitation;
     long long password_min_length;
     long long max_emails_per_minute;    /* the delivery worker's pace */
+    /* the email texts per language: a JSON object's text {"es": "..."} (only the
+     * languages the practice wrote its own for), NULL: the catalogs' */
     const char *client_subject, *client_message;
     const char *representative_subject, *representative_message;
     int representatives_enabled;
@@ -69,7 +71,20 @@ json_t *pm_setting_default_json(const pm_setting_def *d);
  * (new reference), default as pm_setting_default_json unless given (stolen). */
 json_t *pm_setting_definition(const pm_setting_def *d, json_t *dflt);
 
-/* Why v (not null) cannot be this setting's value, or NULL when it can. */
+/* Whether d is an email text written per language (subject or message). */
+int pm_setting_per_language(const pm_setting_def *d);
+
+/* The catalog key of a per-language setting's default: "client_subject" for
+ * client_invitation_subject (pm_catalog.h, section "email"). */
+const char *pm_setting_catalog_key(apr_pool_t *p, const pm_setting_def *d);
+
+/* A per-language value as stored (new reference): an object without null members;
+ * a plain string (the form before languages) is the English text {"en": s}. */
+json_t *pm_setting_by_language(json_t *v);
+
+/* Why v (not null) cannot be this setting's value, or NULL when it can. A
+ * per-language setting takes an object {language: text or null} whose keys are
+ * known languages (pm_locale.h), each text checked alone, or a string (English). */
 const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v,
                                int allow_insecure_urls);
 

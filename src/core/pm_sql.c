@@ -381,8 +381,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* representatives: the unique index allows one live row per email and client */
     [PM_SQL_REP_INSERT] = { "pm_rep_insert",
         "INSERT INTO representatives (client_id, email, first_name, last_name, relationship, "
-        "                             created_by, created_at) "
-        "VALUES (%lld, %s, %s, %s, %s, %s, %lld) "
+        "                             preferred_language, created_by, created_at) "
+        "VALUES (%lld, %s, %s, %s, %s, %s, %s, %lld) "
         "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
     [PM_SQL_REP_GET_VISIBLE] = { "pm_rep_get_visible",
         "SELECT " COLUMNS(PM_COLS_VISIBLE_REP)
@@ -399,7 +399,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "AND removed_at IS NULL AND id <> %lld", NCOLS(PM_COLS_TAKEN) },
     [PM_SQL_REP_UPDATE] = { "pm_rep_update",
         "UPDATE representatives SET email = %s, first_name = %s, last_name = %s, "
-        "       relationship = %s WHERE id = %lld AND removed_at IS NULL" },
+        "       relationship = %s, preferred_language = %s "
+        "WHERE id = %lld AND removed_at IS NULL" },
     [PM_SQL_REP_SUPERSEDE_PENDING] = { "pm_rep_supersede_pending",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
         "WHERE representative_id = %lld AND status IN ('pending', 'locked') "

@@ -7,6 +7,7 @@
 #include "pm_config_parse.h"
 #include "pm_csv.h"
 #include "pm_image.h"
+#include "pm_locale.h"
 #include "pm_mail_format.h"
 #include "pm_op.h"
 #include "pm_outbox.h"
@@ -36,6 +37,9 @@ static json_t *default_value(pm_req *q, const pm_setting_def *d, const pm_settin
     }
     if (d->default_from && strcmp(d->default_from, "PortalLoginURL") == 0) {
         return conf->login_url ? json_string(conf->login_url) : json_null();
+    }
+    if (pm_setting_per_language(d)) {
+        return pm_settings_default_texts(d, q->r->pool);
     }
     return pm_setting_default_json(d);
 }
@@ -95,6 +99,11 @@ static int settings_document(pm_req *q, int with_definitions, json_t **out)
         if (v && strcmp(pm_row_str(row, SETTING_NAME), "logo") == 0 && !stored_logo_usable(q, v)) {
             json_decref(v);
             v = NULL;
+        }
+        if (v && pm_setting_per_language(pm_setting_find(pm_row_str(row, SETTING_NAME)))) {
+            json_t *texts = pm_setting_by_language(v);     /* a string from before: English */
+            json_decref(v);
+            v = texts;
         }
         if (v) {
             if (json_is_object(v)
@@ -168,7 +177,7 @@ int pm_api_admin_settings_put(pm_req *q)
 
 /* ---- POST /admin/settings/preview ------------------------------------------------------ */
 
-static const char *const preview_fields[] = { "kind", NULL };
+static const char *const preview_fields[] = { "kind", "language", NULL };
 
 /* The body's "kind" of email (`absent` when it has none): PM_NEXT with *k
  * "client" or "representative", or 422 invalid_kind. */
@@ -184,24 +193,46 @@ static int read_email_kind(pm_req *q, const char *absent, const char **k)
     return PM_NEXT;
 }
 
+/* The body's "language" (absent or null: the practice's default_language): PM_NEXT,
+ * or 422 invalid_language for one without a catalog. */
+static int read_email_language(pm_req *q, const pm_settings *st, const char **lang)
+{
+    json_t *l = pm_http_body_field(q, "language");
+
+    if (l == NULL || json_is_null(l)) {
+        *lang = pm_recipient_language(NULL, st->default_language);
+        return PM_NEXT;
+    }
+    if (!json_is_string(l) || !pm_language_known(json_string_value(l))) {
+        return pm_http_unprocessable(q, "invalid_language",
+                                     apr_psprintf(q->r->pool, "language must be one the portal "
+                                                  "has a catalog for (%s).",
+                                                  pm_languages_text(q->r->pool)), "language");
+    }
+    *lang = json_string_value(l);
+    return PM_NEXT;
+}
+
 int pm_api_admin_preview(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     pm_server_conf *conf = pm_server_config(q->r->server);
-    const char *k, *subject, *text, *html;
+    const char *k, *lang = NULL, *subject, *text, *html;
     pm_settings st;
     json_t *doc;
     int rc;
 
     if ((rc = pm_http_check_fields(q, preview_fields)) != PM_NEXT
         || (rc = read_email_kind(q, "", &k)) != PM_NEXT
-        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = read_email_language(q, &st, &lang)) != PM_NEXT) {
         return rc;
     }
-    pm_outbox_render(p, q->r->server, &st, k, PM_SAMPLE_FIRST_NAME,
+    pm_outbox_render(p, q->r->server, &st, k, lang, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
                      pm_now_sec(q->r) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
     doc = pm_json_object(p);
+    pm_json_set_str(doc, "language", lang);
     pm_json_set_str(doc, "subject", subject);
     pm_json_set_str(doc, "text", text);
     pm_json_set_str(doc, "html", html);

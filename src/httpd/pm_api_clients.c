@@ -124,6 +124,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_json_set_str(rep, "first_name", pm_row_str(row, REP_FIRST_NAME));
     pm_json_set_str(rep, "last_name", pm_row_str(row, REP_LAST_NAME));
     pm_json_set_str(rep, "relationship", pm_row_str(row, REP_RELATIONSHIP));
+    pm_json_set_str(rep, "preferred_language", pm_row_str(row, REP_LANGUAGE));
     pm_api_set_time(q, rep, "created_at", row, REP_CREATED_AT);
     f.has_active_account = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
@@ -193,6 +194,8 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
     }
     pm_json_set_bool(view, "statement_notifications", pm_row_int(row, CLIENT_STATEMENTS, 1) == 1);
     pm_json_set_bool(view, "active", pm_row_int(row, CLIENT_ACTIVE, 1) == 1);
+    /* set by the roster sync (or import); null: the practice's default_language */
+    pm_json_set_str(view, "preferred_language", pm_row_str(row, CLIENT_LANGUAGE));
     list = json_array();
     for (i = 0; i < invs->nelts; i++) {
         json_array_append_new(list, pm_api_invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));

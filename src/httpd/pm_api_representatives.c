@@ -2,6 +2,7 @@
  * client representative" (create + invite), edit, reinvite, remove. Thin
  * handlers: read and check the body, run pm_op_representative.c, answer. */
 #include "pm_api.h"
+#include "pm_locale.h"
 #include "pm_op.h"
 #include "pm_text.h"
 
@@ -10,7 +11,7 @@
 APLOG_USE_MODULE(portal_manager);
 
 static const char *const rep_fields[] = { "email", "first_name", "last_name", "relationship",
-                                          NULL };
+                                          "preferred_language", NULL };
 static const char *const no_fields[] = { NULL };
 
 typedef pm_op_rep rep_input;
@@ -70,6 +71,26 @@ static int is_relationship(const char *s)
     return 0;
 }
 
+/* preferred_language: a language with a catalog, or null (the practice's default). */
+static int read_language(pm_req *q, rep_input *in)
+{
+    json_t *v = pm_http_body_field(q, "preferred_language");
+
+    in->language_given = v != NULL;
+    in->preferred_language = NULL;
+    if (v == NULL || json_is_null(v)) {
+        return PM_NEXT;
+    }
+    if (!json_is_string(v) || !pm_language_known(json_string_value(v))) {
+        return invalid(q, "invalid_language", "preferred_language", "The language",
+                       apr_psprintf(q->r->pool, "must be one the portal has a catalog for (%s) "
+                                    "or null for the practice's default",
+                                    pm_languages_text(q->r->pool)));
+    }
+    in->preferred_language = json_string_value(v);
+    return PM_NEXT;
+}
+
 /* Parses and validates; with `partial`, absent fields stay NULL. */
 static int read_rep_input(pm_req *q, rep_input *in, int partial)
 {
@@ -80,7 +101,8 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
         || (rc = string_field(q, "email", &in->email)) != PM_NEXT
         || (rc = string_field(q, "first_name", &in->first_name)) != PM_NEXT
         || (rc = string_field(q, "last_name", &in->last_name)) != PM_NEXT
-        || (rc = string_field(q, "relationship", &in->relationship)) != PM_NEXT) {
+        || (rc = string_field(q, "relationship", &in->relationship)) != PM_NEXT
+        || (rc = read_language(q, in)) != PM_NEXT) {
         return rc;
     }
     if ((in->email || !partial) && (problem = pm_email_problem(in->email ? in->email : ""))) {
@@ -110,6 +132,7 @@ static json_t *rep_json(pm_req *q, long long id, const rep_input *in)
     pm_json_set_str(rep, "first_name", in->first_name);
     pm_json_set_str(rep, "last_name", in->last_name);
     pm_json_set_str(rep, "relationship", in->relationship);
+    pm_json_set_str(rep, "preferred_language", in->preferred_language);
     return rep;
 }
 

@@ -39,6 +39,7 @@ typedef struct {
     const char *mail_helo;         /* PortalMailHelo; NULL: the main server's ServerName */
     const char *token_secret_file;
     const char *token_secret;      /* PortalTokenSecretFile's line, read at config time */
+    const char *catalog_dir;       /* PortalCatalogDir (main server); NULL: PM_CATALOG_DIR */
     int mail_timeout;              /* seconds */
     int outbox_interval_ms;
     int outbox_max_attempts;

@@ -2,6 +2,8 @@
  * one configtest line naming the directive), create/merge with explicit unset
  * sentinels, and the whole-configuration checks run before "Syntax OK". */
 #include "pm_config.h"
+#include "pm_catalog.h"
+#include "pm_locale.h"
 #include "pm_route.h"
 
 #include "apr_file_io.h"
@@ -10,6 +12,14 @@
 APLOG_USE_MODULE(portal_manager);
 
 #define PM_MAX_SECRET 4096
+
+#ifndef PM_CATALOG_DIR
+#define PM_CATALOG_DIR "/usr/share/mod_portal_manager/htdocs/invitation/i18n"
+#endif
+
+/* The catalogs, read by the check_config hook of each configuration pass (before
+ * any child or thread exists) and living as long as that configuration. */
+static const pm_catalog *loaded_catalog = NULL;
 
 void *pm_config_create_server(apr_pool_t *p, server_rec *s)
 {
@@ -304,6 +314,17 @@ static const char *set_token_secret_file(cmd_parms *cmd, void *dummy, const char
     return NULL;
 }
 
+/* The translations' directory (pm_catalog.c), read by pm_config_check. */
+static const char *set_catalog_dir(cmd_parms *cmd, void *dummy, const char *value)
+{
+    if (cmd->server->is_virtual) {
+        return "PortalCatalogDir is not allowed inside <VirtualHost>: the catalogs are the "
+               "whole server's; set it outside any <VirtualHost>";
+    }
+    cmd_server_conf(cmd)->catalog_dir = ap_server_root_relative(cmd->pool, value);
+    return NULL;
+}
+
 static const char *set_mail_from(cmd_parms *cmd, void *dummy, const char *value)
 {
     pm_server_conf *conf = cmd_server_conf(cmd);
@@ -462,6 +483,8 @@ const command_rec pm_config_directives[] = {
                   "host name sent in EHLO (default: the main server's ServerName)"),
     AP_INIT_TAKE1("PortalTokenSecretFile", set_token_secret_file, NULL, RSRC_CONF,
                   "file holding the secret invitation links are derived from"),
+    AP_INIT_TAKE1("PortalCatalogDir", set_catalog_dir, NULL, RSRC_CONF,
+                  "directory of the per-language catalogs (<code>.json, en.json required)"),
     AP_INIT_TAKE1("PortalMailFrom", set_mail_from, NULL, RSRC_CONF,
                   "From header and envelope sender: \"Name <address>\""),
     AP_INIT_TAKE1("PortalMailTimeout", set_server_int,
@@ -580,10 +603,37 @@ static int log_unedited(apr_pool_t *p, server_rec *s, const pm_server_conf *conf
     return found;
 }
 
+/* Every catalog of PortalCatalogDir, checked against en.json; their languages are
+ * the ones settings and representatives accept from then on. */
+static int load_catalogs(apr_pool_t *pconf, server_rec *s)
+{
+    const char *dir = pm_server_config(s)->catalog_dir;
+    pm_catalog *c;
+    const char *err = pm_catalog_load(pconf, dir ? dir : PM_CATALOG_DIR, &c);
+
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00420)
+                     "mod_portal_manager: %s (PortalCatalogDir)", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    loaded_catalog = c;
+    pm_languages_use(pm_catalog_languages(c));
+    return OK;
+}
+
+const pm_catalog *pm_config_catalog(void)
+{
+    return loaded_catalog;
+}
+
 int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *sp;
     int unedited = 0;
+
+    if (load_catalogs(pconf, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     for (sp = s; sp; sp = sp->next) {
         const char *err;

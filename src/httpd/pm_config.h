@@ -17,4 +17,8 @@ int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
 
 long long pm_config_max_body(request_rec *r);
 
+/* The per-language catalogs PortalCatalogDir held at startup (pm_catalog.h). */
+struct pm_catalog;
+const struct pm_catalog *pm_config_catalog(void);
+
 #endif

@@ -118,6 +118,8 @@ pm_op_outcome pm_op_account_enable(pm_op_ctx *c, long long account_id, long long
 
 typedef struct pm_op_rep {
     const char *email, *first_name, *last_name, *relationship;
+    const char *preferred_language;     /* NULL: the practice's default_language */
+    int language_given;                 /* an update: preferred_language was sent */
 } pm_op_rep;
 
 /* Create a representative and invite it, in one transaction. */

@@ -33,7 +33,8 @@ pm_op_outcome pm_op_rep_create(pm_op_ctx *c, long long client_id, const pm_op_re
         return o;
     }
     if (pm_db_select(c->db, PM_SQL_REP_INSERT, &rows, pm_arg_int(c->pool, client_id), in->email,
-                     in->first_name, in->last_name, in->relationship, c->staff->username,
+                     in->first_name, in->last_name, in->relationship, in->preferred_language,
+                     c->staff->username,
                      pm_arg_int(c->pool, c->now)) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
@@ -59,6 +60,9 @@ static void fill_unchanged(pm_op_rep *in, const pm_row *rep)
     in->last_name = in->last_name ? in->last_name : pm_row_str(rep, VISIBLE_REP_LAST_NAME);
     in->relationship = in->relationship ? in->relationship
                                         : pm_row_str(rep, VISIBLE_REP_RELATIONSHIP);
+    if (!in->language_given) {
+        in->preferred_language = pm_row_str(rep, VISIBLE_REP_LANGUAGE);
+    }
 }
 
 pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
@@ -90,7 +94,7 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     if (pm_db_exec(c->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, c->now), rid,
                    in->email) != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_REP_UPDATE, NULL, in->email, in->first_name, in->last_name,
-                      in->relationship, rid) != APR_SUCCESS) {
+                      in->relationship, in->preferred_language, rid) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     detail = pm_json_object(p);

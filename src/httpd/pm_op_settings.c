@@ -49,10 +49,13 @@ static pm_op_outcome store_values(pm_op_ctx *c, json_t *body, json_t *changed)
     json_t *v;
 
     json_object_foreach(body, key, v) {
+        /* an email text is stored per language: {"es": "..."}; a string is English */
+        json_t *stored = pm_setting_per_language(pm_setting_find(key))
+                         ? pm_json_pool(c->pool, pm_setting_by_language(v)) : v;
         apr_status_t rv = json_is_null(v)
             ? pm_db_exec(c->db, PM_SQL_SETTINGS_DELETE, NULL, key)
-            : pm_db_exec(c->db, PM_SQL_SETTINGS_UPSERT, NULL, key, pm_json_text(c->pool, v), now,
-                         c->staff->username);
+            : pm_db_exec(c->db, PM_SQL_SETTINGS_UPSERT, NULL, key,
+                         pm_json_text(c->pool, stored), now, c->staff->username);
         if (rv != APR_SUCCESS) {
             return PM_OP_DB_UNAVAILABLE;
         }

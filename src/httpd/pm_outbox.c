@@ -9,6 +9,7 @@
 #include "pm_metrics.h"
 #include "pm_config_parse.h"
 #include "pm_text.h"
+#include "pm_locale.h"
 #include "pm_mail_format.h"
 #include "pm_mail_smtp.h"
 #include "pm_settings.h"
@@ -62,18 +63,29 @@ static void token_secret(server_rec *s, const unsigned char **secret, apr_size_t
     }
 }
 
+const char *pm_outbox_date_time(apr_pool_t *p, const pm_settings *st, const char *lang,
+                                long long unix_seconds)
+{
+    const char *when = pm_locale_date_time(p, unix_seconds, lang, st->time_zone,
+                                           pm_settings_catalog_text(lang, "date_time_skeleton"));
+
+    /* only a catalog's unusable skeleton leads here: an unambiguous date still */
+    return when ? when : pm_mail_date(p, apr_time_from_sec(unix_seconds));
+}
+
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
-                      const char *first_name, const char *link, long long expires_at,
-                      const char **subject, const char **text, const char **html)
+                      const char *lang, const char *first_name, const char *link,
+                      long long expires_at, const char **subject, const char **text,
+                      const char **html)
 {
     const char *subject_t, *message_t;
     pm_mail_vars v, sv;
 
-    pm_settings_templates(st, kind, &subject_t, &message_t);
+    pm_settings_templates(p, st, kind, lang, &subject_t, &message_t);
     v.recipient_first_name = first_name ? first_name : "";
     v.practice_name = pm_settings_practice_name(st, pm_server_config(s));
     v.link = link;
-    v.expires_at = pm_mail_human_time(p, expires_at);
+    v.expires_at = pm_outbox_date_time(p, st, lang, expires_at);
     sv = v;
     sv.link = NULL;                 /* never in a Subject header, whatever the row says */
     *subject = pm_template_text(p, subject_t, &sv);
@@ -100,8 +112,10 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                            const pm_row *row, const char *token, pm_delivery *d)
 {
     pm_server_conf *conf = pm_server_config(s);
+    const char *lang = pm_recipient_language(pm_row_str(row, DUE_LANGUAGE),
+                                             st->default_language);
 
-    pm_outbox_render(p, s, st, pm_row_str(row, DUE_REP_ID) ? "representative" : "client",
+    pm_outbox_render(p, s, st, pm_row_str(row, DUE_REP_ID) ? "representative" : "client", lang,
                      pm_row_str(row, DUE_FIRST_NAME),
                      apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
@@ -119,12 +133,14 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
     pm_server_conf *conf = pm_server_config(s);
     const char *kind = strcmp(pm_row_str(row, DUE_PURPOSE), "test_representative") == 0
                        ? "representative" : "client";
+    const char *lang = pm_recipient_language(NULL, st->default_language);
 
-    pm_outbox_render(p, s, st, kind, PM_SAMPLE_FIRST_NAME,
+    pm_outbox_render(p, s, st, kind, lang, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),
                      pm_now_sec(NULL) + st->invitation_ttl_hours * 3600,
                      &d->msg.subject, &d->msg.text, &d->msg.html);
-    d->msg.subject = apr_pstrcat(p, "[Test] ", d->msg.subject, NULL);
+    d->msg.subject = apr_pstrcat(p, pm_settings_catalog_text(lang, "test_subject_prefix"),
+                                 d->msg.subject, NULL);
     address_message(p, s, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
 }
 

@@ -20,11 +20,17 @@ void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s);
 /* One pass over the due rows; returns how many emails it tried. */
 int pm_outbox_run_once(server_rec *s, apr_pool_t *p);
 
-/* Subject, text and HTML of an invitation email exactly as the worker sends it
- * (the settings' templates for `kind`, or the built-in ones). */
+/* Subject, text and HTML of an invitation email exactly as the worker sends it, in
+ * language lang (the practice's own texts for `kind` in lang, else the catalog's),
+ * its date in the practice's time zone. */
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
-                      const char *first_name, const char *link, long long expires_at,
-                      const char **subject, const char **text, const char **html);
+                      const char *lang, const char *first_name, const char *link,
+                      long long expires_at, const char **subject, const char **text,
+                      const char **html);
+
+/* A moment as the emails state it: lang's words in the practice's time zone. */
+const char *pm_outbox_date_time(apr_pool_t *p, const pm_settings *st, const char *lang,
+                                long long unix_seconds);
 
 /* A new Message-ID for an outbox row, "<random@domain-of-From>". */
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s);

@@ -3,7 +3,10 @@
  * what it stores), and so is a logo that is not a valid PNG or JPEG (an SVG stored
  * before those were refused). */
 #include "pm_settings.h"
+#include "pm_catalog.h"
+#include "pm_config.h"
 #include "pm_image.h"
+#include "pm_locale.h"
 #include "pm_json.h"
 #include "pm_mail_format.h"
 
@@ -27,6 +30,14 @@ static void apply_logo(json_t *v, const char **field, apr_pool_t *p)
         && pm_image_from_data_url(p, json_string_value(v), &bytes, &len, &info) == NULL) {
         *field = apr_pstrdup(p, json_string_value(v));
     }
+}
+
+/* An email text per language, kept as the JSON text of {"language": "text"}. */
+static void apply_by_language(json_t *v, const char **field, apr_pool_t *p)
+{
+    json_t *texts = pm_json_pool(p, pm_setting_by_language(v));
+
+    *field = json_object_size(texts) ? pm_json_text(p, texts) : NULL;
 }
 
 static void apply_int(json_t *v, long long *field)
@@ -53,6 +64,10 @@ static void apply_row(pm_settings *st, apr_pool_t *p, const pm_setting_def *d, j
         break;
     case PM_SETTING_LOGO:
         apply_logo(v, field, p);
+        break;
+    case PM_SETTING_SUBJECT:
+    case PM_SETTING_MESSAGE:
+        apply_by_language(v, field, p);
         break;
     default:
         apply_string(v, field, p);
@@ -85,15 +100,46 @@ apr_status_t pm_settings_load(pm_db *db, apr_pool_t *p, pm_settings *out)
     return APR_SUCCESS;
 }
 
-void pm_settings_templates(const pm_settings *st, const char *kind,
-                           const char **subject, const char **message)
+/* The practice's own text for lang in a per-language field, or NULL. */
+static const char *own_text(apr_pool_t *p, const char *field, const char *lang)
+{
+    json_t *texts = field ? json_loads(field, 0, NULL) : NULL;
+    json_t *text = json_object_get(texts, lang);
+    const char *out = json_is_string(text) ? apr_pstrdup(p, json_string_value(text)) : NULL;
+
+    json_decref(texts);
+    return out;
+}
+
+const char *pm_settings_catalog_text(const char *lang, const char *key)
+{
+    const pm_catalog *c = pm_config_catalog();
+    const char *t = c ? pm_catalog_text(c, lang, "email", key) : NULL;
+
+    return t ? t : "";
+}
+
+void pm_settings_templates(apr_pool_t *p, const pm_settings *st, const char *kind,
+                           const char *lang, const char **subject, const char **message)
 {
     int rep = strcmp(kind, "representative") == 0;
-    const char *s = rep ? st->representative_subject : st->client_subject;
-    const char *m = rep ? st->representative_message : st->client_message;
+    const char *s = own_text(p, rep ? st->representative_subject : st->client_subject, lang);
+    const char *m = own_text(p, rep ? st->representative_message : st->client_message, lang);
 
-    *subject = s ? s : pm_default_subject(kind);
-    *message = m ? m : pm_default_message(kind);
+    *subject = s ? s : pm_settings_catalog_text(lang, apr_pstrcat(p, kind, "_subject", NULL));
+    *message = m ? m : pm_settings_catalog_text(lang, apr_pstrcat(p, kind, "_message", NULL));
+}
+
+json_t *pm_settings_default_texts(const pm_setting_def *d, apr_pool_t *p)
+{
+    const char *key = pm_setting_catalog_key(p, d);
+    const char *const *l;
+    json_t *o = json_object();
+
+    for (l = pm_languages(); *l; l++) {
+        pm_json_set_str(o, *l, pm_settings_catalog_text(*l, key));
+    }
+    return o;
 }
 
 const char *pm_settings_practice_name(const pm_settings *st, const pm_server_conf *conf)

@@ -12,8 +12,16 @@ apr_status_t pm_settings_load(pm_db *db, apr_pool_t *p, pm_settings *out);
 /* practice_name, else the PortalMailFrom display name, else "Your practice". */
 const char *pm_settings_practice_name(const pm_settings *st, const pm_server_conf *conf);
 
-/* Subject and message template for a recipient kind ("client"/"representative"). */
-void pm_settings_templates(const pm_settings *st, const char *kind,
-                           const char **subject, const char **message);
+/* Subject and message template for a kind of email ("client", "representative")
+ * in language lang: the practice's own text for lang, else the catalog's
+ * (email.<kind>_subject, email.<kind>_message). */
+void pm_settings_templates(apr_pool_t *p, const pm_settings *st, const char *kind,
+                           const char *lang, const char **subject, const char **message);
+
+/* A fixed text of the emails in lang (catalog section "email"; "" when missing). */
+const char *pm_settings_catalog_text(const char *lang, const char *key);
+
+/* A per-language setting's defaults, {"en": ..., "es": ...} (new reference). */
+json_t *pm_settings_default_texts(const pm_setting_def *d, apr_pool_t *p);
 
 #endif

@@ -508,7 +508,7 @@ describe('end to end (real server)', () => {
       (async () => { await subject.fill(subjectTemplate); await page.getByRole('button', { name: 'Save invitation emails' }).click(); })(),
     ]);
     assert.equal(put.status(), 200, await put.text());
-    assert.deepEqual(put.request().postDataJSON(), { client_invitation_subject: subjectTemplate }, 'only the changed setting is sent');
+    assert.deepEqual(put.request().postDataJSON(), { client_invitation_subject: { en: subjectTemplate } }, 'only the changed setting is sent');
     await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
     const expected = subjectTemplate.replace('{{practice_name}}', practice);
     await page.locator('#preview-subject').filter({ hasText: expected }).waitFor();

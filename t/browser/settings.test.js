@@ -108,7 +108,7 @@ describe('settings page', () => {
     const err = page.locator('#client-subject-error');
     await err.filter({ hasText: 'unknown placeholder {{first_name}}' }).waitFor();
     assert.equal(puts().length, before + 1);
-    assert.deepEqual(lastPut(), { client_invitation_subject: 'Hello {{first_name}}' });
+    assert.deepEqual(lastPut(), { client_invitation_subject: { en: 'Hello {{first_name}}' } });
     assert.equal(await subject.getAttribute('aria-invalid'), 'true');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'client-subject');
     assert.equal(await subject.inputValue(), 'Hello {{first_name}}');
@@ -132,8 +132,8 @@ describe('settings page', () => {
     await subject.fill('Your portal invitation from {{practice_name}}');
     await subject.press('Enter');   // Enter in a field submits its section
     await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
-    assert.deepEqual(lastPut(), { client_invitation_subject: 'Your portal invitation from {{practice_name}}' });
-    assert.equal(server.settings().client_invitation_subject, 'Your portal invitation from {{practice_name}}');
+    assert.deepEqual(lastPut(), { client_invitation_subject: { en: 'Your portal invitation from {{practice_name}}' } });
+    assert.equal(server.settings().client_invitation_subject.en, 'Your portal invitation from {{practice_name}}');
     const put = puts().at(-1);
     assert.equal(put.headers['x-requested-with'], 'portal-manager');
     assert.match(put.headers['content-type'], /^application\/json/);
@@ -159,9 +159,27 @@ describe('settings page', () => {
     await page.getByRole('radio', { name: 'To a representative' }).check();
     await page.locator('#preview-subject').filter({ hasText: 'you are invited to the client portal' }).waitFor();
     const preview = server.requests.filter((r) => r.path.endsWith('/admin/settings/preview')).at(-1);
-    assert.deepEqual(JSON.parse(preview.body), { kind: 'representative' });
+    assert.deepEqual(JSON.parse(preview.body), { kind: 'representative', language: 'en' });
     await page.locator('#preview-text').evaluate((el) => el.closest('details').open = true);
     assert.match(await page.locator('#preview-text').textContent(), /#t=TEST-EMAIL-THIS-LINK-DOES-NOT-WORK/);
+
+    // Spanish: its own texts, the English edit kept; the preview follows the language
+    await page.getByRole('radio', { name: 'To a client' }).check();
+    await page.getByLabel('Language of the texts below').selectOption('es');
+    assert.equal(await subject.inputValue(), '{{practice_name}}: su invitación al portal de clientes');
+    await page.locator('#preview-subject').filter({ hasText: 'su invitación al portal de clientes' }).waitFor();
+    assert.equal(JSON.parse(server.requests.filter((r) => r.path.endsWith('/admin/settings/preview')).at(-1).body).language, 'es');
+    await subject.fill('Invitación de {{practice_name}}');
+    await form.getByText('Unsaved changes').waitFor();
+    await page.getByLabel('Language of the texts below').selectOption('en');
+    assert.equal(await subject.inputValue(), 'Your portal invitation from {{practice_name}}', 'the English text is back');
+    await form.getByRole('button', { name: 'Save invitation emails' }).click();
+    await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { client_invitation_subject: { en: 'Your portal invitation from {{practice_name}}', es: 'Invitación de {{practice_name}}' } });
+    await page.getByLabel('Language of the texts below').selectOption('es');
+    assert.equal(await subject.inputValue(), 'Invitación de {{practice_name}}', 'the saved Spanish text');
+    await page.locator('#preview-subject').filter({ hasText: 'Invitación de Riverside Counseling Center' }).waitFor();
+    await checkA11y(page, 'settings in Spanish');
     assertNoProblems(page);
     await page.context().close();
   });

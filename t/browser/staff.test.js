@@ -465,6 +465,7 @@ describe('staff page', () => {
     assert.equal(await page.getByLabel('E-mail:').inputValue(), 'rita@example.org');
 
     await page.getByLabel('Last name:').fill('Adams');
+    await page.getByLabel('Language of the emails').selectOption('es');
     await form.getByRole('button', { name: 'invite', exact: true }).click();
     const rep = page.locator('.rep-item').filter({ hasText: 'Rita Adams' });
     await rep.waitFor();
@@ -474,7 +475,8 @@ describe('staff page', () => {
     await rep.getByText('rita@example.org').first().waitFor();
     await rep.getByText('Email sent').waitFor({ timeout: 10000 });
     const repPost = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).at(-1);
-    assert.deepEqual(JSON.parse(repPost.body), { email: 'rita@example.org', first_name: 'Rita', last_name: 'Adams', relationship: 'guardian' });
+    assert.deepEqual(JSON.parse(repPost.body), { email: 'rita@example.org', first_name: 'Rita', last_name: 'Adams', relationship: 'guardian', preferred_language: 'es' });
+    await rep.getByText('Español').waitFor();
 
     // duplicate
     await open.click();
@@ -624,7 +626,8 @@ describe('staff page', () => {
     await page.keyboard.type('Sam');
     await page.keyboard.press('Tab');
     await page.keyboard.type('Carter');
-    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab'); // relationship
+    await page.keyboard.press('Tab'); // language of the emails
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.locator('.rep-item').filter({ hasText: 'Sam Carter' }).waitFor();

@@ -43,8 +43,9 @@ static void test_defaults_valid(apr_pool_t *p)
         json_t *v = pm_setting_default_json(d);
         const char *err = json_is_null(v) ? NULL : pm_setting_problem(p, d, v, 0);
         ok(err == NULL, "%s: the default is valid (%s)", d->name, err ? err : "ok");
-        ok(!json_is_null(v) || d->nullable || d->default_from,
-           "%s: a null default only where null is allowed or a directive gives it", d->name);
+        ok(!json_is_null(v) || d->nullable || d->default_from || pm_setting_per_language(d),
+           "%s: a null default only where null is allowed or a directive or the catalogs "
+           "give it", d->name);
         if (d->type == PM_SETTING_INT) {
             ok(d->min <= d->int_default && d->int_default <= d->max, "%s: default in range",
                d->name);
@@ -71,9 +72,8 @@ static void test_loaded_defaults(void)
     ok(st.time_zone == NULL, "time_zone: the server's own");
     ok(st.practice_name == NULL && st.practice_phone == NULL && st.brand_color == NULL
        && st.logo == NULL, "no practice name (PortalMailFrom), phone, colour or logo");
-    ok(st.client_subject && strstr(st.client_subject, "{{practice_name}}")
-       && st.representative_message && strstr(st.representative_message, "{{link}}"),
-       "the built-in email templates");
+    ok(st.client_subject == NULL && st.representative_message == NULL,
+       "no email texts of the practice's own: the catalogs' (pm_catalog.c)");
 }
 
 static void test_language_and_zone(apr_pool_t *p)
@@ -100,6 +100,51 @@ static void test_language_and_zone(apr_pool_t *p)
     is_str(pm_recipient_language("es", "en"), "es", "a recipient's own language first");
     is_str(pm_recipient_language(NULL, "es"), "es", "else the practice's default");
     is_str(pm_recipient_language("xx", "yy"), "en", "else English");
+}
+
+/* Would PUT accept this JSON for setting name? */
+static int accepted(apr_pool_t *p, const char *name, const char *json)
+{
+    json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
+    int yes = v && pm_setting_problem(p, pm_setting_find(name), v, 0) == NULL;
+
+    json_decref(v);
+    return yes;
+}
+
+static void test_per_language(apr_pool_t *p)
+{
+    const pm_setting_def *s = pm_setting_find("client_invitation_subject");
+    json_t *v = json_loads("{\"es\": \"{{link}}\"}", 0, NULL), *o;
+    const char *err = pm_setting_problem(p, s, v, 0);
+
+    ok(pm_setting_per_language(s) && !pm_setting_per_language(pm_setting_find("practice_name")),
+       "the email texts are per language");
+    is_str(pm_setting_catalog_key(p, s), "client_subject", "catalog key client_subject");
+    is_str(pm_setting_catalog_key(p, pm_setting_find("representative_invitation_message")),
+           "representative_message", "catalog key representative_message");
+    ok(err && strncmp(err, "[es] must not contain {{link}}", 30) == 0,
+       "a Spanish subject with {{link}} refused, the language named (%s)", err ? err : "NULL");
+    json_decref(v);
+    ok(accepted(p, "client_invitation_subject", "{\"es\": \"Hola {{practice_name}}\", "
+                "\"en\": null}"), "es text, en back to the catalog's");
+    ok(accepted(p, "client_invitation_subject", "\"English {{practice_name}}\""),
+       "a plain string (English) still accepted");
+    ok(!accepted(p, "client_invitation_subject", "{\"fr\": \"Bonjour\"}"),
+       "a language without a catalog refused");
+    ok(!accepted(p, "client_invitation_message", "{\"es\": \"Sin enlace\"}"),
+       "a Spanish message without {{link}} refused");
+    ok(!accepted(p, "client_invitation_message", "[\"x\"]"), "an array refused");
+    v = json_string("Hi");
+    o = pm_setting_by_language(v);
+    is_str(json_string_value(json_object_get(o, "en")), "Hi", "a string is stored as en");
+    json_decref(o);
+    json_decref(v);
+    v = json_loads("{\"en\": null, \"es\": \"Hola\"}", 0, NULL);
+    o = pm_setting_by_language(v);
+    ok(json_object_size(o) == 1 && json_object_get(o, "es"), "null members dropped");
+    json_decref(o);
+    json_decref(v);
 }
 
 static void test_definition_json(void)
@@ -131,6 +176,7 @@ int main(void)
     test_defaults_valid(p);
     test_loaded_defaults();
     test_language_and_zone(p);
+    test_per_language(p);
     test_definition_json();
     apr_pool_destroy(p);
     apr_terminate();

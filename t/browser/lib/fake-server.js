@@ -77,6 +77,25 @@ function textProblem(v, max, newlines) {
   return v.trim() ? null : 'must not be empty';
 }
 
+// An email text per language, as the module: {language: text or null} with languages that
+// have a catalog (the default's keys), or a plain string (the English text).
+function perLanguageProblem(d, v, one) {
+  if (typeof v === 'string') return one(v);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'must be an object of texts by language, such as {"es": "..."}';
+  for (const [lang, t] of Object.entries(v)) {
+    if (!(lang in d.default)) return 'has a language without a catalog: ' + lang + ' (known: ' + Object.keys(d.default).join(', ') + ')';
+    const problem = t === null ? null : one(t);
+    if (problem) return '[' + lang + '] ' + problem;
+  }
+  return null;
+}
+
+// as the module stores it: {language: text}, nulls dropped, a string as English
+function byLanguage(v) {
+  if (typeof v === 'string') return { en: v };
+  return Object.fromEntries(Object.entries(v).filter(([, t]) => typeof t === 'string'));
+}
+
 function settingProblem(name, v) {
   const d = SETTING[name];
   switch (d ? d.type : null) {
@@ -96,8 +115,9 @@ function settingProblem(name, v) {
       if (!magic) return 'is not a PNG or JPEG image';
       return bytes.length > 100 * 1024 ? 'must be at most 100 KB' : null;
     }
-    case 'subject': return textProblem(v, d.max_length, false) || templateProblem(v, false);
-    case 'message': return textProblem(v, d.max_length, true) || templateProblem(v, true);
+    case 'subject': return perLanguageProblem(d, v, (t) => textProblem(t, d.max_length, false) || templateProblem(t, false)
+      || (t.includes('{{link}}') ? 'must not contain {{link}}: the link is secret, so it goes only in the message' : null));
+    case 'message': return perLanguageProblem(d, v, (t) => textProblem(t, d.max_length, true) || templateProblem(t, true));
     case 'modules':
       if (!v || typeof v !== 'object' || Array.isArray(v)) return 'must be an object of true/false switches';
       for (const [k, b] of Object.entries(v)) {
@@ -248,6 +268,7 @@ export async function startFakeServer(options = {}) {
         const latest = invitationsOf(c.id, r.id)[0];
         return {
           id: r.id, email: r.email, first_name: r.first_name, last_name: r.last_name, relationship: r.relationship,
+          preferred_language: r.preferred_language ?? null,
           portal_status: portalStatus(c, r), latest_invitation: latest ? invitationJson(latest) : null,
         };
       }),
@@ -496,7 +517,7 @@ export async function startFakeServer(options = {}) {
     if ((m = /^clients\/(\d+)\/representatives$/.exec(route)) && method === 'POST') {
       const c = getClient(m[1]);
       const b = body || {};
-      for (const k of Object.keys(b)) if (!['email', 'first_name', 'last_name', 'relationship'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      for (const k of Object.keys(b)) if (!['email', 'first_name', 'last_name', 'relationship', 'preferred_language'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
       const email = typeof b.email === 'string' ? b.email.trim() : '';
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if (!b.first_name || !String(b.first_name).trim()) fail(422, 'invalid_name', 'First name is required.', 'first_name');
@@ -507,12 +528,15 @@ export async function startFakeServer(options = {}) {
           fail(422, 'invalid_name', 'The ' + words + ' name may only contain letters, spaces, apostrophes, hyphens and periods.', k);
         }
       }
+      if (b.preferred_language !== undefined && b.preferred_language !== null && !['en', 'es'].includes(b.preferred_language)) {
+        fail(422, 'invalid_language', 'Unknown language.', 'preferred_language');
+      }
       if (b.relationship !== undefined && !['parent', 'guardian', 'spouse', 'caregiver', 'other'].includes(b.relationship)) {
         fail(422, 'invalid_relationship', 'Unknown relationship.', 'relationship');
       }
       const dup = [...representatives.values()].some((r) => r.client_id === c.id && !r.removed_at && r.email.toLowerCase() === email.toLowerCase());
       if (dup) fail(409, 'duplicate_representative', 'This person is already a representative of the client.', 'email');
-      const rep = { id: nextId++, client_id: c.id, email, first_name: b.first_name.trim(), last_name: b.last_name.trim(), relationship: b.relationship || null, removed_at: null };
+      const rep = { id: nextId++, client_id: c.id, email, first_name: b.first_name.trim(), last_name: b.last_name.trim(), relationship: b.relationship || null, preferred_language: b.preferred_language || null, removed_at: null };
       representatives.set(rep.id, rep);
       const inv = newInvitation(c, rep, user);
       return [201, { representative: { ...rep, portal_status: 'invited' }, invitation: invitationJson(inv) }];
@@ -547,13 +571,14 @@ export async function startFakeServer(options = {}) {
   function settingsDoc() {
     const doc = settingsDefaults(baseURL);
     for (const [k, v] of Object.entries(stored)) {
-      doc[k] = k === 'modules' ? { ...doc.modules, ...v } : v;
+      doc[k] = k === 'modules' || SETTING[k].per_language ? { ...doc[k], ...v } : v;
     }
     return doc;
   }
 
-  function renderEmail(kind) {
-    const st = settingsDoc();
+  function renderEmail(kind, lang = 'en') {
+    const st = { ...settingsDoc() };
+    for (const d of SETTINGS) if (d.per_language) st[d.name] = st[d.name][lang];
     const expires = new Date((now() + st.invitation_ttl_hours * 3600) * 1000);
     const vars = {
       recipient_first_name: 'Alex', practice_name: st.practice_name,
@@ -587,7 +612,7 @@ export async function startFakeServer(options = {}) {
         }
         for (const [k, v] of Object.entries(body)) {
           if (v === null) delete stored[k];
-          else stored[k] = v;   // like the module: a modules object replaces the stored one
+          else stored[k] = SETTING[k].per_language ? byLanguage(v) : v;   // like the module: a modules object replaces the stored one
         }
         return [200, settingsDoc()];
       }
@@ -596,7 +621,9 @@ export async function startFakeServer(options = {}) {
     if (route === 'settings/preview' && method === 'POST') {
       const kind = body && body.kind;
       if (kind !== 'client' && kind !== 'representative') fail(422, 'invalid_kind', 'kind must be "client" or "representative".', 'kind');
-      return [200, renderEmail(kind)];
+      const lang = body.language ?? 'en';
+      if (!(lang in SETTING.client_invitation_subject.default)) fail(422, 'invalid_language', 'language must be one the portal has a catalog for.', 'language');
+      return [200, { language: lang, ...renderEmail(kind, lang) }];
     }
     if (route === 'settings/test-email' && method === 'POST') {
       const to = body && typeof body.to === 'string' ? body.to.trim() : '';
