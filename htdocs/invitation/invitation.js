@@ -80,10 +80,15 @@ async function useAnswerLanguage(code) {
   if (typeof code === 'string' && code !== lang) await useLanguage([code, lang]);
 }
 
-// t('welcome.heading_named', {name}) — the catalog's words with {placeholders} filled in.
+// t('welcome.heading_named', {name}) — the catalog's words with {placeholders} filled in (a
+// value that ends a sentence with its own period, "4:13 p. m.", takes the template's).
 function t(key, vars = {}) {
   const text = typeof words[key] === 'string' ? words[key] : key;
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+  return text.replace(/\{(\w+)\}(\.?)/g, (m, name, stop) => {
+    if (!(name in vars)) return m;
+    const value = String(vars[name]);
+    return value + (stop && !value.endsWith('.') ? stop : '');
+  });
 }
 
 // A count's words: key.one, key.other ... as the language's plural rules choose.
@@ -217,19 +222,23 @@ function showProblem(code) {
   show('view-problem', 'problem-heading');
 }
 
-// A moment in the practice's time zone (the lookup's time_zone) and the page's language,
-// e.g. "December 8, 2026 at 4:13 PM" / "8 de diciembre de 2026, 4:13 p. m.".
+// A moment in the practice's time zone (the lookup's time_zone) and the page's language: the
+// catalog's intl_locale (a BCP 47 tag, e.g. es-u-hc-h12 for a 12-hour clock) and its
+// date.at_time, e.g. "December 8, 2026 at 4:13 PM" / "8 de diciembre de 2026, 4:13 p. m.".
 function practiceTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
   const locale = typeof words.intl_locale === 'string' ? words.intl_locale : lang;
-  const options = { dateStyle: 'long', timeStyle: 'short' };
   const zone = invitation && invitation.time_zone;
+  const format = (timeZone) => t('date.at_time', {
+    date: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d),
+    time: new Intl.DateTimeFormat(locale, { timeStyle: timeZone === 'UTC' ? 'long' : 'short', timeZone }).format(d),
+  });
   try {
-    return new Intl.DateTimeFormat(locale, zone ? { ...options, timeZone: zone } : options).format(d);
+    return format(zone || undefined);
   } catch {
-    // a zone this browser does not know: the practice's zone cannot be shown, so say UTC
-    return new Intl.DateTimeFormat(locale, { ...options, timeStyle: 'long', timeZone: 'UTC' }).format(d);
+    // a zone this browser does not know: the practice's clock cannot be shown, so say UTC
+    return format('UTC');
   }
 }
 
