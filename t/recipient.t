@@ -223,7 +223,7 @@ my $good_pw = 'a perfectly long pass';
         is($d->{recipient_first_name}, 'Lou', "lookup $i: first name") if $i == 1;
         is($d->{kind}, 'client', "lookup $i: kind client") if $i == 1;
         is_deeply([sort keys %$d], [sort qw(practice_name practice_phone recipient_first_name kind expires_at
-                                            brand_color password_min_length)],
+                                            brand_color password_min_length language time_zone)],
                   "lookup $i: exactly the documented fields") if $i == 1;
     }
     is(table_snapshot(@tables), $before, 'five lookups changed no row of any table');

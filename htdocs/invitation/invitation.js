@@ -25,64 +25,101 @@ function takeToken() {
 }
 
 // ---- words ----------------------------------------------------------------------------------
+//
+// Every word the page shows comes from a catalog, i18n/<code>.json next to the page (section
+// "page"), by key: English is a catalog like any other, and a third language is a new file.
+// Until the lookup answers, the page speaks the browser's language (the first of
+// navigator.languages there is a catalog for, else English); then the recipient's
+// (`language` in the answer, or in a refusal that names the invitation).
 
-const CONTACT = 'contact the practice';
+const I18N = 'i18n/';
+const catalogs = new Map(); // code → its "page" section, or null when there is none
+let lang = 'en';
+let words = {};
 
-// Problems with the link itself: a whole-page message that says what to do next.
-const PROBLEMS = {
-  missing_token: {
-    title: 'This link is incomplete',
-    text: 'This page needs the full link from your invitation email.',
-    next: 'Please open the link in the email again. If you copied it, make sure you copied all of it.',
-  },
-  invalid_token: {
-    title: 'This invitation link doesn’t work',
-    text: 'The link may be incomplete, or the invitation may have been cancelled.',
-    next: 'Please open the link from your email again. If it still doesn’t work, ' + CONTACT + ' and ask for a new invitation.',
-  },
-  expired: {
-    title: 'This invitation has expired',
-    text: 'Invitations are valid for a limited time, and this one has run out.',
-    next: 'Please ' + CONTACT + ' and ask them to send you a new invitation.',
-  },
-  superseded: {
-    title: 'A newer invitation was sent to you',
-    text: 'The practice sent you a newer email, so this link no longer works.',
-    next: 'Please use the link in the most recent invitation email. If you can’t find it, check your spam or junk folder, or ' + CONTACT + '.',
-  },
-  address_changed: {
-    title: 'This invitation link is no longer valid',
-    text: 'The practice has changed the email address it has on file for you, so this link no longer works.',
-    next: 'If you want to use the client portal, please ' + CONTACT + '.',
-  },
-  revoked: {
-    title: 'This invitation was withdrawn',
-    text: 'The practice withdrew this invitation, so the link no longer works.',
-    next: 'If you still want to use the client portal, please ' + CONTACT + '.',
-  },
-  already_used: {
-    title: 'This invitation has already been used',
-    text: 'Someone has already answered this invitation, either by creating an account or by declining.',
-    next: 'If you created an account, sign in to the portal with your username and password. If that wasn’t you, please ' + CONTACT + '.',
-  },
-  locked: {
-    title: 'This invitation is locked',
-    text: 'For your security, the invitation was locked after too many tries with a date of birth that didn’t match.',
-    next: 'Please ' + CONTACT + '. They can check your details and send you a new invitation.',
-  },
-  unavailable: {
-    title: 'We can’t check your invitation right now',
-    text: 'The service is busy or can’t be reached at the moment. Your invitation is not affected.',
-    next: 'Please try again in a few minutes.',
-    retry: true,
-  },
-  network: {
-    title: 'We can’t reach the service',
-    text: 'Your device could not connect. Your invitation is not affected.',
-    next: 'Please check your internet connection and try again.',
-    retry: true,
-  },
-};
+async function loadCatalog(code) {
+  if (!/^[a-z]{2,3}$/.test(code || '')) return null;
+  if (!catalogs.has(code)) {
+    let page = null;
+    try {
+      const res = await fetch(I18N + code + '.json', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      const doc = res.ok ? await res.json() : null;
+      if (doc && doc.page && typeof doc.page === 'object') page = doc.page;
+    } catch {
+      page = null;
+    }
+    catalogs.set(code, page);
+  }
+  return catalogs.get(code);
+}
+
+// The browser's languages as catalog codes ("es-MX" → "es"), most wanted first, then English.
+function browserLanguages() {
+  const tags = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+  const codes = tags.map((tag) => String(tag || '').toLowerCase().split(/[-_]/)[0]);
+  return [...new Set([...codes, 'en'])].filter((c) => /^[a-z]{2,3}$/.test(c));
+}
+
+// Speak the first of `codes` there is a catalog for; false when there is none at all.
+async function useLanguage(codes) {
+  for (const code of codes) {
+    const page = await loadCatalog(code);
+    if (page) {
+      lang = code;
+      words = page;
+      document.documentElement.lang = code;
+      translateStatic();
+      return true;
+    }
+  }
+  return false;
+}
+
+// The recipient's language from an answer (a known code), keeping the current one otherwise.
+async function useAnswerLanguage(code) {
+  if (typeof code === 'string' && code !== lang) await useLanguage([code, lang]);
+}
+
+// t('welcome.heading_named', {name}) — the catalog's words with {placeholders} filled in (a
+// value that ends a sentence with its own period, "4:13 p. m.", takes the template's).
+function t(key, vars = {}) {
+  const text = typeof words[key] === 'string' ? words[key] : key;
+  return text.replace(/\{(\w+)\}(\.?)/g, (m, name, stop) => {
+    if (!(name in vars)) return m;
+    const value = String(vars[name]);
+    return value + (stop && !value.endsWith('.') ? stop : '');
+  });
+}
+
+// A count's words: key.one, key.other ... as the language's plural rules choose.
+function tCount(key, n) {
+  const form = key + '.' + new Intl.PluralRules(lang).select(n);
+  return t(typeof words[form] === 'string' ? form : key + '.other', { n });
+}
+
+// The fixed words of the page: data-i18n (text) and data-i18n-aria-label.
+function translateStatic() {
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  }
+}
+
+// The catalog could not be fetched at all: the one fixed line the page has (its noscript).
+function showStartFailure() {
+  const ns = document.querySelector('noscript');
+  const text = ns ? new DOMParser().parseFromString(ns.textContent, 'text/html').body.textContent : '';
+  const p = document.createElement('p');
+  p.className = 'card';
+  p.textContent = text;
+  $('view-loading').replaceWith(p);
+}
+
+// Problems with the link itself: a whole-page message (problem.CODE.title/text/next) that
+// says what to do next.
+const PROBLEMS = new Set(['missing_token', 'invalid_token', 'expired', 'superseded', 'address_changed',
+  'revoked', 'already_used', 'locked', 'unavailable', 'network']);
+const RETRY = new Set(['unavailable', 'network', 'other']);
 
 const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_changed', 'revoked',
   'already_used', 'locked']);
@@ -98,24 +135,28 @@ function notePractice(data) {
 }
 
 function problemFor(err) {
-  if (PROBLEMS[err.code]) return PROBLEMS[err.code];
-  if (err.status === 503 || err.code === 'database_unavailable') return PROBLEMS.unavailable;
-  return {
-    title: 'Something went wrong',
-    text: err.message || 'The invitation could not be checked.',
-    next: 'Please try again later. If it keeps happening, ' + CONTACT + '.',
-    retry: true,
-  };
+  if (PROBLEMS.has(err.code)) return err.code;
+  if (err.status === 503 || err.code === 'database_unavailable') return 'unavailable';
+  return 'other';
+}
+
+// The network or service trouble of an accept or decline, in one sentence pair.
+function troubleText(err) {
+  if (err.code === 'network') return t('problem.network.text') + ' ' + t('problem.network.next');
+  if (err.status === 503) return t('problem.unavailable.text') + ' ' + t('problem.unavailable.next');
+  return t('error.generic');
 }
 
 // ---- API ------------------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, data) {
     super(message || code);
     this.status = status;
     this.code = code;
     this.field = field || null;
+    this.language = data && typeof data.language === 'string' ? data.language : null;
+    this.triesLeft = data && Number.isInteger(data.tries_left) ? data.tries_left : null;
   }
 }
 
@@ -143,12 +184,16 @@ async function post(path, body) {
   notePractice(data);
   if (!res.ok) {
     const e = (data && data.error) || {};
-    throw new ApiError(res.status, e.code || 'http_' + res.status, e.message, e.field);
+    throw new ApiError(res.status, e.code || 'http_' + res.status, e.message, e.field, data);
   }
   return data || {};
 }
 
 // ---- views ----------------------------------------------------------------------------------
+//
+// One <section id="view-NAME"> per screen, shown one at a time; its words are data-i18n keys
+// or set by the screen's render function with t(). A new screen: a section, its id here,
+// its keys in every catalog.
 
 const VIEWS = ['view-loading', 'view-problem', 'view-invitation', 'view-done'];
 
@@ -163,25 +208,38 @@ function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
 }
 
-function showProblem(problem) {
-  $('problem-heading').textContent = problem.title;
-  $('problem-text').textContent = problem.text;
-  $('problem-next').textContent = problem.next;
-  $('problem-retry').hidden = !problem.retry || !token;
+function showProblem(code) {
+  $('problem-heading').textContent = t('problem.' + code + '.title');
+  $('problem-text').textContent = t('problem.' + code + '.text');
+  $('problem-next').textContent = t('problem.' + code + '.next');
+  $('problem-retry').hidden = !RETRY.has(code) || !token;
   const contact = $('problem-contact');
   contact.hidden = !practice.name;
-  contact.textContent = practice.name
-    ? 'Practice: ' + practice.name + (practice.phone ? ' · Phone: ' + practice.phone : '')
-    : '';
-  document.title = problem.title;
+  contact.textContent = !practice.name ? ''
+    : practice.phone ? t('problem.contact_phone', { practice: practice.name, phone: practice.phone })
+      : t('problem.contact', { practice: practice.name });
+  document.title = t('problem.' + code + '.title');
   show('view-problem', 'problem-heading');
 }
 
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
-
-function localTime(iso) {
+// A moment in the practice's time zone (the lookup's time_zone) and the page's language: the
+// catalog's intl_locale (a BCP 47 tag, e.g. es-u-hc-h12 for a 12-hour clock) and its
+// date.at_time, e.g. "December 8, 2026 at 4:13 PM" / "8 de diciembre de 2026, 4:13 p. m.".
+function practiceTime(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : dateTimeFmt.format(d);
+  if (Number.isNaN(d.getTime())) return '';
+  const locale = typeof words.intl_locale === 'string' ? words.intl_locale : lang;
+  const zone = invitation && invitation.time_zone;
+  const format = (timeZone) => t('date.at_time', {
+    date: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d),
+    time: new Intl.DateTimeFormat(locale, { timeStyle: timeZone === 'UTC' ? 'long' : 'short', timeZone }).format(d),
+  });
+  try {
+    return format(zone || undefined);
+  } catch {
+    // a zone this browser does not know: the practice's clock cannot be shown, so say UTC
+    return format('UTC');
+  }
 }
 
 // ---- brand colour ---------------------------------------------------------------------------
@@ -212,48 +270,42 @@ function applyBrand(color) {
 
 async function lookup() {
   if (!token) {
-    showProblem(PROBLEMS.missing_token);
+    showProblem('missing_token');
     return;
   }
   show('view-loading');
   try {
     invitation = await post('lookup', { token });
   } catch (err) {
+    await useAnswerLanguage(err.language);
     showProblem(problemFor(err));
     return;
   }
+  await useAnswerLanguage(invitation.language);
   renderInvitation();
 }
 
 function renderInvitation() {
   const inv = invitation;
-  const practice = inv.practice_name || 'Your care provider';
+  const name = inv.practice_name || t('practice.fallback_welcome');
   applyBrand(inv.brand_color);
-  $('practice-name').textContent = practice;
-  document.title = 'Portal invitation from ' + practice;
+  $('practice-name').textContent = name;
+  document.title = t('document.invitation', { practice: name });
 
   const first = inv.recipient_first_name;
-  $('welcome-heading').textContent = first ? 'Welcome, ' + first : 'Welcome';
+  $('welcome-heading').textContent = first ? t('welcome.heading_named', { name: first }) : t('welcome.heading');
   const isRep = inv.kind === 'representative';
-  $('welcome-text').textContent = isRep
-    ? practice + ' has invited you to their secure client portal as the representative of one of their clients.'
-    : practice + ' has invited you to set up an account for their secure client portal.';
-  const until = inv.expires_at ? localTime(inv.expires_at) : '';
-  $('expires-text').textContent = until ? 'This invitation is valid until ' + until + '.' : '';
+  $('welcome-text').textContent = t(isRep ? 'welcome.representative' : 'welcome.client', { practice: name });
+  const until = inv.expires_at ? practiceTime(inv.expires_at) : '';
+  $('expires-text').textContent = until ? t('welcome.expires', { date: until }) : '';
   $('expires-text').hidden = !until;
 
-  $('accept-intro').textContent = 'It takes about a minute. We ask for the date of birth to make sure the invitation reached the right person.';
-  if (isRep) {
-    $('dob-label').textContent = 'The client’s date of birth';
-    $('date-of-birth-hint').textContent = 'Enter the date of birth of the person you are a representative for, not your own.';
-    $('date-of-birth').setAttribute('autocomplete', 'off');
-  } else {
-    $('dob-label').textContent = 'Your date of birth';
-    $('date-of-birth-hint').textContent = 'As the practice has it on file.';
-    $('date-of-birth').setAttribute('autocomplete', 'bday');
-  }
+  const who = isRep ? 'representative' : 'client';
+  $('dob-label').textContent = t('dob.label_' + who);
+  $('date-of-birth-hint').textContent = t('dob.hint_' + who);
+  $('date-of-birth').setAttribute('autocomplete', isRep ? 'off' : 'bday');
   $('date-of-birth').max = new Date().toISOString().slice(0, 10);
-  $('min-length').textContent = String(minPassword());
+  $('rule-length').textContent = t('rules.length', { n: minPassword() });
   show('view-invitation', 'welcome-heading');
 }
 
@@ -286,27 +338,31 @@ function showBanner(text) {
 
 const FIELD_IDS = { date_of_birth: 'date-of-birth', username: 'username', password: 'password' };
 
+// The answers of POST /accept the page words itself: [field, words].
 const ACCEPT_ERRORS = {
-  verification_failed: ['date_of_birth', 'That date of birth doesn’t match what the practice has on file. Please check it and try again. For your security, the invitation locks after several wrong tries.'],
-  username_taken: ['username', 'That username is already taken. Please choose a different one.'],
-  weak_password: ['password', () => 'Please choose a stronger password: at least ' + minPassword() + ' characters, and not your username or email address.'],
+  verification_failed: ['date_of_birth', (err) => t('error.dob_mismatch') + ' '
+    + (err.triesLeft === null ? t('error.tries_unknown') : tCount('error.tries_left', err.triesLeft))],
+  username_taken: ['username', () => t('error.username_taken')],
+  invalid_username: ['username', () => t('error.invalid_username')],
+  weak_password: ['password', () => t('error.weak_password', { n: minPassword() })],
+  password_too_long: ['password', () => t('error.password_too_long')],
 };
 
 function localChecks(values) {
   const errors = [];
   if (!/^\d{4}-\d{2}-\d{2}$/.test(values.date_of_birth)) {
-    errors.push(['date-of-birth', 'Please enter the date of birth.']);
+    errors.push(['date-of-birth', t('error.dob_missing')]);
   }
-  if (!values.username) errors.push(['username', 'Please choose a username.']);
+  if (!values.username) errors.push(['username', t('error.username_missing')]);
   if (!values.password) {
-    errors.push(['password', 'Please choose a password.']);
+    errors.push(['password', t('error.password_missing')]);
   } else if ([...values.password].length < minPassword()) {
-    errors.push(['password', 'Your password is too short. Please use at least ' + minPassword() + ' characters.']);
+    errors.push(['password', t('error.password_short', { n: minPassword() })]);
   } else if (values.username && values.password.toLowerCase() === values.username.toLowerCase()) {
-    errors.push(['password', 'Your password can’t be the same as your username.']);
+    errors.push(['password', t('error.password_is_username')]);
   }
   if (values.password && values.password2 !== values.password) {
-    errors.push(['password2', 'The two passwords don’t match. Please type the same password twice.']);
+    errors.push(['password2', t('error.password_mismatch')]);
   }
   return errors;
 }
@@ -341,39 +397,35 @@ async function onAccept(e) {
     });
     finishAccepted(answer.login_url);
   } catch (err) {
-    handleAnswerError(err, 'accept');
+    await handleAnswerError(err, 'accept');
   } finally {
     button.removeAttribute('aria-busy');
     button.classList.remove('is-busy');
   }
 }
 
-function handleAnswerError(err, action) {
+async function handleAnswerError(err, action) {
   if (TOKEN_CODES.has(err.code)) {
+    await useAnswerLanguage(err.language);
     showProblem(problemFor(err));
     return;
   }
   if (action === 'decline') {
-    const text = err.code === 'network' ? PROBLEMS.network.text + ' ' + PROBLEMS.network.next
-      : err.status === 503 ? PROBLEMS.unavailable.text + ' ' + PROBLEMS.unavailable.next
-        : (err.message || 'Something went wrong.') + ' Please try again, or ' + CONTACT + '.';
+    const text = troubleText(err);
     $('decline-error').textContent = text;
     $('decline-error').hidden = false;
     announce(text);
     return;
   }
   const known = ACCEPT_ERRORS[err.code];
-  const field = known ? known[0] : err.field;
-  const text = known ? (typeof known[1] === 'function' ? known[1]() : known[1]) : err.message;
-  if (field && FIELD_IDS[field] && text) {
-    setFieldError(FIELD_IDS[field], text);
-    $(FIELD_IDS[field]).focus();
+  if (known) {
+    const text = known[1](err);
+    setFieldError(FIELD_IDS[known[0]], text);
+    $(FIELD_IDS[known[0]]).focus();
     announce(text);
     return;
   }
-  if (err.code === 'network') showBanner(PROBLEMS.network.text + ' ' + PROBLEMS.network.next);
-  else if (err.status === 503) showBanner(PROBLEMS.unavailable.text + ' ' + PROBLEMS.unavailable.next);
-  else showBanner((err.message || 'Something went wrong.') + ' Please try again. If it keeps happening, ' + CONTACT + '.');
+  showBanner(troubleText(err));
 }
 
 function safeUrl(url) {
@@ -388,13 +440,11 @@ function safeUrl(url) {
 function finishAccepted(loginUrl) {
   token = null;
   const target = safeUrl(loginUrl);
-  $('done-heading').textContent = 'Your account is ready';
-  $('done-text').textContent = target
-    ? 'Taking you to the sign-in page now. Sign in with the username and password you just chose.'
-    : 'You can now sign in to the portal with the username and password you just chose.';
+  $('done-heading').textContent = t('done.accepted_heading');
+  $('done-text').textContent = t(target ? 'done.accepted_redirect' : 'done.accepted_text');
   $('done-link').hidden = !target;
   if (target) $('login-link').href = target;
-  document.title = 'Your account is ready';
+  document.title = t('document.accepted');
   show('view-done', 'done-heading');
   if (target) setTimeout(() => { location.assign(target); }, 1200);
 }
@@ -425,15 +475,14 @@ async function onDecline(e) {
   try {
     await post('decline', { token });
     token = null;
-    const practice = (invitation && invitation.practice_name) || 'the practice';
-    $('done-heading').textContent = 'You declined the invitation';
-    $('done-text').textContent = 'Thank you for letting us know. ' + practice +
-      ' can see that you declined. If you change your mind, contact them and ask for a new invitation.';
+    const name = (invitation && invitation.practice_name) || t('practice.fallback');
+    $('done-heading').textContent = t('done.declined_heading');
+    $('done-text').textContent = t('done.declined_text', { practice: name });
     $('done-link').hidden = true;
-    document.title = 'Invitation declined';
+    document.title = t('document.declined');
     show('view-done', 'done-heading');
   } catch (err) {
-    handleAnswerError(err, 'decline');
+    await handleAnswerError(err, 'decline');
   } finally {
     button.removeAttribute('aria-busy');
     button.classList.remove('is-busy');
@@ -462,4 +511,5 @@ window.addEventListener('hashchange', () => {
   }
 });
 
-lookup();
+if (await useLanguage(browserLanguages())) lookup();
+else showStartFailure();

@@ -331,8 +331,16 @@ enum { PM_COLS_TAKEN(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- the recipient side ---------------------------------------------------------------- */
 
+/* An invitation's recipient's own language (i, c, r: the invitation, its client and
+ * its representative): a representative's, or NULL for the practice default, else
+ * the client's. */
+#define SQL_RECIPIENT_LANGUAGE \
+    "CASE WHEN i.representative_id IS NULL THEN c.preferred_language " \
+    "ELSE r.preferred_language END"
+
 /* PM_SQL_TOKEN_FIND: the invitation a link names, the recipient's first name and
- * whether a supersede was an address change (1/0). The date of birth never
+ * own preferred_language (the representative's, NULL = none, else the client's),
+ * and whether a supersede was an address change (1/0). The date of birth never
  * leaves the database on this side: it is compared inside
  * PM_SQL_VERIFY_RESERVE_CLIENT. */
 #define PM_COLS_TOKEN(COL, LAST) \
@@ -345,13 +353,16 @@ enum { PM_COLS_TAKEN(PM_COL_NAME, PM_COL_NAME) };
     COL(TOKEN_VERIFY_FAILURES, "i.verify_failures") \
     COL(TOKEN_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+    COL(TOKEN_LANGUAGE, SQL_RECIPIENT_LANGUAGE) \
     LAST(TOKEN_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
 enum { PM_COLS_TOKEN(PM_COL_NAME, PM_COL_NAME) };
 
-/* PM_SQL_TOKEN_SUPERSEDED: a retired token's invitation, and whether that one
- * ended with an email change (1/0) rather than a newer link to the same address */
+/* PM_SQL_TOKEN_SUPERSEDED: a retired token's invitation, its recipient's own
+ * preferred_language, and whether that one ended with an email change (1/0) rather
+ * than a newer link to the same address */
 #define PM_COLS_RETIRED_TOKEN(COL, LAST) \
     COL(RETIRED_INV_ID, "s.invitation_id") \
+    COL(RETIRED_LANGUAGE, SQL_RECIPIENT_LANGUAGE) \
     LAST(RETIRED_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
 enum { PM_COLS_RETIRED_TOKEN(PM_COL_NAME, PM_COL_NAME) };
 

@@ -81,6 +81,29 @@ int pm_time_zone_known(const char *name)
     return U_SUCCESS(err) && system;
 }
 
+const char *pm_time_zone_name(const char *setting, char *buf, size_t size)
+{
+    UChar id[128];
+    UErrorCode err = U_ZERO_ERROR;
+    int32_t i, n;
+
+    if (setting != NULL && *setting) {
+        return setting;
+    }
+    n = ucal_getDefaultTimeZone(id, (int32_t)(sizeof(id) / sizeof(id[0])), &err);
+    if (U_FAILURE(err) || n <= 0 || (size_t)n >= size) {
+        return "UTC";
+    }
+    for (i = 0; i < n; i++) {
+        if (id[i] >= 0x80) {
+            return "UTC";
+        }
+        buf[i] = (char)id[i];
+    }
+    buf[n] = '\0';
+    return strcmp(buf, "Etc/Unknown") == 0 ? "UTC" : buf;
+}
+
 const char *pm_recipient_language(const char *own, const char *practice_default)
 {
     if (pm_language_known(own)) {

@@ -25,6 +25,11 @@ const char *pm_languages_text(apr_pool_t *p);
 /* Whether name is an IANA time-zone name ICU knows ("America/Chicago", "UTC"). */
 int pm_time_zone_known(const char *name);
 
+/* The practice's clock as an IANA name: `setting` (the time_zone setting) when set,
+ * else the server's own zone as ICU finds it (TZ, else /etc/localtime), copied into
+ * buf; "UTC" when ICU cannot tell. */
+const char *pm_time_zone_name(const char *setting, char *buf, size_t size);
+
 /* A recipient's language: their own when it is a known one, else the practice's
  * default_language (itself "en" when unknown). */
 const char *pm_recipient_language(const char *own, const char *practice_default);

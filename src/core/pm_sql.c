@@ -428,6 +428,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_TOKEN_SUPERSEDED] = { "pm_token_superseded",
         "SELECT " COLUMNS(PM_COLS_RETIRED_TOKEN)
         " FROM superseded_tokens s JOIN invitations i ON i.id = s.invitation_id "
+        "JOIN clients c ON c.id = i.client_id "
+        "LEFT JOIN representatives r ON r.id = i.representative_id "
         "WHERE s.token_hash = %s", NCOLS(PM_COLS_RETIRED_TOKEN) },
     /* Date-of-birth attempts are reserved before anything is compared: the
      * reservation is the statement that checks the budget (one row lock / the

@@ -6,6 +6,7 @@
  * readable by stock mod_authn_dbd). Answers never reveal the client's last name,
  * date of birth or email address. */
 #include "pm_api.h"
+#include "pm_locale.h"
 #include "pm_op.h"
 #include "pm_ratelimit.h"
 #include "pm_route.h"
@@ -27,8 +28,10 @@ static const char *const accept_fields[] = { "token", "date_of_birth", "username
 /* Refuses a link that cannot be used, with the status that says why (404 not
  * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
  * practice (and its phone when the settings have one) so the recipient knows
- * whom to contact. */
-static int refuse_link(pm_req *q, int status, const char *code, const char *message)
+ * whom to contact and, when the token names an invitation, the recipient's
+ * language, so the page says it in that language. */
+static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *code,
+                       const char *message)
 {
     apr_pool_t *p = q->r->pool;
     json_t *extra = pm_json_object(p);
@@ -40,6 +43,10 @@ static int refuse_link(pm_req *q, int status, const char *code, const char *mess
     if (q->db && pm_settings_load(q->db, p, &st) == APR_SUCCESS) {
         pm_json_set_str(extra, "practice_name", pm_api_practice_name(q, &st));
         pm_json_set_str(extra, "practice_phone", st.practice_phone);
+        if (t != NULL && t->named) {
+            pm_json_set_str(extra, "language",
+                            pm_recipient_language(t->language, st.default_language));
+        }
     }
     return pm_http_send_error_with(q, status, code, message, NULL, extra);
 }
@@ -67,15 +74,15 @@ static const pm_api_answer answers[] = {
 };
 
 /* An operation's refusal: a link's names the practice (and its phone) so the
- * recipient knows whom to contact. */
-static int refuse(pm_req *q, pm_op_outcome o)
+ * recipient knows whom to contact; t: the token, when resolving it began. */
+static int refuse(pm_req *q, const pm_op_token *t, pm_op_outcome o)
 {
     const pm_api_answer *a = pm_api_answer_find(answers, NULL, o);
 
     if (o == PM_OP_DB_UNAVAILABLE || a == NULL || a->field != NULL) {
         return pm_api_send_outcome(q, answers, NULL, o);
     }
-    return refuse_link(q, a->status, a->code, a->message);
+    return refuse_link(q, t, a->status, a->code, a->message);
 }
 
 /* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
@@ -89,7 +96,7 @@ static int resolve_token(pm_req *q, const char *const *fields, pm_op_ctx *c, pm_
         return rc;
     }
     if (!json_is_string(tok) || !pm_token_well_formed(json_string_value(tok))) {
-        return refuse(q, PM_OP_INVALID_TOKEN);
+        return refuse(q, NULL, PM_OP_INVALID_TOKEN);
     }
     t->hash = pm_token_hash(q->r->pool, json_string_value(tok));
     t->inv = NULL;
@@ -98,7 +105,7 @@ static int resolve_token(pm_req *q, const char *const *fields, pm_op_ctx *c, pm_
     }
     pm_op_ctx_init(c, q);
     o = pm_op_token_resolve(c, t);
-    return o == PM_OP_OK ? PM_NEXT : refuse(q, o);
+    return o == PM_OP_OK ? PM_NEXT : refuse(q, t, o);
 }
 
 static const char *kind_of(const struct pm_row *inv)
@@ -113,6 +120,7 @@ static int post_lookup(pm_req *q)
     pm_op_ctx c;
     pm_op_token m;
     pm_settings st;
+    char zone[128];
     json_t *doc;
     int rc;
 
@@ -129,6 +137,8 @@ static int post_lookup(pm_req *q)
                     pm_rfc3339(q->r->pool, pm_row_int(m.inv, TOKEN_EXPIRES_AT, 0)));
     pm_json_set_str(doc, "brand_color", st.brand_color);
     pm_json_set_int(doc, "password_min_length", st.password_min_length);
+    pm_json_set_str(doc, "language", pm_recipient_language(m.language, st.default_language));
+    pm_json_set_str(doc, "time_zone", pm_time_zone_name(st.time_zone, zone, sizeof(zone)));
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
@@ -141,18 +151,22 @@ static const char *body_string(pm_req *q, const char *field)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* The answer to a date of birth that was not accepted. */
-static int verification_failed(pm_req *q, const pm_op_attempt *a)
+/* The answer to a date of birth that was not accepted: the tries left ride in
+ * `tries_left` too, so the page can say it in the recipient's language. */
+static int verification_failed(pm_req *q, const pm_op_token *m, const pm_op_attempt *a)
 {
+    json_t *extra;
+
     if (a->locked) {
-        return refuse(q, PM_OP_LOCKED);
+        return refuse(q, m, PM_OP_LOCKED);
     }
-    return pm_http_unprocessable(q, "verification_failed",
-                                 apr_psprintf(q->r->pool, "The date of birth does not match our "
-                                 "records. Please check it and try again "
-                                 "(%d %s left).", (int)a->tries_left,
-                                 a->tries_left == 1 ? "try" : "tries"),
-                                 "date_of_birth");
+    extra = pm_json_object(q->r->pool);
+    pm_json_set_int(extra, "tries_left", a->tries_left);
+    return pm_http_send_error_with(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
+                                   apr_psprintf(q->r->pool, "The date of birth does not match "
+                                   "our records. Please check it and try again (%d %s left).",
+                                   (int)a->tries_left, a->tries_left == 1 ? "try" : "tries"),
+                                   "date_of_birth", extra);
 }
 
 static int username_ok(const char *u)
@@ -227,17 +241,17 @@ static int post_accept(pm_req *q)
         return rc;
     }
     if ((o = pm_op_verify_date(&c, &m, dob ? dob : "", &a)) != PM_OP_OK) {
-        return refuse(q, o);
+        return refuse(q, &m, o);
     }
     if (!a.matched) {
-        return verification_failed(q, &a);
+        return verification_failed(q, &m, &a);
     }
     if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
         return pm_http_send_error(q, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                                   "Your account could not be created. Please try again.", NULL);
     }
     if ((o = pm_op_accept(&c, &m, username, hash)) != PM_OP_OK) {
-        return refuse(q, o);
+        return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_str(doc, "login_url", conf->login_url);
@@ -258,7 +272,7 @@ static int post_decline(pm_req *q)
         return rc;
     }
     if ((o = pm_op_decline(&c, &m)) != PM_OP_OK) {
-        return refuse(q, o);
+        return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_bool(doc, "declined", 1);

@@ -138,6 +138,8 @@ pm_op_outcome pm_op_rep_remove(pm_op_ctx *c, long long rep_id, long long *client
 typedef struct pm_op_token {
     const struct pm_row *inv;   /* the invitation, pending and unexpired */
     const char *hash;           /* SHA-256 of the token */
+    int named;                  /* the token names an invitation, usable or not */
+    const char *language;       /* then its recipient's own preferred_language (or NULL) */
 } pm_op_token;
 
 /* What a reserved date-of-birth attempt found. */

@@ -28,17 +28,21 @@ static pm_op_outcome refusal_of(const char *status)
 
 /* A hash no pending invitation has: retired by a newer invitation or an email
  * change, or never ours. */
-static pm_op_outcome retired_token(pm_op_ctx *c, const char *hash)
+static pm_op_outcome retired_token(pm_op_ctx *c, pm_op_token *t)
 {
     apr_array_header_t *rows;
+    const pm_row *row;
 
-    if (pm_db_select(c->db, PM_SQL_TOKEN_SUPERSEDED, &rows, hash) != APR_SUCCESS) {
+    if (pm_db_select(c->db, PM_SQL_TOKEN_SUPERSEDED, &rows, t->hash) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     if (rows->nelts == 0) {
         return PM_OP_INVALID_TOKEN;
     }
-    return pm_row_int(pm_first_row(rows), RETIRED_ADDRESS_CHANGED, 0) == 1
+    row = pm_first_row(rows);
+    t->named = 1;
+    t->language = pm_row_str(row, RETIRED_LANGUAGE);
+    return pm_row_int(row, RETIRED_ADDRESS_CHANGED, 0) == 1
            ? PM_OP_ADDRESS_CHANGED : PM_OP_SUPERSEDED;
 }
 
@@ -47,13 +51,17 @@ pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)
     apr_array_header_t *rows;
     const char *status;
 
+    t->named = 0;
+    t->language = NULL;
     if (pm_db_select(c->db, PM_SQL_TOKEN_FIND, &rows, t->hash) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     if (rows->nelts == 0) {
-        return retired_token(c, t->hash);
+        return retired_token(c, t);
     }
     t->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
+    t->named = 1;
+    t->language = pm_row_str(t->inv, TOKEN_LANGUAGE);
     status = pm_row_str(t->inv, TOKEN_STATUS);
     if (strcmp(status, "pending") == 0 && pm_row_int(t->inv, TOKEN_EXPIRES_AT, 0) <= c->now) {
         status = "expired";
@@ -135,7 +143,7 @@ static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const c
         return PM_OP_DB_UNAVAILABLE;
     }
     if (reserved != 1) {                 /* answered, locked or expired meanwhile */
-        pm_op_token now = { NULL, t->hash };
+        pm_op_token now = { NULL, t->hash, 0, NULL };
         pm_op_outcome o;
 
         pm_db_rollback(c->db);

@@ -4,8 +4,8 @@
 //   PM_BASE_URL      e.g. http://127.0.0.1:8529 — staff page at /portal-manager/,
 //                    recipient page at /portal/invitation/ (override with PM_STAFF_PATH,
 //                    PM_INVITATION_PATH)
-//   PM_STAFF_USER, PM_STAFF_PASS   a staff member (not a portal admin) who sees at least four
-//                    clients that are not invited yet (or name them: PM_E2E_CLIENT_IDS=7,8,9,10)
+//   PM_STAFF_USER, PM_STAFF_PASS   a staff member (not a portal admin) who sees at least six
+//                    clients that are not invited yet (or name them: PM_E2E_CLIENT_IDS=7,8,9,10,11,12)
 //   PM_ADMIN_USER, PM_ADMIN_PASS   a portal admin (sees the settings link)
 //   PM_MAIL_DIR      the maildir the SMTP sink writes (aiosmtpd's Mailbox handler): new
 //                    messages appear in PM_MAIL_DIR/new/
@@ -33,7 +33,7 @@ const RUN = Date.now().toString(36);
 const skip = BASE ? false : 'PM_BASE_URL not set (end-to-end tests need the real server; see the file header)';
 
 let browser;
-let clients = [];           // five not-invited clients this staff member may see
+let clients = [];           // six not-invited clients this staff member may see
 
 function testClient(i) {
   assert.ok(clients[i], STAFF.username + ' needs at least ' + (i + 1) + ' clients that are not invited yet (or set PM_E2E_CLIENT_IDS)');
@@ -70,7 +70,7 @@ async function pickTestClients() {
       const ids = env.PM_E2E_CLIENT_IDS.split(',').map(Number);
       return ids.map((id) => all.find((c) => c.id === id) || assert.fail('client ' + id + ' not visible to ' + STAFF.username));
     }
-    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 5);
+    return all.filter((c) => c.portal_status === 'not_invited').slice(0, 6);
   } finally {
     await api.dispose();
   }
@@ -353,6 +353,71 @@ describe('end to end (real server)', () => {
     await again.context().close();
     assertNoProblems(staff);
     await staff.context().close();
+  });
+
+  test('recipient in Spanish: a representative without a language of their own gets the practice default (es), the expiry on the practice’s clock', { skip }, async () => {
+    const client = testClient(5);
+    const email = `e2e-${RUN}-es@example.org`;
+    const admin = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
+    const settings = async (data) => {
+      const r = await admin.put('api/admin/settings', { headers: { 'X-Requested-With': 'portal-manager' }, data });
+      assert.equal(r.status(), 200, await r.text());
+    };
+    await settings({ default_language: 'es', time_zone: 'America/Chicago' });
+    try {
+      const api = await staffApi();
+      const r = await api.post('api/clients/' + client.id + '/representatives', {
+        headers: { 'X-Requested-With': 'portal-manager' },
+        data: { email, first_name: 'Begoña', last_name: 'Ibáñez', relationship: 'guardian' },
+      });
+      assert.equal(r.status(), 201, await r.text());
+      const expiresAt = Date.parse((await r.json()).invitation.expires_at);
+      await api.dispose();
+
+      // an English browser in Tokyo: the page follows the recipient and the practice instead
+      const context = await browser.newContext({ viewport: PHONE, locale: 'en-US', timezoneId: 'Asia/Tokyo' });
+      const page = await watchedPage(context);
+      await page.goto(invitationLink(await waitForMail(email)));
+      await page.getByRole('heading', { name: 'Le damos la bienvenida, Begoña' }).waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.lang), 'es');
+      await page.getByLabel('La fecha de nacimiento del cliente').waitFor();
+      const expected = await page.evaluate((ms) => {
+        const f = (o) => new Intl.DateTimeFormat('es-u-hc-h12', { timeZone: 'America/Chicago', ...o }).format(new Date(ms));
+        return 'Esta invitación es válida hasta el ' + f({ dateStyle: 'long' }) + ', ' + f({ timeStyle: 'short' });
+      }, expiresAt);
+      assert.equal(await page.locator('#expires-text').textContent(), expected);
+      await checkA11y(page, 'e2e recipient invitation (es)');
+      await screenshot(page, 'e2e-recipient-invitation-es');
+
+      const username = `e2e${RUN}es`;
+      const password = `una contraseña ${RUN} larga`;
+      await page.getByLabel('La fecha de nacimiento del cliente').fill('1901-01-01');
+      await page.getByLabel('Elija un nombre de usuario').fill(username);
+      await page.getByLabel('Elija una contraseña').fill(password);
+      await page.getByLabel('Escriba la contraseña otra vez').fill(password);
+      const accept = page.getByRole('button', { name: 'Aceptar y crear mi cuenta' });
+      await accept.click();
+      await page.locator('#date-of-birth-error').filter({ hasText: 'no coincide' }).waitFor();
+      await page.locator('#date-of-birth-error').filter({ hasText: /le quedan? \d+ intentos?/ }).waitFor();
+      await checkA11y(page, 'e2e recipient dob error (es)');
+
+      await page.getByLabel('La fecha de nacimiento del cliente').fill(client.date_of_birth);
+      const [answer] = await Promise.all([
+        page.waitForResponse((res) => res.url().endsWith('/api/accept')),
+        accept.click(),
+      ]);
+      assert.equal(answer.status(), 201, await answer.text());
+      await page.getByRole('heading', { name: 'Su cuenta está lista' }).waitFor();
+      assertNoProblems(page);
+      await context.close();
+
+      const again = await openInvitation(invitationLink(await waitForMail(email)));
+      await again.getByRole('heading', { name: 'Esta invitación ya se utilizó' }).waitFor();
+      await again.context().close();
+    } finally {
+      await settings({ default_language: null, time_zone: null });
+      await admin.dispose();
+    }
   });
 
   test('recipient: decline; staff then see declined and "reinvite client"', { skip }, async () => {

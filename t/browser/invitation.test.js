@@ -140,7 +140,7 @@ describe('recipient page', () => {
       const { token } = await invite(14);
       const page = await openLink(token, { viewport: DESKTOP });
       await page.getByRole('heading', { name: 'Welcome, ' + client.body.first_name }).waitFor();
-      assert.equal(await page.locator('#min-length').textContent(), '16', 'the rules say 16');
+      assert.equal(await page.locator('#rule-length').textContent(), 'be at least 16 characters long', 'the rules say 16');
       const accept = page.getByRole('button', { name: 'Accept and create my account' });
       await page.getByLabel('Your date of birth').fill(client.body.date_of_birth);
       await page.getByLabel('Choose a username').fill('sixteen.rule');

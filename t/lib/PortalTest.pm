@@ -165,7 +165,7 @@ sub json_ok {
 
 # error_ok($res, $status, $code, $name): the error envelope
 #   {"error":{"code":CODE,"message":"...", ["field":"..."]},"request_id":"..."
-#    [,"practice_name":"...","practice_phone":...]}
+#    [,"practice_name":"...","practice_phone":...,"language":"..","tries_left":N]}
 sub error_ok {
     my ($res, $status, $code, $name) = @_;
     my $tb = Test::More->builder;
@@ -186,8 +186,10 @@ sub error_ok {
     if (ref $data eq 'HASH') {
         push @bad, 'request_id is not a non-empty string'
             unless defined $data->{request_id} && !ref $data->{request_id} && length $data->{request_id};
-        # the recipient API also names the practice (and its phone) on a refused link
-        my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone);
+        # the recipient API also names the practice (and its phone) on a refused link,
+        # the recipient's language when the link names an invitation, and the tries left
+        my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone language
+                                     tries_left);
         my @extra = grep { !$top{$_} } sort keys %$data;
         push @bad, "unexpected top-level keys: @extra" if @extra;
     }

@@ -6,6 +6,7 @@
 #include "tap.h"
 
 #include <apr_general.h>
+#include <stdlib.h>
 
 static void test_names(void)
 {
@@ -76,6 +77,20 @@ static void test_loaded_defaults(void)
        "no email texts of the practice's own: the catalogs' (pm_catalog.c)");
 }
 
+/* The practice's clock: the setting, else the server's zone (ICU reads TZ the first
+ * time it is asked, which is here). */
+static void test_time_zone_name(void)
+{
+    char buf[64];
+
+    setenv("TZ", "America/Chicago", 1);
+    is_str(pm_time_zone_name("Europe/Madrid", buf, sizeof(buf)), "Europe/Madrid",
+           "time zone: the setting when set");
+    is_str(pm_time_zone_name(NULL, buf, sizeof(buf)), "America/Chicago",
+           "time zone: else the server's (TZ)");
+    is_str(pm_time_zone_name(NULL, buf, 4), "UTC", "time zone: UTC when the name does not fit");
+}
+
 static void test_language_and_zone(apr_pool_t *p)
 {
     const pm_setting_def *lang = pm_setting_find("default_language");
@@ -100,6 +115,7 @@ static void test_language_and_zone(apr_pool_t *p)
     is_str(pm_recipient_language("es", "en"), "es", "a recipient's own language first");
     is_str(pm_recipient_language(NULL, "es"), "es", "else the practice's default");
     is_str(pm_recipient_language("xx", "yy"), "en", "else English");
+    test_time_zone_name();
 }
 
 /* Would PUT accept this JSON for setting name? */

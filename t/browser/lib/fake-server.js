@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HTDOCS = path.resolve(here, '..', '..', '..', 'htdocs');
 
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml' };
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml' };
 const USERS = { admin: { password: 'pw', display_name: 'Ada Admin', admin: true }, clin1: { password: 'pw', display_name: 'Cleo Clinician', admin: false } };
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -126,6 +126,9 @@ function settingProblem(name, v) {
       }
       return null;
     case 'boolean': return typeof v === 'boolean' ? null : 'must be true or false';
+    // the module asks pm_locale (a language with a catalog) and ICU (a zone name)
+    case 'language': return v === 'en' || v === 'es' ? null : 'must be a language the portal has a catalog for (en or es)';
+    case 'time_zone': return typeof v === 'string' && /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(v) ? null : 'must be an IANA time-zone name such as America/Chicago';
     // the module asks ICU; here, anything shaped like a locale name
     case 'locale': return typeof v === 'string' && /^[a-z]{2,3}(_[A-Za-z0-9]+)*$/.test(v) ? null : 'must be a locale ICU knows, such as en, fr_CA, sv or el';
     default: return 'is not a setting';
@@ -657,27 +660,49 @@ export async function startFakeServer(options = {}) {
 
   // like the module, a refused link names the practice and its phone (null when unset)
   const practiceInfo = () => ({ practice_name: opts.practiceName || 'Riverside Counseling', practice_phone: opts.practicePhone || null });
-  const failLink = (status, code, message) => {
+  // ... and, when the token names an invitation, the recipient's language
+  const failLink = (status, code, message, language) => {
     const e = new HttpError(status, code, message);
-    e.extra = practiceInfo();
+    e.extra = { ...practiceInfo(), ...(language ? { language } : {}) };
     throw e;
+  };
+
+  // like the module: the representative's own language, else the client's; a representative
+  // without one gets the practice's default_language
+  function recipientLanguage(inv) {
+    const rep = inv.representative_id ? representatives.get(inv.representative_id) : null;
+    const own = rep ? rep.preferred_language : clients.get(inv.client_id).preferred_language || 'en';
+    return own || settingsDoc().default_language || 'en';
+  }
+
+  // The fixed test tokens: 'expired-token', 'locked-token', ... and with a language,
+  // 'expired-token-es' (an invitation whose recipient speaks Spanish).
+  const FIXED_TOKENS = {
+    expired: [410, 'expired', 'The invitation has expired.'],
+    locked: [423, 'locked', 'Locked.'],
+    revoked: [410, 'revoked', 'This invitation was withdrawn by the practice.'],
+    'address-changed': [410, 'address_changed', 'This invitation link is no longer valid.'],
+    superseded: [410, 'superseded', 'A newer invitation was sent.'],
+    'already-used': [409, 'already_used', 'Already used.'],
   };
 
   function tokenInvitation(token) {
     if (typeof token !== 'string' || !token) failLink(404, 'invalid_token', 'Unknown token.');
-    if (token === 'expired-token') failLink(410, 'expired', 'The invitation has expired.');
-    if (token === 'locked-token') failLink(423, 'locked', 'Locked.');
-    if (token === 'revoked-token') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.');
-    if (token === 'address-changed-token') failLink(410, 'address_changed', 'This invitation link is no longer valid.');
-    if (deadTokens.has(token)) failLink(410, 'superseded', 'A newer invitation was sent.');
+    const fixed = /^([a-z-]+)-token(?:-([a-z]{2}))?$/.exec(token);
+    if (fixed && FIXED_TOKENS[fixed[1]]) failLink(...FIXED_TOKENS[fixed[1]], fixed[2] || 'en');
+    if (deadTokens.has(token)) {
+      const dead = invitations.get(deadTokens.get(token));
+      failLink(410, 'superseded', 'A newer invitation was sent.', dead && recipientLanguage(dead));
+    }
     const invId = tokens.get(token);
     const inv = invId && invitations.get(invId);
     if (!inv) failLink(404, 'invalid_token', 'Unknown token.');
-    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.');
-    if (inv.status === 'locked') failLink(423, 'locked', 'Locked.');
-    if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.');
+    const language = recipientLanguage(inv);
+    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.', language);
+    if (inv.status === 'locked') failLink(423, 'locked', 'Locked.', language);
+    if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.', language);
     if (inv.status === 'superseded') failLink(404, 'invalid_token', 'Unknown token.');
-    if (isExpired(inv)) failLink(410, 'expired', 'Expired.');
+    if (isExpired(inv)) failLink(410, 'expired', 'Expired.', language);
     return inv;
   }
 
@@ -692,6 +717,7 @@ export async function startFakeServer(options = {}) {
         ...practiceInfo(), recipient_first_name: rep ? rep.first_name : c.first_name,
         kind: rep ? 'representative' : 'client', expires_at: iso(inv.expires_at), brand_color: opts.brandColor || '#2f5d62',
         password_min_length: settingsDoc().password_min_length,
+        language: recipientLanguage(inv), time_zone: settingsDoc().time_zone || 'UTC',
       }];
     }
     if (route === 'accept') {
@@ -699,8 +725,10 @@ export async function startFakeServer(options = {}) {
       const c = clients.get(inv.client_id);
       if (b.date_of_birth !== c.date_of_birth) {
         inv.verify_failures += 1;
-        if (inv.verify_failures >= 5) { inv.status = 'locked'; fail(423, 'locked', 'Locked.'); }
-        fail(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
+        if (inv.verify_failures >= 5) { inv.status = 'locked'; failLink(423, 'locked', 'Locked.', recipientLanguage(inv)); }
+        const e = new HttpError(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
+        e.extra = { tries_left: 5 - inv.verify_failures };
+        throw e;
       }
       const username = String(b.username || '').trim();
       if (!username) fail(422, 'invalid_username', 'Choose a username.', 'username');
