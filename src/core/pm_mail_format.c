@@ -580,14 +580,40 @@ const char pm_default_representative_message[] =
     "you can decline from the link or simply ignore it.\n\n"
     "This is an automated message; replies are not read.\n";
 
+/* A password reset link (kind "reset", for a client's or a representative's
+ * account); no setting overrides it. Spanish, for the catalogs:
+ *   subject: "{{practice_name}}: restablecer la contraseña del portal"
+ *   message: "Hola, {{recipient_first_name}}:\n\n"
+ *     "{{practice_name}} le envía un enlace para elegir una nueva contraseña para su "
+ *     "cuenta del portal de clientes.\n\n"
+ *     "Para elegirla, abra este enlace:\n{{link}}\n\n"
+ *     "El enlace funciona una sola vez, hasta el {{expires_at}}. Si usted no pidió "
+ *     "este cambio, ignore este correo: su contraseña actual no cambia.\n\n"
+ *     "Este es un mensaje automático; las respuestas no se leen.\n" */
+const char pm_default_reset_subject[] =
+    "{{practice_name}}: reset your portal password";
+const char pm_default_reset_message[] =
+    "Hello {{recipient_first_name}},\n\n"
+    "{{practice_name}} sent you a link to choose a new password for your client "
+    "portal account.\n\n"
+    "To choose it, open this link:\n{{link}}\n\n"
+    "The link works once, until {{expires_at}}. If you did not ask for this, ignore "
+    "this email: your current password stays as it is.\n\n"
+    "This is an automated message; replies are not read.\n";
+
+static int kind_is(const char *kind, const char *name)
+{
+    return kind && strcmp(kind, name) == 0;
+}
+
 const char *pm_default_subject(const char *kind)
 {
-    return kind && strcmp(kind, "representative") == 0 ? pm_default_representative_subject
-                                                       : pm_default_client_subject;
+    return kind_is(kind, "representative") ? pm_default_representative_subject
+           : kind_is(kind, "reset") ? pm_default_reset_subject : pm_default_client_subject;
 }
 
 const char *pm_default_message(const char *kind)
 {
-    return kind && strcmp(kind, "representative") == 0 ? pm_default_representative_message
-                                                       : pm_default_client_message;
+    return kind_is(kind, "representative") ? pm_default_representative_message
+           : kind_is(kind, "reset") ? pm_default_reset_message : pm_default_client_message;
 }

@@ -86,9 +86,11 @@ char *pm_mail_compose(apr_pool_t *p, const char *const *header_lines, int nheade
                       const pm_mail_image *logo);
 
 /* Built-in defaults when the settings hold none (pm_settings_def.c names them as
- * the settings' defaults). kind: "client" | "representative". */
+ * the settings' defaults). kind: "client" | "representative" | "reset" (a password
+ * reset link: always the built-in text). */
 extern const char pm_default_client_subject[], pm_default_representative_subject[];
 extern const char pm_default_client_message[], pm_default_representative_message[];
+extern const char pm_default_reset_subject[], pm_default_reset_message[];
 const char *pm_default_subject(const char *kind);
 const char *pm_default_message(const char *kind);
 

@@ -89,8 +89,9 @@ void pm_settings_templates(const pm_settings *st, const char *kind,
                            const char **subject, const char **message)
 {
     int rep = strcmp(kind, "representative") == 0;
-    const char *s = rep ? st->representative_subject : st->client_subject;
-    const char *m = rep ? st->representative_message : st->client_message;
+    int reset = strcmp(kind, "reset") == 0;   /* no setting: always the built-in text */
+    const char *s = reset ? NULL : rep ? st->representative_subject : st->client_subject;
+    const char *m = reset ? NULL : rep ? st->representative_message : st->client_message;
 
     *subject = s ? s : pm_default_subject(kind);
     *message = m ? m : pm_default_message(kind);
