@@ -258,6 +258,8 @@ my $t3;
     json_ok(reset_post($aid), 202, 'a link for the enabled account');
     my $t5 = next_token($client->{email});
     tdb()->do("UPDATE portal_accounts SET status = 'disabled' WHERE id = ?", undef, $aid);
+    error_ok(rcpt(lookup => { token => $t5 }), 410, 'revoked',
+             'lookup: a link whose account was disabled another way answers revoked');
     error_ok(rcpt(reset => { token => $t5, date_of_birth => $client->{date_of_birth},
                              password => 'a fourth long password' }), 410, 'revoked',
              'a link whose account was disabled another way (roster) is refused');
