@@ -481,6 +481,11 @@ static void test_template_problem(apr_pool_t *p)
        "default client subject is valid");
     ok(pm_template_problem(p, pm_default_subject("representative"), 0) == NULL,
        "default representative subject is valid");
+    ok(pm_template_problem(p, pm_default_message("reset"), 1) == NULL
+       && strcmp(pm_default_message("reset"), pm_default_message("client")) != 0,
+       "default password reset message is valid, and its own");
+    ok(pm_template_problem(p, pm_default_subject("reset"), 0) == NULL,
+       "default password reset subject is valid");
 }
 
 static void test_template_text(apr_pool_t *p)
