@@ -398,7 +398,7 @@ is "$(sql "$FRESH" 'SELECT version FROM schema_version')" "$((10#$V1))" "creates
 KEYS=$(new_db keys); register_db keys
 rm -rf "$T/schema003"
 cp -r "$SCHEMA" "$T/schema003"
-rm -f "$T/schema003/migrations/"*/00[4-9]-*.sql
+rm -f "$T/schema003/migrations/"*/00[4-9]-*.sql "$T/schema003/migrations/"*/0[1-9][0-9]-*.sql
 adm "$KEYS" init --schema-dir "$T/schema003"
 is "$rc" 0 "init to schema version 3"
 adm "$KEYS" staff add keys-admin --all-clients
