@@ -161,7 +161,8 @@ pm_op_outcome pm_op_account_reset(pm_op_ctx *c, long long account_id, long long 
            != PM_OP_OK) {
         return o;
     }
-    if ((o = reset_refusal(row)) != PM_OP_OK || (o = send_reset(c, row, wait, &resent)) != PM_OP_OK) {
+    if ((o = reset_refusal(row)) != PM_OP_OK
+        || (o = send_reset(c, row, wait, &resent)) != PM_OP_OK) {
         pm_db_rollback(c->db);
         return o;
     }
