@@ -2,7 +2,10 @@
 //
 // The token rides in the fragment (#t=TOKEN) so no server ever sees it in a URL. We take it
 // out of the address bar at once and keep it in memory only. Opening the page changes
-// nothing; only the POSTs below accept or decline.
+// nothing; only the POSTs below accept or decline. A password reset link (lookup kind
+// "reset") gets its own screen from reset.js.
+
+import { showReset } from './reset.js';
 
 const API = 'api/';
 // The practice's shortest password comes with the lookup (password_min_length); this is
@@ -195,10 +198,10 @@ async function post(path, body) {
 // or set by the screen's render function with t(). A new screen: a section, its id here,
 // its keys in every catalog.
 
-const VIEWS = ['view-loading', 'view-problem', 'view-invitation', 'view-done'];
+const VIEWS = ['view-loading', 'view-problem', 'view-invitation', 'view-done', 'view-reset'];
 
 function show(viewId, focusId) {
-  for (const id of VIEWS) $(id).hidden = id !== viewId;
+  for (const id of VIEWS) if ($(id)) $(id).hidden = id !== viewId;
   if (focusId) $(focusId).focus();
 }
 
@@ -282,6 +285,16 @@ async function lookup() {
     return;
   }
   await useAnswerLanguage(invitation.language);
+  if (invitation.kind === 'reset') {
+    applyBrand(invitation.brand_color);
+    notePractice(invitation);
+    $('practice-name').textContent = invitation.practice_name || t('practice.fallback_welcome');
+    showReset({
+      answer: invitation, token: () => token, post, show, showProblem, problemFor, announce, t, troubleText,
+      localTime: practiceTime, safeUrl, tokenCodes: TOKEN_CODES, minPassword, finished: () => { token = null; },
+    });
+    return;
+  }
   renderInvitation();
 }
 

@@ -762,6 +762,7 @@ function accountDetails(acct) {
   const rows = [];
   const add = (term, ...value) => rows.push(h('div', {}, h('dt', { text: term }), h('dd', {}, ...value)));
   add('Created', timeEl(acct.created_at));
+  if (acct.reset_expires_at) add('Password reset', 'link emailed, works until ', timeEl(acct.reset_expires_at));
   if (acct.disabled_at) add('Turned off', timeEl(acct.disabled_at), acct.disabled_by ? ' by ' + acct.disabled_by : '');
   if (acct.disabled_reason) add('Reason', acct.disabled_reason);
   return h('dl', { class: 'inv-details' }, rows);
@@ -789,9 +790,37 @@ function disableConfirm(acct) {
       }, 'Keep it')));
 }
 
+// Where a reset email for the account goes: the address the page already shows (the
+// client's Email field, or the representative's row).
+function accountAddress(acct) {
+  if (acct.kind !== 'representative') return state.view.email || null;
+  const rep = (state.view.representatives || []).find((r) => r.id === acct.representative_id);
+  return rep ? rep.email : null;
+}
+
+// The inline confirmation of "Reset password": names where the email goes.
+function resetConfirm(acct) {
+  const id = 'acct-' + acct.id;
+  const to = accountAddress(acct);
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the password reset of ' + acct.username },
+    h('p', { id: id + '-reset-question', text: 'Email a password reset link for ' + acct.username + ' to '
+      + (to || 'the address on file') + '? The link works once, for up to 24 hours. The current password keeps working until the new one is set.' }),
+    h('div', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-primary', id: id + '-reset-yes',
+        'aria-describedby': id + '-reset-question',
+        onclick: (e) => resetPassword(acct, to, e.currentTarget),
+      }, 'Send reset email'),
+      h('button', {
+        type: 'button', class: 'btn btn-link', id: id + '-reset-no',
+        onclick: () => { state.confirming = null; renderClient(); $(id + '-reset')?.focus(); },
+      }, 'Cancel')));
+}
+
 function accountActions(acct) {
   const id = 'acct-' + acct.id;
   if (state.confirming === 'disable:' + acct.id) return disableConfirm(acct);
+  if (state.confirming === 'reset:' + acct.id) return resetConfirm(acct);
   const button = acct.status === 'active'
     ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-disable',
@@ -806,7 +835,17 @@ function accountActions(acct) {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-enable',
       onclick: (e) => enableAccount(acct, e.currentTarget),
     }, 'Enable account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }));
-  return h('div', { class: 'actions' }, button);
+  const reset = acct.status === 'active'
+    ? h('button', {
+      type: 'button', class: 'btn btn-secondary btn-small', id: id + '-reset',
+      onclick: () => {
+        state.confirming = 'reset:' + acct.id;
+        renderClient();
+        $(id + '-reset-yes')?.focus();
+      },
+    }, 'Reset password', h('span', { class: 'visually-hidden', text: ' ' + acct.username }))
+    : null;
+  return h('div', { class: 'actions' }, reset, button);
 }
 
 function accountItem(acct) {
@@ -826,6 +865,19 @@ function disableAccount(acct, button) {
     () => api('POST', 'accounts/' + acct.id + '/disable', reason ? { reason } : {}),
     'The account ' + acct.username + ' was turned off. It can no longer sign in.',
     { already_active: 'This person already has another active portal account.' });
+}
+
+function resetPassword(acct, to, button) {
+  return afterItemAction('acct:' + acct.id, button,
+    () => api('POST', 'accounts/' + acct.id + '/password-reset'),
+    'A password reset email for ' + acct.username + ' is on its way to ' + (to || 'the address on file') + '.',
+    {
+      resend_too_soon: (err) => 'A password reset email was sent very recently. ' + waitText(err.retryAfter),
+      account_disabled: 'This account is turned off. Enable it first if the person should sign in again.',
+      no_email: 'There is no email address on file for this person. Add it first, then reset the password.',
+      invitation_pending: 'An invitation to this person is still open. Revoke it first.',
+      send_limit_reached: 'The reset email was sent as often as allowed. The last link keeps working until it expires.',
+    });
 }
 
 function enableAccount(acct, button) {

@@ -22,10 +22,11 @@
 
 /* ---- pieces of column expressions ---------------------------------------------- */
 
-/* The id of the client's latest invitation (to the client, not a representative). */
+/* The id of the client's latest invitation (to the client, not a representative;
+ * a password reset, kind 'reset', is not an invitation here). */
 #define SQL_LATEST_CLIENT_INVITATION \
     "(SELECT max(i2.id) FROM invitations i2 " \
-    "  WHERE i2.client_id = c.id AND i2.representative_id IS NULL)"
+    "  WHERE i2.client_id = c.id AND i2.representative_id IS NULL AND i2.kind = 'invite')"
 
 /* A superseded invitation with no later one to the same recipient at the same
  * address was not replaced by a reinvite: the recipient's address changed. */
@@ -151,6 +152,12 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
     COL(ACCOUNT_CLIENT_DECLINED, \
         "CASE WHEN a.representative_id IS NULL AND c.declined_at IS NOT NULL " \
         "     THEN 1 ELSE 0 END") \
+    /* the person's address on file (a reset email goes there; never in the JSON) */ \
+    COL(ACCOUNT_EMAIL, "CASE WHEN a.representative_id IS NULL THEN c.email ELSE r.email END") \
+    /* until when the pending password reset's link works (NULL: none pending) */ \
+    COL(ACCOUNT_RESET_EXPIRES_AT, \
+        "(SELECT max(i.expires_at) FROM invitations i WHERE i.account_id = a.id " \
+        "   AND i.kind = 'reset' AND i.status = 'pending')") \
     LAST(ACCOUNT_OTHER_ACTIVE, \
          "(SELECT count(*) FROM portal_accounts o WHERE o.client_id = a.client_id " \
          "   AND coalesce(o.representative_id, 0) = coalesce(a.representative_id, 0) " \
@@ -243,6 +250,7 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
         "CASE WHEN i.representative_id IS NULL THEN c.preferred_language " \
         "ELSE r.preferred_language END") \
     COL(DUE_PURPOSE, "o.purpose") \
+    COL(DUE_KIND, "i.kind") \
     COL(DUE_TO_ADDRESS, "o.to_address") \
     LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
          "WHERE o3.invitation_id = o.invitation_id AND o3.id > o.id) THEN 1 ELSE 0 END")
@@ -354,6 +362,12 @@ enum { PM_COLS_TAKEN(PM_COL_NAME, PM_COL_NAME) };
     COL(TOKEN_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
     COL(TOKEN_LANGUAGE, SQL_RECIPIENT_LANGUAGE) \
+    COL(TOKEN_KIND, "i.kind") \
+    COL(TOKEN_ACCOUNT_ID, "i.account_id") \
+    COL(TOKEN_USERNAME, "a.username") \
+    /* a reset's account must still be active (an invitation has none: 1) */ \
+    COL(TOKEN_ACCOUNT_ACTIVE, \
+        "CASE WHEN i.account_id IS NULL OR a.status = 'active' THEN 1 ELSE 0 END") \
     LAST(TOKEN_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
 enum { PM_COLS_TOKEN(PM_COL_NAME, PM_COL_NAME) };
 
@@ -363,6 +377,7 @@ enum { PM_COLS_TOKEN(PM_COL_NAME, PM_COL_NAME) };
 #define PM_COLS_RETIRED_TOKEN(COL, LAST) \
     COL(RETIRED_INV_ID, "s.invitation_id") \
     COL(RETIRED_LANGUAGE, SQL_RECIPIENT_LANGUAGE) \
+    COL(RETIRED_KIND, "i.kind") \
     LAST(RETIRED_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
 enum { PM_COLS_RETIRED_TOKEN(PM_COL_NAME, PM_COL_NAME) };
 

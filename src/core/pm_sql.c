@@ -99,9 +99,10 @@
     " OR EXISTS (SELECT 1 FROM staff_clients sc WHERE sc.username = %s " \
     "         AND sc.client_id = c.id)) "
 
-/* a pending invitation that is past its expiry, or whose latest email failed */
+/* a pending invitation that is past its expiry, or whose latest email failed; a
+ * pending password reset too (a new invitation means no active account is left) */
 #define STALE_PENDING \
-    "  AND (expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o " \
+    "  AND (kind = 'reset' OR expires_at <= %lld OR EXISTS (SELECT 1 FROM outbox o " \
     "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' " \
     "         AND o.id = (SELECT max(o2.id) FROM outbox o2 " \
     "                     WHERE o2.invitation_id = invitations.id)))"
@@ -190,7 +191,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         " FROM invitations i "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
-        "WHERE i.client_id = %lld ORDER BY i.id DESC", NCOLS(PM_COLS_INV) },
+        "WHERE i.client_id = %lld AND i.kind = 'invite' ORDER BY i.id DESC", NCOLS(PM_COLS_INV) },
 
     [PM_SQL_CLIENT_REPRESENTATIVES] = { "pm_client_representatives",
         "SELECT " COLUMNS(PM_COLS_REP)
@@ -240,7 +241,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_INVITATION_GET_VISIBLE] = { "pm_invitation_get_visible",
         "SELECT " COLUMNS(PM_COLS_VISIBLE_INV)
         " FROM invitations i JOIN clients c ON c.id = i.client_id "
-        "WHERE i.id = %lld AND " CLIENT_VISIBLE_TO, NCOLS(PM_COLS_VISIBLE_INV) },
+        "WHERE i.id = %lld AND i.kind = 'invite' AND " CLIENT_VISIBLE_TO,
+        NCOLS(PM_COLS_VISIBLE_INV) },
     [PM_SQL_INVITATION_ONE] = { "pm_invitation_one",
         "SELECT " COLUMNS(PM_COLS_INV)
         " FROM invitations i "
@@ -388,7 +390,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_VISIBLE_REP)
         " FROM representatives r JOIN clients c ON c.id = r.client_id "
         "LEFT JOIN invitations i ON i.id = (SELECT max(i2.id) FROM invitations i2 "
-        "   WHERE i2.representative_id = r.id) "
+        "   WHERE i2.representative_id = r.id AND i2.kind = 'invite') "
         "LEFT JOIN outbox o ON o.id = (SELECT max(o2.id) FROM outbox o2 "
         "   WHERE o2.invitation_id = i.id) "
         "WHERE r.id = %lld AND r.removed_at IS NULL AND " CLIENT_VISIBLE_TO,
@@ -423,6 +425,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_TOKEN)
         " FROM invitations i JOIN clients c ON c.id = i.client_id "
         "LEFT JOIN representatives r ON r.id = i.representative_id "
+        "LEFT JOIN portal_accounts a ON a.id = i.account_id "
         "WHERE i.token_hash = %s", NCOLS(PM_COLS_TOKEN) },
     /* a retired token: its invitation, and how that one ended */
     [PM_SQL_TOKEN_SUPERSEDED] = { "pm_token_superseded",
@@ -565,6 +568,34 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN] = { "pm_account_disable_client_own",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+
+    /* ---- password reset (pm_op_account.c, pm_op_recipient.c): an invitation of kind
+     * 'reset' for an account; the invitation statements do the rest (tokens, outbox,
+     * date-of-birth budget, consuming) ---- */
+    /* the one-pending index refuses a second pending link to the person */
+    [PM_SQL_RESET_INSERT] = { "pm_reset_insert",
+        "INSERT INTO invitations (client_id, representative_id, email, status, created_by, "
+        "                         created_at, expires_at, kind, account_id) "
+        "VALUES (%lld, %lld, %s, 'pending', %s, %lld, %lld, 'reset', %lld) "
+        "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
+    /* the account's reset link still open, which a new request sends again */
+    [PM_SQL_RESET_PENDING] = { "pm_reset_pending",
+        "SELECT " COLUMNS(PM_COLS_VISIBLE_INV) " FROM invitations i "
+        "WHERE i.account_id = %lld AND i.kind = 'reset' AND i.status = 'pending' "
+        "  AND i.expires_at > %lld ORDER BY i.id DESC", NCOLS(PM_COLS_VISIBLE_INV) },
+    /* a new token and expiry for it, while its account is active */
+    [PM_SQL_RESET_REARM] = { "pm_reset_rearm",
+        "UPDATE invitations SET token_hash = NULL, expires_at = %lld "
+        "WHERE id = %lld AND kind = 'reset' AND status = 'pending' "
+        "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.id = invitations.account_id "
+        "              AND a.status = 'active')" },
+    /* disabling an account withdraws its open reset link */
+    [PM_SQL_RESET_REVOKE_OF_ACCOUNT] = { "pm_reset_revoke_of_account",
+        "UPDATE invitations SET status = 'revoked', responded_at = %lld "
+        "WHERE account_id = %lld AND kind = 'reset' AND status IN ('pending', 'locked')" },
+    /* the new password; mod_authn_dbd reads the hash on every request */
+    [PM_SQL_ACCOUNT_SET_PASSWORD] = { "pm_account_set_password",
+        "UPDATE portal_accounts SET password_hash = %s WHERE id = %lld AND status = 'active'" },
 
     /* ---- the roster sync (src/core/pm_roster.c): upsert by chart number ---- */
     [PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID] = { "pm_roster_client_by_external_id",

@@ -111,6 +111,12 @@ typedef enum {
     PM_SQL_ACCOUNT_DISABLE,
     PM_SQL_ACCOUNT_ENABLE,
     PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN,
+    /* password reset (pm_op_account.c, pm_op_recipient.c) */
+    PM_SQL_RESET_INSERT,
+    PM_SQL_RESET_PENDING,
+    PM_SQL_RESET_REARM,
+    PM_SQL_RESET_REVOKE_OF_ACCOUNT,
+    PM_SQL_ACCOUNT_SET_PASSWORD,
     /* the roster sync (pm_roster.c) */
     PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID,
     PM_SQL_ROSTER_CLIENT_UNNAMED,

@@ -81,6 +81,7 @@ int pm_api_rep_remove(pm_req *q);
 int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out);
 int pm_api_account_disable(pm_req *q);
 int pm_api_account_enable(pm_req *q);
+int pm_api_account_password_reset(pm_req *q);
 
 /* Admin (pm_api_admin.c). */
 int pm_api_admin_settings_get(pm_req *q);

@@ -1,6 +1,6 @@
 /* pm_api_accounts.c — a client's portal accounts in the staff API: their JSON in
- * the client view, and the disable / enable buttons (thin handlers over
- * pm_op_account.c that answer with the client's whole view). */
+ * the client view, and the disable / enable / reset password buttons (thin
+ * handlers over pm_op_account.c that answer with the client's whole view). */
 #include "pm_api.h"
 #include "pm_op.h"
 #include "pm_text.h"
@@ -31,6 +31,17 @@ static const pm_api_answer answers[] = {
       "The client declined the portal. Undo \"client declined\" first.", NULL },
     { PM_OP_ALREADY_ACTIVE, NULL, HTTP_CONFLICT, "already_active",
       "This person already has another active portal account.", NULL },
+    { PM_OP_ACCOUNT_DISABLED, NULL, HTTP_CONFLICT, "account_disabled",
+      "This portal account is disabled. Enable it first if the person should sign in "
+      "again.", NULL },
+    { PM_OP_NO_EMAIL, NULL, HTTP_CONFLICT, "no_email",
+      "There is no email address on file for this person. Add it first.", NULL },
+    { PM_OP_PENDING, NULL, HTTP_CONFLICT, "invitation_pending",
+      "An invitation to this person is still open. Revoke it first.", NULL },
+    { PM_OP_SEND_LIMIT, NULL, HTTP_CONFLICT, "send_limit_reached", "This password reset link "
+      "has been sent as often as allowed. It stays usable until it expires.", NULL },
+    { PM_OP_CHANGED_MEANWHILE, NULL, HTTP_CONFLICT, "account_disabled",
+      "This portal account was disabled meanwhile.", NULL },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -43,6 +54,17 @@ static const char *disabled_by(const pm_row *row)
     const char *name = pm_row_str(row, ACCOUNT_DISABLED_BY_NAME);
 
     return name && *name ? name : pm_row_str(row, ACCOUNT_DISABLED_BY);
+}
+
+/* Until when the emailed password reset link works; null when none is open. */
+static void reset_json(pm_req *q, json_t *a, const pm_row *row)
+{
+    if (pm_row_int(row, ACCOUNT_RESET_EXPIRES_AT, 0) > pm_now_sec(q->r)) {
+        pm_api_set_time(q, a, "reset_expires_at", row, ACCOUNT_RESET_EXPIRES_AT);
+    }
+    else {
+        pm_json_set_null(a, "reset_expires_at");
+    }
 }
 
 static json_t *account_json(pm_req *q, const pm_row *row)
@@ -64,6 +86,7 @@ static json_t *account_json(pm_req *q, const pm_row *row)
     pm_api_set_time(q, a, "disabled_at", row, ACCOUNT_DISABLED_AT);
     pm_json_set_str(a, "disabled_by", disabled_by(row));
     pm_json_set_str(a, "disabled_reason", pm_row_str(row, ACCOUNT_DISABLED_REASON));
+    reset_json(q, a, row);
     return a;
 }
 
@@ -118,4 +141,28 @@ int pm_api_account_enable(pm_req *q)
         return pm_api_send_outcome(q, answers, "enable", o);
     }
     return pm_api_send_client_of(q, client_id, HTTP_OK);
+}
+
+/* ---- POST /accounts/{id}/password-reset ------------------------------------------------------ */
+
+/* 202: the reset email is queued (the delivery worker sends it); the client view. */
+int pm_api_account_password_reset(pm_req *q)
+{
+    long long client_id, wait;
+    pm_op_outcome o;
+    pm_op_ctx c;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT) {
+        return rc;
+    }
+    pm_op_ctx_init(&c, q);
+    o = pm_op_account_reset(&c, q->ids[0], &client_id, &wait);
+    if (o == PM_OP_TOO_SOON) {
+        return pm_api_resend_too_soon(q, wait);
+    }
+    if (o != PM_OP_OK) {
+        return pm_api_send_outcome(q, answers, "password-reset", o);
+    }
+    return pm_api_send_client_of(q, client_id, HTTP_ACCEPTED);
 }

@@ -98,8 +98,7 @@ int pm_api_client_invite(pm_req *q)
 
 /* ---- /invitations/{id}/... -------------------------------------------------------- */
 
-/* 429 with Retry-After: the resend cooldown has `wait` seconds to go. */
-static int resend_too_soon(pm_req *q, long long wait)
+int pm_api_resend_too_soon(pm_req *q, long long wait)
 {
     apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(q->r->pool, wait));
     return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "resend_too_soon",
@@ -121,7 +120,7 @@ int pm_api_invitation_resend(pm_req *q)
     pm_op_ctx_init(&c, q);
     o = pm_op_resend(&c, q->ids[0], &wait);
     if (o == PM_OP_TOO_SOON) {
-        return resend_too_soon(q, wait);
+        return pm_api_resend_too_soon(q, wait);
     }
     if (o != PM_OP_OK) {
         return pm_api_send_outcome(q, answers, "resend", o);

@@ -1,5 +1,6 @@
 /* pm_api_recipient.c — the public recipient API (SetHandler portal-invitation):
- * POST /lookup, /accept, /decline, each carrying the token in its JSON body.
+ * POST /lookup, /accept, /decline, and /reset (a password reset link), each
+ * carrying the token in its JSON body.
  * Thin handlers over pm_op_recipient.c: looking up changes nothing; accepting
  * checks the username and password here first, then the operations reserve a
  * date-of-birth attempt and only then create the portal account (bcrypt,
@@ -24,6 +25,7 @@ APLOG_USE_MODULE(portal_manager);
 static const char *const lookup_fields[] = { "token", NULL };
 static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
                                              NULL };
+static const char *const reset_fields[] = { "token", "date_of_birth", "password", NULL };
 
 /* Refuses a link that cannot be used, with the status that says why (404 not
  * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
@@ -70,19 +72,51 @@ static const pm_api_answer answers[] = {
       "answered. If you accepted it, you can log in to the portal.", NULL },
     { PM_OP_USERNAME_TAKEN, NULL, HTTP_CONFLICT, "username_taken",
       "That username is taken. Please choose another.", "username" },
+    { PM_OP_WRONG_KIND, NULL, HTTP_CONFLICT, "wrong_kind", "This link is for a password reset, "
+      "not an invitation. Please open it again from the email.", NULL },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 
-/* An operation's refusal: a link's names the practice (and its phone) so the
- * recipient knows whom to contact; t: the token, when resolving it began. */
-static int refuse(pm_req *q, const pm_op_token *t, pm_op_outcome o)
+/* The same refusals of a password reset link, in its words (operation "reset"). */
+static const pm_api_answer reset_answers[] = {
+    { PM_OP_INVALID_TOKEN, NULL, HTTP_NOT_FOUND, "invalid_token", "This password reset link is "
+      "not valid. Please check that you opened the whole link from the email.", NULL },
+    { PM_OP_EXPIRED, NULL, HTTP_GONE, "expired", "This password reset link has expired. Please "
+      "ask the practice to send you a new one.", NULL },
+    { PM_OP_ADDRESS_CHANGED, NULL, HTTP_GONE, "address_changed", "This password reset link is "
+      "no longer valid. Please contact the practice.", NULL },
+    { PM_OP_SUPERSEDED, NULL, HTTP_GONE, "superseded", "A newer email has been sent to you. "
+      "Please use the link in the most recent email.", NULL },
+    { PM_OP_REVOKED, NULL, HTTP_GONE, "revoked", "This password reset link was withdrawn by the "
+      "practice. Please contact the practice.", NULL },
+    { PM_OP_LOCKED, NULL, HTTP_LOCKED, "locked", "This password reset link is locked after too "
+      "many unsuccessful attempts. Please contact the practice for a new link.", NULL },
+    { PM_OP_ANSWERED, NULL, HTTP_CONFLICT, "already_used", "This password reset link has "
+      "already been used. Sign in with your new password, or ask the practice for a new "
+      "link.", NULL },
+    { PM_OP_WRONG_KIND, NULL, HTTP_CONFLICT, "wrong_kind", "This link is an invitation, not a "
+      "password reset. Please open it again from the email.", NULL },
+    { 0, NULL, 0, NULL, NULL, NULL }
+};
+
+/* An operation's refusal, in the words of the link's kind (a password reset link's
+ * own): a link's names the practice (and its phone) so the recipient knows whom to
+ * contact, and, once the token named an invitation, the recipient's language; t:
+ * the token, when resolving it began. */
+static int refuse_kind(pm_req *q, const pm_op_token *t, int reset, pm_op_outcome o)
 {
-    const pm_api_answer *a = pm_api_answer_find(answers, NULL, o);
+    const pm_api_answer *table = reset ? reset_answers : answers;
+    const pm_api_answer *a = pm_api_answer_find(table, NULL, o);
 
     if (o == PM_OP_DB_UNAVAILABLE || a == NULL || a->field != NULL) {
-        return pm_api_send_outcome(q, answers, NULL, o);
+        return pm_api_send_outcome(q, table, NULL, o);
     }
     return refuse_link(q, t, a->status, a->code, a->message);
+}
+
+static int refuse(pm_req *q, const pm_op_token *t, pm_op_outcome o)
+{
+    return refuse_kind(q, t, t != NULL && t->reset, o);
 }
 
 /* Finds the pending, unexpired invitation a token belongs to, or answers why not. */
@@ -100,6 +134,7 @@ static int resolve_token(pm_req *q, const char *const *fields, pm_op_ctx *c, pm_
     }
     t->hash = pm_token_hash(q->r->pool, json_string_value(tok));
     t->inv = NULL;
+    t->reset = 0;
     if ((q->db = pm_db_acquire(q->r)) == NULL) {
         return pm_http_db_unavailable(q);
     }
@@ -108,9 +143,22 @@ static int resolve_token(pm_req *q, const char *const *fields, pm_op_ctx *c, pm_
     return o == PM_OP_OK ? PM_NEXT : refuse(q, t, o);
 }
 
-static const char *kind_of(const struct pm_row *inv)
+/* resolve_token, and the link must be of the kind the route handles: a reset
+ * link only at /reset, an invitation only at /accept and /decline. */
+static int resolve_kind(pm_req *q, const char *const *fields, int reset, pm_op_ctx *c,
+                        pm_op_token *t)
 {
-    return pm_row_str(inv, TOKEN_REP_ID) ? "representative" : "client";
+    int rc = resolve_token(q, fields, c, t);
+
+    if (rc == PM_NEXT && t->reset != reset) {
+        return refuse_kind(q, t, reset, PM_OP_WRONG_KIND);
+    }
+    return rc;
+}
+
+static const char *kind_of(const pm_op_token *t)
+{
+    return t->reset ? "reset" : pm_row_str(t->inv, TOKEN_REP_ID) ? "representative" : "client";
 }
 
 /* ---- POST /lookup ------------------------------------------------------------------ */
@@ -132,7 +180,12 @@ static int post_lookup(pm_req *q)
     pm_json_set_str(doc, "practice_name", pm_api_practice_name(q, &st));
     pm_json_set_str(doc, "practice_phone", st.practice_phone);
     pm_json_set_str(doc, "recipient_first_name", pm_row_str(m.inv, TOKEN_FIRST_NAME));
-    pm_json_set_str(doc, "kind", kind_of(m.inv));
+    pm_json_set_str(doc, "kind", kind_of(&m));
+    if (m.reset) {
+        /* whose account it is: the sign-in name the new password goes with */
+        pm_json_set_str(doc, "username", pm_row_str(m.inv, TOKEN_USERNAME));
+        pm_json_set_str(doc, "for", pm_row_str(m.inv, TOKEN_REP_ID) ? "representative" : "client");
+    }
     pm_json_set_str(doc, "expires_at",
                     pm_rfc3339(q->r->pool, pm_row_int(m.inv, TOKEN_EXPIRES_AT, 0)));
     pm_json_set_str(doc, "brand_color", st.brand_color);
@@ -177,18 +230,13 @@ static int username_ok(const char *u)
            && strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
 }
 
-/* Everything that does not need the date of birth is checked before it, so these
- * answers say nothing about the date and count nothing. */
-static int check_credentials(pm_req *q, const pm_op_token *m, const pm_settings *st,
-                             const char *username, const char *password)
+/* The password rules (at most 72 bytes, at least password_min_length characters,
+ * not the username or the email address), before any date of birth is compared. */
+static int check_password(pm_req *q, const pm_op_token *m, const pm_settings *st,
+                          const char *username, const char *password)
 {
     size_t chars = password ? pm_utf8_length(password) : 0;
 
-    if (!username_ok(username)) {
-        return pm_http_unprocessable(q, "invalid_username",
-                                     "Choose a username of 3 to 64 letters, digits, or . _ @ -",
-                                     "username");
-    }
     if (password != NULL && strlen(password) > PASSWORD_MAX_BYTES) {
         return pm_http_unprocessable(q, "password_too_long",
                                      "Choose a password of at most 72 bytes: 72 plain letters and "
@@ -205,6 +253,27 @@ static int check_credentials(pm_req *q, const pm_op_token *m, const pm_settings 
                                      "password");
     }
     return PM_NEXT;
+}
+
+/* Everything that does not need the date of birth is checked before it, so these
+ * answers say nothing about the date and count nothing. */
+static int check_credentials(pm_req *q, const pm_op_token *m, const pm_settings *st,
+                             const char *username, const char *password)
+{
+    if (!username_ok(username)) {
+        return pm_http_unprocessable(q, "invalid_username",
+                                     "Choose a username of 3 to 64 letters, digits, or . _ @ -",
+                                     "username");
+    }
+    return check_password(q, m, st, username, password);
+}
+
+static int no_hash(pm_req *q)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, PM_LOGNO(00450)
+                  "could not make a bcrypt hash (no randomness?)");
+    return pm_http_send_error(q, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                              "Your password could not be saved. Please try again.", NULL);
 }
 
 static const char *bcrypt_hash(apr_pool_t *p, const char *password)
@@ -235,7 +304,7 @@ static int post_accept(pm_req *q)
     json_t *doc;
     int rc;
 
-    if ((rc = resolve_token(q, accept_fields, &c, &m)) != PM_NEXT
+    if ((rc = resolve_kind(q, accept_fields, 0, &c, &m)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
         || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
         return rc;
@@ -247,8 +316,7 @@ static int post_accept(pm_req *q)
         return verification_failed(q, &m, &a);
     }
     if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
-        return pm_http_send_error(q, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
-                                  "Your account could not be created. Please try again.", NULL);
+        return no_hash(q);
     }
     if ((o = pm_op_accept(&c, &m, username, hash)) != PM_OP_OK) {
         return refuse(q, &m, o);
@@ -268,7 +336,7 @@ static int post_decline(pm_req *q)
     json_t *doc;
     int rc;
 
-    if ((rc = resolve_token(q, lookup_fields, &c, &m)) != PM_NEXT) {
+    if ((rc = resolve_kind(q, lookup_fields, 0, &c, &m)) != PM_NEXT) {
         return rc;
     }
     if ((o = pm_op_decline(&c, &m)) != PM_OP_OK) {
@@ -279,10 +347,53 @@ static int post_decline(pm_req *q)
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
+/* ---- POST /reset ---------------------------------------------------------------------- */
+
+/* A password reset link: the date of birth (the same budgets and lock as an
+ * invitation's), then the new password replaces the old one at once. */
+static int post_reset(pm_req *q)
+{
+    pm_op_ctx c;
+    pm_op_token m;
+    pm_settings st;
+    const char *dob = body_string(q, "date_of_birth");
+    const char *password = body_string(q, "password");
+    const char *hash;
+    pm_server_conf *conf = pm_server_config(q->r->server);
+    pm_op_attempt a;
+    pm_op_outcome o;
+    json_t *doc;
+    int rc;
+
+    if ((rc = resolve_kind(q, reset_fields, 1, &c, &m)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = check_password(q, &m, &st, pm_row_str(m.inv, TOKEN_USERNAME), password))
+           != PM_NEXT) {
+        return rc;
+    }
+    if ((o = pm_op_verify_date(&c, &m, dob ? dob : "", &a)) != PM_OP_OK) {
+        return refuse_kind(q, &m, 1, o);
+    }
+    if (!a.matched) {
+        return a.locked ? refuse_kind(q, &m, 1, PM_OP_LOCKED) : verification_failed(q, &m, &a);
+    }
+    if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
+        return no_hash(q);
+    }
+    if ((o = pm_op_reset_password(&c, &m, hash)) != PM_OP_OK) {
+        return refuse_kind(q, &m, 1, o);
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_str(doc, "login_url", conf->login_url);
+    pm_json_set_str(doc, "username", pm_row_str(m.inv, TOKEN_USERNAME));
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
 static const pm_route recipient_routes[] = {
     { "POST", "/lookup", post_lookup },
     { "POST", "/accept", post_accept },
     { "POST", "/decline", post_decline },
+    { "POST", "/reset", post_reset },
     { NULL, NULL, NULL }
 };
 

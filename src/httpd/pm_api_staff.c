@@ -134,6 +134,7 @@ static const pm_route staff_routes[] = {
     { "POST", "/representatives/{id}/invitations", pm_api_rep_invite },
     { "POST", "/accounts/{id}/disable", pm_api_account_disable },
     { "POST", "/accounts/{id}/enable", pm_api_account_enable },
+    { "POST", "/accounts/{id}/password-reset", pm_api_account_password_reset },
     { "GET", "/admin/settings", pm_api_admin_settings_get },
     { "PUT", "/admin/settings", pm_api_admin_settings_put },
     { "POST", "/admin/settings/preview", pm_api_admin_preview },

@@ -43,6 +43,8 @@ typedef enum pm_op_outcome {
     PM_OP_ALREADY_DISABLED,     /* disabling an account that is disabled */
     PM_OP_ALREADY_ENABLED,      /* enabling an account that is active */
     PM_OP_REP_REMOVED,          /* the account's representative was removed */
+    PM_OP_ACCOUNT_DISABLED,     /* a password reset for a disabled account */
+    PM_OP_WRONG_KIND,           /* a reset link used to accept, or an invitation to reset */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -88,6 +90,22 @@ pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long lo
                                       const char *email, long long *id);
 /* Invite (or reinvite) a client: *id is the new invitation. */
 pm_op_outcome pm_op_invite_client(pm_op_ctx *c, long long client_id, long long *id);
+/* Inside the caller's client transaction: a password reset link of account_id to
+ * its person (the same steps; kind 'reset', valid for pm_op_reset_ttl). */
+pm_op_outcome pm_op_create_reset(pm_op_ctx *c, long long client_id, long long rep_id,
+                                 const char *email, long long account_id, long long *id);
+/* A reset link's life: PM_RESET_TTL_HOURS, or invitation_ttl_hours when shorter
+ * (seconds; needs the settings read). */
+#define PM_RESET_TTL_HOURS 24
+long long pm_op_reset_ttl(const pm_op_ctx *c);
+/* The send limit and the cooldown of sending a pending link again, from its row
+ * (PM_COLS_VISIBLE_INV) read in the transaction: SEND_LIMIT, TOO_SOON (*wait
+ * seconds) or OK. */
+pm_op_outcome pm_op_resend_allowed(pm_op_ctx *c, const struct pm_row *inv, long long *wait);
+/* Re-arms a pending link with `stmt` (PM_SQL_INVITATION_RESEND or PM_SQL_RESET_REARM:
+ * new expiry now + ttl, earlier token retired) and queues it again;
+ * CHANGED_MEANWHILE when the statement found it no longer open. */
+pm_op_outcome pm_op_rearm(pm_op_ctx *c, pm_sql_id stmt, long long invitation_id, long long ttl);
 /* Resend a pending invitation; TOO_SOON sets *wait (seconds). */
 pm_op_outcome pm_op_resend(pm_op_ctx *c, long long invitation_id, long long *wait);
 pm_op_outcome pm_op_revoke(pm_op_ctx *c, long long invitation_id);
@@ -113,6 +131,11 @@ pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const ch
 /* Enable a disabled account, unless its person may not have one now (representative
  * removed, client discharged or declined, another active account). */
 pm_op_outcome pm_op_account_enable(pm_op_ctx *c, long long account_id, long long *client_id);
+/* Email the account's person a password reset link: a new one, or the open one
+ * again (cooldown: TOO_SOON with *wait; SEND_LIMIT). ACCOUNT_DISABLED, NO_EMAIL,
+ * PENDING (an invitation to the person is open). Audited without the address. */
+pm_op_outcome pm_op_account_reset(pm_op_ctx *c, long long account_id, long long *client_id,
+                                  long long *wait);
 
 /* ---- representatives (pm_op_representative.c) ---- */
 
@@ -140,6 +163,8 @@ typedef struct pm_op_token {
     const char *hash;           /* SHA-256 of the token */
     int named;                  /* the token names an invitation, usable or not */
     const char *language;       /* then its recipient's own preferred_language (or NULL) */
+    int reset;                  /* set by resolve: a password reset link (kind 'reset'),
+                                 * also when it is refused */
 } pm_op_token;
 
 /* What a reserved date-of-birth attempt found. */
@@ -162,6 +187,9 @@ pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *
 pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
                            const char *hash);
 pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t);
+/* Consumes a reset link and sets its account's password (bcrypt hash); REVOKED
+ * when the account was disabled meanwhile. */
+pm_op_outcome pm_op_reset_password(pm_op_ctx *c, const pm_op_token *t, const char *hash);
 
 /* ---- settings (pm_op_settings.c) ---- */
 
@@ -198,6 +226,8 @@ const pm_api_answer *pm_api_answer_find(const pm_api_answer *table, const char *
  * operation "invite"). */
 typedef pm_op_outcome (*pm_op_invite_fn)(pm_op_ctx *c, long long id, long long *invitation_id);
 int pm_api_invite_with(pm_req *q, pm_op_invite_fn op, const pm_api_answer *answers);
+/* 429 resend_too_soon with Retry-After: the cooldown has `wait` seconds to go. */
+int pm_api_resend_too_soon(pm_req *q, long long wait);
 
 /* Sends the error its row says; DB_UNAVAILABLE is always the 503, an outcome
  * without a row a 500 internal_error (logged). */

@@ -1,7 +1,8 @@
-/* pm_op_account.c — staff turning a client's portal accounts off and on again.
- * Each change runs under the client's row lock, changes the account only from the
- * state it expects (one conditional UPDATE) and writes its audit row in the same
- * transaction; the client portal's login query admits active accounts only. */
+/* pm_op_account.c — staff turning a client's portal accounts off and on again, and
+ * emailing an account's person a password reset link. Each change runs under the
+ * client's row lock, changes the account only from the state it expects (one
+ * conditional UPDATE) and writes its audit row in the same transaction; the client
+ * portal's login query admits active accounts only. */
 #include "pm_op.h"
 
 /* Loads the account (NO_ACCOUNT + a denied audit row when its client is not
@@ -67,6 +68,10 @@ pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const ch
         pm_db_rollback(c->db);
         return PM_OP_ALREADY_DISABLED;
     }
+    if (pm_db_exec(c->db, PM_SQL_RESET_REVOKE_OF_ACCOUNT, NULL, pm_arg_int(c->pool, c->now),
+                   pm_arg_int(c->pool, account_id)) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
     detail = pm_json_object(c->pool);
     pm_json_set_bool(detail, "has_reason", reason != NULL);
     pm_json_set_str(detail, "kind", pm_row_str(row, ACCOUNT_REP_ID) ? "representative" : "client");
@@ -99,4 +104,70 @@ pm_op_outcome pm_op_account_enable(pm_op_ctx *c, long long account_id, long long
     detail = pm_json_object(c->pool);
     pm_json_set_str(detail, "kind", pm_row_str(row, ACCOUNT_REP_ID) ? "representative" : "client");
     return pm_op_finish(c, "account.enable", *client_id, account_id, detail);
+}
+
+/* ---- password reset ------------------------------------------------------------------------ */
+
+/* Why no reset link goes out, read inside the transaction. */
+static pm_op_outcome reset_refusal(const pm_row *row)
+{
+    const char *email = pm_row_str(row, ACCOUNT_EMAIL);
+
+    if (strcmp(pm_row_str(row, ACCOUNT_STATUS), "active") != 0) {
+        return PM_OP_ACCOUNT_DISABLED;
+    }
+    return email == NULL || *email == '\0' ? PM_OP_NO_EMAIL : PM_OP_OK;
+}
+
+/* The open reset link again (cooldown and send limit as an invitation's resend), or
+ * a new one; *resent says which. */
+static pm_op_outcome send_reset(pm_op_ctx *c, const pm_row *row, long long *wait, int *resent)
+{
+    long long account_id = pm_row_int(row, ACCOUNT_ID, 0), id = 0;
+    apr_array_header_t *rows;
+    pm_op_outcome o;
+
+    if (pm_db_select(c->db, PM_SQL_RESET_PENDING, &rows, pm_arg_int(c->pool, account_id),
+                     pm_arg_int(c->pool, c->now)) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    *resent = rows->nelts > 0;
+    if (*resent) {
+        const pm_row *open = pm_first_row(rows);
+
+        if ((o = pm_op_resend_allowed(c, open, wait)) != PM_OP_OK) {
+            return o;
+        }
+        return pm_op_rearm(c, PM_SQL_RESET_REARM, pm_row_int(open, VISIBLE_INV_ID, 0),
+                           pm_op_reset_ttl(c));
+    }
+    o = pm_op_create_reset(c, pm_row_int(row, ACCOUNT_CLIENT_ID, 0),
+                           pm_row_int(row, ACCOUNT_REP_ID, 0), pm_row_str(row, ACCOUNT_EMAIL),
+                           account_id, &id);
+    return o == PM_OP_OK && id == 0 ? PM_OP_PENDING : o;
+}
+
+pm_op_outcome pm_op_account_reset(pm_op_ctx *c, long long account_id, long long *client_id,
+                                  long long *wait)
+{
+    const pm_row *row;
+    pm_op_outcome o;
+    json_t *detail;
+    int resent = 0;
+
+    *wait = 0;
+    if ((o = pm_op_settings(c)) != PM_OP_OK
+        || (o = begin_account_change(c, account_id, "account.password_reset", client_id, &row))
+           != PM_OP_OK) {
+        return o;
+    }
+    if ((o = reset_refusal(row)) != PM_OP_OK
+        || (o = send_reset(c, row, wait, &resent)) != PM_OP_OK) {
+        pm_db_rollback(c->db);
+        return o;
+    }
+    detail = pm_json_object(c->pool);
+    pm_json_set_str(detail, "kind", pm_row_str(row, ACCOUNT_REP_ID) ? "representative" : "client");
+    pm_json_set_bool(detail, "resend", resent);
+    return pm_op_finish(c, "account.password_reset", *client_id, account_id, detail);
 }

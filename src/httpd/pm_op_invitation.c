@@ -1,6 +1,7 @@
 /* pm_op_invitation.c — the invitation operations: create one inside a client's
  * transaction (supersede, insert, retire earlier tokens, queue its email), invite
- * or reinvite a client, resend, revoke. The delivery worker sends the email. */
+ * or reinvite a client, resend, revoke; a password reset link is created and sent
+ * again by the same steps. The delivery worker sends the email. */
 #include "pm_op.h"
 #include "pm_audit.h"
 #include "pm_outbox.h"
@@ -31,8 +32,11 @@ static apr_status_t retire_earlier(pm_op_ctx *c, long long client_id, long long 
     return APR_SUCCESS;
 }
 
-pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long long rep_id,
-                                      const char *email, long long *id)
+/* An invitation, or with account_id a password reset link of that account, valid
+ * for ttl seconds. */
+static pm_op_outcome create_link(pm_op_ctx *c, long long client_id, long long rep_id,
+                                 const char *email, long long account_id, long long ttl,
+                                 long long *id)
 {
     apr_pool_t *p = c->pool;
     const char *n = pm_arg_int(p, c->now);
@@ -51,11 +55,16 @@ pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long lo
                              pm_arg_int(p, rep_id), n)
                 : pm_db_exec(c->db, PM_SQL_INVITATION_SUPERSEDE_STALE_CLIENT, NULL, n,
                              pm_arg_int(p, client_id), n);
-    if (rv != APR_SUCCESS
-        || pm_db_select(c->db, PM_SQL_INVITATION_INSERT, &rows, pm_arg_int(p, client_id),
-                        rep_id ? pm_arg_int(p, rep_id) : NULL, email, c->staff->username, n,
-                        pm_arg_int(p, c->now + c->st.invitation_ttl_hours * 3600))
-           != APR_SUCCESS) {
+    if (rv == APR_SUCCESS) {
+        rv = account_id
+             ? pm_db_select(c->db, PM_SQL_RESET_INSERT, &rows, pm_arg_int(p, client_id),
+                            rep_id ? pm_arg_int(p, rep_id) : NULL, email, c->staff->username, n,
+                            pm_arg_int(p, c->now + ttl), pm_arg_int(p, account_id))
+             : pm_db_select(c->db, PM_SQL_INVITATION_INSERT, &rows, pm_arg_int(p, client_id),
+                            rep_id ? pm_arg_int(p, rep_id) : NULL, email, c->staff->username, n,
+                            pm_arg_int(p, c->now + ttl));
+    }
+    if (rv != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     *id = pm_row_int(pm_first_row(rows), INSERTED_ID, 0);
@@ -66,6 +75,32 @@ pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long lo
         return PM_OP_DB_UNAVAILABLE;
     }
     return PM_OP_OK;
+}
+
+pm_op_outcome pm_op_create_invitation(pm_op_ctx *c, long long client_id, long long rep_id,
+                                      const char *email, long long *id)
+{
+    if (pm_op_settings(c) != PM_OP_OK) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return create_link(c, client_id, rep_id, email, 0, c->st.invitation_ttl_hours * 3600, id);
+}
+
+pm_op_outcome pm_op_create_reset(pm_op_ctx *c, long long client_id, long long rep_id,
+                                 const char *email, long long account_id, long long *id)
+{
+    if (pm_op_settings(c) != PM_OP_OK) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return create_link(c, client_id, rep_id, email, account_id, pm_op_reset_ttl(c), id);
+}
+
+long long pm_op_reset_ttl(const pm_op_ctx *c)
+{
+    long long hours = c->st.invitation_ttl_hours < PM_RESET_TTL_HOURS
+                      ? c->st.invitation_ttl_hours : PM_RESET_TTL_HOURS;
+
+    return hours * 3600;
 }
 
 /* ---- invite a client ---------------------------------------------------------- */
@@ -143,8 +178,7 @@ static pm_op_outcome refuse_resend_state(pm_op_ctx *c, const char *iid)
     return pm_row_int(state, RESEND_ACCOUNTS, 0) > 0 ? PM_OP_ALREADY_ACTIVE : PM_OP_OK;
 }
 
-/* The send limit and the cooldown, from the invitation row read in the transaction. */
-static pm_op_outcome refuse_resend(pm_op_ctx *c, const pm_row *inv, long long *wait)
+pm_op_outcome pm_op_resend_allowed(pm_op_ctx *c, const pm_row *inv, long long *wait)
 {
     *wait = pm_row_int(inv, VISIBLE_INV_LAST_QUEUED_AT, 0)
             + c->st.resend_cooldown_minutes * 60 - c->now;
@@ -154,17 +188,15 @@ static pm_op_outcome refuse_resend(pm_op_ctx *c, const pm_row *inv, long long *w
     return *wait > 0 ? PM_OP_TOO_SOON : PM_OP_OK;
 }
 
-/* Re-arms the invitation (new expiry, earlier token retired) and queues it again;
- * CHANGED_MEANWHILE when it stopped being pending meanwhile. */
-static pm_op_outcome rearm(pm_op_ctx *c, long long invitation_id)
+pm_op_outcome pm_op_rearm(pm_op_ctx *c, pm_sql_id stmt, long long invitation_id,
+                          long long ttl)
 {
     const char *iid = pm_arg_int(c->pool, invitation_id);
     int changed = 0;
 
     if (pm_db_exec(c->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(c->pool, c->now), iid)
         != APR_SUCCESS
-        || pm_db_exec(c->db, PM_SQL_INVITATION_RESEND, &changed,
-                      pm_arg_int(c->pool, c->now + c->st.invitation_ttl_hours * 3600), iid)
+        || pm_db_exec(c->db, stmt, &changed, pm_arg_int(c->pool, c->now + ttl), iid)
            != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
@@ -192,8 +224,9 @@ pm_op_outcome pm_op_resend(pm_op_ctx *c, long long invitation_id, long long *wai
         || (o = refuse_resend_state(c, pm_arg_int(c->pool, invitation_id))) != PM_OP_OK
         || (o = pm_op_load_visible(c, PM_SQL_INVITATION_GET_VISIBLE, invitation_id, NULL, &inv))
            != PM_OP_OK
-        || (o = refuse_resend(c, inv, wait)) != PM_OP_OK
-        || (o = rearm(c, invitation_id)) != PM_OP_OK) {
+        || (o = pm_op_resend_allowed(c, inv, wait)) != PM_OP_OK
+        || (o = pm_op_rearm(c, PM_SQL_INVITATION_RESEND, invitation_id,
+                            c->st.invitation_ttl_hours * 3600)) != PM_OP_OK) {
         return o;
     }
     return pm_op_finish(c, "invitation.resend", pm_row_int(inv, VISIBLE_INV_CLIENT_ID, 0),

@@ -1,7 +1,8 @@
-/* pm_op_recipient.c — the rules of a recipient's link: which invitation a token
- * is and whether it is still usable; a date-of-birth attempt reserved from the
- * invitation's and the client's budgets in the statement that compares the
- * date; accepting (token consumed, account created) and declining. */
+/* pm_op_recipient.c — the rules of a recipient's link: which invitation (or
+ * password reset link) a token is and whether it is still usable; a date-of-birth
+ * attempt reserved from the invitation's and the client's budgets in the statement
+ * that compares the date; accepting (token consumed, account created), declining,
+ * and a reset (token consumed, the account's new password). */
 #include "pm_op.h"
 #include "pm_audit.h"
 
@@ -42,6 +43,7 @@ static pm_op_outcome retired_token(pm_op_ctx *c, pm_op_token *t)
     row = pm_first_row(rows);
     t->named = 1;
     t->language = pm_row_str(row, RETIRED_LANGUAGE);
+    t->reset = strcmp(pm_row_str(row, RETIRED_KIND), "reset") == 0;
     return pm_row_int(row, RETIRED_ADDRESS_CHANGED, 0) == 1
            ? PM_OP_ADDRESS_CHANGED : PM_OP_SUPERSEDED;
 }
@@ -53,6 +55,7 @@ pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)
 
     t->named = 0;
     t->language = NULL;
+    t->reset = 0;
     if (pm_db_select(c->db, PM_SQL_TOKEN_FIND, &rows, t->hash) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
@@ -62,12 +65,16 @@ pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)
     t->inv = &APR_ARRAY_IDX(rows, 0, pm_row);
     t->named = 1;
     t->language = pm_row_str(t->inv, TOKEN_LANGUAGE);
+    t->reset = strcmp(pm_row_str(t->inv, TOKEN_KIND), "reset") == 0;
     status = pm_row_str(t->inv, TOKEN_STATUS);
     if (strcmp(status, "pending") == 0 && pm_row_int(t->inv, TOKEN_EXPIRES_AT, 0) <= c->now) {
         status = "expired";
     }
     if (pm_row_int(t->inv, TOKEN_ADDRESS_CHANGED, 0) == 1) {
         status = "address_changed";
+    }
+    if (strcmp(status, "pending") == 0 && pm_row_int(t->inv, TOKEN_ACCOUNT_ACTIVE, 1) != 1) {
+        status = "revoked";              /* the reset's account was disabled */
     }
     return strcmp(status, "pending") == 0 ? PM_OP_OK : refusal_of(status);
 }
@@ -143,7 +150,7 @@ static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const c
         return PM_OP_DB_UNAVAILABLE;
     }
     if (reserved != 1) {                 /* answered, locked or expired meanwhile */
-        pm_op_token now = { NULL, t->hash, 0, NULL };
+        pm_op_token now = { NULL, t->hash, 0, NULL, 0 };
         pm_op_outcome o;
 
         pm_db_rollback(c->db);
@@ -161,7 +168,8 @@ static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const c
 pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *dob,
                                 pm_op_attempt *a)
 {
-    return reserve_attempt(c, t, dob, "invitation.verify_failed", a);
+    return reserve_attempt(c, t, dob, t->reset ? "account.password_reset_verify_failed"
+                                               : "invitation.verify_failed", a);
 }
 
 /* A taken username rolls the consumption back and costs an attempt, so usernames
@@ -226,4 +234,31 @@ pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t)
     }
     return pm_op_finish(c, "invitation.decline", pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
                         pm_row_int(t->inv, TOKEN_INV_ID, 0), NULL);
+}
+
+pm_op_outcome pm_op_reset_password(pm_op_ctx *c, const pm_op_token *t, const char *hash)
+{
+    const char *account = pm_row_str(t->inv, TOKEN_ACCOUNT_ID);
+    pm_op_outcome o;
+    json_t *detail;
+    int changed = 0;
+
+    if ((o = consume(c, t, "accepted")) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_exec(c->db, PM_SQL_ACCOUNT_SET_PASSWORD, &changed, hash, account) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (changed != 1) {                  /* disabled since the link was resolved */
+        pm_db_rollback(c->db);
+        return PM_OP_REVOKED;
+    }
+    if (pm_db_exec(c->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(t->inv, TOKEN_CLIENT_ID))
+        != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    detail = pm_json_object(c->pool);
+    pm_json_set_int(detail, "invitation_id", pm_row_int(t->inv, TOKEN_INV_ID, 0));
+    return pm_op_finish(c, "account.password_reset_done", pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
+                        pm_row_int(t->inv, TOKEN_ACCOUNT_ID, 0), detail);
 }

@@ -114,9 +114,10 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
     pm_server_conf *conf = pm_server_config(s);
     const char *lang = pm_recipient_language(pm_row_str(row, DUE_LANGUAGE),
                                              st->default_language);
+    const char *kind = strcmp(pm_row_str(row, DUE_KIND), "reset") == 0 ? "reset"
+                       : pm_row_str(row, DUE_REP_ID) ? "representative" : "client";
 
-    pm_outbox_render(p, s, st, pm_row_str(row, DUE_REP_ID) ? "representative" : "client", lang,
-                     pm_row_str(row, DUE_FIRST_NAME),
+    pm_outbox_render(p, s, st, kind, lang, pm_row_str(row, DUE_FIRST_NAME),
                      apr_pstrcat(p, conf->invitation_url, "#t=", token, NULL),
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);

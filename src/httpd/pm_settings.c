@@ -123,8 +123,11 @@ void pm_settings_templates(apr_pool_t *p, const pm_settings *st, const char *kin
                            const char *lang, const char **subject, const char **message)
 {
     int rep = strcmp(kind, "representative") == 0;
-    const char *s = own_text(p, rep ? st->representative_subject : st->client_subject, lang);
-    const char *m = own_text(p, rep ? st->representative_message : st->client_message, lang);
+    int reset = strcmp(kind, "reset") == 0;   /* no setting: always the catalog's text */
+    const char *s = reset ? NULL
+                    : own_text(p, rep ? st->representative_subject : st->client_subject, lang);
+    const char *m = reset ? NULL
+                    : own_text(p, rep ? st->representative_message : st->client_message, lang);
 
     *subject = s ? s : pm_settings_catalog_text(lang, apr_pstrcat(p, kind, "_subject", NULL));
     *message = m ? m : pm_settings_catalog_text(lang, apr_pstrcat(p, kind, "_message", NULL));

@@ -275,6 +275,66 @@ describe('recipient page', () => {
     await p2.context().close();
   });
 
+  test('password reset link: its own screen, checks, wrong date next to the field, then the new password; axe clean', async () => {
+    const c = server.clients.get(30);
+    server.accounts.set('reset.me', {
+      id: 9101, username: 'Reset.Me', password: 'the old long password', client_id: c.id, representative_id: null,
+      active: true, created_at: Math.floor(Date.now() / 1000) - 86400,
+    });
+    const r = await staffRequest('POST', 'accounts/9101/password-reset');
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const inv = [...server.invitations.values()].find((i) => i.kind === 'reset' && i.account_id === 9101);
+    for (let i = 0; i < 100 && !server.tokenOf(inv.id); i += 1) await new Promise((res) => setTimeout(res, 20));
+    const token = server.tokenOf(inv.id);
+
+    const page = await openLink(token);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    assert.equal(new URL(page.url()).hash, '', 'token removed from the address bar');
+    await page.getByText('This sets a new password for the portal account Reset.Me.').waitFor();
+    await page.getByText(/This link works once, until .*\d/).waitFor();
+    assert.equal(await page.locator('#view-invitation').isVisible(), false, 'no invitation form');
+    assert.equal(await page.getByRole('button', { name: /Decline/ }).count(), 0, 'nothing to decline');
+    assert.equal(await page.getByLabel('Your date of birth').getAttribute('type'), 'date');
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'recipient reset');
+    await screenshot(page, 'recipient-reset');
+
+    const save = page.getByRole('button', { name: 'Save my new password' });
+    await save.click();
+    await page.locator('#reset-dob-error').filter({ hasText: 'Please enter the date of birth.' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'reset-dob');
+    await page.getByLabel('Your date of birth').fill('2001-01-01');
+    await page.getByLabel('New password', { exact: true }).fill('a brand new password');
+    await page.getByLabel('Type the new password again').fill('a brand new passworD');
+    await save.click();
+    await page.locator('#reset-password2-error').filter({ hasText: 'don’t match' }).waitFor();
+    await checkA11y(page, 'recipient reset errors');
+    const before = recipientCalls().length;
+    assert.equal(recipientCalls().at(-1).path, '/portal/invitation/api/lookup', 'local checks send nothing');
+
+    await page.getByLabel('Type the new password again').fill('a brand new password');
+    await save.click();
+    await page.locator('#reset-dob-error').filter({ hasText: 'doesn’t match what the practice has on file' }).waitFor();
+    const sent = JSON.parse(recipientCalls().at(-1).body);
+    assert.deepEqual(Object.keys(sent).sort(), ['date_of_birth', 'password', 'token']);
+    assert.equal(recipientCalls().at(-1).path, '/portal/invitation/api/reset');
+    assert.equal(recipientCalls().length, before + 1);
+
+    await page.getByLabel('Your date of birth').fill(c.date_of_birth);
+    await save.click();
+    await page.getByRole('heading', { name: 'Your new password is saved' }).waitFor();
+    await page.getByText('Sign in as Reset.Me with your new password. The old password no longer works.').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Go to the sign-in page' }).isVisible(), true);
+    assert.equal(server.accounts.get('reset.me').password, 'a brand new password', 'the new password is set');
+    await checkA11y(page, 'recipient reset done');
+    assertNoProblems(page);
+    await page.context().close();
+
+    const again = await openLink(token);
+    await again.getByRole('heading', { name: /already been used/ }).waitFor();
+    await again.context().close();
+  });
+
   test('a light brand colour keeps readable text', async () => {
     server.options.brandColor = '#f4e04d';
     const { token } = await invite(18);

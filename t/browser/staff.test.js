@@ -345,6 +345,54 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('portal accounts: reset password names where the email goes, shows the open link, cooldown explained; axe clean', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Drew' && x.last_name === 'Lopez');
+    server.accounts.set('drew.lopez', {
+      id: 9002, username: 'Drew.Lopez', password: 'x', client_id: c.id, representative_id: null, active: true,
+      created_at: Math.floor(Date.now() / 1000) - 86400,
+    });
+    server.accounts.set('drew.off', {
+      id: 9003, username: 'Drew.Off', password: 'x', client_id: c.id, representative_id: null, active: false,
+      created_at: Math.floor(Date.now() / 1000) - 86400 * 9, disabled_at: Math.floor(Date.now() / 1000) - 86400, disabled_by: 'clin1',
+    });
+    const page = await staffPage();
+    await pickClient(page, 'Lopez', /Lopez, Drew/);
+    const item = page.locator('li[data-account-id="9002"]');
+    await item.getByRole('heading', { name: 'Drew.Lopez' }).waitFor();
+    assert.equal(await page.locator('li[data-account-id="9003"]').getByRole('button', { name: /Reset password/ }).count(), 0,
+      'no reset button on a turned-off account');
+
+    const RESET = /^POST \/portal-manager\/api\/accounts\/9002\/password-reset$/;
+    await item.getByRole('button', { name: 'Reset password Drew.Lopez' }).click();
+    const yes = item.getByRole('button', { name: 'Send reset email' });
+    await yes.waitFor();
+    assert.equal(await yes.evaluate((el) => el === document.activeElement), true, 'focus moves to the confirmation');
+    assert.match(await item.textContent(), /to drew\.lopez@example\.org\?/, 'names the address the page shows');
+    assert.equal(apiCalls(RESET).length, 0, 'nothing is sent before the confirmation');
+    await checkA11y(page, 'staff account reset confirmation');
+    await yes.click();
+    await item.getByText(/link emailed, works until/).waitFor();
+    assert.equal(apiCalls(RESET).length, 1, 'one request');
+    assert.equal(apiCalls(RESET)[0].body || '', '', 'no body');
+    await page.locator('#status').filter({ hasText: 'password reset email for Drew.Lopez is on its way to drew.lopez@example.org' }).waitFor();
+    assert.equal(await item.getByRole('button', { name: 'Reset password Drew.Lopez' }).count(), 1, 'the button is back');
+
+    // again within the cooldown: explained next to the account, nothing else changes
+    await item.getByRole('button', { name: 'Reset password Drew.Lopez' }).click();
+    await item.getByRole('button', { name: 'Send reset email' }).click();
+    await item.getByText(/A password reset email was sent very recently\. You can resend it in about 10 minutes\./).waitFor();
+    await screenshot(page, 'staff-account-reset');
+    await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
+    await checkA11y(page, 'staff account reset error');
+
+    // cancel leaves everything as it was
+    await item.getByRole('button', { name: 'Cancel' }).click();
+    await item.getByRole('button', { name: 'Reset password Drew.Lopez' }).waitFor();
+    assert.equal(apiCalls(RESET).length, 2, 'cancel sends nothing');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('display names, delayed delivery in words, resend hidden at the send limit, representatives off', async () => {
     const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Ibrahim');
     const page = await staffPage();

@@ -227,7 +227,32 @@ export async function startFakeServer(options = {}) {
       created_at: iso(a.created_at || now()), disabled_at: a.active ? null : iso(a.disabled_at || null),
       disabled_by: a.active ? null : (USERS[a.disabled_by]?.display_name || a.disabled_by || null),
       disabled_reason: a.active ? null : (a.disabled_reason || null),
+      reset_expires_at: openReset(a) ? iso(openReset(a).expires_at) : null,
     };
+  }
+
+  // password reset: an invitation of kind 'reset' for an account (the module's design)
+  function openReset(a) {
+    return [...invitations.values()].find((i) => i.kind === 'reset' && i.account_id === a.id
+      && i.status === 'pending' && !isExpired(i));
+  }
+
+  function resetAccount(a, c, user) {
+    if (!a.active) fail(409, 'account_disabled', 'This portal account is disabled.');
+    const rep = a.representative_id && representatives.get(a.representative_id);
+    const email = rep ? rep.email : c.email;
+    if (!email) fail(409, 'no_email', 'There is no email address on file for this person.');
+    const open = openReset(a);
+    if (open) {
+      const wait = open.last_queued_at + opts.resendCooldownSec - now();
+      if (wait > 0) fail(429, 'resend_too_soon', 'Sent a moment ago.', null, { 'Retry-After': String(wait) });
+      open.expires_at = now() + 24 * 3600;
+      open.last_queued_at = now();
+      send(open);
+      return;
+    }
+    const inv = newInvitation(c, rep || null, user);
+    Object.assign(inv, { kind: 'reset', account_id: a.id, email, expires_at: now() + 24 * 3600 });
   }
 
   function disableAccount(a, user, reason) {
@@ -239,6 +264,10 @@ export async function startFakeServer(options = {}) {
     const c = entry && clients.get(entry[1].client_id);
     if (!entry || !c) fail(404, 'not_found', 'There is no portal account with this id.');
     const a = entry[1];
+    if (what === 'password-reset') {
+      resetAccount(a, c, user);
+      return [202, clientView(c)];
+    }
     if (what === 'disable') {
       const reason = body && body.reason;
       if (reason !== undefined && reason !== null && (typeof reason !== 'string' || [...reason].length > 500)) {
@@ -264,7 +293,7 @@ export async function startFakeServer(options = {}) {
       email: c.email,
       declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, by_name: USERS[c.declined_by]?.display_name || null, note: c.declined_note } : null,
       statement_notifications: c.statement_notifications,
-      invitations: [...invitations.values()].filter((i) => i.client_id === c.id).sort((a, b) => b.id - a.id).map(invitationJson),
+      invitations: [...invitations.values()].filter((i) => i.client_id === c.id && i.kind !== 'reset').sort((a, b) => b.id - a.id).map(invitationJson),
       accounts: [...accounts.entries()].filter(([, a]) => a.client_id === c.id)
         .map(([u, a]) => accountJson(u, a)).sort((x, y) => x.id - y.id),
       representatives: reps.map((r) => {
@@ -304,7 +333,7 @@ export async function startFakeServer(options = {}) {
       id: nextId++, client_id: client.id, representative_id: rep ? rep.id : null,
       email: rep ? rep.email : client.email, status: 'pending', delivery: null, delivery_error: null,
       created_at: now(), created_by: user, sent_at: null, expires_at: now() + opts.ttlSec, responded_at: null,
-      send_count: 0, verify_failures: 0, token: null,
+      send_count: 0, verify_failures: 0, token: null, kind: 'invite', last_queued_at: now(),
     };
     invitations.set(inv.id, inv);
     send(inv);
@@ -562,7 +591,7 @@ export async function startFakeServer(options = {}) {
       for (const a of accounts.values()) if (a.representative_id === rep.id && a.active) disableAccount(a, user);
       return [200, {}];
     }
-    if ((m = /^accounts\/(\d+)\/(disable|enable)$/.exec(route)) && method === 'POST') {
+    if ((m = /^accounts\/(\d+)\/(disable|enable|password-reset)$/.exec(route)) && method === 'POST') {
       return accountsApi(method, Number(m[1]), m[2], body, user);
     }
     if (route.startsWith('admin/')) return adminApi(method, route.slice('admin/'.length), query, body, user);
@@ -709,16 +738,41 @@ export async function startFakeServer(options = {}) {
   function recipientApi(method, route, body) {
     if (method !== 'POST') fail(405, 'method_not_allowed', 'POST only', null, { Allow: 'POST' });
     const b = body || {};
+    const accountOf = (inv) => [...accounts.values()].find((a) => a.id === inv.account_id);
     if (route === 'lookup') {
       const inv = tokenInvitation(b.token);
       const c = clients.get(inv.client_id);
       const rep = inv.representative_id ? representatives.get(inv.representative_id) : null;
+      const reset = inv.kind === 'reset'
+        ? { kind: 'reset', username: accountOf(inv).username, for: rep ? 'representative' : 'client' } : {};
       return [200, {
         ...practiceInfo(), recipient_first_name: rep ? rep.first_name : c.first_name,
         kind: rep ? 'representative' : 'client', expires_at: iso(inv.expires_at), brand_color: opts.brandColor || '#2f5d62',
         password_min_length: settingsDoc().password_min_length,
-        language: recipientLanguage(inv), time_zone: settingsDoc().time_zone || 'UTC',
+        language: recipientLanguage(inv), time_zone: settingsDoc().time_zone || 'UTC', ...reset,
       }];
+    }
+    if (route === 'reset') {
+      const inv = tokenInvitation(b.token);
+      if (inv.kind !== 'reset') fail(409, 'wrong_kind', 'This link is an invitation, not a password reset.');
+      const c = clients.get(inv.client_id);
+      const a = accountOf(inv);
+      const pw = String(b.password || '');
+      if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === a.username.toLowerCase()) {
+        fail(422, 'weak_password', 'The password is too weak.', 'password');
+      }
+      if (b.date_of_birth !== c.date_of_birth) {
+        inv.verify_failures += 1;
+        if (inv.verify_failures >= 5) { inv.status = 'locked'; failLink(423, 'locked', 'Locked.'); }
+        fail(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
+      }
+      a.password = pw;
+      inv.status = 'accepted';
+      inv.responded_at = now();
+      return [200, { login_url: '/portal/account/', username: a.username }];
+    }
+    if ((route === 'accept' || route === 'decline') && tokenInvitation(b.token).kind === 'reset') {
+      fail(409, 'wrong_kind', 'This link is for a password reset, not an invitation.');
     }
     if (route === 'accept') {
       const inv = tokenInvitation(b.token);
