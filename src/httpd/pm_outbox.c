@@ -62,6 +62,14 @@ static void token_secret(server_rec *s, const unsigned char **secret, apr_size_t
     }
 }
 
+/* The words the HTML layout and the footer add around the practice's template. */
+static void mail_layout_words(pm_mail_vars *v)
+{
+    v->button_label = "Open the invitation";
+    v->link_hint = "If the button does not work, copy this link into your web browser:";
+    v->phone_label = "Phone";
+}
+
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
                       const char *first_name, const char *link, long long expires_at,
                       const char **subject, const char **text, const char **html)
@@ -70,6 +78,7 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     pm_mail_vars v, sv;
 
     pm_settings_templates(st, kind, &subject_t, &message_t);
+    memset(&v, 0, sizeof(v));
     v.recipient_first_name = first_name ? first_name : "";
     v.practice_name = pm_settings_practice_name(st, pm_server_config(s));
     v.link = link;
@@ -77,7 +86,10 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     sv = v;
     sv.link = NULL;                 /* never in a Subject header, whatever the row says */
     *subject = pm_template_text(p, subject_t, &sv);
-    *text = pm_template_text(p, message_t, &v);
+    mail_layout_words(&v);
+    v.practice_phone = st->practice_phone;
+    v.practice_address = st->practice_address;
+    *text = apr_pstrcat(p, pm_template_text(p, message_t, &v), pm_mail_footer_text(p, &v), NULL);
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
@@ -90,6 +102,7 @@ static void address_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
 {
     d->msg.to_name = "";
     d->msg.to_addr = to;
+    d->msg.from_name = pm_settings_from_name(st, pm_server_config(s));
     d->msg.message_id = d->attempts > 1 ? pm_outbox_message_id(p, s)
                                         : pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();

@@ -12,6 +12,10 @@ apr_status_t pm_settings_load(pm_db *db, apr_pool_t *p, pm_settings *out);
 /* practice_name, else the PortalMailFrom display name, else "Your practice". */
 const char *pm_settings_practice_name(const pm_settings *st, const pm_server_conf *conf);
 
+/* The From display name: PortalMailFrom's when it names one (the directive wins),
+ * else the practice_name setting (a rename shows at once), else none. */
+const char *pm_settings_from_name(const pm_settings *st, const pm_server_conf *conf);
+
 /* Subject and message template for a recipient kind ("client"/"representative"). */
 void pm_settings_templates(const pm_settings *st, const char *kind,
                            const char **subject, const char **message);
