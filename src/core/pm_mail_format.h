@@ -50,6 +50,7 @@ typedef struct {
     const char *phone_label;        /* footer: "<phone_label>: <practice_phone>" */
     const char *practice_phone;
     const char *practice_address;   /* footer; may hold line breaks */
+    const char *footer_note;        /* footer's last paragraph: why this email came */
 } pm_mail_vars;
 
 /* NULL when tmpl uses only known placeholders (and {{link}} when need_link). */
@@ -59,7 +60,7 @@ const char *pm_template_problem(apr_pool_t *p, const char *tmpl, int need_link);
 char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v);
 
 /* The text part's footer: "-- " then the practice name, phone and address lines
- * (whichever v has); "" when it has none. */
+ * (whichever v has) and, after a blank line, the note; "" when it has none. */
 char *pm_mail_footer_text(apr_pool_t *p, const pm_mail_vars *v);
 
 /* The button's text colour on background #rrggbb: white or near-black, whichever

@@ -63,11 +63,13 @@ static void token_secret(server_rec *s, const unsigned char **secret, apr_size_t
 }
 
 /* The words the HTML layout and the footer add around the practice's template. */
-static void mail_layout_words(pm_mail_vars *v)
+static void mail_layout_words(apr_pool_t *p, pm_mail_vars *v)
 {
     v->button_label = "Open the invitation";
     v->link_hint = "If the button does not work, copy this link into your web browser:";
     v->phone_label = "Phone";
+    v->footer_note = apr_pstrcat(p, "You received this email because ", v->practice_name,
+                                 " invited you to its client portal.", NULL);
 }
 
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
@@ -86,7 +88,7 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     sv = v;
     sv.link = NULL;                 /* never in a Subject header, whatever the row says */
     *subject = pm_template_text(p, subject_t, &sv);
-    mail_layout_words(&v);
+    mail_layout_words(p, &v);
     v.practice_phone = st->practice_phone;
     v.practice_address = st->practice_address;
     *text = apr_pstrcat(p, pm_template_text(p, message_t, &v), pm_mail_footer_text(p, &v), NULL);

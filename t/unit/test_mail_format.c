@@ -595,6 +595,26 @@ static void test_template_button_footer(apr_pool_t *p)
     v.practice_name = NULL;
     is_str(pm_mail_footer_text(p, &v), "", "footer: nothing to say, no footer");
 
+    /* SpamAssassin's HTML_IMAGE_ONLY_04..32 score an image with at most 3,200 bytes of
+     * HTML: the layout alone, around the shortest template, is above that */
+    v = layout_vars();
+    v.practice_name = "X";
+    v.link = "https://p.example/#t=x";
+    v.practice_phone = v.practice_address = NULL;
+    out = pm_template_html(p, "{{link}}", &v, NULL, 1);
+    ok(strlen(out) > 3200, "html with a logo: %d bytes around a bare {{link}} (> 3200)",
+       (int)strlen(out));
+    ok(strstr(out, "<v:roundrect ") && strstr(out, "fillcolor=\"#1a5fb4\"")
+       && strstr(out, "<!--[if !mso]><!--><a href="), "button: VML for Outlook, the link for the rest");
+    v = layout_vars();
+    v.footer_note = "Why you got this.";
+    text = pm_mail_footer_text(p, &v);
+    ok(strstr(text, "Springfield, IL 62701\n\nWhy you got this.\n") != NULL,
+       "footer: the note after a blank line");
+    out = pm_template_html(p, "{{link}}", &v, NULL, 0);
+    ok(strstr(out, "Springfield, IL 62701</p>\n<p>Why you got this.</p>") != NULL,
+       "html footer: the note is its own paragraph");
+
     is_str(pm_mail_on_color("#000000"), "#ffffff", "on black: white");
     is_str(pm_mail_on_color("#ffffff"), "#111111", "on white: dark");
     is_str(pm_mail_on_color("#1a5fb4"), "#ffffff", "on the default blue: white");
