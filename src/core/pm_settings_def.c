@@ -244,7 +244,8 @@ static const char *text_problem(apr_pool_t *p, json_t *v, size_t max, int newlin
     if (pm_utf8_length(s) > max) {
         return apr_psprintf(p, "must be at most %d characters", (int)max);
     }
-    return *pm_trim(p, s) ? NULL : "must not be empty";
+    /* text with line breaks: only spaces and line breaks is empty too */
+    return s[strspn(s, newlines ? " \t\r\n" : " \t")] ? NULL : "must not be empty";
 }
 
 static const char *url_problem(apr_pool_t *p, json_t *v, int allow_insecure)
