@@ -1,6 +1,7 @@
 /* pm_mail_format.c — everything about an invitation email that is text: headers
  * safe for SMTP (no injected line breaks, encoded-words, folding), dates, and
- * rendering the {{placeholder}} templates into the text and HTML bodies. */
+ * rendering the {{placeholder}} templates into the text and HTML bodies (the
+ * HTML layout: button, footer, mail-client fallbacks). */
 #include "pm_mail_format.h"
 #include "pm_base64.h"
 #include "pm_text.h"
