@@ -202,7 +202,7 @@ my $DEFAULTS = get_settings();
                        max_emails_per_minute
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
-                       modules representatives_enabled collation_locale practice_phone
+                       modules representatives_enabled collation_locale practice_phone practice_address
                        disable_accounts_on_discharge default_language time_zone audit_retention_days)],
               'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
@@ -361,6 +361,12 @@ my @RULES = (
         good => ['America/Chicago', 'Europe/Madrid', 'UTC'],
         bad  => ['Mars/Olympus_Mons', 'America/Chicago ', "America/Chicago\nX", '', 'x' x 200,
                  5, [], {}, JSON::PP::true],
+    },
+    practice_address => {
+        good => ["12 Main Street, Suite 4\nSpringfield, IL 62701", "Calle Mayor 1\r\n28013 Madrid",
+                 'x' x 300, 'é' x 300, 'One line'],
+        bad  => ['', "  \n ", 'x' x 301, 'é' x 301, "Bell\x07", "Del\x7f", 42, JSON::PP::true, ['x'],
+                 { street => 'x' }],
     },
     # ends on the default: later files expect the list in English order
     collation_locale => {
@@ -560,7 +566,8 @@ sub stored_form {
     like($p->{html}, qr/Smith &amp; &lt;Jones&gt; &quot;Care&quot; says: &lt;b&gt;open&lt;\/b&gt;/,
          'preview html: template text and practice name escaped');
     unlike($p->{html}, qr/<b>open/, 'preview html: no markup from the template');
-    like($p->{html}, qr/<a href="\Q$TEST_LINK\E" style="color:#aa3300">/, 'preview html: the brand colour');
+    like($p->{html}, qr/<a href="\Q$TEST_LINK\E" style="display:inline-block;[^"]*background-color:#aa3300;/,
+         'preview html: the link is a button in the brand colour');
     @when = $p->{text} =~ $HUMAN_TIME;
     $exp = @when ? human_to_epoch(@when) : 0;
     ok(abs($exp - ($t0 + 3 * 3600)) <= 120, 'preview: expiry follows invitation_ttl_hours = 3')
@@ -1096,6 +1103,8 @@ sub leaf_parts {
     is($by{portal_url}{default_from}, 'PortalLoginURL', 'portal_url: default from PortalLoginURL');
     is_deeply([sort @{ $by{modules}{keys} || [] }], [sort keys %DEFAULT_MODULES], 'modules: the six keys');
     ok($by{practice_phone}{nullable} && !$by{practice_name}{nullable}, 'practice_phone nullable, practice_name not');
+    ok($by{practice_address}{nullable} && $by{practice_address}{type} eq 'lines'
+       && $by{practice_address}{max_length} == 300, 'practice_address: nullable lines of at most 300 characters');
 
     my @ranged = grep { $_->{type} eq 'integer' } @$defs;
     is_deeply([sort map { $_->{name} } @ranged],
@@ -1114,7 +1123,7 @@ sub leaf_parts {
     }
     my @long = grep { defined $_->{max_length} } @$defs;
     is_deeply([sort map { $_->{name} } @long],
-              [sort qw(practice_name practice_phone brand_color client_invitation_subject
+              [sort qw(practice_name practice_phone practice_address brand_color client_invitation_subject
                        client_invitation_message representative_invitation_subject
                        representative_invitation_message)], 'the settings with a longest length');
     for my $d (@long) {

@@ -23,6 +23,7 @@ const TEST_POLL_LIMIT = 60;
 const FIELDS = {
   practice_name: { input: 'practice-name', label: 'Practice name' },
   practice_phone: { input: 'practice-phone', label: 'Practice phone' },
+  practice_address: { input: 'practice-address', label: 'Practice address' },
   logo: { input: 'logo-file', label: 'Logo', error: 'logo-error' },
   brand_color: { input: 'brand-color', label: 'Brand colour' },
   portal_url: { input: 'portal-url', label: 'Link to the client portal' },
@@ -39,7 +40,7 @@ const FIELDS = {
 };
 
 const SECTIONS = {
-  branding: { form: 'branding-form', name: 'Branding', fields: ['practice_name', 'practice_phone', 'logo', 'brand_color', 'portal_url'], emails: true },
+  branding: { form: 'branding-form', name: 'Branding', fields: ['practice_name', 'practice_phone', 'practice_address', 'logo', 'brand_color', 'portal_url'], emails: true },
   invitations: {
     form: 'invitations-form', name: 'Invitation emails', emails: true,
     fields: ['client_invitation_subject', 'client_invitation_message', 'representative_invitation_subject', 'representative_invitation_message'],
@@ -119,6 +120,10 @@ function pageValue(name) {
     case 'client_invitation_message': case 'representative_invitation_message':
       keepTyped();
       return ownTexts(name, state.drafts[name]);
+    case 'practice_address': {
+      const v = $(FIELDS[name].input).value;
+      return v.trim() === '' ? null : v;
+    }
     case 'modules': {
       const out = {};
       for (const m of MODULES) out[m] = modules.namedItem('modules.' + m).checked;

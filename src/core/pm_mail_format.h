@@ -35,12 +35,21 @@ const char *pm_mail_date(apr_pool_t *p, apr_time_t t);
 
 char *pm_html_escape(apr_pool_t *p, const char *s);
 
-/* Template variables for invitation emails. */
+/* Template variables for invitation emails, and the words the HTML layout and
+ * the footer add around the template (the caller's, in the recipient's language;
+ * none is fixed here). NULL members are left out. */
 typedef struct {
     const char *recipient_first_name;
     const char *practice_name;
     const char *link;
     const char *expires_at;
+    const char *button_label;       /* the HTML link as a button; NULL: the bare URL */
+    const char *link_hint;          /* under the button, before the raw link */
+    const char *phone_label;        /* footer: "<phone_label>: <practice_phone>" */
+    const char *practice_phone;
+    const char *practice_address;   /* footer; may hold line breaks */
+    const char *footer_note;        /* footer's last paragraph: why this email came */
+    const char *lang;               /* the HTML part's lang attribute ("es"), or NULL */
 } pm_mail_vars;
 
 /* NULL when tmpl uses only known placeholders (and {{link}} when need_link). */
@@ -49,9 +58,19 @@ const char *pm_template_problem(apr_pool_t *p, const char *tmpl, int need_link);
 /* Plain-text rendering. */
 char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v);
 
-/* HTML body: the template text escaped, blank-line paragraphs, {{link}} as an
- * anchor; brand_color (#rrggbb or NULL) colours the link; with_logo puts the
- * inline image PM_MAIL_LOGO_CID on top. */
+/* The text part's footer: "-- " then the practice name, phone and address lines
+ * (whichever v has) and, after a blank line, the note; "" when it has none. */
+char *pm_mail_footer_text(apr_pool_t *p, const pm_mail_vars *v);
+
+/* The button's text colour on background #rrggbb: white or near-black, whichever
+ * contrasts more (WCAG relative luminance). */
+const char *pm_mail_on_color(const char *rrggbb);
+
+/* HTML body: a table layout for mail clients (inline styles, no classes needed),
+ * the template text escaped in blank-line paragraphs, {{link}} as a button-style
+ * anchor in brand_color (#rrggbb; anything else: the default blue) with the raw
+ * link under it, or a plain anchor when v has no button_label; the footer as
+ * pm_mail_footer_text says; with_logo puts the inline image PM_MAIL_LOGO_CID on top. */
 char *pm_template_html(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v,
                        const char *brand_color, int with_logo);
 

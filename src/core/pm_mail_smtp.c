@@ -195,7 +195,8 @@ static const char *compose_message(apr_pool_t *p, const pm_smtp_conf *c, const p
     const char *headers[7];
 
     headers[0] = apr_pstrcat(p, "Date: ", pm_mail_date(p, m->date), NULL);
-    headers[1] = pm_mail_mailbox_header(p, "From", c->from_name, c->from_addr);
+    headers[1] = pm_mail_mailbox_header(p, "From", m->from_name ? m->from_name : c->from_name,
+                                        c->from_addr);
     headers[2] = pm_mail_mailbox_header(p, "To", m->to_name, m->to_addr);
     headers[3] = pm_mail_header(p, "Subject", m->subject);
     headers[4] = apr_pstrcat(p, "Message-ID: ", m->message_id, NULL);
@@ -215,7 +216,8 @@ static const char *unsafe_field(const pm_smtp_conf *c, const pm_mail_message *m)
         return "the subject contains a line break";
     }
     if (!pm_mail_header_safe(m->message_id) || !pm_mail_header_safe(c->from_addr)
-        || !pm_mail_header_safe(c->from_name)) {
+        || !pm_mail_header_safe(c->from_name)
+        || (m->from_name && !pm_mail_header_safe(m->from_name))) {
         return "a header contains a line break";
     }
     if (strchr(m->to_addr, '@') == NULL || strpbrk(m->to_addr, "<> ,;") != NULL) {

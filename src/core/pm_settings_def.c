@@ -51,6 +51,8 @@ const pm_setting_def pm_setting_defs[] = {
     { "collation_locale", PM_SETTING_LOCALE, 0, 0, 0, PM_COLLATE_DEFAULT_LOCALE, NULL, 0,
       AT(collation_locale) },
     { "practice_phone", PM_SETTING_TEXT, 1, 40, 0, NULL, NULL, 1, AT(practice_phone) },
+    /* the emails' footer (with the name and phone); line breaks kept */
+    { "practice_address", PM_SETTING_LINES, 1, 300, 0, NULL, NULL, 1, AT(practice_address) },
     /* the language of a recipient who has none of their own (pm_locale.c) */
     { "default_language", PM_SETTING_LANGUAGE, 0, 0, 0, "en", NULL, 0, AT(default_language) },
     /* dates and times in emails and pages; null: the server's own time zone */
@@ -71,7 +73,7 @@ const char *const pm_setting_modules[] = {
 
 static const char *const type_names[] = {
     "text", "url", "color", "logo", "integer", "subject", "message", "boolean", "modules",
-    "locale", "language", "time_zone"
+    "locale", "language", "time_zone", "lines"
 };
 
 const pm_setting_def *pm_setting_find(const char *name)
@@ -132,7 +134,8 @@ json_t *pm_setting_default_json(const pm_setting_def *d)
 static int has_length(const pm_setting_def *d)
 {
     return d->type == PM_SETTING_TEXT || d->type == PM_SETTING_SUBJECT
-        || d->type == PM_SETTING_MESSAGE || d->type == PM_SETTING_COLOR;
+        || d->type == PM_SETTING_MESSAGE || d->type == PM_SETTING_COLOR
+        || d->type == PM_SETTING_LINES;
 }
 
 json_t *pm_setting_definition(const pm_setting_def *d, json_t *dflt)
@@ -248,7 +251,8 @@ static const char *text_problem(apr_pool_t *p, json_t *v, size_t max, int newlin
     if (pm_utf8_length(s) > max) {
         return apr_psprintf(p, "must be at most %d characters", (int)max);
     }
-    return *pm_trim(p, s) ? NULL : "must not be empty";
+    /* text with line breaks: only spaces and line breaks is empty too */
+    return s[strspn(s, newlines ? " \t\r\n" : " \t")] ? NULL : "must not be empty";
 }
 
 static const char *url_problem(apr_pool_t *p, json_t *v, int allow_insecure)
@@ -345,6 +349,8 @@ const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
     switch (d->type) {
     case PM_SETTING_TEXT:
         return text_problem(p, v, (size_t)d->max, 0);
+    case PM_SETTING_LINES:
+        return text_problem(p, v, (size_t)d->max, 1);
     case PM_SETTING_URL:
         return url_problem(p, v, allow_insecure_urls);
     case PM_SETTING_COLOR:

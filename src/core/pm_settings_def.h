@@ -27,6 +27,7 @@ typedef struct {
     int representatives_enabled;
     const char *collation_locale;       /* ICU locale of the client list's order */
     const char *practice_phone;         /* NULL: none shown */
+    const char *practice_address;       /* the emails' footer, may hold line breaks; NULL: none */
     const char *default_language;       /* recipients without a language of their own */
     const char *time_zone;              /* IANA name; NULL: the server's own zone */
 } pm_settings;
@@ -34,7 +35,8 @@ typedef struct {
 typedef enum {
     PM_SETTING_TEXT, PM_SETTING_URL, PM_SETTING_COLOR, PM_SETTING_LOGO, PM_SETTING_INT,
     PM_SETTING_SUBJECT, PM_SETTING_MESSAGE, PM_SETTING_BOOL, PM_SETTING_MODULES,
-    PM_SETTING_LOCALE, PM_SETTING_LANGUAGE, PM_SETTING_TIME_ZONE
+    PM_SETTING_LOCALE, PM_SETTING_LANGUAGE, PM_SETTING_TIME_ZONE,
+    PM_SETTING_LINES                    /* text that may hold line breaks */
 } pm_setting_type;
 
 #define PM_SETTING_NOT_LOADED ((size_t)-1)

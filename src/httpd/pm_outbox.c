@@ -73,6 +73,22 @@ const char *pm_outbox_date_time(apr_pool_t *p, const pm_settings *st, const char
     return when ? when : pm_mail_date(p, apr_time_from_sec(unix_seconds));
 }
 
+/* The words the HTML layout and the footer add around the practice's template, in
+ * the recipient's language (catalog section "email"; a reset link has its own button
+ * and note). */
+static void mail_layout_words(apr_pool_t *p, pm_mail_vars *v, const char *kind,
+                              const char *lang)
+{
+    const char *own = strcmp(kind, "reset") == 0 ? "reset_" : "";
+
+    v->button_label = pm_settings_catalog_text(lang, apr_pstrcat(p, own, "button_label", NULL));
+    v->link_hint = pm_settings_catalog_text(lang, "link_hint");
+    v->phone_label = pm_settings_catalog_text(lang, "phone_label");
+    v->lang = lang;
+    v->footer_note = pm_template_text(p, pm_settings_catalog_text(
+                                             lang, apr_pstrcat(p, own, "footer_note", NULL)), v);
+}
+
 void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const char *kind,
                       const char *lang, const char *first_name, const char *link,
                       long long expires_at, const char **subject, const char **text,
@@ -82,6 +98,7 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     pm_mail_vars v, sv;
 
     pm_settings_templates(p, st, kind, lang, &subject_t, &message_t);
+    memset(&v, 0, sizeof(v));
     v.recipient_first_name = first_name ? first_name : "";
     v.practice_name = pm_settings_practice_name(st, pm_server_config(s));
     v.link = link;
@@ -89,7 +106,10 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     sv = v;
     sv.link = NULL;                 /* never in a Subject header, whatever the row says */
     *subject = pm_template_text(p, subject_t, &sv);
-    *text = pm_template_text(p, message_t, &v);
+    mail_layout_words(p, &v, kind, lang);
+    v.practice_phone = st->practice_phone;
+    v.practice_address = st->practice_address;
+    *text = apr_pstrcat(p, pm_template_text(p, message_t, &v), pm_mail_footer_text(p, &v), NULL);
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
@@ -102,6 +122,7 @@ static void address_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
 {
     d->msg.to_name = "";
     d->msg.to_addr = to;
+    d->msg.from_name = pm_settings_from_name(st, pm_server_config(s));
     d->msg.message_id = d->attempts > 1 ? pm_outbox_message_id(p, s)
                                         : pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();

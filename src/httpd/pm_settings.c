@@ -155,3 +155,11 @@ const char *pm_settings_practice_name(const pm_settings *st, const pm_server_con
     }
     return "Your practice";
 }
+
+const char *pm_settings_from_name(const pm_settings *st, const pm_server_conf *conf)
+{
+    if (conf->mail_from_name && *conf->mail_from_name) {
+        return conf->mail_from_name;
+    }
+    return st->practice_name ? st->practice_name : "";
+}

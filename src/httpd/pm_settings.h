@@ -24,4 +24,8 @@ const char *pm_settings_catalog_text(const char *lang, const char *key);
 /* A per-language setting's defaults, {"en": ..., "es": ...} (new reference). */
 json_t *pm_settings_default_texts(const pm_setting_def *d, apr_pool_t *p);
 
+/* The From display name: PortalMailFrom's when it names one (the directive wins),
+ * else the practice_name setting (a rename shows at once), else none. */
+const char *pm_settings_from_name(const pm_settings *st, const pm_server_conf *conf);
+
 #endif

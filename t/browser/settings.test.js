@@ -293,6 +293,27 @@ describe('settings page', () => {
     await page.close();
   });
 
+  test('practice address: several lines kept, its length from the definition, cleared to nothing', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const defs = Object.fromEntries(SETTINGS.map((d) => [d.name, d]));
+    const address = page.getByLabel('Practice address');
+    assert.equal(await address.inputValue(), '');
+    assert.equal(await address.getAttribute('maxlength'), String(defs.practice_address.max_length));
+    await address.fill('12 Main Street, Suite 4\nSpringfield, IL 62701');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { practice_address: '12 Main Street, Suite 4\nSpringfield, IL 62701' });
+    assert.equal(server.settings().practice_address, '12 Main Street, Suite 4\nSpringfield, IL 62701');
+    await address.fill('  ');
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/api/admin/settings')),
+      page.getByRole('button', { name: 'Save branding' }).click(),
+    ]);
+    assert.deepEqual(lastPut(), { practice_address: null });
+    await page.close();
+  });
+
   test('modules and rules: the whole modules object, numbers checked in place', async () => {
     resetSettings();
     const page = await settingsPage();

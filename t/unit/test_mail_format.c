@@ -445,6 +445,7 @@ static pm_mail_vars sample_vars(void)
 {
     pm_mail_vars v;
 
+    memset(&v, 0, sizeof(v));
     v.recipient_first_name = "Zoë";
     v.practice_name = "Riverside & <Sons>";
     v.link = "https://portal.example.org/invitation/#t=abc_DEF-123";
@@ -528,6 +529,82 @@ static void test_template_html(apr_pool_t *p)
     ok(strstr(out, "onclick=\"") == NULL, "html: a malformed brand colour cannot add attributes");
 }
 
+static pm_mail_vars layout_vars(void)
+{
+    pm_mail_vars v = sample_vars();
+
+    v.button_label = "Open <it>";
+    v.link_hint = "Or copy this link:";
+    v.phone_label = "Phone";
+    v.practice_phone = "(555) 010-4477";
+    v.practice_address = "12 Main St & Co\nSpringfield, IL 62701";
+    return v;
+}
+
+static void test_template_button_footer(apr_pool_t *p)
+{
+    pm_mail_vars v = layout_vars();
+    char *out, *text;
+
+    out = pm_template_html(p, "Open:\n{{link}}", &v, "#aa3300", 1);
+    ok(strstr(out, ">Open &lt;it&gt;</a>") != NULL, "button: the label, escaped, is the link text");
+    ok(strstr(out, "display:inline-block") && strstr(out, "background-color:#aa3300")
+       && strstr(out, "border-radius:4px") && strstr(out, "text-decoration:none"),
+       "button: an inline-styled block in the brand colour");
+    ok(strstr(out, "color:#ffffff") != NULL, "button: white text on a dark brand colour");
+    ok(strstr(out, "Or copy this link:<br>\n<a href=\"https://portal.example.org/invitation/"
+                   "#t=abc_DEF-123\"") != NULL, "button: the raw link under it, after the hint");
+    ok(strstr(out, "class=\"") == NULL || strstr(out, "style=\"display:inline-block") != NULL,
+       "button: styled inline, no class needed");
+    ok(strstr(out, "Riverside &amp; &lt;Sons&gt;<br>\nPhone: (555) 010-4477<br>\n12 Main St &amp; Co"
+                   "<br>\nSpringfield, IL 62701</p>") != NULL,
+       "html footer: name, phone, address lines (escaped)");
+    ok(strstr(out, "<img src=\"cid:" PM_MAIL_LOGO_CID "\"") != NULL, "html: the logo on top");
+    out = pm_template_html(p, "{{link}}", &v, "#ffee00", 0);
+    ok(strstr(out, "color:#111111") != NULL, "button: dark text on a light brand colour");
+    ok(strstr(out, "word-break:break-all") && strstr(out, "color:#1a5fb4;word-break"),
+       "light brand colour: the raw link keeps the readable default blue");
+    out = pm_template_html(p, "{{link}}", &v, "red\" onclick=\"alert(1)", 0);
+    ok(strstr(out, "onclick") == NULL && strstr(out, "background-color:#1a5fb4"),
+       "button: a malformed brand colour falls back to the default");
+
+    text = apr_pstrcat(p, pm_template_text(p, "Open:\n{{link}}\n", &v),
+                       pm_mail_footer_text(p, &v), NULL);
+    is_str(text, "Open:\nhttps://portal.example.org/invitation/#t=abc_DEF-123\n\n-- \n"
+                 "Riverside & <Sons>\nPhone: (555) 010-4477\n12 Main St & Co\n"
+                 "Springfield, IL 62701\n", "text: the raw link, then the footer");
+    v.practice_phone = NULL;
+    v.practice_address = NULL;
+    is_str(pm_mail_footer_text(p, &v), "\n-- \nRiverside & <Sons>\n", "footer: the name alone");
+    v.practice_name = NULL;
+    is_str(pm_mail_footer_text(p, &v), "", "footer: nothing to say, no footer");
+
+    /* SpamAssassin's HTML_IMAGE_ONLY_04..32 score an image with at most 3,200 bytes of
+     * HTML: the layout alone, around the shortest template, is above that */
+    v = layout_vars();
+    v.practice_name = "X";
+    v.link = "https://p.example/#t=x";
+    v.practice_phone = v.practice_address = NULL;
+    out = pm_template_html(p, "{{link}}", &v, NULL, 1);
+    ok(strlen(out) > 3200, "html with a logo: %d bytes around a bare {{link}} (> 3200)",
+       (int)strlen(out));
+    ok(strstr(out, "<v:roundrect ") && strstr(out, "fillcolor=\"#1a5fb4\"")
+       && strstr(out, "<!--[if !mso]><!--><a href="), "button: VML for Outlook, the link for the rest");
+    v = layout_vars();
+    v.footer_note = "Why you got this.";
+    text = pm_mail_footer_text(p, &v);
+    ok(strstr(text, "Springfield, IL 62701\n\nWhy you got this.\n") != NULL,
+       "footer: the note after a blank line");
+    out = pm_template_html(p, "{{link}}", &v, NULL, 0);
+    ok(strstr(out, "Springfield, IL 62701</p>\n<p>Why you got this.</p>") != NULL,
+       "html footer: the note is its own paragraph");
+
+    is_str(pm_mail_on_color("#000000"), "#ffffff", "on black: white");
+    is_str(pm_mail_on_color("#ffffff"), "#111111", "on white: dark");
+    is_str(pm_mail_on_color("#1a5fb4"), "#ffffff", "on the default blue: white");
+    is_str(pm_mail_on_color("#ffcc00"), "#111111", "on amber: dark");
+}
+
 /* ---- tokens ---------------------------------------------------------------------- */
 
 static void test_tokens(apr_pool_t *p)
@@ -582,6 +659,7 @@ int main(void)
     test_template_problem(p);
     test_template_text(p);
     test_template_html(p);
+    test_template_button_footer(p);
     test_tokens(p);
     apr_pool_destroy(p);
     apr_terminate();

@@ -20,7 +20,7 @@ static void test_names(void)
         ok(pm_setting_find(d->name) == d, "%s found", d->name);
     }
     ok(!dup, "names unique");
-    ok(n == 21, "21 settings (%d)", n);
+    ok(n == 22, "22 settings (%d)", n);
     ok(pm_setting_find("definitions") == NULL && pm_setting_find(NULL) == NULL,
        "unknown names not found");
 }
@@ -163,6 +163,26 @@ static void test_per_language(apr_pool_t *p)
     json_decref(v);
 }
 
+static void test_practice_address(apr_pool_t *p)
+{
+    const pm_setting_def *d = pm_setting_find("practice_address");
+    json_t *v;
+    char long_text[302];
+
+    v = json_string("12 Main St\r\nSuite 4\nSpringfield, IL 62701");
+    ok(d && d->type == PM_SETTING_LINES && d->nullable
+       && pm_setting_problem(p, d, v, 0) == NULL, "practice_address: line breaks allowed");
+    json_decref(v);
+    memset(long_text, 'x', 301);
+    long_text[301] = '\0';
+    v = json_string(long_text);
+    ok(d && pm_setting_problem(p, d, v, 0) != NULL, "practice_address: 301 characters refused");
+    json_decref(v);
+    v = json_string("Main St\x07");
+    ok(d && pm_setting_problem(p, d, v, 0) != NULL, "practice_address: control characters refused");
+    json_decref(v);
+}
+
 static void test_definition_json(void)
 {
     json_t *o = pm_setting_definition(pm_setting_find("password_min_length"), NULL);
@@ -193,6 +213,7 @@ int main(void)
     test_loaded_defaults();
     test_language_and_zone(p);
     test_per_language(p);
+    test_practice_address(p);
     test_definition_json();
     apr_pool_destroy(p);
     apr_terminate();

@@ -102,6 +102,7 @@ function settingProblem(name, v) {
     case 'integer':
       return Number.isInteger(v) && v >= d.min && v <= d.max ? null : 'must be a whole number from ' + d.min + ' to ' + d.max;
     case 'text': return textProblem(v, d.max_length, false);
+    case 'lines': return textProblem(v, d.max_length, true);
     case 'url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
     case 'color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
     case 'logo': {

@@ -19,6 +19,8 @@ package PortalTest::Standalone;
 #   my $res = $sa->recipient(lookup => { token => $t });   # the public recipient API
 #   my $b = PortalTest::Standalone->new(name => 'b', share => $sa);  # a second httpd on
 #                                        # $sa's database and catcher (stop() leaves them)
+#   my $m = PortalTest::Standalone->new(name => 'mta', smtp_port => $port, no_catcher => 1);
+#                                        # mail goes to a real MTA on $port (t/mta/run.pl)
 #
 # Database: the driver of the suite ($PM_DB_DRIVER / the test runtime). SQLite: a new
 # file in the run dir. PostgreSQL: a new schema pm_sa_<pid>_<n> in the suite's database,
@@ -61,6 +63,7 @@ sub new {
         smtp_port => $o{smtp_port},
         owner   => $$,
         share   => $o{share},
+        no_catcher => $o{no_catcher},
     }, $class;
     $self->{mail_dir} = "$self->{dir}/mail";
     return $self;
@@ -269,7 +272,7 @@ sub start {
     }
     PortalTest::Env::write_auth_files({ htpasswd => "$self->{dir}/staff.htpasswd",
                                         groups => "$self->{dir}/staff.groups" });
-    $self->start_smtp unless $self->{share};
+    $self->start_smtp unless $self->{share} || $self->{no_catcher};
     $self->_write_conf;
     return $self->start_httpd;
 }
