@@ -79,6 +79,11 @@ sub expires_of_client {
         like($text, qr/hasta el \Q$date\E$SP\Q$ampm\E$SP?m\./,
              "es client: the expiry in Spanish in Chicago's time ($date $ampm m.)");
         unlike($text, qr/UTC|Hello/, 'es client: no UTC, no English');
+        like($text, qr/Recibió este correo porque Riverside Counseling le invitó/,
+             'es client: the footer in Spanish');
+        my ($html) = map { $_->{text} } grep { $_->{content_type} eq 'text/html' } @{ $p->{parts} || [] };
+        like($html // '', qr/<html lang="es"/, 'es client: the HTML part says it is Spanish');
+        like($html // '', qr/>Abrir la invitaci/, 'es client: the button in Spanish');
     }
 
     # the same client in Madrid's time
@@ -201,7 +206,7 @@ sub expires_of_client {
     reset_settings();
 }
 
-# ---- the test email: the real worker, in the practice's default language -----------------
+# ---- the test email: the real worker, in the language asked for, else the practice's default --
 {
     json_ok(put_settings({ default_language => 'es' }), 200, 'default_language es');
     mail_clear();
@@ -213,8 +218,26 @@ sub expires_of_client {
            'the test email: Spanish prefix and subject');
         like($text, qr/^Hola, Alex:\n/, 'the test email: Spanish text');
     }
-    error_ok(staff(POST => '/admin/settings/test-email', json => { to => $to, language => 'es' }), 400,
-             'unknown_field', 'the test email takes no language (it is the default language)');
+    # a language asked for wins over the default, either way
+    json_ok(put_settings({ default_language => 'en' }), 200, 'default_language back to en');
+    mail_clear();
+    $d = json_ok(staff(POST => '/admin/settings/test-email', json => { to => $to, language => 'es' }), 202,
+                 'test email asked for in es');
+    ($m, $text) = email_to($to, 'test email asked in es');
+    if ($m) {
+        is($m->{subject}, '[Prueba] Riverside Counseling: su invitación al portal de clientes',
+           'the test email asked in es: Spanish although the default is en');
+    }
+    mail_clear();
+    json_ok(staff(POST => '/admin/settings/test-email', json => { to => $to, language => 'en', kind => 'representative' }),
+            202, 'test email asked for in en, representative kind');
+    ($m, $text) = email_to($to, 'test email asked in en');
+    if ($m) {
+        is($m->{subject}, '[Test] Riverside Counseling: you are invited to the client portal',
+           'the test email asked in en: the English representative text');
+    }
+    error_ok(staff(POST => '/admin/settings/test-email', json => { to => $to, language => 'fr' }), 422,
+             'invalid_language', 'the test email: a language without a catalog is refused');
     reset_settings();
 }
 

@@ -71,7 +71,7 @@ my ($rep1, $rep1_email);
     my ($outbox) = tdb()->selectrow_array('SELECT count(*) FROM outbox WHERE invitation_id = ?',
                                          undef, $inv->{id});
     is($outbox, 1, 'one email queued');
-    my @a = audit_rows(action => 'representative.create', object_id => $rep1);
+    my @a = audit_rows(action => 'representative.create', object_id => $rep1, client_id => $A->{id});
     is(scalar @a, 1, 'create audited');
     is_deeply([@{ $a[0] }{qw(username client_id result)}], ['clin1', $A->{id}, 'ok'],
               'audit: who, client, ok');

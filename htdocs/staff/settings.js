@@ -555,7 +555,7 @@ async function sendTestEmail(form, button) {
   const seq = ++state.testSeq;
   await busy(button, async () => {
     try {
-      const r = await api('POST', 'admin/settings/test-email', { to, kind: previewKind() });
+      const r = await api('POST', 'admin/settings/test-email', { to, kind: previewKind(), language: state.lang });
       showTestResult('Test email to ' + to + ' queued; sending…', 'info');
       announce('Test email to ' + to + ' queued.');
       if (r && r.outbox_id) watchTestEmail(seq, r.outbox_id, to);

@@ -246,9 +246,10 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_EXPIRES_AT, "i.expires_at") \
     COL(DUE_FIRST_NAME, \
         "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+    /* a test email's own language, else the recipient's */ \
     COL(DUE_LANGUAGE, \
-        "CASE WHEN i.representative_id IS NULL THEN c.preferred_language " \
-        "ELSE r.preferred_language END") \
+        "coalesce(o.language, CASE WHEN i.representative_id IS NULL " \
+        "THEN c.preferred_language ELSE r.preferred_language END)") \
     COL(DUE_PURPOSE, "o.purpose") \
     COL(DUE_KIND, "i.kind") \
     COL(DUE_TO_ADDRESS, "o.to_address") \

@@ -302,9 +302,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                    created_at) "
         "VALUES (%lld, %s, 'queued', 0, %lld, %lld)" },
     [PM_SQL_OUTBOX_INSERT_TEST] = { "pm_outbox_insert_test",
-        "INSERT INTO outbox (purpose, to_address, message_id, status, attempts, "
+        "INSERT INTO outbox (purpose, to_address, language, message_id, status, attempts, "
         "                    next_attempt_at, created_at) "
-        "VALUES (%s, %s, %s, 'queued', 0, %lld, %lld) RETURNING " COLUMNS(PM_COLS_INSERTED),
+        "VALUES (%s, %s, %s, %s, 'queued', 0, %lld, %lld) RETURNING " COLUMNS(PM_COLS_INSERTED),
         NCOLS(PM_COLS_INSERTED) },
 
     /* The delivery worker (pm_outbox.c). A pass claims up to a batch of due rows

@@ -241,7 +241,7 @@ int pm_api_admin_preview(pm_req *q)
 
 /* ---- POST /admin/settings/test-email --------------------------------------------------- */
 
-static const char *const test_email_fields[] = { "to", "kind", NULL };
+static const char *const test_email_fields[] = { "to", "kind", "language", NULL };
 
 /* At most TEST_EMAIL_LIMIT test emails per champion per rolling hour, counted from
  * the audit trail so the limit holds across children and restarts; 429 with
@@ -287,8 +287,9 @@ int pm_api_admin_test_email(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     json_t *to = pm_http_body_field(q, "to");
-    const char *addr, *k, *problem, *now = pm_arg_int(p, pm_now_sec(q->r));
+    const char *addr, *k, *lang, *problem, *now = pm_arg_int(p, pm_now_sec(q->r));
     apr_array_header_t *rows;
+    pm_settings st;
     json_t *doc;
     int rc;
 
@@ -301,12 +302,14 @@ int pm_api_admin_test_email(pm_req *q)
                                      apr_pstrcat(p, "This email address ", problem, ".", NULL), "to");
     }
     if ((rc = read_email_kind(q, "client", &k)) != PM_NEXT
+        || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = read_email_language(q, &st, &lang)) != PM_NEXT
         || (rc = refuse_test_email_flood(q)) != PM_NEXT) {
         return rc;
     }
     if (pm_db_begin(q->db) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_OUTBOX_INSERT_TEST, &rows,
-                        apr_pstrcat(p, "test_", k, NULL), addr,
+                        apr_pstrcat(p, "test_", k, NULL), addr, lang,
                         pm_outbox_message_id(p, q->r->server), now, now) != APR_SUCCESS
         || rows->nelts != 1
         || pm_audit(q, "settings.test_email", 0, pm_row_int(pm_first_row(rows), INSERTED_ID, 0),

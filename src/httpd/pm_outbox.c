@@ -155,7 +155,8 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
     pm_server_conf *conf = pm_server_config(s);
     const char *kind = strcmp(pm_row_str(row, DUE_PURPOSE), "test_representative") == 0
                        ? "representative" : "client";
-    const char *lang = pm_recipient_language(NULL, st->default_language);
+    const char *lang = pm_recipient_language(pm_row_str(row, DUE_LANGUAGE),
+                                             st->default_language);
 
     pm_outbox_render(p, s, st, kind, lang, PM_SAMPLE_FIRST_NAME,
                      apr_pstrcat(p, conf->invitation_url, PM_TEST_LINK_FRAGMENT, NULL),

@@ -402,7 +402,7 @@ describe('settings page', () => {
     await send.click();
     await page.locator('#test-result').filter({ hasText: 'Test email sent to champion@example.org.' }).waitFor();
     const req = server.requests.filter((r) => r.path.endsWith('/admin/settings/test-email')).at(-1);
-    assert.deepEqual(JSON.parse(req.body), { to: 'champion@example.org', kind: 'representative' });
+    assert.deepEqual(JSON.parse(req.body), { to: 'champion@example.org', kind: 'representative', language: 'en' });
     assert.equal(req.headers['x-requested-with'], 'portal-manager');
     assert.equal(server.outbox.at(-1).kind, 'representative');
 

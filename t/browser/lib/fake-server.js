@@ -663,7 +663,9 @@ export async function startFakeServer(options = {}) {
       if (!EMAIL_RE.test(to)) fail(422, 'invalid_email', 'This email address is not valid.', 'to');
       const kind = (body && body.kind) || 'client';
       if (kind !== 'client' && kind !== 'representative') fail(422, 'invalid_kind', 'kind must be "client" or "representative".', 'kind');
-      const email = renderEmail(kind);
+      const lang = body.language ?? 'en';
+      if (!(lang in SETTING.client_invitation_subject.default)) fail(422, 'invalid_language', 'language must be one the portal has a catalog for.', 'language');
+      const email = renderEmail(kind, lang);
       // like the module, the test email's subject is marked
       const entry = { id: nextId++, to, kind, status: 'queued', last_error: null, ...email, subject: '[Test] ' + email.subject };
       outbox.push(entry);
