@@ -27,9 +27,19 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
     ok($me->{admin}, 'admin: admin is true (a sub-request for PUT /admin/settings is allowed)');
     ok(is_json_bool($me->{representatives_enabled}), 'admin: representatives_enabled is a JSON boolean');
     like($me->{max_sends_per_invitation} // '', qr/^\d+$/, 'admin: max_sends_per_invitation is a number');
-    is_deeply([sort keys %$me], [qw(admin display_name max_sends_per_invitation representatives_enabled username)],
+    is_deeply([sort keys %$me], [qw(admin display_name max_sends_per_invitation representatives_enabled time_zone
+                                    username)],
               'admin: exactly the documented fields')
         or diag explain $me;
+    like($me->{time_zone} // '', qr{^[A-Za-z_]+(?:/[A-Za-z_+\-]+)*$},
+         "admin: time_zone, the server's zone while the setting is unset ($me->{time_zone})");
+    # the pages show times on the practice's clock: the setting, when a champion sets it
+    is(staff(PUT => '/admin/settings', user => 'admin', json => { time_zone => 'America/Chicago' })->code, 200,
+       'time_zone America/Chicago');
+    is(json_ok(staff(GET => '/me', user => 'clin1'), 200, 'GET /me')->{time_zone}, 'America/Chicago',
+       'GET /me answers the practice\'s time_zone');
+    is(staff(PUT => '/admin/settings', user => 'admin', json => { time_zone => undef })->code, 200,
+       'time_zone back to the server\'s');
 }
 {
     my $me = json_ok(staff(GET => '/me', user => 'clin1'), 200, 'GET /me as clin1');

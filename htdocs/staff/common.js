@@ -91,10 +91,21 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+let dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeZone: 'UTC' });
 
-// RFC 3339 UTC → the browser's local time.
+// Times from now on on the practice's clock (GET api/me's time_zone, an IANA name), not the
+// browser's; a zone this browser does not know leaves the browser's.
+export function usePracticeTimeZone(zone) {
+  if (typeof zone !== 'string' || !zone) return;
+  try {
+    dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: zone });
+  } catch {
+    // unknown to this browser: keep its own clock
+  }
+}
+
+// RFC 3339 UTC → the practice's local time (the browser's until usePracticeTimeZone).
 export function localTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);

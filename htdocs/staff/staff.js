@@ -6,7 +6,7 @@
 
 import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
-  busy, showPageError, apiTagged,
+  busy, showPageError, apiTagged, usePracticeTimeZone,
 } from './common.js';
 import { initBulk, disableBulk } from './bulk.js';
 
@@ -1223,6 +1223,7 @@ async function start() {
   try {
     const me = await api('GET', 'me');
     state.me = me;
+    usePracticeTimeZone(me.time_zone);
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
     showRepresentativeInvite();

@@ -2,6 +2,7 @@
  * default, the common prelude every route runs (CSRF, body, database, staff
  * lookup), the routing table, and GET /me; GET /health alone needs no user. */
 #include "pm_api.h"
+#include "pm_locale.h"
 #include "pm_monitor.h"
 #include "pm_route.h"
 #include "pm_store.h"
@@ -99,6 +100,7 @@ static int get_me(pm_req *q)
 {
     json_t *me = pm_json_object(q->r->pool);
     pm_settings st;
+    char zone[128];
     int rc;
 
     if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
@@ -106,6 +108,8 @@ static int get_me(pm_req *q)
     }
     pm_json_set_bool(me, "representatives_enabled", st.representatives_enabled);
     pm_json_set_int(me, "max_sends_per_invitation", st.max_sends_per_invitation);
+    /* the pages show times on the practice's clock, not the browser's */
+    pm_json_set_str(me, "time_zone", pm_time_zone_name(st.time_zone, zone, sizeof(zone)));
 
     pm_json_set_str(me, "username", q->staff->username);
     pm_json_set_str(me, "display_name", q->staff->display_name);

@@ -200,6 +200,32 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('times are shown on the practice\'s clock (GET api/me time_zone), not the browser\'s', async () => {
+    server.storedSettings.time_zone = 'America/Chicago';
+    try {
+      const context = await browser.newContext({
+        viewport: DESKTOP, timezoneId: 'Asia/Tokyo', httpCredentials: { username: 'admin', password: 'pw' },
+      });
+      const page = await watchedPage(context);
+      await page.goto(server.baseURL + '/portal-manager/');
+      await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+      // Zoë has invitations from the invite test above
+      await pickClient(page, 'Zo', /Núñez, Zoë/);
+      const time = page.locator('#client-invitations .inv-item time').first();
+      await time.waitFor();
+      const iso = await time.getAttribute('datetime');
+      const chicago = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'America/Chicago' })
+        .format(new Date(iso));
+      const tokyo = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' })
+        .format(new Date(iso));
+      assert.notEqual(chicago, tokyo);
+      assert.equal(await time.textContent(), chicago, 'the invitation\'s time on Chicago\'s clock in a Tokyo browser');
+      await context.close();
+    } finally {
+      delete server.storedSettings.time_zone;
+    }
+  });
+
   test('the open client refreshes by an unaudited status check (304), reading the view again only on a change', async () => {
     const page = await staffPage();
     const delay = server.options.deliveryDelayMs;

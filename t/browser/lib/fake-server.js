@@ -440,6 +440,7 @@ export async function startFakeServer(options = {}) {
       return [200, {
         username: user, display_name: USERS[user].display_name, admin: USERS[user].admin,
         representatives_enabled: st.representatives_enabled, max_sends_per_invitation: st.max_sends_per_invitation,
+        time_zone: st.time_zone ?? undefined,
       }];
     }
     // the search text rides only in POST /clients/search's body, never in a URL
