@@ -289,6 +289,27 @@ static const char *bcrypt_hash(apr_pool_t *p, const char *password)
     return apr_pstrdup(p, out);
 }
 
+/* The date of birth checked (its attempt reserved first), then the new password's
+ * bcrypt hash: PM_NEXT with *hash, or the answer already sent. Both /accept and
+ * /reset (m->reset picks the words of a refusal). */
+static int verified_hash(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const char *dob,
+                         const char *password, const char **hash)
+{
+    pm_op_attempt a;
+    pm_op_outcome o;
+
+    if ((o = pm_op_verify_date(c, m, dob ? dob : "", &a)) != PM_OP_OK) {
+        return refuse(q, m, o);
+    }
+    if (!a.matched) {
+        return verification_failed(q, m, &a);
+    }
+    if ((*hash = bcrypt_hash(q->r->pool, password)) == NULL) {
+        return no_hash(q);
+    }
+    return PM_NEXT;
+}
+
 static int post_accept(pm_req *q)
 {
     pm_op_ctx c;
@@ -299,7 +320,6 @@ static int post_accept(pm_req *q)
     const char *password = body_string(q, "password");
     const char *hash;
     pm_server_conf *conf = pm_server_config(q->r->server);
-    pm_op_attempt a;
     pm_op_outcome o;
     json_t *doc;
     int rc;
@@ -309,14 +329,8 @@ static int post_accept(pm_req *q)
         || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
         return rc;
     }
-    if ((o = pm_op_verify_date(&c, &m, dob ? dob : "", &a)) != PM_OP_OK) {
-        return refuse(q, &m, o);
-    }
-    if (!a.matched) {
-        return verification_failed(q, &m, &a);
-    }
-    if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
-        return no_hash(q);
+    if ((rc = verified_hash(q, &c, &m, dob, password, &hash)) != PM_NEXT) {
+        return rc;
     }
     if ((o = pm_op_accept(&c, &m, username, hash)) != PM_OP_OK) {
         return refuse(q, &m, o);
@@ -360,7 +374,6 @@ static int post_reset(pm_req *q)
     const char *password = body_string(q, "password");
     const char *hash;
     pm_server_conf *conf = pm_server_config(q->r->server);
-    pm_op_attempt a;
     pm_op_outcome o;
     json_t *doc;
     int rc;
@@ -371,17 +384,11 @@ static int post_reset(pm_req *q)
            != PM_NEXT) {
         return rc;
     }
-    if ((o = pm_op_verify_date(&c, &m, dob ? dob : "", &a)) != PM_OP_OK) {
-        return refuse_kind(q, &m, 1, o);
-    }
-    if (!a.matched) {
-        return a.locked ? refuse_kind(q, &m, 1, PM_OP_LOCKED) : verification_failed(q, &m, &a);
-    }
-    if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
-        return no_hash(q);
+    if ((rc = verified_hash(q, &c, &m, dob, password, &hash)) != PM_NEXT) {
+        return rc;
     }
     if ((o = pm_op_reset_password(&c, &m, hash)) != PM_OP_OK) {
-        return refuse_kind(q, &m, 1, o);
+        return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_str(doc, "login_url", conf->login_url);
