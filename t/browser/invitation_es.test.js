@@ -23,15 +23,7 @@ after(async () => {
   await server?.close();
 });
 
-const staffRequest = (method, path, body) => fetch(server.baseURL + '/portal-manager/api/' + path, {
-  method,
-  headers: {
-    Authorization: 'Basic ' + Buffer.from('admin:pw').toString('base64'),
-    'X-Requested-With': 'portal-manager',
-    ...(body ? { 'Content-Type': 'application/json' } : {}),
-  },
-  body: body ? JSON.stringify(body) : undefined,
-}).then(async (r) => ({ status: r.status, body: await r.json() }));
+const staffRequest = (method, path, body) => server.staffRequest(method, path, body);
 
 async function settings(body) {
   const r = await staffRequest('PUT', 'admin/settings', body);

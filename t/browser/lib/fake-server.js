@@ -918,6 +918,18 @@ export async function startFakeServer(options = {}) {
     },
     clearInjected() { injected.length = 0; },
     tokenOf(invId) { return invitations.get(invId)?.token || null; },
+    /** A staff API call as `user` (Basic auth, the page's CSRF header): {status, body}. */
+    staffRequest(method, path, body, user = 'admin') {
+      return fetch(baseURL + '/portal-manager/api/' + path, {
+        method,
+        headers: {
+          Authorization: 'Basic ' + Buffer.from(user + ':pw').toString('base64'),
+          'X-Requested-With': 'portal-manager',
+          ...(body ? { 'Content-Type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    },
     latestInvitation(clientId, repId = null) { return invitationsOf(clientId, repId)[0] || null; },
     /** Age an invitation's sending time so that a resend is allowed. */
     ageSent(invId, seconds) { const inv = invitations.get(invId); inv.sent_at -= seconds; inv.created_at -= seconds; },
