@@ -34,8 +34,8 @@ use Time::HiRes qw(sleep time);
 # staff name a spreadsheet would run as a formula (the audit CSV must neutralise it);
 # ehrsync: an EHR integration account, let into PUT /admin/roster only (t/conf/extra.conf.in)
 our $FORMULA_USER = "=cmd|' /C calc'!A0";
-our @USERS = (qw(admin clin1 clin2 inactive nobody_staff champion2 ehrsync), $FORMULA_USER);
-our %GROUPS = ('portal-admins' => ['admin', 'champion2'], 'portal-integrations' => ['ehrsync']);
+our @USERS = (qw(admin clin1 clin2 inactive nobody_staff champion2 champion3 ehrsync), $FORMULA_USER);
+our %GROUPS = ('portal-admins' => ['admin', 'champion2', 'champion3'], 'portal-integrations' => ['ehrsync']);
 our $PYTHON = '/usr/bin/python3';
 
 sub password_for { "secret-$_[0]" }
