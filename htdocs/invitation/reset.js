@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 let t = (key) => key;
 
 function say(key, values = {}) {
-  return t(key.replace(/^reset_/, 'reset.'), values);
+  return t(key, values);
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -47,25 +47,25 @@ function build(answer, min) {
     max: new Date().toISOString().slice(0, 10), autocomplete: rep ? 'off' : 'bday' });
   const pw = () => el('input', { type: 'password', required: true, autocomplete: 'new-password' });
   const form = el('form', { id: 'reset-form', class: 'card', novalidate: true, 'aria-labelledby': 'reset-heading' },
-    el('h1', { id: 'reset-heading', tabindex: '-1', text: say('reset_heading') }),
-    el('p', { id: 'reset-intro', text: say('reset_intro', { username: answer.username || '' }) }),
-    until ? el('p', { class: 'muted', text: say('reset_expires', { time: until }) }) : '',
+    el('h1', { id: 'reset-heading', tabindex: '-1', text: say('reset.heading') }),
+    el('p', { id: 'reset-intro', text: say('reset.intro', { username: answer.username || '' }) }),
+    until ? el('p', { class: 'muted', text: say('reset.expires', { time: until }) }) : '',
     // the username rides along for password managers; it is not a field to change
     el('input', { type: 'text', name: 'username', autocomplete: 'username', value: answer.username || '',
       hidden: true, readonly: true, 'aria-hidden': 'true', tabindex: '-1' }),
-    field('reset-dob', say(rep ? 'reset_dob_label_rep' : 'reset_dob_label'), dob,
-      say(rep ? 'reset_dob_hint_rep' : 'reset_dob_hint')),
+    field('reset-dob', say(rep ? 'reset.dob_label_rep' : 'reset.dob_label'), dob,
+      say(rep ? 'reset.dob_hint_rep' : 'reset.dob_hint')),
     el('div', { class: 'rules', id: 'reset-rules' },
-      el('p', { class: 'rules-title', text: say('reset_rules_title') }),
-      el('ul', {}, el('li', { text: say('reset_rule_length', { n: min }) }),
-        el('li', { text: say('reset_rule_other') }))),
-    field('reset-password', say('reset_password_label'), pw()),
-    field('reset-password2', say('reset_password2_label'), pw()),
+      el('p', { class: 'rules-title', text: say('reset.rules_title') }),
+      el('ul', {}, el('li', { text: say('reset.rule_length', { n: min }) }),
+        el('li', { text: say('reset.rule_other') }))),
+    field('reset-password', say('reset.password_label'), pw()),
+    field('reset-password2', say('reset.password2_label'), pw()),
     el('div', { class: 'field checkbox' },
       el('input', { id: 'reset-show', type: 'checkbox' }),
-      el('label', { for: 'reset-show', text: say('reset_show') })),
+      el('label', { for: 'reset-show', text: say('reset.show') })),
     el('p', { id: 'reset-error', class: 'banner banner-error', hidden: true }),
-    el('button', { id: 'reset-submit', type: 'submit', class: 'btn btn-primary btn-wide', text: say('reset_submit') }));
+    el('button', { id: 'reset-submit', type: 'submit', class: 'btn btn-primary btn-wide', text: say('reset.submit') }));
   fieldOf(form, 'reset-password').setAttribute('aria-describedby', 'reset-rules reset-password-error');
   const section = el('section', { id: 'view-reset', 'aria-labelledby': 'reset-heading', hidden: true }, form);
   $('view-done').before(section);
@@ -88,30 +88,30 @@ function setError(form, id, text) {
 
 function localChecks(v, username, min) {
   const errors = [];
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v.dob)) errors.push(['reset-dob', say('reset_err_dob')]);
-  if (!v.password) errors.push(['reset-password', say('reset_err_password')]);
-  else if ([...v.password].length < min) errors.push(['reset-password', say('reset_err_short', { n: min })]);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v.dob)) errors.push(['reset-dob', say('reset.err_dob')]);
+  if (!v.password) errors.push(['reset-password', say('reset.err_password')]);
+  else if ([...v.password].length < min) errors.push(['reset-password', say('reset.err_short', { n: min })]);
   else if (username && v.password.toLowerCase() === username.toLowerCase()) {
-    errors.push(['reset-password', say('reset_err_username')]);
+    errors.push(['reset-password', say('reset.err_username')]);
   }
-  if (v.password && v.password2 !== v.password) errors.push(['reset-password2', say('reset_err_mismatch')]);
+  if (v.password && v.password2 !== v.password) errors.push(['reset-password2', say('reset.err_mismatch')]);
   return errors;
 }
 
 const FIELD_ERRORS = {
-  verification_failed: ['reset-dob', () => say('reset_err_verification')],
-  weak_password: ['reset-password', (min) => say('reset_err_weak', { n: min })],
-  password_too_long: ['reset-password', () => say('reset_err_long')],
+  verification_failed: ['reset-dob', () => say('reset.err_verification')],
+  weak_password: ['reset-password', (min) => say('reset.err_weak', { n: min })],
+  password_too_long: ['reset-password', () => say('reset.err_long')],
 };
 
 function showDone(page, answer, username) {
   page.finished();
   const target = page.safeUrl(answer.login_url);
-  $('done-heading').textContent = say('reset_done_heading');
-  $('done-text').textContent = say('reset_done_text', { username: answer.username || username || '' });
+  $('done-heading').textContent = say('reset.done_heading');
+  $('done-text').textContent = say('reset.done_text', { username: answer.username || username || '' });
   $('done-link').hidden = !target;
   if (target) $('login-link').href = target;
-  document.title = say('reset_done_heading');
+  document.title = say('reset.done_heading');
   page.show('view-done', 'done-heading');
 }
 
@@ -129,7 +129,7 @@ function failed(page, form, err, min) {
     return;
   }
   const banner = fieldOf(form, 'reset-error');
-  const text = err.code === 'network' || err.status === 503 ? page.troubleText(err) : say('reset_err_other');
+  const text = err.code === 'network' || err.status === 503 ? page.troubleText(err) : say('reset.err_other');
   banner.textContent = text;
   banner.hidden = false;
   page.announce(text);
@@ -181,6 +181,6 @@ export function showReset(page) {
     fieldOf(form, 'reset-password').type = type;
     fieldOf(form, 'reset-password2').type = type;
   });
-  document.title = say('reset_doc_title');
+  document.title = say('reset.doc_title');
   page.show('view-reset', 'reset-heading');
 }

@@ -465,7 +465,10 @@ const BLOCK_TAGS = new Set(['P', 'DIV', 'UL', 'OL', 'LI', 'BLOCKQUOTE', 'TABLE',
 // Rebuild the email's HTML from a parsed (inert) copy with a short list of elements, no
 // attributes but a few style properties, links shown as text, cid: images as the logo.
 function sanitizedEmail(html) {
-  const doc = new DOMParser().parseFromString(html.replace(/\sstyle="([^"]*)"/g, ' data-style="$1"'), 'text/html');
+  // the email's <style> sheet goes too: even an inert copy's sheet counts as an inline
+  // style under the page's CSP (and the preview shows the template, not the layout's resets)
+  const inert = html.replace(/<style[\s\S]*?<\/style>/gi, '').replace(/\sstyle="([^"]*)"/g, ' data-style="$1"');
+  const doc = new DOMParser().parseFromString(inert, 'text/html');
   const copyStyle = (from, to) => {
     const decl = from.getAttribute('data-style');
     if (!decl) return;

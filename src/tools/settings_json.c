@@ -36,6 +36,8 @@ int main(int argc, char **argv)
     apr_pool_create(&p, NULL);
     if (argc > 1 && (err = pm_catalog_load(p, argv[1], &c)) != NULL) {
         fprintf(stderr, "pm-settings-json: %s\n", err);
+        apr_pool_destroy(p);
+        apr_terminate();
         return 1;
     }
     if (c) {
@@ -47,5 +49,7 @@ int main(int argc, char **argv)
     }
     rc = json_dumpf(defs, stdout, JSON_INDENT(2)) == 0 && fputc('\n', stdout) != EOF ? 0 : 1;
     json_decref(defs);
+    apr_pool_destroy(p);            /* the catalogs' JSON with it (a pool cleanup) */
+    apr_terminate();
     return rc;
 }

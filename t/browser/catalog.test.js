@@ -1,6 +1,7 @@
 // The recipient page's catalogs (htdocs/invitation/i18n/<code>.json, section "page"): every
 // catalog has every key English has, with the same {placeholders}, and no key English
 // lacks; every key the page asks for (data-i18n in index.html, t('...') in invitation.js,
+// say('...') in reset.js,
 // the problem screens) is in English; and no words are left in the page's own files but
 // the noscript line. No browser needed.
 import { test, describe } from 'node:test';
@@ -66,7 +67,10 @@ describe('recipient page catalogs', () => {
   test('every key the page asks for is in en.json', () => {
     const html = read('index.html');
     const js = read('invitation.js');
+    const reset = read('reset.js');
     const used = new Set([
+      ...[...reset.matchAll(/\bsay\('([\w.]+)'/g)].map((m) => m[1]),
+      ...[...reset.matchAll(/\bsay\(\w+ \? '([\w.]+)' : '([\w.]+)'/g)].flatMap((m) => [m[1], m[2]]),
       ...[...html.matchAll(/data-i18n(?:-aria-label)?="([^"]+)"/g)].map((m) => m[1]),
       ...[...js.matchAll(/\bt\('([\w.]+)'\s*[,)]/g)].map((m) => m[1]),
       ...[...js.matchAll(/\bt\(\w+ \? '([\w.]+)' : '([\w.]+)'/g)].flatMap((m) => [m[1], m[2]]),
