@@ -478,6 +478,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                             invitation_id, status, created_at) "
         "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) "
         "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
+    /* what a new account may reach: its client, as itself or as the representative
+     * the invitation named (account_grants, migration 014) */
+    [PM_SQL_GRANT_INSERT] = { "pm_grant_insert",
+        "INSERT INTO account_grants (account_id, client_id, representative_id, created_at) "
+        "VALUES (%lld, %lld, %lld, %lld)" },
 
     /* admin */
     [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",

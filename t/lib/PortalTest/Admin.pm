@@ -44,6 +44,8 @@ sub cleanup_clients {
     my $inv = "SELECT id FROM invitations WHERE client_id IN ($in)";
     $dbh->do("DELETE FROM outbox WHERE invitation_id IN ($inv)");
     $dbh->do("DELETE FROM superseded_tokens WHERE invitation_id IN ($inv)");
+    $dbh->do("DELETE FROM account_grants WHERE client_id IN ($in) "
+             . "OR account_id IN (SELECT id FROM portal_accounts WHERE client_id IN ($in))");
     $dbh->do("DELETE FROM portal_accounts WHERE client_id IN ($in)");
     $dbh->do("DELETE FROM invitations WHERE client_id IN ($in)");
     $dbh->do("DELETE FROM representatives WHERE client_id IN ($in)");
