@@ -10,6 +10,7 @@
 #include "pm_monitor.h"
 #include "pm_ratelimit.h"
 #include "pm_writer.h"
+#include "pm_db_guard.h"
 
 #include "http_request.h"
 #include "http_protocol.h"
@@ -52,6 +53,7 @@ static void pm_register_hooks(apr_pool_t *p)
     ap_hook_child_init(pm_writer_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_audit_group_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pm_db_guard_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_monitor_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);

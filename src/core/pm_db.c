@@ -51,6 +51,19 @@ void *pm_db_context(const pm_db *db)
     return db->ctx;
 }
 
+/* around every round trip to the database */
+static apr_status_t call_enter(pm_db *db)
+{
+    return db->hooks.call_enter ? db->hooks.call_enter(db->ctx) : APR_SUCCESS;
+}
+
+static void call_leave(pm_db *db)
+{
+    if (db->hooks.call_leave) {
+        db->hooks.call_leave(db->ctx);
+    }
+}
+
 void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg)
 {
     if (db->hooks.report) {
@@ -141,12 +154,18 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
     apr_dbd_results_t *res = NULL;
     /* random access (1): the whole result arrives at once. Sequential pgsql results
      * wait 100 ms in the driver before reporting that an empty set is empty. */
-    int rc = apr_dbd_pselect(db->driver, db->scratch, db->handle, &res, stmt, 1, st->nargs, args);
+    int rc;
 
     rows->nelts = 0;
+    if (call_enter(db) != APR_SUCCESS) {
+        call_leave(db);
+        return -1;
+    }
+    rc = apr_dbd_pselect(db->driver, db->scratch, db->handle, &res, stmt, 1, st->nargs, args);
     if (rc == 0 && drain_rows(db, res, rows) != APR_SUCCESS) {
         rc = -1;
     }
+    call_leave(db);
     return rc;
 }
 
@@ -215,7 +234,9 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    rc = apr_dbd_pquery(db->driver, db->scratch, db->handle, &n, stmt, st->nargs, args);
+    rc = call_enter(db) == APR_SUCCESS
+         ? apr_dbd_pquery(db->driver, db->scratch, db->handle, &n, stmt, st->nargs, args) : -1;
+    call_leave(db);
     if (db->txn == NULL) {
         gate_leave(db);
     }
@@ -235,7 +256,9 @@ static apr_status_t rollback_unless_committed(void *data)
 
     if (db->txn && !db->committed) {
         apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
+        call_enter(db);            /* watched, never refused */
         apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+        call_leave(db);
         pm_db_report(db, PM_DB_EV_ROLLED_BACK, NULL, NULL);
     }
     db->txn = NULL;
@@ -250,7 +273,10 @@ apr_status_t pm_db_begin(pm_db *db)
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    rc = apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn);
+    db->txn = NULL;
+    rc = call_enter(db) == APR_SUCCESS
+         ? apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn) : -1;
+    call_leave(db);
     if (rc != 0) {
         gate_leave(db);
         pm_db_report(db, PM_DB_EV_BEGIN, NULL, apr_dbd_error(db->driver, db->handle, rc));
@@ -285,7 +311,13 @@ apr_status_t pm_db_commit(pm_db *db)
         return APR_EGENERAL;
     }
     apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
+    if (call_enter(db) != APR_SUCCESS) {
+        call_leave(db);
+        pm_db_report(db, PM_DB_EV_COMMIT, NULL, "the database is not answering");
+        return APR_EGENERAL;       /* the cleanup rolls back */
+    }
     rc = apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+    call_leave(db);
     apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
     db->txn = NULL;
     gate_leave(db);

@@ -40,6 +40,12 @@ typedef struct {
     void (*write_leave)(void *ctx);
     int lock_at_begin;     /* a transaction starts with PM_SQL_TXN_WRITE_LOCK */
     int prepare_missing;   /* a statement not on the connection is prepared on first use */
+    /* a round trip to the database starts / has ended (the module's watch on
+     * statements a frozen server leaves unanswered, pm_db_guard.c); a refusal
+     * (!APR_SUCCESS, the database is known not to answer) fails the statement,
+     * begin or commit without sending it; a rollback is always sent */
+    apr_status_t (*call_enter)(void *ctx);
+    void (*call_leave)(void *ctx);
 } pm_db_hooks;
 
 /* An executor over an open apr_dbd connection: rows, arguments and transaction

@@ -41,6 +41,7 @@ typedef struct {
     const char *token_secret;      /* PortalTokenSecretFile's line, read at config time */
     const char *catalog_dir;       /* PortalCatalogDir (main server); NULL: PM_CATALOG_DIR */
     int mail_timeout;              /* seconds */
+    int db_timeout;                /* PortalDBTimeout: seconds a statement may wait (0: off) */
     int outbox_interval_ms;
     int outbox_max_attempts;
     int outbox_retry_delay;        /* seconds before the first retry */
@@ -58,6 +59,7 @@ typedef struct {
 
 #define PM_DEFAULT_MAIL_TLS          PM_TLS_REQUIRED
 #define PM_DEFAULT_MAIL_TIMEOUT      30
+#define PM_DEFAULT_DB_TIMEOUT        2
 #define PM_DEFAULT_OUTBOX_INTERVAL   500
 #define PM_DEFAULT_OUTBOX_ATTEMPTS   8
 #define PM_DEFAULT_MAX_BODY          65536

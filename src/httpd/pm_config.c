@@ -30,6 +30,7 @@ void *pm_config_create_server(apr_pool_t *p, server_rec *s)
     conf->allow_insecure_urls = PM_UNSET;
     conf->mail_tls = PM_UNSET;
     conf->mail_timeout = PM_UNSET;
+    conf->db_timeout = PM_UNSET;
     conf->outbox_interval_ms = PM_UNSET;
     conf->outbox_max_attempts = PM_UNSET;
     conf->outbox_retry_delay = PM_UNSET;
@@ -74,6 +75,7 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(mail_ca_path);
     MERGE_PTR(mail_helo);
     MERGE_INT(mail_timeout);
+    MERGE_INT(db_timeout);
     MERGE_INT(outbox_interval_ms);
     MERGE_INT(outbox_max_attempts);
     MERGE_INT(outbox_retry_delay);
@@ -414,6 +416,7 @@ typedef struct {
 
 static const int_limits pm_int_limits[] = {
     { "PortalMailTimeout",       1, 3600, 1 },
+    { "PortalDBTimeout",         0, 600, 1 },
     { "PortalOutboxInterval",    10, 3600000, 1 },
     { "PortalOutboxMaxAttempts", 1, 100, 1 },
     { "PortalOutboxRetryDelay",  1, 86400, 1 },
@@ -490,6 +493,10 @@ const command_rec pm_config_directives[] = {
     AP_INIT_TAKE1("PortalMailTimeout", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, mail_timeout), RSRC_CONF,
                   "seconds one SMTP transaction may take (default 30)"),
+    AP_INIT_TAKE1("PortalDBTimeout", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, db_timeout), RSRC_CONF,
+                  "seconds one PostgreSQL statement may go unanswered before its "
+                  "connection is cut and the request answers 503 (default 2; 0: never)"),
     AP_INIT_TAKE1("PortalOutboxInterval", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, outbox_interval_ms), RSRC_CONF,
                   "milliseconds between outbox checks (default 500)"),

@@ -4,6 +4,7 @@
 #include "pm_store.h"
 #include "pm_writer.h"
 #include "pm_metrics.h"
+#include "pm_db_guard.h"
 
 #include "apr_dbd.h"
 #include "apr_optional.h"
@@ -17,6 +18,7 @@ typedef struct {
     server_rec *s;
     ap_dbd_t *dbd;
     int busy_is_routine;          /* pm_db_busy_is_routine: the worker's claim */
+    pm_db_watch *watch;           /* PostgreSQL: the bound on unanswered statements */
 } store_conn;
 
 /* Log against the request when there is one, else against the server. */
@@ -78,8 +80,18 @@ static void gate_leave(void *ctx)
     pm_writer_leave();
 }
 
-static const pm_db_hooks sqlite_hooks = { report, gate_enter, gate_leave, 1, 0 };
-static const pm_db_hooks other_hooks = { report, NULL, NULL, 1, 0 };
+static apr_status_t watch_enter(void *ctx)
+{
+    return pm_db_guard_enter(((store_conn *)ctx)->watch);
+}
+
+static void watch_leave(void *ctx)
+{
+    pm_db_guard_leave(((store_conn *)ctx)->watch);
+}
+
+static const pm_db_hooks sqlite_hooks = { report, gate_enter, gate_leave, 1, 0, NULL, NULL };
+static const pm_db_hooks other_hooks = { report, NULL, NULL, 1, 0, watch_enter, watch_leave };
 
 int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
 {
@@ -116,8 +128,14 @@ int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
 static apr_status_t session_for_pgsql(ap_dbd_t *dbd)
 {
     int n = 0;
+    pm_db_watch *watch = pm_db_guard_watch(dbd->pool, dbd->driver, dbd->handle);
 
+    if (pm_db_guard_enter(watch) != APR_SUCCESS) {
+        pm_db_guard_leave(watch);
+        return APR_EAGAIN;       /* the database is not answering: not ready yet */
+    }
     apr_dbd_query(dbd->driver, dbd->handle, &n, "SET jit = off");
+    pm_db_guard_leave(watch);
     apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
 }
@@ -160,12 +178,17 @@ static pm_db *wrap(apr_pool_t *p, request_rec *r, server_rec *s, ap_dbd_t *dbd)
     c->r = r;
     c->s = s;
     c->dbd = dbd;
+    c->watch = pm_db_guard_watch(p, dbd->driver, dbd->handle);
     return pm_db_make(p, dbd->driver, dbd->handle, dbd->prepared,
                       sqlite ? &sqlite_hooks : &other_hooks, c);
 }
 
 #define ACQUIRE_TRIES     3
 #define ACQUIRE_PAUSE_US  100000
+/* no further try after this long: a try that waited for a connection (DBDParams'
+ * connect_timeout) is not repeated, so a database that stops answering costs a
+ * request one wait, not three */
+#define ACQUIRE_RETRY_WITHIN apr_time_from_msec(500)
 
 /* Where a connection comes from: mod_dbd's connection of request r (released
  * with the request), or one the delivery worker opens in pool p (closed here
@@ -180,11 +203,19 @@ static ap_dbd_t *source_get(const dbd_source *src)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    ap_dbd_t *dbd;
 
-    if (src->r) {
-        return acquire ? acquire(src->r) : NULL;
+    if (pm_db_guard_acquire_enter() != APR_SUCCESS) {
+        return NULL;
     }
-    return open_fn ? open_fn(src->p, src->s) : NULL;
+    if (src->r) {
+        dbd = acquire ? acquire(src->r) : NULL;
+    }
+    else {
+        dbd = open_fn ? open_fn(src->p, src->s) : NULL;
+    }
+    pm_db_guard_acquire_leave();
+    return dbd;
 }
 
 static void source_drop(const dbd_source *src, ap_dbd_t *dbd)
@@ -205,8 +236,13 @@ static ap_dbd_t *prepared_connection(const dbd_source *src)
     int i, available = src->r ? APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) != NULL
                               : APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open) != NULL;
 
+    apr_time_t start = apr_time_now();
+
     for (i = 0; available && dbd == NULL && i < ACQUIRE_TRIES; i++) {
         if (i > 0) {
+            if (apr_time_now() - start > ACQUIRE_RETRY_WITHIN) {
+                break;
+            }
             apr_sleep(ACQUIRE_PAUSE_US);
         }
         if ((dbd = source_get(src)) == NULL) {
@@ -223,9 +259,14 @@ static ap_dbd_t *prepared_connection(const dbd_source *src)
 pm_db *pm_db_acquire(request_rec *r)
 {
     dbd_source src = { r, r->server, r->pool };
-    ap_dbd_t *dbd = prepared_connection(&src);
+    ap_dbd_t *dbd;
 
-    if (dbd == NULL) {
+    if (pm_db_guard_suspect()) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, PM_LOGNO(00542)
+                      "the database left a statement unanswered a moment ago: 503 at once");
+        return NULL;
+    }
+    if ((dbd = prepared_connection(&src)) == NULL) {
         pm_metrics_db_failure();
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
                       "no database connection (check DBDriver/DBDParams and that the "

@@ -1,0 +1,31 @@
+/* pm_db_guard.h — a PostgreSQL server that stops answering costs a request at most
+ * PortalDBTimeout, not a worker thread forever (pm_db_guard.c). */
+#ifndef PM_DB_GUARD_H
+#define PM_DB_GUARD_H
+
+#include "pm_common.h"
+#include "apr_dbd.h"
+
+typedef struct pm_db_watch pm_db_watch;
+
+/* child_init: the watcher thread of this child (when PortalDBTimeout is not 0) */
+void pm_db_guard_child_init(apr_pool_t *pchild, server_rec *s);
+
+/* A statement on this connection starts / has ended. Only PostgreSQL connections
+ * are watched (NULL otherwise, and for NULL the calls do nothing). enter watches
+ * the statement and answers APR_EAGAIN while pm_db_guard_suspect(): the caller
+ * then sends nothing (except a rollback, which is sent and watched). */
+pm_db_watch *pm_db_guard_watch(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *handle);
+apr_status_t pm_db_guard_enter(pm_db_watch *w);
+void pm_db_guard_leave(pm_db_watch *w);
+
+/* Around mod_dbd's acquire: the turn to take a connection (!APR_SUCCESS: none in
+ * PortalDBTimeout, or the database is not answering; take no connection). */
+apr_status_t pm_db_guard_acquire_enter(void);
+void pm_db_guard_acquire_leave(void);
+
+/* Did this child cut a statement that went unanswered a moment ago? Then new
+ * requests answer 503 at once instead of queueing for the stuck database. */
+int pm_db_guard_suspect(void);
+
+#endif

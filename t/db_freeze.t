@@ -1,0 +1,149 @@
+# t/db_freeze.t — a PostgreSQL server that stops answering (SIGSTOP of every process
+# of its cluster: what a network partition looks like to libpq) never hangs httpd
+# (issue 16): staff requests that need the database answer 503 within PortalDBTimeout
+# (2 s) plus the reconnect's connect_timeout, a page that needs no database is served
+# all along, and once the server answers again (SIGCONT) the API answers 200 again
+# without a restart. The case runs on a throwaway cluster of its own, so freezing it
+# touches no other test's database. SQLite has no server to freeze: the file says so
+# and skips on that run.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use Time::HiRes qw(sleep time);
+use POSIX ();
+use PortalTest qw(expect_log_ids);
+use PortalTest::Env ();
+use PortalTest::Delivery qw(new_client);
+use PortalTest::Standalone;
+
+if (PortalTest::db_driver() ne 'pgsql') {
+    plan skip_all => 'a frozen database server is a PostgreSQL case (SQLite has no server)';
+}
+
+# the cut statements (PM00540), what each of those requests logs on the way to its 503
+# (the executor's failure, no connection, the audit row not written, the worker's pass)
+expect_log_ids(qw(PM00540 PM00011 PM00012 PM00013 PM00014 PM00017 PM00040 PM00041 PM00330
+                  PM00331 PM00332 PM00333 PM00334 PM00337 PM00338));
+
+my $top = PortalTest::Env::top_dir();
+my %pg = start_cluster();
+END { stop_cluster() }
+
+# a private cluster: scripts/lib/pg-cluster.sh prints its export lines
+sub start_cluster {
+    my $out = qx{$top/scripts/lib/pg-cluster.sh start};
+    die "pg-cluster.sh start failed\n" if $?;
+    my %e;
+    $out =~ s/^export //;
+    chomp $out;
+    # NAME=value pairs, separated by unescaped spaces (printf %q quoting)
+    while ($out =~ /(\w+)=((?:\\.|[^\s\\])*)/g) {
+        my ($k, $v) = ($1, $2);
+        $v =~ s/\\(.)/$1/g;
+        $e{$k} = $v;
+    }
+    return %e;
+}
+
+sub stop_cluster {
+    return unless $pg{PM_PG_DIR};
+    signal_cluster('CONT');
+    system("$top/scripts/lib/pg-cluster.sh", 'stop', $pg{PM_PG_DIR});
+}
+
+# every process of the cluster: the postmaster (first line of postmaster.pid) and its children
+sub cluster_pids {
+    open my $fh, '<', "$pg{PM_PG_DIR}/data/postmaster.pid" or return ();
+    my $pm = <$fh>;
+    chomp $pm;
+    my @kids = split ' ', qx{pgrep -P $pm};
+    return ($pm, @kids);
+}
+
+sub signal_cluster {
+    my $sig = shift;
+    my @pids = cluster_pids();
+    return kill $sig, @pids;
+}
+
+# GET of a staff URL in a child process; its status and seconds land in $file
+sub timed_get_in_child {
+    my ($sa, $path, $file) = @_;
+    my $pid = fork // die "fork: $!";
+    return $pid if $pid;
+    my $t0 = time;
+    $sa->{ua} = LWP::UserAgent->new(timeout => 20);
+    my $res = $sa->staff(GET => $path);
+    open my $fh, '>', $file or POSIX::_exit(1);
+    printf $fh "%d %.3f\n", $res->code, time - $t0;
+    close $fh;
+    POSIX::_exit(0);
+}
+
+local $ENV{PM_DB_PARAMS} = "$pg{PM_DB_PARAMS} connect_timeout=2";
+my $sa = PortalTest::Standalone->new(name => 'freeze');
+my $started = eval { $sa->start; 1 };
+ok($started, 'a server on a cluster of its own started') or diag $@;
+
+SKIP: {
+    skip 'no server', 10 unless $started;
+    my $cid = new_client(dbh => $sa->db);
+    open my $fh, '>', "$sa->{dir}/docroot/plain.txt" or die "plain.txt: $!";
+    print $fh "no database here\n";
+    close $fh;
+    is($sa->staff(GET => "/clients/$cid")->code, 200, 'before the freeze: GET /clients/{id} 200');
+    # every child of the server holds a connection it has used (the pool's idle ones)
+    $sa->staff(GET => "/clients/$cid") for 1 .. 20;
+
+    ok(signal_cluster('STOP') >= 2, 'every PostgreSQL process of the cluster stopped (SIGSTOP)');
+    my $dir = "$sa->{dir}/freeze";
+    mkdir $dir;
+    my $n = 40;
+    my @kids = map { timed_get_in_child($sa, "/clients/$cid", "$dir/$_") } 1 .. $n;
+    sleep 0.5;
+    my $ua = LWP::UserAgent->new(timeout => 20);
+    my ($static_ok, $static_max) = (0, 0);
+    for (1 .. 5) {
+        my $t0 = time;
+        my $res = $ua->get($sa->base_url . '/plain.txt');
+        my $dt = time - $t0;
+        $static_max = $dt if $dt > $static_max;
+        $static_ok++ if $res->code == 200;
+        sleep 0.3;
+    }
+    waitpid $_, 0 for @kids;
+    my @got = map { PortalTest::Env::slurp("$dir/$_") // '' } 1 .. $n;
+    my @codes = map { (split ' ')[0] // 0 } @got;
+    my @secs = map { (split ' ')[1] // 99 } @got;
+    my ($max) = sort { $b <=> $a } @secs;
+    is(scalar(grep { $_ == 503 } @codes), $n, "frozen: all $n staff requests answered 503")
+        or diag "codes: @codes";
+    cmp_ok($max, '<', 6, "frozen: the slowest answered within 6 s (PortalDBTimeout 2 s "
+           . '+ connect_timeout 2 s + slack; measured ' . sprintf('%.2f', $max) . ' s)');
+    is($static_ok, 5, 'frozen: a page that needs no database was served every time');
+    cmp_ok($static_max, '<', 1, 'frozen: ... each within 1 s ('
+           . sprintf('%.3f', $static_max) . ' s)');
+    my $t0 = time;
+    my $res = $sa->staff(GET => "/clients/$cid");
+    cmp_ok(time - $t0, '<', 6, 'frozen: a request after the burst is answered too, in time');
+    is($res->code, 503, '... with 503');
+
+    ok(signal_cluster('CONT') >= 2, 'the cluster runs again (SIGCONT)');
+    my $back = time;
+    my $code = 0;
+    while (time - $back < 15) {
+        $code = $sa->staff(GET => "/clients/$cid")->code;
+        last if $code == 200;
+        sleep 0.2;
+    }
+    is($code, 200, 'after the freeze: GET /clients/{id} 200 again, no restart ('
+       . sprintf('%.2f', time - $back) . ' s after SIGCONT)');
+}
+
+$sa->stop if $started;
+done_testing();
