@@ -3,6 +3,7 @@
  * and stored by pm_op_settings.c), the email preview, the delivery queue, and
  * the audit trail as JSON or CSV. */
 #include "pm_api.h"
+#include "pm_outbox_wake.h"
 #include "pm_audit.h"
 #include "pm_config_parse.h"
 #include "pm_csv.h"
@@ -317,6 +318,7 @@ int pm_api_admin_test_email(pm_req *q)
         || pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
+    pm_outbox_wake();
     doc = pm_json_object(p);
     pm_json_set_int(doc, "outbox_id", pm_row_int(pm_first_row(rows), INSERTED_ID, 0));
     pm_json_set_str(doc, "status", "queued");

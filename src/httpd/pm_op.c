@@ -2,6 +2,7 @@
  * staff member, clock, settings), loading a client-scoped row this staff member
  * may see, and the client's transaction with its row lock. */
 #include "pm_op.h"
+#include "pm_outbox_wake.h"
 #include "pm_audit.h"
 
 void pm_op_ctx_init(pm_op_ctx *c, pm_req *q)
@@ -69,6 +70,10 @@ pm_op_outcome pm_op_finish(pm_op_ctx *c, const char *action, long long client_id
     if (pm_audit(c->q, action, client_id, object_id, PM_AUDIT_OK, detail) != APR_SUCCESS
         || pm_db_commit(c->db) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
+    }
+    if (c->queued_mail) {
+        c->queued_mail = 0;
+        pm_outbox_wake();
     }
     return PM_OP_OK;
 }

@@ -64,6 +64,7 @@ typedef struct pm_op_ctx {
     long long now;
     pm_settings st;
     int have_settings;
+    int queued_mail;              /* the transaction queued email: wake the worker after commit */
 } pm_op_ctx;
 
 void pm_op_ctx_init(pm_op_ctx *c, pm_req *q);

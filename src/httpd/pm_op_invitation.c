@@ -11,6 +11,7 @@ static apr_status_t queue_email(pm_op_ctx *c, long long invitation_id)
 {
     const char *now = pm_arg_int(c->pool, c->now);
 
+    c->queued_mail = 1;
     return pm_db_exec(c->db, PM_SQL_OUTBOX_INSERT, NULL, pm_arg_int(c->pool, invitation_id),
                       pm_outbox_message_id(c->pool, c->q->r->server), now, now);
 }

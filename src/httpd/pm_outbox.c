@@ -6,6 +6,7 @@
  * send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
 #include "pm_outbox_claim.h"
+#include "pm_outbox_wake.h"
 #include "pm_metrics.h"
 #include "pm_config_parse.h"
 #include "pm_text.h"
@@ -477,21 +478,25 @@ int pm_outbox_run_once(server_rec *s, apr_pool_t *p)
     return sent;
 }
 
-static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
+/* "in a pass" is said before "stopping" is read (outbox_child_exit does the
+ * reverse), so one of the two always sees the other: a pass never starts after the
+ * child's exit has stopped waiting for it */
+static int pass_begin(void)
 {
-    server_rec *s = data;
+    apr_atomic_set32(&outbox_in_pass, 1);
+    if (apr_atomic_read32(&outbox_stopping)) {
+        apr_atomic_set32(&outbox_in_pass, 0);
+        return 0;
+    }
+    return 1;
+}
+
+/* Passes until one finds less than a full batch (more may be due: bounded). */
+static void run_passes(server_rec *s, apr_pool_t *pool)
+{
     apr_pool_t *p;
     int rounds = 0;
 
-    /* "in a pass" is said before "stopping" is read (outbox_child_exit does the
-     * reverse), so one of the two always sees the other: a pass never starts after
-     * the child's exit has stopped waiting for it */
-    apr_atomic_set32(&outbox_in_pass, 1);
-    if (state != AP_WATCHDOG_STATE_RUNNING || apr_atomic_read32(&outbox_stopping)) {
-        apr_atomic_set32(&outbox_in_pass, 0);
-        return APR_SUCCESS;
-    }
-    /* a full batch means more may be due: keep going (bounded) before sleeping */
     while (!apr_atomic_read32(&outbox_stopping) && rounds++ < 50
            && apr_pool_create(&p, pool) == APR_SUCCESS) {
         int sent = pm_outbox_run_once(s, p);
@@ -500,7 +505,47 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
             break;
         }
     }
-    apr_atomic_set32(&outbox_in_pass, 0);
+}
+
+/* One call of mod_watchdog (registered every TICK_EVERY, its own slice): for up to
+ * TICK_SPAN, a pass every PortalOutboxInterval (next_pass, kept across calls) and
+ * one at once whenever a commit rings (pm_outbox_wake.c); the wait is cut in
+ * WAIT_SLICE pieces so a stopping child is seen. Between calls a ring waits in the
+ * socket for the next call. */
+#define TICK_SPAN   apr_time_from_sec(2)
+#define WAIT_SLICE  apr_time_from_msec(50)
+#define TICK_EVERY  apr_time_from_msec(100)   /* mod_watchdog's own slice */
+
+static apr_time_t next_pass;     /* the worker thread's: the next pass by the clock */
+
+static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
+{
+    server_rec *s = data;
+    pm_server_conf *conf = pm_server_config(s);
+    apr_interval_time_t interval = apr_time_from_msec(
+        conf->outbox_interval_ms != PM_UNSET ? conf->outbox_interval_ms
+                                             : PM_DEFAULT_OUTBOX_INTERVAL);
+    apr_time_t now = apr_time_now(), until = now + TICK_SPAN;
+    int rang = 0;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING) {
+        pm_outbox_wake_close();
+        return APR_SUCCESS;
+    }
+    while (!apr_atomic_read32(&outbox_stopping) && now < until) {
+        if (rang || now >= next_pass) {
+            if (!pass_begin()) {
+                break;
+            }
+            run_passes(s, pool);
+            apr_atomic_set32(&outbox_in_pass, 0);
+            next_pass = apr_time_now() + interval;
+        }
+        now = apr_time_now();
+        rang = pm_outbox_wake_wait(s, next_pass - now < WAIT_SLICE
+                                      ? (next_pass > now ? next_pass - now : 0) : WAIT_SLICE);
+        now = apr_time_now();
+    }
     return APR_SUCCESS;
 }
 
@@ -529,9 +574,6 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s)
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_callback =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    pm_server_conf *conf = pm_server_config(s);
-    int interval = conf->outbox_interval_ms != PM_UNSET ? conf->outbox_interval_ms
-                                                        : PM_DEFAULT_OUTBOX_INTERVAL;
     ap_watchdog_t *wd = NULL;
 
     if (get_instance == NULL || register_callback == NULL) {
@@ -553,7 +595,7 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (get_instance(&wd, "portal-manager-outbox", 0, 1, pconf) != APR_SUCCESS
-        || register_callback(wd, apr_time_from_msec(interval), s, outbox_tick) != APR_SUCCESS) {
+        || register_callback(wd, TICK_EVERY, s, outbox_tick) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00056)
                      "could not start the delivery worker");
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -1,0 +1,106 @@
+/* pm_outbox_wake.c — the delivery worker's doorbell. The worker (one thread in one
+ * child, mod_watchdog's singleton) listens on an abstract Unix datagram socket
+ * named after this httpd's parent process, so no file or permission is involved
+ * and every child of every generation finds it; a request that committed queued
+ * email sends it one byte. A lost byte costs at most one PortalOutboxInterval.
+ * Other servers on the same PostgreSQL are not woken (they poll). */
+#include "pm_outbox_wake.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+APLOG_USE_MODULE(portal_manager);
+
+static int listen_fd = -1;         /* the worker thread's only */
+static apr_time_t next_listen_try;  /* while the name is taken: once a second */
+
+/* "\0portal-manager-wake-<parent pid>" (Linux's abstract namespace) */
+static socklen_t wake_address(struct sockaddr_un *sa)
+{
+    int n;
+
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "portal-manager-wake-%ld",
+                 (long)getppid());
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+void pm_outbox_wake(void)
+{
+    struct sockaddr_un sa;
+    socklen_t len = wake_address(&sa);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    char one = 1;
+
+    if (fd < 0) {
+        return;
+    }
+    (void)sendto(fd, &one, 1, MSG_DONTWAIT, (struct sockaddr *)&sa, len);
+    close(fd);
+}
+
+static int open_listener(server_rec *s)
+{
+    struct sockaddr_un sa;
+    socklen_t len = wake_address(&sa);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, errno, s, PM_LOGNO(00543)
+                     "delivery worker: the wake-up socket is taken (another worker of this "
+                     "httpd); polling only for now");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Read every byte waiting: one pass serves them all. */
+static void drain(void)
+{
+    char buf[64];
+
+    while (recv(listen_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+    }
+}
+
+int pm_outbox_wake_wait(server_rec *s, apr_interval_time_t timeout)
+{
+    struct pollfd pfd;
+    int ms = (int)apr_time_as_msec(timeout);
+
+    if (listen_fd < 0 && apr_time_now() >= next_listen_try) {
+        listen_fd = open_listener(s);
+        next_listen_try = apr_time_now() + apr_time_from_sec(1);
+    }
+    if (listen_fd < 0) {
+        apr_sleep(timeout);
+        return 0;
+    }
+    pfd.fd = listen_fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, ms > 0 ? ms : 0) <= 0 || !(pfd.revents & POLLIN)) {
+        return 0;
+    }
+    drain();
+    return 1;
+}
+
+void pm_outbox_wake_close(void)
+{
+    if (listen_fd >= 0) {
+        close(listen_fd);
+        listen_fd = -1;
+    }
+}
