@@ -46,6 +46,11 @@ apr_pool_t *pm_db_use_pool(pm_db *db, apr_pool_t *p)
     return old;
 }
 
+const char *pm_db_driver_name(const pm_db *db)
+{
+    return apr_dbd_name(db->driver);
+}
+
 void *pm_db_context(const pm_db *db)
 {
     return db->ctx;

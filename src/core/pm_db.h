@@ -59,6 +59,9 @@ pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *h
  * pool. */
 apr_pool_t *pm_db_use_pool(pm_db *db, apr_pool_t *p);
 
+/* The apr_dbd driver's name: "sqlite3", "pgsql", ... */
+const char *pm_db_driver_name(const pm_db *db);
+
 /* The ctx the executor was made with. */
 void *pm_db_context(const pm_db *db);
 

@@ -319,6 +319,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "               AND (lease_until IS NULL OR lease_until < %lld) "
         "             ORDER BY id LIMIT CAST(%d AS integer)) "
         "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
+    /* PostgreSQL: the same, skipping rows another server's worker is claiming this
+     * moment, so several servers on one database take disjoint batches instead of
+     * racing for the same first rows (prepared by the module on its PostgreSQL
+     * connections, pm_store.c) */
+    [PM_SQL_OUTBOX_CLAIM_PGSQL] = { "pm_outbox_claim_pgsql",
+        "UPDATE outbox SET claim_token = %s, lease_until = %lld "
+        "WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= %lld "
+        "               AND (lease_until IS NULL OR lease_until < %lld) "
+        "             ORDER BY id LIMIT CAST(%d AS integer) FOR UPDATE SKIP LOCKED) "
+        "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)",
+        .driver = "pgsql" },
     /* the pace (setting max_emails_per_minute): emails sent since %lld, by every
      * worker of every server on this database (partial index outbox_by_sent_at) */
     [PM_SQL_OUTBOX_SENT_SINCE] = { "pm_outbox_sent_since",

@@ -48,7 +48,10 @@ int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max)
     const char *now = pm_arg_int(p, pm_now_sec(NULL));
     int claimed = 0;
 
-    if (pm_db_exec(db, PM_SQL_OUTBOX_CLAIM, &claimed, ps->claim,
+    pm_sql_id claim = strcmp(pm_db_driver_name(db), "pgsql") == 0 ? PM_SQL_OUTBOX_CLAIM_PGSQL
+                                                                  : PM_SQL_OUTBOX_CLAIM;
+
+    if (pm_db_exec(db, claim, &claimed, ps->claim,
                    pm_arg_int(p, pm_now_sec(NULL) + ps->lease_sec), now, now,
                    apr_itoa(p, max), now) != APR_SUCCESS) {
         return -1;

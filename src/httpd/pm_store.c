@@ -109,7 +109,9 @@ int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
     for (sp = s; sp; sp = sp->next) {
         for (i = 0; i < PM_SQL_MODULE_COUNT; i++) {
             const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
-            prepare(sp, st->sql, st->label);
+            if (st->driver == NULL) {           /* one driver's own: on_connection */
+                prepare(sp, st->sql, st->label);
+            }
         }
     }
     return OK;
@@ -125,8 +127,29 @@ int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
  * search's recursive CTE inflates) cost 100 ms to 2 s per search against a few
  * ms of work. Off for the module's own connections; a server without JIT (or
  * older than 11) refuses the SET, which changes nothing. */
-static apr_status_t session_for_pgsql(ap_dbd_t *dbd)
+/* The statements of the table written for one driver only (mod_dbd prepares the
+ * common ones on every connection): prepared here on that driver's connections. */
+static apr_status_t prepare_driver_own(ap_dbd_t *dbd, server_rec *s, const char *driver)
 {
+    const char *error = NULL;
+    int i;
+
+    for (i = 0; i < PM_SQL_MODULE_COUNT; i++) {
+        const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
+        if (st->driver && strcmp(st->driver, driver) == 0
+            && pm_db_prepare(dbd->driver, dbd->pool, dbd->handle, dbd->prepared, (pm_sql_id)i,
+                             &error) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00544)
+                         "cannot prepare %s: %s", st->label, error);
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t session_for_pgsql(ap_dbd_t *dbd, server_rec *s)
+{
+    apr_status_t rv;
     int n = 0;
     pm_db_watch *watch = pm_db_guard_watch(dbd->pool, dbd->driver, dbd->handle);
 
@@ -135,7 +158,11 @@ static apr_status_t session_for_pgsql(ap_dbd_t *dbd)
         return APR_EAGAIN;       /* the database is not answering: not ready yet */
     }
     apr_dbd_query(dbd->driver, dbd->handle, &n, "SET jit = off");
+    rv = prepare_driver_own(dbd, s, "pgsql");
     pm_db_guard_leave(watch);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
 }
@@ -153,12 +180,16 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
         return APR_SUCCESS;
     }
     if (strcmp(apr_dbd_name(dbd->driver), "pgsql") == 0) {
-        return session_for_pgsql(dbd);
+        return session_for_pgsql(dbd, s);
     }
     if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
         return APR_SUCCESS;
     }
     for (i = 0; i < PM_SQL_MODULE_COUNT; i++) {
+        const char *only = pm_sql_get((pm_sql_id)i)->driver;
+        if (only && strcmp(only, "sqlite3") != 0) {
+            continue;
+        }
         if (pm_db_prepare(dbd->driver, dbd->pool, dbd->handle, dbd->prepared, (pm_sql_id)i,
                           &error) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00018)
