@@ -32,7 +32,8 @@ PARTS = {
     'full': ['modules', 'server', 'portal'],
     'portal': ['portal'],
     'modules': ['modules'],
-    'sample': ['sample-head', 'portal'],
+    'sample': ['sample-head', 'portal', 'slow-clients'],
+    'slow-clients': ['slow-clients'],
 }
 
 REQUIRED = None

@@ -20,6 +20,8 @@ packages=(
     libapache2-mod-perl2 libwww-perl libdbi-perl libdbd-sqlite3-perl libdbd-pg-perl
     # mail catcher, htpasswd, load generator
     python3-aiosmtpd apache2-utils wrk
+    # the slow-clients test: mod_qos's per-address connection cap (t/slow_clients.t)
+    libapache2-mod-qos
     # the Debian package test (t/package/run.sh): dpkg-buildpackage, dh, lintian
     dpkg-dev debhelper fakeroot lintian
     # fuzzing (scripts/fuzz): clang with libFuzzer, ASan and UBSan runtimes
