@@ -73,4 +73,11 @@ if ! apt-get "${apt_opts[@]}" install --no-install-recommends "${missing[@]}" >>
     tail -n 60 "$log" >&2; echo "install-deps: apt-get install failed (log: $log)" >&2; exit 1
 fi
 rm -f "$log"
+# Debian 12's libapache2-mod-qos enables itself in the system Apache, and its
+# mod_qos.so does not load there without libpcre loaded first ("undefined symbol:
+# pcre_free"), which breaks the system's `apachectl configtest`. The tests load
+# mod_qos from their own configuration, so take it back out of the system one.
+if [[ " ${missing[*]} " == *" libapache2-mod-qos "* && -e /etc/apache2/mods-enabled/qos.load ]]; then
+    a2dismod -q -f qos >/dev/null
+fi
 echo "install-deps: done" >&2
