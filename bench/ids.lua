@@ -1,5 +1,7 @@
--- bench/ids.lua — wrk script: GET BENCH_PATH_PREFIX<random id in 1..BENCH_N>
+-- bench/ids.lua — wrk script: GET BENCH_PATH_PREFIX<random id in BENCH_ID_BASE+1 ..
+-- BENCH_ID_BASE+BENCH_N>
 local n = tonumber(os.getenv("BENCH_N") or "100000")
+local base = tonumber(os.getenv("BENCH_ID_BASE") or "0")
 local prefix = os.getenv("BENCH_PATH_PREFIX") or "/portal-manager/api/clients/"
 
 function init(args)
@@ -8,5 +10,5 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", prefix .. math.random(1, n))
+  return wrk.format("GET", prefix .. (base + math.random(1, n)))
 end
