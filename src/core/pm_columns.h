@@ -310,6 +310,9 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
     COL(REP_RELATIONSHIP, "r.relationship") \
     COL(REP_LANGUAGE, "r.preferred_language") \
     COL(REP_CREATED_AT, "r.created_at") \
+    COL(REP_SCOPES, "r.scopes") \
+    COL(REP_STARTS_AT, "r.access_starts_at") \
+    COL(REP_ENDS_AT, "r.access_ends_at") \
     LAST(REP_ACCOUNTS, \
          "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
          "   AND a.status = 'active')")
@@ -325,6 +328,9 @@ enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
     COL(VISIBLE_REP_LAST_NAME, "r.last_name") \
     COL(VISIBLE_REP_RELATIONSHIP, "r.relationship") \
     COL(VISIBLE_REP_LANGUAGE, "r.preferred_language") \
+    COL(VISIBLE_REP_SCOPES, "r.scopes") \
+    COL(VISIBLE_REP_STARTS_AT, "r.access_starts_at") \
+    COL(VISIBLE_REP_ENDS_AT, "r.access_ends_at") \
     COL(VISIBLE_REP_ACCOUNTS, \
         "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
         "   AND a.status = 'active')") \

@@ -4,6 +4,7 @@
 #include "pm_locale.h"
 
 #include <apr_strings.h>
+#include <stdio.h>
 #include <string.h>
 #include <unicode/ucal.h>
 #include <unicode/udat.h>
@@ -164,4 +165,65 @@ const char *pm_locale_date_time(apr_pool_t *p, long long unix_seconds, const cha
     }
     u_strToUTF8(out, (int32_t)sizeof(out), &len, text, n, &err);
     return U_SUCCESS(err) ? apr_pstrmemdup(p, out, (apr_size_t)len) : NULL;
+}
+
+/* A calendar for zone (an IANA name), cleared; NULL when ICU cannot open one. */
+static UCalendar *zone_calendar(const char *zone)
+{
+    UChar tz[128];
+    UErrorCode err = U_ZERO_ERROR;
+    UCalendar *cal;
+
+    if (!ascii_to_uchar(zone, tz, sizeof(tz) / sizeof(tz[0]))) {
+        return NULL;
+    }
+    cal = ucal_open(tz, -1, "en_US", UCAL_GREGORIAN, &err);
+    if (U_FAILURE(err)) {
+        return NULL;
+    }
+    ucal_clear(cal);
+    return cal;
+}
+
+int pm_locale_day_start(const char *ymd, int add_days, const char *zone,
+                        long long *unix_seconds)
+{
+    int y, m, d;
+    char tail;
+    UErrorCode err = U_ZERO_ERROR;
+    UCalendar *cal;
+    UDate ms;
+
+    if (ymd == NULL || sscanf(ymd, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3
+        || strlen(ymd) != 10 || (cal = zone_calendar(zone)) == NULL) {
+        return 0;
+    }
+    ucal_setDateTime(cal, y, m - 1, d, 0, 0, 0, &err);
+    if (add_days) {
+        ucal_add(cal, UCAL_DATE, add_days, &err);
+    }
+    ms = ucal_getMillis(cal, &err);
+    ucal_close(cal);
+    if (U_FAILURE(err)) {
+        return 0;
+    }
+    *unix_seconds = (long long)(ms / 1000.0);
+    return 1;
+}
+
+const char *pm_locale_day_of(apr_pool_t *p, long long unix_seconds, const char *zone)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    UCalendar *cal = zone_calendar(zone);
+    int y, m, d;
+
+    if (cal == NULL) {
+        return NULL;
+    }
+    ucal_setMillis(cal, (UDate)unix_seconds * 1000.0, &err);
+    y = ucal_get(cal, UCAL_YEAR, &err);
+    m = ucal_get(cal, UCAL_MONTH, &err) + 1;
+    d = ucal_get(cal, UCAL_DATE, &err);
+    ucal_close(cal);
+    return U_SUCCESS(err) ? apr_psprintf(p, "%04d-%02d-%02d", y, m, d) : NULL;
 }

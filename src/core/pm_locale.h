@@ -40,4 +40,13 @@ const char *pm_recipient_language(const char *own, const char *practice_default)
 const char *pm_locale_date_time(apr_pool_t *p, long long unix_seconds, const char *lang,
                                 const char *zone, const char *skeleton);
 
+/* The first second of the day add_days after ymd (YYYY-MM-DD) in zone (IANA
+ * name), so across a change of clocks too: 1 and *unix_seconds, or 0 when ymd is
+ * not written so or ICU cannot. */
+int pm_locale_day_start(const char *ymd, int add_days, const char *zone,
+                        long long *unix_seconds);
+
+/* The day (YYYY-MM-DD) a moment falls on in zone; NULL when ICU cannot. */
+const char *pm_locale_day_of(apr_pool_t *p, long long unix_seconds, const char *zone);
+
 #endif

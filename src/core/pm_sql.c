@@ -394,8 +394,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* representatives: the unique index allows one live row per email and client */
     [PM_SQL_REP_INSERT] = { "pm_rep_insert",
         "INSERT INTO representatives (client_id, email, first_name, last_name, relationship, "
-        "                             preferred_language, created_by, created_at) "
-        "VALUES (%lld, %s, %s, %s, %s, %s, %s, %lld) "
+        "                             preferred_language, created_by, created_at, scopes, "
+        "                             access_starts_at, access_ends_at) "
+        "VALUES (%lld, %s, %s, %s, %s, %s, %s, %lld, %s, %lld, %lld) "
         "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
     [PM_SQL_REP_GET_VISIBLE] = { "pm_rep_get_visible",
         "SELECT " COLUMNS(PM_COLS_VISIBLE_REP)
@@ -412,8 +413,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "AND removed_at IS NULL AND id <> %lld", NCOLS(PM_COLS_TAKEN) },
     [PM_SQL_REP_UPDATE] = { "pm_rep_update",
         "UPDATE representatives SET email = %s, first_name = %s, last_name = %s, "
-        "       relationship = %s, preferred_language = %s "
+        "       relationship = %s, preferred_language = %s, scopes = %s, "
+        "       access_starts_at = %lld, access_ends_at = %lld "
         "WHERE id = %lld AND removed_at IS NULL" },
+    /* a representative's access, as staff changed it, on its accounts' active grants */
+    [PM_SQL_REP_GRANTS_UPDATE] = { "pm_rep_grants_update",
+        "UPDATE account_grants SET scopes = %s, starts_at = %lld, ends_at = %lld "
+        "WHERE representative_id = %lld AND status = 'active'" },
     [PM_SQL_REP_SUPERSEDE_PENDING] = { "pm_rep_supersede_pending",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
         "WHERE representative_id = %lld AND status IN ('pending', 'locked') "
@@ -489,11 +495,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                             invitation_id, status, created_at) "
         "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) "
         "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
-    /* what a new account may reach: its client, as itself or as the representative
-     * the invitation named (account_grants, migration 014) */
+    /* what a new account may reach: its client, as itself (every scope, no dates)
+     * or as the representative the invitation named, with the scopes and dates staff
+     * gave that representative (account_grants, migrations 014 and 015) */
     [PM_SQL_GRANT_INSERT] = { "pm_grant_insert",
-        "INSERT INTO account_grants (account_id, client_id, representative_id, created_at) "
-        "VALUES (%lld, %lld, %lld, %lld)" },
+        "INSERT INTO account_grants (account_id, client_id, representative_id, scopes, "
+        "                            starts_at, ends_at, created_at) "
+        "SELECT %lld, %lld, r.id, coalesce(r.scopes, 'messages billing forms appointments'), "
+        "       r.access_starts_at, r.access_ends_at, %lld "
+        "FROM (SELECT 1 AS one) x LEFT JOIN representatives r ON r.id = %lld" },
 
     /* admin */
     [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",

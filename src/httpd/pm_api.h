@@ -72,6 +72,10 @@ const char *pm_api_practice_name(pm_req *q, const pm_settings *st);
 
 /* Representatives (pm_api_representatives.c). */
 int pm_api_rep_create(pm_req *q);
+/* Sets a representative's scopes, starts_at and ends_at (days in the practice's
+ * zone; the stored ends_at is the first second after the last day) on rep. */
+void pm_api_rep_access_json(pm_req *q, json_t *rep, const char *scopes, const char *starts,
+                            const char *ends);
 int pm_api_rep_update(pm_req *q);
 int pm_api_rep_invite(pm_req *q);
 int pm_api_rep_remove(pm_req *q);

@@ -126,6 +126,8 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_json_set_str(rep, "relationship", pm_row_str(row, REP_RELATIONSHIP));
     pm_json_set_str(rep, "preferred_language", pm_row_str(row, REP_LANGUAGE));
     pm_api_set_time(q, rep, "created_at", row, REP_CREATED_AT);
+    pm_api_rep_access_json(q, rep, pm_row_str(row, REP_SCOPES), pm_row_str(row, REP_STARTS_AT),
+                           pm_row_str(row, REP_ENDS_AT));
     f.has_active_account = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;

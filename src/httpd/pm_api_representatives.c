@@ -2,7 +2,9 @@
  * client representative" (create + invite), edit, reinvite, remove. Thin
  * handlers: read and check the body, run pm_op_representative.c, answer. */
 #include "pm_api.h"
+#include "pm_date.h"
 #include "pm_locale.h"
+#include "pm_scopes.h"
 #include "pm_op.h"
 #include "pm_text.h"
 
@@ -11,7 +13,8 @@
 APLOG_USE_MODULE(portal_manager);
 
 static const char *const rep_fields[] = { "email", "first_name", "last_name", "relationship",
-                                          "preferred_language", NULL };
+                                          "preferred_language", "scopes", "starts_at",
+                                          "ends_at", NULL };
 static const char *const no_fields[] = { NULL };
 
 typedef pm_op_rep rep_input;
@@ -29,6 +32,10 @@ static const pm_api_answer answers[] = {
     { PM_OP_DISCHARGED, NULL, HTTP_CONFLICT, "client_discharged", PM_API_DISCHARGED, NULL },
     { PM_OP_PENDING, NULL, HTTP_CONFLICT, "invitation_pending", "An invitation is already on "
       "its way to this person. Use resend if it did not arrive.", NULL },
+    { PM_OP_SCOPE_OFF, NULL, HTTP_UNPROCESSABLE_ENTITY, "invalid_scopes", "A scope names a part "
+      "of the portal that is turned off in the portal settings.", "scopes" },
+    { PM_OP_BAD_DATES, NULL, HTTP_UNPROCESSABLE_ENTITY, "invalid_dates", "The access must end "
+      "on or after the day it starts.", "ends_at" },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -91,6 +98,41 @@ static int read_language(pm_req *q, rep_input *in)
     return PM_NEXT;
 }
 
+/* scopes: a list of scope names (absent: the enabled ones, or unchanged). */
+static int read_scopes(pm_req *q, rep_input *in)
+{
+    json_t *v = pm_http_body_field(q, "scopes");
+    const char *problem;
+
+    in->scopes = NULL;
+    if (v == NULL) {
+        return PM_NEXT;
+    }
+    if ((problem = pm_scopes_parse(q->r->pool, v, &in->scopes)) != NULL) {
+        return invalid(q, "invalid_scopes", "scopes", "The scopes", problem);
+    }
+    return PM_NEXT;
+}
+
+/* starts_at / ends_at: a date (YYYY-MM-DD or MM/DD/YYYY), or null for open. */
+static int read_day(pm_req *q, const char *field, const char **day, int *given)
+{
+    json_t *v = pm_http_body_field(q, field);
+    char ymd[11];
+
+    *given = v != NULL;
+    *day = NULL;
+    if (v == NULL || json_is_null(v)) {
+        return PM_NEXT;
+    }
+    if (!json_is_string(v) || !pm_search_date(json_string_value(v), ymd)) {
+        return invalid(q, "invalid_dates", field, "This date",
+                       "must be a real date written YYYY-MM-DD, or null for none");
+    }
+    *day = apr_pstrdup(q->r->pool, ymd);
+    return PM_NEXT;
+}
+
 /* Parses and validates; with `partial`, absent fields stay NULL. */
 static int read_rep_input(pm_req *q, rep_input *in, int partial)
 {
@@ -102,7 +144,10 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
         || (rc = string_field(q, "first_name", &in->first_name)) != PM_NEXT
         || (rc = string_field(q, "last_name", &in->last_name)) != PM_NEXT
         || (rc = string_field(q, "relationship", &in->relationship)) != PM_NEXT
-        || (rc = read_language(q, in)) != PM_NEXT) {
+        || (rc = read_language(q, in)) != PM_NEXT
+        || (rc = read_scopes(q, in)) != PM_NEXT
+        || (rc = read_day(q, "starts_at", &in->starts_on, &in->starts_given)) != PM_NEXT
+        || (rc = read_day(q, "ends_at", &in->ends_on, &in->ends_given)) != PM_NEXT) {
         return rc;
     }
     if ((in->email || !partial) && (problem = pm_email_problem(in->email ? in->email : ""))) {
@@ -123,6 +168,29 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
     return PM_NEXT;
 }
 
+/* The practice's zone, for showing access dates (read only when a date is shown). */
+static const char *practice_zone(pm_req *q)
+{
+    pm_settings st;
+    char *buf = apr_palloc(q->r->pool, 64);
+
+    if (pm_settings_load(q->db, q->r->pool, &st) != APR_SUCCESS) {
+        st.time_zone = NULL;
+    }
+    return pm_time_zone_name(st.time_zone, buf, 64);
+}
+
+void pm_api_rep_access_json(pm_req *q, json_t *rep, const char *scopes, const char *starts,
+                            const char *ends)
+{
+    const char *zone = starts || ends ? practice_zone(q) : NULL;
+    apr_pool_t *p = q->r->pool;
+
+    json_object_set_new(rep, "scopes", pm_scopes_json(scopes));
+    pm_json_set_str(rep, "starts_at", starts ? pm_locale_day_of(p, apr_atoi64(starts), zone) : NULL);
+    pm_json_set_str(rep, "ends_at", ends ? pm_locale_day_of(p, apr_atoi64(ends) - 1, zone) : NULL);
+}
+
 static json_t *rep_json(pm_req *q, long long id, const rep_input *in)
 {
     json_t *rep = json_object();
@@ -133,6 +201,9 @@ static json_t *rep_json(pm_req *q, long long id, const rep_input *in)
     pm_json_set_str(rep, "last_name", in->last_name);
     pm_json_set_str(rep, "relationship", in->relationship);
     pm_json_set_str(rep, "preferred_language", in->preferred_language);
+    json_object_set_new(rep, "scopes", pm_scopes_json(in->scopes));
+    pm_json_set_str(rep, "starts_at", in->starts_on);
+    pm_json_set_str(rep, "ends_at", in->ends_on);
     return rep;
 }
 

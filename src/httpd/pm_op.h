@@ -45,6 +45,8 @@ typedef enum pm_op_outcome {
     PM_OP_REP_REMOVED,          /* the account's representative was removed */
     PM_OP_ACCOUNT_DISABLED,     /* a password reset for a disabled account */
     PM_OP_WRONG_KIND,           /* a reset link used to accept, or an invitation to reset */
+    PM_OP_SCOPE_OFF,            /* a scope whose module is off in the settings */
+    PM_OP_BAD_DATES,            /* access that ends before it starts */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -144,10 +146,14 @@ typedef struct pm_op_rep {
     const char *email, *first_name, *last_name, *relationship;
     const char *preferred_language;     /* NULL: the practice's default_language */
     int language_given;                 /* an update: preferred_language was sent */
+    const char *scopes;                 /* stored form (pm_scopes.h); NULL: not sent */
+    const char *starts_on, *ends_on;    /* access dates, YYYY-MM-DD; NULL: open */
+    int starts_given, ends_given;       /* an update: the date was sent (null clears it) */
 } pm_op_rep;
 
-/* Create a representative and invite it, in one transaction. */
-pm_op_outcome pm_op_rep_create(pm_op_ctx *c, long long client_id, const pm_op_rep *in,
+/* Create a representative and invite it, in one transaction; in->scopes becomes
+ * what was stored (the enabled scopes when it was not sent). */
+pm_op_outcome pm_op_rep_create(pm_op_ctx *c, long long client_id, pm_op_rep *in,
                                long long *rep_id, long long *invitation_id);
 /* Change the fields `in` sets (the others are filled in from the row); a new
  * email supersedes pending invitations. *client_id: the representative's client. */

@@ -219,8 +219,8 @@ pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *usern
     }
     if (pm_db_exec(c->db, PM_SQL_GRANT_INSERT, NULL,
                    pm_row_str(pm_first_row(rows), INSERTED_ID),
-                   pm_row_str(t->inv, TOKEN_CLIENT_ID), pm_row_str(t->inv, TOKEN_REP_ID),
-                   pm_arg_int(c->pool, c->now))
+                   pm_row_str(t->inv, TOKEN_CLIENT_ID), pm_arg_int(c->pool, c->now),
+                   pm_row_str(t->inv, TOKEN_REP_ID))
         != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
