@@ -43,6 +43,10 @@ sub count_reps {
                             $A->{id}))[0];
 }
 sub put_rep { staff(PUT => "/representatives/$_[0]", user => 'clin1', json => $_[1]) }
+# the sample config's /portal/billing: stock mod_authn_dbd + mod_authz_dbd on portal_grants
+sub billing_code {
+    http_request(GET => '/portal/billing/', user => $_[0], password => $_[1])->code;
+}
 
 set_setting(time_zone => 'America/Chicago');
 clear_setting('modules');
@@ -123,6 +127,9 @@ my $user = "access.rep.$$";
     is(view_scopes($user, $A->{id}), 'forms messages', 'portal_grants: forms and messages');
     is(view_scopes(uc $user, $A->{id}), '', 'portal_grants keeps the username as typed '
        . '(a portal compares it case-insensitively, as the login does)');
+    isnt(login_code($user, 'a long enough password'), 401, 'the account logs in to the portal');
+    is(billing_code($user, 'a long enough password'), 401,
+       'mod_authz_dbd: /portal/billing refuses an account without the billing scope');
 }
 
 # --- edit: the grant changes at once, audited before/after ------------------------------------------
@@ -131,6 +138,8 @@ my $user = "access.rep.$$";
     is_deeply(rep_in_view($d, $rep)->{scopes}, ['billing'], 'the answer shows the new scopes');
     is(grant_of($user)->{scopes}, 'billing', 'the grant changed with it');
     is(view_scopes($user, $A->{id}), 'billing', 'portal_grants: billing only, at once');
+    isnt(billing_code(uc $user, 'a long enough password'), 401,
+         'mod_authz_dbd: /portal/billing admits it at once (username in any case)');
     my @a = audit_rows(action => 'representative.update', object_id => $rep);
     my $detail = JSON::PP::decode_json($a[-1]{detail} // '{}');
     is_deeply($detail->{access}, {
@@ -148,6 +157,8 @@ my $user = "access.rep.$$";
     json_ok(put_rep($rep, { starts_at => '2020-01-01', ends_at => '2020-12-31' }), 200,
             'an access that ended in 2020');
     is(view_scopes($user, $A->{id}), '', 'portal_grants: nothing outside the dates');
+    is(billing_code($user, 'a long enough password'), 401,
+       'mod_authz_dbd: /portal/billing refuses it outside the dates');
     json_ok(put_rep($rep, { starts_at => '2099-01-01', ends_at => undef }), 200,
             'an access that starts in 2099');
     is(view_scopes($user, $A->{id}), '', 'portal_grants: nothing before the start');

@@ -57,7 +57,9 @@ my ($rep1, $rep1_email);
     $rep1 = $d->{representative}{id};
     is_deeply($d->{representative}, { id => $rep1, email => $rep1_email, first_name => 'Rhea',
                                       last_name => 'Reynolds', relationship => 'guardian',
-                                      preferred_language => undef },
+                                      preferred_language => undef,
+                                      scopes => [qw(messages billing forms appointments)],
+                                      starts_at => undef, ends_at => undef },
               'representative in the answer');
     my $inv = $d->{invitation};
     is($inv->{representative_id}, $rep1, 'invitation: representative_id');
@@ -465,7 +467,8 @@ my %bad_names = (
         is($r->{latest_invitation}{status}, $want{$k}[1], "rep $k: latest invitation status");
         is($r->{latest_invitation}{representative_id}, $rep{$k}{id}, "rep $k: latest invitation is theirs");
         is_deeply([sort keys %$r], [sort qw(id email first_name last_name relationship created_at
-                                            preferred_language portal_status latest_invitation)],
+                                            preferred_language portal_status latest_invitation
+                                            scopes starts_at ends_at)],
                   "rep $k: fields");
     }
     is(rep_in_view($v, $rep{reinvited}{id})->{latest_invitation}{id}, $re->{id},
