@@ -61,7 +61,11 @@ clear_setting('modules');
     is($row->{scopes}, 'messages billing forms appointments', 'row: every scope');
     ok(!defined $row->{access_starts_at} && !defined $row->{access_ends_at}, 'row: no dates');
 
+    is_deeply(json_ok(staff(GET => '/me', user => 'clin1'), 200, 'GET /me')->{representative_scopes},
+              $ALL, '/me: every scope may be given while every module is on');
     set_setting(modules => { messaging => JSON::PP::false, forms => JSON::PP::false });
+    is_deeply(json_ok(staff(GET => '/me', user => 'clin1'), 200, 'GET /me')->{representative_scopes},
+              [qw(billing appointments)], '/me: only the scopes whose module is on');
     $d = json_ok(create_rep(), 201, 'create with messaging and forms off');
     is_deeply($d->{representative}{scopes}, [qw(billing appointments)],
               'the default leaves out the scopes of modules that are off');

@@ -41,6 +41,8 @@ const LANGUAGE = { en: 'English', es: 'Español' };
 const RELATIONSHIP = {
   parent: 'Parent', guardian: 'Guardian', spouse: 'Spouse', caregiver: 'Caregiver', other: 'Other',
 };
+const SCOPE = { messages: 'Messages', billing: 'Billing', forms: 'Forms', appointments: 'Appointments' };
+const SCOPES = Object.keys(SCOPE);
 
 const ERROR_TEXT = {
   invalid_email: 'Please enter a complete email address, like name@example.com.',
@@ -55,6 +57,8 @@ const ERROR_TEXT = {
   invalid_name: 'Please enter the first and last name.',
   invalid_note: 'The note can be at most 500 characters.',
   invalid_relationship: 'Please choose a relationship from the list.',
+  invalid_scopes: 'One of the chosen parts of the portal is turned off in the portal settings. Reload the page.',
+  invalid_dates: 'Please enter real dates, with the access ending on or after the day it starts.',
   invalid_language: 'Please choose a language from the list.',
   csrf: 'The request was blocked for security reasons. Reload the page and try again.',
   not_staff: 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.',
@@ -732,12 +736,99 @@ function representativeItem(rep) {
       rep.preferred_language ? h('span', { class: 'rep-rel', lang: rep.preferred_language, text: LANGUAGE[rep.preferred_language] || rep.preferred_language }) : null,
       h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
     h('p', { class: 'rep-email', text: rep.email }),
+    accessSection(rep, name),
     inv ? h('div', { class: 'rep-inv' },
       h('p', { class: 'small-heading', text: 'Latest invitation: ' + invitationWords(inv)[0] }),
       invitationDetails(inv)) : null,
     actions,
     itemError('inv:' + (inv ? inv.id : '')),
     itemError('rep:' + rep.id));
+}
+
+// ---- what a representative may use (scopes and dates) ----------------------------------------
+
+// The scopes a representative may be given now (those whose module is on).
+function offeredScopes() {
+  return (state.me && Array.isArray(state.me.representative_scopes)) ? state.me.representative_scopes : SCOPES;
+}
+
+function accessWords(rep) {
+  const scopes = rep.scopes || [];
+  const what = scopes.length ? scopes.map((k) => SCOPE[k] || k).join(', ') : 'nothing (no parts of the portal)';
+  let when = '';
+  if (rep.starts_at && rep.ends_at) when = ', from ' + rep.starts_at + ' through ' + rep.ends_at;
+  else if (rep.starts_at) when = ', from ' + rep.starts_at;
+  else if (rep.ends_at) when = ', through ' + rep.ends_at;
+  return what + when;
+}
+
+function accessSection(rep, name) {
+  const key = 'access:' + rep.id;
+  if (state.confirming === key) return accessForm(rep, name);
+  return h('div', { class: 'rep-access' },
+    h('p', { class: 'rep-access-line', id: 'rep-' + rep.id + '-access' }, h('strong', { text: 'Portal access: ' }), accessWords(rep)),
+    isDischarged(state.view) ? null : h('button', {
+      type: 'button', class: 'btn btn-link btn-small', id: 'rep-' + rep.id + '-access-edit',
+      onclick: () => {
+        state.confirming = key;
+        state.accessDraft = null;
+        renderClient();
+        $('rep-' + rep.id + '-access-form')?.querySelector('input')?.focus();
+      },
+    }, 'Change access', h('span', { class: 'visually-hidden', text: ' of ' + name })));
+}
+
+function accessForm(rep, name) {
+  const id = 'rep-' + rep.id + '-access';
+  // kept in state: a refresh of the view re-renders this form
+  const shown = state.accessDraft && state.accessDraft.id === rep.id ? state.accessDraft : rep;
+  const offered = new Set([...offeredScopes(), ...(rep.scopes || [])]);
+  const boxes = SCOPES.filter((k) => offered.has(k)).map((k) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'scopes', value: k, checked: (shown.scopes || []).includes(k) }), ' ' + SCOPE[k]));
+  const form = h('form', { class: 'subform access-form', id: id + '-form', novalidate: true, 'aria-label': 'Portal access of ' + name },
+    h('fieldset', { class: 'field access-fields' },
+      h('legend', { class: 'field-label', text: 'What ' + name + ' may use in the portal' }), boxes),
+    h('div', { class: 'field-pair' },
+      h('div', { class: 'field' },
+        h('label', { for: id + '-starts', class: 'field-label', text: 'Access starts (optional)' }),
+        h('input', { id: id + '-starts', name: 'starts_at', type: 'date', value: shown.starts_at || '' })),
+      h('div', { class: 'field' },
+        h('label', { for: id + '-ends', class: 'field-label', text: 'Access ends (optional, last day)' }),
+        h('input', { id: id + '-ends', name: 'ends_at', type: 'date', value: shown.ends_at || '' }))),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save access'),
+      h('button', {
+        type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel',
+        onclick: () => { state.confirming = null; state.accessDraft = null; renderClient(); $(id + '-edit')?.focus(); },
+      }, 'Cancel')));
+  form.addEventListener('input', () => { state.accessDraft = { id: rep.id, ...accessBody(form) }; });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const body = accessBody(form);
+    afterItemAction('rep:' + rep.id, form.querySelector('button[type="submit"]'),
+      () => api('PUT', 'representatives/' + rep.id, body),
+      'Portal access of ' + name + ' saved: ' + accessWords({ ...rep, ...body }) + '.');
+  });
+  return form;
+}
+
+// scopes, starts_at and ends_at of a form with those fields (an empty date: none)
+function accessBody(form) {
+  return {
+    scopes: [...form.querySelectorAll('input[name="scopes"]:checked')].map((i) => i.value),
+    starts_at: form.elements.starts_at.value || null,
+    ends_at: form.elements.ends_at.value || null,
+  };
+}
+
+// The invite form offers only the scopes whose module is on.
+function showOfferedScopes() {
+  const offered = new Set(offeredScopes());
+  for (const label of document.querySelectorAll('#rep-form [data-scope]')) {
+    const on = offered.has(label.dataset.scope);
+    label.hidden = !on;
+    label.querySelector('input').disabled = !on;
+  }
 }
 
 // ---- portal accounts --------------------------------------------------------------------------
@@ -1121,6 +1212,10 @@ function initClientActions() {
     };
     if (form.elements.relationship.value) body.relationship = form.elements.relationship.value;
     if (form.elements.preferred_language.value) body.preferred_language = form.elements.preferred_language.value;
+    const access = accessBody(form);
+    body.scopes = access.scopes;
+    if (access.starts_at) body.starts_at = access.starts_at;
+    if (access.ends_at) body.ends_at = access.ends_at;
     // Obvious gaps are caught here; everything else is the server's call.
     const missing = [];
     if (!body.email) missing.push(['email', 'Please enter the representative’s email address.']);
@@ -1154,6 +1249,11 @@ function initClientActions() {
         if (err.code === 'invalid_name' && (err.field === 'first_name' || err.field === 'last_name')) {
           overrides.invalid_name = body[err.field] && err.message ? err.message
             : err.field === 'first_name' ? 'Please enter the first name.' : 'Please enter the last name.';
+        }
+        if (err.field === 'scopes') {
+          setFieldError('rep-scopes-error', errorText(err, overrides));
+          announce(errorText(err, overrides));
+          return;
         }
         showFormError(form, err, 'rep-form-error', overrides);
       }
@@ -1227,6 +1327,7 @@ async function start() {
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
     showRepresentativeInvite();
+    showOfferedScopes();
   } catch (err) {
     showPageError(errorText(err));
     if (err.code === 'not_staff' || err.status === 401) {

@@ -5,6 +5,8 @@
 #include "pm_locale.h"
 #include "pm_monitor.h"
 #include "pm_route.h"
+#include "pm_scopes.h"
+#include "pm_settings_def.h"
 #include "pm_store.h"
 
 #include "http_protocol.h"
@@ -93,9 +95,25 @@ static int may_administer(pm_req *q)
     return allowed;
 }
 
-/* The user, and the two settings the staff page needs to offer only what the
- * API would allow: representatives turned on, and how often an invitation may
- * be sent. */
+/* The scopes a representative may be given: those whose module is on. */
+static int set_enabled_scopes(pm_req *q, json_t *me)
+{
+    const char *text;
+    json_t *modules;
+
+    if (pm_setting_stored(q->db, "modules", &text) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    modules = text ? json_loads(text, 0, NULL) : NULL;
+    json_object_set_new(me, "representative_scopes",
+                        pm_scopes_json(pm_scopes_default(q->r->pool, modules)));
+    json_decref(modules);
+    return PM_NEXT;
+}
+
+/* The user, and the settings the staff page needs to offer only what the API
+ * would allow: representatives turned on, the scopes they may be given, and how
+ * often an invitation may be sent. */
 static int get_me(pm_req *q)
 {
     json_t *me = pm_json_object(q->r->pool);
@@ -103,7 +121,8 @@ static int get_me(pm_req *q)
     char zone[128];
     int rc;
 
-    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT
+        || (rc = set_enabled_scopes(q, me)) != PM_NEXT) {
         return rc;
     }
     pm_json_set_bool(me, "representatives_enabled", st.representatives_enabled);

@@ -276,12 +276,28 @@ describe('end to end (real server)', () => {
     // (the server accepts letters, spaces, apostrophes, hyphens and periods in names)
     await page.getByLabel('Last name:').fill('O’Neill-Smith');
     await page.getByLabel('Relationship').selectOption('guardian');
+    await page.locator('#rep-form').getByRole('checkbox', { name: 'Billing' }).uncheck();
+    await page.getByLabel('Access ends').fill('2099-12-31');
     await page.locator('#rep-form').getByRole('button', { name: 'invite', exact: true }).click();
     const rep = page.locator('.rep-item').filter({ hasText: 'Robin O’Neill-Smith' });
     const refused = page.locator('#rep-form .field-error:not([hidden])');
     await rep.or(refused).first().waitFor();
     if (await refused.count()) assert.fail('invite representative was refused: ' + (await refused.allTextContents()).join(' '));
     await rep.getByText('Guardian').waitFor();
+    // the module stored the access: the re-read client view shows it back
+    await rep.getByText('Portal access: Messages, Forms, Appointments, through 2099-12-31').waitFor();
+    await rep.getByRole('button', { name: 'Change access of Robin O’Neill-Smith' }).click();
+    const access = rep.getByRole('form', { name: 'Portal access of Robin O’Neill-Smith' });
+    await access.getByRole('checkbox', { name: 'Billing' }).check();
+    await access.getByLabel('Access starts').fill('2100-01-01');
+    await access.getByRole('button', { name: 'Save access' }).click();
+    await rep.locator('.field-error').first().waitFor();
+    assert.match(await rep.locator('.field-error').first().textContent(), /ending on or after the day it starts/,
+      'the module refuses an access that ends before it starts');
+    assert.equal(await access.getByLabel('Access starts').inputValue(), '2100-01-01', 'what was typed stays');
+    await access.getByLabel('Access starts').fill('');
+    await access.getByRole('button', { name: 'Save access' }).click();
+    await rep.getByText('Portal access: Messages, Billing, Forms, Appointments, through 2099-12-31').waitFor();
     await rep.getByText('Email sent', { exact: true }).waitFor({ timeout: 60000 });
     await checkA11y(page, 'e2e staff representative');
     await screenshot(page, 'e2e-staff-representative');

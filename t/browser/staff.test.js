@@ -503,6 +503,67 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('representative access: scopes and days on the invite form, changed in place; only enabled scopes offered', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Blake', /Adams, Blake/);
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    const form = page.locator('#rep-form');
+    const scopes = form.getByRole('group', { name: 'What they may use in the portal' });
+    for (const name of ['Messages', 'Billing', 'Forms', 'Appointments']) {
+      assert.equal(await scopes.getByRole('checkbox', { name }).isChecked(), true, name + ' checked by default');
+    }
+    await page.getByLabel('E-mail:').fill('court@example.org');
+    await page.getByLabel('First name:').fill('Cora');
+    await page.getByLabel('Last name:').fill('Adams');
+    await scopes.getByRole('checkbox', { name: 'Billing' }).uncheck();
+    await page.getByLabel('Access starts').fill('2027-01-15');
+    await page.getByLabel('Access ends').fill('2027-01-10');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.locator('#rep-ends-at-error').filter({ hasText: 'ending on or after the day it starts' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-ends-at', 'focus on the end day');
+    await checkA11y(page, 'staff rep access error');
+    await page.getByLabel('Access ends').fill('2027-06-30');
+    await form.getByRole('button', { name: 'invite', exact: true }).click();
+    const rep = page.locator('.rep-item').filter({ hasText: 'Cora Adams' });
+    await rep.getByText('Portal access: Messages, Forms, Appointments, from 2027-01-15 through 2027-06-30').waitFor();
+    const post = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).at(-1);
+    const sent = JSON.parse(post.body);
+    assert.deepEqual([sent.scopes, sent.starts_at, sent.ends_at], [['messages', 'forms', 'appointments'], '2027-01-15', '2027-06-30']);
+
+    // change in place: Billing on, Forms off, no end day
+    await rep.getByRole('button', { name: 'Change access of Cora Adams' }).click();
+    const edit = rep.getByRole('form', { name: 'Portal access of Cora Adams' });
+    await edit.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.type), 'checkbox', 'focus moves into the form');
+    await checkA11y(page, 'staff rep access form');
+    await edit.getByRole('checkbox', { name: 'Billing' }).check();
+    await edit.getByRole('checkbox', { name: 'Forms' }).uncheck();
+    await edit.getByLabel('Access ends').fill('');
+    await edit.getByRole('button', { name: 'Save access' }).click();
+    await rep.getByText('Portal access: Messages, Billing, Appointments, from 2027-01-15').waitFor();
+    const put = apiCalls(/^PUT \/portal-manager\/api\/representatives\/\d+$/).at(-1);
+    assert.deepEqual(JSON.parse(put.body), { scopes: ['messages', 'billing', 'appointments'], starts_at: '2027-01-15', ends_at: null });
+    await page.locator('#status').filter({ hasText: 'Portal access of Cora Adams saved' }).waitFor();
+
+    // a module turned off in the settings: its scope is not offered on the invite form
+    server.offerScopes(['messages', 'billing', 'appointments']);
+    try {
+      const off = await staffPage();
+      await pickClient(off, 'Blake', /Adams, Blake/);
+      await off.getByRole('button', { name: 'invite client representative' }).click();
+      const group = off.locator('#rep-form').getByRole('group', { name: 'What they may use in the portal' });
+      assert.equal(await group.getByRole('checkbox', { name: 'Forms' }).isVisible(), false, 'Forms not offered');
+      assert.equal(await group.getByRole('checkbox', { name: 'Billing' }).isVisible(), true);
+      await off.context().close();
+    } finally {
+      server.offerScopes(null);
+    }
+    await rep.getByRole('button', { name: 'Remove representative Cora Adams' }).click();
+    await page.getByRole('button', { name: 'Remove Cora Adams' }).click();
+    await rep.waitFor({ state: 'detached' });
+    await page.context().close();
+  });
+
   test('invite client representative: field errors in place, list, reinvite and remove', async () => {
     const page = await staffPage();
     await pickClient(page, 'Blake', /Adams, Blake/);
@@ -549,8 +610,12 @@ describe('staff page', () => {
     await rep.getByText('rita@example.org').first().waitFor();
     await rep.getByText('Email sent').waitFor({ timeout: 10000 });
     const repPost = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).at(-1);
-    assert.deepEqual(JSON.parse(repPost.body), { email: 'rita@example.org', first_name: 'Rita', last_name: 'Adams', relationship: 'guardian', preferred_language: 'es' });
+    assert.deepEqual(JSON.parse(repPost.body), {
+      email: 'rita@example.org', first_name: 'Rita', last_name: 'Adams', relationship: 'guardian', preferred_language: 'es',
+      scopes: ['messages', 'billing', 'forms', 'appointments'],
+    });
     await rep.getByText('Español').waitFor();
+    await rep.getByText('Portal access: Messages, Billing, Forms, Appointments').waitFor();
 
     // duplicate
     await open.click();

@@ -19,6 +19,9 @@ const HTDOCS = path.resolve(here, '..', '..', '..', 'htdocs');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml' };
 const USERS = { admin: { password: 'pw', display_name: 'Ada Admin', admin: true }, clin1: { password: 'pw', display_name: 'Cleo Clinician', admin: false } };
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// a representative's access (docs/api.md, REPRESENTATIVE): scopes and first/last day
+const SCOPES = ['messages', 'billing', 'forms', 'appointments'];
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 // The pages' CSP, as in the deployment's config: settings.html also shows images from
 // blob: URLs (the logo preview).
@@ -286,6 +289,27 @@ export async function startFakeServer(options = {}) {
     return [200, clientView(c)];
   }
 
+  // scopes / starts_at / ends_at of a body over what `was`, checked as the module does
+  let meScopes = null; // GET /me's representative_scopes (null: every scope, every module on)
+  function checkAccess(b, was) {
+    const out = { scopes: was.scopes, starts_at: was.starts_at, ends_at: was.ends_at };
+    if (b.scopes !== undefined) {
+      if (!Array.isArray(b.scopes) || b.scopes.some((k) => !SCOPES.includes(k)) || new Set(b.scopes).size !== b.scopes.length) {
+        fail(422, 'invalid_scopes', 'The scopes has an unknown scope.', 'scopes');
+      }
+      out.scopes = SCOPES.filter((k) => b.scopes.includes(k));
+    }
+    for (const k of ['starts_at', 'ends_at']) {
+      if (b[k] === undefined) continue;
+      if (b[k] !== null && !DAY_RE.test(b[k])) fail(422, 'invalid_dates', 'This date must be a real date.', k);
+      out[k] = b[k];
+    }
+    if (out.starts_at && out.ends_at && out.ends_at < out.starts_at) {
+      fail(422, 'invalid_dates', 'The access must end on or after the day it starts.', 'ends_at');
+    }
+    return out;
+  }
+
   function clientView(c) {
     const reps = [...representatives.values()].filter((r) => r.client_id === c.id && !r.removed_at);
     return {
@@ -303,6 +327,7 @@ export async function startFakeServer(options = {}) {
           id: r.id, email: r.email, first_name: r.first_name, last_name: r.last_name, relationship: r.relationship,
           preferred_language: r.preferred_language ?? null,
           portal_status: portalStatus(c, r), latest_invitation: latest ? invitationJson(latest) : null,
+          scopes: r.scopes, starts_at: r.starts_at, ends_at: r.ends_at,
         };
       }),
     };
@@ -440,7 +465,7 @@ export async function startFakeServer(options = {}) {
       return [200, {
         username: user, display_name: USERS[user].display_name, admin: USERS[user].admin,
         representatives_enabled: st.representatives_enabled, max_sends_per_invitation: st.max_sends_per_invitation,
-        time_zone: st.time_zone ?? undefined,
+        time_zone: st.time_zone ?? undefined, representative_scopes: meScopes || SCOPES,
       }];
     }
     // the search text rides only in POST /clients/search's body, never in a URL
@@ -551,7 +576,8 @@ export async function startFakeServer(options = {}) {
     if ((m = /^clients\/(\d+)\/representatives$/.exec(route)) && method === 'POST') {
       const c = getClient(m[1]);
       const b = body || {};
-      for (const k of Object.keys(b)) if (!['email', 'first_name', 'last_name', 'relationship', 'preferred_language'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      for (const k of Object.keys(b)) if (!['email', 'first_name', 'last_name', 'relationship', 'preferred_language', 'scopes', 'starts_at', 'ends_at'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      const access = checkAccess(b, { scopes: SCOPES, starts_at: null, ends_at: null });
       const email = typeof b.email === 'string' ? b.email.trim() : '';
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if (!b.first_name || !String(b.first_name).trim()) fail(422, 'invalid_name', 'First name is required.', 'first_name');
@@ -570,7 +596,7 @@ export async function startFakeServer(options = {}) {
       }
       const dup = [...representatives.values()].some((r) => r.client_id === c.id && !r.removed_at && r.email.toLowerCase() === email.toLowerCase());
       if (dup) fail(409, 'duplicate_representative', 'This person is already a representative of the client.', 'email');
-      const rep = { id: nextId++, client_id: c.id, email, first_name: b.first_name.trim(), last_name: b.last_name.trim(), relationship: b.relationship || null, preferred_language: b.preferred_language || null, removed_at: null };
+      const rep = { id: nextId++, client_id: c.id, email, first_name: b.first_name.trim(), last_name: b.last_name.trim(), relationship: b.relationship || null, preferred_language: b.preferred_language || null, removed_at: null, ...access };
       representatives.set(rep.id, rep);
       const inv = newInvitation(c, rep, user);
       return [201, { representative: { ...rep, portal_status: 'invited' }, invitation: invitationJson(inv) }];
@@ -584,6 +610,14 @@ export async function startFakeServer(options = {}) {
       if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') fail(409, 'invitation_pending', 'Pending.');
       if (latest && latest.status === 'pending') latest.status = 'superseded';
       return [201, { invitation: invitationJson(newInvitation(c, rep, user)) }];
+    }
+    if ((m = /^representatives\/(\d+)$/.exec(route)) && method === 'PUT') {
+      // the stand-in edits the access only (the page edits nothing else in place)
+      const rep = representatives.get(Number(m[1]));
+      if (!rep || rep.removed_at) fail(404, 'not_found', 'There is no representative with this id.');
+      for (const k of Object.keys(body || {})) if (!['scopes', 'starts_at', 'ends_at'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      Object.assign(rep, checkAccess(body || {}, rep));
+      return [200, clientView(clients.get(rep.client_id))];
     }
     if ((m = /^representatives\/(\d+)$/.exec(route)) && method === 'DELETE') {
       const rep = representatives.get(Number(m[1]));
@@ -930,6 +964,8 @@ export async function startFakeServer(options = {}) {
         body: body ? JSON.stringify(body) : undefined,
       }).then(async (r) => ({ status: r.status, body: await r.json() }));
     },
+    /** The scopes GET /me offers (as if modules were turned off); null: all. */
+    offerScopes(list) { meScopes = list; },
     latestInvitation(clientId, repId = null) { return invitationsOf(clientId, repId)[0] || null; },
     /** Age an invitation's sending time so that a resend is allowed. */
     ageSent(invId, seconds) { const inv = invitations.get(invId); inv.sent_at -= seconds; inv.created_at -= seconds; },
