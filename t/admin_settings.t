@@ -203,7 +203,8 @@ my $DEFAULTS = get_settings();
                        client_invitation_subject client_invitation_message
                        representative_invitation_subject representative_invitation_message
                        modules representatives_enabled collation_locale practice_phone practice_address
-                       disable_accounts_on_discharge default_language time_zone audit_retention_days)],
+                       disable_accounts_on_discharge default_language time_zone audit_retention_days
+                       minor_review_days end_representative_access_at_majority)],
               'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -214,6 +215,10 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{max_emails_per_minute}, 120, 'default max_emails_per_minute 120');
     is($DEFAULTS->{default_language}, 'en', 'default default_language en');
     is($DEFAULTS->{audit_retention_days}, 2190, 'default audit_retention_days 2190 (six years)');
+    is($DEFAULTS->{minor_review_days}, 30, 'default minor_review_days 30');
+    ok(JSON::PP::is_bool($DEFAULTS->{end_representative_access_at_majority})
+       && !$DEFAULTS->{end_representative_access_at_majority},
+       'default end_representative_access_at_majority false');
     ok(!defined $DEFAULTS->{time_zone}, "default time_zone: none (the server's own)");
     is_deeply($DEFAULTS->{modules}, \%DEFAULT_MODULES, 'default modules: all six on');
     is($DEFAULTS->{collation_locale}, 'en', 'default collation_locale en');
@@ -348,6 +353,14 @@ my @RULES = (
     representatives_enabled => {
         good => [JSON::PP::false, JSON::PP::true],
         bad  => ['true', 1, 0, 'false', [JSON::PP::false], {}],
+    },
+    minor_review_days => {
+        good => [0, 365, 30],
+        bad  => [-1, 366, '30', 30.5, JSON::PP::true, [], {}],
+    },
+    end_representative_access_at_majority => {
+        good => [JSON::PP::true, JSON::PP::false],
+        bad  => ['true', 1, 0, [JSON::PP::false], {}],
     },
     audit_retention_days => {
         good => [3650, 36500, 2190],
@@ -1109,8 +1122,9 @@ sub leaf_parts {
     my @ranged = grep { $_->{type} eq 'integer' } @$defs;
     is_deeply([sort map { $_->{name} } @ranged],
               [sort qw(invitation_ttl_hours resend_cooldown_minutes max_sends_per_invitation
-                       password_min_length max_emails_per_minute audit_retention_days)],
-              'the six ranged settings are integers');
+                       password_min_length max_emails_per_minute audit_retention_days
+                       minor_review_days)],
+              'the seven ranged settings are integers');
     for my $d (@ranged) {
         my ($n, $min, $max) = @$d{qw(name min max)};
         json_ok(put_settings({ $n => $max }), 200, "$n = max $max: accepted");

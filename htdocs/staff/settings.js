@@ -33,6 +33,8 @@ const FIELDS = {
   representative_invitation_message: { input: 'rep-message', label: 'Message of the email to representatives' },
   modules: { input: null, error: 'modules-error', label: 'Portal modules' },
   representatives_enabled: { input: null, error: 'representatives-enabled-error', label: 'Representatives' },
+  minor_review_days: { input: 'minor-review-days', label: 'Review before a client turns 18' },
+  end_representative_access_at_majority: { input: null, error: 'end-at-majority-error', label: 'End access at 18 when not reviewed' },
   invitation_ttl_hours: { input: 'ttl-hours', label: 'Invitation links work for' },
   resend_cooldown_minutes: { input: 'cooldown', label: 'Wait before a resend' },
   max_sends_per_invitation: { input: 'max-sends', label: 'Emails per invitation' },
@@ -45,7 +47,10 @@ const SECTIONS = {
     form: 'invitations-form', name: 'Invitation emails', emails: true,
     fields: ['client_invitation_subject', 'client_invitation_message', 'representative_invitation_subject', 'representative_invitation_message'],
   },
-  modules: { form: 'modules-form', name: 'Portal modules', fields: ['modules', 'representatives_enabled'] },
+  modules: {
+    form: 'modules-form', name: 'Portal modules',
+    fields: ['modules', 'representatives_enabled', 'minor_review_days', 'end_representative_access_at_majority'],
+  },
   rules: {
     form: 'rules-form', name: 'Invitation rules', emails: true,
     fields: ['invitation_ttl_hours', 'resend_cooldown_minutes', 'max_sends_per_invitation', 'password_min_length'],
@@ -95,7 +100,9 @@ function formOf(section) { return $(SECTIONS[section].form); }
 function inputOf(name) {
   const f = FIELDS[name];
   if (f.input) return $(f.input);
-  if (name === 'representatives_enabled') return formOf('modules').elements.namedItem('representatives_enabled');
+  if (name === 'representatives_enabled' || name === 'end_representative_access_at_majority') {
+    return formOf('modules').elements.namedItem(name);
+  }
   return formOf('modules').elements.namedItem('modules.' + MODULES[0]);
 }
 
@@ -129,7 +136,8 @@ function pageValue(name) {
       for (const m of MODULES) out[m] = modules.namedItem('modules.' + m).checked;
       return out;
     }
-    case 'representatives_enabled': return modules.namedItem('representatives_enabled').checked;
+    case 'representatives_enabled': case 'end_representative_access_at_majority':
+      return modules.namedItem(name).checked;
     default: {
       const raw = $(FIELDS[name].input).value.trim();
       return /^\d+$/.test(raw) ? Number(raw) : NaN;
@@ -225,6 +233,9 @@ function fillField(name) {
       break;
     case 'representatives_enabled':
       modules.namedItem('representatives_enabled').checked = v !== false;
+      break;
+    case 'end_representative_access_at_majority':
+      modules.namedItem(name).checked = v === true;
       break;
     case 'brand_color':
       $('brand-color').value = v || '';

@@ -86,3 +86,67 @@ int pm_search_date(const char *s, char out[11])
              (unsigned)day % 100u);
     return 1;
 }
+
+/* A real YYYY-MM-DD date's parts; 0 otherwise. */
+static int ymd_parts(const char *s, int *year, int *month, int *day)
+{
+    return s != NULL && strlen(s) == 10 && s[4] == '-' && s[7] == '-' && digits(s, 4, year)
+           && digits(s + 5, 2, month) && digits(s + 8, 2, day) && *month >= 1 && *month <= 12
+           && *day >= 1 && *day <= days_in_month(*year, *month);
+}
+
+int pm_date_birthday(const char *dob, int years, char out[11])
+{
+    int y, m, d;
+
+    if (!ymd_parts(dob, &y, &m, &d)) {
+        return 0;
+    }
+    y += years;
+    if (m == 2 && d == 29 && !pm_leap_year(y)) {
+        m = 3;                          /* born on Feb 29: Mar 1 in a common year */
+        d = 1;
+    }
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    return 1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+static long days_of(int y, int m, int d)
+{
+    long era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void date_of(long z, int *y, int *m, int *d)
+{
+    long era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int pm_date_add_days(const char *ymd, long days, char out[11])
+{
+    int y, m, d;
+
+    if (!ymd_parts(ymd, &y, &m, &d)) {
+        return 0;
+    }
+    date_of(days_of(y, m, d) + days, &y, &m, &d);
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+    return 1;
+}

@@ -1,5 +1,5 @@
 /* pm_date.h — calendar dates as YYYY-MM-DD text (dates of birth): format and
- * real-date checks. Pure C on APR. */
+ * real-date checks, birthdays and day arithmetic. Pure C on APR. */
 #ifndef PM_DATE_H
 #define PM_DATE_H
 
@@ -17,5 +17,13 @@ int pm_search_date(const char *s, char out[11]);
 
 /* 1 for a leap year of the Gregorian calendar. */
 int pm_leap_year(int year);
+
+/* The day someone born on dob (YYYY-MM-DD) turns `years` old: the same month and
+ * day, Mar 1 for a Feb 29 birthday in a common year. 1 and out, or 0 when dob is not
+ * a real date. */
+int pm_date_birthday(const char *dob, int years, char out[11]);
+
+/* The date `days` (negative: before) after ymd, into out; 0 when ymd is not a date. */
+int pm_date_add_days(const char *ymd, long days, char out[11]);
 
 #endif

@@ -57,6 +57,11 @@ const pm_setting_def pm_setting_defs[] = {
     { "default_language", PM_SETTING_LANGUAGE, 0, 0, 0, "en", NULL, 0, AT(default_language) },
     /* dates and times in emails and pages; null: the server's own time zone */
     { "time_zone", PM_SETTING_TIME_ZONE, 0, 0, 0, NULL, NULL, 1, AT(time_zone) },
+    /* coming of age: a minor's representatives' grants are due for review this many
+     * days before the 18th birthday; optionally ended on it when nobody reviewed them */
+    { "minor_review_days", PM_SETTING_INT, 0, 365, 30, NULL, NULL, 0, AT(minor_review_days) },
+    { "end_representative_access_at_majority", PM_SETTING_BOOL, 0, 0, 0, NULL, NULL, 0,
+      AT(end_access_at_majority) },
     /* a roster sync's discharge (pm_roster.c) also disables the client's portal
      * accounts; read by whoever runs the sync, not loaded into pm_settings */
     { "disable_accounts_on_discharge", PM_SETTING_BOOL, 0, 0, 0, NULL, NULL, 0, NOT_LOADED },

@@ -30,6 +30,9 @@ typedef struct {
     const char *practice_address;       /* the emails' footer, may hold line breaks; NULL: none */
     const char *default_language;       /* recipients without a language of their own */
     const char *time_zone;              /* IANA name; NULL: the server's own zone */
+    long long minor_review_days;        /* a representative's grant is due for review
+                                         * this many days before the client turns 18 */
+    int end_access_at_majority;         /* the worker ends unreviewed grants at 18 */
 } pm_settings;
 
 typedef enum {

@@ -39,6 +39,29 @@ int main(void)
     is_str(pm_birth_date_problem("2999-01-01", now), "is in the future", "far future");
     ok(pm_leap_year(2000) && !pm_leap_year(2100) && pm_leap_year(2024) && !pm_leap_year(2023),
        "leap years");
+
+    {
+        char out[11];
+
+        ok(pm_date_birthday("2008-12-20", 18, out) && strcmp(out, "2026-12-20") == 0,
+           "18th birthday");
+        ok(pm_date_birthday("2008-02-29", 18, out) && strcmp(out, "2026-03-01") == 0,
+           "born Feb 29: Mar 1 in a common year");
+        ok(pm_date_birthday("2008-02-29", 20, out) && strcmp(out, "2028-02-29") == 0,
+           "born Feb 29: Feb 29 in a leap year");
+        ok(!pm_date_birthday("2008-02-30", 18, out), "not a real date: refused");
+        ok(pm_date_add_days("2026-12-03", 30, out) && strcmp(out, "2027-01-02") == 0,
+           "30 days across a year end");
+        ok(pm_date_add_days("2024-02-28", 1, out) && strcmp(out, "2024-02-29") == 0,
+           "a leap day");
+        ok(pm_date_add_days("2026-03-01", -1, out) && strcmp(out, "2026-02-28") == 0,
+           "a day back in a common year");
+        ok(pm_date_add_days("1970-01-01", -1, out) && strcmp(out, "1969-12-31") == 0,
+           "before 1970");
+        ok(pm_date_add_days("2000-03-01", 365 * 400 + 97, out) && strcmp(out, "2400-03-01") == 0,
+           "400 years later");
+        ok(!pm_date_add_days("2026-13-01", 1, out), "a month 13 is refused");
+    }
     apr_terminate();
     return done_testing();
 }
