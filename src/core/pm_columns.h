@@ -134,7 +134,8 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
  * only), and the other active accounts of the same person */
 #define PM_ACCOUNT_FROM \
     "portal_accounts a JOIN clients c ON c.id = a.client_id " \
-    "LEFT JOIN representatives r ON r.id = a.representative_id"
+    "LEFT JOIN representatives r ON r.id = a.representative_id " \
+    "LEFT JOIN account_grants g ON g.account_id = a.id AND g.client_id = a.client_id"
 #define PM_COLS_ACCOUNT(COL, LAST) \
     COL(ACCOUNT_ID, "a.id") \
     COL(ACCOUNT_USERNAME, "a.username") \
@@ -158,11 +159,49 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
     COL(ACCOUNT_RESET_EXPIRES_AT, \
         "(SELECT max(i.expires_at) FROM invitations i WHERE i.account_id = a.id " \
         "   AND i.kind = 'reset' AND i.status = 'pending')") \
+    /* the account's grant on its client and its coming-of-age review (016) */ \
+    COL(ACCOUNT_GRANT_ID, "g.id") \
+    COL(ACCOUNT_GRANT_STATUS, "g.status") \
+    COL(ACCOUNT_GRANT_CREATED_AT, "g.created_at") \
+    COL(ACCOUNT_CLIENT_DOB, "c.date_of_birth") \
+    COL(ACCOUNT_REVIEW_DECISION, "g.review_decision") \
+    COL(ACCOUNT_REVIEW_NOTE, "g.review_note") \
+    COL(ACCOUNT_REVIEWED_BY, \
+        "coalesce((SELECT s.display_name FROM staff s WHERE s.username = g.reviewed_by), " \
+        "         g.reviewed_by)") \
+    COL(ACCOUNT_REVIEWED_AT, "g.reviewed_at") \
     LAST(ACCOUNT_OTHER_ACTIVE, \
          "(SELECT count(*) FROM portal_accounts o WHERE o.client_id = a.client_id " \
          "   AND coalesce(o.representative_id, 0) = coalesce(a.representative_id, 0) " \
          "   AND o.status = 'active' AND o.id <> a.id)")
 enum { PM_COLS_ACCOUNT(PM_COL_NAME, PM_COL_NAME) };
+
+/* ---- coming-of-age reviews (016) ----------------------------------------------------- */
+
+/* PM_SQL_REVIEW_CANDIDATES, PM_SQL_GRANT_GET_VISIBLE, PM_SQL_MAJORITY_CANDIDATES: a
+ * representative's open grant, its client, representative and account (whether it
+ * is due is decided in C, pm_date_review_due) */
+#define PM_COLS_REVIEW(COL, LAST) \
+    COL(REVIEW_GRANT_ID, "g.id") \
+    COL(REVIEW_GRANT_CREATED_AT, "g.created_at") \
+    COL(REVIEW_GRANT_STATUS, "g.status") \
+    COL(REVIEW_DECISION, "g.review_decision") \
+    COL(REVIEW_CLIENT_ID, "c.id") \
+    COL(REVIEW_CLIENT_FIRST_NAME, "c.first_name") \
+    COL(REVIEW_CLIENT_LAST_NAME, "c.last_name") \
+    COL(REVIEW_CLIENT_DOB, "c.date_of_birth") \
+    COL(REVIEW_REP_ID, "r.id") \
+    COL(REVIEW_REP_FIRST_NAME, "r.first_name") \
+    COL(REVIEW_REP_LAST_NAME, "r.last_name") \
+    COL(REVIEW_REP_RELATIONSHIP, "r.relationship") \
+    COL(REVIEW_ACCOUNT_ID, "a.id") \
+    LAST(REVIEW_USERNAME, "a.username")
+enum { PM_COLS_REVIEW(PM_COL_NAME, PM_COL_NAME) };
+
+#define PM_REVIEW_FROM \
+    "account_grants g JOIN clients c ON c.id = g.client_id " \
+    "JOIN representatives r ON r.id = g.representative_id " \
+    "JOIN portal_accounts a ON a.id = g.account_id"
 
 /* ---- invitations --------------------------------------------------------------------- */
 

@@ -150,3 +150,14 @@ int pm_date_add_days(const char *ymd, long days, char out[11])
     snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
     return 1;
 }
+
+int pm_date_review_due(const char *dob, const char *granted_on, const char *today,
+                       long review_days)
+{
+    char adult[11], opens[11];
+
+    return pm_date_birthday(dob, 18, adult) && granted_on && today
+           && strcmp(adult, granted_on) > 0                 /* granted while a minor */
+           && pm_date_add_days(adult, -review_days, opens)
+           && strcmp(opens, today) <= 0;
+}

@@ -505,6 +505,38 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       r.access_starts_at, r.access_ends_at, %lld "
         "FROM (SELECT 1 AS one) x LEFT JOIN representatives r ON r.id = %lld" },
 
+    /* coming-of-age reviews (016): the open grants of representatives of clients born
+     * on or before the cutoff (the 18th birthday at most minor_review_days ahead) */
+    [PM_SQL_REVIEW_CANDIDATES] = { "pm_review_candidates",
+        "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM
+        " WHERE g.status = 'active' AND g.review_decision IS NULL "
+        "  AND a.status = 'active' AND c.active = 1 AND c.date_of_birth <= %s "
+        "  AND " CLIENT_VISIBLE_TO " ORDER BY c.date_of_birth DESC, g.id LIMIT 1000",
+        NCOLS(PM_COLS_REVIEW) },
+    [PM_SQL_GRANT_GET_VISIBLE] = { "pm_grant_get_visible",
+        "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM
+        " WHERE g.id = %lld AND " CLIENT_VISIBLE_TO, NCOLS(PM_COLS_REVIEW) },
+    /* each closes a review that is still open, or touches nothing */
+    [PM_SQL_GRANT_REVIEW_KEEP] = { "pm_grant_review_keep",
+        "UPDATE account_grants SET review_decision = 'keep', review_note = %s, "
+        "       reviewed_by = %s, reviewed_at = %lld "
+        "WHERE id = %lld AND status = 'active' AND review_decision IS NULL" },
+    [PM_SQL_GRANT_REVIEW_END] = { "pm_grant_review_end",
+        "UPDATE account_grants SET review_decision = 'end', review_note = %s, "
+        "       reviewed_by = %s, reviewed_at = %lld, status = 'ended', ended_at = %lld, "
+        "       ended_by = %s, end_reason = 'review' "
+        "WHERE id = %lld AND status = 'active' AND review_decision IS NULL" },
+    /* the delivery worker, with end_representative_access_at_majority: every client */
+    [PM_SQL_MAJORITY_CANDIDATES] = { "pm_majority_candidates",
+        "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM
+        " WHERE g.status = 'active' AND g.review_decision IS NULL "
+        "  AND g.representative_id IS NOT NULL AND c.date_of_birth <= %s "
+        "ORDER BY g.id LIMIT 500", NCOLS(PM_COLS_REVIEW) },
+    [PM_SQL_GRANT_END_MAJORITY] = { "pm_grant_end_majority",
+        "UPDATE account_grants SET status = 'ended', ended_at = %lld, ended_by = 'system', "
+        "       end_reason = 'majority' "
+        "WHERE id = %lld AND status = 'active' AND review_decision IS NULL" },
+
     /* admin */
     [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",
         "INSERT INTO settings (name, value, updated_at, updated_by) VALUES (%s, %s, %lld, %s) "

@@ -3,6 +3,7 @@
  * handlers over pm_op_account.c that answer with the client's whole view). */
 #include "pm_api.h"
 #include "pm_op.h"
+#include "pm_reviews.h"
 #include "pm_text.h"
 
 #include "http_protocol.h"
@@ -93,14 +94,22 @@ static json_t *account_json(pm_req *q, const pm_row *row)
 int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out)
 {
     apr_array_header_t *rows;
-    int i;
+    pm_review_clock k = { 0 };
+    json_t *a;
+    int i, rc;
 
     if (pm_db_select(q->db, PM_SQL_CLIENT_ACCOUNTS, &rows, client_id) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     *out = json_array();
     for (i = 0; i < rows->nelts; i++) {
-        json_array_append_new(*out, account_json(q, &APR_ARRAY_IDX(rows, i, pm_row)));
+        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        json_array_append_new(*out, a = account_json(q, row));
+        if ((rc = pm_reviews_account_json(q, &k, row, a)) != PM_NEXT) {
+            json_decref(*out);
+            *out = NULL;
+            return rc;
+        }
     }
     return PM_NEXT;
 }

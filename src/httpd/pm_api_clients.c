@@ -4,6 +4,7 @@
  * the client and invitation JSON shapes. Visibility is decided in SQL; an
  * invisible client is a 404, audited. */
 #include "pm_api.h"
+#include "pm_reviews.h"
 #include "pm_audit.h"
 #include "pm_client_keys.h"
 #include "pm_collate.h"
@@ -198,6 +199,14 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
     pm_json_set_bool(view, "active", pm_row_int(row, CLIENT_ACTIVE, 1) == 1);
     /* set by the roster sync (or import); null: the practice's default_language */
     pm_json_set_str(view, "preferred_language", pm_row_str(row, CLIENT_LANGUAGE));
+    {
+        pm_review_clock k = { 0 };
+        if ((rc = pm_reviews_client_json(q, &k, pm_row_str(row, CLIENT_DATE_OF_BIRTH), view))
+            != PM_NEXT) {
+            json_decref(accounts);
+            return rc;
+        }
+    }
     list = json_array();
     for (i = 0; i < invs->nelts; i++) {
         json_array_append_new(list, pm_api_invitation_json(q, &APR_ARRAY_IDX(invs, i, pm_row)));

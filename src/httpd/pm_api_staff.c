@@ -4,6 +4,7 @@
 #include "pm_api.h"
 #include "pm_locale.h"
 #include "pm_monitor.h"
+#include "pm_reviews.h"
 #include "pm_route.h"
 #include "pm_scopes.h"
 #include "pm_settings_def.h"
@@ -158,6 +159,8 @@ static const pm_route staff_routes[] = {
     { "POST", "/accounts/{id}/disable", pm_api_account_disable },
     { "POST", "/accounts/{id}/enable", pm_api_account_enable },
     { "POST", "/accounts/{id}/password-reset", pm_api_account_password_reset },
+    { "GET", "/reviews", pm_api_reviews_list },
+    { "POST", "/grants/{id}/review", pm_api_grant_review },
     { "GET", "/admin/settings", pm_api_admin_settings_get },
     { "PUT", "/admin/settings", pm_api_admin_settings_put },
     { "POST", "/admin/settings/preview", pm_api_admin_preview },

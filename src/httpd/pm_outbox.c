@@ -5,6 +5,7 @@
  * during SMTP. Tokens are derived (HMAC) from a server secret and the send, so a
  * send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
+#include "pm_reviews.h"
 #include "pm_outbox_claim.h"
 #include "pm_outbox_wake.h"
 #include "pm_metrics.h"
@@ -538,6 +539,7 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
                 break;
             }
             run_passes(s, pool);
+            pm_reviews_majority_sweep(s, pool);     /* at most every few seconds */
             apr_atomic_set32(&outbox_in_pass, 0);
             next_pass = apr_time_now() + interval;
         }

@@ -61,6 +61,18 @@ int main(void)
         ok(pm_date_add_days("2000-03-01", 365 * 400 + 97, out) && strcmp(out, "2400-03-01") == 0,
            "400 years later");
         ok(!pm_date_add_days("2026-13-01", 1, out), "a month 13 is refused");
+        ok(!pm_date_review_due("2009-01-31", "2020-05-01", "2026-12-31", 30),
+           "review: not yet 30 days before the 18th birthday (2027-01-31)");
+        ok(pm_date_review_due("2009-01-31", "2020-05-01", "2027-01-01", 30),
+           "review: due from 30 days before (2027-01-01)");
+        ok(pm_date_review_due("2009-01-31", "2020-05-01", "2030-01-01", 30),
+           "review: still due after the birthday until closed");
+        ok(!pm_date_review_due("2009-01-31", "2027-01-31", "2027-02-01", 30),
+           "review: never for a grant made on or after the 18th birthday");
+        ok(pm_date_review_due("2009-01-31", "2020-05-01", "2027-01-31", 0),
+           "review: 0 days ahead means on the birthday");
+        ok(!pm_date_review_due("2009-02-30", "2020-05-01", "2030-01-01", 30),
+           "review: a client without a real date of birth is never due");
     }
     apr_terminate();
     return done_testing();
