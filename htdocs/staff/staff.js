@@ -528,6 +528,8 @@ function renderClient(previous) {
   $('client-dob').textContent = calendarDate(view.date_of_birth);
   setBadge($('client-status'), view.portal_status, PORTAL_STATUS);
   $('client-discharged').hidden = !isDischarged(view);
+  $('client-minor-row').hidden = !view.minor;
+  $('client-minor').textContent = view.minor ? 'Turns 18 on ' + calendarDate(view.turns_18_on) : '';
   showRepresentativeInvite();
 
   // client declined
@@ -853,6 +855,10 @@ function accountDetails(acct) {
   const rows = [];
   const add = (term, ...value) => rows.push(h('div', {}, h('dt', { text: term }), h('dd', {}, ...value)));
   add('Created', timeEl(acct.created_at));
+  if (acct.review) {
+    add(REVIEW_WORDS[acct.review.decision] || 'Reviewed', timeEl(acct.review.reviewed_at),
+      acct.review.reviewed_by ? ' by ' + acct.review.reviewed_by : '', acct.review.note ? ': ' + acct.review.note : '');
+  }
   if (acct.reset_expires_at) add('Password reset', 'link emailed, works until ', timeEl(acct.reset_expires_at));
   if (acct.disabled_at) add('Turned off', timeEl(acct.disabled_at), acct.disabled_by ? ' by ' + acct.disabled_by : '');
   if (acct.disabled_reason) add('Reason', acct.disabled_reason);
@@ -944,10 +950,103 @@ function accountItem(acct) {
     h('div', { class: 'rep-head' },
       h('h3', { class: 'rep-name', text: acct.username }),
       h('span', { class: 'rep-rel', text: accountOwner(acct) }),
-      h('span', { class: 'badge tone-' + (ACCOUNT_TONE[acct.status] || 'muted'), text: ACCOUNT_STATUS[acct.status] || acct.status })),
+      h('span', { class: 'badge tone-' + (ACCOUNT_TONE[acct.status] || 'muted'), text: ACCOUNT_STATUS[acct.status] || acct.status }),
+      acct.review_due ? h('span', { class: 'badge tone-warn', text: 'Access review due' }) : null),
     accountDetails(acct),
+    acct.review_due ? reviewSection(acct) : null,
     accountActions(acct),
     itemError('acct:' + acct.id));
+}
+
+// ---- coming of age: reviewing a representative's access ----------------------------------------
+
+const REVIEW_WORDS = { keep: 'Access kept', end: 'Access ended' };
+
+function reviewSection(acct) {
+  const id = 'acct-' + acct.id + '-review';
+  const who = accountOwner(acct).replace(/^Representative: /, '');
+  if (state.confirming === 'keep:' + acct.id) {
+    const form = h('form', { class: 'confirm', id: id + '-form', novalidate: true, 'aria-label': 'Keep the access of ' + who },
+      h('p', { text: (state.view.minor ? 'The client turns 18 on ' + calendarDate(state.view.turns_18_on) + '. ' : 'The client is now an adult. ')
+        + 'Keep ' + who + '’s portal access? Say why, for example that a guardianship continues.' }),
+      h('label', { for: id + '-note', class: 'field-label', text: 'Why the access continues' }),
+      h('textarea', {
+        id: id + '-note', rows: 2, maxlength: NOTE_MAX, required: true,
+        text: state.reviewNote || '', oninput: (e) => { state.reviewNote = e.target.value; },
+      }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-keep-yes' }, 'Keep access'),
+        h('button', {
+          type: 'button', class: 'btn btn-link btn-small', id: id + '-keep-no',
+          onclick: () => { state.confirming = null; renderClient(); $(id + '-keep')?.focus(); },
+        }, 'Cancel')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const note = (state.reviewNote || '').trim();
+      if (!note) {
+        state.itemErrors.set('acct:' + acct.id, 'Please say why the access continues.');
+        renderClient();
+        $(id + '-note')?.focus();
+        return;
+      }
+      reviewAccess(acct, 'keep', note, form.querySelector('button[type="submit"]'), who);
+    });
+    return form;
+  }
+  if (state.confirming === 'end:' + acct.id) {
+    return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm ending the access of ' + who },
+      h('p', { text: 'End ' + who + '’s portal access to this client? Their account stays, but it no longer reaches this client.' }),
+      h('div', { class: 'actions' },
+        h('button', {
+          type: 'button', class: 'btn btn-danger btn-small', id: id + '-end-yes',
+          onclick: (e) => reviewAccess(acct, 'end', null, e.currentTarget, who),
+        }, 'End access'),
+        h('button', {
+          type: 'button', class: 'btn btn-link btn-small', id: id + '-end-no',
+          onclick: () => { state.confirming = null; renderClient(); $(id + '-end')?.focus(); },
+        }, 'Cancel')));
+  }
+  return h('div', { class: 'review-due' },
+    h('p', { text: state.view.minor
+      ? 'The client turns 18 on ' + calendarDate(state.view.turns_18_on) + ': decide whether this access continues.'
+      : 'The client has turned 18: decide whether this access continues.' }),
+    h('div', { class: 'actions' },
+      h('button', {
+        type: 'button', class: 'btn btn-secondary btn-small', id: id + '-keep',
+        onclick: () => { state.confirming = 'keep:' + acct.id; state.reviewNote = ''; renderClient(); $(id + '-note')?.focus(); },
+      }, 'Keep access', h('span', { class: 'visually-hidden', text: ' of ' + who })),
+      h('button', {
+        type: 'button', class: 'btn btn-secondary btn-small', id: id + '-end',
+        onclick: () => { state.confirming = 'end:' + acct.id; renderClient(); $(id + '-end-yes')?.focus(); },
+      }, 'End access', h('span', { class: 'visually-hidden', text: ' of ' + who }))));
+}
+
+async function reviewAccess(acct, decision, note, button, who) {
+  await afterItemAction('acct:' + acct.id, button,
+    () => api('POST', 'grants/' + acct.grant_id + '/review', note ? { decision, note } : { decision }),
+    decision === 'keep' ? who + ' keeps portal access.' : who + '’s portal access ended.');
+  loadReviews();
+}
+
+// The caseload's due reviews, above the client panel (hidden when there are none).
+async function loadReviews() {
+  let answer;
+  try {
+    answer = await api('GET', 'reviews');
+  } catch {
+    return; // the list is a convenience; the client view still shows each review
+  }
+  const reviews = answer.reviews || [];
+  $('reviews').hidden = reviews.length === 0;
+  $('reviews-heading').textContent = 'Access reviews due (' + reviews.length + ')';
+  $('reviews-list').replaceChildren(...reviews.map((r) => h('li', { class: 'review-item' },
+    h('button', {
+      type: 'button', class: 'btn btn-link',
+      onclick: () => selectClient({ ...r.client, portal_status: null }),
+    }, fullName(r.client)),
+    ' — ' + (r.client.minor ? 'turns 18 on ' : 'turned 18 on ') + calendarDate(r.client.turns_18_on)
+      + '; representative ' + fullName(r.representative)
+      + (r.representative.relationship ? ' (' + (RELATIONSHIP[r.representative.relationship] || r.representative.relationship) + ')' : ''))));
 }
 
 function disableAccount(acct, button) {
@@ -1328,6 +1427,7 @@ async function start() {
     $('settings-link').hidden = !me.admin;
     showRepresentativeInvite();
     showOfferedScopes();
+    loadReviews();
   } catch (err) {
     showPageError(errorText(err));
     if (err.code === 'not_staff' || err.status === 401) {

@@ -162,6 +162,7 @@ static json_t *review_item_json(apr_pool_t *p, const pm_review_clock *k, const p
     pm_json_set_int(client, "id", pm_row_int(row, REVIEW_CLIENT_ID, 0));
     pm_json_set_str(client, "first_name", pm_row_str(row, REVIEW_CLIENT_FIRST_NAME));
     pm_json_set_str(client, "last_name", pm_row_str(row, REVIEW_CLIENT_LAST_NAME));
+    pm_json_set_str(client, "date_of_birth", pm_row_str(row, REVIEW_CLIENT_DOB));
     if (pm_date_birthday(pm_row_str(row, REVIEW_CLIENT_DOB), 18, adult)) {
         pm_json_set_str(client, "turns_18_on", apr_pstrdup(p, adult));
         pm_json_set_bool(client, "minor", strcmp(k->today, adult) < 0);

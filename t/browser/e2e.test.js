@@ -465,6 +465,72 @@ describe('end to end (real server)', () => {
     await staff.context().close();
   });
 
+  test('staff: coming of age — a minor\'s representative is due for review; the list, keep with a note, end; axe clean', { skip }, async () => {
+    // a client who turns 18 in ten days, from the EHR roster, and a representative who accepted
+    const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+    const in10 = day(10);
+    const dob = (Number(in10.slice(0, 4)) - 18) + in10.slice(4).replace('-02-29', '-03-01');
+    const admin = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
+    const csv = 'external_id,first_name,last_name,date_of_birth,email,active\n'
+      + ['E2E-MINOR-' + RUN, 'Minnie', 'Youngblood', dob, `e2e-${RUN}-minor@example.org`, 'true'].join(',') + '\n';
+    const put = await admin.put('api/admin/roster', { headers: { 'Content-Type': 'text/csv', 'X-Requested-With': 'portal-manager' }, data: csv });
+    assert.equal(put.status(), 200, 'PUT api/admin/roster: ' + (await put.text()));
+    const found = await admin.post('api/clients/search', { headers: { 'X-Requested-With': 'portal-manager' }, data: { q: 'Minnie Youngblood' } });
+    const client = (await found.json()).clients.find((c) => c.date_of_birth === dob);
+    assert.ok(client, 'the roster client is found');
+    const repEmail = `e2e-${RUN}-parent@example.org`;
+    for (const [first, last, email] of [['Pat', 'Youngblood', repEmail], ['Lee', 'Youngblood', `e2e-${RUN}-parent2@example.org`]]) {
+      const r = await admin.post('api/clients/' + client.id + '/representatives', {
+        headers: { 'X-Requested-With': 'portal-manager' }, data: { email, first_name: first, last_name: last, relationship: 'parent' },
+      });
+      assert.equal(r.status(), 201, 'representative ' + first + ': ' + (await r.text()));
+      const token = invitationLink(await waitForMail(email)).split('#t=')[1];
+      const rcpt = await playwrightRequest.newContext({ baseURL: INVITATION_URL });
+      const acc = await rcpt.post('api/accept', {
+        headers: { 'X-Requested-With': 'portal-manager' },
+        data: { token, date_of_birth: dob, username: `e2e.${RUN}.${first.toLowerCase()}`, password: 'a long enough password' },
+      });
+      assert.equal(acc.status(), 201, 'accept: ' + (await acc.text()));
+      await rcpt.dispose();
+    }
+
+    const page = await staffPage({ who: ADMIN });
+    const reviews = page.locator('#reviews');
+    await reviews.waitFor();
+    await reviews.getByText('Access reviews due').click();
+    const item = reviews.locator('.review-item').filter({ hasText: 'Minnie Youngblood' });
+    await item.first().waitFor();
+    await checkA11y(page, 'e2e staff reviews list');
+    await item.first().getByRole('button', { name: 'Minnie Youngblood' }).click();
+    await page.locator('#client-panel:not([aria-busy])').waitFor();
+    await page.locator('#client-minor').filter({ hasText: 'Turns 18 on' }).waitFor();
+    const pat = page.locator('[data-account-id]').filter({ hasText: `e2e.${RUN}.pat` });
+    await pat.getByText('Access review due').waitFor();
+
+    // keep: a note is needed
+    await pat.getByRole('button', { name: /Keep access of/ }).click();
+    await pat.getByRole('button', { name: 'Keep access', exact: true }).click();
+    await pat.getByText('Please say why the access continues.').waitFor();
+    await pat.getByLabel('Why the access continues').fill('Guardianship continues (court order).');
+    await checkA11y(page, 'e2e staff keep access');
+    await pat.getByRole('button', { name: 'Keep access', exact: true }).click();
+    await pat.getByText(/Access kept/).waitFor();
+    await pat.getByText(/Guardianship continues/).waitFor();
+    assert.equal(await pat.getByText('Access review due').count(), 0, 'no longer due');
+
+    // end: asks first
+    const lee = page.locator('[data-account-id]').filter({ hasText: `e2e.${RUN}.lee` });
+    await lee.getByRole('button', { name: /End access of/ }).click();
+    await lee.getByRole('button', { name: 'End access', exact: true }).click();
+    await lee.getByText(/Access ended/).waitFor();
+    await page.locator('#status').filter({ hasText: 'portal access ended' }).waitFor();
+    // the list no longer names this client
+    await page.waitForFunction(() => ![...document.querySelectorAll('#reviews .review-item')].some((li) => li.textContent.includes('Minnie Youngblood')));
+    assertNoProblems(page);
+    await page.context().close();
+    await admin.dispose();
+  });
+
   test('staff: a client the EHR roster discharges (PUT /admin/roster) is shown discharged, not invitable; readmission', { skip }, async () => {
     const client = testClient(4);
     const email = `e2e-${RUN}-discharged@example.org`;

@@ -468,6 +468,10 @@ export async function startFakeServer(options = {}) {
         time_zone: st.time_zone ?? undefined, representative_scopes: meScopes || SCOPES,
       }];
     }
+    if (route === 'reviews' && method === 'GET') {
+      // the stand-in has no minors: nothing is ever due (e2e.test.js reviews on the real server)
+      return [200, { count: 0, reviews: [] }];
+    }
     // the search text rides only in POST /clients/search's body, never in a URL
     if (route === 'clients' && method === 'GET' && query.has('q')) {
       fail(400, 'invalid_parameter', 'Send the search text in the body of POST /clients/search.', 'q');
