@@ -318,6 +318,8 @@ function renderInvitation() {
   $('date-of-birth-hint').textContent = t('dob.hint_' + who);
   $('date-of-birth').setAttribute('autocomplete', isRep ? 'off' : 'bday');
   $('date-of-birth').max = new Date().toISOString().slice(0, 10);
+  // a representative may already have a login for another family member: it can join it
+  $('username-hint').textContent = t(isRep ? 'username.hint_representative' : 'username.hint');
   $('rule-length').textContent = t('rules.length', { n: minPassword() });
   show('view-invitation', 'welcome-heading');
 }
@@ -352,9 +354,13 @@ function showBanner(text) {
 const FIELD_IDS = { date_of_birth: 'date-of-birth', username: 'username', password: 'password' };
 
 // The answers of POST /accept the page words itself: [field, words].
+// (a verification_failed on the password: the username and password of an account to add
+// this person to did not match — it costs a try like a wrong date of birth)
 const ACCEPT_ERRORS = {
-  verification_failed: ['date_of_birth', (err) => t('error.dob_mismatch') + ' '
+  verification_failed: [(err) => (err.field === 'password' ? 'password' : 'date_of_birth'),
+    (err) => t(err.field === 'password' ? 'error.link_mismatch' : 'error.dob_mismatch') + ' '
     + (err.triesLeft === null ? t('error.tries_unknown') : tCount('error.tries_left', err.triesLeft))],
+  account_not_linkable: ['username', () => t('error.account_not_linkable')],
   username_taken: ['username', () => t('error.username_taken')],
   invalid_username: ['username', () => t('error.invalid_username')],
   weak_password: ['password', () => t('error.weak_password', { n: minPassword() })],
@@ -408,7 +414,7 @@ async function onAccept(e) {
       username: values.username,
       password: values.password,
     });
-    finishAccepted(answer.login_url);
+    finishAccepted(answer.login_url, answer.linked === true);
   } catch (err) {
     await handleAnswerError(err, 'accept');
   } finally {
@@ -433,8 +439,9 @@ async function handleAnswerError(err, action) {
   const known = ACCEPT_ERRORS[err.code];
   if (known) {
     const text = known[1](err);
-    setFieldError(FIELD_IDS[known[0]], text);
-    $(FIELD_IDS[known[0]]).focus();
+    const field = FIELD_IDS[typeof known[0] === 'function' ? known[0](err) : known[0]];
+    setFieldError(field, text);
+    $(field).focus();
     announce(text);
     return;
   }
@@ -450,11 +457,12 @@ function safeUrl(url) {
   }
 }
 
-function finishAccepted(loginUrl) {
+function finishAccepted(loginUrl, linked) {
   token = null;
   const target = safeUrl(loginUrl);
   $('done-heading').textContent = t('done.accepted_heading');
-  $('done-text').textContent = t(target ? 'done.accepted_redirect' : 'done.accepted_text');
+  $('done-text').textContent = linked ? t('done.linked_text')
+    : t(target ? 'done.accepted_redirect' : 'done.accepted_text');
   $('done-link').hidden = !target;
   if (target) $('login-link').href = target;
   document.title = t('document.accepted');

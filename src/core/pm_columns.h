@@ -129,18 +129,20 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
 /* ---- portal accounts ----------------------------------------------------------------- */
 
 /* PM_SQL_CLIENT_ACCOUNTS, PM_SQL_ACCOUNT_GET_VISIBLE: an account as the client view
- * shows it, and what enabling it depends on: its representative removed (1/0), its
- * client discharged (clients.active) or declined (1/0, the client's own account
- * only), and the other active accounts of the same person */
+ * shows it — through its grant on that client, so one login that reaches two clients
+ * (a parent of two children in care) is listed on both, as the representative of each
+ * — and what enabling it depends on: its representative removed (1/0), its client
+ * discharged (clients.active) or declined (1/0, the client's own account only), and
+ * the other active accounts of the same person */
 #define PM_ACCOUNT_FROM \
-    "portal_accounts a JOIN clients c ON c.id = a.client_id " \
-    "LEFT JOIN representatives r ON r.id = a.representative_id " \
-    "LEFT JOIN account_grants g ON g.account_id = a.id AND g.client_id = a.client_id"
+    "account_grants g JOIN portal_accounts a ON a.id = g.account_id " \
+    "JOIN clients c ON c.id = g.client_id " \
+    "LEFT JOIN representatives r ON r.id = g.representative_id"
 #define PM_COLS_ACCOUNT(COL, LAST) \
     COL(ACCOUNT_ID, "a.id") \
     COL(ACCOUNT_USERNAME, "a.username") \
-    COL(ACCOUNT_CLIENT_ID, "a.client_id") \
-    COL(ACCOUNT_REP_ID, "a.representative_id") \
+    COL(ACCOUNT_CLIENT_ID, "g.client_id") \
+    COL(ACCOUNT_REP_ID, "g.representative_id") \
     COL(ACCOUNT_STATUS, "a.status") \
     COL(ACCOUNT_CREATED_AT, "a.created_at") \
     COL(ACCOUNT_DISABLED_AT, "a.disabled_at") \
@@ -151,10 +153,10 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
     COL(ACCOUNT_REP_REMOVED, "CASE WHEN r.removed_at IS NULL THEN 0 ELSE 1 END") \
     COL(ACCOUNT_CLIENT_ACTIVE, "c.active") \
     COL(ACCOUNT_CLIENT_DECLINED, \
-        "CASE WHEN a.representative_id IS NULL AND c.declined_at IS NOT NULL " \
+        "CASE WHEN g.representative_id IS NULL AND c.declined_at IS NOT NULL " \
         "     THEN 1 ELSE 0 END") \
     /* the person's address on file (a reset email goes there; never in the JSON) */ \
-    COL(ACCOUNT_EMAIL, "CASE WHEN a.representative_id IS NULL THEN c.email ELSE r.email END") \
+    COL(ACCOUNT_EMAIL, "CASE WHEN g.representative_id IS NULL THEN c.email ELSE r.email END") \
     /* until when the pending password reset's link works (NULL: none pending) */ \
     COL(ACCOUNT_RESET_EXPIRES_AT, \
         "(SELECT max(i.expires_at) FROM invitations i WHERE i.account_id = a.id " \
@@ -170,11 +172,26 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
         "coalesce((SELECT s.display_name FROM staff s WHERE s.username = g.reviewed_by), " \
         "         g.reviewed_by)") \
     COL(ACCOUNT_REVIEWED_AT, "g.reviewed_at") \
+    COL(ACCOUNT_LINKED, "CASE WHEN g.client_id = a.client_id THEN 0 ELSE 1 END") \
     LAST(ACCOUNT_OTHER_ACTIVE, \
-         "(SELECT count(*) FROM portal_accounts o WHERE o.client_id = a.client_id " \
-         "   AND coalesce(o.representative_id, 0) = coalesce(a.representative_id, 0) " \
-         "   AND o.status = 'active' AND o.id <> a.id)")
+         "(SELECT count(*) FROM account_grants og JOIN portal_accounts o " \
+         "   ON o.id = og.account_id WHERE og.client_id = g.client_id " \
+         "   AND coalesce(og.representative_id, 0) = coalesce(g.representative_id, 0) " \
+         "   AND og.status = 'active' AND o.status = 'active' AND o.id <> a.id)")
 enum { PM_COLS_ACCOUNT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_ACCOUNT_LINKABLE: an active representative's account that a representative
+ * invitation to the same address may link to instead of creating another login: its
+ * password hash (compared in C, never sent), whether its own client is in care, and
+ * whether it already reaches the invitation's client */
+#define PM_COLS_LINKABLE(COL, LAST) \
+    COL(LINK_ACCOUNT_ID, "a.id") \
+    COL(LINK_PASSWORD_HASH, "a.password_hash") \
+    COL(LINK_HOME_ACTIVE, "hc.active") \
+    LAST(LINK_REACHES, \
+         "(SELECT count(*) FROM account_grants g WHERE g.account_id = a.id " \
+         "   AND g.client_id = %lld)")
+enum { PM_COLS_LINKABLE(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- coming-of-age reviews (016) ----------------------------------------------------- */
 
@@ -257,9 +274,10 @@ enum { PM_COLS_VISIBLE_INV(PM_COL_NAME, PM_COL_NAME) };
         "     THEN (SELECT CASE WHEN c.declined_at IS NULL THEN 0 ELSE 1 END " \
         "           FROM clients c WHERE c.id = i.client_id) ELSE 0 END") \
     LAST(RESEND_ACCOUNTS, \
-         "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = i.client_id " \
-         "   AND coalesce(a.representative_id, 0) = coalesce(i.representative_id, 0) " \
-         "   AND a.status = 'active')")
+         "(SELECT count(*) FROM account_grants g JOIN portal_accounts a " \
+         "   ON a.id = g.account_id WHERE g.client_id = i.client_id " \
+         "   AND coalesce(g.representative_id, 0) = coalesce(i.representative_id, 0) " \
+         "   AND g.status = 'active' AND a.status = 'active')")
 enum { PM_COLS_RESEND_STATE(PM_COL_NAME, PM_COL_NAME) };
 
 /* The new row's id: INSERT ... RETURNING (invitations, representatives, test
@@ -340,6 +358,12 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- representatives ------------------------------------------------------------------ */
 
+/* a representative's active accounts: an active login with an active grant as this
+ * representative (its own account, or one it linked from another client's) */
+#define REP_ACTIVE_GRANTS \
+    "(SELECT count(*) FROM account_grants g JOIN portal_accounts a ON a.id = g.account_id " \
+    "   WHERE g.representative_id = r.id AND g.status = 'active' AND a.status = 'active')"
+
 /* PM_SQL_CLIENT_REPRESENTATIVES: a client's representatives, with active accounts */
 #define PM_COLS_REP(COL, LAST) \
     COL(REP_ID, "r.id") \
@@ -352,9 +376,7 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
     COL(REP_SCOPES, "r.scopes") \
     COL(REP_STARTS_AT, "r.access_starts_at") \
     COL(REP_ENDS_AT, "r.access_ends_at") \
-    LAST(REP_ACCOUNTS, \
-         "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
-         "   AND a.status = 'active')")
+    LAST(REP_ACCOUNTS, REP_ACTIVE_GRANTS)
 enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_REP_GET_VISIBLE: one representative, its active accounts, its latest
@@ -370,9 +392,7 @@ enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
     COL(VISIBLE_REP_SCOPES, "r.scopes") \
     COL(VISIBLE_REP_STARTS_AT, "r.access_starts_at") \
     COL(VISIBLE_REP_ENDS_AT, "r.access_ends_at") \
-    COL(VISIBLE_REP_ACCOUNTS, \
-        "(SELECT count(*) FROM portal_accounts a WHERE a.representative_id = r.id " \
-        "   AND a.status = 'active')") \
+    COL(VISIBLE_REP_ACCOUNTS, REP_ACTIVE_GRANTS) \
     COL(VISIBLE_REP_INV_STATUS, "i.status") \
     COL(VISIBLE_REP_INV_EXPIRES_AT, "i.expires_at") \
     LAST(VISIBLE_REP_DELIVERY, "o.status")

@@ -265,9 +265,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "        ELSE EXISTS (SELECT 1 FROM representatives r "
         "               WHERE r.id = invitations.representative_id AND r.removed_at IS NULL "
         "                 AND lower(r.email) = lower(invitations.email)) END "
-        "  AND NOT EXISTS (SELECT 1 FROM portal_accounts a "
-        "       WHERE a.client_id = invitations.client_id AND a.status = 'active' "
-        "         AND coalesce(a.representative_id, 0) = coalesce(invitations.representative_id, 0))" },
+        "  AND NOT EXISTS (SELECT 1 FROM account_grants g "
+        "       JOIN portal_accounts a ON a.id = g.account_id "
+        "       WHERE g.client_id = invitations.client_id AND a.status = 'active' "
+        "         AND g.status = 'active' "
+        "         AND coalesce(g.representative_id, 0) = coalesce(invitations.representative_id, 0))" },
     [PM_SQL_INVITATION_REVOKE] = { "pm_invitation_revoke",
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE id = %lld AND status IN ('pending', 'locked')" },
@@ -429,9 +431,18 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_REP_REVOKE_OPEN] = { "pm_rep_revoke_open",
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE representative_id = %lld AND status IN ('pending', 'locked')" },
+    /* removing a representative ends its grants, then disables the accounts that
+     * reach nothing else (a login linked to another client keeps that client) */
+    [PM_SQL_REP_END_GRANTS] = { "pm_rep_end_grants",
+        "UPDATE account_grants SET status = 'ended', ended_at = %lld, ended_by = %s, "
+        "       end_reason = 'representative_removed' "
+        "WHERE representative_id = %lld AND status = 'active'" },
     [PM_SQL_REP_DISABLE_ACCOUNTS] = { "pm_rep_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s "
-        "WHERE representative_id = %lld AND status = 'active'" },
+        "WHERE status = 'active' AND id IN (SELECT g.account_id FROM account_grants g "
+        "                                   WHERE g.representative_id = %lld) "
+        "  AND NOT EXISTS (SELECT 1 FROM account_grants o "
+        "                  WHERE o.account_id = portal_accounts.id AND o.status = 'active')" },
     [PM_SQL_INVITATION_SUPERSEDE_STALE_REP] = { "pm_invitation_supersede_stale_rep",
         "UPDATE invitations SET status = 'superseded', responded_at = %lld "
         "WHERE representative_id = %lld AND status = 'pending' "
@@ -495,15 +506,24 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                             invitation_id, status, created_at) "
         "VALUES (%s, %s, %lld, %lld, %lld, 'active', %lld) "
         "ON CONFLICT DO NOTHING RETURNING " COLUMNS(PM_COLS_INSERTED), NCOLS(PM_COLS_INSERTED) },
-    /* what a new account may reach: its client, as itself (every scope, no dates)
-     * or as the representative the invitation named, with the scopes and dates staff
-     * gave that representative (account_grants, migrations 014 and 015) */
+    /* a linked account's grant on another client, as the representative the
+     * invitation named, with the scopes and dates staff gave that representative (an
+     * account's grant on its own client is the trigger's, migration 017) */
     [PM_SQL_GRANT_INSERT] = { "pm_grant_insert",
         "INSERT INTO account_grants (account_id, client_id, representative_id, scopes, "
         "                            starts_at, ends_at, created_at) "
         "SELECT %lld, %lld, r.id, coalesce(r.scopes, 'messages billing forms appointments'), "
         "       r.access_starts_at, r.access_ends_at, %lld "
         "FROM (SELECT 1 AS one) x LEFT JOIN representatives r ON r.id = %lld" },
+
+    /* one login for a parent of two children in care: the account a representative
+     * invitation may link to (same address, active representative account) */
+    [PM_SQL_ACCOUNT_LINKABLE] = { "pm_account_linkable",
+        "SELECT " COLUMNS(PM_COLS_LINKABLE)
+        " FROM portal_accounts a JOIN representatives r ON r.id = a.representative_id "
+        "JOIN clients hc ON hc.id = a.client_id "
+        "WHERE lower(a.username) = lower(%s) AND a.status = 'active' "
+        "  AND lower(r.email) = lower(%s)", NCOLS(PM_COLS_LINKABLE) },
 
     /* coming-of-age reviews (016): the open grants of representatives of clients born
      * on or before the cutoff (the 18th birthday at most minor_review_days ahead) */
@@ -608,11 +628,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* a client's accounts, its own and its representatives', oldest first */
     [PM_SQL_CLIENT_ACCOUNTS] = { "pm_client_accounts",
         "SELECT " COLUMNS(PM_COLS_ACCOUNT) " FROM " PM_ACCOUNT_FROM
-        " WHERE a.client_id = %lld ORDER BY a.id", NCOLS(PM_COLS_ACCOUNT) },
-    /* one account, if this staff member may see its client */
+        " WHERE g.client_id = %lld ORDER BY a.id", NCOLS(PM_COLS_ACCOUNT) },
+    /* one account, if this staff member may see a client it reaches (its own
+     * client's grant first) */
     [PM_SQL_ACCOUNT_GET_VISIBLE] = { "pm_account_get_visible",
         "SELECT " COLUMNS(PM_COLS_ACCOUNT) " FROM " PM_ACCOUNT_FROM
-        " WHERE a.id = %lld AND " CLIENT_VISIBLE_TO, NCOLS(PM_COLS_ACCOUNT) },
+        " WHERE a.id = %lld AND " CLIENT_VISIBLE_TO
+        " ORDER BY CASE WHEN g.client_id = a.client_id THEN 0 ELSE 1 END, g.id",
+        NCOLS(PM_COLS_ACCOUNT) },
     /* each changes an account in the state it expects, or touches nothing */
     [PM_SQL_ACCOUNT_DISABLE] = { "pm_account_disable",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, "

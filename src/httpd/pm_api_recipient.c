@@ -74,6 +74,11 @@ static const pm_api_answer answers[] = {
       "That username is taken. Please choose another.", "username" },
     { PM_OP_WRONG_KIND, NULL, HTTP_CONFLICT, "wrong_kind", "This link is for a password reset, "
       "not an invitation. Please open it again from the email.", NULL },
+    { PM_OP_ALREADY_ACTIVE, NULL, HTTP_CONFLICT, "already_linked", "Your portal account already "
+      "reaches this client. Sign in to the portal.", NULL },
+    { PM_OP_HOME_DISCHARGED, NULL, HTTP_CONFLICT, "account_not_linkable", "That portal account "
+      "cannot take another client. Choose a new username to create an account for this one, "
+      "or contact the practice.", "username" },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 
@@ -289,11 +294,9 @@ static const char *bcrypt_hash(apr_pool_t *p, const char *password)
     return apr_pstrdup(p, out);
 }
 
-/* The date of birth checked (its attempt reserved first), then the new password's
- * bcrypt hash: PM_NEXT with *hash, or the answer already sent. Both /accept and
- * /reset (m->reset picks the words of a refusal). */
-static int verified_hash(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const char *dob,
-                         const char *password, const char **hash)
+/* The date of birth checked (its attempt reserved first): PM_NEXT, or the answer
+ * already sent. */
+static int verified_date(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const char *dob)
 {
     pm_op_attempt a;
     pm_op_outcome o;
@@ -301,13 +304,91 @@ static int verified_hash(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const ch
     if ((o = pm_op_verify_date(c, m, dob ? dob : "", &a)) != PM_OP_OK) {
         return refuse(q, m, o);
     }
-    if (!a.matched) {
-        return verification_failed(q, m, &a);
+    return a.matched ? PM_NEXT : verification_failed(q, m, &a);
+}
+
+/* The date of birth checked, then the new password's bcrypt hash: PM_NEXT with *hash,
+ * or the answer already sent. Both /accept and /reset (m->reset picks the words of a
+ * refusal). */
+static int verified_hash(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const char *dob,
+                         const char *password, const char **hash)
+{
+    int rc;
+
+    if ((rc = verified_date(q, c, m, dob)) != PM_NEXT) {
+        return rc;
     }
     if ((*hash = bcrypt_hash(q->r->pool, password)) == NULL) {
         return no_hash(q);
     }
     return PM_NEXT;
+}
+
+#define LINK_NONE (PM_NEXT + 1)      /* accept_linked: no account to link, make one */
+
+/* A wrong password for the account to join: one attempt, answered like a wrong date
+ * of birth (the words name both, so neither is confirmed). */
+static int link_refused(pm_req *q, pm_op_ctx *c, const pm_op_token *m)
+{
+    pm_op_attempt a;
+    pm_op_outcome o;
+    json_t *extra;
+
+    if ((o = pm_op_link_failed(c, m, &a)) != PM_OP_OK) {
+        return refuse(q, m, o);
+    }
+    if (a.locked) {
+        return refuse(q, m, PM_OP_LOCKED);
+    }
+    extra = pm_json_object(q->r->pool);
+    pm_json_set_int(extra, "tries_left", a.tries_left);
+    return pm_http_send_error_with(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
+                                   apr_psprintf(q->r->pool, "The username and password do not "
+                                   "match an account you can add this client to. Check them, "
+                                   "or choose a new username (%d %s left).", (int)a.tries_left,
+                                   a.tries_left == 1 ? "try" : "tries"), "password", extra);
+}
+
+/* One login for a parent of two children in care: a representative's invitation to an
+ * address that already has an active representative account, accepted with that
+ * account's username and password, gives it this client too. LINK_NONE when the
+ * username names no such account (a new account is made); otherwise answered. */
+static int accept_linked(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const char *username,
+                         const char *password)
+{
+    pm_server_conf *conf = pm_server_config(q->r->server);
+    apr_array_header_t *rows;
+    const pm_row *acct;
+    pm_op_outcome o;
+    json_t *doc;
+
+    if (pm_row_str(m->inv, TOKEN_REP_ID) == NULL) {
+        return LINK_NONE;
+    }
+    if (pm_db_select(c->db, PM_SQL_ACCOUNT_LINKABLE, &rows, pm_row_str(m->inv, TOKEN_CLIENT_ID),
+                     username, pm_row_str(m->inv, TOKEN_EMAIL)) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts == 0) {
+        return LINK_NONE;
+    }
+    acct = pm_first_row(rows);
+    if (apr_password_validate(password, pm_row_str(acct, LINK_PASSWORD_HASH)) != APR_SUCCESS) {
+        return link_refused(q, c, m);
+    }
+    if (pm_row_int(acct, LINK_REACHES, 0) > 0) {
+        return refuse(q, m, PM_OP_ALREADY_ACTIVE);
+    }
+    if (pm_row_int(acct, LINK_HOME_ACTIVE, 1) != 1) {
+        return refuse(q, m, PM_OP_HOME_DISCHARGED);
+    }
+    if ((o = pm_op_accept_linked(c, m, pm_row_int(acct, LINK_ACCOUNT_ID, 0))) != PM_OP_OK) {
+        return refuse(q, m, o);
+    }
+    doc = pm_json_object(q->r->pool);
+    pm_json_set_str(doc, "login_url", conf->login_url);
+    pm_json_set_bool(doc, "linked", 1);
+    return pm_http_send_json(q, HTTP_CREATED, doc);
 }
 
 static int post_accept(pm_req *q)
@@ -329,14 +410,19 @@ static int post_accept(pm_req *q)
         || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
         return rc;
     }
-    if ((rc = verified_hash(q, &c, &m, dob, password, &hash)) != PM_NEXT) {
+    if ((rc = verified_date(q, &c, &m, dob)) != PM_NEXT
+        || (rc = accept_linked(q, &c, &m, username, password)) != LINK_NONE) {
         return rc;
+    }
+    if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
+        return no_hash(q);
     }
     if ((o = pm_op_accept(&c, &m, username, hash)) != PM_OP_OK) {
         return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_str(doc, "login_url", conf->login_url);
+    pm_json_set_bool(doc, "linked", 0);
     return pm_http_send_json(q, HTTP_CREATED, doc);
 }
 

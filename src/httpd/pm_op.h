@@ -47,6 +47,7 @@ typedef enum pm_op_outcome {
     PM_OP_WRONG_KIND,           /* a reset link used to accept, or an invitation to reset */
     PM_OP_SCOPE_OFF,            /* a scope whose module is off in the settings */
     PM_OP_BAD_DATES,            /* access that ends before it starts */
+    PM_OP_HOME_DISCHARGED,      /* linking: the account's own client is discharged */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -193,6 +194,12 @@ pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *
  * costs an attempt (USERNAME_TAKEN, or the outcome that attempt met). */
 pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
                            const char *hash);
+/* Consumes a representative's invitation and gives an existing account (the same
+ * person's login for another client) a grant on this client, as this representative. */
+pm_op_outcome pm_op_accept_linked(pm_op_ctx *c, const pm_op_token *t, long long account_id);
+/* A wrong password for the account a link was to join: costs an attempt, as a wrong
+ * date of birth does. */
+pm_op_outcome pm_op_link_failed(pm_op_ctx *c, const pm_op_token *t, pm_op_attempt *a);
 pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t);
 /* Consumes a reset link and sets its account's password (bcrypt hash); REVOKED
  * when the account was disabled meanwhile. */

@@ -217,19 +217,41 @@ pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *usern
     if (rows->nelts == 0) {
         return username_taken(c, t);
     }
-    if (pm_db_exec(c->db, PM_SQL_GRANT_INSERT, NULL,
-                   pm_row_str(pm_first_row(rows), INSERTED_ID),
-                   pm_row_str(t->inv, TOKEN_CLIENT_ID), pm_arg_int(c->pool, c->now),
-                   pm_row_str(t->inv, TOKEN_REP_ID))
-        != APR_SUCCESS) {
-        return PM_OP_DB_UNAVAILABLE;
-    }
+    /* its grant on the client comes with it (the portal_accounts_home_grant trigger,
+     * migration 017: the representative's scopes and days) */
     if (pm_db_exec(c->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(t->inv, TOKEN_CLIENT_ID))
         != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     return pm_op_finish(c, "invitation.accept", pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
                         pm_row_int(t->inv, TOKEN_INV_ID, 0), NULL);
+}
+
+pm_op_outcome pm_op_link_failed(pm_op_ctx *c, const pm_op_token *t, pm_op_attempt *a)
+{
+    return reserve_attempt(c, t, NULL, "invitation.link_failed", a);
+}
+
+pm_op_outcome pm_op_accept_linked(pm_op_ctx *c, const pm_op_token *t, long long account_id)
+{
+    json_t *detail;
+    pm_op_outcome o;
+
+    if ((o = consume(c, t, "accepted")) != PM_OP_OK) {
+        return o;
+    }
+    if (pm_db_exec(c->db, PM_SQL_GRANT_INSERT, NULL, pm_arg_int(c->pool, account_id),
+                   pm_row_str(t->inv, TOKEN_CLIENT_ID), pm_arg_int(c->pool, c->now),
+                   pm_row_str(t->inv, TOKEN_REP_ID)) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_VERIFY_RESET_CLIENT, NULL, pm_row_str(t->inv, TOKEN_CLIENT_ID))
+           != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    detail = pm_json_object(c->pool);
+    pm_json_set_bool(detail, "linked", 1);
+    pm_json_set_int(detail, "account_id", account_id);
+    return pm_op_finish(c, "invitation.accept", pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
+                        pm_row_int(t->inv, TOKEN_INV_ID, 0), detail);
 }
 
 pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t)

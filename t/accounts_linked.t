@@ -1,0 +1,118 @@
+# t/accounts_linked.t — one login per person (issue 14): a representative invited for a
+# second client, at an address that already has an active representative account, accepts
+# by giving that account's username and password: 201 {linked: true}, no new login, a
+# grant on the second client (portal_grants, the client views, the portal login). A wrong
+# password costs an attempt like a wrong date of birth; an account whose own client is
+# discharged is not linked; removing one representative ends only that client's access.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use PortalTest;
+use PortalTest::Invite;
+
+my $PW = 'family password long';
+sub reaches {
+    my $user = shift;
+    my $rows = tdb()->selectcol_arrayref('SELECT DISTINCT client_id FROM portal_grants '
+                                         . 'WHERE lower(username) = lower(?) ORDER BY client_id',
+                                         undef, $user);
+    return join ' ', @$rows;
+}
+sub invite_rep {
+    my ($client, $email, $first) = @_;
+    my $d = json_ok(staff(POST => "/clients/$client->{id}/representatives", user => 'clin1',
+                          json => { email => $email, first_name => $first, last_name => 'Family',
+                                    relationship => 'parent' }), 201, "invite $first for client $client->{id}");
+    return ($d->{representative}{id}, scalar next_token($email));
+}
+sub accept_as {
+    my ($token, $client, $user, $pw) = @_;
+    return rcpt(accept => { token => $token, date_of_birth => $client->{date_of_birth},
+                            username => $user, password => $pw });
+}
+sub count_accounts { (tdb()->selectrow_array('SELECT count(*) FROM portal_accounts'))[0] }
+sub account_in_view {
+    my ($cid, $user) = @_;
+    my ($a) = grep { lc $_->{username} eq lc $user } @{ client_view($cid, 'clin1')->{accounts} || [] };
+    return $a;
+}
+
+my $A = new_client(prefix => 'linked', first_name => 'Ada', visible_to => ['clin1']);
+my $B = new_client(prefix => 'linked', first_name => 'Ben', visible_to => ['clin1']);
+my $email = unique_email('parent');
+my $user = "Parent.Family.$$";
+
+my ($repA, $tA) = invite_rep($A, $email, 'Pat');
+my $d = json_ok(accept_as($tA, $A, $user, $PW), 201, 'the parent accepts for the first child');
+ok(JSON::PP::is_bool($d->{linked}) && !$d->{linked}, 'a new account: linked false');
+is(reaches($user), $A->{id}, 'the login reaches the first child');
+
+# --- the second child: join the same login ---------------------------------------------------------
+my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
+{
+    my $accounts = count_accounts();
+    my $before = tdb()->selectrow_hashref('SELECT verify_failures FROM clients WHERE id = ?', undef, $B->{id});
+    my $e = error_ok(accept_as($tB, $B, $user, 'not the password at all'), 422, 'verification_failed',
+                     'a wrong password for the account to join');
+    is($e->{error}{field}, 'password', 'field: password');
+    ok(defined $e->{tries_left} && $e->{tries_left} >= 1, 'tries left said');
+    is(count_accounts(), $accounts, 'nothing created');
+    is(reaches($user), $A->{id}, 'nothing linked');
+    is(scalar(audit_rows(action => 'invitation.link_failed', client_id => $B->{id}, result => 'denied')), 1,
+       'the wrong password is audited as a failed attempt');
+
+    $d = json_ok(accept_as($tB, $B, lc $user, $PW), 201, 'the right password (username in another case)');
+    ok($d->{linked}, 'linked: true');
+    ok($d->{login_url}, 'login_url');
+    is(count_accounts(), $accounts, 'no second login was made');
+    is(reaches($user), "$A->{id} $B->{id}", 'portal_grants: the one login reaches both children');
+    isnt(login_code($user, $PW), 401, 'the portal login still works with the one password');
+    my $inB = account_in_view($B->{id}, $user);
+    ok($inB, 'the second child\'s view lists the login');
+    is_deeply([$inB->{kind}, $inB->{representative_id}, $inB->{status}], ['representative', $repB, 'active'],
+              'as the second child\'s representative');
+    is(account_in_view($A->{id}, $user)->{representative_id}, $repA, 'the first child\'s view: as its own representative');
+    is(rep_in_view(client_view($B->{id}, 'clin1'), $repB)->{portal_status}, 'active',
+       'the second representative is active');
+    my @au = audit_rows(action => 'invitation.accept', client_id => $B->{id});
+    like($au[-1]{detail} // '', qr/"linked":true/, 'the accept is audited as linked');
+    error_ok(accept_as($tB, $B, $user, $PW), 409, 'already_used', 'the link works once');
+}
+
+# --- not linkable: a client's own invitation, another address, a discharged home client -------------
+{
+    json_ok(staff(POST => "/clients/$B->{id}/invitations", user => 'clin1', json => {}), 201, 'invite the second child');
+    my $tc = next_token($B->{email});
+    error_ok(accept_as($tc, $B, $user, $PW), 409, 'username_taken',
+             'a client\'s own invitation never joins a representative\'s login');
+
+    my $C = new_client(prefix => 'linked', first_name => 'Cal', visible_to => ['clin1']);
+    my (undef, $tOther) = invite_rep($C, unique_email('other-parent'), 'Lee');
+    error_ok(accept_as($tOther, $C, $user, $PW), 409, 'username_taken',
+             'another address cannot join this login, even with its password');
+
+    my $D = new_client(prefix => 'linked', first_name => 'Dee', visible_to => ['clin1']);
+    my (undef, $tD) = invite_rep($D, $email, 'Pat');
+    tdb()->do('UPDATE clients SET active = 0 WHERE id = ?', undef, $A->{id});
+    error_ok(accept_as($tD, $D, $user, $PW), 409, 'account_not_linkable',
+             'a login whose own client is discharged takes no other client');
+    tdb()->do('UPDATE clients SET active = 1 WHERE id = ?', undef, $A->{id});
+    is(reaches($user), "$A->{id} $B->{id}", 'nothing linked');
+}
+
+# --- removing one representative ends that child's access only ---------------------------------------
+{
+    json_ok(staff(DELETE => "/representatives/$repB", user => 'clin1'), 200, 'remove the second child\'s representative');
+    is(reaches($user), $A->{id}, 'the login reaches the first child only');
+    is(account_in_view($A->{id}, $user)->{status}, 'active', 'and stays active');
+    json_ok(staff(DELETE => "/representatives/$repA", user => 'clin1'), 200, 'remove the first child\'s too');
+    is(account_in_view($A->{id}, $user)->{status}, 'disabled', 'now it reaches nothing: disabled');
+    is(login_code($user, $PW), 401, 'and the portal refuses it');
+}
+
+done_testing();
