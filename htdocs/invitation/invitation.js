@@ -319,7 +319,7 @@ function renderInvitation() {
   $('date-of-birth').setAttribute('autocomplete', isRep ? 'off' : 'bday');
   $('date-of-birth').max = new Date().toISOString().slice(0, 10);
   // a representative may already have a login for another family member: it can join it
-  $('username-hint').textContent = t(isRep ? 'username.hint_representative' : 'username.hint');
+  $('username-hint').textContent = isRep ? t('username.hint_representative') : t('username.hint');
   $('rule-length').textContent = t('rules.length', { n: minPassword() });
   show('view-invitation', 'welcome-heading');
 }
@@ -358,7 +358,7 @@ const FIELD_IDS = { date_of_birth: 'date-of-birth', username: 'username', passwo
 // this person to did not match — it costs a try like a wrong date of birth)
 const ACCEPT_ERRORS = {
   verification_failed: [(err) => (err.field === 'password' ? 'password' : 'date_of_birth'),
-    (err) => t(err.field === 'password' ? 'error.link_mismatch' : 'error.dob_mismatch') + ' '
+    (err) => (err.field === 'password' ? t('error.link_mismatch') : t('error.dob_mismatch')) + ' '
     + (err.triesLeft === null ? t('error.tries_unknown') : tCount('error.tries_left', err.triesLeft))],
   account_not_linkable: ['username', () => t('error.account_not_linkable')],
   username_taken: ['username', () => t('error.username_taken')],
