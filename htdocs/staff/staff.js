@@ -1226,6 +1226,7 @@ async function start() {
     usePracticeTimeZone(me.time_zone);
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
+    $('outbox-link').hidden = !me.admin;
     showRepresentativeInvite();
   } catch (err) {
     showPageError(errorText(err));
