@@ -91,9 +91,9 @@ async function changeRow(button, e, action) {
   await busy(button, async () => {
     try {
       const row = await api('POST', `admin/outbox/${e.id}/${action}`, {});
-      announce(action === 'retry' ? 'The email will be sent again now.' : 'The email is cancelled.');
       const tr = document.querySelector(`tr[data-id="${e.id}"]`);
       if (tr) tr.replaceWith(rowFor(row));
+      announce(action === 'retry' ? 'The email will be sent again now.' : 'The email is cancelled.');
     } catch (err) {
       if (err.status === 409) {
         announce('This email changed meanwhile: ' + (err.message || '') + ' The list is shown again.');
