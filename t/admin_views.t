@@ -458,6 +458,8 @@ my $BULK = 1050;
 # =====================================================================================
 for my $page (['/portal-manager/', "default-src 'self'; frame-ancestors 'none'", 'admin'],
               ['/portal-manager/settings.html', "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'", 'admin'],
+              ['/portal-manager/outbox.html', "default-src 'self'; frame-ancestors 'none'", 'admin'],
+              ['/portal-manager/outbox.js', "default-src 'self'; frame-ancestors 'none'", 'admin'],
               ['/portal-manager/staff.js', "default-src 'self'; frame-ancestors 'none'", 'clin1'],
               ['/portal/invitation/', "default-src 'self'; frame-ancestors 'none'", undef]) {
     my ($path, $csp, $user) = @$page;
