@@ -70,28 +70,42 @@ sub db_counts {
     $c{ $_->[0] } = 0 + $_->[1] for @$rows;
     return \%c;
 }
+# the status the view shows (issue 15), read from the stored one as the API does
+sub shown_status {
+    my $r = shift;
+    return $r->{status} if $r->{status} eq 'sent';
+    if ($r->{status} eq 'failed') {
+        return ($r->{last_error} // '') =~ /^not sent:/ ? 'cancelled' : 'failed';
+    }
+    return defined $r->{lease_until} ? 'sending' : $r->{attempts} > 0 ? 'retrying' : 'queued';
+}
 # the outbox rows as the view should show them, newest first
 sub db_outbox {
     my ($status, $limit) = @_;
-    my $sql = 'SELECT o.id, o.invitation_id, i.client_id, o.purpose, o.status, o.attempts, o.last_error, '
-            . 'o.created_at, o.next_attempt_at, o.sent_at FROM outbox o '
+    my $sql = 'SELECT o.id, o.invitation_id, i.client_id, c.first_name AS client_first_name, '
+            . 'c.last_name AS client_last_name, o.purpose, o.status, o.attempts, o.last_error, '
+            . 'o.created_at, o.next_attempt_at, o.sent_at, o.lease_until FROM outbox o '
             . 'LEFT JOIN invitations i ON i.id = o.invitation_id '
-            . ($status ? 'WHERE o.status = ? ' : '') . 'ORDER BY o.id DESC';
-    my $rows = db()->selectall_arrayref($sql, { Slice => {} }, ($status ? $status : ()));
-    splice @$rows, $limit if defined $limit && @$rows > $limit;
+            . 'LEFT JOIN clients c ON c.id = i.client_id ORDER BY o.id DESC';
+    my $rows = db()->selectall_arrayref($sql, { Slice => {} });
     for my $r (@$rows) {
         $r->{$_} = defined $r->{$_} ? 0 + $r->{$_} : undef for qw(id invitation_id client_id attempts);
+        $r->{status} = shown_status($r);
+        delete $r->{lease_until};
         $r->{$_} = defined $r->{$_} ? rfc3339($r->{$_}) : undef for qw(created_at next_attempt_at sent_at);
     }
+    @$rows = grep { $_->{status} eq $status } @$rows if $status;
+    splice @$rows, $limit if defined $limit && @$rows > $limit;
     return $rows;
 }
 sub outbox_view_ok {
     my ($status, $name) = @_;
     my $res = staff(GET => '/admin/outbox' . ($status ? "?status=$status" : ''));
     my $d = json_ok($res, 200, $name);
-    is_deeply([sort keys %{ $d || {} }], [qw(counts entries)], "$name: {counts, entries}");
+    is_deeply([sort keys %{ $d || {} }], [qw(counts entries next_cursor)], "$name: {counts, entries, next_cursor}");
     is_deeply($d->{counts}, db_counts(), "$name: counts match the database");
-    my @keys = qw(attempts client_id created_at id invitation_id last_error next_attempt_at purpose sent_at status);
+    my @keys = qw(attempts client_first_name client_id client_last_name created_at id invitation_id last_error
+                  next_attempt_at purpose sent_at status);
     ok(!(grep { join(',', sort keys %$_) ne join(',', @keys) } @{ $d->{entries} || [] }),
        "$name: every entry has exactly the documented fields");
     is_deeply($d->{entries}, db_outbox($status, 100), "$name: entries = the newest 100 rows of the database");
@@ -151,7 +165,7 @@ sub outbox_view_ok {
     my $tid = $t->{outbox_id};
     my ($seen, $deadline) = (undef, Time::HiRes::time() + 10);
     while (!$seen && Time::HiRes::time() < $deadline) {
-        my $res = staff(GET => '/admin/outbox?status=queued');
+        my $res = staff(GET => '/admin/outbox?status=retrying');   # queued again after a try
         my $qd = decode_json_body($res) || {};
         # attempts counts at claim time; the reply is recorded when the attempt has failed
         ($seen) = grep { $_->{id} == $tid && defined $_->{last_error} } @{ $qd->{entries} || [] };
@@ -444,6 +458,8 @@ my $BULK = 1050;
 # =====================================================================================
 for my $page (['/portal-manager/', "default-src 'self'; frame-ancestors 'none'", 'admin'],
               ['/portal-manager/settings.html', "default-src 'self'; img-src 'self' blob:; frame-ancestors 'none'", 'admin'],
+              ['/portal-manager/outbox.html', "default-src 'self'; frame-ancestors 'none'", 'admin'],
+              ['/portal-manager/outbox.js', "default-src 'self'; frame-ancestors 'none'", 'admin'],
               ['/portal-manager/staff.js', "default-src 'self'; frame-ancestors 'none'", 'clin1'],
               ['/portal/invitation/', "default-src 'self'; frame-ancestors 'none'", undef]) {
     my ($path, $csp, $user) = @$page;

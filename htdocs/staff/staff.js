@@ -1425,6 +1425,7 @@ async function start() {
     usePracticeTimeZone(me.time_zone);
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
+    $('outbox-link').hidden = !me.admin;
     showRepresentativeInvite();
     showOfferedScopes();
     loadReviews();

@@ -342,12 +342,25 @@ enum { PM_COLS_MONITOR_INVITATIONS(PM_COL_NAME, PM_COL_NAME) };
     LAST(MON_PING_ROWS, "count(*)")
 enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
 
-/* PM_SQL_OUTBOX_RECENT */
+/* The status the outbox screen shows, read from the stored one (queued, sent,
+ * failed): a queued row a worker holds is sending, one tried before is retrying;
+ * a failed row whose error starts "not sent:" never went out (cancelled by staff
+ * or replaced by a newer email) and is cancelled. */
+#define PM_OUTBOX_SHOWN_STATUS \
+    "CASE WHEN o.status = 'sent' THEN 'sent' " \
+    "WHEN o.status = 'failed' AND substr(o.last_error, 1, 9) = 'not sent:' THEN 'cancelled' " \
+    "WHEN o.status = 'failed' THEN 'failed' " \
+    "WHEN o.lease_until IS NOT NULL THEN 'sending' " \
+    "WHEN o.attempts > 0 THEN 'retrying' ELSE 'queued' END"
+
+/* PM_SQL_OUTBOX_PAGE, PM_SQL_OUTBOX_GET */
 #define PM_COLS_OUTBOX(COL, LAST) \
     COL(OUTBOX_ID, "o.id") \
     COL(OUTBOX_INVITATION_ID, "o.invitation_id") \
     COL(OUTBOX_CLIENT_ID, "i.client_id") \
-    COL(OUTBOX_STATUS, "o.status") \
+    COL(OUTBOX_FIRST_NAME, "c.first_name") \
+    COL(OUTBOX_LAST_NAME, "c.last_name") \
+    COL(OUTBOX_STATUS, PM_OUTBOX_SHOWN_STATUS) \
     COL(OUTBOX_ATTEMPTS, "o.attempts") \
     COL(OUTBOX_LAST_ERROR, "o.last_error") \
     COL(OUTBOX_CREATED_AT, "o.created_at") \

@@ -567,12 +567,32 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_COUNTS] = { "pm_outbox_counts",
         "SELECT " COLUMNS(PM_COLS_OUTBOX_COUNT) " FROM outbox GROUP BY status ORDER BY status",
         NCOLS(PM_COLS_OUTBOX_COUNT) },
-    /* newest rows, optionally of one status */
-    [PM_SQL_OUTBOX_RECENT] = { "pm_outbox_recent",
-        "SELECT " COLUMNS(PM_COLS_OUTBOX)
-        " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
-        "WHERE (%s IS NULL OR o.status = %s) ORDER BY o.id DESC LIMIT 100",
+    /* the outbox screen: newest first, keyset on id, optional shown status
+     * (PM_OUTBOX_SHOWN_STATUS) and client */
+#define OUTBOX_VIEW_FROM \
+    " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id " \
+    "LEFT JOIN clients c ON c.id = i.client_id "
+    [PM_SQL_OUTBOX_PAGE] = { "pm_outbox_page",
+        "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM
+        "WHERE o.id < %lld AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s) "
+        "  AND (%s IS NULL OR i.client_id = CAST(%s AS bigint)) "
+        "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
+    [PM_SQL_OUTBOX_GET] = { "pm_outbox_get",
+        "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM "WHERE o.id = %lld",
         NCOLS(PM_COLS_OUTBOX) },
+    /* retry now (retrying or failed, not cancelled, no worker holding it): due at
+     * %lld; the conditions are the claim's opposite, so a worker that claimed the
+     * row first wins and this changes nothing */
+    [PM_SQL_OUTBOX_RETRY_NOW] = { "pm_outbox_retry_now",
+        "UPDATE outbox SET status = 'queued', next_attempt_at = %lld, claim_token = NULL "
+        "WHERE id = %lld AND lease_until IS NULL "
+        "  AND ((status = 'queued' AND attempts > 0) OR (status = 'failed' "
+        "       AND (last_error IS NULL OR substr(last_error, 1, 9) <> 'not sent:')))" },
+    /* cancel (queued or retrying, no worker holding it): never sent */
+    [PM_SQL_OUTBOX_CANCEL] = { "pm_outbox_cancel",
+        "UPDATE outbox SET status = 'failed', claim_token = NULL, "
+        "       last_error = 'not sent: cancelled by staff' "
+        "WHERE id = %lld AND status = 'queued' AND lease_until IS NULL" },
     /* monitoring (status section, metrics, health): counts only, no client data */
     [PM_SQL_MONITOR_OUTBOX] = { "pm_monitor_outbox",
         "SELECT " COLUMNS(PM_COLS_MONITOR_OUTBOX) " FROM outbox "

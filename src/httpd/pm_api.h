@@ -93,6 +93,9 @@ int pm_api_admin_settings_put(pm_req *q);
 int pm_api_admin_preview(pm_req *q);
 int pm_api_admin_test_email(pm_req *q);
 int pm_api_admin_outbox(pm_req *q);
+/* POST /admin/outbox/{id}/retry and /cancel: a row made due now, or never sent. */
+int pm_api_admin_outbox_retry(pm_req *q);
+int pm_api_admin_outbox_cancel(pm_req *q);
 int pm_api_admin_audit(pm_req *q);
 
 /* The roster sync for EHR integrations (pm_api_roster.c). */

@@ -21,6 +21,7 @@
 APLOG_USE_MODULE(portal_manager);
 
 #define AUDIT_PAGE       100
+#define OUTBOX_PAGE      100
 #define CSV_PAGE         1000
 #define TEST_EMAIL_LIMIT 10         /* per champion ... */
 #define TEST_EMAIL_WINDOW 3600      /* ... per rolling hour (seconds) */
@@ -327,6 +328,22 @@ int pm_api_admin_test_email(pm_req *q)
 
 /* ---- GET /admin/outbox ------------------------------------------------------------------ */
 
+static const char *const outbox_statuses[] = {
+    "queued", "sending", "retrying", "sent", "failed", "cancelled", NULL
+};
+
+static int known_outbox_status(const char *status)
+{
+    int i;
+
+    for (i = 0; outbox_statuses[i]; i++) {
+        if (strcmp(status, outbox_statuses[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
 {
     json_t *e = json_object();
@@ -340,6 +357,8 @@ static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
         pm_json_set_null(e, "invitation_id");
         pm_json_set_null(e, "client_id");
     }
+    pm_json_set_str(e, "client_first_name", pm_row_str(row, OUTBOX_FIRST_NAME));
+    pm_json_set_str(e, "client_last_name", pm_row_str(row, OUTBOX_LAST_NAME));
     pm_json_set_str(e, "purpose", pm_row_str(row, OUTBOX_PURPOSE));
     pm_json_set_str(e, "status", pm_row_str(row, OUTBOX_STATUS));
     pm_json_set_int(e, "attempts", pm_row_int(row, OUTBOX_ATTEMPTS, 0));
@@ -351,26 +370,40 @@ static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
     return e;
 }
 
-int pm_api_admin_outbox(pm_req *q)
+typedef struct {
+    const char *status, *client_id;
+    const char *before;       /* keyset: ids below this */
+} outbox_query;
+
+static int parse_outbox_query(pm_req *q, outbox_query *oq)
 {
-    apr_pool_t *p = q->r->pool;
     apr_table_t *args = NULL;
-    const char *status;
-    apr_array_header_t *counts, *rows;
-    json_t *doc, *c, *list;
-    int i;
+    long long id;
+    char *end;
 
     ap_args_to_table(q->r, &args);
-    status = apr_table_get(args, "status");
-    if (status && strcmp(status, "queued") && strcmp(status, "sent") && strcmp(status, "failed")) {
-        return pm_http_bad_parameter(q, "status", "status must be queued, sent or failed.");
+    oq->status = apr_table_get(args, "status");
+    oq->client_id = apr_table_get(args, "client_id");
+    oq->before = "9223372036854775807";
+    if (oq->status && !known_outbox_status(oq->status)) {
+        return pm_http_bad_parameter(q, "status", "status must be queued, sending, retrying, "
+                                     "sent, failed or cancelled.");
     }
-    if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_OUTBOX_RECENT, &rows, status, status) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
+    if (oq->client_id) {
+        id = strtoll(oq->client_id, &end, 10);
+        if (*oq->client_id == '\0' || *end != '\0' || id <= 0) {
+            return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
+        }
     }
-    doc = pm_json_object(p);
-    c = json_object();
+    return pm_api_read_cursor(q, apr_table_get(args, "cursor"), &oq->before, 1,
+                              "This page link is not valid any more; start again.");
+}
+
+static json_t *outbox_counts_json(const apr_array_header_t *counts)
+{
+    json_t *c = json_object();
+    int i;
+
     json_object_set_new(c, "queued", json_integer(0));
     json_object_set_new(c, "sent", json_integer(0));
     json_object_set_new(c, "failed", json_integer(0));
@@ -379,13 +412,99 @@ int pm_api_admin_outbox(pm_req *q)
         pm_json_set_int(c, pm_row_str(row, OUTBOX_COUNT_STATUS),
                         pm_row_int(row, OUTBOX_COUNT_ROWS, 0));
     }
-    json_object_set_new(doc, "counts", c);
+    return c;
+}
+
+int pm_api_admin_outbox(pm_req *q)
+{
+    static const int key_cols[] = { OUTBOX_ID };
+    apr_pool_t *p = q->r->pool;
+    apr_array_header_t *counts, *rows;
+    outbox_query oq;
+    json_t *doc, *list;
+    int i, rc;
+
+    if ((rc = parse_outbox_query(q, &oq)) != PM_NEXT) {
+        return rc;
+    }
+    if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_OUTBOX_PAGE, &rows, oq.before, oq.status, oq.status,
+                        oq.client_id, oq.client_id, pm_arg_int(p, OUTBOX_PAGE + 1))
+           != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    doc = pm_json_object(p);
+    json_object_set_new(doc, "counts", outbox_counts_json(counts));
     list = json_array();
-    for (i = 0; i < rows->nelts; i++) {
+    for (i = 0; i < rows->nelts && i < OUTBOX_PAGE; i++) {
         json_array_append_new(list, outbox_entry_json(p, &APR_ARRAY_IDX(rows, i, pm_row)));
     }
     json_object_set_new(doc, "entries", list);
+    pm_api_end_page(q, doc, rows, OUTBOX_PAGE, key_cols, 1);
     return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+/* ---- POST /admin/outbox/{id}/retry, /admin/outbox/{id}/cancel --------------------------- */
+
+/* One outbox row changed by `stmt` (whose conditions say which statuses allow it):
+ * 200 with the row as it is now, 404 for no such row, 409 when its status (read
+ * after the refusal, so a worker's claim in between is what it shows) does not
+ * allow the change. The change and its audit row commit together. */
+static int change_outbox_row(pm_req *q, pm_sql_id stmt, const char *action,
+                             const char *allowed)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *id = pm_arg_int(p, q->ids[0]), *status;
+    apr_array_header_t *rows;
+    long long client_id;
+    json_t *detail;
+    int changed = 0;
+
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || (stmt == PM_SQL_OUTBOX_RETRY_NOW
+            ? pm_db_exec(q->db, stmt, &changed, pm_arg_int(p, pm_now_sec(q->r)), id)
+            : pm_db_exec(q->db, stmt, &changed, id)) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id) != APR_SUCCESS) {
+        pm_db_rollback(q->db);
+        return pm_http_db_unavailable(q);
+    }
+    if (rows->nelts != 1) {
+        pm_db_rollback(q->db);
+        return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found", "There is no such email.", NULL);
+    }
+    status = pm_row_str(pm_first_row(rows), OUTBOX_STATUS);
+    client_id = pm_row_int(pm_first_row(rows), OUTBOX_CLIENT_ID, 0);
+    detail = pm_json_object(p);
+    pm_json_set_str(detail, "status", status);
+    if (changed != 1) {
+        pm_db_rollback(q->db);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00480)
+                      "%s of outbox row %s refused: it is %s", action, id, status);
+        return pm_http_conflict(q, "outbox_status",
+                                apr_psprintf(p, "This email is %s; only %s emails can be %s.",
+                                             status, allowed,
+                                             stmt == PM_SQL_OUTBOX_CANCEL ? "cancelled"
+                                                                          : "retried"));
+    }
+    if (pm_audit(q, action, client_id, q->ids[0], PM_AUDIT_OK, detail) != APR_SUCCESS
+        || pm_db_commit(q->db) != APR_SUCCESS) {
+        pm_db_rollback(q->db);
+        return pm_http_db_unavailable(q);
+    }
+    if (stmt == PM_SQL_OUTBOX_RETRY_NOW) {
+        pm_outbox_wake();
+    }
+    return pm_http_send_json(q, HTTP_OK, outbox_entry_json(p, pm_first_row(rows)));
+}
+
+int pm_api_admin_outbox_retry(pm_req *q)
+{
+    return change_outbox_row(q, PM_SQL_OUTBOX_RETRY_NOW, "outbox.retry", "retrying or failed");
+}
+
+int pm_api_admin_outbox_cancel(pm_req *q)
+{
+    return change_outbox_row(q, PM_SQL_OUTBOX_CANCEL, "outbox.cancel", "queued or retrying");
 }
 
 /* ---- GET /admin/audit ------------------------------------------------------------------- */

@@ -166,6 +166,8 @@ static const pm_route staff_routes[] = {
     { "POST", "/admin/settings/preview", pm_api_admin_preview },
     { "POST", "/admin/settings/test-email", pm_api_admin_test_email },
     { "GET", "/admin/outbox", pm_api_admin_outbox },
+    { "POST", "/admin/outbox/{id}/retry", pm_api_admin_outbox_retry },
+    { "POST", "/admin/outbox/{id}/cancel", pm_api_admin_outbox_cancel },
     { "GET", "/admin/audit", pm_api_admin_audit },
     { "PUT", "/admin/roster", pm_api_admin_roster_put },
     { NULL, NULL, NULL }

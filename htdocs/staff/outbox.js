@@ -1,0 +1,162 @@
+// Outbox — the champions' screen of the delivery queue (issue 15, docs/api.md).
+//
+// Lists GET api/admin/outbox newest first, filtered by status and client number, a page
+// at a time (next_cursor). Retry now (retrying and failed emails) and cancel (queued and
+// retrying ones) ask first, then POST api/admin/outbox/{id}/retry or /cancel; a 409 means
+// the email changed meanwhile (the worker took it), so the list is read again.
+
+import { api, $, h, announce, busy, showPageError, localTime, usePracticeTimeZone, setFieldError } from './common.js';
+
+const STATUS_WORDS = {
+  queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
+};
+const KIND_WORDS = {
+  invitation: 'Invitation', test_client: 'Test email (client)', test_representative: 'Test email (representative)',
+};
+
+const state = { filter: { status: '', client_id: '' }, cursor: null };
+
+function errorText(err) {
+  if (err.status === 403) return 'Only portal administrators can see the outbox.';
+  if (err.code === 'csrf') return 'The request was blocked for security reasons. Reload the page and try again.';
+  if (err.code === 'network') return 'The server could not be reached. Check your connection and try again.';
+  if (err.code === 'database_unavailable') return 'The server is busy. Please try again in a minute.';
+  return err.message || 'Something went wrong. Please try again.';
+}
+
+function query(cursor) {
+  const q = new URLSearchParams();
+  if (state.filter.status) q.set('status', state.filter.status);
+  if (state.filter.client_id) q.set('client_id', state.filter.client_id);
+  if (cursor) q.set('cursor', cursor);
+  const s = q.toString();
+  return 'admin/outbox' + (s ? '?' + s : '');
+}
+
+function clientCell(e) {
+  if (e.client_id == null) return h('td', { text: 'None (test email)' });
+  const name = [e.client_first_name, e.client_last_name].filter(Boolean).join(' ');
+  return h('td', { text: `${name} (number ${e.client_id})` });
+}
+
+function who(e) {
+  return e.client_id == null ? 'the test email' : 'the email to ' + [e.client_first_name, e.client_last_name].join(' ');
+}
+
+function actionButton(e, action) {
+  const label = action === 'retry' ? 'Retry now' : 'Cancel';
+  const b = h('button', {
+    type: 'button', class: 'btn btn-small ' + (action === 'retry' ? 'btn-secondary' : 'btn-danger'),
+    text: label, 'aria-label': label + ': ' + who(e) + ' (number ' + e.id + ')',
+  });
+  b.addEventListener('click', () => changeRow(b, e, action));
+  return b;
+}
+
+function rowFor(e) {
+  const actions = h('td', {});
+  if (e.status === 'retrying' || e.status === 'failed') actions.append(actionButton(e, 'retry'));
+  if (e.status === 'queued' || e.status === 'retrying') actions.append(actionButton(e, 'cancel'));
+  const waiting = ['queued', 'retrying', 'sending'].includes(e.status);
+  return h('tr', { 'data-id': String(e.id) },
+    h('td', { text: STATUS_WORDS[e.status] || e.status }),
+    clientCell(e),
+    h('td', { text: KIND_WORDS[e.purpose] || e.purpose }),
+    h('td', { text: String(e.attempts) }),
+    h('td', { text: waiting ? localTime(e.next_attempt_at) : '' }),
+    h('td', { text: e.last_error || '' }),
+    actions);
+}
+
+function showCounts(c) {
+  $('counts').textContent = `Stored: ${c.queued || 0} waiting, ${c.sent || 0} sent, ${c.failed || 0} failed or cancelled.`;
+}
+
+async function load(more) {
+  const d = await api('GET', query(more ? state.cursor : null));
+  if (!more) $('rows').replaceChildren();
+  for (const e of d.entries || []) $('rows').append(rowFor(e));
+  state.cursor = d.next_cursor;
+  $('more').hidden = !state.cursor;
+  $('empty').hidden = $('rows').children.length > 0;
+  showCounts(d.counts || {});
+  return d;
+}
+
+async function changeRow(button, e, action) {
+  const question = action === 'retry'
+    ? `Send ${who(e)} again now?`
+    : `Cancel ${who(e)}? It will not be sent.`;
+  if (!window.confirm(question)) return;
+  await busy(button, async () => {
+    try {
+      const row = await api('POST', `admin/outbox/${e.id}/${action}`, {});
+      const tr = document.querySelector(`tr[data-id="${e.id}"]`);
+      if (tr) tr.replaceWith(rowFor(row));
+      announce(action === 'retry' ? 'The email will be sent again now.' : 'The email is cancelled.');
+    } catch (err) {
+      if (err.status === 409) {
+        announce('This email changed meanwhile: ' + (err.message || '') + ' The list is shown again.');
+        await load(false);
+      } else {
+        showPageError(errorText(err));
+      }
+    }
+  });
+}
+
+function readFilters() {
+  const client = $('client-filter').value.trim();
+  setFieldError('client-filter-error', '', $('client-filter'));
+  if (client && !/^[1-9][0-9]*$/.test(client)) {
+    setFieldError('client-filter-error', 'Enter a client number (digits only), or leave it empty.', $('client-filter'));
+    $('client-filter').focus();
+    return false;
+  }
+  state.filter = { status: $('status-filter').value, client_id: client };
+  return true;
+}
+
+function init() {
+  $('filters').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!readFilters()) return;
+    try {
+      const d = await load(false);
+      announce(`${(d.entries || []).length} email(s) shown.`);
+    } catch (err) {
+      showPageError(errorText(err));
+    }
+  });
+  $('more').addEventListener('click', (ev) => busy(ev.currentTarget, async () => {
+    try {
+      await load(true);
+    } catch (err) {
+      showPageError(errorText(err));
+    }
+  }));
+}
+
+async function start() {
+  init();
+  try {
+    const me = await api('GET', 'me');
+    $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
+    usePracticeTimeZone(me.time_zone);
+    $('settings-link').hidden = !me.admin;
+    if (!me.admin) {
+      $('loading').hidden = true;
+      showPageError('Only portal administrators can see the outbox.');
+      return;
+    }
+    await load(false);
+  } catch (err) {
+    $('loading').hidden = true;
+    showPageError(errorText(err));
+    return;
+  }
+  $('loading').hidden = true;
+  $('outbox').hidden = false;
+}
+
+start();

@@ -1,0 +1,227 @@
+# t/admin_outbox.t — the champion's Outbox screen API (issue 15): GET /admin/outbox with the
+# shown status (queued, sending, retrying, sent, failed, cancelled, read from the stored one),
+# ?status= and ?client_id= filters, client names and keyset paging; POST
+# /admin/outbox/{id}/retry and /cancel (each status, 409, 404, 403 for clinicians, CSRF,
+# audited; a retried email is delivered by the woken worker).
+#
+# Runs on both databases. Uses its own clients (ids 9751-9752) and outbox rows addressed to
+# *.t15o@example.test, removed at the end; queued rows are due far in the future so the
+# worker leaves them alone until a retry makes them due.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use PortalTest;
+use PortalTest::Admin;
+use PortalTest::Clients;
+
+my @CLIENTS = (9751, 9752);
+my $ADDR = "LIKE '%.t15o\@example.test'";
+sub cleanup {
+    db()->do("DELETE FROM outbox WHERE invitation_id IS NULL AND to_address $ADDR");
+    cleanup_clients(@CLIENTS);
+    mail_replies();
+}
+cleanup();
+END { eval { cleanup(); 1 } or warn "cleanup: $@" }
+
+my $now = time;
+my $LATER = $now + 86400;
+add_client(9751, 'Otto', 'Outbox', 'otto.t15o@example.test', 'clin1');
+add_client(9752, 'Cara', 'Cancel', 'cara.t15o@example.test', 'clin2');
+sub add_invitation {
+    my ($cid, $email) = @_;
+    my $dbh = db();
+    $dbh->do('INSERT INTO invitations (client_id, email, status, created_by, created_at, expires_at) '
+           . "VALUES (?, ?, 'pending', 'clin1', ?, ?)", undef, $cid, $email, $now, $now + 7 * 86400);
+    my ($id) = $dbh->selectrow_array('SELECT max(id) FROM invitations WHERE client_id = ?', undef, $cid);
+    return $id;
+}
+my $seq = 0;
+sub add_row {
+    my (%o) = @_;
+    my $dbh = db();
+    my $mid = "t15o-" . $$ . '-' . ++$seq . '@example.test';
+    $dbh->do('INSERT INTO outbox (invitation_id, purpose, to_address, message_id, status, attempts, '
+           . 'next_attempt_at, lease_until, claim_token, last_error, created_at, sent_at) '
+           . 'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', undef,
+             $o{invitation_id}, $o{invitation_id} ? 'invitation' : 'test_client',
+             $o{invitation_id} ? undef : ($o{to} // "row$seq.t15o\@example.test"), $mid,
+             $o{status} // 'queued', $o{attempts} // 0, $o{next} // $LATER, $o{lease}, $o{claim},
+             $o{error}, $now, $o{sent_at});
+    my ($id) = $dbh->selectrow_array('SELECT id FROM outbox WHERE message_id = ?', undef, $mid);
+    return $id;
+}
+
+my $inv1 = add_invitation(9751, 'otto.t15o@example.test');
+my $inv2 = add_invitation(9752, 'cara.t15o@example.test');
+my %row = (
+    queued    => add_row(invitation_id => $inv1),
+    retrying  => add_row(invitation_id => $inv2, attempts => 1, error => '451 4.3.0 Mailbox busy'),
+    sending   => add_row(attempts => 1, lease => $now + 600, claim => 'held-by-t15o'),
+    failed    => add_row(status => 'failed', attempts => 3, error => '550 5.1.1 User unknown',
+                         to => 'failed.t15o@example.test'),
+    cancelled => add_row(status => 'failed', error => 'not sent: cancelled by staff'),
+    sent      => add_row(status => 'sent', attempts => 1, sent_at => $now),
+    queued2   => add_row(),
+    retrying2 => add_row(attempts => 2, error => '421 try later', to => 'retrying.t15o@example.test'),
+);
+my %shown = (queued2 => 'queued', retrying2 => 'retrying');
+sub shown { $shown{ $_[0] } // $_[0] }
+
+sub entries {
+    my ($query, $name) = @_;
+    my $d = json_ok(staff(GET => "/admin/outbox$query"), 200, $name) || {};
+    return ($d, { map { $_->{id} => $_ } @{ $d->{entries} || [] } });
+}
+
+# =====================================================================================
+# the list: shown statuses, names, filters
+# =====================================================================================
+{
+    my ($d, $by) = entries('', 'outbox');
+    is_deeply([sort keys %$d], [qw(counts entries next_cursor)], 'outbox: {counts, entries, next_cursor}');
+    for my $k (sort keys %row) {
+        is($by->{ $row{$k} } && $by->{ $row{$k} }{status}, shown($k), "row $k shown as " . shown($k));
+    }
+    my $e = $by->{ $row{queued} } || {};
+    is_deeply([@$e{qw(client_id invitation_id client_first_name client_last_name purpose attempts)}],
+              [9751, $inv1, 'Otto', 'Outbox', 'invitation', 0], 'queued invitation: client name, kind, attempts');
+    $e = $by->{ $row{retrying} } || {};
+    is($e->{last_error}, '451 4.3.0 Mailbox busy', 'retrying: the last server reply');
+    ok(defined $e->{next_attempt_at} && $e->{next_attempt_at} =~ /^\d{4}-\d\d-\d\dT/, 'retrying: next try');
+    $e = $by->{ $row{sending} } || {};
+    ok(!defined $e->{client_id} && !defined $e->{client_first_name}, 'a test email: no client, no name');
+
+    for my $status (qw(queued sending retrying sent failed cancelled)) {
+        my (undef, $f) = entries("?status=$status", "?status=$status");
+        my @wrong = grep { $_->{status} ne $status } values %$f;
+        ok(!@wrong, "?status=$status: only $status rows") or diag explain \@wrong;
+        my @want = grep { shown($_) eq $status } keys %row;
+        ok(!(grep { !$f->{ $row{$_} } } @want), "?status=$status: has every $status row of the test");
+    }
+    error_ok(staff(GET => '/admin/outbox?status=bounced'), 400, 'invalid_parameter', '?status=bounced');
+    error_ok(staff(GET => '/admin/outbox?status='), 400, 'invalid_parameter', '?status= (empty)');
+    my (undef, $c) = entries('?client_id=9751', '?client_id=9751');
+    is_deeply([sort keys %$c], [$row{queued}], '?client_id=9751: only that client\'s email');
+    (undef, $c) = entries('?client_id=9752&status=retrying', '?client_id=9752&status=retrying');
+    is_deeply([sort keys %$c], [$row{retrying}], 'client and status together');
+    (undef, $c) = entries('?client_id=9752&status=queued', '?client_id=9752&status=queued');
+    is_deeply([keys %$c], [], 'client and another status: nothing');
+    error_ok(staff(GET => '/admin/outbox?client_id=abc'), 400, 'invalid_parameter', '?client_id=abc');
+    error_ok(staff(GET => '/admin/outbox?cursor=nonsense'), 400, 'invalid_cursor', '?cursor=nonsense');
+}
+
+# =====================================================================================
+# paging: 130 more rows, walked with the cursor, every row once, newest first
+# =====================================================================================
+{
+    add_row(status => 'sent', attempts => 1, sent_at => $now) for 1 .. 130;
+    my $all = db()->selectcol_arrayref('SELECT id FROM outbox ORDER BY id DESC');
+    my (@seen, $cursor, $pages);
+    do {
+        my $q = defined $cursor ? '?cursor=' . $cursor : '';
+        my $d = json_ok(staff(GET => "/admin/outbox$q"), 200, 'page ' . ($pages // 0)) || {};
+        ok(@{ $d->{entries} || [] } <= 100, 'a page has at most 100 entries');
+        push @seen, map { $_->{id} } @{ $d->{entries} || [] };
+        $cursor = $d->{next_cursor};
+        $pages++;
+    } while (defined $cursor && $pages < 50);
+    is_deeply(\@seen, [map { 0 + $_ } @$all], 'paging walks every row once, newest first');
+    ok($pages >= 2, "more than one page ($pages)");
+    my $sent = db()->selectcol_arrayref("SELECT id FROM outbox WHERE status = 'sent' ORDER BY id DESC");
+    my $d = json_ok(staff(GET => '/admin/outbox?status=sent'), 200, 'sent, first page') || {};
+    my $d2 = $d->{next_cursor}
+        ? json_ok(staff(GET => "/admin/outbox?status=sent&cursor=$d->{next_cursor}"), 200, 'sent, page 2') : {};
+    is_deeply([map { $_->{id} } @{ $d->{entries} || [] }, @{ $d2->{entries} || [] }],
+              [map { 0 + $_ } @$sent[0 .. ($#$sent < 199 ? $#$sent : 199)]], 'filtered paging keeps the filter');
+}
+
+# =====================================================================================
+# who may: clinicians 403, CSRF, unknown ids
+# =====================================================================================
+sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef, $_[0]) }
+{
+    my $before = db_row($row{queued});
+    for my $user (qw(clin1 clin2)) {
+        is(staff(GET => '/admin/outbox', user => $user)->code, 403, "$user: GET /admin/outbox 403");
+        for my $action (qw(retry cancel)) {
+            my $res = staff(POST => "/admin/outbox/$row{queued}/$action", user => $user, json => {});
+            is($res->code, 403, "$user: POST $action 403");
+            unlike($res->content // '', qr/"status"\s*:\s*"cancelled"/, "$user: POST $action: no data");
+        }
+    }
+    error_ok(staff(POST => "/admin/outbox/$row{queued}/cancel", json => {}, csrf => 0), 403, 'csrf',
+             'cancel without X-Requested-With');
+    error_ok(staff(POST => "/admin/outbox/$row{failed}/retry", json => {},
+                   headers => { 'Sec-Fetch-Site' => 'cross-site' }), 403, 'csrf', 'retry from another site');
+    is_deeply(db_row($row{queued}), $before, 'refused requests changed nothing');
+    is(db_row($row{failed})->{status}, 'failed', 'the refused retry changed nothing');
+    for my $action (qw(retry cancel)) {
+        error_ok(staff(POST => "/admin/outbox/987654321/$action", json => {}), 404, 'not_found',
+                 "$action an unknown id: 404");
+    }
+}
+
+# =====================================================================================
+# cancel: queued and retrying only
+# =====================================================================================
+{
+    my $mark = audit_mark();
+    my $res = staff(POST => "/admin/outbox/$row{queued}/cancel", json => {});
+    my $d = json_ok($res, 200, 'cancel a queued email') || {};
+    is($d->{status}, 'cancelled', 'cancel: answers the row, cancelled');
+    my $r = db_row($row{queued});
+    is_deeply([@$r{qw(status last_error)}], ['failed', 'not sent: cancelled by staff'],
+              'cancel: stored as failed, not sent');
+    my @a = audit_since($mark);
+    audit_row_ok(\@a, $res, { action => 'outbox.cancel', username => 'admin', client_id => 9751,
+                             object_id => $row{queued}, result => 'ok' }, 'cancel');
+    json_ok(staff(POST => "/admin/outbox/$row{retrying}/cancel", json => {}), 200, 'cancel a retrying email');
+    is(db_row($row{retrying})->{status}, 'failed', 'the retrying email is cancelled');
+
+    $mark = audit_mark();
+    for my $k (qw(queued sending failed cancelled sent)) {
+        my $before = db_row($row{$k});
+        my $e = error_ok(staff(POST => "/admin/outbox/$row{$k}/cancel", json => {}), 409, 'outbox_status',
+                         "cancel a " . ($k eq 'queued' ? 'cancelled (was queued)' : $k) . " email: 409");
+        is_deeply(db_row($row{$k}), $before, "cancel $k refused: nothing changed");
+    }
+    is(scalar(audit_since($mark)), 0, 'refused cancels write no audit row');
+}
+
+# =====================================================================================
+# retry: retrying and failed only; the woken worker delivers them
+# =====================================================================================
+{
+    mail_clear();
+    my $mark = audit_mark();
+    my $res = staff(POST => "/admin/outbox/$row{failed}/retry", json => {});
+    my $d = json_ok($res, 200, 'retry a failed email') || {};
+    ok($d->{status} =~ /^(queued|retrying|sending|sent)$/, "retry: the row is waiting again ($d->{status})");
+    my @a = audit_since($mark);
+    audit_row_ok(\@a, $res, { action => 'outbox.retry', username => 'admin', client_id => undef,
+                             object_id => $row{failed}, result => 'ok' }, 'retry');
+    my $r = wait_outbox($row{failed}, sub { $_[0]{status} eq 'sent' }, 15);
+    is($r && $r->{status}, 'sent', 'retry: the worker sent the failed email');
+    ok(scalar(wait_mail_to('failed.t15o@example.test', 5)), 'retry: the email arrived');
+
+    json_ok(staff(POST => "/admin/outbox/$row{retrying2}/retry", json => {}), 200, 'retry a retrying email');
+    $r = wait_outbox($row{retrying2}, sub { $_[0]{status} eq 'sent' }, 15);
+    is($r && $r->{status}, 'sent', 'retry now: a retrying email is sent at once, not at its next try');
+
+    $mark = audit_mark();
+    for my $k (qw(queued2 sending cancelled sent)) {
+        my $before = db_row($row{$k});
+        error_ok(staff(POST => "/admin/outbox/$row{$k}/retry", json => {}), 409, 'outbox_status',
+                 'retry a ' . shown($k) . ' email: 409');
+        is_deeply(db_row($row{$k}), $before, "retry $k refused: nothing changed");
+    }
+    is(scalar(audit_since($mark)), 0, 'refused retries write no audit row');
+}
+
+done_testing();

@@ -1,0 +1,155 @@
+// Outbox page (htdocs/staff/outbox.html, issue 15) against the real server (run.sh): a queued
+// invitation is listed with its client's name, cancelled from the page (after the
+// confirmation), found again by the status filter; axe clean; the links between the staff
+// page, settings and the outbox are shown to champions only. Skipped unless PM_BASE_URL is set.
+//
+// To keep an email queued while the worker runs, the test sets max_emails_per_minute to 1,
+// sends one test email (the minute's only one), then invites a client; the setting is put
+// back at the end.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as playwrightRequest } from 'playwright-core';
+import { launch, watchedPage, assertNoProblems, checkA11y, screenshot, DESKTOP } from './lib/browser.js';
+
+const env = process.env;
+const BASE = env.PM_BASE_URL ? env.PM_BASE_URL.replace(/\/+$/, '') : null;
+const STAFF_URL = BASE && BASE + (env.PM_STAFF_PATH || '/portal-manager/');
+const STAFF = { username: env.PM_STAFF_USER || 'clin1', password: env.PM_STAFF_PASS || 'pw' };
+const ADMIN = { username: env.PM_ADMIN_USER || 'admin', password: env.PM_ADMIN_PASS || 'pw' };
+const RUN = Date.now().toString(36);
+const skip = BASE ? false : 'PM_BASE_URL not set (the outbox page needs the real server)';
+const CSRF = { 'X-Requested-With': 'portal-manager' };
+
+let browser;
+let admin;
+let staff;
+
+before(async () => {
+  if (!BASE) return;
+  browser = await launch();
+  admin = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
+  staff = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: STAFF });
+});
+
+after(async () => {
+  if (admin) {
+    await admin.put('api/admin/settings', { headers: CSRF, data: { max_emails_per_minute: 120 } });
+    await admin.dispose();
+  }
+  await staff?.dispose();
+  await browser?.close();
+});
+
+async function until(fn, what, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) assert.fail('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function outboxEntry(id) {
+  const r = await admin.get('api/admin/outbox');
+  assert.equal(r.status(), 200);
+  return (await r.json()).entries.find((e) => e.id === id);
+}
+
+// A queued invitation: the minute's one email goes first, so the invitation waits.
+async function queuedInvitation() {
+  let r = await admin.put('api/admin/settings', { headers: CSRF, data: { max_emails_per_minute: 1 } });
+  assert.equal(r.status(), 200, 'set max_emails_per_minute: ' + (await r.text()));
+  r = await admin.post('api/admin/settings/test-email', { headers: CSRF, data: { to: `pace.${RUN}@example.test` } });
+  assert.equal(r.status(), 202, 'test email: ' + (await r.text()));
+  const testId = (await r.json()).outbox_id;
+  await until(async () => (await outboxEntry(testId))?.status === 'sent', 'the test email to be sent');
+  let client = null;
+  let cursor = null;
+  do {
+    r = await staff.get('api/clients?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    assert.equal(r.status(), 200, 'GET api/clients: ' + (await r.text()));
+    const body = await r.json();
+    client = body.clients.find((c) => c.portal_status === 'not_invited');
+    cursor = body.next_cursor;
+  } while (!client && cursor);
+  assert.ok(client, STAFF.username + ' needs a client that is not invited yet');
+  r = await staff.post(`api/clients/${client.id}/invitations`, { headers: CSRF, data: {} });
+  assert.equal(r.status(), 201, 'invite: ' + (await r.text()));
+  const list = await (await admin.get(`api/admin/outbox?client_id=${client.id}`)).json();
+  const entry = list.entries[0];
+  assert.ok(entry, 'the invitation is in the outbox');
+  await until(async () => (await outboxEntry(entry.id))?.status === 'queued', 'the invitation to wait, queued', 5000);
+  return { client, id: entry.id };
+}
+
+test('the outbox lists a queued invitation, cancels it and filters by status', { skip }, async () => {
+  const { client, id } = await queuedInvitation();
+  const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: ADMIN });
+  const page = await watchedPage(context);
+  await page.goto(STAFF_URL + 'outbox.html');
+  const row = page.locator(`tr[data-id="${id}"]`);
+  await row.waitFor();
+  await assert.doesNotReject(row.getByRole('cell', { name: `${client.first_name} ${client.last_name} (number ${client.id})` }).waitFor());
+  assert.equal(await row.locator('td').first().textContent(), 'Queued');
+  assert.equal(await row.locator('td').nth(2).textContent(), 'Invitation');
+  assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), true, 'settings link for champions');
+  await checkA11y(page, 'outbox with a queued email');
+  await screenshot(page, 'outbox-queued');
+
+  let question = null;
+  page.once('dialog', (d) => { question = d.message(); d.accept(); });
+  await row.getByRole('button', { name: /^Cancel: / }).click();
+  await page.locator(`tr[data-id="${id}"] td`).first().filter({ hasText: 'Cancelled' }).waitFor();
+  assert.match(question || '', /Cancel the email to .* It will not be sent\./);
+  const stored = await outboxEntry(id);
+  assert.equal(stored.status, 'cancelled', 'the API says cancelled too');
+  assert.equal(await page.locator(`tr[data-id="${id}"] button`).count(), 0, 'a cancelled email has no buttons');
+
+  await page.getByLabel('Status').selectOption('sent');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.locator(`tr[data-id="${id}"]`).waitFor({ state: 'detached' });
+  const statuses = await page.locator('#rows tr td:first-child').allTextContents();
+  assert.ok(statuses.length > 0 && statuses.every((s) => s === 'Sent'), 'status filter sent: ' + statuses.join(','));
+
+  await page.getByLabel('Status').selectOption('cancelled');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.locator(`tr[data-id="${id}"]`).waitFor();
+  const cancelled = await page.locator('#rows tr td:first-child').allTextContents();
+  assert.ok(cancelled.every((s) => s === 'Cancelled'), 'status filter cancelled: ' + cancelled.join(','));
+
+  await page.getByLabel('Client number').fill('abc');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByText('Enter a client number').waitFor();
+  await checkA11y(page, 'outbox filtered, with a field error');
+  assertNoProblems(page);
+  await context.close();
+});
+
+test('champions see the links; clinicians see none and no outbox', { skip }, async () => {
+  const champ = await browser.newContext({ viewport: DESKTOP, httpCredentials: ADMIN });
+  let page = await watchedPage(champ);
+  await page.goto(STAFF_URL);
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  await page.getByRole('link', { name: 'Outbox' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Outbox' }).getAttribute('href'), 'outbox.html');
+  await page.goto(STAFF_URL + 'settings.html');
+  await page.getByRole('link', { name: 'Outbox' }).waitFor();
+  assertNoProblems(page);
+  await champ.close();
+
+  const clin = await browser.newContext({ viewport: DESKTOP, httpCredentials: STAFF });
+  page = await watchedPage(clin);
+  await page.goto(STAFF_URL);
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Outbox' }).isVisible(), false, 'no outbox link on the staff page');
+  await page.goto(STAFF_URL + 'outbox.html');
+  await page.getByText('Only portal administrators can see the outbox.').waitFor();
+  assert.equal(await page.locator('#outbox').isVisible(), false, 'no list');
+  assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), false, 'no settings link');
+  const r = await staff.get('api/admin/outbox');
+  assert.equal(r.status(), 403, 'the API refuses the clinician');
+  await checkA11y(page, 'outbox refused');
+  assertNoProblems(page);
+  await clin.close();
+});
