@@ -1211,6 +1211,18 @@ function updateNoteCounter() {
 
 // ---- start ----------------------------------------------------------------------------------
 
+// #client=ID (the audit trail's links) opens that client, if this user may view it
+async function openClientFromHash() {
+  const m = /^#client=(\d+)$/.exec(location.hash);
+  if (!m) return;
+  try {
+    const view = await api('GET', 'clients/' + m[1]);
+    await selectClient(view);
+  } catch (err) {
+    showPageError(errorText(err));
+  }
+}
+
 async function start() {
   initCombobox();
   initClientActions();
@@ -1226,6 +1238,7 @@ async function start() {
     usePracticeTimeZone(me.time_zone);
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
+    $('audit-link').hidden = !me.admin;
     showRepresentativeInvite();
   } catch (err) {
     showPageError(errorText(err));
@@ -1234,7 +1247,10 @@ async function start() {
       $('no-client').hidden = true;
       disableBulk();
     }
+    return;
   }
+  window.addEventListener('hashchange', openClientFromHash);
+  await openClientFromHash();
 }
 
 start();
