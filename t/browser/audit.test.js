@@ -49,8 +49,15 @@ describe('audit trail screen', { skip }, () => {
     await page.getByLabel('Client (search by name)').fill(String(client.id));
     await page.getByLabel('Action').fill('client.view');
     await page.getByLabel('Result').selectOption('ok');
-    await page.getByRole('button', { name: 'Show' }).click();
-    await page.locator('#entries-body tr').first().waitFor();
+    await Promise.all([
+      page.waitForResponse((r) => /admin\/audit\?.*action=client.view/.test(r.url())),
+      page.getByRole('button', { name: 'Show' }).click(),
+    ]);
+    // the filtered page replaces the first one (or this times out and fails)
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('#entries-body tr td:nth-child(3)')];
+      return cells.length > 0 && cells.every((c) => c.textContent === 'client.view');
+    }, null, { timeout: 5000 });
     const actions = await page.locator('#entries-body tr td:nth-child(3)').allTextContents();
     assert.ok(actions.length >= 1, 'the admin\'s view is listed');
     assert.ok(actions.every((a) => a === 'client.view'), 'only client.view rows: ' + actions.join(','));

@@ -678,6 +678,7 @@ describe('staff page', () => {
     const page = await staffPage();
     await page.keyboard.press('Tab'); // skip link
     await page.keyboard.press('Tab'); // settings link
+    await page.keyboard.press('Tab'); // audit trail link
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'client-search');
     await page.keyboard.type('Carter', { delay: 20 });
