@@ -376,6 +376,7 @@ async function selectClient(client) {
   state.itemErrors.clear();
   state.olderOpen = false;
   resetForms();
+  resetHistory();
   $('no-client').hidden = true;
   $('client-panel').hidden = false;
   $('client-name').textContent = fullName(client);
@@ -1209,6 +1210,32 @@ function updateNoteCounter() {
   $('declined-note-count').textContent = n + ' of ' + NOTE_MAX + ' characters';
 }
 
+// ---- history: the client's audit entries (GET api/clients/{id}/audit) ------------------------
+
+function resetHistory() {
+  $('history').hidden = true;
+  $('history-empty').hidden = true;
+  $('history-body').replaceChildren();
+}
+
+async function showHistory(button) {
+  const id = state.clientId;
+  await busy(button, async () => {
+    try {
+      const doc = await api('GET', 'clients/' + id + '/audit');
+      if (id !== state.clientId) return;
+      $('history-body').replaceChildren(...doc.entries.map((e) => h('tr', null,
+        h('td', null, timeEl(e.at)), h('td', { text: e.username }),
+        h('td', { text: e.action }), h('td', { text: e.result }))));
+      $('history').hidden = doc.entries.length === 0;
+      $('history-empty').hidden = doc.entries.length > 0;
+      announce(doc.entries.length + ' history entries shown.');
+    } catch (err) {
+      showPageError(errorText(err));
+    }
+  });
+}
+
 // ---- start ----------------------------------------------------------------------------------
 
 // #client=ID (the audit trail's links) opens that client, if this user may view it
@@ -1226,6 +1253,7 @@ async function openClientFromHash() {
 async function start() {
   initCombobox();
   initClientActions();
+  $('history-show').addEventListener('click', (ev) => showHistory(ev.currentTarget));
   initBulk({
     query: () => $('client-search').value.trim(),
     words: PORTAL_STATUS,

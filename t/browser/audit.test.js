@@ -1,6 +1,6 @@
 // Audit trail screen (issue 15) against the real httpd (PM_BASE_URL, see e2e.test.js's
 // header): a champion filters, a client's name links to the client view on the staff page,
-// the CSV link carries the filter, axe clean; a clinician sees no link and no data.
+// the CSV link carries the filter, the client view's History lists its entries, axe clean; a clinician sees no link and no data.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as playwrightRequest } from 'playwright-core';
@@ -78,6 +78,13 @@ describe('audit trail screen', { skip }, () => {
     await link.click();
     await page.locator('#client-panel:not([hidden])').waitFor();
     assert.equal((await page.locator('#client-name').textContent()).trim(), name);
+
+    // the client view's History lists this client's audit entries
+    await page.getByRole('button', { name: "Show this client's history" }).click();
+    await page.locator('#history:not([hidden]) #history-body tr').first().waitFor();
+    const hist = await page.locator('#history-body tr td:nth-child(3)').allTextContents();
+    assert.ok(hist.includes('client.view'), 'history lists the view: ' + hist.join(','));
+    await checkA11y(page, 'client history');
     assertNoProblems(page);
     await page.context().close();
   });
