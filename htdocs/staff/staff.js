@@ -380,6 +380,7 @@ async function selectClient(client) {
   state.itemErrors.clear();
   state.olderOpen = false;
   resetForms();
+  resetHistory();
   $('no-client').hidden = true;
   $('client-panel').hidden = false;
   $('client-name').textContent = fullName(client);
@@ -1408,11 +1409,50 @@ function updateNoteCounter() {
   $('declined-note-count').textContent = n + ' of ' + NOTE_MAX + ' characters';
 }
 
+// ---- history: the client's audit entries (GET api/clients/{id}/audit) ------------------------
+
+function resetHistory() {
+  $('history').hidden = true;
+  $('history-empty').hidden = true;
+  $('history-body').replaceChildren();
+}
+
+async function showHistory(button) {
+  const id = state.clientId;
+  await busy(button, async () => {
+    try {
+      const doc = await api('GET', 'clients/' + id + '/audit');
+      if (id !== state.clientId) return;
+      $('history-body').replaceChildren(...doc.entries.map((e) => h('tr', null,
+        h('td', null, timeEl(e.at)), h('td', { text: e.username }),
+        h('td', { text: e.action }), h('td', { text: e.result }))));
+      $('history').hidden = doc.entries.length === 0;
+      $('history-empty').hidden = doc.entries.length > 0;
+      announce(doc.entries.length + ' history entries shown.');
+    } catch (err) {
+      showPageError(errorText(err));
+    }
+  });
+}
+
 // ---- start ----------------------------------------------------------------------------------
+
+// #client=ID (the audit trail's links) opens that client, if this user may view it
+async function openClientFromHash() {
+  const m = /^#client=(\d+)$/.exec(location.hash);
+  if (!m) return;
+  try {
+    const view = await api('GET', 'clients/' + m[1]);
+    await selectClient(view);
+  } catch (err) {
+    showPageError(errorText(err));
+  }
+}
 
 async function start() {
   initCombobox();
   initClientActions();
+  $('history-show').addEventListener('click', (ev) => showHistory(ev.currentTarget));
   initBulk({
     query: () => $('client-search').value.trim(),
     words: PORTAL_STATUS,
@@ -1426,6 +1466,7 @@ async function start() {
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     $('settings-link').hidden = !me.admin;
     $('outbox-link').hidden = !me.admin;
+    $('audit-link').hidden = !me.admin;
     showRepresentativeInvite();
     showOfferedScopes();
     loadReviews();
@@ -1436,7 +1477,10 @@ async function start() {
       $('no-client').hidden = true;
       disableBulk();
     }
+    return;
   }
+  window.addEventListener('hashchange', openClientFromHash);
+  await openClientFromHash();
 }
 
 start();

@@ -477,7 +477,8 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
 /* ---- audit ------------------------------------------------------------------------------- */
 
 /* PM_SQL_AUDIT_SEARCH (the whole trail) and PM_SQL_AUDIT_BY_CLIENT (one client's):
- * one shape, so one JSON builder (pm_audit_page_json) reads both */
+ * one shape, so one JSON builder (pm_audit_page_json) reads both; the client's
+ * names (NULL for rows without a client) are read by primary key */
 #define PM_COLS_AUDIT(COL, LAST) \
     COL(AUDIT_ID, "id") \
     COL(AUDIT_AT, "at") \
@@ -488,7 +489,9 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
     COL(AUDIT_RESULT, "result") \
     COL(AUDIT_DETAIL, "detail") \
     COL(AUDIT_REMOTE_IP, "remote_ip") \
-    LAST(AUDIT_REQUEST_ID, "request_id")
+    COL(AUDIT_REQUEST_ID, "request_id") \
+    COL(AUDIT_CLIENT_FIRST, "(SELECT first_name FROM clients WHERE clients.id = audit_log.client_id)") \
+    LAST(AUDIT_CLIENT_LAST, "(SELECT last_name FROM clients WHERE clients.id = audit_log.client_id)")
 enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_AUDIT_TEST_EMAILS: a champion's test emails since a time: how many,

@@ -608,6 +608,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
         "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
+        "  AND (%s IS NULL OR result = %s) "
+        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
         "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
 
     /* a row at its chain place with its hash (pm_audit_chain.c) */

@@ -510,10 +510,65 @@ int pm_api_admin_outbox_cancel(pm_req *q)
 /* ---- GET /admin/audit ------------------------------------------------------------------- */
 
 typedef struct {
-    const char *client_id, *username, *action;
+    const char *client_id, *username, *action, *result;
+    long long from, to;       /* unix seconds: from <= at < to (UTC days) */
     const char *before;       /* keyset: ids below this */
     int csv;
 } audit_query;
+
+/* 1 and the UTC midnight starting it when s is a real date written YYYY-MM-DD */
+static int audit_day_start(const char *s, long long *at)
+{
+    apr_time_exp_t e = { 0 };
+    apr_time_t t;
+    int y, m, d, n = 0;
+
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10
+        || s[4] != '-' || s[7] != '-' || y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) {
+        return 0;
+    }
+    e.tm_year = y - 1900;
+    e.tm_mon = m - 1;
+    e.tm_mday = d;
+    if (apr_time_exp_gmt_get(&t, &e) != APR_SUCCESS) {
+        return 0;
+    }
+    apr_time_exp_gmt(&e, t);
+    if (e.tm_mday != d || e.tm_mon != m - 1) {
+        return 0;                             /* 2026-02-30 and the like */
+    }
+    *at = apr_time_sec(t);
+    return 1;
+}
+
+/* a result filter is a short lowercase word (ok, denied, ...) */
+static int audit_result_word(const char *s)
+{
+    apr_size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
+
+    return n > 0 && n <= 32 && s[n] == '\0';
+}
+
+static int parse_audit_range(pm_req *q, apr_table_t *args, audit_query *aq)
+{
+    const char *from = apr_table_get(args, "from"), *to = apr_table_get(args, "to");
+
+    aq->from = 0;
+    aq->to = 9223372036854775807LL;
+    if (from && !audit_day_start(from, &aq->from)) {
+        return pm_http_bad_parameter(q, "from", "from must be a date written YYYY-MM-DD.");
+    }
+    if (to && !audit_day_start(to, &aq->to)) {
+        return pm_http_bad_parameter(q, "to", "to must be a date written YYYY-MM-DD.");
+    }
+    if (to) {
+        aq->to += 86400;                      /* to is inclusive: the whole day */
+    }
+    if (from && to && aq->from >= aq->to) {
+        return pm_http_bad_parameter(q, "to", "to must not be before from.");
+    }
+    return PM_NEXT;
+}
 
 static int parse_audit_query(pm_req *q, audit_query *aq)
 {
@@ -527,6 +582,7 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     aq->client_id = apr_table_get(args, "client_id");
     aq->username = apr_table_get(args, "username");
     aq->action = apr_table_get(args, "action");
+    aq->result = apr_table_get(args, "result");
     cursor = apr_table_get(args, "cursor");
     format = apr_table_get(args, "format");
     aq->before = "9223372036854775807";
@@ -535,6 +591,12 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
         if (*aq->client_id == '\0' || *end != '\0' || id <= 0) {
             return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
         }
+    }
+    if (aq->result && !audit_result_word(aq->result)) {
+        return pm_http_bad_parameter(q, "result", "result must be a word such as ok or denied.");
+    }
+    if ((rc = parse_audit_range(q, args, aq)) != PM_NEXT) {
+        return rc;
     }
     if ((rc = pm_api_read_cursor(q, cursor, &aq->before, 1,
                                  "This page link is not valid any more; start again."))
@@ -553,7 +615,8 @@ static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
 {
     return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
                         aq->client_id, aq->username, aq->username, aq->action, aq->action,
-                        pm_arg_int(q->r->pool, limit));
+                        aq->result, aq->result, pm_arg_int(q->r->pool, aq->from),
+                        pm_arg_int(q->r->pool, aq->to), pm_arg_int(q->r->pool, limit));
 }
 
 static int send_audit_csv(pm_req *q, audit_query *aq)
@@ -565,7 +628,8 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/csv; charset=utf-8");
     apr_table_setn(r->headers_out, "Content-Disposition", "attachment; filename=\"audit.csv\"");
-    ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id\r\n", r);
+    ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,"
+           "client_first_name,client_last_name\r\n", r);
     do {
         if (audit_page(q, aq, CSV_PAGE, &rows) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00060)

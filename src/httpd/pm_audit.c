@@ -65,6 +65,19 @@ static json_t *entry_json(apr_pool_t *p, const pm_row *row, int whole_trail)
         pm_json_set_str(e, "remote_ip", pm_row_str(row, AUDIT_REMOTE_IP));
     }
     pm_json_set_str(e, "request_id", pm_row_str(row, AUDIT_REQUEST_ID));
+    if (!whole_trail) {
+        return e;                             /* one client's trail: the client is known */
+    }
+    if (pm_row_str(row, AUDIT_CLIENT_FIRST)) {
+        json_t *client = json_object();
+
+        pm_json_set_str(client, "first_name", pm_row_str(row, AUDIT_CLIENT_FIRST));
+        pm_json_set_str(client, "last_name", pm_row_str(row, AUDIT_CLIENT_LAST));
+        json_object_set_new(e, "client", client);
+    }
+    else {
+        pm_json_set_null(e, "client");
+    }
     return e;
 }
 

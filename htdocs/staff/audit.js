@@ -1,0 +1,123 @@
+// Audit trail — the champions' screen over GET api/admin/audit (issue 15): filters by
+// client (name search over GET api/clients?q=), staff member, action, result and dates;
+// the cursor's next page; a CSV link that carries the current filter.
+
+import {
+  api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
+  usePracticeTimeZone, timeEl,
+} from './common.js';
+
+const state = { query: '', cursor: null, clients: new Map() };
+
+function clientName(c) {
+  return c ? (c.first_name + ' ' + c.last_name).trim() : '';
+}
+
+function errorText(err) {
+  if (err.status === 403) return 'Only the portal champions may see the audit trail.';
+  if (err.status === 401) return 'Sign in again to see the audit trail.';
+  if (err.code === 'network') return 'The server could not be reached. Try again.';
+  return err.message || 'Something went wrong. Try again.';
+}
+
+// the filter form → the query string (without cursor); the client is the chosen search hit
+function filterQuery() {
+  const p = new URLSearchParams();
+  const typed = $('client-search').value.trim();
+  if (typed) {
+    const id = state.clients.get(typed);
+    if (id) p.set('client_id', String(id));
+    else if (/^\d+$/.test(typed)) p.set('client_id', typed);
+  }
+  for (const [key, id] of [['username', 'f-username'], ['action', 'f-action'], ['result', 'f-result'],
+    ['from', 'f-from'], ['to', 'f-to']]) {
+    const v = $(id).value.trim();
+    if (v) p.set(key, v);
+  }
+  return p.toString();
+}
+
+const FIELD_INPUT = { client_id: 'client-search', username: 'f-username', action: 'f-action',
+  result: 'f-result', from: 'f-from', to: 'f-to' };
+
+function entryRow(e) {
+  const client = e.client
+    ? h('a', { href: './#client=' + e.client_id, text: clientName(e.client) })
+    : (e.client_id ? '#' + e.client_id : '—');
+  return h('tr', null,
+    h('td', { text: e.username }),
+    h('td', null, timeEl(e.at)),
+    h('td', { text: e.action }),
+    h('td', null, client),
+    h('td', { text: e.result }),
+    h('td', { text: e.request_id || '' }));
+}
+
+async function loadPage(append) {
+  const qs = state.query + (append && state.cursor
+    ? (state.query ? '&' : '') + 'cursor=' + encodeURIComponent(state.cursor) : '');
+  const doc = await api('GET', 'admin/audit' + (qs ? '?' + qs : ''));
+  const body = $('entries-body');
+  if (!append) body.replaceChildren();
+  for (const e of doc.entries) body.append(entryRow(e));
+  state.cursor = doc.next_cursor || null;
+  $('next-page').hidden = !state.cursor;
+  $('empty').hidden = body.children.length > 0;
+  announce(body.children.length + ' entries shown.');
+}
+
+async function applyFilter(ev) {
+  ev.preventDefault();
+  const form = $('filter-form');
+  clearFormErrors(form);
+  state.query = filterQuery();
+  $('csv-link').href = 'api/admin/audit?format=csv' + (state.query ? '&' + state.query : '');
+  try {
+    await busy(form.querySelector('button[type=submit]'), () => loadPage(false));
+  } catch (err) {
+    if (err.field && FIELD_INPUT[err.field]) {
+      setFieldError(FIELD_INPUT[err.field] + '-error', err.message, $(FIELD_INPUT[err.field]));
+    } else {
+      showPageError(errorText(err));
+    }
+  }
+}
+
+let searchTimer = null;
+function searchClients() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(async () => {
+    const q = $('client-search').value.trim();
+    if (q.length < 2 || state.clients.has(q)) return;
+    try {
+      const doc = await api('GET', 'clients?q=' + encodeURIComponent(q));
+      const list = $('client-options');
+      list.replaceChildren();
+      for (const c of doc.clients || []) {
+        const label = clientName(c) + ' (' + c.date_of_birth + ', #' + c.id + ')';
+        state.clients.set(label, c.id);
+        list.append(h('option', { value: label }));
+      }
+    } catch {
+      // the search is a help; the id may still be typed
+    }
+  }, 250);
+}
+
+async function start() {
+  $('filter-form').addEventListener('submit', applyFilter);
+  $('client-search').addEventListener('input', searchClients);
+  $('next-page').addEventListener('click', (ev) => {
+    busy(ev.currentTarget, () => loadPage(true)).catch((err) => showPageError(errorText(err)));
+  });
+  try {
+    const me = await api('GET', 'me');
+    usePracticeTimeZone(me.time_zone);
+    $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
+    await loadPage(false);
+  } catch (err) {
+    showPageError(errorText(err));
+  }
+}
+
+start();

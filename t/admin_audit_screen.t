@@ -1,0 +1,128 @@
+# t/admin_audit_screen.t — the audit trail screen's API (issue 15): GET /admin/audit filters
+# by result and date range (from/to, YYYY-MM-DD, UTC days, to inclusive) beside client_id /
+# username / action; every entry names its client (first, last) in JSON and CSV; bad filter
+# values are 400; CSV cells of clients named "=cmd" or "+1" are neutralised; clinicians get
+# 403; GET /clients/{id}/audit is 404 for a client outside the caller's caseload.
+#
+# Runs on both databases. Uses its own clients (ids 9751-9752, removed at the end).
+use strict;
+use warnings;
+use utf8;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use POSIX ();
+use PortalTest;
+use PortalTest::Admin;
+
+binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
+
+my @CLIENTS = (9751, 9752);
+sub cleanup { cleanup_clients(@CLIENTS) }
+cleanup();
+END { eval { cleanup(); 1 } or warn "cleanup: $@" }
+
+add_client(9751, '=cmd', '+1', undef, 'clin1');
+add_client(9752, 'Ann', 'Other', undef, 'clin2');
+
+sub audit_json {
+    my ($query, $name) = @_;
+    return json_ok(staff(GET => "/admin/audit$query"), 200, $name) || {};
+}
+sub day { POSIX::strftime('%Y-%m-%d', gmtime($_[0])) }
+
+# activity: clin1 views its client (ok), clin2 tries it (denied)
+json_ok(staff(GET => '/clients/9751', user => 'clin1'), 200, 'clin1 views 9751');
+is(staff(GET => '/clients/9751', user => 'clin2')->code, 404, 'clin2 may not view 9751');
+
+# ---- names ----------------------------------------------------------------------------
+{
+    my $d = audit_json('?client_id=9751', '?client_id=9751');
+    my @e = @{ $d->{entries} || [] };
+    ok(@e >= 2, '?client_id=9751: at least the two views');
+    ok(!(grep { ($_->{client_id} // 0) != 9751 } @e), '?client_id=9751: only that client');
+    ok(!(grep { !$_->{client} || $_->{client}{first_name} ne '=cmd' || $_->{client}{last_name} ne '+1' } @e),
+       '?client_id=9751: every entry names the client (=cmd +1)');
+    my $all = audit_json('?action=audit.view', '?action=audit.view');
+    ok(!(grep { exists $_->{client} && defined $_->{client} } @{ $all->{entries} || [] }),
+       'entries without a client: client is null');
+    ok((grep { exists $_->{client} } @{ $all->{entries} || [] }), 'entries without a client: the client key is there');
+}
+
+# ---- result filter ---------------------------------------------------------------------
+{
+    my $d = audit_json('?client_id=9751&result=denied', '?result=denied');
+    my @e = @{ $d->{entries} || [] };
+    ok(@e >= 1, '?result=denied: clin2\'s denied view is there');
+    ok(!(grep { $_->{result} ne 'denied' } @e), '?result=denied: only denied rows');
+    ok((grep { $_->{username} eq 'clin2' } @e), '?result=denied: by clin2');
+    $d = audit_json('?client_id=9751&result=ok', '?result=ok');
+    ok(!(grep { $_->{result} ne 'ok' } @{ $d->{entries} || [] }), '?result=ok: only ok rows');
+    ok((grep { $_->{username} eq 'clin1' } @{ $d->{entries} || [] }), '?result=ok: clin1\'s view');
+    $d = audit_json('?client_id=9751&username=clin2&result=ok', 'clin2 and ok');
+    is(scalar @{ $d->{entries} || [] }, 0, 'clin2 had no ok row on 9751');
+}
+
+# ---- date range ------------------------------------------------------------------------
+{
+    my $now = time;
+    my ($today, $yesterday, $tomorrow) = (day($now), day($now - 86400), day($now + 86400));
+    my $n = scalar @{ audit_json('?client_id=9751', 'all')->{entries} || [] };
+    is(scalar @{ audit_json("?client_id=9751&from=$today&to=$today", 'today')->{entries} || [] }, $n,
+       'from=to=today: every row of today (to is inclusive)');
+    is(scalar @{ audit_json("?client_id=9751&from=$tomorrow", 'from tomorrow')->{entries} || [] }, 0,
+       'from=tomorrow: nothing');
+    is(scalar @{ audit_json("?client_id=9751&to=$yesterday", 'to yesterday')->{entries} || [] }, 0,
+       'to=yesterday: nothing');
+    is(scalar @{ audit_json("?client_id=9751&from=$yesterday", 'from yesterday')->{entries} || [] }, $n,
+       'from=yesterday: everything');
+    my $d = audit_json("?client_id=9751&from=$today&to=$today&result=denied&username=clin2", 'all filters');
+    ok(@{ $d->{entries} || [] } >= 1 && !(grep { $_->{result} ne 'denied' } @{ $d->{entries} }),
+       'date range with result and username');
+}
+
+# ---- bad values: 400, nothing listed ------------------------------------------------------
+for my $q ('result=', 'result=OK%20OR%201', 'result=' . ('x' x 40), 'from=2026-13-01', 'from=2026-02-30',
+           'from=yesterday', 'to=2026-1-1', 'to=20260101', 'from=2026-05-02&to=2026-05-01', 'client_id=-3') {
+    my $res = staff(GET => "/admin/audit?$q");
+    error_ok($res, 400, 'invalid_parameter', "?$q");
+    unlike($res->content // '', qr/"entries"/, "?$q: no entries");
+}
+
+# ---- 403 for clinicians ------------------------------------------------------------------
+for my $user (qw(clin1 clin2)) {
+    for my $path ('/admin/audit?result=ok', '/admin/audit?from=2026-01-01&format=csv') {
+        my $res = staff(GET => $path, user => $user);
+        is($res->code, 403, "GET $path as $user: 403");
+        unlike($res->content // '', qr/"entries"|^id,at,/, "GET $path as $user: no data");
+    }
+}
+
+# ---- CSV: names, neutralised -----------------------------------------------------------------
+{
+    my $res = staff(GET => '/admin/audit?format=csv&client_id=9751&result=denied');
+    is($res->code, 200, 'CSV: 200');
+    my $rows = eval { parse_csv($res->content) } || [];
+    my $header = shift @$rows;
+    is_deeply([@{ $header || [] }[10, 11]], ['client_first_name', 'client_last_name'], 'CSV: name columns');
+    ok(@$rows >= 1, 'CSV with the filter: rows');
+    ok(!(grep { $_->[6] ne 'denied' } @$rows), 'CSV: the result filter applies');
+    ok(!(grep { $_->[10] ne "'=cmd" || $_->[11] ne "'+1" } @$rows), 'CSV: =cmd and +1 neutralised with a quote');
+    unlike($res->content, qr/(^|,)[=+]/m, 'CSV: no cell starts with = or +');
+    error_ok(staff(GET => '/admin/audit?format=csv&result=x%3Dy'), 400, 'invalid_parameter', 'CSV with a bad result: 400');
+}
+
+# ---- per-client history: caseload ------------------------------------------------------------
+{
+    my $res = staff(GET => '/clients/9752/audit', user => 'clin1');
+    is($res->code, 404, 'clin1: history of a foreign client is 404');
+    unlike($res->content // '', qr/"entries"/, 'foreign history: no entries');
+    my $d = json_ok(staff(GET => '/clients/9751/audit', user => 'clin1'), 200, 'clin1: history of own client') || {};
+    ok(@{ $d->{entries} || [] } >= 2, 'own client history: entries');
+}
+
+cleanup();
+done_testing();

@@ -1,0 +1,110 @@
+// Audit trail screen (issue 15) against the real httpd (PM_BASE_URL, see e2e.test.js's
+// header): a champion filters, a client's name links to the client view on the staff page,
+// the CSV link carries the filter, the client view's History lists its entries, axe clean; a clinician sees no link and no data.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as playwrightRequest } from 'playwright-core';
+import { launch, watchedPage, assertNoProblems, checkA11y, screenshot, DESKTOP } from './lib/browser.js';
+
+const env = process.env;
+const BASE = env.PM_BASE_URL ? env.PM_BASE_URL.replace(/\/+$/, '') : null;
+const STAFF_URL = BASE && BASE + (env.PM_STAFF_PATH || '/portal-manager/');
+const STAFF = { username: env.PM_STAFF_USER || 'clin1', password: env.PM_STAFF_PASS || 'pw' };
+const ADMIN = { username: env.PM_ADMIN_USER || 'admin', password: env.PM_ADMIN_PASS || 'pw' };
+const skip = BASE ? false : 'PM_BASE_URL not set (needs the real server)';
+
+let browser;
+let client;                  // a client the admin viewed, so the trail names it
+
+before(async () => {
+  if (!BASE) return;
+  browser = await launch();
+  const api = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
+  const list = await (await api.get('api/clients')).json();
+  client = list.clients[0];
+  assert.ok(client, 'the demo data has a client');
+  assert.equal((await api.get('api/clients/' + client.id)).status(), 200);
+  await api.dispose();
+});
+
+after(async () => { await browser?.close(); });
+
+async function pageAs(who, path) {
+  const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: who });
+  const page = await watchedPage(context);
+  await page.goto(STAFF_URL + path);
+  await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+  return page;
+}
+
+describe('audit trail screen', { skip }, () => {
+  test('champion: filter by action and client, name links to the client view, CSV carries the filter, axe clean', async () => {
+    const staff = await pageAs(ADMIN, '');
+    assert.equal(await staff.getByRole('link', { name: 'Audit trail' }).getAttribute('href'), 'audit.html');
+    await staff.context().close();
+
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.locator('#entries-body tr').first().waitFor();
+    await checkA11y(page, 'audit initial');
+    await page.getByLabel('Client (search by name)').fill(String(client.id));
+    await page.getByLabel('Action').fill('client.view');
+    await page.getByLabel('Result').selectOption('ok');
+    await Promise.all([
+      page.waitForResponse((r) => /admin\/audit\?.*action=client.view/.test(r.url())),
+      page.getByRole('button', { name: 'Show' }).click(),
+    ]);
+    // the filtered page replaces the first one (or this times out and fails)
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('#entries-body tr td:nth-child(3)')];
+      return cells.length > 0 && cells.every((c) => c.textContent === 'client.view');
+    }, null, { timeout: 5000 });
+    const actions = await page.locator('#entries-body tr td:nth-child(3)').allTextContents();
+    assert.ok(actions.length >= 1, 'the admin\'s view is listed');
+    assert.ok(actions.every((a) => a === 'client.view'), 'only client.view rows: ' + actions.join(','));
+    const results = await page.locator('#entries-body tr td:nth-child(5)').allTextContents();
+    assert.ok(results.every((r) => r === 'ok'));
+    const csv = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    const qs = new URLSearchParams(csv.split('?')[1]);
+    assert.equal(qs.get('format'), 'csv');
+    assert.equal(qs.get('client_id'), String(client.id));
+    assert.equal(qs.get('action'), 'client.view');
+    assert.equal(qs.get('result'), 'ok');
+    await checkA11y(page, 'audit filtered');
+    await screenshot(page, 'audit-filtered');
+
+    const name = client.first_name + ' ' + client.last_name;
+    const link = page.getByRole('link', { name }).first();
+    assert.equal(await link.getAttribute('href'), './#client=' + client.id);
+    await link.click();
+    await page.locator('#client-panel:not([hidden])').waitFor();
+    assert.equal((await page.locator('#client-name').textContent()).trim(), name);
+
+    // the client view's History lists this client's audit entries
+    await page.getByRole('button', { name: "Show this client's history" }).click();
+    await page.locator('#history:not([hidden]) #history-body tr').first().waitFor();
+    const hist = await page.locator('#history-body tr td:nth-child(3)').allTextContents();
+    assert.ok(hist.includes('client.view'), 'history lists the view: ' + hist.join(','));
+    await checkA11y(page, 'client history');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('a bad date range is explained next to its field', async () => {
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.getByLabel('From (date)').fill('2026-05-02');
+    await page.getByLabel('To (date, inclusive)').fill('2026-05-01');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('#f-to-error:not([hidden])').waitFor();
+    await page.context().close();
+  });
+
+  test('clinician: no audit link, and the screen shows no entries', async () => {
+    const staff = await pageAs(STAFF, '');
+    assert.equal(await staff.getByRole('link', { name: 'Audit trail' }).isVisible(), false);
+    await staff.context().close();
+    const page = await pageAs(STAFF, 'audit.html');
+    await page.locator('#page-error:not([hidden])').waitFor();
+    assert.equal(await page.locator('#entries-body tr').count(), 0);
+    await page.context().close();
+  });
+});
