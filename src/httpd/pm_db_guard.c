@@ -8,6 +8,8 @@
  * reconnects (DBDParams connect_timeout bounds the reconnect). */
 #include "pm_db_guard.h"
 
+#include <apr_atomic.h>
+
 #include "apr_thread_proc.h"
 #include "apr_thread_mutex.h"
 
@@ -40,6 +42,7 @@ static apr_thread_mutex_t *acquire_turn;         /* one thread at a time in mod_
 static apr_interval_time_t guard_timeout;        /* 0: off */
 static volatile apr_time_t suspect_until;
 static volatile int guard_stopping;
+static volatile apr_uint32_t no_turns;           /* this child's database is not PostgreSQL */
 static int (*pq_socket)(const void *conn);       /* libpq's PQsocket */
 
 /* libpq is already in the process when the pgsql driver is (APR loads drivers with
@@ -59,7 +62,11 @@ pm_db_watch *pm_db_guard_watch(apr_pool_t *p, const apr_dbd_driver_t *driver, ap
 {
     pm_db_watch *w;
 
-    if (guard_lock == NULL || strcmp(apr_dbd_name(driver), "pgsql") != 0) {
+    if (guard_lock == NULL) {
+        return NULL;
+    }
+    if (strcmp(apr_dbd_name(driver), "pgsql") != 0) {
+        apr_atomic_set32(&no_turns, 1);
         return NULL;
     }
     w = apr_pcalloc(p, sizeof(*w));
@@ -103,11 +110,12 @@ void pm_db_guard_leave(pm_db_watch *w)
  * connect to a server that does not answer every other thread of the child waits,
  * one connect_timeout after another. Threads take turns here instead, each waiting
  * at most PortalDBTimeout for its turn. */
-apr_status_t pm_db_guard_acquire_enter(void)
+apr_status_t pm_db_guard_acquire_enter(int *held)
 {
     apr_status_t rv;
 
-    if (guard_lock == NULL) {
+    *held = 0;
+    if (guard_lock == NULL || apr_atomic_read32(&no_turns)) {
         return APR_SUCCESS;
     }
     if (pm_db_guard_suspect()) {
@@ -118,12 +126,13 @@ apr_status_t pm_db_guard_acquire_enter(void)
         apr_thread_mutex_unlock(acquire_turn);
         return APR_EAGAIN;
     }
+    *held = rv == APR_SUCCESS;
     return rv;
 }
 
-void pm_db_guard_acquire_leave(void)
+void pm_db_guard_acquire_leave(int held)
 {
-    if (guard_lock != NULL) {
+    if (held) {
         apr_thread_mutex_unlock(acquire_turn);
     }
 }

@@ -20,9 +20,12 @@ apr_status_t pm_db_guard_enter(pm_db_watch *w);
 void pm_db_guard_leave(pm_db_watch *w);
 
 /* Around mod_dbd's acquire: the turn to take a connection (!APR_SUCCESS: none in
- * PortalDBTimeout, or the database is not answering; take no connection). */
-apr_status_t pm_db_guard_acquire_enter(void);
-void pm_db_guard_acquire_leave(void);
+ * PortalDBTimeout, or the database is not answering; take no connection). *held says
+ * whether a turn was taken, for leave. No turns once the child has seen its database
+ * is SQLite (a file: nothing to freeze, and opening a connection under load may take
+ * longer than a turn allows). */
+apr_status_t pm_db_guard_acquire_enter(int *held);
+void pm_db_guard_acquire_leave(int held);
 
 /* Did this child cut a statement that went unanswered a moment ago? Then new
  * requests answer 503 at once instead of queueing for the stuck database. */

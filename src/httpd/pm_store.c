@@ -235,8 +235,9 @@ static ap_dbd_t *source_get(const dbd_source *src)
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     ap_dbd_t *dbd;
+    int held;
 
-    if (pm_db_guard_acquire_enter() != APR_SUCCESS) {
+    if (pm_db_guard_acquire_enter(&held) != APR_SUCCESS) {
         return NULL;
     }
     if (src->r) {
@@ -245,7 +246,7 @@ static ap_dbd_t *source_get(const dbd_source *src)
     else {
         dbd = open_fn ? open_fn(src->p, src->s) : NULL;
     }
-    pm_db_guard_acquire_leave();
+    pm_db_guard_acquire_leave(held);
     return dbd;
 }
 
