@@ -46,6 +46,7 @@ const SCOPES = Object.keys(SCOPE);
 
 const ERROR_TEXT = {
   invalid_email: 'Please enter a complete email address, like name@example.com.',
+  email_bounced: 'An email to this address bounced: the address does not work. Check it with the person and change it first.',
   no_email: 'Add the client’s email address above first, then send the invitation.',
   client_declined: 'The client declined portal access. Use “Undo client declined” first if they have changed their mind.',
   invitation_pending: 'An invitation is already waiting for a reply. Resend it or revoke it instead.',
@@ -449,6 +450,7 @@ function invitationWords(inv) {
   switch (inv.status) {
     case 'pending':
       if (inv.delivery === 'failed') return ['Email not delivered', 'bad'];
+      if (inv.delivery === 'bounced') return ['The email bounced', 'bad'];
       if (inv.delivery === 'queued' || !inv.delivery) return ['Waiting to be emailed', 'info'];
       return ['Sent, waiting for a reply', 'info'];
     case 'accepted': return ['Accepted', 'good'];
@@ -469,7 +471,15 @@ function deliveryWords(inv) {
           (inv.next_attempt_at ? ' Next try ' + localTime(inv.next_attempt_at) + '.' : '');
       }
       return 'Email queued, sending shortly';
-    case 'sent': return 'Email sent';
+    case 'sent':
+      if (inv.bounce && inv.bounce.type === 'soft') {
+        return 'Email sent; the recipient’s mail server reported a problem it may get past: “' +
+          (inv.bounce.reason || 'no reason given') + '”.';
+      }
+      return 'Email sent';
+    case 'bounced':
+      return 'The email bounced: ' + (inv.delivery_error || 'no reason given') +
+        '. Check the address with the person and change it; no new email goes to this address.';
     case 'failed': return 'Email could not be delivered' + (inv.delivery_error ? ': ' + inv.delivery_error : '');
     default: return '';
   }
@@ -488,7 +498,7 @@ function isReinvite(view) {
   const last = lastClientInvitation(view);
   if (!last) return false;
   return last.status === 'declined' || last.status === 'revoked' || isExpired(last) ||
-    last.delivery === 'failed' || last.status === 'locked' || last.status === 'address_changed';
+    last.delivery === 'failed' || last.delivery === 'bounced' || last.status === 'locked' || last.status === 'address_changed';
 }
 
 // Why "invite client" can't be used right now, in words; null when it can.
@@ -507,6 +517,9 @@ function inviteBlocker(view) {
     return 'The Email field differs from the saved address (' + view.email + '). Press “change” to save the new address first; the invitation goes to the saved one.';
   }
   const last = lastClientInvitation(view);
+  if (last && last.delivery === 'bounced' && last.email.toLowerCase() === view.email.toLowerCase()) {
+    return 'The last invitation to ' + view.email + ' bounced: the address does not work. Check it with the client and change it first.';
+  }
   if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed') {
     return 'An invitation is waiting for a reply. You can resend or revoke it below.';
   }
@@ -590,6 +603,7 @@ function announceDeliveryChanges(previous, view) {
     if (!old || old.delivery === inv.delivery) continue;
     if (inv.delivery === 'sent') messages.push('The invitation email to ' + inv.email + ' was sent.');
     if (inv.delivery === 'failed') messages.push('The invitation email to ' + inv.email + ' could not be delivered.');
+    if (inv.delivery === 'bounced') messages.push('The invitation email to ' + inv.email + ' bounced.');
   }
   if (messages.length) announce(messages.join(' '));
 }
@@ -634,7 +648,8 @@ function invitationButtons(inv, who) {
   if (inv.status !== 'pending' || isExpired(inv)) return [];
   // once the send limit is reached, resend would only be refused: not offered
   const max = state.me && state.me.max_sends_per_invitation;
-  const canResend = !(Number.isFinite(max) && inv.send_count >= max);
+  // nor to an address that bounced
+  const canResend = !(Number.isFinite(max) && inv.send_count >= max) && inv.delivery !== 'bounced';
   return [
     canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',

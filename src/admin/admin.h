@@ -15,6 +15,7 @@
 #define ADMIN_OK    0   /* done */
 #define ADMIN_FAIL  1   /* a failure: bad data, unknown user, database error */
 #define ADMIN_USAGE 2   /* the command line itself is wrong */
+#define ADMIN_TEMPFAIL 75 /* EX_TEMPFAIL: try again later (bounce: the database failed) */
 
 /* The command line after parsing. */
 typedef struct {
@@ -26,6 +27,8 @@ typedef struct {
     const char *format;         /* clients sync --format: csv, fhir; NULL: by file name */
     const char *identifier_system; /* clients sync --identifier-system */
     const char *before;         /* audit export|prune --before YYYY-MM-DD */
+    const char *secret_file;    /* bounce --secret-file */
+    const char *recipient;      /* bounce --recipient */
     int dry_run;                /* clients sync --dry-run */
     int discharge_missing;      /* clients sync --discharge-missing */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
@@ -76,6 +79,8 @@ int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
 int admin_cmd_audit(admin_db *db, const char *sub, const admin_options *o);
+/* admin_bounce.c */
+int admin_cmd_bounce(admin_db *db, const admin_options *o);
 /* admin_roster.c */
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);

@@ -32,6 +32,8 @@
 #define OPT_IDENTIFIER     0x80
 #define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER)
 #define OPT_BEFORE         0x100
+#define OPT_SECRET_FILE    0x200
+#define OPT_RECIPIENT      0x400
 
 typedef struct {
     const char *group;
@@ -60,6 +62,8 @@ static const command_spec commands[] = {
     { "audit", "verify", 0, 0, "audit verify" },
     { "audit", "export", 1, OPT_BEFORE, "audit export --before YYYY-MM-DD FILE" },
     { "audit", "prune", 1, OPT_BEFORE, "audit prune --before YYYY-MM-DD FILE" },
+    { "bounce", NULL, 0, OPT_SECRET_FILE | OPT_RECIPIENT,
+      "bounce --secret-file FILE [--recipient ADDRESS] < MESSAGE" },
     { "demo-data", NULL, 0, 0, "demo-data" },
     { NULL, NULL, 0, 0, NULL }
 };
@@ -172,6 +176,20 @@ static const char help_text[] =
 "      audit_retention_days (default 2190: six years) ago. The last removed\n"
 "      row becomes the chain's anchor, so audit verify still passes.\n"
 "\n"
+"  bounce --secret-file FILE [--recipient ADDRESS] < MESSAGE\n"
+"      Read one returned message (a delivery status notification or a plain\n"
+"      bounce) as a Postfix pipe transport or alias delivers it. Its recipient\n"
+"      (--recipient, else $ORIGINAL_RECIPIENT or $RECIPIENT, else the\n"
+"      X-Original-To, Delivered-To or To header) is the envelope sender the\n"
+"      module gave the email with PortalMailBounceAddress: local+ID-MAC@domain.\n"
+"      FILE is PortalTokenSecretFile's file (the MAC is checked with it). A\n"
+"      permanent failure (5.x.x) marks the email bounced: staff see why, and no\n"
+"      new email goes to that address until it changes; a delay, a 4.x.x or a\n"
+"      full mailbox (5.2.2) is noted. Auto-replies, other mail and forged or\n"
+"      unknown addresses are logged (syslog, mail facility) and dropped. Exit 0\n"
+"      whatever the message was, 75 (EX_TEMPFAIL: the MTA keeps it and tries\n"
+"      again) when the database cannot be reached or fails.\n"
+"\n"
 "Exit status: 0 done, 1 failed (bad data, unknown staff member or client,\n"
 "database error), 2 usage error. Errors go to standard error.\n";
 
@@ -283,6 +301,8 @@ static int value_option(parsed_line *pl, int argc, const char *const *argv, int 
         { "--format", offsetof(admin_options, format), OPT_FORMAT },
         { "--identifier-system", offsetof(admin_options, identifier_system), OPT_IDENTIFIER },
         { "--before", offsetof(admin_options, before), OPT_BEFORE },
+        { "--secret-file", offsetof(admin_options, secret_file), OPT_SECRET_FILE },
+        { "--recipient", offsetof(admin_options, recipient), OPT_RECIPIENT },
     };
     size_t k;
 
@@ -384,7 +404,8 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
 {
     static const char *const option_names[] = {
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
-        "--dry-run", "--discharge-missing", "--identifier-system"
+        "--dry-run", "--discharge-missing", "--identifier-system", "--before",
+        "--secret-file", "--recipient"
     };
     const char *group;
     int skip, i;
@@ -484,6 +505,9 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
     if (strcmp(cmd->group, "audit") == 0) {
         return admin_cmd_audit(db, cmd->sub, o);
     }
+    if (strcmp(cmd->group, "bounce") == 0) {
+        return admin_cmd_bounce(db, o);
+    }
     return admin_cmd_demo_data(db, o);
 }
 
@@ -519,7 +543,8 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
         return ADMIN_FAIL;
     }
     if (admin_db_open(p, pl.o.driver, pl.o.params, &db) != ADMIN_OK) {
-        return ADMIN_FAIL;
+        /* a bounce waits in the mail queue for the database to come back */
+        return strcmp(cmd->group, "bounce") == 0 ? ADMIN_TEMPFAIL : ADMIN_FAIL;
     }
     rc = (is_init || require_schema(p, &pl.o, db) == ADMIN_OK) ? dispatch(db, cmd, &pl.o)
                                                               : ADMIN_FAIL;

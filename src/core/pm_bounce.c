@@ -99,30 +99,62 @@ static int split_extension(const char *ext, apr_size_t len, long long *id, const
     return 0;
 }
 
+/* The "ID-MAC" extension of r (length rlen): after bounce_addr's local part and "+",
+ * before its domain; with bounce_addr NULL, after the last "+" of any local part */
+static int verp_extension(const char *bounce_addr, const char *r, apr_size_t rlen,
+                          const char **ext, apr_size_t *ext_len)
+{
+    const char *rat = r + rlen, *plus;
+
+    while (rat > r && rat[-1] != '@') {
+        rat--;
+    }
+    if (rat == r) {
+        return -1;
+    }
+    rat--;                                   /* the '@' */
+    if (bounce_addr != NULL) {
+        const char *at = strrchr(bounce_addr, '@');
+        apr_size_t local_len = at ? (apr_size_t)(at - bounce_addr) : 0;
+
+        if (at == NULL || strncasecmp(r, bounce_addr, local_len) != 0 || r[local_len] != '+'
+            || (apr_size_t)(r + rlen - rat) != strlen(at)
+            || strncasecmp(rat, at, strlen(at)) != 0) {
+            return -1;
+        }
+        plus = r + local_len;
+    }
+    else {
+        for (plus = rat; plus > r && plus[-1] != '+'; plus--) {
+        }
+        if (plus == r) {
+            return -1;
+        }
+        plus--;
+    }
+    *ext = plus + 1;
+    *ext_len = (apr_size_t)(rat - plus - 1);
+    return 0;
+}
+
 pm_verp_result pm_bounce_verp_id(const unsigned char *secret, apr_size_t secret_len,
                                  const char *bounce_addr, const char *recipient,
                                  long long *outbox_id)
 {
-    const char *at = bounce_addr ? strrchr(bounce_addr, '@') : NULL;
-    apr_size_t local_len, rlen;
-    const char *r = recipient, *rat, *mac;
+    const char *r = recipient, *ext, *mac;
+    apr_size_t rlen, ext_len;
     char want[PM_BOUNCE_MAC_HEX + 1], got[PM_BOUNCE_MAC_HEX + 1];
     long long id;
     int i;
 
-    if (at == NULL || r == NULL) {
+    if (r == NULL) {
         return PM_VERP_NOT_OURS;
     }
     r += *r == '<';
     rlen = strlen(r);
     rlen -= rlen > 0 && r[rlen - 1] == '>';
-    local_len = (apr_size_t)(at - bounce_addr);
-    rat = memchr(r, '@', rlen);
-    if (rat == NULL || strncasecmp(r, bounce_addr, local_len) != 0 || r[local_len] != '+'
-        || (apr_size_t)(r + rlen - rat) != strlen(at)
-        || strncasecmp(rat, at, strlen(at)) != 0
-        || split_extension(r + local_len + 1, (apr_size_t)(rat - r) - local_len - 1,
-                           &id, &mac) != 0) {
+    if (verp_extension(bounce_addr, r, rlen, &ext, &ext_len) != 0
+        || split_extension(ext, ext_len, &id, &mac) != 0) {
         return PM_VERP_NOT_OURS;
     }
     for (i = 0; i < PM_BOUNCE_MAC_HEX; i++) {

@@ -22,7 +22,8 @@ typedef enum {
 } pm_verp_result;
 
 /* Which outbox row a bounce's recipient (the VERP address, any case, optional
- * <angle brackets>) names. */
+ * <angle brackets>) names. bounce_addr NULL: any local part and domain, the
+ * extension after the last "+" (the admin tool need not repeat the address). */
 pm_verp_result pm_bounce_verp_id(const unsigned char *secret, apr_size_t secret_len,
                                  const char *bounce_addr, const char *recipient,
                                  long long *outbox_id);

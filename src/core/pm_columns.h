@@ -54,6 +54,11 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- clients ----------------------------------------------------------------------- */
 
+/* An email's delivery as staff see it: the stored status (queued, sent, failed), or
+ * bounced when a hard bounce came back for it (migration 018) */
+#define PM_DELIVERY_STATUS \
+    "CASE WHEN o.bounce_type = 'hard' THEN 'bounced' ELSE o.status END"
+
 /* A client summary row (the list, the searches, and the start of the view):
  * the latest invitation's status, its expiry and its latest delivery, and the
  * client's active accounts. The latest invitation is found once per row, joined as
@@ -71,7 +76,8 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
         "CASE WHEN " SQL_ADDRESS_CHANGED("li") " THEN 'address_changed' ELSE li.status END") \
     COL(CLIENT_INV_EXPIRES_AT, "li.expires_at") \
     COL(CLIENT_DELIVERY, \
-        "(SELECT o.status FROM outbox o WHERE o.id = (SELECT max(o2.id) FROM outbox o2 " \
+        "(SELECT " PM_DELIVERY_STATUS " FROM outbox o WHERE o.id = (SELECT max(o2.id) " \
+        "   FROM outbox o2 " \
         "   WHERE o2.invitation_id = li.id))") \
     COL(CLIENT_ACCOUNTS, \
         "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
@@ -236,8 +242,12 @@ enum { PM_COLS_REVIEW(PM_COL_NAME, PM_COL_NAME) };
     COL(INV_SENT_AT, "i.sent_at") \
     COL(INV_RESPONDED_AT, "i.responded_at") \
     COL(INV_SEND_COUNT, "i.send_count") \
-    COL(INV_DELIVERY, "o.status") \
-    COL(INV_DELIVERY_ERROR, "o.last_error") \
+    COL(INV_DELIVERY, PM_DELIVERY_STATUS) \
+    COL(INV_DELIVERY_ERROR, \
+        "CASE WHEN o.bounce_type = 'hard' THEN o.bounce_reason ELSE o.last_error END") \
+    COL(INV_BOUNCE_TYPE, "o.bounce_type") \
+    COL(INV_BOUNCE_REASON, "o.bounce_reason") \
+    COL(INV_BOUNCED_AT, "o.bounced_at") \
     COL(INV_NEXT_ATTEMPT_AT, "o.next_attempt_at") \
     COL(INV_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END") \
     LAST(INV_CREATED_BY_NAME, \
@@ -258,7 +268,8 @@ enum { PM_COLS_INV(PM_COL_NAME, PM_COL_NAME) };
 enum { PM_COLS_VISIBLE_INV(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_INVITATION_RESEND_STATE: what a resend depends on, read inside its
- * transaction: status, sent to the recipient's current address (1/0), client
+ * transaction: status, sent to the recipient's current address (1/0), its emails
+ * that bounced hard, client
  * declined (1/0, client invitations only), active accounts of the recipient */
 #define PM_COLS_RESEND_STATE(COL, LAST) \
     COL(RESEND_STATUS, "i.status") \
@@ -269,6 +280,9 @@ enum { PM_COLS_VISIBLE_INV(PM_COL_NAME, PM_COL_NAME) };
         "     ELSE (SELECT CASE WHEN lower(r.email) = lower(i.email) " \
         "                       AND r.removed_at IS NULL THEN 1 ELSE 0 END " \
         "           FROM representatives r WHERE r.id = i.representative_id) END") \
+    COL(RESEND_BOUNCED, \
+        "(SELECT count(*) FROM outbox o WHERE o.invitation_id = i.id " \
+        "   AND o.bounce_type = 'hard')") \
     COL(RESEND_CLIENT_DECLINED, \
         "CASE WHEN i.representative_id IS NULL " \
         "     THEN (SELECT CASE WHEN c.declined_at IS NULL THEN 0 ELSE 1 END " \
@@ -572,6 +586,15 @@ enum { PM_COLS_ADMIN_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(ADMIN_CLIENT_DATE_OF_BIRTH, "date_of_birth") \
     LAST(ADMIN_CLIENT_EMAIL, "coalesce(email, '')")
 enum { PM_COLS_ADMIN_CLIENT(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_BOUNCE_TARGET: the outbox row a bounce names, its bounce so far, and the
+ * client and invitation it was for (NULL for a test email) */
+#define PM_COLS_BOUNCE_TARGET(COL, LAST) \
+    COL(BOUNCE_OUTBOX_ID, "o.id") \
+    COL(BOUNCE_TYPE, "o.bounce_type") \
+    COL(BOUNCE_INVITATION_ID, "o.invitation_id") \
+    LAST(BOUNCE_CLIENT_ID, "i.client_id")
+enum { PM_COLS_BOUNCE_TARGET(PM_COL_NAME, PM_COL_NAME) };
 
 /* `staff sync-caseloads`: a staff member's granted clients */
 #define PM_COLS_CASELOAD(COL, LAST) \

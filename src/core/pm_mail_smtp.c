@@ -217,7 +217,9 @@ static const char *unsafe_field(const pm_smtp_conf *c, const pm_mail_message *m)
     }
     if (!pm_mail_header_safe(m->message_id) || !pm_mail_header_safe(c->from_addr)
         || !pm_mail_header_safe(c->from_name)
-        || (m->from_name && !pm_mail_header_safe(m->from_name))) {
+        || (m->from_name && !pm_mail_header_safe(m->from_name))
+        || (m->envelope_from && (!pm_mail_header_safe(m->envelope_from)
+                                 || strpbrk(m->envelope_from, "<> ,;") != NULL))) {
         return "a header contains a line break";
     }
     if (strchr(m->to_addr, '@') == NULL || strpbrk(m->to_addr, "<> ,;") != NULL) {
@@ -320,6 +322,9 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
     s->mail_started = 0;
     s->data = PM_DATA_NOT_REACHED;
     if (curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, (long)s->fresh_next) != CURLE_OK
+        || curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM,
+                            m->envelope_from ? apr_pstrcat(p, "<", m->envelope_from, ">", NULL)
+                                             : s->envelope_from) != CURLE_OK
         || curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt) != CURLE_OK
         || curl_easy_setopt(s->curl, CURLOPT_UPLOAD, 1L) != CURLE_OK
         || curl_easy_setopt(s->curl, CURLOPT_READFUNCTION, read_upload) != CURLE_OK

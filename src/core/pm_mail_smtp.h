@@ -22,6 +22,7 @@ typedef struct {
 typedef struct {
     const char *to_name, *to_addr;
     const char *from_name;        /* From's display name; NULL: the conf's from_name */
+    const char *envelope_from;    /* MAIL FROM (bounces go there); NULL: the conf's from_addr */
     const char *subject, *text, *html;
     const char *message_id;       /* "<id@host>", one per attempt */
     const pm_mail_image *logo;    /* inline image for the HTML part, or NULL */

@@ -593,6 +593,22 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE outbox SET status = 'failed', claim_token = NULL, "
         "       last_error = 'not sent: cancelled by staff' "
         "WHERE id = %lld AND status = 'queued' AND lease_until IS NULL" },
+    /* a bounce read for outbox row %lld: a hard one replaces a soft one, never the
+     * other way round (a second hard one keeps the first) */
+    [PM_SQL_BOUNCE_TARGET] = { "pm_bounce_target",
+        "SELECT " COLUMNS(PM_COLS_BOUNCE_TARGET) " FROM outbox o "
+        "LEFT JOIN invitations i ON i.id = o.invitation_id WHERE o.id = %lld",
+        NCOLS(PM_COLS_BOUNCE_TARGET) },
+    [PM_SQL_BOUNCE_RECORD] = { "pm_bounce_record",
+        "UPDATE outbox SET bounce_type = %s, bounced_at = %lld, bounce_reason = %s "
+        "WHERE id = %lld AND (bounce_type IS NULL OR bounce_type = 'soft')" },
+    /* an email to this recipient (client %lld, representative %lld or 0) at this
+     * address bounced hard: no new email goes there until the address changes */
+    [PM_SQL_ADDRESS_BOUNCED] = { "pm_address_bounced",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM invitations i "
+        "JOIN outbox o ON o.invitation_id = i.id "
+        "WHERE i.client_id = %lld AND coalesce(i.representative_id, 0) = %lld "
+        "AND lower(i.email) = lower(%s) AND o.bounce_type = 'hard'", NCOLS(PM_COLS_COUNT) },
     /* monitoring (status section, metrics, health): counts only, no client data */
     [PM_SQL_MONITOR_OUTBOX] = { "pm_monitor_outbox",
         "SELECT " COLUMNS(PM_COLS_MONITOR_OUTBOX) " FROM outbox "

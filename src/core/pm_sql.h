@@ -108,6 +108,10 @@ typedef enum {
     PM_SQL_OUTBOX_GET,
     PM_SQL_OUTBOX_RETRY_NOW,
     PM_SQL_OUTBOX_CANCEL,
+    /* bounces (portal-manager-admin bounce; the invitation operations' check) */
+    PM_SQL_BOUNCE_TARGET,
+    PM_SQL_BOUNCE_RECORD,
+    PM_SQL_ADDRESS_BOUNCED,
     PM_SQL_MONITOR_OUTBOX,
     PM_SQL_MONITOR_INVITATIONS,
     PM_SQL_MONITOR_PING,

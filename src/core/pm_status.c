@@ -21,7 +21,7 @@ const char *pm_portal_status(const pm_status_facts *f)
 {
     const char *inv = pm_invitation_status(f->invitation_status, f->invitation_expires_at,
                                            f->now);
-    int failed = is(f->delivery_status, "failed");
+    int failed = is(f->delivery_status, "failed") || is(f->delivery_status, "bounced");
 
     if (f->has_active_account) {
         return "active";

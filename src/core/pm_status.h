@@ -9,7 +9,7 @@ typedef struct {
     int declined_by_client;          /* staff recorded "client declined" */
     const char *invitation_status;   /* latest invitation's status, NULL if none */
     long long invitation_expires_at;
-    const char *delivery_status;     /* its latest outbox row: queued, sent, failed */
+    const char *delivery_status;     /* its latest outbox row: queued, sent, failed, bounced */
     long long now;
 } pm_status_facts;
 

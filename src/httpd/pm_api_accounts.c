@@ -43,6 +43,9 @@ static const pm_api_answer answers[] = {
       "has been sent as often as allowed. It stays usable until it expires.", NULL },
     { PM_OP_CHANGED_MEANWHILE, NULL, HTTP_CONFLICT, "account_disabled",
       "This portal account was disabled meanwhile.", NULL },
+    { PM_OP_EMAIL_BOUNCED, NULL, HTTP_CONFLICT, "email_bounced", "An email to this address "
+      "bounced: the address does not work. Check it with the person and change it first.",
+      NULL },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 

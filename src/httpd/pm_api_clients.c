@@ -57,6 +57,22 @@ void pm_api_set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row,
     pm_json_set_str(obj, key, v ? pm_rfc3339(q->r->pool, pm_row_int(row, col, 0)) : NULL);
 }
 
+/* The bounce read for the invitation's latest email (portal-manager-admin bounce):
+ * {type: hard|soft, reason, at}, or null */
+static json_t *bounce_json(pm_req *q, const pm_row *row)
+{
+    json_t *b;
+
+    if (pm_row_str(row, INV_BOUNCE_TYPE) == NULL) {
+        return json_null();
+    }
+    b = json_object();
+    pm_json_set_str(b, "type", pm_row_str(row, INV_BOUNCE_TYPE));
+    pm_json_set_str(b, "reason", pm_row_str(row, INV_BOUNCE_REASON));
+    pm_api_set_time(q, b, "at", row, INV_BOUNCED_AT);
+    return b;
+}
+
 /* An invitation row's status (PM_SQL_CLIENT_INVITATIONS / INVITATION_ONE), with a
  * supersede by an email change told apart from one by a newer invitation. */
 static const char *stored_invitation_status(const pm_row *row)
@@ -90,6 +106,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     pm_json_set_int(inv, "send_count", pm_row_int(row, INV_SEND_COUNT, 0));
     pm_json_set_str(inv, "delivery", pm_row_str(row, INV_DELIVERY));
     pm_json_set_str(inv, "delivery_error", pm_row_str(row, INV_DELIVERY_ERROR));
+    json_object_set_new(inv, "bounce", bounce_json(q, row));
     if (pm_row_str(row, INV_DELIVERY) && strcmp(pm_row_str(row, INV_DELIVERY), "queued") == 0) {
         pm_api_set_time(q, inv, "next_attempt_at", row, INV_NEXT_ATTEMPT_AT);
     }

@@ -43,6 +43,9 @@ static const pm_api_answer answers[] = {
       "an address that is no longer on file. Invite again to use the current address.", NULL },
     { PM_OP_SEND_LIMIT, NULL, HTTP_CONFLICT, "send_limit_reached", "This invitation has been "
       "sent as often as allowed. Revoke it and invite again.", NULL },
+    { PM_OP_EMAIL_BOUNCED, NULL, HTTP_CONFLICT, "email_bounced", "An email to this address "
+      "bounced: the address does not work. Check it with the person and change it first.",
+      NULL },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 

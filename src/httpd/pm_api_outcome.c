@@ -10,7 +10,8 @@ APLOG_USE_MODULE(portal_manager);
 static const char *const outcome_names[PM_OP_OUTCOMES] = {
     "ok", "db_unavailable", "no_client", "no_invitation", "no_representative",
     "already_active", "no_email", "declined", "pending", "not_pending", "changed_meanwhile",
-    "locked", "address_changed", "send_limit", "too_soon", "representatives_disabled", "duplicate",
+    "locked", "address_changed", "email_bounced", "send_limit", "too_soon",
+    "representatives_disabled", "duplicate",
     "account_active", "invalid_token", "expired", "superseded", "revoked", "answered",
     "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting",
     "discharged", "no_account", "already_disabled", "already_enabled", "representative_removed",

@@ -36,6 +36,9 @@ static const pm_api_answer answers[] = {
       "of the portal that is turned off in the portal settings.", "scopes" },
     { PM_OP_BAD_DATES, NULL, HTTP_UNPROCESSABLE_ENTITY, "invalid_dates", "The access must end "
       "on or after the day it starts.", "ends_at" },
+    { PM_OP_EMAIL_BOUNCED, NULL, HTTP_CONFLICT, "email_bounced", "An email to this address "
+      "bounced: the address does not work. Check it with the person and change it first.",
+      NULL },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 

@@ -37,6 +37,7 @@ typedef struct {
     const char *mail_ca_file;      /* PortalMailCAFile: CA bundle for the relay's certificate */
     const char *mail_ca_path;      /* PortalMailCAPath: a hashed CA directory */
     const char *mail_helo;         /* PortalMailHelo; NULL: the main server's ServerName */
+    const char *bounce_addr;       /* PortalMailBounceAddress; NULL: envelope sender = From */
     const char *token_secret_file;
     const char *token_secret;      /* PortalTokenSecretFile's line, read at config time */
     const char *catalog_dir;       /* PortalCatalogDir (main server); NULL: PM_CATALOG_DIR */

@@ -5,6 +5,7 @@
 #include "pm_catalog.h"
 #include "pm_locale.h"
 #include "pm_route.h"
+#include "pm_text.h"
 
 #include "apr_file_io.h"
 #include "http_core.h"
@@ -74,6 +75,7 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(mail_ca_file);
     MERGE_PTR(mail_ca_path);
     MERGE_PTR(mail_helo);
+    MERGE_PTR(bounce_addr);
     MERGE_INT(mail_timeout);
     MERGE_INT(db_timeout);
     MERGE_INT(outbox_interval_ms);
@@ -406,6 +408,22 @@ static const char *set_mail_helo(cmd_parms *cmd, void *dummy, const char *value)
     return NULL;
 }
 
+/* Bounces come back to bounce_addr's local part + "+ID-MAC" (pm_bounce.c), read by
+ * portal-manager-admin bounce. */
+static const char *set_bounce_address(cmd_parms *cmd, void *dummy, const char *value)
+{
+    const char *err = main_server_only(cmd);
+
+    if (err == NULL && (err = pm_email_problem(value)) != NULL) {
+        err = apr_psprintf(cmd->pool, "'%s' is not an email address: %s", value, err);
+    }
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    cmd_server_conf(cmd)->bounce_addr = value;
+    return NULL;
+}
+
 /* Integer directives share one handler: cmd->info is the field's offset, and the
  * limits come from the table below. */
 typedef struct {
@@ -484,6 +502,9 @@ const command_rec pm_config_directives[] = {
                   "directory of hashed CA certificates (c_rehash) for the mail server"),
     AP_INIT_TAKE1("PortalMailHelo", set_mail_helo, NULL, RSRC_CONF,
                   "host name sent in EHLO (default: the main server's ServerName)"),
+    AP_INIT_TAKE1("PortalMailBounceAddress", set_bounce_address, NULL, RSRC_CONF,
+                  "address bounces go to; each email's envelope sender names it as "
+                  "local+ID-MAC@domain (needs PortalTokenSecretFile)"),
     AP_INIT_TAKE1("PortalTokenSecretFile", set_token_secret_file, NULL, RSRC_CONF,
                   "file holding the secret invitation links are derived from"),
     AP_INIT_TAKE1("PortalCatalogDir", set_catalog_dir, NULL, RSRC_CONF,
@@ -567,6 +588,11 @@ static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *co
     }
     if (conf->mail_password_file && !conf->mail_user) {
         return "PortalMailPasswordFile needs PortalMailUser";
+    }
+    if (conf->bounce_addr && !conf->token_secret) {
+        return "PortalMailBounceAddress needs PortalTokenSecretFile (the bounce addresses' "
+               "MAC is made with it, and portal-manager-admin bounce checks it with the "
+               "same file)";
     }
     if (conf->mail_user && !mail_password_encrypted(conf) && conf->allow_insecure_mail != 1) {
         return apr_psprintf(p, "PortalMailUser with PortalMailTLS %s would send the SMTP "

@@ -23,6 +23,7 @@ typedef enum pm_op_outcome {
     PM_OP_CHANGED_MEANWHILE,    /* it stopped being open while the request waited */
     PM_OP_LOCKED,               /* too many wrong dates of birth */
     PM_OP_ADDRESS_CHANGED,      /* sent to an address no longer on file */
+    PM_OP_EMAIL_BOUNCED,        /* an email to this address bounced (hard): change it first */
     PM_OP_SEND_LIMIT,
     PM_OP_TOO_SOON,             /* resend cooldown; the result says how long */
     PM_OP_REPS_DISABLED,

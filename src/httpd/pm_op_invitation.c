@@ -33,6 +33,20 @@ static apr_status_t retire_earlier(pm_op_ctx *c, long long client_id, long long 
     return APR_SUCCESS;
 }
 
+/* No new email goes to an address whose email to this recipient bounced hard
+ * (migration 018, portal-manager-admin bounce) until staff change the address. */
+static pm_op_outcome refuse_bounced(pm_op_ctx *c, long long client_id, long long rep_id,
+                                    const char *email)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(c->db, PM_SQL_ADDRESS_BOUNCED, &rows, pm_arg_int(c->pool, client_id),
+                     pm_arg_int(c->pool, rep_id), email) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return pm_row_int(pm_first_row(rows), COUNT_N, 0) > 0 ? PM_OP_EMAIL_BOUNCED : PM_OP_OK;
+}
+
 /* An invitation, or with account_id a password reset link of that account, valid
  * for ttl seconds. */
 static pm_op_outcome create_link(pm_op_ctx *c, long long client_id, long long rep_id,
@@ -43,6 +57,7 @@ static pm_op_outcome create_link(pm_op_ctx *c, long long client_id, long long re
     const char *n = pm_arg_int(p, c->now);
     apr_array_header_t *rows;
     apr_status_t rv;
+    pm_op_outcome o;
 
     if (pm_op_settings(c) != PM_OP_OK
         || pm_db_select(c->db, PM_SQL_CLIENT_ACTIVE_FLAG, &rows, pm_arg_int(p, client_id))
@@ -51,6 +66,9 @@ static pm_op_outcome create_link(pm_op_ctx *c, long long client_id, long long re
     }
     if (pm_row_int(pm_first_row(rows), CLIENT_FLAG_ACTIVE, 0) != 1) {
         return PM_OP_DISCHARGED;         /* nobody is invited for a discharged client */
+    }
+    if ((o = refuse_bounced(c, client_id, rep_id, email)) != PM_OP_OK) {
+        return o;
     }
     rv = rep_id ? pm_db_exec(c->db, PM_SQL_INVITATION_SUPERSEDE_STALE_REP, NULL, n,
                              pm_arg_int(p, rep_id), n)
@@ -172,6 +190,9 @@ static pm_op_outcome refuse_resend_state(pm_op_ctx *c, const char *iid)
     }
     if (pm_row_int(state, RESEND_CURRENT_ADDRESS, 0) != 1) {
         return PM_OP_ADDRESS_CHANGED;
+    }
+    if (pm_row_int(state, RESEND_BOUNCED, 0) > 0) {
+        return PM_OP_EMAIL_BOUNCED;          /* the current address: it bounced */
     }
     if (pm_row_int(state, RESEND_CLIENT_DECLINED, 0) != 0) {
         return PM_OP_DECLINED;

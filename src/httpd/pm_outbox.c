@@ -5,6 +5,7 @@
  * during SMTP. Tokens are derived (HMAC) from a server secret and the send, so a
  * send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
+#include "pm_bounce.h"
 #include "pm_reviews.h"
 #include "pm_outbox_claim.h"
 #include "pm_outbox_wake.h"
@@ -63,6 +64,19 @@ static void token_secret(server_rec *s, const unsigned char **secret, apr_size_t
         *secret = fallback_secret;
         *len = fallback_secret_ready ? sizeof(fallback_secret) : 0;
     }
+}
+
+/* The envelope sender naming this email, with PortalMailBounceAddress (pm_bounce.c);
+ * NULL (the From address) without it */
+static const char *bounce_sender(apr_pool_t *p, server_rec *s, long long outbox_id)
+{
+    pm_server_conf *conf = pm_server_config(s);
+
+    if (conf->bounce_addr == NULL || conf->token_secret == NULL) {
+        return NULL;
+    }
+    return pm_bounce_sender(p, (const unsigned char *)conf->token_secret,
+                            strlen(conf->token_secret), conf->bounce_addr, outbox_id);
 }
 
 const char *pm_outbox_date_time(apr_pool_t *p, const pm_settings *st, const char *lang,
@@ -125,6 +139,7 @@ static void address_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
     d->msg.to_name = "";
     d->msg.to_addr = to;
     d->msg.from_name = pm_settings_from_name(st, pm_server_config(s));
+    d->msg.envelope_from = bounce_sender(p, s, d->outbox_id);
     d->msg.message_id = d->attempts > 1 ? pm_outbox_message_id(p, s)
                                         : pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();

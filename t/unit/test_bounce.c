@@ -74,6 +74,15 @@ static void test_address(apr_pool_t *p)
     ok(pm_bounce_verp_id(secret, SECRET_LEN, BOUNCE,
                          apr_pstrcat(p, "other+42-", strchr(a, '-') + 1, NULL), &id)
        == PM_VERP_NOT_OURS, "another local part is not ours");
+    ok(pm_bounce_verp_id(secret, SECRET_LEN, NULL, a, &id) == PM_VERP_OK && id == 42,
+       "without the bounce address: the extension after the last +");
+    ok(pm_bounce_verp_id(secret, SECRET_LEN, NULL,
+                         apr_pstrcat(p, "x+y+", strchr(a, '+') + 1, NULL), &id) == PM_VERP_OK,
+       "a local part with a + of its own");
+    ok(pm_bounce_verp_id(secret, SECRET_LEN, NULL, forged, &id) == PM_VERP_BAD_MAC,
+       "forged, without the bounce address too");
+    ok(pm_bounce_verp_id(secret, SECRET_LEN, NULL, "someone@clients.test", &id)
+       == PM_VERP_NOT_OURS, "no extension: not ours");
     ok(pm_bounce_sender(p, NULL, 0, BOUNCE, 42) == NULL, "no secret, no sender");
     ok(pm_bounce_sender(p, secret, SECRET_LEN, "bounces", 42) == NULL, "no domain, no sender");
 }
