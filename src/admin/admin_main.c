@@ -516,7 +516,7 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
     parsed_line pl;
     const command_spec *cmd = NULL;
     admin_db *db;
-    int is_init, rc;
+    int is_init, rc, no_db;
 
     if ((rc = parse_line(p, argc, argv, &pl)) != ADMIN_OK) {
         return rc;
@@ -537,17 +537,18 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
     if (is_init && admin_check_schema_dir(p, pl.o.driver, pl.o.schema_dir) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
+    /* a bounce waits in the mail queue until the database is there */
+    no_db = strcmp(cmd->group, "bounce") == 0 ? ADMIN_TEMPFAIL : ADMIN_FAIL;
     if (!is_init && sqlite_file_missing(p, &pl.o)) {
         admin_error("the database file %s does not exist; run '" PROGRAM " init' first",
                     pl.o.params);
-        return ADMIN_FAIL;
+        return no_db;
     }
     if (admin_db_open(p, pl.o.driver, pl.o.params, &db) != ADMIN_OK) {
-        /* a bounce waits in the mail queue for the database to come back */
-        return strcmp(cmd->group, "bounce") == 0 ? ADMIN_TEMPFAIL : ADMIN_FAIL;
+        return no_db;
     }
     rc = (is_init || require_schema(p, &pl.o, db) == ADMIN_OK) ? dispatch(db, cmd, &pl.o)
-                                                              : ADMIN_FAIL;
+                                                              : no_db;
     admin_db_close(db);
     return rc;
 }

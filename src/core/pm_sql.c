@@ -603,11 +603,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE outbox SET bounce_type = %s, bounced_at = %lld, bounce_reason = %s "
         "WHERE id = %lld AND (bounce_type IS NULL OR bounce_type = 'soft')" },
     /* an email to this recipient (client %lld, representative %lld or 0) at this
-     * address bounced hard: no new email goes there until the address changes */
+     * address bounced hard: no new email goes there until the address changes (the
+     * CAST: SQLite compares coalesce()'s integer with a text argument as unequal) */
     [PM_SQL_ADDRESS_BOUNCED] = { "pm_address_bounced",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM invitations i "
         "JOIN outbox o ON o.invitation_id = i.id "
-        "WHERE i.client_id = %lld AND coalesce(i.representative_id, 0) = %lld "
+        "WHERE i.client_id = %lld AND coalesce(i.representative_id, 0) = CAST(%lld AS bigint) "
         "AND lower(i.email) = lower(%s) AND o.bounce_type = 'hard'", NCOLS(PM_COLS_COUNT) },
     /* monitoring (status section, metrics, health): counts only, no client data */
     [PM_SQL_MONITOR_OUTBOX] = { "pm_monitor_outbox",

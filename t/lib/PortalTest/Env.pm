@@ -7,6 +7,7 @@ package PortalTest::Env;
 #     mail/new/*.eml,*.json     what the loopback SMTP server (t/smtp/catcher.py) received
 #     mail/control/replies      failure injection for the SMTP server (see catcher.py)
 #     mail.secret               a PortalMailPasswordFile for tests that need one
+#     token.secret              the main server's PortalTokenSecretFile (bounce MACs, t/bounces.t)
 #     env.json                  all of the above for the .t files (PortalTest::runtime)
 #   t/conf/portal_runtime.conf  the module's configuration for this run (Included by extra.conf):
 #                               conf/httpd-portal.conf.in's part "portal", plus the pool
@@ -202,6 +203,7 @@ sub init_sql_lines {
 # the module's configuration is conf/httpd-portal.conf.in): extra lines for httpd_conf
 our @POOL = ('DBDPersist On', 'DBDMin 0', 'DBDKeep 2', 'DBDMax 10', 'DBDExptime 60');
 our $MAIL_FROM = 'Riverside Counseling <no-reply@example.test>';
+our $BOUNCE_ADDRESS = 'bounces@practice.test';
 our @OUTBOX = ('PortalMailTimeout 10', 'PortalOutboxInterval 100', 'PortalOutboxMaxAttempts 3',
                'PortalOutboxRetryDelay 1');
 
@@ -233,7 +235,10 @@ sub write_runtime_conf {
             MAIL_SERVER => "smtp://127.0.0.1:$rt->{smtp_port}", MAIL_FROM => $MAIL_FROM,
             AUTH_USER_FILE => $rt->{htpasswd}, AUTH_GROUP_FILE => $rt->{groups},
         },
-        extra => [init_sql_lines($rt->{db_driver}), @POOL, @OUTBOX]);
+        extra => [init_sql_lines($rt->{db_driver}), @POOL, @OUTBOX,
+                  # bounces come back to a VERP address naming the email (t/bounces.t)
+                  'PortalTokenSecretFile ' . $q->($rt->{token_secret}),
+                  "PortalMailBounceAddress $BOUNCE_ADDRESS"]);
 
     # the same database, but a pool of its own: its connections are new when a test
     # first talks to that vhost. (mod_dbd shares one pool among servers whose driver,
@@ -271,6 +276,7 @@ sub setup {
         groups    => catfile($dir, 'staff.groups'),
         mail_dir  => catfile($dir, 'mail'),
         mail_secret => catfile($dir, 'mail.secret'),
+        token_secret => catfile($dir, 'token.secret'),
         users     => { map { $_ => password_for($_) } @USERS },
         port      => $args{port},
     };
@@ -289,6 +295,7 @@ sub setup {
     load_database($rt);
     write_auth_files($rt);
     spew($rt->{mail_secret}, "mail-password\n", 0600);
+    spew($rt->{token_secret}, "test-token-secret-0123456789abcdef0123456789\n", 0600);
     start_smtp($rt);
     write_runtime_conf($rt, $args{port});
     spew(catfile($dir, 'env.json'), JSON::PP->new->canonical->pretty->encode($rt));
