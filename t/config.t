@@ -180,6 +180,11 @@ PortalTest::Env::spew("$dir/not-a-cert.pem", "just text\n", 0644);
     is($rc, 0, 'PortalMailHelo with a host name passes') or diag $out;
     ($rc, $out) = configtest(set => { PortalMailHelo => '[192.0.2.1]' });
     is($rc, 0, 'PortalMailHelo with an address literal passes') or diag $out;
+    my $token_secret = "$dir/token.secret";
+    PortalTest::Env::spew($token_secret, ('t' x 40) . "\n", 0600);
+    ($rc, $out) = configtest(set => { PortalMailBounceAddress => 'bounces@practice.org',
+                                      PortalTokenSecretFile => $token_secret });
+    is($rc, 0, 'PortalMailBounceAddress with PortalTokenSecretFile passes') or diag $out;
 }
 
 # SMTP AUTH that could go out in clear: one line naming both directives and the way out
@@ -305,6 +310,9 @@ my @BAD = (
         : ()),
     [PortalTokenSecretFile => 'missing file', set => { PortalTokenSecretFile => "$dir/no-such-secret" }],
     [PortalTokenSecretFile => 'shorter than 32 characters', set => { PortalTokenSecretFile => $secret }],
+    [PortalMailBounceAddress => 'not an address', set => { PortalMailBounceAddress => 'bounces' }],
+    [PortalMailBounceAddress => 'without PortalTokenSecretFile',
+        set => { PortalMailBounceAddress => 'bounces@practice.org' }],
     [PortalCatalogDir => 'missing directory', set => { PortalCatalogDir => "$dir/no-such-i18n" }],
     [PortalMailCAFile => 'missing file', set => { PortalMailCAFile => "$dir/no-such-ca.pem" }],
     [PortalMailCAFile => 'no PEM certificate in it', set => { PortalMailCAFile => "$dir/not-a-cert.pem" }],
