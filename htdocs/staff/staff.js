@@ -520,7 +520,8 @@ function inviteBlocker(view) {
   if (last && last.delivery === 'bounced' && last.email.toLowerCase() === view.email.toLowerCase()) {
     return 'The last invitation to ' + view.email + ' bounced: the address does not work. Check it with the client and change it first.';
   }
-  if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed') {
+  if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed' &&
+      last.delivery !== 'bounced') {
     return 'An invitation is waiting for a reply. You can resend or revoke it below.';
   }
   return null;

@@ -460,6 +460,38 @@ describe('staff page', () => {
     }
   });
 
+  test('a bounced invitation: the reason, no resend, invite held until the address changes; a soft bounce is a note', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Drew' && x.last_name === 'Khan');
+    const page = await staffPage();
+    await pickClient(page, 'Khan', /Khan, Drew/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    // a soft bounce: still sent, with the relay's words as a note
+    const inv = server.latestInvitation(c.id);
+    inv.bounce = { type: 'soft', reason: '452 4.2.2 mailbox full', at: new Date().toISOString() };
+    await pickClient(page, 'Khan', /Khan, Drew/);
+    await latest.getByText(/Email sent; the recipient’s mail server reported a problem it may get past: “452 4\.2\.2 mailbox full”/).waitFor();
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 1, 'a soft bounce still allows resend');
+    // a hard bounce: the reason, no resend, invite held with the reason why
+    Object.assign(inv, { delivery: 'bounced', delivery_error: '550 5.1.1 <***@example.org>: User unknown',
+      bounce: { type: 'hard', reason: '550 5.1.1 <***@example.org>: User unknown', at: new Date().toISOString() } });
+    await pickClient(page, 'Khan', /Khan, Drew/);
+    await latest.getByText('The email bounced', { exact: true }).waitFor();
+    await latest.getByText(/The email bounced: 550 5\.1\.1 <\*\*\*@example\.org>: User unknown\. Check the address/).waitFor();
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 0, 'no resend to a bounced address');
+    const invite = page.getByRole('button', { name: /invite client$/ });
+    assert.equal(await invite.isDisabled(), true, 'invite held');
+    await page.locator('#invite-client-hint').filter({ hasText: /bounced: the address does not work\. Check it with the client and change it first/ }).waitFor();
+    await checkA11y(page, 'staff bounced invitation');
+    // a new address: invite is offered again
+    await page.locator('#client-email').fill('drew.khan.new@example.org');
+    await page.getByRole('button', { name: 'change', exact: true }).click();
+    await page.waitForFunction(() => !document.querySelector('#invite-client').disabled, null, { timeout: 10000 });
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('the toast never covers the control just used or the error on screen (390 px)', async () => {
     const page = await staffPage({ viewport: { width: 390, height: 640 } });
     await pickClient(page, 'Jensen', /Jensen, Drew/);

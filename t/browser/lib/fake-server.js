@@ -190,7 +190,7 @@ export async function startFakeServer(options = {}) {
     return {
       id: inv.id, representative_id: inv.representative_id, email: inv.email,
       status: isExpired(inv) ? 'expired' : inv.status,
-      delivery: inv.delivery, delivery_error: inv.delivery_error,
+      delivery: inv.delivery, delivery_error: inv.delivery_error, bounce: inv.bounce || null,
       created_at: iso(inv.created_at), created_by: inv.created_by, created_by_name: USERS[inv.created_by]?.display_name || null,
       sent_at: iso(inv.sent_at), expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
       next_attempt_at: inv.delivery === 'queued' && inv.next_attempt_at ? iso(inv.next_attempt_at) : null,
