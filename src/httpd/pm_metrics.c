@@ -150,7 +150,7 @@ void pm_metrics_worker_progress(int pass_done)
     }
 }
 
-/* one writer (the worker singleton); readers check seq around their copy */
+/* one writer (the delivery worker: one per httpd, pm_outbox_wake.c); readers check seq around their copy */
 static void write_text(char *field, const char *text)
 {
     apr_atomic_inc32(&shm->seq);

@@ -43,7 +43,7 @@ void pm_metrics_note_route(request_rec *r, const char *pattern);
 
 void pm_metrics_db_failure(void);
 
-/* The delivery worker (a singleton: the only writer of the worker fields). */
+/* The delivery worker (one per httpd: the only writer of the worker fields). */
 void pm_metrics_worker_progress(int pass_done);
 void pm_metrics_worker_outcome(int sent, int retried, int failed, const char *error);
 void pm_metrics_mail_config_error(const char *error);

@@ -548,6 +548,9 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
         pm_outbox_wake_close();
         return APR_SUCCESS;
     }
+    if (!pm_outbox_wake_hold(s)) {
+        return APR_SUCCESS;                  /* another child runs the worker */
+    }
     while (!apr_atomic_read32(&outbox_stopping) && now < until) {
         if (rang || now >= next_pass) {
             if (!pass_begin()) {
@@ -611,7 +614,10 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00055) "curl_global_init failed");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (get_instance(&wd, "portal-manager-outbox", 0, 1, pconf) != APR_SUCCESS
+    /* not mod_watchdog's singleton: its next holder sleeps 10 s after taking the
+     * mutex, so a killed worker's child left the queue alone that long. Every child's
+     * thread ticks; the one holding the wake socket's name works (pm_outbox_wake.c) */
+    if (get_instance(&wd, "portal-manager-outbox", 0, 0, pconf) != APR_SUCCESS
         || register_callback(wd, TICK_EVERY, s, outbox_tick) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00056)
                      "could not start the delivery worker");

@@ -1,4 +1,5 @@
-/* pm_outbox.h — the delivery worker: a mod_watchdog singleton that drains the
+/* pm_outbox.h — the delivery worker: one mod_watchdog thread per child, the one in
+ * the child holding the worker's seat (pm_outbox_wake.c) drains the
  * outbox table through SMTP and records each outcome. */
 #ifndef PM_OUTBOX_H
 #define PM_OUTBOX_H

@@ -1,9 +1,11 @@
-/* pm_outbox_wake.c — the delivery worker's doorbell. The worker (one thread in one
- * child, mod_watchdog's singleton) listens on an abstract Unix datagram socket
- * named after this httpd's parent process, so no file or permission is involved
- * and every child of every generation finds it; a request that committed queued
- * email sends it one byte. A lost byte costs at most one PortalOutboxInterval.
- * Other servers on the same PostgreSQL are not woken (they poll). */
+/* pm_outbox_wake.c — the delivery worker's doorbell and its seat. Every child has a
+ * watchdog thread; the one whose child holds an abstract Unix datagram socket named
+ * after this httpd's parent process is the worker. The kernel frees the name the
+ * moment that process dies, so another child takes the seat within HOLD_RETRY (no
+ * file, no lock to clean up; graceful generations share the parent and so take
+ * turns). A request that committed queued email sends the socket one byte. A lost
+ * byte costs at most one PortalOutboxInterval. Other servers on the same PostgreSQL
+ * are not woken (they poll). */
 #include "pm_outbox_wake.h"
 
 #include <errno.h>
@@ -17,8 +19,12 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-static int listen_fd = -1;         /* the worker thread's only */
-static apr_time_t next_listen_try;  /* while the name is taken: once a second */
+/* How often a child's watchdog thread tries to take the seat: the longest a dead
+ * worker's child leaves the queue without a worker */
+#define HOLD_RETRY apr_time_from_msec(200)
+
+static int listen_fd = -1;         /* the watchdog thread's only */
+static apr_time_t next_listen_try;  /* while the name is taken */
 
 /* "\0portal-manager-wake-<parent pid>" (Linux's abstract namespace) */
 static socklen_t wake_address(struct sockaddr_un *sa)
@@ -56,12 +62,16 @@ static int open_listener(server_rec *s)
         return -1;
     }
     if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, errno, s, PM_LOGNO(00543)
-                     "delivery worker: the wake-up socket is taken (another worker of this "
-                     "httpd); polling only for now");
+        if (errno != EADDRINUSE) {                /* taken: another child's worker */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s, PM_LOGNO(00543)
+                         "delivery worker: cannot bind its socket; this child stays idle");
+        }
         close(fd);
         return -1;
     }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, PM_LOGNO(00545)
+                 "delivery worker: this child (pid %ld) runs the delivery worker",
+                 (long)getpid());
     return fd;
 }
 
@@ -74,15 +84,20 @@ static void drain(void)
     }
 }
 
+int pm_outbox_wake_hold(server_rec *s)
+{
+    if (listen_fd < 0 && apr_time_now() >= next_listen_try) {
+        listen_fd = open_listener(s);
+        next_listen_try = apr_time_now() + HOLD_RETRY;
+    }
+    return listen_fd >= 0;
+}
+
 int pm_outbox_wake_wait(server_rec *s, apr_interval_time_t timeout)
 {
     struct pollfd pfd;
     int ms = (int)apr_time_as_msec(timeout);
 
-    if (listen_fd < 0 && apr_time_now() >= next_listen_try) {
-        listen_fd = open_listener(s);
-        next_listen_try = apr_time_now() + apr_time_from_sec(1);
-    }
     if (listen_fd < 0) {
         apr_sleep(timeout);
         return 0;

@@ -8,9 +8,13 @@
 /* Any thread of any child of this httpd: "mail is queued" (best effort, never blocks). */
 void pm_outbox_wake(void);
 
-/* The worker thread: wait up to timeout for a wake (1) or not (0). Listens from the
- * first call on; without the socket (another worker holds the name, e.g. the other
- * graceful generation's) it simply sleeps and tries to listen again next time. */
+/* A child's watchdog thread: 1 when this child holds the worker's seat (the socket),
+ * taking it if it is free (tried at most every 200 ms); 0 while another child of this
+ * httpd (or of its other graceful generation) holds it. */
+int pm_outbox_wake_hold(server_rec *s);
+
+/* The worker thread: wait up to timeout for a wake (1) or not (0); without the seat
+ * it simply sleeps. */
 int pm_outbox_wake_wait(server_rec *s, apr_interval_time_t timeout);
 
 /* The worker thread stops: close the socket. */
