@@ -29,7 +29,7 @@ use PortalTest::Standalone;
 # the relay is down on purpose (PM00335)
 expect_log_ids(qw(PM00335));
 
-# PM_FAULT_CASES=kill9,graceful,lease,relaydown runs only those cases (default: all)
+# PM_FAULT_CASES=kill9,graceful,lease,kill9instance,relaydown runs only those cases (default: all)
 my %ONLY = map { $_ => 1 } split /,/, $ENV{PM_FAULT_CASES} // '';
 sub want { return !%ONLY || $ONLY{ $_[0] } }
 
@@ -207,6 +207,46 @@ if (want('lease')) {
         sleep 1;
         check_delivered($sa, 'lease, two instances', $inv, 1);
         $sb->stop;
+        $sa->stop;
+    }
+    unlink $secret;
+}
+
+# --- kill -9 of one of two instances mid-drain ----------------------------------------------
+# Two httpds on one database and one relay (0.3 s per message) share the queue. Once the
+# second instance has delivered an email of its own, all its processes (parent and
+# children) are killed with SIGKILL. The first finishes the queue, taking the dead one's
+# claimed rows when their lease runs out (PortalMailTimeout 3 + 15 s): every invitation
+# delivered, every delivered link works (both instances derive links from one secret),
+# send_count true, at most the one email in flight went out twice.
+if (want('kill9instance')) {
+    my $secret = "/tmp/pm-token-secret-inst-$$";
+    PortalTest::Env::spew($secret, ('ef' x 32) . "\n", 0644);
+    my %conf = (%NO_LIMITS, PortalMailTimeout => 3, PortalTokenSecretFile => $secret);
+    my $sa = PortalTest::Standalone->new(name => 'inst-a', catcher => ['--delay', '0.3'],
+                                         portal => { %conf });
+    if (start_or_bail($sa)) {
+        my $sb = PortalTest::Standalone->new(name => 'inst-b', share => $sa, portal => { %conf });
+        if (start_or_bail($sb)) {
+            my $inv = invite_many($sa, 30, 'inst');
+            my $n = keys %$inv;
+            my $b_url = $sb->base_url;
+            my $from_b = sub { scalar grep { index($_->{raw} // '', $b_url) >= 0 } $sa->mails };
+            ok(wait_until(sub { $from_b->() >= 1 }, 30),
+               'kill9instance: the second instance delivers emails of its own');
+            my @procs = grep { defined } ($sb->httpd_pid, $sb->children);
+            is(kill('KILL', @procs), scalar @procs,
+               'kill9instance: every process of the second instance killed (SIGKILL)');
+            my $t0 = time;
+            ok(wait_until(sub { all_sent($sa, $n) }, 90),
+               "kill9instance: the first instance sends all $n")
+                or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
+            diag sprintf('kill9instance: queue finished %.1f s after the kill', time - $t0);
+            sleep 1;
+            my $extra = check_delivered($sa, 'kill9instance', $inv);
+            cmp_ok($extra, '<=', 1, "kill9instance: at most the email in flight went out twice ($extra)");
+            $sb->stop;
+        }
         $sa->stop;
     }
     unlink $secret;
