@@ -324,13 +324,18 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* PostgreSQL: the same, skipping rows another server's worker is claiming this
      * moment, so several servers on one database take disjoint batches instead of
      * racing for the same first rows (prepared by the module on its PostgreSQL
-     * connections, pm_store.c) */
+     * connections, pm_store.c). The batch is picked once, in a MATERIALIZED CTE:
+     * as "id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)" the planner may run the
+     * subquery again for each row it joins, and each run skips the rows the last one
+     * locked and picks the next n (measured: one claim of 20 took all 500 due rows,
+     * and every message then renewed 500 leases) */
     [PM_SQL_OUTBOX_CLAIM_PGSQL] = { "pm_outbox_claim_pgsql",
-        "UPDATE outbox SET claim_token = %s, lease_until = %lld "
-        "WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= %lld "
-        "               AND (lease_until IS NULL OR lease_until < %lld) "
-        "             ORDER BY id LIMIT CAST(%d AS integer) FOR UPDATE SKIP LOCKED) "
-        "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)",
+        "WITH picked AS MATERIALIZED ("
+        "  SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= %lld "
+        "    AND (lease_until IS NULL OR lease_until < %lld) "
+        "  ORDER BY id LIMIT CAST(%d AS integer) FOR UPDATE SKIP LOCKED) "
+        "UPDATE outbox SET claim_token = %s, lease_until = %lld FROM picked "
+        "WHERE outbox.id = picked.id",
         .driver = "pgsql" },
     /* the pace (setting max_emails_per_minute): emails sent since %lld, by every
      * worker of every server on this database (partial index outbox_by_sent_at) */
