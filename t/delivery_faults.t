@@ -187,6 +187,11 @@ if (want('lease')) {
         my $dbh = $sa->db;
         wait_until(sub { $dbh->selectrow_array(
             "SELECT count(*) FROM outbox WHERE lease_until IS NOT NULL") > 0 }, 10);
+        # one pass claims one batch (20), not every due row: on PostgreSQL the claim's
+        # "IN (SELECT ... LIMIT 20 FOR UPDATE SKIP LOCKED)" once took all of them
+        my ($claimed) = $dbh->selectrow_array(
+            "SELECT count(*) FROM outbox WHERE claim_token IS NOT NULL AND status = 'queued'");
+        cmp_ok($claimed, '<=', 20, "lease: one worker claims at most one batch of 20 ($claimed)");
         my $sb = PortalTest::Standalone->new(name => 'lease-b', share => $sa, portal => { %conf });
         start_or_bail($sb);
         my ($lapsed, $seen_claimed) = (0, 0);
