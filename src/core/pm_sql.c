@@ -371,7 +371,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_TOKEN_RETIRE_OTHER] = { "pm_token_retire_other",
         "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
         "SELECT token_hash, id, %lld FROM invitations "
-        "WHERE id = %lld AND token_hash IS NOT NULL AND token_hash <> %s" },
+        "WHERE id = %lld AND token_hash IS NOT NULL AND token_hash <> %s "
+        "AND status = 'pending'" },
     [PM_SQL_INVITATION_SET_TOKEN] = { "pm_invitation_set_token",
         "UPDATE invitations SET token_hash = %s WHERE id = %lld AND status = 'pending'" },
     /* send_count: emails that may have gone out, counted when the DATA content

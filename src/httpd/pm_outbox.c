@@ -203,42 +203,36 @@ static int send_token(apr_pool_t *p, server_rec *s, const pm_delivery *d, const 
 }
 
 /* The invitation's current token becomes this send's: an earlier send's link
- * answers "superseded", a repeat of this send keeps its link. */
-static int store_token(pm_db *db, apr_pool_t *p, const char *hash, const pm_delivery *d,
-                       int *stored)
+ * answers "superseded", a repeat of this send keeps its link. Inside the batch's
+ * transaction; both statements do nothing once the invitation is no longer pending
+ * (*stored 0), so nothing needs undoing. */
+static apr_status_t store_token(pm_db *db, apr_pool_t *p, const char *hash,
+                                const pm_delivery *d, int *stored)
 {
     const char *iid = pm_arg_int(p, d->invitation_id);
+    apr_status_t rv = pm_db_exec(db, PM_SQL_TOKEN_RETIRE_OTHER, NULL,
+                                 pm_arg_int(p, pm_now_sec(NULL)), iid, hash);
 
-    if (pm_db_begin(db) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_TOKEN_RETIRE_OTHER, NULL, pm_arg_int(p, pm_now_sec(NULL)), iid,
-                      hash) != APR_SUCCESS
-        || pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, stored, hash, iid) != APR_SUCCESS) {
-        pm_db_rollback(db);
-        return 0;
-    }
-    if (*stored != 1) {
-        pm_db_rollback(db);
-        return 1;
-    }
-    return pm_db_commit(db) == APR_SUCCESS;
+    return rv == APR_SUCCESS ? pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, stored, hash, iid)
+                             : rv;
 }
 
-/* Phase 1 for one claimed row: check it may still go, store its token's hash,
- * render it. 0: not sent (the row was given up or given back). */
-static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_settings *st,
-                            const pm_row *row, pm_delivery *d)
+/* Phase 1 for one claimed row, inside the batch's transaction: check it may still
+ * go and store its token's hash (d->token keeps the link's token for rendering).
+ * 1: to be sent; 0: not sent (given up or back); -1: the database failed. */
+static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_row *row, pm_delivery *d)
 {
     apr_pool_t *p = ps->p;
     server_rec *s = ps->s;
-    const char *token, *hash, *status = pm_row_str(row, DUE_INV_STATUS);
+    const char *hash, *status = pm_row_str(row, DUE_INV_STATUS);
     int stored = 0;
 
     d->pass = ps;
+    d->row = row;
     d->outbox_id = pm_row_int(row, DUE_ID, 0);
     d->invitation_id = pm_row_int(row, DUE_INVITATION_ID, 0);
     d->attempts = (int)pm_row_int(row, DUE_ATTEMPTS, 0) + 1;
     if (strcmp(pm_row_str(row, DUE_PURPOSE), "invitation") != 0) {
-        render_test_message(p, s, st, row, d);
         return 1;
     }
     if (status == NULL || strcmp(status, "pending") != 0) {
@@ -250,23 +244,62 @@ static int prepare_delivery(pm_db *db, pm_outbox_pass *ps, const pm_settings *st
         pm_outbox_give_up(db, ps, d->outbox_id, "not sent: replaced by a newer email");
         return 0;
     }
-    if (!send_token(p, s, d, &token, &hash)) {
+    if (!send_token(p, s, d, &d->token, &hash)) {
         pm_outbox_give_back(db, ps, d->outbox_id);            /* logged */
         return 0;
     }
-    if (!store_token(db, p, hash, d, &stored)) {
+    if (store_token(db, p, hash, d, &stored) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00050)
-                     PM_OUTBOX_LOG "could not store the new token hash; will retry",
-                     (apr_int64_t)d->outbox_id);
-        pm_outbox_give_back(db, ps, d->outbox_id);
-        return 0;
+                     PM_OUTBOX_LOG "could not store the new token hash; the batch goes "
+                     "back to the queue", (apr_int64_t)d->outbox_id);
+        return -1;
     }
     if (stored != 1) {                    /* answered or withdrawn since the row was read */
         pm_outbox_give_up(db, ps, d->outbox_id, "not sent: the invitation was answered or "
                           "withdrawn before delivery");
         return 0;
     }
-    render_message(p, s, st, row, token, d);
+    return 1;
+}
+
+/* Phase 1 for the batch: every row's checks and token in one transaction (one
+ * commit, not one per email), then the messages rendered outside it. 0 when the
+ * database failed: nothing of it stays, the caller gives the claim back. */
+static int prepare_batch(pm_db *db, pm_outbox_pass *ps, const pm_settings *st,
+                         const apr_array_header_t *rows, apr_array_header_t *batch)
+{
+    int i;
+
+    if (pm_db_begin(db) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        pm_delivery d;
+        int r;
+
+        memset(&d, 0, sizeof(d));
+        if ((r = prepare_delivery(db, ps, &APR_ARRAY_IDX(rows, i, pm_row), &d)) < 0) {
+            pm_db_rollback(db);
+            apr_array_clear(batch);
+            return 0;
+        }
+        if (r == 1) {
+            APR_ARRAY_PUSH(batch, pm_delivery) = d;
+        }
+    }
+    if (pm_db_commit(db) != APR_SUCCESS) {
+        apr_array_clear(batch);
+        return 0;
+    }
+    for (i = 0; i < batch->nelts; i++) {
+        pm_delivery *d = &APR_ARRAY_IDX(batch, i, pm_delivery);
+        if (d->token) {
+            render_message(ps->p, ps->s, st, d->row, d->token, d);
+        }
+        else {
+            render_test_message(ps->p, ps->s, st, d->row, d);
+        }
+    }
     return 1;
 }
 
@@ -316,7 +349,7 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
     apr_array_header_t *rows;
     pm_settings st;
     pm_db *db = pm_db_open(ps->s, p);
-    int i, claimed, unread = 0;
+    int claimed, unread = 0;
 
     if (db == NULL) {
         return batch;
@@ -338,19 +371,9 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
         pm_metrics_worker_progress(1);    /* a pass with nothing to do is a whole pass */
     }
     else if (claimed > 0) {
-        if (pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, ps->claim) == APR_SUCCESS
-            && pm_settings_load(db, p, &st) == APR_SUCCESS) {
-            for (i = 0; i < rows->nelts; i++) {
-                pm_delivery d;
-                memset(&d, 0, sizeof(d));
-                if (prepare_delivery(db, ps, &st, &APR_ARRAY_IDX(rows, i, pm_row), &d)) {
-                    APR_ARRAY_PUSH(batch, pm_delivery) = d;
-                }
-            }
-        }
-        else {
-            unread = 1;
-        }
+        unread = pm_db_select(db, PM_SQL_OUTBOX_DUE, &rows, ps->claim) != APR_SUCCESS
+                 || pm_settings_load(db, p, &st) != APR_SUCCESS
+                 || !prepare_batch(db, ps, &st, rows, batch);
     }
     pm_db_close(db);
     if (unread) {

@@ -24,6 +24,8 @@ typedef struct {
 /* One email of a pass. */
 typedef struct {
     pm_outbox_pass *pass;
+    const pm_row *row;            /* its claimed row (PM_SQL_OUTBOX_DUE) */
+    const char *token;            /* the link's token; NULL for a test email */
     long long outbox_id, invitation_id;
     int attempts;                 /* this attempt's number */
     pm_mail_message msg;
