@@ -53,6 +53,13 @@ function actionButton(e, action) {
   return b;
 }
 
+// the server's last reply, or what came back later (portal-manager-admin bounce)
+function replyText(e) {
+  if (e.bounce && e.bounce.type === 'hard') return 'Bounced: ' + (e.bounce.reason || 'no reason given');
+  if (e.bounce) return 'Delivery problem reported later: ' + (e.bounce.reason || 'no reason given');
+  return e.last_error || '';
+}
+
 function rowFor(e) {
   const actions = h('td', {});
   if (e.status === 'retrying' || e.status === 'failed') actions.append(actionButton(e, 'retry'));
@@ -64,7 +71,7 @@ function rowFor(e) {
     h('td', { text: KIND_WORDS[e.purpose] || e.purpose }),
     h('td', { text: String(e.attempts) }),
     h('td', { text: waiting ? localTime(e.next_attempt_at) : '' }),
-    h('td', { text: e.last_error || '' }),
+    h('td', { text: replyText(e) }),
     actions);
 }
 

@@ -380,6 +380,8 @@ enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
     COL(OUTBOX_CREATED_AT, "o.created_at") \
     COL(OUTBOX_NEXT_ATTEMPT_AT, "o.next_attempt_at") \
     COL(OUTBOX_SENT_AT, "o.sent_at") \
+    COL(OUTBOX_BOUNCE_TYPE, "o.bounce_type") \
+    COL(OUTBOX_BOUNCE_REASON, "o.bounce_reason") \
     LAST(OUTBOX_PURPOSE, "o.purpose")
 enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
 

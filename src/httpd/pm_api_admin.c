@@ -367,6 +367,15 @@ static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
     pm_json_set_str(e, "next_attempt_at", pm_rfc3339(p, pm_row_int(row, OUTBOX_NEXT_ATTEMPT_AT, 0)));
     pm_json_set_str(e, "sent_at", pm_row_str(row, OUTBOX_SENT_AT)
                                   ? pm_rfc3339(p, pm_row_int(row, OUTBOX_SENT_AT, 0)) : NULL);
+    if (pm_row_str(row, OUTBOX_BOUNCE_TYPE)) {        /* portal-manager-admin bounce */
+        json_t *b = json_object();
+        pm_json_set_str(b, "type", pm_row_str(row, OUTBOX_BOUNCE_TYPE));
+        pm_json_set_str(b, "reason", pm_row_str(row, OUTBOX_BOUNCE_REASON));
+        json_object_set_new(e, "bounce", b);
+    }
+    else {
+        pm_json_set_null(e, "bounce");
+    }
     return e;
 }
 
