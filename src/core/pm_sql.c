@@ -630,8 +630,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
         "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
     /* the same for one client, down its own rows (audit_log_by_client), not every
-     * row of the trail (bench/console) */
+     * row of the trail (bench/console); with dates, its own statement too */
     [PM_SQL_AUDIT_SEARCH_CLIENT] = { "pm_audit_search_client",
+        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
+        "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
+        "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
+        "  AND (%s IS NULL OR result = %s) "
+        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+    [PM_SQL_AUDIT_SEARCH_CLIENT_RANGE] = { "pm_audit_search_client_range",
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
         "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "

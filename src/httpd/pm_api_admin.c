@@ -620,25 +620,34 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     return PM_NEXT;
 }
 
+/* The page's statement: a client's own rows or the whole trail, with dates or without.
+ * Each shape is its own statement so that no plan made before the values are known
+ * (SQLite's, PostgreSQL's generic one) takes an index on `at` for a page without dates
+ * or walks the whole trail for one client (bench/console). */
 static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
                                apr_array_header_t **rows)
 {
-    if (aq->client_id) {                      /* down the client's own rows */
-        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, aq->client_id,
-                            aq->before, aq->username, aq->username, aq->action, aq->action,
-                            aq->result, aq->result, pm_arg_int(q->r->pool, aq->from),
-                            pm_arg_int(q->r->pool, aq->to), pm_arg_int(q->r->pool, limit));
+    apr_pool_t *p = q->r->pool;
+    int dated = aq->from > 0 || aq->to < 9223372036854775807LL;
+
+    if (aq->client_id) {
+        return dated
+            ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT_RANGE, rows, aq->client_id,
+                           aq->before, aq->username, aq->username, aq->action, aq->action,
+                           aq->result, aq->result, pm_arg_int(p, aq->from),
+                           pm_arg_int(p, aq->to), pm_arg_int(p, limit))
+            : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, aq->client_id,
+                           aq->before, aq->username, aq->username, aq->action, aq->action,
+                           aq->result, aq->result, pm_arg_int(p, limit));
     }
-    if (aq->from > 0 || aq->to < 9223372036854775807LL) {
-        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, aq->before, aq->client_id,
-                            aq->client_id, aq->username, aq->username, aq->action,
-                            aq->action, aq->result, aq->result,
-                            pm_arg_int(q->r->pool, aq->from), pm_arg_int(q->r->pool, aq->to),
-                            pm_arg_int(q->r->pool, limit));
-    }
-    return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
-                        aq->client_id, aq->username, aq->username, aq->action, aq->action,
-                        aq->result, aq->result, pm_arg_int(q->r->pool, limit));
+    return dated
+        ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, aq->before, aq->client_id,
+                       aq->client_id, aq->username, aq->username, aq->action, aq->action,
+                       aq->result, aq->result, pm_arg_int(p, aq->from), pm_arg_int(p, aq->to),
+                       pm_arg_int(p, limit))
+        : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
+                       aq->client_id, aq->username, aq->username, aq->action, aq->action,
+                       aq->result, aq->result, pm_arg_int(p, limit));
 }
 
 static int send_audit_csv(pm_req *q, audit_query *aq)
