@@ -82,6 +82,17 @@ is(staff(GET => '/clients/9751', user => 'clin2')->code, 404, 'clin2 may not vie
     my $d = audit_json("?client_id=9751&from=$today&to=$today&result=denied&username=clin2", 'all filters');
     ok(@{ $d->{entries} || [] } >= 1 && !(grep { $_->{result} ne 'denied' } @{ $d->{entries} }),
        'date range with result and username');
+    # the whole trail within dates (its own statement, without a client)
+    is(scalar @{ audit_json("?from=$tomorrow", 'trail from tomorrow')->{entries} || [] }, 0,
+       'whole trail, from=tomorrow: nothing');
+    $d = audit_json("?to=$yesterday", 'trail to yesterday');
+    ok(!(grep { ($_->{client_id} // 0) == 9751 } @{ $d->{entries} || [] }),
+       'whole trail, to=yesterday: none of today\'s rows on 9751');
+    $d = audit_json("?from=$today&to=$today&username=clin2&result=denied", 'trail today, clin2 denied');
+    my @e = @{ $d->{entries} || [] };
+    ok((grep { ($_->{client_id} // 0) == 9751 } @e)
+       && !(grep { $_->{username} ne 'clin2' || $_->{result} ne 'denied' } @e),
+       'whole trail, from=to=today with username and result: clin2\'s denied view of 9751');
 }
 
 # ---- bad values: 400, nothing listed ------------------------------------------------------

@@ -583,6 +583,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE o.id < %lld AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s) "
         "  AND (%s IS NULL OR i.client_id = CAST(%s AS bigint)) "
         "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
+    /* the same for one client: from its invitations (invitations_by_client, then
+     * outbox_by_invitation), not a walk down every outbox row (bench/console) */
+    [PM_SQL_OUTBOX_PAGE_CLIENT] = { "pm_outbox_page_client",
+        "SELECT " COLUMNS(PM_COLS_OUTBOX)
+        " FROM invitations i JOIN outbox o ON o.invitation_id = i.id "
+        "LEFT JOIN clients c ON c.id = i.client_id "
+        "WHERE i.client_id = CAST(%s AS bigint) AND o.id < %lld "
+        "  AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s) "
+        "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
     [PM_SQL_OUTBOX_GET] = { "pm_outbox_get",
         "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM "WHERE o.id = %lld",
         NCOLS(PM_COLS_OUTBOX) },
@@ -626,10 +635,34 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_MONITOR_PING] = { "pm_monitor_ping",
         "SELECT " COLUMNS(PM_COLS_MONITOR_PING) " FROM settings WHERE 1 = 0",
         NCOLS(PM_COLS_MONITOR_PING) },
-    /* the whole trail, newest first, keyset on id, optional filters */
+    /* the whole trail, newest first, keyset on id, optional filters; no dates (a
+     * statement with a range on at may be planned down an index on at, sorting the
+     * whole trail for a first page: SQLite plans before it sees the values) */
     [PM_SQL_AUDIT_SEARCH] = { "pm_audit_search",
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
         "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
+        "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
+        "  AND (%s IS NULL OR result = %s) "
+        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+    /* the same within dates (from <= at < to) */
+    [PM_SQL_AUDIT_SEARCH_RANGE] = { "pm_audit_search_range",
+        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
+        "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
+        "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
+        "  AND (%s IS NULL OR result = %s) "
+        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
+        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+    /* the same for one client, down its own rows (audit_log_by_client), not every
+     * row of the trail (bench/console); with dates, its own statement too */
+    [PM_SQL_AUDIT_SEARCH_CLIENT] = { "pm_audit_search_client",
+        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
+        "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
+        "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
+        "  AND (%s IS NULL OR result = %s) "
+        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+    [PM_SQL_AUDIT_SEARCH_CLIENT_RANGE] = { "pm_audit_search_client_range",
+        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
+        "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "  AND (%s IS NULL OR result = %s) "
         "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "

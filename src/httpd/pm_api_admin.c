@@ -424,6 +424,18 @@ static json_t *outbox_counts_json(const apr_array_header_t *counts)
     return c;
 }
 
+static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_header_t **rows)
+{
+    const char *limit = pm_arg_int(q->r->pool, OUTBOX_PAGE + 1);
+
+    if (oq->client_id) {                      /* from the client's own invitations */
+        return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_CLIENT, rows, oq->client_id, oq->before,
+                            oq->status, oq->status, limit);
+    }
+    return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE, rows, oq->before, oq->status, oq->status,
+                        oq->client_id, oq->client_id, limit);
+}
+
 int pm_api_admin_outbox(pm_req *q)
 {
     static const int key_cols[] = { OUTBOX_ID };
@@ -437,9 +449,7 @@ int pm_api_admin_outbox(pm_req *q)
         return rc;
     }
     if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_OUTBOX_PAGE, &rows, oq.before, oq.status, oq.status,
-                        oq.client_id, oq.client_id, pm_arg_int(p, OUTBOX_PAGE + 1))
-           != APR_SUCCESS) {
+        || outbox_page(q, &oq, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     doc = pm_json_object(p);
@@ -619,13 +629,34 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     return PM_NEXT;
 }
 
+/* The page's statement: a client's own rows or the whole trail, with dates or without.
+ * Each shape is its own statement so that no plan made before the values are known
+ * (SQLite's, PostgreSQL's generic one) takes an index on `at` for a page without dates
+ * or walks the whole trail for one client (bench/console). */
 static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
                                apr_array_header_t **rows)
 {
-    return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
-                        aq->client_id, aq->username, aq->username, aq->action, aq->action,
-                        aq->result, aq->result, pm_arg_int(q->r->pool, aq->from),
-                        pm_arg_int(q->r->pool, aq->to), pm_arg_int(q->r->pool, limit));
+    apr_pool_t *p = q->r->pool;
+    int dated = aq->from > 0 || aq->to < 9223372036854775807LL;
+
+    if (aq->client_id) {
+        return dated
+            ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT_RANGE, rows, aq->client_id,
+                           aq->before, aq->username, aq->username, aq->action, aq->action,
+                           aq->result, aq->result, pm_arg_int(p, aq->from),
+                           pm_arg_int(p, aq->to), pm_arg_int(p, limit))
+            : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, aq->client_id,
+                           aq->before, aq->username, aq->username, aq->action, aq->action,
+                           aq->result, aq->result, pm_arg_int(p, limit));
+    }
+    return dated
+        ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, aq->before, aq->client_id,
+                       aq->client_id, aq->username, aq->username, aq->action, aq->action,
+                       aq->result, aq->result, pm_arg_int(p, aq->from), pm_arg_int(p, aq->to),
+                       pm_arg_int(p, limit))
+        : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
+                       aq->client_id, aq->username, aq->username, aq->action, aq->action,
+                       aq->result, aq->result, pm_arg_int(p, limit));
 }
 
 static int send_audit_csv(pm_req *q, audit_query *aq)
