@@ -85,6 +85,14 @@ sub entries {
 {
     my ($d, $by) = entries('', 'outbox');
     is_deeply([sort keys %$d], [qw(counts entries next_cursor)], 'outbox: {counts, entries, next_cursor}');
+    # the counts: what needs attention and the last 7 days' sends, as the database says
+    my ($q, $f, $s7) = db()->selectrow_array(
+        "SELECT (SELECT count(*) FROM outbox WHERE status = 'queued'), "
+      . "(SELECT count(*) FROM outbox WHERE status = 'failed'), "
+      . "(SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?)", undef, time - 7 * 86400 + 5);
+    is_deeply($d->{counts}, { queued => $q, failed => $f, sent_last_7_days => $s7 },
+              "counts: $q queued, $f failed, $s7 sent in the last 7 days");
+    ok(exists $d->{counts}{queued} && !exists $d->{counts}{sent}, 'no count of every email ever sent');
     for my $k (sort keys %row) {
         is($by->{ $row{$k} } && $by->{ $row{$k} }{status}, shown($k), "row $k shown as " . shown($k));
     }

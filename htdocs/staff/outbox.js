@@ -76,7 +76,7 @@ function rowFor(e) {
 }
 
 function showCounts(c) {
-  $('counts').textContent = `Stored: ${c.queued || 0} waiting, ${c.sent || 0} sent, ${c.failed || 0} failed or cancelled.`;
+  $('counts').textContent = `${c.queued || 0} waiting, ${c.failed || 0} failed or cancelled; ${c.sent_last_7_days || 0} sent in the last 7 days.`;
 }
 
 async function load(more) {

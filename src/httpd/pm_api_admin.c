@@ -414,8 +414,8 @@ static json_t *outbox_counts_json(const apr_array_header_t *counts)
     int i;
 
     json_object_set_new(c, "queued", json_integer(0));
-    json_object_set_new(c, "sent", json_integer(0));
     json_object_set_new(c, "failed", json_integer(0));
+    json_object_set_new(c, "sent_last_7_days", json_integer(0));
     for (i = 0; i < counts->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(counts, i, pm_row);
         pm_json_set_int(c, pm_row_str(row, OUTBOX_COUNT_STATUS),
@@ -448,7 +448,8 @@ int pm_api_admin_outbox(pm_req *q)
     if ((rc = parse_outbox_query(q, &oq)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts) != APR_SUCCESS
+    if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts,
+                     pm_arg_int(p, pm_now_sec(q->r) - 7 * 86400)) != APR_SUCCESS
         || outbox_page(q, &oq, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
