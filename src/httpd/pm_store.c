@@ -167,13 +167,18 @@ static apr_status_t session_for_pgsql(ap_dbd_t *dbd, server_rec *s)
     return APR_SUCCESS;
 }
 
-/* SQLite: prepare every statement on this connection (once). A failure that will
- * be tried again (a busy file) is logged at debug level; the last one as an error. */
+/* SQLite: a new connection reads the schema by preparing one statement (the file
+ * exists and holds the portal's tables); every other statement is prepared the first
+ * time this connection runs it (pm_db.c's prepare_missing). Preparing all of them up
+ * front cost every pooled connection a few MB of statement programs it mostly never
+ * ran (bench/memory: children grew in steps of about 5 MB, one per new connection).
+ * SQLite answers a prepare on a busy file at once (no busy_timeout, see README): the
+ * caller tries again briefly; a failure that will be tried again is logged at debug
+ * level, the last one as an error. */
 static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
 {
     void *done = NULL;
     const char *error = NULL;
-    int i;
 
     apr_pool_userdata_get(&done, "pm_connection_ready", dbd->pool);
     if (done) {
@@ -185,17 +190,11 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
     if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
         return APR_SUCCESS;
     }
-    for (i = 0; i < PM_SQL_MODULE_COUNT; i++) {
-        const char *only = pm_sql_get((pm_sql_id)i)->driver;
-        if (only && strcmp(only, "sqlite3") != 0) {
-            continue;
-        }
-        if (pm_db_prepare(dbd->driver, dbd->pool, dbd->handle, dbd->prepared, (pm_sql_id)i,
-                          &error) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00018)
-                         "cannot prepare %s: %s", pm_sql_get((pm_sql_id)i)->label, error);
-            return APR_EGENERAL;
-        }
+    if (pm_db_prepare(dbd->driver, dbd->pool, dbd->handle, dbd->prepared, PM_SQL_MONITOR_PING,
+                      &error) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00018)
+                     "cannot prepare %s: %s", pm_sql_get(PM_SQL_MONITOR_PING)->label, error);
+        return APR_EGENERAL;
     }
     apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
