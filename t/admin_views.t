@@ -64,10 +64,15 @@ for my $path ('/admin/outbox', '/admin/outbox?status=failed', '/admin/audit', '/
 # =====================================================================================
 # outbox
 # =====================================================================================
+# what needs attention (stored queued, failed) and the last 7 days' sends
 sub db_counts {
-    my $rows = db()->selectall_arrayref('SELECT status, count(*) FROM outbox GROUP BY status');
-    my %c = (queued => 0, sent => 0, failed => 0);
+    my $rows = db()->selectall_arrayref(
+        "SELECT status, count(*) FROM outbox WHERE status IN ('queued', 'failed') GROUP BY status");
+    my %c = (queued => 0, failed => 0);
     $c{ $_->[0] } = 0 + $_->[1] for @$rows;
+    ($c{sent_last_7_days}) = db()->selectrow_array(
+        "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?", undef, time - 7 * 86400 + 5);
+    $c{sent_last_7_days} += 0;
     return \%c;
 }
 # the status the view shows (issue 15), read from the stored one as the API does
@@ -84,7 +89,8 @@ sub db_outbox {
     my ($status, $limit) = @_;
     my $sql = 'SELECT o.id, o.invitation_id, i.client_id, c.first_name AS client_first_name, '
             . 'c.last_name AS client_last_name, o.purpose, o.status, o.attempts, o.last_error, '
-            . 'o.created_at, o.next_attempt_at, o.sent_at, o.lease_until FROM outbox o '
+            . 'o.created_at, o.next_attempt_at, o.sent_at, o.lease_until, o.bounce_type, '
+            . 'o.bounce_reason FROM outbox o '
             . 'LEFT JOIN invitations i ON i.id = o.invitation_id '
             . 'LEFT JOIN clients c ON c.id = i.client_id ORDER BY o.id DESC';
     my $rows = db()->selectall_arrayref($sql, { Slice => {} });
@@ -92,6 +98,8 @@ sub db_outbox {
         $r->{$_} = defined $r->{$_} ? 0 + $r->{$_} : undef for qw(id invitation_id client_id attempts);
         $r->{status} = shown_status($r);
         delete $r->{lease_until};
+        my ($type, $reason) = (delete $r->{bounce_type}, delete $r->{bounce_reason});
+        $r->{bounce} = defined $type ? { type => $type, reason => $reason } : undef;
         $r->{$_} = defined $r->{$_} ? rfc3339($r->{$_}) : undef for qw(created_at next_attempt_at sent_at);
     }
     @$rows = grep { $_->{status} eq $status } @$rows if $status;
@@ -104,8 +112,8 @@ sub outbox_view_ok {
     my $d = json_ok($res, 200, $name);
     is_deeply([sort keys %{ $d || {} }], [qw(counts entries next_cursor)], "$name: {counts, entries, next_cursor}");
     is_deeply($d->{counts}, db_counts(), "$name: counts match the database");
-    my @keys = qw(attempts client_first_name client_id client_last_name created_at id invitation_id last_error
-                  next_attempt_at purpose sent_at status);
+    my @keys = qw(attempts bounce client_first_name client_id client_last_name created_at id invitation_id
+                  last_error next_attempt_at purpose sent_at status);
     ok(!(grep { join(',', sort keys %$_) ne join(',', @keys) } @{ $d->{entries} || [] }),
        "$name: every entry has exactly the documented fields");
     is_deeply($d->{entries}, db_outbox($status, 100), "$name: entries = the newest 100 rows of the database");

@@ -29,7 +29,7 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output
 my $dbh = db();
 clear_settings();
 
-my @INVITATION_KEYS = sort qw(id representative_id email status delivery delivery_error
+my @INVITATION_KEYS = sort qw(id representative_id email status delivery delivery_error bounce
                               created_at created_by created_by_name sent_at expires_at responded_at
                               send_count next_attempt_at);
 my $RFC3339 = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
