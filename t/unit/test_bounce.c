@@ -159,5 +159,7 @@ int main(void)
     test_address(p);
     test_reports(p);
     test_reason_limits(p);
+    apr_pool_destroy(p);
+    apr_terminate();
     return done_testing();
 }
