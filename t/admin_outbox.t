@@ -232,4 +232,44 @@ sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef,
     is(scalar(audit_since($mark)), 0, 'refused retries write no audit row');
 }
 
+# =====================================================================================
+# one client's emails (GET /clients/{id}/emails): anyone who may view the client, the
+# client's and its representatives' invitations, each with its kind and address
+# =====================================================================================
+{
+    my $rep = json_ok(staff(POST => '/clients/9751/representatives', user => 'clin1',
+                            json => { email => 'rita.t15o@example.test', first_name => 'Rita',
+                                      last_name => 'Rep', relationship => 'parent' }), 201,
+                      'a representative for client 9751') || {};
+    my $want = db()->selectcol_arrayref(
+        'SELECT o.id FROM outbox o JOIN invitations i ON i.id = o.invitation_id '
+      . 'WHERE i.client_id = 9751 ORDER BY o.id DESC');
+    ok(@$want >= 2, 'client 9751 has its own email and its representative\'s (' . scalar(@$want) . ')');
+    my $mark = audit_mark();
+    my $res = staff(GET => '/clients/9751/emails', user => 'clin1');
+    my $d = json_ok($res, 200, 'clin1 reads client 9751\'s emails') || {};
+    is_deeply([sort keys %$d], [qw(entries next_cursor)], 'emails: {entries, next_cursor}');
+    is_deeply([map { $_->{id} } @{ $d->{entries} || [] }], [map { 0 + $_ } @$want],
+              'every email of the client and its representatives, newest first, none of another client\'s');
+    my %by = map { $_->{id} => $_ } @{ $d->{entries} || [] };
+    my $own = $by{ $row{queued} } || {};
+    is_deeply([@$own{qw(kind to client_id)}], ['client_invitation', 'otto.t15o@example.test', 9751],
+              'the client\'s own invitation: kind, address, client');
+    my ($rep_email) = grep { ($_->{kind} // '') eq 'representative_invitation' } @{ $d->{entries} || [] };
+    is($rep_email && $rep_email->{to}, 'rita.t15o@example.test', 'the representative\'s invitation, to the representative');
+    audit_row_ok([audit_since($mark)], $res, { action => 'client.emails_view', username => 'clin1',
+                                               client_id => 9751, result => 'ok' }, 'reading them');
+    error_ok(staff(GET => '/clients/9751/emails', user => 'clin2'), 404, 'not_found',
+             'clin2 may not view client 9751: 404');
+    $d = json_ok(staff(GET => '/clients/9752/emails'), 200, 'admin reads client 9752\'s emails') || {};
+    is_deeply([map { $_->{id} } @{ $d->{entries} || [] }], [$row{retrying}], 'client 9752: its one email');
+    error_ok(staff(GET => '/clients/9751/emails?cursor=nonsense', user => 'clin1'), 400, 'invalid_cursor',
+             'emails ?cursor=nonsense');
+    my $test_email = add_row(status => 'failed', error => 'not sent: cancelled by staff',
+                             to => 'kind.t15o@example.test');
+    my (undef, $all) = entries('', 'outbox, for the kinds');
+    is(($all->{$test_email} || {})->{kind}, 'test', 'the outbox names a test email\'s kind');
+    is(($all->{$test_email} || {})->{to}, 'kind.t15o@example.test', 'and its address');
+}
+
 done_testing();

@@ -25,6 +25,7 @@ my $MISSING = 99999;
 my @ROUTES = (
     [GET    => '/clients/%d',             undef,                               'client.view',             200],
     [GET    => '/clients/%d/audit',       undef,                               'client.audit_view',       200],
+    [GET    => '/clients/%d/emails',      undef,                               'client.emails_view',      200],
     [PUT    => '/clients/%d/email',       { email => 'perm-%s@example.test' }, 'client.email_change',     200],
     [POST   => '/clients/%d/declined',    { note => 'declined, asked by %s' }, 'client.declined',         200],
     [DELETE => '/clients/%d/declined',    undef,                               'client.declined_cleared', 200],
@@ -91,8 +92,8 @@ for my $user (qw(clin1 clin2 admin)) {
                 # one pending invitation per client: a second invite reaches the client too
                 error_ok(request($route, $id, $user), 409, 'invitation_pending', "$name again");
             }
-            elsif ($tmpl =~ m{/audit$}) {
-                ok(ref $data->{entries} eq 'ARRAY', "$name: audit entries");
+            elsif ($tmpl =~ m{/(audit|emails)$}) {
+                ok(ref $data->{entries} eq 'ARRAY', "$name: $1 entries");
             }
             else {
                 is($data->{id}, $id, "$name: the client's view");

@@ -10,9 +10,13 @@ import { api, $, h, announce, busy, showPageError, localTime, usePracticeTimeZon
 const STATUS_WORDS = {
   queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
 };
+// what the email was: the API's kind, and for test emails which template (purpose)
 const KIND_WORDS = {
-  invitation: 'Invitation', test_client: 'Test email (client)', test_representative: 'Test email (representative)',
+  client_invitation: 'Invitation to the client', representative_invitation: 'Invitation to a representative',
+  password_reset: 'Password reset',
+  test_client: 'Test email (client)', test_representative: 'Test email (representative)',
 };
+const kindWords = (e) => KIND_WORDS[e.kind === 'test' ? e.purpose : e.kind] || e.kind || e.purpose;
 
 const state = { filter: { status: '', client_id: '' }, cursor: null };
 
@@ -68,7 +72,7 @@ function rowFor(e) {
   return h('tr', { 'data-id': String(e.id) },
     h('td', { text: STATUS_WORDS[e.status] || e.status }),
     clientCell(e),
-    h('td', { text: KIND_WORDS[e.purpose] || e.purpose }),
+    h('td', { text: kindWords(e) }),
     h('td', { text: String(e.attempts) }),
     h('td', { text: waiting ? localTime(e.next_attempt_at) : '' }),
     h('td', { text: replyText(e) }),

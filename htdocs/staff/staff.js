@@ -1425,26 +1425,56 @@ function updateNoteCounter() {
   $('declined-note-count').textContent = n + ' of ' + NOTE_MAX + ' characters';
 }
 
-// ---- history: the client's audit entries (GET api/clients/{id}/audit) ------------------------
+// ---- history: the client's emails and audit entries (GET api/clients/{id}/emails, /audit) ------
+
+const EMAIL_KINDS = {
+  client_invitation: 'Invitation to the client',
+  representative_invitation: 'Invitation to a representative',
+  password_reset: 'Password reset',
+  test: 'Test email',
+};
 
 function resetHistory() {
-  $('history').hidden = true;
-  $('history-empty').hidden = true;
+  for (const id of ['history', 'history-empty', 'history-audit-heading', 'history-emails',
+    'history-emails-empty', 'history-emails-heading']) {
+    $(id).hidden = true;
+  }
   $('history-body').replaceChildren();
+  $('history-emails-body').replaceChildren();
+}
+
+function emailRow(e) {
+  const word = e.bounce ? 'Bounced (' + e.bounce.type + '): ' + (e.bounce.reason || '')
+    : (e.last_error || '');
+  return h('tr', null,
+    h('td', null, timeEl(e.created_at)), h('td', { text: e.to || '' }),
+    h('td', { text: EMAIL_KINDS[e.kind] || e.kind }), h('td', { text: e.status }),
+    h('td', { text: word }));
+}
+
+function fillHistory(emails, audit) {
+  $('history-emails-body').replaceChildren(...emails.entries.map(emailRow));
+  $('history-body').replaceChildren(...audit.entries.map((e) => h('tr', null,
+    h('td', null, timeEl(e.at)), h('td', { text: e.username }),
+    h('td', { text: e.action }), h('td', { text: e.result }))));
+  $('history-emails-heading').hidden = false;
+  $('history-audit-heading').hidden = false;
+  $('history-emails').hidden = emails.entries.length === 0;
+  $('history-emails-empty').hidden = emails.entries.length > 0;
+  $('history').hidden = audit.entries.length === 0;
+  $('history-empty').hidden = audit.entries.length > 0;
 }
 
 async function showHistory(button) {
   const id = state.clientId;
   await busy(button, async () => {
     try {
-      const doc = await api('GET', 'clients/' + id + '/audit');
+      const emails = await api('GET', 'clients/' + id + '/emails');
+      const audit = await api('GET', 'clients/' + id + '/audit');
       if (id !== state.clientId) return;
-      $('history-body').replaceChildren(...doc.entries.map((e) => h('tr', null,
-        h('td', null, timeEl(e.at)), h('td', { text: e.username }),
-        h('td', { text: e.action }), h('td', { text: e.result }))));
-      $('history').hidden = doc.entries.length === 0;
-      $('history-empty').hidden = doc.entries.length > 0;
-      announce(doc.entries.length + ' history entries shown.');
+      fillHistory(emails, audit);
+      announce(emails.entries.length + ' emails and ' + audit.entries.length
+        + ' history entries shown.');
     } catch (err) {
       showPageError(errorText(err));
     }

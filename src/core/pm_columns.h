@@ -382,6 +382,9 @@ enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
     COL(OUTBOX_SENT_AT, "o.sent_at") \
     COL(OUTBOX_BOUNCE_TYPE, "o.bounce_type") \
     COL(OUTBOX_BOUNCE_REASON, "o.bounce_reason") \
+    COL(OUTBOX_INVITATION_KIND, "i.kind") \
+    COL(OUTBOX_REPRESENTATIVE_ID, "i.representative_id") \
+    COL(OUTBOX_TO, "coalesce(i.email, o.to_address)") \
     LAST(OUTBOX_PURPOSE, "o.purpose")
 enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
 

@@ -92,11 +92,14 @@ int pm_api_admin_settings_get(pm_req *q);
 int pm_api_admin_settings_put(pm_req *q);
 int pm_api_admin_preview(pm_req *q);
 int pm_api_admin_test_email(pm_req *q);
+int pm_api_admin_audit(pm_req *q);
+
+/* The delivery queue (pm_api_outbox.c): the champions' outbox, and one client's emails. */
 int pm_api_admin_outbox(pm_req *q);
 /* POST /admin/outbox/{id}/retry and /cancel: a row made due now, or never sent. */
 int pm_api_admin_outbox_retry(pm_req *q);
 int pm_api_admin_outbox_cancel(pm_req *q);
-int pm_api_admin_audit(pm_req *q);
+int pm_api_client_emails(pm_req *q);
 
 /* The roster sync for EHR integrations (pm_api_roster.c). */
 int pm_api_admin_roster_put(pm_req *q);

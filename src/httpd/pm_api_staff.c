@@ -148,6 +148,7 @@ static const pm_route staff_routes[] = {
     { "DELETE", "/clients/{id}/declined", pm_api_client_clear_declined },
     { "PUT", "/clients/{id}/preferences", pm_api_client_set_preferences },
     { "GET", "/clients/{id}/audit", pm_api_client_audit },
+    { "GET", "/clients/{id}/emails", pm_api_client_emails },
     { "POST", "/clients/{id}/invitations", pm_api_client_invite },
     { "POST", "/invitations/bulk", pm_api_invitations_bulk },
     { "POST", "/invitations/{id}/resend", pm_api_invitation_resend },

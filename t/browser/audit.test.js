@@ -15,15 +15,25 @@ const skip = BASE ? false : 'PM_BASE_URL not set (needs the real server)';
 
 let browser;
 let client;                  // a client the admin viewed, so the trail names it
+let clientEmails;            // what GET /clients/{id}/emails said of it
+let clientEmail;             // its address, from its view
 
 before(async () => {
   if (!BASE) return;
   browser = await launch();
   const api = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
   const list = await (await api.get('api/clients')).json();
-  client = list.clients[0];
-  assert.ok(client, 'the demo data has a client');
-  assert.equal((await api.get('api/clients/' + client.id)).status(), 200);
+  // a client not invited yet, invited now, so its History has an email to list
+  client = list.clients.find((c) => c.portal_status === 'not_invited');
+  assert.ok(client, 'the demo data has a client not invited yet');
+  const view = await api.get('api/clients/' + client.id);
+  assert.equal(view.status(), 200);
+  clientEmail = (await view.json()).email;
+  const invite = await api.post('api/clients/' + client.id + '/invitations',
+    { headers: { 'X-Requested-With': 'portal-manager' }, data: {} });
+  assert.equal(invite.status(), 201, 'invite: ' + (await invite.text()));
+  clientEmails = (await (await api.get('api/clients/' + client.id + '/emails')).json()).entries;
+  assert.ok(clientEmails.length >= 1, 'the invitation is among the client\'s emails');
   await api.dispose();
 });
 
@@ -84,6 +94,13 @@ describe('audit trail screen', { skip }, () => {
     await page.locator('#history:not([hidden]) #history-body tr').first().waitFor();
     const hist = await page.locator('#history-body tr td:nth-child(3)').allTextContents();
     assert.ok(hist.includes('client.view'), 'history lists the view: ' + hist.join(','));
+    // ... and its emails, as many as the API listed, each with its kind in words
+    assert.equal(await page.locator('#history-emails:not([hidden]) #history-emails-body tr').count(),
+      clientEmails.length);
+    const first = await page.locator('#history-emails-body tr').first().locator('td').allTextContents();
+    assert.equal(first[1], clientEmail, 'to the client\'s address');
+    assert.equal(first[2], 'Invitation to the client');
+    assert.ok(await page.locator('#history-emails-empty').isHidden(), 'no "no emails" line beside them');
     await checkA11y(page, 'client history');
     assertNoProblems(page);
     await page.context().close();

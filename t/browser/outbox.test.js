@@ -92,7 +92,7 @@ test('the outbox lists a queued invitation, cancels it and filters by status', {
   await row.waitFor();
   await assert.doesNotReject(row.getByRole('cell', { name: `${client.first_name} ${client.last_name} (number ${client.id})` }).waitFor());
   assert.equal(await row.locator('td').first().textContent(), 'Queued');
-  assert.equal(await row.locator('td').nth(2).textContent(), 'Invitation');
+  assert.equal(await row.locator('td').nth(2).textContent(), 'Invitation to the client');
   assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), true, 'settings link for champions');
   await checkA11y(page, 'outbox with a queued email');
   await screenshot(page, 'outbox-queued');
