@@ -90,7 +90,8 @@ sub db_outbox {
     my $sql = 'SELECT o.id, o.invitation_id, i.client_id, c.first_name AS client_first_name, '
             . 'c.last_name AS client_last_name, o.purpose, o.status, o.attempts, o.last_error, '
             . 'o.created_at, o.next_attempt_at, o.sent_at, o.lease_until, o.bounce_type, '
-            . 'o.bounce_reason FROM outbox o '
+            . 'o.bounce_reason, i.kind AS inv_kind, i.representative_id, '
+            . 'coalesce(i.email, o.to_address) AS "to" FROM outbox o '
             . 'LEFT JOIN invitations i ON i.id = o.invitation_id '
             . 'LEFT JOIN clients c ON c.id = i.client_id ORDER BY o.id DESC';
     my $rows = db()->selectall_arrayref($sql, { Slice => {} });
@@ -100,6 +101,9 @@ sub db_outbox {
         delete $r->{lease_until};
         my ($type, $reason) = (delete $r->{bounce_type}, delete $r->{bounce_reason});
         $r->{bounce} = defined $type ? { type => $type, reason => $reason } : undef;
+        my ($kind, $rep) = (delete $r->{inv_kind}, delete $r->{representative_id});
+        $r->{kind} = !defined $r->{invitation_id} ? 'test' : ($kind // '') eq 'reset' ? 'password_reset'
+                   : defined $rep ? 'representative_invitation' : 'client_invitation';
         $r->{$_} = defined $r->{$_} ? rfc3339($r->{$_}) : undef for qw(created_at next_attempt_at sent_at);
     }
     @$rows = grep { $_->{status} eq $status } @$rows if $status;
@@ -113,7 +117,7 @@ sub outbox_view_ok {
     is_deeply([sort keys %{ $d || {} }], [qw(counts entries next_cursor)], "$name: {counts, entries, next_cursor}");
     is_deeply($d->{counts}, db_counts(), "$name: counts match the database");
     my @keys = qw(attempts bounce client_first_name client_id client_last_name created_at id invitation_id
-                  last_error next_attempt_at purpose sent_at status);
+                  kind last_error next_attempt_at purpose sent_at status to);
     ok(!(grep { join(',', sort keys %$_) ne join(',', @keys) } @{ $d->{entries} || [] }),
        "$name: every entry has exactly the documented fields");
     is_deeply($d->{entries}, db_outbox($status, 100), "$name: entries = the newest 100 rows of the database");
