@@ -109,12 +109,14 @@ sub configtest {
         PortalAllowInsecureURLs => undef,
         PortalInvitationURL => 'https://portal.riverside-counseling.com/portal/invitation/',
         PortalLoginURL      => 'https://portal.riverside-counseling.com/portal/account/',
+        PortalStaffURL      => 'https://portal.riverside-counseling.com/portal-manager/',
         PortalMailServer    => 'smtps://mail.riverside-counseling.com:465',
         PortalMailFrom      => '"Riverside Counseling <no-reply@riverside-counseling.com>"',
     );
     my %example = (
         PortalInvitationURL => ['https://portal.example.org/portal/invitation/', 'portal.example.org'],
         PortalLoginURL      => ['https://portal.example.com/portal/account/', 'portal.example.com'],
+        PortalStaffURL      => ['https://staff.example.net/portal-manager/', 'staff.example.net'],
         PortalMailServer    => ['smtp://mail.example.net:587', 'mail.example.net'],
         PortalMailFrom      => ['"Riverside Counseling <no-reply@example.org>"', 'example.org'],
     );
@@ -132,8 +134,8 @@ sub configtest {
     }
     my %all = (%real, map { $_ => $example{$_}[0] } keys %example);
     my ($rc, $out) = configtest(set => \%all);
-    isnt($rc, 0, 'all four unedited: configtest fails');
-    is(scalar(() = $unedited->($out, $_)), 1, "all four unedited: one line names $_") or diag $out
+    isnt($rc, 0, 'all five unedited: configtest fails');
+    is(scalar(() = $unedited->($out, $_)), 1, "all five unedited: one line names $_") or diag $out
         for sort keys %example;
     unlike($out, qr/no-reply\@/, 'the lines name the domain, never the From address');
     ($rc, $out) = configtest(set => { %all, PortalAllowInsecureURLs => 'On' });
@@ -283,6 +285,11 @@ my @BAD = (
     [PortalLoginURL => 'http:// without PortalAllowInsecureURLs On',
         set => { PortalAllowInsecureURLs => undef,
                  PortalInvitationURL => 'https://portal.example.org/portal/invitation/' }],
+    [PortalStaffURL => 'not a URL', set => { PortalStaffURL => 'not-a-url' }],
+    [PortalStaffURL => 'http:// without PortalAllowInsecureURLs On',
+        set => { PortalAllowInsecureURLs => undef, PortalStaffURL => 'http://staff.example.org/pm/',
+                 PortalInvitationURL => 'https://portal.example.org/portal/invitation/',
+                 PortalLoginURL => 'https://portal.example.org/portal/account/' }],
     [PortalAllowInsecureURLs => 'not On/Off', set => { PortalAllowInsecureURLs => 'maybe' }],
     [PortalMailServer => 'not a URL', set => { PortalMailServer => 'mail.example.org' }],
     [PortalMailServer => 'not smtp/smtps', set => { PortalMailServer => 'http://mail.example.org' }],

@@ -30,8 +30,9 @@ unlike($sample, qr/^\s*PortalAllowInsecure/m, 'the sample allows no insecure URL
 
 # the values marked EDIT, each on the line after its mark
 my @edit = $sample =~ /^\s*# EDIT:\n\s*(\w+)\s/mg;
-is_deeply([sort @edit], [sort qw(PortalInvitationURL PortalLoginURL PortalMailServer PortalMailFrom)],
-          'the sample marks the four example.org values EDIT');
+is_deeply([sort @edit], [sort qw(PortalInvitationURL PortalLoginURL PortalStaffURL PortalMailServer
+                                 PortalMailFrom)],
+          'the sample marks the five example.org values EDIT');
 
 my $load = PortalTest::Env::slurp("$top/conf/portal_manager.load");
 my ($depends) = $load =~ /\A# Depends:[ \t]+(.*?)\s*$/m;

@@ -221,6 +221,31 @@ enum { PM_COLS_LINKABLE(PM_COL_NAME, PM_COL_NAME) };
     LAST(REVIEW_USERNAME, "a.username")
 enum { PM_COLS_REVIEW(PM_COL_NAME, PM_COL_NAME) };
 
+/* ---- staff notices (the delivery worker) ------------------------------------------------- */
+
+/* PM_SQL_NOTICE_STAFF: who wants notices, and how far theirs are done */
+#define PM_COLS_NOTICE_STAFF(COL, LAST) \
+    COL(NSTAFF_USERNAME, "username") \
+    COL(NSTAFF_DISPLAY_NAME, "display_name") \
+    COL(NSTAFF_EMAIL, "email") \
+    COL(NSTAFF_NOTIFY, "notify") \
+    COL(NSTAFF_AFTER, "notices_after") \
+    COL(NSTAFF_DIGEST_DAY, "digest_day") \
+    LAST(NSTAFF_ALL_CLIENTS, "all_clients")
+enum { PM_COLS_NOTICE_STAFF(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_NOTICE_EVENTS: audit rows that may be worth a notice, with the client's name */
+#define PM_COLS_NOTICE_EVENT(COL, LAST) \
+    COL(NEVENT_ID, "a.id") \
+    COL(NEVENT_AT, "a.at") \
+    COL(NEVENT_ACTION, "a.action") \
+    COL(NEVENT_RESULT, "a.result") \
+    COL(NEVENT_DETAIL, "a.detail") \
+    COL(NEVENT_CLIENT_ID, "a.client_id") \
+    COL(NEVENT_FIRST_NAME, "c.first_name") \
+    LAST(NEVENT_LAST_NAME, "c.last_name")
+enum { PM_COLS_NOTICE_EVENT(PM_COL_NAME, PM_COL_NAME) };
+
 #define PM_REVIEW_FROM \
     "account_grants g JOIN clients c ON c.id = g.client_id " \
     "JOIN representatives r ON r.id = g.representative_id " \
@@ -324,6 +349,7 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_PURPOSE, "o.purpose") \
     COL(DUE_KIND, "i.kind") \
     COL(DUE_TO_ADDRESS, "o.to_address") \
+    COL(DUE_CLIENT_ID, "i.client_id") \
     LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
          "WHERE o3.invitation_id = o.invitation_id AND o3.id > o.id) THEN 1 ELSE 0 END")
 enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };

@@ -563,6 +563,39 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       end_reason = 'majority' "
         "WHERE id = %lld AND status = 'active' AND review_decision IS NULL" },
 
+    /* staff notices (pm_notices.c): who wants them */
+    [PM_SQL_NOTICE_STAFF] = { "pm_notice_staff",
+        "SELECT " COLUMNS(PM_COLS_NOTICE_STAFF) " FROM staff "
+        "WHERE active = 1 AND email IS NOT NULL AND notify <> 'none' ORDER BY username",
+        NCOLS(PM_COLS_NOTICE_STAFF) },
+    [PM_SQL_NOTICE_LAST_AUDIT] = { "pm_notice_last_audit",
+        "SELECT coalesce(max(id), 0) FROM audit_log", 1 },
+    /* a new reader starts at the trail's end: no notices of the past */
+    [PM_SQL_NOTICE_START] = { "pm_notice_start",
+        "UPDATE staff SET notices_after = %lld WHERE username = %s AND notices_after IS NULL" },
+    /* audit rows (after, upto] that may be worth a notice, on the staff member's
+     * caseload (the flag: all clients); walked by the primary key */
+    [PM_SQL_NOTICE_EVENTS] = { "pm_notice_events",
+        "SELECT " COLUMNS(PM_COLS_NOTICE_EVENT)
+        " FROM audit_log a JOIN clients c ON c.id = a.client_id "
+        "WHERE a.id > %lld AND a.id <= %lld "
+        "  AND a.action IN ('invitation.accept', 'invitation.decline', 'email.bounced', "
+        "                   'email.failed', 'invitation.verify_failed') "
+        "  AND (CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc "
+        "       WHERE sc.username = %s AND sc.client_id = a.client_id)) "
+        "ORDER BY a.id LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_NOTICE_EVENT) },
+    /* the claim of one notice: only the worker that moves the mark sends it */
+    [PM_SQL_NOTICE_ADVANCE] = { "pm_notice_advance",
+        "UPDATE staff SET notices_after = %lld WHERE username = %s AND notices_after = %lld" },
+    [PM_SQL_NOTICE_DIGEST] = { "pm_notice_digest",
+        "UPDATE staff SET notices_after = %lld, digest_day = %s "
+        "WHERE username = %s AND notices_after = %lld "
+        "  AND (digest_day IS NULL OR digest_day <> %s)" },
+    /* a notice the relay did not take: the mark goes back for the next pass */
+    [PM_SQL_NOTICE_UNDO] = { "pm_notice_undo",
+        "UPDATE staff SET notices_after = %lld, digest_day = %s "
+        "WHERE username = %s AND notices_after = %lld" },
+
     /* admin */
     [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",
         "INSERT INTO settings (name, value, updated_at, updated_by) VALUES (%s, %s, %lld, %s) "

@@ -25,6 +25,8 @@ typedef struct {
     int invitation_url_https;
     const char *login_url;
     int login_url_https;
+    const char *staff_url;         /* PortalStaffURL: the staff page, for links in notices */
+    int staff_url_https;
     int allow_insecure_urls;
     const char *mail_server;
     int mail_tls;                  /* pm_tls_mode or PM_UNSET */

@@ -28,6 +28,7 @@ void *pm_config_create_server(apr_pool_t *p, server_rec *s)
 
     conf->invitation_url_https = PM_UNSET;
     conf->login_url_https = PM_UNSET;
+    conf->staff_url_https = PM_UNSET;
     conf->allow_insecure_urls = PM_UNSET;
     conf->mail_tls = PM_UNSET;
     conf->mail_timeout = PM_UNSET;
@@ -58,6 +59,9 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     from = add->login_url ? add : base;
     conf->login_url = from->login_url;
     conf->login_url_https = from->login_url_https;
+    from = add->staff_url ? add : base;
+    conf->staff_url = from->staff_url;
+    conf->staff_url_https = from->staff_url_https;
     MERGE_INT(allow_insecure_urls);
     MERGE_PTR(mail_server);
     MERGE_INT(mail_tls);
@@ -157,6 +161,18 @@ static const char *set_login_url(cmd_parms *cmd, void *dummy, const char *value)
         return directive_error(cmd, err);
     }
     conf->login_url = value;
+    return NULL;
+}
+
+static const char *set_staff_url(cmd_parms *cmd, void *dummy, const char *value)
+{
+    pm_server_conf *conf = cmd_server_conf(cmd);
+    const char *err = pm_parse_web_url(cmd->pool, value, &conf->staff_url_https);
+
+    if (err) {
+        return directive_error(cmd, err);
+    }
+    conf->staff_url = value;
     return NULL;
 }
 
@@ -484,6 +500,8 @@ const command_rec pm_config_directives[] = {
                   "URL of the invitation page that emails link to (https)"),
     AP_INIT_TAKE1("PortalLoginURL", set_login_url, NULL, RSRC_CONF,
                   "URL where an accepted recipient logs in"),
+    AP_INIT_TAKE1("PortalStaffURL", set_staff_url, NULL, RSRC_CONF,
+                  "URL of the staff page, which staff notices link to (https)"),
     AP_INIT_FLAG("PortalAllowInsecureURLs", set_allow_insecure, NULL, RSRC_CONF,
                  "On to allow http:// URLs (development only); default Off"),
     AP_INIT_FLAG("PortalAllowInsecureMail", set_allow_insecure_mail, NULL, RSRC_CONF,
@@ -583,6 +601,11 @@ static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *co
                             "(or set PortalAllowInsecureURLs On for development)",
                             conf->login_url);
     }
+    if (conf->staff_url && !conf->staff_url_https && !insecure_ok) {
+        return apr_psprintf(p, "PortalStaffURL %s must use https:// "
+                            "(or set PortalAllowInsecureURLs On for development)",
+                            conf->staff_url);
+    }
     if (conf->mail_user && !conf->mail_password_file) {
         return "PortalMailUser needs PortalMailPasswordFile";
     }
@@ -613,6 +636,7 @@ static int log_unedited(apr_pool_t *p, server_rec *s, const pm_server_conf *conf
     const struct { const char *directive, *value, *inherited; } edit[] = {
         { "PortalInvitationURL", conf->invitation_url, main_conf->invitation_url },
         { "PortalLoginURL", conf->login_url, main_conf->login_url },
+        { "PortalStaffURL", conf->staff_url, main_conf->staff_url },
         { "PortalMailServer", conf->mail_server, main_conf->mail_server },
         { "PortalMailFrom", conf->mail_from, main_conf->mail_from },
     };

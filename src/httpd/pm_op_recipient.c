@@ -112,6 +112,7 @@ static pm_op_outcome settle_attempt(pm_op_ctx *c, const pm_op_token *t, const pm
 {
     const char *inv = pm_row_str(t->inv, TOKEN_INV_ID);
     const char *client = pm_row_str(t->inv, TOKEN_CLIENT_ID);
+    json_t *detail = NULL;
 
     if (found && pm_row_int(found, RESERVED_DATE_MATCHES, 0) == 1) {
         a->matched = 1;
@@ -123,9 +124,15 @@ static pm_op_outcome settle_attempt(pm_op_ctx *c, const pm_op_token *t, const pm
         return PM_OP_OK;
     }
     if (lock_spent(c, t, found ? pm_row_int(found, RESERVED_FAILURES, 0)
-                               : VERIFY_ATTEMPTS_CLIENT, a) != APR_SUCCESS
-        || pm_audit(c->q, action, pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
-                    pm_row_int(t->inv, TOKEN_INV_ID, 0), PM_AUDIT_DENIED, NULL) != APR_SUCCESS
+                               : VERIFY_ATTEMPTS_CLIENT, a) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (a->locked) {                 /* the attempt that locked it: staff notices read this */
+        detail = pm_json_object(c->pool);
+        pm_json_set_bool(detail, "locked", 1);
+    }
+    if (pm_audit(c->q, action, pm_row_int(t->inv, TOKEN_CLIENT_ID, 0),
+                 pm_row_int(t->inv, TOKEN_INV_ID, 0), PM_AUDIT_DENIED, detail) != APR_SUCCESS
         || pm_db_commit(c->db) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }

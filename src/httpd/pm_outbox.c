@@ -6,6 +6,7 @@
  * send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
 #include "pm_bounce.h"
+#include "pm_notices.h"
 #include "pm_reviews.h"
 #include "pm_outbox_claim.h"
 #include "pm_outbox_wake.h"
@@ -397,7 +398,7 @@ static const char *helo_name(apr_pool_t *p, server_rec *s, const pm_server_conf 
     return pm_parse_helo_name(name) == NULL ? name : NULL;
 }
 
-static pm_smtp *open_smtp(server_rec *s, apr_pool_t *p, int timeout_sec)
+pm_smtp *pm_outbox_open_smtp(server_rec *s, apr_pool_t *p, int timeout_sec)
 {
     pm_server_conf *conf = pm_server_config(s);
     pm_smtp_conf *sc = apr_pcalloc(p, sizeof(*sc));
@@ -461,7 +462,7 @@ static void relay_answers(pm_outbox_pass *ps)
  * emails were tried. */
 static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch)
 {
-    pm_smtp *smtp = open_smtp(ps->s, ps->p, ps->timeout_sec);
+    pm_smtp *smtp = pm_outbox_open_smtp(ps->s, ps->p, ps->timeout_sec);
     int i, tried = 0;
 
     for (i = 0; i < batch->nelts; i++) {
@@ -581,6 +582,7 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
             }
             run_passes(s, pool);
             pm_reviews_majority_sweep(s, pool);     /* at most every few seconds */
+            pm_notices_pass(s, pool);               /* likewise */
             apr_atomic_set32(&outbox_in_pass, 0);
             next_pass = apr_time_now() + interval;
         }

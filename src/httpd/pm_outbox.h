@@ -6,6 +6,7 @@
 
 #include "pm_common.h"
 #include "pm_settings.h"
+#include "pm_mail_smtp.h"
 
 /* The sample recipient of previews and test emails, and a test email's link
  * fragment (43 characters would look like a token; this one never matches). */
@@ -32,6 +33,9 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
 /* A moment as the emails state it: lang's words in the practice's time zone. */
 const char *pm_outbox_date_time(apr_pool_t *p, const pm_settings *st, const char *lang,
                                 long long unix_seconds);
+
+/* An SMTP sender with the Portal* mail directives (closed when p is cleared). */
+pm_smtp *pm_outbox_open_smtp(server_rec *s, apr_pool_t *p, int timeout_sec);
 
 /* A new Message-ID for an outbox row, "<random@domain-of-From>". */
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s);

@@ -4,6 +4,8 @@
  * token it carries, so two workers (two httpd generations, two instances) never
  * work the same row even when one of them outlived its lease. */
 #include "pm_outbox_claim.h"
+#include "pm_audit.h"
+#include "pm_audit_group.h"
 #include "pm_metrics.h"
 #include "pm_store.h"
 #include "pm_text.h"
@@ -178,6 +180,24 @@ static outcome outcome_of(pm_server_conf *conf, const pm_delivery *d)
                                                                      : OUTCOME_FAILED;
 }
 
+/* An invitation's email that will not be sent: one audit row as the system (staff
+ * notices read it), in the outcome's transaction. The reply is not in it. */
+static apr_status_t audit_failed(pm_db *db, apr_pool_t *p, const pm_delivery *d,
+                                 const char *now)
+{
+    const char *args[PM_AUDIT_ARGS] = { 0 };
+
+    args[0] = now;
+    args[1] = "system";
+    args[2] = "email.failed";
+    args[3] = pm_row_str(d->row, DUE_CLIENT_ID);
+    args[4] = pm_arg_int(p, d->outbox_id);
+    args[5] = PM_AUDIT_OK;
+    args[6] = apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d}",
+                           (apr_int64_t)d->invitation_id, d->attempts);
+    return pm_audit_group_write(db, p, args);
+}
+
 /* One try at writing the outcome: the row (if the pass still holds it), the
  * invitation's sent_at, and send_count taken back for a refused message, in one
  * transaction. *held: the row was still the pass's. */
@@ -202,6 +222,9 @@ static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delive
     }
     else if (rv == APR_SUCCESS) {
         rv = pm_db_exec(db, PM_SQL_OUTBOX_FAILED, held, d->error, oid, ps->claim);
+        if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
+            rv = audit_failed(db, p, d, now);
+        }
     }
     if (rv == APR_SUCCESS && d->counted && d->data == PM_DATA_REFUSED) {
         rv = pm_db_exec(db, PM_SQL_INVITATION_UNCOUNT_SEND, NULL, iid);

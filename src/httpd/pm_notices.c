@@ -1,0 +1,348 @@
+/* pm_notices.c — staff notices (issue 15). The audit trail is the record of what
+ * happened; a staff member with an email and notify "immediate" or "daily" gets the
+ * events on their caseload worth a notice (accepted, declined by the recipient, an
+ * email that failed or bounced, an invitation locked) with the client's first name and
+ * last initial and a link to the client view, never an address or a note. A mark per
+ * person (staff.notices_after, an audit id) says how far theirs are done: moving it is
+ * the claim, so two workers never send one notice twice; a relay that refuses puts it
+ * back for the next pass. */
+#include "pm_notices.h"
+#include "pm_locale.h"
+#include "pm_mail_format.h"
+#include "pm_outbox.h"
+#include "pm_settings.h"
+#include "pm_store.h"
+#include "pm_text.h"
+
+#include <jansson.h>
+
+APLOG_USE_MODULE(portal_manager);
+
+#define NOTICES_EVERY  apr_time_from_sec(5)
+#define IMMEDIATE_MAX  50            /* events per immediate notice; the rest next time */
+#define DIGEST_MAX     200           /* events a digest lists; it says when there were more */
+#define DIGEST_HOUR    7             /* practice time */
+
+static apr_time_t last_pass;         /* the worker thread's own */
+
+typedef struct {
+    server_rec *s;
+    apr_pool_t *p;
+    pm_db *db;
+    pm_settings st;
+    long long now, last_id;          /* the trail's end when this pass began */
+    const char *today;               /* practice time, YYYY-MM-DD */
+    int hour;                        /* practice time */
+    pm_smtp *smtp;                   /* opened for the first notice */
+    int relay_failed;                /* stop this pass: the rest waits too */
+} notice_run;
+
+typedef struct {
+    const char *subject, *text, *html;
+    int events;
+} notice_mail;
+
+/* Whether an audit row's JSON detail has key equal to value (NULL: key is true). */
+static int detail_says(const char *detail, const char *key, const char *value)
+{
+    json_t *doc = detail ? json_loads(detail, 0, NULL) : NULL;
+    json_t *v = doc ? json_object_get(doc, key) : NULL;
+    int yes = value ? json_is_string(v) && strcmp(json_string_value(v), value) == 0
+                    : json_is_true(v);
+
+    json_decref(doc);
+    return yes;
+}
+
+/* What an audit row says in a notice, or NULL when it is not worth one. */
+static const char *event_words(const pm_row *row)
+{
+    const char *action = pm_row_str(row, NEVENT_ACTION);
+    const char *result = pm_row_str(row, NEVENT_RESULT);
+    const char *detail = pm_row_str(row, NEVENT_DETAIL);
+    int ok = result && strcmp(result, "ok") == 0;
+
+    if (strcmp(action, "invitation.accept") == 0) {
+        return ok ? "invitation accepted" : NULL;
+    }
+    if (strcmp(action, "invitation.decline") == 0) {
+        return ok ? "invitation declined by the recipient" : NULL;
+    }
+    if (strcmp(action, "email.failed") == 0) {
+        return "the invitation email could not be delivered";
+    }
+    if (strcmp(action, "email.bounced") == 0) {
+        return detail_says(detail, "type", "hard") ? "the invitation email bounced" : NULL;
+    }
+    if (strcmp(action, "invitation.verify_failed") == 0) {
+        return detail_says(detail, "locked", NULL)
+               ? "invitation locked (too many wrong dates of birth)" : NULL;
+    }
+    return NULL;
+}
+
+/* "Ana L.": the first name and the last name's first character (UTF-8). */
+static const char *short_name(apr_pool_t *p, const char *first, const char *last)
+{
+    unsigned char c = last ? (unsigned char)last[0] : 0;
+    int n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    int i;
+
+    if (c == 0) {
+        return first ? first : "";
+    }
+    for (i = 1; i < n; i++) {
+        if (last[i] == '\0') {
+            n = i;
+            break;
+        }
+    }
+    return apr_psprintf(p, "%s %.*s.", first ? first : "", n, last);
+}
+
+static const char *client_link(notice_run *run, const char *client_id)
+{
+    const char *base = pm_server_config(run->s)->staff_url;
+
+    return base ? apr_pstrcat(run->p, base, "#client=", client_id, NULL) : NULL;
+}
+
+/* One event as a text line (and its link) and an HTML list item. */
+static void add_event(notice_run *run, const pm_row *row, const char *words,
+                      apr_array_header_t *text, apr_array_header_t *html)
+{
+    apr_pool_t *p = run->p;
+    const char *who = short_name(p, pm_row_str(row, NEVENT_FIRST_NAME),
+                                 pm_row_str(row, NEVENT_LAST_NAME));
+    const char *when = pm_outbox_date_time(p, &run->st, "en", pm_row_int(row, NEVENT_AT, 0));
+    const char *link = client_link(run, pm_row_str(row, NEVENT_CLIENT_ID));
+    const char *line = apr_psprintf(p, "%s: %s (%s)", who, words, when);
+
+    APR_ARRAY_PUSH(text, const char *) = apr_pstrcat(p, "- ", line, "\r\n",
+                                                     link ? "  " : "", link ? link : "",
+                                                     link ? "\r\n" : "", NULL);
+    APR_ARRAY_PUSH(html, const char *) = link
+        ? apr_pstrcat(p, "<li><a href=\"", pm_html_escape(p, link), "\">",
+                      pm_html_escape(p, line), "</a></li>", NULL)
+        : apr_pstrcat(p, "<li>", pm_html_escape(p, line), "</li>", NULL);
+}
+
+/* The notice for these rows; mail->events 0 when none is worth one. */
+static void compose(notice_run *run, const pm_row *staff, const apr_array_header_t *rows,
+                    int digest, int more, notice_mail *mail)
+{
+    apr_pool_t *p = run->p;
+    apr_array_header_t *text = apr_array_make(p, 8, sizeof(const char *));
+    apr_array_header_t *html = apr_array_make(p, 8, sizeof(const char *));
+    const char *name = pm_html_escape(p, pm_row_str(staff, NSTAFF_DISPLAY_NAME));
+    const char *why, *more_line = "";
+    int i;
+
+    mail->events = 0;
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *words = event_words(row);
+        if (words) {
+            add_event(run, row, words, text, html);
+            mail->events++;
+        }
+    }
+    if (mail->events == 0) {
+        return;
+    }
+    if (more) {
+        more_line = "More happened than fits in one email: open the staff page for the rest.";
+    }
+    why = digest ? "a daily digest" : "at once";
+    mail->subject = digest
+        ? apr_psprintf(p, "Client Portal Manager: your daily digest (%d update%s)",
+                       mail->events, mail->events == 1 ? "" : "s")
+        : apr_psprintf(p, "Client Portal Manager: %d update%s for your clients",
+                       mail->events, mail->events == 1 ? "" : "s");
+    mail->text = apr_pstrcat(p, "Hello ", pm_row_str(staff, NSTAFF_DISPLAY_NAME), ",\r\n\r\n",
+                             "This is what happened for your clients:\r\n\r\n",
+                             apr_array_pstrcat(p, text, '\0'), "\r\n", more_line,
+                             *more_line ? "\r\n\r\n" : "",
+                             "You get these emails because your notices are set to ", why,
+                             " on the Client Portal Manager's staff page; you can change "
+                             "that there.\r\n", NULL);
+    mail->html = apr_pstrcat(p, "<!DOCTYPE html><html lang=\"en\"><body><p>Hello ", name,
+                             ",</p><p>This is what happened for your clients:</p><ul>",
+                             apr_array_pstrcat(p, html, '\0'), "</ul>",
+                             *more_line ? "<p>" : "", more_line, *more_line ? "</p>" : "",
+                             "<p>You get these emails because your notices are set to ", why,
+                             " on the Client Portal Manager's staff page; you can change "
+                             "that there.</p></body></html>", NULL);
+}
+
+static pm_send_result send_mail(notice_run *run, const pm_row *staff, const notice_mail *mail,
+                                const char **error)
+{
+    pm_server_conf *conf = pm_server_config(run->s);
+    pm_mail_message m;
+
+    if (run->smtp == NULL) {
+        run->smtp = pm_outbox_open_smtp(run->s, run->p, conf->mail_timeout != PM_UNSET
+                                                        ? conf->mail_timeout
+                                                        : PM_DEFAULT_MAIL_TIMEOUT);
+    }
+    memset(&m, 0, sizeof(m));
+    m.to_name = pm_row_str(staff, NSTAFF_DISPLAY_NAME);
+    m.to_addr = pm_row_str(staff, NSTAFF_EMAIL);
+    m.subject = mail->subject;
+    m.text = mail->text;
+    m.html = mail->html;
+    m.message_id = pm_outbox_message_id(run->p, run->s);
+    m.date = apr_time_now();
+    return run->smtp ? pm_smtp_send(run->smtp, run->p, &m, error) : PM_SEND_RELAY_DOWN;
+}
+
+/* Sends the notice the mark was moved for; a refusal moves the mark back. */
+static void deliver(notice_run *run, const pm_row *staff, const notice_mail *mail,
+                    long long before, long long moved_to)
+{
+    const char *user = pm_row_str(staff, NSTAFF_USERNAME), *error = "no SMTP sender";
+    apr_pool_t *p = run->p;
+
+    if (send_mail(run, staff, mail, &error) == PM_SEND_OK) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, run->s, PM_LOGNO(00590)
+                     "staff notice sent to %s (%d event(s))", user, mail->events);
+        return;
+    }
+    run->relay_failed = 1;
+    pm_db_exec(run->db, PM_SQL_NOTICE_UNDO, NULL, pm_arg_int(p, before),
+               pm_row_str(staff, NSTAFF_DIGEST_DAY), user, pm_arg_int(p, moved_to));
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, run->s, PM_LOGNO(00591)
+                 "staff notice for %s not sent, tried again later: %s", user,
+                 pm_mask_emails(p, error));
+}
+
+static int read_events(notice_run *run, const pm_row *staff, long long after, int limit,
+                       apr_array_header_t **rows)
+{
+    apr_pool_t *p = run->p;
+
+    return pm_db_select(run->db, PM_SQL_NOTICE_EVENTS, rows, pm_arg_int(p, after),
+                        pm_arg_int(p, run->last_id),
+                        pm_row_int(staff, NSTAFF_ALL_CLIENTS, 0) == 1 ? "1" : "0",
+                        pm_row_str(staff, NSTAFF_USERNAME), pm_arg_int(p, limit)) == APR_SUCCESS;
+}
+
+/* notify immediate: what is new since the mark, at most IMMEDIATE_MAX events a time */
+static void serve_immediate(notice_run *run, const pm_row *staff, long long after)
+{
+    apr_pool_t *p = run->p;
+    apr_array_header_t *rows;
+    notice_mail mail;
+    long long upto = run->last_id;
+    int moved = 0;
+
+    if (!read_events(run, staff, after, IMMEDIATE_MAX, &rows)) {
+        return;
+    }
+    if (rows->nelts == IMMEDIATE_MAX) {      /* the rest next time */
+        upto = pm_row_int(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), NEVENT_ID, after);
+    }
+    compose(run, staff, rows, 0, 0, &mail);
+    if (pm_db_exec(run->db, PM_SQL_NOTICE_ADVANCE, &moved, pm_arg_int(p, upto),
+                   pm_row_str(staff, NSTAFF_USERNAME), pm_arg_int(p, after)) != APR_SUCCESS
+        || moved != 1 || mail.events == 0) {
+        return;                              /* another worker's, or nothing to say */
+    }
+    deliver(run, staff, &mail, after, upto);
+}
+
+/* notify daily: once a practice day from DIGEST_HOUR, everything since the mark */
+static void serve_digest(notice_run *run, const pm_row *staff, long long after)
+{
+    apr_pool_t *p = run->p;
+    const char *day = pm_row_str(staff, NSTAFF_DIGEST_DAY);
+    apr_array_header_t *rows;
+    notice_mail mail;
+    int moved = 0;
+
+    if (run->hour < DIGEST_HOUR || (day && strcmp(day, run->today) == 0)
+        || !read_events(run, staff, after, DIGEST_MAX + 1, &rows)) {
+        return;
+    }
+    if (rows->nelts > DIGEST_MAX) {
+        rows->nelts = DIGEST_MAX;
+    }
+    compose(run, staff, rows, 1, rows->nelts == DIGEST_MAX, &mail);
+    if (pm_db_exec(run->db, PM_SQL_NOTICE_DIGEST, &moved, pm_arg_int(p, run->last_id),
+                   run->today, pm_row_str(staff, NSTAFF_USERNAME), pm_arg_int(p, after),
+                   run->today) != APR_SUCCESS
+        || moved != 1 || mail.events == 0) {
+        return;
+    }
+    deliver(run, staff, &mail, after, run->last_id);
+}
+
+static void serve(notice_run *run, const pm_row *staff)
+{
+    const char *user = pm_row_str(staff, NSTAFF_USERNAME);
+    long long after = pm_row_int(staff, NSTAFF_AFTER, -1);
+
+    if (pm_row_str(staff, NSTAFF_AFTER) == NULL) {      /* new reader: from now on */
+        pm_db_exec(run->db, PM_SQL_NOTICE_START, NULL, pm_arg_int(run->p, run->last_id), user);
+        return;
+    }
+    if (after >= run->last_id && strcmp(pm_row_str(staff, NSTAFF_NOTIFY), "daily") != 0) {
+        return;
+    }
+    if (strcmp(pm_row_str(staff, NSTAFF_NOTIFY), "immediate") == 0) {
+        serve_immediate(run, staff, after);
+    }
+    else {
+        serve_digest(run, staff, after);
+    }
+}
+
+/* The practice's clock and the trail's end; 0 when either cannot be read. */
+static int start_run(notice_run *run)
+{
+    char zone_buf[64];
+    const char *zone, *hour;
+    apr_array_header_t *rows;
+
+    if (pm_settings_load(run->db, run->p, &run->st) != APR_SUCCESS
+        || pm_db_select(run->db, PM_SQL_NOTICE_LAST_AUDIT, &rows) != APR_SUCCESS
+        || rows->nelts != 1) {
+        return 0;
+    }
+    run->last_id = pm_row_int(pm_first_row(rows), 0, 0);
+    run->now = apr_time_sec(apr_time_now());
+    zone = pm_time_zone_name(run->st.time_zone, zone_buf, sizeof(zone_buf));
+    run->today = pm_locale_day_of(run->p, run->now, zone);
+    hour = pm_locale_date_time(run->p, run->now, "en", zone, "H");
+    run->hour = hour ? atoi(hour) : -1;
+    return run->today != NULL;
+}
+
+void pm_notices_pass(server_rec *s, apr_pool_t *pool)
+{
+    apr_time_t now = apr_time_now();
+    apr_array_header_t *staff;
+    notice_run run;
+    int i;
+
+    if (now - last_pass < NOTICES_EVERY) {
+        return;
+    }
+    last_pass = now;
+    memset(&run, 0, sizeof(run));
+    run.s = s;
+    if (apr_pool_create(&run.p, pool) != APR_SUCCESS) {
+        return;
+    }
+    if ((run.db = pm_db_open(s, run.p)) != NULL) {
+        if (start_run(&run)
+            && pm_db_select(run.db, PM_SQL_NOTICE_STAFF, &staff) == APR_SUCCESS) {
+            for (i = 0; i < staff->nelts && !run.relay_failed; i++) {
+                serve(&run, &APR_ARRAY_IDX(staff, i, pm_row));
+            }
+        }
+        pm_db_close(run.db);
+    }
+    apr_pool_destroy(run.p);
+}
