@@ -1,0 +1,196 @@
+# t/staff_notices.t — staff notices (issue 15): the delivery worker tells a staff member
+# who gave an email what happened for the clients on their caseload — an invitation
+# accepted, declined by the recipient, locked after wrong dates of birth, an email that
+# could not be delivered — with the first name and last initial and a link to the client
+# view (PortalStaffURL), no addresses; "immediate" as it happens, "daily" once a practice
+# day from 07:00; nothing when there is nothing to say; nobody else's clients.
+#
+# Runs on both databases. Real events through the real APIs and the real worker; two
+# staff rows of the file's own, their notice columns set in the database (the API and the
+# admin tool that set them have tests of their own), removed at the end.
+use strict;
+use warnings;
+
+use FindBin ();
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(-withtestmore);
+use Test::More;
+use Time::HiRes ();
+use PortalTest;
+use PortalTest::Invite;
+
+# provoked on purpose: the 550 (the worker logs the failed delivery) and the 451 to a
+# notice (logged, tried again)
+expect_log_ids(qw(PM00053 PM00591));
+
+my $pw = 'a perfectly long pass';
+# two staff members of this file's own (no login needed: the events are made as admin, the
+# notices only read the rows), so no other file's clients or events reach their notices
+my @STAFF = qw(nt15a nt15b);
+my %ADDR = (nt15a => 'nt15a.notices.t15n@example.test', nt15b => 'nt15b.notices.t15n@example.test');
+sub staff_set {
+    my ($user, %v) = @_;
+    my @k = sort keys %v;
+    tdb()->do('UPDATE staff SET ' . join(', ', map { "$_ = ?" } @k) . ' WHERE username = ?',
+              undef, @v{@k}, $user);
+}
+sub staff_row { tdb()->selectrow_hashref('SELECT * FROM staff WHERE username = ?', undef, $_[0]) }
+sub last_audit { (tdb()->selectrow_array('SELECT coalesce(max(id), 0) FROM audit_log'))[0] }
+sub cleanup {
+    my $in = join ',', map { "'$_'" } @STAFF;
+    tdb()->do("DELETE FROM staff_clients WHERE username IN ($in)");
+    tdb()->do("DELETE FROM staff WHERE username IN ($in)");
+    clear_setting('time_zone');
+    mail_replies();
+}
+cleanup();
+END { eval { cleanup(); 1 } or warn "cleanup: $@" }
+
+# quiet to begin with: an address, but notify none, so the worker leaves them alone
+tdb()->do("INSERT INTO staff (username, display_name, email, notify) VALUES (?, ?, ?, 'none')",
+          undef, $_, "Notice Reader $_", $ADDR{$_}) for @STAFF;
+my $mark = last_audit();
+
+sub invite_token {
+    my ($c) = @_;
+    json_ok(staff(POST => "/clients/$c->{id}/invitations"), 201, "invite $c->{first_name}");   # as admin
+    return scalar next_token($c->{email});
+}
+
+# --- the events: four on nt15a's caseload, one on nt15b's ------------------------------------
+my $ana = new_client(first_name => 'Ana', last_name => 'Lúcia', date_of_birth => '1980-01-01',
+                     visible_to => ['nt15a']);
+my $bea = new_client(first_name => 'Bea', last_name => 'Dunn', visible_to => ['nt15a']);
+my $cy  = new_client(first_name => 'Cy', last_name => 'Lock', date_of_birth => '1970-07-07',
+                     visible_to => ['nt15a']);
+my $eve = new_client(first_name => 'Eve', last_name => 'Fail', visible_to => ['nt15a']);
+my $dan = new_client(first_name => 'Dan', last_name => 'Other', date_of_birth => '1990-02-02',
+                     visible_to => ['nt15b']);
+
+json_ok(rcpt(accept => { token => invite_token($ana), date_of_birth => '1980-01-01',
+                         username => "ana.t15n.$$", password => $pw }), 201, 'Ana accepts');
+json_ok(rcpt(decline => { token => invite_token($bea) }), 200, 'Bea declines');
+my $cy_token = invite_token($cy);
+for my $day (1 .. 5) {
+    rcpt(accept => { token => $cy_token, date_of_birth => "1970-01-0$day",
+                     username => "cy.t15n.$$", password => $pw });
+}
+is(invitation_row(tdb()->selectrow_array(
+       'SELECT max(id) FROM invitations WHERE client_id = ?', undef, $cy->{id}))->{status},
+   'locked', 'Cy\'s invitation is locked after five wrong dates');
+mail_replies('RCPT 550 5.1.1 <' . $eve->{email} . '>: Recipient address rejected: User unknown');
+json_ok(staff(POST => "/clients/$eve->{id}/invitations"), 201, 'invite Eve (the relay refuses her address)');
+my $failed;
+for (1 .. 300) {
+    ($failed) = tdb()->selectrow_array(
+        "SELECT a.id FROM audit_log a WHERE a.action = 'email.failed' AND a.client_id = ?", undef, $eve->{id});
+    last if $failed;
+    Time::HiRes::sleep(0.1);
+}
+ok($failed, 'a failed invitation email writes an email.failed audit row');
+my $fail_row = tdb()->selectrow_hashref('SELECT * FROM audit_log WHERE id = ?', undef, $failed // 0) || {};
+is($fail_row->{username}, 'system', 'as the system');
+unlike($fail_row->{detail} // '', qr/@/, 'no address in its detail');
+mail_replies();
+json_ok(rcpt(accept => { token => invite_token($dan), date_of_birth => '1990-02-02',
+                         username => "dan.t15n.$$", password => $pw }), 201, 'Dan (nt15b\'s) accepts');
+my ($lock_detail) = tdb()->selectrow_array(
+    "SELECT detail FROM audit_log WHERE action = 'invitation.verify_failed' AND client_id = ? "
+  . 'ORDER BY id DESC', undef, $cy->{id});
+like($lock_detail // '', qr/"locked"\s*:\s*true/, 'the attempt that locked Cy\'s invitation says so in its audit row');
+
+# --- immediate: one notice with the four, links, no addresses, nobody else's ------------------
+sub notice_parts {
+    my ($m) = @_;
+    my $p = parse_mail($m);
+    my ($text) = map { $_->{text} } grep { $_->{content_type} eq 'text/plain' } @{ $p->{parts} || [] };
+    my ($html) = map { $_->{text} } grep { $_->{content_type} eq 'text/html' } @{ $p->{parts} || [] };
+    return ($p, $text // '', $html // '');
+}
+my $staff_url = 'http://127.0.0.1:' . runtime()->{port} . '/portal-manager/';
+{
+    my $upto = last_audit();
+    staff_set('nt15a', notify => 'immediate', notices_after => $mark);
+    my @m = wait_mail_to($ADDR{nt15a}, 1, 20);
+    is(scalar @m, 1, 'nt15a (immediate) gets a notice');
+    my ($p, $text, $html) = notice_parts($m[0] || {});
+    ok($p->{ok}, 'the notice parses strictly') or diag $p->{error};
+    like($p->{subject} // '', qr/^Client Portal Manager: 4 updates for your clients$/,
+         'subject: four updates') or diag $p->{subject};
+    like($text, qr/^- Ana L\.: invitation accepted \(/m, 'Ana L.: accepted');
+    like($text, qr/^- Bea D\.: invitation declined by the recipient \(/m, 'Bea D.: declined');
+    like($text, qr/^- Cy L\.: invitation locked \(too many wrong dates of birth\)/m, 'Cy L.: locked');
+    like($text, qr/^- Eve F\.: the invitation email could not be delivered/m, 'Eve F.: failed');
+    like($text, qr/^  \Q$staff_url\E#client=$ana->{id}\r?$/m, 'a link to Ana\'s client view');
+    ok(index($html, "$staff_url#client=$cy->{id}") >= 0, 'the HTML part links too');
+    unlike($text, qr/Dan|Other/, 'nothing of nt15b\'s client');
+    unlike($text . $html, qr/Lúcia|Dunn|@/, 'no last names, no addresses');
+    ok(staff_row('nt15a')->{notices_after} >= $upto, 'nt15a\'s mark moved past the events');
+    sleep 7;                                             # more than one notice pass
+    is(scalar(mails_to($ADDR{nt15a})), 1, 'nothing new: no second notice');
+    is(scalar(mails_to($ADDR{nt15b})), 0, 'nt15b (notify none) gets nothing');
+}
+
+# --- a notice the relay refuses comes again later --------------------------------------------
+{
+    my $before = staff_row('nt15a')->{notices_after};
+    my $fay_token = invite_token(new_client(first_name => 'Fay', last_name => 'Retry', visible_to => ['nt15a']));
+    mail_replies(('RCPT 451 4.3.0 Try again later') x 2);      # the notice's next two tries
+    json_ok(rcpt(decline => { token => $fay_token }), 200, 'Fay declines');
+    my @m = wait_mail_to($ADDR{nt15a}, 2, 40);
+    is(scalar @m, 2, 'the notice refused with 451 arrives on a later pass');
+    my (undef, $text) = notice_parts($m[1] || {});
+    like($text, qr/^- Fay R\.: invitation declined by the recipient/m, 'with Fay\'s decline');
+    mail_replies();
+}
+
+# --- daily: once a practice day from 07:00, only the caseload's ------------------------------
+# a zone where it is midday now (Etc/GMT-N is UTC+N)
+sub zone_at_hour {
+    my ($hour) = @_;
+    my $k = ($hour - (gmtime)[2]) % 24;
+    $k -= 24 if $k > 14;
+    return $k == 0 ? 'Etc/GMT' : $k > 0 ? "Etc/GMT-$k" : 'Etc/GMT+' . (-$k);
+}
+{
+    staff_set('nt15a', notify => 'none');
+    set_setting(time_zone => zone_at_hour(3));
+    staff_set('nt15b', notify => 'daily', notices_after => $mark, digest_day => undef);
+    sleep 7;
+    is(scalar(mails_to($ADDR{nt15b})), 0, 'daily, before 07:00 practice time: no digest yet');
+    is(staff_row('nt15b')->{digest_day}, undef, 'and the day is not marked');
+
+    set_setting(time_zone => zone_at_hour(12));
+    my @m = wait_mail_to($ADDR{nt15b}, 1, 20);
+    is(scalar @m, 1, 'daily, after 07:00: nt15b gets the digest');
+    my ($p, $text) = notice_parts($m[0] || {});
+    like($p->{subject} // '', qr/^Client Portal Manager: your daily digest \(1 update\)$/,
+         'digest subject: one update') or diag $p->{subject};
+    like($text, qr/^- Dan O\.: invitation accepted/m, 'Dan O.: accepted');
+    unlike($text, qr/Ana|Bea|Cy|Eve|Fay/, 'none of nt15a\'s clients');
+    my $row = staff_row('nt15b');
+    like($row->{digest_day} // '', qr/^\d{4}-\d\d-\d\d$/, "the practice day is marked ($row->{digest_day})");
+
+    staff_set('nt15b', notices_after => $mark);          # the same events again, same day
+    sleep 7;
+    is(scalar(mails_to($ADDR{nt15b})), 1, 'one digest a day');
+
+    staff_set('nt15b', notices_after => last_audit(), digest_day => undef);
+    my $waited = 0;
+    $waited += 0.2, Time::HiRes::sleep(0.2) while !defined staff_row('nt15b')->{digest_day} && $waited < 20;
+    ok(defined staff_row('nt15b')->{digest_day}, 'nothing to say: the day is marked all the same');
+    is(scalar(mails_to($ADDR{nt15b})), 1, 'and no email is sent');
+}
+
+# --- a new reader starts from now, not from the past -----------------------------------------
+{
+    staff_set('nt15a', notify => 'immediate', notices_after => undef);
+    my $waited = 0;
+    $waited += 0.2, Time::HiRes::sleep(0.2) while !defined staff_row('nt15a')->{notices_after} && $waited < 20;
+    ok(staff_row('nt15a')->{notices_after} >= $mark, 'a new reader\'s mark starts at the trail\'s end');
+    sleep 6;
+    is(scalar(mails_to($ADDR{nt15a})), 2, 'and gets no notice of what happened before');
+}
+
+done_testing();
