@@ -38,7 +38,7 @@ function query(cursor) {
 }
 
 function clientCell(e) {
-  if (e.client_id == null) return h('td', { text: 'None (test email)' });
+  if (e.client_id == null) return h('td', { text: 'No client (a test email)' });
   const name = [e.client_first_name, e.client_last_name].filter(Boolean).join(' ');
   return h('td', { text: `${name} (number ${e.client_id})` });
 }
