@@ -27,8 +27,9 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
     ok($me->{admin}, 'admin: admin is true (a sub-request for PUT /admin/settings is allowed)');
     ok(is_json_bool($me->{representatives_enabled}), 'admin: representatives_enabled is a JSON boolean');
     like($me->{max_sends_per_invitation} // '', qr/^\d+$/, 'admin: max_sends_per_invitation is a number');
-    is_deeply([sort keys %$me], [qw(admin display_name max_sends_per_invitation representative_scopes
-                                    representatives_enabled time_zone username)],
+    is_deeply([sort keys %$me], [qw(admin display_name email max_sends_per_invitation notify
+                                    representative_scopes representatives_enabled time_zone
+                                    username)],
               'admin: exactly the documented fields')
         or diag explain $me;
     like($me->{time_zone} // '', qr{^[A-Za-z_]+(?:/[A-Za-z_+\-]+)*$},
@@ -47,6 +48,8 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
     is($me->{display_name}, 'Casey Clinician', 'clin1: display_name');
     ok(is_json_bool($me->{admin}) && !$me->{admin}, 'clin1: admin is JSON false')
         or diag explain $me;
+    ok(exists $me->{email} && !defined $me->{email}, 'clin1: email null (none set)');
+    is($me->{notify}, 'daily', 'clin1: notify daily (the default)');
 }
 {
     my $res = staff(HEAD => '/me', user => 'clin2');

@@ -24,6 +24,8 @@ typedef struct {
     const char *schema_dir;     /* for init */
     const char *display_name;   /* staff add/update --name */
     int all_clients;            /* staff add/update: -1 unset, 0 --no-all-clients, 1 --all-clients */
+    const char *email;          /* staff update --email */
+    int no_email;               /* staff update --no-email */
     const char *format;         /* clients sync --format: csv, fhir; NULL: by file name */
     const char *identifier_system; /* clients sync --identifier-system */
     const char *before;         /* audit export|prune --before YYYY-MM-DD */

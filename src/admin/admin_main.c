@@ -34,6 +34,8 @@
 #define OPT_BEFORE         0x100
 #define OPT_SECRET_FILE    0x200
 #define OPT_RECIPIENT      0x400
+#define OPT_EMAIL          0x800
+#define OPT_NO_EMAIL       0x1000
 
 typedef struct {
     const char *group;
@@ -46,8 +48,10 @@ typedef struct {
 static const command_spec commands[] = {
     { "init", NULL, 0, OPT_SCHEMA_DIR, "init [--schema-dir DIR]" },
     { "staff", "add", 1, OPT_NAME | OPT_ALL_CLIENTS, "staff add USER [--name NAME] [--all-clients]" },
-    { "staff", "update", 1, OPT_NAME | OPT_ALL_CLIENTS | OPT_NO_ALL_CLIENTS,
-      "staff update USER [--name NAME] [--all-clients | --no-all-clients]" },
+    { "staff", "update", 1,
+      OPT_NAME | OPT_ALL_CLIENTS | OPT_NO_ALL_CLIENTS | OPT_EMAIL | OPT_NO_EMAIL,
+      "staff update USER [--name NAME] [--all-clients | --no-all-clients] "
+      "[--email ADDRESS | --no-email]" },
     { "staff", "grant", 2, 0, "staff grant USER CLIENT_ID" },
     { "staff", "revoke", 2, 0, "staff revoke USER CLIENT_ID" },
     { "staff", "disable", 1, 0, "staff disable USER" },
@@ -96,7 +100,10 @@ static const char help_text[] =
 "      display name (default USER). With --all-clients they may view every\n"
 "      client, otherwise only the clients granted to them.\n"
 "  staff update USER [--name NAME] [--all-clients | --no-all-clients]\n"
-"      Change a staff member's display name or all-clients permission.\n"
+"               [--email ADDRESS | --no-email]\n"
+"      Change a staff member's display name or all-clients permission, or the\n"
+"      email address their notices about their clients go to (--no-email: none;\n"
+"      how often, each chooses on the staff page).\n"
 "  staff grant USER CLIENT_ID\n"
 "      Let USER view the client with id CLIENT_ID.\n"
 "  staff revoke USER CLIENT_ID\n"
@@ -107,7 +114,7 @@ static const char help_text[] =
 "      Undo staff disable.\n"
 "  staff list\n"
 "      Tab-separated: username, display name, all_clients, active, number of\n"
-"      granted clients.\n"
+"      granted clients, email (empty: none), notify (none, immediate, daily).\n"
 "  staff sync-caseloads FILE.csv\n"
 "      Make caseloads follow the EHR. FILE.csv's first line is exactly\n"
 "          username,external_id\n"
@@ -303,6 +310,7 @@ static int value_option(parsed_line *pl, int argc, const char *const *argv, int 
         { "--before", offsetof(admin_options, before), OPT_BEFORE },
         { "--secret-file", offsetof(admin_options, secret_file), OPT_SECRET_FILE },
         { "--recipient", offsetof(admin_options, recipient), OPT_RECIPIENT },
+        { "--email", offsetof(admin_options, email), OPT_EMAIL },
     };
     size_t k;
 
@@ -324,6 +332,7 @@ static int flag_option(parsed_line *pl, const char *a)
         { "--discharge-missing", offsetof(admin_options, discharge_missing), 1, OPT_DISCHARGE },
         { "--all-clients", offsetof(admin_options, all_clients), 1, OPT_ALL_CLIENTS },
         { "--no-all-clients", offsetof(admin_options, all_clients), 0, OPT_NO_ALL_CLIENTS },
+        { "--no-email", offsetof(admin_options, no_email), 1, OPT_NO_EMAIL },
     };
     size_t k;
 
@@ -369,6 +378,9 @@ static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_l
     if ((pl->opts_seen & OPT_ALL_CLIENTS) && (pl->opts_seen & OPT_NO_ALL_CLIENTS)) {
         return usage_error("--all-clients and --no-all-clients exclude each other");
     }
+    if ((pl->opts_seen & OPT_EMAIL) && (pl->opts_seen & OPT_NO_EMAIL)) {
+        return usage_error("--email and --no-email exclude each other");
+    }
     return ADMIN_OK;
 }
 
@@ -405,7 +417,7 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
     static const char *const option_names[] = {
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
         "--dry-run", "--discharge-missing", "--identifier-system", "--before",
-        "--secret-file", "--recipient"
+        "--secret-file", "--recipient", "--email", "--no-email"
     };
     const char *group;
     int skip, i;

@@ -152,25 +152,51 @@ static int staff_add(admin_db *db, const admin_options *o)
     return ADMIN_OK;
 }
 
-static int staff_update(admin_db *db, const admin_options *o)
+/* The options of staff update: at least one, each value valid (the email as the
+ * module checks a client's, pm_email_problem). */
+static int staff_update_check(const admin_options *o)
 {
-    const char *args[3];
     const char *problem;
-    staff_row st;
 
-    if (o->display_name == NULL && o->all_clients < 0) {
-        admin_error("staff update needs --name, --all-clients or --no-all-clients");
+    if (o->display_name == NULL && o->all_clients < 0 && o->email == NULL && !o->no_email) {
+        admin_error("staff update needs --name, --all-clients, --no-all-clients, --email "
+                    "or --no-email");
         return ADMIN_USAGE;
     }
     if (o->display_name && (problem = display_name_problem(o->display_name)) != NULL) {
         admin_error("display name %s", problem);
         return ADMIN_FAIL;
     }
-    if (load_known_staff(db, o->args[0], &st) != ADMIN_OK) {
+    if (o->email && (problem = pm_email_problem(o->email)) != NULL) {
+        admin_error("email '%s' %s", o->email, problem);
         return ADMIN_FAIL;
     }
-    args[0] = o->display_name ? o->display_name : st.display_name;
-    args[1] = o->all_clients < 0 ? (st.all_clients ? "1" : "0")
+    return ADMIN_OK;
+}
+
+/* --email ADDRESS or --no-email: where the staff member's notices go. */
+static int staff_update_email(admin_db *db, const admin_options *o)
+{
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_SET_EMAIL, NULL, o->email, o->args[0])
+        != APR_SUCCESS) {
+        return ADMIN_FAIL;
+    }
+    if (o->email) {
+        printf("%s's notices go to %s\n", o->args[0], o->email);
+    }
+    else {
+        printf("%s has no email address now: no notices are sent to them\n", o->args[0]);
+    }
+    return ADMIN_OK;
+}
+
+/* --name, --all-clients, --no-all-clients */
+static int staff_update_access(admin_db *db, const admin_options *o, const staff_row *st)
+{
+    const char *args[3];
+
+    args[0] = o->display_name ? o->display_name : st->display_name;
+    args[1] = o->all_clients < 0 ? (st->all_clients ? "1" : "0")
                                  : (o->all_clients ? "1" : "0");
     args[2] = o->args[0];
     if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_UPDATE, NULL, args[0], args[1], args[2])
@@ -179,6 +205,26 @@ static int staff_update(admin_db *db, const admin_options *o)
     }
     printf("updated staff member %s (%s), %s\n", o->args[0], args[0],
            args[1][0] == '1' ? "may view all clients" : "may view granted clients only");
+    return ADMIN_OK;
+}
+
+static int staff_update(admin_db *db, const admin_options *o)
+{
+    staff_row st;
+    int rc;
+
+    if ((rc = staff_update_check(o)) != ADMIN_OK) {
+        return rc;
+    }
+    if (load_known_staff(db, o->args[0], &st) != ADMIN_OK || admin_db_begin(db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    if (((o->display_name || o->all_clients >= 0) && staff_update_access(db, o, &st) != ADMIN_OK)
+        || ((o->email || o->no_email) && staff_update_email(db, o) != ADMIN_OK)
+        || admin_db_commit(db) != ADMIN_OK) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
     return ADMIN_OK;
 }
 
@@ -249,7 +295,8 @@ static int staff_list(admin_db *db)
     if (pm_db_select(db->exec, PM_SQL_ADMIN_STAFF_LIST, &rows) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
-    admin_print_rows("username\tdisplay_name\tall_clients\tactive\tgranted_clients", rows);
+    admin_print_rows("username\tdisplay_name\tall_clients\tactive\tgranted_clients\temail\t"
+                     "notify", rows);
     return ADMIN_OK;
 }
 

@@ -49,7 +49,9 @@ enum { PM_COLS_SETTING(PM_COL_NAME, PM_COL_NAME) };
     COL(STAFF_USERNAME, "username") \
     COL(STAFF_DISPLAY_NAME, "display_name") \
     COL(STAFF_ALL_CLIENTS, "all_clients") \
-    LAST(STAFF_ACTIVE, "active")
+    COL(STAFF_ACTIVE, "active") \
+    COL(STAFF_EMAIL, "email") \
+    LAST(STAFF_NOTIFY, "notify")
 enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- clients ----------------------------------------------------------------------- */
@@ -605,8 +607,10 @@ enum { PM_COLS_SCHEMA_VERSION(PM_COL_NAME, PM_COL_NAME) };
     COL(ADMIN_STAFF_DISPLAY_NAME, "s.display_name") \
     COL(ADMIN_STAFF_ALL_CLIENTS, "s.all_clients") \
     COL(ADMIN_STAFF_ACTIVE, "s.active") \
-    LAST(ADMIN_STAFF_GRANTED, \
-         "(SELECT count(*) FROM staff_clients g WHERE g.username = s.username)")
+    COL(ADMIN_STAFF_GRANTED, \
+        "(SELECT count(*) FROM staff_clients g WHERE g.username = s.username)") \
+    COL(ADMIN_STAFF_EMAIL, "s.email") \
+    LAST(ADMIN_STAFF_NOTIFY, "s.notify")
 enum { PM_COLS_ADMIN_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* `clients list`: printed as they come, in this order */

@@ -117,6 +117,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_STAFF_GET] = { "pm_staff_get",
         "SELECT " COLUMNS(PM_COLS_STAFF) " FROM staff WHERE username = %s",
         NCOLS(PM_COLS_STAFF) },
+    /* PUT /me/preferences: the row lock (PostgreSQL) of an active staff member, then
+     * their own notices choice (none, immediate, daily; the schema's CHECK) */
+    [PM_SQL_STAFF_LOCK_ROW] = { "pm_staff_lock_row",
+        "UPDATE staff SET notify = notify WHERE username = %s AND active = 1" },
+    [PM_SQL_STAFF_SET_NOTIFY] = { "pm_staff_set_notify",
+        "UPDATE staff SET notify = %s WHERE username = %s AND active = 1" },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
         SUMMARY_OF_INDEXED_ROWS("SELECT c.id, c.sort_key, c.first_name, c.last_name, "
@@ -891,6 +897,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE staff SET display_name = %s, all_clients = %d WHERE username = %s" },
     [PM_SQL_ADMIN_STAFF_SET_ACTIVE] = { "pm_admin_staff_set_active",
         "UPDATE staff SET active = %d WHERE username = %s" },
+    /* staff update --email ADDR | --no-email (NULL) */
+    [PM_SQL_ADMIN_STAFF_SET_EMAIL] = { "pm_admin_staff_set_email",
+        "UPDATE staff SET email = %s WHERE username = %s" },
     [PM_SQL_ADMIN_STAFF_LIST] = { "pm_admin_staff_list",
         "SELECT " COLUMNS(PM_COLS_ADMIN_STAFF) " FROM staff s ORDER BY s.username",
         NCOLS(PM_COLS_ADMIN_STAFF) },

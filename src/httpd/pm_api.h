@@ -10,6 +10,8 @@ typedef struct pm_staff {
     const char *username;
     const char *display_name;
     int all_clients;
+    const char *email;          /* where notices go (staff update --email), or NULL */
+    const char *notify;         /* notices: "none", "immediate" or "daily" */
 } pm_staff;
 
 /* Keyset paging shared by the lists (pm_api_paging.c). A page is read as limit + 1

@@ -1,9 +1,11 @@
 /* pm_api_staff.c — the staff API handler (SetHandler portal-manager): deny by
  * default, the common prelude every route runs (CSRF, body, database, staff
- * lookup), the routing table, and GET /me; GET /health alone needs no user. */
+ * lookup), the routing table, GET /me and the caller's own PUT /me/preferences;
+ * GET /health alone needs no user. */
 #include "pm_api.h"
 #include "pm_locale.h"
 #include "pm_monitor.h"
+#include "pm_op.h"
 #include "pm_reviews.h"
 #include "pm_route.h"
 #include "pm_scopes.h"
@@ -38,6 +40,8 @@ static int load_staff(pm_req *q)
     staff->display_name = pm_row_str(row, STAFF_DISPLAY_NAME)
                           ? pm_row_str(row, STAFF_DISPLAY_NAME) : "";
     staff->all_clients = pm_row_int(row, STAFF_ALL_CLIENTS, 0) == 1;
+    staff->email = pm_row_str(row, STAFF_EMAIL);
+    staff->notify = pm_row_str(row, STAFF_NOTIFY) ? pm_row_str(row, STAFF_NOTIFY) : "daily";
     q->staff = staff;
     return PM_NEXT;
 }
@@ -134,11 +138,59 @@ static int get_me(pm_req *q)
     pm_json_set_str(me, "username", q->staff->username);
     pm_json_set_str(me, "display_name", q->staff->display_name);
     pm_json_set_bool(me, "admin", may_administer(q));
+    /* the caller's own notices: the address the administrator set (or null), how often */
+    pm_json_set_str(me, "email", q->staff->email);
+    pm_json_set_str(me, "notify", q->staff->notify);
     return pm_http_send_json(q, HTTP_OK, me);
+}
+
+static const char *const preference_fields[] = { "notify", NULL };
+
+static const pm_api_answer preference_answers[] = {
+    { PM_OP_NOT_STAFF, NULL, HTTP_FORBIDDEN, "not_staff",
+      "Your account is not set up as practice staff for the Client Portal Manager. Ask "
+      "your administrator.", NULL },
+    { PM_OP_OK, NULL, 0, NULL, NULL, NULL }
+};
+
+static int notify_valid(const json_t *value)
+{
+    const char *v = json_is_string(value) ? json_string_value(value) : "";
+
+    return strcmp(v, "none") == 0 || strcmp(v, "immediate") == 0 || strcmp(v, "daily") == 0;
+}
+
+/* PUT /me/preferences {"notify": "none"|"immediate"|"daily"}: the caller's own
+ * notices about their clients; answers the preferences as stored. */
+static int put_preferences(pm_req *q)
+{
+    json_t *value = pm_http_body_field(q, "notify"), *out;
+    const char *notify;
+    pm_op_outcome o;
+    pm_op_ctx c;
+    int rc;
+
+    if ((rc = pm_http_check_fields(q, preference_fields)) != PM_NEXT) {
+        return rc;
+    }
+    if (!notify_valid(value)) {
+        return pm_http_unprocessable(q, "invalid_notify",
+                                     "notify must be \"none\", \"immediate\" or \"daily\".",
+                                     "notify");
+    }
+    notify = json_string_value(value);
+    pm_op_ctx_init(&c, q);
+    if ((o = pm_op_staff_set_notify(&c, notify)) != PM_OP_OK) {
+        return pm_api_send_outcome(q, preference_answers, "staff.preferences", o);
+    }
+    out = pm_json_object(q->r->pool);
+    pm_json_set_str(out, "notify", notify);
+    return pm_http_send_json(q, HTTP_OK, out);
 }
 
 static const pm_route staff_routes[] = {
     { "GET", "/me", get_me },
+    { "PUT", "/me/preferences", put_preferences },
     { "GET", "/clients", pm_api_clients_list },
     { "POST", "/clients/search", pm_api_clients_search },
     { "GET", "/clients/{id}", pm_api_client_view },

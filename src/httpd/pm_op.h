@@ -49,6 +49,7 @@ typedef enum pm_op_outcome {
     PM_OP_SCOPE_OFF,            /* a scope whose module is off in the settings */
     PM_OP_BAD_DATES,            /* access that ends before it starts */
     PM_OP_HOME_DISCHARGED,      /* linking: the account's own client is discharged */
+    PM_OP_NOT_STAFF,            /* the staff member was disabled while the request waited */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -205,6 +206,12 @@ pm_op_outcome pm_op_decline(pm_op_ctx *c, const pm_op_token *t);
 /* Consumes a reset link and sets its account's password (bcrypt hash); REVOKED
  * when the account was disabled meanwhile. */
 pm_op_outcome pm_op_reset_password(pm_op_ctx *c, const pm_op_token *t, const char *hash);
+
+/* ---- a staff member's own preferences (pm_op_staff.c) ---- */
+
+/* Sets the caller's staff.notify ("none", "immediate" or "daily", checked by the
+ * caller), audited "staff.preferences" with detail {before, after}. */
+pm_op_outcome pm_op_staff_set_notify(pm_op_ctx *c, const char *notify);
 
 /* ---- settings (pm_op_settings.c) ---- */
 

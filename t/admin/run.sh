@@ -225,6 +225,55 @@ adm "$DB" staff update alice --all-clients --name "Alice A."
 is "$(sql "$DB" "SELECT display_name || '|' || all_clients FROM staff WHERE username = 'alice'")" \
    "Alice A.|1" "staff update changes name and all_clients"
 
+# ---- staff update --email / --no-email (staff notices) -----------------------------------
+is "$(sql "$DB" "SELECT coalesce(email, 'NULL') || '|' || notify FROM staff WHERE username = 'alice'")" \
+   "NULL|daily" "a new staff member has no email and notify daily"
+adm "$DB" staff update alice --email alice.notices@example.org
+is "$rc" 0 "staff update --email"
+like "$out" "alice's notices go to alice.notices@example.org" "--email: says where notices go"
+is "$(sql "$DB" "SELECT email || '|' || display_name || '|' || all_clients FROM staff WHERE username = 'alice'")" \
+   "alice.notices@example.org|Alice A.|1" "--email stores the address and leaves the rest alone"
+adm "$DB" staff list
+like "$out" "^username	display_name	all_clients	active	granted_clients	email	notify$" \
+     "staff list: header names email and notify"
+like "$out" "^alice	Alice A.	1	1	0	alice.notices@example.org	daily$" "staff list shows the email and notify"
+like "$out" "^carol	carol	1	1	0		daily$" "staff list: no email is an empty column"
+for bad in "not-an-email" "two@@example.org" "a b@example.org" "x@nodot" ""; do
+    adm "$DB" staff update alice --email "$bad"
+    is "$rc" 1 "--email '$bad': exit 1"
+    is "$(printf '%s\n' "$err" | wc -l)" 1 "--email '$bad': one error line"
+    like "$err" "^portal-manager-admin: email '$bad' " "--email '$bad': says what is wrong"
+done
+is "$(sql "$DB" "SELECT email FROM staff WHERE username = 'alice'")" "alice.notices@example.org" \
+   "a refused address changes nothing"
+adm "$DB" staff update alice --name "Alice B." --email "not-an-email"
+is "$rc" 1 "--name with a bad --email: exit 1"
+is "$(sql "$DB" "SELECT display_name FROM staff WHERE username = 'alice'")" "Alice A." \
+   "--name with a bad --email: the name is not changed either"
+adm "$DB" staff update ghost --email ghost@example.org
+is "$rc" 1 "--email for an unknown staff member: exit 1"
+like "$err" "unknown staff member 'ghost'" "and names the user"
+adm "$DB" staff update alice --email a@example.org --no-email
+is "$rc" 2 "--email and --no-email together: usage error"
+like "$err" "exclude each other" "and says so"
+adm "$DB" staff add dave --email dave@example.org
+is "$rc" 2 "--email does not apply to staff add"
+adm "$DB" staff update alice
+is "$rc" 2 "staff update without options: usage error"
+like "$err" "--email or --no-email" "and names --email and --no-email"
+adm "$DB" staff update alice --no-email
+is "$rc" 0 "staff update --no-email"
+like "$out" "alice has no email address now" "--no-email: says so"
+is "$(sql "$DB" "SELECT coalesce(email, 'NULL') FROM staff WHERE username = 'alice'")" "NULL" \
+   "--no-email stores NULL"
+adm "$DB" staff update alice --email=Alice.Notices@Example.ORG --no-all-clients
+is "$rc" 0 "--email=ADDRESS with --no-all-clients"
+is "$(sql "$DB" "SELECT email || '|' || all_clients FROM staff WHERE username = 'alice'")" \
+   "Alice.Notices@Example.ORG|0" "both stored; the address kept as typed"
+adm "$DB" staff update alice --all-clients --no-email
+is "$(sql "$DB" "SELECT coalesce(email, 'NULL') || '|' || all_clients FROM staff WHERE username = 'alice'")" \
+   "NULL|1" "--all-clients with --no-email"
+
 # ---- clients import: a bad file --------------------------------------------------------
 long=$(printf 'x%.0s' $(seq 1 101))
 {
