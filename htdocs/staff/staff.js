@@ -9,6 +9,7 @@ import {
   busy, showPageError, apiTagged, usePracticeTimeZone,
 } from './common.js';
 import { initBulk, disableBulk } from './bulk.js';
+import { initNotices } from './notices.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 25;
@@ -1513,6 +1514,7 @@ async function start() {
     $('settings-link').hidden = !me.admin;
     $('outbox-link').hidden = !me.admin;
     $('audit-link').hidden = !me.admin;
+    initNotices(me, errorText);
     showRepresentativeInvite();
     showOfferedScopes();
     loadReviews();

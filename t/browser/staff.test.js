@@ -774,6 +774,8 @@ describe('staff page', () => {
   test('keyboard only: search, choose, invite a representative', async () => {
     const page = await staffPage();
     await page.keyboard.press('Tab'); // skip link
+    await page.keyboard.press('Tab'); // email notices
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'notify');
     await page.keyboard.press('Tab'); // settings link
     await page.keyboard.press('Tab'); // outbox link
     assert.equal(await page.evaluate(() => document.activeElement.id), 'outbox-link');

@@ -17,7 +17,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const HTDOCS = path.resolve(here, '..', '..', '..', 'htdocs');
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml' };
-const USERS = { admin: { password: 'pw', display_name: 'Ada Admin', admin: true }, clin1: { password: 'pw', display_name: 'Cleo Clinician', admin: false } };
+const USERS = {
+  admin: { password: 'pw', display_name: 'Ada Admin', admin: true, email: 'ada.admin@example.org', notify: 'daily' },
+  clin1: { password: 'pw', display_name: 'Cleo Clinician', admin: false, email: null, notify: 'daily' },
+};
+const NOTIFY = ['none', 'immediate', 'daily'];
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // a representative's access (docs/api.md, REPRESENTATIVE): scopes and first/last day
 const SCOPES = ['messages', 'billing', 'forms', 'appointments'];
@@ -466,7 +470,17 @@ export async function startFakeServer(options = {}) {
         username: user, display_name: USERS[user].display_name, admin: USERS[user].admin,
         representatives_enabled: st.representatives_enabled, max_sends_per_invitation: st.max_sends_per_invitation,
         time_zone: st.time_zone ?? undefined, representative_scopes: meScopes || SCOPES,
+        email: USERS[user].email, notify: USERS[user].notify,
       }];
+    }
+    // the caller's own email notices, as the module checks them
+    if (route === 'me/preferences' && method === 'PUT') {
+      const b = body || {};
+      const other = Object.keys(b).find((k) => k !== 'notify');
+      if (other) fail(400, 'unknown_field', `The field '${other}' is not accepted here.`, other);
+      if (!NOTIFY.includes(b.notify)) fail(422, 'invalid_notify', 'notify must be "none", "immediate" or "daily".', 'notify');
+      USERS[user].notify = b.notify;
+      return [200, { notify: b.notify }];
     }
     if (route === 'reviews' && method === 'GET') {
       // the stand-in has no minors: nothing is ever due (e2e.test.js reviews on the real server)
