@@ -143,6 +143,29 @@ for my $case (['weekly' => 'weekly'], ['empty' => ''], ['upper case' => 'DAILY']
        'no credentials: 401');
 }
 
+# --- turned on again after none: notices start from now, not from where they stopped -----------
+{
+    my $mark = sub {
+        my $dbh = db();
+        my ($v) = $dbh->selectrow_array('SELECT notices_after FROM staff WHERE username = ?', undef, $USER);
+        $dbh->disconnect;
+        return $v;
+    };
+    my $set_mark = sub {
+        my $dbh = db();
+        $dbh->do('UPDATE staff SET notices_after = ? WHERE username = ?', undef, $_[0], $USER);
+        $dbh->disconnect;
+    };
+    is(put_notify({ notify => 'none' })->code, 200, 'notices off');
+    $set_mark->(5);
+    is(put_notify({ notify => 'immediate' })->code, 200, 'on again (immediate)');
+    is($mark->(), undef, 'on after none: the mark is cleared (the worker starts it at the trail\'s end)');
+    $set_mark->(7);
+    is(put_notify({ notify => 'daily' })->code, 200, 'immediate to daily');
+    is($mark->(), 7, 'from one kind of notice to another: the mark stays');
+    $set_mark->(undef);
+}
+
 # --- the seed's state again ---------------------------------------------------------------------
 is(put_notify({ notify => 'daily' })->code, 200, 'back to daily');
 set_email($USER, undef);

@@ -121,8 +121,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * their own notices choice (none, immediate, daily; the schema's CHECK) */
     [PM_SQL_STAFF_LOCK_ROW] = { "pm_staff_lock_row",
         "UPDATE staff SET notify = notify WHERE username = %s AND active = 1" },
+    /* turned on after none: the notices start from now, not from where they stopped */
     [PM_SQL_STAFF_SET_NOTIFY] = { "pm_staff_set_notify",
-        "UPDATE staff SET notify = %s WHERE username = %s AND active = 1" },
+        "UPDATE staff SET notify = %s, "
+        "       notices_after = CASE WHEN notify = 'none' THEN NULL ELSE notices_after END "
+        "WHERE username = %s AND active = 1" },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
         SUMMARY_OF_INDEXED_ROWS("SELECT c.id, c.sort_key, c.first_name, c.last_name, "
