@@ -1513,6 +1513,7 @@ async function start() {
     $('settings-link').hidden = !me.admin;
     $('outbox-link').hidden = !me.admin;
     $('audit-link').hidden = !me.admin;
+    $('overview-link').hidden = !me.admin;
     showRepresentativeInvite();
     showOfferedScopes();
     loadReviews();
