@@ -280,4 +280,18 @@ for my $user (qw(clin1 clin2)) {
             'overview opened from the address bar (Sec-Fetch-Site: none)');
 }
 
+# =====================================================================================
+# the page: served with the staff pages' CSP, nothing inline
+# =====================================================================================
+for my $path ('/portal-manager/overview.html', '/portal-manager/overview.js') {
+    my $r = http_request(GET => $path, user => 'admin');
+    is($r->code, 200, "GET $path: 200");
+    is($r->header('Content-Security-Policy'), "default-src 'self'; frame-ancestors 'none'", "GET $path: CSP");
+}
+{
+    my $html = http_request(GET => '/portal-manager/overview.html', user => 'admin')->content // '';
+    unlike($html, qr/<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=/i, 'overview.html: no inline script, style or handler');
+    like($html, qr/<script type="module" src="overview.js"><\/script>/, 'overview.html loads overview.js');
+}
+
 done_testing();
