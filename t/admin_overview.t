@@ -22,8 +22,8 @@ use PortalTest;
 use PortalTest::Admin;
 use PortalTest::Clients;
 
-# provoked on purpose: /noauth/api
-expect_log_ids(qw(PM00031));
+# provoked on purpose: /noauth/api; the admin routes of the unprotected /portal-manager/api2
+expect_log_ids(qw(PM00031 PM00101));
 
 my @CLIENTS = (9781 .. 9799);
 my $ADDR = "LIKE '%.t15ov\@example.test'";
@@ -278,6 +278,15 @@ for my $user (qw(clin1 clin2)) {
              'overview read from another site');
     json_ok(staff(GET => '/admin/overview?days=1', headers => { 'Sec-Fetch-Site' => 'none' }), 200,
             'overview opened from the address bar (Sec-Fetch-Site: none)');
+}
+{
+    # a mount without an <Location …/admin> of its own (t/conf/extra.conf.in): refused to all
+    local $PortalTest::STAFF_BASE = '/portal-manager/api2';
+    for my $user (qw(admin clin1)) {
+        my $r = staff(GET => '/admin/overview', user => $user);
+        error_ok($r, 403, 'admin_not_configured', "$user: GET /admin/overview on the second mount");
+        unlike($r->content // '', qr/"funnel"/, "$user: no data on the second mount");
+    }
 }
 
 # =====================================================================================
