@@ -553,8 +553,8 @@ enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
     "(" o ".status = 'failed' AND (" o ".last_error IS NULL " \
     " OR substr(" o ".last_error, 1, 9) <> 'not sent:'))"
 #define SQL_OV_LATEST_FAILED(inv) \
-    "EXISTS (SELECT 1 FROM outbox of WHERE of.id = (SELECT max(of2.id) FROM outbox of2 " \
-    "        WHERE of2.invitation_id = " inv ".id) AND " SQL_OV_REAL_FAILURE("of") ")"
+    "EXISTS (SELECT 1 FROM outbox ol WHERE ol.id = (SELECT max(ol2.id) FROM outbox ol2 " \
+    "        WHERE ol2.invitation_id = " inv ".id) AND " SQL_OV_REAL_FAILURE("ol") ")"
 #define SQL_OV_COUNT_IF(cond) "sum(CASE WHEN " cond " THEN 1 ELSE 0 END)"
 
 /* PM_SQL_OVERVIEW_FUNNEL: invitations made in a quarter hour, and what became of them */
