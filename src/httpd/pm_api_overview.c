@@ -25,6 +25,10 @@ typedef struct {
     long long (*count)[8];     /* per bucket, the statement's counted columns */
 } ov_buckets;
 
+/* the counted columns of both statements fit a bucket's counts */
+typedef char ov_counts_fit[PM_NCOLS(PM_COLS_OVERVIEW_FUNNEL) - 1 <= 8
+                           && PM_NCOLS(PM_COLS_OVERVIEW_DELIVERY) - 1 <= 8 ? 1 : -1];
+
 static const char *const funnel_names[] = {
     "invited", "delivered", "accepted", "declined", "expired", "failed", "bounced", NULL
 };
