@@ -23,14 +23,17 @@ const DELIVERY = [
   { key: 'failed', name: 'Failed', col: 2 },
 ];
 
-const W = 720;
+// the drawing's width: the chart's own width in CSS pixels (so text keeps its size on a phone)
+let W = 720;
 const H = 260;
 const M = { left: 44, right: 8, top: 12, bottom: 34 };
 
 const monthShort = new Intl.DateTimeFormat('en-US', { month: 'short', year: 'numeric', timeZone: 'UTC' });
 const monthLong = new Intl.DateTimeFormat('en-US', { month: 'long', year: 'numeric', timeZone: 'UTC' });
 const dayShort = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
-const dayLong = new Intl.DateTimeFormat('en-US', { dateStyle: 'full', timeZone: 'UTC' });
+const dayLong = new Intl.DateTimeFormat('en-US', {
+  weekday: 'short', month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC',
+});
 
 // "2026-11" or "2026-11-05" (a calendar month or day, not a moment) → a Date at UTC midnight
 function calendar(label) {
@@ -111,8 +114,10 @@ function xLabels(rows, kind, groupW) {
   const every = Math.max(1, Math.ceil(kind.labelPx / groupW));
   rows.forEach((r, i) => {
     if ((rows.length - 1 - i) % every !== 0) return;
-    const x = M.left + groupW * (i + 0.5);
-    g.append(svg('text', { x, y: H - M.bottom + 16, 'text-anchor': 'middle' }, kind.short(r[kind.key])));
+    const mid = M.left + groupW * (i + 0.5);
+    const atEdge = mid + kind.labelPx / 2 > W;      // the last label ends at the edge, not past it
+    g.append(svg('text', { x: atEdge ? W - 2 : mid, y: H - M.bottom + 16, 'text-anchor': atEdge ? 'end' : 'middle' },
+      kind.short(r[kind.key])));
   });
   return g;
 }
@@ -138,6 +143,7 @@ function barGroup(row, i, kind, groupW, top) {
 }
 
 function drawChart(id, rows, kind, title) {
+  W = Math.round(Math.min(960, Math.max(280, $(id + '-chart').clientWidth || 720)));
   const top = niceMax(Math.max(0, ...rows.map((r) => Math.max(...columnTotals(r, kind.series)))));
   const groupW = (W - M.left - M.right) / Math.max(1, rows.length);
   const chart = svg('svg', {
@@ -174,7 +180,10 @@ function toggle(id) {
   });
 }
 
+let shown = null;
+
 function show(d) {
+  shown = d;
   const funnel = d.funnel || [];
   const delivery = d.delivery || [];
   drawChart('funnel', funnel, MONTHS, 'Invitations by month');
@@ -184,12 +193,26 @@ function show(d) {
   $('zone-note').textContent = `Months and days on the practice's clock (${d.time_zone}).`;
 }
 
-async function load() {
+function load() {
   const q = new URLSearchParams({ months: $('months').value, days: $('days').value });
-  show(await api('GET', 'admin/overview?' + q));
+  return api('GET', 'admin/overview?' + q);
+}
+
+// a new width (a turned phone, a resized window): the same numbers drawn again
+function redrawOnResize() {
+  let timer = null;
+  window.addEventListener('resize', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (!shown) return;
+      drawChart('funnel', shown.funnel || [], MONTHS, 'Invitations by month');
+      drawChart('delivery', shown.delivery || [], DAYS, 'Emails by day');
+    }, 200);
+  });
 }
 
 function init() {
+  redrawOnResize();
   legend('funnel', FUNNEL);
   legend('delivery', DELIVERY);
   toggle('funnel');
@@ -198,7 +221,7 @@ function init() {
     ev.preventDefault();
     busy(ev.submitter || $('range').querySelector('button'), async () => {
       try {
-        await load();
+        show(await load());
         showPageError('');
         announce('The overview is updated.');
       } catch (err) {
@@ -209,6 +232,7 @@ function init() {
 }
 
 async function start() {
+  let data;
   init();
   try {
     const me = await api('GET', 'me');
@@ -220,7 +244,7 @@ async function start() {
       showPageError('Only portal administrators can see the overview.');
       return;
     }
-    await load();
+    data = await load();
   } catch (err) {
     $('loading').hidden = true;
     showPageError(errorText(err));
@@ -228,6 +252,7 @@ async function start() {
   }
   $('loading').hidden = true;
   $('overview').hidden = false;
+  show(data);                           // once shown: the charts take the width they have
 }
 
 start();
