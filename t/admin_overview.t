@@ -144,7 +144,8 @@ my $before = overview($QUERY, 'overview before');
     is(scalar @{ $d->{funnel} || [] }, 12, 'default: 12 months');
     is(scalar @{ $d->{delivery} || [] }, 30, 'default: 30 days');
     $d = overview('?months=24&days=90', 'overview, the most');
-    is(scalar @{ $d->{funnel} || [] }, 24, '?months=24: 24 months');
+    is_deeply([map { $_->{month} } @{ $d->{funnel} || [] }],
+              [map { sprintf '%04d-%02d', month_back($_) } reverse 0 .. 23], '?months=24: 24 months in order, across years');
     is(scalar @{ $d->{delivery} || [] }, 90, '?days=90: 90 days');
     $d = overview('?months=1&days=1', 'overview, the least');
     is_deeply([map { $_->{month} } @{ $d->{funnel} || [] }], [sprintf '%04d-%02d', $Y, $M], '?months=1: this month');
