@@ -1514,6 +1514,7 @@ async function start() {
     $('settings-link').hidden = !me.admin;
     $('outbox-link').hidden = !me.admin;
     $('audit-link').hidden = !me.admin;
+    $('overview-link').hidden = !me.admin;
     initNotices(me, errorText);
     showRepresentativeInvite();
     showOfferedScopes();

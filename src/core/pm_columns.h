@@ -541,6 +541,45 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
     LAST(AUDIT_CLIENT_LAST, "(SELECT last_name FROM clients WHERE clients.id = audit_log.client_id)")
 enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
 
+/* The Overview screen (pm_api_overview.c). Rows come grouped by quarter hour (the
+ * time column / 900), so C can put each into the practice's day or month: every
+ * time zone's offset, and so every local midnight, is a whole number of quarter
+ * hours. An email is "sent" when the mail server took it; "cancelled" ones (a
+ * last_error starting "not sent:") are neither sent nor failed. */
+#define SQL_OV_SENT(inv) \
+    "EXISTS (SELECT 1 FROM outbox os WHERE os.invitation_id = " inv ".id AND os.status = 'sent')"
+#define SQL_OV_BOUNCED(inv) \
+    "EXISTS (SELECT 1 FROM outbox ob WHERE ob.invitation_id = " inv ".id " \
+    "        AND ob.bounce_type = 'hard')"
+#define SQL_OV_REAL_FAILURE(o) \
+    "(" o ".status = 'failed' AND (" o ".last_error IS NULL " \
+    " OR substr(" o ".last_error, 1, 9) <> 'not sent:'))"
+#define SQL_OV_LATEST_FAILED(inv) \
+    "EXISTS (SELECT 1 FROM outbox ol WHERE ol.id = (SELECT max(ol2.id) FROM outbox ol2 " \
+    "        WHERE ol2.invitation_id = " inv ".id) AND " SQL_OV_REAL_FAILURE("ol") ")"
+#define SQL_OV_COUNT_IF(cond) "sum(CASE WHEN " cond " THEN 1 ELSE 0 END)"
+
+/* PM_SQL_OVERVIEW_FUNNEL: invitations made in a quarter hour, and what became of them */
+#define PM_COLS_OVERVIEW_FUNNEL(COL, LAST) \
+    COL(OV_FUNNEL_QUARTER, "i.created_at / 900") \
+    COL(OV_INVITED, "count(*)") \
+    COL(OV_DELIVERED, SQL_OV_COUNT_IF(SQL_OV_SENT("i") " AND NOT " SQL_OV_BOUNCED("i"))) \
+    COL(OV_ACCEPTED, SQL_OV_COUNT_IF("i.status = 'accepted'")) \
+    COL(OV_DECLINED, SQL_OV_COUNT_IF("i.status = 'declined'")) \
+    COL(OV_EXPIRED, SQL_OV_COUNT_IF("i.status = 'pending' AND i.expires_at <= %lld")) \
+    COL(OV_FAILED, SQL_OV_COUNT_IF("NOT " SQL_OV_SENT("i") " AND " SQL_OV_LATEST_FAILED("i"))) \
+    LAST(OV_BOUNCED, SQL_OV_COUNT_IF(SQL_OV_BOUNCED("i")))
+enum { PM_COLS_OVERVIEW_FUNNEL(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_OVERVIEW_DELIVERY: emails queued in a quarter hour, and how they went */
+#define PM_COLS_OVERVIEW_DELIVERY(COL, LAST) \
+    COL(OV_DELIVERY_QUARTER, "o.created_at / 900") \
+    COL(OV_SENT, SQL_OV_COUNT_IF("o.status = 'sent'")) \
+    COL(OV_RETRIED, SQL_OV_COUNT_IF("o.attempts >= 2 OR (o.status = 'queued' AND o.attempts >= 1 " \
+                                    "AND o.lease_until IS NULL)")) \
+    LAST(OV_DELIVERY_FAILED, SQL_OV_COUNT_IF(SQL_OV_REAL_FAILURE("o")))
+enum { PM_COLS_OVERVIEW_DELIVERY(PM_COL_NAME, PM_COL_NAME) };
+
 /* PM_SQL_AUDIT_TEST_EMAILS: a champion's test emails since a time: how many,
  * and the oldest's time */
 #define PM_COLS_TEST_EMAILS(COL, LAST) \

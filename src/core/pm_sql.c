@@ -738,6 +738,19 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_TEST_EMAILS) " FROM audit_log "
         "WHERE username = %s AND action = 'settings.test_email' AND at > %lld",
         NCOLS(PM_COLS_TEST_EMAILS) },
+    /* the Overview screen: invitations (not password resets) made in [%lld, %lld),
+     * counted per quarter hour with what became of them (expired: pending past
+     * %lld, now); and the emails queued in [%lld, %lld). A bounded range, counted
+     * here: the module reads one row per quarter hour that had any, never a row per
+     * invitation or email */
+    [PM_SQL_OVERVIEW_FUNNEL] = { "pm_overview_funnel",
+        "SELECT " COLUMNS(PM_COLS_OVERVIEW_FUNNEL) " FROM invitations i "
+        "WHERE i.kind = 'invite' AND i.created_at >= %lld AND i.created_at < %lld "
+        "GROUP BY i.created_at / 900", NCOLS(PM_COLS_OVERVIEW_FUNNEL) },
+    [PM_SQL_OVERVIEW_DELIVERY] = { "pm_overview_delivery",
+        "SELECT " COLUMNS(PM_COLS_OVERVIEW_DELIVERY) " FROM outbox o "
+        "WHERE o.created_at >= %lld AND o.created_at < %lld "
+        "GROUP BY o.created_at / 900", NCOLS(PM_COLS_OVERVIEW_DELIVERY) },
 
     /* the client's own active portal accounts (not its representatives'), read
      * inside "client declined"'s transaction (which disables them, when asked, with

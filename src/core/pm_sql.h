@@ -134,6 +134,9 @@ typedef enum {
     PM_SQL_AUDIT_CHAIN_SET_HASH,
     PM_SQL_AUDIT_BY_CLIENT,
     PM_SQL_AUDIT_TEST_EMAILS,
+    /* the Overview screen (pm_api_overview.c) */
+    PM_SQL_OVERVIEW_FUNNEL,
+    PM_SQL_OVERVIEW_DELIVERY,
     PM_SQL_CLIENT_ACTIVE_ACCOUNTS,
     PM_SQL_CLIENT_DISABLE_ACCOUNTS,
     /* portal accounts (pm_op_account.c) */

@@ -103,6 +103,9 @@ int pm_api_admin_outbox_retry(pm_req *q);
 int pm_api_admin_outbox_cancel(pm_req *q);
 int pm_api_client_emails(pm_req *q);
 
+/* GET /admin/overview: the invitation funnel by month, delivery by day (pm_api_overview.c). */
+int pm_api_admin_overview(pm_req *q);
+
 /* The roster sync for EHR integrations (pm_api_roster.c). */
 int pm_api_admin_roster_put(pm_req *q);
 

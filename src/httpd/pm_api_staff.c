@@ -222,6 +222,7 @@ static const pm_route staff_routes[] = {
     { "POST", "/admin/outbox/{id}/retry", pm_api_admin_outbox_retry },
     { "POST", "/admin/outbox/{id}/cancel", pm_api_admin_outbox_cancel },
     { "GET", "/admin/audit", pm_api_admin_audit },
+    { "GET", "/admin/overview", pm_api_admin_overview },
     { "PUT", "/admin/roster", pm_api_admin_roster_put },
     { NULL, NULL, NULL }
 };

@@ -781,6 +781,8 @@ describe('staff page', () => {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'outbox-link');
     await page.keyboard.press('Tab'); // audit trail link
     assert.equal(await page.evaluate(() => document.activeElement.id), 'audit-link');
+    await page.keyboard.press('Tab'); // overview link
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'overview-link');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'client-search');
     await page.keyboard.type('Carter', { delay: 20 });
