@@ -154,7 +154,7 @@ async function start() {
     const me = await api('GET', 'me');
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     usePracticeTimeZone(me.time_zone);
-    $('settings-link').hidden = !me.admin;
+    for (const id of ['settings-link', 'audit-link', 'overview-link']) $(id).hidden = !me.admin;
     if (!me.admin) {
       $('loading').hidden = true;
       showPageError('Only portal administrators can see the outbox.');

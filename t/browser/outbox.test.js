@@ -96,6 +96,8 @@ test('the outbox lists a queued invitation, cancels it and filters by status', {
   assert.equal(await row.locator('td').first().textContent(), 'Queued');
   assert.equal(await row.locator('td').nth(2).textContent(), 'Invitation to the client');
   assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), true, 'settings link for champions');
+  assert.equal(await page.getByRole('link', { name: 'Audit trail' }).getAttribute('href'), 'audit.html');
+  assert.equal(await page.getByRole('link', { name: 'Overview' }).getAttribute('href'), 'overview.html');
   await checkA11y(page, 'outbox with a queued email');
   await screenshot(page, 'outbox-queued');
 
@@ -149,6 +151,7 @@ test('champions see the links; clinicians see none and no outbox', { skip }, asy
   await page.getByText('Only portal administrators can see the outbox.').waitFor();
   assert.equal(await page.locator('#outbox').isVisible(), false, 'no list');
   assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), false, 'no settings link');
+  assert.equal(await page.getByRole('link', { name: 'Overview' }).isVisible(), false, 'no overview link');
   const r = await staff.get('api/admin/outbox');
   assert.equal(r.status(), 403, 'the API refuses the clinician');
   await checkA11y(page, 'outbox refused');
