@@ -693,16 +693,24 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "  AND (%s IS NULL OR result = %s) "
         "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
-    /* the same within dates (from <= at < to) */
+    /* the same within dates (from <= at < to), between the ids the dates bound
+     * (pm_api_admin.c's audit_id_bounds: ids grow with time) */
     [PM_SQL_AUDIT_SEARCH_RANGE] = { "pm_audit_search_range",
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
+        "WHERE id < %lld AND id >= %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "  AND (%s IS NULL OR result = %s) "
         "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
         "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
     /* the same for one client, down its own rows (audit_log_by_client), not every
      * row of the trail (bench/console); with dates, its own statement too */
+    /* the dates' id bounds, found by bisecting the primary key: the trail's span,
+     * and the first row at or after an id */
+    [PM_SQL_AUDIT_ID_SPAN] = { "pm_audit_id_span",
+        "SELECT coalesce((SELECT min(id) FROM audit_log), 0), "          /* each one an */
+        "       coalesce((SELECT max(id) FROM audit_log), 0)", 2 },        /* index end */
+    [PM_SQL_AUDIT_ROW_FROM_ID] = { "pm_audit_row_from_id",
+        "SELECT id, at FROM audit_log WHERE id >= %lld ORDER BY id LIMIT 1", 2 },
     [PM_SQL_AUDIT_SEARCH_CLIENT] = { "pm_audit_search_client",
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
         "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
@@ -711,7 +719,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
     [PM_SQL_AUDIT_SEARCH_CLIENT_RANGE] = { "pm_audit_search_client_range",
         "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
+        "WHERE client_id = CAST(%s AS bigint) AND id < %lld AND id >= %lld "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "  AND (%s IS NULL OR result = %s) "
         "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "

@@ -331,6 +331,7 @@ typedef struct {
     const char *client_id, *username, *action, *result;
     long long from, to;       /* unix seconds: from <= at < to (UTC days) */
     const char *before;       /* keyset: ids below this */
+    const char *first_id, *end_id;   /* with dates: ids from, and below (audit_id_bounds) */
     int csv;
 } audit_query;
 
@@ -404,6 +405,7 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     cursor = apr_table_get(args, "cursor");
     format = apr_table_get(args, "format");
     aq->before = "9223372036854775807";
+    aq->first_id = aq->end_id = NULL;
     if (aq->client_id) {
         id = strtoll(aq->client_id, &end, 10);
         if (*aq->client_id == '\0' || *end != '\0' || id <= 0) {
@@ -428,20 +430,86 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     return PM_NEXT;
 }
 
+/* Rows are written in time order, give or take the seconds a writer waits for its
+ * turn; a range of dates is therefore a range of ids, found by bisecting the primary
+ * key (about 20 lookups at 1,000,000 rows) instead of walking down the trail to an
+ * old week (bench/console: 48x the time at 1,000 before). The exact dates are still
+ * the statement's condition; the ids only bound where it looks, widened by this. */
+#define AUDIT_CLOCK_SLACK 600
+
+/* Below *out: every row written before t (the first id at or after t, or past it). */
+static apr_status_t audit_first_id_at(pm_req *q, long long t, long long lo, long long hi,
+                                      long long *out)
+{
+    apr_array_header_t *rows;
+
+    hi++;                                     /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        long long mid = lo + (hi - lo) / 2;
+        if (pm_db_select(q->db, PM_SQL_AUDIT_ROW_FROM_ID, &rows,
+                         pm_arg_int(q->r->pool, mid)) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (rows->nelts == 0 || pm_row_int(pm_first_row(rows), 1, 0) >= t) {
+            hi = mid;
+        }
+        else {
+            lo = pm_row_int(pm_first_row(rows), 0, mid) + 1;
+        }
+    }
+    *out = lo;
+    return APR_SUCCESS;
+}
+
+static apr_status_t audit_id_bounds(pm_req *q, audit_query *aq)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_array_header_t *rows;
+    long long min_id, max_id, first = 0, end = 0;
+
+    if (aq->first_id) {
+        return APR_SUCCESS;                   /* the CSV's later pages */
+    }
+    if (pm_db_select(q->db, PM_SQL_AUDIT_ID_SPAN, &rows) != APR_SUCCESS || rows->nelts != 1) {
+        return APR_EGENERAL;
+    }
+    min_id = pm_row_int(pm_first_row(rows), 0, 0);
+    max_id = pm_row_int(pm_first_row(rows), 1, 0);
+    if ((aq->from > 0 && audit_first_id_at(q, aq->from - AUDIT_CLOCK_SLACK, min_id, max_id,
+                                           &first) != APR_SUCCESS)
+        || audit_first_id_at(q, aq->to < 9223372036854775807LL - AUDIT_CLOCK_SLACK
+                                ? aq->to + AUDIT_CLOCK_SLACK : aq->to,
+                             min_id, max_id, &end) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    aq->first_id = pm_arg_int(p, first);
+    aq->end_id = pm_arg_int(p, end);
+    return APR_SUCCESS;
+}
+
+/* the page's upper id: the cursor's, or the dates' end when that is lower */
+static const char *audit_before(pm_req *q, const audit_query *aq)
+{
+    return apr_atoi64(aq->end_id) < apr_atoi64(aq->before) ? aq->end_id : aq->before;
+}
+
 /* The page's statement: a client's own rows or the whole trail, with dates or without.
  * Each shape is its own statement so that no plan made before the values are known
  * (SQLite's, PostgreSQL's generic one) takes an index on `at` for a page without dates
  * or walks the whole trail for one client (bench/console). */
-static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
+static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
                                apr_array_header_t **rows)
 {
     apr_pool_t *p = q->r->pool;
     int dated = aq->from > 0 || aq->to < 9223372036854775807LL;
 
+    if (dated && audit_id_bounds(q, aq) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     if (aq->client_id) {
         return dated
             ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT_RANGE, rows, aq->client_id,
-                           aq->before, aq->username, aq->username, aq->action, aq->action,
+                           audit_before(q, aq), aq->first_id, aq->username, aq->username, aq->action, aq->action,
                            aq->result, aq->result, pm_arg_int(p, aq->from),
                            pm_arg_int(p, aq->to), pm_arg_int(p, limit))
             : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, aq->client_id,
@@ -449,7 +517,8 @@ static apr_status_t audit_page(pm_req *q, const audit_query *aq, int limit,
                            aq->result, aq->result, pm_arg_int(p, limit));
     }
     return dated
-        ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, aq->before, aq->client_id,
+        ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, audit_before(q, aq),
+                       aq->first_id, aq->client_id,
                        aq->client_id, aq->username, aq->username, aq->action, aq->action,
                        aq->result, aq->result, pm_arg_int(p, aq->from), pm_arg_int(p, aq->to),
                        pm_arg_int(p, limit))
