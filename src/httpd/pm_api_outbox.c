@@ -143,14 +143,29 @@ static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_hea
                         oq->client_id, oq->client_id, limit);
 }
 
-int pm_api_admin_outbox(pm_req *q)
+/* doc with the page's entries and its next_cursor, answered 200 */
+static int send_outbox_page(pm_req *q, json_t *doc, const apr_array_header_t *rows)
 {
     static const int key_cols[] = { OUTBOX_ID };
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < rows->nelts && i < OUTBOX_PAGE; i++) {
+        json_array_append_new(list, outbox_entry_json(q->r->pool,
+                                                      &APR_ARRAY_IDX(rows, i, pm_row)));
+    }
+    json_object_set_new(doc, "entries", list);
+    pm_api_end_page(q, doc, rows, OUTBOX_PAGE, key_cols, 1);
+    return pm_http_send_json(q, HTTP_OK, doc);
+}
+
+int pm_api_admin_outbox(pm_req *q)
+{
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *counts, *rows;
     outbox_query oq;
-    json_t *doc, *list;
-    int i, rc;
+    json_t *doc;
+    int rc;
 
     if ((rc = parse_outbox_query(q, &oq)) != PM_NEXT) {
         return rc;
@@ -162,13 +177,7 @@ int pm_api_admin_outbox(pm_req *q)
     }
     doc = pm_json_object(p);
     json_object_set_new(doc, "counts", outbox_counts_json(counts));
-    list = json_array();
-    for (i = 0; i < rows->nelts && i < OUTBOX_PAGE; i++) {
-        json_array_append_new(list, outbox_entry_json(p, &APR_ARRAY_IDX(rows, i, pm_row)));
-    }
-    json_object_set_new(doc, "entries", list);
-    pm_api_end_page(q, doc, rows, OUTBOX_PAGE, key_cols, 1);
-    return pm_http_send_json(q, HTTP_OK, doc);
+    return send_outbox_page(q, doc, rows);
 }
 
 /* ---- POST /admin/outbox/{id}/retry, /admin/outbox/{id}/cancel --------------------------- */
@@ -241,14 +250,13 @@ int pm_api_admin_outbox_cancel(pm_req *q)
  * writes a client.emails_view row. */
 int pm_api_client_emails(pm_req *q)
 {
-    static const int key_cols[] = { OUTBOX_ID };
     apr_pool_t *p = q->r->pool;
     apr_table_t *args = NULL;
     outbox_query oq = { NULL, NULL, "9223372036854775807" };
     apr_array_header_t *rows;
     const pm_row *client;
-    json_t *doc, *list;
-    int i, rc;
+    json_t *doc;
+    int rc;
 
     ap_args_to_table(q->r, &args);
     if ((rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &oq.before, 1,
@@ -262,11 +270,5 @@ int pm_api_client_emails(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     doc = pm_json_object(p);
-    list = json_array();
-    for (i = 0; i < rows->nelts && i < OUTBOX_PAGE; i++) {
-        json_array_append_new(list, outbox_entry_json(p, &APR_ARRAY_IDX(rows, i, pm_row)));
-    }
-    json_object_set_new(doc, "entries", list);
-    pm_api_end_page(q, doc, rows, OUTBOX_PAGE, key_cols, 1);
-    return pm_http_send_json(q, HTTP_OK, doc);
+    return send_outbox_page(q, doc, rows);
 }
