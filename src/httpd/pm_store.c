@@ -227,16 +227,19 @@ typedef struct {
     request_rec *r;
     server_rec *s;
     apr_pool_t *p;
+    int waited_out;   /* set when no turn came within PortalDBTimeout */
 } dbd_source;
 
-static ap_dbd_t *source_get(const dbd_source *src)
+static ap_dbd_t *source_get(dbd_source *src)
 {
     APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     ap_dbd_t *dbd;
+    apr_status_t rv;
     int held;
 
-    if (pm_db_guard_acquire_enter(&held) != APR_SUCCESS) {
+    if ((rv = pm_db_guard_acquire_enter(&held)) != APR_SUCCESS) {
+        src->waited_out = APR_STATUS_IS_TIMEUP(rv);
         return NULL;
     }
     if (src->r) {
@@ -261,7 +264,7 @@ static void source_drop(const dbd_source *src, ap_dbd_t *dbd)
 /* A connection with every statement prepared, or NULL. A new SQLite connection
  * prepares every statement, and SQLite answers a prepare on a busy file at once
  * (no busy_timeout, see README): try again briefly. */
-static ap_dbd_t *prepared_connection(const dbd_source *src)
+static ap_dbd_t *prepared_connection(dbd_source *src)
 {
     ap_dbd_t *dbd = NULL;
     int i, available = src->r ? APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) != NULL
@@ -289,7 +292,7 @@ static ap_dbd_t *prepared_connection(const dbd_source *src)
 
 pm_db *pm_db_acquire(request_rec *r)
 {
-    dbd_source src = { r, r->server, r->pool };
+    dbd_source src = { r, r->server, r->pool, 0 };
     ap_dbd_t *dbd;
 
     if (pm_db_guard_suspect()) {
@@ -299,9 +302,17 @@ pm_db *pm_db_acquire(request_rec *r)
     }
     if ((dbd = prepared_connection(&src)) == NULL) {
         pm_metrics_db_failure();
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
-                      "no database connection (check DBDriver/DBDParams and that the "
-                      "database is reachable and its schema initialised)");
+        if (src.waited_out) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00546)
+                          "no database connection within PortalDBTimeout: every pooled "
+                          "connection of this child is in use (DBDMax) or another "
+                          "thread's connect is still waiting");
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
+                          "no database connection (check DBDriver/DBDParams and that the "
+                          "database is reachable and its schema initialised)");
+        }
         return NULL;
     }
     return wrap(r->pool, r, r->server, dbd);
@@ -309,13 +320,21 @@ pm_db *pm_db_acquire(request_rec *r)
 
 pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
 {
-    dbd_source src = { NULL, s, p };
+    dbd_source src = { NULL, s, p, 0 };
     ap_dbd_t *dbd = prepared_connection(&src);
 
     if (dbd == NULL) {
         pm_metrics_db_failure();
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
-                     "delivery worker: no database connection");
+        if (src.waited_out) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00547)
+                         "delivery worker: no database connection within PortalDBTimeout "
+                         "(every pooled connection is in use, or another thread's connect "
+                         "is still waiting); the next pass tries again");
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
+                         "delivery worker: no database connection");
+        }
         return NULL;
     }
     return wrap(p, NULL, s, dbd);
