@@ -238,8 +238,9 @@ static ap_dbd_t *source_get(dbd_source *src)
     apr_status_t rv;
     int held;
 
-    if ((rv = pm_db_guard_acquire_enter(&held)) != APR_SUCCESS) {
-        src->waited_out = APR_STATUS_IS_TIMEUP(rv);
+    rv = pm_db_guard_acquire_enter(&held);
+    src->waited_out = APR_STATUS_IS_TIMEUP(rv);     /* what the last try met */
+    if (rv != APR_SUCCESS) {
         return NULL;
     }
     if (src->r) {
