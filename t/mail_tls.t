@@ -125,8 +125,11 @@ my $status_conf = "<Location /server-status>\n SetHandler server-status\n Requir
         graceful($sa);
         ok(wait_until(sub { $sa->mail_count >= 2 }, 30), 'right CA after a graceful restart: both delivered')
             or diag explain [map { outbox_of($sa, $_) } @iids];
-        my @o = map { outbox_of($sa, $_) } @iids;
-        is_deeply([map { $_ && $_->{status} } @o], ['sent', 'sent'], 'right CA: both rows sent');
+        # the catcher holds a message a moment before the worker records its outcome
+        # (the relay's 250 comes first): wait for the rows too, then compare them
+        my $rows = sub { [map { my $o = outbox_of($sa, $_); $o && $o->{status} } @iids] };
+        wait_until(sub { !grep { ($_ // '') ne 'sent' } @{ $rows->() } }, 30);
+        is_deeply($rows->(), ['sent', 'sent'], 'right CA: both rows sent');
         my @cmds = grep { $_->{cmd} eq 'MAIL' } smtp_commands($sa->{mail_dir});
         ok(@cmds && !grep({ !$_->{tls} } @cmds), 'right CA: MAIL only inside TLS');
         is($cmds[0] && $cmds[0]{helo}, '[127.0.0.1]', 'EHLO names ServerName (an address literal)');
