@@ -256,6 +256,7 @@ for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
         PortalMailTimeout       => '10',
         PortalAllowInsecureMail => 'On',
         PortalOutboxInterval    => '100',
+        PortalMailConnections   => '2',
         PortalOutboxMaxAttempts => '3',
         PortalOutboxRetryDelay  => '5',
     );
@@ -298,6 +299,8 @@ my @BAD = (
     [PortalMailTimeout => 'not a number', set => { PortalMailTimeout => 'ten' }],
     [PortalOutboxInterval => 'negative', set => { PortalOutboxInterval => '-5' }],
     [PortalOutboxInterval => 'not a number', set => { PortalOutboxInterval => '5ms' }],
+    [PortalMailConnections => 'zero', set => { PortalMailConnections => '0' }],
+    [PortalMailConnections => 'more than 20', set => { PortalMailConnections => '21' }],
     [PortalOutboxMaxAttempts => 'negative', set => { PortalOutboxMaxAttempts => '-1' }],
     [PortalOutboxMaxAttempts => 'not a number', set => { PortalOutboxMaxAttempts => 'many' }],
     [PortalAllowInsecureMail => 'not On/Off', set => { PortalAllowInsecureMail => 'yes please' }],

@@ -11,7 +11,10 @@
 #     while its worker holds it (PortalMailTimeout unset: the lease comes from the
 #     effective 30 s, not from the "unset" -1) and the other instance never sends it;
 #   - the relay is down: no attempt is charged, the rows are not backed off, and the
-#     queue drains within a second of the relay answering again.
+#     queue drains within a second of the relay answering again;
+#   - several connections at once (PortalMailConnections 3) and kill -9 mid-drain: the
+#     worker really sends over more than one connection at a time and never over more
+#     than three; at most one email per connection goes out twice, every link works.
 use strict;
 use warnings;
 
@@ -23,13 +26,13 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use PortalTest qw(decode_json_body parse_mail expect_log_ids);
 use PortalTest::Env ();
-use PortalTest::Delivery qw(wait_until new_client);
+use PortalTest::Delivery qw(wait_until new_client smtp_commands);
 use PortalTest::Standalone;
 
 # the relay is down on purpose (PM00335)
 expect_log_ids(qw(PM00335));
 
-# PM_FAULT_CASES=kill9,graceful,lease,kill9instance,relaydown runs only those cases (default: all)
+# PM_FAULT_CASES=kill9,graceful,lease,kill9instance,relaydown,parallel runs only those cases (default: all)
 my %ONLY = map { $_ => 1 } split /,/, $ENV{PM_FAULT_CASES} // '';
 sub want { return !%ONLY || $ONLY{ $_[0] } }
 
@@ -284,6 +287,46 @@ if (want('relaydown')) {
         is(join(',', map { $_->{attempts} } @{ outbox_of($sa) }), join(',', (1) x $n),
            'relay back: one attempt each');
         check_delivered($sa, 'relay down', $inv, 1);
+        $sa->stop;
+    }
+}
+
+# --- several connections at once, and kill -9 mid-drain ---------------------------------------
+# 70 invitations queued while the relay is down, so that when it answers the first pass
+# finds a full batch: after it, passes of 20 run three at a time (PortalMailConnections
+# 3), each over its own connection, through a relay that keeps each message 0.2 s. The
+# children are killed in the middle of such a round: each connection may have had one
+# email in flight, so at most three go out twice, each copy with a working link.
+if (want('parallel')) {
+    my $sa = PortalTest::Standalone->new(name => 'parallel', catcher => ['--delay', '0.2'],
+        portal => { %NO_LIMITS, PortalMailTimeout => 3, PortalMailConnections => 3 });
+    if (start_or_bail($sa)) {
+        $sa->stop_smtp;
+        my $inv = invite_many($sa, 70, 'par');
+        my $n = keys %$inv;
+        $sa->start_smtp;
+        ok(wait_until(sub { $sa->mail_count >= 35 }, 40), 'parallel: 35 emails delivered');
+        ok($sa->kill_children('KILL') > 0, 'parallel: every httpd child killed (SIGKILL) mid-drain');
+        my $at = $sa->mail_count;
+        ok(wait_until(sub { all_sent($sa, $n) }, 90), "parallel: all $n outbox rows end 'sent'")
+            or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
+        sleep 1;
+        my $extra = check_delivered($sa, 'parallel', $inv);
+        cmp_ok($extra, '<=', 3, 'parallel: at most one email per connection went out twice '
+               . "($extra extra; $at delivered when the children died)");
+        my %span;                       # each SMTP connection: its first and last command
+        for my $c (smtp_commands($sa->{mail_dir})) {
+            my $peer = join ':', @{ $c->{peer} || [] };
+            $span{$peer}[0] //= $c->{t};
+            $span{$peer}[1] = $c->{t};
+        }
+        my $most = 0;
+        for my $at_t (map { $_->[0] } values %span) {
+            my $open = grep { $_->[0] <= $at_t && $at_t <= $_->[1] } values %span;
+            $most = $open if $open > $most;
+        }
+        cmp_ok($most, '>=', 2, "parallel: more than one connection sent at once ($most)");
+        cmp_ok($most, '<=', 3, "parallel: never more than PortalMailConnections at once ($most)");
         $sa->stop;
     }
 }

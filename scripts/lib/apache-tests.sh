@@ -61,7 +61,7 @@ fi
 
 env_vars=(PM_DB_DRIVER="$driver")
 if [[ $driver == pgsql ]]; then env_vars+=(PM_DB_PARAMS="$PM_DB_PARAMS"); fi
-for v in PM_MODULE PM_HTTPD PM_APXS APACHE_TEST_PORT APACHE_TEST_TRACE_LEVEL; do
+for v in PM_MODULE PM_HTTPD PM_APXS APACHE_TEST_PORT APACHE_TEST_TRACE_LEVEL PM_FAULT_CASES; do
     if [[ -n ${!v:-} ]]; then env_vars+=("$v=${!v}"); fi
 done
 if [[ -n ${PM_SQLITE_INIT_SQL+set} ]]; then env_vars+=("PM_SQLITE_INIT_SQL=$PM_SQLITE_INIT_SQL"); fi

@@ -4,6 +4,7 @@
 #include "pm_locale.h"
 
 #include <apr_strings.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unicode/ucal.h>
@@ -113,6 +114,50 @@ const char *pm_recipient_language(const char *own, const char *practice_default)
     return pm_language_known(practice_default) ? practice_default : "en";
 }
 
+/* Best patterns already found, per (locale, skeleton): opening a pattern generator
+ * loads the locale's data and cost more than the rest of an email's rendering (the
+ * delivery worker dates every message). A few entries, shared by every thread;
+ * a full cache simply stops remembering. */
+#define PATTERN_CACHE 16
+typedef struct {
+    char locale[32], skeleton[32];
+    UChar pattern[UBUF];
+} cached_pattern;
+static cached_pattern pattern_cache[PATTERN_CACHE];
+static int pattern_cache_used;
+static pthread_mutex_t pattern_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int cached_best_pattern(const char *locale, const char *skeleton, UChar *pattern,
+                               int32_t cap)
+{
+    int i, found = 0;
+
+    pthread_mutex_lock(&pattern_cache_lock);
+    for (i = 0; i < pattern_cache_used && !found; i++) {
+        cached_pattern *c = &pattern_cache[i];
+        if (strcmp(c->locale, locale) == 0 && strcmp(c->skeleton, skeleton) == 0
+            && u_strlen(c->pattern) < cap) {
+            u_strcpy(pattern, c->pattern);
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&pattern_cache_lock);
+    return found;
+}
+
+static void remember_pattern(const char *locale, const char *skeleton, const UChar *pattern)
+{
+    pthread_mutex_lock(&pattern_cache_lock);
+    if (pattern_cache_used < PATTERN_CACHE && strlen(locale) < sizeof(pattern_cache[0].locale)
+        && strlen(skeleton) < sizeof(pattern_cache[0].skeleton) && u_strlen(pattern) < UBUF) {
+        cached_pattern *c = &pattern_cache[pattern_cache_used++];
+        strcpy(c->locale, locale);
+        strcpy(c->skeleton, skeleton);
+        u_strcpy(c->pattern, pattern);
+    }
+    pthread_mutex_unlock(&pattern_cache_lock);
+}
+
 /* The locale's best pattern for skeleton (udatpg), into pattern. */
 static int best_pattern(const char *locale, const char *skeleton, UChar *pattern, int32_t cap)
 {
@@ -121,6 +166,9 @@ static int best_pattern(const char *locale, const char *skeleton, UChar *pattern
     UDateTimePatternGenerator *gen;
     int32_t n;
 
+    if (cached_best_pattern(locale ? locale : "", skeleton, pattern, cap)) {
+        return 1;
+    }
     if (!ascii_to_uchar(skeleton, skel, sizeof(skel) / sizeof(skel[0]))) {
         return 0;
     }
@@ -130,7 +178,11 @@ static int best_pattern(const char *locale, const char *skeleton, UChar *pattern
     }
     n = udatpg_getBestPattern(gen, skel, -1, pattern, cap, &err);
     udatpg_close(gen);
-    return U_SUCCESS(err) && n > 0 && n < cap;
+    if (U_SUCCESS(err) && n > 0 && n < cap) {
+        remember_pattern(locale ? locale : "", skeleton, pattern);
+        return 1;
+    }
+    return 0;
 }
 
 const char *pm_locale_date_time(apr_pool_t *p, long long unix_seconds, const char *lang,

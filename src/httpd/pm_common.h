@@ -46,6 +46,7 @@ typedef struct {
     int mail_timeout;              /* seconds */
     int db_timeout;                /* PortalDBTimeout: seconds a statement may wait (0: off) */
     int outbox_interval_ms;
+    int mail_connections;          /* PortalMailConnections: passes side by side */
     int outbox_max_attempts;
     int outbox_retry_delay;        /* seconds before the first retry */
     int allow_insecure_mail;       /* SMTP AUTH without TLS allowed (development) */
@@ -64,6 +65,8 @@ typedef struct {
 #define PM_DEFAULT_MAIL_TIMEOUT      30
 #define PM_DEFAULT_DB_TIMEOUT        2
 #define PM_DEFAULT_OUTBOX_INTERVAL   500
+#define PM_DEFAULT_MAIL_CONNECTIONS  3
+#define PM_MAX_MAIL_CONNECTIONS      20   /* PortalMailConnections' upper limit */
 #define PM_DEFAULT_OUTBOX_ATTEMPTS   8
 #define PM_DEFAULT_MAX_BODY          65536
 #define PM_DEFAULT_OUTBOX_RETRY_DELAY 60

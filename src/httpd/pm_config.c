@@ -34,6 +34,7 @@ void *pm_config_create_server(apr_pool_t *p, server_rec *s)
     conf->mail_timeout = PM_UNSET;
     conf->db_timeout = PM_UNSET;
     conf->outbox_interval_ms = PM_UNSET;
+    conf->mail_connections = PM_UNSET;
     conf->outbox_max_attempts = PM_UNSET;
     conf->outbox_retry_delay = PM_UNSET;
     conf->allow_insecure_mail = PM_UNSET;
@@ -83,6 +84,7 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(mail_timeout);
     MERGE_INT(db_timeout);
     MERGE_INT(outbox_interval_ms);
+    MERGE_INT(mail_connections);
     MERGE_INT(outbox_max_attempts);
     MERGE_INT(outbox_retry_delay);
     MERGE_INT(allow_insecure_mail);
@@ -452,6 +454,7 @@ static const int_limits pm_int_limits[] = {
     { "PortalMailTimeout",       1, 3600, 1 },
     { "PortalDBTimeout",         0, 600, 1 },
     { "PortalOutboxInterval",    10, 3600000, 1 },
+    { "PortalMailConnections",   1, PM_MAX_MAIL_CONNECTIONS, 1 },
     { "PortalOutboxMaxAttempts", 1, 100, 1 },
     { "PortalOutboxRetryDelay",  1, 86400, 1 },
     { "PortalRecipientIPLimit",    0, 1000000, 0 },
@@ -539,6 +542,10 @@ const command_rec pm_config_directives[] = {
     AP_INIT_TAKE1("PortalOutboxInterval", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, outbox_interval_ms), RSRC_CONF,
                   "milliseconds between outbox checks (default 500)"),
+    AP_INIT_TAKE1("PortalMailConnections", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, mail_connections), RSRC_CONF,
+                  "SMTP connections the delivery worker sends over at once while more "
+                  "than one batch is due (default 3)"),
     AP_INIT_TAKE1("PortalOutboxMaxAttempts", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, outbox_max_attempts), RSRC_CONF,
                   "delivery attempts before an email is marked failed (default 8)"),

@@ -2,8 +2,9 @@
  * token (pm_outbox_claim.c), gives each invitation the token of this send, then
  * sends over one SMTP connection, renewing its lease before each message and
  * recording each outcome right after the reply. No database connection is held
- * during SMTP. Tokens are derived (HMAC) from a server secret and the send, so a
- * send repeated after a crash carries the same link as the copy that went out. */
+ * during SMTP. While more than a batch is due, up to PortalMailConnections passes
+ * run side by side. Tokens are derived (HMAC) from a server secret and the send,
+ * so a send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
 #include "pm_bounce.h"
 #include "pm_notices.h"
@@ -21,6 +22,7 @@
 #include "pm_token.h"
 
 #include "apr_atomic.h"
+#include "apr_thread_proc.h"
 #include "apr_optional.h"
 #include "mod_watchdog.h"
 
@@ -41,8 +43,9 @@ static volatile apr_uint32_t outbox_in_pass = 0;
 static unsigned char fallback_secret[32];
 static int fallback_secret_ready = 0;
 
-/* Whether the last pass found the mail server unreachable (this worker thread). */
-static int relay_is_down = 0;
+/* Whether the last pass found the mail server unreachable (any of this child's
+ * passes: they may run side by side). */
+static volatile apr_uint32_t relay_is_down = 0;
 
 const char *pm_outbox_message_id(apr_pool_t *p, server_rec *s)
 {
@@ -320,9 +323,9 @@ static void show_hold(pm_db *db, apr_pool_t *p)
     }
 }
 
-/* How many rows this pass may claim: BATCH_MAX, less when the practice's pace
- * (max_emails_per_minute) leaves fewer for the last minute; 0 when it is used up
- * (a 500-invitation burst goes out over minutes, not into the relay's limit). */
+/* How many emails the practice's pace (max_emails_per_minute) leaves for the last
+ * minute; 0 when it is used up (a 500-invitation burst goes out over minutes, not
+ * into the relay's limit); -1 when the database did not answer. */
 static int pace_allows(pm_db *db, apr_pool_t *p)
 {
     apr_array_header_t *rows;
@@ -335,15 +338,14 @@ static int pace_allows(pm_db *db, apr_pool_t *p)
         return -1;
     }
     sent = pm_row_int(pm_first_row(rows), COUNT_N, 0);
-    return sent >= st.max_emails_per_minute ? 0
-         : (int)(st.max_emails_per_minute - sent < BATCH_MAX ? st.max_emails_per_minute - sent
-                                                                : BATCH_MAX);
+    return sent >= st.max_emails_per_minute ? 0 : (int)(st.max_emails_per_minute - sent);
 }
 
-/* Claims a batch and prepares it; a row it could not prepare was given back or
- * up, and when the rows or the settings cannot be read the whole claim goes back.
- * While a mail configuration error holds the queue, nothing is claimed. */
-static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
+/* Claims a batch of at most max_rows and prepares it; a row it could not prepare
+ * was given back or up, and when the rows or the settings cannot be read the whole
+ * claim goes back. While a mail configuration error holds the queue, nothing is
+ * claimed. */
+static apr_array_header_t *claim_batch(pm_outbox_pass *ps, int max_rows)
 {
     apr_pool_t *p = ps->p;
     apr_array_header_t *batch = apr_array_make(p, 4, sizeof(pm_delivery));
@@ -365,6 +367,9 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps)
     /* rows first, settings second: a row queued after a settings change is
      * then always rendered with that change */
     claimed = pace_allows(db, p);
+    if (claimed > max_rows) {
+        claimed = max_rows;
+    }
     if (claimed > 0) {
         claimed = pm_outbox_claim(ps, db, claimed);
     }
@@ -440,34 +445,39 @@ static void relay_down(pm_outbox_pass *ps, pm_delivery *d)
 {
     const char *why = pm_mask_emails(ps->p, d->error ? d->error : "unreachable");
 
-    if (!relay_is_down) {
+    if (apr_atomic_xchg32(&relay_is_down, 1) == 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00335)
                      "the mail server cannot be reached (%s); nothing is charged to the "
                      "queued emails and it is tried again every interval", why);
     }
-    relay_is_down = 1;
     pm_outbox_release(ps, d->outbox_id, why);
 }
 
 static void relay_answers(pm_outbox_pass *ps)
 {
-    if (relay_is_down) {
+    if (apr_atomic_xchg32(&relay_is_down, 0) == 1) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ps->s, PM_LOGNO(00336)
                      "the mail server answers again");
     }
-    relay_is_down = 0;
 }
 
-/* Phases 2 and 3, message by message: hold, send, record. Returns how many
- * emails were tried. */
+/* Phases 2 and 3, message by message: hold, send, record (from the second message
+ * on, the hold is written with the previous outcome). Returns how many emails were
+ * tried. */
 static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch)
 {
     pm_smtp *smtp = pm_outbox_open_smtp(ps->s, ps->p, ps->timeout_sec);
-    int i, tried = 0;
+    long long refund = 0;
+    int i, tried = 0, held = 0;
 
     for (i = 0; i < batch->nelts; i++) {
         pm_delivery *d = &APR_ARRAY_IDX(batch, i, pm_delivery);
-        if (apr_atomic_read32(&outbox_stopping) || !pm_outbox_hold(ps, d, batch->nelts - i)) {
+        pm_delivery *next = i + 1 < batch->nelts ? d + 1 : NULL;
+        if (apr_atomic_read32(&outbox_stopping)) {
+            refund = held ? d->outbox_id : 0;     /* its attempt was charged */
+            break;
+        }
+        if (!held && !pm_outbox_hold(ps, d, batch->nelts - i)) {
             break;
         }
         d->msg.on_data = pm_outbox_count_send;
@@ -490,17 +500,21 @@ static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch)
         }
         relay_answers(ps);
         tried++;
-        if (!pm_outbox_record(ps, d)) {
+        if (!pm_outbox_record(ps, d, next, batch->nelts - i - 1, &held)) {
             break;                        /* the database is away: stop sending */
+        }
+        if (next && !held) {
+            refund = next->outbox_id;     /* charged if still this pass's */
+            break;                        /* another worker took rows over */
         }
     }
     if (i < batch->nelts) {
-        pm_outbox_release(ps, 0, NULL);
+        pm_outbox_release(ps, refund, NULL);
     }
     return tried;
 }
 
-int pm_outbox_run_once(server_rec *s, apr_pool_t *p)
+int pm_outbox_run_once(server_rec *s, apr_pool_t *p, int max_rows)
 {
     pm_outbox_pass ps;
     apr_array_header_t *batch;
@@ -509,7 +523,7 @@ int pm_outbox_run_once(server_rec *s, apr_pool_t *p)
     if (!pm_outbox_pass_init(&ps, s, p)) {
         return 0;
     }
-    batch = claim_batch(&ps);
+    batch = claim_batch(&ps, max_rows);
     if (batch->nelts == 0) {
         return 0;
     }
@@ -531,19 +545,134 @@ static int pass_begin(void)
     return 1;
 }
 
-/* Passes until one finds less than a full batch (more may be due: bounded). */
-static void run_passes(server_rec *s, apr_pool_t *pool)
+/* PortalMailConnections, or its default */
+static int mail_connections(server_rec *s)
+{
+    pm_server_conf *conf = pm_server_config(s);
+
+    return conf->mail_connections != PM_UNSET ? conf->mail_connections
+                                              : PM_DEFAULT_MAIL_CONNECTIONS;
+}
+
+/* One pass of a round, on a thread of its own: its own pool (its own allocator:
+ * the passes run at once), claim token, database turns and SMTP connection. */
+typedef struct {
+    server_rec *s;
+    apr_pool_t *slot;             /* its slot's pool: one pass at a time uses it */
+    int max_rows;                 /* its share of the pace's allowance */
+    int sent;
+    apr_thread_t *thread;         /* NULL: not started, run by the round itself */
+} sender_job;
+
+/* One pool per sender slot, each with an allocator of its own (the slots' passes
+ * run at once), kept for the child's life: a pass's pool is a subpool of its slot's,
+ * so its memory is reused pass after pass rather than unmapped (an allocator per
+ * pass spent a fifth of the worker's time in munmap). */
+static apr_pool_t *slot_pools[PM_MAX_MAIL_CONNECTIONS];
+
+static void make_slot_pools(apr_pool_t *pchild, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        apr_allocator_t *a;
+        slot_pools[i] = NULL;
+        if (apr_allocator_create(&a) != APR_SUCCESS) {
+            continue;
+        }
+        if (apr_pool_create_ex(&slot_pools[i], pchild, NULL, a) != APR_SUCCESS) {
+            apr_allocator_destroy(a);
+            slot_pools[i] = NULL;
+            continue;
+        }
+        apr_allocator_owner_set(a, slot_pools[i]);
+    }
+}
+
+static void run_job(sender_job *job)
 {
     apr_pool_t *p;
-    int rounds = 0;
 
-    while (!apr_atomic_read32(&outbox_stopping) && rounds++ < 50
-           && apr_pool_create(&p, pool) == APR_SUCCESS) {
-        int sent = pm_outbox_run_once(s, p);
-        apr_pool_destroy(p);          /* tokens and messages go with it */
-        if (sent < BATCH_MAX) {
-            break;
+    job->sent = 0;
+    if (job->slot && apr_pool_create(&p, job->slot) == APR_SUCCESS) {
+        job->sent = pm_outbox_run_once(job->s, p, job->max_rows);
+        apr_pool_destroy(p);          /* tokens, messages and the connection go with it */
+    }
+}
+
+static void *APR_THREAD_FUNC sender_main(apr_thread_t *thread, void *data)
+{
+    run_job(data);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* How many emails the pace lets this round send (pace_allows), -1 when the
+ * database did not answer. */
+static int round_allowance(server_rec *s, apr_pool_t *p)
+{
+    pm_db *db = pm_db_open(s, p);
+    int allowed;
+
+    if (db == NULL) {
+        return -1;
+    }
+    pm_db_busy_is_routine(db);
+    allowed = pace_allows(db, p);
+    pm_db_close(db);
+    return allowed;
+}
+
+/* Up to `connections` passes side by side, each claiming its share of the pace's
+ * allowance (at most a batch), joined before the round ends. 1 when every pass
+ * found a full batch: more may be due. */
+static int run_round(server_rec *s, apr_pool_t *pool, int connections)
+{
+    sender_job jobs[PM_MAX_MAIL_CONNECTIONS];
+    int allowed = round_allowance(s, pool), n, i, full = 1;
+
+    if (allowed <= 0) {
+        return 0;
+    }
+    n = (allowed + BATCH_MAX - 1) / BATCH_MAX;
+    n = n < connections ? n : connections;
+    for (i = 0; i < n; i++) {
+        jobs[i].s = s;
+        jobs[i].slot = slot_pools[i];
+        jobs[i].max_rows = allowed - i * BATCH_MAX < BATCH_MAX ? allowed - i * BATCH_MAX
+                                                             : BATCH_MAX;
+        jobs[i].thread = NULL;
+        if (i > 0 && apr_thread_create(&jobs[i].thread, NULL, sender_main, &jobs[i], pool)
+                     != APR_SUCCESS) {
+            jobs[i].thread = NULL;
         }
+    }
+    for (i = 0; i < n; i++) {
+        apr_status_t ignored;
+        if (jobs[i].thread == NULL) {
+            run_job(&jobs[i]);        /* the first, and any that got no thread */
+        }
+        else {
+            apr_thread_join(&ignored, jobs[i].thread);
+        }
+        full = full && jobs[i].sent == BATCH_MAX;
+    }
+    return full;
+}
+
+/* Passes until one finds less than a full batch (more may be due: bounded). The
+ * first is alone (a probe when the relay was down); after a full batch, rounds of
+ * PortalMailConnections passes side by side. */
+static void run_passes(server_rec *s, apr_pool_t *pool)
+{
+    int connections = mail_connections(s);
+    apr_pool_t *p;
+    int rounds = 0, full = 1;
+
+    while (full && !apr_atomic_read32(&outbox_stopping) && rounds < 50
+           && apr_pool_create(&p, pool) == APR_SUCCESS) {
+        full = run_round(s, p, rounds++ == 0 ? 1 : connections);
+        apr_pool_destroy(p);          /* the round's threads go with it */
     }
 }
 
@@ -609,6 +738,7 @@ static apr_status_t outbox_child_exit(void *data)
 
 void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    make_slot_pools(pchild, mail_connections(s));
     apr_atomic_set32(&outbox_stopping, 0);
     apr_pool_pre_cleanup_register(pchild, s, outbox_child_exit);
 }

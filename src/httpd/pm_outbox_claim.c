@@ -62,28 +62,43 @@ int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max)
     return claimed;
 }
 
-int pm_outbox_hold(pm_outbox_pass *ps, const pm_delivery *d, int remaining)
+/* The hold's statement: renew the lease of every row the pass still holds, charge
+ * d's attempt and store its Message-ID; *held: how many rows that is. */
+static apr_status_t hold_rows(pm_db *db, pm_outbox_pass *ps, const pm_delivery *d, int *held)
 {
     apr_pool_t *p = ps->p;
-    pm_db *db = pm_db_open(ps->s, p);
     const char *oid = pm_arg_int(p, d->outbox_id);
+
+    return pm_db_exec(db, PM_SQL_OUTBOX_HOLD, held, pm_arg_int(p, pm_now_sec(NULL) + ps->lease_sec),
+                      oid, oid, d->msg.message_id, ps->claim);
+}
+
+/* 1 when the hold found every row the pass expects to hold (held -1: not read). */
+static int hold_kept(pm_outbox_pass *ps, const pm_delivery *d, int held, int remaining)
+{
+    if (held != remaining) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00330)
+                     PM_OUTBOX_LOG "this worker holds %d of its %d unsent row(s); it stops "
+                     "and leaves them to the next pass", (apr_int64_t)d->outbox_id,
+                     held < 0 ? 0 : held, remaining);
+        return 0;
+    }
+    return 1;
+}
+
+int pm_outbox_hold(pm_outbox_pass *ps, const pm_delivery *d, int remaining)
+{
+    pm_db *db = pm_db_open(ps->s, ps->p);
     int held = 0;
 
     if (db == NULL) {
         return 0;
     }
-    if (pm_db_exec(db, PM_SQL_OUTBOX_HOLD, &held, pm_arg_int(p, pm_now_sec(NULL) + ps->lease_sec),
-                   oid, oid, d->msg.message_id, ps->claim) != APR_SUCCESS) {
+    if (hold_rows(db, ps, d, &held) != APR_SUCCESS) {
         held = -1;
     }
     pm_db_close(db);
-    if (held != remaining) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00330)
-                     "outbox %s: this worker holds %d of its %d unsent row(s); it stops and "
-                     "leaves them to the next pass", oid, held < 0 ? 0 : held, remaining);
-        return 0;
-    }
-    return 1;
+    return hold_kept(ps, d, held, remaining);
 }
 
 void pm_outbox_release(pm_outbox_pass *ps, long long refund_id, const char *reason)
@@ -199,10 +214,13 @@ static apr_status_t audit_failed(pm_db *db, apr_pool_t *p, const pm_delivery *d,
 }
 
 /* One try at writing the outcome: the row (if the pass still holds it), the
- * invitation's sent_at, and send_count taken back for a refused message, in one
- * transaction. *held: the row was still the pass's. */
+ * invitation's sent_at, and send_count taken back for a refused message, and the
+ * hold of the pass's next message (if any: one commit, not two), in one
+ * transaction. *held: the row was still the pass's; *next_held: the rows the
+ * hold found. */
 static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delivery *d,
-                                  outcome o, long long next, int *held)
+                                  outcome o, long long next, int *held,
+                                  const pm_delivery *hold_next, int *next_held)
 {
     apr_pool_t *p = ps->p;
     const char *oid = pm_arg_int(p, d->outbox_id), *iid = pm_arg_int(p, d->invitation_id);
@@ -228,6 +246,9 @@ static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delive
     }
     if (rv == APR_SUCCESS && d->counted && d->data == PM_DATA_REFUSED) {
         rv = pm_db_exec(db, PM_SQL_INVITATION_UNCOUNT_SEND, NULL, iid);
+    }
+    if (rv == APR_SUCCESS && hold_next) {
+        rv = hold_rows(db, ps, hold_next, next_held);
     }
     if (rv == APR_SUCCESS) {
         rv = pm_db_commit(db);
@@ -259,12 +280,15 @@ static void log_outcome(pm_outbox_pass *ps, const pm_delivery *d, outcome o, lon
     }
 }
 
-int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d)
+int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d, const pm_delivery *hold_next,
+                     int next_remaining, int *next_held)
 {
     pm_server_conf *conf = pm_server_config(ps->s);
     outcome o = outcome_of(conf, d);
     long long next = pm_now_sec(NULL) + (o == OUTCOME_RETRY ? retry_delay(conf, d->attempts) : 0);
-    int n, held = 0;
+    int n, held = 0, next_rows = -1;
+
+    *next_held = 0;
 
     if (d->error != NULL) {
         d->error = pm_mask_emails(ps->p, d->error);   /* stored and logged */
@@ -279,7 +303,7 @@ int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d)
             rv = APR_EGENERAL;
         }
         else {
-            rv = write_outcome(db, ps, d, o, next, &held);
+            rv = write_outcome(db, ps, d, o, next, &held, hold_next, &next_rows);
             pm_db_close(db);
         }
         if (rv == APR_SUCCESS) {
@@ -299,6 +323,7 @@ int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d)
                      (apr_int64_t)d->outbox_id, d->attempts);
         return 0;
     }
+    *next_held = hold_next && hold_kept(ps, hold_next, next_rows, next_remaining);
     if (held != 1) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00333)
                      PM_OUTBOX_LOG "another worker took this row over; attempt %d is "

@@ -63,7 +63,10 @@ void pm_outbox_give_up(pm_db *db, pm_outbox_pass *ps, long long outbox_id, const
 void pm_outbox_count_send(void *ctx);
 
 /* Records d's outcome, retrying while the database is away; 0 when it could not
- * be recorded (logged: the lease runs out and the same link is sent again). */
-int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d);
+ * be recorded (logged: the lease runs out and the same link is sent again). With
+ * hold_next, the same transaction is that message's hold (pm_outbox_hold);
+ * *next_held: it found all next_remaining rows. */
+int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d, const pm_delivery *hold_next,
+                     int next_remaining, int *next_held);
 
 #endif
