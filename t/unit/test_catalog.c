@@ -161,6 +161,30 @@ static void test_dates(apr_pool_t *p)
     ok(pm_locale_date_time(p, 0, "en", "America/Chicago", "") == NULL, "no skeleton: NULL");
 }
 
+/* The best patterns are cached per (language, skeleton), a few of them: more pairs
+ * than the cache holds still format, and the first ones keep their own patterns. */
+static void test_date_pattern_cache(apr_pool_t *p)
+{
+    static const char *const skeletons[] = {
+        "yMd", "yMMMd", "Hm", "hm", "yMMMMd", "MMMd", "y", "yM", "d", "jm",
+        "Ehm", "EHm", "yMMM", "MMMEd", "yMEd", "MEd", "Md", "yQQQ", NULL
+    };
+    int i, all = 1;
+
+    for (i = 0; skeletons[i]; i++) {
+        all = all && pm_locale_date_time(p, 1796767980LL, "en", "UTC", skeletons[i]) != NULL
+                  && pm_locale_date_time(p, 1796767980LL, "es", "UTC", skeletons[i]) != NULL;
+    }
+    ok(all, "36 (language, skeleton) pairs, more than the cache holds, all format");
+    is_str(pm_locale_date_time(p, 1796767980LL, "en", "UTC", "Hm"), "22:13", "en Hm, cached");
+    is_str(pm_locale_date_time(p, 1796767980LL, "en", "UTC", "hm"), "10:13" NBSP "PM",
+           "en hm, cached: its own pattern, not Hm's");
+    is_str(pm_locale_date_time(p, 1796767980LL, "es", "America/Chicago", "yMMMMdhmm"),
+           "8 de diciembre de 2026, 4:13" NBSP "p." NBSP "m.", "es, Chicago, still right");
+    is_str(pm_locale_date_time(p, 1796767980LL, "en", "UTC", "yMMMMd"), "December 8, 2026",
+           "en yMMMMd, a pair the full cache did not keep");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -168,6 +192,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
     test_repository_catalogs(p);
+    test_date_pattern_cache(p);
     test_refused(p);
     test_dates(p);
     apr_pool_destroy(p);
