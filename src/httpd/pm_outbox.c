@@ -600,10 +600,12 @@ static void run_job(sender_job *job)
     }
 }
 
+/* Returns without apr_thread_exit(): that destroys the thread's pool, a subpool of
+ * the round's, from this thread while its siblings do the same (one allocator, no
+ * mutex). The round's pool takes them all, after the joins. */
 static void *APR_THREAD_FUNC sender_main(apr_thread_t *thread, void *data)
 {
     run_job(data);
-    apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
 }
 
@@ -629,7 +631,8 @@ static int round_allowance(server_rec *s, apr_pool_t *p)
 static int run_round(server_rec *s, apr_pool_t *pool, int connections)
 {
     sender_job jobs[PM_MAX_MAIL_CONNECTIONS];
-    int allowed = round_allowance(s, pool), n, i, full = 1;
+    /* a pass alone applies the pace itself (claim_batch) */
+    int allowed = connections > 1 ? round_allowance(s, pool) : BATCH_MAX, n, i, full = 1;
 
     if (allowed <= 0) {
         return 0;
