@@ -122,6 +122,21 @@ sub check_delivered {
     return $extra;
 }
 
+# SIGKILL of every child of $sa mid-batch; then every outbox row ends 'sent' within
+# $wait s, the copies check out (check_delivered) and at most $max_extra went out twice.
+sub kill_children_and_drain {
+    my ($sa, $label, $inv, $wait, $max_extra, $why) = @_;
+    my $n = keys %$inv;
+    ok($sa->kill_children('KILL') > 0, "$label: every httpd child killed (SIGKILL) mid-batch");
+    my $at = $sa->mail_count;
+    ok(wait_until(sub { all_sent($sa, $n) }, $wait), "$label: all $n outbox rows end 'sent'")
+        or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
+    sleep 1;
+    my $extra = check_delivered($sa, $label, $inv);
+    cmp_ok($extra, '<=', $max_extra,
+           "$label: $why ($extra extra; $at delivered when the children died)");
+}
+
 # --- kill -9 of the children mid-batch ------------------------------------------------------
 # 12 invitations through a relay that keeps each message 0.8 s before its 250. The
 # children are killed while the batch is under way: the message being sent has reached
@@ -132,17 +147,10 @@ if (want('kill9')) {
         portal => { %NO_LIMITS, PortalMailTimeout => 3 });
     if (start_or_bail($sa)) {
         my $inv = invite_many($sa, 12, 'kill');
-        my $n = keys %$inv;
         wait_until(sub { $sa->mail_count >= 3 }, 20);
         sleep 0.3;                                   # into the next message's 0.8 s
-        ok($sa->kill_children('KILL') > 0, 'kill9: every httpd child killed (SIGKILL) mid-batch');
-        my $at = $sa->mail_count;
-        ok(wait_until(sub { all_sent($sa, $n) }, 60), "kill9: all $n outbox rows end 'sent'")
-            or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
-        sleep 1;
-        my $extra = check_delivered($sa, 'kill9', $inv);
-        cmp_ok($extra, '<=', 1, 'kill9: at most the one email in flight went out twice '
-               . "($extra extra; $at delivered when the children died)");
+        kill_children_and_drain($sa, 'kill9', $inv, 60, 1,
+                                'at most the one email in flight went out twice');
         $sa->stop;
     }
 }
@@ -303,17 +311,10 @@ if (want('parallel')) {
     if (start_or_bail($sa)) {
         $sa->stop_smtp;
         my $inv = invite_many($sa, 70, 'par');
-        my $n = keys %$inv;
         $sa->start_smtp;
         ok(wait_until(sub { $sa->mail_count >= 35 }, 40), 'parallel: 35 emails delivered');
-        ok($sa->kill_children('KILL') > 0, 'parallel: every httpd child killed (SIGKILL) mid-drain');
-        my $at = $sa->mail_count;
-        ok(wait_until(sub { all_sent($sa, $n) }, 90), "parallel: all $n outbox rows end 'sent'")
-            or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
-        sleep 1;
-        my $extra = check_delivered($sa, 'parallel', $inv);
-        cmp_ok($extra, '<=', 3, 'parallel: at most one email per connection went out twice '
-               . "($extra extra; $at delivered when the children died)");
+        kill_children_and_drain($sa, 'parallel', $inv, 90, 3,
+                                'at most one email per connection went out twice');
         my %span;                       # each SMTP connection: its first and last command
         for my $c (smtp_commands($sa->{mail_dir})) {
             my $peer = join ':', @{ $c->{peer} || [] };

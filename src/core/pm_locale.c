@@ -164,9 +164,10 @@ static int best_pattern(const char *locale, const char *skeleton, UChar *pattern
     UChar skel[64];
     UErrorCode err = U_ZERO_ERROR;
     UDateTimePatternGenerator *gen;
+    const char *key = locale ? locale : "";      /* NULL: ICU's default locale */
     int32_t n;
 
-    if (cached_best_pattern(locale ? locale : "", skeleton, pattern, cap)) {
+    if (cached_best_pattern(key, skeleton, pattern, cap)) {
         return 1;
     }
     if (!ascii_to_uchar(skeleton, skel, sizeof(skel) / sizeof(skel[0]))) {
@@ -179,7 +180,7 @@ static int best_pattern(const char *locale, const char *skeleton, UChar *pattern
     n = udatpg_getBestPattern(gen, skel, -1, pattern, cap, &err);
     udatpg_close(gen);
     if (U_SUCCESS(err) && n > 0 && n < cap) {
-        remember_pattern(locale ? locale : "", skeleton, pattern);
+        remember_pattern(key, skeleton, pattern);
         return 1;
     }
     return 0;
