@@ -88,11 +88,13 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);
 
 /* Shared by clients import and demo-data: the name keyer (pm_client_keys.c) for
- * the database's collation_locale; insert one client (already validated),
- * then its name keys with the module's code (pm_client_keys.c), inside the
- * caller's transaction; *id gets the new client's id. */
-int admin_clients_keyer(admin_db *db, pm_client_keyer **k);
-int admin_clients_insert(admin_db *db, pm_client_keyer *k, const char *first_name,
+ * the database's collation_locale and a stage for the search keys; insert one
+ * client (already validated), then its name keys with the module's code
+ * (pm_client_keys.c), inside the caller's transaction; *id gets the new client's
+ * id. The caller ends with pm_client_keys_stage_finish before its commit. */
+int admin_clients_keyer(admin_db *db, pm_client_keyer **k, pm_client_keys_stage **st);
+int admin_clients_insert(admin_db *db, pm_client_keyer *k, pm_client_keys_stage *st,
+                         const char *first_name,
                          const char *last_name, const char *date_of_birth,
                          const char *email, const char *now, const char **id);
 /* The name keys of every client that has none (init, after the migrations). */

@@ -35,7 +35,7 @@ typedef struct {
     int bad_rows;
 } import_state;
 
-int admin_clients_keyer(admin_db *db, pm_client_keyer **k)
+int admin_clients_keyer(admin_db *db, pm_client_keyer **k, pm_client_keys_stage **st)
 {
     const char *locale;
 
@@ -43,10 +43,12 @@ int admin_clients_keyer(admin_db *db, pm_client_keyer **k)
         || (*k = pm_client_keyer_make(db->exec, db->pool, locale)) == NULL) {
         return ADMIN_FAIL;
     }
+    *st = pm_client_keys_stage_make(db->exec, db->pool, 1);
     return ADMIN_OK;
 }
 
-int admin_clients_insert(admin_db *db, pm_client_keyer *k, const char *first_name,
+int admin_clients_insert(admin_db *db, pm_client_keyer *k, pm_client_keys_stage *st,
+                         const char *first_name,
                          const char *last_name, const char *date_of_birth,
                          const char *email, const char *now, const char **id)
 {
@@ -61,7 +63,7 @@ int admin_clients_insert(admin_db *db, pm_client_keyer *k, const char *first_nam
         admin_error("the database did not return the new client's id");
         return ADMIN_FAIL;
     }
-    if (pm_client_keys_store(db->exec, k, row, NULL) != APR_SUCCESS) {
+    if (pm_client_keys_store(st, k, row, NULL) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     if (id) {
@@ -76,7 +78,7 @@ int admin_clients_fill_keys(admin_db *db)
     int keyed = 0;
 
     if (admin_db_locale(db, &locale) != ADMIN_OK
-        || pm_client_keys_fill_all(db->exec, db->pool, locale, &keyed) != APR_SUCCESS) {
+        || pm_client_keys_fill_all(db->exec, db->pool, locale, 1, &keyed) != APR_SUCCESS) {
         admin_error("computing the clients' name keys failed; the module computes "
                     "the rest on the next client list");
         return ADMIN_FAIL;
@@ -227,24 +229,29 @@ static int read_rows(import_state *st, pm_csv_reader *rd, apr_pool_t *p,
 static int insert_rows(admin_db *db, const apr_array_header_t *rows)
 {
     pm_client_keyer *keyer;
+    pm_client_keys_stage *stage;
     const char *now = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now());
     int i;
 
     if (admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (admin_clients_keyer(db, &keyer) != ADMIN_OK) {
+    if (admin_clients_keyer(db, &keyer, &stage) != ADMIN_OK) {
         admin_db_rollback(db);
         return ADMIN_FAIL;
     }
     for (i = 0; i < rows->nelts; i++) {
         const client_row *c = &APR_ARRAY_IDX(rows, i, client_row);
 
-        if (admin_clients_insert(db, keyer, c->first_name, c->last_name, c->date_of_birth,
-                                 c->email, now, NULL) != ADMIN_OK) {
+        if (admin_clients_insert(db, keyer, stage, c->first_name, c->last_name,
+                                 c->date_of_birth, c->email, now, NULL) != ADMIN_OK) {
             admin_db_rollback(db);
             return ADMIN_FAIL;
         }
+    }
+    if (pm_client_keys_stage_finish(stage) != APR_SUCCESS) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
     }
     return admin_db_commit(db);
 }

@@ -124,18 +124,19 @@ static int insert_staff(admin_db *db, const char *now)
 static int insert_clients(admin_db *db, const char *now, int *granted)
 {
     pm_client_keyer *keyer;
+    pm_client_keys_stage *stage;
     const char *id;
     int i;
 
     *granted = 0;
-    if (admin_clients_keyer(db, &keyer) != ADMIN_OK) {
+    if (admin_clients_keyer(db, &keyer, &stage) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     for (i = 0; i < COUNT(clients); i++) {
         const demo_client *c = &clients[i];
 
-        if (admin_clients_insert(db, keyer, c->first_name, c->last_name, c->date_of_birth,
-                                 c->email, now, &id) != ADMIN_OK) {
+        if (admin_clients_insert(db, keyer, stage, c->first_name, c->last_name,
+                                 c->date_of_birth, c->email, now, &id) != ADMIN_OK) {
             return ADMIN_FAIL;
         }
         if (c->clinician2) {
@@ -146,7 +147,7 @@ static int insert_clients(admin_db *db, const char *now, int *granted)
             (*granted)++;
         }
     }
-    return ADMIN_OK;
+    return pm_client_keys_stage_finish(stage) == APR_SUCCESS ? ADMIN_OK : ADMIN_FAIL;
 }
 
 int admin_cmd_demo_data(admin_db *db, const admin_options *o)

@@ -4,12 +4,33 @@
 #include "pm_client_keys.h"
 #include "pm_collate.h"
 
+#include <apr_strings.h>
+#include <string.h>
+
 #define FILL_BATCH 500
 
 struct pm_client_keyer {
     apr_pool_t *pool;
     pm_collator *match, *sort;
     const char *locale;
+};
+
+/* Rows for one multi-row INSERT, sent when full: ncols arguments per row, NULL in
+ * every column of an unused one. */
+typedef struct {
+    pm_sql_id id;
+    int rows, ncols;
+    int n;                        /* rows gathered */
+    const char **args;
+} row_buffer;
+
+struct pm_client_keys_stage {
+    pm_db *db;
+    int sorted;                   /* staged, then written in key order */
+    row_buffer prefixes;          /* to client_name_prefixes(_stage) */
+    row_buffer sets;              /* to client_name_key_sets */
+    int staged;                   /* prefix rows gathered since the last finish */
+    int ready;                    /* the stage table exists on this connection */
 };
 
 pm_client_keyer *pm_client_keyer_make(pm_db *db, apr_pool_t *p, const char *locale)
@@ -26,48 +47,183 @@ pm_client_keyer *pm_client_keyer_make(pm_db *db, apr_pool_t *p, const char *loca
     return k;
 }
 
-/* The key in slot j of a batch starting at i, or NULL past the end. */
-static const char *slot(const apr_array_header_t *keys, int i, int j)
+static void buffer_init(row_buffer *b, apr_pool_t *p, pm_sql_id id, int rows, int ncols)
 {
-    return i + j < keys->nelts ? APR_ARRAY_IDX(keys, i + j, const char *) : NULL;
+    b->id = id;
+    b->rows = rows;
+    b->ncols = ncols;
+    b->n = 0;
+    b->args = apr_pcalloc(p, rows * ncols * sizeof(*b->args));
 }
 
-static apr_status_t add_prefixes(pm_db *db, const char *id, const char *sort_key,
-                                 const apr_array_header_t *keys)
+static apr_status_t buffer_send(pm_db *db, row_buffer *b)
 {
-    int i;
+    int used = b->n * b->ncols;
 
-    for (i = 0; i < keys->nelts; i += PM_SQL_PREFIXES_PER_INSERT) {
-        if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_ADD_PREFIXES, NULL, sort_key, id,
-                       slot(keys, i, 0), slot(keys, i, 1), slot(keys, i, 2), slot(keys, i, 3),
-                       slot(keys, i, 4), slot(keys, i, 5), slot(keys, i, 6), slot(keys, i, 7))
-            != APR_SUCCESS) {
+    if (b->n == 0) {
+        return APR_SUCCESS;
+    }
+    memset(&b->args[used], 0, (b->rows * b->ncols - used) * sizeof(*b->args));
+    b->n = 0;
+    return pm_db_exec_args(db, b->id, NULL, b->args);
+}
+
+/* The next row's argument slots; the buffer is sent first when it is full. */
+static const char **buffer_row(pm_db *db, row_buffer *b)
+{
+    if (b->n == b->rows && buffer_send(db, b) != APR_SUCCESS) {
+        return NULL;
+    }
+    return &b->args[b->n++ * b->ncols];
+}
+
+pm_client_keys_stage *pm_client_keys_stage_make(pm_db *db, apr_pool_t *p, int sorted)
+{
+    pm_client_keys_stage *st = apr_pcalloc(p, sizeof(*st));
+
+    st->db = db;
+    st->sorted = sorted;
+    st->ready = !sorted;
+    buffer_init(&st->prefixes, p, sorted ? PM_SQL_CLIENT_KEYS_STAGE : PM_SQL_CLIENT_KEYS_ADD,
+                PM_SQL_STAGE_ROWS, 3);
+    buffer_init(&st->sets, p, PM_SQL_CLIENT_KEYS_SET_ADD, PM_SQL_KEY_SET_ROWS, 3);
+    return st;
+}
+
+/* SQLite's stage is a TEMP table of the connection, made before its first rows;
+ * the DDL expires every statement prepared on the connection, so only once. */
+static apr_status_t make_stage(pm_client_keys_stage *st)
+{
+    apr_array_header_t *rows;
+
+    if (st->ready || strcmp(pm_db_driver_name(st->db), "sqlite3") != 0) {
+        st->ready = 1;
+        return APR_SUCCESS;
+    }
+    if (pm_db_select(st->db, PM_SQL_CLIENT_KEYS_STAGE_FOUND_SQLITE, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (pm_row_int(pm_first_row(rows), COUNT_N, 0) == 0) {
+        if (pm_db_exec(st->db, PM_SQL_CLIENT_KEYS_STAGE_MAKE_SQLITE, NULL) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
+        pm_db_forget_prepared(st->db);
+    }
+    st->ready = 1;
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_client_keys_stage_flush(pm_client_keys_stage *st)
+{
+    if ((st->prefixes.n > 0 && make_stage(st) != APR_SUCCESS)
+        || buffer_send(st->db, &st->prefixes) != APR_SUCCESS
+        || buffer_send(st->db, &st->sets) != APR_SUCCESS) {
+        return APR_EGENERAL;
     }
     return APR_SUCCESS;
 }
 
+apr_status_t pm_client_keys_stage_add(pm_client_keys_stage *st, pm_client_keyer *k,
+                                      const char *id, const char *sort_key,
+                                      const char *first, const char *last)
+{
+    const apr_array_header_t *keys = pm_collate_name_prefix_keys(k->match, k->pool, first, last);
+    const char **row;
+    int i;
+
+    for (i = 0; i < keys->nelts; i++) {
+        if (st->prefixes.n == st->prefixes.rows && make_stage(st) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if ((row = buffer_row(st->db, &st->prefixes)) == NULL) {
+            return APR_EGENERAL;
+        }
+        row[0] = APR_ARRAY_IDX(keys, i, const char *);
+        row[1] = sort_key;
+        row[2] = id;
+        st->staged++;
+    }
+    if ((row = buffer_row(st->db, &st->sets)) == NULL) {
+        return APR_EGENERAL;
+    }
+    row[0] = id;
+    row[1] = sort_key;
+    row[2] = apr_array_pstrcat(k->pool, keys, ' ');
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_client_keys_stage_finish(pm_client_keys_stage *st)
+{
+    if (pm_client_keys_stage_flush(st) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (st->staged == 0 || !st->sorted) {
+        st->staged = 0;
+        return APR_SUCCESS;
+    }
+    st->staged = 0;
+    if (pm_db_exec(st->db, PM_SQL_CLIENT_KEYS_UNSTAGE, NULL) != APR_SUCCESS
+        || pm_db_exec(st->db, PM_SQL_CLIENT_KEYS_CLEAR_STAGE, NULL) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* A client's search keys as they were made (its key set): each row deleted by the
+ * primary key, then the set. No set: the client never had keys. */
+static apr_status_t drop_keys(pm_db *db, apr_pool_t *p, const char *id)
+{
+    apr_array_header_t *rows;
+    const pm_row *set;
+    const char *args[2 + PM_SQL_DROP_PREFIXES];
+    char *prefixes, *state = NULL;
+    int n = 2;
+
+    if (pm_db_select(db, PM_SQL_CLIENT_KEYS_SET_GET, &rows, id) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if ((set = pm_first_row(rows)) == NULL) {
+        return APR_SUCCESS;
+    }
+    args[0] = id;
+    args[1] = pm_row_str(set, KEY_SET_SORT_KEY);
+    prefixes = apr_pstrdup(p, pm_row_str(set, KEY_SET_PREFIXES));
+    for (args[n] = apr_strtok(prefixes, " ", &state); args[n];
+         args[n] = apr_strtok(NULL, " ", &state)) {
+        if (++n == 2 + PM_SQL_DROP_PREFIXES) {
+            if (pm_db_exec_args(db, PM_SQL_CLIENT_KEYS_DROP_PREFIXES, NULL, args) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
+            n = 2;
+        }
+    }
+    if (n > 2) {
+        memset(&args[n], 0, (2 + PM_SQL_DROP_PREFIXES - n) * sizeof(args[0]));
+        if (pm_db_exec_args(db, PM_SQL_CLIENT_KEYS_DROP_PREFIXES, NULL, args) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_DELETE, NULL, id);
+}
+
 /* A row another request filled meanwhile is left alone. */
-apr_status_t pm_client_keys_store(pm_db *db, pm_client_keyer *k, const pm_row *row,
-                                  int *keyed)
+apr_status_t pm_client_keys_store(pm_client_keys_stage *st, pm_client_keyer *k,
+                                  const pm_row *row, int *keyed)
 {
     const char *id = pm_row_str(row, UNKEYED_ID), *first = pm_row_str(row, UNKEYED_FIRST_NAME);
     const char *last = pm_row_str(row, UNKEYED_LAST_NAME);
     const char *sort_key = pm_collate_sort_key(k->sort, first, last);
     int updated = 0;
 
-    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_SORT, &updated, sort_key, k->locale, id)
+    if (pm_db_exec(st->db, PM_SQL_CLIENT_KEYS_SET_SORT, &updated, sort_key, k->locale, id)
         != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (updated == 0) {
         return APR_SUCCESS;
     }
-    if (pm_db_exec(db, PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES, NULL, id) != APR_SUCCESS
-        || add_prefixes(db, id, sort_key,
-                        pm_collate_name_prefix_keys(k->match, k->pool, first, last))
-           != APR_SUCCESS) {
+    if (drop_keys(st->db, k->pool, id) != APR_SUCCESS
+        || pm_client_keys_stage_add(st, k, id, sort_key, first, last) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (keyed) {
@@ -93,26 +249,24 @@ int pm_client_keys_same_name(pm_client_keyer *k, apr_pool_t *p, const pm_row *ro
            && pm_collate_same(k->match, p, pm_row_str(row, last_col), last);
 }
 
-apr_status_t pm_client_keys_add_new(pm_db *db, pm_client_keyer *k, const char *id,
-                                    const char *sort_key, const char *first, const char *last)
-{
-    return add_prefixes(db, id, sort_key,
-                        pm_collate_name_prefix_keys(k->match, k->pool, first, last));
-}
-
 static apr_status_t fill_batch(pm_db *db, pm_client_keyer *k, apr_array_header_t *rows,
-                               int *keyed)
+                               int sorted, int *keyed)
 {
+    pm_client_keys_stage *st = pm_client_keys_stage_make(db, k->pool, sorted);
     int i, n = 0;
 
     if (pm_db_begin(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (i = 0; i < rows->nelts; i++) {
-        if (pm_client_keys_store(db, k, &APR_ARRAY_IDX(rows, i, pm_row), &n) != APR_SUCCESS) {
+        if (pm_client_keys_store(st, k, &APR_ARRAY_IDX(rows, i, pm_row), &n) != APR_SUCCESS) {
             pm_db_rollback(db);
             return APR_EGENERAL;
         }
+    }
+    if (pm_client_keys_stage_finish(st) != APR_SUCCESS) {
+        pm_db_rollback(db);
+        return APR_EGENERAL;
     }
     if (pm_db_commit(db) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -120,8 +274,8 @@ static apr_status_t fill_batch(pm_db *db, pm_client_keyer *k, apr_array_header_t
     *keyed += n;
     return APR_SUCCESS;
 }
-
-apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *locale, int *keyed)
+apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *locale, int sorted,
+                                     int *keyed)
 {
     apr_array_header_t *rows;
     pm_client_keyer *k;
@@ -142,7 +296,7 @@ apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *local
         }
         /* per batch: the keys a collator computes live in its pool */
         if ((k = pm_client_keyer_make(db, batch, locale)) == NULL
-            || fill_batch(db, k, rows, &n) != APR_SUCCESS) {
+            || fill_batch(db, k, rows, sorted, &n) != APR_SUCCESS) {
             rv = APR_EGENERAL;
             break;
         }
@@ -159,7 +313,7 @@ apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *local
 
 apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
 {
-    return pm_client_keys_fill_all(db, p, locale, NULL);
+    return pm_client_keys_fill_all(db, p, locale, 0, NULL);
 }
 
 apr_status_t pm_client_keys_forget_locale(pm_db *db, const char *locale)

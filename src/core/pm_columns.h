@@ -111,6 +111,12 @@ enum { PM_COLS_CLIENT_FLAG(PM_COL_NAME, PM_COL_NAME) };
     LAST(UNKEYED_LAST_NAME, "last_name")
 enum { PM_COLS_UNKEYED(PM_COL_NAME, PM_COL_NAME) };
 
+/* PM_SQL_CLIENT_KEYS_SET_GET: what a client's search keys were made of */
+#define PM_COLS_KEY_SET(COL, LAST) \
+    COL(KEY_SET_SORT_KEY, "sort_key") \
+    LAST(KEY_SET_PREFIXES, "prefixes")
+enum { PM_COLS_KEY_SET(PM_COL_NAME, PM_COL_NAME) };
+
 /* PM_SQL_CLIENT_ACTIVE_ACCOUNTS */
 #define PM_COLS_ACTIVE_ACCOUNTS(COL, LAST) \
     LAST(ACTIVE_ACCOUNTS, "count(*)")

@@ -222,20 +222,15 @@ static void gate_leave(pm_db *db)
     }
 }
 
-apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
+apr_status_t pm_db_exec_args(pm_db *db, pm_sql_id id, int *affected, const char **args)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
     apr_dbd_prepared_t *stmt = find_statement(db, id, st);
-    const char **args;
-    va_list ap;
     int rc, n = 0;
 
     if (stmt == NULL) {
         return APR_EGENERAL;
     }
-    va_start(ap, affected);
-    args = collect_args(db, st, ap);
-    va_end(ap);
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -253,6 +248,17 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
         *affected = n;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
+{
+    const char **args;
+    va_list ap;
+
+    va_start(ap, affected);
+    args = collect_args(db, pm_sql_get(id), ap);
+    va_end(ap);
+    return pm_db_exec_args(db, id, affected, args);
 }
 
 static apr_status_t rollback_unless_committed(void *data)

@@ -80,6 +80,8 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
 
 /* Run a statement that returns no rows; *affected gets the row count. */
 apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...);
+/* The same with the arguments in an array (exactly nargs of them). */
+apr_status_t pm_db_exec_args(pm_db *db, pm_sql_id id, int *affected, const char **args);
 
 /* Transactions: begin registers a cleanup that rolls back unless commit ran. */
 apr_status_t pm_db_begin(pm_db *db);

@@ -23,6 +23,8 @@ typedef struct {
     apr_hash_t *seen;            /* external_id → the int where it was first named */
     apr_pool_t *batch;           /* the executor's rows, the entries and the keys */
     pm_client_keyer *keyer;      /* of the current batch, made on first use */
+    pm_client_keys_stage *stage; /* new clients' search keys, written at the end */
+    int any_unnamed;             /* clients without a chart number exist */
     const char *now;
     apr_array_header_t *audit;   /* the rows to audit, appended to the chain at the end */
 } roster_sync;
@@ -80,7 +82,7 @@ static apr_status_t store_keys(roster_sync *s, const char *id, const char *first
     if (keyer(s) == NULL) {
         return APR_EGENERAL;
     }
-    return pm_client_keys_store(s->db, s->keyer, &row, NULL);
+    return pm_client_keys_store(s->stage, s->keyer, &row, NULL);
 }
 
 /* What a discharge does besides active = 0: pending invitations to the client and
@@ -109,7 +111,7 @@ static apr_status_t discharge(roster_sync *s, const char *id)
 }
 
 /* A new client, inserted with its sort key (no UPDATE after, and no DELETE of
- * search keys it cannot have yet), then its search keys. */
+ * search keys it cannot have yet); its search keys go to the stage. */
 static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
 {
     apr_array_header_t *rows;
@@ -129,8 +131,8 @@ static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
         return APR_EGENERAL;
     }
     s->res->added++;
-    return pm_client_keys_add_new(s->db, s->keyer, pm_row_str(row, UNKEYED_ID), sort_key,
-                                  e->first_name, e->last_name);
+    return pm_client_keys_stage_add(s->stage, s->keyer, pm_row_str(row, UNKEYED_ID), sort_key,
+                                    e->first_name, e->last_name);
 }
 
 /* The changed fields' names, as a JSON array's members ("" when none). */
@@ -243,7 +245,7 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
         != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if ((*c = pm_first_row(rows)) != NULL) {
+    if ((*c = pm_first_row(rows)) != NULL || !s->any_unnamed) {
         return APR_SUCCESS;
     }
     if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_UNNAMED, &rows, e->date_of_birth)
@@ -251,6 +253,19 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
         return APR_EGENERAL;
     }
     return rows->nelts == 0 ? APR_SUCCESS : same_named(s, e, rows, c);
+}
+
+/* Whether any client lacks a chart number: if none does (every client came from
+ * the EHR), find_client has no second lookup to make per new client. */
+static apr_status_t any_unnamed(roster_sync *s)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(s->db, PM_SQL_ROSTER_ANY_UNNAMED, &rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    s->any_unnamed = pm_row_int(pm_first_row(rows), COUNT_N, 0) > 0;
+    return APR_SUCCESS;
 }
 
 static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
@@ -321,6 +336,9 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
             return APR_EGENERAL;
         }
         if (++n % BATCH == 0) {
+            if (pm_client_keys_stage_flush(s->stage) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
             apr_pool_clear(s->batch);
             s->keyer = NULL;
         }
@@ -330,6 +348,9 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     }
     if (s->res->errors->nelts > 0) {
         return APR_SUCCESS;
+    }
+    if (pm_client_keys_stage_finish(s->stage) != APR_SUCCESS) {
+        return APR_EGENERAL;
     }
     if (s->o->discharge_missing && discharge_missing(s) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -361,9 +382,13 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.now = pm_arg_int(p, o->now);
     s.audit = apr_array_make(p, 16, sizeof(const char *const *));
     apr_pool_create(&s.batch, p);
+    s.stage = pm_client_keys_stage_make(db, p, o->sorted_keys);
     ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
     previous = pm_db_use_pool(db, s.batch);
-    rv = apply_all(&s, ps, &read_rv);
+    rv = any_unnamed(&s);
+    if (rv == APR_SUCCESS) {
+        rv = apply_all(&s, ps, &read_rv);
+    }
     pm_db_use_pool(db, previous);
     apr_pool_destroy(s.batch);
     return rv;

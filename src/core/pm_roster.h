@@ -36,6 +36,8 @@ typedef struct {
     const char *request_id;         /* (NULL from the admin tool) */
     const char *locale;             /* setting collation_locale: new clients' keys */
     apr_int64_t now;                /* Unix seconds */
+    int sorted_keys;                /* stage the search keys (pm_client_keys.c):
+                                     * the admin tool */
 } pm_roster_options;
 
 /* One problem of the input: CSV line, or FHIR entry index (0-based, as in

@@ -65,27 +65,27 @@
  * (prefix, sort_key, client_id) already in list order: a page reads its rows and
  * stops, however many clients share the prefix. Two query words look up the pair
  * key (the narrower word's prefix key, "-", the other word's initial), also in list
- * order, and probe the candidate's own keys for the other word whole (index
- * client_name_prefixes_by_client). Staff who see only their caseload walk the
- * caseload instead, which is small. */
+ * order, and probe the candidate's own keys for the other word whole (the primary
+ * key again, with the candidate's sort key). Staff who see only their caseload walk
+ * the caseload instead, which is small. */
 #define PREFIX_PAGE_ALL(other_word) \
     SUMMARY_OF_PAGE("SELECT n.client_id AS id, n.sort_key FROM client_name_prefixes n " \
-                    "WHERE n.prefix = %s AND " other_word("n.client_id") ACTIVE("n.client_id") \
+                    "WHERE n.prefix = %s AND " other_word("n.client_id", "n.sort_key") ACTIVE("n.client_id") \
                     "  (n.sort_key, n.client_id) > (%s, %lld) " \
                     "ORDER BY n.sort_key, n.client_id LIMIT CAST(%d AS integer)")
 #define PREFIX_PAGE_MINE(other_word) \
     SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc " \
                     "JOIN clients c ON c.id = sc.client_id " \
-                    "WHERE sc.username = %s AND c.active = 1 AND " HAS_PREFIX("c.id") \
-                    other_word("c.id") "  " AFTER_CURSOR CLIENT_ORDER)
+                    "WHERE sc.username = %s AND c.active = 1 AND " HAS_PREFIX("c.id", "c.sort_key") \
+                    other_word("c.id", "c.sort_key") "  " AFTER_CURSOR CLIENT_ORDER)
 /* client x has the key given (one row at most: a client's keys are unique). A scalar
  * subquery, not EXISTS: PostgreSQL's generic plan for a prepared statement turned the
  * EXISTS into a hash semi-join that first read every row of the key (17,010 for "j"
  * at 100,000 clients: 11 ms) where a probe per candidate costs microseconds. */
-#define HAS_PREFIX(x) \
-    "(SELECT 1 FROM client_name_prefixes n2 WHERE n2.client_id = " x \
-    "        AND n2.prefix = %s) = 1 AND "
-#define NO_OTHER_WORD(x) ""
+#define HAS_PREFIX(x, sk) \
+    "(SELECT 1 FROM client_name_prefixes n2 WHERE n2.prefix = %s " \
+    "        AND n2.sort_key = " sk " AND n2.client_id = " x ") = 1 AND "
+#define NO_OTHER_WORD(x, sk) ""
 /* client x is active (not discharged): a probe per candidate of the prefix index,
  * which keeps a discharged client's keys for a readmission */
 #define ACTIVE(x) \
@@ -106,6 +106,25 @@
     "       WHERE o.invitation_id = invitations.id AND o.status = 'failed' " \
     "         AND o.id = (SELECT max(o2.id) FROM outbox o2 " \
     "                     WHERE o2.invitation_id = invitations.id)))"
+
+/* PM_SQL_KEY_SET_ROWS rows of (client id, sort key, prefixes) */
+#define KEY_SET_ROW "(%lld, %s, %s)"
+#define KEY_SET_ROWS_2 KEY_SET_ROW ", " KEY_SET_ROW
+#define KEY_SET_ROWS_4 KEY_SET_ROWS_2 ", " KEY_SET_ROWS_2
+#define KEY_SET_ROWS_8 KEY_SET_ROWS_4 ", " KEY_SET_ROWS_4
+#define KEY_SET_ROWS_16 KEY_SET_ROWS_8 ", " KEY_SET_ROWS_8
+/* PM_SQL_DROP_PREFIXES prefixes */
+#define DROP_PREFIXES_4 "%s, %s, %s, %s"
+#define DROP_PREFIXES_16 DROP_PREFIXES_4 ", " DROP_PREFIXES_4 ", " DROP_PREFIXES_4 ", " DROP_PREFIXES_4
+#define DROP_PREFIXES_32 DROP_PREFIXES_16 ", " DROP_PREFIXES_16
+/* PM_SQL_STAGE_ROWS rows of (prefix, sort key, client id) */
+#define STAGE_ROW "(%s, %s, %lld)"
+#define STAGE_ROWS_2 STAGE_ROW ", " STAGE_ROW
+#define STAGE_ROWS_4 STAGE_ROWS_2 ", " STAGE_ROWS_2
+#define STAGE_ROWS_8 STAGE_ROWS_4 ", " STAGE_ROWS_4
+#define STAGE_ROWS_16 STAGE_ROWS_8 ", " STAGE_ROWS_8
+#define STAGE_ROWS_32 STAGE_ROWS_16 ", " STAGE_ROWS_16
+#define STAGE_ROWS_64 STAGE_ROWS_32 ", " STAGE_ROWS_32
 
 static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* a write that touches nothing: makes SQLite take its write lock at BEGIN */
@@ -171,17 +190,34 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* only a row still without a key: a concurrent filler's work is not redone */
     [PM_SQL_CLIENT_KEYS_SET_SORT] = { "pm_client_keys_set_sort",
         "UPDATE clients SET sort_key = %s, sort_locale = %s WHERE id = %lld AND sort_key IS NULL" },
-    [PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES] = { "pm_client_keys_clear_prefixes",
-        "DELETE FROM client_name_prefixes WHERE client_id = %lld" },
-    /* up to PM_SQL_PREFIXES_PER_INSERT keys of one client (NULL for an unused slot) */
-    [PM_SQL_CLIENT_KEYS_ADD_PREFIXES] = { "pm_client_keys_add_prefixes",
-        "INSERT INTO client_name_prefixes (prefix, sort_key, client_id) "
-        "SELECT v.column1, %s, %lld FROM (VALUES (%s), (%s), (%s), (%s), (%s), (%s), (%s), (%s)) v "
+    /* a client's keys as they were made (a renamed client's rows are found again
+     * from these, by the primary key: client_name_prefixes has no index by client) */
+    [PM_SQL_CLIENT_KEYS_SET_GET] = { "pm_client_keys_set_get",
+        "SELECT " COLUMNS(PM_COLS_KEY_SET) " FROM client_name_key_sets WHERE client_id = %lld",
+        NCOLS(PM_COLS_KEY_SET) },
+    [PM_SQL_CLIENT_KEYS_SET_DELETE] = { "pm_client_keys_set_delete",
+        "DELETE FROM client_name_key_sets WHERE client_id = %lld" },
+    /* PM_SQL_KEY_SET_ROWS rows of (client id, sort key, prefixes separated by spaces),
+     * NULL in every column of an unused row */
+    [PM_SQL_CLIENT_KEYS_SET_ADD] = { "pm_client_keys_set_add",
+        "INSERT INTO client_name_key_sets (client_id, sort_key, prefixes) "
+        "SELECT v.column1, v.column2, v.column3 FROM (VALUES " KEY_SET_ROWS_16 ") v "
         "WHERE v.column1 IS NOT NULL" },
+    /* up to PM_SQL_DROP_PREFIXES of one client's rows, each a primary-key probe */
+    [PM_SQL_CLIENT_KEYS_DROP_PREFIXES] = { "pm_client_keys_drop_prefixes",
+        "DELETE FROM client_name_prefixes WHERE client_id = %lld AND sort_key = %s "
+        "AND prefix IN (" DROP_PREFIXES_32 ")" },
     /* a new collation_locale: every sort key in another locale is computed again */
     [PM_SQL_CLIENT_KEYS_FORGET_LOCALE] = { "pm_client_keys_forget_locale",
         "UPDATE clients SET sort_key = NULL "
         "WHERE sort_key IS NOT NULL AND (sort_locale IS NULL OR sort_locale <> %s)" },
+    /* search keys: PM_SQL_STAGE_ROWS rows of (prefix, sort key, client id), NULL in
+     * every column of an unused row; the admin tool's bulk writes stage them instead
+     * (PM_SQL_CLIENT_KEYS_STAGE below) */
+    [PM_SQL_CLIENT_KEYS_ADD] = { "pm_client_keys_add",
+        "INSERT INTO client_name_prefixes (prefix, sort_key, client_id) "
+        "SELECT v.column1, v.column2, v.column3 FROM (VALUES " STAGE_ROWS_64 ") v "
+        "WHERE v.column1 IS NOT NULL" },
 
     /* the summary, then the view's details */
     [PM_SQL_CLIENT_GET_VISIBLE] = { "pm_client_get_visible",
@@ -837,6 +873,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients "
         "WHERE external_id IS NULL AND date_of_birth = %s ORDER BY id",
         NCOLS(PM_COLS_ROSTER_CLIENT) },
+    [PM_SQL_ROSTER_ANY_UNNAMED] = { "pm_roster_any_unnamed",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM "
+        "(SELECT 1 AS one FROM clients WHERE external_id IS NULL LIMIT 1) u", NCOLS(PM_COLS_COUNT) },
     /* with its sort key (pm_client_keys_sort_key); pm_client_keys_add_new adds the
      * search keys */
     [PM_SQL_ROSTER_CLIENT_INSERT] = { "pm_roster_client_insert",
@@ -871,6 +910,32 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ADMIN_TABLE_EXISTS_SQLITE] = { "pm_admin_table_exists_sqlite",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM sqlite_master "
         "WHERE type = 'table' AND name = %s", NCOLS(PM_COLS_COUNT), .driver = "sqlite3" },
+    /* The admin tool's stage of search keys (pm_client_keys.c). SQLite: the
+     * connection's own TEMP table (PostgreSQL: an UNLOGGED table, migration 020),
+     * made when first needed, after which the statements are prepared again (DDL
+     * expires the driver's legacy-prepared statements) */
+    [PM_SQL_CLIENT_KEYS_STAGE_FOUND_SQLITE] = { "pm_client_keys_stage_found_sqlite",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM sqlite_temp_master "
+        "WHERE type = 'table' AND name = 'client_name_prefixes_stage'",
+        NCOLS(PM_COLS_COUNT), .driver = "sqlite3" },
+    [PM_SQL_CLIENT_KEYS_STAGE_MAKE_SQLITE] = { "pm_client_keys_stage_make_sqlite",
+        "CREATE TEMP TABLE IF NOT EXISTS client_name_prefixes_stage ("
+        "prefix TEXT NOT NULL, sort_key TEXT NOT NULL, client_id INTEGER NOT NULL)",
+        .driver = "sqlite3" },
+    /* search keys gathered during a transaction: PM_SQL_STAGE_ROWS rows of
+     * (prefix, sort key, client id), NULL in every column of an unused row ... */
+    [PM_SQL_CLIENT_KEYS_STAGE] = { "pm_client_keys_stage",
+        "INSERT INTO client_name_prefixes_stage (prefix, sort_key, client_id) "
+        "SELECT v.column1, v.column2, v.column3 FROM (VALUES " STAGE_ROWS_64 ") v "
+        "WHERE v.column1 IS NOT NULL" },
+    /* ... then written in key order at the sync's end (pages filled one after the other,
+     * not one random page per row), and the stage emptied */
+    [PM_SQL_CLIENT_KEYS_UNSTAGE] = { "pm_client_keys_unstage",
+        "INSERT INTO client_name_prefixes (prefix, sort_key, client_id) "
+        "SELECT prefix, sort_key, client_id FROM client_name_prefixes_stage "
+        "ORDER BY prefix, sort_key, client_id" },
+    [PM_SQL_CLIENT_KEYS_CLEAR_STAGE] = { "pm_client_keys_clear_stage",
+        "DELETE FROM client_name_prefixes_stage" },
     [PM_SQL_ADMIN_TABLE_EXISTS_PGSQL] = { "pm_admin_table_exists_pgsql",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM pg_catalog.pg_tables "
         "WHERE schemaname = current_schema() AND tablename = %s", NCOLS(PM_COLS_COUNT),

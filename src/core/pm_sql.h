@@ -5,8 +5,13 @@
 #ifndef PM_SQL_H
 #define PM_SQL_H
 
-/* keys one PM_SQL_CLIENT_KEYS_ADD_PREFIXES statement takes */
-#define PM_SQL_PREFIXES_PER_INSERT 8
+/* rows (prefix, sort key, client id) one PM_SQL_CLIENT_KEYS_ADD or _STAGE statement
+ * takes */
+#define PM_SQL_STAGE_ROWS 64
+/* rows (client id, sort key, prefixes) one PM_SQL_CLIENT_KEYS_SET_ADD statement takes */
+#define PM_SQL_KEY_SET_ROWS 16
+/* prefixes one PM_SQL_CLIENT_KEYS_DROP_PREFIXES statement takes */
+#define PM_SQL_DROP_PREFIXES 32
 
 /* the most rows a client list or search statement returns (a page of at most 100
  * and the one that says there is more); a constant in the SQL */
@@ -31,9 +36,12 @@ typedef enum {
     PM_SQL_CLIENT_SEARCH_EMAIL,
     PM_SQL_CLIENT_KEYS_MISSING,
     PM_SQL_CLIENT_KEYS_SET_SORT,
-    PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES,
-    PM_SQL_CLIENT_KEYS_ADD_PREFIXES,
+    PM_SQL_CLIENT_KEYS_SET_GET,
+    PM_SQL_CLIENT_KEYS_SET_DELETE,
+    PM_SQL_CLIENT_KEYS_SET_ADD,
+    PM_SQL_CLIENT_KEYS_DROP_PREFIXES,
     PM_SQL_CLIENT_KEYS_FORGET_LOCALE,
+    PM_SQL_CLIENT_KEYS_ADD,
     PM_SQL_CLIENT_GET_VISIBLE,
     PM_SQL_CLIENT_ACTIVE_FLAG,
     PM_SQL_CLIENT_INVITATIONS,
@@ -156,6 +164,7 @@ typedef enum {
     /* the roster sync (pm_roster.c) */
     PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID,
     PM_SQL_ROSTER_CLIENT_UNNAMED,
+    PM_SQL_ROSTER_ANY_UNNAMED,
     PM_SQL_ROSTER_CLIENT_INSERT,
     PM_SQL_ROSTER_CLIENT_UPDATE,
     PM_SQL_ROSTER_CLIENT_SET_ACTIVE,
@@ -166,6 +175,11 @@ typedef enum {
 
     /* portal-manager-admin only (src/admin/) */
     PM_SQL_ADMIN_TABLE_EXISTS_SQLITE = PM_SQL_MODULE_COUNT,
+    PM_SQL_CLIENT_KEYS_STAGE_FOUND_SQLITE,
+    PM_SQL_CLIENT_KEYS_STAGE_MAKE_SQLITE,
+    PM_SQL_CLIENT_KEYS_STAGE,
+    PM_SQL_CLIENT_KEYS_UNSTAGE,
+    PM_SQL_CLIENT_KEYS_CLEAR_STAGE,
     PM_SQL_ADMIN_TABLE_EXISTS_PGSQL,
     PM_SQL_ADMIN_AUDIT_CHAIN_STATE,
     PM_SQL_ADMIN_AUDIT_CHAIN_PAGE,

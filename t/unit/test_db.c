@@ -159,12 +159,16 @@ static void test_null(pm_db *db)
        && rows->nelts == 1, "read it back");
     ok(pm_row_str(pm_first_row(rows), CLIENT_EMAIL) == NULL, "SQL NULL reads as NULL, not \"\"");
     is_str(pm_row_str(pm_first_row(rows), CLIENT_LAST_NAME), "Lovelace", "beside a value");
-    /* NULL arguments are SQL NULL: the unused slots add no row */
-    rv = pm_db_exec(db, PM_SQL_CLIENT_KEYS_ADD_PREFIXES, &n, "k", id, "a", "b", NULL, NULL,
-                    NULL, NULL, NULL, NULL);
-    ok(rv == APR_SUCCESS && n == 2, "NULL arguments are SQL NULL (2 of 8 slots written: %d)", n);
-    rv = pm_db_exec(db, PM_SQL_CLIENT_KEYS_CLEAR_PREFIXES, &n, id);
-    ok(rv == APR_SUCCESS && n == 2, "and only those 2 are there (%d)", n);
+    /* NULL arguments are SQL NULL: the unused rows of a multi-row insert add nothing */
+    {
+        const char *args[PM_SQL_KEY_SET_ROWS * 3] = { id, "k", "a b" };
+
+        rv = pm_db_exec_args(db, PM_SQL_CLIENT_KEYS_SET_ADD, &n, args);
+        ok(rv == APR_SUCCESS && n == 1,
+           "NULL arguments are SQL NULL (1 of %d rows written: %d)", PM_SQL_KEY_SET_ROWS, n);
+    }
+    rv = pm_db_exec(db, PM_SQL_CLIENT_KEYS_SET_DELETE, &n, id);
+    ok(rv == APR_SUCCESS && n == 1, "and only that one is there (%d)", n);
 }
 
 static void test_rollback_on_cleanup(apr_pool_t *p, pm_db *db, const apr_dbd_driver_t *drv,
@@ -246,8 +250,9 @@ static void test_client_keys(pm_db *db, apr_pool_t *p)
                  "1979-11-02", NULL, "1", "1");
     rv = pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, "100");
     ok(rv == APR_SUCCESS && rows->nelts == 3, "three clients without keys (%d)", rows->nelts);
-    rv = pm_client_keys_fill_all(db, p, "en", &keyed);
-    ok(rv == APR_SUCCESS && keyed == 3, "the fill computes the keys of all three (%d)", keyed);
+    rv = pm_client_keys_fill_all(db, p, "en", 1, &keyed);
+    ok(rv == APR_SUCCESS && keyed == 3,
+       "the fill computes the keys of all three, staged and sorted (%d)", keyed);
     rv = pm_db_select(db, PM_SQL_CLIENT_SEARCH_WORD_ALL, &rows,
                       pm_collate_query_key(pm_collate_match(p), p, "nun"), "", "0", "10");
     ok(rv == APR_SUCCESS && rows->nelts == 1, "the search keys find a name-word prefix (%d)",
@@ -255,8 +260,27 @@ static void test_client_keys(pm_db *db, apr_pool_t *p)
     is_str(pm_row_str(pm_first_row(rows), CLIENT_LAST_NAME), "Núñez", "the right client");
     ok(pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, "100") == APR_SUCCESS
        && rows->nelts == 0, "none is left without keys");
-    ok(pm_client_keys_fill_all(db, p, "en", &keyed) == APR_SUCCESS && keyed == 0,
+    ok(pm_client_keys_fill_all(db, p, "en", 1, &keyed) == APR_SUCCESS && keyed == 0,
        "a second fill has nothing to do");
+    /* a rename (the trigger forgets the sort key): the old keys are found from the
+     * client's key set and dropped, the new ones written (unsorted, as the module) */
+    rv = pm_db_select(db, PM_SQL_CLIENT_SEARCH_WORD_ALL, &rows,
+                      pm_collate_query_key(pm_collate_match(p), p, "nun"), "", "0", "10");
+    ok(pm_db_exec(db, PM_SQL_ROSTER_CLIENT_UPDATE, NULL, NULL, "Zoë", "Quiñones", "1987-03-14",
+                  "1", "en", "2", pm_row_str(pm_first_row(rows), CLIENT_ID)) == APR_SUCCESS,
+       "rename Zoë Núñez to Zoë Quiñones");
+    ok(pm_client_keys_fill_all(db, p, "en", 0, &keyed) == APR_SUCCESS && keyed == 1,
+       "the fill makes the renamed client's keys again (%d)", keyed);
+    rv = pm_db_select(db, PM_SQL_CLIENT_SEARCH_WORD_ALL, &rows,
+                      pm_collate_query_key(pm_collate_match(p), p, "nun"), "", "0", "10");
+    ok(rv == APR_SUCCESS && rows->nelts == 0, "the old name's keys are gone (%d)", rows->nelts);
+    rv = pm_db_select(db, PM_SQL_CLIENT_SEARCH_WORD_ALL, &rows,
+                      pm_collate_query_key(pm_collate_match(p), p, "quin"), "", "0", "10");
+    ok(rv == APR_SUCCESS && rows->nelts == 1, "the new name's keys find her (%d)", rows->nelts);
+    rv = pm_db_select(db, PM_SQL_CLIENT_SEARCH_WORD_ALL, &rows,
+                      pm_collate_query_key(pm_collate_match(p), p, "zoe"), "", "0", "10");
+    ok(rv == APR_SUCCESS && rows->nelts == 1, "and her first name still does, once (%d)",
+       rows->nelts);
 }
 
 int main(int argc, const char *const *argv)

@@ -124,7 +124,10 @@ int main(void)
     pm_sql_init();
     ok(atoi(PM_SQL_PAGE_CAP_TEXT) == PM_SQL_PAGE_CAP, "the page cap is the same number in SQL "
        "text (%s) and in C (%d)", PM_SQL_PAGE_CAP_TEXT, PM_SQL_PAGE_CAP);
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || load_schema(db, srcdir) != 0) {
+    /* and the TEMP table a connection makes before it stages search keys */
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || load_schema(db, srcdir) != 0
+        || sqlite3_exec(db, pm_sql_get(PM_SQL_CLIENT_KEYS_STAGE_MAKE_SQLITE)->sql, NULL, NULL,
+                        NULL) != SQLITE_OK) {
         ok(0, "in-memory database with the schema");
     }
     else {
