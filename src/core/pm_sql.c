@@ -920,7 +920,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_COUNT), .driver = "sqlite3" },
     [PM_SQL_CLIENT_KEYS_STAGE_MAKE_SQLITE] = { "pm_client_keys_stage_make_sqlite",
         "CREATE TEMP TABLE IF NOT EXISTS client_name_prefixes_stage ("
-        "prefix TEXT NOT NULL, sort_key TEXT NOT NULL, client_id INTEGER NOT NULL)",
+        "prefix TEXT, sort_key TEXT, client_id INTEGER)",
         .driver = "sqlite3" },
     /* search keys gathered during a transaction: PM_SQL_STAGE_ROWS rows of
      * (prefix, sort key, client id), NULL in every column of an unused row ... */
