@@ -101,18 +101,6 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
         admin_error("--identifier-system applies to --format fhir only");
         return ADMIN_USAGE;
     }
-    /* SQLite: a 16 MiB page cache rather than the 64 MiB one of init's key fill
-     * keeps a 100,000-client sync under 64 MB resident (see README); and temporary
-     * storage in files, not memory (init's choice): the search keys' stage is a
-     * temporary table, sorted once at the end, 2.4 million rows at 100,000 clients
-     * (in memory that sort alone took the sync past 64 MB) */
-    if (strcmp(db->driver_name, "sqlite3") == 0
-        && (admin_db_exec_script_statement(db, "PRAGMA cache_size = -16384",
-                                           "PRAGMA cache_size") != ADMIN_OK
-            || admin_db_exec_script_statement(db, "PRAGMA temp_store = FILE",
-                                              "PRAGMA temp_store") != ADMIN_OK)) {
-        return ADMIN_FAIL;
-    }
     ro.identifier_system = o->identifier_system;
     ro.discharge_missing = o->discharge_missing;
     ro.actor = "sync";

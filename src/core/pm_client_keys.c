@@ -7,7 +7,8 @@
 #include <apr_strings.h>
 #include <string.h>
 
-#define FILL_BATCH 500
+#define FILL_BATCH 500      /* clients read, keyed and flushed at a time */
+#define FILL_SORTED 25000   /* clients per transaction of a sorted fill */
 
 struct pm_client_keyer {
     apr_pool_t *pool;
@@ -249,62 +250,87 @@ int pm_client_keys_same_name(pm_client_keyer *k, apr_pool_t *p, const pm_row *ro
            && pm_collate_same(k->match, p, pm_row_str(row, last_col), last);
 }
 
-static apr_status_t fill_batch(pm_db *db, pm_client_keyer *k, apr_array_header_t *rows,
-                               int sorted, int *keyed)
+/* One batch of clients without keys (its rows and keys in pool b), into the open
+ * transaction; *got: how many there were. */
+static apr_status_t fill_batch(pm_db *db, pm_client_keys_stage *st, apr_pool_t *b,
+                               const char *locale, int *got, int *keyed)
 {
-    pm_client_keys_stage *st = pm_client_keys_stage_make(db, k->pool, sorted);
-    int i, n = 0;
+    apr_array_header_t *rows;
+    pm_client_keyer *k;
+    int i;
+
+    if (pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, pm_arg_int(b, FILL_BATCH))
+        != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *got = rows->nelts;
+    if (rows->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    if ((k = pm_client_keyer_make(db, b, locale)) == NULL) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        if (pm_client_keys_store(st, k, &APR_ARRAY_IDX(rows, i, pm_row), keyed) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return pm_client_keys_stage_flush(st);
+}
+
+/* One transaction of up to `clients` clients, FILL_BATCH at a time; *more: a full
+ * last batch, so some may be left. */
+static apr_status_t fill_transaction(pm_db *db, apr_pool_t *p, const char *locale, int sorted,
+                                     int clients, int *keyed, int *more)
+{
+    pm_client_keys_stage *st = pm_client_keys_stage_make(db, p, sorted);
+    apr_pool_t *b, *previous;
+    apr_status_t rv;
+    int done = 0, got = 0, n = 0;
 
     if (pm_db_begin(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    for (i = 0; i < rows->nelts; i++) {
-        if (pm_client_keys_store(st, k, &APR_ARRAY_IDX(rows, i, pm_row), &n) != APR_SUCCESS) {
-            pm_db_rollback(db);
-            return APR_EGENERAL;
-        }
+    apr_pool_create(&b, p);
+    previous = pm_db_use_pool(db, b);
+    do {
+        apr_pool_clear(b);
+        rv = fill_batch(db, st, b, locale, &got, &n);
+        done += got;
+    } while (rv == APR_SUCCESS && got == FILL_BATCH && done < clients);
+    if (rv == APR_SUCCESS) {
+        rv = pm_client_keys_stage_finish(st);
     }
-    if (pm_client_keys_stage_finish(st) != APR_SUCCESS) {
+    pm_db_use_pool(db, previous);
+    apr_pool_destroy(b);
+    if (rv != APR_SUCCESS) {
         pm_db_rollback(db);
-        return APR_EGENERAL;
+        return rv;
     }
     if (pm_db_commit(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     *keyed += n;
+    *more = got == FILL_BATCH;
     return APR_SUCCESS;
 }
+
+/* The module's fills commit every FILL_BATCH clients, so a request never holds the
+ * writer long; the admin tool's (sorted) one transaction per FILL_SORTED clients,
+ * each ending in one ordered insert. */
 apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *locale, int sorted,
                                      int *keyed)
 {
-    apr_array_header_t *rows;
-    pm_client_keyer *k;
-    apr_pool_t *batch;
-    apr_status_t rv = APR_SUCCESS;
-    int n = 0;
+    apr_pool_t *t;
+    apr_status_t rv;
+    int n = 0, more = 1;
 
-    apr_pool_create(&batch, p);
-    for (;;) {
-        apr_pool_clear(batch);
-        if (pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, pm_arg_int(batch, FILL_BATCH))
-            != APR_SUCCESS) {
-            rv = APR_EGENERAL;
-            break;
-        }
-        if (rows->nelts == 0) {
-            break;
-        }
-        /* per batch: the keys a collator computes live in its pool */
-        if ((k = pm_client_keyer_make(db, batch, locale)) == NULL
-            || fill_batch(db, k, rows, sorted, &n) != APR_SUCCESS) {
-            rv = APR_EGENERAL;
-            break;
-        }
-        if (rows->nelts < FILL_BATCH) {
-            break;
-        }
-    }
-    apr_pool_destroy(batch);
+    apr_pool_create(&t, p);
+    do {
+        apr_pool_clear(t);
+        rv = fill_transaction(db, t, locale, sorted, sorted ? FILL_SORTED : FILL_BATCH, &n, &more);
+    } while (rv == APR_SUCCESS && more);
+    apr_pool_destroy(t);
     if (keyed) {
         *keyed = n;
     }

@@ -25,6 +25,7 @@ typedef struct {
     pm_client_keyer *keyer;      /* of the current batch, made on first use */
     pm_client_keys_stage *stage; /* new clients' search keys, written at the end */
     int any_unnamed;             /* clients without a chart number exist */
+    int sqlite;                  /* the driver is SQLite's */
     const char *now;
     apr_array_header_t *audit;   /* the rows to audit, appended to the chain at the end */
 } roster_sync;
@@ -110,29 +111,53 @@ static apr_status_t discharge(roster_sync *s, const char *id)
                               disabled + rep_disabled));
 }
 
+/* Insert a new client; *id: its id. SQLite: without RETURNING (see
+ * PM_SQL_ROSTER_CLIENT_INSERT_SQLITE), then the id by its chart number. */
+static apr_status_t insert_client(roster_sync *s, const pm_roster_entry *e,
+                                  const char *sort_key, const char **id)
+{
+    const char *active = e->active == 0 ? "0" : "1";
+    const char *language = e->preferred_language ? e->preferred_language : "en";
+    apr_array_header_t *rows;
+    const pm_row *row;
+
+    if (!s->sqlite) {
+        if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_INSERT, &rows, e->external_id,
+                         e->first_name, e->last_name, e->date_of_birth, e->email, active,
+                         language, s->now, s->now, sort_key, pm_client_keys_locale(s->keyer))
+            != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
+            return APR_EGENERAL;
+        }
+        *id = pm_row_str(row, UNKEYED_ID);
+        return APR_SUCCESS;
+    }
+    if (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_INSERT_SQLITE, NULL, e->external_id,
+                   e->first_name, e->last_name, e->date_of_birth, e->email, active, language,
+                   s->now, s->now, sort_key, pm_client_keys_locale(s->keyer)) != APR_SUCCESS
+        || pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID, &rows, e->external_id)
+           != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
+        return APR_EGENERAL;
+    }
+    *id = pm_row_str(row, ROSTER_ID);
+    return APR_SUCCESS;
+}
+
 /* A new client, inserted with its sort key (no UPDATE after, and no DELETE of
  * search keys it cannot have yet); its search keys go to the stage. */
 static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
 {
-    apr_array_header_t *rows;
-    const pm_row *row;
-    const char *sort_key;
+    const char *sort_key, *id;
 
     if (keyer(s) == NULL) {
         return APR_EGENERAL;
     }
     sort_key = pm_client_keys_sort_key(s->keyer, e->first_name, e->last_name);
-    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_INSERT, &rows, e->external_id, e->first_name,
-                     e->last_name, e->date_of_birth, e->email,
-                     e->active == 0 ? "0" : "1",
-                     e->preferred_language ? e->preferred_language : "en", s->now, s->now,
-                     sort_key, pm_client_keys_locale(s->keyer))
-        != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
+    if (insert_client(s, e, sort_key, &id) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     s->res->added++;
-    return pm_client_keys_stage_add(s->stage, s->keyer, pm_row_str(row, UNKEYED_ID), sort_key,
-                                    e->first_name, e->last_name);
+    return pm_client_keys_stage_add(s->stage, s->keyer, id, sort_key, e->first_name,
+                                    e->last_name);
 }
 
 /* The changed fields' names, as a JSON array's members ("" when none). */
@@ -383,6 +408,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.audit = apr_array_make(p, 16, sizeof(const char *const *));
     apr_pool_create(&s.batch, p);
     s.stage = pm_client_keys_stage_make(db, p, o->sorted_keys);
+    s.sqlite = strcmp(pm_db_driver_name(db), "sqlite3") == 0;
     ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
     previous = pm_db_use_pool(db, s.batch);
     rv = any_unnamed(&s);

@@ -174,7 +174,8 @@ static apr_status_t session_for_pgsql(ap_dbd_t *dbd, server_rec *s)
  * ran (bench/memory: children grew in steps of about 5 MB, one per new connection).
  * SQLite answers a prepare on a busy file at once (no busy_timeout, see README): the
  * caller tries again briefly; a failure that will be tried again is logged at debug
- * level, the last one as an error. */
+ * level, the last one as an error. The statements written for SQLite alone are
+ * prepared here too (mod_dbd prepares the common ones). */
 static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
 {
     void *done = NULL;
@@ -194,6 +195,9 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
                       &error) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00018)
                      "cannot prepare %s: %s", pm_sql_get(PM_SQL_MONITOR_PING)->label, error);
+        return APR_EGENERAL;
+    }
+    if (prepare_driver_own(dbd, s, "sqlite3") != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
