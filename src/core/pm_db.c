@@ -174,27 +174,34 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
     return rc;
 }
 
-apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...)
+apr_status_t pm_db_select_args(pm_db *db, pm_sql_id id, apr_array_header_t **rows,
+                               const char **args)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
     apr_dbd_prepared_t *stmt = find_statement(db, id, st);
-    const char **args;
-    va_list ap;
     int rc;
 
     *rows = apr_array_make(db->scratch, 4, sizeof(pm_row));
     if (stmt == NULL) {
         return APR_EGENERAL;
     }
-    va_start(ap, rows);
-    args = collect_args(db, st, ap);
-    va_end(ap);
     rc = select_once(db, st, stmt, args, *rows);
     if (rc != 0) {
         report_failure(db, st, rc);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...)
+{
+    const char **args;
+    va_list ap;
+
+    va_start(ap, rows);
+    args = collect_args(db, pm_sql_get(id), ap);
+    va_end(ap);
+    return pm_db_select_args(db, id, rows, args);
 }
 
 /* Take the caller's turn to write (a transaction holds it to its end). */

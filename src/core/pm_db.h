@@ -77,6 +77,9 @@ void pm_db_forget_prepared(pm_db *db);
  * SQL NULL). Rows land in *rows (array of pm_row) allocated from the pool; the
  * result set is always drained. APR_SUCCESS or an error (reported). */
 apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...);
+/* The same with the arguments in an array (exactly nargs of them). */
+apr_status_t pm_db_select_args(pm_db *db, pm_sql_id id, apr_array_header_t **rows,
+                               const char **args);
 
 /* Run a statement that returns no rows; *affected gets the row count. */
 apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...);

@@ -113,10 +113,10 @@
 #define KEY_SET_ROWS_4 KEY_SET_ROWS_2 ", " KEY_SET_ROWS_2
 #define KEY_SET_ROWS_8 KEY_SET_ROWS_4 ", " KEY_SET_ROWS_4
 #define KEY_SET_ROWS_16 KEY_SET_ROWS_8 ", " KEY_SET_ROWS_8
-/* PM_SQL_DROP_PREFIXES prefixes */
-#define DROP_PREFIXES_4 "%s, %s, %s, %s"
-#define DROP_PREFIXES_16 DROP_PREFIXES_4 ", " DROP_PREFIXES_4 ", " DROP_PREFIXES_4 ", " DROP_PREFIXES_4
-#define DROP_PREFIXES_32 DROP_PREFIXES_16 ", " DROP_PREFIXES_16
+/* text arguments, for IN lists */
+#define TEXT_ARGS_4 "%s, %s, %s, %s"
+#define TEXT_ARGS_16 TEXT_ARGS_4 ", " TEXT_ARGS_4 ", " TEXT_ARGS_4 ", " TEXT_ARGS_4
+#define TEXT_ARGS_32 TEXT_ARGS_16 ", " TEXT_ARGS_16
 /* PM_SQL_STAGE_ROWS rows of (prefix, sort key, client id) */
 #define STAGE_ROW "(%s, %s, %lld)"
 #define STAGE_ROWS_2 STAGE_ROW ", " STAGE_ROW
@@ -206,7 +206,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* up to PM_SQL_DROP_PREFIXES of one client's rows, each a primary-key probe */
     [PM_SQL_CLIENT_KEYS_DROP_PREFIXES] = { "pm_client_keys_drop_prefixes",
         "DELETE FROM client_name_prefixes WHERE client_id = %lld AND sort_key = %s "
-        "AND prefix IN (" DROP_PREFIXES_32 ")" },
+        "AND prefix IN (" TEXT_ARGS_32 ")" },
     /* a new collation_locale: every sort key in another locale is computed again */
     [PM_SQL_CLIENT_KEYS_FORGET_LOCALE] = { "pm_client_keys_forget_locale",
         "UPDATE clients SET sort_key = NULL "
@@ -865,6 +865,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* ---- the roster sync (src/core/pm_roster.c): upsert by chart number ---- */
     [PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID] = { "pm_roster_client_by_external_id",
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients WHERE external_id = %s",
+        NCOLS(PM_COLS_ROSTER_CLIENT) },
+    /* the clients up to PM_SQL_EXTERNAL_IDS chart numbers name (NULL for an unused
+     * slot): a sync looks up a batch of entries in one round trip */
+    [PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS] = { "pm_roster_clients_by_external_ids",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients WHERE external_id IN ("
+        TEXT_ARGS_32 ", " TEXT_ARGS_32 ")",
         NCOLS(PM_COLS_ROSTER_CLIENT) },
     /* the clients no sync has named yet born on the entry's day; the sync compares
      * their names in C (pm_client_keys_same_name) and gives the one that matches

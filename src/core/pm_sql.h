@@ -10,6 +10,8 @@
 #define PM_SQL_STAGE_ROWS 64
 /* rows (client id, sort key, prefixes) one PM_SQL_CLIENT_KEYS_SET_ADD statement takes */
 #define PM_SQL_KEY_SET_ROWS 16
+/* chart numbers one PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS statement takes */
+#define PM_SQL_EXTERNAL_IDS 64
 /* prefixes one PM_SQL_CLIENT_KEYS_DROP_PREFIXES statement takes */
 #define PM_SQL_DROP_PREFIXES 32
 
@@ -163,6 +165,7 @@ typedef enum {
     PM_SQL_ACCOUNT_SET_PASSWORD,
     /* the roster sync (pm_roster.c) */
     PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID,
+    PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS,
     PM_SQL_ROSTER_CLIENT_UNNAMED,
     PM_SQL_ROSTER_ANY_UNNAMED,
     PM_SQL_ROSTER_CLIENT_INSERT,

@@ -141,6 +141,32 @@ like "$err" "1 problem in .*nothing was changed" "and says nothing was changed"
 is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 0, discharged 0" "summary: nothing applied"
 is "$(snapshot)" "$before" "the database is untouched"
 
+# ---- a file of several batches (the sync looks up 256 entries at a time) --------------------
+batches() {   # $1: the email of B1 and B599
+    echo "external_id,first_name,last_name,date_of_birth,email"
+    for i in $(seq 1 600); do
+        email="b$i@example.org"
+        if ((i == 1 || i == 599)); then email=$1; fi
+        echo "B$i,Batch$i,Multi,1981-01-01,$email"
+    done
+}
+batches b1@example.org >"$T/batches.csv"
+adm "$RDB" clients sync "$T/batches.csv"
+is "$(tail -n1 <<<"$out")" "added 600, updated 0, unchanged 0, discharged 0" "600 entries over three batches: all added"
+is "$(sql "$RDB" "SELECT count(*) FROM client_name_key_sets k JOIN clients c ON c.id = k.client_id WHERE c.external_id LIKE 'B%'")" 600 \
+   "each has its key set"
+is "$(sql "$RDB" "SELECT count(DISTINCT n.client_id) FROM client_name_prefixes n JOIN clients c ON c.id = n.client_id AND n.sort_key = c.sort_key WHERE c.external_id LIKE 'B%'")" 600 \
+   "and its search keys, written in key order at the end"
+batches changed@example.org >"$T/batches2.csv"
+adm "$RDB" clients sync "$T/batches2.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 2, unchanged 598, discharged 0" "the same file with the first and the 599th email changed: 2 updated"
+is "$(sql "$RDB" "SELECT external_id FROM clients WHERE email = 'changed@example.org' ORDER BY id" | tr '\n' ,)" "B1,B599," \
+   "the right two, in the first batch and the third"
+{ batches changed@example.org; echo "B10,Again,Multi,1981-01-01,"; } >"$T/batches3.csv"
+adm "$RDB" clients sync "$T/batches3.csv"
+like "$err" "line 602: this chart number is also on line 11" "a chart number named again three batches later is reported"
+before=$(snapshot)
+
 cat >"$T/bad.csv" <<'EOF'
 external_id,first_name,last_name,date_of_birth,email,active
 MRN-1,Ana,García,1980-02-03,not-an-email,true
