@@ -365,8 +365,9 @@ static apr_status_t look_up(roster_sync *s, const apr_array_header_t *entries)
         }
         memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
         n = 0;
-        if (pm_db_select_args(s->db, PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS, &rows, args)
-            != APR_SUCCESS) {
+        if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_SQLITE
+                                               : PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_PGSQL,
+                              &rows, args) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         for (j = 0; j < rows->nelts; j++) {
