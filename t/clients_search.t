@@ -144,6 +144,20 @@ for my $c (@CASES) {
     $dbh->disconnect;
     is_deeply(found(admin => 'costa'), [700], 'a name changed by another program is found by its new word');
     is_deeply(found(admin => 'ana ferr'), [700], '... and by the old words it still has');
+    # renamed again, without the old word: its rows are found from the client's key set
+    # and deleted (the key table has no index by client)
+    $dbh = db();
+    $dbh->do("UPDATE clients SET last_name = 'Costa' WHERE id = 700");
+    $dbh->disconnect;
+    is_deeply(found(admin => 'costa'), [700], 'renamed again: found by the new name');
+    is_deeply(ours(found(admin => 'ferr')), [], '... and no longer by the word it lost');
+    $dbh = db();
+    my ($rows) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes WHERE client_id = 700');
+    my ($set) = $dbh->selectrow_array('SELECT prefixes FROM client_name_key_sets WHERE client_id = 700');
+    is($rows, scalar(split / /, $set // ''), "its rows are exactly the ones its key set names ($rows)");
+    $dbh->do("UPDATE clients SET last_name = 'Ferreira-Costa' WHERE id = 700");
+    $dbh->disconnect;
+    is_deeply(found(admin => 'ana ferr'), [700], 'and back: Ana Lúcia Ferreira-Costa again');
 }
 
 # --- date of birth and email --------------------------------------------------------------------
@@ -183,6 +197,9 @@ is_deeply(found(admin => 'siobhan@example.test'), [704], 'a client with a plain 
     my $dbh = db();
     my ($n) = $dbh->selectrow_array("SELECT count(*) FROM clients WHERE sort_locale <> 'sv' OR sort_key IS NULL");
     is($n, 0, 'every sort key recomputed for sv');
+    ($n) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes n JOIN clients c '
+                               . 'ON c.id = n.client_id WHERE n.sort_key <> c.sort_key');
+    is($n, 0, 'no search key is left with the English sort key (each found from its key set)');
     $dbh->disconnect;
     json_ok(staff(PUT => '/admin/settings', json => { collation_locale => undef }), 200, 'back to the default');
     $data = json_ok(staff(GET => '/clients?limit=100', user => 'admin'), 200, 'the list in English');
