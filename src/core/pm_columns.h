@@ -104,6 +104,12 @@ enum { PM_COLS_CLIENT_SUMMARY(PM_COL_NAME, PM_COL_NAME)
     LAST(CLIENT_FLAG_ACTIVE, "active")
 enum { PM_COLS_CLIENT_FLAG(PM_COL_NAME, PM_COL_NAME) };
 
+/* PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL: the new clients' ids */
+#define PM_COLS_ROSTER_NEW(COL, LAST) \
+    COL(ROSTER_NEW_ID, "id") \
+    LAST(ROSTER_NEW_EXTERNAL_ID, "external_id")
+enum { PM_COLS_ROSTER_NEW(PM_COL_NAME, PM_COL_NAME) };
+
 /* PM_SQL_CLIENT_KEYS_MISSING: a client without a sort key */
 #define PM_COLS_UNKEYED(COL, LAST) \
     COL(UNKEYED_ID, "id") \

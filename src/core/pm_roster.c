@@ -14,6 +14,7 @@
 
 #define BATCH 256          /* entries between two clears of the scratch pool */
 #define DISCHARGE_PAGE 500 /* named clients read at a time by --discharge-missing */
+#define NEW_CLIENT_COLS 11 /* values of a new client (PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL) */
 
 typedef struct {
     pm_db *db;
@@ -27,6 +28,8 @@ typedef struct {
     apr_hash_t *known;           /* chart number → client row, for the batch */
     int any_unnamed;             /* clients without a chart number exist */
     int sqlite;                  /* the driver is SQLite's */
+    int nadds;                   /* PostgreSQL: new clients waiting in adds */
+    const char *adds[PM_SQL_NEW_CLIENTS * NEW_CLIENT_COLS];
     const char *now;
     apr_array_header_t *audit;   /* the rows to audit, appended to the chain at the end */
 } roster_sync;
@@ -112,8 +115,64 @@ static apr_status_t discharge(roster_sync *s, const char *id)
                               disabled + rep_disabled));
 }
 
-/* Insert a new client; *id: its id. SQLite: without RETURNING (see
- * PM_SQL_ROSTER_CLIENT_INSERT_SQLITE), then the id by its chart number. */
+/* PostgreSQL: the waiting new clients in one statement, then their search keys
+ * staged by the ids it returns. The entries' strings live until the batch ends. */
+static apr_status_t insert_waiting(roster_sync *s)
+{
+    apr_array_header_t *rows;
+    int n = s->nadds, i, j;
+
+    if (n == 0) {
+        return APR_SUCCESS;
+    }
+    memset(&s->adds[n * NEW_CLIENT_COLS], 0,
+           (PM_SQL_NEW_CLIENTS - n) * NEW_CLIENT_COLS * sizeof(s->adds[0]));
+    s->nadds = 0;
+    if (pm_db_select_args(s->db, PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL, &rows, s->adds)
+        != APR_SUCCESS || rows->nelts != n) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *external_id = pm_row_str(r, ROSTER_NEW_EXTERNAL_ID);
+        const char **v = NULL;
+
+        for (j = 0; j < n && v == NULL; j++) {
+            if (strcmp(s->adds[j * NEW_CLIENT_COLS], external_id) == 0) {
+                v = &s->adds[j * NEW_CLIENT_COLS];
+            }
+        }
+        if (v == NULL || pm_client_keys_stage_add(s->stage, s->keyer, pm_row_str(r, ROSTER_NEW_ID),
+                                                  v[9], v[1], v[2]) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* PostgreSQL: a new client waits for PM_SQL_NEW_CLIENTS of them (or the batch's end)
+ * to be inserted together. */
+static apr_status_t add_waiting(roster_sync *s, const pm_roster_entry *e, const char *sort_key)
+{
+    const char **v = &s->adds[s->nadds++ * NEW_CLIENT_COLS];
+
+    v[0] = e->external_id;
+    v[1] = e->first_name;
+    v[2] = e->last_name;
+    v[3] = e->date_of_birth;
+    v[4] = e->email;
+    v[5] = e->active == 0 ? "0" : "1";
+    v[6] = e->preferred_language ? e->preferred_language : "en";
+    v[7] = s->now;
+    v[8] = s->now;
+    v[9] = sort_key;
+    v[10] = pm_client_keys_locale(s->keyer);
+    s->res->added++;
+    return s->nadds == PM_SQL_NEW_CLIENTS ? insert_waiting(s) : APR_SUCCESS;
+}
+
+/* SQLite: insert a new client without RETURNING (see
+ * PM_SQL_ROSTER_CLIENT_INSERT_SQLITE), then read its id by its chart number. */
 static apr_status_t insert_client(roster_sync *s, const pm_roster_entry *e,
                                   const char *sort_key, const char **id)
 {
@@ -122,16 +181,6 @@ static apr_status_t insert_client(roster_sync *s, const pm_roster_entry *e,
     apr_array_header_t *rows;
     const pm_row *row;
 
-    if (!s->sqlite) {
-        if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_INSERT, &rows, e->external_id,
-                         e->first_name, e->last_name, e->date_of_birth, e->email, active,
-                         language, s->now, s->now, sort_key, pm_client_keys_locale(s->keyer))
-            != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
-            return APR_EGENERAL;
-        }
-        *id = pm_row_str(row, UNKEYED_ID);
-        return APR_SUCCESS;
-    }
     if (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_INSERT_SQLITE, NULL, e->external_id,
                    e->first_name, e->last_name, e->date_of_birth, e->email, active, language,
                    s->now, s->now, sort_key, pm_client_keys_locale(s->keyer)) != APR_SUCCESS
@@ -153,6 +202,9 @@ static apr_status_t add_client(roster_sync *s, const pm_roster_entry *e)
         return APR_EGENERAL;
     }
     sort_key = pm_client_keys_sort_key(s->keyer, e->first_name, e->last_name);
+    if (!s->sqlite) {
+        return add_waiting(s, e, sort_key);
+    }
     if (insert_client(s, e, sort_key, &id) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -393,7 +445,7 @@ static apr_status_t apply_batch(roster_sync *s, apr_array_header_t *entries)
             return APR_EGENERAL;
         }
     }
-    if (pm_client_keys_stage_flush(s->stage) != APR_SUCCESS) {
+    if (insert_waiting(s) != APR_SUCCESS || pm_client_keys_stage_flush(s->stage) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     apr_pool_clear(s->batch);
