@@ -28,7 +28,10 @@ before(async () => {
   if (!BASE) return;
   browser = await launch();
   admin = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
-  staff = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: STAFF });
+  // a new connection per request: a kept-alive one that idled through the page tests could
+  // be closed by httpd just as it was reused (ECONNRESET, seen once in CI)
+  staff = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: STAFF,
+                                               extraHTTPHeaders: { Connection: 'close' } });
 });
 
 after(async () => {

@@ -325,8 +325,11 @@ describe('settings page', () => {
       modules: { messaging: true, statements: true, statement_email_notifications: true, appointment_requests: true, payments: false, forms: true },
     });
     await page.getByRole('checkbox', { name: /Staff can invite client representatives/ }).uncheck();
-    await page.getByRole('button', { name: 'Save modules' }).click();
-    await page.locator('#status').filter({ hasText: 'Portal modules saved.' }).waitFor();
+    // the first save's status still reads "saved": wait for this save's PUT itself
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/api/admin/settings')),
+      page.getByRole('button', { name: 'Save modules' }).click(),
+    ]);
     assert.deepEqual(lastPut(), { representatives_enabled: false });
     assert.equal(server.settings().modules.payments, false);
 
