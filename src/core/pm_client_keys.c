@@ -116,8 +116,7 @@ static apr_status_t make_stage(pm_client_keys_stage *st)
 
 apr_status_t pm_client_keys_stage_flush(pm_client_keys_stage *st)
 {
-    if ((st->prefixes.n > 0 && make_stage(st) != APR_SUCCESS)
-        || buffer_send(st->db, &st->prefixes) != APR_SUCCESS
+    if (buffer_send(st->db, &st->prefixes) != APR_SUCCESS
         || buffer_send(st->db, &st->sets) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
@@ -132,10 +131,10 @@ apr_status_t pm_client_keys_stage_add(pm_client_keys_stage *st, pm_client_keyer 
     const char **row;
     int i;
 
+    if (make_stage(st) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     for (i = 0; i < keys->nelts; i++) {
-        if (st->prefixes.n == st->prefixes.rows && make_stage(st) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
         if ((row = buffer_row(st->db, &st->prefixes)) == NULL) {
             return APR_EGENERAL;
         }
