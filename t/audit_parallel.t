@@ -69,4 +69,24 @@ is(scalar(grep { !defined $_->{chain_seq} } @rows), 0, 'every row of the burst i
 my @broken = audit_chain_problems($mark);
 is_deeply(\@broken, [], "the burst's rows form one unbroken hash chain") or diag explain \@broken;
 
+# a staff name beyond ASCII (two-byte letters): its rows hash the name's bytes, as
+# the Perl check does (PostgreSQL computes the hash in SQL: octet_length, not length)
+{
+    require Encode;
+    my $bytes = $PortalTest::Env::UTF8_USER;
+    my $name = Encode::decode_utf8($bytes);
+    my $dbh = db();
+    $dbh->do('INSERT INTO staff (username, display_name, all_clients, active) VALUES (?, ?, 1, 1)',
+             undef, $name, "Zo\x{eb} N\x{fa}\x{f1}ez")
+        unless $dbh->selectrow_array('SELECT count(*) FROM staff WHERE username = ?', undef, $name);
+    $dbh->disconnect;
+    my $from = audit_mark();
+    is(staff(GET => "/clients/$IDS[0]", user => $bytes)->code, 200, 'the UTF-8 named staff member views a client');
+    is(staff(GET => '/clients?limit=5', user => $bytes)->code, 200, '... and a page of the list');
+    my @mine = grep { ($_->{username} // '') eq $name } audit_since($from);
+    is(scalar(@mine), 2, 'two rows under the UTF-8 name, the name as sent') or diag explain [audit_since($from)];
+    my @bad = audit_chain_problems($from);
+    is_deeply(\@bad, [], 'rows with a UTF-8 name chain like the rest') or diag explain \@bad;
+}
+
 done_testing();

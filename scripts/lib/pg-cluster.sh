@@ -11,6 +11,9 @@
 # current user. Prints, for eval:
 #   PM_PG_DIR PM_PG_PORT PM_DB_DRIVER=pgsql PM_DB_PARAMS="host=127.0.0.1 port=N dbname=portal user=portal password=..."
 # The system cluster that Debian's postgresql package creates is neither used nor touched.
+# The tests' cluster does not flush (fsync, synchronous_commit and full_page_writes off);
+# PM_PG_DURABLE=1 keeps PostgreSQL's durable defaults, as a practice runs it (the
+# benchmarks that compare commits use it).
 set -euo pipefail
 
 PGBIN=${PM_PGBIN:-/usr/lib/postgresql/15/bin}
@@ -33,14 +36,18 @@ start() {
             --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log" 2>&1; then
         cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1
     fi
+    local durability='fsync = off
+synchronous_commit = off
+full_page_writes = off'
+    if [[ ${PM_PG_DURABLE:-0} == 1 ]]; then
+        durability='# durable: fsync, synchronous_commit and full_page_writes at their defaults (on)'
+    fi
     cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
 unix_socket_permissions = 0700
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+$durability
 max_connections = 200
 shared_buffers = 64MB
 log_min_messages = warning

@@ -135,6 +135,11 @@
 #define STAGE_ROWS_32 STAGE_ROWS_16 ", " STAGE_ROWS_16
 #define STAGE_ROWS_64 STAGE_ROWS_32 ", " STAGE_ROWS_32
 
+/* one value of an audit row's canonical form (pm_audit_chain_hash): its length in
+ * bytes, ':', the value and a newline, or "-" and a newline for NULL */
+#define SQL_CHAIN_VALUE(x) \
+    "coalesce(CAST(octet_length(" x ") AS text) || ':' || " x ", '-') || chr(10)"
+
 static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* a write that touches nothing: makes SQLite take its write lock at BEGIN */
     [PM_SQL_TXN_WRITE_LOCK] = { "pm_txn_write_lock",
@@ -782,6 +787,33 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "RETURNING " COLUMNS(PM_COLS_CHAIN_HEAD), NCOLS(PM_COLS_CHAIN_HEAD) },
     [PM_SQL_AUDIT_CHAIN_SET_HASH] = { "pm_audit_chain_set_hash",
         "UPDATE audit_chain SET hash = %s WHERE id = 1 AND seq = %lld" },
+    /* PostgreSQL: one row appended in one statement — the head advanced by one
+     * place, the row's hash computed from the head's old hash (the canonical form
+     * of pm_audit_chain_hash(), written in SQL: each value as its length in bytes,
+     * ':' and the value, or '-' for NULL, one per line; numbers as their decimal
+     * text, as verify reads them back), and the row written with the head's new
+     * place and hash. Outside a transaction it is its own: no BEGIN, no COMMIT, the
+     * head's row lock held for this statement only. t/admin/audit.sh and
+     * t/audit_parallel.t verify the rows it writes with the C function. */
+    [PM_SQL_AUDIT_CHAIN_APPEND_PGSQL] = { "pm_audit_chain_append_pgsql",
+        "WITH v (at, username, action, client_id, object_id, result, detail, remote_ip, "
+        "        request_id) AS (VALUES (CAST(%lld AS bigint), CAST(%s AS text), "
+        "  CAST(%s AS text), CAST(%lld AS bigint), CAST(%lld AS bigint), CAST(%s AS text), "
+        "  CAST(%s AS text), CAST(%s AS text), CAST(%s AS text))), "
+        "head AS (UPDATE audit_chain h SET seq = h.seq + 1, hash = encode(sha256(convert_to("
+        "  '11:pm-audit-v1' || chr(10) || " SQL_CHAIN_VALUE("h.hash")
+        "  || " SQL_CHAIN_VALUE("CAST(h.seq + 1 AS text)")
+        "  || " SQL_CHAIN_VALUE("CAST(v.at AS text)") " || " SQL_CHAIN_VALUE("v.username")
+        "  || " SQL_CHAIN_VALUE("v.action") " || " SQL_CHAIN_VALUE("CAST(v.client_id AS text)")
+        "  || " SQL_CHAIN_VALUE("CAST(v.object_id AS text)") " || " SQL_CHAIN_VALUE("v.result")
+        "  || " SQL_CHAIN_VALUE("v.detail") " || " SQL_CHAIN_VALUE("v.remote_ip")
+        "  || " SQL_CHAIN_VALUE("v.request_id") ", 'UTF8')), 'hex') "
+        "  FROM v WHERE h.id = 1 RETURNING h.seq, h.hash) "
+        "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
+        "                       remote_ip, request_id, chain_seq, row_hash) "
+        "SELECT v.at, v.username, v.action, v.client_id, v.object_id, v.result, v.detail, "
+        "       v.remote_ip, v.request_id, head.seq, head.hash FROM v, head",
+        .driver = "pgsql" },
     [PM_SQL_AUDIT_BY_CLIENT] = { "pm_audit_by_client",
         "SELECT " COLUMNS(PM_COLS_AUDIT)
         " FROM audit_log WHERE client_id = %lld AND id < %lld ORDER BY id DESC "

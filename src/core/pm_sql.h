@@ -146,6 +146,7 @@ typedef enum {
     PM_SQL_AUDIT_INSERT,
     PM_SQL_AUDIT_CHAIN_ADVANCE,
     PM_SQL_AUDIT_CHAIN_SET_HASH,
+    PM_SQL_AUDIT_CHAIN_APPEND_PGSQL,
     PM_SQL_AUDIT_BY_CLIENT,
     PM_SQL_AUDIT_TEST_EMAILS,
     /* the Overview screen (pm_api_overview.c) */
