@@ -121,9 +121,27 @@ is(staff(GET => '/clients/9751', user => 'clin2')->code, 404, 'clin2 may not vie
        'whole trail, from=to=today with username and result: clin2\'s denied view of 9751');
 }
 
+# ---- limit: pages of that many rows, walked with the cursor: every row of the trail once ----
+{
+    my $mark = db()->selectrow_array('SELECT max(id) FROM audit_log');
+    my $want = [map { 0 + $_ } @{ db()->selectcol_arrayref("SELECT id FROM audit_log WHERE id <= $mark ORDER BY id DESC") }];
+    my (@got, $cursor, $pages, @sizes);
+    do {
+        my $d = audit_json('?limit=7' . (defined $cursor ? "&cursor=$cursor" : ''), 'limit=7 page');
+        push @sizes, scalar @{ $d->{entries} || [] };
+        push @got, map { $_->{id} } @{ $d->{entries} || [] };
+        $cursor = $d->{next_cursor};
+    } while (defined $cursor && ++$pages < 1000);
+    ok(@$want > 7, 'the trail holds more rows than one page of 7 (' . scalar(@$want) . ')');
+    ok(!(grep { $_ > 7 } @sizes) && $sizes[0] == 7, 'limit=7: pages of at most 7 rows, the first full');
+    is_deeply([grep { $_ <= $mark } @got], $want, 'limit=7: the cursor walks every row of the trail once');
+    is(scalar @{ audit_json('?limit=1', 'limit=1')->{entries} || [] }, 1, 'limit=1: one row');
+}
+
 # ---- bad values: 400, nothing listed ------------------------------------------------------
 for my $q ('result=', 'result=OK%20OR%201', 'result=' . ('x' x 40), 'from=2026-13-01', 'from=2026-02-30',
-           'from=yesterday', 'to=2026-1-1', 'to=20260101', 'from=2026-05-02&to=2026-05-01', 'client_id=-3') {
+           'from=yesterday', 'to=2026-1-1', 'to=20260101', 'from=2026-05-02&to=2026-05-01', 'client_id=-3',
+           'limit=0', 'limit=101', 'limit=ten', 'limit=', 'limit=5x') {
     my $res = staff(GET => "/admin/audit?$q");
     error_ok($res, 400, 'invalid_parameter', "?$q");
     unlike($res->content // '', qr/"entries"/, "?$q: no entries");

@@ -84,7 +84,9 @@ sub entries {
 # =====================================================================================
 {
     my ($d, $by) = entries('', 'outbox');
-    is_deeply([sort keys %$d], [qw(counts entries next_cursor)], 'outbox: {counts, entries, next_cursor}');
+    is_deeply([sort keys %$d], [qw(counts counts_cap entries next_cursor)],
+              'outbox: {counts, counts_cap, entries, next_cursor}');
+    is($d->{counts_cap}, 100, 'counts_cap: 100');
     # the counts: what needs attention and the last 7 days' sends, as the database says
     my ($q, $f, $s7) = db()->selectrow_array(
         "SELECT (SELECT count(*) FROM outbox WHERE status = 'queued'), "
@@ -141,6 +143,39 @@ sub entries {
     } while (defined $cursor && $pages < 50);
     is_deeply(\@seen, [map { 0 + $_ } @$all], 'paging walks every row once, newest first');
     ok($pages >= 2, "more than one page ($pages)");
+    # limit: smaller pages, the same rows in the same order
+    my (@small, $c2, $n2);
+    do {
+        my $q = '?limit=40' . (defined $c2 ? '&cursor=' . $c2 : '');
+        my $d = json_ok(staff(GET => "/admin/outbox$q"), 200, 'limit=40 page ' . ($n2 // 0)) || {};
+        ok(@{ $d->{entries} || [] } <= 40, 'a limit=40 page has at most 40 entries');
+        push @small, map { $_->{id} } @{ $d->{entries} || [] };
+        $c2 = $d->{next_cursor};
+        $n2++;
+    } while (defined $c2 && $n2 < 50);
+    is_deeply(\@small, \@seen, 'limit=40: the same rows, newest first');
+    # the counts stop at counts_cap: 110 more failed rows are counted as 100 (and shown "100+")
+    {
+        my $dbh = db();
+        $dbh->begin_work;
+        my $ins = $dbh->prepare('INSERT INTO outbox (purpose, to_address, message_id, status, attempts, '
+                              . 'next_attempt_at, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)');
+        $ins->execute('test_client', "cap$_.t15o\@example.test", "t15o-cap-$$-$_\@example.test", 'failed', $LATER, $now)
+            for 1 .. 110;
+        $dbh->commit;
+        my ($failed) = $dbh->selectrow_array("SELECT count(*) FROM outbox WHERE status = 'failed'");
+        ok($failed > 100, "more than 100 failed rows ($failed)");
+        my $d = json_ok(staff(GET => '/admin/outbox?status=failed&limit=1'), 200, 'outbox with 100+ failed') || {};
+        is(($d->{counts} || {})->{failed}, 100, 'counts.failed stops at the cap');
+        is($d->{counts_cap}, 100, 'and counts_cap says where');
+        $dbh->do("DELETE FROM outbox WHERE message_id LIKE 't15o-cap-%'");
+        $d = json_ok(staff(GET => '/admin/outbox?limit=1'), 200, 'outbox after') || {};
+        is(($d->{counts} || {})->{failed}, $failed - 110, 'below the cap: the exact count again');
+    }
+    ok($n2 >= 4, "limit=40: more pages ($n2) than at 100 ($pages)");
+    for my $bad ('0', '101', 'x', '') {
+        error_ok(staff(GET => "/admin/outbox?limit=$bad"), 400, 'invalid_parameter', "?limit=$bad");
+    }
     my $sent = db()->selectcol_arrayref("SELECT id FROM outbox WHERE status = 'sent' ORDER BY id DESC");
     my $d = json_ok(staff(GET => '/admin/outbox?status=sent'), 200, 'sent, first page') || {};
     my $d2 = $d->{next_cursor}

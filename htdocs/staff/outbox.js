@@ -79,8 +79,14 @@ function rowFor(e) {
     actions);
 }
 
-function showCounts(c) {
-  $('counts').textContent = `${c.queued || 0} waiting, ${c.failed || 0} failed or cancelled; ${c.sent_last_7_days || 0} sent in the last 7 days.`;
+// a count at the server's cap means "that many or more" (counts stop there)
+function countText(n, cap) {
+  return cap && n >= cap ? `${cap.toLocaleString('en-US')}+` : `${(n || 0).toLocaleString('en-US')}`;
+}
+
+function showCounts(c, cap) {
+  $('counts').textContent = `${countText(c.queued, cap)} waiting, ${countText(c.failed, cap)} failed or cancelled; `
+    + `${countText(c.sent_last_7_days, cap)} sent in the last 7 days.`;
 }
 
 async function load(more) {
@@ -90,7 +96,7 @@ async function load(more) {
   state.cursor = d.next_cursor;
   $('more').hidden = !state.cursor;
   $('empty').hidden = $('rows').children.length > 0;
-  showCounts(d.counts || {});
+  showCounts(d.counts || {}, d.counts_cap);
   return d;
 }
 

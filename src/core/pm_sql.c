@@ -666,11 +666,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * index) and what went out in the last 7 days since %lld (the partial index of
      * migration 009) — never a count of every email ever sent, which grows for ever
      * (at 100,000 emails it was most of each page's time) */
+    /* each count stops at PM_OUTBOX_COUNT_CAP rows, read in its index's order
+     * (outbox_due, outbox_by_sent_at) so the scan stops there too: the same few
+     * index entries whatever the outbox's size (failed emails are kept for ever) */
     [PM_SQL_OUTBOX_COUNTS] = { "pm_outbox_counts",
-        "SELECT " COLUMNS(PM_COLS_OUTBOX_COUNT) " FROM outbox "
-        "WHERE status IN ('queued', 'failed') GROUP BY status "
-        "UNION ALL SELECT 'sent_last_7_days', count(*) FROM outbox "
-        "WHERE status = 'sent' AND sent_at >= %lld",
+        "SELECT 'queued', count(*) FROM (SELECT 1 FROM outbox WHERE status = 'queued' "
+        "  ORDER BY next_attempt_at LIMIT " PM_OUTBOX_COUNT_CAP_TEXT ") q "
+        "UNION ALL SELECT 'failed', count(*) FROM (SELECT 1 FROM outbox WHERE status = 'failed' "
+        "  ORDER BY next_attempt_at LIMIT " PM_OUTBOX_COUNT_CAP_TEXT ") f "
+        "UNION ALL SELECT 'sent_last_7_days', count(*) FROM (SELECT 1 FROM outbox "
+        "  WHERE status = 'sent' AND sent_at >= %lld ORDER BY sent_at "
+        "  LIMIT " PM_OUTBOX_COUNT_CAP_TEXT ") s",
         NCOLS(PM_COLS_OUTBOX_COUNT) },
     /* the outbox screen: newest first, keyset on id, optional shown status
      * (PM_OUTBOX_SHOWN_STATUS) and client */

@@ -21,6 +21,9 @@
  * and the one that says there is more); a constant in the SQL */
 #define PM_SQL_PAGE_CAP      101
 #define PM_SQL_PAGE_CAP_TEXT "101"
+/* the outbox screen's counts stop here (GET /admin/outbox answers it as counts_cap) */
+#define PM_OUTBOX_COUNT_CAP      100
+#define PM_OUTBOX_COUNT_CAP_TEXT "100"
 
 #include "pm_columns.h"
 

@@ -23,6 +23,9 @@ apr_status_t pm_api_paging_init(void);
  * fields[0..n): PM_NEXT, or 400 invalid_cursor with `message`. */
 int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n,
                        const char *message);
+/* Reads a page's `limit` (NULL: dflt) into *out: PM_NEXT, or 400 bad parameter
+ * "limit must be a whole number from 1 to max." */
+int pm_api_read_limit(pm_req *q, const char *limit, int dflt, int max, int *out);
 /* Sets doc's "next_cursor": sealed from columns cols[0..n) (n <= PM_PAGE_MAX_FIELDS)
  * of row limit - 1 when rows holds more than limit rows, else null. */
 void pm_api_end_page(pm_req *q, json_t *doc, const apr_array_header_t *rows, int limit,

@@ -333,6 +333,7 @@ typedef struct {
     const char *before;       /* keyset: ids below this */
     const char *first_id, *end_id;   /* with dates: ids from, and below (audit_id_bounds) */
     int csv;
+    int limit;                /* rows a JSON page shows (limit=, at most AUDIT_PAGE) */
 } audit_query;
 
 /* 1 and the UTC midnight starting it when s is a real date written YYYY-MM-DD */
@@ -415,7 +416,9 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     if (aq->result && !audit_result_word(aq->result)) {
         return pm_http_bad_parameter(q, "result", "result must be a word such as ok or denied.");
     }
-    if ((rc = parse_audit_range(q, args, aq)) != PM_NEXT) {
+    if ((rc = parse_audit_range(q, args, aq)) != PM_NEXT
+        || (rc = pm_api_read_limit(q, apr_table_get(args, "limit"), AUDIT_PAGE, AUDIT_PAGE,
+                                   &aq->limit)) != PM_NEXT) {
         return rc;
     }
     if ((rc = pm_api_read_cursor(q, cursor, &aq->before, 1,
@@ -577,8 +580,8 @@ int pm_api_admin_audit(pm_req *q)
     if (aq.csv) {
         return send_audit_csv(q, &aq);
     }
-    if (audit_page(q, &aq, AUDIT_PAGE + 1, &rows) != APR_SUCCESS) {
+    if (audit_page(q, &aq, aq.limit + 1, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    return pm_http_send_json(q, HTTP_OK, pm_audit_page_json(q, rows, AUDIT_PAGE, 1));
+    return pm_http_send_json(q, HTTP_OK, pm_audit_page_json(q, rows, aq.limit, 1));
 }

@@ -106,6 +106,7 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
                             list_query *lq)
 {
     apr_pool_t *p = q->r->pool;
+    int rc;
 
     memset(lq, 0, sizeof(*lq));
     if (qs) {
@@ -117,14 +118,9 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
             return pm_http_db_unavailable(q);
         }
     }
-    lq->limit = LIST_DEFAULT_LIMIT;
-    if (limit) {
-        char *end;
-        long v = strtol(limit, &end, 10);
-        if (*limit == '\0' || *end != '\0' || v < 1 || v > LIST_MAX_LIMIT) {
-            return pm_http_bad_parameter(q, "limit", "limit must be a whole number from 1 to 100.");
-        }
-        lq->limit = (int)v;
+    if ((rc = pm_api_read_limit(q, limit, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &lq->limit))
+        != PM_NEXT) {
+        return rc;
     }
     lq->after[0] = "";
     lq->after[1] = "0";

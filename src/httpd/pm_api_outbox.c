@@ -89,6 +89,7 @@ static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
 typedef struct {
     const char *status, *client_id;
     const char *before;       /* keyset: ids below this */
+    int limit;                /* rows a page shows (limit=, at most OUTBOX_PAGE) */
 } outbox_query;
 
 static int parse_outbox_query(pm_req *q, outbox_query *oq)
@@ -96,6 +97,7 @@ static int parse_outbox_query(pm_req *q, outbox_query *oq)
     apr_table_t *args = NULL;
     long long id;
     char *end;
+    int rc;
 
     ap_args_to_table(q->r, &args);
     oq->status = apr_table_get(args, "status");
@@ -110,6 +112,10 @@ static int parse_outbox_query(pm_req *q, outbox_query *oq)
         if (*oq->client_id == '\0' || *end != '\0' || id <= 0) {
             return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
         }
+    }
+    if ((rc = pm_api_read_limit(q, apr_table_get(args, "limit"), OUTBOX_PAGE, OUTBOX_PAGE,
+                                &oq->limit)) != PM_NEXT) {
+        return rc;
     }
     return pm_api_read_cursor(q, apr_table_get(args, "cursor"), &oq->before, 1,
                               "This page link is not valid any more; start again.");
@@ -133,7 +139,7 @@ static json_t *outbox_counts_json(const apr_array_header_t *counts)
 
 static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_header_t **rows)
 {
-    const char *limit = pm_arg_int(q->r->pool, OUTBOX_PAGE + 1);
+    const char *limit = pm_arg_int(q->r->pool, oq->limit + 1);
 
     if (oq->client_id) {                      /* from the client's own invitations */
         return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_CLIENT, rows, oq->client_id, oq->before,
@@ -144,18 +150,18 @@ static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_hea
 }
 
 /* doc with the page's entries and its next_cursor, answered 200 */
-static int send_outbox_page(pm_req *q, json_t *doc, const apr_array_header_t *rows)
+static int send_outbox_page(pm_req *q, json_t *doc, const apr_array_header_t *rows, int limit)
 {
     static const int key_cols[] = { OUTBOX_ID };
     json_t *list = json_array();
     int i;
 
-    for (i = 0; i < rows->nelts && i < OUTBOX_PAGE; i++) {
+    for (i = 0; i < rows->nelts && i < limit; i++) {
         json_array_append_new(list, outbox_entry_json(q->r->pool,
                                                       &APR_ARRAY_IDX(rows, i, pm_row)));
     }
     json_object_set_new(doc, "entries", list);
-    pm_api_end_page(q, doc, rows, OUTBOX_PAGE, key_cols, 1);
+    pm_api_end_page(q, doc, rows, limit, key_cols, 1);
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
@@ -177,7 +183,8 @@ int pm_api_admin_outbox(pm_req *q)
     }
     doc = pm_json_object(p);
     json_object_set_new(doc, "counts", outbox_counts_json(counts));
-    return send_outbox_page(q, doc, rows);
+    pm_json_set_int(doc, "counts_cap", PM_OUTBOX_COUNT_CAP);   /* a count this high: "or more" */
+    return send_outbox_page(q, doc, rows, oq.limit);
 }
 
 /* ---- POST /admin/outbox/{id}/retry, /admin/outbox/{id}/cancel --------------------------- */
@@ -252,7 +259,7 @@ int pm_api_client_emails(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     apr_table_t *args = NULL;
-    outbox_query oq = { NULL, NULL, "9223372036854775807" };
+    outbox_query oq = { NULL, NULL, "9223372036854775807", OUTBOX_PAGE };
     apr_array_header_t *rows;
     const pm_row *client;
     json_t *doc;
@@ -270,5 +277,5 @@ int pm_api_client_emails(pm_req *q)
         return pm_http_db_unavailable(q);
     }
     doc = pm_json_object(p);
-    return send_outbox_page(q, doc, rows);
+    return send_outbox_page(q, doc, rows, oq.limit);
 }

@@ -25,6 +25,24 @@ int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n
     return PM_NEXT;
 }
 
+int pm_api_read_limit(pm_req *q, const char *limit, int dflt, int max, int *out)
+{
+    char *end;
+    long v;
+
+    *out = dflt;
+    if (limit == NULL) {
+        return PM_NEXT;
+    }
+    v = strtol(limit, &end, 10);
+    if (*limit == '\0' || *end != '\0' || v < 1 || v > max) {
+        return pm_http_bad_parameter(q, "limit", apr_psprintf(q->r->pool, "limit must be a "
+                                                              "whole number from 1 to %d.", max));
+    }
+    *out = (int)v;
+    return PM_NEXT;
+}
+
 void pm_api_end_page(pm_req *q, json_t *doc, const apr_array_header_t *rows, int limit,
                      const int *cols, int n)
 {

@@ -10,6 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as playwrightRequest } from 'playwright-core';
 import { launch, watchedPage, assertNoProblems, checkA11y, screenshot, DESKTOP } from './lib/browser.js';
+import { startFakeServer } from './lib/fake-server.js';
 
 const env = process.env;
 const BASE = env.PM_BASE_URL ? env.PM_BASE_URL.replace(/\/+$/, '') : null;
@@ -160,4 +161,24 @@ test('champions see the links; clinicians see none and no outbox', { skip }, asy
   await checkA11y(page, 'outbox refused');
   assertNoProblems(page);
   await clin.close();
+});
+
+// The counts line against the stand-in server: a count at the server's cap (counts_cap)
+// reads "100+", the others as they are (with thousands written 1,234).
+test('outbox counts at the cap read "100+" (stand-in server)', async () => {
+  const fake = await startFakeServer({ outboxCounts: { queued: 100, failed: 3, sent_last_7_days: 100 } });
+  const own = browser || await launch();
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#counts').filter({ hasText: 'waiting' }).waitFor();
+    assert.equal(await page.locator('#counts').textContent(),
+      '100+ waiting, 3 failed or cancelled; 100+ sent in the last 7 days.');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
 });

@@ -732,7 +732,8 @@ export async function startFakeServer(options = {}) {
       for (const e of outbox) counts[e.status] += 1;
       const status = query.get('status');
       return [200, {
-        counts,
+        // like the module: counts stop at counts_cap (opts.outboxCounts: as a full outbox shows them)
+        counts: opts.outboxCounts || counts, counts_cap: 100,
         entries: outbox.filter((e) => !status || e.status === status).slice().reverse().map((e) => ({
           id: e.id, invitation_id: null, client_id: null, purpose: 'test_' + e.kind, status: e.status, attempts: e.status === 'queued' ? 0 : 1, last_error: e.last_error,
         })),
