@@ -57,29 +57,34 @@ static apr_status_t insert_linked(pm_db *db, apr_pool_t *p, const char *const *f
                       f[7], f[8], pm_arg_int(p, seq), hash);
 }
 
-/* Take the next n places of the chain (the head row's lock is held until the
- * transaction ends) and write the rows into them. */
+/* SQLite: read the head, write the rows into the next n places, move the head once
+ * to the last of them. The caller's BEGIN took the database's write lock, so the head
+ * cannot move between the read and the move (which checks it anyway). */
 static apr_status_t append_rows(pm_db *db, apr_pool_t *p, const char *const *const *rows, int n)
 {
     apr_array_header_t *head;
     const pm_row *h;
     const char *prev;
-    long long last, seq;
-    int i;
+    long long first, seq;
+    int i, moved = 0;
 
-    if (pm_db_select(db, PM_SQL_AUDIT_CHAIN_ADVANCE, &head, pm_arg_int(p, n)) != APR_SUCCESS
+    if (pm_db_select(db, PM_SQL_AUDIT_CHAIN_HEAD_SQLITE, &head) != APR_SUCCESS
         || (h = pm_first_row(head)) == NULL) {
         return APR_EGENERAL;
     }
-    last = pm_row_int(h, CHAIN_HEAD_SEQ, 0);
+    first = pm_row_int(h, CHAIN_HEAD_SEQ, 0);
     prev = pm_row_str(h, CHAIN_HEAD_HASH);
-    for (i = 0, seq = last - n + 1; i < n; i++, seq++) {
+    for (i = 0, seq = first + 1; i < n; i++, seq++) {
         if ((prev = pm_audit_chain_hash(p, prev, seq, rows[i])) == NULL
             || insert_linked(db, p, rows[i], seq, prev) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
-    return pm_db_exec(db, PM_SQL_AUDIT_CHAIN_SET_HASH, NULL, prev, pm_arg_int(p, last));
+    if (pm_db_exec(db, PM_SQL_AUDIT_CHAIN_MOVE_SQLITE, &moved, pm_arg_int(p, first + n), prev,
+                   pm_arg_int(p, first)) != APR_SUCCESS || moved != 1) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 /* PostgreSQL: each row one statement that advances the head and computes the

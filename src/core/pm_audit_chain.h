@@ -23,8 +23,9 @@ extern const char pm_audit_chain_origin[];
 
 /* Append n rows (each PM_AUDIT_FIELDS values) to the trail as the next places of
  * the chain: in the caller's transaction when one is open, else in one of their
- * own. The chain's head row is updated first, so concurrent writers (other
- * processes, other servers on PostgreSQL) take turns until they commit. */
+ * own (on PostgreSQL a single row is a statement of its own). Concurrent writers
+ * take turns until they commit: on PostgreSQL on the chain head's row lock (other
+ * servers too), on SQLite on the database's write lock, taken at BEGIN. */
 apr_status_t pm_audit_chain_append(pm_db *db, apr_pool_t *p, const char *const *const *rows,
                                    int n);
 

@@ -599,8 +599,7 @@ enum { PM_COLS_OVERVIEW_DELIVERY(PM_COL_NAME, PM_COL_NAME) };
     LAST(TEST_EMAILS_OLDEST_AT, "min(at)")
 enum { PM_COLS_TEST_EMAILS(PM_COL_NAME, PM_COL_NAME) };
 
-/* PM_SQL_AUDIT_CHAIN_ADVANCE: the chain's head after taking places (the hash is
- * still the last written row's) */
+/* PM_SQL_AUDIT_CHAIN_HEAD_SQLITE: the chain's head (the last row's place and hash) */
 #define PM_COLS_CHAIN_HEAD(COL, LAST) \
     COL(CHAIN_HEAD_SEQ, "seq") \
     LAST(CHAIN_HEAD_HASH, "hash")

@@ -786,13 +786,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
         "                       remote_ip, request_id, chain_seq, row_hash) "
         "VALUES (%lld, %s, %s, %lld, %lld, %s, %s, %s, %s, %lld, %s)" },
-    /* take the chain's next places: the head row stays locked (PostgreSQL) or the
-     * write lock held (SQLite) until the writer's transaction ends */
-    [PM_SQL_AUDIT_CHAIN_ADVANCE] = { "pm_audit_chain_advance",
-        "UPDATE audit_chain SET seq = seq + CAST(%d AS integer) WHERE id = 1 "
-        "RETURNING " COLUMNS(PM_COLS_CHAIN_HEAD), NCOLS(PM_COLS_CHAIN_HEAD) },
-    [PM_SQL_AUDIT_CHAIN_SET_HASH] = { "pm_audit_chain_set_hash",
-        "UPDATE audit_chain SET hash = %s WHERE id = 1 AND seq = %lld" },
+    /* SQLite: the chain's head, read inside the writer's transaction (which holds the
+     * database's write lock from its BEGIN, so no other writer moves the head until
+     * it commits), and moved once after its rows: to their last place and hash */
+    [PM_SQL_AUDIT_CHAIN_HEAD_SQLITE] = { "pm_audit_chain_head_sqlite",
+        "SELECT " COLUMNS(PM_COLS_CHAIN_HEAD) " FROM audit_chain WHERE id = 1",
+        NCOLS(PM_COLS_CHAIN_HEAD), .driver = "sqlite3" },
+    [PM_SQL_AUDIT_CHAIN_MOVE_SQLITE] = { "pm_audit_chain_move_sqlite",
+        "UPDATE audit_chain SET seq = %lld, hash = %s WHERE id = 1 AND seq = %lld",
+        .driver = "sqlite3" },
     /* PostgreSQL: one row appended in one statement — the head advanced by one
      * place, the row's hash computed from the head's old hash (the canonical form
      * of pm_audit_chain_hash(), written in SQL: each value as its length in bytes,
