@@ -662,13 +662,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "  updated_at = excluded.updated_at, updated_by = excluded.updated_by" },
     [PM_SQL_SETTINGS_DELETE] = { "pm_settings_delete",
         "DELETE FROM settings WHERE name = %s" },
-    /* the outbox screen's counts: what needs attention (queued, failed: the status
-     * index) and what went out in the last 7 days since %lld (the partial index of
-     * migration 009) — never a count of every email ever sent, which grows for ever
-     * (at 100,000 emails it was most of each page's time) */
-    /* each count stops at PM_OUTBOX_COUNT_CAP rows, read in its index's order
-     * (outbox_due, outbox_by_sent_at) so the scan stops there too: the same few
-     * index entries whatever the outbox's size (failed emails are kept for ever) */
+    /* the outbox screen's counts: what needs attention (queued, failed: outbox_due)
+     * and what went out in the last 7 days since %lld (outbox_by_sent_at, migration
+     * 009) — never a count of every email ever sent. Each count stops at
+     * PM_OUTBOX_COUNT_CAP rows, read in its index's order so the scan stops there
+     * too: the same few index entries whatever the outbox's size (failed emails are
+     * kept for ever; counting all of them was most of a page's time at 1M) */
     [PM_SQL_OUTBOX_COUNTS] = { "pm_outbox_counts",
         "SELECT 'queued', count(*) FROM (SELECT 1 FROM outbox WHERE status = 'queued' "
         "  ORDER BY next_attempt_at LIMIT " PM_OUTBOX_COUNT_CAP_TEXT ") q "
