@@ -81,7 +81,7 @@ function rowFor(e) {
 
 // a count at the server's cap means "that many or more" (counts stop there)
 function countText(n, cap) {
-  return cap && n >= cap ? `${cap.toLocaleString('en-US')}+` : `${(n || 0).toLocaleString('en-US')}`;
+  return cap && n >= cap ? `${cap.toLocaleString('en-US')}+` : (n || 0).toLocaleString('en-US');
 }
 
 function showCounts(c, cap) {

@@ -14,7 +14,9 @@
 
 #define BATCH 256          /* entries between two clears of the scratch pool */
 #define DISCHARGE_PAGE 500 /* named clients read at a time by --discharge-missing */
-#define NEW_CLIENT_COLS 11 /* values of a new client (PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL) */
+/* the values of a new client, in PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL's order */
+enum { NEW_EXTERNAL_ID, NEW_FIRST_NAME, NEW_LAST_NAME, NEW_DATE_OF_BIRTH, NEW_EMAIL, NEW_ACTIVE,
+       NEW_LANGUAGE, NEW_CREATED_AT, NEW_UPDATED_AT, NEW_SORT_KEY, NEW_LOCALE, NEW_CLIENT_COLS };
 
 typedef struct {
     pm_db *db;
@@ -138,12 +140,13 @@ static apr_status_t insert_waiting(roster_sync *s)
         const char **v = NULL;
 
         for (j = 0; j < n && v == NULL; j++) {
-            if (strcmp(s->adds[j * NEW_CLIENT_COLS], external_id) == 0) {
+            if (strcmp(s->adds[j * NEW_CLIENT_COLS + NEW_EXTERNAL_ID], external_id) == 0) {
                 v = &s->adds[j * NEW_CLIENT_COLS];
             }
         }
         if (v == NULL || pm_client_keys_stage_add(s->stage, s->keyer, pm_row_str(r, ROSTER_NEW_ID),
-                                                  v[9], v[1], v[2]) != APR_SUCCESS) {
+                                                  v[NEW_SORT_KEY], v[NEW_FIRST_NAME],
+                                                  v[NEW_LAST_NAME]) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
@@ -156,17 +159,17 @@ static apr_status_t add_waiting(roster_sync *s, const pm_roster_entry *e, const 
 {
     const char **v = &s->adds[s->nadds++ * NEW_CLIENT_COLS];
 
-    v[0] = e->external_id;
-    v[1] = e->first_name;
-    v[2] = e->last_name;
-    v[3] = e->date_of_birth;
-    v[4] = e->email;
-    v[5] = e->active == 0 ? "0" : "1";
-    v[6] = e->preferred_language ? e->preferred_language : "en";
-    v[7] = s->now;
-    v[8] = s->now;
-    v[9] = sort_key;
-    v[10] = pm_client_keys_locale(s->keyer);
+    v[NEW_EXTERNAL_ID] = e->external_id;
+    v[NEW_FIRST_NAME] = e->first_name;
+    v[NEW_LAST_NAME] = e->last_name;
+    v[NEW_DATE_OF_BIRTH] = e->date_of_birth;
+    v[NEW_EMAIL] = e->email;
+    v[NEW_ACTIVE] = e->active == 0 ? "0" : "1";
+    v[NEW_LANGUAGE] = e->preferred_language ? e->preferred_language : "en";
+    v[NEW_CREATED_AT] = s->now;
+    v[NEW_UPDATED_AT] = s->now;
+    v[NEW_SORT_KEY] = sort_key;
+    v[NEW_LOCALE] = pm_client_keys_locale(s->keyer);
     s->res->added++;
     return s->nadds == PM_SQL_NEW_CLIENTS ? insert_waiting(s) : APR_SUCCESS;
 }
