@@ -140,6 +140,25 @@
 #define SQL_CHAIN_VALUE(x) \
     "coalesce(CAST(octet_length(" x ") AS text) || ':' || " x ", '-') || chr(10)"
 
+#define SQL_CHAIN_APPEND_PGSQL(cond) \
+    "WITH v (at, username, action, client_id, object_id, result, detail, remote_ip, " \
+    "        request_id) AS (VALUES (CAST(%lld AS bigint), CAST(%s AS text), " \
+    "  CAST(%s AS text), CAST(%lld AS bigint), CAST(%lld AS bigint), CAST(%s AS text), " \
+    "  CAST(%s AS text), CAST(%s AS text), CAST(%s AS text))), " \
+    "head AS (UPDATE audit_chain h SET seq = h.seq + 1, hash = encode(sha256(convert_to(" \
+    "  '11:pm-audit-v1' || chr(10) || " SQL_CHAIN_VALUE("h.hash") \
+    "  || " SQL_CHAIN_VALUE("CAST(h.seq + 1 AS text)") \
+    "  || " SQL_CHAIN_VALUE("CAST(v.at AS text)") " || " SQL_CHAIN_VALUE("v.username") \
+    "  || " SQL_CHAIN_VALUE("v.action") " || " SQL_CHAIN_VALUE("CAST(v.client_id AS text)") \
+    "  || " SQL_CHAIN_VALUE("CAST(v.object_id AS text)") " || " SQL_CHAIN_VALUE("v.result") \
+    "  || " SQL_CHAIN_VALUE("v.detail") " || " SQL_CHAIN_VALUE("v.remote_ip") \
+    "  || " SQL_CHAIN_VALUE("v.request_id") ", 'UTF8')), 'hex') " \
+    "  FROM v WHERE h.id = 1" cond " RETURNING h.seq, h.hash) " \
+    "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, " \
+    "                       remote_ip, request_id, chain_seq, row_hash) " \
+    "SELECT v.at, v.username, v.action, v.client_id, v.object_id, v.result, v.detail, " \
+    "       v.remote_ip, v.request_id, head.seq, head.hash FROM v, head"
+
 static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* a write that touches nothing: makes SQLite take its write lock at BEGIN */
     [PM_SQL_TXN_WRITE_LOCK] = { "pm_txn_write_lock",
@@ -803,23 +822,24 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * head's row lock held for this statement only. t/admin/audit.sh and
      * t/audit_parallel.t verify the rows it writes with the C function. */
     [PM_SQL_AUDIT_CHAIN_APPEND_PGSQL] = { "pm_audit_chain_append_pgsql",
-        "WITH v (at, username, action, client_id, object_id, result, detail, remote_ip, "
-        "        request_id) AS (VALUES (CAST(%lld AS bigint), CAST(%s AS text), "
-        "  CAST(%s AS text), CAST(%lld AS bigint), CAST(%lld AS bigint), CAST(%s AS text), "
-        "  CAST(%s AS text), CAST(%s AS text), CAST(%s AS text))), "
-        "head AS (UPDATE audit_chain h SET seq = h.seq + 1, hash = encode(sha256(convert_to("
-        "  '11:pm-audit-v1' || chr(10) || " SQL_CHAIN_VALUE("h.hash")
-        "  || " SQL_CHAIN_VALUE("CAST(h.seq + 1 AS text)")
-        "  || " SQL_CHAIN_VALUE("CAST(v.at AS text)") " || " SQL_CHAIN_VALUE("v.username")
-        "  || " SQL_CHAIN_VALUE("v.action") " || " SQL_CHAIN_VALUE("CAST(v.client_id AS text)")
-        "  || " SQL_CHAIN_VALUE("CAST(v.object_id AS text)") " || " SQL_CHAIN_VALUE("v.result")
-        "  || " SQL_CHAIN_VALUE("v.detail") " || " SQL_CHAIN_VALUE("v.remote_ip")
-        "  || " SQL_CHAIN_VALUE("v.request_id") ", 'UTF8')), 'hex') "
-        "  FROM v WHERE h.id = 1 RETURNING h.seq, h.hash) "
-        "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
-        "                       remote_ip, request_id, chain_seq, row_hash) "
-        "SELECT v.at, v.username, v.action, v.client_id, v.object_id, v.result, v.detail, "
-        "       v.remote_ip, v.request_id, head.seq, head.hash FROM v, head",
+        SQL_CHAIN_APPEND_PGSQL(""), .driver = "pgsql" },
+    /* the same, its transaction committed without waiting for the disk
+     * (synchronous_commit off for this transaction alone): the head's lock is let go
+     * as soon as the commit is written, not after its flush, so appenders on other
+     * connections do not queue behind each other's fsync. The writer then makes it
+     * durable with PM_SQL_AUDIT_FLUSH_PGSQL before anyone is answered. Only for the
+     * chain's own transactions, never a caller's */
+    [PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL] = { "pm_audit_chain_append_async_pgsql",
+        SQL_CHAIN_APPEND_PGSQL(" AND set_config('synchronous_commit', 'off', true) = 'off'"),
+        .driver = "pgsql" },
+    /* a small transaction of this connection's own, committed synchronously: its
+     * commit flushes the write-ahead log up to itself, so every commit written
+     * before it (the async append's above) is on disk when it returns. A slot per
+     * backend (pid mod 256, migration 021): concurrent flushes seldom share a row,
+     * and those that do are on disk together. */
+    [PM_SQL_AUDIT_FLUSH_PGSQL] = { "pm_audit_flush_pgsql",
+        "INSERT INTO audit_flush (slot, flushes) VALUES (mod(pg_backend_pid(), 256), 1) "
+        "ON CONFLICT (slot) DO UPDATE SET flushes = audit_flush.flushes + 1",
         .driver = "pgsql" },
     [PM_SQL_AUDIT_BY_CLIENT] = { "pm_audit_by_client",
         "SELECT " COLUMNS(PM_COLS_AUDIT)

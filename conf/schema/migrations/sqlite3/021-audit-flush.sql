@@ -1,0 +1,5 @@
+-- 021: nothing for SQLite. On PostgreSQL this version adds audit_flush, the audit
+-- chain's flush slots (its own transactions commit without waiting for the disk and
+-- are made durable by a small synchronous commit after). SQLite has one writer at a
+-- time and no asynchronous commit, so its chain needs no such table; the version
+-- number stays the same on both drivers.
