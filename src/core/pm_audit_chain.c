@@ -4,7 +4,9 @@
 #include "pm_audit_chain.h"
 
 #include <apr_strings.h>
+#include <jansson.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VERIFY_PAGE 1000
@@ -127,6 +129,52 @@ static apr_status_t append_rows_pgsql_own(pm_db *db, apr_pool_t *p,
     return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL, rows, n);
 }
 
+/* The rows as PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL takes them: a JSON array of
+ * rows, each its nine values as strings or null. NULL when a value is not UTF-8
+ * (PostgreSQL would refuse it as text anyway) or memory ran out. */
+static const char *rows_json(apr_pool_t *p, const char *const *const *rows, int n)
+{
+    json_t *all = json_array(), *row;
+    const char *out = NULL;
+    char *text;
+    int i, k, ok = all != NULL;
+
+    for (i = 0; ok && i < n; i++) {
+        ok = (row = json_array()) != NULL && json_array_append_new(all, row) == 0;
+        for (k = 0; ok && k < PM_AUDIT_FIELDS; k++) {
+            json_t *v = rows[i][k] ? json_string(rows[i][k]) : json_null();
+            ok = v != NULL && json_array_append_new(row, v) == 0;
+        }
+    }
+    if (ok && (text = json_dumps(all, JSON_COMPACT)) != NULL) {
+        out = apr_pstrdup(p, text);
+        free(text);
+    }
+    json_decref(all);
+    return out;
+}
+
+/* PostgreSQL, a group of the chain's own: one statement for all the rows (the head's
+ * lock held for that statement only), else a transaction of one statement a row. */
+static apr_status_t append_group_pgsql(pm_db *db, apr_pool_t *p,
+                                       const char *const *const *rows, int n)
+{
+    const char *json = rows_json(p, rows, n);
+    apr_status_t rv;
+
+    if (json != NULL) {
+        return pm_db_exec(db, PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL, NULL, json);
+    }
+    if (pm_db_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if ((rv = append_rows_pgsql_own(db, p, rows, n)) != APR_SUCCESS) {
+        pm_db_rollback(db);
+        return rv;
+    }
+    return pm_db_commit(db);
+}
+
 static apr_status_t flush_pgsql(pm_db *db)
 {
     return pm_db_exec(db, PM_SQL_AUDIT_FLUSH_PGSQL, NULL);
@@ -162,6 +210,10 @@ apr_status_t pm_audit_chain_append(pm_db *db, apr_pool_t *p, const char *const *
 #endif
     if (n <= 0) {
         return APR_SUCCESS;
+    }
+    if (pgsql && own && n > 1) {
+        rv = append_group_pgsql(db, p, rows, n);
+        return rv == APR_SUCCESS ? flush_pgsql(db) : rv;
     }
     txn = own && (n > 1 || !row_a_statement);
     if (txn && pm_db_begin(db) != APR_SUCCESS) {

@@ -140,19 +140,24 @@
 #define SQL_CHAIN_VALUE(x) \
     "coalesce(CAST(octet_length(" x ") AS text) || ':' || " x ", '-') || chr(10)"
 
+/* a row's hash (pm_audit_chain_hash in SQL): the canonical form of the row whose
+ * values are the columns of v, at place seq after the hash prev */
+#define SQL_CHAIN_HASH(prev, seq, v) \
+    "encode(sha256(convert_to('11:pm-audit-v1' || chr(10) || " SQL_CHAIN_VALUE(prev) \
+    "  || " SQL_CHAIN_VALUE("CAST(" seq " AS text)") \
+    "  || " SQL_CHAIN_VALUE("CAST(" v ".at AS text)") " || " SQL_CHAIN_VALUE(v ".username") \
+    "  || " SQL_CHAIN_VALUE(v ".action") " || " SQL_CHAIN_VALUE("CAST(" v ".client_id AS text)") \
+    "  || " SQL_CHAIN_VALUE("CAST(" v ".object_id AS text)") " || " SQL_CHAIN_VALUE(v ".result") \
+    "  || " SQL_CHAIN_VALUE(v ".detail") " || " SQL_CHAIN_VALUE(v ".remote_ip") \
+    "  || " SQL_CHAIN_VALUE(v ".request_id") ", 'UTF8')), 'hex')"
+
 #define SQL_CHAIN_APPEND_PGSQL(cond) \
     "WITH v (at, username, action, client_id, object_id, result, detail, remote_ip, " \
     "        request_id) AS (VALUES (CAST(%lld AS bigint), CAST(%s AS text), " \
     "  CAST(%s AS text), CAST(%lld AS bigint), CAST(%lld AS bigint), CAST(%s AS text), " \
     "  CAST(%s AS text), CAST(%s AS text), CAST(%s AS text))), " \
-    "head AS (UPDATE audit_chain h SET seq = h.seq + 1, hash = encode(sha256(convert_to(" \
-    "  '11:pm-audit-v1' || chr(10) || " SQL_CHAIN_VALUE("h.hash") \
-    "  || " SQL_CHAIN_VALUE("CAST(h.seq + 1 AS text)") \
-    "  || " SQL_CHAIN_VALUE("CAST(v.at AS text)") " || " SQL_CHAIN_VALUE("v.username") \
-    "  || " SQL_CHAIN_VALUE("v.action") " || " SQL_CHAIN_VALUE("CAST(v.client_id AS text)") \
-    "  || " SQL_CHAIN_VALUE("CAST(v.object_id AS text)") " || " SQL_CHAIN_VALUE("v.result") \
-    "  || " SQL_CHAIN_VALUE("v.detail") " || " SQL_CHAIN_VALUE("v.remote_ip") \
-    "  || " SQL_CHAIN_VALUE("v.request_id") ", 'UTF8')), 'hex') " \
+    "head AS (UPDATE audit_chain h SET seq = h.seq + 1, hash = " \
+    SQL_CHAIN_HASH("h.hash", "h.seq + 1", "v") \
     "  FROM v WHERE h.id = 1" cond " RETURNING h.seq, h.hash) " \
     "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, " \
     "                       remote_ip, request_id, chain_seq, row_hash) " \
@@ -831,6 +836,30 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * chain's own transactions, never a caller's */
     [PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL] = { "pm_audit_chain_append_async_pgsql",
         SQL_CHAIN_APPEND_PGSQL(" AND set_config('synchronous_commit', 'off', true) = 'off'"),
+        .driver = "pgsql" },
+    /* a group of rows (the group commit of audited reads) in one statement, committed
+     * like the async append above: %s is a JSON array of rows, each the nine values
+     * as JSON strings or null. The head is locked (FOR UPDATE: the newest head, once
+     * a concurrent writer has committed), the rows' places and hashes are chained
+     * from it in order (a recursive walk over the rows' ordinals), the head moves to
+     * the last of them and the rows are written. One statement, so the head's lock
+     * is not held across round trips to the server that wrote them */
+    [PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL] = { "pm_audit_chain_append_group_pgsql",
+        "WITH RECURSIVE r (ord, at, username, action, client_id, object_id, result, detail, "
+        "  remote_ip, request_id) AS (SELECT x.ord, CAST(x.e->>0 AS bigint), x.e->>1, x.e->>2, "
+        "  CAST(x.e->>3 AS bigint), CAST(x.e->>4 AS bigint), x.e->>5, x.e->>6, x.e->>7, x.e->>8 "
+        "  FROM json_array_elements(CAST(%s AS json)) WITH ORDINALITY AS x (e, ord)), "
+        "h AS (SELECT seq, hash FROM audit_chain WHERE id = 1 "
+        "  AND set_config('synchronous_commit', 'off', true) = 'off' FOR UPDATE), "
+        "c (ord, seq, hash) AS (SELECT CAST(0 AS bigint), h.seq, h.hash FROM h "
+        "  UNION ALL SELECT r.ord, c.seq + 1, " SQL_CHAIN_HASH("c.hash", "c.seq + 1", "r")
+        "  FROM c JOIN r ON r.ord = c.ord + 1), "
+        "moved AS (UPDATE audit_chain SET seq = l.seq, hash = l.hash "
+        "  FROM (SELECT seq, hash FROM c ORDER BY ord DESC LIMIT 1) l WHERE audit_chain.id = 1) "
+        "INSERT INTO audit_log (at, username, action, client_id, object_id, result, detail, "
+        "                       remote_ip, request_id, chain_seq, row_hash) "
+        "SELECT r.at, r.username, r.action, r.client_id, r.object_id, r.result, r.detail, "
+        "       r.remote_ip, r.request_id, c.seq, c.hash FROM r JOIN c ON c.ord = r.ord",
         .driver = "pgsql" },
     /* a small transaction of this connection's own, committed synchronously: its
      * commit flushes the write-ahead log up to itself, so every commit written
