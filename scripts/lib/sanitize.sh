@@ -48,6 +48,20 @@ tap_count() {
          END { print p + 0, f + 0, s + 0 }' "$1"
 }
 
+# symbolize_report FILE: ASan writes raw frames ("#3 0x7f.. (/path/mod.so+0x1a2b)",
+# t/sanitize/asan-run); print them with their function and file:line, from addr2line.
+symbolize_report() {
+    local line module offset where
+    while IFS= read -r line; do
+        if [[ $line =~ ^[[:space:]]*#[0-9]+\ 0x[0-9a-f]+\ +\((.+)\+(0x[0-9a-f]+)\)$ ]]; then
+            module=${BASH_REMATCH[1]} offset=${BASH_REMATCH[2]}
+            where=$(addr2line -f -C -p -e "$module" "$offset" 2>/dev/null || true)
+            line="$line ${where:-?}"
+        fi
+        printf '%s\n' "$line"
+    done <"$1"
+}
+
 # scan_reports NAME DIR...: every sanitizer report file, and any report that reached a log
 # (stderr of a process that had no log_path), is one failure
 scan_reports() {
@@ -57,6 +71,7 @@ scan_reports() {
         n=$((n + 1))
         echo "--- sanitizer report ${f#"$out"/}:"
         grep -E 'ERROR: AddressSanitizer|runtime error:|SUMMARY:|ERROR: LeakSanitizer' "$f" | head -n 4
+        symbolize_report "$f" | head -n 40 || true
     done < <(find "$@" -path '*/sanitizer/*' -type f -size +0 -print0 2>/dev/null)
     while IFS= read -r f; do
         n=$((n + 1))
