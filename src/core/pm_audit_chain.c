@@ -119,10 +119,10 @@ static apr_status_t append_rows_pgsql(pm_db *db, apr_pool_t *p, const char *cons
     return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_PGSQL, rows, n);
 }
 
-/* PostgreSQL, the chain's own transaction (a lone row, or a group between BEGIN and
- * COMMIT): the rows commit without waiting for the disk, which lets the head go an
- * fsync sooner, and a synchronous commit of this connection's flush slot then puts
- * them on disk (the write-ahead log is flushed in order) before this returns. */
+/* PostgreSQL, the chain's own transaction (a lone row; a group whose rows could not
+ * go as JSON, between BEGIN and COMMIT): the rows commit without waiting for the
+ * disk, which lets the head go an fsync sooner, and the caller's flush_pgsql() then
+ * puts them on disk (the write-ahead log is flushed in order) before it answers. */
 static apr_status_t append_rows_pgsql_own(pm_db *db, apr_pool_t *p,
                                           const char *const *const *rows, int n)
 {
