@@ -119,16 +119,6 @@ static apr_status_t append_rows_pgsql(pm_db *db, apr_pool_t *p, const char *cons
     return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_PGSQL, rows, n);
 }
 
-/* PostgreSQL, the chain's own transaction (a lone row; a group whose rows could not
- * go as JSON, between BEGIN and COMMIT): the rows commit without waiting for the
- * disk, which lets the head go an fsync sooner, and the caller's flush_pgsql() then
- * puts them on disk (the write-ahead log is flushed in order) before it answers. */
-static apr_status_t append_rows_pgsql_own(pm_db *db, apr_pool_t *p,
-                                          const char *const *const *rows, int n)
-{
-    return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL, rows, n);
-}
-
 /* The rows as PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL takes them: a JSON array of
  * rows, each its nine values as strings or null. NULL when a value is not UTF-8
  * (PostgreSQL would refuse it as text anyway) or memory ran out. */
@@ -154,25 +144,24 @@ static const char *rows_json(apr_pool_t *p, const char *const *const *rows, int 
     return out;
 }
 
-/* PostgreSQL, a group of the chain's own: one statement for all the rows (the head's
- * lock held for that statement only), else a transaction of one statement a row. */
-static apr_status_t append_group_pgsql(pm_db *db, apr_pool_t *p,
-                                       const char *const *const *rows, int n)
+/* PostgreSQL, the chain's own rows: a lone row by PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL,
+ * a group by one statement (PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL), each committed
+ * without waiting for the disk, which lets the head go an fsync sooner; the caller's
+ * flush_pgsql() then puts them on disk (the write-ahead log is flushed in order)
+ * before anyone is answered. A group whose rows cannot be JSON (a value that is not
+ * UTF-8, which PostgreSQL refuses as text too) fails as a whole, as one would. */
+static apr_status_t append_own_pgsql(pm_db *db, apr_pool_t *p, const char *const *const *rows,
+                                     int n)
 {
-    const char *json = rows_json(p, rows, n);
-    apr_status_t rv;
+    const char *json;
 
-    if (json != NULL) {
-        return pm_db_exec(db, PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL, NULL, json);
+    if (n == 1) {
+        return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL, rows, 1);
     }
-    if (pm_db_begin(db) != APR_SUCCESS) {
+    if ((json = rows_json(p, rows, n)) == NULL) {
         return APR_EGENERAL;
     }
-    if ((rv = append_rows_pgsql_own(db, p, rows, n)) != APR_SUCCESS) {
-        pm_db_rollback(db);
-        return rv;
-    }
-    return pm_db_commit(db);
+    return pm_db_exec(db, PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL, NULL, json);
 }
 
 static apr_status_t flush_pgsql(pm_db *db)
@@ -193,41 +182,45 @@ static apr_status_t append_unchained(pm_db *db, apr_pool_t *p, const char *const
 
 typedef apr_status_t append_fn(pm_db *db, apr_pool_t *p, const char *const *const *rows, int n);
 
+/* append, inside a transaction of its own when txn says so */
+static apr_status_t append_in(pm_db *db, apr_pool_t *p, const char *const *const *rows, int n,
+                              int txn, append_fn *append)
+{
+    apr_status_t rv;
+
+    if (!txn) {
+        return append(db, p, rows, n);
+    }
+    if (pm_db_begin(db) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if ((rv = append(db, p, rows, n)) != APR_SUCCESS) {
+        pm_db_rollback(db);
+        return rv;
+    }
+    return pm_db_commit(db);
+}
+
 apr_status_t pm_audit_chain_append(pm_db *db, apr_pool_t *p, const char *const *const *rows,
                                    int n)
 {
     int own = !pm_db_in_transaction(db);
-    int pgsql = strcmp(pm_db_driver_name(db), "pgsql") == 0;
-    int row_a_statement = pgsql;        /* else a transaction even for one row */
-    append_fn *append = !pgsql ? append_rows : own ? append_rows_pgsql_own : append_rows_pgsql;
-    int txn;
     apr_status_t rv;
 
-#ifdef PM_AUDIT_UNCHAINED
-    pgsql = 0;                          /* plain inserts, each commit durable */
-    row_a_statement = 1;
-    append = append_unchained;
-#endif
     if (n <= 0) {
         return APR_SUCCESS;
     }
-    if (pgsql && own && n > 1) {
-        rv = append_group_pgsql(db, p, rows, n);
-        return rv == APR_SUCCESS ? flush_pgsql(db) : rv;
+#ifdef PM_AUDIT_UNCHAINED
+    return append_in(db, p, rows, n, own && n > 1, append_unchained);   /* plain inserts */
+#endif
+    if (strcmp(pm_db_driver_name(db), "pgsql") != 0) {
+        return append_in(db, p, rows, n, own, append_rows);   /* SQLite: its own or the caller's */
     }
-    txn = own && (n > 1 || !row_a_statement);
-    if (txn && pm_db_begin(db) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    if (!own) {
+        return append_rows_pgsql(db, p, rows, n);             /* the caller's commit */
     }
-    rv = append(db, p, rows, n);
-    if (txn) {
-        if (rv != APR_SUCCESS) {
-            pm_db_rollback(db);
-            return rv;
-        }
-        rv = pm_db_commit(db);
-    }
-    return rv == APR_SUCCESS && own && pgsql ? flush_pgsql(db) : rv;
+    rv = append_own_pgsql(db, p, rows, n);
+    return rv == APR_SUCCESS ? flush_pgsql(db) : rv;
 }
 
 /* ---- verification ------------------------------------------------------------------- */
