@@ -27,7 +27,7 @@ static int pm_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
                      "mod_portal_manager: no random numbers for cursor signing");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (pm_store_prepare_all(pconf, s) != OK) {
+    if (pm_store_init(s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* the first of httpd's two startup passes only checks; start nothing */

@@ -25,10 +25,10 @@ use POSIX ();
 my @vh = (vhost => 'portal_fresh_db', user => 'clin1');
 
 # --- a new connection while another one holds a lock --------------------------------------
-# mod_dbd prepares every statement as it opens a connection, before DBDInitSQL has set
-# busy_timeout; on SQLite in rollback-journal mode a writer's exclusive lock then makes
-# the prepare fail at once ("database is locked") and the request a 503, where an open
-# connection would simply have waited. Here another connection holds the lock for 1.5 s
+# A new connection reads the schema with its first prepare, and SQLite (no busy_timeout)
+# answers it at once with "database is locked" while a writer holds an exclusive lock
+# in rollback-journal mode: the module tries again briefly, where a 503 would have been
+# the answer. Here another connection holds the lock for 1.5 s
 # while the vhost opens its first connection: the request must wait and succeed.
 {
     my $pid = fork;

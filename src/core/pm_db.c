@@ -96,18 +96,32 @@ void pm_db_forget_prepared(pm_db *db)
     apr_hash_clear(db->prepared);
 }
 
+/* A statement this connection has not run yet: prepared now, in the pool of the
+ * connection's table (it lives as long as the connection, not the request), as a
+ * watched round trip like any other. */
+static apr_dbd_prepared_t *prepare_now(pm_db *db, pm_sql_id id, const pm_sql_stmt *st)
+{
+    const char *error = "the database is not answering";
+    apr_status_t rv = APR_EGENERAL;
+
+    if (call_enter(db) == APR_SUCCESS) {
+        rv = pm_db_prepare(db->driver, apr_hash_pool_get(db->prepared), db->handle,
+                           db->prepared, id, &error);
+    }
+    call_leave(db);
+    if (rv != APR_SUCCESS) {
+        pm_db_report(db, PM_DB_EV_FAILED, st->label, error ? error : "(no message)");
+        return NULL;
+    }
+    return apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING);
+}
+
 static apr_dbd_prepared_t *find_statement(pm_db *db, pm_sql_id id, const pm_sql_stmt *st)
 {
     apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING);
-    const char *error = NULL;
 
     if (stmt == NULL && db->hooks.prepare_missing) {
-        if (pm_db_prepare(db->driver, db->pool, db->handle, db->prepared, id, &error)
-            != APR_SUCCESS) {
-            pm_db_report(db, PM_DB_EV_FAILED, st->label, error ? error : "(no message)");
-            return NULL;
-        }
-        return apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING);
+        return prepare_now(db, id, st);
     }
     if (stmt == NULL) {
         pm_db_report(db, PM_DB_EV_MISSING, st->label, NULL);

@@ -4,8 +4,8 @@
  * nothing else builds SQL text. The admin tool's own statements are a section at
  * the end rather than a second table: one place to read, and it reuses the
  * module's statements where they say the same thing; kept past
- * PM_SQL_MODULE_COUNT because the module prepares its part on every connection
- * and some admin statements read one driver's catalog. Schema and migration
+ * PM_SQL_MODULE_COUNT (the module's part ends there) because some admin
+ * statements read one driver's catalog. Schema and migration
  * scripts (conf/schema/) are run as files by the admin tool, not from here. */
 #include "pm_sql.h"
 

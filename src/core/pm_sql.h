@@ -185,7 +185,7 @@ typedef enum {
     PM_SQL_ROSTER_NAMED_ACTIVE,
     PM_SQL_ROSTER_REVOKE_REP_PENDING,
     PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS,
-    PM_SQL_MODULE_COUNT,          /* the module prepares the statements above */
+    PM_SQL_MODULE_COUNT,          /* the module runs the statements above */
 
     /* portal-manager-admin only (src/admin/) */
     PM_SQL_ADMIN_TABLE_EXISTS_SQLITE = PM_SQL_MODULE_COUNT,

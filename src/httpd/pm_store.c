@@ -1,5 +1,5 @@
 /* pm_store.c — the executor (pm_db.c) on mod_dbd's connections: acquire or open
- * one, prepare it for use (SQLite statements, the PostgreSQL session), the SQLite
+ * one, set its session up (statements are prepared on first use), the SQLite
  * writer gate (pm_writer.c), and the log line of everything the executor reports. */
 #include "pm_store.h"
 #include "pm_writer.h"
@@ -90,66 +90,36 @@ static void watch_leave(void *ctx)
     pm_db_guard_leave(((store_conn *)ctx)->watch);
 }
 
-static const pm_db_hooks sqlite_hooks = { report, gate_enter, gate_leave, 1, 0, NULL, NULL };
-static const pm_db_hooks other_hooks = { report, NULL, NULL, 1, 0, watch_enter, watch_leave };
+static const pm_db_hooks sqlite_hooks = { report, gate_enter, gate_leave, 1, 1, NULL, NULL };
+static const pm_db_hooks other_hooks = { report, NULL, NULL, 1, 1, watch_enter, watch_leave };
 
-int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s)
+int pm_store_init(server_rec *s)
 {
-    APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *prepare = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
-    server_rec *sp;
-    int i;
-
-    if (prepare == NULL) {
+    if (APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire) == NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, PM_LOGNO(00010)
                      "mod_portal_manager needs mod_dbd: add 'LoadModule dbd_module "
                      "modules/mod_dbd.so' before it");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     pm_sql_init();
-    for (sp = s; sp; sp = sp->next) {
-        for (i = 0; i < PM_SQL_MODULE_COUNT; i++) {
-            const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
-            if (st->driver == NULL) {           /* one driver's own: on_connection */
-                prepare(sp, st->sql, st->label);
-            }
-        }
-    }
     return OK;
 }
 
-/* APR's SQLite driver prepares with the legacy sqlite3_prepare(), and mod_dbd
- * runs DBDInitSQL after preparing: a flag pragma there (PRAGMA foreign_keys = ON)
- * expires every statement for good, and inside a transaction the driver keeps
- * reporting the first error. So on SQLite each connection gets our statements
- * prepared again the first time we use it; a pool userdata key marks it done. */
-/* PostgreSQL: the module's statements are short lookups, and JIT compilation
+/* Statements are prepared on a connection the first time it runs them (pm_db.c's
+ * prepare_missing), never all up front: none are registered with mod_dbd. Up front
+ * cost every new connection about 170 prepares: a few MB of statement programs
+ * each SQLite connection mostly never ran, and on PostgreSQL about 170 round trips
+ * inside mod_dbd's pool lock, where every other thread of the child waits for its
+ * connection (a cold child under a burst answered 503 after PortalDBTimeout).
+ * Preparing after DBDInitSQL also keeps APR's SQLite driver (legacy
+ * sqlite3_prepare) from running statements a flag pragma there has expired.
+ * PostgreSQL: the module's statements are short lookups, and JIT compilation
  * (on by default since PostgreSQL 12, triggered by cost estimates, which the
  * search's recursive CTE inflates) cost 100 ms to 2 s per search against a few
  * ms of work. Off for the module's own connections; a server without JIT (or
  * older than 11) refuses the SET, which changes nothing. */
-/* The statements of the table written for one driver only (mod_dbd prepares the
- * common ones on every connection): prepared here on that driver's connections. */
-static apr_status_t prepare_driver_own(ap_dbd_t *dbd, server_rec *s, const char *driver)
+static apr_status_t session_for_pgsql(ap_dbd_t *dbd)
 {
-    const char *error = NULL;
-    int i;
-
-    for (i = 0; i < PM_SQL_MODULE_COUNT; i++) {
-        const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
-        if (st->driver && strcmp(st->driver, driver) == 0
-            && pm_db_prepare(dbd->driver, dbd->pool, dbd->handle, dbd->prepared, (pm_sql_id)i,
-                             &error) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00544)
-                         "cannot prepare %s: %s", st->label, error);
-            return APR_EGENERAL;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t session_for_pgsql(ap_dbd_t *dbd, server_rec *s)
-{
-    apr_status_t rv;
     int n = 0;
     pm_db_watch *watch = pm_db_guard_watch(dbd->pool, dbd->driver, dbd->handle);
 
@@ -158,50 +128,49 @@ static apr_status_t session_for_pgsql(ap_dbd_t *dbd, server_rec *s)
         return APR_EAGAIN;       /* the database is not answering: not ready yet */
     }
     apr_dbd_query(dbd->driver, dbd->handle, &n, "SET jit = off");
-    rv = prepare_driver_own(dbd, s, "pgsql");
     pm_db_guard_leave(watch);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
 }
 
 /* SQLite: a new connection reads the schema by preparing one statement (the file
- * exists and holds the portal's tables); every other statement is prepared the first
- * time this connection runs it (pm_db.c's prepare_missing). Preparing all of them up
- * front cost every pooled connection a few MB of statement programs it mostly never
- * ran (bench/memory: children grew in steps of about 5 MB, one per new connection).
+ * exists and holds the portal's tables), so that later prepares need no lock.
  * SQLite answers a prepare on a busy file at once (no busy_timeout, see README): the
  * caller tries again briefly; a failure that will be tried again is logged at debug
- * level, the last one as an error. The statements written for SQLite alone are
- * prepared here too (mod_dbd prepares the common ones). */
-static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
+ * level, the last one as an error. */
+static apr_status_t session_for_sqlite(ap_dbd_t *dbd, server_rec *s, int last_try)
 {
-    void *done = NULL;
     const char *error = NULL;
 
-    apr_pool_userdata_get(&done, "pm_connection_ready", dbd->pool);
-    if (done) {
-        return APR_SUCCESS;
-    }
-    if (strcmp(apr_dbd_name(dbd->driver), "pgsql") == 0) {
-        return session_for_pgsql(dbd, s);
-    }
-    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0) {
-        return APR_SUCCESS;
-    }
     if (pm_db_prepare(dbd->driver, dbd->pool, dbd->handle, dbd->prepared, PM_SQL_MONITOR_PING,
                       &error) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00018)
                      "cannot prepare %s: %s", pm_sql_get(PM_SQL_MONITOR_PING)->label, error);
         return APR_EGENERAL;
     }
-    if (prepare_driver_own(dbd, s, "sqlite3") != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
     return APR_SUCCESS;
+}
+
+/* A connection's session set up once (a pool userdata key marks it done). */
+static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
+{
+    const char *name = apr_dbd_name(dbd->driver);
+    void *done = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_pool_userdata_get(&done, "pm_connection_ready", dbd->pool);
+    if (done) {
+        return APR_SUCCESS;
+    }
+    if (strcmp(name, "pgsql") == 0) {
+        rv = session_for_pgsql(dbd);
+    }
+    else if (strcmp(name, "sqlite3") == 0) {
+        rv = session_for_sqlite(dbd, s, last_try);
+    }
+    if (rv == APR_SUCCESS) {
+        apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
+    }
+    return rv;
 }
 
 static pm_db *wrap(apr_pool_t *p, request_rec *r, server_rec *s, ap_dbd_t *dbd)

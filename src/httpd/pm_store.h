@@ -7,8 +7,9 @@
 #include "pm_common.h"
 #include "pm_db.h"
 
-/* Register every statement with mod_dbd for every server (post_config). */
-int pm_store_prepare_all(apr_pool_t *pconf, server_rec *s);
+/* post_config: mod_dbd is loaded (else one EMERG line) and the statement table
+ * is ready. Statements are prepared on each connection when first run. */
+int pm_store_init(server_rec *s);
 
 /* The request's connection (mod_dbd pool), or NULL when the database cannot be
  * reached (already logged). */
