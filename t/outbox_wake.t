@@ -14,12 +14,13 @@ use Apache::Test qw(-withtestmore);
 use Test::More;
 use Time::HiRes qw(sleep time);
 use POSIX ();
-use PortalTest qw(decode_json_body);
+use PortalTest qw(decode_json_body expect_log_ids);
 use PortalTest::Delivery qw(new_client);
 use PortalTest::Standalone;
 
 my $sa = PortalTest::Standalone->new(name => 'wake',
-                                     portal => { PortalOutboxInterval => 60000 });
+                                     portal => { PortalOutboxInterval => 60000,
+                                                 PortalOutboxRetryDelay => 2 });
 my $started = eval { $sa->start; 1 };
 ok($started, 'a server polling the outbox once a minute started') or diag $@;
 
@@ -34,7 +35,7 @@ sub wait_count {
 }
 
 SKIP: {
-    skip 'no server', 9 unless $started;
+    skip 'no server', 11 unless $started;
     # the worker's first pass runs when it starts: let it pass, so the next poll is a
     # minute away
     sleep 3;
@@ -92,6 +93,19 @@ SKIP: {
                                { Slice => {} }) })
                 . join('', grep { /portal_manager/ } split /^/,
                                  eval { PortalTest::Env::slurp($sa->error_log) } // '');
+
+    # a retry goes when it is due, though no commit rings then: the relay answers 451
+    # once, and the retry is due PortalOutboxRetryDelay (2 s, +-25%) later, not at the
+    # next poll a minute away
+    expect_log_ids('PM00052');            # "attempt 1 failed, retrying in 2s"
+    my $before = $sa->mail_count;
+    $sa->mail_replies('451 4.3.0 Try again later');
+    my $rcid = new_client(dbh => $dbh);
+    is($sa->staff(POST => "/clients/$rcid/invitations")->code, 201,
+       'invite while the relay answers 451 once: 201');
+    $dt = wait_count($before + 1, 15);
+    ok(defined $dt, 'the retry after a 451 reached SMTP when it was due, not at the next poll'
+       . (defined $dt ? sprintf(' (%.3f s after the POST)', $dt) : ''));
 }
 
 $sa->stop if $started;

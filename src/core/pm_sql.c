@@ -425,6 +425,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_SENT_SINCE] = { "pm_outbox_sent_since",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM outbox WHERE status = 'sent' AND sent_at >= %lld",
         NCOLS(PM_COLS_COUNT) },
+    /* when the next pass has work: the earliest time a queued email that no pass
+     * holds at %lld (now) comes due (NULL: none); outbox_due serves it */
+    [PM_SQL_OUTBOX_NEXT_DUE] = { "pm_outbox_next_due",
+        "SELECT " COLUMNS(PM_COLS_NEXT_DUE) " FROM outbox WHERE status = 'queued' "
+        "AND (lease_until IS NULL OR lease_until < %lld)",
+        NCOLS(PM_COLS_NEXT_DUE) },
     /* the claimed rows with what the email needs */
     [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
         "SELECT " COLUMNS(PM_COLS_DUE)

@@ -679,11 +679,45 @@ static void run_passes(server_rec *s, apr_pool_t *pool)
     }
 }
 
+/* When the next pass is due: when the earliest queued email that no pass holds
+ * comes due (a retry's backoff ends, rows a stopped pass gave back), at least
+ * NEXT_PASS_MIN and at most the interval from now, so neither waits for the next
+ * poll when no commit rings. While the relay is down or a mail configuration error
+ * holds the queue, or the database does not answer, every interval (each pass is a
+ * probe). */
+#define NEXT_PASS_MIN apr_time_from_sec(1)
+
+static apr_time_t next_pass_at(server_rec *s, apr_pool_t *pool, apr_interval_time_t interval)
+{
+    apr_time_t now = apr_time_now(), at = now + interval;
+    apr_array_header_t *rows;
+    apr_pool_t *p;
+    pm_db *db;
+
+    if (apr_atomic_read32(&relay_is_down) || pm_metrics_mail_held()
+        || apr_pool_create(&p, pool) != APR_SUCCESS) {
+        return at;
+    }
+    if ((db = pm_db_open(s, p)) != NULL) {
+        long long sec = pm_now_sec(NULL);
+        pm_db_busy_is_routine(db);
+        if (pm_db_select(db, PM_SQL_OUTBOX_NEXT_DUE, &rows, pm_arg_int(p, sec)) == APR_SUCCESS
+            && pm_row_str(pm_first_row(rows), NEXT_DUE_AT) != NULL) {
+            apr_time_t due = now + apr_time_from_sec(pm_row_int(pm_first_row(rows),
+                                                                NEXT_DUE_AT, sec) - sec);
+            at = due > at ? at : due < now + NEXT_PASS_MIN ? now + NEXT_PASS_MIN : due;
+        }
+        pm_db_close(db);
+    }
+    apr_pool_destroy(p);
+    return at;
+}
+
 /* One call of mod_watchdog (registered every TICK_EVERY, its own slice): for up to
- * TICK_SPAN, a pass every PortalOutboxInterval (next_pass, kept across calls) and
- * one at once whenever a commit rings (pm_outbox_wake.c); the wait is cut in
- * WAIT_SLICE pieces so a stopping child is seen. Between calls a ring waits in the
- * socket for the next call. */
+ * TICK_SPAN, a pass when one is due (next_pass_at, kept across calls) and one at
+ * once whenever a commit rings (pm_outbox_wake.c); the wait is cut in WAIT_SLICE
+ * pieces so a stopping child is seen. Between calls a ring waits in the socket for
+ * the next call. */
 #define TICK_SPAN   apr_time_from_sec(2)
 #define WAIT_SLICE  apr_time_from_msec(50)
 #define TICK_EVERY  apr_time_from_msec(100)   /* mod_watchdog's own slice */
@@ -715,8 +749,8 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
             run_passes(s, pool);
             pm_reviews_majority_sweep(s, pool);     /* at most every few seconds */
             pm_notices_pass(s, pool);               /* likewise */
+            next_pass = next_pass_at(s, pool, interval);
             apr_atomic_set32(&outbox_in_pass, 0);
-            next_pass = apr_time_now() + interval;
         }
         now = apr_time_now();
         rang = pm_outbox_wake_wait(s, next_pass - now < WAIT_SLICE
