@@ -705,7 +705,12 @@ static apr_time_t next_pass_at(server_rec *s, apr_pool_t *pool, apr_interval_tim
             && pm_row_str(pm_first_row(rows), NEXT_DUE_AT) != NULL) {
             apr_time_t due = now + apr_time_from_sec(pm_row_int(pm_first_row(rows),
                                                                 NEXT_DUE_AT, sec) - sec);
-            at = due > at ? at : due < now + NEXT_PASS_MIN ? now + NEXT_PASS_MIN : due;
+            if (due < now + NEXT_PASS_MIN) {
+                due = now + NEXT_PASS_MIN;
+            }
+            if (due < at) {
+                at = due;
+            }
         }
         pm_db_close(db);
     }
