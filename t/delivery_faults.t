@@ -12,6 +12,8 @@
 #     effective 30 s, not from the "unset" -1) and the other instance never sends it;
 #   - the relay is down: no attempt is charged, the rows are not backed off, and the
 #     queue drains within a second of the relay answering again;
+#   - a drain of many batches: each of the senders side by side keeps its SMTP
+#     connection from one batch to the next;
 #   - several connections at once (PortalMailConnections 3) and kill -9 mid-drain: the
 #     worker really sends over more than one connection at a time and never over more
 #     than three; at most one email per connection goes out twice, every link works.
@@ -32,7 +34,7 @@ use PortalTest::Standalone;
 # the relay is down on purpose (PM00335)
 expect_log_ids(qw(PM00335));
 
-# PM_FAULT_CASES=kill9,graceful,lease,kill9instance,relaydown,parallel runs only those cases (default: all)
+# PM_FAULT_CASES=kill9,graceful,lease,kill9instance,relaydown,reuse,parallel runs only those cases (default: all)
 my %ONLY = map { $_ => 1 } split /,/, $ENV{PM_FAULT_CASES} // '';
 sub want { return !%ONLY || $ONLY{ $_[0] } }
 
@@ -295,6 +297,33 @@ if (want('relaydown')) {
         is(join(',', map { $_->{attempts} } @{ outbox_of($sa) }), join(',', (1) x $n),
            'relay back: one attempt each');
         check_delivered($sa, 'relay down', $inv, 1);
+        $sa->stop;
+    }
+}
+
+# --- each sender keeps its connection from batch to batch ---------------------------------------
+# 110 invitations queued while the relay is down; when it answers, the first pass (one
+# connection) and then three senders side by side drain them in batches of 20. A sender
+# opens its SMTP connection once and sends every batch of the drain over it, and the
+# first pass's connection is the first sender's: at most three connections for the
+# whole drain (a connection per batch made six).
+if (want('reuse')) {
+    my $sa = PortalTest::Standalone->new(name => 'reuse',
+        portal => { %NO_LIMITS, PortalMailConnections => 3 });
+    if (start_or_bail($sa)) {
+        $sa->stop_smtp;
+        my $inv = invite_many($sa, 110, 'reuse');
+        $sa->start_smtp;
+        ok(wait_until(sub { all_sent($sa, 110) }, 60), 'reuse: all 110 sent');
+        my %mails;                      # each SMTP connection: the emails it carried
+        $mails{ join ':', @{ $_->{peer} || [] } }++
+            for grep { $_->{cmd} eq 'MAIL' } smtp_commands($sa->{mail_dir});
+        my $n = 0;
+        $n += $_ for values %mails;
+        is($n, 110, 'reuse: 110 SMTP transactions');
+        cmp_ok(scalar keys %mails, '<=', 3, 'reuse: over at most PortalMailConnections connections ('
+               . join(', ', sort { $b <=> $a } values %mails) . ' emails)');
+        check_delivered($sa, 'reuse', $inv, 1);
         $sa->stop;
     }
 }

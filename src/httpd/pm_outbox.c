@@ -1,9 +1,9 @@
 /* pm_outbox.c — the delivery worker. A pass claims due rows under its own claim
  * token (pm_outbox_claim.c), gives each invitation the token of this send, then
- * sends over one SMTP connection, renewing its lease before each message and
+ * sends over its sender's SMTP connection, renewing its lease before each message and
  * recording each outcome right after the reply. No database connection is held
- * during SMTP. While more than a batch is due, up to PortalMailConnections passes
- * run side by side. Tokens are derived (HMAC) from a server secret and the send,
+ * during SMTP. While more than a batch is due, up to PortalMailConnections senders
+ * run side by side, each pass after pass over a connection kept for the drain. Tokens are derived (HMAC) from a server secret and the send,
  * so a send repeated after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
 #include "pm_bounce.h"
@@ -461,12 +461,11 @@ static void relay_answers(pm_outbox_pass *ps)
     }
 }
 
-/* Phases 2 and 3, message by message: hold, send, record (from the second message
- * on, the hold is written with the previous outcome). Returns how many emails were
- * tried. */
-static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch)
+/* Phases 2 and 3, message by message over smtp (NULL: it could not be set up): hold,
+ * send, record (from the second message on, the hold is written with the previous
+ * outcome). Returns how many emails were tried. */
+static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch, pm_smtp *smtp)
 {
-    pm_smtp *smtp = pm_outbox_open_smtp(ps->s, ps->p, ps->timeout_sec);
     long long refund = 0;
     int i, tried = 0, held = 0;
 
@@ -514,7 +513,47 @@ static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch)
     return tried;
 }
 
-int pm_outbox_run_once(server_rec *s, apr_pool_t *p, int max_rows)
+/* A sender slot: what one of the PortalMailConnections passes side by side keeps
+ * from one round to the next. Its pool has an allocator of its own (the slots'
+ * passes run at once) and lives as long as the child: a pass's pool is a subpool,
+ * so its memory is reused pass after pass rather than unmapped (an allocator per
+ * pass spent a fifth of the worker's time in munmap). Its SMTP connection is
+ * opened by its first pass of a run of passes and kept for the next ones (one
+ * connect and EHLO per run, not per batch of 20); run_passes closes it. */
+typedef struct {
+    apr_pool_t *pool;
+    apr_pool_t *conn_pool;        /* the SMTP connection's, for one run of passes */
+    pm_smtp *smtp;
+} sender_slot;
+
+static sender_slot slots[PM_MAX_MAIL_CONNECTIONS];
+
+static pm_smtp *slot_smtp(sender_slot *slot, pm_outbox_pass *ps)
+{
+    if (slot->smtp == NULL && slot->conn_pool == NULL
+        && apr_pool_create(&slot->conn_pool, slot->pool) == APR_SUCCESS) {
+        slot->smtp = pm_outbox_open_smtp(ps->s, slot->conn_pool, ps->timeout_sec);
+    }
+    return slot->smtp;
+}
+
+/* The end of a run of passes: every slot's SMTP connection says QUIT. */
+static void close_slot_connections(int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (slots[i].conn_pool != NULL) {
+            apr_pool_destroy(slots[i].conn_pool);
+            slots[i].conn_pool = NULL;
+        }
+        slots[i].smtp = NULL;
+    }
+}
+
+/* One pass over at most max_rows due rows, sending over the slot's connection;
+ * returns how many emails it tried. */
+static int run_pass(server_rec *s, apr_pool_t *p, int max_rows, sender_slot *slot)
 {
     pm_outbox_pass ps;
     apr_array_header_t *batch;
@@ -527,7 +566,7 @@ int pm_outbox_run_once(server_rec *s, apr_pool_t *p, int max_rows)
     if (batch->nelts == 0) {
         return 0;
     }
-    sent = send_batch(&ps, batch);
+    sent = send_batch(&ps, batch, slot_smtp(slot, &ps));
     pm_metrics_worker_progress(1);
     return sent;
 }
@@ -554,64 +593,83 @@ static int mail_connections(server_rec *s)
                                               : PM_DEFAULT_MAIL_CONNECTIONS;
 }
 
-/* One pass of a round, on a thread of its own: its own pool (its own allocator:
- * the passes run at once), claim token, database turns and SMTP connection. */
+/* One sender of a stretch, on a thread of its own (the first on the worker's):
+ * passes one after the other over its slot, each claiming its share of the
+ * stretch's budget, until the budget is spent or a pass finds less than it took. */
 typedef struct {
     server_rec *s;
-    apr_pool_t *slot;             /* its slot's pool: one pass at a time uses it */
-    int max_rows;                 /* its share of the pace's allowance */
-    int sent;
-    apr_thread_t *thread;         /* NULL: not started, run by the round itself */
+    sender_slot *slot;            /* one pass at a time uses it */
+    volatile apr_uint32_t *budget;  /* the stretch's: emails the pace still allows */
+    int emptied;                  /* a pass found less than its share: the queue is dry */
+    apr_thread_t *thread;         /* NULL: not started, run by the stretch itself */
 } sender_job;
 
-/* One pool per sender slot, each with an allocator of its own (the slots' passes
- * run at once), kept for the child's life: a pass's pool is a subpool of its slot's,
- * so its memory is reused pass after pass rather than unmapped (an allocator per
- * pass spent a fifth of the worker's time in munmap). */
-static apr_pool_t *slot_pools[PM_MAX_MAIL_CONNECTIONS];
-
-static void make_slot_pools(apr_pool_t *pchild, int n)
+static void make_slots(apr_pool_t *pchild, int n)
 {
     int i;
 
     for (i = 0; i < n; i++) {
         apr_allocator_t *a;
-        slot_pools[i] = NULL;
+        slots[i].pool = slots[i].conn_pool = NULL;
+        slots[i].smtp = NULL;
         if (apr_allocator_create(&a) != APR_SUCCESS) {
             continue;
         }
-        if (apr_pool_create_ex(&slot_pools[i], pchild, NULL, a) != APR_SUCCESS) {
+        if (apr_pool_create_ex(&slots[i].pool, pchild, NULL, a) != APR_SUCCESS) {
             apr_allocator_destroy(a);
-            slot_pools[i] = NULL;
+            slots[i].pool = NULL;
             continue;
         }
-        apr_allocator_owner_set(a, slot_pools[i]);
+        apr_allocator_owner_set(a, slots[i].pool);
     }
+}
+
+/* A batch's worth (or what is left) taken from the budget; 0 when it is spent. */
+static int take_share(volatile apr_uint32_t *budget)
+{
+    apr_uint32_t have, take;
+
+    do {
+        have = apr_atomic_read32(budget);
+        if (have == 0) {
+            return 0;
+        }
+        take = have < BATCH_MAX ? have : BATCH_MAX;
+    } while (apr_atomic_cas32(budget, have - take, have) != have);
+    return (int)take;
 }
 
 static void run_job(sender_job *job)
 {
     apr_pool_t *p;
+    int share;
 
-    job->sent = 0;
-    if (job->slot && apr_pool_create(&p, job->slot) == APR_SUCCESS) {
-        job->sent = pm_outbox_run_once(job->s, p, job->max_rows);
-        apr_pool_destroy(p);          /* tokens, messages and the connection go with it */
+    job->emptied = 0;
+    while (!apr_atomic_read32(&outbox_stopping) && (share = take_share(job->budget)) > 0) {
+        int sent = 0;
+        if (job->slot->pool && apr_pool_create(&p, job->slot->pool) == APR_SUCCESS) {
+            sent = run_pass(job->s, p, share, job->slot);
+            apr_pool_destroy(p);      /* tokens and messages go with it */
+        }
+        if (sent < share) {
+            job->emptied = 1;
+            return;
+        }
     }
 }
 
 /* Returns without apr_thread_exit(): that destroys the thread's pool, a subpool of
- * the round's, from this thread while its siblings do the same (one allocator, no
- * mutex). The round's pool takes them all, after the joins. */
+ * the stretch's, from this thread while its siblings do the same (one allocator, no
+ * mutex). The stretch's pool takes them all, after the joins. */
 static void *APR_THREAD_FUNC sender_main(apr_thread_t *thread, void *data)
 {
     run_job(data);
     return NULL;
 }
 
-/* How many emails the pace lets this round send (pace_allows), -1 when the
+/* How many emails the pace lets this stretch send (pace_allows), -1 when the
  * database did not answer. */
-static int round_allowance(server_rec *s, apr_pool_t *p)
+static int pace_allowance(server_rec *s, apr_pool_t *p)
 {
     pm_db *db = pm_db_open(s, p);
     int allowed;
@@ -625,25 +683,21 @@ static int round_allowance(server_rec *s, apr_pool_t *p)
     return allowed;
 }
 
-/* Up to `connections` passes side by side, each claiming its share of the pace's
- * allowance (at most a batch), joined before the round ends. 1 when every pass
- * found a full batch: more may be due. */
-static int run_round(server_rec *s, apr_pool_t *pool, int connections)
+/* Up to `connections` senders side by side, sharing a budget of `allowed` emails:
+ * each goes on to its next batch as soon as its last is done (no sender waits for
+ * the slowest of a round), joined when the budget is spent or the queue is dry.
+ * 1 when the budget was spent with the queue not yet dry: more may be due. */
+static int run_stretch(server_rec *s, apr_pool_t *pool, int connections, int allowed)
 {
     sender_job jobs[PM_MAX_MAIL_CONNECTIONS];
-    /* a pass alone applies the pace itself (claim_batch) */
-    int allowed = connections > 1 ? round_allowance(s, pool) : BATCH_MAX, n, i, full = 1;
+    volatile apr_uint32_t budget = (apr_uint32_t)allowed;
+    int n = (allowed + BATCH_MAX - 1) / BATCH_MAX, i, dry = 0;
 
-    if (allowed <= 0) {
-        return 0;
-    }
-    n = (allowed + BATCH_MAX - 1) / BATCH_MAX;
     n = n < connections ? n : connections;
     for (i = 0; i < n; i++) {
         jobs[i].s = s;
-        jobs[i].slot = slot_pools[i];
-        jobs[i].max_rows = allowed - i * BATCH_MAX < BATCH_MAX ? allowed - i * BATCH_MAX
-                                                             : BATCH_MAX;
+        jobs[i].slot = &slots[i];
+        jobs[i].budget = &budget;
         jobs[i].thread = NULL;
         if (i > 0 && apr_thread_create(&jobs[i].thread, NULL, sender_main, &jobs[i], pool)
                      != APR_SUCCESS) {
@@ -658,25 +712,37 @@ static int run_round(server_rec *s, apr_pool_t *pool, int connections)
         else {
             apr_thread_join(&ignored, jobs[i].thread);
         }
-        full = full && jobs[i].sent == BATCH_MAX;
+        dry = dry || jobs[i].emptied;
     }
-    return full;
+    return !dry && !apr_atomic_read32(&outbox_stopping);
 }
 
-/* Passes until one finds less than a full batch (more may be due: bounded). The
- * first is alone (a probe when the relay was down); after a full batch, rounds of
- * PortalMailConnections passes side by side. */
+/* The first pass is alone (a probe when the relay was down; it applies the pace
+ * itself in claim_batch); after a full batch, stretches of PortalMailConnections
+ * senders, each with the pace's allowance at its start, until the queue is dry
+ * (bounded: RUN_ROUNDS batches per connection, then the tick's other work and the
+ * next pass). */
+#define RUN_ROUNDS 50
+
 static void run_passes(server_rec *s, apr_pool_t *pool)
 {
-    int connections = mail_connections(s);
+    int connections = mail_connections(s), more = 1;
+    int left = RUN_ROUNDS * BATCH_MAX * connections;
     apr_pool_t *p;
-    int rounds = 0, full = 1;
 
-    while (full && !apr_atomic_read32(&outbox_stopping) && rounds < 50
-           && apr_pool_create(&p, pool) == APR_SUCCESS) {
-        full = run_round(s, p, rounds++ == 0 ? 1 : connections);
-        apr_pool_destroy(p);          /* the round's threads go with it */
+    if (apr_pool_create(&p, pool) == APR_SUCCESS) {
+        more = run_stretch(s, p, 1, BATCH_MAX);
+        apr_pool_destroy(p);
+        left -= BATCH_MAX;
     }
+    while (more && left > 0 && apr_pool_create(&p, pool) == APR_SUCCESS) {
+        int allowed = pace_allowance(s, p);
+        allowed = allowed < left ? allowed : left;
+        more = allowed > 0 && run_stretch(s, p, connections, allowed);
+        left -= allowed;
+        apr_pool_destroy(p);          /* the stretch's threads go with it */
+    }
+    close_slot_connections(connections);
 }
 
 /* When the next pass is due: when the earliest queued email that no pass holds
@@ -780,7 +846,7 @@ static apr_status_t outbox_child_exit(void *data)
 
 void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    make_slot_pools(pchild, mail_connections(s));
+    make_slots(pchild, mail_connections(s));
     apr_atomic_set32(&outbox_stopping, 0);
     apr_pool_pre_cleanup_register(pchild, s, outbox_child_exit);
 }

@@ -19,9 +19,6 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
 /* child_init: stop the worker cleanly when the child exits. */
 void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s);
 
-/* One pass over at most max_rows due rows; returns how many emails it tried. */
-int pm_outbox_run_once(server_rec *s, apr_pool_t *p, int max_rows);
-
 /* Subject, text and HTML of an invitation email exactly as the worker sends it, in
  * language lang (the practice's own texts for `kind` in lang, else the catalog's),
  * its date in the practice's time zone. */
