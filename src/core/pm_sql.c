@@ -447,6 +447,10 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       attempts = attempts + CASE WHEN id = %lld THEN 1 ELSE 0 END, "
         "       message_id = CASE WHEN id = %lld THEN %s ELSE message_id END "
         "WHERE claim_token = %s AND status = 'queued'" },
+    /* the same for the one row about to be sent, between two renewals of them all */
+    [PM_SQL_OUTBOX_HOLD_ONE] = { "pm_outbox_hold_one",
+        "UPDATE outbox SET lease_until = %lld, attempts = attempts + 1, message_id = %s "
+        "WHERE id = %lld AND claim_token = %s AND status = 'queued'" },
     /* give back what this pass holds and did not send (stopping, lease lost, relay
      * down): no backoff; the attempt of row %lld (0: none) is refunded because no
      * email was tried; a reason, when given, is what staff see meanwhile */

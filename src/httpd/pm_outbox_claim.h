@@ -19,6 +19,7 @@ typedef struct {
     const char *claim;            /* random per pass: whose rows these are */
     int timeout_sec;              /* the effective PortalMailTimeout */
     int lease_sec;                /* what one message may take, plus the outcome's retries */
+    long long renewed_at;         /* when the lease of all its rows was last set */
 } pm_outbox_pass;
 
 /* One email of a pass. */
@@ -45,8 +46,9 @@ int pm_outbox_stop_wait_sec(server_rec *s);
  * did not answer. */
 int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max);
 
-/* Before a message: renew the lease of the pass's rows, charge the attempt and
- * store its Message-ID; 1 when the pass still holds all `remaining` rows. */
+/* Before a message: charge the attempt, store its Message-ID and renew its lease,
+ * and every PM_OUTBOX_RENEW_SEC the lease of all the pass's rows; 1 when the pass
+ * still holds the row (and, at a renewal, all `remaining` rows). */
 int pm_outbox_hold(pm_outbox_pass *ps, const pm_delivery *d, int remaining);
 
 /* Give back the pass's unsent rows (no backoff); refund_id's attempt (0: none)
