@@ -3,8 +3,9 @@
  * sends over its sender's SMTP connection, renewing its lease before each message and
  * recording each outcome right after the reply. No database connection is held
  * during SMTP. While more than a batch is due, up to PortalMailConnections senders
- * run side by side, each pass after pass over a connection kept for the drain. Tokens are derived (HMAC) from a server secret and the send,
- * so a send repeated after a crash carries the same link as the copy that went out. */
+ * run side by side, each pass after pass over a connection kept for the drain.
+ * Tokens are derived (HMAC) from a server secret and the send, so a send repeated
+ * after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
 #include "pm_bounce.h"
 #include "pm_notices.h"
@@ -513,16 +514,17 @@ static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch, pm_smtp *sm
     return tried;
 }
 
-/* A sender slot: what one of the PortalMailConnections passes side by side keeps
- * from one round to the next. Its pool has an allocator of its own (the slots'
- * passes run at once) and lives as long as the child: a pass's pool is a subpool,
- * so its memory is reused pass after pass rather than unmapped (an allocator per
- * pass spent a fifth of the worker's time in munmap). Its SMTP connection is
- * opened by its first pass of a run of passes and kept for the next ones (one
- * connect and EHLO per run, not per batch of 20); run_passes closes it. */
+/* A sender slot: what one of the PortalMailConnections senders side by side keeps
+ * from one pass to the next. Its pool has an allocator of its own (the senders run
+ * at once) and lives as long as the child: a pass's pool is a subpool, so its
+ * memory is reused pass after pass rather than unmapped (an allocator per pass
+ * spent a fifth of the worker's time in munmap). Its SMTP connection is opened by
+ * its first pass of a drain and kept for the next ones (one connect and EHLO per
+ * drain, not per batch of 20); run_passes closes it. If it could not be set up,
+ * the drain's passes on this slot give their rows back (send_batch with NULL). */
 typedef struct {
     apr_pool_t *pool;
-    apr_pool_t *conn_pool;        /* the SMTP connection's, for one run of passes */
+    apr_pool_t *conn_pool;        /* the SMTP connection's, for one drain */
     pm_smtp *smtp;
 } sender_slot;
 
@@ -537,7 +539,7 @@ static pm_smtp *slot_smtp(sender_slot *slot, pm_outbox_pass *ps)
     return slot->smtp;
 }
 
-/* The end of a run of passes: every slot's SMTP connection says QUIT. */
+/* The end of a drain: every slot's SMTP connection says QUIT. */
 static void close_slot_connections(int n)
 {
     int i;
@@ -720,14 +722,14 @@ static int run_stretch(server_rec *s, apr_pool_t *pool, int connections, int all
 /* The first pass is alone (a probe when the relay was down; it applies the pace
  * itself in claim_batch); after a full batch, stretches of PortalMailConnections
  * senders, each with the pace's allowance at its start, until the queue is dry
- * (bounded: RUN_ROUNDS batches per connection, then the tick's other work and the
- * next pass). */
-#define RUN_ROUNDS 50
+ * (bounded: DRAIN_BATCHES batches per connection, then the tick's other work and
+ * the next pass). */
+#define DRAIN_BATCHES 50
 
 static void run_passes(server_rec *s, apr_pool_t *pool)
 {
     int connections = mail_connections(s), more = 1;
-    int left = RUN_ROUNDS * BATCH_MAX * connections;
+    int left = DRAIN_BATCHES * BATCH_MAX * connections;
     apr_pool_t *p;
 
     if (apr_pool_create(&p, pool) == APR_SUCCESS) {

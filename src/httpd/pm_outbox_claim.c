@@ -14,7 +14,7 @@
 APLOG_USE_MODULE(portal_manager);
 
 #define LEASE_SLACK_SEC  15       /* beyond one message: the outcome's retries */
-#define PM_OUTBOX_RENEW_SEC 3     /* how often a hold renews all the pass's rows */
+#define RENEW_EVERY_SEC  3        /* how often a hold renews all the pass's rows */
 #define RECORD_TRIES     12       /* about 8 s of waiting in all */
 #define RETRY_CAP_SEC    3600
 
@@ -67,8 +67,8 @@ int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max)
 /* A hold: at `at`, on all the pass's rows (a renewal) or on d's alone. Renewing
  * every row before every message rewrote up to 20 rows per email (on PostgreSQL a
  * fifth of the drain's time); between renewals d's own row is what a lost lease would
- * show. A renewal every PM_OUTBOX_RENEW_SEC leaves every held row at least
- * lease_sec - PM_OUTBOX_RENEW_SEC (PortalMailTimeout + 12 s) when a message starts,
+ * show. A renewal every RENEW_EVERY_SEC leaves every held row at least
+ * lease_sec - RENEW_EVERY_SEC (PortalMailTimeout + 12 s) when a message starts,
  * more than the message and its outcome's retries take. */
 typedef struct {
     long long at;
@@ -80,7 +80,7 @@ static hold_kind hold_now(const pm_outbox_pass *ps)
     hold_kind k;
 
     k.at = pm_now_sec(NULL);
-    k.all = k.at - ps->renewed_at >= PM_OUTBOX_RENEW_SEC;
+    k.all = k.at - ps->renewed_at >= RENEW_EVERY_SEC;
     return k;
 }
 
@@ -105,9 +105,10 @@ static int hold_kept(pm_outbox_pass *ps, const pm_delivery *d, hold_kind k, int 
 {
     if (held != (k.all ? remaining : 1)) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, ps->s, PM_LOGNO(00330)
-                     PM_OUTBOX_LOG "this worker holds %d of its %d unsent row(s); it stops "
-                     "and leaves them to the next pass", (apr_int64_t)d->outbox_id,
-                     held < 0 ? 0 : held, remaining);
+                     PM_OUTBOX_LOG "this worker holds %d of the %d row(s) it checked "
+                     "(%d unsent); it stops and leaves them to the next pass",
+                     (apr_int64_t)d->outbox_id, held < 0 ? 0 : held,
+                     k.all ? remaining : 1, remaining);
         return 0;
     }
     if (k.all) {

@@ -47,7 +47,7 @@ int pm_outbox_stop_wait_sec(server_rec *s);
 int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max);
 
 /* Before a message: charge the attempt, store its Message-ID and renew its lease,
- * and every PM_OUTBOX_RENEW_SEC the lease of all the pass's rows; 1 when the pass
+ * and every few seconds (RENEW_EVERY_SEC) the lease of all the pass's rows; 1 when the pass
  * still holds the row (and, at a renewal, all `remaining` rows). */
 int pm_outbox_hold(pm_outbox_pass *ps, const pm_delivery *d, int remaining);
 
