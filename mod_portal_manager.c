@@ -45,6 +45,7 @@ static void pm_register_hooks(apr_pool_t *p)
 {
     static const char *const run_before_dbd[] = { "mod_dbd.c", NULL };
 
+    ap_hook_pre_config(pm_store_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_pre_config(pm_ratelimit_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(pm_writer_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pm_config_check, NULL, NULL, APR_HOOK_MIDDLE);

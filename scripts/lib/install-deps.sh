@@ -13,7 +13,7 @@ packages=(
     # build
     build-essential autoconf automake libtool pkg-config
     apache2 apache2-dev libjansson-dev libcurl4-openssl-dev libssl-dev libicu-dev
-    libsqlite3-dev   # make check: t/unit/test_sql_columns
+    libsqlite3-dev   # the module (SQLite page memory); make check: t/unit/test_sql_columns
     # databases: mod_dbd drivers, servers and clients
     libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql sqlite3 postgresql
     # Apache::Test (shipped in libapache2-mod-perl2) and the perl the tests use
