@@ -1,6 +1,7 @@
 /* pm_store.c — the executor (pm_db.c) on mod_dbd's connections: acquire or open
  * one, set its session up (statements are prepared on first use), the SQLite
- * writer gate (pm_writer.c), and the log line of everything the executor reports. */
+ * writer gate (pm_writer.c) and SQLite's page memory per connection, and the log
+ * line of everything the executor reports. */
 #include "pm_store.h"
 #include "pm_writer.h"
 #include "pm_metrics.h"

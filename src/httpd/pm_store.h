@@ -7,10 +7,11 @@
 #include "pm_common.h"
 #include "pm_db.h"
 
-/* post_config: mod_dbd is loaded (else one EMERG line) and the statement table
- * is ready. Statements are prepared on each connection when first run. */
 /* pre_config: SQLite's per-connection page memory, set before SQLite is first used */
 int pm_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+
+/* post_config: mod_dbd is loaded (else one EMERG line) and the statement table
+ * is ready. Statements are prepared on each connection when first run. */
 int pm_store_init(server_rec *s);
 
 /* The request's connection (mod_dbd pool), or NULL when the database cannot be
