@@ -132,6 +132,7 @@ void admin_db_close(admin_db *db)
 {
     if (db && db->handle) {
         pm_db_rollback(db->exec);
+        pm_db_forget_prepared(db->exec);   /* SQLite closes no file with live statements */
         apr_dbd_close(db->driver, db->handle);
         db->handle = NULL;
     }

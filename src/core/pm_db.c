@@ -1,7 +1,9 @@
 /* pm_db.c — the executor: prepared statement by id → drain the rows into pm_row,
- * and transactions guarded by a pool cleanup, over any apr_dbd connection. Errors
- * go to the caller's report hook; writes ask its write_enter hook for their turn. */
+ * and transactions guarded by a pool cleanup, over any apr_dbd connection (SQLite's
+ * through SQLite's own API, pm_db_sqlite.c). Errors go to the caller's report hook;
+ * writes ask its write_enter hook for their turn. */
 #include "pm_db.h"
+#include "pm_db_sqlite.h"
 
 #include <apr_strings.h>
 #include <stdarg.h>
@@ -14,7 +16,10 @@ struct pm_db {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_hash_t *prepared;         /* label -> apr_dbd_prepared_t */
-    apr_dbd_transaction_t *txn;
+    pm_db_sqlite *lite;           /* SQLite through its own API, or NULL */
+    apr_dbd_transaction_t *txn;   /* apr_dbd's transaction (not with lite) */
+    int in_txn;                   /* a transaction is open */
+    int txn_failed;               /* lite: a statement of it failed, so it rolls back */
     int committed;
     int gated;                    /* write_enter succeeded; write_leave is owed */
     pm_db_hooks hooks;
@@ -31,6 +36,7 @@ pm_db *pm_db_make(apr_pool_t *pool, const apr_dbd_driver_t *driver, apr_dbd_t *h
     db->driver = driver;
     db->handle = handle;
     db->prepared = prepared ? prepared : apr_hash_make(pool);
+    db->lite = pm_db_sqlite_of(driver, handle, apr_hash_pool_get(db->prepared));
     if (hooks) {
         db->hooks = *hooks;
     }
@@ -94,6 +100,7 @@ apr_status_t pm_db_prepare(const apr_dbd_driver_t *driver, apr_pool_t *pool, apr
 void pm_db_forget_prepared(pm_db *db)
 {
     apr_hash_clear(db->prepared);
+    pm_db_sqlite_forget(db->lite);
 }
 
 /* A statement this connection has not run yet: prepared now, in the pool of the
@@ -188,15 +195,46 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
     return rc;
 }
 
+/* SQLite: the statement through SQLite's API. As APR's driver did, a statement
+ * after a failed one in the same transaction fails unsent, and the commit rolls
+ * back. Without prepare_missing the statement must have been prepared (by label). */
+static apr_status_t run_lite(pm_db *db, pm_sql_id id, const pm_sql_stmt *st, const char **args,
+                             apr_array_header_t *rows, int *changes)
+{
+    const char *msg = "the database is not answering";
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!db->hooks.prepare_missing
+        && apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING) == NULL) {
+        pm_db_report(db, PM_DB_EV_MISSING, st->label, NULL);
+        return APR_EGENERAL;
+    }
+    if (db->txn_failed) {
+        msg = "an earlier statement of this transaction failed";
+    }
+    else if (call_enter(db) == APR_SUCCESS) {
+        rv = pm_db_sqlite_run(db->lite, id, args, db->scratch, rows, changes, &msg);
+    }
+    call_leave(db);
+    if (rv != APR_SUCCESS) {
+        db->txn_failed = db->in_txn;
+        pm_db_report(db, PM_DB_EV_FAILED, st->label, msg ? msg : "(no message)");
+    }
+    return rv;
+}
+
 apr_status_t pm_db_select_args(pm_db *db, pm_sql_id id, apr_array_header_t **rows,
                                const char **args)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
-    apr_dbd_prepared_t *stmt = find_statement(db, id, st);
+    apr_dbd_prepared_t *stmt;
     int rc;
 
     *rows = apr_array_make(db->scratch, 4, sizeof(pm_row));
-    if (stmt == NULL) {
+    if (db->lite) {
+        return run_lite(db, id, st, args, *rows, NULL);
+    }
+    if ((stmt = find_statement(db, id, st)) == NULL) {
         return APR_EGENERAL;
     }
     rc = select_once(db, st, stmt, args, *rows);
@@ -243,32 +281,42 @@ static void gate_leave(pm_db *db)
     }
 }
 
+static apr_status_t exec_dbd(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stmt,
+                             const char **args, int *n)
+{
+    int rc = call_enter(db) == APR_SUCCESS
+             ? apr_dbd_pquery(db->driver, db->scratch, db->handle, n, stmt, st->nargs, args)
+             : -1;
+
+    call_leave(db);
+    if (rc != 0) {
+        report_failure(db, st, rc);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t pm_db_exec_args(pm_db *db, pm_sql_id id, int *affected, const char **args)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
-    apr_dbd_prepared_t *stmt = find_statement(db, id, st);
-    int rc, n = 0;
+    apr_dbd_prepared_t *stmt = NULL;
+    apr_status_t rv;
+    int n = 0;
 
-    if (stmt == NULL) {
+    if (db->lite == NULL && (stmt = find_statement(db, id, st)) == NULL) {
         return APR_EGENERAL;
     }
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    rc = call_enter(db) == APR_SUCCESS
-         ? apr_dbd_pquery(db->driver, db->scratch, db->handle, &n, stmt, st->nargs, args) : -1;
-    call_leave(db);
-    if (db->txn == NULL) {
+    rv = db->lite ? run_lite(db, id, st, args, NULL, &n) : exec_dbd(db, st, stmt, args, &n);
+    if (!db->in_txn) {
         gate_leave(db);
     }
-    if (rc != 0) {
-        report_failure(db, st, rc);
-        return APR_EGENERAL;
-    }
-    if (affected) {
+    if (rv == APR_SUCCESS && affected) {
         *affected = n;
     }
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
@@ -285,36 +333,64 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
 static apr_status_t rollback_unless_committed(void *data)
 {
     pm_db *db = data;
+    const char *msg = NULL;
 
-    if (db->txn && !db->committed) {
-        apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
+    if (db->in_txn && !db->committed) {
         call_enter(db);            /* watched, never refused */
-        apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+        if (db->lite) {
+            pm_db_sqlite_rollback(db->lite, db->pool, &msg);
+        }
+        else {
+            apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
+            apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+        }
         call_leave(db);
         pm_db_report(db, PM_DB_EV_ROLLED_BACK, NULL, NULL);
     }
     db->txn = NULL;
+    db->in_txn = 0;
+    db->txn_failed = 0;
     gate_leave(db);
+    return APR_SUCCESS;
+}
+
+/* BEGIN on the connection; *msg says why not */
+static apr_status_t begin_on_connection(pm_db *db, const char **msg)
+{
+    int rc;
+
+    if (db->lite) {
+        return pm_db_sqlite_begin(db->lite, db->pool, msg);
+    }
+    rc = apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn);
+    if (rc != 0) {
+        *msg = apr_dbd_error(db->driver, db->handle, rc);
+        db->txn = NULL;
+        return APR_EGENERAL;
+    }
     return APR_SUCCESS;
 }
 
 apr_status_t pm_db_begin(pm_db *db)
 {
-    int rc;
+    const char *msg = "the database is not answering";
+    apr_status_t rv = APR_EGENERAL;
 
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     db->txn = NULL;
-    rc = call_enter(db) == APR_SUCCESS
-         ? apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn) : -1;
+    if (call_enter(db) == APR_SUCCESS) {
+        rv = begin_on_connection(db, &msg);
+    }
     call_leave(db);
-    if (rc != 0) {
+    if (rv != APR_SUCCESS) {
         gate_leave(db);
-        pm_db_report(db, PM_DB_EV_BEGIN, NULL, apr_dbd_error(db->driver, db->handle, rc));
-        db->txn = NULL;
+        pm_db_report(db, PM_DB_EV_BEGIN, NULL, msg);
         return APR_EGENERAL;
     }
+    db->in_txn = 1;
+    db->txn_failed = 0;
     db->committed = 0;
     apr_pool_cleanup_register(db->pool, db, rollback_unless_committed, apr_pool_cleanup_null);
     /* SQLite's driver starts a deferred transaction; a write first takes the
@@ -324,7 +400,7 @@ apr_status_t pm_db_begin(pm_db *db)
 
 void pm_db_rollback(pm_db *db)
 {
-    if (db->txn) {
+    if (db->in_txn) {
         rollback_unless_committed(db);
         apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
     }
@@ -332,29 +408,60 @@ void pm_db_rollback(pm_db *db)
 
 int pm_db_in_transaction(const pm_db *db)
 {
-    return db->txn != NULL;
+    return db->in_txn;
+}
+
+/* COMMIT on the connection; *msg says why not. SQLite: a transaction with a failed
+ * statement rolls back instead, and says so. */
+static apr_status_t commit_on_connection(pm_db *db, const char **msg)
+{
+    int rc;
+
+    if (db->lite && db->txn_failed) {
+        pm_db_sqlite_rollback(db->lite, db->pool, msg);
+        *msg = "rolled back: a statement of the transaction failed";
+        return APR_EGENERAL;
+    }
+    if (db->lite) {
+        return pm_db_sqlite_commit(db->lite, db->pool, msg);
+    }
+    apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
+    rc = apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+    if (rc != 0) {
+        *msg = apr_dbd_error(db->driver, db->handle, rc);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t pm_db_commit(pm_db *db)
 {
-    int rc;
+    const char *msg = NULL;
+    apr_status_t rv;
 
-    if (db->txn == NULL) {
+    if (!db->in_txn) {
         return APR_EGENERAL;
     }
-    apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
     if (call_enter(db) != APR_SUCCESS) {
         call_leave(db);
         pm_db_report(db, PM_DB_EV_COMMIT, NULL, "the database is not answering");
         return APR_EGENERAL;       /* the cleanup rolls back */
     }
-    rc = apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+    rv = commit_on_connection(db, &msg);
     call_leave(db);
+    if (rv != APR_SUCCESS && db->lite && !db->txn_failed) {
+        /* SQLite keeps a transaction open when its COMMIT fails (busy): end it */
+        const char *ignored = NULL;
+
+        pm_db_sqlite_rollback(db->lite, db->pool, &ignored);
+    }
     apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
     db->txn = NULL;
+    db->in_txn = 0;
+    db->txn_failed = 0;
     gate_leave(db);
-    if (rc != 0) {
-        pm_db_report(db, PM_DB_EV_COMMIT, NULL, apr_dbd_error(db->driver, db->handle, rc));
+    if (rv != APR_SUCCESS) {
+        pm_db_report(db, PM_DB_EV_COMMIT, NULL, msg ? msg : "(no message)");
         return APR_EGENERAL;
     }
     db->committed = 1;

@@ -201,13 +201,28 @@ static void test_failures(apr_pool_t *p, pm_db *db, const apr_dbd_driver_t *drv,
 {
     apr_array_header_t *rows;
     pm_db *strict;
-    int before = s->reports;
+    int before = s->reports, n;
 
     ok(pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, NULL, "casey", "Again", "0", "1")
        != APR_SUCCESS, "a failing statement (duplicate key) returns an error");
     ok(s->reports == before + 1 && s->last_event == PM_DB_EV_FAILED,
        "and reports PM_DB_EV_FAILED through the hook");
     is_str(s->last_label, "pm_admin_staff_insert", "naming the statement");
+
+    /* a failed statement spoils its transaction: what follows is not sent and the
+     * commit rolls back, saying so (as APR's driver did; SQLite runs through its
+     * own API here, src/core/pm_db_sqlite.c) */
+    ok(pm_db_begin(db) == APR_SUCCESS
+       && pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, NULL, "casey", "Again", "0", "1")
+          != APR_SUCCESS, "a failing statement inside a transaction");
+    ok(pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, NULL, "after", "After", "0", "1")
+       != APR_SUCCESS, "the next statement of that transaction fails too");
+    ok(pm_db_commit(db) != APR_SUCCESS && s->last_event == PM_DB_EV_COMMIT
+       && !pm_db_in_transaction(db), "its commit fails and says so");
+    n = staff_count(db, "after");
+    ok(n == 0, "nothing of it was kept (%d)", n);
+    ok(pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, NULL, "later", "Later", "0", "1")
+       == APR_SUCCESS && staff_count(db, "later") == 1, "the connection works on");
 
     strict = pm_db_make(p, drv, h, NULL, &strict_hooks, s);
     ok(pm_db_select(strict, PM_SQL_STAFF_GET, &rows, "casey") != APR_SUCCESS && rows->nelts == 0,
@@ -312,6 +327,7 @@ int main(int argc, const char *const *argv)
     test_failures(p, db, drv, h, &s);
     test_write_hooks(p, drv, h, &s);
     test_client_keys(db, p);
+    pm_db_forget_prepared(db);
     apr_dbd_close(drv, h);
     apr_file_remove(apr_pstrcat(p, dir, "/portal.db", NULL), p);
     apr_dir_remove(dir, p);
