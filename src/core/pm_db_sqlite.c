@@ -7,6 +7,7 @@
 
 #include "pm_db.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <string.h>
@@ -25,7 +26,6 @@ enum { LITE_BEGIN = PM_SQL_COUNT, LITE_COMMIT, LITE_ROLLBACK, LITE_COUNT };
 
 struct pm_db_sqlite {
     sqlite3 *conn;
-    apr_pool_t *pool;                 /* the connection's: SQL texts, this struct */
     sqlite3_stmt *stmts[LITE_COUNT];  /* by pm_sql_id, then the three above */
 };
 
@@ -64,7 +64,6 @@ pm_db_sqlite *pm_db_sqlite_of(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
     if (lite == NULL) {
         lite = apr_pcalloc(conn_pool, sizeof(*lite));
         lite->conn = apr_dbd_native_handle(driver, handle);
-        lite->pool = conn_pool;
         /* registered after the connection's own close (mod_dbd, the admin tool's
          * pool), so it runs first: SQLite closes no connection with live statements */
         apr_pool_userdata_set(lite, key, NULL, conn_pool);   /* copies key */
@@ -84,11 +83,13 @@ static const char *sqlite_text(apr_pool_t *p, const char *sql)
             *o++ = '%';
             s++;
         }
-        else if (s[0] == '%') {
+        else if (s[0] == '%' && apr_isalpha(s[1])) {
             while (s[1] == 'l' || s[1] == 'h') {
                 s++;
             }
-            s++;                      /* the conversion letter */
+            if (s[1]) {
+                s++;                  /* the conversion letter */
+            }
             *o++ = '?';
         }
         else {
@@ -106,7 +107,8 @@ static sqlite3_stmt *statement(pm_db_sqlite *lite, int slot, apr_pool_t *p, cons
     if (lite->stmts[slot]) {
         return lite->stmts[slot];
     }
-    sql = slot < PM_SQL_COUNT ? sqlite_text(lite->pool, pm_sql_get(slot)->sql)
+    /* SQLite keeps its own copy of the text */
+    sql = slot < PM_SQL_COUNT ? sqlite_text(p, pm_sql_get(slot)->sql)
                               : plain_sql[slot - PM_SQL_COUNT];
     if (sqlite3_prepare_v3(lite->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &lite->stmts[slot],
                            NULL) != SQLITE_OK) {
