@@ -1,6 +1,6 @@
 /* Unit tests for the executor (src/core/pm_db.c) without httpd: a real SQLite file in a
  * temporary directory with the real schema (conf/schema/sqlite.sql and its
- * migrations) through apr_dbd — select, exec, SQL NULL both ways, a transaction
+ * migrations) opened by apr_dbd — select, exec, SQL NULL both ways, a transaction
  * rolled back by its pool's cleanup, failures through the report hook, the write
  * hooks — and the client name keys computed over it (src/core/pm_client_keys.c). */
 #include "pm_client_keys.h"
