@@ -411,19 +411,29 @@ int pm_db_in_transaction(const pm_db *db)
     return db->in_txn;
 }
 
-/* COMMIT on the connection; *msg says why not. SQLite: a transaction with a failed
- * statement rolls back instead, and says so. */
+/* SQLite: a transaction with a failed statement rolls back instead of committing,
+ * and says so; so does one whose COMMIT failed (SQLite keeps it open when busy). */
+static apr_status_t commit_lite(pm_db *db, const char **msg)
+{
+    const char *ignored = NULL;
+
+    if (!db->txn_failed && pm_db_sqlite_commit(db->lite, db->pool, msg) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (db->txn_failed) {
+        *msg = "rolled back: a statement of the transaction failed";
+    }
+    pm_db_sqlite_rollback(db->lite, db->pool, &ignored);
+    return APR_EGENERAL;
+}
+
+/* COMMIT on the connection; *msg says why not. */
 static apr_status_t commit_on_connection(pm_db *db, const char **msg)
 {
     int rc;
 
-    if (db->lite && db->txn_failed) {
-        pm_db_sqlite_rollback(db->lite, db->pool, msg);
-        *msg = "rolled back: a statement of the transaction failed";
-        return APR_EGENERAL;
-    }
     if (db->lite) {
-        return pm_db_sqlite_commit(db->lite, db->pool, msg);
+        return commit_lite(db, msg);
     }
     apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
     rc = apr_dbd_transaction_end(db->driver, db->pool, db->txn);
@@ -449,12 +459,6 @@ apr_status_t pm_db_commit(pm_db *db)
     }
     rv = commit_on_connection(db, &msg);
     call_leave(db);
-    if (rv != APR_SUCCESS && db->lite && !db->txn_failed) {
-        /* SQLite keeps a transaction open when its COMMIT fails (busy): end it */
-        const char *ignored = NULL;
-
-        pm_db_sqlite_rollback(db->lite, db->pool, &ignored);
-    }
     apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
     db->txn = NULL;
     db->in_txn = 0;
