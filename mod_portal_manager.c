@@ -55,6 +55,7 @@ static void pm_register_hooks(apr_pool_t *p)
     ap_hook_child_init(pm_audit_group_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_db_guard_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pm_outbox_child_ready, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_monitor_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -38,6 +38,13 @@ APLOG_USE_MODULE(portal_manager);
 static volatile apr_uint32_t outbox_stopping = 0;
 static volatile apr_uint32_t outbox_in_pass = 0;
 
+/* Set by the child's last child_init hook: mod_dbd's pool and ours are ready. The
+ * worker's first call comes at mod_watchdog's start (STARTING), which may come
+ * before the other modules' child_init, so it waits for this (READY_WAIT at most). */
+static volatile apr_uint32_t outbox_child_ready = 0;
+#define READY_WAIT  apr_time_from_sec(2)
+#define READY_SLICE apr_time_from_msec(5)
+
 /* Without PortalTokenSecretFile: a secret made once in the parent process, so
  * every child and every graceful generation of this httpd derives the same links
  * (a full restart makes a new one). */
@@ -786,7 +793,8 @@ static apr_time_t next_pass_at(server_rec *s, apr_pool_t *pool, apr_interval_tim
     return at;
 }
 
-/* One call of mod_watchdog (registered every TICK_EVERY, its own slice): for up to
+/* One call of mod_watchdog (at its start, so a queue left by the last run goes out
+ * at once, and then every TICK_EVERY, its own slice): for up to
  * TICK_SPAN, a pass when one is due (next_pass_at, kept across calls) and one at
  * once whenever a commit rings (pm_outbox_wake.c); the wait is cut in WAIT_SLICE
  * pieces so a stopping child is seen. Between calls a ring waits in the socket for
@@ -796,6 +804,18 @@ static apr_time_t next_pass_at(server_rec *s, apr_pool_t *pool, apr_interval_tim
 #define TICK_EVERY  apr_time_from_msec(100)   /* mod_watchdog's own slice */
 
 static apr_time_t next_pass;     /* the worker thread's: the next pass by the clock */
+
+/* Whether the child has finished its child_init, waiting for it until `until` */
+static int child_ready(apr_time_t until)
+{
+    while (!apr_atomic_read32(&outbox_child_ready)) {
+        if (apr_atomic_read32(&outbox_stopping) || apr_time_now() >= until) {
+            return 0;
+        }
+        apr_sleep(READY_SLICE);
+    }
+    return 1;
+}
 
 static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
 {
@@ -807,9 +827,12 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
     apr_time_t now = apr_time_now(), until = now + TICK_SPAN;
     int rang = 0;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING) {
+    if (state == AP_WATCHDOG_STATE_STOPPING) {
         pm_outbox_wake_close();
         return APR_SUCCESS;
+    }
+    if (!child_ready(until)) {
+        return APR_SUCCESS;                  /* the next tick looks again */
     }
     if (!pm_outbox_wake_hold(s)) {
         return APR_SUCCESS;                  /* another child runs the worker */
@@ -851,6 +874,13 @@ void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s)
     make_slots(pchild, mail_connections(s));
     apr_atomic_set32(&outbox_stopping, 0);
     apr_pool_pre_cleanup_register(pchild, s, outbox_child_exit);
+}
+
+void pm_outbox_child_ready(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    (void)s;
+    apr_atomic_set32(&outbox_child_ready, 1);
 }
 
 int pm_outbox_register(apr_pool_t *pconf, server_rec *s)

@@ -19,6 +19,9 @@ int pm_outbox_register(apr_pool_t *pconf, server_rec *s);
 /* child_init: stop the worker cleanly when the child exits. */
 void pm_outbox_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* the child's last child_init hook: from here on the worker may run */
+void pm_outbox_child_ready(apr_pool_t *pchild, server_rec *s);
+
 /* Subject, text and HTML of an invitation email exactly as the worker sends it, in
  * language lang (the practice's own texts for `kind` in lang, else the catalog's),
  * its date in the practice's time zone. */
