@@ -40,9 +40,8 @@ static volatile apr_uint32_t outbox_in_pass = 0;
 
 /* Set by the child's last child_init hook: mod_dbd's pool and ours are ready. The
  * worker's first call comes at mod_watchdog's start (STARTING), which may come
- * before the other modules' child_init, so it waits for this (READY_WAIT at most). */
+ * before the other modules' child_init, so it waits for this (one TICK_SPAN at most). */
 static volatile apr_uint32_t outbox_child_ready = 0;
-#define READY_WAIT  apr_time_from_sec(2)
 #define READY_SLICE apr_time_from_msec(5)
 
 /* Without PortalTokenSecretFile: a secret made once in the parent process, so
