@@ -34,6 +34,22 @@ sub wait_count {
     return undef;
 }
 
+# what a failure shows: the emails received, every unsent outbox row, the module's
+# log lines (with their times)
+sub queue_state {
+    my $dbh = shift;
+    return 'emails: ' . $sa->mail_count . sprintf(' at %.3f', time) . "\n"
+        . join('', map { "outbox $_->{id}: $_->{status}, attempts $_->{attempts}, "
+                         . 'next ' . ($_->{next_attempt_at} // '-') . ', lease '
+                         . ($_->{lease_until} // '-') . ', '
+                         . ($_->{last_error} // '-') . "\n" }
+                   @{ $dbh->selectall_arrayref(
+                       "SELECT * FROM outbox WHERE status <> 'sent' ORDER BY id",
+                       { Slice => {} }) })
+        . join('', grep { /portal_manager|mpm_event/ } split /^/,
+                         eval { PortalTest::Env::slurp($sa->error_log) } // '');
+}
+
 SKIP: {
     skip 'no server', 11 unless $started;
     # the worker's first pass runs when it starts: let it pass, so the next poll is a
@@ -84,15 +100,7 @@ SKIP: {
     $dt = wait_count(33, 20);
     ok(defined $dt, 'a burst of 30 invitations from 5 clients at once: all 30 sent within 20 s'
        . (defined $dt ? sprintf(' (%.3f s after the last POST)', $dt) : ''))
-        or diag 'emails: ' . $sa->mail_count . "\n"
-                . join('', map { "outbox $_->{id}: $_->{status}, attempts $_->{attempts}, "
-                                 . 'next ' . ($_->{next_attempt_at} // '-') . ', '
-                                 . ($_->{last_error} // '-') . "\n" }
-                           @{ $dbh->selectall_arrayref(
-                               "SELECT * FROM outbox WHERE status <> 'sent' ORDER BY id",
-                               { Slice => {} }) })
-                . join('', grep { /portal_manager/ } split /^/,
-                                 eval { PortalTest::Env::slurp($sa->error_log) } // '');
+        or diag queue_state($dbh);
 
     # a retry goes when it is due, though no commit rings then: the relay answers 451
     # once, and the retry is due PortalOutboxRetryDelay (2 s, +-25%) later, not at the
@@ -105,7 +113,8 @@ SKIP: {
        'invite while the relay answers 451 once: 201');
     $dt = wait_count($before + 1, 15);
     ok(defined $dt, 'the retry after a 451 reached SMTP when it was due, not at the next poll'
-       . (defined $dt ? sprintf(' (%.3f s after the POST)', $dt) : ''));
+       . (defined $dt ? sprintf(' (%.3f s after the POST)', $dt) : ''))
+        or diag queue_state($dbh);
 }
 
 $sa->stop if $started;

@@ -175,6 +175,11 @@ for driver in "${drivers[@]}"; do
     if ((rc != 0)) && ! grep -qE '^failed=[1-9]' "$out/apache-test-$driver.summary"; then
         summary "apache-test-$driver" 0 1
     fi
+    if ((rc != 0)); then
+        # which test failed and its diagnostics (the harness's summary report)
+        grep -E '^#|^not ok|^t/.*(Dubious|Failed|Wstat)|^Test Summary|^ +Failed test|^Result' \
+            "$out/apache-test-$driver.log" | tail -n 60
+    fi
     grep -E '^apache-test' "$out/apache-test-$driver.log" | tail -n 1
     rm -rf "$out/apache-test-$driver"
     if [[ -d $work/t/logs/apache-test-$driver ]]; then

@@ -795,9 +795,10 @@ static apr_time_t next_pass_at(server_rec *s, apr_pool_t *pool, apr_interval_tim
 /* One call of mod_watchdog (at its start, so a queue left by the last run goes out
  * at once, and then every TICK_EVERY, its own slice): for up to
  * TICK_SPAN, a pass when one is due (next_pass_at, kept across calls) and one at
- * once whenever a commit rings (pm_outbox_wake.c); the wait is cut in WAIT_SLICE
- * pieces so a stopping child is seen. Between calls a ring waits in the socket for
- * the next call. */
+ * once whenever a commit rings (pm_outbox_wake.c): a ring makes the next pass due
+ * now, so one read just as the span ends is served by the next call, not forgotten
+ * until the next poll. The wait is cut in WAIT_SLICE pieces so a stopping child is
+ * seen. Between calls a ring waits in the socket for the next call. */
 #define TICK_SPAN   apr_time_from_sec(2)
 #define WAIT_SLICE  apr_time_from_msec(50)
 #define TICK_EVERY  apr_time_from_msec(100)   /* mod_watchdog's own slice */
@@ -824,7 +825,6 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
         conf->outbox_interval_ms != PM_UNSET ? conf->outbox_interval_ms
                                              : PM_DEFAULT_OUTBOX_INTERVAL);
     apr_time_t now = apr_time_now(), until = now + TICK_SPAN;
-    int rang = 0;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
         pm_outbox_wake_close();
@@ -837,7 +837,7 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
         return APR_SUCCESS;                  /* another child runs the worker */
     }
     while (!apr_atomic_read32(&outbox_stopping) && now < until) {
-        if (rang || now >= next_pass) {
+        if (now >= next_pass) {
             if (!pass_begin()) {
                 break;
             }
@@ -848,8 +848,10 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
             apr_atomic_set32(&outbox_in_pass, 0);
         }
         now = apr_time_now();
-        rang = pm_outbox_wake_wait(s, next_pass - now < WAIT_SLICE
-                                      ? (next_pass > now ? next_pass - now : 0) : WAIT_SLICE);
+        if (pm_outbox_wake_wait(s, next_pass - now < WAIT_SLICE
+                                   ? (next_pass > now ? next_pass - now : 0) : WAIT_SLICE)) {
+            next_pass = now;      /* a ring read as the span ends is this call's or the next's */
+        }
         now = apr_time_now();
     }
     return APR_SUCCESS;

@@ -3,9 +3,12 @@
  * after this httpd's parent process is the worker. The kernel frees the name the
  * moment that process dies, so another child takes the seat within HOLD_RETRY (no
  * file, no lock to clean up; graceful generations share the parent and so take
- * turns). A request that committed queued email sends the socket one byte. A lost
- * byte costs at most one PortalOutboxInterval. Other servers on the same PostgreSQL
- * are not woken (they poll). */
+ * turns). A request that committed queued email sends the socket one byte. When the
+ * socket's queue is full (net.unix.max_dgram_qlen, 10 by default) the byte is
+ * dropped, harmlessly: the bytes waiting were sent after earlier commits, and the pass
+ * their reading starts comes after this commit too. A byte lost otherwise (no worker
+ * seated) costs at most one PortalOutboxInterval. Other servers on the same
+ * PostgreSQL are not woken (they poll). */
 #include "pm_outbox_wake.h"
 
 #include <errno.h>
