@@ -508,7 +508,10 @@ for my $case (["a\@example.org\r\nRCPT TO:<evil\@example.net>", 'CRLF'],
     my @mail_cmds = grep { $_->{cmd} eq 'MAIL' && $_->{peer} } smtp_commands();
     my %conn = map { join(':', @{ $_->{peer} }) => 1 } @mail_cmds;
     is(scalar @mail_cmds, 5, 'batch of 5: five SMTP transactions');
-    is(scalar keys %conn, 1, 'batch of 5: over one SMTP connection');
+    # five due at once are shared among the PortalMailConnections (3) senders, each
+    # sending its share over one connection: never a connection per email
+    cmp_ok(scalar keys %conn, '<=', 3,
+           'batch of 5: over at most PortalMailConnections (3) SMTP connections, not one per email');
     push @ALL_TOKENS, map { link_tokens(parse_mail($_), $URL)->{text}[0] // () }
                       map { mails_to("batch$_\@example.test") } 1 .. 5;
 }

@@ -431,6 +431,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_NEXT_DUE) " FROM outbox WHERE status = 'queued' "
         "AND (lease_until IS NULL OR lease_until < %lld)",
         NCOLS(PM_COLS_NEXT_DUE) },
+    /* how many queued emails no pass holds are due at %lld (now), counted up to %d:
+     * how a drain shares them among its connections */
+    [PM_SQL_OUTBOX_DUE_COUNT] = { "pm_outbox_due_count",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT id FROM outbox WHERE status = 'queued' "
+        "  AND next_attempt_at <= %lld AND (lease_until IS NULL OR lease_until < %lld) "
+        "  LIMIT CAST(%d AS integer)) AS due",
+        NCOLS(PM_COLS_COUNT) },
     /* the claimed rows with what the email needs */
     [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
         "SELECT " COLUMNS(PM_COLS_DUE)

@@ -446,8 +446,23 @@ static void hold_for_config(pm_outbox_pass *ps, pm_delivery *d)
     }
 }
 
+/* Emails that are due and have no reason yet say why they wait (the probe that
+ * found the relay down took only one of them). */
+static void show_waiting(pm_outbox_pass *ps, const char *why)
+{
+    pm_db *db = pm_db_open(ps->s, ps->p);
+
+    if (db != NULL) {
+        pm_db_busy_is_routine(db);
+        pm_db_exec(db, PM_SQL_OUTBOX_HOLD_WAITING, NULL, why,
+                   pm_arg_int(ps->p, pm_now_sec(NULL)));
+        pm_db_close(db);
+    }
+}
+
 /* The relay could not be reached: nothing is charged, the rows go back without
- * backoff and the next pass (one interval later) is the next probe. */
+ * backoff, the others due say why they wait, and the next pass (one interval
+ * later) is the next probe. */
 static void relay_down(pm_outbox_pass *ps, pm_delivery *d)
 {
     const char *why = pm_mask_emails(ps->p, d->error ? d->error : "unreachable");
@@ -458,6 +473,7 @@ static void relay_down(pm_outbox_pass *ps, pm_delivery *d)
                      "queued emails and it is tried again every interval", why);
     }
     pm_outbox_release(ps, d->outbox_id, why);
+    show_waiting(ps, why);
 }
 
 static void relay_answers(pm_outbox_pass *ps)
@@ -608,6 +624,7 @@ typedef struct {
     server_rec *s;
     sender_slot *slot;            /* one pass at a time uses it */
     volatile apr_uint32_t *budget;  /* the stretch's: emails the pace still allows */
+    int share;                    /* the stretch's batch size */
     int emptied;                  /* a pass found less than its share: the queue is dry */
     apr_thread_t *thread;         /* NULL: not started, run by the stretch itself */
 } sender_job;
@@ -632,8 +649,9 @@ static void make_slots(apr_pool_t *pchild, int n)
     }
 }
 
-/* A batch's worth (or what is left) taken from the budget; 0 when it is spent. */
-static int take_share(volatile apr_uint32_t *budget)
+/* A batch's worth (`share`, or what is left) taken from the budget; 0 when it is
+ * spent. */
+static int take_share(volatile apr_uint32_t *budget, apr_uint32_t share)
 {
     apr_uint32_t have, take;
 
@@ -642,7 +660,7 @@ static int take_share(volatile apr_uint32_t *budget)
         if (have == 0) {
             return 0;
         }
-        take = have < BATCH_MAX ? have : BATCH_MAX;
+        take = have < share ? have : share;
     } while (apr_atomic_cas32(budget, have - take, have) != have);
     return (int)take;
 }
@@ -653,7 +671,8 @@ static void run_job(sender_job *job)
     int share;
 
     job->emptied = 0;
-    while (!apr_atomic_read32(&outbox_stopping) && (share = take_share(job->budget)) > 0) {
+    while (!apr_atomic_read32(&outbox_stopping)
+           && (share = take_share(job->budget, (apr_uint32_t)job->share)) > 0) {
         int sent = 0;
         if (job->slot->pool && apr_pool_create(&p, job->slot->pool) == APR_SUCCESS) {
             sent = run_pass(job->s, p, share, job->slot);
@@ -675,37 +694,24 @@ static void *APR_THREAD_FUNC sender_main(apr_thread_t *thread, void *data)
     return NULL;
 }
 
-/* How many emails the pace lets this stretch send (pace_allows), -1 when the
- * database did not answer. */
-static int pace_allowance(server_rec *s, apr_pool_t *p)
-{
-    pm_db *db = pm_db_open(s, p);
-    int allowed;
-
-    if (db == NULL) {
-        return -1;
-    }
-    pm_db_busy_is_routine(db);
-    allowed = pace_allows(db, p);
-    pm_db_close(db);
-    return allowed;
-}
-
-/* Up to `connections` senders side by side, sharing a budget of `allowed` emails:
- * each goes on to its next batch as soon as its last is done (no sender waits for
- * the slowest of a round), joined when the budget is spent or the queue is dry.
- * 1 when the budget was spent with the queue not yet dry: more may be due. */
-static int run_stretch(server_rec *s, apr_pool_t *pool, int connections, int allowed)
+/* Up to `connections` senders side by side, sharing a budget of `allowed` emails in
+ * batches of `share`: each goes on to its next batch as soon as its last is done (no
+ * sender waits for the slowest of a round), joined when the budget is spent or the
+ * queue is dry. 1 when the budget was spent with the queue not yet dry: more may be
+ * due. */
+static int run_stretch(server_rec *s, apr_pool_t *pool, int connections, int allowed,
+                       int share)
 {
     sender_job jobs[PM_MAX_MAIL_CONNECTIONS];
     volatile apr_uint32_t budget = (apr_uint32_t)allowed;
-    int n = (allowed + BATCH_MAX - 1) / BATCH_MAX, i, dry = 0;
+    int n = (allowed + share - 1) / share, i, dry = 0;
 
     n = n < connections ? n : connections;
     for (i = 0; i < n; i++) {
         jobs[i].s = s;
         jobs[i].slot = &slots[i];
         jobs[i].budget = &budget;
+        jobs[i].share = share;
         jobs[i].thread = NULL;
         if (i > 0 && apr_thread_create(&jobs[i].thread, NULL, sender_main, &jobs[i], pool)
                      != APR_SUCCESS) {
@@ -725,29 +731,74 @@ static int run_stretch(server_rec *s, apr_pool_t *pool, int connections, int all
     return !dry && !apr_atomic_read32(&outbox_stopping);
 }
 
-/* The first pass is alone (a probe when the relay was down; it applies the pace
- * itself in claim_batch); after a full batch, stretches of PortalMailConnections
- * senders, each with the pace's allowance at its start, until the queue is dry
- * (bounded: DRAIN_BATCHES batches per connection, then the tick's other work and
- * the next pass). */
+/* What a stretch may send: the pace's allowance (pace_allows, -1 when the database
+ * did not answer) and, unless the relay is down or a mail configuration error holds
+ * the queue, how many emails are due now, counted up to a batch per connection (-1
+ * when not counted). */
+static int stretch_plan(server_rec *s, apr_pool_t *p, int connections, int *due)
+{
+    pm_db *db = pm_db_open(s, p);
+    apr_array_header_t *rows;
+    int allowed;
+
+    *due = -1;
+    if (db == NULL) {
+        return -1;
+    }
+    pm_db_busy_is_routine(db);
+    allowed = pace_allows(db, p);
+    if (allowed > 0 && !apr_atomic_read32(&relay_is_down) && !pm_metrics_mail_held()) {
+        long long now = pm_now_sec(NULL);
+        if (pm_db_select(db, PM_SQL_OUTBOX_DUE_COUNT, &rows, pm_arg_int(p, now),
+                         pm_arg_int(p, now), pm_arg_int(p, BATCH_MAX * connections))
+            == APR_SUCCESS) {
+            *due = (int)pm_row_int(pm_first_row(rows), COUNT_N, -1);
+        }
+    }
+    pm_db_close(db);
+    return allowed;
+}
+
+/* The batch each sender of a stretch takes: the due emails spread over the
+ * connections (against a relay that takes 50 ms a message, 6 due go out as 2 on
+ * each of 3 connections, not 6 on one), at most BATCH_MAX. */
+static int share_of(int due, int connections)
+{
+    int share = (due + connections - 1) / connections;
+
+    return due < 0 || share > BATCH_MAX ? BATCH_MAX : share < 1 ? 1 : share;
+}
+
+/* A drain: stretches of PortalMailConnections senders, each with the pace's
+ * allowance at its start and the due emails spread over them, until the queue is dry
+ * (bounded: DRAIN_BATCHES batches per connection, then the tick's other work and the
+ * next pass). It starts with one pass alone when fewer than two emails are due, or
+ * none was counted: the relay was down (that pass is the probe: one email), a mail
+ * configuration error holds the queue, or the database did not answer (claim_batch
+ * applies the pace and the hold itself); after that pass, stretches only when it
+ * found a full batch. */
 #define DRAIN_BATCHES 50
 
 static void run_passes(server_rec *s, apr_pool_t *pool)
 {
-    int connections = mail_connections(s), more = 1;
+    int connections = mail_connections(s), more = 1, first = 1;
     int left = DRAIN_BATCHES * BATCH_MAX * connections;
     apr_pool_t *p;
 
-    if (apr_pool_create(&p, pool) == APR_SUCCESS) {
-        more = run_stretch(s, p, 1, BATCH_MAX);
-        apr_pool_destroy(p);
-        left -= BATCH_MAX;
-    }
     while (more && left > 0 && apr_pool_create(&p, pool) == APR_SUCCESS) {
-        int allowed = pace_allowance(s, p);
-        allowed = allowed < left ? allowed : left;
-        more = allowed > 0 && run_stretch(s, p, connections, allowed);
-        left -= allowed;
+        int due, allowed = stretch_plan(s, p, connections, &due);
+        if (first && due < 2) {
+            int lone = apr_atomic_read32(&relay_is_down) ? 1 : BATCH_MAX;
+            more = run_stretch(s, p, 1, lone, lone);
+            left -= lone;
+        }
+        else {
+            allowed = allowed < left ? allowed : left;
+            more = allowed > 0 && run_stretch(s, p, connections, allowed,
+                                              share_of(due, connections));
+            left -= allowed;
+        }
+        first = 0;
         apr_pool_destroy(p);          /* the stretch's threads go with it */
     }
     close_slot_connections(connections);
