@@ -420,11 +420,22 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE outbox SET claim_token = %s, lease_until = %lld FROM picked "
         "WHERE outbox.id = picked.id",
         .driver = "pgsql" },
-    /* the pace (setting max_emails_per_minute): emails sent since %lld, by every
-     * worker of every server on this database (partial index outbox_by_sent_at) */
-    [PM_SQL_OUTBOX_SENT_SINCE] = { "pm_outbox_sent_since",
-        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM outbox WHERE status = 'sent' AND sent_at >= %lld",
+    /* the pace (setting max_emails_per_minute): what every worker of every server on
+     * this database has used of the last minute: emails sent since %lld (partial
+     * index outbox_by_sent_at) and emails claimed and still held at %lld (now; partial
+     * index outbox_by_claim), which go out before their senders next count */
+    [PM_SQL_OUTBOX_PACE_USED] = { "pm_outbox_pace_used",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM ("
+        "  SELECT id FROM outbox WHERE status = 'sent' AND sent_at >= %lld "
+        "  UNION ALL SELECT id FROM outbox WHERE claim_token IS NOT NULL "
+        "    AND status = 'queued' AND lease_until >= %lld) AS used",
         NCOLS(PM_COLS_COUNT) },
+    /* PostgreSQL: claims take turns (to the end of the claim's transaction), so the
+     * pace a claim counts is not also being spent by another server's claim; SQLite's
+     * write lock, taken at BEGIN, does the same */
+    [PM_SQL_OUTBOX_PACE_LOCK] = { "pm_outbox_pace_lock",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT pg_advisory_xact_lock(7070517601)) AS l",
+        NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
     /* when the next pass has work: the earliest time a queued email that no pass
      * holds at %lld (now) comes due (NULL: none); outbox_due serves it */
     [PM_SQL_OUTBOX_NEXT_DUE] = { "pm_outbox_next_due",

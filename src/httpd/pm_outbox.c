@@ -330,22 +330,57 @@ static void show_hold(pm_db *db, apr_pool_t *p)
     }
 }
 
-/* How many emails the practice's pace (max_emails_per_minute) leaves for the last
- * minute; 0 when it is used up (a 500-invitation burst goes out over minutes, not
- * into the relay's limit); -1 when the database did not answer. */
+/* How many emails the practice's pace (max_emails_per_minute) leaves of the last
+ * minute, the emails every worker holds claimed counted as spent; 0 when it is used
+ * up (a 500-invitation burst goes out over minutes, not into the relay's limit); -1
+ * when the database did not answer. */
 static int pace_allows(pm_db *db, apr_pool_t *p)
 {
     apr_array_header_t *rows;
     pm_settings st;
-    long long sent;
+    long long now = pm_now_sec(NULL), used;
 
     if (pm_settings_load(db, p, &st) != APR_SUCCESS
-        || pm_db_select(db, PM_SQL_OUTBOX_SENT_SINCE, &rows, pm_arg_int(p, pm_now_sec(NULL) - 60))
-           != APR_SUCCESS) {
+        || pm_db_select(db, PM_SQL_OUTBOX_PACE_USED, &rows, pm_arg_int(p, now - 60),
+                        pm_arg_int(p, now)) != APR_SUCCESS) {
         return -1;
     }
-    sent = pm_row_int(pm_first_row(rows), COUNT_N, 0);
-    return sent >= st.max_emails_per_minute ? 0 : (int)(st.max_emails_per_minute - sent);
+    used = pm_row_int(pm_first_row(rows), COUNT_N, 0);
+    return used >= st.max_emails_per_minute ? 0 : (int)(st.max_emails_per_minute - used);
+}
+
+/* At most max_rows claimed, and no more than the pace leaves: counted and claimed in
+ * one transaction under a lock every claim takes (SQLite's write lock, taken at
+ * BEGIN; on PostgreSQL an advisory lock), so neither another sender's claim nor a
+ * settings change commits in between. Counted first and claimed apart, a claim that
+ * waited for the lock took what the queue held by then under the pace it read
+ * before: a burst just after max_emails_per_minute was lowered went out at the old
+ * pace. The rows claimed, or -1 when the database did not answer. */
+static int claim_paced(pm_outbox_pass *ps, pm_db *db, int max_rows)
+{
+    apr_array_header_t *locked;
+    int n;
+
+    if (pm_db_begin(db) != APR_SUCCESS) {
+        return -1;
+    }
+    if (strcmp(pm_db_driver_name(db), "pgsql") == 0
+        && pm_db_select(db, PM_SQL_OUTBOX_PACE_LOCK, &locked) != APR_SUCCESS) {
+        pm_db_rollback(db);
+        return -1;
+    }
+    n = pace_allows(db, ps->p);
+    if (n > max_rows) {
+        n = max_rows;
+    }
+    if (n > 0) {
+        n = pm_outbox_claim(ps, db, n);
+    }
+    if (n < 0 || pm_db_commit(db) != APR_SUCCESS) {
+        pm_db_rollback(db);
+        return -1;
+    }
+    return n;
 }
 
 /* Claims a batch of at most max_rows and prepares it; a row it could not prepare
@@ -373,13 +408,7 @@ static apr_array_header_t *claim_batch(pm_outbox_pass *ps, int max_rows)
     }
     /* rows first, settings second: a row queued after a settings change is
      * then always rendered with that change */
-    claimed = pace_allows(db, p);
-    if (claimed > max_rows) {
-        claimed = max_rows;
-    }
-    if (claimed > 0) {
-        claimed = pm_outbox_claim(ps, db, claimed);
-    }
+    claimed = claim_paced(ps, db, max_rows);
     if (claimed == 0) {
         pm_metrics_worker_progress(1);    /* a pass with nothing to do is a whole pass */
     }
