@@ -798,6 +798,17 @@ static int share_of(int due, int connections)
     return due < 0 || share > BATCH_MAX ? BATCH_MAX : share < 1 ? 1 : share;
 }
 
+/* How many senders a stretch starts: one per share of the due emails (4 due over 3
+ * connections: two senders of 2, not a third whose claim finds nothing; none due:
+ * one, whose claim says the queue is dry), every connection when they were not
+ * counted. */
+static int senders_for(int due, int share, int connections)
+{
+    int n = due < 0 ? connections : due == 0 ? 1 : (due + share - 1) / share;
+
+    return n < connections ? n : connections;
+}
+
 /* A drain: stretches of PortalMailConnections senders, each with the pace's
  * allowance at its start and the due emails spread over them, until the queue is dry
  * (bounded: DRAIN_BATCHES batches per connection, then the tick's other work and the
@@ -822,9 +833,10 @@ static void run_passes(server_rec *s, apr_pool_t *pool)
             left -= lone;
         }
         else {
+            int share = share_of(due, connections);
             allowed = allowed < left ? allowed : left;
-            more = allowed > 0 && run_stretch(s, p, connections, allowed,
-                                              share_of(due, connections));
+            more = allowed > 0 && run_stretch(s, p, senders_for(due, share, connections),
+                                              allowed, share);
             left -= allowed;
         }
         first = 0;
