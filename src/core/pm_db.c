@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct pm_db {
     apr_pool_t *pool;
@@ -55,6 +56,11 @@ apr_pool_t *pm_db_use_pool(pm_db *db, apr_pool_t *p)
 const char *pm_db_driver_name(const pm_db *db)
 {
     return apr_dbd_name(db->driver);
+}
+
+int pm_db_is_pgsql(const pm_db *db)
+{
+    return strcmp(apr_dbd_name(db->driver), "pgsql") == 0;
 }
 
 void *pm_db_context(const pm_db *db)

@@ -61,6 +61,8 @@ apr_pool_t *pm_db_use_pool(pm_db *db, apr_pool_t *p);
 
 /* The apr_dbd driver's name: "sqlite3", "pgsql", ... */
 const char *pm_db_driver_name(const pm_db *db);
+/* Is it PostgreSQL? (the statements of one driver: the *_PGSQL ids, pm_sql.h) */
+int pm_db_is_pgsql(const pm_db *db);
 
 /* The ctx the executor was made with. */
 void *pm_db_context(const pm_db *db);

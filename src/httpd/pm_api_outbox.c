@@ -176,7 +176,8 @@ int pm_api_admin_outbox(pm_req *q)
     if ((rc = parse_outbox_query(q, &oq)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_select(q->db, PM_SQL_OUTBOX_COUNTS, &counts,
+    if (pm_db_select(q->db, pm_db_is_pgsql(q->db) ? PM_SQL_OUTBOX_COUNTS_PGSQL
+                                                  : PM_SQL_OUTBOX_COUNTS, &counts,
                      pm_arg_int(p, pm_now_sec(q->r) - 7 * 86400)) != APR_SUCCESS
         || outbox_page(q, &oq, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);

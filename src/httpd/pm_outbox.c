@@ -341,8 +341,9 @@ static int pace_allows(pm_db *db, apr_pool_t *p)
     long long now = pm_now_sec(NULL), used;
 
     if (pm_settings_load(db, p, &st) != APR_SUCCESS
-        || pm_db_select(db, PM_SQL_OUTBOX_PACE_USED, &rows, pm_arg_int(p, now - 60),
-                        pm_arg_int(p, now)) != APR_SUCCESS) {
+        || pm_db_select(db, pm_db_is_pgsql(db) ? PM_SQL_OUTBOX_PACE_USED_PGSQL
+                                                : PM_SQL_OUTBOX_PACE_USED,
+                        &rows, pm_arg_int(p, now - 60), pm_arg_int(p, now)) != APR_SUCCESS) {
         return -1;
     }
     used = pm_row_int(pm_first_row(rows), COUNT_N, 0);
@@ -364,8 +365,7 @@ static int claim_paced(pm_outbox_pass *ps, pm_db *db, int max_rows)
     if (pm_db_begin(db) != APR_SUCCESS) {
         return -1;
     }
-    if (strcmp(pm_db_driver_name(db), "pgsql") == 0
-        && pm_db_select(db, PM_SQL_OUTBOX_PACE_LOCK, &locked) != APR_SUCCESS) {
+    if (pm_db_is_pgsql(db) && pm_db_select(db, PM_SQL_OUTBOX_PACE_LOCK, &locked) != APR_SUCCESS) {
         pm_db_rollback(db);
         return -1;
     }

@@ -50,8 +50,7 @@ int pm_outbox_claim(pm_outbox_pass *ps, pm_db *db, int max)
     apr_pool_t *p = ps->p;
     const char *now = pm_arg_int(p, pm_now_sec(NULL));
     int claimed = 0;
-    pm_sql_id claim = strcmp(pm_db_driver_name(db), "pgsql") == 0 ? PM_SQL_OUTBOX_CLAIM_PGSQL
-                                                                  : PM_SQL_OUTBOX_CLAIM;
+    pm_sql_id claim = pm_db_is_pgsql(db) ? PM_SQL_OUTBOX_CLAIM_PGSQL : PM_SQL_OUTBOX_CLAIM;
     const char *lease = pm_arg_int(p, pm_now_sec(NULL) + ps->lease_sec);
     apr_status_t rv = claim == PM_SQL_OUTBOX_CLAIM_PGSQL
         ? pm_db_exec(db, claim, &claimed, now, now, apr_itoa(p, max), ps->claim, lease)
