@@ -92,6 +92,36 @@ is(staff(GET => '/clients/9751', user => 'clin2')->code, 404, 'clin2 may not vie
     }
 }
 
+# ---- a staff member's rows, the denied ones, an uncommon action's (each down its own index)
+# and a common action's, walked to the end two rows a page: exactly the trail's rows for the
+# filter, each once -------------------------------------------------------------------------
+{
+    for (1 .. 3) {                                   # a few pages' worth of each
+        staff(GET => '/clients/9751', user => 'clin1');
+        staff(GET => '/clients/9751', user => 'clin2');
+    }
+    for my $case (['?username=clin2', "username = 'clin2'"],
+                  ['?result=denied', "result = 'denied'"],
+                  ['?result=denied&action=client.view', "result = 'denied' AND action = 'client.view'"],
+                  ['?username=clin1&result=ok', "username = 'clin1' AND result = 'ok'"],
+                  ['?action=audit.view', "action = 'audit.view'"],
+                  ['?action=audit.view&result=ok', "action = 'audit.view' AND result = 'ok'"],
+                  ['?action=client.view', "action = 'client.view'"]) {
+        my ($query, $where) = @$case;
+        my (@got, $cursor, $pages);
+        my $mark = db()->selectrow_array('SELECT max(id) FROM audit_log');
+        do {
+            my $d = audit_json("$query&limit=2" . (defined $cursor ? "&cursor=$cursor" : ''), "$query page");
+            push @got, map { $_->{id} } @{ $d->{entries} || [] };
+            $cursor = $d->{next_cursor};
+        } while (defined $cursor && ++$pages < 500);
+        my $want = db()->selectcol_arrayref("SELECT id FROM audit_log WHERE $where AND id <= $mark ORDER BY id DESC");
+        @got = grep { $_ <= $mark } @got;
+        ok(@$want > 2, "$query: more than a page of rows to walk (" . scalar(@$want) . ')');
+        is_deeply(\@got, [map { 0 + $_ } @$want], "$query: every row, each once, newest first");
+    }
+}
+
 # ---- date range ------------------------------------------------------------------------
 {
     my $now = time;

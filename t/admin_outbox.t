@@ -168,6 +168,17 @@ sub entries {
         my $d = json_ok(staff(GET => '/admin/outbox?status=failed&limit=1'), 200, 'outbox with 100+ failed') || {};
         is(($d->{counts} || {})->{failed}, 100, 'counts.failed stops at the cap');
         is($d->{counts_cap}, 100, 'and counts_cap says where');
+        my $want = $dbh->selectcol_arrayref("SELECT id FROM outbox WHERE status = 'failed' AND "
+            . "(last_error IS NULL OR substr(last_error, 1, 9) <> 'not sent:') ORDER BY id DESC");
+        my (@got, $cursor, $pages);
+        do {                              # down the not-sent emails' index, 7 a page
+            my $p = json_ok(staff(GET => '/admin/outbox?status=failed&limit=7'
+                                  . ($cursor ? "&cursor=$cursor" : '')), 200, 'failed, a page') || {};
+            push @got, map { $_->{id} } @{ $p->{entries} || [] };
+            $cursor = $p->{next_cursor};
+        } while ($cursor && ++$pages < 100);
+        is_deeply(\@got, [map { 0 + $_ } @$want], '?status=failed, 7 a page to the end: every failed '
+                  . 'email, newest first, each once (' . scalar(@$want) . ')');
         $dbh->do("DELETE FROM outbox WHERE message_id LIKE 't15o-cap-%'");
         $d = json_ok(staff(GET => '/admin/outbox?limit=1'), 200, 'outbox after') || {};
         is(($d->{counts} || {})->{failed}, $failed - 110, 'below the cap: the exact count again');

@@ -496,10 +496,41 @@ static const char *audit_before(pm_req *q, const audit_query *aq)
     return apr_atoi64(aq->end_id) < apr_atoi64(aq->before) ? aq->end_id : aq->before;
 }
 
-/* The page's statement: a client's own rows or the whole trail, with dates or without.
- * Each shape is its own statement so that no plan made before the values are known
- * (SQLite's, PostgreSQL's generic one) takes an index on `at` for a page without dates
- * or walks the whole trail for one client (bench/console). */
+/* The actions every audited read writes: most of the trail, so a page of them is
+ * among the newest rows; every other action has an index (audit_log_other_actions). */
+static int audit_action_is_rare(const char *action)
+{
+    return action && strcmp(action, "client.view") != 0 && strcmp(action, "client.search") != 0;
+}
+
+/* A staff member's rows, the denied ones, or an uncommon action's, down their own
+ * index; dates or none. */
+static apr_status_t audit_page_indexed(pm_req *q, audit_query *aq, int dated, int limit,
+                                       apr_array_header_t **rows)
+{
+    apr_pool_t *p = q->r->pool;
+    const char *before = dated ? audit_before(q, aq) : aq->before;
+    const char *first = dated ? aq->first_id : "0";
+    const char *from = pm_arg_int(p, aq->from), *to = pm_arg_int(p, aq->to);
+
+    if (aq->username) {
+        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_USER, rows, aq->username, before, first,
+                            aq->action, aq->action, aq->result, aq->result, from, to,
+                            pm_arg_int(p, limit));
+    }
+    if (aq->result && strcmp(aq->result, PM_AUDIT_DENIED) == 0) {
+        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_DENIED, rows, before, first, aq->action,
+                            aq->action, from, to, pm_arg_int(p, limit));
+    }
+    return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_ACTION, rows, aq->action, before, first,
+                        aq->result, aq->result, from, to, pm_arg_int(p, limit));
+}
+
+/* The page's statement: a client's own rows, a staff member's, the denied ones or the
+ * whole trail, with dates or without. Each shape is its own statement so that no plan
+ * made before the values are known (SQLite's, PostgreSQL's generic one) takes an index
+ * on `at` for a page without dates or walks the whole trail for a filter that matches
+ * few rows (bench/console). */
 static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
                                apr_array_header_t **rows)
 {
@@ -518,6 +549,10 @@ static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
             : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, aq->client_id,
                            aq->before, aq->username, aq->username, aq->action, aq->action,
                            aq->result, aq->result, pm_arg_int(p, limit));
+    }
+    if (aq->username || (aq->result && strcmp(aq->result, PM_AUDIT_DENIED) == 0)
+        || audit_action_is_rare(aq->action)) {
+        return audit_page_indexed(q, aq, dated, limit, rows);
     }
     return dated
         ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, audit_before(q, aq),

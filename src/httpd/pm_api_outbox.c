@@ -145,6 +145,11 @@ static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_hea
         return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_CLIENT, rows, oq->client_id, oq->before,
                             oq->status, oq->status, limit);
     }
+    if (oq->status && strcmp(oq->status, "sent") != 0) {    /* the few stored that way */
+        int failed = !strcmp(oq->status, "failed") || !strcmp(oq->status, "cancelled");
+        return pm_db_select(q->db, failed ? PM_SQL_OUTBOX_PAGE_FAILED : PM_SQL_OUTBOX_PAGE_QUEUED,
+                            rows, oq->before, oq->status, limit);
+    }
     return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE, rows, oq->before, oq->status, oq->status,
                         oq->client_id, oq->client_id, limit);
 }
