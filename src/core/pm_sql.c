@@ -766,13 +766,16 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * there are none: 13 ms at 100,000 emails). The status is written out, and the
      * index's condition repeated, so that both databases' plans (PostgreSQL's generic
      * one too) can use the partial index. The page's rows are picked before the
-     * joins: PostgreSQL sorts the status's rows rather than read the index in order,
-     * and joined first it looked up every one's invitation and client (3,000 failed
-     * emails: 19 ms; picked first, 3 ms) */
+     * joins, and the shown status is tested as CASE WHEN ... THEN true ELSE false:
+     * PostgreSQL takes "expression = $2" to match 1 row in 200, and then sorted the
+     * status's rows (a bitmap scan of all 3,000 failed emails, each joined to its
+     * invitation and client: 19 ms) rather than read the index newest first and stop
+     * at the page (0.02 ms); as a CASE it counts on half */
 #define SQL_OUTBOX_PAGE_STORED(stored) \
     "SELECT " COLUMNS(PM_COLS_OUTBOX) \
     " FROM (SELECT * FROM outbox o WHERE o.status <> 'sent' AND o.status = '" stored "' " \
-    "         AND o.id < %lld AND " PM_OUTBOX_SHOWN_STATUS " = %s " \
+    "         AND o.id < %lld " \
+    "         AND CASE WHEN " PM_OUTBOX_SHOWN_STATUS " = %s THEN true ELSE false END " \
     "       ORDER BY o.id DESC LIMIT CAST(%d AS integer)) o " \
     "LEFT JOIN invitations i ON i.id = o.invitation_id " \
     "LEFT JOIN clients c ON c.id = i.client_id ORDER BY o.id DESC"
