@@ -826,24 +826,25 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_MONITOR_PING] = { "pm_monitor_ping",
         "SELECT " COLUMNS(PM_COLS_MONITOR_PING) " FROM settings WHERE 1 = 0",
         NCOLS(PM_COLS_MONITOR_PING) },
+    /* the audit screen's pages: newest first, keyset on id; the dates' condition */
+#define AUDIT_PAGE(where) \
+    "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log WHERE " where \
+    "ORDER BY id DESC LIMIT CAST(%d AS integer)"
+#define AUDIT_DATES "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
     /* the whole trail, newest first, keyset on id, optional filters; no dates (a
      * statement with a range on at may be planned down an index on at, sorting the
      * whole trail for a first page: SQLite plans before it sees the values) */
     [PM_SQL_AUDIT_SEARCH] = { "pm_audit_search",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
+        AUDIT_PAGE("id < %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
-        "  AND (%s IS NULL OR result = %s) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        "  AND (%s IS NULL OR result = %s) "), NCOLS(PM_COLS_AUDIT) },
     /* the same within dates (from <= at < to), between the ids the dates bound
      * (pm_api_admin.c's audit_id_bounds: ids grow with time) */
     [PM_SQL_AUDIT_SEARCH_RANGE] = { "pm_audit_search_range",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE id < %lld AND id >= %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
+        AUDIT_PAGE("id < %lld AND id >= %lld AND (%s IS NULL OR client_id = CAST(%s AS bigint)) "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "  AND (%s IS NULL OR result = %s) "
-        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        AUDIT_DATES), NCOLS(PM_COLS_AUDIT) },
     /* one staff member's rows, down audit_log_by_username; the denied rows, down
      * audit_log_denied; an action other than the two audited reads write, down
      * audit_log_other_actions (the index's condition repeated, so that both
@@ -852,23 +853,17 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * 022). Each with dates or without: without, the ids run from 0 and the times
      * from 0 to the largest */
     [PM_SQL_AUDIT_SEARCH_USER] = { "pm_audit_search_user",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE username = %s AND id < %lld AND id >= %lld "
+        AUDIT_PAGE("username = %s AND id < %lld AND id >= %lld "
         "  AND (%s IS NULL OR action = %s) AND (%s IS NULL OR result = %s) "
-        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        AUDIT_DATES), NCOLS(PM_COLS_AUDIT) },
     [PM_SQL_AUDIT_SEARCH_DENIED] = { "pm_audit_search_denied",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE result = 'denied' AND id < %lld AND id >= %lld "
+        AUDIT_PAGE("result = 'denied' AND id < %lld AND id >= %lld "
         "  AND (%s IS NULL OR action = %s) "
-        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        AUDIT_DATES), NCOLS(PM_COLS_AUDIT) },
     [PM_SQL_AUDIT_SEARCH_ACTION] = { "pm_audit_search_action",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE action NOT IN ('client.view', 'client.search') AND action = %s "
+        AUDIT_PAGE("action NOT IN ('client.view', 'client.search') AND action = %s "
         "  AND id < %lld AND id >= %lld AND (%s IS NULL OR result = %s) "
-        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        AUDIT_DATES), NCOLS(PM_COLS_AUDIT) },
     /* the same for one client, down its own rows (audit_log_by_client), not every
      * row of the trail (bench/console); with dates, its own statement too */
     /* the dates' id bounds, found by bisecting the primary key: the trail's span,
@@ -879,18 +874,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_AUDIT_ROW_FROM_ID] = { "pm_audit_row_from_id",
         "SELECT id, at FROM audit_log WHERE id >= %lld ORDER BY id LIMIT 1", 2 },
     [PM_SQL_AUDIT_SEARCH_CLIENT] = { "pm_audit_search_client",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE client_id = CAST(%s AS bigint) AND id < %lld "
+        AUDIT_PAGE("client_id = CAST(%s AS bigint) AND id < %lld "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
-        "  AND (%s IS NULL OR result = %s) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        "  AND (%s IS NULL OR result = %s) "), NCOLS(PM_COLS_AUDIT) },
     [PM_SQL_AUDIT_SEARCH_CLIENT_RANGE] = { "pm_audit_search_client_range",
-        "SELECT " COLUMNS(PM_COLS_AUDIT) " FROM audit_log "
-        "WHERE client_id = CAST(%s AS bigint) AND id < %lld AND id >= %lld "
+        AUDIT_PAGE("client_id = CAST(%s AS bigint) AND id < %lld AND id >= %lld "
         "  AND (%s IS NULL OR username = %s) AND (%s IS NULL OR action = %s) "
         "  AND (%s IS NULL OR result = %s) "
-        "  AND at >= CAST(%lld AS bigint) AND at < CAST(%lld AS bigint) "
-        "ORDER BY id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_AUDIT) },
+        AUDIT_DATES), NCOLS(PM_COLS_AUDIT) },
 
     /* a row at its chain place with its hash (pm_audit_chain.c) */
     [PM_SQL_AUDIT_INSERT] = { "pm_audit_insert",
