@@ -526,8 +526,8 @@ static apr_status_t audit_page_indexed(pm_req *q, audit_query *aq, int dated, in
                         aq->result, aq->result, from, to, pm_arg_int(p, limit));
 }
 
-/* The page's statement: a client's own rows, a staff member's, the denied ones or the
- * whole trail, with dates or without. Each shape is its own statement so that no plan
+/* The page's statement: a client's own rows, a staff member's, the denied ones, an
+ * uncommon action's or the whole trail, with dates or without. Each shape is its own statement so that no plan
  * made before the values are known (SQLite's, PostgreSQL's generic one) takes an index
  * on `at` for a page without dates or walks the whole trail for a filter that matches
  * few rows (bench/console). */
