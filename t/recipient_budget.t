@@ -87,8 +87,8 @@ sub verify_failed_rows {
     # A request that gives up behind that lock logs why and answers 503. SQLite: its BEGIN
     # meets the busy file (PM00015). PostgreSQL: the requests waiting for the lock hold
     # their pooled connections (DBDMax 10 a child), and a request or the delivery worker
-    # that gets none within PortalDBTimeout (2 s, the lock's length) says so (PM00546,
-    # PM00547) -- never "check DBDParams" (PM00011, PM00017), which would send an admin
+    # whose line for one does not move for PortalDBTimeout (no statement of its child
+    # answered for 2 s, the lock's length) says so (PM00546, PM00547) -- never "check DBDParams" (PM00011, PM00017), which would send an admin
     # looking for a fault that is not there
     PortalTest::expect_log_ids(PortalTest::db_driver() eq 'sqlite3' ? 'PM00015' : qw(PM00546 PM00547));
     my $pid = hold_write_lock(2);

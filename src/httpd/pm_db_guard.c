@@ -24,6 +24,8 @@ APLOG_USE_MODULE(portal_manager);
  * queued behind the stuck ones (for a pooled connection, for the audit group's
  * commit) answer 503 at once instead of each waiting out its own deadline */
 #define GUARD_SUSPECT     apr_time_from_sec(1)
+/* a thread waiting for its acquire turn looks this often whether the line moved */
+#define TURN_LOOK         apr_time_from_msec(50)
 
 struct pm_db_watch {
     int fd;
@@ -42,6 +44,7 @@ static apr_thread_mutex_t *acquire_turn;         /* one thread at a time in mod_
 static apr_interval_time_t guard_timeout;        /* 0: off */
 static volatile apr_time_t suspect_until;
 static volatile int guard_stopping;
+static volatile apr_time_t line_moved;           /* a statement last answered */
 static volatile apr_uint32_t no_turns;           /* this child's database is not PostgreSQL */
 static int (*pq_socket)(const void *conn);       /* libpq's PQsocket */
 
@@ -101,6 +104,9 @@ void pm_db_guard_leave(pm_db_watch *w)
         return;
     }
     apr_thread_mutex_lock(guard_lock);
+    if (!slots[w->slot].cut) {
+        line_moved = apr_time_now();     /* answered, not cut by the watch */
+    }
     slots[w->slot].fd = -1;
     apr_thread_mutex_unlock(guard_lock);
     w->slot = -1;
@@ -108,26 +114,45 @@ void pm_db_guard_leave(pm_db_watch *w)
 
 /* mod_dbd's pool makes a new connection while holding its own lock, so behind one
  * connect to a server that does not answer every other thread of the child waits,
- * one connect_timeout after another. Threads take turns here instead, each waiting
- * at most PortalDBTimeout for its turn. */
+ * one connect_timeout after another. Threads take turns here instead, and give up
+ * when the line has not moved for PortalDBTimeout: no statement of this child was
+ * answered in that time (a turn handed on is no sign: behind a server that does
+ * not answer, each holder waits out its connect_timeout and hands on to the next).
+ * A line that moves is a busy, healthy database — every pooled connection in use
+ * by requests and delivery senders whose statements are answered — and is waited
+ * out: a 503 there turned a staff member away from a working server (CI saw 5 of a
+ * 240-request burst on a loaded machine). */
+static int line_waiting_too_long(apr_time_t waiting_since)
+{
+    apr_time_t moved = line_moved;
+
+    return apr_time_now() - (moved > waiting_since ? moved : waiting_since) > guard_timeout;
+}
+
 apr_status_t pm_db_guard_acquire_enter(int *held)
 {
+    apr_time_t since = apr_time_now();
     apr_status_t rv;
 
     *held = 0;
     if (guard_lock == NULL || apr_atomic_read32(&no_turns)) {
         return APR_SUCCESS;
     }
-    if (pm_db_guard_suspect()) {
-        return APR_EAGAIN;
+    do {
+        if (pm_db_guard_suspect()) {
+            return APR_EAGAIN;
+        }
+        rv = apr_thread_mutex_timedlock(acquire_turn, TURN_LOOK);
+    } while (APR_STATUS_IS_TIMEUP(rv) && !line_waiting_too_long(since));
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    rv = apr_thread_mutex_timedlock(acquire_turn, guard_timeout);
-    if (rv == APR_SUCCESS && pm_db_guard_suspect()) {
+    if (pm_db_guard_suspect()) {
         apr_thread_mutex_unlock(acquire_turn);
         return APR_EAGAIN;
     }
-    *held = rv == APR_SUCCESS;
-    return rv;
+    *held = 1;
+    return APR_SUCCESS;
 }
 
 void pm_db_guard_acquire_leave(int held)

@@ -19,8 +19,9 @@ pm_db_watch *pm_db_guard_watch(apr_pool_t *p, const apr_dbd_driver_t *driver, ap
 apr_status_t pm_db_guard_enter(pm_db_watch *w);
 void pm_db_guard_leave(pm_db_watch *w);
 
-/* Around mod_dbd's acquire: the turn to take a connection (!APR_SUCCESS: none in
- * PortalDBTimeout, or the database is not answering; take no connection). *held says
+/* Around mod_dbd's acquire: the turn to take a connection (!APR_SUCCESS: the line
+ * did not move — no statement of this child answered — for PortalDBTimeout, or the
+ * database is not answering; take no connection). *held says
  * whether a turn was taken, for leave. No turns once the child has seen its database
  * is SQLite (a file: nothing to freeze, and opening a connection under load may take
  * longer than a turn allows). */

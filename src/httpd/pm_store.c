@@ -244,7 +244,7 @@ typedef struct {
     request_rec *r;
     server_rec *s;
     apr_pool_t *p;
-    int waited_out;   /* set when no turn came within PortalDBTimeout */
+    int waited_out;   /* set when the line for a turn stopped moving (PortalDBTimeout) */
 } dbd_source;
 
 static ap_dbd_t *source_get(dbd_source *src)
@@ -322,9 +322,9 @@ pm_db *pm_db_acquire(request_rec *r)
         pm_metrics_db_failure();
         if (src.waited_out) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00546)
-                          "no database connection within PortalDBTimeout: every pooled "
-                          "connection of this child is in use (DBDMax) or another "
-                          "thread's connect is still waiting");
+                          "no database connection: no statement of this child was "
+                          "answered within PortalDBTimeout while every pooled connection "
+                          "was in use (DBDMax) or another thread's connect was waiting");
         }
         else {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
@@ -345,9 +345,10 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
         pm_metrics_db_failure();
         if (src.waited_out) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00547)
-                         "delivery worker: no database connection within PortalDBTimeout "
-                         "(every pooled connection is in use, or another thread's connect "
-                         "is still waiting); the next pass tries again");
+                         "delivery worker: no database connection: no statement of this "
+                         "child was answered within PortalDBTimeout while every pooled "
+                         "connection was in use or another thread's connect was waiting; "
+                         "the next pass tries again");
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
