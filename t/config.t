@@ -257,6 +257,7 @@ for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
         PortalAllowInsecureMail => 'On',
         PortalOutboxInterval    => '100',
         PortalMailConnections   => '2',
+        PortalSweepInterval     => '2',
         PortalOutboxMaxAttempts => '3',
         PortalOutboxRetryDelay  => '5',
     );
@@ -300,6 +301,8 @@ my @BAD = (
     [PortalOutboxInterval => 'negative', set => { PortalOutboxInterval => '-5' }],
     [PortalOutboxInterval => 'not a number', set => { PortalOutboxInterval => '5ms' }],
     [PortalMailConnections => 'zero', set => { PortalMailConnections => '0' }],
+    [PortalSweepInterval => 'zero', set => { PortalSweepInterval => '0' }],
+    [PortalSweepInterval => 'more than an hour', set => { PortalSweepInterval => '3601' }],
     [PortalMailConnections => 'more than 20', set => { PortalMailConnections => '21' }],
     [PortalOutboxMaxAttempts => 'negative', set => { PortalOutboxMaxAttempts => '-1' }],
     [PortalOutboxMaxAttempts => 'not a number', set => { PortalOutboxMaxAttempts => 'many' }],

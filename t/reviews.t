@@ -175,7 +175,7 @@ my ($late, $late_user, $late_grant) = client_with_rep_account(dob_turning_18_in(
     my ($q, $q_user, $q_grant) = client_with_rep_account(dob_turning_18_in(-1));
     backdate_grant($q_grant, 30);
     my ($y2, $y2_user, $y2_grant) = client_with_rep_account(dob_turning_18_in(3));
-    Time::HiRes::sleep(6);
+    Time::HiRes::sleep(3);         # three sweeps (PortalSweepInterval 1 on the test servers)
     is(grant($q_grant)->{status}, 'active', 'setting off: the worker ends nothing');
     set_setting(end_representative_access_at_majority => JSON::PP::true);
     my $until = Time::HiRes::time() + 20;

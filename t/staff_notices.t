@@ -127,7 +127,7 @@ my $staff_url = 'http://127.0.0.1:' . runtime()->{port} . '/portal-manager/';
     unlike($text, qr/Dan|Other/, 'nothing of nt15b\'s client');
     unlike($text . $html, qr/Lúcia|Dunn|@/, 'no last names, no addresses');
     ok(staff_row('nt15a')->{notices_after} >= $upto, 'nt15a\'s mark moved past the events');
-    sleep 7;                                             # more than one notice pass
+    sleep 3;                       # three sweeps (PortalSweepInterval 1 on the test servers)
     is(scalar(mails_to($ADDR{nt15a})), 1, 'nothing new: no second notice');
     is(scalar(mails_to($ADDR{nt15b})), 0, 'nt15b (notify none) gets nothing');
 }
@@ -157,7 +157,7 @@ sub zone_at_hour {
     staff_set('nt15a', notify => 'none');
     set_setting(time_zone => zone_at_hour(3));
     staff_set('nt15b', notify => 'daily', notices_after => $mark, digest_day => undef);
-    sleep 7;
+    sleep 3;
     is(scalar(mails_to($ADDR{nt15b})), 0, 'daily, before 07:00 practice time: no digest yet');
     is(staff_row('nt15b')->{digest_day}, undef, 'and the day is not marked');
 
@@ -173,7 +173,7 @@ sub zone_at_hour {
     like($row->{digest_day} // '', qr/^\d{4}-\d\d-\d\d$/, "the practice day is marked ($row->{digest_day})");
 
     staff_set('nt15b', notices_after => $mark);          # the same events again, same day
-    sleep 7;
+    sleep 3;
     is(scalar(mails_to($ADDR{nt15b})), 1, 'one digest a day');
 
     staff_set('nt15b', notices_after => last_audit(), digest_day => undef);
@@ -189,7 +189,7 @@ sub zone_at_hour {
     my $waited = 0;
     $waited += 0.2, Time::HiRes::sleep(0.2) while !defined staff_row('nt15a')->{notices_after} && $waited < 20;
     ok(staff_row('nt15a')->{notices_after} >= $mark, 'a new reader\'s mark starts at the trail\'s end');
-    sleep 6;
+    sleep 3;
     is(scalar(mails_to($ADDR{nt15a})), 2, 'and gets no notice of what happened before');
 }
 

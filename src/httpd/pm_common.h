@@ -46,6 +46,7 @@ typedef struct {
     int mail_timeout;              /* seconds */
     int db_timeout;                /* PortalDBTimeout: seconds a statement may wait (0: off) */
     int outbox_interval_ms;
+    int sweep_interval;            /* PortalSweepInterval: seconds between the worker's sweeps */
     int mail_connections;          /* PortalMailConnections: passes side by side */
     int outbox_max_attempts;
     int outbox_retry_delay;        /* seconds before the first retry */
@@ -65,6 +66,7 @@ typedef struct {
 #define PM_DEFAULT_MAIL_TIMEOUT      30
 #define PM_DEFAULT_DB_TIMEOUT        2
 #define PM_DEFAULT_OUTBOX_INTERVAL   500
+#define PM_DEFAULT_SWEEP_INTERVAL    5
 #define PM_DEFAULT_MAIL_CONNECTIONS  3
 #define PM_MAX_MAIL_CONNECTIONS      20   /* PortalMailConnections' upper limit */
 #define PM_DEFAULT_OUTBOX_ATTEMPTS   8
@@ -78,6 +80,15 @@ typedef struct {
 static APR_INLINE pm_server_conf *pm_server_config(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &portal_manager_module);
+}
+
+/* PortalSweepInterval, or its default: how often the delivery worker looks for staff
+ * notices to send (pm_notices.c) and grants that end at 18 (pm_reviews.c) */
+static APR_INLINE apr_interval_time_t pm_sweep_interval(server_rec *s)
+{
+    int seconds = pm_server_config(s)->sweep_interval;
+
+    return apr_time_from_sec(seconds != PM_UNSET ? seconds : PM_DEFAULT_SWEEP_INTERVAL);
 }
 
 /* NULL when no Portal directive appears in this request's sections. */

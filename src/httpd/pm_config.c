@@ -34,6 +34,7 @@ void *pm_config_create_server(apr_pool_t *p, server_rec *s)
     conf->mail_timeout = PM_UNSET;
     conf->db_timeout = PM_UNSET;
     conf->outbox_interval_ms = PM_UNSET;
+    conf->sweep_interval = PM_UNSET;
     conf->mail_connections = PM_UNSET;
     conf->outbox_max_attempts = PM_UNSET;
     conf->outbox_retry_delay = PM_UNSET;
@@ -84,6 +85,7 @@ void *pm_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(mail_timeout);
     MERGE_INT(db_timeout);
     MERGE_INT(outbox_interval_ms);
+    MERGE_INT(sweep_interval);
     MERGE_INT(mail_connections);
     MERGE_INT(outbox_max_attempts);
     MERGE_INT(outbox_retry_delay);
@@ -454,6 +456,7 @@ static const int_limits pm_int_limits[] = {
     { "PortalMailTimeout",       1, 3600, 1 },
     { "PortalDBTimeout",         0, 600, 1 },
     { "PortalOutboxInterval",    10, 3600000, 1 },
+    { "PortalSweepInterval",     1, 3600, 1 },
     { "PortalMailConnections",   1, PM_MAX_MAIL_CONNECTIONS, 1 },
     { "PortalOutboxMaxAttempts", 1, 100, 1 },
     { "PortalOutboxRetryDelay",  1, 86400, 1 },
@@ -542,6 +545,11 @@ const command_rec pm_config_directives[] = {
     AP_INIT_TAKE1("PortalOutboxInterval", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, outbox_interval_ms), RSRC_CONF,
                   "milliseconds between outbox checks (default 500)"),
+    AP_INIT_TAKE1("PortalSweepInterval", set_server_int,
+                  (void *)APR_OFFSETOF(pm_server_conf, sweep_interval), RSRC_CONF,
+                  "seconds between the delivery worker's sweeps: staff notices to send, "
+                  "representatives' access that ends at the client's 18th birthday "
+                  "(default 5)"),
     AP_INIT_TAKE1("PortalMailConnections", set_server_int,
                   (void *)APR_OFFSETOF(pm_server_conf, mail_connections), RSRC_CONF,
                   "SMTP connections the delivery worker sends over at once while more "

@@ -18,7 +18,6 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-#define NOTICES_EVERY  apr_time_from_sec(5)
 #define IMMEDIATE_MAX  50            /* events per immediate notice; the rest next time */
 #define DIGEST_MAX     200           /* events a digest lists; it says when there were more */
 #define DIGEST_HOUR    7             /* practice time */
@@ -326,7 +325,7 @@ void pm_notices_pass(server_rec *s, apr_pool_t *pool)
     notice_run run;
     int i;
 
-    if (now - last_pass < NOTICES_EVERY) {
+    if (now - last_pass < pm_sweep_interval(s)) {
         return;
     }
     last_pass = now;

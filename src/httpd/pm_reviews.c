@@ -18,7 +18,6 @@
 APLOG_USE_MODULE(portal_manager);
 
 #define NOTE_MAX_CHARS  500
-#define SWEEP_EVERY     apr_time_from_sec(5)
 
 /* ---- the clock ------------------------------------------------------------------------ */
 
@@ -374,7 +373,7 @@ void pm_reviews_majority_sweep(server_rec *s, apr_pool_t *pool)
     apr_pool_t *p;
     pm_db *db;
 
-    if (now - last_sweep < SWEEP_EVERY || apr_pool_create(&p, pool) != APR_SUCCESS) {
+    if (now - last_sweep < pm_sweep_interval(s) || apr_pool_create(&p, pool) != APR_SUCCESS) {
         return;
     }
     last_sweep = now;

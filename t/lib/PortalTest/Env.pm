@@ -208,7 +208,8 @@ sub init_sql_lines {
 our @POOL = ('DBDPersist On', 'DBDMin 0', 'DBDKeep 2', 'DBDMax 10', 'DBDExptime 60');
 our $MAIL_FROM = 'Riverside Counseling <no-reply@example.test>';
 our $BOUNCE_ADDRESS = 'bounces@practice.test';
-our @OUTBOX = ('PortalMailTimeout 10', 'PortalOutboxInterval 100', 'PortalOutboxMaxAttempts 3',
+our @OUTBOX = ('PortalMailTimeout 10', 'PortalOutboxInterval 100', 'PortalSweepInterval 1',
+               'PortalOutboxMaxAttempts 3',
                'PortalOutboxRetryDelay 1');
 
 # httpd_conf(FILE, part => 'full'|'portal'|'modules', caller => NAME,
