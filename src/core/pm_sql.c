@@ -397,13 +397,20 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * names that token, so rows another worker took over (the lease ran out) are
      * never renewed, sent, recorded or released by this one. The outer conditions
      * repeat the inner ones: on PostgreSQL a claim that waited for another's row
-     * lock re-reads them on the row as the other left it. */
+     * lock re-reads them on the row as the other left it.
+     * SQLite: the batch is read down outbox_unsent (status, id), oldest first,
+     * stopping at the batch's last row; planned without statistics, SQLite took
+     * outbox_due's range of every due row and sorted all of them by id, under the
+     * write lock the claim holds (6-15 ms at 24,000 due; under 0.1 ms now). The
+     * index's condition is repeated so that it can be named. */
     [PM_SQL_OUTBOX_CLAIM] = { "pm_outbox_claim",
         "UPDATE outbox SET claim_token = %s, lease_until = %lld "
-        "WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= %lld "
+        "WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_unsent "
+        "             WHERE status = 'queued' AND status <> 'sent' AND next_attempt_at <= %lld "
         "               AND (lease_until IS NULL OR lease_until < %lld) "
         "             ORDER BY id LIMIT CAST(%d AS integer)) "
-        "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)" },
+        "  AND status = 'queued' AND (lease_until IS NULL OR lease_until < %lld)",
+        .driver = "sqlite3" },
     /* PostgreSQL: the same, skipping rows another server's worker is claiming this
      * moment, so several servers on one database take disjoint batches instead of
      * racing for the same first rows (prepared by the module on its PostgreSQL

@@ -166,6 +166,8 @@ static const struct { const char *label, *index; } filtered_pages[] = {
     { "pm_audit_search_user", "audit_log_by_username" },
     { "pm_audit_search_denied", "audit_log_denied" },
     { "pm_audit_search_action", "audit_log_other_actions" },
+    /* the delivery worker's batch: the oldest due rows, not a sort of every due one */
+    { "pm_outbox_claim", "outbox_unsent" },
     { NULL, NULL }
 };
 
