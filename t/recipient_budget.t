@@ -88,8 +88,9 @@ sub verify_failed_rows {
     # meets the busy file (PM00015). PostgreSQL: the requests waiting for the lock hold
     # their pooled connections (DBDMax 10 a child), and a request or the delivery worker
     # whose line for one does not move for PortalDBTimeout (no statement of its child
-    # answered for 2 s, the lock's length) says so (PM00546, PM00547) -- never "check DBDParams" (PM00011, PM00017), which would send an admin
-    # looking for a fault that is not there
+    # answered for 2 s, the lock's length) says so (PM00546, PM00547) -- never "check
+    # DBDParams" (PM00011, PM00017), which would send an admin looking for a fault that
+    # is not there
     PortalTest::expect_log_ids(PortalTest::db_driver() eq 'sqlite3' ? 'PM00015' : qw(PM00546 PM00547));
     my $pid = hold_write_lock(2);
     my @out = run_concurrently(30, sub {

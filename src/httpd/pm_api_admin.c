@@ -527,10 +527,10 @@ static apr_status_t audit_page_indexed(pm_req *q, audit_query *aq, int dated, in
 }
 
 /* The page's statement: a client's own rows, a staff member's, the denied ones, an
- * uncommon action's or the whole trail, with dates or without. Each shape is its own statement so that no plan
- * made before the values are known (SQLite's, PostgreSQL's generic one) takes an index
- * on `at` for a page without dates or walks the whole trail for a filter that matches
- * few rows (bench/console). */
+ * uncommon action's or the whole trail, with dates or without. Each shape is its own
+ * statement so that no plan made before the values are known (SQLite's, PostgreSQL's
+ * generic one) takes an index on `at` for a page without dates or walks the whole
+ * trail for a filter that matches few rows (bench/console). */
 static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
                                apr_array_header_t **rows)
 {

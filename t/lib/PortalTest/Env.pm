@@ -209,8 +209,7 @@ our @POOL = ('DBDPersist On', 'DBDMin 0', 'DBDKeep 2', 'DBDMax 10', 'DBDExptime 
 our $MAIL_FROM = 'Riverside Counseling <no-reply@example.test>';
 our $BOUNCE_ADDRESS = 'bounces@practice.test';
 our @OUTBOX = ('PortalMailTimeout 10', 'PortalOutboxInterval 100', 'PortalSweepInterval 1',
-               'PortalOutboxMaxAttempts 3',
-               'PortalOutboxRetryDelay 1');
+               'PortalOutboxMaxAttempts 3', 'PortalOutboxRetryDelay 1');
 
 # httpd_conf(FILE, part => 'full'|'portal'|'modules', caller => NAME,
 #            values => {NAME => VALUE}, extra => [lines]): writes FILE, conf/httpd-portal.conf.in
