@@ -31,17 +31,24 @@ static int is_plain_ascii(const char *s)
 
 /* Append tokens to "Name:" with single spaces, starting a folded line (CRLF SP)
  * whenever the next token would pass 78 columns; that may be right after the
- * colon. A token longer than 77 (only an over-long address) sits alone on its line. */
+ * colon. A token longer than 77 (only an over-long address) sits alone on its line.
+ * Empty tokens (a run of spaces in the value) stay with the word before them, so no
+ * folded line is whitespace only (RFC 5322 forbids it) and the run counts toward
+ * that word's line. */
 static const char *fold_tokens(apr_pool_t *p, const char *name, apr_array_header_t *tokens)
 {
     char *out = apr_pstrcat(p, name, ":", NULL);
     apr_size_t col = strlen(out);
-    int i;
+    int i, j;
 
     for (i = 0; i < tokens->nelts; i++) {
         const char *tok = APR_ARRAY_IDX(tokens, i, const char *);
-        apr_size_t len = strlen(tok);
-        if (col > 1 && col + 1 + len > PM_MAIL_LINE_MAX) {
+        apr_size_t len = strlen(tok), span = len;
+        for (j = i + 1; len > 0 && j < tokens->nelts
+                        && *APR_ARRAY_IDX(tokens, j, const char *) == '\0'; j++) {
+            span++;
+        }
+        if (len > 0 && col > 1 && col + 1 + span > PM_MAIL_LINE_MAX) {
             out = apr_pstrcat(p, out, "\r\n", NULL);
             col = 0;
         }
@@ -82,21 +89,31 @@ static void push_encoded_words(apr_pool_t *p, apr_array_header_t *tokens, const 
     }
 }
 
-/* Plain ASCII split at spaces, if every word is short enough to fold. */
+/* Plain ASCII split at each space, if every word with the spaces after it (and any
+ * spaces before the first) fits a folded line. A run of spaces gives empty words, so
+ * joining the words with one space each gives back the value exactly: whitespace is
+ * part of an unstructured value (RFC 5322 §3.2.5). */
 static int push_ascii_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s)
 {
-    char *copy = apr_pstrdup(p, s), *state = NULL, *w;
+    const char *w = s;
 
     if (!is_plain_ascii(s) || strstr(s, "=?") != NULL) {
         return 0;
     }
-    for (w = apr_strtok(copy, " ", &state); w; w = apr_strtok(NULL, " ", &state)) {
-        if (strlen(w) > PM_MAIL_LINE_MAX - 12) {
+    if (*w == '\0') {
+        return 1;
+    }
+    for (;;) {
+        apr_size_t len = strcspn(w, " ");
+        if (len + strspn(w + len, " ") > PM_MAIL_LINE_MAX - 12) {
             return 0;
         }
-        APR_ARRAY_PUSH(tokens, const char *) = w;
+        APR_ARRAY_PUSH(tokens, const char *) = apr_pstrmemdup(p, w, len);
+        if (w[len] == '\0') {
+            return 1;
+        }
+        w += len + 1;
     }
-    return 1;
 }
 
 const char *pm_mail_header(apr_pool_t *p, const char *name, const char *value)
