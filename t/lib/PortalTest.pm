@@ -25,7 +25,6 @@ use warnings;
 use Exporter 'import';
 use Apache::Test ();
 use Apache::TestRequest ();
-use B ();
 use HTTP::Request ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
@@ -33,6 +32,7 @@ use Test::More ();
 use Time::HiRes ();
 use PortalTest::Env ();
 use PortalTest::LogCheck qw(expect_log_ids);
+use PortalTest::PgKeep ();
 
 our @EXPORT = qw(
     runtime staff recipient http_request staff_path recipient_path
@@ -203,17 +203,8 @@ sub error_ok {
 
 sub db_driver { runtime()->{db_driver} }
 
-# A DBI handle on the test database (DBD::SQLite or DBD::Pg). SQLite: a new one per
-# call. PostgreSQL: a connect costs about 20 ms (a backend started, SCRAM), and the
-# suites' per-case snapshots made thousands of them (clients_csrf.t took 25 s on
-# PostgreSQL against 4 s on SQLite). So each test process keeps one connection and
-# hands it out again once its last user let go of it (called disconnect, or holds no
-# reference any more), after rolling back what that user left open and resetting the
-# session (settings, cursors, locks, temporary tables), as a new connection would
-# start. A db() while it is still held gets a fresh connection of its own, so two
-# handles in use at once are still two sessions.
-our %PG_SPARE;                  # pid => the kept handle (a fork never shares its parent's)
-
+# A DBI handle on the test database (DBD::SQLite or DBD::Pg): SQLite a new one per
+# call, PostgreSQL the process's kept connection when it is free (PortalTest::PgKeep).
 sub db {
     require DBI;
     my $rt = runtime();
@@ -224,39 +215,11 @@ sub db {
         $dbh->do('PRAGMA foreign_keys = ON');
         return $dbh;
     }
-    my $kept = $PG_SPARE{$$};
-    # held by nobody but %PG_SPARE and $kept: its user dropped it without disconnect
-    if ($kept && ($kept->{private_pm_free} || B::svref_2object($kept)->REFCNT <= 2)) {
-        return $kept if _pg_session_reset($kept);
-        delete $PG_SPARE{$$};                   # the server went away meanwhile
-        $kept = undef;
-    }
     my %p = map { split /=/, $_, 2 } split ' ', $rt->{db_params};
     my $user = delete $p{user};
     my $password = delete $p{password};
     my $dsn = 'dbi:Pg:' . join ';', map { "$_=$p{$_}" } sort keys %p;
-    my $dbh = DBI->connect($dsn, $user, $password,
-        { RaiseError => 1, AutoCommit => 1, pg_enable_utf8 => 1, PrintWarn => 0,
-          AutoInactiveDestroy => 1, RootClass => 'PortalTest::DBI' });
-    $dbh->{private_pm_free} = 0;
-    $dbh->{private_pm_kept} = !$kept;
-    $PG_SPARE{$$} = $dbh if !$kept;
-    return $dbh;
-}
-
-# The kept handle as a new connection would be; false if the server does not answer.
-sub _pg_session_reset {
-    my $dbh = shift;
-    my $ok = eval {
-        local $dbh->{PrintError} = 0;
-        $dbh->rollback unless $dbh->{AutoCommit};
-        # DISCARD ALL but its DEALLOCATE ALL, which DBD::Pg's statements would not know of
-        $dbh->do('RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); '
-                 . 'DISCARD TEMP; DISCARD SEQUENCES');
-        1;
-    };
-    $dbh->{private_pm_free} = 0 if $ok;
-    return $ok;
+    return PortalTest::PgKeep::handle($dsn, $user, $password);
 }
 
 # --- the SMTP catcher ---------------------------------------------------------------
@@ -316,22 +279,6 @@ sub parse_mail {
 sub mail_replies {
     my @lines = @_;
     PortalTest::Env::spew(mail_dir() . '/control/replies', join('', map { "$_\n" } @lines));
-}
-
-# db()'s PostgreSQL handles: disconnect of the kept one makes it ready for the next db().
-package PortalTest::DBI;
-our @ISA = ('DBI');
-package PortalTest::DBI::st;
-our @ISA = ('DBI::st');
-package PortalTest::DBI::db;
-our @ISA = ('DBI::db');
-
-sub disconnect {
-    my $dbh = shift;
-    return $dbh->SUPER::disconnect(@_) unless $dbh->{private_pm_kept};
-    my $ok = eval { local $dbh->{PrintError} = 0; $dbh->rollback unless $dbh->{AutoCommit}; 1 };
-    $dbh->{private_pm_free} = 1;             # reset (or found broken) by the next db()
-    return $ok ? 1 : $dbh->SUPER::disconnect(@_);
 }
 
 1;

@@ -42,6 +42,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use PortalTest::Env ();
 use PortalTest::LogCheck ();
+use PortalTest::PgKeep ();
 
 my $seq = 0;
 
@@ -116,7 +117,7 @@ sub _setup_db {
     $self->{dbd_params} = "$base options=-csearch_path=$schema";
 }
 
-# a DBI handle on this server's database
+# a DBI handle on this server's database (PostgreSQL: kept for the next call, PortalTest::PgKeep)
 sub db {
     my $self = shift;
     require DBI;
@@ -131,8 +132,7 @@ sub db {
     my $password = delete $p{password};
     my $dsn = 'dbi:Pg:' . join(';', map { "$_=$p{$_}" } sort keys %p)
             . ";options=-csearch_path=$self->{pg_schema}";
-    return DBI->connect($dsn, $user, $password,
-        { RaiseError => 1, AutoCommit => 1, pg_enable_utf8 => 1, PrintWarn => 0 });
+    return PortalTest::PgKeep::handle($dsn, $user, $password);
 }
 
 # --- SMTP catcher ---------------------------------------------------------------------
