@@ -91,8 +91,13 @@ sub mail_token {
 
 # What the catcher holds, checked against the database: every invitation was delivered
 # (at least once, or exactly once with $exact), every delivered link answers lookup 200,
-# Message-IDs are unique, send_count is the number of copies. Returns the number of
-# emails beyond one per invitation.
+# Message-IDs are unique, send_count is the number of copies. Without $exact (a kill
+# happened) send_count may also count one transfer the kill cut off: the count is
+# committed when the relay answers DATA with 354, so a child killed between that commit
+# and the end of the body counts a copy the relay never completed (seen once in CI on
+# PostgreSQL, where the commit is a round trip and an fsync). Returns the number of
+# emails beyond one per invitation and the number of such cut-off transfers; each
+# connection in flight at the kill accounts for at most one of either.
 sub check_delivered {
     my ($sa, $label, $inv, $exact) = @_;
     my %by_addr;
@@ -107,7 +112,7 @@ sub check_delivered {
         push @bad_links, "$to: " . $res->code . ' ' . $res->content if $res->code != 200;
     }
     my $dbh = $sa->db;
-    my (@missing, @count_off);
+    my (@missing, @count_off, @cut_off);
     my $extra = 0;
     for my $id (sort { $a <=> $b } keys %$inv) {
         my $copies = scalar @{ $by_addr{ lc $inv->{$id} } || [] };
@@ -115,19 +120,29 @@ sub check_delivered {
         $extra += $copies - 1 if $copies > 1;
         my ($sc) = $dbh->selectrow_array('SELECT send_count FROM invitations WHERE id = ?',
                                          undef, $id);
-        push @count_off, "invitation $id: send_count $sc, emails $copies" if $sc != $copies;
+        my $what = "invitation $id: send_count $sc, emails $copies";
+        if (!$exact && $sc == $copies + 1) {
+            push @cut_off, $what;
+        }
+        elsif ($sc != $copies) {
+            push @count_off, $what;
+        }
     }
     is_deeply(\@missing, [], "$label: every invitation was delivered");
     is_deeply(\@bad_links, [], "$label: every delivered link answers lookup 200")
         or diag scalar(@bad_links) . ' dead link(s)';
     is_deeply([grep { $mid{$_} > 1 } keys %mid], [], "$label: every email has its own Message-ID");
-    is_deeply(\@count_off, [], "$label: send_count is the number of emails that went out");
+    is_deeply(\@count_off, [], $exact ? "$label: send_count is the number of emails that went out"
+                                      : "$label: send_count is the number of emails that went out,"
+                                        . ' or one more for a transfer the kill cut off');
+    diag "$label: counted but cut off by the kill: $_" for @cut_off;
     is($extra, 0, "$label: exactly one email per invitation") if $exact;
-    return $extra;
+    return ($extra, scalar @cut_off);
 }
 
 # SIGKILL of every child of $sa mid-batch; then every outbox row ends 'sent' within
-# $wait s, the copies check out (check_delivered) and at most $max_extra went out twice.
+# $wait s, the copies check out (check_delivered) and at most $max_extra went out twice
+# or were cut off (one per connection in flight).
 sub kill_children_and_drain {
     my ($sa, $label, $inv, $wait, $max_extra, $why) = @_;
     my $n = keys %$inv;
@@ -136,9 +151,9 @@ sub kill_children_and_drain {
     ok(wait_until(sub { all_sent($sa, $n) }, $wait), "$label: all $n outbox rows end 'sent'")
         or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
     sleep 1;
-    my $extra = check_delivered($sa, $label, $inv);
-    cmp_ok($extra, '<=', $max_extra,
-           "$label: $why ($extra extra; $at delivered when the children died)");
+    my ($extra, $cut) = check_delivered($sa, $label, $inv);
+    cmp_ok($extra + $cut, '<=', $max_extra,
+           "$label: $why ($extra extra, $cut cut off; $at delivered when the children died)");
 }
 
 # --- kill -9 of the children mid-batch ------------------------------------------------------
@@ -155,7 +170,7 @@ if (want('kill9')) {
         sleep 0.3;                                   # into the next message's 0.8 s
         kill_children_and_drain($sa, 'kill9', $inv, 60, 3,
                                 'at most the email in flight on each of the 3 connections '
-                                . 'went out twice');
+                                . 'went out twice or was cut off');
         $sa->stop;
     }
 }
@@ -239,8 +254,8 @@ if (want('lease')) {
 # children) are killed with SIGKILL. The first finishes the queue, taking the dead one's
 # claimed rows when their lease runs out (PortalMailTimeout 3 + 15 s): every invitation
 # delivered, every delivered link works (both instances derive links from one secret),
-# send_count true, at most the email in flight on each of its 3 connections went out
-# twice.
+# send_count true (or one more for a transfer the kill cut off), at most the email in
+# flight on each of its 3 connections went out twice or was cut off.
 if (want('kill9instance')) {
     my $secret = "/tmp/pm-token-secret-inst-$$";
     PortalTest::Env::spew($secret, ('ef' x 32) . "\n", 0644);
@@ -265,9 +280,10 @@ if (want('kill9instance')) {
                 or diag explain [map { "$_->{id} $_->{status} $_->{attempts}" } @{ outbox_of($sa) }];
             diag sprintf('kill9instance: queue finished %.1f s after the kill', time - $t0);
             sleep 1;
-            my $extra = check_delivered($sa, 'kill9instance', $inv);
-            cmp_ok($extra, '<=', 3, 'kill9instance: at most the email in flight on each of the '
-                                    . "second instance's 3 connections went out twice ($extra)");
+            my ($extra, $cut) = check_delivered($sa, 'kill9instance', $inv);
+            cmp_ok($extra + $cut, '<=', 3, 'kill9instance: at most the email in flight on each of '
+                   . "the second instance's 3 connections went out twice or was cut off "
+                   . "($extra extra, $cut cut off)");
             $sb->stop;
         }
         $sa->stop;
@@ -374,7 +390,7 @@ if (want('parallel')) {
         $sa->start_smtp;
         ok(wait_until(sub { $sa->mail_count >= 35 }, 40), 'parallel: 35 emails delivered');
         kill_children_and_drain($sa, 'parallel', $inv, 90, 3,
-                                'at most one email per connection went out twice');
+                                'at most one email per connection went out twice or was cut off');
         my %span;                       # each SMTP connection: its first and last command
         for my $c (smtp_commands($sa->{mail_dir})) {
             my $peer = join ':', @{ $c->{peer} || [] };
