@@ -1,4 +1,4 @@
-"""bench/plans.py DRIVER TARGET < statements (label TAB sql, from bench/print-sql.c)
+"""bench/plans.py DRIVER TARGET < statements (label TAB driver TAB sql, from bench/print-sql.c)
 
 For the client list statements (and the client view and audit trail): the query plan
 for a first page and a later page, and the time of the real query.
@@ -54,6 +54,9 @@ CASES = {
     'pm_client_get_visible': [("client 4242", ['4242', "'admin'", "'admin'"])],
     'pm_audit_by_client': [("client 4242", ['4242', '9223372036854775807', '51'])],
 }
+# PostgreSQL's forms of the name search (pm_sql.c says why they differ) take the same values
+CASES['pm_client_search_word_all_pgsql'] = CASES['pm_client_search_word_all']
+CASES['pm_client_search_words_all_pgsql'] = CASES['pm_client_search_words_all']
 PH = re.compile(r'%(lld|s|d)')
 
 
@@ -72,8 +75,10 @@ def run(cmd, stdin):
 
 
 for line in lines:
-    label, sql = line.split('\t', 1)
-    if label not in CASES:
+    if line.startswith('#'):
+        continue
+    label, only, sql = line.split('\t', 2)
+    if label not in CASES or only not in ('', driver):
         continue
     print('=' * 100)
     print(f'== {label}')

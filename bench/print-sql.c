@@ -1,5 +1,5 @@
 /* bench/print-sql.c — prints the module's statement table (src/core/pm_sql.c), one
- * statement a line: label TAB sql; then, for each word of the arguments, its ICU
+ * statement a line: label TAB driver (empty: both) TAB sql; then, for each word of the arguments, its ICU
  * lookup key (src/core/pm_collate.c) as "#key TAB word TAB key", and with the next
  * word, their pair key as "#pair TAB word next TAB key". bench/plans
  * uses it to EXPLAIN the real SQL with the keys the module would bind. */
@@ -18,7 +18,7 @@ int main(int argc, char **argv)
     pm_sql_init();
     for (i = 0; i < PM_SQL_COUNT; i++) {
         const pm_sql_stmt *st = pm_sql_get((pm_sql_id)i);
-        printf("%s\t%s\n", st->label, st->sql);
+        printf("%s\t%s\t%s\n", st->label, st->driver ? st->driver : "", st->sql);
     }
     apr_initialize();
     apr_pool_create(&p, NULL);

@@ -208,7 +208,7 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
     const char *n = pm_arg_int(p, n_rows);
     const char *who = q->staff->username, *all = q->staff->all_clients ? "1" : "0";
     const char *const *k, *pair;
-    int a, b;
+    int a, b, pgsql = pm_db_is_pgsql(q->db);
 
     switch (lq->kind) {
     case LIST_BIRTH:
@@ -222,7 +222,8 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
         a = narrowest_word(lq, -1);
         if (lq->keys->nelts == 1) {
             return q->staff->all_clients
-                ? pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD_ALL, rows, k[a],
+                ? pm_db_select(q->db, pgsql ? PM_SQL_CLIENT_SEARCH_WORD_ALL_PGSQL
+                                            : PM_SQL_CLIENT_SEARCH_WORD_ALL, rows, k[a],
                                after[0], after[1], n)
                 : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD_MINE, rows, who, k[a],
                                after[0], after[1], n);
@@ -231,7 +232,8 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
         pair = pm_collate_pair_key(lq->match, p, APR_ARRAY_IDX(lq->words, a, const char *),
                                    APR_ARRAY_IDX(lq->words, b, const char *));
         return q->staff->all_clients
-            ? pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_ALL, rows, pair, k[b],
+            ? pm_db_select(q->db, pgsql ? PM_SQL_CLIENT_SEARCH_WORDS_ALL_PGSQL
+                                        : PM_SQL_CLIENT_SEARCH_WORDS_ALL, rows, pair, k[b],
                            after[0], after[1], n)
             : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_MINE, rows, who, pair, k[b],
                            after[0], after[1], n);

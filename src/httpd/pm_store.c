@@ -103,8 +103,9 @@ static const pm_db_hooks other_hooks = { report, NULL, NULL, 1, 1, watch_enter, 
  * each request reads its pages again. Past the first 20 pages, each page is a
  * malloc, freed again when the cache is emptied; glibc gives the freed top of a
  * thread's heap back to the kernel above 128 KB, which a search at 100,000
- * clients (60-odd pages) crossed on nearly every request: a madvise to give the
- * memory back, then page faults and zeroing to take it again. With 64 pages in
+ * clients (then 60-odd pages; 41 once its candidates came from an index) crossed
+ * on nearly every request: a madvise to give the memory back, then page faults
+ * and zeroing to take it again. With 64 pages in
  * one allocation per connection (about 280 KB, made when the connection first
  * reads and kept until it closes), a request's pages are reused, not
  * reallocated. 100 or 128 pages also served the 50-row search at 100,000
