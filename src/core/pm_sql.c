@@ -97,10 +97,19 @@
                     "  (n.sort_key, n.client_id) > (%s, %lld) " \
                     "ORDER BY n.sort_key, n.client_id LIMIT CAST(%d AS integer)")
 #define PREFIX_PAGE_MINE(other_word) \
-    SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc " \
-                    "JOIN clients c ON c.id = sc.client_id " \
-                    "WHERE sc.username = %s AND c.active = 1 AND " HAS_PREFIX("c.id", "c.sort_key") \
-                    other_word("c.id", "c.sort_key") "  " AFTER_CURSOR CLIENT_ORDER)
+    CASELOAD_PAGE(HAS_PREFIX("mine.id", "mine.sort_key") other_word("mine.id", "mine.sort_key"))
+/* A page of the caseload of username %s whose clients pass filter, in list order:
+ * the caseload is walked and each client probed by id for its sort key (NULL for a
+ * discharged client). A join let PostgreSQL walk every client in list order instead,
+ * probing the caseload for each (a clinician with 500 of 100,000 clients: 82,000
+ * rows for the first page, 80-130 ms); a scalar subquery cannot be turned round. */
+#define CASELOAD_PAGE(filter) \
+    SUMMARY_OF_PAGE("SELECT mine.id, mine.sort_key FROM (SELECT sc.client_id AS id, " \
+                    "  (SELECT c.sort_key FROM clients c WHERE c.id = sc.client_id " \
+                    "          AND c.active = 1) AS sort_key " \
+                    "  FROM staff_clients sc WHERE sc.username = %s) mine " \
+                    "WHERE " filter "(mine.sort_key, mine.id) > (%s, %lld) " \
+                    "ORDER BY mine.sort_key, mine.id LIMIT CAST(%d AS integer)")
 /* client x has the key given (one row at most: a client's keys are unique). A scalar
  * subquery, not EXISTS: PostgreSQL's generic plan for a prepared statement turned the
  * EXISTS into a hash semi-join that first read every row of the key (17,010 for "j"
@@ -211,11 +220,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* a caseload is sorted by its keys only */
     [PM_SQL_CLIENT_LIST_MINE] = { "pm_client_list_mine",
-        SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM staff_clients sc "
-                        "JOIN clients c ON c.id = sc.client_id "
-                        "WHERE sc.username = %s AND c.active = 1 AND " AFTER_CURSOR
-                        CLIENT_ORDER),
-        NCOLS(PM_COLS_CLIENT_SUMMARY) },
+        CASELOAD_PAGE(""), NCOLS(PM_COLS_CLIENT_SUMMARY) },
     /* Search (pm_api_client_list.c). Name words: one or two query words (the C code
      * checks that each query word sits on a different name word, and any further
      * words) ... */
