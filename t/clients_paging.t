@@ -126,4 +126,41 @@ for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin =
     $dbh->disconnect;
 }
 
+# --- a caseload follows its clients' keys (migration 023's triggers) ----------------------------
+# staff_clients keeps a copy of each client's sort key, so a caseload pages in list order
+# from its own index: a client and a grant written by plain SQL, then a rename, then a
+# discharge, each seen in the caseload's list as in the client's own row
+{
+    my $dbh = db();
+    $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth) VALUES (?, ?, ?, ?)',
+             undef, 902, 'Aaron', 'Aardvark', '2000-01-01');
+    $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, 'clin1', 902);
+    my $key_copy = sub {
+        $dbh->selectrow_array('SELECT (sc.sort_key IS NULL AND c.sort_key IS NULL) '
+            . 'OR sc.sort_key = c.sort_key FROM staff_clients sc JOIN clients c ON c.id = '
+            . "sc.client_id WHERE sc.username = 'clin1' AND sc.client_id = 902");
+    };
+    my ($ids) = walk_list('clin1', 3);
+    is($ids->[0], 902, 'a client granted by plain SQL, keys computed on the walk: first in the caseload')
+        or diag explain $ids;
+    ok($key_copy->(), 'the caseload row carries the sort key the client got');
+    is_deeply($ids, [sort_clients(expected_ids('clin1'))], 'the caseload in list order')
+        or diag explain $ids;
+    $dbh->do('UPDATE clients SET first_name = ?, last_name = ? WHERE id = ?', undef,
+             'Zed', 'Zzz', 902);
+    ($ids) = walk_list('clin1', 3);
+    is($ids->[-1], 902, 'renamed by plain SQL: last in the caseload') or diag explain $ids;
+    ok($key_copy->(), 'the caseload row carries the new sort key');
+    ($ids) = walk_list('clin1', 3, 'zzz');
+    is_deeply($ids, [902], 'the caseload search finds the new name');
+    $dbh->do('UPDATE clients SET active = 0 WHERE id = 902');
+    ($ids) = walk_list('clin1', 3);
+    ok(!grep({ $_ == 902 } @$ids), 'discharged: gone from the caseload list') or diag explain $ids;
+    ($ids) = walk_list('clin1', 3, 'zzz');
+    is_deeply($ids, [], 'and from its search');
+    $dbh->do('DELETE FROM staff_clients WHERE client_id = 902');
+    $dbh->do('DELETE FROM clients WHERE id = 902');
+    $dbh->disconnect;
+}
+
 done_testing();

@@ -198,6 +198,9 @@ static int narrowest_word(const list_query *lq, int skip)
     return best;
 }
 
+/* the statement's PostgreSQL form where it has one (pm_sql.c says why they differ) */
+#define FORM(id) (pgsql ? id##_PGSQL : id)
+
 /* Up to n candidate rows after `after`, in list order, visible to this staff
  * member. Name words: the SQL asks for the (two) narrowest query words; the
  * caller checks the rest (keep_row). */
@@ -222,25 +225,24 @@ static apr_status_t select_candidates(pm_req *q, const list_query *lq, const cha
         a = narrowest_word(lq, -1);
         if (lq->keys->nelts == 1) {
             return q->staff->all_clients
-                ? pm_db_select(q->db, pgsql ? PM_SQL_CLIENT_SEARCH_WORD_ALL_PGSQL
-                                            : PM_SQL_CLIENT_SEARCH_WORD_ALL, rows, k[a],
+                ? pm_db_select(q->db, FORM(PM_SQL_CLIENT_SEARCH_WORD_ALL), rows, k[a],
                                after[0], after[1], n)
-                : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORD_MINE, rows, who, k[a],
+                : pm_db_select(q->db, FORM(PM_SQL_CLIENT_SEARCH_WORD_MINE), rows, who, k[a],
                                after[0], after[1], n);
         }
         b = narrowest_word(lq, a);
         pair = pm_collate_pair_key(lq->match, p, APR_ARRAY_IDX(lq->words, a, const char *),
                                    APR_ARRAY_IDX(lq->words, b, const char *));
         return q->staff->all_clients
-            ? pm_db_select(q->db, pgsql ? PM_SQL_CLIENT_SEARCH_WORDS_ALL_PGSQL
-                                        : PM_SQL_CLIENT_SEARCH_WORDS_ALL, rows, pair, k[b],
+            ? pm_db_select(q->db, FORM(PM_SQL_CLIENT_SEARCH_WORDS_ALL), rows, pair, k[b],
                            after[0], after[1], n)
-            : pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_WORDS_MINE, rows, who, pair, k[b],
+            : pm_db_select(q->db, FORM(PM_SQL_CLIENT_SEARCH_WORDS_MINE), rows, who, pair, k[b],
                            after[0], after[1], n);
     default:
         return q->staff->all_clients
             ? pm_db_select(q->db, PM_SQL_CLIENT_LIST_ALL, rows, after[0], after[1], n)
-            : pm_db_select(q->db, PM_SQL_CLIENT_LIST_MINE, rows, who, after[0], after[1], n);
+            : pm_db_select(q->db, FORM(PM_SQL_CLIENT_LIST_MINE), rows, who, after[0], after[1],
+                           n);
     }
 }
 

@@ -215,11 +215,7 @@ sub db {
         $dbh->do('PRAGMA foreign_keys = ON');
         return $dbh;
     }
-    my %p = map { split /=/, $_, 2 } split ' ', $rt->{db_params};
-    my $user = delete $p{user};
-    my $password = delete $p{password};
-    my $dsn = 'dbi:Pg:' . join ';', map { "$_=$p{$_}" } sort keys %p;
-    return PortalTest::PgKeep::handle($dsn, $user, $password);
+    return PortalTest::PgKeep::handle_for($rt->{db_params});
 }
 
 # --- the SMTP catcher ---------------------------------------------------------------

@@ -2,6 +2,7 @@ package PortalTest::PgKeep;
 # PortalTest::PgKeep — the tests' PostgreSQL handles, kept for the next caller.
 #
 #   my $dbh = PortalTest::PgKeep::handle($dsn, $user, $password);   # as DBI->connect
+#   my $dbh = PortalTest::PgKeep::handle_for('host=... dbname=... user=...', ';options=...');
 #   ... $dbh->disconnect;                                            # or just drop it
 #
 # A connect costs about 20 ms (a backend started, SCRAM), and the suites asked for
@@ -39,6 +40,17 @@ sub handle {
     $dbh->{private_pm_kept} = $kept ? '' : $key;
     $KEPT{$key} = $dbh unless $kept;
     return $dbh;
+}
+
+# handle() for libpq-style "key=value ..." parameters (what PortalDBDParams and the
+# test harness hold), with $more appended to the DSN
+sub handle_for {
+    my ($params, $more) = @_;
+    my %p = map { split /=/, $_, 2 } split ' ', $params;
+    my $user = delete $p{user};
+    my $password = delete $p{password};
+    my $dsn = 'dbi:Pg:' . join(';', map { "$_=$p{$_}" } sort keys %p) . ($more // '');
+    return handle($dsn, $user, $password);
 }
 
 # The kept handle as a new connection would be; false if the server does not answer.

@@ -127,12 +127,8 @@ sub db {
         $dbh->do('PRAGMA busy_timeout = 5000');
         return $dbh;
     }
-    my %p = map { split /=/, $_, 2 } split ' ', $self->{pg_base};
-    my $user = delete $p{user};
-    my $password = delete $p{password};
-    my $dsn = 'dbi:Pg:' . join(';', map { "$_=$p{$_}" } sort keys %p)
-            . ";options=-csearch_path=$self->{pg_schema}";
-    return PortalTest::PgKeep::handle($dsn, $user, $password);
+    return PortalTest::PgKeep::handle_for($self->{pg_base},
+                                          ";options=-csearch_path=$self->{pg_schema}");
 }
 
 # --- SMTP catcher ---------------------------------------------------------------------
