@@ -54,9 +54,11 @@ CASES = {
     'pm_client_get_visible': [("client 4242", ['4242', "'admin'", "'admin'"])],
     'pm_audit_by_client': [("client 4242", ['4242', '9223372036854775807', '51'])],
 }
-# PostgreSQL's forms of the name search (pm_sql.c says why they differ) take the same values
-CASES['pm_client_search_word_all_pgsql'] = CASES['pm_client_search_word_all']
-CASES['pm_client_search_words_all_pgsql'] = CASES['pm_client_search_words_all']
+# PostgreSQL's forms of the name and caseload searches (pm_sql.c says why they differ) take
+# the same values
+for name in ('pm_client_search_word_all', 'pm_client_search_words_all', 'pm_client_list_mine',
+             'pm_client_search_word_mine'):
+    CASES[name + '_pgsql'] = CASES[name]
 PH = re.compile(r'%(lld|s|d)')
 
 
