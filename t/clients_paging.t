@@ -132,6 +132,15 @@ for my $case ([admin => 'smith'], [admin => 'sam'], [clin1 => 'smith'], [admin =
 # discharge, each seen in the caseload's list as in the client's own row
 {
     my $dbh = db();
+    # a client who has had its keys for a while, granted by plain SQL: the grant takes them
+    my %mine = map { $_ => 1 } expected_ids('clin1');
+    my ($other) = grep { !$mine{$_} } expected_ids('admin');
+    $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, 'clin1', $other);
+    my ($granted) = walk_list('clin1', 3);
+    is_deeply($granted, [sort_clients(expected_ids('clin1'))],
+              "client $other granted by plain SQL: in the caseload, in list order")
+        or diag explain $granted;
+    $dbh->do('DELETE FROM staff_clients WHERE username = ? AND client_id = ?', undef, 'clin1', $other);
     $dbh->do('INSERT INTO clients (id, first_name, last_name, date_of_birth) VALUES (?, ?, ?, ?)',
              undef, 902, 'Aaron', 'Aardvark', '2000-01-01');
     $dbh->do('INSERT INTO staff_clients (username, client_id) VALUES (?, ?)', undef, 'clin1', 902);
