@@ -42,7 +42,7 @@ sub handle {
     return $dbh;
 }
 
-# handle() for libpq-style "key=value ..." parameters (what PortalDBDParams and the
+# handle() for libpq-style "key=value ..." parameters (what DBDParams and the
 # test harness hold), with $more appended to the DSN
 sub handle_for {
     my ($params, $more) = @_;
