@@ -36,7 +36,10 @@
     " ORDER BY page.sort_key, page.id"
 
 /* A page whose inner query (in list order, LIMITed) already carries the client
- * columns of the summary as `c` */
+ * columns of the summary as `c`: it selects these, from clients c or an index of
+ * them */
+#define COVERED_CLIENT_COLUMNS \
+    "c.id, c.sort_key, c.first_name, c.last_name, c.date_of_birth, c.declined_at "
 #define SUMMARY_OF_COVERED_PAGE(inner) \
     "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM (" inner ") c " \
     PM_CLIENT_LATEST_INVITATION_JOIN " ORDER BY c.sort_key, c.id"
@@ -84,7 +87,7 @@
  * and stay). */
 #define PREFIX_PAGE_ALL(other_word) \
     SUMMARY_OF_COVERED_PAGE( \
-        "SELECT c.id, c.sort_key, c.first_name, c.last_name, c.date_of_birth, c.declined_at " \
+        "SELECT " COVERED_CLIENT_COLUMNS \
         "FROM client_name_prefixes n JOIN clients c ON c.sort_key = n.sort_key " \
         "     AND +c.id = n.client_id AND c.active = 1 " \
         "WHERE n.prefix = %s AND " other_word("n.client_id", "n.sort_key") \
@@ -111,7 +114,7 @@
  * Whether the client is active is asked as in the name search (above). */
 #define CASELOAD_PAGE(filter) \
     SUMMARY_OF_COVERED_PAGE( \
-        "SELECT c.id, c.sort_key, c.first_name, c.last_name, c.date_of_birth, c.declined_at " \
+        "SELECT " COVERED_CLIENT_COLUMNS \
         "FROM staff_clients sc JOIN clients c ON c.sort_key = sc.sort_key " \
         "     AND +c.id = sc.client_id AND c.active = 1 " \
         "WHERE sc.username = %s AND " filter "(sc.sort_key, sc.client_id) > (%s, %lld) " \
@@ -225,8 +228,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE username = %s AND active = 1" },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
-        SUMMARY_OF_INDEXED_ROWS("SELECT c.id, c.sort_key, c.first_name, c.last_name, "
-                                "c.date_of_birth, c.declined_at FROM clients c "
+        SUMMARY_OF_INDEXED_ROWS("SELECT " COVERED_CLIENT_COLUMNS "FROM clients c "
                                 "WHERE c.active = 1 AND " AFTER_CURSOR
                                 "ORDER BY c.sort_key, c.id"),
         NCOLS(PM_COLS_CLIENT_SUMMARY) },
