@@ -122,13 +122,12 @@ sub verify_failed_rows {
         # every PM00013 of the pile-up at warn or worse is a request that gave up on the
         # write lock, one per 503; nothing else failed (the delivery worker's claim meets
         # the busy file too, and says so at debug level)
-        open my $fh, '<', $log or die "$log: $!";
-        seek $fh, $log_from, 0;
-        my @failed = grep { /:(?:warn|error|crit|alert|emerg)\].*\bPM00013\b/ } <$fh>;
+        my @failed = grep { /:(?:$PortalTest::LogCheck::LEVELS)\].*\bPM00013\b/ }
+            PortalTest::LogCheck::read_new({ file => $log, offset => $log_from });
         my @gave_up = grep { /PM00013: statement pm_txn_write_lock failed: database is locked$/ } @failed;
         is(scalar @gave_up, scalar @failed,
            'behind a lock: every statement failure logged is the write lock meeting the busy file')
-            or diag @failed;
+            or diag join "\n", @failed;
         is(scalar @gave_up, $count{'503 database_unavailable'} // 0,
            'behind a lock: one such line per 503');
     }
