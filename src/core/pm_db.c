@@ -23,6 +23,7 @@ struct pm_db {
     int txn_failed;               /* lite: a statement of it failed, so it rolls back */
     int committed;
     int gated;                    /* write_enter succeeded; write_leave is owed */
+    int locking;                  /* taking SQLite's write lock at a transaction's start */
     pm_db_hooks hooks;
     void *ctx;
 };
@@ -83,6 +84,12 @@ static void call_leave(pm_db *db)
 
 void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg)
 {
+    /* the write lock not taken at the start is the transaction not starting (a busy
+     * file waited for in vain), not a statement of the caller's failing */
+    if (db->locking && ev == PM_DB_EV_FAILED) {
+        ev = PM_DB_EV_BEGIN;
+        label = NULL;
+    }
     if (db->hooks.report) {
         db->hooks.report(db->ctx, ev, label, msg);
     }
@@ -377,6 +384,16 @@ static apr_status_t begin_on_connection(pm_db *db, const char **msg)
     return APR_SUCCESS;
 }
 
+static apr_status_t take_write_lock(pm_db *db)
+{
+    apr_status_t rv;
+
+    db->locking = 1;
+    rv = pm_db_exec(db, PM_SQL_TXN_WRITE_LOCK, NULL);
+    db->locking = 0;
+    return rv;
+}
+
 apr_status_t pm_db_begin(pm_db *db)
 {
     const char *msg = "the database is not answering";
@@ -401,7 +418,7 @@ apr_status_t pm_db_begin(pm_db *db)
     apr_pool_cleanup_register(db->pool, db, rollback_unless_committed, apr_pool_cleanup_null);
     /* SQLite's driver starts a deferred transaction; a write first takes the
      * write lock now, so two writers queue instead of deadlocking later. */
-    return db->hooks.lock_at_begin ? pm_db_exec(db, PM_SQL_TXN_WRITE_LOCK, NULL) : APR_SUCCESS;
+    return db->hooks.lock_at_begin ? take_write_lock(db) : APR_SUCCESS;
 }
 
 void pm_db_rollback(pm_db *db)

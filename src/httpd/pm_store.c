@@ -33,6 +33,12 @@ typedef struct {
         else ap_log_error(APLOG_MARK, level, 0, (c)->s, __VA_ARGS__);            \
     } while (0)
 
+/* SQLite's busy file met by the worker's claim: the next pass tries again */
+static int busy_is_routine(const store_conn *c, const char *msg)
+{
+    return c->busy_is_routine && msg && strstr(msg, "database is locked");
+}
+
 static void report(void *ctx, pm_db_event ev, const char *label, const char *msg)
 {
     store_conn *c = ctx;
@@ -43,13 +49,17 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
                  "prepared statement %s is missing from the connection", label);
         break;
     case PM_DB_EV_FAILED:
-        if (c->busy_is_routine && msg && strstr(msg, "database is locked")) {
+        if (busy_is_routine(c, msg)) {
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
             break;
         }
         CONN_LOG(c, APLOG_ERR, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
         break;
     case PM_DB_EV_BEGIN:
+        if (busy_is_routine(c, msg)) {
+            CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
+            break;
+        }
         CONN_LOG(c, APLOG_ERR, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
         break;
     case PM_DB_EV_COMMIT:

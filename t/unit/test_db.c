@@ -253,6 +253,33 @@ static void test_write_hooks(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd
     s->refuse = 0;
 }
 
+/* Another connection holds the write lock: the transaction does not start, and the
+ * hook hears that (PM_DB_EV_BEGIN), not a statement of the caller's failing. */
+static void test_begin_behind_lock(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd_t *h,
+                                   const char *file, seen *s)
+{
+    pm_db *g = pm_db_make(p, drv, h, NULL, &gated_hooks, s);
+    apr_dbd_t *other = NULL;
+    int n = 0, before;
+
+    if (apr_dbd_open(drv, p, file, &other) != APR_SUCCESS
+        || apr_dbd_query(drv, other, &n, "BEGIN IMMEDIATE") != 0) {
+        ok(0, "a second connection holding the write lock");
+        return;
+    }
+    before = s->reports;
+    s->last_label = "unset";
+    ok(pm_db_begin(g) != APR_SUCCESS, "behind another writer's lock the begin fails");
+    ok(s->reports == before + 1 && s->last_event == PM_DB_EV_BEGIN && s->last_label == NULL,
+       "reported once, as a transaction that could not start (event %d)", (int)s->last_event);
+    pm_db_rollback(g);
+    ok(!pm_db_in_transaction(g), "and no transaction is left open");
+    apr_dbd_query(drv, other, &n, "ROLLBACK");
+    apr_dbd_close(drv, other);
+    ok(pm_db_begin(g) == APR_SUCCESS && pm_db_commit(g) == APR_SUCCESS,
+       "once the lock is gone a transaction starts and commits");
+}
+
 static void test_client_keys(pm_db *db, apr_pool_t *p)
 {
     apr_array_header_t *rows;
@@ -326,6 +353,7 @@ int main(int argc, const char *const *argv)
     test_rollback_on_cleanup(p, db, drv, h, &s);
     test_failures(p, db, drv, h, &s);
     test_write_hooks(p, drv, h, &s);
+    test_begin_behind_lock(p, drv, h, apr_pstrcat(p, dir, "/portal.db", NULL), &s);
     test_client_keys(db, p);
     pm_db_forget_prepared(db);
     apr_dbd_close(drv, h);
