@@ -94,7 +94,7 @@ my ($rep, $rep_email) = (undef, unique_email('access-dated'));
     my $v = rep_in_view(client_view($A->{id}, 'clin1'), $rep);
     is_deeply([$v->{scopes}, $v->{starts_at}, $v->{ends_at}],
               [[qw(messages forms)], '2026-01-01', '2099-06-30'], 'the client view shows them');
-    json_ok(create_rep(scopes => [], starts_at => '12/24/2026', ends_at => '12/24/2026'), 201,
+    json_ok(create_rep(scopes => [], starts_at => '12/24/2099', ends_at => '12/24/2099'), 201,
             'no scopes, and a one-day grant written MM/DD/YYYY, are accepted');
 }
 
@@ -171,6 +171,38 @@ my $user = "access.rep.$$";
     json_ok(put_rep($rep, { starts_at => undef, scopes => $ALL }), 200, 'open again, every scope');
     is(view_scopes($user, $A->{id}), 'appointments billing forms messages',
        'portal_grants: every scope');
+}
+
+# --- access that has already ended: no invitation ------------------------------------------------------
+# An invitation would bring the person an account that reaches nothing. The end day is
+# included, so a day two days back (UTC) is over in any practice time zone.
+{
+    my @t = gmtime(time - 2 * 86400);
+    my $past = sprintf('%04d-%02d-%02d', $t[5] + 1900, $t[4] + 1, $t[3]);
+    my $before = count_reps();
+    my ($inv_before) = tdb()->selectrow_array('SELECT count(*) FROM invitations');
+    my $d = error_ok(create_rep(ends_at => $past), 422, 'access_ended',
+                     "a new representative whose access ended on $past");
+    is($d->{error}{field}, 'ends_at', 'the error names the end day');
+    is(count_reps(), $before, 'no representative was created');
+    my ($inv_after) = tdb()->selectrow_array('SELECT count(*) FROM invitations');
+    is($inv_after, $inv_before, 'and no invitation');
+
+    my $c = json_ok(create_rep(email => unique_email('ended-rep')), 201, 'a representative with open access');
+    my $rid = $c->{representative}{id};
+    tdb()->do("UPDATE invitations SET status = 'declined', responded_at = 1 WHERE representative_id = ?",
+              undef, $rid);
+    json_ok(put_rep($rid, { ends_at => $past }), 200, 'an edit that ends the access (allowed)');
+    my ($n_before) = tdb()->selectrow_array('SELECT count(*) FROM invitations WHERE representative_id = ?',
+                                            undef, $rid);
+    error_ok(staff(POST => "/representatives/$rid/invitations", user => 'clin1', json => {}), 409,
+             'access_ended', 'reinviting a representative whose access ended');
+    my ($n_after) = tdb()->selectrow_array('SELECT count(*) FROM invitations WHERE representative_id = ?',
+                                           undef, $rid);
+    is($n_after, $n_before, 'no invitation was made');
+    json_ok(put_rep($rid, { ends_at => undef }), 200, 'the access opened again');
+    json_ok(staff(POST => "/representatives/$rid/invitations", user => 'clin1', json => {}), 201,
+            'and the reinvite goes through');
 }
 
 # --- a disabled account, or an ended grant, reaches nothing -------------------------------------------

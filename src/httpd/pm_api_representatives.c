@@ -36,6 +36,12 @@ static const pm_api_answer answers[] = {
       "of the portal that is turned off in the portal settings.", "scopes" },
     { PM_OP_BAD_DATES, NULL, HTTP_UNPROCESSABLE_ENTITY, "invalid_dates", "The access must end "
       "on or after the day it starts.", "ends_at" },
+    { PM_OP_ACCESS_ENDED, "create", HTTP_UNPROCESSABLE_ENTITY, "access_ended", "The access "
+      "would already be over: its last day is in the past. Leave the end open or choose a "
+      "day from today on.", "ends_at" },
+    { PM_OP_ACCESS_ENDED, NULL, HTTP_CONFLICT, "access_ended", "This representative's access "
+      "has ended, so an invitation would lead to a portal with nothing to see. Change the "
+      "access first.", NULL },
     { PM_OP_EMAIL_BOUNCED, NULL, HTTP_CONFLICT, "email_bounced", "An email to this address "
       "bounced: the address does not work. Check it with the person and change it first.",
       NULL },

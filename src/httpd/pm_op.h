@@ -50,6 +50,7 @@ typedef enum pm_op_outcome {
     PM_OP_BAD_DATES,            /* access that ends before it starts */
     PM_OP_HOME_DISCHARGED,      /* linking: the account's own client is discharged */
     PM_OP_NOT_STAFF,            /* the staff member was disabled while the request waited */
+    PM_OP_ACCESS_ENDED,         /* inviting a representative whose access has ended */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 

@@ -58,6 +58,13 @@ static const char *day_bound(pm_op_ctx *c, const char *ymd, int after)
     return pm_arg_int(c->pool, t);
 }
 
+/* Has access that ends at `ends_at` (epoch seconds as text, the first second after
+ * its last day; NULL: open) already ended? An invitation would then be useless. */
+static int access_over(const pm_op_ctx *c, const char *ends_at)
+{
+    return ends_at && apr_atoi64(ends_at) <= c->now;
+}
+
 /* The access the representative will have: what the request sent, else what the
  * row has (rep; NULL for a new one: the enabled scopes, no dates). */
 static pm_op_outcome resolve_access(pm_op_ctx *c, const pm_op_rep *in, const pm_row *rep,
@@ -137,8 +144,13 @@ pm_op_outcome pm_op_rep_create(pm_op_ctx *c, long long client_id, pm_op_rep *in,
     if ((o = pm_op_load_visible(c, PM_SQL_CLIENT_GET_VISIBLE, client_id, "representative.create",
                                 &client)) != PM_OP_OK
         || (o = representatives_enabled(c)) != PM_OP_OK
-        || (o = resolve_access(c, in, NULL, &a)) != PM_OP_OK
-        || (o = pm_op_begin_client_txn(c, client_id)) != PM_OP_OK) {
+        || (o = resolve_access(c, in, NULL, &a)) != PM_OP_OK) {
+        return o;
+    }
+    if (access_over(c, a.ends_at)) {
+        return PM_OP_ACCESS_ENDED;
+    }
+    if ((o = pm_op_begin_client_txn(c, client_id)) != PM_OP_OK) {
         return o;
     }
     in->scopes = a.scopes;                      /* as stored, for the answer */
@@ -238,6 +250,9 @@ pm_op_outcome pm_op_rep_invite(pm_op_ctx *c, long long rep_id, long long *invita
     }
     if (pm_row_int(rep, VISIBLE_REP_ACCOUNTS, 0) > 0) {
         return PM_OP_ALREADY_ACTIVE;
+    }
+    if (access_over(c, pm_row_str(rep, VISIBLE_REP_ENDS_AT))) {
+        return PM_OP_ACCESS_ENDED;
     }
     if ((o = pm_op_create_invitation(c, client_id, rep_id, pm_row_str(rep, VISIBLE_REP_EMAIL),
                                      invitation_id)) != PM_OP_OK) {

@@ -548,19 +548,19 @@ describe('staff page', () => {
     await page.getByLabel('First name:').fill('Cora');
     await page.getByLabel('Last name:').fill('Adams');
     await scopes.getByRole('checkbox', { name: 'Billing' }).uncheck();
-    await page.getByLabel('Access starts').fill('2027-01-15');
-    await page.getByLabel('Access ends').fill('2027-01-10');
+    await page.getByLabel('Access starts').fill('2099-01-15');
+    await page.getByLabel('Access ends').fill('2099-01-10');
     await form.getByRole('button', { name: 'invite', exact: true }).click();
     await page.locator('#rep-ends-at-error').filter({ hasText: 'ending on or after the day it starts' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-ends-at', 'focus on the end day');
     await checkA11y(page, 'staff rep access error');
-    await page.getByLabel('Access ends').fill('2027-06-30');
+    await page.getByLabel('Access ends').fill('2099-06-30');
     await form.getByRole('button', { name: 'invite', exact: true }).click();
     const rep = page.locator('.rep-item').filter({ hasText: 'Cora Adams' });
-    await rep.getByText('Portal access: Messages, Forms, Appointments, from 2027-01-15 through 2027-06-30').waitFor();
+    await rep.getByText('Portal access: Messages, Forms, Appointments, from 2099-01-15 through 2099-06-30').waitFor();
     const post = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).at(-1);
     const sent = JSON.parse(post.body);
-    assert.deepEqual([sent.scopes, sent.starts_at, sent.ends_at], [['messages', 'forms', 'appointments'], '2027-01-15', '2027-06-30']);
+    assert.deepEqual([sent.scopes, sent.starts_at, sent.ends_at], [['messages', 'forms', 'appointments'], '2099-01-15', '2099-06-30']);
 
     // change in place: Billing on, Forms off, no end day
     await rep.getByRole('button', { name: 'Change access of Cora Adams' }).click();
@@ -572,9 +572,9 @@ describe('staff page', () => {
     await edit.getByRole('checkbox', { name: 'Forms' }).uncheck();
     await edit.getByLabel('Access ends').fill('');
     await edit.getByRole('button', { name: 'Save access' }).click();
-    await rep.getByText('Portal access: Messages, Billing, Appointments, from 2027-01-15').waitFor();
+    await rep.getByText('Portal access: Messages, Billing, Appointments, from 2099-01-15').waitFor();
     const put = apiCalls(/^PUT \/portal-manager\/api\/representatives\/\d+$/).at(-1);
-    assert.deepEqual(JSON.parse(put.body), { scopes: ['messages', 'billing', 'appointments'], starts_at: '2027-01-15', ends_at: null });
+    assert.deepEqual(JSON.parse(put.body), { scopes: ['messages', 'billing', 'appointments'], starts_at: '2099-01-15', ends_at: null });
     await page.locator('#status').filter({ hasText: 'Portal access of Cora Adams saved' }).waitFor();
 
     // a module turned off in the settings: its scope is not offered on the invite form
