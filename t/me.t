@@ -43,7 +43,21 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
        'time_zone back to the server\'s');
 }
 {
+    # the question "may clin1 administer?" is a sub-request; its "no" is not an
+    # authorization failure in the error log (it used to be one AH01631 line per page a
+    # colleague opened), while a real refusal still is
+    my $log = PortalTest::Env::top_dir() . '/t/logs/error_log';
+    my $from = -s $log || 0;
     my $me = json_ok(staff(GET => '/me', user => 'clin1'), 200, 'GET /me as clin1');
+    my @failures = grep { /authorization failure/ }
+        PortalTest::LogCheck::read_new({ file => $log, offset => $from });
+    is(scalar @failures, 0, 'clin1: asking about the admin settings logs no authorization failure')
+        or diag join "\n", @failures;
+    is(staff(PUT => '/admin/settings', user => 'clin1', json => {})->code, 403,
+       'clin1: PUT /admin/settings itself is refused');
+    @failures = grep { /AH01631: user clin1: authorization failure/ }
+        PortalTest::LogCheck::read_new({ file => $log, offset => $from });
+    is(scalar @failures, 1, 'and that refusal is logged, once');
     is($me->{username}, 'clin1', 'clin1: username');
     is($me->{display_name}, 'Casey Clinician', 'clin1: display_name');
     ok(is_json_bool($me->{admin}) && !$me->{admin}, 'clin1: admin is JSON false')

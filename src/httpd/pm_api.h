@@ -114,6 +114,8 @@ int pm_api_admin_roster_put(pm_req *q);
 
 /* SetHandler portal-manager */
 int pm_api_staff_handler(request_rec *r);
+/* post_perdir_config: keeps GET /me's champion question out of the error log */
+int pm_api_quiet_admin_probe(request_rec *r);
 
 /* SetHandler portal-invitation */
 int pm_api_recipient_handler(request_rec *r);

@@ -80,6 +80,8 @@ static int staff_prelude(pm_req *q)
     return load_staff(q);
 }
 
+#define ADMIN_PROBE_NOTE "portal_manager-admin-probe"
+
 /* Would Apache let this user PUT the admin settings? Asked with a sub-request so
  * that whatever Require the admin wrote for /admin decides. */
 static int may_administer(pm_req *q)
@@ -94,10 +96,32 @@ static int may_administer(pm_req *q)
     if (!pm_route_admin_covered(q)) {
         return 0;
     }
+    apr_table_setn(r->notes, ADMIN_PROBE_NOTE, "1");
     rr = ap_sub_req_method_uri("PUT", uri, r, NULL);
+    apr_table_unset(r->notes, ADMIN_PROBE_NOTE);
     allowed = rr->status == HTTP_OK;
     ap_destroy_sub_req(rr);
     return allowed;
+}
+
+/* post_perdir_config, between a request's Location and its authorization: the
+ * sub-request of may_administer() only asks a question, so its "no" must not be
+ * logged as an authorization failure (mod_authz_core's AH01631 at error, once for
+ * every page a colleague who is not a champion opens). Its log settings are the
+ * Location's with mod_authz_core quiet below crit. */
+int pm_api_quiet_admin_probe(request_rec *r)
+{
+    module *authz;
+    struct ap_logconf *quiet;
+
+    if (r->main == NULL || apr_table_get(r->main->notes, ADMIN_PROBE_NOTE) == NULL
+        || (authz = ap_find_linked_module("mod_authz_core.c")) == NULL) {
+        return OK;
+    }
+    quiet = ap_new_log_config(r->pool, r->log ? r->log : &r->server->log);
+    ap_set_module_loglevel(r->pool, quiet, authz->module_index, APLOG_CRIT);
+    r->log = quiet;
+    return OK;
 }
 
 /* The scopes a representative may be given: those whose module is on. */
