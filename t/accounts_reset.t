@@ -248,7 +248,9 @@ my $t3;
     json_ok(reset_post($aid), 202, 'a new link after the locked one');
     my $t4 = next_token($client->{email});
     json_ok(staff(POST => "/accounts/$aid/disable", user => 'clin1'), 200, 'disable the account');
-    error_ok(rcpt(lookup => { token => $t4 }), 410, 'revoked', 'disabling withdrew the open link');
+    my $e = error_ok(rcpt(lookup => { token => $t4 }), 410, 'revoked', 'disabling withdrew the open link');
+    ok(JSON::PP::is_bool($e->{reset}) && $e->{reset},
+       'revoked: the refusal says it is a password reset link (the page words it as one)');
 
     my $before = snapshot();
     error_ok(reset_post($aid), 409, 'account_disabled', 'resetting a disabled account');

@@ -477,6 +477,7 @@ sub refused_everywhere {
     my $e = decode_json_body(call(lookup => { token => $token }));
     is($e->{practice_phone}, '+1 555 0100', 'revoked: the answer carries the practice phone');
     ok(length($e->{practice_name} // ''), 'revoked: and the practice name');
+    ok(JSON::PP::is_bool($e->{reset}) && !$e->{reset}, 'revoked: and that it is not a password reset link');
     json_ok(staff(PUT => '/admin/settings', json => { practice_phone => undef }),
             200, 'practice_phone cleared');
     $e = decode_json_body(call(lookup => { token => $token }));

@@ -123,6 +123,8 @@ function showStartFailure() {
 const PROBLEMS = new Set(['missing_token', 'invalid_token', 'expired', 'superseded', 'address_changed',
   'revoked', 'already_used', 'locked', 'unavailable', 'network']);
 const RETRY = new Set(['unavailable', 'network', 'other']);
+// ...and those a password reset link has in its own words (problem.reset.CODE.*)
+const RESET_PROBLEMS = new Set(['expired', 'superseded', 'address_changed', 'revoked', 'already_used', 'locked']);
 
 const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_changed', 'revoked',
   'already_used', 'locked']);
@@ -130,11 +132,15 @@ const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_
 // Whom to contact: the practice's name (and phone when the settings have one), from the
 // lookup or from the answer that refused the link.
 let practice = { name: null, phone: null };
+// The link is a password reset link (the lookup's kind, or the refusal's `reset`): its
+// problems are said in its own words (RESET_PROBLEMS).
+let resetLink = false;
 
 function notePractice(data) {
   if (data && typeof data.practice_name === 'string') {
     practice = { name: data.practice_name, phone: typeof data.practice_phone === 'string' ? data.practice_phone : null };
   }
+  if (data && (data.reset === true || data.kind === 'reset')) resetLink = true;
 }
 
 function problemFor(err) {
@@ -212,16 +218,17 @@ function announce(text) {
 }
 
 function showProblem(code) {
-  $('problem-heading').textContent = t('problem.' + code + '.title');
-  $('problem-text').textContent = t('problem.' + code + '.text');
-  $('problem-next').textContent = t('problem.' + code + '.next');
+  const keyBase = (resetLink && RESET_PROBLEMS.has(code) ? 'problem.reset.' : 'problem.') + code;
+  $('problem-heading').textContent = t(keyBase + '.title');
+  $('problem-text').textContent = t(keyBase + '.text');
+  $('problem-next').textContent = t(keyBase + '.next');
   $('problem-retry').hidden = !RETRY.has(code) || !token;
   const contact = $('problem-contact');
   contact.hidden = !practice.name;
   contact.textContent = !practice.name ? ''
     : practice.phone ? t('problem.contact_phone', { practice: practice.name, phone: practice.phone })
       : t('problem.contact', { practice: practice.name });
-  document.title = t('problem.' + code + '.title');
+  document.title = t(keyBase + '.title');
   show('view-problem', 'problem-heading');
 }
 

@@ -31,7 +31,8 @@ static const char *const reset_fields[] = { "token", "date_of_birth", "password"
  * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
  * practice (and its phone when the settings have one) so the recipient knows
  * whom to contact and, when the token names an invitation, the recipient's
- * language, so the page says it in that language. */
+ * language, so the page says it in that language, and whether it is a password
+ * reset link, so the page says it in that link's words. */
 static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *code,
                        const char *message)
 {
@@ -48,6 +49,7 @@ static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *
         if (t != NULL && t->named) {
             pm_json_set_str(extra, "language",
                             pm_recipient_language(t->language, st.default_language));
+            pm_json_set_bool(extra, "reset", t->reset);
         }
     }
     return pm_http_send_error_with(q, status, code, message, NULL, extra);

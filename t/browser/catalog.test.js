@@ -81,6 +81,11 @@ describe('recipient page catalogs', () => {
     for (const code of [...problems[1].matchAll(/'(\w+)'/g)].map((m) => m[1]).concat('other')) {
       for (const part of ['title', 'text', 'next']) used.add('problem.' + code + '.' + part);
     }
+    const resetProblems = /const RESET_PROBLEMS = new Set\(\[([^\]]*)\]\)/.exec(js);
+    assert.ok(resetProblems, 'invitation.js lists the problems a password reset link words its own way');
+    for (const code of [...resetProblems[1].matchAll(/'(\w+)'/g)].map((m) => m[1])) {
+      for (const part of ['title', 'text', 'next']) used.add('problem.reset.' + code + '.' + part);
+    }
     for (const who of ['client', 'representative']) {
       used.add('dob.label_' + who);
       used.add('dob.hint_' + who);

@@ -212,6 +212,10 @@ describe('recipient page', () => {
     cases.push(['no-such-token', 'This invitation link doesn’t work', 'open the link from your email again']);
     cases.push(['revoked-token', 'This invitation was withdrawn', 'still want to use the client portal']);
     cases.push(['address-changed-token', 'This invitation link is no longer valid', 'please contact the practice']);
+    // a password reset link in its own words, not an invitation's
+    cases.push(['reset-revoked-token', 'This password reset link was cancelled', 'If you need to sign in to the portal']);
+    cases.push(['reset-already-used-token', 'This password reset link has already been used', 'Sign in to the portal with your new password']);
+    cases.push(['reset-revoked-token-es', 'Este enlace para cambiar la contraseña fue cancelado', 'Si necesita entrar al portal']);
     cases.push([null, 'This link is incomplete', 'open the link in the email again']);
     for (const [token, title, next] of cases) {
       const page = await openLink(token);
@@ -222,7 +226,8 @@ describe('recipient page', () => {
       assert.equal(new URL(page.url()).hash, '');
       if (token !== null) {
         assert.equal(await page.locator('#problem-contact').textContent(),
-          'Practice: Riverside Counseling · Phone: (555) 010-0100', 'names the practice and its phone');
+          token.endsWith('-es') ? 'Consultorio: Riverside Counseling · Teléfono: (555) 010-0100'
+            : 'Practice: Riverside Counseling · Phone: (555) 010-0100', 'names the practice and its phone');
       }
       if (token === 'address-changed-token') {
         assert.ok(!/newer/i.test(await page.locator('#view-problem').textContent()), 'no "newer email" at the old address');

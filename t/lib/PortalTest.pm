@@ -188,9 +188,10 @@ sub error_ok {
         push @bad, 'request_id is not a non-empty string'
             unless defined $data->{request_id} && !ref $data->{request_id} && length $data->{request_id};
         # the recipient API also names the practice (and its phone) on a refused link,
-        # the recipient's language when the link names an invitation, and the tries left
+        # the recipient's language and whether it is a password reset link when the link
+        # names an invitation, and the tries left
         my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone language
-                                     tries_left);
+                                     tries_left reset);
         my @extra = grep { !$top{$_} } sort keys %$data;
         push @bad, "unexpected top-level keys: @extra" if @extra;
     }

@@ -747,9 +747,11 @@ export async function startFakeServer(options = {}) {
   // like the module, a refused link names the practice and its phone (null when unset)
   const practiceInfo = () => ({ practice_name: opts.practiceName || 'Riverside Counseling', practice_phone: opts.practicePhone || null });
   // ... and, when the token names an invitation, the recipient's language
-  const failLink = (status, code, message, language) => {
+  // like the module: a link that names an invitation also carries its language and
+  // whether it is a password reset link
+  const failLink = (status, code, message, language, reset = false) => {
     const e = new HttpError(status, code, message);
-    e.extra = { ...practiceInfo(), ...(language ? { language } : {}) };
+    e.extra = { ...practiceInfo(), ...(language ? { language, reset } : {}) };
     throw e;
   };
 
@@ -762,8 +764,11 @@ export async function startFakeServer(options = {}) {
   }
 
   // The fixed test tokens: 'expired-token', 'locked-token', ... and with a language,
-  // 'expired-token-es' (an invitation whose recipient speaks Spanish).
+  // 'expired-token-es' (an invitation whose recipient speaks Spanish); 'reset-...' ones are
+  // password reset links.
   const FIXED_TOKENS = {
+    'reset-revoked': [410, 'revoked', 'This password reset link was withdrawn by the practice.', true],
+    'reset-already-used': [409, 'already_used', 'This password reset link has already been used.', true],
     expired: [410, 'expired', 'The invitation has expired.'],
     locked: [423, 'locked', 'Locked.'],
     revoked: [410, 'revoked', 'This invitation was withdrawn by the practice.'],
@@ -775,7 +780,10 @@ export async function startFakeServer(options = {}) {
   function tokenInvitation(token) {
     if (typeof token !== 'string' || !token) failLink(404, 'invalid_token', 'Unknown token.');
     const fixed = /^([a-z-]+)-token(?:-([a-z]{2}))?$/.exec(token);
-    if (fixed && FIXED_TOKENS[fixed[1]]) failLink(...FIXED_TOKENS[fixed[1]], fixed[2] || 'en');
+    if (fixed && FIXED_TOKENS[fixed[1]]) {
+      const [status, code, message, reset] = FIXED_TOKENS[fixed[1]];
+      failLink(status, code, message, fixed[2] || 'en', reset === true);
+    }
     if (deadTokens.has(token)) {
       const dead = invitations.get(deadTokens.get(token));
       failLink(410, 'superseded', 'A newer invitation was sent.', dead && recipientLanguage(dead));
@@ -784,11 +792,12 @@ export async function startFakeServer(options = {}) {
     const inv = invId && invitations.get(invId);
     if (!inv) failLink(404, 'invalid_token', 'Unknown token.');
     const language = recipientLanguage(inv);
-    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.', language);
-    if (inv.status === 'locked') failLink(423, 'locked', 'Locked.', language);
-    if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.', language);
+    const reset = inv.kind === 'reset';
+    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.', language, reset);
+    if (inv.status === 'locked') failLink(423, 'locked', 'Locked.', language, reset);
+    if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.', language, reset);
     if (inv.status === 'superseded') failLink(404, 'invalid_token', 'Unknown token.');
-    if (isExpired(inv)) failLink(410, 'expired', 'Expired.', language);
+    if (isExpired(inv)) failLink(410, 'expired', 'Expired.', language, reset);
     return inv;
   }
 
