@@ -163,6 +163,7 @@ for my $c (@CASES) {
 # --- date of birth and email --------------------------------------------------------------------
 is_deeply(ours(found(admin => '1990-12-10')), [700, 704], 'a date YYYY-MM-DD finds who was born that day');
 is_deeply(ours(found(admin => '12/10/1990')), [700, 704], 'MM/DD/YYYY (US order) too');
+is_deeply(ours(found(admin => '12-10-1990')), [700, 704], 'and MM-DD-YYYY, as people type it too');
 is_deeply(ours(found(clin1 => '12/10/1990')), [700], 'a date inside the caseload only');
 is_deeply(ours(found(admin => '10/12/1990')), [], 'US order: 10/12 is October 12');
 is_deeply(ours(found(admin => '1990-12-1')), [], 'a date is exact, not a prefix');

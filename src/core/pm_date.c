@@ -56,10 +56,12 @@ const char *pm_birth_date_problem(const char *s, apr_time_t now)
     return NULL;
 }
 
-/* "12/10/1990" (US order MM/DD/YYYY, one- or two-digit month and day) */
+/* "12/10/1990" (US order MM/DD/YYYY, one- or two-digit month and day), or with
+ * hyphens, "12-10-1990" (the year last, so never the ISO order) */
 static int us_date(const char *s, int *year, int *month, int *day)
 {
-    const char *slash1 = strchr(s, '/'), *slash2 = slash1 ? strchr(slash1 + 1, '/') : NULL;
+    int sep = strchr(s, '/') ? '/' : '-';
+    const char *slash1 = strchr(s, sep), *slash2 = slash1 ? strchr(slash1 + 1, sep) : NULL;
     int mlen = slash1 ? (int)(slash1 - s) : 0, dlen = slash2 ? (int)(slash2 - slash1 - 1) : 0;
 
     return slash2 && mlen >= 1 && mlen <= 2 && dlen >= 1 && dlen <= 2 && strlen(slash2 + 1) == 4

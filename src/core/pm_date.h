@@ -10,9 +10,9 @@
  * ("is not a YYYY-MM-DD date", "is not a real date", "is in the future", …). */
 const char *pm_birth_date_problem(const char *s, apr_time_t now);
 
-/* 1 when s is a search for a date: YYYY-MM-DD, or MM/DD/YYYY in US order
- * (month first; one or two digits for month and day), and a real date; out
- * gets it as YYYY-MM-DD. 0 otherwise. */
+/* 1 when s is a search for a date: YYYY-MM-DD, or MM/DD/YYYY (or MM-DD-YYYY)
+ * in US order (month first; one or two digits for month and day), and a real
+ * date; out gets it as YYYY-MM-DD. 0 otherwise. */
 int pm_search_date(const char *s, char out[11]);
 
 /* 1 for a leap year of the Gregorian calendar. */

@@ -241,6 +241,10 @@ int main(void)
     ok(pm_search_date("2/3/2001", d) && strcmp(d, "2001-02-03") == 0, "one-digit month and day");
     ok(!pm_search_date("13/10/1990", d), "month 13 is not a date");
     ok(!pm_search_date("1990-02-30", d), "February 30 is not a date");
+    ok(pm_search_date("03-14-1987", d) && strcmp(d, "1987-03-14") == 0,
+       "US order with hyphens, MM-DD-YYYY");
+    ok(!pm_search_date("03-14/1987", d) && !pm_search_date("14-03-1987", d)
+       && !pm_search_date("1987-3-14", d), "mixed separators, day first, or a short ISO month");
     ok(!pm_search_date("smith", d) && !pm_search_date("12/10/90", d), "not dates");
     index_agrees_with_ranges(m);
     ok(indexed(m, "wolfeschlegelsteinx", "Hubert", "Wolfeschlegelsteinhausen"),
