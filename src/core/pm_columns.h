@@ -257,7 +257,9 @@ enum { PM_COLS_NOTICE_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(NEVENT_DETAIL, "a.detail") \
     COL(NEVENT_CLIENT_ID, "a.client_id") \
     COL(NEVENT_FIRST_NAME, "c.first_name") \
-    LAST(NEVENT_LAST_NAME, "c.last_name")
+    COL(NEVENT_LAST_NAME, "c.last_name") \
+    COL(NEVENT_REP_FIRST_NAME, "nr.first_name") \
+    LAST(NEVENT_REP_LAST_NAME, "nr.last_name")
 enum { PM_COLS_NOTICE_EVENT(PM_COL_NAME, PM_COL_NAME) };
 
 #define PM_REVIEW_FROM \

@@ -748,10 +748,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_NOTICE_START] = { "pm_notice_start",
         "UPDATE staff SET notices_after = %lld WHERE username = %s AND notices_after IS NULL" },
     /* audit rows (after, upto] that may be worth a notice, on the staff member's
-     * caseload (the flag: all clients); walked by the primary key */
+     * caseload (the flag: all clients); walked by the primary key. With the
+     * representative the event's invitation was for, if any (the object of an
+     * invitation.* row is the invitation, of an email.* row its outbox row) */
     [PM_SQL_NOTICE_EVENTS] = { "pm_notice_events",
         "SELECT " COLUMNS(PM_COLS_NOTICE_EVENT)
         " FROM audit_log a JOIN clients c ON c.id = a.client_id "
+        "LEFT JOIN invitations ni ON ni.id = CASE WHEN substr(a.action, 1, 11) = 'invitation.' "
+        "  THEN a.object_id ELSE (SELECT o.invitation_id FROM outbox o WHERE o.id = a.object_id) END "
+        "LEFT JOIN representatives nr ON nr.id = ni.representative_id "
         "WHERE a.id > %lld AND a.id <= %lld "
         "  AND a.action IN ('invitation.accept', 'invitation.decline', 'email.bounced', "
         "                   'email.failed', 'invitation.verify_failed') "

@@ -53,33 +53,6 @@ static int detail_says(const char *detail, const char *key, const char *value)
     return yes;
 }
 
-/* What an audit row says in a notice, or NULL when it is not worth one. */
-static const char *event_words(const pm_row *row)
-{
-    const char *action = pm_row_str(row, NEVENT_ACTION);
-    const char *result = pm_row_str(row, NEVENT_RESULT);
-    const char *detail = pm_row_str(row, NEVENT_DETAIL);
-    int ok = result && strcmp(result, "ok") == 0;
-
-    if (strcmp(action, "invitation.accept") == 0) {
-        return ok ? "invitation accepted" : NULL;
-    }
-    if (strcmp(action, "invitation.decline") == 0) {
-        return ok ? "invitation declined by the recipient" : NULL;
-    }
-    if (strcmp(action, "email.failed") == 0) {
-        return "the invitation email could not be delivered";
-    }
-    if (strcmp(action, "email.bounced") == 0) {
-        return detail_says(detail, "type", "hard") ? "the invitation email bounced" : NULL;
-    }
-    if (strcmp(action, "invitation.verify_failed") == 0) {
-        return detail_says(detail, "locked", NULL)
-               ? "invitation locked (too many wrong dates of birth)" : NULL;
-    }
-    return NULL;
-}
-
 /* "Ana L.": the first name and the last name's first character (UTF-8). */
 static const char *short_name(apr_pool_t *p, const char *first, const char *last)
 {
@@ -97,6 +70,47 @@ static const char *short_name(apr_pool_t *p, const char *first, const char *last
         }
     }
     return apr_psprintf(p, "%s %.*s.", first ? first : "", n, last);
+}
+
+/* What an audit row says in a notice, or NULL when it is not worth one. An event
+ * of a representative's invitation names the representative ("representative
+ * Tom B. accepted the invitation"): the client did nothing. */
+static const char *event_words(apr_pool_t *p, const pm_row *row)
+{
+    const char *action = pm_row_str(row, NEVENT_ACTION);
+    const char *result = pm_row_str(row, NEVENT_RESULT);
+    const char *detail = pm_row_str(row, NEVENT_DETAIL);
+    const char *rep_first = pm_row_str(row, NEVENT_REP_FIRST_NAME);
+    const char *rep = rep_first ? apr_pstrcat(p, "representative ", short_name(p, rep_first,
+                                              pm_row_str(row, NEVENT_REP_LAST_NAME)), NULL)
+                                : NULL;
+    int ok = result && strcmp(result, "ok") == 0;
+
+    if (strcmp(action, "invitation.accept") == 0) {
+        return !ok ? NULL : rep ? apr_pstrcat(p, rep, " accepted the invitation", NULL)
+                                : "invitation accepted";
+    }
+    if (strcmp(action, "invitation.decline") == 0) {
+        return !ok ? NULL : rep ? apr_pstrcat(p, rep, " declined the invitation", NULL)
+                                : "invitation declined by the recipient";
+    }
+    if (strcmp(action, "email.failed") == 0) {
+        return rep ? apr_pstrcat(p, "the invitation email to ", rep, " could not be delivered",
+                                 NULL)
+                   : "the invitation email could not be delivered";
+    }
+    if (strcmp(action, "email.bounced") == 0) {
+        return !detail_says(detail, "type", "hard") ? NULL
+               : rep ? apr_pstrcat(p, "the invitation email to ", rep, " bounced", NULL)
+                     : "the invitation email bounced";
+    }
+    if (strcmp(action, "invitation.verify_failed") == 0) {
+        return !detail_says(detail, "locked", NULL) ? NULL
+               : rep ? apr_pstrcat(p, "the invitation of ", rep, " locked (too many wrong "
+                                   "dates of birth)", NULL)
+                     : "invitation locked (too many wrong dates of birth)";
+    }
+    return NULL;
 }
 
 static const char *client_link(notice_run *run, const char *client_id)
@@ -140,7 +154,7 @@ static void compose(notice_run *run, const pm_row *staff, const apr_array_header
     mail->events = 0;
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        const char *words = event_words(row);
+        const char *words = event_words(p, row);
         if (words) {
             add_event(run, row, words, text, html);
             mail->events++;
@@ -152,7 +166,7 @@ static void compose(notice_run *run, const pm_row *staff, const apr_array_header
     if (more) {
         more_line = "More happened than fits in one email: open the staff page for the rest.";
     }
-    why = digest ? "a daily digest" : "at once";
+    why = digest ? "\"A daily digest\"" : "\"At once\"";
     mail->subject = digest
         ? apr_psprintf(p, "Client Portal Manager: your daily digest (%d update%s)",
                        mail->events, mail->events == 1 ? "" : "s")
@@ -162,16 +176,16 @@ static void compose(notice_run *run, const pm_row *staff, const apr_array_header
                              "This is what happened for your clients:\r\n\r\n",
                              apr_array_pstrcat(p, text, '\0'), "\r\n", more_line,
                              *more_line ? "\r\n\r\n" : "",
-                             "You get these emails because your notices are set to ", why,
-                             " on the Client Portal Manager's staff page; you can change "
-                             "that there.\r\n", NULL);
+                             "You get these emails because your notices on the Client "
+                             "Portal Manager's staff page are set to ", why, "; you can "
+                             "change that there.\r\n", NULL);
     mail->html = apr_pstrcat(p, "<!DOCTYPE html><html lang=\"en\"><body><p>Hello ", name,
                              ",</p><p>This is what happened for your clients:</p><ul>",
                              apr_array_pstrcat(p, html, '\0'), "</ul>",
                              *more_line ? "<p>" : "", more_line, *more_line ? "</p>" : "",
-                             "<p>You get these emails because your notices are set to ", why,
-                             " on the Client Portal Manager's staff page; you can change "
-                             "that there.</p></body></html>", NULL);
+                             "<p>You get these emails because your notices on the Client "
+                             "Portal Manager's staff page are set to ", pm_html_escape(p, why),
+                             "; you can change that there.</p></body></html>", NULL);
 }
 
 static pm_send_result send_mail(notice_run *run, const pm_row *staff, const notice_mail *mail,
