@@ -1,13 +1,15 @@
 // Audit trail — the champions' screen over GET api/admin/audit (issue 15): filters by
-// client (name search over GET api/clients?q=), staff member, action, result and dates;
-// the cursor's next page; a CSV link that carries the current filter.
+// client (name search over POST api/clients/search: the name rides in the body, never in
+// a URL, which the access log keeps), staff member, action, result and dates; the cursor's
+// next page; a CSV link that carries the current filter.
 
 import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
   usePracticeTimeZone, timeEl,
 } from './common.js';
 
-const state = { query: '', cursor: null, clients: new Map() };
+const state = { query: '', cursor: null, clients: new Map(), searchSeq: 0 };
+const SEARCH_LIMIT = 20;
 
 function clientName(c) {
   return c ? (c.first_name + ' ' + c.last_name).trim() : '';
@@ -21,6 +23,8 @@ function errorText(err) {
 }
 
 // the filter form → the query string (without cursor); the client is the chosen search hit
+// or a client number. Anything else typed there is a name not chosen from the suggestions:
+// an error next to the field, not a filter that silently shows every client.
 function filterQuery() {
   const p = new URLSearchParams();
   const typed = $('client-search').value.trim();
@@ -28,6 +32,7 @@ function filterQuery() {
     const id = state.clients.get(typed);
     if (id) p.set('client_id', String(id));
     else if (/^\d+$/.test(typed)) p.set('client_id', typed);
+    else return null;
   }
   for (const [key, id] of [['username', 'f-username'], ['action', 'f-action'], ['result', 'f-result'],
     ['from', 'f-from'], ['to', 'f-to']]) {
@@ -70,7 +75,14 @@ async function applyFilter(ev) {
   ev.preventDefault();
   const form = $('filter-form');
   clearFormErrors(form);
-  state.query = filterQuery();
+  const query = filterQuery();
+  if (query === null) {
+    setFieldError('client-search-error', 'Choose the client from the suggestions, or type the client number.',
+      $('client-search'));
+    $('client-search').focus();
+    return;
+  }
+  state.query = query;
   $('csv-link').href = 'api/admin/audit?format=csv' + (state.query ? '&' + state.query : '');
   try {
     await busy(form.querySelector('button[type=submit]'), () => loadPage(false));
@@ -83,14 +95,26 @@ async function applyFilter(ev) {
   }
 }
 
+// The suggestions for what is typed; choosing one shows that client's entries at once.
 let searchTimer = null;
 function searchClients() {
   clearTimeout(searchTimer);
+  const input = $('client-search');
+  const q = input.value.trim();
+  if (state.clients.has(q)) {
+    state.searchSeq++;
+    setFieldError('client-search-error', '', input);
+    $('filter-form').requestSubmit();
+    return;
+  }
   searchTimer = setTimeout(async () => {
-    const q = $('client-search').value.trim();
-    if (q.length < 2 || state.clients.has(q)) return;
+    if (q.length < 2 || /^\d+$/.test(q)) return;
+    const seq = ++state.searchSeq;
     try {
-      const doc = await api('GET', 'clients?q=' + encodeURIComponent(q));
+      // the name goes in a POST body, never in a URL: access logs keep URLs
+      const doc = await api('POST', 'clients/search', { q, limit: SEARCH_LIMIT });
+      if (seq !== state.searchSeq) return;
+      setFieldError('client-search-error', '', input);
       const list = $('client-options');
       list.replaceChildren();
       for (const c of doc.clients || []) {
@@ -98,8 +122,15 @@ function searchClients() {
         state.clients.set(label, c.id);
         list.append(h('option', { value: label }));
       }
-    } catch {
-      // the search is a help; the id may still be typed
+      const n = (doc.clients || []).length;
+      announce(n ? n + (doc.next_cursor ? ' or more' : '') + (n === 1 ? ' client' : ' clients') +
+        ' found. Choose one from the suggestions.' : 'No clients match.');
+    } catch (err) {
+      if (seq !== state.searchSeq) return;
+      $('client-options').replaceChildren();
+      const text = 'The client search failed: ' + errorText(err);
+      setFieldError('client-search-error', text, input);
+      announce(text);
     }
   }, 250);
 }

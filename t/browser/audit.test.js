@@ -1,8 +1,11 @@
 // Audit trail screen (issue 15) against the real httpd (PM_BASE_URL, see e2e.test.js's
 // header): a champion filters, a client's name links to the client view on the staff page,
 // the CSV link carries the filter, the client view's History lists its entries, axe clean; a clinician sees no link and no data.
+// The client filter searches names in a POST body: the access log (PM_ACCESS_LOG, set by
+// run.sh) must show no search text in any request line.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request as playwrightRequest } from 'playwright-core';
 import { launch, watchedPage, assertNoProblems, checkA11y, screenshot, DESKTOP } from './lib/browser.js';
 
@@ -104,6 +107,72 @@ describe('audit trail screen', { skip }, () => {
     await checkA11y(page, 'client history');
     assertNoProblems(page);
     await page.context().close();
+  });
+
+  test('client filter: the typed name finds suggestions, the one chosen shows only that client\'s entries', async () => {
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.locator('#entries-body tr').first().waitFor();
+    const name = client.first_name + ' ' + client.last_name;
+    const label = `${name} (${client.date_of_birth}, #${client.id})`;
+    const box = page.getByLabel('Client (search by name)');
+    const [search] = await Promise.all([
+      page.waitForResponse((r) => /\/api\/clients\/search$/.test(r.url()), { timeout: 5000 }),
+      box.pressSequentially(name),
+    ]);
+    assert.equal(search.request().method(), 'POST');
+    assert.equal(search.status(), 200);
+    assert.equal(search.request().postDataJSON().q, name, 'the name rides in the body');
+    await page.locator(`#client-options option[value="${label}"]`).waitFor({ state: 'attached', timeout: 5000 });
+    await checkA11y(page, 'audit client suggestions');
+    // choosing a suggestion (what the browser does when one is picked) filters at once
+    await Promise.all([
+      page.waitForResponse((r) => new RegExp('admin/audit\\?(.*&)?client_id=' + client.id + '(&|$)').test(r.url())),
+      box.fill(label),
+    ]);
+    await page.waitForFunction((id) => {
+      const rows = [...document.querySelectorAll('#entries-body tr')];
+      return rows.length > 0 && rows.every((tr) => tr.cells[3].querySelector('a')?.getAttribute('href') === './#client=' + id);
+    }, client.id, { timeout: 5000 });
+    const cells = await page.locator('#entries-body tr td:nth-child(4)').allTextContents();
+    assert.ok(cells.length >= 2, 'the view and the invitation are listed: ' + cells.length);
+    assert.ok(cells.every((c) => c === name), 'only this client\'s entries: ' + cells.join(','));
+    const csv = new URLSearchParams((await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href')).split('?')[1]);
+    assert.equal(csv.get('client_id'), String(client.id));
+    assert.equal(await page.locator('#client-search-error').isHidden(), true);
+    await screenshot(page, 'audit-client-chosen');
+
+    // a name typed but not chosen is not a filter that quietly shows everyone
+    await box.fill('');
+    await box.pressSequentially('zz');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('#client-search-error:not([hidden])')
+      .filter({ hasText: 'Choose the client from the suggestions' }).waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('a failed client search is shown next to the field', async () => {
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.route('**/api/clients/search', (route) => route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'database_unavailable', message: 'The database is not available. Try again in a minute.' } }),
+    }));
+    await page.getByLabel('Client (search by name)').pressSequentially('Sm');
+    await page.locator('#client-search-error:not([hidden])')
+      .filter({ hasText: 'The client search failed: The database is not available.' }).waitFor({ timeout: 5000 });
+    assert.equal(await page.getByLabel('Client (search by name)').getAttribute('aria-invalid'), 'true');
+    await checkA11y(page, 'audit client search failed');
+    await page.context().close();
+  });
+
+  test('no search text in the access log: no request line carries q=', { skip: env.PM_ACCESS_LOG ? false : 'PM_ACCESS_LOG not set (run.sh sets it)' }, () => {
+    const lines = readFileSync(env.PM_ACCESS_LOG, 'utf8').split('\n').filter(Boolean);
+    const leaks = lines.filter((l) => /"[A-Z]+ [^" ]*[?&]q=/.test(l));
+    assert.deepEqual(leaks, [], 'request lines with q=');
+    assert.ok(lines.some((l) => /"POST [^"]*\/api\/clients\/search /.test(l)), 'the name searches are in the log');
+    const name = client.first_name + ' ' + client.last_name;
+    assert.deepEqual(lines.filter((l) => l.includes(encodeURIComponent(name)) || l.includes(client.last_name)), [],
+      'the client\'s name is in no log line');
   });
 
   test('a bad date range is explained next to its field', async () => {

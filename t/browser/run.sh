@@ -179,6 +179,8 @@ say "httpd on $BASE (pid $HTTPD_PID), SMTP on 127.0.0.1:$MAIL_PORT, files in $WO
 
 # ---- 6. the tests ---------------------------------------------------------------------------------
 export PM_BASE_URL=$BASE PM_MAIL_DIR=$WORK/mail
+# the live access log, which audit.test.js reads: no search text may reach a URL
+export PM_ACCESS_LOG=$WORK/logs/access.log
 export PM_STAFF_USER=$STAFF_USER PM_STAFF_PASS=$STAFF_PASS
 export PM_ADMIN_USER=$ADMIN_USER PM_ADMIN_PASS=$ADMIN_PASS
 export PM_OTHER_USER=$OTHER_USER PM_OTHER_PASS=$OTHER_PASS
