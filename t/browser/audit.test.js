@@ -2,7 +2,7 @@
 // header): a champion filters, a client's name links to the client view on the staff page,
 // the CSV link carries the filter, the client view's History lists its entries, axe clean; a clinician sees no link and no data.
 // The client filter searches names in a POST body: the access log (PM_ACCESS_LOG, set by
-// run.sh) must show no search text in any request line.
+// run.sh) must show no search text in any request line. At 390 px no page scrolls sideways.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -42,8 +42,10 @@ before(async () => {
 
 after(async () => { await browser?.close(); });
 
-async function pageAs(who, path) {
-  const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: who });
+const PHONE_390 = { width: 390, height: 844 };
+
+async function pageAs(who, path, viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport, httpCredentials: who });
   const page = await watchedPage(context);
   await page.goto(STAFF_URL + path);
   await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
@@ -173,6 +175,36 @@ describe('audit trail screen', { skip }, () => {
     const name = client.first_name + ' ' + client.last_name;
     assert.deepEqual(lines.filter((l) => l.includes(encodeURIComponent(name)) || l.includes(client.last_name)), [],
       'the client\'s name is in no log line');
+  });
+
+  test('on a phone (390 px) the audit trail does not widen the page', async () => {
+    const page = await pageAs(ADMIN, 'audit.html', PHONE_390);
+    await page.locator('#entries-body tr').first().waitFor();
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(await width() <= 390, 'audit.html is ' + (await width()) + ' px wide');
+    // the table scrolls in its own box, which the keyboard can reach
+    assert.equal(await page.getByRole('region', { name: 'Entries table' }).getAttribute('tabindex'), '0');
+    await checkA11y(page, 'audit 390px');
+    await screenshot(page, 'audit-390');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('on a phone (390 px) a client\'s history does not widen the staff page', async () => {
+    const page = await pageAs(ADMIN, '#client=' + client.id, PHONE_390);
+    const width = () => page.evaluate(() => document.documentElement.scrollWidth);
+    await page.locator('#client-panel:not([hidden])').waitFor();
+    assert.equal(await page.getByRole('region', { name: 'Audit entries table' }).count(), 0,
+      'no empty scroll box before the history is shown');
+    await page.getByRole('button', { name: "Show this client's history" }).click();
+    await page.locator('#history:not([hidden]) #history-body tr').first().waitFor();
+    await page.locator('#history-emails:not([hidden]) #history-emails-body tr').first().waitFor();
+    assert.ok(await width() <= 390, 'the staff page with the history open is ' + (await width()) + ' px wide');
+    assert.equal(await page.getByRole('region', { name: 'Audit entries table' }).getAttribute('tabindex'), '0');
+    await checkA11y(page, 'client history 390px');
+    await screenshot(page, 'client-history-390');
+    assertNoProblems(page);
+    await page.context().close();
   });
 
   test('a bad date range is explained next to its field', async () => {

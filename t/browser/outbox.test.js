@@ -134,6 +134,24 @@ test('the outbox lists a queued invitation, cancels it and filters by status', {
   await context.close();
 });
 
+test('on a phone (390 px) the emails table scrolls in its own box, not the page', { skip }, async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, httpCredentials: ADMIN });
+  const page = await watchedPage(context);
+  await page.goto(STAFF_URL + 'outbox.html');
+  await page.locator('#rows tr').first().waitFor();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, 'outbox.html is ' + width + ' px wide');
+  // the table's box is a labelled region the keyboard can reach and scroll
+  const region = page.getByRole('region', { name: 'Emails table' });
+  assert.equal(await region.getAttribute('tabindex'), '0');
+  const box = await region.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+  assert.ok(box.scroll > box.client, 'the table is wider than its box: it scrolls there (' + JSON.stringify(box) + ')');
+  await checkA11y(page, 'outbox 390px');
+  await screenshot(page, 'outbox-390');
+  assertNoProblems(page);
+  await context.close();
+});
+
 test('champions see the links; clinicians see none and no outbox', { skip }, async () => {
   const champ = await browser.newContext({ viewport: DESKTOP, httpCredentials: ADMIN });
   let page = await watchedPage(champ);
