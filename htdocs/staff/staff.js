@@ -386,6 +386,7 @@ async function selectClient(client) {
   $('no-client').hidden = true;
   $('client-panel').hidden = false;
   $('client-name').textContent = fullName(client);
+  $('client-number').textContent = String(client.id);
   $('client-dob').textContent = calendarDate(client.date_of_birth);
   setBadge($('client-status'), client.portal_status, PORTAL_STATUS);
   $('client-panel').setAttribute('aria-busy', 'true');
@@ -541,6 +542,7 @@ function renderClient(previous) {
   const focusId = document.activeElement && document.activeElement.id;
 
   $('client-name').textContent = fullName(view);
+  $('client-number').textContent = String(view.id);
   $('client-dob').textContent = calendarDate(view.date_of_birth);
   setBadge($('client-status'), view.portal_status, PORTAL_STATUS);
   $('client-discharged').hidden = !isDischarged(view);

@@ -152,6 +152,25 @@ test('on a phone (390 px) the emails table scrolls in its own box, not the page'
   await context.close();
 });
 
+test('the client number the filter asks for is the one under the name in the client view', { skip }, async () => {
+  const { clients } = await (await admin.get('api/clients?limit=1')).json();
+  const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: ADMIN });
+  const page = await watchedPage(context);
+  await page.goto(STAFF_URL + '#client=' + clients[0].id);
+  await page.locator('#client-panel:not([hidden]):not([aria-busy])').waitFor();
+  const shown = await page.locator('.client-number').textContent();
+  assert.equal(shown, 'Client no. ' + clients[0].id);
+  await page.goto(STAFF_URL + 'outbox.html');
+  await page.locator('#client-filter-hint').filter({ hasText: 'Client no.' }).waitFor();
+  await page.getByLabel('Client number').fill(shown.replace('Client no. ', ''));
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('admin/outbox?') && r.url().includes('client_id=' + clients[0].id)),
+    page.getByRole('button', { name: 'Show' }).click(),
+  ]);
+  assertNoProblems(page);
+  await context.close();
+});
+
 test('champions see the links; clinicians see none and no outbox', { skip }, async () => {
   const champ = await browser.newContext({ viewport: DESKTOP, httpCredentials: ADMIN });
   let page = await watchedPage(champ);

@@ -110,6 +110,9 @@ describe('staff page', () => {
     const page = await staffPage();
     await pickClient(page, 'Ann', /Smith, Ann/);
     await page.getByRole('heading', { name: 'Ann Smith' }).waitFor();
+    // the number the Outbox filter asks for, under the name
+    const viewed = apiCalls(/^GET .*\/clients\/\d+$/).at(-1).path.match(/(\d+)$/)[1];
+    assert.equal(await page.locator('.client-number').textContent(), 'Client no. ' + viewed);
     assert.match(await page.locator('#client-dob').textContent(), /1980/);
     assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
     const email = page.getByLabel('Email:');
