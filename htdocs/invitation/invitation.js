@@ -316,6 +316,8 @@ function renderInvitation() {
   $('welcome-heading').textContent = first ? t('welcome.heading_named', { name: first }) : t('welcome.heading');
   const isRep = inv.kind === 'representative';
   $('welcome-text').textContent = t(isRep ? 'welcome.representative' : 'welcome.client', { practice: name });
+  // declining is the representative's choice: it is the client's care that is not affected
+  $('decline-text').textContent = t(isRep ? 'decline.text_representative' : 'decline.text');
   const until = inv.expires_at ? practiceTime(inv.expires_at) : '';
   $('expires-text').textContent = until ? t('welcome.expires', { date: until }) : '';
   $('expires-text').hidden = !until;

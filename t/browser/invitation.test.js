@@ -194,6 +194,8 @@ describe('recipient page', () => {
     await page.getByText('as the representative of one of their clients').waitFor();
     await page.getByLabel('The client’s date of birth').waitFor();
     assert.equal(await page.getByLabel('The client’s date of birth').getAttribute('autocomplete'), 'off');
+    assert.equal(await page.locator('#decline-text').textContent(),
+      'You can decline this invitation. The client’s care is not affected.', 'the client’s care, not “your care”');
     await checkA11y(page, 'recipient representative');
     await page.context().close();
   });
