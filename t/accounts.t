@@ -129,7 +129,8 @@ is(login_code(lc $user, 'not the password'), 401, 'wrong password: 401');
     is($a->{disabled_by}, 'Casey Clinician', "disabled_by: the colleague's display name");
     like($a->{disabled_at} // '', $RFC3339, 'disabled_at RFC 3339');
     is($a->{disabled_reason}, $reason, 'the reason is kept');
-    isnt($after->{portal_status}, 'active', 'portal_status no longer active');
+    is($after->{portal_status}, 'account_disabled', 'portal_status: the account is turned off '
+       . '(not "not invited")');
     is(login_code($user, $password), 401, 'disabled: the portal login is refused at once');
     is(login_code(lc $user, $password), 401, 'disabled: in lower case too');
     my $row = last_audit('account.disable');

@@ -32,6 +32,9 @@ const char *pm_portal_status(const pm_status_facts *f)
     if (f->declined_by_client) {
         return "declined_by_client";
     }
+    if (is(inv, "accepted")) {
+        return "account_disabled";      /* the account the acceptance made is not active */
+    }
     if (is(inv, "declined")) {
         return "declined";
     }

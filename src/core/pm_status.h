@@ -14,7 +14,8 @@ typedef struct {
 } pm_status_facts;
 
 /* One of: active, invited, declined_by_client, declined, expired, failed, locked,
- * revoked, address_changed, not_invited — the first that applies. A pending
+ * revoked, address_changed, account_disabled (the latest invitation was accepted
+ * but its account is not active), not_invited — the first that applies. A pending
  * invitation whose delivery failed is "failed", not "invited": staff must see
  * that it never arrived. A latest invitation superseded by an email change
  * (stored "superseded", read as "address_changed") says so; one superseded any

@@ -33,7 +33,7 @@ int main(void)
     is_str(status(0, 0, "revoked", 2000, "sent"), "revoked", "revoked");
     is_str(status(0, 0, "locked", 2000, "sent"), "locked", "locked");
     is_str(status(0, 0, "superseded", 2000, "sent"), "not_invited", "superseded counts as none");
-    is_str(status(0, 0, "accepted", 2000, "sent"), "not_invited",
+    is_str(status(0, 0, "accepted", 2000, "sent"), "account_disabled",
            "accepted without an active account (disabled)");
     is_str(pm_invitation_status("pending", 1001, 1000), "pending", "not yet due");
     is_str(pm_invitation_status("pending", 1000, 1000), "expired", "due");

@@ -206,7 +206,8 @@ export async function startFakeServer(options = {}) {
       .sort((a, b) => b.id - a.id);
   }
 
-  // docs/product.md: active · invited · declined_by_client · declined · expired · failed · revoked · not_invited
+  // docs/product.md: active · invited · declined_by_client · declined · expired · failed · locked · revoked ·
+  // account_disabled · not_invited
   function portalStatus(client, rep) {
     const hasAccount = [...accounts.values()].some((a) => (rep ? a.representative_id === rep.id : a.client_id === client.id && a.representative_id === null) && a.active);
     if (hasAccount) return 'active';
@@ -219,6 +220,7 @@ export async function startFakeServer(options = {}) {
     if (latest.delivery === 'failed') return 'failed';
     if (latest.status === 'locked') return 'locked';
     if (latest.status === 'revoked') return 'revoked';
+    if (latest.status === 'accepted') return 'account_disabled';
     return 'not_invited';
   }
 
