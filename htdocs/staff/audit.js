@@ -16,7 +16,7 @@ function clientName(c) {
 }
 
 function errorText(err) {
-  if (err.status === 403) return 'Only the portal champions may see the audit trail.';
+  if (err.status === 403) return 'Only portal administrators can see the audit trail.';
   if (err.status === 401) return 'Sign in again to see the audit trail.';
   if (err.code === 'network') return 'The server could not be reached. Try again.';
   return err.message || 'Something went wrong. Try again.';

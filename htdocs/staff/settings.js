@@ -660,8 +660,7 @@ async function start() {
   try {
     const me = await api('GET', 'me');
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
-    $('outbox-link').hidden = !me.admin;
-    $('overview-link').hidden = !me.admin;
+    for (const id of ['outbox-link', 'audit-link', 'overview-link']) $(id).hidden = !me.admin;
     if (!me.admin) {
       $('loading').hidden = true;
       showPageError('Only portal administrators can change the client portal settings. Ask your portal administrator if something should change.');

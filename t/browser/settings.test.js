@@ -427,6 +427,9 @@ describe('settings page', () => {
     const page = await settingsPage({ user: 'clin1', wait: false });
     await page.locator('#page-error').filter({ hasText: 'Only portal administrators' }).waitFor();
     assert.equal(await page.locator('#settings').isVisible(), false);
+    for (const name of ['Audit trail', 'Outbox', 'Overview']) {
+      assert.equal(await page.getByRole('link', { name }).isVisible(), false, 'no ' + name + ' link that would answer 403');
+    }
     const status = await page.evaluate(async () => (await fetch('api/admin/settings', {
       method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-Requested-With': 'portal-manager' }, body: '{"brand_color":"#000000"}',
     })).status);
