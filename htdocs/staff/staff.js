@@ -623,9 +623,20 @@ function invitationDetails(inv) {
   if (inv.created_at) add('Created', [timeEl(inv.created_at), creator ? ' by ' + creator : '']);
   if (inv.sent_at) add('Sent', [timeEl(inv.sent_at), inv.send_count > 1 ? ' (sent ' + inv.send_count + ' times)' : '']);
   if (inv.expires_at && inv.status === 'pending') add(isExpired(inv) ? 'Expired' : 'Expires', timeEl(inv.expires_at));
-  if (inv.responded_at) add('Answered', timeEl(inv.responded_at));
+  if (inv.responded_at) add(ENDED_WORDS[inv.status] || 'Ended', timeEl(inv.responded_at));
   return h('dl', { class: 'inv-details' }, rows);
 }
+
+// responded_at is when the invitation ended, whoever ended it: named by what happened
+// (the same words as invitationWords), not "answered" when nobody replied.
+const ENDED_WORDS = {
+  accepted: 'Accepted',
+  declined: 'Declined',
+  revoked: 'Revoked',
+  superseded: 'Replaced',
+  address_changed: 'Ended',
+  locked: 'Locked',
+};
 
 function itemError(key) {
   const text = state.itemErrors.get(key);

@@ -303,6 +303,12 @@ describe('end to end (real server)', () => {
     await screenshot(page, 'e2e-staff-representative');
     if (MAIL_DIR) invitationLink(await waitForMail(`e2e-${RUN}-rep@example.org`));
 
+    // nobody answered; the address changes: the invitation ended, and says so (not "Answered")
+    await changeEmail(page, `e2e-${RUN}-a2@example.org`);
+    await latest.getByText('Ended: the email address was changed').waitFor();
+    const terms = await latest.locator('dt').allTextContents();
+    assert.ok(terms.includes('Ended') && !terms.includes('Answered'), 'dated as "Ended": ' + terms);
+
     await page.setViewportSize(PHONE);
     await assertNoHorizontalScroll(page);
     await screenshot(page, 'e2e-staff-360');
@@ -360,7 +366,10 @@ describe('end to end (real server)', () => {
     // staff see it
     await pickClient(staff, client);
     assert.equal(await staff.locator('#client-status').textContent(), 'Has a portal account');
-    await staff.locator('.inv-item').first().getByText('Accepted', { exact: true }).waitFor();
+    const accepted = staff.locator('.inv-item').first();
+    await accepted.locator('.badge').getByText('Accepted', { exact: true }).waitFor();
+    // the details date the answer by what it was (not "Answered")
+    assert.ok((await accepted.locator('dt').allTextContents()).includes('Accepted'), 'the answer is dated as "Accepted"');
 
     // the same link again: kindly refused
     const again = await openInvitation(link);

@@ -189,6 +189,7 @@ describe('staff page', () => {
     assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Revoke invitation');
     await page.getByRole('button', { name: 'Revoke invitation', exact: true }).click();
     await latest.getByText('Revoked by staff', { exact: true }).waitFor();
+    assert.ok((await latest.locator('dt').allTextContents()).includes('Revoked'), 'the end is dated as "Revoked"');
     const reinvite = page.getByRole('button', { name: 'reinvite client' });
     await reinvite.waitFor();
     assert.equal(await reinvite.isEnabled(), true);
@@ -274,6 +275,27 @@ describe('staff page', () => {
     await invite.click();
     await page.locator('#client-invitations .inv-item').first().waitFor();
     assert.equal(server.latestInvitation(id).email, 'avery.new@example.org', 'the invitation went to the saved new address');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('an invitation ended by an email change says when it ended, not "Answered"', async () => {
+    const base = { date_of_birth: '1982-02-02', declined_at: null, declined_by: null, declined_note: null, statement_notifications: true };
+    server.clients.set(911, { ...base, id: 911, first_name: 'Iris', last_name: 'Wren', email: 'iris.wren@example.org' });
+    const page = await staffPage();
+    await pickClient(page, 'Wren', /Wren, Iris/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Waiting to be emailed').waitFor();
+    // nobody replies; the address changes while the invitation waits
+    await page.getByLabel('Email:').fill('iris.new@example.org');
+    await page.getByRole('button', { name: 'change', exact: true }).click();
+    await latest.getByText('Ended: the email address was changed').waitFor();
+    assert.ok(server.latestInvitation(911).responded_at > 0, 'the stand-in, like the module, records when it ended');
+    const terms = await latest.locator('dt').allTextContents();
+    assert.ok(terms.includes('Ended'), 'the end is dated as "Ended": ' + terms);
+    assert.ok(!terms.includes('Answered'), 'not "Answered": nobody replied: ' + terms);
+    await checkA11y(page, 'staff invitation ended by an email change');
     assertNoProblems(page);
     await page.context().close();
   });

@@ -193,7 +193,7 @@ export async function startFakeServer(options = {}) {
   function invitationJson(inv) {
     return {
       id: inv.id, representative_id: inv.representative_id, email: inv.email,
-      status: isExpired(inv) ? 'expired' : inv.status,
+      status: isExpired(inv) ? 'expired' : inv.address_changed ? 'address_changed' : inv.status,
       delivery: inv.delivery, delivery_error: inv.delivery_error, bounce: inv.bounce || null,
       created_at: iso(inv.created_at), created_by: inv.created_by, created_by_name: USERS[inv.created_by]?.display_name || null,
       sent_at: iso(inv.sent_at), expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
@@ -220,6 +220,7 @@ export async function startFakeServer(options = {}) {
     if (latest.delivery === 'failed') return 'failed';
     if (latest.status === 'locked') return 'locked';
     if (latest.status === 'revoked') return 'revoked';
+    if (latest.address_changed) return 'address_changed';
     if (latest.status === 'accepted') return 'account_disabled';
     return 'not_invited';
   }
@@ -372,10 +373,18 @@ export async function startFakeServer(options = {}) {
     return inv;
   }
 
+  // like the module: an invitation that ends records when (responded_at), answered or not
+  function endInvitation(inv, status) {
+    inv.status = status;
+    inv.responded_at = now();
+  }
+
+  // an email change: the module stores 'superseded' and tells staff 'address_changed'
   function supersedePending(clientId, repId) {
     for (const inv of invitationsOf(clientId, repId)) {
       if (inv.status === 'pending') {
-        inv.status = 'superseded';
+        endInvitation(inv, 'superseded');
+        inv.address_changed = true;
         if (inv.token) { tokens.delete(inv.token); deadTokens.set(inv.token, inv.id); }
       }
     }
@@ -458,7 +467,7 @@ export async function startFakeServer(options = {}) {
 
   function inviteClient(c, user) {
     const latest = invitationsOf(c.id, null)[0];
-    if (latest && latest.status === 'pending') latest.status = 'superseded';
+    if (latest && latest.status === 'pending') endInvitation(latest, 'superseded');
     return newInvitation(c, null, user);
   }
 
@@ -543,7 +552,7 @@ export async function startFakeServer(options = {}) {
         }
         for (const a of own) disableAccount(a, user);
         c.declined_at = now(); c.declined_by = user; c.declined_note = note || null;
-        for (const inv of invitationsOf(c.id, null)) if (inv.status === 'pending') inv.status = 'revoked';
+        for (const inv of invitationsOf(c.id, null)) if (inv.status === 'pending') endInvitation(inv, 'revoked');
         return [200, clientView(c)];
       }
       if (method === 'DELETE') {
@@ -581,7 +590,7 @@ export async function startFakeServer(options = {}) {
       if (!inv) fail(404, 'not_found', 'There is no invitation with this id.');
       if (inv.status !== 'pending') fail(409, 'not_pending', 'The invitation is no longer pending.');
       if (m[2] === 'revoke') {
-        inv.status = 'revoked';
+        endInvitation(inv, 'revoked');
         if (inv.token) { tokens.delete(inv.token); }
         return [200, { invitation: invitationJson(inv) }];
       }
@@ -628,7 +637,7 @@ export async function startFakeServer(options = {}) {
       if (portalStatus(c, rep) === 'active') fail(409, 'already_active', 'Already active.');
       const latest = invitationsOf(c.id, rep.id)[0];
       if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') fail(409, 'invitation_pending', 'Pending.');
-      if (latest && latest.status === 'pending') latest.status = 'superseded';
+      if (latest && latest.status === 'pending') endInvitation(latest, 'superseded');
       return [201, { invitation: invitationJson(newInvitation(c, rep, user)) }];
     }
     if ((m = /^representatives\/(\d+)$/.exec(route)) && method === 'PUT') {
@@ -643,7 +652,7 @@ export async function startFakeServer(options = {}) {
       const rep = representatives.get(Number(m[1]));
       if (!rep || rep.removed_at) fail(404, 'not_found', 'There is no representative with this id.');
       rep.removed_at = now();
-      for (const inv of invitationsOf(rep.client_id, rep.id)) if (inv.status === 'pending') inv.status = 'revoked';
+      for (const inv of invitationsOf(rep.client_id, rep.id)) if (inv.status === 'pending') endInvitation(inv, 'revoked');
       for (const a of accounts.values()) if (a.representative_id === rep.id && a.active) disableAccount(a, user);
       return [200, {}];
     }
