@@ -224,8 +224,8 @@ async function loadClients({ append = false } = {}) {
     } else {
       announce(none ? 'No clients found.'
         : combo.items.length + (combo.nextCursor ? ' or more' : '') +
-          (combo.items.length === 1 ? ' client found.' : ' clients found.') +
-          ' Use the arrow keys to choose.');
+          (combo.items.length === 1 && !combo.nextCursor ? ' client found. Press Enter to open it.'
+            : ' clients found. Use the arrow keys to choose.'));
     }
   } catch (err) {
     if (err.name === 'AbortError' || seq !== combo.seq) return;
@@ -276,6 +276,13 @@ function chooseOption(option) {
   selectClient(client);
 }
 
+// Enter with nothing chosen: the one client the search found, if it found exactly one.
+function chooseOnlyMatch() {
+  if (combo.items.length !== 1 || combo.nextCursor) return false;
+  chooseOption(comboOptions()[0]);
+  return true;
+}
+
 function initCombobox() {
   combo.input = $('client-search');
   combo.list = $('client-listbox');
@@ -312,10 +319,19 @@ function initCombobox() {
         break;
       case 'Enter':
         e.preventDefault();
-        if (combo.open && !combo.pending && combo.active >= 0) {
-          chooseOption(options[combo.active]);
-        } else if (combo.timer || !combo.open) {
-          searchNow(); // don't wait for the debounce; choosing needs a look at the answer
+        if (combo.open && !combo.pending) {
+          if (combo.active >= 0) chooseOption(options[combo.active]);
+          else chooseOnlyMatch();
+        } else {
+          // don't wait for the debounce; the answer opens the client if only one matches
+          const typed = combo.input.value.trim();
+          const search = combo.timer || !combo.inFlight || !combo.open ? searchNow() : combo.inFlight;
+          search.then(() => {
+            if (combo.open && !combo.pending && combo.query === typed &&
+                combo.input.value.trim() === typed && document.activeElement === combo.input) {
+              chooseOnlyMatch();
+            }
+          });
         }
         break;
       case 'Escape':

@@ -106,6 +106,33 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('Enter opens the client when exactly one matches; with several the arrow keys choose', async () => {
+    const page = await staffPage();
+    const box = page.getByRole('combobox', { name: 'Client' });
+    // typed and Enter at once, before the debounce: the answer opens the only match
+    await box.fill('Zo');
+    await box.press('Enter');
+    await page.getByRole('heading', { name: 'Zoë Núñez' }).waitFor();
+    assert.equal(await box.getAttribute('aria-expanded'), 'false');
+    // the list is open with one client: Enter opens it
+    await box.fill('Smithers');
+    await page.getByRole('option', { name: /Smithers, Carla/ }).waitFor();
+    await page.locator('#status').filter({ hasText: '1 client found. Press Enter to open it.' }).waitFor();
+    await box.press('Enter');
+    await page.getByRole('heading', { name: 'Carla Smithers' }).waitFor();
+    assert.equal(await box.inputValue(), 'Smithers, Carla');
+    // several: Enter opens nobody until one is chosen
+    await box.fill('Smi');
+    await page.getByRole('option', { name: /Smith, Bob/ }).waitFor();
+    await page.locator('#status').filter({ hasText: '3 clients found. Use the arrow keys to choose.' }).waitFor();
+    await box.press('Enter');
+    await page.waitForTimeout(400);
+    assert.equal(await page.locator('#client-name').textContent(), 'Carla Smithers');
+    assert.equal(await box.getAttribute('aria-expanded'), 'true');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('client view: details, email change with errors next to the field, nothing in URL or storage', async () => {
     const page = await staffPage();
     await pickClient(page, 'Ann', /Smith, Ann/);
