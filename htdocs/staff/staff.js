@@ -1522,7 +1522,9 @@ async function openClientFromHash() {
     const view = await api('GET', 'clients/' + m[1]);
     await selectClient(view);
   } catch (err) {
-    showPageError(errorText(err));
+    // 404 is the same for a client that does not exist and one this user may not view
+    // (the API tells neither apart): say what is true of both.
+    showPageError(err.status === 404 ? 'No client with this number is on your list.' : errorText(err));
   }
 }
 

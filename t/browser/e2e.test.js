@@ -28,6 +28,8 @@ const STAFF_URL = BASE && BASE + (env.PM_STAFF_PATH || '/portal-manager/');
 const INVITATION_URL = BASE && BASE + (env.PM_INVITATION_PATH || '/portal/invitation/');
 const STAFF = { username: env.PM_STAFF_USER || 'clin1', password: env.PM_STAFF_PASS || 'pw' };
 const ADMIN = { username: env.PM_ADMIN_USER || 'admin', password: env.PM_ADMIN_PASS || 'pw' };
+// a staff member who sees only their caseload (run.sh: clinician2), for what is not on it
+const OTHER = env.PM_OTHER_USER ? { username: env.PM_OTHER_USER, password: env.PM_OTHER_PASS || '' } : null;
 const MAIL_DIR = env.PM_MAIL_DIR || null;
 const RUN = Date.now().toString(36);
 const skip = BASE ? false : 'PM_BASE_URL not set (end-to-end tests need the real server; see the file header)';
@@ -52,6 +54,25 @@ after(async () => { await browser?.close(); });
 
 async function staffApi() {
   return playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: STAFF });
+}
+
+// The ids of every client `who` may view (GET api/clients, page by page).
+async function visibleIds(who) {
+  const api = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: who });
+  try {
+    const ids = new Set();
+    let cursor = null;
+    do {
+      const r = await api.get('api/clients?limit=100' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+      assert.equal(r.status(), 200, 'GET api/clients as ' + who.username);
+      const body = await r.json();
+      for (const c of body.clients) ids.add(c.id);
+      cursor = body.next_cursor;
+    } while (cursor && ids.size < 2000);
+    return ids;
+  } finally {
+    await api.dispose();
+  }
 }
 
 async function pickTestClients() {
@@ -580,6 +601,28 @@ describe('end to end (real server)', () => {
     assert.equal(await again.locator('#client-discharged').isVisible(), false, 'readmitted: no banner');
     assert.equal(await again.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), false);
     await again.context().close();
+  });
+
+  test('staff: #client=N of a colleague\'s client reads like a client that does not exist (nothing revealed)', {
+    skip: skip || (OTHER ? false : 'PM_OTHER_USER not set (a staff member with a caseload of their own)'),
+  }, async () => {
+    const theirs = await visibleIds(OTHER);
+    const hidden = [...await visibleIds(STAFF)].find((id) => !theirs.has(id));
+    assert.ok(hidden, STAFF.username + ' needs a client that ' + OTHER.username + ' may not view');
+    const said = [];
+    for (const id of [hidden, 999999999]) {
+      const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: OTHER });
+      const page = await watchedPage(context);
+      await page.goto(STAFF_URL + '#client=' + id);
+      const alert = page.locator('#page-error:not([hidden])');
+      await alert.waitFor();
+      said.push(await alert.textContent());
+      assert.equal(await page.locator('#client-panel').isVisible(), false);
+      assertNoProblems(page);
+      await context.close();
+    }
+    assert.deepEqual(said, ['No client with this number is on your list.', 'No client with this number is on your list.'],
+      'a colleague\'s client and no client read the same');
   });
 
   test('pages: the staff, settings and invitation pages cannot be framed (clickjacking)', { skip }, async () => {

@@ -133,6 +133,19 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('#client=N of a client not on the list: words that do not tell missing from not visible', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'clin1', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(server.baseURL + '/portal-manager/#client=99999');
+    const alert = page.locator('#page-error');
+    await alert.filter({ hasText: 'No client with this number is on your list.' }).waitFor();
+    assert.doesNotMatch(await alert.textContent(), /There is no client/);
+    assert.equal(await page.locator('#client-panel').isVisible(), false);
+    await checkA11y(page, 'staff client not on the list');
+    assertNoProblems(page);
+    await context.close();
+  });
+
   test('client view: details, email change with errors next to the field, nothing in URL or storage', async () => {
     const page = await staffPage();
     await pickClient(page, 'Ann', /Smith, Ann/);
