@@ -136,11 +136,19 @@ function resultWords(r) {
   return name + ': ' + (REASON_TEXT[r.reason] || 'not invited (' + r.reason + ')');
 }
 
+// The invitations are created at once; their emails wait in the outbox (paced by the
+// practice's emails per minute), so "sent" would not be true yet.
+function summaryWords(queued, skipped) {
+  const made = queued === 0 ? 'No invitations created'
+    : plural(queued, 'invitation', 'invitations') + ' created; ' +
+      (queued === 1 ? 'the email is on its way' : 'the emails are on their way');
+  return made + (skipped ? '. ' + plural(skipped, 'client', 'clients') + ' skipped.' : '.');
+}
+
 function showResults(results) {
   const queued = results.filter((r) => r.result === 'queued').length;
   const skipped = results.length - queued;
-  const summary = plural(queued, 'invitation', 'invitations') + ' sent' +
-    (skipped ? ', ' + plural(skipped, 'client', 'clients') + ' skipped.' : '.');
+  const summary = summaryWords(queued, skipped);
   $('bulk-summary').textContent = summary;
   $('bulk-result-list').replaceChildren(...results.map((r) =>
     h('li', { class: r.result === 'queued' ? 'bulk-queued' : 'bulk-skipped', text: resultWords(r) })));

@@ -937,11 +937,11 @@ describe('staff page', () => {
     await yes.click();
 
     await page.getByRole('heading', { name: 'Invitation results' }).waitFor();
-    await page.locator('#bulk-summary').filter({ hasText: '1 invitation sent, 1 client skipped.' }).waitFor();
+    await page.locator('#bulk-summary').filter({ hasText: '1 invitation created; the email is on its way. 1 client skipped.' }).waitFor();
     const items = await page.locator('#bulk-result-list li').allTextContents();
     assert.deepEqual(items, ['Quill, Ava: invitation email on its way', 'Quill, Ben: not invited: no email address on file']);
     assert.equal(await page.evaluate(() => document.activeElement.id), 'bulk-results-heading', 'focus on the results');
-    await page.locator('#status').filter({ hasText: '1 invitation sent' }).waitFor();
+    await page.locator('#status').filter({ hasText: '1 invitation created; the email is on its way.' }).waitFor();
     const calls = apiCalls(/^POST \/portal-manager\/api\/invitations\/bulk$/);
     assert.equal(calls.length, 1);
     assert.deepEqual(JSON.parse(calls[0].body).client_ids, [901, 902]);
