@@ -913,7 +913,7 @@ function accountDetails(acct) {
   return h('dl', { class: 'inv-details' }, rows);
 }
 
-// The inline confirmation of "Disable account", with its optional reason.
+// The inline confirmation of "Turn off account", with its optional reason.
 function disableConfirm(acct) {
   const id = 'acct-' + acct.id;
   return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm turning off ' + acct.username },
@@ -975,11 +975,11 @@ function accountActions(acct) {
         renderClient();
         $(id + '-reason')?.focus();
       },
-    }, 'Disable account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }))
+    }, 'Turn off account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }))
     : h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-enable',
       onclick: (e) => enableAccount(acct, e.currentTarget),
-    }, 'Enable account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }));
+    }, 'Turn on account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }));
   const reset = acct.status === 'active'
     ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-reset',
@@ -1111,7 +1111,7 @@ function resetPassword(acct, to, button) {
     'A password reset email for ' + acct.username + ' is on its way to ' + (to || 'the address on file') + '.',
     {
       resend_too_soon: (err) => 'A password reset email was sent very recently. ' + waitText(err.retryAfter),
-      account_disabled: 'This account is turned off. Enable it first if the person should sign in again.',
+      account_disabled: 'This account is turned off. Turn it on first if the person should sign in again.',
       no_email: 'There is no email address on file for this person. Add it first, then reset the password.',
       invitation_pending: 'An invitation to this person is still open. Revoke it first.',
       send_limit_reached: 'The reset email was sent as often as allowed. The last link keeps working until it expires.',

@@ -403,30 +403,30 @@ describe('staff page', () => {
     await checkA11y(page, 'staff accounts');
 
     const DISABLE = /^POST \/portal-manager\/api\/accounts\/9001\/disable$/;
-    await page.getByRole('button', { name: 'Disable account Casey.Hughes' }).click();
+    await page.getByRole('button', { name: 'Turn off account Casey.Hughes' }).click();
     const reason = page.getByLabel('Reason (optional)');
     await reason.waitFor();
     assert.equal(await reason.evaluate((el) => el === document.activeElement), true, 'focus moves to the reason');
     assert.equal(apiCalls(DISABLE).length, 0, 'nothing changes before the confirmation');
     await reason.fill('Moved to another practice');
     await checkA11y(page, 'staff account disable confirmation');
-    await page.getByRole('button', { name: 'Turn off account' }).click();
+    await page.getByRole('button', { name: 'Turn off account', exact: true }).click();
     await item.getByText('Turned off: cannot sign in').waitFor();
     assert.deepEqual(JSON.parse(apiCalls(DISABLE).at(-1).body), { reason: 'Moved to another practice' });
     assert.equal(server.accounts.get('casey.hughes').active, false, 'the account was turned off');
     assert.match(await item.textContent(), /by Ada Admin/);
     assert.match(await item.textContent(), /Moved to another practice/);
 
-    await page.getByRole('button', { name: 'Enable account Casey.Hughes' }).click();
+    await page.getByRole('button', { name: 'Turn on account Casey.Hughes' }).click();
     await item.getByText('Active: can sign in').waitFor();
     assert.equal(server.accounts.get('casey.hughes').active, true, 'the account is active again');
 
     // someone else turned it off meanwhile: the refusal is explained and the list refreshed
     Object.assign(server.accounts.get('casey.hughes'), { active: false, disabled_at: Math.floor(Date.now() / 1000), disabled_by: 'clin1' });
-    await page.getByRole('button', { name: 'Disable account Casey.Hughes' }).click();
-    await page.getByRole('button', { name: 'Turn off account' }).click();
+    await page.getByRole('button', { name: 'Turn off account Casey.Hughes' }).click();
+    await page.getByRole('button', { name: 'Turn off account', exact: true }).click();
     await item.getByText(/already turned off/).waitFor();
-    await item.getByRole('button', { name: 'Enable account Casey.Hughes' }).waitFor();
+    await item.getByRole('button', { name: 'Turn on account Casey.Hughes' }).waitFor();
     assert.match(await item.textContent(), /by Cleo Clinician/);
     await screenshot(page, 'staff-accounts');
     // "invite client" turned enabled with the account off: let its colour transition end
