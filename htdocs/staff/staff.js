@@ -1097,16 +1097,28 @@ async function loadReviews() {
       + (r.representative.relationship ? ' (' + (RELATIONSHIP[r.representative.relationship] || r.representative.relationship) + ')' : ''))));
 }
 
-function disableAccount(acct, button) {
-  const reason = ($('acct-' + acct.id + '-reason')?.value || '').trim();
-  return afterItemAction('acct:' + acct.id, button,
+// After an account action the pressed button is gone (re-rendered or replaced): focus
+// the first of these that is there now, unless focus already found a place.
+function focusAccount(...ids) {
+  if (document.activeElement && document.activeElement !== document.body) return;
+  for (const id of ids) {
+    if ($(id)) { $(id).focus(); return; }
+  }
+}
+
+async function disableAccount(acct, button) {
+  const id = 'acct-' + acct.id;
+  const reason = ($(id + '-reason')?.value || '').trim();
+  await afterItemAction('acct:' + acct.id, button,
     () => api('POST', 'accounts/' + acct.id + '/disable', reason ? { reason } : {}),
     'The account ' + acct.username + ' was turned off. It can no longer sign in.',
     { already_active: 'This person already has another active portal account.' });
+  focusAccount(id + '-enable', id + '-disable-yes', id + '-disable');
 }
 
-function resetPassword(acct, to, button) {
-  return afterItemAction('acct:' + acct.id, button,
+async function resetPassword(acct, to, button) {
+  const id = 'acct-' + acct.id;
+  await afterItemAction('acct:' + acct.id, button,
     () => api('POST', 'accounts/' + acct.id + '/password-reset'),
     'A password reset email for ' + acct.username + ' is on its way to ' + (to || 'the address on file') + '.',
     {
@@ -1116,16 +1128,19 @@ function resetPassword(acct, to, button) {
       invitation_pending: 'An invitation to this person is still open. Revoke it first.',
       send_limit_reached: 'The reset email was sent as often as allowed. The last link keeps working until it expires.',
     });
+  focusAccount(id + '-reset', id + '-reset-yes', id + '-enable');
 }
 
-function enableAccount(acct, button) {
-  return afterItemAction('acct:' + acct.id, button,
+async function enableAccount(acct, button) {
+  const id = 'acct-' + acct.id;
+  await afterItemAction('acct:' + acct.id, button,
     () => api('POST', 'accounts/' + acct.id + '/enable'),
     'The account ' + acct.username + ' is active again and can sign in.',
     {
       already_active: 'This person already has another active portal account. Turn that one off first.',
       client_discharged: 'The client is discharged, so their portal accounts stay off.',
     });
+  focusAccount(id + '-disable', id + '-enable');
 }
 
 // ---- polling for delivery updates -----------------------------------------------------------

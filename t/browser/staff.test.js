@@ -412,6 +412,8 @@ describe('staff page', () => {
     await checkA11y(page, 'staff account disable confirmation');
     await page.getByRole('button', { name: 'Turn off account', exact: true }).click();
     await item.getByText('Turned off: cannot sign in').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9001-enable',
+      'focus on the button that took the pressed one\'s place');
     assert.deepEqual(JSON.parse(apiCalls(DISABLE).at(-1).body), { reason: 'Moved to another practice' });
     assert.equal(server.accounts.get('casey.hughes').active, false, 'the account was turned off');
     assert.match(await item.textContent(), /by Ada Admin/);
@@ -420,6 +422,7 @@ describe('staff page', () => {
     await page.getByRole('button', { name: 'Turn on account Casey.Hughes' }).click();
     await item.getByText('Active: can sign in').waitFor();
     assert.equal(server.accounts.get('casey.hughes').active, true, 'the account is active again');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9001-disable', 'focus stays on the account');
 
     // someone else turned it off meanwhile: the refusal is explained and the list refreshed
     Object.assign(server.accounts.get('casey.hughes'), { active: false, disabled_at: Math.floor(Date.now() / 1000), disabled_by: 'clin1' });
@@ -427,6 +430,7 @@ describe('staff page', () => {
     await page.getByRole('button', { name: 'Turn off account', exact: true }).click();
     await item.getByText(/already turned off/).waitFor();
     await item.getByRole('button', { name: 'Turn on account Casey.Hughes' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9001-enable', 'focus stays on the account');
     assert.match(await item.textContent(), /by Cleo Clinician/);
     await screenshot(page, 'staff-accounts');
     // "invite client" turned enabled with the account off: let its colour transition end
@@ -467,6 +471,7 @@ describe('staff page', () => {
     assert.equal(apiCalls(RESET)[0].body || '', '', 'no body');
     await page.locator('#status').filter({ hasText: 'password reset email for Drew.Lopez is on its way to drew.lopez@example.org' }).waitFor();
     assert.equal(await item.getByRole('button', { name: 'Reset password Drew.Lopez' }).count(), 1, 'the button is back');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9002-reset', 'focus on it, not the page body');
 
     // again within the cooldown: explained next to the account, nothing else changes
     await item.getByRole('button', { name: 'Reset password Drew.Lopez' }).click();
