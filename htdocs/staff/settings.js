@@ -469,9 +469,14 @@ function previewKind() {
 
 // CSS properties of the email's inline styles carried over to the preview (through the
 // CSSOM: the page's CSP refuses style attributes). Nothing that can load a URL.
-const STYLE_PROPS = ['color', 'background-color', 'font-weight', 'font-style', 'text-align', 'text-decoration',
-  'max-width', 'max-height', 'border-radius', 'padding'];
-const BLOCK_TAGS = new Set(['P', 'DIV', 'UL', 'OL', 'LI', 'BLOCKQUOTE', 'TABLE', 'TR', 'H1', 'H2', 'H3', 'H4']);
+// (display and margin too: the button is an inline-block link whose padding would
+// otherwise spill over the lines around it)
+const STYLE_PROPS = ['color', 'background-color', 'font-weight', 'font-style', 'font-size', 'line-height',
+  'text-align', 'text-decoration', 'display', 'margin', 'max-width', 'max-height', 'border', 'border-top',
+  'border-radius', 'padding'];
+// an email's layout table and its cells are blocks here
+const BLOCK_TAGS = new Set(['P', 'DIV', 'UL', 'OL', 'LI', 'BLOCKQUOTE', 'TABLE', 'TBODY', 'TR', 'TD', 'CENTER',
+  'H1', 'H2', 'H3', 'H4']);
 
 // Rebuild the email's HTML from a parsed (inert) copy with a short list of elements, no
 // attributes but a few style properties, links shown as text, cid: images as the logo.
@@ -519,6 +524,9 @@ function sanitizedEmail(html) {
       else if (BLOCK_TAGS.has(tag)) el = h(tag === 'P' ? 'p' : 'div');
       else el = h('span');
       copyStyle(child, el);
+      // a card narrower than the preview (the email's max-width table) sits in the middle,
+      // as the cell around it (align="center") puts it in an email program
+      if (tag === 'TABLE' && el.style.maxWidth) el.style.setProperty('margin', '0 auto');
       walk(child, el);
       out.append(el);
     }

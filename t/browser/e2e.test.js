@@ -661,6 +661,26 @@ describe('end to end (real server)', () => {
     await home.locator('#settings:not([hidden])').waitFor();
     await home.locator('#preview:not([aria-busy])').waitFor();
     const page = home;
+    // the preview looks like the email: the button's box overlaps no line of text around
+    // it, and the card sits in the middle of the preview
+    const layout = await page.evaluate(() => {
+      const box = (el) => el.getBoundingClientRect();
+      const button = [...document.querySelectorAll('#preview-html .email-link')]
+        .find((el) => getComputedStyle(el).display === 'inline-block');
+      if (!button) return { button: false };
+      const b = box(button);
+      const overlaps = [...document.querySelectorAll('#preview-html p, #preview-html span')]
+        .filter((el) => el !== button && !el.contains(button) && !button.contains(el) && el.textContent.trim())
+        .filter((el) => { const r = box(el); return r.bottom > b.top + 1 && r.top < b.bottom - 1 && r.right > b.left && r.left < b.right; })
+        .map((el) => el.textContent.trim().slice(0, 40));
+      const outer = box(document.querySelector('#preview-html'));
+      const card = [...document.querySelectorAll('#preview-html div')].find((el) => el.style.maxWidth);
+      const c = card ? box(card) : outer;
+      return { button: true, overlaps, left: c.left - outer.left, right: outer.right - c.right };
+    });
+    assert.ok(layout.button, 'the preview shows the email\'s button');
+    assert.deepEqual(layout.overlaps, [], 'the button covers no text');
+    assert.ok(Math.abs(layout.left - layout.right) <= 2, `the card is centred (${layout.left} / ${layout.right})`);
     await checkA11y(page, 'e2e settings');
     await screenshot(page, 'e2e-settings');
     const practice = await page.getByLabel('Practice name').inputValue();
