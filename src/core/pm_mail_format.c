@@ -95,7 +95,9 @@ static void push_encoded_words(apr_pool_t *p, apr_array_header_t *tokens, const 
  * part of an unstructured value (RFC 5322 §3.2.5). */
 static int push_ascii_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s)
 {
-    const char *w = s;
+    /* leading spaces say nothing to a reader, and a run of them would sit after the
+     * header's name, on a line no fold can shorten */
+    const char *w = s + strspn(s, " ");
 
     if (!is_plain_ascii(s) || strstr(s, "=?") != NULL) {
         return 0;
