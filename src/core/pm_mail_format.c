@@ -93,13 +93,17 @@ static void push_encoded_words(apr_pool_t *p, apr_array_header_t *tokens, const 
  * spaces before the first) fits a folded line. A run of spaces gives empty words, so
  * joining the words with one space each gives back the value exactly: whitespace is
  * part of an unstructured value (RFC 5322 §3.2.5). */
-static int push_ascii_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s)
+static int push_ascii_words(apr_pool_t *p, apr_array_header_t *tokens, const char *s,
+                            apr_size_t name_len)
 {
-    /* leading spaces say nothing to a reader, and a run of them would sit after the
-     * header's name, on a line no fold can shorten */
-    const char *w = s + strspn(s, " ");
+    const char *w = s;
 
     if (!is_plain_ascii(s) || strstr(s, "=?") != NULL) {
+        return 0;
+    }
+    /* leading spaces stay on the line of "Name:", where no fold can shorten them:
+     * a run too long for it is said in encoded-words instead */
+    if (name_len + 2 + strspn(s, " ") > PM_MAIL_LINE_MAX) {      /* ":" and the last SP */
         return 0;
     }
     if (*w == '\0') {
@@ -122,7 +126,7 @@ const char *pm_mail_header(apr_pool_t *p, const char *name, const char *value)
 {
     apr_array_header_t *tokens = apr_array_make(p, 8, sizeof(const char *));
 
-    if (!push_ascii_words(p, tokens, value)) {
+    if (!push_ascii_words(p, tokens, value, strlen(name))) {
         tokens->nelts = 0;
         push_encoded_words(p, tokens, value);
     }
@@ -152,7 +156,8 @@ static const char *quote_phrase(apr_pool_t *p, const char *s)
 
 /* A display name as one token: a quoted string when it is ASCII with specials and
  * short enough once quoted, otherwise encoded-words (which fold). */
-static void push_display_name(apr_pool_t *p, apr_array_header_t *tokens, const char *display)
+static void push_display_name(apr_pool_t *p, apr_array_header_t *tokens, const char *display,
+                              apr_size_t name_len)
 {
     const char *quoted;
     int before = tokens->nelts;
@@ -162,7 +167,7 @@ static void push_display_name(apr_pool_t *p, apr_array_header_t *tokens, const c
         return;
     }
     if (!needs_quoting(display)) {
-        if (!push_ascii_words(p, tokens, display)) {
+        if (!push_ascii_words(p, tokens, display, name_len)) {
             tokens->nelts = before;
             push_encoded_words(p, tokens, display);
         }
@@ -183,7 +188,7 @@ const char *pm_mail_mailbox_header(apr_pool_t *p, const char *name, const char *
     apr_array_header_t *tokens = apr_array_make(p, 8, sizeof(const char *));
 
     if (display && *display) {
-        push_display_name(p, tokens, display);
+        push_display_name(p, tokens, display, strlen(name));
     }
     APR_ARRAY_PUSH(tokens, const char *) = apr_pstrcat(p, "<", addr, ">", NULL);
     return fold_tokens(p, name, tokens);
