@@ -275,6 +275,14 @@ static void test_headers(apr_pool_t *p)
                       "double space in a subject survives", 0);
     header_round_trip(p, "Subject", " leading and trailing ", "leading and trailing spaces", 0);
     header_round_trip(p, "Subject", "a     b", "a run of five spaces", 0);
+    /* a leading run that does not fit the line of "Name:" (no fold can shorten it) is
+     * said in encoded-words; one that fits stays plain (the fuzzer's two cases) */
+    header_round_trip(p, "X-Long-Header-Name-For-Fuzzing",
+                      "                                                      x",
+                      "54 leading spaces after a 30-character name", 1);
+    header_round_trip(p, "X-Long-Header-Name-For-Fuzzing",
+                      "                                              x",
+                      "46 leading spaces after a 30-character name", 0);
     {
         char *spaced = "";
         for (i = 0; i < 12; i++) {
