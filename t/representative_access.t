@@ -205,6 +205,40 @@ my $user = "access.rep.$$";
             'and the reinvite goes through');
 }
 
+# --- an edit that ends the access withdraws the pending invitation ---------------------------------------
+# Its link would otherwise bring an account that reaches nothing; the same for an access
+# whose last day passes while the invitation waits (the link answers revoked then too).
+{
+    my @t = gmtime(time - 2 * 86400);
+    my $past = sprintf('%04d-%02d-%02d', $t[5] + 1900, $t[4] + 1, $t[3]);
+    my $email = unique_email('ending-rep');
+    my $c = json_ok(create_rep(email => $email), 201, 'a representative, invited');
+    my $rid = $c->{representative}{id};
+    my $token = next_token($email);
+    json_ok(rcpt(lookup => { token => $token }), 200, 'the link works while the access is open');
+    json_ok(put_rep($rid, { ends_at => $past }), 200, 'an edit that ends the access');
+    my ($status) = tdb()->selectrow_array('SELECT status FROM invitations WHERE representative_id = ?',
+                                          undef, $rid);
+    is($status, 'revoked', 'the pending invitation was withdrawn in the same edit');
+    my @rows = audit_rows(action => 'representative.update', object_id => $rid);
+    my $detail = JSON::PP::decode_json(@rows ? $rows[-1]{detail} // '{}' : '{}');
+    is($detail->{revoked_invitations}, 1, 'the audit row counts the withdrawn invitation');
+    error_ok(rcpt(lookup => { token => $token }), 410, 'revoked', 'and its link answers revoked');
+
+    my $email2 = unique_email('lapsing-rep');
+    my $c2 = json_ok(create_rep(email => $email2), 201, 'another representative, invited');
+    my $rid2 = $c2->{representative}{id};
+    my $token2 = next_token($email2);
+    tdb()->do('UPDATE representatives SET access_ends_at = ? WHERE id = ?', undef, time - 60, $rid2);
+    my $accounts = tdb()->selectrow_array('SELECT count(*) FROM portal_accounts');
+    error_ok(rcpt(lookup => { token => $token2 }), 410, 'revoked',
+             'a pending link whose access ran out since answers revoked');
+    error_ok(rcpt(accept => { token => $token2, date_of_birth => $A->{date_of_birth},
+                              username => "lapsed.$$", password => 'a long enough password' }),
+             410, 'revoked', 'and cannot be accepted');
+    is(tdb()->selectrow_array('SELECT count(*) FROM portal_accounts'), $accounts, 'no account was made');
+}
+
 # --- a disabled account, or an ended grant, reaches nothing -------------------------------------------
 {
     my ($aid) = tdb()->selectrow_array('SELECT id FROM portal_accounts WHERE username = ?', undef, $user);

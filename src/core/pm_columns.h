@@ -508,6 +508,8 @@ enum { PM_COLS_TAKEN(PM_COL_NAME, PM_COL_NAME) };
     /* a reset's account must still be active (an invitation has none: 1) */ \
     COL(TOKEN_ACCOUNT_ACTIVE, \
         "CASE WHEN i.account_id IS NULL OR a.status = 'active' THEN 1 ELSE 0 END") \
+    /* a representative's access end (epoch seconds; NULL: open, or the client's own) */ \
+    COL(TOKEN_ACCESS_ENDS_AT, "r.access_ends_at") \
     LAST(TOKEN_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END")
 enum { PM_COLS_TOKEN(PM_COL_NAME, PM_COL_NAME) };
 

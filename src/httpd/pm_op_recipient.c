@@ -48,6 +48,15 @@ static pm_op_outcome retired_token(pm_op_ctx *c, pm_op_token *t)
            ? PM_OP_ADDRESS_CHANGED : PM_OP_SUPERSEDED;
 }
 
+/* An invitation to a representative whose access has ended since it was sent (its
+ * last day passed): accepting would bring an account that reaches nothing. */
+static int access_ended(const pm_op_ctx *c, const pm_row *inv)
+{
+    const char *ends = pm_row_str(inv, TOKEN_ACCESS_ENDS_AT);
+
+    return ends && *ends && apr_atoi64(ends) <= c->now;
+}
+
 pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)
 {
     apr_array_header_t *rows;
@@ -75,6 +84,9 @@ pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)
     }
     if (strcmp(status, "pending") == 0 && pm_row_int(t->inv, TOKEN_ACCOUNT_ACTIVE, 1) != 1) {
         status = "revoked";              /* the reset's account was disabled */
+    }
+    if (strcmp(status, "pending") == 0 && !t->reset && access_ended(c, t->inv)) {
+        status = "revoked";              /* the representative's access is over */
     }
     return strcmp(status, "pending") == 0 ? PM_OP_OK : refusal_of(status);
 }

@@ -195,7 +195,7 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     const pm_row *rep;
     apr_array_header_t *taken;
     pm_op_outcome o;
-    int superseded = 0, grants = 0;
+    int superseded = 0, grants = 0, revoked = 0;
     json_t *detail;
     rep_access a;
 
@@ -225,8 +225,18 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
                       rid) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
+    /* access that ends with this edit: an open invitation would bring an account
+     * that reaches nothing, so it is withdrawn in the same transaction */
+    if (access_over(c, a.ends_at)
+        && pm_db_exec(c->db, PM_SQL_REP_REVOKE_OPEN, &revoked, pm_arg_int(p, c->now), rid)
+           != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
     detail = pm_json_object(p);
     pm_json_set_int(detail, "superseded_invitations", superseded);
+    if (revoked > 0) {
+        pm_json_set_int(detail, "revoked_invitations", revoked);
+    }
     note_access_change(c, detail, rep, &a, grants);
     return pm_op_finish(c, "representative.update", *client_id, rep_id, detail);
 }
