@@ -710,6 +710,8 @@ for my $case ([9703, 1], [9704, 720], [9705, 5]) {
     my ($sentence) = $text =~ /(The link works until [^.]*[AP]M)/;
     my @when = $text =~ /until $HUMAN_TIME/;
     ok(@when, "ttl $ttl: the email states the expiry as 'until Month D, YYYY at H:MM AM'") or diag $text;
+    like($text, qr/until $HUMAN_TIME[ \x{a0}\x{202f}][A-Z][A-Za-z0-9+:-]*\./,
+         "ttl $ttl: and names the time zone after the time (the server's own here)");
     is(@when ? human_to_epoch(@when) : undef, $row->{expires_at} - $row->{expires_at} % 60,
        "ttl $ttl: the email's expiry is the enforced expires_at (to the minute)") or diag $sentence;
     my ($token) = $text =~ /#t=([A-Za-z0-9_-]{43})/;

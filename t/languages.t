@@ -78,6 +78,8 @@ sub expires_of_client {
         my ($date, $ampm) = expected_spanish_date(expires_of_client(9721), 'America/Chicago');
         like($text, qr/hasta el \Q$date\E$SP\Q$ampm\E$SP?m\./,
              "es client: the expiry in Spanish in Chicago's time ($date $ampm m.)");
+        like($text, qr/hasta el \Q$date\E$SP\Q$ampm\E$SP?m\.${SP}hora de Chicago\./,
+             'es client: the time names its zone (a representative may live in another one)');
         unlike($text, qr/UTC|Hello/, 'es client: no UTC, no English');
         like($text, qr/Recibió este correo porque Riverside Counseling le invitó/,
              'es client: the footer in Spanish');
@@ -96,6 +98,17 @@ sub expires_of_client {
         my ($date, $ampm) = expected_spanish_date(expires_of_client(9721), 'Europe/Madrid');
         like($text, qr/hasta el \Q$date\E$SP\Q$ampm\E$SP?m\./,
              "es client: the expiry in Madrid's time ($date $ampm m.)");
+        like($text, qr/hasta el \Q$date\E$SP\Q$ampm\E$SP?m\.${SP}CES?T\./, "es client: Madrid's zone named");
+    }
+    # an English client in Chicago: "until December 8, 2026 at 4:13 PM CST."
+    json_ok(put_settings({ time_zone => 'America/Chicago' }), 200, 'time_zone America/Chicago again');
+    my $en = add_client(9729, 'Lane', 'Zone', 'lane.zone@example.test', 'clin1');
+    mail_clear();
+    json_ok(staff(POST => '/clients/9729/invitations', user => 'clin1', json => {}), 201, 'invite Lane');
+    ($p, $text) = email_to($en->{email}, 'en client, Chicago');
+    if ($p) {
+        like($text, qr/The link works until [A-Z][a-z]+ \d{1,2}, \d{4} at \d{1,2}:\d\d${SP}[AP]M${SP}C[SD]T\./,
+             'en client: the expiry names its zone (CST or CDT)');
     }
     json_ok(put_settings({ time_zone => undef }), 200, 'time_zone back to the server\'s');
 }

@@ -233,23 +233,30 @@ function showProblem(code) {
 }
 
 // A moment in the practice's time zone (the lookup's time_zone) and the page's language: the
-// catalog's intl_locale (a BCP 47 tag, e.g. es-u-hc-h12 for a 12-hour clock) and its
-// date.at_time, e.g. "December 8, 2026 at 4:13 PM" / "8 de diciembre de 2026, 4:13 p. m.".
+// catalog's intl_locale (a BCP 47 tag, e.g. es-u-hc-h12 for a 12-hour clock), its
+// time_zone_name (how the zone is named, as the emails name it) and its date.at_time, e.g.
+// "December 8, 2026 at 4:13 PM CST" / "8 de diciembre de 2026, 4:13 p. m. hora de Chicago".
+// The zone is always named: a representative may live in another one.
 function practiceTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
   const locale = typeof words.intl_locale === 'string' ? words.intl_locale : lang;
+  const zoneName = typeof words.time_zone_name === 'string' ? words.time_zone_name : 'short';
   const zone = invitation && invitation.time_zone;
-  const format = (timeZone) => t('date.at_time', {
+  const format = (timeZone, timeZoneName) => t('date.at_time', {
     date: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d),
-    time: new Intl.DateTimeFormat(locale, { timeStyle: timeZone === 'UTC' ? 'long' : 'short', timeZone }).format(d),
+    time: new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit', timeZoneName, timeZone })
+      .format(d),
   });
-  try {
-    return format(zone || undefined);
-  } catch {
-    // a zone this browser does not know: the practice's clock cannot be shown, so say UTC
-    return format('UTC');
+  for (const [timeZone, name] of [[zone || undefined, zoneName], [zone || undefined, 'short']]) {
+    try {
+      return format(timeZone, name);
+    } catch {
+      // an older browser without this way of naming zones: the next one
+    }
   }
+  // a zone this browser does not know: the practice's clock cannot be shown, so say UTC
+  return format('UTC', 'short');
 }
 
 // ---- brand colour ---------------------------------------------------------------------------
