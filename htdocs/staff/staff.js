@@ -806,9 +806,11 @@ function accessWords(rep) {
   const scopes = rep.scopes || [];
   const what = scopes.length ? scopes.map((k) => SCOPE[k] || k).join(', ') : 'nothing (no parts of the portal)';
   let when = '';
-  if (rep.starts_at && rep.ends_at) when = ', from ' + rep.starts_at + ' through ' + rep.ends_at;
-  else if (rep.starts_at) when = ', from ' + rep.starts_at;
-  else if (rep.ends_at) when = ', through ' + rep.ends_at;
+  // calendar days, written like every other date on the page
+  const starts = calendarDate(rep.starts_at), ends = calendarDate(rep.ends_at);
+  if (starts && ends) when = ', from ' + starts + ' through ' + ends;
+  else if (starts) when = ', from ' + starts;
+  else if (ends) when = ', through ' + ends;
   return what + when;
 }
 

@@ -306,7 +306,7 @@ describe('end to end (real server)', () => {
     if (await refused.count()) assert.fail('invite representative was refused: ' + (await refused.allTextContents()).join(' '));
     await rep.getByText('Guardian').waitFor();
     // the module stored the access: the re-read client view shows it back
-    await rep.getByText('Portal access: Messages, Forms, Appointments, through 2099-12-31').waitFor();
+    await rep.getByText('Portal access: Messages, Forms, Appointments, through December 31, 2099').waitFor();
     await rep.getByRole('button', { name: 'Change access of Robin O’Neill-Smith' }).click();
     const access = rep.getByRole('form', { name: 'Portal access of Robin O’Neill-Smith' });
     await access.getByRole('checkbox', { name: 'Billing' }).check();
@@ -318,7 +318,7 @@ describe('end to end (real server)', () => {
     assert.equal(await access.getByLabel('Access starts').inputValue(), '2100-01-01', 'what was typed stays');
     await access.getByLabel('Access starts').fill('');
     await access.getByRole('button', { name: 'Save access' }).click();
-    await rep.getByText('Portal access: Messages, Billing, Forms, Appointments, through 2099-12-31').waitFor();
+    await rep.getByText('Portal access: Messages, Billing, Forms, Appointments, through December 31, 2099').waitFor();
     await rep.getByText('Email sent', { exact: true }).waitFor({ timeout: 60000 });
     await checkA11y(page, 'e2e staff representative');
     await screenshot(page, 'e2e-staff-representative');

@@ -627,7 +627,7 @@ describe('staff page', () => {
     await page.getByLabel('Access ends').fill('2099-06-30');
     await form.getByRole('button', { name: 'invite', exact: true }).click();
     const rep = page.locator('.rep-item').filter({ hasText: 'Cora Adams' });
-    await rep.getByText('Portal access: Messages, Forms, Appointments, from 2099-01-15 through 2099-06-30').waitFor();
+    await rep.getByText('Portal access: Messages, Forms, Appointments, from January 15, 2099 through June 30, 2099').waitFor();
     const post = apiCalls(/^POST \/portal-manager\/api\/clients\/11\/representatives$/).at(-1);
     const sent = JSON.parse(post.body);
     assert.deepEqual([sent.scopes, sent.starts_at, sent.ends_at], [['messages', 'forms', 'appointments'], '2099-01-15', '2099-06-30']);
@@ -642,7 +642,7 @@ describe('staff page', () => {
     await edit.getByRole('checkbox', { name: 'Forms' }).uncheck();
     await edit.getByLabel('Access ends').fill('');
     await edit.getByRole('button', { name: 'Save access' }).click();
-    await rep.getByText('Portal access: Messages, Billing, Appointments, from 2099-01-15').waitFor();
+    await rep.getByText('Portal access: Messages, Billing, Appointments, from January 15, 2099').waitFor();
     const put = apiCalls(/^PUT \/portal-manager\/api\/representatives\/\d+$/).at(-1);
     assert.deepEqual(JSON.parse(put.body), { scopes: ['messages', 'billing', 'appointments'], starts_at: '2099-01-15', ends_at: null });
     await page.locator('#status').filter({ hasText: 'Portal access of Cora Adams saved' }).waitFor();
