@@ -15,7 +15,7 @@
 
 static const char *db_error(admin_db *db, int rv)
 {
-    const char *msg = apr_dbd_error(db->driver, db->handle, rv);
+    const char *msg = pm_db_one_line(db->pool, apr_dbd_error(db->driver, db->handle, rv));
 
     return (msg && *msg) ? msg : apr_psprintf(db->pool, "error %d", rv);
 }

@@ -82,8 +82,29 @@ static void call_leave(pm_db *db)
     }
 }
 
+const char *pm_db_one_line(apr_pool_t *p, const char *msg)
+{
+    char *out, *c;
+    apr_size_t n;
+
+    if (msg == NULL) {
+        return NULL;
+    }
+    out = apr_pstrdup(p, msg);
+    for (c = out; *c; c++) {
+        if (*c == '\n' || *c == '\r' || *c == '\t') {
+            *c = ' ';
+        }
+    }
+    for (n = strlen(out); n > 0 && out[n - 1] == ' '; n--) {
+        out[n - 1] = '\0';
+    }
+    return out;
+}
+
 void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg)
 {
+    msg = pm_db_one_line(db->scratch, msg);     /* libpq's end with a newline */
     /* the write lock not taken at the start is the transaction not starting (a busy
      * file waited for in vain), not a statement of the caller's failing */
     if (db->locking && ev == PM_DB_EV_FAILED) {
@@ -103,7 +124,7 @@ apr_status_t pm_db_prepare(const apr_dbd_driver_t *driver, apr_pool_t *pool, apr
     int rc = apr_dbd_prepare(driver, pool, handle, st->sql, st->label, &stmt);
 
     if (rc != 0) {
-        *error = apr_dbd_error(driver, handle, rc);
+        *error = pm_db_one_line(pool, apr_dbd_error(driver, handle, rc));
         return APR_EGENERAL;
     }
     apr_hash_set(prepared, st->label, APR_HASH_KEY_STRING, stmt);

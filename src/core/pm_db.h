@@ -95,6 +95,10 @@ apr_status_t pm_db_commit(pm_db *db);
 void pm_db_rollback(pm_db *db);
 int pm_db_in_transaction(const pm_db *db);
 
+/* A driver's error text on one line: line breaks and tabs as spaces, no trailing
+ * space (libpq's messages end with a newline, and may hold DETAIL lines). */
+const char *pm_db_one_line(apr_pool_t *p, const char *msg);
+
 /* Tell the caller through its report hook (for code built on the executor). */
 void pm_db_report(pm_db *db, pm_db_event ev, const char *label, const char *msg);
 

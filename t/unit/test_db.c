@@ -325,6 +325,18 @@ static void test_client_keys(pm_db *db, apr_pool_t *p)
        rows->nelts);
 }
 
+/* libpq's messages end with a newline and may carry DETAIL lines: one log line each */
+static void test_one_line(apr_pool_t *p)
+{
+    ok(pm_db_one_line(p, NULL) == NULL, "one_line: NULL stays NULL");
+    is_str(pm_db_one_line(p, "ERROR:  relation \"x\" does not exist\n"),
+           "ERROR:  relation \"x\" does not exist", "one_line: the trailing newline goes");
+    is_str(pm_db_one_line(p, "ERROR:  duplicate key\nDETAIL:  Key (id)=(1) exists.\n"),
+           "ERROR:  duplicate key DETAIL:  Key (id)=(1) exists.", "one_line: DETAIL joins the line");
+    is_str(pm_db_one_line(p, "a\r\n\tb  \n\n"), "a   b", "one_line: CR and tab too, all trailing space");
+    is_str(pm_db_one_line(p, ""), "", "one_line: empty stays empty");
+}
+
 int main(int argc, const char *const *argv)
 {
     const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
@@ -347,6 +359,7 @@ int main(int argc, const char *const *argv)
         return done_testing();
     }
     ok(1, "a SQLite file with the schema");
+    test_one_line(p);
     db = pm_db_make(p, drv, h, NULL, &lazy_hooks, &s);
     test_select_exec(db, &s);
     test_null(db);
