@@ -20,6 +20,7 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Encode ();
+use POSIX ();
 use MIME::Base64 qw(decode_base64 encode_base64);
 use Time::HiRes qw(sleep);
 use Time::Local qw(timegm);
@@ -68,8 +69,9 @@ sub human_time {
     my @t = localtime shift;
     my @months = qw(January February March April May June July August September October
                     November December);
-    return sprintf "%s %d, %d at %d:%02d\x{a0}%s", $months[$t[4]], $t[3], $t[5] + 1900,
-                   $t[2] % 12 || 12, $t[1], $t[2] < 12 ? 'AM' : 'PM';
+    # the zone named after the time: the server's own, UTC under scripts/lib/apache-tests.sh
+    return sprintf "%s %d, %d at %d:%02d\x{a0}%s %s", $months[$t[4]], $t[3], $t[5] + 1900,
+                   $t[2] % 12 || 12, $t[1], $t[2] < 12 ? 'AM' : 'PM', POSIX::strftime('%Z', @t);
 }
 
 sub rfc5322_epoch {

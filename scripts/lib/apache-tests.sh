@@ -59,7 +59,9 @@ if [[ $driver == pgsql && -z ${PM_DB_PARAMS:-} ]]; then
     pg_dir=$PM_PG_DIR
 fi
 
-env_vars=(PM_DB_DRIVER="$driver")
+# one clock for httpd and the tests (the emails name the server's zone when the
+# practice sets none; t/delivery.t writes the same words)
+env_vars=(PM_DB_DRIVER="$driver" TZ=UTC)
 if [[ $driver == pgsql ]]; then env_vars+=(PM_DB_PARAMS="$PM_DB_PARAMS"); fi
 for v in PM_MODULE PM_HTTPD PM_APXS APACHE_TEST_PORT APACHE_TEST_TRACE_LEVEL PM_FAULT_CASES; do
     if [[ -n ${!v:-} ]]; then env_vars+=("$v=${!v}"); fi
