@@ -1,6 +1,7 @@
 # t/admin_settings.t — the champions' portal settings (issue 7, docs/api.md, docs/configuration.md):
 # who may change them (Apache's Require on /admin, /me.admin), GET with defaults, every
-# validation rule with good, bad and boundary values, null resets, unknown settings, the
+# validation rule with good, bad and boundary values (the practice phone's shape too), every
+# refused value of one body named at once, null resets, unknown settings, the
 # audit row (names, never template text), the preview versus the email actually received,
 # the expiry the email states versus the one the server enforces, test emails through the
 # real worker, and the practice logo as an inline cid: image.
@@ -381,6 +382,21 @@ my @RULES = (
         bad  => ['', "  \n ", 'x' x 301, 'é' x 301, "Bell\x07", "Del\x7f", 42, JSON::PP::true, ['x'],
                  { street => 'x' }],
     },
+    # a phone number: digits and + ( ) - . / and spaces, 7 digits at least, an optional
+    # extension at the end; one line of at most 40 characters
+    practice_phone => {
+        good => ['(555) 010-0100', '+34 912 345 678', '+44 20 7946 0958', '555-010-0100',
+                 '555.010.0100', '0800/123 4567', '5550100', '+1 555 0100',
+                 '+1 (555) 010-0100 ext. 12', '(555) 010-0100 ext 12', '555-010-0100 x12',
+                 '555-010-0100x12', '+34 912 345 678 extension 12', '(555) 010-0100 Ext. 345',
+                 '+1 (555) 010-0100 extension 123456789012'],
+        bad  => ['call us maybe', '12345', '123456', '555-CALL-NOW', 'Tel: 555 010 0100',
+                 '555 010 0100 (office)', '12345 ext. 678', '(555) 010-0100 ext.',
+                 '(555) 010-0100 ext. twelve', '555 010 0100 #12', 'x12 555 010 0100',
+                 '+1 (555) 010-0100 extension 1234567890123', '5' x 41, '', '   ',
+                 "555\n010 0100", "555\t0100100", '５５５ ０１０ ０１００', 5550100, JSON::PP::true,
+                 ['555 010 0100']],
+    },
     # ends on the default: later files expect the list in English order
     collation_locale => {
         good => ['sv', 'fr_CA', 'el', 'en'],
@@ -455,6 +471,38 @@ sub stored_form {
     is($err && $err->{error}{field}, 'brand_color', 'one good and one bad: field is the bad one');
     is_deeply(settings_rows(), $rows, 'one good and one bad: nothing stored (all or nothing)');
     is(get_settings()->{practice_name}, 'Several At Once', 'one good and one bad: practice_name unchanged');
+
+    # every refused value at once, in the body's order (the first one also as `error`),
+    # and nothing stored
+    $res = put_settings('{"practice_phone": "call us maybe", "brand_color": "blue", '
+                        . '"invitation_ttl_hours": 48, "practice_name": "' . ('x' x 201) . '"}');
+    $err = error_ok($res, 422, 'invalid_setting', 'three bad values and a good one');
+    is_deeply($err && $err->{errors},
+              [{ field => 'practice_phone',
+                 message => 'practice_phone must be a phone number, such as (555) 010-0100 or '
+                          . '+34 912 345 678, optionally with an extension (ext. 12).' },
+               { field => 'brand_color', message => 'brand_color must be a colour written #rrggbb.' },
+               { field => 'practice_name', message => 'practice_name must be at most 200 characters.' }],
+              'three bad values: errors names each one with its message, in the body\'s order')
+        or diag explain $err;
+    is($err && $err->{error}{field}, 'practice_phone', 'three bad values: error.field is the first');
+    is($err && $err->{error}{message}, $err && $err->{errors}[0]{message},
+       'three bad values: error.message is the first one\'s');
+    is_deeply(settings_rows(), $rows, 'three bad values: nothing stored, the good one neither');
+    $err = error_ok(put_settings({ brand_color => 'blue' }), 422, 'invalid_setting', 'one bad value');
+    is_deeply($err && $err->{errors}, [{ field => 'brand_color', message => $err->{error}{message} }],
+              'one bad value: errors holds it alone');
+    $err = error_ok(put_settings({ client_invitation_message => { es => 'Sin enlace' } }), 422,
+                    'invalid_setting', 'a Spanish message without {{link}}');
+    is($err && $err->{error}{message},
+       'client_invitation_message [es] must contain {{link}}, where the invitation link goes.',
+       'a Spanish message without {{link}}: the language and what {{link}} is for');
+    # a name that is no setting is answered first, wherever it is in the body
+    $res = put_settings('{"brand_color": "blue", "colour": "#ffffff", "practice_phone": "call us"}');
+    $err = error_ok($res, 400, 'unknown_field', 'a bad value before an unknown setting');
+    is($err && $err->{error}{field}, 'colour', 'a bad value before an unknown setting: 400 names the unknown one');
+    ok($err && !exists $err->{errors}, 'unknown setting: no errors list');
+    is_deeply(settings_rows(), $rows, 'a bad value before an unknown setting: nothing stored');
 
     $res = put_settings({ practice_name => 'Half Applied', colour => '#ffffff' });
     $err = error_ok($res, 400, 'unknown_field', 'unknown setting "colour"');
@@ -1118,6 +1166,8 @@ sub leaf_parts {
     is($by{portal_url}{default_from}, 'PortalLoginURL', 'portal_url: default from PortalLoginURL');
     is_deeply([sort @{ $by{modules}{keys} || [] }], [sort keys %DEFAULT_MODULES], 'modules: the six keys');
     ok($by{practice_phone}{nullable} && !$by{practice_name}{nullable}, 'practice_phone nullable, practice_name not');
+    ok($by{practice_phone}{type} eq 'phone' && $by{practice_phone}{max_length} == 40,
+       'practice_phone: a phone number of at most 40 characters');
     ok($by{practice_address}{nullable} && $by{practice_address}{type} eq 'lines'
        && $by{practice_address}{max_length} == 300, 'practice_address: nullable lines of at most 300 characters');
 
@@ -1146,6 +1196,7 @@ sub leaf_parts {
         my ($n, $max) = @$d{qw(name max_length)};
         my ($fit, $over) = $d->{type} eq 'message' ? (('x' x ($max - 8)) . '{{link}}', ('x' x ($max - 7)) . '{{link}}')
                          : $d->{type} eq 'color'   ? ('#' . ('a' x ($max - 1)), '#' . ('a' x $max))
+                         : $d->{type} eq 'phone'   ? ('5' x $max, '5' x ($max + 1))
                          :                           ('x' x $max, 'x' x ($max + 1));
         json_ok(put_settings({ $n => $fit }), 200, "$n: $max characters accepted");
         error_ok(put_settings({ $n => $over }), 422, 'invalid_setting', "$n: " . ($max + 1) . " characters refused");

@@ -479,7 +479,7 @@ const char *pm_template_problem(apr_pool_t *p, const char *tmpl, int need_link)
         s = close + 2;
     }
     if (need_link && !has_link) {
-        return "must contain {{link}}";
+        return "must contain {{link}}, where the invitation link goes";
     }
     return NULL;
 }

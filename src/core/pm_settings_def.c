@@ -13,6 +13,7 @@
 
 #include <apr_strings.h>
 #include <string.h>
+#include <strings.h>
 
 #define AT(f) offsetof(pm_settings, f)
 #define NOT_LOADED PM_SETTING_NOT_LOADED
@@ -50,7 +51,8 @@ const pm_setting_def pm_setting_defs[] = {
       AT(representatives_enabled) },
     { "collation_locale", PM_SETTING_LOCALE, 0, 0, 0, PM_COLLATE_DEFAULT_LOCALE, NULL, 0,
       AT(collation_locale) },
-    { "practice_phone", PM_SETTING_TEXT, 1, 40, 0, NULL, NULL, 1, AT(practice_phone) },
+    /* in every email's footer and on the recipient pages: a number to call */
+    { "practice_phone", PM_SETTING_PHONE, 1, 40, 0, NULL, NULL, 1, AT(practice_phone) },
     /* the emails' footer (with the name and phone); line breaks kept */
     { "practice_address", PM_SETTING_LINES, 1, 300, 0, NULL, NULL, 1, AT(practice_address) },
     /* the language of a recipient who has none of their own (pm_locale.c) */
@@ -78,7 +80,7 @@ const char *const pm_setting_modules[] = {
 
 static const char *const type_names[] = {
     "text", "url", "color", "logo", "integer", "subject", "message", "boolean", "modules",
-    "locale", "language", "time_zone", "lines"
+    "locale", "language", "time_zone", "lines", "phone"
 };
 
 const pm_setting_def *pm_setting_find(const char *name)
@@ -140,7 +142,7 @@ static int has_length(const pm_setting_def *d)
 {
     return d->type == PM_SETTING_TEXT || d->type == PM_SETTING_SUBJECT
         || d->type == PM_SETTING_MESSAGE || d->type == PM_SETTING_COLOR
-        || d->type == PM_SETTING_LINES;
+        || d->type == PM_SETTING_LINES || d->type == PM_SETTING_PHONE;
 }
 
 json_t *pm_setting_definition(const pm_setting_def *d, json_t *dflt)
@@ -260,6 +262,57 @@ static const char *text_problem(apr_pool_t *p, json_t *v, size_t max, int newlin
     return s[strspn(s, newlines ? " \t\r\n" : " \t")] ? NULL : "must not be empty";
 }
 
+/* ---- phone numbers: digits and + ( ) - . / and spaces, PHONE_MIN_DIGITS digits at
+ * least, then maybe an extension: "ext. 12", "ext 12", "x12", "extension 12" ---- */
+
+#define PHONE_CHARS      "0123456789 +()-./"
+#define PHONE_MIN_DIGITS 7
+#define PHONE_PROBLEM    "must be a phone number, such as (555) 010-0100 or +34 912 345 678, " \
+                         "optionally with an extension (ext. 12)"
+
+/* the words an extension starts with, in any case; a longer one before its prefix */
+static const char *const extension_words[] = { "extension", "ext.", "ext", "x", NULL };
+
+static size_t count_digits(const char *s, size_t n)
+{
+    size_t i, digits = 0;
+
+    for (i = 0; i < n; i++) {
+        digits += s[i] >= '0' && s[i] <= '9';
+    }
+    return digits;
+}
+
+/* Whether s, to its end, is an extension: one of extension_words, spaces, digits. */
+static int is_extension(const char *s)
+{
+    const char *const *w;
+
+    for (w = extension_words; *w; w++) {
+        size_t n = strlen(*w);
+        if (strncasecmp(s, *w, n) == 0) {
+            s += n + strspn(s + n, " ");
+            return *s != '\0' && s[strspn(s, "0123456789")] == '\0';
+        }
+    }
+    return 0;
+}
+
+static const char *phone_problem(apr_pool_t *p, json_t *v, size_t max)
+{
+    const char *err = text_problem(p, v, max, 0), *s, *rest;
+
+    if (err) {
+        return err;
+    }
+    s = json_string_value(v);
+    rest = s + strspn(s, PHONE_CHARS);            /* the extension, or the end */
+    if ((*rest && !is_extension(rest)) || count_digits(s, (size_t)(rest - s)) < PHONE_MIN_DIGITS) {
+        return PHONE_PROBLEM;
+    }
+    return NULL;
+}
+
 static const char *url_problem(apr_pool_t *p, json_t *v, int allow_insecure)
 {
     const char *err;
@@ -356,6 +409,8 @@ const char *pm_setting_problem(apr_pool_t *p, const pm_setting_def *d, json_t *v
         return text_problem(p, v, (size_t)d->max, 0);
     case PM_SETTING_LINES:
         return text_problem(p, v, (size_t)d->max, 1);
+    case PM_SETTING_PHONE:
+        return phone_problem(p, v, (size_t)d->max);
     case PM_SETTING_URL:
         return url_problem(p, v, allow_insecure_urls);
     case PM_SETTING_COLOR:

@@ -39,7 +39,8 @@ typedef enum {
     PM_SETTING_TEXT, PM_SETTING_URL, PM_SETTING_COLOR, PM_SETTING_LOGO, PM_SETTING_INT,
     PM_SETTING_SUBJECT, PM_SETTING_MESSAGE, PM_SETTING_BOOL, PM_SETTING_MODULES,
     PM_SETTING_LOCALE, PM_SETTING_LANGUAGE, PM_SETTING_TIME_ZONE,
-    PM_SETTING_LINES                    /* text that may hold line breaks */
+    PM_SETTING_LINES,                   /* text that may hold line breaks */
+    PM_SETTING_PHONE                    /* one line: a phone number, maybe an extension */
 } pm_setting_type;
 
 #define PM_SETTING_NOT_LOADED ((size_t)-1)

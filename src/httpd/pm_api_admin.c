@@ -1,7 +1,8 @@
 /* pm_api_admin.c — the champions' routes under /admin (protected by whatever
  * Require the deployment writes for that Location): portal settings (checked
- * and stored by pm_op_settings.c), the email preview and test email, and the
- * audit trail as JSON or CSV. The delivery queue's routes are pm_api_outbox.c's. */
+ * and stored by pm_op_settings.c; a refusal lists every refused value), the email
+ * preview and test email, and the audit trail as JSON or CSV. The delivery queue's
+ * routes are pm_api_outbox.c's. */
 #include "pm_api.h"
 #include "pm_outbox_wake.h"
 #include "pm_audit.h"
@@ -139,17 +140,53 @@ static const pm_api_answer answers[] = {
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 
+/* What a refused value's setting must be: "brand_color must be a colour written
+ * #rrggbb." (the pages put the setting's own label in place of the name). */
+static const char *refusal_message(pm_req *q, const pm_op_setting_problem *e)
+{
+    return apr_psprintf(q->r->pool, "%s %s.", e->key, e->problem);
+}
+
+/* The `errors` of a 422 invalid_setting: {field, message} of every refused value. */
+static json_t *refusals_json(pm_req *q, const apr_array_header_t *problems)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < problems->nelts; i++) {
+        const pm_op_setting_problem *e = &APR_ARRAY_IDX(problems, i, pm_op_setting_problem);
+        json_t *j = json_object();
+
+        pm_json_set_str(j, "field", e->key);
+        pm_json_set_str(j, "message", refusal_message(q, e));
+        json_array_append_new(list, j);
+    }
+    return list;
+}
+
+/* 422 invalid_setting: the first refused value as `error` (its field and message),
+ * every one of them in `errors`; nothing was stored. */
+static int refuse_values(pm_req *q, const apr_array_header_t *problems)
+{
+    const pm_op_setting_problem *first = &APR_ARRAY_IDX(problems, 0, pm_op_setting_problem);
+    json_t *extra = pm_json_object(q->r->pool);
+
+    json_object_set_new(extra, "errors", refusals_json(q, problems));
+    return pm_http_send_error_with(q, HTTP_UNPROCESSABLE_ENTITY, "invalid_setting",
+                                   refusal_message(q, first), first->key, extra);
+}
+
 /* A body that cannot be stored: nothing in it, a setting that does not exist,
- * or a value its definition refuses. */
-static int refuse_settings(pm_req *q, pm_op_outcome o, const char *key, const char *problem)
+ * or values their definitions refuse. */
+static int refuse_settings(pm_req *q, pm_op_outcome o, const char *key,
+                           const apr_array_header_t *problems)
 {
     if (o == PM_OP_UNKNOWN_SETTING) {
         return pm_http_send_error(q, HTTP_BAD_REQUEST, "unknown_field",
                                   apr_psprintf(q->r->pool, "There is no setting '%s'.", key), key);
     }
     if (o == PM_OP_INVALID_SETTING) {
-        return pm_http_unprocessable(q, "invalid_setting",
-                                     apr_psprintf(q->r->pool, "%s %s.", key, problem), key);
+        return refuse_values(q, problems);
     }
     return pm_api_send_outcome(q, answers, "settings.update", o);
 }
@@ -159,14 +196,16 @@ static int refuse_settings(pm_req *q, pm_op_outcome o, const char *key, const ch
 int pm_api_admin_settings_put(pm_req *q)
 {
     int insecure_ok = pm_server_config(q->r->server)->allow_insecure_urls == 1;
-    const char *key, *problem;
+    const char *key;
+    apr_array_header_t *problems;
     pm_op_ctx c;
     pm_op_outcome o;
     json_t *doc;
     int rc;
 
-    if ((o = pm_op_settings_check(q->body, insecure_ok, q->r->pool, &key, &problem)) != PM_OP_OK) {
-        return refuse_settings(q, o, key, problem);
+    if ((o = pm_op_settings_check(q->body, insecure_ok, q->r->pool, &key, &problems))
+        != PM_OP_OK) {
+        return refuse_settings(q, o, key, problems);
     }
     pm_op_ctx_init(&c, q);
     if ((o = pm_op_settings_store(&c, q->body)) != PM_OP_OK) {

@@ -216,10 +216,18 @@ pm_op_outcome pm_op_staff_set_notify(pm_op_ctx *c, const char *notify);
 
 /* ---- settings (pm_op_settings.c) ---- */
 
-/* Checks a PUT body: NO_BODY, UNKNOWN_SETTING or INVALID_SETTING with *key and
- * *problem set, or OK. */
+/* One value of a PUT body that its definition refuses: the setting, and why
+ * (pm_setting_problem's words, "must be ..."). */
+typedef struct pm_op_setting_problem {
+    const char *key;
+    const char *problem;
+} pm_op_setting_problem;
+
+/* Checks a PUT body: NO_BODY; UNKNOWN_SETTING with *key the first name that is not a
+ * setting (looked for before any value is checked); INVALID_SETTING with *problems
+ * every refused value (pm_op_setting_problem), in the body's order; or OK. */
 pm_op_outcome pm_op_settings_check(json_t *body, int insecure_ok, apr_pool_t *p,
-                                   const char **key, const char **problem);
+                                   const char **key, apr_array_header_t **problems);
 /* Stores the body's values (null: back to the default) in one transaction,
  * audited; a new collation_locale refreshes the client sort keys. */
 pm_op_outcome pm_op_settings_store(pm_op_ctx *c, json_t *body);

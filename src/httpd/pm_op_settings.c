@@ -1,33 +1,57 @@
 /* pm_op_settings.c — the settings operations: checking a PUT body against the
- * definitions (pm_settings_def.c), and storing it in one audited transaction,
- * with a new collation_locale's client sort keys (pm_client_keys.c). */
+ * definitions (pm_settings_def.c), every value of it, and storing it in one audited
+ * transaction, with a new collation_locale's client sort keys (pm_client_keys.c). */
 #include "pm_op.h"
 #include "pm_audit.h"
 #include "pm_client_keys.h"
 #include "pm_collate.h"
 
-pm_op_outcome pm_op_settings_check(json_t *body, int insecure_ok, apr_pool_t *p,
-                                   const char **key, const char **problem)
+/* The first name in the body that is not a setting, or NULL. */
+static const char *unknown_setting(json_t *body)
 {
     const char *k;
     json_t *v;
 
-    *key = *problem = NULL;
+    json_object_foreach(body, k, v) {
+        if (pm_setting_find(k) == NULL) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+/* Every value (null aside: back to the default) its definition refuses, in the
+ * body's order. */
+static apr_array_header_t *refused_values(json_t *body, int insecure_ok, apr_pool_t *p)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(pm_op_setting_problem));
+    const char *k, *problem;
+    json_t *v;
+
+    json_object_foreach(body, k, v) {
+        if (!json_is_null(v)
+            && (problem = pm_setting_problem(p, pm_setting_find(k), v, insecure_ok)) != NULL) {
+            pm_op_setting_problem *e = apr_array_push(out);
+            e->key = k;
+            e->problem = problem;
+        }
+    }
+    return out;
+}
+
+pm_op_outcome pm_op_settings_check(json_t *body, int insecure_ok, apr_pool_t *p,
+                                   const char **key, apr_array_header_t **problems)
+{
+    *key = NULL;
+    *problems = NULL;
     if (body == NULL || json_object_size(body) == 0) {
         return PM_OP_NO_BODY;
     }
-    json_object_foreach(body, k, v) {
-        const pm_setting_def *d = pm_setting_find(k);
-        *key = k;
-        if (d == NULL) {
-            return PM_OP_UNKNOWN_SETTING;
-        }
-        if (!json_is_null(v) && (*problem = pm_setting_problem(p, d, v, insecure_ok)) != NULL) {
-            return PM_OP_INVALID_SETTING;
-        }
+    if ((*key = unknown_setting(body)) != NULL) {
+        return PM_OP_UNKNOWN_SETTING;
     }
-    *key = NULL;
-    return PM_OP_OK;
+    *problems = refused_values(body, insecure_ok, p);
+    return (*problems)->nelts > 0 ? PM_OP_INVALID_SETTING : PM_OP_OK;
 }
 
 /* The collation_locale the body sets (null: the default), or NULL if it does not. */

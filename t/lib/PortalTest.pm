@@ -166,7 +166,8 @@ sub json_ok {
 
 # error_ok($res, $status, $code, $name): the error envelope
 #   {"error":{"code":CODE,"message":"...", ["field":"..."]},"request_id":"..."
-#    [,"practice_name":"...","practice_phone":...,"language":"..","tries_left":N]}
+#    [,"practice_name":"...","practice_phone":...,"language":"..","tries_left":N]
+#    [,"errors":[{"field":"...","message":"..."}]]}
 sub error_ok {
     my ($res, $status, $code, $name) = @_;
     my $tb = Test::More->builder;
@@ -189,9 +190,10 @@ sub error_ok {
             unless defined $data->{request_id} && !ref $data->{request_id} && length $data->{request_id};
         # the recipient API also names the practice (and its phone) on a refused link,
         # the recipient's language and whether it is a password reset link when the link
-        # names an invitation, and the tries left
+        # names an invitation, and the tries left; a refused settings PUT lists every
+        # refused value
         my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone language
-                                     tries_left reset);
+                                     tries_left reset errors);
         my @extra = grep { !$top{$_} } sort keys %$data;
         push @bad, "unexpected top-level keys: @extra" if @extra;
     }

@@ -1,6 +1,7 @@
 /* Unit tests for the settings table (src/core/pm_settings_def.c): names unique and found,
  * every default inside its own range and accepted by its own validation, the loaded
- * defaults equal to the table's, and the definitions' JSON shape. */
+ * defaults equal to the table's, the per-language texts' and the phone number's rules,
+ * and the definitions' JSON shape. */
 #include "pm_settings_def.h"
 #include "pm_locale.h"
 #include "tap.h"
@@ -142,6 +143,11 @@ static void test_per_language(apr_pool_t *p)
     ok(err && strncmp(err, "[es] must not contain {{link}}", 30) == 0,
        "a Spanish subject with {{link}} refused, the language named (%s)", err ? err : "NULL");
     json_decref(v);
+    v = json_loads("{\"en\": \"{{link}}\", \"es\": \"Sin enlace\"}", 0, NULL);
+    err = pm_setting_problem(p, pm_setting_find("client_invitation_message"), v, 0);
+    is_str(err, "[es] must contain {{link}}, where the invitation link goes",
+           "a Spanish message without {{link}}: the language, then what {{link}} is for");
+    json_decref(v);
     ok(accepted(p, "client_invitation_subject", "{\"es\": \"Hola {{practice_name}}\", "
                 "\"en\": null}"), "es text, en back to the catalog's");
     ok(accepted(p, "client_invitation_subject", "\"English {{practice_name}}\""),
@@ -183,6 +189,49 @@ static void test_practice_address(apr_pool_t *p)
     json_decref(v);
 }
 
+/* A phone number: digits and + ( ) - . / and spaces with 7 digits at least, then
+ * optionally an extension ("ext. 12", "ext 12", "x12", "extension 12"). */
+static void test_phone(apr_pool_t *p)
+{
+    static const char *const good[] = {
+        "(555) 010-0100", "+34 912 345 678", "+44 20 7946 0958", "555.010.0100",
+        "0800/123 4567", "5550100", "+1 (555) 010-0100 ext. 12", "(555) 010-0100 ext 12",
+        "555-010-0100 x12", "555-010-0100x12", "+34 912 345 678 extension 12",
+        "(555) 010-0100 EXT. 345", "+1 (555) 010-0100 extension 123456789012", NULL
+    };
+    static const char *const bad[] = {
+        "call us maybe", "12345", "123456", "555-CALL-NOW", "Tel: 555 010 0100",
+        "12345 ext. 678", "(555) 010-0100 ext.", "(555) 010-0100 ext. twelve",
+        "555 010 0100 #12", "x12 555 010 0100", "555 010 0100 ext 12 x3",
+        "+1 (555) 010-0100 extension 1234567890123", "555\n010 0100", "   ", NULL
+    };
+    const pm_setting_def *d = pm_setting_find("practice_phone");
+    const char *const *s;
+    json_t *v;
+    const char *err;
+
+    ok(d && d->max == 40 && d->nullable, "practice_phone: at most 40 characters, nullable");
+    for (s = good; d && *s; s++) {
+        v = json_string(*s);
+        err = pm_setting_problem(p, d, v, 0);
+        ok(err == NULL, "phone '%s' accepted (%s)", *s, err ? err : "ok");
+        json_decref(v);
+    }
+    for (s = bad; d && *s; s++) {
+        v = json_string(*s);
+        ok(pm_setting_problem(p, d, v, 0) != NULL, "phone '%s' refused", *s);
+        json_decref(v);
+    }
+    v = json_string("call us maybe");
+    err = d ? pm_setting_problem(p, d, v, 0) : NULL;
+    is_str(err, "must be a phone number, such as (555) 010-0100 or +34 912 345 678, "
+           "optionally with an extension (ext. 12)", "the phone's refusal gives examples");
+    json_decref(v);
+    v = json_integer(5550100);
+    ok(d && pm_setting_problem(p, d, v, 0) != NULL, "a phone number as a JSON number refused");
+    json_decref(v);
+}
+
 static void test_definition_json(void)
 {
     json_t *o = pm_setting_definition(pm_setting_find("password_min_length"), NULL);
@@ -196,6 +245,7 @@ static void test_definition_json(void)
     ok(json_integer_value(json_object_get(t, "max_length")) == 40
        && json_is_true(json_object_get(t, "nullable"))
        && json_is_null(json_object_get(t, "default")), "phone: 40 characters, nullable, none");
+    is_str(json_string_value(json_object_get(t, "type")), "phone", "phone: its own type");
     ok(json_array_size(json_object_get(m, "keys")) == 6, "modules: six keys");
     json_decref(o);
     json_decref(t);
@@ -214,6 +264,7 @@ int main(void)
     test_language_and_zone(p);
     test_per_language(p);
     test_practice_address(p);
+    test_phone(p);
     test_definition_json();
     apr_pool_destroy(p);
     apr_terminate();
