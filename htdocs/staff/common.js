@@ -6,13 +6,16 @@ const API = 'api/';
 
 // ---- API ------------------------------------------------------------------------------------
 
+// `errors`: the answer's list beside `error`, when it has one (a refused settings PUT names
+// every refused value: [{field, message}]).
 export class ApiError extends Error {
-  constructor(status, code, message, field, retryAfter) {
+  constructor(status, code, message, field, retryAfter, errors) {
     super(message || code);
     this.status = status;
     this.code = code;
     this.field = field || null;
     this.retryAfter = retryAfter;
+    this.errors = Array.isArray(errors) ? errors : [];
   }
 }
 
@@ -65,7 +68,7 @@ async function readAnswer(res) {
   if (!res.ok) {
     const e = (data && data.error) || {};
     throw new ApiError(res.status, e.code || 'http_' + res.status, e.message, e.field,
-      parseRetryAfter(res.headers.get('Retry-After')));
+      parseRetryAfter(res.headers.get('Retry-After')), data && data.errors);
   }
   return data;
 }

@@ -2,8 +2,9 @@
 //
 // Loads GET api/admin/settings once; each section (branding, invitation emails, modules,
 // invitation rules) is its own form whose Save sends PUT api/admin/settings with only the
-// settings that differ from what the server last said. A refused value (422
-// invalid_setting with `field`) is explained next to its field and nothing typed is lost.
+// settings that differ from what the server last said. Refused values (422 invalid_setting,
+// whose `errors` lists every one) are each explained next to their own field, all at once,
+// an email text's in the language it is written in, and nothing typed is lost.
 // The preview (POST api/admin/settings/preview) and the test email (POST
 // api/admin/settings/test-email) use the saved settings. The email texts are per language
 // ({"es": "..."}): a language switch shows one language's texts at a time, keeping what was
@@ -74,13 +75,18 @@ const state = {
 
 // ---- words ------------------------------------------------------------------------------------
 
+// A refused value ({field, message}) in the page's words. The server names the setting first
+// ("brand_color must be a colour written #rrggbb."): next to the field "This must be…" reads
+// better; an email text's language ("client_invitation_message [es] must contain…") is
+// written out: "The Spanish (es) text must contain…". `lang` is that language, or null.
+function refusal(e) {
+  const m = /^[a-z_]+ (?:\[([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\] )?(.*)$/s.exec(e.message || '');
+  if (!m) return { field: e.field, lang: null, text: e.message };
+  return { field: e.field, lang: m[1] || null, text: (m[1] ? 'The ' + languageName(m[1]) + ' text ' : 'This ') + m[2] };
+}
+
 function errorText(err) {
-  if (err.code === 'invalid_setting' && err.message) {
-    // The server names the setting first ("brand_color must be a colour written #rrggbb.");
-    // next to the field "This must be…" reads better.
-    const m = /^[a-z_]+ (.*)$/s.exec(err.message);
-    return m ? 'This ' + m[1] : err.message;
-  }
+  if (err.code === 'invalid_setting' && err.message) return refusal(err).text;
   if (err.code === 'invalid_email') return 'Please enter a complete email address, like name@example.com.';
   if (err.code === 'csrf') return 'The request was blocked for security reasons. Reload the page and try again.';
   if (err.code === 'not_staff') return 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.';
@@ -402,10 +408,29 @@ function applyDefinitions() {
 
 // ---- saving -------------------------------------------------------------------------------------
 
-function showFieldError(name, text) {
-  const input = inputOf(name);
-  setFieldError(errorIdOf(name), text, FIELDS[name].input ? input : null);
-  if (input) input.focus();
+// The refused values of a 422 invalid_setting that belong to this section (older servers
+// send only `error`).
+function refusals(err, section) {
+  const list = err.errors.length ? err.errors : [{ field: err.field, message: err.message }];
+  return list.filter((e) => FIELDS[e.field] && SECTIONS[section].fields.includes(e.field)).map(refusal);
+}
+
+// Each refusal by its own field, the focus on the first. When no refused email text is in the
+// language shown, the page shows the first one's language (the others' drafts are kept).
+// Returns the language switched to, or null.
+function showFieldErrors(list) {
+  const texts = list.filter((r) => r.lang && LANG_FIELDS.includes(r.field));
+  let switched = null;
+  if (texts.length && !texts.some((r) => r.lang === state.lang) && languages().includes(texts[0].lang)) {
+    switched = texts[0].lang;
+    $('template-language').value = switched;
+    showLanguage(switched);
+    loadPreview();
+  }
+  for (const r of list) setFieldError(errorIdOf(r.field), r.text, FIELDS[r.field].input ? inputOf(r.field) : null);
+  const first = inputOf(list[0].field);
+  if (first) first.focus();
+  return switched;
 }
 
 // Checks the page can make without asking: whole numbers in the definitions' range.
@@ -450,9 +475,16 @@ async function saveSection(section, button) {
       announce(def.name + ' saved.');
       if (def.emails) loadPreview();
     } catch (err) {
+      const refused = err.code === 'invalid_setting' ? refusals(err, section) : [];
+      if (refused.length) {
+        const switched = showFieldErrors(refused);
+        announce(def.name + ' not saved. ' + (switched ? 'Showing the ' + languageName(switched) + ' texts. ' : '')
+          + refused.map((r) => FIELDS[r.field].label + ': ' + r.text).join(' '));
+        return;
+      }
       const text = errorText(err);
       if (err.field && FIELDS[err.field] && def.fields.includes(err.field)) {
-        showFieldError(err.field, text);
+        showFieldErrors([{ field: err.field, lang: null, text }]);
       } else {
         setFieldError(form.id.replace(/-form$/, '') + '-form-error', text);
       }

@@ -1,7 +1,8 @@
 // Settings page (htdocs/staff/settings.html) against the in-memory stand-in server
 // (lib/fake-server.js): loading, saving only what changed, errors by the field with nothing
-// lost, the logo, preview and test email, modules and rules, non-admins, keyboard, 360 px
-// and axe. e2e.test.js covers the real server.
+// lost (every refused field at once; an email text's in its own language), the logo,
+// preview and test email, modules and rules, non-admins, keyboard, 360 px and axe.
+// e2e.test.js covers the real server.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeServer, SETTINGS } from './lib/fake-server.js';
@@ -291,6 +292,83 @@ describe('settings page', () => {
     assert.deepEqual(lastPut(), { practice_phone: null });
     assert.equal(server.settings().practice_phone, null);
     await page.close();
+  });
+
+  test('branding: three refused fields are shown at once, each by its own field, in one status message', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const phone = page.getByLabel('Practice phone');
+    const colour = page.getByLabel('Brand colour');
+    const url = page.getByLabel('Link to the client portal');
+    await phone.fill('call us maybe');
+    await colour.fill('blue');
+    await url.fill('portal.example.org');
+    const before = puts().length;
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding not saved.' }).waitFor();
+    assert.equal(puts().length, before + 1, 'one request');
+    assert.deepEqual(lastPut(), { practice_phone: 'call us maybe', brand_color: 'blue', portal_url: 'portal.example.org' });
+    const phoneText = 'This must be a phone number, such as (555) 010-0100 or +34 912 345 678, optionally with an extension (ext. 12).';
+    assert.equal(await page.locator('#practice-phone-error').textContent(), phoneText);
+    assert.equal(await page.locator('#brand-color-error').textContent(), 'This must be a colour written #rrggbb.');
+    assert.match(await page.locator('#portal-url-error').textContent(), /^This must be .*URL/);
+    for (const input of [phone, colour, url]) assert.equal(await input.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'practice-phone', 'the first refused field has the focus');
+    const status = await page.locator('#status').textContent();
+    for (const part of ['Practice phone: ' + phoneText, 'Brand colour: This must be a colour', 'Link to the client portal: This must be']) {
+      assert.ok(status.includes(part), 'the status names ' + part + ' (' + status + ')');
+    }
+    assert.equal(server.settings().practice_phone, null, 'nothing stored');
+    assert.equal(await phone.inputValue(), 'call us maybe', 'nothing typed is lost');
+    await checkA11y(page, 'settings three errors');
+
+    // all three put right: saved, and every error gone
+    await phone.fill('+34 912 345 678 ext. 12');
+    await colour.fill('#2f5d62');
+    await url.fill('https://portal.example.org/');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.equal(server.settings().practice_phone, '+34 912 345 678 ext. 12');
+    assert.equal(await page.locator('#branding-form .field-error:visible').count(), 0);
+    assert.equal(await page.locator('#branding-form [aria-invalid]').count(), 0);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('an email text refused in another language: the page shows that language and says it plainly', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    const language = page.getByLabel('Language of the texts below');
+    const clientBox = page.getByRole('group', { name: 'Email to clients' });
+    const subject = clientBox.getByLabel('Subject');
+    const message = clientBox.getByLabel('Message');
+    await language.selectOption('es');
+    await message.fill('Hola {{recipient_first_name}}, bienvenido.');
+    await language.selectOption('en');
+    await subject.fill('Welcome from {{practice_name}}');
+    await page.getByRole('button', { name: 'Save invitation emails' }).click();
+    const text = 'The Spanish (es) text must contain {{link}}, where the invitation link goes.';
+    await page.locator('#client-message-error').filter({ hasText: text }).waitFor();
+    assert.equal(await page.locator('#client-message-error').textContent(), text);
+    assert.equal(lastPut().client_invitation_message.es, 'Hola {{recipient_first_name}}, bienvenido.');
+    assert.equal(await language.inputValue(), 'es', 'the page switched to Spanish');
+    assert.equal(await message.inputValue(), 'Hola {{recipient_first_name}}, bienvenido.', 'the Spanish text at fault is shown');
+    assert.equal(await message.getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'client-message');
+    await page.locator('#status').filter({ hasText: 'Invitation emails not saved.' }).waitFor();
+    assert.match(await page.locator('#status').textContent(), /Spanish \(es\).*must contain \{\{link\}\}/);
+    await page.locator('#preview-subject').filter({ hasText: 'su invitación al portal de clientes' }).waitFor();
+    // the English draft is kept
+    await language.selectOption('en');
+    assert.equal(await subject.inputValue(), 'Welcome from {{practice_name}}', 'the unsaved English subject is still there');
+    await language.selectOption('es');
+    await message.fill('Hola {{recipient_first_name}}: {{link}}');
+    await page.getByRole('button', { name: 'Save invitation emails' }).click();
+    await page.locator('#status').filter({ hasText: 'Invitation emails saved.' }).waitFor();
+    assert.equal(server.settings().client_invitation_subject.en, 'Welcome from {{practice_name}}');
+    assert.equal(server.settings().client_invitation_message.es, 'Hola {{recipient_first_name}}: {{link}}');
+    assertNoProblems(page);
+    await page.context().close();
   });
 
   test('practice address: several lines kept, its length from the definition, cleared to nothing', async () => {

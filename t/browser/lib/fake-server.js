@@ -74,7 +74,7 @@ function templateProblem(t, needLink) {
     if (!PLACEHOLDERS.includes(m[1])) return 'uses the unknown placeholder {{' + m[1] + '}} (known: {{recipient_first_name}}, {{practice_name}}, {{link}}, {{expires_at}})';
     if (m[1] === 'link') hasLink = true;
   }
-  return needLink && !hasLink ? 'must contain {{link}}' : null;
+  return needLink && !hasLink ? 'must contain {{link}}, where the invitation link goes' : null;
 }
 
 function textProblem(v, max, newlines) {
@@ -82,6 +82,14 @@ function textProblem(v, max, newlines) {
   if (!newlines && /[\r\n]/.test(v)) return 'must be one line of text without control characters';
   if ([...v].length > max) return 'must be at most ' + max + ' characters';
   return v.trim() ? null : 'must not be empty';
+}
+
+// A phone number, as the module: digits and + ( ) - . / and spaces with 7 digits at least,
+// then maybe an extension ("ext. 12", "ext 12", "x12", "extension 12", any case).
+function phoneProblem(v) {
+  const m = /^([0-9 +()\-./]*)(?:(?:extension|ext\.|ext|x) *[0-9]+)?$/i.exec(v);
+  return m && (m[1].match(/[0-9]/g) || []).length >= 7 ? null
+    : 'must be a phone number, such as (555) 010-0100 or +34 912 345 678, optionally with an extension (ext. 12)';
 }
 
 // An email text per language, as the module: {language: text or null} with languages that
@@ -110,6 +118,7 @@ function settingProblem(name, v) {
       return Number.isInteger(v) && v >= d.min && v <= d.max ? null : 'must be a whole number from ' + d.min + ' to ' + d.max;
     case 'text': return textProblem(v, d.max_length, false);
     case 'lines': return textProblem(v, d.max_length, true);
+    case 'phone': return textProblem(v, d.max_length, false) || phoneProblem(v);
     case 'url': return typeof v === 'string' && /^https?:\/\/[^\s/]+/.test(v) ? null : 'must be an http:// or https:// URL';
     case 'color': return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? null : 'must be a colour written #rrggbb';
     case 'logo': {
@@ -702,10 +711,16 @@ export async function startFakeServer(options = {}) {
       }
       if (method === 'PUT') {
         if (!body || typeof body !== 'object' || !Object.keys(body).length) fail(400, 'invalid_body', 'Send the settings to change as a JSON object.');
-        for (const [k, v] of Object.entries(body)) {
+        // as the module: a name that is no setting first, then every value, all refusals at once
+        for (const k of Object.keys(body)) {
           if (!(k in settingsDefaults(baseURL))) fail(400, 'unknown_field', "There is no setting '" + k + "'.", k);
-          const problem = v === null ? null : settingProblem(k, v);
-          if (problem) fail(422, 'invalid_setting', k + ' ' + problem + '.', k);
+        }
+        const errors = Object.entries(body).map(([k, v]) => [k, v === null ? null : settingProblem(k, v)])
+          .filter(([, problem]) => problem).map(([k, problem]) => ({ field: k, message: k + ' ' + problem + '.' }));
+        if (errors.length) {
+          const e = new HttpError(422, 'invalid_setting', errors[0].message, errors[0].field);
+          e.extra = { errors };
+          throw e;
         }
         for (const [k, v] of Object.entries(body)) {
           if (v === null) delete stored[k];
