@@ -48,7 +48,7 @@ const SCOPES = Object.keys(SCOPE);
 
 const ERROR_TEXT = {
   invalid_email: 'Please enter a complete email address, like name@example.com.',
-  email_bounced: 'An email to this address bounced: the address does not work. Check it with the person and change it first.',
+  email_bounced: 'An email to this address bounced: the address does not work. Check it with the person, then change it (or, if they say it works now, save it again with “change”).',
   no_email: 'Add the client’s email address above first, then send the invitation.',
   client_declined: 'The client declined portal access. Use “Undo client declined” first if they have changed their mind.',
   invitation_pending: 'An invitation is already waiting for a reply. Resend it or revoke it instead.',
@@ -536,8 +536,8 @@ function inviteBlocker(view) {
     return 'The Email field differs from the saved address (' + view.email + '). Press “change” to save the new address first; the invitation goes to the saved one.';
   }
   const last = lastClientInvitation(view);
-  if (last && last.delivery === 'bounced' && last.email.toLowerCase() === view.email.toLowerCase()) {
-    return 'The last invitation to ' + view.email + ' bounced: the address does not work. Check it with the client and change it first.';
+  if (last && last.delivery === 'bounced' && !bounceCleared(last) && last.email.toLowerCase() === view.email.toLowerCase()) {
+    return 'The last invitation to ' + view.email + ' bounced: the address does not work. Check it with the client, then change it (or, if they say it works now, save it again with “change”).';
   }
   if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed' &&
       last.delivery !== 'bounced') {
@@ -681,7 +681,7 @@ function invitationButtons(inv, who) {
   // once the send limit is reached, resend would only be refused: not offered
   const max = state.me && state.me.max_sends_per_invitation;
   // nor to an address that bounced
-  const canResend = !(Number.isFinite(max) && inv.send_count >= max) && inv.delivery !== 'bounced';
+  const canResend = !(Number.isFinite(max) && inv.send_count >= max) && (inv.delivery !== 'bounced' || bounceCleared(inv));
   return [
     canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
@@ -800,6 +800,11 @@ function representativeItem(rep) {
 // The scopes a representative may be given now (those whose module is on).
 function offeredScopes() {
   return (state.me && Array.isArray(state.me.representative_scopes)) ? state.me.representative_scopes : SCOPES;
+}
+
+// A bounce staff have since answered by saving the address again (checked with the person).
+function bounceCleared(inv) {
+  return Boolean(inv.bounce && inv.bounce.cleared_at);
 }
 
 function accessWords(rep) {

@@ -289,6 +289,7 @@ enum { PM_COLS_NOTICE_EVENT(PM_COL_NAME, PM_COL_NAME) };
     COL(INV_BOUNCE_TYPE, "o.bounce_type") \
     COL(INV_BOUNCE_REASON, "o.bounce_reason") \
     COL(INV_BOUNCED_AT, "o.bounced_at") \
+    COL(INV_BOUNCE_CLEARED_AT, "o.bounce_cleared_at") \
     COL(INV_NEXT_ATTEMPT_AT, "o.next_attempt_at") \
     COL(INV_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END") \
     LAST(INV_CREATED_BY_NAME, \
@@ -323,7 +324,7 @@ enum { PM_COLS_VISIBLE_INV(PM_COL_NAME, PM_COL_NAME) };
         "           FROM representatives r WHERE r.id = i.representative_id) END") \
     COL(RESEND_BOUNCED, \
         "(SELECT count(*) FROM outbox o WHERE o.invitation_id = i.id " \
-        "   AND o.bounce_type = 'hard')") \
+        "   AND o.bounce_type = 'hard' AND o.bounce_cleared_at IS NULL)") \
     COL(RESEND_CLIENT_DECLINED, \
         "CASE WHEN i.representative_id IS NULL " \
         "     THEN (SELECT CASE WHEN c.declined_at IS NULL THEN 0 ELSE 1 END " \

@@ -876,7 +876,22 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM invitations i "
         "JOIN outbox o ON o.invitation_id = i.id "
         "WHERE i.client_id = %lld AND coalesce(i.representative_id, 0) = CAST(%lld AS bigint) "
-        "AND lower(i.email) = lower(%s) AND o.bounce_type = 'hard'", NCOLS(PM_COLS_COUNT) },
+        "AND lower(i.email) = lower(%s) AND o.bounce_type = 'hard' "
+        "AND o.bounce_cleared_at IS NULL", NCOLS(PM_COLS_COUNT) },
+    /* staff saved this address for the client (or representative %lld): its hard
+     * bounces are cleared (migration 024), checked with the person */
+    [PM_SQL_BOUNCES_CLEAR_CLIENT] = { "pm_bounces_clear_client",
+        "UPDATE outbox SET bounce_cleared_at = %lld "
+        "WHERE bounce_type = 'hard' AND bounce_cleared_at IS NULL "
+        "  AND invitation_id IN (SELECT i.id FROM invitations i WHERE i.client_id = %lld "
+        "                        AND i.representative_id IS NULL "
+        "                        AND lower(i.email) = lower(%s))" },
+    [PM_SQL_BOUNCES_CLEAR_REP] = { "pm_bounces_clear_rep",
+        "UPDATE outbox SET bounce_cleared_at = %lld "
+        "WHERE bounce_type = 'hard' AND bounce_cleared_at IS NULL "
+        "  AND invitation_id IN (SELECT i.id FROM invitations i "
+        "                        WHERE i.representative_id = %lld "
+        "                        AND lower(i.email) = lower(%s))" },
     /* monitoring (status section, metrics, health): counts only, no client data */
     [PM_SQL_MONITOR_OUTBOX] = { "pm_monitor_outbox",
         "SELECT " COLUMNS(PM_COLS_MONITOR_OUTBOX) " FROM outbox "

@@ -58,7 +58,8 @@ void pm_api_set_time(pm_req *q, json_t *obj, const char *key, const pm_row *row,
 }
 
 /* The bounce read for the invitation's latest email (portal-manager-admin bounce):
- * {type: hard|soft, reason, at}, or null */
+ * {type: hard|soft, reason, at, cleared_at (staff saved the address since: no
+ * longer refused; null)}, or null */
 static json_t *bounce_json(pm_req *q, const pm_row *row)
 {
     json_t *b;
@@ -70,6 +71,7 @@ static json_t *bounce_json(pm_req *q, const pm_row *row)
     pm_json_set_str(b, "type", pm_row_str(row, INV_BOUNCE_TYPE));
     pm_json_set_str(b, "reason", pm_row_str(row, INV_BOUNCE_REASON));
     pm_api_set_time(q, b, "at", row, INV_BOUNCED_AT);
+    pm_api_set_time(q, b, "cleared_at", row, INV_BOUNCE_CLEARED_AT);
     return b;
 }
 

@@ -195,7 +195,7 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     const pm_row *rep;
     apr_array_header_t *taken;
     pm_op_outcome o;
-    int superseded = 0, grants = 0, revoked = 0;
+    int superseded = 0, grants = 0, revoked = 0, cleared = 0, email_given = in->email != NULL;
     json_t *detail;
     rep_access a;
 
@@ -225,6 +225,12 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
                       rid) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
+    /* an address staff sent is one they checked: its bounces no longer refuse */
+    if (email_given
+        && pm_db_exec(c->db, PM_SQL_BOUNCES_CLEAR_REP, &cleared, pm_arg_int(p, c->now), rid,
+                      in->email) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
     /* access that ends with this edit: an open invitation would bring an account
      * that reaches nothing, so it is withdrawn in the same transaction */
     if (access_over(c, a.ends_at)
@@ -236,6 +242,9 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     pm_json_set_int(detail, "superseded_invitations", superseded);
     if (revoked > 0) {
         pm_json_set_int(detail, "revoked_invitations", revoked);
+    }
+    if (cleared > 0) {
+        pm_json_set_int(detail, "cleared_bounces", cleared);
     }
     note_access_change(c, detail, rep, &a, grants);
     return pm_op_finish(c, "representative.update", *client_id, rep_id, detail);
