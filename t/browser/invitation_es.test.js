@@ -196,7 +196,7 @@ describe('recipient page in Spanish', () => {
     for (let i = 0; i < 100 && server.tokenOf(first.id) === first.token; i += 1) await new Promise((res) => setTimeout(res, 20));
     const cases = [
       [first.token, 'Se le envió una invitación más reciente', 'correo de invitación más reciente'],
-      ['expired-token-es', 'Esta invitación ha vencido', 'pídales que le envíen una nueva invitación'],
+      ['expired-token-es', 'Esta invitación ha vencido', 'pida que le envíen una nueva invitación'],
       ['revoked-token-es', 'Esta invitación fue retirada', 'Si todavía desea usar el portal de clientes'],
       ['address-changed-token-es', 'Este enlace de invitación ya no es válido', 'comuníquese con el consultorio'],
       ['locked-token-es', 'Esta invitación está bloqueada', 'Allí pueden revisar sus datos'],
