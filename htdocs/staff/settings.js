@@ -1,7 +1,7 @@
 // Client portal settings — the champions' page (docs/configuration.md, issue 7).
 //
-// Loads GET api/admin/settings once; each section (branding, invitation emails, modules,
-// invitation rules) is its own form whose Save sends PUT api/admin/settings with only the
+// Loads GET api/admin/settings once; each section (branding, language and time, invitation
+// emails, modules, invitation rules, email delivery, roster and records) is its own form whose Save sends PUT api/admin/settings with only the
 // settings that differ from what the server last said. Refused values (422 invalid_setting,
 // whose `errors` lists every one) are each explained next to their own field, all at once,
 // an email text's in the language it is written in, and nothing typed is lost.
@@ -18,6 +18,14 @@ const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'ap
 const LOGO_MAX_BYTES = 100 * 1024;
 const TEST_POLL_MS = 1000;
 const TEST_POLL_LIMIT = 60;
+// offered for the time zone when the browser cannot list the zones it knows
+const COMMON_TIME_ZONES = [
+  'America/New_York', 'America/Chicago', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles',
+  'America/Anchorage', 'Pacific/Honolulu', 'America/Puerto_Rico', 'America/Halifax', 'America/St_Johns',
+  'America/Toronto', 'America/Vancouver', 'America/Mexico_City', 'Europe/London', 'Europe/Dublin',
+  'Europe/Madrid', 'Europe/Paris', 'Europe/Berlin', 'Europe/Stockholm', 'Europe/Athens',
+  'Australia/Sydney', 'Pacific/Auckland', 'UTC',
+];
 
 // setting → the input that holds it (by id) and the element its error goes to; ranges and
 // lengths come from the server's definitions (GET api/admin/settings?include=definitions)
@@ -40,10 +48,20 @@ const FIELDS = {
   resend_cooldown_minutes: { input: 'cooldown', label: 'Wait before a resend' },
   max_sends_per_invitation: { input: 'max-sends', label: 'Emails per invitation' },
   password_min_length: { input: 'password-min', label: 'Shortest portal password' },
+  default_language: { input: 'default-language', label: 'Default language' },
+  time_zone: { input: 'time-zone', label: 'Time zone' },
+  collation_locale: { input: 'collation-locale', label: 'Alphabetical order of the client list' },
+  max_emails_per_minute: { input: 'max-emails', label: 'Emails sent per minute' },
+  disable_accounts_on_discharge: { input: 'disable-on-discharge', label: 'Turn off portal accounts on discharge' },
+  audit_retention_days: { input: 'audit-retention', label: 'Keep the audit trail for' },
 };
 
 const SECTIONS = {
   branding: { form: 'branding-form', name: 'Branding', fields: ['practice_name', 'practice_phone', 'practice_address', 'logo', 'brand_color', 'portal_url'], emails: true },
+  language: {
+    form: 'language-form', name: 'Language and time', emails: true,
+    fields: ['default_language', 'time_zone', 'collation_locale'],
+  },
   invitations: {
     form: 'invitations-form', name: 'Invitation emails', emails: true,
     fields: ['client_invitation_subject', 'client_invitation_message', 'representative_invitation_subject', 'representative_invitation_message'],
@@ -56,6 +74,8 @@ const SECTIONS = {
     form: 'rules-form', name: 'Invitation rules', emails: true,
     fields: ['invitation_ttl_hours', 'resend_cooldown_minutes', 'max_sends_per_invitation', 'password_min_length'],
   },
+  delivery: { form: 'delivery-form', name: 'Email delivery', fields: ['max_emails_per_minute'] },
+  records: { form: 'records-form', name: 'Roster and records', fields: ['disable_accounts_on_discharge', 'audit_retention_days'] },
 };
 
 // the settings written per language (the definitions say per_language)
@@ -128,7 +148,12 @@ function pageValue(name) {
   switch (name) {
     case 'logo': return state.logo === undefined ? state.saved.logo : state.logo;
     case 'practice_name': case 'practice_phone': case 'brand_color': case 'portal_url':
+    case 'time_zone': case 'collation_locale':
       return emptyToNull($(FIELDS[name].input).value);
+    case 'default_language':
+      return $(FIELDS[name].input).value || null;
+    case 'disable_accounts_on_discharge':
+      return $(FIELDS[name].input).checked;
     case 'client_invitation_subject': case 'representative_invitation_subject':
     case 'client_invitation_message': case 'representative_invitation_message':
       keepTyped();
@@ -206,6 +231,25 @@ function fillLanguages() {
   const select = $('template-language');
   select.replaceChildren(...languages().map((code) => h('option', { value: code }, languageName(code))));
   select.value = state.lang;
+  // the default language: one of the catalogs' (a saved one the page does not know is kept)
+  const codes = languages();
+  const saved = state.saved.default_language;
+  if (typeof saved === 'string' && saved && !codes.includes(saved)) codes.push(saved);
+  $('default-language').replaceChildren(...codes.map((code) => h('option', { value: code }, languageName(code))));
+}
+
+// The time zones offered while typing: the browser's own list when it has one.
+function fillTimeZones() {
+  let zones = COMMON_TIME_ZONES;
+  try {
+    if (typeof Intl.supportedValuesOf === 'function') {
+      const known = Intl.supportedValuesOf('timeZone');
+      if (known.length) zones = [...COMMON_TIME_ZONES.filter((z) => known.includes(z)), ...known.filter((z) => !COMMON_TIME_ZONES.includes(z))];
+    }
+  } catch {
+    zones = COMMON_TIME_ZONES;
+  }
+  $('time-zone-list').replaceChildren(...zones.map((z) => h('option', { value: z })));
 }
 
 function sameValue(name, a, b) {
@@ -242,6 +286,9 @@ function fillField(name) {
       break;
     case 'end_representative_access_at_majority':
       modules.namedItem(name).checked = v === true;
+      break;
+    case 'disable_accounts_on_discharge':
+      $(FIELDS[name].input).checked = v === true;
       break;
     case 'brand_color':
       $('brand-color').value = v || '';
@@ -716,6 +763,7 @@ async function start() {
   }
   applyDefinitions();
   fillLanguages();
+  fillTimeZones();
   for (const section of Object.keys(SECTIONS)) fillSection(section);
   $('loading').hidden = true;
   $('settings').hidden = false;

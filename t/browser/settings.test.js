@@ -437,6 +437,137 @@ describe('settings page', () => {
     await page.context().close();
   });
 
+  test('language and time, email delivery, roster and records: the saved values shown, changes saved', async () => {
+    resetSettings();
+    Object.assign(server.storedSettings, {
+      default_language: 'es', time_zone: 'America/Chicago', collation_locale: 'es',
+      max_emails_per_minute: 200, disable_accounts_on_discharge: true, audit_retention_days: 3650,
+    });
+    const page = await settingsPage();
+    const language = page.getByLabel('Default language');
+    const zone = page.getByLabel('Time zone');
+    const order = page.getByLabel('Alphabetical order of the client list');
+    const pace = page.getByLabel('Emails sent per minute, at most');
+    const discharge = page.getByRole('checkbox', { name: 'Turn off portal accounts when a client is discharged' });
+    const retention = page.getByLabel('Keep the audit trail for (days)');
+    assert.equal(await language.inputValue(), 'es');
+    assert.deepEqual(await language.locator('option').evaluateAll((os) => os.map((o) => [o.value, o.textContent])),
+      [['en', 'English (en)'], ['es', 'Spanish (es)']]);
+    assert.equal(await zone.inputValue(), 'America/Chicago');
+    assert.equal(await order.inputValue(), 'es');
+    assert.equal(await pace.inputValue(), '200');
+    assert.equal(await discharge.isChecked(), true);
+    assert.equal(await retention.inputValue(), '3650');
+    // the time zone offers names while typing; the hints say what each is for
+    assert.equal(await zone.getAttribute('list'), 'time-zone-list');
+    const zones = await page.locator('#time-zone-list option').evaluateAll((os) => os.map((o) => o.value));
+    for (const z of ['America/New_York', 'America/Chicago', 'America/Los_Angeles', 'Pacific/Honolulu', 'Europe/Madrid']) {
+      assert.ok(zones.includes(z), z + ' offered');
+    }
+    await page.locator('#time-zone-hint').filter({ hasText: 'server' }).waitFor();
+    await page.locator('#collation-locale-hint').filter({ hasText: 'es for Spanish' }).waitFor();
+    await page.locator('#max-emails-hint').filter({ hasText: '1 to 10000' }).waitFor();
+    await page.locator('#audit-retention-hint').filter({ hasText: '2190 to 36500' }).waitFor();
+    assert.equal(await page.locator('[data-dirty]:visible').count(), 0);
+
+    // language and time: only what changed
+    const langForm = page.locator('#language-form');
+    await language.selectOption('en');
+    await zone.fill('Europe/Madrid');
+    await langForm.getByText('Unsaved changes').waitFor();
+    await page.getByRole('button', { name: 'Save language and time' }).click();
+    await page.locator('#status').filter({ hasText: 'Language and time saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { default_language: 'en', time_zone: 'Europe/Madrid' });
+    assert.equal(server.settings().time_zone, 'Europe/Madrid');
+    assert.equal(await langForm.getByText('Unsaved changes').isVisible(), false);
+
+    // a blank time zone is the server's own: null
+    await zone.fill('');
+    await order.fill('sv');
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/api/admin/settings')),
+      page.getByRole('button', { name: 'Save language and time' }).click(),
+    ]);
+    assert.deepEqual(lastPut(), { time_zone: null, collation_locale: 'sv' });
+    assert.equal(server.settings().time_zone, null);
+    assert.equal(await zone.inputValue(), '');
+
+    // email delivery
+    await pace.fill('60');
+    await page.locator('#delivery-form').getByText('Unsaved changes').waitFor();
+    await page.getByRole('button', { name: 'Save email delivery' }).click();
+    await page.locator('#status').filter({ hasText: 'Email delivery saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { max_emails_per_minute: 60 });
+
+    // roster and records
+    await discharge.uncheck();
+    await retention.fill('2555');
+    await page.locator('#records-form').getByText('Unsaved changes').waitFor();
+    await page.getByRole('button', { name: 'Save roster and records' }).click();
+    await page.locator('#status').filter({ hasText: 'Roster and records saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { disable_accounts_on_discharge: false, audit_retention_days: 2555 });
+    assert.equal(server.settings().disable_accounts_on_discharge, false);
+    assert.equal(server.settings().audit_retention_days, 2555);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('language and time, delivery, records: refusals by their own fields; axe clean; no scroll at 390 px', async () => {
+    resetSettings();
+    const page = await settingsPage({ viewport: { width: 390, height: 844 } });
+    assert.equal(await page.getByLabel('Default language').inputValue(), 'en');
+    assert.equal(await page.getByLabel('Time zone').inputValue(), '', 'unset: the server’s own zone');
+    assert.equal(await page.getByLabel('Alphabetical order of the client list').inputValue(), 'en');
+    assert.equal(await page.getByLabel('Emails sent per minute, at most').inputValue(), '120');
+    assert.equal(await page.getByRole('checkbox', { name: 'Turn off portal accounts when a client is discharged' }).isChecked(), false);
+    assert.equal(await page.getByLabel('Keep the audit trail for (days)').inputValue(), '2190');
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'settings 390 new sections');
+
+    // out-of-range numbers: caught on the page, next to their fields, nothing sent
+    const before = puts().length;
+    await page.getByLabel('Emails sent per minute, at most').fill('0');
+    await page.getByRole('button', { name: 'Save email delivery' }).click();
+    await page.locator('#max-emails-error').filter({ hasText: 'whole number from 1 to 10000' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'max-emails');
+    await page.getByLabel('Keep the audit trail for (days)').fill('365');
+    await page.getByRole('button', { name: 'Save roster and records' }).click();
+    await page.locator('#audit-retention-error').filter({ hasText: 'whole number from 2190 to 36500' }).waitFor();
+    assert.equal(await page.getByLabel('Keep the audit trail for (days)').getAttribute('aria-invalid'), 'true');
+    assert.equal(puts().length, before, 'caught on the page');
+
+    // a time zone and an order the server does not know: both refused, each by its field
+    await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await page.getByLabel('Alphabetical order of the client list').fill('not a locale');
+    await page.getByRole('button', { name: 'Save language and time' }).click();
+    await page.locator('#time-zone-error').filter({ hasText: 'IANA time zone name' }).waitFor();
+    await page.locator('#collation-locale-error').filter({ hasText: 'such as en, fr_CA, sv or el' }).waitFor();
+    assert.deepEqual(lastPut(), { time_zone: 'Mars/Olympus_Mons', collation_locale: 'not a locale' });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'time-zone');
+    assert.equal(await page.getByLabel('Time zone').inputValue(), 'Mars/Olympus_Mons', 'nothing typed is lost');
+    assert.equal(server.settings().time_zone, null, 'nothing stored');
+    await assertNoHorizontalScroll(page);
+    await checkA11y(page, 'settings 390 new sections errors');
+    await screenshot(page, 'settings-language-390');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('the test email and the preview use the language chosen above the texts, as the page says', async () => {
+    resetSettings();
+    const page = await settingsPage();
+    await page.locator('#test-to-hint').filter({ hasText: 'Language of the texts below' }).waitFor();
+    assert.doesNotMatch(await page.locator('#test-to-hint').textContent(), /default\s+language/);
+    await page.getByLabel('Language of the texts below').selectOption('es');
+    await page.getByLabel('Email address').fill('champion@example.org');
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    await page.locator('#test-result').filter({ hasText: 'champion@example.org' }).waitFor();
+    const req = server.requests.filter((r) => r.path.endsWith('/admin/settings/test-email')).at(-1);
+    assert.equal(JSON.parse(req.body).language, 'es');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('ranges and lengths come from the server’s definitions, not the page', async () => {
     resetSettings();
     let page = await settingsPage();

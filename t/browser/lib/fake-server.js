@@ -111,6 +111,29 @@ function byLanguage(v) {
   return Object.fromEntries(Object.entries(v).filter(([, t]) => typeof t === 'string'));
 }
 
+// pm_time_zone_known: a system zone ICU knows by that name (no "GMT+5" or "+05:00")
+function timeZoneKnown(v) {
+  if (typeof v !== 'string' || !/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(v)) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: v });   // eslint-disable-line no-new
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// pm_collate_locale_known: letters, digits, _ and -, at most 32, and a locale ICU has
+// collation rules for (root and und too)
+function collationLocaleKnown(v) {
+  if (typeof v !== 'string' || !v || v.length > 32 || !/^[A-Za-z0-9_-]+$/.test(v)) return false;
+  if (v === 'root' || v === 'und') return true;
+  try {
+    return Intl.Collator.supportedLocalesOf(v.replace(/_/g, '-')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 function settingProblem(name, v) {
   const d = SETTING[name];
   switch (d ? d.type : null) {
@@ -143,11 +166,11 @@ function settingProblem(name, v) {
       }
       return null;
     case 'boolean': return typeof v === 'boolean' ? null : 'must be true or false';
-    // the module asks pm_locale (a language with a catalog) and ICU (a zone name)
-    case 'language': return v === 'en' || v === 'es' ? null : 'must be a language the portal has a catalog for (en or es)';
-    case 'time_zone': return typeof v === 'string' && /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(v) ? null : 'must be an IANA time-zone name such as America/Chicago';
-    // the module asks ICU; here, anything shaped like a locale name
-    case 'locale': return typeof v === 'string' && /^[a-z]{2,3}(_[A-Za-z0-9]+)*$/.test(v) ? null : 'must be a locale ICU knows, such as en, fr_CA, sv or el';
+    // the module asks pm_locale (a language with a catalog) and ICU (a zone name, a collation
+    // locale); here Node's own ICU stands in for the module's
+    case 'language': return v === 'en' || v === 'es' ? null : 'must be a language the portal has a catalog for (en, es)';
+    case 'time_zone': return timeZoneKnown(v) ? null : 'must be an IANA time zone name, such as America/Chicago or Europe/Madrid';
+    case 'locale': return collationLocaleKnown(v) ? null : 'must be a locale ICU knows, such as en, fr_CA, sv or el';
     default: return 'is not a setting';
   }
 }
