@@ -293,6 +293,9 @@ my @RULES = (
                  'data:image/png;base64,' . encode_base64(make_png(2049, 1), ''),
                  'data:image/jpeg;base64,' . encode_base64(make_jpeg(16, 2049), ''),
                  'data:image/png;base64,' . encode_base64(substr($png_small, 0, 20), ''),
+                 # cut off before IEND (a broken upload): an empty box in every email
+                 'data:image/png;base64,' . encode_base64(substr($png_small, 0, length($png_small) - 12), ''),
+                 'data:image/jpeg;base64,' . encode_base64(substr($jpeg_small, 0, length($jpeg_small) - 2), ''),
                  'data:image/png,' . $png_small =~ s/[^\x20-\x7e]//gr, 'data:image/png;base64,!!!!',
                  'data:image/png;base64,', 'data:text/html;base64,PGI+eDwvYj4=',
                  'data:image/svg+xml;utf8,<svg/>', 'https://example.org/logo.png',

@@ -1,6 +1,8 @@
-/* pm_image.c — the logo check: PNG signature and IHDR, JPEG markers up to the
- * first SOFn frame header, size and dimension limits, and the data: URL around
- * them. Reads untrusted bytes, so every read is bounds-checked. */
+/* pm_image.c — the logo check: PNG signature, IHDR and a chunk walk to IEND, JPEG
+ * markers up to the first SOFn frame header and its end-of-image marker, size and
+ * dimension limits, and the data: URL around them. Reads untrusted bytes, so every
+ * read is bounds-checked. A cut-off file (no IEND, no EOI) is refused: it would show
+ * as an empty box in every email. */
 #include "pm_image.h"
 
 #include <string.h>
@@ -31,6 +33,29 @@ static int png_depth_ok(unsigned int colour, unsigned int depth)
     }
 }
 
+/* The chunks after the signature, each length, type, data and CRC inside the bytes,
+ * reach an IEND with at least one IDAT before it (the CRCs are not checked). */
+static int png_chunks_complete(const unsigned char *d, apr_size_t len)
+{
+    apr_size_t i = 8;
+    int idat = 0;
+
+    while (len - i >= 12) {
+        apr_size_t data = be32(d + i);
+        const unsigned char *type = d + i + 4;
+
+        if (data > len - i - 12) {
+            return 0;
+        }
+        if (memcmp(type, "IEND", 4) == 0) {
+            return idat;
+        }
+        idat |= memcmp(type, "IDAT", 4) == 0;
+        i += 12 + data;
+    }
+    return 0;
+}
+
 static const char *png_check(const unsigned char *d, apr_size_t len, pm_image_info *info)
 {
     const unsigned char *ihdr = d + 16;
@@ -42,6 +67,9 @@ static const char *png_check(const unsigned char *d, apr_size_t len, pm_image_in
     if (!png_depth_ok(ihdr[9], ihdr[8]) || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] > 1) {
         return "is not a valid PNG image";
     }
+    if (!png_chunks_complete(d, len)) {
+        return "is not a complete PNG image (it may have been cut off)";
+    }
     info->type = "image/png";
     info->width = be32(ihdr);
     info->height = be32(ihdr + 4);
@@ -52,6 +80,20 @@ static const char *png_check(const unsigned char *d, apr_size_t len, pm_image_in
 static int jpeg_is_sof(unsigned int m)
 {
     return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+}
+
+/* An end-of-image marker (FF D9) after the frame header: the compressed data
+ * escapes every FF it holds (FF 00), so one there is the end of the file's image. */
+static int jpeg_has_end(const unsigned char *d, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i + 1 < len; i++) {
+        if (d[i] == 0xFF && d[i + 1] == 0xD9) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static const char *jpeg_check(const unsigned char *d, apr_size_t len, pm_image_info *info)
@@ -82,6 +124,9 @@ static const char *jpeg_check(const unsigned char *d, apr_size_t len, pm_image_i
         if (jpeg_is_sof(m)) {
             if (seg < 8) {
                 return "is not a valid JPEG image";
+            }
+            if (!jpeg_has_end(d + i, len - i)) {
+                return "is not a complete JPEG image (it may have been cut off)";
             }
             info->type = "image/jpeg";
             info->height = be16(d + i + 3);

@@ -13,11 +13,13 @@ static void put32(unsigned char *b, unsigned int v)
     b[2] = (unsigned char)(v >> 8); b[3] = (unsigned char)v;
 }
 
-/* signature, IHDR (w x h, 8-bit RGB), a CRC that is not checked, IEND */
+/* signature, IHDR (w x h, 8-bit RGB), an IDAT of two bytes, IEND (CRCs not checked) */
 static apr_size_t make_png(unsigned char *b, unsigned int w, unsigned int h)
 {
     static const unsigned char head[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n',
                                           0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+    static const unsigned char idat[] = { 0, 0, 0, 2, 'I', 'D', 'A', 'T', 0x78, 0x9C,
+                                          0x12, 0x34, 0x56, 0x78 };
     static const unsigned char iend[] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82 };
 
     memcpy(b, head, sizeof(head));
@@ -25,8 +27,9 @@ static apr_size_t make_png(unsigned char *b, unsigned int w, unsigned int h)
     put32(b + 20, h);
     memcpy(b + 24, "\x08\x02\x00\x00\x00", 5);
     put32(b + 29, 0x12345678);
-    memcpy(b + 33, iend, sizeof(iend));
-    return 33 + sizeof(iend);
+    memcpy(b + 33, idat, sizeof(idat));
+    memcpy(b + 33 + sizeof(idat), iend, sizeof(iend));
+    return 33 + sizeof(idat) + sizeof(iend);
 }
 
 /* SOI, an APP0 segment, then a frame header SOF<sof> (h x w), then EOI */
@@ -82,6 +85,19 @@ static void test_png(void)
     make_png(b, 10, 10);
     b[24] = 7;
     ok(pm_image_check(b, n, &info) != NULL, "PNG bit depth 7 refused");
+
+    /* cut off (what a broken upload or a truncated file looks like): no IEND */
+    make_png(b, 10, 10);
+    ok(pm_image_check(b, n - 12, &info) != NULL, "PNG cut before IEND refused");
+    ok(pm_image_check(b, n - 1, &info) != NULL, "PNG cut inside IEND refused");
+    ok(pm_image_check(b, 40, &info) != NULL, "PNG cut inside IDAT refused");
+    b[36] = 200;                                  /* IDAT says 200 bytes */
+    ok(pm_image_check(b, n, &info) != NULL, "PNG whose chunk runs past the end refused");
+    make_png(b, 10, 10);
+    memcpy(b + 37, "tEXt", 4);
+    ok(pm_image_check(b, n, &info) != NULL, "PNG without IDAT refused");
+    make_png(b, 10, 10);
+    ok(pm_image_check(b, n, &info) == NULL, "the whole PNG accepted again");
 }
 
 static void test_jpeg(void)
@@ -115,6 +131,10 @@ static void test_jpeg(void)
     n = make_jpeg(b, 0xC0, 5, 5);
     b[20] = 0x00;                                 /* garbage where a marker belongs */
     ok(pm_image_check(b, n, &info) != NULL, "bytes that are not a marker refused");
+    n = make_jpeg(b, 0xC0, 5, 5);
+    ok(pm_image_check(b, n - 2, &info) != NULL, "JPEG cut before its end-of-image marker refused");
+    ok(pm_image_check(b, n - 1, &info) != NULL, "JPEG cut inside its end-of-image marker refused");
+    ok(pm_image_check(b, n, &info) == NULL, "the whole JPEG accepted again");
 }
 
 static void test_others(void)
