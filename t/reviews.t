@@ -168,6 +168,13 @@ my ($late, $late_user, $late_grant) = client_with_rep_account(dob_turning_18_in(
     my ($after) = tdb()->selectrow_array('SELECT count(*) FROM portal_grants WHERE username = ?',
                                          undef, $past_user);
     is($after, 0, 'portal_grants: nothing any more');
+    # staff see what happened: the access ended, the account (which may reach other
+    # clients) is kept -- not "Portal account turned off"
+    my $view = json_ok(staff(GET => "/clients/$past->{id}", user => 'clin1'), 200, 'the client view');
+    my ($rep) = @{ $view->{representatives} || [] };
+    is($rep && $rep->{portal_status}, 'access_ended', 'the representative: access_ended');
+    is(tdb()->selectrow_array('SELECT status FROM portal_accounts WHERE username = ?', undef, $past_user),
+       'active', 'and the account is indeed still active');
 }
 
 # --- the worker ends unreviewed grants at 18 ---------------------------------------------------------------

@@ -29,12 +29,13 @@ const PORTAL_STATUS = {
   revoked: 'Invitation revoked by staff',
   address_changed: 'Email address changed; not invited at the new address yet',
   account_disabled: 'Portal account turned off',
+  access_ended: 'Access to this client ended; the portal account is kept',
   not_invited: 'Not invited yet',
 };
 
 const STATUS_TONE = {
   active: 'good', invited: 'info', declined_by_client: 'warn', declined: 'warn',
-  expired: 'muted', failed: 'bad', locked: 'bad', revoked: 'muted', not_invited: 'muted', account_disabled: 'muted',
+  expired: 'muted', failed: 'bad', locked: 'bad', revoked: 'muted', not_invited: 'muted', account_disabled: 'muted', access_ended: 'muted',
   accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted', address_changed: 'muted',
 };
 

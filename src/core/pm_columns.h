@@ -438,6 +438,10 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
 #define REP_ACTIVE_GRANTS \
     "(SELECT count(*) FROM account_grants g JOIN portal_accounts a ON a.id = g.account_id " \
     "   WHERE g.representative_id = r.id AND g.status = 'active' AND a.status = 'active')"
+/* active accounts whose grant as this representative ended (a review, say) */
+#define REP_ENDED_GRANTS \
+    "(SELECT count(*) FROM account_grants g JOIN portal_accounts a ON a.id = g.account_id " \
+    "   WHERE g.representative_id = r.id AND g.status = 'ended' AND a.status = 'active')"
 
 /* PM_SQL_CLIENT_REPRESENTATIVES: a client's representatives, with active accounts */
 #define PM_COLS_REP(COL, LAST) \
@@ -451,7 +455,8 @@ enum { PM_COLS_OUTBOX(PM_COL_NAME, PM_COL_NAME) };
     COL(REP_SCOPES, "r.scopes") \
     COL(REP_STARTS_AT, "r.access_starts_at") \
     COL(REP_ENDS_AT, "r.access_ends_at") \
-    LAST(REP_ACCOUNTS, REP_ACTIVE_GRANTS)
+    COL(REP_ACCOUNTS, REP_ACTIVE_GRANTS) \
+    LAST(REP_KEPT_ACCOUNTS, REP_ENDED_GRANTS)
 enum { PM_COLS_REP(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_REP_GET_VISIBLE: one representative, its active accounts, its latest

@@ -33,7 +33,8 @@ const char *pm_portal_status(const pm_status_facts *f)
         return "declined_by_client";
     }
     if (is(inv, "accepted")) {
-        return "account_disabled";      /* the account the acceptance made is not active */
+        /* the account the acceptance made: kept, its grant here ended; or turned off */
+        return f->has_kept_account ? "access_ended" : "account_disabled";
     }
     if (is(inv, "declined")) {
         return "declined";

@@ -6,6 +6,7 @@
 
 typedef struct {
     int has_active_account;
+    int has_kept_account;            /* an active account whose access here has ended */
     int declined_by_client;          /* staff recorded "client declined" */
     const char *invitation_status;   /* latest invitation's status, NULL if none */
     long long invitation_expires_at;
@@ -14,8 +15,10 @@ typedef struct {
 } pm_status_facts;
 
 /* One of: active, invited, declined_by_client, declined, expired, failed, locked,
- * revoked, address_changed, account_disabled (the latest invitation was accepted
- * but its account is not active), not_invited — the first that applies. A pending
+ * revoked, address_changed, access_ended (the latest invitation was accepted, its
+ * account is still active but reaches this client no more: a review or a removal
+ * ended the grant), account_disabled (accepted, but the account is not active),
+ * not_invited — the first that applies. A pending
  * invitation whose delivery failed is "failed", not "invited": staff must see
  * that it never arrived. A latest invitation superseded by an email change
  * (stored "superseded", read as "address_changed") says so; one superseded any

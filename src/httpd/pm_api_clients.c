@@ -149,6 +149,7 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_api_rep_access_json(q, rep, pm_row_str(row, REP_SCOPES), pm_row_str(row, REP_STARTS_AT),
                            pm_row_str(row, REP_ENDS_AT));
     f.has_active_account = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
+    f.has_kept_account = pm_row_int(row, REP_KEPT_ACCOUNTS, 0) > 0;
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;
     f.delivery_status = inv ? pm_row_str(inv, INV_DELIVERY) : NULL;

@@ -556,6 +556,9 @@ describe('end to end (real server)', () => {
     await lee.getByRole('button', { name: 'End access', exact: true }).click();
     await lee.getByText(/Access ended/).waitFor();
     await page.locator('#status').filter({ hasText: 'portal access ended' }).waitFor();
+    // the representative's status says what happened (the account is kept), not "turned off"
+    await page.getByText('Access to this client ended; the portal account is kept').waitFor();
+    assert.equal(await page.getByText('Portal account turned off').count(), 0, 'no "turned off" for a kept account');
     // the list no longer names this client
     await page.waitForFunction(() => ![...document.querySelectorAll('#reviews .review-item')].some((li) => li.textContent.includes('Minnie Youngblood')));
     assertNoProblems(page);

@@ -8,6 +8,7 @@ static const char *status(int account, int declined, const char *inv, long long 
     pm_status_facts f;
 
     f.has_active_account = account;
+    f.has_kept_account = 0;
     f.declined_by_client = declined;
     f.invitation_status = inv;
     f.invitation_expires_at = expires;
@@ -35,6 +36,13 @@ int main(void)
     is_str(status(0, 0, "superseded", 2000, "sent"), "not_invited", "superseded counts as none");
     is_str(status(0, 0, "accepted", 2000, "sent"), "account_disabled",
            "accepted without an active account (disabled)");
+    {
+        pm_status_facts f = { 0, 1, 0, "accepted", 2000, "sent", 1000 };
+        is_str(pm_portal_status(&f), "access_ended",
+               "accepted, the account kept but its grant here ended (a review)");
+        f.invitation_status = "pending";
+        is_str(pm_portal_status(&f), "invited", "a newer invitation comes first");
+    }
     is_str(pm_invitation_status("pending", 1001, 1000), "pending", "not yet due");
     is_str(pm_invitation_status("pending", 1000, 1000), "expired", "due");
     is_str(pm_invitation_status("accepted", 10, 1000), "accepted", "only pending expires");
