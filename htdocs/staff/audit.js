@@ -67,8 +67,32 @@ async function loadPage(append) {
   for (const e of doc.entries) body.append(entryRow(e));
   state.cursor = doc.next_cursor || null;
   $('next-page').hidden = !state.cursor;
+  $('empty').textContent = 'No entries match.';
   $('empty').hidden = body.children.length > 0;
   announce(body.children.length + ' entries shown.');
+}
+
+// A refused filter shows no rows: the previous filter's rows and count would read as its
+// answer. The error goes next to its field and is announced.
+function refuseFilter(inputId, text) {
+  setFieldError(inputId + '-error', text, $(inputId));
+  $('entries-body').replaceChildren();
+  state.cursor = null;
+  $('next-page').hidden = true;
+  $('empty').textContent = inputId === 'f-from' || inputId === 'f-to'
+    ? 'No entries shown: fix the dates.' : 'No entries shown: fix the filter.';
+  $('empty').hidden = false;
+  announce(text);
+  $(inputId).focus();
+}
+
+const TO_BEFORE_FROM = 'The To date is before the From date.';
+
+// the server's words for a refused field, for people (it names parameters: "to must not
+// be before from.")
+function fieldErrorText(err) {
+  if ((err.field === 'to' || err.field === 'from') && /before/i.test(err.message || '')) return TO_BEFORE_FROM;
+  return err.message;
 }
 
 async function applyFilter(ev) {
@@ -77,9 +101,13 @@ async function applyFilter(ev) {
   clearFormErrors(form);
   const query = filterQuery();
   if (query === null) {
-    setFieldError('client-search-error', 'Choose the client from the suggestions, or type the client number.',
-      $('client-search'));
-    $('client-search').focus();
+    refuseFilter('client-search', 'Choose the client from the suggestions, or type the client number.');
+    return;
+  }
+  const from = $('f-from').value.trim();
+  const to = $('f-to').value.trim();
+  if (from && to && to < from) {   // both YYYY-MM-DD: compared as text
+    refuseFilter('f-to', TO_BEFORE_FROM);
     return;
   }
   state.query = query;
@@ -88,7 +116,7 @@ async function applyFilter(ev) {
     await busy(form.querySelector('button[type=submit]'), () => loadPage(false));
   } catch (err) {
     if (err.field && FIELD_INPUT[err.field]) {
-      setFieldError(FIELD_INPUT[err.field] + '-error', err.message, $(FIELD_INPUT[err.field]));
+      refuseFilter(FIELD_INPUT[err.field], fieldErrorText(err));
     } else {
       showPageError(errorText(err));
     }

@@ -94,15 +94,26 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-let dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeZone: 'UTC' });
+// Dates in the page's language (<html lang>, 'en' today), not the browser's: a Spanish
+// browser must not put "19 de mayo de 1985" on an English page.
+export function pageLocale() {
+  const lang = document.documentElement.lang || 'en';
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([lang]).length ? lang : 'en';
+  } catch {
+    return 'en';   // not a language tag
+  }
+}
+
+let dateTimeFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeStyle: 'short' });
+const dateFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'long', timeZone: 'UTC' });
 
 // Times from now on on the practice's clock (GET api/me's time_zone, an IANA name), not the
 // browser's; a zone this browser does not know leaves the browser's.
 export function usePracticeTimeZone(zone) {
   if (typeof zone !== 'string' || !zone) return;
   try {
-    dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: zone });
+    dateTimeFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: zone });
   } catch {
     // unknown to this browser: keep its own clock
   }

@@ -64,6 +64,15 @@ function replyText(e) {
   return e.last_error || '';
 }
 
+// When the worker tries next. A time already past is no promise: during an outage the
+// module leaves next_attempt_at at the email's creation and sends once the relay answers.
+function nextTry(e) {
+  if (e.status === 'sending') return 'Being sent now';
+  const t = Date.parse(e.next_attempt_at);
+  if (!Number.isFinite(t)) return '';
+  return t <= Date.now() ? 'As soon as the mail server answers' : localTime(e.next_attempt_at);
+}
+
 function rowFor(e) {
   const actions = h('td', {});
   if (e.status === 'retrying' || e.status === 'failed') actions.append(actionButton(e, 'retry'));
@@ -74,7 +83,7 @@ function rowFor(e) {
     clientCell(e),
     h('td', { text: kindWords(e) }),
     h('td', { text: String(e.attempts) }),
-    h('td', { text: waiting ? localTime(e.next_attempt_at) : '' }),
+    h('td', { text: waiting ? nextTry(e) : '' }),
     h('td', { text: replyText(e) }),
     actions);
 }

@@ -483,12 +483,21 @@ function invitationWords(inv) {
   }
 }
 
+// A next try already due (during an outage the module leaves next_attempt_at at the
+// email's creation and sends as soon as the relay answers) is no time to show.
+function isDue(iso) {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) && t <= Date.now();
+}
+
 function deliveryWords(inv) {
   switch (inv.delivery) {
     case 'queued':
       if (inv.delivery_error) {
         return 'Delivery delayed: the mail server said “' + inv.delivery_error + '”.' +
-          (inv.next_attempt_at ? ' Next try ' + localTime(inv.next_attempt_at) + '.' : '');
+          (!inv.next_attempt_at ? ''
+            : isDue(inv.next_attempt_at) ? ' Retrying: waiting for the mail server.'
+              : ' Next try ' + localTime(inv.next_attempt_at) + '.');
       }
       return 'Email queued, sending shortly';
     case 'sent':
@@ -633,7 +642,9 @@ function announceDeliveryChanges(previous, view) {
 function invitationDetails(inv) {
   const rows = [];
   const add = (label, value) => rows.push(h('div', {}, h('dt', { text: label }), h('dd', {}, value)));
-  add('Sent to', inv.email);
+  // "Emailed to" only once the mail server took it; a failed one never went
+  add(inv.delivery === 'sent' || inv.delivery === 'bounced' ? 'Emailed to'
+    : inv.delivery === 'failed' ? 'Could not be delivered to' : 'To', inv.email);
   const delivery = deliveryWords(inv);
   if (delivery) add('Delivery', delivery);
   const creator = inv.created_by_name || inv.created_by;
@@ -681,8 +692,11 @@ function invitationButtons(inv, who) {
   if (inv.status !== 'pending' || isExpired(inv)) return [];
   // once the send limit is reached, resend would only be refused: not offered
   const max = state.me && state.me.max_sends_per_invitation;
-  // nor to an address that bounced
-  const canResend = !(Number.isFinite(max) && inv.send_count >= max) && (inv.delivery !== 'bounced' || bounceCleared(inv));
+  // nor to an address that bounced (unless staff saved it again since); nor after the mail
+  // server refused it for good (5xx): reinvite is the one action then (it replaces this
+  // invitation, docs/api.md), not both
+  const canResend = !(Number.isFinite(max) && inv.send_count >= max)
+    && (inv.delivery !== 'bounced' || bounceCleared(inv)) && inv.delivery !== 'failed';
   return [
     canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
@@ -1488,6 +1502,47 @@ const EMAIL_KINDS = {
   test: 'Test email',
 };
 
+// Every audit action the module writes (src/, docs/api.md), in words; an unknown one shows
+// as it is.
+const ACTION_WORDS = {
+  'client.view': 'Client viewed',
+  'client.search': 'Clients searched',
+  'client.audit_view': 'History viewed',
+  'client.emails_view': 'Emails viewed',
+  'client.email_change': 'Email address changed',
+  'client.preferences': 'Client’s preferences changed',
+  'client.declined': 'Client declined recorded',
+  'client.declined_cleared': 'Client declined undone',
+  'client.status': 'Portal status read',
+  'client.roster_update': 'Updated from the roster',
+  'client.discharged': 'Discharged',
+  'client.readmitted': 'Readmitted',
+  'invitation.create': 'Invitation created',
+  'invitation.resend': 'Invitation resent',
+  'invitation.revoke': 'Invitation revoked',
+  'invitation.bulk': 'Invitations sent in bulk',
+  'invitation.accept': 'Invitation accepted',
+  'invitation.decline': 'Invitation declined',
+  'invitation.verify_failed': 'Wrong date of birth entered',
+  'invitation.link_failed': 'Linking an existing login failed',
+  'invitation.username_taken': 'Username already taken',
+  'representative.create': 'Representative added',
+  'representative.update': 'Representative changed',
+  'representative.remove': 'Representative removed',
+  'account.enable': 'Portal account turned on',
+  'account.disable': 'Portal account turned off',
+  'account.password_reset': 'Password reset link sent',
+  'account.password_reset_done': 'Password reset',
+  'account.password_reset_verify_failed': 'Wrong date of birth entered (password reset)',
+  'outbox.retry': 'Email retried',
+  'outbox.cancel': 'Email cancelled',
+};
+const RESULT_WORDS = { ok: 'Done', denied: 'Refused', error: 'Failed', failed: 'Failed' };
+// the outbox entry's status (docs/api.md), as the Outbox page words it
+const EMAIL_STATUS_WORDS = {
+  queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
+};
+
 function resetHistory() {
   for (const id of ['history', 'history-empty', 'history-audit-heading', 'history-emails',
     'history-emails-empty', 'history-emails-heading']) {
@@ -1502,7 +1557,7 @@ function emailRow(e) {
     : (e.last_error || '');
   return h('tr', null,
     h('td', null, timeEl(e.created_at)), h('td', { text: e.to || '' }),
-    h('td', { text: EMAIL_KINDS[e.kind] || e.kind }), h('td', { text: e.status }),
+    h('td', { text: EMAIL_KINDS[e.kind] || e.kind }), h('td', { text: EMAIL_STATUS_WORDS[e.status] || e.status }),
     h('td', { text: word }));
 }
 
@@ -1510,7 +1565,7 @@ function fillHistory(emails, audit) {
   $('history-emails-body').replaceChildren(...emails.entries.map(emailRow));
   $('history-body').replaceChildren(...audit.entries.map((e) => h('tr', null,
     h('td', null, timeEl(e.at)), h('td', { text: e.username }),
-    h('td', { text: e.action }), h('td', { text: e.result }))));
+    h('td', { text: ACTION_WORDS[e.action] || e.action }), h('td', { text: RESULT_WORDS[e.result] || e.result }))));
   $('history-emails-heading').hidden = false;
   $('history-audit-heading').hidden = false;
   $('history-emails').hidden = emails.entries.length === 0;

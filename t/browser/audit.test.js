@@ -98,13 +98,19 @@ describe('audit trail screen', { skip }, () => {
     await page.getByRole('button', { name: "Show this client's history" }).click();
     await page.locator('#history:not([hidden]) #history-body tr').first().waitFor();
     const hist = await page.locator('#history-body tr td:nth-child(3)').allTextContents();
-    assert.ok(hist.includes('client.view'), 'history lists the view: ' + hist.join(','));
+    assert.ok(hist.includes('Client viewed'), 'history lists the view: ' + hist.join(','));
+    // every action in words (client.emails_view, the emails read just now, among them), no raw code
+    assert.ok(hist.includes('Emails viewed'), 'the emails read: ' + hist.join(','));
+    assert.deepEqual(hist.filter((t) => /^[a-z_]+\.[a-z_]+$/.test(t)), [], 'no raw action codes');
+    const histResults = await page.locator('#history-body tr td:nth-child(4)').allTextContents();
+    assert.ok(histResults.every((t) => /^[A-Z]/.test(t)), 'results in words: ' + histResults.join(','));
     // ... and its emails, as many as the API listed, each with its kind in words
     assert.equal(await page.locator('#history-emails:not([hidden]) #history-emails-body tr').count(),
       clientEmails.length);
     const first = await page.locator('#history-emails-body tr').first().locator('td').allTextContents();
     assert.equal(first[1], clientEmail, 'to the client\'s address');
     assert.equal(first[2], 'Invitation to the client');
+    assert.match(first[3], /^(Queued|Sending|Retrying|Sent|Failed|Cancelled)$/, 'the email\'s status in words');
     assert.ok(await page.locator('#history-emails-empty').isHidden(), 'no "no emails" line beside them');
     await checkA11y(page, 'client history');
     assertNoProblems(page);
@@ -207,12 +213,30 @@ describe('audit trail screen', { skip }, () => {
     await page.context().close();
   });
 
-  test('a bad date range is explained next to its field', async () => {
+  test('a bad date range is explained next to its field, in words, and shows no rows or count', async () => {
     const page = await pageAs(ADMIN, 'audit.html');
+    await page.locator('#entries-body tr').first().waitFor();   // the unfiltered page's rows
+    await page.locator('#status').filter({ hasText: 'entries shown' }).waitFor();
     await page.getByLabel('From (date)').fill('2026-05-02');
     await page.getByLabel('To (date, inclusive)').fill('2026-05-01');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.locator('#f-to-error:not([hidden])').waitFor();
+    assert.equal(await page.locator('#f-to-error').textContent(), 'The To date is before the From date.');
+    assert.equal(await page.getByLabel('To (date, inclusive)').getAttribute('aria-invalid'), 'true');
+    // the previous filter's rows and count are not this filter's answer
+    assert.equal(await page.locator('#entries-body tr').count(), 0, 'no rows under a refused filter');
+    assert.equal(await page.locator('#next-page').isHidden(), true);
+    assert.equal(await page.locator('#empty').textContent(), 'No entries shown: fix the dates.');
+    assert.equal(await page.locator('#empty').isVisible(), true);
+    await page.locator('#status').filter({ hasText: 'The To date is before the From date.' }).waitFor();
+    assert.doesNotMatch(await page.locator('#toast').textContent(), /entries shown/);
+    // fixed: rows again
+    await page.getByLabel('To (date, inclusive)').fill('');
+    await page.getByLabel('From (date)').fill('');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.locator('#entries-body tr').first().waitFor();
+    assert.equal(await page.locator('#empty').isHidden(), true);
+    assertNoProblems(page);
     await page.context().close();
   });
 

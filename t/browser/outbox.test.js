@@ -200,6 +200,40 @@ test('champions see the links; clinicians see none and no outbox', { skip }, asy
   await clin.close();
 });
 
+// An email held by a mail server outage (the module leaves a queued row's next_attempt_at
+// at its creation, attempts 0, and sends once the relay answers): its next try, already
+// past, reads "As soon as the mail server answers", not a time minutes ago; a retry still to
+// come shows its time.
+test('a next try already past reads "As soon as the mail server answers" (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  const row = { invitation_id: 7, client_id: 10, client_first_name: 'James', client_last_name: 'Smith',
+    purpose: 'invitation', kind: 'client_invitation', to: 'james.smith@example.org' };
+  fake.outbox.push({ ...row, id: 1, status: 'retrying', attempts: 2, last_error: '451 4.7.1 greylisted, try later',
+    created_at: now - 900, next_attempt_at: now + 1800 });
+  fake.outbox.push({ ...row, id: 2, status: 'queued', attempts: 0, last_error: 'Couldn\'t connect to server',
+    created_at: now - 300, next_attempt_at: now - 300 });
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#rows tr').nth(1).waitFor();
+    const cells = async (id) => page.locator(`#rows tr[data-id="${id}"] td`).allTextContents();
+    const outage = await cells(2);
+    assert.deepEqual(outage.slice(0, 6), ['Queued', 'James Smith (number 10)', 'Invitation to the client', '0',
+      'As soon as the mail server answers', 'Couldn\'t connect to server']);
+    const later = await cells(1);
+    assert.equal(later[4], new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' })
+      .format(new Date((now + 1800) * 1000)), 'a retry to come shows its time');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});
+
 // The counts line against the stand-in server: a count at the server's cap (counts_cap)
 // reads "100+", the others as they are (with thousands written 1,234).
 test('outbox counts at the cap read "100+" (stand-in server)', async () => {

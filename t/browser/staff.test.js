@@ -258,9 +258,9 @@ describe('staff page', () => {
       const time = page.locator('#client-invitations .inv-item time').first();
       await time.waitFor();
       const iso = await time.getAttribute('datetime');
-      const chicago = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'America/Chicago' })
+      const chicago = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'America/Chicago' })
         .format(new Date(iso));
-      const tokyo = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' })
+      const tokyo = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' })
         .format(new Date(iso));
       assert.notEqual(chicago, tokyo);
       assert.equal(await time.textContent(), chicago, 'the invitation\'s time on Chicago\'s clock in a Tokyo browser');
@@ -560,6 +560,79 @@ describe('staff page', () => {
     await page.waitForFunction(() => !document.querySelector('#invite-client').disabled, null, { timeout: 10000 });
     assertNoProblems(page);
     await page.context().close();
+  });
+
+  test('mail server down: the card says "To", not "Sent to", and a past next try reads "waiting for the mail server"', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Avery' && x.last_name === 'Evans');
+    const page = await staffPage();
+    await pickClient(page, 'Evans', /Evans, Avery/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    const labels = () => latest.locator('dt').allTextContents();
+    assert.ok((await labels()).includes('Emailed to'), 'sent: "Emailed to" ' + (await labels()).join('|'));
+    // the relay refuses connections: the module keeps the row queued, attempts 0, its
+    // next_attempt_at at its creation (minutes ago), and sends once the relay answers
+    const inv = server.latestInvitation(c.id);
+    Object.assign(inv, { delivery: 'queued', delivery_error: 'Couldn\'t connect to server', sent_at: null,
+      next_attempt_at: inv.created_at - 300 });
+    await pickClient(page, 'Evans', /Evans, Avery/);
+    await latest.getByText('Waiting to be emailed').waitFor();
+    const delivery = latest.locator('dt:text-is("Delivery") + dd');
+    assert.equal(await delivery.textContent(),
+      'Delivery delayed: the mail server said “Couldn\'t connect to server”. Retrying: waiting for the mail server.');
+    assert.ok(!(await labels()).includes('Sent to'), 'nothing was sent: ' + (await labels()).join('|'));
+    assert.ok((await labels()).includes('To'), 'addressed "To": ' + (await labels()).join('|'));
+    assert.equal(await latest.getByText(/Next try/).count(), 0, 'no next try in the past');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('a failed invitation (550): "Could not be delivered to", reinvite offered and no resend beside it', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Blake' && x.last_name === 'Jensen');
+    const page = await staffPage();
+    await pickClient(page, 'Jensen', /Jensen, Blake/);
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
+    const inv = server.latestInvitation(c.id);
+    Object.assign(inv, { delivery: 'failed', delivery_error: '550 5.1.1 mailbox unavailable', sent_at: null });
+    await pickClient(page, 'Jensen', /Jensen, Blake/);
+    await latest.getByText('Email not delivered', { exact: true }).waitFor();
+    const labels = await latest.locator('dt').allTextContents();
+    assert.ok(labels.includes('Could not be delivered to'), labels.join('|'));
+    assert.ok(!labels.includes('Sent to') && !labels.includes('Emailed to'), labels.join('|'));
+    await latest.getByText('Email could not be delivered: 550 5.1.1 mailbox unavailable').waitFor();
+    // one clear action: reinvite client (it replaces this invitation), no resend beside it
+    assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 0, 'no resend after a 550');
+    const reinvite = page.getByRole('button', { name: 'reinvite client', exact: true });
+    assert.equal(await reinvite.isEnabled(), true, 'reinvite client offered');
+    await reinvite.click();
+    await page.locator(`#client-invitations .inv-item[data-invitation-id="${inv.id}"]`)
+      .getByText('Replaced by a newer invitation').waitFor({ state: 'attached', timeout: 10000 });
+    assert.notEqual(server.latestInvitation(c.id).id, inv.id, 'a new invitation replaced the failed one');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('dates in the page\'s language (English), not the browser\'s (es-ES)', async () => {
+    const context = await browser.newContext({
+      viewport: DESKTOP, locale: 'es-ES', httpCredentials: { username: 'admin', password: 'pw' },
+    });
+    const page = await watchedPage(context);
+    assert.equal(await page.evaluate(() => navigator.language), 'es-ES', 'a Spanish browser');
+    await page.goto(server.baseURL + '/portal-manager/');
+    await page.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+    await pickClient(page, 'Zo', /Núñez, Zoë/);
+    assert.equal(await page.locator('#client-dob').textContent(), 'January 2, 1990');
+    const time = page.locator('#client-invitations .inv-item time').first();
+    if (await time.count()) {
+      const iso = await time.getAttribute('datetime');
+      assert.equal(await time.textContent(),
+        new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)));
+    }
+    assertNoProblems(page);
+    await context.close();
   });
 
   test('the toast never covers the control just used or the error on screen (390 px)', async () => {

@@ -211,7 +211,7 @@ export async function startFakeServer(options = {}) {
   const deadTokens = new Map(); // token → invitation id, superseded by a resend / email change
   const requests = [];
   const stored = {};            // settings as PUT (a setting absent here has its default)
-  const outbox = [];            // test emails: {id, to, kind, status, last_error, subject, text}
+  const outbox = [];            // test emails: {id, to, kind, status, last_error, subject, text} (and rows a test pushes)
   const injected = [];          // {method, re, status, body, headers, times}
   let timers = [];
 
@@ -769,7 +769,7 @@ export async function startFakeServer(options = {}) {
       if (!(lang in SETTING.client_invitation_subject.default)) fail(422, 'invalid_language', 'language must be one the portal has a catalog for.', 'language');
       const email = renderEmail(kind, lang);
       // like the module, the test email's subject is marked
-      const entry = { id: nextId++, to, kind, status: 'queued', last_error: null, ...email, subject: '[Test] ' + email.subject };
+      const entry = { id: nextId++, to, kind, status: 'queued', last_error: null, queued_at: now(), ...email, subject: '[Test] ' + email.subject };
       outbox.push(entry);
       setTimer(() => {
         if (/@bounce\.example$/i.test(to)) { entry.status = 'failed'; entry.last_error = '550 5.1.1 mailbox unavailable'; } else entry.status = 'sent';
@@ -778,13 +778,23 @@ export async function startFakeServer(options = {}) {
     }
     if (route === 'outbox' && method === 'GET') {
       const counts = { queued: 0, sent: 0, failed: 0 };
-      for (const e of outbox) counts[e.status] += 1;
+      // stored statuses: retrying and sending are stored queued, cancelled failed
+      for (const e of outbox) counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed' }[e.status] || e.status] += 1;
       const status = query.get('status');
       return [200, {
         // like the module: counts stop at counts_cap (opts.outboxCounts: as a full outbox shows them)
         counts: opts.outboxCounts || counts, counts_cap: 100,
+        // every field the module lists (pm_api_outbox.c); a row a test pushed may carry its
+        // own (invitation_id, client_id and names, kind, attempts, created_at, next_attempt_at:
+        // seconds, as the module stores them)
         entries: outbox.filter((e) => !status || e.status === status).slice().reverse().map((e) => ({
-          id: e.id, invitation_id: null, client_id: null, purpose: 'test_' + e.kind, status: e.status, attempts: e.status === 'queued' ? 0 : 1, last_error: e.last_error,
+          id: e.id, invitation_id: e.invitation_id ?? null, client_id: e.client_id ?? null,
+          client_first_name: e.client_first_name ?? null, client_last_name: e.client_last_name ?? null,
+          purpose: e.purpose || (e.invitation_id ? 'invitation' : 'test_' + e.kind),
+          kind: e.invitation_id ? e.kind : 'test', to: e.to,
+          status: e.status, attempts: e.attempts ?? (e.status === 'queued' ? 0 : 1), last_error: e.last_error,
+          created_at: iso(e.created_at ?? e.queued_at), next_attempt_at: iso(e.next_attempt_at ?? e.created_at ?? e.queued_at),
+          sent_at: iso(e.sent_at ?? null), bounce: e.bounce || null,
         })),
       }];
     }
