@@ -190,6 +190,9 @@ for my $user (qw(clin1 clin2)) {
 {
     my $res = staff(GET => '/admin/audit?format=csv&client_id=9751&result=denied');
     is($res->code, 200, 'CSV: 200');
+    like($res->content, qr/\A\xEF\xBB\xBFid,at,/, 'CSV: a UTF-8 byte order mark first (Excel reads UTF-8)');
+    like($res->header('Content-Disposition') // '', qr/\Aattachment; filename="audit-\d{4}-\d\d-\d\d\.csv"\z/,
+         'CSV: named for the day of the export');
     my $rows = eval { parse_csv($res->content) } || [];
     my $header = shift @$rows;
     is_deeply([@{ $header || [] }[10, 11]], ['client_first_name', 'client_last_name'], 'CSV: name columns');

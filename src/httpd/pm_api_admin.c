@@ -604,6 +604,19 @@ static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
                        aq->result, aq->result, pm_arg_int(p, limit));
 }
 
+/* "attachment; filename="audit-YYYY-MM-DD.csv"": the day of the export (the
+ * server's), so a second export does not overwrite the first in Downloads */
+static const char *audit_csv_disposition(request_rec *r)
+{
+    apr_time_exp_t t;
+    char day[16];
+    apr_size_t n;
+
+    apr_time_exp_lt(&t, r->request_time);
+    apr_strftime(day, &n, sizeof(day), "%Y-%m-%d", &t);
+    return apr_psprintf(r->pool, "attachment; filename=\"audit-%s.csv\"", day);
+}
+
 static int send_audit_csv(pm_req *q, audit_query *aq)
 {
     request_rec *r = q->r;
@@ -612,7 +625,10 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
 
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/csv; charset=utf-8");
-    apr_table_setn(r->headers_out, "Content-Disposition", "attachment; filename=\"audit.csv\"");
+    apr_table_setn(r->headers_out, "Content-Disposition", audit_csv_disposition(r));
+    /* a UTF-8 byte order mark first: Excel reads the file as UTF-8 then (María, not
+     * MarÃ­a); every other CSV reader skips it */
+    ap_rputs("\xEF\xBB\xBF", r);
     ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,"
            "client_first_name,client_last_name\r\n", r);
     do {

@@ -126,6 +126,7 @@ PY
 # Text::CSV when it is installed, otherwise Python's csv module in strict mode.
 sub parse_csv {
     my $bytes = shift;
+    $bytes =~ s/\A\xEF\xBB\xBF//;           # a UTF-8 byte order mark, as CSV readers skip it
     if (eval { require Text::CSV; 1 }) {
         my $csv = Text::CSV->new({ binary => 1, strict => 1, auto_diag => 0 });
         my $text = $bytes;
