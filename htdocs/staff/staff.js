@@ -535,6 +535,13 @@ function isDischarged(view) {
   return !!view && view.active === false;
 }
 
+// The client's last invitation bounced at the saved address, and nobody confirmed it since.
+function bouncedHere(view) {
+  const last = lastClientInvitation(view);
+  return Boolean(last && view.email && last.delivery === 'bounced' && !bounceCleared(last)
+    && last.email.toLowerCase() === view.email.toLowerCase());
+}
+
 function inviteBlocker(view) {
   if (isDischarged(view)) return 'The client was discharged; discharged clients cannot be invited.';
   if (view.portal_status === 'active') return 'The client already has a portal account.';
@@ -546,7 +553,7 @@ function inviteBlocker(view) {
     return 'The Email field differs from the saved address (' + view.email + '). Press “change” to save the new address first; the invitation goes to the saved one.';
   }
   const last = lastClientInvitation(view);
-  if (last && last.delivery === 'bounced' && !bounceCleared(last) && last.email.toLowerCase() === view.email.toLowerCase()) {
+  if (bouncedHere(view)) {
     return 'The last invitation to ' + view.email + ' bounced: the address does not work. Check it with the client, then change it (or, if they say it works now, save it again with “change”).';
   }
   if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed' &&
@@ -564,6 +571,15 @@ function showRepresentativeInvite() {
   if ($('rep-open').hidden && !$('rep-form').hidden) closeSubform('rep');
 }
 
+// The language of the client's own emails (from the roster): its name in that language,
+// or the practice's default when the client has none.
+function showClientLanguage(code) {
+  const dd = $('client-language');
+  dd.textContent = code ? (LANGUAGE[code] || code) : 'The practice’s default';
+  if (code) dd.setAttribute('lang', code);
+  else dd.removeAttribute('lang');
+}
+
 function renderClient(previous) {
   const view = state.view;
   const focusId = document.activeElement && document.activeElement.id;
@@ -575,6 +591,7 @@ function renderClient(previous) {
   $('client-discharged').hidden = !isDischarged(view);
   $('client-minor-row').hidden = !view.minor;
   $('client-minor').textContent = view.minor ? 'Turns 18 on ' + calendarDate(view.turns_18_on) : '';
+  showClientLanguage(view.preferred_language);
   showRepresentativeInvite();
 
   // client declined
@@ -1269,7 +1286,10 @@ function initClientActions() {
       input.focus();
       return;
     }
-    if (email === (state.view.email || '')) {
+    // the same address again confirms one that bounced (checked with the client): the
+    // module clears its bounce; otherwise there is nothing to save
+    const confirming = email === (state.view.email || '') && bouncedHere(state.view);
+    if (email === (state.view.email || '') && !confirming) {
       announce('That is already the client’s email address.');
       return;
     }
@@ -1280,8 +1300,9 @@ function initClientActions() {
         await api('PUT', 'clients/' + state.clientId + '/email', { email });
         await refreshClient();
         input.value = state.view ? state.view.email || email : email;
-        announce('Email changed to ' + email + '.' + (hadPending
-          ? ' The earlier invitation link no longer works; send a new invitation.' : ''));
+        announce(confirming ? 'Email address ' + email + ' confirmed: invitations can go to it again.'
+          : 'Email changed to ' + email + '.' + (hadPending
+            ? ' The earlier invitation link no longer works; send a new invitation.' : ''));
       } catch (err) {
         // One field in this form: every error belongs next to it.
         setFieldError('client-email-error', errorText(err), input);

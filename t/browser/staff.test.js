@@ -106,6 +106,20 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('client view: the language of the client\'s emails (from the roster) is shown', async () => {
+    server.clients.get(11).preferred_language = 'es';
+    try {
+      const page = await staffPage();
+      await page.goto(server.baseURL + '/portal-manager/#client=11');
+      const lang = page.locator('#client-language');
+      await lang.filter({ hasText: 'Español' }).waitFor();
+      assert.equal(await lang.getAttribute('lang'), 'es', 'the name is marked as Spanish for screen readers');
+      await page.context().close();
+    } finally {
+      delete server.clients.get(11).preferred_language;
+    }
+  });
+
   test('Enter opens the client when exactly one matches; with several the arrow keys choose', async () => {
     const page = await staffPage();
     const box = page.getByRole('combobox', { name: 'Client' });
@@ -155,6 +169,8 @@ describe('staff page', () => {
     assert.equal(await page.locator('.client-number').textContent(), 'Client no. ' + viewed);
     assert.match(await page.locator('#client-dob').textContent(), /1980/);
     assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
+    // the language of her emails: none of her own, so the practice's default
+    assert.equal(await page.locator('#client-language').textContent(), 'The practice’s default');
     const email = page.getByLabel('Email:');
     assert.equal(await email.inputValue(), 'ann@example.org');
 
@@ -552,8 +568,15 @@ describe('staff page', () => {
     assert.equal(await latest.getByRole('button', { name: /Resend/ }).count(), 0, 'no resend to a bounced address');
     const invite = page.getByRole('button', { name: /invite client$/ });
     assert.equal(await invite.isDisabled(), true, 'invite held');
-    await page.locator('#invite-client-hint').filter({ hasText: /bounced: the address does not work\. Check it with the client and change it first/ }).waitFor();
+    await page.locator('#invite-client-hint').filter({ hasText: /bounced: the address does not work\. Check it with the client, then change it \(or, if they say it works now, save it again with “change”\)/ }).waitFor();
     await checkA11y(page, 'staff bounced invitation');
+    // the same address saved again (the client fixed the mailbox): the bounce is cleared,
+    // invite and resend are offered again, the history still says it bounced
+    await page.getByRole('button', { name: 'change', exact: true }).click();
+    await page.waitForFunction(() => !document.querySelector('#invite-client').disabled, null, { timeout: 10000 });
+    assert.equal(await page.locator('#invite-client-hint').filter({ hasText: /bounced/ }).count(), 0, 'no bounce hint once cleared');
+    await latest.getByRole('button', { name: /Resend/ }).waitFor();
+    await latest.getByText('The email bounced', { exact: true }).waitFor();
     // a new address: invite is offered again
     await page.locator('#client-email').fill('drew.khan.new@example.org');
     await page.getByRole('button', { name: 'change', exact: true }).click();

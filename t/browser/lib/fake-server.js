@@ -355,6 +355,7 @@ export async function startFakeServer(options = {}) {
       ...clientRow(c),
       active: c.active !== false,
       email: c.email,
+      preferred_language: c.preferred_language ?? null,
       declined_by_client: c.declined_at ? { at: iso(c.declined_at), by: c.declined_by, by_name: USERS[c.declined_by]?.display_name || null, note: c.declined_note } : null,
       statement_notifications: c.statement_notifications,
       invitations: [...invitations.values()].filter((i) => i.client_id === c.id && i.kind !== 'reset').sort((a, b) => b.id - a.id).map(invitationJson),
@@ -569,6 +570,13 @@ export async function startFakeServer(options = {}) {
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if ((c.email || '').toLowerCase() !== email.toLowerCase()) supersedePending(c.id, null);
       c.email = email;
+      // like the module (migration 024): the address saved is checked; its hard bounces are cleared
+      for (const inv of invitations.values()) {
+        if (inv.client_id === c.id && inv.representative_id === null && inv.email.toLowerCase() === email.toLowerCase()
+            && inv.bounce && inv.bounce.type === 'hard' && !inv.bounce.cleared_at) {
+          inv.bounce.cleared_at = new Date().toISOString();
+        }
+      }
       return [200, clientView(c)];
     }
     if ((m = /^clients\/(\d+)\/declined$/.exec(route))) {
