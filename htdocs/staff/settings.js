@@ -147,7 +147,12 @@ function pageValue(name) {
   const modules = formOf('modules').elements;
   switch (name) {
     case 'logo': return state.logo === undefined ? state.saved.logo : state.logo;
-    case 'practice_name': case 'practice_phone': case 'brand_color': case 'portal_url':
+    case 'brand_color': {
+      // six hex digits typed without the # (as many colour tools copy them) are the colour
+      const v = emptyToNull($(FIELDS[name].input).value);
+      return v && /^[0-9a-fA-F]{6}$/.test(v) ? '#' + v : v;
+    }
+    case 'practice_name': case 'practice_phone': case 'portal_url':
     case 'time_zone': case 'collation_locale':
       return emptyToNull($(FIELDS[name].input).value);
     case 'default_language':
@@ -329,7 +334,7 @@ function anyDirty() {
 // ---- colour -----------------------------------------------------------------------------------
 
 function syncPicker() {
-  const v = $('brand-color').value.trim();
+  const v = $('brand-color').value.trim().replace(/^(?=[0-9a-fA-F]{6}$)/, '#');
   if (/^#[0-9a-fA-F]{6}$/.test(v)) $('brand-color-picker').value = v.toLowerCase();
 }
 

@@ -259,8 +259,17 @@ describe('settings page', () => {
     await page.getByRole('button', { name: 'Save branding' }).click();
     await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
     assert.deepEqual(lastPut(), { brand_color: '#7a1f5c' });
+    // six hex digits without the # (as colour tools copy them) are that colour
+    await colour.fill('1D5B7F');
+    assert.equal(await page.getByLabel('Colour picker').inputValue(), '#1d5b7f', 'the picker follows');
+    await page.getByRole('button', { name: 'Save branding' }).click();
+    await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();
+    assert.deepEqual(lastPut(), { brand_color: '#1D5B7F' });
     // link colour of the email preview
-    assert.equal(await page.locator('#preview-html .email-link').evaluate((el) => getComputedStyle(el).color), 'rgb(122, 31, 92)');
+    await page.waitForFunction(() => {
+      const a = document.querySelector('#preview-html .email-link');
+      return a && getComputedStyle(a).color === 'rgb(29, 91, 127)';
+    }, null, { timeout: 10000 });
 
     // portal URL
     await page.getByLabel('Link to the client portal').fill('portal.example.org');
