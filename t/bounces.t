@@ -202,6 +202,31 @@ my ($row2, $mail2) = delivered($iid2, $new_addr);
 is($row2->{status}, 'sent', 'delivered to the new address');
 like($mail2 ? $mail2->{mail_from} : '', qr/\Abounces\+\Q$row2->{id}\E-/, 'with its own VERP address');
 
+# --- a representative: an edit that sends the address confirms it; a name-only edit does not --------
+{
+    my $rep_addr = 'bounce.rep@example.test';
+    my $d = json_ok(staff(POST => "/clients/$cid/representatives", user => 'clin1',
+                          json => { email => $rep_addr, first_name => 'Robin', last_name => 'Bounce' }),
+                    201, 'a representative, invited');
+    my ($rid, $rep_iid) = ($d->{representative}{id}, $d->{invitation}{id});
+    my ($rep_row, $rep_mail) = delivered($rep_iid, $rep_addr);
+    my $rep_verp = $rep_mail ? $rep_mail->{mail_from} : '';
+    like(bounce(fixture('postfix-hard.eml', $rep_verp), $rep_verp)->[1], qr/hard/, 'its email bounced hard');
+    error_ok(staff(POST => "/invitations/$rep_iid/resend", user => 'clin1'), 409, 'email_bounced',
+             'resend to the representative refused');
+    json_ok(staff(PUT => "/representatives/$rid", user => 'clin1', json => { first_name => 'Robyn' }), 200,
+            'a name-only edit');
+    error_ok(staff(POST => "/invitations/$rep_iid/resend", user => 'clin1'), 409, 'email_bounced',
+             'still refused: the address was not confirmed');
+    json_ok(staff(PUT => "/representatives/$rid", user => 'clin1', json => { email => $rep_addr }), 200,
+            'the edit sends the same address (checked with the person)');
+    is($dbh->selectrow_array('SELECT count(*) FROM outbox WHERE invitation_id = ? AND bounce_cleared_at IS NOT NULL',
+                             undef, $rep_iid), 1, 'its bounce is cleared');
+    my $res = staff(POST => "/invitations/$rep_iid/resend", user => 'clin1');
+    isnt((decode_json_body($res) // {})->{error}{code} // '', 'email_bounced',
+         'resend is no longer refused for the bounce (' . $res->code . ')');
+}
+
 # --- plain (non-DSN) bounce ----------------------------------------------------------------
 my $verp2 = $mail2->{mail_from};
 $r = bounce(fixture('plain-hard.eml', $verp2), $verp2);
