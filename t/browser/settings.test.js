@@ -288,6 +288,9 @@ describe('settings page', () => {
     const page = await settingsPage();
     const phone = page.getByLabel('Practice phone');
     assert.equal(await phone.inputValue(), '');
+    // styled like the other fields (a tel input is not a text input to CSS)
+    const look = (el) => el.evaluate((e) => { const s = getComputedStyle(e); return [s.minHeight, s.borderRadius, s.width]; });
+    assert.deepEqual(await look(phone), await look(page.getByLabel('Practice name')), 'the phone field looks like the name field');
     await phone.fill('(555) 010-4477');
     await page.getByRole('button', { name: 'Save branding' }).click();
     await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();

@@ -716,6 +716,10 @@ describe('staff page', () => {
     await scopes.getByRole('checkbox', { name: 'Billing' }).uncheck();
     await page.getByLabel('Access starts').fill('2099-01-15');
     await page.getByLabel('Access ends').fill('2099-01-10');
+    // the date fields are styled like the form's other fields
+    const look = (el) => el.evaluate((e) => { const s = getComputedStyle(e); return [s.minHeight, s.borderRadius, s.paddingLeft]; });
+    assert.deepEqual(await look(page.getByLabel('Access starts')), await look(page.getByLabel('E-mail:')),
+      'a date field looks like the email field');
     await form.getByRole('button', { name: 'invite', exact: true }).click();
     await page.locator('#rep-ends-at-error').filter({ hasText: 'ending on or after the day it starts' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-ends-at', 'focus on the end day');
