@@ -398,6 +398,25 @@ function base64(bytes) {
 
 function kb(n) { return Math.ceil(n / 1024) + ' KB'; }
 
+// The module's limits on a logo's sides, said with the image's own size before anything is
+// saved; an image the browser cannot draw (cut off, damaged) is refused here too.
+const LOGO_MAX_SIDE = 2048;
+async function logoSizeProblem(name, bytes, type) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(new Blob([bytes], { type }));
+  } catch {
+    return '“' + name + '” could not be read as an image; the file may be damaged or cut off. Please choose another.';
+  }
+  const { width, height } = bitmap;
+  bitmap.close();
+  if (width > LOGO_MAX_SIDE || height > LOGO_MAX_SIDE) {
+    return '“' + name + '” is ' + width + ' × ' + height + ' pixels; a logo can be at most ' + LOGO_MAX_SIDE
+      + ' pixels wide and high. Please choose a smaller image.';
+  }
+  return null;
+}
+
 async function chooseLogo(file) {
   setFieldError('logo-error', '', $('logo-file'));
   if (!file) return;
@@ -417,6 +436,7 @@ async function chooseLogo(file) {
       problem = '“' + file.name + '” does not look like a ' + (type === 'image/png' ? 'PNG' : 'JPEG') + ' image.';
     }
   }
+  if (!problem) problem = await logoSizeProblem(file.name, bytes, type);
   if (problem) {
     $('logo-file').value = '';
     setFieldError('logo-error', problem, $('logo-file'));

@@ -6,6 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeServer, SETTINGS } from './lib/fake-server.js';
+import { makePng } from './lib/images.js';
 import {
   launch, watchedPage, assertNoProblems, checkA11y, screenshot, assertNoHorizontalScroll, DESKTOP, PHONE,
 } from './lib/browser.js';
@@ -205,6 +206,11 @@ describe('settings page', () => {
     assert.match(await page.locator('#logo-hint').textContent(), /A PNG or JPEG image of at most 100 KB/);
     await file.setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not a png at all') });
     await page.locator('#logo-error').filter({ hasText: 'does not look like a PNG' }).waitFor();
+    // a PNG cut off in its image data, and one too wide: said when chosen, with the size
+    await file.setInputFiles({ name: 'cut.png', mimeType: 'image/png', buffer: PNG.subarray(0, 45) });
+    await page.locator('#logo-error').filter({ hasText: '“cut.png” could not be read as an image; the file may be damaged or cut off.' }).waitFor();
+    await file.setInputFiles({ name: 'banner.png', mimeType: 'image/png', buffer: makePng(3000, 100) });
+    await page.locator('#logo-error').filter({ hasText: '“banner.png” is 3000 × 100 pixels; a logo can be at most 2048 pixels wide and high.' }).waitFor();
     assert.equal(await img.isVisible(), false);
     assert.equal(puts().length, before);
 
