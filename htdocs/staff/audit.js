@@ -7,6 +7,7 @@ import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
   usePracticeTimeZone, timeEl,
 } from './common.js';
+import { ACTION_WORDS } from './words.js';
 
 const state = { query: '', cursor: null, clients: new Map(), searchSeq: 0 };
 const SEARCH_LIMIT = 20;
@@ -37,9 +38,23 @@ function filterQuery() {
   for (const [key, id] of [['username', 'f-username'], ['action', 'f-action'], ['result', 'f-result'],
     ['from', 'f-from'], ['to', 'f-to']]) {
     const v = $(id).value.trim();
-    if (v) p.set(key, v);
+    if (v) p.set(key, key === 'action' ? actionCode(v) : v);
   }
   return p.toString();
+}
+
+// The action field takes a code in any case ("Invitation.Create") or its words as the
+// suggestions show them ("Invitation created"); the trail stores lower-case codes.
+function actionCode(typed) {
+  const low = typed.toLowerCase();
+  const byWords = Object.keys(ACTION_WORDS).find((code) => ACTION_WORDS[code].toLowerCase() === low);
+  return byWords || low;
+}
+
+function fillActionSuggestions() {
+  $('f-action-list').replaceChildren(...Object.entries(ACTION_WORDS)
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([code, words]) => h('option', { value: code, label: words })));
 }
 
 const FIELD_INPUT = { client_id: 'client-search', username: 'f-username', action: 'f-action',
@@ -164,6 +179,7 @@ function searchClients() {
 }
 
 async function start() {
+  fillActionSuggestions();
   $('filter-form').addEventListener('submit', applyFilter);
   $('client-search').addEventListener('input', searchClients);
   $('next-page').addEventListener('click', (ev) => {

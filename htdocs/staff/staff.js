@@ -10,6 +10,7 @@ import {
 } from './common.js';
 import { initBulk, disableBulk } from './bulk.js';
 import { initNotices } from './notices.js';
+import { ACTION_WORDS, RESULT_WORDS } from './words.js';
 
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 25;
@@ -1523,42 +1524,6 @@ const EMAIL_KINDS = {
   test: 'Test email',
 };
 
-// Every audit action the module writes (src/, docs/api.md), in words; an unknown one shows
-// as it is.
-const ACTION_WORDS = {
-  'client.view': 'Client viewed',
-  'client.search': 'Clients searched',
-  'client.audit_view': 'History viewed',
-  'client.emails_view': 'Emails viewed',
-  'client.email_change': 'Email address changed',
-  'client.preferences': 'Client’s preferences changed',
-  'client.declined': 'Client declined recorded',
-  'client.declined_cleared': 'Client declined undone',
-  'client.status': 'Portal status read',
-  'client.roster_update': 'Updated from the roster',
-  'client.discharged': 'Discharged',
-  'client.readmitted': 'Readmitted',
-  'invitation.create': 'Invitation created',
-  'invitation.resend': 'Invitation resent',
-  'invitation.revoke': 'Invitation revoked',
-  'invitation.bulk': 'Invitations sent in bulk',
-  'invitation.accept': 'Invitation accepted',
-  'invitation.decline': 'Invitation declined',
-  'invitation.verify_failed': 'Wrong date of birth entered',
-  'invitation.link_failed': 'Linking an existing login failed',
-  'invitation.username_taken': 'Username already taken',
-  'representative.create': 'Representative added',
-  'representative.update': 'Representative changed',
-  'representative.remove': 'Representative removed',
-  'account.enable': 'Portal account turned on',
-  'account.disable': 'Portal account turned off',
-  'account.password_reset': 'Password reset link sent',
-  'account.password_reset_done': 'Password reset',
-  'account.password_reset_verify_failed': 'Wrong date of birth entered (password reset)',
-  'outbox.retry': 'Email retried',
-  'outbox.cancel': 'Email cancelled',
-};
-const RESULT_WORDS = { ok: 'Done', denied: 'Refused', error: 'Failed', failed: 'Failed' };
 // the outbox entry's status (docs/api.md), as the Outbox page words it
 const EMAIL_STATUS_WORDS = {
   queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
