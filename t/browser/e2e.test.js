@@ -241,6 +241,25 @@ describe('end to end (real server)', () => {
     await page.context().close();
   });
 
+  test('pages bring their own icon: favicon.svg is served, nobody asks for a missing /favicon.ico', { skip }, async () => {
+    for (const [url, who] of [[STAFF_URL, STAFF], [STAFF_URL + 'settings.html', ADMIN], [INVITATION_URL, null]]) {
+      const context = await browser.newContext(who ? { httpCredentials: who } : {});
+      const page = await watchedPage(context);
+      const icons = [];
+      page.on('response', (r) => { if (/favicon/.test(r.url())) icons.push([new URL(r.url()).pathname, r.status()]); });
+      await page.goto(url);
+      await page.waitForFunction(() => document.readyState === 'complete');
+      const href = await page.locator('link[rel="icon"]').getAttribute('href');
+      assert.equal(href, 'favicon.svg', url + ': the page names its icon');
+      const res = await page.request.get(new URL(href, page.url()).toString());
+      assert.equal(res.status(), 200, url + ': favicon.svg is served');
+      assert.match(res.headers()['content-type'] || '', /^image\/svg\+xml/, url + ': as SVG');
+      assert.deepEqual(icons.filter(([path, status]) => status >= 400), [], url + ': no icon request failed');
+      assertNoProblems(page);
+      await context.close();
+    }
+  });
+
   test('staff: invite client, watch it turn sent, invite a representative', { skip }, async () => {
     const client = testClient(0);
     const page = await staffPage();
