@@ -163,6 +163,8 @@ my $user = "access.rep.$$";
     is(view_scopes($user, $A->{id}), '', 'portal_grants: nothing outside the dates');
     is(billing_code($user, 'a long enough password'), 401,
        'mod_authz_dbd: /portal/billing refuses it outside the dates');
+    is(rep_in_view(client_view($A->{id}, 'clin1'), $rep)->{portal_status}, 'access_ended',
+       'the view: access_ended once the last day has passed, not active');
     json_ok(put_rep($rep, { starts_at => '2099-01-01', ends_at => undef }), 200,
             'an access that starts in 2099');
     is(view_scopes($user, $A->{id}), '', 'portal_grants: nothing before the start');
@@ -171,6 +173,8 @@ my $user = "access.rep.$$";
     json_ok(put_rep($rep, { starts_at => undef, scopes => $ALL }), 200, 'open again, every scope');
     is(view_scopes($user, $A->{id}), 'appointments billing forms messages',
        'portal_grants: every scope');
+    is(rep_in_view(client_view($A->{id}, 'clin1'), $rep)->{portal_status}, 'active',
+       'the view: active again');
 }
 
 # --- access that has already ended: no invitation ------------------------------------------------------

@@ -132,6 +132,19 @@ static const pm_row *latest_for_representative(apr_array_header_t *invs, long lo
     return NULL;
 }
 
+/* A representative's accounts: active while the access lasts; once its last day has
+ * passed (the grant's dates exclude it, though nobody ended the grant) an active login
+ * is kept, its access here over, as after a review's "End access". */
+static void rep_account_facts(pm_status_facts *f, const pm_row *row)
+{
+    const char *ends = pm_row_str(row, REP_ENDS_AT);
+    int over = ends && *ends && apr_atoi64(ends) <= f->now;
+    int active = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
+
+    f->has_active_account = active && !over;
+    f->has_kept_account = pm_row_int(row, REP_KEPT_ACCOUNTS, 0) > 0 || (active && over);
+}
+
 static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_header_t *invs)
 {
     json_t *rep = json_object();
@@ -148,12 +161,11 @@ static json_t *representative_json(pm_req *q, const pm_row *row, apr_array_heade
     pm_api_set_time(q, rep, "created_at", row, REP_CREATED_AT);
     pm_api_rep_access_json(q, rep, pm_row_str(row, REP_SCOPES), pm_row_str(row, REP_STARTS_AT),
                            pm_row_str(row, REP_ENDS_AT));
-    f.has_active_account = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
-    f.has_kept_account = pm_row_int(row, REP_KEPT_ACCOUNTS, 0) > 0;
+    f.now = pm_now_sec(q->r);
+    rep_account_facts(&f, row);
     f.invitation_status = inv ? stored_invitation_status(inv) : NULL;
     f.invitation_expires_at = inv ? pm_row_int(inv, INV_EXPIRES_AT, 0) : 0;
     f.delivery_status = inv ? pm_row_str(inv, INV_DELIVERY) : NULL;
-    f.now = pm_now_sec(q->r);
     pm_json_set_str(rep, "portal_status", pm_portal_status(&f));
     json_object_set_new(rep, "latest_invitation", inv ? pm_api_invitation_json(q, inv) : json_null());
     return rep;
