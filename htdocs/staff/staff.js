@@ -820,6 +820,7 @@ function representativeItem(rep) {
       h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
     h('p', { class: 'rep-email', text: rep.email }),
     accessSection(rep, name),
+    keptAccountHint(rep),
     inv ? h('div', { class: 'rep-inv' },
       h('p', { class: 'small-heading', text: 'Latest invitation: ' + invitationWords(inv)[0] }),
       invitationDetails(inv)) : null,
@@ -1257,6 +1258,14 @@ function revokeInvitation(inv, button) {
   return afterItemAction('inv:' + inv.id, button,
     () => api('POST', 'invitations/' + inv.id + '/revoke'),
     'The invitation to ' + inv.email + ' was revoked.');
+}
+
+// Access ended with the login kept: a reinvite can join that login again, or the person
+// would end up with a second one.
+function keptAccountHint(rep) {
+  if (rep.portal_status !== 'access_ended') return null;
+  return h('p', { class: 'hint', id: 'rep-' + rep.id + '-kept-hint',
+    text: fullName(rep) + ' still has a portal account. If you reinvite them, ask them to enter that account’s username and password when they accept: this client is added back to it, and no second account is made.' });
 }
 
 function reinviteRepresentative(rep, button) {

@@ -871,6 +871,35 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('a representative whose access ended with the login kept: the words, and how a reinvite joins that login', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Emery' && x.last_name === 'Khan');
+    const made = await server.staffRequest('POST', 'clients/' + c.id + '/representatives',
+      { email: 'kit.khan@example.org', first_name: 'Kit', last_name: 'Khan' });
+    assert.equal(made.status, 201);
+    const repId = made.body.representative.id;
+    server.latestInvitation(c.id, repId).status = 'accepted';
+    // a review's End access: the login stays, its grant here ended
+    server.accounts.set('kit.khan', { id: 9001, username: 'kit.khan', password: 'pw', client_id: c.id,
+      representative_id: repId, active: true, created_at: Math.floor(Date.now() / 1000), grant_ended: true });
+    const page = await staffPage();
+    await pickClient(page, 'Khan', /Khan, Emery/);
+    const item = page.locator('.rep-item').filter({ hasText: 'Kit Khan' });
+    await item.getByText('Access to this client ended; the portal account is kept').waitFor();
+    await item.getByText(/Kit Khan still has a portal account\. If you reinvite them, ask them to enter that account’s username and password/).waitFor();
+    await item.getByRole('button', { name: 'Reinvite Kit Khan' }).waitFor();
+    await checkA11y(page, 'staff rep access ended');
+
+    // while the grant is open the account is active and there is nothing to explain
+    server.accounts.get('kit.khan').grant_ended = false;
+    await page.reload();
+    await pickClient(page, 'Khan', /Khan, Emery/);
+    await item.getByText('Has a portal account').waitFor();
+    assert.equal(await page.locator('#rep-' + repId + '-kept-hint').count(), 0);
+    assertNoProblems(page);
+    await page.context().close();
+    server.accounts.delete('kit.khan');
+  });
+
   test('client declined: note, who and when, invite blocked, undo', async () => {
     const page = await staffPage();
     await pickClient(page, 'Casey', /Baker, Casey/);

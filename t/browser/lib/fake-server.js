@@ -239,10 +239,14 @@ export async function startFakeServer(options = {}) {
   }
 
   // docs/product.md: active · invited · declined_by_client · declined · expired · failed · locked · revoked ·
-  // account_disabled · not_invited
+  // address_changed · access_ended · account_disabled · not_invited
+  // A representative's active account whose grant here ended (a review's End access,
+  // `grant_ended`) or whose last day has passed is kept: access_ended, as the module says.
   function portalStatus(client, rep) {
-    const hasAccount = [...accounts.values()].some((a) => (rep ? a.representative_id === rep.id : a.client_id === client.id && a.representative_id === null) && a.active);
-    if (hasAccount) return 'active';
+    const own = [...accounts.values()].filter((a) => (rep ? a.representative_id === rep.id : a.client_id === client.id && a.representative_id === null) && a.active);
+    const over = !!(rep && rep.ends_at && rep.ends_at < new Date().toISOString().slice(0, 10));
+    const kept = own.filter((a) => a.grant_ended || over).length > 0;
+    if (own.length > 0 && !kept) return 'active';
     const latest = invitationsOf(client.id, rep ? rep.id : null)[0];
     if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') return 'invited';
     if (!rep && client.declined_at) return 'declined_by_client';
@@ -253,7 +257,7 @@ export async function startFakeServer(options = {}) {
     if (latest.status === 'locked') return 'locked';
     if (latest.status === 'revoked') return 'revoked';
     if (latest.address_changed) return 'address_changed';
-    if (latest.status === 'accepted') return 'account_disabled';
+    if (latest.status === 'accepted') return kept ? 'access_ended' : 'account_disabled';
     return 'not_invited';
   }
 
