@@ -65,8 +65,11 @@ is(scalar @{ $v->{accounts} }, 1, 'one account');
 my $acct = $v->{accounts}[0];
 my $aid = $acct->{id};
 is_deeply([sort keys %$acct],
-          [qw(created_at disabled_at disabled_by disabled_reason grant_id id kind representative_id
-              reset_expires_at review review_due status username)], 'account: its fields');
+          [qw(access_ended access_here created_at disabled_at disabled_by disabled_reason grant_id id
+              kind other_clients representative_id reset_expires_at review review_due status
+              username)], 'account: its fields');
+is($acct->{access_here}, 'active', 'account: reaches this client');
+is($acct->{other_clients}, 0, 'account: and no other');
 is($acct->{username}, $user, 'username kept as typed');
 is($acct->{kind}, 'client', 'kind client');
 ok(!defined $acct->{representative_id}, 'representative_id null');

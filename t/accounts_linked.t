@@ -105,6 +105,46 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     is(reaches($user), "$A->{id} $B->{id}", 'nothing linked');
 }
 
+# --- turned off from one child's card: that child's access ends, the login stays ----------------------
+# A login that reaches two children is not turned off from one card: the other family's
+# access would go with it, and the reason typed here would show on the other's record.
+{
+    my $aid = account_in_view($B->{id}, $user)->{id};
+    my $inB = account_in_view($B->{id}, $user);
+    is($inB->{other_clients}, 1, 'the second child\'s card: the login reaches one other client');
+    is($inB->{access_here}, 'active', 'and reaches this one');
+    ok(!defined $inB->{access_ended}, 'no access_ended while it does');
+    my $v = json_ok(staff(POST => "/accounts/$aid/disable", user => 'clin1',
+                          json => { reason => 'Ben asked us to stop it', client_id => $B->{id} }),
+                    200, 'turn the login off from the second child\'s card');
+    is($v->{id}, $B->{id}, 'the answer is the second child\'s view');
+    is(reaches($user), $A->{id}, 'the login reaches the first child only');
+    my $inA = account_in_view($A->{id}, $user);
+    is($inA->{status}, 'active', 'the login stays active');
+    ok(!defined $inA->{disabled_reason}, 'and the first child\'s card shows no reason');
+    unlike(JSON::PP->new->canonical->encode(client_view($A->{id}, 'clin1')), qr/asked us to stop/,
+           'the note is nowhere in the first child\'s view');
+    isnt(login_code($user, $PW), 401, 'the portal still admits it');
+    $inB = account_in_view($B->{id}, $user);
+    is($inB->{access_here}, 'ended', 'the second child\'s card: access here ended');
+    is($inB->{other_clients}, 1, 'still one other client');
+    is($inB->{access_ended}{reason}, 'staff', 'ended by staff');
+    is($inB->{access_ended}{note}, 'Ben asked us to stop it', 'with the note, on this card');
+    is($inB->{access_ended}{by}, 'Casey Clinician', 'by whom (display name)')
+        or diag explain $inB->{access_ended};
+    my @au = audit_rows(action => 'account.disable', object_id => $aid);
+    like($au[-1]{detail} // '', qr/"scope":"this_client"/, 'audited as this client only');
+    unlike($au[-1]{detail} // '', qr/asked us/, 'without the note');
+    error_ok(staff(POST => "/accounts/$aid/disable", user => 'clin1', json => { client_id => $B->{id} }),
+             409, 'access_ended', 'again: it no longer reaches this client');
+    my $other = new_client(prefix => 'linked', first_name => 'Ole', visible_to => ['clin1']);
+    error_ok(staff(POST => "/accounts/$aid/disable", user => 'clin1', json => { client_id => $other->{id} }),
+             404, 'not_found', 'a client the login does not reach: 404');
+    error_ok(staff(POST => "/accounts/$aid/disable", user => 'clin1', json => { client_id => 'two' }),
+             422, 'invalid_client_id', 'a client_id that is not a number: 422');
+    is(reaches($user), $A->{id}, 'nothing else changed');
+}
+
 # --- removing one representative ends that child's access only ---------------------------------------
 {
     json_ok(staff(DELETE => "/representatives/$repB", user => 'clin1'), 200, 'remove the second child\'s representative');
@@ -113,6 +153,44 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     json_ok(staff(DELETE => "/representatives/$repA", user => 'clin1'), 200, 'remove the first child\'s too');
     is(account_in_view($A->{id}, $user)->{status}, 'disabled', 'now it reaches nothing: disabled');
     is(login_code($user, $PW), 401, 'and the portal refuses it');
+}
+
+# --- a discharge with disable_accounts_on_discharge: a shared login loses that child only --------------
+{
+    my $E = new_client(prefix => 'linked', first_name => 'Eve', visible_to => ['clin1']);
+    my $F = new_client(prefix => 'linked', first_name => 'Fay', visible_to => ['clin1']);
+    my $G = new_client(prefix => 'linked', first_name => 'Gus', visible_to => ['clin1']);
+    my $em = unique_email('shared');
+    my $u = "Shared.Family.$$";
+    my (undef, $tE) = invite_rep($E, $em, 'Sam');
+    json_ok(accept_as($tE, $E, $u, $PW), 201, 'a parent accepts for Eve');
+    my (undef, $tF) = invite_rep($F, $em, 'Sam');
+    json_ok(accept_as($tF, $F, $u, $PW), 201, 'and joins Fay with the same login');
+    my $solo = "Solo.Family.$$";
+    my (undef, $tG) = invite_rep($G, unique_email('solo'), 'Kim');
+    json_ok(accept_as($tG, $G, $solo, $PW), 201, 'another parent, for Gus only');
+    is(reaches($u), "$E->{id} $F->{id}", 'the shared login reaches Eve and Fay');
+    json_ok(staff(PUT => '/admin/settings', json => { disable_accounts_on_discharge => JSON::PP::true() }),
+            200, 'disable_accounts_on_discharge on');
+    my $csv = "external_id,first_name,last_name,date_of_birth,email,active\n";
+    for my $c ([$E, 'E'], [$G, 'G']) {
+        tdb()->do('UPDATE clients SET external_id = ? WHERE id = ?', undef, "LNK$$-$c->[1]", $c->[0]{id});
+        $csv .= join(',', "LNK$$-$c->[1]", @{ $c->[0] }{qw(first_name last_name date_of_birth email)}, 'false') . "\n";
+    }
+    my $res = staff(PUT => '/admin/roster', body => $csv, content_type => 'text/csv');
+    is($res->code, 200, 'the roster discharges Eve and Gus') or diag $res->content;
+    is(reaches($u), $F->{id}, 'the shared login reaches Fay only');
+    is(account_in_view($F->{id}, $u)->{status}, 'active', 'and stays active for her');
+    isnt(login_code($u, $PW), 401, 'the portal still admits it');
+    my $inE = account_in_view($E->{id}, $u);
+    is($inE->{access_here}, 'ended', 'Eve\'s card: access here ended');
+    is($inE->{access_ended}{reason}, 'discharged', 'because she was discharged');
+    is(account_in_view($G->{id}, $solo)->{status}, 'disabled', 'the login that reached Gus only: disabled');
+    is(reaches($solo), '', 'and reaches nothing');
+    my @au = audit_rows(action => 'client.discharged', client_id => $E->{id});
+    like($au[-1]{detail} // '', qr/"ended_grants":1/, 'the discharge counts the ended grant');
+    json_ok(staff(PUT => '/admin/settings', json => { disable_accounts_on_discharge => JSON::PP::false() }),
+            200, 'disable_accounts_on_discharge off again');
 }
 
 done_testing();

@@ -926,6 +926,17 @@ function showOfferedScopes() {
 
 const ACCOUNT_STATUS = { active: 'Active: can sign in', disabled: 'Turned off: cannot sign in' };
 const ACCOUNT_TONE = { active: 'good', disabled: 'muted' };
+// why a login no longer reaches this client (its grant here ended)
+const ACCESS_ENDED_WHY = {
+  staff: 'turned off for this client', review: 'ended at the access review', majority: 'ended when the client turned 18',
+  representative_removed: 'representative removed', discharged: 'client discharged',
+};
+
+// A login that signs in but no longer reaches this client (it reaches others).
+const endedHere = (acct) => acct.status === 'active' && acct.access_here === 'ended';
+// A login that also reaches other clients: turning it off here ends this client only.
+const sharedLogin = (acct) => acct.status === 'active' && acct.other_clients > 0;
+const otherClientsWords = (n) => n + ' other client' + (n === 1 ? '' : 's') + ' of the practice';
 
 function accountOwner(acct) {
   if (acct.kind !== 'representative') return 'The client’s own account';
@@ -951,6 +962,13 @@ function accountDetails(acct) {
   if (acct.reset_expires_at) add('Password reset', 'link emailed, works until ', timeEl(acct.reset_expires_at));
   if (acct.disabled_at) add('Turned off', timeEl(acct.disabled_at), acct.disabled_by ? ' by ' + acct.disabled_by : '');
   if (acct.disabled_reason) add('Reason', acct.disabled_reason);
+  const ended = endedHere(acct) ? acct.access_ended : null;
+  if (ended) {
+    add('Access to this client ended', timeEl(ended.at), ended.by ? ' by ' + ended.by : '',
+      ACCESS_ENDED_WHY[ended.reason] ? ' (' + ACCESS_ENDED_WHY[ended.reason] + ')' : '');
+    if (ended.note) add('Reason', ended.note);
+  }
+  if (sharedLogin(acct)) add('Also signs in for', otherClientsWords(acct.other_clients));
   return h('dl', { class: 'inv-details' }, rows);
 }
 
@@ -958,7 +976,10 @@ function accountDetails(acct) {
 function disableConfirm(acct) {
   const id = 'acct-' + acct.id;
   return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm turning off ' + acct.username },
-    h('p', { text: 'Turn off the account ' + acct.username + '? It can no longer sign in to the client portal.' }),
+    h('p', { text: sharedLogin(acct)
+      ? 'Turn off the account ' + acct.username + ' for this client? It also signs in for ' + otherClientsWords(acct.other_clients)
+        + ': it keeps those and no longer reaches ' + fullName(state.view) + '.'
+      : 'Turn off the account ' + acct.username + '? It can no longer sign in to the client portal.' }),
     h('label', { for: id + '-reason', class: 'field-label', text: 'Reason (optional)' }),
     // kept in state: a refresh of the view re-renders this form
     h('textarea', {
@@ -969,7 +990,7 @@ function disableConfirm(acct) {
       h('button', {
         type: 'button', class: 'btn btn-danger', id: id + '-disable-yes',
         onclick: (e) => disableAccount(acct, e.currentTarget),
-      }, 'Turn off account'),
+      }, sharedLogin(acct) ? 'Turn off for this client' : 'Turn off account'),
       h('button', {
         type: 'button', class: 'btn btn-link', id: id + '-disable-no',
         onclick: () => { state.confirming = null; renderClient(); $(id + '-disable')?.focus(); },
@@ -1007,6 +1028,7 @@ function accountActions(acct) {
   const id = 'acct-' + acct.id;
   if (state.confirming === 'disable:' + acct.id) return disableConfirm(acct);
   if (state.confirming === 'reset:' + acct.id) return resetConfirm(acct);
+  if (endedHere(acct)) return null;   // nothing to do here: the login is its other clients'
   const button = acct.status === 'active'
     ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-disable',
@@ -1039,7 +1061,9 @@ function accountItem(acct) {
     h('div', { class: 'rep-head' },
       h('h3', { class: 'rep-name', text: acct.username }),
       h('span', { class: 'rep-rel', text: accountOwner(acct) }),
-      h('span', { class: 'badge tone-' + (ACCOUNT_TONE[acct.status] || 'muted'), text: ACCOUNT_STATUS[acct.status] || acct.status }),
+      endedHere(acct)
+        ? h('span', { class: 'badge tone-muted', text: 'No longer reaches this client' })
+        : h('span', { class: 'badge tone-' + (ACCOUNT_TONE[acct.status] || 'muted'), text: ACCOUNT_STATUS[acct.status] || acct.status }),
       acct.review_due ? h('span', { class: 'badge tone-warn', text: 'Access review due' }) : null),
     accountDetails(acct),
     acct.review_due ? reviewSection(acct) : null,
@@ -1151,8 +1175,10 @@ async function disableAccount(acct, button) {
   const id = 'acct-' + acct.id;
   const reason = ($(id + '-reason')?.value || '').trim();
   await afterItemAction('acct:' + acct.id, button,
-    () => api('POST', 'accounts/' + acct.id + '/disable', reason ? { reason } : {}),
-    'The account ' + acct.username + ' was turned off. It can no longer sign in.',
+    () => api('POST', 'accounts/' + acct.id + '/disable', { client_id: state.view.id, ...(reason ? { reason } : {}) }),
+    sharedLogin(acct)
+      ? 'The account ' + acct.username + ' no longer reaches this client. It still signs in for its other clients.'
+      : 'The account ' + acct.username + ' was turned off. It can no longer sign in.',
     { already_active: 'This person already has another active portal account.' });
   focusAccount(id + '-enable', id + '-disable-yes', id + '-disable');
 }

@@ -193,6 +193,17 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
         "         g.reviewed_by)") \
     COL(ACCOUNT_REVIEWED_AT, "g.reviewed_at") \
     COL(ACCOUNT_LINKED, "CASE WHEN g.client_id = a.client_id THEN 0 ELSE 1 END") \
+    /* how many other clients the login reaches (never which: staff may not see them) */ \
+    COL(ACCOUNT_OTHER_CLIENTS, \
+        "(SELECT count(*) FROM account_grants x WHERE x.account_id = a.id " \
+        "   AND x.client_id <> g.client_id AND x.status = 'active')") \
+    /* when, by whom, why this client's grant ended (025: the note staff typed) */ \
+    COL(ACCOUNT_GRANT_ENDED_AT, "g.ended_at") \
+    COL(ACCOUNT_GRANT_ENDED_BY, \
+        "coalesce((SELECT s.display_name FROM staff s WHERE s.username = g.ended_by), " \
+        "         g.ended_by)") \
+    COL(ACCOUNT_GRANT_END_REASON, "g.end_reason") \
+    COL(ACCOUNT_GRANT_END_NOTE, "g.end_note") \
     LAST(ACCOUNT_OTHER_ACTIVE, \
          "(SELECT count(*) FROM account_grants og JOIN portal_accounts o " \
          "   ON o.id = og.account_id WHERE og.client_id = g.client_id " \

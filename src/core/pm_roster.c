@@ -93,10 +93,12 @@ static apr_status_t store_keys(roster_sync *s, const char *id, const char *first
 }
 
 /* What a discharge does besides active = 0: pending invitations to the client and
- * their representatives are revoked, accounts disabled when the setting says so. */
+ * their representatives are revoked; when the setting says so, the logins that reach
+ * only this client are disabled and a shared login loses this client (its grant
+ * ends) but keeps the others. */
 static apr_status_t discharge(roster_sync *s, const char *id)
 {
-    int revoked = 0, rep_revoked = 0, disabled = 0, rep_disabled = 0;
+    int revoked = 0, rep_revoked = 0, disabled = 0, ended = 0;
 
     if (pm_db_exec(s->db, PM_SQL_CLIENT_REVOKE_PENDING, &revoked, s->now, id) != APR_SUCCESS
         || pm_db_exec(s->db, PM_SQL_ROSTER_REVOKE_REP_PENDING, &rep_revoked, s->now, id)
@@ -104,17 +106,17 @@ static apr_status_t discharge(roster_sync *s, const char *id)
         return APR_EGENERAL;
     }
     if (s->o->disable_accounts
-        && (pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, s->now, s->o->actor, id)
-               != APR_SUCCESS
-            || pm_db_exec(s->db, PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS, &rep_disabled, s->now,
-                          s->o->actor, id) != APR_SUCCESS)) {
+        && (pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, s->now, s->o->actor, id,
+                       id) != APR_SUCCESS
+            || pm_db_exec(s->db, PM_SQL_CLIENT_END_SHARED_GRANTS, &ended, s->now, s->o->actor,
+                          id) != APR_SUCCESS)) {
         return APR_EGENERAL;
     }
     s->res->discharged++;
     return audit(s, "client.discharged", id,
                  apr_psprintf(s->batch, "{\"reason\":\"discharged\",\"revoked_invitations\":%d,"
-                              "\"disabled_accounts\":%d}", revoked + rep_revoked,
-                              disabled + rep_disabled));
+                              "\"disabled_accounts\":%d,\"ended_grants\":%d}",
+                              revoked + rep_revoked, disabled, ended));
 }
 
 /* PostgreSQL: the waiting new clients in one statement, then their search keys

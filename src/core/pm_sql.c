@@ -1055,10 +1055,22 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_ACTIVE_ACCOUNTS) " FROM portal_accounts "
         "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'",
         NCOLS(PM_COLS_ACTIVE_ACCOUNTS) },
+    /* a discharge with disable_accounts_on_discharge: the logins that reach this client
+     * and nothing else are disabled (their grants stay, so staff can turn them on again
+     * after a readmission); a login that also reaches another client keeps it and
+     * loses this one (its grant ends, end_reason 'discharged') */
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s, "
         "  disabled_reason = 'discharged' "
-        "WHERE client_id = %lld AND representative_id IS NULL AND status = 'active'" },
+        "WHERE status = 'active' AND id IN (SELECT g.account_id FROM account_grants g "
+        "                                   WHERE g.client_id = %lld AND g.status = 'active') "
+        "  AND NOT EXISTS (SELECT 1 FROM account_grants o WHERE o.account_id = portal_accounts.id "
+        "                  AND o.client_id <> %lld AND o.status = 'active')" },
+    [PM_SQL_CLIENT_END_SHARED_GRANTS] = { "pm_client_end_shared_grants",
+        "UPDATE account_grants SET status = 'ended', ended_at = %lld, ended_by = %s, "
+        "       end_reason = 'discharged' "
+        "WHERE client_id = %lld AND status = 'active' "
+        "  AND account_id IN (SELECT a.id FROM portal_accounts a WHERE a.status = 'active')" },
 
     /* ---- portal accounts (pm_op_account.c, the client view) ---- */
     /* a client's accounts, its own and its representatives', oldest first */
@@ -1076,6 +1088,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ACCOUNT_DISABLE] = { "pm_account_disable",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, "
         "       disabled_by = %s, disabled_reason = %s "
+        "WHERE id = %lld AND status = 'active'" },
+    /* a shared login turned off from one client's card: that client's grant ends,
+     * with the reason staff typed; the login keeps its other clients */
+    [PM_SQL_GRANT_END_STAFF] = { "pm_grant_end_staff",
+        "UPDATE account_grants SET status = 'ended', ended_at = %lld, ended_by = %s, "
+        "       end_reason = 'staff', end_note = %s "
         "WHERE id = %lld AND status = 'active'" },
     [PM_SQL_ACCOUNT_ENABLE] = { "pm_account_enable",
         "UPDATE portal_accounts SET status = 'active', disabled_at = NULL, "
@@ -1182,10 +1200,6 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE client_id = %lld AND representative_id IS NOT NULL "
         "  AND status IN ('pending', 'locked')" },
-    [PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS] = { "pm_roster_disable_rep_accounts",
-        "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s, "
-        "  disabled_reason = 'discharged' "
-        "WHERE client_id = %lld AND representative_id IS NOT NULL AND status = 'active'" },
     /* ---- portal-manager-admin (src/admin/); prepared there on first use ---- */
     [PM_SQL_ADMIN_TABLE_EXISTS_SQLITE] = { "pm_admin_table_exists_sqlite",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM sqlite_master "

@@ -178,12 +178,14 @@ typedef enum {
     PM_SQL_OVERVIEW_DELIVERY,
     PM_SQL_CLIENT_ACTIVE_ACCOUNTS,
     PM_SQL_CLIENT_DISABLE_ACCOUNTS,
+    PM_SQL_CLIENT_END_SHARED_GRANTS,
     /* portal accounts (pm_op_account.c) */
     PM_SQL_CLIENT_ACCOUNTS,
     PM_SQL_ACCOUNT_GET_VISIBLE,
     PM_SQL_ACCOUNT_DISABLE,
     PM_SQL_ACCOUNT_ENABLE,
     PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN,
+    PM_SQL_GRANT_END_STAFF,
     /* password reset (pm_op_account.c, pm_op_recipient.c) */
     PM_SQL_RESET_INSERT,
     PM_SQL_RESET_PENDING,
@@ -202,7 +204,6 @@ typedef enum {
     PM_SQL_ROSTER_CLIENT_SET_ACTIVE,
     PM_SQL_ROSTER_NAMED_ACTIVE,
     PM_SQL_ROSTER_REVOKE_REP_PENDING,
-    PM_SQL_ROSTER_DISABLE_REP_ACCOUNTS,
     PM_SQL_MODULE_COUNT,          /* the module runs the statements above */
 
     /* portal-manager-admin only (src/admin/) */

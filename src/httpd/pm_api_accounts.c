@@ -12,7 +12,7 @@ APLOG_USE_MODULE(portal_manager);
 
 #define REASON_MAX_CHARS 500
 
-static const char *const disable_fields[] = { "reason", NULL };
+static const char *const disable_fields[] = { "reason", "client_id", NULL };
 static const char *const no_fields[] = { NULL };
 
 static const pm_api_answer answers[] = {
@@ -20,6 +20,8 @@ static const pm_api_answer answers[] = {
       "There is no portal account with this id.", NULL },
     { PM_OP_ALREADY_DISABLED, NULL, HTTP_CONFLICT, "already_disabled",
       "This portal account is already disabled.", NULL },
+    { PM_OP_ACCESS_ENDED, NULL, HTTP_CONFLICT, "access_ended",
+      "This portal account no longer reaches this client.", NULL },
     { PM_OP_ALREADY_ENABLED, NULL, HTTP_CONFLICT, "already_enabled",
       "This portal account is already active.", NULL },
     { PM_OP_REP_REMOVED, NULL, HTTP_CONFLICT, "representative_removed",
@@ -71,6 +73,27 @@ static void reset_json(pm_req *q, json_t *a, const pm_row *row)
     }
 }
 
+/* This client's grant: whether the login still reaches it, and when and why not
+ * (a review, the representative's removal, a discharge, staff: with their note). */
+static void access_here_json(pm_req *q, json_t *a, const pm_row *row)
+{
+    const char *status = pm_row_str(row, ACCOUNT_GRANT_STATUS);
+    json_t *ended;
+
+    pm_json_set_str(a, "access_here", status);
+    pm_json_set_int(a, "other_clients", pm_row_int(row, ACCOUNT_OTHER_CLIENTS, 0));
+    if (status == NULL || strcmp(status, "ended") != 0) {
+        pm_json_set_null(a, "access_ended");
+        return;
+    }
+    ended = json_object();
+    pm_api_set_time(q, ended, "at", row, ACCOUNT_GRANT_ENDED_AT);
+    pm_json_set_str(ended, "by", pm_row_str(row, ACCOUNT_GRANT_ENDED_BY));
+    pm_json_set_str(ended, "reason", pm_row_str(row, ACCOUNT_GRANT_END_REASON));
+    pm_json_set_str(ended, "note", pm_row_str(row, ACCOUNT_GRANT_END_NOTE));
+    json_object_set_new(a, "access_ended", ended);
+}
+
 static json_t *account_json(pm_req *q, const pm_row *row)
 {
     json_t *a = json_object();
@@ -91,6 +114,7 @@ static json_t *account_json(pm_req *q, const pm_row *row)
     pm_json_set_str(a, "disabled_by", disabled_by(row));
     pm_json_set_str(a, "disabled_reason", pm_row_str(row, ACCOUNT_DISABLED_REASON));
     reset_json(q, a, row);
+    access_here_json(q, a, row);
     return a;
 }
 
@@ -119,6 +143,24 @@ int pm_api_accounts_json(pm_req *q, const char *client_id, json_t **out)
 
 /* ---- POST /accounts/{id}/disable, /enable ------------------------------------------------ */
 
+/* The optional client_id: the client whose card asks (0 when absent). */
+static int asking_client(pm_req *q, long long *out)
+{
+    json_t *v = pm_http_body_field(q, "client_id");
+
+    *out = 0;
+    if (v == NULL || json_is_null(v)) {
+        return PM_NEXT;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+        return pm_http_unprocessable(q, "invalid_client_id",
+                                     "The client_id must be a positive whole number.",
+                                     "client_id");
+    }
+    *out = json_integer_value(v);
+    return PM_NEXT;
+}
+
 int pm_api_account_disable(pm_req *q)
 {
     const char *reason;
@@ -128,7 +170,8 @@ int pm_api_account_disable(pm_req *q)
     int rc;
 
     if ((rc = pm_http_check_fields(q, disable_fields)) != PM_NEXT
-        || (rc = pm_api_optional_text(q, "reason", REASON_MAX_CHARS, &reason)) != PM_NEXT) {
+        || (rc = pm_api_optional_text(q, "reason", REASON_MAX_CHARS, &reason)) != PM_NEXT
+        || (rc = asking_client(q, &client_id)) != PM_NEXT) {
         return rc;
     }
     pm_op_ctx_init(&c, q);

@@ -30,6 +30,18 @@ pm_op_outcome pm_op_load_visible(pm_op_ctx *c, pm_sql_id stmt, long long id,
                                  const char *action, const pm_row **out)
 {
     apr_array_header_t *rows;
+    pm_op_outcome o = pm_op_load_visible_rows(c, stmt, id, action, &rows);
+
+    if (o == PM_OP_OK) {
+        *out = &APR_ARRAY_IDX(rows, 0, pm_row);
+    }
+    return o;
+}
+
+pm_op_outcome pm_op_load_visible_rows(pm_op_ctx *c, pm_sql_id stmt, long long id,
+                                      const char *action, apr_array_header_t **out)
+{
+    apr_array_header_t *rows;
     int is_client = stmt == PM_SQL_CLIENT_GET_VISIBLE;
 
     if (pm_db_select(c->db, stmt, &rows, pm_arg_int(c->pool, id), c->staff->username,
@@ -47,7 +59,7 @@ pm_op_outcome pm_op_load_visible(pm_op_ctx *c, pm_sql_id stmt, long long id,
                : stmt == PM_SQL_ACCOUNT_GET_VISIBLE ? PM_OP_NO_ACCOUNT
                : PM_OP_NO_REPRESENTATIVE;
     }
-    *out = &APR_ARRAY_IDX(rows, 0, pm_row);
+    *out = rows;
     return PM_OP_OK;
 }
 

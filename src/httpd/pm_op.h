@@ -81,6 +81,10 @@ pm_op_outcome pm_op_settings(pm_op_ctx *c);
  * REPRESENTATIVE,ACCOUNT} and, unless action is NULL (a re-read), an audit row "denied". */
 pm_op_outcome pm_op_load_visible(pm_op_ctx *c, pm_sql_id stmt, long long id,
                                  const char *action, const struct pm_row **out);
+/* The same, every visible row (an account: one per client it reaches that this staff
+ * member may see, its own client's first). */
+pm_op_outcome pm_op_load_visible_rows(pm_op_ctx *c, pm_sql_id stmt, long long id,
+                                      const char *action, apr_array_header_t **out);
 /* Begins a transaction that changes a client's invitations, holding the
  * client's row lock (PostgreSQL) from the start. */
 pm_op_outcome pm_op_begin_client_txn(pm_op_ctx *c, long long client_id);
@@ -132,7 +136,10 @@ pm_op_outcome pm_op_client_set_preferences(pm_op_ctx *c, long long client_id,
 /* ---- portal accounts (pm_op_account.c) ---- */
 
 /* Disable an active account (reason may be NULL; kept on the account, never in the
- * audit trail); *client_id: the account's client. */
+ * audit trail). *client_id: in, the client whose card asks (0: the account's own
+ * client when visible, else the first it reaches that is); out, that client. A login
+ * that also reaches other clients is not turned off: that client's grant ends, the
+ * reason kept on the grant (ACCESS_ENDED when it already has). */
 pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const char *reason,
                                     long long *client_id);
 /* Enable a disabled account, unless its person may not have one now (representative

@@ -4,14 +4,43 @@
  * conditional UPDATE) and writes its audit row in the same transaction; the client
  * portal's login query admits active accounts only. */
 #include "pm_op.h"
+#include "pm_audit.h"
+
+/* The account as seen from one client (want; 0: the first visible row, its own
+ * client's when visible). NO_ACCOUNT + a denied audit row (unless action is NULL)
+ * when that client is not one it reaches that this staff member may see. */
+static pm_op_outcome load_account(pm_op_ctx *c, long long account_id, long long want,
+                                  const char *action, const pm_row **row)
+{
+    apr_array_header_t *rows;
+    pm_op_outcome o;
+    int i;
+
+    if ((o = pm_op_load_visible_rows(c, PM_SQL_ACCOUNT_GET_VISIBLE, account_id, action, &rows))
+        != PM_OP_OK) {
+        return o;
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        if (want == 0 || pm_row_int(*row, ACCOUNT_CLIENT_ID, 0) == want) {
+            return PM_OP_OK;
+        }
+    }
+    if (action != NULL && pm_audit(c->q, action, 0, account_id, PM_AUDIT_DENIED, NULL)
+                          != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return PM_OP_NO_ACCOUNT;
+}
 
 /* Loads the account (NO_ACCOUNT + a denied audit row when its client is not
- * visible), opens its client's transaction and reads the account again there. */
+ * visible), opens its client's transaction and reads the account again there.
+ * *client_id: in, the client asked for (0: any visible); out, the one loaded. */
 static pm_op_outcome begin_account_change(pm_op_ctx *c, long long account_id,
                                           const char *action, long long *client_id,
                                           const pm_row **row)
 {
-    pm_op_outcome o = pm_op_load_visible(c, PM_SQL_ACCOUNT_GET_VISIBLE, account_id, action, row);
+    pm_op_outcome o = load_account(c, account_id, *client_id, action, row);
 
     if (o != PM_OP_OK) {
         return o;
@@ -20,11 +49,37 @@ static pm_op_outcome begin_account_change(pm_op_ctx *c, long long account_id,
     if ((o = pm_op_begin_client_txn(c, *client_id)) != PM_OP_OK) {
         return o;
     }
-    o = pm_op_load_visible(c, PM_SQL_ACCOUNT_GET_VISIBLE, account_id, NULL, row);
+    o = load_account(c, account_id, *client_id, NULL, row);
     if (o != PM_OP_OK) {
         pm_db_rollback(c->db);
     }
     return o;
+}
+
+/* A login that also reaches other clients, turned off from this client's card: this
+ * client's grant ends (end_reason staff, the reason on the grant); the login keeps
+ * signing in for the others. */
+static pm_op_outcome end_access_here(pm_op_ctx *c, const pm_row *row, const char *reason,
+                                     long long client_id)
+{
+    long long account_id = pm_row_int(row, ACCOUNT_ID, 0);
+    json_t *detail;
+    int changed = 0;
+
+    if (pm_db_exec(c->db, PM_SQL_GRANT_END_STAFF, &changed, pm_arg_int(c->pool, c->now),
+                   c->staff->username, reason, pm_row_str(row, ACCOUNT_GRANT_ID)) != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (changed != 1) {
+        pm_db_rollback(c->db);
+        return PM_OP_ACCESS_ENDED;
+    }
+    detail = pm_json_object(c->pool);
+    pm_json_set_bool(detail, "has_reason", reason != NULL);
+    pm_json_set_str(detail, "kind", pm_row_str(row, ACCOUNT_REP_ID) ? "representative" : "client");
+    pm_json_set_str(detail, "scope", "this_client");
+    pm_json_set_int(detail, "other_clients", pm_row_int(row, ACCOUNT_OTHER_CLIENTS, 0));
+    return pm_op_finish(c, "account.disable", client_id, account_id, detail);
 }
 
 /* Why an account may not be active again, read inside the transaction. */
@@ -60,6 +115,10 @@ pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const ch
         != PM_OP_OK) {
         return o;
     }
+    if (pm_row_int(row, ACCOUNT_OTHER_CLIENTS, 0) > 0
+        && strcmp(pm_row_str(row, ACCOUNT_STATUS), "active") == 0) {
+        return end_access_here(c, row, reason, *client_id);
+    }
     if (pm_db_exec(c->db, PM_SQL_ACCOUNT_DISABLE, &changed, pm_arg_int(c->pool, c->now),
                    c->staff->username, reason, pm_arg_int(c->pool, account_id)) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
@@ -85,6 +144,7 @@ pm_op_outcome pm_op_account_enable(pm_op_ctx *c, long long account_id, long long
     int changed = 0;
     json_t *detail;
 
+    *client_id = 0;
     if ((o = begin_account_change(c, account_id, "account.enable", client_id, &row))
         != PM_OP_OK) {
         return o;
@@ -156,6 +216,7 @@ pm_op_outcome pm_op_account_reset(pm_op_ctx *c, long long account_id, long long 
     int resent = 0;
 
     *wait = 0;
+    *client_id = 0;
     if ((o = pm_op_settings(c)) != PM_OP_OK
         || (o = begin_account_change(c, account_id, "account.password_reset", client_id, &row))
            != PM_OP_OK) {

@@ -101,7 +101,7 @@ is "$(sql "$RDB" "SELECT status FROM invitations WHERE client_id = $cy")" "revok
 is "$(sql "$RDB" "SELECT status FROM portal_accounts WHERE client_id = $cy")" "active" \
    "discharge: the account is left alone (disable_accounts_on_discharge off)"
 is "$(sql "$RDB" "SELECT username || '|' || detail FROM audit_log WHERE action = 'client.discharged' AND client_id = $cy")" \
-   'sync|{"reason":"discharged","revoked_invitations":1,"disabled_accounts":0}' "discharge: audited, reason discharged"
+   'sync|{"reason":"discharged","revoked_invitations":1,"disabled_accounts":0,"ended_grants":0}' "discharge: audited, reason discharged"
 adm "$RDB" clients sync "$T/roster3.csv"
 is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "readmission: active again is an update"
 is "$(sql "$RDB" "SELECT active FROM clients WHERE id = $cy")" 1 "readmission: active 1"

@@ -430,7 +430,8 @@ describe('staff page', () => {
     await item.getByText('Turned off: cannot sign in').waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9001-enable',
       'focus on the button that took the pressed one\'s place');
-    assert.deepEqual(JSON.parse(apiCalls(DISABLE).at(-1).body), { reason: 'Moved to another practice' });
+    assert.deepEqual(JSON.parse(apiCalls(DISABLE).at(-1).body), { client_id: c.id, reason: 'Moved to another practice' },
+      'the card names its client');
     assert.equal(server.accounts.get('casey.hughes').active, false, 'the account was turned off');
     assert.match(await item.textContent(), /by Ada Admin/);
     assert.match(await item.textContent(), /Moved to another practice/);
@@ -454,6 +455,41 @@ describe('staff page', () => {
     await checkA11y(page, 'staff account error');
     assertNoProblems(page);
     await page.context().close();
+  });
+
+  test('portal accounts: a login shared with another client is turned off for this client only; axe clean', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Avery' && x.last_name === 'Jensen');
+    server.accounts.set('pat.shared', {
+      id: 9010, username: 'Pat.Shared', password: 'x', client_id: c.id, representative_id: null, active: true,
+      created_at: Math.floor(Date.now() / 1000) - 86400, other_clients: 1,
+    });
+    try {
+      const page = await staffPage();
+      await pickClient(page, 'Jensen', /Jensen, Avery/);
+      const item = page.locator('li[data-account-id="9010"]');
+      await item.getByText('Also signs in for').waitFor();
+      assert.match(await item.textContent(), /1 other client of the practice/);
+      await page.getByRole('button', { name: 'Turn off account Pat.Shared' }).click();
+      const question = item.getByText(/for this client\? It also signs in for 1 other client of the practice: it keeps those and no longer reaches Avery Jensen\./);
+      await question.waitFor();
+      await page.getByLabel('Reason (optional)').fill('Asked us to stop it for Avery');
+      await checkA11y(page, 'staff shared account confirmation');
+      await page.getByRole('button', { name: 'Turn off for this client', exact: true }).click();
+      await item.getByText('No longer reaches this client').waitFor();
+      const DISABLE = /^POST \/portal-manager\/api\/accounts\/9010\/disable$/;
+      assert.deepEqual(JSON.parse(apiCalls(DISABLE).at(-1).body), { client_id: c.id, reason: 'Asked us to stop it for Avery' });
+      assert.equal(server.accounts.get('pat.shared').active, true, 'the login itself stays on');
+      assert.match(await item.textContent(), /Access to this client ended.*by Ada Admin \(turned off for this client\)/);
+      assert.match(await item.textContent(), /Asked us to stop it for Avery/);
+      await page.getByText(/no longer reaches this client\. It still signs in for its other clients\./).first().waitFor();
+      assert.equal(await item.getByRole('button').count(), 0, 'no Turn off, Turn on or Reset password for a login that is not this client’s');
+      assert.doesNotMatch(await item.textContent(), /Active: can sign in/);
+      await checkA11y(page, 'staff shared account ended here');
+      assertNoProblems(page);
+      await page.context().close();
+    } finally {
+      server.accounts.delete('pat.shared');
+    }
   });
 
   test('portal accounts: reset password names where the email goes, shows the open link, cooldown explained; axe clean', async () => {
@@ -880,7 +916,8 @@ describe('staff page', () => {
     server.latestInvitation(c.id, repId).status = 'accepted';
     // a review's End access: the login stays, its grant here ended
     server.accounts.set('kit.khan', { id: 9001, username: 'kit.khan', password: 'pw', client_id: c.id,
-      representative_id: repId, active: true, created_at: Math.floor(Date.now() / 1000), grant_ended: true });
+      representative_id: repId, active: true, created_at: Math.floor(Date.now() / 1000),
+      access_ended: { at: Math.floor(Date.now() / 1000), by: 'clin1', reason: 'review', note: null } });
     const page = await staffPage();
     await pickClient(page, 'Khan', /Khan, Emery/);
     const item = page.locator('.rep-item').filter({ hasText: 'Kit Khan' });
@@ -890,7 +927,7 @@ describe('staff page', () => {
     await checkA11y(page, 'staff rep access ended');
 
     // while the grant is open the account is active and there is nothing to explain
-    server.accounts.get('kit.khan').grant_ended = false;
+    delete server.accounts.get('kit.khan').access_ended;
     await page.reload();
     await pickClient(page, 'Khan', /Khan, Emery/);
     await item.getByText('Has a portal account').waitFor();

@@ -240,12 +240,13 @@ export async function startFakeServer(options = {}) {
 
   // docs/product.md: active · invited · declined_by_client · declined · expired · failed · locked · revoked ·
   // address_changed · access_ended · account_disabled · not_invited
-  // A representative's active account whose grant here ended (a review's End access,
-  // `grant_ended`) or whose last day has passed is kept: access_ended, as the module says.
+  // A representative's active account whose grant here ended (`access_ended`: a review's
+  // End access, staff turning a shared login off here) or whose last day has passed is
+  // kept: access_ended, as the module says.
   function portalStatus(client, rep) {
     const own = [...accounts.values()].filter((a) => (rep ? a.representative_id === rep.id : a.client_id === client.id && a.representative_id === null) && a.active);
     const over = !!(rep && rep.ends_at && rep.ends_at < new Date().toISOString().slice(0, 10));
-    const kept = own.filter((a) => a.grant_ended || over).length > 0;
+    const kept = own.filter((a) => a.access_ended || over).length > 0;
     if (own.length > 0 && !kept) return 'active';
     const latest = invitationsOf(client.id, rep ? rep.id : null)[0];
     if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') return 'invited';
@@ -275,6 +276,11 @@ export async function startFakeServer(options = {}) {
       disabled_by: a.active ? null : (USERS[a.disabled_by]?.display_name || a.disabled_by || null),
       disabled_reason: a.active ? null : (a.disabled_reason || null),
       reset_expires_at: openReset(a) ? iso(openReset(a).expires_at) : null,
+      // this client's grant (the stand-in has one client per login; `other_clients`: how
+      // many more it reaches, set by a test)
+      access_here: a.access_ended ? 'ended' : 'active', other_clients: a.other_clients || 0,
+      access_ended: a.access_ended ? { ...a.access_ended, at: iso(a.access_ended.at),
+        by: USERS[a.access_ended.by]?.display_name || a.access_ended.by } : null,
     };
   }
 
@@ -321,7 +327,11 @@ export async function startFakeServer(options = {}) {
         fail(422, 'invalid_reason', 'The reason must be at most 500 characters of text.', 'reason');
       }
       if (!a.active) fail(409, 'already_disabled', 'This portal account is already disabled.');
-      disableAccount(a, user, reason);
+      if (body && body.client_id !== undefined && body.client_id !== c.id) fail(404, 'not_found', 'There is no portal account with this id.');
+      if (a.access_ended) fail(409, 'access_ended', 'This portal account no longer reaches this client.');
+      // a login that reaches other clients keeps them: only this client's grant ends
+      if (a.other_clients > 0) a.access_ended = { at: now(), by: user, reason: 'staff', note: reason || null };
+      else disableAccount(a, user, reason);
     } else {
       if (a.active) fail(409, 'already_enabled', 'This portal account is already active.');
       const rep = a.representative_id && representatives.get(a.representative_id);
