@@ -483,7 +483,9 @@ function finishAccepted(loginUrl, linked) {
   if (target) $('login-link').href = target;
   document.title = t('document.accepted');
   show('view-done', 'done-heading');
-  if (target) setTimeout(() => { location.assign(target); }, 1200);
+  // a new account goes on to the sign-in page; a joined one stays, so that the person
+  // reads that this client was added to the login they already use
+  if (target && !linked) setTimeout(() => { location.assign(target); }, 1200);
 }
 
 // ---- decline --------------------------------------------------------------------------------

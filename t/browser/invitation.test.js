@@ -200,6 +200,33 @@ describe('recipient page', () => {
     await page.context().close();
   });
 
+  test('a representative who joins a login they already have: the page stays and says so', async () => {
+    const email = 'jo.parent@example.org';
+    const first = await staffRequest('POST', 'clients/14/representatives', { email, first_name: 'Jo', last_name: 'Parent', relationship: 'parent' });
+    assert.equal(first.status, 201);
+    server.accounts.set('jo.parent', { id: 9100, username: 'jo.parent', password: 'our family password', client_id: 14,
+      representative_id: first.body.representative.id, active: true, created_at: Math.floor(Date.now() / 1000) });
+    const second = await staffRequest('POST', 'clients/15/representatives', { email, first_name: 'Jo', last_name: 'Parent', relationship: 'parent' });
+    assert.equal(second.status, 201);
+    for (let i = 0; i < 100 && !server.tokenOf(second.body.invitation.id); i += 1) await new Promise((res) => setTimeout(res, 20));
+    const page = await openLink(server.tokenOf(second.body.invitation.id));
+    await page.getByRole('heading', { name: 'Welcome, Jo' }).waitFor();
+    await page.getByLabel('The client’s date of birth').fill(server.clients.get(15).date_of_birth);
+    await page.getByLabel('Choose a username').fill('jo.parent');
+    await page.getByLabel('Choose a password').fill('our family password');
+    await page.getByLabel('Type the password again').fill('our family password');
+    await page.getByRole('button', { name: 'Accept and create my account' }).click();
+    await page.getByText('This person was added to your portal account.').waitFor();
+    await page.waitForTimeout(2500);   // the new-account screen would have left by now
+    assert.equal(new URL(page.url()).pathname, '/portal/invitation/', 'still on the page');
+    assert.equal(await page.getByText('This person was added to your portal account.').isVisible(), true);
+    assert.equal(await page.getByRole('link', { name: 'Go to the sign-in page' }).isVisible(), true, 'and the way on is a link');
+    await checkA11y(page, 'recipient linked');
+    assertNoProblems(page);
+    await page.context().close();
+    server.accounts.delete('jo.parent');
+  });
+
   test('link problems: each says what happened and what to do next', async () => {
     const cases = [];
     // superseded: the email was sent again

@@ -933,6 +933,17 @@ export async function startFakeServer(options = {}) {
       }
       const username = String(b.username || '').trim();
       if (!username) fail(422, 'invalid_username', 'Choose a username.', 'username');
+      // one login per person: a representative's active login at the same address, with its
+      // password, gets this client too (linked), as the module does
+      const own = accounts.get(username.toLowerCase());
+      const ownRep = own && own.representative_id && representatives.get(own.representative_id);
+      if (inv.representative_id && own && own.active && ownRep && ownRep.email.toLowerCase() === inv.email.toLowerCase()) {
+        if (own.password !== String(b.password || '')) fail(422, 'verification_failed', 'The username and password do not match.', 'password');
+        own.other_clients = (own.other_clients || 0) + 1;
+        inv.status = 'accepted';
+        inv.responded_at = now();
+        return [201, { login_url: '/portal/account/', linked: true }];
+      }
       if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') fail(409, 'username_taken', 'That username is taken.', 'username');
       const pw = String(b.password || '');
       if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase()) {
