@@ -6,13 +6,24 @@
 
 #include <apr_strings.h>
 #include <apr_uri.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 static int has_line_break(const char *s)
 {
     return strpbrk(s, "\r\n") != NULL;
+}
+
+/* 1 to 65535 in digits: apr_uri_parse keeps only the low 16 bits of a larger port */
+static int valid_port(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    return n > 0 && n <= 5 && s[n] == '\0' && atol(s) >= 1 && atol(s) <= 65535;
 }
 
 static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_t *uri)
@@ -32,8 +43,8 @@ static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_
     if (uri->user != NULL || uri->password != NULL) {
         return "must not contain a user name or password";
     }
-    if (uri->port_str != NULL && (uri->port == 0 || *uri->port_str == '\0')) {
-        return apr_psprintf(p, "'%s' has an invalid port", value);
+    if (uri->port_str != NULL && !valid_port(uri->port_str)) {
+        return apr_psprintf(p, "'%s' has an invalid port (1 to 65535)", value);
     }
     return NULL;
 }
@@ -79,10 +90,30 @@ const char *pm_parse_mail_url(apr_pool_t *p, const char *value)
     return NULL;
 }
 
+static int is_bracketed(const char *v, size_t len)
+{
+    return len >= 3 && v[0] == '[' && v[len - 1] == ']';
+}
+
+/* [192.0.2.1] or [2001:db8::1] (RFC 5321 also writes [IPv6:2001:db8::1]): a real address */
 static int helo_literal(const char *v, size_t len)
 {
-    return len >= 3 && v[0] == '[' && v[len - 1] == ']'
-           && strspn(v + 1, "0123456789abcdefABCDEF.:") == len - 2;
+    char addr[64];
+    unsigned char buf[16];
+    const char *in = v + 1;
+    size_t n = len - 2;
+    int v6 = n >= 5 && strncasecmp(in, "IPv6:", 5) == 0;
+
+    if (v6) {
+        in += 5;
+        n -= 5;
+    }
+    if (n == 0 || n >= sizeof(addr)) {
+        return 0;
+    }
+    memcpy(addr, in, n);
+    addr[n] = '\0';
+    return inet_pton(v6 || strchr(addr, ':') ? AF_INET6 : AF_INET, addr, buf) == 1;
 }
 
 const char *pm_parse_helo_name(const char *value)
@@ -92,8 +123,10 @@ const char *pm_parse_helo_name(const char *value)
     if (len == 0 || len > 253) {
         return "must be a host name of 1 to 253 characters";
     }
-    if (helo_literal(value, len)) {
-        return NULL;
+    if (is_bracketed(value, len)) {
+        return helo_literal(value, len) ? NULL
+               : "must be a host name or an address literal of a real address, such as "
+                 "[192.0.2.1] or [IPv6:2001:db8::1]";
     }
     for (i = 0; i < len; i++) {
         char c = value[i];
@@ -204,7 +237,13 @@ const char *pm_parse_int_range(const char *value, long long min, long long max,
     }
     errno = 0;
     v = strtoll(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0') {
+    if (end == value || *end != '\0') {
+        return "must be a whole number";
+    }
+    if (errno == ERANGE) {
+        return v < 0 ? (min < 0 ? "is too small" : "must not be negative") : "is too large";
+    }
+    if (errno != 0) {
         return "must be a whole number";
     }
     if (v < min) {

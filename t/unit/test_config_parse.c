@@ -30,6 +30,10 @@ static void test_mail_urls(apr_pool_t *p)
     ok(pm_parse_mail_url(p, "http://mail.example.org") != NULL, "http refused");
     ok(pm_parse_mail_url(p, "smtp://mail.example.org/extra") != NULL, "path refused");
     ok(pm_parse_mail_url(p, "mail.example.org:25") != NULL, "no scheme refused");
+    ok(pm_parse_mail_url(p, "smtp://mail.example.org:99999") != NULL, "port 99999 refused");
+    ok(pm_parse_mail_url(p, "smtp://mail.example.org:65536") != NULL, "port 65536 refused");
+    ok(pm_parse_mail_url(p, "smtp://mail.example.org:65535") == NULL, "port 65535 accepted");
+    ok(pm_parse_mail_url(p, "smtp://mail.example.org:0") != NULL, "port 0 refused");
 }
 
 static void test_tls_modes(void)
@@ -56,6 +60,11 @@ static void test_helo_names(void)
     ok(pm_parse_helo_name("a b") != NULL, "EHLO: a blank refused");
     ok(pm_parse_helo_name("a/b") != NULL, "EHLO: a slash (URL path) refused");
     ok(pm_parse_helo_name("[1.2.3.4") != NULL, "EHLO: an unclosed literal refused");
+    ok(pm_parse_helo_name("[999.1.1.1]") != NULL, "EHLO: a literal that is no address refused");
+    ok(pm_parse_helo_name("[1.2.3]") != NULL, "EHLO: a short IPv4 literal refused");
+    ok(pm_parse_helo_name("[2001:db8::1]") == NULL, "EHLO: an IPv6 literal");
+    ok(pm_parse_helo_name("[IPv6:2001:db8::1]") == NULL, "EHLO: an IPv6 literal as RFC 5321 writes it");
+    ok(pm_parse_helo_name("[IPv6:1.2.3.4]") != NULL, "EHLO: IPv6: with an IPv4 address refused");
 }
 
 static void test_ints(void)
@@ -70,6 +79,10 @@ static void test_ints(void)
     ok(pm_parse_int_range("12abc", 1, 3600, &v) != NULL, "trailing text refused");
     ok(pm_parse_int_range("+5", 1, 3600, &v) != NULL, "plus sign refused");
     ok(pm_parse_int_range("99999999999999999999", 1, 3600, &v) != NULL, "overflow refused");
+    is_str(pm_parse_int_range("99999999999999999999", 1, 3600, &v), "is too large",
+           "overflow: too large, not 'a whole number'");
+    is_str(pm_parse_int_range("-99999999999999999999", 1, 3600, &v), "must not be negative",
+           "negative overflow: not negative");
     ok(pm_parse_int_range("", 1, 3600, &v) != NULL, "empty refused");
 }
 
