@@ -37,10 +37,16 @@ function query(cursor) {
   return 'admin/outbox' + (s ? '?' + s : '');
 }
 
+// a cell with its column's name, which a phone shows beside the value (staff.css: each row
+// a card there, the table's head hidden)
+function cell(label, text) {
+  return h('td', { 'data-label': label, text });
+}
+
 function clientCell(e) {
-  if (e.client_id == null) return h('td', { text: 'No client (a test email)' });
+  if (e.client_id == null) return cell('Client', 'No client (a test email)');
   const name = [e.client_first_name, e.client_last_name].filter(Boolean).join(' ');
-  return h('td', { text: `${name} (number ${e.client_id})` });
+  return cell('Client', `${name} (number ${e.client_id})`);
 }
 
 function who(e) {
@@ -65,26 +71,33 @@ function replyText(e) {
 }
 
 // When the worker tries next. A time already past is no promise: during an outage the
-// module leaves next_attempt_at at the email's creation and sends once the relay answers.
+// module leaves next_attempt_at at the email's creation and sends once the relay answers
+// (and says why it waits in last_error). An email never tried that has no error is only
+// waiting its turn (the worker is woken at once; max_emails_per_minute may hold it a while).
 function nextTry(e) {
   if (e.status === 'sending') return 'Being sent now';
   const t = Date.parse(e.next_attempt_at);
   if (!Number.isFinite(t)) return '';
-  return t <= Date.now() ? 'As soon as the mail server answers' : localTime(e.next_attempt_at);
+  if (t > Date.now()) return localTime(e.next_attempt_at);
+  return neverTried(e) ? 'Waiting its turn (not tried yet)' : 'As soon as the mail server answers';
+}
+
+function neverTried(e) {
+  return e.status === 'queued' && !e.attempts && !e.last_error;
 }
 
 function rowFor(e) {
-  const actions = h('td', {});
+  const actions = h('td', { class: 'actions-cell' });
   if (e.status === 'retrying' || e.status === 'failed') actions.append(actionButton(e, 'retry'));
   if (e.status === 'queued' || e.status === 'retrying') actions.append(actionButton(e, 'cancel'));
   const waiting = ['queued', 'retrying', 'sending'].includes(e.status);
   return h('tr', { 'data-id': String(e.id) },
-    h('td', { text: STATUS_WORDS[e.status] || e.status }),
+    cell('Status', STATUS_WORDS[e.status] || e.status),
     clientCell(e),
-    h('td', { text: kindWords(e) }),
-    h('td', { text: String(e.attempts) }),
-    h('td', { text: waiting ? nextTry(e) : '' }),
-    h('td', { text: replyText(e) }),
+    cell('Kind', kindWords(e)),
+    cell('Attempts', String(e.attempts)),
+    cell('Next try', waiting ? nextTry(e) : ''),
+    cell('Last server reply', replyText(e)),
     actions);
 }
 

@@ -134,18 +134,18 @@ test('the outbox lists a queued invitation, cancels it and filters by status', {
   await context.close();
 });
 
-test('on a phone (390 px) the emails table scrolls in its own box, not the page', { skip }, async () => {
+test('on a phone (390 px) each email is a card: nothing scrolls sideways', { skip }, async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, httpCredentials: ADMIN });
   const page = await watchedPage(context);
   await page.goto(STAFF_URL + 'outbox.html');
   await page.locator('#rows tr').first().waitFor();
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, 'outbox.html is ' + width + ' px wide');
-  // the table's box is a labelled region the keyboard can reach and scroll
+  // the table's box is still a labelled region the keyboard can reach; the cards fit in it
   const region = page.getByRole('region', { name: 'Emails table' });
   assert.equal(await region.getAttribute('tabindex'), '0');
   const box = await region.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
-  assert.ok(box.scroll > box.client, 'the table is wider than its box: it scrolls there (' + JSON.stringify(box) + ')');
+  assert.ok(box.scroll <= box.client, 'the cards fit their box (' + JSON.stringify(box) + ')');
   await checkA11y(page, 'outbox 390px');
   await screenshot(page, 'outbox-390');
   assertNoProblems(page);
@@ -226,6 +226,75 @@ test('a next try already past reads "As soon as the mail server answers" (stand-
     const later = await cells(1);
     assert.equal(later[4], new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' })
       .format(new Date((now + 1800) * 1000)), 'a retry to come shows its time');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});
+
+// A queued email never tried and without an error is waiting its turn (the worker is woken
+// at once; the pace may hold it): not "As soon as the mail server answers", which speaks of
+// an outage nobody has seen.
+test('a fresh queued email, never tried, reads "Waiting its turn (not tried yet)" (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  fake.outbox.push({ id: 1, invitation_id: 7, client_id: 10, client_first_name: 'James', client_last_name: 'Smith',
+    purpose: 'invitation', kind: 'client_invitation', to: 'james.smith@example.org',
+    status: 'queued', attempts: 0, last_error: null, created_at: now - 5, next_attempt_at: now - 5 });
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#rows tr[data-id="1"]').waitFor();
+    const cells = await page.locator('#rows tr[data-id="1"] td').allTextContents();
+    assert.deepEqual(cells.slice(0, 6), ['Queued', 'James Smith (number 10)', 'Invitation to the client', '0',
+      'Waiting its turn (not tried yet)', '']);
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});
+
+// At 390 px the table was wider than the phone: Cancel sat far to the right, reached only by
+// scrolling the table's box sideways. Each email is a card there now, its buttons inside.
+test('on a phone (390 px) the first email\'s Cancel is on screen without scrolling sideways (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  const row = { invitation_id: 7, client_id: 10, client_first_name: 'Maximiliana', client_last_name: 'Featherstonehaugh-Whittington',
+    purpose: 'invitation', kind: 'representative_invitation', to: 'someone@example.org' };
+  fake.outbox.push({ ...row, id: 1, status: 'failed', attempts: 5, last_error: '550 5.1.1 <someone@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
+    created_at: now - 9000, next_attempt_at: now - 9000 });
+  fake.outbox.push({ ...row, id: 2, status: 'retrying', attempts: 2, last_error: '451 4.7.1 greylisted, please try again later',
+    created_at: now - 900, next_attempt_at: now + 1800 });
+  try {
+    const context = await own.newContext({ viewport: { width: 390, height: 844 }, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    const first = page.locator('#rows tr').first();
+    await first.waitFor();
+    assert.equal(await first.getAttribute('data-id'), '2', 'newest first');
+    const cancel = first.getByRole('button', { name: /^Cancel: / });
+    // down to it, and only down: sideways is what a phone's user does not see to do
+    await cancel.evaluate((el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 200));
+    const b = await cancel.boundingBox();
+    assert.ok(b && b.x >= 0 && b.x + b.width <= 390, 'Cancel is within the 390 px window: ' + JSON.stringify(b));
+    const scroll = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth, x: window.scrollX,
+      box: document.querySelector('.table-wrap').scrollLeft,
+      boxWidth: [document.querySelector('.table-wrap').scrollWidth, document.querySelector('.table-wrap').clientWidth],
+    }));
+    assert.ok(scroll.page <= 390 && scroll.x === 0, 'the page does not scroll sideways: ' + JSON.stringify(scroll));
+    assert.ok(scroll.box === 0 && scroll.boxWidth[0] <= scroll.boxWidth[1], 'nor the table\'s box: ' + JSON.stringify(scroll));
+    // each value still says which column it is
+    assert.equal(await first.locator('td').first().evaluate((el) => getComputedStyle(el, '::before').content), '"Status"');
+    await checkA11y(page, 'outbox 390px cards');
+    await screenshot(page, 'outbox-390-cards');
     await assertNoProblems(page);
     await context.close();
   } finally {
