@@ -139,12 +139,17 @@ export function calendarDate(ymd) {
 
 let statusTimer = null;
 
-// The toast sits at the bottom of the window unless it would cover the control in use
-// or an error on screen; then it moves to the top. Checked again whenever focus moves.
+// What the toast must leave visible: the control in use, the errors, the forms' fields and buttons.
+const TOAST_AVOIDS = '.field-error:not([hidden]), input:not([type="hidden"]), select, textarea, form button';
+
+// The toast sits at the bottom of the window unless it would cover the control in use, an
+// error or a form field on screen; then it moves to the top. Where it would cover one
+// there too (a phone's window full of form), it goes: the status region has said it
+// already. Checked again whenever focus moves or the page scrolls.
 function placeToast() {
   const toast = $('toast');
   if (!toast || toast.hidden) return;
-  const avoid = [document.activeElement, ...document.querySelectorAll('.field-error:not([hidden])')]
+  const avoid = [document.activeElement, ...document.querySelectorAll(TOAST_AVOIDS)]
     .filter((el) => el && el !== document.body && el.getClientRects().length);
   const covers = (where) => {
     toast.classList.toggle('toast-top', where === 'top');
@@ -154,7 +159,12 @@ function placeToast() {
       return t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom;
     });
   };
-  if (covers('bottom') && covers('top')) toast.classList.remove('toast-top');
+  if (covers('bottom') && covers('top')) hideToast();
+}
+
+function hideToast() {
+  clearTimeout(statusTimer);
+  $('toast').hidden = true;
 }
 document.addEventListener('focusin', placeToast);
 window.addEventListener('scroll', placeToast, { passive: true });
@@ -167,9 +177,9 @@ export function announce(text) {
   setTimeout(() => { region.textContent = text; }, 50);
   toast.textContent = text;
   toast.hidden = false;
-  placeToast();
   clearTimeout(statusTimer);
-  statusTimer = setTimeout(() => { toast.hidden = true; }, 6000);
+  statusTimer = setTimeout(hideToast, 6000);
+  placeToast();
 }
 
 export function setFieldError(id, text, input) {

@@ -716,6 +716,35 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  // "Showing <client>." came up at the bottom of a phone's window over the representative
+  // form opened just after: only the focused field was kept clear, the others were covered.
+  test('the "Showing …" toast covers none of the representative form\'s fields (390 px)', async () => {
+    const page = await staffPage({ viewport: { width: 390, height: 844 } });
+    await pickClient(page, 'Jensen', /Jensen, Drew/);
+    await page.locator('#toast:not([hidden])').filter({ hasText: 'Showing' }).waitFor();
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    await page.locator('#rep-form:not([hidden])').waitFor();
+    const covered = async () => page.evaluate(() => {
+      const toast = document.getElementById('toast');
+      if (toast.hidden || !toast.getClientRects().length) return [];
+      const t = toast.getBoundingClientRect();
+      return [...document.querySelectorAll('#rep-form input, #rep-form select, #rep-form textarea, #rep-form button')]
+        .filter((el) => {
+          const r = el.getBoundingClientRect();
+          return r.width && t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom;
+        }).map((el) => el.id || el.name || el.textContent);
+    });
+    assert.deepEqual(await covered(), [], 'the toast covers no field of the open form');
+    // nor after scrolling the form through the window
+    for (const block of ['end', 'center', 'start']) {
+      await page.locator('#rep-form').evaluate((el, blk) => el.scrollIntoView({ block: blk }), block);
+      await page.waitForTimeout(50);
+      assert.deepEqual(await covered(), [], 'the toast covers no field with the form at the ' + block);
+    }
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('resend after the cool-down sends a new email; not_pending is explained', async () => {
     const page = await staffPage();
     await pickClient(page, 'Emery', /Adams, Emery/);
