@@ -1075,9 +1075,25 @@ function accountItem(acct) {
 
 const REVIEW_WORDS = { keep: 'Access kept', end: 'Access ended' };
 
+// A review's error (a missing note, the server's refusal) goes inside the review's own box,
+// under what it is about, and is read out when it appears.
+function reviewError(acct) {
+  const text = state.itemErrors.get('review:' + acct.id);
+  return text ? h('p', { class: 'field-error', id: 'err-review-' + acct.id, role: 'alert', text }) : null;
+}
+
+// Keep, End or Cancel: a new question, so the last answer's error goes.
+function reviewStep(acct, confirming, focusId) {
+  state.confirming = confirming;
+  state.itemErrors.delete('review:' + acct.id);
+  renderClient();
+  $(focusId)?.focus();
+}
+
 function reviewSection(acct) {
   const id = 'acct-' + acct.id + '-review';
   const who = accountOwner(acct).replace(/^Representative: /, '');
+  const error = reviewError(acct);
   if (state.confirming === 'keep:' + acct.id) {
     const form = h('form', { class: 'confirm', id: id + '-form', novalidate: true, 'aria-label': 'Keep the access of ' + who },
       h('p', { text: (state.view.minor ? 'The client turns 18 on ' + calendarDate(state.view.turns_18_on) + '. ' : 'The client is now an adult. ')
@@ -1085,19 +1101,21 @@ function reviewSection(acct) {
       h('label', { for: id + '-note', class: 'field-label', text: 'Why the access continues' }),
       h('textarea', {
         id: id + '-note', rows: 2, maxlength: NOTE_MAX, required: true,
+        'aria-invalid': error ? 'true' : null, 'aria-describedby': error ? error.id : null,
         text: state.reviewNote || '', oninput: (e) => { state.reviewNote = e.target.value; },
       }),
+      error,
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-keep-yes' }, 'Keep access'),
         h('button', {
           type: 'button', class: 'btn btn-link btn-small', id: id + '-keep-no',
-          onclick: () => { state.confirming = null; renderClient(); $(id + '-keep')?.focus(); },
+          onclick: () => reviewStep(acct, null, id + '-keep'),
         }, 'Cancel')));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const note = (state.reviewNote || '').trim();
       if (!note) {
-        state.itemErrors.set('acct:' + acct.id, 'Please say why the access continues.');
+        state.itemErrors.set('review:' + acct.id, 'Please say why the access continues.');
         renderClient();
         $(id + '-note')?.focus();
         return;
@@ -1109,6 +1127,7 @@ function reviewSection(acct) {
   if (state.confirming === 'end:' + acct.id) {
     return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm ending the access of ' + who },
       h('p', { text: 'End ' + who + '’s portal access to this client? Their account stays, but it no longer reaches this client.' }),
+      error,
       h('div', { class: 'actions' },
         h('button', {
           type: 'button', class: 'btn btn-danger btn-small', id: id + '-end-yes',
@@ -1116,26 +1135,27 @@ function reviewSection(acct) {
         }, 'End access'),
         h('button', {
           type: 'button', class: 'btn btn-link btn-small', id: id + '-end-no',
-          onclick: () => { state.confirming = null; renderClient(); $(id + '-end')?.focus(); },
+          onclick: () => reviewStep(acct, null, id + '-end'),
         }, 'Cancel')));
   }
   return h('div', { class: 'review-due' },
     h('p', { text: state.view.minor
       ? 'The client turns 18 on ' + calendarDate(state.view.turns_18_on) + ': decide whether this access continues.'
       : 'The client has turned 18: decide whether this access continues.' }),
+    error,
     h('div', { class: 'actions' },
       h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: id + '-keep',
-        onclick: () => { state.confirming = 'keep:' + acct.id; state.reviewNote = ''; renderClient(); $(id + '-note')?.focus(); },
+        onclick: () => { state.reviewNote = ''; reviewStep(acct, 'keep:' + acct.id, id + '-note'); },
       }, 'Keep access', h('span', { class: 'visually-hidden', text: ' of ' + who })),
       h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: id + '-end',
-        onclick: () => { state.confirming = 'end:' + acct.id; renderClient(); $(id + '-end-yes')?.focus(); },
+        onclick: () => reviewStep(acct, 'end:' + acct.id, id + '-end-yes'),
       }, 'End access', h('span', { class: 'visually-hidden', text: ' of ' + who }))));
 }
 
 async function reviewAccess(acct, decision, note, button, who) {
-  await afterItemAction('acct:' + acct.id, button,
+  await afterItemAction('review:' + acct.id, button,
     () => api('POST', 'grants/' + acct.grant_id + '/review', note ? { decision, note } : { decision }),
     decision === 'keep' ? who + ' keeps portal access.' : who + '’s portal access ended.');
   loadReviews();

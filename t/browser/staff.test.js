@@ -492,6 +492,52 @@ describe('staff page', () => {
     }
   });
 
+  // Coming of age: the note's error came last in the account's item, below the Turn off and
+  // Reset buttons, outside the yellow review box it belongs to, and was not read out.
+  test('access review: "Keep access" without a note says so inside the review\'s box, read out', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Avery' && x.last_name === 'Carter');
+    const rep = { id: 9200, client_id: c.id, email: 'pat.carter@example.org', first_name: 'Pat', last_name: 'Carter',
+      relationship: 'parent', preferred_language: null, removed_at: null, scopes: ['messages', 'billing', 'forms', 'appointments'],
+      starts_at: null, ends_at: null };
+    server.representatives.set(rep.id, rep);
+    server.accounts.set('pat.carter', {
+      id: 9201, username: 'pat.carter', password: 'x', client_id: c.id, representative_id: rep.id, active: true,
+      created_at: Math.floor(Date.now() / 1000) - 86400, grant_id: 77, review_due: true,
+    });
+    const page = await staffPage();
+    try {
+      await pickClient(page, 'Carter', /Carter, Avery/);
+      const item = page.locator('li[data-account-id="9201"]');
+      await item.getByText('Access review due').waitFor();
+      await item.getByRole('button', { name: 'Keep access of Pat Carter' }).click();
+      const form = item.locator('form.confirm');
+      await form.getByLabel('Why the access continues').waitFor();
+      await form.getByRole('button', { name: 'Keep access', exact: true }).click();
+      const error = item.getByText('Please say why the access continues.');
+      await error.waitFor();
+      assert.equal(await form.getByRole('alert').textContent(), 'Please say why the access continues.',
+        'the error is in the review\'s form, as an alert');
+      const [e, f] = [await error.boundingBox(), await form.boundingBox()];
+      assert.ok(e.x >= f.x && e.y >= f.y && e.x + e.width <= f.x + f.width && e.y + e.height <= f.y + f.height,
+        'the error is drawn inside the review\'s box: ' + JSON.stringify({ error: e, box: f }));
+      const note = form.getByLabel('Why the access continues');
+      assert.equal(await note.getAttribute('aria-invalid'), 'true');
+      assert.equal(await note.getAttribute('aria-describedby'), await error.getAttribute('id'), 'the note names its error');
+      assert.equal(await note.evaluate((el) => el === document.activeElement), true, 'focus on the note');
+      await checkA11y(page, 'staff access review error');
+      await screenshot(page, 'staff-review-error');
+      // Cancel: the question and its error go
+      await form.getByRole('button', { name: 'Cancel' }).click();
+      await item.getByRole('button', { name: 'Keep access of Pat Carter' }).waitFor();
+      assert.equal(await item.getByText('Please say why the access continues.').count(), 0, 'the error went with its question');
+      assertNoProblems(page);
+    } finally {
+      server.accounts.delete('pat.carter');
+      server.representatives.delete(rep.id);
+      await page.context().close();
+    }
+  });
+
   test('portal accounts: reset password names where the email goes, shows the open link, cooldown explained; axe clean', async () => {
     const c = [...server.clients.values()].find((x) => x.first_name === 'Drew' && x.last_name === 'Lopez');
     server.accounts.set('drew.lopez', {

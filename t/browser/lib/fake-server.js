@@ -281,6 +281,8 @@ export async function startFakeServer(options = {}) {
       access_here: a.access_ended ? 'ended' : 'active', other_clients: a.other_clients || 0,
       access_ended: a.access_ended ? { ...a.access_ended, at: iso(a.access_ended.at),
         by: USERS[a.access_ended.by]?.display_name || a.access_ended.by } : null,
+      // coming of age (pm_reviews.c): the stand-in has no minors, a test may set these
+      grant_id: a.grant_id ?? null, review_due: !!a.review_due, review: a.review ?? null,
     };
   }
 
