@@ -1,8 +1,9 @@
 # t/admin_audit_screen.t — the audit trail screen's API (issue 15): GET /admin/audit filters
 # by result and date range (from/to, YYYY-MM-DD, UTC days, to inclusive) beside client_id /
-# username / action; every entry names its client (first, last) in JSON and CSV; bad filter
-# values are 400; CSV cells of clients named "=cmd" or "+1" are neutralised; clinicians get
-# 403; GET /clients/{id}/audit is 404 for a client outside the caller's caseload.
+# username / action; every entry names its client (first, last) in JSON and CSV, and its
+# staff member (display_name) in JSON; bad filter values are 400; CSV cells of clients named
+# "=cmd" or "+1" are neutralised; clinicians get 403; GET /clients/{id}/audit is 404 for a
+# client outside the caller's caseload.
 #
 # Runs on both databases. Uses its own clients (ids 9751-9752, removed at the end).
 use strict;
@@ -50,6 +51,9 @@ is(staff(GET => '/clients/9751', user => 'clin2')->code, 404, 'clin2 may not vie
     ok(!(grep { exists $_->{client} && defined $_->{client} } @{ $all->{entries} || [] }),
        'entries without a client: client is null');
     ok((grep { exists $_->{client} } @{ $all->{entries} || [] }), 'entries without a client: the client key is there');
+    # the staff member's display name, as colleagues know them (the screen's Who column)
+    ok(!(grep { $_->{username} eq 'clin1' && ($_->{display_name} // '') ne 'Casey Clinician' } @e)
+       && (grep { $_->{username} eq 'clin1' } @e), 'every entry by clin1 names them: Casey Clinician');
 }
 
 # ---- result filter ---------------------------------------------------------------------

@@ -255,10 +255,12 @@ sub audit_walk {
 sub db_audit {
     my ($where, @bind) = @_;
     $where =~ s/\b(id|client_id|username|action)\b/a.$1/g;
-    my $rows = db()->selectall_arrayref("SELECT a.*, c.first_name AS cf, c.last_name AS cl FROM audit_log a "
-        . "LEFT JOIN clients c ON c.id = a.client_id WHERE $where ORDER BY a.id DESC", { Slice => {} }, @bind);
+    my $rows = db()->selectall_arrayref("SELECT a.*, c.first_name AS cf, c.last_name AS cl, s.display_name AS sn "
+        . "FROM audit_log a LEFT JOIN clients c ON c.id = a.client_id LEFT JOIN staff s ON s.username = a.username "
+        . "WHERE $where ORDER BY a.id DESC", { Slice => {} }, @bind);
     return [map { my $r = $_; +{
-        id => 0 + $r->{id}, at => rfc3339($r->{at}), username => $r->{username}, action => $r->{action},
+        id => 0 + $r->{id}, at => rfc3339($r->{at}), username => $r->{username},
+        display_name => length($r->{sn} // '') ? $r->{sn} : undef, action => $r->{action},
         client_id => defined $r->{client_id} ? 0 + $r->{client_id} : undef,
         object_id => defined $r->{object_id} ? 0 + $r->{object_id} : undef,
         result => $r->{result},
@@ -392,14 +394,14 @@ my $BULK = 1050;
     is($res->header('Content-Security-Policy'), "default-src 'none'; frame-ancestors 'none'", 'CSV: Content-Security-Policy');
     my $body = $res->content;
     like($body, qr/\r\n\z/, 'CSV: ends with CRLF');
-    is((split /\r\n/, $body, 2)[0], "\xEF\xBB\xBF" . 'id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,client_first_name,client_last_name',
+    is((split /\r\n/, $body, 2)[0], "\xEF\xBB\xBF" . 'id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,client_first_name,client_last_name,display_name',
        'CSV: the header line');
     my $rows = eval { parse_csv($body) };
     ok($rows, 'CSV: parses as RFC 4180') or diag $@;
     $rows ||= [];
     my $header = shift @$rows;
     my @cols = @{ $header || [] };
-    ok(!(grep { @$_ != 12 } @$rows), 'CSV: twelve fields in every record');
+    ok(!(grep { @$_ != 13 } @$rows), 'CSV: thirteen fields in every record');
     my ($walked) = audit_walk('?action=t7.bulk', 'JSON walk for the CSV');
     is_deeply($walked, db_audit('action = ?', 't7.bulk'), 'JSON walk for the CSV: as stored');
     is(scalar @$rows, scalar @$walked, 'CSV ?action=t7.bulk: as many records as the JSON (past the 1000-row page)');
@@ -495,7 +497,7 @@ sub csv_entry {
     s/^'(?=[=+\-\@\t\r])// for values %e;
     $e{$_} = length $e{$_} ? 0 + $e{$_} : undef for qw(id client_id object_id);
     $e{detail} = length $e{detail} ? eval { JSON::PP->new->allow_nonref->decode($e{detail}) } // "UNPARSABLE: $e{detail}" : undef;
-    $e{$_} = length $e{$_} ? $e{$_} : undef for qw(remote_ip request_id);
+    $e{$_} = length $e{$_} ? $e{$_} : undef for qw(remote_ip request_id display_name);
     my ($f, $l) = delete @e{qw(client_first_name client_last_name)};
     $e{client} = length($f // '') ? { first_name => $f, last_name => $l } : undef;
     return \%e;

@@ -1,7 +1,7 @@
 // Audit trail — the champions' screen over GET api/admin/audit (issue 15): filters by
 // client (name search over POST api/clients/search: the name rides in the body, never in
-// a URL, which the access log keeps), staff member, action, result and dates; the cursor's
-// next page; a CSV link that carries the current filter.
+// a URL, which the access log keeps), staff member (user name, or the name the entries give),
+// action, result and dates; the cursor's next page; a CSV link that carries the current filter.
 
 import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
@@ -9,7 +9,7 @@ import {
 } from './common.js';
 import { ACTION_WORDS } from './words.js';
 
-const state = { query: '', cursor: null, clients: new Map(), searchSeq: 0 };
+const state = { query: '', cursor: null, clients: new Map(), searchSeq: 0, staff: new Map() };
 const SEARCH_LIMIT = 20;
 
 function clientName(c) {
@@ -38,7 +38,7 @@ function filterQuery() {
   for (const [key, id] of [['username', 'f-username'], ['action', 'f-action'], ['result', 'f-result'],
     ['from', 'f-from'], ['to', 'f-to']]) {
     const v = $(id).value.trim();
-    if (v) p.set(key, key === 'action' ? actionCode(v) : v);
+    if (v) p.set(key, key === 'action' ? actionCode(v) : key === 'username' ? userName(v) : v);
   }
   return p.toString();
 }
@@ -49,6 +49,29 @@ function actionCode(typed) {
   const low = typed.toLowerCase();
   const byWords = Object.keys(ACTION_WORDS).find((code) => ACTION_WORDS[code].toLowerCase() === low);
   return byWords || low;
+}
+
+// The staff field takes a user name as typed, or a name as the Who column shows it
+// ("Casey Morgan", any case) of someone in the entries read so far: the API has no list of
+// staff, the entries name theirs (display_name).
+function userName(typed) {
+  const low = typed.toLowerCase();
+  const byName = [...state.staff].filter(([, name]) => name.toLowerCase() === low);
+  return byName.length === 1 ? byName[0][0] : typed;
+}
+
+function learnStaff(entries) {
+  const before = state.staff.size;
+  for (const e of entries) if (e.display_name && e.username) state.staff.set(e.username, e.display_name);
+  if (state.staff.size === before) return;
+  $('f-username-list').replaceChildren(...[...state.staff]
+    .sort((a, b) => a[1].localeCompare(b[1]))
+    .map(([username, name]) => h('option', { value: username, label: name })));
+}
+
+// Who: the name colleagues know, with the user name the filter and the CSV use
+function whoText(e) {
+  return e.display_name ? `${e.display_name} (${e.username})` : e.username;
 }
 
 function fillActionSuggestions() {
@@ -65,7 +88,7 @@ function entryRow(e) {
     ? h('a', { href: './#client=' + e.client_id, text: clientName(e.client) })
     : (e.client_id ? '#' + e.client_id : '—');
   return h('tr', null,
-    h('td', { text: e.username }),
+    h('td', { text: whoText(e) }),
     h('td', null, timeEl(e.at)),
     h('td', { text: e.action }),
     h('td', null, client),
@@ -80,6 +103,7 @@ async function loadPage(append) {
   const body = $('entries-body');
   if (!append) body.replaceChildren();
   for (const e of doc.entries) body.append(entryRow(e));
+  learnStaff(doc.entries);
   state.cursor = doc.next_cursor || null;
   $('next-page').hidden = !state.cursor;
   $('empty').textContent = 'No entries match.';

@@ -558,7 +558,8 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_AUDIT_SEARCH (the whole trail) and PM_SQL_AUDIT_BY_CLIENT (one client's):
  * one shape, so one JSON builder (pm_audit_page_json) reads both; the client's
- * names (NULL for rows without a client) are read by primary key */
+ * names (NULL for rows without a client) and the staff member's display name (NULL
+ * for a user with no staff row) are read by primary key */
 #define PM_COLS_AUDIT(COL, LAST) \
     COL(AUDIT_ID, "id") \
     COL(AUDIT_AT, "at") \
@@ -571,7 +572,8 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
     COL(AUDIT_REMOTE_IP, "remote_ip") \
     COL(AUDIT_REQUEST_ID, "request_id") \
     COL(AUDIT_CLIENT_FIRST, "(SELECT first_name FROM clients WHERE clients.id = audit_log.client_id)") \
-    LAST(AUDIT_CLIENT_LAST, "(SELECT last_name FROM clients WHERE clients.id = audit_log.client_id)")
+    COL(AUDIT_CLIENT_LAST, "(SELECT last_name FROM clients WHERE clients.id = audit_log.client_id)") \
+    LAST(AUDIT_STAFF_NAME, "(SELECT display_name FROM staff WHERE staff.username = audit_log.username)")
 enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
 
 /* The Overview screen (pm_api_overview.c). Rows come grouped by quarter hour (the

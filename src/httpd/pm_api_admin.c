@@ -630,7 +630,7 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
      * MarÃ­a); every other CSV reader skips it */
     ap_rputs("\xEF\xBB\xBF", r);
     ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,"
-           "client_first_name,client_last_name\r\n", r);
+           "client_first_name,client_last_name,display_name\r\n", r);
     do {
         if (audit_page(q, aq, CSV_PAGE, &rows) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00060)

@@ -163,6 +163,34 @@ describe('audit trail screen', { skip }, () => {
     await page.context().close();
   });
 
+  // The staff filter wanted the user name ("clinician1") while colleagues know each other
+  // by name: the Who column shows both now, and the filter takes the name too.
+  test('staff filter: the Who column shows the name and the user name; the filter takes either', async () => {
+    const other = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: STAFF });
+    assert.equal((await other.get('api/clients?limit=1')).status(), 200, 'a row by ' + STAFF.username);
+    const me = await (await other.get('api/me')).json();
+    await other.dispose();
+    assert.ok(me.display_name, STAFF.username + ' has a display name');
+    const page = await pageAs(ADMIN, 'audit.html');
+    const who = `${me.display_name} (${STAFF.username})`;
+    await page.locator('#entries-body tr td:first-child').filter({ hasText: who }).first().waitFor();
+    const suggested = await page.locator('#f-username-list option').evaluateAll((os) => os.map((o) => [o.value, o.label]));
+    assert.ok(suggested.some(([v, l]) => v === STAFF.username && l === me.display_name), 'suggested by name: ' + JSON.stringify(suggested));
+    await page.getByLabel('Staff member').fill(me.display_name.toUpperCase());
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => /admin\/audit\?/.test(r.url())),
+      page.getByRole('button', { name: 'Show' }).click(),
+    ]);
+    assert.equal(new URL(response.url()).searchParams.get('username'), STAFF.username, 'the name is sent as the user name');
+    await page.waitForFunction((w) => {
+      const cells = [...document.querySelectorAll('#entries-body tr td:first-child')];
+      return cells.length > 0 && cells.every((c) => c.textContent === w);
+    }, who, { timeout: 5000 });
+    await checkA11y(page, 'audit staff filter');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('a failed client search is shown next to the field', async () => {
     const page = await pageAs(ADMIN, 'audit.html');
     await page.route('**/api/clients/search', (route) => route.fulfill({
