@@ -7,6 +7,7 @@
  * readable by stock mod_authn_dbd). Answers never reveal the client's last name,
  * date of birth or email address. */
 #include "pm_api.h"
+#include "pm_date.h"
 #include "pm_locale.h"
 #include "pm_op.h"
 #include "pm_ratelimit.h"
@@ -302,6 +303,13 @@ static int verified_date(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const ch
 {
     pm_op_attempt a;
     pm_op_outcome o;
+
+    /* what can never match costs no try: a date the page would not send (03/08/1958) */
+    if (dob == NULL || pm_birth_date_problem(dob, q->r->request_time) != NULL) {
+        return pm_http_unprocessable(q, "invalid_date_of_birth", "The date of birth must be a "
+                                     "real date written YYYY-MM-DD, for example 1958-03-08.",
+                                     "date_of_birth");
+    }
 
     if ((o = pm_op_verify_date(c, m, dob ? dob : "", &a)) != PM_OP_OK) {
         return refuse(q, m, o);

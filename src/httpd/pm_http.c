@@ -150,8 +150,9 @@ int pm_http_check_csrf(pm_req *q)
     }
     if (!read_only && (xrw == NULL || strcmp(xrw, "portal-manager") != 0)) {
         return pm_http_send_error(q, HTTP_FORBIDDEN, "csrf",
-                                  "This request must come from the Client Portal Manager page "
-                                  "(missing X-Requested-With header).", NULL);
+                                  "This request must come from the practice's own portal "
+                                  "pages (header X-Requested-With: portal-manager missing).",
+                                  NULL);
     }
     return PM_NEXT;
 }
