@@ -40,6 +40,7 @@ static void buffer_add(apr_pool_t *p, byte_buffer *bb, char c)
  * is parsed at the end to check the document. Memory: one entry at a time. */
 typedef struct bundle_scan {
     int depth, in_string, escaped, expect_key, in_key, entry_next, in_entry, in_element;
+    int bom;                     /* bytes of a UTF-8 byte-order mark seen; -1: past it */
     char key[8];
     apr_size_t keylen;
     byte_buffer element, skeleton;
@@ -80,11 +81,36 @@ static void scan_string_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
     }
 }
 
+/* A UTF-8 byte-order mark before the document is skipped, as the CSV side does
+ * (Windows tools write one): 1 when c is one of its bytes. The start of one that
+ * is not a mark goes on to Jansson, which says what is wrong. */
+static int skip_bom(pm_roster_parser *ps, bundle_scan *sc, char c)
+{
+    static const char mark[] = "\xEF\xBB\xBF";
+    int i;
+
+    if (sc->bom < 0) {
+        return 0;
+    }
+    if (c == mark[sc->bom]) {
+        sc->bom = sc->bom == 2 ? -1 : sc->bom + 1;
+        return 1;
+    }
+    for (i = 0; i < sc->bom; i++) {
+        scan_emit(ps, sc, mark[i]);
+    }
+    sc->bom = -1;
+    return 0;
+}
+
 /* One byte; returns 1 when it ended an element of the entry array. */
 static int scan_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
 {
     int ended = 0;
 
+    if (skip_bom(ps, sc, c)) {
+        return 0;
+    }
     if (sc->in_string) {
         scan_string_byte(ps, sc, c);
         return 0;

@@ -203,6 +203,27 @@ static void test_fhir_scanner(apr_pool_t *p)
     ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == 0, "duplicate members in an entry: refused");
 }
 
+/* A UTF-8 byte-order mark before the Bundle is skipped, also when the reads split it;
+ * the start of one that is not a mark is still not JSON. */
+static void test_fhir_bom(apr_pool_t *p)
+{
+    static const char bom[] =
+        "\xEF\xBB\xBF{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":"
+        "\"Patient\",\"identifier\":[{\"value\":\"B-1\"}],\"name\":[{\"family\":\"Bom\","
+        "\"given\":[\"Bea\"]}],\"birthDate\":\"1970-01-01\"}}]}";
+    apr_size_t step;
+    parsed r;
+
+    for (step = 1; step <= 4096; step *= 4) {
+        parse(p, PM_ROSTER_FHIR, NULL, bom, step, &r);
+        ok(r.n == 1 && r.errors->nelts == 0, "byte-order mark, %u bytes a read: read (got %d, %d)",
+           (unsigned)step, r.n, r.errors->nelts);
+    }
+    parse(p, PM_ROSTER_FHIR, NULL, "\xEF\xBB{\"resourceType\":\"Bundle\"}", 1, &r);
+    ok(r.n == 0 && r.errors->nelts == 1 && strstr(err(&r, 0)->message, "not a JSON document"),
+       "half a byte-order mark: not a JSON document");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -213,6 +234,7 @@ int main(void)
     test_csv_header(p);
     test_fhir(p);
     test_fhir_scanner(p);
+    test_fhir_bom(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
