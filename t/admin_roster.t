@@ -180,6 +180,9 @@ counts_are($data, { added => 0, updated => 0, unchanged => 2, discharged => 2 },
            'discharge_missing, dry run');
 is(db()->selectrow_array("SELECT active FROM clients WHERE id = ?", undef, $rt2), 1,
    'dry run: RT-2 still active');
+is_deeply([sort @{ $data->{discharged_ids} || [] }], ['RT-2', 'RT-8'],
+          'discharge_missing, dry run: discharged_ids names who would be discharged')
+    or diag explain $data;
 $data = json_ok(put_roster($keep, query => 'discharge_missing=1'), 200, 'discharge_missing');
 counts_are($data, { added => 0, updated => 0, unchanged => 2, discharged => 2 }, 'discharge_missing');
 is(db()->selectrow_array("SELECT active FROM clients WHERE id = ?", undef, $rt2), 0,
@@ -198,6 +201,48 @@ is(db()->selectrow_array("SELECT username FROM audit_log WHERE action = 'client.
     my $rt3 = db()->selectrow_array("SELECT id FROM clients WHERE external_id = 'RT-3'");
     ok($ids{$rt3}, 'the active RT-3 is');
 }
+
+# ---- discharge_missing refuses an empty or truncated roster ---------------------------------------
+$before = snapshot();
+for my $empty ([$HEADER, 'text/csv', 'a header-only CSV', 'discharge_missing=1'],
+               ['{"resourceType": "Bundle", "type": "collection", "entry": []}', $FHIR,
+                'a Bundle without entries', 'discharge_missing=1&allow_mass_discharge=1']) {
+    my ($body, $type, $name, $query) = @$empty;
+    $res = put_roster($body, content_type => $type, query => $query);
+    is($res->code, 422, "$name with discharge_missing=1: 422") or diag PortalTest::describe($res);
+    $data = decode_json_body($res) || {};
+    is($data->{error}{code}, 'roster_invalid', "$name: roster_invalid");
+    is(scalar @{ $data->{errors} || [] }, 1, "$name: one problem");
+    is($data->{errors}[0]{field}, 'discharge_missing', "$name: field discharge_missing");
+    like($data->{errors}[0]{message} // '', qr/names no clients/, "$name: says why");
+    is(snapshot(), $before, "$name: nobody discharged");
+}
+my $census = $HEADER . join '', map { "RT-$_,Rosamond$_,Quuxcensus,1970-01-01,\n" } 20 .. 39;
+$data = json_ok(put_roster($census), 200, 'a census of 20 more clients');
+$before = snapshot();
+my $truncated = $HEADER . "RT-20,Rosamond20,Quuxcensus,1970-01-01,\n";
+$res = put_roster($truncated, query => 'discharge_missing=1');
+is($res->code, 422, 'a truncated roster with discharge_missing=1: 422');
+$data = decode_json_body($res) || {};
+like($data->{errors}[0]{message} // '', qr/would discharge (\d+) of the (\d+) active clients/,
+     'a truncated roster: how many of how many') or diag explain $data;
+like($data->{errors}[0]{message} // '', qr/allow_mass_discharge=1/, 'a truncated roster: names the flag');
+is(snapshot(), $before, 'a truncated roster: nobody discharged');
+$data = json_ok(put_roster($truncated, query => 'discharge_missing=1&allow_mass_discharge=1&dry_run=1'),
+                200, 'allow_mass_discharge=1, dry run');
+ok($data->{discharged} > 19, "allow_mass_discharge=1: discharged $data->{discharged}");
+is(scalar @{ $data->{discharged_ids} || [] }, $data->{discharged},
+   'discharged_ids: one per discharged client');
+ok((grep { $_ eq 'RT-39' } @{ $data->{discharged_ids} || [] }), 'discharged_ids: RT-39 among them');
+is(snapshot(), $before, 'allow_mass_discharge=1, dry run: nobody discharged');
+error_ok(put_roster($truncated, query => 'allow_mass_discharge=1'), 400, 'invalid_parameter',
+         'allow_mass_discharge without discharge_missing: 400');
+
+# ---- a FHIR Bundle may start with a UTF-8 byte-order mark --------------------------------------
+$data = json_ok(put_roster("\xEF\xBB\xBF" . $bundle, content_type => $FHIR,
+                           query => 'identifier_system=urn:ehr:mrn&dry_run=1'), 200,
+                'a FHIR Bundle with a byte-order mark');
+is($data->{unchanged} + $data->{updated} + $data->{added}, 2, 'byte-order mark: both entries read');
 
 # ---- 413 ---------------------------------------------------------------------------------------
 $before = snapshot();

@@ -96,7 +96,7 @@ static apr_status_t store_keys(roster_sync *s, const char *id, const char *first
  * their representatives are revoked; when the setting says so, the logins that reach
  * only this client are disabled and a shared login loses this client (its grant
  * ends) but keeps the others. */
-static apr_status_t discharge(roster_sync *s, const char *id)
+static apr_status_t discharge(roster_sync *s, const char *id, const char *external_id)
 {
     int revoked = 0, rep_revoked = 0, disabled = 0, ended = 0;
 
@@ -113,6 +113,7 @@ static apr_status_t discharge(roster_sync *s, const char *id)
         return APR_EGENERAL;
     }
     s->res->discharged++;
+    APR_ARRAY_PUSH(s->res->discharged_ids, const char *) = apr_pstrdup(s->pool, external_id);
     return audit(s, "client.discharged", id,
                  apr_psprintf(s->batch, "{\"reason\":\"discharged\",\"revoked_invitations\":%d,"
                               "\"disabled_accounts\":%d,\"ended_grants\":%d}",
@@ -286,7 +287,7 @@ static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_rost
         return APR_EGENERAL;
     }
     if (was_active && !active) {
-        return discharge(s, id);
+        return discharge(s, id, e->external_id);
     }
     s->res->updated++;
     return !was_active && active ? audit(s, "client.readmitted", id, NULL) : APR_SUCCESS;
@@ -313,7 +314,8 @@ static apr_status_t same_named(roster_sync *s, const pm_roster_entry *e,
     if (found > 1) {
         add_error(s, e->where, "external_id",
                   "several clients without a chart number have this name and date of "
-                  "birth; give one of them this chart number first");
+                  "birth; give the right one this chart number first: portal-manager-admin "
+                  "clients set-chart CLIENT_ID EXTERNAL_ID (the ids: clients list)");
     }
     return APR_SUCCESS;
 }
@@ -358,7 +360,7 @@ static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
         add_error(s, e->where, "external_id",
                   apr_psprintf(s->pool, s->o->format == PM_ROSTER_CSV
                                ? "this chart number is also on line %d"
-                               : "this chart number is also in entry %d", *first));
+                               : "this chart number is also in entry[%d]", *first));
         return APR_SUCCESS;
     }
     where = apr_palloc(s->pool, sizeof(*where));
@@ -374,8 +376,9 @@ static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
     return c ? update_client(s, c, e) : add_client(s, e);
 }
 
-/* --discharge-missing: active clients with a chart number the input did not name. */
-static apr_status_t discharge_missing(roster_sync *s)
+/* --discharge-missing, first pass: the active clients with a chart number the input
+ * did not name (id, chart number pairs in s->pool), and how many are active. */
+static apr_status_t find_missing(roster_sync *s, apr_array_header_t *missing, int *active)
 {
     apr_array_header_t *rows;
     const char *after = "0";
@@ -390,19 +393,72 @@ static apr_status_t discharge_missing(roster_sync *s)
         }
         for (i = 0; i < rows->nelts; i++) {
             const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-            const char *id = pm_row_str(r, NAMED_ID);
+            const char *external_id = pm_row_str(r, NAMED_EXTERNAL_ID);
 
-            after = id;
-            if (apr_hash_get(s->seen, pm_row_str(r, NAMED_EXTERNAL_ID), APR_HASH_KEY_STRING)) {
-                continue;
-            }
-            if (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_SET_ACTIVE, NULL, "0", s->now, id)
-                != APR_SUCCESS || discharge(s, id) != APR_SUCCESS) {
-                return APR_EGENERAL;
+            after = pm_row_str(r, NAMED_ID);
+            (*active)++;
+            if (apr_hash_get(s->seen, external_id, APR_HASH_KEY_STRING) == NULL) {
+                APR_ARRAY_PUSH(missing, const char *) = apr_pstrdup(s->pool, after);
+                APR_ARRAY_PUSH(missing, const char *) = apr_pstrdup(s->pool, external_id);
             }
         }
         after = apr_pstrdup(s->pool, after);
     } while (rows->nelts == DISCHARGE_PAGE);
+    return APR_SUCCESS;
+}
+
+/* A roster that names nobody, or one that would discharge most of the clients, is
+ * more likely a truncated export than the practice's census: refused (an error). */
+static int refuse_discharge(roster_sync *s, int missing, int active)
+{
+    int would = s->res->discharged + missing, of = active + s->res->discharged;
+
+    if (apr_hash_count(s->seen) == 0) {
+        add_error(s, -1, "discharge_missing",
+                  apr_psprintf(s->pool, "the roster names no clients: discharging the "
+                               "clients it leaves out would discharge all %d active clients "
+                               "with a chart number; an empty roster cannot be used to "
+                               "discharge (is the export truncated?)", of));
+        return 1;
+    }
+    if (!s->o->allow_mass_discharge && would > PM_ROSTER_MASS_MIN && 2 * would > of) {
+        add_error(s, -1, "discharge_missing",
+                  apr_psprintf(s->pool, "this sync would discharge %d of the %d active "
+                               "clients with a chart number (more than half): is the export "
+                               "truncated? If that many really left, sync again with %s", would,
+                               of, s->o->allow_mass_name ? s->o->allow_mass_name
+                                                         : "allow_mass_discharge"));
+        return 1;
+    }
+    return 0;
+}
+
+/* --discharge-missing: active clients with a chart number the input did not name,
+ * unless refuse_discharge says no (then nothing is discharged: an error). */
+static apr_status_t discharge_missing(roster_sync *s)
+{
+    apr_array_header_t *missing = apr_array_make(s->pool, 16, sizeof(const char *));
+    int active = 0, i;
+
+    if (find_missing(s, missing, &active) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (refuse_discharge(s, missing->nelts / 2, active)) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < missing->nelts; i += 2) {
+        const char *id = APR_ARRAY_IDX(missing, i, const char *);
+
+        if (i % (2 * DISCHARGE_PAGE) == 0) {
+            apr_pool_clear(s->batch);
+            s->keyer = NULL;
+        }
+        if (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_SET_ACTIVE, NULL, "0", s->now, id)
+            != APR_SUCCESS
+            || discharge(s, id, APR_ARRAY_IDX(missing, i + 1, const char *)) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
     return APR_SUCCESS;
 }
 
@@ -487,6 +543,9 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     if (s->o->discharge_missing && discharge_missing(s) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    if (s->res->errors->nelts > 0) {
+        return APR_SUCCESS;
+    }
     audit(s, "roster.sync", NULL,
           apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
                        "\"discharged\":%d}", s->res->added, s->res->updated,
@@ -505,6 +564,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
 
     memset(res, 0, sizeof(*res));
     res->errors = apr_array_make(p, 8, sizeof(pm_roster_error));
+    res->discharged_ids = apr_array_make(p, 8, sizeof(const char *));
     memset(&s, 0, sizeof(s));
     s.db = db;
     s.pool = p;

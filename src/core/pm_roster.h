@@ -29,6 +29,10 @@ typedef struct {
     const char *identifier_system;  /* FHIR: take the identifier of this system;
                                      * NULL: the first identifier */
     int discharge_missing;          /* discharge active named clients not in the file */
+    int allow_mass_discharge;       /* let discharge_missing discharge more than half of
+                                     * the active named clients (PM_ROSTER_MASS_MIN) */
+    const char *allow_mass_name;    /* how the caller spells that override, for the
+                                     * refusal: "--allow-mass-discharge" */
     int disable_accounts;           /* setting disable_accounts_on_discharge */
     const char *actor;              /* the audit rows' username: "sync", or the
                                      * staff member of PUT /admin/roster */
@@ -79,7 +83,15 @@ int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e
 typedef struct {
     int added, updated, unchanged, discharged;
     apr_array_header_t *errors;    /* of pm_roster_error, in input order */
+    apr_array_header_t *discharged_ids; /* of const char *: the chart numbers of the
+                                     * discharged clients, in the order discharged */
 } pm_roster_result;
+
+/* With discharge_missing a roster that names no client is refused, and so is a run
+ * that would discharge more than half of the active clients with a chart number
+ * when that is more than PM_ROSTER_MASS_MIN clients (a truncated export), unless
+ * allow_mass_discharge: one error each (where -1, field "discharge_missing"). */
+#define PM_ROSTER_MASS_MIN 10
 
 /* Reads the whole input and applies it inside the caller's open transaction:
  * new chart numbers are added (or name the one client without a chart number that

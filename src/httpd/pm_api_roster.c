@@ -12,6 +12,8 @@
 
 APLOG_USE_MODULE(portal_manager);
 
+#define DISCHARGED_IDS_MAX 50   /* chart numbers an answer lists */
+
 typedef struct {
     pm_roster_options o;
     int dry_run;
@@ -41,15 +43,22 @@ static int parse_roster_query(pm_req *q, roster_request *rr)
     for (i = 0; i < arr->nelts; i++) {
         const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
         if (strcmp(key, "dry_run") && strcmp(key, "discharge_missing")
-            && strcmp(key, "identifier_system")) {
+            && strcmp(key, "allow_mass_discharge") && strcmp(key, "identifier_system")) {
             return pm_http_bad_parameter(q, key, apr_psprintf(q->r->pool,
                                                               "Unknown parameter '%s'.", key));
         }
     }
     if ((rc = read_flag(q, args, "dry_run", &rr->dry_run)) != PM_NEXT
-        || (rc = read_flag(q, args, "discharge_missing", &rr->o.discharge_missing)) != PM_NEXT) {
+        || (rc = read_flag(q, args, "discharge_missing", &rr->o.discharge_missing)) != PM_NEXT
+        || (rc = read_flag(q, args, "allow_mass_discharge", &rr->o.allow_mass_discharge))
+           != PM_NEXT) {
         return rc;
     }
+    if (rr->o.allow_mass_discharge && !rr->o.discharge_missing) {
+        return pm_http_bad_parameter(q, "allow_mass_discharge",
+                                     "allow_mass_discharge goes with discharge_missing=1.");
+    }
+    rr->o.allow_mass_name = "allow_mass_discharge=1";
     rr->o.identifier_system = apr_table_get(args, "identifier_system");
     if (rr->o.identifier_system && *rr->o.identifier_system == '\0') {
         return pm_http_bad_parameter(q, "identifier_system",
@@ -107,6 +116,20 @@ static void set_counts(json_t *doc, const pm_roster_result *res)
     pm_json_set_int(doc, "updated", res->updated);
     pm_json_set_int(doc, "unchanged", res->unchanged);
     pm_json_set_int(doc, "discharged", res->discharged);
+}
+
+/* The chart numbers discharged (or that a dry run would discharge), the first
+ * DISCHARGED_IDS_MAX of them: `discharged` says how many there are in all. */
+static json_t *discharged_json(const pm_roster_result *res)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < res->discharged_ids->nelts && i < DISCHARGED_IDS_MAX; i++) {
+        json_array_append_new(list, json_string(APR_ARRAY_IDX(res->discharged_ids, i,
+                                                               const char *)));
+    }
+    return list;
 }
 
 /* Each problem as {line|index, field, message}; the document itself has neither. */
@@ -202,12 +225,14 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
                   res.discharged, q->request_id);
     doc = pm_json_object(q->r->pool);
     set_counts(doc, &res);
+    json_object_set_new(doc, "discharged_ids", discharged_json(&res));
     pm_json_set_bool(doc, "dry_run", rr->dry_run);
     json_object_set_new(doc, "errors", json_array());
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
-/* PUT /admin/roster[?dry_run=1][&discharge_missing=1][&identifier_system=URI] */
+/* PUT /admin/roster[?dry_run=1][&discharge_missing=1[&allow_mass_discharge=1]]
+ *                  [&identifier_system=URI] */
 int pm_api_admin_roster_put(pm_req *q)
 {
     roster_request rr;
