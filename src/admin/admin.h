@@ -31,8 +31,9 @@ typedef struct {
     const char *before;         /* audit export|prune --before YYYY-MM-DD */
     const char *secret_file;    /* bounce --secret-file */
     const char *recipient;      /* bounce --recipient */
-    int dry_run;                /* clients sync --dry-run */
+    int dry_run;                /* clients sync, staff sync-caseloads --dry-run */
     int discharge_missing;      /* clients sync --discharge-missing */
+    int allow_mass_discharge;   /* clients sync --allow-mass-discharge */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
     int nargs;
 } admin_options;

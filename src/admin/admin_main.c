@@ -30,12 +30,14 @@
 #define OPT_DRY_RUN        0x20
 #define OPT_DISCHARGE      0x40
 #define OPT_IDENTIFIER     0x80
-#define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER)
+#define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER \
+                            | OPT_ALLOW_MASS)
 #define OPT_BEFORE         0x100
 #define OPT_SECRET_FILE    0x200
 #define OPT_RECIPIENT      0x400
 #define OPT_EMAIL          0x800
 #define OPT_NO_EMAIL       0x1000
+#define OPT_ALLOW_MASS     0x2000
 
 typedef struct {
     const char *group;
@@ -57,12 +59,12 @@ static const command_spec commands[] = {
     { "staff", "disable", 1, 0, "staff disable USER" },
     { "staff", "enable", 1, 0, "staff enable USER" },
     { "staff", "list", 0, 0, "staff list" },
-    { "staff", "sync-caseloads", 1, 0, "staff sync-caseloads FILE.csv" },
+    { "staff", "sync-caseloads", 1, OPT_DRY_RUN, "staff sync-caseloads FILE.csv [--dry-run]" },
     { "clients", "import", 1, 0, "clients import FILE.csv" },
     { "clients", "list", 0, 0, "clients list" },
     { "clients", "sync", 1, OPT_SYNC,
-      "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing] "
-      "[--identifier-system URI]" },
+      "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing "
+      "[--allow-mass-discharge]] [--identifier-system URI]" },
     { "audit", "verify", 0, 0, "audit verify" },
     { "audit", "export", 1, OPT_BEFORE, "audit export --before YYYY-MM-DD FILE" },
     { "audit", "prune", 1, OPT_BEFORE, "audit prune --before YYYY-MM-DD FILE" },
@@ -115,15 +117,18 @@ static const char help_text[] =
 "  staff list\n"
 "      Tab-separated: username, display name, all_clients, active, number of\n"
 "      granted clients, email (empty: none), notify (none, immediate, daily).\n"
-"  staff sync-caseloads FILE.csv\n"
+"  staff sync-caseloads FILE.csv [--dry-run]\n"
 "      Make caseloads follow the EHR. FILE.csv's first line is exactly\n"
 "          username,external_id\n"
 "      and each row grants a staff member the client with that chart number.\n"
 "      Every staff member named in the file ends up with exactly the file's\n"
 "      clients (missing grants added, others removed); staff not named are left\n"
 "      alone. An unknown user or chart number is an error and nothing changes.\n"
-"      Last line: granted N, revoked N, unchanged N."
-"\n"
+"      A discharged client is granted all the same (readmission keeps the\n"
+"      caseload), with a note saying how many were. --dry-run lists the grants\n"
+"      that would be added and removed (\"would grant USER EXTERNAL_ID\",\n"
+"      \"would revoke ...\", at most 50 of each) and changes nothing.\n"
+"      Last line: granted N, revoked N, unchanged N.\n"
 "  clients import FILE.csv\n"
 "      Import clients from a CSV file (RFC 4180: quoted fields, \"\" for a quote,\n"
 "      commas and line breaks inside quotes, CRLF or LF, optional UTF-8 BOM) whose\n"
@@ -137,7 +142,8 @@ static const char help_text[] =
 "      all or nothing, in one transaction.\n"
 "  clients list\n"
 "      Tab-separated: id, last name, first name, date of birth, email.\n"
-"  clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing]\n"
+"  clients sync FILE [--format csv|fhir] [--dry-run]\n"
+"               [--discharge-missing [--allow-mass-discharge]]\n"
 "               [--identifier-system URI]\n"
 "      Make the clients follow the EHR, matched by chart number (external_id).\n"
 "      CSV (the default, unless FILE ends in .json): the first line is\n"
@@ -153,11 +159,18 @@ static const char help_text[] =
 "      active is discharged: pending invitations revoked, portal accounts\n"
 "      disabled only if the setting disable_accounts_on_discharge is on.\n"
 "      --discharge-missing also discharges active clients with a chart number\n"
-"      the file does not name. All or nothing, in one transaction: every bad\n"
-"      row is reported (CSV line, FHIR entry index and field) and then nothing\n"
-"      changes. --dry-run reports the same and changes nothing. Changes are\n"
-"      audited as user 'sync'. Last line:\n"
+"      the file does not name. It refuses a file that names no client, and a\n"
+"      sync that would discharge more than half of the active clients with a\n"
+"      chart number (when more than 10): a truncated export looks like that.\n"
+"      If they really all left, add --allow-mass-discharge.\n"
+"      All or nothing, in one transaction: every bad row is reported (CSV\n"
+"      line, FHIR entry[i] counted from 0, and field) on standard error, with\n"
+"      \"N problems in FILE; nothing was changed\", and nothing changes (no\n"
+"      summary line, exit 1). The chart numbers discharged are listed (at most\n"
+"      50 lines); --dry-run reports the same (\"would discharge EXTERNAL_ID\")\n"
+"      and changes nothing. Changes are audited as user 'sync'. Last line:\n"
 "          added N, updated N, unchanged N, discharged N\n"
+
 "\n"
 "  demo-data\n"
 "      Fill an empty database with the demo's staff (admin, clinician1,\n"
@@ -333,6 +346,8 @@ static int flag_option(parsed_line *pl, const char *a)
         { "--all-clients", offsetof(admin_options, all_clients), 1, OPT_ALL_CLIENTS },
         { "--no-all-clients", offsetof(admin_options, all_clients), 0, OPT_NO_ALL_CLIENTS },
         { "--no-email", offsetof(admin_options, no_email), 1, OPT_NO_EMAIL },
+        { "--allow-mass-discharge", offsetof(admin_options, allow_mass_discharge), 1,
+          OPT_ALLOW_MASS },
     };
     size_t k;
 
@@ -417,7 +432,7 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
     static const char *const option_names[] = {
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
         "--dry-run", "--discharge-missing", "--identifier-system", "--before",
-        "--secret-file", "--recipient", "--email", "--no-email"
+        "--secret-file", "--recipient", "--email", "--no-email", "--allow-mass-discharge"
     };
     const char *group;
     int skip, i;

@@ -12,32 +12,57 @@
 #include <apr_strings.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CASELOAD_HEADER "username,external_id"
 
+#define LIST_MAX 50   /* lines a report lists before "... and N more" */
+
+/* The input file, and why reading it failed (a directory, an I/O error). */
+typedef struct {
+    apr_file_t *f;
+    apr_status_t rv;
+} input_file;
+
 static apr_status_t read_file(void *ctx, char *buf, apr_size_t *len)
 {
-    apr_status_t rv = apr_file_read(ctx, buf, len);
+    input_file *in = ctx;
+    apr_status_t rv = apr_file_read(in->f, buf, len);
 
     if (rv == APR_EOF) {
         *len = 0;
         return APR_SUCCESS;
     }
+    in->rv = rv;
     return rv;
 }
 
-static int open_input(apr_pool_t *p, const char *path, apr_file_t **f)
+static int open_input(apr_pool_t *p, const char *path, input_file *in)
 {
-    apr_status_t rv = apr_file_open(f, path, APR_FOPEN_READ | APR_FOPEN_BINARY
+    apr_status_t rv = apr_file_open(&in->f, path, APR_FOPEN_READ | APR_FOPEN_BINARY
                                     | APR_FOPEN_BUFFERED, 0, p);
     char msg[256];
 
+    in->rv = APR_SUCCESS;
     if (rv != APR_SUCCESS) {
         admin_error("cannot read %s: %s", path, apr_strerror(rv, msg, sizeof(msg)));
         return ADMIN_FAIL;
     }
     return ADMIN_OK;
+}
+
+/* "label value" lines on stdout, at most LIST_MAX, then how many more. */
+static void print_list(const char *label, const apr_array_header_t *values)
+{
+    int i;
+
+    for (i = 0; i < values->nelts && i < LIST_MAX; i++) {
+        printf("%s %s\n", label, APR_ARRAY_IDX(values, i, const char *));
+    }
+    if (values->nelts > LIST_MAX) {
+        printf("%s ... and %d more\n", label, values->nelts - LIST_MAX);
+    }
 }
 
 static void print_errors(const char *file, pm_roster_format format,
@@ -56,7 +81,7 @@ static void print_errors(const char *file, pm_roster_format format,
                     e->message);
         }
         else {
-            fprintf(stderr, "portal-manager-admin: %s entry %d (%s): %s\n", file, e->where,
+            fprintf(stderr, "portal-manager-admin: %s entry[%d] (%s): %s\n", file, e->where,
                     e->field ? e->field : "resource", e->message);
         }
     }
@@ -86,11 +111,38 @@ static int pick_format(const admin_options *o, pm_roster_format *format)
     return ADMIN_USAGE;
 }
 
+/* pm_roster_apply's answer: the problems, or what was (or would be) done. */
+static int report_sync(admin_db *db, const admin_options *o, pm_roster_format format,
+                       const pm_roster_result *res)
+{
+    if (res->errors->nelts > 0) {
+        admin_db_rollback(db);
+        print_errors(o->args[0], format, res->errors);
+        admin_error("%d problem%s in %s; nothing was changed", res->errors->nelts,
+                    res->errors->nelts == 1 ? "" : "s", o->args[0]);
+        return ADMIN_FAIL;
+    }
+    if (o->dry_run) {
+        admin_db_rollback(db);
+        print_list("would discharge", res->discharged_ids);
+        printf("dry run: nothing was changed\n");
+    }
+    else if (admin_db_commit(db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    else {
+        print_list("discharged", res->discharged_ids);
+    }
+    print_summary(res);
+    return ADMIN_OK;
+}
+
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
 {
     pm_roster_options ro;
     pm_roster_result res;
-    apr_file_t *f;
+    input_file in;
+    char msg[256];
     int rc;
 
     memset(&ro, 0, sizeof(ro));
@@ -101,40 +153,32 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
         admin_error("--identifier-system applies to --format fhir only");
         return ADMIN_USAGE;
     }
+    if (o->allow_mass_discharge && !o->discharge_missing) {
+        admin_error("--allow-mass-discharge goes with --discharge-missing");
+        return ADMIN_USAGE;
+    }
     ro.identifier_system = o->identifier_system;
     ro.discharge_missing = o->discharge_missing;
+    ro.allow_mass_discharge = o->allow_mass_discharge;
+    ro.allow_mass_name = "--allow-mass-discharge";
     ro.actor = "sync";
     ro.sorted_keys = 1;
     ro.now = admin_now();
-    if (open_input(db->pool, o->args[0], &f) != ADMIN_OK
+    if (open_input(db->pool, o->args[0], &in) != ADMIN_OK
         || admin_db_locale(db, &ro.locale) != ADMIN_OK
         || pm_roster_disables_accounts(db->exec, &ro.disable_accounts) != APR_SUCCESS
         || admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (pm_roster_apply(db->exec, db->pool, &ro, read_file, f, &res) != APR_SUCCESS) {
+    if (pm_roster_apply(db->exec, db->pool, &ro, read_file, &in, &res) != APR_SUCCESS) {
         admin_db_rollback(db);
+        if (in.rv != APR_SUCCESS) {
+            admin_error("cannot read %s: %s", o->args[0], apr_strerror(in.rv, msg, sizeof(msg)));
+        }
         admin_error("the sync stopped on an error; nothing was changed");
         return ADMIN_FAIL;
     }
-    if (res.errors->nelts > 0) {
-        admin_db_rollback(db);
-        print_errors(o->args[0], ro.format, res.errors);
-        admin_error("%d problem%s in %s; nothing was changed", res.errors->nelts,
-                    res.errors->nelts == 1 ? "" : "s", o->args[0]);
-        memset(&res, 0, sizeof(res));
-        print_summary(&res);
-        return ADMIN_FAIL;
-    }
-    if (o->dry_run) {
-        admin_db_rollback(db);
-        printf("dry run: nothing was changed\n");
-    }
-    else if (admin_db_commit(db) != ADMIN_OK) {
-        return ADMIN_FAIL;
-    }
-    print_summary(&res);
-    return ADMIN_OK;
+    return report_sync(db, o, ro.format, &res);
 }
 
 /* ---- staff sync-caseloads --------------------------------------------------------- */
@@ -142,9 +186,16 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
 typedef struct {
     admin_db *db;
     const char *file;
-    apr_hash_t *caseloads;   /* username → apr_hash_t of client id → "" */
+    apr_hash_t *caseloads;   /* username → apr_hash_t of client id → chart number */
+    apr_hash_t *discharged;  /* client id → "": the file's discharged clients */
     int bad;
 } caseload_file;
+
+/* What settling the caseloads did (or, in a dry run, would do). */
+typedef struct {
+    int granted, revoked, unchanged, discharged;  /* discharged: of the granted */
+    apr_array_header_t *grants, *revokes;        /* "username external_id" */
+} caseload_counts;
 
 static void caseload_problem(caseload_file *cf, unsigned int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -193,7 +244,10 @@ static int caseload_row(caseload_file *cf, const pm_csv_record *rec)
         caseload_problem(cf, rec->line, "no client with chart number '%s'", chart);
         return ADMIN_OK;
     }
-    apr_hash_set(set, id, APR_HASH_KEY_STRING, "");
+    if (pm_row_int(pm_first_row(rows), ROSTER_ACTIVE, 1) == 0) {
+        apr_hash_set(cf->discharged, id, APR_HASH_KEY_STRING, "");
+    }
+    apr_hash_set(set, id, APR_HASH_KEY_STRING, chart);
     return ADMIN_OK;
 }
 
@@ -231,31 +285,54 @@ static int read_caseloads(caseload_file *cf, const char *buf, apr_size_t len)
     return ADMIN_OK;
 }
 
-/* One staff member's grants become exactly want. */
-static int settle_caseload(admin_db *db, const char *user, apr_hash_t *want, int *granted,
-                           int *revoked, int *unchanged)
+/* "username external_id" for a dry run's list (a grant made by hand may name a
+ * client without a chart number: its id then). */
+static void note_pair(apr_pool_t *p, apr_array_header_t *list, const char *user,
+                      const char *chart, const char *id)
 {
+    APR_ARRAY_PUSH(list, const char *) = chart ? apr_pstrcat(p, user, " ", chart, NULL)
+        : apr_psprintf(p, "%s (client id %s, no chart number)", user, id);
+}
+
+/* The grants of user that the file does not name are removed. */
+static int revoke_others(caseload_file *cf, const char *user, apr_hash_t *want,
+                         apr_hash_t *have, caseload_counts *n)
+{
+    admin_db *db = cf->db;
     apr_array_header_t *rows;
-    apr_hash_t *have = apr_hash_make(db->pool);
-    apr_hash_index_t *hi;
     int i;
 
     if (pm_db_select(db->exec, PM_SQL_ADMIN_CASELOAD, &rows, user) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     for (i = 0; i < rows->nelts; i++) {
-        const char *id = pm_row_str(&APR_ARRAY_IDX(rows, i, pm_row), CASELOAD_CLIENT_ID);
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *id = pm_row_str(r, CASELOAD_CLIENT_ID);
 
         apr_hash_set(have, id, APR_HASH_KEY_STRING, "");
         if (apr_hash_get(want, id, APR_HASH_KEY_STRING)) {
-            (*unchanged)++;
+            n->unchanged++;
+            continue;
         }
-        else if (pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_DELETE, NULL, user, id) != APR_SUCCESS) {
+        if (pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_DELETE, NULL, user, id) != APR_SUCCESS) {
             return ADMIN_FAIL;
         }
-        else {
-            (*revoked)++;
-        }
+        n->revoked++;
+        note_pair(db->pool, n->revokes, user, pm_row_str(r, CASELOAD_EXTERNAL_ID), id);
+    }
+    return ADMIN_OK;
+}
+
+/* One staff member's grants become exactly want. */
+static int settle_caseload(caseload_file *cf, const char *user, apr_hash_t *want,
+                           caseload_counts *n)
+{
+    admin_db *db = cf->db;
+    apr_hash_t *have = apr_hash_make(db->pool);
+    apr_hash_index_t *hi;
+
+    if (revoke_others(cf, user, want, have, n) != ADMIN_OK) {
+        return ADMIN_FAIL;
     }
     for (hi = apr_hash_first(db->pool, want); hi; hi = apr_hash_next(hi)) {
         const char *id = apr_hash_this_key(hi);
@@ -264,21 +341,50 @@ static int settle_caseload(admin_db *db, const char *user, apr_hash_t *want, int
             if (pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_INSERT, NULL, user, id) != APR_SUCCESS) {
                 return ADMIN_FAIL;
             }
-            (*granted)++;
+            n->granted++;
+            n->discharged += apr_hash_get(cf->discharged, id, APR_HASH_KEY_STRING) != NULL;
+            note_pair(db->pool, n->grants, user, apr_hash_this_val(hi), id);
         }
     }
     return ADMIN_OK;
 }
 
+static int compare_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The counts; a dry run first lists the pairs (sorted). Discharged clients are granted all
+ * the same (the EHR's caseload is the record, and a readmission finds it), but said. */
+static void report_caseloads(const admin_options *o, const caseload_counts *n)
+{
+    if (o->dry_run) {
+        qsort(n->grants->elts, (size_t)n->grants->nelts, sizeof(const char *), compare_text);
+        qsort(n->revokes->elts, (size_t)n->revokes->nelts, sizeof(const char *), compare_text);
+        print_list("would grant", n->grants);
+        print_list("would revoke", n->revokes);
+        printf("dry run: nothing was changed\n");
+    }
+    if (n->discharged > 0) {
+        printf("note: %d of the %s clients %s discharged (kept in the caseload for a "
+               "readmission; they are in no client list meanwhile)\n", n->discharged,
+               o->dry_run ? "would-be granted" : "granted", n->discharged == 1 ? "is" : "are");
+    }
+    printf("granted %d, revoked %d, unchanged %d\n", n->granted, n->revoked, n->unchanged);
+}
+
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
 {
-    caseload_file cf = { db, o->args[0], apr_hash_make(db->pool), 0 };
-    int granted = 0, revoked = 0, unchanged = 0;
+    caseload_file cf = { db, o->args[0], apr_hash_make(db->pool), apr_hash_make(db->pool), 0 };
+    caseload_counts n;
     apr_hash_index_t *hi;
     apr_status_t rv;
     apr_size_t len;
     char *buf, msg[256];
 
+    memset(&n, 0, sizeof(n));
+    n.grants = apr_array_make(db->pool, 8, sizeof(const char *));
+    n.revokes = apr_array_make(db->pool, 8, sizeof(const char *));
     if ((rv = admin_read_file(db->pool, cf.file, &buf, &len)) != APR_SUCCESS) {
         admin_error("cannot read %s: %s", cf.file, apr_strerror(rv, msg, sizeof(msg)));
         return ADMIN_FAIL;
@@ -297,15 +403,18 @@ int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
         return ADMIN_FAIL;
     }
     for (hi = apr_hash_first(db->pool, cf.caseloads); hi; hi = apr_hash_next(hi)) {
-        if (settle_caseload(db, apr_hash_this_key(hi), apr_hash_this_val(hi), &granted,
-                            &revoked, &unchanged) != ADMIN_OK) {
+        if (settle_caseload(&cf, apr_hash_this_key(hi), apr_hash_this_val(hi), &n)
+            != ADMIN_OK) {
             admin_db_rollback(db);
             return ADMIN_FAIL;
         }
     }
-    if (admin_db_commit(db) != ADMIN_OK) {
+    if (o->dry_run) {
+        admin_db_rollback(db);
+    }
+    else if (admin_db_commit(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    printf("granted %d, revoked %d, unchanged %d\n", granted, revoked, unchanged);
+    report_caseloads(o, &n);
     return ADMIN_OK;
 }

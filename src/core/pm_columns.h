@@ -707,9 +707,10 @@ enum { PM_COLS_ADMIN_CLIENT(PM_COL_NAME, PM_COL_NAME) };
     LAST(BOUNCE_CLIENT_ID, "i.client_id")
 enum { PM_COLS_BOUNCE_TARGET(PM_COL_NAME, PM_COL_NAME) };
 
-/* `staff sync-caseloads`: a staff member's granted clients */
+/* `staff sync-caseloads`: a staff member's granted clients, with their chart numbers */
 #define PM_COLS_CASELOAD(COL, LAST) \
-    LAST(CASELOAD_CLIENT_ID, "client_id")
+    COL(CASELOAD_CLIENT_ID, "client_id") \
+    LAST(CASELOAD_EXTERNAL_ID, "external_id")
 enum { PM_COLS_CASELOAD(PM_COL_NAME, PM_COL_NAME) };
 
 #endif

@@ -1314,7 +1314,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_ADMIN_CLIENT) " FROM clients ORDER BY sort_key, id",
         NCOLS(PM_COLS_ADMIN_CLIENT) },
     [PM_SQL_ADMIN_CASELOAD] = { "pm_admin_caseload",
-        "SELECT " COLUMNS(PM_COLS_CASELOAD) " FROM staff_clients WHERE username = %s",
+        "SELECT " COLUMNS(PM_COLS_CASELOAD) " FROM staff_clients "
+        "JOIN clients ON clients.id = staff_clients.client_id WHERE username = %s",
         NCOLS(PM_COLS_CASELOAD) },
 };
 

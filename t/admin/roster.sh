@@ -5,8 +5,9 @@
 # ---- command line ---------------------------------------------------------------------
 RDB=$(new_db roster); register_db roster
 adm "$RDB" --help
-like "$out" "^  clients sync FILE \[--format csv\|fhir\] \[--dry-run\] \[--discharge-missing\]" \
-   "--help documents 'clients sync'"
+like "$out" "^  clients sync FILE \[--format csv\|fhir\] \[--dry-run\]" "--help documents 'clients sync'"
+like "$out" "\[--discharge-missing \[--allow-mass-discharge\]\]" "--help documents --allow-mass-discharge"
+like "$out" "^  staff sync-caseloads FILE.csv \[--dry-run\]" "--help documents 'staff sync-caseloads --dry-run'"
 like "$out" "^  staff sync-caseloads FILE.csv" "--help documents 'staff sync-caseloads'"
 adm "$RDB" init --schema-dir "$SCHEMA"
 is "$rc" 0 "roster: init"
@@ -138,7 +139,7 @@ adm "$RDB" clients sync "$T/long.csv"
 is "$rc" 1 "a bad row at the end of a long file: exit 1"
 like "$err" "long.csv line 3002: date_of_birth '1980-02-30'" "the bad row is reported by its line"
 like "$err" "1 problem in .*nothing was changed" "and says nothing was changed"
-is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 0, discharged 0" "summary: nothing applied"
+is "$out" "" "a failed sync prints no summary line on stdout (it would read as an empty run)"
 is "$(snapshot)" "$before" "the database is untouched"
 
 # ---- a file of several batches (the sync looks up 256 entries at a time) --------------------
@@ -209,7 +210,7 @@ cat >"$T/bundle-bad.json" <<'EOF'
 EOF
 adm "$RDB" clients sync "$T/bundle-bad.json"
 is "$rc" 1 "FHIR: a Patient without birthDate: exit 1"
-like "$err" "bundle-bad.json entry 1 \(birthDate\): birthDate is missing" "FHIR: reported by entry index and field"
+like "$err" "bundle-bad.json entry\[1\] \(birthDate\): birthDate is missing" "FHIR: reported by entry[index] (from 0) and field"
 is "$(snapshot)" "$before" "FHIR: nothing applied"
 
 cat >"$T/bundle.json" <<'EOF'
@@ -243,7 +244,7 @@ is "$(sql "$RDB" "SELECT coalesce(email, 'NULL') FROM clients WHERE external_id 
 adm "$RDB" clients sync "$T/bundle.json" --identifier-system urn:ehr:mrn --format fhir
 is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 2, discharged 0" "FHIR: the same bundle again: unchanged"
 adm "$RDB" clients sync "$T/bundle.json" --identifier-system urn:ehr:nothing
-like "$err" "entry 0 \(identifier\): no identifier with system urn:ehr:nothing" "FHIR: a missing identifier system is reported"
+like "$err" "entry\[0\] \(identifier\): no identifier with system urn:ehr:nothing" "FHIR: a missing identifier system is reported"
 adm "$RDB" clients sync "$T/bundle.json" --dry-run
 is "$(tail -n1 <<<"$out")" "added 1, updated 0, unchanged 1, discharged 0" \
    "FHIR: without --identifier-system the first identifier is the chart number"
@@ -297,3 +298,87 @@ printf 'external_id,first_name,last_name,date_of_birth,email\nT-1,Lee,Twin,2001-
 adm "$NDB" clients sync "$T/names3.csv"
 is "$rc" 1 "claim: two unnamed clients with that name and birth date: refused"
 like "$err" "line 2: .*several clients without a chart number" "claim: and says why"
+
+# ---- --discharge-missing refuses an empty or truncated roster ---------------------------------
+SDB=$(new_db roster_safety); register_db roster_safety
+adm "$SDB" init --schema-dir "$SCHEMA"
+census() {   # $1..$2: the chart numbers M$1..M$2
+    echo "external_id,first_name,last_name,date_of_birth,email"
+    for i in $(seq "$1" "$2"); do echo "M$i,Census$i,Safety,1970-01-01,"; done
+}
+census 1 70 >"$T/census.csv"
+adm "$SDB" clients sync "$T/census.csv"
+is "$(tail -n1 <<<"$out")" "added 70, updated 0, unchanged 0, discharged 0" "safety: 70 clients"
+active() { sql "$SDB" "SELECT count(*) FROM clients WHERE active = 1"; }
+census 1 0 >"$T/header-only.csv"
+adm "$SDB" clients sync "$T/header-only.csv" --discharge-missing
+is "$rc" 1 "a header-only CSV with --discharge-missing: exit 1"
+like "$err" "names no clients" "a header-only CSV: says the roster names no clients"
+is "$out" "" "a header-only CSV: no summary line"
+is "$(active)" 70 "a header-only CSV: nobody is discharged"
+printf '{"resourceType": "Bundle", "type": "collection", "entry": []}' >"$T/empty-bundle.json"
+adm "$SDB" clients sync "$T/empty-bundle.json" --discharge-missing --allow-mass-discharge
+is "$rc" 1 "a Bundle without entries with --discharge-missing: exit 1 (even with --allow-mass-discharge)"
+like "$err" "names no clients" "a Bundle without entries: says why"
+is "$(active)" 70 "a Bundle without entries: nobody is discharged"
+adm "$SDB" clients sync "$T/empty-bundle.json"
+is "$rc" 0 "a Bundle without entries and without --discharge-missing: a harmless empty run"
+census 1 10 >"$T/truncated.csv"
+adm "$SDB" clients sync "$T/truncated.csv" --discharge-missing
+is "$rc" 1 "a truncated roster (10 of 70) with --discharge-missing: exit 1"
+like "$err" "would discharge 60 of the 70 active clients" "a truncated roster: how many of how many"
+like "$err" "--allow-mass-discharge" "a truncated roster: names the flag"
+is "$(active)" 70 "a truncated roster: nobody is discharged"
+is "$(sql "$SDB" "SELECT count(*) FROM audit_log WHERE action = 'client.discharged'")" 0 "refusals: no discharge audited"
+adm "$SDB" clients sync "$T/truncated.csv" --discharge-missing --allow-mass-discharge --dry-run
+is "$rc" 0 "--allow-mass-discharge --dry-run: exit 0"
+is "$(grep -c '^would discharge M' <<<"$out")" 50 "dry run: the chart numbers to discharge, at most 50 lines"
+like "$out" "^would discharge M11$" "dry run: one line per chart number"
+like "$out" "^would discharge \\.\\.\\. and 10 more$" "dry run: and how many more"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 10, discharged 60" "dry run: the summary line last"
+is "$(active)" 70 "dry run: nobody is discharged"
+census 1 64 >"$T/most.csv"
+adm "$SDB" clients sync "$T/most.csv" --discharge-missing --dry-run
+is "$rc" 0 "6 of 70 left out: not a mass discharge"
+is "$(grep '^would discharge' <<<"$out" | tr '\n' ,)" \
+   "would discharge M65,would discharge M66,would discharge M67,would discharge M68,would discharge M69,would discharge M70," \
+   "dry run --discharge-missing: lists who would be discharged"
+adm "$SDB" clients sync "$T/most.csv" --discharge-missing
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 64, discharged 6" "6 of 70 discharged"
+like "$out" "^discharged M70$" "a real run lists the discharged chart numbers too"
+is "$(active)" 64 "6 discharged"
+
+# ---- the file cannot be read; a FHIR Bundle with a byte-order mark ------------------------------
+adm "$SDB" clients sync "$T"
+is "$rc" 1 "a directory: exit 1"
+like "$err" "cannot read $T: Is a directory" "a directory: says why"
+printf '\xef\xbb\xbf{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "identifier": [{"value": "M71"}], "name": [{"family": "Bom", "given": ["Bea"]}], "birthDate": "1970-01-01"}}]}' \
+    >"$T/bom.json"
+adm "$SDB" clients sync "$T/bom.json"
+is "$rc" 0 "a FHIR Bundle with a UTF-8 byte-order mark: read"
+is "$(tail -n1 <<<"$out")" "added 1, updated 0, unchanged 0, discharged 0" "a FHIR Bundle with a byte-order mark: applied"
+printf '\xef\xbb{"resourceType": "Bundle"}' >"$T/halfbom.json"
+adm "$SDB" clients sync "$T/halfbom.json"
+is "$rc" 1 "half a byte-order mark: not JSON"
+
+# ---- staff sync-caseloads --dry-run; a discharged client is granted with a note ------------------
+adm "$SDB" staff add carol
+adm "$SDB" staff add dave
+printf 'username,external_id\ncarol,M1\ncarol,M2\ndave,M3\n' >"$T/sc1.csv"
+adm "$SDB" staff sync-caseloads "$T/sc1.csv"
+is "$(tail -n1 <<<"$out")" "granted 3, revoked 0, unchanged 0" "caseloads: granted 3"
+printf 'username,external_id\ncarol,M2\ncarol,M4\ndave,M3\ndave,M70\n' >"$T/sc2.csv"
+grants=$(sql "$SDB" "SELECT username || ' ' || client_id FROM staff_clients ORDER BY 1, 2")
+adm "$SDB" staff sync-caseloads "$T/sc2.csv" --dry-run
+is "$rc" 0 "caseloads --dry-run: exit 0"
+is "$(grep '^would' <<<"$out" | tr '\n' ,)" "would grant carol M4,would grant dave M70,would revoke carol M1," \
+   "caseloads --dry-run: the pairs that would be granted and revoked"
+like "$out" "dry run: nothing was changed" "caseloads --dry-run: says so"
+like "$out" "note: 1 of the would-be granted clients is discharged" "caseloads --dry-run: notes the discharged client"
+is "$(tail -n1 <<<"$out")" "granted 2, revoked 1, unchanged 2" "caseloads --dry-run: the counts"
+is "$(sql "$SDB" "SELECT username || ' ' || client_id FROM staff_clients ORDER BY 1, 2")" "$grants" \
+   "caseloads --dry-run: nothing changed"
+adm "$SDB" staff sync-caseloads "$T/sc2.csv"
+is "$(tail -n1 <<<"$out")" "granted 2, revoked 1, unchanged 2" "caseloads: the same counts for real"
+like "$out" "note: 1 of the granted clients is discharged" "caseloads: the discharged client is granted, and said"
+unlike "$out" "would grant" "caseloads: a real run does not list the pairs"
