@@ -13,6 +13,7 @@ export const ACTION_WORDS = {
   'client.declined_cleared': 'Client declined undone',
   'client.status': 'Portal status read',
   'client.roster_update': 'Updated from the roster',
+  'client.chart_number': 'Chart number set',
   'client.discharged': 'Discharged',
   'client.readmitted': 'Readmitted',
   'invitation.create': 'Invitation created',

@@ -55,6 +55,8 @@ void admin_line_error(const char *file, unsigned int line, const char *fmt, va_l
     __attribute__((format(printf, 3, 0)));
 apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len);
 apr_int64_t admin_now(void);
+/* admin_staff.c: a client id (a positive whole number) normalised, or NULL */
+const char *admin_parse_client_id(apr_pool_t *p, const char *s);
 
 /* ---- admin_db.c: what is admin-specific; failures are reported on stderr ---- */
 int admin_db_open(apr_pool_t *p, const char *driver, const char *params, admin_db **db);
@@ -87,6 +89,7 @@ int admin_cmd_bounce(admin_db *db, const admin_options *o);
 /* admin_roster.c */
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);
+int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o);
 
 /* Shared by clients import and demo-data: the name keyer (pm_client_keys.c) for
  * the database's collation_locale and a stage for the search keys; insert one

@@ -65,6 +65,7 @@ static const command_spec commands[] = {
     { "clients", "sync", 1, OPT_SYNC,
       "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing "
       "[--allow-mass-discharge]] [--identifier-system URI]" },
+    { "clients", "set-chart", 2, 0, "clients set-chart CLIENT_ID EXTERNAL_ID" },
     { "audit", "verify", 0, 0, "audit verify" },
     { "audit", "export", 1, OPT_BEFORE, "audit export --before YYYY-MM-DD FILE" },
     { "audit", "prune", 1, OPT_BEFORE, "audit prune --before YYYY-MM-DD FILE" },
@@ -170,7 +171,12 @@ static const char help_text[] =
 "      50 lines); --dry-run reports the same (\"would discharge EXTERNAL_ID\")\n"
 "      and changes nothing. Changes are audited as user 'sync'. Last line:\n"
 "          added N, updated N, unchanged N, discharged N\n"
-
+"  clients set-chart CLIENT_ID EXTERNAL_ID\n"
+"      Give the client with id CLIENT_ID the chart number EXTERNAL_ID (or\n"
+"      correct it), e.g. when several clients without a chart number share a\n"
+"      name and date of birth and the sync cannot tell which one the EHR\n"
+"      means. Refuses a chart number another client has. Audited as\n"
+"      client.chart_number by user 'admin-tool'.\n"
 "\n"
 "  demo-data\n"
 "      Fill an empty database with the demo's staff (admin, clinician1,\n"
@@ -522,6 +528,9 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
     }
     if (cmd->sub && strcmp(cmd->group, "clients") == 0 && strcmp(cmd->sub, "sync") == 0) {
         return admin_cmd_clients_sync(db, o);
+    }
+    if (cmd->sub && strcmp(cmd->sub, "set-chart") == 0) {
+        return admin_cmd_clients_set_chart(db, o);
     }
     if (strcmp(cmd->group, "staff") == 0) {
         return admin_cmd_staff(db, cmd->sub, o);

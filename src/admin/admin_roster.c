@@ -5,7 +5,9 @@
 #include "admin.h"
 #include "pm_columns.h"
 #include "pm_csv.h"
+#include "pm_audit_chain.h"
 #include "pm_roster.h"
+#include "pm_text.h"
 
 #include <apr_file_io.h>
 #include <apr_hash.h>
@@ -416,5 +418,112 @@ int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
         return ADMIN_FAIL;
     }
     report_caseloads(o, &n);
+    return ADMIN_OK;
+}
+
+/* ---- clients set-chart ---------------------------------------------------------------- */
+
+/* NULL when s can be a chart number: what the sync takes (trimmed UTF-8 text without
+ * control characters, 1-100 characters). */
+static const char *chart_problem(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || s[0] == ' ' || s[len - 1] == ' ') {
+        return "must not be empty or start or end with a space";
+    }
+    if (!pm_utf8_valid(s, len, 0)) {
+        return "is not valid UTF-8 or contains control characters";
+    }
+    if (pm_utf8_length(s) > 100) {
+        return "is longer than 100 characters";
+    }
+    return NULL;
+}
+
+static const char *const *chart_audit_row(apr_pool_t *p, const char *id, int had)
+{
+    const char **row = apr_pcalloc(p, PM_AUDIT_FIELDS * sizeof(*row));
+
+    row[0] = pm_arg_int(p, admin_now());
+    row[1] = "admin-tool";
+    row[2] = "client.chart_number";
+    row[3] = id;
+    row[5] = "ok";
+    row[6] = had ? "{\"replaced\":true}" : "{\"replaced\":false}";
+    return row;
+}
+
+/* Who has the chart number: 1 nobody, 0 this client already (nothing to do), -1
+ * another client (reported) or a database error; *rc the command's exit status. */
+static int chart_owner(admin_db *db, const char *id, const char *chart, int *rc)
+{
+    apr_array_header_t *rows;
+    const char *owner;
+
+    *rc = ADMIN_OK;
+    if (pm_db_select(db->exec, PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID, &rows, chart)
+        != APR_SUCCESS) {
+        *rc = ADMIN_FAIL;
+        return -1;
+    }
+    if ((owner = pm_row_str(pm_first_row(rows), ROSTER_ID)) == NULL) {
+        return 1;
+    }
+    if (strcmp(owner, id) == 0) {
+        return 0;
+    }
+    admin_error("chart number '%s' is client %s's already; nothing was changed", chart, owner);
+    *rc = ADMIN_FAIL;
+    return -1;
+}
+
+/* clients set-chart CLIENT_ID EXTERNAL_ID: what a sync cannot decide (two clients
+ * without a chart number with the same name and date of birth) settled by hand. */
+int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
+{
+    const char *id = admin_parse_client_id(db->pool, o->args[0]), *chart = o->args[1];
+    const char *const *audit[1];
+    const char *problem;
+    int found, had, owner, rc;
+
+    if (id == NULL) {
+        admin_error("client id '%s' is not a positive whole number", o->args[0]);
+        return ADMIN_FAIL;
+    }
+    if ((problem = chart_problem(chart)) != NULL) {
+        admin_error("chart number '%s' %s", chart, problem);
+        return ADMIN_FAIL;
+    }
+    if (admin_db_begin(db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    if (admin_db_count(db, PM_SQL_ADMIN_CLIENT_EXISTS, &found, id, NULL) != ADMIN_OK
+        || (found && admin_db_count(db, PM_SQL_ADMIN_CLIENT_HAS_CHART, &had, id, NULL)
+                     != ADMIN_OK)) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
+    if (!found) {
+        admin_db_rollback(db);
+        admin_error("unknown client id %s (see 'clients list')", id);
+        return ADMIN_FAIL;
+    }
+    if ((owner = chart_owner(db, id, chart, &rc)) <= 0) {
+        admin_db_rollback(db);
+        if (owner == 0) {
+            printf("client %s has chart number %s already; nothing to do\n", id, chart);
+        }
+        return rc;
+    }
+    audit[0] = chart_audit_row(db->pool, id, had);
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_CLIENT_SET_CHART, NULL, chart,
+                   pm_arg_int(db->pool, admin_now()), id) != APR_SUCCESS
+        || pm_audit_chain_append(db->exec, db->pool, audit, 1) != APR_SUCCESS
+        || admin_db_commit(db) != ADMIN_OK) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
+    printf("client %s now has chart number %s\n", id, chart);
     return ADMIN_OK;
 }

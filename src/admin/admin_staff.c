@@ -57,7 +57,7 @@ static const char *display_name_problem(const char *s)
 }
 
 /* A client id is a positive decimal integer; returns it normalised or NULL. */
-static const char *parse_client_id(apr_pool_t *p, const char *s)
+const char *admin_parse_client_id(apr_pool_t *p, const char *s)
 {
     const char *c;
     apr_int64_t id;
@@ -231,7 +231,7 @@ static int staff_update(admin_db *db, const admin_options *o)
 static int staff_grant(admin_db *db, const admin_options *o, int grant)
 {
     const char *user = o->args[0];
-    const char *id = parse_client_id(db->pool, o->args[1]);
+    const char *id = admin_parse_client_id(db->pool, o->args[1]);
     staff_row st;
     int nrows = 0, have;
 

@@ -1310,6 +1310,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "INSERT INTO clients (first_name, last_name, date_of_birth, email, created_at, "
         "updated_at) VALUES (%s, %s, %s, %s, %lld, %lld) "
         "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
+    /* clients set-chart: a client's chart number set by hand (the unique index
+     * clients_by_external_id refuses one another client has) */
+    [PM_SQL_ADMIN_CLIENT_SET_CHART] = { "pm_admin_client_set_chart",
+        "UPDATE clients SET external_id = %s, updated_at = %lld WHERE id = %lld" },
+    [PM_SQL_ADMIN_CLIENT_HAS_CHART] = { "pm_admin_client_has_chart",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM clients WHERE id = %lld "
+        "AND external_id IS NOT NULL", NCOLS(PM_COLS_COUNT) },
     [PM_SQL_ADMIN_CLIENT_LIST] = { "pm_admin_client_list",
         "SELECT " COLUMNS(PM_COLS_ADMIN_CLIENT) " FROM clients ORDER BY sort_key, id",
         NCOLS(PM_COLS_ADMIN_CLIENT) },

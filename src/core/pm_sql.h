@@ -239,6 +239,8 @@ typedef enum {
     PM_SQL_ADMIN_CLIENT_COUNT,
     PM_SQL_ADMIN_CLIENT_INSERT,
     PM_SQL_ADMIN_CLIENT_LIST,
+    PM_SQL_ADMIN_CLIENT_SET_CHART,
+    PM_SQL_ADMIN_CLIENT_HAS_CHART,
     PM_SQL_ADMIN_CASELOAD,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;

@@ -8,6 +8,7 @@ adm "$RDB" --help
 like "$out" "^  clients sync FILE \[--format csv\|fhir\] \[--dry-run\]" "--help documents 'clients sync'"
 like "$out" "\[--discharge-missing \[--allow-mass-discharge\]\]" "--help documents --allow-mass-discharge"
 like "$out" "^  staff sync-caseloads FILE.csv \[--dry-run\]" "--help documents 'staff sync-caseloads --dry-run'"
+like "$out" "^  clients set-chart CLIENT_ID EXTERNAL_ID" "--help documents 'clients set-chart'"
 like "$out" "^  staff sync-caseloads FILE.csv" "--help documents 'staff sync-caseloads'"
 adm "$RDB" init --schema-dir "$SCHEMA"
 is "$rc" 0 "roster: init"
@@ -298,6 +299,33 @@ printf 'external_id,first_name,last_name,date_of_birth,email\nT-1,Lee,Twin,2001-
 adm "$NDB" clients sync "$T/names3.csv"
 is "$rc" 1 "claim: two unnamed clients with that name and birth date: refused"
 like "$err" "line 2: .*several clients without a chart number" "claim: and says why"
+like "$err" "clients set-chart CLIENT_ID EXTERNAL_ID" "claim: and names the command that settles it"
+
+# ---- clients set-chart: the twins settled by hand, audited ----------------------------------
+lee1=$(sql "$NDB" "SELECT id FROM clients WHERE first_name = 'Lee'")
+lee2=$(sql "$NDB" "SELECT id FROM clients WHERE first_name = 'LEE'")
+adm "$NDB" clients set-chart "$lee1" T-1
+is "$rc" 0 "set-chart: gives a client a chart number"
+like "$out" "client $lee1 now has chart number T-1" "set-chart: says so"
+is "$(sql "$NDB" "SELECT external_id FROM clients WHERE id = $lee1")" "T-1" "set-chart: stored"
+is "$(sql "$NDB" "SELECT username || '|' || action || '|' || client_id || '|' || detail FROM audit_log ORDER BY id DESC LIMIT 1")" \
+   "admin-tool|client.chart_number|$lee1|{\"replaced\":false}" "set-chart: audited (admin-tool, client.chart_number)"
+adm "$NDB" clients sync "$T/names3.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 1, discharged 0" "set-chart: the sync now finds the twin it names"
+adm "$NDB" clients set-chart "$lee2" T-1
+is "$rc" 1 "set-chart: a chart number another client has: exit 1"
+like "$err" "chart number 'T-1' is client $lee1's already" "set-chart: names the client that has it"
+is "$(sql "$NDB" "SELECT coalesce(external_id, 'NULL') FROM clients WHERE id = $lee2")" "NULL" "set-chart: nothing changed"
+adm "$NDB" clients set-chart "$lee1" T-1
+is "$rc" 0 "set-chart: the same chart number again: exit 0"
+like "$out" "nothing to do" "set-chart: the same chart number again: nothing to do"
+adm "$NDB" clients set-chart 999999 T-9
+is "$rc" 1 "set-chart: an unknown client: exit 1"
+like "$err" "unknown client id 999999" "set-chart: an unknown client is named"
+adm "$NDB" clients set-chart "$lee2" " T-2"
+is "$rc" 1 "set-chart: a chart number with a leading space: refused"
+is "$(sql "$NDB" "SELECT count(*) FROM audit_log WHERE action = 'client.chart_number'")" 1 \
+   "set-chart: one audit row for the one change"
 
 # ---- --discharge-missing refuses an empty or truncated roster ---------------------------------
 SDB=$(new_db roster_safety); register_db roster_safety
