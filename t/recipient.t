@@ -464,6 +464,12 @@ sub refused_everywhere {
     json_ok(call(accept => { token => $token, date_of_birth => $c->{date_of_birth},
                              username => 'una.used', password => $good_pw }), 201, 'accept');
     refused_everywhere($token, 409, 'already_used', 'accepted', $c->{date_of_birth});
+    my $used = error_ok(call(lookup => { token => $token }), 409, 'already_used', 'used: lookup again');
+    like($used->{login_url} // '', qr{^https?://}, 'a used link names the portal\'s sign-in page');
+    ok(exists $used->{brand_color}, 'and the practice\'s colour, so the page is the practice\'s');
+    my $expired = error_ok(call(lookup => { token => 'no-such-token-at-all' }), 404, 'invalid_token',
+                           'an unknown token');
+    ok(!exists $expired->{login_url}, 'only a used link offers the sign-in page');
     my $c2 = client(first_name => 'Dee');
     my ($inv2, $token2) = invite($c2);
     json_ok(call(decline => { token => $token2 }), 200, 'decline');

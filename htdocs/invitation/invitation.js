@@ -131,14 +131,19 @@ const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_
 
 // Whom to contact: the practice's name (and phone when the settings have one), from the
 // lookup or from the answer that refused the link.
-let practice = { name: null, phone: null };
+let practice = { name: null, phone: null, brand: null, loginUrl: null };
 // The link is a password reset link (the lookup's kind, or the refusal's `reset`): its
 // problems are said in its own words (RESET_PROBLEMS).
 let resetLink = false;
 
 function notePractice(data) {
   if (data && typeof data.practice_name === 'string') {
-    practice = { name: data.practice_name, phone: typeof data.practice_phone === 'string' ? data.practice_phone : null };
+    practice = {
+      name: data.practice_name,
+      phone: typeof data.practice_phone === 'string' ? data.practice_phone : null,
+      brand: typeof data.brand_color === 'string' ? data.brand_color : null,
+      loginUrl: typeof data.login_url === 'string' ? safeUrl(data.login_url) : null,
+    };
   }
   if (data && (data.reset === true || data.kind === 'reset')) resetLink = true;
 }
@@ -223,6 +228,12 @@ function showProblem(code) {
   $('problem-text').textContent = t(keyBase + '.text');
   $('problem-next').textContent = t(keyBase + '.next');
   $('problem-retry').hidden = !RETRY.has(code) || !token;
+  // whose page this is, as the lookup would have said it: the name and colour of the practice
+  if (practice.name) $('practice-name').textContent = practice.name;
+  if (practice.brand) applyBrand(practice.brand);
+  // a used link: whoever used it has an account, and the way in is the sign-in page
+  $('problem-login').hidden = !(code === 'already_used' && practice.loginUrl);
+  if (practice.loginUrl) $('problem-login-link').href = practice.loginUrl;
   const contact = $('problem-contact');
   contact.hidden = !practice.name;
   contact.textContent = !practice.name ? ''

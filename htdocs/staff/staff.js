@@ -597,7 +597,8 @@ function renderClient(previous) {
 
   // client declined
   const declined = view.declined_by_client;
-  $('declined-off').hidden = !!declined;
+  // a discharged client has left care: nothing to record (readmission brings it back)
+  $('declined-off').hidden = !!declined || isDischarged(view);
   $('declined-on').hidden = !declined;
   if (declined) {
     $('declined-who').textContent = 'Recorded by ' + (declined.by_name || declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';

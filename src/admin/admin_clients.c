@@ -8,6 +8,8 @@
 #include "pm_date.h"
 #include "pm_text.h"
 
+#include <apr_hash.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ typedef struct {
     const char *last_name;
     const char *date_of_birth;
     const char *email;   /* NULL when empty */
+    unsigned int line;
 } client_row;
 
 typedef struct {
@@ -164,6 +167,7 @@ static int check_record(apr_pool_t *p, import_state *st, const pm_csv_record *re
     row->last_name = values[COL_LAST];
     row->date_of_birth = values[COL_DOB];
     row->email = values[COL_EMAIL];
+    row->line = rec->line;
     return good;
 }
 
@@ -226,6 +230,53 @@ static int read_rows(import_state *st, pm_csv_reader *rd, apr_pool_t *p,
     return st->bad_rows ? ADMIN_FAIL : ADMIN_OK;
 }
 
+/* The same person twice, as the key an import compares: name in any case, the day. */
+static const char *namesake_key(apr_pool_t *p, const client_row *c)
+{
+    char *k = apr_pstrcat(p, c->first_name, "\x1f", c->last_name, "\x1f", c->date_of_birth,
+                          NULL), *s;
+
+    for (s = k; *s; s++) {
+        *s = (char)apr_tolower(*s);
+    }
+    return k;
+}
+
+/* An import adds clients; a row for one already there (or twice in the file) would make
+ * a second record of the same person, so it is a bad row. Namesakes who are really two
+ * people come with their chart numbers through `clients sync`. */
+static int check_namesakes(admin_db *db, import_state *st, const apr_array_header_t *rows)
+{
+    apr_hash_t *seen = apr_hash_make(db->pool);
+    apr_array_header_t *found;
+    int i, bad = 0;
+
+    for (i = 0; i < rows->nelts; i++) {
+        const client_row *c = &APR_ARRAY_IDX(rows, i, client_row);
+        const char *key = namesake_key(db->pool, c);
+        const client_row *first = apr_hash_get(seen, key, APR_HASH_KEY_STRING);
+
+        if (first != NULL) {
+            report(st, c->line, "is the same name and date of birth as line %u", first->line);
+            bad++;
+            continue;
+        }
+        apr_hash_set(seen, key, APR_HASH_KEY_STRING, c);
+        if (pm_db_select(db->exec, PM_SQL_ADMIN_CLIENT_NAMESAKE, &found, c->date_of_birth,
+                         c->first_name, c->last_name) != APR_SUCCESS) {
+            return ADMIN_FAIL;
+        }
+        if (found->nelts > 0) {
+            report(st, c->line, "%s %s, born %s, is already client %s (clients list)",
+                   c->first_name, c->last_name, c->date_of_birth,
+                   pm_row_str(pm_first_row(found), NAMESAKE_ID));
+            bad++;
+        }
+    }
+    st->bad_rows += bad;
+    return bad ? ADMIN_FAIL : ADMIN_OK;
+}
+
 static int insert_rows(admin_db *db, const apr_array_header_t *rows)
 {
     pm_client_keyer *keyer;
@@ -279,6 +330,13 @@ static int clients_import(admin_db *db, const admin_options *o)
     if (read_rows(&st, rd, db->pool, rows) != ADMIN_OK) {
         admin_error("%d bad row%s in %s; nothing was imported", st.bad_rows,
                     st.bad_rows == 1 ? "" : "s", st.file);
+        return ADMIN_FAIL;
+    }
+    if (check_namesakes(db, &st, rows) != ADMIN_OK) {
+        admin_error(st.bad_rows ? "%d row%s of clients already there in %s; nothing was imported "
+                    "(two people with one name and date of birth: give their chart numbers "
+                    "with clients sync)" : "the check for clients already there failed; "
+                    "nothing was imported", st.bad_rows, st.bad_rows == 1 ? "" : "s", st.file);
         return ADMIN_FAIL;
     }
     if (insert_rows(db, rows) != ADMIN_OK) {

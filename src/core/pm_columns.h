@@ -667,6 +667,11 @@ enum { PM_COLS_UNCHAINED(PM_COL_NAME, PM_COL_NAME) };
 /* ---- portal-manager-admin ------------------------------------------------------------ */
 
 /* a count, a schema version: one number */
+/* PM_SQL_ADMIN_CLIENT_NAMESAKE: the first client with this name and date of birth */
+#define PM_COLS_NAMESAKE(COL, LAST) \
+    LAST(NAMESAKE_ID, "id")
+enum { PM_COLS_NAMESAKE(PM_COL_NAME, PM_COL_NAME) };
+
 #define PM_COLS_COUNT(COL, LAST) \
     LAST(COUNT_N, "count(*)")
 enum { PM_COLS_COUNT(PM_COL_NAME, PM_COL_NAME) };

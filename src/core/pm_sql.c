@@ -1317,6 +1317,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ADMIN_CLIENT_HAS_CHART] = { "pm_admin_client_has_chart",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM clients WHERE id = %lld "
         "AND external_id IS NOT NULL", NCOLS(PM_COLS_COUNT) },
+    /* clients import: a row for a client already there (served by clients_by_date_of_birth) */
+    [PM_SQL_ADMIN_CLIENT_NAMESAKE] = { "pm_admin_client_namesake",
+        "SELECT " COLUMNS(PM_COLS_NAMESAKE) " FROM clients WHERE date_of_birth = %s "
+        "  AND lower(first_name) = lower(%s) AND lower(last_name) = lower(%s) "
+        "ORDER BY id LIMIT 1", NCOLS(PM_COLS_NAMESAKE) },
     [PM_SQL_ADMIN_CLIENT_LIST] = { "pm_admin_client_list",
         "SELECT " COLUMNS(PM_COLS_ADMIN_CLIENT) " FROM clients ORDER BY sort_key, id",
         NCOLS(PM_COLS_ADMIN_CLIENT) },

@@ -30,7 +30,8 @@ static const char *const reset_fields[] = { "token", "date_of_birth", "password"
 
 /* Refuses a link that cannot be used, with the status that says why (404 not
  * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
- * practice (and its phone when the settings have one) so the recipient knows
+ * practice (its phone when the settings have one, its brand colour, and for a used
+ * link the portal's sign-in address) so the recipient knows
  * whom to contact and, when the token names an invitation, the recipient's
  * language, so the page says it in that language, and whether it is a password
  * reset link, so the page says it in that link's words. */
@@ -47,6 +48,10 @@ static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *
     if (q->db && pm_settings_load(q->db, p, &st) == APR_SUCCESS) {
         pm_json_set_str(extra, "practice_name", pm_api_practice_name(q, &st));
         pm_json_set_str(extra, "practice_phone", st.practice_phone);
+        pm_json_set_str(extra, "brand_color", st.brand_color);
+        if (strcmp(code, "already_used") == 0) {      /* whoever used it may sign in */
+            pm_json_set_str(extra, "login_url", pm_server_config(q->r->server)->login_url);
+        }
         if (t != NULL && t->named) {
             pm_json_set_str(extra, "language",
                             pm_recipient_language(t->language, st.default_language));

@@ -182,6 +182,20 @@ is "$(sql "$DB" "SELECT count(*) FROM client_name_prefixes k JOIN clients c ON c
    "import: one search key per prefix of each name word (Anne Marie Ødegaard: 4 + 5 + 8, and each with the two other words' initials: 51)"
 is "$(sql "$DB" "SELECT count(*) FROM clients WHERE created_at > 1700000000 AND updated_at = created_at")" 5 \
    "created_at/updated_at set to now"
+
+# ---- clients import: the same people again, or twice in one file ----------------------------
+adm "$DB" clients import "$T/good.csv"
+is "$rc" 1 "the same file again: exit 1"
+like "$err" "good.csv line 2: Mary \"Molly\" O'Neil, born 1980-02-29, is already client [0-9]+" \
+   "the same file again: each row names the client already there"
+like "$err" "5 rows of clients already there in .*good.csv; nothing was imported" \
+   "the same file again: nothing imported, and says how namesakes come in"
+is "$(sql "$DB" 'SELECT count(*) FROM clients')" 5 "the same file again: still 5 clients"
+printf 'first_name,last_name,date_of_birth,email\nTwin,Row,1999-09-09,\nOther,Row,1999-09-09,\ntwin,ROW,1999-09-09,\n' >"$T/twice.csv"
+adm "$DB" clients import "$T/twice.csv"
+is "$rc" 1 "one person twice in a file: exit 1"
+like "$err" "twice.csv line 4: is the same name and date of birth as line 2" "one person twice: names both lines"
+is "$(sql "$DB" "SELECT count(*) FROM clients WHERE last_name = 'Row'")" 0 "one person twice: nothing imported"
 is "$(sql "$DB" "SELECT date_of_birth FROM clients WHERE last_name = 'O''Neil'")" 1980-02-29 \
    "Feb 29 of a leap year accepted"
 adm "$DB" clients list

@@ -241,6 +241,7 @@ describe('recipient page', () => {
     cases.push(['no-such-token', 'This invitation link doesn’t work', 'open the link from your email again']);
     cases.push(['revoked-token', 'This invitation was withdrawn', 'still want to use the client portal']);
     cases.push(['address-changed-token', 'This invitation link is no longer valid', 'please contact the practice']);
+    cases.push(['already-used-token', 'This invitation has already been used', 'sign in to the portal']);
     // a password reset link in its own words, not an invitation's
     cases.push(['reset-revoked-token', 'This password reset link was cancelled', 'If you need to sign in to the portal']);
     cases.push(['reset-already-used-token', 'This password reset link has already been used', 'Sign in to the portal with your new password']);
@@ -258,6 +259,12 @@ describe('recipient page', () => {
           token.endsWith('-es') ? 'Consultorio: Riverside Counseling · Teléfono: (555) 010-0100'
             : 'Practice: Riverside Counseling · Phone: (555) 010-0100', 'names the practice and its phone');
       }
+      if (token !== null) {
+        assert.equal(await page.locator('#practice-name').textContent(), 'Riverside Counseling',
+          'the page is the practice’s, not "Client portal"');
+      }
+      assert.equal(await page.getByRole('link', { name: 'Go to the sign-in page' }).isVisible(),
+        token === 'already-used-token' || token === 'reset-already-used-token', 'a used link offers the sign-in page');
       if (token === 'address-changed-token') {
         assert.ok(!/newer/i.test(await page.locator('#view-problem').textContent()), 'no "newer email" at the old address');
       }

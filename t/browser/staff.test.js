@@ -390,6 +390,8 @@ describe('staff page', () => {
       await page.locator('#invite-client-error').filter({ hasText: 'discharged from the practice’s roster' }).waitFor();
       await page.locator('#client-discharged:not([hidden])').waitFor();
       assert.equal(await page.getByRole('button', { name: 'invite client', exact: true }).isDisabled(), true);
+      assert.equal(await page.getByRole('button', { name: 'client declined' }).isVisible(), false,
+        'no "client declined" for a client who has left care');
       assert.match(await page.locator('#invite-client-hint').textContent(), /discharged/);
       assert.equal(await page.locator('#rep-open').isVisible(), false, 'no representative invitation either');
       await checkA11y(page, 'staff discharged client');

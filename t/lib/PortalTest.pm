@@ -166,7 +166,8 @@ sub json_ok {
 
 # error_ok($res, $status, $code, $name): the error envelope
 #   {"error":{"code":CODE,"message":"...", ["field":"..."]},"request_id":"..."
-#    [,"practice_name":"...","practice_phone":...,"language":"..","tries_left":N]
+#    [,"practice_name":"...","practice_phone":...,"brand_color":...,"login_url":"...",
+#     "language":"..","tries_left":N]
 #    [,"errors":[{"field":"...","message":"..."}]]}
 sub error_ok {
     my ($res, $status, $code, $name) = @_;
@@ -188,12 +189,12 @@ sub error_ok {
     if (ref $data eq 'HASH') {
         push @bad, 'request_id is not a non-empty string'
             unless defined $data->{request_id} && !ref $data->{request_id} && length $data->{request_id};
-        # the recipient API also names the practice (and its phone) on a refused link,
-        # the recipient's language and whether it is a password reset link when the link
-        # names an invitation, and the tries left; a refused settings PUT lists every
-        # refused value
-        my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone language
-                                     tries_left reset errors);
+        # the recipient API also names the practice (its phone and brand colour) on a
+        # refused link, the portal's sign-in page on a used one, the recipient's language
+        # and whether it is a password reset link when the link names an invitation, and
+        # the tries left; a refused settings PUT lists every refused value
+        my %top = map { $_ => 1 } qw(error request_id practice_name practice_phone brand_color
+                                     login_url language tries_left reset errors);
         my @extra = grep { !$top{$_} } sort keys %$data;
         push @bad, "unexpected top-level keys: @extra" if @extra;
     }

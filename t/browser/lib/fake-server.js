@@ -828,13 +828,15 @@ export async function startFakeServer(options = {}) {
   // ---- recipient API ----
 
   // like the module, a refused link names the practice and its phone (null when unset)
-  const practiceInfo = () => ({ practice_name: opts.practiceName || 'Riverside Counseling', practice_phone: opts.practicePhone || null });
+  const practiceInfo = () => ({ practice_name: opts.practiceName || 'Riverside Counseling', practice_phone: opts.practicePhone || null,
+    brand_color: opts.brandColor || '#2f5d62' });
   // ... and, when the token names an invitation, the recipient's language
   // like the module: a link that names an invitation also carries its language and
   // whether it is a password reset link
   const failLink = (status, code, message, language, reset = false) => {
     const e = new HttpError(status, code, message);
-    e.extra = { ...practiceInfo(), ...(language ? { language, reset } : {}) };
+    e.extra = { ...practiceInfo(), ...(language ? { language, reset } : {}),
+      ...(code === 'already_used' ? { login_url: '/portal/account/' } : {}) };
     throw e;
   };
 
