@@ -413,7 +413,7 @@ static int refuse_discharge(roster_sync *s, int missing, int active)
 {
     int would = s->res->discharged + missing, of = active + s->res->discharged;
 
-    if (apr_hash_count(s->seen) == 0) {
+    if (apr_hash_count(s->seen) == 0 && of > 0) {   /* none to discharge: nothing at risk */
         add_error(s, -1, "discharge_missing",
                   apr_psprintf(s->pool, "the roster names no clients: discharging the "
                                "clients it leaves out would discharge all %d active clients "
