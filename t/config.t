@@ -151,6 +151,14 @@ sub configtest {
         '    PortalInvitationURL https://portal.riverside-counseling.com/other/invitation/',
         '    PortalLoginURL https://portal.riverside-counseling.com/other/account/', '</VirtualHost>']);
     is($rc, 0, 'a <VirtualHost> is not blamed for the main server\'s values') or diag $out;
+    # a virtual host that turns the development allowance off keeps the main server's http://
+    # URLs: it fails, and the line says where the URL comes from
+    ($rc, $out) = configtest(extra => [
+        "Listen 127.0.0.1:$vhost_port", "<VirtualHost 127.0.0.1:$vhost_port>",
+        '    ServerName portal.riverside-counseling.com', '    PortalAllowInsecureURLs Off', '</VirtualHost>']);
+    isnt($rc, 0, 'a <VirtualHost> with PortalAllowInsecureURLs Off and the main server\'s http:// URL fails');
+    like($out, qr{PortalInvitationURL http://\S+ must use https://.*, set in the main server configuration and inherited by this virtual host},
+         'and says the URL is the main server\'s') or diag $out;
 }
 {
     my ($rc, $out) = configtest(set => {

@@ -593,7 +593,15 @@ static int mail_password_encrypted(const pm_server_conf *conf)
     return tls == PM_TLS_REQUIRED || strncasecmp(conf->mail_server, "smtps:", 6) == 0;
 }
 
-static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *conf)
+/* A virtual host's error about a value it did not set itself says where it is set. */
+static const char *inherited(const server_rec *s, const char *value, const char *main_value)
+{
+    return s->is_virtual && value == main_value
+           ? ", set in the main server configuration and inherited by this virtual host" : "";
+}
+
+static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *conf,
+                                const pm_server_conf *main)
 {
     int insecure_ok = conf->allow_insecure_urls == 1;
 
@@ -608,18 +616,18 @@ static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *co
     }
     if (!conf->invitation_url_https && !insecure_ok) {
         return apr_psprintf(p, "PortalInvitationURL %s must use https:// "
-                            "(or set PortalAllowInsecureURLs On for development)",
-                            conf->invitation_url);
+                            "(or set PortalAllowInsecureURLs On for development)%s",
+                            conf->invitation_url, inherited(s, conf->invitation_url, main->invitation_url));
     }
     if (conf->login_url && !conf->login_url_https && !insecure_ok) {
         return apr_psprintf(p, "PortalLoginURL %s must use https:// "
-                            "(or set PortalAllowInsecureURLs On for development)",
-                            conf->login_url);
+                            "(or set PortalAllowInsecureURLs On for development)%s",
+                            conf->login_url, inherited(s, conf->login_url, main->login_url));
     }
     if (conf->staff_url && !conf->staff_url_https && !insecure_ok) {
         return apr_psprintf(p, "PortalStaffURL %s must use https:// "
-                            "(or set PortalAllowInsecureURLs On for development)",
-                            conf->staff_url);
+                            "(or set PortalAllowInsecureURLs On for development)%s",
+                            conf->staff_url, inherited(s, conf->staff_url, main->staff_url));
     }
     if (conf->mail_user && !conf->mail_password_file) {
         return "PortalMailUser needs PortalMailPasswordFile";
@@ -711,7 +719,7 @@ int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         const char *err;
 
         unedited += log_unedited(ptemp, sp, pm_server_config(sp), pm_server_config(s));
-        err = check_server(ptemp, sp, pm_server_config(sp));
+        err = check_server(ptemp, sp, pm_server_config(sp), pm_server_config(s));
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00001)
                          "mod_portal_manager: %s [%s]", err, server_label(ptemp, sp));
