@@ -214,4 +214,29 @@ sub zone_at_hour {
     is(scalar(mails_to($ADDR{nt15a})), $had, 'and gets no notice of what happened before');
 }
 
+# --- the failed email, retried by a champion, goes out after all: a word to whoever heard ---------
+{
+    my $had = scalar mails_to($ADDR{nt15a});
+    my $oid = $fail_row->{object_id};
+    my $r = staff(POST => "/admin/outbox/$oid/retry");
+    ok($r->code >= 200 && $r->code < 300, 'a champion retries Eve\'s failed email') or diag $r->content;
+    my $delivered;
+    for (1 .. 300) {
+        ($delivered) = tdb()->selectrow_array(
+            "SELECT detail FROM audit_log WHERE action = 'email.delivered' AND object_id = ?", undef, $oid);
+        last if $delivered;
+        Time::HiRes::sleep(0.1);
+    }
+    like($delivered // '', qr/"after_failure"\s*:\s*true/, 'its delivery writes an email.delivered audit row');
+    unlike($delivered // '', qr/@/, 'no address in it');
+    my @m = wait_mail_to($ADDR{nt15a}, $had + 1, 40);
+    is(scalar @m, $had + 1, 'nt15a, who heard of the failure, hears of the delivery');
+    my (undef, $text) = notice_parts($m[-1] || {});
+    like($text, qr/^- Eve F\.: the invitation email that could not be delivered went out after all/m,
+         'in words') or diag $text;
+    is((tdb()->selectrow_array("SELECT count(*) FROM audit_log WHERE action = 'email.delivered' "
+                               . "AND client_id = ?", undef, $ana->{id}))[0], 0,
+       'an email delivered at the first try writes no such row');
+}
+
 done_testing();

@@ -40,6 +40,7 @@ export const ACTION_WORDS = {
   'audit.prune': 'Old audit entries removed',
   'email.bounced': 'Email bounced',
   'email.failed': 'Email could not be delivered',
+  'email.delivered': 'Email delivered after all',
   'grant.review': 'Access reviewed',
   'grant.end_at_majority': 'Access ended at 18',
   'review.list': 'Access reviews listed',

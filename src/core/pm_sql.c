@@ -560,6 +560,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_SENT] = { "pm_outbox_sent",
         "UPDATE outbox SET status = 'sent', sent_at = %lld, lease_until = NULL, "
         "       claim_token = NULL, last_error = NULL WHERE id = %lld AND claim_token = %s" },
+    /* a retried email that had been given up on (its email.failed row, found through
+     * the client's audit rows): its delivery is worth a word to staff */
+    [PM_SQL_OUTBOX_FAILED_BEFORE] = { "pm_outbox_failed_before",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM audit_log WHERE client_id = %lld "
+        "  AND action = 'email.failed' AND object_id = %lld", NCOLS(PM_COLS_COUNT) },
     [PM_SQL_INVITATION_SENT] = { "pm_invitation_sent",
         "UPDATE invitations SET sent_at = %lld WHERE id = %lld" },
     [PM_SQL_OUTBOX_RETRY] = { "pm_outbox_retry",
@@ -759,7 +764,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "LEFT JOIN representatives nr ON nr.id = ni.representative_id "
         "WHERE a.id > %lld AND a.id <= %lld "
         "  AND a.action IN ('invitation.accept', 'invitation.decline', 'email.bounced', "
-        "                   'email.failed', 'invitation.verify_failed') "
+        "                   'email.failed', 'email.delivered', 'invitation.verify_failed') "
         "  AND (CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc "
         "       WHERE sc.username = %s AND sc.client_id = a.client_id)) "
         "ORDER BY a.id LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_NOTICE_EVENT) },

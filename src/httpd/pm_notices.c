@@ -1,7 +1,8 @@
 /* pm_notices.c — staff notices (issue 15). The audit trail is the record of what
  * happened; a staff member with an email and notify "immediate" or "daily" gets the
  * events on their caseload worth a notice (accepted, declined by the recipient, an
- * email that failed or bounced, an invitation locked) with the client's first name and
+ * email that failed or bounced, or that went out after all on a retry, an invitation
+ * locked) with the client's first name and
  * last initial and a link to the client view, never an address or a note. A mark per
  * person (staff.notices_after, an audit id) says how far theirs are done: moving it is
  * the claim, so two workers never send one notice twice; a relay that refuses puts it
@@ -98,6 +99,11 @@ static const char *event_words(apr_pool_t *p, const pm_row *row)
         return rep ? apr_pstrcat(p, "the invitation email to ", rep, " could not be delivered",
                                  NULL)
                    : "the invitation email could not be delivered";
+    }
+    if (strcmp(action, "email.delivered") == 0) {       /* only after a failure */
+        return rep ? apr_pstrcat(p, "the invitation email to ", rep, " that could not be "
+                                 "delivered went out after all", NULL)
+                   : "the invitation email that could not be delivered went out after all";
     }
     if (strcmp(action, "email.bounced") == 0) {
         return !detail_says(detail, "type", "hard") ? NULL

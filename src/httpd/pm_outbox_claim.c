@@ -244,6 +244,36 @@ static apr_status_t audit_failed(pm_db *db, apr_pool_t *p, const pm_delivery *d,
     return pm_audit_group_write(db, p, args);
 }
 
+/* A retried email that had been given up on went out after all: one audit row as the
+ * system (staff notices tell whoever heard of the failure), in the outcome's
+ * transaction. Only a retried email asks (attempts > 1): the first try costs nothing. */
+static apr_status_t audit_delivered(pm_db *db, apr_pool_t *p, const pm_delivery *d,
+                                    const char *now)
+{
+    const char *args[PM_AUDIT_ARGS] = { 0 };
+    const char *client = pm_row_str(d->row, DUE_CLIENT_ID);
+    apr_array_header_t *rows;
+    apr_status_t rv;
+
+    if (d->attempts < 2 || client == NULL) {
+        return APR_SUCCESS;
+    }
+    rv = pm_db_select(db, PM_SQL_OUTBOX_FAILED_BEFORE, &rows, client,
+                      pm_arg_int(p, d->outbox_id));
+    if (rv != APR_SUCCESS || pm_row_int(pm_first_row(rows), COUNT_N, 0) == 0) {
+        return rv;
+    }
+    args[0] = now;
+    args[1] = "system";
+    args[2] = "email.delivered";
+    args[3] = client;
+    args[4] = pm_arg_int(p, d->outbox_id);
+    args[5] = PM_AUDIT_OK;
+    args[6] = apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d,"
+                           "\"after_failure\":true}", (apr_int64_t)d->invitation_id, d->attempts);
+    return pm_audit_group_write(db, p, args);
+}
+
 /* One try at writing the outcome: the row (if the pass still holds it), the
  * invitation's sent_at, and send_count taken back for a refused message, and the
  * hold of the pass's next message (if any: one commit, not two), in one
@@ -263,6 +293,9 @@ static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delive
         rv = pm_db_exec(db, PM_SQL_OUTBOX_SENT, held, now, oid, ps->claim);
         if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
             rv = pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, iid);
+        }
+        if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
+            rv = audit_delivered(db, p, d, now);
         }
     }
     else if (rv == APR_SUCCESS && o == OUTCOME_RETRY) {
