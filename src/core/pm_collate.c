@@ -132,11 +132,32 @@ apr_array_header_t *pm_collate_query_words(apr_pool_t *p, const char *q)
     return pm_collate_words(p, q, " ,-", PM_COLLATE_MAX_WORDS);
 }
 
+/* The part of each word of text after its first apostrophe (Brien of O'Brien, Angelo of
+ * D'Angelo), when something comes before it: typed with a space ("o brien") the name is
+ * two words, and each must find a word of the name. */
+static void add_apostrophe_tails(apr_pool_t *p, const char *text, apr_array_header_t *words)
+{
+    char *copy = apr_pstrdup(p, text), *state = NULL, *tok;
+    apr_size_t skip;
+
+    for (tok = apr_strtok(copy, " -\t", &state); tok; tok = apr_strtok(NULL, " -\t", &state)) {
+        const char *s;
+
+        for (s = tok; *s && !is_apostrophe(s, &skip); s++) {
+        }
+        if (*s && s > tok && words->nelts < 96) {
+            apr_array_cat(words, pm_collate_words(p, s + skip, " -", 1));
+        }
+    }
+}
+
 apr_array_header_t *pm_collate_name_words(apr_pool_t *p, const char *first, const char *last)
 {
     apr_array_header_t *words = pm_collate_words(p, first ? first : "", " -", 64);
 
     apr_array_cat(words, pm_collate_words(p, last ? last : "", " -", 64));
+    add_apostrophe_tails(p, first ? first : "", words);
+    add_apostrophe_tails(p, last ? last : "", words);
     return words;
 }
 

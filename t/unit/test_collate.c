@@ -217,6 +217,15 @@ int main(void)
     ok(finds(m, "ob", "Dana", "O'Brien"), "ob -> O'Brien");
     ok(finds(m, "o\xe2\x80\x99" "b", "Dana", "O'Brien"), "o’b -> O'Brien");
     ok(finds(m, "o'brien d", "Dana", "O\xe2\x80\x99" "Brien"), "o'brien d -> O’Brien (curly stored)");
+    ok(finds(m, "o brien", "Dana", "O'Brien"), "o brien (typed with a space) -> O'Brien");
+    ok(finds(m, "dana o brien", "Dana", "O\xe2\x80\x99" "Brien"), "dana o brien -> Dana O’Brien");
+    ok(finds(m, "d angelo", "Mia", "D'Angelo"), "d angelo -> D'Angelo");
+    ok(finds(m, "brien", "Dana", "O'Brien"), "brien -> O'Brien (the part after the apostrophe)");
+    ok(!finds(m, "brien brien", "Dana", "O'Brien"), "one name word twice is not two words");
+    ok(!finds(m, "o o", "Dana", "O'Brien"), "o o: the name has one word starting with o");
+    w = pm_collate_name_words(pool, "Ta'Nisha", "'Smith");
+    ok(w->nelts == 3 && strcmp(APR_ARRAY_IDX(w, 2, const char *), "Nisha") == 0,
+       "a first name's apostrophe too; a leading one adds no word");
     ok(!finds(m, "smith smith", "Sam", "Smith"), "two query words need two different name words");
     ok(finds(m, "lee lee", "Lee", "Lee"), "Lee Lee has two words");
     ok(!finds(m, "sam jones", "Sam", "Smith"), "every word must match");
