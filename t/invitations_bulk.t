@@ -52,13 +52,22 @@ my (%c, @order);
     json_ok(staff(POST => "/clients/$c{pending}/invitations", user => 'clin1'), 201,
             'single invite before the batch');
 
-    @order = qw(ok1 no_email foreign declined ok2 active discharged pending missing);
+    # a reinvite that needs a look first: the last invitation locked, or declined by the recipient
+    for my $k (qw(locked rdeclined)) {
+        $c{$k} = new_client(staff => ['clin1']);
+        json_ok(staff(POST => "/clients/$c{$k}/invitations", user => 'clin1'), 201, "$k: invited once");
+        $dbh->do('UPDATE invitations SET status = ? WHERE client_id = ?', undef,
+                 $k eq 'locked' ? 'locked' : 'declined', $c{$k});
+    }
+
+    @order = qw(ok1 no_email foreign declined ok2 active discharged pending missing locked rdeclined);
     $c{missing} = 987650;
     my %want = (ok1 => ['queued', undef], ok2 => ['queued', undef],
                 no_email => ['skipped', 'no_email'], declined => ['skipped', 'client_declined'],
                 active => ['skipped', 'already_active'], discharged => ['skipped', 'client_discharged'],
                 pending => ['skipped', 'invitation_pending'], foreign => ['skipped', 'not_found'],
-                missing => ['skipped', 'not_found']);
+                missing => ['skipped', 'not_found'], locked => ['skipped', 'reinvite_on_own_page'],
+                rdeclined => ['skipped', 'reinvite_on_own_page']);
     my $audit_before = scalar bulk_audit_rows();
     my $d = json_ok(bulk([ map { $c{$_} } @order ], user => 'clin1'), 200, 'mixed batch');
     is_deeply([sort keys %{ $d || {} }], ['results'], 'mixed batch: only "results"');
@@ -87,6 +96,9 @@ my (%c, @order);
     }
     is(invitation_count($c{$_}), 0, "$_: no invitation written") for qw(no_email declined active discharged foreign);
     is(invitation_count($c{pending}), 1, 'pending: still only the earlier invitation');
+    is(invitation_count($c{$_}), 1, "$_: still only the earlier invitation") for qw(locked rdeclined);
+    json_ok(staff(POST => "/clients/$c{locked}/invitations", user => 'clin1'), 201,
+            'locked: the client\'s own page still reinvites');
     my @denied = audit_rows(action => 'invitation.create', client_id => $c{foreign}, username => 'clin1');
     is(scalar @denied, 1, 'foreign client: audit row');
     is($denied[0] && $denied[0]{result}, 'denied', 'foreign client: audit denied');
@@ -98,7 +110,7 @@ my (%c, @order);
     is($row->{result}, 'ok', 'invitation.bulk: ok');
     ok(!defined $row->{client_id}, 'invitation.bulk: no client');
     my $detail = eval { JSON::PP->new->decode($row->{detail} // '') } || {};
-    is_deeply($detail, { requested => 9, queued => 2, skipped => 7 }, 'invitation.bulk: the counts')
+    is_deeply($detail, { requested => 11, queued => 2, skipped => 9 }, 'invitation.bulk: the counts')
         or diag explain $row;
 
     # the catcher receives the queued ones, and nothing for the foreign client
@@ -157,6 +169,9 @@ my (%c, @order);
         my $e = error_ok(staff(POST => '/invitations/bulk', user => 'clin1', json => $body), 422, $code, $name);
         is($e && $e->{error}{field}, 'client_ids', "$name: field client_ids");
     }
+    my $dup = error_ok(staff(POST => '/invitations/bulk', user => 'clin1', json => { client_ids => [$cid, 1, $cid] }),
+                       422, 'duplicate_client_ids', 'a duplicate, again');
+    is($dup && $dup->{error}{message}, "Client id $cid is listed twice.", 'the message names the id');
     # the JSON text itself, where Perl would not keep the distinction
     error_ok(staff(POST => '/invitations/bulk', user => 'clin1', json => qq({"client_ids": [$cid, 2.0]})),
              422, 'invalid_client_ids', 'a whole number written 2.0');

@@ -12,6 +12,10 @@ const BULK_MAX = 500;          // the API's limit per request
 // Portal statuses of a client that a new invitation can go to (no account, nothing waiting,
 // not declined by the client). Only "not invited yet" is ticked at first.
 const INVITABLE = ['not_invited', 'expired', 'failed', 'revoked', 'address_changed', 'declined', 'locked'];
+// Listed but not offered: a reinvite after a lock (check the date of birth with the client:
+// someone else may have tried the link) or after the recipient declined (did they ask for a
+// new one?) is for the client's own page, where staff see why. The server skips them too.
+const NEEDS_A_LOOK = ['declined', 'locked'];
 
 const REASON_TEXT = {
   no_email: 'not invited: no email address on file',
@@ -20,6 +24,7 @@ const REASON_TEXT = {
   already_active: 'not invited: already has a portal account',
   client_discharged: 'not invited: discharged from the practice’s roster',
   not_found: 'not invited: this client is not available to you any more',
+  reinvite_on_own_page: 'not invited: reinvite on the client’s own page, after checking with them',
 };
 
 const bulk = {
@@ -77,10 +82,16 @@ async function findClients() {
 
 function clientItem(c) {
   const id = 'bulk-c-' + c.id;
+  const look = NEEDS_A_LOOK.includes(c.portal_status);
+  const status = bulk.words[c.portal_status] || c.portal_status;
   return h('li', null,
     h('label', { for: id },
-      h('input', { type: 'checkbox', id, value: String(c.id), checked: c.portal_status === 'not_invited', onchange: updateCount }),
-      h('span', null, listName(c) + ' ', h('span', { class: 'bulk-status', text: '(' + (bulk.words[c.portal_status] || c.portal_status) + ')' }))));
+      h('input', {
+        type: 'checkbox', id, value: String(c.id), checked: c.portal_status === 'not_invited', disabled: look,
+        'aria-describedby': look ? id + '-why' : null, onchange: updateCount,
+      }),
+      h('span', null, listName(c) + ' ', h('span', { class: 'bulk-status', text: '(' + status + ')' }))),
+    look ? h('p', { class: 'hint', id: id + '-why', text: 'Reinvite on the client’s own page, after checking with them.' }) : null);
 }
 
 function renderList() {
@@ -179,7 +190,7 @@ async function send(button) {
 }
 
 function setAll(checked) {
-  for (const b of checkboxes()) b.checked = checked;
+  for (const b of checkboxes()) if (!b.disabled) b.checked = checked;
   updateCount();
   announce($('bulk-count').textContent);
 }

@@ -30,6 +30,9 @@ static const pm_api_answer answers[] = {
     { PM_OP_DECLINED, NULL, HTTP_CONFLICT, "client_declined", DECLINED_MESSAGE, NULL },
     { PM_OP_PENDING, NULL, HTTP_CONFLICT, "invitation_pending", PENDING_MESSAGE, NULL },
     { PM_OP_DISCHARGED, NULL, HTTP_CONFLICT, "client_discharged", PM_API_DISCHARGED, NULL },
+    { PM_OP_NEEDS_A_LOOK, "invite", HTTP_CONFLICT, "reinvite_on_own_page", "The last invitation "
+      "was locked after wrong dates of birth, or the client declined it: reinvite them on "
+      "their own page, after checking with them.", NULL },
     { PM_OP_LOCKED, NULL, HTTP_CONFLICT, "locked", "This invitation is locked after too many "
       "wrong dates of birth. Check the date of birth on file, then invite again (a new "
       "invitation).", NULL },
@@ -185,7 +188,8 @@ static int bulk_check_ids(pm_req *q, json_t *ids)
         *id = json_integer_value(v);
         if (apr_hash_get(seen, id, sizeof(*id)) != NULL) {
             return bulk_refuse(q, "duplicate_client_ids", apr_psprintf(q->r->pool,
-                               "Client id %" JSON_INTEGER_FORMAT " is listed twice.", *id));
+                               "Client id %" APR_INT64_T_FMT " is listed twice.",
+                               (apr_int64_t)*id));
         }
         apr_hash_set(seen, id, sizeof(*id), id);
     }
@@ -240,6 +244,7 @@ int pm_api_invitations_bulk(pm_req *q)
         return rc;
     }
     pm_op_ctx_init(&c, q);
+    c.bulk = 1;
     results = json_array();
     doc = pm_json_object(q->r->pool);
     json_object_set_new(doc, "results", results);

@@ -51,6 +51,8 @@ typedef enum pm_op_outcome {
     PM_OP_HOME_DISCHARGED,      /* linking: the account's own client is discharged */
     PM_OP_NOT_STAFF,            /* the staff member was disabled while the request waited */
     PM_OP_ACCESS_ENDED,         /* inviting a representative whose access has ended */
+    PM_OP_NEEDS_A_LOOK,         /* a bulk invite of a client whose last invitation was locked
+                                 * or declined: staff reinvite on the client's own page */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -71,6 +73,7 @@ typedef struct pm_op_ctx {
     pm_settings st;
     int have_settings;
     int queued_mail;              /* the transaction queued email: wake the worker after commit */
+    int bulk;                     /* invite selected: no reinvite that needs a look first */
 } pm_op_ctx;
 
 void pm_op_ctx_init(pm_op_ctx *c, pm_req *q);

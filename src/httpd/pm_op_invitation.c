@@ -138,6 +138,17 @@ static pm_op_outcome refuse_client_invitation(const pm_row *client)
     return PM_OP_OK;
 }
 
+/* Invite selected sends no reinvite that needs a person first: after a lock (check the
+ * date of birth with the client: someone else may have tried the link) or the
+ * recipient's own decline (did they ask for a new one?). Their own page still does it. */
+static pm_op_outcome refuse_bulk_reinvite(const pm_op_ctx *c, const pm_row *client)
+{
+    const char *status = pm_row_str(client, CLIENT_INV_STATUS);
+
+    return c->bulk && status && (strcmp(status, "locked") == 0 || strcmp(status, "declined") == 0)
+           ? PM_OP_NEEDS_A_LOOK : PM_OP_OK;
+}
+
 pm_op_outcome pm_op_invite_client(pm_op_ctx *c, long long client_id, long long *id)
 {
     const pm_row *client;
@@ -152,6 +163,7 @@ pm_op_outcome pm_op_invite_client(pm_op_ctx *c, long long client_id, long long *
         || (o = pm_op_load_visible(c, PM_SQL_CLIENT_GET_VISIBLE, client_id, NULL, &client))
            != PM_OP_OK
         || (o = refuse_client_invitation(client)) != PM_OP_OK
+        || (o = refuse_bulk_reinvite(c, client)) != PM_OP_OK
         || (o = pm_op_create_invitation(c, client_id, 0, pm_row_str(client, CLIENT_EMAIL), id))
            != PM_OP_OK) {
         return o;

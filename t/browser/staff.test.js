@@ -1206,6 +1206,39 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('invite several clients: a locked or declined invitation is listed but not offered, even by Select all', async () => {
+    const base = { date_of_birth: '1979-01-01', declined_at: null, declined_by: null, declined_note: null, statement_notifications: true };
+    server.clients.set(911, { ...base, id: 911, first_name: 'Ada', last_name: 'Wren', email: 'ada.wren@example.org' });
+    server.clients.set(912, { ...base, id: 912, first_name: 'Bo', last_name: 'Wren', email: 'bo.wren@example.org' });
+    server.clients.set(913, { ...base, id: 913, first_name: 'Cy', last_name: 'Wren', email: 'cy.wren@example.org' });
+    for (const [cid, status] of [[912, 'locked'], [913, 'declined']]) {
+      assert.equal((await server.staffRequest('POST', 'clients/' + cid + '/invitations')).status, 201);
+      server.latestInvitation(cid).status = status;
+    }
+    const page = await staffPage();
+    await page.getByRole('combobox', { name: 'Client' }).fill('Wren');
+    await page.getByRole('option', { name: /Wren, Ada/ }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Select clients without a portal account' }).click();
+    const group = page.getByRole('group', { name: /3 clients without a portal account matching “Wren”/ });
+    await group.waitFor();
+    for (const name of [/Wren, Bo/, /Wren, Cy/]) {
+      const box = group.getByRole('checkbox', { name });
+      assert.equal(await box.isDisabled(), true, String(name) + ': listed, not offered');
+      assert.equal(await box.getAttribute('aria-describedby') !== null, true, String(name) + ': says why');
+    }
+    await group.getByText('Reinvite on the client’s own page, after checking with them.').first().waitFor();
+    await page.getByRole('button', { name: 'Select all' }).click();
+    await page.locator('#bulk-count').filter({ hasText: '1 client selected.' }).waitFor();
+    assert.equal(await group.getByRole('checkbox', { name: /Wren, Bo/ }).isChecked(), false, 'Select all leaves the locked one');
+    await checkA11y(page, 'bulk invite needs a look');
+    // the server skips them too (a request made without the page)
+    const r = await server.staffRequest('POST', 'invitations/bulk', { client_ids: [912, 913] });
+    assert.deepEqual(r.body.results.map((x) => x.reason), ['reinvite_on_own_page', 'reinvite_on_own_page']);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('360 px wide: no sideways scrolling, axe clean', async () => {
     const page = await staffPage({ viewport: PHONE });
     await pickClient(page, 'Zo', /Núñez, Zoë/);

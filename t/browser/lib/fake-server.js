@@ -634,7 +634,10 @@ export async function startFakeServer(options = {}) {
       if (new Set(ids).size !== ids.length) fail(422, 'duplicate_client_ids', 'A client id is listed twice.', 'client_ids');
       const results = ids.map((cid) => {
         const c = clients.get(cid);
-        const refusal = c ? inviteRefusal(c) : ['not_found'];
+        const latest = c && invitationsOf(c.id, null)[0];
+        // like the module: no reinvite after a lock or the recipient's decline in bulk
+        const refusal = !c ? ['not_found'] : inviteRefusal(c)
+          || (latest && ['locked', 'declined'].includes(latest.status) ? ['reinvite_on_own_page'] : null);
         if (refusal) return { client_id: cid, result: 'skipped', reason: refusal[0] };
         inviteClient(c, user);
         return { client_id: cid, result: 'queued', reason: null };
