@@ -238,6 +238,10 @@ sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef,
     my @a = audit_since($mark);
     audit_row_ok(\@a, $res, { action => 'outbox.cancel', username => 'admin', client_id => 9751,
                              object_id => $row{queued}, result => 'ok' }, 'cancel');
+    my $view = json_ok(staff(GET => '/clients/9751'), 200, 'the client\'s view') || {};
+    is($view->{portal_status}, 'email_cancelled',
+       'the client\'s status: its invitation email cancelled, not "could not be delivered"');
+    is($view->{invitations}[0]{delivery}, 'cancelled', 'and the invitation\'s delivery says cancelled');
     json_ok(staff(POST => "/admin/outbox/$row{retrying}/cancel", json => {}), 200, 'cancel a retrying email');
     is(db_row($row{retrying})->{status}, 'failed', 'the retrying email is cancelled');
 

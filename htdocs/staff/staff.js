@@ -26,6 +26,7 @@ const PORTAL_STATUS = {
   declined: 'Declined the invitation',
   expired: 'Invitation expired',
   failed: 'Invitation email could not be delivered',
+  email_cancelled: 'Invitation email cancelled before it went',
   locked: 'Invitation locked after too many wrong tries',
   revoked: 'Invitation revoked by staff',
   address_changed: 'Email address changed; not invited at the new address yet',
@@ -36,7 +37,7 @@ const PORTAL_STATUS = {
 
 const STATUS_TONE = {
   active: 'good', invited: 'info', declined_by_client: 'warn', declined: 'warn',
-  expired: 'muted', failed: 'bad', locked: 'bad', revoked: 'muted', not_invited: 'muted', account_disabled: 'muted', access_ended: 'muted',
+  expired: 'muted', failed: 'bad', email_cancelled: 'warn', locked: 'bad', revoked: 'muted', not_invited: 'muted', account_disabled: 'muted', access_ended: 'muted',
   accepted: 'good', pending: 'info', queued: 'info', superseded: 'muted', address_changed: 'muted',
 };
 
@@ -471,6 +472,7 @@ function invitationWords(inv) {
   switch (inv.status) {
     case 'pending':
       if (inv.delivery === 'failed') return ['Email not delivered', 'bad'];
+      if (inv.delivery === 'cancelled') return ['Email cancelled, not sent', 'warn'];
       if (inv.delivery === 'bounced') return ['The email bounced', 'bad'];
       if (inv.delivery === 'queued' || !inv.delivery) return ['Waiting to be emailed', 'info'];
       return ['Sent, waiting for a reply', 'info'];
@@ -511,6 +513,7 @@ function deliveryWords(inv) {
       return 'The email bounced: ' + (inv.delivery_error || 'no reason given') +
         '. Check the address with the person and change it; no new email goes to this address.';
     case 'failed': return 'Email could not be delivered' + (inv.delivery_error ? ': ' + inv.delivery_error : '');
+    case 'cancelled': return 'Email cancelled by staff in the Outbox before it went. Resend it, or revoke the invitation.';
     default: return '';
   }
 }
@@ -556,6 +559,9 @@ function inviteBlocker(view) {
   const last = lastClientInvitation(view);
   if (bouncedHere(view)) {
     return 'The last invitation to ' + view.email + ' bounced: the address does not work. Check it with the client, then change it (or, if they say it works now, save it again with “change”).';
+  }
+  if (last && last.status === 'pending' && !isExpired(last) && last.delivery === 'cancelled') {
+    return 'The invitation’s email was cancelled before it went. Resend it or revoke it below.';
   }
   if (last && last.status === 'pending' && !isExpired(last) && last.delivery !== 'failed' &&
       last.delivery !== 'bounced') {
@@ -663,7 +669,7 @@ function invitationDetails(inv) {
   const add = (label, value) => rows.push(h('div', {}, h('dt', { text: label }), h('dd', {}, value)));
   // "Emailed to" only once the mail server took it; a failed one never went
   add(inv.delivery === 'sent' || inv.delivery === 'bounced' ? 'Emailed to'
-    : inv.delivery === 'failed' ? 'Could not be delivered to' : 'To', inv.email);
+    : inv.delivery === 'failed' ? 'Could not be delivered to' : inv.delivery === 'cancelled' ? 'Not sent to' : 'To', inv.email);
   const delivery = deliveryWords(inv);
   if (delivery) add('Delivery', delivery);
   const creator = inv.created_by_name || inv.created_by;

@@ -59,7 +59,9 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
 /* An email's delivery as staff see it: the stored status (queued, sent, failed), or
  * bounced when a hard bounce came back for it (migration 018) */
 #define PM_DELIVERY_STATUS \
-    "CASE WHEN o.bounce_type = 'hard' THEN 'bounced' ELSE o.status END"
+    "CASE WHEN o.bounce_type = 'hard' THEN 'bounced' " \
+    "WHEN o.status = 'failed' AND o.last_error = 'not sent: cancelled by staff' " \
+    "THEN 'cancelled' ELSE o.status END"
 
 /* A client summary row (the list, the searches, and the start of the view):
  * the latest invitation's status, its expiry and its latest delivery, and the

@@ -22,11 +22,12 @@ const char *pm_portal_status(const pm_status_facts *f)
     const char *inv = pm_invitation_status(f->invitation_status, f->invitation_expires_at,
                                            f->now);
     int failed = is(f->delivery_status, "failed") || is(f->delivery_status, "bounced");
+    int cancelled = is(f->delivery_status, "cancelled");
 
     if (f->has_active_account) {
         return "active";
     }
-    if (is(inv, "pending") && !failed) {
+    if (is(inv, "pending") && !failed && !cancelled) {
         return "invited";
     }
     if (f->declined_by_client) {
@@ -44,6 +45,9 @@ const char *pm_portal_status(const pm_status_facts *f)
     }
     if (is(inv, "pending") && failed) {
         return "failed";
+    }
+    if (is(inv, "pending") && cancelled) {
+        return "email_cancelled";
     }
     if (is(inv, "locked")) {
         return "locked";

@@ -10,12 +10,14 @@ typedef struct {
     int declined_by_client;          /* staff recorded "client declined" */
     const char *invitation_status;   /* latest invitation's status, NULL if none */
     long long invitation_expires_at;
-    const char *delivery_status;     /* its latest outbox row: queued, sent, failed, bounced */
+    const char *delivery_status;     /* its latest outbox row: queued, sent, failed, bounced,
+                                      * cancelled (by staff, in the Outbox: never sent) */
     long long now;
 } pm_status_facts;
 
 /* One of: active, invited, declined_by_client, declined, expired, failed, locked,
- * revoked, address_changed, access_ended (the latest invitation was accepted, its
+ * email_cancelled (pending, its email cancelled by staff before it went), revoked,
+ * address_changed, access_ended (the latest invitation was accepted, its
  * account is still active but reaches this client no more: a review or a removal
  * ended the grant), account_disabled (accepted, but the account is not active),
  * not_invited — the first that applies. A pending

@@ -1239,6 +1239,24 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('an invitation whose email a champion cancelled says so, not "could not be delivered"; Resend is offered', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Blake' && x.last_name === 'Lopez');
+    assert.equal((await server.staffRequest('POST', 'clients/' + c.id + '/invitations')).status, 201);
+    Object.assign(server.latestInvitation(c.id), { delivery: 'cancelled', delivery_error: 'not sent: cancelled by staff' });
+    const page = await staffPage();
+    await pickClient(page, 'Lopez', /Lopez, Blake/);
+    assert.equal(await page.locator('#client-status').textContent(), 'Invitation email cancelled before it went');
+    const panel = page.locator('#client-panel');
+    await panel.getByText('Email cancelled by staff in the Outbox before it went. Resend it, or revoke the invitation.').waitFor();
+    assert.doesNotMatch(await panel.textContent(), /could not be delivered/i);
+    await panel.getByText('Not sent to').first().waitFor();
+    await panel.getByRole('button', { name: /^Resend/ }).first().waitFor();
+    assert.match(await page.locator('#invite-client-hint').textContent(), /cancelled before it went/);
+    await checkA11y(page, 'staff cancelled email');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('360 px wide: no sideways scrolling, axe clean', async () => {
     const page = await staffPage({ viewport: PHONE });
     await pickClient(page, 'Zo', /Núñez, Zoë/);

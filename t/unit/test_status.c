@@ -31,6 +31,11 @@ int main(void)
     is_str(status(0, 0, "pending", 1000, "sent"), "expired", "expired exactly at expires_at");
     is_str(status(0, 0, "pending", 999, "sent"), "expired", "expired after");
     is_str(status(0, 0, "pending", 2000, "failed"), "failed", "delivery failed");
+    is_str(status(0, 0, "pending", 2000, "cancelled"), "email_cancelled",
+           "its email cancelled by staff: not invited, not failed");
+    is_str(status(0, 0, "pending", 999, "cancelled"), "expired", "expired first");
+    is_str(status(0, 1, "pending", 2000, "cancelled"), "declined_by_client",
+           "client declined before a cancelled email");
     is_str(status(0, 0, "revoked", 2000, "sent"), "revoked", "revoked");
     is_str(status(0, 0, "locked", 2000, "sent"), "locked", "locked");
     is_str(status(0, 0, "superseded", 2000, "sent"), "not_invited", "superseded counts as none");

@@ -249,12 +249,13 @@ export async function startFakeServer(options = {}) {
     const kept = own.filter((a) => a.access_ended || over).length > 0;
     if (own.length > 0 && !kept) return 'active';
     const latest = invitationsOf(client.id, rep ? rep.id : null)[0];
-    if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed') return 'invited';
+    if (latest && latest.status === 'pending' && !isExpired(latest) && latest.delivery !== 'failed' && latest.delivery !== 'cancelled') return 'invited';
     if (!rep && client.declined_at) return 'declined_by_client';
     if (!latest) return 'not_invited';
     if (latest.status === 'declined') return 'declined';
     if (isExpired(latest)) return 'expired';
     if (latest.delivery === 'failed') return 'failed';
+    if (latest.delivery === 'cancelled' && latest.status === 'pending') return 'email_cancelled';
     if (latest.status === 'locked') return 'locked';
     if (latest.status === 'revoked') return 'revoked';
     if (latest.address_changed) return 'address_changed';
