@@ -69,8 +69,10 @@ my %row = (
     sent      => add_row(status => 'sent', attempts => 1, sent_at => $now),
     queued2   => add_row(),
     retrying2 => add_row(attempts => 2, error => '421 try later', to => 'retrying.t15o@example.test'),
+    # held during an outage: never tried, but waiting on the mail server (monitoring's retrying)
+    held      => add_row(error => 'Failed to connect to 127.0.0.1 port 8392', to => 'held.t15o@example.test'),
 );
-my %shown = (queued2 => 'queued', retrying2 => 'retrying');
+my %shown = (queued2 => 'queued', retrying2 => 'retrying', held => 'retrying');
 sub shown { $shown{ $_[0] } // $_[0] }
 
 sub entries {
@@ -271,6 +273,10 @@ sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef,
     is($r && $r->{status}, 'sent', 'retry: the worker sent the failed email');
     ok(scalar(wait_mail_to('failed.t15o@example.test', 5)), 'retry: the email arrived');
 
+    json_ok(staff(POST => "/admin/outbox/$row{held}/retry", json => {}), 200,
+            'retry an email held by an outage (never tried, an error): allowed');
+    $r = wait_outbox($row{held}, sub { $_[0]{status} eq 'sent' }, 15);
+    is($r && $r->{status}, 'sent', 'and sent');
     json_ok(staff(POST => "/admin/outbox/$row{retrying2}/retry", json => {}), 200, 'retry a retrying email');
     $r = wait_outbox($row{retrying2}, sub { $_[0]{status} eq 'sent' }, 15);
     is($r && $r->{status}, 'sent', 'retry now: a retrying email is sent at once, not at its next try');

@@ -413,7 +413,9 @@ enum { PM_COLS_MONITOR_INVITATIONS(PM_COL_NAME, PM_COL_NAME) };
 enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
 
 /* The status the outbox screen shows, read from the stored one (queued, sent,
- * failed): a queued row a worker holds is sending, one tried before is retrying;
+ * failed): a queued row a worker holds is sending, one tried before or held with the
+ * mail server's error (an outage: not tried, but waiting on it) is retrying, as
+ * monitoring counts it;
  * a failed row whose error starts "not sent:" never went out (cancelled by staff
  * or replaced by a newer email) and is cancelled. */
 #define PM_OUTBOX_SHOWN_STATUS \
@@ -421,7 +423,7 @@ enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
     "WHEN o.status = 'failed' AND substr(o.last_error, 1, 9) = 'not sent:' THEN 'cancelled' " \
     "WHEN o.status = 'failed' THEN 'failed' " \
     "WHEN o.lease_until IS NOT NULL THEN 'sending' " \
-    "WHEN o.attempts > 0 THEN 'retrying' ELSE 'queued' END"
+    "WHEN o.attempts > 0 OR o.last_error IS NOT NULL THEN 'retrying' ELSE 'queued' END"
 
 /* PM_SQL_OUTBOX_PAGE, PM_SQL_OUTBOX_GET */
 #define PM_COLS_OUTBOX(COL, LAST) \

@@ -858,7 +858,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_RETRY_NOW] = { "pm_outbox_retry_now",
         "UPDATE outbox SET status = 'queued', next_attempt_at = %lld, claim_token = NULL "
         "WHERE id = %lld AND lease_until IS NULL "
-        "  AND ((status = 'queued' AND attempts > 0) OR (status = 'failed' "
+        "  AND ((status = 'queued' AND (attempts > 0 OR last_error IS NOT NULL)) "
+        "       OR (status = 'failed' "
         "       AND (last_error IS NULL OR substr(last_error, 1, 9) <> 'not sent:')))" },
     /* cancel (queued or retrying, no worker holding it): never sent */
     [PM_SQL_OUTBOX_CANCEL] = { "pm_outbox_cancel",
