@@ -28,6 +28,9 @@ typedef struct {
     pm_client_keyer *keyer;      /* of the current batch, made on first use */
     pm_client_keys_stage *stage; /* new clients' search keys, written at the end */
     apr_hash_t *known;           /* chart number → client row, for the batch */
+    apr_hash_t *unnamed;         /* date of birth → apr_array_header_t of pm_row: the
+                                  * clients without a chart number born that day, for
+                                  * the batch's new chart numbers (a match leaves it) */
     int any_unnamed;             /* clients without a chart number exist */
     int sqlite;                  /* the driver is SQLite's */
     int nadds;                   /* PostgreSQL: new clients waiting in adds */
@@ -321,24 +324,37 @@ static apr_status_t same_named(roster_sync *s, const pm_roster_entry *e,
 }
 
 /* The client a chart number names: by external_id, else the one client without a
- * chart number with the same name and date of birth; *c NULL: a new client. */
+ * chart number with the same name and date of birth; *c NULL: a new client. The
+ * unnamed client found takes this chart number, so it leaves s->unnamed: a later
+ * entry of the batch with the same name and day is a new client, as it was when
+ * each entry read the table. */
 static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
 {
     apr_array_header_t *rows;
+    pm_row *taken;
+    int i;
 
     if ((*c = apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)) != NULL
-        || !s->any_unnamed) {
+        || s->unnamed == NULL
+        || (rows = apr_hash_get(s->unnamed, e->date_of_birth, APR_HASH_KEY_STRING)) == NULL) {
         return APR_SUCCESS;
     }
-    if (pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_UNNAMED, &rows, e->date_of_birth)
-        != APR_SUCCESS) {
+    if (same_named(s, e, rows, c) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    return rows->nelts == 0 ? APR_SUCCESS : same_named(s, e, rows, c);
+    if (*c != NULL) {
+        i = (int)(*c - (const pm_row *)rows->elts);
+        taken = apr_pmemdup(s->batch, *c, sizeof(*taken));
+        memmove(&APR_ARRAY_IDX(rows, i, pm_row), &APR_ARRAY_IDX(rows, i + 1, pm_row),
+                (size_t)(rows->nelts - i - 1) * sizeof(pm_row));
+        rows->nelts--;
+        *c = taken;
+    }
+    return APR_SUCCESS;
 }
 
 /* Whether any client lacks a chart number: if none does (every client came from
- * the EHR), find_client has no second lookup to make per new client. */
+ * the EHR), look_up_unnamed has nothing to read. */
 static apr_status_t any_unnamed(roster_sync *s)
 {
     apr_array_header_t *rows;
@@ -492,13 +508,61 @@ static apr_status_t look_up(roster_sync *s, const apr_array_header_t *entries)
     return APR_SUCCESS;
 }
 
+/* The clients without a chart number born on the days of the batch's new chart
+ * numbers, PM_SQL_EXTERNAL_IDS days per statement, into s->unnamed (a statement per
+ * new chart number was a round trip each on PostgreSQL, and through the index of
+ * every date of birth it read the named clients born that day too). */
+static apr_status_t look_up_unnamed(roster_sync *s, const apr_array_header_t *entries)
+{
+    const char *args[PM_SQL_EXTERNAL_IDS];
+    apr_array_header_t *rows, *born;
+    int i, j, n = 0;
+
+    s->unnamed = NULL;
+    if (!s->any_unnamed) {
+        return APR_SUCCESS;
+    }
+    s->unnamed = apr_hash_make(s->batch);
+    for (i = 0; i < entries->nelts; i++) {
+        const pm_roster_entry *e = &APR_ARRAY_IDX(entries, i, pm_roster_entry);
+
+        if (!apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)
+            && !apr_hash_get(s->unnamed, e->date_of_birth, APR_HASH_KEY_STRING)) {
+            /* an empty list until the rows come: no day asked twice */
+            apr_hash_set(s->unnamed, e->date_of_birth, APR_HASH_KEY_STRING,
+                         apr_array_make(s->batch, 1, sizeof(pm_row)));
+            args[n++] = e->date_of_birth;
+        }
+        if (n == 0 || (n < PM_SQL_EXTERNAL_IDS && i < entries->nelts - 1)) {
+            continue;
+        }
+        memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
+        n = 0;
+        if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_UNNAMED_SQLITE
+                                               : PM_SQL_ROSTER_CLIENTS_UNNAMED_PGSQL,
+                              &rows, args) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        for (j = 0; j < rows->nelts; j++) {
+            const pm_row *r = &APR_ARRAY_IDX(rows, j, pm_row);
+
+            born = apr_hash_get(s->unnamed, pm_row_str(r, ROSTER_DATE_OF_BIRTH),
+                                APR_HASH_KEY_STRING);
+            if (born != NULL) {
+                *(pm_row *)apr_array_push(born) = *r;
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* A batch of entries (in s->batch): looked up together, applied in order; then the
  * pool is cleared (the stage flushed first: its rows point into it). */
 static apr_status_t apply_batch(roster_sync *s, apr_array_header_t *entries)
 {
     int i;
 
-    if (look_up(s, entries) != APR_SUCCESS) {
+    if (look_up(s, entries) != APR_SUCCESS || look_up_unnamed(s, entries) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (i = 0; i < entries->nelts; i++) {

@@ -1156,13 +1156,24 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
         " FROM clients WHERE external_id = v.x LIMIT 1) c",
         NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
-    /* the clients no sync has named yet born on the entry's day; the sync compares
-     * their names in C (pm_client_keys_same_name) and gives the one that matches
-     * the chart number (two that match: ambiguous, the sync refuses) */
-    [PM_SQL_ROSTER_CLIENT_UNNAMED] = { "pm_roster_client_unnamed",
+    /* the clients no sync has named yet born on up to PM_SQL_EXTERNAL_IDS days (NULL
+     * for an unused slot; no day twice), for a batch's new chart numbers at once; the
+     * sync compares their names in C (pm_client_keys_same_name) and gives the one
+     * that matches the chart number (two that match: ambiguous, the sync refuses; so
+     * their order does not matter). Through the partial index clients_unnamed_by_birth
+     * (migration 027): the named clients born that day, the sync's own new ones
+     * included, are never read (by clients_by_date_of_birth they were, and the sync
+     * grew with the square of the file). PostgreSQL: one probe per day, spelled out,
+     * as for the chart numbers */
+    [PM_SQL_ROSTER_CLIENTS_UNNAMED_SQLITE] = { "pm_roster_clients_unnamed_sqlite",
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients "
-        "WHERE external_id IS NULL AND date_of_birth = %s ORDER BY id",
-        NCOLS(PM_COLS_ROSTER_CLIENT) },
+        "WHERE external_id IS NULL AND date_of_birth IN (" TEXT_ARGS_32 ", " TEXT_ARGS_32 ")",
+        NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "sqlite3" },
+    [PM_SQL_ROSTER_CLIENTS_UNNAMED_PGSQL] = { "pm_roster_clients_unnamed_pgsql",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM (VALUES " VALUES_32 ", " VALUES_32
+        ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
+        " FROM clients WHERE external_id IS NULL AND date_of_birth = v.x) c",
+        NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
     [PM_SQL_ROSTER_ANY_UNNAMED] = { "pm_roster_any_unnamed",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM "
         "(SELECT 1 AS one FROM clients WHERE external_id IS NULL LIMIT 1) u", NCOLS(PM_COLS_COUNT) },

@@ -277,6 +277,53 @@ is "$(sql "$RDB" "SELECT count(*) FROM staff_clients")" "$grants" "sync-caseload
 is "$(sql "$RDB" "SELECT count(*) FROM staff_clients WHERE username = 'alice' AND client_id = $ana")" 0 \
    "sync-caseloads: not even the good row"
 
+# ---- unnamed clients over several batches (looked up by the batch's days of birth) ------
+# 700 entries on 240 days of birth (more than one statement's 64 per batch); unnamed
+# clients born on days that come up in different batches and statements; a name that
+# comes twice in the file, in one batch and across two, with one unnamed client each
+UDB=$(new_db roster_unnamed); register_db roster_unnamed
+adm "$UDB" init --schema-dir "$SCHEMA"
+udob() { printf '19%02d-%02d-15' $(($1 % 80 + 10)) $(($1 % 12 + 1)); }
+sql "$UDB" "INSERT INTO clients (first_name, last_name, date_of_birth, email) VALUES
+            ('Kim', 'Early', '$(udob 3)', NULL), ('Sam', 'Chunk', '$(udob 200)', NULL),
+            ('Pat', 'Late', '$(udob 500)', NULL), ('Dup', 'Twice', '$(udob 10)', NULL),
+            ('Cross', 'Batch', '$(udob 20)', NULL), ('Other', 'Person', '$(udob 3)', NULL)" >/dev/null
+uid() { sql "$UDB" "SELECT id FROM clients WHERE last_name = '$1' AND external_id IS NULL"; }
+kim=$(uid Early); sam=$(uid Chunk); pat=$(uid Late); dup=$(uid Twice); cross=$(uid Batch)
+{
+    echo "external_id,first_name,last_name,date_of_birth,email"
+    for i in $(seq 1 700); do
+        case $i in
+            3) name="KIM,Early" ;; 200) name="Sam,Chunk" ;; 500) name="Pat,Late" ;;
+            10 | 11) name="Dup,Twice"; d=$(udob 10) ;;
+            20 | 300) name="Cross,Batch"; d=$(udob 20) ;;
+            *) name="U$i,Many" ;;
+        esac
+        case $i in 10 | 11 | 20 | 300) ;; *) d=$(udob "$i") ;; esac
+        echo "U-$i,$name,$d,"
+    done
+} >"$T/unnamed.csv"
+adm "$UDB" clients sync "$T/unnamed.csv"
+is "$(tail -n1 <<<"$out")" "added 695, updated 5, unchanged 0, discharged 0" \
+   "unnamed over batches: five unnamed clients named, the rest added"
+is "$(sql "$UDB" "SELECT external_id FROM clients WHERE id IN ($kim, $sam, $pat, $dup, $cross) ORDER BY id" | tr '\n' ,)" \
+   "U-3,U-200,U-500,U-10,U-20," "unnamed over batches: each by its own entry (first batch, a later statement of it, second batch)"
+is "$(sql "$UDB" "SELECT first_name FROM clients WHERE id = $kim")" "KIM" "unnamed over batches: with the EHR's spelling"
+is "$(sql "$UDB" "SELECT count(*) FROM clients WHERE external_id IN ('U-11', 'U-300') AND id NOT IN ($dup, $cross)")" 2 \
+   "the same name again (same batch, or a later one): a new client, not the one just named"
+is "$(sql "$UDB" "SELECT coalesce(external_id, 'none') FROM clients WHERE last_name = 'Person'")" "none" \
+   "an unnamed client born the same day with another name stays unnamed"
+adm "$UDB" clients sync "$T/unnamed.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 700, discharged 0" "unnamed over batches: the same file again: all unchanged"
+sql "$UDB" "INSERT INTO clients (first_name, last_name, date_of_birth, email) VALUES
+            ('Lee', 'Twin', '1999-09-09', NULL), ('Lee', 'Twin', '1999-09-09', NULL)" >/dev/null
+before=$(sql "$UDB" "SELECT count(*) || '|' || count(external_id) FROM clients")
+{ sed -n '1,280p' "$T/unnamed.csv"; echo "T-1,Lee,Twin,1999-09-09,"; } >"$T/twins.csv"
+adm "$UDB" clients sync "$T/twins.csv"
+is "$rc" 1 "two unnamed clients with the name and day of an entry in the second batch: refused"
+like "$err" "line 281: " "and the entry's line is reported"
+is "$(sql "$UDB" "SELECT count(*) || '|' || count(external_id) FROM clients")" "$before" "and nothing is applied"
+
 # ---- an unnamed client is claimed by name and date of birth, case and accents aside -------
 NDB=$(new_db roster_names); register_db roster_names
 adm "$NDB" init --schema-dir "$SCHEMA"
