@@ -249,6 +249,13 @@ int pm_client_keys_same_name(pm_client_keyer *k, apr_pool_t *p, const pm_row *ro
            && pm_collate_same(k->match, p, pm_row_str(row, last_col), last);
 }
 
+const char *pm_client_keys_name_key(pm_client_keyer *k, apr_pool_t *p, const char *first,
+                                    const char *last)
+{
+    return apr_pstrcat(p, pm_collate_same_key(k->match, p, first), "\t",
+                       pm_collate_same_key(k->match, p, last), NULL);
+}
+
 /* One batch of clients without keys (its rows and keys in pool b), into the open
  * transaction; *got: how many there were. */
 static apr_status_t fill_batch(pm_db *db, pm_client_keys_stage *st, apr_pool_t *b,

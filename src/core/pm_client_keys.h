@@ -21,6 +21,10 @@ const char *pm_client_keys_locale(const pm_client_keyer *k);
  * last name). */
 int pm_client_keys_same_name(pm_client_keyer *k, apr_pool_t *p, const pm_row *row,
                              int first_col, int last_col, const char *first, const char *last);
+/* The name's identity for that comparison (pm_collate_same_key of first and last
+ * name, in p): equal for two names exactly when pm_client_keys_same_name says so. */
+const char *pm_client_keys_name_key(pm_client_keyer *k, apr_pool_t *p, const char *first,
+                                    const char *last);
 /* ... then, once it has an id, its search keys (none can exist yet), written into
  * client_name_prefixes many rows per statement, inside the caller's transaction.
  * sorted (the admin tool's bulk writes): gathered in client_name_prefixes_stage

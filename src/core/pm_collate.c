@@ -238,6 +238,20 @@ int pm_collate_same(pm_collator *m, apr_pool_t *p, const char *a, const char *b)
     return 1;
 }
 
+const char *pm_collate_same_key(pm_collator *m, apr_pool_t *p, const char *name)
+{
+    apr_array_header_t *words = pm_collate_words(p, name, " -", 64);
+    int i;
+
+    /* hex keys joined by spaces; the count first, so that no words and one word
+     * whose key could not be made ("") differ as pm_collate_same has them */
+    for (i = 0; i < words->nelts; i++) {
+        APR_ARRAY_IDX(words, i, const char *) = match_key(m, p, APR_ARRAY_IDX(words, i,
+                                                                             const char *));
+    }
+    return apr_psprintf(p, "%d:%s", words->nelts, apr_array_pstrcat(p, words, ' '));
+}
+
 /* The byte length of word's first n characters (code points). */
 static apr_size_t prefix_bytes(const char *word, int n)
 {

@@ -46,6 +46,10 @@ const char *pm_collate_word_key(pm_collator *m, const char *word);
  * apostrophes dropped) with the same match keys, so case and accents aside:
  * "Zoe Nunez" and "ZOË NÚÑEZ" are, "O’Brien" and "OBrien" are; made in p. */
 int pm_collate_same(pm_collator *m, apr_pool_t *p, const char *a, const char *b);
+/* A name's identity under pm_collate_same, as one string (made in p): two names
+ * have the same one exactly when pm_collate_same says they are one, so a hash of
+ * names is looked up with one key per name instead of a comparison per pair. */
+const char *pm_collate_same_key(pm_collator *m, apr_pool_t *p, const char *name);
 void pm_collate_prefix_range(pm_collator *m, const char *word, const char **lo, const char **hi);
 
 /* The search keys of a client: the match key of every prefix (1 .. PM_COLLATE_PREFIX_MAX

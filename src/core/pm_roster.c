@@ -28,9 +28,11 @@ typedef struct {
     pm_client_keyer *keyer;      /* of the current batch, made on first use */
     pm_client_keys_stage *stage; /* new clients' search keys, written at the end */
     apr_hash_t *known;           /* chart number → client row, for the batch */
-    apr_hash_t *unnamed;         /* date of birth → apr_array_header_t of pm_row: the
-                                  * clients without a chart number born that day, for
-                                  * the batch's new chart numbers (a match leaves it) */
+    apr_hash_t *unnamed_days;    /* date of birth → "": some client without a chart
+                                  * number was born that day (of the batch's new ones) */
+    apr_hash_t *unnamed;         /* "date of birth\tname key" → apr_array_header_t of
+                                  * pm_row: those clients by day and name
+                                  * (pm_client_keys_name_key); a match leaves it */
     int any_unnamed;             /* clients without a chart number exist */
     int sqlite;                  /* the driver is SQLite's */
     int nadds;                   /* PostgreSQL: new clients waiting in adds */
@@ -336,7 +338,18 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
 
     if ((*c = apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)) != NULL
         || s->unnamed == NULL
-        || (rows = apr_hash_get(s->unnamed, e->date_of_birth, APR_HASH_KEY_STRING)) == NULL) {
+        || apr_hash_get(s->unnamed_days, e->date_of_birth, APR_HASH_KEY_STRING) == NULL) {
+        return APR_SUCCESS;
+    }
+    if (keyer(s) == NULL) {
+        return APR_EGENERAL;
+    }
+    rows = apr_hash_get(s->unnamed, apr_pstrcat(s->batch, e->date_of_birth, "\t",
+                                                pm_client_keys_name_key(s->keyer, s->batch,
+                                                                        e->first_name,
+                                                                        e->last_name),
+                                                NULL), APR_HASH_KEY_STRING);
+    if (rows == NULL) {
         return APR_SUCCESS;
     }
     if (same_named(s, e, rows, c) != APR_SUCCESS) {
@@ -509,13 +522,16 @@ static apr_status_t look_up(roster_sync *s, const apr_array_header_t *entries)
 }
 
 /* The clients without a chart number born on the days of the batch's new chart
- * numbers, PM_SQL_EXTERNAL_IDS days per statement, into s->unnamed (a statement per
- * new chart number was a round trip each on PostgreSQL, and through the index of
- * every date of birth it read the named clients born that day too). */
+ * numbers, PM_SQL_EXTERNAL_IDS days per statement, into s->unnamed by day and name
+ * key (a statement per new chart number was a round trip each on PostgreSQL, through
+ * the index of every date of birth it read the named clients born that day too, and
+ * each entry compared its name with every unnamed client born that day in ICU). */
 static apr_status_t look_up_unnamed(roster_sync *s, const apr_array_header_t *entries)
 {
     const char *args[PM_SQL_EXTERNAL_IDS];
-    apr_array_header_t *rows, *born;
+    apr_array_header_t *rows, *same;
+    apr_hash_t *asked;
+    const char *key;
     int i, j, n = 0;
 
     s->unnamed = NULL;
@@ -523,14 +539,14 @@ static apr_status_t look_up_unnamed(roster_sync *s, const apr_array_header_t *en
         return APR_SUCCESS;
     }
     s->unnamed = apr_hash_make(s->batch);
+    s->unnamed_days = apr_hash_make(s->batch);
+    asked = apr_hash_make(s->batch);
     for (i = 0; i < entries->nelts; i++) {
         const pm_roster_entry *e = &APR_ARRAY_IDX(entries, i, pm_roster_entry);
 
         if (!apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)
-            && !apr_hash_get(s->unnamed, e->date_of_birth, APR_HASH_KEY_STRING)) {
-            /* an empty list until the rows come: no day asked twice */
-            apr_hash_set(s->unnamed, e->date_of_birth, APR_HASH_KEY_STRING,
-                         apr_array_make(s->batch, 1, sizeof(pm_row)));
+            && !apr_hash_get(asked, e->date_of_birth, APR_HASH_KEY_STRING)) {
+            apr_hash_set(asked, e->date_of_birth, APR_HASH_KEY_STRING, "");
             args[n++] = e->date_of_birth;
         }
         if (n == 0 || (n < PM_SQL_EXTERNAL_IDS && i < entries->nelts - 1)) {
@@ -543,14 +559,23 @@ static apr_status_t look_up_unnamed(roster_sync *s, const apr_array_header_t *en
                               &rows, args) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
+        if (rows->nelts > 0 && keyer(s) == NULL) {
+            return APR_EGENERAL;
+        }
         for (j = 0; j < rows->nelts; j++) {
             const pm_row *r = &APR_ARRAY_IDX(rows, j, pm_row);
+            const char *born = pm_row_str(r, ROSTER_DATE_OF_BIRTH);
 
-            born = apr_hash_get(s->unnamed, pm_row_str(r, ROSTER_DATE_OF_BIRTH),
-                                APR_HASH_KEY_STRING);
-            if (born != NULL) {
-                *(pm_row *)apr_array_push(born) = *r;
+            apr_hash_set(s->unnamed_days, born, APR_HASH_KEY_STRING, "");
+            key = apr_pstrcat(s->batch, born, "\t",
+                              pm_client_keys_name_key(s->keyer, s->batch,
+                                                      pm_row_str(r, ROSTER_FIRST_NAME),
+                                                      pm_row_str(r, ROSTER_LAST_NAME)), NULL);
+            if ((same = apr_hash_get(s->unnamed, key, APR_HASH_KEY_STRING)) == NULL) {
+                same = apr_array_make(s->batch, 1, sizeof(pm_row));
+                apr_hash_set(s->unnamed, key, APR_HASH_KEY_STRING, same);
             }
+            *(pm_row *)apr_array_push(same) = *r;
         }
     }
     return APR_SUCCESS;
