@@ -393,7 +393,9 @@ function stopPolling() {
   state.pollTimer = null;
 }
 
-async function selectClient(client) {
+// `loaded` is an answer of apiTagged for this client already in hand (the #client=ID
+// link): shown as it is, so one opening reads the view, an audited client.view, once.
+async function selectClient(client, loaded = null) {
   stopPolling();
   state.generation += 1;
   state.clientId = client.id;
@@ -410,7 +412,7 @@ async function selectClient(client) {
   $('client-dob').textContent = calendarDate(client.date_of_birth);
   setBadge($('client-status'), client.portal_status, PORTAL_STATUS);
   $('client-panel').setAttribute('aria-busy', 'true');
-  const ok = await refreshClient({ fresh: true });
+  const ok = await refreshClient({ fresh: true, loaded });
   $('client-panel').removeAttribute('aria-busy');
   if (ok) announce('Showing ' + fullName(state.view) + '.');
 }
@@ -427,13 +429,14 @@ function resetForms() {
   $('client-error').hidden = true;
 }
 
-// Fetch the client view and render it. Returns true on success.
-async function refreshClient({ fresh = false, quiet = false } = {}) {
+// Fetch the client view (or take `loaded`, one already fetched) and render it.
+// Returns true on success.
+async function refreshClient({ fresh = false, quiet = false, loaded = null } = {}) {
   const generation = state.generation;
   const id = state.clientId;
   if (id === null) return false;
   try {
-    const { data: view, etag } = await apiTagged('clients/' + encodeURIComponent(id));
+    const { data: view, etag } = loaded || await apiTagged('clients/' + encodeURIComponent(id));
     if (generation !== state.generation) return false;
     const previous = state.view;
     state.view = view;
@@ -1645,8 +1648,8 @@ async function openClientFromHash() {
   const m = /^#client=(\d+)$/.exec(location.hash);
   if (!m) return;
   try {
-    const view = await api('GET', 'clients/' + m[1]);
-    await selectClient(view);
+    const loaded = await apiTagged('clients/' + m[1]);
+    await selectClient(loaded.data, loaded);
   } catch (err) {
     // 404 is the same for a client that does not exist and one this user may not view
     // (the API tells neither apart): say what is true of both.

@@ -147,6 +147,27 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('#client=N opened directly reads the client once (one client.view), and once more on a hash change', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    const VIEW = (id) => new RegExp('^GET /portal-manager/api/clients/' + id + '$');
+    const before12 = apiCalls(VIEW(12)).length;
+    await page.goto(server.baseURL + '/portal-manager/#client=12');
+    await page.locator('#client-number').filter({ hasText: /^12$/ }).waitFor();
+    await page.locator('#client-panel:not([aria-busy])').waitFor();
+    await page.waitForTimeout(500);
+    assert.equal(apiCalls(VIEW(12)).length - before12, 1, 'one GET clients/12 for one opening');
+    const before11 = apiCalls(VIEW(11)).length;
+    await page.evaluate(() => { location.hash = '#client=11'; });
+    await page.locator('#client-number').filter({ hasText: /^11$/ }).waitFor();
+    await page.locator('#client-panel:not([aria-busy])').waitFor();
+    await page.waitForTimeout(500);
+    assert.equal(apiCalls(VIEW(11)).length - before11, 1, 'one GET clients/11 for the switch');
+    assert.equal(apiCalls(VIEW(12)).length - before12, 1, 'client 12 not read again');
+    assertNoProblems(page);
+    await context.close();
+  });
+
   test('#client=N of a client not on the list: words that do not tell missing from not visible', async () => {
     const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'clin1', password: 'pw' } });
     const page = await watchedPage(context);
