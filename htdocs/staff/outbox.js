@@ -53,11 +53,16 @@ function who(e) {
   return e.client_id == null ? 'the test email' : 'the email to ' + [e.client_first_name, e.client_last_name].join(' ');
 }
 
+// the client's number, as the row shows it; a test email has none
+function whoWithNumber(e) {
+  return who(e) + (e.client_id == null ? '' : ' (number ' + e.client_id + ')');
+}
+
 function actionButton(e, action) {
   const label = action === 'retry' ? 'Retry now' : 'Cancel';
   const b = h('button', {
     type: 'button', class: 'btn btn-small ' + (action === 'retry' ? 'btn-secondary' : 'btn-danger'),
-    text: label, 'aria-label': label + ': ' + who(e) + ' (number ' + e.id + ')',
+    text: label, 'aria-label': label + ': ' + whoWithNumber(e),
   });
   b.addEventListener('click', () => changeRow(b, e, action));
   return b;

@@ -96,7 +96,7 @@ test('the outbox lists a queued invitation, cancels it and filters by status', {
   await page.goto(STAFF_URL + 'outbox.html');
   const row = page.locator(`tr[data-id="${id}"]`);
   await row.waitFor();
-  await assert.doesNotReject(row.getByRole('cell', { name: `${client.first_name} ${client.last_name} (number ${client.id})` }).waitFor());
+  await assert.doesNotReject(row.getByRole('cell', { name: `${client.first_name} ${client.last_name} (number ${client.id})`, exact: true }).waitFor());
   assert.equal(await row.locator('td').first().textContent(), 'Queued');
   assert.equal(await row.locator('td').nth(2).textContent(), 'Invitation to the client');
   assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), true, 'settings link for champions');
@@ -315,6 +315,33 @@ test('outbox counts at the cap read "100+" (stand-in server)', async () => {
     await page.locator('#counts').filter({ hasText: 'waiting' }).waitFor();
     assert.equal(await page.locator('#counts').textContent(),
       '100+ waiting, 3 failed or cancelled; 100+ sent in the last 7 days.');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});
+
+// Cancel's accessible name said the outbox row's id as "number 19" where the row shows the
+// client's number: it names the client's number now, and no number for a test email.
+test('Cancel is named with the client\'s number, a test email\'s with none (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  fake.outbox.push({ id: 19, invitation_id: 7, client_id: 10, client_first_name: 'Ethan', client_last_name: 'Davis',
+    purpose: 'invitation', kind: 'client_invitation', to: 'ethan.davis@example.org',
+    status: 'queued', attempts: 0, last_error: null, created_at: now - 5, next_attempt_at: now - 5 });
+  fake.outbox.push({ id: 20, kind: 'client', to: 'champion@example.org',
+    status: 'queued', attempts: 0, last_error: null, created_at: now - 4, next_attempt_at: now - 4 });
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#rows tr[data-id="20"]').waitFor();
+    const name = (id) => page.locator(`#rows tr[data-id="${id}"] button`).getAttribute('aria-label');
+    assert.equal(await name(19), 'Cancel: the email to Ethan Davis (number 10)');
+    assert.equal(await name(20), 'Cancel: the test email');
     await assertNoProblems(page);
     await context.close();
   } finally {

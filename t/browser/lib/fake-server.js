@@ -755,7 +755,21 @@ export async function startFakeServer(options = {}) {
     return { subject, text, html };
   }
 
+  // every field the module lists (pm_api_outbox.c); a row a test pushed may carry its
+  // own (invitation_id, client_id and names, kind, attempts, created_at, next_attempt_at:
+  // seconds, as the module stores them)
+  const outboxEntry = (e) => ({
+    id: e.id, invitation_id: e.invitation_id ?? null, client_id: e.client_id ?? null,
+    client_first_name: e.client_first_name ?? null, client_last_name: e.client_last_name ?? null,
+    purpose: e.purpose || (e.invitation_id ? 'invitation' : 'test_' + e.kind),
+    kind: e.invitation_id ? e.kind : 'test', to: e.to,
+    status: e.status, attempts: e.attempts ?? (e.status === 'queued' ? 0 : 1), last_error: e.last_error,
+    created_at: iso(e.created_at ?? e.queued_at), next_attempt_at: iso(e.next_attempt_at ?? e.created_at ?? e.queued_at),
+    sent_at: iso(e.sent_at ?? null), bounce: e.bounce || null,
+  });
+
   function adminApi(method, route, query, body) {
+    let m;
     if (route === 'settings') {
       if (method === 'GET') {
         return [200, query.get('include') === 'definitions' ? { ...settingsDoc(), definitions: settingsDefinitions(baseURL) } : settingsDoc()];
@@ -805,26 +819,27 @@ export async function startFakeServer(options = {}) {
       return [202, { outbox_id: entry.id, status: 'queued' }];
     }
     if (route === 'outbox' && method === 'GET') {
-      const counts = { queued: 0, sent: 0, failed: 0 };
+      const counts = { queued: 0, sent_last_7_days: 0, failed: 0 };
       // stored statuses: retrying and sending are stored queued, cancelled failed
-      for (const e of outbox) counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed' }[e.status] || e.status] += 1;
+      for (const e of outbox) counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed', sent: 'sent_last_7_days' }[e.status] || e.status] += 1;
       const status = query.get('status');
+      const limit = Number(query.get('limit')) || 100;
       return [200, {
         // like the module: counts stop at counts_cap (opts.outboxCounts: as a full outbox shows them)
         counts: opts.outboxCounts || counts, counts_cap: 100,
-        // every field the module lists (pm_api_outbox.c); a row a test pushed may carry its
-        // own (invitation_id, client_id and names, kind, attempts, created_at, next_attempt_at:
-        // seconds, as the module stores them)
-        entries: outbox.filter((e) => !status || e.status === status).slice().reverse().map((e) => ({
-          id: e.id, invitation_id: e.invitation_id ?? null, client_id: e.client_id ?? null,
-          client_first_name: e.client_first_name ?? null, client_last_name: e.client_last_name ?? null,
-          purpose: e.purpose || (e.invitation_id ? 'invitation' : 'test_' + e.kind),
-          kind: e.invitation_id ? e.kind : 'test', to: e.to,
-          status: e.status, attempts: e.attempts ?? (e.status === 'queued' ? 0 : 1), last_error: e.last_error,
-          created_at: iso(e.created_at ?? e.queued_at), next_attempt_at: iso(e.next_attempt_at ?? e.created_at ?? e.queued_at),
-          sent_at: iso(e.sent_at ?? null), bounce: e.bounce || null,
-        })),
+        entries: outbox.filter((e) => !status || e.status === status).slice().reverse().slice(0, limit).map(outboxEntry),
       }];
+    }
+    // like the module: retry a retrying or failed email, cancel a queued or retrying one;
+    // any other status is 409 outbox_status
+    if ((m = /^outbox\/(\d+)\/(retry|cancel)$/.exec(route)) && method === 'POST') {
+      const e = outbox.find((x) => x.id === Number(m[1]));
+      if (!e) fail(404, 'not_found', 'There is no such email.');
+      const allowed = m[2] === 'retry' ? ['retrying', 'failed'] : ['queued', 'retrying'];
+      if (!allowed.includes(e.status)) fail(409, 'outbox_status', 'This email is ' + e.status + ' now.');
+      if (m[2] === 'cancel') Object.assign(e, { status: 'cancelled', last_error: 'not sent: cancelled by staff' });
+      else Object.assign(e, { status: 'queued', next_attempt_at: Math.floor(Date.now() / 1000) });
+      return [200, outboxEntry(e)];
     }
     return fail(404, 'not_found', 'There is nothing at this address.');
   }
