@@ -127,6 +127,17 @@ async function load(more) {
   return d;
 }
 
+// The counts line read again after a row changed (GET admin/outbox answers the counts with
+// any page: one entry is enough). Should that read fail, the line stays as it was.
+async function refreshCounts() {
+  try {
+    const d = await api('GET', 'admin/outbox?limit=1');
+    showCounts(d.counts || {}, d.counts_cap);
+  } catch {
+    // the change itself went through; the next Show reads the counts again
+  }
+}
+
 async function changeRow(button, e, action) {
   const question = action === 'retry'
     ? `Send ${who(e)} again now?`
@@ -137,6 +148,7 @@ async function changeRow(button, e, action) {
       const row = await api('POST', `admin/outbox/${e.id}/${action}`, {});
       const tr = document.querySelector(`tr[data-id="${e.id}"]`);
       if (tr) tr.replaceWith(rowFor(row));
+      await refreshCounts();
       announce(action === 'retry' ? 'The email will be sent again now.' : 'The email is cancelled.');
     } catch (err) {
       if (err.status === 409) {

@@ -349,3 +349,33 @@ test('Cancel is named with the client\'s number, a test email\'s with none (stan
     await fake.close();
   }
 });
+
+// After Cancel the row said "Cancelled" while the counts above still counted the email as
+// waiting: they are read again with the row.
+test('after Cancel the counts line counts the email as cancelled, not waiting (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  for (const id of [1, 2]) {
+    fake.outbox.push({ id, invitation_id: 7, client_id: 10, client_first_name: 'James', client_last_name: 'Smith',
+      purpose: 'invitation', kind: 'client_invitation', to: 'james.smith@example.org',
+      status: 'queued', attempts: 0, last_error: null, created_at: now - 10 + id, next_attempt_at: now - 10 + id });
+  }
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    page.on('dialog', (d) => d.accept());
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#counts').filter({ hasText: 'waiting' }).waitFor();
+    assert.equal(await page.locator('#counts').textContent(), '2 waiting, 0 failed or cancelled; 0 sent in the last 7 days.');
+    await page.locator('#rows tr[data-id="2"]').getByRole('button', { name: /^Cancel: / }).click();
+    await page.locator('#rows tr[data-id="2"] td').first().filter({ hasText: 'Cancelled' }).waitFor();
+    await page.locator('#counts').filter({ hasText: '1 waiting' }).waitFor({ timeout: 3000 });
+    assert.equal(await page.locator('#counts').textContent(), '1 waiting, 1 failed or cancelled; 0 sent in the last 7 days.');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});
