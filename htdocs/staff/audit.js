@@ -83,17 +83,23 @@ function fillActionSuggestions() {
 const FIELD_INPUT = { client_id: 'client-search', username: 'f-username', action: 'f-action',
   result: 'f-result', from: 'f-from', to: 'f-to' };
 
+// a cell with its column's name, which a phone shows beside the value (staff.css
+// .stack-table: each entry a card there, the table's head hidden)
+function cell(label, content) {
+  return h('td', { 'data-label': label }, content);
+}
+
 function entryRow(e) {
   const client = e.client
     ? h('a', { href: './#client=' + e.client_id, text: clientName(e.client) })
     : (e.client_id ? '#' + e.client_id : '—');
   return h('tr', null,
-    h('td', { text: whoText(e) }),
-    h('td', null, timeEl(e.at)),
-    h('td', { text: e.action }),
-    h('td', null, client),
-    h('td', { text: e.result }),
-    h('td', { text: e.request_id || '' }));
+    cell('Who', whoText(e)),
+    cell('When', timeEl(e.at)),
+    cell('Action', e.action),
+    cell('Client', client),
+    cell('Result', e.result),
+    cell('Request id', e.request_id || ''));
 }
 
 async function loadPage(append) {

@@ -166,7 +166,7 @@ function dataTable(id, rows, kind, caption) {
   const body = rows.map((r) => h('tr', { 'data-label': r[kind.key] },
     h('th', { scope: 'row', text: kind.long(r[kind.key]) }),
     kind.series.map((s) => h('td', { class: 'num', text: (r[s.key] || 0).toLocaleString('en-US') }))));
-  $(id + '-table-wrap').replaceChildren(h('table', { class: 'outbox-table', id: id + '-table' },
+  $(id + '-table-wrap').replaceChildren(h('table', { class: 'outbox-table stack-table', id: id + '-table' },
     h('caption', { text: caption }), h('thead', {}, head), h('tbody', {}, body)));
 }
 

@@ -228,6 +228,31 @@ describe('audit trail screen', { skip }, () => {
     await page.context().close();
   });
 
+  // The table scrolled sideways in its box (763 px in 345 px): Client, Result and Request id
+  // off-screen, dates on 4-5 lines. Below 34rem each entry is a card, as on the Outbox.
+  test('on a phone (390 px) each entry is a card: the first one\'s Client on screen, no sideways scroll', async () => {
+    const page = await pageAs(ADMIN, 'audit.html', PHONE_390);
+    const first = page.locator('#entries-body tr').first();
+    await first.waitFor();
+    const box = await page.evaluate(() => {
+      const wrap = document.querySelector('.table-wrap');
+      return { scroll: wrap.scrollWidth, client: wrap.clientWidth };
+    });
+    assert.ok(box.scroll <= box.client, 'the table\'s box does not scroll sideways: ' + JSON.stringify(box));
+    const clientCell = first.locator('td').nth(3);
+    const b = await clientCell.boundingBox();
+    assert.ok(b && b.x >= 0 && b.x + b.width <= 390, 'the first entry\'s Client is within the 390 px window: ' + JSON.stringify(b));
+    // each value still says which column it is
+    assert.equal(await clientCell.evaluate((el) => getComputedStyle(el, '::before').content), '"Client"');
+    const when = await first.locator('td').nth(1).evaluate((el) => el.getBoundingClientRect().height
+      / parseFloat(getComputedStyle(el).lineHeight));
+    assert.ok(when < 2.5, 'the date is on one or two lines, not ' + when.toFixed(1));
+    await checkA11y(page, 'audit 390px cards');
+    await screenshot(page, 'audit-390-cards');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('on a phone (390 px) a client\'s history does not widen the staff page', async () => {
     const page = await pageAs(ADMIN, '#client=' + client.id, PHONE_390);
     const width = () => page.evaluate(() => document.documentElement.scrollWidth);
