@@ -289,6 +289,26 @@ describe('settings page', () => {
     await page.context().close();
   });
 
+  // The preview (POST api/admin/settings/preview: language, subject, text, html) shows no
+  // sender: a champion who renamed the practice was surprised that emails still came from
+  // the old name (PortalMailFrom's display name always wins). A note under the preview says so.
+  test('the preview says who the email comes from is set by the server (PortalMailFrom)', async () => {
+    const page = await settingsPage();
+    await page.locator('#preview-subject').filter({ hasText: 'Riverside Counseling' }).waitFor();
+    const note = page.locator('#preview-from-note');
+    assert.equal(await note.isVisible(), true, 'the note is shown with the preview');
+    const text = await note.textContent();
+    assert.match(text, /PortalMailFrom/);
+    assert.match(text, /practice name/i);
+    assert.ok(await note.evaluate((el) => {
+      const preview = document.getElementById('preview');
+      return !!(preview.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) && !preview.contains(el)
+        && el.closest('section') === preview.closest('section');
+    }), 'under the preview, in its section');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
   test('practice phone: optional, saved alone, cleared to nothing', async () => {
     resetSettings();
     const page = await settingsPage();
