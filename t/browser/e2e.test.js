@@ -595,6 +595,33 @@ describe('end to end (real server)', () => {
     await again.context().close();
   });
 
+  // The link in every staff notice email and in the audit trail: opening it wrote two
+  // client.view rows for one view (the #client read, then the panel's own).
+  test('staff: opening /portal-manager/#client=N writes one client.view audit row', { skip }, async () => {
+    const api = await playwrightRequest.newContext({ baseURL: STAFF_URL, httpCredentials: ADMIN });
+    try {
+      const list = (await (await api.get('api/clients?limit=100')).json()).clients;
+      const client = list.find((c) => c.portal_status === 'not_invited') || list[0];
+      const views = async () => {
+        const r = await api.get('api/admin/audit?action=client.view&client_id=' + client.id);
+        assert.equal(r.status(), 200);
+        return (await r.json()).entries.length;
+      };
+      const before = await views();
+      const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: ADMIN });
+      const page = await watchedPage(context);
+      await page.goto(STAFF_URL + '#client=' + client.id);
+      await page.locator('#client-number').filter({ hasText: new RegExp('^' + client.id + '$') }).waitFor();
+      await page.locator('#client-panel:not([aria-busy])').waitFor();
+      await page.waitForTimeout(500);
+      assert.equal(await views() - before, 1, 'one client.view row for one opening');
+      assertNoProblems(page);
+      await context.close();
+    } finally {
+      await api.dispose();
+    }
+  });
+
   test('staff: #client=N of a colleague\'s client reads like a client that does not exist (nothing revealed)', {
     skip: skip || (OTHER ? false : 'PM_OTHER_USER not set (a staff member with a caseload of their own)'),
   }, async () => {
