@@ -600,7 +600,9 @@ sub stored_form {
     my $t0 = time;
     my $p = json_ok(staff(POST => '/admin/settings/preview', json => { kind => 'client' }), 200,
                     'preview client (defaults)');
-    is_deeply([sort keys %{ $p || {} }], [qw(html language subject text)], 'preview: subject, text, html, language');
+    is_deeply([sort keys %{ $p || {} }], [qw(from html language subject text)],
+              'preview: from, subject, text, html, language');
+    is($p->{from}, $PortalTest::Env::MAIL_FROM, 'preview: the From line PortalMailFrom sets');
     is($p->{language}, 'en', 'preview: the default language');
     is($p->{subject}, 'Riverside Counseling: your invitation to the client portal', 'preview: default subject');
     like($p->{text}, qr/^Hello Alex,\n/, 'preview: sample recipient Alex');
@@ -625,6 +627,8 @@ sub stored_form {
             200, 'PUT settings for the preview');
     $t0 = time;
     $p = json_ok(staff(POST => '/admin/settings/preview', json => { kind => 'client' }), 200, 'preview after PUT');
+    is($p->{from}, $PortalTest::Env::MAIL_FROM,
+       'preview: PortalMailFrom\'s name stays after the practice is renamed (as the emails carry it)');
     is($p->{subject}, 'Hi Alex from Smith & <Jones> "Care"', 'preview: subject template rendered as text');
     like($p->{text}, qr/^Smith & <Jones> "Care" says: <b>open<\/b> \Q$TEST_LINK\E by /, 'preview text: raw');
     like($p->{html}, qr/Smith &amp; &lt;Jones&gt; &quot;Care&quot; says: &lt;b&gt;open&lt;\/b&gt;/,

@@ -649,6 +649,7 @@ async function loadPreview() {
   try {
     const p = await api('POST', 'admin/settings/preview', { kind: previewKind(), language: state.lang });
     if (seq !== state.previewSeq) return;
+    $('preview-from').textContent = p.from || '';
     $('preview-subject').textContent = p.subject;
     $('preview-text').textContent = p.text;
     $('preview-html').replaceChildren(sanitizedEmail(p.html || ''));

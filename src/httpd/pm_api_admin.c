@@ -253,6 +253,16 @@ static int read_email_language(pm_req *q, const pm_settings *st, const char **la
     return PM_NEXT;
 }
 
+/* The From line the emails carry: PortalMailFrom's name when it gives one (it stays
+ * after a practice rename), else the practice name, and its address. */
+static const char *from_line(apr_pool_t *p, const pm_settings *st, const pm_server_conf *conf)
+{
+    const char *name = pm_settings_from_name(st, conf);
+
+    return name && *name ? apr_psprintf(p, "%s <%s>", name, conf->mail_from_addr)
+                         : conf->mail_from_addr;
+}
+
 int pm_api_admin_preview(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
@@ -273,6 +283,7 @@ int pm_api_admin_preview(pm_req *q)
                      pm_now_sec(q->r) + st.invitation_ttl_hours * 3600, &subject, &text, &html);
     doc = pm_json_object(p);
     pm_json_set_str(doc, "language", lang);
+    pm_json_set_str(doc, "from", from_line(p, &st, conf));
     pm_json_set_str(doc, "subject", subject);
     pm_json_set_str(doc, "text", text);
     pm_json_set_str(doc, "html", html);

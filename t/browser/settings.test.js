@@ -295,6 +295,8 @@ describe('settings page', () => {
   test('the preview says who the email comes from is set by the server (PortalMailFrom)', async () => {
     const page = await settingsPage();
     await page.locator('#preview-subject').filter({ hasText: 'Riverside Counseling' }).waitFor();
+    assert.equal(await page.locator('#preview-from').textContent(), 'Riverside Counseling <no-reply@example.org>',
+      'the preview shows the From line the server sets');
     const note = page.locator('#preview-from-note');
     assert.equal(await note.isVisible(), true, 'the note is shown with the preview');
     const text = await note.textContent();

@@ -800,7 +800,8 @@ export async function startFakeServer(options = {}) {
       if (kind !== 'client' && kind !== 'representative') fail(422, 'invalid_kind', 'kind must be "client" or "representative".', 'kind');
       const lang = body.language ?? 'en';
       if (!(lang in SETTING.client_invitation_subject.default)) fail(422, 'invalid_language', 'language must be one the portal has a catalog for.', 'language');
-      return [200, { language: lang, ...renderEmail(kind, lang) }];
+      // PortalMailFrom's name wins over the practice name, as in the module
+      return [200, { language: lang, from: 'Riverside Counseling <no-reply@example.org>', ...renderEmail(kind, lang) }];
     }
     if (route === 'settings/test-email' && method === 'POST') {
       const to = body && typeof body.to === 'string' ? body.to.trim() : '';
