@@ -89,6 +89,12 @@ function cell(label, content) {
   return h('td', { 'data-label': label }, content);
 }
 
+// The action in words, its code beside them (the filter and the CSV use the code).
+function actionCell(code) {
+  const words = ACTION_WORDS[code];
+  return words ? [words + ' ', h('span', { class: 'action-code', text: '(' + code + ')' })] : code;
+}
+
 function entryRow(e) {
   const client = e.client
     ? h('a', { href: './#client=' + e.client_id, text: clientName(e.client) })
@@ -96,7 +102,7 @@ function entryRow(e) {
   return h('tr', null,
     cell('Who', whoText(e)),
     cell('When', timeEl(e.at)),
-    cell('Action', e.action),
+    cell('Action', actionCell(e.action)),
     cell('Client', client),
     cell('Result', e.result),
     cell('Request id', e.request_id || ''));

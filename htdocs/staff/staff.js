@@ -1647,6 +1647,10 @@ async function showHistory(button) {
 async function openClientFromHash() {
   const m = /^#client=(\d+)$/.exec(location.hash);
   if (!m) return;
+  // the address keeps nothing of a client (as the search keeps names out of URLs), and the
+  // same link, followed again later, changes the address again and opens the client;
+  // replaceState fires no hashchange
+  history.replaceState(null, '', location.pathname + location.search);
   try {
     const loaded = await apiTagged('clients/' + m[1]);
     await selectClient(loaded.data, loaded);

@@ -75,11 +75,12 @@ describe('audit trail screen', { skip }, () => {
     // the filtered page replaces the first one (or this times out and fails)
     await page.waitForFunction(() => {
       const cells = [...document.querySelectorAll('#entries-body tr td:nth-child(3)')];
-      return cells.length > 0 && cells.every((c) => c.textContent === 'client.view');
+      return cells.length > 0 && cells.every((c) => c.textContent === 'Client viewed (client.view)');
     }, null, { timeout: 5000 });
     const actions = await page.locator('#entries-body tr td:nth-child(3)').allTextContents();
     assert.ok(actions.length >= 1, 'the admin\'s view is listed');
-    assert.ok(actions.every((a) => a === 'client.view'), 'only client.view rows: ' + actions.join(','));
+    assert.ok(actions.every((a) => a === 'Client viewed (client.view)'),
+      'only client.view rows, in words with the code: ' + actions.join(','));
     const results = await page.locator('#entries-body tr td:nth-child(5)').allTextContents();
     assert.ok(results.every((r) => r === 'ok'));
     const csv = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');

@@ -507,6 +507,8 @@ describe('staff page', () => {
       await page.getByText(/no longer reaches this client\. It still signs in for its other clients\./).first().waitFor();
       assert.equal(await item.getByRole('button').count(), 0, 'no Turn off, Turn on or Reset password for a login that is not this client’s');
       assert.doesNotMatch(await item.textContent(), /Active: can sign in/);
+      // "invite client" may be mid-way through its colour transition: let it end
+      await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
       await checkA11y(page, 'staff shared account ended here');
       assertNoProblems(page);
       await page.context().close();
@@ -1274,6 +1276,22 @@ describe('staff page', () => {
     await panel.getByRole('button', { name: /^Resend/ }).first().waitFor();
     assert.match(await page.locator('#invite-client-hint').textContent(), /cancelled before it went/);
     await checkA11y(page, 'staff cancelled email');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('a #client=ID link opens the client and leaves the address clean, so the same link opens it again later', async () => {
+    const page = await staffPage();
+    const views = () => apiCalls(/^GET \/portal-manager\/api\/clients\/(1|2)$/).length;
+    const before = views();
+    await page.evaluate(() => { location.hash = '#client=1'; });   // a notice's or the audit trail's link
+    await page.locator('#client-name').filter({ hasText: 'Núñez' }).waitFor();
+    assert.equal(new URL(page.url()).hash, '', 'nothing of the client stays in the address');
+    await pickClient(page, 'Ann', /Smith, Ann/);
+    assert.equal(views(), before + 2);
+    await page.evaluate(() => { location.hash = '#client=1'; });   // the same link, followed again
+    await page.locator('#client-name').filter({ hasText: 'Núñez' }).waitFor();
+    assert.equal(views(), before + 3, 'the same link opened the first client again, read once');
     assertNoProblems(page);
     await page.context().close();
   });
