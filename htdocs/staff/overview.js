@@ -165,7 +165,8 @@ function dataTable(id, rows, kind, caption) {
     kind.series.map((s) => h('th', { scope: 'col', class: 'num', text: s.name })));
   const body = rows.map((r) => h('tr', { 'data-label': r[kind.key] },
     h('th', { scope: 'row', text: kind.long(r[kind.key]) }),
-    kind.series.map((s) => h('td', { class: 'num', text: (r[s.key] || 0).toLocaleString('en-US') }))));
+    // data-label: the column's name, which a phone's card shows beside the number
+    kind.series.map((s) => h('td', { class: 'num', 'data-label': s.name, text: (r[s.key] || 0).toLocaleString('en-US') }))));
   $(id + '-table-wrap').replaceChildren(h('table', { class: 'outbox-table stack-table', id: id + '-table' },
     h('caption', { text: caption }), h('thead', {}, head), h('tbody', {}, body)));
 }
