@@ -2,11 +2,17 @@
  * one place that decides what staff see as a client's state. */
 #include "pm_status.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int is(const char *a, const char *b)
 {
     return a != NULL && strcmp(a, b) == 0;
+}
+
+int pm_access_over(const char *ends_at, long long now)
+{
+    return ends_at && *ends_at && strtoll(ends_at, NULL, 10) <= now;
 }
 
 const char *pm_invitation_status(const char *stored, long long expires_at, long long now)

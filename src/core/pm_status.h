@@ -27,6 +27,10 @@ typedef struct {
  * other way counts as none. */
 const char *pm_portal_status(const pm_status_facts *f);
 
+/* 1 when a representative's access, last day given as access_ends_at (epoch seconds as
+ * text, the first second after it; NULL or empty: open), is over at now. */
+int pm_access_over(const char *ends_at, long long now);
+
 /* The invitation's own status for the API: pending becomes expired when due. */
 const char *pm_invitation_status(const char *stored, long long expires_at, long long now);
 

@@ -137,8 +137,7 @@ static const pm_row *latest_for_representative(apr_array_header_t *invs, long lo
  * is kept, its access here over, as after a review's "End access". */
 static void rep_account_facts(pm_status_facts *f, const pm_row *row)
 {
-    const char *ends = pm_row_str(row, REP_ENDS_AT);
-    int over = ends && *ends && apr_atoi64(ends) <= f->now;
+    int over = pm_access_over(pm_row_str(row, REP_ENDS_AT), f->now);
     int active = pm_row_int(row, REP_ACCOUNTS, 0) > 0;
 
     f->has_active_account = active && !over;

@@ -4,6 +4,7 @@
  * that compares the date; accepting (token consumed, account created), declining,
  * and a reset (token consumed, the account's new password). */
 #include "pm_op.h"
+#include "pm_status.h"
 #include "pm_audit.h"
 
 /* Unsuccessful date-of-birth attempts (a wrong date, or a taken username after a
@@ -52,9 +53,7 @@ static pm_op_outcome retired_token(pm_op_ctx *c, pm_op_token *t)
  * last day passed): accepting would bring an account that reaches nothing. */
 static int access_ended(const pm_op_ctx *c, const pm_row *inv)
 {
-    const char *ends = pm_row_str(inv, TOKEN_ACCESS_ENDS_AT);
-
-    return ends && *ends && apr_atoi64(ends) <= c->now;
+    return pm_access_over(pm_row_str(inv, TOKEN_ACCESS_ENDS_AT), c->now);
 }
 
 pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t)

@@ -31,6 +31,8 @@ int main(void)
     is_str(status(0, 0, "pending", 1000, "sent"), "expired", "expired exactly at expires_at");
     is_str(status(0, 0, "pending", 999, "sent"), "expired", "expired after");
     is_str(status(0, 0, "pending", 2000, "failed"), "failed", "delivery failed");
+    ok(pm_access_over("1000", 1000) && !pm_access_over("1001", 1000), "access over at its end");
+    ok(!pm_access_over(NULL, 1000) && !pm_access_over("", 1000), "open access is never over");
     is_str(status(0, 0, "pending", 2000, "cancelled"), "email_cancelled",
            "its email cancelled by staff: not invited, not failed");
     is_str(status(0, 0, "pending", 999, "cancelled"), "expired", "expired first");
