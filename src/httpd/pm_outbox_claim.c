@@ -226,31 +226,38 @@ static outcome outcome_of(pm_server_conf *conf, const pm_delivery *d)
                                                                      : OUTCOME_FAILED;
 }
 
-/* An invitation's email that will not be sent: one audit row as the system (staff
- * notices read it), in the outcome's transaction. The reply is not in it. */
-static apr_status_t audit_failed(pm_db *db, apr_pool_t *p, const pm_delivery *d,
-                                 const char *now)
+/* One audit row as the system about an invitation's email (staff notices read it), in
+ * the outcome's transaction: action, the outbox row, {invitation_id, attempts} and the
+ * rest of the detail (extra: "" or ",\"key\":value"). The reply is not in it. */
+static apr_status_t audit_email(pm_db *db, apr_pool_t *p, const pm_delivery *d,
+                                const char *now, const char *action, const char *extra)
 {
     const char *args[PM_AUDIT_ARGS] = { 0 };
 
     args[0] = now;
     args[1] = "system";
-    args[2] = "email.failed";
+    args[2] = action;
     args[3] = pm_row_str(d->row, DUE_CLIENT_ID);
     args[4] = pm_arg_int(p, d->outbox_id);
     args[5] = PM_AUDIT_OK;
-    args[6] = apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d}",
-                           (apr_int64_t)d->invitation_id, d->attempts);
+    args[6] = apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d%s}",
+                           (apr_int64_t)d->invitation_id, d->attempts, extra);
     return pm_audit_group_write(db, p, args);
 }
 
-/* A retried email that had been given up on went out after all: one audit row as the
- * system (staff notices tell whoever heard of the failure), in the outcome's
- * transaction. Only a retried email asks (attempts > 1): the first try costs nothing. */
+/* An invitation's email that will not be sent. */
+static apr_status_t audit_failed(pm_db *db, apr_pool_t *p, const pm_delivery *d,
+                                 const char *now)
+{
+    return audit_email(db, p, d, now, "email.failed", "");
+}
+
+/* A retried email that had been given up on went out after all (staff notices tell
+ * whoever heard of the failure). Only a retried email asks (attempts > 1): the first
+ * try costs nothing. */
 static apr_status_t audit_delivered(pm_db *db, apr_pool_t *p, const pm_delivery *d,
                                     const char *now)
 {
-    const char *args[PM_AUDIT_ARGS] = { 0 };
     const char *client = pm_row_str(d->row, DUE_CLIENT_ID);
     apr_array_header_t *rows;
     apr_status_t rv;
@@ -263,15 +270,7 @@ static apr_status_t audit_delivered(pm_db *db, apr_pool_t *p, const pm_delivery 
     if (rv != APR_SUCCESS || pm_row_int(pm_first_row(rows), COUNT_N, 0) == 0) {
         return rv;
     }
-    args[0] = now;
-    args[1] = "system";
-    args[2] = "email.delivered";
-    args[3] = client;
-    args[4] = pm_arg_int(p, d->outbox_id);
-    args[5] = PM_AUDIT_OK;
-    args[6] = apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d,"
-                           "\"after_failure\":true}", (apr_int64_t)d->invitation_id, d->attempts);
-    return pm_audit_group_write(db, p, args);
+    return audit_email(db, p, d, now, "email.delivered", ",\"after_failure\":true");
 }
 
 /* One try at writing the outcome: the row (if the pass still holds it), the
