@@ -56,6 +56,8 @@ static void pm_register_hooks(apr_pool_t *p)
     ap_hook_child_init(pm_outbox_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_db_guard_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pm_outbox_child_ready, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_insert_error_filter(pm_http_insert_error_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    pm_http_register_error_filter();
     ap_hook_post_perdir_config(pm_api_quiet_admin_probe, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_staff_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pm_api_recipient_handler, NULL, NULL, APR_HOOK_MIDDLE);

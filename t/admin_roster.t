@@ -55,7 +55,9 @@ my $csv = $HEADER
 
 # ---- who may ----------------------------------------------------------------------------
 my $res = put_roster($csv, user => 'clin1');
-is($res->code, 403, 'a clinician: 403 (Apache: champions only)');
+error_ok($res, 403, 'forbidden', 'a clinician: 403 forbidden (Apache: champions only), as JSON');
+security_headers_ok($res, 'a clinician refused by Apache');
+like($res->header('X-Request-Id') // '', qr/\S/, 'a clinician refused by Apache: a request id');
 is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
 
 # an integration account (group portal-integrations, named in the roster Location's Require
@@ -70,8 +72,8 @@ is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
     $res = put_roster($csv, user => 'ehrsync', query => 'dry_run=1');
     is($res->code, 200, 'integration account: PUT /admin/roster (dry run) 200');
     is(scalar(roster_ids()), 0, 'integration account: dry run applied nothing');
-    is(staff(GET => '/admin/settings', user => 'ehrsync')->code, 403,
-       'integration account: other /admin routes stay 403');
+    error_ok(staff(GET => '/admin/settings', user => 'ehrsync'), 403, 'forbidden',
+             'integration account: other /admin routes stay 403');
     is(staff(GET => '/clients/1', user => 'ehrsync')->code, 404,
        'integration account: no client of its own to view');
     $dbh->do("DELETE FROM staff WHERE username = 'ehrsync'");

@@ -185,8 +185,14 @@ for my $user (qw(inactive nobody_staff)) {
 }
 {
     my $res = staff(GET => '/clients/1', user => undef);
-    is($res->code, 401, 'no credentials: 401');
+    error_ok($res, 401, 'not_authenticated', 'no credentials: 401, in the JSON envelope');
+    like($res->header('WWW-Authenticate') // '', qr/^Basic /, 'no credentials: the Basic prompt stays');
     unlike($res->content // '', qr/Anderson/, 'no credentials: no client data');
+    error_ok(staff(GET => '/clients/1', user => 'clin1', password => 'not-the-password'), 401,
+             'not_authenticated', 'a wrong password: 401, in the JSON envelope');
+    $res = staff(HEAD => '/clients/1', user => undef);
+    is($res->code, 401, 'HEAD without credentials: 401');
+    is($res->content // '', '', 'HEAD without credentials: no body');
     $res = http_request(GET => '/noauth/api/clients/1');
     ok($res->code == 401 || $res->code == 403, 'Location without auth: 401 or 403')
         or diag $res->status_line;

@@ -111,6 +111,109 @@ int pm_http_db_unavailable(pm_req *q)
 }
 
 /* Our own origin as a browser would write it: scheme://host[:port]. */
+/* Errors httpd answers itself on the module's routes — a refused Require (403),
+ * a wrong password (401), a body over LimitRequestBody (413) — come in the same
+ * JSON envelope as the module's own, so an integration reads one shape. */
+#define JSON_ERROR_FILTER "PORTAL_MANAGER_JSON_ERROR"
+
+typedef struct {
+    int status;
+    const char *code;
+    const char *message;
+} httpd_error;
+
+static const httpd_error httpd_errors[] = {
+    { HTTP_BAD_REQUEST, "bad_request", "The request could not be read." },
+    { HTTP_UNAUTHORIZED, "not_authenticated",
+      "Sign in first: the user name or password was missing or not accepted." },
+    { HTTP_FORBIDDEN, "forbidden",
+      "Your account is not allowed to do this. Ask the practice's administrator." },
+    { HTTP_NOT_FOUND, "not_found", "There is nothing at this address." },
+    { HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "This address does not take that method." },
+    { HTTP_REQUEST_TIME_OUT, "request_timeout", "The request took too long to arrive." },
+    { HTTP_LENGTH_REQUIRED, "length_required", "The request must say how long its body is." },
+    { HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large", "The request body is too large." },
+    { HTTP_REQUEST_URI_TOO_LARGE, "uri_too_long", "The address is too long." },
+    { HTTP_SERVICE_UNAVAILABLE, "unavailable",
+      "The service is not available right now. Please try again in a moment." },
+};
+
+static int is_module_route(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *handler;
+
+    if (d == NULL || d->expr_handler == NULL) {
+        return 0;
+    }
+    handler = ap_expr_str_exec(r, d->expr_handler, &err);
+    return err == NULL && handler != NULL
+           && (strcmp(handler, "portal-manager") == 0
+               || strcmp(handler, "portal-invitation") == 0);
+}
+
+static const char *httpd_error_text(request_rec *r)
+{
+    apr_pool_t *p = r->pool;
+    json_t *doc = pm_json_object(p);
+    json_t *err = json_object();
+    const char *code = apr_psprintf(p, "http_%d", r->status);
+    const char *message = "The server could not answer this request.";
+    const char *id = make_request_id(r);
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(httpd_errors) / sizeof(httpd_errors[0]); i++) {
+        if (httpd_errors[i].status == r->status) {
+            code = httpd_errors[i].code;
+            message = httpd_errors[i].message;
+        }
+    }
+    pm_json_set_str(err, "code", code);
+    pm_json_set_str(err, "message", message);
+    json_object_set_new(doc, "error", err);
+    pm_json_set_str(doc, "request_id", id);
+    apr_table_setn(r->err_headers_out, "X-Request-Id", id);
+    return apr_pstrcat(p, pm_json_text(p, doc), "\n", NULL);
+}
+
+/* Drops httpd's HTML page and sends the envelope in its place. */
+static apr_status_t json_error_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket *b, *next;
+    const char *text;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb); b = next) {
+        next = APR_BUCKET_NEXT(b);
+        if (!APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
+        }
+    }
+    if (f->ctx == NULL) {
+        f->ctx = r;    /* the envelope is sent once */
+        text = httpd_error_text(r);
+        set_security_headers(r);
+        ap_set_content_type(r, "application/json; charset=utf-8");
+        if (!r->header_only) {
+            APR_BRIGADE_INSERT_HEAD(bb, apr_bucket_pool_create(text, strlen(text), r->pool,
+                                                               bb->bucket_alloc));
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void pm_http_register_error_filter(void)
+{
+    ap_register_output_filter(JSON_ERROR_FILTER, json_error_filter, NULL, AP_FTYPE_RESOURCE);
+}
+
+void pm_http_insert_error_filter(request_rec *r)
+{
+    if (r->status >= 400 && is_module_route(r)) {
+        ap_add_output_filter(JSON_ERROR_FILTER, NULL, r, r->connection);
+    }
+}
+
 static const char *own_origin(request_rec *r)
 {
     const char *scheme = ap_http_scheme(r);

@@ -42,6 +42,12 @@ int pm_http_conflict(pm_req *q, const char *code, const char *message);
 int pm_http_unprocessable(pm_req *q, const char *code, const char *message, const char *field);
 int pm_http_bad_parameter(pm_req *q, const char *field, const char *message);
 
+/* httpd's own error answers on the module's routes (401 from the auth module, 403
+ * from a Require, 413 from LimitRequestBody, ...) sent as the JSON error envelope
+ * (`forbidden`, `not_authenticated`, ...) instead of httpd's HTML page. */
+void pm_http_register_error_filter(void);
+void pm_http_insert_error_filter(request_rec *r);
+
 /* 503 database_unavailable: the one answer for any database failure. */
 int pm_http_db_unavailable(pm_req *q);
 
