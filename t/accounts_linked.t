@@ -105,6 +105,49 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     is(reaches($user), "$A->{id} $B->{id}", 'nothing linked');
 }
 
+# --- "I already have a login": existing_login: true ------------------------------------------------
+# The page's second way to accept a representative's invitation: the login's own password
+# once, no new-password rules (the practice may have raised the length since it was
+# chosen); no such login is a wrong guess that costs a try, never a new login.
+{
+    my $I = new_client(prefix => 'linked', first_name => 'Ivy', visible_to => ['clin1']);
+    my $H = new_client(prefix => 'linked', first_name => 'Hal', visible_to => ['clin1']);
+    my $email = unique_email('joiner');
+    my $user = "Joiner.Family.$$";
+    my (undef, $tI) = invite_rep($I, $email, 'Jo');
+    json_ok(accept_as($tI, $I, $user, $PW), 201, 'a parent makes a login for the first child');
+    my (undef, $tH) = invite_rep($H, $email, 'Jo');
+    my $join = sub {
+        my ($u, $pw, $flag) = @_;
+        return rcpt(accept => { token => $tH, date_of_birth => $H->{date_of_birth},
+                                username => $u, password => $pw, existing_login => $flag });
+    };
+    json_ok(staff(PUT => '/admin/settings', json => { password_min_length => 24 }), 200,
+            'the practice raises the password length above the parent\'s');
+    my $accounts = count_accounts();
+    error_ok(accept_as($tH, $H, $user, $PW), 422, 'weak_password',
+             'a new login\'s rules still apply without existing_login');
+    error_ok($join->($user, $PW, 'yes'), 422, 'invalid_existing_login', 'existing_login: a string');
+    my $e = error_ok($join->("nobody.$$", $PW, JSON::PP::true), 422, 'verification_failed',
+                     'existing_login with a username that has no login here: a wrong guess');
+    is($e->{error}{field}, 'password', 'field: password');
+    ok(defined $e->{tries_left}, 'tries left said');
+    is(count_accounts(), $accounts, 'no login was made for it');
+    my $d = json_ok($join->($user, $PW, JSON::PP::true), 201,
+                    'existing_login with the login\'s password, shorter than today\'s rule');
+    ok($d->{linked}, 'linked: true');
+    is(count_accounts(), $accounts, 'still no second login');
+    is(reaches($user), join(' ', sort { $a <=> $b } $I->{id}, $H->{id}), 'the login reaches both children');
+
+    json_ok(staff(POST => "/clients/$H->{id}/invitations", user => 'clin1', json => {}), 201,
+            'invite the child itself');
+    error_ok(rcpt(accept => { token => scalar next_token($H->{email}), date_of_birth => $H->{date_of_birth},
+                              username => "hal.$$", password => $PW, existing_login => JSON::PP::true }),
+             422, 'existing_login_not_allowed', 'a client\'s own invitation cannot join a login');
+    json_ok(staff(PUT => '/admin/settings', json => { password_min_length => 12 }), 200,
+            'the length back to the default');
+}
+
 # --- turned off from one child's card: that child's access ends, the login stays ----------------------
 # A login that reaches two children is not turned off from one card: the other family's
 # access would go with it, and the reason typed here would show on the other's record.

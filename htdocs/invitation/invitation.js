@@ -346,12 +346,38 @@ function renderInvitation() {
   $('date-of-birth').setAttribute('autocomplete', isRep ? 'off' : 'bday');
   $('date-of-birth').max = new Date().toISOString().slice(0, 10);
   // a representative may already have a login for another family member: it can join it
-  $('username-hint').textContent = isRep ? t('username.hint_representative') : t('username.hint');
-  $('rule-length').textContent = t('rules.length', { n: minPassword() });
+  $('login-choice').hidden = !isRep;
+  if (!isRep) $('login-new').checked = true;
+  applyLoginChoice();
   show('view-invitation', 'welcome-heading');
 }
 
 // ---- accept ---------------------------------------------------------------------------------
+
+// "I already have an account": the form asks for that account's username and password
+// once (no new-password rules, no second copy) and the POST says existing_login.
+function joiningExisting() {
+  return !$('login-choice').hidden && $('login-existing').checked;
+}
+
+function applyLoginChoice() {
+  const join = joiningExisting();
+  const words = (id, key) => { const el = $(id); el.dataset.i18n = key; el.textContent = t(key); };
+  words('accept-heading', join ? 'accept.heading_existing' : 'accept.heading');
+  words('accept-intro', join ? 'accept.intro_existing' : 'accept.intro');
+  words('username-label', join ? 'username.label_existing' : 'username.label');
+  words('username-hint', join ? 'username.hint_existing' : 'username.hint');
+  words('password-label', join ? 'password.label_existing' : 'password.label');
+  words('show-passwords-label', join ? 'password.show_one' : 'password.show');
+  words('accept-button', join ? 'accept.button_existing' : 'accept.button');
+  $('password-rules').hidden = join;
+  $('password2-field').hidden = join;
+  $('password2').required = !join;
+  $('password').setAttribute('autocomplete', join ? 'current-password' : 'new-password');
+  $('password').setAttribute('aria-describedby', join ? 'password-error' : 'password-rules password-error');
+  $('rule-length').textContent = t('rules.length', { n: minPassword() });
+  for (const id of ['username', 'password', 'password2']) setFieldError(id, '');
+}
 
 function minPassword() {
   const n = invitation && invitation.password_min_length;
@@ -392,6 +418,7 @@ const ACCEPT_ERRORS = {
   invalid_username: ['username', () => t('error.invalid_username')],
   weak_password: ['password', () => t('error.weak_password', { n: minPassword() })],
   password_too_long: ['password', () => t('error.password_too_long')],
+  invalid_password: ['password', () => t('error.password_existing_missing')],
 };
 
 function localChecks(values) {
@@ -400,6 +427,11 @@ function localChecks(values) {
     errors.push(['date-of-birth', t('error.dob_missing')]);
   }
   if (!values.username) errors.push(['username', t('error.username_missing')]);
+  if (values.existing) {
+    // the password of an account they have: whatever rule it was chosen under
+    if (!values.password) errors.push(['password', t('error.password_existing_missing')]);
+    return errors;
+  }
   if (!values.password) {
     errors.push(['password', t('error.password_missing')]);
   } else if ([...values.password].length < minPassword()) {
@@ -422,6 +454,7 @@ async function onAccept(e) {
     username: form.elements.username.value.trim(),
     password: form.elements.password.value,
     password2: form.elements.password2.value,
+    existing: joiningExisting(),
   };
   const problems = localChecks(values);
   if (problems.length) {
@@ -440,6 +473,7 @@ async function onAccept(e) {
       date_of_birth: values.date_of_birth,
       username: values.username,
       password: values.password,
+      ...(values.existing ? { existing_login: true } : {}),
     });
     finishAccepted(answer.login_url, answer.linked === true);
   } catch (err) {
@@ -542,6 +576,7 @@ async function onDecline(e) {
 // ---- start ----------------------------------------------------------------------------------
 
 $('accept-form').addEventListener('submit', onAccept);
+for (const id of ['login-new', 'login-existing']) $(id).addEventListener('change', applyLoginChoice);
 $('show-passwords').addEventListener('change', (e) => {
   const type = e.currentTarget.checked ? 'text' : 'password';
   $('password').type = type;

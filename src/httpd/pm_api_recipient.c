@@ -25,7 +25,7 @@ APLOG_USE_MODULE(portal_manager);
 
 static const char *const lookup_fields[] = { "token", NULL };
 static const char *const accept_fields[] = { "token", "date_of_birth", "username", "password",
-                                             NULL };
+                                             "existing_login", NULL };
 static const char *const reset_fields[] = { "token", "date_of_birth", "password", NULL };
 
 /* Refuses a link that cannot be used, with the status that says why (404 not
@@ -406,6 +406,41 @@ static int accept_linked(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const ch
     return pm_http_send_json(q, HTTP_CREATED, doc);
 }
 
+/* `existing_login`: true when the recipient says they already have a login to add
+ * this client to (a representative's invitation only): PM_NEXT with *join set, or
+ * the answer already sent. */
+static int read_existing_login(pm_req *q, const pm_op_token *m, int *join)
+{
+    json_t *v = pm_http_body_field(q, "existing_login");
+
+    if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
+        return pm_http_unprocessable(q, "invalid_existing_login",
+                                     "existing_login must be true or false.", "existing_login");
+    }
+    *join = json_is_true(v);
+    if (*join && pm_row_str(m->inv, TOKEN_REP_ID) == NULL) {
+        return pm_http_unprocessable(q, "existing_login_not_allowed", "A client's own "
+                                     "invitation creates a login of its own; it cannot be "
+                                     "added to another login.", "existing_login");
+    }
+    return PM_NEXT;
+}
+
+/* The password of a login the recipient already has: the rules for a new one do not
+ * apply to it (the practice may have raised the length since it was chosen). */
+static int check_existing_password(pm_req *q, const char *username, const char *password)
+{
+    if (!username_ok(username)) {
+        return pm_http_unprocessable(q, "invalid_username", "Enter the username of your "
+                                     "portal login.", "username");
+    }
+    if (password == NULL || *password == '\0' || strlen(password) > PASSWORD_MAX_BYTES) {
+        return pm_http_unprocessable(q, "invalid_password", "Enter the password of your "
+                                     "portal login.", "password");
+    }
+    return PM_NEXT;
+}
+
 static int post_accept(pm_req *q)
 {
     pm_op_ctx c;
@@ -418,16 +453,21 @@ static int post_accept(pm_req *q)
     pm_server_conf *conf = pm_server_config(q->r->server);
     pm_op_outcome o;
     json_t *doc;
-    int rc;
+    int rc, join = 0;
 
     if ((rc = resolve_kind(q, accept_fields, 0, &c, &m)) != PM_NEXT
+        || (rc = read_existing_login(q, &m, &join)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
-        || (rc = check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
+        || (rc = join ? check_existing_password(q, username, password)
+                      : check_credentials(q, &m, &st, username, password)) != PM_NEXT) {
         return rc;
     }
     if ((rc = verified_date(q, &c, &m, dob)) != PM_NEXT
         || (rc = accept_linked(q, &c, &m, username, password)) != LINK_NONE) {
         return rc;
+    }
+    if (join) {      /* no login of that username at this address: a wrong guess */
+        return link_refused(q, &c, &m);
     }
     if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
         return no_hash(q);

@@ -948,6 +948,13 @@ export async function startFakeServer(options = {}) {
     if (route === 'accept') {
       const inv = tokenInvitation(b.token);
       const c = clients.get(inv.client_id);
+      // existing_login: the account the recipient already has, its password under no new rule
+      const join = b.existing_login === true;
+      if (b.existing_login !== undefined && typeof b.existing_login !== 'boolean') {
+        fail(422, 'invalid_existing_login', 'existing_login must be true or false.', 'existing_login');
+      }
+      if (join && !inv.representative_id) fail(422, 'existing_login_not_allowed', 'Not for a client.', 'existing_login');
+      if (join && !String(b.password || '')) fail(422, 'invalid_password', 'Enter the password.', 'password');
       if (b.date_of_birth !== c.date_of_birth) {
         inv.verify_failures += 1;
         if (inv.verify_failures >= 5) { inv.status = 'locked'; failLink(423, 'locked', 'Locked.', recipientLanguage(inv)); }
@@ -967,6 +974,12 @@ export async function startFakeServer(options = {}) {
         inv.status = 'accepted';
         inv.responded_at = now();
         return [201, { login_url: '/portal/account/', linked: true }];
+      }
+      if (join) {
+        inv.verify_failures += 1;
+        const e = new HttpError(422, 'verification_failed', 'The username and password do not match.', 'password');
+        e.extra = { tries_left: 5 - inv.verify_failures };
+        throw e;
       }
       if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') fail(409, 'username_taken', 'That username is taken.', 'username');
       const pw = String(b.password || '');
