@@ -1090,6 +1090,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         " WHERE a.id = %lld AND " CLIENT_VISIBLE_TO
         " ORDER BY CASE WHEN g.client_id = a.client_id THEN 0 ELSE 1 END, g.id",
         NCOLS(PM_COLS_ACCOUNT) },
+    /* every client an account reaches now, visible or not, and the address each
+     * client's records give its person (a reset of a shared login, its enabling) */
+    [PM_SQL_ACCOUNT_ACTIVE_GRANTS] = { "pm_account_active_grants",
+        "SELECT g.client_id, CASE WHEN g.representative_id IS NULL THEN c.email "
+        "       ELSE r.email END "
+        "FROM account_grants g JOIN clients c ON c.id = g.client_id "
+        "LEFT JOIN representatives r ON r.id = g.representative_id "
+        "WHERE g.account_id = %lld AND g.status = 'active' ORDER BY g.client_id", 2 },
     /* each changes an account in the state it expects, or touches nothing */
     [PM_SQL_ACCOUNT_DISABLE] = { "pm_account_disable",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, "

@@ -48,6 +48,13 @@ static const pm_api_answer answers[] = {
     { PM_OP_EMAIL_BOUNCED, NULL, HTTP_CONFLICT, "email_bounced", "An email to this address "
       "bounced: the address does not work. Check it with the person and change it first.",
       NULL },
+    { PM_OP_ADDRESSES_DIFFER, NULL, HTTP_CONFLICT, "addresses_differ", "This login also "
+      "reaches another client whose records give this person a different email address, so "
+      "no reset link goes out until the addresses agree. Ask the practice's portal champion.",
+      NULL },
+    { PM_OP_UNSEEN_CLIENTS, NULL, HTTP_CONFLICT, "reaches_other_clients", "This login also "
+      "reaches a client you do not see, so only the practice's portal champion can turn it "
+      "on again.", NULL },
     { 0, NULL, 0, NULL, NULL, NULL }
 };
 

@@ -16,7 +16,8 @@ static const char *const outcome_names[PM_OP_OUTCOMES] = {
     "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting",
     "discharged", "no_account", "already_disabled", "already_enabled", "representative_removed",
     "account_disabled", "wrong_kind", "scope_off", "bad_dates", "home_discharged",
-    "not_staff", "access_ended", "needs_a_look"
+    "not_staff", "access_ended", "needs_a_look",
+    "addresses_differ", "unseen_clients"
 };
 
 const char *pm_op_outcome_name(pm_op_outcome o)

@@ -53,6 +53,9 @@ typedef enum pm_op_outcome {
     PM_OP_ACCESS_ENDED,         /* inviting a representative whose access has ended */
     PM_OP_NEEDS_A_LOOK,         /* a bulk invite of a client whose last invitation was locked
                                  * or declined: staff reinvite on the client's own page */
+    PM_OP_ADDRESSES_DIFFER,     /* a reset for a login whose clients' records give its person
+                                 * different addresses */
+    PM_OP_UNSEEN_CLIENTS,       /* enabling a login that reaches clients the caller cannot see */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
