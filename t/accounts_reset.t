@@ -150,6 +150,8 @@ my $t1;
     error_ok(rcpt(reset => { token => $t1, date_of_birth => $client->{date_of_birth},
                              password => uc($user) }), 422, 'weak_password', 'the username');
     error_ok(rcpt(reset => { token => $t1, date_of_birth => $client->{date_of_birth},
+                             password => ' ' x 14 }), 422, 'weak_password', 'one character repeated');
+    error_ok(rcpt(reset => { token => $t1, date_of_birth => $client->{date_of_birth},
                              password => 'x' x 73 }), 422, 'password_too_long', 'over 72 bytes');
     error_ok(rcpt(reset => { token => $t1, date_of_birth => $client->{date_of_birth},
                              password => $new_password, username => 'x' }), 400, 'unknown_field',

@@ -316,7 +316,7 @@ async function lookup() {
     $('practice-name').textContent = invitation.practice_name || t('practice.fallback_welcome');
     showReset({
       answer: invitation, token: () => token, post, show, showProblem, problemFor, announce, t, troubleText,
-      localTime: practiceTime, safeUrl, tokenCodes: TOKEN_CODES, minPassword, finished: () => { token = null; },
+      localTime: practiceTime, safeUrl, tokenCodes: TOKEN_CODES, minPassword, oneCharacterRepeated, finished: () => { token = null; },
     });
     return;
   }
@@ -362,19 +362,19 @@ function joiningExisting() {
 
 function applyLoginChoice() {
   const join = joiningExisting();
-  const words = (id, key) => { const el = $(id); el.dataset.i18n = key; el.textContent = t(key); };
-  words('accept-heading', join ? 'accept.heading_existing' : 'accept.heading');
-  words('accept-intro', join ? 'accept.intro_existing' : 'accept.intro');
-  words('username-label', join ? 'username.label_existing' : 'username.label');
-  words('username-hint', join ? 'username.hint_existing' : 'username.hint');
-  words('password-label', join ? 'password.label_existing' : 'password.label');
-  words('show-passwords-label', join ? 'password.show_one' : 'password.show');
-  words('accept-button', join ? 'accept.button_existing' : 'accept.button');
+  $('accept-heading').textContent = t(join ? 'accept.heading_existing' : 'accept.heading');
+  $('accept-intro').textContent = t(join ? 'accept.intro_existing' : 'accept.intro');
+  $('username-label').textContent = t(join ? 'username.label_existing' : 'username.label');
+  $('username-hint').textContent = t(join ? 'username.hint_existing' : 'username.hint');
+  $('password-label').textContent = t(join ? 'password.label_existing' : 'password.label');
+  $('show-passwords-label').textContent = t(join ? 'password.show_one' : 'password.show');
+  $('accept-button').textContent = t(join ? 'accept.button_existing' : 'accept.button');
   $('password-rules').hidden = join;
   $('password2-field').hidden = join;
   $('password2').required = !join;
   $('password').setAttribute('autocomplete', join ? 'current-password' : 'new-password');
-  $('password').setAttribute('aria-describedby', join ? 'password-error' : 'password-rules password-error');
+  const described = ['password-rules', 'password-error'];
+  $('password').setAttribute('aria-describedby', described.slice(join ? 1 : 0).join(' '));
   $('rule-length').textContent = t('rules.length', { n: minPassword() });
   for (const id of ['username', 'password', 'password2']) setFieldError(id, '');
 }
@@ -421,6 +421,12 @@ const ACCEPT_ERRORS = {
   invalid_password: ['password', () => t('error.password_existing_missing')],
 };
 
+// "            " or "aaaaaaaaaaaa": long enough, guessed at once (the server refuses it too)
+function oneCharacterRepeated(password) {
+  const chars = [...password];
+  return chars.length > 0 && chars.every((c) => c === chars[0]);
+}
+
 function localChecks(values) {
   const errors = [];
   if (!/^\d{4}-\d{2}-\d{2}$/.test(values.date_of_birth)) {
@@ -438,6 +444,8 @@ function localChecks(values) {
     errors.push(['password', t('error.password_short', { n: minPassword() })]);
   } else if (values.username && values.password.toLowerCase() === values.username.toLowerCase()) {
     errors.push(['password', t('error.password_is_username')]);
+  } else if (oneCharacterRepeated(values.password)) {
+    errors.push(['password', t('error.password_repeated')]);
   }
   if (values.password && values.password2 !== values.password) {
     errors.push(['password2', t('error.password_mismatch')]);

@@ -11,6 +11,7 @@
 const $ = (id) => document.getElementById(id);
 
 let t = (key) => key;
+let repeated = () => false;   // the page's oneCharacterRepeated
 
 function say(key, values = {}) {
   return t(key, values);
@@ -93,6 +94,8 @@ function localChecks(v, username, min) {
   else if ([...v.password].length < min) errors.push(['reset-password', say('reset.err_short', { n: min })]);
   else if (username && v.password.toLowerCase() === username.toLowerCase()) {
     errors.push(['reset-password', say('reset.err_username')]);
+  } else if (repeated(v.password)) {
+    errors.push(['reset-password', say('reset.err_repeated')]);
   }
   if (v.password && v.password2 !== v.password) errors.push(['reset-password2', say('reset.err_mismatch')]);
   return errors;
@@ -169,9 +172,10 @@ async function submit(page, form, answer, min, e) {
 // page: { answer (the lookup), token(), post(path, body), show(viewId, focusId),
 //   showProblem(problem), problemFor(err), announce(text), localTime(iso), safeUrl(url),
 //   t(key, values) (the catalog's words), troubleText(err) (network or service trouble),
-//   tokenCodes, minPassword(), finished() (forget the token) }
+//   tokenCodes, minPassword(), oneCharacterRepeated(password), finished() (forget the token) }
 export function showReset(page) {
   t = page.t;
+  repeated = page.oneCharacterRepeated;
   const answer = { ...page.answer, localTime: page.localTime };
   const min = page.minPassword();
   const form = build(answer, min);

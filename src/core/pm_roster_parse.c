@@ -123,6 +123,13 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
                                : i == F_DOB || i == F_EMAIL ? 0 : MAX_NAME_CHARS);
         good &= usable[i];
     }
+    for (i = F_FIRST; i <= F_LAST; i++) {
+        /* no name has markup: refused here as the staff API refuses it */
+        if (usable[i] && v[i] && strpbrk(v[i], "<>") != NULL) {
+            pm_roster_add_error(ps, where, names[i], "%s may not contain < or >", names[i]);
+            good = 0;
+        }
+    }
     e->external_id = v[F_EXTERNAL_ID];
     e->first_name = v[F_FIRST];
     e->last_name = v[F_LAST];

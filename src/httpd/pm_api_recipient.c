@@ -245,6 +245,25 @@ static int username_ok(const char *u)
 
 /* The password rules (at most 72 bytes, at least password_min_length characters,
  * not the username or the email address), before any date of birth is compared. */
+/* One character over and over ("            ", "aaaaaaaaaaaa"): long enough, guessed
+ * at once. The password is valid UTF-8 here: its lead byte says the first
+ * character's length. */
+static int one_character_repeated(const char *password)
+{
+    unsigned char lead = (unsigned char)password[0];
+    size_t first = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4, i;
+
+    if (lead == 0) {
+        return 1;
+    }
+    for (i = first; password[i]; i += first) {
+        if (strncmp(password + i, password, first) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int check_password(pm_req *q, const pm_op_token *m, const pm_settings *st,
                           const char *username, const char *password)
 {
@@ -257,12 +276,14 @@ static int check_password(pm_req *q, const pm_op_token *m, const pm_settings *st
     }
     if (password == NULL || !pm_utf8_valid(password, strlen(password), 0)
         || chars < (size_t)st->password_min_length
+        || one_character_repeated(password)
         || strcasecmp(password, username) == 0
         || strcasecmp(password, pm_row_str(m->inv, TOKEN_EMAIL)) == 0) {
         return pm_http_unprocessable(q, "weak_password",
                                      apr_psprintf(q->r->pool, "Choose a password of at least %d "
                                      "characters that is not your username or email "
-                                     "address.", (int)st->password_min_length),
+                                     "address, nor one character repeated.",
+                                     (int)st->password_min_length),
                                      "password");
     }
     return PM_NEXT;

@@ -177,6 +177,7 @@ MRN-2,,Smith,1975-05-07,,maybe
 MRN-7,Eve,Late,1980-01-01,eve@example.org
 MRN-8,Gus,Good,1980-01-01,,
 MRN-8,Gus,Again,1980-01-01,,
+MRN-9,<script>x</script>,Tag,1980-01-01,,
 EOF
 adm "$RDB" clients sync "$T/bad.csv" --dry-run
 is "$rc" 1 "bad rows in a dry run: exit 1"
@@ -186,6 +187,7 @@ like "$err" "line 4: first_name is missing" "missing first name reported (line 4
 like "$err" "line 4: active must be true or false" "bad active reported (line 4)"
 like "$err" "line 5: has 5 fields, the header has 6" "short row reported (line 5)"
 like "$err" "line 7: this chart number is also on line 6" "a chart number named twice reported (line 7)"
+like "$err" "line 8: first_name may not contain < or >" "markup in a name reported (line 8)"
 is "$(snapshot)" "$before" "bad rows: the database is untouched"
 
 printf 'external_id,first_name,last_name,date_of_birth,email,nickname\n' >"$T/hdr.csv"

@@ -906,6 +906,9 @@ export async function startFakeServer(options = {}) {
     return inv;
   }
 
+  // one character over and over: refused as the module refuses it
+  const oneRepeated = (pw) => [...pw].every((ch) => ch === [...pw][0]);
+
   function recipientApi(method, route, body) {
     if (method !== 'POST') fail(405, 'method_not_allowed', 'POST only', null, { Allow: 'POST' });
     const b = body || {};
@@ -929,7 +932,7 @@ export async function startFakeServer(options = {}) {
       const c = clients.get(inv.client_id);
       const a = accountOf(inv);
       const pw = String(b.password || '');
-      if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === a.username.toLowerCase()) {
+      if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === a.username.toLowerCase() || oneRepeated(pw)) {
         fail(422, 'weak_password', 'The password is too weak.', 'password');
       }
       if (b.date_of_birth !== c.date_of_birth) {
@@ -983,7 +986,7 @@ export async function startFakeServer(options = {}) {
       }
       if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') fail(409, 'username_taken', 'That username is taken.', 'username');
       const pw = String(b.password || '');
-      if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase()) {
+      if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase() || oneRepeated(pw)) {
         fail(422, 'weak_password', 'The password is too weak.', 'password');
       }
       accounts.set(username.toLowerCase(), { id: nextId++, username, password: pw, client_id: c.id, representative_id: inv.representative_id, active: true, created_at: now() });
