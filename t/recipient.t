@@ -538,10 +538,13 @@ sub refused_everywhere {
     error_ok(call(accept => { %base, username => 42 }), 422, 'invalid_username', 'username a number');
     my $row = invitation_row($inv_id);
     is($row->{verify_failures}, 0, 'malformed usernames count nothing (checked before the date)');
+    my $left = 5;
     for my $taken ('taken.name', 'TAKEN.NAME', 'Taken.Name') {
         my $d = error_ok(call(accept => { %base, username => $taken }), 409, 'username_taken',
                          "username '$taken' (case-insensitively taken)");
         is($d->{error}{field}, 'username', "username '$taken': field");
+        $left--;
+        is($d->{tries_left}, $left, "username '$taken': the tries left are said ($left)");
     }
     $row = invitation_row($inv_id);
     is($row->{status}, 'pending', 'refused usernames did not consume the token');

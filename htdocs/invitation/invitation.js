@@ -413,8 +413,11 @@ const ACCEPT_ERRORS = {
   verification_failed: [(err) => (err.field === 'password' ? 'password' : 'date_of_birth'),
     (err) => (err.field === 'password' ? t('error.link_mismatch') : t('error.dob_mismatch')) + ' '
     + (err.triesLeft === null ? t('error.tries_unknown') : tCount('error.tries_left', err.triesLeft))],
+  invalid_date_of_birth: ['date_of_birth', () => t('error.dob_invalid')],
   account_not_linkable: ['username', () => t('error.account_not_linkable')],
-  username_taken: ['username', () => t('error.username_taken')],
+  // a taken username costs a try, as a wrong date does: say how many are left
+  username_taken: ['username', (err) => t('error.username_taken')
+    + (err.triesLeft === null ? '' : ' ' + tCount('error.tries_left', err.triesLeft))],
   invalid_username: ['username', () => t('error.invalid_username')],
   weak_password: ['password', () => t('error.weak_password', { n: minPassword() })],
   password_too_long: ['password', () => t('error.password_too_long')],
@@ -483,7 +486,7 @@ async function onAccept(e) {
       password: values.password,
       ...(values.existing ? { existing_login: true } : {}),
     });
-    finishAccepted(answer.login_url, answer.linked === true);
+    finishAccepted(answer.login_url, answer.linked === true, values.username);
   } catch (err) {
     await handleAnswerError(err, 'accept');
   } finally {
@@ -526,19 +529,17 @@ function safeUrl(url) {
   }
 }
 
-function finishAccepted(loginUrl, linked) {
+// The page stays until the person follows the link on: no timed redirect, so that a
+// screen reader finishes reading it and the username chosen can be noted.
+function finishAccepted(loginUrl, linked, username) {
   token = null;
   const target = safeUrl(loginUrl);
   $('done-heading').textContent = t('done.accepted_heading');
-  $('done-text').textContent = linked ? t('done.linked_text')
-    : t(target ? 'done.accepted_redirect' : 'done.accepted_text');
+  $('done-text').textContent = linked ? t('done.linked_text') : t('done.accepted_text', { username });
   $('done-link').hidden = !target;
   if (target) $('login-link').href = target;
   document.title = t('document.accepted');
   show('view-done', 'done-heading');
-  // a new account goes on to the sign-in page; a joined one stays, so that the person
-  // reads that this client was added to the login they already use
-  if (target && !linked) setTimeout(() => { location.assign(target); }, 1200);
 }
 
 // ---- decline --------------------------------------------------------------------------------

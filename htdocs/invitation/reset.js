@@ -103,6 +103,7 @@ function localChecks(v, username, min) {
 
 const FIELD_ERRORS = {
   verification_failed: ['reset-dob', () => say('reset.err_verification')],
+  invalid_date_of_birth: ['reset-dob', () => say('reset.err_dob_invalid')],
   weak_password: ['reset-password', (min) => say('reset.err_weak', { n: min })],
   password_too_long: ['reset-password', () => say('reset.err_long')],
 };

@@ -427,6 +427,19 @@ static int accept_linked(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const ch
     return pm_http_send_json(q, HTTP_CREATED, doc);
 }
 
+/* A taken username cost an attempt: the answer says how many are left, as a wrong
+ * date of birth's does. */
+static int username_taken(pm_req *q, const pm_op_attempt *a)
+{
+    json_t *extra = pm_json_object(q->r->pool);
+
+    pm_json_set_int(extra, "tries_left", a->tries_left);
+    return pm_http_send_error_with(q, HTTP_CONFLICT, "username_taken",
+                                   apr_psprintf(q->r->pool, "That username is taken. Please "
+                                   "choose another (%d %s left).", (int)a->tries_left,
+                                   a->tries_left == 1 ? "try" : "tries"), "username", extra);
+}
+
 /* `existing_login`: true when the recipient says they already have a login to add
  * this client to (a representative's invitation only): PM_NEXT with *join set, or
  * the answer already sent. */
@@ -472,6 +485,7 @@ static int post_accept(pm_req *q)
     const char *password = body_string(q, "password");
     const char *hash;
     pm_server_conf *conf = pm_server_config(q->r->server);
+    pm_op_attempt a;
     pm_op_outcome o;
     json_t *doc;
     int rc, join = 0;
@@ -493,7 +507,10 @@ static int post_accept(pm_req *q)
     if ((hash = bcrypt_hash(q->r->pool, password)) == NULL) {
         return no_hash(q);
     }
-    if ((o = pm_op_accept(&c, &m, username, hash)) != PM_OP_OK) {
+    if ((o = pm_op_accept(&c, &m, username, hash, &a)) == PM_OP_USERNAME_TAKEN) {
+        return username_taken(q, &a);
+    }
+    if (o != PM_OP_OK) {
         return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);

@@ -207,9 +207,10 @@ pm_op_outcome pm_op_token_resolve(pm_op_ctx *c, pm_op_token *t);
 pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *dob,
                                 pm_op_attempt *a);
 /* Consumes the token and creates the account (bcrypt hash); a taken username
- * costs an attempt (USERNAME_TAKEN, or the outcome that attempt met). */
+ * costs an attempt (USERNAME_TAKEN with *a's tries_left, or the outcome that
+ * attempt met). */
 pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
-                           const char *hash);
+                           const char *hash, pm_op_attempt *a);
 /* Consumes a representative's invitation and gives an existing account (the same
  * person's login for another client) a grant on this client, as this representative. */
 pm_op_outcome pm_op_accept_linked(pm_op_ctx *c, const pm_op_token *t, long long account_id);

@@ -192,13 +192,12 @@ pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *
 
 /* A taken username rolls the consumption back and costs an attempt, so usernames
  * cannot be probed without limit by the holder of a link. */
-static pm_op_outcome username_taken(pm_op_ctx *c, const pm_op_token *t)
+static pm_op_outcome username_taken(pm_op_ctx *c, const pm_op_token *t, pm_op_attempt *a)
 {
-    pm_op_attempt a;
     pm_op_outcome o;
 
     pm_db_rollback(c->db);
-    o = reserve_attempt(c, t, NULL, "invitation.username_taken", &a);
+    o = reserve_attempt(c, t, NULL, "invitation.username_taken", a);
     return o == PM_OP_OK ? PM_OP_USERNAME_TAKEN : o;
 }
 
@@ -218,7 +217,7 @@ static pm_op_outcome consume(pm_op_ctx *c, const pm_op_token *t, const char *sta
 }
 
 pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
-                           const char *hash)
+                           const char *hash, pm_op_attempt *a)
 {
     apr_array_header_t *rows;
     pm_op_outcome o;
@@ -233,7 +232,7 @@ pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *usern
         return PM_OP_DB_UNAVAILABLE;
     }
     if (rows->nelts == 0) {
-        return username_taken(c, t);
+        return username_taken(c, t, a);
     }
     /* its grant on the client comes with it (the portal_accounts_home_grant trigger,
      * migration 017: the representative's scopes and days) */

@@ -102,17 +102,32 @@ describe('recipient page', () => {
     assert.equal(sent.date_of_birth, '1975-04-11');
     await screenshot(page, 'recipient-dob-mismatch');
 
+    // a date the server cannot take (the future): said at the field, not "something went wrong"
+    await page.getByLabel('Your date of birth').fill('2031-04-12');
+    await accept.click();
+    await page.locator('#date-of-birth-error').filter({ hasText: 'it can’t be in the future' }).waitFor();
+    assert.equal(await page.getByLabel('Your date of birth').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#accept-error').isVisible(), false, 'no general error box');
+
     await page.getByLabel('Your date of birth').fill('1975-04-12');
     await page.getByLabel('Choose a username').fill('taken');
     await accept.click();
     await page.locator('#username-error').filter({ hasText: 'already taken' }).waitFor();
+    await page.locator('#username-error').filter({ hasText: /You have \d more tries before the invitation locks/ }).waitFor();
     assert.equal(await page.locator('#date-of-birth-error').isVisible(), false);
 
     await page.getByLabel('Show passwords').check();
     assert.equal(await page.getByLabel('Choose a password').getAttribute('type'), 'text');
     await page.getByLabel('Choose a username').fill('blake.adams');
-    // 201 {login_url} → the page goes there (it asks for the new credentials: Basic auth)
-    await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'), accept.click()]);
+    // 201 {login_url} → the page says so with the username, and stays until the person
+    // follows the link on (no timed redirect a screen reader cannot finish)
+    await accept.click();
+    await page.getByRole('heading', { name: 'Your account is ready' }).waitFor();
+    await page.locator('#done-text').filter({ hasText: 'your username, blake.adams,' }).waitFor();
+    await page.waitForTimeout(2000);
+    assert.equal(new URL(page.url()).pathname, '/portal/invitation/', 'still on the page after 2 s');
+    await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'),
+      page.getByRole('link', { name: 'Go to the sign-in page' }).click()]);
     assertNoProblems(page);
 
     // the new account works, and a second use of the link says so kindly
@@ -148,7 +163,8 @@ describe('recipient page', () => {
       // 16 characters: the page sends it, and the server (same minimum) accepts it
       await page.getByLabel('Choose a password').fill(fifteen + 'x');
       await page.getByLabel('Type the password again').fill(fifteen + 'x');
-      await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'), accept.click()]);
+      await accept.click();
+      await page.getByRole('heading', { name: 'Your account is ready' }).waitFor();
       assertNoProblems(page);
       await page.context().close();
     } finally {

@@ -156,7 +156,11 @@ describe('recipient page in Spanish', () => {
 
     await page.getByLabel('Mostrar las contraseñas').check();
     await page.getByLabel('Elija un nombre de usuario').fill('cliente.es');
-    await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'), accept.click()]);
+    await accept.click();
+    await page.getByRole('heading', { name: 'Su cuenta está lista' }).waitFor();
+    await page.locator('#done-text').filter({ hasText: 'su nombre de usuario, cliente.es,' }).waitFor();
+    await Promise.all([page.waitForRequest(server.baseURL + '/portal/account/'),
+      page.getByRole('link', { name: 'Ir a la página de inicio de sesión' }).click()]);
     assertNoProblems(page);
     await page.context().close();
 

@@ -958,6 +958,10 @@ export async function startFakeServer(options = {}) {
       }
       if (join && !inv.representative_id) fail(422, 'existing_login_not_allowed', 'Not for a client.', 'existing_login');
       if (join && !String(b.password || '')) fail(422, 'invalid_password', 'Enter the password.', 'password');
+      // a date that can never match costs no try (as the module)
+      if (typeof b.date_of_birth !== 'string' || b.date_of_birth > new Date().toISOString().slice(0, 10)) {
+        fail(422, 'invalid_date_of_birth', 'The date of birth must be a real date.', 'date_of_birth');
+      }
       if (b.date_of_birth !== c.date_of_birth) {
         inv.verify_failures += 1;
         if (inv.verify_failures >= 5) { inv.status = 'locked'; failLink(423, 'locked', 'Locked.', recipientLanguage(inv)); }
@@ -984,7 +988,12 @@ export async function startFakeServer(options = {}) {
         e.extra = { tries_left: 5 - inv.verify_failures };
         throw e;
       }
-      if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') fail(409, 'username_taken', 'That username is taken.', 'username');
+      if (accounts.has(username.toLowerCase()) || username.toLowerCase() === 'taken') {
+        inv.verify_failures += 1;   // a taken username costs a try, as in the module
+        const e = new HttpError(409, 'username_taken', 'That username is taken.', 'username');
+        e.extra = { tries_left: 5 - inv.verify_failures };
+        throw e;
+      }
       const pw = String(b.password || '');
       if ([...pw].length < settingsDoc().password_min_length || pw.toLowerCase() === username.toLowerCase() || pw.toLowerCase() === inv.email.toLowerCase() || oneRepeated(pw)) {
         fail(422, 'weak_password', 'The password is too weak.', 'password');
