@@ -1,7 +1,10 @@
 // Portal invitation — the page the invitation email links to.
 //
 // The token rides in the fragment (#t=TOKEN) so no server ever sees it in a URL. We take it
-// out of the address bar at once and keep it in memory only. Opening the page changes
+// out of the address bar (and so out of the browser's history) at once and keep it for this
+// tab only (sessionStorage), so that a reload, Back from the sign-in page or a phone
+// restoring a discarded tab opens the same invitation again; it is forgotten as soon as the
+// link is used up or refused for good. Opening the page changes
 // nothing; only the POSTs below accept or decline. A password reset link (lookup kind
 // "reset") gets its own screen from reset.js.
 
@@ -14,17 +17,32 @@ const FALLBACK_MIN_PASSWORD = 12;
 
 const $ = (id) => document.getElementById(id);
 
-let token = takeToken();
+const KEPT_TOKEN = 'portal-invitation-token';
+let token = tokenFromAddress() || keptToken();
 let invitation = null; // the lookup answer
 
-function takeToken() {
+// The token of the address's #t=, kept for this tab; null when the address has none.
+function tokenFromAddress() {
   const hash = location.hash || '';
   const m = /(?:^#|&)t=([^&]*)/.exec(hash);
   if (hash) {
     history.replaceState(history.state, '', location.pathname + location.search);
   }
   if (!m || !m[1]) return null;
-  try { return decodeURIComponent(m[1]); } catch { return m[1]; }
+  let value;
+  try { value = decodeURIComponent(m[1]); } catch { value = m[1]; }
+  try { sessionStorage.setItem(KEPT_TOKEN, value); } catch { /* storage off: memory only */ }
+  return value;
+}
+
+function keptToken() {
+  try { return sessionStorage.getItem(KEPT_TOKEN); } catch { return null; }
+}
+
+// The link is used up (accepted, declined, a new password set) or refused for good.
+function forgetToken() {
+  token = null;
+  try { sessionStorage.removeItem(KEPT_TOKEN); } catch { /* nothing kept */ }
 }
 
 // ---- words ----------------------------------------------------------------------------------
@@ -223,6 +241,7 @@ function announce(text) {
 }
 
 function showProblem(code) {
+  if (TOKEN_CODES.has(code)) forgetToken();
   const keyBase = (resetLink && RESET_PROBLEMS.has(code) ? 'problem.reset.' : 'problem.') + code;
   $('problem-heading').textContent = t(keyBase + '.title');
   $('problem-text').textContent = t(keyBase + '.text');
@@ -316,7 +335,7 @@ async function lookup() {
     $('practice-name').textContent = invitation.practice_name || t('practice.fallback_welcome');
     showReset({
       answer: invitation, token: () => token, post, show, showProblem, problemFor, announce, t, troubleText,
-      localTime: practiceTime, safeUrl, tokenCodes: TOKEN_CODES, minPassword, oneCharacterRepeated, finished: () => { token = null; },
+      localTime: practiceTime, safeUrl, tokenCodes: TOKEN_CODES, minPassword, oneCharacterRepeated, finished: forgetToken,
     });
     return;
   }
@@ -532,7 +551,7 @@ function safeUrl(url) {
 // The page stays until the person follows the link on: no timed redirect, so that a
 // screen reader finishes reading it and the username chosen can be noted.
 function finishAccepted(loginUrl, linked, username) {
-  token = null;
+  forgetToken();
   const target = safeUrl(loginUrl);
   $('done-heading').textContent = t('done.accepted_heading');
   $('done-text').textContent = linked ? t('done.linked_text') : t('done.accepted_text', { username });
@@ -567,7 +586,7 @@ async function onDecline(e) {
   $('decline-error').hidden = true;
   try {
     await post('decline', { token });
-    token = null;
+    forgetToken();
     const name = (invitation && invitation.practice_name) || t('practice.fallback');
     $('done-heading').textContent = t('done.declined_heading');
     $('done-text').textContent = t('done.declined_text', { practice: name });
@@ -596,7 +615,7 @@ $('decline-no').addEventListener('click', closeDecline);
 $('decline-yes').addEventListener('click', onDecline);
 $('problem-retry').addEventListener('click', lookup);
 window.addEventListener('hashchange', () => {
-  const fresh = takeToken();
+  const fresh = tokenFromAddress();
   if (fresh) {
     token = fresh;
     $('accept-form').reset();

@@ -59,7 +59,9 @@ describe('recipient page', () => {
     assert.equal(lookup.headers['x-requested-with'], 'portal-manager');
     assert.match(lookup.headers['content-type'], /^application\/json/);
     assert.deepEqual(JSON.parse(lookup.body), { token });
-    assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
+    // kept for this tab only (a reload reopens it), never across tabs or sessions
+    assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 1]);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('portal-invitation-token')), token);
     await assertNoHorizontalScroll(page);
     await checkA11y(page, 'recipient invitation');
     await screenshot(page, 'recipient-invitation');
@@ -200,6 +202,26 @@ describe('recipient page', () => {
     assert.equal(await sp.locator('#client-status').textContent(), 'Declined the invitation');
     await sp.locator('.inv-item').first().getByText('Declined by recipient').waitFor();
     await staff.close();
+  });
+
+  test('a reload keeps the invitation open in this tab; once it is used, it is forgotten', async () => {
+    const { token } = await invite(21);
+    const page = await openLink(token);
+    const heading = page.locator('#welcome-heading');
+    await heading.waitFor();
+    const welcome = await heading.textContent();
+    assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
+    await page.reload();
+    await page.locator('#view-loading[hidden]').waitFor({ state: 'attached' });
+    assert.equal(await heading.textContent(), welcome, 'after a reload: the same invitation');
+    assert.equal(await page.locator('#view-invitation').isVisible(), true);
+    await page.locator('#decline-open').click();
+    await page.locator('#decline-yes').click();
+    await page.locator('#view-done, #view-declined').first().waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the used link is not kept');
+    await page.reload();
+    await page.getByRole('heading', { name: 'This link is incomplete' }).waitFor();
+    await page.context().close();
   });
 
   test('a representative is asked for the client’s date of birth', async () => {
