@@ -240,6 +240,7 @@ sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef,
     my @a = audit_since($mark);
     audit_row_ok(\@a, $res, { action => 'outbox.cancel', username => 'admin', client_id => 9751,
                              object_id => $row{queued}, result => 'ok' }, 'cancel');
+    like($a[-1]{detail} // '', qr/"from":"queued"/, 'cancel: the audit row says what it was (queued)');
     my $view = json_ok(staff(GET => '/clients/9751'), 200, 'the client\'s view') || {};
     is($view->{portal_status}, 'email_cancelled',
        'the client\'s status: its invitation email cancelled, not "could not be delivered"');
@@ -269,6 +270,7 @@ sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef,
     my @a = audit_since($mark);
     audit_row_ok(\@a, $res, { action => 'outbox.retry', username => 'admin', client_id => undef,
                              object_id => $row{failed}, result => 'ok' }, 'retry');
+    like($a[-1]{detail} // '', qr/"from":"failed"/, 'retry: the audit row says what it was (failed)');
     my $r = wait_outbox($row{failed}, sub { $_[0]{status} eq 'sent' }, 15);
     is($r && $r->{status}, 'sent', 'retry: the worker sent the failed email');
     ok(scalar(wait_mail_to('failed.t15o@example.test', 5)), 'retry: the email arrived');

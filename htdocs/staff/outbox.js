@@ -91,6 +91,15 @@ function neverTried(e) {
   return e.status === 'queued' && !e.attempts && !e.last_error;
 }
 
+// When it was queued and, once out, when the mail server took it: the champion who is
+// asked "did the email go?" answers with a time.
+function whenCell(e) {
+  const td = h('td', { 'data-label': 'Queued and sent' });
+  if (e.created_at) td.append(h('span', { class: 'when', text: 'Queued ' + localTime(e.created_at) }));
+  if (e.sent_at) td.append(h('span', { class: 'when', text: 'Sent ' + localTime(e.sent_at) }));
+  return td;
+}
+
 function rowFor(e) {
   const actions = h('td', { class: 'actions-cell' });
   if (e.status === 'retrying' || e.status === 'failed') actions.append(actionButton(e, 'retry'));
@@ -103,6 +112,7 @@ function rowFor(e) {
     cell('Attempts', String(e.attempts)),
     cell('Next try', waiting ? nextTry(e) : ''),
     cell('Last server reply', replyText(e)),
+    whenCell(e),
     actions);
 }
 

@@ -203,16 +203,22 @@ static int change_outbox_row(pm_req *q, pm_sql_id stmt, const char *action,
                              const char *allowed)
 {
     apr_pool_t *p = q->r->pool;
-    const char *id = pm_arg_int(p, q->ids[0]), *status;
+    const char *id = pm_arg_int(p, q->ids[0]), *status, *before = NULL;
     apr_array_header_t *rows;
     long long client_id;
     json_t *detail;
     int changed = 0;
 
+    /* what it was, for the audit row (the change below still decides by its WHERE) */
     if (pm_db_begin(q->db) != APR_SUCCESS
-        || (stmt == PM_SQL_OUTBOX_RETRY_NOW
-            ? pm_db_exec(q->db, stmt, &changed, pm_arg_int(p, pm_now_sec(q->r)), id)
-            : pm_db_exec(q->db, stmt, &changed, id)) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id) != APR_SUCCESS) {
+        pm_db_rollback(q->db);
+        return pm_http_db_unavailable(q);
+    }
+    before = rows->nelts == 1 ? pm_row_str(pm_first_row(rows), OUTBOX_STATUS) : NULL;
+    if ((stmt == PM_SQL_OUTBOX_RETRY_NOW
+         ? pm_db_exec(q->db, stmt, &changed, pm_arg_int(p, pm_now_sec(q->r)), id)
+         : pm_db_exec(q->db, stmt, &changed, id)) != APR_SUCCESS
         || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id) != APR_SUCCESS) {
         pm_db_rollback(q->db);
         return pm_http_db_unavailable(q);
@@ -225,6 +231,7 @@ static int change_outbox_row(pm_req *q, pm_sql_id stmt, const char *action,
     client_id = pm_row_int(pm_first_row(rows), OUTBOX_CLIENT_ID, 0);
     detail = pm_json_object(p);
     pm_json_set_str(detail, "status", status);
+    pm_json_set_str(detail, "from", before);     /* queued, retrying or failed */
     if (changed != 1) {
         pm_db_rollback(q->db);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00480)

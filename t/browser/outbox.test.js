@@ -234,6 +234,35 @@ test('a next try already past reads "As soon as the mail server answers" (stand-
   }
 });
 
+// "Did the email go?": each email says when it was queued and, once out, when the mail
+// server took it, in the practice's clock.
+test('each email says when it was queued and when it was sent (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  const row = { invitation_id: 7, client_id: 10, client_first_name: 'James', client_last_name: 'Smith',
+    purpose: 'invitation', kind: 'client_invitation', to: 'james.smith@example.org' };
+  fake.outbox.push({ ...row, id: 1, status: 'sent', attempts: 1, created_at: now - 7200, sent_at: now - 7100 });
+  fake.outbox.push({ ...row, id: 2, status: 'queued', attempts: 0, created_at: now - 60 });
+  const at = (t) => new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(t * 1000));
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#rows tr').nth(1).waitFor();
+    const when = (id) => page.locator(`#rows tr[data-id="${id}"] td[data-label="Queued and sent"] .when`).allTextContents();
+    assert.deepEqual(await when(1), ['Queued ' + at(now - 7200), 'Sent ' + at(now - 7100)]);
+    assert.deepEqual(await when(2), ['Queued ' + at(now - 60)], 'not sent yet: no sent time');
+    assert.equal(await page.getByRole('columnheader', { name: 'Queued and sent' }).isVisible(), true);
+    await checkA11y(page, 'outbox with queued and sent times');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});
+
 // A queued email never tried and without an error is waiting its turn (the worker is woken
 // at once; the pace may hold it): not "As soon as the mail server answers", which speaks of
 // an outage nobody has seen.
