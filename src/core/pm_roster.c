@@ -10,6 +10,8 @@
 
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BATCH 256          /* entries between two clears of the scratch pool */
@@ -643,6 +645,33 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
                                  s->audit->nelts);
 }
 
+/* The problems in the order of the file: a duplicate chart number is found when its
+ * batch is applied, after later lines' own problems; those without a line or index
+ * (the discharge refusals) last; otherwise in the order found. */
+static int error_order(const void *a, const void *b)
+{
+    const pm_roster_error *x = *(pm_roster_error *const *)a, *y = *(pm_roster_error *const *)b;
+    long kx = x->where > 0 ? x->where : LONG_MAX, ky = y->where > 0 ? y->where : LONG_MAX;
+
+    return kx != ky ? (kx < ky ? -1 : 1) : (x < y ? -1 : x > y);
+}
+
+static void sort_errors(apr_pool_t *p, apr_array_header_t *errors)
+{
+    pm_roster_error **order = apr_palloc(p, sizeof(*order) * (apr_size_t)(errors->nelts + 1));
+    pm_roster_error *sorted = apr_palloc(p, sizeof(*sorted) * (apr_size_t)(errors->nelts + 1));
+    int i;
+
+    for (i = 0; i < errors->nelts; i++) {
+        order[i] = &APR_ARRAY_IDX(errors, i, pm_roster_error);
+    }
+    qsort(order, (size_t)errors->nelts, sizeof(*order), error_order);
+    for (i = 0; i < errors->nelts; i++) {
+        sorted[i] = *order[i];
+    }
+    memcpy(errors->elts, sorted, sizeof(*sorted) * (apr_size_t)errors->nelts);
+}
+
 apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
                              pm_roster_read_fn read, void *ctx, pm_roster_result *res)
 {
@@ -673,6 +702,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     }
     pm_db_use_pool(db, previous);
     apr_pool_destroy(s.batch);
+    sort_errors(p, res->errors);
     return rv;
 }
 

@@ -219,6 +219,18 @@ apr_status_t pm_roster_read_more(pm_roster_parser *ps)
 }
 
 /* Moves on to the next chunk of whole records: 1, none left: 0, read error: -1. */
+/* A JSON document (a FHIR Bundle sent as CSV): its first character, after a byte-order
+ * mark and white space, opens an object or an array, which no CSV header does. */
+static int looks_like_json(const char *b, apr_size_t n)
+{
+    apr_size_t i = n >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) {
+        i++;
+    }
+    return i < n && (b[i] == '{' || b[i] == '[');
+}
+
 static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
 {
     apr_size_t cut;
@@ -239,6 +251,11 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
         if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
             return -1;
         }
+    }
+    if (!ps->header_read && ps->next_line == 1 && looks_like_json(ps->buf, cut)) {
+        pm_roster_add_error(ps, 1, NULL, "this is JSON, not CSV: a FHIR Bundle is read as FHIR "
+                            "(--format fhir, or Content-Type application/fhir+json)");
+        return 0;
     }
     ps->cut = cut;
     apr_pool_clear(ps->chunk_pool);
@@ -348,7 +365,7 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
             return 1;
         }
     }
-    if (r == 0 && !ps->header_read) {
+    if (r == 0 && !ps->header_read && ps->errors->nelts == 0) {   /* else said already */
         pm_roster_add_error(ps, 1, NULL, "the file is empty; its first line must be " CSV_HEADER);
     }
     return r;

@@ -190,6 +190,20 @@ like "$err" "line 7: this chart number is also on line 6" "a chart number named 
 like "$err" "line 8: first_name may not contain < or >" "markup in a name reported (line 8)"
 is "$(snapshot)" "$before" "bad rows: the database is untouched"
 
+# the problems in the order of the file: the chart number named again (found when its batch
+# is applied) before a later line's bad date (found as the line is read)
+printf 'external_id,first_name,last_name,date_of_birth,email\nMRN-31,Ann,Lee,1980-01-01,\nMRN-31,Ann,Lee,1980-01-01,\nMRN-32,Bo,Lee,1980-13-01,\n' >"$T/order.csv"
+adm "$RDB" clients sync "$T/order.csv" --dry-run
+is "$(printf '%s\n' "$err" | grep -o 'line [0-9]*:' | tr '\n' ' ')" "line 3: line 4: " "problems listed in line order"
+
+# a FHIR Bundle given as CSV: one problem that says what to do, not two about quotes and emptiness
+printf '{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"}}]}\n' >"$T/bundle.txt"
+adm "$RDB" clients sync "$T/bundle.txt" --format csv
+is "$rc" 1 "a bundle read as CSV: exit 1"
+like "$err" "bundle.txt line 1: this is JSON, not CSV: a FHIR Bundle is read as FHIR \(--format fhir" "a bundle read as CSV: says to read it as FHIR"
+like "$err" "1 problem in" "a bundle read as CSV: one problem only"
+unlike "$err" "the file is empty" "a bundle read as CSV: not called empty"
+
 printf 'external_id,first_name,last_name,date_of_birth,email,nickname\n' >"$T/hdr.csv"
 adm "$RDB" clients sync "$T/hdr.csv"
 is "$rc" 1 "an unknown column: exit 1"
