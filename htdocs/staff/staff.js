@@ -422,6 +422,7 @@ function resetForms() {
     form.reset();
     clearFormErrors(form);
   }
+  delete $('rep-form').dataset.languageChosen;
   updateNoteCounter();
   closeSubform('declined');
   closeSubform('rep');
@@ -1468,9 +1469,11 @@ function initClientActions() {
 
   // invite client representative
   $('rep-open').addEventListener('click', () => {
-    if ($('rep-form').hidden) openSubform('rep');
+    if ($('rep-form').hidden) { presetRepLanguage(); openSubform('rep'); }
     else { closeSubform('rep'); }
   });
+  // a language staff chose stays chosen when the form is closed and opened again
+  $('rep-language').addEventListener('change', () => { $('rep-form').dataset.languageChosen = '1'; });
   $('rep-cancel').addEventListener('click', () => { closeSubform('rep'); $('rep-open').focus(); });
   $('rep-form').addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -1507,6 +1510,7 @@ function initClientActions() {
       try {
         await api('POST', 'clients/' + state.clientId + '/representatives', body);
         form.reset();
+        delete form.dataset.languageChosen;
         $('rep-email-warning').hidden = true;
         delete form.dataset.sharedEmail;
         closeSubform('rep');
@@ -1530,6 +1534,17 @@ function initClientActions() {
       }
     });
   });
+}
+
+// A new representative's emails: in the client's own language (from the roster) unless
+// staff choose another. The practice's default language is not something this page can
+// read (GET api/me does not say it), so a client without a language leaves the default.
+function presetRepLanguage() {
+  const form = $('rep-form');
+  if (form.dataset.languageChosen) return;
+  const select = $('rep-language');
+  const own = state.view && state.view.preferred_language;
+  select.value = own && [...select.options].some((o) => o.value === own) ? own : '';
 }
 
 // A representative normally has an address of their own: the client's address gets a

@@ -120,6 +120,48 @@ describe('staff page', () => {
     }
   });
 
+  // The demo walk-through: a Spanish-speaking family's parent got English emails because the
+  // representative form left "Language of the emails" at the practice's default although the
+  // client's own panel said Español.
+  test('invite client representative: the language of the emails starts as the client\'s own', async () => {
+    server.clients.get(25).preferred_language = 'es';   // Avery Diaz
+    try {
+      const page = await staffPage();
+      await pickClient(page, 'Diaz', /Diaz, Avery/);
+      await page.locator('#client-language').filter({ hasText: 'Español' }).waitFor();
+      const open = page.getByRole('button', { name: 'invite client representative' });
+      const language = page.getByLabel('Language of the emails');
+      await open.click();
+      assert.equal(await language.inputValue(), 'es', 'the client\'s language is chosen for the new representative');
+      // staff may still choose otherwise, and that choice survives closing the form
+      await language.selectOption('en');
+      await page.keyboard.press('Escape');
+      await open.click();
+      assert.equal(await language.inputValue(), 'en', 'what staff chose stays chosen');
+      await language.selectOption('es');
+      await page.getByLabel('E-mail:').fill('lucia.diaz@example.org');
+      await page.getByLabel('First name:').fill('Lucía');
+      await page.getByLabel('Last name:').fill('Diaz');
+      await page.locator('#rep-form').getByRole('button', { name: 'invite', exact: true }).click();
+      await page.locator('.rep-item').filter({ hasText: 'Lucía Diaz' }).getByText('Español').waitFor();
+      const post = apiCalls(/^POST \/portal-manager\/api\/clients\/25\/representatives$/).at(-1);
+      assert.equal(JSON.parse(post.body).preferred_language, 'es', 'the invitation goes in the client\'s language');
+      // the next representative starts from the client's language again
+      await open.click();
+      assert.equal(await language.inputValue(), 'es');
+      await page.keyboard.press('Escape');
+
+      // a client without a language of their own: the practice's default, as before
+      await pickClient(page, 'Diaz', /Diaz, Blake/);
+      await open.click();
+      assert.equal(await language.inputValue(), '', 'no language of the client: the practice\'s default');
+      assertNoProblems(page);
+      await page.context().close();
+    } finally {
+      delete server.clients.get(25).preferred_language;
+    }
+  });
+
   test('Enter opens the client when exactly one matches; with several the arrow keys choose', async () => {
     const page = await staffPage();
     const box = page.getByRole('combobox', { name: 'Client' });
