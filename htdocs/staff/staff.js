@@ -700,10 +700,32 @@ function itemError(key) {
   return text ? h('p', { class: 'field-error', id: 'err-' + key.replace(/[^a-z0-9]/gi, '-'), text }) : null;
 }
 
+// An inline confirmation closes without doing anything: back to the button that opened it.
+function cancelConfirm(openerId) {
+  state.confirming = null;
+  renderClient();
+  $(openerId)?.focus();
+}
+
+// Escape in an inline confirmation is its Cancel / Keep (as Escape closes the sub-forms).
+function cancelOnEscape(cancel) {
+  return (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    e.stopPropagation();
+    cancel();
+  };
+}
+
+// Every inline confirmation opens the same way: focus on its first field when it has one,
+// else on its safe button (Keep / Cancel), never on the one that acts, so a second Enter
+// does not revoke, remove or end anything; Escape cancels it.
+
 // The inline "are you sure?" for revoking, or null.
 function revokeConfirm(inv) {
   if (state.confirming !== 'revoke:' + inv.id) return null;
-  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm revoke' },
+  const cancel = () => cancelConfirm('inv-' + inv.id + '-revoke');
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm revoke', onkeydown: cancelOnEscape(cancel) },
     h('p', { text: 'Revoke the invitation to ' + inv.email + '? The link in the email will stop working.' }),
     h('div', { class: 'actions' },
       h('button', {
@@ -711,8 +733,7 @@ function revokeConfirm(inv) {
         onclick: (e) => revokeInvitation(inv, e.currentTarget),
       }, 'Revoke invitation'),
       h('button', {
-        type: 'button', class: 'btn btn-link', id: 'inv-' + inv.id + '-revoke-no',
-        onclick: () => { state.confirming = null; renderClient(); $('inv-' + inv.id + '-revoke')?.focus(); },
+        type: 'button', class: 'btn btn-link', id: 'inv-' + inv.id + '-revoke-no', onclick: cancel,
       }, 'Keep it')));
 }
 
@@ -736,7 +757,7 @@ function invitationButtons(inv, who) {
       onclick: () => {
         state.confirming = 'revoke:' + inv.id;
         renderClient();
-        $('inv-' + inv.id + '-revoke-yes')?.focus();
+        $('inv-' + inv.id + '-revoke-no')?.focus();
       },
     }, 'Revoke', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
   ];
@@ -766,7 +787,7 @@ function renderInvitationList(invitations) {
   const who = fullName(state.view);
   const [latest, ...older] = invitations;
   const frag = document.createDocumentFragment();
-  frag.append(h('h3', { class: 'small-heading', text: 'Latest client invitation' }));
+  frag.append(h('h3', { class: 'small-heading', id: 'client-invitation-heading', tabindex: -1, text: 'Latest client invitation' }));
   frag.append(h('ul', { class: 'inv-list', 'aria-label': 'Latest client invitation' }, invitationItem(latest, who)));
   if (older.length) {
     const details = h('details', { class: 'older', id: 'older-invitations' },
@@ -795,7 +816,8 @@ function representativeItem(rep) {
   // One row of actions; an open confirmation takes its place.
   let actions = inv ? revokeConfirm(inv) : null;
   if (!actions && state.confirming === removeKey) {
-    actions = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm removal of ' + name },
+    const cancel = () => cancelConfirm('rep-' + rep.id + '-remove');
+    actions = h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm removal of ' + name, onkeydown: cancelOnEscape(cancel) },
       h('p', { text: 'Remove ' + name + ' as a representative? Any pending invitation stops working and their portal account is turned off.' }),
       h('div', { class: 'actions' },
         h('button', {
@@ -803,8 +825,7 @@ function representativeItem(rep) {
           onclick: (e) => removeRepresentative(rep, e.currentTarget),
         }, 'Remove ' + name),
         h('button', {
-          type: 'button', class: 'btn btn-link', id: 'rep-' + rep.id + '-remove-no',
-          onclick: () => { state.confirming = null; renderClient(); $('rep-' + rep.id + '-remove')?.focus(); },
+          type: 'button', class: 'btn btn-link', id: 'rep-' + rep.id + '-remove-no', onclick: cancel,
         }, 'Keep')));
   }
   if (!actions) {
@@ -819,13 +840,13 @@ function representativeItem(rep) {
         onclick: () => {
           state.confirming = removeKey;
           renderClient();
-          $('rep-' + rep.id + '-remove-yes')?.focus();
+          $('rep-' + rep.id + '-remove-no')?.focus();
         },
       }, 'Remove representative', h('span', { class: 'visually-hidden', text: ' ' + name })));
   }
   return h('li', { class: 'rep-item', 'data-representative-id': rep.id },
     h('div', { class: 'rep-head' },
-      h('h4', { class: 'rep-name', text: name }),
+      h('h4', { class: 'rep-name', id: 'rep-' + rep.id + '-name', tabindex: -1, text: name }),
       rep.relationship ? h('span', { class: 'rep-rel', text: RELATIONSHIP[rep.relationship] || rep.relationship }) : null,
       rep.preferred_language ? h('span', { class: 'rep-rel', lang: rep.preferred_language, text: LANGUAGE[rep.preferred_language] || rep.preferred_language }) : null,
       h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
@@ -887,7 +908,11 @@ function accessForm(rep, name) {
   const offered = new Set([...offeredScopes(), ...(rep.scopes || [])]);
   const boxes = SCOPES.filter((k) => offered.has(k)).map((k) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', name: 'scopes', value: k, checked: (shown.scopes || []).includes(k) }), ' ' + SCOPE[k]));
-  const form = h('form', { class: 'subform access-form', id: id + '-form', novalidate: true, 'aria-label': 'Portal access of ' + name },
+  const cancel = () => { state.accessDraft = null; cancelConfirm(id + '-edit'); };
+  const form = h('form', {
+    class: 'subform access-form', id: id + '-form', novalidate: true, 'aria-label': 'Portal access of ' + name,
+    onkeydown: cancelOnEscape(cancel),
+  },
     h('fieldset', { class: 'field access-fields' },
       h('legend', { class: 'field-label', text: 'What ' + name + ' may use in the portal' }), boxes),
     h('div', { class: 'field-pair' },
@@ -900,8 +925,7 @@ function accessForm(rep, name) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save access'),
       h('button', {
-        type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel',
-        onclick: () => { state.confirming = null; state.accessDraft = null; renderClient(); $(id + '-edit')?.focus(); },
+        type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel', onclick: cancel,
       }, 'Cancel')));
   form.addEventListener('input', () => { state.accessDraft = { id: rep.id, ...accessBody(form) }; });
   form.addEventListener('submit', (e) => {
@@ -986,7 +1010,8 @@ function accountDetails(acct) {
 // The inline confirmation of "Turn off account", with its optional reason.
 function disableConfirm(acct) {
   const id = 'acct-' + acct.id;
-  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm turning off ' + acct.username },
+  const cancel = () => cancelConfirm(id + '-disable');
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm turning off ' + acct.username, onkeydown: cancelOnEscape(cancel) },
     h('p', { text: sharedLogin(acct)
       ? 'Turn off the account ' + acct.username + ' for this client? It also signs in for ' + otherClientsWords(acct.other_clients)
         + ': it keeps those and no longer reaches ' + fullName(state.view) + '.'
@@ -1003,8 +1028,7 @@ function disableConfirm(acct) {
         onclick: (e) => disableAccount(acct, e.currentTarget),
       }, sharedLogin(acct) ? 'Turn off for this client' : 'Turn off account'),
       h('button', {
-        type: 'button', class: 'btn btn-link', id: id + '-disable-no',
-        onclick: () => { state.confirming = null; renderClient(); $(id + '-disable')?.focus(); },
+        type: 'button', class: 'btn btn-link', id: id + '-disable-no', onclick: cancel,
       }, 'Keep it')));
 }
 
@@ -1020,7 +1044,8 @@ function accountAddress(acct) {
 function resetConfirm(acct) {
   const id = 'acct-' + acct.id;
   const to = accountAddress(acct);
-  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the password reset of ' + acct.username },
+  const cancel = () => cancelConfirm(id + '-reset');
+  return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm the password reset of ' + acct.username, onkeydown: cancelOnEscape(cancel) },
     h('p', { id: id + '-reset-question', text: 'Email a password reset link for ' + acct.username + ' to '
       + (to || 'the address on file') + '? The link works once, for up to 24 hours. The current password keeps working until the new one is set.' }),
     h('div', { class: 'actions' },
@@ -1030,8 +1055,7 @@ function resetConfirm(acct) {
         onclick: (e) => resetPassword(acct, to, e.currentTarget),
       }, 'Send reset email'),
       h('button', {
-        type: 'button', class: 'btn btn-link', id: id + '-reset-no',
-        onclick: () => { state.confirming = null; renderClient(); $(id + '-reset')?.focus(); },
+        type: 'button', class: 'btn btn-link', id: id + '-reset-no', onclick: cancel,
       }, 'Cancel')));
 }
 
@@ -1106,7 +1130,10 @@ function reviewSection(acct) {
   const who = accountOwner(acct).replace(/^Representative: /, '');
   const error = reviewError(acct);
   if (state.confirming === 'keep:' + acct.id) {
-    const form = h('form', { class: 'confirm', id: id + '-form', novalidate: true, 'aria-label': 'Keep the access of ' + who },
+    const form = h('form', {
+      class: 'confirm', id: id + '-form', novalidate: true, 'aria-label': 'Keep the access of ' + who,
+      onkeydown: cancelOnEscape(() => reviewStep(acct, null, id + '-keep')),
+    },
       h('p', { text: (state.view.minor ? 'The client turns 18 on ' + calendarDate(state.view.turns_18_on) + '. ' : 'The client is now an adult. ')
         + 'Keep ' + who + '’s portal access? Say why, for example that a guardianship continues.' }),
       h('label', { for: id + '-note', class: 'field-label', text: 'Why the access continues' }),
@@ -1136,7 +1163,10 @@ function reviewSection(acct) {
     return form;
   }
   if (state.confirming === 'end:' + acct.id) {
-    return h('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm ending the access of ' + who },
+    return h('div', {
+      class: 'confirm', role: 'group', 'aria-label': 'Confirm ending the access of ' + who,
+      onkeydown: cancelOnEscape(() => reviewStep(acct, null, id + '-end')),
+    },
       h('p', { text: 'End ' + who + '’s portal access to this client? Their account stays, but it no longer reaches this client.' }),
       error,
       h('div', { class: 'actions' },
@@ -1161,7 +1191,7 @@ function reviewSection(acct) {
       }, 'Keep access', h('span', { class: 'visually-hidden', text: ' of ' + who })),
       h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: id + '-end',
-        onclick: () => reviewStep(acct, 'end:' + acct.id, id + '-end-yes'),
+        onclick: () => reviewStep(acct, 'end:' + acct.id, id + '-end-no'),
       }, 'End access', h('span', { class: 'visually-hidden', text: ' of ' + who }))));
 }
 
@@ -1193,12 +1223,16 @@ async function loadReviews() {
       + (r.representative.relationship ? ' (' + (RELATIONSHIP[r.representative.relationship] || r.representative.relationship) + ')' : ''))));
 }
 
-// After an account action the pressed button is gone (re-rendered or replaced): focus
-// the first of these that is there now, unless focus already found a place.
-function focusAccount(...ids) {
+// After an action the pressed button is often gone (re-rendered or replaced): focus the
+// first of these that is there now and can take focus (shown, not disabled), unless focus
+// already found a place.
+function focusFirst(...ids) {
   if (document.activeElement && document.activeElement !== document.body) return;
   for (const id of ids) {
-    if ($(id)) { $(id).focus(); return; }
+    const el = $(id);
+    if (!el || el.disabled || !el.getClientRects().length) continue;
+    el.focus();
+    if (document.activeElement === el) return;
   }
 }
 
@@ -1211,7 +1245,7 @@ async function disableAccount(acct, button) {
       ? 'The account ' + acct.username + ' no longer reaches this client. It still signs in for its other clients.'
       : 'The account ' + acct.username + ' was turned off. It can no longer sign in.',
     { already_active: 'This person already has another active portal account.' });
-  focusAccount(id + '-enable', id + '-disable-yes', id + '-disable');
+  focusFirst(id + '-enable', id + '-disable-yes', id + '-disable');
 }
 
 async function resetPassword(acct, to, button) {
@@ -1226,7 +1260,7 @@ async function resetPassword(acct, to, button) {
       invitation_pending: 'An invitation to this person is still open. Revoke it first.',
       send_limit_reached: 'The reset email was sent as often as allowed. The last link keeps working until it expires.',
     });
-  focusAccount(id + '-reset', id + '-reset-yes', id + '-enable');
+  focusFirst(id + '-reset', id + '-reset-yes', id + '-enable');
 }
 
 async function enableAccount(acct, button) {
@@ -1238,7 +1272,7 @@ async function enableAccount(acct, button) {
       already_active: 'This person already has another active portal account. Turn that one off first.',
       client_discharged: 'The client is discharged, so their portal accounts stay off.',
     });
-  focusAccount(id + '-disable', id + '-enable');
+  focusFirst(id + '-disable', id + '-enable');
 }
 
 // ---- polling for delivery updates -----------------------------------------------------------
@@ -1311,10 +1345,16 @@ function cooldownText(inv) {
   };
 }
 
-function revokeInvitation(inv, button) {
-  return afterItemAction('inv:' + inv.id, button,
+// After a revoke the confirmation is gone: on a representative's card, focus goes to their
+// Reinvite (now offered) or else their name; on the client's, to "reinvite client" or
+// else the invitation's heading.
+async function revokeInvitation(inv, button) {
+  await afterItemAction('inv:' + inv.id, button,
     () => api('POST', 'invitations/' + inv.id + '/revoke'),
     'The invitation to ' + inv.email + ' was revoked.');
+  const repId = inv.representative_id;
+  if (repId !== null && repId !== undefined) focusFirst('rep-' + repId + '-reinvite', 'rep-' + repId + '-name');
+  else focusFirst('invite-client', 'client-invitation-heading');
 }
 
 // Access ended with the login kept: a reinvite can join that login again, or the person
@@ -1325,10 +1365,13 @@ function keptAccountHint(rep) {
     text: fullName(rep) + ' still has a portal account. If you reinvite them, ask them to enter that account’s username and password when they accept: this client is added back to it, and no second account is made.' });
 }
 
-function reinviteRepresentative(rep, button) {
-  return afterItemAction('rep:' + rep.id, button,
+// Reinvite goes once the invitation is out: focus on the representative's name, from where
+// the new invitation's Resend and Revoke come next.
+async function reinviteRepresentative(rep, button) {
+  await afterItemAction('rep:' + rep.id, button,
     () => api('POST', 'representatives/' + rep.id + '/invitations'),
     'An invitation to ' + fullName(rep) + ' is on its way.');
+  focusFirst('rep-' + rep.id + '-reinvite', 'rep-' + rep.id + '-name');
 }
 
 async function removeRepresentative(rep, button) {

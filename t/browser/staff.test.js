@@ -305,7 +305,7 @@ describe('staff page', () => {
     await page.getByRole('button', { name: 'Keep it' }).click();
     assert.equal(await page.getByRole('button', { name: 'Revoke invitation', exact: true }).count(), 0);
     await latest.getByRole('button', { name: /Revoke/ }).click();
-    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Revoke invitation');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Keep it', 'focus on the safe button');
     await page.getByRole('button', { name: 'Revoke invitation', exact: true }).click();
     await latest.getByText('Revoked by staff', { exact: true }).waitFor();
     assert.ok((await latest.locator('dt').allTextContents()).includes('Revoked'), 'the end is dated as "Revoked"');
@@ -489,6 +489,12 @@ describe('staff page', () => {
     await reason.waitFor();
     assert.equal(await reason.evaluate((el) => el === document.activeElement), true, 'focus moves to the reason');
     assert.equal(apiCalls(DISABLE).length, 0, 'nothing changes before the confirmation');
+    // Escape backs out, to the button that opened it
+    await page.keyboard.press('Escape');
+    await reason.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9001-disable', 'Escape returns to the button');
+    await page.getByRole('button', { name: 'Turn off account Casey.Hughes' }).click();
+    await reason.waitFor();
     await reason.fill('Moved to another practice');
     await checkA11y(page, 'staff account disable confirmation');
     await page.getByRole('button', { name: 'Turn off account', exact: true }).click();
@@ -597,6 +603,13 @@ describe('staff page', () => {
       await form.getByRole('button', { name: 'Cancel' }).click();
       await item.getByRole('button', { name: 'Keep access of Pat Carter' }).waitFor();
       assert.equal(await item.getByText('Please say why the access continues.').count(), 0, 'the error went with its question');
+      // End access asks with the focus on Cancel, and Escape backs out
+      await item.getByRole('button', { name: 'End access of Pat Carter' }).click();
+      await item.getByRole('button', { name: 'End access', exact: true }).waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9201-review-end-no', 'focus on Cancel, not End access');
+      await page.keyboard.press('Escape');
+      await item.getByRole('button', { name: 'End access', exact: true }).waitFor({ state: 'detached' });
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9201-review-end', 'Escape returns to the button');
       assertNoProblems(page);
     } finally {
       server.accounts.delete('pat.carter');
@@ -1045,6 +1058,83 @@ describe('staff page', () => {
     await page.getByRole('button', { name: 'Remove Rita Adams' }).click();
     await page.getByText('No representatives yet.').waitFor();
     assert.ok(server.representatives.get(repId).removed_at);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  // The demo walk-through: after Revoke or Reinvite focus fell back to <body>, and the revoke
+  // question opened on "Revoke invitation", so a double Enter revoked.
+  test('keyboard: revoke asks with the focus on Keep, Escape backs out; after Revoke and Reinvite focus stays on the card', async () => {
+    const page = await staffPage();
+    await pickClient(page, 'Diaz', /Diaz, Blake/);
+    const focused = () => page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    await page.getByLabel('E-mail:').fill('marta.diaz@example.org');
+    await page.getByLabel('First name:').fill('Marta');
+    await page.getByLabel('Last name:').fill('Diaz');
+    await page.locator('#rep-form').getByRole('button', { name: 'invite', exact: true }).click();
+    const card = page.locator('.rep-item').filter({ hasText: 'Marta Diaz' });
+    await card.getByText('Email sent').waitFor({ timeout: 10000 });
+    const repId = Number(await card.getAttribute('data-representative-id'));
+    const inv = server.latestInvitation(26, repId);
+
+    // the question opens on the safe button: Enter, Enter keeps the invitation
+    const revoke = card.getByRole('button', { name: 'Revoke invitation to Marta Diaz' });
+    await revoke.focus();
+    await page.keyboard.press('Enter');
+    await card.getByRole('button', { name: 'Keep it' }).waitFor();
+    assert.equal(await focused(), 'inv-' + inv.id + '-revoke-no', 'focus on “Keep it”');
+    await page.keyboard.press('Enter');
+    await card.getByRole('button', { name: 'Keep it' }).waitFor({ state: 'detached' });
+    assert.equal(server.invitations.get(inv.id).status, 'pending', 'a double Enter revokes nothing');
+    assert.equal(await focused(), 'inv-' + inv.id + '-revoke', 'back on Revoke');
+    // Escape backs out too
+    await page.keyboard.press('Enter');
+    await card.getByRole('button', { name: 'Keep it' }).waitFor();
+    await page.keyboard.press('Escape');
+    await card.getByRole('button', { name: 'Keep it' }).waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'inv-' + inv.id + '-revoke', 'Escape returns to Revoke');
+    // the same for Remove representative
+    await card.getByRole('button', { name: 'Remove representative Marta Diaz' }).focus();
+    await page.keyboard.press('Enter');
+    await card.getByRole('button', { name: 'Remove Marta Diaz' }).waitFor();
+    assert.equal(await focused(), 'rep-' + repId + '-remove-no', 'focus on “Keep”');
+    await page.keyboard.press('Escape');
+    await card.getByRole('button', { name: 'Remove Marta Diaz' }).waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'rep-' + repId + '-remove', 'Escape returns to Remove representative');
+
+    // revoke for real: focus lands on the Reinvite the card now offers
+    await revoke.focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'inv-' + inv.id + '-revoke-yes');
+    await page.keyboard.press('Enter');
+    await card.getByText('Invitation revoked by staff').waitFor();
+    await page.waitForFunction(() => document.activeElement !== document.body);
+    assert.equal(await focused(), 'rep-' + repId + '-reinvite', 'after Revoke: the card\'s Reinvite, not the page');
+    // reinvite: focus on the representative's name, ahead of the new invitation's buttons
+    await page.keyboard.press('Enter');
+    await card.getByText('Invited, waiting for a reply').waitFor();
+    await page.waitForFunction(() => document.activeElement !== document.body);
+    assert.equal(await focused(), 'rep-' + repId + '-name', 'after Reinvite: the representative\'s name');
+    await page.keyboard.press('Tab');
+    assert.match(await page.evaluate(() => document.activeElement.textContent), /^(Resend|Revoke|Change access)/,
+      'Tab goes on within the card');
+
+    // the client's own invitation: after Revoke, focus on "reinvite client"
+    await page.getByRole('button', { name: 'invite client', exact: true }).click();
+    const latest = page.locator('#client-invitations .inv-item').first();
+    await latest.getByText('Email sent').waitFor({ timeout: 10000 });
+    await latest.getByRole('button', { name: /^Revoke/ }).focus();
+    await page.keyboard.press('Enter');
+    await latest.getByRole('button', { name: 'Keep it' }).waitFor();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await latest.getByText('Revoked by staff', { exact: true }).waitFor();
+    await page.waitForFunction(() => document.activeElement !== document.body);
+    assert.equal(await focused(), 'invite-client', 'after Revoke: “reinvite client”');
+    assert.equal(await page.locator('#invite-client').textContent(), 'reinvite client');
+    await checkA11y(page, 'staff focus after revoke');
     assertNoProblems(page);
     await page.context().close();
   });
