@@ -137,48 +137,132 @@ export function calendarDate(ymd) {
   return dateFmt.format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
 }
 
-let statusTimer = null;
+// ---- the status region and its toast ----------------------------------------------------------
+//
+// announce() says a text through the status region (role="status", read by screen readers)
+// and shows the same text in the toast, which is aria-hidden (it would be read twice).
+// The toast goes by itself after TOAST_MS, but not while the pointer is on it or focus is in
+// it (then TOAST_MS after it leaves); its button, or Escape inside it, closes it at once.
+// It never covers a control: it sits at the bottom of the window, or at the top when the
+// bottom would cover one, or else in the free band between controls nearest the bottom;
+// with no room anywhere it waits out of sight (all checked again whenever focus moves, the
+// page scrolls or changes), and the status region has said it anyway.
 
-// What the toast must leave visible: the control in use, the errors, the forms' fields and buttons.
-const TOAST_AVOIDS = '.field-error:not([hidden]), input:not([type="hidden"]), select, textarea, form button';
+const TOAST_MS = 6000;
 
-// The toast sits at the bottom of the window unless it would cover the control in use, an
-// error or a form field on screen; then it moves to the top. Where it would cover one
-// there too (a phone's window full of form), it goes: the status region has said it
-// already. Checked again whenever focus moves or the page scrolls.
+const toast = {
+  on: false,          // a message is being shown (it may be waiting out of sight)
+  timer: null,
+  held: false,        // pointer on it or focus in it
+  lastFocus: null,    // where focus was before it went into the toast
+  frame: 0,
+};
+
+// What the toast must leave visible: every control and link, the errors, the client list's options.
+const TOAST_AVOIDS = 'a[href], button, input:not([type="hidden"]), select, textarea, summary, '
+  + '[tabindex]:not([tabindex="-1"]), [role="option"], .field-error:not([hidden])';
+
 function placeToast() {
-  const toast = $('toast');
-  if (!toast || toast.hidden) return;
+  const el = $('toast');
+  if (!el || !toast.on) return;
   const avoid = [document.activeElement, ...document.querySelectorAll(TOAST_AVOIDS)]
-    .filter((el) => el && el !== document.body && el.getClientRects().length);
-  const covers = (where) => {
-    toast.classList.toggle('toast-top', where === 'top');
-    const t = toast.getBoundingClientRect();
-    return avoid.some((el) => {
-      const r = el.getBoundingClientRect();
-      return t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom;
-    });
-  };
-  if (covers('bottom') && covers('top')) hideToast();
+    .filter((c) => c && c !== document.body && !el.contains(c) && c.getClientRects().length);
+  el.hidden = false;
+  el.classList.remove('toast-top');
+  el.style.top = '';
+  el.style.bottom = '';
+  const t = el.getBoundingClientRect();        // at the bottom of the window
+  const edge = window.innerHeight - t.bottom;  // its distance from the window's edge
+  const gap = 4;
+  // the bands of the window taken by a control under the toast's width
+  const taken = [];
+  for (const c of avoid) {
+    const r = c.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && r.left < t.right && t.left < r.right &&
+        r.bottom > 0 && r.top < window.innerHeight) taken.push([r.top - gap, r.bottom + gap]);
+  }
+  const fits = (y) => y >= edge / 2 && y + t.height <= window.innerHeight - edge / 2 &&
+    taken.every(([a, b]) => y + t.height <= a || y >= b);
+  if (fits(t.top)) return;                       // the bottom
+  if (fits(edge)) { el.classList.add('toast-top'); return; }
+  // else the free band nearest the bottom: just above or just below a control
+  const spots = taken.flatMap(([a, b]) => [a - t.height, b]).filter(fits);
+  if (!spots.length) { el.hidden = true; return; }
+  el.style.top = Math.max(...spots) + 'px';
+  el.style.bottom = 'auto';
 }
 
-function hideToast() {
-  clearTimeout(statusTimer);
-  $('toast').hidden = true;
+// Re-placed at most once a frame, when the page changes under it (a list re-rendered, a
+// form opened), not only when focus moves or the page scrolls.
+function placeToastSoon() {
+  if (!toast.on || toast.frame) return;
+  toast.frame = requestAnimationFrame(() => { toast.frame = 0; placeToast(); });
 }
-document.addEventListener('focusin', placeToast);
-window.addEventListener('scroll', placeToast, { passive: true });
+
+function startToastTimer() {
+  clearTimeout(toast.timer);
+  if (!toast.held) toast.timer = setTimeout(() => closeToast(false), TOAST_MS);
+}
+
+function closeToast(returnFocus) {
+  const el = $('toast');
+  clearTimeout(toast.timer);
+  toast.on = false;
+  toast.held = false;
+  const hadFocus = el.contains(document.activeElement);
+  el.hidden = true;
+  // the close button is gone with it: back to where the user was
+  if (hadFocus || returnFocus) {
+    const back = toast.lastFocus;
+    if (back && back.isConnected && back.getClientRects().length) back.focus();
+  }
+}
+
+function initToast() {
+  const el = $('toast');
+  if (!el || el.dataset.ready) return;
+  el.dataset.ready = '1';
+  const hold = () => { toast.held = true; clearTimeout(toast.timer); };
+  const release = () => {
+    toast.held = el.matches(':hover') || el.contains(document.activeElement);
+    if (toast.on) startToastTimer();
+  };
+  el.addEventListener('mouseenter', hold);
+  el.addEventListener('mouseleave', release);
+  el.addEventListener('focusin', hold);
+  el.addEventListener('focusout', () => setTimeout(release, 0));
+  el.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    closeToast(true);
+  });
+  $('toast-close')?.addEventListener('click', () => closeToast(true));
+  document.addEventListener('focusin', (e) => {
+    if (!el.contains(e.target)) toast.lastFocus = e.target;
+    placeToast();
+  });
+  window.addEventListener('scroll', placeToast, { passive: true });
+  window.addEventListener('resize', placeToastSoon);
+  new MutationObserver((records) => {
+    if (records.some((r) => !el.contains(r.target))) placeToastSoon();
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['hidden'] });
+}
+
+// module scripts run once the page is parsed: the toast is there
+initToast();
 
 export function announce(text) {
   const region = $('status');
-  const toast = $('toast');
   region.textContent = '';
   // A fresh text node each time so repeated messages are announced again.
   setTimeout(() => { region.textContent = text; }, 50);
-  toast.textContent = text;
-  toast.hidden = false;
-  clearTimeout(statusTimer);
-  statusTimer = setTimeout(hideToast, 6000);
+  const el = $('toast');
+  if (!el) return;
+  initToast();
+  const shown = $('toast-text') || el;
+  shown.textContent = text;
+  toast.on = true;
+  startToastTimer();
   placeToast();
 }
 

@@ -871,6 +871,78 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  // The demo walk-through: "Showing Mateo Hernández." stayed over the "Remove representative"
+  // button of a phone's window; only form fields and errors were kept clear.
+  test('the toast covers no button or link (390 px), closes with its button or Escape, waits while pointed at', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Casey' && x.last_name === 'Diaz');
+    const rep = { id: 9300, client_id: c.id, email: 'rosa.diaz@example.org', first_name: 'Rosa', last_name: 'Diaz',
+      relationship: 'parent', preferred_language: 'es', removed_at: null, scopes: ['messages', 'billing', 'forms', 'appointments'],
+      starts_at: null, ends_at: null };
+    server.representatives.set(rep.id, rep);
+    const page = await staffPage({ viewport: { width: 390, height: 640 } });
+    try {
+      await pickClient(page, 'Diaz', /Diaz, Casey/);
+      const toast = page.locator('#toast');
+      await toast.filter({ hasText: 'Showing Casey Diaz.' }).waitFor();
+      await page.locator('#status').filter({ hasText: 'Showing Casey Diaz.' }).waitFor();
+      assert.equal(await page.locator('#toast-text').getAttribute('aria-hidden'), 'true',
+        'screen readers hear it once, from the status region');
+      const covered = () => page.evaluate(() => {
+        const el = document.getElementById('toast');
+        if (el.hidden) return [];
+        const t = el.getBoundingClientRect();
+        return [...document.querySelectorAll('a[href], button, input, select, textarea, summary')]
+          .filter((x) => !el.contains(x))
+          .filter((x) => {
+            const r = x.getBoundingClientRect();
+            return r.width && r.height && t.left < r.right && r.left < t.right && t.top < r.bottom && r.top < t.bottom;
+          }).map((x) => x.id || x.textContent.trim());
+      });
+      const remove = page.getByRole('button', { name: 'Remove representative Rosa Diaz' });
+      for (const block of ['end', 'center', 'start']) {
+        await remove.evaluate((el, blk) => el.scrollIntoView({ block: blk }), block);
+        await page.waitForTimeout(50);
+        assert.deepEqual(await covered(), [], 'the toast covers no control with “Remove representative” at the ' + block);
+      }
+      await remove.evaluate((el) => el.scrollIntoView({ block: 'end' }));
+      await page.waitForTimeout(50);
+      if (await toast.isVisible()) await checkA11y(page, 'staff toast with its close button');
+
+      // the close button (in a window taller than the page, so the toast has room at the bottom)
+      await page.setViewportSize({ width: 1024, height: 2400 });
+      const change = page.getByRole('button', { name: 'change', exact: true });
+      const said = 'That is already the client’s email address.';
+      await change.click();
+      await toast.filter({ hasText: said }).waitFor();
+      const close = page.getByRole('button', { name: 'Close this message' });
+      await close.click();
+      await toast.waitFor({ state: 'hidden' });
+      assert.equal(await page.locator('#status').textContent(), said, 'what it said stays said');
+
+      // Escape inside it closes it and puts focus back where it was
+      await change.focus();
+      await page.keyboard.press('Enter');
+      await toast.filter({ hasText: said }).waitFor();
+      await close.focus();
+      await page.keyboard.press('Escape');
+      await toast.waitFor({ state: 'hidden' });
+      assert.equal(await change.evaluate((el) => el === document.activeElement), true, 'focus back on “change”');
+
+      // it goes by itself, but not while the pointer is on it
+      await page.keyboard.press('Enter');
+      await toast.filter({ hasText: said }).waitFor();
+      await toast.hover();
+      await page.waitForTimeout(7000);
+      assert.equal(await toast.isVisible(), true, 'kept while pointed at');
+      await page.mouse.move(5, 5);
+      await toast.waitFor({ state: 'hidden', timeout: 9000 });
+      assertNoProblems(page);
+    } finally {
+      server.representatives.delete(rep.id);
+      await page.context().close();
+    }
+  });
+
   test('resend after the cool-down sends a new email; not_pending is explained', async () => {
     const page = await staffPage();
     await pickClient(page, 'Emery', /Adams, Emery/);
