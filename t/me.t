@@ -27,11 +27,18 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
     ok($me->{admin}, 'admin: admin is true (a sub-request for PUT /admin/settings is allowed)');
     ok(is_json_bool($me->{representatives_enabled}), 'admin: representatives_enabled is a JSON boolean');
     like($me->{max_sends_per_invitation} // '', qr/^\d+$/, 'admin: max_sends_per_invitation is a number');
-    is_deeply([sort keys %$me], [qw(admin display_name email max_sends_per_invitation notify
-                                    representative_scopes representatives_enabled time_zone
-                                    username)],
+    is_deeply([sort keys %$me], [qw(admin default_language display_name email
+                                    max_sends_per_invitation notify representative_scopes
+                                    representatives_enabled time_zone username)],
               'admin: exactly the documented fields')
         or diag explain $me;
+    is($me->{default_language}, 'en', 'admin: default_language, the setting\'s default (en)');
+    is(staff(PUT => '/admin/settings', user => 'admin', json => { default_language => 'es' })->code, 200,
+       'default_language es');
+    is(json_ok(staff(GET => '/me', user => 'clin1'), 200, 'GET /me')->{default_language}, 'es',
+       'GET /me answers the practice\'s default language, which the staff page names');
+    is(staff(PUT => '/admin/settings', user => 'admin', json => { default_language => undef })->code, 200,
+       'default_language back to its default');
     like($me->{time_zone} // '', qr{^[A-Za-z_]+(?:/[A-Za-z_+\-]+)*$},
          "admin: time_zone, the server's zone while the setting is unset ($me->{time_zone})");
     # the pages show times on the practice's clock: the setting, when a champion sets it

@@ -582,11 +582,18 @@ function showRepresentativeInvite() {
   if ($('rep-open').hidden && !$('rep-form').hidden) closeSubform('rep');
 }
 
+// "The practice’s default (English)": the language a recipient without one of their own
+// gets (GET api/me's default_language), named.
+function practiceDefaultText() {
+  const code = state.me && state.me.default_language;
+  return 'The practice’s default' + (code ? ' (' + (LANGUAGE[code] || code) + ')' : '');
+}
+
 // The language of the client's own emails (from the roster): its name in that language,
 // or the practice's default when the client has none.
 function showClientLanguage(code) {
   const dd = $('client-language');
-  dd.textContent = code ? (LANGUAGE[code] || code) : 'The practice’s default';
+  dd.textContent = code ? (LANGUAGE[code] || code) : practiceDefaultText();
   if (code) dd.setAttribute('lang', code);
   else dd.removeAttribute('lang');
 }
@@ -848,7 +855,8 @@ function representativeItem(rep) {
     h('div', { class: 'rep-head' },
       h('h4', { class: 'rep-name', id: 'rep-' + rep.id + '-name', tabindex: -1, text: name }),
       rep.relationship ? h('span', { class: 'rep-rel', text: RELATIONSHIP[rep.relationship] || rep.relationship }) : null,
-      rep.preferred_language ? h('span', { class: 'rep-rel', lang: rep.preferred_language, text: LANGUAGE[rep.preferred_language] || rep.preferred_language }) : null,
+      rep.preferred_language ? h('span', { class: 'rep-rel', lang: rep.preferred_language, text: LANGUAGE[rep.preferred_language] || rep.preferred_language })
+        : h('span', { class: 'rep-rel', text: 'Emails: ' + practiceDefaultText().replace('The practice’s', 'the practice’s') }),
       h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
     h('p', { class: 'rep-email', text: rep.email }),
     accessSection(rep, name),
@@ -1580,12 +1588,12 @@ function initClientActions() {
 }
 
 // A new representative's emails: in the client's own language (from the roster) unless
-// staff choose another. The practice's default language is not something this page can
-// read (GET api/me does not say it), so a client without a language leaves the default.
+// staff choose another; a client without a language leaves the practice's default, named.
 function presetRepLanguage() {
   const form = $('rep-form');
-  if (form.dataset.languageChosen) return;
   const select = $('rep-language');
+  select.options[0].textContent = practiceDefaultText();
+  if (form.dataset.languageChosen) return;
   const own = state.view && state.view.preferred_language;
   select.value = own && [...select.options].some((o) => o.value === own) ? own : '';
 }

@@ -156,6 +156,8 @@ static int get_me(pm_req *q)
     }
     pm_json_set_bool(me, "representatives_enabled", st.representatives_enabled);
     pm_json_set_int(me, "max_sends_per_invitation", st.max_sends_per_invitation);
+    /* the language of a recipient without one of their own, which the page names */
+    pm_json_set_str(me, "default_language", st.default_language);
     /* the pages show times on the practice's clock, not the browser's */
     pm_json_set_str(me, "time_zone", pm_time_zone_name(st.time_zone, zone, sizeof(zone)));
 

@@ -358,7 +358,10 @@ describe('end to end (real server)', () => {
     ]);
     assert.equal(answer.status(), 201, await answer.text());
     const { login_url: loginUrl } = await answer.json();
-    await page.waitForRequest((r) => r.url() === new URL(loginUrl, link).href);
+    // the page names the username and offers the sign-in page (no timed redirect)
+    await page.locator('#done-text').filter({ hasText: username }).waitFor();
+    await Promise.all([page.waitForRequest((r) => r.url() === new URL(loginUrl, link).href),
+      page.getByRole('link', { name: 'Go to the sign-in page' }).click()]);
     await page.context().close();
 
     // the portal account location answers the new credentials, and refuses wrong ones

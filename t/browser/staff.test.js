@@ -155,6 +155,9 @@ describe('staff page', () => {
       await pickClient(page, 'Diaz', /Diaz, Blake/);
       await open.click();
       assert.equal(await language.inputValue(), '', 'no language of the client: the practice\'s default');
+      assert.equal(await language.locator('option:checked').textContent(), 'The practice’s default (English)',
+        'the default is named');
+      assert.equal(await page.locator('#client-language').textContent(), 'The practice’s default (English)');
       assertNoProblems(page);
       await page.context().close();
     } finally {
@@ -233,7 +236,7 @@ describe('staff page', () => {
     assert.match(await page.locator('#client-dob').textContent(), /1980/);
     assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
     // the language of her emails: none of her own, so the practice's default
-    assert.equal(await page.locator('#client-language').textContent(), 'The practice’s default');
+    assert.equal(await page.locator('#client-language').textContent(), 'The practice’s default (English)');
     const email = page.getByLabel('Email:');
     assert.equal(await email.inputValue(), 'ann@example.org');
 

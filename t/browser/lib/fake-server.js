@@ -531,6 +531,7 @@ export async function startFakeServer(options = {}) {
         username: user, display_name: USERS[user].display_name, admin: USERS[user].admin,
         representatives_enabled: st.representatives_enabled, max_sends_per_invitation: st.max_sends_per_invitation,
         time_zone: st.time_zone ?? undefined, representative_scopes: meScopes || SCOPES,
+        default_language: st.default_language || 'en',
         email: USERS[user].email, notify: USERS[user].notify,
       }];
     }
