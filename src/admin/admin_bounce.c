@@ -121,8 +121,10 @@ static const char **audit_row(apr_pool_t *p, const pm_row *target, const char *k
     row[3] = pm_row_str(target, BOUNCE_CLIENT_ID);
     row[4] = pm_row_str(target, BOUNCE_OUTBOX_ID);
     row[5] = "ok";
-    row[6] = apr_psprintf(p, "{\"type\":\"%s\",\"status\":\"%s\"}", kind,
-                          status ? status : "");
+    row[6] = apr_psprintf(p, "{\"type\":\"%s\",\"status\":\"%s\"%s}", kind,
+                          status ? status : "",
+                          strcmp(pm_row_str(target, BOUNCE_PURPOSE), "address_notice") == 0
+                          ? ",\"purpose\":\"address_notice\"" : "");
     return row;
 }
 

@@ -359,7 +359,8 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OUTBOX_DUE: a claimed email with what it needs: the invitation's recipient
  * and state (NULL for a test email), the recipient's first name and own language
- * (client or representative; NULL: the practice's default_language), the purpose, a test email's address, and 1 when a later send of
+ * (client or representative; NULL: the practice's default_language), the purpose, a test
+ * email's or an address notice's address, when it was queued, and 1 when a later send of
  * the same invitation exists (this one must not take its link back) */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
@@ -371,15 +372,18 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     COL(DUE_REP_ID, "i.representative_id") \
     COL(DUE_EXPIRES_AT, "i.expires_at") \
     COL(DUE_FIRST_NAME, \
-        "CASE WHEN i.representative_id IS NULL THEN c.first_name ELSE r.first_name END") \
+        "CASE WHEN coalesce(i.representative_id, o.representative_id) IS NULL " \
+        "THEN c.first_name ELSE r.first_name END") \
     /* a test email's own language, else the recipient's */ \
     COL(DUE_LANGUAGE, \
-        "coalesce(o.language, CASE WHEN i.representative_id IS NULL " \
-        "THEN c.preferred_language ELSE r.preferred_language END)") \
+        "coalesce(o.language, CASE WHEN coalesce(i.representative_id, o.representative_id) " \
+        "IS NULL THEN c.preferred_language ELSE r.preferred_language END)") \
     COL(DUE_PURPOSE, "o.purpose") \
     COL(DUE_KIND, "i.kind") \
     COL(DUE_TO_ADDRESS, "o.to_address") \
-    COL(DUE_CLIENT_ID, "i.client_id") \
+    /* the invitation's client, or the one an address notice is about */ \
+    COL(DUE_CLIENT_ID, "coalesce(i.client_id, o.client_id)") \
+    COL(DUE_CREATED_AT, "o.created_at") \
     LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
          "WHERE o3.invitation_id = o.invitation_id AND o3.id > o.id) THEN 1 ELSE 0 END")
 enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };
@@ -429,7 +433,7 @@ enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
 #define PM_COLS_OUTBOX(COL, LAST) \
     COL(OUTBOX_ID, "o.id") \
     COL(OUTBOX_INVITATION_ID, "o.invitation_id") \
-    COL(OUTBOX_CLIENT_ID, "i.client_id") \
+    COL(OUTBOX_CLIENT_ID, "coalesce(i.client_id, o.client_id)") \
     COL(OUTBOX_FIRST_NAME, "c.first_name") \
     COL(OUTBOX_LAST_NAME, "c.last_name") \
     COL(OUTBOX_STATUS, PM_OUTBOX_SHOWN_STATUS) \
@@ -713,7 +717,8 @@ enum { PM_COLS_ADMIN_CLIENT(PM_COL_NAME, PM_COL_NAME) };
     COL(BOUNCE_OUTBOX_ID, "o.id") \
     COL(BOUNCE_TYPE, "o.bounce_type") \
     COL(BOUNCE_INVITATION_ID, "o.invitation_id") \
-    LAST(BOUNCE_CLIENT_ID, "i.client_id")
+    COL(BOUNCE_PURPOSE, "o.purpose") \
+    LAST(BOUNCE_CLIENT_ID, "coalesce(i.client_id, o.client_id)")
 enum { PM_COLS_BOUNCE_TARGET(PM_COL_NAME, PM_COL_NAME) };
 
 /* `staff sync-caseloads`: a staff member's granted clients, with their chart numbers */

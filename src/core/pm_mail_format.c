@@ -443,6 +443,13 @@ static const char *var_value(const pm_mail_vars *v, const char *name, apr_size_t
     if (len == 10 && strncmp(name, "expires_at", len) == 0) {
         return v->expires_at;
     }
+    /* the address notice's catalog texts only (not in placeholder_names) */
+    if (len == 10 && strncmp(name, "changed_at", len) == 0) {
+        return v->changed_at;
+    }
+    if (len == 14 && strncmp(name, "practice_phone", len) == 0) {
+        return v->practice_phone;
+    }
     return NULL;
 }
 

@@ -50,6 +50,10 @@ typedef struct {
     const char *practice_address;   /* footer; may hold line breaks */
     const char *footer_note;        /* footer's last paragraph: why this email came */
     const char *lang;               /* the HTML part's lang attribute ("es"), or NULL */
+    const char *changed_at;         /* an address notice's {{changed_at}} (the catalog's
+                                     * texts only: not a placeholder of the settings'
+                                     * templates, pm_template_problem refuses it there,
+                                     * as it does {{practice_phone}}) */
 } pm_mail_vars;
 
 /* NULL when tmpl uses only known placeholders (and {{link}} when need_link). */

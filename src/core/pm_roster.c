@@ -7,6 +7,7 @@
 #include "pm_settings_def.h"
 #include "pm_client_keys.h"
 #include "pm_text.h"
+#include "pm_token.h"
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -252,19 +253,28 @@ static const char *changed_fields(roster_sync *s, const pm_row *c, const pm_rost
 }
 
 /* The staff's change button in SQL: an open invitation to another address is
- * superseded, then the address is stored. No address: every open one goes. */
+ * superseded, the old address gets the notice of the change when the client has an
+ * active portal account (the same statement as the button's, issue 14; its
+ * Message-ID is made again at sending, PM_OUTBOX_ID_OUTSIDE), then the address is
+ * stored. No address: every open one goes. */
 static apr_status_t change_email(roster_sync *s, const char *id, const char *email)
 {
-    int superseded = 0;
+    const char *hex = pm_random_hex(s->batch, 16);
+    int superseded = 0, notified = 0;
 
-    if (pm_db_exec(s->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, s->now, id,
-                   email ? email : "") != APR_SUCCESS
+    if (hex == NULL
+        || pm_db_exec(s->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, s->now, id,
+                      email ? email : "") != APR_SUCCESS
+        || pm_db_exec(s->db, PM_SQL_ADDRESS_NOTICE_CLIENT, &notified,
+                      apr_pstrcat(s->batch, "<", hex, PM_OUTBOX_ID_OUTSIDE, NULL), s->now, s->now,
+                      id, email) != APR_SUCCESS
         || pm_db_exec(s->db, PM_SQL_CLIENT_SET_EMAIL, NULL, email, s->now, id) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    s->res->address_notices += notified;
     return audit(s, "client.email_change", id,
-                 apr_psprintf(s->batch, "{\"superseded_invitations\":%d,\"source\":\"roster\"}",
-                              superseded));
+                 apr_psprintf(s->batch, "{\"superseded_invitations\":%d,\"source\":\"roster\"%s}",
+                              superseded, notified > 0 ? ",\"old_address_notified\":true" : ""));
 }
 
 static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_roster_entry *e)

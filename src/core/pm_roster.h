@@ -82,6 +82,8 @@ int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e
 
 typedef struct {
     int added, updated, unchanged, discharged;
+    int address_notices;           /* notices of an email change queued to old addresses
+                                    * (clients with an active portal account) */
     apr_array_header_t *errors;    /* of pm_roster_error, in input order */
     apr_array_header_t *discharged_ids; /* of const char *: the chart numbers of the
                                      * discharged clients, in the order discharged */

@@ -441,6 +441,33 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "VALUES (%s, %s, %s, %s, 'queued', 0, %lld, %lld) RETURNING " COLUMNS(PM_COLS_INSERTED),
         NCOLS(PM_COLS_INSERTED) },
 
+    /* The notice of an address change (issue 14): before a new address %s is stored,
+     * the address on file gets a notice when it is another address and the person has
+     * an active portal account — the client's own login, or for a representative a
+     * login of its own or one whose active grant is as this representative. No row:
+     * no notice. Arguments: Message-ID, now, now, the person's id, the new address
+     * (NULL: none). The worker reads the first name and language at sending. */
+#define ADDRESS_NOTICE_TO(col) \
+    "  AND " col " IS NOT NULL AND " col " <> '' " \
+    "  AND lower(" col ") <> lower(coalesce(%s, '')) "
+    [PM_SQL_ADDRESS_NOTICE_CLIENT] = { "pm_address_notice_client",
+        "INSERT INTO outbox (purpose, client_id, to_address, message_id, status, attempts, "
+        "                    next_attempt_at, created_at) "
+        "SELECT 'address_notice', c.id, c.email, %s, 'queued', 0, %lld, %lld "
+        "FROM clients c WHERE c.id = %lld " ADDRESS_NOTICE_TO("c.email")
+        "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.client_id = c.id "
+        "              AND a.representative_id IS NULL AND a.status = 'active')" },
+    [PM_SQL_ADDRESS_NOTICE_REP] = { "pm_address_notice_rep",
+        "INSERT INTO outbox (purpose, client_id, representative_id, to_address, message_id, "
+        "                    status, attempts, next_attempt_at, created_at) "
+        "SELECT 'address_notice', r.client_id, r.id, r.email, %s, 'queued', 0, %lld, %lld "
+        "FROM representatives r WHERE r.id = %lld AND r.removed_at IS NULL "
+        ADDRESS_NOTICE_TO("r.email")
+        "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.status = 'active' "
+        "              AND (a.representative_id = r.id OR EXISTS (SELECT 1 FROM account_grants g "
+        "                   WHERE g.account_id = a.id AND g.representative_id = r.id "
+        "                   AND g.status = 'active')))" },
+
     /* The delivery worker (pm_outbox.c). A pass claims up to a batch of due rows
      * under its own claim token with a lease; every later statement of the pass
      * names that token, so rows another worker took over (the lease ran out) are
@@ -516,8 +543,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_DUE] = { "pm_outbox_due",
         "SELECT " COLUMNS(PM_COLS_DUE)
         " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id "
-        "LEFT JOIN clients c ON c.id = i.client_id "
-        "LEFT JOIN representatives r ON r.id = i.representative_id "
+        "LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) "
+        "LEFT JOIN representatives r ON r.id = coalesce(i.representative_id, o.representative_id) "
         "WHERE o.claim_token = %s AND o.status = 'queued' ORDER BY o.id",
         NCOLS(PM_COLS_DUE) },
     /* before each message: renew the lease of every row still held and charge
@@ -811,20 +838,24 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * (PM_OUTBOX_SHOWN_STATUS) and client */
 #define OUTBOX_VIEW_FROM \
     " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id " \
-    "LEFT JOIN clients c ON c.id = i.client_id "
+    "LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) "
     [PM_SQL_OUTBOX_PAGE] = { "pm_outbox_page",
         "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM
         "WHERE o.id < %lld AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s) "
-        "  AND (%s IS NULL OR i.client_id = CAST(%s AS bigint)) "
+        "  AND (%s IS NULL OR coalesce(i.client_id, o.client_id) = CAST(%s AS bigint)) "
         "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
     /* the same for one client: from its invitations (invitations_by_client, then
-     * outbox_by_invitation), not a walk down every outbox row (bench/console) */
+     * outbox_by_invitation) and its address notices (outbox_by_client, migration
+     * 028), not a walk down every outbox row (bench/console). Arguments: client,
+     * before, status, status, twice, then the limit. */
+#define OUTBOX_CLIENT_ROWS(from, where) \
+    "SELECT o.id FROM " from " WHERE " where " = CAST(%s AS bigint) AND o.id < %lld " \
+    "  AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s)"
     [PM_SQL_OUTBOX_PAGE_CLIENT] = { "pm_outbox_page_client",
-        "SELECT " COLUMNS(PM_COLS_OUTBOX)
-        " FROM invitations i JOIN outbox o ON o.invitation_id = i.id "
-        "LEFT JOIN clients c ON c.id = i.client_id "
-        "WHERE i.client_id = CAST(%s AS bigint) AND o.id < %lld "
-        "  AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s) "
+        "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM
+        "WHERE o.id IN (" OUTBOX_CLIENT_ROWS("invitations i JOIN outbox o ON o.invitation_id = i.id",
+                                             "i.client_id")
+        "  UNION ALL " OUTBOX_CLIENT_ROWS("outbox o", "o.client_id") ") "
         "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
     /* a shown status other than sent (failed, cancelled; queued, sending, retrying):
      * newest first down outbox_unsent (migration 022: stored status, id), not a walk
@@ -844,7 +875,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     "         AND CASE WHEN " PM_OUTBOX_SHOWN_STATUS " = %s THEN true ELSE false END " \
     "       ORDER BY o.id DESC LIMIT CAST(%d AS integer)) o " \
     "LEFT JOIN invitations i ON i.id = o.invitation_id " \
-    "LEFT JOIN clients c ON c.id = i.client_id ORDER BY o.id DESC"
+    "LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) ORDER BY o.id DESC"
     [PM_SQL_OUTBOX_PAGE_FAILED] = { "pm_outbox_page_failed", SQL_OUTBOX_PAGE_STORED("failed"),
         NCOLS(PM_COLS_OUTBOX) },
     [PM_SQL_OUTBOX_PAGE_QUEUED] = { "pm_outbox_page_queued", SQL_OUTBOX_PAGE_STORED("queued"),

@@ -79,6 +79,8 @@ typedef enum {
     PM_SQL_OUTBOX_INSERT,
     PM_SQL_OUTBOX_CANCEL_QUEUED,
     PM_SQL_OUTBOX_INSERT_TEST,
+    PM_SQL_ADDRESS_NOTICE_CLIENT,
+    PM_SQL_ADDRESS_NOTICE_REP,
     PM_SQL_OUTBOX_CLAIM,
     PM_SQL_OUTBOX_CLAIM_PGSQL,
     PM_SQL_OUTBOX_PACE_USED,
@@ -249,6 +251,11 @@ typedef enum {
     PM_SQL_ADMIN_CASELOAD,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
+
+/* The end of a Message-ID queued where PortalMailFrom's domain is not known (the
+ * roster sync run by portal-manager-admin queues address notices): the delivery worker
+ * makes such a row's ID again when it sends it. */
+#define PM_OUTBOX_ID_OUTSIDE "@portal-manager.invalid>"
 
 typedef struct {
     const char *label;            /* a valid SQL identifier: a PREPARE name on pgsql */

@@ -33,12 +33,16 @@ static int known_outbox_status(const char *status)
     return 0;
 }
 
-/* What the email was, in the words the screens use: a test email, a password reset,
- * or an invitation to the client or to one of its representatives. */
+/* What the email was, in the words the screens use: the notice of an address change
+ * (to the old address), a test email, a password reset, or an invitation to the
+ * client or to one of its representatives. */
 static const char *outbox_kind(const pm_row *row)
 {
     const char *kind = pm_row_str(row, OUTBOX_INVITATION_KIND);
 
+    if (strcmp(pm_row_str(row, OUTBOX_PURPOSE), "address_notice") == 0) {
+        return "address_notice";
+    }
     if (pm_row_str(row, OUTBOX_INVITATION_ID) == NULL) {
         return "test";
     }
@@ -56,10 +60,14 @@ static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
     pm_json_set_int(e, "id", pm_row_int(row, OUTBOX_ID, 0));
     if (pm_row_str(row, OUTBOX_INVITATION_ID)) {
         pm_json_set_int(e, "invitation_id", pm_row_int(row, OUTBOX_INVITATION_ID, 0));
-        pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
     }
     else {
         pm_json_set_null(e, "invitation_id");
+    }
+    if (pm_row_str(row, OUTBOX_CLIENT_ID)) {       /* an invitation's, an address notice's */
+        pm_json_set_int(e, "client_id", pm_row_int(row, OUTBOX_CLIENT_ID, 0));
+    }
+    else {
         pm_json_set_null(e, "client_id");
     }
     pm_json_set_str(e, "client_first_name", pm_row_str(row, OUTBOX_FIRST_NAME));
@@ -143,7 +151,8 @@ static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_hea
 
     if (oq->client_id) {                      /* from the client's own invitations */
         return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_CLIENT, rows, oq->client_id, oq->before,
-                            oq->status, oq->status, limit);
+                            oq->status, oq->status, oq->client_id, oq->before, oq->status,
+                            oq->status, limit);
     }
     if (oq->status && strcmp(oq->status, "sent") != 0) {    /* the few stored that way */
         int failed = !strcmp(oq->status, "failed") || !strcmp(oq->status, "cancelled");

@@ -4,6 +4,7 @@
  * staff member who sent it. Never logs a row's values. */
 #include "pm_api.h"
 #include "pm_roster.h"
+#include "pm_outbox_wake.h"
 #include "pm_store.h"
 
 #include "http_protocol.h"
@@ -217,6 +218,9 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     else if (pm_db_commit(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
+    else if (res.address_notices > 0) {       /* notices of email changes: out at once */
+        pm_outbox_wake();
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00232)
                   "roster %s by %s: %" APR_OFF_T_FMT " bytes, added %d, updated %d, "
                   "unchanged %d, discharged %d (request %s)",
@@ -226,6 +230,8 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     doc = pm_json_object(q->r->pool);
     set_counts(doc, &res);
     json_object_set_new(doc, "discharged_ids", discharged_json(&res));
+    /* old addresses told of their change (a dry run: that would be) */
+    pm_json_set_int(doc, "address_notices", res.address_notices);
     pm_json_set_bool(doc, "dry_run", rr->dry_run);
     json_object_set_new(doc, "errors", json_array());
     return pm_http_send_json(q, HTTP_OK, doc);

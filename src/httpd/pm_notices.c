@@ -95,6 +95,16 @@ static const char *event_words(apr_pool_t *p, const pm_row *row)
         return !ok ? NULL : rep ? apr_pstrcat(p, rep, " declined the invitation", NULL)
                                 : "invitation declined by the recipient";
     }
+    if (strcmp(action, "email.failed") == 0
+        && detail_says(detail, "purpose", "address_notice")) {
+        return "the notice of an email address change (to the old address) could not be "
+               "delivered";
+    }
+    if (strcmp(action, "email.delivered") == 0
+        && detail_says(detail, "purpose", "address_notice")) {
+        return "the notice of an email address change that could not be delivered went out "
+               "after all";
+    }
     if (strcmp(action, "email.failed") == 0) {
         return rep ? apr_pstrcat(p, "the invitation email to ", rep, " could not be delivered",
                                  NULL)
@@ -106,7 +116,9 @@ static const char *event_words(apr_pool_t *p, const pm_row *row)
                    : "the invitation email that could not be delivered went out after all";
     }
     if (strcmp(action, "email.bounced") == 0) {
-        return !detail_says(detail, "type", "hard") ? NULL
+        /* an old address that no longer works is no news (issue 14) */
+        return !detail_says(detail, "type", "hard")
+               || detail_says(detail, "purpose", "address_notice") ? NULL
                : rep ? apr_pstrcat(p, "the invitation email to ", rep, " bounced", NULL)
                      : "the invitation email bounced";
     }

@@ -100,6 +100,15 @@ pm_op_outcome pm_op_finish(pm_op_ctx *c, const char *action, long long client_id
 
 /* ---- invitations (pm_op_invitation.c) ---- */
 
+/* Inside the caller's client transaction, before the new address is stored: queue
+ * the notice of an address change to the address on file (stmt
+ * PM_SQL_ADDRESS_NOTICE_CLIENT with a client id, or PM_SQL_ADDRESS_NOTICE_REP with a
+ * representative's), when it differs from new_email (NULL: none) and the person has
+ * an active portal account (issue 14). *queued: 1 when one was queued (the worker is
+ * woken after the commit), else 0. */
+apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, pm_sql_id stmt, long long person_id,
+                                        const char *new_email, int *queued);
+
 /* Inside the caller's client transaction: supersede a stale earlier invitation,
  * insert the new one, retire earlier tokens, queue its email. *id = 0 (and OK)
  * when the unique index says one is already pending. */

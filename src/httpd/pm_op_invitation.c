@@ -16,6 +16,20 @@ static apr_status_t queue_email(pm_op_ctx *c, long long invitation_id)
                       pm_outbox_message_id(c->pool, c->q->r->server), now, now);
 }
 
+apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, pm_sql_id stmt, long long person_id,
+                                        const char *new_email, int *queued)
+{
+    const char *now = pm_arg_int(c->pool, c->now);
+    apr_status_t rv = pm_db_exec(c->db, stmt, queued,
+                                 pm_outbox_message_id(c->pool, c->q->r->server), now, now,
+                                 pm_arg_int(c->pool, person_id), new_email);
+
+    if (rv == APR_SUCCESS && *queued > 0) {
+        c->queued_mail = 1;
+    }
+    return rv;
+}
+
 /* Earlier tokens of the client's or representative's invitations stop working,
  * and the client's date-of-birth budget starts again. */
 static apr_status_t retire_earlier(pm_op_ctx *c, long long client_id, long long id)

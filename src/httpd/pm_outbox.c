@@ -140,6 +140,15 @@ void pm_outbox_render(apr_pool_t *p, server_rec *s, const pm_settings *st, const
     *html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
 }
 
+/* A Message-ID queued outside httpd (the roster sync's address notices,
+ * PM_OUTBOX_ID_OUTSIDE), which does not know PortalMailFrom's domain: made again. */
+static int made_outside(const char *message_id)
+{
+    apr_size_t n = message_id ? strlen(message_id) : 0, m = strlen(PM_OUTBOX_ID_OUTSIDE);
+
+    return n > m && strcmp(message_id + n - m, PM_OUTBOX_ID_OUTSIDE) == 0;
+}
+
 /* The envelope of a message: its address, its Message-ID (the one stored at
  * queueing for a first attempt, a new one for every later attempt: a copy that
  * went out unrecorded must not share it with its repeat), the time now and the
@@ -151,8 +160,8 @@ static void address_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
     d->msg.to_addr = to;
     d->msg.from_name = pm_settings_from_name(st, pm_server_config(s));
     d->msg.envelope_from = bounce_sender(p, s, d->outbox_id);
-    d->msg.message_id = d->attempts > 1 ? pm_outbox_message_id(p, s)
-                                        : pm_row_str(row, DUE_MESSAGE_ID);
+    d->msg.message_id = d->attempts > 1 || made_outside(pm_row_str(row, DUE_MESSAGE_ID))
+                        ? pm_outbox_message_id(p, s) : pm_row_str(row, DUE_MESSAGE_ID);
     d->msg.date = apr_time_now();
     d->msg.logo = pm_mail_image_from_data_url(p, st->logo);
 }
@@ -193,6 +202,41 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
     d->msg.subject = apr_pstrcat(p, pm_settings_catalog_text(lang, "test_subject_prefix"),
                                  d->msg.subject, NULL);
     address_message(p, s, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
+}
+
+/* The notice of an address change (issue 14), to the address on file before it: when
+ * it changed (the row was queued in the change's transaction) and whom to contact if
+ * the person did not ask for it, in their language. No link, no token, nothing about
+ * the new address; the only name is the recipient's own first name. The texts are
+ * the catalog's (no setting, like a reset link's). */
+static void render_address_notice(apr_pool_t *p, server_rec *s, const pm_settings *st,
+                                  const pm_row *row, pm_delivery *d)
+{
+    const char *lang = pm_recipient_language(pm_row_str(row, DUE_LANGUAGE),
+                                             st->default_language);
+    const char *first = pm_row_str(row, DUE_FIRST_NAME);
+    const char *message_t = pm_settings_catalog_text(
+        lang, st->practice_phone && *st->practice_phone ? "address_notice_message"
+                                                        : "address_notice_message_no_phone");
+    pm_mail_vars v;
+
+    memset(&v, 0, sizeof(v));
+    v.recipient_first_name = first ? first : "";
+    v.practice_name = pm_settings_practice_name(st, pm_server_config(s));
+    v.changed_at = pm_outbox_date_time(p, st, lang, pm_row_int(row, DUE_CREATED_AT, 0));
+    v.practice_phone = st->practice_phone;
+    v.practice_address = st->practice_address;
+    v.phone_label = pm_settings_catalog_text(lang, "phone_label");
+    v.lang = lang;
+    d->msg.subject = pm_template_text(p, pm_settings_catalog_text(lang, "address_notice_subject"),
+                                      &v);
+    v.footer_note = pm_template_text(p, pm_settings_catalog_text(lang,
+                                                                 "address_notice_footer_note"), &v);
+    d->msg.text = apr_pstrcat(p, pm_template_text(p, message_t, &v), pm_mail_footer_text(p, &v),
+                              NULL);
+    d->msg.html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
+    address_message(p, s, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
+    d->msg.to_name = first ? first : "";
 }
 
 /* This send's token: the same for every attempt of one outbox row. */
@@ -306,6 +350,9 @@ static int prepare_batch(pm_db *db, pm_outbox_pass *ps, const pm_settings *st,
         pm_delivery *d = &APR_ARRAY_IDX(batch, i, pm_delivery);
         if (d->token) {
             render_message(ps->p, ps->s, st, d->row, d->token, d);
+        }
+        else if (strcmp(pm_row_str(d->row, DUE_PURPOSE), "address_notice") == 0) {
+            render_address_notice(ps->p, ps->s, st, d->row, d);
         }
         else {
             render_test_message(ps->p, ps->s, st, d->row, d);

@@ -226,8 +226,17 @@ static outcome outcome_of(pm_server_conf *conf, const pm_delivery *d)
                                                                      : OUTCOME_FAILED;
 }
 
-/* One audit row as the system about an invitation's email (staff notices read it), in
- * the outcome's transaction: action, the outbox row, {invitation_id, attempts} and the
+/* An email whose outcome is audited: an invitation's, or the notice of an address
+ * change (issue 14); not a champion's test email. */
+static int audited_email(const pm_delivery *d)
+{
+    return d->invitation_id > 0
+           || strcmp(pm_row_str(d->row, DUE_PURPOSE), "address_notice") == 0;
+}
+
+/* One audit row as the system about an invitation's email or an address notice (staff
+ * notices read it), in the outcome's transaction: action, the outbox row,
+ * {invitation_id, attempts} (a notice: {purpose: "address_notice", attempts}) and the
  * rest of the detail (extra: "" or ",\"key\":value"). The reply is not in it. */
 static apr_status_t audit_email(pm_db *db, apr_pool_t *p, const pm_delivery *d,
                                 const char *now, const char *action, const char *extra)
@@ -240,8 +249,11 @@ static apr_status_t audit_email(pm_db *db, apr_pool_t *p, const pm_delivery *d,
     args[3] = pm_row_str(d->row, DUE_CLIENT_ID);
     args[4] = pm_arg_int(p, d->outbox_id);
     args[5] = PM_AUDIT_OK;
-    args[6] = apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d%s}",
-                           (apr_int64_t)d->invitation_id, d->attempts, extra);
+    args[6] = d->invitation_id > 0
+              ? apr_psprintf(p, "{\"invitation_id\":%" APR_INT64_T_FMT ",\"attempts\":%d%s}",
+                             (apr_int64_t)d->invitation_id, d->attempts, extra)
+              : apr_psprintf(p, "{\"purpose\":\"address_notice\",\"attempts\":%d%s}",
+                             d->attempts, extra);
     return pm_audit_group_write(db, p, args);
 }
 
@@ -293,7 +305,7 @@ static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delive
         if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
             rv = pm_db_exec(db, PM_SQL_INVITATION_SENT, NULL, now, iid);
         }
-        if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
+        if (rv == APR_SUCCESS && *held == 1 && audited_email(d)) {
             rv = audit_delivered(db, p, d, now);
         }
     }
@@ -303,7 +315,7 @@ static apr_status_t write_outcome(pm_db *db, pm_outbox_pass *ps, const pm_delive
     }
     else if (rv == APR_SUCCESS) {
         rv = pm_db_exec(db, PM_SQL_OUTBOX_FAILED, held, d->error, oid, ps->claim);
-        if (rv == APR_SUCCESS && *held == 1 && d->invitation_id > 0) {
+        if (rv == APR_SUCCESS && *held == 1 && audited_email(d)) {
             rv = audit_failed(db, p, d, now);
         }
     }
