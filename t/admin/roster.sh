@@ -88,6 +88,23 @@ is "$(sql "$RDB" "SELECT username || '|' || detail FROM audit_log WHERE action =
 adm "$RDB" clients sync "$T/roster3.csv"
 is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 4, discharged 0" "email change: a re-run is unchanged"
 
+# ---- an email change of a client with an active portal account: the old address is told ----
+sql "$RDB" "INSERT INTO portal_accounts (username, password_hash, client_id, status, created_at)
+            VALUES ('anag', 'x', $ana, 'active', $now)" >/dev/null
+sed 's/,ana.garcia@example.org,/,ana@example.org,/' "$T/roster3.csv" >"$T/roster3b.csv"
+adm "$RDB" clients sync "$T/roster3b.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 3, discharged 0" "address notice: the change is applied"
+is "$(sql "$RDB" "SELECT to_address || '|' || status || '|' || CASE WHEN invitation_id IS NULL THEN 'none' ELSE 'inv' END FROM outbox WHERE purpose = 'address_notice' AND client_id = $ana")" \
+   "ana.garcia@example.org|queued|none" "address notice: queued to the old address, in the sync's transaction"
+like "$(sql "$RDB" "SELECT message_id FROM outbox WHERE purpose = 'address_notice' AND client_id = $ana")" \
+     '@portal-manager\.invalid>$' "address notice: its Message-ID is made again by the worker"
+is "$(sql "$RDB" "SELECT detail FROM audit_log WHERE action = 'client.email_change' AND client_id = $ana ORDER BY id DESC LIMIT 1")" \
+   '{"superseded_invitations":0,"source":"roster","old_address_notified":true}' "address notice: audited with the change"
+sql "$RDB" "UPDATE portal_accounts SET status = 'disabled' WHERE username = 'anag'" >/dev/null
+adm "$RDB" clients sync "$T/roster3.csv"
+is "$(sql "$RDB" "SELECT count(*) FROM outbox WHERE purpose = 'address_notice' AND client_id = $ana")" 1 \
+   "address notice: none for a disabled account"
+
 # ---- discharge (active false) and readmission ----------------------------------------------
 cy=$(sql "$RDB" "SELECT id FROM clients WHERE external_id = 'MRN-3'")
 sql "$RDB" "INSERT INTO invitations (client_id, email, status, created_by, created_at, expires_at)
