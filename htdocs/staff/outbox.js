@@ -13,7 +13,7 @@ const STATUS_WORDS = {
 // what the email was: the API's kind, and for test emails which template (purpose)
 const KIND_WORDS = {
   client_invitation: 'Invitation to the client', representative_invitation: 'Invitation to a representative',
-  password_reset: 'Password reset',
+  password_reset: 'Password reset', address_notice: 'Notice of an email change (to the old address)',
   test_client: 'Test email (client)', test_representative: 'Test email (representative)',
 };
 const kindWords = (e) => KIND_WORDS[e.kind === 'test' ? e.purpose : e.kind] || e.kind || e.purpose;

@@ -1652,6 +1652,7 @@ const EMAIL_KINDS = {
   client_invitation: 'Invitation to the client',
   representative_invitation: 'Invitation to a representative',
   password_reset: 'Password reset',
+  address_notice: 'Notice of an email change (to the old address)',
   test: 'Test email',
 };
 
