@@ -89,13 +89,14 @@ sub shown_status {
 # the outbox rows as the view should show them, newest first
 sub db_outbox {
     my ($status, $limit) = @_;
-    my $sql = 'SELECT o.id, o.invitation_id, i.client_id, c.first_name AS client_first_name, '
+    my $sql = 'SELECT o.id, o.invitation_id, coalesce(i.client_id, o.client_id) AS client_id, '
+            . 'c.first_name AS client_first_name, '
             . 'c.last_name AS client_last_name, o.purpose, o.status, o.attempts, o.last_error, '
             . 'o.created_at, o.next_attempt_at, o.sent_at, o.lease_until, o.bounce_type, '
             . 'o.bounce_reason, i.kind AS inv_kind, i.representative_id, '
             . 'coalesce(i.email, o.to_address) AS "to" FROM outbox o '
             . 'LEFT JOIN invitations i ON i.id = o.invitation_id '
-            . 'LEFT JOIN clients c ON c.id = i.client_id ORDER BY o.id DESC';
+            . 'LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) ORDER BY o.id DESC';
     my $rows = db()->selectall_arrayref($sql, { Slice => {} });
     for my $r (@$rows) {
         $r->{$_} = defined $r->{$_} ? 0 + $r->{$_} : undef for qw(id invitation_id client_id attempts);
@@ -104,7 +105,9 @@ sub db_outbox {
         my ($type, $reason) = (delete $r->{bounce_type}, delete $r->{bounce_reason});
         $r->{bounce} = defined $type ? { type => $type, reason => $reason } : undef;
         my ($kind, $rep) = (delete $r->{inv_kind}, delete $r->{representative_id});
-        $r->{kind} = !defined $r->{invitation_id} ? 'test' : ($kind // '') eq 'reset' ? 'password_reset'
+        # an address notice (migration 028) has its person's client, no invitation
+        $r->{kind} = $r->{purpose} eq 'address_notice' ? 'address_notice'
+                   : !defined $r->{invitation_id} ? 'test' : ($kind // '') eq 'reset' ? 'password_reset'
                    : defined $rep ? 'representative_invitation' : 'client_invitation';
         $r->{$_} = defined $r->{$_} ? rfc3339($r->{$_}) : undef for qw(created_at next_attempt_at sent_at);
     }
