@@ -243,8 +243,6 @@ static int username_ok(const char *u)
            && strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") == n;
 }
 
-/* The password rules (at most 72 bytes, at least password_min_length characters,
- * not the username or the email address), before any date of birth is compared. */
 /* One character over and over ("            ", "aaaaaaaaaaaa"): long enough, guessed
  * at once. The password is valid UTF-8 here: its lead byte says the first
  * character's length. */
@@ -264,6 +262,9 @@ static int one_character_repeated(const char *password)
     return 1;
 }
 
+/* The password rules (at most 72 bytes, at least password_min_length characters, not
+ * one character repeated, not the username or the email address), before any date of
+ * birth is compared. */
 static int check_password(pm_req *q, const pm_op_token *m, const pm_settings *st,
                           const char *username, const char *password)
 {

@@ -110,7 +110,6 @@ int pm_http_db_unavailable(pm_req *q)
                               "Please try again in a moment.", NULL);
 }
 
-/* Our own origin as a browser would write it: scheme://host[:port]. */
 /* Errors httpd answers itself on the module's routes — a refused Require (403),
  * a wrong password (401), a body over LimitRequestBody (413) — come in the same
  * JSON envelope as the module's own, so an integration reads one shape. */
@@ -166,6 +165,7 @@ static const char *httpd_error_text(request_rec *r)
         if (httpd_errors[i].status == r->status) {
             code = httpd_errors[i].code;
             message = httpd_errors[i].message;
+            break;
         }
     }
     pm_json_set_str(err, "code", code);
@@ -214,6 +214,7 @@ void pm_http_insert_error_filter(request_rec *r)
     }
 }
 
+/* Our own origin as a browser would write it: scheme://host[:port]. */
 static const char *own_origin(request_rec *r)
 {
     const char *scheme = ap_http_scheme(r);

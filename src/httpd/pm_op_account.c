@@ -16,11 +16,11 @@ static int grant_reaches(const pm_row *row)
 }
 
 /* The account as seen from one client (want; 0: the first visible row, its own
- * client's when visible) and *visible, every row the caller may see. NO_ACCOUNT + a
- * denied audit row (unless action is NULL) when that client is not one it reaches
- * that this staff member may see; ACCESS_ENDED (with *row an ended grant's) when
- * `which` asks for a grant that reaches and the login no longer reaches any client
- * the caller sees. */
+ * client's when visible) and *visible (unless NULL), every row the caller may see.
+ * NO_ACCOUNT + a denied audit row (unless action is NULL) when that client is not
+ * one it reaches that this staff member may see; ACCESS_ENDED (with *row an ended
+ * grant's) when `which` asks for a grant that reaches and the login no longer
+ * reaches any client the caller sees. */
 static pm_op_outcome load_account(pm_op_ctx *c, long long account_id, long long want,
                                   int which, const char *action, const pm_row **row,
                                   apr_array_header_t **visible)
@@ -34,7 +34,9 @@ static pm_op_outcome load_account(pm_op_ctx *c, long long account_id, long long 
         != PM_OP_OK) {
         return o;
     }
-    *visible = rows;
+    if (visible != NULL) {
+        *visible = rows;
+    }
     for (i = 0; i < rows->nelts; i++) {
         *row = &APR_ARRAY_IDX(rows, i, pm_row);
         if (want != 0 && pm_row_int(*row, ACCOUNT_CLIENT_ID, 0) != want) {
@@ -80,7 +82,9 @@ static pm_op_outcome begin_account_change(pm_op_ctx *c, long long account_id, in
 }
 
 /* Every client the login reaches now and the address each one's records give its
- * person (rows of PM_SQL_ACCOUNT_ACTIVE_GRANTS: client id, address). */
+ * person (rows of PM_SQL_ACCOUNT_ACTIVE_GRANTS). */
+enum { REACHED_CLIENT_ID, REACHED_ADDRESS };
+
 static pm_op_outcome reached_clients(pm_op_ctx *c, long long account_id,
                                      apr_array_header_t **rows)
 {
@@ -151,14 +155,13 @@ static pm_op_outcome enable_refusal(const pm_row *row)
 pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const char *reason,
                                     long long *client_id)
 {
-    apr_array_header_t *visible;
     const pm_row *row;
     pm_op_outcome o;
     int changed = 0;
     json_t *detail;
 
     if ((o = begin_account_change(c, account_id, ANY_GRANT, "account.disable", client_id, &row,
-                                  &visible)) != PM_OP_OK) {
+                                  NULL)) != PM_OP_OK) {
         return o;
     }
     if (pm_row_int(row, ACCOUNT_OTHER_CLIENTS, 0) > 0
@@ -196,7 +199,9 @@ static pm_op_outcome enable_reach(pm_op_ctx *c, long long account_id,
         return o;
     }
     for (i = 0; i < reached->nelts; i++) {
-        if (!sees_client(visible, pm_row_int(&APR_ARRAY_IDX(reached, i, pm_row), 0, 0))) {
+        const pm_row *grant = &APR_ARRAY_IDX(reached, i, pm_row);
+
+        if (!sees_client(visible, pm_row_int(grant, REACHED_CLIENT_ID, 0))) {
             return PM_OP_UNSEEN_CLIENTS;
         }
     }
@@ -298,7 +303,7 @@ static pm_op_outcome reset_address_agreed(pm_op_ctx *c, const pm_row *row,
         return o;
     }
     for (i = 0; i < (*reached)->nelts; i++) {
-        const char *other = pm_row_str(&APR_ARRAY_IDX(*reached, i, pm_row), 1);
+        const char *other = pm_row_str(&APR_ARRAY_IDX(*reached, i, pm_row), REACHED_ADDRESS);
 
         if (other == NULL || strcasecmp(other, email) != 0) {
             return PM_OP_ADDRESSES_DIFFER;
@@ -318,7 +323,7 @@ static pm_op_outcome audit_reset_elsewhere(pm_op_ctx *c, long long account_id,
 
     pm_json_set_bool(detail, "from_another_client", 1);
     for (i = 0; i < reached->nelts; i++) {
-        long long other = pm_row_int(&APR_ARRAY_IDX(reached, i, pm_row), 0, 0);
+        long long other = pm_row_int(&APR_ARRAY_IDX(reached, i, pm_row), REACHED_CLIENT_ID, 0);
 
         if (other != client_id
             && pm_audit(c->q, "account.password_reset", other, account_id, PM_AUDIT_OK, detail)
