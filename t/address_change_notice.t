@@ -90,6 +90,8 @@ sub notice_ok {
     $text //= '';
     $html //= '';
     like($p->{subject}, $want{subject}, "$name: subject in the recipient's language");
+    is(join(',', map { $_->[1] } grep { lc $_->[0] eq 'content-language' } @{ $p->{headers} || [] }),
+       $want{subject} =~ /cambi/ ? 'es' : 'en', "$name: Content-Language names that language");
     like($text, $want{body}, "$name: says the address was changed, and when");
     like($text, qr/\Q$person->{first_name}\E/, "$name: greets the recipient by first name");
     for my $part ([text => $text], [html => $html], [subject => $p->{subject} // '']) {

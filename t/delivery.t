@@ -163,6 +163,8 @@ my ($zoe_inv, $zoe_parsed, $zoe_token);
     is($p->{to}, 'Zoë <zoe.nunez@example.test>', 'To is the client address with the first name');
     is((grep { lc $_->[0] eq 'mime-version' } @{ $p->{headers} })[0][1], '1.0', 'MIME-Version: 1.0');
     is($p->{auto_submitted}, 'auto-generated', 'Auto-Submitted: auto-generated');
+    is(join(',', map { $_->[1] } grep { lc $_->[0] eq 'content-language' } @{ $p->{headers} }), 'en',
+       'Content-Language: en (the client\'s language)');
     # the test server has PortalMailBounceAddress bounces@practice.test (t/bounces.t)
     like($m->{mail_from}, qr/\Abounces\+\Q@{[latest_outbox($zoe_inv->{id})->{id}]}\E-[0-9a-f]{16}\@practice\.test\z/,
          'envelope sender: the bounce address naming this email\'s outbox row');

@@ -85,6 +85,8 @@ sub expires_of_client {
              'es client: the footer in Spanish');
         my ($html) = map { $_->{text} } grep { $_->{content_type} eq 'text/html' } @{ $p->{parts} || [] };
         like($html // '', qr/<html lang="es"/, 'es client: the HTML part says it is Spanish');
+        my @cl = map { $_->[1] } grep { lc $_->[0] eq 'content-language' } @{ $p->{headers} };
+        is("@cl", 'es', 'es client: one Content-Language header, es');
         like($html // '', qr/>Abrir la invitaci/, 'es client: the button in Spanish');
     }
 
@@ -127,6 +129,8 @@ sub expires_of_client {
         is($p->{subject}, 'Riverside Counseling: le invitamos al portal de clientes',
            'es representative: Spanish subject');
         like($text, qr/como representante/, 'es representative: the Spanish representative message');
+        is(join(',', map { $_->[1] } grep { lc $_->[0] eq 'content-language' } @{ $p->{headers} }), 'es',
+           'es representative: Content-Language es');
     }
 
     # none of his own: the practice's default_language, here es

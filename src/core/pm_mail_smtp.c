@@ -8,6 +8,7 @@
 #include "pm_mail_format.h"
 #include "pm_token.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <curl/curl.h>
 #include <string.h>
@@ -186,13 +187,27 @@ static const char *new_boundary(apr_pool_t *p)
     return apr_pstrcat(p, "=_pm_", hex ? hex : "0", NULL);
 }
 
+/* A language tag as a header may carry it: letters, digits and hyphens. */
+static int lang_tag_ok(const char *tag)
+{
+    const char *c;
+
+    for (c = tag; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '-') {
+            return 0;
+        }
+    }
+    return c > tag && c - tag <= 35;
+}
+
 /* The message text: headers from pm_mail_format.c (encoded, folded), then a
  * multipart/alternative body with quoted-printable parts. It is composed here
  * rather than with curl_mime because libcurl writes its multipart Content-Type
  * lines (boundary included) unfolded past 78 columns. */
 static const char *compose_message(apr_pool_t *p, const pm_smtp_conf *c, const pm_mail_message *m)
 {
-    const char *headers[7];
+    const char *headers[8];
+    int n = 7;
 
     headers[0] = apr_pstrcat(p, "Date: ", pm_mail_date(p, m->date), NULL);
     headers[1] = pm_mail_mailbox_header(p, "From", m->from_name ? m->from_name : c->from_name,
@@ -202,7 +217,11 @@ static const char *compose_message(apr_pool_t *p, const pm_smtp_conf *c, const p
     headers[4] = apr_pstrcat(p, "Message-ID: ", m->message_id, NULL);
     headers[5] = "Auto-Submitted: auto-generated";
     headers[6] = "X-Auto-Response-Suppress: All";
-    return pm_mail_compose(p, headers, 7, m->text, m->html, new_boundary(p), m->logo);
+    if (m->lang && lang_tag_ok(m->lang)) {
+        /* screen readers and mail clients pick the voice and spelling from it */
+        headers[n++] = apr_pstrcat(p, "Content-Language: ", m->lang, NULL);
+    }
+    return pm_mail_compose(p, headers, n, m->text, m->html, new_boundary(p), m->logo);
 }
 
 /* Nothing with a CR, LF or NUL goes near libcurl: Debian's libcurl would put

@@ -24,6 +24,7 @@ typedef struct {
     const char *from_name;        /* From's display name; NULL: the conf's from_name */
     const char *envelope_from;    /* MAIL FROM (bounces go there); NULL: the conf's from_addr */
     const char *subject, *text, *html;
+    const char *lang;             /* Content-Language ("es"), or NULL for none */
     const char *message_id;       /* "<id@host>", one per attempt */
     const pm_mail_image *logo;    /* inline image for the HTML part, or NULL */
     apr_time_t date;

@@ -223,6 +223,7 @@ static pm_send_result send_mail(notice_run *run, const pm_row *staff, const noti
     m.subject = mail->subject;
     m.text = mail->text;
     m.html = mail->html;
+    m.lang = "en";                /* the staff pages' language */
     m.message_id = pm_outbox_message_id(run->p, run->s);
     m.date = apr_time_now();
     return run->smtp ? pm_smtp_send(run->smtp, run->p, &m, error) : PM_SEND_RELAY_DOWN;

@@ -180,6 +180,7 @@ static void render_message(apr_pool_t *p, server_rec *s, const pm_settings *st,
                      pm_row_int(row, DUE_EXPIRES_AT, 0), &d->msg.subject, &d->msg.text,
                      &d->msg.html);
     address_message(p, s, st, row, pm_row_str(row, DUE_EMAIL), d);
+    d->msg.lang = lang;
     /* the display name is the first name the greeting uses: the email never
      * carries more of the recipient's name (docs/security.md) */
     d->msg.to_name = pm_row_str(row, DUE_FIRST_NAME) ? pm_row_str(row, DUE_FIRST_NAME) : "";
@@ -202,6 +203,7 @@ static void render_test_message(apr_pool_t *p, server_rec *s, const pm_settings 
     d->msg.subject = apr_pstrcat(p, pm_settings_catalog_text(lang, "test_subject_prefix"),
                                  d->msg.subject, NULL);
     address_message(p, s, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
+    d->msg.lang = lang;
 }
 
 /* The notice of an address change (issue 14), to the address on file before it: when
@@ -236,6 +238,7 @@ static void render_address_notice(apr_pool_t *p, server_rec *s, const pm_setting
                               NULL);
     d->msg.html = pm_template_html(p, message_t, &v, st->brand_color, st->logo != NULL);
     address_message(p, s, st, row, pm_row_str(row, DUE_TO_ADDRESS), d);
+    d->msg.lang = lang;
     d->msg.to_name = first ? first : "";
 }
 
