@@ -109,11 +109,15 @@ let dateTimeFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', t
 const dateFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'long', timeZone: 'UTC' });
 
 // Times from now on on the practice's clock (GET api/me's time_zone, an IANA name), not the
-// browser's; a zone this browser does not know leaves the browser's.
+// browser's; a zone this browser does not know leaves the browser's. A browser on another
+// clock (a clinician working from elsewhere) gets the zone's name after each time ("CST").
 export function usePracticeTimeZone(zone) {
   if (typeof zone !== 'string' || !zone) return;
   try {
-    dateTimeFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: zone });
+    const own = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const fmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: zone });
+    const named = new Intl.DateTimeFormat(pageLocale(), { month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: zone, timeZoneName: 'short' });
+    dateTimeFmt = fmt.resolvedOptions().timeZone === own ? fmt : named;
   } catch {
     // unknown to this browser: keep its own clock
   }

@@ -344,9 +344,26 @@ describe('staff page', () => {
         .format(new Date(iso));
       const tokyo = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Tokyo' })
         .format(new Date(iso));
+      const zoneName = new Intl.DateTimeFormat('en', { timeZone: 'America/Chicago', timeZoneName: 'short' })
+        .formatToParts(new Date(iso)).find((p) => p.type === 'timeZoneName').value;
       assert.notEqual(chicago, tokyo);
-      assert.equal(await time.textContent(), chicago, 'the invitation\'s time on Chicago\'s clock in a Tokyo browser');
+      assert.match(zoneName, /^C[SD]T$/);
+      assert.equal(await time.textContent(), `${chicago} ${zoneName}`,
+        'the invitation\'s time on Chicago\'s clock in a Tokyo browser, naming the zone');
       await context.close();
+
+      // a browser on the practice's own clock: no zone name to read past
+      const local = await browser.newContext({
+        viewport: DESKTOP, timezoneId: 'America/Chicago', httpCredentials: { username: 'admin', password: 'pw' },
+      });
+      const page2 = await watchedPage(local);
+      await page2.goto(server.baseURL + '/portal-manager/');
+      await page2.locator('#who').filter({ hasText: 'Signed in as' }).waitFor();
+      await pickClient(page2, 'Zo', /Núñez, Zoë/);
+      const time2 = page2.locator('#client-invitations .inv-item time').first();
+      await time2.waitFor();
+      assert.equal(await time2.textContent(), chicago, 'in a Chicago browser: the time alone');
+      await local.close();
     } finally {
       delete server.storedSettings.time_zone;
     }
@@ -920,6 +937,9 @@ describe('staff page', () => {
       const close = page.getByRole('button', { name: 'Close this message' });
       await close.click();
       await toast.waitFor({ state: 'hidden' });
+      // (the status region takes its text 50 ms after the toast: a fresh node to announce)
+      await page.waitForFunction((t) => document.getElementById('status').textContent === t, said, { timeout: 2000 })
+        .catch(() => {});
       assert.equal(await page.locator('#status').textContent(), said, 'what it said stays said');
 
       // Escape inside it closes it and puts focus back where it was
