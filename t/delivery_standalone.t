@@ -23,7 +23,7 @@ use PortalTest::Delivery qw(wait_until smtp_commands sha256_hex link_tokens);
 use PortalTest::Standalone;
 
 # provoked on purpose: a mail server that is down or refuses AUTH
-expect_log_ids(qw(PM00052 PM00053 PM00335));
+expect_log_ids(qw(PM00052 PM00053 PM00311 PM00335));
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
@@ -155,18 +155,32 @@ for my $case (['portal', 'mail-password', 'right password'], ['portal', 'wrong-p
         my $res = $sa->staff(POST => '/clients/1/invitations');
         is($res->code, 201, "AUTH, $name: invite 201") or next;
         my $iid = (decode_json_body($res) || {})->{id};
-        my $o = wait_done($sa, $iid, 20);
+        my $o;
         if ($name eq 'right password') {
+            $o = wait_done($sa, $iid, 20);
             is($o && $o->{status}, 'sent', "AUTH, $name: sent");
             my @m = $sa->mails;
             is($m[0] && $m[0]{auth_user}, 'portal', "AUTH, $name: authenticated as PortalMailUser");
         }
         else {
-            is($o && $o->{status}, 'failed', "AUTH, $name: failed");
-            is($o && $o->{attempts}, 1, "AUTH, $name: not retried (the admin must fix it)");
-            like($o && $o->{last_error} // '', qr/535|login|auth/i, "AUTH, $name: the error says so")
+            # a refused login is the configuration's, not the email's: the queue is held
+            $o = wait_until(sub { my $x = latest_outbox($sa, $iid);
+                                  $x && ($x->{last_error} // '') ne '' ? $x : undef }, 20);
+            is($o && $o->{status}, 'queued', "AUTH, $name: held, not failed");
+            is($o && $o->{attempts}, 0, "AUTH, $name: no attempt charged");
+            like($o && $o->{last_error} // '', qr/mail configuration error.*(535|login|auth)/i,
+                 "AUTH, $name: the error says it is the configuration's, and why")
                 or diag $o && $o->{last_error};
             is($sa->mail_count, 0, "AUTH, $name: nothing sent");
+            is($sa->{ua}->get($sa->base_url . '/portal-manager/api/health')->code, 503,
+               "AUTH, $name: health 503 (monitoring sees it)");
+            # the admin fixes the password file; a graceful restart reads it again
+            PortalTest::Env::spew($secret, "mail-password\n", 0600);
+            $sa->graceful;
+            $o = wait_done($sa, $iid, 30);
+            is($o && $o->{status}, 'sent', "AUTH, $name: sent once the password is fixed");
+            is($o && $o->{attempts}, 1, "AUTH, $name: one attempt in all");
+            is($sa->mail_count, 1, "AUTH, $name: delivered once");
         }
         my $log = PortalTest::Env::slurp($sa->error_log);
         unlike($log, qr/\Q$password\E/, "AUTH, $name: the password is not logged");

@@ -247,9 +247,18 @@ static const char *unsafe_field(const pm_smtp_conf *c, const pm_mail_message *m)
     return NULL;
 }
 
+/* The relay refused who we are: 535 to AUTH (PortalMailUser or its password
+ * file), or 530 "authentication required" where no PortalMailUser is set. Not this
+ * message's fault: every email would meet it until the admin fixes the
+ * configuration. A 454 (a temporary AUTH failure) is tried again. */
+static int auth_refused(CURLcode rc, long code)
+{
+    return (rc == CURLE_LOGIN_DENIED && !(code >= 400 && code < 500)) || code == 530;
+}
+
 /* Before MAIL FROM, a connection that failed or a 4xx greeting/EHLO is the
- * relay's problem, not this message's; TLS and AUTH failures stay the
- * message's (the admin must fix them, and staff must see them fail). */
+ * relay's problem, not this message's. TLS and AUTH failures are the
+ * configuration's (classify: the queue is held until the admin fixes them). */
 static int relay_down(CURLcode rc, long code)
 {
     switch (rc) {
@@ -279,6 +288,9 @@ static pm_send_result classify(pm_smtp *s, CURLcode rc)
     if (!s->mail_started && relay_down(rc, code)) {
         return PM_SEND_RELAY_DOWN;
     }
+    if (auth_refused(rc, code)) {
+        return PM_SEND_CONFIG;           /* every email would be refused the same way */
+    }
     if (code >= 500 && code < 600) {
         return PM_SEND_FAILED;           /* the server said no for good */
     }
@@ -291,11 +303,9 @@ static pm_send_result classify(pm_smtp *s, CURLcode rc)
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_USE_SSL_FAILED:
-        return PM_SEND_CONFIG;           /* every email would fail the same way */
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_LOGIN_DENIED:
-        return PM_SEND_FAILED;           /* configuration the admin must fix */
+        return PM_SEND_CONFIG;           /* every email would fail the same way */
     default:
         return PM_SEND_RETRY;            /* connect errors, timeouts, 4xx, TLS */
     }
