@@ -5,6 +5,10 @@
 #ifndef PM_SQL_H
 #define PM_SQL_H
 
+/* the schema version these statements are written for: the newest migration in
+ * conf/schema/migrations/ (t/unit/test_db checks that they agree) */
+#define PM_SCHEMA_VERSION 28
+
 /* rows (prefix, sort key, client id) one PM_SQL_CLIENT_KEYS_ADD or _STAGE statement
  * takes */
 #define PM_SQL_STAGE_ROWS 64

@@ -7,6 +7,7 @@
 #include "pm_metrics.h"
 #include "pm_db_guard.h"
 
+#include "apr_atomic.h"
 #include "apr_dbd.h"
 #include "apr_optional.h"
 #include "mod_dbd.h"
@@ -24,6 +25,7 @@ typedef struct {
     ap_dbd_t *dbd;
     int busy_is_routine;          /* pm_db_busy_is_routine: the worker's claim */
     pm_db_watch *watch;           /* PostgreSQL: the bound on unanswered statements */
+    const char *failure;          /* check_schema: what the database said, unlogged */
 } store_conn;
 
 /* Log against the request when there is one, else against the server. */
@@ -205,6 +207,103 @@ static apr_status_t session_for_sqlite(ap_dbd_t *dbd, server_rec *s, int last_tr
     return APR_SUCCESS;
 }
 
+/* The schema this build's statements are written for, checked once per new
+ * connection: a database an upgrade left behind (the package installed, `init`
+ * not run) or never initialised otherwise fails request after request with a
+ * missing table or index in the log while health answers 200. What was found is
+ * logged once per child; the connection is refused (503, health 503) until the
+ * admin runs `portal-manager-admin init`. A newer schema (a module downgraded) is
+ * served with a warning. */
+static apr_uint32_t schema_logged;     /* per child: 1 once the verdict was logged */
+
+/* The schema check's report: kept for check_schema to judge, not logged. */
+static void keep_failure(void *ctx, pm_db_event ev, const char *label, const char *msg)
+{
+    (void)ev;
+    (void)label;
+    ((store_conn *)ctx)->failure = msg ? msg : "no reason given";
+}
+
+/* 1 with *version read; 0 with *failure when the statement failed. */
+static int schema_version_read(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p, int *version,
+                               const char **failure)
+{
+    pm_db_hooks quiet = strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0 ? sqlite_hooks
+                                                                            : other_hooks;
+    store_conn *c = apr_pcalloc(p, sizeof(*c));
+    apr_array_header_t *rows;
+    pm_db *db;
+
+    quiet.report = keep_failure;
+    c->s = s;
+    c->dbd = dbd;
+    c->watch = pm_db_guard_watch(p, dbd->driver, dbd->handle);
+    db = pm_db_make(p, dbd->driver, dbd->handle, dbd->prepared, &quiet, c);
+    if (pm_db_select(db, PM_SQL_ADMIN_SCHEMA_VERSION, &rows) != APR_SUCCESS) {
+        *failure = c->failure ? c->failure : "no reason given";
+        return 0;
+    }
+    *version = pm_row_int(pm_first_row(rows), SCHEMA_VERSION, 0);
+    return 1;
+}
+
+/* SQLite's "no such table: schema_version", PostgreSQL's "relation ... does not exist" */
+static int no_schema_table(const char *failure)
+{
+    return strstr(failure, "no such table") || strstr(failure, "does not exist");
+}
+
+static apr_status_t schema_verdict(server_rec *s, int version)
+{
+    int first = apr_atomic_cas32(&schema_logged, 1, 0) == 0;
+
+    if (version < PM_SCHEMA_VERSION) {
+        ap_log_error(APLOG_MARK, first ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00601)
+                     "the database schema is version %d, this module needs %d: back the "
+                     "database up and run portal-manager-admin init to upgrade it "
+                     "(README, Upgrading)", version, PM_SCHEMA_VERSION);
+        return APR_EGENERAL;
+    }
+    if (version > PM_SCHEMA_VERSION && first) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00602)
+                     "the database schema is version %d, newer than this module's %d "
+                     "(an older module after a newer one's init): serving it anyway",
+                     version, PM_SCHEMA_VERSION);
+    }
+    return APR_SUCCESS;
+}
+
+/* A busy SQLite file or a lost connection is tried again (the caller's loop); only
+ * the last try's failure is an error line. */
+static apr_status_t check_schema(ap_dbd_t *dbd, server_rec *s, int last_try)
+{
+    const char *failure = NULL;
+    apr_status_t rv;
+    apr_pool_t *p;
+    int version = 0;
+
+    apr_pool_create(&p, dbd->pool);
+    if (schema_version_read(dbd, s, p, &version, &failure)) {
+        rv = schema_verdict(s, version);
+    }
+    else if (no_schema_table(failure)) {
+        /* (ap_log_error's level is evaluated twice: decided here, once) */
+        int level = apr_atomic_cas32(&schema_logged, 1, 0) == 0 ? APLOG_ERR : APLOG_DEBUG;
+
+        ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00600)
+                     "the database has no Client Portal Manager schema (%s): run "
+                     "portal-manager-admin init (README, Install)", failure);
+        rv = APR_EGENERAL;
+    }
+    else {
+        ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00603)
+                     "cannot read the database's schema version: %s", failure);
+        rv = APR_EGENERAL;
+    }
+    apr_pool_destroy(p);
+    return rv;
+}
+
 /* A connection's session set up once (a pool userdata key marks it done). */
 static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
 {
@@ -219,7 +318,10 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
     if (strcmp(name, "pgsql") == 0) {
         rv = session_for_pgsql(dbd);
     }
-    else if (strcmp(name, "sqlite3") == 0) {
+    if (rv == APR_SUCCESS) {
+        rv = check_schema(dbd, s, last_try);
+    }
+    if (rv == APR_SUCCESS && strcmp(name, "sqlite3") == 0) {
         rv = session_for_sqlite(dbd, s, last_try);
     }
     if (rv == APR_SUCCESS) {
@@ -319,6 +421,47 @@ static ap_dbd_t *prepared_connection(dbd_source *src)
     return dbd;
 }
 
+/* "No database connection" while the database stays away (down, unreachable, a
+ * schema refused): the first line of an outage at error level, then at most one a
+ * minute saying how many it stood for, the rest at debug level; when a connection
+ * is had again, one line says so. Per child. Without it an outage wrote a line for
+ * every request and every worker pass (PostgreSQL down: 241 lines in 10 s idle). */
+#define OUTAGE_LINE_EVERY apr_time_from_sec(60)
+
+static apr_uint32_t outage_unlogged;     /* failures since the last line */
+static volatile apr_time_t outage_next;  /* when a failure may log again; 0: no outage */
+
+/* The level of this failure's line; *more: the failures it stands for beside itself. */
+static int outage_level(apr_uint32_t *more)
+{
+    apr_time_t now = apr_time_now(), next = outage_next;
+
+    if (next == 0 || now >= next) {
+        outage_next = now + OUTAGE_LINE_EVERY;
+        *more = apr_atomic_xchg32(&outage_unlogged, 0);
+        return APLOG_ERR;
+    }
+    apr_atomic_inc32(&outage_unlogged);
+    *more = 0;
+    return APLOG_DEBUG;
+}
+
+static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
+{
+    return more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "";
+}
+
+static void outage_over(server_rec *s)
+{
+    if (outage_next != 0) {
+        apr_uint32_t more = apr_atomic_xchg32(&outage_unlogged, 0);
+
+        outage_next = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PM_LOGNO(00604)
+                     "the database answers again (%u failure(s) since the last line)", more);
+    }
+}
+
 pm_db *pm_db_acquire(request_rec *r)
 {
     dbd_source src = { r, r->server, r->pool, 0 };
@@ -338,12 +481,17 @@ pm_db *pm_db_acquire(request_rec *r)
                           "was in use (DBDMax) or another thread's connect was waiting");
         }
         else {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00011)
+            apr_uint32_t more;
+            int level = outage_level(&more);
+
+            ap_log_rerror(APLOG_MARK, level, 0, r, PM_LOGNO(00011)
                           "no database connection (check DBDriver/DBDParams and that the "
-                          "database is reachable and its schema initialised)");
+                          "database is reachable and its schema initialised)%s",
+                          outage_more(r->pool, more));
         }
         return NULL;
     }
+    outage_over(r->server);
     return wrap(r->pool, r, r->server, dbd);
 }
 
@@ -362,11 +510,15 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
                          "the next pass tries again");
         }
         else {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00017)
-                         "delivery worker: no database connection");
+            apr_uint32_t more;
+            int level = outage_level(&more);
+
+            ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00017)
+                         "delivery worker: no database connection%s", outage_more(p, more));
         }
         return NULL;
     }
+    outage_over(s);
     return wrap(p, NULL, s, dbd);
 }
 

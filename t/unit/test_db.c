@@ -113,6 +113,31 @@ static int load_schema(apr_pool_t *p, const apr_dbd_driver_t *drv, apr_dbd_t *h,
     return n > 0 ? rc : -1;
 }
 
+/* The module refuses a database older than PM_SCHEMA_VERSION (pm_store.c): it must be
+ * the newest migration each driver has, or an upgraded database would be refused (too
+ * high) or an un-upgraded one served (too low). */
+static void test_schema_version_constant(apr_pool_t *p, const char *srcdir)
+{
+    static const char *const drivers[] = { "sqlite3", "pgsql" };
+    int d;
+
+    for (d = 0; d < 2; d++) {
+        const char *dir = apr_pstrcat(p, srcdir, "/conf/schema/migrations/", drivers[d], NULL);
+        struct dirent **files = NULL;
+        int i, n = scandir(dir, &files, is_sql_file, alphasort), newest = 0;
+
+        for (i = 0; i < n; i++) {
+            int v = atoi(files[i]->d_name);
+            newest = v > newest ? v : newest;
+            free(files[i]);
+        }
+        free(files);
+        ok(n > 0 && newest == PM_SCHEMA_VERSION,
+           "PM_SCHEMA_VERSION (%d) is the newest %s migration (%d)", PM_SCHEMA_VERSION,
+           drivers[d], newest);
+    }
+}
+
 static int staff_count(pm_db *db, const char *user)
 {
     apr_array_header_t *rows;
@@ -359,6 +384,7 @@ int main(int argc, const char *const *argv)
         return done_testing();
     }
     ok(1, "a SQLite file with the schema");
+    test_schema_version_constant(p, srcdir);
     test_one_line(p);
     db = pm_db_make(p, drv, h, NULL, &lazy_hooks, &s);
     test_select_exec(db, &s);

@@ -108,6 +108,14 @@ sub migration_files {
     return map { catfile($dir, $_) } @f;
 }
 
+# the statement that records the newest migration as the schema's version, as
+# portal-manager-admin init does (the module refuses a database older than it needs)
+sub schema_version_sql {
+    my $driver = shift;
+    my ($newest) = map { /(\d{3})-[^\/]*\.sql$/ ? $1 + 0 : () } reverse migration_files($driver);
+    return "UPDATE schema_version SET version = " . ($newest // 1);
+}
+
 sub seed_files {
     my $driver = shift;
     my @f = (catfile(top_dir(), qw(t fixtures seed.sql)));
@@ -125,6 +133,7 @@ sub load_database {
             run_cmd("loading $f", 'sh', '-c', 'sqlite3 -bail "$1" < "$2"', 'sh', $rt->{db_file}, $f);
         }
         # as portal-manager-admin init does: write-ahead logging, persistent in the file
+        run_cmd('schema version', 'sqlite3', $rt->{db_file}, schema_version_sql($driver));
         run_cmd('WAL mode', 'sh', '-c', 'sqlite3 "$1" "PRAGMA journal_mode = WAL" >/dev/null',
                 'sh', $rt->{db_file});
     }
@@ -136,6 +145,7 @@ sub load_database {
         for my $f (schema_file($driver), migration_files($driver), seed_files($driver)) {
             run_cmd("loading $f", @psql, '-f', $f);
         }
+        run_cmd('schema version', @psql, '-c', schema_version_sql($driver));
     }
     else {
         die "PM_DB_DRIVER must be sqlite3 or pgsql, not '$driver'\n";

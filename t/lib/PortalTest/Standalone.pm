@@ -114,6 +114,7 @@ sub _setup_db {
                 PortalTest::Env::seed_files('pgsql')) {
         PortalTest::Env::run_cmd("loading $f", @psql, '-f', $f);
     }
+    PortalTest::Env::run_cmd('schema version', @psql, '-c', PortalTest::Env::schema_version_sql('pgsql'));
     $self->{dbd_params} = "$base options=-csearch_path=$schema";
 }
 
