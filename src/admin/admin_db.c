@@ -43,9 +43,10 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
     }
 }
 
-/* No writer gate (SQLite's busy_timeout waits for httpd's writers); statements
- * are prepared on first use, as the schema may not exist yet when the tool starts. */
-static const pm_db_hooks admin_hooks = { report, NULL, NULL, 0, 1 };
+/* No writer gate: a transaction starts with SQLite's write lock (BEGIN IMMEDIATE),
+ * which busy_timeout waits for while httpd writes; statements are prepared on
+ * first use, as the schema may not exist yet when the tool starts. */
+static const pm_db_hooks admin_hooks = { report, NULL, NULL, 0, 1, NULL, NULL, 1 };
 
 /* SQLite: enforce foreign keys, wait for a busy database like the module does,
  * a larger page cache for bulk writes, and switch the file to write-ahead logging. Run before anything is prepared

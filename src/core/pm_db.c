@@ -394,7 +394,7 @@ static apr_status_t begin_on_connection(pm_db *db, const char **msg)
     int rc;
 
     if (db->lite) {
-        return pm_db_sqlite_begin(db->lite, db->pool, msg);
+        return pm_db_sqlite_begin(db->lite, db->pool, db->hooks.begin_immediate, msg);
     }
     rc = apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn);
     if (rc != 0) {

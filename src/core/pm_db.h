@@ -46,6 +46,11 @@ typedef struct {
      * begin or commit without sending it; a rollback is always sent */
     apr_status_t (*call_enter)(void *ctx);
     void (*call_leave)(void *ctx);
+    /* SQLite: a transaction starts with BEGIN IMMEDIATE, its write lock waited for
+     * by the connection's busy_timeout (the admin tool, which has no writer gate:
+     * a deferred transaction that read first could not write once httpd had
+     * committed in between, and failed at once with "database is locked") */
+    int begin_immediate;
 } pm_db_hooks;
 
 /* An executor over an open apr_dbd connection: rows, arguments and transaction

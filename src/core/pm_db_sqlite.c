@@ -22,14 +22,14 @@
 #define BUSY_PAUSE_FIRST apr_time_from_msec(1)
 #define BUSY_PAUSE_MAX   apr_time_from_msec(16)
 
-enum { LITE_BEGIN = PM_SQL_COUNT, LITE_COMMIT, LITE_ROLLBACK, LITE_COUNT };
+enum { LITE_BEGIN = PM_SQL_COUNT, LITE_COMMIT, LITE_ROLLBACK, LITE_BEGIN_IMMEDIATE, LITE_COUNT };
 
 struct pm_db_sqlite {
     sqlite3 *conn;
-    sqlite3_stmt *stmts[LITE_COUNT];  /* by pm_sql_id, then the three above */
+    sqlite3_stmt *stmts[LITE_COUNT];  /* by pm_sql_id, then the four above */
 };
 
-static const char *const plain_sql[] = { "BEGIN", "COMMIT", "ROLLBACK" };
+static const char *const plain_sql[] = { "BEGIN", "COMMIT", "ROLLBACK", "BEGIN IMMEDIATE" };
 
 void pm_db_sqlite_forget(pm_db_sqlite *lite)
 {
@@ -192,9 +192,11 @@ apr_status_t pm_db_sqlite_run(pm_db_sqlite *lite, pm_sql_id id, const char **arg
     return run_slot(lite, id, pm_sql_get(id)->nargs, args, p, rows, changes, msg);
 }
 
-apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, const char **msg)
+apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, int immediate,
+                                 const char **msg)
 {
-    return run_slot(lite, LITE_BEGIN, 0, NULL, p, NULL, NULL, msg);
+    return run_slot(lite, immediate ? LITE_BEGIN_IMMEDIATE : LITE_BEGIN, 0, NULL, p, NULL,
+                    NULL, msg);
 }
 
 apr_status_t pm_db_sqlite_commit(pm_db_sqlite *lite, apr_pool_t *p, const char **msg)
@@ -222,7 +224,8 @@ apr_status_t pm_db_sqlite_run(pm_db_sqlite *lite, pm_sql_id id, const char **arg
     return APR_ENOTIMPL;
 }
 
-apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, const char **msg)
+apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, int immediate,
+                                 const char **msg)
 {
     return APR_ENOTIMPL;
 }

@@ -28,7 +28,8 @@ apr_status_t pm_db_sqlite_run(pm_db_sqlite *lite, pm_sql_id id, const char **arg
                               const char **msg);
 
 /* BEGIN, COMMIT or ROLLBACK on the connection, as pm_db_sqlite_run. */
-apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, const char **msg);
+apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, int immediate,
+                                 const char **msg);
 apr_status_t pm_db_sqlite_commit(pm_db_sqlite *lite, apr_pool_t *p, const char **msg);
 apr_status_t pm_db_sqlite_rollback(pm_db_sqlite *lite, apr_pool_t *p, const char **msg);
 

@@ -490,3 +490,35 @@ adm "$SDB" staff sync-caseloads "$T/sc2.csv"
 is "$(tail -n1 <<<"$out")" "granted 2, revoked 1, unchanged 2" "caseloads: the same counts for real"
 like "$out" "note: 1 of the granted clients is discharged" "caseloads: the discharged client is granted, and said"
 unlike "$out" "would grant" "caseloads: a real run does not list the pairs"
+
+# ---- SQLite: a sync while httpd commits audit rows all the time ------------------------------
+# Every staff view commits a row; the tool's transaction read first and then could not write
+# (WAL: a deferred transaction whose snapshot is older than the last commit gets "database
+# is locked" at once, busy_timeout or not), so a cron sync failed whenever staff were at work
+# (5 of 6 runs). It now starts with the write lock (BEGIN IMMEDIATE), which waits its turn.
+if [ "$DRIVER" = sqlite3 ]; then
+    sql "$RDB" "CREATE TABLE busy_ticks (n integer)" >/dev/null
+    python3 - "$RDB" "$T/busy.stop" <<'PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=5, isolation_level=None)
+while not os.path.exists(sys.argv[2]):
+    db.execute("BEGIN IMMEDIATE"); db.execute("INSERT INTO busy_ticks VALUES (1)"); db.execute("COMMIT")
+    time.sleep(0.002)
+PY
+    writer=$!
+    sleep 0.3
+    good=0
+    for i in 1 2 3 4 5 6; do
+        sed "s/^MRN-3,Cy,Jones,1990-01-01,cy@example.org/MRN-3,Cy,Jones,1990-01-01,cy$i@example.org/" \
+            "$T/roster1.csv" >"$T/busy$i.csv"
+        adm "$RDB" clients sync "$T/busy$i.csv"
+        [ "$rc" = 0 ] && good=$((good + 1)) || diag "sync $i under a busy writer: $err"
+    done
+    touch "$T/busy.stop"
+    wait "$writer"
+    ticks=$(sql "$RDB" "SELECT count(*) FROM busy_ticks")
+    ok "$([ "$ticks" -gt 100 ]; echo $?)" "busy SQLite: another connection committed all along ($ticks commits)"
+    is "$good" 6 "busy SQLite: every sync waits its turn and applies (6 of 6)"
+    is "$(sql "$RDB" "SELECT email FROM clients WHERE external_id = 'MRN-3'")" "cy6@example.org" \
+       "busy SQLite: the last sync's change is there"
+fi
