@@ -256,13 +256,17 @@ static const char *changed_fields(roster_sync *s, const pm_row *c, const pm_rost
  * superseded, the old address gets the notice of the change when the client has an
  * active portal account (the same statement as the button's, issue 14; its
  * Message-ID is made again at sending, PM_OUTBOX_ID_OUTSIDE), then the address is
- * stored. No address: every open one goes. */
+ * stored. No address: every open one goes. The client's row is locked first, as
+ * staff operations lock it: the notice then reads the address a concurrent staff
+ * change left (not the one it replaced, which would be told twice), and the two
+ * never wait for each other's rows in opposite orders (PostgreSQL's deadlock). */
 static apr_status_t change_email(roster_sync *s, const char *id, const char *email)
 {
     const char *hex = pm_random_hex(s->batch, 16);
     int superseded = 0, notified = 0;
 
     if (hex == NULL
+        || pm_db_exec(s->db, PM_SQL_CLIENT_LOCK_ROW, NULL, id) != APR_SUCCESS
         || pm_db_exec(s->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, s->now, id,
                       email ? email : "") != APR_SUCCESS
         || pm_db_exec(s->db, PM_SQL_ADDRESS_NOTICE_CLIENT, &notified,

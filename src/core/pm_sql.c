@@ -569,11 +569,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE claim_token = %s AND status = 'queued'" },
     /* the current token moves aside only when this send brings a different one
      * (the same send repeated keeps its link) */
+    /* a hash retired once already (rapid resends: an earlier send's token made
+     * current again by its repeat) stays retired; the insert is not an error */
     [PM_SQL_TOKEN_RETIRE_OTHER] = { "pm_token_retire_other",
         "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
         "SELECT token_hash, id, %lld FROM invitations "
         "WHERE id = %lld AND token_hash IS NOT NULL AND token_hash <> %s "
-        "AND status = 'pending'" },
+        "AND status = 'pending' ON CONFLICT DO NOTHING" },
     [PM_SQL_INVITATION_SET_TOKEN] = { "pm_invitation_set_token",
         "UPDATE invitations SET token_hash = %s WHERE id = %lld AND status = 'pending'" },
     /* send_count: emails that may have gone out, counted when the DATA content

@@ -138,6 +138,29 @@ static void test_schema_version_constant(apr_pool_t *p, const char *srcdir)
     }
 }
 
+/* Retiring an invitation's current token when that hash was retired once already
+ * (the worker under rapid resends, PostgreSQL's duplicate key in the review) leaves
+ * it retired and is not an error, or the batch went back to the queue. */
+static void test_token_retired_twice(pm_db *db, const apr_dbd_driver_t *drv, apr_dbd_t *h)
+{
+    int n = 0;
+    apr_status_t rv;
+
+    ok(apr_dbd_query(drv, h, &n,
+                     "INSERT INTO clients (id, first_name, last_name, date_of_birth) "
+                     "VALUES (7001, 'Tok', 'Twice', '1980-01-01')") == 0
+       && apr_dbd_query(drv, h, &n,
+                        "INSERT INTO invitations (id, client_id, email, token_hash, created_by, "
+                        "created_at, expires_at) VALUES (7001, 7001, 't@example.org', 'h1', "
+                        "'casey', 1, 2)") == 0
+       && apr_dbd_query(drv, h, &n,
+                        "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
+                        "VALUES ('h1', 7001, 1)") == 0,
+       "an invitation whose current hash h1 was retired before");
+    rv = pm_db_exec(db, PM_SQL_TOKEN_RETIRE_OTHER, &n, "5", "7001", "h2");
+    ok(rv == APR_SUCCESS && n == 0, "retiring h1 again for h2: no error, nothing added (%d)", n);
+}
+
 static int staff_count(pm_db *db, const char *user)
 {
     apr_array_header_t *rows;
@@ -394,6 +417,7 @@ int main(int argc, const char *const *argv)
     test_write_hooks(p, drv, h, &s);
     test_begin_behind_lock(p, drv, h, apr_pstrcat(p, dir, "/portal.db", NULL), &s);
     test_client_keys(db, p);
+    test_token_retired_twice(db, drv, h);
     pm_db_forget_prepared(db);
     apr_dbd_close(drv, h);
     apr_file_remove(apr_pstrcat(p, dir, "/portal.db", NULL), p);
