@@ -23,6 +23,8 @@ unless (-f $MODULE) {
 my $dir = File::Temp->newdir('pm-config-XXXXXX', TMPDIR => 1);
 my $secret = "$dir/mail.secret";
 PortalTest::Env::spew($secret, "s3cret\n", 0600);
+my $blank_secret = "$dir/blank.secret";
+PortalTest::Env::spew($blank_secret, (' ' x 40) . "\n", 0600);
 my $unreadable = "$dir/unreadable.secret";
 PortalTest::Env::spew($unreadable, "s3cret\n", 0000);
 
@@ -195,6 +197,13 @@ PortalTest::Env::spew("$dir/not-a-cert.pem", "just text\n", 0644);
     ($rc, $out) = configtest(set => { PortalMailBounceAddress => 'bounces@practice.org',
                                       PortalTokenSecretFile => $token_secret });
     is($rc, 0, 'PortalMailBounceAddress with PortalTokenSecretFile passes') or diag $out;
+    unlike($out, qr/PM00605/, 'a secret file of mode 0600: no warning');
+    my $shared_secret = "$dir/shared.secret";
+    PortalTest::Env::spew($shared_secret, ('t' x 40) . "\n", 0644);
+    ($rc, $out) = configtest(set => { PortalTokenSecretFile => $shared_secret });
+    is($rc, 0, 'a token secret file readable by others still passes');
+    like($out, qr/PM00605: PortalTokenSecretFile: '\Q$shared_secret\E' is readable by users other than its owner: chmod 600/,
+         'and configtest warns, naming the file and the fix');
 }
 
 # SMTP AUTH that could go out in clear: one line naming both directives and the way out
@@ -331,6 +340,7 @@ my @BAD = (
         : ()),
     [PortalTokenSecretFile => 'missing file', set => { PortalTokenSecretFile => "$dir/no-such-secret" }],
     [PortalTokenSecretFile => 'shorter than 32 characters', set => { PortalTokenSecretFile => $secret }],
+    [PortalTokenSecretFile => '40 spaces', set => { PortalTokenSecretFile => $blank_secret }],
     [PortalMailBounceAddress => 'not an address', set => { PortalMailBounceAddress => 'bounces' }],
     [PortalMailBounceAddress => 'without PortalTokenSecretFile',
         set => { PortalMailBounceAddress => 'bounces@practice.org' }],

@@ -6,7 +6,8 @@
 #     per child naming both versions and `portal-manager-admin init`, no statement errors
 #     (PM00013) on the way; once the version is right, 200 again with no restart;
 #   - no schema table: the same with PM00600;
-#   - ahead: served (200) with one PM00602 warning per child.
+#   - ahead: served (200) with one PM00602 warning per child;
+#   - SQLite, a file httpd's user cannot write: the log line says to chown it.
 use strict;
 use warnings;
 
@@ -24,7 +25,7 @@ use PortalTest::Standalone;
 
 # provoked on purpose: a database behind, without, and ahead of the module's schema, and
 # the worker's and the requests' "no database connection" while it is so
-expect_log_ids(qw(PM00011 PM00017 PM00547 PM00600 PM00601 PM00602));   # (PM00604 is a notice)
+expect_log_ids(qw(PM00011 PM00013 PM00015 PM00016 PM00017 PM00547 PM00600 PM00601 PM00602));   # (PM00604 is a notice)
 
 my ($newest) = PortalTest::Env::schema_version_sql('sqlite3') =~ /(\d+)$/;
 
@@ -103,6 +104,20 @@ if (ok(eval { $sa->start; 1 }, 'standalone server started') || diag $@) {
     ok(wait_until(sub { log_count($sa, qr/PM00602: the database schema is version $ahead, newer than this module's $newest/) >= 1 }, 5),
        "schema $ahead: PM00602 warns");
     restart_with($sa, "UPDATE schema_version SET version = $newest");
+
+    # --- SQLite: a file httpd's user cannot write (root made it, say): the log says what to do
+    if ($sa->{driver} eq 'sqlite3') {
+        $sa->stop_httpd;
+        chmod 0444, $sa->{db_file};
+        $sa->start_httpd;
+        is($sa->staff(POST => '/clients/1/invitations', json => {})->code, 503,
+           'a read-only SQLite file: an invite 503');
+        ok(wait_until(sub { log_count($sa, qr/readonly database \(the SQLite file, .*not writable by the user httpd runs as: chown/) >= 1 }, 5),
+           'a read-only SQLite file: the log line says to chown it to httpd\'s user');
+        $sa->stop_httpd;
+        chmod 0644, $sa->{db_file};
+        $sa->start_httpd;
+    }
     $sa->stop;
 }
 

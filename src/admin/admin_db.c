@@ -12,6 +12,8 @@
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *db_error(admin_db *db, int rv)
 {
@@ -88,6 +90,29 @@ static int configure_sqlite(admin_db *db)
     return ADMIN_OK;
 }
 
+/* Root made (or owns) the SQLite file in a directory that belongs to someone else
+ * (Debian: /var/lib/portal-manager, www-data's): httpd can read it but every write
+ * fails ("attempt to write a readonly database"). Said, not refused. */
+static void warn_root_owned(apr_pool_t *p, const char *path)
+{
+    char *dir = apr_pstrdup(p, path), *slash = strrchr(dir, '/');
+    struct stat file_st, dir_st;
+
+    if (geteuid() != 0) {
+        return;
+    }
+    if (slash) {
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    }
+    if (stat(path, &file_st) == 0 && stat(slash ? dir : ".", &dir_st) == 0
+        && file_st.st_uid == 0 && dir_st.st_uid != 0) {
+        admin_error("warning: %s belongs to root, but its directory does not: httpd cannot "
+                    "write it; run this tool as the directory's owner (runuser -u www-data "
+                    "-- portal-manager-admin ...), and chown the database and its -wal and "
+                    "-shm files to that user", path);
+    }
+}
+
 int admin_db_open(apr_pool_t *p, const char *driver, const char *params, admin_db **dbp)
 {
     admin_db *db = apr_pcalloc(p, sizeof(*db));
@@ -112,11 +137,18 @@ int admin_db_open(apr_pool_t *p, const char *driver, const char *params, admin_d
                     apr_strerror(rv, buf, sizeof(buf)));
         return ADMIN_FAIL;
     }
-    /* the parameter string may hold a password: never echo it */
+    /* the parameter string may hold a password: never echo it (SQLite's is a path) */
     rv = apr_dbd_open_ex(db->driver, p, params, &db->handle, &err);
     if (rv != APR_SUCCESS || db->handle == NULL) {
-        admin_error("cannot open the %s database%s%s", driver, err ? ": " : "",
-                    err ? err : "");
+        if (strcmp(driver, "sqlite3") == 0) {
+            admin_error("cannot open the sqlite3 database %s%s%s (does its directory exist, "
+                        "and may this user write there?)", params, err ? ": " : "",
+                        err ? err : "");
+        }
+        else {
+            admin_error("cannot open the %s database%s%s", driver, err ? ": " : "",
+                        err ? err : "");
+        }
         return ADMIN_FAIL;
     }
     pm_sql_init();
@@ -124,6 +156,9 @@ int admin_db_open(apr_pool_t *p, const char *driver, const char *params, admin_d
     if (strcmp(driver, "sqlite3") == 0 && configure_sqlite(db) != ADMIN_OK) {
         admin_db_close(db);
         return ADMIN_FAIL;
+    }
+    if (strcmp(driver, "sqlite3") == 0) {
+        warn_root_owned(p, params);
     }
     *dbp = db;
     return ADMIN_OK;

@@ -128,15 +128,17 @@ static const char *directive_error(cmd_parms *cmd, const char *problem)
     return apr_psprintf(cmd->pool, "%s %s", cmd->cmd->name, problem);
 }
 
-/* The delivery worker runs once, with the main server's mail and outbox settings:
- * the same directive in a <VirtualHost> would be silently ignored, so refuse it. */
+/* The delivery worker, the database's limits and the secrets are one per httpd,
+ * the main server's: the same directive in a <VirtualHost> would be silently
+ * ignored, so refuse it. */
 static const char *main_server_only(cmd_parms *cmd)
 {
     if (!cmd->server->is_virtual) {
         return NULL;
     }
-    return "is not allowed inside <VirtualHost>: outgoing mail uses the main server's mail "
-           "and outbox settings only; set it outside any <VirtualHost>";
+    return "is not allowed inside <VirtualHost>: it is one setting for the whole httpd "
+           "(the delivery worker, the database and the secrets are the main server's); "
+           "set it outside any <VirtualHost>";
 }
 
 static pm_server_conf *cmd_server_conf(cmd_parms *cmd)
@@ -282,10 +284,24 @@ static const char *read_secret_file(apr_pool_t *p, const char *path, const char 
         return apr_psprintf(p, "'%s' is empty", path);
     }
     if (strpbrk(buf, "\r\n") != NULL || strlen(buf) != got) {
-        return apr_psprintf(p, "'%s' must hold the password on a single line", path);
+        return apr_psprintf(p, "'%s' must hold the secret on a single line", path);
     }
     *secret = buf;
     return NULL;
+}
+
+/* A secret any local user may read is no longer the practice's alone: said at
+ * configtest and start (not refused: a running server must not stop over it). */
+static void warn_if_shared(cmd_parms *cmd, const char *path)
+{
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, path, APR_FINFO_PROT, cmd->temp_pool) == APR_SUCCESS
+        && (fi.protection & (APR_GREAD | APR_WREAD))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, PM_LOGNO(00605)
+                     "%s: '%s' is readable by users other than its owner: chmod 600 it "
+                     "(httpd reads it as root)", cmd->cmd->name, path);
+    }
 }
 
 /* A main-server directive naming a one-line secret file (relative to ServerRoot),
@@ -301,7 +317,10 @@ static const char *secret_file_directive(cmd_parms *cmd, const char *value, cons
     if ((*path = ap_server_root_relative(cmd->pool, value)) == NULL) {
         return apr_psprintf(cmd->pool, "'%s' is not a valid path", value);
     }
-    return read_secret_file(cmd->pool, *path, secret);
+    if ((err = read_secret_file(cmd->pool, *path, secret)) == NULL) {
+        warn_if_shared(cmd, *path);
+    }
+    return err;
 }
 
 static const char *set_mail_password_file(cmd_parms *cmd, void *dummy, const char *value)
@@ -326,9 +345,10 @@ static const char *set_token_secret_file(cmd_parms *cmd, void *dummy, const char
     const char *path, *secret;
     const char *err = secret_file_directive(cmd, value, &path, &secret);
 
-    if (err == NULL && strlen(secret) < PM_MIN_TOKEN_SECRET) {
-        err = apr_psprintf(cmd->pool, "'%s' must hold at least %d characters (e.g. "
-                           "openssl rand -hex 32)", path, PM_MIN_TOKEN_SECRET);
+    if (err == NULL && (strlen(secret) < PM_MIN_TOKEN_SECRET
+                        || strspn(secret, " \t") == strlen(secret))) {
+        err = apr_psprintf(cmd->pool, "'%s' must hold at least %d characters, not all "
+                           "spaces (e.g. openssl rand -hex 32)", path, PM_MIN_TOKEN_SECRET);
     }
     if (err) {
         return directive_error(cmd, err);

@@ -41,6 +41,15 @@ static int busy_is_routine(const store_conn *c, const char *msg)
     return c->busy_is_routine && msg && strstr(msg, "database is locked");
 }
 
+/* SQLite's "attempt to write a readonly database": what the admin must do about it */
+static const char *hint(const char *msg)
+{
+    return msg && strstr(msg, "readonly database")
+           ? " (the SQLite file, its -wal and -shm files or its directory are not writable "
+             "by the user httpd runs as: chown them to that user, e.g. www-data)"
+           : "";
+}
+
 static void report(void *ctx, pm_db_event ev, const char *label, const char *msg)
 {
     store_conn *c = ctx;
@@ -55,17 +64,19 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
             break;
         }
-        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
+        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00013) "statement %s failed: %s%s", label, msg,
+                 hint(msg));
         break;
     case PM_DB_EV_BEGIN:
         if (busy_is_routine(c, msg)) {
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
             break;
         }
-        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
+        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00015) "cannot start a transaction: %s%s", msg,
+                 hint(msg));
         break;
     case PM_DB_EV_COMMIT:
-        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00016) "commit failed: %s", msg);
+        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00016) "commit failed: %s%s", msg, hint(msg));
         break;
     case PM_DB_EV_ROLLED_BACK:
         CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00014) "transaction rolled back");

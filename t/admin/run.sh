@@ -520,6 +520,24 @@ is "$rc" 0 "demo-data again succeeds"
 like "$out" "already there; nothing to do" "and changes nothing"
 is "$(sql "$DEMO" 'SELECT count(*) FROM clients')" "$nclients" "client count unchanged"
 
+# ---- SQLite: where the file is and who owns it ------------------------------------------
+if [ "$DRIVER" = sqlite3 ]; then
+    adm "$T/no/such/dir/portal.db" init --schema-dir "$SCHEMA"
+    is "$rc" 1 "a database in a directory that does not exist: exit 1"
+    like "$err" "cannot open the sqlite3 database $T/no/such/dir/portal.db: .*directory exist" \
+         "the error names the file and what to check"
+    if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+        mkdir -p "$T/www" && chown nobody "$T/www"
+        adm "$T/www/portal.db" init --schema-dir "$SCHEMA"
+        is "$rc" 0 "root runs init in a directory httpd's user owns: it works"
+        like "$err" "warning: $T/www/portal.db belongs to root, but its directory does not: httpd cannot write it" \
+             "and warns that httpd could not write the file root made"
+        chown -R nobody "$T/www"
+        adm "$T/www/portal.db" staff list
+        unlike "$err" "warning:" "no warning once the file belongs to the directory's owner"
+    fi
+fi
+
 # ---- clients sync, staff sync-caseloads ------------------------------------------------
 . "$top/t/admin/roster.sh"
 
