@@ -279,6 +279,42 @@ my $ana_new = unique_email('acn-new');
            'the Message-ID is made at sending, in the From domain');
 }
 
+# --- a representative whose login is shared with another child (joined through a grant) -----------
+# The second child's representative row has no account of its own: the login came from
+# the first child's invitation and reaches the second through a grant. Changing the
+# address on the second child's card must still tell the old address, once.
+{
+    my $A = new_client(prefix => 'acn-sh', first_name => 'Sia', visible_to => ['clin1']);
+    my $B = new_client(prefix => 'acn-sh', first_name => 'Theo', visible_to => ['clin1']);
+    my $old = unique_email('acn-shared');
+    my $user = "acn.shared.$$";
+    my @reps;
+    for my $c ($A, $B) {
+        my $d = json_ok(staff(POST => "/clients/$c->{id}/representatives", user => 'clin1',
+                              json => { email => $old, first_name => 'Sam', last_name => 'Sharer',
+                                        relationship => 'parent' }), 201, "Sam for $c->{first_name}");
+        push @reps, $d->{representative}{id};
+        my $tok = next_token($old);
+        json_ok(rcpt(accept => { token => $tok, date_of_birth => $c->{date_of_birth}, username => $user,
+                                 password => 'a long enough password',
+                                 ($c == $B ? (existing_login => JSON::PP::true) : ()) }),
+                201, $c == $A ? 'Sam makes the login for Sia' : 'Sam joins it for Theo');
+    }
+    my ($grants) = tdb()->selectrow_array(
+        "SELECT count(*) FROM account_grants WHERE representative_id = ? AND status = 'active'",
+        undef, $reps[1]);
+    is($grants, 1, 'Theo\'s representative reaches the login through a grant');
+    my $before = () = wait_mail_to($old, 0);
+    my $new = unique_email('acn-shared-new');
+    json_ok(staff(PUT => "/representatives/$reps[1]", user => 'clin1', json => { email => $new }),
+            200, "change Sam's address on Theo's card");
+    my @n = grep { ($_->{representative_id} // 0) == $reps[1] } notices_for($B->{id});
+    is(scalar @n, 1, 'one notice for the shared login, on Theo\'s card');
+    is($n[0] && lc $n[0]{to_address}, lc $old, 'to the old address');
+    is(scalar(grep { ($_->{representative_id} // 0) == $reps[0] } notices_for($A->{id})), 0,
+       'nothing for Sia\'s card, whose address did not change');
+}
+
 # --- the roster and a staff member changing the same address at once (concurrency review) -----------
 # The roster's email-only change took no client row lock before its notice read the
 # address: on PostgreSQL, overlapping a staff change, both notices went to the same old
