@@ -25,6 +25,7 @@ use Digest::MD5 qw(md5_hex);
 use Encode ();
 use PortalTest;
 use PortalTest::Admin;
+use PortalTest::Invite qw(run_concurrently hold_write_lock);
 
 # provoked on purpose: /noauth/api: the staff handler without authentication
 expect_log_ids(qw(PM00031));
@@ -983,6 +984,57 @@ neutral_settings();
     $dbh->do("DELETE FROM outbox WHERE purpose <> 'invitation' AND (to_address LIKE '%.t7\@example.test' "
            . "OR lower(to_address) LIKE 'limit.person%\@example.test')");
     $dbh->do("DELETE FROM staff WHERE username = 'champion2'");
+}
+
+# =====================================================================================
+# test emails in parallel (issue 15): 30 at once from one champion queue exactly what is
+# left of the hour's 10, the rest get the sequential 429. champion4 is this burst's own,
+# so no earlier send of this file (or another) makes the count ambiguous.
+# =====================================================================================
+{
+    my $dbh = db();
+    my $BURST = 30;
+    $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) VALUES ('champion4', 'Flo Champion', 1, 1)")
+        unless $dbh->selectrow_array("SELECT count(*) FROM staff WHERE username = 'champion4'");
+    my $spent = $dbh->selectrow_array("SELECT count(*) FROM audit_log WHERE username = 'champion4' "
+                                    . "AND action = 'settings.test_email' AND at > ?", undef, time - 3600);
+    my $left = $spent >= 10 ? 0 : 10 - $spent;
+    is($left, 10, 'burst: champion4 starts the hour with all 10 test emails');
+    # another writer holds the outbox for a moment, so every request is in flight before
+    # the first commits: a count read outside the sending transaction then always sees
+    # room (PostgreSQL otherwise serialises most of the burst by chance)
+    my $holder = hold_write_lock(1.5, 'outbox');
+    my (%codes, @other);
+    for my $line (run_concurrently($BURST, sub {
+        my $i = shift;
+        my $res = staff(POST => '/admin/settings/test-email', user => 'champion4',
+                        json => { to => "burst.person$i.t7\@example.test" });
+        my $body = decode_json_body($res);
+        my $code = ref $body eq 'HASH' && ref $body->{error} eq 'HASH' ? $body->{error}{code} // '' : '';
+        return join ',', $res->code, $code;
+    })) {
+        $codes{$line}++;
+        push @other, $line unless $line eq '202,' || $line eq '429,test_email_limit';
+    }
+    waitpid $holder, 0;
+    is($codes{'202,'} // 0, $left, "burst: $BURST parallel test emails, exactly $left accepted (202)")
+        or diag explain \%codes;
+    is($codes{'429,test_email_limit'} // 0, $BURST - $left,
+       'burst: the others refused as a sequential 11th is (429 test_email_limit)');
+    is_deeply(\@other, [], 'burst: no other answer (503, timeout)');
+    my $burst_rows = "FROM outbox WHERE purpose LIKE 'test%' "
+                   . "AND to_address LIKE 'burst.person%.t7\@example.test'";
+    is($dbh->selectrow_array("SELECT count(*) $burst_rows"), $left, "burst: $left test_* outbox rows queued");
+    is($dbh->selectrow_array("SELECT count(*) FROM audit_log WHERE username = 'champion4' "
+                           . "AND action = 'settings.test_email' AND at > ?", undef, time - 3600), $spent + $left,
+       'burst: the hour holds exactly 10 settings.test_email rows');
+    # let the worker deliver before the rows go, as the sequential case does
+    my $deadline = time + 20;
+    Time::HiRes::sleep(0.1)
+        while time < $deadline
+              && $dbh->selectrow_array("SELECT count(*) $burst_rows AND status = 'queued'");
+    $dbh->do("DELETE $burst_rows");
+    $dbh->do("DELETE FROM staff WHERE username = 'champion4'");
 }
 
 # =====================================================================================

@@ -217,8 +217,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_STAFF_GET] = { "pm_staff_get",
         "SELECT " COLUMNS(PM_COLS_STAFF) " FROM staff WHERE username = %s",
         NCOLS(PM_COLS_STAFF) },
-    /* PUT /me/preferences: the row lock (PostgreSQL) of an active staff member, then
-     * their own notices choice (none, immediate, daily; the schema's CHECK) */
+    /* the row lock (PostgreSQL) of an active staff member: PUT /me/preferences before
+     * their own notices choice (none, immediate, daily; the schema's CHECK), and a
+     * champion's test email before its hourly count, so their sends take turns */
     [PM_SQL_STAFF_LOCK_ROW] = { "pm_staff_lock_row",
         "UPDATE staff SET notify = notify WHERE username = %s AND active = 1" },
     /* turned on after none: the notices start from now, not from where they stopped */

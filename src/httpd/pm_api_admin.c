@@ -294,9 +294,33 @@ int pm_api_admin_preview(pm_req *q)
 
 static const char *const test_email_fields[] = { "to", "kind", "language", NULL };
 
+/* Opens the test email's transaction holding what serialises one champion's test
+ * emails, so the hour's count read next cannot go stale before this send's own
+ * audit row is committed: on SQLite the write lock (taken at BEGIN), on PostgreSQL
+ * the champion's staff row. 403 not_staff (rolled back) when they were disabled
+ * meanwhile. */
+static int begin_test_email_txn(pm_req *q)
+{
+    int locked = 0;
+
+    if (pm_db_begin(q->db) != APR_SUCCESS
+        || pm_db_exec(q->db, PM_SQL_STAFF_LOCK_ROW, &locked, q->staff->username) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
+    if (locked == 0) {
+        pm_db_rollback(q->db);
+        return pm_http_send_error(q, HTTP_FORBIDDEN, "not_staff",
+                                  "Your account is not set up as practice staff for the "
+                                  "Client Portal Manager. Ask your administrator.", NULL);
+    }
+    return PM_NEXT;
+}
+
 /* At most TEST_EMAIL_LIMIT test emails per champion per rolling hour, counted from
  * the audit trail so the limit holds across children and restarts; 429 with
- * Retry-After = when the oldest send of the hour leaves the window. */
+ * Retry-After = when the oldest send of the hour leaves the window. Read inside
+ * begin_test_email_txn's transaction: counted outside it, parallel sends all saw
+ * room (issue 15). A refusal rolls the transaction back. */
 static int refuse_test_email_flood(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
@@ -312,6 +336,7 @@ static int refuse_test_email_flood(pm_req *q)
     if (pm_row_int(row, TEST_EMAILS_COUNT, 0) < TEST_EMAIL_LIMIT) {
         return PM_NEXT;
     }
+    pm_db_rollback(q->db);
     wait = pm_row_int(row, TEST_EMAILS_OLDEST_AT, now) + TEST_EMAIL_WINDOW - now;
     wait = wait < 1 ? 1 : wait;
     apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(p, wait));
@@ -355,13 +380,13 @@ int pm_api_admin_test_email(pm_req *q)
     if ((rc = read_email_kind(q, "client", &k)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT
         || (rc = read_email_language(q, &st, &lang)) != PM_NEXT
+        || (rc = begin_test_email_txn(q)) != PM_NEXT
         || (rc = refuse_test_email_flood(q)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_OUTBOX_INSERT_TEST, &rows,
-                        apr_pstrcat(p, "test_", k, NULL), addr, lang,
-                        pm_outbox_message_id(p, q->r->server), now, now) != APR_SUCCESS
+    if (pm_db_select(q->db, PM_SQL_OUTBOX_INSERT_TEST, &rows,
+                     apr_pstrcat(p, "test_", k, NULL), addr, lang,
+                     pm_outbox_message_id(p, q->r->server), now, now) != APR_SUCCESS
         || rows->nelts != 1
         || pm_audit(q, "settings.test_email", 0, pm_row_int(pm_first_row(rows), INSERTED_ID, 0),
                     PM_AUDIT_OK, test_email_detail(q, addr)) != APR_SUCCESS

@@ -260,12 +260,13 @@ sub run_concurrently {
     return @out;
 }
 
-# hold_write_lock($seconds): a separate process takes the database's write lock
-# (SQLite: BEGIN EXCLUSIVE; PostgreSQL: LOCK TABLE invitations IN ACCESS EXCLUSIVE MODE),
-# as another writer would, and releases it after $seconds. Returns once the lock is held;
-# waitpid the returned pid afterwards.
+# hold_write_lock($seconds[, $table]): a separate process takes the database's write lock
+# (SQLite: BEGIN EXCLUSIVE; PostgreSQL: LOCK TABLE $table, invitations unless given, IN
+# ACCESS EXCLUSIVE MODE), as another writer would, and releases it after $seconds. Returns
+# once the lock is held; waitpid the returned pid afterwards.
 sub hold_write_lock {
-    my $seconds = shift;
+    my ($seconds, $table) = @_;
+    $table //= 'invitations';
     pipe(my $r, my $w) or die "pipe: $!";
     my $pid = fork // die "fork: $!";
     if (!$pid) {
@@ -273,7 +274,7 @@ sub hold_write_lock {
         my $ok = eval {
             my $h = tdb();
             if (db_driver() eq 'sqlite3') { $h->do('BEGIN EXCLUSIVE') }
-            else { $h->begin_work; $h->do('LOCK TABLE invitations IN ACCESS EXCLUSIVE MODE') }
+            else { $h->begin_work; $h->do("LOCK TABLE $table IN ACCESS EXCLUSIVE MODE") }
             syswrite $w, "locked\n";
             Time::HiRes::sleep($seconds);
             if (db_driver() eq 'sqlite3') { $h->do('ROLLBACK') } else { $h->rollback }
