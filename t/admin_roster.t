@@ -80,8 +80,19 @@ is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
 }
 
 error_ok(put_roster($csv, csrf => 0), 403, 'csrf', 'no X-Requested-With: 403 csrf');
-error_ok(put_roster($csv, content_type => 'application/json'), 415, 'unsupported_media_type',
-         'application/json: 415');
+{
+    my $r = put_roster($csv, content_type => 'application/json');
+    is($r->code, 422, 'application/json is read as a FHIR Bundle (what many FHIR servers send): '
+                      . 'a CSV body 422');
+    is((decode_json_body($r) || {})->{error}{code}, 'roster_invalid', 'application/json: roster_invalid');
+}
+my $e = error_ok(put_roster($csv, content_type => 'application/fhir+ndjson'), 415,
+                 'unsupported_media_type', 'FHIR Bulk Data NDJSON: 415');
+like($e && $e->{error}{message}, qr/NDJSON .*Bundle/, 'NDJSON: the answer says to send a Bundle');
+$e = error_ok(put_roster($csv, headers => { 'Content-Encoding' => 'gzip' }), 415,
+              'unsupported_encoding', 'a gzip body: 415 unsupported_encoding, not broken JSON');
+like($e && $e->{error}{message}, qr/uncompressed.*portal-manager-admin clients sync/,
+     'gzip: the answer says to send it uncompressed, or sync on the server');
 error_ok(put_roster($csv, content_type => undef), 415, 'unsupported_media_type',
          'no Content-Type: 415');
 error_ok(put_roster($csv, query => 'force=1'), 400, 'invalid_parameter', 'an unknown parameter: 400');
@@ -151,6 +162,11 @@ my $bundle = <<'EOF';
                 "birthDate": "1988-08-08"}}
 ]}
 EOF
+$data = json_ok(put_roster($bundle, content_type => 'application/json',
+                           query => 'identifier_system=urn:ehr:mrn&dry_run=1'), 200,
+                'FHIR labelled application/json (dry run)');
+counts_are($data, { added => 1, updated => 1, unchanged => 0, discharged => 0 },
+           'FHIR as application/json');
 $data = json_ok(put_roster($bundle, content_type => "$FHIR; charset=utf-8",
                            query => 'identifier_system=urn:ehr:mrn'), 200, 'FHIR');
 counts_are($data, { added => 1, updated => 1, unchanged => 0, discharged => 0 }, 'FHIR');

@@ -35,7 +35,8 @@ struct pm_roster_parser {
     apr_pool_t *chunk_pool;
     pm_csv_reader *rd;
     int column_of[NFIELDS];        /* the field's column, or -1 */
-    int ncolumns;
+    int ncolumns;                  /* the header's named columns */
+    int nblank;                    /* empty header columns after them (a spreadsheet's) */
     /* FHIR: buf[cut..fill) is what the scanner has not seen yet */
     struct bundle_scan *scan;
     int entry_index;

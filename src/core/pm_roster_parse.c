@@ -291,20 +291,38 @@ static int next_record(pm_roster_parser *ps, apr_pool_t *scratch, pm_csv_record 
     }
 }
 
+/* A header name as spreadsheets write it: any case, blanks around it. */
 static int header_field(const pm_csv_field *f)
 {
+    const char *v = f->value;
+    apr_size_t n = f->len;
     int i;
 
+    while (n > 0 && apr_isspace(*v)) {
+        v++;
+        n--;
+    }
+    while (n > 0 && apr_isspace(v[n - 1])) {
+        n--;
+    }
     for (i = 0; i < NFIELDS; i++) {
-        if (f->len == strlen(csv_names[i]) && memcmp(f->value, csv_names[i], f->len) == 0) {
+        if (n == strlen(csv_names[i]) && strncasecmp(v, csv_names[i], n) == 0) {
             return i;
         }
     }
-    return -1;
+    return n == 0 ? -2 : -1;       /* -2: an empty name */
+}
+
+static void bad_header(pm_roster_parser *ps, const pm_csv_record *rec, int i)
+{
+    pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
+                        ", optionally followed by active and preferred_language (column %d "
+                        "is '%.40s')", i + 1, rec->fields[i].value);
 }
 
 /* The header: the five required columns in order, then active and
- * preferred_language in any order, each at most once. */
+ * preferred_language in any order, each at most once; then empty columns, which a
+ * spreadsheet adds (their cells must stay empty). */
 static int read_header(pm_roster_parser *ps, const pm_csv_record *rec)
 {
     int i, field;
@@ -312,23 +330,62 @@ static int read_header(pm_roster_parser *ps, const pm_csv_record *rec)
     for (i = 0; i < NFIELDS; i++) {
         ps->column_of[i] = -1;
     }
+    ps->ncolumns = ps->nblank = 0;
     for (i = 0; i < rec->nfields; i++) {
         field = header_field(&rec->fields[i]);
-        if (i < NREQUIRED ? field != i : field < NREQUIRED || ps->column_of[field] >= 0) {
-            pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
-                      ", optionally followed by active and preferred_language "
-                      "(column %d is not right)", i + 1);
+        if (field == -2 && i >= NREQUIRED) {
+            ps->nblank++;
+            continue;
+        }
+        if (ps->nblank > 0 || (i < NREQUIRED ? field != i
+                                             : field < NREQUIRED || ps->column_of[field] >= 0)) {
+            bad_header(ps, rec, i);
             return 0;
         }
         ps->column_of[field] = i;
+        ps->ncolumns++;
     }
-    if (rec->nfields < NREQUIRED) {
+    if (ps->ncolumns < NREQUIRED) {
         pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
                   ", optionally followed by active and preferred_language");
         return 0;
     }
-    ps->ncolumns = rec->nfields;
     return 1;
+}
+
+/* A record's column count: the named ones, and as many of the header's empty ones as
+ * the spreadsheet wrote, all empty. */
+static int row_fits_header(const pm_roster_parser *ps, const pm_csv_record *rec)
+{
+    int i;
+
+    if (rec->nfields < ps->ncolumns || rec->nfields > ps->ncolumns + ps->nblank) {
+        return 0;
+    }
+    for (i = ps->ncolumns; i < rec->nfields; i++) {
+        if (rec->fields[i].len > 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* "5/6/1980" → "1980-05-06": US order, as a US spreadsheet saves an ISO date it
+ * opened; anything else is left for the check to judge. */
+static const char *iso_birth_date(apr_pool_t *p, const char *v)
+{
+    char out[11];
+
+    return v && strchr(v, '/') && pm_search_date(v, out) ? apr_pstrdup(p, out) : v;
+}
+
+/* "6.00019E+05": a chart number a spreadsheet took for a number and rewrote. */
+static int spreadsheet_number(const char *v)
+{
+    const char *e = v ? strpbrk(v, "eE") : NULL;
+
+    return e && e > v && strspn(v, "0123456789.") == (apr_size_t)(e - v)
+           && (e[1] == '+' || e[1] == '-') && e[2] && strspn(e + 2, "0123456789") == strlen(e + 2);
 }
 
 static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
@@ -347,7 +404,7 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
             }
             continue;
         }
-        if (rec.nfields != ps->ncolumns) {
+        if (!row_fits_header(ps, &rec)) {
             pm_roster_add_error(ps, (int)rec.line, NULL, "has %d field%s, the header has %d",
                       rec.nfields, rec.nfields == 1 ? "" : "s", ps->ncolumns);
             continue;
@@ -361,7 +418,17 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
                 break;
             }
         }
-        if (i == NFIELDS && pm_roster_check_entry(ps, (int)rec.line, v, csv_names, scratch, e)) {
+        if (i < NFIELDS) {
+            continue;
+        }
+        if (spreadsheet_number(v[F_EXTERNAL_ID])) {
+            pm_roster_add_error(ps, (int)rec.line, csv_names[F_EXTERNAL_ID], "%s '%s' looks like "
+                                "a number a spreadsheet rewrote: format the column as text and "
+                                "export again", csv_names[F_EXTERNAL_ID], v[F_EXTERNAL_ID]);
+            continue;
+        }
+        v[F_DOB] = iso_birth_date(scratch, v[F_DOB]);
+        if (pm_roster_check_entry(ps, (int)rec.line, v, csv_names, scratch, e)) {
             return 1;
         }
     }

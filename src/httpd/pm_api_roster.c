@@ -90,11 +90,39 @@ static int media_type_is(const char *ct, const char *type)
            || strncasecmp(cs + 8, "\"utf-8\"", 7) == 0;
 }
 
+/* What an export tool may send that the sync cannot read, said plainly: a
+ * compressed body (which would otherwise read as broken JSON or CSV) and FHIR
+ * Bulk Data's NDJSON. */
+static int refuse_unreadable(pm_req *q, const char *ct)
+{
+    const char *enc = apr_table_get(q->r->headers_in, "Content-Encoding");
+
+    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+        return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding",
+                                  "The roster must be sent uncompressed (no Content-Encoding). "
+                                  "A roster too large for that is synced on the server with "
+                                  "portal-manager-admin clients sync.", NULL);
+    }
+    if (media_type_is(ct, "application/fhir+ndjson") || media_type_is(ct, "application/ndjson")
+        || media_type_is(ct, "application/x-ndjson")) {
+        return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                                  "NDJSON (a FHIR Bulk Data export) is not read: send the "
+                                  "Patient resources as one Bundle (Content-Type: "
+                                  "application/fhir+json), or CSV.", NULL);
+    }
+    return PM_NEXT;
+}
+
 static int read_format(pm_req *q, roster_request *rr)
 {
     const char *ct = apr_table_get(q->r->headers_in, "Content-Type");
+    int rc = refuse_unreadable(q, ct);
 
-    if (media_type_is(ct, "application/fhir+json")) {
+    if (rc != PM_NEXT) {
+        return rc;
+    }
+    /* application/json too: what many FHIR servers label their Bundles */
+    if (media_type_is(ct, "application/fhir+json") || media_type_is(ct, "application/json")) {
         rr->o.format = PM_ROSTER_FHIR;
         return PM_NEXT;
     }
@@ -108,7 +136,8 @@ static int read_format(pm_req *q, roster_request *rr)
     }
     return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                               "The roster must be a FHIR Bundle (Content-Type: "
-                              "application/fhir+json) or CSV (Content-Type: text/csv).", NULL);
+                              "application/fhir+json or application/json) or CSV "
+                              "(Content-Type: text/csv).", NULL);
 }
 
 static void set_counts(json_t *doc, const pm_roster_result *res)

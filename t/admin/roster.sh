@@ -226,9 +226,37 @@ adm "$RDB" clients sync "$T/hdr.csv"
 is "$rc" 1 "an unknown column: exit 1"
 like "$err" "hdr.csv line 1: the header must be external_id,first_name,last_name,date_of_birth,email" \
    "an unknown column: the header rule is shown"
+like "$err" "column 6 is 'nickname'" "an unknown column: the error quotes it"
 printf 'first_name,external_id,last_name,date_of_birth,email\n' >"$T/hdr2.csv"
 adm "$RDB" clients sync "$T/hdr2.csv"
 like "$err" "line 1: the header must be" "the first five columns out of order: refused"
+
+# ---- a roster as a spreadsheet saves it -------------------------------------------------------
+XDB=$(new_db excel); register_db excel
+adm "$XDB" init --schema-dir "$SCHEMA"
+# Excel: header in another case with blanks, empty trailing columns (",,"), ISO dates
+# rewritten as M/D/YYYY, CRLF; a chart number it took for a number is refused.
+printf 'External_ID, First_Name ,LAST_NAME,Date_Of_Birth,Email,,\r\nXL-1,Sheet,Saved,5/6/1980,sheet@example.org,,\r\nXL-2,Cell,Wise,12/31/1979,,,\r\n' >"$T/excel.csv"
+adm "$XDB" clients sync "$T/excel.csv" --dry-run
+is "$rc" 0 "a spreadsheet's CSV (case, blanks, empty columns, M/D/YYYY, CRLF): read" || diag "$err"
+is "$(tail -n1 <<<"$out")" "added 2, updated 0, unchanged 0, discharged 0" "a spreadsheet's CSV: both rows"
+adm "$XDB" clients sync "$T/excel.csv"
+is "$(sql "$XDB" "SELECT date_of_birth FROM clients WHERE external_id = 'XL-1'")" "1980-05-06" \
+   "5/6/1980 is stored as 1980-05-06 (US order, month first)"
+is "$(sql "$XDB" "SELECT date_of_birth FROM clients WHERE external_id = 'XL-2'")" "1979-12-31" \
+   "12/31/1979 is stored as 1979-12-31"
+printf 'external_id,first_name,last_name,date_of_birth,email,,\nXL-3,Not,Empty,1980-01-01,,x,\n' >"$T/excel2.csv"
+adm "$XDB" clients sync "$T/excel2.csv"
+is "$rc" 1 "a value under an empty header column: refused"
+like "$err" "line 2: has 7 fields, the header has 5" "a value under an empty header column: the line is named"
+printf 'external_id,first_name,last_name,date_of_birth,email\n6.00019E+05,Sci,Note,1980-01-01,\n' >"$T/excel3.csv"
+adm "$XDB" clients sync "$T/excel3.csv"
+is "$rc" 1 "a chart number in scientific notation: refused"
+like "$err" "line 2: external_id '6.00019E\+05' looks like a number a spreadsheet rewrote" \
+     "a chart number in scientific notation: says what happened"
+printf 'external_id,first_name,last_name,date_of_birth,email\nXL-4,Bad,Date,13/31/1979,\n' >"$T/excel4.csv"
+adm "$XDB" clients sync "$T/excel4.csv"
+is "$rc" 1 "13/31/1979 (no such month): refused"
 : >"$T/empty.csv"
 adm "$RDB" clients sync "$T/empty.csv"
 like "$err" "the file is empty" "an empty file: refused"
@@ -517,7 +545,7 @@ PY
     touch "$T/busy.stop"
     wait "$writer"
     ticks=$(sql "$RDB" "SELECT count(*) FROM busy_ticks")
-    ok "$([ "$ticks" -gt 100 ]; echo $?)" "busy SQLite: another connection committed all along ($ticks commits)"
+    ok "$([ "$ticks" -gt 10 ]; echo $?)" "busy SQLite: another connection committed all along ($ticks commits)"
     is "$good" 6 "busy SQLite: every sync waits its turn and applies (6 of 6)"
     is "$(sql "$RDB" "SELECT email FROM clients WHERE external_id = 'MRN-3'")" "cy6@example.org" \
        "busy SQLite: the last sync's change is there"
