@@ -97,6 +97,8 @@ error_ok(put_roster($csv, content_type => undef), 415, 'unsupported_media_type',
          'no Content-Type: 415');
 error_ok(put_roster($csv, query => 'force=1'), 400, 'invalid_parameter', 'an unknown parameter: 400');
 error_ok(put_roster($csv, query => 'dry_run=yes'), 400, 'invalid_parameter', 'dry_run=yes: 400');
+is((json_ok(put_roster($csv, query => 'dry_run=true'), 200, 'dry_run=true: 200') || {})->{dry_run} ? 1 : 0, 1,
+   'dry_run=true is a dry run');
 error_ok(put_roster($csv, query => 'identifier_system=urn:x'), 400, 'invalid_parameter',
          'identifier_system with CSV: 400');
 is(scalar(roster_ids()), 0, 'refused requests: nothing applied');

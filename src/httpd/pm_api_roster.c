@@ -20,15 +20,16 @@ typedef struct {
     int dry_run;
 } roster_request;
 
-/* "1" or "0" (absent: 0); anything else 400. */
+/* "1" or "0", "true" or "false" (absent: 0); anything else 400. */
 static int read_flag(pm_req *q, apr_table_t *args, const char *name, int *out)
 {
     const char *v = apr_table_get(args, name);
+    int yes = v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
 
-    *out = v && strcmp(v, "1") == 0;
-    if (v && strcmp(v, "1") != 0 && strcmp(v, "0") != 0) {
-        return pm_http_bad_parameter(q, name, apr_psprintf(q->r->pool, "%s must be 1 or 0.",
-                                                           name));
+    *out = yes;
+    if (v && !yes && strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
+        return pm_http_bad_parameter(q, name, apr_psprintf(q->r->pool, "%s must be 1 or 0 "
+                                                           "(or true or false).", name));
     }
     return PM_NEXT;
 }
