@@ -264,6 +264,28 @@ $data = json_ok(put_roster("\xEF\xBB\xBF" . $bundle, content_type => $FHIR,
                 'a FHIR Bundle with a byte-order mark');
 is($data->{unchanged} + $data->{updated} + $data->{added}, 2, 'byte-order mark: both entries read');
 
+# ---- one page of a paginated search: refused with discharge_missing=1 --------------------------
+(my $page = $bundle) =~ s/"type": "collection",/"type": "searchset", "total": 40, "link": [{"relation": "next", "url": "https:\/\/ehr.example\/fhir\/Patient?_getpagesoffset=2"}],/;
+$before = snapshot();
+$res = put_roster($page, content_type => $FHIR, query => 'identifier_system=urn:ehr:mrn&discharge_missing=1');
+is($res->code, 422, 'a page of a search with discharge_missing=1: 422') or diag PortalTest::describe($res);
+$data = decode_json_body($res) || {};
+is(scalar @{ $data->{errors} || [] }, 1, 'a page of a search: one problem') or diag explain $data;
+is($data->{errors}[0]{field}, 'link', 'a page of a search: field link');
+ok(!exists $data->{errors}[0]{index}, 'a page of a search: no index');
+like($data->{errors}[0]{message} // '', qr/one page of a paginated search \(2 of 40 patients\)/,
+     'a page of a search: says so, with the counts');
+is(snapshot(), $before, 'a page of a search: nothing applied');
+$data = json_ok(put_roster($page, content_type => $FHIR, query => 'identifier_system=urn:ehr:mrn&dry_run=1'),
+                200, 'a page of a search without discharge_missing');
+
+# ---- entry 0's problems come first --------------------------------------------------------------
+(my $both = $nodate) =~ s/"birthDate": "1981-01-01"/"birthDate": "1981-02-30"/;
+$res = put_roster($both, content_type => $FHIR, query => 'identifier_system=urn:ehr:mrn');
+$data = decode_json_body($res) || {};
+is_deeply([ map { $_->{index} } @{ $data->{errors} || [] } ], [0, 1],
+          'FHIR 422: entry 0 before entry 1') or diag explain $data;
+
 # ---- 413 ---------------------------------------------------------------------------------------
 $before = snapshot();
 my $big = $HEADER . "RT-9,Rosalind,Quuxmore,1989-09-09,\n";

@@ -661,11 +661,12 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
 
 /* The problems in the order of the file: a duplicate chart number is found when its
  * batch is applied, after later lines' own problems; those without a line or index
- * (the discharge refusals) last; otherwise in the order found. */
+ * (where -1: the document, the discharge refusals) last; otherwise in the order found.
+ * FHIR counts entries from 0, so entry 0 is a place like any other. */
 static int error_order(const void *a, const void *b)
 {
     const pm_roster_error *x = *(pm_roster_error *const *)a, *y = *(pm_roster_error *const *)b;
-    long kx = x->where > 0 ? x->where : LONG_MAX, ky = y->where > 0 ? y->where : LONG_MAX;
+    long kx = x->where >= 0 ? x->where : LONG_MAX, ky = y->where >= 0 ? y->where : LONG_MAX;
 
     return kx != ky ? (kx < ky ? -1 : 1) : (x < y ? -1 : x > y);
 }

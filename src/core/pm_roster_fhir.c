@@ -5,7 +5,9 @@
 #include "pm_text.h"
 
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <jansson.h>
+#include <limits.h>
 #include <string.h>
 
 static const char *const fhir_names[NFIELDS] = {
@@ -41,6 +43,8 @@ static void buffer_add(apr_pool_t *p, byte_buffer *bb, char c)
 typedef struct bundle_scan {
     int depth, in_string, escaped, expect_key, in_key, entry_next, in_entry, in_element;
     int bom;                     /* bytes of a UTF-8 byte-order mark seen; -1: past it */
+    int patients;                /* entries whose resource is a Patient (good or bad) */
+    char now[21];                /* the sync's now, "YYYY-MM-DDThh:mm:ssZ" (UTC) */
     char key[8];
     apr_size_t keylen;
     byte_buffer element, skeleton;
@@ -167,6 +171,48 @@ static int scan_byte(pm_roster_parser *ps, bundle_scan *sc, char c)
     return ended;
 }
 
+/* The element of array a whose member key equals value; without value the first. */
+static json_t *pick(json_t *a, const char *key, const char *value)
+{
+    size_t i;
+    json_t *x;
+
+    if (!json_is_array(a)) {
+        return NULL;
+    }
+    json_array_foreach(a, i, x) {
+        const char *s = json_string_value(json_object_get(x, key));
+        if (value == NULL || (s && strcmp(s, value) == 0)) {
+            return x;
+        }
+    }
+    return NULL;
+}
+
+/* With discharge_missing, a Bundle that is one page of a search (a "next" link, or a
+ * total above its Patients) would discharge every client on the other pages: refused.
+ * Without it a page is only a partial update, which is fine. */
+static void check_whole_roster(pm_roster_parser *ps, bundle_scan *sc, json_t *root)
+{
+    json_t *total = json_object_get(root, "total");
+    json_int_t of = json_is_integer(total) ? json_integer_value(total) : -1;
+
+    if (!ps->o->discharge_missing
+        || (pick(json_object_get(root, "link"), "relation", "next") == NULL
+            && of <= sc->patients)) {
+        return;
+    }
+    if (of <= sc->patients) {   /* no total, or one that does not say: the link does */
+        pm_roster_add_error(ps, -1, "link", "this Bundle is one page of a paginated search "
+                            "(%d patients here, and a next link): send the whole roster, or sync "
+                            "without discharging missing clients", sc->patients);
+        return;
+    }
+    pm_roster_add_error(ps, -1, "link", "this Bundle is one page of a paginated search "
+                        "(%d of %" APR_INT64_T_FMT " patients): send the whole roster, or "
+                        "sync without discharging missing clients", sc->patients, (apr_int64_t)of);
+}
+
 /* The skeleton, once the input has ended: a JSON Bundle whose entry is an array. */
 static void check_skeleton(pm_roster_parser *ps, bundle_scan *sc)
 {
@@ -192,6 +238,9 @@ static void check_skeleton(pm_roster_parser *ps, bundle_scan *sc)
     else if (json_object_get(root, "entry") && !json_is_array(json_object_get(root, "entry"))) {
         pm_roster_add_error(ps, -1, "entry", "the Bundle's entry must be an array");
     }
+    else {
+        check_whole_roster(ps, sc, root);
+    }
     json_decref(root);
 }
 
@@ -212,47 +261,137 @@ static const char *member_string(pm_roster_parser *ps, int where, json_t *o,
     return json_string_value(v);
 }
 
-/* The element of array a whose member key equals value; without value the first. */
-static json_t *pick(json_t *a, const char *key, const char *value)
+/* A period's bound against the sync's now (sc->now: "YYYY-MM-DDThh:mm:ssZ", UTC):
+ * <0 before, 0 the same, >0 after. A UTC time ("...Z") is compared to the second;
+ * anything else (a date, a month, a year, a time with an offset) by its date part,
+ * so that a bound of today counts as today (a period ending today has not ended). */
+static int compare_to_now(const bundle_scan *sc, const char *when)
 {
-    size_t i;
-    json_t *x;
+    size_t len = strlen(when);
+    size_t n = len >= 20 && when[len - 1] == 'Z' ? 19 : len < 10 ? len : 10;
 
-    if (!json_is_array(a)) {
-        return NULL;
-    }
-    json_array_foreach(a, i, x) {
-        const char *s = json_string_value(json_object_get(x, key));
-        if (value == NULL || (s && strcmp(s, value) == 0)) {
-            return x;
-        }
-    }
-    return NULL;
+    return strncmp(when, sc->now, n);
 }
 
+/* Whether element x (a name, a telecom) is in use now: its period, when it has one,
+ * has not ended and has begun. A bound that is not a string is no bound. */
+static int is_current(const bundle_scan *sc, json_t *x)
+{
+    json_t *period = json_object_get(x, "period");
+    const char *end = json_string_value(json_object_get(period, "end"));
+    const char *start = json_string_value(json_object_get(period, "start"));
+
+    return !(end && compare_to_now(sc, end) < 0) && !(start && compare_to_now(sc, start) > 0);
+}
+
+static int has_use(json_t *x, const char *use)
+{
+    const char *s = json_string_value(json_object_get(x, "use"));
+
+    return s && strcmp(s, use) == 0;
+}
+
+/* identifier: of those of --identifier-system (any without one), the first that is
+ * not use old: an EHR keeps the retired chart number beside the new one, and the old
+ * one may come first. */
 static const char *patient_identifier(pm_roster_parser *ps, int where, json_t *pat, int *bad)
 {
     const char *system = ps->o->identifier_system;
-    json_t *id = pick(json_object_get(pat, "identifier"), "system", system);
+    json_t *all = json_object_get(pat, "identifier"), *id;
+    size_t i;
+    int old = 0;
 
-    if (id == NULL) {
-        pm_roster_add_error(ps, where, "identifier", system ? "no identifier with system %s"
-                  : "no identifier%s", system ? system : "");
-        *bad = 1;
-        return NULL;
+    json_array_foreach(all, i, id) {
+        const char *s = json_string_value(json_object_get(id, "system"));
+
+        if (system && (s == NULL || strcmp(s, system) != 0)) {
+            continue;
+        }
+        if (!has_use(id, "old")) {
+            return member_string(ps, where, id, "value", "identifier.value", bad);
+        }
+        old = 1;
     }
-    return member_string(ps, where, id, "value", "identifier.value", bad);
+    if (old) {
+        pm_roster_add_error(ps, where, "identifier", system ? "every identifier with system %s "
+                            "is use old" : "every identifier is use old%s", system ? system : "");
+    }
+    else {
+        pm_roster_add_error(ps, where, "identifier", system ? "no identifier with system %s"
+                            : "no identifier%s", system ? system : "");
+    }
+    *bad = 1;
+    return NULL;
 }
 
-/* name: the official one, else the first; given[0] and family */
-static void patient_name(pm_roster_parser *ps, int where, json_t *pat, const char **v,
-                         int *bad)
+/* How much a name is wanted, lower first; -1: not the client's name now (old,
+ * maiden, a nickname, anonymous, or its period has ended or not begun). */
+static int name_preference(const bundle_scan *sc, json_t *name)
+{
+    static const char *const skipped[] = { "old", "maiden", "nickname", "anonymous", NULL };
+    json_t *use = json_object_get(name, "use");
+    int i;
+
+    for (i = 0; skipped[i]; i++) {
+        if (has_use(name, skipped[i])) {
+            return -1;
+        }
+    }
+    if (!is_current(sc, name)) {
+        return -1;
+    }
+    return has_use(name, "official") ? 0 : has_use(name, "usual") ? 1 : use == NULL ? 2 : 3;
+}
+
+/* The name to use: official, else usual, else one without use, else the first
+ * left once the names that are not current are skipped; NULL when none is left. */
+static json_t *current_name(const bundle_scan *sc, json_t *names)
+{
+    json_t *best = NULL, *name;
+    int best_pref = 4, pref;
+    size_t i;
+
+    json_array_foreach(names, i, name) {
+        pref = name_preference(sc, name);
+        if (pref >= 0 && pref < best_pref) {
+            best = name;
+            best_pref = pref;
+        }
+    }
+    return best;
+}
+
+/* A name with only text ("Ann Marie Lee"): given is what comes before the last space,
+ * family what follows; nothing when the text has no space (the fields stay missing). */
+static void split_name_text(apr_pool_t *scratch, json_t *name, const char **v)
+{
+    const char *text = json_string_value(json_object_get(name, "text"));
+    char *t, *space;
+
+    if (text == NULL) {
+        return;
+    }
+    t = pm_trim(scratch, text);
+    if ((space = strrchr(t, ' ')) == NULL) {
+        return;
+    }
+    *space = '\0';
+    v[F_FIRST] = t;
+    v[F_LAST] = space + 1;
+}
+
+/* name: current_name's given[0] (not the middle names) and family */
+static void patient_name(pm_roster_parser *ps, int where, json_t *pat, apr_pool_t *scratch,
+                         const char **v, int *bad)
 {
     json_t *names = json_object_get(pat, "name");
-    json_t *name = pick(names, "use", "official"), *given;
+    json_t *name = current_name(ps->scan, names), *given;
 
-    if (name == NULL) {
-        name = pick(names, "use", NULL);
+    if (name == NULL && json_array_size(names) > 0) {
+        pm_roster_add_error(ps, where, "name", "no current name: every name is old, maiden, "
+                            "a nickname, anonymous, or its period has ended");
+        *bad = 1;
+        return;
     }
     v[F_LAST] = member_string(ps, where, name, "family", "name.family", bad);
     given = json_array_get(json_object_get(name, "given"), 0);
@@ -261,10 +400,81 @@ static void patient_name(pm_roster_parser *ps, int where, json_t *pat, const cha
         *bad = 1;
     }
     v[F_FIRST] = json_string_value(given);
+    if (v[F_LAST] == NULL && json_object_get(name, "given") == NULL) {
+        split_name_text(scratch, name, v);
+    }
 }
 
-/* communication: the preferred one, else the first; its language's first coding */
-static const char *patient_language(json_t *pat)
+/* A telecom's rank for the email choice: positive ranks in order, then those without
+ * one (a rank that is not a positive integer counts as none). */
+static long long telecom_rank(json_t *t)
+{
+    json_t *rank = json_object_get(t, "rank");
+
+    return json_is_integer(rank) && json_integer_value(rank) > 0
+           ? (long long)json_integer_value(rank) : LLONG_MAX;
+}
+
+/* Whether email telecom a is wanted before b: rank, then use home, else neither. */
+static int email_before(json_t *a, json_t *b)
+{
+    long long ra = telecom_rank(a), rb = telecom_rank(b);
+
+    return ra != rb ? ra < rb : has_use(a, "home") && !has_use(b, "home");
+}
+
+/* email: of the telecoms with system email that are current (not use old, period not
+ * ended nor not yet begun), the lowest rank, then use home, then the first. Only that
+ * last tie depends on the order: an EHR that reorders telecom each night must not flip
+ * the address (each flip sends the client an "email changed" notice). */
+static const char *patient_email(const bundle_scan *sc, json_t *pat)
+{
+    json_t *best = NULL, *t;
+    size_t i;
+
+    json_array_foreach(json_object_get(pat, "telecom"), i, t) {
+        const char *system = json_string_value(json_object_get(t, "system"));
+
+        if (system == NULL || strcmp(system, "email") != 0 || has_use(t, "old")
+            || !is_current(sc, t) || !json_is_string(json_object_get(t, "value"))) {
+            continue;
+        }
+        if (best == NULL || email_before(t, best)) {
+            best = t;
+        }
+    }
+    return json_string_value(json_object_get(best, "value"));
+}
+
+#define BCP47 "urn:ietf:bcp:47"
+
+/* A language coding's code: the one of system urn:ietf:bcp:47 (a malformed one is the
+ * entry's error, in pm_roster_check_entry), else the first code of another system that
+ * is a language tag; an EHR's local codes ("SPAN") are no language and are ignored. */
+static const char *language_code(apr_pool_t *scratch, json_t *codings)
+{
+    json_t *c;
+    size_t i;
+
+    json_array_foreach(codings, i, c) {
+        const char *system = json_string_value(json_object_get(c, "system"));
+
+        if (system && strcmp(system, BCP47) == 0) {
+            return json_string_value(json_object_get(c, "code"));
+        }
+    }
+    json_array_foreach(codings, i, c) {
+        const char *code = json_string_value(json_object_get(c, "code"));
+
+        if (code && pm_roster_language(scratch, pm_trim(scratch, code)) != NULL) {
+            return code;
+        }
+    }
+    return NULL;
+}
+
+/* communication: the preferred one, else the first; its language_code */
+static const char *patient_language(apr_pool_t *scratch, json_t *pat)
 {
     json_t *all = json_object_get(pat, "communication"), *c, *lang;
     size_t i;
@@ -276,9 +486,21 @@ static const char *patient_language(json_t *pat)
             break;
         }
     }
-    lang = json_object_get(c, "language");
-    return json_string_value(json_object_get(json_array_get(json_object_get(lang, "coding"), 0),
-                                             "code"));
+    return language_code(scratch, json_object_get(json_object_get(c, "language"), "coding"));
+}
+
+/* deceasedBoolean true or any deceasedDateTime: 1 (the client is discharged, whatever
+ * active says: the portal must not keep inviting a client who has died). */
+static int patient_deceased(pm_roster_parser *ps, int where, json_t *pat, int *bad)
+{
+    json_t *flag = json_object_get(pat, "deceasedBoolean");
+    json_t *when = json_object_get(pat, "deceasedDateTime");
+
+    if (flag && !json_is_boolean(flag)) {
+        pm_roster_add_error(ps, where, "deceasedBoolean", "deceasedBoolean must be true or false");
+        *bad = 1;
+    }
+    return json_is_true(flag) || (when && !json_is_null(when));
 }
 
 static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t *scratch,
@@ -287,25 +509,27 @@ static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t
     json_t *pat = json_object_get(entry, "resource"), *active;
     const char *type = json_string_value(json_object_get(pat, "resourceType"));
     const char *v[NFIELDS];
-    int bad = 0, i;
+    int bad = 0, i, deceased;
 
     if (type == NULL || strcmp(type, "Patient") != 0) {
         pm_roster_add_error(ps, where, "resourceType", "the entry's resource is not a Patient");
         return 0;
     }
+    ps->scan->patients++;
     memset(v, 0, sizeof(v));
     v[F_EXTERNAL_ID] = patient_identifier(ps, where, pat, &bad);
-    patient_name(ps, where, pat, v, &bad);
+    patient_name(ps, where, pat, scratch, v, &bad);
     v[F_DOB] = member_string(ps, where, pat, "birthDate", "birthDate", &bad);
-    v[F_EMAIL] = json_string_value(json_object_get(pick(json_object_get(pat, "telecom"),
-                                                        "system", "email"), "value"));
+    v[F_EMAIL] = patient_email(ps->scan, pat);
     active = json_object_get(pat, "active");
     if (active && !json_is_boolean(active)) {
         pm_roster_add_error(ps, where, "active", "active must be true or false");
         bad = 1;
     }
     v[F_ACTIVE] = active ? (json_is_true(active) ? "true" : "false") : NULL;
-    v[F_LANGUAGE] = patient_language(pat);
+    deceased = patient_deceased(ps, where, pat, &bad);
+    v[F_ACTIVE] = deceased ? "false" : v[F_ACTIVE];
+    v[F_LANGUAGE] = patient_language(scratch, pat);
     if (bad) {
         return 0;
     }
@@ -331,11 +555,22 @@ static int fhir_element(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_ent
     return good;
 }
 
+/* The sync's now as FHIR writes an instant, for the periods of names and telecoms. */
+static void scan_now(pm_roster_parser *ps, bundle_scan *sc)
+{
+    apr_time_exp_t t;
+
+    apr_time_exp_gmt(&t, ps->now);
+    apr_snprintf(sc->now, sizeof(sc->now), "%04d-%02d-%02dT%02d:%02d:%02dZ", t.tm_year + 1900,
+                 t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+}
+
 int pm_roster_fhir_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
                      apr_status_t *rv)
 {
     if (ps->scan == NULL) {
         ps->scan = apr_pcalloc(ps->pool, sizeof(bundle_scan));
+        scan_now(ps, ps->scan);
     }
     for (;;) {
         if (ps->cut == ps->fill) {

@@ -49,6 +49,9 @@ void pm_roster_add_error(pm_roster_parser *ps, int where, const char *field,
  * Fills e; 0 (and errors added) when a value is bad. */
 int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
                           const char *const *names, apr_pool_t *scratch, pm_roster_entry *e);
+/* A language tag's primary subtag in lower case ("es-MX", "ES", "es_MX", "spa" → "es");
+ * NULL when tag is no language tag. */
+const char *pm_roster_language(apr_pool_t *p, const char *tag);
 /* reads more input into buf[fill..cap) (growing buf as needed); sets eof */
 apr_status_t pm_roster_read_more(pm_roster_parser *ps);
 /* the FHIR side of pm_roster_next */

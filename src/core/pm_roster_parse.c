@@ -44,8 +44,23 @@ apr_status_t pm_roster_read_memory(void *ctx, char *buf, apr_size_t *len)
 
 /* ---- checks shared by both formats ------------------------------------------------ */
 
-/* "es-MX", "ES", "es_MX" → "es"; NULL when it is no language tag. */
-static const char *primary_language(apr_pool_t *p, const char *tag)
+/* The three-letter ISO 639-2 codes of the portal's languages, as some EHRs send them
+ * ("spa"): stored as the two-letter code the portal's templates are named by. */
+static const char *two_letter(const char *code)
+{
+    static const char *const table[][2] = { { "eng", "en" }, { "spa", "es" }, { NULL, NULL } };
+    int i;
+
+    for (i = 0; table[i][0]; i++) {
+        if (strcmp(code, table[i][0]) == 0) {
+            return table[i][1];
+        }
+    }
+    return code;
+}
+
+/* "es-MX", "ES", "es_MX", "spa" → "es"; NULL when it is no language tag. */
+const char *pm_roster_language(apr_pool_t *p, const char *tag)
 {
     apr_size_t n = strcspn(tag, "-_"), i;
     char *out;
@@ -65,7 +80,7 @@ static const char *primary_language(apr_pool_t *p, const char *tag)
             return NULL;
         }
     }
-    return out;
+    return two_letter(out);
 }
 
 /* 1 / 0 for the spellings of a boolean; -1 for anything else. */
@@ -150,7 +165,7 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
         good = 0;
     }
     if (v[F_LANGUAGE] && *v[F_LANGUAGE]
-        && (e->preferred_language = primary_language(scratch, v[F_LANGUAGE])) == NULL) {
+        && (e->preferred_language = pm_roster_language(scratch, v[F_LANGUAGE])) == NULL) {
         pm_roster_add_error(ps, where, names[F_LANGUAGE], "%s '%s' is not a language code such as "
                   "en or es", names[F_LANGUAGE], v[F_LANGUAGE]);
         good = 0;

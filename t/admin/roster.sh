@@ -314,6 +314,65 @@ printf '{"resourceType": "Patient"}' >"$T/notbundle.json"
 adm "$RDB" clients sync "$T/notbundle.json"
 like "$err" "must be a FHIR Bundle" "FHIR: a document that is not a Bundle is refused"
 
+# ---- FHIR: what is chosen and skipped (the EHR-integration walk-through) --------------------
+FDB=$(new_db roster_fhir); register_db roster_fhir
+adm "$FDB" init --schema-dir "$SCHEMA"
+# fpat ID TELECOM [MORE]: a Patient entry with the telecom array's contents
+fpat() {
+    printf '{"resource": {"resourceType": "Patient", "identifier": [{"use": "old", "system": "urn:ehr:mrn", "value": "OLD-%s"}, {"system": "urn:ehr:mrn", "value": "%s"}], "name": [{"use": "usual", "given": ["Maggie"], "family": "Nunez"}, {"use": "official", "given": ["Margaret", "Anne"], "family": "Nunez"}, {"use": "maiden", "given": ["Margaret"], "family": "Smith"}], "telecom": [%s], "birthDate": "1980-05-06"%s}}' \
+        "$1" "$1" "$2" "${3:-}"
+}
+home='{"system": "email", "value": "maggie.home@example.org", "use": "home", "rank": 1}'
+work='{"system": "email", "value": "maggie.work@example.org", "use": "work", "rank": 2}'
+gone='{"system": "email", "value": "maggie.old@example.org", "use": "old", "period": {"end": "2019-01-01"}}'
+phone='{"system": "phone", "value": "555-1000", "use": "mobile"}'
+printf '{"resourceType": "Bundle", "type": "searchset", "total": 2, "entry": [%s, %s]}' \
+    "$(fpat CH-1 "$gone, $phone, $work, $home")" "$(fpat CH-2 "$work")" >"$T/swapA.json"
+printf '{"resourceType": "Bundle", "type": "searchset", "total": 2, "entry": [%s, %s]}' \
+    "$(fpat CH-1 "$home, $work, $phone, $gone")" "$(fpat CH-2 "$work")" >"$T/swapB.json"
+adm "$FDB" clients sync "$T/swapA.json" --identifier-system urn:ehr:mrn
+is "$rc" 0 "FHIR choices: applies"
+is "$(sql "$FDB" "SELECT external_id || '|' || first_name || '|' || last_name || '|' || email FROM clients ORDER BY external_id")" \
+   "$(printf 'CH-1|Margaret|Nunez|maggie.home@example.org\nCH-2|Margaret|Nunez|maggie.work@example.org')" \
+   "FHIR choices: the current identifier, the official name's given[0], the email of rank 1 (not the old one)"
+adm "$FDB" clients sync "$T/swapB.json" --identifier-system urn:ehr:mrn
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 2, discharged 0" \
+   "FHIR choices: the telecoms reordered: unchanged (no email change, no notice)"
+is "$(sql "$FDB" "SELECT count(*) FROM audit_log WHERE action = 'client.email_change'")" 0 \
+   "FHIR choices: no client.email_change audited"
+
+# deceased: discharged whatever active says
+printf '{"resourceType": "Bundle", "entry": [%s, %s]}' \
+    "$(fpat CH-1 "$home" ', "active": true, "deceasedBoolean": true')" \
+    "$(fpat CH-2 "$work" ', "deceasedDateTime": "2026-11-30"')" >"$T/deceased.json"
+adm "$FDB" clients sync "$T/deceased.json" --identifier-system urn:ehr:mrn
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 0, discharged 2" \
+   "FHIR: deceasedBoolean true (with active true) and a deceasedDateTime discharge"
+is "$(sql "$FDB" "SELECT count(*) FROM clients WHERE active = 0")" 2 "FHIR: the deceased are inactive"
+
+# one page of a paginated search: refused with --discharge-missing, fine without
+{
+    printf '{"resourceType": "Bundle", "type": "searchset", "total": 40, "link": [{"relation": "self", "url": "https://ehr.example/fhir/Patient?_count=2"}, {"relation": "next", "url": "https://ehr.example/fhir/Patient?_count=2&_getpagesoffset=2"}], "entry": [%s, %s]}' \
+        "$(fpat CH-1 "$home")" "$(fpat CH-3 "$work")"
+} >"$T/page1.json"
+adm "$FDB" clients sync "$T/page1.json" --identifier-system urn:ehr:mrn --discharge-missing
+is "$rc" 1 "FHIR page with --discharge-missing: refused"
+like "$err" "page1.json: this Bundle is one page of a paginated search \(2 of 40 patients\): send the whole roster, or sync without discharging missing clients" \
+   "FHIR page with --discharge-missing: says why"
+is "$(sql "$FDB" "SELECT count(*) FROM clients WHERE external_id = 'CH-3'")" 0 "FHIR page refused: nothing applied"
+adm "$FDB" clients sync "$T/page1.json" --identifier-system urn:ehr:mrn
+is "$(tail -n1 <<<"$out")" "added 1, updated 1, unchanged 0, discharged 0" \
+   "FHIR page without --discharge-missing: applied (CH-1 readmitted, CH-3 added)"
+
+# the problems in entry order: entry 0's first
+printf '{"resourceType": "Bundle", "entry": [%s, %s]}' \
+    "$(fpat CH-1 "$home" ', "birthDate": "1980-13-01"' | sed 's/"birthDate": "1980-05-06"//; s/\], ,/],/')" \
+    "$(fpat CH-2 "$work" ', "active": "yes"')" >"$T/errs.json"
+adm "$FDB" clients sync "$T/errs.json" --identifier-system urn:ehr:mrn
+is "$rc" 1 "FHIR errors: exit 1"
+like "$(head -n1 <<<"$err")" "errs.json entry\[0\] \(birthDate\)" "FHIR errors: entry 0's problem comes first"
+like "$(sed -n 2p <<<"$err")" "errs.json entry\[1\] \(active\)" "FHIR errors: then entry 1's"
+
 # ---- staff sync-caseloads -------------------------------------------------------------------------
 printf 'username,external_id\nalice,MRN-1\nalice,MRN-2\nbob,MRN-3\n' >"$T/case1.csv"
 adm "$RDB" staff sync-caseloads "$T/case1.csv"

@@ -5,6 +5,7 @@
 #include "tap.h"
 
 #include <apr_general.h>
+#include <apr_strings.h>
 
 /* An input that hands out at most `step` bytes per read. */
 typedef struct {
@@ -35,8 +36,8 @@ typedef struct {
     apr_array_header_t *errors;
 } parsed;
 
-static void parse(apr_pool_t *p, pm_roster_format format, const char *system, const char *text,
-                  apr_size_t step, parsed *out)
+static void parse_with(apr_pool_t *p, pm_roster_format format, const char *system,
+                       int discharge_missing, const char *text, apr_size_t step, parsed *out)
 {
     pm_roster_options o;
     trickle t = { text, strlen(text), 0, step };
@@ -47,12 +48,19 @@ static void parse(apr_pool_t *p, pm_roster_format format, const char *system, co
     memset(out, 0, sizeof(*out));
     o.format = format;
     o.identifier_system = system;
+    o.discharge_missing = discharge_missing;
     o.now = 1893456000;   /* 2030-01-01 */
     out->errors = apr_array_make(p, 4, sizeof(pm_roster_error));
     ps = pm_roster_parser_make(p, &o, read_trickle, &t, out->errors);
     while (out->n < 8 && pm_roster_next(ps, p, &out->e[out->n], &rv) == 1) {
         out->n++;
     }
+}
+
+static void parse(apr_pool_t *p, pm_roster_format format, const char *system, const char *text,
+                  apr_size_t step, parsed *out)
+{
+    parse_with(p, format, system, 0, text, step, out);
 }
 
 static const pm_roster_error *err(const parsed *r, int i)
@@ -224,6 +232,210 @@ static void test_fhir_bom(apr_pool_t *p)
        "half a byte-order mark: not a JSON document");
 }
 
+/* A Bundle of one Patient: identifier M-1, birthDate 1980-01-01, and the members
+ * given (name, telecom, ... each with its leading comma). */
+static const char *one_patient(apr_pool_t *p, const char *members)
+{
+    return apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{"
+                       "\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"M-1\"}],"
+                       "\"birthDate\":\"1980-01-01\"", members, "}}]}", NULL);
+}
+
+static const char *NAME = ",\"name\":[{\"given\":[\"Al\"],\"family\":\"Lee\"}]";
+
+/* The email: old, ended and not yet begun addresses skipped; rank, then home, then
+ * the first; the same address whatever order the telecoms come in. */
+static void test_fhir_email(apr_pool_t *p)
+{
+    static const char *const t[] = {
+        "{\"system\":\"email\",\"value\":\"old@example.org\",\"use\":\"old\",\"rank\":1}",
+        "{\"system\":\"email\",\"value\":\"ended@example.org\",\"rank\":1,"
+        "\"period\":{\"end\":\"2029-12-31\"}}",
+        "{\"system\":\"email\",\"value\":\"later@example.org\",\"rank\":1,"
+        "\"period\":{\"start\":\"2030-02-01T00:00:00Z\"}}",
+        "{\"system\":\"email\",\"value\":\"work@example.org\",\"use\":\"work\",\"rank\":2}",
+        "{\"system\":\"email\",\"value\":\"home@example.org\",\"use\":\"home\",\"rank\":3,"
+        "\"period\":{\"start\":\"2020\",\"end\":\"2030-01-01\"}}",
+        "{\"system\":\"phone\",\"value\":\"555\",\"rank\":1}",
+    };
+    int order[][6] = { { 0, 1, 2, 3, 4, 5 }, { 5, 4, 3, 2, 1, 0 }, { 3, 0, 5, 4, 2, 1 } };
+    parsed r;
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":[",
+              t[order[k][0]], ",", t[order[k][1]], ",", t[order[k][2]], ",", t[order[k][3]],
+              ",", t[order[k][4]], ",", t[order[k][5]], "]", NULL)), 4096, &r);
+        ok(r.n == 1, "email, order %d: read", k);
+        is_str(r.e[0].email, "work@example.org", "email, order %d: rank 2 (rank 1 old, ended, "
+               "not begun) before rank 3", k);
+    }
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":["
+          "{\"system\":\"email\",\"value\":\"w@example.org\",\"use\":\"work\"},"
+          "{\"system\":\"email\",\"value\":\"h@example.org\",\"use\":\"home\"},"
+          "{\"system\":\"email\",\"value\":\"r@example.org\",\"use\":\"temp\",\"rank\":4}]", NULL)),
+          4096, &r);
+    is_str(r.e[0].email, "r@example.org", "email: a ranked address before unranked ones");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":["
+          "{\"system\":\"email\",\"value\":\"w@example.org\",\"use\":\"work\"},"
+          "{\"system\":\"email\",\"value\":\"m@example.org\",\"use\":\"mobile\"},"
+          "{\"system\":\"email\",\"value\":\"h@example.org\",\"use\":\"home\"}]", NULL)), 4096, &r);
+    is_str(r.e[0].email, "h@example.org", "email: unranked, home before work and mobile");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":["
+          "{\"system\":\"email\",\"value\":\"m@example.org\",\"use\":\"mobile\",\"rank\":0},"
+          "{\"system\":\"email\",\"value\":\"w@example.org\",\"use\":\"work\"}]", NULL)), 4096, &r);
+    is_str(r.e[0].email, "m@example.org", "email: rank 0 is no rank; then the first");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":["
+          "{\"system\":\"email\",\"value\":\"o@example.org\",\"use\":\"old\"}]", NULL)), 4096, &r);
+    ok(r.n == 1 && r.e[0].email == NULL, "email: only an old address: no email");
+}
+
+/* deceasedBoolean true or a deceasedDateTime: inactive whatever active says. */
+static void test_fhir_deceased(apr_pool_t *p)
+{
+    parsed r;
+
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME,
+          ",\"active\":true,\"deceasedBoolean\":true", NULL)), 4096, &r);
+    ok(r.n == 1 && r.e[0].active == 0, "deceasedBoolean true and active true: inactive");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME,
+          ",\"deceasedDateTime\":\"2029-05-01\"", NULL)), 4096, &r);
+    ok(r.n == 1 && r.e[0].active == 0, "a deceasedDateTime: inactive");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME,
+          ",\"active\":true,\"deceasedBoolean\":false", NULL)), 4096, &r);
+    ok(r.n == 1 && r.e[0].active == 1, "deceasedBoolean false: active stays");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME,
+          ",\"deceasedBoolean\":\"yes\"", NULL)), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "deceasedBoolean") == 0,
+       "deceasedBoolean not a boolean: reported");
+}
+
+/* The name: old, maiden, nickname, anonymous and ended names skipped; official,
+ * usual, none, then the first left; given[0] only; a name with only text split. */
+static void test_fhir_name(apr_pool_t *p)
+{
+    parsed r;
+
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":["
+          "{\"use\":\"usual\",\"given\":[\"Maggie\"],\"family\":\"Nunez\"},"
+          "{\"use\":\"official\",\"given\":[\"Margaret\",\"Anne\"],\"family\":\"Nunez\"},"
+          "{\"use\":\"maiden\",\"given\":[\"Margaret\"],\"family\":\"Smith\"}]"), 4096, &r);
+    ok(r.n == 1, "name: read");
+    is_str(r.e[0].first_name, "Margaret", "name: official, given[0] without the middle name");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":["
+          "{\"use\":\"official\",\"given\":[\"A\"],\"family\":\"Was\",\"period\":{\"end\":\"2015-01-01\"}},"
+          "{\"use\":\"usual\",\"given\":[\"A\"],\"family\":\"Newname\"}]"), 4096, &r);
+    is_str(r.e[0].last_name, "Newname", "name: an official name that has ended is skipped for usual");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":["
+          "{\"use\":\"old\",\"given\":[\"O\"],\"family\":\"Old\"},"
+          "{\"use\":\"nickname\",\"given\":[\"N\"],\"family\":\"Nick\"},"
+          "{\"use\":\"anonymous\",\"given\":[\"X\"],\"family\":\"Anon\"},"
+          "{\"use\":\"temp\",\"given\":[\"T\"],\"family\":\"Temp\"},"
+          "{\"given\":[\"P\"],\"family\":\"Plain\"}]"), 4096, &r);
+    is_str(r.e[0].last_name, "Plain", "name: old, nickname, anonymous skipped; one without use "
+           "before temp");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":["
+          "{\"use\":\"old\",\"given\":[\"O\"],\"family\":\"Old\"},"
+          "{\"use\":\"temp\",\"given\":[\"T\"],\"family\":\"Temp\"}]"), 4096, &r);
+    is_str(r.e[0].last_name, "Temp", "name: else the first left");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":[{\"text\":\" Ann Marie Lee \"}]"),
+          4096, &r);
+    ok(r.n == 1, "name with only text: read");
+    is_str(r.e[0].first_name, "Ann Marie", "name with only text: given before the last space");
+    is_str(r.e[0].last_name, "Lee", "name with only text: family after it");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":[{\"text\":\"Cher\"}]"), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strstr(err(&r, 0)->message, "missing"),
+       "name with one word of text: missing, as before");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":["
+          "{\"use\":\"maiden\",\"given\":[\"M\"],\"family\":\"Maid\"}]"), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "name") == 0,
+       "name: only a maiden name: no current name, reported");
+}
+
+/* The identifier: one of use old is skipped. */
+static void test_fhir_identifier(apr_pool_t *p)
+{
+    static const char ids[] =
+        "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
+        "\"identifier\":[{\"use\":\"old\",\"system\":\"urn:mrn\",\"value\":\"OLD-9\"},"
+        "{\"system\":\"urn:x\",\"value\":\"X-1\"},{\"use\":\"usual\",\"system\":\"urn:mrn\","
+        "\"value\":\"M-1\"}],\"name\":[{\"given\":[\"A\"],\"family\":\"B\"}],"
+        "\"birthDate\":\"1980-01-01\"}}]}";
+    parsed r;
+
+    parse(p, PM_ROSTER_FHIR, "urn:mrn", ids, 4096, &r);
+    ok(r.n == 1, "identifier: read");
+    is_str(r.e[0].external_id, "M-1", "identifier of the system: the old one skipped");
+    parse(p, PM_ROSTER_FHIR, NULL, ids, 4096, &r);
+    is_str(r.e[0].external_id, "X-1", "identifier without a system: the first not old");
+    parse(p, PM_ROSTER_FHIR, "urn:mrn",
+          "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
+          "\"identifier\":[{\"use\":\"old\",\"system\":\"urn:mrn\",\"value\":\"OLD-9\"}],"
+          "\"name\":[{\"given\":[\"A\"],\"family\":\"B\"}],\"birthDate\":\"1980-01-01\"}}]}",
+          4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "identifier") == 0
+       && strstr(err(&r, 0)->message, "old"), "identifier: only an old one: reported");
+}
+
+/* The language: the urn:ietf:bcp:47 coding; three-letter codes of the portal's
+ * languages; an EHR's local code ignored; a malformed bcp:47 code an error. */
+static void test_fhir_language(apr_pool_t *p)
+{
+    parsed r;
+
+#define LANG(codings) one_patient(p, apr_pstrcat(p, NAME, ",\"communication\":[{\"language\":" \
+                                                 "{\"coding\":[", codings, "]}}]", NULL))
+    parse(p, PM_ROSTER_FHIR, NULL, LANG("{\"system\":\"http://ehr.example/lang\",\"code\":\"SPAN\"},"
+          "{\"system\":\"urn:ietf:bcp:47\",\"code\":\"es-MX\"}"), 4096, &r);
+    ok(r.n == 1 && r.errors->nelts == 0, "language: a local coding before the bcp:47 one: read");
+    is_str(r.e[0].preferred_language, "es", "language: the bcp:47 coding");
+    parse(p, PM_ROSTER_FHIR, NULL, LANG("{\"system\":\"http://ehr.example/lang\",\"code\":\"SPAN\"}"),
+          4096, &r);
+    ok(r.n == 1 && r.errors->nelts == 0 && r.e[0].preferred_language == NULL,
+       "language: only a local code that is no language tag: ignored");
+    parse(p, PM_ROSTER_FHIR, NULL, LANG("{\"system\":\"urn:iso:std:iso:639\",\"code\":\"spa\"}"),
+          4096, &r);
+    is_str(r.e[0].preferred_language, "es", "language: spa is es");
+    parse(p, PM_ROSTER_FHIR, NULL, LANG("{\"system\":\"urn:ietf:bcp:47\",\"code\":\"eng\"}"),
+          4096, &r);
+    is_str(r.e[0].preferred_language, "en", "language: eng is en");
+    parse(p, PM_ROSTER_FHIR, NULL, LANG("{\"system\":\"http://ehr.example/lang\",\"code\":\"fr\"},"
+          "{\"system\":\"urn:ietf:bcp:47\",\"code\":\"Spanish!\"}"), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "communication.language") == 0,
+       "language: a malformed bcp:47 code is an error");
+#undef LANG
+}
+
+/* One page of a search: refused with discharge_missing, read without it. */
+static void test_fhir_page(apr_pool_t *p)
+{
+    static const char *const pat =
+        "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"M-1\"}],"
+        "\"name\":[{\"given\":[\"A\"],\"family\":\"B\"}],\"birthDate\":\"1980-01-01\"}}";
+    const char *next = apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"link\":[{\"relation\":"
+                                   "\"self\",\"url\":\"u\"},{\"relation\":\"next\",\"url\":\"v\"}],"
+                                   "\"entry\":[", pat, "]}", NULL);
+    const char *total = apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"total\":3,\"entry\":[",
+                                    pat, ",{\"resource\":{\"resourceType\":\"Observation\"}}]}", NULL);
+    const char *whole = apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"total\":1,\"link\":"
+                                    "[{\"relation\":\"self\",\"url\":\"u\"}],\"entry\":[", pat,
+                                    "]}", NULL);
+    parsed r;
+
+    parse_with(p, PM_ROSTER_FHIR, NULL, 1, next, 3, &r);
+    ok(r.errors->nelts == 1 && strcmp(err(&r, 0)->field, "link") == 0
+       && err(&r, 0)->where == -1 && strstr(err(&r, 0)->message, "paginated"),
+       "a next link with discharge_missing: refused");
+    parse_with(p, PM_ROSTER_FHIR, NULL, 1, total, 3, &r);
+    ok(r.errors->nelts == 2 && strcmp(err(&r, 1)->field, "link") == 0
+       && strstr(err(&r, 1)->message, "(1 of 3 patients)"),
+       "total above the Patients with discharge_missing: refused, saying how many");
+    parse_with(p, PM_ROSTER_FHIR, NULL, 0, next, 3, &r);
+    ok(r.n == 1 && r.errors->nelts == 0, "a page without discharge_missing: read");
+    parse_with(p, PM_ROSTER_FHIR, NULL, 1, whole, 3, &r);
+    ok(r.n == 1 && r.errors->nelts == 0, "a whole search with discharge_missing: read");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -235,6 +447,12 @@ int main(void)
     test_fhir(p);
     test_fhir_scanner(p);
     test_fhir_bom(p);
+    test_fhir_email(p);
+    test_fhir_deceased(p);
+    test_fhir_name(p);
+    test_fhir_identifier(p);
+    test_fhir_language(p);
+    test_fhir_page(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
