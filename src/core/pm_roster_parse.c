@@ -160,8 +160,8 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
         good = 0;
     }
     if (v[F_ACTIVE] && *v[F_ACTIVE] && (e->active = parse_active(v[F_ACTIVE])) < 0) {
-        pm_roster_add_error(ps, where, names[F_ACTIVE], "%s must be true or false (or yes or no, 1 or 0)",
-                  names[F_ACTIVE]);
+        pm_roster_add_error(ps, where, names[F_ACTIVE], "%s '%.20s' must be true or false (or "
+                            "yes or no, 1 or 0)", names[F_ACTIVE], v[F_ACTIVE]);
         good = 0;
     }
     if (v[F_LANGUAGE] && *v[F_LANGUAGE]
