@@ -1279,6 +1279,9 @@ async function enableAccount(acct, button) {
     {
       already_active: 'This person already has another active portal account. Turn that one off first.',
       client_discharged: 'The client is discharged, so their portal accounts stay off.',
+      // one person, one active account: the open invitation would make a second one
+      invitation_pending: 'This person has an open invitation, so this account stays off. Revoke the '
+        + 'invitation first to turn it on, or let them accept it: that makes their new account.',
     });
   focusFirst(id + '-disable', id + '-enable');
 }

@@ -730,6 +730,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT %lld, %lld, r.id, coalesce(r.scopes, 'messages billing forms appointments'), "
         "       r.access_starts_at, r.access_ends_at, %lld "
         "FROM (SELECT 1 AS one) x LEFT JOIN representatives r ON r.id = %lld" },
+    /* the login a link joins, locked while the link is consumed and still active: a
+     * disable committed meanwhile leaves nothing to lock (PostgreSQL waits for it and
+     * reads the row again; on SQLite the transaction already holds the write lock) */
+    [PM_SQL_ACCOUNT_LOCK_ACTIVE] = { "pm_account_lock_active",
+        "UPDATE portal_accounts SET status = status WHERE id = %lld AND status = 'active'" },
 
     /* one login for a parent of two children in care: the account a representative
      * invitation may link to (same address, active representative account) */
@@ -1147,6 +1152,20 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE portal_accounts SET status = 'active', disabled_at = NULL, "
         "       disabled_by = NULL, disabled_reason = NULL "
         "WHERE id = %lld AND status = 'disabled'" },
+    /* an account's row lock before staff read it to change it: a link to it being
+     * consumed (PM_SQL_ACCOUNT_LOCK_ACTIVE) lands wholly before or after the read */
+    [PM_SQL_ACCOUNT_LOCK_ROW] = { "pm_account_lock_row",
+        "UPDATE portal_accounts SET status = status WHERE id = %lld" },
+    /* an invitation still open to a person the login is (for any client it reaches:
+     * the client's own, or as that client's representative): turning the login on
+     * again would give that person two active accounts once it is accepted */
+    [PM_SQL_ACCOUNT_OPEN_INVITATION] = { "pm_account_open_invitation",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM account_grants g JOIN invitations i "
+        "  ON i.client_id = g.client_id "
+        " AND coalesce(i.representative_id, 0) = coalesce(g.representative_id, 0) "
+        "WHERE g.account_id = %lld AND g.status = 'active' AND i.kind = 'invite' "
+        "  AND i.status = 'pending' AND i.expires_at > %lld",
+        NCOLS(PM_COLS_COUNT) },
     /* "client declined" with disable_account: who and when, as the disable button */
     [PM_SQL_ACCOUNT_DISABLE_CLIENT_OWN] = { "pm_account_disable_client_own",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s "

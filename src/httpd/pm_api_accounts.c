@@ -39,6 +39,9 @@ static const pm_api_answer answers[] = {
       "again.", NULL },
     { PM_OP_NO_EMAIL, NULL, HTTP_CONFLICT, "no_email",
       "There is no email address on file for this person. Add it first.", NULL },
+    { PM_OP_PENDING, "enable", HTTP_CONFLICT, "invitation_pending", "This person has an "
+      "open invitation. Revoke it first, or let them accept it: that makes their "
+      "account.", NULL },
     { PM_OP_PENDING, NULL, HTTP_CONFLICT, "invitation_pending",
       "An invitation to this person is still open. Revoke it first.", NULL },
     { PM_OP_SEND_LIMIT, NULL, HTTP_CONFLICT, "send_limit_reached", "This password reset link "

@@ -17,7 +17,7 @@ static const char *const outcome_names[PM_OP_OUTCOMES] = {
     "discharged", "no_account", "already_disabled", "already_enabled", "representative_removed",
     "account_disabled", "wrong_kind", "scope_off", "bad_dates", "home_discharged",
     "not_staff", "access_ended", "needs_a_look",
-    "addresses_differ", "unseen_clients"
+    "addresses_differ", "unseen_clients", "has_account", "not_linkable"
 };
 
 const char *pm_op_outcome_name(pm_op_outcome o)

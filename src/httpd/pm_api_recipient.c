@@ -49,7 +49,8 @@ static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *
         pm_json_set_str(extra, "practice_name", pm_api_practice_name(q, &st));
         pm_json_set_str(extra, "practice_phone", st.practice_phone);
         pm_json_set_str(extra, "brand_color", st.brand_color);
-        if (strcmp(code, "already_used") == 0) {      /* whoever used it may sign in */
+        /* whoever used it, or the recipient's active account, may sign in */
+        if (strcmp(code, "already_used") == 0 || strcmp(code, "already_active") == 0) {
             pm_json_set_str(extra, "login_url", pm_server_config(q->r->server)->login_url);
         }
         if (t != NULL && t->named) {
@@ -84,6 +85,8 @@ static const pm_api_answer answers[] = {
       "not an invitation. Please open it again from the email.", NULL },
     { PM_OP_ALREADY_ACTIVE, NULL, HTTP_CONFLICT, "already_linked", "Your portal account already "
       "reaches this client. Sign in to the portal.", NULL },
+    { PM_OP_HAS_ACCOUNT, NULL, HTTP_CONFLICT, "already_active", "You already have a portal "
+      "account for this client. Sign in to the portal with it, or contact the practice.", NULL },
     { PM_OP_HOME_DISCHARGED, NULL, HTTP_CONFLICT, "account_not_linkable", "That portal account "
       "cannot take another client. Choose a new username to create an account for this one, "
       "or contact the practice.", "username" },
@@ -419,7 +422,11 @@ static int accept_linked(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const ch
     if (pm_row_int(acct, LINK_HOME_ACTIVE, 1) != 1) {
         return refuse(q, m, PM_OP_HOME_DISCHARGED);
     }
-    if ((o = pm_op_accept_linked(c, m, pm_row_int(acct, LINK_ACCOUNT_ID, 0))) != PM_OP_OK) {
+    o = pm_op_accept_linked(c, m, pm_row_int(acct, LINK_ACCOUNT_ID, 0));
+    if (o == PM_OP_NOT_LINKABLE) {
+        return LINK_NONE;        /* disabled meanwhile: answered as a disabled login is */
+    }
+    if (o != PM_OP_OK) {
         return refuse(q, m, o);
     }
     doc = pm_json_object(q->r->pool);

@@ -56,6 +56,8 @@ typedef enum pm_op_outcome {
     PM_OP_ADDRESSES_DIFFER,     /* a reset for a login whose clients' records give its person
                                  * different addresses */
     PM_OP_UNSEEN_CLIENTS,       /* enabling a login that reaches clients the caller cannot see */
+    PM_OP_HAS_ACCOUNT,          /* accepting: the recipient already has an active account */
+    PM_OP_NOT_LINKABLE,         /* linking: the login was disabled while the request ran */
     PM_OP_OUTCOMES              /* how many there are */
 } pm_op_outcome;
 
@@ -217,11 +219,13 @@ pm_op_outcome pm_op_verify_date(pm_op_ctx *c, const pm_op_token *t, const char *
                                 pm_op_attempt *a);
 /* Consumes the token and creates the account (bcrypt hash); a taken username
  * costs an attempt (USERNAME_TAKEN with *a's tries_left, or the outcome that
- * attempt met). */
+ * attempt met); HAS_ACCOUNT (nothing consumed) when the recipient has an active
+ * account already. */
 pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
                            const char *hash, pm_op_attempt *a);
 /* Consumes a representative's invitation and gives an existing account (the same
- * person's login for another client) a grant on this client, as this representative. */
+ * person's login for another client) a grant on this client, as this representative;
+ * NOT_LINKABLE (nothing consumed) when that login is no longer active. */
 pm_op_outcome pm_op_accept_linked(pm_op_ctx *c, const pm_op_token *t, long long account_id);
 /* A wrong password for the account a link was to join: costs an attempt, as a wrong
  * date of birth does. */

@@ -71,8 +71,13 @@ static pm_op_outcome begin_account_change(pm_op_ctx *c, long long account_id, in
         return o;
     }
     *client_id = pm_row_int(*row, ACCOUNT_CLIENT_ID, 0);
-    if ((o = pm_op_begin_client_txn(c, *client_id)) != PM_OP_OK) {
-        return o;
+    /* the account's row too, before it is read again: a recipient linking this login
+     * to another client (pm_op_accept_linked) then lands wholly before the read, so a
+     * disable sees the other client, or wholly after, and finds the login off */
+    if ((o = pm_op_begin_client_txn(c, *client_id)) != PM_OP_OK
+        || pm_db_exec(c->db, PM_SQL_ACCOUNT_LOCK_ROW, NULL, pm_arg_int(c->pool, account_id))
+           != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
     }
     o = load_account(c, account_id, *client_id, which, NULL, row, visible);
     if (o != PM_OP_OK) {
@@ -186,6 +191,21 @@ pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const ch
     return pm_op_finish(c, "account.disable", *client_id, account_id, detail);
 }
 
+/* One person, one active account: while an invitation to a person this login is
+ * stays open, the login stays off (accepting that invitation makes their account;
+ * staff revoke it first to turn this one on). */
+static pm_op_outcome refuse_open_invitation(pm_op_ctx *c, long long account_id)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(c->db, PM_SQL_ACCOUNT_OPEN_INVITATION, &rows,
+                     pm_arg_int(c->pool, account_id), pm_arg_int(c->pool, c->now))
+        != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    return pm_row_int(pm_first_row(rows), COUNT_N, 0) > 0 ? PM_OP_PENDING : PM_OP_OK;
+}
+
 /* A login turned on again signs in for every client it reaches: the caller must see
  * each of them (a champion sees all). */
 static pm_op_outcome enable_reach(pm_op_ctx *c, long long account_id,
@@ -230,6 +250,7 @@ pm_op_outcome pm_op_account_enable(pm_op_ctx *c, long long account_id, long long
         return o;
     }
     if ((o = enable_refusal(row)) != PM_OP_OK
+        || (o = refuse_open_invitation(c, account_id)) != PM_OP_OK
         || (o = enable_reach(c, account_id, visible)) != PM_OP_OK) {
         pm_db_rollback(c->db);
         return o;

@@ -150,6 +150,28 @@ static pm_op_outcome settle_attempt(pm_op_ctx *c, const pm_op_token *t, const pm
     return PM_OP_OK;
 }
 
+/* A transaction on a link: the client's row lock first, then the invitation's, the
+ * order every staff change of the client takes them in (PostgreSQL: a date of birth
+ * checked while staff resend the link deadlocked, and one of them got 503). The
+ * client of an invitation never changes, so the unlocked lookup's is the one. */
+static pm_op_outcome begin_link_txn(pm_op_ctx *c, const pm_op_token *t)
+{
+    return pm_op_begin_client_txn(c, pm_row_int(t->inv, TOKEN_CLIENT_ID, 0));
+}
+
+/* A link a statement found no longer usable: rolled back, and answered what it is
+ * now, as a fresh lookup would (staff withdrew it, an email change or a newer link
+ * retired it, another request answered it); `still` when it looks usable again. */
+static pm_op_outcome refused_now(pm_op_ctx *c, const pm_op_token *t, pm_op_outcome still)
+{
+    pm_op_token now = { NULL, t->hash, 0, NULL, 0 };
+    pm_op_outcome o;
+
+    pm_db_rollback(c->db);
+    o = pm_op_token_resolve(c, &now);
+    return o == PM_OP_OK ? still : o;
+}
+
 /* One transaction: reserve an attempt from the invitation's budget, then from the
  * client's in the statement that compares the date (NULL dob: a username probe,
  * never a match). */
@@ -161,19 +183,14 @@ static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const c
     int reserved = 0;
 
     memset(a, 0, sizeof(*a));
-    if (pm_db_begin(c->db) != APR_SUCCESS
+    if (begin_link_txn(c, t) != PM_OP_OK
         || pm_db_exec(c->db, PM_SQL_VERIFY_RESERVE_INVITATION, &reserved, inv, t->hash,
                       pm_arg_int(c->pool, c->now), pm_arg_int(c->pool, VERIFY_ATTEMPTS_INVITATION))
            != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     if (reserved != 1) {                 /* answered, locked or expired meanwhile */
-        pm_op_token now = { NULL, t->hash, 0, NULL, 0 };
-        pm_op_outcome o;
-
-        pm_db_rollback(c->db);
-        o = pm_op_token_resolve(c, &now);
-        return o == PM_OP_OK ? PM_OP_LOCKED : o;
+        return refused_now(c, t, PM_OP_LOCKED);
     }
     if (pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows,
                      pm_row_str(t->inv, TOKEN_CLIENT_ID),
@@ -202,18 +219,47 @@ static pm_op_outcome username_taken(pm_op_ctx *c, const pm_op_token *t, pm_op_at
 }
 
 /* Consumes the token as `status` (exactly one request can), inside a new
- * transaction; ANSWERED when another request did first. */
+ * transaction (begin_link_txn). A link staff withdrew since it was looked up (an
+ * email change, a resend, a revoke) is answered as such: "already answered" would
+ * send someone with no account to sign in. */
 static pm_op_outcome consume(pm_op_ctx *c, const pm_op_token *t, const char *status)
 {
     const char *now = pm_arg_int(c->pool, c->now);
     int consumed = 0;
 
-    if (pm_db_begin(c->db) != APR_SUCCESS
+    if (begin_link_txn(c, t) != PM_OP_OK
         || pm_db_exec(c->db, PM_SQL_INVITATION_CONSUME, &consumed, status, now,
                       pm_row_str(t->inv, TOKEN_INV_ID), t->hash, now) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
-    return consumed == 1 ? PM_OP_OK : PM_OP_ANSWERED;
+    return consumed == 1 ? PM_OP_OK : refused_now(c, t, PM_OP_ANSWERED);
+}
+
+/* One person, one active account: an invitation accepted while its recipient has an
+ * active account (one turned on again while the invitation was open) is refused and
+ * left unused. Read under the client's row lock, which enabling an account and
+ * inviting take too. */
+static pm_op_outcome refuse_second_account(pm_op_ctx *c, const pm_op_token *t)
+{
+    apr_array_header_t *rows;
+
+    if (pm_db_select(c->db, PM_SQL_INVITATION_RESEND_STATE, &rows,
+                     pm_row_str(t->inv, TOKEN_INV_ID)) != APR_SUCCESS || rows->nelts != 1) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (pm_row_int(pm_first_row(rows), RESEND_ACCOUNTS, 0) > 0) {
+        pm_db_rollback(c->db);
+        return PM_OP_HAS_ACCOUNT;
+    }
+    return PM_OP_OK;
+}
+
+/* consume() as "accepted", then refuse_second_account() */
+static pm_op_outcome consume_acceptance(pm_op_ctx *c, const pm_op_token *t)
+{
+    pm_op_outcome o = consume(c, t, "accepted");
+
+    return o == PM_OP_OK ? refuse_second_account(c, t) : o;
 }
 
 pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *username,
@@ -222,7 +268,7 @@ pm_op_outcome pm_op_accept(pm_op_ctx *c, const pm_op_token *t, const char *usern
     apr_array_header_t *rows;
     pm_op_outcome o;
 
-    if ((o = consume(c, t, "accepted")) != PM_OP_OK) {
+    if ((o = consume_acceptance(c, t)) != PM_OP_OK) {
         return o;
     }
     if (pm_db_select(c->db, PM_SQL_ACCOUNT_INSERT, &rows, username, hash,
@@ -249,12 +295,30 @@ pm_op_outcome pm_op_link_failed(pm_op_ctx *c, const pm_op_token *t, pm_op_attemp
     return reserve_attempt(c, t, NULL, "invitation.link_failed", a);
 }
 
+/* The login to join, checked before the transaction, may have been disabled since:
+ * its row locked while still active, or NOT_LINKABLE with nothing consumed. */
+static pm_op_outcome lock_linkable(pm_op_ctx *c, long long account_id)
+{
+    int locked = 0;
+
+    if (pm_db_exec(c->db, PM_SQL_ACCOUNT_LOCK_ACTIVE, &locked, pm_arg_int(c->pool, account_id))
+        != APR_SUCCESS) {
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    if (locked != 1) {
+        pm_db_rollback(c->db);
+        return PM_OP_NOT_LINKABLE;
+    }
+    return PM_OP_OK;
+}
+
 pm_op_outcome pm_op_accept_linked(pm_op_ctx *c, const pm_op_token *t, long long account_id)
 {
     json_t *detail;
     pm_op_outcome o;
 
-    if ((o = consume(c, t, "accepted")) != PM_OP_OK) {
+    if ((o = consume_acceptance(c, t)) != PM_OP_OK
+        || (o = lock_linkable(c, account_id)) != PM_OP_OK) {
         return o;
     }
     if (pm_db_exec(c->db, PM_SQL_GRANT_INSERT, NULL, pm_arg_int(c->pool, account_id),

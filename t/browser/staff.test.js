@@ -540,6 +540,18 @@ describe('staff page', () => {
     await item.getByRole('button', { name: 'Turn on account Casey.Hughes' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'acct-9001-enable', 'focus stays on the account');
     assert.match(await item.textContent(), /by Cleo Clinician/);
+    // an invitation to the same person is open (sent while the account was off): it stays
+    // off, and the page says what to do
+    const openOne = () => [...server.invitations.values()].find((i) => i.client_id === c.id
+      && i.representative_id === null && i.kind === 'invite' && i.status === 'pending');
+    await page.locator('#invite-client').click();
+    for (let i = 0; i < 100 && !openOne(); i++) await new Promise((r) => setTimeout(r, 50));
+    const open = openOne();
+    assert.ok(open, 'the invitation is open');
+    await page.getByRole('button', { name: 'Turn on account Casey.Hughes' }).click();
+    await item.getByText(/has an open invitation, so this account stays off\. Revoke the invitation first/).waitFor();
+    assert.equal(server.accounts.get('casey.hughes').active, false, 'the account stays off');
+    open.status = 'revoked';
     await screenshot(page, 'staff-accounts');
     // "invite client" turned enabled with the account off: let its colour transition end
     await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));

@@ -340,6 +340,9 @@ export async function startFakeServer(options = {}) {
       const rep = a.representative_id && representatives.get(a.representative_id);
       if (rep && rep.removed_at) fail(409, 'representative_removed', 'The representative was removed.');
       if (!a.representative_id && c.declined_at) fail(409, 'client_declined', 'The client declined the portal.');
+      if (invitationsOf(c.id, a.representative_id || null).some((i) => i.kind === 'invite' && i.status === 'pending' && !isExpired(i))) {
+        fail(409, 'invitation_pending', 'This person has an open invitation. Revoke it first, or let them accept it: that makes their account.');
+      }
       Object.assign(a, { active: true, disabled_at: null, disabled_by: null, disabled_reason: null });
     }
     return [200, clientView(c)];
