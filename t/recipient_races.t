@@ -76,7 +76,7 @@ set_setting(max_sends_per_invitation => 20);
             my $i = shift;
             if ($i <= 6) {
                 my $what = $i == 6 && $round % 2 ? 'revoke' : 'resend';
-                jitter(0.1);             # some accepts get to their date of birth first
+                jitter(0.03) if $i % 2;  # spread over the accepts' first steps
                 return "$what " . code_of(staff(POST => "/invitations/$inv_id/$what",
                                                 user => 'clin1', timeout => 60));
             }
