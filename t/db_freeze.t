@@ -144,6 +144,12 @@ SKIP: {
     }
     is($code, 200, 'after the freeze: GET /clients/{id} 200 again, no restart ('
        . sprintf('%.2f', time - $back) . ' s after SIGCONT)');
+    # and stays so: every pooled connection, the cut ones too (mod_dbd reconnects a cut
+    # connection in place: a new session that has none of the old one's prepared
+    # statements), serves its next requests
+    my @after = map { $sa->staff(GET => "/clients/$cid")->code } 1 .. 60;
+    is(scalar(grep { $_ != 200 } @after), 0, 'after the freeze: the next 60 requests all 200')
+        or diag "codes: @after";
 }
 
 $sa->stop if $started;
