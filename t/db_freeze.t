@@ -28,7 +28,7 @@ if (PortalTest::db_driver() ne 'pgsql') {
 # the cut statements (PM00540), what each of those requests logs on the way to its 503
 # (the executor's failure, a transaction that could not start, no connection, the audit
 # row not written, the worker's pass)
-expect_log_ids(qw(PM00540 PM00011 PM00012 PM00013 PM00014 PM00015 PM00017 PM00546 PM00547 PM00040 PM00041
+expect_log_ids(qw(PM00540 PM00011 PM00012 PM00013 PM00014 PM00015 PM00016 PM00017 PM00546 PM00547 PM00040 PM00041
                   PM00330 PM00331 PM00332 PM00333 PM00334 PM00337 PM00338));
 
 my $top = PortalTest::Env::top_dir();
@@ -150,6 +150,29 @@ SKIP: {
     my @after = map { $sa->staff(GET => "/clients/$cid")->code } 1 .. 60;
     is(scalar(grep { $_ != 200 } @after), 0, 'after the freeze: the next 60 requests all 200')
         or diag "codes: @after";
+
+    # every server process of the pooled connections ended (pg_terminate_backend: what a
+    # PostgreSQL restart or a cut does to them): mod_dbd reconnects each in place, a new
+    # session without the module's prepared statements, which the module must prepare
+    # again instead of failing "prepared statement ... does not exist" until the child exits
+    my $log_from = -s $sa->error_log;
+    my $dbh = $sa->db;
+    my $ended = $dbh->selectcol_arrayref(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      . "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()");
+    cmp_ok(scalar(grep { $_ } @$ended), '>=', 2, 'the pooled connections\' server processes ended ('
+           . scalar(@$ended) . ')');
+    my @codes = map { $sa->staff(GET => "/clients/$cid")->code } 1 .. 60;
+    my $bad = grep { $_ != 200 } @codes[5 .. $#codes];
+    is($bad, 0, 'backends ended: after the first few (each cut connection answers 503 once), '
+       . 'every request 200') or diag "codes: @codes";
+    sleep 1.5;                                    # the delivery worker's passes too
+    my $log = PortalTest::Env::slurp($sa->error_log);
+    my $since = substr($log, $log_from);
+    unlike($since, qr/prepared statement "pm_\w+" does not exist/,
+           'no statement used on a session that never prepared it');
+    like($since, qr/PM00606: a database connection was re-established/,
+         'PM00606 says the session was set up again');
 }
 
 $sa->stop if $started;

@@ -61,6 +61,22 @@ static int connection_socket(const apr_dbd_driver_t *driver, apr_dbd_t *handle)
     return pq_socket && conn ? pq_socket(conn) : -1;
 }
 
+static int (*pq_backend_pid)(const void *conn);  /* libpq's PQbackendPID */
+
+int pm_db_guard_backend(const apr_dbd_driver_t *driver, apr_dbd_t *handle)
+{
+    void *conn;
+
+    if (strcmp(apr_dbd_name(driver), "pgsql") != 0) {
+        return 0;
+    }
+    if (pq_backend_pid == NULL) {
+        pq_backend_pid = (int (*)(const void *))dlsym(RTLD_DEFAULT, "PQbackendPID");
+    }
+    conn = apr_dbd_native_handle(driver, handle);
+    return pq_backend_pid && conn ? pq_backend_pid(conn) : 0;
+}
+
 pm_db_watch *pm_db_guard_watch(apr_pool_t *p, const apr_dbd_driver_t *driver, apr_dbd_t *handle)
 {
     pm_db_watch *w;

@@ -28,6 +28,12 @@ void pm_db_guard_leave(pm_db_watch *w);
 apr_status_t pm_db_guard_acquire_enter(int *held);
 void pm_db_guard_acquire_leave(int held);
 
+/* The PostgreSQL server process behind a connection (libpq's PQbackendPID); 0 for
+ * other drivers. mod_dbd reconnects a broken connection in place (apr_dbd_check_conn
+ * calls PQreset): a new session on the same handle, without the prepared statements
+ * of the old one, which a change of this number reveals. */
+int pm_db_guard_backend(const apr_dbd_driver_t *driver, apr_dbd_t *handle);
+
 /* Did this child cut a statement that went unanswered a moment ago? Then new
  * requests answer 503 at once instead of queueing for the stuck database. */
 int pm_db_guard_suspect(void);

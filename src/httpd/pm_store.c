@@ -315,16 +315,39 @@ static apr_status_t check_schema(ap_dbd_t *dbd, server_rec *s, int last_try)
     return rv;
 }
 
-/* A connection's session set up once (a pool userdata key marks it done). */
+/* A PostgreSQL connection mod_dbd re-established in place (after a cut by the
+ * statement watch, a server restart, a terminated backend): its new session has
+ * none of the module's prepared statements, which would fail on every use until
+ * the child exited ("prepared statement ... does not exist"). Forgotten, they are
+ * prepared again on first use, and the session is set up again. */
+static void forget_old_session(ap_dbd_t *dbd, server_rec *s)
+{
+    int id;
+
+    for (id = 0; id < PM_SQL_COUNT; id++) {
+        apr_hash_set(dbd->prepared, pm_sql_get(id)->label, APR_HASH_KEY_STRING, NULL);
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PM_LOGNO(00606)
+                 "a database connection was re-established: its session is set up again");
+}
+
+/* A connection's session set up once per server session (pool userdata keys mark it
+ * done, and for PostgreSQL the server process it was done with). */
 static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last_try)
 {
     const char *name = apr_dbd_name(dbd->driver);
-    void *done = NULL;
+    int backend = pm_db_guard_backend(dbd->driver, dbd->handle);
+    void *done = NULL, *was = NULL;
     apr_status_t rv = APR_SUCCESS;
 
     apr_pool_userdata_get(&done, "pm_connection_ready", dbd->pool);
-    if (done) {
+    apr_pool_userdata_get(&was, "pm_connection_backend", dbd->pool);
+    if (done && (int)(intptr_t)was == backend) {
         return APR_SUCCESS;
+    }
+    if (done) {
+        forget_old_session(dbd, s);
+        apr_pool_userdata_setn(NULL, "pm_connection_ready", NULL, dbd->pool);
     }
     if (strcmp(name, "pgsql") == 0) {
         rv = session_for_pgsql(dbd);
@@ -337,6 +360,8 @@ static apr_status_t prepare_on_connection(ap_dbd_t *dbd, server_rec *s, int last
     }
     if (rv == APR_SUCCESS) {
         apr_pool_userdata_setn((void *)1, "pm_connection_ready", NULL, dbd->pool);
+        apr_pool_userdata_setn((void *)(intptr_t)backend, "pm_connection_backend", NULL,
+                               dbd->pool);
     }
     return rv;
 }
