@@ -3,6 +3,10 @@
 #ifndef PM_API_H
 #define PM_API_H
 
+/* what a signed-in user without an active staff row is told (403 not_staff) */
+#define PM_NOT_STAFF_MESSAGE "Your account is not set up as practice staff for the " \
+                             "Client Portal Manager. Ask your administrator."
+
 #include "pm_http.h"
 #include "pm_settings.h"
 

@@ -310,8 +310,7 @@ static int begin_test_email_txn(pm_req *q)
     if (locked == 0) {
         pm_db_rollback(q->db);
         return pm_http_send_error(q, HTTP_FORBIDDEN, "not_staff",
-                                  "Your account is not set up as practice staff for the "
-                                  "Client Portal Manager. Ask your administrator.", NULL);
+                                  PM_NOT_STAFF_MESSAGE, NULL);
     }
     return PM_NEXT;
 }

@@ -32,8 +32,7 @@ static int load_staff(pm_req *q)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00030)
                       "user %s is not active staff", q->r->user);
         return pm_http_send_error(q, HTTP_FORBIDDEN, "not_staff",
-                                  "Your account is not set up as practice staff for the "
-                                  "Client Portal Manager. Ask your administrator.", NULL);
+                                  PM_NOT_STAFF_MESSAGE, NULL);
     }
     staff = apr_pcalloc(q->r->pool, sizeof(*staff));
     staff->username = pm_row_str(row, STAFF_USERNAME);
@@ -174,8 +173,7 @@ static const char *const preference_fields[] = { "notify", NULL };
 
 static const pm_api_answer preference_answers[] = {
     { PM_OP_NOT_STAFF, NULL, HTTP_FORBIDDEN, "not_staff",
-      "Your account is not set up as practice staff for the Client Portal Manager. Ask "
-      "your administrator.", NULL },
+      PM_NOT_STAFF_MESSAGE, NULL },
     { PM_OP_OK, NULL, 0, NULL, NULL, NULL }
 };
 
