@@ -139,7 +139,8 @@ enum { PM_COLS_ACTIVE_ACCOUNTS(PM_COL_NAME, PM_COL_NAME) };
     COL(ROSTER_EMAIL, "email") \
     COL(ROSTER_ACTIVE, "active") \
     COL(ROSTER_LANGUAGE, "preferred_language") \
-    LAST(ROSTER_EXTERNAL_ID, "external_id")
+    COL(ROSTER_EXTERNAL_ID, "external_id") \
+    LAST(ROSTER_EHR_EMAIL, "roster_email")
 enum { PM_COLS_ROSTER_CLIENT(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_ROSTER_NAMED_ACTIVE: active clients with a chart number, by id */

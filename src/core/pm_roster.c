@@ -197,7 +197,8 @@ static apr_status_t insert_client(roster_sync *s, const pm_roster_entry *e,
 
     if (pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_INSERT_SQLITE, NULL, e->external_id,
                    e->first_name, e->last_name, e->date_of_birth, e->email, active, language,
-                   s->now, s->now, sort_key, pm_client_keys_locale(s->keyer)) != APR_SUCCESS
+                   s->now, s->now, sort_key, pm_client_keys_locale(s->keyer),
+                   e->email ? e->email : "") != APR_SUCCESS
         || pm_db_select(s->db, PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID, &rows, e->external_id)
            != APR_SUCCESS || (row = pm_first_row(rows)) == NULL) {
         return APR_EGENERAL;
@@ -281,6 +282,40 @@ static apr_status_t change_email(roster_sync *s, const char *id, const char *ema
                               superseded, notified > 0 ? ",\"old_address_notified\":true" : ""));
 }
 
+/* Whether the entry's email replaces the stored one. The roster is not the only
+ * writer of a client's email: staff change it on the staff page, and the EHR, where
+ * nobody typed it, keeps sending the old address (or none) every night. So the
+ * entry's email wins only when it is news from the EHR: it differs from what the
+ * roster said the last time (roster_email, migration 029), or the roster has never
+ * said (NULL: a client typed in before the first sync, or named before 029) and the
+ * entry has an address. No address from a roster that never gave one keeps the
+ * staff's. */
+static int email_is_news(const pm_row *c, const pm_roster_entry *e)
+{
+    const char *said = pm_row_str(c, ROSTER_EHR_EMAIL);
+
+    if (same(pm_row_str(c, ROSTER_EMAIL), e->email)) {
+        return 0;
+    }
+    if (said == NULL) {
+        return e->email != NULL;
+    }
+    return strcmp(said, e->email ? e->email : "") != 0;
+}
+
+/* Remember what the roster said of the email, when it said something else before
+ * (bookkeeping: the client counts as unchanged if nothing else moved). */
+static apr_status_t note_roster_email(roster_sync *s, const pm_row *c, const pm_roster_entry *e)
+{
+    const char *said = pm_row_str(c, ROSTER_EHR_EMAIL), *now = e->email ? e->email : "";
+
+    if (said != NULL && strcmp(said, now) == 0) {
+        return APR_SUCCESS;
+    }
+    return pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_SET_ROSTER_EMAIL, NULL, now,
+                      pm_row_str(c, ROSTER_ID));
+}
+
 static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_roster_entry *e)
 {
     const char *id = pm_row_str(c, ROSTER_ID);
@@ -288,8 +323,11 @@ static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_rost
                                                  : pm_row_str(c, ROSTER_LANGUAGE);
     int active = e->active == 0 ? 0 : 1, was_active = (int)pm_row_int(c, ROSTER_ACTIVE, 1);
     const char *fields = changed_fields(s, c, e, language, active);
-    int email_changed = !same(pm_row_str(c, ROSTER_EMAIL), e->email);
+    int email_changed = email_is_news(c, e);
 
+    if (note_roster_email(s, c, e) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     if (*fields == '\0' && !email_changed) {
         s->res->unchanged++;
         return APR_SUCCESS;

@@ -1245,9 +1245,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * half of a first load's time spent on the entries */
     [PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL] = { "pm_roster_clients_insert_pgsql",
         "INSERT INTO clients (external_id, first_name, last_name, date_of_birth, email, "
-        "active, preferred_language, created_at, updated_at, sort_key, sort_locale) "
+        "active, preferred_language, created_at, updated_at, sort_key, sort_locale, "
+        "roster_email) "
         "SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, "
-        "v.column8, v.column9, v.column10, v.column11 FROM (VALUES " NEW_CLIENT_ROWS_16 ") v "
+        "v.column8, v.column9, v.column10, v.column11, COALESCE(v.column5, '') "
+        "FROM (VALUES " NEW_CLIENT_ROWS_16 ") v "
         "WHERE v.column1 IS NOT NULL RETURNING " COLUMNS(PM_COLS_ROSTER_NEW),
         NCOLS(PM_COLS_ROSTER_NEW), .driver = "pgsql" },
     /* SQLite: one at a time, without RETURNING, then PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID
@@ -1257,14 +1259,19 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * went to its writes */
     [PM_SQL_ROSTER_CLIENT_INSERT_SQLITE] = { "pm_roster_client_insert_sqlite",
         "INSERT INTO clients (external_id, first_name, last_name, date_of_birth, email, "
-        "active, preferred_language, created_at, updated_at, sort_key, sort_locale) "
-        "VALUES (%s, %s, %s, %s, %s, %d, %s, %lld, %lld, %s, %s)", .driver = "sqlite3" },
+        "active, preferred_language, created_at, updated_at, sort_key, sort_locale, "
+        "roster_email) "
+        "VALUES (%s, %s, %s, %s, %s, %d, %s, %lld, %lld, %s, %s, %s)", .driver = "sqlite3" },
     /* everything but the email (PM_SQL_CLIENT_SET_EMAIL, as the change button);
      * a new name forgets the sort key (trigger), pm_client_keys_store refills it */
     [PM_SQL_ROSTER_CLIENT_UPDATE] = { "pm_roster_client_update",
         "UPDATE clients SET external_id = %s, first_name = %s, last_name = %s, "
         "date_of_birth = %s, active = %d, "
         "preferred_language = %s, updated_at = %lld WHERE id = %lld" },
+    /* what the roster said of the email ('' none), whether or not the stored email
+     * follows it (migration 029: a staff change stands until the roster's changes) */
+    [PM_SQL_ROSTER_CLIENT_SET_ROSTER_EMAIL] = { "pm_roster_client_set_roster_email",
+        "UPDATE clients SET roster_email = %s WHERE id = %lld" },
     [PM_SQL_ROSTER_CLIENT_SET_ACTIVE] = { "pm_roster_client_set_active",
         "UPDATE clients SET active = %d, updated_at = %lld WHERE id = %lld" },
     /* --discharge-missing walks these a page at a time */

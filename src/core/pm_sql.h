@@ -7,7 +7,7 @@
 
 /* the schema version these statements are written for: the newest migration in
  * conf/schema/migrations/ (t/unit/test_db checks that they agree) */
-#define PM_SCHEMA_VERSION 28
+#define PM_SCHEMA_VERSION 29
 
 /* rows (prefix, sort key, client id) one PM_SQL_CLIENT_KEYS_ADD or _STAGE statement
  * takes */
@@ -214,6 +214,7 @@ typedef enum {
     PM_SQL_ROSTER_CLIENT_INSERT_SQLITE,
     PM_SQL_ROSTER_CLIENTS_INSERT_PGSQL,
     PM_SQL_ROSTER_CLIENT_UPDATE,
+    PM_SQL_ROSTER_CLIENT_SET_ROSTER_EMAIL,
     PM_SQL_ROSTER_CLIENT_SET_ACTIVE,
     PM_SQL_ROSTER_NAMED_ACTIVE,
     PM_SQL_ROSTER_REVOKE_REP_PENDING,
