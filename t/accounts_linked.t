@@ -82,6 +82,18 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     my @au = audit_rows(action => 'invitation.accept', client_id => $B->{id});
     like($au[-1]{detail} // '', qr/"linked":true/, 'the accept is audited as linked');
     error_ok(accept_as($tB, $B, $user, $PW), 409, 'already_used', 'the link works once');
+
+    # a second representative of the same child whose open invitation names the same address
+    # (a state a data fix can leave; a second representative at one address is refused by the
+    # index representatives_one_email): the login already reaches this child — its own answer, with the sign-in page
+    my $other = unique_email('parent-typo');
+    my ($repB2, $tB2) = invite_rep($B, $other, 'Patricia');
+    tdb()->do("UPDATE invitations SET email = ? WHERE representative_id = ? AND status = 'pending'",
+              undef, $email, $repB2);
+    my $e2 = error_ok(accept_as($tB2, $B, $user, $PW), 409, 'already_linked',
+                      'a login that already reaches the child');
+    ok($e2->{login_url}, '... with the sign-in address, as already_used and already_active have');
+    is(count_accounts(), $accounts, '... nothing created');
 }
 
 # --- not linkable: a client's own invitation, another address, a discharged home client -------------

@@ -139,13 +139,16 @@ function showStartFailure() {
 // Problems with the link itself: a whole-page message (problem.CODE.title/text/next) that
 // says what to do next.
 const PROBLEMS = new Set(['missing_token', 'invalid_token', 'expired', 'superseded', 'address_changed',
-  'revoked', 'already_used', 'locked', 'unavailable', 'network']);
+  'revoked', 'already_used', 'locked', 'unavailable', 'network', 'already_active', 'already_linked']);
 const RETRY = new Set(['unavailable', 'network', 'other']);
 // ...and those a password reset link has in its own words (problem.reset.CODE.*)
 const RESET_PROBLEMS = new Set(['expired', 'superseded', 'address_changed', 'revoked', 'already_used', 'locked']);
 
 const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_changed', 'revoked',
   'already_used', 'locked']);
+// ...and the answers of /accept that say the recipient already has a way in (an active account
+// of their own, or a login that already reaches this client): the sign-in page, not a retry
+const SIGN_IN_CODES = new Set(['already_used', 'already_active', 'already_linked']);
 
 // Whom to contact: the practice's name (and phone when the settings have one), from the
 // lookup or from the answer that refused the link.
@@ -241,7 +244,7 @@ function announce(text) {
 }
 
 function showProblem(code) {
-  if (TOKEN_CODES.has(code)) forgetToken();
+  if (TOKEN_CODES.has(code) || SIGN_IN_CODES.has(code)) forgetToken();
   const keyBase = (resetLink && RESET_PROBLEMS.has(code) ? 'problem.reset.' : 'problem.') + code;
   $('problem-heading').textContent = t(keyBase + '.title');
   $('problem-text').textContent = t(keyBase + '.text');
@@ -250,8 +253,8 @@ function showProblem(code) {
   // whose page this is, as the lookup would have said it: the name and colour of the practice
   if (practice.name) $('practice-name').textContent = practice.name;
   if (practice.brand) applyBrand(practice.brand);
-  // a used link: whoever used it has an account, and the way in is the sign-in page
-  $('problem-login').hidden = !(code === 'already_used' && practice.loginUrl);
+  // a used link, or an account the recipient has: the way in is the sign-in page
+  $('problem-login').hidden = !(SIGN_IN_CODES.has(code) && practice.loginUrl);
   if (practice.loginUrl) $('problem-login-link').href = practice.loginUrl;
   const contact = $('problem-contact');
   contact.hidden = !practice.name;
@@ -515,7 +518,7 @@ async function onAccept(e) {
 }
 
 async function handleAnswerError(err, action) {
-  if (TOKEN_CODES.has(err.code)) {
+  if (TOKEN_CODES.has(err.code) || SIGN_IN_CODES.has(err.code)) {
     await useAnswerLanguage(err.language);
     showProblem(problemFor(err));
     return;

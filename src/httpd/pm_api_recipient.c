@@ -49,8 +49,10 @@ static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *
         pm_json_set_str(extra, "practice_name", pm_api_practice_name(q, &st));
         pm_json_set_str(extra, "practice_phone", st.practice_phone);
         pm_json_set_str(extra, "brand_color", st.brand_color);
-        /* whoever used it, or the recipient's active account, may sign in */
-        if (strcmp(code, "already_used") == 0 || strcmp(code, "already_active") == 0) {
+        /* whoever used it, the recipient's active account, or the login that
+         * already reaches this client, may sign in */
+        if (strcmp(code, "already_used") == 0 || strcmp(code, "already_active") == 0
+            || strcmp(code, "already_linked") == 0) {
             pm_json_set_str(extra, "login_url", pm_server_config(q->r->server)->login_url);
         }
         if (t != NULL && t->named) {

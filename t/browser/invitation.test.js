@@ -420,6 +420,50 @@ describe('recipient page', () => {
     await again.context().close();
   });
 
+  test('a recipient who already has a way in gets the sign-in page, not "something went wrong"', async () => {
+    // an active account of the client's own appeared while the invitation was open
+    const { token } = await invite(22);
+    const c = server.clients.get(22);
+    server.accounts.set('already.here', { id: 9022, username: 'already.here', password: 'an old good password',
+      client_id: 22, representative_id: null, active: true, created_at: 0 });
+    const page = await openLink(token, { viewport: DESKTOP });
+    await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+    await page.getByLabel('Your date of birth').fill(c.date_of_birth);
+    await page.getByLabel('Choose a username').fill('second.account');
+    await page.getByLabel('Choose a password').fill('correct horse battery');
+    await page.getByLabel('Type the password again').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Accept and create my account' }).click();
+    await page.getByRole('heading', { name: 'You already have a portal account' }).waitFor();
+    await page.locator('#problem-next').filter({ hasText: 'username and password you already have' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Go to the sign-in page' }).isVisible(), true, 'the sign-in page is offered');
+    assert.equal(await page.locator('#problem-retry').isVisible(), false, 'no "try again"');
+    assert.equal(await page.locator('#problem-contact').textContent(), 'Practice: Riverside Counseling · Phone: (555) 010-0100');
+    assert.equal(server.accounts.has('second.account'), false, 'no second account');
+    await checkA11y(page, 'recipient already active');
+    assertNoProblems(page);
+    await page.context().close();
+    server.accounts.delete('already.here');
+
+    // a login that already reaches this client (the module's already_linked), in Spanish
+    const second = await invite(23);
+    server.inject({ method: 'POST', path: /^accept$/, status: 409, body: {
+      error: { code: 'already_linked', message: 'Your portal account already reaches this client.' },
+      practice_name: 'Riverside Counseling', practice_phone: '(555) 010-0100', brand_color: '#2f5d62',
+      login_url: '/portal/account/', language: 'es', reset: false } });
+    const es = await openLink(second.token, { viewport: DESKTOP });
+    await es.getByRole('heading', { name: /Welcome/ }).waitFor();
+    await es.getByLabel('Your date of birth').fill(server.clients.get(23).date_of_birth);
+    await es.getByLabel('Choose a username').fill('linked.login');
+    await es.getByLabel('Choose a password').fill('correct horse battery');
+    await es.getByLabel('Type the password again').fill('correct horse battery');
+    await es.getByRole('button', { name: 'Accept and create my account' }).click();
+    await es.getByRole('heading', { name: 'Su cuenta del portal ya incluye a esta persona' }).waitFor();
+    assert.equal(await es.getByRole('link', { name: 'Ir a la página de inicio de sesión' }).isVisible(), true);
+    await checkA11y(es, 'recipient already linked');
+    assertNoProblems(es);
+    await es.context().close();
+  });
+
   test('a light brand colour keeps readable text', async () => {
     server.options.brandColor = '#f4e04d';
     const { token } = await invite(18);

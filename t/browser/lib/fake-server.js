@@ -860,7 +860,7 @@ export async function startFakeServer(options = {}) {
   const failLink = (status, code, message, language, reset = false) => {
     const e = new HttpError(status, code, message);
     e.extra = { ...practiceInfo(), ...(language ? { language, reset } : {}),
-      ...(code === 'already_used' ? { login_url: '/portal/account/' } : {}) };
+      ...(['already_used', 'already_active', 'already_linked'].includes(code) ? { login_url: '/portal/account/' } : {}) };
     throw e;
   };
 
@@ -972,6 +972,11 @@ export async function startFakeServer(options = {}) {
         const e = new HttpError(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
         e.extra = { tries_left: 5 - inv.verify_failures };
         throw e;
+      }
+      // the client already has an active account of their own (the module: 409 already_active,
+      // with the sign-in page; the invitation stays unused)
+      if (!inv.representative_id && [...accounts.values()].some((a) => a.client_id === c.id && !a.representative_id && a.active)) {
+        failLink(409, 'already_active', 'You already have a portal account for this client.', recipientLanguage(inv));
       }
       const username = String(b.username || '').trim();
       if (!username) fail(422, 'invalid_username', 'Choose a username.', 'username');
