@@ -22,9 +22,15 @@ use PortalTest::Admin;
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
 my @CLIENTS = (9751, 9752);
-sub cleanup { cleanup_clients(@CLIENTS) }
+sub cleanup { cleanup_clients(@CLIENTS); db()->do("DELETE FROM settings WHERE name = 'time_zone'") }
 cleanup();
 END { eval { cleanup(); 1 } or warn "cleanup: $@" }
+
+# the filter's days are the practice's (setting time_zone); most of this file counts UTC days
+sub practice_zone {
+    json_ok(staff(PUT => '/admin/settings', json => { time_zone => $_[0] }), 200, "time_zone $_[0]");
+}
+practice_zone('UTC');
 
 add_client(9751, '=cmd', '+1', undef, 'clin1');
 add_client(9752, 'Ann', 'Other', undef, 'clin2');
@@ -153,6 +159,32 @@ is(staff(GET => '/clients/9751', user => 'clin2')->code, 404, 'clin2 may not vie
     ok((grep { ($_->{client_id} // 0) == 9751 } @e)
        && !(grep { $_->{username} ne 'clin2' || $_->{result} ne 'denied' } @e),
        'whole trail, from=to=today with username and result: clin2\'s denied view of 9751');
+}
+
+# ---- the days are the practice's, as the page shows every time in its zone -------------------
+# Kiritimati (UTC+14) and Pago Pago (UTC-11) are 25 hours apart: at any moment their days
+# differ, and at most one of them is the UTC day. A row written now falls on Kiritimati's
+# day there, on Pago Pago's day there.
+{
+    json_ok(staff(GET => '/clients/9751', user => 'clin1'), 200, 'a view to find');
+    my $id = db()->selectrow_array("SELECT max(id) FROM audit_log WHERE client_id = 9751 AND action = 'client.view'");
+    my $now = time;
+    my $kiri = POSIX::strftime('%Y-%m-%d', gmtime($now + 14 * 3600));
+    my $pago = POSIX::strftime('%Y-%m-%d', gmtime($now - 11 * 3600));
+    my $found = sub {
+        my ($day, $name) = @_;
+        my $d = audit_json("?client_id=9751&action=client.view&from=$day&to=$day", $name);
+        return scalar grep { $_->{id} == $id } @{ $d->{entries} || [] };
+    };
+    practice_zone('Pacific/Kiritimati');
+    is($found->($kiri, 'Kiritimati, its day'), 1, "practice in Kiritimati: the view is on $kiri");
+    is($found->($pago, 'Kiritimati, Pago Pago\'s day'), 0, "... not on $pago");
+    my $res = staff(GET => '/admin/audit?client_id=9751&format=csv');
+    like($res->header('Content-Disposition') // '', qr/audit-\Q$kiri\E\.csv/, '... the export is named for its day there');
+    practice_zone('Pacific/Pago_Pago');
+    is($found->($pago, 'Pago Pago, its day'), 1, "practice in Pago Pago: the view is on $pago");
+    is($found->($kiri, 'Pago Pago, Kiritimati\'s day'), 0, "... not on $kiri");
+    practice_zone('UTC');
 }
 
 # ---- limit: pages of that many rows, walked with the cursor: every row of the trail once ----

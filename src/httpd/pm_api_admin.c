@@ -403,7 +403,9 @@ int pm_api_admin_test_email(pm_req *q)
 
 typedef struct {
     const char *client_id, *username, *action, *result;
-    long long from, to;       /* unix seconds: from <= at < to (UTC days) */
+    long long from, to;       /* unix seconds: from <= at < to (the practice's days) */
+    const char *zone;         /* the practice's time zone (setting time_zone): the days
+                               * the page shows its times in */
     const char *before;       /* keyset: ids below this */
     const char *first_id, *end_id;   /* with dates: ids from, and below (audit_id_bounds) */
     int csv;
@@ -443,21 +445,44 @@ static int audit_result_word(const char *s)
     return n > 0 && n <= 32 && s[n] == '\0';
 }
 
+/* The practice's time zone, as the staff pages show times in it; UTC when ICU
+ * cannot use the setting (the overview logs that). */
+static int audit_zone(pm_req *q, audit_query *aq)
+{
+    pm_settings st;
+    char buf[128];
+    long long probe;
+    int rc;
+
+    if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
+        return rc;
+    }
+    aq->zone = apr_pstrdup(q->r->pool, pm_time_zone_name(st.time_zone, buf, sizeof(buf)));
+    if (!pm_locale_day_start("2000-01-01", 0, aq->zone, &probe)) {
+        aq->zone = "UTC";
+    }
+    return PM_NEXT;
+}
+
 static int parse_audit_range(pm_req *q, apr_table_t *args, audit_query *aq)
 {
     const char *from = apr_table_get(args, "from"), *to = apr_table_get(args, "to");
+    long long utc;
+    int rc;
 
     aq->from = 0;
     aq->to = 9223372036854775807LL;
-    if (from && !audit_day_start(from, &aq->from)) {
+    if ((rc = audit_zone(q, aq)) != PM_NEXT) {
+        return rc;
+    }
+    /* the days are the practice's, as every time on the page is (a day in UTC
+     * started at 6 PM in Chicago: the evening's rows fell on the next day) */
+    if (from && (!audit_day_start(from, &utc) || !pm_locale_day_start(from, 0, aq->zone, &aq->from))) {
         return pm_http_bad_parameter(q, "from", "from must be a date written YYYY-MM-DD.");
     }
-    if (to && !audit_day_start(to, &aq->to)) {
+    if (to && (!audit_day_start(to, &utc) || !pm_locale_day_start(to, 1, aq->zone, &aq->to))) {
         return pm_http_bad_parameter(q, "to", "to must be a date written YYYY-MM-DD.");
-    }
-    if (to) {
-        aq->to += 86400;                      /* to is inclusive: the whole day */
-    }
+    }                                         /* to is inclusive: up to the next day */
     if (from && to && aq->from >= aq->to) {
         return pm_http_bad_parameter(q, "to", "to must not be before from.");
     }
@@ -639,17 +664,14 @@ static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
                        aq->result, aq->result, pm_arg_int(p, limit));
 }
 
-/* "attachment; filename="audit-YYYY-MM-DD.csv"": the day of the export (the
- * server's), so a second export does not overwrite the first in Downloads */
-static const char *audit_csv_disposition(request_rec *r)
+/* "attachment; filename="audit-YYYY-MM-DD.csv"": the day of the export in the
+ * practice's zone, so a second export does not overwrite the first in Downloads */
+static const char *audit_csv_disposition(request_rec *r, const char *zone)
 {
-    apr_time_exp_t t;
-    char day[16];
-    apr_size_t n;
+    const char *day = pm_locale_day_of(r->pool, apr_time_sec(r->request_time), zone);
 
-    apr_time_exp_lt(&t, r->request_time);
-    apr_strftime(day, &n, sizeof(day), "%Y-%m-%d", &t);
-    return apr_psprintf(r->pool, "attachment; filename=\"audit-%s.csv\"", day);
+    return apr_psprintf(r->pool, "attachment; filename=\"audit-%s.csv\"",
+                        day ? day : "export");
 }
 
 static int send_audit_csv(pm_req *q, audit_query *aq)
@@ -660,7 +682,7 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
 
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/csv; charset=utf-8");
-    apr_table_setn(r->headers_out, "Content-Disposition", audit_csv_disposition(r));
+    apr_table_setn(r->headers_out, "Content-Disposition", audit_csv_disposition(r, aq->zone));
     /* a UTF-8 byte order mark first: Excel reads the file as UTF-8 then (María, not
      * MarÃ­a); every other CSV reader skips it */
     ap_rputs("\xEF\xBB\xBF", r);
