@@ -95,6 +95,25 @@ function actionCell(code) {
   return words ? [words + ' ', h('span', { class: 'action-code', text: '(' + code + ')' })] : code;
 }
 
+// What the entry recorded beyond its action (its detail), in words: "changed: invitation
+// expiry days, modules · locked: yes". Keys and codes lose their underscores, a list is
+// joined, true/false read yes/no; the module never puts an address, a note or search text
+// in a detail (docs/security.md), so nothing here needs hiding.
+function detailValue(v) {
+  if (Array.isArray(v)) return v.map(detailValue).join(', ');
+  if (v === true) return 'yes';
+  if (v === false) return 'no';
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => detailWords(k) + ' ' + detailValue(x)).join(', ');
+  return typeof v === 'string' ? detailWords(v) : String(v);
+}
+const detailWords = (s) => s.replace(/_/g, ' ');
+
+function detailText(d) {
+  if (!d || typeof d !== 'object') return '';
+  return Object.entries(d).map(([k, v]) => detailWords(k) + ': ' + detailValue(v)).join(' · ');
+}
+
 function entryRow(e) {
   const client = e.client
     ? h('a', { href: './#client=' + e.client_id, text: clientName(e.client) })
@@ -105,6 +124,7 @@ function entryRow(e) {
     cell('Action', actionCell(e.action)),
     cell('Client', client),
     cell('Result', e.result),
+    cell('Details', detailText(e.detail)),
     cell('Request id', e.request_id || ''));
 }
 

@@ -43,19 +43,26 @@ function cell(label, text) {
   return h('td', { 'data-label': label, text });
 }
 
+// the client's name, a link to their view on the staff page (as the audit trail's rows)
 function clientCell(e) {
   if (e.client_id == null) return cell('Client', 'No client (a test email)');
   const name = [e.client_first_name, e.client_last_name].filter(Boolean).join(' ');
-  return cell('Client', `${name} (number ${e.client_id})`);
+  return h('td', { 'data-label': 'Client' },
+    h('a', { href: './#client=' + e.client_id, text: name }), ` (number ${e.client_id})`);
 }
 
 function who(e) {
-  return e.client_id == null ? 'the test email' : 'the email to ' + [e.client_first_name, e.client_last_name].join(' ');
+  const to = e.to ? ' to ' + e.to : '';
+  return e.client_id == null ? 'the test email' + to
+    : 'the email to ' + [e.client_first_name, e.client_last_name].join(' ') + (e.to ? ' (' + e.to + ')' : '');
 }
 
-// the client's number, as the row shows it; a test email has none
+// the client's number, as the row shows it, and the address: ten queued emails of one
+// kind are told apart by their buttons' names (a test email has no client number)
 function whoWithNumber(e) {
-  return who(e) + (e.client_id == null ? '' : ' (number ' + e.client_id + ')');
+  if (e.client_id == null) return who(e);
+  return 'the email to ' + [e.client_first_name, e.client_last_name].join(' ') + ' (number ' + e.client_id + ')'
+    + (e.to ? ' at ' + e.to : '');
 }
 
 function actionButton(e, action) {
@@ -108,6 +115,7 @@ function rowFor(e) {
   return h('tr', { 'data-id': String(e.id) },
     cell('Status', STATUS_WORDS[e.status] || e.status),
     clientCell(e),
+    cell('To', e.to || ''),
     cell('Kind', kindWords(e)),
     cell('Attempts', String(e.attempts)),
     cell('Next try', waiting ? nextTry(e) : ''),
@@ -148,6 +156,15 @@ async function refreshCounts() {
   }
 }
 
+// The pressed button left with its row: keyboard focus goes to the changed row's next
+// action, else the following rows' first, else the filter's Show button — not back to the
+// top of the page.
+function focusAfterChange(row) {
+  let target = row.querySelector('button');
+  for (let r = row.nextElementSibling; !target && r; r = r.nextElementSibling) target = r.querySelector('button');
+  (target || $('filters').querySelector('button[type=submit]')).focus();
+}
+
 async function changeRow(button, e, action) {
   const question = action === 'retry'
     ? `Send ${who(e)} again now?`
@@ -157,7 +174,11 @@ async function changeRow(button, e, action) {
     try {
       const row = await api('POST', `admin/outbox/${e.id}/${action}`, {});
       const tr = document.querySelector(`tr[data-id="${e.id}"]`);
-      if (tr) tr.replaceWith(rowFor(row));
+      if (tr) {
+        const fresh = rowFor(row);
+        tr.replaceWith(fresh);
+        focusAfterChange(fresh);
+      }
       await refreshCounts();
       announce(action === 'retry' ? 'The email will be sent again now.' : 'The email is cancelled.');
     } catch (err) {

@@ -83,6 +83,25 @@ describe('audit trail screen', { skip }, () => {
       'only client.view rows, in words with the code: ' + actions.join(','));
     const results = await page.locator('#entries-body tr td:nth-child(5)').allTextContents();
     assert.ok(results.every((r) => r === 'ok'));
+    // what an entry recorded is on the screen, in words: the invitation made in before() was
+    // created with {reinvite: false}
+    await page.getByLabel('Action').fill('invitation.create');
+    await Promise.all([
+      page.waitForResponse((r) => /admin\/audit\?.*action=invitation.create/.test(r.url())),
+      page.getByRole('button', { name: 'Show' }).click(),
+    ]);
+    await page.waitForFunction(() => [...document.querySelectorAll('#entries-body tr td:nth-child(3)')]
+      .every((c) => c.textContent === 'Invitation created (invitation.create)'), null, { timeout: 5000 });
+    assert.equal(await page.locator('thead th:nth-child(6)').textContent(), 'Details');
+    assert.equal(await page.locator('#entries-body tr').first().locator('td:nth-child(6)').textContent(),
+      'reinvite: no', 'the detail in words');
+    await page.getByLabel('Action').fill('Client Viewed');
+    await Promise.all([
+      page.waitForResponse((r) => /admin\/audit\?.*action=client.view/.test(r.url())),
+      page.getByRole('button', { name: 'Show' }).click(),
+    ]);
+    await page.waitForFunction(() => [...document.querySelectorAll('#entries-body tr td:nth-child(3)')]
+      .every((c) => c.textContent === 'Client viewed (client.view)'), null, { timeout: 5000 });
     const csv = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
     const qs = new URLSearchParams(csv.split('?')[1]);
     assert.equal(qs.get('format'), 'csv');

@@ -98,7 +98,7 @@ test('the outbox lists a queued invitation, cancels it and filters by status', {
   await row.waitFor();
   await assert.doesNotReject(row.getByRole('cell', { name: `${client.first_name} ${client.last_name} (number ${client.id})`, exact: true }).waitFor());
   assert.equal(await row.locator('td').first().textContent(), 'Queued');
-  assert.equal(await row.locator('td').nth(2).textContent(), 'Invitation to the client');
+  assert.equal(await row.locator('td[data-label="Kind"]').textContent(), 'Invitation to the client');
   assert.equal(await page.getByRole('link', { name: 'Client portal settings' }).isVisible(), true, 'settings link for champions');
   assert.equal(await page.getByRole('link', { name: 'Audit trail' }).getAttribute('href'), 'audit.html');
   assert.equal(await page.getByRole('link', { name: 'Overview' }).getAttribute('href'), 'overview.html');
@@ -221,10 +221,10 @@ test('a next try already past reads "As soon as the mail server answers" (stand-
     await page.locator('#rows tr').nth(1).waitFor();
     const cells = async (id) => page.locator(`#rows tr[data-id="${id}"] td`).allTextContents();
     const outage = await cells(2);
-    assert.deepEqual(outage.slice(0, 6), ['Queued', 'James Smith (number 10)', 'Invitation to the client', '0',
-      'As soon as the mail server answers', 'Couldn\'t connect to server']);
+    assert.deepEqual(outage.slice(0, 7), ['Queued', 'James Smith (number 10)', 'james.smith@example.org',
+      'Invitation to the client', '0', 'As soon as the mail server answers', 'Couldn\'t connect to server']);
     const later = await cells(1);
-    assert.equal(later[4], new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' })
+    assert.equal(later[5], new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' })
       .format(new Date((now + 1800) * 1000)), 'a retry to come shows its time');
     await assertNoProblems(page);
     await context.close();
@@ -279,8 +279,8 @@ test('a fresh queued email, never tried, reads "Waiting its turn (not tried yet)
     await page.goto(fake.baseURL + '/portal-manager/outbox.html');
     await page.locator('#rows tr[data-id="1"]').waitFor();
     const cells = await page.locator('#rows tr[data-id="1"] td').allTextContents();
-    assert.deepEqual(cells.slice(0, 6), ['Queued', 'James Smith (number 10)', 'Invitation to the client', '0',
-      'Waiting its turn (not tried yet)', '']);
+    assert.deepEqual(cells.slice(0, 7), ['Queued', 'James Smith (number 10)', 'james.smith@example.org',
+      'Invitation to the client', '0', 'Waiting its turn (not tried yet)', '']);
     await assertNoProblems(page);
     await context.close();
   } finally {
@@ -369,8 +369,13 @@ test('Cancel is named with the client\'s number, a test email\'s with none (stan
     await page.goto(fake.baseURL + '/portal-manager/outbox.html');
     await page.locator('#rows tr[data-id="20"]').waitFor();
     const name = (id) => page.locator(`#rows tr[data-id="${id}"] button`).getAttribute('aria-label');
-    assert.equal(await name(19), 'Cancel: the email to Ethan Davis (number 10)');
-    assert.equal(await name(20), 'Cancel: the test email');
+    assert.equal(await name(19), 'Cancel: the email to Ethan Davis (number 10) at ethan.davis@example.org');
+    assert.equal(await name(20), 'Cancel: the test email to champion@example.org');
+    // the address has its own column; the client's name links to the client view
+    assert.equal(await page.locator('#rows tr[data-id="20"] td[data-label="To"]').textContent(), 'champion@example.org');
+    assert.equal(await page.locator('#rows tr[data-id="19"] td[data-label="To"]').textContent(), 'ethan.davis@example.org');
+    assert.equal(await page.locator('#rows tr[data-id="19"]').getByRole('link', { name: 'Ethan Davis' }).getAttribute('href'),
+      './#client=10');
     await assertNoProblems(page);
     await context.close();
   } finally {
@@ -397,9 +402,14 @@ test('after Cancel the counts line counts the email as cancelled, not waiting (s
     await page.goto(fake.baseURL + '/portal-manager/outbox.html');
     await page.locator('#counts').filter({ hasText: 'waiting' }).waitFor();
     assert.equal(await page.locator('#counts').textContent(), '2 waiting, 0 failed or cancelled; 0 sent in the last 7 days.');
-    await page.locator('#rows tr[data-id="2"]').getByRole('button', { name: /^Cancel: / }).click();
+    // by keyboard: Enter on the first row's Cancel; focus then waits on the next row's Cancel
+    await page.locator('#rows tr[data-id="2"]').getByRole('button', { name: /^Cancel: / }).focus();
+    await page.keyboard.press('Enter');
     await page.locator('#rows tr[data-id="2"] td').first().filter({ hasText: 'Cancelled' }).waitFor();
     await page.locator('#counts').filter({ hasText: '1 waiting' }).waitFor({ timeout: 3000 });
+    assert.equal(await page.evaluate(() => document.activeElement.closest('tr')?.dataset.id), '1',
+      'focus moved to the next email\'s Cancel, not to the top of the page');
+    assert.match(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), /^Cancel: /);
     assert.equal(await page.locator('#counts').textContent(), '1 waiting, 1 failed or cancelled; 0 sent in the last 7 days.');
     await assertNoProblems(page);
     await context.close();
