@@ -29,6 +29,8 @@ typedef struct {
     const char *format;         /* clients sync --format: csv, fhir; NULL: by file name */
     const char *identifier_system; /* clients sync --identifier-system */
     const char *before;         /* audit export|prune --before YYYY-MM-DD */
+    apr_array_header_t *anchors; /* audit verify --anchor SEQ:HASH (each a const char *) */
+    const char *anchors_from;   /* audit verify --anchors-from FILE (an error log) */
     const char *secret_file;    /* bounce --secret-file */
     const char *recipient;      /* bounce --recipient */
     int dry_run;                /* clients sync, staff sync-caseloads --dry-run */

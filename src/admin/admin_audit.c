@@ -1,5 +1,6 @@
 /* admin_audit.c — the audit trail's upkeep: `audit verify` walks the hash chain
- * (pm_audit_chain.c); `audit export` writes the rows older than a day to a file;
+ * (pm_audit_chain.c) and checks it against heads kept outside the database (--anchor,
+ * the error log's PM00625 lines); `audit export` writes the rows older than a day to a file;
  * `audit prune` removes exactly those rows once the file checks out, keeping the
  * last one's hash as the chain's anchor. */
 #include "admin.h"
@@ -25,7 +26,12 @@ static const char *const ROW_KEYS[] = {
 };
 #define NKEYS ((int)(sizeof(ROW_KEYS) / sizeof(ROW_KEYS[0])))
 
-static int print_finding(const pm_audit_chain_report *r)
+/* what the anchors given came to */
+typedef struct {
+    int held, pruned;
+} anchor_count;
+
+static int print_finding(const pm_audit_chain_report *r, const anchor_count *a)
 {
     if (r->problem == NULL) {
         printf("ok: %lld %s", r->rows, r->rows == 1 ? "row" : "rows");
@@ -35,7 +41,14 @@ static int print_finding(const pm_audit_chain_report *r)
         if (r->anchor_seq > 0) {
             printf(", from the anchor at chain place %lld", r->anchor_seq);
         }
-        printf("; head %s\n", r->head_hash);
+        printf("; head %s", r->head_hash);
+        if (a->held + a->pruned > 0) {
+            printf("; anchors: %d held", a->held);
+            if (a->pruned > 0) {
+                printf(", %d before the prune's anchor (not checked)", a->pruned);
+            }
+        }
+        printf("\n");
         return ADMIN_OK;
     }
     if (r->bad_id > 0) {
@@ -47,14 +60,121 @@ static int print_finding(const pm_audit_chain_report *r)
     return ADMIN_FAIL;
 }
 
-static int audit_verify(admin_db *db)
-{
-    pm_audit_chain_report r;
+/* ---- anchors: heads kept outside the database ------------------------------------------ */
 
-    if (pm_audit_chain_verify(db->exec, db->pool, &r) != APR_SUCCESS) {
+typedef struct {
+    long long seq;
+    const char *hash;
+} anchor;
+
+/* "SEQ:HASH" or the "seq N, hash H" of a PM00625 line: a place and 64 hex digits */
+static int parse_anchor(apr_pool_t *p, const char *seq_text, const char *sep,
+                        const char *hash_text, anchor *out)
+{
+    char *end;
+    size_t n = strspn(hash_text, "0123456789abcdef");
+    long long seq = strtoll(seq_text, &end, 10);
+
+    if (end == seq_text || seq < 0 || strncmp(end, sep, strlen(sep)) != 0
+        || end + strlen(sep) != hash_text || n != 64
+        || (hash_text[n] != '\0' && hash_text[n] != '\n' && hash_text[n] != '\r'
+            && hash_text[n] != ' ')) {
+        return 0;
+    }
+    out->seq = seq;
+    out->hash = apr_pstrndup(p, hash_text, 64);
+    return 1;
+}
+
+static int option_anchors(apr_pool_t *p, const admin_options *o, apr_array_header_t *all)
+{
+    int i;
+
+    for (i = 0; o->anchors && i < o->anchors->nelts; i++) {
+        const char *text = APR_ARRAY_IDX(o->anchors, i, const char *);
+        const char *colon = strchr(text, ':');
+        anchor *a = apr_array_push(all);
+        if (colon == NULL || !parse_anchor(p, text, ":", colon + 1, a)) {
+            admin_error("--anchor %s: expected SEQ:HASH (a chain place, 64 hex digits)", text);
+            return ADMIN_USAGE;
+        }
+    }
+    return ADMIN_OK;
+}
+
+/* Every "audit chain head: seq N, hash H" line of an error log (PM00625) */
+#define HEAD_LINE "audit chain head: seq "
+
+static int file_anchors(apr_pool_t *p, const char *path, apr_array_header_t *all)
+{
+    apr_file_t *f;
+    char *line = apr_palloc(p, LINE_MAX_BYTES);
+    int before = all->nelts;
+
+    if (apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BUFFERED, 0, p) != APR_SUCCESS) {
+        admin_error("cannot read %s", path);
         return ADMIN_FAIL;
     }
-    return print_finding(&r);
+    while (apr_file_gets(line, LINE_MAX_BYTES, f) == APR_SUCCESS) {
+        const char *at = strstr(line, HEAD_LINE), *comma;
+        anchor a;
+        if (at && (comma = strstr(at, ", hash ")) != NULL
+            && parse_anchor(p, at + strlen(HEAD_LINE), ", hash ", comma + 7, &a)) {
+            *(anchor *)apr_array_push(all) = a;
+        }
+    }
+    apr_file_close(f);
+    if (all->nelts == before) {
+        admin_error("%s holds no \"" HEAD_LINE "N, hash H\" line (PM00625); nothing verified",
+                    path);
+        return ADMIN_FAIL;
+    }
+    return ADMIN_OK;
+}
+
+/* Each anchor against the verified chain; the first that does not hold is the finding. */
+static int check_anchors(admin_db *db, pm_audit_chain_report *r, const apr_array_header_t *all,
+                         anchor_count *c)
+{
+    int i;
+
+    for (i = 0; i < all->nelts && r->problem == NULL; i++) {
+        const anchor *a = &APR_ARRAY_IDX(all, i, anchor);
+        switch (pm_audit_chain_check_anchor(db->exec, db->pool, r, a->seq, a->hash,
+                                            &r->problem)) {
+        case PM_ANCHOR_HELD:
+            c->held++;
+            break;
+        case PM_ANCHOR_PRUNED:
+            c->pruned++;
+            break;
+        case PM_ANCHOR_BROKEN:
+            break;
+        default:
+            return ADMIN_FAIL;
+        }
+    }
+    return ADMIN_OK;
+}
+
+static int audit_verify(admin_db *db, const admin_options *o)
+{
+    pm_audit_chain_report r;
+    apr_array_header_t *all = apr_array_make(db->pool, 16, sizeof(anchor));
+    anchor_count c = { 0, 0 };
+    int rc;
+
+    if ((rc = option_anchors(db->pool, o, all)) != ADMIN_OK
+        || (o->anchors_from && (rc = file_anchors(db->pool, o->anchors_from, all)) != ADMIN_OK)) {
+        return rc;
+    }
+    if (pm_audit_chain_verify(db->exec, db->pool, &r) != APR_SUCCESS
+        || (r.problem == NULL && check_anchors(db, &r, all, &c) != ADMIN_OK)
+        || (r.problem == NULL
+            && pm_audit_chain_check_guards(db->exec, db->pool, &r.problem) != APR_SUCCESS)) {
+        return ADMIN_FAIL;
+    }
+    return print_finding(&r, &c);
 }
 
 /* ---- what export and prune cover ------------------------------------------------------ */
@@ -423,7 +543,7 @@ int admin_cmd_audit(admin_db *db, const char *sub, const admin_options *o)
     int rc;
 
     if (strcmp(sub, "verify") == 0) {
-        return audit_verify(db);
+        return audit_verify(db, o);
     }
     memset(&sp, 0, sizeof(sp));
     if ((rc = before_time(o, &sp.before)) != ADMIN_OK || (rc = plan_span(db, &sp)) != ADMIN_OK) {

@@ -38,6 +38,8 @@
 #define OPT_EMAIL          0x800
 #define OPT_NO_EMAIL       0x1000
 #define OPT_ALLOW_MASS     0x2000
+#define OPT_ANCHOR         0x4000
+#define OPT_ANCHORS_FROM   0x8000
 
 typedef struct {
     const char *group;
@@ -66,7 +68,8 @@ static const command_spec commands[] = {
       "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing "
       "[--allow-mass-discharge]] [--identifier-system URI]" },
     { "clients", "set-chart", 2, 0, "clients set-chart CLIENT_ID EXTERNAL_ID" },
-    { "audit", "verify", 0, 0, "audit verify" },
+    { "audit", "verify", 0, OPT_ANCHOR | OPT_ANCHORS_FROM,
+      "audit verify [--anchor SEQ:HASH]... [--anchors-from FILE]" },
     { "audit", "export", 1, OPT_BEFORE, "audit export --before YYYY-MM-DD FILE" },
     { "audit", "prune", 1, OPT_BEFORE, "audit prune --before YYYY-MM-DD FILE" },
     { "bounce", NULL, 0, OPT_SECRET_FILE | OPT_RECIPIENT,
@@ -183,13 +186,17 @@ static const char help_text[] =
 "      clinician2) and about 50 clients. Does nothing if the demo data is already\n"
 "      there; refuses if the database holds other staff or clients.\n"
 "\n"
-"  audit verify\n"
+"  audit verify [--anchor SEQ:HASH]... [--anchors-from FILE]\n"
 "      Check the audit trail's hash chain: every row written since schema 11\n"
 "      carries the SHA-256 of the previous row's hash and its own content.\n"
-"      Prints \"ok: N rows; head HASH\" (keep the head hash somewhere else:\n"
-"      a later run whose chain no longer leads to it was rewritten), or the id\n"
-"      of the first row that was changed, follows a removed row, or was added\n"
-"      outside the chain, and exits 1.\n"
+"      Prints \"ok: N rows; head HASH\", or the id of the first row that was\n"
+"      changed, follows a removed row, or was added outside the chain, or the\n"
+"      append-only trigger that is missing, and exits 1. A chain shortened at\n"
+"      its end still verifies on its own: give the heads kept outside the\n"
+"      database, each --anchor SEQ:HASH, or FILE's \"audit chain head: seq N,\n"
+"      hash H\" lines (PM00625, the module's error log): verify fails when the\n"
+"      chain no longer holds place SEQ with that hash. An anchor a recorded\n"
+"      audit prune removed is counted apart, not checked.\n"
 "  audit export --before YYYY-MM-DD FILE\n"
 "      Write the audit rows older than that day (00:00 UTC) to FILE (JSON\n"
 "      lines; FILE must not exist yet): the rows from before the chain and the\n"
@@ -330,6 +337,7 @@ static int value_option(parsed_line *pl, int argc, const char *const *argv, int 
         { "--secret-file", offsetof(admin_options, secret_file), OPT_SECRET_FILE },
         { "--recipient", offsetof(admin_options, recipient), OPT_RECIPIENT },
         { "--email", offsetof(admin_options, email), OPT_EMAIL },
+        { "--anchors-from", offsetof(admin_options, anchors_from), OPT_ANCHORS_FROM },
     };
     size_t k;
 
@@ -367,6 +375,25 @@ static int flag_option(parsed_line *pl, const char *a)
     return 0;
 }
 
+/* --anchor SEQ:HASH, the one option that may be given more than once */
+static int anchor_option(parsed_line *pl, apr_pool_t *p, int argc, const char *const *argv,
+                         int *i, int *missing)
+{
+    const char *v = NULL;
+
+    if (!option_value(argc, argv, i, "--anchor", &v, missing)) {
+        return 0;
+    }
+    if (v != NULL) {
+        if (pl->o.anchors == NULL) {
+            pl->o.anchors = apr_array_make(p, 4, sizeof(const char *));
+        }
+        APR_ARRAY_PUSH(pl->o.anchors, const char *) = v;
+    }
+    pl->opts_seen |= OPT_ANCHOR;
+    return 1;
+}
+
 static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_line *pl)
 {
     int i, missing = 0, only_words = 0;
@@ -389,7 +416,8 @@ static int parse_line(apr_pool_t *p, int argc, const char *const *argv, parsed_l
         else if (strcmp(a, "--version") == 0) {
             pl->version = 1;
         }
-        else if (!value_option(pl, argc, argv, &i, &missing) && !flag_option(pl, a)) {
+        else if (!value_option(pl, argc, argv, &i, &missing) && !flag_option(pl, a)
+                 && !anchor_option(pl, p, argc, argv, &i, &missing)) {
             return usage_error("unknown option %s", a);
         }
         if (missing) {
@@ -438,7 +466,8 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
     static const char *const option_names[] = {
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
         "--dry-run", "--discharge-missing", "--identifier-system", "--before",
-        "--secret-file", "--recipient", "--email", "--no-email", "--allow-mass-discharge"
+        "--secret-file", "--recipient", "--email", "--no-email", "--allow-mass-discharge",
+        "--anchor", "--anchors-from"
     };
     const char *group;
     int skip, i;

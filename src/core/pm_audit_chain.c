@@ -70,7 +70,7 @@ static apr_status_t append_rows(pm_db *db, apr_pool_t *p, const char *const *con
     long long first, seq;
     int i, moved = 0;
 
-    if (pm_db_select(db, PM_SQL_AUDIT_CHAIN_HEAD_SQLITE, &head) != APR_SUCCESS
+    if (pm_db_select(db, PM_SQL_AUDIT_CHAIN_HEAD, &head) != APR_SUCCESS
         || (h = pm_first_row(head)) == NULL) {
         return APR_EGENERAL;
     }
@@ -350,6 +350,38 @@ static apr_status_t check_ends(pm_db *db, apr_pool_t *p, pm_audit_chain_report *
     return APR_SUCCESS;
 }
 
+/* A chain that starts after place 0 was pruned: the prune that left this anchor
+ * must be recorded in the chain after it (its audit.prune row names the anchor).
+ * Without one, rows at the chain's beginning were removed by hand. */
+static apr_status_t check_start(pm_db *db, apr_pool_t *p, pm_audit_chain_report *r)
+{
+    apr_array_header_t *rows;
+    json_t *detail;
+    int i, recorded = 0;
+
+    if (r->anchor_seq == 0) {
+        return APR_SUCCESS;
+    }
+    if (pm_db_select(db, PM_SQL_ADMIN_AUDIT_PRUNE_RECORDS, &rows, pm_arg_int(p, r->anchor_seq))
+        != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows->nelts && !recorded; i++) {
+        const char *text = pm_row_str(&APR_ARRAY_IDX(rows, i, pm_row), PRUNE_RECORD_DETAIL);
+        if (text && (detail = json_loads(text, 0, NULL)) != NULL) {
+            recorded = json_integer_value(json_object_get(detail, "anchor_seq"))
+                       == r->anchor_seq;
+            json_decref(detail);
+        }
+    }
+    if (!recorded) {
+        found(r, NULL, apr_psprintf(p, "the chain starts after place %" APR_INT64_T_FMT
+                                    " but no audit prune recorded that: rows at its "
+                                    "beginning were removed", (apr_int64_t)r->anchor_seq));
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t pm_audit_chain_verify(pm_db *db, apr_pool_t *p, pm_audit_chain_report *r)
 {
     const pm_row *state;
@@ -365,7 +397,8 @@ apr_status_t pm_audit_chain_verify(pm_db *db, apr_pool_t *p, pm_audit_chain_repo
         return APR_SUCCESS;
     }
     r->anchor_seq = seq = pm_row_int(state, CHAIN_STATE_ANCHOR_SEQ, 0);
-    prev = pm_row_str(state, CHAIN_STATE_ANCHOR_HASH);
+    r->anchor_hash = prev = pm_row_str(state, CHAIN_STATE_ANCHOR_HASH);
+    r->head_seq = pm_row_int(state, CHAIN_STATE_SEQ, 0);
     r->pre_chain = pm_row_int(state, CHAIN_STATE_PRE_ROWS, 0);
     if (walk(db, p, r, pm_row_int(state, CHAIN_STATE_SEQ, 0), &seq, &prev) != APR_SUCCESS) {
         return APR_EGENERAL;
@@ -374,5 +407,76 @@ apr_status_t pm_audit_chain_verify(pm_db *db, apr_pool_t *p, pm_audit_chain_repo
     if (r->problem) {
         return APR_SUCCESS;
     }
-    return check_ends(db, p, r, state, seq, prev);
+    if (check_ends(db, p, r, state, seq, prev) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return r->problem ? APR_SUCCESS : check_start(db, p, r);
+}
+
+/* ---- what is kept outside the database ------------------------------------------------ */
+
+pm_audit_anchor_result pm_audit_chain_check_anchor(pm_db *db, apr_pool_t *p,
+                                                   const pm_audit_chain_report *r,
+                                                   long long seq, const char *hash,
+                                                   const char **problem)
+{
+    apr_array_header_t *rows;
+    const char *have;
+
+    *problem = NULL;
+    if (seq > r->head_seq) {
+        *problem = apr_psprintf(p, "the anchor at chain place %" APR_INT64_T_FMT " is past the "
+                                "chain's end (place %" APR_INT64_T_FMT "): rows at its end were "
+                                "removed", (apr_int64_t)seq, (apr_int64_t)r->head_seq);
+        return PM_ANCHOR_BROKEN;
+    }
+    if (seq < r->anchor_seq) {
+        return PM_ANCHOR_PRUNED;          /* the recorded prune removed it (check_start) */
+    }
+    if (seq == r->anchor_seq) {
+        have = r->anchor_hash;
+    }
+    else if (pm_db_select(db, PM_SQL_ADMIN_AUDIT_CHAIN_PAGE, &rows, pm_arg_int(p, seq - 1),
+                          pm_arg_int(p, seq), pm_arg_int(p, 1)) != APR_SUCCESS) {
+        return PM_ANCHOR_ERROR;
+    }
+    else {
+        have = pm_row_str(pm_first_row(rows), CHAIN_ROW_HASH);
+    }
+    if (have == NULL || strcmp(have, hash) != 0) {
+        *problem = apr_psprintf(p, "the anchor at chain place %" APR_INT64_T_FMT " says hash %s, "
+                                "the chain has %s: the trail was rewritten", (apr_int64_t)seq,
+                                hash, have ? have : "none");
+        return PM_ANCHOR_BROKEN;
+    }
+    return PM_ANCHOR_HELD;
+}
+
+/* audit_log's append-only triggers, by driver (the schema and migration 011) */
+static const char *const guards_sqlite[] = {
+    "audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace", NULL
+};
+static const char *const guards_pgsql[] = {
+    "audit_log_no_update", "audit_log_no_truncate", NULL
+};
+
+apr_status_t pm_audit_chain_check_guards(pm_db *db, apr_pool_t *p, const char **problem)
+{
+    int pg = strcmp(pm_db_driver_name(db), "pgsql") == 0;
+    const char *const *name = pg ? guards_pgsql : guards_sqlite;
+    apr_array_header_t *rows;
+
+    *problem = NULL;
+    for (; *name; name++) {
+        if (pm_db_select(db, pg ? PM_SQL_ADMIN_AUDIT_GUARD_PGSQL : PM_SQL_ADMIN_AUDIT_GUARD_SQLITE,
+                         &rows, *name) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (pm_row_int(pm_first_row(rows), COUNT_N, 0) == 0) {
+            *problem = apr_psprintf(p, "the trigger %s on audit_log is missing%s: the trail is "
+                                    "not append-only", *name, pg ? " or disabled" : "");
+            return APR_SUCCESS;
+        }
+    }
+    return APR_SUCCESS;
 }

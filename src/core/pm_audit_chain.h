@@ -34,14 +34,34 @@ typedef struct {
     long long rows;            /* chained rows checked */
     long long pre_chain;       /* rows from before the chain (no hash), as counted */
     long long anchor_seq;      /* where the walk started (after a prune) */
+    const char *anchor_hash;   /* and the hash it started from */
+    long long head_seq;        /* the head's place */
     const char *head_hash;     /* the last row's hash (the anchor's for an empty chain) */
     long long bad_id;          /* the first row that does not fit, or 0 */
     const char *problem;       /* why, or NULL */
 } pm_audit_chain_report;
 
-/* Check every row from the anchor on, in chain order (pages of rows), and what
- * the head and the pre-chain counts say. APR_SUCCESS when the walk ran (its
+/* Check every row from the anchor on, in chain order (pages of rows), what the
+ * head and the pre-chain counts say, and that a chain starting after place 0 has
+ * the audit.prune row that moved its start. APR_SUCCESS when the walk ran (its
  * finding in *r), an error when the database failed. */
 apr_status_t pm_audit_chain_verify(pm_db *db, apr_pool_t *p, pm_audit_chain_report *r);
+
+/* A head kept outside the database (the error log's PM00625 line, a past verify):
+ * after a clean verify (r), whether the chain still holds place seq with that
+ * hash. HELD: it does, so every row up to it is as it was then. PRUNED: a
+ * recorded prune removed it (not checkable here; the export file holds it).
+ * BROKEN: the chain ends before it or has another hash there (*problem says which). */
+typedef enum {
+    PM_ANCHOR_HELD, PM_ANCHOR_PRUNED, PM_ANCHOR_BROKEN, PM_ANCHOR_ERROR
+} pm_audit_anchor_result;
+pm_audit_anchor_result pm_audit_chain_check_anchor(pm_db *db, apr_pool_t *p,
+                                                   const pm_audit_chain_report *r,
+                                                   long long seq, const char *hash,
+                                                   const char **problem);
+
+/* Whether audit_log's append-only triggers are all there (on PostgreSQL also
+ * enabled): *problem names the first missing one, or NULL. */
+apr_status_t pm_audit_chain_check_guards(pm_db *db, apr_pool_t *p, const char **problem);
 
 #endif

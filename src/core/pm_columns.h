@@ -631,7 +631,7 @@ enum { PM_COLS_OVERVIEW_DELIVERY(PM_COL_NAME, PM_COL_NAME) };
     LAST(TEST_EMAILS_OLDEST_AT, "min(at)")
 enum { PM_COLS_TEST_EMAILS(PM_COL_NAME, PM_COL_NAME) };
 
-/* PM_SQL_AUDIT_CHAIN_HEAD_SQLITE: the chain's head (the last row's place and hash) */
+/* PM_SQL_AUDIT_CHAIN_HEAD: the chain's head (the last row's place and hash) */
 #define PM_COLS_CHAIN_HEAD(COL, LAST) \
     COL(CHAIN_HEAD_SEQ, "seq") \
     LAST(CHAIN_HEAD_HASH, "hash")
@@ -672,6 +672,12 @@ enum { PM_COLS_CHAIN_ROW(PM_COL_NAME, PM_COL_NAME) };
     LAST(UNCHAINED_PRE_ROWS, "(SELECT count(*) FROM audit_log " \
                              "WHERE chain_seq IS NULL AND id <= CAST(%s AS bigint))")
 enum { PM_COLS_UNCHAINED(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_ADMIN_AUDIT_PRUNE_RECORDS: an audit.prune row's detail
+ * ({"rows", "before", "anchor_seq"}) */
+#define PM_COLS_PRUNE_RECORD(COL, LAST) \
+    LAST(PRUNE_RECORD_DETAIL, "detail")
+enum { PM_COLS_PRUNE_RECORD(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- portal-manager-admin ------------------------------------------------------------ */
 

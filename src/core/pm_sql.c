@@ -1012,9 +1012,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* SQLite: the chain's head, read inside the writer's transaction (which holds the
      * database's write lock from its BEGIN, so no other writer moves the head until
      * it commits), and moved once after its rows: to their last place and hash */
-    [PM_SQL_AUDIT_CHAIN_HEAD_SQLITE] = { "pm_audit_chain_head_sqlite",
+    /* the chain's head: SQLite's writer reads it inside its transaction; the
+     * delivery worker logs it (pm_audit.c, PM00625), read without a lock */
+    [PM_SQL_AUDIT_CHAIN_HEAD] = { "pm_audit_chain_head",
         "SELECT " COLUMNS(PM_COLS_CHAIN_HEAD) " FROM audit_chain WHERE id = 1",
-        NCOLS(PM_COLS_CHAIN_HEAD), .driver = "sqlite3" },
+        NCOLS(PM_COLS_CHAIN_HEAD) },
     [PM_SQL_AUDIT_CHAIN_MOVE_SQLITE] = { "pm_audit_chain_move_sqlite",
         "UPDATE audit_chain SET seq = %lld, hash = %s WHERE id = 1 AND seq = %lld",
         .driver = "sqlite3" },
@@ -1352,6 +1354,25 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ADMIN_AUDIT_PRUNE_CLOSE] = { "pm_admin_audit_prune_close",
         "UPDATE audit_chain SET prune_upto = -1, anchor_seq = %lld, anchor_hash = %s, "
         "pre_chain_rows = pre_chain_rows - %lld WHERE id = 1" },
+    /* audit verify: the prunes recorded in the chain after a place, newest first
+     * (their detail names the anchor each left) */
+    [PM_SQL_ADMIN_AUDIT_PRUNE_RECORDS] = { "pm_admin_audit_prune_records",
+        "SELECT " COLUMNS(PM_COLS_PRUNE_RECORD) " FROM audit_log "
+        "WHERE chain_seq > %lld AND action = 'audit.prune' "
+        "AND username = 'portal-manager-admin' AND result = 'ok' ORDER BY chain_seq DESC",
+        NCOLS(PM_COLS_PRUNE_RECORD) },
+    /* audit verify: whether one of audit_log's append-only triggers is there (and,
+     * on PostgreSQL, enabled and calling audit_log_append_only) */
+    [PM_SQL_ADMIN_AUDIT_GUARD_SQLITE] = { "pm_admin_audit_guard_sqlite",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM sqlite_master "
+        "WHERE type = 'trigger' AND tbl_name = 'audit_log' AND name = %s",
+        NCOLS(PM_COLS_COUNT), .driver = "sqlite3" },
+    [PM_SQL_ADMIN_AUDIT_GUARD_PGSQL] = { "pm_admin_audit_guard_pgsql",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM pg_catalog.pg_trigger t "
+        "JOIN pg_catalog.pg_proc f ON f.oid = t.tgfoid "
+        "WHERE t.tgrelid = 'audit_log'::regclass AND t.tgname = %s "
+        "AND t.tgenabled IN ('O', 'A') AND f.proname = 'audit_log_append_only'",
+        NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
     [PM_SQL_ADMIN_SCHEMA_VERSION] = { "pm_admin_schema_version",
         "SELECT " COLUMNS(PM_COLS_SCHEMA_VERSION) " FROM schema_version",
         NCOLS(PM_COLS_SCHEMA_VERSION) },

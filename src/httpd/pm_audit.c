@@ -1,7 +1,7 @@
 /* pm_audit.c — the audit trail: one INSERT per audited event, on the request's
  * connection, in the caller's transaction when there is one (else group-committed
- * with other requests' rows, pm_audit_group.c); and one JSON shape for its
- * entries, whichever route shows them. */
+ * with other requests' rows, pm_audit_group.c); one JSON shape for its entries,
+ * whichever route shows them; and the chain's head in the error log (PM00625). */
 #include "pm_audit.h"
 #include "pm_api.h"
 #include "pm_audit_group.h"
@@ -99,4 +99,37 @@ json_t *pm_audit_page_json(pm_req *q, const apr_array_header_t *rows, int limit,
     json_object_set_new(doc, "entries", list);
     pm_api_end_page(q, doc, rows, limit, cursor_cols, 1);
     return doc;
+}
+
+/* The chain's head in the error log, at the worker's first pass and then once an
+ * hour: a copy outside the database that a shortened or rewritten chain no longer
+ * leads to (portal-manager-admin audit verify --anchors-from). A place and a hash,
+ * no row's content. The delivery worker's thread only. */
+#define HEAD_LOG_EVERY apr_time_from_sec(3600)
+
+static apr_time_t head_logged_at = 0;
+
+void pm_audit_head_pass(server_rec *s, apr_pool_t *pool)
+{
+    apr_time_t now = apr_time_now();
+    apr_array_header_t *rows;
+    const pm_row *head;
+    apr_pool_t *p;
+    pm_db *db;
+
+    if ((head_logged_at != 0 && now - head_logged_at < HEAD_LOG_EVERY)
+        || apr_pool_create(&p, pool) != APR_SUCCESS) {
+        return;
+    }
+    if ((db = pm_db_open(s, p)) != NULL) {
+        if (pm_db_select(db, PM_SQL_AUDIT_CHAIN_HEAD, &rows) == APR_SUCCESS
+            && (head = pm_first_row(rows)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PM_LOGNO(00625)
+                         "audit chain head: seq %s, hash %s", pm_row_str(head, CHAIN_HEAD_SEQ),
+                         pm_row_str(head, CHAIN_HEAD_HASH));
+            head_logged_at = now;
+        }
+        pm_db_close(db);
+    }
+    apr_pool_destroy(p);
 }

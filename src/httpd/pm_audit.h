@@ -21,4 +21,8 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
 json_t *pm_audit_page_json(pm_req *q, const apr_array_header_t *rows, int limit,
                            int whole_trail);
 
+/* The delivery worker's pass: the audit chain's head to the error log (PM00625,
+ * notice) at the worker's first pass and at most once an hour after. */
+void pm_audit_head_pass(server_rec *s, apr_pool_t *pool);
+
 #endif

@@ -8,6 +8,7 @@
  * after a crash carries the same link as the copy that went out. */
 #include "pm_outbox.h"
 #include "pm_bounce.h"
+#include "pm_audit.h"
 #include "pm_notices.h"
 #include "pm_reviews.h"
 #include "pm_outbox_claim.h"
@@ -986,6 +987,7 @@ static apr_status_t outbox_tick(int state, void *data, apr_pool_t *pool)
             run_passes(s, pool);
             pm_reviews_majority_sweep(s, pool);     /* at most every few seconds */
             pm_notices_pass(s, pool);               /* likewise */
+            pm_audit_head_pass(s, pool);            /* hourly */
             next_pass = next_pass_at(s, pool, interval);
             apr_atomic_set32(&outbox_in_pass, 0);
         }

@@ -52,7 +52,9 @@ is "$out" "audit row $mid: its content does not match its hash: the row was chan
 # the same edit with the row's hash made to fit: the next row no longer follows it
 sql "$EDB" "UPDATE audit_log SET username = (SELECT username FROM audit_log WHERE chain_seq = 1) WHERE id = $mid" >/dev/null
 adm "$EDB" audit verify
-is "$rc" 0 "verify: the edit undone, the trail verifies again"
+is "$rc" 1 "verify: the edit undone, the chain fits again, but the triggers are still off: exit 1"
+like "$out" "^audit trail: the trigger audit_log_no_update on audit_log is missing( or disabled)?: the trail is not append-only$" \
+     "verify: names the trigger taken out of the way"
 sql "$EDB" "UPDATE audit_log SET row_hash = '$(printf '%064d' 0)' WHERE id = $mid" >/dev/null
 adm "$EDB" audit verify
 is "$rc" 1 "verify: a replaced hash exits 1"
@@ -165,6 +167,9 @@ head -n 3 "$T/2019.jsonl" >"$T/short.jsonl"; tail -n 1 "$T/2019.jsonl" >>"$T/sho
 adm "$RDB" audit prune --before 2019-01-01 "$T/short.jsonl"
 is "$rc" 1 "prune: an export missing rows is refused"
 is "$(sql "$RDB" "SELECT count(*) FROM audit_log")" "$before_rows" "prune: refused ones removed nothing"
+h3=$(sql "$RDB" "SELECT row_hash FROM audit_log WHERE chain_seq = 3")
+h5=$(sql "$RDB" "SELECT row_hash FROM audit_log WHERE chain_seq = 5")
+h6=$(sql "$RDB" "SELECT row_hash FROM audit_log WHERE chain_seq = 6")
 adm "$RDB" audit prune --before 2019-01-01 "$T/2019.jsonl"
 is "$rc" 0 "prune: the export checks out"
 like "$out" "^pruned 6 rows older than 2019-01-01; the chain now starts after place 5 \(anchor [0-9a-f]{64}\)$" \
@@ -180,3 +185,106 @@ fails sql "$RDB" "DELETE FROM audit_log WHERE chain_seq = 6"
 ok $? "after a prune the trail is append-only again"
 adm "$RDB" audit prune --before 2019-01-01 "$T/2019.jsonl"
 is "$rc" 1 "prune: the same export again is refused (already pruned)"
+
+# ---- anchors: heads kept outside the database (the error log's PM00625 lines) ------------
+# after a legitimate prune: an anchor it removed is counted, not checked; the prune's own
+# anchor and the rows after it are checked
+adm "$RDB" audit verify --anchor "3:$h3" --anchor "5:$h5" --anchor "6:$h6"
+is "$rc" 0 "anchors after a prune: exit 0"
+like "$out" "; anchors: 2 held, 1 before the prune's anchor \(not checked\)$" \
+     "anchors after a prune: the pruned one is counted apart"
+adm "$RDB" audit verify --anchor "5:$(printf '%064d' 5)"
+is "$rc" 1 "anchors after a prune: a wrong hash at the prune's anchor exits 1"
+like "$out" "^audit trail: the anchor at chain place 5 says hash 0+5, the chain has $h5: the trail was rewritten$" \
+     "anchors after a prune: says the hash differs"
+adm "$RDB" audit verify --anchor "3:$(printf '%064d' 3)"
+is "$rc" 0 "anchors after a prune: a place the prune removed is not checked, whatever its hash (documented)"
+
+# a prune faked by hand: the gate opened, the first rows deleted, the start moved, no record
+FDB=$(chained_db audit_fake_prune)
+h2=$(sql "$FDB" "SELECT row_hash FROM audit_log WHERE chain_seq = 2")
+sql "$FDB" "UPDATE audit_chain SET prune_upto = 2; DELETE FROM audit_log WHERE chain_seq <= 2; UPDATE audit_chain SET prune_upto = -1, anchor_seq = 2, anchor_hash = '$h2'" >/dev/null
+adm "$FDB" audit verify
+is "$rc" 1 "a prune faked by hand (no audit.prune row) exits 1, with no anchor given"
+is "$out" "audit trail: the chain starts after place 2 but no audit prune recorded that: rows at its beginning were removed" \
+   "a faked prune: says the chain's beginning was removed"
+
+# the privacy officer's finding: the chain shortened at its end through the prune gate,
+# without dropping a trigger or computing a hash
+ADB2=$(new_db audit_anchor); register_db audit_anchor
+adm "$ADB2" init --schema-dir "$SCHEMA"
+now=$(date +%s)
+python3 "$top/t/lib/audit_chain_fixture.py" 1 "$(printf '%064d' 0)" $(seq "$((now - 29))" "$((now - 1))") >"$T/anchor-chain.sql"
+if [ "$DRIVER" = sqlite3 ]; then sqlite3 -batch "$ADB2" <"$T/anchor-chain.sql"; else psql "$ADB2" -XAtq -v ON_ERROR_STOP=1 -f "$T/anchor-chain.sql" >/dev/null; fi
+h20=$(sql "$ADB2" "SELECT row_hash FROM audit_log WHERE chain_seq = 20")
+h27=$(sql "$ADB2" "SELECT row_hash FROM audit_log WHERE chain_seq = 27")
+h29=$(sql "$ADB2" "SELECT row_hash FROM audit_log WHERE chain_seq = 29")
+is "$(sql "$ADB2" "SELECT count(*) FROM audit_log WHERE id = chain_seq")" 29 "anchors: 29 chained rows, ids 1-29"
+adm "$ADB2" audit verify --anchor "29:$h29"
+is "$rc" 0 "anchors: the untouched chain holds its head"
+like "$out" "^ok: 29 rows; head $h29; anchors: 1 held$" "anchors: ok line counts the anchor held"
+cat >"$T/error.log" <<LOG
+[Mon Dec 07 03:00:00.000001 2026] [portal_manager:notice] [pid 41:tid 42] PM00625: audit chain head: seq 20, hash $h20
+[Mon Dec 07 03:10:00.000001 2026] [core:notice] [pid 40:tid 40] AH00094: Command line: '/usr/sbin/apache2'
+[Mon Dec 07 04:00:00.000001 2026] [portal_manager:notice] [pid 41:tid 42] PM00625: audit chain head: seq 29, hash $h29
+LOG
+sql "$ADB2" "UPDATE audit_chain SET prune_upto=29; DELETE FROM audit_log WHERE id IN (28,29); UPDATE audit_chain SET prune_upto=-1, seq=27, hash=(SELECT row_hash FROM audit_log WHERE id=27);" >/dev/null
+adm "$ADB2" audit verify
+is "$rc" 0 "truncated at its end, no anchor given: still exit 0 (a shorter chain is a chain; documented)"
+is "$out" "ok: 27 rows; head $h27" "truncated, no anchor: reports the shorter chain"
+adm "$ADB2" audit verify --anchor "29:$h29"
+is "$rc" 1 "truncated: an anchor at place 29 exits 1"
+is "$out" "audit trail: the anchor at chain place 29 is past the chain's end (place 27): rows at its end were removed" \
+   "truncated: one line saying the end was removed"
+adm "$ADB2" audit verify --anchors-from "$T/error.log"
+is "$rc" 1 "truncated: --anchors-from the error log exits 1"
+is "$out" "audit trail: the anchor at chain place 29 is past the chain's end (place 27): rows at its end were removed" \
+   "truncated: the error log's later head is the one that no longer holds"
+adm "$ADB2" audit verify --anchor "20:$h20"
+is "$rc" 0 "truncated: an anchor older than the removed rows does not see it (documented)"
+like "$out" "; anchors: 1 held$" "truncated: that anchor still holds"
+# the chain grown again over the removed places: the anchor's place holds another hash
+adm "$ADB2" clients sync "$T/audit1.csv"
+adm "$ADB2" clients sync "$T/audit2.csv"
+ok "$([ "$(sql "$ADB2" "SELECT max(chain_seq) FROM audit_log")" -ge 29 ]; echo $?)" "regrown: new rows took places 28, 29 and on"
+adm "$ADB2" audit verify --anchors-from "$T/error.log"
+is "$rc" 1 "regrown: exits 1"
+like "$out" "^audit trail: the anchor at chain place 29 says hash $h29, the chain has [0-9a-f]{64}: the trail was rewritten$" \
+     "regrown: says the hash at the anchor's place differs"
+adm "$ADB2" audit verify --anchor 29
+is "$rc" 2 "--anchor without a hash: usage error"
+like "$err" "--anchor 29: expected SEQ:HASH" "--anchor without a hash: says the form"
+adm "$ADB2" audit verify --anchor "x:$h29"
+is "$rc" 2 "--anchor with a bad place: usage error"
+printf 'nothing here\n' >"$T/empty.log"
+adm "$ADB2" audit verify --anchors-from "$T/empty.log"
+is "$rc" 1 "--anchors-from a file without a head line: exit 1"
+like "$err" "holds no \"audit chain head: seq N, hash H\" line \(PM00625\)" "and says so"
+adm "$ADB2" audit export --before 2019-01-01 --anchor "29:$h29" "$T/never.jsonl"
+is "$rc" 2 "--anchor applies to verify only"
+
+# the append-only triggers: each one missing (or, on PostgreSQL, disabled) is named
+GDB=$(chained_db audit_guard)
+adm "$GDB" audit verify
+is "$rc" 0 "guards: all there, exit 0"
+if [ "$DRIVER" = sqlite3 ]; then
+    for trg in audit_log_no_delete audit_log_no_replace audit_log_no_update; do
+        cp "$GDB" "$T/guard-$trg.db"
+        sql "$T/guard-$trg.db" "DROP TRIGGER $trg" >/dev/null
+        adm "$T/guard-$trg.db" audit verify
+        is "$rc" 1 "guards: $trg dropped exits 1"
+        is "$out" "audit trail: the trigger $trg on audit_log is missing: the trail is not append-only" \
+           "guards: names $trg"
+    done
+else
+    sql "$GDB" "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate" >/dev/null
+    adm "$GDB" audit verify
+    is "$rc" 1 "guards: audit_log_no_truncate disabled exits 1"
+    is "$out" "audit trail: the trigger audit_log_no_truncate on audit_log is missing or disabled: the trail is not append-only" \
+       "guards: names audit_log_no_truncate"
+    sql "$GDB" "ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate; DROP TRIGGER audit_log_no_update ON audit_log" >/dev/null
+    adm "$GDB" audit verify
+    is "$rc" 1 "guards: audit_log_no_update dropped exits 1"
+    is "$out" "audit trail: the trigger audit_log_no_update on audit_log is missing or disabled: the trail is not append-only" \
+       "guards: names audit_log_no_update"
+fi
