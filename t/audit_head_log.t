@@ -22,15 +22,8 @@ my $top = PortalTest::Env::top_dir();
 my $error_log = "$top/t/logs/error_log";
 my $rt = runtime();
 
-sub log_size { -s $error_log || 0 }
-
-sub log_since {
-    my $offset = shift;
-    open my $fh, '<', $error_log or return '';
-    seek $fh, $offset, 0;
-    local $/;
-    return scalar <$fh> // '';
-}
+sub log_size { PortalTest::Env::log_size($error_log) }
+sub log_since { PortalTest::Env::log_since($error_log, shift) }
 
 sub head_lines { grep { /PM00625/ } split /\n/, shift }
 

@@ -25,15 +25,8 @@ my $top = PortalTest::Env::top_dir();
 my $pidfile = "$top/t/logs/httpd.pid";
 my $error_log = "$top/t/logs/error_log";
 
-sub log_size { -s $error_log || 0 }
-
-sub log_since {
-    my $offset = shift;
-    open my $fh, '<', $error_log or return '';
-    seek $fh, $offset, 0;
-    local $/;
-    return scalar <$fh> // '';
-}
+sub log_size { PortalTest::Env::log_size($error_log) }
+sub log_since { PortalTest::Env::log_since($error_log, shift) }
 
 sub wait_up {
     my $deadline = time + 20;

@@ -14,6 +14,13 @@ chained_db() {   # chained_db NAME: prints the params of a database with a few c
     adm "$d" clients sync "$T/audit2.csv"
     echo "$d"
 }
+sql_file() {     # sql_file PARAMS FILE: runs a file of SQL (the fixture encoder's)
+    if [ "$DRIVER" = sqlite3 ]; then
+        sqlite3 -batch "$1" <"$2"
+    else
+        psql "$1" -XAtq -v ON_ERROR_STOP=1 -f "$2" >/dev/null
+    fi
+}
 untrigger() {    # untrigger PARAMS: lets UPDATE and DELETE through on audit_log
     if [ "$DRIVER" = sqlite3 ]; then
         sql "$1" "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete" >/dev/null
@@ -132,7 +139,7 @@ adm "$RDB" init --schema-dir "$SCHEMA"
 # 2018-01-01 … 2018-01-05, 2019-12-01, 2019-12-02
 python3 "$top/t/lib/audit_chain_fixture.py" 1 "$(printf '%064d' 0)" 1514764800 1514851200 1514937600 \
     1515024000 1515110400 1575158400 1575244800 >"$T/old-chain.sql"
-if [ "$DRIVER" = sqlite3 ]; then sqlite3 -batch "$RDB" <"$T/old-chain.sql"; else psql "$RDB" -XAtq -v ON_ERROR_STOP=1 -f "$T/old-chain.sql" >/dev/null; fi
+sql_file "$RDB" "$T/old-chain.sql"
 adm "$RDB" clients sync "$T/audit1.csv"
 adm "$RDB" audit verify
 is "$rc" 0 "prune: the old trail verifies"
@@ -215,7 +222,7 @@ ADB2=$(new_db audit_anchor); register_db audit_anchor
 adm "$ADB2" init --schema-dir "$SCHEMA"
 now=$(date +%s)
 python3 "$top/t/lib/audit_chain_fixture.py" 1 "$(printf '%064d' 0)" $(seq "$((now - 29))" "$((now - 1))") >"$T/anchor-chain.sql"
-if [ "$DRIVER" = sqlite3 ]; then sqlite3 -batch "$ADB2" <"$T/anchor-chain.sql"; else psql "$ADB2" -XAtq -v ON_ERROR_STOP=1 -f "$T/anchor-chain.sql" >/dev/null; fi
+sql_file "$ADB2" "$T/anchor-chain.sql"
 h20=$(sql "$ADB2" "SELECT row_hash FROM audit_log WHERE chain_seq = 20")
 h27=$(sql "$ADB2" "SELECT row_hash FROM audit_log WHERE chain_seq = 27")
 h29=$(sql "$ADB2" "SELECT row_hash FROM audit_log WHERE chain_seq = 29")

@@ -69,6 +69,18 @@ sub slurp {
     return scalar <$fh>;
 }
 
+# a log file's size now, and what was written to it from an offset (a graceful restart's
+# lines, a worker's): log_since($path, log_size($path))
+sub log_size { -s $_[0] || 0 }
+
+sub log_since {
+    my ($f, $offset) = @_;
+    open my $fh, '<', $f or return '';
+    seek $fh, $offset, 0;
+    local $/;
+    return scalar <$fh> // '';
+}
+
 sub spew {
     my ($f, $content, $mode) = @_;
     open my $fh, '>:raw', $f or die "write $f: $!";
