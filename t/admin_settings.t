@@ -206,7 +206,8 @@ my $DEFAULTS = get_settings();
                        representative_invitation_subject representative_invitation_message
                        modules representatives_enabled collation_locale practice_phone practice_address
                        disable_accounts_on_discharge default_language time_zone audit_retention_days
-                       minor_review_days end_representative_access_at_majority)],
+                       minor_review_days end_representative_access_at_majority
+                       staff_notice_max_idle_days)],
               'GET /admin/settings: every setting of docs/configuration.md') or diag explain $DEFAULTS;
     is($DEFAULTS->{practice_name}, 'Riverside Counseling', 'default practice_name (PortalMailFrom name)');
     is($DEFAULTS->{portal_url}, "$BASE/portal/account/", 'default portal_url (PortalLoginURL)');
@@ -218,6 +219,7 @@ my $DEFAULTS = get_settings();
     is($DEFAULTS->{default_language}, 'en', 'default default_language en');
     is($DEFAULTS->{audit_retention_days}, 2190, 'default audit_retention_days 2190 (six years)');
     is($DEFAULTS->{minor_review_days}, 30, 'default minor_review_days 30');
+    is($DEFAULTS->{staff_notice_max_idle_days}, 30, 'default staff_notice_max_idle_days 30');
     ok(JSON::PP::is_bool($DEFAULTS->{end_representative_access_at_majority})
        && !$DEFAULTS->{end_representative_access_at_majority},
        'default end_representative_access_at_majority false');
@@ -366,6 +368,10 @@ my @RULES = (
     end_representative_access_at_majority => {
         good => [JSON::PP::true, JSON::PP::false],
         bad  => ['true', 1, 0, [JSON::PP::false], {}],
+    },
+    staff_notice_max_idle_days => {
+        good => [0, 3650, 1, 30],
+        bad  => [-1, 3651, '30', 30.5, JSON::PP::true, [], {}],
     },
     audit_retention_days => {
         good => [3650, 36500, 2190],
@@ -1234,8 +1240,8 @@ sub leaf_parts {
     is_deeply([sort map { $_->{name} } @ranged],
               [sort qw(invitation_ttl_hours resend_cooldown_minutes max_sends_per_invitation
                        password_min_length max_emails_per_minute audit_retention_days
-                       minor_review_days)],
-              'the seven ranged settings are integers');
+                       minor_review_days staff_notice_max_idle_days)],
+              'the eight ranged settings are integers');
     for my $d (@ranged) {
         my ($n, $min, $max) = @$d{qw(name min max)};
         json_ok(put_settings({ $n => $max }), 200, "$n = max $max: accepted");

@@ -3,7 +3,9 @@
 # accepted, declined by the recipient, locked after wrong dates of birth, an email that
 # could not be delivered — with the first name and last initial and a link to the client
 # view (PortalStaffURL), no addresses; "immediate" as it happens, "daily" once a practice
-# day from 07:00; nothing when there is nothing to say; nobody else's clients.
+# day from 07:00; nothing when there is nothing to say; nobody else's clients. And (issue
+# 11) only to staff the module served a request of within staff_notice_max_idle_days
+# (staff.last_seen_at, written at most once a day per person, not per request).
 #
 # Runs on both databases. Real events through the real APIs and the real worker; two
 # staff rows of the file's own, their notice columns set in the database (the API and the
@@ -41,15 +43,16 @@ sub cleanup {
     my $in = join ',', map { "'$_'" } @STAFF;
     tdb()->do("DELETE FROM staff_clients WHERE username IN ($in)");
     tdb()->do("DELETE FROM staff WHERE username IN ($in)");
-    clear_setting('time_zone');
+    clear_setting($_) for qw(time_zone staff_notice_max_idle_days);
     mail_replies();
 }
 cleanup();
 END { eval { cleanup(); 1 } or warn "cleanup: $@" }
 
 # quiet to begin with: an address, but notify none, so the worker leaves them alone
-tdb()->do("INSERT INTO staff (username, display_name, email, notify) VALUES (?, ?, ?, 'none')",
-          undef, $_, "Notice Reader $_", $ADDR{$_}) for @STAFF;
+# seen by the server now (issue 11: staff not seen within staff_notice_max_idle_days get none)
+tdb()->do("INSERT INTO staff (username, display_name, email, notify, last_seen_at) "
+          . "VALUES (?, ?, ?, 'none', ?)", undef, $_, "Notice Reader $_", $ADDR{$_}, time) for @STAFF;
 my $mark = last_audit();
 
 sub invite_token {
@@ -237,6 +240,127 @@ sub zone_at_hour {
     is((tdb()->selectrow_array("SELECT count(*) FROM audit_log WHERE action = 'email.delivered' "
                                . "AND client_id = ?", undef, $ana->{id}))[0], 0,
        'an email delivered at the first try writes no such row');
+}
+
+# --- issue 11: staff the server has not seen within staff_notice_max_idle_days get none ---------
+# (removed from the login source, Apache refuses them: the module never learns, except that it
+# no longer serves them). One decline on nt15a's caseload per case.
+my $DAY = 86400;
+sub decline_for_nt15a {
+    my ($first) = @_;
+    my $token = invite_token(new_client(first_name => $first, last_name => 'Idle', visible_to => ['nt15a']));
+    json_ok(rcpt(decline => { token => $token }), 200, "$first declines");
+}
+sub wait_row {
+    my ($user, $col, $want) = @_;      # $want: a sub on the value
+    my $waited = 0;
+    $waited += 0.2, Time::HiRes::sleep(0.2) while !$want->(staff_row($user)->{$col}) && $waited < 20;
+    return staff_row($user)->{$col};
+}
+{
+    staff_set('nt15a', notify => 'immediate', notices_after => last_audit(),
+              last_seen_at => time - 31 * $DAY);
+    my $had = scalar mails_to($ADDR{nt15a});
+    decline_for_nt15a('Ida');
+    is(wait_row('nt15a', 'notices_after', sub { !defined $_[0] }), undef,
+       'last seen 31 days ago (default limit 30): the worker drops the mark');
+    sleep 3;
+    is(scalar(mails_to($ADDR{nt15a})), $had, 'and sends no notice');
+
+    staff_set('nt15a', last_seen_at => time - 29 * $DAY);    # seen again (29 days ago)
+    ok(defined wait_row('nt15a', 'notices_after', sub { defined $_[0] }),
+       'seen within the limit: notices start again');
+    sleep 2;
+    is(scalar(mails_to($ADDR{nt15a})), $had, 'from then on: nothing of what happened while idle');
+    decline_for_nt15a('Jo');
+    my @m = wait_mail_to($ADDR{nt15a}, $had + 1, 20);
+    is(scalar @m, $had + 1, 'last seen 29 days ago: the notice is sent');
+    my (undef, $text) = notice_parts($m[-1] || {});
+    like($text, qr/^- Jo I\.: invitation declined by the recipient/m, 'Jo\'s decline');
+    unlike($text, qr/Ida/, 'not Ida\'s, from while they were idle');
+
+    set_setting(staff_notice_max_idle_days => 7);
+    staff_set('nt15a', last_seen_at => time - 8 * $DAY);
+    $had = scalar mails_to($ADDR{nt15a});
+    decline_for_nt15a('Kit');
+    is(wait_row('nt15a', 'notices_after', sub { !defined $_[0] }), undef,
+       'staff_notice_max_idle_days 7, last seen 8 days ago: idle');
+    sleep 2;
+    is(scalar(mails_to($ADDR{nt15a})), $had, 'no notice');
+
+    set_setting(staff_notice_max_idle_days => 0);
+    staff_set('nt15a', last_seen_at => time - 400 * $DAY);
+    ok(defined wait_row('nt15a', 'notices_after', sub { defined $_[0] }),
+       'staff_notice_max_idle_days 0: no limit, notices on');
+    decline_for_nt15a('Lou');
+    @m = wait_mail_to($ADDR{nt15a}, $had + 1, 20);
+    is(scalar @m, $had + 1, 'last seen 400 days ago, no limit: the notice is sent');
+    clear_setting('staff_notice_max_idle_days');
+
+    # never seen (a row added after migration 030): counted from when it was added
+    staff_set('nt15a', last_seen_at => undef, created_at => time - 2 * $DAY);
+    decline_for_nt15a('Max');
+    @m = wait_mail_to($ADDR{nt15a}, $had + 2, 20);
+    is(scalar @m, $had + 2, 'never seen, added 2 days ago: the notice is sent');
+    staff_set('nt15a', last_seen_at => undef, created_at => time - 40 * $DAY);
+    decline_for_nt15a('Ned');
+    is(wait_row('nt15a', 'notices_after', sub { !defined $_[0] }), undef,
+       'never seen, added 40 days ago: idle');
+    sleep 2;
+    is(scalar(mails_to($ADDR{nt15a})), $had + 2, 'no notice');
+    staff_set('nt15a', notify => 'none', last_seen_at => time);
+}
+
+# --- issue 11: last_seen_at is written when Apache authenticated a staff member, once a day -----
+{
+    my $user = 'clin1';
+    my ($orig) = tdb()->selectrow_array('SELECT last_seen_at FROM staff WHERE username = ?', undef, $user);
+    my $seen = sub { (tdb()->selectrow_array('SELECT last_seen_at FROM staff WHERE username = ?',
+                                             undef, $_[0] // $user))[0] };
+    my $set = sub { tdb()->do('UPDATE staff SET last_seen_at = ? WHERE username = ?', undef, $_[0], $user) };
+
+    $set->(undef);
+    my $t0 = time;
+    json_ok(staff(GET => '/me', user => $user), 200, 'GET /me as clin1');
+    my $v = $seen->();
+    ok(defined $v && $v >= $t0 - 1 && $v <= time + 1, 'never seen: the request records now')
+        or diag explain $v;
+
+    my $hour_ago = time - 3600;
+    $set->($hour_ago);
+    json_ok(staff(GET => '/me', user => $user), 200, 'GET /me again');
+    json_ok(staff(GET => '/clients', user => $user), 200, 'the client list');
+    is($seen->(), $hour_ago, 'seen an hour ago: the requests write nothing');
+
+    # no write at all, not even one that changes nothing: with the staff table held by
+    # another writer, a request of a staff member seen today is answered at once
+    my $lock = db();
+    if (db_driver() eq 'sqlite3') { $lock->do('BEGIN IMMEDIATE') }
+    else { $lock->begin_work; $lock->do('LOCK TABLE staff IN EXCLUSIVE MODE') }
+    my $r = staff(GET => '/me', user => $user, timeout => 15);
+    is($r->code, 200, 'GET /me while another writer holds the staff table');
+    ok($r->{pm_elapsed} < 3, sprintf('answered without waiting for it (%.2f s)', $r->{pm_elapsed}));
+    $lock->rollback;
+    $lock->disconnect;
+
+    my $yesterday = time - $DAY - 60;
+    $set->($yesterday);
+    $t0 = time;
+    json_ok(staff(GET => '/me', user => $user), 200, 'GET /me a day later');
+    $v = $seen->();
+    ok(defined $v && $v >= $t0 - 1, 'seen more than a day ago: the request records now');
+
+    my ($inactive_seen) = $seen->('inactive');
+    tdb()->do("UPDATE staff SET last_seen_at = NULL WHERE username = 'inactive'");
+    error_ok(staff(GET => '/me', user => 'inactive'), 403, 'not_staff', 'a disabled staff member: 403');
+    is($seen->('inactive'), undef, 'and is not recorded as seen');
+    tdb()->do("UPDATE staff SET last_seen_at = ? WHERE username = 'inactive'", undef, $inactive_seen);
+    is(staff(GET => '/me', user => $user, password => 'wrong password')->code, 401,
+       'a wrong password: 401');
+    $set->($hour_ago);
+    staff(GET => '/me', user => $user, password => 'wrong password');
+    is($seen->(), $hour_ago, 'and Apache refused: nothing recorded');
+    $set->($orig);
 }
 
 done_testing();

@@ -52,6 +52,7 @@ const FIELDS = {
   time_zone: { input: 'time-zone', label: 'Time zone' },
   collation_locale: { input: 'collation-locale', label: 'Alphabetical order of the client list' },
   max_emails_per_minute: { input: 'max-emails', label: 'Emails sent per minute' },
+  staff_notice_max_idle_days: { input: 'notice-idle', label: 'Stop staff notices after' },
   disable_accounts_on_discharge: { input: 'disable-on-discharge', label: 'Turn off portal accounts on discharge' },
   audit_retention_days: { input: 'audit-retention', label: 'Keep the audit trail for' },
 };
@@ -74,7 +75,7 @@ const SECTIONS = {
     form: 'rules-form', name: 'Invitation rules', emails: true,
     fields: ['invitation_ttl_hours', 'resend_cooldown_minutes', 'max_sends_per_invitation', 'password_min_length'],
   },
-  delivery: { form: 'delivery-form', name: 'Email delivery', fields: ['max_emails_per_minute'] },
+  delivery: { form: 'delivery-form', name: 'Email delivery', fields: ['max_emails_per_minute', 'staff_notice_max_idle_days'] },
   records: { form: 'records-form', name: 'Roster and records', fields: ['disable_accounts_on_discharge', 'audit_retention_days'] },
 };
 

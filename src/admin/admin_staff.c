@@ -6,6 +6,7 @@
 #include "pm_text.h"
 
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,15 +289,36 @@ static int staff_set_active(admin_db *db, const admin_options *o, int active)
     return ADMIN_OK;
 }
 
+/* When the module last served a request of theirs (staff.last_seen_at, written at
+ * most once a day): "2026-12-07T14:03Z" (UTC), or "never". */
+static const char *last_seen_text(apr_pool_t *p, const char *epoch)
+{
+    apr_time_exp_t t;
+    char buf[32];
+    apr_size_t len;
+
+    if (epoch == NULL
+        || apr_time_exp_gmt(&t, apr_time_from_sec(apr_atoi64(epoch))) != APR_SUCCESS
+        || apr_strftime(buf, &len, sizeof(buf), "%Y-%m-%dT%H:%MZ", &t) != APR_SUCCESS) {
+        return "never";
+    }
+    return apr_pstrdup(p, buf);
+}
+
 static int staff_list(admin_db *db)
 {
     apr_array_header_t *rows;
+    int i;
 
     if (pm_db_select(db->exec, PM_SQL_ADMIN_STAFF_LIST, &rows) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
+    for (i = 0; i < rows->nelts; i++) {
+        pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        r->v[ADMIN_STAFF_LAST_SEEN] = last_seen_text(db->pool, r->v[ADMIN_STAFF_LAST_SEEN]);
+    }
     admin_print_rows("username\tdisplay_name\tall_clients\tactive\tgranted_clients\temail\t"
-                     "notify", rows);
+                     "notify\tlast_seen", rows);
     return ADMIN_OK;
 }
 

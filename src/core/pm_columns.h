@@ -51,7 +51,8 @@ enum { PM_COLS_SETTING(PM_COL_NAME, PM_COL_NAME) };
     COL(STAFF_ALL_CLIENTS, "all_clients") \
     COL(STAFF_ACTIVE, "active") \
     COL(STAFF_EMAIL, "email") \
-    LAST(STAFF_NOTIFY, "notify")
+    COL(STAFF_NOTIFY, "notify") \
+    LAST(STAFF_LAST_SEEN_AT, "last_seen_at")
 enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- clients ----------------------------------------------------------------------- */
@@ -259,7 +260,9 @@ enum { PM_COLS_REVIEW(PM_COL_NAME, PM_COL_NAME) };
     COL(NSTAFF_NOTIFY, "notify") \
     COL(NSTAFF_AFTER, "notices_after") \
     COL(NSTAFF_DIGEST_DAY, "digest_day") \
-    LAST(NSTAFF_ALL_CLIENTS, "all_clients")
+    COL(NSTAFF_ALL_CLIENTS, "all_clients") \
+    LAST(NSTAFF_IDLE, "CASE WHEN coalesce(last_seen_at, created_at) >= CAST(%lld AS bigint) " \
+                      "THEN 0 ELSE 1 END")
 enum { PM_COLS_NOTICE_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_NOTICE_EVENTS: audit rows that may be worth a notice, with the client's name */
@@ -706,7 +709,8 @@ enum { PM_COLS_SCHEMA_VERSION(PM_COL_NAME, PM_COL_NAME) };
     COL(ADMIN_STAFF_GRANTED, \
         "(SELECT count(*) FROM staff_clients g WHERE g.username = s.username)") \
     COL(ADMIN_STAFF_EMAIL, "s.email") \
-    LAST(ADMIN_STAFF_NOTIFY, "s.notify")
+    COL(ADMIN_STAFF_NOTIFY, "s.notify") \
+    LAST(ADMIN_STAFF_LAST_SEEN, "s.last_seen_at")
 enum { PM_COLS_ADMIN_STAFF(PM_COL_NAME, PM_COL_NAME) };
 
 /* `clients list`: printed as they come, in this order */

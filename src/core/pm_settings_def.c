@@ -70,6 +70,11 @@ const pm_setting_def pm_setting_defs[] = {
     /* audit rows younger than this are never pruned (portal-manager-admin audit
      * prune); six years, HIPAA's retention for its documentation, at least */
     { "audit_retention_days", PM_SETTING_INT, 2190, 36500, 2190, NULL, NULL, 0, NOT_LOADED },
+    /* staff notices (pm_notices.c) go only to staff the module served a request of
+     * within this many days (staff.last_seen_at, migration 030): a safety net for a
+     * person removed from the login source but not disabled; 0: no limit */
+    { "staff_notice_max_idle_days", PM_SETTING_INT, 0, 3650, 30, NULL, NULL, 0,
+      AT(staff_notice_max_idle_days) },
     { NULL, PM_SETTING_TEXT, 0, 0, 0, NULL, NULL, 0, NOT_LOADED }
 };
 

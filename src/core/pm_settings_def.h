@@ -33,6 +33,8 @@ typedef struct {
     long long minor_review_days;        /* a representative's grant is due for review
                                          * this many days before the client turns 18 */
     int end_access_at_majority;         /* the worker ends unreviewed grants at 18 */
+    long long staff_notice_max_idle_days; /* notices only to staff seen within this
+                                         * many days (staff.last_seen_at); 0: no limit */
 } pm_settings;
 
 typedef enum {

@@ -227,6 +227,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE staff SET notify = %s, "
         "       notices_after = CASE WHEN notify = 'none' THEN NULL ELSE notices_after END "
         "WHERE username = %s AND active = 1" },
+    /* Apache authenticated this staff member (a request of theirs was served): run
+     * only when the row read says last_seen_at is NULL or older than a day
+     * (pm_api_staff.c), and a no-op when a parallel request did it first */
+    [PM_SQL_STAFF_SEEN] = { "pm_staff_seen",
+        "UPDATE staff SET last_seen_at = %lld "
+        "WHERE username = %s AND (last_seen_at IS NULL OR last_seen_at <= %lld)" },
 
     [PM_SQL_CLIENT_LIST_ALL] = { "pm_client_list_all",
         SUMMARY_OF_INDEXED_ROWS("SELECT " COVERED_CLIENT_COLUMNS "FROM clients c "
@@ -777,10 +783,15 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       end_reason = 'majority' "
         "WHERE id = %lld AND status = 'active' AND review_decision IS NULL" },
 
-    /* staff notices (pm_notices.c): who wants them */
+    /* staff notices (pm_notices.c): who wants them. Idle (last seen — or, never seen,
+     * added — before the cutoff %lld, twice; 0 when staff_notice_max_idle_days is 0):
+     * no notices, and listed only while their mark is still to be dropped */
     [PM_SQL_NOTICE_STAFF] = { "pm_notice_staff",
         "SELECT " COLUMNS(PM_COLS_NOTICE_STAFF) " FROM staff "
-        "WHERE active = 1 AND email IS NOT NULL AND notify <> 'none' ORDER BY username",
+        "WHERE active = 1 AND email IS NOT NULL AND notify <> 'none' "
+        "  AND (coalesce(last_seen_at, created_at) >= CAST(%lld AS bigint) "
+        "       OR notices_after IS NOT NULL) "
+        "ORDER BY username",
         NCOLS(PM_COLS_NOTICE_STAFF) },
     [PM_SQL_NOTICE_LAST_AUDIT] = { "pm_notice_last_audit",
         "SELECT coalesce(max(id), 0) FROM audit_log", 1 },
@@ -814,6 +825,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_NOTICE_UNDO] = { "pm_notice_undo",
         "UPDATE staff SET notices_after = %lld, digest_day = %s "
         "WHERE username = %s AND notices_after = %lld" },
+    /* an idle staff member's mark is dropped: seen again, they start from now */
+    [PM_SQL_NOTICE_PAUSE] = { "pm_notice_pause",
+        "UPDATE staff SET notices_after = NULL WHERE username = %s AND notices_after = %lld" },
 
     /* admin */
     [PM_SQL_SETTINGS_UPSERT] = { "pm_settings_upsert",

@@ -7,7 +7,7 @@
 
 /* the schema version these statements are written for: the newest migration in
  * conf/schema/migrations/ (t/unit/test_db checks that they agree) */
-#define PM_SCHEMA_VERSION 29
+#define PM_SCHEMA_VERSION 30
 
 /* rows (prefix, sort key, client id) one PM_SQL_CLIENT_KEYS_ADD or _STAGE statement
  * takes */
@@ -38,6 +38,7 @@ typedef enum {
     PM_SQL_STAFF_GET,
     PM_SQL_STAFF_LOCK_ROW,
     PM_SQL_STAFF_SET_NOTIFY,
+    PM_SQL_STAFF_SEEN,
     PM_SQL_CLIENT_LIST_ALL,
     PM_SQL_CLIENT_LIST_MINE,
     PM_SQL_CLIENT_LIST_MINE_PGSQL,
@@ -144,6 +145,7 @@ typedef enum {
     PM_SQL_NOTICE_ADVANCE,
     PM_SQL_NOTICE_DIGEST,
     PM_SQL_NOTICE_UNDO,
+    PM_SQL_NOTICE_PAUSE,
     PM_SQL_SETTINGS_UPSERT,
     PM_SQL_SETTINGS_DELETE,
     PM_SQL_OUTBOX_COUNTS,

@@ -17,6 +17,26 @@
 
 APLOG_USE_MODULE(portal_manager);
 
+/* staff.last_seen_at is written at most this often per person (issue 11) */
+#define SEEN_EVERY 86400
+
+/* Apache authenticated this active staff member: when the row just read says they
+ * were last seen more than a day ago (or never), record now — one UPDATE a day per
+ * person; every other request writes nothing. The staff notices go only to staff
+ * seen within staff_notice_max_idle_days (pm_notices.c). A failed write is logged by
+ * the store and costs the request nothing. */
+static void note_seen(pm_req *q, const pm_row *row)
+{
+    long long now = pm_now_sec(q->r);
+
+    if (pm_row_str(row, STAFF_LAST_SEEN_AT) != NULL
+        && pm_row_int(row, STAFF_LAST_SEEN_AT, 0) > now - SEEN_EVERY) {
+        return;
+    }
+    pm_db_exec(q->db, PM_SQL_STAFF_SEEN, NULL, pm_arg_int(q->r->pool, now), q->r->user,
+               pm_arg_int(q->r->pool, now - SEEN_EVERY));
+}
+
 /* Loads the active staff row for r->user; 403 not_staff when there is none. */
 static int load_staff(pm_req *q)
 {
@@ -42,6 +62,7 @@ static int load_staff(pm_req *q)
     staff->email = pm_row_str(row, STAFF_EMAIL);
     staff->notify = pm_row_str(row, STAFF_NOTIFY) ? pm_row_str(row, STAFF_NOTIFY) : "daily";
     q->staff = staff;
+    note_seen(q, row);
     return PM_NEXT;
 }
 

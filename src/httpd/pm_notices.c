@@ -6,7 +6,9 @@
  * last initial and a link to the client view, never an address or a note. A mark per
  * person (staff.notices_after, an audit id) says how far theirs are done: moving it is
  * the claim, so two workers never send one notice twice; a relay that refuses puts it
- * back for the next pass. */
+ * back for the next pass. Only to staff seen within staff_notice_max_idle_days
+ * (staff.last_seen_at, issue 11): an idle person's mark is dropped, and when they
+ * are seen again their notices start from then. */
 #include "pm_notices.h"
 #include "pm_locale.h"
 #include "pm_mail_format.h"
@@ -31,6 +33,7 @@ typedef struct {
     pm_db *db;
     pm_settings st;
     long long now, last_id;          /* the trail's end when this pass began */
+    long long seen_since;            /* staff last seen before this are idle; 0: none */
     const char *today;               /* practice time, YYYY-MM-DD */
     int hour;                        /* practice time */
     pm_smtp *smtp;                   /* opened for the first notice */
@@ -310,11 +313,32 @@ static void serve_digest(notice_run *run, const pm_row *staff, long long after)
     deliver(run, staff, &mail, after, run->last_id);
 }
 
+/* Not seen within staff_notice_max_idle_days (removed from the login source, or
+ * away): no notices, and the mark goes, so that when they are seen again their
+ * notices start from then, not with what happened while they were away. */
+static void pause_idle(notice_run *run, const pm_row *staff, long long after)
+{
+    const char *user = pm_row_str(staff, NSTAFF_USERNAME);
+    int paused = 0;
+
+    if (pm_db_exec(run->db, PM_SQL_NOTICE_PAUSE, &paused, user, pm_arg_int(run->p, after))
+        == APR_SUCCESS && paused == 1) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, run->s, PM_LOGNO(00630)
+                     "staff notices for %s paused: not seen in %d days "
+                     "(staff_notice_max_idle_days)", user,
+                     (int)run->st.staff_notice_max_idle_days);
+    }
+}
+
 static void serve(notice_run *run, const pm_row *staff)
 {
     const char *user = pm_row_str(staff, NSTAFF_USERNAME);
     long long after = pm_row_int(staff, NSTAFF_AFTER, -1);
 
+    if (pm_row_int(staff, NSTAFF_IDLE, 0) == 1) {
+        pause_idle(run, staff, after);
+        return;
+    }
     if (pm_row_str(staff, NSTAFF_AFTER) == NULL) {      /* new reader: from now on */
         pm_db_exec(run->db, PM_SQL_NOTICE_START, NULL, pm_arg_int(run->p, run->last_id), user);
         return;
@@ -344,6 +368,8 @@ static int start_run(notice_run *run)
     }
     run->last_id = pm_row_int(pm_first_row(rows), 0, 0);
     run->now = apr_time_sec(apr_time_now());
+    run->seen_since = run->st.staff_notice_max_idle_days > 0
+                      ? run->now - run->st.staff_notice_max_idle_days * 86400 : 0;
     zone = pm_time_zone_name(run->st.time_zone, zone_buf, sizeof(zone_buf));
     run->today = pm_locale_day_of(run->p, run->now, zone);
     hour = pm_locale_date_time(run->p, run->now, "en", zone, "H");
@@ -369,7 +395,9 @@ void pm_notices_pass(server_rec *s, apr_pool_t *pool)
     }
     if ((run.db = pm_db_open(s, run.p)) != NULL) {
         if (start_run(&run)
-            && pm_db_select(run.db, PM_SQL_NOTICE_STAFF, &staff) == APR_SUCCESS) {
+            && pm_db_select(run.db, PM_SQL_NOTICE_STAFF, &staff,
+                            pm_arg_int(run.p, run.seen_since),
+                            pm_arg_int(run.p, run.seen_since)) == APR_SUCCESS) {
             for (i = 0; i < staff->nelts && !run.relay_failed; i++) {
                 serve(&run, &APR_ARRAY_IDX(staff, i, pm_row));
             }

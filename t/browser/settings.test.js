@@ -482,12 +482,14 @@ describe('settings page', () => {
     Object.assign(server.storedSettings, {
       default_language: 'es', time_zone: 'America/Chicago', collation_locale: 'es',
       max_emails_per_minute: 200, disable_accounts_on_discharge: true, audit_retention_days: 3650,
+      staff_notice_max_idle_days: 14,
     });
     const page = await settingsPage();
     const language = page.getByLabel('Default language');
     const zone = page.getByLabel('Time zone');
     const order = page.getByLabel('Alphabetical order of the client list');
     const pace = page.getByLabel('Emails sent per minute, at most');
+    const idle = page.getByLabel('Stop staff notices after this many days without a sign-in');
     const discharge = page.getByRole('checkbox', { name: 'Turn off portal accounts when a client is discharged' });
     const retention = page.getByLabel('Keep the audit trail for (days)');
     assert.equal(await language.inputValue(), 'es');
@@ -496,6 +498,7 @@ describe('settings page', () => {
     assert.equal(await zone.inputValue(), 'America/Chicago');
     assert.equal(await order.inputValue(), 'es');
     assert.equal(await pace.inputValue(), '200');
+    assert.equal(await idle.inputValue(), '14');
     assert.equal(await discharge.isChecked(), true);
     assert.equal(await retention.inputValue(), '3650');
     // the time zone offers names while typing; the hints say what each is for
@@ -507,6 +510,8 @@ describe('settings page', () => {
     await page.locator('#time-zone-hint').filter({ hasText: 'server' }).waitFor();
     await page.locator('#collation-locale-hint').filter({ hasText: 'es for Spanish' }).waitFor();
     await page.locator('#max-emails-hint').filter({ hasText: '1 to 10000' }).waitFor();
+    await page.locator('#notice-idle-hint').filter({ hasText: '0 to 3650' }).waitFor();
+    await page.locator('#notice-idle-hint').filter({ hasText: '0: never stop' }).waitFor();
     await page.locator('#audit-retention-hint').filter({ hasText: '2190 to 36500' }).waitFor();
     assert.equal(await page.locator('[data-dirty]:visible').count(), 0);
 
@@ -534,10 +539,12 @@ describe('settings page', () => {
 
     // email delivery
     await pace.fill('60');
+    await idle.fill('0');
     await page.locator('#delivery-form').getByText('Unsaved changes').waitFor();
     await page.getByRole('button', { name: 'Save email delivery' }).click();
     await page.locator('#status').filter({ hasText: 'Email delivery saved.' }).waitFor();
-    assert.deepEqual(lastPut(), { max_emails_per_minute: 60 });
+    assert.deepEqual(lastPut(), { max_emails_per_minute: 60, staff_notice_max_idle_days: 0 });
+    assert.equal(server.settings().staff_notice_max_idle_days, 0);
 
     // roster and records
     await discharge.uncheck();
@@ -559,6 +566,7 @@ describe('settings page', () => {
     assert.equal(await page.getByLabel('Time zone').inputValue(), '', 'unset: the server’s own zone');
     assert.equal(await page.getByLabel('Alphabetical order of the client list').inputValue(), 'en');
     assert.equal(await page.getByLabel('Emails sent per minute, at most').inputValue(), '120');
+    assert.equal(await page.getByLabel('Stop staff notices after this many days without a sign-in').inputValue(), '30');
     assert.equal(await page.getByRole('checkbox', { name: 'Turn off portal accounts when a client is discharged' }).isChecked(), false);
     assert.equal(await page.getByLabel('Keep the audit trail for (days)').inputValue(), '2190');
     await assertNoHorizontalScroll(page);
@@ -570,6 +578,10 @@ describe('settings page', () => {
     await page.getByRole('button', { name: 'Save email delivery' }).click();
     await page.locator('#max-emails-error').filter({ hasText: 'whole number from 1 to 10000' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'max-emails');
+    await page.getByLabel('Emails sent per minute, at most').fill('120');
+    await page.getByLabel('Stop staff notices after this many days without a sign-in').fill('-1');
+    await page.getByRole('button', { name: 'Save email delivery' }).click();
+    await page.locator('#notice-idle-error').filter({ hasText: 'whole number from 0 to 3650' }).waitFor();
     await page.getByLabel('Keep the audit trail for (days)').fill('365');
     await page.getByRole('button', { name: 'Save roster and records' }).click();
     await page.locator('#audit-retention-error').filter({ hasText: 'whole number from 2190 to 36500' }).waitFor();
