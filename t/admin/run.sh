@@ -247,11 +247,34 @@ is "$rc" 0 "staff update --email"
 like "$out" "alice's notices go to alice.notices@example.org" "--email: says where notices go"
 is "$(sql "$DB" "SELECT email || '|' || display_name || '|' || all_clients FROM staff WHERE username = 'alice'")" \
    "alice.notices@example.org|Alice A.|1" "--email stores the address and leaves the rest alone"
+sql "$DB" "UPDATE staff SET last_seen_at = 1796634000 WHERE username = 'alice'" >/dev/null
 adm "$DB" staff list
-like "$out" "^username	display_name	all_clients	active	granted_clients	email	notify$" \
-     "staff list: header names email and notify"
-like "$out" "^alice	Alice A.	1	1	0	alice.notices@example.org	daily$" "staff list shows the email and notify"
-like "$out" "^carol	carol	1	1	0		daily$" "staff list: no email is an empty column"
+like "$out" "^username	display_name	all_clients	active	granted_clients	email	notify	last_seen$" \
+     "staff list: header names email, notify and last_seen"
+like "$out" "^alice	Alice A.	1	1	0	alice.notices@example.org	daily	2026-12-07T09:00Z$" \
+     "staff list shows the email, notify and when the server last saw them (UTC)"
+like "$out" "^carol	carol	1	1	0		daily	never$" "staff list: no email is an empty column; never seen"
+
+# ---- migration 030: everyone on staff at the upgrade counts as seen then ---------------------
+UDB=$(new_db seen_upgrade); register_db seen_upgrade
+mkdir -p "$T/schema29/migrations/$DRIVER"
+cp "$SCHEMA"/sqlite.sql "$SCHEMA"/postgresql.sql "$T/schema29/"
+for f in "$SCHEMA/migrations/$DRIVER"/*.sql; do
+    v=$(basename "$f"); v=${v%%-*}
+    [ "$((10#$v))" -lt 30 ] && cp "$f" "$T/schema29/migrations/$DRIVER/"
+done
+adm "$UDB" init --schema-dir "$T/schema29"
+is "$rc" 0 "a schema 29 database"
+sql "$UDB" "INSERT INTO staff (username, display_name, created_at) VALUES ('olga', 'Olga', 1)" >/dev/null
+before=$(date +%s)
+adm "$UDB" init --schema-dir "$SCHEMA"
+is "$rc" 0 "upgraded to 30"
+seen=$(sql "$UDB" "SELECT last_seen_at FROM staff WHERE username = 'olga'")
+[ -n "$seen" ] && [ "$seen" -ge "$((before - 1))" ] && [ "$seen" -le "$(($(date +%s) + 1))" ]
+ok $? "a staff member of before the upgrade counts as seen at the upgrade ($seen)"
+adm "$UDB" staff add pia
+is "$(sql "$UDB" "SELECT coalesce(last_seen_at, -1) FROM staff WHERE username = 'pia'")" -1 \
+   "one added after it: never seen (notices count from created_at)"
 for bad in "not-an-email" "two@@example.org" "a b@example.org" "x@nodot" ""; do
     adm "$DB" staff update alice --email "$bad"
     is "$rc" 1 "--email '$bad': exit 1"

@@ -21,7 +21,7 @@ static void test_names(void)
         ok(pm_setting_find(d->name) == d, "%s found", d->name);
     }
     ok(!dup, "names unique");
-    ok(n == 24, "24 settings (%d)", n);
+    ok(n == 25, "25 settings (%d)", n);
     ok(pm_setting_find("definitions") == NULL && pm_setting_find(NULL) == NULL,
        "unknown names not found");
 }
