@@ -105,13 +105,7 @@ is "$out" "audit row $added: it is past the chain's head: the row was added by h
 
 # a trail that began before schema 11: its older rows are counted, not hashed
 ODB=$(new_db audit_old); register_db audit_old
-mkdir -p "$T/schema10/migrations/$DRIVER"
-cp "$SCHEMA"/sqlite.sql "$SCHEMA"/postgresql.sql "$T/schema10/"
-for f in "$SCHEMA/migrations/$DRIVER"/*.sql; do
-    v=$(basename "$f"); v=${v%%-*}
-    [ "$((10#$v))" -lt 11 ] && cp "$f" "$T/schema10/migrations/$DRIVER/"
-done
-adm "$ODB" init --schema-dir "$T/schema10"
+adm "$ODB" init --schema-dir "$(schema_before 11)"
 is "$rc" 0 "an older schema (10) for the upgrade case"
 sql "$ODB" "INSERT INTO audit_log (at, username, action, result) VALUES (1, 'admin', 'client.view', 'ok'), (2, 'admin', 'client.view', 'ok')" >/dev/null
 adm "$ODB" init --schema-dir "$SCHEMA"
@@ -133,7 +127,7 @@ is "$out" "audit trail: 1 rows from before the chain, 2 expected: some were remo
 # an old trail: two rows from before the chain (2017, and one of this year), then chain
 # rows from 2018 and late 2019 made by the independent encoder, then one by the tool now
 RDB=$(new_db audit_prune); register_db audit_prune
-adm "$RDB" init --schema-dir "$T/schema10"
+adm "$RDB" init --schema-dir "$(schema_before 11)"
 sql "$RDB" "INSERT INTO audit_log (at, username, action, result) VALUES (1500000000, 'archivist', 'client.view', 'ok'), ($(date +%s), 'admin', 'client.view', 'ok')" >/dev/null
 adm "$RDB" init --schema-dir "$SCHEMA"
 # 2018-01-01 … 2018-01-05, 2019-12-01, 2019-12-02

@@ -55,6 +55,18 @@ new_db() {
     fi
 }
 register_db() { [ "$DRIVER" = pgsql ] && PG_SCHEMAS+=("pm_admin_t$$_$1"); return 0; }
+# schema_before N: prints a schema directory whose migrations stop before version N (an
+# older database for an upgrade case: init --schema-dir it, then init)
+schema_before() {
+    local dir="$T/schema-before-$1" f v
+    mkdir -p "$dir/migrations/$DRIVER"
+    cp "$SCHEMA"/sqlite.sql "$SCHEMA"/postgresql.sql "$dir/"
+    for f in "$SCHEMA/migrations/$DRIVER"/*.sql; do
+        v=$(basename "$f"); v=${v%%-*}
+        [ "$((10#$v))" -lt "$1" ] && cp "$f" "$dir/migrations/$DRIVER/"
+    done
+    echo "$dir"
+}
 # sql PARAMS QUERY: runs QUERY, prints the result (one row per line, '|' between columns)
 sql() {
     if [ "$DRIVER" = sqlite3 ]; then
@@ -257,13 +269,7 @@ like "$out" "^carol	carol	1	1	0		daily	never$" "staff list: no email is an empty
 
 # ---- migration 030: everyone on staff at the upgrade counts as seen then ---------------------
 UDB=$(new_db seen_upgrade); register_db seen_upgrade
-mkdir -p "$T/schema29/migrations/$DRIVER"
-cp "$SCHEMA"/sqlite.sql "$SCHEMA"/postgresql.sql "$T/schema29/"
-for f in "$SCHEMA/migrations/$DRIVER"/*.sql; do
-    v=$(basename "$f"); v=${v%%-*}
-    [ "$((10#$v))" -lt 30 ] && cp "$f" "$T/schema29/migrations/$DRIVER/"
-done
-adm "$UDB" init --schema-dir "$T/schema29"
+adm "$UDB" init --schema-dir "$(schema_before 30)"
 is "$rc" 0 "a schema 29 database"
 sql "$UDB" "INSERT INTO staff (username, display_name, created_at) VALUES ('olga', 'Olga', 1)" >/dev/null
 before=$(date +%s)
