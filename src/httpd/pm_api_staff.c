@@ -1,6 +1,7 @@
 /* pm_api_staff.c — the staff API handler (SetHandler portal-manager): deny by
  * default, the common prelude every route runs (CSRF, body, database, staff
- * lookup), the routing table, GET /me and the caller's own PUT /me/preferences;
+ * lookup, and staff.last_seen_at once a day), the routing table, GET /me and the
+ * caller's own PUT /me/preferences;
  * GET /health alone needs no user. */
 #include "pm_api.h"
 #include "pm_locale.h"
