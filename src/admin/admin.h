@@ -7,6 +7,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_dbd.h>
+#include <jansson.h>
 #include <stdarg.h>
 
 #include "pm_client_keys.h"
@@ -105,6 +106,19 @@ int admin_clients_insert(admin_db *db, pm_client_keyer *k, pm_client_keys_stage 
                          const char *email, const char *now, const char **id);
 /* The name keys of every client that has none (init, after the migrations). */
 int admin_clients_fill_keys(admin_db *db);
+
+/* ---- admin_trail.c: the tool's audit rows, user 'admin-tool' ---- */
+typedef struct admin_trail admin_trail;
+admin_trail *admin_trail_make(apr_pool_t *p);
+/* One row to write: detail (a JSON object, taken over; NULL for {}) gets os_user
+ * (the effective user's name) and sudo_user (SUDO_USER, when set). */
+void admin_trail_add(admin_trail *t, const char *action, const char *client_id,
+                     json_t *detail);
+/* The rows gathered, appended to the chain in the open transaction (so they commit
+ * or roll back with the change), else in one of their own. */
+int admin_trail_write(admin_db *db, admin_trail *t);
+/* {"staff": user}, the start of most details */
+json_t *admin_trail_staff(const char *user);
 
 /* Rows as tab-separated lines under a header line, on stdout. */
 void admin_print_rows(const char *header, const apr_array_header_t *rows);

@@ -1,6 +1,7 @@
 /* admin_clients.c — the `clients` commands: `import` (validate every row of a
  * CSV file, report each bad row by line, then insert all rows in one
- * transaction or none) and `list`; also the client INSERT shared with demo-data
+ * transaction or none, audited client.import) and `list` (audited client.list
+ * before it prints); also the client INSERT shared with demo-data
  * (its name keys: pm_client_keys.c, the module's code) and init's key fill. */
 #include "admin.h"
 #include "pm_columns.h"
@@ -277,8 +278,10 @@ static int check_namesakes(admin_db *db, import_state *st, const apr_array_heade
     return bad ? ADMIN_FAIL : ADMIN_OK;
 }
 
+/* The clients and one client.import {added} row, in one transaction. */
 static int insert_rows(admin_db *db, const apr_array_header_t *rows)
 {
+    admin_trail *t = admin_trail_make(db->pool);
     pm_client_keyer *keyer;
     pm_client_keys_stage *stage;
     const char *now = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now());
@@ -300,7 +303,8 @@ static int insert_rows(admin_db *db, const apr_array_header_t *rows)
             return ADMIN_FAIL;
         }
     }
-    if (pm_client_keys_stage_finish(stage) != APR_SUCCESS) {
+    admin_trail_add(t, "client.import", NULL, json_pack("{s:i}", "added", rows->nelts));
+    if (pm_client_keys_stage_finish(stage) != APR_SUCCESS || admin_trail_write(db, t) != ADMIN_OK) {
         admin_db_rollback(db);
         return ADMIN_FAIL;
     }
@@ -348,11 +352,23 @@ static int clients_import(admin_db *db, const admin_options *o)
     return ADMIN_OK;
 }
 
+/* Every client's identity on stdout, once the client.list {rows} row is committed:
+ * no audit row, no list. */
 static int clients_list(admin_db *db)
 {
+    admin_trail *t = admin_trail_make(db->pool);
     apr_array_header_t *rows;
 
+    if (admin_db_begin(db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
     if (pm_db_select(db->exec, PM_SQL_ADMIN_CLIENT_LIST, &rows) != APR_SUCCESS) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
+    admin_trail_add(t, "client.list", NULL, json_pack("{s:i}", "rows", rows->nelts));
+    if (admin_trail_write(db, t) != ADMIN_OK || admin_db_commit(db) != ADMIN_OK) {
+        admin_db_rollback(db);
         return ADMIN_FAIL;
     }
     admin_print_rows("id\tlast_name\tfirst_name\tdate_of_birth\temail", rows);

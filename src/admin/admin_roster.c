@@ -1,11 +1,10 @@
 /* admin_roster.c — the commands that make the database follow the EHR:
  * `clients sync` (a thin wrapper: the file streamed into pm_roster_apply, one
  * transaction, its report) and `staff sync-caseloads` (each named staff member's
- * grants become exactly the file's set). */
+ * grants become exactly the file's set; each grant added or removed audited). */
 #include "admin.h"
 #include "pm_columns.h"
 #include "pm_csv.h"
-#include "pm_audit_chain.h"
 #include "pm_roster.h"
 #include "pm_text.h"
 
@@ -197,6 +196,7 @@ typedef struct {
 typedef struct {
     int granted, revoked, unchanged, discharged;  /* discharged: of the granted */
     apr_array_header_t *grants, *revokes;        /* "username external_id" */
+    admin_trail *trail;                          /* staff.grant, staff.revoke rows */
 } caseload_counts;
 
 static void caseload_problem(caseload_file *cf, unsigned int line, const char *fmt, ...)
@@ -296,6 +296,14 @@ static void note_pair(apr_pool_t *p, apr_array_header_t *list, const char *user,
         : apr_psprintf(p, "%s (client id %s, no chart number)", user, id);
 }
 
+/* staff.grant or staff.revoke {staff, caseload_sync: true} for one client */
+static void audit_grant(caseload_counts *n, const char *action, const char *user,
+                        const char *id)
+{
+    admin_trail_add(n->trail, action, id,
+                    json_pack("{s:s,s:b}", "staff", user, "caseload_sync", 1));
+}
+
 /* The grants of user that the file does not name are removed. */
 static int revoke_others(caseload_file *cf, const char *user, apr_hash_t *want,
                          apr_hash_t *have, caseload_counts *n)
@@ -320,6 +328,7 @@ static int revoke_others(caseload_file *cf, const char *user, apr_hash_t *want,
             return ADMIN_FAIL;
         }
         n->revoked++;
+        audit_grant(n, "staff.revoke", user, id);
         note_pair(db->pool, n->revokes, user, pm_row_str(r, CASELOAD_EXTERNAL_ID), id);
     }
     return ADMIN_OK;
@@ -344,6 +353,7 @@ static int settle_caseload(caseload_file *cf, const char *user, apr_hash_t *want
                 return ADMIN_FAIL;
             }
             n->granted++;
+            audit_grant(n, "staff.grant", user, id);
             n->discharged += apr_hash_get(cf->discharged, id, APR_HASH_KEY_STRING) != NULL;
             note_pair(db->pool, n->grants, user, apr_hash_this_val(hi), id);
         }
@@ -375,6 +385,17 @@ static void report_caseloads(const admin_options *o, const caseload_counts *n)
     printf("granted %d, revoked %d, unchanged %d\n", n->granted, n->revoked, n->unchanged);
 }
 
+/* The rows gathered and a staff.caseload_sync {granted, revoked, unchanged} summary,
+ * appended together at the end (the chain's head stays locked from the append to the
+ * commit, as for clients sync). */
+static int write_caseload_audit(admin_db *db, caseload_counts *n)
+{
+    admin_trail_add(n->trail, "staff.caseload_sync", NULL,
+                    json_pack("{s:i,s:i,s:i}", "granted", n->granted, "revoked", n->revoked,
+                              "unchanged", n->unchanged));
+    return admin_trail_write(db, n->trail);
+}
+
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
 {
     caseload_file cf = { db, o->args[0], apr_hash_make(db->pool), apr_hash_make(db->pool), 0 };
@@ -387,6 +408,7 @@ int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
     memset(&n, 0, sizeof(n));
     n.grants = apr_array_make(db->pool, 8, sizeof(const char *));
     n.revokes = apr_array_make(db->pool, 8, sizeof(const char *));
+    n.trail = admin_trail_make(db->pool);
     if ((rv = admin_read_file(db->pool, cf.file, &buf, &len)) != APR_SUCCESS) {
         admin_error("cannot read %s: %s", cf.file, apr_strerror(rv, msg, sizeof(msg)));
         return ADMIN_FAIL;
@@ -414,7 +436,8 @@ int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
     if (o->dry_run) {
         admin_db_rollback(db);
     }
-    else if (admin_db_commit(db) != ADMIN_OK) {
+    else if (write_caseload_audit(db, &n) != ADMIN_OK || admin_db_commit(db) != ADMIN_OK) {
+        admin_db_rollback(db);
         return ADMIN_FAIL;
     }
     report_caseloads(o, &n);
@@ -439,19 +462,6 @@ static const char *chart_problem(const char *s)
         return "is longer than 100 characters";
     }
     return NULL;
-}
-
-static const char *const *chart_audit_row(apr_pool_t *p, const char *id, int had)
-{
-    const char **row = apr_pcalloc(p, PM_AUDIT_FIELDS * sizeof(*row));
-
-    row[0] = pm_arg_int(p, admin_now());
-    row[1] = "admin-tool";
-    row[2] = "client.chart_number";
-    row[3] = id;
-    row[5] = "ok";
-    row[6] = had ? "{\"replaced\":true}" : "{\"replaced\":false}";
-    return row;
 }
 
 /* Who has the chart number: 1 nobody, 0 this client already (nothing to do), -1
@@ -483,7 +493,7 @@ static int chart_owner(admin_db *db, const char *id, const char *chart, int *rc)
 int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
 {
     const char *id = admin_parse_client_id(db->pool, o->args[0]), *chart = o->args[1];
-    const char *const *audit[1];
+    admin_trail *t = admin_trail_make(db->pool);
     const char *problem;
     int found, had, owner, rc;
 
@@ -516,10 +526,10 @@ int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
         }
         return rc;
     }
-    audit[0] = chart_audit_row(db->pool, id, had);
+    admin_trail_add(t, "client.chart_number", id, json_pack("{s:b}", "replaced", had != 0));
     if (pm_db_exec(db->exec, PM_SQL_ADMIN_CLIENT_SET_CHART, NULL, chart,
                    pm_arg_int(db->pool, admin_now()), id) != APR_SUCCESS
-        || pm_audit_chain_append(db->exec, db->pool, audit, 1) != APR_SUCCESS
+        || admin_trail_write(db, t) != ADMIN_OK
         || admin_db_commit(db) != ADMIN_OK) {
         admin_db_rollback(db);
         return ADMIN_FAIL;

@@ -1,6 +1,7 @@
 /* admin_staff.c — the `staff` commands: add, update, grant, revoke, disable,
  * enable, list. Staff rows say who may use the Client Portal Manager and which
- * clients they may view (all_clients, or rows in staff_clients). */
+ * clients they may view (all_clients, or rows in staff_clients); every change is
+ * audited (staff.*, user admin-tool) in its own transaction. */
 #include "admin.h"
 #include "pm_columns.h"
 #include "pm_text.h"
@@ -19,7 +20,12 @@ typedef struct {
     int all_clients;
     int active;
     const char *display_name;
+    const char *email;        /* NULL: none */
 } staff_row;
+
+/* One change of a staff command, inside the transaction audited() opens; its audit
+ * rows go to t. */
+typedef int (*staff_change)(admin_db *db, const admin_options *o, admin_trail *t);
 
 /* NULL when s can be a staff user name (what Apache puts in r->user). */
 static const char *username_problem(const char *s)
@@ -91,6 +97,24 @@ static int load_staff(admin_db *db, const char *user, staff_row *st)
     st->all_clients = pm_row_int(r, STAFF_ALL_CLIENTS, 0) == 1;
     st->active = pm_row_int(r, STAFF_ACTIVE, 0) == 1;
     st->display_name = pm_row_str(r, STAFF_DISPLAY_NAME) ? pm_row_str(r, STAFF_DISPLAY_NAME) : "";
+    st->email = pm_row_str(r, STAFF_EMAIL);
+    return ADMIN_OK;
+}
+
+/* The change and its audit rows in one transaction: both or neither. */
+static int audited(admin_db *db, const admin_options *o, staff_change change)
+{
+    admin_trail *t = admin_trail_make(db->pool);
+    int rc;
+
+    if (admin_db_begin(db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    if ((rc = change(db, o, t)) != ADMIN_OK || (rc = admin_trail_write(db, t)) != ADMIN_OK
+        || (rc = admin_db_commit(db)) != ADMIN_OK) {
+        admin_db_rollback(db);
+        return rc;
+    }
     return ADMIN_OK;
 }
 
@@ -121,21 +145,29 @@ static int check_client_exists(admin_db *db, const char *id)
     return ADMIN_OK;
 }
 
-static int staff_add(admin_db *db, const admin_options *o)
+static int staff_add_check(const admin_options *o)
 {
     const char *user = o->args[0];
-    const char *name = o->display_name ? o->display_name : user;
     const char *problem;
-    staff_row st;
 
     if ((problem = username_problem(user)) != NULL) {
         admin_error("user name '%s' %s", user, problem);
         return ADMIN_FAIL;
     }
-    if ((problem = display_name_problem(name)) != NULL) {
+    if ((problem = display_name_problem(o->display_name ? o->display_name : user)) != NULL) {
         admin_error("display name %s", problem);
         return ADMIN_FAIL;
     }
+    return ADMIN_OK;
+}
+
+/* staff.add {staff, all_clients} */
+static int staff_add(admin_db *db, const admin_options *o, admin_trail *t)
+{
+    const char *user = o->args[0];
+    const char *name = o->display_name ? o->display_name : user;
+    staff_row st;
+
     if (load_staff(db, user, &st) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
@@ -148,6 +180,8 @@ static int staff_add(admin_db *db, const admin_options *o)
                    apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now())) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
+    admin_trail_add(t, "staff.add", NULL, json_pack("{s:s,s:b}", "staff", user,
+                                                    "all_clients", o->all_clients == 1));
     printf("added staff member %s (%s), %s\n", user, name,
            o->all_clients == 1 ? "may view all clients" : "may view granted clients only");
     return ADMIN_OK;
@@ -176,8 +210,12 @@ static int staff_update_check(const admin_options *o)
 }
 
 /* --email ADDRESS or --no-email: where the staff member's notices go. */
-static int staff_update_email(admin_db *db, const admin_options *o)
+static int staff_update_email(admin_db *db, const admin_options *o, const staff_row *st,
+                              json_t *changed)
 {
+    if (o->email ? st->email == NULL || strcmp(st->email, o->email) != 0 : st->email != NULL) {
+        json_array_append_new(changed, json_string("email"));
+    }
     if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_SET_EMAIL, NULL, o->email, o->args[0])
         != APR_SUCCESS) {
         return ADMIN_FAIL;
@@ -191,10 +229,22 @@ static int staff_update_email(admin_db *db, const admin_options *o)
     return ADMIN_OK;
 }
 
-/* --name, --all-clients, --no-all-clients */
-static int staff_update_access(admin_db *db, const admin_options *o, const staff_row *st)
+/* --name, --all-clients, --no-all-clients; the audit detail says what changed, and
+ * all_clients {before, after} when it did. */
+static int staff_update_access(admin_db *db, const admin_options *o, const staff_row *st,
+                               json_t *detail, json_t *changed)
 {
     const char *args[3];
+
+    if (o->display_name && strcmp(o->display_name, st->display_name) != 0) {
+        json_array_append_new(changed, json_string("display_name"));
+    }
+    if (o->all_clients >= 0 && o->all_clients != st->all_clients) {
+        json_array_append_new(changed, json_string("all_clients"));
+        json_object_set_new(detail, "all_clients",
+                            json_pack("{s:b,s:b}", "before", st->all_clients,
+                                      "after", o->all_clients));
+    }
 
     args[0] = o->display_name ? o->display_name : st->display_name;
     args[1] = o->all_clients < 0 ? (st->all_clients ? "1" : "0")
@@ -209,27 +259,31 @@ static int staff_update_access(admin_db *db, const admin_options *o, const staff
     return ADMIN_OK;
 }
 
-static int staff_update(admin_db *db, const admin_options *o)
+/* staff.update {staff, changed: [display_name, all_clients, email], all_clients?}:
+ * the names of the fields, never the new name or address; no row when nothing changed */
+static int staff_update(admin_db *db, const admin_options *o, admin_trail *t)
 {
+    json_t *detail = admin_trail_staff(o->args[0]), *changed = json_array();
     staff_row st;
-    int rc;
 
-    if ((rc = staff_update_check(o)) != ADMIN_OK) {
-        return rc;
-    }
-    if (load_known_staff(db, o->args[0], &st) != ADMIN_OK || admin_db_begin(db) != ADMIN_OK) {
+    json_object_set_new(detail, "changed", changed);
+    if (load_known_staff(db, o->args[0], &st) != ADMIN_OK
+        || ((o->display_name || o->all_clients >= 0)
+            && staff_update_access(db, o, &st, detail, changed) != ADMIN_OK)
+        || ((o->email || o->no_email) && staff_update_email(db, o, &st, changed) != ADMIN_OK)) {
+        json_decref(detail);
         return ADMIN_FAIL;
     }
-    if (((o->display_name || o->all_clients >= 0) && staff_update_access(db, o, &st) != ADMIN_OK)
-        || ((o->email || o->no_email) && staff_update_email(db, o) != ADMIN_OK)
-        || admin_db_commit(db) != ADMIN_OK) {
-        admin_db_rollback(db);
-        return ADMIN_FAIL;
+    if (json_array_size(changed) == 0) {
+        json_decref(detail);
+        return ADMIN_OK;
     }
+    admin_trail_add(t, "staff.update", NULL, detail);
     return ADMIN_OK;
 }
 
-static int staff_grant(admin_db *db, const admin_options *o, int grant)
+/* staff.grant / staff.revoke {staff} with the client's id, when the grant came or went */
+static int staff_grant_change(admin_db *db, const admin_options *o, admin_trail *t, int grant)
 {
     const char *user = o->args[0];
     const char *id = admin_parse_client_id(db->pool, o->args[1]);
@@ -247,6 +301,9 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
         if (pm_db_exec(db->exec, PM_SQL_ADMIN_GRANT_DELETE, &nrows, user, id) != APR_SUCCESS) {
             return ADMIN_FAIL;
         }
+        if (nrows) {
+            admin_trail_add(t, "staff.revoke", id, admin_trail_staff(user));
+        }
         printf(nrows ? "%s may no longer view client %s\n"
                      : "%s had no grant for client %s; nothing to do\n", user, id);
         if (st.all_clients) {
@@ -262,6 +319,9 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
                  != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
+    if (!have) {
+        admin_trail_add(t, "staff.grant", id, admin_trail_staff(user));
+    }
     printf(have ? "%s may already view client %s; nothing to do\n"
                 : "%s may now view client %s\n", user, id);
     if (st.all_clients) {
@@ -270,7 +330,18 @@ static int staff_grant(admin_db *db, const admin_options *o, int grant)
     return ADMIN_OK;
 }
 
-static int staff_set_active(admin_db *db, const admin_options *o, int active)
+static int staff_grant(admin_db *db, const admin_options *o, admin_trail *t)
+{
+    return staff_grant_change(db, o, t, 1);
+}
+
+static int staff_revoke(admin_db *db, const admin_options *o, admin_trail *t)
+{
+    return staff_grant_change(db, o, t, 0);
+}
+
+/* staff.enable / staff.disable {staff}, when it changed */
+static int staff_set_active(admin_db *db, const admin_options *o, admin_trail *t, int active)
 {
     staff_row st;
 
@@ -285,8 +356,20 @@ static int staff_set_active(admin_db *db, const admin_options *o, int active)
         != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
+    admin_trail_add(t, active ? "staff.enable" : "staff.disable", NULL,
+                    admin_trail_staff(o->args[0]));
     printf("%s is now %s\n", o->args[0], active ? "enabled" : "disabled");
     return ADMIN_OK;
+}
+
+static int staff_enable(admin_db *db, const admin_options *o, admin_trail *t)
+{
+    return staff_set_active(db, o, t, 1);
+}
+
+static int staff_disable(admin_db *db, const admin_options *o, admin_trail *t)
+{
+    return staff_set_active(db, o, t, 0);
 }
 
 /* When the module last served a request of theirs (staff.last_seen_at, written at
@@ -324,17 +407,24 @@ static int staff_list(admin_db *db)
 
 int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o)
 {
-    if (strcmp(sub, "add") == 0) {
-        return staff_add(db, o);
+    static const struct {
+        const char *sub;
+        staff_change change;
+    } changes[] = {
+        { "add", staff_add }, { "update", staff_update }, { "grant", staff_grant },
+        { "revoke", staff_revoke }, { "disable", staff_disable }, { "enable", staff_enable }
+    };
+    size_t i;
+    int rc;
+
+    if ((strcmp(sub, "add") == 0 && (rc = staff_add_check(o)) != ADMIN_OK)
+        || (strcmp(sub, "update") == 0 && (rc = staff_update_check(o)) != ADMIN_OK)) {
+        return rc;
     }
-    if (strcmp(sub, "update") == 0) {
-        return staff_update(db, o);
-    }
-    if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0) {
-        return staff_grant(db, o, strcmp(sub, "grant") == 0);
-    }
-    if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0) {
-        return staff_set_active(db, o, strcmp(sub, "enable") == 0);
+    for (i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        if (strcmp(sub, changes[i].sub) == 0) {
+            return audited(db, o, changes[i].change);
+        }
     }
     return staff_list(db);
 }
