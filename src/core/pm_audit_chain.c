@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define VERIFY_PAGE 1000
+#define GROUP_ROWS 50     /* rows per statement when a caller's transaction appends many */
 
 const char pm_audit_chain_origin[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -108,17 +109,6 @@ static apr_status_t exec_per_row(pm_db *db, pm_sql_id stmt, const char *const *c
     return APR_SUCCESS;
 }
 
-/* PostgreSQL: each row one statement that advances the head and computes the
- * row's hash in the database (PM_SQL_AUDIT_CHAIN_APPEND_PGSQL): no round trip to
- * read the head and none to write its hash back, so a single row needs no
- * transaction of its own and the head's lock is held for one statement. In a
- * caller's transaction the caller's commit makes the rows durable. */
-static apr_status_t append_rows_pgsql(pm_db *db, apr_pool_t *p, const char *const *const *rows,
-                                      int n)
-{
-    return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_PGSQL, rows, n);
-}
-
 /* The rows as PM_SQL_AUDIT_CHAIN_APPEND_GROUP_PGSQL takes them: a JSON array of
  * rows, each its nine values as strings or null. NULL when a value is not UTF-8
  * (PostgreSQL would refuse it as text anyway) or memory ran out. */
@@ -142,6 +132,36 @@ static const char *rows_json(apr_pool_t *p, const char *const *const *rows, int 
     }
     json_decref(all);
     return out;
+}
+
+/* PostgreSQL, in a caller's transaction (its commit makes the rows durable): a lone row
+ * is one statement that advances the head and computes the row's hash in the database
+ * (PM_SQL_AUDIT_CHAIN_APPEND_PGSQL); more go as groups of GROUP_ROWS, one statement
+ * each (PM_SQL_AUDIT_CHAIN_APPEND_GROUP_TXN_PGSQL): a head updated once per row of a
+ * long transaction slows down with every row (100,000 rows: many minutes), and one
+ * group's walk grows with the square of its size. */
+static apr_status_t append_rows_pgsql(pm_db *db, apr_pool_t *p, const char *const *const *rows,
+                                      int n)
+{
+    apr_pool_t *slice;
+    const char *json;
+    apr_status_t rv = APR_SUCCESS;
+    int i, k;
+
+    if (n == 1) {
+        return exec_per_row(db, PM_SQL_AUDIT_CHAIN_APPEND_PGSQL, rows, 1);
+    }
+    if (apr_pool_create(&slice, p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; rv == APR_SUCCESS && i < n; i += k) {
+        k = n - i < GROUP_ROWS ? n - i : GROUP_ROWS;
+        rv = (json = rows_json(slice, rows + i, k)) == NULL ? APR_EGENERAL
+             : pm_db_exec(db, PM_SQL_AUDIT_CHAIN_APPEND_GROUP_TXN_PGSQL, NULL, json);
+        apr_pool_clear(slice);
+    }
+    apr_pool_destroy(slice);
+    return rv;
 }
 
 /* PostgreSQL, the chain's own rows: a lone row by PM_SQL_AUDIT_CHAIN_APPEND_ASYNC_PGSQL,

@@ -476,7 +476,8 @@ is "$rc" 0 "set-chart: gives a client a chart number"
 like "$out" "client $lee1 now has chart number T-1" "set-chart: says so"
 is "$(sql "$NDB" "SELECT external_id FROM clients WHERE id = $lee1")" "T-1" "set-chart: stored"
 is "$(sql "$NDB" "SELECT username || '|' || action || '|' || client_id || '|' || detail FROM audit_log ORDER BY id DESC LIMIT 1")" \
-   "admin-tool|client.chart_number|$lee1|{\"replaced\":false}" "set-chart: audited (admin-tool, client.chart_number)"
+   "admin-tool|client.chart_number|$lee1|{\"replaced\":false,\"os_user\":\"$(id -un)\"}" \
+   "set-chart: audited (admin-tool, client.chart_number, who ran it)"
 adm "$NDB" clients sync "$T/names3.csv"
 is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 1, discharged 0" "set-chart: the sync now finds the twin it names"
 adm "$NDB" clients set-chart "$lee2" T-1

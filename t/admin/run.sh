@@ -7,6 +7,7 @@
 # CREATE on the database), dropped at the end, so the database is left as found.
 # PM_ADMIN overrides the binary (default: the build tree's portal-manager-admin).
 set -uo pipefail
+unset SUDO_USER   # the audit rows' detail names it; the tests set it where they check it
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 ADMIN=${PM_ADMIN:-$top/portal-manager-admin}
@@ -569,6 +570,9 @@ fi
 
 # ---- clients sync, staff sync-caseloads ------------------------------------------------
 . "$top/t/admin/roster.sh"
+
+# ---- who may see whom, and who printed the clients: the admin tool's audit rows ----------
+. "$top/t/admin/access_audit.sh"
 
 # ---- audit verify ------------------------------------------------------------------------
 . "$top/t/admin/audit.sh"
