@@ -7,7 +7,10 @@
 # token, nothing of the new address and no name but the recipient's first name. Nothing
 # goes to the new address; nothing goes when the person has no active account, when
 # the same address is saved again, or when the change is refused (422). The outbox
-# screen, the client's emails and the audit trail show it. Both databases.
+# screen, the client's emails and the audit trail show it. Staff may withhold the
+# notice ({notify_old_address: false}: someone else may read the old mailbox, 45 CFR
+# 164.522(b)): then nothing is queued and the audit says old_address_notice_withheld;
+# any other type is a 422 that changes nothing. Both databases.
 use strict;
 use warnings;
 use utf8;
@@ -252,6 +255,91 @@ my $ana_new = unique_email('acn-new');
             200, "change that representative's email");
     is(scalar(grep { ($_->{representative_id} // 0) == $oid } notices_for($c->{id})), 0,
        'no notice for a representative without an account');
+}
+
+# --- withheld: someone else may read the old address (the privacy officer's finding) ---------------------
+sub email_of {
+    my ($table, $id) = @_;
+    my ($e) = tdb()->selectrow_array("SELECT email FROM $table WHERE id = ?", undef, $id);
+    return $e;
+}
+{
+    my $w = client_with_account(first_name => 'Wilhelmina', last_name => 'Hushwell');
+    my $old = $w->{email};
+    my $snap = table_snapshot('outbox');
+    for my $bad ('no', 0, 1, undef, [], {}) {
+        my $shown = defined $bad ? (ref $bad || "'$bad'") : 'null';
+        my $err = error_ok(staff(PUT => "/clients/$w->{id}/email", user => 'clin1',
+                                 json => { email => unique_email('acn-w'), notify_old_address => $bad }),
+                           422, 'invalid_notify_old_address', "notify_old_address $shown: 422");
+        is($err->{error}{field}, 'notify_old_address', "notify_old_address $shown: names the field");
+    }
+    is(email_of('clients', $w->{id}), $old, 'a refused flag changes no address');
+    is(table_snapshot('outbox'), $snap, 'a refused flag queues nothing');
+
+    my $new = unique_email('acn-w-new');
+    my $v = json_ok(staff(PUT => "/clients/$w->{id}/email", user => 'clin1',
+                          json => { email => $new, notify_old_address => JSON::PP::false }),
+                    200, 'change the email, withholding the notice');
+    is(lc($v->{email} // ''), lc $new, 'the new address is saved');
+    is(scalar notices_for($w->{id}), 0, 'withheld: no notice queued');
+    my $audit = last_audit(client_id => $w->{id}, action => 'client.email_change');
+    my $detail = $JSON->decode($audit->{detail});
+    ok($detail->{old_address_notice_withheld}, 'client.email_change says the notice was withheld');
+    ok(!exists $detail->{old_address_notified}, 'and not that the old address was told');
+    ok(exists $detail->{superseded_invitations}, 'the rest of the detail as before');
+    Time::HiRes::sleep(1);
+    is(scalar mails_to($old), 1, 'withheld: the old address got the invitation only');
+
+    # true is today's behaviour
+    my $newer = unique_email('acn-w-newer');
+    json_ok(staff(PUT => "/clients/$w->{id}/email", user => 'clin1',
+                  json => { email => $newer, notify_old_address => JSON::PP::true }),
+            200, 'notify_old_address true');
+    my @n = notices_for($w->{id});
+    is(scalar @n, 1, 'true: the notice is queued');
+    is(lc($n[0] && $n[0]{to_address} // ''), lc $new, 'to the address it replaced');
+    $detail = $JSON->decode(last_audit(client_id => $w->{id}, action => 'client.email_change')->{detail});
+    ok($detail->{old_address_notified} && !exists $detail->{old_address_notice_withheld},
+       'true: audited as told');
+
+    # nothing due (no account): nothing withheld either
+    my $c = new_client(prefix => 'acn-w-none', visible_to => ['clin1']);
+    json_ok(staff(PUT => "/clients/$c->{id}/email", user => 'clin1',
+                  json => { email => unique_email('acn-w-none'), notify_old_address => JSON::PP::false }),
+            200, 'withhold for a client without an account');
+    $detail = $JSON->decode(last_audit(client_id => $c->{id}, action => 'client.email_change')->{detail});
+    ok(!exists $detail->{old_address_notice_withheld} && !exists $detail->{old_address_notified},
+       'no account: the audit says neither');
+
+    # a representative with an account
+    my $rc = new_client(prefix => 'acn-w-rep', visible_to => ['clin1']);
+    my $rep_old = unique_email('acn-w-rep');
+    my $created = json_ok(staff(POST => "/clients/$rc->{id}/representatives", user => 'clin1',
+                                json => { email => $rep_old, first_name => 'Quinta',
+                                          last_name => 'Quietrep', relationship => 'parent' }),
+                          201, 'invite a representative');
+    my $rid = $created->{representative}{id};
+    json_ok(rcpt(accept => { token => scalar next_token($rep_old), date_of_birth => $rc->{date_of_birth},
+                             username => "acn.wrep.$rid.$$", password => 'a long enough password' }),
+            201, 'the representative accepts');
+    $snap = table_snapshot('outbox');
+    my $err = error_ok(staff(PUT => "/representatives/$rid", user => 'clin1',
+                             json => { email => unique_email('acn-w-rep2'), notify_old_address => 'false' }),
+                       422, 'invalid_notify_old_address', 'representative: a string flag is a 422');
+    is($err->{error}{field}, 'notify_old_address', 'representative: names the field');
+    is(email_of('representatives', $rid), $rep_old, 'representative: a refused flag changes no address');
+    is(table_snapshot('outbox'), $snap, 'representative: a refused flag queues nothing');
+    json_ok(staff(PUT => "/representatives/$rid", user => 'clin1',
+                  json => { email => unique_email('acn-w-rep3'), notify_old_address => JSON::PP::false }),
+            200, "change the representative's email, withholding the notice");
+    is(scalar(grep { ($_->{representative_id} // 0) == $rid } notices_for($rc->{id})), 0,
+       'representative, withheld: no notice queued');
+    $detail = $JSON->decode(last_audit(client_id => $rc->{id}, action => 'representative.update')->{detail});
+    ok($detail->{old_address_notice_withheld}, 'representative.update says the notice was withheld');
+    ok(!exists $detail->{old_address_notified}, 'and not that the old address was told');
+    Time::HiRes::sleep(1);
+    is(scalar mails_to($rep_old), 1, 'representative, withheld: the old address got the invitation only');
 }
 
 # --- the roster sync changes the email exactly like staff ---------------------------------------------------

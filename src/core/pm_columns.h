@@ -131,6 +131,11 @@ enum { PM_COLS_KEY_SET(PM_COL_NAME, PM_COL_NAME) };
     LAST(ACTIVE_ACCOUNTS, "count(*)")
 enum { PM_COLS_ACTIVE_ACCOUNTS(PM_COL_NAME, PM_COL_NAME) };
 
+/* PM_SQL_ADDRESS_NOTICE_CLIENT_DUE, _REP_DUE: a notice of the change would go */
+#define PM_COLS_NOTICE_DUE(COL, LAST) \
+    LAST(NOTICE_DUE, "count(*)")
+enum { PM_COLS_NOTICE_DUE(PM_COL_NAME, PM_COL_NAME) };
+
 /* PM_SQL_ROSTER_CLIENT_BY_EXTERNAL_ID, _UNNAMED: what a roster sync compares */
 #define PM_COLS_ROSTER_CLIENT(COL, LAST) \
     COL(ROSTER_ID, "id") \

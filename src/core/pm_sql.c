@@ -475,23 +475,36 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
 #define ADDRESS_NOTICE_TO(col) \
     "  AND " col " IS NOT NULL AND " col " <> '' " \
     "  AND lower(" col ") <> lower(coalesce(%s, '')) "
+#define ADDRESS_NOTICE_CLIENT_FROM \
+    "FROM clients c WHERE c.id = %lld " ADDRESS_NOTICE_TO("c.email") \
+    "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.client_id = c.id " \
+    "              AND a.representative_id IS NULL AND a.status = 'active')"
+#define ADDRESS_NOTICE_REP_FROM \
+    "FROM representatives r WHERE r.id = %lld AND r.removed_at IS NULL " \
+    ADDRESS_NOTICE_TO("r.email") \
+    "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.status = 'active' " \
+    "              AND (a.representative_id = r.id OR EXISTS (SELECT 1 FROM account_grants g " \
+    "                   WHERE g.account_id = a.id AND g.representative_id = r.id " \
+    "                   AND g.status = 'active')))"
     [PM_SQL_ADDRESS_NOTICE_CLIENT] = { "pm_address_notice_client",
         "INSERT INTO outbox (purpose, client_id, to_address, message_id, status, attempts, "
         "                    next_attempt_at, created_at) "
         "SELECT 'address_notice', c.id, c.email, %s, 'queued', 0, %lld, %lld "
-        "FROM clients c WHERE c.id = %lld " ADDRESS_NOTICE_TO("c.email")
-        "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.client_id = c.id "
-        "              AND a.representative_id IS NULL AND a.status = 'active')" },
+        ADDRESS_NOTICE_CLIENT_FROM },
     [PM_SQL_ADDRESS_NOTICE_REP] = { "pm_address_notice_rep",
         "INSERT INTO outbox (purpose, client_id, representative_id, to_address, message_id, "
         "                    status, attempts, next_attempt_at, created_at) "
         "SELECT 'address_notice', r.client_id, r.id, r.email, %s, 'queued', 0, %lld, %lld "
-        "FROM representatives r WHERE r.id = %lld AND r.removed_at IS NULL "
-        ADDRESS_NOTICE_TO("r.email")
-        "  AND EXISTS (SELECT 1 FROM portal_accounts a WHERE a.status = 'active' "
-        "              AND (a.representative_id = r.id OR EXISTS (SELECT 1 FROM account_grants g "
-        "                   WHERE g.account_id = a.id AND g.representative_id = r.id "
-        "                   AND g.status = 'active')))" },
+        ADDRESS_NOTICE_REP_FROM },
+    /* Staff withheld the notice (notify_old_address false, a confidential address):
+     * would one have gone? Only then does the audit say it was withheld. Arguments:
+     * the person's id, the new address. */
+    [PM_SQL_ADDRESS_NOTICE_CLIENT_DUE] = { "pm_address_notice_client_due",
+        "SELECT " COLUMNS(PM_COLS_NOTICE_DUE) " " ADDRESS_NOTICE_CLIENT_FROM,
+        NCOLS(PM_COLS_NOTICE_DUE) },
+    [PM_SQL_ADDRESS_NOTICE_REP_DUE] = { "pm_address_notice_rep_due",
+        "SELECT " COLUMNS(PM_COLS_NOTICE_DUE) " " ADDRESS_NOTICE_REP_FROM,
+        NCOLS(PM_COLS_NOTICE_DUE) },
 
     /* The delivery worker (pm_outbox.c). A pass claims up to a batch of due rows
      * under its own claim token with a lease; every later statement of the pass

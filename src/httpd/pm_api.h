@@ -43,6 +43,8 @@ int pm_api_clients_search(pm_req *q);
 int pm_api_client_view(pm_req *q);
 int pm_api_client_status(pm_req *q);
 int pm_api_client_set_email(pm_req *q);
+/* The body's optional notify_old_address (absent: 1): 422 when not a boolean. */
+int pm_api_read_notify_old_address(pm_req *q, int *notify);
 int pm_api_client_set_declined(pm_req *q);
 int pm_api_client_clear_declined(pm_req *q);
 int pm_api_client_set_preferences(pm_req *q);

@@ -328,7 +328,7 @@ int pm_api_client_status(pm_req *q)
 
 /* ---- changes --------------------------------------------------------------------- */
 
-static const char *const email_fields[] = { "email", NULL };
+static const char *const email_fields[] = { "email", "notify_old_address", NULL };
 static const char *const declined_fields[] = { "note", "disable_account", NULL };
 static const char *const preference_fields[] = { "statement_notifications", NULL };
 static const char *const no_fields[] = { NULL };
@@ -353,14 +353,32 @@ static int required_body(pm_req *q, const char *field, const char *what)
                                  apr_pstrcat(q->r->pool, what, " is required.", NULL), field);
 }
 
+int pm_api_read_notify_old_address(pm_req *q, int *notify)
+{
+    json_t *flag = pm_http_body_field(q, "notify_old_address");
+
+    *notify = 1;
+    if (flag == NULL) {
+        return PM_NEXT;
+    }
+    if (!json_is_boolean(flag)) {
+        return pm_http_unprocessable(q, "invalid_notify_old_address",
+                                     "notify_old_address must be true or false.",
+                                     "notify_old_address");
+    }
+    *notify = json_is_true(flag);
+    return PM_NEXT;
+}
+
 int pm_api_client_set_email(pm_req *q)
 {
     json_t *value = pm_http_body_field(q, "email");
     const char *email, *problem;
     pm_op_ctx c;
-    int rc;
+    int rc, notify;
 
-    if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT) {
+    if ((rc = pm_http_check_fields(q, email_fields)) != PM_NEXT
+        || (rc = pm_api_read_notify_old_address(q, &notify)) != PM_NEXT) {
         return rc;
     }
     if (!json_is_string(value)) {
@@ -372,7 +390,8 @@ int pm_api_client_set_email(pm_req *q)
                                      "address ", problem, ".", NULL), "email");
     }
     pm_op_ctx_init(&c, q);
-    return answer_change(q, "client.email_change", pm_op_client_set_email(&c, q->ids[0], email));
+    return answer_change(q, "client.email_change", pm_op_client_set_email(&c, q->ids[0], email,
+                                                                            notify));
 }
 
 /* An optional text field of the body (a note, a reason): absent, null or "" is

@@ -15,6 +15,10 @@ APLOG_USE_MODULE(portal_manager);
 static const char *const rep_fields[] = { "email", "first_name", "last_name", "relationship",
                                           "preferred_language", "scopes", "starts_at",
                                           "ends_at", NULL };
+static const char *const rep_update_fields[] = { "email", "first_name", "last_name",
+                                                 "relationship", "preferred_language", "scopes",
+                                                 "starts_at", "ends_at", "notify_old_address",
+                                                 NULL };
 static const char *const no_fields[] = { NULL };
 
 typedef pm_op_rep rep_input;
@@ -148,7 +152,7 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
     const char *problem;
     int rc;
 
-    if ((rc = pm_http_check_fields(q, rep_fields)) != PM_NEXT
+    if ((rc = pm_http_check_fields(q, partial ? rep_update_fields : rep_fields)) != PM_NEXT
         || (rc = string_field(q, "email", &in->email)) != PM_NEXT
         || (rc = string_field(q, "first_name", &in->first_name)) != PM_NEXT
         || (rc = string_field(q, "last_name", &in->last_name)) != PM_NEXT
@@ -156,7 +160,8 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
         || (rc = read_language(q, in)) != PM_NEXT
         || (rc = read_scopes(q, in)) != PM_NEXT
         || (rc = read_day(q, "starts_at", &in->starts_on, &in->starts_given)) != PM_NEXT
-        || (rc = read_day(q, "ends_at", &in->ends_on, &in->ends_given)) != PM_NEXT) {
+        || (rc = read_day(q, "ends_at", &in->ends_on, &in->ends_given)) != PM_NEXT
+        || (rc = pm_api_read_notify_old_address(q, &in->notify_old_address)) != PM_NEXT) {
         return rc;
     }
     if ((in->email || !partial) && (problem = pm_email_problem(in->email ? in->email : ""))) {

@@ -102,14 +102,23 @@ pm_op_outcome pm_op_finish(pm_op_ctx *c, const char *action, long long client_id
 
 /* ---- invitations (pm_op_invitation.c) ---- */
 
+/* What became of the notice of an address change (issue 14). */
+typedef enum {
+    PM_NOTICE_NONE,               /* none due: the same address, or no active account */
+    PM_NOTICE_QUEUED,             /* queued to the old address */
+    PM_NOTICE_WITHHELD            /* due, but staff withheld it (notify_old_address false) */
+} pm_notice;
+
 /* Inside the caller's client transaction, before the new address is stored: queue
- * the notice of an address change to the address on file (stmt
- * PM_SQL_ADDRESS_NOTICE_CLIENT with a client id, or PM_SQL_ADDRESS_NOTICE_REP with a
- * representative's), when it differs from new_email (NULL: none) and the person has
- * an active portal account (issue 14). *queued: 1 when one was queued (the worker is
- * woken after the commit), else 0. */
-apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, pm_sql_id stmt, long long person_id,
-                                        const char *new_email, int *queued);
+ * the notice of an address change to the address on file (of_rep: a representative's
+ * id, else a client's), when it differs from new_email (NULL: none) and the person
+ * has an active portal account (issue 14); with notify 0 (an old address someone
+ * else may read) nothing is queued and *notice says whether one was withheld. A
+ * queued notice wakes the worker after the commit. */
+apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, int of_rep, long long person_id,
+                                        const char *new_email, int notify, pm_notice *notice);
+/* The change's audit detail: old_address_notified or old_address_notice_withheld. */
+void pm_op_note_address_notice(json_t *detail, pm_notice notice);
 
 /* Inside the caller's client transaction: supersede a stale earlier invitation,
  * insert the new one, retire earlier tokens, queue its email. *id = 0 (and OK)
@@ -140,8 +149,10 @@ pm_op_outcome pm_op_revoke(pm_op_ctx *c, long long invitation_id);
 
 /* ---- one client's changes (pm_op_client.c) ---- */
 
-/* A new email address supersedes the pending invitations sent to the old one. */
-pm_op_outcome pm_op_client_set_email(pm_op_ctx *c, long long client_id, const char *email);
+/* A new email address supersedes the pending invitations sent to the old one;
+ * notify_old_address 0 withholds the notice of the change to the old address. */
+pm_op_outcome pm_op_client_set_email(pm_op_ctx *c, long long client_id, const char *email,
+                                     int notify_old_address);
 /* "Client declined" (note may be NULL): revokes pending invitations; an active
  * account of the client's own is disabled only with disable_account. */
 pm_op_outcome pm_op_client_set_declined(pm_op_ctx *c, long long client_id, const char *note,
@@ -177,6 +188,7 @@ typedef struct pm_op_rep {
     const char *scopes;                 /* stored form (pm_scopes.h); NULL: not sent */
     const char *starts_on, *ends_on;    /* access dates, YYYY-MM-DD; NULL: open */
     int starts_given, ends_given;       /* an update: the date was sent (null clears it) */
+    int notify_old_address;             /* an update: tell the old address of a new one */
 } pm_op_rep;
 
 /* Create a representative and invite it, in one transaction; in->scopes becomes

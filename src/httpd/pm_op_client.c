@@ -14,22 +14,25 @@ static pm_op_outcome begin_change(pm_op_ctx *c, long long client_id, const char 
     return o != PM_OP_OK ? o : pm_op_begin_client_txn(c, client_id);
 }
 
-pm_op_outcome pm_op_client_set_email(pm_op_ctx *c, long long client_id, const char *email)
+pm_op_outcome pm_op_client_set_email(pm_op_ctx *c, long long client_id, const char *email,
+                                     int notify_old_address)
 {
     const char *now = pm_arg_int(c->pool, c->now), *id = pm_arg_int(c->pool, client_id);
     pm_op_outcome o;
-    int superseded = 0, cleared = 0, notified = 0;
+    int superseded = 0, cleared = 0;
+    pm_notice notice;
     json_t *detail;
 
     if ((o = begin_change(c, client_id, "client.email_change")) != PM_OP_OK) {
         return o;
     }
     /* the address saved is the one staff checked: its bounces no longer refuse; the
-     * old address hears of the change when the client has a portal account (issue 14) */
+     * old address hears of the change when the client has a portal account, unless
+     * staff withhold it (issue 14) */
     if (pm_db_exec(c->db, PM_SQL_CLIENT_SUPERSEDE_PENDING, &superseded, now, id, email)
         != APR_SUCCESS
-        || pm_op_queue_address_notice(c, PM_SQL_ADDRESS_NOTICE_CLIENT, client_id, email,
-                                      &notified) != APR_SUCCESS
+        || pm_op_queue_address_notice(c, 0, client_id, email, notify_old_address, &notice)
+           != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_CLIENT_SET_EMAIL, NULL, email, now, id) != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_BOUNCES_CLEAR_CLIENT, &cleared, now, id, email)
            != APR_SUCCESS) {
@@ -40,9 +43,7 @@ pm_op_outcome pm_op_client_set_email(pm_op_ctx *c, long long client_id, const ch
     if (cleared > 0) {
         pm_json_set_int(detail, "cleared_bounces", cleared);
     }
-    if (notified > 0) {
-        pm_json_set_bool(detail, "old_address_notified", 1);
-    }
+    pm_op_note_address_notice(detail, notice);
     return pm_op_finish(c, "client.email_change", client_id, 0, detail);
 }
 

@@ -16,18 +16,45 @@ static apr_status_t queue_email(pm_op_ctx *c, long long invitation_id)
                       pm_outbox_message_id(c->pool, c->q->r->server), now, now);
 }
 
-apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, pm_sql_id stmt, long long person_id,
-                                        const char *new_email, int *queued)
+apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, int of_rep, long long person_id,
+                                        const char *new_email, int notify, pm_notice *notice)
 {
-    const char *now = pm_arg_int(c->pool, c->now);
-    apr_status_t rv = pm_db_exec(c->db, stmt, queued,
-                                 pm_outbox_message_id(c->pool, c->q->r->server), now, now,
-                                 pm_arg_int(c->pool, person_id), new_email);
+    const char *now = pm_arg_int(c->pool, c->now), *id = pm_arg_int(c->pool, person_id);
+    apr_array_header_t *rows;
+    int queued = 0;
 
-    if (rv == APR_SUCCESS && *queued > 0) {
+    *notice = PM_NOTICE_NONE;
+    if (!notify) {
+        if (pm_db_select(c->db, of_rep ? PM_SQL_ADDRESS_NOTICE_REP_DUE
+                                       : PM_SQL_ADDRESS_NOTICE_CLIENT_DUE,
+                         &rows, id, new_email) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (pm_row_int(pm_first_row(rows), NOTICE_DUE, 0) > 0) {
+            *notice = PM_NOTICE_WITHHELD;
+        }
+        return APR_SUCCESS;
+    }
+    if (pm_db_exec(c->db, of_rep ? PM_SQL_ADDRESS_NOTICE_REP : PM_SQL_ADDRESS_NOTICE_CLIENT,
+                   &queued, pm_outbox_message_id(c->pool, c->q->r->server), now, now, id,
+                   new_email) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (queued > 0) {
+        *notice = PM_NOTICE_QUEUED;
         c->queued_mail = 1;
     }
-    return rv;
+    return APR_SUCCESS;
+}
+
+void pm_op_note_address_notice(json_t *detail, pm_notice notice)
+{
+    if (notice == PM_NOTICE_QUEUED) {
+        pm_json_set_bool(detail, "old_address_notified", 1);
+    }
+    else if (notice == PM_NOTICE_WITHHELD) {
+        pm_json_set_bool(detail, "old_address_notice_withheld", 1);
+    }
 }
 
 /* Earlier tokens of the client's or representative's invitations stop working,

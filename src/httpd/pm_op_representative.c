@@ -195,8 +195,9 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     const pm_row *rep;
     apr_array_header_t *taken;
     pm_op_outcome o;
-    int superseded = 0, grants = 0, revoked = 0, cleared = 0, notified = 0;
+    int superseded = 0, grants = 0, revoked = 0, cleared = 0;
     int email_given = in->email != NULL;
+    pm_notice notice;
     json_t *detail;
     rep_access a;
 
@@ -219,9 +220,10 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     }
     if (pm_db_exec(c->db, PM_SQL_REP_SUPERSEDE_PENDING, &superseded, pm_arg_int(p, c->now), rid,
                    in->email) != APR_SUCCESS
-        /* the old address hears of a change while the person has an account (issue 14) */
-        || pm_op_queue_address_notice(c, PM_SQL_ADDRESS_NOTICE_REP, rep_id, in->email,
-                                      &notified) != APR_SUCCESS
+        /* the old address hears of a change while the person has an account, unless
+         * staff withhold it (issue 14) */
+        || pm_op_queue_address_notice(c, 1, rep_id, in->email, in->notify_old_address,
+                                      &notice) != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_REP_UPDATE, NULL, in->email, in->first_name, in->last_name,
                       in->relationship, in->preferred_language, a.scopes, a.starts_at,
                       a.ends_at, rid) != APR_SUCCESS
@@ -250,9 +252,7 @@ pm_op_outcome pm_op_rep_update(pm_op_ctx *c, long long rep_id, pm_op_rep *in,
     if (cleared > 0) {
         pm_json_set_int(detail, "cleared_bounces", cleared);
     }
-    if (notified > 0) {
-        pm_json_set_bool(detail, "old_address_notified", 1);
-    }
+    pm_op_note_address_notice(detail, notice);
     note_access_change(c, detail, rep, &a, grants);
     return pm_op_finish(c, "representative.update", *client_id, rep_id, detail);
 }
