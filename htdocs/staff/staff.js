@@ -649,6 +649,7 @@ function renderInvite(view) {
   $('invite-client-hint').textContent = hint;
   $('invite-client-hint').hidden = !hint;
   $('declined-account').hidden = view.portal_status !== 'active';
+  $('client-email-notice').hidden = view.portal_status !== 'active';
 }
 
 function allInvitations(view) {
@@ -858,7 +859,7 @@ function representativeItem(rep) {
       rep.preferred_language ? h('span', { class: 'rep-rel', lang: rep.preferred_language, text: LANGUAGE[rep.preferred_language] || rep.preferred_language })
         : h('span', { class: 'rep-rel', text: 'Emails: ' + practiceDefaultText().replace('The practice’s', 'the practice’s') }),
       h('span', { class: 'badge tone-' + (STATUS_TONE[rep.portal_status] || 'muted'), text: PORTAL_STATUS[rep.portal_status] || rep.portal_status })),
-    h('p', { class: 'rep-email', text: rep.email }),
+    repEmailSection(rep, name),
     accessSection(rep, name),
     keptAccountHint(rep),
     inv ? h('div', { class: 'rep-inv' },
@@ -867,6 +868,83 @@ function representativeItem(rep) {
     actions,
     itemError('inv:' + (inv ? inv.id : '')),
     itemError('rep:' + rep.id));
+}
+
+// ---- a new email address, and the notice to the old one ---------------------------------------
+
+// What saving a new address does about the old one (issue 14): a person with an active
+// portal account gets a notice there unless staff withhold it (someone else may read that
+// mailbox). `offered`: the choice was shown; `withhold`: it was ticked. The request's extra
+// body, and the confirmation's words (none when nothing goes either way).
+function oldAddressNotice(oldEmail, newEmail, offered, withhold) {
+  const changed = !!oldEmail && oldEmail.toLowerCase() !== newEmail.toLowerCase();
+  return {
+    body: offered && withhold ? { notify_old_address: false } : {},
+    words: !offered || !changed ? ''
+      : withhold ? ' The old address was not told of the change.'
+        : ' The old address gets a short note that the address was changed.',
+  };
+}
+
+// The checkbox and its hint (a real checkbox with its label), for a person with an account.
+function withholdChoice(id, checked, who) {
+  return h('div', { class: 'notice-check' },
+    h('input', { type: 'checkbox', id, name: 'withhold_notice', checked, 'aria-describedby': id + '-hint' }),
+    h('label', { for: id, text: 'Don’t email the old address (for example, someone else may read it)' }),
+    h('p', { class: 'hint', id: id + '-hint', text: who + ' has a portal account: unless you tick this, the old address gets a short note that the address was changed.' }));
+}
+
+function repEmailSection(rep, name) {
+  const key = 'email:' + rep.id;
+  if (state.confirming === key) return repEmailForm(rep, name);
+  return h('div', { class: 'rep-email-line' },
+    h('p', { class: 'rep-email', text: rep.email }),
+    isDischarged(state.view) ? null : h('button', {
+      type: 'button', class: 'btn btn-link btn-small', id: 'rep-' + rep.id + '-email-edit',
+      onclick: () => {
+        state.confirming = key;
+        state.emailDraft = null;
+        renderClient();
+        $('rep-' + rep.id + '-email-input')?.focus();
+      },
+    }, 'Change email', h('span', { class: 'visually-hidden', text: ' of ' + name })));
+}
+
+function repEmailForm(rep, name) {
+  const id = 'rep-' + rep.id + '-email';
+  // kept in state: a refresh of the view re-renders this form
+  const draft = state.emailDraft && state.emailDraft.id === rep.id ? state.emailDraft : { email: rep.email, withhold: false };
+  const offered = rep.portal_status === 'active';
+  const cancel = () => { state.emailDraft = null; cancelConfirm(id + '-edit'); };
+  const form = h('form', {
+    class: 'subform rep-email-form', id: id + '-form', novalidate: true, 'aria-label': 'Email address of ' + name,
+    onkeydown: cancelOnEscape(cancel),
+  },
+    h('div', { class: 'field' },
+      h('label', { for: id + '-input', class: 'field-label', text: 'New email address of ' + name }),
+      h('input', { id: id + '-input', name: 'email', type: 'email', autocomplete: 'off', spellcheck: 'false', value: draft.email })),
+    offered ? withholdChoice(id + '-withhold', draft.withhold, name) : null,
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save email'),
+      h('button', { type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel', onclick: cancel }, 'Cancel')));
+  const withholdBox = () => form.querySelector('input[name="withhold_notice"]');
+  form.addEventListener('input', () => {
+    state.emailDraft = { id: rep.id, email: form.elements.email.value, withhold: !!withholdBox()?.checked };
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const email = form.elements.email.value.trim();
+    if (email === rep.email) {
+      cancel();
+      announce('That is already ' + name + '’s email address.');
+      return;
+    }
+    const notice = oldAddressNotice(rep.email, email, offered, !!withholdBox()?.checked);
+    afterItemAction('rep:' + rep.id, form.querySelector('button[type="submit"]'),
+      async () => { await api('PUT', 'representatives/' + rep.id, { email, ...notice.body }); state.emailDraft = null; },
+      'Email of ' + name + ' changed to ' + email + '.' + notice.words);
+  });
+  return form;
 }
 
 // ---- what a representative may use (scopes and dates) ----------------------------------------
@@ -1415,14 +1493,17 @@ function initClientActions() {
       return;
     }
     const hadPending = clientInvitations(state.view).some((i) => i.status === 'pending' && !isExpired(i));
+    const notice = oldAddressNotice(state.view.email, email, !$('client-email-notice').hidden,
+      $('client-email-withhold').checked);
     const button = emailForm.querySelector('button[type="submit"]');
     await busy(button, async () => {
       try {
-        await api('PUT', 'clients/' + state.clientId + '/email', { email });
+        await api('PUT', 'clients/' + state.clientId + '/email', { email, ...notice.body });
         await refreshClient();
         input.value = state.view ? state.view.email || email : email;
+        $('client-email-withhold').checked = false;      // a choice for this change only
         announce(confirming ? 'Email address ' + email + ' confirmed: invitations can go to it again.'
-          : 'Email changed to ' + email + '.' + (hadPending
+          : 'Email changed to ' + email + '.' + notice.words + (hadPending
             ? ' The earlier invitation link no longer works; send a new invitation.' : ''));
       } catch (err) {
         // One field in this form: every error belongs next to it.

@@ -462,6 +462,88 @@ describe('staff page', () => {
     await page.context().close();
   });
 
+  test('email change of a person with a portal account: a checkbox withholds the note to the old address (client and representative); axe clean', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Emery' && x.last_name === 'Foster');
+    const WITHHOLD = /Don’t email the old address \(for example, someone else may read it\)/;
+    const PUT_EMAIL = new RegExp('^PUT /portal-manager/api/clients/' + c.id + '/email$');
+    // no account: no choice (nothing would go to the old address)
+    let page = await staffPage();
+    await pickClient(page, 'Foster', /Foster, Emery/);
+    assert.equal(await page.getByRole('checkbox', { name: WITHHOLD }).isVisible(), false, 'no account: no checkbox');
+    await page.context().close();
+
+    server.accounts.set('emery.foster', { password: 'x', client_id: c.id, representative_id: null, active: true });
+    const rep = { id: 9101, client_id: c.id, email: 'rowan.foster@example.org', first_name: 'Rowan', last_name: 'Foster', relationship: 'parent', preferred_language: null, removed_at: null, scopes: ['messages'], starts_at: null, ends_at: null };
+    const rep2 = { ...rep, id: 9102, email: 'sky.foster@example.org', first_name: 'Sky' };
+    server.representatives.set(rep.id, rep);
+    server.representatives.set(rep2.id, rep2);
+    server.accounts.set('rowan.foster', { password: 'x', client_id: c.id, representative_id: rep.id, active: true });
+    try {
+      page = await staffPage();
+      await pickClient(page, 'Foster', /Foster, Emery/);
+      const box = page.getByRole('checkbox', { name: WITHHOLD });
+      await box.waitFor();
+      assert.equal(await box.isChecked(), false, 'unticked by default');
+      assert.equal(await box.evaluate((e) => e.tagName + ':' + e.type + ':' + (e.labels[0] ? 'label' : 'none')), 'INPUT:checkbox:label',
+        'a real checkbox with its label');
+      assert.match(await box.evaluate((e) => document.getElementById(e.getAttribute('aria-describedby')).textContent),
+        /unless\s+you tick this, the old address gets a short note/, 'the hint says what happens otherwise');
+      await checkA11y(page, 'staff email change with the withhold choice');
+
+      // keyboard: the field, "change", then the checkbox; Space ticks it
+      const email = page.getByLabel('Email:');
+      await email.fill('emery.new@example.org');
+      await email.focus();
+      await page.keyboard.press('Tab');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'client-email-withhold');
+      await page.keyboard.press('Space');
+      assert.equal(await box.isChecked(), true);
+      await page.getByRole('button', { name: 'change', exact: true }).click();
+      await page.locator('#status').filter({ hasText: 'Email changed to emery.new@example.org. The old address was not told of the change.' }).waitFor();
+      assert.deepEqual(JSON.parse(apiCalls(PUT_EMAIL).at(-1).body), { email: 'emery.new@example.org', notify_old_address: false });
+      assert.deepEqual(server.addressNotices.at(-1), { client_id: c.id, representative_id: null, to: 'emery.foster@example.org', withheld: true });
+      assert.equal(await box.isChecked(), false, 'the choice was for that change only');
+
+      // unticked: today's behaviour, and the toast says the old address is told
+      await email.fill('emery.newer@example.org');
+      await page.getByRole('button', { name: 'change', exact: true }).click();
+      await page.locator('#status').filter({ hasText: 'The old address gets a short note that the address was changed.' }).waitFor();
+      assert.deepEqual(JSON.parse(apiCalls(PUT_EMAIL).at(-1).body), { email: 'emery.newer@example.org' });
+      assert.equal(server.addressNotices.at(-1).withheld, false);
+
+      // a representative with an account: the same choice on "Change email"
+      const PUT_REP = /^PUT \/portal-manager\/api\/representatives\/9101$/;
+      await page.getByRole('button', { name: 'Change email of Rowan Foster' }).click();
+      const field = page.getByLabel('New email address of Rowan Foster');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-9101-email-input', 'focus on the field');
+      await field.fill('rowan.new@example.org');
+      const repBox = page.locator('#rep-9101-email-form').getByRole('checkbox', { name: WITHHOLD });
+      assert.equal(await repBox.isChecked(), false, 'unticked by default');
+      await checkA11y(page, 'staff representative email change');
+      await repBox.check();
+      await page.getByRole('button', { name: 'Save email' }).click();
+      await page.locator('#status').filter({ hasText: 'Email of Rowan Foster changed to rowan.new@example.org. The old address was not told of the change.' }).waitFor();
+      assert.deepEqual(JSON.parse(apiCalls(PUT_REP).at(-1).body), { email: 'rowan.new@example.org', notify_old_address: false });
+      assert.deepEqual(server.addressNotices.at(-1), { client_id: c.id, representative_id: 9101, to: 'rowan.foster@example.org', withheld: true });
+      await page.locator('.rep-item').filter({ hasText: 'Rowan Foster' }).getByText('rowan.new@example.org').waitFor();
+
+      // a representative without an account: no choice; Escape backs out
+      await page.getByRole('button', { name: 'Change email of Sky Foster' }).click();
+      await page.getByLabel('New email address of Sky Foster').waitFor();
+      assert.equal(await page.locator('#rep-9102-email-form').getByRole('checkbox').count(), 0, 'no account: no checkbox');
+      await page.keyboard.press('Escape');
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'rep-9102-email-edit', 'focus back on the button');
+      assertNoProblems(page);
+      await page.context().close();
+    } finally {
+      server.accounts.delete('emery.foster');
+      server.accounts.delete('rowan.foster');
+      rep.removed_at = 1;
+      rep2.removed_at = 1;
+    }
+  });
+
   test('a client discharged while open: invite refused, the page says discharged and offers no invitation', async () => {
     const c = [...server.clients.values()].find((x) => x.first_name === 'Avery' && x.last_name === 'Khan');
     const page = await staffPage();
@@ -1225,7 +1307,7 @@ describe('staff page', () => {
     await page.waitForFunction(() => document.activeElement !== document.body);
     assert.equal(await focused(), 'rep-' + repId + '-name', 'after Reinvite: the representative\'s name');
     await page.keyboard.press('Tab');
-    assert.match(await page.evaluate(() => document.activeElement.textContent), /^(Resend|Revoke|Change access)/,
+    assert.match(await page.evaluate(() => document.activeElement.textContent), /^(Change email|Resend|Revoke|Change access)/,
       'Tab goes on within the card');
 
     // the client's own invitation: after Revoke, focus on "reinvite client"

@@ -211,6 +211,7 @@ export async function startFakeServer(options = {}) {
   const deadTokens = new Map(); // token → invitation id, superseded by a resend / email change
   const requests = [];
   const stored = {};            // settings as PUT (a setting absent here has its default)
+  const addressNotices = [];    // notices of an email change: {client_id, representative_id, to, withheld}
   const outbox = [];            // test emails: {id, to, kind, status, last_error, subject, text} (and rows a test pushes)
   const injected = [];          // {method, re, status, body, headers, times}
   let timers = [];
@@ -433,6 +434,26 @@ export async function startFakeServer(options = {}) {
   }
 
   // an email change: the module stores 'superseded' and tells staff 'address_changed'
+  // notify_old_address, as the module reads it: absent is true; anything but a boolean, 422
+  function notifyFlag(b) {
+    if (b.notify_old_address === undefined) return true;
+    if (typeof b.notify_old_address !== 'boolean') {
+      fail(422, 'invalid_notify_old_address', 'notify_old_address must be true or false.', 'notify_old_address');
+    }
+    return b.notify_old_address;
+  }
+
+  // The notice of an address change (issue 14): to the old address of a person with an
+  // active portal account, unless staff withheld it. Kept in addressNotices, the withheld
+  // ones too ({withheld: true}, as the module's audit detail says).
+  function addressNotice(c, rep, oldEmail, newEmail, notify) {
+    if (!oldEmail || oldEmail.toLowerCase() === newEmail.toLowerCase()) return;
+    const active = [...accounts.values()].some((a) => a.active && (rep ? a.representative_id === rep.id
+      : a.client_id === c.id && a.representative_id === null));
+    if (!active) return;
+    addressNotices.push({ client_id: c.id, representative_id: rep ? rep.id : null, to: oldEmail, withheld: !notify });
+  }
+
   function supersedePending(clientId, repId) {
     for (const inv of invitationsOf(clientId, repId)) {
       if (inv.status === 'pending') {
@@ -587,9 +608,12 @@ export async function startFakeServer(options = {}) {
     }
     if ((m = /^clients\/(\d+)\/email$/.exec(route)) && method === 'PUT') {
       const c = getClient(m[1]);
+      for (const k of Object.keys(body || {})) if (!['email', 'notify_old_address'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      const notify = notifyFlag(body || {});
       const email = body && typeof body.email === 'string' ? body.email.trim() : '';
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if ((c.email || '').toLowerCase() !== email.toLowerCase()) supersedePending(c.id, null);
+      addressNotice(c, null, c.email, email, notify);
       c.email = email;
       // like the module (migration 024): the address saved is checked; its hard bounces are cleared
       for (const inv of invitations.values()) {
@@ -705,11 +729,23 @@ export async function startFakeServer(options = {}) {
       return [201, { invitation: invitationJson(newInvitation(c, rep, user)) }];
     }
     if ((m = /^representatives\/(\d+)$/.exec(route)) && method === 'PUT') {
-      // the stand-in edits the access only (the page edits nothing else in place)
+      // the stand-in edits what the page edits in place: the access, and the email
       const rep = representatives.get(Number(m[1]));
       if (!rep || rep.removed_at) fail(404, 'not_found', 'There is no representative with this id.');
-      for (const k of Object.keys(body || {})) if (!['scopes', 'starts_at', 'ends_at'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
-      Object.assign(rep, checkAccess(body || {}, rep));
+      for (const k of Object.keys(body || {})) if (!['scopes', 'starts_at', 'ends_at', 'email', 'notify_old_address'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
+      const b = body || {};
+      const notify = notifyFlag(b);
+      const access = checkAccess(b, rep);
+      if (b.email !== undefined) {
+        const email = typeof b.email === 'string' ? b.email.trim() : '';
+        if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
+        const dup = [...representatives.values()].some((r) => r.id !== rep.id && r.client_id === rep.client_id && !r.removed_at && r.email.toLowerCase() === email.toLowerCase());
+        if (dup) fail(409, 'duplicate_representative', 'This client already has a representative with that email address.');
+        if (rep.email.toLowerCase() !== email.toLowerCase()) supersedePending(rep.client_id, rep.id);
+        addressNotice(clients.get(rep.client_id), rep, rep.email, email, notify);
+        rep.email = email;
+      }
+      Object.assign(rep, access);
       return [200, clientView(clients.get(rep.client_id))];
     }
     if ((m = /^representatives\/(\d+)$/.exec(route)) && method === 'DELETE') {
@@ -1120,7 +1156,7 @@ export async function startFakeServer(options = {}) {
   return {
     baseURL,
     options: opts,
-    clients, representatives, invitations, accounts, tokens, requests, outbox, clientViews,
+    clients, representatives, invitations, accounts, tokens, requests, outbox, addressNotices, clientViews,
     /** The settings as the API answers them. */
     settings: () => settingsDoc(),
     storedSettings: stored,
