@@ -899,15 +899,21 @@ function repEmailSection(rep, name) {
   if (state.confirming === key) return repEmailForm(rep, name);
   return h('div', { class: 'rep-email-line' },
     h('p', { class: 'rep-email', text: rep.email }),
-    isDischarged(state.view) ? null : h('button', {
-      type: 'button', class: 'btn btn-link btn-small', id: 'rep-' + rep.id + '-email-edit',
-      onclick: () => {
-        state.confirming = key;
-        state.emailDraft = null;
-        renderClient();
-        $('rep-' + rep.id + '-email-input')?.focus();
-      },
-    }, 'Change email', h('span', { class: 'visually-hidden', text: ' of ' + name })));
+    editOpener('rep-' + rep.id + '-email', key, 'emailDraft', 'Change email', name));
+}
+
+// The link that opens a representative's form in place (id + '-edit'; its form id +
+// '-form', focus on its first field), the form's kept draft (state[draft]) dropped.
+function editOpener(id, key, draft, words, name) {
+  return isDischarged(state.view) ? null : h('button', {
+    type: 'button', class: 'btn btn-link btn-small', id: id + '-edit',
+    onclick: () => {
+      state.confirming = key;
+      state[draft] = null;
+      renderClient();
+      $(id + '-form')?.querySelector('input')?.focus();
+    },
+  }, words, h('span', { class: 'visually-hidden', text: ' of ' + name }));
 }
 
 function repEmailForm(rep, name) {
@@ -976,15 +982,7 @@ function accessSection(rep, name) {
   if (state.confirming === key) return accessForm(rep, name);
   return h('div', { class: 'rep-access' },
     h('p', { class: 'rep-access-line', id: 'rep-' + rep.id + '-access' }, h('strong', { text: 'Portal access: ' }), accessWords(rep)),
-    isDischarged(state.view) ? null : h('button', {
-      type: 'button', class: 'btn btn-link btn-small', id: 'rep-' + rep.id + '-access-edit',
-      onclick: () => {
-        state.confirming = key;
-        state.accessDraft = null;
-        renderClient();
-        $('rep-' + rep.id + '-access-form')?.querySelector('input')?.focus();
-      },
-    }, 'Change access', h('span', { class: 'visually-hidden', text: ' of ' + name })));
+    editOpener('rep-' + rep.id + '-access', key, 'accessDraft', 'Change access', name));
 }
 
 function accessForm(rep, name) {
