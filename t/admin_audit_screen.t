@@ -3,7 +3,7 @@
 # username / action; every entry names its client (first, last) in JSON and CSV, and its
 # staff member (display_name) in JSON; bad filter values are 400; CSV cells of clients named
 # "=cmd" or "+1" are neutralised; clinicians get 403; GET /clients/{id}/audit is 404 for a
-# client outside the caller's caseload.
+# client outside the caller's caseload; each look records its filters in its audit.view row.
 #
 # Runs on both databases. Uses its own clients (ids 9751-9752, removed at the end).
 use strict;
@@ -18,6 +18,7 @@ use Test::More;
 use POSIX ();
 use PortalTest;
 use PortalTest::Admin;
+use JSON::PP ();
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
@@ -220,6 +221,41 @@ for my $user (qw(clin1 clin2)) {
         is($res->code, 403, "GET $path as $user: 403");
         unlike($res->content // '', qr/"entries"|^id,at,/, "GET $path as $user: no data");
     }
+}
+
+# ---- a look at the trail records its filters (issue 15): who looked at whose trail -----------
+{
+    my $look = sub {
+        my ($query) = @_;
+        my ($mark) = db()->selectrow_array('SELECT coalesce(max(id), 0) FROM audit_log');
+        my $res = staff(GET => "/admin/audit$query");
+        is($res->code, 200, "GET /admin/audit$query: 200");
+        my $rows = db()->selectall_arrayref("SELECT * FROM audit_log WHERE id > ? AND username = 'admin' "
+                                          . "AND action IN ('audit.view', 'audit.export') ORDER BY id",
+                                            { Slice => {} }, $mark);
+        is(scalar(@$rows), 1, "$query: one audit row");
+        my $row = $rows->[0] || {};
+        return ($row, eval { JSON::PP::decode_json($row->{detail} // 'null') } || {});
+    };
+    my $today = day(time);
+    my ($row, $d) = $look->("?client_id=9751&username=clin1&action=client.view&result=ok&from=$today&to=$today");
+    is_deeply($d, { client_id => 9751, username => 'clin1', action => 'client.view', result => 'ok',
+                    from => "${today}T00:00:00Z", before => day(time + 86400) . 'T00:00:00Z' },
+              'audit.view detail: every filter of the page');
+    is($row->{action}, 'audit.view', 'the action: audit.view');
+    ok(!defined $row->{client_id}, 'not one of the client\'s own rows (detail only)');
+    ($row, $d) = $look->('');
+    is_deeply($d, { client_id => undef, username => undef, action => undef, result => undef, from => undef,
+                    before => undef }, 'no filters: all null');
+    # typed text that names no staff member or action is not kept, only that there was some
+    ($row, $d) = $look->('?username=Jane%20Doe&action=Jane%20Doe%20555-0100');
+    is_deeply($d, { client_id => undef, username => undef, other_username => JSON::PP::true(), action => undef,
+                    other_action => JSON::PP::true(), result => undef, from => undef, before => undef },
+              'free text in username/action: not recorded, only flagged');
+    unlike($row->{detail} // '', qr/Jane|555/, 'the text itself is nowhere in the row');
+    ($row, $d) = $look->('?format=csv&client_id=9752');
+    is($row->{action}, 'audit.export', 'the CSV export: audit.export');
+    is($d->{client_id}, 9752, 'with its filters too');
 }
 
 # ---- CSV: names, neutralised -----------------------------------------------------------------

@@ -18,11 +18,14 @@ use Test::More;
 use PortalTest;
 use PortalTest::Admin;
 use PortalTest::Clients;
+use JSON::PP ();
 
 my @CLIENTS = (9751, 9752);
 my $ADDR = "LIKE '%.t15o\@example.test'";
 sub cleanup {
     db()->do("DELETE FROM outbox WHERE invitation_id IS NULL AND to_address $ADDR");
+    db()->do("DELETE FROM staff_clients WHERE username = 'champion5'");
+    db()->do("DELETE FROM staff WHERE username = 'champion5'");
     cleanup_clients(@CLIENTS);
     mail_replies();
 }
@@ -74,6 +77,7 @@ my %row = (
 );
 my %shown = (queued2 => 'queued', retrying2 => 'retrying', held => 'retrying');
 sub shown { $shown{ $_[0] } // $_[0] }
+sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef, $_[0]) }
 
 sub entries {
     my ($query, $name) = @_;
@@ -129,6 +133,117 @@ sub entries {
     is_deeply([keys %$c], [], 'client and another status: nothing');
     error_ok(staff(GET => '/admin/outbox?client_id=abc'), 400, 'invalid_parameter', '?client_id=abc');
     error_ok(staff(GET => '/admin/outbox?cursor=nonsense'), 400, 'invalid_cursor', '?cursor=nonsense');
+}
+
+# =====================================================================================
+# who sees what (issue 15): every page is an outbox.view audit row with its filters; a
+# champion who does not see all clients (champion5: client 9751 only) sees its clients'
+# emails and the test emails, nothing of another client's, not even that it exists
+# =====================================================================================
+sub outbox_views {
+    my ($mark) = @_;
+    return grep { $_->{action} eq 'outbox.view' } audit_since($mark);
+}
+sub detail_of { my $d = eval { JSON::PP::decode_json($_[0]{detail} // 'null') }; $d }
+{
+    my $dbh = db();
+    $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) VALUES ('champion5', 'Cy Caseload', 0, 1)");
+    $dbh->do("INSERT INTO staff_clients (username, client_id) VALUES ('champion5', 9751)");
+
+    # the audit row of every page: the filters and the rows shown, never an address
+    my $mark = audit_mark();
+    my $res = staff(GET => '/admin/outbox?limit=5');
+    my $d = json_ok($res, 200, 'admin: a page of 5') || {};
+    my @a = outbox_views($mark);
+    audit_row_ok(\@a, $res, { action => 'outbox.view', username => 'admin', client_id => undef,
+                             object_id => undef, result => 'ok' }, 'a page of the outbox');
+    is_deeply(detail_of($a[0] || {}), { rows => scalar(@{ $d->{entries} || [] }), status => undef, client_id => undef },
+              'outbox.view detail: {rows, status, client_id}');
+    unlike($a[0] ? $a[0]{detail} // '' : '', qr/@/, 'outbox.view detail: no address');
+    $mark = audit_mark();
+    $res = staff(GET => '/admin/outbox?client_id=9751&status=queued');
+    json_ok($res, 200, 'admin: ?client_id=9751&status=queued');
+    @a = outbox_views($mark);
+    audit_row_ok(\@a, $res, { action => 'outbox.view', username => 'admin', client_id => 9751,
+                             result => 'ok' }, 'a page of one client\'s emails');
+    is_deeply(detail_of($a[0] || {}), { rows => 1, status => 'queued', client_id => 9751 },
+              'its detail: one row, the filters');
+
+    # champion5: its client's emails and the test emails, through every page statement
+    error_ok(staff(GET => '/clients/9752', user => 'champion5'), 404, 'not_found',
+             'champion5 may not view client 9752');
+    for my $q ('', '?status=retrying', '?status=queued', '?status=failed', '?status=sending') {
+        my $p = json_ok(staff(GET => "/admin/outbox$q", user => 'champion5'), 200, "champion5: outbox$q") || {};
+        my @foreign = grep { defined $_->{client_id} && $_->{client_id} != 9751 } @{ $p->{entries} || [] };
+        ok(!@foreign, "champion5 outbox$q: no email of a client it may not view")
+            or diag explain [map { $_->{id} } @foreign];
+        my %ids = map { $_->{id} => 1 } @{ $p->{entries} || [] };
+        ok(!$ids{ $row{retrying} }, "champion5 outbox$q: not client 9752's email");
+        my @want = grep { $_ ne 'retrying' && ($q eq '' || "?status=" . shown($_) eq $q) } keys %row;
+        ok(!(grep { !$ids{ $row{$_} } } @want), "champion5 outbox$q: its client's and the test emails ("
+           . scalar(@want) . ')') or diag explain [grep { !$ids{ $row{$_} } } @want];
+    }
+    my $own = json_ok(staff(GET => '/admin/outbox?client_id=9751', user => 'champion5'), 200,
+                      'champion5: ?client_id=9751') || {};
+    is_deeply([map { $_->{id} } @{ $own->{entries} || [] }], [0 + $row{queued}], 'its own client\'s email');
+
+    # a client it may not view answers like no client at all, and is audited
+    $mark = audit_mark();
+    $res = staff(GET => '/admin/outbox?client_id=9752', user => 'champion5');
+    my $hidden = json_ok($res, 200, 'champion5: ?client_id=9752 (hidden)') || {};
+    my $none = json_ok(staff(GET => '/admin/outbox?client_id=987654', user => 'champion5'), 200,
+                       'champion5: ?client_id=987654 (no such client)') || {};
+    is_deeply([@$hidden{qw(entries next_cursor)}], [[], undef], 'the hidden client: an empty page');
+    is_deeply([@$hidden{qw(entries next_cursor)}], [@$none{qw(entries next_cursor)}],
+              'the same answer as for no such client');
+    unlike($res->content, qr/Cara|cara\.t15o/, 'not a word of the hidden client');
+    @a = outbox_views($mark);
+    audit_row_ok([$a[0] || ()], $res, { action => 'outbox.view', username => 'champion5',
+                                         client_id => 9752, result => 'ok' }, 'asking about the hidden client');
+    is_deeply(detail_of($a[0] || {}), { rows => 0, status => undef, client_id => 9752 }, 'its detail: 0 rows');
+
+    # retry and cancel of a hidden client's email: the 404 of a missing one, nothing changed
+    my $before = db_row($row{retrying});
+    for my $action (qw(retry cancel)) {
+        my $e = error_ok(staff(POST => "/admin/outbox/$row{retrying}/$action", user => 'champion5', json => {}),
+                         404, 'not_found', "champion5: $action client 9752's email: 404") || {};
+        my $m = error_ok(staff(POST => "/admin/outbox/987654321/$action", user => 'champion5', json => {}),
+                         404, 'not_found', "champion5: $action an unknown id: 404") || {};
+        delete $_->{request_id} for $e, $m;
+        is_deeply($e, $m, "$action: the same answer as for no such email");
+    }
+    is_deeply(db_row($row{retrying}), $before, 'the hidden email is unchanged');
+
+    # ?id=: one row, the settings screen following its test email; unaudited only
+    # when the page shows no client's email
+    $mark = audit_mark();
+    my $one = json_ok(staff(GET => "/admin/outbox?id=$row{sending}"), 200, '?id= of a test email') || {};
+    is_deeply([map { $_->{id} } @{ $one->{entries} || [] }], [0 + $row{sending}], '?id=: that row alone');
+    is($one->{entries}[0]{status}, 'sending', '?id=: its shown status');
+    is(scalar(outbox_views($mark)), 0, '?id= of a test email: no audit row (no client\'s data read)');
+    $res = staff(GET => "/admin/outbox?id=$row{queued}", user => 'champion5');
+    $one = json_ok($res, 200, '?id= of its client\'s email') || {};
+    is_deeply([map { $_->{id} } @{ $one->{entries} || [] }], [0 + $row{queued}], '?id=: the client\'s row');
+    @a = outbox_views($mark);
+    audit_row_ok(\@a, $res, { action => 'outbox.view', username => 'champion5', client_id => undef,
+                             object_id => $row{queued} }, '?id= of a client\'s email: audited');
+    is_deeply(detail_of($a[0] || {}), { rows => 1, status => undef, client_id => undef, id => 0 + $row{queued} },
+              'its detail names the row');
+    $one = json_ok(staff(GET => "/admin/outbox?id=$row{retrying}", user => 'champion5'), 200,
+                   '?id= of the hidden client\'s email') || {};
+    is_deeply($one->{entries}, [], '?id= of a hidden email: empty');
+    $one = json_ok(staff(GET => "/admin/outbox?id=$row{queued}&status=sent"), 200, '?id= and another status') || {};
+    is_deeply($one->{entries}, [], '?id= with a status it does not have: empty');
+    error_ok(staff(GET => '/admin/outbox?id=x'), 400, 'invalid_parameter', '?id=x');
+    error_ok(staff(GET => '/admin/outbox?id=0'), 400, 'invalid_parameter', '?id=0');
+
+    # with all_clients, the same champion sees every client's emails
+    $dbh->do("UPDATE staff SET all_clients = 1 WHERE username = 'champion5'");
+    my $all = json_ok(staff(GET => '/admin/outbox', user => 'champion5'), 200, 'champion5, all clients') || {};
+    my %ids = map { $_->{id} => 1 } @{ $all->{entries} || [] };
+    ok(!(grep { !$ids{$_} } values %row), 'an all_clients champion sees every row, client 9752\'s too');
+    $dbh->do("DELETE FROM staff_clients WHERE username = 'champion5'");
+    $dbh->do("DELETE FROM staff WHERE username = 'champion5'");
 }
 
 # =====================================================================================
@@ -203,7 +318,6 @@ sub entries {
 # =====================================================================================
 # who may: clinicians 403, CSRF, unknown ids
 # =====================================================================================
-sub db_row { db()->selectrow_hashref('SELECT * FROM outbox WHERE id = ?', undef, $_[0]) }
 {
     my $before = db_row($row{queued});
     for my $user (qw(clin1 clin2)) {

@@ -134,13 +134,19 @@
     "        AND n2.sort_key = " sk " AND n2.client_id = " x ") = 1 AND "
 #define NO_OTHER_WORD(x, sk) ""
 
-/* A client is visible to an active staff member who sees all clients, or to one
- * with a staff_clients row for it. */
-#define CLIENT_VISIBLE_TO \
+/* A client (id x) is visible to an active staff member who sees all clients, or to
+ * one with a staff_clients row for it. */
+#define CLIENT_ID_VISIBLE_TO(x) \
     "(EXISTS (SELECT 1 FROM staff s WHERE s.username = %s AND s.active = 1 " \
     "         AND s.all_clients = 1) " \
     " OR EXISTS (SELECT 1 FROM staff_clients sc WHERE sc.username = %s " \
-    "         AND sc.client_id = c.id)) "
+    "         AND sc.client_id = " x ")) "
+#define CLIENT_VISIBLE_TO CLIENT_ID_VISIBLE_TO("c.id")
+/* An outbox row whose client is x may be shown to a staff member (%s twice): one
+ * with no client (a champion's test email), or one whose client they may view */
+#define OUTBOX_CLIENT_VISIBLE_TO(x) \
+    "(" x " IS NULL OR " CLIENT_ID_VISIBLE_TO(x) ") "
+#define OUTBOX_VIEW_CLIENT "coalesce(i.client_id, o.client_id)"
 
 /* a pending invitation that is past its expiry, or whose latest email failed; a
  * pending password reset too (a new invitation means no active account is left) */
@@ -888,7 +894,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_COUNTS_PGSQL] = { "pm_outbox_counts_pgsql", SQL_OUTBOX_COUNTS(""),
         NCOLS(PM_COLS_OUTBOX_COUNT), .driver = "pgsql" },
     /* the outbox screen: newest first, keyset on id, optional shown status
-     * (PM_OUTBOX_SHOWN_STATUS) and client */
+     * (PM_OUTBOX_SHOWN_STATUS) and client; only rows the staff member (the last %s
+     * twice) may see, OUTBOX_CLIENT_VISIBLE_TO */
 #define OUTBOX_VIEW_FROM \
     " FROM outbox o LEFT JOIN invitations i ON i.id = o.invitation_id " \
     "LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) "
@@ -896,11 +903,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM
         "WHERE o.id < %lld AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s) "
         "  AND (%s IS NULL OR coalesce(i.client_id, o.client_id) = CAST(%s AS bigint)) "
+        "  AND " OUTBOX_CLIENT_VISIBLE_TO(OUTBOX_VIEW_CLIENT)
         "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
     /* the same for one client: from its invitations (invitations_by_client, then
      * outbox_by_invitation) and its address notices (outbox_by_client, migration
      * 028), not a walk down every outbox row (bench/console). Arguments: client,
-     * before, status, status, twice, then the limit. */
+     * before, status, status, twice, then the staff member twice and the limit. */
 #define OUTBOX_CLIENT_ROWS(from, where) \
     "SELECT o.id FROM " from " WHERE " where " = CAST(%s AS bigint) AND o.id < %lld " \
     "  AND (%s IS NULL OR " PM_OUTBOX_SHOWN_STATUS " = %s)"
@@ -909,6 +917,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE o.id IN (" OUTBOX_CLIENT_ROWS("invitations i JOIN outbox o ON o.invitation_id = i.id",
                                              "i.client_id")
         "  UNION ALL " OUTBOX_CLIENT_ROWS("outbox o", "o.client_id") ") "
+        "  AND " OUTBOX_CLIENT_VISIBLE_TO(OUTBOX_VIEW_CLIENT)
         "ORDER BY o.id DESC LIMIT CAST(%d AS integer)", NCOLS(PM_COLS_OUTBOX) },
     /* a shown status other than sent (failed, cancelled; queued, sending, retrying):
      * newest first down outbox_unsent (migration 022: stored status, id), not a walk
@@ -920,12 +929,18 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * PostgreSQL takes "expression = $2" to match 1 row in 200, and then sorted the
      * status's rows (a bitmap scan of all 3,000 failed emails, each joined to its
      * invitation and client: 19 ms) rather than read the index newest first and stop
-     * at the page (0.02 ms); as a CASE it counts on half */
+     * at the page (0.02 ms); as a CASE it counts on half. Whether the staff member
+     * (%s twice, after the status) may see the row is such a CASE too. */
+#define OUTBOX_ROW_CLIENT \
+    "coalesce((SELECT iv.client_id FROM invitations iv WHERE iv.id = o.invitation_id), " \
+    "         o.client_id)"
 #define SQL_OUTBOX_PAGE_STORED(stored) \
     "SELECT " COLUMNS(PM_COLS_OUTBOX) \
     " FROM (SELECT * FROM outbox o WHERE o.status <> 'sent' AND o.status = '" stored "' " \
     "         AND o.id < %lld " \
     "         AND CASE WHEN " PM_OUTBOX_SHOWN_STATUS " = %s THEN true ELSE false END " \
+    "         AND CASE WHEN " OUTBOX_CLIENT_VISIBLE_TO(OUTBOX_ROW_CLIENT) \
+    "                  THEN true ELSE false END " \
     "       ORDER BY o.id DESC LIMIT CAST(%d AS integer)) o " \
     "LEFT JOIN invitations i ON i.id = o.invitation_id " \
     "LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) ORDER BY o.id DESC"
@@ -934,7 +949,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_OUTBOX_PAGE_QUEUED] = { "pm_outbox_page_queued", SQL_OUTBOX_PAGE_STORED("queued"),
         NCOLS(PM_COLS_OUTBOX) },
     [PM_SQL_OUTBOX_GET] = { "pm_outbox_get",
-        "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM "WHERE o.id = %lld",
+        "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM "WHERE o.id = %lld "
+        "  AND " OUTBOX_CLIENT_VISIBLE_TO(OUTBOX_VIEW_CLIENT),
         NCOLS(PM_COLS_OUTBOX) },
     /* retry now (retrying or failed, not cancelled, no worker holding it): due at
      * %lld; the conditions are the claim's opposite, so a worker that claimed the

@@ -711,16 +711,63 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
     return OK;
 }
 
+/* an action's name as the trail writes them (client.emails_view), not free text */
+static int audit_action_word(const char *s)
+{
+    apr_size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz_.");
+
+    return n > 0 && n <= 64 && s[n] == '\0';
+}
+
+/* The filters a look at the trail used, for its own audit row's detail (not its
+ * client_id: a look at a client's trail is not one of that client's own rows, which
+ * it would then find among them): so that who looked at one client's trail (or one
+ * colleague's) can be accounted for. Typed text that is
+ * not a staff member's name or an action's is not kept (it could be anything, a
+ * client's name too): only that there was some ("other_username", "other_action"). */
+static apr_status_t audit_filters_json(pm_req *q, const audit_query *aq, json_t **out)
+{
+    apr_pool_t *p = q->r->pool;
+    json_t *d = pm_json_object(p);
+    apr_array_header_t *rows;
+
+    if (aq->client_id) {
+        pm_json_set_int(d, "client_id", apr_atoi64(aq->client_id));
+    }
+    else {
+        pm_json_set_null(d, "client_id");
+    }
+    if (aq->username
+        && pm_db_select(q->db, PM_SQL_STAFF_GET, &rows, aq->username) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    pm_json_set_str(d, "username", aq->username && rows->nelts ? aq->username : NULL);
+    if (aq->username && rows->nelts == 0) {
+        pm_json_set_bool(d, "other_username", 1);
+    }
+    pm_json_set_str(d, "action", aq->action && audit_action_word(aq->action) ? aq->action : NULL);
+    if (aq->action && !audit_action_word(aq->action)) {
+        pm_json_set_bool(d, "other_action", 1);
+    }
+    pm_json_set_str(d, "result", aq->result);       /* a word (parse_audit_query) */
+    pm_json_set_str(d, "from", aq->from > 0 ? pm_rfc3339(p, aq->from) : NULL);
+    pm_json_set_str(d, "before", aq->to < 9223372036854775807LL ? pm_rfc3339(p, aq->to) : NULL);
+    *out = d;
+    return APR_SUCCESS;
+}
+
 int pm_api_admin_audit(pm_req *q)
 {
     audit_query aq;
     apr_array_header_t *rows;
+    json_t *filters;
     int rc;
 
     if ((rc = parse_audit_query(q, &aq)) != PM_NEXT) {
         return rc;
     }
-    if (pm_audit(q, aq.csv ? "audit.export" : "audit.view", 0, 0, PM_AUDIT_OK, NULL)
+    if (audit_filters_json(q, &aq, &filters) != APR_SUCCESS
+        || pm_audit(q, aq.csv ? "audit.export" : "audit.view", 0, 0, PM_AUDIT_OK, filters)
         != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }

@@ -1,5 +1,6 @@
 /* pm_api_outbox.c — the delivery queue as people read it: the champions' outbox
- * (GET /admin/outbox, retry now, cancel) and one client's emails for anyone who may
+ * (GET /admin/outbox, retry now, cancel: the rows of the clients the champion may
+ * view and the test emails, audited) and one client's emails for anyone who may
  * view that client (GET /clients/{id}/emails). Each row's shown status is
  * PM_OUTBOX_SHOWN_STATUS's (pm_sql.c); the worker itself is pm_outbox.c. */
 #include "pm_api.h"
@@ -96,30 +97,38 @@ static json_t *outbox_entry_json(apr_pool_t *p, const pm_row *row)
 
 typedef struct {
     const char *status, *client_id;
+    const char *id;           /* one row (?id=: the settings screen following its test email) */
     const char *before;       /* keyset: ids below this */
     int limit;                /* rows a page shows (limit=, at most OUTBOX_PAGE) */
 } outbox_query;
 
+/* NULL or a positive row number */
+static int is_row_number(const char *s)
+{
+    char *end;
+
+    return s == NULL || (*s != '\0' && strtoll(s, &end, 10) > 0 && *end == '\0');
+}
+
 static int parse_outbox_query(pm_req *q, outbox_query *oq)
 {
     apr_table_t *args = NULL;
-    long long id;
-    char *end;
     int rc;
 
     ap_args_to_table(q->r, &args);
     oq->status = apr_table_get(args, "status");
     oq->client_id = apr_table_get(args, "client_id");
+    oq->id = apr_table_get(args, "id");
     oq->before = "9223372036854775807";
     if (oq->status && !known_outbox_status(oq->status)) {
         return pm_http_bad_parameter(q, "status", "status must be queued, sending, retrying, "
                                      "sent, failed or cancelled.");
     }
-    if (oq->client_id) {
-        id = strtoll(oq->client_id, &end, 10);
-        if (*oq->client_id == '\0' || *end != '\0' || id <= 0) {
-            return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
-        }
+    if (!is_row_number(oq->client_id)) {
+        return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
+    }
+    if (!is_row_number(oq->id)) {
+        return pm_http_bad_parameter(q, "id", "id must be an email's number.");
     }
     if ((rc = pm_api_read_limit(q, apr_table_get(args, "limit"), OUTBOX_PAGE, OUTBOX_PAGE,
                                 &oq->limit)) != PM_NEXT) {
@@ -145,22 +154,83 @@ static json_t *outbox_counts_json(const apr_array_header_t *counts)
     return c;
 }
 
+/* Does the one row ?id= read pass the page's other filters? */
+static int outbox_row_matches(const outbox_query *oq, const pm_row *row)
+{
+    const char *client = pm_row_str(row, OUTBOX_CLIENT_ID);
+
+    return pm_row_int(row, OUTBOX_ID, 0) < apr_atoi64(oq->before)
+           && (!oq->status || strcmp(pm_row_str(row, OUTBOX_STATUS), oq->status) == 0)
+           && (!oq->client_id || (client && strcmp(client, oq->client_id) == 0));
+}
+
+/* The page's rows, only those the staff member may see (the statements'
+ * OUTBOX_CLIENT_VISIBLE_TO: a client they may view, or none). */
 static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_header_t **rows)
 {
-    const char *limit = pm_arg_int(q->r->pool, oq->limit + 1);
+    const char *limit = pm_arg_int(q->r->pool, oq->limit + 1), *who = q->staff->username;
+    apr_status_t rv;
 
+    if (oq->id) {
+        if ((rv = pm_db_select(q->db, PM_SQL_OUTBOX_GET, rows, oq->id, who, who)) == APR_SUCCESS
+            && (*rows)->nelts == 1 && !outbox_row_matches(oq, pm_first_row(*rows))) {
+            (*rows)->nelts = 0;
+        }
+        return rv;
+    }
     if (oq->client_id) {                      /* from the client's own invitations */
         return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_CLIENT, rows, oq->client_id, oq->before,
                             oq->status, oq->status, oq->client_id, oq->before, oq->status,
-                            oq->status, limit);
+                            oq->status, who, who, limit);
     }
     if (oq->status && strcmp(oq->status, "sent") != 0) {    /* the few stored that way */
         int failed = !strcmp(oq->status, "failed") || !strcmp(oq->status, "cancelled");
         return pm_db_select(q->db, failed ? PM_SQL_OUTBOX_PAGE_FAILED : PM_SQL_OUTBOX_PAGE_QUEUED,
-                            rows, oq->before, oq->status, limit);
+                            rows, oq->before, oq->status, who, who, limit);
     }
     return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE, rows, oq->before, oq->status, oq->status,
-                        oq->client_id, oq->client_id, limit);
+                        oq->client_id, oq->client_id, who, who, limit);
+}
+
+/* How many of the page's shown rows are a client's (an invitation, a reset, a notice) */
+static int outbox_client_rows(const apr_array_header_t *rows, int limit)
+{
+    int i, n = 0;
+
+    for (i = 0; i < rows->nelts && i < limit; i++) {
+        n += pm_row_str(&APR_ARRAY_IDX(rows, i, pm_row), OUTBOX_CLIENT_ID) != NULL;
+    }
+    return n;
+}
+
+/* Each page of the outbox is PHI read (clients' names and addresses): an outbox.view
+ * row with the filters and how many rows it showed, never an address. A page that
+ * is empty or denied writes one too (who asked about which client). The one
+ * exception: ?id= of a row with no client (a test email being followed, once a
+ * second) reads nothing of a client's and writes nothing. */
+static apr_status_t audit_outbox_page(pm_req *q, const outbox_query *oq,
+                                      const apr_array_header_t *rows)
+{
+    int shown = rows->nelts < oq->limit ? rows->nelts : oq->limit;
+    json_t *detail;
+
+    if (oq->id && outbox_client_rows(rows, oq->limit) == 0) {
+        return APR_SUCCESS;
+    }
+    detail = pm_json_object(q->r->pool);
+    pm_json_set_int(detail, "rows", shown);
+    pm_json_set_str(detail, "status", oq->status);
+    if (oq->client_id) {
+        pm_json_set_int(detail, "client_id", apr_atoi64(oq->client_id));
+    }
+    else {
+        pm_json_set_null(detail, "client_id");
+    }
+    if (oq->id) {
+        pm_json_set_int(detail, "id", apr_atoi64(oq->id));
+    }
+    return pm_audit(q, "outbox.view", oq->client_id ? apr_atoi64(oq->client_id) : 0,
+                    oq->id ? apr_atoi64(oq->id) : 0, PM_AUDIT_OK, detail);
 }
 
 /* doc with the page's entries and its next_cursor, answered 200 */
@@ -193,7 +263,8 @@ int pm_api_admin_outbox(pm_req *q)
     if (pm_db_select(q->db, pm_db_is_pgsql(q->db) ? PM_SQL_OUTBOX_COUNTS_PGSQL
                                                   : PM_SQL_OUTBOX_COUNTS, &counts,
                      pm_arg_int(p, pm_now_sec(q->r) - 7 * 86400)) != APR_SUCCESS
-        || outbox_page(q, &oq, &rows) != APR_SUCCESS) {
+        || outbox_page(q, &oq, &rows) != APR_SUCCESS
+        || audit_outbox_page(q, &oq, rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     doc = pm_json_object(p);
@@ -205,36 +276,40 @@ int pm_api_admin_outbox(pm_req *q)
 /* ---- POST /admin/outbox/{id}/retry, /admin/outbox/{id}/cancel --------------------------- */
 
 /* One outbox row changed by `stmt` (whose conditions say which statuses allow it):
- * 200 with the row as it is now, 404 for no such row, 409 when its status (read
- * after the refusal, so a worker's claim in between is what it shows) does not
- * allow the change. The change and its audit row commit together. */
+ * 200 with the row as it is now, 404 for no such row or one of a client the
+ * champion may not view (the same answer), 409 when its status (read after the
+ * refusal, so a worker's claim in between is what it shows) does not allow the
+ * change. The change and its audit row commit together. */
 static int change_outbox_row(pm_req *q, pm_sql_id stmt, const char *action,
                              const char *allowed)
 {
     apr_pool_t *p = q->r->pool;
-    const char *id = pm_arg_int(p, q->ids[0]), *status, *before = NULL;
+    const char *id = pm_arg_int(p, q->ids[0]), *who = q->staff->username;
+    const char *status, *before;
     apr_array_header_t *rows;
     long long client_id;
     json_t *detail;
     int changed = 0;
 
-    /* what it was, for the audit row (the change below still decides by its WHERE) */
+    /* whether it may be seen, and what it was for the audit row (the change below
+     * still decides by its WHERE) */
     if (pm_db_begin(q->db) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id) != APR_SUCCESS) {
-        pm_db_rollback(q->db);
-        return pm_http_db_unavailable(q);
-    }
-    before = rows->nelts == 1 ? pm_row_str(pm_first_row(rows), OUTBOX_STATUS) : NULL;
-    if ((stmt == PM_SQL_OUTBOX_RETRY_NOW
-         ? pm_db_exec(q->db, stmt, &changed, pm_arg_int(p, pm_now_sec(q->r)), id)
-         : pm_db_exec(q->db, stmt, &changed, id)) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id) != APR_SUCCESS) {
+        || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id, who, who) != APR_SUCCESS) {
         pm_db_rollback(q->db);
         return pm_http_db_unavailable(q);
     }
     if (rows->nelts != 1) {
         pm_db_rollback(q->db);
         return pm_http_send_error(q, HTTP_NOT_FOUND, "not_found", "There is no such email.", NULL);
+    }
+    before = pm_row_str(pm_first_row(rows), OUTBOX_STATUS);
+    if ((stmt == PM_SQL_OUTBOX_RETRY_NOW
+         ? pm_db_exec(q->db, stmt, &changed, pm_arg_int(p, pm_now_sec(q->r)), id)
+         : pm_db_exec(q->db, stmt, &changed, id)) != APR_SUCCESS
+        || pm_db_select(q->db, PM_SQL_OUTBOX_GET, &rows, id, who, who) != APR_SUCCESS
+        || rows->nelts != 1) {
+        pm_db_rollback(q->db);
+        return pm_http_db_unavailable(q);
     }
     status = pm_row_str(pm_first_row(rows), OUTBOX_STATUS);
     client_id = pm_row_int(pm_first_row(rows), OUTBOX_CLIENT_ID, 0);
@@ -281,7 +356,7 @@ int pm_api_client_emails(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
     apr_table_t *args = NULL;
-    outbox_query oq = { NULL, NULL, "9223372036854775807", OUTBOX_PAGE };
+    outbox_query oq = { NULL, NULL, NULL, "9223372036854775807", OUTBOX_PAGE };
     apr_array_header_t *rows;
     const pm_row *client;
     json_t *doc;
