@@ -700,13 +700,15 @@ async function sendTestEmail(form, button) {
   });
 }
 
-// Follow the test email through the delivery queue until it is sent or fails.
+// Follow the test email through the delivery queue until it is sent or fails: its own
+// row (?id=), not a page of every client's emails (a test email is no client's, so
+// following it writes no audit row either).
 async function watchTestEmail(seq, id, to) {
   for (let i = 0; i < TEST_POLL_LIMIT && seq === state.testSeq; i += 1) {
     await new Promise((r) => setTimeout(r, TEST_POLL_MS));
     let entry = null;
     try {
-      const q = await api('GET', 'admin/outbox');
+      const q = await api('GET', 'admin/outbox?id=' + encodeURIComponent(id));
       entry = (q.entries || []).find((e) => e.id === id) || null;
     } catch {
       entry = null;

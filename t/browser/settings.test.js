@@ -669,6 +669,10 @@ describe('settings page', () => {
     assert.deepEqual(JSON.parse(req.body), { to: 'champion@example.org', kind: 'representative', language: 'en' });
     assert.equal(req.headers['x-requested-with'], 'portal-manager');
     assert.equal(server.outbox.at(-1).kind, 'representative');
+    // following it asks for its own row, not a page of every client's emails
+    const polls = server.requests.filter((r) => r.method === 'GET' && r.path.includes('/admin/outbox'));
+    assert.ok(polls.length > 0, 'the page followed the test email');
+    for (const p of polls) assert.equal(p.path, '/portal-manager/api/admin/outbox?id=' + server.outbox.at(-1).id);
 
     await to.fill('nobody@bounce.example');
     await send.click();

@@ -864,11 +864,13 @@ export async function startFakeServer(options = {}) {
       // stored statuses: retrying and sending are stored queued, cancelled failed
       for (const e of outbox) counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed', sent: 'sent_last_7_days' }[e.status] || e.status] += 1;
       const status = query.get('status');
+      const id = query.get('id');         // ?id=: that one row (the settings screen's test email)
       const limit = Number(query.get('limit')) || 100;
       return [200, {
         // like the module: counts stop at counts_cap (opts.outboxCounts: as a full outbox shows them)
         counts: opts.outboxCounts || counts, counts_cap: 100,
-        entries: outbox.filter((e) => !status || e.status === status).slice().reverse().slice(0, limit).map(outboxEntry),
+        entries: outbox.filter((e) => (!status || e.status === status) && (!id || e.id === Number(id)))
+          .slice().reverse().slice(0, limit).map(outboxEntry),
       }];
     }
     // like the module: retry a retrying or failed email, cancel a queued or retrying one;
