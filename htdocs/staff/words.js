@@ -33,6 +33,7 @@ export const ACTION_WORDS = {
   'account.password_reset': 'Password reset link sent',
   'account.password_reset_done': 'Password reset',
   'account.password_reset_verify_failed': 'Wrong date of birth entered (password reset)',
+  'outbox.view': 'Outbox viewed',
   'outbox.retry': 'Email retried',
   'outbox.cancel': 'Email cancelled',
   'audit.view': 'Audit trail viewed',
@@ -49,5 +50,14 @@ export const ACTION_WORDS = {
   'settings.update': 'Settings changed',
   'settings.test_email': 'Test email sent',
   'staff.preferences': 'Staff preferences changed',
+  'staff.add': 'Staff member added (admin tool)',
+  'staff.update': 'Staff member changed (admin tool)',
+  'staff.grant': 'Client added to a caseload (admin tool)',
+  'staff.revoke': 'Client taken off a caseload (admin tool)',
+  'staff.disable': 'Staff member turned off (admin tool)',
+  'staff.enable': 'Staff member turned on (admin tool)',
+  'staff.caseload_sync': 'Caseloads synced (admin tool)',
+  'client.list': 'Client list printed (admin tool)',
+  'client.import': 'Clients imported (admin tool)',
 };
 export const RESULT_WORDS = { ok: 'Done', denied: 'Refused', error: 'Failed', failed: 'Failed' };
