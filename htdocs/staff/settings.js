@@ -16,8 +16,13 @@ import {
 
 const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'appointment_requests', 'payments', 'forms'];
 const LOGO_MAX_BYTES = 100 * 1024;
+// following a test email: every second; after a minute still queued (it waits its turn
+// behind invitations, at the practice's emails per minute) the page says so and checks
+// every 10 seconds, for half an hour at most
 const TEST_POLL_MS = 1000;
-const TEST_POLL_LIMIT = 60;
+const TEST_POLL_SLOW_MS = 10000;
+const TEST_WAIT_SAY_MS = 60000;
+const TEST_WATCH_MS = 30 * 60000;
 // offered for the time zone when the browser cannot list the zones it knows
 const COMMON_TIME_ZONES = [
   'America/New_York', 'America/Chicago', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles',
@@ -112,7 +117,10 @@ function errorText(err) {
   if (err.code === 'csrf') return 'The request was blocked for security reasons. Reload the page and try again.';
   if (err.code === 'not_staff') return 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.';
   if (err.code === 'network') return 'Could not reach the server. Check the network connection and try again.';
-  if (err.status === 401) return 'You are not signed in. Reload the page to sign in.';
+  if (err.status === 401) {
+    return 'You are not signed in any more. What you typed is still here: open the staff page in a new tab, '
+      + 'sign in there, then come back and save again.';
+  }
   if (err.status === 403) return 'Only portal administrators can change the client portal settings.';
   if (err.status === 413) return 'That is too large to save. A logo can be at most 100 KB.';
   if (err.status === 503 || err.code === 'database_unavailable') return 'The system is busy or temporarily unavailable. Please try again in a minute.';
@@ -520,6 +528,22 @@ function localProblems(section) {
   return problems;
 }
 
+// A change that takes the portal away from every client, or representatives from every
+// family, is asked about first (it saved as quietly as a colour).
+function bigChangeQuestion(body) {
+  const asks = [];
+  if (body.modules && Object.values(body.modules).every((on) => !on)) {
+    asks.push('Turn off every portal module? Clients and representatives who sign in to the portal '
+      + 'will find nothing they can use there.');
+  }
+  if (body.representatives_enabled === false) {
+    asks.push('Stop inviting client representatives? Staff will no longer be able to add a representative '
+      + 'or invite one again. Invitations already sent can still be answered, and representatives who '
+      + 'have a portal account keep it (turn one off on the client\'s page).');
+  }
+  return asks.join('\n\n');
+}
+
 async function saveSection(section, button) {
   const form = formOf(section);
   const def = SECTIONS[section];
@@ -538,6 +562,11 @@ async function saveSection(section, button) {
   }
   const body = {};
   for (const name of names) body[name] = pageValue(name);
+  const question = bigChangeQuestion(body);
+  if (question && !window.confirm(question)) {
+    announce(def.name + ' not saved.');
+    return;
+  }
   await busy(button, async () => {
     try {
       const doc = await api('PUT', 'admin/settings', body);
@@ -704,8 +733,10 @@ async function sendTestEmail(form, button) {
 // row (?id=), not a page of every client's emails (a test email is no client's, so
 // following it writes no audit row either).
 async function watchTestEmail(seq, id, to) {
-  for (let i = 0; i < TEST_POLL_LIMIT && seq === state.testSeq; i += 1) {
-    await new Promise((r) => setTimeout(r, TEST_POLL_MS));
+  const started = Date.now();
+  let said = false;
+  while (seq === state.testSeq && Date.now() - started < TEST_WATCH_MS) {
+    await new Promise((r) => setTimeout(r, said ? TEST_POLL_SLOW_MS : TEST_POLL_MS));
     let entry = null;
     try {
       const q = await api('GET', 'admin/outbox?id=' + encodeURIComponent(id));
@@ -725,7 +756,22 @@ async function watchTestEmail(seq, id, to) {
       announce('The test email could not be delivered.');
       return;
     }
+    if (!said && Date.now() - started >= TEST_WAIT_SAY_MS) {
+      said = true;
+      showTestWaiting(to);
+    }
   }
+}
+
+// A test email still queued after a minute is waiting its turn, not lost: say so (the
+// page went on saying "queued; sending…" for ever) and where to see it.
+function showTestWaiting(to) {
+  const text = 'The test email to ' + to + ' is still waiting its turn: emails go out at the '
+    + 'practice\'s pace (Emails per minute, under Email delivery), and emails queued before it go first. '
+    + 'This page keeps checking. ';
+  showTestResult(text, 'info');
+  $('test-result').append(h('a', { href: 'outbox.html', text: 'See it in the Outbox' }));
+  announce('The test email is still waiting its turn in the Outbox.');
 }
 
 // ---- start ----------------------------------------------------------------------------------------------

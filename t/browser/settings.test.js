@@ -443,13 +443,32 @@ describe('settings page', () => {
       modules: { messaging: true, statements: true, statement_email_notifications: true, appointment_requests: true, payments: false, forms: true },
     });
     await page.getByRole('checkbox', { name: /Staff can invite client representatives/ }).uncheck();
+    // turning representatives off is asked first: "no" saves nothing
+    let question = null;
+    page.once('dialog', (d) => { question = d.message(); d.dismiss(); });
+    const sent = puts().length;
+    await page.getByRole('button', { name: 'Save modules' }).click();
+    await page.locator('#status').filter({ hasText: 'Portal modules not saved.' }).waitFor();
+    assert.match(question || '', /^Stop inviting client representatives\?.*already sent can still be answered/s);
+    assert.equal(puts().length, sent, 'dismissed: nothing sent');
     // the first save's status still reads "saved": wait for this save's PUT itself
+    page.once('dialog', (d) => d.accept());
     await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().endsWith('/api/admin/settings')),
       page.getByRole('button', { name: 'Save modules' }).click(),
     ]);
     assert.deepEqual(lastPut(), { representatives_enabled: false });
     assert.equal(server.settings().modules.payments, false);
+
+    // every module off: asked too (a colour change is not)
+    for (const m of ['Send and receive secure messages', 'Make payments']) await page.getByRole('checkbox', { name: m }).uncheck();
+    for (const box of await page.locator('#modules-form input[name^="modules."]').all()) await box.uncheck();
+    question = null;
+    page.once('dialog', (d) => { question = d.message(); d.dismiss(); });
+    await page.getByRole('button', { name: 'Save modules' }).click();
+    await page.locator('#status').filter({ hasText: 'Portal modules not saved.' }).waitFor();
+    assert.match(question || '', /^Turn off every portal module\?/);
+    await page.locator('#modules-form [data-undo]').click();
 
     // nothing changed: nothing sent
     const before = puts().length;
@@ -680,6 +699,38 @@ describe('settings page', () => {
     await checkA11y(page, 'settings test email failed');
     assertNoProblems(page);
     await page.context().close();
+  });
+
+  // The page followed a test email for 60 s and then said "queued; sending…" for ever, while
+  // it waited its turn behind invitations at the practice's emails per minute.
+  test('a test email still queued after a minute: the page says it waits its turn, links the Outbox, and keeps checking', async () => {
+    resetSettings();
+    const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.clock.install();
+    await page.goto(server.baseURL + '/portal-manager/settings.html');
+    await page.locator('#settings:not([hidden])').waitFor();
+    // the email stays queued while the page looks (the row as the API gives it)
+    const queued = { entries: [{ id: 0, status: 'queued', attempts: 0, last_error: null }], counts: {}, counts_cap: 100 };
+    server.inject({ method: 'GET', path: /^admin\/outbox$/, status: 200, body: queued, times: 1000 });
+    await page.getByLabel('Email address').fill('champion@example.org');
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    await page.locator('#test-result').filter({ hasText: 'queued; sending' }).waitFor();
+    const id = server.outbox.at(-1).id;
+    queued.entries[0].id = id;
+    await page.clock.runFor(30000);
+    assert.match(await page.locator('#test-result').textContent(), /queued; sending/, 'half a minute: still "sending"');
+    await page.clock.fastForward(31000);
+    await page.locator('#test-result').filter({ hasText: 'is still waiting its turn' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'See it in the Outbox' }).getAttribute('href'), 'outbox.html');
+    // ... and it keeps checking: once the email is out, it says so
+    server.clearInjected();
+    server.outbox.at(-1).status = 'sent';
+    await page.clock.fastForward(11000);
+    await page.locator('#test-result').filter({ hasText: 'Test email sent to champion@example.org.' }).waitFor();
+    await checkA11y(page, 'settings test email waiting');
+    assertNoProblems(page);
+    await context.close();
   });
 
   test('not an admin: no settings link, a clear message, and the API refuses', async () => {
