@@ -23,7 +23,7 @@ my $CHART = "RSE-$$";
 
 sub ours {
     @{ tdb()->selectcol_arrayref("SELECT id FROM clients WHERE external_id LIKE 'RSE-%' "
-                                 . "OR last_name = 'Frontdeskova' ORDER BY id") };
+                                 . "OR last_name IN ('Frontdeskova', 'FRONTDESKOVA-LEE') ORDER BY id") };
 }
 cleanup_clients(ours());
 END { eval { cleanup_clients(ours()); 1 } or warn "cleanup: $@" }
@@ -129,6 +129,27 @@ is(lc(client_row()->{email} // ''), lc $desk, 'the staff\'s address stands');
     is(counts(sync($ehr2, 'first sync after the upgrade, an address that differs')),
        'added=0 updated=1 unchanged=0', 'the roster\'s address wins when it never said before');
     is(lc(client_row()->{email} // ''), lc $ehr2, 'as before migration 029');
+}
+
+# ---- an EHR that exports capitals does not overwrite the names staff see ----------------------------
+{
+    $c = client_row();
+    my $csv = $HEADER . join(',', $CHART, 'DESMA', 'FRONTDESKOVA', '1979-04-12', $ehr2) . "\n";
+    my $d = json_ok(staff(PUT => '/admin/roster', body => $csv, content_type => 'text/csv'), 200,
+                    'the EHR sends the name in capitals');
+    is(counts($d), 'added=0 updated=0 unchanged=1', 'capitals only: unchanged');
+    my ($first, $last) = tdb()->selectrow_array('SELECT first_name, last_name FROM clients WHERE id = ?',
+                                                 undef, $c->{id});
+    is("$first $last", 'Desma Frontdeskova', 'the stored spelling stays');
+    $csv = $HEADER . join(',', $CHART, 'DESMA', 'FRONTDESKOVA-LEE', '1979-04-12', $ehr2) . "\n";
+    $d = json_ok(staff(PUT => '/admin/roster', body => $csv, content_type => 'text/csv'), 200,
+                 'the EHR changes the last name, in capitals');
+    is(counts($d), 'added=0 updated=1 unchanged=0', 'a real change is an update');
+    ($first, $last) = tdb()->selectrow_array('SELECT first_name, last_name FROM clients WHERE id = ?',
+                                              undef, $c->{id});
+    is("$first $last", 'Desma FRONTDESKOVA-LEE', 'the changed name is taken as sent; the first name keeps its case');
+    my $found = json_ok(staff(POST => '/clients/search', json => { q => 'frontdeskova-lee' }), 200, 'search');
+    ok((grep { $_->{id} == $c->{id} } @{ $found->{clients} || [] }), 'found by the new name (its keys were made again)');
 }
 
 # the later tests (admin_roster's mass-discharge guard) count named clients

@@ -425,3 +425,20 @@ int pm_collate_ranges_match(const apr_array_header_t *ranges, const apr_array_he
     return assign((const char *const *)ranges->elts, ranges->nelts / 2, 0,
                   (const char *const *)name_keys->elts, name_keys->nelts, 0);
 }
+
+int pm_collate_same_but_case(const char *a, const char *b)
+{
+    UChar ua[WORD_MAX_UCHARS], ub[WORD_MAX_UCHARS];
+    int32_t la = 0, lb = 0;
+    UErrorCode err = U_ZERO_ERROR;
+
+    if (a == NULL || b == NULL || strcmp(a, b) == 0) {
+        return 0;
+    }
+    u_strFromUTF8(ua, WORD_MAX_UCHARS, &la, a, -1, &err);
+    u_strFromUTF8(ub, WORD_MAX_UCHARS, &lb, b, -1, &err);
+    if (U_FAILURE(err) || err == U_STRING_NOT_TERMINATED_WARNING) {
+        return 0;                       /* too long for the buffers: not judged */
+    }
+    return u_strCaseCompare(ua, la, ub, lb, U_FOLD_CASE_DEFAULT, &err) == 0 && U_SUCCESS(err);
+}

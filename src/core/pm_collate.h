@@ -34,6 +34,11 @@ pm_collator *pm_collate_sorter(apr_pool_t *p, const char *locale);
 apr_array_header_t *pm_collate_words(apr_pool_t *p, const char *text, const char *separators,
                                      int max);
 
+/* 1 when a and b (UTF-8) are the same text but for letter case (Unicode full case
+ * folding: "SMITH" and "Smith", "JOSÉ" and "José", "STRASSE" and "Straße"), 0 when
+ * they differ otherwise or are the same bytes. Accents and apostrophes count. */
+int pm_collate_same_but_case(const char *a, const char *b);
+
 /* Query words: split at spaces, commas and hyphens. Name words: the first and
  * last name split at spaces and hyphens. */
 apr_array_header_t *pm_collate_query_words(apr_pool_t *p, const char *q);

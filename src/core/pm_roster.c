@@ -6,6 +6,7 @@
 #include "pm_audit_chain.h"
 #include "pm_settings_def.h"
 #include "pm_client_keys.h"
+#include "pm_collate.h"
 #include "pm_text.h"
 #include "pm_token.h"
 
@@ -316,8 +317,26 @@ static apr_status_t note_roster_email(roster_sync *s, const pm_row *c, const pm_
                       pm_row_str(c, ROSTER_ID));
 }
 
-static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_roster_entry *e)
+/* The entry with the stored names where it differs from them in letter case only: an
+ * EHR that exports capitals (SMITH, JOHN) does not overwrite the names staff see and
+ * emails greet with ("Dear JOHN"); a real change of spelling is taken. */
+static pm_roster_entry keep_stored_case(const pm_row *c, const pm_roster_entry *e)
 {
+    pm_roster_entry k = *e;
+    const char *first = pm_row_str(c, ROSTER_FIRST_NAME), *last = pm_row_str(c, ROSTER_LAST_NAME);
+
+    if (pm_collate_same_but_case(first, e->first_name)) {
+        k.first_name = first;
+    }
+    if (pm_collate_same_but_case(last, e->last_name)) {
+        k.last_name = last;
+    }
+    return k;
+}
+
+static apr_status_t update_client(roster_sync *s, const pm_row *c, const pm_roster_entry *in)
+{
+    const pm_roster_entry kept = keep_stored_case(c, in), *e = &kept;
     const char *id = pm_row_str(c, ROSTER_ID);
     const char *language = e->preferred_language ? e->preferred_language
                                                  : pm_row_str(c, ROSTER_LANGUAGE);

@@ -428,7 +428,8 @@ is "$(tail -n1 <<<"$out")" "added 695, updated 5, unchanged 0, discharged 0" \
    "unnamed over batches: five unnamed clients named, the rest added"
 is "$(sql "$UDB" "SELECT external_id FROM clients WHERE id IN ($kim, $sam, $pat, $dup, $cross) ORDER BY id" | tr '\n' ,)" \
    "U-3,U-200,U-500,U-10,U-20," "unnamed over batches: each by its own entry (first batch, a later statement of it, second batch)"
-is "$(sql "$UDB" "SELECT first_name FROM clients WHERE id = $kim")" "KIM" "unnamed over batches: with the EHR's spelling"
+is "$(sql "$UDB" "SELECT first_name FROM clients WHERE id = $kim")" "Kim" \
+   "unnamed over batches: the typed spelling stays where the EHR's differs in case only (KIM)"
 is "$(sql "$UDB" "SELECT count(*) FROM clients WHERE external_id IN ('U-11', 'U-300') AND id NOT IN ($dup, $cross)")" 2 \
    "the same name again (same batch, or a later one): a new client, not the one just named"
 is "$(sql "$UDB" "SELECT coalesce(external_id, 'none') FROM clients WHERE last_name = 'Person'")" "none" \

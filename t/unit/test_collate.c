@@ -197,6 +197,15 @@ int main(void)
     ok(pm_collate_same(m, pool, "Σωκράτης", "ΣΩΚΡΑΤΗΣ"), "same name: Greek, final sigma");
     ok(!pm_collate_same(m, pool, "Ann", "Anne"), "not the same name: a letter more");
     ok(!pm_collate_same(m, pool, "Иван", "Иванова"), "not the same name: Cyrillic prefix");
+    ok(pm_collate_same_but_case("SMITH", "Smith"), "same but case: capitals");
+    ok(pm_collate_same_but_case("JOSÉ", "José"), "same but case: accented capitals");
+    ok(pm_collate_same_but_case("STRASSE", "Straße"), "same but case: full folding (ß)");
+    ok(pm_collate_same_but_case("ΣΩΚΡΑΤΗΣ", "Σωκράτης") == 0, "not same but case: Greek accent differs");
+    ok(pm_collate_same_but_case("ΣΩΚΡΆΤΗΣ", "Σωκράτης"), "same but case: Greek, final sigma");
+    ok(!pm_collate_same_but_case("JOSE", "José"), "not same but case: an accent added is a change");
+    ok(!pm_collate_same_but_case("O'BRIEN", "OBrien"), "not same but case: an apostrophe counts");
+    ok(!pm_collate_same_but_case("Smith", "Smith"), "not same but case: the same bytes");
+    ok(!pm_collate_same_but_case(NULL, "Smith"), "not same but case: nothing stored");
     {
         /* pm_collate_same_key: equal exactly when pm_collate_same says one name */
         static const char *const names[] = {
