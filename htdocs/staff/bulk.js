@@ -30,6 +30,8 @@ const REASON_TEXT = {
 const bulk = {
   clients: [],          // the clients listed, in list order
   names: new Map(),     // client id → "Last, First"
+  noEmail: new Set(),   // clients a send skipped for having no address (this page's
+                        // visit): listed, not ticked at first, and said why
   query: () => '',
   words: {},            // portal status → words
   errorText: (err) => err.message,
@@ -83,15 +85,18 @@ async function findClients() {
 function clientItem(c) {
   const id = 'bulk-c-' + c.id;
   const look = NEEDS_A_LOOK.includes(c.portal_status);
+  const noEmail = !look && bulk.noEmail.has(c.id);
   const status = bulk.words[c.portal_status] || c.portal_status;
+  const why = look ? 'Reinvite on the client’s own page, after checking with them.'
+    : noEmail ? 'Skipped earlier: no email address was on file. Add one on the client’s page first.' : null;
   return h('li', null,
     h('label', { for: id },
       h('input', {
-        type: 'checkbox', id, value: String(c.id), checked: c.portal_status === 'not_invited', disabled: look,
-        'aria-describedby': look ? id + '-why' : null, onchange: updateCount,
+        type: 'checkbox', id, value: String(c.id), checked: c.portal_status === 'not_invited' && !noEmail,
+        disabled: look, 'aria-describedby': why ? id + '-why' : null, onchange: updateCount,
       }),
       h('span', null, listName(c) + ' ', h('span', { class: 'bulk-status', text: '(' + status + ')' }))),
-    look ? h('p', { class: 'hint', id: id + '-why', text: 'Reinvite on the client’s own page, after checking with them.' }) : null);
+    why ? h('p', { class: 'hint', id: id + '-why', text: why }) : null);
 }
 
 function renderList() {
@@ -157,6 +162,7 @@ function summaryWords(queued, skipped) {
 }
 
 function showResults(results) {
+  for (const r of results) if (r.reason === 'no_email') bulk.noEmail.add(r.client_id);
   const queued = results.filter((r) => r.result === 'queued').length;
   const skipped = results.length - queued;
   const summary = summaryWords(queued, skipped);

@@ -1543,9 +1543,15 @@ describe('staff page', () => {
     await checkA11y(page, 'bulk invite results');
     await screenshot(page, 'staff-bulk-results');
 
-    // the same search again: Ava has an invitation waiting now, so she is not offered
+    // the same search again: Ava has an invitation waiting now, so she is not offered; Ben,
+    // skipped for having no address, is listed but not ticked again, and says why
     await page.getByRole('button', { name: 'Select clients without a portal account' }).click();
-    await page.getByRole('group', { name: /2 clients without a portal account/ }).waitFor();
+    const again = page.getByRole('group', { name: /2 clients without a portal account/ });
+    await again.waitFor();
+    assert.equal(await again.getByRole('checkbox', { name: /Quill, Ben/ }).isChecked(), false, 'Ben not ticked again');
+    assert.equal(await again.getByRole('checkbox', { name: /Quill, Eve/ }).isChecked(), true, 'Eve still offered');
+    assert.equal(await page.locator('#bulk-c-902-why').textContent(), 'Skipped earlier: no email address was on file. Add one on the client’s page first.');
+    await page.locator('#bulk-count').filter({ hasText: '1 client selected.' }).waitFor();
     assertNoProblems(page);
     await page.context().close();
   });
