@@ -256,6 +256,10 @@ for my $user (qw(clin1 clin2)) {
                     other_action => JSON::PP::true(), result => undef, from => undef, before => undef },
               'free text in username/action: not recorded, only flagged');
     unlike($row->{detail} // '', qr/Jane|555/, 'the text itself is nowhere in the row');
+    # a surname alone, as the page sends it (lower-cased): letters only, yet not an action's name
+    ($row, $d) = $look->('?action=garcia');
+    ok(!defined $d->{action} && $d->{other_action}, 'a lower-case surname typed as the action: only flagged');
+    unlike($row->{detail} // '', qr/garcia/, '... and nowhere in the row');
     ($row, $d) = $look->('?format=csv&client_id=9752');
     is($row->{action}, 'audit.export', 'the CSV export: audit.export');
     is($d->{client_id}, 9752, 'with its filters too');

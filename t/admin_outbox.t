@@ -225,8 +225,8 @@ sub detail_of { my $d = eval { JSON::PP::decode_json($_[0]{detail} // 'null') };
     $one = json_ok($res, 200, '?id= of its client\'s email') || {};
     is_deeply([map { $_->{id} } @{ $one->{entries} || [] }], [0 + $row{queued}], '?id=: the client\'s row');
     @a = outbox_views($mark);
-    audit_row_ok(\@a, $res, { action => 'outbox.view', username => 'champion5', client_id => undef,
-                             object_id => $row{queued} }, '?id= of a client\'s email: audited');
+    audit_row_ok(\@a, $res, { action => 'outbox.view', username => 'champion5', client_id => 9751,
+                             object_id => $row{queued} }, '?id= of a client\'s email: audited, in that client\'s trail');
     is_deeply(detail_of($a[0] || {}), { rows => 1, status => undef, client_id => undef, id => 0 + $row{queued} },
               'its detail names the row');
     $one = json_ok(staff(GET => "/admin/outbox?id=$row{retrying}", user => 'champion5'), 200,

@@ -259,11 +259,11 @@ sub wait_row {
 }
 {
     staff_set('nt15a', notify => 'immediate', notices_after => last_audit(),
-              last_seen_at => time - 31 * $DAY);
+              last_seen_at => time - 32 * $DAY);
     my $had = scalar mails_to($ADDR{nt15a});
     decline_for_nt15a('Ida');
     is(wait_row('nt15a', 'notices_after', sub { !defined $_[0] }), undef,
-       'last seen 31 days ago (default limit 30): the worker drops the mark');
+       'last seen 32 days ago (default limit 30, and the day a sighting may wait to be recorded): the worker drops the mark');
     sleep 3;
     is(scalar(mails_to($ADDR{nt15a})), $had, 'and sends no notice');
 
@@ -279,12 +279,21 @@ sub wait_row {
     like($text, qr/^- Jo I\.: invitation declined by the recipient/m, 'Jo\'s decline');
     unlike($text, qr/Ida/, 'not Ida\'s, from while they were idle');
 
+    # a limit of 1 day: someone who works every day is recorded once a day, so their
+    # last_seen_at may be nearly a day old when the worker looks: not idle
+    set_setting(staff_notice_max_idle_days => 1);
+    staff_set('nt15a', last_seen_at => time - int(1.5 * $DAY));
+    ok(defined wait_row('nt15a', 'notices_after', sub { defined $_[0] }),
+       'limit 1 day, last recorded 36 hours ago (a daily user): still on');
+    sleep 2;
+    ok(defined staff_row('nt15a')->{notices_after}, '... the mark is kept');
+
     set_setting(staff_notice_max_idle_days => 7);
-    staff_set('nt15a', last_seen_at => time - 8 * $DAY);
+    staff_set('nt15a', last_seen_at => time - 9 * $DAY);
     $had = scalar mails_to($ADDR{nt15a});
     decline_for_nt15a('Kit');
     is(wait_row('nt15a', 'notices_after', sub { !defined $_[0] }), undef,
-       'staff_notice_max_idle_days 7, last seen 8 days ago: idle');
+       'staff_notice_max_idle_days 7, last seen 9 days ago: idle');
     sleep 2;
     is(scalar(mails_to($ADDR{nt15a})), $had, 'no notice');
 
@@ -357,9 +366,9 @@ sub wait_row {
     tdb()->do("UPDATE staff SET last_seen_at = ? WHERE username = 'inactive'", undef, $inactive_seen);
     is(staff(GET => '/me', user => $user, password => 'wrong password')->code, 401,
        'a wrong password: 401');
-    $set->($hour_ago);
+    $set->($yesterday);                # old enough that a served request would record now
     staff(GET => '/me', user => $user, password => 'wrong password');
-    is($seen->(), $hour_ago, 'and Apache refused: nothing recorded');
+    is($seen->(), $yesterday, 'and Apache refused: nothing recorded');
     $set->($orig);
 }
 

@@ -876,13 +876,15 @@ function representativeItem(rep) {
 // portal account gets a notice there unless staff withhold it (someone else may read that
 // mailbox). `offered`: the choice was shown; `withhold`: it was ticked. The request's extra
 // body, and the confirmation's words (none when nothing goes either way).
-function oldAddressNotice(oldEmail, newEmail, offered, withhold) {
+// `unsure`: the person may or may not still have a login that gets the note (a
+// representative whose access ended: the note goes while their login is active).
+function oldAddressNotice(oldEmail, newEmail, offered, withhold, unsure = false) {
   const changed = !!oldEmail && oldEmail.toLowerCase() !== newEmail.toLowerCase();
   return {
     body: offered && withhold ? { notify_old_address: false } : {},
     words: !offered || !changed ? ''
       : withhold ? ' The old address was not told of the change.'
-        : ' The old address gets a short note that the address was changed.',
+        : unsure ? '' : ' The old address gets a short note that the address was changed.',
   };
 }
 
@@ -920,7 +922,9 @@ function repEmailForm(rep, name) {
   const id = 'rep-' + rep.id + '-email';
   // kept in state: a refresh of the view re-renders this form
   const draft = state.emailDraft && state.emailDraft.id === rep.id ? state.emailDraft : { email: rep.email, withhold: false };
-  const offered = rep.portal_status === 'active';
+  // an active login gets the note; so may one whose access to this client ended (the
+  // server sends it while the login is on): the choice is offered for both
+  const offered = rep.portal_status === 'active' || rep.portal_status === 'access_ended';
   const cancel = () => { state.emailDraft = null; cancelConfirm(id + '-edit'); };
   const form = h('form', {
     class: 'subform rep-email-form', id: id + '-form', novalidate: true, 'aria-label': 'Email address of ' + name,
@@ -945,7 +949,8 @@ function repEmailForm(rep, name) {
       announce('That is already ' + name + '’s email address.');
       return;
     }
-    const notice = oldAddressNotice(rep.email, email, offered, !!withholdBox()?.checked);
+    const notice = oldAddressNotice(rep.email, email, offered, !!withholdBox()?.checked,
+      rep.portal_status === 'access_ended');
     afterItemAction('rep:' + rep.id, form.querySelector('button[type="submit"]'),
       async () => { await api('PUT', 'representatives/' + rep.id, { email, ...notice.body }); state.emailDraft = null; },
       'Email of ' + name + ' changed to ' + email + '.' + notice.words);

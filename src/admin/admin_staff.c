@@ -8,6 +8,7 @@
 
 #include <apr_strings.h>
 #include <apr_time.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,11 +103,26 @@ static int load_staff(admin_db *db, const char *user, staff_row *st)
 }
 
 /* The change and its audit rows in one transaction: both or neither. */
+/* What a change has to say ("added staff member ..."), printed once it is committed,
+ * or never: a change whose audit rows could not be written did not happen. The tool
+ * runs one command at a time. */
+static apr_array_header_t *said;
+
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    APR_ARRAY_PUSH(said, const char *) = apr_pvsprintf(said->pool, fmt, ap);
+    va_end(ap);
+}
+
 static int audited(admin_db *db, const admin_options *o, staff_change change)
 {
     admin_trail *t = admin_trail_make(db->pool);
-    int rc;
+    int rc, i;
 
+    said = apr_array_make(db->pool, 4, sizeof(const char *));
     if (admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
@@ -114,6 +130,9 @@ static int audited(admin_db *db, const admin_options *o, staff_change change)
         || (rc = admin_db_commit(db)) != ADMIN_OK) {
         admin_db_rollback(db);
         return rc;
+    }
+    for (i = 0; i < said->nelts; i++) {
+        fputs(APR_ARRAY_IDX(said, i, const char *), stdout);
     }
     return ADMIN_OK;
 }
@@ -182,7 +201,7 @@ static int staff_add(admin_db *db, const admin_options *o, admin_trail *t)
     }
     admin_trail_add(t, "staff.add", NULL, json_pack("{s:s,s:b}", "staff", user,
                                                     "all_clients", o->all_clients == 1));
-    printf("added staff member %s (%s), %s\n", user, name,
+    say("added staff member %s (%s), %s\n", user, name,
            o->all_clients == 1 ? "may view all clients" : "may view granted clients only");
     return ADMIN_OK;
 }
@@ -221,10 +240,10 @@ static int staff_update_email(admin_db *db, const admin_options *o, const staff_
         return ADMIN_FAIL;
     }
     if (o->email) {
-        printf("%s's notices go to %s\n", o->args[0], o->email);
+        say("%s's notices go to %s\n", o->args[0], o->email);
     }
     else {
-        printf("%s has no email address now: no notices are sent to them\n", o->args[0]);
+        say("%s has no email address now: no notices are sent to them\n", o->args[0]);
     }
     return ADMIN_OK;
 }
@@ -254,7 +273,7 @@ static int staff_update_access(admin_db *db, const admin_options *o, const staff
         != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
-    printf("updated staff member %s (%s), %s\n", o->args[0], args[0],
+    say("updated staff member %s (%s), %s\n", o->args[0], args[0],
            args[1][0] == '1' ? "may view all clients" : "may view granted clients only");
     return ADMIN_OK;
 }
@@ -304,10 +323,10 @@ static int staff_grant_change(admin_db *db, const admin_options *o, admin_trail 
         if (nrows) {
             admin_trail_add(t, "staff.revoke", id, admin_trail_staff(user));
         }
-        printf(nrows ? "%s may no longer view client %s\n"
+        say(nrows ? "%s may no longer view client %s\n"
                      : "%s had no grant for client %s; nothing to do\n", user, id);
         if (st.all_clients) {
-            printf("note: %s still views every client (all clients is on; "
+            say("note: %s still views every client (all clients is on; "
                    "'staff update %s --no-all-clients' turns it off)\n", user, user);
         }
         return ADMIN_OK;
@@ -322,10 +341,10 @@ static int staff_grant_change(admin_db *db, const admin_options *o, admin_trail 
     if (!have) {
         admin_trail_add(t, "staff.grant", id, admin_trail_staff(user));
     }
-    printf(have ? "%s may already view client %s; nothing to do\n"
+    say(have ? "%s may already view client %s; nothing to do\n"
                 : "%s may now view client %s\n", user, id);
     if (st.all_clients) {
-        printf("note: %s views every client anyway (all clients is on)\n", user);
+        say("note: %s views every client anyway (all clients is on)\n", user);
     }
     return ADMIN_OK;
 }
@@ -349,7 +368,7 @@ static int staff_set_active(admin_db *db, const admin_options *o, admin_trail *t
         return ADMIN_FAIL;
     }
     if (st.active == active) {
-        printf("%s is already %s; nothing to do\n", o->args[0], active ? "enabled" : "disabled");
+        say("%s is already %s; nothing to do\n", o->args[0], active ? "enabled" : "disabled");
         return ADMIN_OK;
     }
     if (pm_db_exec(db->exec, PM_SQL_ADMIN_STAFF_SET_ACTIVE, NULL, active ? "1" : "0", o->args[0])
@@ -358,7 +377,7 @@ static int staff_set_active(admin_db *db, const admin_options *o, admin_trail *t
     }
     admin_trail_add(t, active ? "staff.enable" : "staff.disable", NULL,
                     admin_trail_staff(o->args[0]));
-    printf("%s is now %s\n", o->args[0], active ? "enabled" : "disabled");
+    say("%s is now %s\n", o->args[0], active ? "enabled" : "disabled");
     return ADMIN_OK;
 }
 

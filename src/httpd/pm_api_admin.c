@@ -714,9 +714,14 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
 /* an action's name as the trail writes them (client.emails_view), not free text */
 static int audit_action_word(const char *s)
 {
+    const char *dot = strchr(s, '.');
     apr_size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz_.");
 
-    return n > 0 && n <= 64 && s[n] == '\0';
+    /* an action's name is two words joined by one dot (client.view, outbox.retry):
+     * a surname typed into the filter ("garcia", which the page lower-cases) is not
+     * kept, though it is letters only */
+    return n > 0 && n <= 64 && s[n] == '\0' && dot != NULL && dot != s && dot[1] != '\0'
+           && strchr(dot + 1, '.') == NULL;
 }
 
 /* The filters a look at the trail used, for its own audit row's detail (not its

@@ -208,6 +208,19 @@ static int outbox_client_rows(const apr_array_header_t *rows, int limit)
  * is empty or denied writes one too (who asked about which client). The one
  * exception: ?id= of a row with no client (a test email being followed, once a
  * second) reads nothing of a client's and writes nothing. */
+/* The client a page is about, for its audit row's client column: the filter's, or
+ * for one email (?id=) its client's, so that the read is in that client's trail. */
+static long long outbox_audit_client(const outbox_query *oq, const apr_array_header_t *rows)
+{
+    if (oq->client_id) {
+        return apr_atoi64(oq->client_id);
+    }
+    if (oq->id && rows->nelts > 0) {
+        return pm_row_int(&APR_ARRAY_IDX(rows, 0, pm_row), OUTBOX_CLIENT_ID, 0);
+    }
+    return 0;
+}
+
 static apr_status_t audit_outbox_page(pm_req *q, const outbox_query *oq,
                                       const apr_array_header_t *rows)
 {
@@ -229,7 +242,7 @@ static apr_status_t audit_outbox_page(pm_req *q, const outbox_query *oq,
     if (oq->id) {
         pm_json_set_int(detail, "id", apr_atoi64(oq->id));
     }
-    return pm_audit(q, "outbox.view", oq->client_id ? apr_atoi64(oq->client_id) : 0,
+    return pm_audit(q, "outbox.view", outbox_audit_client(oq, rows),
                     oq->id ? apr_atoi64(oq->id) : 0, PM_AUDIT_OK, detail);
 }
 

@@ -4,6 +4,7 @@
  * caller's own PUT /me/preferences;
  * GET /health alone needs no user. */
 #include "pm_api.h"
+#include "pm_notices.h"
 #include "pm_locale.h"
 #include "pm_monitor.h"
 #include "pm_op.h"
@@ -18,8 +19,6 @@
 
 APLOG_USE_MODULE(portal_manager);
 
-/* staff.last_seen_at is written at most this often per person (issue 11) */
-#define SEEN_EVERY 86400
 
 /* Apache authenticated this active staff member: when the row just read says they
  * were last seen more than a day ago (or never), record now — one UPDATE a day per
@@ -31,11 +30,11 @@ static void note_seen(pm_req *q, const pm_row *row)
     long long now = pm_now_sec(q->r);
 
     if (pm_row_str(row, STAFF_LAST_SEEN_AT) != NULL
-        && pm_row_int(row, STAFF_LAST_SEEN_AT, 0) > now - SEEN_EVERY) {
+        && pm_row_int(row, STAFF_LAST_SEEN_AT, 0) > now - PM_STAFF_SEEN_EVERY) {
         return;
     }
     pm_db_exec(q->db, PM_SQL_STAFF_SEEN, NULL, pm_arg_int(q->r->pool, now), q->r->user,
-               pm_arg_int(q->r->pool, now - SEEN_EVERY));
+               pm_arg_int(q->r->pool, now - PM_STAFF_SEEN_EVERY));
 }
 
 /* Loads the active staff row for r->user; 403 not_staff when there is none. */

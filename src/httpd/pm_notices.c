@@ -369,7 +369,8 @@ static int start_run(notice_run *run)
     run->last_id = pm_row_int(pm_first_row(rows), 0, 0);
     run->now = apr_time_sec(apr_time_now());
     run->seen_since = run->st.staff_notice_max_idle_days > 0
-                      ? run->now - run->st.staff_notice_max_idle_days * 86400 : 0;
+                      ? run->now - run->st.staff_notice_max_idle_days * 86400LL
+                        - PM_STAFF_SEEN_EVERY : 0;
     zone = pm_time_zone_name(run->st.time_zone, zone_buf, sizeof(zone_buf));
     run->today = pm_locale_day_of(run->p, run->now, zone);
     hour = pm_locale_date_time(run->p, run->now, "en", zone, "H");

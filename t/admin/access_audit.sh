@@ -139,6 +139,7 @@ adm "$XDB" staff grant boss "$ana"
 is "$rc" 1 "a grant whose audit row fails: exit 1"
 is "$(sql "$XDB" "SELECT count(*) FROM staff_clients WHERE username = 'boss'")" 0 \
    "and the grant is not there (one transaction)"
+unlike "$out" "may now view" "and it does not say it was done (printed only after the commit)"
 adm "$XDB" clients list
 is "$rc" 1 "a client list whose audit row fails: exit 1"
 unlike "$out" "Lopez" "and no client is printed"

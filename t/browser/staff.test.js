@@ -478,6 +478,17 @@ describe('staff page', () => {
     server.representatives.set(rep.id, rep);
     server.representatives.set(rep2.id, rep2);
     server.accounts.set('rowan.foster', { password: 'x', client_id: c.id, representative_id: rep.id, active: true });
+    // a representative whose access here ended, the login still on: the server still sends
+    // the note to their old address, so the choice is offered there too
+    const rep3 = { ...rep, id: 9103, email: 'sam.foster@example.org', first_name: 'Sam' };
+    server.representatives.set(rep3.id, rep3);
+    const nowSec = Math.floor(Date.now() / 1000);
+    server.invitations.set(99103, { id: 99103, client_id: c.id, representative_id: rep3.id, email: rep3.email, status: 'accepted',
+      delivery: 'sent', delivery_error: null, created_at: nowSec - 86400, created_by: 'admin', sent_at: nowSec - 86400,
+      expires_at: nowSec + 86400, responded_at: nowSec - 3600, send_count: 1, verify_failures: 0, token: null, kind: 'invite',
+      last_queued_at: nowSec - 86400 });
+    server.accounts.set('sam.foster', { password: 'x', client_id: c.id, representative_id: rep3.id, active: true,
+      access_ended: { at: nowSec - 60, by: 'admin', reason: 'staff', note: null } });
     try {
       page = await staffPage();
       await pickClient(page, 'Foster', /Foster, Emery/);
@@ -528,6 +539,17 @@ describe('staff page', () => {
       assert.deepEqual(server.addressNotices.at(-1), { client_id: c.id, representative_id: 9101, to: 'rowan.foster@example.org', withheld: true });
       await page.locator('.rep-item').filter({ hasText: 'Rowan Foster' }).getByText('rowan.new@example.org').waitFor();
 
+      // access ended, login on: offered; unticked, the toast does not promise a note it cannot know of
+      await page.getByRole('button', { name: 'Change email of Sam Foster' }).click();
+      await page.getByLabel('New email address of Sam Foster').fill('sam.new@example.org');
+      const samBox = page.locator('#rep-9103-email-form').getByRole('checkbox', { name: WITHHOLD });
+      assert.equal(await samBox.isVisible(), true, 'access ended, login on: the choice is offered');
+      await samBox.check();
+      await page.locator('#rep-9103-email-form').getByRole('button', { name: 'Save email' }).click();
+      await page.locator('#status').filter({ hasText: 'Email of Sam Foster changed to sam.new@example.org. The old address was not told of the change.' }).waitFor();
+      assert.deepEqual(JSON.parse(apiCalls(/^PUT \/portal-manager\/api\/representatives\/9103$/).at(-1).body),
+        { email: 'sam.new@example.org', notify_old_address: false });
+
       // a representative without an account: no choice; Escape backs out
       await page.getByRole('button', { name: 'Change email of Sky Foster' }).click();
       await page.getByLabel('New email address of Sky Foster').waitFor();
@@ -539,8 +561,10 @@ describe('staff page', () => {
     } finally {
       server.accounts.delete('emery.foster');
       server.accounts.delete('rowan.foster');
+      server.accounts.delete('sam.foster');
       rep.removed_at = 1;
       rep2.removed_at = 1;
+      rep3.removed_at = 1;
     }
   });
 
