@@ -17,6 +17,7 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
+use List::Util qw(sum0);
 use POSIX ();
 use PortalTest;
 use PortalTest::Admin;
@@ -118,7 +119,7 @@ sub deltas {
     }
     return \%d;
 }
-my @FUNNEL = qw(invited delivered accepted declined expired failed bounced);
+my @FUNNEL = qw(invited delivered accepted declined expired failed bounced waiting locked ended);
 my @DELIVERY = qw(sent retried failed);
 sub zeros { my @c = @_; return { map { $_ => 0 } @c } }
 
@@ -178,6 +179,7 @@ my $RECENT = $now - 120;                                     # this month (today
                                                 $sent]);                                 # failed once, then sent
     add_invitation($OLD, 'pending', expires => $now + 86400, emails => [{ %$sent, bounce => 'soft' }]);
     add_invitation($OLD_EVENING, 'revoked', emails => [$sent]);
+    add_invitation($OLD, 'locked', emails => [$sent]);                                 # 5 wrong dates
     add_invitation($OLD, 'accepted', kind => 'reset', emails => [$sent]);                # a password reset
     add_invitation($TOO_OLD, 'accepted', emails => [$sent]);
     add_invitation($RECENT, 'pending', expires => $now + 86400, emails => [{ status => 'queued' }]);
@@ -210,12 +212,15 @@ audit_row_ok([audit_since($mark)], $res, { action => 'overview.view', username =
 {
     my $d = deltas($before, $after, 'funnel', 'month', @FUNNEL);
     my ($old, $mid, $this) = map { sprintf '%04d-%02d', month_back($_) } 2, 1, 0;
-    is_deeply($d->{$old}, { invited => 10, delivered => 6, accepted => 2, declined => 1, expired => 1,
-                            failed => 1, bounced => 1 }, "funnel $old: exact counts")
-        or diag explain $d;
+    is_deeply($d->{$old}, { invited => 11, delivered => 7, accepted => 2, declined => 1, expired => 1,
+                            failed => 1, bounced => 1, waiting => 4, locked => 1, ended => 2 },
+              "funnel $old: exact counts") or diag explain $d;
+    my $o = $d->{$old} || {};
+    is($o->{invited}, (sum0 map { $o->{$_} // 0 } qw(waiting accepted declined expired locked ended)),
+       "funnel $old: invited = waiting + accepted + declined + expired + locked + ended");
     is_deeply($d->{$mid}, zeros(@FUNNEL), "funnel $mid: nothing (zeros, not missing)");
     ok($after->{funnel} && (grep { $_->{month} eq $mid } @{ $after->{funnel} }), "funnel $mid is listed");
-    is_deeply($d->{$this}, { %{ zeros(@FUNNEL) }, invited => 2, delivered => 1, accepted => 1 },
+    is_deeply($d->{$this}, { %{ zeros(@FUNNEL) }, invited => 2, delivered => 1, accepted => 1, waiting => 1 },
               "funnel $this: exact counts") or diag explain $d;
 
     $d = deltas($before, $after, 'delivery', 'day', @DELIVERY);

@@ -17,6 +17,14 @@ const FUNNEL = [
   { key: 'failed', name: 'Failed', col: 3 },
   { key: 'bounced', name: 'Bounced', col: 3 },
 ];
+// ... and in the data table, what the rest became, so that each month adds up: invited =
+// waiting + accepted + declined + expired + locked + withdrawn or replaced (delivered,
+// failed and bounced say how the emails went)
+const FUNNEL_TABLE = [...FUNNEL,
+  { key: 'waiting', name: 'Waiting for an answer' },
+  { key: 'locked', name: 'Locked' },
+  { key: 'ended', name: 'Withdrawn or replaced' },
+];
 const DELIVERY = [
   { key: 'sent', name: 'Sent', col: 0 },
   { key: 'retried', name: 'Retried', col: 1 },
@@ -42,7 +50,7 @@ function calendar(label) {
 }
 
 const MONTHS = {
-  part: 'funnel', key: 'month', series: FUNNEL, noun: 'month', labelPx: 58,
+  part: 'funnel', key: 'month', series: FUNNEL, table: FUNNEL_TABLE, noun: 'month', labelPx: 58,
   short: (l) => monthShort.format(calendar(l)), long: (l) => monthLong.format(calendar(l)),
 };
 const DAYS = {
@@ -161,12 +169,13 @@ function legend(id, series) {
 }
 
 function dataTable(id, rows, kind, caption) {
+  const columns = kind.table || kind.series;
   const head = h('tr', {}, h('th', { scope: 'col', text: kind.noun === 'month' ? 'Month' : 'Day' }),
-    kind.series.map((s) => h('th', { scope: 'col', class: 'num', text: s.name })));
+    columns.map((s) => h('th', { scope: 'col', class: 'num', text: s.name })));
   const body = rows.map((r) => h('tr', { 'data-label': r[kind.key] },
     h('th', { scope: 'row', text: kind.long(r[kind.key]) }),
     // data-label: the column's name, which a phone's card shows beside the number
-    kind.series.map((s) => h('td', { class: 'num', 'data-label': s.name, text: (r[s.key] || 0).toLocaleString('en-US') }))));
+    columns.map((s) => h('td', { class: 'num', 'data-label': s.name, text: (r[s.key] || 0).toLocaleString('en-US') }))));
   $(id + '-table-wrap').replaceChildren(h('table', { class: 'outbox-table stack-table', id: id + '-table' },
     h('caption', { text: caption }), h('thead', {}, head), h('tbody', {}, body)));
 }
@@ -189,7 +198,8 @@ function show(d) {
   const delivery = d.delivery || [];
   drawChart('funnel', funnel, MONTHS, 'Invitations by month');
   drawChart('delivery', delivery, DAYS, 'Emails by day');
-  dataTable('funnel', funnel, MONTHS, 'Invitations by month');
+  dataTable('funnel', funnel, MONTHS, 'Invitations by month. Each month\'s invited are the ones waiting for an answer, '
+    + 'accepted, declined, expired, locked, and withdrawn or replaced; delivered, failed and bounced say how their emails went.');
   dataTable('delivery', delivery, DAYS, 'Emails by the day they were queued');
   $('zone-note').textContent = `Months and days on the practice's clock (${d.time_zone}).`;
 }

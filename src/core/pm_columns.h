@@ -620,7 +620,10 @@ enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
     COL(OV_DECLINED, SQL_OV_COUNT_IF("i.status = 'declined'")) \
     COL(OV_EXPIRED, SQL_OV_COUNT_IF("i.status = 'pending' AND i.expires_at <= %lld")) \
     COL(OV_FAILED, SQL_OV_COUNT_IF("NOT " SQL_OV_SENT("i") " AND " SQL_OV_LATEST_FAILED("i"))) \
-    LAST(OV_BOUNCED, SQL_OV_COUNT_IF(SQL_OV_BOUNCED("i")))
+    COL(OV_BOUNCED, SQL_OV_COUNT_IF(SQL_OV_BOUNCED("i"))) \
+    COL(OV_WAITING, SQL_OV_COUNT_IF("i.status = 'pending' AND i.expires_at > %lld")) \
+    COL(OV_LOCKED, SQL_OV_COUNT_IF("i.status = 'locked'")) \
+    LAST(OV_ENDED, SQL_OV_COUNT_IF("i.status IN ('revoked', 'superseded')"))
 enum { PM_COLS_OVERVIEW_FUNNEL(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_OVERVIEW_DELIVERY: emails queued in a quarter hour, and how they went */

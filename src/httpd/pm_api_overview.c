@@ -15,6 +15,7 @@ APLOG_USE_MODULE(portal_manager);
 #define DAYS_DEFAULT   30
 #define DAYS_MAX       90
 #define QUARTER_HOUR   900     /* the statements' grouping, in seconds */
+#define OV_COUNTS_MAX  12      /* counted columns a bucket holds */
 
 /* n consecutive months or days: each one's label and first second, and after the
  * last one the first second past the range. */
@@ -22,15 +23,19 @@ typedef struct {
     int n;
     const char **label;        /* "2026-11" or "2026-12-01" */
     long long *start;          /* n + 1 entries */
-    long long (*count)[8];     /* per bucket, the statement's counted columns */
+    long long (*count)[OV_COUNTS_MAX];   /* per bucket, the statement's counted columns */
 } ov_buckets;
 
 /* the counted columns of both statements fit a bucket's counts */
-typedef char ov_counts_fit[PM_NCOLS(PM_COLS_OVERVIEW_FUNNEL) - 1 <= 8
-                           && PM_NCOLS(PM_COLS_OVERVIEW_DELIVERY) - 1 <= 8 ? 1 : -1];
+typedef char ov_counts_fit[PM_NCOLS(PM_COLS_OVERVIEW_FUNNEL) - 1 <= OV_COUNTS_MAX
+                           && PM_NCOLS(PM_COLS_OVERVIEW_DELIVERY) - 1 <= OV_COUNTS_MAX ? 1 : -1];
 
+/* waiting (pending, not expired), locked and ended (revoked or superseded) complete
+ * the partition of invited: invited = waiting + accepted + declined + expired + locked
+ * + ended; delivered, failed and bounced say how the emails went */
 static const char *const funnel_names[] = {
-    "invited", "delivered", "accepted", "declined", "expired", "failed", "bounced", NULL
+    "invited", "delivered", "accepted", "declined", "expired", "failed", "bounced",
+    "waiting", "locked", "ended", NULL
 };
 static const char *const delivery_names[] = { "sent", "retried", "failed", NULL };
 
@@ -170,8 +175,9 @@ static int count_activity(pm_req *q, ov_buckets *months, ov_buckets *days)
 {
     apr_pool_t *p = q->r->pool;
     apr_array_header_t *rows;
+    const char *now = pm_arg_int(p, pm_now_sec(q->r));
 
-    if (pm_db_select(q->db, PM_SQL_OVERVIEW_FUNNEL, &rows, pm_arg_int(p, pm_now_sec(q->r)),
+    if (pm_db_select(q->db, PM_SQL_OVERVIEW_FUNNEL, &rows, now, now,
                      pm_arg_int(p, months->start[0]), pm_arg_int(p, months->start[months->n]))
         != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
