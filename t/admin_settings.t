@@ -464,6 +464,17 @@ sub stored_form {
     }
 }
 
+# a link to the portal that is no web address is said in words a champion knows
+{
+    for my $case (['javascript:alert(1)', qr/names no server: write it as https:\/\/portal\.example\.org\//],
+                  ['portal.example.org', qr/is not a whole web address: write it with its https:\/\//]) {
+        my $err = error_ok(put_settings({ portal_url => $case->[0] }), 422, 'invalid_setting',
+                           "portal_url $case->[0]");
+        like($err->{error}{message} // '', $case->[1], "portal_url $case->[0]: said how to write it");
+        unlike($err->{error}{message} // '', qr/absolute URL|has no host/, "portal_url $case->[0]: no jargon");
+    }
+}
+
 # one PUT changes several settings, or none at all
 {
     my $res = put_settings({ practice_name => 'Several At Once', invitation_ttl_hours => 48,
@@ -967,6 +978,8 @@ neutral_settings();
     my $err = refused_ok($res, 429, 'test_email_limit', undef, 'champion2: the 11th test email within the hour');
     my $ra = $res->header('Retry-After') // '';
     like($ra, qr/^\d+$/, "11th: Retry-After in seconds ($ra)");
+    like($err->{error}{message} // '', qr/You can send another in \d+ minutes?\.$/, '11th: the wait in words');
+    unlike($err->{error}{message} // '', qr/\(s\)/, '11th: no "minute(s)"');
     ok($ra =~ /^\d+$/ && $ra >= 3600 - (time - $t0) - 5 && $ra <= 3600,
        '11th: Retry-After is when the oldest send of the hour leaves the window');
     is($dbh->selectrow_array("SELECT count(*) FROM outbox WHERE to_address = 'eleven.t7\@example.test'"), 0,

@@ -35,10 +35,13 @@ static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_
         return "must not contain whitespace or line breaks";
     }
     if (apr_uri_parse(p, value, uri) != APR_SUCCESS || uri->scheme == NULL) {
-        return apr_psprintf(p, "'%s' is not an absolute URL", value);
+        return apr_psprintf(p, "'%s' is not a whole web address: write it with its "
+                            "https://, such as https://portal.example.org/", value);
     }
     if (uri->hostname == NULL || *uri->hostname == '\0') {
-        return apr_psprintf(p, "'%s' has no host", value);
+        return apr_psprintf(p, "'%s' names no server: write it as "
+                            "https://portal.example.org/ (the server's name after https://)",
+                            value);
     }
     if (uri->user != NULL || uri->password != NULL) {
         return "must not contain a user name or password";

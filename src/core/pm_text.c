@@ -377,3 +377,8 @@ const char *pm_name_problem(const char *name)
     }
     return NULL;
 }
+
+const char *pm_minutes_text(apr_pool_t *p, int minutes)
+{
+    return apr_psprintf(p, "%d %s", minutes, minutes == 1 ? "minute" : "minutes");
+}

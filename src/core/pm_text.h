@@ -6,6 +6,9 @@
 #include <apr_pools.h>
 #include <stddef.h>
 
+/* "1 minute", "5 minutes": a wait in words, for messages people read. */
+const char *pm_minutes_text(apr_pool_t *p, int minutes);
+
 /* 1 when s[0..len) is well-formed UTF-8 without NUL or C0/C1 control characters
  * (tab, CR and LF excepted when allow_newlines is set). */
 int pm_utf8_valid(const char *s, size_t len, int allow_newlines);

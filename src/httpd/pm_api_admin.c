@@ -341,8 +341,8 @@ static int refuse_test_email_flood(pm_req *q)
     apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(p, wait));
     return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "test_email_limit",
                               apr_psprintf(p, "You have sent %d test emails in the last hour. "
-                                           "You can send another in %d minute(s).",
-                                           TEST_EMAIL_LIMIT, (int)((wait + 59) / 60)), NULL);
+                                           "You can send another in %s.", TEST_EMAIL_LIMIT,
+                                           pm_minutes_text(p, (int)((wait + 59) / 60))), NULL);
 }
 
 /* The audit detail of a test email: the address's domain, never the address. */

@@ -5,6 +5,7 @@
 #include "pm_api.h"
 #include "pm_audit.h"
 #include "pm_op.h"
+#include "pm_text.h"
 
 #include "http_protocol.h"
 
@@ -109,7 +110,8 @@ int pm_api_resend_too_soon(pm_req *q, long long wait)
     apr_table_setn(q->r->err_headers_out, "Retry-After", pm_arg_int(q->r->pool, wait));
     return pm_http_send_error(q, HTTP_TOO_MANY_REQUESTS, "resend_too_soon",
                               apr_psprintf(q->r->pool, "It was sent a moment ago. You can "
-                                           "resend it in %d minute(s).", (int)((wait + 59) / 60)),
+                                           "resend it in %s.",
+                                           pm_minutes_text(q->r->pool, (int)((wait + 59) / 60))),
                               NULL);
 }
 
