@@ -5,12 +5,11 @@
 
 import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
-  usePracticeTimeZone, timeEl,
+  usePracticeTimeZone, timeEl, clientPicker,
 } from './common.js';
 import { ACTION_WORDS } from './words.js';
 
-const state = { query: '', cursor: null, clients: new Map(), searchSeq: 0, staff: new Map() };
-const SEARCH_LIMIT = 20;
+const state = { query: '', cursor: null, staff: new Map(), clients: null };
 
 function clientName(c) {
   return c ? (c.first_name + ' ' + c.last_name).trim() : '';
@@ -28,13 +27,9 @@ function errorText(err) {
 // an error next to the field, not a filter that silently shows every client.
 function filterQuery() {
   const p = new URLSearchParams();
-  const typed = $('client-search').value.trim();
-  if (typed) {
-    const id = state.clients.get(typed);
-    if (id) p.set('client_id', String(id));
-    else if (/^\d+$/.test(typed)) p.set('client_id', typed);
-    else return null;
-  }
+  const id = state.clients.idOf($('client-search').value);
+  if (id === null) return null;
+  if (id) p.set('client_id', id);
   for (const [key, id] of [['username', 'f-username'], ['action', 'f-action'], ['result', 'f-result'],
     ['from', 'f-from'], ['to', 'f-to']]) {
     const v = $(id).value.trim();
@@ -194,50 +189,12 @@ async function applyFilter(ev) {
   }
 }
 
-// The suggestions for what is typed; choosing one shows that client's entries at once.
-let searchTimer = null;
-function searchClients() {
-  clearTimeout(searchTimer);
-  const input = $('client-search');
-  const q = input.value.trim();
-  if (state.clients.has(q)) {
-    state.searchSeq++;
-    setFieldError('client-search-error', '', input);
-    $('filter-form').requestSubmit();
-    return;
-  }
-  searchTimer = setTimeout(async () => {
-    if (q.length < 2 || /^\d+$/.test(q)) return;
-    const seq = ++state.searchSeq;
-    try {
-      // the name goes in a POST body, never in a URL: access logs keep URLs
-      const doc = await api('POST', 'clients/search', { q, limit: SEARCH_LIMIT });
-      if (seq !== state.searchSeq) return;
-      setFieldError('client-search-error', '', input);
-      const list = $('client-options');
-      list.replaceChildren();
-      for (const c of doc.clients || []) {
-        const label = clientName(c) + ' (' + c.date_of_birth + ', #' + c.id + ')';
-        state.clients.set(label, c.id);
-        list.append(h('option', { value: label }));
-      }
-      const n = (doc.clients || []).length;
-      announce(n ? n + (doc.next_cursor ? ' or more' : '') + (n === 1 ? ' client' : ' clients') +
-        ' found. Choose one from the suggestions.' : 'No clients match.');
-    } catch (err) {
-      if (seq !== state.searchSeq) return;
-      $('client-options').replaceChildren();
-      const text = 'The client search failed: ' + errorText(err);
-      setFieldError('client-search-error', text, input);
-      announce(text);
-    }
-  }, 250);
-}
-
 async function start() {
   fillActionSuggestions();
   $('filter-form').addEventListener('submit', applyFilter);
-  $('client-search').addEventListener('input', searchClients);
+  // choosing a suggested client shows that client's entries at once
+  state.clients = clientPicker({ input: 'client-search', list: 'client-options', error: 'client-search-error',
+    errorText, onChosen: () => $('filter-form').requestSubmit() });
   $('next-page').addEventListener('click', (ev) => {
     busy(ev.currentTarget, () => loadPage(true)).catch((err) => showPageError(errorText(err)));
   });

@@ -305,3 +305,57 @@ export function showPageError(text) {
   el.textContent = text;
   el.hidden = !text;
 }
+
+// A client field that takes a name or a client number (the audit trail's and the Outbox's
+// filters): what is typed is searched (POST clients/search: the name rides in a body, never
+// in a URL, which access logs keep) and offered in the datalist as "Last First (birth date,
+// #id)"; choosing one calls onChosen. idOf(typed) is the chosen suggestion's id, the typed
+// number, '' for nothing, or null for a name not chosen from the suggestions.
+export function clientPicker({ input, list, error, errorText, onChosen }) {
+  const chosen = new Map();
+  let seq = 0;
+  let timer = null;
+  const field = $(input);
+  field.addEventListener('input', () => {
+    clearTimeout(timer);
+    const q = field.value.trim();
+    if (chosen.has(q)) {
+      seq += 1;
+      setFieldError(error, '', field);
+      onChosen();
+      return;
+    }
+    timer = setTimeout(async () => {
+      if (q.length < 2 || /^\d+$/.test(q)) return;
+      const mine = ++seq;
+      try {
+        const doc = await api('POST', 'clients/search', { q, limit: 20 });
+        if (mine !== seq) return;
+        setFieldError(error, '', field);
+        $(list).replaceChildren();
+        for (const c of doc.clients || []) {
+          const label = (c.first_name + ' ' + c.last_name).trim() + ' (' + c.date_of_birth + ', #' + c.id + ')';
+          chosen.set(label, c.id);
+          $(list).append(h('option', { value: label }));
+        }
+        const n = (doc.clients || []).length;
+        announce(n ? n + (doc.next_cursor ? ' or more' : '') + (n === 1 ? ' client' : ' clients')
+          + ' found. Choose one from the suggestions.' : 'No clients match.');
+      } catch (err) {
+        if (mine !== seq) return;
+        $(list).replaceChildren();
+        const text = 'The client search failed: ' + errorText(err);
+        setFieldError(error, text, field);
+        announce(text);
+      }
+    }, 250);
+  });
+  return {
+    idOf(typed) {
+      const t = typed.trim();
+      if (!t) return '';
+      if (chosen.has(t)) return String(chosen.get(t));
+      return /^[1-9][0-9]*$/.test(t) ? t : null;
+    },
+  };
+}

@@ -5,7 +5,9 @@
 // retrying ones) ask first, then POST api/admin/outbox/{id}/retry or /cancel; a 409 means
 // the email changed meanwhile (the worker took it), so the list is read again.
 
-import { api, $, h, announce, busy, showPageError, localTime, usePracticeTimeZone, setFieldError } from './common.js';
+import {
+  api, $, h, announce, busy, showPageError, localTime, usePracticeTimeZone, setFieldError, clientPicker,
+} from './common.js';
 
 const STATUS_WORDS = {
   queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
@@ -18,7 +20,7 @@ const KIND_WORDS = {
 };
 const kindWords = (e) => KIND_WORDS[e.kind === 'test' ? e.purpose : e.kind] || e.kind || e.purpose;
 
-const state = { filter: { status: '', client_id: '' }, cursor: null };
+const state = { filter: { status: '', client_id: '' }, cursor: null, clients: null };
 
 function errorText(err) {
   if (err.status === 403) return 'Only portal administrators can see the outbox.';
@@ -193,10 +195,11 @@ async function changeRow(button, e, action) {
 }
 
 function readFilters() {
-  const client = $('client-filter').value.trim();
+  const client = state.clients.idOf($('client-filter').value);
   setFieldError('client-filter-error', '', $('client-filter'));
-  if (client && !/^[1-9][0-9]*$/.test(client)) {
-    setFieldError('client-filter-error', 'Enter a client number (digits only), or leave it empty.', $('client-filter'));
+  if (client === null) {
+    setFieldError('client-filter-error', 'Choose the client from the suggestions, or type the client number.',
+      $('client-filter'));
     $('client-filter').focus();
     return false;
   }
@@ -205,6 +208,9 @@ function readFilters() {
 }
 
 function init() {
+  // choosing a suggested client shows that client's emails at once
+  state.clients = clientPicker({ input: 'client-filter', list: 'client-filter-options', error: 'client-filter-error',
+    errorText, onChosen: () => $('filters').requestSubmit() });
   $('filters').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (!readFilters()) return;
