@@ -162,6 +162,10 @@ my $OLD = local_time($ZONE, $y2, $m2, 15, 12, 0);           # mid-month, two mon
 my $OLD_EVENING = local_time($ZONE, $y2, $m2 + 1, 0, 21, 0); # its last day, 21:00 local: UTC's next month
 my $TOO_OLD = local_time($ZONE, $y3, $m3, 15, 12, 0);       # outside ?months=3
 my $RECENT = $now - 120;                                     # this month (today)
+# ... but never before today's local midnight: a run in the first two minutes of a day (or of
+# a month) put it on yesterday, where the expectations below overwrote yesterday's counts
+my $MIDNIGHT = local_time($ZONE, $Y, $M, $D, 0, 0);
+$RECENT = $MIDNIGHT if $RECENT < $MIDNIGHT;
 {
     my $sent = { status => 'sent', attempts => 1 };
     add_invitation($OLD, 'accepted', emails => [$sent]);
