@@ -421,6 +421,32 @@ my ($rs_cid, $rs_inv);
     wait_sent($inv3->{id}) if $inv3;
 }
 
+# --- a resend after a repeat made a retired link current again ---------------------
+# (a re-sent email keeps its send's token, so both copies work; if staff had resent
+# meanwhile, that hash is already in superseded_tokens when it becomes current again)
+{
+    my $email = 'retired.twice@example.test';
+    my $cid = new_client(first => 'Remy', email => $email, staff => ['clin1']);
+    my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'retired-again scenario: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
+    my $iid = $inv->{id};
+    my $hash = sha256_hex(token_of_mail($email, 1) // '');
+    is(invitation($iid)->{token_hash}, $hash, 'retired-again scenario: the first link is current');
+    $dbh->do('INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) '
+             . 'VALUES (?, ?, ?)', undef, $hash, $iid, time - 60);
+    set_setting(resend_cooldown_minutes => 1);
+    backdate_outbox($iid, 120);
+    json_ok(staff(POST => "/invitations/$iid/resend", user => 'clin1'), 200,
+            'resend while the current link is already retired once: 200, not 503');
+    my ($n) = $dbh->selectrow_array('SELECT count(*) FROM superseded_tokens WHERE token_hash = ?',
+                                    undef, $hash);
+    is($n, 1, 'retired-again scenario: the hash is retired once, still');
+    my $next = token_of_mail($email, 2);
+    ok(defined $next && sha256_hex($next) ne $hash, 'retired-again scenario: a new link went out');
+    is(invitation($iid)->{token_hash}, sha256_hex($next // ''), 'retired-again scenario: the new link is current');
+    clear_settings('resend_cooldown_minutes');
+}
+
 # --- reinvite after expiry, failed delivery, recipient decline -------------------------
 {
     my $cid = new_client(email => 'expired.reinvite@example.test', staff => ['clin1']);

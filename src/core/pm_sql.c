@@ -436,11 +436,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_INVITATION_REVOKE] = { "pm_invitation_revoke",
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE id = %lld AND status IN ('pending', 'locked')" },
-    /* the current token's hash moves aside so its link can say "superseded" */
+    /* the current token's hash moves aside so its link can say "superseded"; it
+     * may be there already (a send repeated after a resend made its token current
+     * again, see pm_token_retire_other), which is not an error */
     [PM_SQL_TOKEN_RETIRE] = { "pm_token_retire",
         "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
         "SELECT token_hash, id, %lld FROM invitations "
-        "WHERE id = %lld AND token_hash IS NOT NULL" },
+        "WHERE id = %lld AND token_hash IS NOT NULL ON CONFLICT DO NOTHING" },
 
     /* a new invitation makes every earlier link to the same recipient answer
      * "superseded" (a declined or revoked one too); keyed on the new invitation */
@@ -451,7 +453,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_TOKENS_RETIRE_EARLIER] = { "pm_tokens_retire_earlier",
         "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
         "SELECT e.token_hash, e.id, %lld FROM invitations e "
-        "JOIN invitations n ON n.id = %lld " SAME_RECIPIENT_EARLIER },
+        "JOIN invitations n ON n.id = %lld " SAME_RECIPIENT_EARLIER
+        " ON CONFLICT DO NOTHING" },
     [PM_SQL_TOKENS_CLEAR_EARLIER] = { "pm_tokens_clear_earlier",
         "UPDATE invitations SET token_hash = NULL WHERE id IN ("
         "  SELECT e.id FROM invitations e JOIN invitations n ON n.id = %lld "
