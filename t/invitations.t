@@ -447,6 +447,48 @@ my ($rs_cid, $rs_inv);
     clear_settings('resend_cooldown_minutes');
 }
 
+# --- a resend while the worker is storing its send's token ---------------------------
+# (the worker moves the old hash aside and stores its own in its batch's transaction; a
+# resend that read the token before that commit cleared the worker's token without
+# moving it aside, so that email's link said nothing useful; with the old hash's insert
+# it collided and answered 503). The worker's two statements are played here by hand,
+# held open while the resend comes in.
+{
+    my $email = 'token.race@example.test';
+    my $cid = new_client(first => 'Tia', email => $email, staff => ['clin1']);
+    my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'token race: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
+    my $iid = $inv->{id};
+    my $old = sha256_hex(token_of_mail($email, 1) // '');
+    my $new = sha256_hex("token race $$ " . time);
+    set_setting(resend_cooldown_minutes => 1);
+    backdate_outbox($iid, 120);
+    $dbh->begin_work;
+    $dbh->do('INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) '
+             . 'VALUES (?, ?, ?)', undef, $old, $iid, time);
+    $dbh->do("UPDATE invitations SET token_hash = ? WHERE id = ? AND status = 'pending'",
+             undef, $new, $iid);
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        syswrite $w, staff(POST => "/invitations/$iid/resend", user => 'clin1', timeout => 30)->code;
+        POSIX::_exit(0);
+    }
+    close $w;
+    sleep 1;                                  # the resend is waiting on the row by now
+    $dbh->commit;
+    my $code = do { local $/; <$r> };
+    waitpid $pid, 0;
+    is($code, 200, 'token race: the resend answers 200');
+    my ($moved) = $dbh->selectrow_array('SELECT count(*) FROM superseded_tokens WHERE token_hash = ?',
+                                        undef, $new);
+    is($moved, 1, "token race: the worker's token was moved aside (its link says superseded)");
+    my $next = token_of_mail($email, 2);
+    is(invitation($iid)->{token_hash}, sha256_hex($next // ''), 'token race: the resend\'s link is current');
+    clear_settings('resend_cooldown_minutes');
+}
+
 # --- reinvite after expiry, failed delivery, recipient decline -------------------------
 {
     my $cid = new_client(email => 'expired.reinvite@example.test', staff => ['clin1']);

@@ -436,6 +436,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_INVITATION_REVOKE] = { "pm_invitation_revoke",
         "UPDATE invitations SET status = 'revoked', responded_at = %lld "
         "WHERE id = %lld AND status IN ('pending', 'locked')" },
+    /* the row first: a worker storing its send's token holds it until its batch
+     * commits, and the token read after that is the one to move aside (read
+     * before, the worker's token would be cleared without being retired) */
+    [PM_SQL_INVITATION_LOCK_ROW] = { "pm_invitation_lock_row",
+        "UPDATE invitations SET status = status WHERE id = %lld" },
     /* the current token's hash moves aside so its link can say "superseded"; it
      * may be there already (a send repeated after a resend made its token current
      * again, see pm_token_retire_other), which is not an error */

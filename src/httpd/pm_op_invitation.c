@@ -269,8 +269,9 @@ pm_op_outcome pm_op_rearm(pm_op_ctx *c, pm_sql_id stmt, long long invitation_id,
     const char *iid = pm_arg_int(c->pool, invitation_id);
     int changed = 0;
 
-    if (pm_db_exec(c->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(c->pool, c->now), iid)
-        != APR_SUCCESS
+    if (pm_db_exec(c->db, PM_SQL_INVITATION_LOCK_ROW, NULL, iid) != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_TOKEN_RETIRE, NULL, pm_arg_int(c->pool, c->now), iid)
+           != APR_SUCCESS
         || pm_db_exec(c->db, stmt, &changed, pm_arg_int(c->pool, c->now + ttl), iid)
            != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
