@@ -106,6 +106,18 @@ const char *pm_time_zone_name(const char *setting, char *buf, size_t size)
     return strcmp(buf, "Etc/Unknown") == 0 ? "UTC" : buf;
 }
 
+const char *pm_practice_zone(apr_pool_t *p, const char *setting, int *fallback)
+{
+    char buf[128];
+    const char *zone = pm_time_zone_name(setting, buf, sizeof(buf));
+    int unusable = !pm_time_zone_known(zone);    /* ICU counts an unknown name as GMT */
+
+    if (fallback != NULL) {
+        *fallback = unusable;
+    }
+    return unusable ? "UTC" : apr_pstrdup(p, zone);
+}
+
 const char *pm_recipient_language(const char *own, const char *practice_default)
 {
     if (pm_language_known(own)) {

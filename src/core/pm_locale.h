@@ -30,6 +30,10 @@ int pm_time_zone_known(const char *name);
  * buf; "UTC" when ICU cannot tell. */
 const char *pm_time_zone_name(const char *setting, char *buf, size_t size);
 
+/* The practice's zone (pm_time_zone_name of the setting) copied into p when ICU
+ * knows it; else "UTC", and *fallback (when not NULL) set to 1. */
+const char *pm_practice_zone(apr_pool_t *p, const char *setting, int *fallback);
+
 /* A recipient's language: their own when it is a known one, else the practice's
  * default_language (itself "en" when unknown). */
 const char *pm_recipient_language(const char *own, const char *practice_default);

@@ -450,17 +450,12 @@ static int audit_result_word(const char *s)
 static int audit_zone(pm_req *q, audit_query *aq)
 {
     pm_settings st;
-    char buf[128];
-    long long probe;
     int rc;
 
     if ((rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
-    aq->zone = apr_pstrdup(q->r->pool, pm_time_zone_name(st.time_zone, buf, sizeof(buf)));
-    if (!pm_locale_day_start("2000-01-01", 0, aq->zone, &probe)) {
-        aq->zone = "UTC";
-    }
+    aq->zone = pm_practice_zone(q->r->pool, st.time_zone, NULL);
     return PM_NEXT;
 }
 

@@ -154,20 +154,17 @@ static json_t *buckets_json(const ov_buckets *b, const char *key, const char *co
 
 /* Today in the practice's zone, and the zone itself; UTC (logged) when ICU cannot
  * use the setting's. */
-static const char *practice_today(pm_req *q, const pm_settings *st, char *buf, size_t size,
-                                  const char **zone)
+static const char *practice_today(pm_req *q, const pm_settings *st, const char **zone)
 {
-    const char *today;
+    int fallback;
 
-    *zone = pm_time_zone_name(st->time_zone, buf, size);
-    today = pm_locale_day_of(q->r->pool, pm_now_sec(q->r), *zone);
-    if (today == NULL) {
+    *zone = pm_practice_zone(q->r->pool, st->time_zone, &fallback);
+    if (fallback) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, PM_LOGNO(00560)
-                      "overview: time zone %s unusable, counting in UTC", *zone);
-        *zone = "UTC";
-        today = pm_locale_day_of(q->r->pool, pm_now_sec(q->r), *zone);
+                      "overview: time zone %s unusable, counting in UTC",
+                      st->time_zone ? st->time_zone : "(the server's)");
     }
-    return today;
+    return pm_locale_day_of(q->r->pool, pm_now_sec(q->r), *zone);
 }
 
 /* Both statements over their ranges, counted into the buckets. */
@@ -199,7 +196,6 @@ int pm_api_admin_overview(pm_req *q)
     ov_buckets months, days;
     int n_months, n_days, rc;
     pm_settings st;
-    char buf[128];
     json_t *doc;
 
     ap_args_to_table(q->r, &args);
@@ -208,7 +204,7 @@ int pm_api_admin_overview(pm_req *q)
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }
-    today = practice_today(q, &st, buf, sizeof(buf), &zone);
+    today = practice_today(q, &st, &zone);
     if (today == NULL || !month_buckets(p, today, zone, n_months, &months)
         || !day_buckets(p, today, zone, n_days, &days)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, PM_LOGNO(00561)

@@ -186,12 +186,11 @@ static int read_rep_input(pm_req *q, rep_input *in, int partial)
 static const char *practice_zone(pm_req *q)
 {
     pm_settings st;
-    char *buf = apr_palloc(q->r->pool, 64);
 
     if (pm_settings_load(q->db, q->r->pool, &st) != APR_SUCCESS) {
         st.time_zone = NULL;
     }
-    return pm_time_zone_name(st.time_zone, buf, 64);
+    return pm_practice_zone(q->r->pool, st.time_zone, NULL);
 }
 
 void pm_api_rep_access_json(pm_req *q, json_t *rep, const char *scopes, const char *starts,

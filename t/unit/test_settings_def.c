@@ -92,6 +92,25 @@ static void test_time_zone_name(void)
     is_str(pm_time_zone_name(NULL, buf, 4), "UTC", "time zone: UTC when the name does not fit");
 }
 
+static void test_practice_zone(apr_pool_t *p)
+{
+    int fallback = -1;
+
+    setenv("TZ", "America/Chicago", 1);
+    is_str(pm_practice_zone(p, "Europe/Madrid", &fallback), "Europe/Madrid",
+           "practice zone: the setting when ICU knows it");
+    ok(fallback == 0, "practice zone: no fallback for a known zone");
+    is_str(pm_practice_zone(p, NULL, &fallback), "America/Chicago",
+           "practice zone: the server's when unset");
+    is_str(pm_practice_zone(p, "Etc/UTC", &fallback), "Etc/UTC", "practice zone: Etc/UTC");
+    ok(fallback == 0, "practice zone: Etc/UTC is known");
+    is_str(pm_practice_zone(p, "UTC", &fallback), "UTC", "practice zone: UTC");
+    ok(fallback == 0, "practice zone: UTC is known, not a fallback");
+    is_str(pm_practice_zone(p, "Mars/Olympus_Mons", &fallback), "UTC",
+           "practice zone: UTC for a name ICU cannot count days in");
+    ok(fallback == 1, "practice zone: the fallback is said");
+}
+
 static void test_language_and_zone(apr_pool_t *p)
 {
     const pm_setting_def *lang = pm_setting_find("default_language");
@@ -262,6 +281,7 @@ int main(void)
     test_defaults_valid(p);
     test_loaded_defaults();
     test_language_and_zone(p);
+    test_practice_zone(p);
     test_per_language(p);
     test_practice_address(p);
     test_phone(p);
