@@ -148,6 +148,34 @@ ok(!grep({ !defined $_->{field} || !length $_->{message} } @{ $data->{errors} ||
    '422: each problem names its field and says what is wrong') or diag explain $data->{errors};
 is(snapshot(), $before, '422: nothing applied (the good rows neither)');
 
+# ---- skip_invalid=1: the good rows applied, the bad ones listed ------------------------------
+error_ok(put_roster($bad, query => 'skip_invalid=maybe'), 400, 'invalid_parameter', 'skip_invalid=maybe: 400');
+$data = json_ok(put_roster($bad, query => 'skip_invalid=1&dry_run=1'), 200, 'skip_invalid dry run: 200');
+is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], [3, 4, 5], 'skip_invalid dry run: the bad lines listed');
+is(snapshot(), $before, 'skip_invalid dry run: nothing applied');
+$data = json_ok(put_roster($bad, query => 'skip_invalid=1&discharge_missing=1'), 200, 'skip_invalid: 200');
+counts_are($data, { added => 1, updated => 1, unchanged => 0, discharged => 0 }, 'skip_invalid');
+is($data->{skipped}, 3, 'skip_invalid: skipped 3');
+is_deeply([map { $_->{line} // $_->{field} } @{ $data->{errors} || [] }], [3, 4, 5, 'discharge_missing'],
+          'skip_invalid: the bad lines listed, and why nobody was discharged') or diag explain $data->{errors};
+like($data->{errors}[3]{message} // '', qr/nobody was discharged: 3 records were skipped/,
+     'skip_invalid: the discharge held back says why');
+is(snapshot(), join("\n", 'RT-1 Rosterina Quuxley-Changed 1981-01-01 rosterina.q13@example.test 1',
+                          'RT-2 Rostello Quuxley 1982-02-02 - 1',
+                          'RT-3 Rosalba Quuxfield 1983-03-03 rosalba.q13@example.test 1',
+                          'RT-7 Rosina Quuxby 1987-07-07 - 1'),
+   'skip_invalid: the good rows applied, the bad ones not; RT-2 and RT-3 not discharged');
+my ($skip_audit) = db()->selectrow_array(
+    "SELECT detail FROM audit_log WHERE action = 'roster.sync' ORDER BY id DESC LIMIT 1");
+like($skip_audit // '', qr/"skipped":3/, 'skip_invalid: roster.sync audited with the skipped count');
+$res = put_roster("first,last\nRT-8,Rosa\n", query => 'skip_invalid=1');
+is($res->code, 422, 'skip_invalid with a bad header: 422, nothing applied') or diag PortalTest::describe($res);
+$data = json_ok(put_roster($csv), 200, 'the first CSV again');
+counts_are($data, { added => 0, updated => 1, unchanged => 2, discharged => 0 }, 'the first CSV again');
+is($data->{skipped}, 0, 'without skip_invalid: skipped 0');
+cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-7'") });
+$before = snapshot();
+
 # ---- FHIR ------------------------------------------------------------------------------------
 my $bundle = <<'EOF';
 {"resourceType": "Bundle", "type": "collection", "entry": [

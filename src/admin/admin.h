@@ -16,6 +16,7 @@
 #define ADMIN_OK    0   /* done */
 #define ADMIN_FAIL  1   /* a failure: bad data, unknown user, database error */
 #define ADMIN_USAGE 2   /* the command line itself is wrong */
+#define ADMIN_PARTIAL 3 /* done, but some input was skipped (clients sync --skip-invalid) */
 #define ADMIN_TEMPFAIL 75 /* EX_TEMPFAIL: try again later (bounce: the database failed) */
 
 /* The command line after parsing. */
@@ -37,6 +38,7 @@ typedef struct {
     int dry_run;                /* clients sync, staff sync-caseloads --dry-run */
     int discharge_missing;      /* clients sync --discharge-missing */
     int allow_mass_discharge;   /* clients sync --allow-mass-discharge */
+    int skip_invalid;           /* clients sync --skip-invalid */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
     int nargs;
 } admin_options;

@@ -31,7 +31,7 @@
 #define OPT_DISCHARGE      0x40
 #define OPT_IDENTIFIER     0x80
 #define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER \
-                            | OPT_ALLOW_MASS)
+                            | OPT_ALLOW_MASS | OPT_SKIP_INVALID)
 #define OPT_BEFORE         0x100
 #define OPT_SECRET_FILE    0x200
 #define OPT_RECIPIENT      0x400
@@ -40,6 +40,7 @@
 #define OPT_ALLOW_MASS     0x2000
 #define OPT_ANCHOR         0x4000
 #define OPT_ANCHORS_FROM   0x8000
+#define OPT_SKIP_INVALID   0x10000
 
 typedef struct {
     const char *group;
@@ -66,7 +67,7 @@ static const command_spec commands[] = {
     { "clients", "list", 0, 0, "clients list" },
     { "clients", "sync", 1, OPT_SYNC,
       "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing "
-      "[--allow-mass-discharge]] [--identifier-system URI]" },
+      "[--allow-mass-discharge]] [--identifier-system URI] [--skip-invalid]" },
     { "clients", "set-chart", 2, 0, "clients set-chart CLIENT_ID EXTERNAL_ID" },
     { "audit", "verify", 0, OPT_ANCHOR | OPT_ANCHORS_FROM,
       "audit verify [--anchor SEQ:HASH]... [--anchors-from FILE]" },
@@ -154,7 +155,7 @@ static const char help_text[] =
 "      Audited (client.list, as 'admin-tool') before anything is printed.\n"
 "  clients sync FILE [--format csv|fhir] [--dry-run]\n"
 "               [--discharge-missing [--allow-mass-discharge]]\n"
-"               [--identifier-system URI]\n"
+"               [--identifier-system URI] [--skip-invalid]\n"
 "      Make the clients follow the EHR, matched by chart number (external_id).\n"
 "      CSV (the default, unless FILE ends in .json): the first line is\n"
 "          external_id,first_name,last_name,date_of_birth,email\n"
@@ -180,6 +181,12 @@ static const char help_text[] =
 "      50 lines); --dry-run reports the same (\"would discharge EXTERNAL_ID\")\n"
 "      and changes nothing. Changes are audited as user 'sync'. Last line:\n"
 "          added N, updated N, unchanged N, discharged N\n"
+"      --skip-invalid applies the good rows and reports the bad ones (they\n"
+"      change nothing), unless the file as a whole cannot be read (its header,\n"
+"      the Bundle itself): then nothing changes, as without it. With\n"
+"      --discharge-missing, nobody is discharged when a row was skipped (the\n"
+"      clients bad rows name cannot be told from the missing ones). The last\n"
+"      line adds \", skipped N\"; exit 3 when rows were skipped, 0 when none.\n"
 "  clients set-chart CLIENT_ID EXTERNAL_ID\n"
 "      Give the client with id CLIENT_ID the chart number EXTERNAL_ID (or\n"
 "      correct it), e.g. when several clients without a chart number share a\n"
@@ -368,6 +375,7 @@ static int flag_option(parsed_line *pl, const char *a)
         { "--no-email", offsetof(admin_options, no_email), 1, OPT_NO_EMAIL },
         { "--allow-mass-discharge", offsetof(admin_options, allow_mass_discharge), 1,
           OPT_ALLOW_MASS },
+        { "--skip-invalid", offsetof(admin_options, skip_invalid), 1, OPT_SKIP_INVALID },
     };
     size_t k;
 
@@ -473,7 +481,7 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
         "--dry-run", "--discharge-missing", "--identifier-system", "--before",
         "--secret-file", "--recipient", "--email", "--no-email", "--allow-mass-discharge",
-        "--anchor", "--anchors-from"
+        "--anchor", "--anchors-from", "--skip-invalid"
     };
     const char *group;
     int skip, i;

@@ -88,10 +88,14 @@ static void print_errors(const char *file, pm_roster_format format,
     }
 }
 
-static void print_summary(const pm_roster_result *r)
+static void print_summary(const pm_roster_options *ro, const pm_roster_result *r)
 {
-    printf("added %d, updated %d, unchanged %d, discharged %d\n", r->added, r->updated,
+    printf("added %d, updated %d, unchanged %d, discharged %d", r->added, r->updated,
            r->unchanged, r->discharged);
+    if (ro->skip_invalid) {
+        printf(", skipped %d", r->skipped);
+    }
+    printf("\n");
 }
 
 /* --format, else the file name: *.json is FHIR, anything else CSV. */
@@ -113,15 +117,20 @@ static int pick_format(const admin_options *o, pm_roster_format *format)
 }
 
 /* pm_roster_apply's answer: the problems, or what was (or would be) done. */
-static int report_sync(admin_db *db, const admin_options *o, pm_roster_format format,
+static int report_sync(admin_db *db, const admin_options *o, const pm_roster_options *ro,
                        const pm_roster_result *res)
 {
-    if (res->errors->nelts > 0) {
+    print_errors(o->args[0], ro->format, res->errors);
+    if (!pm_roster_may_commit(ro, res)) {
         admin_db_rollback(db);
-        print_errors(o->args[0], format, res->errors);
         admin_error("%d problem%s in %s; nothing was changed", res->errors->nelts,
                     res->errors->nelts == 1 ? "" : "s", o->args[0]);
         return ADMIN_FAIL;
+    }
+    if (res->errors->nelts > 0) {
+        admin_error("%d problem%s in %s; %s the rest", res->errors->nelts,
+                    res->errors->nelts == 1 ? "" : "s", o->args[0],
+                    o->dry_run ? "would apply" : "applied");
     }
     if (o->dry_run) {
         admin_db_rollback(db);
@@ -134,8 +143,8 @@ static int report_sync(admin_db *db, const admin_options *o, pm_roster_format fo
     else {
         print_list("discharged", res->discharged_ids);
     }
-    print_summary(res);
-    return ADMIN_OK;
+    print_summary(ro, res);
+    return res->errors->nelts > 0 ? ADMIN_PARTIAL : ADMIN_OK;
 }
 
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
@@ -162,6 +171,7 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
     ro.discharge_missing = o->discharge_missing;
     ro.allow_mass_discharge = o->allow_mass_discharge;
     ro.allow_mass_name = "--allow-mass-discharge";
+    ro.skip_invalid = o->skip_invalid;
     ro.actor = "sync";
     ro.sorted_keys = 1;
     ro.now = admin_now();
@@ -179,7 +189,7 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
         admin_error("the sync stopped on an error; nothing was changed");
         return ADMIN_FAIL;
     }
-    return report_sync(db, o, ro.format, &res);
+    return report_sync(db, o, &ro, &res);
 }
 
 /* ---- staff sync-caseloads --------------------------------------------------------- */

@@ -12,6 +12,7 @@ struct pm_csv_reader {
     apr_size_t len;
     apr_size_t pos;
     unsigned int line;
+    int unclosed;           /* a quoted field ran to the end of the buffer */
 };
 
 pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len)
@@ -153,6 +154,11 @@ static pm_csv_result quoting_error(pm_csv_reader *rd, const char *msg, unsigned 
     return PM_CSV_ERROR;
 }
 
+int pm_csv_unclosed(const pm_csv_reader *rd)
+{
+    return rd->unclosed;
+}
+
 pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
                           const char **error, unsigned int *error_line)
 {
@@ -172,6 +178,7 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
             if (!read_quoted(rd, p, f)) {
                 *error = "quoted field is never closed (missing '\"')";
                 *error_line = field_line;
+                rd->unclosed = 1;
                 return PM_CSV_ERROR;
             }
             if (!at_line_end(rd) && rd->buf[rd->pos] != ',') {

@@ -45,6 +45,10 @@ void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line);
 pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
                           const char **error, unsigned int *error_line);
 
+/* Whether a quoted field was never closed: everything after its quote was read as
+ * that field, so the records after it are lost, not merely this one. */
+int pm_csv_unclosed(const pm_csv_reader *rd);
+
 /* A field as data files mean it: a line break inside a quoted field (a
  * spreadsheet cell with Alt+Enter) becomes one space, and spaces around the
  * value are dropped. *len gets the result's length. */

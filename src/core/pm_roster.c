@@ -455,7 +455,7 @@ static apr_status_t any_unnamed(roster_sync *s)
 static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
 {
     const int *first = apr_hash_get(s->seen, e->external_id, APR_HASH_KEY_STRING);
-    int *where;
+    int *where, before = s->res->errors->nelts;
     const pm_row *c;
 
     if (first) {
@@ -471,8 +471,9 @@ static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
     if (find_client(s, e, &c) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    /* once a problem is known nothing will be applied: only look for more */
-    if (s->res->errors->nelts > 0) {
+    /* once a problem is known nothing will be applied: only look for more (skipping
+     * the invalid: only this entry's own problem keeps it out) */
+    if (s->res->errors->nelts > (s->o->skip_invalid ? before : 0)) {
         return APR_SUCCESS;
     }
     return c ? update_client(s, c, e) : add_client(s, e);
@@ -676,6 +677,39 @@ static apr_status_t apply_batch(roster_sync *s, apr_array_header_t *entries)
     return APR_SUCCESS;
 }
 
+/* The records with a problem so far: the lines or entries the errors name. */
+static int count_skipped(roster_sync *s)
+{
+    apr_hash_t *where = apr_hash_make(s->batch);
+    int i;
+
+    for (i = 0; i < s->res->errors->nelts; i++) {
+        const pm_roster_error *e = &APR_ARRAY_IDX(s->res->errors, i, pm_roster_error);
+
+        if (e->where >= 0) {
+            apr_hash_set(where, apr_pmemdup(s->batch, &e->where, sizeof(int)), sizeof(int), "");
+        }
+    }
+    return (int)apr_hash_count(where);
+}
+
+/* --discharge-missing after entries were skipped: the clients those name cannot be
+ * told from the ones the roster leaves out, so nobody is discharged (an error). */
+static apr_status_t discharge_unless_skipped(roster_sync *s)
+{
+    if (s->res->skipped == 0) {
+        return discharge_missing(s);
+    }
+    add_error(s, -1, "discharge_missing",
+              apr_psprintf(s->pool, "nobody was discharged: %d record%s skipped, and the "
+                           "clients %s cannot be told from the ones the roster leaves out; "
+                           "correct %s and sync again", s->res->skipped,
+                           s->res->skipped == 1 ? " was" : "s were",
+                           s->res->skipped == 1 ? "it names" : "they name",
+                           s->res->skipped == 1 ? "it" : "them"));
+    return APR_SUCCESS;
+}
+
 static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t *read_rv)
 {
     apr_array_header_t *entries = apr_array_make(s->batch, BATCH, sizeof(pm_roster_entry));
@@ -696,22 +730,26 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     if (entries->nelts > 0 && apply_batch(s, entries) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (s->res->errors->nelts > 0) {
+    s->res->broken = pm_roster_broken(ps);
+    s->res->skipped = count_skipped(s);
+    if (!pm_roster_may_commit(s->o, s->res)) {
         return APR_SUCCESS;
     }
     if (pm_client_keys_stage_finish(s->stage) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (s->o->discharge_missing && discharge_missing(s) != APR_SUCCESS) {
+    if (s->o->discharge_missing && discharge_unless_skipped(s) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (s->res->errors->nelts > 0) {
+    if (!pm_roster_may_commit(s->o, s->res)) {
         return APR_SUCCESS;
     }
     audit(s, "roster.sync", NULL,
           apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
-                       "\"discharged\":%d}", s->res->added, s->res->updated,
-                       s->res->unchanged, s->res->discharged));
+                       "\"discharged\":%d%s}", s->res->added, s->res->updated,
+                       s->res->unchanged, s->res->discharged,
+                       s->o->skip_invalid ? apr_psprintf(s->batch, ",\"skipped\":%d",
+                                                         s->res->skipped) : ""));
     return pm_audit_chain_append(s->db, s->pool, (const char *const *const *)s->audit->elts,
                                  s->audit->nelts);
 }
@@ -776,6 +814,11 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     apr_pool_destroy(s.batch);
     sort_errors(p, res->errors);
     return rv;
+}
+
+int pm_roster_may_commit(const pm_roster_options *o, const pm_roster_result *res)
+{
+    return res->errors->nelts == 0 || (o->skip_invalid && !res->broken);
 }
 
 apr_status_t pm_roster_disables_accounts(pm_db *db, int *disable)

@@ -42,6 +42,10 @@ typedef struct {
     apr_int64_t now;                /* Unix seconds */
     int sorted_keys;                /* stage the search keys (pm_client_keys.c):
                                      * the admin tool */
+    int skip_invalid;               /* apply the good entries and skip (and report)
+                                     * the bad ones, unless the input as a whole is
+                                     * unreadable (res->broken); discharge_missing
+                                     * then discharges nobody if any was skipped */
 } pm_roster_options;
 
 /* One problem of the input: CSV line, or FHIR entry index (0-based, as in
@@ -79,6 +83,9 @@ pm_roster_parser *pm_roster_parser_make(apr_pool_t *p, const pm_roster_options *
  * header or document that cannot be read at all is one error and the end. */
 int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
                    apr_status_t *rv);
+/* Whether the input as a whole could not be read (a bad header or document, a
+ * record too long to end, JSON given as CSV): then no entry may be applied. */
+int pm_roster_broken(const pm_roster_parser *ps);
 
 typedef struct {
     int added, updated, unchanged, discharged;
@@ -87,6 +94,8 @@ typedef struct {
     apr_array_header_t *errors;    /* of pm_roster_error, in input order */
     apr_array_header_t *discharged_ids; /* of const char *: the chart numbers of the
                                      * discharged clients, in the order discharged */
+    int skipped;                   /* records with a problem (lines or entries) */
+    int broken;                    /* pm_roster_broken: nothing may be applied */
 } pm_roster_result;
 
 /* With discharge_missing a roster that names no client is refused, and so is a run
@@ -102,10 +111,14 @@ typedef struct {
  * button), a discharge revokes pending invitations (and disables accounts when
  * o->disable_accounts); every change is audited with o->actor. APR_SUCCESS when
  * the input was read and every statement ran: the caller commits only if
- * res->errors is empty (and it is not a dry run), else rolls back. Any other
- * status: a read error or a database error (reported through db); roll back. */
+ * res->errors is empty, or with o->skip_invalid when !res->broken (and it is not
+ * a dry run), else rolls back. Any other status: a read error or a database error
+ * (reported through db); roll back. */
 apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
                              pm_roster_read_fn read, void *ctx, pm_roster_result *res);
+
+/* That rule: whether what pm_roster_apply did may be committed (dry runs aside). */
+int pm_roster_may_commit(const pm_roster_options *o, const pm_roster_result *res);
 
 /* The setting disable_accounts_on_discharge (a JSON boolean; unset: false). */
 apr_status_t pm_roster_disables_accounts(pm_db *db, int *disable);

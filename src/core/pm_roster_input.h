@@ -40,9 +40,11 @@ struct pm_roster_parser {
     /* FHIR: buf[cut..fill) is what the scanner has not seen yet */
     struct bundle_scan *scan;
     int entry_index;
+    int broken;                    /* pm_roster_broken */
 };
 
-/* an error at CSV line / FHIR entry `where`, naming `field` */
+/* an error at CSV line / FHIR entry `where`, naming `field`; where -1 (the
+ * document) also marks the input broken */
 void pm_roster_add_error(pm_roster_parser *ps, int where, const char *field,
                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* v: an entry's raw values (NULL: absent), trimmed; names: the format's field names.

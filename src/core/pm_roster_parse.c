@@ -29,6 +29,12 @@ void pm_roster_add_error(pm_roster_parser *ps, int where, const char *field,
     va_start(ap, fmt);
     e->message = apr_pvsprintf(ps->pool, fmt, ap);
     va_end(ap);
+    ps->broken |= where < 0;
+}
+
+int pm_roster_broken(const pm_roster_parser *ps)
+{
+    return ps->broken;
 }
 
 apr_status_t pm_roster_read_memory(void *ctx, char *buf, apr_size_t *len)
@@ -261,6 +267,7 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
         if (ps->fill >= MAX_RECORD) {
             pm_roster_add_error(ps, (int)ps->next_line, NULL, "a record longer than %d bytes "
                       "(a quote that is never closed?)", MAX_RECORD);
+            ps->broken = 1;          /* the rest of the file is not read */
             return 0;
         }
         if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
@@ -270,6 +277,7 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
     if (!ps->header_read && ps->next_line == 1 && looks_like_json(ps->buf, cut)) {
         pm_roster_add_error(ps, 1, NULL, "this is JSON, not CSV: a FHIR Bundle is read as FHIR "
                             "(--format fhir, or Content-Type application/fhir+json)");
+        ps->broken = 1;
         return 0;
     }
     ps->cut = cut;
@@ -299,6 +307,7 @@ static int next_record(pm_roster_parser *ps, apr_pool_t *scratch, pm_csv_record 
         }
         if (r == PM_CSV_ERROR) {
             pm_roster_add_error(ps, (int)line, NULL, "%s", error);
+            ps->broken |= pm_csv_unclosed(ps->rd);   /* the rest of the file went with it */
         }
         else if (!(rec->nfields == 1 && rec->fields[0].len == 0)) {
             return 1;
@@ -415,6 +424,7 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
         if (!ps->header_read) {
             ps->header_read = 1;
             if (!read_header(ps, &rec)) {
+                ps->broken = 1;
                 return 0;
             }
             continue;
@@ -450,6 +460,7 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
     if (r == 0 && !ps->header_read && ps->errors->nelts == 0) {   /* else said already */
         pm_roster_add_error(ps, 1, NULL, "the file is empty; its first line must be " CSV_HEADER);
     }
+    ps->broken |= !ps->header_read;
     return r;
 }
 

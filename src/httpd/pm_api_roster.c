@@ -45,7 +45,8 @@ static int parse_roster_query(pm_req *q, roster_request *rr)
     for (i = 0; i < arr->nelts; i++) {
         const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
         if (strcmp(key, "dry_run") && strcmp(key, "discharge_missing")
-            && strcmp(key, "allow_mass_discharge") && strcmp(key, "identifier_system")) {
+            && strcmp(key, "allow_mass_discharge") && strcmp(key, "identifier_system")
+            && strcmp(key, "skip_invalid")) {
             return pm_http_bad_parameter(q, key, apr_psprintf(q->r->pool,
                                                               "Unknown parameter '%s'.", key));
         }
@@ -53,7 +54,8 @@ static int parse_roster_query(pm_req *q, roster_request *rr)
     if ((rc = read_flag(q, args, "dry_run", &rr->dry_run)) != PM_NEXT
         || (rc = read_flag(q, args, "discharge_missing", &rr->o.discharge_missing)) != PM_NEXT
         || (rc = read_flag(q, args, "allow_mass_discharge", &rr->o.allow_mass_discharge))
-           != PM_NEXT) {
+           != PM_NEXT
+        || (rc = read_flag(q, args, "skip_invalid", &rr->o.skip_invalid)) != PM_NEXT) {
         return rc;
     }
     if (rr->o.allow_mass_discharge && !rr->o.discharge_missing) {
@@ -147,6 +149,7 @@ static void set_counts(json_t *doc, const pm_roster_result *res)
     pm_json_set_int(doc, "updated", res->updated);
     pm_json_set_int(doc, "unchanged", res->unchanged);
     pm_json_set_int(doc, "discharged", res->discharged);
+    pm_json_set_int(doc, "skipped", res->skipped);
 }
 
 /* The chart numbers discharged (or that a dry run would discharge), the first
@@ -224,7 +227,8 @@ static int load_roster_settings(pm_req *q, roster_request *rr)
 }
 
 /* One transaction (SQLite: pm_db_begin takes the writer gate): committed only
- * when every entry was good and this is not a dry run. */
+ * when every entry was good (or, with skip_invalid, the roster as a whole could be
+ * read: the bad entries are left out and listed) and this is not a dry run. */
 static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
 {
     pm_roster_result res;
@@ -238,7 +242,7 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
         pm_db_rollback(q->db);
         return pm_http_db_unavailable(q);
     }
-    if (res.errors->nelts > 0) {
+    if (!pm_roster_may_commit(&rr->o, &res)) {
         pm_db_rollback(q->db);
         return refuse_roster(q, rr, &res);
     }
@@ -253,22 +257,22 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00232)
                   "roster %s by %s: %" APR_OFF_T_FMT " bytes, added %d, updated %d, "
-                  "unchanged %d, discharged %d (request %s)",
+                  "unchanged %d, discharged %d, skipped %d, %d problem(s) (request %s)",
                   rr->dry_run ? "dry run" : "applied", q->staff->username,
                   pm_http_body_length(body), res.added, res.updated, res.unchanged,
-                  res.discharged, q->request_id);
+                  res.discharged, res.skipped, res.errors->nelts, q->request_id);
     doc = pm_json_object(q->r->pool);
     set_counts(doc, &res);
     json_object_set_new(doc, "discharged_ids", discharged_json(&res));
     /* old addresses told of their change (a dry run: that would be) */
     pm_json_set_int(doc, "address_notices", res.address_notices);
     pm_json_set_bool(doc, "dry_run", rr->dry_run);
-    json_object_set_new(doc, "errors", json_array());
+    json_object_set_new(doc, "errors", errors_json(rr, res.errors));
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
 /* PUT /admin/roster[?dry_run=1][&discharge_missing=1[&allow_mass_discharge=1]]
- *                  [&identifier_system=URI] */
+ *                  [&identifier_system=URI][&skip_invalid=1] */
 int pm_api_admin_roster_put(pm_req *q)
 {
     roster_request rr;

@@ -580,6 +580,84 @@ is "$(tail -n1 <<<"$out")" "granted 2, revoked 1, unchanged 2" "caseloads: the s
 like "$out" "note: 1 of the granted clients is discharged" "caseloads: the discharged client is granted, and said"
 unlike "$out" "would grant" "caseloads: a real run does not list the pairs"
 
+# ---- --skip-invalid: the good rows applied, the bad ones reported; discharge held back --------
+KDB=$(new_db roster_skip); register_db roster_skip
+adm "$KDB" init --schema-dir "$SCHEMA"
+adm "$KDB" --help
+like "$out" "\[--identifier-system URI\] \[--skip-invalid\]" "--help documents --skip-invalid"
+printf 'first_name,last_name,date_of_birth,email\nTess,Twin,1991-03-03,\n' >"$T/twins.csv"
+adm "$KDB" clients import "$T/twins.csv"
+sql "$KDB" "INSERT INTO clients (first_name, last_name, date_of_birth, created_at, updated_at, sort_key, sort_locale)
+            SELECT first_name, last_name, date_of_birth, created_at, updated_at, sort_key, sort_locale
+            FROM clients WHERE last_name = 'Twin'" >/dev/null
+is "$(sql "$KDB" "SELECT count(*) FROM clients WHERE last_name = 'Twin' AND external_id IS NULL")" 2 \
+   "skip: twins without a chart number"
+{ echo "external_id,first_name,last_name,date_of_birth,email"
+  for i in 1 2 3 4 5; do echo "K$i,Kay$i,Skip,1980-01-0$i,k$i@example.org"; done; } >"$T/skip-census.csv"
+adm "$KDB" clients sync "$T/skip-census.csv"
+is "$(tail -n1 <<<"$out")" "added 5, updated 0, unchanged 0, discharged 0" "skip: 5 clients"
+kstate() { sql "$KDB" "SELECT count(*) || '|' || sum(active) || '|' || max(updated_at) FROM clients"; \
+           sql "$KDB" "SELECT count(*) FROM audit_log"; }
+cat >"$T/skip.csv" <<'EOF'
+external_id,first_name,last_name,date_of_birth,email
+K1,Kayla,Skip,1980-01-01,k1@example.org
+K2,Kay2,Skip,1980-02-30,k2@example.org
+K6,Kay6,Skip,1980-01-06,k6@example.org
+K7,Kay7,Skip,1980-01-07,not-an-address
+K8,Kay8,Skip
+K6,Kay6,Again,1980-01-06,
+K9,Tess,Twin,1991-03-03,
+EOF
+before=$(kstate)
+adm "$KDB" clients sync "$T/skip.csv"
+is "$rc" 1 "skip: without --skip-invalid the same file changes nothing (exit 1)"
+is "$(kstate)" "$before" "skip: without --skip-invalid the database is untouched"
+adm "$KDB" clients sync "$T/skip.csv" --skip-invalid --dry-run
+is "$rc" 3 "skip --dry-run: exit 3 (rows skipped)"
+like "$err" "5 problems in .*skip.csv; would apply the rest" "skip --dry-run: says it would apply the rest"
+is "$(kstate)" "$before" "skip --dry-run: the database is untouched"
+adm "$KDB" clients sync "$T/skip.csv" --skip-invalid
+is "$rc" 3 "skip: exit 3 when rows were skipped"
+like "$err" "skip.csv line 3: date_of_birth '1980-02-30'" "skip: a bad date reported by its line"
+like "$err" "skip.csv line 5: email 'not-an-address'" "skip: a bad email reported by its line"
+like "$err" "skip.csv line 6: has 3 fields" "skip: a short row reported by its line"
+like "$err" "skip.csv line 7: this chart number is also on line 4" "skip: a repeated chart number reported"
+like "$err" "skip.csv line 8: several clients without a chart number" "skip: an ambiguous unnamed client reported"
+like "$err" "5 problems in .*skip.csv; applied the rest" "skip: says the rest was applied"
+is "$(tail -n1 <<<"$out")" "added 1, updated 1, unchanged 0, discharged 0, skipped 5" "skip: the summary line counts the skipped rows"
+is "$(sql "$KDB" "SELECT first_name FROM clients WHERE external_id = 'K1'")" "Kayla" "skip: a good update applied"
+is "$(sql "$KDB" "SELECT date_of_birth FROM clients WHERE external_id = 'K2'")" "1980-01-02" "skip: a bad row changes nothing"
+is "$(sql "$KDB" "SELECT last_name FROM clients WHERE external_id = 'K6'")" "Skip" "skip: the first of a repeated chart number applied, not the second"
+is "$(sql "$KDB" "SELECT count(*) FROM clients WHERE external_id IN ('K7', 'K8', 'K9')")" 0 "skip: bad new rows are not added"
+is "$(sql "$KDB" "SELECT count(*) FROM clients WHERE last_name = 'Twin'")" 2 "skip: the ambiguous twins: no third client added"
+is "$(sql "$KDB" "SELECT detail FROM audit_log WHERE action = 'roster.sync' ORDER BY id DESC LIMIT 1")" \
+   '{"added":1,"updated":1,"unchanged":0,"discharged":0,"skipped":5}' "skip: roster.sync audited with the skipped count"
+adm "$KDB" clients sync "$T/skip.csv" --skip-invalid --discharge-missing
+is "$rc" 3 "skip --discharge-missing: exit 3"
+like "$err" "nobody was discharged: 5 records were skipped" "skip --discharge-missing: says why nobody was discharged"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 2, discharged 0, skipped 5" "skip --discharge-missing: K3-K5 not discharged"
+is "$(sql "$KDB" "SELECT count(*) FROM clients WHERE active = 1 AND external_id LIKE 'K%'")" 6 "skip --discharge-missing: everyone still active"
+grep -v '^K5,' "$T/skip-census.csv" >"$T/skip-good.csv"; echo "K6,Kay6,Skip,1980-01-06,k6@example.org" >>"$T/skip-good.csv"
+adm "$KDB" clients sync "$T/skip-good.csv" --skip-invalid --discharge-missing
+is "$rc" 0 "skip: a clean file with --skip-invalid exits 0"
+is "$(tail -n1 <<<"$out")" "added 0, updated 1, unchanged 4, discharged 1, skipped 0" "skip: a clean file discharges as without it"
+printf 'external_id,first,last_name,date_of_birth,email\nK1,Kayla,Skip,1980-01-01,\n' >"$T/skip-header.csv"
+before=$(kstate)
+adm "$KDB" clients sync "$T/skip-header.csv" --skip-invalid
+is "$rc" 1 "skip: a bad header still changes nothing (exit 1)"
+like "$err" "nothing was changed" "skip: a bad header says nothing was changed"
+is "$(kstate)" "$before" "skip: a bad header leaves the database untouched"
+printf '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "identifier": [{"value": "K10"}], "name": [{"family": "Skip", "given": ["Kay10"]}], "birthDate": "1980-01-10"}}, {"resource": {"resourceType": "Patient", "identifier": [{"value": "K11"}], "name": [{"family": "Skip", "given": ["Kay11"]}]}}]}' >"$T/skip.json"
+adm "$KDB" clients sync "$T/skip.json" --skip-invalid
+is "$rc" 3 "skip FHIR: exit 3"
+like "$err" "skip.json entry\[1\] \(birthDate\)" "skip FHIR: the entry without a birthDate reported"
+is "$(tail -n1 <<<"$out")" "added 1, updated 0, unchanged 0, discharged 0, skipped 1" "skip FHIR: the good entry added"
+printf '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "identifier": [{"value": "K12"}], "name": [{"family": "Skip", "given": ["Kay12"]}], "birthDate": "1980-01-12"}}]' >"$T/skip-cut.json"
+before=$(kstate)
+adm "$KDB" clients sync "$T/skip-cut.json" --skip-invalid
+is "$rc" 1 "skip FHIR: a Bundle cut short changes nothing (exit 1)"
+is "$(kstate)" "$before" "skip FHIR: a Bundle cut short leaves the database untouched"
+
 # ---- SQLite: a sync while httpd commits audit rows all the time ------------------------------
 # Every staff view commits a row; the tool's transaction read first and then could not write
 # (WAL: a deferred transaction whose snapshot is older than the last commit gets "database

@@ -33,6 +33,7 @@ static apr_status_t read_trickle(void *ctx, char *buf, apr_size_t *len)
 typedef struct {
     pm_roster_entry e[8];
     int n;
+    int broken;
     apr_array_header_t *errors;
 } parsed;
 
@@ -55,6 +56,7 @@ static void parse_with(apr_pool_t *p, pm_roster_format format, const char *syste
     while (out->n < 8 && pm_roster_next(ps, p, &out->e[out->n], &rv) == 1) {
         out->n++;
     }
+    out->broken = pm_roster_broken(ps);
 }
 
 static void parse(apr_pool_t *p, pm_roster_format format, const char *system, const char *text,
@@ -102,6 +104,7 @@ static void test_csv_stream(apr_pool_t *p)
            "line 6: and active");
         ok(err(&r, 3) && err(&r, 3)->where == 7 && strstr(err(&r, 3)->message, "6 fields"),
            "line 7: a short row");
+        ok(!r.broken, "bad rows alone: the file is not broken (--skip-invalid may apply the rest)");
     }
 }
 
@@ -112,6 +115,7 @@ static void test_csv_header(apr_pool_t *p)
     parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email,x\n", 1000, &r);
     ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == 1
        && strstr(err(&r, 0)->message, "column 6"), "an unknown column is refused");
+    ok(r.broken, "a bad header: the file is broken");
     parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth\n", 1000, &r);
     ok(r.n == 0 && r.errors->nelts == 1, "a missing required column is refused");
     parse(p, PM_ROSTER_CSV, NULL,
@@ -120,9 +124,15 @@ static void test_csv_header(apr_pool_t *p)
     parse(p, PM_ROSTER_CSV, NULL, "", 1000, &r);
     ok(r.n == 0 && r.errors->nelts == 1 && strstr(err(&r, 0)->message, "empty"),
        "an empty file is refused");
+    ok(r.broken, "an empty file: broken");
     parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email\n"
           "\"A1,Ann,Lee,1980-01-01,\n", 1000, &r);
     ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == 2, "an unclosed quote: line 2");
+    ok(r.broken, "an unclosed quote: broken (the lines after it were swallowed)");
+    parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email\n"
+          "A1,A\"nn,Lee,1980-01-01,\nA2,Bo,Lee,1980-01-01,\n", 1000, &r);
+    ok(r.n == 1 && r.errors->nelts == 1 && !r.broken,
+       "a stray quote inside a field: that line only, not broken");
 }
 
 static const char bundle[] =
