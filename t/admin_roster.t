@@ -176,6 +176,23 @@ is($data->{skipped}, 0, 'without skip_invalid: skipped 0');
 cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-7'") });
 $before = snapshot();
 
+# ---- a CSV in windows-1252 (a spreadsheet saved on Windows), said by its charset --------------
+my $latin = $HEADER . "RT-8,Ros\xe1rio,Qu\xfaxley,1988-08-08,\n";
+$res = put_roster($latin);
+is($res->code, 422, 'windows-1252 bytes sent as UTF-8: 422') or diag PortalTest::describe($res);
+like(((decode_json_body($res) || {})->{errors}[0] || {})->{message} // '', qr/charset=windows-1252/,
+     'windows-1252 bytes sent as UTF-8: the problem says how to name the charset');
+$e = error_ok(put_roster($latin, content_type => 'text/csv; charset=klingon-1'), 415, 'unsupported_charset',
+              'a charset the server does not know: 415 unsupported_charset');
+error_ok(put_roster('{}', content_type => "$FHIR; charset=iso-8859-1"), 415, 'unsupported_charset',
+         'a FHIR Bundle in another charset than UTF-8: 415 unsupported_charset');
+$data = json_ok(put_roster($latin, content_type => 'text/csv; charset="windows-1252"'), 200,
+                'text/csv; charset="windows-1252": 200');
+counts_are($data, { added => 1, updated => 0, unchanged => 0, discharged => 0 }, 'windows-1252');
+my ($rosario) = db()->selectrow_array("SELECT first_name || ' ' || last_name FROM clients WHERE external_id = 'RT-8'");
+is($rosario, "Ros\x{e1}rio Qu\x{fa}xley", 'windows-1252: the name stored as UTF-8');
+cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-8'") });
+
 # ---- FHIR ------------------------------------------------------------------------------------
 my $bundle = <<'EOF';
 {"resourceType": "Bundle", "type": "collection", "entry": [

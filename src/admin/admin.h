@@ -39,6 +39,7 @@ typedef struct {
     int discharge_missing;      /* clients sync --discharge-missing */
     int allow_mass_discharge;   /* clients sync --allow-mass-discharge */
     int skip_invalid;           /* clients sync --skip-invalid */
+    const char *encoding;       /* clients sync|import --encoding: the CSV's character set */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
     int nargs;
 } admin_options;
@@ -59,6 +60,12 @@ void admin_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void admin_line_error(const char *file, unsigned int line, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len);
+/* The same, made UTF-8 from `encoding` (--encoding; NULL or UTF-8: as it is). */
+apr_status_t admin_read_text_file(apr_pool_t *p, const char *path, const char *encoding,
+                                  char **buf, apr_size_t *len);
+/* --encoding names a character set ICU knows (or is not given): ADMIN_OK, else the
+ * error said and ADMIN_USAGE. */
+int admin_check_encoding(const admin_options *o);
 apr_int64_t admin_now(void);
 /* admin_staff.c: a client id (a positive whole number) normalised, or NULL */
 const char *admin_parse_client_id(apr_pool_t *p, const char *s);

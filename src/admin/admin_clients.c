@@ -319,8 +319,12 @@ static int clients_import(admin_db *db, const admin_options *o)
     apr_size_t len;
     apr_status_t rv;
     char *buf;
+    int rc;
 
-    if ((rv = admin_read_file(db->pool, st.file, &buf, &len)) != APR_SUCCESS) {
+    if ((rc = admin_check_encoding(o)) != ADMIN_OK) {
+        return rc;
+    }
+    if ((rv = admin_read_text_file(db->pool, st.file, o->encoding, &buf, &len)) != APR_SUCCESS) {
         char msg[256];
 
         admin_error("cannot read %s: %s", st.file, apr_strerror(rv, msg, sizeof(msg)));

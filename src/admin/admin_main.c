@@ -2,6 +2,7 @@
  * (database options, command, its arguments), opens the database and hands over
  * to the command. Also the small helpers every command uses. */
 #include "admin.h"
+#include "pm_charset.h"
 
 #include <apr_file_io.h>
 #include <apr_general.h>
@@ -31,7 +32,7 @@
 #define OPT_DISCHARGE      0x40
 #define OPT_IDENTIFIER     0x80
 #define OPT_SYNC           (OPT_FORMAT | OPT_DRY_RUN | OPT_DISCHARGE | OPT_IDENTIFIER \
-                            | OPT_ALLOW_MASS | OPT_SKIP_INVALID)
+                            | OPT_ALLOW_MASS | OPT_SKIP_INVALID | OPT_ENCODING)
 #define OPT_BEFORE         0x100
 #define OPT_SECRET_FILE    0x200
 #define OPT_RECIPIENT      0x400
@@ -41,6 +42,7 @@
 #define OPT_ANCHOR         0x4000
 #define OPT_ANCHORS_FROM   0x8000
 #define OPT_SKIP_INVALID   0x10000
+#define OPT_ENCODING       0x20000
 
 typedef struct {
     const char *group;
@@ -63,11 +65,12 @@ static const command_spec commands[] = {
     { "staff", "enable", 1, 0, "staff enable USER" },
     { "staff", "list", 0, 0, "staff list" },
     { "staff", "sync-caseloads", 1, OPT_DRY_RUN, "staff sync-caseloads FILE.csv [--dry-run]" },
-    { "clients", "import", 1, 0, "clients import FILE.csv" },
+    { "clients", "import", 1, OPT_ENCODING, "clients import FILE.csv [--encoding CHARSET]" },
     { "clients", "list", 0, 0, "clients list" },
     { "clients", "sync", 1, OPT_SYNC,
       "clients sync FILE [--format csv|fhir] [--dry-run] [--discharge-missing "
-      "[--allow-mass-discharge]] [--identifier-system URI] [--skip-invalid]" },
+      "[--allow-mass-discharge]] [--identifier-system URI] [--skip-invalid] "
+      "[--encoding CHARSET]" },
     { "clients", "set-chart", 2, 0, "clients set-chart CLIENT_ID EXTERNAL_ID" },
     { "audit", "verify", 0, OPT_ANCHOR | OPT_ANCHORS_FROM,
       "audit verify [--anchor SEQ:HASH]... [--anchors-from FILE]" },
@@ -139,7 +142,7 @@ static const char help_text[] =
 "      that would be added and removed (\"would grant USER EXTERNAL_ID\",\n"
 "      \"would revoke ...\", at most 50 of each) and changes nothing.\n"
 "      Last line: granted N, revoked N, unchanged N.\n"
-"  clients import FILE.csv\n"
+"  clients import FILE.csv [--encoding CHARSET]\n"
 "      Import clients from a CSV file (RFC 4180: quoted fields, \"\" for a quote,\n"
 "      commas and line breaks inside quotes, CRLF or LF, optional UTF-8 BOM) whose\n"
 "      first line is exactly\n"
@@ -155,7 +158,7 @@ static const char help_text[] =
 "      Audited (client.list, as 'admin-tool') before anything is printed.\n"
 "  clients sync FILE [--format csv|fhir] [--dry-run]\n"
 "               [--discharge-missing [--allow-mass-discharge]]\n"
-"               [--identifier-system URI] [--skip-invalid]\n"
+"               [--identifier-system URI] [--skip-invalid] [--encoding CHARSET]\n"
 "      Make the clients follow the EHR, matched by chart number (external_id).\n"
 "      CSV (the default, unless FILE ends in .json): the first line is\n"
 "          external_id,first_name,last_name,date_of_birth,email\n"
@@ -187,6 +190,9 @@ static const char help_text[] =
 "      --discharge-missing, nobody is discharged when a row was skipped (the\n"
 "      clients bad rows name cannot be told from the missing ones). The last\n"
 "      line adds \", skipped N\"; exit 3 when rows were skipped, 0 when none.\n"
+"      --encoding (sync and import): the CSV file's character set when it is\n"
+"      not UTF-8, e.g. windows-1252 for a spreadsheet saved as \"CSV (Comma\n"
+"      delimited)\" on Windows (\"CSV UTF-8\" needs none); any name ICU knows.\n"
 "  clients set-chart CLIENT_ID EXTERNAL_ID\n"
 "      Give the client with id CLIENT_ID the chart number EXTERNAL_ID (or\n"
 "      correct it), e.g. when several clients without a chart number share a\n"
@@ -260,6 +266,38 @@ void admin_line_error(const char *file, unsigned int line, const char *fmt, va_l
 apr_int64_t admin_now(void)
 {
     return apr_time_sec(apr_time_now());
+}
+
+int admin_check_encoding(const admin_options *o)
+{
+    char *out;
+    apr_size_t n;
+    apr_pool_t *p;
+    int known;
+
+    if (o->encoding == NULL) {
+        return ADMIN_OK;
+    }
+    apr_pool_create(&p, NULL);
+    known = pm_charset_convert(p, o->encoding, "", 0, &out, &n) == APR_SUCCESS;
+    apr_pool_destroy(p);
+    if (!known) {
+        admin_error("--encoding %s: no such character set (for a spreadsheet saved on "
+                    "Windows: windows-1252)", o->encoding);
+        return ADMIN_USAGE;
+    }
+    return ADMIN_OK;
+}
+
+apr_status_t admin_read_text_file(apr_pool_t *p, const char *path, const char *encoding,
+                                  char **buf, apr_size_t *len)
+{
+    apr_status_t rv = admin_read_file(p, path, buf, len);
+
+    if (rv != APR_SUCCESS || encoding == NULL || pm_charset_is_utf8(encoding)) {
+        return rv;
+    }
+    return pm_charset_convert(p, encoding, *buf, *len, buf, len);
 }
 
 apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_size_t *len)
@@ -351,6 +389,7 @@ static int value_option(parsed_line *pl, int argc, const char *const *argv, int 
         { "--recipient", offsetof(admin_options, recipient), OPT_RECIPIENT },
         { "--email", offsetof(admin_options, email), OPT_EMAIL },
         { "--anchors-from", offsetof(admin_options, anchors_from), OPT_ANCHORS_FROM },
+        { "--encoding", offsetof(admin_options, encoding), OPT_ENCODING },
     };
     size_t k;
 
@@ -481,7 +520,7 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
         "--dry-run", "--discharge-missing", "--identifier-system", "--before",
         "--secret-file", "--recipient", "--email", "--no-email", "--allow-mass-discharge",
-        "--anchor", "--anchors-from", "--skip-invalid"
+        "--anchor", "--anchors-from", "--skip-invalid", "--encoding"
     };
     const char *group;
     int skip, i;

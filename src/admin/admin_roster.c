@@ -4,6 +4,7 @@
  * grants become exactly the file's set; each grant added or removed audited). */
 #include "admin.h"
 #include "pm_columns.h"
+#include "pm_charset.h"
 #include "pm_csv.h"
 #include "pm_roster.h"
 #include "pm_text.h"
@@ -152,12 +153,17 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
     pm_roster_options ro;
     pm_roster_result res;
     input_file in;
+    pm_charset_reader *converted = NULL;
     char msg[256];
     int rc;
 
     memset(&ro, 0, sizeof(ro));
-    if ((rc = pick_format(o, &ro.format)) != ADMIN_OK) {
+    if ((rc = pick_format(o, &ro.format)) != ADMIN_OK || (rc = admin_check_encoding(o)) != ADMIN_OK) {
         return rc;
+    }
+    if (o->encoding && ro.format == PM_ROSTER_FHIR) {
+        admin_error("--encoding applies to CSV only (JSON is UTF-8)");
+        return ADMIN_USAGE;
     }
     if (ro.format == PM_ROSTER_CSV && o->identifier_system) {
         admin_error("--identifier-system applies to --format fhir only");
@@ -181,7 +187,12 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
         || admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (pm_roster_apply(db->exec, db->pool, &ro, read_file, &in, &res) != APR_SUCCESS) {
+    if (o->encoding && !pm_charset_is_utf8(o->encoding)) {
+        converted = pm_charset_reader_make(db->pool, o->encoding, read_file, &in);
+    }
+    if ((converted ? pm_roster_apply(db->exec, db->pool, &ro, pm_charset_read, converted, &res)
+                   : pm_roster_apply(db->exec, db->pool, &ro, read_file, &in, &res))
+        != APR_SUCCESS) {
         admin_db_rollback(db);
         if (in.rv != APR_SUCCESS) {
             admin_error("cannot read %s: %s", o->args[0], apr_strerror(in.rv, msg, sizeof(msg)));

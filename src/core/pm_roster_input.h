@@ -41,6 +41,7 @@ struct pm_roster_parser {
     struct bundle_scan *scan;
     int entry_index;
     int broken;                    /* pm_roster_broken */
+    int told_charset;              /* the hint about a file not in UTF-8 was given */
 };
 
 /* an error at CSV line / FHIR entry `where`, naming `field`; where -1 (the

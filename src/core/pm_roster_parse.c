@@ -107,13 +107,35 @@ static int parse_active(const char *v)
     return -1;
 }
 
+/* Bytes beyond ASCII and no ASCII control character: text in another character
+ * set more likely than a typing slip (a CSV from a spreadsheet saved on Windows). */
+static int looks_like_charset(const char *v)
+{
+    int high = 0;
+
+    for (; *v; v++) {
+        if ((unsigned char)*v < 0x20 || *v == 0x7F) {
+            return 0;
+        }
+        high |= (unsigned char)*v >= 0x80;
+    }
+    return high;
+}
+
 /* Checks one text value; reports and returns 0 when it is unusable. */
 static int check_text(pm_roster_parser *ps, int where, const char *field, const char *v,
                       int required, apr_size_t max_chars)
 {
     if (!pm_utf8_valid(v, strlen(v), 0)) {
+        int hint = ps->o->format == PM_ROSTER_CSV && !ps->told_charset && looks_like_charset(v);
+
         pm_roster_add_error(ps, where, field, "%s is not valid UTF-8 or contains control characters "
-                  "(such as tabs or NUL)", field);
+                  "(such as tabs or NUL)%s", field, hint ? "; is the file in another character "
+                  "set? A spreadsheet's \"CSV (Comma delimited)\" on Windows is windows-1252: "
+                  "save it as \"CSV UTF-8\", or name its character set (clients sync "
+                  "--encoding windows-1252; HTTP: Content-Type: text/csv; charset=windows-1252)"
+                  : "");
+        ps->told_charset |= hint;
         return 0;
     }
     if (required && *v == '\0') {

@@ -3,6 +3,7 @@
  * applied by pm_roster_apply in one transaction (all or nothing), audited as the
  * staff member who sent it. Never logs a row's values. */
 #include "pm_api.h"
+#include "pm_charset.h"
 #include "pm_roster.h"
 #include "pm_outbox_wake.h"
 #include "pm_store.h"
@@ -18,6 +19,7 @@ APLOG_USE_MODULE(portal_manager);
 typedef struct {
     pm_roster_options o;
     int dry_run;
+    const char *charset;    /* a CSV body's character set when it is not UTF-8 */
 } roster_request;
 
 /* "1" or "0", "true" or "false" (absent: 0); anything else 400. */
@@ -71,26 +73,62 @@ static int parse_roster_query(pm_req *q, roster_request *rr)
     return PM_NEXT;
 }
 
-/* The media type without parameters is `type`; a charset, when given, is UTF-8. */
+/* The media type without parameters is `type` (whatever its charset). */
 static int media_type_is(const char *ct, const char *type)
 {
     apr_size_t n = strlen(type);
-    const char *rest, *cs;
+    const char *rest;
 
     if (ct == NULL || strncasecmp(ct, type, n) != 0) {
         return 0;
     }
     for (rest = ct + n; apr_isspace(*rest); rest++) {
     }
-    if (*rest == '\0') {
-        return 1;
+    return *rest == '\0' || *rest == ';';
+}
+
+/* The charset parameter's value, unquoted; NULL when there is none. */
+static const char *media_charset(apr_pool_t *p, const char *ct)
+{
+    const char *cs = ct ? ap_strcasestr(ct, "charset=") : NULL;
+    apr_size_t n;
+
+    if (cs == NULL) {
+        return NULL;
     }
-    if (*rest != ';') {
-        return 0;
+    cs += 8;
+    if (*cs == '"') {
+        cs++;
+        n = strcspn(cs, "\"");
     }
-    cs = ap_strcasestr(rest, "charset=");
-    return cs == NULL || strncasecmp(cs + 8, "utf-8", 5) == 0
-           || strncasecmp(cs + 8, "\"utf-8\"", 7) == 0;
+    else {
+        n = strcspn(cs, "; \t");
+    }
+    return apr_pstrmemdup(p, cs, n);
+}
+
+/* A charset that is not UTF-8: none for a FHIR Bundle (JSON is UTF-8), one ICU
+ * knows for CSV (a spreadsheet's windows-1252), kept in rr->charset. */
+static int read_charset(pm_req *q, roster_request *rr, const char *ct)
+{
+    const char *cs = media_charset(q->r->pool, ct);
+    char *out;
+    apr_size_t n;
+
+    if (cs == NULL || pm_charset_is_utf8(cs)) {
+        return PM_NEXT;
+    }
+    if (rr->o.format == PM_ROSTER_CSV
+        && pm_charset_convert(q->r->pool, cs, "", 0, &out, &n) == APR_SUCCESS) {
+        rr->charset = cs;
+        return PM_NEXT;
+    }
+    return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_charset",
+                              rr->o.format == PM_ROSTER_CSV
+                              ? "The CSV's charset is not one the server knows (a spreadsheet "
+                                "saved on Windows: charset=windows-1252; best: UTF-8)."
+                              : "A FHIR Bundle is JSON, which is UTF-8: send it as UTF-8.",
+                              NULL);
 }
 
 /* What an export tool may send that the sync cannot read, said plainly: a
@@ -127,7 +165,7 @@ static int read_format(pm_req *q, roster_request *rr)
     /* application/json too: what many FHIR servers label their Bundles */
     if (media_type_is(ct, "application/fhir+json") || media_type_is(ct, "application/json")) {
         rr->o.format = PM_ROSTER_FHIR;
-        return PM_NEXT;
+        return read_charset(q, rr, ct);
     }
     if (media_type_is(ct, "text/csv")) {
         rr->o.format = PM_ROSTER_CSV;
@@ -135,7 +173,7 @@ static int read_format(pm_req *q, roster_request *rr)
             return pm_http_bad_parameter(q, "identifier_system",
                                          "identifier_system applies to a FHIR Bundle only.");
         }
-        return PM_NEXT;
+        return read_charset(q, rr, ct);
     }
     return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                               "The roster must be a FHIR Bundle (Content-Type: "
@@ -232,12 +270,20 @@ static int load_roster_settings(pm_req *q, roster_request *rr)
 static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
 {
     pm_roster_result res;
+    pm_charset_reader *converted = NULL;
     json_t *doc;
 
+    if (rr->charset
+        && (converted = pm_charset_reader_make(q->r->pool, rr->charset, pm_http_body_read,
+                                               body)) == NULL) {
+        return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_charset",
+                                  "The CSV's charset could not be read.", NULL);
+    }
     if (pm_db_begin(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    if (pm_roster_apply(q->db, q->r->pool, &rr->o, pm_http_body_read, body, &res)
+    if ((converted ? pm_roster_apply(q->db, q->r->pool, &rr->o, pm_charset_read, converted, &res)
+                   : pm_roster_apply(q->db, q->r->pool, &rr->o, pm_http_body_read, body, &res))
         != APR_SUCCESS) {
         pm_db_rollback(q->db);
         return pm_http_db_unavailable(q);

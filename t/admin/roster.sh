@@ -658,6 +658,36 @@ adm "$KDB" clients sync "$T/skip-cut.json" --skip-invalid
 is "$rc" 1 "skip FHIR: a Bundle cut short changes nothing (exit 1)"
 is "$(kstate)" "$before" "skip FHIR: a Bundle cut short leaves the database untouched"
 
+# ---- --encoding: a spreadsheet's CSV in windows-1252 -------------------------------------------
+EDB=$(new_db roster_encoding); register_db roster_encoding
+adm "$EDB" init --schema-dir "$SCHEMA"
+printf 'external_id,first_name,last_name,date_of_birth,email\nW1,Mar\xeda,Garc\xeda,1980-01-01,\nW2,Zo\xeb,N\xfa\xf1ez,1981-02-02,\n' >"$T/cp1252.csv"
+adm "$EDB" clients sync "$T/cp1252.csv"
+is "$rc" 1 "encoding: a windows-1252 file read as UTF-8 is refused"
+like "$err" "cp1252.csv line 2: first_name is not valid UTF-8.*is the file in another character set\?.*--encoding windows-1252" \
+     "encoding: the first bad name says the file may be in another character set, and what to do"
+is "$(grep -c 'another character set' <<<"$err")" 1 "encoding: the hint is given once, not per row"
+adm "$EDB" clients sync "$T/cp1252.csv" --encoding klingon-1
+is "$rc" 2 "encoding: an unknown character set is a usage error"
+like "$err" "--encoding klingon-1: no such character set" "encoding: says which"
+adm "$EDB" clients sync "$T/cp1252.csv" --encoding windows-1252
+is "$rc" 0 "encoding: --encoding windows-1252 reads it"
+is "$(tail -n1 <<<"$out")" "added 2, updated 0, unchanged 0, discharged 0" "encoding: both rows added"
+is "$(sql "$EDB" "SELECT first_name || ' ' || last_name FROM clients WHERE external_id = 'W1'")" "María García" \
+   "encoding: the accents stored as UTF-8"
+is "$(sql "$EDB" "SELECT first_name || ' ' || last_name FROM clients WHERE external_id = 'W2'")" "Zoë Núñez" \
+   "encoding: ë, ú and ñ too"
+adm "$EDB" clients sync "$T/cp1252.csv" --encoding utf-8
+is "$rc" 1 "encoding: --encoding utf-8 is the default's reading"
+printf 'first_name,last_name,date_of_birth,email\nJos\xe9,Pe\xf1a,1982-03-03,\n' >"$T/import-cp1252.csv"
+adm "$EDB" clients import "$T/import-cp1252.csv" --encoding windows-1252
+is "$rc" 0 "encoding: clients import --encoding windows-1252"
+is "$(sql "$EDB" "SELECT first_name || ' ' || last_name FROM clients WHERE date_of_birth = '1982-03-03'")" "José Peña" \
+   "encoding: imported as UTF-8"
+printf '{"resourceType": "Bundle", "entry": []}' >"$T/enc.json"
+adm "$EDB" clients sync "$T/enc.json" --encoding windows-1252
+is "$rc" 2 "encoding: --encoding with a FHIR Bundle is a usage error (JSON is UTF-8)"
+
 # ---- SQLite: a sync while httpd commits audit rows all the time ------------------------------
 # Every staff view commits a row; the tool's transaction read first and then could not write
 # (WAL: a deferred transaction whose snapshot is older than the last commit gets "database

@@ -1,0 +1,122 @@
+/* Unit tests for the character-set reader (src/core/pm_charset.c): Windows-1252
+ * and Latin-1 made UTF-8 through ICU, read a little at a time. */
+#include "pm_charset.h"
+#include "tap.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+typedef struct {
+    const char *s;
+    apr_size_t len, pos, step;
+    apr_status_t fail_at_end;   /* returned instead of the end, when set */
+} source;
+
+static apr_status_t read_source(void *ctx, char *buf, apr_size_t *len)
+{
+    source *src = ctx;
+    apr_size_t n = src->len - src->pos;
+
+    if (n == 0 && src->fail_at_end) {
+        return src->fail_at_end;
+    }
+    n = n < src->step ? n : src->step;
+    n = n < *len ? n : *len;
+    memcpy(buf, src->s + src->pos, n);
+    src->pos += n;
+    *len = n;
+    return APR_SUCCESS;
+}
+
+/* All of text (len bytes) in charset, read `out` bytes at a time from a source
+ * that gives `step` at a time; NULL when the reader cannot be made or fails. */
+static const char *convert(apr_pool_t *p, const char *charset, const char *text, apr_size_t len,
+                           apr_size_t step, apr_size_t out)
+{
+    source src = { text, len, 0, step, 0 };
+    pm_charset_reader *r = pm_charset_reader_make(p, charset, read_source, &src);
+    char *all = apr_pcalloc(p, 4 * len + 1), buf[64];
+    apr_size_t n, got = 0;
+
+    if (r == NULL) {
+        return NULL;
+    }
+    do {
+        n = out;
+        if (pm_charset_read(r, buf, &n) != APR_SUCCESS) {
+            return NULL;
+        }
+        memcpy(all + got, buf, n);
+        got += n;
+    } while (n > 0);
+    all[got] = '\0';
+    return all;
+}
+
+static void test_windows_1252(apr_pool_t *p)
+{
+    static const char csv[] = "K1,Mar\xED" "a,Garc\xED" "a,1980-01-01,\nK2,Zo\xEB,N\xFA\xF1" "ez \x80,,\n";
+    static const char want[] = "K1,María,García,1980-01-01,\nK2,Zoë,Núñez €,,\n";
+    apr_size_t step, out;
+
+    for (step = 1; step <= 64; step *= 4) {
+        for (out = 1; out <= 64; out *= 2) {
+            const char *got = convert(p, "windows-1252", csv, sizeof(csv) - 1, step, out);
+
+            if (got == NULL || strcmp(got, want) != 0) {
+                ok(0, "windows-1252 in %u, out %u: got '%s'", (unsigned)step, (unsigned)out,
+                   got ? got : "(failed)");
+                return;
+            }
+        }
+    }
+    ok(1, "windows-1252: the same UTF-8 read 1-64 bytes in and 1-64 bytes out at a time");
+    is_str(convert(p, "cp1252", "\x93quoted\x94", 8, 64, 64), "\xE2\x80\x9C" "quoted\xE2\x80\x9D",
+           "cp1252 (an alias): curly quotes");
+    is_str(convert(p, "ISO-8859-1", "\xE9\x80", 2, 64, 64), "\xC3\xA9\xC2\x80",
+           "ISO-8859-1: 0x80 is the C1 control U+0080, not the euro");
+    is_str(convert(p, "windows-1252", "a\x81z", 3, 64, 64), "a\xC2\x81" "z",
+           "a byte Windows-1252 leaves undefined: the C1 control U+0081 (the roster refuses it)");
+    is_str(convert(p, "windows-1252", "", 0, 64, 64), "", "an empty source: empty");
+}
+
+static void test_names_and_errors(apr_pool_t *p)
+{
+    source src = { "abc", 3, 0, 64, APR_EGENERAL };
+    pm_charset_reader *r;
+    char buf[16];
+    apr_size_t n = sizeof(buf);
+
+    char *whole;
+    apr_size_t whole_len;
+
+    ok(pm_charset_convert(p, "windows-1252", "Pe\xF1" "a \x80", 6, &whole, &whole_len)
+       == APR_SUCCESS && whole_len == 9 && strcmp(whole, "Pe\xC3\xB1" "a \xE2\x82\xAC") == 0,
+       "a whole buffer converted (Peña €)");
+    ok(pm_charset_convert(p, "klingon-1", "x", 1, &whole, &whole_len) == APR_EGENERAL,
+       "a whole buffer in an unknown character set: an error");
+    ok(convert(p, "klingon-1", "x", 1, 64, 64) == NULL, "an unknown character set: no reader");
+    ok(convert(p, "", "x", 1, 64, 64) == NULL, "an empty name: no reader (not the platform's)");
+    ok(convert(p, NULL, "x", 1, 64, 64) == NULL, "no name: no reader");
+    ok(pm_charset_is_utf8("UTF-8") && pm_charset_is_utf8("utf8") && pm_charset_is_utf8("utf-8"),
+       "UTF-8 in its spellings is UTF-8");
+    ok(!pm_charset_is_utf8("windows-1252") && !pm_charset_is_utf8("nonsense"),
+       "windows-1252 and an unknown name are not");
+    r = pm_charset_reader_make(p, "windows-1252", read_source, &src);
+    ok(r && pm_charset_read(r, buf, &n) == APR_SUCCESS && n == 3, "the source's bytes first");
+    n = sizeof(buf);
+    ok(r && pm_charset_read(r, buf, &n) == APR_EGENERAL, "then the source's error, as it is");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_windows_1252(p);
+    test_names_and_errors(p);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
