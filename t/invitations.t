@@ -489,6 +489,48 @@ my ($rs_cid, $rs_inv);
     clear_settings('resend_cooldown_minutes');
 }
 
+# --- the worker storing its token while a resend holds the invitation (PostgreSQL) -------------
+# The worker moved an earlier send's hash aside before taking the invitation's row; a resend
+# that had the row and moved the same hash aside then waited for the worker, and the worker
+# for the row: PostgreSQL found a deadlock and rolled one of them back. Here the test holds
+# the row as a resend does, lets the worker claim the email, and moves the hash aside.
+# (SQLite: the test's open transaction would hold the only write lock; nothing to race.)
+if (db_driver() eq 'pgsql') { {
+    my $email = 'token.order@example.test';
+    my $cid = new_client(first => 'Otto', email => $email, staff => ['clin1']);
+    my $inv = json_ok(invite($cid, user => 'clin1'), 201, 'token order: invite');
+    last unless $inv && defined $inv->{id};   # nothing to follow
+    my $iid = $inv->{id};
+    token_of_mail($email, 1);
+    set_setting(max_emails_per_minute => 1, resend_cooldown_minutes => 1);  # the next email waits
+    backdate_outbox($iid, 120);
+    json_ok(staff(POST => "/invitations/$iid/resend", user => 'clin1'), 200, 'token order: a resend queued');
+    my $earlier = sha256_hex("token order $$ " . time);
+    # what a repeated earlier send leaves: its token current again
+    $dbh->do('UPDATE invitations SET token_hash = ? WHERE id = ?', undef, $earlier, $iid);
+    $dbh->begin_work;
+    $dbh->do('UPDATE invitations SET status = status WHERE id = ?', undef, $iid);
+    set_setting(max_emails_per_minute => 10000);    # the seed's pace: the worker claims it
+    my $watch = db();                                # and waits for the row in its phase 1
+    my $waiting = wait_until(sub {
+        $watch->selectrow_array("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                . "AND datname = current_database()") }, 5);
+    ok($waiting, 'token order: the worker waits for the row the test holds');
+    my $moved = eval {
+        $dbh->do('INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) '
+                 . 'VALUES (?, ?, ?) ON CONFLICT DO NOTHING', undef, $earlier, $iid, time);
+        1;
+    };
+    my $why = $@;
+    $moved ? $dbh->commit : eval { $dbh->rollback };
+    ok($moved, "token order: moving the old hash aside while holding the row does not wait for the worker")
+        or diag $why;
+    my $next = token_of_mail($email, 2);
+    ok(defined $next, 'token order: the worker then sent its email');
+    is(invitation($iid)->{token_hash}, sha256_hex($next // ''), "token order: that email's link is current");
+    clear_settings('resend_cooldown_minutes');
+} }
+
 # --- reinvite after expiry, failed delivery, recipient decline -------------------------
 {
     my $cid = new_client(email => 'expired.reinvite@example.test', staff => ['clin1']);

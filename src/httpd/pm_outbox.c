@@ -263,15 +263,21 @@ static int send_token(apr_pool_t *p, server_rec *s, const pm_delivery *d, const 
 
 /* The invitation's current token becomes this send's: an earlier send's link
  * answers "superseded", a repeat of this send keeps its link. Inside the batch's
- * transaction; both statements do nothing once the invitation is no longer pending
- * (*stored 0), so nothing needs undoing. */
+ * transaction; the statements do nothing once the invitation is no longer pending
+ * (*stored 0), so nothing needs undoing. The row is taken first, as a resend takes
+ * it before moving the token aside: had the worker moved the old hash aside first,
+ * a resend holding the row and moving the same hash would wait for the worker, and
+ * the worker for the row (PostgreSQL: a deadlock, one of them rolled back). */
 static apr_status_t store_token(pm_db *db, apr_pool_t *p, const char *hash,
                                 const pm_delivery *d, int *stored)
 {
     const char *iid = pm_arg_int(p, d->invitation_id);
-    apr_status_t rv = pm_db_exec(db, PM_SQL_TOKEN_RETIRE_OTHER, NULL,
-                                 pm_arg_int(p, pm_now_sec(NULL)), iid, hash);
+    apr_status_t rv = pm_db_exec(db, PM_SQL_INVITATION_LOCK_ROW, NULL, iid);
 
+    if (rv == APR_SUCCESS) {
+        rv = pm_db_exec(db, PM_SQL_TOKEN_RETIRE_OTHER, NULL, pm_arg_int(p, pm_now_sec(NULL)),
+                        iid, hash);
+    }
     return rv == APR_SUCCESS ? pm_db_exec(db, PM_SQL_INVITATION_SET_TOKEN, stored, hash, iid)
                              : rv;
 }
