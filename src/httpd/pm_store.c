@@ -50,6 +50,52 @@ static const char *hint(const char *msg)
            : "";
 }
 
+/* A fault of the database's storage that stays until an admin acts, met by every
+ * write (a worker pass every PortalOutboxInterval, each request): logged as the
+ * connection outage below is, one line at error level, then at most one a minute. */
+typedef struct {
+    apr_uint32_t unlogged;        /* failures since the last line */
+    volatile apr_time_t next;     /* when a failure may log again; 0: none yet */
+} log_throttle;
+
+#define THROTTLE_LINE_EVERY apr_time_from_sec(60)
+
+static log_throttle disk_full;
+
+/* The level of this failure's line; *more: the failures it stands for beside itself. */
+static int throttled_level(log_throttle *t, apr_uint32_t *more)
+{
+    apr_time_t now = apr_time_now(), next = t->next;
+
+    if (next == 0 || now >= next) {
+        t->next = now + THROTTLE_LINE_EVERY;
+        *more = apr_atomic_xchg32(&t->unlogged, 0);
+        return APLOG_ERR;
+    }
+    apr_atomic_inc32(&t->unlogged);
+    *more = 0;
+    return APLOG_DEBUG;
+}
+
+/* SQLite's SQLITE_FULL: the filesystem of the file (or of its -wal) has no room.
+ * The transaction was rolled back whole; the request answers 503. */
+static int report_disk_full(store_conn *c, const char *label, const char *msg)
+{
+    apr_uint32_t more;
+    int level;
+
+    if (msg == NULL || strstr(msg, "database or disk is full") == NULL) {
+        return 0;
+    }
+    level = throttled_level(&disk_full, &more);
+    CONN_LOG(c, level, PM_LOGNO(00650)
+             "the disk of the SQLite database is full (%s): every write answers 503 and "
+             "keeps nothing until space is freed on the filesystem of the file and its "
+             "-wal, then works again without a restart (%u more since the last such line)",
+             label ? label : "commit", more);
+    return 1;
+}
+
 static void report(void *ctx, pm_db_event ev, const char *label, const char *msg)
 {
     store_conn *c = ctx;
@@ -60,6 +106,9 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
                  "prepared statement %s is missing from the connection", label);
         break;
     case PM_DB_EV_FAILED:
+        if (report_disk_full(c, label, msg)) {
+            break;
+        }
         if (busy_is_routine(c, msg)) {
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
             break;
@@ -68,6 +117,9 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
                  hint(msg));
         break;
     case PM_DB_EV_BEGIN:
+        if (report_disk_full(c, "begin", msg)) {
+            break;
+        }
         if (busy_is_routine(c, msg)) {
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
             break;
@@ -76,6 +128,9 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
                  hint(msg));
         break;
     case PM_DB_EV_COMMIT:
+        if (report_disk_full(c, "commit", msg)) {
+            break;
+        }
         CONN_LOG(c, APLOG_ERR, PM_LOGNO(00016) "commit failed: %s%s", msg, hint(msg));
         break;
     case PM_DB_EV_ROLLED_BACK:
@@ -462,25 +517,7 @@ static ap_dbd_t *prepared_connection(dbd_source *src)
  * minute saying how many it stood for, the rest at debug level; when a connection
  * is had again, one line says so. Per child. Without it an outage wrote a line for
  * every request and every worker pass (PostgreSQL down: 241 lines in 10 s idle). */
-#define OUTAGE_LINE_EVERY apr_time_from_sec(60)
-
-static apr_uint32_t outage_unlogged;     /* failures since the last line */
-static volatile apr_time_t outage_next;  /* when a failure may log again; 0: no outage */
-
-/* The level of this failure's line; *more: the failures it stands for beside itself. */
-static int outage_level(apr_uint32_t *more)
-{
-    apr_time_t now = apr_time_now(), next = outage_next;
-
-    if (next == 0 || now >= next) {
-        outage_next = now + OUTAGE_LINE_EVERY;
-        *more = apr_atomic_xchg32(&outage_unlogged, 0);
-        return APLOG_ERR;
-    }
-    apr_atomic_inc32(&outage_unlogged);
-    *more = 0;
-    return APLOG_DEBUG;
-}
+static log_throttle outage;
 
 static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
 {
@@ -489,10 +526,10 @@ static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
 
 static void outage_over(server_rec *s)
 {
-    if (outage_next != 0) {
-        apr_uint32_t more = apr_atomic_xchg32(&outage_unlogged, 0);
+    if (outage.next != 0) {
+        apr_uint32_t more = apr_atomic_xchg32(&outage.unlogged, 0);
 
-        outage_next = 0;
+        outage.next = 0;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PM_LOGNO(00604)
                      "the database answers again (%u failure(s) since the last line)", more);
     }
@@ -518,7 +555,7 @@ pm_db *pm_db_acquire(request_rec *r)
         }
         else {
             apr_uint32_t more;
-            int level = outage_level(&more);
+            int level = throttled_level(&outage, &more);
 
             ap_log_rerror(APLOG_MARK, level, 0, r, PM_LOGNO(00011)
                           "no database connection (check DBDriver/DBDParams and that the "
@@ -547,7 +584,7 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
         }
         else {
             apr_uint32_t more;
-            int level = outage_level(&more);
+            int level = throttled_level(&outage, &more);
 
             ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00017)
                          "delivery worker: no database connection%s", outage_more(p, more));

@@ -19,6 +19,8 @@ package PortalTest::Standalone;
 #   my $res = $sa->recipient(lookup => { token => $t });   # the public recipient API
 #   my $b = PortalTest::Standalone->new(name => 'b', share => $sa);  # a second httpd on
 #                                        # $sa's database and catcher (stop() leaves them)
+#   my $f = PortalTest::Standalone->new(name => 'full', db_dir => $mnt);  # SQLite: the file
+#                                        # in $mnt (a small filesystem the test mounted)
 #   my $m = PortalTest::Standalone->new(name => 'mta', smtp_port => $port, no_catcher => 1);
 #                                        # mail goes to a real MTA on $port (t/mta/run.pl)
 #
@@ -65,6 +67,7 @@ sub new {
         owner   => $$,
         share   => $o{share},
         no_catcher => $o{no_catcher},
+        db_dir  => $o{db_dir},
     }, $class;
     $self->{mail_dir} = "$self->{dir}/mail";
     return $self;
@@ -97,7 +100,7 @@ sub access_log { "$_[0]{dir}/access_log" }
 sub _setup_db {
     my $self = shift;
     if ($self->{driver} eq 'sqlite3') {
-        $self->{db_file} = "$self->{dir}/portal.db";
+        $self->{db_file} = ($self->{db_dir} || $self->{dir}) . '/portal.db';
         PortalTest::Env::load_database({ db_driver => 'sqlite3', db_file => $self->{db_file} });
         $self->{dbd_params} = $self->{db_file};
         return;
@@ -280,7 +283,8 @@ sub start_httpd {
     if (my $u = run_user()) {
         my ($uid, $gid) = (getpwnam $u)[2, 3];
         die "no user $u\n" unless defined $uid;
-        system('chown', '-R', "$uid:$gid", $self->{dir}) == 0 or die "chown failed\n";
+        system('chown', '-R', "$uid:$gid", $self->{dir}, $self->{db_dir} // ()) == 0
+            or die "chown failed\n";
     }
     my $out = qx{$self->{httpd} -f $self->{dir}/httpd.conf -k start 2>&1};
     die "standalone $self->{name}: httpd did not start: $out\n" if $?;
