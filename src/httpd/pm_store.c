@@ -519,6 +519,44 @@ static ap_dbd_t *prepared_connection(dbd_source *src)
  * every request and every worker pass (PostgreSQL down: 241 lines in 10 s idle). */
 static log_throttle outage;
 
+static const char *outage_more(apr_pool_t *p, apr_uint32_t more);
+
+#ifdef PM_HAVE_SQLITE3
+static log_throttle file_moved;
+
+/* SQLite: the file this connection opened is no longer at its path: removed, or
+ * another file moved over it (a backup restored while httpd runs). The connection
+ * would go on writing to the old file, whose changes a restart then drops, while
+ * new connections read the new one: refused (503), said at most once a minute. */
+static int sqlite_file_moved(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p)
+{
+    sqlite3 *conn;
+    apr_uint32_t more;
+    int moved = 0, level;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") != 0
+        || (conn = apr_dbd_native_handle(dbd->driver, dbd->handle)) == NULL
+        || sqlite3_file_control(conn, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK
+        || !moved) {
+        return 0;
+    }
+    level = throttled_level(&file_moved, &more);
+    ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00651)
+                 "the SQLite file %s was removed or replaced while httpd runs: a "
+                 "connection still on the old file answers 503 (its writes would be "
+                 "lost); restart Apache now (apachectl graceful) so that none is left, "
+                 "and restore a backup only with Apache stopped, removing the -wal and "
+                 "-shm files (README, Backups)%s", sqlite3_db_filename(conn, "main"),
+                 outage_more(p, more));
+    return 1;
+}
+#else
+static int sqlite_file_moved(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p)
+{
+    return 0;
+}
+#endif
+
 static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
 {
     return more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "";
@@ -565,6 +603,10 @@ pm_db *pm_db_acquire(request_rec *r)
         return NULL;
     }
     outage_over(r->server);
+    if (sqlite_file_moved(dbd, r->server, r->pool)) {
+        pm_metrics_db_failure();
+        return NULL;
+    }
     return wrap(r->pool, r, r->server, dbd);
 }
 
@@ -592,6 +634,11 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
         return NULL;
     }
     outage_over(s);
+    if (sqlite_file_moved(dbd, s, p)) {
+        pm_metrics_db_failure();
+        source_drop(&src, dbd);
+        return NULL;
+    }
     return wrap(p, NULL, s, dbd);
 }
 
