@@ -25,7 +25,7 @@ use PortalTest::Standalone;
 
 # provoked on purpose: a database behind, without, and ahead of the module's schema, and
 # the worker's and the requests' "no database connection" while it is so
-expect_log_ids(qw(PM00011 PM00013 PM00015 PM00016 PM00017 PM00547 PM00600 PM00601 PM00602));   # (PM00604 is a notice)
+expect_log_ids(qw(PM00011 PM00013 PM00015 PM00016 PM00017 PM00547 PM00600 PM00601 PM00602 PM00652));   # (PM00604 is a notice)
 
 my ($newest) = PortalTest::Env::schema_version_sql('sqlite3') =~ /(\d+)$/;
 

@@ -60,7 +60,7 @@ typedef struct {
 
 #define THROTTLE_LINE_EVERY apr_time_from_sec(60)
 
-static log_throttle disk_full;
+static log_throttle disk_full, read_only;
 
 /* The level of this failure's line; *more: the failures it stands for beside itself. */
 static int throttled_level(log_throttle *t, apr_uint32_t *more)
@@ -77,23 +77,32 @@ static int throttled_level(log_throttle *t, apr_uint32_t *more)
     return APLOG_DEBUG;
 }
 
-/* SQLite's SQLITE_FULL: the filesystem of the file (or of its -wal) has no room.
- * The transaction was rolled back whole; the request answers 503. */
-static int report_disk_full(store_conn *c, const char *label, const char *msg)
+/* SQLite's storage refusing writes, a fault that stays until an admin acts: the
+ * filesystem of the file (or of its -wal) full, or the file, its -wal or -shm or its
+ * directory not writable by httpd's user. The transaction was rolled back whole;
+ * the request answers 503. 1 when msg was one of them (logged). */
+static int report_storage_fault(store_conn *c, const char *label, const char *msg)
 {
     apr_uint32_t more;
     int level;
 
-    if (msg == NULL || strstr(msg, "database or disk is full") == NULL) {
-        return 0;
+    if (msg && strstr(msg, "database or disk is full")) {
+        level = throttled_level(&disk_full, &more);
+        CONN_LOG(c, level, PM_LOGNO(00650)
+                 "the disk of the SQLite database is full (%s): every write answers 503 "
+                 "and keeps nothing until space is freed on the filesystem of the file "
+                 "and its -wal, then works again without a restart (%u more since the "
+                 "last such line)", label, more);
+        return 1;
     }
-    level = throttled_level(&disk_full, &more);
-    CONN_LOG(c, level, PM_LOGNO(00650)
-             "the disk of the SQLite database is full (%s): every write answers 503 and "
-             "keeps nothing until space is freed on the filesystem of the file and its "
-             "-wal, then works again without a restart (%u more since the last such line)",
-             label ? label : "commit", more);
-    return 1;
+    if (msg && strstr(msg, "readonly database")) {
+        level = throttled_level(&read_only, &more);
+        CONN_LOG(c, level, PM_LOGNO(00652)
+                 "%s: %s%s; every write answers 503 and keeps nothing until then (%u more "
+                 "since the last such line)", label, msg, hint(msg), more);
+        return 1;
+    }
+    return 0;
 }
 
 static void report(void *ctx, pm_db_event ev, const char *label, const char *msg)
@@ -106,32 +115,30 @@ static void report(void *ctx, pm_db_event ev, const char *label, const char *msg
                  "prepared statement %s is missing from the connection", label);
         break;
     case PM_DB_EV_FAILED:
-        if (report_disk_full(c, label, msg)) {
+        if (report_storage_fault(c, label, msg)) {
             break;
         }
         if (busy_is_routine(c, msg)) {
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
             break;
         }
-        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00013) "statement %s failed: %s%s", label, msg,
-                 hint(msg));
+        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00013) "statement %s failed: %s", label, msg);
         break;
     case PM_DB_EV_BEGIN:
-        if (report_disk_full(c, "begin", msg)) {
+        if (report_storage_fault(c, "begin", msg)) {
             break;
         }
         if (busy_is_routine(c, msg)) {
             CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
             break;
         }
-        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00015) "cannot start a transaction: %s%s", msg,
-                 hint(msg));
+        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00015) "cannot start a transaction: %s", msg);
         break;
     case PM_DB_EV_COMMIT:
-        if (report_disk_full(c, "commit", msg)) {
+        if (report_storage_fault(c, "commit", msg)) {
             break;
         }
-        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00016) "commit failed: %s%s", msg, hint(msg));
+        CONN_LOG(c, APLOG_ERR, PM_LOGNO(00016) "commit failed: %s", msg);
         break;
     case PM_DB_EV_ROLLED_BACK:
         CONN_LOG(c, APLOG_DEBUG, PM_LOGNO(00014) "transaction rolled back");
