@@ -19,6 +19,7 @@ use POSIX ();
 use PortalTest qw(expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(new_client);
+use PortalTest::PgCluster ();
 use PortalTest::Standalone;
 
 if (PortalTest::db_driver() ne 'pgsql') {
@@ -31,46 +32,10 @@ if (PortalTest::db_driver() ne 'pgsql') {
 expect_log_ids(qw(PM00540 PM00011 PM00012 PM00013 PM00014 PM00015 PM00016 PM00017 PM00546 PM00547 PM00040 PM00041
                   PM00330 PM00331 PM00332 PM00333 PM00334 PM00337 PM00338));
 
-my $top = PortalTest::Env::top_dir();
-my %pg = start_cluster();
-END { stop_cluster() }
+my $pg = PortalTest::PgCluster->start;
+END { $pg->stop if $pg }
 
-# a private cluster: scripts/lib/pg-cluster.sh prints its export lines
-sub start_cluster {
-    my $out = qx{$top/scripts/lib/pg-cluster.sh start};
-    die "pg-cluster.sh start failed\n" if $?;
-    my %e;
-    $out =~ s/^export //;
-    chomp $out;
-    # NAME=value pairs, separated by unescaped spaces (printf %q quoting)
-    while ($out =~ /(\w+)=((?:\\.|[^\s\\])*)/g) {
-        my ($k, $v) = ($1, $2);
-        $v =~ s/\\(.)/$1/g;
-        $e{$k} = $v;
-    }
-    return %e;
-}
-
-sub stop_cluster {
-    return unless $pg{PM_PG_DIR};
-    signal_cluster('CONT');
-    system("$top/scripts/lib/pg-cluster.sh", 'stop', $pg{PM_PG_DIR});
-}
-
-# every process of the cluster: the postmaster (first line of postmaster.pid) and its children
-sub cluster_pids {
-    open my $fh, '<', "$pg{PM_PG_DIR}/data/postmaster.pid" or return ();
-    my $pm = <$fh>;
-    chomp $pm;
-    my @kids = split ' ', qx{pgrep -P $pm};
-    return ($pm, @kids);
-}
-
-sub signal_cluster {
-    my $sig = shift;
-    my @pids = cluster_pids();
-    return kill $sig, @pids;
-}
+sub signal_cluster { $pg->signal(@_) }
 
 # GET of a staff URL in a child process; its status and seconds land in $file
 sub timed_get_in_child {
@@ -86,7 +51,7 @@ sub timed_get_in_child {
     POSIX::_exit(0);
 }
 
-local $ENV{PM_DB_PARAMS} = "$pg{PM_DB_PARAMS} connect_timeout=2";
+local $ENV{PM_DB_PARAMS} = "$pg->{PM_DB_PARAMS} connect_timeout=2";
 my $sa = PortalTest::Standalone->new(name => 'freeze');
 my $started = eval { $sa->start; 1 };
 ok($started, 'a server on a cluster of its own started') or diag $@;
