@@ -18,7 +18,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use LWP::UserAgent ();
 use POSIX ();
-use PortalTest qw(decode_json_body expect_log_ids);
+use PortalTest qw(answer_of expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(new_client wait_until);
 use PortalTest::PgCluster ();
@@ -35,8 +35,6 @@ expect_log_ids(qw(PM00011 PM00013 PM00014 PM00015 PM00016 PM00017 PM00040 PM0004
 
 my $pg = PortalTest::PgCluster->start;
 END { $pg->stop if $pg }
-
-sub code_of { my $b = eval { decode_json_body($_[0]) }; return $b && $b->{error} ? $b->{error}{code} : '' }
 
 # a load in a child process: CODE($ua, $i) -> "line" each round until $until; lines to $file
 sub load_in_child {
@@ -75,14 +73,14 @@ SKIP: {
         return undef if $k >= @c;
         $sa->{ua} = LWP::UserAgent->new(timeout => 20) if $_[0] == 0;
         my $res = $sa->staff(POST => "/clients/$c[$k]/invitations");
-        my $line = "$c[$k] " . $res->code . ' ' . code_of($res);
+        my $line = "$c[$k] " . answer_of($res);
         $k++ if $res->code != 503;
         return $line;
     });
     my $reader = load_in_child("$dir/reads", $until, sub {
         $sa->{ua} = LWP::UserAgent->new(timeout => 20) if $_[0] == 0;
         my $res = $sa->staff(GET => "/clients/$c[$_[0] % @c]");
-        return $res->code . ' ' . code_of($res);
+        return answer_of($res);
     });
     sleep 1.5;
     ok($pg->restart, 'PostgreSQL restarted (fast shutdown, start) under the load');

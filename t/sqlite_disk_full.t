@@ -22,7 +22,7 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use PortalTest qw(decode_json_body parse_mail expect_log_ids);
+use PortalTest qw(answer_of parse_mail expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(new_client wait_until);
 use PortalTest::SmallFs ();
@@ -37,8 +37,6 @@ my $mnt = PortalTest::SmallFs::enter("$top/t/logs/sqlite-disk-full", '3m');
 # outcome retried (PM00331), the relay stopped on purpose (PM00335)
 expect_log_ids(qw(PM00650 PM00040 PM00331 PM00335));
 
-my $json = JSON::PP->new->canonical;
-sub code_of { my $b = eval { decode_json_body($_[0]) }; return $b && $b->{error} ? $b->{error}{code} : '' }
 sub count { my ($dbh, $sql, @a) = @_; return ($dbh->selectrow_array($sql, undef, @a))[0] }
 sub log_since { substr(PortalTest::Env::slurp($_[0]->error_log) // '', $_[1]) }
 
@@ -54,6 +52,20 @@ sub token_of {
 }
 
 sub mails_to { my ($sa, $to) = @_; scalar grep { grep { $_ eq $to } @{ $_->{rcpt_tos} || [] } } $sa->mails }
+
+# what staff and a recipient write, one of each: { name => response }
+sub five_writes {
+    my ($sa, $c, $token) = @_;
+    return (
+        invite => $sa->staff(POST => "/clients/$c->[1]/invitations"),
+        email  => $sa->staff(PUT => "/clients/$c->[2]/email", json => { email => 'moved@example.test' }),
+        rep    => $sa->staff(POST => "/clients/$c->[3]/representatives",
+                             json => { email => 'rep.full@example.test', first_name => 'Rae', last_name => 'Full' }),
+        accept => $sa->recipient(accept => { token => $token, date_of_birth => '1990-01-01',
+                                             username => 'diskfull1', password => 'Correct-Horse-Battery-9' }),
+        view   => $sa->staff(GET => "/clients/$c->[4]"),
+    );
+}
 
 my $sa = PortalTest::Standalone->new(name => 'diskfull', db_dir => $mnt);
 my $started = eval { $sa->start; 1 };
@@ -83,17 +95,9 @@ SKIP: {
     $sa->start_smtp;                       # the relay answers: the worker tries its claim
     my $t0 = time;
 
-    my %res = (
-        invite => $sa->staff(POST => "/clients/$c[1]/invitations"),
-        email  => $sa->staff(PUT => "/clients/$c[2]/email", json => { email => 'moved@example.test' }),
-        rep    => $sa->staff(POST => "/clients/$c[3]/representatives",
-                             json => { email => 'rep.full@example.test', first_name => 'Rae', last_name => 'Full' }),
-        accept => $sa->recipient(accept => { token => $token, date_of_birth => '1990-01-01',
-                                             username => 'diskfull1', password => 'Correct-Horse-Battery-9' }),
-        view   => $sa->staff(GET => "/clients/$c[4]"),
-    );
+    my %res = five_writes($sa, \@c, $token);
     for my $k (sort keys %res) {
-        is($res{$k}->code . ' ' . code_of($res{$k}), '503 database_unavailable',
+        is(answer_of($res{$k}), '503 database_unavailable',
            "full: $k answers the JSON 503 database_unavailable");
     }
     sleep 2.5 - (time - $t0) if time - $t0 < 2.5;       # 25 worker passes
@@ -122,15 +126,7 @@ SKIP: {
     unlike($log, qr/PM0001[356]: .*disk is full/, 'no statement, begin or commit line per failure');
 
     PortalTest::SmallFs::release($mnt);
-    %res = (
-        invite => $sa->staff(POST => "/clients/$c[1]/invitations"),
-        email  => $sa->staff(PUT => "/clients/$c[2]/email", json => { email => 'moved@example.test' }),
-        rep    => $sa->staff(POST => "/clients/$c[3]/representatives",
-                             json => { email => 'rep.full@example.test', first_name => 'Rae', last_name => 'Full' }),
-        accept => $sa->recipient(accept => { token => $token, date_of_birth => '1990-01-01',
-                                             username => 'diskfull1', password => 'Correct-Horse-Battery-9' }),
-        view   => $sa->staff(GET => "/clients/$c[4]"),
-    );
+    %res = five_writes($sa, \@c, $token);
     my %want = (invite => 201, email => 200, rep => 201, accept => 201, view => 200);
     for my $k (sort keys %res) {
         is($res{$k}->code, $want{$k}, "space freed: $k $want{$k}, no restart") or diag $res{$k}->decoded_content;

@@ -16,7 +16,7 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use PortalTest qw(decode_json_body expect_log_ids);
+use PortalTest qw(answer_of expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(new_client wait_until);
 use PortalTest::Standalone;
@@ -26,8 +26,6 @@ plan skip_all => 'as root, file modes do not stop httpd (its children would run 
 
 # the read-only file (PM00652)
 expect_log_ids(qw(PM00652));
-
-sub code_of { my $b = eval { decode_json_body($_[0]) }; return $b && $b->{error} ? $b->{error}{code} : '' }
 
 my $sa = PortalTest::Standalone->new(name => 'readonly');
 my $started = eval { $sa->start; 1 };
@@ -45,7 +43,7 @@ SKIP: {
     sleep 1.5;                                   # the new generation's children are up
     my $from = -s $sa->error_log;
     my $t0 = time;
-    my @got = map { my $r = $sa->staff(POST => "/clients/$c[$_]/invitations"); $r->code . ' ' . code_of($r) } 1 .. 5;
+    my @got = map { my $r = $sa->staff(POST => "/clients/$c[$_]/invitations"); answer_of($r) } 1 .. 5;
     is(scalar(grep { $_ eq '503 database_unavailable' } @got), 5, 'read-only: each invite answers the JSON 503')
         or diag "answers: @got";
     sleep 2.5 - (time - $t0) if time - $t0 < 2.5;    # 25 worker passes

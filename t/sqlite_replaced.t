@@ -16,7 +16,7 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use Time::HiRes qw(sleep time);
-use PortalTest qw(decode_json_body expect_log_ids);
+use PortalTest qw(answer_of expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(new_client wait_until);
 use PortalTest::Standalone;
@@ -25,8 +25,6 @@ plan skip_all => 'a file replaced under httpd is an SQLite case' if PortalTest::
 
 # the replaced file (PM00651)
 expect_log_ids(qw(PM00651));
-
-sub code_of { my $b = eval { decode_json_body($_[0]) }; return $b && $b->{error} ? $b->{error}{code} : '' }
 
 # every commit checkpoints (SQLite's default is every 1000 pages): what a busy day does
 # sooner or later, here at once
@@ -46,7 +44,7 @@ SKIP: {
     my $from = -s $sa->error_log;
     ok(rename("$file.restore", $file), 'a backup moved over portal.db while httpd runs');
 
-    my %got = map { my $r = $sa->staff(POST => "/clients/$c[$_]/invitations"); ($c[$_] => $r->code . ' ' . code_of($r)) } 1 .. 10;
+    my %got = map { my $r = $sa->staff(POST => "/clients/$c[$_]/invitations"); ($c[$_] => answer_of($r)) } 1 .. 10;
     my @odd = grep { $got{$_} !~ /^(201 |503 database_unavailable)$/ } sort keys %got;
     is("@odd", '', 'each invite answers 201 (a connection on the new file) or the JSON 503 database_unavailable')
         or diag explain \%got;

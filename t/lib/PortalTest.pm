@@ -38,7 +38,7 @@ our @EXPORT = qw(
     runtime staff recipient http_request staff_path recipient_path
     json_ok error_ok security_headers_ok decode_json_body
     db db_driver mails mail_clear mail_replies wait_for_mail parse_mail
-    password_for expect_log_ids
+    password_for expect_log_ids answer_of
 );
 
 our $STAFF_BASE     = '/portal-manager/api';
@@ -123,6 +123,14 @@ sub decode_json_body {
     my $res = shift;
     my $data = eval { $JSON->decode($res->content) };
     return $data;
+}
+
+# "STATUS CODE": the HTTP status and the JSON error's code ("201 " when there is none)
+sub answer_of {
+    my $res = shift;
+    my $data = decode_json_body($res);
+    my $code = ref $data eq 'HASH' && ref $data->{error} eq 'HASH' ? $data->{error}{code} // '' : '';
+    return $res->code . " $code";
 }
 
 sub describe {
