@@ -19,6 +19,8 @@ command of the named stage consumes the first line for that stage:
     RCPT 550 5.1.1 No such user         reply 550 to RCPT TO
     MAIL 421 4.3.2 Shutting down        reply 421 to MAIL FROM
     DATA sleep 5                        wait 5 s, then carry on normally
+    DATA close                          close the connection at the end of DATA,
+                                        no reply (message dropped): a relay gone mid-send
     451 4.3.0 Try again later           a line starting with a digit means DATA
 
 A slow relay: --delay SECONDS keeps every accepted message that long before its
@@ -95,11 +97,14 @@ class Handler:
                 return action
         return None
 
-    async def _inject(self, stage):
+    async def _inject(self, stage, server=None):
         """Return an SMTP reply string to send instead of the normal one, or None."""
         action = self._take(stage)
         if action is None:
             return None
+        if action.lower() == "close" and server is not None:
+            server.transport.close()
+            return "421 4.4.2 Connection closed"     # never reaches the client
         if action.lower().startswith("sleep"):
             await asyncio.sleep(float(action.split()[1]))
             return None
@@ -126,7 +131,7 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         self._log("DATA", session)
-        reply = await self._inject("DATA")
+        reply = await self._inject("DATA", server)
         if reply:
             return reply
         n = "%06d" % next(self.seq)
