@@ -309,7 +309,9 @@ function contrast(a, b) {
 function applyBrand(color) {
   if (!/^#[0-9a-fA-F]{6}$/.test(color || '')) return;
   const root = document.documentElement.style;
-  const onBrand = contrast(color, '#ffffff') >= 4.5 ? '#ffffff' : '#14191c';
+  // White or black, whichever reads better: one of them always reaches 4.5:1 (a middle grey
+  // such as #7c7c7c gets only 4.2:1 from white and from a soft near-black alike).
+  const onBrand = contrast(color, '#ffffff') >= contrast(color, '#000000') ? '#ffffff' : '#000000';
   root.setProperty('--brand', color);
   root.setProperty('--on-brand', onBrand);
   // Links, focus rings and outlines sit on white: only use the colour there if it is legible.
@@ -615,6 +617,12 @@ $('show-passwords').addEventListener('change', (e) => {
 });
 $('decline-open').addEventListener('click', openDecline);
 $('decline-no').addEventListener('click', closeDecline);
+// Escape in the question is its "No, go back" (focus returns to "Decline invitation")
+$('decline-confirm').addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || $('decline-yes').getAttribute('aria-busy') === 'true') return;
+  e.preventDefault();
+  closeDecline();
+});
 $('decline-yes').addEventListener('click', onDecline);
 $('problem-retry').addEventListener('click', lookup);
 window.addEventListener('hashchange', () => {

@@ -211,6 +211,12 @@ export function initBulk({ query, words, errorText, afterInvite }) {
   $('bulk-form').addEventListener('submit', askConfirm);
   $('bulk-confirm-yes').addEventListener('click', (e) => send(e.currentTarget));
   $('bulk-confirm-no').addEventListener('click', () => { $('bulk-confirm').hidden = true; $('bulk-invite').focus(); });
+  // Escape in the question is its Cancel, as in the page's other confirmations
+  $('bulk-confirm').addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    $('bulk-confirm-no').click();
+  });
   $('bulk-close').addEventListener('click', () => { $('bulk-form').hidden = true; $('bulk-find').focus(); });
 }
 

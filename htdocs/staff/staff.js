@@ -151,6 +151,7 @@ const combo = {
   pending: false,    // typed text not yet answered by a search
   inFlight: null,    // the promise of the search on its way
   queuedMoves: 0,    // ArrowDown presses made before the answer came
+  chosen: '',        // the box's text when a client was last chosen from the list
 };
 
 function comboOptions() {
@@ -275,6 +276,7 @@ function chooseOption(option) {
   const client = combo.items.find((c) => c.id === id);
   if (!client) return;
   combo.input.value = listName(client);
+  combo.chosen = combo.input.value;
   setExpanded(false);
   selectClient(client);
 }
@@ -325,6 +327,10 @@ function initCombobox() {
         if (combo.open && !combo.pending) {
           if (combo.active >= 0) chooseOption(options[combo.active]);
           else chooseOnlyMatch();
+        } else if (combo.chosen && combo.input.value === combo.chosen && !$('client-panel').hidden) {
+          // Enter on the client already shown: go to them (a search for "Last, First"
+          // would only answer "No clients found.")
+          $('client-name').focus();
         } else {
           // don't wait for the debounce; the answer opens the client if only one matches
           const typed = combo.input.value.trim();
