@@ -215,8 +215,8 @@ function init() {
     ev.preventDefault();
     if (!readFilters()) return;
     try {
-      const d = await load(false);
-      announce(`${(d.entries || []).length} email(s) shown.`);
+      const n = ((await load(false)).entries || []).length;
+      announce(n + (n === 1 ? ' email' : ' emails') + ' shown.');
     } catch (err) {
       showPageError(errorText(err));
     }
