@@ -656,6 +656,9 @@ function renderInvite(view) {
   $('invite-client-hint').hidden = !hint;
   $('declined-account').hidden = view.portal_status !== 'active';
   $('client-email-notice').hidden = view.portal_status !== 'active';
+  // the checkbox comes after "change": the field itself says it is there (Enter sends)
+  $('client-email').setAttribute('aria-describedby', 'client-email-error'
+    + (view.portal_status === 'active' ? ' client-email-notice-hint' : ''));
 }
 
 function allInvitations(view) {

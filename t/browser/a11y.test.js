@@ -191,9 +191,13 @@ describe('accessibility', () => {
     await status(page).filter({ hasText: /revoked/i }).waitFor();
     assert.notEqual(await focused(page), '', 'focus stays on a control after the row is redrawn');
 
-    // invite several: the confirmation question closes on Escape, back to its button
-    await page.focus('#client-search');
-    await page.keyboard.press('Escape');         // the search text goes: all my clients
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('keyboard only, staff: "Invite several clients" asks first; Escape is its Cancel, back to "Invite selected"', async () => {
+    const srv = await server();
+    const page = await staffPage(srv);
     await page.focus('#bulk-find');
     await page.keyboard.press('Enter');
     await page.locator('#bulk-form:not([hidden])').waitFor();
@@ -201,6 +205,36 @@ describe('accessibility', () => {
     await press(page, 'Enter', 'bulk-confirm-yes');
     await press(page, 'Escape', 'bulk-invite');
     assert.equal(await page.locator('#bulk-confirm').isHidden(), true, 'the question is closed');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('keyboard only, staff: change the email of a client with a portal account, the old address not told', async () => {
+    const srv = await server();
+    const c = srv.clients.get(2);   // Ann Smith
+    srv.accounts.set('ann.smith', { password: 'x', client_id: c.id, representative_id: null, active: true });
+    const page = await staffPage(srv);
+    await page.focus('#client-search');
+    await page.keyboard.type('Ann');
+    await status(page).filter({ hasText: '1 client found.' }).waitFor();
+    await page.keyboard.press('Enter');
+    await status(page).filter({ hasText: 'Showing Ann Smith.' }).waitFor();
+    // the field itself says that a checkbox after "change" decides about the old address
+    const field = page.locator('#client-email');
+    const described = await field.evaluate((el) => el.getAttribute('aria-describedby').split(' ')
+      .map((id) => document.getElementById(id)).filter((e) => e && !e.hidden).map((e) => e.textContent).join(' '));
+    assert.match(described, /unless\s+you tick “Don’t email the old address”/);
+    await page.focus('#client-email');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('ann.new@example.org');
+    await page.keyboard.press('Tab');                   // "change"
+    await press(page, 'Tab', 'client-email-withhold');
+    await page.keyboard.press('Space');
+    assert.equal(await page.locator('#client-email-withhold').isChecked(), true);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await status(page).filter({ hasText: /Email changed to ann\.new@example\.org\. The old address was not told of the change\./ }).waitFor();
+    assert.equal(srv.addressNotices.at(-1)?.withheld, true, 'the server was asked not to tell the old address');
     assertNoProblems(page);
     await page.context().close();
   });

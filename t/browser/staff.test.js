@@ -498,7 +498,7 @@ describe('staff page', () => {
       assert.equal(await box.evaluate((e) => e.tagName + ':' + e.type + ':' + (e.labels[0] ? 'label' : 'none')), 'INPUT:checkbox:label',
         'a real checkbox with its label');
       assert.match(await box.evaluate((e) => document.getElementById(e.getAttribute('aria-describedby')).textContent),
-        /unless\s+you tick this, the old address gets a short note/, 'the hint says what happens otherwise');
+        /unless\s+you tick “Don’t email the old address”,\s+the old address gets a short note/, 'the hint says what happens otherwise');
       await checkA11y(page, 'staff email change with the withhold choice');
 
       // keyboard: the field, "change", then the checkbox; Space ticks it
