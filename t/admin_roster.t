@@ -192,6 +192,12 @@ counts_are($data, { added => 1, updated => 0, unchanged => 0, discharged => 0 },
 my ($rosario) = db()->selectrow_array("SELECT first_name || ' ' || last_name FROM clients WHERE external_id = 'RT-8'");
 is($rosario, "Ros\x{e1}rio Qu\x{fa}xley", 'windows-1252: the name stored as UTF-8');
 cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-8'") });
+my $utf8 = $HEADER . "RT-8,Ros\xc3\xa1rio,Qu\xc3\xbaxley,1988-08-08,\n";
+$e = error_ok(put_roster($utf8, content_type => 'text/csv; charset=windows-1252'), 415, 'unsupported_charset',
+              'a UTF-8 body sent as windows-1252: 415 unsupported_charset');
+like($e && $e->{error}{message} // '', qr/UTF-8 already/, 'a UTF-8 body sent as windows-1252: says it is UTF-8');
+is(scalar(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-8'") }), 0,
+   'a UTF-8 body sent as windows-1252: nothing stored (no garbled name)');
 
 # ---- FHIR ------------------------------------------------------------------------------------
 my $bundle = <<'EOF';

@@ -63,6 +63,9 @@ apr_status_t admin_read_file(apr_pool_t *p, const char *path, char **buf, apr_si
 /* The same, made UTF-8 from `encoding` (--encoding; NULL or UTF-8: as it is). */
 apr_status_t admin_read_text_file(apr_pool_t *p, const char *path, const char *encoding,
                                   char **buf, apr_size_t *len);
+/* Why FILE could not be read (rv: a read error, or PM_CHARSET_IS_UTF8 against
+ * --encoding), said on stderr. */
+void admin_read_error(const admin_options *o, const char *file, apr_status_t rv);
 /* --encoding names a character set ICU knows (or is not given): ADMIN_OK, else the
  * error said and ADMIN_USAGE. */
 int admin_check_encoding(const admin_options *o);

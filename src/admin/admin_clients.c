@@ -37,6 +37,7 @@ typedef struct {
     const char *file;
     apr_time_t now;
     int bad_rows;
+    int told_charset;    /* the hint about a file not in UTF-8 was given */
 } import_state;
 
 int admin_clients_keyer(admin_db *db, pm_client_keyer **k, pm_client_keys_stage **st)
@@ -113,8 +114,14 @@ static int check_field(apr_pool_t *p, import_state *st, unsigned int line, int c
     const char *problem = NULL;
 
     if (!pm_utf8_valid(v, len, 0)) {
+        int hint = !st->told_charset && pm_text_other_charset(v);
+
         report(st, line, "%s is not valid UTF-8 or contains control characters "
-               "(such as tabs or NUL)", column_names[col]);
+               "(such as tabs or NUL)%s", column_names[col], hint ? "; is the file in "
+               "another character set? A spreadsheet's \"CSV (Comma delimited)\" on Windows "
+               "is windows-1252: save it as \"CSV UTF-8\", or import it with --encoding "
+               "windows-1252" : "");
+        st->told_charset |= hint;
         return 0;
     }
     *out = v;
@@ -325,9 +332,7 @@ static int clients_import(admin_db *db, const admin_options *o)
         return rc;
     }
     if ((rv = admin_read_text_file(db->pool, st.file, o->encoding, &buf, &len)) != APR_SUCCESS) {
-        char msg[256];
-
-        admin_error("cannot read %s: %s", st.file, apr_strerror(rv, msg, sizeof(msg)));
+        admin_read_error(o, st.file, rv);
         return ADMIN_FAIL;
     }
     rd = pm_csv_reader_make(db->pool, buf, len);

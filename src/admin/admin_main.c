@@ -189,7 +189,8 @@ static const char help_text[] =
 "      the Bundle itself): then nothing changes, as without it. With\n"
 "      --discharge-missing, nobody is discharged when a row was skipped (the\n"
 "      clients bad rows name cannot be told from the missing ones). The last\n"
-"      line adds \", skipped N\"; exit 3 when rows were skipped, 0 when none.\n"
+"      line adds \", skipped N\"; exit 3 when something was left out (rows, or a\n"
+"      discharge refused), 0 when nothing.\n"
 "      --encoding (sync and import): the CSV file's character set when it is\n"
 "      not UTF-8, e.g. windows-1252 for a spreadsheet saved as \"CSV (Comma\n"
 "      delimited)\" on Windows (\"CSV UTF-8\" needs none); any name ICU knows.\n"
@@ -243,7 +244,9 @@ static const char help_text[] =
 "      again) when the database cannot be reached or fails.\n"
 "\n"
 "Exit status: 0 done, 1 failed (bad data, unknown staff member or client,\n"
-"database error), 2 usage error. Errors go to standard error.\n";
+"database error), 2 usage error, 3 done but something left out (clients sync\n"
+"--skip-invalid: rows skipped, or a discharge refused). Errors go to standard\n"
+"error.\n";
 
 void admin_error(const char *fmt, ...)
 {
@@ -287,6 +290,19 @@ int admin_check_encoding(const admin_options *o)
         return ADMIN_USAGE;
     }
     return ADMIN_OK;
+}
+
+void admin_read_error(const admin_options *o, const char *file, apr_status_t rv)
+{
+    char msg[256];
+
+    if (rv == PM_CHARSET_IS_UTF8) {
+        admin_error("%s is UTF-8 already (it starts with UTF-8's byte-order mark, or its "
+                    "accented letters are written as UTF-8 writes them): run it without "
+                    "--encoding %s", file, o->encoding);
+        return;
+    }
+    admin_error("cannot read %s: %s", file, apr_strerror(rv, msg, sizeof(msg)));
 }
 
 apr_status_t admin_read_text_file(apr_pool_t *p, const char *path, const char *encoding,

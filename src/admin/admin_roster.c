@@ -154,7 +154,7 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
     pm_roster_result res;
     input_file in;
     pm_charset_reader *converted = NULL;
-    char msg[256];
+    apr_status_t rv;
     int rc;
 
     memset(&ro, 0, sizeof(ro));
@@ -190,12 +190,12 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
     if (o->encoding && !pm_charset_is_utf8(o->encoding)) {
         converted = pm_charset_reader_make(db->pool, o->encoding, read_file, &in);
     }
-    if ((converted ? pm_roster_apply(db->exec, db->pool, &ro, pm_charset_read, converted, &res)
-                   : pm_roster_apply(db->exec, db->pool, &ro, read_file, &in, &res))
-        != APR_SUCCESS) {
+    rv = converted ? pm_roster_apply(db->exec, db->pool, &ro, pm_charset_read, converted, &res)
+                   : pm_roster_apply(db->exec, db->pool, &ro, read_file, &in, &res);
+    if (rv != APR_SUCCESS) {
         admin_db_rollback(db);
-        if (in.rv != APR_SUCCESS) {
-            admin_error("cannot read %s: %s", o->args[0], apr_strerror(in.rv, msg, sizeof(msg)));
+        if (in.rv != APR_SUCCESS || rv == PM_CHARSET_IS_UTF8) {
+            admin_read_error(o, o->args[0], in.rv != APR_SUCCESS ? in.rv : rv);
         }
         admin_error("the sync stopped on an error; nothing was changed");
         return ADMIN_FAIL;

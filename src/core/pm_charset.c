@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <string.h>
 #include <unicode/ucnv.h>
+#include <unicode/ucnv_cb.h>
 
 #define IN_BYTES    4096
 #define PIVOT_UNITS 1024
@@ -19,6 +20,9 @@ struct pm_charset_reader {
     UChar pivot[PIVOT_UNITS];
     UChar *pivot_source, *pivot_target;
     int eof;
+    int single_byte;        /* the source's character set has one byte a character */
+    int started;            /* the first chunk was read */
+    int need, sequences, not_utf8;   /* the source read as UTF-8 (source_is_utf8) */
 };
 
 static apr_status_t close_converters(void *data)
@@ -42,6 +46,21 @@ int pm_charset_is_utf8(const char *name)
     return U_SUCCESS(err) && canonical != NULL && strcmp(canonical, "UTF-8") == 0;
 }
 
+/* Bytes the character set does not have, or a malformed sequence: U+001A, so that
+ * the roster refuses the row by its line (ICU's own choice is U+001A for some
+ * character sets and U+FFFD, which passes every check, for others). */
+static void substitute_control(const void *context, UConverterToUnicodeArgs *args,
+                               const char *units, int32_t length, UConverterCallbackReason reason,
+                               UErrorCode *err)
+{
+    static const UChar sub = 0x1A;
+
+    if (reason <= UCNV_IRREGULAR) {
+        *err = U_ZERO_ERROR;
+        ucnv_cbToUWriteUChars(args, &sub, 1, 0, err);
+    }
+}
+
 pm_charset_reader *pm_charset_reader_make(apr_pool_t *p, const char *name,
                                           pm_charset_read_fn read, void *ctx)
 {
@@ -55,14 +74,50 @@ pm_charset_reader *pm_charset_reader_make(apr_pool_t *p, const char *name,
     }
     r->from = ucnv_open(name, &err);
     r->to = U_SUCCESS(err) ? ucnv_open("UTF-8", &err) : NULL;
+    if (U_SUCCESS(err)) {
+        ucnv_setToUCallBack(r->from, substitute_control, NULL, NULL, NULL, &err);
+    }
     if (U_FAILURE(err)) {
         return NULL;
     }
+    r->single_byte = ucnv_getMaxCharSize(r->from) == 1;
     r->read = read;
     r->ctx = ctx;
     r->in_pos = r->in_end = r->in;
     r->pivot_source = r->pivot_target = r->pivot;
     return r;
+}
+
+/* Reads a chunk of a single-byte character set's text as UTF-8 would, across
+ * chunks: whether it still could be UTF-8 (no byte beyond ASCII outside a UTF-8
+ * sequence) and how many sequences it has ("Ã©" for "é": Windows-1252 text almost
+ * never has one without a byte that cannot be UTF-8). */
+static void scan_as_utf8(pm_charset_reader *r, const unsigned char *b, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n && !r->not_utf8; i++) {
+        if (r->need > 0 && (b[i] & 0xC0) == 0x80) {
+            r->sequences += --r->need == 0;
+        }
+        else if (r->need > 0 || (b[i] >= 0x80 && (b[i] < 0xC2 || b[i] > 0xF4))) {
+            r->not_utf8 = 1;
+        }
+        else if (b[i] >= 0x80) {
+            r->need = b[i] <= 0xDF ? 1 : b[i] <= 0xEF ? 2 : 3;
+        }
+    }
+}
+
+/* Whether the source, read so far, is UTF-8 already: a byte-order mark first, or
+ * UTF-8 sequences and nothing UTF-8 would not have. */
+static int source_is_utf8(pm_charset_reader *r, const char *chunk, apr_size_t n)
+{
+    if (!r->started && n >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0) {
+        return 1;
+    }
+    scan_as_utf8(r, (const unsigned char *)chunk, n);
+    return !r->not_utf8 && r->sequences > 0;
 }
 
 /* More of the source when what was read is used up: 1, or 0 with *rv its error. */
@@ -81,6 +136,11 @@ static int refill(pm_charset_reader *r, apr_status_t *rv)
     if (*rv != APR_SUCCESS) {
         return 0;
     }
+    if (r->single_byte && source_is_utf8(r, r->in, n)) {
+        *rv = PM_CHARSET_IS_UTF8;
+        return 0;
+    }
+    r->started = 1;
     r->eof = n == 0;
     r->in_pos = r->in;
     r->in_end = r->in + n;
@@ -141,6 +201,7 @@ apr_status_t pm_charset_convert(apr_pool_t *p, const char *name, const char *in,
      * when a character set needs it */
     apr_size_t cap = 3 * in_len + 16, got = 0, n;
     char *buf = apr_palloc(p, cap), *bigger;
+    apr_status_t rv;
 
     if (r == NULL) {
         return APR_EGENERAL;
@@ -153,8 +214,8 @@ apr_status_t pm_charset_convert(apr_pool_t *p, const char *name, const char *in,
             cap *= 2;
         }
         n = cap - got - 1;
-        if (pm_charset_read(r, buf + got, &n) != APR_SUCCESS) {
-            return APR_EGENERAL;
+        if ((rv = pm_charset_read(r, buf + got, &n)) != APR_SUCCESS) {
+            return rv;
         }
         got += n;
     } while (n > 0);

@@ -4,7 +4,14 @@
 #ifndef PM_CHARSET_H
 #define PM_CHARSET_H
 
+#include <apr_errno.h>
 #include <apr_pools.h>
+
+/* What pm_charset_read answers when the text it is to convert from a single-byte
+ * character set is UTF-8 already (a byte-order mark, or letters written as UTF-8
+ * writes them and no byte UTF-8 would not have): converted, every accented letter
+ * would become two wrong ones. */
+#define PM_CHARSET_IS_UTF8 (APR_OS_START_USERERR + 701)
 
 /* A source of bytes, as pm_roster_read_fn: fills buf with up to *len bytes and
  * sets *len; *len = 0 at the end. */
@@ -22,12 +29,14 @@ pm_charset_reader *pm_charset_reader_make(apr_pool_t *p, const char *name,
 
 /* The converted bytes (a pm_charset_read_fn over a pm_charset_reader; a UTF-8
  * sequence may end in the next call's bytes); a byte the character set leaves
- * undefined becomes a control character (ICU's windows-1252: 0x81 is U+0081), which
- * the roster refuses, by its line. APR_EGENERAL when ICU fails; the source's own errors as they are. */
+ * undefined becomes a control character the roster refuses, by its line: U+001A,
+ * or for the five Windows-1252 leaves out the C1 controls ICU's table gives them. PM_CHARSET_IS_UTF8 (above); APR_EGENERAL when ICU fails; the source's
+ * own errors as they are. */
 apr_status_t pm_charset_read(void *reader, char *buf, apr_size_t *len);
 
 /* in[0..in_len) converted whole into *out (NUL-terminated, *out_len without it):
- * APR_SUCCESS, or APR_EGENERAL when ICU knows no character set `name` or fails. */
+ * APR_SUCCESS, PM_CHARSET_IS_UTF8, or APR_EGENERAL when ICU knows no character set
+ * `name` or fails. */
 apr_status_t pm_charset_convert(apr_pool_t *p, const char *name, const char *in,
                                 apr_size_t in_len, char **out, apr_size_t *out_len);
 

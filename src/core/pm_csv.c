@@ -182,9 +182,14 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
                 return PM_CSV_ERROR;
             }
             if (!at_line_end(rd) && rd->buf[rd->pos] != ',') {
-                return quoting_error(rd, "unexpected character after a closing quote "
-                                     "(write a quote inside a quoted field as \"\")",
-                                     rd->line, error, error_line);
+                rd->unclosed |= rd->line != field_line;
+                return quoting_error(rd, rd->line != field_line
+                                     ? "a quote opened here closes on a later line and is "
+                                       "followed by more text (a quote that was never closed?)"
+                                     : "unexpected character after a closing quote "
+                                       "(write a quote inside a quoted field as \"\")",
+                                     rd->line != field_line ? field_line : rd->line, error,
+                                     error_line);
             }
         }
         else if (!read_unquoted(rd, p, f)) {
@@ -196,6 +201,7 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
             rd->pos++;
             continue;
         }
+        rec->end_line = rd->line;
         consume_line_end(rd);
         break;
     }

@@ -23,6 +23,7 @@ typedef struct {
     pm_csv_field *fields;
     int nfields;
     unsigned int line;
+    unsigned int end_line;   /* the line it ends on (line, unless quotes span lines) */
 } pm_csv_record;
 
 typedef enum {
@@ -45,8 +46,9 @@ void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line);
 pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
                           const char **error, unsigned int *error_line);
 
-/* Whether a quoted field was never closed: everything after its quote was read as
- * that field, so the records after it are lost, not merely this one. */
+/* Whether a quoted field was never closed, or ran over line ends to a quote that
+ * was followed by more text (a stray quote on an earlier line): what followed its
+ * opening quote was read as that field, so whole lines are lost, not one record. */
 int pm_csv_unclosed(const pm_csv_reader *rd);
 
 /* A field as data files mean it: a line break inside a quoted field (a

@@ -26,6 +26,7 @@ typedef struct {
     pm_db *db;
     apr_pool_t *pool;
     const pm_roster_options *o;
+    const pm_roster_parser *ps;  /* the chart numbers of rejected entries */
     pm_roster_result *res;
     apr_hash_t *seen;            /* external_id → the int where it was first named */
     apr_pool_t *batch;           /* the executor's rows, the entries and the keys */
@@ -455,14 +456,15 @@ static apr_status_t any_unnamed(roster_sync *s)
 static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
 {
     const int *first = apr_hash_get(s->seen, e->external_id, APR_HASH_KEY_STRING);
-    int *where, before = s->res->errors->nelts;
+    int *where, before = s->res->errors->nelts, bad = pm_roster_bad_chart(s->ps, e->external_id);
     const pm_row *c;
 
-    if (first) {
+    if (first || (bad >= 0 && bad < e->where)) {
         add_error(s, e->where, "external_id",
                   apr_psprintf(s->pool, s->o->format == PM_ROSTER_CSV
                                ? "this chart number is also on line %d"
-                               : "this chart number is also in entry[%d]", *first));
+                               : "this chart number is also in entry[%d]",
+                               first ? *first : bad));
         return APR_SUCCESS;
     }
     where = apr_palloc(s->pool, sizeof(*where));
@@ -710,6 +712,37 @@ static apr_status_t discharge_unless_skipped(roster_sync *s)
     return APR_SUCCESS;
 }
 
+/* After the entries: the new clients' keys, --discharge-missing, the roster.sync row
+ * and the chain (unless what was found forbids a commit). With skip_invalid the row
+ * says what was left out and whether a discharge asked for was held back. */
+static apr_status_t finish_sync(roster_sync *s)
+{
+    int before;
+
+    if (!pm_roster_may_commit(s->o, s->res)) {
+        return APR_SUCCESS;
+    }
+    if (pm_client_keys_stage_finish(s->stage) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    before = s->res->errors->nelts;
+    if (s->o->discharge_missing && discharge_unless_skipped(s) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!pm_roster_may_commit(s->o, s->res)) {
+        return APR_SUCCESS;
+    }
+    audit(s, "roster.sync", NULL,
+          apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
+                       "\"discharged\":%d%s%s}", s->res->added, s->res->updated,
+                       s->res->unchanged, s->res->discharged,
+                       s->o->skip_invalid ? apr_psprintf(s->batch, ",\"skipped\":%d",
+                                                         s->res->skipped) : "",
+                       s->res->errors->nelts > before ? ",\"discharge_withheld\":true" : ""));
+    return pm_audit_chain_append(s->db, s->pool, (const char *const *const *)s->audit->elts,
+                                 s->audit->nelts);
+}
+
 static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t *read_rv)
 {
     apr_array_header_t *entries = apr_array_make(s->batch, BATCH, sizeof(pm_roster_entry));
@@ -732,26 +765,7 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     }
     s->res->broken = pm_roster_broken(ps);
     s->res->skipped = count_skipped(s);
-    if (!pm_roster_may_commit(s->o, s->res)) {
-        return APR_SUCCESS;
-    }
-    if (pm_client_keys_stage_finish(s->stage) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    if (s->o->discharge_missing && discharge_unless_skipped(s) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    if (!pm_roster_may_commit(s->o, s->res)) {
-        return APR_SUCCESS;
-    }
-    audit(s, "roster.sync", NULL,
-          apr_psprintf(s->batch, "{\"added\":%d,\"updated\":%d,\"unchanged\":%d,"
-                       "\"discharged\":%d%s}", s->res->added, s->res->updated,
-                       s->res->unchanged, s->res->discharged,
-                       s->o->skip_invalid ? apr_psprintf(s->batch, ",\"skipped\":%d",
-                                                         s->res->skipped) : ""));
-    return pm_audit_chain_append(s->db, s->pool, (const char *const *const *)s->audit->elts,
-                                 s->audit->nelts);
+    return finish_sync(s);
 }
 
 /* The problems in the order of the file: a duplicate chart number is found when its
@@ -805,6 +819,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.stage = pm_client_keys_stage_make(db, p, o->sorted_keys);
     s.sqlite = strcmp(pm_db_driver_name(db), "sqlite3") == 0;
     ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
+    s.ps = ps;
     previous = pm_db_use_pool(db, s.batch);
     rv = any_unnamed(&s);
     if (rv == APR_SUCCESS) {

@@ -84,8 +84,12 @@ pm_roster_parser *pm_roster_parser_make(apr_pool_t *p, const pm_roster_options *
 int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
                    apr_status_t *rv);
 /* Whether the input as a whole could not be read (a bad header or document, a
- * record too long to end, JSON given as CSV): then no entry may be applied. */
+ * record too long to end, JSON given as CSV, a stray quote that took whole lines,
+ * an entry that is not JSON): then no entry may be applied. */
 int pm_roster_broken(const pm_roster_parser *ps);
+/* Where an entry with this chart number was rejected first (a line or an index),
+ * or -1: a later entry with it is a repeat, not the first. */
+int pm_roster_bad_chart(const pm_roster_parser *ps, const char *external_id);
 
 typedef struct {
     int added, updated, unchanged, discharged;

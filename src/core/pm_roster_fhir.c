@@ -548,6 +548,9 @@ static int fhir_element(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_ent
 
     if (entry == NULL) {
         pm_roster_add_error(ps, where, NULL, "not JSON: %s", err.text);
+        /* bad syntax: where it ends, and so the next entry, is a guess (two entries
+         * without a comma read as one); a repeated member is this entry's alone */
+        ps->broken |= json_error_code(&err) != json_error_duplicate_key;
         return 0;
     }
     good = fhir_entry(ps, where, entry, scratch, e);

@@ -42,6 +42,7 @@ struct pm_roster_parser {
     int entry_index;
     int broken;                    /* pm_roster_broken */
     int told_charset;              /* the hint about a file not in UTF-8 was given */
+    apr_hash_t *bad_charts;        /* chart number of a rejected entry → int where */
 };
 
 /* an error at CSV line / FHIR entry `where`, naming `field`; where -1 (the

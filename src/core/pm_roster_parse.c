@@ -107,27 +107,12 @@ static int parse_active(const char *v)
     return -1;
 }
 
-/* Bytes beyond ASCII and no ASCII control character: text in another character
- * set more likely than a typing slip (a CSV from a spreadsheet saved on Windows). */
-static int looks_like_charset(const char *v)
-{
-    int high = 0;
-
-    for (; *v; v++) {
-        if ((unsigned char)*v < 0x20 || *v == 0x7F) {
-            return 0;
-        }
-        high |= (unsigned char)*v >= 0x80;
-    }
-    return high;
-}
-
 /* Checks one text value; reports and returns 0 when it is unusable. */
 static int check_text(pm_roster_parser *ps, int where, const char *field, const char *v,
                       int required, apr_size_t max_chars)
 {
     if (!pm_utf8_valid(v, strlen(v), 0)) {
-        int hint = ps->o->format == PM_ROSTER_CSV && !ps->told_charset && looks_like_charset(v);
+        int hint = ps->o->format == PM_ROSTER_CSV && !ps->told_charset && pm_text_other_charset(v);
 
         pm_roster_add_error(ps, where, field, "%s is not valid UTF-8 or contains control characters "
                   "(such as tabs or NUL)%s", field, hint ? "; is the file in another character "
@@ -148,6 +133,23 @@ static int check_text(pm_roster_parser *ps, int where, const char *field, const 
         return 0;
     }
     return 1;
+}
+
+/* A rejected entry's chart number (the first place it was rejected), so that a
+ * later entry with the same chart number is not taken for the first. */
+static void note_bad_chart(pm_roster_parser *ps, const char *external_id, int where)
+{
+    int *at;
+
+    if (ps->bad_charts == NULL) {
+        ps->bad_charts = apr_hash_make(ps->pool);
+    }
+    if (apr_hash_get(ps->bad_charts, external_id, APR_HASH_KEY_STRING) == NULL) {
+        at = apr_palloc(ps->pool, sizeof(*at));
+        *at = where;
+        apr_hash_set(ps->bad_charts, apr_pstrdup(ps->pool, external_id), APR_HASH_KEY_STRING,
+                     at);
+    }
 }
 
 /* v: the raw values (NULL: absent), trimmed; names: the format's field names. */
@@ -198,7 +200,18 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
                   "en or es", names[F_LANGUAGE], v[F_LANGUAGE]);
         good = 0;
     }
+    if (!good && usable[F_EXTERNAL_ID]) {
+        note_bad_chart(ps, e->external_id, where);
+    }
     return good;
+}
+
+int pm_roster_bad_chart(const pm_roster_parser *ps, const char *external_id)
+{
+    const int *where = ps->bad_charts
+                       ? apr_hash_get(ps->bad_charts, external_id, APR_HASH_KEY_STRING) : NULL;
+
+    return where ? *where : -1;
 }
 
 /* ---- CSV ----------------------------------------------------------------------------- */
@@ -434,13 +447,44 @@ static int spreadsheet_number(const char *v)
            && (e[1] == '+' || e[1] == '-') && e[2] && strspn(e + 2, "0123456789") == strlen(e + 2);
 }
 
+/* One record after the header: 1 and e filled when it is good; 0 when a problem was
+ * reported. */
+static int csv_entry(pm_roster_parser *ps, apr_pool_t *scratch, const pm_csv_record *rec,
+                     pm_roster_entry *e)
+{
+    const char *v[NFIELDS];
+    apr_size_t len;
+    int i;
+
+    if (!row_fits_header(ps, rec)) {
+        pm_roster_add_error(ps, (int)rec->line, NULL, "has %d field%s, the header has %d",
+                  rec->nfields, rec->nfields == 1 ? "" : "s", ps->ncolumns);
+        return 0;
+    }
+    for (i = 0; i < NFIELDS; i++) {
+        v[i] = ps->column_of[i] < 0 ? NULL
+               : pm_csv_field_trimmed(scratch, &rec->fields[ps->column_of[i]], &len);
+        if (v[i] && strlen(v[i]) != len) {
+            pm_roster_add_error(ps, (int)rec->line, csv_names[i], "%s contains a NUL byte",
+                      csv_names[i]);
+            return 0;
+        }
+    }
+    if (spreadsheet_number(v[F_EXTERNAL_ID])) {
+        pm_roster_add_error(ps, (int)rec->line, csv_names[F_EXTERNAL_ID], "%s '%s' looks like "
+                            "a number a spreadsheet rewrote: format the column as text and "
+                            "export again", csv_names[F_EXTERNAL_ID], v[F_EXTERNAL_ID]);
+        return 0;
+    }
+    v[F_DOB] = iso_birth_date(scratch, v[F_DOB]);
+    return pm_roster_check_entry(ps, (int)rec->line, v, csv_names, scratch, e);
+}
+
 static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
                     apr_status_t *rv)
 {
     pm_csv_record rec;
-    const char *v[NFIELDS];
-    apr_size_t len;
-    int r, i;
+    int r;
 
     while ((r = next_record(ps, scratch, &rec, rv)) == 1) {
         if (!ps->header_read) {
@@ -451,33 +495,12 @@ static int csv_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *
             }
             continue;
         }
-        if (!row_fits_header(ps, &rec)) {
-            pm_roster_add_error(ps, (int)rec.line, NULL, "has %d field%s, the header has %d",
-                      rec.nfields, rec.nfields == 1 ? "" : "s", ps->ncolumns);
-            continue;
-        }
-        for (i = 0; i < NFIELDS; i++) {
-            v[i] = ps->column_of[i] < 0 ? NULL
-                   : pm_csv_field_trimmed(scratch, &rec.fields[ps->column_of[i]], &len);
-            if (v[i] && strlen(v[i]) != len) {
-                pm_roster_add_error(ps, (int)rec.line, csv_names[i], "%s contains a NUL byte",
-                          csv_names[i]);
-                break;
-            }
-        }
-        if (i < NFIELDS) {
-            continue;
-        }
-        if (spreadsheet_number(v[F_EXTERNAL_ID])) {
-            pm_roster_add_error(ps, (int)rec.line, csv_names[F_EXTERNAL_ID], "%s '%s' looks like "
-                                "a number a spreadsheet rewrote: format the column as text and "
-                                "export again", csv_names[F_EXTERNAL_ID], v[F_EXTERNAL_ID]);
-            continue;
-        }
-        v[F_DOB] = iso_birth_date(scratch, v[F_DOB]);
-        if (pm_roster_check_entry(ps, (int)rec.line, v, csv_names, scratch, e)) {
+        if (csv_entry(ps, scratch, &rec, e)) {
             return 1;
         }
+        /* a bad record over several lines: a stray quote may have taken whole lines
+         * into one field, and those lines' rows are lost unseen */
+        ps->broken |= rec.end_line > rec.line;
     }
     if (r == 0 && !ps->header_read && ps->errors->nelts == 0) {   /* else said already */
         pm_roster_add_error(ps, 1, NULL, "the file is empty; its first line must be " CSV_HEADER);

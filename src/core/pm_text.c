@@ -80,6 +80,19 @@ static size_t utf8_encode(unsigned long c, char *out)
     return 4;
 }
 
+int pm_text_other_charset(const char *s)
+{
+    int high = 0;
+
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7F) {
+            return 0;
+        }
+        high |= (unsigned char)*s >= 0x80;
+    }
+    return high;
+}
+
 int pm_utf8_valid(const char *s, size_t len, int allow_newlines)
 {
     const unsigned char *u = (const unsigned char *)s;

@@ -13,6 +13,11 @@ const char *pm_minutes_text(apr_pool_t *p, int minutes);
  * (tab, CR and LF excepted when allow_newlines is set). */
 int pm_utf8_valid(const char *s, size_t len, int allow_newlines);
 
+/* 1 when s, refused by pm_utf8_valid, has bytes beyond ASCII and no ASCII control
+ * character: text in another character set more likely than a typing slip (a CSV
+ * a spreadsheet saved on Windows, in windows-1252). */
+int pm_text_other_charset(const char *s);
+
 /* Copy of s where every byte that does not start a well-formed UTF-8 sequence
  * (stray continuation bytes, truncated or overlong sequences, surrogates) is
  * replaced by U+FFFD, so the result is always valid UTF-8. */

@@ -271,6 +271,7 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
 {
     pm_roster_result res;
     pm_charset_reader *converted = NULL;
+    apr_status_t rv;
     json_t *doc;
 
     if (rr->charset
@@ -282,11 +283,16 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     if (pm_db_begin(q->db) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    if ((converted ? pm_roster_apply(q->db, q->r->pool, &rr->o, pm_charset_read, converted, &res)
-                   : pm_roster_apply(q->db, q->r->pool, &rr->o, pm_http_body_read, body, &res))
-        != APR_SUCCESS) {
+    rv = converted ? pm_roster_apply(q->db, q->r->pool, &rr->o, pm_charset_read, converted, &res)
+                   : pm_roster_apply(q->db, q->r->pool, &rr->o, pm_http_body_read, body, &res);
+    if (rv != APR_SUCCESS) {
         pm_db_rollback(q->db);
-        return pm_http_db_unavailable(q);
+        return rv == PM_CHARSET_IS_UTF8
+               ? pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_charset",
+                                    apr_psprintf(q->r->pool, "The CSV is UTF-8 already, not %s: "
+                                                 "send it as text/csv; charset=utf-8. Nothing "
+                                                 "was changed.", rr->charset), NULL)
+               : pm_http_db_unavailable(q);
     }
     if (!pm_roster_may_commit(&rr->o, &res)) {
         pm_db_rollback(q->db);

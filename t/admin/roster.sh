@@ -657,6 +657,22 @@ before=$(kstate)
 adm "$KDB" clients sync "$T/skip-cut.json" --skip-invalid
 is "$rc" 1 "skip FHIR: a Bundle cut short changes nothing (exit 1)"
 is "$(kstate)" "$before" "skip FHIR: a Bundle cut short leaves the database untouched"
+printf 'external_id,first_name,last_name,date_of_birth,email\nK1,"Kayla,Skip,1980-01-01,\nK2,Kay2,Skip,1980-01-02,\nK3,Kay3,Skip,1980-01-03,\nK4,"Kay4",Skip,1980-01-04,\nK6,Kay6,Skip,1980-01-06,k6@example.org\n' >"$T/skip-stray.csv"
+adm "$KDB" clients sync "$T/skip-stray.csv" --skip-invalid
+is "$rc" 1 "skip: a stray quote that takes lines into one field changes nothing (exit 1)"
+like "$err" "skip-stray.csv line 2: a quote opened here closes on a later line" "skip: the stray quote is reported where it opens"
+is "$(kstate)" "$before" "skip: a stray quote leaves the database untouched"
+printf 'external_id,first_name,last_name,date_of_birth,email\nK1,Kay1,First,1980-01-01,bad-address\nK1,Kay1,Second,1980-01-01,\n' >"$T/skip-repeat.csv"
+adm "$KDB" clients sync "$T/skip-repeat.csv" --skip-invalid
+like "$err" "skip-repeat.csv line 3: this chart number is also on line 2" "skip: a repeat of a rejected row is a repeat too"
+is "$(sql "$KDB" "SELECT last_name FROM clients WHERE external_id = 'K1'")" "Skip" "skip: neither row of a repeated chart number whose first is bad applies"
+echo "external_id,first_name,last_name,date_of_birth,email" >"$T/skip-empty.csv"
+adm "$KDB" clients sync "$T/skip-empty.csv" --skip-invalid --discharge-missing
+is "$rc" 3 "skip: a refused discharge (an empty roster) exits 3 though no row was skipped"
+like "$err" "names no clients" "skip: the refusal is said"
+is "$(sql "$KDB" "SELECT detail FROM audit_log WHERE action = 'roster.sync' ORDER BY id DESC LIMIT 1")" \
+   '{"added":0,"updated":0,"unchanged":0,"discharged":0,"skipped":0,"discharge_withheld":true}' \
+   "skip: roster.sync records that the discharge was held back"
 
 # ---- --encoding: a spreadsheet's CSV in windows-1252 -------------------------------------------
 EDB=$(new_db roster_encoding); register_db roster_encoding
@@ -679,7 +695,21 @@ is "$(sql "$EDB" "SELECT first_name || ' ' || last_name FROM clients WHERE exter
    "encoding: ë, ú and ñ too"
 adm "$EDB" clients sync "$T/cp1252.csv" --encoding utf-8
 is "$rc" 1 "encoding: --encoding utf-8 is the default's reading"
+printf 'external_id,first_name,last_name,date_of_birth,email\nW1,Mar\xc3\xada,Garc\xc3\xada,1980-01-01,\n' >"$T/utf8.csv"
+before=$(sql "$EDB" "SELECT first_name FROM clients WHERE external_id = 'W1'")
+adm "$EDB" clients sync "$T/utf8.csv" --encoding windows-1252
+is "$rc" 1 "encoding: a UTF-8 file with --encoding windows-1252 is refused"
+like "$err" "utf8.csv is UTF-8 already .*run it without --encoding windows-1252" "encoding: says the file is UTF-8 already"
+is "$(sql "$EDB" "SELECT first_name FROM clients WHERE external_id = 'W1'")" "$before" "encoding: no name garbled"
+printf '\xef\xbb\xbfexternal_id,first_name,last_name,date_of_birth,email\nW1,Maria,Garcia,1980-01-01,\n' >"$T/bom.csv"
+adm "$EDB" clients sync "$T/bom.csv" --encoding windows-1252
+like "$err" "bom.csv is UTF-8 already" "encoding: a UTF-8 byte-order mark with --encoding windows-1252: UTF-8 already"
+adm "$EDB" clients import "$T/utf8.csv" --encoding windows-1252
+like "$err" "utf8.csv is UTF-8 already" "encoding: clients import says so too"
 printf 'first_name,last_name,date_of_birth,email\nJos\xe9,Pe\xf1a,1982-03-03,\n' >"$T/import-cp1252.csv"
+adm "$EDB" clients import "$T/import-cp1252.csv"
+is "$rc" 1 "encoding: clients import of a windows-1252 file without --encoding is refused"
+like "$err" "first_name is not valid UTF-8.*--encoding windows-1252" "encoding: clients import hints at --encoding too"
 adm "$EDB" clients import "$T/import-cp1252.csv" --encoding windows-1252
 is "$rc" 0 "encoding: clients import --encoding windows-1252"
 is "$(sql "$EDB" "SELECT first_name || ' ' || last_name FROM clients WHERE date_of_birth = '1982-03-03'")" "José Peña" \

@@ -76,8 +76,47 @@ static void test_windows_1252(apr_pool_t *p)
     is_str(convert(p, "ISO-8859-1", "\xE9\x80", 2, 64, 64), "\xC3\xA9\xC2\x80",
            "ISO-8859-1: 0x80 is the C1 control U+0080, not the euro");
     is_str(convert(p, "windows-1252", "a\x81z", 3, 64, 64), "a\xC2\x81" "z",
-           "a byte Windows-1252 leaves undefined: the C1 control U+0081 (the roster refuses it)");
+           "a byte Windows-1252 leaves undefined: ICU's C1 control U+0081 (the roster refuses it)");
+    is_str(convert(p, "Shift_JIS", "a\x82\xA0" "b\x85\x40" "c", 7, 64, 64),
+           "a\xE3\x81\x82" "b\x1A" "c", "Shift_JIS: a hiragana; a byte pair it does not have: U+001A");
+    is_str(convert(p, "UTF-16LE", "a\0\x00\xD8" "b\0", 6, 64, 64), "a\x1A" "b",
+           "UTF-16: an unpaired surrogate is U+001A, not U+FFFD (which every check lets by)");
     is_str(convert(p, "windows-1252", "", 0, 64, 64), "", "an empty source: empty");
+}
+
+/* What convert() cannot tell from a failure: the status of reading all of text. */
+static apr_status_t status_of(apr_pool_t *p, const char *charset, const char *text, apr_size_t step)
+{
+    source src = { text, strlen(text), 0, step, 0 };
+    pm_charset_reader *r = pm_charset_reader_make(p, charset, read_source, &src);
+    char buf[64];
+    apr_size_t n;
+    apr_status_t rv;
+
+    do {
+        n = sizeof(buf);
+        rv = pm_charset_read(r, buf, &n);
+    } while (rv == APR_SUCCESS && n > 0);
+    return rv;
+}
+
+static void test_utf8_already(apr_pool_t *p)
+{
+    char *out;
+    apr_size_t n;
+
+    ok(status_of(p, "windows-1252", "K1,Mar\xC3\xAD" "a,Garc\xC3\xAD" "a\n", 64) == PM_CHARSET_IS_UTF8,
+       "UTF-8 text read as windows-1252: PM_CHARSET_IS_UTF8, not Mar\xC3\x83\xC2\xAD" "a");
+    ok(status_of(p, "windows-1252", "\xEF\xBB\xBF" "external_id\n", 64) == PM_CHARSET_IS_UTF8,
+       "UTF-8's byte-order mark read as windows-1252: PM_CHARSET_IS_UTF8");
+    ok(status_of(p, "windows-1252", "K1,Ann\nK2,Bo\nK3,Jos\xC3\xA9\n", 4) == PM_CHARSET_IS_UTF8,
+       "UTF-8 found in a later chunk: PM_CHARSET_IS_UTF8 too");
+    ok(status_of(p, "windows-1252", "Pe\xF1" "a,Garc\xED" "a\n", 64) == APR_SUCCESS,
+       "real windows-1252 text: read");
+    ok(status_of(p, "windows-1252", "Jos\xE9 \xC3\xA9t\xE9\n", 64) == APR_SUCCESS,
+       "windows-1252 with one pair that looks like UTF-8 among bytes that cannot be: read");
+    ok(pm_charset_convert(p, "windows-1252", "Jos\xC3\xA9", 6, &out, &n) == PM_CHARSET_IS_UTF8,
+       "pm_charset_convert says so too");
 }
 
 static void test_names_and_errors(apr_pool_t *p)
@@ -116,6 +155,7 @@ int main(void)
     apr_pool_create(&p, NULL);
     test_windows_1252(p);
     test_names_and_errors(p);
+    test_utf8_already(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();

@@ -133,6 +133,21 @@ static void test_csv_header(apr_pool_t *p)
           "A1,A\"nn,Lee,1980-01-01,\nA2,Bo,Lee,1980-01-01,\n", 1000, &r);
     ok(r.n == 1 && r.errors->nelts == 1 && !r.broken,
        "a stray quote inside a field: that line only, not broken");
+    parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email\n"
+          "A1,\"Ann,Lee,1980-01-01,\nA2,Bo,Lee,1980-01-01,\nA3,\"Cy\",Lee,1980-01-01,\n"
+          "A4,Di,Lee,1980-01-01,\n", 1000, &r);
+    ok(r.n == 1 && r.errors->nelts == 1 && err(&r, 0)->where == 2 && r.broken,
+       "a quote opened on line 2 and closed on line 4 before more text: reported on line 2, "
+       "broken (line 3 went into the field)");
+    parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email\n"
+          "A1,\"Ann,Lee,1980-01-01,\nA2,Bo\",Lee,1980-01-01,extra\nA3,Cy,Lee,1980-01-01,\n",
+          1000, &r);
+    ok(r.n == 1 && r.errors->nelts == 1 && r.broken,
+       "a quote closed on a later line before a comma: a record of the wrong width over two "
+       "lines, broken");
+    parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email\n"
+          "A1,\"Ann\nMarie\",Lee,1980-01-01,\n", 1000, &r);
+    ok(r.n == 1 && r.errors->nelts == 0 && !r.broken, "a good record over two lines: not broken");
 }
 
 static const char bundle[] =
@@ -219,6 +234,11 @@ static void test_fhir_scanner(apr_pool_t *p)
     ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == -1, "a document cut short: refused");
     parse(p, PM_ROSTER_FHIR, NULL, "{\"resourceType\":\"Bundle\",\"entry\":[{\"a\":1,\"a\":2}]}", 7, &r);
     ok(r.n == 0 && r.errors->nelts == 1 && err(&r, 0)->where == 0, "duplicate members in an entry: refused");
+    ok(!r.broken, "duplicate members: that entry's problem, the Bundle is not broken");
+    parse(p, PM_ROSTER_FHIR, NULL, "{\"resourceType\":\"Bundle\",\"entry\":[{\"a\":1} {\"b\":2}]}",
+          7, &r);
+    ok(r.n == 0 && r.errors->nelts >= 1 && r.broken,
+       "two entries without a comma between them: not JSON, and the Bundle is broken");
 }
 
 /* A UTF-8 byte-order mark before the Bundle is skipped, also when the reads split it;
