@@ -81,7 +81,7 @@ is(staff(POST => "/clients/$cid2/invitations")->code, 201, 'invite 201');
 $m = mail_to('lena.light@example.test', 1);
 $html = part_text($m, 'text/html');
 $text = part_text($m, 'text/plain');
-like($html, qr{background-color:#ffdd55;[^"]*color:#111111;}, 'html: dark text on a light brand colour');
+like($html, qr{background-color:#ffdd55;[^"]*color:#000000;}, 'html: dark text on a light brand colour');
 like($text, qr/\n-- \nLakeside & Sons Therapy\n\nYou received/, 'text footer: the name alone without phone or address');
 unlike($text . $html, qr/Phone:/, 'no phone line when none is set');
 clear_settings();

@@ -597,12 +597,13 @@ static double luminance(const char *rrggbb)
 }
 
 #define ON_DARK "#ffffff"
-#define ON_LIGHT "#111111"
+#define ON_LIGHT "#000000"   /* not a softer near-black: on a middle colour only
+                                * black or white reaches 4.5:1 (#7c7c7c: 4.2 and 4.5) */
 
 const char *pm_mail_on_color(const char *rrggbb)
 {
     double l = is_rrggbb(rrggbb) ? luminance(rrggbb) : 0;
-    double white = 1.05 / (l + 0.05), dark = (l + 0.05) / (0.0056 + 0.05);
+    double white = 1.05 / (l + 0.05), dark = (l + 0.05) / 0.05;
 
     return white >= dark ? ON_DARK : ON_LIGHT;
 }

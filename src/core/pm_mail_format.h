@@ -66,8 +66,8 @@ char *pm_template_text(apr_pool_t *p, const char *tmpl, const pm_mail_vars *v);
  * (whichever v has) and, after a blank line, the note; "" when it has none. */
 char *pm_mail_footer_text(apr_pool_t *p, const pm_mail_vars *v);
 
-/* The button's text colour on background #rrggbb: white or near-black, whichever
- * contrasts more (WCAG relative luminance). */
+/* The button's text colour on background #rrggbb: white or black, whichever
+ * contrasts more (WCAG relative luminance): at least 4.5:1 on any colour. */
 const char *pm_mail_on_color(const char *rrggbb);
 
 /* HTML body: a table layout for mail clients (inline styles, no classes needed),

@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <ctype.h>
+#include <math.h>
 #include <unistd.h>
 
 /* ---- a small RFC 5322 / RFC 2047 reader, independent of the code under test ------- */
@@ -572,7 +573,7 @@ static void test_template_button_footer(apr_pool_t *p)
        "html footer: name, phone, address lines (escaped)");
     ok(strstr(out, "<img src=\"cid:" PM_MAIL_LOGO_CID "\"") != NULL, "html: the logo on top");
     out = pm_template_html(p, "{{link}}", &v, "#ffee00", 0);
-    ok(strstr(out, "color:#111111") != NULL, "button: dark text on a light brand colour");
+    ok(strstr(out, "color:#000000") != NULL, "button: black text on a light brand colour");
     ok(strstr(out, "word-break:break-all") && strstr(out, "color:#1a5fb4;word-break"),
        "light brand colour: the raw link keeps the readable default blue");
     out = pm_template_html(p, "{{link}}", &v, "red\" onclick=\"alert(1)", 0);
@@ -611,9 +612,9 @@ static void test_template_button_footer(apr_pool_t *p)
        "html footer: the note is its own paragraph");
 
     is_str(pm_mail_on_color("#000000"), "#ffffff", "on black: white");
-    is_str(pm_mail_on_color("#ffffff"), "#111111", "on white: dark");
+    is_str(pm_mail_on_color("#ffffff"), "#000000", "on white: black");
     is_str(pm_mail_on_color("#1a5fb4"), "#ffffff", "on the default blue: white");
-    is_str(pm_mail_on_color("#ffcc00"), "#111111", "on amber: dark");
+    is_str(pm_mail_on_color("#ffcc00"), "#000000", "on amber: black");
 }
 
 /* ---- tokens ---------------------------------------------------------------------- */
@@ -653,6 +654,58 @@ static void test_tokens(apr_pool_t *p)
     ok(!pm_token_well_formed(""), "empty refused");
 }
 
+/* WCAG 2 relative luminance, exactly (the module's choice uses an approximation) */
+static double exact_luminance(unsigned int rgb)
+{
+    double sum = 0, c;
+    static const double weight[3] = { 0.2126, 0.7152, 0.0722 };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        c = (double)((rgb >> (16 - 8 * i)) & 0xff) / 255.0;
+        sum += weight[i] * (c <= 0.03928 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4));
+    }
+    return sum;
+}
+
+/* The button's text reads at least 4.5:1 on every grey and on a spread of colours
+ * (a middle grey such as #7c7c7c was 4.2:1 against the softer near-black). */
+static double chosen_contrast(unsigned int rgb)
+{
+    double l = exact_luminance(rgb);
+    char hex[8];
+
+    apr_snprintf(hex, sizeof(hex), "#%06x", rgb);
+    return strcmp(pm_mail_on_color(hex), "#ffffff") == 0 ? 1.05 / (l + 0.05) : (l + 0.05) / 0.05;
+}
+
+static void contrast_everywhere(void)
+{
+    unsigned int rgb, worst_rgb = 0, r, g, b, i, n = 0;
+    unsigned int colours[256 + 16 * 16 * 16];
+    double worst = 21, ratio;
+
+    for (i = 0; i < 256; i++) {
+        colours[n++] = i * 0x010101;                /* every grey */
+    }
+    for (r = 0; r < 256; r += 17) {
+        for (g = 0; g < 256; g += 17) {
+            for (b = 0; b < 256; b += 17) {
+                colours[n++] = r << 16 | g << 8 | b;
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        rgb = colours[i];
+        if ((ratio = chosen_contrast(rgb)) < worst) {
+            worst = ratio;
+            worst_rgb = rgb;
+        }
+    }
+    ok(worst >= 4.5, "button text on any brand colour reads 4.5:1 or better (worst %.2f on #%06x)",
+       worst, worst_rgb);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -674,5 +727,6 @@ int main(void)
     test_tokens(p);
     apr_pool_destroy(p);
     apr_terminate();
+    contrast_everywhere();
     return done_testing();
 }
