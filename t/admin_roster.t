@@ -14,6 +14,9 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes qw(sleep);
 use PortalTest;
 use PortalTest::Admin;
 
@@ -336,6 +339,39 @@ $res = put_roster($both, content_type => $FHIR, query => 'identifier_system=urn:
 $data = decode_json_body($res) || {};
 is_deeply([ map { $_->{index} } @{ $data->{errors} || [] } ], [0, 1],
           'FHIR 422: entry 0 before entry 1') or diag explain $data;
+
+# ---- two syncs adding the same chart number at once --------------------------------------------
+# (PostgreSQL: each saw no client with the number and inserted one; the second insert waited
+# for the first sync's commit and then broke the unique index: 503, nothing applied.) The
+# other sync's statements are played here by hand, held open while the PUT comes in: the
+# roster lock every sync now takes first, then its new client.
+{
+    my $dbh = db();
+    my $pg = runtime()->{db_driver} eq 'pgsql';
+    my $row = "RT-R1,Rhea,Racewell,1984-04-04,rhea.race\@example.test\n";
+    $dbh->begin_work;
+    $dbh->do('SELECT pg_advisory_xact_lock(7070517602)') if $pg;
+    $dbh->do("INSERT INTO clients (external_id, first_name, last_name, date_of_birth, email) "
+           . "VALUES ('RT-R1', 'Rhea', 'Racewell', '1984-04-04', 'rhea.race\@example.test')");
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        my $res = put_roster($HEADER . $row, timeout => 30);
+        syswrite $w, $res->code . ' ' . ($res->decoded_content // '');
+        POSIX::_exit(0);
+    }
+    close $w;
+    sleep 1;                                  # the PUT is waiting for the other sync by now
+    $dbh->commit;
+    my ($code, $body) = split / /, do { local $/; <$r> } // '', 2;
+    waitpid $pid, 0;
+    is($code, 200, 'two syncs at once: the second answers 200') or diag $body;
+    my $data = eval { JSON::PP::decode_json($body // '') } || {};
+    is($data->{added}, 0, 'two syncs at once: the second finds the first one\'s client');
+    is(db()->selectrow_array("SELECT count(*) FROM clients WHERE external_id = 'RT-R1'"), 1,
+       'two syncs at once: one client with the chart number');
+}
 
 # ---- 413 ---------------------------------------------------------------------------------------
 $before = snapshot();

@@ -440,6 +440,16 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
     return APR_SUCCESS;
 }
 
+/* PostgreSQL: the sync's turn, before it reads anything (PM_SQL_ROSTER_LOCK): another
+ * sync adding the same chart number has committed by then, and this one finds its
+ * client. SQLite's transaction already holds the write lock. */
+static apr_status_t take_turn(roster_sync *s)
+{
+    apr_array_header_t *rows;
+
+    return s->sqlite ? APR_SUCCESS : pm_db_select(s->db, PM_SQL_ROSTER_LOCK, &rows);
+}
+
 /* Whether any client lacks a chart number: if none does (every client came from
  * the EHR), look_up_unnamed has nothing to read. */
 static apr_status_t any_unnamed(roster_sync *s)
@@ -821,7 +831,10 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
     s.ps = ps;
     previous = pm_db_use_pool(db, s.batch);
-    rv = any_unnamed(&s);
+    rv = take_turn(&s);
+    if (rv == APR_SUCCESS) {
+        rv = any_unnamed(&s);
+    }
     if (rv == APR_SUCCESS) {
         rv = apply_all(&s, ps, &read_rv);
     }

@@ -1298,6 +1298,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
         " FROM clients WHERE external_id IS NULL AND date_of_birth = v.x) c",
         NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
+    /* PostgreSQL: syncs take turns (to the end of the sync's transaction): two that
+     * both found no client with a chart number inserted it twice, and the second
+     * broke the unique index; SQLite's write lock, taken at BEGIN, does the same */
+    [PM_SQL_ROSTER_LOCK] = { "pm_roster_lock",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT pg_advisory_xact_lock(7070517602)) AS l",
+        NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
     [PM_SQL_ROSTER_ANY_UNNAMED] = { "pm_roster_any_unnamed",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM "
         "(SELECT 1 AS one FROM clients WHERE external_id IS NULL LIMIT 1) u", NCOLS(PM_COLS_COUNT) },
