@@ -12,6 +12,8 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
+use POSIX ();
+use Time::HiRes qw(sleep);
 use PortalTest;
 use PortalTest::Invite;
 
@@ -210,6 +212,50 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     is(login_code($user, $PW), 401, 'and the portal refuses it');
 }
 
+# --- a representative removed while the login is being joined to another child -----------------------
+# (PostgreSQL: the removal's "no other active grant" was read before the joining committed,
+# and its UPDATE, having waited for the login's row, re-checked only the row itself: the
+# login that had just been joined to the other child was disabled.) The joining's statements
+# are played here by hand, held open while the removal comes in.
+{
+    my $H = new_client(prefix => 'linked', first_name => 'Hal', visible_to => ['clin1']);
+    my $I = new_client(prefix => 'linked', first_name => 'Ivy', visible_to => ['clin1']);
+    my $em = unique_email('joining');
+    my $u = "Joining.Family.$$";
+    my ($repH, $tH) = invite_rep($H, $em, 'Jo');
+    json_ok(accept_as($tH, $H, $u, $PW), 201, 'joining race: the parent accepts for Hal');
+    my ($repI) = invite_rep($I, $em, 'Jo');
+    my $dbh = tdb();
+    my ($aid) = $dbh->selectrow_array('SELECT id FROM portal_accounts WHERE lower(username) = lower(?)',
+                                      undef, $u);
+    my ($inv) = $dbh->selectrow_array("SELECT id FROM invitations WHERE representative_id = ? "
+                                      . "AND status = 'pending'", undef, $repI);
+    $dbh->begin_work;
+    $dbh->do('UPDATE clients SET updated_at = updated_at WHERE id = ?', undef, $I->{id});
+    $dbh->do("UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ?",
+             undef, time, $inv);
+    $dbh->do("UPDATE portal_accounts SET status = status WHERE id = ? AND status = 'active'",
+             undef, $aid);
+    $dbh->do('INSERT INTO account_grants (account_id, client_id, representative_id, scopes, '
+             . 'created_at) VALUES (?, ?, ?, ?, ?)', undef, $aid, $I->{id}, $repI,
+             'messages billing forms appointments', time);
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        syswrite $w, staff(DELETE => "/representatives/$repH", user => 'clin1', timeout => 30)->code;
+        POSIX::_exit(0);
+    }
+    close $w;
+    sleep 1;                                  # the removal is waiting on the login's row by now
+    $dbh->commit;
+    my $code = do { local $/; <$r> };
+    waitpid $pid, 0;
+    is($code, 200, 'joining race: the removal answers 200');
+    is(reaches($u), $I->{id}, 'joining race: the login reaches Ivy only');
+    is(account_in_view($I->{id}, $u)->{status}, 'active', 'joining race: and stays active for her');
+}
+
 # --- a discharge with disable_accounts_on_discharge: a shared login loses that child only --------------
 {
     my $E = new_client(prefix => 'linked', first_name => 'Eve', visible_to => ['clin1']);
@@ -248,6 +294,59 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
             200, 'disable_accounts_on_discharge off again');
     # readmitted, as the files after this one count the active clients
     tdb()->do('UPDATE clients SET active = 1, external_id = NULL WHERE id IN (?, ?)', undef, $E->{id}, $G->{id});
+}
+
+# --- a discharge while the login is being joined to another child ------------------------------------
+# (the same race as a representative's removal above, through the roster's discharge with
+# disable_accounts_on_discharge: the login just joined to Lou was disabled, and the home
+# child's grant was left as it was)
+{
+    my $J = new_client(prefix => 'linked', first_name => 'Jem', visible_to => ['clin1']);
+    my $K = new_client(prefix => 'linked', first_name => 'Lou', visible_to => ['clin1']);
+    my $em = unique_email('joining.discharge');
+    my $u = "Joining.Discharge.$$";
+    my ($repJ, $tJ) = invite_rep($J, $em, 'Mo');
+    json_ok(accept_as($tJ, $J, $u, $PW), 201, 'discharge race: the parent accepts for Jem');
+    my ($repK) = invite_rep($K, $em, 'Mo');
+    json_ok(staff(PUT => '/admin/settings', json => { disable_accounts_on_discharge => JSON::PP::true() }),
+            200, 'discharge race: disable_accounts_on_discharge on');
+    my $dbh = tdb();
+    $dbh->do('UPDATE clients SET external_id = ? WHERE id = ?', undef, "LNKD$$", $J->{id});
+    my $csv = "external_id,first_name,last_name,date_of_birth,email,active\n"
+            . join(',', "LNKD$$", @{$J}{qw(first_name last_name date_of_birth email)}, 'false') . "\n";
+    my ($aid) = $dbh->selectrow_array('SELECT id FROM portal_accounts WHERE lower(username) = lower(?)',
+                                      undef, $u);
+    my ($inv) = $dbh->selectrow_array("SELECT id FROM invitations WHERE representative_id = ? "
+                                      . "AND status = 'pending'", undef, $repK);
+    $dbh->begin_work;
+    $dbh->do('UPDATE clients SET updated_at = updated_at WHERE id = ?', undef, $K->{id});
+    $dbh->do("UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ?",
+             undef, time, $inv);
+    $dbh->do("UPDATE portal_accounts SET status = status WHERE id = ? AND status = 'active'",
+             undef, $aid);
+    $dbh->do('INSERT INTO account_grants (account_id, client_id, representative_id, scopes, '
+             . 'created_at) VALUES (?, ?, ?, ?, ?)', undef, $aid, $K->{id}, $repK,
+             'messages billing forms appointments', time);
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        syswrite $w, staff(PUT => '/admin/roster', body => $csv, content_type => 'text/csv',
+                           timeout => 30)->code;
+        POSIX::_exit(0);
+    }
+    close $w;
+    sleep 1;                                  # the discharge is waiting on the login's row by now
+    $dbh->commit;
+    my $code = do { local $/; <$r> };
+    waitpid $pid, 0;
+    is($code, 200, 'discharge race: the roster answers 200');
+    is(reaches($u), $K->{id}, 'discharge race: the login reaches Lou only');
+    is(account_in_view($K->{id}, $u)->{status}, 'active', 'discharge race: and stays active for her');
+    is(account_in_view($J->{id}, $u)->{access_here}, 'ended', 'discharge race: Jem\'s access ended');
+    json_ok(staff(PUT => '/admin/settings', json => { disable_accounts_on_discharge => JSON::PP::false() }),
+            200, 'discharge race: disable_accounts_on_discharge off again');
+    $dbh->do('UPDATE clients SET active = 1, external_id = NULL WHERE id = ?', undef, $J->{id});
 }
 
 done_testing();

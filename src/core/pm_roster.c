@@ -116,8 +116,9 @@ static apr_status_t discharge(roster_sync *s, const char *id, const char *extern
         return APR_EGENERAL;
     }
     if (s->o->disable_accounts
-        && (pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, s->now, s->o->actor, id,
-                       id) != APR_SUCCESS
+        && (pm_db_exec(s->db, PM_SQL_CLIENT_LOCK_ACCOUNTS, NULL, id) != APR_SUCCESS
+            || pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, s->now, s->o->actor,
+                          id, id) != APR_SUCCESS
             || pm_db_exec(s->db, PM_SQL_CLIENT_END_SHARED_GRANTS, &ended, s->now, s->o->actor,
                           id) != APR_SUCCESS)) {
         return APR_EGENERAL;

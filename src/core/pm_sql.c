@@ -703,6 +703,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE account_grants SET status = 'ended', ended_at = %lld, ended_by = %s, "
         "       end_reason = 'representative_removed' "
         "WHERE representative_id = %lld AND status = 'active'" },
+    /* the rows of the logins the removal may disable, before the statement that reads
+     * their other grants: a login being joined to another client meanwhile
+     * (pm_op_accept_linked holds its row) is read after that commits, with its new
+     * grant; read before, the disable's re-check saw the row and not the grant */
+    [PM_SQL_REP_LOCK_ACCOUNTS] = { "pm_rep_lock_accounts",
+        "UPDATE portal_accounts SET status = status "
+        "WHERE status = 'active' AND id IN (SELECT g.account_id FROM account_grants g "
+        "                                   WHERE g.representative_id = %lld)" },
     [PM_SQL_REP_DISABLE_ACCOUNTS] = { "pm_rep_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s "
         "WHERE status = 'active' AND id IN (SELECT g.account_id FROM account_grants g "
@@ -1167,6 +1175,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * and nothing else are disabled (their grants stay, so staff can turn them on again
      * after a readmission); a login that also reaches another client keeps it and
      * loses this one (its grant ends, end_reason 'discharged') */
+    /* the rows of the logins a discharge may disable, first (as PM_SQL_REP_LOCK_ACCOUNTS) */
+    [PM_SQL_CLIENT_LOCK_ACCOUNTS] = { "pm_client_lock_accounts",
+        "UPDATE portal_accounts SET status = status "
+        "WHERE status = 'active' AND id IN (SELECT g.account_id FROM account_grants g "
+        "                                   WHERE g.client_id = %lld AND g.status = 'active')" },
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s, "
         "  disabled_reason = 'discharged' "

@@ -309,6 +309,7 @@ pm_op_outcome pm_op_rep_remove(pm_op_ctx *c, long long rep_id, long long *client
     if (pm_db_exec(c->db, PM_SQL_REP_REVOKE_OPEN, &revoked, now, rid) != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_REP_END_GRANTS, NULL, now, c->staff->username, rid)
            != APR_SUCCESS
+        || pm_db_exec(c->db, PM_SQL_REP_LOCK_ACCOUNTS, NULL, rid) != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_REP_DISABLE_ACCOUNTS, &disabled, now,
                       c->staff->username, rid) != APR_SUCCESS
         || pm_db_exec(c->db, PM_SQL_REP_REMOVE, NULL, now, rid) != APR_SUCCESS) {
