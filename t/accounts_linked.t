@@ -12,8 +12,6 @@ use lib "$FindBin::Bin/lib";
 
 use Apache::Test qw(-withtestmore);
 use Test::More;
-use POSIX ();
-use Time::HiRes qw(sleep);
 use PortalTest;
 use PortalTest::Invite;
 
@@ -42,6 +40,26 @@ sub account_in_view {
     my ($cid, $user) = @_;
     my ($a) = grep { lc $_->{username} eq lc $user } @{ client_view($cid, 'clin1')->{accounts} || [] };
     return $a;
+}
+
+# The statements of a login being joined to $client (pm_op_accept_linked: the client's row,
+# the invitation consumed, the login's row, its grant as $rep), played by hand in $dbh's open
+# transaction; a race test's request then comes in while they are held (while_held).
+sub hold_joining {
+    my ($dbh, $user, $client, $rep) = @_;
+    my ($aid) = $dbh->selectrow_array('SELECT id FROM portal_accounts WHERE lower(username) = lower(?)',
+                                      undef, $user);
+    my ($inv) = $dbh->selectrow_array("SELECT id FROM invitations WHERE representative_id = ? "
+                                      . "AND status = 'pending'", undef, $rep);
+    $dbh->begin_work;
+    $dbh->do('UPDATE clients SET updated_at = updated_at WHERE id = ?', undef, $client->{id});
+    $dbh->do("UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ?",
+             undef, time, $inv);
+    $dbh->do("UPDATE portal_accounts SET status = status WHERE id = ? AND status = 'active'",
+             undef, $aid);
+    $dbh->do('INSERT INTO account_grants (account_id, client_id, representative_id, scopes, '
+             . 'created_at) VALUES (?, ?, ?, ?, ?)', undef, $aid, $client->{id}, $rep,
+             'messages billing forms appointments', time);
 }
 
 my $A = new_client(prefix => 'linked', first_name => 'Ada', visible_to => ['clin1']);
@@ -226,31 +244,9 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     json_ok(accept_as($tH, $H, $u, $PW), 201, 'joining race: the parent accepts for Hal');
     my ($repI) = invite_rep($I, $em, 'Jo');
     my $dbh = tdb();
-    my ($aid) = $dbh->selectrow_array('SELECT id FROM portal_accounts WHERE lower(username) = lower(?)',
-                                      undef, $u);
-    my ($inv) = $dbh->selectrow_array("SELECT id FROM invitations WHERE representative_id = ? "
-                                      . "AND status = 'pending'", undef, $repI);
-    $dbh->begin_work;
-    $dbh->do('UPDATE clients SET updated_at = updated_at WHERE id = ?', undef, $I->{id});
-    $dbh->do("UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ?",
-             undef, time, $inv);
-    $dbh->do("UPDATE portal_accounts SET status = status WHERE id = ? AND status = 'active'",
-             undef, $aid);
-    $dbh->do('INSERT INTO account_grants (account_id, client_id, representative_id, scopes, '
-             . 'created_at) VALUES (?, ?, ?, ?, ?)', undef, $aid, $I->{id}, $repI,
-             'messages billing forms appointments', time);
-    pipe(my $r, my $w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        close $r;
-        syswrite $w, staff(DELETE => "/representatives/$repH", user => 'clin1', timeout => 30)->code;
-        POSIX::_exit(0);
-    }
-    close $w;
-    sleep 1;                                  # the removal is waiting on the login's row by now
-    $dbh->commit;
-    my $code = do { local $/; <$r> };
-    waitpid $pid, 0;
+    hold_joining($dbh, $u, $I, $repI);
+    my $code = while_held($dbh, sub {
+        staff(DELETE => "/representatives/$repH", user => 'clin1', timeout => 30)->code });
     is($code, 200, 'joining race: the removal answers 200');
     is(reaches($u), $I->{id}, 'joining race: the login reaches Ivy only');
     is(account_in_view($I->{id}, $u)->{status}, 'active', 'joining race: and stays active for her');
@@ -314,32 +310,9 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     $dbh->do('UPDATE clients SET external_id = ? WHERE id = ?', undef, "LNKD$$", $J->{id});
     my $csv = "external_id,first_name,last_name,date_of_birth,email,active\n"
             . join(',', "LNKD$$", @{$J}{qw(first_name last_name date_of_birth email)}, 'false') . "\n";
-    my ($aid) = $dbh->selectrow_array('SELECT id FROM portal_accounts WHERE lower(username) = lower(?)',
-                                      undef, $u);
-    my ($inv) = $dbh->selectrow_array("SELECT id FROM invitations WHERE representative_id = ? "
-                                      . "AND status = 'pending'", undef, $repK);
-    $dbh->begin_work;
-    $dbh->do('UPDATE clients SET updated_at = updated_at WHERE id = ?', undef, $K->{id});
-    $dbh->do("UPDATE invitations SET status = 'accepted', responded_at = ? WHERE id = ?",
-             undef, time, $inv);
-    $dbh->do("UPDATE portal_accounts SET status = status WHERE id = ? AND status = 'active'",
-             undef, $aid);
-    $dbh->do('INSERT INTO account_grants (account_id, client_id, representative_id, scopes, '
-             . 'created_at) VALUES (?, ?, ?, ?, ?)', undef, $aid, $K->{id}, $repK,
-             'messages billing forms appointments', time);
-    pipe(my $r, my $w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        close $r;
-        syswrite $w, staff(PUT => '/admin/roster', body => $csv, content_type => 'text/csv',
-                           timeout => 30)->code;
-        POSIX::_exit(0);
-    }
-    close $w;
-    sleep 1;                                  # the discharge is waiting on the login's row by now
-    $dbh->commit;
-    my $code = do { local $/; <$r> };
-    waitpid $pid, 0;
+    hold_joining($dbh, $u, $K, $repK);
+    my $code = while_held($dbh, sub {
+        staff(PUT => '/admin/roster', body => $csv, content_type => 'text/csv', timeout => 30)->code });
     is($code, 200, 'discharge race: the roster answers 200');
     is(reaches($u), $K->{id}, 'discharge race: the login reaches Lou only');
     is(account_in_view($K->{id}, $u)->{status}, 'active', 'discharge race: and stays active for her');

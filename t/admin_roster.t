@@ -15,8 +15,6 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use JSON::PP ();
-use POSIX ();
-use Time::HiRes qw(sleep);
 use PortalTest;
 use PortalTest::Admin;
 
@@ -353,19 +351,9 @@ is_deeply([ map { $_->{index} } @{ $data->{errors} || [] } ], [0, 1],
     $dbh->do('SELECT pg_advisory_xact_lock(7070517602)') if $pg;
     $dbh->do("INSERT INTO clients (external_id, first_name, last_name, date_of_birth, email) "
            . "VALUES ('RT-R1', 'Rhea', 'Racewell', '1984-04-04', 'rhea.race\@example.test')");
-    pipe(my $r, my $w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        close $r;
+    my ($code, $body) = split / /, while_held($dbh, sub {
         my $res = put_roster($HEADER . $row, timeout => 30);
-        syswrite $w, $res->code . ' ' . ($res->decoded_content // '');
-        POSIX::_exit(0);
-    }
-    close $w;
-    sleep 1;                                  # the PUT is waiting for the other sync by now
-    $dbh->commit;
-    my ($code, $body) = split / /, do { local $/; <$r> } // '', 2;
-    waitpid $pid, 0;
+        $res->code . ' ' . ($res->decoded_content // '') }), 2;
     is($code, 200, 'two syncs at once: the second answers 200') or diag $body;
     my $data = eval { JSON::PP::decode_json($body // '') } || {};
     is($data->{added}, 0, 'two syncs at once: the second finds the first one\'s client');

@@ -468,18 +468,8 @@ my ($rs_cid, $rs_inv);
              . 'VALUES (?, ?, ?)', undef, $old, $iid, time);
     $dbh->do("UPDATE invitations SET token_hash = ? WHERE id = ? AND status = 'pending'",
              undef, $new, $iid);
-    pipe(my $r, my $w) or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if (!$pid) {
-        close $r;
-        syswrite $w, staff(POST => "/invitations/$iid/resend", user => 'clin1', timeout => 30)->code;
-        POSIX::_exit(0);
-    }
-    close $w;
-    sleep 1;                                  # the resend is waiting on the row by now
-    $dbh->commit;
-    my $code = do { local $/; <$r> };
-    waitpid $pid, 0;
+    my $code = while_held($dbh, sub {
+        staff(POST => "/invitations/$iid/resend", user => 'clin1', timeout => 30)->code });
     is($code, 200, 'token race: the resend answers 200');
     my ($moved) = $dbh->selectrow_array('SELECT count(*) FROM superseded_tokens WHERE token_hash = ?',
                                         undef, $new);

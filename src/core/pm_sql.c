@@ -438,7 +438,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE id = %lld AND status IN ('pending', 'locked')" },
     /* the row first: a worker storing its send's token holds it until its batch
      * commits, and the token read after that is the one to move aside (read
-     * before, the worker's token would be cleared without being retired) */
+     * before, the worker's token would be cleared without being retired); the
+     * worker takes it first too (store_token), so neither waits for the other's
+     * moved-aside hash while holding the row */
     [PM_SQL_INVITATION_LOCK_ROW] = { "pm_invitation_lock_row",
         "UPDATE invitations SET status = status WHERE id = %lld" },
     /* the current token's hash moves aside so its link can say "superseded"; it

@@ -29,6 +29,7 @@ use HTTP::Request ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
 use Test::More ();
+use POSIX ();
 use Time::HiRes ();
 use PortalTest::Env ();
 use PortalTest::LogCheck qw(expect_log_ids);
@@ -38,7 +39,7 @@ our @EXPORT = qw(
     runtime staff recipient http_request staff_path recipient_path
     json_ok error_ok security_headers_ok decode_json_body
     db db_driver mails mail_clear mail_replies wait_for_mail parse_mail
-    password_for expect_log_ids answer_of
+    password_for expect_log_ids answer_of while_held
 );
 
 our $STAFF_BASE     = '/portal-manager/api';
@@ -228,6 +229,26 @@ sub db {
         return $dbh;
     }
     return PortalTest::PgKeep::handle_for($rt->{db_params});
+}
+
+# while_held($dbh, sub { ... }): a race played by hand. $dbh holds a transaction open with
+# the other side's statements; the sub (a request) runs in a child, and 1 s later, when the
+# request is waiting for those rows, $dbh commits. Returns what the sub returned (a string).
+sub while_held {
+    my ($dbh, $request) = @_;
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        syswrite $w, $request->() // '';
+        POSIX::_exit(0);
+    }
+    close $w;
+    Time::HiRes::sleep(1);
+    $dbh->commit;
+    my $out = do { local $/; <$r> };
+    waitpid $pid, 0;
+    return $out;
 }
 
 # --- the SMTP catcher ---------------------------------------------------------------
