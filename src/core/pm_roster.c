@@ -443,12 +443,34 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
 
 /* PostgreSQL: the sync's turn, before it reads anything (PM_SQL_ROSTER_LOCK): another
  * sync adding the same chart number has committed by then, and this one finds its
- * client. SQLite's transaction already holds the write lock. */
+ * client. With o->turn_wait_ms, tried every TURN_SLICE_MS until then (APR_EBUSY):
+ * a request does not wait out a long sync. SQLite's transaction already holds the
+ * write lock. */
+#define TURN_SLICE_MS 50
+
 static apr_status_t take_turn(roster_sync *s)
 {
     apr_array_header_t *rows;
+    int waited;
 
-    return s->sqlite ? APR_SUCCESS : pm_db_select(s->db, PM_SQL_ROSTER_LOCK, &rows);
+    if (s->sqlite) {
+        return APR_SUCCESS;
+    }
+    if (s->o->turn_wait_ms <= 0) {
+        return pm_db_select(s->db, PM_SQL_ROSTER_LOCK, &rows);
+    }
+    for (waited = 0; ; waited += TURN_SLICE_MS) {
+        if (pm_db_select(s->db, PM_SQL_ROSTER_TRY_LOCK, &rows) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        if (pm_row_int(pm_first_row(rows), COUNT_N, 0) == 1) {
+            return APR_SUCCESS;
+        }
+        if (waited >= s->o->turn_wait_ms) {
+            return APR_EBUSY;
+        }
+        apr_sleep(apr_time_from_msec(TURN_SLICE_MS));
+    }
 }
 
 /* Whether any client lacks a chart number: if none does (every client came from

@@ -46,6 +46,9 @@ typedef struct {
                                      * the bad ones, unless the input as a whole is
                                      * unreadable (res->broken); discharge_missing
                                      * then discharges nobody if any was skipped */
+    int turn_wait_ms;               /* PostgreSQL: how long to wait for another sync
+                                     * to end (syncs take turns); past it APR_EBUSY.
+                                     * 0: as long as it takes (the admin tool) */
 } pm_roster_options;
 
 /* One problem of the input: CSV line, or FHIR entry index (0-based, as in
@@ -116,8 +119,9 @@ typedef struct {
  * o->disable_accounts); every change is audited with o->actor. APR_SUCCESS when
  * the input was read and every statement ran: the caller commits only if
  * res->errors is empty, or with o->skip_invalid when !res->broken (and it is not
- * a dry run), else rolls back. Any other status: a read error or a database error
- * (reported through db); roll back. */
+ * a dry run), else rolls back. APR_EBUSY: another sync still ran after
+ * o->turn_wait_ms, nothing was read; roll back. Any other status: a read error or
+ * a database error (reported through db); roll back. */
 apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *o,
                              pm_roster_read_fn read, void *ctx, pm_roster_result *res);
 

@@ -1319,6 +1319,12 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ROSTER_LOCK] = { "pm_roster_lock",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT pg_advisory_xact_lock(7070517602)) AS l",
         NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
+    /* the same turn without waiting: count 1 when it was taken, 0 when another sync
+     * has it (PUT /admin/roster tries for a while, then answers 409) */
+    [PM_SQL_ROSTER_TRY_LOCK] = { "pm_roster_try_lock",
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM "
+        "(SELECT pg_try_advisory_xact_lock(7070517602) AS got) AS l WHERE got",
+        NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
     [PM_SQL_ROSTER_ANY_UNNAMED] = { "pm_roster_any_unnamed",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM "
         "(SELECT 1 AS one FROM clients WHERE external_id IS NULL LIMIT 1) u", NCOLS(PM_COLS_COUNT) },

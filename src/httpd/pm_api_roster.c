@@ -15,6 +15,7 @@
 APLOG_USE_MODULE(portal_manager);
 
 #define DISCHARGED_IDS_MAX 50   /* chart numbers an answer lists */
+#define TURN_WAIT_MS 3000       /* PostgreSQL: for another sync to end, then 409 */
 
 typedef struct {
     pm_roster_options o;
@@ -261,6 +262,7 @@ static int load_roster_settings(pm_req *q, roster_request *rr)
     rr->o.remote_ip = q->r->useragent_ip;
     rr->o.request_id = q->request_id;
     rr->o.now = pm_now_sec(q->r);
+    rr->o.turn_wait_ms = TURN_WAIT_MS;
     return PM_NEXT;
 }
 
@@ -285,6 +287,11 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     }
     rv = converted ? pm_roster_apply(q->db, q->r->pool, &rr->o, pm_charset_read, converted, &res)
                    : pm_roster_apply(q->db, q->r->pool, &rr->o, pm_http_body_read, body, &res);
+    if (rv == APR_EBUSY) {
+        pm_db_rollback(q->db);
+        return pm_http_conflict(q, "roster_busy", "Another roster sync is running; send this "
+                                "one again when it has finished.");
+    }
     if (rv != APR_SUCCESS) {
         pm_db_rollback(q->db);
         return rv == PM_CHARSET_IS_UTF8
