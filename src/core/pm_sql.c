@@ -16,6 +16,12 @@
 #define COLUMNS(set) PM_SELECT_LIST(set)
 #define NCOLS(set) PM_NCOLS(set)
 
+/* PostgreSQL: a turn to the end of the transaction (pg_advisory_xact_lock on a key of
+ * ours), as a statement answering count 1; SQLite's write lock, taken at BEGIN, is the
+ * turn there */
+#define ADVISORY_TURN_SQL(key) \
+    "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT pg_advisory_xact_lock(" key ")) AS l"
+
 /* keyset: strictly after the cursor's (sort_key, id); the list's order is the
  * ICU sort key of the collation_locale setting (pm_collate.c), ties by id */
 #define AFTER_CURSOR \
@@ -574,11 +580,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_COUNT), .driver = "sqlite3" },
     [PM_SQL_OUTBOX_PACE_USED_PGSQL] = { "pm_outbox_pace_used_pgsql",
         SQL_OUTBOX_PACE_USED("", ""), NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
-    /* PostgreSQL: claims take turns (to the end of the claim's transaction), so the
-     * pace a claim counts is not also being spent by another server's claim; SQLite's
-     * write lock, taken at BEGIN, does the same */
-    [PM_SQL_OUTBOX_PACE_LOCK] = { "pm_outbox_pace_lock",
-        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT pg_advisory_xact_lock(7070517601)) AS l",
+    /* claims take turns, so the pace a claim counts is not also being spent by
+     * another server's claim */
+    [PM_SQL_OUTBOX_PACE_LOCK] = { "pm_outbox_pace_lock", ADVISORY_TURN_SQL("7070517601"),
         NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
     /* when the next pass has work: the earliest time a queued email that no pass
      * holds at %lld (now) comes due (NULL: none); outbox_due serves it */
@@ -1313,11 +1317,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
         " FROM clients WHERE external_id IS NULL AND date_of_birth = v.x) c",
         NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
-    /* PostgreSQL: syncs take turns (to the end of the sync's transaction): two that
-     * both found no client with a chart number inserted it twice, and the second
-     * broke the unique index; SQLite's write lock, taken at BEGIN, does the same */
-    [PM_SQL_ROSTER_LOCK] = { "pm_roster_lock",
-        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM (SELECT pg_advisory_xact_lock(7070517602)) AS l",
+    /* syncs take turns: two that both found no client with a chart number inserted
+     * it twice, and the second broke the unique index */
+    [PM_SQL_ROSTER_LOCK] = { "pm_roster_lock", ADVISORY_TURN_SQL("7070517602"),
         NCOLS(PM_COLS_COUNT), .driver = "pgsql" },
     /* the same turn without waiting: count 1 when it was taken, 0 when another sync
      * has it (PUT /admin/roster tries for a while, then answers 409) */
