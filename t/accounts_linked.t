@@ -225,6 +225,24 @@ my ($repB, $tB) = invite_rep($B, uc $email, 'Pat');
     json_ok(staff(DELETE => "/representatives/$repB", user => 'clin1'), 200, 'remove the second child\'s representative');
     is(reaches($user), $A->{id}, 'the login reaches the first child only');
     is(account_in_view($A->{id}, $user)->{status}, 'active', 'and stays active');
+
+    # the same parent made the second child's representative again (a removal by mistake,
+    # a custody order): the login's old grant there ended, and that is history, not a
+    # link that already reaches the child (it answered 409 already_linked, and the
+    # unique index on the login and the client refused a second grant)
+    my ($repB3, $tB3) = invite_rep($B, $email, 'Pat');
+    my $again = json_ok(accept_as($tB3, $B, $user, $PW), 201, 'rejoin: the login is joined to the second child again');
+    ok($again && $again->{linked}, 'rejoin: linked: true');
+    is(reaches($user), "$A->{id} $B->{id}", 'rejoin: the login reaches both children again');
+    my @onB = grep { lc $_->{username} eq lc $user } @{ client_view($B->{id}, 'clin1')->{accounts} || [] };
+    is(scalar(@onB), 1, 'rejoin: the second child\'s card lists the login once');
+    is_deeply([$onB[0] && $onB[0]{access_here}, $onB[0] && $onB[0]{representative_id}], ['active', $repB3],
+              'rejoin: as the new representative, reaching the child') or diag explain \@onB;
+    my $aid = $onB[0] && $onB[0]{id};
+    json_ok(staff(POST => "/accounts/$aid/disable", user => 'clin1', json => { client_id => $B->{id} }),
+            200, 'rejoin: turned off from the second child\'s card (the new grant, not the ended one)');
+    is(reaches($user), $A->{id}, 'rejoin: the second child\'s access ended again');
+    json_ok(staff(DELETE => "/representatives/$repB3", user => 'clin1'), 200, 'rejoin: that representative removed');
     json_ok(staff(DELETE => "/representatives/$repA", user => 'clin1'), 200, 'remove the first child\'s too');
     is(account_in_view($A->{id}, $user)->{status}, 'disabled', 'now it reaches nothing: disabled');
     is(login_code($user, $PW), 401, 'and the portal refuses it');

@@ -228,9 +228,10 @@ enum { PM_COLS_ACCOUNT(PM_COL_NAME, PM_COL_NAME) };
     COL(LINK_ACCOUNT_ID, "a.id") \
     COL(LINK_PASSWORD_HASH, "a.password_hash") \
     COL(LINK_HOME_ACTIVE, "hc.active") \
+    /* an ended grant is history (031): the login may be joined to the client again */ \
     LAST(LINK_REACHES, \
          "(SELECT count(*) FROM account_grants g WHERE g.account_id = a.id " \
-         "   AND g.client_id = %lld)")
+         "   AND g.client_id = %lld AND g.status = 'active')")
 enum { PM_COLS_LINKABLE(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- coming-of-age reviews (016) ----------------------------------------------------- */

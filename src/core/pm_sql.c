@@ -1201,15 +1201,21 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
 
     /* ---- portal accounts (pm_op_account.c, the client view) ---- */
     /* a client's accounts, its own and its representatives', oldest first */
+    /* one row per login: its grant here that reaches the client, else its newest
+     * (a login joined again after its grant ended has both, 031) */
     [PM_SQL_CLIENT_ACCOUNTS] = { "pm_client_accounts",
         "SELECT " COLUMNS(PM_COLS_ACCOUNT) " FROM " PM_ACCOUNT_FROM
-        " WHERE g.client_id = %lld ORDER BY a.id", NCOLS(PM_COLS_ACCOUNT) },
+        " WHERE g.client_id = %lld AND NOT EXISTS (SELECT 1 FROM account_grants n "
+        "   WHERE n.account_id = g.account_id AND n.client_id = g.client_id AND n.id <> g.id "
+        "     AND (n.status = 'active' OR (g.status <> 'active' AND n.id > g.id))) "
+        "ORDER BY a.id", NCOLS(PM_COLS_ACCOUNT) },
     /* one account, if this staff member may see a client it reaches (its own
-     * client's grant first) */
+     * client's grant first; of one client's grants, the one that reaches first) */
     [PM_SQL_ACCOUNT_GET_VISIBLE] = { "pm_account_get_visible",
         "SELECT " COLUMNS(PM_COLS_ACCOUNT) " FROM " PM_ACCOUNT_FROM
         " WHERE a.id = %lld AND " CLIENT_VISIBLE_TO
-        " ORDER BY CASE WHEN g.client_id = a.client_id THEN 0 ELSE 1 END, g.id",
+        " ORDER BY CASE WHEN g.client_id = a.client_id THEN 0 ELSE 1 END, "
+        "          CASE WHEN g.status = 'active' THEN 0 ELSE 1 END, g.id",
         NCOLS(PM_COLS_ACCOUNT) },
     /* every client an account reaches now, visible or not, and the address each
      * client's records give its person (a reset of a shared login, its enabling) */
