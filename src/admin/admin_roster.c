@@ -417,6 +417,19 @@ static int write_caseload_audit(admin_db *db, caseload_counts *n)
     return admin_trail_write(db, n->trail);
 }
 
+/* PostgreSQL: the roster syncs' turn (PM_SQL_ROSTER_LOCK), before anything is read:
+ * two caseload syncs granting the same client at once both found no grant, and the
+ * second broke staff_clients' key (nothing changed, but a failed night). SQLite's
+ * write lock, taken at BEGIN, is the turn there. */
+static int take_sync_turn(admin_db *db)
+{
+    apr_array_header_t *rows;
+
+    return !pm_db_is_pgsql(db->exec)
+           || pm_db_select(db->exec, PM_SQL_ROSTER_LOCK, &rows) == APR_SUCCESS
+           ? ADMIN_OK : ADMIN_FAIL;
+}
+
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
 {
     caseload_file cf = { db, o->args[0], apr_hash_make(db->pool), apr_hash_make(db->pool), 0 };
@@ -437,7 +450,7 @@ int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
     if (admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (read_caseloads(&cf, buf, len) != ADMIN_OK) {
+    if (take_sync_turn(db) != ADMIN_OK || read_caseloads(&cf, buf, len) != ADMIN_OK) {
         admin_db_rollback(db);
         return ADMIN_FAIL;
     }

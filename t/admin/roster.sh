@@ -397,6 +397,26 @@ is "$(sql "$RDB" "SELECT count(*) FROM staff_clients")" "$grants" "sync-caseload
 is "$(sql "$RDB" "SELECT count(*) FROM staff_clients WHERE username = 'alice' AND client_id = $ana")" 0 \
    "sync-caseloads: not even the good row"
 
+# PostgreSQL: caseload syncs take the roster's turn. Another sync holds it and has granted
+# bob MRN-1, not yet committed; this one names the same grant. Without the turn it read
+# no such grant, inserted it, waited for the other's commit and broke the primary key.
+if [ "$DRIVER" = pgsql ]; then
+    psql "$RDB" -XAtq -v ON_ERROR_STOP=1 -c "BEGIN; SELECT pg_advisory_xact_lock(7070517602);
+        INSERT INTO staff_clients (username, client_id) SELECT 'bob', id FROM clients WHERE external_id = 'MRN-1';
+        SELECT pg_sleep(2); COMMIT;" >/dev/null 2>"$T/turn.err" &
+    turn=$!
+    for _ in $(seq 50); do
+        [ "$(sql "$RDB" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" -gt 0 ] && break
+        sleep 0.1
+    done
+    printf 'username,external_id\nbob,MRN-1\nbob,MRN-3\n' >"$T/case-turn.csv"
+    adm "$RDB" staff sync-caseloads "$T/case-turn.csv"
+    wait "$turn"
+    is "$rc" 0 "sync-caseloads: a second sync waits for the first's turn (no broken key)"
+    is "$(tail -n1 <<<"$out")" "granted 0, revoked 0, unchanged 2" "sync-caseloads: and finds the first one's grant"
+    sql "$RDB" "DELETE FROM staff_clients WHERE username = 'bob' AND client_id = (SELECT id FROM clients WHERE external_id = 'MRN-1')" >/dev/null
+fi
+
 # ---- unnamed clients over several batches (looked up by the batch's days of birth) ------
 # 700 entries on 240 days of birth (more than one statement's 64 per batch); unnamed
 # clients born on days that come up in different batches and statements; a name that
