@@ -273,18 +273,7 @@ apr_int64_t admin_now(void)
 
 int admin_check_encoding(const admin_options *o)
 {
-    char *out;
-    apr_size_t n;
-    apr_pool_t *p;
-    int known;
-
-    if (o->encoding == NULL) {
-        return ADMIN_OK;
-    }
-    apr_pool_create(&p, NULL);
-    known = pm_charset_convert(p, o->encoding, "", 0, &out, &n) == APR_SUCCESS;
-    apr_pool_destroy(p);
-    if (!known) {
+    if (o->encoding != NULL && !pm_charset_known(o->encoding)) {
         admin_error("--encoding %s: no such character set (for a spreadsheet saved on "
                     "Windows: windows-1252)", o->encoding);
         return ADMIN_USAGE;

@@ -38,6 +38,15 @@ static apr_status_t close_converters(void *data)
     return APR_SUCCESS;
 }
 
+int pm_charset_known(const char *name)
+{
+    UErrorCode err = U_ZERO_ERROR;
+
+    /* ucnv_open takes "" as the platform's own character set: not a name */
+    return name != NULL && *name != '\0' && ucnv_countAliases(name, &err) > 0
+           && U_SUCCESS(err);
+}
+
 int pm_charset_is_utf8(const char *name)
 {
     UErrorCode err = U_ZERO_ERROR;
@@ -68,8 +77,7 @@ pm_charset_reader *pm_charset_reader_make(apr_pool_t *p, const char *name,
     UErrorCode err = U_ZERO_ERROR;
 
     apr_pool_cleanup_register(p, r, close_converters, apr_pool_cleanup_null);
-    /* ucnv_open takes "" as the platform's own character set: not a name */
-    if (name == NULL || *name == '\0' || ucnv_countAliases(name, &err) == 0 || U_FAILURE(err)) {
+    if (!pm_charset_known(name)) {
         return NULL;
     }
     r->from = ucnv_open(name, &err);

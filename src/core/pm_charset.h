@@ -17,6 +17,9 @@
  * sets *len; *len = 0 at the end. */
 typedef apr_status_t (*pm_charset_read_fn)(void *ctx, char *buf, apr_size_t *len);
 
+/* Whether ICU knows a character set by this name or alias ("" is not one). */
+int pm_charset_known(const char *name);
+
 /* Whether name means UTF-8 itself ("UTF-8", "utf8"; ICU's aliases). */
 int pm_charset_is_utf8(const char *name);
 

@@ -113,14 +113,11 @@ static const char *media_charset(apr_pool_t *p, const char *ct)
 static int read_charset(pm_req *q, roster_request *rr, const char *ct)
 {
     const char *cs = media_charset(q->r->pool, ct);
-    char *out;
-    apr_size_t n;
 
     if (cs == NULL || pm_charset_is_utf8(cs)) {
         return PM_NEXT;
     }
-    if (rr->o.format == PM_ROSTER_CSV
-        && pm_charset_convert(q->r->pool, cs, "", 0, &out, &n) == APR_SUCCESS) {
+    if (rr->o.format == PM_ROSTER_CSV && pm_charset_known(cs)) {
         rr->charset = cs;
         return PM_NEXT;
     }

@@ -134,6 +134,10 @@ static void test_names_and_errors(apr_pool_t *p)
        "a whole buffer converted (Peña €)");
     ok(pm_charset_convert(p, "klingon-1", "x", 1, &whole, &whole_len) == APR_EGENERAL,
        "a whole buffer in an unknown character set: an error");
+    ok(pm_charset_known("windows-1252") && pm_charset_known("latin1"),
+       "pm_charset_known: windows-1252 and an alias");
+    ok(!pm_charset_known("klingon-1") && !pm_charset_known("") && !pm_charset_known(NULL),
+       "pm_charset_known: not an unknown name, an empty one or none");
     ok(convert(p, "klingon-1", "x", 1, 64, 64) == NULL, "an unknown character set: no reader");
     ok(convert(p, "", "x", 1, 64, 64) == NULL, "an empty name: no reader (not the platform's)");
     ok(convert(p, NULL, "x", 1, 64, 64) == NULL, "no name: no reader");
