@@ -149,6 +149,23 @@ ok(!grep({ !defined $_->{field} || !length $_->{message} } @{ $data->{errors} ||
    '422: each problem names its field and says what is wrong') or diag explain $data->{errors};
 is(snapshot(), $before, '422: nothing applied (the good rows neither)');
 
+# a stray quote that closes two lines later right before a comma: one record of the header's
+# width whose first name held RT-5's row; even with skip_invalid=1 nothing is applied
+my $took = $HEADER
+         . "RT-4,\"Rosanne,Quuxby,1984-04-04,\n"
+         . "RT-5,Rosalind,Quuxby,1985-05-05,\n"
+         . "RT-6,Rosetta\",Quuxby,1986-06-06,\n";
+for my $query (undef, 'skip_invalid=1') {
+    my $how = $query // 'all or nothing';
+    $res = put_roster($took, defined $query ? (query => $query) : ());
+    is($res->code, 422, "a stray quote's record over lines 2 to 4 ($how): 422") or diag PortalTest::describe($res);
+    $data = decode_json_body($res) || {};
+    is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], [2], "a stray quote ($how): line 2 reported")
+        or diag explain $data->{errors};
+    like($data->{errors}[0]{message} // '', qr/runs over lines 2 to 4/, "a stray quote ($how): the lines named");
+    is(snapshot(), $before, "a stray quote ($how): nothing applied");
+}
+
 # ---- skip_invalid=1: the good rows applied, the bad ones listed ------------------------------
 error_ok(put_roster($bad, query => 'skip_invalid=maybe'), 400, 'invalid_parameter', 'skip_invalid=maybe: 400');
 $data = json_ok(put_roster($bad, query => 'skip_invalid=1&dry_run=1'), 200, 'skip_invalid dry run: 200');

@@ -160,9 +160,13 @@ static int check_field(apr_pool_t *p, import_state *st, unsigned int line, int c
 static int check_record(apr_pool_t *p, import_state *st, const pm_csv_record *rec,
                         client_row *row)
 {
-    const char *values[NCOLS];
+    const char *values[NCOLS], *why;
     int col, good = 1;
 
+    if ((why = pm_csv_took_lines(p, rec)) != NULL) {
+        report(st, rec->line, "%s", why);
+        return 0;
+    }
     if (rec->nfields != NCOLS) {
         report(st, rec->line, "has %d field%s, expected %d (" EXPECTED_HEADER ")",
                rec->nfields, rec->nfields == 1 ? "" : "s", NCOLS);

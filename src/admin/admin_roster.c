@@ -238,9 +238,13 @@ static int caseload_row(caseload_file *cf, const pm_csv_record *rec)
     apr_pool_t *p = cf->db->pool;
     apr_array_header_t *rows;
     apr_hash_t *set;
-    const char *user, *chart, *id;
+    const char *user, *chart, *id, *why;
     apr_size_t len;
 
+    if ((why = pm_csv_took_lines(p, rec)) != NULL) {
+        caseload_problem(cf, rec->line, "%s", why);
+        return ADMIN_OK;
+    }
     if (rec->nfields != 2) {
         caseload_problem(cf, rec->line, "has %d fields, expected 2 (" CASELOAD_HEADER ")",
                          rec->nfields);

@@ -33,6 +33,27 @@ void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line)
     rd->line = line;
 }
 
+static int holds(const pm_csv_field *f, char c)
+{
+    return memchr(f->value, c, f->len) != NULL;
+}
+
+const char *pm_csv_took_lines(apr_pool_t *p, const pm_csv_record *rec)
+{
+    int i;
+
+    for (i = 0; rec->end_line > rec->line && i < rec->nfields; i++) {
+        if ((holds(&rec->fields[i], '\n') || holds(&rec->fields[i], '\r'))
+            && holds(&rec->fields[i], ',')) {
+            return apr_psprintf(p, "this row runs over lines %u to %u, and its value %d in "
+                                "double quotes holds line breaks and commas: a stray double "
+                                "quote took the lines after it into one value (fix the quote; "
+                                "those lines are rows)", rec->line, rec->end_line, i + 1);
+        }
+    }
+    return NULL;
+}
+
 const char *pm_csv_field_trimmed(apr_pool_t *p, const pm_csv_field *f, apr_size_t *len)
 {
     char *out = apr_palloc(p, f->len + 1);

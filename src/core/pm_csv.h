@@ -51,6 +51,13 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
  * opening quote was read as that field, so whole lines are lost, not one record. */
 int pm_csv_unclosed(const pm_csv_reader *rd);
 
+/* NULL, or why rec looks like the work of a stray double quote: a value that holds
+ * a line break and a comma. A cell typed over two lines (Alt+Enter) holds a line
+ * break; the lines a stray quote took into its value bring their commas with them,
+ * and each of those lines was a row, lost unseen when the record happens to have
+ * the header's width. */
+const char *pm_csv_took_lines(apr_pool_t *p, const pm_csv_record *rec);
+
 /* A field as data files mean it: a line break inside a quoted field (a
  * spreadsheet cell with Alt+Enter) becomes one space, and spaces around the
  * value are dropped. *len gets the result's length. */

@@ -452,10 +452,14 @@ static int spreadsheet_number(const char *v)
 static int csv_entry(pm_roster_parser *ps, apr_pool_t *scratch, const pm_csv_record *rec,
                      pm_roster_entry *e)
 {
-    const char *v[NFIELDS];
+    const char *v[NFIELDS], *why;
     apr_size_t len;
     int i;
 
+    if ((why = pm_csv_took_lines(scratch, rec)) != NULL) {
+        pm_roster_add_error(ps, (int)rec->line, NULL, "%s", why);
+        return 0;
+    }
     if (!row_fits_header(ps, rec)) {
         pm_roster_add_error(ps, (int)rec->line, NULL, "has %d field%s, the header has %d",
                   rec->nfields, rec->nfields == 1 ? "" : "s", ps->ncolumns);

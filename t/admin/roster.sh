@@ -396,6 +396,11 @@ like "$err" "line 4: no client with chart number 'NOPE'" "sync-caseloads: the un
 is "$(sql "$RDB" "SELECT count(*) FROM staff_clients")" "$grants" "sync-caseloads: nothing applied"
 is "$(sql "$RDB" "SELECT count(*) FROM staff_clients WHERE username = 'alice' AND client_id = $ana")" 0 \
    "sync-caseloads: not even the good row"
+printf 'username,external_id\nalice,"MRN-1\nbob,MRN-3"\n' >"$T/case-took.csv"
+adm "$RDB" staff sync-caseloads "$T/case-took.csv"
+is "$rc" 1 "sync-caseloads: a stray quote that took a line into a chart number: exit 1"
+like "$err" "case-took.csv line 2: this row runs over lines 2 to 3" "sync-caseloads: the lines it took are reported"
+is "$(sql "$RDB" "SELECT count(*) FROM staff_clients")" "$grants" "sync-caseloads: a stray quote applies nothing"
 
 # PostgreSQL: caseload syncs take the roster's turn. Another sync holds it and has granted
 # bob MRN-1, not yet committed; this one names the same grant. Without the turn it read
@@ -682,6 +687,16 @@ adm "$KDB" clients sync "$T/skip-stray.csv" --skip-invalid
 is "$rc" 1 "skip: a stray quote that takes lines into one field changes nothing (exit 1)"
 like "$err" "skip-stray.csv line 2: a quote opened here closes on a later line" "skip: the stray quote is reported where it opens"
 is "$(kstate)" "$before" "skip: a stray quote leaves the database untouched"
+# the quote closes lines later right before a comma: one record of the header's width, whose
+# first name held lines 3 and 4 (K2's and K3's rows) — it was added, K2 and K3 never seen
+printf 'external_id,first_name,last_name,date_of_birth,email\nK1,"Kayla,Skip,1980-01-01,\nK2,Kay2,Skip,1980-01-02,\nK3,Kay3",Skip,1980-01-03,\nK6,Kay6,Skip,1980-01-06,k6@example.org\n' >"$T/skip-took.csv"
+for opt in "" --skip-invalid; do
+    adm "$KDB" clients sync "$T/skip-took.csv" $opt
+    is "$rc" 1 "a stray quote that makes one record of lines 2 to 4 changes nothing ${opt:-(all or nothing)} (exit 1)"
+    like "$err" "skip-took.csv line 2: this row runs over lines 2 to 4, and its value 2 in double quotes holds line breaks and commas" \
+         "the lines a stray quote took are reported ${opt:-(all or nothing)}"
+    is "$(kstate)" "$before" "a stray quote that makes one record leaves the database untouched ${opt:-(all or nothing)}"
+done
 printf 'external_id,first_name,last_name,date_of_birth,email\nK1,Kay1,First,1980-01-01,bad-address\nK1,Kay1,Second,1980-01-01,\n' >"$T/skip-repeat.csv"
 adm "$KDB" clients sync "$T/skip-repeat.csv" --skip-invalid
 like "$err" "skip-repeat.csv line 3: this chart number is also on line 2" "skip: a repeat of a rejected row is a repeat too"

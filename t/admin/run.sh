@@ -374,6 +374,14 @@ printf 'first_name,last_name,date_of_birth,email\n"never closed,X,1990-01-01,\nA
 adm "$DB" clients import "$T/open.csv"
 is "$rc" 1 "unterminated quote: exit 1"
 like "$err" "open.csv line 2: quoted field is never closed" "unterminated quote: line of the opening quote"
+# a stray quote that closes two lines later before a comma makes one record of the right width
+# (the first name held the next line, a client of its own): refused, nothing imported
+printf 'first_name,last_name,date_of_birth,email\n"Stray,Quote,1990-01-01,\nLost,Row,1990-02-02,\nTook",Lines,1990-03-03,t@example.org\n' >"$T/took.csv"
+adm "$DB" clients import "$T/took.csv"
+is "$rc" 1 "a stray quote that makes one record of three lines: exit 1"
+like "$err" "took.csv line 2: this row runs over lines 2 to 4, and its value 1 in double quotes holds line breaks and commas" \
+     "the stray quote's record is reported with its lines"
+is "$(sql "$DB" 'SELECT count(*) FROM clients')" "$count_before" "a stray quote's record: nothing imported"
 
 # a database error in the middle of an import rolls everything back
 if [ "$DRIVER" = sqlite3 ]; then

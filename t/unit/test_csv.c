@@ -118,6 +118,30 @@ static void test_errors(apr_pool_t *p)
     ok(next(&r) == PM_CSV_END, "unclosed quote swallows the rest");
 }
 
+/* pm_csv_took_lines: a line break alone is a cell typed over two lines; with commas,
+ * the lines a stray quote took in */
+static void test_took_lines(apr_pool_t *p)
+{
+    static const char csv[] =
+        "a,b,c\n"
+        "1,\"Anne\r\nMarie\",x\n"
+        "2,\"Ann,3\nB\",y\n"
+        "3,\"one, line\",z\n";
+    reading r;
+    const char *why;
+
+    start(&r, p, csv, strlen(csv));
+    ok(next(&r) == PM_CSV_RECORD && pm_csv_took_lines(p, &r.rec) == NULL, "a one-line record");
+    ok(next(&r) == PM_CSV_RECORD && pm_csv_took_lines(p, &r.rec) == NULL,
+       "a cell typed over two lines (CRLF) and no comma: taken");
+    ok(next(&r) == PM_CSV_RECORD && (why = pm_csv_took_lines(p, &r.rec)) != NULL,
+       "a value over two lines holding a comma: refused");
+    ok(why && strstr(why, "lines 4 to 5") && strstr(why, "value 2"), "it names the lines and the value: %s",
+       why ? why : "(none)");
+    ok(next(&r) == PM_CSV_RECORD && pm_csv_took_lines(p, &r.rec) == NULL,
+       "a comma in a quoted value on one line: taken");
+}
+
 static void test_cells(apr_pool_t *p)
 {
     is_str(pm_csv_cell(p, NULL), "", "NULL is the empty cell");
@@ -151,6 +175,7 @@ int main(void)
     test_embedded_nul(p);
     test_blank_and_counts(p);
     test_errors(p);
+    test_took_lines(p);
     test_cells(p);
     apr_pool_destroy(p);
     apr_terminate();

@@ -148,6 +148,15 @@ static void test_csv_header(apr_pool_t *p)
     parse(p, PM_ROSTER_CSV, NULL, "external_id,first_name,last_name,date_of_birth,email\n"
           "A1,\"Ann\nMarie\",Lee,1980-01-01,\n", 1000, &r);
     ok(r.n == 1 && r.errors->nelts == 0 && !r.broken, "a good record over two lines: not broken");
+    parse_with(p, PM_ROSTER_CSV, NULL, 1, "external_id,first_name,last_name,date_of_birth,email\n"
+               "A1,\"Ann,Lee,1980-01-01,a@example.org\nA2,Bo,Lee,1980-01-01,\nA3,Cy\",Lee,"
+               "1980-01-01,c@example.org\nA4,Di,Lee,1980-01-01,\n", 7, &r);
+    ok(r.n == 1 && r.errors->nelts == 1 && err(&r, 0)->where == 2 && r.broken,
+       "a quote closed on a later line before a comma, making a record of the header's width: "
+       "reported on line 2, broken (lines 3 and 4 were rows; got %d entries, %d errors)",
+       r.n, r.errors->nelts);
+    ok(err(&r, 0) && strstr(err(&r, 0)->message, "lines 2 to 4") != NULL,
+       "it says which lines: %s", err(&r, 0) ? err(&r, 0)->message : "(none)");
 }
 
 static const char bundle[] =
