@@ -669,12 +669,52 @@ static const char *audit_csv_disposition(request_rec *r, const char *zone)
                         day ? day : "export");
 }
 
+/* Cuts a CSV download short the way httpd cuts a broken backend's answer: no last
+ * chunk, the connection closed, so the browser or curl reports an incomplete file
+ * rather than keeping one that looks whole. */
+static void abort_download(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
+
+    ap_rflush(r);
+    r->no_cache = 1;
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY, NULL, r->pool,
+                                                       c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(c->bucket_alloc));
+    ap_pass_brigade(r->output_filters, bb);
+}
+
+static void put_audit_csv_rows(pm_req *q, audit_query *aq, const apr_array_header_t *rows)
+{
+    request_rec *r = q->r;
+    int i, col;
+
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+        for (col = 0; col < PM_NCOLS(PM_COLS_AUDIT); col++) {
+            const char *v = pm_row_str(row, col);
+            if (col == AUDIT_AT && v) {
+                v = pm_rfc3339(r->pool, pm_row_int(row, col, 0));
+            }
+            ap_rputs(col ? "," : "", r);
+            ap_rputs(pm_csv_cell(r->pool, v), r);  /* quoted, formulas neutralised */
+        }
+        ap_rputs("\r\n", r);
+        aq->before = pm_row_str(row, AUDIT_ID);
+    }
+}
+
+/* The first page is read before anything is sent, so a database that fails then is
+ * a 503; one that fails on a later page cuts the download short (abort_download). */
 static int send_audit_csv(pm_req *q, audit_query *aq)
 {
     request_rec *r = q->r;
     apr_array_header_t *rows;
-    int i, col;
 
+    if (audit_page(q, aq, CSV_PAGE, &rows) != APR_SUCCESS) {
+        return pm_http_db_unavailable(q);
+    }
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/csv; charset=utf-8");
     apr_table_setn(r->headers_out, "Content-Disposition", audit_csv_disposition(r, aq->zone));
@@ -683,26 +723,17 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
     ap_rputs("\xEF\xBB\xBF", r);
     ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,"
            "client_first_name,client_last_name,display_name\r\n", r);
-    do {
+    put_audit_csv_rows(q, aq, rows);
+    while (rows->nelts == CSV_PAGE) {
         if (audit_page(q, aq, CSV_PAGE, &rows) != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00060)
-                          "audit CSV cut short by a database error");
-            return OK;                  /* headers are gone; the log says why */
+                          "audit CSV cut short by a database error; the download ends "
+                          "incomplete");
+            abort_download(r);
+            return OK;
         }
-        for (i = 0; i < rows->nelts; i++) {
-            const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-            for (col = 0; col < PM_NCOLS(PM_COLS_AUDIT); col++) {
-                const char *v = pm_row_str(row, col);
-                if (col == AUDIT_AT && v) {
-                    v = pm_rfc3339(r->pool, pm_row_int(row, col, 0));
-                }
-                ap_rputs(col ? "," : "", r);
-                ap_rputs(pm_csv_cell(r->pool, v), r);  /* quoted, formulas neutralised */
-            }
-            ap_rputs("\r\n", r);
-            aq->before = pm_row_str(row, AUDIT_ID);
-        }
-    } while (rows->nelts == CSV_PAGE);
+        put_audit_csv_rows(q, aq, rows);
+    }
     return OK;
 }
 
