@@ -112,6 +112,13 @@ for my $method (qw(POST PUT DELETE PATCH)) {
         or diag 'Allow: ' . ($res->header('Allow') // '(missing)');
 }
 
+# --- TRACE: httpd would echo the request, credentials included, before any login ----------
+for my $path (PortalTest::staff_path('/me'), PortalTest::recipient_path('/lookup')) {
+    my $res = http_request(TRACE => $path, user => 'clin1');
+    is($res->code, 405, "TRACE $path: 405 (TraceEnable Off)");
+    unlike($res->content // '', qr/Authorization|Basic /i, "TRACE $path: nothing of the request echoed");
+}
+
 # --- the error envelope ------------------------------------------------------------------
 {
     my $a = decode_json_body(staff(GET => '/nope', user => 'clin1'));
