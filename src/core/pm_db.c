@@ -90,14 +90,19 @@ const char *pm_db_one_line(apr_pool_t *p, const char *msg)
     if (msg == NULL) {
         return NULL;
     }
-    out = apr_pstrdup(p, msg);
+    msg += strspn(msg, "\r\n");
+    out = apr_pstrndup(p, msg, strcspn(msg, "\r\n"));
     for (c = out; *c; c++) {
-        if (*c == '\n' || *c == '\r' || *c == '\t') {
+        if (*c == '\t') {
             *c = ' ';
         }
     }
     for (n = strlen(out); n > 0 && out[n - 1] == ' '; n--) {
         out[n - 1] = '\0';
+    }
+    if ((c = strstr(out, ": \"")) != NULL && out[n - 1] == '"' && out + n - 1 > c + 2) {
+        return apr_pstrcat(p, apr_pstrndup(p, out, c - out), ": \"(a value, not logged)\"",
+                           NULL);
     }
     return out;
 }

@@ -100,8 +100,11 @@ apr_status_t pm_db_commit(pm_db *db);
 void pm_db_rollback(pm_db *db);
 int pm_db_in_transaction(const pm_db *db);
 
-/* A driver's error text on one line: line breaks and tabs as spaces, no trailing
- * space (libpq's messages end with a newline, and may hold DETAIL lines). */
+/* A driver's error text as it may be logged: its first line only, tabs as spaces,
+ * no trailing space. libpq's message goes on with DETAIL lines that quote the row
+ * ("Key (lower(username))=(ann@example.org) already exists", "Failing row contains
+ * (...)"), and a primary message that ends with a value in quotes ("invalid input
+ * syntax for type bigint: \"...\"") has it replaced: no address or name in a log. */
 const char *pm_db_one_line(apr_pool_t *p, const char *msg);
 
 /* Tell the caller through its report hook (for code built on the executor). */

@@ -379,9 +379,20 @@ static void test_one_line(apr_pool_t *p)
     ok(pm_db_one_line(p, NULL) == NULL, "one_line: NULL stays NULL");
     is_str(pm_db_one_line(p, "ERROR:  relation \"x\" does not exist\n"),
            "ERROR:  relation \"x\" does not exist", "one_line: the trailing newline goes");
-    is_str(pm_db_one_line(p, "ERROR:  duplicate key\nDETAIL:  Key (id)=(1) exists.\n"),
-           "ERROR:  duplicate key DETAIL:  Key (id)=(1) exists.", "one_line: DETAIL joins the line");
-    is_str(pm_db_one_line(p, "a\r\n\tb  \n\n"), "a   b", "one_line: CR and tab too, all trailing space");
+    is_str(pm_db_one_line(p, "ERROR:  duplicate key value violates unique constraint "
+                             "\"portal_accounts_username\"\nDETAIL:  Key (lower(username::text))="
+                             "(ann@example.org) already exists.\n"),
+           "ERROR:  duplicate key value violates unique constraint \"portal_accounts_username\"",
+           "one_line: the DETAIL line, which quotes the row's values, is not kept");
+    is_str(pm_db_one_line(p, "ERROR:  new row violates check constraint \"c\"\r\nDETAIL:  Failing "
+                             "row contains (1, Ann, Lee, ann@example.org).\n"),
+           "ERROR:  new row violates check constraint \"c\"", "one_line: nor a failing row (CRLF)");
+    is_str(pm_db_one_line(p, "ERROR:  invalid input syntax for type bigint: \"ann@example.org\"\n"),
+           "ERROR:  invalid input syntax for type bigint: \"(a value, not logged)\"",
+           "one_line: a value quoted at the end of the message is replaced");
+    is_str(pm_db_one_line(p, "ERROR:  syntax error at or near \"x\"\n"),
+           "ERROR:  syntax error at or near \"x\"", "one_line: a quoted name without ': ' stays");
+    is_str(pm_db_one_line(p, "a\tb  \n\n"), "a b", "one_line: tab as space, trailing space gone");
     is_str(pm_db_one_line(p, ""), "", "one_line: empty stays empty");
 }
 
