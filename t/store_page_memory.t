@@ -4,7 +4,7 @@
 # after every request that read more than a few dozen pages (bench/run: the search at
 # 100,000 clients). SQLite accepts the setting only before its first use in the process,
 # so a hook order that let anything open SQLite first would silently lose it; the
-# module says which happened at debug level (PM00544), at start and after a graceful
+# module says which happened at debug level (PM00544 it did, PM00666 it did not), at start and after a graceful
 # restart, and the server answers on SQLite either way.
 use strict;
 use warnings;
@@ -46,6 +46,8 @@ if (ok(eval { $sa->start; 1 }, 'standalone server started') || diag $@) {
         or diag explain \@lines;
     ok(wait_until(sub { $sa->staff(GET => '/clients?limit=50')->code == 200 }, 15),
        'client list answers after the restart');
+    unlike(eval { PortalTest::Env::slurp($sa->error_log) } // '', qr/PM00666/,
+           'no PM00666: no start or restart allocated page by page');
     $sa->stop;
 }
 

@@ -221,7 +221,7 @@ int pm_store_init(server_rec *s)
                      SQLITE_PAGES_PER_CONNECTION);
     }
     else {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PM_LOGNO(00544)
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PM_LOGNO(00666)
                      "SQLite connections allocate each page (SQLite was in use before "
                      "this module's pre_config, or the module was built without its headers)");
     }
