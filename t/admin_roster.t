@@ -18,6 +18,8 @@ use JSON::PP ();
 use PortalTest;
 use PortalTest::Admin;
 
+binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
+
 my $HEADER = "external_id,first_name,last_name,date_of_birth,email\n";
 my $FHIR = 'application/fhir+json';
 my $LIMIT = 33554432;      # the sample's PortalMaxBodySize for /portal-manager/api/admin/roster
@@ -148,6 +150,33 @@ is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], [3, 4, 5], '422: ever
 ok(!grep({ !defined $_->{field} || !length $_->{message} } @{ $data->{errors} || [] }),
    '422: each problem names its field and says what is wrong') or diag explain $data->{errors};
 is(snapshot(), $before, '422: nothing applied (the good rows neither)');
+
+# a quoted value is cut by characters in its message, never inside one: 'a' + 20 x 'é' as the
+# first column (41 bytes; was cut at byte 40) and an active cell 'a' + 10 x 'é' (21 bytes; was
+# cut at byte 20) lost their messages (half an 'é' is not UTF-8, and the JSON dropped the key)
+{
+    my $e1 = 'a' . ("\xc3\xa9" x 10);
+    my $e2 = 'a' . ("\xc3\xa9" x 20);
+    for my $case (["a header '$e2'", "$e2,first_name,last_name,date_of_birth,email\n"
+                                       . "RT-8,Rosie,Quuxby,1988-08-08,\n", [1]],
+                  ["an active cell '$e1'", "external_id,first_name,last_name,date_of_birth,email,active\n"
+                                            . "RT-8,Rosie,Quuxby,1988-08-08,,$e1\n", [2]]) {
+        my ($what, $body, $lines) = @$case;
+        utf8::decode(my $shown = $what);
+        $res = put_roster($body);
+        is($res->code, 422, "$shown: 422") or diag PortalTest::describe($res);
+        $data = decode_json_body($res) || {};
+        is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], $lines, "$shown: its line");
+        ok(@{ $data->{errors} || [] } && !grep({ !defined $_->{message} || !length $_->{message} }
+                                              @{ $data->{errors} }),
+           "$shown: each error carries a message") or diag explain $data->{errors};
+        my $value = substr($what, index($what, "'"));
+        utf8::decode($value);
+        ok(index($data->{errors}[0]{message} // '', $value) >= 0, "$shown: the value quoted whole")
+            or diag explain $data->{errors};
+        is(snapshot(), $before, "$shown: nothing applied");
+    }
+}
 
 # a stray quote that closes two lines later right before a comma: one record of the header's
 # width whose first name held RT-5's row; even with skip_invalid=1 nothing is applied

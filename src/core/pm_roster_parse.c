@@ -190,8 +190,9 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
         good = 0;
     }
     if (v[F_ACTIVE] && *v[F_ACTIVE] && (e->active = parse_active(v[F_ACTIVE])) < 0) {
-        pm_roster_add_error(ps, where, names[F_ACTIVE], "%s '%.20s' must be true or false (or "
-                            "yes or no, 1 or 0)", names[F_ACTIVE], v[F_ACTIVE]);
+        pm_roster_add_error(ps, where, names[F_ACTIVE], "%s '%s' must be true or false (or "
+                            "yes or no, 1 or 0)", names[F_ACTIVE],
+                            pm_utf8_head(scratch, v[F_ACTIVE], 20));
         good = 0;
     }
     if (v[F_LANGUAGE] && *v[F_LANGUAGE]
@@ -376,7 +377,7 @@ static void bad_header(pm_roster_parser *ps, const pm_csv_record *rec, int i)
 {
     pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
                         ", optionally followed by active and preferred_language (column %d "
-                        "is '%.40s')", i + 1, rec->fields[i].value);
+                        "is '%s')", i + 1, pm_utf8_head(ps->pool, rec->fields[i].value, 40));
 }
 
 /* The header: the five required columns in order, then active and

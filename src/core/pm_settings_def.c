@@ -396,7 +396,8 @@ static const char *per_language_problem(apr_pool_t *p, const pm_setting_def *d, 
     }
     json_object_foreach(v, lang, text) {
         if (!pm_language_known(lang)) {
-            return apr_psprintf(p, "has a language without a catalog: %.20s (known: %s)", lang,
+            return apr_psprintf(p, "has a language without a catalog: %s (known: %s)",
+                                pm_utf8_head(p, lang, 20),
                                 pm_languages_text(p));
         }
         if (!json_is_null(text) && (err = template_problem(p, d, text)) != NULL) {

@@ -1,12 +1,14 @@
-/* pm_text.c — UTF-8 validation and repair, email address masking and validation,
- * the characters a name may hold. Pure C on APR, shared by the module, the admin
- * tool and tests. */
+/* pm_text.c — UTF-8 validation, repair and cutting, email address masking and
+ * validation, the characters a name may hold (by ICU's character properties). C on
+ * APR and ICU, shared by the module, the admin tool and tests. */
 #include "pm_text.h"
 
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_time.h>
 #include <string.h>
+
+#include <unicode/uchar.h>
 
 /* Decode one code point; returns its byte length, or 0 when malformed. */
 static size_t utf8_decode(const unsigned char *s, size_t avail, unsigned long *cp)
@@ -114,10 +116,9 @@ int pm_utf8_valid(const char *s, size_t len, int allow_newlines)
     return 1;
 }
 
-char *pm_utf8_sanitize(apr_pool_t *p, const char *s)
+size_t pm_utf8_repair(char *out, const char *s, size_t len)
 {
-    size_t len = strlen(s), i = 0, o = 0, n;
-    char *out = apr_palloc(p, len * 3 + 1);   /* one byte becomes at most 3 */
+    size_t i = 0, o = 0, n;
     unsigned long cp;
 
     while (i < len) {
@@ -132,7 +133,30 @@ char *pm_utf8_sanitize(apr_pool_t *p, const char *s)
         i += n;
     }
     out[o] = '\0';
+    return o;
+}
+
+char *pm_utf8_sanitize(apr_pool_t *p, const char *s)
+{
+    size_t len = strlen(s);
+    char *out = apr_palloc(p, len * 3 + 1);   /* one byte becomes at most 3 */
+
+    pm_utf8_repair(out, s, len);
     return out;
+}
+
+const char *pm_utf8_head(apr_pool_t *p, const char *s, size_t max_chars)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t len = strlen(s), i = 0, n, chars = 0;
+    unsigned long cp;
+
+    while (i < len && chars < max_chars) {
+        n = utf8_decode(u + i, len - i, &cp);
+        i += n ? n : 1;                   /* a malformed byte counts as one character */
+        chars++;
+    }
+    return i == len ? s : apr_pstrmemdup(p, s, i);
 }
 
 /* Bytes that may appear in the local part of an address as a server echoes it:
@@ -221,7 +245,9 @@ static const char *domain_problem(const char *d)
         if (*s == '.' || *s == '\0') {
             size_t n = (size_t)(s - label);
             if (n == 0) {
-                return "has an empty part in its domain";
+                return label == d ? "has a domain that starts with '.'"
+                       : *s == '\0' ? "has a domain that ends with '.'"
+                       : "has two dots in a row in its domain";
             }
             if (n > 63) {
                 return "has a domain part longer than 63 characters";
@@ -244,6 +270,20 @@ static const char *domain_problem(const char *d)
         return "needs a dotted domain such as example.org";
     }
     return NULL;
+}
+
+/* 1 when the local part addr..at holds two dots in a row (the domain's are
+ * domain_problem's to name). */
+static int local_double_dot(const char *addr, const char *at)
+{
+    const char *s;
+
+    for (s = addr + 1; s < at; s++) {
+        if (s[0] == '.' && s[-1] == '.') {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 const char *pm_email_problem(const char *addr)
@@ -283,7 +323,7 @@ const char *pm_email_problem(const char *addr)
             return "contains a character that is not allowed before the '@'";
         }
     }
-    if (addr[0] == '.' || at[-1] == '.' || strstr(addr, "..") != NULL) {
+    if (addr[0] == '.' || at[-1] == '.' || local_double_dot(addr, at)) {
         return "has a misplaced '.' before the '@'";
     }
     for (s = at + 1; *s; s++) {
@@ -316,48 +356,99 @@ char *pm_trim(apr_pool_t *p, const char *s)
     return apr_pstrmemdup(p, s, (apr_size_t)(end - s));
 }
 
-/* Code points that are not letters or marks: punctuation, symbols, digits,
- * spacing modifiers, private use, emoji. Anything else from U+00C0 up is taken
- * as a letter or mark of some script. */
-static int is_non_letter(unsigned long c)
+/* What a code point is to a name (pm_name_problem). */
+typedef enum {
+    NAME_BAD,          /* digits, symbols, other punctuation, controls, unassigned */
+    NAME_INVISIBLE,    /* default-ignorable or format characters: BOM, fillers, bidi marks */
+    NAME_LETTER,       /* a letter of any script (Lu, Ll, Lt, Lo) */
+    NAME_MODIFIER,     /* a modifier letter (Lm): okina, iteration mark, prolonged sound */
+    NAME_MARK,         /* a combining mark (Mn, Mc): accents, vowel signs, virama */
+    NAME_JOINER,       /* ZWNJ or ZWJ, which Persian and Indic spelling needs in a word */
+    NAME_PUNCT         /* space, apostrophe, hyphen, period (is_name_punct) */
+} name_class;
+
+/* The apostrophes and hyphens of scripts that spell names with their own:
+ * ’ (U+2019), Armenian apostrophe and hyphen, Hebrew maqaf and geresh, Tibetan
+ * tsheg (between syllables), katakana middle dot (between the parts of a name). */
+static int is_name_punct(unsigned long c)
 {
-    static const unsigned long ranges[][2] = {
-        { 0x00D7, 0x00D7 }, { 0x00F7, 0x00F7 },           /* multiplication, division */
-        { 0x02B9, 0x02FF },                               /* spacing modifiers */
-        { 0x0660, 0x0669 }, { 0x06F0, 0x06F9 },           /* Arabic digits */
-        { 0x0964, 0x096F },                               /* Devanagari danda, digits */
-        { 0x2000, 0x2BFF },                               /* punctuation, symbols, arrows */
-        { 0x2E00, 0x2E7F },                               /* supplemental punctuation */
-        { 0x3000, 0x303F },                               /* CJK symbols and punctuation */
-        { 0xD800, 0xF8FF },                               /* surrogates, private use */
-        { 0xFE10, 0xFE6F },                               /* vertical/small forms */
-        { 0xFF00, 0xFF20 }, { 0xFF3B, 0xFF40 }, { 0xFF5B, 0xFF65 },  /* fullwidth punct */
-        { 0xFFF0, 0xFFFF },                               /* specials */
-        { 0x1F000, 0x1FAFF },                             /* emoji and symbols */
-        { 0xE0000, 0x10FFFF },                            /* tags, private use planes */
-    };
+    static const unsigned long punct[] = { ' ', '\'', '-', '.', 0x2019, 0x055A, 0x058A,
+                                           0x05BE, 0x05F3, 0x0F0B, 0x30FB };
     size_t i;
 
-    for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        if (c >= ranges[i][0] && c <= ranges[i][1]) {
+    for (i = 0; i < sizeof(punct) / sizeof(punct[0]); i++) {
+        if (c == punct[i]) {
             return 1;
         }
     }
     return 0;
 }
 
-static int name_char_ok(unsigned long c)
+/* Below U+00C0 only ASCII letters and the name punctuation count (no digits, no
+ * Latin-1 signs); from there ICU's character database decides. */
+static name_class classify_name_char(unsigned long c)
 {
+    UChar32 u = (UChar32)c;
+    uint32_t gc;
+
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-        return 1;
+        return NAME_LETTER;
     }
-    if (c == ' ' || c == '\'' || c == '-' || c == '.' || c == 0x2019) {   /* ’ as apostrophe */
-        return 1;
+    if (is_name_punct(c)) {
+        return NAME_PUNCT;
     }
     if (c < 0xC0) {
-        return 0;                         /* digits, other ASCII and Latin-1 punctuation */
+        return NAME_BAD;
     }
-    return !is_non_letter(c);
+    if (c == 0x200C || c == 0x200D) {
+        return NAME_JOINER;
+    }
+    gc = U_MASK(u_charType(u));
+    if (u_hasBinaryProperty(u, UCHAR_DEFAULT_IGNORABLE_CODE_POINT) || (gc & U_GC_CF_MASK)) {
+        return NAME_INVISIBLE;
+    }
+    if (gc & (U_GC_LU_MASK | U_GC_LL_MASK | U_GC_LT_MASK | U_GC_LO_MASK)) {
+        return NAME_LETTER;
+    }
+    if (gc & U_GC_LM_MASK) {
+        return NAME_MODIFIER;
+    }
+    if (gc & (U_GC_MN_MASK | U_GC_MC_MASK)) {
+        return NAME_MARK;
+    }
+    return NAME_BAD;
+}
+
+static int name_class_in_word(name_class c)
+{
+    return c == NAME_LETTER || c == NAME_MODIFIER || c == NAME_MARK;
+}
+
+/* Why the character of class c cannot follow one of class prev (NAME_PUNCT at the
+ * start), or NULL when it can. */
+static const char *name_sequence_problem(name_class prev, name_class c)
+{
+    switch (c) {
+    case NAME_BAD:
+        return "may only contain letters, spaces, apostrophes, hyphens and periods";
+    case NAME_INVISIBLE:
+        return "contains an invisible or formatting character";
+    case NAME_MARK:
+        if (!name_class_in_word(prev)) {
+            return "has a combining mark (an accent or vowel sign) that does not follow a letter";
+        }
+        return NULL;
+    case NAME_JOINER:
+        if (!name_class_in_word(prev)) {
+            return "may only hold a zero-width joiner or non-joiner between two letters";
+        }
+        return NULL;
+    default:
+        if (prev == NAME_JOINER && c != NAME_LETTER && c != NAME_MODIFIER) {
+            return "may only hold a zero-width joiner or non-joiner between two letters";
+        }
+        return NULL;
+    }
 }
 
 const char *pm_name_problem(const char *name)
@@ -365,6 +456,8 @@ const char *pm_name_problem(const char *name)
     const unsigned char *u = (const unsigned char *)name;
     size_t len = strlen(name), i = 0, n, chars = 0;
     unsigned long cp;
+    name_class prev = NAME_PUNCT, c;
+    const char *problem;
     int letters = 0;
 
     if (len == 0) {
@@ -375,12 +468,17 @@ const char *pm_name_problem(const char *name)
         if (n == 0) {
             return "is not valid UTF-8 text";
         }
-        if (!name_char_ok(cp)) {
-            return "may only contain letters, spaces, apostrophes, hyphens and periods";
+        c = classify_name_char(cp);
+        if ((problem = name_sequence_problem(prev, c)) != NULL) {
+            return problem;
         }
-        letters += (cp != ' ' && cp != '\'' && cp != '-' && cp != '.' && cp != 0x2019);
+        letters += c == NAME_LETTER;
+        prev = c;
         chars++;
         i += n;
+    }
+    if (prev == NAME_JOINER) {
+        return name_sequence_problem(prev, NAME_PUNCT);
     }
     if (chars > 100) {
         return "is longer than 100 characters";

@@ -1,5 +1,5 @@
-/* pm_text.h — pure text helpers: UTF-8 checks, the case-folded name key used for
- * client search and sorting, and email address validation. No httpd symbols. */
+/* pm_text.h — pure text helpers: UTF-8 checks, the characters a name may hold (ICU's
+ * character properties), and email address validation. No httpd symbols. */
 #ifndef PM_TEXT_H
 #define PM_TEXT_H
 
@@ -23,6 +23,15 @@ int pm_text_other_charset(const char *s);
  * replaced by U+FFFD, so the result is always valid UTF-8. */
 char *pm_utf8_sanitize(apr_pool_t *p, const char *s);
 
+/* The same into out, which has room for 3 * len + 1 bytes; returns the length
+ * written (a NUL follows). For callers without a pool. */
+size_t pm_utf8_repair(char *out, const char *s, size_t len);
+
+/* s cut to its first max_chars characters (code points; a malformed byte counts as
+ * one), never inside a character: for quoting a value in a message ('%.40s' cuts
+ * bytes and can leave half a character). s itself when it is short enough. */
+const char *pm_utf8_head(apr_pool_t *p, const char *s, size_t max_chars);
+
 /* Copy of s (an SMTP reply, a libcurl message) with the local part of every
  * email address replaced by "***": "550 <old.name@example.org> unknown" becomes
  * "550 <***@example.org> unknown". Only the domain is kept. Any '@' with text
@@ -37,10 +46,12 @@ size_t pm_utf8_length(const char *s);
  * domain of letters, digits and hyphens), otherwise a message saying why not. */
 const char *pm_email_problem(const char *addr);
 
-/* NULL when name is 1-100 characters of letters (any script), combining marks,
- * spaces, apostrophes, hyphens and periods; otherwise why not. Letters outside
- * Latin are recognised by excluding the punctuation, symbol, digit and emoji
- * blocks (there is no Unicode database here). */
+/* NULL when name is 1-100 characters of letters of any script, combining marks
+ * (each after a letter), spaces, apostrophes (' or U+2019), hyphens and periods,
+ * with at least one letter and no space at either end; otherwise why not. ICU's
+ * character database decides what a letter (Lu, Ll, Lt, Lo; Lm allowed but not
+ * counted) and a mark (Mn, Mc) are; invisible and formatting characters (default
+ * ignorable, Cf) are refused, save ZWNJ/ZWJ between two letters (Persian, Indic). */
 const char *pm_name_problem(const char *name);
 
 /* "2026-11-24T21:00:00Z" for Unix seconds. */

@@ -1,9 +1,14 @@
 /* pm_json.c — pool-owned JSON documents, strict parsing (duplicate keys rejected,
  * one document, no trailing bytes), setters that map a C NULL to JSON null. */
 #include "pm_json.h"
+#include "pm_common.h"
+#include "pm_text.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>
+#include <string.h>
+
+APLOG_USE_MODULE(portal_manager);
 
 static apr_status_t json_cleanup(void *data)
 {
@@ -24,9 +29,32 @@ json_t *pm_json_object(apr_pool_t *p)
     return pm_json_pool(p, json_object());
 }
 
+/* value as a JSON string although it is not valid UTF-8 (Jansson refuses such
+ * text): the bad bytes become U+FFFD, so the key is never lost. */
+static json_t *repaired_string(const char *key, const char *value)
+{
+    size_t len = strlen(value);
+    char *buf = malloc(len * 3 + 1);
+    json_t *v = NULL;
+
+    if (buf != NULL) {
+        pm_utf8_repair(buf, value, len);
+        v = json_string(buf);
+        free(buf);
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, NULL, PM_LOGNO(00663) "text for JSON key \"%s\" "
+                 "was not valid UTF-8: its bad bytes were replaced by U+FFFD", key);
+    return v ? v : json_string("(text that could not be shown)");
+}
+
 void pm_json_set_str(json_t *obj, const char *key, const char *value)
 {
-    json_object_set_new(obj, key, value ? json_string(value) : json_null());
+    json_t *v = value ? json_string(value) : json_null();
+
+    if (v == NULL && value != NULL) {
+        v = repaired_string(key, value);
+    }
+    json_object_set_new(obj, key, v);
 }
 
 void pm_json_set_int(json_t *obj, const char *key, long long value)

@@ -18,7 +18,9 @@ json_t *pm_json_pool(apr_pool_t *p, json_t *j);
 /* A new empty object owned by pool p. */
 json_t *pm_json_object(apr_pool_t *p);
 
-/* Setters that take a C value and build the json_t (NULL string -> null). */
+/* Setters that take a C value and build the json_t (NULL string -> null). A
+ * string that is not valid UTF-8 is set with its bad bytes as U+FFFD (logged at
+ * debug), never dropped. */
 void pm_json_set_str(json_t *obj, const char *key, const char *value);
 void pm_json_set_int(json_t *obj, const char *key, long long value);
 void pm_json_set_bool(json_t *obj, const char *key, int value);

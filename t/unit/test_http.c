@@ -1,8 +1,9 @@
 /* Unit tests for the protections every route shares (src/httpd/pm_http.c): the CSRF
  * checks, the body limit (413), the JSON content type (415) and JSON strictness
  * (malformed, duplicate keys, non-object, unknown fields), on a fake request
- * (fake_httpd.c). */
+ * (fake_httpd.c); and pm_json_set_str, which never drops a key for bad UTF-8. */
 #include "pm_http.h"
+#include "pm_json.h"
 #include "fake_httpd.h"
 #include "tap.h"
 
@@ -124,6 +125,26 @@ static void test_json_strictness(void)
     ok(strstr(fake_response(), "\"field\":\"admin\"") != NULL, "the envelope names the field");
 }
 
+/* Text that is not UTF-8 (a value cut inside a character) keeps its key: the bad
+ * bytes become U+FFFD. Jansson alone refuses it, and the key used to vanish. */
+static void test_json_text(void)
+{
+    json_t *o = pm_json_object(pool);
+    const char *v;
+
+    pm_json_set_str(o, "message", "column 1 is 'a\xC3\xA9\xC3'");
+    v = json_string_value(json_object_get(o, "message"));
+    ok(v != NULL, "invalid UTF-8: the key is kept");
+    is_str(v ? v : "", "column 1 is 'a\xC3\xA9\xEF\xBF\xBD'", "invalid UTF-8: U+FFFD for the bad byte");
+    pm_json_set_str(o, "bytes", "\xFF\xFE");
+    v = json_string_value(json_object_get(o, "bytes"));
+    is_str(v ? v : "", "\xEF\xBF\xBD\xEF\xBF\xBD", "two bad bytes: two U+FFFD");
+    pm_json_set_str(o, "name", "Zo\xC3\xAB");
+    is_str(json_string_value(json_object_get(o, "name")), "Zo\xC3\xAB", "valid UTF-8 unchanged");
+    pm_json_set_str(o, "none", NULL);
+    ok(json_is_null(json_object_get(o, "none")), "NULL is still null");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -132,6 +153,7 @@ int main(void)
     test_body_limit();
     test_content_type();
     test_json_strictness();
+    test_json_text();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

@@ -1,4 +1,5 @@
-/* Unit tests for UTF-8 checks, name keys and email validation (src/core/pm_text.c). */
+/* Unit tests for UTF-8 checks and cutting, the name rule and email validation
+ * (src/core/pm_text.c). */
 #include "pm_text.h"
 #include "tap.h"
 
@@ -95,6 +96,122 @@ static void test_mask_emails(apr_pool_t *p)
     is_str(pm_mask_emails(p, ""), "", "mask: empty string");
 }
 
+/* Names the rule takes: every script's letters, marks after a letter, the name
+ * punctuation, ZWNJ/ZWJ inside a word. */
+static const char *const good_names[] = {
+    "a", "José", "Zoë", "Zoe\xCC\x88", "O'Brien", "O\xE2\x80\x99" "Brien", "Mary-Jane",
+    "St. John", "Jean Luc", "Nguyễn", "Nguye\xCC\x82\xCC\x83n" /* combining circumflex, tilde */,
+    "李", "佐々木" /* iteration mark (Lm) */, "ジョン・スミス" /* katakana middle dot */,
+    "김민준", "Иван", "محمد", "Ἀλέξανδρος", "हिन्दी", "क्\xE2\x80\x8Dष" /* ZWJ after virama */,
+    "می\xE2\x80\x8Cخواهم" /* Persian ZWNJ */, "דוד", "בן־גוריון" /* maqaf */,
+    "ג׳ורג׳" /* geresh */, "שָׁלוֹם" /* niqqud */, "Ka\xCA\xBBiulani" /* okina U+02BB */,
+    "Հակոբյան", "สมชาย", "བཀྲ་ཤིས" /* tsheg */, "Ｊｏｈｎ" /* fullwidth */, "ÆSIR Øster",
+    "Ł. Ñuñez-D'Arcy",
+};
+
+/* Each refused, with the reason it must be refused for. */
+static const struct { const char *name, *why; } bad_names[] = {
+    { "\xEF\xBB\xBF", "BOM (U+FEFF) alone" },
+    { "Ann\xEF\xBB\xBF", "BOM after letters" },
+    { "\xE3\x85\xA4", "Hangul filler (U+3164) alone" },
+    { "\xE3\x85\xA4\xE3\x85\xA4", "two Hangul fillers" },
+    { "\xEF\xBE\xA0", "halfwidth Hangul filler (U+FFA0)" },
+    { "\xD8\x9C" "A", "Arabic letter mark (U+061C) before A" },
+    { "A\xE2\x80\x8F", "right-to-left mark (U+200F)" },
+    { "A\xE2\x80\xAE" "B", "right-to-left override (U+202E)" },
+    { "A\xC2\xAD" "B", "soft hyphen (U+00AD)" },
+    { "A\xE2\x81\xA0" "B", "word joiner (U+2060)" },
+    { "A\xCD\x8F" "B", "combining grapheme joiner (U+034F)" },
+    { "A\xEF\xB8\x8F", "variation selector (U+FE0F)" },
+    { "Ann\xE2\x80\x8B" "Lee", "zero-width space (U+200B)" },
+    { "\xCC\x81", "a lone combining acute (U+0301)" },
+    { "\xCC\x81\xCC\x81", "two lone combining acutes" },
+    { "\xCC\x81" "a", "a name that starts with a combining mark" },
+    { "Ann \xCC\x81", "a combining mark after a space" },
+    { "O'\xCC\x81", "a combining mark after an apostrophe" },
+    { "\xE0\xA4\xBF", "a lone Devanagari vowel sign (U+093F)" },
+    { "\xE2\x80\x8D", "ZWJ alone" },
+    { "\xE2\x80\x8C" "Ann", "ZWNJ at the start" },
+    { "Ann\xE2\x80\x8D", "ZWJ at the end" },
+    { "Ann \xE2\x80\x8C" "Lee", "ZWNJ after a space" },
+    { "Ann\xE2\x80\x8C-Lee", "ZWNJ before a hyphen" },
+    { "Ann\xE2\x80\x8D\xE2\x80\x8DLee", "two ZWJ in a row" },
+    { "\xE3\x83\xBC", "a prolonged sound mark (Lm) alone: no letter" },
+    { "\xE3\x83\xBB", "a katakana middle dot alone: no letter" },
+    { "'-.", "punctuation only" },
+    { "R2D2", "a digit" },
+    { "\xD9\xA1\xD9\xA2", "Arabic-Indic digits" },
+    { "\xE0\xB9\x91", "a Thai digit" },
+    { "Ann\xF0\x9F\x98\x80", "an emoji" },
+    { "Ann\xE2\x88\x91", "a math symbol" },
+    { "A\xE2\x83\x9D", "an enclosing circle (U+20DD)" },
+    { "\xE2\x85\xAB", "a Roman numeral (U+216B)" },
+    { "Ann\xEE\x80\x80", "private use (U+E000)" },
+    { "Ann\xCD\xB8", "an unassigned code point (U+0378)" },
+    { "Ann_Lee", "an underscore" },
+    { "Ann\xC2\xB7Lee", "a middle dot (U+00B7)" },
+    { " Ann", "a leading space" },
+    { "Ann ", "a trailing space" },
+    { "", "empty" },
+    { "Ann\xC3", "malformed UTF-8" },
+};
+
+static void test_names(void)
+{
+    size_t i;
+    char longest[201], too_long[203];
+    const char *problem;
+
+    for (i = 0; i < sizeof(good_names) / sizeof(good_names[0]); i++) {
+        problem = pm_name_problem(good_names[i]);
+        ok(problem == NULL, "name '%s' accepted (%s)", good_names[i], problem ? problem : "ok");
+    }
+    for (i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        ok(pm_name_problem(bad_names[i].name) != NULL, "name refused: %s", bad_names[i].why);
+    }
+    is_str(pm_name_problem("\xEF\xBB\xBF"), "contains an invisible or formatting character",
+           "BOM: the message names it");
+    is_str(pm_name_problem("\xCC\x81"),
+           "has a combining mark (an accent or vowel sign) that does not follow a letter",
+           "lone accent: the message names it");
+    is_str(pm_name_problem("\xE3\x83\xBC"), "must contain letters and not start or end with a space",
+           "no letter: the message says so");
+    memset(longest, 0, sizeof(longest));
+    for (i = 0; i < 100; i++) {
+        memcpy(longest + 2 * i, "\xC3\xA9", 2);
+    }
+    ok(pm_name_problem(longest) == NULL, "100 two-byte letters accepted");
+    memcpy(too_long, longest, 200);
+    memcpy(too_long + 200, "\xC3\xA9", 3);
+    is_str(pm_name_problem(too_long), "is longer than 100 characters", "101 letters refused");
+}
+
+static void test_utf8_head(apr_pool_t *p)
+{
+    const char *twenty = "a\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+                         "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9";
+    const char *cut = pm_utf8_head(p, twenty, 20);
+
+    ok(pm_utf8_length(cut) == 20 && strlen(cut) == 39, "head: 20 characters of 'a' + 20 x 'é'");
+    ok(pm_utf8_valid(cut, strlen(cut), 0), "head: never cut inside a character");
+    is_str(pm_utf8_head(p, "Zoë", 20), "Zoë", "head: a short text unchanged");
+    is_str(pm_utf8_head(p, "李小龙", 2), "李小", "head: three-byte characters");
+    is_str(pm_utf8_head(p, "a\xF0\x9F\x98\x80" "b", 2), "a\xF0\x9F\x98\x80", "head: four-byte character");
+    is_str(pm_utf8_head(p, "a\xFF" "bc", 2), "a\xFF", "head: a malformed byte counts as one");
+    is_str(pm_utf8_head(p, "", 5), "", "head: empty");
+}
+
+static void test_email_domain_messages(void)
+{
+    is_str(pm_email_problem("x@a..test"), "has two dots in a row in its domain",
+           "x@a..test: the domain is named, not the part before the '@'");
+    is_str(pm_email_problem("x@.a.test"), "has a domain that starts with '.'", "x@.a.test");
+    is_str(pm_email_problem("x@a.test."), "has a domain that ends with '.'", "x@a.test.");
+    is_str(pm_email_problem("a..b@example.org"), "has a misplaced '.' before the '@'",
+           "a..b@: still the part before the '@'");
+    is_str(pm_email_problem("a.@example.org"), "has a misplaced '.' before the '@'", "a.@");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -105,6 +222,9 @@ int main(void)
     test_emails();
     test_sanitize(p);
     test_mask_emails(p);
+    test_names();
+    test_utf8_head(p);
+    test_email_domain_messages();
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
