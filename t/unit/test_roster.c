@@ -177,6 +177,15 @@ static const char bundle[] =
     "  \"name\":[{\"given\":[\"Al\"],\"family\":\"Plain\"}],\"birthDate\":\"1970-01-01\"}}"
     "]}";
 
+/* The one error's message of a CSV roster ("" when not exactly one). */
+static const char *only_message(apr_pool_t *p, const char *text)
+{
+    parsed r;
+
+    parse(p, PM_ROSTER_CSV, NULL, text, 1000, &r);
+    return r.errors->nelts == 1 ? err(&r, 0)->message : "";
+}
+
 /* A quoted value in a message is cut by characters, never inside one: the header's
  * 'a' + 20 x 'é' (41 bytes) and an active cell 'a' + 10 x 'é' (21 bytes) were cut at
  * byte 40 and 20, half an 'é', and the API's JSON then lost the message. */
@@ -185,26 +194,19 @@ static void test_csv_quoted_values(apr_pool_t *p)
     const char *e20 = "a\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
                       "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9";
     const char *e10 = "a\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9";
+    const char *active = "external_id,first_name,last_name,date_of_birth,email,active\n"
+                         "A1,Ann,Lee,1980-01-01,,";
     const char *m;
-    parsed r;
 
-    parse(p, PM_ROSTER_CSV, NULL,
-          apr_pstrcat(p, e20, ",first_name,last_name,date_of_birth,email\n", NULL), 1000, &r);
-    m = r.errors->nelts == 1 ? err(&r, 0)->message : "";
+    m = only_message(p, apr_pstrcat(p, e20, ",first_name,last_name,date_of_birth,email\n", NULL));
     ok(pm_utf8_valid(m, strlen(m), 0), "bad header: the message is valid UTF-8");
     ok(strstr(m, apr_psprintf(p, "is '%s')", e20)) != NULL,
        "bad header: the 21-character value quoted whole (got: %s)", m);
-    parse(p, PM_ROSTER_CSV, NULL,
-          apr_pstrcat(p, "external_id,first_name,last_name,date_of_birth,email,active\n"
-                      "A1,Ann,Lee,1980-01-01,,", e10, "\n", NULL), 1000, &r);
-    m = r.errors->nelts == 1 ? err(&r, 0)->message : "";
+    m = only_message(p, apr_pstrcat(p, active, e10, "\n", NULL));
     ok(pm_utf8_valid(m, strlen(m), 0), "bad active: the message is valid UTF-8");
     ok(strstr(m, apr_psprintf(p, "active '%s' must", e10)) != NULL,
        "bad active: the 11-character value quoted whole (got: %s)", m);
-    parse(p, PM_ROSTER_CSV, NULL,
-          apr_pstrcat(p, "external_id,first_name,last_name,date_of_birth,email,active\n"
-                      "A1,Ann,Lee,1980-01-01,,", e20, "\n", NULL), 1000, &r);
-    m = r.errors->nelts == 1 ? err(&r, 0)->message : "";
+    m = only_message(p, apr_pstrcat(p, active, e20, "\n", NULL));
     ok(pm_utf8_valid(m, strlen(m), 0) && strstr(m, apr_psprintf(p, "'%s'", pm_utf8_head(p, e20, 20))),
        "bad active of 21 characters: its first 20 quoted (got: %s)", m);
 }

@@ -173,6 +173,20 @@ static void test_per_language(apr_pool_t *p)
        "a plain string (English) still accepted");
     ok(!accepted(p, "client_invitation_subject", "{\"fr\": \"Bonjour\"}"),
        "a language without a catalog refused");
+    {
+        /* a language key of 'a' + 10 x 'é' (21 bytes) was quoted cut at byte 20 */
+        json_t *lv = json_loads("{\"a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\": \"x\"}",
+                                0, NULL);
+        const char *lerr = lv ? pm_setting_problem(p, pm_setting_find("client_invitation_subject"),
+                                                   lv, 0) : NULL;
+
+        json_t *shown = lerr ? json_string(lerr) : NULL;   /* NULL: not UTF-8 */
+
+        ok(shown && strstr(lerr, "catalog: a\xC3\xA9\xC3\xA9"),
+           "an unknown language's key quoted by characters: valid UTF-8 (%s)", lerr ? lerr : "-");
+        json_decref(shown);
+        json_decref(lv);
+    }
     ok(!accepted(p, "client_invitation_message", "{\"es\": \"Sin enlace\"}"),
        "a Spanish message without {{link}} refused");
     ok(!accepted(p, "client_invitation_message", "[\"x\"]"), "an array refused");
