@@ -305,6 +305,25 @@ function contrast(a, b) {
   return (x + 0.05) / (y + 0.05);
 }
 
+// `hex` moved a share of the way toward white (share > 0) or black (share < 0).
+function shade(hex, share) {
+  const to = share > 0 ? 255 : 0;
+  return '#' + [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16))
+    .map((v) => Math.round(v + (to - v) * Math.abs(share)).toString(16).padStart(2, '0')).join('');
+}
+
+// The main button's hover colour: the brand moved away from its text (darker under white
+// text, lighter under black), so the contrast only grows; where that way is at its end
+// (#000000, #ffffff) the other way, as far as the text still reads at 4.5:1 (issue 11).
+function hoverColor(color, onBrand) {
+  const away = onBrand === '#ffffff' ? -0.12 : 0.12;
+  for (const share of [away, -away, -away / 2, -away / 4]) {
+    const c = shade(color, share);
+    if (c.toLowerCase() !== color.toLowerCase() && contrast(c, onBrand) >= 4.5) return c;
+  }
+  return color;
+}
+
 // Use the practice's colour where it stays readable; CSSOM writes are allowed under the CSP.
 function applyBrand(color) {
   if (!/^#[0-9a-fA-F]{6}$/.test(color || '')) return;
@@ -314,6 +333,7 @@ function applyBrand(color) {
   const onBrand = contrast(color, '#ffffff') >= contrast(color, '#000000') ? '#ffffff' : '#000000';
   root.setProperty('--brand', color);
   root.setProperty('--on-brand', onBrand);
+  root.setProperty('--brand-hover', hoverColor(color, onBrand));
   // Links, focus rings and outlines sit on white: only use the colour there if it is legible.
   if (contrast(color, '#ffffff') >= 4.5) root.setProperty('--accent', color);
 }

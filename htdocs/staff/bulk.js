@@ -4,7 +4,7 @@
 // waiting, lets staff tick them, confirms how many will get an email, sends
 // POST /invitations/bulk and tells the result of each client in words.
 
-import { api, $, h, announce, busy } from './common.js';
+import { api, $, h, announce, busy, setBlocked, blocked } from './common.js';
 
 const PAGE_SIZE = 100;
 const BULK_MAX = 500;          // the API's limit per request
@@ -58,8 +58,9 @@ function updateCount() {
   const n = selectedIds().length;
   const over = n > BULK_MAX;
   $('bulk-count').textContent = plural(n, 'client', 'clients') + ' selected' +
-    (over ? ' — at most ' + BULK_MAX + ' can be invited at once.' : '.');
-  $('bulk-invite').disabled = n === 0 || over;
+    (over ? ' — at most ' + BULK_MAX + ' can be invited at once.' : n === 0 ? '. Tick at least one to invite.' : '.');
+  // focusable while nothing (or too much) is ticked, the count read with it as the reason
+  setBlocked($('bulk-invite'), 'bulk-count', n === 0 || over);
   $('bulk-confirm').hidden = true;
 }
 
@@ -138,7 +139,10 @@ async function find(button) {
 function askConfirm(event) {
   event.preventDefault();
   const n = selectedIds().length;
-  if (n === 0 || n > BULK_MAX) return;
+  if (blocked($('bulk-invite')) || n === 0 || n > BULK_MAX) {
+    announce($('bulk-count').textContent);   // nothing sent: say why again
+    return;
+  }
   $('bulk-confirm-text').textContent = 'Send an invitation email to ' + plural(n, 'client', 'clients') +
     '? A client without an email address on file, or who cannot be invited now, is skipped and listed with the reason.';
   $('bulk-confirm-yes').textContent = 'Send ' + plural(n, 'invitation', 'invitations');

@@ -288,6 +288,20 @@ export function clearFormErrors(form) {
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
 }
 
+// A button that cannot be used now stays in the tab order (aria-disabled, not disabled),
+// described by its reason, the visible element `reasonId`; blocked(button) is what its
+// handlers ask before they do anything (issue 11).
+export function setBlocked(button, reasonId, isBlocked) {
+  if (isBlocked) button.setAttribute('aria-disabled', 'true');
+  else button.removeAttribute('aria-disabled');
+  const ids = (button.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+  if (isBlocked && !ids.includes(reasonId)) button.setAttribute('aria-describedby', [reasonId, ...ids].join(' '));
+}
+
+export function blocked(button) {
+  return button.getAttribute('aria-disabled') === 'true';
+}
+
 export async function busy(button, fn) {
   if (button.getAttribute('aria-busy') === 'true') return;
   button.setAttribute('aria-busy', 'true');

@@ -6,7 +6,7 @@
 
 import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
-  busy, showPageError, apiTagged, usePracticeTimeZone,
+  busy, showPageError, apiTagged, usePracticeTimeZone, setBlocked, blocked,
 } from './common.js';
 import { initBulk, disableBulk } from './bulk.js';
 import { initNotices } from './notices.js';
@@ -609,6 +609,8 @@ function renderClient(previous) {
   const focusId = document.activeElement && document.activeElement.id;
 
   $('client-name').textContent = fullName(view);
+  // the buttons' hidden words that say whom they act for ("change email of Ann Smith")
+  for (const el of document.querySelectorAll('.client-who')) el.textContent = fullName(view);
   $('client-number').textContent = String(view.id);
   $('client-dob').textContent = calendarDate(view.date_of_birth);
   setBadge($('client-status'), view.portal_status, PORTAL_STATUS);
@@ -645,9 +647,10 @@ function renderClient(previous) {
 // "invite client" / "reinvite client", its hint, and the declined form's account question.
 function renderInvite(view) {
   const invite = $('invite-client');
-  invite.textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
+  $('invite-client-words').textContent = isReinvite(view) ? 'reinvite client' : 'invite client';
   const blocker = inviteBlocker(view);
-  invite.disabled = !!blocker;
+  // still focusable, its reason (the hint) read with it; a press only repeats the reason
+  setBlocked(invite, 'invite-client-hint', !!blocker);
   const last = lastClientInvitation(view);
   const hint = blocker || (last && last.status === 'locked'
     ? 'The last invitation was locked after too many wrong dates of birth. Check the date of birth on file (' + calendarDate(view.date_of_birth) + ') with the client before you reinvite.'
@@ -717,6 +720,12 @@ function itemError(key) {
   return text ? h('p', { class: 'field-error', id: 'err-' + key.replace(/[^a-z0-9]/gi, '-'), text }) : null;
 }
 
+// The hidden rest of a button's name, saying what and whom it acts on out of context (a
+// screen reader's list of buttons): "Cancel" + " changing the email of Rita Rep".
+function whom(text) {
+  return h('span', { class: 'visually-hidden', text });
+}
+
 // An inline confirmation closes without doing anything: back to the button that opened it.
 function cancelConfirm(openerId) {
   state.confirming = null;
@@ -748,10 +757,10 @@ function revokeConfirm(inv) {
       h('button', {
         type: 'button', class: 'btn btn-danger', id: 'inv-' + inv.id + '-revoke-yes',
         onclick: (e) => revokeInvitation(inv, e.currentTarget),
-      }, 'Revoke invitation'),
+      }, 'Revoke invitation', whom(' to ' + inv.email)),
       h('button', {
         type: 'button', class: 'btn btn-link', id: 'inv-' + inv.id + '-revoke-no', onclick: cancel,
-      }, 'Keep it')));
+      }, 'Keep it', whom(' (the invitation to ' + inv.email + ')'))));
 }
 
 // Resend and Revoke for a pending invitation (empty when it is not pending).
@@ -768,7 +777,7 @@ function invitationButtons(inv, who) {
     canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
       onclick: (e) => resendInvitation(inv, e.currentTarget),
-    }, 'Resend', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })) : null,
+    }, 'Resend', whom(' invitation to ' + who)) : null,
     h('button', {
       type: 'button', class: 'btn btn-link btn-small', id: 'inv-' + inv.id + '-revoke',
       onclick: () => {
@@ -776,7 +785,7 @@ function invitationButtons(inv, who) {
         renderClient();
         $('inv-' + inv.id + '-revoke-no')?.focus();
       },
-    }, 'Revoke', h('span', { class: 'visually-hidden', text: ' invitation to ' + who })),
+    }, 'Revoke', whom(' invitation to ' + who)),
   ];
 }
 
@@ -843,7 +852,7 @@ function representativeItem(rep) {
         }, 'Remove ' + name),
         h('button', {
           type: 'button', class: 'btn btn-link', id: 'rep-' + rep.id + '-remove-no', onclick: cancel,
-        }, 'Keep')));
+        }, 'Keep', whom(' ' + name + ' as a representative'))));
   }
   if (!actions) {
     actions = h('div', { class: 'actions' },
@@ -851,7 +860,7 @@ function representativeItem(rep) {
       canReinvite ? h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: 'rep-' + rep.id + '-reinvite',
         onclick: (e) => reinviteRepresentative(rep, e.currentTarget),
-      }, rep.portal_status === 'not_invited' ? 'Invite' : 'Reinvite', h('span', { class: 'visually-hidden', text: ' ' + name })) : null,
+      }, rep.portal_status === 'not_invited' ? 'Invite' : 'Reinvite', whom(' ' + name)) : null,
       h('button', {
         type: 'button', class: 'btn btn-link btn-small push-end', id: 'rep-' + rep.id + '-remove',
         onclick: () => {
@@ -859,7 +868,7 @@ function representativeItem(rep) {
           renderClient();
           $('rep-' + rep.id + '-remove-no')?.focus();
         },
-      }, 'Remove representative', h('span', { class: 'visually-hidden', text: ' ' + name })));
+      }, 'Remove representative', whom(' ' + name)));
   }
   return h('li', { class: 'rep-item', 'data-representative-id': rep.id },
     h('div', { class: 'rep-head' },
@@ -924,7 +933,7 @@ function editOpener(id, key, draft, words, name) {
       renderClient();
       $(id + '-form')?.querySelector('input')?.focus();
     },
-  }, words, h('span', { class: 'visually-hidden', text: ' of ' + name }));
+  }, words, whom(' of ' + name));
 }
 
 function repEmailForm(rep, name) {
@@ -944,8 +953,9 @@ function repEmailForm(rep, name) {
       h('input', { id: id + '-input', name: 'email', type: 'email', autocomplete: 'off', spellcheck: 'false', value: draft.email })),
     offered ? withholdChoice(id + '-withhold', draft.withhold, name) : null,
     h('div', { class: 'actions' },
-      h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save email'),
-      h('button', { type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel', onclick: cancel }, 'Cancel')));
+      h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save email', whom(' of ' + name)),
+      h('button', { type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel', onclick: cancel },
+        'Cancel', whom(' changing the email of ' + name))));
   const withholdBox = () => form.querySelector('input[name="withhold_notice"]');
   form.addEventListener('input', () => {
     state.emailDraft = { id: rep.id, email: form.elements.email.value, withhold: !!withholdBox()?.checked };
@@ -1021,10 +1031,10 @@ function accessForm(rep, name) {
         h('label', { for: id + '-ends', class: 'field-label', text: 'Access ends (optional, last day)' }),
         h('input', { id: id + '-ends', name: 'ends_at', type: 'date', value: shown.ends_at || '' }))),
     h('div', { class: 'actions' },
-      h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save access'),
+      h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-save' }, 'Save access', whom(' of ' + name)),
       h('button', {
         type: 'button', class: 'btn btn-link btn-small', id: id + '-cancel', onclick: cancel,
-      }, 'Cancel')));
+      }, 'Cancel', whom(' changing the access of ' + name))));
   form.addEventListener('input', () => { state.accessDraft = { id: rep.id, ...accessBody(form) }; });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -1124,10 +1134,11 @@ function disableConfirm(acct) {
       h('button', {
         type: 'button', class: 'btn btn-danger', id: id + '-disable-yes',
         onclick: (e) => disableAccount(acct, e.currentTarget),
-      }, sharedLogin(acct) ? 'Turn off for this client' : 'Turn off account'),
+      }, sharedLogin(acct) ? 'Turn off for this client' : 'Turn off account',
+        whom(sharedLogin(acct) ? ' (' + acct.username + ')' : ' ' + acct.username + ' now')),
       h('button', {
         type: 'button', class: 'btn btn-link', id: id + '-disable-no', onclick: cancel,
-      }, 'Keep it')));
+      }, 'Keep it', whom(' (the account ' + acct.username + ')'))));
 }
 
 // Where a reset email for the account goes: the address the page already shows (the
@@ -1151,10 +1162,10 @@ function resetConfirm(acct) {
         type: 'button', class: 'btn btn-primary', id: id + '-reset-yes',
         'aria-describedby': id + '-reset-question',
         onclick: (e) => resetPassword(acct, to, e.currentTarget),
-      }, 'Send reset email'),
+      }, 'Send reset email', whom(' for ' + acct.username)),
       h('button', {
         type: 'button', class: 'btn btn-link', id: id + '-reset-no', onclick: cancel,
-      }, 'Cancel')));
+      }, 'Cancel', whom(' the password reset of ' + acct.username))));
 }
 
 function accountActions(acct) {
@@ -1171,11 +1182,11 @@ function accountActions(acct) {
         renderClient();
         $(id + '-reason')?.focus();
       },
-    }, 'Turn off account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }))
+    }, 'Turn off account', whom(' ' + acct.username))
     : h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-enable',
       onclick: (e) => enableAccount(acct, e.currentTarget),
-    }, 'Turn on account', h('span', { class: 'visually-hidden', text: ' ' + acct.username }));
+    }, 'Turn on account', whom(' ' + acct.username));
   const reset = acct.status === 'active'
     ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: id + '-reset',
@@ -1184,7 +1195,7 @@ function accountActions(acct) {
         renderClient();
         $(id + '-reset-yes')?.focus();
       },
-    }, 'Reset password', h('span', { class: 'visually-hidden', text: ' ' + acct.username }))
+    }, 'Reset password', whom(' ' + acct.username))
     : null;
   return h('div', { class: 'actions' }, reset, button);
 }
@@ -1242,11 +1253,11 @@ function reviewSection(acct) {
       }),
       error,
       h('div', { class: 'actions' },
-        h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-keep-yes' }, 'Keep access'),
+        h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: id + '-keep-yes' }, 'Keep access', whom(' of ' + who + ' with this reason')),
         h('button', {
           type: 'button', class: 'btn btn-link btn-small', id: id + '-keep-no',
           onclick: () => reviewStep(acct, null, id + '-keep'),
-        }, 'Cancel')));
+        }, 'Cancel', whom(' keeping the access of ' + who))));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const note = (state.reviewNote || '').trim();
@@ -1271,11 +1282,11 @@ function reviewSection(acct) {
         h('button', {
           type: 'button', class: 'btn btn-danger btn-small', id: id + '-end-yes',
           onclick: (e) => reviewAccess(acct, 'end', null, e.currentTarget, who),
-        }, 'End access'),
+        }, 'End access', whom(' of ' + who + ' now')),
         h('button', {
           type: 'button', class: 'btn btn-link btn-small', id: id + '-end-no',
           onclick: () => reviewStep(acct, null, id + '-end'),
-        }, 'Cancel')));
+        }, 'Cancel', whom(' ending the access of ' + who))));
   }
   return h('div', { class: 'review-due' },
     h('p', { text: state.view.minor
@@ -1286,11 +1297,11 @@ function reviewSection(acct) {
       h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: id + '-keep',
         onclick: () => { state.reviewNote = ''; reviewStep(acct, 'keep:' + acct.id, id + '-note'); },
-      }, 'Keep access', h('span', { class: 'visually-hidden', text: ' of ' + who })),
+      }, 'Keep access', whom(' of ' + who)),
       h('button', {
         type: 'button', class: 'btn btn-secondary btn-small', id: id + '-end',
         onclick: () => reviewStep(acct, 'end:' + acct.id, id + '-end-no'),
-      }, 'End access', h('span', { class: 'visually-hidden', text: ' of ' + who }))));
+      }, 'End access', whom(' of ' + who))));
 }
 
 async function reviewAccess(acct, decision, note, button, who) {
@@ -1328,7 +1339,7 @@ function focusFirst(...ids) {
   if (document.activeElement && document.activeElement !== document.body) return;
   for (const id of ids) {
     const el = $(id);
-    if (!el || el.disabled || !el.getClientRects().length) continue;
+    if (!el || el.disabled || blocked(el) || !el.getClientRects().length) continue;
     el.focus();
     if (document.activeElement === el) return;
   }
@@ -1529,6 +1540,11 @@ function initClientActions() {
   // invite client / reinvite client
   $('invite-client').addEventListener('click', async (e) => {
     const button = e.currentTarget;
+    if (blocked(button)) {
+      // nothing is sent: the reason stays shown next to it, and is said again
+      announce($('invite-client-hint').textContent);
+      return;
+    }
     setFieldError('invite-client-error', '');
     if (!state.view) return;
     await busy(button, async () => {
@@ -1536,8 +1552,8 @@ function initClientActions() {
         await api('POST', 'clients/' + state.clientId + '/invitations');
         await refreshClient();
         announce('Invitation to ' + (state.view?.email || 'the client') + ' queued. It will show as sent in a moment.');
-        // the button may now be disabled; keep keyboard users in the same place
-        if (button.disabled) $('client-invitations').querySelector('button')?.focus();
+        // the button may now be blocked; take keyboard users to the new invitation
+        if (blocked(button)) $('client-invitations').querySelector('button')?.focus();
       } catch (err) {
         const text = errorText(err);
         if (err.field === 'email' || err.code === 'no_email') {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { startFakeServer } from './lib/fake-server.js';
 import {
   launch, watchedPage, assertNoProblems, checkA11y, assertNoHorizontalScroll, DESKTOP, PHONE,
+  assertBlocked, INVITE_REPRESENTATIVE, CHANGE_CLIENT_EMAIL,
 } from './lib/browser.js';
 
 let browser;
@@ -61,6 +62,42 @@ async function press(page, key, id) {
   assert.equal(await focused(page), id, `after ${key}: focus`);
 }
 
+// The contrast of a button as drawn: a screenshot of it, its commonest colour taken as the
+// background and the pixel farthest from that as the text (solid in the letters' stems).
+async function drawnContrast(page, button) {
+  const png = await button.screenshot({ animations: 'disabled' });
+  const blank = await browser.newPage();
+  const pixels = await blank.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    [c.width, c.height] = [img.width, img.height];
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    return Array.from(ctx.getImageData(0, 0, img.width, img.height).data);
+  }, png.toString('base64'));
+  await blank.close();
+  const lum = (c) => {
+    const l = c.map((v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+  };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const counts = new Map();
+  for (let i = 0; i < pixels.length; i += 4) {
+    const k = pixels.slice(i, i + 3).join();
+    counts.set(k, (counts.get(k) || 0) + 1);
+  }
+  const background = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0].split(',').map(Number);
+  let text = background, best = 1;
+  for (const k of counts.keys()) {
+    const c = k.split(',').map(Number);
+    const r = ratio(c, background);
+    if (r > best) [text, best] = [c, r];
+  }
+  return { background, text, ratio: best };
+}
+
 describe('accessibility', () => {
   test('staff pages: axe clean in their main states (client page, lists, forms with errors, confirmations)', async () => {
     const srv = await server();
@@ -73,7 +110,7 @@ describe('accessibility', () => {
     await page.locator('#client-panel:not([hidden]):not([aria-busy])').waitFor();
     await checkA11y(page, 'staff: client shown');
     await page.getByRole('button', { name: 'invite client representative' }).click();
-    await page.getByRole('button', { name: 'invite', exact: true }).click();
+    await page.getByRole('button', { name: INVITE_REPRESENTATIVE }).click();
     await page.locator('#rep-email[aria-invalid="true"]').waitFor();
     await checkA11y(page, 'staff: representative form with errors');
     await page.getByRole('combobox', { name: 'Client' }).fill('Smi');   // the bulk search's clients
@@ -120,6 +157,23 @@ describe('accessibility', () => {
       }
       await checkA11y(page, 'recipient, brand ' + brand);
       assertNoProblems(page);
+      await page.context().close();
+    });
+  }
+
+  // Under the pointer the main button changes colour, away from its text: the drawn pixels
+  // (whatever CSS does it, a filter included) keep 4.5:1 for white and for black text.
+  for (const brand of ['#2f5d62', '#7c7c7c', '#7a7a7a', '#767676', '#ffe066', '#ffffff', '#000000']) {
+    test(`recipient page in brand colour ${brand}: the main button under the pointer keeps 4.5:1`, async () => {
+      const srv = await server({ brandColor: brand });
+      const page = await openLink(srv, await invite(srv, 10));
+      const button = page.locator('#accept-button');
+      await button.waitFor();
+      const idle = await drawnContrast(page, button);
+      await button.hover();
+      const hovered = await drawnContrast(page, button);
+      assert.notEqual(hovered.background.join(), idle.background.join(), `${brand}: the hover shows`);
+      assert.ok(hovered.ratio >= 4.5, `${brand} under the pointer: text ${hovered.text} on ${hovered.background}, ${hovered.ratio.toFixed(2)}:1`);
       await page.context().close();
     });
   }
@@ -205,6 +259,98 @@ describe('accessibility', () => {
     await press(page, 'Enter', 'bulk-confirm-yes');
     await press(page, 'Escape', 'bulk-invite');
     assert.equal(await page.locator('#bulk-confirm').isHidden(), true, 'the question is closed');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  // A button that cannot be used now (issue 11) is aria-disabled, not disabled: Tab still
+  // reaches it, its reason is read with it, and pressing it sends nothing.
+  test('keyboard only, staff: "invite client" and "Invite selected" that cannot be used are reached by Tab, say why, send nothing', async () => {
+    const srv = await server();
+    const page = await staffPage(srv);
+    await page.getByRole('combobox', { name: 'Client' }).fill('Carla');   // no email on file
+    await page.getByRole('option', { name: /Smithers, Carla/ }).click();
+    await page.locator('#client-panel:not([hidden]):not([aria-busy])').waitFor();
+    await page.focus('#client-email');
+    await page.keyboard.press('Tab');                                       // "change"
+    assert.match(await page.evaluate(() => document.activeElement.textContent.replace(/\s+/g, ' ')), /^change email of Carla Smithers$/);
+    await press(page, 'Tab', 'invite-client');
+    const invite = page.locator('#invite-client');
+    const before = srv.requests.filter((r) => r.method !== 'GET').length;
+    await assertBlocked(page, invite, /^Add the client’s email address above to invite them\.$/, 'invite without an email');
+    await status(page).filter({ hasText: 'Add the client’s email address above to invite them.' }).waitFor();
+    assert.equal(srv.requests.filter((r) => r.method !== 'GET').length, before, 'the server got no request');
+    assert.equal(await invite.evaluate((el) => el === document.activeElement), true, 'focus stays on it');
+    await checkA11y(page, 'staff: invite that cannot be used');
+
+    // "Invite selected" with nothing ticked
+    await page.getByRole('combobox', { name: 'Client' }).fill('Smi');
+    await page.getByRole('option', { name: /Smith, Ann/ }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Select clients without a portal account' }).click();
+    await page.locator('#bulk-form:not([hidden])').waitFor();
+    await page.getByRole('button', { name: 'Select none' }).click();
+    await page.focus('#bulk-none');
+    for (let i = 0; i < 20 && await focused(page) !== 'bulk-invite'; i += 1) await page.keyboard.press('Tab');
+    assert.equal(await focused(page), 'bulk-invite', 'Tab reaches "Invite selected"');
+    const sent = srv.requests.filter((r) => r.method !== 'GET').length;
+    await assertBlocked(page, page.locator('#bulk-invite'), /0 clients selected\. Tick at least one to invite\./, 'Invite selected, nothing ticked');
+    assert.equal(await page.locator('#bulk-confirm').isHidden(), true, 'no question asked');
+    assert.equal(srv.requests.filter((r) => r.method !== 'GET').length, sent, 'the server got no request');
+    await checkA11y(page, 'staff: bulk invite that cannot be used');
+    await page.getByRole('button', { name: 'Select all' }).click();
+    assert.equal(await page.locator('#bulk-invite').getAttribute('aria-disabled'), null, 'ticked: it can be used');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  // Out of context (a screen reader's list of buttons) every button of a client's page says
+  // what it does and to whom; the visible words start its name (what voice control users say).
+  test('staff: every button on a busy client page has a name that says what and whom, starting with its visible words', async () => {
+    const srv = await server();
+    const rep = await srv.staffRequest('POST', 'clients/2/representatives', { email: 'rita@example.org', first_name: 'Rita', last_name: 'Rey' });
+    assert.equal(rep.status, 201, JSON.stringify(rep.body));
+    await invite(srv, 2);
+    srv.accounts.set('ann.smith', { password: 'x', client_id: 2, representative_id: null, active: true });
+    const page = await staffPage(srv);
+    await page.getByRole('combobox', { name: 'Client' }).fill('Ann');
+    await page.getByRole('option', { name: /Smith, Ann/ }).click();
+    await page.locator('#client-panel:not([hidden]):not([aria-busy])').waitFor();
+    await page.locator('#client-invitations .inv-item').first().waitFor();
+    const BARE = /^(change|invite|reinvite|resend|revoke|remove|cancel|keep|keep it|save|save email|save access|turn off account|turn on account|reset password|send reset email|keep access|end access|revoke invitation|invite client|record client declined)$/i;
+    const names = async (where) => {
+      const buttons = await page.locator('#client-panel button:visible').all();
+      const out = [];
+      for (const b of buttons) {
+        const visible = (await b.innerText()).replace(/\s+/g, ' ').trim();
+        const snap = await b.ariaSnapshot();
+        const name = (/button "(.*)"/.exec(snap) || [])[1] || '';
+        out.push(name);
+        assert.doesNotMatch(name, BARE, `${where}: "${name}" says only what, not whom`);
+        assert.ok(name.toLowerCase().startsWith(visible.toLowerCase()), `${where}: "${name}" starts with its visible words "${visible}"`);
+      }
+      return out;
+    };
+    const hasName = (list, want) => assert.ok(list.includes(want), `"${want}" among ${JSON.stringify(list)}`);
+    const shown = await names('client page');
+    for (const want of ['change email of Ann Smith', 'invite client Ann Smith', 'Resend invitation to Ann Smith', 'Revoke invitation to Ann Smith',
+      'Change email of Rita Rey', 'Remove representative Rita Rey', 'Turn off account ann.smith']) {
+      assert.ok(shown.includes(want), `"${want}" among ${JSON.stringify(shown)}`);
+    }
+    await page.getByRole('button', { name: 'Revoke invitation to Ann Smith' }).click();
+    hasName(await names('revoke question'), 'Revoke invitation to ann@example.org');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Remove representative Rita Rey' }).click();
+    hasName(await names('remove question'), 'Keep Rita Rey as a representative');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Turn off account ann.smith' }).click();
+    hasName(await names('turn-off question'), 'Keep it (the account ann.smith)');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    hasName(await names('representative form'), 'invite this representative of Ann Smith');
+    await page.getByRole('button', { name: /^Cancel inviting a representative$/ }).click();
+    await page.getByRole('button', { name: 'Change email of Rita Rey' }).click();
+    hasName(await names('representative email form'), 'Cancel changing the email of Rita Rey');
     assertNoProblems(page);
     await page.context().close();
   });

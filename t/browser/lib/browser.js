@@ -39,6 +39,9 @@ export async function watchedPage(context) {
     if (/Content Security Policy|Refused to/i.test(t)) problems.push('CSP: ' + t);
   });
   page.problems = problems;
+  // every state-changing request the page makes (what a blocked button must not send)
+  page.sent = [];
+  page.on('request', (r) => { if (r.method() !== 'GET') page.sent.push(r.method() + ' ' + new URL(r.url()).pathname); });
   return page;
 }
 
@@ -87,4 +90,44 @@ export async function assertNoHorizontalScroll(page) {
     scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,
   }));
   assert.ok(scroll <= client + 1, `page scrolls sideways (${scroll} > ${client})`);
+}
+
+// The staff page's buttons, by role and the name that says what and whom (issue 11).
+export const INVITE_CLIENT = /^invite client(?! representative)/;
+export const INVITE_OR_REINVITE_CLIENT = /^(re)?invite client(?! representative)/;
+export const CHANGE_CLIENT_EMAIL = /^change email of /;
+export const INVITE_REPRESENTATIVE = /^invite this representative of /;
+
+// The visible text of what an element's aria-describedby names.
+export function describedText(locator) {
+  return locator.evaluate((el) => (el.getAttribute('aria-describedby') || '').split(/\s+/)
+    .map((id) => document.getElementById(id)).filter((e) => e && e.checkVisibility())
+    .map((e) => e.textContent).join(' '));
+}
+
+// A button that cannot be used now (issue 11): aria-disabled="true" but not disabled (it
+// stays in the tab order), its visible reason (matching `reason`) tied to it by
+// aria-describedby; a click, Enter and Space on it send no request and keep the reason.
+export async function assertBlocked(page, button, reason, what) {
+  await button.waitFor();
+  assert.equal(await button.getAttribute('aria-disabled'), 'true', what + ': aria-disabled="true"');
+  assert.equal(await button.evaluate((el) => el.disabled), false, what + ': not disabled, keyboard users reach it');
+  assert.match(await describedText(button), reason, what + ': its reason, shown, is its description');
+  const before = page.sent.length;
+  await button.click({ force: true });
+  await button.focus();
+  assert.equal(await button.evaluate((el) => el === document.activeElement), true, what + ': takes focus');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(300);
+  assert.deepEqual(page.sent.slice(before), [], what + ': a click, Enter and Space sent no request');
+  assert.match(await describedText(button), reason, what + ': the reason is still shown');
+}
+
+// Wait until a blocked button can be used again.
+export function waitUnblocked(page, selector, timeout = 10000) {
+  return page.waitForFunction((sel) => {
+    const el = document.querySelector(sel);
+    return el && !el.disabled && el.getAttribute('aria-disabled') !== 'true';
+  }, selector, { timeout });
 }
