@@ -62,8 +62,9 @@ async function press(page, key, id) {
   assert.equal(await focused(page), id, `after ${key}: focus`);
 }
 
-// The contrast of a button as drawn: a screenshot of it, its commonest colour taken as the
-// background and the pixel farthest from that as the text (solid in the letters' stems).
+// The contrast of a button as drawn: a screenshot of it less its rounded corners (the page
+// shows there), its commonest colour taken as the background and the pixel farthest from
+// that as the text (solid in the letters' stems).
 async function drawnContrast(page, button) {
   const png = await button.screenshot({ animations: 'disabled' });
   const blank = await browser.newPage();
@@ -75,7 +76,8 @@ async function drawnContrast(page, button) {
     [c.width, c.height] = [img.width, img.height];
     const ctx = c.getContext('2d');
     ctx.drawImage(img, 0, 0);
-    return Array.from(ctx.getImageData(0, 0, img.width, img.height).data);
+    const inset = 8;
+    return Array.from(ctx.getImageData(inset, inset, img.width - 2 * inset, img.height - 2 * inset).data);
   }, png.toString('base64'));
   await blank.close();
   const lum = (c) => {
