@@ -27,8 +27,14 @@ apr_status_t pm_api_paging_init(void);
  * fields[0..n): PM_NEXT, or 400 invalid_cursor with `message`. */
 int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n,
                        const char *message);
-/* Reads a page's `limit` (NULL: dflt) into *out: PM_NEXT, or 400 bad parameter
- * "limit must be a whole number from 1 to max." */
+/* The query of a list that takes only its page link: { "cursor", NULL }. */
+extern const char *const pm_api_cursor_keys[];
+/* Reads a count parameter `name` (NULL text: dflt) into *out, by the API's id rule
+ * (pm_http_parse_id) and at most max: PM_NEXT, or 400 invalid_parameter
+ * "name must be a whole number from 1 to max." */
+int pm_api_read_count(pm_req *q, const char *name, const char *text, int dflt, int max,
+                      int *out);
+/* A page's `limit`: pm_api_read_count named limit. */
 int pm_api_read_limit(pm_req *q, const char *limit, int dflt, int max, int *out);
 /* Sets doc's "next_cursor": sealed from columns cols[0..n) (n <= PM_PAGE_MAX_FIELDS)
  * of row limit - 1 when rows holds more than limit rows, else null. */

@@ -51,15 +51,25 @@ static int stored_logo_usable(pm_req *q, json_t *v)
     return pm_setting_problem(q->r->pool, pm_setting_find("logo"), v, 0) == NULL;
 }
 
-/* ?include=definitions: every setting's definition, as the pages check values with. */
-static int wants_definitions(pm_req *q)
-{
-    apr_table_t *args = NULL;
-    const char *include;
+static const char *const settings_keys[] = { "include", NULL };
 
-    ap_args_to_table(q->r, &args);
-    include = args ? apr_table_get(args, "include") : NULL;
-    return include && strcmp(include, "definitions") == 0;
+/* ?include=definitions: every setting's definition, as the pages check values with
+ * (*with 1); PM_NEXT, or 400 for any other query. */
+static int read_settings_query(pm_req *q, int *with)
+{
+    apr_table_t *args;
+    const char *include;
+    int rc;
+
+    if ((rc = pm_http_read_query(q, settings_keys, &args)) != PM_NEXT) {
+        return rc;
+    }
+    include = apr_table_get(args, "include");
+    if (include && strcmp(include, "definitions") != 0) {
+        return pm_http_bad_parameter(q, "include", "include takes only definitions.");
+    }
+    *with = include != NULL;
+    return PM_NEXT;
 }
 
 static json_t *definitions(pm_req *q, const pm_settings *st)
@@ -127,9 +137,13 @@ static int settings_document(pm_req *q, int with_definitions, json_t **out)
 int pm_api_admin_settings_get(pm_req *q)
 {
     json_t *doc;
-    int rc = settings_document(q, wants_definitions(q), &doc);
+    int with = 0, rc;
 
-    return rc == PM_NEXT ? pm_http_send_json(q, HTTP_OK, doc) : rc;
+    if ((rc = read_settings_query(q, &with)) != PM_NEXT
+        || (rc = settings_document(q, with, &doc)) != PM_NEXT) {
+        return rc;
+    }
+    return pm_http_send_json(q, HTTP_OK, doc);
 }
 
 /* ---- PUT /admin/settings ------------------------------------------------------------ */
@@ -484,16 +498,21 @@ static int parse_audit_range(pm_req *q, apr_table_t *args, audit_query *aq)
     return PM_NEXT;
 }
 
+static const char *const audit_keys[] = {
+    "client_id", "username", "action", "result", "from", "to", "limit", "cursor", "format", NULL
+};
+
 static int parse_audit_query(pm_req *q, audit_query *aq)
 {
-    apr_table_t *args = NULL;
+    apr_table_t *args;
     const char *cursor, *format;
-    long long id;
-    char *end;
     int rc;
 
-    ap_args_to_table(q->r, &args);
-    aq->client_id = apr_table_get(args, "client_id");
+    if ((rc = pm_http_read_query(q, audit_keys, &args)) != PM_NEXT
+        || (rc = pm_http_query_id(q, args, "client_id", "client_id must be a client number.",
+                                  &aq->client_id)) != PM_NEXT) {
+        return rc;
+    }
     aq->username = apr_table_get(args, "username");
     aq->action = apr_table_get(args, "action");
     aq->result = apr_table_get(args, "result");
@@ -501,12 +520,6 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
     format = apr_table_get(args, "format");
     aq->before = "9223372036854775807";
     aq->first_id = aq->end_id = NULL;
-    if (aq->client_id) {
-        id = strtoll(aq->client_id, &end, 10);
-        if (*aq->client_id == '\0' || *end != '\0' || id <= 0) {
-            return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
-        }
-    }
     if (aq->result && !audit_result_word(aq->result)) {
         return pm_http_bad_parameter(q, "result", "result must be a word such as ok or denied.");
     }

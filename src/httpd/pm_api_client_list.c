@@ -11,7 +11,6 @@
 #include "pm_text.h"
 
 #include "http_protocol.h"
-#include "util_script.h"
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT     100
@@ -130,25 +129,21 @@ static int check_list_query(pm_req *q, const char *qs, const char *limit, const 
 /* GET /clients?limit=&cursor= — the whole list a page at a time. The search text
  * never rides in a URL (access logs, proxies and browser history keep URLs): a
  * `q` here is refused and POST /clients/search takes it in its body. */
+/* q only to say where it belongs */
+static const char *const list_keys[] = { "limit", "cursor", "q", NULL };
+
 static int parse_list_url(pm_req *q, list_query *lq)
 {
-    apr_table_t *args = NULL;
-    const apr_array_header_t *arr;
-    int i;
+    apr_table_t *args;
+    int rc;
 
-    ap_args_to_table(q->r, &args);
-    arr = apr_table_elts(args);
-    for (i = 0; i < arr->nelts; i++) {
-        const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
-        if (strcmp(key, "q") == 0) {
-            return pm_http_bad_parameter(q, "q", "Send the search text in the body of "
-                                      "POST /clients/search: client names must not appear in "
-                                      "URLs or access logs.");
-        }
-        if (strcmp(key, "limit") && strcmp(key, "cursor")) {
-            return pm_http_bad_parameter(q, key, apr_psprintf(q->r->pool, "Unknown parameter '%s'.",
-                                                           key));
-        }
+    if ((rc = pm_http_read_query(q, list_keys, &args)) != PM_NEXT) {
+        return rc;
+    }
+    if (apr_table_get(args, "q") != NULL) {
+        return pm_http_bad_parameter(q, "q", "Send the search text in the body of "
+                                     "POST /clients/search: client names must not appear in "
+                                     "URLs or access logs.");
     }
     return check_list_query(q, NULL, apr_table_get(args, "limit"), apr_table_get(args, "cursor"),
                             lq);

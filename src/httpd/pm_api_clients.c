@@ -16,7 +16,6 @@
 #include "pm_token.h"
 
 #include "http_protocol.h"
-#include "util_script.h"
 
 APLOG_USE_MODULE(portal_manager);
 
@@ -493,14 +492,14 @@ int pm_api_client_set_preferences(pm_req *q)
 int pm_api_client_audit(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    apr_table_t *args = NULL;
+    apr_table_t *args;
     const char *before = "9223372036854775807";
     const pm_row *client;
     apr_array_header_t *rows;
     int rc;
 
-    ap_args_to_table(q->r, &args);
-    if ((rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &before, 1,
+    if ((rc = pm_http_read_query(q, pm_api_cursor_keys, &args)) != PM_NEXT
+        || (rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &before, 1,
                                  "This page link is not valid any more; start again.")) != PM_NEXT
         || (rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
         return rc;

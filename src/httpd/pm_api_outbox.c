@@ -10,7 +10,6 @@
 #include "pm_text.h"
 
 #include "http_protocol.h"
-#include "util_script.h"
 
 APLOG_USE_MODULE(portal_manager);
 
@@ -102,33 +101,25 @@ typedef struct {
     int limit;                /* rows a page shows (limit=, at most OUTBOX_PAGE) */
 } outbox_query;
 
-/* NULL or a positive row number */
-static int is_row_number(const char *s)
-{
-    char *end;
-
-    return s == NULL || (*s != '\0' && strtoll(s, &end, 10) > 0 && *end == '\0');
-}
+static const char *const outbox_keys[] = { "status", "client_id", "id", "limit", "cursor", NULL };
 
 static int parse_outbox_query(pm_req *q, outbox_query *oq)
 {
-    apr_table_t *args = NULL;
+    apr_table_t *args;
     int rc;
 
-    ap_args_to_table(q->r, &args);
+    if ((rc = pm_http_read_query(q, outbox_keys, &args)) != PM_NEXT
+        || (rc = pm_http_query_id(q, args, "client_id", "client_id must be a client number.",
+                                  &oq->client_id)) != PM_NEXT
+        || (rc = pm_http_query_id(q, args, "id", "id must be an email's number.", &oq->id))
+           != PM_NEXT) {
+        return rc;
+    }
     oq->status = apr_table_get(args, "status");
-    oq->client_id = apr_table_get(args, "client_id");
-    oq->id = apr_table_get(args, "id");
     oq->before = "9223372036854775807";
     if (oq->status && !known_outbox_status(oq->status)) {
         return pm_http_bad_parameter(q, "status", "status must be queued, sending, retrying, "
                                      "sent, failed or cancelled.");
-    }
-    if (!is_row_number(oq->client_id)) {
-        return pm_http_bad_parameter(q, "client_id", "client_id must be a client number.");
-    }
-    if (!is_row_number(oq->id)) {
-        return pm_http_bad_parameter(q, "id", "id must be an email's number.");
     }
     if ((rc = pm_api_read_limit(q, apr_table_get(args, "limit"), OUTBOX_PAGE, OUTBOX_PAGE,
                                 &oq->limit)) != PM_NEXT) {
@@ -288,6 +279,8 @@ int pm_api_admin_outbox(pm_req *q)
 
 /* ---- POST /admin/outbox/{id}/retry, /admin/outbox/{id}/cancel --------------------------- */
 
+static const char *const no_fields[] = { NULL };
+
 /* One outbox row changed by `stmt` (whose conditions say which statuses allow it):
  * 200 with the row as it is now, 404 for no such row or one of a client the
  * champion may not view (the same answer), 409 when its status (read after the
@@ -302,8 +295,11 @@ static int change_outbox_row(pm_req *q, pm_sql_id stmt, const char *action,
     apr_array_header_t *rows;
     long long client_id;
     json_t *detail;
-    int changed = 0;
+    int changed = 0, rc;
 
+    if ((rc = pm_http_check_fields(q, no_fields)) != PM_NEXT) {
+        return rc;
+    }
     /* whether it may be seen, and what it was for the audit row (the change below
      * still decides by its WHERE) */
     if (pm_db_begin(q->db) != APR_SUCCESS
@@ -368,15 +364,15 @@ int pm_api_admin_outbox_cancel(pm_req *q)
 int pm_api_client_emails(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    apr_table_t *args = NULL;
+    apr_table_t *args;
     outbox_query oq = { NULL, NULL, NULL, "9223372036854775807", OUTBOX_PAGE };
     apr_array_header_t *rows;
     const pm_row *client;
     json_t *doc;
     int rc;
 
-    ap_args_to_table(q->r, &args);
-    if ((rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &oq.before, 1,
+    if ((rc = pm_http_read_query(q, pm_api_cursor_keys, &args)) != PM_NEXT
+        || (rc = pm_api_read_cursor(q, apr_table_get(args, "cursor"), &oq.before, 1,
                                  "This page link is not valid any more; start again.")) != PM_NEXT
         || (rc = pm_api_load_visible_client(q, "client.emails_view", &client)) != PM_NEXT) {
         return rc;

@@ -6,7 +6,6 @@
 #include "pm_date.h"
 #include "pm_locale.h"
 
-#include "util_script.h"
 
 APLOG_USE_MODULE(portal_manager);
 
@@ -38,25 +37,6 @@ static const char *const funnel_names[] = {
     "waiting", "locked", "ended", NULL
 };
 static const char *const delivery_names[] = { "sent", "retried", "failed", NULL };
-
-/* ?name=N: a whole number from 1 to max (absent: dflt); else 400 naming the field. */
-static int read_count(pm_req *q, apr_table_t *args, const char *name, int dflt, int max,
-                      int *out)
-{
-    const char *v = args ? apr_table_get(args, name) : NULL;
-    apr_size_t len = v ? strlen(v) : 0;
-
-    *out = dflt;
-    if (v == NULL) {
-        return PM_NEXT;
-    }
-    if (len == 0 || len > 3 || strspn(v, "0123456789") != len || atoi(v) < 1 || atoi(v) > max) {
-        return pm_http_bad_parameter(q, name, apr_psprintf(q->r->pool, "%s must be a whole "
-                                                           "number from 1 to %d.", name, max));
-    }
-    *out = atoi(v);
-    return PM_NEXT;
-}
 
 static void buckets_alloc(apr_pool_t *p, ov_buckets *b, int n)
 {
@@ -188,19 +168,23 @@ static int count_activity(pm_req *q, ov_buckets *months, ov_buckets *days)
     return PM_NEXT;
 }
 
+static const char *const overview_keys[] = { "months", "days", NULL };
+
 int pm_api_admin_overview(pm_req *q)
 {
     apr_pool_t *p = q->r->pool;
-    apr_table_t *args = NULL;
+    apr_table_t *args;
     const char *today, *zone;
     ov_buckets months, days;
     int n_months, n_days, rc;
     pm_settings st;
     json_t *doc;
 
-    ap_args_to_table(q->r, &args);
-    if ((rc = read_count(q, args, "months", MONTHS_DEFAULT, MONTHS_MAX, &n_months)) != PM_NEXT
-        || (rc = read_count(q, args, "days", DAYS_DEFAULT, DAYS_MAX, &n_days)) != PM_NEXT
+    if ((rc = pm_http_read_query(q, overview_keys, &args)) != PM_NEXT
+        || (rc = pm_api_read_count(q, "months", apr_table_get(args, "months"), MONTHS_DEFAULT,
+                                   MONTHS_MAX, &n_months)) != PM_NEXT
+        || (rc = pm_api_read_count(q, "days", apr_table_get(args, "days"), DAYS_DEFAULT,
+                                   DAYS_MAX, &n_days)) != PM_NEXT
         || (rc = pm_api_load_settings(q, &st)) != PM_NEXT) {
         return rc;
     }

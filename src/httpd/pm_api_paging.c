@@ -1,6 +1,7 @@
 /* pm_api_paging.c — keyset paging as the staff API's lists share it: the key that
- * seals page cursors (made at startup), a page link's cursor read back, and the
- * end of a page with the cursor of the next one. */
+ * seals page cursors (made at startup), a page link's cursor and its limit (or any
+ * count: the id rule, bounded) read back, and the end of a page with the cursor of
+ * the next one. */
 #include "pm_api.h"
 #include "pm_cursor.h"
 #include "pm_store.h"
@@ -25,22 +26,28 @@ int pm_api_read_cursor(pm_req *q, const char *cursor, const char **fields, int n
     return PM_NEXT;
 }
 
-int pm_api_read_limit(pm_req *q, const char *limit, int dflt, int max, int *out)
+const char *const pm_api_cursor_keys[] = { "cursor", NULL };
+
+int pm_api_read_count(pm_req *q, const char *name, const char *text, int dflt, int max,
+                      int *out)
 {
-    char *end;
-    long v;
+    long long v;
 
     *out = dflt;
-    if (limit == NULL) {
+    if (text == NULL) {
         return PM_NEXT;
     }
-    v = strtol(limit, &end, 10);
-    if (*limit == '\0' || *end != '\0' || v < 1 || v > max) {
-        return pm_http_bad_parameter(q, "limit", apr_psprintf(q->r->pool, "limit must be a "
-                                                              "whole number from 1 to %d.", max));
+    if (!pm_http_parse_id(text, strlen(text), &v) || v > max) {
+        return pm_http_bad_parameter(q, name, apr_psprintf(q->r->pool, "%s must be a whole "
+                                                           "number from 1 to %d.", name, max));
     }
     *out = (int)v;
     return PM_NEXT;
+}
+
+int pm_api_read_limit(pm_req *q, const char *limit, int dflt, int max, int *out)
+{
+    return pm_api_read_count(q, "limit", limit, dflt, max, out);
 }
 
 void pm_api_end_page(pm_req *q, json_t *doc, const apr_array_header_t *rows, int limit,

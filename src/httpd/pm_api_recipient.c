@@ -590,7 +590,7 @@ static const pm_route recipient_routes[] = {
     { "POST", "/accept", post_accept },
     { "POST", "/decline", post_decline },
     { "POST", "/reset", post_reset },
-    { NULL, NULL, NULL }
+    { NULL, NULL, NULL, 0 }
 };
 
 static int recipient_prelude(pm_req *q)

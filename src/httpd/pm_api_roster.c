@@ -9,7 +9,6 @@
 #include "pm_store.h"
 
 #include "http_protocol.h"
-#include "util_script.h"
 #include "apr_lib.h"
 
 APLOG_USE_MODULE(portal_manager);
@@ -37,22 +36,18 @@ static int read_flag(pm_req *q, apr_table_t *args, const char *name, int *out)
     return PM_NEXT;
 }
 
+static const char *const roster_keys[] = {
+    "dry_run", "discharge_missing", "allow_mass_discharge", "identifier_system", "skip_invalid",
+    NULL
+};
+
 static int parse_roster_query(pm_req *q, roster_request *rr)
 {
-    apr_table_t *args = NULL;
-    const apr_array_header_t *arr;
-    int i, rc;
+    apr_table_t *args;
+    int rc;
 
-    ap_args_to_table(q->r, &args);
-    arr = apr_table_elts(args);
-    for (i = 0; i < arr->nelts; i++) {
-        const char *key = APR_ARRAY_IDX(arr, i, apr_table_entry_t).key;
-        if (strcmp(key, "dry_run") && strcmp(key, "discharge_missing")
-            && strcmp(key, "allow_mass_discharge") && strcmp(key, "identifier_system")
-            && strcmp(key, "skip_invalid")) {
-            return pm_http_bad_parameter(q, key, apr_psprintf(q->r->pool,
-                                                              "Unknown parameter '%s'.", key));
-        }
+    if ((rc = pm_http_read_query(q, roster_keys, &args)) != PM_NEXT) {
+        return rc;
     }
     if ((rc = read_flag(q, args, "dry_run", &rr->dry_run)) != PM_NEXT
         || (rc = read_flag(q, args, "discharge_missing", &rr->o.discharge_missing)) != PM_NEXT
@@ -74,46 +69,10 @@ static int parse_roster_query(pm_req *q, roster_request *rr)
     return PM_NEXT;
 }
 
-/* The media type without parameters is `type` (whatever its charset). */
-static int media_type_is(const char *ct, const char *type)
-{
-    apr_size_t n = strlen(type);
-    const char *rest;
-
-    if (ct == NULL || strncasecmp(ct, type, n) != 0) {
-        return 0;
-    }
-    for (rest = ct + n; apr_isspace(*rest); rest++) {
-    }
-    return *rest == '\0' || *rest == ';';
-}
-
-/* The charset parameter's value, unquoted; NULL when there is none. */
-static const char *media_charset(apr_pool_t *p, const char *ct)
-{
-    const char *cs = ct ? ap_strcasestr(ct, "charset=") : NULL;
-    apr_size_t n;
-
-    if (cs == NULL) {
-        return NULL;
-    }
-    cs += 8;
-    if (*cs == '"') {
-        cs++;
-        n = strcspn(cs, "\"");
-    }
-    else {
-        n = strcspn(cs, "; \t");
-    }
-    return apr_pstrmemdup(p, cs, n);
-}
-
 /* A charset that is not UTF-8: none for a FHIR Bundle (JSON is UTF-8), one ICU
  * knows for CSV (a spreadsheet's windows-1252), kept in rr->charset. */
-static int read_charset(pm_req *q, roster_request *rr, const char *ct)
+static int read_charset(pm_req *q, roster_request *rr, const char *cs)
 {
-    const char *cs = media_charset(q->r->pool, ct);
-
     if (cs == NULL || pm_charset_is_utf8(cs)) {
         return PM_NEXT;
     }
@@ -129,21 +88,27 @@ static int read_charset(pm_req *q, roster_request *rr, const char *ct)
                               NULL);
 }
 
+/* The Content-Type is the media type `type` (whatever its parameters say). */
+static int media_type_is(pm_req *q, const char *ct, const char *type)
+{
+    return pm_http_media_type(q->r->pool, ct, type, NULL);
+}
+
 /* What an export tool may send that the sync cannot read, said plainly: a
  * compressed body (which would otherwise read as broken JSON or CSV) and FHIR
  * Bulk Data's NDJSON. */
 static int refuse_unreadable(pm_req *q, const char *ct)
 {
-    const char *enc = apr_table_get(q->r->headers_in, "Content-Encoding");
+    int rc = pm_http_check_identity_encoding(q, "The roster must be sent uncompressed (no "
+                                             "Content-Encoding). A roster too large for that "
+                                             "is synced on the server with "
+                                             "portal-manager-admin clients sync.");
 
-    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-        return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding",
-                                  "The roster must be sent uncompressed (no Content-Encoding). "
-                                  "A roster too large for that is synced on the server with "
-                                  "portal-manager-admin clients sync.", NULL);
+    if (rc != PM_NEXT) {
+        return rc;
     }
-    if (media_type_is(ct, "application/fhir+ndjson") || media_type_is(ct, "application/ndjson")
-        || media_type_is(ct, "application/x-ndjson")) {
+    if (media_type_is(q, ct, "application/fhir+ndjson") || media_type_is(q, ct, "application/ndjson")
+        || media_type_is(q, ct, "application/x-ndjson")) {
         return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                   "NDJSON (a FHIR Bulk Data export) is not read: send the "
                                   "Patient resources as one Bundle (Content-Type: "
@@ -154,24 +119,26 @@ static int refuse_unreadable(pm_req *q, const char *ct)
 
 static int read_format(pm_req *q, roster_request *rr)
 {
-    const char *ct = apr_table_get(q->r->headers_in, "Content-Type");
+    apr_pool_t *p = q->r->pool;
+    const char *ct = apr_table_get(q->r->headers_in, "Content-Type"), *cs;
     int rc = refuse_unreadable(q, ct);
 
     if (rc != PM_NEXT) {
         return rc;
     }
     /* application/json too: what many FHIR servers label their Bundles */
-    if (media_type_is(ct, "application/fhir+json") || media_type_is(ct, "application/json")) {
+    if (pm_http_media_type(p, ct, "application/fhir+json", &cs)
+        || pm_http_media_type(p, ct, "application/json", &cs)) {
         rr->o.format = PM_ROSTER_FHIR;
-        return read_charset(q, rr, ct);
+        return read_charset(q, rr, cs);
     }
-    if (media_type_is(ct, "text/csv")) {
+    if (pm_http_media_type(p, ct, "text/csv", &cs)) {
         rr->o.format = PM_ROSTER_CSV;
         if (rr->o.identifier_system) {
             return pm_http_bad_parameter(q, "identifier_system",
                                          "identifier_system applies to a FHIR Bundle only.");
         }
-        return read_charset(q, rr, ct);
+        return read_charset(q, rr, cs);
     }
     return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                               "The roster must be a FHIR Bundle (Content-Type: "

@@ -236,7 +236,7 @@ static int put_preferences(pm_req *q)
 static const pm_route staff_routes[] = {
     { "GET", "/me", get_me },
     { "PUT", "/me/preferences", put_preferences },
-    { "GET", "/clients", pm_api_clients_list },
+    { "GET", "/clients", pm_api_clients_list, PM_ROUTE_QUERY },
     { "POST", "/clients/search", pm_api_clients_search },
     { "GET", "/clients/{id}", pm_api_client_view },
     { "GET", "/clients/{id}/status", pm_api_client_status },
@@ -244,8 +244,8 @@ static const pm_route staff_routes[] = {
     { "POST", "/clients/{id}/declined", pm_api_client_set_declined },
     { "DELETE", "/clients/{id}/declined", pm_api_client_clear_declined },
     { "PUT", "/clients/{id}/preferences", pm_api_client_set_preferences },
-    { "GET", "/clients/{id}/audit", pm_api_client_audit },
-    { "GET", "/clients/{id}/emails", pm_api_client_emails },
+    { "GET", "/clients/{id}/audit", pm_api_client_audit, PM_ROUTE_QUERY },
+    { "GET", "/clients/{id}/emails", pm_api_client_emails, PM_ROUTE_QUERY },
     { "POST", "/clients/{id}/invitations", pm_api_client_invite },
     { "POST", "/invitations/bulk", pm_api_invitations_bulk },
     { "POST", "/invitations/{id}/resend", pm_api_invitation_resend },
@@ -259,23 +259,23 @@ static const pm_route staff_routes[] = {
     { "POST", "/accounts/{id}/password-reset", pm_api_account_password_reset },
     { "GET", "/reviews", pm_api_reviews_list },
     { "POST", "/grants/{id}/review", pm_api_grant_review },
-    { "GET", "/admin/settings", pm_api_admin_settings_get },
+    { "GET", "/admin/settings", pm_api_admin_settings_get, PM_ROUTE_QUERY },
     { "PUT", "/admin/settings", pm_api_admin_settings_put },
     { "POST", "/admin/settings/preview", pm_api_admin_preview },
     { "POST", "/admin/settings/test-email", pm_api_admin_test_email },
-    { "GET", "/admin/outbox", pm_api_admin_outbox },
+    { "GET", "/admin/outbox", pm_api_admin_outbox, PM_ROUTE_QUERY },
     { "POST", "/admin/outbox/{id}/retry", pm_api_admin_outbox_retry },
     { "POST", "/admin/outbox/{id}/cancel", pm_api_admin_outbox_cancel },
-    { "GET", "/admin/audit", pm_api_admin_audit },
-    { "GET", "/admin/overview", pm_api_admin_overview },
-    { "PUT", "/admin/roster", pm_api_admin_roster_put },
-    { NULL, NULL, NULL }
+    { "GET", "/admin/audit", pm_api_admin_audit, PM_ROUTE_QUERY },
+    { "GET", "/admin/overview", pm_api_admin_overview, PM_ROUTE_QUERY },
+    { "PUT", "/admin/roster", pm_api_admin_roster_put, PM_ROUTE_QUERY },
+    { NULL, NULL, NULL, 0 }
 };
 
 /* Routes anyone may call: the load balancer's health check (it says only ok or not). */
 static const pm_route public_routes[] = {
     { "GET", "/health", pm_monitor_health },
-    { NULL, NULL, NULL }
+    { NULL, NULL, NULL, 0 }
 };
 
 int pm_api_staff_handler(request_rec *r)

@@ -1,7 +1,9 @@
 /* pm_http.c — request context, response writing and the protections every route
- * shares (headers, CSRF, body limits). Handlers write JSON only through here. */
+ * shares (headers, CSRF, no byte ranges, body limits and media types). Handlers
+ * write JSON only through here. */
 #include "pm_http.h"
 #include "pm_config.h"
+#include "pm_charset.h"
 #include "pm_token.h"
 
 #include "http_core.h"
@@ -41,6 +43,9 @@ pm_req *pm_http_begin(request_rec *r)
     q->request_id = make_request_id(r);
     set_security_headers(r);
     apr_table_setn(r->err_headers_out, "X-Request-Id", q->request_id);
+    /* a part of a JSON answer or of a CSV export is of no use to anyone: Range and
+     * If-Range are ignored (200, the whole answer; never 206 or 416) */
+    ap_remove_output_filter_byhandle(r->output_filters, "BYTERANGE");
     return q;
 }
 
@@ -261,31 +266,98 @@ int pm_http_check_csrf(pm_req *q)
     return PM_NEXT;
 }
 
-static int is_json_content_type(const char *ct)
+/* The next parameter of a media type at *s (past the type or the last parameter):
+ * 1 with *name and *value (a quoted-string unquoted), 0 at the end, -1 malformed. */
+static int media_next_param(apr_pool_t *p, const char **s, const char **name,
+                            const char **value)
 {
-    const char *semi;
-    apr_size_t len;
+    const char *c = *s;
+    apr_size_t n;
+    char *v;
 
-    if (ct == NULL) {
-        return 0;
-    }
-    semi = ap_strchr_c(ct, ';');
-    len = semi ? (apr_size_t)(semi - ct) : strlen(ct);
-    while (len > 0 && apr_isspace(ct[len - 1])) {
-        len--;
-    }
-    if (len != 16 || strncasecmp(ct, "application/json", 16) != 0) {
-        return 0;
-    }
-    if (semi) {                                    /* only charset=utf-8 is accepted */
-        const char *cs = semi + 1;
-        while (apr_isspace(*cs)) {
-            cs++;
+    do {                                         /* empty parameters (";;") are allowed */
+        while (apr_isspace(*c)) {
+            c++;
         }
-        return strncasecmp(cs, "charset=utf-8", 13) == 0
-               && (cs[13] == '\0' || apr_isspace(cs[13]));
+        if (*c == '\0') {
+            return 0;
+        }
+        if (*c++ != ';') {
+            return -1;
+        }
+        while (apr_isspace(*c)) {
+            c++;
+        }
+    } while (*c == ';' || *c == '\0');
+    n = strcspn(c, "=; \t\"");
+    if (n == 0 || c[n] != '=') {
+        return -1;
     }
+    *name = apr_pstrmemdup(p, c, n);
+    c += n + 1;
+    if (*c == '"') {
+        for (*value = v = apr_palloc(p, strlen(c)), c++; *c != '"'; c++) {
+            if (*c == '\0') {
+                return -1;
+            }
+            if (*c == '\\' && c[1] != '\0') {        /* a quoted-pair */
+                c++;
+            }
+            *v++ = *c;
+        }
+        *v = '\0';
+        c++;
+    }
+    else if ((n = strcspn(c, "; \t\"")) > 0) {
+        *value = apr_pstrmemdup(p, c, n);
+        c += n;
+    }
+    else {
+        return -1;
+    }
+    *s = c;
     return 1;
+}
+
+int pm_http_media_type(apr_pool_t *p, const char *ct, const char *type, const char **charset)
+{
+    apr_size_t n = strlen(type);
+    const char *rest, *name, *value;
+    int rc;
+
+    if (charset) {
+        *charset = NULL;
+    }
+    if (ct == NULL || strncasecmp(ct, type, n) != 0
+        || (ct[n] != '\0' && ct[n] != ';' && !apr_isspace(ct[n]))) {
+        return 0;
+    }
+    for (rest = ct + n; (rc = media_next_param(p, &rest, &name, &value)) == 1; ) {
+        if (charset && strcasecmp(name, "charset") == 0) {
+            *charset = value;
+        }
+    }
+    return rc == 0;
+}
+
+/* application/json, in UTF-8 when it names a charset (`charset="UTF-8"` too) */
+static int is_json_content_type(apr_pool_t *p, const char *ct)
+{
+    const char *cs;
+
+    return pm_http_media_type(p, ct, "application/json", &cs)
+           && (cs == NULL || pm_charset_is_utf8(cs));
+}
+
+int pm_http_check_identity_encoding(pm_req *q, const char *message)
+{
+    const char *enc = apr_table_get(q->r->headers_in, "Content-Encoding");
+
+    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+        return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_encoding",
+                                  message, NULL);
+    }
+    return PM_NEXT;
 }
 
 static int body_too_large(pm_req *q, long long limit)
@@ -341,6 +413,7 @@ int pm_http_read_json_body(pm_req *q)
     char *buf;
     long long len;
     json_t *doc;
+    int rc;
 
     if ((cl == NULL || strcmp(cl, "0") == 0) && te == NULL) {
         q->body = NULL;
@@ -349,7 +422,12 @@ int pm_http_read_json_body(pm_req *q)
     if (cl != NULL && apr_atoi64(cl) > limit) {
         return body_too_large(q, limit);
     }
-    if (!is_json_content_type(apr_table_get(r->headers_in, "Content-Type"))) {
+    if ((rc = pm_http_check_identity_encoding(q, "The request body must be sent "
+                                              "uncompressed (no Content-Encoding)."))
+        != PM_NEXT) {
+        return rc;
+    }
+    if (!is_json_content_type(r->pool, apr_table_get(r->headers_in, "Content-Type"))) {
         return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                   "The request body must be JSON "
                                   "(Content-Type: application/json).", NULL);

@@ -55,7 +55,16 @@ int pm_http_db_unavailable(pm_req *q);
  * present, Sec-Fetch-Site: same-origin and an Origin equal to our own. */
 int pm_http_check_csrf(pm_req *q);
 
-/* Reads the body into q->body: 413 over the limit, 415 if not application/json,
+/* Content-Type ct is the media type `type` (any case) with well-formed parameters
+ * (token or quoted-string values): 1 with *charset (may be NULL) the charset
+ * parameter's value unquoted, or NULL without one; else 0. */
+int pm_http_media_type(apr_pool_t *p, const char *ct, const char *type, const char **charset);
+/* 415 unsupported_encoding (`message`) for a request body with a Content-Encoding
+ * other than identity (none is ever decoded); else PM_NEXT. */
+int pm_http_check_identity_encoding(pm_req *q, const char *message);
+
+/* Reads the body into q->body: 413 over the limit, 415 if not application/json
+ * (charset, when given, UTF-8) or for a Content-Encoding (compressed),
  * 400 for malformed JSON, duplicate keys or a non-object. No body -> q->body NULL. */
 int pm_http_read_json_body(pm_req *q);
 
@@ -68,6 +77,22 @@ typedef struct pm_http_body pm_http_body;
 int pm_http_read_raw_body(pm_req *q, pm_http_body **out);
 apr_status_t pm_http_body_read(void *ctx, char *buf, apr_size_t *len);
 apr_off_t pm_http_body_length(const pm_http_body *b);
+
+/* The query string (pm_http_query.c), read the same way for every route: `+` is a
+ * space and %XX a byte; PM_NEXT with *out (may be NULL) holding each key once, or
+ * 400 invalid_parameter (field: the key) for a key not in `keys` (NULL-terminated;
+ * NULL: the route takes none), a key without `=`, a key given twice, a broken
+ * escape, a NUL, or a value that is not UTF-8 text (pm_utf8_valid). */
+int pm_http_read_query(pm_req *q, const char *const *keys, apr_table_t **out);
+
+/* The id rule of the whole API (the path's {id}, the query's ids and numbers): 1 to
+ * PM_ID_MAX_DIGITS digits, no sign, space or leading zero. 1 with *out, else 0. */
+#define PM_ID_MAX_DIGITS 15
+int pm_http_parse_id(const char *s, apr_size_t len, long long *out);
+/* args[name] in *out (NULL when absent): PM_NEXT, or 400 invalid_parameter with
+ * `message` when it is not an id. */
+int pm_http_query_id(pm_req *q, apr_table_t *args, const char *name, const char *message,
+                     const char **out);
 
 /* 400 unknown_field when the body has a key not in `allowed` (NULL-terminated). */
 int pm_http_check_fields(pm_req *q, const char *const *allowed);

@@ -186,9 +186,6 @@ int pm_api_reviews_list(pm_req *q)
     json_t *doc, *list;
     int rc, i;
 
-    if (q->r->args && *q->r->args) {
-        return pm_http_bad_parameter(q, NULL, "GET /reviews takes no parameters.");
-    }
     if ((rc = pm_review_clock_load(q, &k)) != PM_NEXT) {
         return rc;
     }

@@ -16,24 +16,6 @@ APLOG_USE_MODULE(portal_manager);
 
 #define MAX_IDS 4
 
-static int match_id(const char *seg, apr_size_t len, long long *out)
-{
-    long long v = 0;
-    apr_size_t i;
-
-    if (len == 0 || len > 15 || seg[0] == '0') {
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
-        if (!apr_isdigit(seg[i])) {
-            return 0;
-        }
-        v = v * 10 + (seg[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
 int pm_route_match(const char *pattern, const char *path, long long *ids, int *nids)
 {
     const char *p = pattern, *s = path;
@@ -49,7 +31,7 @@ int pm_route_match(const char *pattern, const char *path, long long *ids, int *n
         pe = p + strcspn(p, "/");
         se = s + strcspn(s, "/");
         if (pe - p == 4 && strncmp(p, "{id}", 4) == 0) {
-            if (*nids >= MAX_IDS || !match_id(s, (apr_size_t)(se - s), &ids[*nids])) {
+            if (*nids >= MAX_IDS || !pm_http_parse_id(s, (apr_size_t)(se - s), &ids[*nids])) {
                 return 0;
             }
             (*nids)++;
@@ -80,7 +62,7 @@ static int dispatch_below(pm_req *q, const pm_route *routes, pm_route_fn before,
     const pm_route *rt;
     const pm_route *found = NULL;
     long long ids[MAX_IDS];
-    int nids = 0;
+    int nids = 0, rc;
     char *allow = NULL;
 
     for (rt = routes; rt->pattern; rt++) {
@@ -113,11 +95,12 @@ static int dispatch_below(pm_req *q, const pm_route *routes, pm_route_fn before,
     }
     memcpy(q->ids, ids, sizeof(ids));
     q->nids = nids;
-    if (before) {
-        int rc = before(q);
-        if (rc != PM_NEXT) {
-            return rc;
-        }
+    /* deny by default: a route whose handler reads no query string takes no key */
+    if (!(found->flags & PM_ROUTE_QUERY) && (rc = pm_http_read_query(q, NULL, NULL)) != PM_NEXT) {
+        return rc;
+    }
+    if (before && (rc = before(q)) != PM_NEXT) {
+        return rc;
     }
     return found->fn(q);
 }

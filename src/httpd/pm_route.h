@@ -11,7 +11,12 @@ typedef struct {
     const char *method;      /* "GET" also answers HEAD */
     const char *pattern;     /* segments; "{id}" matches a positive decimal id */
     pm_route_fn fn;
+    unsigned flags;
 } pm_route;
+
+/* The handler reads the query string itself (pm_http_read_query with the keys it
+ * takes, listed next to its parser); any other route is refused every key. */
+#define PM_ROUTE_QUERY 1
 
 /* Find this request's path below the Location it was configured in, match it
  * against routes (terminated by a NULL pattern) and run the handler. `before`

@@ -507,10 +507,51 @@ export async function startFakeServer(options = {}) {
   function parseJsonBody(req, raw) {
     const hasBody = raw.length > 0;
     const ct = req.headers['content-type'] || '';
-    if (hasBody && !/^application\/json\b/.test(ct)) fail(415, 'unsupported_media_type', 'Send JSON.');
+    const enc = req.headers['content-encoding'];
+    if (hasBody && enc && enc.toLowerCase() !== 'identity') fail(415, 'unsupported_encoding', 'The request body must be sent uncompressed (no Content-Encoding).');
+    // application/json; a charset (quoted or not, any case) only UTF-8
+    const cs = /;\s*charset="?([^";\s]*)"?/i.exec(ct);
+    if (hasBody && (!/^application\/json\s*(;|$)/i.test(ct) || (cs && !/^utf-?8$/i.test(cs[1])))) fail(415, 'unsupported_media_type', 'Send JSON.');
     if (!hasBody && ct) fail(400, 'invalid_body', 'Content-Type without a body.');
     if (!hasBody) return null;
     try { return JSON.parse(raw); } catch { return fail(400, 'invalid_json', 'The body is not valid JSON.'); }
+  }
+
+  // like the module (pm_http_query.c): every key once and one the route takes, with a value
+  // that decodes (+ a space, %XX a byte) to UTF-8 text without control characters; ids and
+  // numbers are 1 to 15 digits, no sign or leading zero (checked where they are read)
+  const QUERY_KEYS = [
+    ['GET', /^clients$/, ['limit', 'cursor', 'q']],
+    ['GET', /^clients\/\d+\/(audit|emails)$/, ['cursor']],
+    ['GET', /^admin\/settings$/, ['include']],
+    ['GET', /^admin\/outbox$/, ['status', 'client_id', 'id', 'limit', 'cursor']],
+    ['GET', /^admin\/audit$/, ['client_id', 'username', 'action', 'result', 'from', 'to', 'limit', 'cursor', 'format']],
+    ['GET', /^admin\/overview$/, ['months', 'days']],
+    ['PUT', /^admin\/roster$/, ['dry_run', 'discharge_missing', 'allow_mass_discharge', 'identifier_system', 'skip_invalid']],
+  ];
+  const queryText = (s) => {
+    try {
+      const v = decodeURIComponent(s.replace(/\+/g, ' '));
+      return /[\u0000-\u001f\u007f-\u009f]/.test(v) ? null : v;
+    } catch { return null; }
+  };
+  const isCount = (v) => /^[1-9][0-9]{0,14}$/.test(v);
+  function checkQuery(method, route, search, staff) {
+    const m = (method === 'HEAD' ? 'GET' : method);
+    const keys = (staff && (QUERY_KEYS.find(([km, re]) => km === m && re.test(route)) || [])[2]) || [];
+    const seen = new Set();
+    for (const pair of search.replace(/^\?/, '').split('&').filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      const key = queryText(eq < 0 ? pair : pair.slice(0, eq));
+      if (key === null || !keys.includes(key)) {
+        fail(400, 'invalid_parameter', `Unknown parameter '${key}': this address takes `
+          + (keys.length ? 'only ' + keys.join(', ') : 'no parameters') + '.', key === null ? undefined : key);
+      }
+      if (eq < 0) fail(400, 'invalid_parameter', `${key} needs a value (${key}=...).`, key);
+      if (queryText(pair.slice(eq + 1)) === null) fail(400, 'invalid_parameter', `${key} must be UTF-8 text without control characters.`, key);
+      if (seen.has(key)) fail(400, 'invalid_parameter', `${key} is given more than once.`, key);
+      seen.add(key);
+    }
   }
 
   function checkCsrf(req) {
@@ -580,7 +621,9 @@ export async function startFakeServer(options = {}) {
       const input = method === 'POST' ? (body || {}) : Object.fromEntries(query);
       const q = String(input.q || '').toLowerCase();
       const limit = Number(input.limit || 50);
-      if (!(limit >= 1 && limit <= 100)) fail(400, 'invalid_parameter', 'limit must be 1–100', 'limit');
+      if ((method === 'GET' && input.limit !== undefined && !isCount(input.limit)) || !(limit >= 1 && limit <= 100)) {
+        fail(400, 'invalid_parameter', 'limit must be a whole number from 1 to 100.', 'limit');
+      }
       let offset = 0;
       if (input.cursor) {
         offset = Number(Buffer.from(String(input.cursor), 'base64url').toString());
@@ -812,6 +855,7 @@ export async function startFakeServer(options = {}) {
     let m;
     if (route === 'settings') {
       if (method === 'GET') {
+        if (query.has('include') && query.get('include') !== 'definitions') fail(400, 'invalid_parameter', 'include takes only definitions.', 'include');
         return [200, query.get('include') === 'definitions' ? { ...settingsDoc(), definitions: settingsDefinitions(baseURL) } : settingsDoc()];
       }
       if (method === 'PUT') {
@@ -865,6 +909,9 @@ export async function startFakeServer(options = {}) {
       for (const e of outbox) counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed', sent: 'sent_last_7_days' }[e.status] || e.status] += 1;
       const status = query.get('status');
       const id = query.get('id');         // ?id=: that one row (the settings screen's test email)
+      for (const k of ['client_id', 'id', 'limit']) {
+        if (query.has(k) && !isCount(query.get(k))) fail(400, 'invalid_parameter', `${k} must be a number.`, k);
+      }
       const limit = Number(query.get('limit')) || 100;
       return [200, {
         // like the module: counts stop at counts_cap (opts.outboxCounts: as a full outbox shows them)
@@ -876,6 +923,8 @@ export async function startFakeServer(options = {}) {
     // like the module: retry a retrying or failed email, cancel a queued or retrying one;
     // any other status is 409 outbox_status
     if ((m = /^outbox\/(\d+)\/(retry|cancel)$/.exec(route)) && method === 'POST') {
+      const extra = Object.keys(body || {})[0];
+      if (extra) fail(400, 'unknown_field', `The field '${extra}' is not accepted here.`, extra);
       const e = outbox.find((x) => x.id === Number(m[1]));
       if (!e) fail(404, 'not_found', 'There is no such email.');
       const allowed = m[2] === 'retry' ? ['retrying', 'failed'] : ['queued', 'retrying'];
@@ -1091,6 +1140,7 @@ export async function startFakeServer(options = {}) {
           json(res, inj.status, inj.body, inj.headers);
           return;
         }
+        checkQuery(req.method, m[1], url.search, staff);
         checkCsrf(req);
         const body = parseJsonBody(req, raw);
         headersIn = req.headers;
