@@ -227,6 +227,11 @@ ap_filter_t *ap_add_output_filter(const char *name, void *ctx, request_rec *r, c
     return NULL;
 }
 
+apr_status_t ap_remove_output_filter_byhandle(ap_filter_t *next, const char *handle)
+{
+    return APR_SUCCESS;
+}
+
 void ap_set_content_length(request_rec *r, apr_off_t length) { r->clength = length; }
 
 apr_port_t ap_get_server_port(const request_rec *r) { return r->server->port; }

@@ -1,7 +1,8 @@
 /* Unit tests for the protections every route shares (src/httpd/pm_http.c): the CSRF
- * checks, the body limit (413), the JSON content type (415) and JSON strictness
- * (malformed, duplicate keys, non-object, unknown fields), on a fake request
- * (fake_httpd.c); and pm_json_set_str, which never drops a key for bad UTF-8. */
+ * checks, the body limit (413), the JSON content type (415) and media-type
+ * parameters, the query string reader and the id rule (pm_http_query.c), and JSON
+ * strictness (malformed, duplicate keys, non-object, unknown fields), on a fake
+ * request (fake_httpd.c); and pm_json_set_str, which never drops a key for bad UTF-8. */
 #include "pm_http.h"
 #include "pm_json.h"
 #include "fake_httpd.h"
@@ -99,6 +100,66 @@ static void test_content_type(void)
     ok(read_body(json, "Application/JSON", 0, 0, NULL) == 0, "the type without case passes");
     ok(read_body(json, "application/json; charset=UTF-8", 0, 0, NULL) == 0,
        "charset=UTF-8 passes");
+    ok(read_body(json, "application/json; charset=\"utf-8\"", 0, 0, NULL) == 0,
+       "a quoted charset passes");
+    ok(read_body(json, "application/json;charset=\"UTF-8\" ; ;", 0, 0, NULL) == 0,
+       "no space, empty parameters: passes");
+    ok(read_body(json, "application/json; charset=\"utf-8", 0, 0, NULL) == 415,
+       "a quote never closed: 415");
+    ok(read_body(json, "application/json; charset = utf-8", 0, 0, NULL) == 415,
+       "spaces around '=': 415");
+    ok(read_body(json, "application/json; x-charset=utf-8x; charset=utf-16", 0, 0, NULL) == 415,
+       "the charset parameter itself is read, not a name ending in charset: 415");
+}
+
+/* pm_http_media_type: the type and the charset, quoted-pairs unescaped */
+static void test_media_type(void)
+{
+    const char *cs;
+
+    ok(pm_http_media_type(pool, "text/csv; charset=\"win\\dows-1252\"", "text/csv", &cs)
+       && cs && strcmp(cs, "windows-1252") == 0, "a quoted-pair is unescaped");
+    ok(pm_http_media_type(pool, "text/csv;header=present", "text/csv", &cs) && cs == NULL,
+       "another parameter: the type, no charset");
+    ok(!pm_http_media_type(pool, "text/csvx", "text/csv", &cs), "a longer type is another type");
+    ok(!pm_http_media_type(pool, "text/csv; =x", "text/csv", &cs), "a parameter without a name");
+}
+
+/* pm_http_read_query on ARGS with KEYS: 0, or the status it answered with */
+static int query(const char *args, const char *const *keys, apr_table_t **out)
+{
+    request_rec *r = fake_request(pool, "GET", "/portal-manager/api/clients", 0);
+    pm_req *q = pm_http_begin(r);
+
+    r->args = args ? apr_pstrdup(pool, args) : NULL;
+    return pm_http_read_query(q, keys, out) == PM_NEXT ? 0 : r->status;
+}
+
+static void test_query(void)
+{
+    static const char *const keys[] = { "limit", "q", NULL };
+    apr_table_t *t;
+    long long id;
+
+    ok(query(NULL, NULL, &t) == 0 && apr_is_empty_table(t), "no query string: no keys");
+    ok(query("limit=5&q=a+b%2Bc%C3%A9&", keys, &t) == 0
+       && strcmp(apr_table_get(t, "q"), "a b+c\xc3\xa9") == 0, "+ a space, %%XX a byte");
+    ok(query("x=1", NULL, NULL) == 400, "a route that takes none: 400");
+    ok(strstr(fake_response(), "\"field\":\"x\"") != NULL, "the field is the key");
+    ok(query("limit=1&limit=1", keys, NULL) == 400, "a key twice: 400");
+    ok(query("limit", keys, NULL) == 400, "a key without '=': 400");
+    ok(query("limit=", keys, &t) == 0 && strcmp(apr_table_get(t, "limit"), "") == 0,
+       "an empty value is the route's to judge");
+    ok(query("limit=1%00", keys, NULL) == 400, "%%00: 400");
+    ok(query("limit=%2", keys, NULL) == 400, "a cut escape: 400");
+    ok(query("limit=%g0", keys, NULL) == 400, "a bad escape: 400");
+    ok(query("q=%FF", keys, NULL) == 400, "not UTF-8: 400");
+    ok(query("l%69mit=5", keys, &t) == 0 && apr_table_get(t, "limit"), "keys are decoded too");
+    ok(pm_http_parse_id("123456789012345", 15, &id) && id == 123456789012345LL, "15 digits: an id");
+    ok(!pm_http_parse_id("1234567890123456", 16, &id), "16 digits: not an id");
+    ok(!pm_http_parse_id("05", 2, &id) && !pm_http_parse_id("+5", 2, &id)
+       && !pm_http_parse_id(" 5", 2, &id) && !pm_http_parse_id("", 0, &id),
+       "a leading zero, sign or space, or nothing: not an id");
 }
 
 static void test_json_strictness(void)
@@ -152,6 +213,8 @@ int main(void)
     test_csrf();
     test_body_limit();
     test_content_type();
+    test_media_type();
+    test_query();
     test_json_strictness();
     test_json_text();
     apr_pool_destroy(pool);
