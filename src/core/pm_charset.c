@@ -21,8 +21,8 @@ struct pm_charset_reader {
     UChar *pivot_source, *pivot_target;
     int eof;
     int single_byte;        /* the source's character set has one byte a character */
-    int started;            /* the first chunk was read */
-    int need, sequences, not_utf8;   /* the source read as UTF-8 (source_is_utf8) */
+    int need, verdict;      /* the source read as UTF-8 (scan_as_utf8): continuation
+                             * bytes still to come; 1 UTF-8, -1 not, 0 undecided */
 };
 
 static apr_status_t close_converters(void *data)
@@ -97,35 +97,25 @@ pm_charset_reader *pm_charset_reader_make(apr_pool_t *p, const char *name,
 }
 
 /* Reads a chunk of a single-byte character set's text as UTF-8 would, across
- * chunks: whether it still could be UTF-8 (no byte beyond ASCII outside a UTF-8
- * sequence) and how many sequences it has ("Ã©" for "é": Windows-1252 text almost
- * never has one without a byte that cannot be UTF-8). */
+ * chunks, until its first character beyond ASCII decides: written as UTF-8 writes
+ * it ("Ã©" for "é", or a byte-order mark: Windows-1252 text almost never starts
+ * its accents so) or not. Decided byte by byte, so the answer does not depend on
+ * how the source is cut into reads (a network's packets, a file's buffers). */
 static void scan_as_utf8(pm_charset_reader *r, const unsigned char *b, apr_size_t n)
 {
     apr_size_t i;
 
-    for (i = 0; i < n && !r->not_utf8; i++) {
-        if (r->need > 0 && (b[i] & 0xC0) == 0x80) {
-            r->sequences += --r->need == 0;
+    for (i = 0; i < n && r->verdict == 0; i++) {
+        if (r->need > 0) {
+            r->verdict = (b[i] & 0xC0) != 0x80 ? -1 : --r->need == 0 ? 1 : 0;
         }
-        else if (r->need > 0 || (b[i] >= 0x80 && (b[i] < 0xC2 || b[i] > 0xF4))) {
-            r->not_utf8 = 1;
+        else if (b[i] >= 0x80 && (b[i] < 0xC2 || b[i] > 0xF4)) {
+            r->verdict = -1;
         }
         else if (b[i] >= 0x80) {
             r->need = b[i] <= 0xDF ? 1 : b[i] <= 0xEF ? 2 : 3;
         }
     }
-}
-
-/* Whether the source, read so far, is UTF-8 already: a byte-order mark first, or
- * UTF-8 sequences and nothing UTF-8 would not have. */
-static int source_is_utf8(pm_charset_reader *r, const char *chunk, apr_size_t n)
-{
-    if (!r->started && n >= 3 && memcmp(chunk, "\xEF\xBB\xBF", 3) == 0) {
-        return 1;
-    }
-    scan_as_utf8(r, (const unsigned char *)chunk, n);
-    return !r->not_utf8 && r->sequences > 0;
 }
 
 /* More of the source when what was read is used up: 1, or 0 with *rv its error. */
@@ -144,11 +134,13 @@ static int refill(pm_charset_reader *r, apr_status_t *rv)
     if (*rv != APR_SUCCESS) {
         return 0;
     }
-    if (r->single_byte && source_is_utf8(r, r->in, n)) {
-        *rv = PM_CHARSET_IS_UTF8;
-        return 0;
+    if (r->single_byte) {
+        scan_as_utf8(r, (const unsigned char *)r->in, n);
+        if (r->verdict > 0) {
+            *rv = PM_CHARSET_IS_UTF8;
+            return 0;
+        }
     }
-    r->started = 1;
     r->eof = n == 0;
     r->in_pos = r->in;
     r->in_end = r->in + n;

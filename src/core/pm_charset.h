@@ -8,9 +8,10 @@
 #include <apr_pools.h>
 
 /* What pm_charset_read answers when the text it is to convert from a single-byte
- * character set is UTF-8 already (a byte-order mark, or letters written as UTF-8
- * writes them and no byte UTF-8 would not have): converted, every accented letter
- * would become two wrong ones. */
+ * character set is UTF-8 already (its first character beyond ASCII, a byte-order
+ * mark or a letter, is written as UTF-8 writes it; decided there, however the
+ * source is cut into reads): converted, every accented letter would become two
+ * wrong ones. */
 #define PM_CHARSET_IS_UTF8 (APR_OS_START_USERERR + 701)
 
 /* A source of bytes, as pm_roster_read_fn: fills buf with up to *len bytes and

@@ -96,7 +96,7 @@ static const char *read_roster(apr_pool_t *p, const pm_roster_options *o, const 
     pm_roster_parser *ps;
     pm_roster_entry e;
     pm_roster_result res;
-    apr_status_t rv;
+    apr_status_t rv, again;
     char *out = "";
     int r, i, entries = 0, last_where = -2;
 
@@ -125,7 +125,7 @@ static const char *read_roster(apr_pool_t *p, const pm_roster_options *o, const 
     }
     check(r == 0 || r == -1, "pm_roster_next answers 1, 0 or -1");
     check(r == 0 || rv != APR_SUCCESS, "a read error has its status");
-    check(pm_roster_next(ps, p, &e, &rv) == 0, "the end stays the end");
+    check(pm_roster_next(ps, p, &e, &again) == 0 && again == APR_SUCCESS, "the end stays the end");
     for (i = 0; i < errors->nelts; i++) {
         const pm_roster_error *x = &APR_ARRAY_IDX(errors, i, pm_roster_error);
 

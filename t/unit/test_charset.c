@@ -117,6 +117,26 @@ static void test_utf8_already(apr_pool_t *p)
        "windows-1252 with one pair that looks like UTF-8 among bytes that cannot be: read");
     ok(pm_charset_convert(p, "windows-1252", "Jos\xC3\xA9", 6, &out, &n) == PM_CHARSET_IS_UTF8,
        "pm_charset_convert says so too");
+    /* fuzz_roster: the first accent decides, however the source is cut into reads
+     * (the whole in one read gave a conversion, "GarcÃ­a"; 4 bytes at a time a refusal) */
+    ok(status_of(p, "windows-1252", "K1,Garc\xC3\xAD" "a\nK2,Pe\xF1" "a\n", 64) == PM_CHARSET_IS_UTF8,
+       "UTF-8 first, a byte UTF-8 does not have later in the same read: PM_CHARSET_IS_UTF8");
+    {
+        static const char *const texts[] = {
+            "K1,Garc\xC3\xAD" "a\nK2,Pe\xF1" "a\n", "K1,Pe\xF1" "a\nK2,Garc\xC3\xAD" "a\n",
+            "\xEF\xBB\xBF" "K1,Pe\xF1" "a\n", "K1,Jos\xC3 \xA9\n", NULL
+        };
+        apr_size_t step;
+        int i, same = 1;
+
+        for (i = 0; texts[i]; i++) {
+            for (step = 1; step <= 16; step++) {
+                same &= status_of(p, "windows-1252", texts[i], step)
+                        == status_of(p, "windows-1252", texts[i], 64);
+            }
+        }
+        ok(same, "UTF-8 or not: the same answer read 1 to 16 bytes at a time as in one read");
+    }
 }
 
 static void test_names_and_errors(apr_pool_t *p)
