@@ -13,6 +13,7 @@ struct pm_csv_reader {
     apr_size_t pos;
     unsigned int line;
     int unclosed;           /* a quoted field ran to the end of the buffer */
+    int open_quote;         /* ... and was never closed: the reader is at the end */
 };
 
 pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len)
@@ -31,6 +32,9 @@ pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len
 void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line)
 {
     rd->line = line;
+    if (line > 1 && rd->pos == 3) {
+        rd->pos = 0;            /* mid-stream a byte order mark is data, not a mark */
+    }
 }
 
 static int holds(const pm_csv_field *f, char c)
@@ -199,7 +203,7 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
             if (!read_quoted(rd, p, f)) {
                 *error = "quoted field is never closed (missing '\"')";
                 *error_line = field_line;
-                rd->unclosed = 1;
+                rd->unclosed = rd->open_quote = 1;
                 return PM_CSV_ERROR;
             }
             if (!at_line_end(rd) && rd->buf[rd->pos] != ',') {
@@ -229,6 +233,28 @@ pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,
     rec->fields = (pm_csv_field *)fields->elts;
     rec->nfields = fields->nelts;
     return PM_CSV_RECORD;
+}
+
+apr_size_t pm_csv_whole_length(pm_csv_reader *rd, apr_pool_t *p)
+{
+    apr_size_t whole = 0;
+    apr_pool_t *scratch;
+    pm_csv_record rec;
+    const char *error;
+    unsigned int line;
+    char last;
+
+    apr_pool_create(&scratch, p);
+    while (pm_csv_next(rd, scratch, &rec, &error, &line) != PM_CSV_END && !rd->open_quote) {
+        last = rd->buf[rd->pos - 1];
+        /* ended by a line end; a CR at the very end may be half of a CRLF */
+        if (last == '\n' || (last == '\r' && rd->pos < rd->len)) {
+            whole = rd->pos;
+        }
+        apr_pool_clear(scratch);
+    }
+    apr_pool_destroy(scratch);
+    return whole;
 }
 
 /* ---- writing ---------------------------------------------------------------- */

@@ -39,8 +39,16 @@ typedef enum {
 pm_csv_reader *pm_csv_reader_make(apr_pool_t *p, const char *buf, apr_size_t len);
 
 /* Numbers the reader's first line `line` instead of 1 (a buffer that continues
- * a stream: its records and errors then carry the stream's line numbers). */
+ * a stream: its records and errors then carry the stream's line numbers; past
+ * line 1 a byte order mark at its start is data, as it would be mid-stream). */
 void pm_csv_reader_first_line(pm_csv_reader *rd, unsigned int line);
+
+/* Reads rd to its end and answers how many bytes from where it began are whole
+ * records, each ended by its line end (as this reader reads quotes and recovers
+ * from their errors, so that a buffer cut there reads as the whole buffer would);
+ * 0 when there is none. A CR at the very end is not yet a line end (half of a
+ * CRLF?), nor is a line end inside a quote that is still open. */
+apr_size_t pm_csv_whole_length(pm_csv_reader *rd, apr_pool_t *p);
 
 /* Reads the next record; fields are allocated from p. */
 pm_csv_result pm_csv_next(pm_csv_reader *rd, apr_pool_t *p, pm_csv_record *rec,

@@ -217,21 +217,19 @@ int pm_roster_bad_chart(const pm_roster_parser *ps, const char *external_id)
 
 /* ---- CSV ----------------------------------------------------------------------------- */
 
-/* The end of the last whole record in b[0..n): after a line end outside quotes
- * (a CR at the very end may be half of a CRLF); 0 when there is none. */
-static apr_size_t whole_records(const char *b, apr_size_t n)
+/* The end of the last whole record in buf[0..fill), as pm_csv will read the chunk:
+ * a cut anywhere else (a quote counted naively) read the same file differently
+ * depending on where reads ended; 0 when there is none. Past MAX_RECORD bytes a
+ * record is too long wherever the reads ended. */
+static apr_size_t whole_records(pm_roster_parser *ps)
 {
-    apr_size_t i, cut = 0;
-    int quoted = 0;
+    pm_csv_reader *scan = pm_csv_reader_make(ps->chunk_pool, ps->buf,
+                                             ps->fill < MAX_RECORD ? ps->fill : MAX_RECORD);
+    apr_size_t cut;
 
-    for (i = 0; i < n; i++) {
-        if (b[i] == '"') {
-            quoted = !quoted;
-        }
-        else if (!quoted && (b[i] == '\n' || (b[i] == '\r' && i + 1 < n && b[i + 1] != '\n'))) {
-            cut = i + 1;
-        }
-    }
+    pm_csv_reader_first_line(scan, ps->next_line);
+    cut = pm_csv_whole_length(scan, ps->chunk_pool);
+    apr_pool_clear(ps->chunk_pool);
     return cut;
 }
 
@@ -275,7 +273,6 @@ apr_status_t pm_roster_read_more(pm_roster_parser *ps)
     return APR_SUCCESS;
 }
 
-/* Moves on to the next chunk of whole records: 1, none left: 0, read error: -1. */
 /* A JSON document (a FHIR Bundle sent as CSV): its first character, after a byte-order
  * mark and white space, opens an object or an array, which no CSV header does. */
 static int looks_like_json(const char *b, apr_size_t n)
@@ -288,15 +285,49 @@ static int looks_like_json(const char *b, apr_size_t n)
     return i < n && (b[i] == '{' || b[i] == '[');
 }
 
+/* Whether the input is JSON (looks_like_json), read until its first character past a
+ * byte-order mark and white space is in, so that where reads end does not change the
+ * answer: 1 JSON, 0 not, -1 read error. */
+static int read_as_json(pm_roster_parser *ps, apr_status_t *rv)
+{
+    apr_size_t i;
+
+    for (;;) {
+        i = ps->fill >= 3 && memcmp(ps->buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        while (i < ps->fill && (ps->buf[i] == ' ' || ps->buf[i] == '\t' || ps->buf[i] == '\r'
+                                || ps->buf[i] == '\n')) {
+            i++;
+        }
+        if (ps->eof || ps->fill >= MAX_RECORD || (i < ps->fill && ps->fill >= 3)) {
+            return looks_like_json(ps->buf, ps->fill);
+        }
+        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
+            return -1;
+        }
+    }
+}
+
+/* Moves on to the next chunk of whole records: 1, none left: 0, read error: -1. */
 static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
 {
     apr_size_t cut;
+    int json;
 
     ps->next_line += count_lines(ps->buf, ps->cut);
     memmove(ps->buf, ps->buf + ps->cut, ps->fill - ps->cut);
     ps->fill -= ps->cut;
     ps->cut = 0;
-    while ((cut = ps->eof ? ps->fill : whole_records(ps->buf, ps->fill)) == 0) {
+    apr_pool_clear(ps->chunk_pool);
+    if (!ps->header_read && ps->next_line == 1 && (json = read_as_json(ps, rv)) != 0) {
+        if (json < 0) {
+            return -1;
+        }
+        pm_roster_add_error(ps, 1, NULL, "this is JSON, not CSV: a FHIR Bundle is read as FHIR "
+                            "(--format fhir, or Content-Type application/fhir+json)");
+        ps->broken = 1;
+        return 0;
+    }
+    while ((cut = ps->eof ? ps->fill : whole_records(ps)) == 0) {
         if (ps->eof) {
             return 0;
         }
@@ -310,14 +341,7 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
             return -1;
         }
     }
-    if (!ps->header_read && ps->next_line == 1 && looks_like_json(ps->buf, cut)) {
-        pm_roster_add_error(ps, 1, NULL, "this is JSON, not CSV: a FHIR Bundle is read as FHIR "
-                            "(--format fhir, or Content-Type application/fhir+json)");
-        ps->broken = 1;
-        return 0;
-    }
     ps->cut = cut;
-    apr_pool_clear(ps->chunk_pool);
     ps->rd = pm_csv_reader_make(ps->chunk_pool, ps->buf, ps->cut);
     pm_csv_reader_first_line(ps->rd, ps->next_line);
     return 1;

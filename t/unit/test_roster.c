@@ -109,6 +109,75 @@ static void test_csv_stream(apr_pool_t *p)
     }
 }
 
+/* What a reading gave, as one string to compare readings with. */
+static const char *describe(apr_pool_t *p, const parsed *r)
+{
+    const char *out = apr_psprintf(p, "broken %d;", r->broken);
+    int i;
+
+    for (i = 0; i < r->n; i++) {
+        out = apr_psprintf(p, "%s entry %d %s %s %s;", out, r->e[i].where, r->e[i].external_id,
+                           r->e[i].first_name, r->e[i].last_name);
+    }
+    for (i = 0; i < r->errors->nelts; i++) {
+        out = apr_psprintf(p, "%s error %d %s %s;", out, err(r, i)->where,
+                           err(r, i)->field ? err(r, i)->field : "-", err(r, i)->message);
+    }
+    return out;
+}
+
+/* Whether text reads the same 1 to 64 bytes at a time as in one read; *whole gets
+ * the one read's description. */
+static int same_in_any_chunks(apr_pool_t *p, const char *text, const char **whole)
+{
+    parsed r;
+    apr_size_t step;
+
+    parse(p, PM_ROSTER_CSV, NULL, text, 1 << 20, &r);
+    *whole = describe(p, &r);
+    for (step = 1; step <= 64; step++) {
+        parse(p, PM_ROSTER_CSV, NULL, text, step, &r);
+        if (strcmp(describe(p, &r), *whole) != 0) {
+            printf("# %u bytes at a time: %s\n# in one read: %s\n", (unsigned)step,
+                   describe(p, &r), *whole);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* fuzz_roster: a chunk of whole records was cut where a naive count of quotes ended
+ * one, not where the CSV reader does (a stray quote inside a field makes the reader
+ * skip to the line end), so a later quoted line break cut a record in two; a byte
+ * order mark was dropped from a chunk that began with one mid-file; JSON after blank
+ * lines was taken for JSON or not by where the first read ended. */
+static void test_csv_cuts(apr_pool_t *p)
+{
+    static const char stray[] =
+        "external_id,first_name,last_name,date_of_birth,email\n"
+        "A1,Ann,O\"Neil,1980-01-01,\n"
+        "A2,\"Bo\nBo\",Kim,1981-01-01,\n"
+        "A3,Cy,Lee,1982-01-01,\n"
+        "A4,Di,\"Lee\",1983-01-01,\n";
+    static const char bom_later[] =
+        "external_id,first_name,last_name,date_of_birth,email\n"
+        "\xEF\xBB\xBF" "A1,Ann,Lee,1980-01-01,\n";
+    static const char json_later[] = "\r\n\r\n{\"resourceType\": \"Bundle\", \"entry\": []}\r\n";
+    const char *whole;
+    parsed r;
+
+    ok(same_in_any_chunks(p, stray, &whole), "a stray quote, then a quoted line break: "
+       "the same in any chunks");
+    is_str(whole, "broken 0; entry 3 A2 Bo Bo Kim; entry 5 A3 Cy Lee; entry 6 A4 Di Lee; "
+           "error 2 - quote inside a field that does not start with a quote (quote the whole "
+           "field and double the quote);", "a stray quote: its line refused, the rest read");
+    ok(same_in_any_chunks(p, bom_later, &whole), "a byte order mark mid-file: the same in any chunks");
+    parse(p, PM_ROSTER_CSV, NULL, json_later, 1, &r);
+    ok(r.n == 0 && r.broken && r.errors->nelts == 1 && strstr(err(&r, 0)->message, "this is JSON"),
+       "JSON after blank lines, read a byte at a time: this is JSON");
+    ok(same_in_any_chunks(p, json_later, &whole), "JSON after blank lines: the same in any chunks");
+}
+
 static void test_csv_header(apr_pool_t *p)
 {
     parsed r;
@@ -517,6 +586,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
     test_csv_stream(p);
+    test_csv_cuts(p);
     test_csv_header(p);
     test_csv_quoted_values(p);
     test_fhir(p);
