@@ -200,6 +200,15 @@ error_ok(put_roster($bad, query => 'skip_invalid=maybe'), 400, 'invalid_paramete
 $data = json_ok(put_roster($bad, query => 'skip_invalid=1&dry_run=1'), 200, 'skip_invalid dry run: 200');
 is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], [3, 4, 5], 'skip_invalid dry run: the bad lines listed');
 is(snapshot(), $before, 'skip_invalid dry run: nothing applied');
+# a quote inside a field skips that line only (fuzz_roster): a later quoted line break was
+# taken for a record's end and the rest read as a quote never closed (422, nothing applied)
+my $midquote = $HEADER . "RT-8,Ros,O\"Quux,1988-08-08,\nRT-9,\"Rosa\nLinda\",Quuxley,1989-09-09,\n";
+$data = json_ok(put_roster($midquote, query => 'skip_invalid=1&dry_run=1'), 200,
+                'a quote inside a field, then a quoted line break: skip_invalid dry run 200');
+is_deeply([map { $_->{line} } @{ $data->{errors} || [] }], [2],
+          'a quote inside a field: only its line listed') or diag explain $data->{errors};
+is($data->{added}, 1, 'a quote inside a field: the row with the quoted line break would be added');
+is(snapshot(), $before, 'a quote inside a field: dry run, nothing applied');
 $data = json_ok(put_roster($bad, query => 'skip_invalid=1&discharge_missing=1'), 200, 'skip_invalid: 200');
 counts_are($data, { added => 1, updated => 1, unchanged => 0, discharged => 0 }, 'skip_invalid');
 is($data->{skipped}, 3, 'skip_invalid: skipped 3');
@@ -245,6 +254,16 @@ $e = error_ok(put_roster($utf8, content_type => 'text/csv; charset=windows-1252'
 like($e && $e->{error}{message} // '', qr/UTF-8 already/, 'a UTF-8 body sent as windows-1252: says it is UTF-8');
 is(scalar(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-8'") }), 0,
    'a UTF-8 body sent as windows-1252: nothing stored (no garbled name)');
+# the first accent decides (fuzz_roster): a later byte UTF-8 does not have once converted
+# the whole body as windows-1252 ("Ros\xc3\x83\xc2\xa1rio") when it came in one read, and
+# refused it when it came in several
+my $mixed = $utf8 . "RT-9,Jos\xe9,Pe\xf1a,1982-03-03,\n";
+$e = error_ok(put_roster($mixed, content_type => 'text/csv; charset=windows-1252'), 415,
+              'unsupported_charset', 'UTF-8 first, a windows-1252 byte later: 415 unsupported_charset');
+like($e && $e->{error}{message} // '', qr/UTF-8 already/, 'UTF-8 first, a windows-1252 byte later: says it is UTF-8');
+my $mixed_ids = db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id IN ('RT-8', 'RT-9')");
+is(scalar(@$mixed_ids), 0, 'UTF-8 first, a windows-1252 byte later: nothing stored (no garbled name)');
+cleanup_clients(@$mixed_ids);
 
 # ---- FHIR ------------------------------------------------------------------------------------
 my $bundle = <<'EOF';

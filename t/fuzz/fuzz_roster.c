@@ -141,7 +141,8 @@ static const char *read_roster(apr_pool_t *p, const pm_roster_options *o, const 
     }
     res.errors = errors;
     res.broken = pm_roster_broken(ps);
-    check(!res.broken || errors->nelts > 0, "a broken input says why");
+    check(!res.broken || errors->nelts > 0 || r < 0, "a broken input says why (or its "
+          "read error does)");
     return apr_psprintf(p, "%sresult %d status %d broken %d may_commit %d\n", out, r,
                         r < 0 ? rv : 0, res.broken, pm_roster_may_commit(o, &res));
 }
