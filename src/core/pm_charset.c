@@ -21,8 +21,11 @@ struct pm_charset_reader {
     UChar *pivot_source, *pivot_target;
     int eof;
     int single_byte;        /* the source's character set has one byte a character */
-    int need, verdict;      /* the source read as UTF-8 (scan_as_utf8): continuation
-                             * bytes still to come; 1 UTF-8, -1 not, 0 undecided */
+    int verdict;            /* the source read as UTF-8 (scan_as_utf8): 1 UTF-8,
+                             * -1 not, 0 undecided */
+    int pending;            /* converted text not yet handed out (buf was full) */
+    apr_size_t held;        /* bytes after in_end kept for the next read (the start
+                             * of a character, or UTF-8 from its first character) */
 };
 
 static apr_status_t close_converters(void *data)
@@ -96,37 +99,53 @@ pm_charset_reader *pm_charset_reader_make(apr_pool_t *p, const char *name,
     return r;
 }
 
-/* Reads a chunk of a single-byte character set's text as UTF-8 would, across
- * chunks, until its first character beyond ASCII decides: written as UTF-8 writes
- * it ("Ã©" for "é", or a byte-order mark: Windows-1252 text almost never starts
- * its accents so) or not. Decided byte by byte, so the answer does not depend on
- * how the source is cut into reads (a network's packets, a file's buffers). */
-static void scan_as_utf8(pm_charset_reader *r, const unsigned char *b, apr_size_t n)
+/* Reads in[0..n) of a single-byte character set's text as UTF-8 would until its
+ * first character beyond ASCII decides: written as UTF-8 writes it ("Ã©" for "é",
+ * or a byte-order mark: Windows-1252 text almost never starts its accents so) or
+ * not. Answers how many bytes may be converted: all of them, or those before that
+ * character when it is UTF-8 (the reader then says PM_CHARSET_IS_UTF8 once they
+ * are read, where the stream reaches it), or those before a character whose bytes
+ * are still to come (kept for the next read). Decided where the bytes are, so the
+ * answer does not depend on how the source is cut into reads. */
+static apr_size_t scan_as_utf8(pm_charset_reader *r, apr_size_t n)
 {
-    apr_size_t i;
+    const unsigned char *b = (const unsigned char *)r->in;
+    apr_size_t i, start = 0;
+    int need = 0;
 
     for (i = 0; i < n && r->verdict == 0; i++) {
-        if (r->need > 0) {
-            r->verdict = (b[i] & 0xC0) != 0x80 ? -1 : --r->need == 0 ? 1 : 0;
+        if (need > 0) {
+            r->verdict = (b[i] & 0xC0) != 0x80 ? -1 : --need == 0 ? 1 : 0;
         }
         else if (b[i] >= 0x80 && (b[i] < 0xC2 || b[i] > 0xF4)) {
             r->verdict = -1;
         }
         else if (b[i] >= 0x80) {
-            r->need = b[i] <= 0xDF ? 1 : b[i] <= 0xEF ? 2 : 3;
+            need = b[i] <= 0xDF ? 1 : b[i] <= 0xEF ? 2 : 3;
+            start = i;
         }
     }
+    if (r->verdict == 0 && need > 0 && r->eof) {
+        r->verdict = -1;        /* the source ends inside it */
+    }
+    return r->verdict < 0 || (r->verdict == 0 && need == 0) ? n : start;
 }
 
-/* More of the source when what was read is used up: 1, or 0 with *rv its error. */
+/* More of the source when what was read is used up: 1, or 0 with *rv its error
+ * (PM_CHARSET_IS_UTF8 once the text before UTF-8's first character is read). */
 static int refill(pm_charset_reader *r, apr_status_t *rv)
 {
-    apr_size_t n = sizeof(r->in);
+    apr_size_t n = sizeof(r->in) - r->held;
 
     if (r->in_pos < r->in_end || r->eof) {
         return 1;
     }
-    *rv = r->read(r->ctx, r->in, &n);
+    if (r->verdict > 0) {
+        *rv = r->pending ? APR_SUCCESS : PM_CHARSET_IS_UTF8;
+        return r->pending;
+    }
+    memmove(r->in, r->in_end, r->held);     /* a character begun in the last read */
+    *rv = r->read(r->ctx, r->in + r->held, &n);
     if (*rv == APR_EOF) {
         *rv = APR_SUCCESS;
         n = 0;
@@ -134,16 +153,11 @@ static int refill(pm_charset_reader *r, apr_status_t *rv)
     if (*rv != APR_SUCCESS) {
         return 0;
     }
-    if (r->single_byte) {
-        scan_as_utf8(r, (const unsigned char *)r->in, n);
-        if (r->verdict > 0) {
-            *rv = PM_CHARSET_IS_UTF8;
-            return 0;
-        }
-    }
     r->eof = n == 0;
+    n += r->held;
     r->in_pos = r->in;
-    r->in_end = r->in + n;
+    r->in_end = r->in + (r->single_byte ? scan_as_utf8(r, n) : n);
+    r->held = (apr_size_t)(r->in + n - r->in_end);
     return 1;
 }
 
@@ -162,6 +176,7 @@ apr_status_t pm_charset_read(void *reader, char *buf, apr_size_t *len)
         ucnv_convertEx(r->to, r->from, &out, end, &r->in_pos, r->in_end, r->pivot,
                        &r->pivot_source, &r->pivot_target, r->pivot + PIVOT_UNITS,
                        0, r->eof, &err);
+        r->pending = err == U_BUFFER_OVERFLOW_ERROR || r->pivot_source < r->pivot_target;
         if (err == U_BUFFER_OVERFLOW_ERROR) {
             break;                 /* buf is full: the rest waits in the converters */
         }

@@ -100,6 +100,24 @@ static apr_status_t status_of(apr_pool_t *p, const char *charset, const char *te
     return rv;
 }
 
+/* Reads text as windows-1252 to the end or an error: its status, *got the bytes read. */
+static apr_status_t prefix_before(apr_pool_t *p, const char *text, apr_size_t step, apr_size_t *got)
+{
+    source src = { text, strlen(text), 0, step, 0 };
+    pm_charset_reader *r = pm_charset_reader_make(p, "windows-1252", read_source, &src);
+    char buf[7];
+    apr_size_t n;
+    apr_status_t rv;
+
+    *got = 0;
+    do {
+        n = sizeof(buf);
+        rv = pm_charset_read(r, buf, &n);
+        *got += rv == APR_SUCCESS ? n : 0;
+    } while (rv == APR_SUCCESS && n > 0);
+    return rv;
+}
+
 static void test_utf8_already(apr_pool_t *p)
 {
     char *out;
@@ -136,6 +154,19 @@ static void test_utf8_already(apr_pool_t *p)
             }
         }
         ok(same, "UTF-8 or not: the same answer read 1 to 16 bytes at a time as in one read");
+    }
+    {
+        /* ...and at the same place: the text before UTF-8's first character is read
+         * first (a roster's bad header is then the problem, however the reads end) */
+        static const char text[] = "K1,Ann\nK2,Bo\nK3,Jos\xC3\xA9\n";
+        apr_size_t step, got = 0;
+        int same = 1;
+
+        for (step = 1; step <= 64; step++) {
+            same &= prefix_before(p, text, step, &got) == PM_CHARSET_IS_UTF8 && got == 19;
+        }
+        ok(same, "UTF-8 after 19 bytes: those 19 read, then PM_CHARSET_IS_UTF8, at any step "
+           "(last got %u)", (unsigned)got);
     }
 }
 
