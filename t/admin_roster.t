@@ -264,6 +264,14 @@ like($e && $e->{error}{message} // '', qr/UTF-8 already/, 'UTF-8 first, a window
 my $mixed_ids = db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id IN ('RT-8', 'RT-9')");
 is(scalar(@$mixed_ids), 0, 'UTF-8 first, a windows-1252 byte later: nothing stored (no garbled name)');
 cleanup_clients(@$mixed_ids);
+# ...and where the body reaches it: a bad header before it is the problem (it was 415 or
+# 422 by where the body's reads ended)
+$res = put_roster("external_id,first,last_name,date_of_birth,email\nRT-8,Ros\xc3\xa1rio,Quuxley,1988-08-08,\n",
+                  content_type => 'text/csv; charset=windows-1252');
+is($res->code, 422, 'a bad header, then UTF-8, sent as windows-1252: 422 (the header)')
+    or diag PortalTest::describe($res);
+is((((decode_json_body($res) || {})->{errors} || [])->[0] || {})->{line}, 1,
+   'a bad header, then UTF-8: the header on line 1 is the problem');
 
 # ---- FHIR ------------------------------------------------------------------------------------
 my $bundle = <<'EOF';

@@ -758,6 +758,10 @@ is "$(sql "$EDB" "SELECT first_name FROM clients WHERE external_id = 'W1'")" "$b
    "encoding: no name garbled by a later windows-1252 byte"
 is "$(sql "$EDB" "SELECT count(*) FROM clients WHERE external_id = 'W3'")" 0 \
    "encoding: UTF-8 first and a windows-1252 byte later: nothing added"
+printf 'external_id,first,last_name,date_of_birth,email\nW1,Mar\xc3\xada,Garc\xc3\xada,1980-01-01,\n' >"$T/badhead-utf8.csv"
+adm "$EDB" clients sync "$T/badhead-utf8.csv" --encoding windows-1252
+is "$rc" 1 "encoding: a bad header, then UTF-8: refused"
+like "$err" "badhead-utf8.csv line 1: the header must be" "encoding: a bad header before UTF-8 is the problem, however the file is read"
 adm "$EDB" clients import "$T/utf8.csv" --encoding windows-1252
 like "$err" "utf8.csv is UTF-8 already" "encoding: clients import says so too"
 printf 'first_name,last_name,date_of_birth,email\nJos\xe9,Pe\xf1a,1982-03-03,\n' >"$T/import-cp1252.csv"
