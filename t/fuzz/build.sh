@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # t/fuzz/build.sh — builds the libFuzzer harnesses (t/fuzz/fuzz_*.c) with clang-14:
-# libpmcore's sources (the list is read from Makefile.am) and pm_json.c compiled with
-# -fsanitize=fuzzer-no-link,address,undefined into t/fuzz/build/, each harness linked
-# with -fsanitize=fuzzer,address,undefined. Nothing of the autotools (gcc) build is
-# read or written. Prints the path of each binary built.
+# libpmcore's sources (the list is read from Makefile.am), pm_json.c and httpd_stub.c
+# (what pm_json.c logs through) compiled with -fsanitize=fuzzer-no-link,address,undefined
+# into t/fuzz/build/, each harness linked with -fsanitize=fuzzer,address,undefined.
+# Nothing of the autotools (gcc) build is read or written. Prints the path of each
+# binary built.
 #
 #   t/fuzz/build.sh [TARGET...]      (TARGET: csv, text, header, ... ; default: all)
 set -euo pipefail
@@ -15,10 +16,10 @@ CC=${CC:-clang-14}
 mkdir -p "$out/obj"
 
 deps="jansson libcurl libcrypto apr-1 apr-util-1 icu-uc icu-i18n"
-cflags="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I$top/src/core -I$top/src/httpd -I$here $(pkg-config --cflags $deps)"
+cflags="-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -I$top/src/core -I$top/src/httpd -I$here $(pkg-config --cflags $deps) -I$(apxs -q INCLUDEDIR)"
 libs=$(pkg-config --libs $deps)
 sources=$(sed -n '/^libpmcore_la_SOURCES/,/^$/p' "$top/Makefile.am" | grep -o 'src/core/[a-z0-9_]*\.c')
-sources="$sources src/httpd/pm_json.c"
+sources="$sources src/httpd/pm_json.c t/fuzz/httpd_stub.c"
 
 objs=()
 for src in $sources; do
