@@ -153,6 +153,15 @@ int pm_date_add_days(const char *ymd, long days, char out[11])
     return 1;
 }
 
+int pm_date_utc_day(long long unix_seconds, long days, char out[11])
+{
+    long long day = unix_seconds / 86400 - (unix_seconds % 86400 < 0);
+    int y, m, d;
+
+    date_of((long)day + days, &y, &m, &d);
+    return snprintf(out, 11, "%04d-%02d-%02d", y, m, d) == 10;
+}
+
 int pm_date_review_due(const char *dob, const char *granted_on, const char *today,
                        long review_days)
 {

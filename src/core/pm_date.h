@@ -26,6 +26,11 @@ int pm_date_birthday(const char *dob, int years, char out[11]);
 /* The date `days` (negative: before) after ymd, into out; 0 when ymd is not a date. */
 int pm_date_add_days(const char *ymd, long days, char out[11]);
 
+/* The UTC calendar day of unix_seconds, `days` (negative: before) away, into out; 0
+ * when it has no four-digit year. Plain arithmetic (no ICU calendar, no time zone
+ * file): the client view asks it twice per request. */
+int pm_date_utc_day(long long unix_seconds, long days, char out[11]);
+
 /* Whether a representative's grant made on granted_on (YYYY-MM-DD) for a client born
  * on dob is due for its coming-of-age review on `today`: it was made before the 18th
  * birthday, and today is at most review_days before that birthday (or after it). */

@@ -268,10 +268,10 @@ static int send_client_view(pm_req *q, const char *action)
 
 /* ---- GET /clients/{id} ---------------------------------------------------------- */
 
-/* The view's version: a hash of everything it says, as a strong ETag. */
-static const char *view_etag(pm_req *q, json_t *view)
+/* The view's version: a hash of everything it says (its text, as sent), as a strong ETag. */
+static const char *view_etag(pm_req *q, const char *text)
 {
-    const char *hash = pm_token_hash(q->r->pool, pm_json_text(q->r->pool, view));
+    const char *hash = pm_token_hash(q->r->pool, text);
 
     return apr_pstrcat(q->r->pool, "\"", apr_pstrndup(q->r->pool, hash, 32), "\"", NULL);
 }
@@ -279,6 +279,7 @@ static const char *view_etag(pm_req *q, json_t *view)
 int pm_api_client_view(pm_req *q)
 {
     const pm_row *row;
+    const char *text;
     json_t *view;
     int rc;
 
@@ -289,8 +290,10 @@ int pm_api_client_view(pm_req *q)
     if (pm_audit(q, "client.view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    apr_table_setn(q->r->err_headers_out, "ETag", view_etag(q, view));
-    return pm_http_send_json(q, HTTP_OK, view);
+    /* serialized once: the ETag is the hash of the very text sent */
+    text = pm_json_text(q->r->pool, view);
+    apr_table_setn(q->r->err_headers_out, "ETag", view_etag(q, text));
+    return pm_http_send_json_text(q, HTTP_OK, text);
 }
 
 /* ---- GET /clients/{id}/status ----------------------------------------------------- */
@@ -311,7 +314,7 @@ int pm_api_client_status(pm_req *q)
         || (rc = pm_api_build_client_view(q, row, &view)) != PM_NEXT) {
         return rc;
     }
-    etag = view_etag(q, view);
+    etag = view_etag(q, pm_json_text(q->r->pool, view));
     apr_table_setn(q->r->err_headers_out, "ETag", etag);
     match = apr_table_get(q->r->headers_in, "If-None-Match");
     if (match && strcmp(match, etag) == 0) {

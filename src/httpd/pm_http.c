@@ -51,14 +51,19 @@ pm_req *pm_http_begin(request_rec *r)
 
 int pm_http_send_json(pm_req *q, int status, json_t *body)
 {
+    return pm_http_send_json_text(q, status, pm_json_text(q->r->pool, body));
+}
+
+int pm_http_send_json_text(pm_req *q, int status, const char *text)
+{
     request_rec *r = q->r;
-    const char *text = pm_json_text(r->pool, body);
+    apr_size_t len = strlen(text);
 
     r->status = status;
     ap_set_content_type(r, "application/json; charset=utf-8");
-    ap_set_content_length(r, (apr_off_t)strlen(text) + 1);
+    ap_set_content_length(r, (apr_off_t)len + 1);
     if (!r->header_only) {
-        ap_rputs(text, r);
+        ap_rwrite(text, (int)len, r);
         ap_rputc('\n', r);
     }
     return OK;

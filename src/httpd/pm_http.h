@@ -30,6 +30,8 @@ typedef struct pm_req {
 pm_req *pm_http_begin(request_rec *r);
 
 int pm_http_send_json(pm_req *q, int status, json_t *body);
+/* The same for a body already serialized by pm_json_text (sent as it is, then '\n'). */
+int pm_http_send_json_text(pm_req *q, int status, const char *text);
 /* The same error document with `extra`'s members added at its top level. */
 int pm_http_send_error_with(pm_req *q, int status, const char *code, const char *message,
                             const char *field, json_t *extra);

@@ -84,15 +84,20 @@ json_t *pm_json_parse(apr_pool_t *p, const char *buf, apr_size_t len, const char
     return pm_json_pool(p, j);
 }
 
+static apr_status_t text_cleanup(void *text)
+{
+    free(text);
+    return APR_SUCCESS;
+}
+
+/* jansson's own buffer, freed with the pool (a list page's text is not copied again) */
 const char *pm_json_text(apr_pool_t *p, const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    char *copy;
 
     if (s == NULL) {
         return "null";
     }
-    copy = apr_pstrdup(p, s);
-    free(s);
-    return copy;
+    apr_pool_cleanup_register(p, s, text_cleanup, apr_pool_cleanup_null);
+    return s;
 }

@@ -50,9 +50,7 @@ int pm_review_clock_load(pm_req *q, pm_review_clock *k)
 /* Today by the server's UTC clock, `days` away: within a day of the practice's. */
 static int utc_day(pm_req *q, long days, char out[11])
 {
-    const char *today = pm_locale_day_of(q->r->pool, pm_now_sec(q->r), "UTC");
-
-    return today && pm_date_add_days(today, days, out);
+    return pm_date_utc_day(pm_now_sec(q->r), days, out);
 }
 
 /* ---- the client view ------------------------------------------------------------------- */
@@ -97,10 +95,9 @@ static json_t *review_json(pm_req *q, const pm_row *row)
 static int could_be_due(pm_req *q, const char *dob, long long granted)
 {
     char adult[11], far[11];
-    const char *granted_utc = pm_locale_day_of(q->r->pool, granted, "UTC");
 
-    return pm_date_birthday(dob, 18, adult) && utc_day(q, 367, far) && granted_utc
-           && strcmp(adult, far) <= 0 && pm_date_add_days(granted_utc, -1, far)
+    return pm_date_birthday(dob, 18, adult) && utc_day(q, 367, far)
+           && strcmp(adult, far) <= 0 && pm_date_utc_day(granted, -1, far)
            && strcmp(adult, far) > 0;
 }
 

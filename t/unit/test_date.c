@@ -3,6 +3,9 @@
 #include "tap.h"
 
 #include <apr_general.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 int main(void)
 {
@@ -75,5 +78,38 @@ int main(void)
            "review: a client without a real date of birth is never due");
     }
     apr_terminate();
+    {
+        /* the client view's UTC day: plain arithmetic, checked against gmtime_r from
+         * 1901 to 2100, across every midnight and before 1970 */
+        char out[11], want[11];
+        long long when;
+        int bad = 0, checked = 0;
+        struct tm tm;
+        time_t tt;
+
+        for (when = -2145916800LL; when < 4102444800LL; when += 86400 * 3 + 3599) {
+            long long probes[3] = { when, when - when % 86400, when - when % 86400 - 1 };
+            int k;
+            for (k = 0; k < 3; k++) {
+                tt = (time_t)probes[k];
+                gmtime_r(&tt, &tm);
+                strftime(want, sizeof(want), "%Y-%m-%d", &tm);
+                if (!pm_date_utc_day(probes[k], 0, out) || strcmp(out, want) != 0) {
+                    if (bad++ < 3) {
+                        printf("# utc day of %lld: %s, gmtime_r says %s\n", probes[k], out, want);
+                    }
+                }
+                checked++;
+            }
+        }
+        ok(bad == 0 && checked > 60000, "UTC day of a time: as gmtime_r (%d times)", checked);
+        ok(pm_date_utc_day(0, -1, out) && strcmp(out, "1969-12-31") == 0, "UTC day: a day before 1970");
+        ok(pm_date_utc_day(-1, 0, out) && strcmp(out, "1969-12-31") == 0,
+           "UTC day: the last second before 1970");
+        ok(pm_date_utc_day(1798761599LL, 1, out) && strcmp(out, "2027-01-01") == 0,
+           "UTC day: one day on from 2026-12-31 23:59:59");
+        ok(pm_date_utc_day(1796083200LL, 367, out) && strcmp(out, "2027-12-03") == 0,
+           "UTC day: 367 days on (the review's horizon)");
+    }
     return done_testing();
 }
