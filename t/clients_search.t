@@ -218,6 +218,14 @@ is_deeply(found(admin => 'siobhan@example.test'), [704], 'a client with a plain 
     ($n) = $dbh->selectrow_array('SELECT count(*) FROM client_name_prefixes n JOIN clients c '
                                . 'ON c.id = n.client_id WHERE n.sort_key <> c.sort_key');
     is($n, 0, 'no search key is left with the English sort key (each found from its key set)');
+    # keys another program forgot while the practice sorts in Swedish: the list reads
+    # collation_locale only when some client has no keys, and must still read it then
+    $dbh->do('UPDATE clients SET sort_key = NULL WHERE id IN (5, 703, 705)');
+    $data = whole_list('the list in Swedish, three clients without keys');
+    @order = grep { $_ == 703 || $_ == 705 || $_ == 5 } @{ ids($data) };
+    is_deeply(\@order, [5, 705, 703], 'sv after a read-miss: Ångström after Zhang');
+    ($n) = $dbh->selectrow_array("SELECT count(*) FROM clients WHERE sort_locale <> 'sv' OR sort_key IS NULL");
+    is($n, 0, 'the read-miss keyed them in sv');
     $dbh->disconnect;
     json_ok(staff(PUT => '/admin/settings', json => { collation_locale => undef }), 200, 'back to the default');
     $data = json_ok(staff(GET => '/clients?limit=100', user => 'admin'), 200, 'the list in English');

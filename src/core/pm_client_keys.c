@@ -346,17 +346,25 @@ apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *local
 /* Every list and search page calls this: a read finds out first whether any client
  * lacks keys, so the usual answer (none) takes no write lock. It used to open an
  * empty write transaction per page, queueing each page behind every audit commit. */
-apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
+apr_status_t pm_client_keys_missing(pm_db *db, apr_pool_t *p, int *missing)
 {
     apr_array_header_t *rows;
 
     if (pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, pm_arg_int(p, 1)) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (rows->nelts == 0) {
-        return APR_SUCCESS;
+    *missing = rows->nelts > 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale)
+{
+    int missing = 0;
+
+    if (pm_client_keys_missing(db, p, &missing) != APR_SUCCESS) {
+        return APR_EGENERAL;
     }
-    return pm_client_keys_fill_all(db, p, locale, 0, NULL);
+    return missing ? pm_client_keys_fill_all(db, p, locale, 0, NULL) : APR_SUCCESS;
 }
 
 apr_status_t pm_client_keys_forget_locale(pm_db *db, const char *locale)

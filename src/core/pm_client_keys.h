@@ -58,6 +58,9 @@ apr_status_t pm_client_keys_store(pm_client_keys_stage *st, pm_client_keyer *k,
 apr_status_t pm_client_keys_fill_all(pm_db *db, apr_pool_t *p, const char *locale, int sorted,
                                      int *keyed);
 apr_status_t pm_client_keys_fill(pm_db *db, apr_pool_t *p, const char *locale);
+/* Whether any client has no keys (one indexed read): a caller that has not read the
+ * settings yet asks this first, and reads collation_locale only when it must fill. */
+apr_status_t pm_client_keys_missing(pm_db *db, apr_pool_t *p, int *missing);
 
 /* A new collation_locale: forget every sort key of another locale (inside the
  * caller's transaction); the next pm_client_keys_fill computes them again. */

@@ -298,18 +298,35 @@ static apr_status_t select_client_page(pm_req *q, const list_query *lq,
 /* a page's cursor: the last row's place in the list order */
 static const int page_cursor_cols[] = { CLIENT_SORT_KEY, CLIENT_ID };
 
+/* Rows without keys (another program's, or a new collation_locale) are keyed first.
+ * The usual answer is none: then the settings (collation_locale) are not read. */
+static apr_status_t fill_missing_keys(pm_req *q)
+{
+    apr_pool_t *p = q->r->pool;
+    pm_settings st;
+    int missing = 0;
+
+    if (pm_client_keys_missing(q->db, p, &missing) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (!missing) {
+        return APR_SUCCESS;
+    }
+    if (pm_settings_load(q->db, p, &st) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return pm_client_keys_fill_all(q->db, p, st.collation_locale, 0, NULL);
+}
+
 static int send_client_page(pm_req *q, const list_query *lq_in)
 {
     apr_pool_t *p = q->r->pool;
     list_query lq = *lq_in;
     apr_array_header_t *rows;
-    pm_settings st;
     json_t *doc, *list;
     int i, shown;
 
-    /* rows without keys (another program's, or a new collation_locale) first */
-    if (pm_settings_load(q->db, p, &st) != APR_SUCCESS
-        || pm_client_keys_fill(q->db, p, st.collation_locale) != APR_SUCCESS
+    if (fill_missing_keys(q) != APR_SUCCESS
         || select_client_page(q, &lq, &rows) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
