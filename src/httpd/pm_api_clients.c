@@ -197,6 +197,18 @@ int pm_api_load_visible_client(pm_req *q, const char *action, const pm_row **out
     return pm_api_load_visible(q, PM_SQL_CLIENT_GET_VISIBLE, action, "client", out);
 }
 
+/* A list of the view's: its statement's rows, or none without asking when the
+ * client row says it has none (has_col 0; a row without the column asks). */
+static apr_status_t select_list(pm_req *q, const pm_row *row, int has_col, pm_sql_id stmt,
+                                apr_array_header_t **rows)
+{
+    if (pm_row_int(row, has_col, 1) == 0) {
+        *rows = apr_array_make(q->r->pool, 1, sizeof(pm_row));
+        return APR_SUCCESS;
+    }
+    return pm_db_select(q->db, stmt, rows, pm_row_str(row, CLIENT_ID));
+}
+
 int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
 {
     apr_pool_t *p = q->r->pool;
@@ -205,11 +217,15 @@ int pm_api_build_client_view(pm_req *q, const pm_row *row, json_t **out)
     const char *id = pm_row_str(row, CLIENT_ID);
     int i, rc;
 
-    if (pm_db_select(q->db, PM_SQL_CLIENT_INVITATIONS, &invs, id) != APR_SUCCESS
-        || pm_db_select(q->db, PM_SQL_CLIENT_REPRESENTATIVES, &reps, id) != APR_SUCCESS) {
+    if (select_list(q, row, CLIENT_HAS_INVITATIONS, PM_SQL_CLIENT_INVITATIONS, &invs) != APR_SUCCESS
+        || select_list(q, row, CLIENT_HAS_REPRESENTATIVES, PM_SQL_CLIENT_REPRESENTATIVES, &reps)
+           != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
-    if ((rc = pm_api_accounts_json(q, id, &accounts)) != PM_NEXT) {
+    if (pm_row_int(row, CLIENT_HAS_GRANTS, 1) == 0) {
+        accounts = json_array();
+    }
+    else if ((rc = pm_api_accounts_json(q, id, &accounts)) != PM_NEXT) {
         return rc;
     }
     view = pm_json_pool(p, pm_api_client_summary_json(q, row));
