@@ -128,7 +128,7 @@ static void test_took_lines(apr_pool_t *p)
         "2,\"Ann,3\nB\",y\n"
         "3,\"one, line\",z\n";
     reading r;
-    const char *why;
+    const char *why = NULL;
 
     start(&r, p, csv, strlen(csv));
     ok(next(&r) == PM_CSV_RECORD && pm_csv_took_lines(p, &r.rec) == NULL, "a one-line record");
