@@ -3,8 +3,8 @@
 # unaudited and answers 304 until the view changes, and says nothing identifying when it
 # answers 200; an invisible client is still a 404 with a "denied" row. Every page of the
 # client list (GET /clients, POST /clients/search) writes one client.search row with the
-# kind of query and the number of rows, never the query text. Uses client 26 (clin1's)
-# and client 6 (clin2's, invisible to clin1).
+# kind of query, the number of rows and the ids of the clients shown, never the query
+# text. Uses client 26 (clin1's) and client 6 (clin2's, invisible to clin1).
 use strict;
 use warnings;
 use utf8;
@@ -85,18 +85,21 @@ is(scalar(audit_since($mark)), 0, 'five refreshes: no audit rows at all');
     error_ok(staff(GET => '/clients/999999/status', user => 'clin1'), 404, 'not_found', 'status of a missing client');
 }
 
-# --- every page of the list: one row, kind and count, never the text --------------------------------
+# --- every page of the list: one row, kind, count and the clients shown, never the text --------------------------------
 sub search_row_ok {
     my ($name, $res, $kind, @secrets) = @_;
     my $d = json_ok($res, 200, $name);
     my @rows = rows_of($mark, 'client.search');
     is(scalar @rows, 1, "$name: one client.search row") or return $d;
     my $detail = JSON::PP->new->decode($rows[0]{detail} // '{}');
-    is_deeply($detail, { kind => $kind, rows => scalar @{ $d->{clients} } }, "$name: detail {kind $kind, rows}");
+    is_deeply($detail, { kind => $kind, rows => scalar @{ $d->{clients} },
+                         client_ids => [map { $_->{id} + 0 } @{ $d->{clients} }] },
+              "$name: detail {kind $kind, rows, client_ids: the page's clients in its order}");
     is($rows[0]{result}, 'ok', "$name: result ok");
     ok(!defined $rows[0]{client_id}, "$name: no client id");
     is($rows[0]{request_id}, $res->header('X-Request-Id'), "$name: the request's id");
-    unlike($rows[0]{detail}, qr/\Q$_\E/i, "$name: detail does not hold '$_'") for @secrets;
+    my $text = join ',', grep { $_ ne 'client_ids' } map { ($_, ref $detail->{$_} ? () : $detail->{$_}) } keys %$detail;
+    unlike($text, qr/\Q$_\E/i, "$name: detail does not hold '$_'") for @secrets;
     return $d;
 }
 {

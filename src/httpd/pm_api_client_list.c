@@ -89,14 +89,23 @@ static const char *const list_kind_names[] = {
 };
 
 /* Each page of clients a person is shown is PHI read: one audit row per page,
- * with the kind of query and how many rows, so paging through the practice
- * leaves a trace. */
-static apr_status_t audit_client_page(pm_req *q, const list_query *lq, int shown)
+ * with the kind of query, how many rows and which clients they were (in the
+ * page's order), so paging through the practice leaves a trace and an
+ * accounting of who saw a client's name can be made from the trail. */
+static apr_status_t audit_client_page(pm_req *q, const list_query *lq,
+                                      const apr_array_header_t *rows, int shown)
 {
     json_t *detail = pm_json_object(q->r->pool);
+    json_t *ids = json_array();
+    int i;
 
+    for (i = 0; i < shown; i++) {
+        json_array_append_new(ids, json_integer(
+            pm_row_int(&APR_ARRAY_IDX(rows, i, pm_row), CLIENT_ID, 0)));
+    }
     pm_json_set_str(detail, "kind", list_kind_names[lq->kind]);
     pm_json_set_int(detail, "rows", shown);
+    json_object_set_new(detail, "client_ids", ids);
     return pm_audit(q, "client.search", 0, 0, PM_AUDIT_OK, detail);
 }
 
@@ -338,7 +347,7 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     }
     json_object_set_new(doc, "clients", list);
     pm_api_end_page(q, doc, rows, lq.limit, page_cursor_cols, 2);
-    if (audit_client_page(q, &lq, shown) != APR_SUCCESS) {
+    if (audit_client_page(q, &lq, rows, shown) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     return pm_http_send_json(q, HTTP_OK, doc);
