@@ -487,4 +487,24 @@ my @leaks = grep { index($log, $_) >= 0 }
             qw(Rosterina Rostello Rosalba Quuxley Quuxfield Quuxby Quuxton rosterina.q13 1988-08-08);
 is_deeply(\@leaks, [], 'no name, email or date of birth in the error log');
 
+
+# ---- a new client without a language in the file gets the practice's default_language -----------
+{
+    my $dbh = db();
+    $dbh->do("DELETE FROM settings WHERE name = 'default_language'");
+    $dbh->do(q{INSERT INTO settings (name, value) VALUES ('default_language', '"es"')});
+    my $data = json_ok(put_roster($HEADER . "RT-9,Lucia,Quuxandez,1989-09-09,\n"), 200,
+                       'default_language es: a new client without a language');
+    counts_are($data, { added => 1, updated => 0, unchanged => 0, discharged => 0 }, 'default_language es');
+    my ($lang) = $dbh->selectrow_array("SELECT preferred_language FROM clients WHERE external_id = 'RT-9'");
+    is($lang, 'es', "default_language es: the new client's language is es (was en)");
+    $data = json_ok(put_roster("external_id,first_name,last_name,date_of_birth,email,preferred_language\n"
+                             . "RT-10,Lu,Quuxandez,1989-09-10,,en\n"), 200, 'a language the file gives');
+    ($lang) = $dbh->selectrow_array("SELECT preferred_language FROM clients WHERE external_id = 'RT-10'");
+    is($lang, 'en', 'default_language es: a language the file gives wins');
+    $dbh->do("DELETE FROM settings WHERE name = 'default_language'");
+    cleanup_clients(@{ $dbh->selectcol_arrayref(
+        "SELECT id FROM clients WHERE external_id IN ('RT-9', 'RT-10')") });
+}
+
 done_testing();

@@ -90,6 +90,9 @@ int admin_db_table_exists(admin_db *db, const char *table, int *exists);
 int admin_db_schema_version(admin_db *db, int *version);
 /* The collation_locale setting (pm_collate.c), or the default. */
 int admin_db_locale(admin_db *db, const char **locale);
+/* The setting default_language ("en" when unset or not a known language): the
+ * language of a client added without one. */
+int admin_db_language(admin_db *db, const char **language);
 
 /* ---- commands ---- */
 /* A wrong --schema-dir fails before the database is opened (or created). */
@@ -115,7 +118,8 @@ int admin_clients_keyer(admin_db *db, pm_client_keyer **k, pm_client_keys_stage 
 int admin_clients_insert(admin_db *db, pm_client_keyer *k, pm_client_keys_stage *st,
                          const char *first_name,
                          const char *last_name, const char *date_of_birth,
-                         const char *email, const char *now, const char **id);
+                         const char *email, const char *language, const char *now,
+                         const char **id);
 /* The name keys of every client that has none (init, after the migrations). */
 int admin_clients_fill_keys(admin_db *db);
 

@@ -55,13 +55,14 @@ int admin_clients_keyer(admin_db *db, pm_client_keyer **k, pm_client_keys_stage 
 int admin_clients_insert(admin_db *db, pm_client_keyer *k, pm_client_keys_stage *st,
                          const char *first_name,
                          const char *last_name, const char *date_of_birth,
-                         const char *email, const char *now, const char **id)
+                         const char *email, const char *language, const char *now,
+                         const char **id)
 {
     apr_array_header_t *rows;
     const pm_row *row;
 
     if (pm_db_select(db->exec, PM_SQL_ADMIN_CLIENT_INSERT, &rows, first_name, last_name,
-                     date_of_birth, email, now, now) != APR_SUCCESS) {
+                     date_of_birth, email, language, now, now) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     if ((row = pm_first_row(rows)) == NULL || pm_row_str(row, UNKEYED_ID) == NULL) {
@@ -296,12 +297,14 @@ static int insert_rows(admin_db *db, const apr_array_header_t *rows)
     pm_client_keyer *keyer;
     pm_client_keys_stage *stage;
     const char *now = apr_psprintf(db->pool, "%" APR_INT64_T_FMT, admin_now());
+    const char *language;
     int i;
 
     if (admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    if (admin_clients_keyer(db, &keyer, &stage) != ADMIN_OK) {
+    if (admin_db_language(db, &language) != ADMIN_OK
+        || admin_clients_keyer(db, &keyer, &stage) != ADMIN_OK) {
         admin_db_rollback(db);
         return ADMIN_FAIL;
     }
@@ -309,7 +312,8 @@ static int insert_rows(admin_db *db, const apr_array_header_t *rows)
         const client_row *c = &APR_ARRAY_IDX(rows, i, client_row);
 
         if (admin_clients_insert(db, keyer, stage, c->first_name, c->last_name,
-                                 c->date_of_birth, c->email, now, NULL) != ADMIN_OK) {
+                                 c->date_of_birth, c->email, language, now, NULL)
+            != ADMIN_OK) {
             admin_db_rollback(db);
             return ADMIN_FAIL;
         }

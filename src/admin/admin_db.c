@@ -6,6 +6,7 @@
 #include "pm_settings_def.h"
 #include "pm_collate.h"
 #include "pm_columns.h"
+#include "pm_locale.h"
 
 #include <stdio.h>
 
@@ -268,6 +269,25 @@ int admin_db_locale(admin_db *db, const char **locale)
         const char *value = apr_pstrmemdup(db->pool, v + 1, n - 2);
         if (pm_collate_locale_known(value)) {
             *locale = value;
+        }
+    }
+    return ADMIN_OK;
+}
+
+int admin_db_language(admin_db *db, const char **language)
+{
+    const char *v;
+    apr_size_t n;
+
+    *language = "en";
+    if (pm_setting_stored(db->exec, "default_language", &v) != APR_SUCCESS) {
+        return ADMIN_FAIL;
+    }
+    n = v ? strlen(v) : 0;
+    if (n > 2 && v[0] == '"' && v[n - 1] == '"') {
+        const char *value = apr_pstrmemdup(db->pool, v + 1, n - 2);
+        if (pm_language_known(value)) {
+            *language = value;
         }
     }
     return ADMIN_OK;

@@ -125,18 +125,19 @@ static int insert_clients(admin_db *db, const char *now, int *granted)
 {
     pm_client_keyer *keyer;
     pm_client_keys_stage *stage;
-    const char *id;
+    const char *id, *language;
     int i;
 
     *granted = 0;
-    if (admin_clients_keyer(db, &keyer, &stage) != ADMIN_OK) {
+    if (admin_db_language(db, &language) != ADMIN_OK
+        || admin_clients_keyer(db, &keyer, &stage) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     for (i = 0; i < COUNT(clients); i++) {
         const demo_client *c = &clients[i];
 
         if (admin_clients_insert(db, keyer, stage, c->first_name, c->last_name,
-                                 c->date_of_birth, c->email, now, &id) != ADMIN_OK) {
+                                 c->date_of_birth, c->email, language, now, &id) != ADMIN_OK) {
             return ADMIN_FAIL;
         }
         if (c->clinician2) {

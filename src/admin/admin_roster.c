@@ -183,6 +183,7 @@ int admin_cmd_clients_sync(admin_db *db, const admin_options *o)
     ro.now = admin_now();
     if (open_input(db->pool, o->args[0], &in) != ADMIN_OK
         || admin_db_locale(db, &ro.locale) != ADMIN_OK
+        || admin_db_language(db, &ro.language) != ADMIN_OK
         || pm_roster_disables_accounts(db->exec, &ro.disable_accounts) != APR_SUCCESS
         || admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;

@@ -167,6 +167,15 @@ static apr_status_t insert_waiting(roster_sync *s)
     return APR_SUCCESS;
 }
 
+/* A new client's language: the file's, else the practice's default_language. */
+static const char *new_client_language(const roster_sync *s, const pm_roster_entry *e)
+{
+    if (e->preferred_language) {
+        return e->preferred_language;
+    }
+    return s->o->language ? s->o->language : "en";
+}
+
 /* PostgreSQL: a new client waits for PM_SQL_NEW_CLIENTS of them (or the batch's end)
  * to be inserted together. */
 static apr_status_t add_waiting(roster_sync *s, const pm_roster_entry *e, const char *sort_key)
@@ -179,7 +188,7 @@ static apr_status_t add_waiting(roster_sync *s, const pm_roster_entry *e, const 
     v[NEW_DATE_OF_BIRTH] = e->date_of_birth;
     v[NEW_EMAIL] = e->email;
     v[NEW_ACTIVE] = e->active == 0 ? "0" : "1";
-    v[NEW_LANGUAGE] = e->preferred_language ? e->preferred_language : "en";
+    v[NEW_LANGUAGE] = new_client_language(s, e);
     v[NEW_CREATED_AT] = s->now;
     v[NEW_UPDATED_AT] = s->now;
     v[NEW_SORT_KEY] = sort_key;
@@ -194,7 +203,7 @@ static apr_status_t insert_client(roster_sync *s, const pm_roster_entry *e,
                                   const char *sort_key, const char **id)
 {
     const char *active = e->active == 0 ? "0" : "1";
-    const char *language = e->preferred_language ? e->preferred_language : "en";
+    const char *language = new_client_language(s, e);
     apr_array_header_t *rows;
     const pm_row *row;
 

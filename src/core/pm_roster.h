@@ -39,6 +39,9 @@ typedef struct {
     const char *remote_ip;          /* the audit rows' remote_ip and request_id */
     const char *request_id;         /* (NULL from the admin tool) */
     const char *locale;             /* setting collation_locale: new clients' keys */
+    const char *language;           /* setting default_language: a new client's
+                                     * preferred_language when the file gives none
+                                     * (NULL: "en") */
     apr_int64_t now;                /* Unix seconds */
     int sorted_keys;                /* stage the search keys (pm_client_keys.c):
                                      * the admin tool */

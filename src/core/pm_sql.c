@@ -1509,8 +1509,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* without name keys: the caller computes them (pm_client_keys.c), as the
      * module does for a row another program wrote */
     [PM_SQL_ADMIN_CLIENT_INSERT] = { "pm_admin_client_insert",
-        "INSERT INTO clients (first_name, last_name, date_of_birth, email, created_at, "
-        "updated_at) VALUES (%s, %s, %s, %s, %lld, %lld) "
+        "INSERT INTO clients (first_name, last_name, date_of_birth, email, "
+        "preferred_language, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %lld, %lld) "
         "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
     /* clients set-chart: a client's chart number set by hand (the unique index
      * clients_by_external_id refuses one another client has) */

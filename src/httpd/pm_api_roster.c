@@ -208,8 +208,9 @@ static int refuse_roster(pm_req *q, const roster_request *rr, const pm_roster_re
                                    NULL, extra);
 }
 
-/* The options the settings give: the collation locale of new clients' keys and
- * whether a discharge disables portal accounts. */
+/* The options the settings give: the collation locale of new clients' keys, their
+ * language when the file gives none, and whether a discharge disables portal
+ * accounts. */
 static int load_roster_settings(pm_req *q, roster_request *rr)
 {
     pm_settings st;
@@ -222,6 +223,7 @@ static int load_roster_settings(pm_req *q, roster_request *rr)
         return pm_http_db_unavailable(q);
     }
     rr->o.locale = st.collation_locale;
+    rr->o.language = st.default_language;
     rr->o.actor = q->staff->username;
     rr->o.remote_ip = q->r->useragent_ip;
     rr->o.request_id = q->request_id;

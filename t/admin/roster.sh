@@ -51,6 +51,30 @@ ok "$([ "$n1" -gt 0 ]; echo $?)" "sync: new clients are searchable ($n1 name-pre
 adm "$RDB" clients sync "$T/roster1.csv"
 is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 4, discharged 0" "sync: the same file again: all unchanged"
 
+# ---- a client added without a language gets the practice's default_language -------------------
+LDB=$(new_db roster_lang); register_db roster_lang
+adm "$LDB" init --schema-dir "$SCHEMA"
+sql "$LDB" "INSERT INTO settings (name, value) VALUES ('default_language', '\"es\"')" >/dev/null
+adm "$LDB" clients sync "$T/roster1.csv"
+is "$rc" 0 "default_language es: sync applies"
+is "$(sql "$LDB" "SELECT external_id || ':' || preferred_language FROM clients ORDER BY external_id")" \
+   "$(printf 'MRN-1:es\nMRN-2:es\nMRN-3:es\nMRN-4:es')" \
+   "default_language es: new clients without a language in the file get es (MRN-1's own es-MX too)"
+printf 'external_id,first_name,last_name,date_of_birth,email,preferred_language\nMRN-5,Eve,Ng,1991-01-01,,en\n' >"$T/lang-en.csv"
+adm "$LDB" clients sync "$T/lang-en.csv"
+is "$(sql "$LDB" "SELECT preferred_language FROM clients WHERE external_id = 'MRN-5'")" en \
+   "default_language es: a language the file gives wins"
+printf 'first_name,last_name,date_of_birth,email\nFay,Ito,1992-02-02,\n' >"$T/lang-import.csv"
+adm "$LDB" clients import "$T/lang-import.csv"
+is "$(sql "$LDB" "SELECT preferred_language FROM clients WHERE first_name = 'Fay'")" es \
+   "default_language es: clients import gives es"
+sql "$LDB" "UPDATE settings SET value = '\"en\"' WHERE name = 'default_language'" >/dev/null
+adm "$LDB" clients sync "$T/roster1.csv"
+is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 4, discharged 0" \
+   "default_language back to en: a sync without languages leaves the clients' own"
+is "$(sql "$LDB" "SELECT count(*) FROM clients WHERE preferred_language = 'es'")" 5 \
+   "default_language back to en: nobody's language changed"
+
 # ---- updates, audited as 'sync' ---------------------------------------------------------
 audits=$(sql "$RDB" "SELECT count(*) FROM audit_log")
 bob_keys=$(prefixes MRN-2)

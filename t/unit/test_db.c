@@ -199,7 +199,7 @@ static void test_null(pm_db *db)
     int n = -1;
 
     ok(pm_db_select(db, PM_SQL_ADMIN_CLIENT_INSERT, &rows, "Ada", "Lovelace",
-                    "1990-01-01", NULL, "1", "1") == APR_SUCCESS && rows->nelts == 1,
+                    "1990-01-01", NULL, "en", "1", "1") == APR_SUCCESS && rows->nelts == 1,
        "insert a client with a NULL email");
     id = pm_row_str(pm_first_row(rows), UNKEYED_ID);
     ok(id != NULL, "its id comes back");
@@ -335,9 +335,9 @@ static void test_client_keys(pm_db *db, apr_pool_t *p)
     int keyed = -1;
 
     pm_db_select(db, PM_SQL_ADMIN_CLIENT_INSERT, &rows, "Zoë", "Núñez",
-                 "1987-03-14", NULL, "1", "1");
+                 "1987-03-14", NULL, "en", "1", "1");
     pm_db_select(db, PM_SQL_ADMIN_CLIENT_INSERT, &rows, "José", "Álvarez",
-                 "1979-11-02", NULL, "1", "1");
+                 "1979-11-02", NULL, "en", "1", "1");
     rv = pm_db_select(db, PM_SQL_CLIENT_KEYS_MISSING, &rows, "100");
     ok(rv == APR_SUCCESS && rows->nelts == 3, "three clients without keys (%d)", rows->nelts);
     rv = pm_client_keys_fill_all(db, p, "en", 1, &keyed);
