@@ -379,8 +379,9 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
 /* PM_SQL_OUTBOX_DUE: a claimed email with what it needs: the invitation's recipient
  * and state (NULL for a test email), the recipient's first name and own language
  * (client or representative; NULL: the practice's default_language), the purpose, a test
- * email's or an address notice's address, when it was queued, and 1 when a later send of
- * the same invitation exists (this one must not take its link back) */
+ * email's or an address notice's address, when it was queued, the random part of its
+ * link, and 1 when a later send of the same invitation exists (this one must not take
+ * its link back) */
 #define PM_COLS_DUE(COL, LAST) \
     COL(DUE_ID, "o.id") \
     COL(DUE_INVITATION_ID, "o.invitation_id") \
@@ -403,6 +404,8 @@ enum { PM_COLS_INSERTED(PM_COL_NAME, PM_COL_NAME) };
     /* the invitation's client, or the one an address notice is about */ \
     COL(DUE_CLIENT_ID, "coalesce(i.client_id, o.client_id)") \
     COL(DUE_CREATED_AT, "o.created_at") \
+    /* the link's random part (migration 032; NULL: queued before it) */ \
+    COL(DUE_TOKEN_NONCE, "o.token_nonce") \
     LAST(DUE_NEWER_SEND, "CASE WHEN EXISTS (SELECT 1 FROM outbox o3 " \
          "WHERE o3.invitation_id = o.invitation_id AND o3.id > o.id) THEN 1 ELSE 0 END")
 enum { PM_COLS_DUE(PM_COL_NAME, PM_COL_NAME) };

@@ -479,9 +479,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       last_error = 'not sent: replaced by a newer email' "
         "WHERE invitation_id = %lld AND status = 'queued' AND lease_until IS NULL" },
     [PM_SQL_OUTBOX_INSERT] = { "pm_outbox_insert",
-        "INSERT INTO outbox (invitation_id, message_id, status, attempts, next_attempt_at, "
-        "                    created_at) "
-        "VALUES (%lld, %s, 'queued', 0, %lld, %lld)" },
+        "INSERT INTO outbox (invitation_id, message_id, token_nonce, status, attempts, "
+        "                    next_attempt_at, created_at) "
+        "VALUES (%lld, %s, %s, 'queued', 0, %lld, %lld)" },
     [PM_SQL_OUTBOX_INSERT_TEST] = { "pm_outbox_insert_test",
         "INSERT INTO outbox (purpose, to_address, language, message_id, status, attempts, "
         "                    next_attempt_at, created_at) "

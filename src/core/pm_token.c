@@ -53,14 +53,16 @@ apr_status_t pm_token_new(apr_pool_t *p, const char **raw, const char **hash)
 }
 
 apr_status_t pm_token_derive(apr_pool_t *p, const unsigned char *secret, apr_size_t secret_len,
-                             long long invitation_id, long long send_id,
+                             long long invitation_id, long long send_id, const char *nonce,
                              const char **raw, const char **hash)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    const char *msg = apr_psprintf(p, "pm-invitation-token-v1:%" APR_INT64_T_FMT
-                                   ":%" APR_INT64_T_FMT, (apr_int64_t)invitation_id,
-                                   (apr_int64_t)send_id);
+    const char *msg = nonce
+        ? apr_psprintf(p, "pm-invitation-token-v2:%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT ":%s",
+                       (apr_int64_t)invitation_id, (apr_int64_t)send_id, nonce)
+        : apr_psprintf(p, "pm-invitation-token-v1:%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
+                       (apr_int64_t)invitation_id, (apr_int64_t)send_id);
 
     if (secret == NULL || secret_len == 0
         || HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg),

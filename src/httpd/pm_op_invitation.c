@@ -5,15 +5,22 @@
 #include "pm_op.h"
 #include "pm_audit.h"
 #include "pm_outbox.h"
+#include "pm_token.h"
 
-/* Queue one email for an invitation (inside the caller's transaction). */
+/* Queue one email for an invitation (inside the caller's transaction), with the
+ * random part of its link (pm_token_derive): ids a restored database hands out
+ * again never make an earlier email's link again. */
 static apr_status_t queue_email(pm_op_ctx *c, long long invitation_id)
 {
     const char *now = pm_arg_int(c->pool, c->now);
+    const char *nonce = pm_random_hex(c->pool, 16);
 
+    if (nonce == NULL) {
+        return APR_EGENERAL;
+    }
     c->queued_mail = 1;
     return pm_db_exec(c->db, PM_SQL_OUTBOX_INSERT, NULL, pm_arg_int(c->pool, invitation_id),
-                      pm_outbox_message_id(c->pool, c->q->r->server), now, now);
+                      pm_outbox_message_id(c->pool, c->q->r->server), nonce, now, now);
 }
 
 apr_status_t pm_op_queue_address_notice(pm_op_ctx *c, int of_rep, long long person_id,

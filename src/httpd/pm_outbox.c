@@ -251,7 +251,8 @@ static int send_token(apr_pool_t *p, server_rec *s, const pm_delivery *d, const 
     apr_size_t len;
 
     token_secret(s, &secret, &len);
-    if (pm_token_derive(p, secret, len, d->invitation_id, d->outbox_id, token, hash)
+    if (pm_token_derive(p, secret, len, d->invitation_id, d->outbox_id,
+                        pm_row_str(d->row, DUE_TOKEN_NONCE), token, hash)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, PM_LOGNO(00338)
                      PM_OUTBOX_LOG "no token secret to derive the link from",

@@ -10,15 +10,44 @@
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";
 static const unsigned char OTHER[] = "fedcba9876543210fedcba9876543210";
 
-static const char *derive(apr_pool_t *p, const unsigned char *secret, long long inv,
-                          long long send, const char **hash)
+static const char *derive_nonce(apr_pool_t *p, const unsigned char *secret, long long inv,
+                                long long send, const char *nonce, const char **hash)
 {
     const char *raw = NULL;
 
-    if (pm_token_derive(p, secret, secret ? 32 : 0, inv, send, &raw, hash) != APR_SUCCESS) {
+    if (pm_token_derive(p, secret, secret ? 32 : 0, inv, send, nonce, &raw, hash)
+        != APR_SUCCESS) {
         return NULL;
     }
     return raw;
+}
+
+static const char *derive(apr_pool_t *p, const unsigned char *secret, long long inv,
+                          long long send, const char **hash)
+{
+    return derive_nonce(p, secret, inv, send, "0f1e2d3c4b5a69788796a5b4c3d2e1f0", hash);
+}
+
+/* The nonce: a restored database gives the same ids to another send, whose nonce
+ * differs; a row queued before the nonce (NULL) keeps the link it was made with. */
+static void test_nonce(apr_pool_t *p)
+{
+    const char *h1, *h2, *h3, *h4;
+    const char *t1 = derive_nonce(p, SECRET, 7, 41, "aa", &h1);
+    const char *t2 = derive_nonce(p, SECRET, 7, 41, "ab", &h2);
+    const char *t3 = derive_nonce(p, SECRET, 7, 41, NULL, &h3);
+    const char *t4 = derive_nonce(p, SECRET, 7, 41, "aa", &h4);
+
+    ok(t1 && t2 && t3 && t4, "derived with and without a nonce");
+    if (!(t1 && t2 && t3 && t4)) {
+        return;
+    }
+    ok(strcmp(t1, t2) != 0, "the same ids with another nonce give another token");
+    ok(strcmp(t1, t3) != 0 && strcmp(t2, t3) != 0, "a nonce changes the token of the same ids");
+    is_str(t1, t4, "the same ids and nonce give the same token (a repeated send)");
+    is_str(t3, "QQghA_8QKBejzc3jUtvqMKSJtZgk6df9PS0HTlxEMtM",
+           "without a nonce: HMAC-SHA256 of pm-invitation-token-v1:7:41, the link of a row queued before migration 032");
+    ok(pm_token_well_formed(t1), "a token with a nonce looks like a random one");
 }
 
 static void test_derive(apr_pool_t *p)
@@ -52,6 +81,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
     test_derive(p);
+    test_nonce(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
