@@ -488,6 +488,21 @@ my @leaks = grep { index($log, $_) >= 0 }
 is_deeply(\@leaks, [], 'no name, email or date of birth in the error log');
 
 
+# ---- a name with an invisible or formatting character: 422, the line and field named ------------
+{
+    my $body = $HEADER . "RT-11,Gil,Quux Jr.,1990-01-01,\n" . "RT-12,\x{202E}liA,Quux,1990-01-02,\n";
+    utf8::encode($body);
+    my $res = put_roster($body);
+    is($res->code, 422, 'a first name with a right-to-left override: 422') or diag PortalTest::describe($res);
+    my $errors = (decode_json_body($res) || {})->{errors} || [];
+    is_deeply([map { [$_->{line}, $_->{field}] } @$errors], [[3, 'first_name']],
+              '... one problem, line 3, first_name') or diag explain $errors;
+    like($errors->[0]{message} // '', qr/invisible or formatting character/, '... which says why');
+    is(scalar(grep { /RT-1[12]/ } map { $_ // '' } @{ db()->selectcol_arrayref(
+        "SELECT external_id FROM clients WHERE external_id IN ('RT-11', 'RT-12')") }), 0,
+       '... and nothing applied');
+}
+
 # ---- a new client without a language in the file gets the practice's default_language -----------
 {
     my $dbh = db();

@@ -138,6 +138,14 @@ static int check_field(apr_pool_t *p, import_state *st, unsigned int line, int c
                    MAX_NAME_CHARS);
             return 0;
         }
+        if (strpbrk(v, "<>") != NULL) {
+            report(st, line, "%s may not contain < or >", column_names[col]);
+            return 0;
+        }
+        if ((problem = pm_record_name_problem(v)) != NULL) {
+            report(st, line, "%s %s", column_names[col], problem);
+            return 0;
+        }
         return 1;
     case COL_DOB:
         problem = pm_birth_date_problem(v, st->now);

@@ -169,9 +169,14 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
         good &= usable[i];
     }
     for (i = F_FIRST; i <= F_LAST; i++) {
-        /* no name has markup: refused here as the staff API refuses it */
+        /* no name has markup: refused here as the staff API refuses it; nor
+         * invisible or formatting characters (a bidi override, a BOM, a filler) */
         if (usable[i] && v[i] && strpbrk(v[i], "<>") != NULL) {
             pm_roster_add_error(ps, where, names[i], "%s may not contain < or >", names[i]);
+            good = 0;
+        }
+        else if (usable[i] && v[i] && *v[i] && (problem = pm_record_name_problem(v[i]))) {
+            pm_roster_add_error(ps, where, names[i], "%s %s", names[i], problem);
             good = 0;
         }
     }

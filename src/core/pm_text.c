@@ -451,34 +451,65 @@ static const char *name_sequence_problem(name_class prev, name_class c)
     }
 }
 
-const char *pm_name_problem(const char *name)
+/* May a record's name hold c, which is no letter, mark or name punctuation (a
+ * digit, a comma, a parenthesis)? Not a control, a line or paragraph separator, a
+ * private-use, unassigned or surrogate code point. */
+static int record_name_char_ok(unsigned long c)
+{
+    if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) {
+        return 0;
+    }
+    return !(U_MASK(u_charType((UChar32)c))
+             & (U_GC_CC_MASK | U_GC_ZL_MASK | U_GC_ZP_MASK | U_GC_CO_MASK | U_GC_CN_MASK
+                | U_GC_CS_MASK));
+}
+
+/* The characters of name one by one: the first problem, or NULL. *letters and
+ * *chars count them. record: a name from the practice's records, where any
+ * other character (NAME_BAD) is let through as punctuation. */
+static const char *name_characters_problem(const char *name, int record, int *letters,
+                                           size_t *chars)
 {
     const unsigned char *u = (const unsigned char *)name;
-    size_t len = strlen(name), i = 0, n, chars = 0;
+    size_t len = strlen(name), i = 0, n;
     unsigned long cp;
     name_class prev = NAME_PUNCT, c;
     const char *problem;
-    int letters = 0;
 
-    if (len == 0) {
-        return "is empty";
-    }
     while (i < len) {
         n = utf8_decode(u + i, len - i, &cp);
         if (n == 0) {
             return "is not valid UTF-8 text";
         }
         c = classify_name_char(cp);
+        if (record && c == NAME_BAD) {
+            if (!record_name_char_ok(cp)) {
+                return "contains a control character or a line break";
+            }
+            c = NAME_PUNCT;
+        }
         if ((problem = name_sequence_problem(prev, c)) != NULL) {
             return problem;
         }
-        letters += c == NAME_LETTER;
+        *letters += c == NAME_LETTER;
         prev = c;
-        chars++;
+        (*chars)++;
         i += n;
     }
-    if (prev == NAME_JOINER) {
-        return name_sequence_problem(prev, NAME_PUNCT);
+    return prev == NAME_JOINER ? name_sequence_problem(prev, NAME_PUNCT) : NULL;
+}
+
+const char *pm_name_problem(const char *name)
+{
+    size_t len = strlen(name), chars = 0;
+    const char *problem;
+    int letters = 0;
+
+    if (len == 0) {
+        return "is empty";
+    }
+    if ((problem = name_characters_problem(name, 0, &letters, &chars)) != NULL) {
+        return problem;
     }
     if (chars > 100) {
         return "is longer than 100 characters";
@@ -487,6 +518,21 @@ const char *pm_name_problem(const char *name)
         return "must contain letters and not start or end with a space";
     }
     return NULL;
+}
+
+const char *pm_record_name_problem(const char *name)
+{
+    size_t chars = 0;
+    const char *problem;
+    int letters = 0;
+
+    if (*name == '\0') {
+        return "is empty";
+    }
+    if ((problem = name_characters_problem(name, 1, &letters, &chars)) != NULL) {
+        return problem;
+    }
+    return letters ? NULL : "must contain a letter";
 }
 
 const char *pm_minutes_text(apr_pool_t *p, int minutes)

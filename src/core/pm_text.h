@@ -54,6 +54,14 @@ const char *pm_email_problem(const char *addr);
  * ignorable, Cf) are refused, save ZWNJ/ZWJ between two letters (Persian, Indic). */
 const char *pm_name_problem(const char *name);
 
+/* The rule for a name from the practice's own records (the roster sync, clients
+ * import): the characters a record may hold beside letters are let through (digits,
+ * commas, parentheses: "Smith, Jr."), but invisible and formatting characters (bidi
+ * overrides, BOM, fillers; ZWNJ/ZWJ only between letters) and a combining mark
+ * with no letter before it are refused as pm_name_problem refuses them, and at least
+ * one letter is needed. NULL when acceptable, else why not. Length is the caller's. */
+const char *pm_record_name_problem(const char *name);
+
 /* "2026-11-24T21:00:00Z" for Unix seconds. */
 const char *pm_rfc3339(apr_pool_t *p, long long unix_seconds);
 

@@ -51,6 +51,17 @@ ok "$([ "$n1" -gt 0 ]; echo $?)" "sync: new clients are searchable ($n1 name-pre
 adm "$RDB" clients sync "$T/roster1.csv"
 is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 4, discharged 0" "sync: the same file again: all unchanged"
 
+# ---- names from the file: an invisible or formatting character is refused, with its line ------
+printf 'external_id,first_name,last_name,date_of_birth,email\nMRN-6,Gil,Smith Jr.,1990-01-01,\nMRN-7,\xe2\x80\xaeliA,Ng,1990-01-02,\n' >"$T/bidi.csv"
+adm "$RDB" clients sync "$T/bidi.csv" --dry-run
+is "$rc" 1 "sync: a first name with a right-to-left override is refused"
+like "$err" "line 3.*first_name contains an invisible or formatting character" "sync: the refusal names the line and field"
+printf 'first_name,last_name,date_of_birth,email\nGil,Smith (Jr.),1990-01-01,\nAnn,\xef\xbb\xbfLee,1990-01-02,\n' >"$T/bidi-import.csv"
+adm "$RDB" clients import "$T/bidi-import.csv"
+is "$rc" 1 "import: a last name with a byte order mark is refused"
+like "$err" "line 3.*last_name contains an invisible or formatting character" "import: the refusal names the line and field"
+is "$(sql "$RDB" "SELECT count(*) FROM clients WHERE first_name = 'Gil'")" 0 "import: nothing imported"
+
 # ---- a client added without a language gets the practice's default_language -------------------
 LDB=$(new_db roster_lang); register_db roster_lang
 adm "$LDB" init --schema-dir "$SCHEMA"

@@ -156,6 +156,44 @@ static const struct { const char *name, *why; } bad_names[] = {
     { "Ann\xC3", "malformed UTF-8" },
 };
 
+/* Names from the practice's records (roster sync, clients import): what an EHR may
+ * hold beside letters passes; invisible, formatting and line-breaking characters, a
+ * mark with nothing to sit on and a name without a letter do not. */
+static void test_record_names(void)
+{
+    static const char *const good[] = {
+        "Smith, Jr.", "O'Brien", "Anne-Marie", "Jos\xC3\xA9", "Smith (Jones)", "John 2nd",
+        "\xD9\x85\xD8\xAD\xD9\x85\xD8\xAF",                 /* Arabic */
+        "\xD9\x85\xD9\x87\xE2\x80\x8C\xD8\xB3\xD8\xA7",     /* Persian with ZWNJ */
+        "Call 555-0100 https://evil.test/verify",             /* text, seen as text */
+    };
+    static const struct { const char *name, *why; } bad[] = {
+        { "\xE2\x80\xAEX", "a right-to-left override (U+202E)" },
+        { "Ann\xEF\xBB\xBF", "a byte order mark inside" },
+        { "\xE3\x85\xA4", "a Hangul filler alone" },
+        { "Ann\xE2\x80\xA8Lee", "a line separator (U+2028)" },
+        { "Ann\xC2\x85", "a C1 control (U+0085)" },
+        { "Ann\xEE\x80\x80", "a private-use character" },
+        { "\xCC\x81" "a", "a leading combining mark" },
+        { "Ann\xE2\x80\x8D", "a joiner at the end" },
+        { "123", "no letter" },
+        { "", "empty" },
+    };
+    size_t i;
+    const char *problem;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        problem = pm_record_name_problem(good[i]);
+        ok(problem == NULL, "record name '%s' accepted (%s)", good[i], problem ? problem : "ok");
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ok(pm_record_name_problem(bad[i].name) != NULL, "record name refused: %s", bad[i].why);
+    }
+    is_str(pm_record_name_problem("\xE2\x80\xAEX"), "contains an invisible or formatting character",
+           "record name with a bidi override: the message names it");
+    is_str(pm_record_name_problem("12 34"), "must contain a letter", "record name of digits: says so");
+}
+
 static void test_names(void)
 {
     size_t i;
@@ -223,6 +261,7 @@ int main(void)
     test_sanitize(p);
     test_mask_emails(p);
     test_names();
+    test_record_names();
     test_utf8_head(p);
     test_email_domain_messages();
     apr_pool_destroy(p);
