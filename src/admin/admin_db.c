@@ -255,42 +255,36 @@ int admin_db_schema_version(admin_db *db, int *version)
 }
 
 /* The collation_locale setting is a JSON string in the settings table. */
-int admin_db_locale(admin_db *db, const char **locale)
+/* The stored setting name, a JSON string that known() accepts, else *out = dflt. */
+static int stored_choice(admin_db *db, const char *name, int (*known)(const char *),
+                         const char *dflt, const char **out)
 {
     const char *v;
     apr_size_t n;
 
-    *locale = PM_COLLATE_DEFAULT_LOCALE;
-    if (pm_setting_stored(db->exec, "collation_locale", &v) != APR_SUCCESS) {
+    *out = dflt;
+    if (pm_setting_stored(db->exec, name, &v) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     n = v ? strlen(v) : 0;
     if (n > 2 && v[0] == '"' && v[n - 1] == '"') {
         const char *value = apr_pstrmemdup(db->pool, v + 1, n - 2);
-        if (pm_collate_locale_known(value)) {
-            *locale = value;
+        if (known(value)) {
+            *out = value;
         }
     }
     return ADMIN_OK;
 }
 
+int admin_db_locale(admin_db *db, const char **locale)
+{
+    return stored_choice(db, "collation_locale", pm_collate_locale_known,
+                         PM_COLLATE_DEFAULT_LOCALE, locale);
+}
+
 int admin_db_language(admin_db *db, const char **language)
 {
-    const char *v;
-    apr_size_t n;
-
-    *language = "en";
-    if (pm_setting_stored(db->exec, "default_language", &v) != APR_SUCCESS) {
-        return ADMIN_FAIL;
-    }
-    n = v ? strlen(v) : 0;
-    if (n > 2 && v[0] == '"' && v[n - 1] == '"') {
-        const char *value = apr_pstrmemdup(db->pool, v + 1, n - 2);
-        if (pm_language_known(value)) {
-            *language = value;
-        }
-    }
-    return ADMIN_OK;
+    return stored_choice(db, "default_language", pm_language_known, "en", language);
 }
 
 void admin_print_rows(const char *header, const apr_array_header_t *rows)
