@@ -232,16 +232,44 @@ async function post(path, body) {
 
 const VIEWS = ['view-loading', 'view-problem', 'view-invitation', 'view-done', 'view-reset'];
 
+// A new screen says its own words: what the live region still held (or was about to say)
+// for the screen before, e.g. "1 try left" under "This invitation is locked", is dropped.
 function show(viewId, focusId) {
   for (const id of VIEWS) if ($(id)) $(id).hidden = id !== viewId;
+  clearTimeout(announcing);
+  $('status').textContent = '';
   if (focusId) $(focusId).focus();
 }
+
+let announcing = null; // the timer of the announcement under way
 
 function announce(text) {
   const region = $('status');
   region.textContent = '';
-  setTimeout(() => { region.textContent = text; }, 50);
+  clearTimeout(announcing);
+  announcing = setTimeout(() => { region.textContent = text; }, 50);
 }
+
+// "Practice: Riverside Counseling · Phone: (555) 010-0100": whom to contact, or '' when the
+// practice is not known.
+function contactLine() {
+  if (!practice.name) return '';
+  return practice.phone ? t('problem.contact_phone', { practice: practice.name, phone: practice.phone })
+    : t('problem.contact', { practice: practice.name });
+}
+
+// A date of birth the server just refused for this link: sending it again would only cost
+// another try, so the page says the same words again without asking until the date changes.
+// remember(token, dob, text) after a refusal; repeat(token, dob) → those words, or null.
+function rejectedDates() {
+  let last = null;
+  return {
+    remember(link, dob, text) { last = { link, dob, text }; },
+    repeat(link, dob) { return last && last.link === link && last.dob === dob ? last.text : null; },
+    forget() { last = null; },
+  };
+}
+const rejectedDob = rejectedDates();
 
 function showProblem(code) {
   if (TOKEN_CODES.has(code) || SIGN_IN_CODES.has(code)) forgetToken();
@@ -257,18 +285,17 @@ function showProblem(code) {
   $('problem-login').hidden = !(SIGN_IN_CODES.has(code) && practice.loginUrl);
   if (practice.loginUrl) $('problem-login-link').href = practice.loginUrl;
   const contact = $('problem-contact');
-  contact.hidden = !practice.name;
-  contact.textContent = !practice.name ? ''
-    : practice.phone ? t('problem.contact_phone', { practice: practice.name, phone: practice.phone })
-      : t('problem.contact', { practice: practice.name });
+  contact.textContent = contactLine();
+  contact.hidden = !contact.textContent;
   document.title = t(keyBase + '.title');
   show('view-problem', 'problem-heading');
 }
 
 // A moment in the practice's time zone (the lookup's time_zone) and the page's language: the
 // catalog's intl_locale (a BCP 47 tag, e.g. es-u-hc-h12 for a 12-hour clock), its
-// time_zone_name (how the zone is named, as the emails name it) and its date.at_time, e.g.
-// "December 8, 2026 at 4:13 PM CST" / "8 de diciembre de 2026, 4:13 p. m. hora de Chicago".
+// time_zone_name (how the zone is named, as the emails name it) and its date.at_time
+// ({date}, {time}, {zone}), e.g. "December 8, 2026 at 4:13 PM CST" / "8 de diciembre de
+// 2026 a las 4:13 p. m. (hora de Chicago)".
 // The zone is always named: a representative may live in another one.
 function practiceTime(iso) {
   const d = new Date(iso);
@@ -276,11 +303,19 @@ function practiceTime(iso) {
   const locale = typeof words.intl_locale === 'string' ? words.intl_locale : lang;
   const zoneName = typeof words.time_zone_name === 'string' ? words.time_zone_name : 'short';
   const zone = invitation && invitation.time_zone;
-  const format = (timeZone, timeZoneName) => t('date.at_time', {
-    date: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d),
-    time: new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit', timeZoneName, timeZone })
-      .format(d),
-  });
+  const format = (timeZone, timeZoneName) => {
+    const clock = { hour: 'numeric', minute: '2-digit', timeZone };
+    const parts = new Intl.DateTimeFormat(locale, { ...clock, timeZoneName }).formatToParts(d);
+    const zone = (parts.find((p) => p.type === 'timeZoneName') || {}).value || '';
+    // "a la 1:15" but "a las 8:51": a catalog may word one o'clock apart (date.at_time_one)
+    const one = Number((parts.find((p) => p.type === 'hour') || {}).value) === 1
+      && typeof words['date.at_time_one'] === 'string';
+    return t(one ? 'date.at_time_one' : 'date.at_time', {
+      date: new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d),
+      time: new Intl.DateTimeFormat(locale, clock).format(d),
+      zone,
+    });
+  };
   for (const [timeZone, name] of [[zone || undefined, zoneName], [zone || undefined, 'short']]) {
     try {
       return format(timeZone, name);
@@ -361,6 +396,7 @@ async function lookup() {
     showReset({
       answer: invitation, token: () => token, post, show, showProblem, problemFor, announce, t, troubleText,
       localTime: practiceTime, safeUrl, tokenCodes: TOKEN_CODES, minPassword, oneCharacterRepeated, finished: forgetToken,
+      tCount, rejectedDates, contactLine, showDoneContact,
     });
     return;
   }
@@ -518,6 +554,13 @@ async function onAccept(e) {
     announce(problems.map((p) => p[1]).join(' '));
     return;
   }
+  const again = rejectedDob.repeat(token, values.date_of_birth);
+  if (again) {
+    setFieldError('date-of-birth', again);
+    $('date-of-birth').focus();
+    announce(again);
+    return;
+  }
   const button = $('accept-button');
   if (button.getAttribute('aria-busy') === 'true') return;
   button.setAttribute('aria-busy', 'true');
@@ -556,6 +599,9 @@ async function handleAnswerError(err, action) {
   if (known) {
     const text = known[1](err);
     const field = FIELD_IDS[typeof known[0] === 'function' ? known[0](err) : known[0]];
+    if (err.code === 'verification_failed' && field === 'date-of-birth') {
+      rejectedDob.remember(token, $('date-of-birth').value, text);
+    }
     setFieldError(field, text);
     $(field).focus();
     announce(text);
@@ -582,8 +628,15 @@ function finishAccepted(loginUrl, linked, username) {
   $('done-text').textContent = linked ? t('done.linked_text') : t('done.accepted_text', { username });
   $('done-link').hidden = !target;
   if (target) $('login-link').href = target;
+  showDoneContact('');
   document.title = t('document.accepted');
   show('view-done', 'done-heading');
+}
+
+// The practice's contact under a done screen ('' hides it).
+function showDoneContact(text) {
+  $('done-contact').textContent = text;
+  $('done-contact').hidden = !text;
 }
 
 // ---- decline --------------------------------------------------------------------------------
@@ -616,6 +669,7 @@ async function onDecline(e) {
     $('done-heading').textContent = t('done.declined_heading');
     $('done-text').textContent = t('done.declined_text', { practice: name });
     $('done-link').hidden = true;
+    showDoneContact(contactLine());
     document.title = t('document.declined');
     show('view-done', 'done-heading');
   } catch (err) {

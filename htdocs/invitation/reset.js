@@ -11,6 +11,7 @@
 const $ = (id) => document.getElementById(id);
 
 let t = (key) => key;
+let tCount = (key) => key;   // the page's count words (key.one, key.other...)
 let repeated = () => false;   // the page's oneCharacterRepeated
 
 function say(key, values = {}) {
@@ -101,8 +102,11 @@ function localChecks(v, username, min) {
   return errors;
 }
 
+// [field, words(min, err)]; a wrong date of birth says how many tries are left, as the
+// invitation does (the server's tries_left)
 const FIELD_ERRORS = {
-  verification_failed: ['reset-dob', () => say('reset.err_verification')],
+  verification_failed: ['reset-dob', (min, err) => say('reset.err_verification') + ' '
+    + (err.triesLeft === null ? say('reset.tries_unknown') : tCount('reset.tries_left', err.triesLeft))],
   invalid_date_of_birth: ['reset-dob', () => say('reset.err_dob_invalid')],
   weak_password: ['reset-password', (min) => say('reset.err_weak', { n: min })],
   password_too_long: ['reset-password', () => say('reset.err_long')],
@@ -115,18 +119,20 @@ function showDone(page, answer, username) {
   $('done-text').textContent = say('reset.done_text', { username: answer.username || username || '' });
   $('done-link').hidden = !target;
   if (target) $('login-link').href = target;
+  page.showDoneContact('');
   document.title = say('reset.done_heading');
   page.show('view-done', 'done-heading');
 }
 
-function failed(page, form, err, min) {
+function failed(page, form, err, min, dob) {
   if (page.tokenCodes.has(err.code)) {
     page.showProblem(page.problemFor(err));
     return;
   }
   const known = FIELD_ERRORS[err.code];
   if (known) {
-    const text = known[1](min);
+    const text = known[1](min, err);
+    if (err.code === 'verification_failed') page.rejected.remember(page.token(), dob, text);
     setError(form, known[0], text);
     fieldOf(form, known[0]).focus();
     page.announce(text);
@@ -155,6 +161,14 @@ async function submit(page, form, answer, min, e) {
     page.announce(problems.map((p) => p[1]).join(' '));
     return;
   }
+  // the date the server just refused for this link: the same words, no request, no try spent
+  const again = page.rejected.repeat(page.token(), v.dob);
+  if (again) {
+    setError(form, 'reset-dob', again);
+    fieldOf(form, 'reset-dob').focus();
+    page.announce(again);
+    return;
+  }
   const button = fieldOf(form, 'reset-submit');
   if (button.getAttribute('aria-busy') === 'true') return;
   button.setAttribute('aria-busy', 'true');
@@ -163,7 +177,7 @@ async function submit(page, form, answer, min, e) {
     const done = await page.post('reset', { token: page.token(), date_of_birth: v.dob, password: v.password });
     showDone(page, done, answer.username);
   } catch (err) {
-    failed(page, form, err, min);
+    failed(page, form, err, min, v.dob);
   } finally {
     button.removeAttribute('aria-busy');
     button.classList.remove('is-busy');
@@ -173,9 +187,13 @@ async function submit(page, form, answer, min, e) {
 // page: { answer (the lookup), token(), post(path, body), show(viewId, focusId),
 //   showProblem(problem), problemFor(err), announce(text), localTime(iso), safeUrl(url),
 //   t(key, values) (the catalog's words), troubleText(err) (network or service trouble),
-//   tokenCodes, minPassword(), oneCharacterRepeated(password), finished() (forget the token) }
+//   tokenCodes, minPassword(), oneCharacterRepeated(password), finished() (forget the token),
+//   tCount(key, n), rejectedDates() (a new memory of the refused date of birth),
+//   showDoneContact(text) (the line under the done screen) }
 export function showReset(page) {
   t = page.t;
+  tCount = page.tCount;
+  page = { ...page, rejected: page.rejectedDates() };
   repeated = page.oneCharacterRepeated;
   const answer = { ...page.answer, localTime: page.localTime };
   const min = page.minPassword();

@@ -104,6 +104,21 @@ describe('recipient page', () => {
     assert.equal(sent.date_of_birth, '1975-04-11');
     await screenshot(page, 'recipient-dob-mismatch');
 
+    // Accept again with the same refused date: the same words, no request, no try spent
+    // (issue 11); the date changed, it is sent again
+    const calls = recipientCalls().length;
+    const words = await page.locator('#date-of-birth-error').textContent();
+    await page.locator('#date-of-birth-error').evaluate((el) => { el.textContent = ''; });
+    await accept.click();
+    await page.locator('#date-of-birth-error').filter({ hasText: 'You have 4 more tries' }).waitFor();
+    assert.equal(await page.locator('#date-of-birth-error').textContent(), words, 'the same words');
+    assert.equal(recipientCalls().length, calls, 'the refused date is not sent again');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'date-of-birth');
+    await page.getByLabel('Your date of birth').fill('1975-04-10');
+    await accept.click();
+    await page.locator('#date-of-birth-error').filter({ hasText: 'You have 3 more tries' }).waitFor();
+    assert.equal(recipientCalls().length, calls + 1, 'a changed date is sent');
+
     // a date the server cannot take (the future): said at the field, not "something went wrong"
     await page.getByLabel('Your date of birth').fill('2031-04-12');
     await accept.click();
@@ -189,6 +204,9 @@ describe('recipient page', () => {
     await page.getByRole('button', { name: 'Yes, decline the invitation' }).click();
     await page.getByRole('heading', { name: 'You declined the invitation' }).waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'done-heading');
+    // "contact them" with whom, as every problem screen says it (issue 11)
+    assert.equal(await page.locator('#done-contact').textContent(), 'Practice: Riverside Counseling · Phone: (555) 010-0100');
+    assert.equal(await page.locator('#done-contact').isVisible(), true);
     await checkA11y(page, 'recipient declined');
     assertNoProblems(page);
     await page.context().close();
@@ -293,11 +311,13 @@ describe('recipient page', () => {
     cases.push(['no-such-token', 'This invitation link doesn’t work', 'open the link from your email again']);
     cases.push(['revoked-token', 'This invitation was withdrawn', 'still want to use the client portal']);
     cases.push(['address-changed-token', 'This invitation link is no longer valid', 'please contact the practice']);
-    cases.push(['already-used-token', 'This invitation has already been used', 'sign in to the portal']);
+    // a declined link answers already_used too: the words cover it (issue 11)
+    cases.push(['already-used-token', 'This invitation has already been used', 'If you declined it and that was a mistake']);
     // a password reset link in its own words, not an invitation's
     cases.push(['reset-revoked-token', 'This password reset link was cancelled', 'If you need to sign in to the portal']);
     cases.push(['reset-already-used-token', 'This password reset link has already been used', 'Sign in to the portal with your new password']);
-    cases.push(['reset-revoked-token-es', 'Este enlace para cambiar la contraseña fue cancelado', 'Si necesita entrar al portal']);
+    // one name for the reset in Spanish, the email's subject's: "restablecer" (issue 11)
+    cases.push(['reset-revoked-token-es', 'Este enlace para restablecer la contraseña fue cancelado', 'Si necesita entrar al portal']);
     cases.push([null, 'This link is incomplete', 'open the link in the email again']);
     for (const [token, title, next] of cases) {
       const page = await openLink(token);
@@ -335,11 +355,17 @@ describe('recipient page', () => {
     await page.getByLabel('Choose a password').fill('a long enough passphrase');
     await page.getByLabel('Type the password again').fill('a long enough passphrase');
     for (let i = 0; i < 4; i += 1) {
+      await page.getByLabel('Your date of birth').fill('2000-01-0' + (i + 1));
       await page.getByRole('button', { name: 'Accept and create my account' }).click();
-      await page.locator('#date-of-birth-error').waitFor();
+      await page.locator('#date-of-birth-error').filter({ hasText: 4 - i === 1 ? '1 more try' : (4 - i) + ' more tries' }).waitFor();
     }
+    await page.locator('#status').filter({ hasText: '1 more try' }).waitFor();
+    await page.getByLabel('Your date of birth').fill('2000-01-05');
     await page.getByRole('button', { name: 'Accept and create my account' }).click();
     await page.getByRole('heading', { name: 'This invitation is locked' }).waitFor();
+    // the live region no longer says "1 more try" under "locked" (issue 11)
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal(await page.locator('#status').textContent(), '', 'the old error is not read again');
     await page.context().close();
 
     const other = await invite(25);
@@ -400,14 +426,32 @@ describe('recipient page', () => {
     await page.getByLabel('Type the new password again').fill('a brand new password');
     await save.click();
     await page.locator('#reset-dob-error').filter({ hasText: 'doesn’t match what the practice has on file' }).waitFor();
+    // the server's tries_left, as the invitation says it (issue 11)
+    await page.locator('#reset-dob-error').filter({ hasText: 'You have 4 more tries before the link locks, for your security.' }).waitFor();
     const sent = JSON.parse(recipientCalls().at(-1).body);
     assert.deepEqual(Object.keys(sent).sort(), ['date_of_birth', 'password', 'token']);
     assert.equal(recipientCalls().at(-1).path, '/portal/invitation/api/reset');
     assert.equal(recipientCalls().length, before + 1);
+    // the same refused date again costs no try: the same words, no request (issue 11)
+    await page.locator('#reset-dob-error').evaluate((el) => { el.textContent = ''; });
+    await save.click();
+    await page.locator('#reset-dob-error').filter({ hasText: 'You have 4 more tries' }).waitFor();
+    assert.equal(recipientCalls().length, before + 1, 'the refused date is not sent again');
+    assert.equal(inv.verify_failures, 1, 'one try spent');
+    // a password the server refuses: the English names every rule, as the accept page does
+    server.inject({ method: 'POST', path: /^reset$/, status: 422,
+      body: { error: { code: 'weak_password', message: 'weak', field: 'password' } } });
+    await page.getByLabel('Your date of birth').fill('2001-01-02');
+    await save.click();
+    await page.locator('#reset-password-error').filter({
+      hasText: 'Please choose a stronger password: at least 12 characters, not your username or email address, and not one character repeated.',
+    }).waitFor();
 
     await page.getByLabel('Your date of birth').fill(c.date_of_birth);
     await save.click();
     await page.getByRole('heading', { name: 'Your new password is saved' }).waitFor();
+    // the wrong date's words are not left in the live region under "saved" (issue 11)
+    assert.equal(await page.locator('#status').textContent(), '', 'the live region was cleared');
     await page.getByText('Sign in as Reset.Me with your new password. The old password no longer works.').waitFor();
     assert.equal(await page.getByRole('link', { name: 'Go to the sign-in page' }).isVisible(), true);
     assert.equal(server.accounts.get('reset.me').password, 'a brand new password', 'the new password is set');

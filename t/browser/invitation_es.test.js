@@ -65,7 +65,12 @@ describe('recipient page in Spanish', () => {
       await page.getByRole('heading', { name: 'Le damos la bienvenida, ' + first }).waitFor();
       assert.equal(await htmlLang(page), 'es');
       assert.equal(await page.title(), 'Invitación al portal de Riverside Counseling');
-      await page.getByText('Riverside Counseling le invita a crear una cuenta en su portal seguro para clientes.').waitFor();
+      // "en su portal" read as the client's own portal (issue 11)
+      await page.getByText('Riverside Counseling le invita a crear una cuenta en el portal seguro para clientes del consultorio.').waitFor();
+      // the rule refuses one character repeated, not any repeated character (issue 11)
+      const rules = await page.locator('#password-rules').textContent();
+      assert.match(rules, /no consistir en un mismo carácter repetido \(p\. ej\., «aaaaaaaaaaaa»\)/);
+      assert.doesNotMatch(rules, /repetir un solo carácter/);
       await page.getByLabel('Su fecha de nacimiento').waitFor();
       await page.getByLabel('Elija una contraseña').waitFor();
       await page.getByText('tener al menos 12 caracteres').waitFor();
@@ -76,14 +81,17 @@ describe('recipient page in Spanish', () => {
       const shown = await page.locator('#expires-text').textContent();
       const [chicago, tokyo] = await page.evaluate((ms) => ['America/Chicago', 'Asia/Tokyo'].map((timeZone) => {
         const f = (o) => new Intl.DateTimeFormat('es-u-hc-h12', { timeZone, ...o }).format(new Date(ms));
-        return f({ dateStyle: 'long' }) + ', ' + f({ hour: 'numeric', minute: '2-digit', timeZoneName: 'shortGeneric' });
+        const time = f({ hour: 'numeric', minute: '2-digit' });
+        const zone = new Intl.DateTimeFormat('es-u-hc-h12', { timeZone, hour: 'numeric', timeZoneName: 'shortGeneric' })
+          .formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName').value;
+        return f({ dateStyle: 'long' }) + (/^1:/.test(time) ? ' a la ' : ' a las ') + time + ' (' + zone + ')';
       }), expiresAt.getTime());
       assert.notEqual(chicago, tokyo, 'the two zones differ');
       assert.equal(shown, 'Esta invitación es válida hasta el ' + chicago + '.', 'one period at the end');
-      assert.match(shown, /hasta el \d{1,2} de [a-z]+ de \d{4}, \d{1,2}:\d{2}\s[ap]\.\s?m\. hora de Chicago\.$/,
-        'like “8 de diciembre de 2026, 4:13 p. m. hora de Chicago.”: the zone is named, as in the email');
+      assert.match(shown, /hasta el \d{1,2} de [a-z]+ de \d{4} a las? \d{1,2}:\d{2}\s[ap]\.\s?m\. \(hora de Chicago\)\.$/,
+        'like “8 de diciembre de 2026 a las 4:13 p. m. (hora de Chicago).”: the zone is named');
       const hour = Number(new Intl.DateTimeFormat('en-US', { timeZone: 'America/Chicago', hour: 'numeric', hour12: false }).format(expiresAt)) % 12 || 12;
-      assert.match(shown, new RegExp(', ' + hour + ':'), 'the hour is Chicago’s');
+      assert.match(shown, new RegExp(' ' + hour + ':'), 'the hour is Chicago’s');
 
       await assertNoHorizontalScroll(page);
       await checkA11y(page, 'recipient invitation (es)');
@@ -145,6 +153,7 @@ describe('recipient page in Spanish', () => {
     await checkA11y(page, 'recipient wrong date of birth (es)');
     await screenshot(page, 'recipient-dob-mismatch-es');
     for (let left = 3; left >= 1; left -= 1) {
+      await page.getByLabel('Su fecha de nacimiento').fill('1901-01-0' + (5 - left));
       await accept.click();
       await dobError.filter({ hasText: left === 1 ? 'le queda 1 intento' : 'le quedan ' + left + ' intentos' }).waitFor();
     }
@@ -185,9 +194,37 @@ describe('recipient page in Spanish', () => {
     await page.getByRole('button', { name: 'Sí, rechazar la invitación' }).click();
     await page.getByRole('heading', { name: 'Usted rechazó la invitación' }).waitFor();
     await page.getByText('Riverside Counseling podrá ver que usted rechazó la invitación.', { exact: false }).waitFor();
+    // whom to contact if it was a mistake, as every problem screen says it (issue 11)
+    assert.equal(await page.locator('#done-contact').textContent(), 'Consultorio: Riverside Counseling · Teléfono: (555) 010-0100');
     assert.equal(await page.title(), 'Invitación rechazada');
     await checkA11y(page, 'recipient declined (es)');
     await screenshot(page, 'recipient-declined-es');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('a password reset in Spanish: "puede elegir", the rule, the tries left (issue 11)', async () => {
+    const c = server.clients.get(25);
+    c.preferred_language = 'es';
+    server.accounts.set('restablecer.es', {
+      id: 9201, username: 'Restablecer.Es', password: 'la contraseña anterior', client_id: c.id, representative_id: null,
+      active: true, created_at: Math.floor(Date.now() / 1000) - 86400,
+    });
+    const r = await staffRequest('POST', 'accounts/9201/password-reset');
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const inv = [...server.invitations.values()].find((i) => i.kind === 'reset' && i.account_id === 9201);
+    const page = await openLink(await waitToken(inv.id), { viewport: DESKTOP });
+    await page.getByRole('heading', { name: 'Elija una nueva contraseña' }).waitFor();
+    await page.getByText('Aquí puede elegir una nueva contraseña para la cuenta del portal Restablecer.Es.').waitFor();
+    const rules = await page.locator('#reset-rules').textContent();
+    assert.match(rules, /ni consistir en un mismo carácter repetido \(p\. ej\., «aaaaaaaaaaaa»\)/);
+    assert.doesNotMatch(rules, /repetir un solo carácter/);
+    await page.getByLabel('Su fecha de nacimiento').fill('1901-01-01');
+    await page.getByLabel('Nueva contraseña', { exact: true }).fill('una contraseña nueva y larga');
+    await page.getByLabel('Escriba de nuevo la nueva contraseña').fill('una contraseña nueva y larga');
+    await page.getByRole('button', { name: 'Guardar mi nueva contraseña' }).click();
+    await page.locator('#reset-dob-error').filter({ hasText: 'Por su seguridad, le quedan 4 intentos antes de que el enlace se bloquee.' }).waitFor();
+    await checkA11y(page, 'recipient reset wrong date (es)');
     assertNoProblems(page);
     await page.context().close();
   });
@@ -267,7 +304,7 @@ describe('recipient page in Spanish', () => {
     server.representatives.get(own.body.representative.id).preferred_language = 'es';
     let page = await openLink(await waitToken(own.body.invitation.id));
     await page.getByRole('heading', { name: 'Le damos la bienvenida, Inés' }).waitFor();
-    await page.getByText('como representante de uno de sus clientes').waitFor();
+    await page.getByText('como representante de una de las personas a las que atiende').waitFor();
     await page.getByLabel('La fecha de nacimiento del cliente').waitFor();
     await page.getByText('Escriba la fecha de nacimiento de la persona a quien usted representa, no la suya.').waitFor();
     await checkA11y(page, 'recipient representative (es)');

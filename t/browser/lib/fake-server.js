@@ -1029,7 +1029,9 @@ export async function startFakeServer(options = {}) {
       if (b.date_of_birth !== c.date_of_birth) {
         inv.verify_failures += 1;
         if (inv.verify_failures >= 5) { inv.status = 'locked'; failLink(423, 'locked', 'Locked.'); }
-        fail(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
+        const e = new HttpError(422, 'verification_failed', 'The date of birth does not match.', 'date_of_birth');
+        e.extra = { tries_left: 5 - inv.verify_failures };
+        throw e;
       }
       a.password = pw;
       inv.status = 'accepted';
