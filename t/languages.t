@@ -75,6 +75,11 @@ sub expires_of_client {
         is($p->{subject}, 'Riverside Counseling: su invitación al portal de clientes', 'es client: Spanish subject');
         like($text, qr/^Hola, Lucía:\n/, 'es client: Spanish greeting');
         like($text, qr/Para aceptar o rechazar la invitación, abra este enlace:/, 'es client: Spanish body');
+        like($text, qr/Le invitamos a crear su cuenta en el portal seguro para clientes de Riverside Counseling\./,
+             'es client: whose portal it is, without "su portal" (issue 11)');
+        like($text, qr/Este es un mensaje automático; las respuestas no se leen\./,
+             'es client: the automated-message line as in every email (issue 11)');
+        unlike($text, qr/no responda/, 'es client: no second way of saying it');
         my ($date, $ampm) = expected_spanish_date(expires_of_client(9721), 'America/Chicago');
         like($text, qr/hasta el \Q$date\E$SP\Q$ampm\E$SP?m\./,
              "es client: the expiry in Spanish in Chicago's time ($date $ampm m.)");
@@ -129,6 +134,9 @@ sub expires_of_client {
         is($p->{subject}, 'Riverside Counseling: le invitamos al portal de clientes',
            'es representative: Spanish subject');
         like($text, qr/como representante/, 'es representative: the Spanish representative message');
+        like($text, qr/en el portal seguro para clientes de Riverside Counseling como representante/,
+             'es representative: whose portal it is (issue 11)');
+        like($text, qr/las respuestas no se leen\./, 'es representative: the automated-message line (issue 11)');
         is(join(',', map { $_->[1] } grep { lc $_->[0] eq 'content-language' } @{ $p->{headers} }), 'es',
            'es representative: Content-Language es');
     }
