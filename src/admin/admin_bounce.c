@@ -69,18 +69,22 @@ static int read_stdin(apr_pool_t *p, char **buf, apr_size_t *len)
     return ADMIN_OK;
 }
 
-/* The secret file's first line, as the module reads PortalTokenSecretFile */
+/* The secret file's first line, as the module reads PortalTokenSecretFile. NULL,
+ * said on stderr, when the admin has to fix something (the pipe's user, the file) */
 static const char *read_secret(apr_pool_t *p, const char *path)
 {
-    char *buf;
+    char *buf, msg[256];
     apr_size_t len;
+    apr_status_t rv;
 
     if (path == NULL) {
         admin_error("bounce needs --secret-file (the file of PortalTokenSecretFile)");
         return NULL;
     }
-    if (admin_read_file(p, path, &buf, &len) != APR_SUCCESS) {
-        admin_error("cannot read %s", path);
+    if ((rv = admin_read_file(p, path, &buf, &len)) != APR_SUCCESS) {
+        admin_error("cannot read %s: %s (the MTA keeps the bounce and retries; run the "
+                    "pipe as a user that may read it: README, Bounces)", path,
+                    apr_strerror(rv, msg, sizeof(msg)));
         return NULL;
     }
     buf[strcspn(buf, "\r\n")] = '\0';
@@ -163,7 +167,8 @@ static int record(admin_db *db, apr_pool_t *p, long long id, const pm_bounce_rep
 }
 
 /* Exit 0 for whatever was read (recorded or dropped: Postfix must not bounce a
- * bounce), ADMIN_TEMPFAIL when the database failed (Postfix keeps it and retries). */
+ * bounce), ADMIN_TEMPFAIL when the database failed or the secret cannot be had
+ * (Postfix keeps it and retries until the admin's fix). */
 int admin_cmd_bounce(admin_db *db, const admin_options *o)
 {
     apr_pool_t *p = db->pool;
@@ -175,7 +180,7 @@ int admin_cmd_bounce(admin_db *db, const admin_options *o)
     int done;
 
     if (secret == NULL || read_stdin(p, &msg, &len) != ADMIN_OK) {
-        return ADMIN_FAIL;
+        return ADMIN_TEMPFAIL;
     }
     openlog("portal-manager-admin", LOG_PID, LOG_MAIL);
     rcpt = bounce_recipient(p, o, msg, len);

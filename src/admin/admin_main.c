@@ -3,10 +3,12 @@
  * to the command. Also the small helpers every command uses. */
 #include "admin.h"
 #include "pm_charset.h"
+#include "pm_sql.h"
 
 #include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@
 #endif
 
 #define PROGRAM "portal-manager-admin"
+/* the schema whose audit trail audit verify and export read (migration 011) */
+#define AUDIT_CHAIN_SCHEMA 11
 #define MAX_INPUT_FILE (64 * 1024 * 1024)
 
 /* Which command-specific options a command accepts. */
@@ -241,12 +245,16 @@ static const char help_text[] =
 "      full mailbox (5.2.2) is noted. Auto-replies, other mail and forged or\n"
 "      unknown addresses are logged (syslog, mail facility) and dropped. Exit 0\n"
 "      whatever the message was, 75 (EX_TEMPFAIL: the MTA keeps it and tries\n"
-"      again) when the database cannot be reached or fails.\n"
+"      again) when it cannot be handled until the admin fixes something: the\n"
+"      database cannot be reached, fails or needs init; FILE cannot be read;\n"
+"      the command line is wrong.\n"
 "\n"
 "Exit status: 0 done, 1 failed (bad data, unknown staff member or client,\n"
 "database error), 2 usage error, 3 done but something left out (clients sync\n"
-"--skip-invalid: rows skipped, or a discharge refused). Errors go to standard\n"
-"error.\n";
+"--skip-invalid: rows skipped, or a discharge refused), 75 bounce could not\n"
+"handle the message yet. Errors go to standard error. Every command but init\n"
+"(and audit verify and export, on a trail of schema 11 or later) refuses a\n"
+"database at another schema than this tool's, " APR_STRINGIFY(PM_SCHEMA_VERSION) ": after an upgrade, run init.\n";
 
 void admin_error(const char *fmt, ...)
 {
@@ -558,6 +566,38 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
     return ADMIN_OK;
 }
 
+/* --help after a command group (staff --help): the usage line and that group's
+ * commands, each a line "  GROUP ..." and the lines indented under it. Anything
+ * else: the whole text. */
+static void print_help(const apr_array_header_t *words)
+{
+    const char *group = words->nelts ? APR_ARRAY_IDX(words, 0, const char *) : NULL;
+    const char *line = help_text, *end;
+    size_t n = group ? strlen(group) : 0;
+    int in_group = 0;
+
+    if (group == NULL || !group_known(group)) {
+        fputs(help_text, stdout);
+        return;
+    }
+    fwrite(help_text, 1, strcspn(help_text, "\n") + 1, stdout);
+    fputs("\n", stdout);
+    for (; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        if (strncmp(line, "  ", 2) == 0 && line[2] != ' ') {
+            in_group = strncmp(line + 2, group, n) == 0
+                       && (line[2 + n] == ' ' || line[2 + n] == '\n');
+        }
+        else if (strncmp(line, "    ", 4) != 0) {
+            in_group = 0;
+        }
+        if (in_group) {
+            fwrite(line, 1, (size_t)(end - line) + 1, stdout);
+        }
+    }
+    fputs("\nEvery command, the options and exit statuses: " PROGRAM " --help\n", stdout);
+}
+
 static int resolve_database(apr_pool_t *p, admin_options *o)
 {
     if (o->driver == NULL) {
@@ -581,9 +621,21 @@ static int resolve_database(apr_pool_t *p, admin_options *o)
     return ADMIN_OK;
 }
 
-/* Every command but init needs an existing, initialised database; do not let
- * sqlite3 create an empty file by accident. */
-static int require_schema(apr_pool_t *p, const admin_options *o, admin_db *db)
+/* The oldest schema a command works on: audit verify and export only read the
+ * chained trail, so a restored older backup can be checked before init; every
+ * other command needs the schema this tool was built with. */
+static int oldest_schema(const command_spec *cmd)
+{
+    if (strcmp(cmd->group, "audit") == 0 && strcmp(cmd->sub, "prune") != 0) {
+        return AUDIT_CHAIN_SCHEMA;
+    }
+    return PM_SCHEMA_VERSION;
+}
+
+/* Every command but init needs an existing database at a schema it knows; do not
+ * let sqlite3 create an empty file by accident, nor a command meet a column a
+ * migration has yet to add (between dpkg -i and init) as a raw SQL error. */
+static int require_schema(const command_spec *cmd, admin_db *db)
 {
     int version;
 
@@ -594,15 +646,47 @@ static int require_schema(apr_pool_t *p, const admin_options *o, admin_db *db)
         admin_error("the database has no portal schema; run '" PROGRAM " init' first");
         return ADMIN_FAIL;
     }
+    if (version > PM_SCHEMA_VERSION) {
+        admin_error("the database is at schema %d, newer than this tool's %d (was the "
+                    "package downgraded?): use the " PROGRAM " of the release that "
+                    "upgraded it", version, PM_SCHEMA_VERSION);
+        return ADMIN_FAIL;
+    }
+    if (version < oldest_schema(cmd)) {
+        admin_error("the database is at schema %d and this tool needs %d: run " PROGRAM
+                    " init (back the database up first: README, Upgrades)",
+                    version, PM_SCHEMA_VERSION);
+        return ADMIN_FAIL;
+    }
     return ADMIN_OK;
 }
 
-static int sqlite_file_missing(apr_pool_t *p, const admin_options *o)
+/* SQLite: a database file the tool cannot reach is said as what it is. A missing
+ * file is init's to make; one that is there but not ours to open (a 0750 www-data
+ * directory) is not "missing". ADMIN_OK when the file may be opened. */
+static int check_sqlite_file(apr_pool_t *p, const admin_options *o, int is_init)
 {
     apr_finfo_t fi;
+    apr_status_t rv;
+    char msg[256];
 
-    return strcmp(o->driver, "sqlite3") == 0
-           && apr_stat(&fi, o->params, APR_FINFO_TYPE, p) != APR_SUCCESS;
+    if (strcmp(o->driver, "sqlite3") != 0
+        || (rv = apr_stat(&fi, o->params, APR_FINFO_TYPE, p)) == APR_SUCCESS
+        || (APR_STATUS_IS_ENOENT(rv) && is_init)) {
+        return ADMIN_OK;
+    }
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        admin_error("the database file %s does not exist; run '" PROGRAM " init' first",
+                    o->params);
+    }
+    else if (APR_STATUS_IS_EACCES(rv) || rv == APR_FROM_OS_ERROR(EPERM)) {
+        admin_error("cannot access %s: permission denied (run the tool as the user httpd "
+                    "runs as, e.g. sudo -u www-data)", o->params);
+    }
+    else {
+        admin_error("cannot access %s: %s", o->params, apr_strerror(rv, msg, sizeof(msg)));
+    }
+    return ADMIN_FAIL;
 }
 
 static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *o)
@@ -641,11 +725,15 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
     admin_db *db;
     int is_init, rc, no_db;
 
-    if ((rc = parse_line(p, argc, argv, &pl)) != ADMIN_OK) {
-        return rc;
+    rc = parse_line(p, argc, argv, &pl);
+    /* a bounce the command cannot handle yet waits in the mail queue for the fix */
+    no_db = pl.words->nelts > 0 && strcmp(APR_ARRAY_IDX(pl.words, 0, const char *), "bounce") == 0
+            ? ADMIN_TEMPFAIL : ADMIN_FAIL;
+    if (rc != ADMIN_OK) {
+        return no_db == ADMIN_TEMPFAIL ? no_db : rc;
     }
     if (pl.help) {
-        fputs(help_text, stdout);
+        print_help(pl.words);
         return ADMIN_OK;
     }
     if (pl.version) {
@@ -654,24 +742,17 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
     }
     if ((rc = resolve_command(&pl, &cmd)) != ADMIN_OK
         || (rc = resolve_database(p, &pl.o)) != ADMIN_OK) {
-        return rc;
+        return no_db == ADMIN_TEMPFAIL ? no_db : rc;
     }
     is_init = strcmp(cmd->group, "init") == 0;
     if (is_init && admin_check_schema_dir(p, pl.o.driver, pl.o.schema_dir) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
-    /* a bounce waits in the mail queue until the database is there */
-    no_db = strcmp(cmd->group, "bounce") == 0 ? ADMIN_TEMPFAIL : ADMIN_FAIL;
-    if (!is_init && sqlite_file_missing(p, &pl.o)) {
-        admin_error("the database file %s does not exist; run '" PROGRAM " init' first",
-                    pl.o.params);
+    if (check_sqlite_file(p, &pl.o, is_init) != ADMIN_OK
+        || admin_db_open(p, pl.o.driver, pl.o.params, &db) != ADMIN_OK) {
         return no_db;
     }
-    if (admin_db_open(p, pl.o.driver, pl.o.params, &db) != ADMIN_OK) {
-        return no_db;
-    }
-    rc = (is_init || require_schema(p, &pl.o, db) == ADMIN_OK) ? dispatch(db, cmd, &pl.o)
-                                                              : no_db;
+    rc = (is_init || require_schema(cmd, db) == ADMIN_OK) ? dispatch(db, cmd, &pl.o) : no_db;
     admin_db_close(db);
     return rc;
 }
