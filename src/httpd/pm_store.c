@@ -337,7 +337,7 @@ static apr_status_t schema_verdict(server_rec *s, int version)
         ap_log_error(APLOG_MARK, first ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00601)
                      "the database schema is version %d, this module needs %d: back the "
                      "database up and run portal-manager-admin init to upgrade it "
-                     "(README, Upgrading)", version, PM_SCHEMA_VERSION);
+                     "(README, Upgrades)", version, PM_SCHEMA_VERSION);
         return APR_EGENERAL;
     }
     if (version > PM_SCHEMA_VERSION && first) {
@@ -368,7 +368,7 @@ static apr_status_t check_schema(ap_dbd_t *dbd, server_rec *s, int last_try)
 
         ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00600)
                      "the database has no Client Portal Manager schema (%s): run "
-                     "portal-manager-admin init (README, Install)", failure);
+                     "portal-manager-admin init (README, Install on Debian/Ubuntu)", failure);
         rv = APR_EGENERAL;
     }
     else {

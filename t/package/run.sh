@@ -144,6 +144,20 @@ for f in /usr/lib/apache2/modules/mod_portal_manager.so /etc/apache2/mods-availa
          /usr/share/man/man8/portal-manager-admin.8.gz; do
     [ -e "$f" ]; ok $? "installed: $f"
 done
+# the documentation the man page's SEE ALSO, the log lines' "(README, ...)" and README's
+# links name: README.md and docs/*.md (dh_compress gzips the larger ones)
+doc=/usr/share/doc/$PKG
+missing=
+for f in README.md $(cd "$top" && ls docs/*.md); do
+    [ -f "$doc/$f" ] || [ -f "$doc/$f.gz" ] || missing="$missing $f"
+done
+[ -z "$missing" ]
+ok $? "README.md and docs/*.md are in $doc${missing:+ (missing:$missing)}"
+for f in $(zcat /usr/share/man/man8/portal-manager-admin.8.gz | sed -n '/^\.SH SEE ALSO/,$p' \
+           | sed 's/\\-/-/g; s/\\%//g' | grep -o '/usr/share/doc/[^ ,;()]*\|docs/[a-z]*\.md[.gz]*' | sort -u); do
+    case $f in /*) [ -f "$f" ] ;; *) [ -f "$doc/$f" ] ;; esac
+    ok $? "the man page's SEE ALSO names a file the package has: $f"
+done
 [ "$(stat -c '%U:%G %a' "$DATA" 2>/dev/null)" = "www-data:www-data 750" ]
 ok $? "$DATA is www-data's, mode 0750" || stat "$DATA" 2>&1 | diag
 [ ! -e /etc/apache2/mods-enabled/portal_manager.load ]
