@@ -97,10 +97,12 @@ for my $case ([client => $client_token, 'Lena'], [representative => $rep_token, 
     is($ci->{status}, 'accepted', 'client invitation: accepted');
 }
 
-# used links answer already_used, whichever endpoint
+# used links answer already_used, whichever endpoint; a declined one already_declined
 error_ok(rcpt(lookup => { token => $client_token }), 409, 'already_used', 'accepted link: lookup');
 error_ok(rcpt(decline => { token => $client_token }), 409, 'already_used', 'accepted link: decline');
-error_ok(rcpt(lookup => { token => $rep_token }), 409, 'already_used', 'declined link: lookup');
+my $declined = error_ok(rcpt(lookup => { token => $rep_token }), 409, 'already_declined',
+                        'declined link: lookup');
+ok(!exists $declined->{login_url}, 'declined link: no sign-in page offered');
 
 # --- the client logs in to the portal (stock mod_authn_dbd) -----------------------------------
 isnt(login_code(@{ $creds{client} }), 401, 'client portal login with the new credentials');

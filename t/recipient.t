@@ -473,7 +473,10 @@ sub refused_everywhere {
     my $c2 = client(first_name => 'Dee');
     my ($inv2, $token2) = invite($c2);
     json_ok(call(decline => { token => $token2 }), 200, 'decline');
-    refused_everywhere($token2, 409, 'already_used', 'declined', $c2->{date_of_birth});
+    refused_everywhere($token2, 409, 'already_declined', 'declined', $c2->{date_of_birth});
+    ok(!exists error_ok(call(lookup => { token => $token2 }), 409, 'already_declined',
+                        'declined: lookup again')->{login_url},
+       'declined: no sign-in page offered (nobody made an account)');
     is(scalar accounts_of($c2->{id}), 0, 'declined: no account');
     is(client_view($c2->{id})->{portal_status}, 'declined', 'staff see declined');
     my @a = audit_rows(action => 'invitation.decline', object_id => $inv2);

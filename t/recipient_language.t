@@ -146,14 +146,14 @@ sub refused_in {
     my $c = client('Dario', 'es');
     my (undef, $token) = invite($c);
     json_ok(rcpt(decline => { token => $token }), 200, 'decline');
-    refused_in($token, 409, 'already_used', 'es', 'already answered');
+    refused_in($token, 409, 'already_declined', 'es', 'already declined');
 }
 {
     my (undef, $token) = invite_rep(client('Tomás', 'es'), 'Wren', undef);
     settings_ok({ default_language => 'es' }, 'default_language es');
     json_ok(rcpt(decline => { token => $token }), 200, 'representative declines');
-    refused_in($token, 409, 'already_used', 'es',
-               'already answered, representative without a language, default es');
+    refused_in($token, 409, 'already_declined', 'es',
+               'already declined, representative without a language, default es');
     settings_ok({ default_language => undef }, 'default_language back to en');
 }
 {

@@ -139,13 +139,14 @@ function showStartFailure() {
 // Problems with the link itself: a whole-page message (problem.CODE.title/text/next) that
 // says what to do next.
 const PROBLEMS = new Set(['missing_token', 'invalid_token', 'expired', 'superseded', 'address_changed',
-  'revoked', 'already_used', 'locked', 'unavailable', 'network', 'already_active', 'already_linked']);
+  'revoked', 'already_used', 'already_declined', 'locked', 'unavailable', 'network', 'already_active',
+  'already_linked']);
 const RETRY = new Set(['unavailable', 'network', 'other']);
 // ...and those a password reset link has in its own words (problem.reset.CODE.*)
 const RESET_PROBLEMS = new Set(['expired', 'superseded', 'address_changed', 'revoked', 'already_used', 'locked']);
 
 const TOKEN_CODES = new Set(['invalid_token', 'expired', 'superseded', 'address_changed', 'revoked',
-  'already_used', 'locked']);
+  'already_used', 'already_declined', 'locked']);
 // ...and the answers of /accept that say the recipient already has a way in (an active account
 // of their own, or a login that already reaches this client): the sign-in page, not a retry
 const SIGN_IN_CODES = new Set(['already_used', 'already_active', 'already_linked']);

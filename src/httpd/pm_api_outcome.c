@@ -13,6 +13,7 @@ static const char *const outcome_names[PM_OP_OUTCOMES] = {
     "locked", "address_changed", "email_bounced", "send_limit", "too_soon",
     "representatives_disabled", "duplicate",
     "account_active", "invalid_token", "expired", "superseded", "revoked", "answered",
+    "answered_declined",
     "verify_failed", "username_taken", "no_body", "unknown_setting", "invalid_setting",
     "discharged", "no_account", "already_disabled", "already_enabled", "representative_removed",
     "account_disabled", "wrong_kind", "scope_off", "bad_dates", "home_discharged",

@@ -80,7 +80,9 @@ static const pm_api_answer answers[] = {
     { PM_OP_LOCKED, NULL, HTTP_LOCKED, "locked", "This invitation is locked after too many "
       "unsuccessful attempts. Please contact the practice for a new link.", NULL },
     { PM_OP_ANSWERED, NULL, HTTP_CONFLICT, "already_used", "This invitation has already been "
-      "answered. If you accepted it, you can log in to the portal.", NULL },
+      "used to create a portal account. You can log in to the portal.", NULL },
+    { PM_OP_ANSWERED_DECLINED, NULL, HTTP_CONFLICT, "already_declined", "This invitation was declined. "
+      "If that was a mistake, please contact the practice for a new invitation.", NULL },
     { PM_OP_USERNAME_TAKEN, NULL, HTTP_CONFLICT, "username_taken",
       "That username is taken. Please choose another.", "username" },
     { PM_OP_WRONG_KIND, NULL, HTTP_CONFLICT, "wrong_kind", "This link is for a password reset, "

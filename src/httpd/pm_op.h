@@ -33,7 +33,8 @@ typedef enum pm_op_outcome {
     PM_OP_EXPIRED,
     PM_OP_SUPERSEDED,
     PM_OP_REVOKED,
-    PM_OP_ANSWERED,             /* accepted or declined already */
+    PM_OP_ANSWERED,             /* accepted already (a reset link: used) */
+    PM_OP_ANSWERED_DECLINED,    /* the recipient declined it already */
     PM_OP_VERIFY_FAILED,        /* the date of birth did not match */
     PM_OP_USERNAME_TAKEN,
     PM_OP_NO_BODY,              /* settings: nothing to change */

@@ -19,7 +19,8 @@ static pm_op_outcome refusal_of(const char *status)
     static const struct { const char *status; pm_op_outcome o; } map[] = {
         { "expired", PM_OP_EXPIRED }, { "address_changed", PM_OP_ADDRESS_CHANGED },
         { "superseded", PM_OP_SUPERSEDED }, { "revoked", PM_OP_REVOKED },
-        { "locked", PM_OP_LOCKED }, { NULL, PM_OP_ANSWERED }
+        { "locked", PM_OP_LOCKED }, { "declined", PM_OP_ANSWERED_DECLINED },
+        { NULL, PM_OP_ANSWERED }
     };
     int i;
 

@@ -311,8 +311,9 @@ describe('recipient page', () => {
     cases.push(['no-such-token', 'This invitation link doesn’t work', 'open the link from your email again']);
     cases.push(['revoked-token', 'This invitation was withdrawn', 'still want to use the client portal']);
     cases.push(['address-changed-token', 'This invitation link is no longer valid', 'please contact the practice']);
-    // a declined link answers already_used too: the words cover it (issue 11)
-    cases.push(['already-used-token', 'This invitation has already been used', 'If you declined it and that was a mistake']);
+    // an accepted link: sign in; a declined one has its own words, and no sign-in
+    cases.push(['already-used-token', 'This invitation has already been used', 'Sign in to the portal with your username']);
+    cases.push(['already-declined-token', 'This invitation was declined', 'If that was a mistake, or if it wasn’t you']);
     // a password reset link in its own words, not an invitation's
     cases.push(['reset-revoked-token', 'This password reset link was cancelled', 'If you need to sign in to the portal']);
     cases.push(['reset-already-used-token', 'This password reset link has already been used', 'Sign in to the portal with your new password']);

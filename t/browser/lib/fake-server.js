@@ -971,6 +971,7 @@ export async function startFakeServer(options = {}) {
     'address-changed': [410, 'address_changed', 'This invitation link is no longer valid.'],
     superseded: [410, 'superseded', 'A newer invitation was sent.'],
     'already-used': [409, 'already_used', 'Already used.'],
+    'already-declined': [409, 'already_declined', 'Declined.'],
   };
 
   function tokenInvitation(token) {
@@ -989,7 +990,8 @@ export async function startFakeServer(options = {}) {
     if (!inv) failLink(404, 'invalid_token', 'Unknown token.');
     const language = recipientLanguage(inv);
     const reset = inv.kind === 'reset';
-    if (inv.status === 'accepted' || inv.status === 'declined') failLink(409, 'already_used', 'Already used.', language, reset);
+    if (inv.status === 'accepted') failLink(409, 'already_used', 'Already used.', language, reset);
+    if (inv.status === 'declined') failLink(409, 'already_declined', 'Declined.', language, reset);
     if (inv.status === 'locked') failLink(423, 'locked', 'Locked.', language, reset);
     if (inv.status === 'revoked') failLink(410, 'revoked', 'This invitation was withdrawn by the practice.', language, reset);
     if (inv.status === 'superseded') failLink(404, 'invalid_token', 'Unknown token.');
