@@ -466,6 +466,12 @@ sub refused_everywhere {
     refused_everywhere($token, 409, 'already_used', 'accepted', $c->{date_of_birth});
     my $used = error_ok(call(lookup => { token => $token }), 409, 'already_used', 'used: lookup again');
     like($used->{login_url} // '', qr{^https?://}, 'a used link names the portal\'s sign-in page');
+    # the settings page's "Link to the client portal", when a champion set it, is that page
+    set_setting(portal_url => 'https://signin.portal.example.test/client');
+    is(error_ok(call(lookup => { token => $token }), 409, 'already_used',
+                'used: lookup with the portal_url setting')->{login_url},
+       'https://signin.portal.example.test/client', '... names the portal_url setting, not PortalLoginURL');
+    clear_setting('portal_url');
     ok(exists $used->{brand_color}, 'and the practice\'s colour, so the page is the practice\'s');
     my $expired = error_ok(call(lookup => { token => 'no-such-token-at-all' }), 404, 'invalid_token',
                            'an unknown token');

@@ -28,6 +28,23 @@ static const char *const accept_fields[] = { "token", "date_of_birth", "username
                                              "existing_login", NULL };
 static const char *const reset_fields[] = { "token", "date_of_birth", "password", NULL };
 
+/* Where a recipient signs in: the setting portal_url (the settings page's "Link to
+ * the client portal") when a champion set one, else PortalLoginURL. */
+static const char *login_url_of(pm_req *q)
+{
+    const char *stored, *url = NULL;
+    json_t *j;
+
+    if (q->db != NULL && pm_setting_stored(q->db, "portal_url", &stored) == APR_SUCCESS
+        && stored != NULL && (j = json_loads(stored, JSON_DECODE_ANY, NULL)) != NULL) {
+        if (json_is_string(j) && *json_string_value(j)) {
+            url = apr_pstrdup(q->r->pool, json_string_value(j));
+        }
+        json_decref(j);
+    }
+    return url ? url : pm_server_config(q->r->server)->login_url;
+}
+
 /* Refuses a link that cannot be used, with the status that says why (404 not
  * ours, 409 answered, 410 expired or replaced, 423 locked): the answer names the
  * practice (its phone when the settings have one, its brand colour, and for a used
@@ -53,7 +70,7 @@ static int refuse_link(pm_req *q, const pm_op_token *t, int status, const char *
          * already reaches this client, may sign in */
         if (strcmp(code, "already_used") == 0 || strcmp(code, "already_active") == 0
             || strcmp(code, "already_linked") == 0) {
-            pm_json_set_str(extra, "login_url", pm_server_config(q->r->server)->login_url);
+            pm_json_set_str(extra, "login_url", login_url_of(q));
         }
         if (t != NULL && t->named) {
             pm_json_set_str(extra, "language",
@@ -400,7 +417,6 @@ static int link_refused(pm_req *q, pm_op_ctx *c, const pm_op_token *m)
 static int accept_linked(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const char *username,
                          const char *password)
 {
-    pm_server_conf *conf = pm_server_config(q->r->server);
     apr_array_header_t *rows;
     const pm_row *acct;
     pm_op_outcome o;
@@ -434,7 +450,7 @@ static int accept_linked(pm_req *q, pm_op_ctx *c, const pm_op_token *m, const ch
         return refuse(q, m, o);
     }
     doc = pm_json_object(q->r->pool);
-    pm_json_set_str(doc, "login_url", conf->login_url);
+    pm_json_set_str(doc, "login_url", login_url_of(q));
     pm_json_set_bool(doc, "linked", 1);
     return pm_http_send_json(q, HTTP_CREATED, doc);
 }
@@ -496,7 +512,6 @@ static int post_accept(pm_req *q)
     const char *username = body_string(q, "username");
     const char *password = body_string(q, "password");
     const char *hash;
-    pm_server_conf *conf = pm_server_config(q->r->server);
     pm_op_attempt a;
     pm_op_outcome o;
     json_t *doc;
@@ -526,7 +541,7 @@ static int post_accept(pm_req *q)
         return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);
-    pm_json_set_str(doc, "login_url", conf->login_url);
+    pm_json_set_str(doc, "login_url", login_url_of(q));
     pm_json_set_bool(doc, "linked", 0);
     return pm_http_send_json(q, HTTP_CREATED, doc);
 }
@@ -564,7 +579,6 @@ static int post_reset(pm_req *q)
     const char *dob = body_string(q, "date_of_birth");
     const char *password = body_string(q, "password");
     const char *hash;
-    pm_server_conf *conf = pm_server_config(q->r->server);
     pm_op_outcome o;
     json_t *doc;
     int rc;
@@ -582,7 +596,7 @@ static int post_reset(pm_req *q)
         return refuse(q, &m, o);
     }
     doc = pm_json_object(q->r->pool);
-    pm_json_set_str(doc, "login_url", conf->login_url);
+    pm_json_set_str(doc, "login_url", login_url_of(q));
     pm_json_set_str(doc, "username", pm_row_str(m.inv, TOKEN_USERNAME));
     return pm_http_send_json(q, HTTP_OK, doc);
 }
