@@ -26,7 +26,18 @@ static int valid_port(const char *s)
     return n > 0 && n <= 5 && s[n] == '\0' && atol(s) >= 1 && atol(s) <= 65535;
 }
 
-static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_t *uri)
+/* The hint of a value that is not a whole URL names the scheme its directive expects:
+ * a mail server written as host:port must not be told to write https://. */
+typedef struct {
+    const char *what, *scheme, *sample;
+} url_kind;
+
+static const url_kind web_url = { "web address", "https://", "https://portal.example.org/" };
+static const url_kind mail_url = { "mail server address", "smtp:// or smtps://",
+                                   "smtps://mail.example.org:465" };
+
+static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_t *uri,
+                                      const url_kind *kind)
 {
     if (value == NULL || *value == '\0') {
         return "is empty";
@@ -35,13 +46,12 @@ static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_
         return "must not contain whitespace or line breaks";
     }
     if (apr_uri_parse(p, value, uri) != APR_SUCCESS || uri->scheme == NULL) {
-        return apr_psprintf(p, "'%s' is not a whole web address: write it with its "
-                            "https://, such as https://portal.example.org/", value);
+        return apr_psprintf(p, "'%s' is not a whole %s: write it with its %s, such as %s",
+                            value, kind->what, kind->scheme, kind->sample);
     }
     if (uri->hostname == NULL || *uri->hostname == '\0') {
-        return apr_psprintf(p, "'%s' names no server: write it as "
-                            "https://portal.example.org/ (the server's name after https://)",
-                            value);
+        return apr_psprintf(p, "'%s' names no server: write it as %s (the server's name "
+                            "after %s)", value, kind->sample, kind->scheme);
     }
     if (uri->user != NULL || uri->password != NULL) {
         return "must not contain a user name or password";
@@ -55,7 +65,7 @@ static const char *parse_absolute_uri(apr_pool_t *p, const char *value, apr_uri_
 const char *pm_parse_web_url(apr_pool_t *p, const char *value, int *is_https)
 {
     apr_uri_t uri;
-    const char *err = parse_absolute_uri(p, value, &uri);
+    const char *err = parse_absolute_uri(p, value, &uri, &web_url);
 
     if (err) {
         return err;
@@ -78,7 +88,7 @@ const char *pm_parse_web_url(apr_pool_t *p, const char *value, int *is_https)
 const char *pm_parse_mail_url(apr_pool_t *p, const char *value)
 {
     apr_uri_t uri;
-    const char *err = parse_absolute_uri(p, value, &uri);
+    const char *err = parse_absolute_uri(p, value, &uri, &mail_url);
 
     if (err) {
         return err;

@@ -3,6 +3,7 @@
 #include "tap.h"
 
 #include <apr_general.h>
+#include <string.h>
 
 static void test_web_urls(apr_pool_t *p)
 {
@@ -24,12 +25,27 @@ static void test_web_urls(apr_pool_t *p)
 
 static void test_mail_urls(apr_pool_t *p)
 {
+    int https_unused = 0;
+
     ok(pm_parse_mail_url(p, "smtp://mail.example.org:587") == NULL, "smtp URL accepted");
     ok(pm_parse_mail_url(p, "smtps://mail.example.org") == NULL, "smtps URL accepted");
     ok(pm_parse_mail_url(p, "SMTP://127.0.0.1:2525") == NULL, "scheme is case-insensitive");
     ok(pm_parse_mail_url(p, "http://mail.example.org") != NULL, "http refused");
     ok(pm_parse_mail_url(p, "smtp://mail.example.org/extra") != NULL, "path refused");
     ok(pm_parse_mail_url(p, "mail.example.org:25") != NULL, "no scheme refused");
+    {
+        /* the hint names the mail schemes, never the web's https:// (issue 16) */
+        const char *no_scheme = pm_parse_mail_url(p, "mail.riverside-counseling.com:587");
+        const char *bare = pm_parse_mail_url(p, "mail.riverside-counseling.com");
+        const char *web = pm_parse_web_url(p, "portal.riverside-counseling.com:443", &https_unused);
+
+        ok(no_scheme && strstr(no_scheme, "smtp:// or smtps://") && !strstr(no_scheme, "https"),
+           "host:port for the mail server: the hint says smtp:// or smtps://");
+        ok(bare && strstr(bare, "smtp:// or smtps://") && !strstr(bare, "https"),
+           "a bare host for the mail server: the hint says smtp:// or smtps://");
+        ok(web && strstr(web, "https://") && !strstr(web, "smtp"),
+           "host:port for a web URL: the hint still says https://");
+    }
     ok(pm_parse_mail_url(p, "smtp://mail.example.org:99999") != NULL, "port 99999 refused");
     ok(pm_parse_mail_url(p, "smtp://mail.example.org:65536") != NULL, "port 65536 refused");
     ok(pm_parse_mail_url(p, "smtp://mail.example.org:65535") == NULL, "port 65535 accepted");
