@@ -38,7 +38,7 @@ my @GOOD = (
     PortalMailUser          => 'portal',
     PortalMailPasswordFile  => $secret,
     PortalAllowInsecureMail => 'On',    # SMTP AUTH with PortalMailTLS none (loopback tests)
-    PortalMailFrom          => '"Riverside Counseling <no-reply@example.org>"',
+    PortalMailFrom          => '"Riverside Counseling <no-reply@riverside-counseling.test>"',
     PortalMailTimeout       => '30',
     PortalOutboxInterval    => '500',
     PortalOutboxMaxAttempts => '8',
@@ -125,7 +125,7 @@ sub configtest {
     my $unedited = sub {
         my ($out, $directive) = @_;
         grep { /PM00300: mod_portal_manager: \Q$directive\E is unedited: \Q$example{$directive}[1]\E is a reserved example domain/
-               && /PortalAllowInsecureURLs On/ } split /\n/, $out;
+               && /PortalAllowInsecureURLs/ } split /\n/, $out;
     };
     for my $directive (sort keys %example) {
         my ($rc, $out, $conf) = configtest(set => { %real, $directive => $example{$directive}[0] });
@@ -140,14 +140,31 @@ sub configtest {
     is(scalar(() = $unedited->($out, $_)), 1, "all five unedited: one line names $_") or diag $out
         for sort keys %example;
     unlike($out, qr/no-reply\@/, 'the lines name the domain, never the From address');
+    # PortalAllowInsecureURLs On (development) waives the URLs' example domains only: the
+    # mail server and the From address are never example.org/.com/.net, even then
     ($rc, $out) = configtest(set => { %all, PortalAllowInsecureURLs => 'On' });
-    is($rc, 0, 'example domains with PortalAllowInsecureURLs On (development) pass') or diag $out;
+    isnt($rc, 0, 'example domains with PortalAllowInsecureURLs On: configtest still fails');
+    is(scalar(() = $unedited->($out, $_)), 1, "PortalAllowInsecureURLs On: one line still names $_")
+        or diag $out for qw(PortalMailServer PortalMailFrom);
+    like($out, qr/PortalMailServer is unedited: .*PortalAllowInsecureURLs does not waive this/,
+         'and says the flag does not waive it') or diag $out;
+    is(scalar(() = $unedited->($out, $_)), 0, "PortalAllowInsecureURLs On: $_ not named")
+        or diag $out for qw(PortalInvitationURL PortalLoginURL PortalStaffURL);
+    unlike($out, qr/Syntax OK/, 'PortalAllowInsecureURLs On with the sample\'s mail values: no Syntax OK');
+    my %dev_mail = (PortalMailServer => 'smtp://mail.portal.test:2525',
+                    PortalMailFrom => '"Riverside Counseling <no-reply@portal.test>"');
+    ($rc, $out) = configtest(set => { %all, %dev_mail, PortalAllowInsecureURLs => 'On' });
+    is($rc, 0, 'PortalAllowInsecureURLs On: example URLs and a .test mail server and From pass') or diag $out;
+    like($out, qr/PM00670: mod_portal_manager: PortalAllowInsecureURLs On: .*plain http:\/\//,
+         'PortalAllowInsecureURLs On: a warning says links may go out over plain http://') or diag $out;
+    ($rc, $out) = configtest(set => \%real);
+    unlike($out, qr/PM00670/, 'PortalAllowInsecureURLs unset: no such warning') or diag $out;
     ($rc, $out) = configtest(set => { %all, PortalMailServer => 'smtp://localhost:25',
                                       PortalMailFrom => 'no-reply@riverside-counseling.com' });
     is(scalar(() = $unedited->($out, 'PortalMailServer')) + scalar(() = $unedited->($out, 'PortalMailFrom')), 0,
        'smtp://localhost and a real domain are not example values') or diag $out;
     my $vhost_port = PortalTest::Env::free_port();
-    ($rc, $out) = configtest(set => { %all, PortalAllowInsecureURLs => 'On' }, extra => [
+    ($rc, $out) = configtest(set => { %all, %dev_mail, PortalAllowInsecureURLs => 'On' }, extra => [
         "Listen 127.0.0.1:$vhost_port", "<VirtualHost 127.0.0.1:$vhost_port>",
         '    ServerName portal.riverside-counseling.com', '    PortalAllowInsecureURLs Off',
         '    PortalInvitationURL https://portal.riverside-counseling.com/other/invitation/',
@@ -165,7 +182,7 @@ sub configtest {
 {
     my ($rc, $out) = configtest(set => {
         PortalMailUser => undef, PortalMailPasswordFile => undef,
-        PortalMailFrom => 'no-reply@example.org',
+        PortalMailFrom => 'no-reply@riverside-counseling.test',
     });
     is($rc, 0, 'no SMTP AUTH, bare From address pass') or diag $out;
 }
@@ -175,7 +192,7 @@ sub configtest {
     ($rc, $out) = configtest(set => { PortalAllowInsecureMail => undef, PortalMailTLS => undef });
     is($rc, 0, 'SMTP AUTH with PortalMailTLS unset (required) passes') or diag $out;
     ($rc, $out) = configtest(set => { PortalAllowInsecureMail => 'Off', PortalMailTLS => 'none',
-                                      PortalMailServer => 'smtps://mail.example.org:465' });
+                                      PortalMailServer => 'smtps://mail.example.test:465' });
     is($rc, 0, 'SMTP AUTH over smtps:// passes whatever PortalMailTLS says') or diag $out;
 }
 # the relay's CA: a PEM bundle or a directory; an EHLO name
@@ -312,6 +329,8 @@ my @BAD = (
     [PortalAllowInsecureURLs => 'not On/Off', set => { PortalAllowInsecureURLs => 'maybe' }],
     [PortalMailServer => 'not a URL', set => { PortalMailServer => 'mail.example.org' }],
     [PortalMailServer => 'not smtp/smtps', set => { PortalMailServer => 'http://mail.example.org' }],
+    [PortalMailServer => 'host:port without a scheme',
+        set => { PortalMailServer => 'mail.riverside-counseling.com:587' }],
     [PortalMailTLS => 'bogus', set => { PortalMailTLS => 'bogus' }],
     [PortalMailTimeout => 'negative', set => { PortalMailTimeout => '-1' }],
     [PortalMailTimeout => 'not a number', set => { PortalMailTimeout => 'ten' }],
@@ -364,6 +383,16 @@ my @BAD = (
         set => { PortalMailFrom => '"${PM_TEST_FROM}"' },
         env => { PM_TEST_FROM => "A <a\@example.org>\rBcc: victim\@example.net" }],
 );
+
+# --- a mail server written without its scheme: the hint names the mail schemes -----------
+{
+    my ($rc, $out) = configtest(set => { PortalMailServer => 'mail.riverside-counseling.com:587' });
+    isnt($rc, 0, 'PortalMailServer host:port: configtest fails');
+    my @lines = grep { /PortalMailServer/ } split /\n/, $out;
+    is(scalar(grep { m{smtp:// or smtps://} } @lines), 1, 'PortalMailServer host:port: the hint says smtp:// or smtps://')
+        or diag $out;
+    is(scalar(grep { m{https://} } @lines), 0, 'and never https://') or diag $out;
+}
 
 # --- the catalogs: every key en.json has, in every language -------------------------------
 {

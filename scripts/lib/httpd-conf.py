@@ -61,7 +61,7 @@ DEFAULTS = {
     'ALLOW_INSECURE_URLS': 'On',      # '' for https URLs
     'MAIL_SERVER': REQUIRED,
     'MAIL_TLS': 'none',
-    'MAIL_FROM': 'Riverside Counseling <no-reply@example.org>',
+    'MAIL_FROM': 'Riverside Counseling <no-reply@example.test>',  # never example.org: see PM00300
     'HTDOCS': os.path.join(TOP, 'htdocs'),
     'AUTH_USER_FILE': REQUIRED,
     'AUTH_GROUP_FILE': REQUIRED,

@@ -173,26 +173,8 @@ static int has_suffix_label(const char *host, apr_size_t len, const char *name)
     return len == n || host[len - n - 1] == '.';
 }
 
-static int is_example_name(const char *host)
-{
-    static const char *const reserved[] = {
-        "example.com", "example.net", "example.org", "example", "invalid", "test", NULL
-    };
-    apr_size_t len = strlen(host);
-    int i;
-
-    if (len > 0 && host[len - 1] == '.') {
-        len--;
-    }
-    for (i = 0; reserved[i]; i++) {
-        if (has_suffix_label(host, len, reserved[i])) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-const char *pm_example_host(apr_pool_t *p, const char *value)
+/* the host of an absolute URL, or the domain of an address */
+static const char *value_host(apr_pool_t *p, const char *value)
 {
     apr_uri_t uri;
     const char *host;
@@ -213,7 +195,44 @@ const char *pm_example_host(apr_pool_t *p, const char *value)
         }
         host = apr_pstrndup(p, host + 1, strcspn(host + 1, ">"));
     }
-    return is_example_name(host) ? host : NULL;
+    return host;
+}
+
+/* The first three are the documentation domains (the sample's placeholders); the
+ * top-level ones may name a development machine. */
+static const char *const reserved_names[] = {
+    "example.com", "example.net", "example.org", "example", "invalid", "test", NULL
+};
+#define DOCUMENTATION_NAMES 3
+
+static int is_example_name(const char *host, int documentation_only)
+{
+    apr_size_t len = strlen(host);
+    int i;
+
+    if (len > 0 && host[len - 1] == '.') {
+        len--;
+    }
+    for (i = 0; reserved_names[i] && (!documentation_only || i < DOCUMENTATION_NAMES); i++) {
+        if (has_suffix_label(host, len, reserved_names[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *pm_example_host(apr_pool_t *p, const char *value)
+{
+    const char *host = value_host(p, value);
+
+    return host && is_example_name(host, 0) ? host : NULL;
+}
+
+const char *pm_placeholder_host(apr_pool_t *p, const char *value)
+{
+    const char *host = value_host(p, value);
+
+    return host && is_example_name(host, 1) ? host : NULL;
 }
 
 const char *pm_parse_tls_mode(const char *value, pm_tls_mode *mode)

@@ -42,4 +42,8 @@ const char *pm_parse_mailbox(apr_pool_t *p, const char *value,
  * configuration's EDIT values use such names, so configtest can tell they are unedited. */
 const char *pm_example_host(apr_pool_t *p, const char *value);
 
+/* The same for the documentation domains only (example.com, example.net, example.org):
+ * the sample's placeholders, never a real mail server or sender even in development. */
+const char *pm_placeholder_host(apr_pool_t *p, const char *value);
+
 #endif

@@ -671,36 +671,53 @@ static const char *check_server(apr_pool_t *p, server_rec *s, pm_server_conf *co
 
 /* The sample configuration's EDIT values name reserved example domains (example.org):
  * until the admin replaces them configtest fails, with one line for each directive
- * still unedited; PortalAllowInsecureURLs On allows them for development. A virtual
- * host is asked only about the values it sets itself. Returns how many it logged. */
+ * still unedited. PortalAllowInsecureURLs On (development) allows them in the URLs and
+ * lets the mail server and From address be a development name (.test, .invalid), but
+ * never a documentation domain (example.com/.net/.org): no mail goes to or from those.
+ * A virtual host is asked only about the values it sets itself. Returns how many it
+ * logged. */
 static int log_unedited(apr_pool_t *p, server_rec *s, const pm_server_conf *conf,
                         const pm_server_conf *main_conf)
 {
-    const struct { const char *directive, *value, *inherited; } edit[] = {
-        { "PortalInvitationURL", conf->invitation_url, main_conf->invitation_url },
-        { "PortalLoginURL", conf->login_url, main_conf->login_url },
-        { "PortalStaffURL", conf->staff_url, main_conf->staff_url },
-        { "PortalMailServer", conf->mail_server, main_conf->mail_server },
-        { "PortalMailFrom", conf->mail_from, main_conf->mail_from },
+    const struct { const char *directive, *value, *inherited; int is_mail; } edit[] = {
+        { "PortalInvitationURL", conf->invitation_url, main_conf->invitation_url, 0 },
+        { "PortalLoginURL", conf->login_url, main_conf->login_url, 0 },
+        { "PortalStaffURL", conf->staff_url, main_conf->staff_url, 0 },
+        { "PortalMailServer", conf->mail_server, main_conf->mail_server, 1 },
+        { "PortalMailFrom", conf->mail_from, main_conf->mail_from, 1 },
     };
+    int development = conf->allow_insecure_urls == 1;
     int i, found = 0;
 
-    if (conf->allow_insecure_urls == 1) {
-        return 0;
-    }
     for (i = 0; i < (int)(sizeof(edit) / sizeof(edit[0])); i++) {
-        const char *host = pm_example_host(p, edit[i].value);
+        const char *host = !development ? pm_example_host(p, edit[i].value)
+                           : edit[i].is_mail ? pm_placeholder_host(p, edit[i].value) : NULL;
 
         if (host == NULL || (s->is_virtual && edit[i].value == edit[i].inherited)) {
             continue;
         }
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00300)
                      "mod_portal_manager: %s is unedited: %s is a reserved example domain; "
-                     "set the practice's own value (or PortalAllowInsecureURLs On for "
-                     "development) [%s]", edit[i].directive, host, server_label(p, s));
+                     "set the practice's own value (%s) [%s]", edit[i].directive, host,
+                     edit[i].is_mail ? "no mail is delivered to or from it; "
+                                       "PortalAllowInsecureURLs does not waive this"
+                                     : "or PortalAllowInsecureURLs On for development",
+                     server_label(p, s));
         found++;
     }
     return found;
+}
+
+/* Development only: said at configtest and at every start, so that a production
+ * server left with it on is seen in the log. */
+static void warn_insecure_urls(server_rec *s, const pm_server_conf *conf)
+{
+    if (conf->allow_insecure_urls == 1) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PM_LOGNO(00670)
+                     "mod_portal_manager: PortalAllowInsecureURLs On: invitation and login "
+                     "links may go out over plain http://, their tokens readable on the "
+                     "way; for development only [%s]", server_label(s->process->pconf, s));
+    }
 }
 
 /* Every catalog of PortalCatalogDir, checked against en.json; their languages are
@@ -739,6 +756,7 @@ int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         const char *err;
 
         unedited += log_unedited(ptemp, sp, pm_server_config(sp), pm_server_config(s));
+        warn_insecure_urls(sp, pm_server_config(sp));
         err = check_server(ptemp, sp, pm_server_config(sp), pm_server_config(s));
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, NULL, PM_LOGNO(00001)
