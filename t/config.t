@@ -69,8 +69,7 @@ sub configtest {
         'LoadModule authz_core_module modules/mod_authz_core.so',
         'LoadModule dbd_module modules/mod_dbd.so',
         qq{LoadModule portal_manager_module "$MODULE"},
-        'DBDriver sqlite3',
-        "DBDParams $dir/portal.db",
+        @{ $args{dbd} // ['DBDriver sqlite3', "DBDParams $dir/portal.db"] },
         (map { defined $set{$_} ? "$_ $set{$_}" : () } @order),
         '<Location /portal-manager/api>',
         '    SetHandler portal-manager',
@@ -304,6 +303,50 @@ for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
             or diag $out2;
         unlike($out2, qr/Syntax OK/, "$directive inside <VirtualHost>: no 'Syntax OK'");
     }
+}
+
+# --- the database of the main server: the delivery worker's --------------------------------
+# The delivery worker opens the main server's mod_dbd pool: DBD lines only inside a
+# <VirtualHost> (the whole portal block moved into the 443 host) passed configtest, then
+# no invitation email was ever sent; a virtual host on another database neither.
+{
+    my $vhost_port = PortalTest::Env::free_port();
+    my @main_db = ('DBDriver sqlite3', "DBDParams $dir/portal.db");
+    my $vhost = sub { ("Listen 127.0.0.1:$vhost_port", "<VirtualHost 127.0.0.1:$vhost_port>",
+                       '    ServerName portal.riverside-counseling.com', (map { "    $_" } @_),
+                       '</VirtualHost>') };
+    my $lines = sub { grep { /PM00671: mod_portal_manager: / } split /\n/, $_[0] };
+
+    my ($rc, $out) = configtest(dbd => [], extra => [$vhost->(@main_db,
+        '<Location /portal-manager/api>', '    SetHandler portal-manager', '</Location>')]);
+    isnt($rc, 0, 'DBDriver/DBDParams only inside a <VirtualHost>: configtest fails');
+    my @l = $lines->($out);
+    is(scalar @l, 1, 'one line') or diag $out;
+    like($l[0] // '', qr/no DBDParams in the main server configuration: the delivery worker .*outside any <VirtualHost>/,
+         'it says the main server needs DBDParams, outside any <VirtualHost>');
+    unlike($out, qr/Syntax OK/, 'no Syntax OK');
+
+    ($rc, $out) = configtest(dbd => []);
+    isnt($rc, 0, 'no DBDriver/DBDParams at all: configtest fails');
+    is(scalar(() = $lines->($out)), 1, 'no DBD lines: one line') or diag $out;
+
+    ($rc, $out) = configtest(dbd => ['<IfModule dbd_module>', '<IfDefine !NO_SUCH_DEFINE>', @main_db,
+                                     '</IfDefine>', '</IfModule>']);
+    is($rc, 0, 'DBD lines in <IfModule>/<IfDefine> at top level count for the main server') or diag $out;
+
+    ($rc, $out) = configtest(extra => [$vhost->('DBDriver sqlite3', "DBDParams $dir/other.db")]);
+    isnt($rc, 0, 'a <VirtualHost> of the module\'s on another database: configtest fails');
+    @l = $lines->($out);
+    is(scalar @l, 1, 'one line') or diag $out;
+    like($l[0] // '', qr/<VirtualHost 127\.0\.0\.1:$vhost_port> .*names a database .*other than the main server's: .*never be sent/,
+         'it names the <VirtualHost> and says its emails would never be sent');
+
+    ($rc, $out) = configtest(extra => [$vhost->('DBDriver sqlite3', qq{DBDParams "$dir/portal.db"}, 'DBDExptime 59')]);
+    is($rc, 0, 'a <VirtualHost> with the main server\'s database (a pool of its own) passes') or diag $out;
+
+    ($rc, $out) = configtest(extra => [$vhost->('DBDriver sqlite3', "DBDParams $dir/other.db",
+                                                'PortalAllowOtherDatabase On')]);
+    is($rc, 0, 'another database with PortalAllowOtherDatabase On (testing) passes') or diag $out;
 }
 
 # --- bad values: [directive named in the output, description, %configtest args] ---------

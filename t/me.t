@@ -10,7 +10,9 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use Test::More;
 use JSON::PP ();
+use LWP::UserAgent ();
 use PortalTest;
+use PortalTest::Env ();
 
 # provoked on purpose: /noauth/api; the portal_db_down vhost
 expect_log_ids(qw(PM00031 PM00011));
@@ -94,6 +96,27 @@ sub is_json_bool { JSON::PP::is_bool($_[0]) }
     ok($res->code == 401 || $res->code == 403, 'no auth configured: 401 or 403')
         or diag $res->status_line;
     unlike($res->content // '', qr/display_name/, 'no auth configured: no staff data');
+}
+{
+    # anyone's requests without a user: under the public health check (the sample's
+    # <Location /portal-manager/api/health> opened the whole subtree, each request a
+    # WARN PM00031 "protect this Location"), and on a Location left open. One
+    # connection, so one child: at most one PM00031 line for 100 requests (issue 16).
+    my $log = PortalTest::Env::top_dir() . '/t/logs/error_log';
+    my $from = -s $log;
+    my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30);
+    my $health = Apache::TestRequest::resolve_url('/portal-manager/api/health');
+    my %codes;
+    $codes{ $ua->get("$health/clients/$_")->code }++ for 1 .. 50;
+    is_deeply(\%codes, { 401 => 50 }, '50 anonymous requests under /health/: each 401 (Apache asks for a sign-in)')
+        or diag explain \%codes;
+    is($ua->get($health)->code, 200, '/health itself: 200 without a sign-in');
+    my $noauth = Apache::TestRequest::resolve_url('/noauth/api/me');
+    %codes = ();
+    $codes{ $ua->get($noauth)->code }++ for 1 .. 50;
+    is_deeply(\%codes, { 403 => 50 }, '50 requests on a Location left open: each 403') or diag explain \%codes;
+    my $lines = () = substr(PortalTest::Env::slurp($log), $from) =~ /PM00031/g;
+    cmp_ok($lines, '<=', 1, "100 anonymous requests: at most one PM00031 line ($lines)");
 }
 error_ok(staff(GET => '/me', user => 'inactive'), 403, 'not_staff', 'inactive staff');
 error_ok(staff(GET => '/me', user => 'nobody_staff'), 403, 'not_staff', 'user not in staff');

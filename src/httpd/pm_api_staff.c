@@ -6,6 +6,7 @@
 #include "pm_api.h"
 #include "pm_notices.h"
 #include "pm_locale.h"
+#include "pm_log_throttle.h"
 #include "pm_monitor.h"
 #include "pm_op.h"
 #include "pm_reviews.h"
@@ -278,6 +279,22 @@ static const pm_route public_routes[] = {
     { NULL, NULL, NULL, 0 }
 };
 
+/* A Location left open, or anyone's request under one (/health/anything): said at
+ * most once a minute per child, so that no one can flood the log with false alarms. */
+static pm_log_throttle no_user;
+
+static void log_no_user(request_rec *r)
+{
+    apr_uint32_t more;
+    int level = pm_log_throttled_level(&no_user, &more) == APLOG_ERR ? APLOG_WARNING
+                                                                      : APLOG_DEBUG;
+
+    ap_log_rerror(APLOG_MARK, level, 0, r, PM_LOGNO(00031)
+                  "no authenticated user: protect this Location with Apache "
+                  "authentication (Require valid-user) (%u more since the last such line)",
+                  more);
+}
+
 int pm_api_staff_handler(request_rec *r)
 {
     pm_req *q;
@@ -291,9 +308,7 @@ int pm_api_staff_handler(request_rec *r)
         return rc;
     }
     if (r->user == NULL || *r->user == '\0') {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PM_LOGNO(00031)
-                      "no authenticated user: protect this Location with Apache "
-                      "authentication (Require valid-user)");
+        log_no_user(r);
         return pm_http_send_error(q, HTTP_FORBIDDEN, "not_authenticated",
                                   "You need to sign in to use the Client Portal Manager.", NULL);
     }

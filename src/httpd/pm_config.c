@@ -2,6 +2,7 @@
  * one configtest line naming the directive), create/merge with explicit unset
  * sentinels, and the whole-configuration checks run before "Syntax OK". */
 #include "pm_config.h"
+#include "pm_config_dbd.h"
 #include "pm_catalog.h"
 #include "pm_locale.h"
 #include "pm_route.h"
@@ -185,6 +186,13 @@ static const char *set_staff_url(cmd_parms *cmd, void *dummy, const char *value)
 static const char *set_allow_insecure(cmd_parms *cmd, void *dummy, int flag)
 {
     cmd_server_conf(cmd)->allow_insecure_urls = flag;
+    return NULL;
+}
+
+/* Read from the configuration tree by pm_config_dbd.c (per <VirtualHost>): nothing
+ * to keep here. */
+static const char *set_allow_other_database(cmd_parms *cmd, void *dummy, int flag)
+{
     return NULL;
 }
 
@@ -530,6 +538,9 @@ const command_rec pm_config_directives[] = {
                   "URL of the staff page, which staff notices link to (https)"),
     AP_INIT_FLAG("PortalAllowInsecureURLs", set_allow_insecure, NULL, RSRC_CONF,
                  "On to allow http:// URLs (development only); default Off"),
+    AP_INIT_FLAG("PortalAllowOtherDatabase", set_allow_other_database, NULL, RSRC_CONF,
+                 "On: this virtual host's DBDParams may name another database than the main "
+                 "server's (testing only: its invitation emails are never sent)"),
     AP_INIT_FLAG("PortalAllowInsecureMail", set_allow_insecure_mail, NULL, RSRC_CONF,
                  "On to allow SMTP AUTH without TLS (development only); default Off"),
     AP_INIT_TAKE1("PortalMailServer", set_mail_server, NULL, RSRC_CONF,
@@ -765,5 +776,8 @@ int pm_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         }
         pm_route_check_admin_sections(ptemp, sp);
     }
-    return unedited ? HTTP_INTERNAL_SERVER_ERROR : OK;
+    if (unedited) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return pm_config_dbd_check(ptemp, pconf);
 }

@@ -6,6 +6,8 @@
 #include "pm_writer.h"
 #include "pm_metrics.h"
 #include "pm_db_guard.h"
+#include "pm_config_dbd.h"
+#include "pm_log_throttle.h"
 
 #include "apr_atomic.h"
 #include "apr_dbd.h"
@@ -46,36 +48,20 @@ static const char *hint(const char *msg)
 {
     return msg && strstr(msg, "readonly database")
            ? " (the SQLite file, its -wal and -shm files or its directory are not writable "
-             "by the user httpd runs as: chown them to that user, e.g. www-data)"
+             "by the user httpd runs as: chown the directory and its files to that user, e.g. "
+             "chown -R www-data the directory)"
            : "";
 }
 
 /* A fault of the database's storage that stays until an admin acts, met by every
  * write (a worker pass every PortalOutboxInterval, each request): logged as the
- * connection outage below is, one line at error level, then at most one a minute. */
-typedef struct {
-    apr_uint32_t unlogged;        /* failures since the last line */
-    volatile apr_time_t next;     /* when a failure may log again; 0: none yet */
-} log_throttle;
+ * connection outage below is, one line at error level, then at most one a minute
+ * (pm_log_throttle.h). */
+static pm_log_throttle disk_full, read_only, schema_unread;
 
-#define THROTTLE_LINE_EVERY apr_time_from_sec(60)
-
-static log_throttle disk_full, read_only;
-
-/* The level of this failure's line; *more: the failures it stands for beside itself. */
-static int throttled_level(log_throttle *t, apr_uint32_t *more)
-{
-    apr_time_t now = apr_time_now(), next = t->next;
-
-    if (next == 0 || now >= next) {
-        t->next = now + THROTTLE_LINE_EVERY;
-        *more = apr_atomic_xchg32(&t->unlogged, 0);
-        return APLOG_ERR;
-    }
-    apr_atomic_inc32(&t->unlogged);
-    *more = 0;
-    return APLOG_DEBUG;
-}
+/* The schema check last failed on a read-only SQLite file or directory: the outage
+ * lines then name that remedy instead of DBDriver/DBDParams. */
+static volatile apr_uint32_t schema_read_only;
 
 /* SQLite's storage refusing writes, a fault that stays until an admin acts: the
  * filesystem of the file (or of its -wal) full, or the file, its -wal or -shm or its
@@ -87,7 +73,7 @@ static int report_storage_fault(store_conn *c, const char *label, const char *ms
     int level;
 
     if (msg && strstr(msg, "database or disk is full")) {
-        level = throttled_level(&disk_full, &more);
+        level = pm_log_throttled_level(&disk_full, &more);
         CONN_LOG(c, level, PM_LOGNO(00650)
                  "the disk of the SQLite database is full (%s): every write answers 503 "
                  "and keeps nothing until space is freed on the filesystem of the file "
@@ -96,7 +82,7 @@ static int report_storage_fault(store_conn *c, const char *label, const char *ms
         return 1;
     }
     if (msg && strstr(msg, "readonly database")) {
-        level = throttled_level(&read_only, &more);
+        level = pm_log_throttled_level(&read_only, &more);
         CONN_LOG(c, level, PM_LOGNO(00652)
                  "%s: %s%s; every write answers 503 and keeps nothing until then (%u more "
                  "since the last such line)", label, msg, hint(msg), more);
@@ -349,6 +335,18 @@ static apr_status_t schema_verdict(server_rec *s, int version)
     return APR_SUCCESS;
 }
 
+/* Only the last try's failure counts; it stays until an admin acts (a read-only SQLite
+ * directory, met by every worker pass and request): throttled as an outage is. */
+static void log_schema_unread(server_rec *s, apr_pool_t *p, const char *failure, int last_try)
+{
+    apr_uint32_t more = 0;
+    int level = last_try ? pm_log_throttled_level(&schema_unread, &more) : APLOG_DEBUG;
+
+    ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00603)
+                 "cannot read the database's schema version: %s%s%s", failure, hint(failure),
+                 more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "");
+}
+
 /* A busy SQLite file or a lost connection is tried again (the caller's loop); only
  * the last try's failure is an error line. */
 static apr_status_t check_schema(ap_dbd_t *dbd, server_rec *s, int last_try)
@@ -372,10 +370,10 @@ static apr_status_t check_schema(ap_dbd_t *dbd, server_rec *s, int last_try)
         rv = APR_EGENERAL;
     }
     else {
-        ap_log_error(APLOG_MARK, last_try ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00603)
-                     "cannot read the database's schema version: %s", failure);
+        log_schema_unread(s, p, failure, last_try);
         rv = APR_EGENERAL;
     }
+    apr_atomic_set32(&schema_read_only, rv != APR_SUCCESS && *hint(failure));
     apr_pool_destroy(p);
     return rv;
 }
@@ -527,12 +525,12 @@ static ap_dbd_t *prepared_connection(dbd_source *src)
  * minute saying how many it stood for, the rest at debug level; when a connection
  * is had again, one line says so. Per child. Without it an outage wrote a line for
  * every request and every worker pass (PostgreSQL down: 241 lines in 10 s idle). */
-static log_throttle outage;
+static pm_log_throttle outage;
 
 static const char *outage_more(apr_pool_t *p, apr_uint32_t more);
 
 #ifdef PM_HAVE_SQLITE3
-static log_throttle file_moved;
+static pm_log_throttle file_moved;
 
 /* SQLite: the file this connection opened is no longer at its path: removed, or
  * another file moved over it (a backup restored while httpd runs). The connection
@@ -550,7 +548,7 @@ static int sqlite_file_moved(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p)
         || !moved) {
         return 0;
     }
-    level = throttled_level(&file_moved, &more);
+    level = pm_log_throttled_level(&file_moved, &more);
     ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00651)
                  "the SQLite file %s was removed or replaced while httpd runs: a "
                  "connection still on the old file answers 503 (its writes would be "
@@ -570,6 +568,16 @@ static int sqlite_file_moved(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p)
 static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
 {
     return more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "";
+}
+
+/* What the admin should look at: a read-only SQLite file is not a wrong DBDParams. */
+static const char *outage_remedy(apr_pool_t *p)
+{
+    return apr_atomic_read32(&schema_read_only) || pm_config_sqlite_unwritable(p)
+           ? "the SQLite database cannot be written: its directory and file must be owned "
+             "by the user httpd runs as, e.g. chown -R www-data the directory"
+           : "check DBDriver/DBDParams and that the database is reachable and its schema "
+             "initialised";
 }
 
 static void outage_over(server_rec *s)
@@ -603,11 +611,10 @@ pm_db *pm_db_acquire(request_rec *r)
         }
         else {
             apr_uint32_t more;
-            int level = throttled_level(&outage, &more);
+            int level = pm_log_throttled_level(&outage, &more);
 
             ap_log_rerror(APLOG_MARK, level, 0, r, PM_LOGNO(00011)
-                          "no database connection (check DBDriver/DBDParams and that the "
-                          "database is reachable and its schema initialised)%s",
+                          "no database connection (%s)%s", outage_remedy(r->pool),
                           outage_more(r->pool, more));
         }
         return NULL;
@@ -636,10 +643,11 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
         }
         else {
             apr_uint32_t more;
-            int level = throttled_level(&outage, &more);
+            int level = pm_log_throttled_level(&outage, &more);
 
             ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00017)
-                         "delivery worker: no database connection%s", outage_more(p, more));
+                         "delivery worker: no database connection (%s)%s", outage_remedy(p),
+                         outage_more(p, more));
         }
         return NULL;
     }

@@ -18,7 +18,9 @@ our @EXPORT_OK = qw(watch expect_log_ids unexpected_lines check_ok);
 
 our $LEVELS = qr/warn|error|crit|alert|emerg/;
 
-my %expected;      # PMnnnnn => 1
+# PMnnnnn => 1. PM00670 (PortalAllowInsecureURLs On, said at each start) is every test
+# server's: their URLs are http://127.0.0.1.
+my %expected = (PM00670 => 1);
 my @watched;       # { file, offset }
 my @harvested;     # lines read from logs that went away (a Standalone restarted from scratch)
 my $hooked;

@@ -278,9 +278,10 @@ sub start {
 }
 
 # httpd alone (again), on the same database and catcher: see stop_httpd
+# keep_owner => 1: the files keep the owners a test gave them (a root-owned directory)
 sub start_httpd {
-    my $self = shift;
-    if (my $u = run_user()) {
+    my ($self, %o) = @_;
+    if (!$o{keep_owner} and my $u = run_user()) {
         my ($uid, $gid) = (getpwnam $u)[2, 3];
         die "no user $u\n" unless defined $uid;
         system('chown', '-R', "$uid:$gid", $self->{dir}, $self->{db_dir} // ()) == 0
