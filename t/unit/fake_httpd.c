@@ -5,6 +5,7 @@
  * Only what those files need; nothing here is used by the module itself. */
 #include "fake_httpd.h"
 
+#include "http_config.h"
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
@@ -243,4 +244,12 @@ const char *ap_run_http_scheme(const request_rec *r) { return "http"; }
 char *ap_server_root_relative(apr_pool_t *p, const char *fname)
 {
     return apr_pstrdup(p, fname);
+}
+
+/* pm_config_dbd.c: no configuration tree here */
+ap_directive_t *ap_conftree = NULL;
+
+char *ap_getword_conf(apr_pool_t *p, const char **line)
+{
+    return apr_pstrdup(p, *line);
 }
