@@ -6,7 +6,6 @@
 
 #include "http_config.h"
 #include "http_log.h"
-#include "httpd.h"
 
 #include <apr_strings.h>
 #include <unistd.h>
@@ -108,24 +107,27 @@ static int check_vhosts(apr_pool_t *p, const ap_directive_t *d, const dbd_lines 
     return OK;
 }
 
+/* a SetHandler of the module's in any section, virtual hosts included (whose
+ * emails the main server's worker sends too) */
+static int handler_anywhere(const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if ((strcasecmp(d->directive, "SetHandler") == 0 && names_handler(d->args))
+            || (d->first_child && handler_anywhere(d->first_child))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int pm_config_dbd_check(apr_pool_t *ptemp, apr_pool_t *pconf)
 {
     dbd_lines main = { 0 };
 
     main_sqlite_file = NULL;
     read_lines(ap_conftree, &main);
-    if (!main.uses_module) {
-        dbd_lines anywhere = { 0 };
-
-        /* a SetHandler inside a virtual host uses the main server's worker too */
-        for (const ap_directive_t *d = ap_conftree; d; d = d->next) {
-            if (is_vhost(d)) {
-                read_lines(d->first_child, &anywhere);
-            }
-        }
-        if (!anywhere.uses_module) {
-            return OK;
-        }
+    if (!main.uses_module && !handler_anywhere(ap_conftree)) {
+        return OK;
     }
     if (main.params == NULL) {
         return emergency("no DBDParams in the main server configuration: the delivery "
