@@ -335,6 +335,12 @@ static apr_status_t schema_verdict(server_rec *s, int version)
     return APR_SUCCESS;
 }
 
+/* The tail of a throttled line: how many failures it stands for beside itself. */
+static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
+{
+    return more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "";
+}
+
 /* Only the last try's failure counts; it stays until an admin acts (a read-only SQLite
  * directory, met by every worker pass and request): throttled as an outage is. */
 static void log_schema_unread(server_rec *s, apr_pool_t *p, const char *failure, int last_try)
@@ -344,7 +350,7 @@ static void log_schema_unread(server_rec *s, apr_pool_t *p, const char *failure,
 
     ap_log_error(APLOG_MARK, level, 0, s, PM_LOGNO(00603)
                  "cannot read the database's schema version: %s%s%s", failure, hint(failure),
-                 more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "");
+                 outage_more(p, more));
 }
 
 /* A busy SQLite file or a lost connection is tried again (the caller's loop); only
@@ -527,8 +533,6 @@ static ap_dbd_t *prepared_connection(dbd_source *src)
  * every request and every worker pass (PostgreSQL down: 241 lines in 10 s idle). */
 static pm_log_throttle outage;
 
-static const char *outage_more(apr_pool_t *p, apr_uint32_t more);
-
 #ifdef PM_HAVE_SQLITE3
 static pm_log_throttle file_moved;
 
@@ -564,11 +568,6 @@ static int sqlite_file_moved(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p)
     return 0;
 }
 #endif
-
-static const char *outage_more(apr_pool_t *p, apr_uint32_t more)
-{
-    return more ? apr_psprintf(p, " (and %u more since the last such line)", more) : "";
-}
 
 /* What the admin should look at: a read-only SQLite file is not a wrong DBDParams. */
 static const char *outage_remedy(apr_pool_t *p)
