@@ -589,7 +589,14 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
 /* PM_SQL_AUDIT_SEARCH (the whole trail) and PM_SQL_AUDIT_BY_CLIENT (one client's):
  * one shape, so one JSON builder (pm_audit_page_json) reads both; the client's
  * names (NULL for rows without a client) and the staff member's display name (NULL
- * for a user with no staff row) are read by primary key */
+ * for a user with no staff row) are read by primary key. A client's names only for
+ * a reader who may see that client (AUDIT_NAME_SEEN: 1 when the reader sees every
+ * client, and the reader's user name; twice, once per name, before the statement's
+ * own arguments): a champion with a caseload reads the whole trail, but the names of
+ * other clients are not theirs to read; the number stays. */
+#define AUDIT_NAME_SEEN \
+    "(CAST(%d AS integer) = 1 OR EXISTS (SELECT 1 FROM staff_clients sc " \
+    " WHERE sc.username = %s AND sc.client_id = audit_log.client_id))"
 #define PM_COLS_AUDIT(COL, LAST) \
     COL(AUDIT_ID, "id") \
     COL(AUDIT_AT, "at") \
@@ -601,8 +608,10 @@ enum { PM_COLS_LOCKED(PM_COL_NAME, PM_COL_NAME) };
     COL(AUDIT_DETAIL, "detail") \
     COL(AUDIT_REMOTE_IP, "remote_ip") \
     COL(AUDIT_REQUEST_ID, "request_id") \
-    COL(AUDIT_CLIENT_FIRST, "(SELECT first_name FROM clients WHERE clients.id = audit_log.client_id)") \
-    COL(AUDIT_CLIENT_LAST, "(SELECT last_name FROM clients WHERE clients.id = audit_log.client_id)") \
+    COL(AUDIT_CLIENT_FIRST, "(SELECT first_name FROM clients WHERE clients.id = audit_log.client_id" \
+                            " AND " AUDIT_NAME_SEEN ")") \
+    COL(AUDIT_CLIENT_LAST, "(SELECT last_name FROM clients WHERE clients.id = audit_log.client_id" \
+                           " AND " AUDIT_NAME_SEEN ")") \
     LAST(AUDIT_STAFF_NAME, "(SELECT display_name FROM staff WHERE staff.username = audit_log.username)")
 enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
 

@@ -424,7 +424,12 @@ typedef struct {
     const char *first_id, *end_id;   /* with dates: ids from, and below (audit_id_bounds) */
     int csv;
     int limit;                /* rows a JSON page shows (limit=, at most AUDIT_PAGE) */
+    const char *sees_all;     /* "1" when the reader sees every client, else "0", and */
+    const char *reader;       /* the reader's user name: whose clients' names a page
+                               * shows (AUDIT_NAME_SEEN, each of the two names) */
 } audit_query;
+
+#define AUDIT_NAMES_FOR(aq) (aq)->sees_all, (aq)->reader, (aq)->sees_all, (aq)->reader
 
 /* 1 and the UTC midnight starting it when s is a real date written YYYY-MM-DD */
 static int audit_day_start(const char *s, long long *at)
@@ -513,6 +518,8 @@ static int parse_audit_query(pm_req *q, audit_query *aq)
                                   &aq->client_id)) != PM_NEXT) {
         return rc;
     }
+    aq->sees_all = q->staff->all_clients ? "1" : "0";
+    aq->reader = q->staff->username;
     aq->username = apr_table_get(args, "username");
     aq->action = apr_table_get(args, "action");
     aq->result = apr_table_get(args, "result");
@@ -621,15 +628,18 @@ static apr_status_t audit_page_indexed(pm_req *q, audit_query *aq, int dated, in
     const char *from = pm_arg_int(p, aq->from), *to = pm_arg_int(p, aq->to);
 
     if (aq->username) {
-        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_USER, rows, aq->username, before, first,
+        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_USER, rows, AUDIT_NAMES_FOR(aq),
+                            aq->username, before, first,
                             aq->action, aq->action, aq->result, aq->result, from, to,
                             pm_arg_int(p, limit));
     }
     if (aq->result && strcmp(aq->result, PM_AUDIT_DENIED) == 0) {
-        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_DENIED, rows, before, first, aq->action,
+        return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_DENIED, rows, AUDIT_NAMES_FOR(aq),
+                            before, first, aq->action,
                             aq->action, from, to, pm_arg_int(p, limit));
     }
-    return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_ACTION, rows, aq->action, before, first,
+    return pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_ACTION, rows, AUDIT_NAMES_FOR(aq),
+                        aq->action, before, first,
                         aq->result, aq->result, from, to, pm_arg_int(p, limit));
 }
 
@@ -649,11 +659,13 @@ static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
     }
     if (aq->client_id) {
         return dated
-            ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT_RANGE, rows, aq->client_id,
+            ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT_RANGE, rows, AUDIT_NAMES_FOR(aq),
+                           aq->client_id,
                            audit_before(q, aq), aq->first_id, aq->username, aq->username, aq->action, aq->action,
                            aq->result, aq->result, pm_arg_int(p, aq->from),
                            pm_arg_int(p, aq->to), pm_arg_int(p, limit))
-            : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, aq->client_id,
+            : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_CLIENT, rows, AUDIT_NAMES_FOR(aq),
+                           aq->client_id,
                            aq->before, aq->username, aq->username, aq->action, aq->action,
                            aq->result, aq->result, pm_arg_int(p, limit));
     }
@@ -662,12 +674,14 @@ static apr_status_t audit_page(pm_req *q, audit_query *aq, int limit,
         return audit_page_indexed(q, aq, dated, limit, rows);
     }
     return dated
-        ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, audit_before(q, aq),
+        ? pm_db_select(q->db, PM_SQL_AUDIT_SEARCH_RANGE, rows, AUDIT_NAMES_FOR(aq),
+                       audit_before(q, aq),
                        aq->first_id, aq->client_id,
                        aq->client_id, aq->username, aq->username, aq->action, aq->action,
                        aq->result, aq->result, pm_arg_int(p, aq->from), pm_arg_int(p, aq->to),
                        pm_arg_int(p, limit))
-        : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, aq->before, aq->client_id,
+        : pm_db_select(q->db, PM_SQL_AUDIT_SEARCH, rows, AUDIT_NAMES_FOR(aq),
+                       aq->before, aq->client_id,
                        aq->client_id, aq->username, aq->username, aq->action, aq->action,
                        aq->result, aq->result, pm_arg_int(p, limit));
 }

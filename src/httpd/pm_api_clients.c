@@ -523,7 +523,9 @@ int pm_api_client_audit(pm_req *q)
         || (rc = pm_api_load_visible_client(q, "client.audit_view", &client)) != PM_NEXT) {
         return rc;
     }
-    if (pm_db_select(q->db, PM_SQL_AUDIT_BY_CLIENT, &rows, pm_arg_int(p, q->ids[0]), before,
+    if (pm_db_select(q->db, PM_SQL_AUDIT_BY_CLIENT, &rows,
+                     "1", q->staff->username, "1", q->staff->username,  /* names unused */
+                     pm_arg_int(p, q->ids[0]), before,
                      pm_arg_int(p, AUDIT_PAGE_LIMIT + 1)) != APR_SUCCESS
         || pm_audit(q, "client.audit_view", q->ids[0], 0, PM_AUDIT_OK, NULL) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
