@@ -25,13 +25,34 @@ int pm_http_parse_id(const char *s, apr_size_t len, long long *out)
     return 1;
 }
 
-/* s[0..len) decoded as a browser encodes a form (`+` a space, %XX a byte), by
- * httpd's own decoder; NULL for a broken escape or a NUL. */
+static int hex_digit(char c)
+{
+    return apr_isdigit(c) ? c - '0' : apr_tolower(c) - 'a' + 10;
+}
+
+/* s[0..len) decoded: `+` a space, %XX a byte; NULL for a broken escape or a NUL. */
 static char *query_decode(apr_pool_t *p, const char *s, apr_size_t len)
 {
-    char *out = apr_pstrmemdup(p, s, len);
+    char *out = apr_palloc(p, len + 1), *o = out;
+    apr_size_t i;
 
-    return ap_unescape_urlencoded(out) == OK ? out : NULL;
+    for (i = 0; i < len; i++) {
+        if (s[i] == '+') {
+            *o++ = ' ';
+        }
+        else if (s[i] != '%') {
+            *o++ = s[i];
+        }
+        else if (len - i < 3 || !apr_isxdigit(s[i + 1]) || !apr_isxdigit(s[i + 2])
+                 || (*o++ = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]))) == '\0') {
+            return NULL;
+        }
+        else {
+            i += 2;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 static int is_text(const char *s)
