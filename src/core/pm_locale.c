@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unicode/ucal.h>
 #include <unicode/udat.h>
@@ -291,4 +292,50 @@ const char *pm_locale_day_of(apr_pool_t *p, long long unix_seconds, const char *
     d = ucal_get(cal, UCAL_DATE, &err);
     ucal_close(cal);
     return U_SUCCESS(err) ? apr_psprintf(p, "%04d-%02d-%02d", y, m, d) : NULL;
+}
+
+struct pm_zone_clock {
+    UCalendar *cal;
+};
+
+static apr_status_t zone_clock_close(void *data)
+{
+    ucal_close(((pm_zone_clock *)data)->cal);
+    return APR_SUCCESS;
+}
+
+pm_zone_clock *pm_zone_clock_open(apr_pool_t *p, const char *zone)
+{
+    UCalendar *cal = zone_calendar(zone);
+    pm_zone_clock *k;
+
+    if (cal == NULL) {
+        return NULL;
+    }
+    k = apr_palloc(p, sizeof(*k));
+    k->cal = cal;
+    apr_pool_cleanup_register(p, k, zone_clock_close, apr_pool_cleanup_null);
+    return k;
+}
+
+const char *pm_zone_clock_iso(pm_zone_clock *k, apr_pool_t *p, long long unix_seconds)
+{
+    UErrorCode err = U_ZERO_ERROR;
+    int f[6], i, off_min;
+    static const UCalendarDateFields fields[6] = {
+        UCAL_YEAR, UCAL_MONTH, UCAL_DATE, UCAL_HOUR_OF_DAY, UCAL_MINUTE, UCAL_SECOND
+    };
+
+    ucal_setMillis(k->cal, (UDate)unix_seconds * 1000.0, &err);
+    for (i = 0; i < 6; i++) {
+        f[i] = ucal_get(k->cal, fields[i], &err);
+    }
+    off_min = (ucal_get(k->cal, UCAL_ZONE_OFFSET, &err)
+               + ucal_get(k->cal, UCAL_DST_OFFSET, &err)) / 60000;
+    if (U_FAILURE(err)) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", f[0], f[1] + 1, f[2],
+                        f[3], f[4], f[5], off_min < 0 ? '-' : '+', abs(off_min) / 60,
+                        abs(off_min) % 60);
 }

@@ -53,4 +53,13 @@ int pm_locale_day_start(const char *ymd, int add_days, const char *zone,
 /* The day (YYYY-MM-DD) a moment falls on in zone; NULL when ICU cannot. */
 const char *pm_locale_day_of(apr_pool_t *p, long long unix_seconds, const char *zone);
 
+/* A clock on zone (IANA name) for writing many moments, such as an export's rows: one
+ * ICU calendar, closed with p. NULL when ICU cannot open one. */
+typedef struct pm_zone_clock pm_zone_clock;
+pm_zone_clock *pm_zone_clock_open(apr_pool_t *p, const char *zone);
+
+/* A moment as the clock's zone reads it, ISO 8601 with its offset from UTC that day
+ * ("2026-12-07T09:15:02-05:00"; "+00:00" in UTC); NULL when ICU cannot. */
+const char *pm_zone_clock_iso(pm_zone_clock *k, apr_pool_t *p, long long unix_seconds);
+
 #endif

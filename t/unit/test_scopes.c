@@ -1,5 +1,6 @@
 /* Unit tests for representative access: scope lists (src/core/pm_scopes.c) and the
- * practice-zone day bounds of access dates (pm_locale_day_start / _day_of). */
+ * practice-zone day bounds of access dates (pm_locale_day_start / _day_of), and the
+ * practice-time moments of the audit CSV (pm_zone_clock_iso). */
 #include "pm_locale.h"
 #include "pm_scopes.h"
 #include "tap.h"
@@ -98,6 +99,23 @@ static void test_days(apr_pool_t *p)
     ok(!pm_locale_day_start(NULL, 0, "UTC", &t), "NULL is refused");
 }
 
+/* the audit CSV's practice-time column (pm_zone_clock_iso) */
+static void test_zone_clock(apr_pool_t *p)
+{
+    pm_zone_clock *chicago = pm_zone_clock_open(p, "America/Chicago");
+    pm_zone_clock *utc = pm_zone_clock_open(p, "UTC");
+    pm_zone_clock *kolkata = pm_zone_clock_open(p, "Asia/Kolkata");
+
+    ok(chicago && utc && kolkata, "clocks open on known zones");
+    is_str(pm_zone_clock_iso(chicago, p, 1796688000LL + 6 * 3600 - 1), "2026-12-07T23:59:59-06:00",
+           "Chicago in winter: -06:00, the day before UTC's");
+    is_str(pm_zone_clock_iso(chicago, p, 1783000000LL), "2026-07-02T08:46:40-05:00",
+           "Chicago in summer: -05:00");
+    is_str(pm_zone_clock_iso(utc, p, 1796688000LL), "2026-12-08T00:00:00+00:00", "UTC: +00:00");
+    is_str(pm_zone_clock_iso(kolkata, p, 1796688000LL), "2026-12-08T05:30:00+05:30",
+           "a half-hour offset");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -107,6 +125,7 @@ int main(void)
     test_parse(p);
     test_modules(p);
     test_days(p);
+    test_zone_clock(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
