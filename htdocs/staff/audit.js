@@ -1,15 +1,17 @@
 // Audit trail — the champions' screen over GET api/admin/audit (issue 15): filters by
 // client (name search over POST api/clients/search: the name rides in the body, never in
 // a URL, which the access log keeps), staff member (user name, or the name the entries give),
-// action, result and dates; the cursor's next page; a CSV link that carries the current filter.
+// action, result and dates; the cursor's next page; a CSV link that follows the form as it
+// is (off, with the reason, while Show would refuse it) and is fetched, so that an error is
+// shown as the screen shows it and only a CSV is ever saved.
 
 import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
-  usePracticeTimeZone, timeEl, clientPicker,
+  usePracticeTimeZone, timeEl, clientPicker, apiFile, setBlocked, blocked,
 } from './common.js';
 import { ACTION_WORDS } from './words.js';
 
-const state = { query: '', cursor: null, staff: new Map(), clients: null };
+const state = { query: '', cursor: null, staff: new Map(), clients: null, zone: null };
 
 function clientName(c) {
   return c ? (c.first_name + ' ' + c.last_name).trim() : '';
@@ -136,6 +138,7 @@ async function loadPage(append) {
   $('empty').textContent = 'No entries match.';
   $('empty').hidden = body.children.length > 0;
   announce(body.children.length + ' entries shown.');
+  refreshCsvLink();   // the staff names just learned can change what the username filter sends
 }
 
 // A refused filter shows no rows: the previous filter's rows and count would read as its
@@ -153,6 +156,87 @@ function refuseFilter(inputId, text) {
 }
 
 const TO_BEFORE_FROM = 'The To date is before the From date.';
+const CLIENT_NOT_CHOSEN = 'Choose the client from the suggestions, or type the client number.';
+
+// The filter as the form holds it now: { query }, or { input, text } when Show would refuse
+// it. Show and the CSV link both ask here, so the CSV never carries another filter.
+function currentFilter() {
+  const query = filterQuery();
+  if (query === null) return { input: 'client-search', text: CLIENT_NOT_CHOSEN };
+  const from = $('f-from').value.trim();
+  const to = $('f-to').value.trim();
+  if (from && to && to < from) return { input: 'f-to', text: TO_BEFORE_FROM };   // YYYY-MM-DD: as text
+  return { query };
+}
+
+const csvPath = (query) => 'admin/audit?format=csv' + (query ? '&' + query : '');
+
+// The link follows the form as it is typed: its href is the CSV of the form's filter, or,
+// while Show would refuse that filter, it has none and is marked off with the reason beside it.
+function refreshCsvLink() {
+  const link = $('csv-link');
+  const f = currentFilter();
+  const off = f.text !== undefined;
+  setBlocked(link, 'csv-off', off);
+  $('csv-off').textContent = off ? 'No CSV until the filter is fixed: ' + f.text : '';
+  $('csv-off').hidden = !off;
+  if (off) {
+    link.removeAttribute('href');
+    link.setAttribute('role', 'link');
+    link.tabIndex = 0;
+  } else {
+    link.setAttribute('href', 'api/' + csvPath(f.query));
+    link.removeAttribute('role');
+    link.removeAttribute('tabindex');
+  }
+}
+
+// "audit-2026-12-07.csv" on the practice's clock, when the answer names no file
+function csvFallbackName() {
+  const opts = { year: 'numeric', month: '2-digit', day: '2-digit' };
+  try {
+    return 'audit-' + new Intl.DateTimeFormat('en-CA', { ...opts, timeZone: state.zone || undefined }).format(new Date()) + '.csv';
+  } catch {
+    return 'audit.csv';
+  }
+}
+
+function saveFile(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+// Download CSV: the form's filter at the click, fetched; a refused or failed export is said
+// on the page as the screen says it, and nothing is saved.
+async function downloadCsv(ev) {
+  ev.preventDefault();
+  const link = ev.currentTarget;
+  refreshCsvLink();
+  const f = currentFilter();
+  if (blocked(link) || f.text !== undefined) {
+    announce($('csv-off').textContent);
+    return;
+  }
+  showPageError('');
+  try {
+    const file = await busy(link, () => apiFile(csvPath(f.query), 'text/csv'));
+    if (!file) return;   // a click while the last one still ran
+    const name = file.name || csvFallbackName();
+    saveFile(file.blob, name);
+    announce('Downloaded ' + name + '.');
+  } catch (err) {
+    if (err.field && FIELD_INPUT[err.field]) {
+      refuseFilter(FIELD_INPUT[err.field], fieldErrorText(err));
+    } else {
+      showPageError(errorText(err));
+      announce(errorText(err));
+    }
+  }
+}
 
 // the server's words for a refused field, for people (it names parameters: "to must not
 // be before from.")
@@ -165,19 +249,13 @@ async function applyFilter(ev) {
   ev.preventDefault();
   const form = $('filter-form');
   clearFormErrors(form);
-  const query = filterQuery();
-  if (query === null) {
-    refuseFilter('client-search', 'Choose the client from the suggestions, or type the client number.');
+  refreshCsvLink();
+  const f = currentFilter();
+  if (f.text !== undefined) {
+    refuseFilter(f.input, f.text);
     return;
   }
-  const from = $('f-from').value.trim();
-  const to = $('f-to').value.trim();
-  if (from && to && to < from) {   // both YYYY-MM-DD: compared as text
-    refuseFilter('f-to', TO_BEFORE_FROM);
-    return;
-  }
-  state.query = query;
-  $('csv-link').href = 'api/admin/audit?format=csv' + (state.query ? '&' + state.query : '');
+  state.query = f.query;
   try {
     await busy(form.querySelector('button[type=submit]'), () => loadPage(false));
   } catch (err) {
@@ -195,12 +273,17 @@ async function start() {
   // choosing a suggested client shows that client's entries at once
   state.clients = clientPicker({ input: 'client-search', list: 'client-options', error: 'client-search-error',
     errorText, onChosen: () => $('filter-form').requestSubmit() });
+  for (const type of ['input', 'change']) $('filter-form').addEventListener(type, refreshCsvLink);
+  $('csv-link').addEventListener('click', downloadCsv);
+  refreshCsvLink();
   $('next-page').addEventListener('click', (ev) => {
     busy(ev.currentTarget, () => loadPage(true)).catch((err) => showPageError(errorText(err)));
   });
   try {
     const me = await api('GET', 'me');
     usePracticeTimeZone(me.time_zone);
+    state.zone = me.time_zone || null;
+    if (state.zone) $('csv-zone').textContent = state.zone;
     $('who').textContent = 'Signed in as ' + (me.display_name || me.username);
     await loadPage(false);
   } catch (err) {

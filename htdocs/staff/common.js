@@ -59,6 +59,25 @@ export async function apiTagged(path, etag) {
   return { notModified: false, etag: res.headers.get('ETag'), data };
 }
 
+// A file the API sends (the audit CSV) as { blob, name }: name from its Content-Disposition.
+// An error answer throws what api() throws (a 503's own message); an answer of another type
+// than `type` (a sign-in or proxy page) or one cut short is never handed back as the file.
+export async function apiFile(path, type) {
+  const res = await send(path, { method: 'GET', headers: { Accept: type + ', application/json' },
+    credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) await readAnswer(res);
+  const got = (res.headers.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+  if (got !== type) {
+    throw new ApiError(res.status, 'unexpected_type', 'The server did not send the file. Nothing was saved: try again.');
+  }
+  const name = /filename="?([^";]+)"?/i.exec(res.headers.get('Content-Disposition') || '');
+  try {
+    return { blob: await res.blob(), name: name ? name[1] : null };
+  } catch {
+    throw new ApiError(0, 'incomplete', 'The download was cut short. Nothing was saved: try again.');
+  }
+}
+
 async function readAnswer(res) {
   let data = null;
   const type = res.headers.get('Content-Type') || '';

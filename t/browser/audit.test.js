@@ -1,6 +1,9 @@
 // Audit trail screen (issue 15) against the real httpd (PM_BASE_URL, see e2e.test.js's
 // header): a champion filters, a client's name links to the client view on the staff page,
 // the CSV link carries the filter, the client view's History lists its entries, axe clean; a clinician sees no link and no data.
+// Download CSV takes the form's filter at the click (not the last Show's), is off with its
+// reason while the filter is one Show refuses, says a failed export (503) as the screen does
+// and saves nothing then; the file has at_practice_time beside at.
 // The client filter searches names in a POST body: the access log (PM_ACCESS_LOG, set by
 // run.sh) must show no search text in any request line. At 390 px no page scrolls sideways.
 import { test, before, after, describe } from 'node:test';
@@ -314,6 +317,80 @@ describe('audit trail screen', { skip }, () => {
     await page.locator('#entries-body tr').first().waitFor();
     assert.equal(await page.locator('#empty').isHidden(), true);
     assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('Download CSV: the filter the form holds at the click, not the last Show\'s; the file has the practice time', async () => {
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.locator('#entries-body tr').first().waitFor();
+    await page.getByLabel('Action').fill('Invitation created');     // typed, Show not clicked
+    const [request, download] = await Promise.all([
+      page.waitForRequest((r) => /admin\/audit\?(.*&)?format=csv/.test(r.url()), { timeout: 5000 }),
+      page.waitForEvent('download', { timeout: 5000 }),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    assert.equal(new URL(request.url()).searchParams.get('action'), 'invitation.create', 'the action as typed at the click');
+    assert.match(download.suggestedFilename(), /^audit-\d{4}-\d\d-\d\d\.csv$/, 'named for the practice\'s day');
+    const [head, ...lines] = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
+    assert.match(head, /^id,at,at_practice_time,username,action,/, 'at_practice_time beside at');
+    assert.ok(lines.length >= 1, 'the invitation is exported');
+    assert.deepEqual([...new Set(lines.map((l) => l.split(',')[4]))], ['invitation.create'], 'only the typed action\'s rows');
+    assert.match(lines[0].split(',')[2], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/, 'the practice time with its offset');
+    await page.locator('#status').filter({ hasText: 'Downloaded audit-' }).waitFor();
+    // the hint names the zone of at_practice_time
+    const me = await page.evaluate(() => fetch('api/me').then((r) => r.json()));
+    await page.locator('#csv-zone').filter({ hasText: me.time_zone }).waitFor({ timeout: 5000 });
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('Download CSV is off, with its reason, while the filter is one Show refuses', async () => {
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.locator('#entries-body tr').first().waitFor();
+    const link = page.locator('#csv-link');
+    let asked = 0;
+    let saved = 0;
+    page.on('request', (r) => { if (/format=csv/.test(r.url())) asked += 1; });
+    page.on('download', () => { saved += 1; });
+    await page.getByLabel('From (date)').fill('2026-05-02');
+    await page.getByLabel('To (date, inclusive)').fill('2026-05-01');
+    await page.waitForFunction(() => document.getElementById('csv-link').getAttribute('aria-disabled') === 'true',
+      null, { timeout: 3000 });
+    assert.equal(await link.getAttribute('href'), null, 'no URL to follow');
+    await page.locator('#csv-off:not([hidden])').filter({ hasText: 'The To date is before the From date.' }).waitFor();
+    assert.match(await link.getAttribute('aria-describedby'), /\bcsv-off\b/, 'the reason describes the link');
+    await checkA11y(page, 'audit CSV off');
+    await link.click({ force: true });
+    await page.waitForTimeout(800);
+    assert.equal(asked, 0, 'no export asked for');
+    assert.equal(saved, 0, 'nothing saved');
+    // fixed: on again, with the form's filter
+    await page.getByLabel('To (date, inclusive)').fill('');
+    await page.locator('#csv-off').waitFor({ state: 'hidden' });
+    assert.equal(await link.getAttribute('aria-disabled'), null);
+    assert.equal(new URLSearchParams((await link.getAttribute('href')).split('?')[1]).get('from'), '2026-05-02');
+    // a name typed but not chosen from the suggestions: off too
+    await page.getByLabel('Client (search by name)').pressSequentially('zz');
+    await page.locator('#csv-off:not([hidden])').filter({ hasText: 'Choose the client from the suggestions' }).waitFor();
+    assert.equal(await link.getAttribute('aria-disabled'), 'true');
+    await page.context().close();
+  });
+
+  test('a failed CSV export (database down) is said on the page, and nothing is saved', async () => {
+    const page = await pageAs(ADMIN, 'audit.html');
+    await page.locator('#entries-body tr').first().waitFor();
+    await page.route(/\/api\/admin\/audit\?(.*&)?format=csv/, (route) => route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'database_unavailable', message: 'The database is not available. Try again in a minute.' } }),
+    }));
+    let saved = 0;
+    page.on('download', () => { saved += 1; });
+    await page.getByRole('link', { name: 'Download CSV' }).click();
+    await page.locator('#page-error:not([hidden])')
+      .filter({ hasText: 'The database is not available. Try again in a minute.' }).waitFor({ timeout: 5000 });
+    await page.locator('#status').filter({ hasText: 'The database is not available.' }).waitFor();
+    await page.waitForTimeout(500);
+    assert.equal(saved, 0, 'the JSON error is not saved as the file');
     await page.context().close();
   });
 
