@@ -57,7 +57,8 @@ const pm_setting_def pm_setting_defs[] = {
     { "practice_address", PM_SETTING_LINES, 1, 300, 0, NULL, NULL, 1, AT(practice_address) },
     /* the language of a recipient who has none of their own (pm_locale.c) */
     { "default_language", PM_SETTING_LANGUAGE, 0, 0, 0, "en", NULL, 0, AT(default_language) },
-    /* dates and times in emails and pages; null: the server's own time zone */
+    /* the practice's clock (emails, pages, audit days and CSV, overview, access and review
+     * days, the daily notice's hour); null: the server's own time zone */
     { "time_zone", PM_SETTING_TIME_ZONE, 0, 0, 0, NULL, NULL, 1, AT(time_zone) },
     /* coming of age: a minor's representatives' grants are due for review this many
      * days before the 18th birthday; optionally ended on it when nobody reviewed them */
