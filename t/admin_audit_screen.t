@@ -274,10 +274,10 @@ for my $user (qw(clin1 clin2)) {
          'CSV: named for the day of the export');
     my $rows = eval { parse_csv($res->content) } || [];
     my $header = shift @$rows;
-    is_deeply([@{ $header || [] }[11, 12]], ['client_first_name', 'client_last_name'], 'CSV: name columns');
+    is_deeply([@{ $header || [] }[10, 11]], ['client_first_name', 'client_last_name'], 'CSV: name columns');
     ok(@$rows >= 1, 'CSV with the filter: rows');
-    ok(!(grep { $_->[7] ne 'denied' } @$rows), 'CSV: the result filter applies');
-    ok(!(grep { $_->[11] ne "'=cmd" || $_->[12] ne "'+1" } @$rows), 'CSV: =cmd and +1 neutralised with a quote');
+    ok(!(grep { $_->[6] ne 'denied' } @$rows), 'CSV: the result filter applies');
+    ok(!(grep { $_->[10] ne "'=cmd" || $_->[11] ne "'+1" } @$rows), 'CSV: =cmd and +1 neutralised with a quote');
     unlike($res->content, qr/(^|,)[=+]/m, 'CSV: no cell starts with = or +');
     error_ok(staff(GET => '/admin/audit?format=csv&result=x%3Dy'), 400, 'invalid_parameter', 'CSV with a bad result: 400');
 }

@@ -712,15 +712,14 @@ static void abort_download(request_rec *r)
     ap_pass_brigade(r->output_filters, bb);
 }
 
-/* The CSV's `at` (UTC, as it always was) and, beside it, at_practice_time: the same
- * moment on the practice's clock with its offset, as the screen and the file name read it. */
-static void put_audit_csv_at(request_rec *r, pm_zone_clock *clock, const pm_row *row)
+/* at_practice_time, the CSV's last column: the moment of `at` (UTC, as it always
+ * was) on the practice's clock with its offset, as the screen and the file name read
+ * it. Last, so a reader that takes the columns by position keeps working. */
+static void put_audit_csv_practice_time(request_rec *r, pm_zone_clock *clock, const pm_row *row)
 {
-    long long at = pm_row_int(row, AUDIT_AT, 0);
-    int known = pm_row_str(row, AUDIT_AT) != NULL;
-    const char *local = known && clock ? pm_zone_clock_iso(clock, r->pool, at) : NULL;
+    const char *local = pm_row_str(row, AUDIT_AT) && clock
+        ? pm_zone_clock_iso(clock, r->pool, pm_row_int(row, AUDIT_AT, 0)) : NULL;
 
-    ap_rputs(pm_csv_cell(r->pool, known ? pm_rfc3339(r->pool, at) : NULL), r);
     ap_rputs(",", r);
     ap_rputs(pm_csv_cell(r->pool, local), r);
 }
@@ -734,13 +733,14 @@ static void put_audit_csv_rows(pm_req *q, audit_query *aq, pm_zone_clock *clock,
     for (i = 0; i < rows->nelts; i++) {
         const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
         for (col = 0; col < PM_NCOLS(PM_COLS_AUDIT); col++) {
-            ap_rputs(col ? "," : "", r);
-            if (col == AUDIT_AT) {
-                put_audit_csv_at(r, clock, row);
-                continue;
+            const char *v = pm_row_str(row, col);
+            if (col == AUDIT_AT && v) {
+                v = pm_rfc3339(r->pool, pm_row_int(row, col, 0));
             }
-            ap_rputs(pm_csv_cell(r->pool, pm_row_str(row, col)), r);  /* quoted, formulas neutralised */
+            ap_rputs(col ? "," : "", r);
+            ap_rputs(pm_csv_cell(r->pool, v), r);  /* quoted, formulas neutralised */
         }
+        put_audit_csv_practice_time(r, clock, row);
         ap_rputs("\r\n", r);
         aq->before = pm_row_str(row, AUDIT_ID);
     }
@@ -763,8 +763,8 @@ static int send_audit_csv(pm_req *q, audit_query *aq)
     /* a UTF-8 byte order mark first: Excel reads the file as UTF-8 then (María, not
      * MarÃ­a); every other CSV reader skips it */
     ap_rputs("\xEF\xBB\xBF", r);
-    ap_rputs("id,at,at_practice_time,username,action,client_id,object_id,result,detail,"
-           "remote_ip,request_id,client_first_name,client_last_name,display_name\r\n", r);
+    ap_rputs("id,at,username,action,client_id,object_id,result,detail,remote_ip,request_id,"
+           "client_first_name,client_last_name,display_name,at_practice_time\r\n", r);
     put_audit_csv_rows(q, aq, clock, rows);
     while (rows->nelts == CSV_PAGE) {
         if (audit_page(q, aq, CSV_PAGE, &rows) != APR_SUCCESS) {
