@@ -1,6 +1,6 @@
 # t/admin_overview.t — the champions' Overview screen API (issue 15): GET /admin/overview,
 # the invitation funnel by month (invited, delivered, accepted, declined, expired, failed,
-# bounced) and delivery health by day (sent, retried, failed), in months and days of the
+# bounced) and delivery health by day (sent, retried, failed, bounced), in months and days of the
 # practice's time_zone, every month and day present (zeros where nothing happened); ?months
 # and ?days bounded (400 invalid_parameter naming the field); audited as overview.view;
 # clinicians get 403, no authentication 403, a wrong password 401.
@@ -120,7 +120,7 @@ sub deltas {
     return \%d;
 }
 my @FUNNEL = qw(invited delivered accepted declined expired failed bounced waiting locked ended);
-my @DELIVERY = qw(sent retried failed);
+my @DELIVERY = qw(sent retried failed bounced);
 sub zeros { my @c = @_; return { map { $_ => 0 } @c } }
 
 # =====================================================================================
@@ -199,6 +199,8 @@ my $TOO_EARLY = day_back(10, 12, 0);         # outside ?days=10
 {
     add_outbox(at => $YESTERDAY, status => 'sent', attempts => 1);
     add_outbox(at => $YESTERDAY, status => 'sent', attempts => 3);                        # retried
+    add_outbox(at => $YESTERDAY, status => 'sent', attempts => 1, bounce => 'hard');      # bounced, not sent
+    add_outbox(at => $YESTERDAY, status => 'sent', attempts => 1, bounce => 'soft');      # sent (a delay noted)
     add_outbox(at => $YESTERDAY, status => 'failed', attempts => 5, error => '421 try later'); # retried, failed
     add_outbox(at => $YESTERDAY, status => 'failed', error => 'not sent: cancelled by staff');
     add_outbox(at => day_back(3, 9, 0), attempts => 1, error => '451 busy');              # waiting to retry
@@ -229,10 +231,10 @@ audit_row_ok([audit_since($mark)], $res, { action => 'overview.view', username =
 
     $d = deltas($before, $after, 'delivery', 'day', @DELIVERY);
     my %want = map { local_day($ZONE, day_back($_, 12, 0)) => zeros(@DELIVERY) } 0 .. 9;
-    $want{ local_day($ZONE, $YESTERDAY) } = { sent => 2, retried => 2, failed => 1 };
-    $want{ local_day($ZONE, day_back(3, 9, 0)) } = { sent => 0, retried => 1, failed => 0 };
-    $want{ local_day($ZONE, $LATE) } = { sent => 1, retried => 0, failed => 0 };
-    $want{ local_day($ZONE, $RECENT) } = { sent => 1, retried => 0, failed => 0 };  # the accepted one's email
+    $want{ local_day($ZONE, $YESTERDAY) } = { sent => 3, retried => 2, failed => 1, bounced => 1 };
+    $want{ local_day($ZONE, day_back(3, 9, 0)) } = { sent => 0, retried => 1, failed => 0, bounced => 0 };
+    $want{ local_day($ZONE, $LATE) } = { sent => 1, retried => 0, failed => 0, bounced => 0 };
+    $want{ local_day($ZONE, $RECENT) } = { sent => 1, retried => 0, failed => 0, bounced => 0 };  # the accepted one's email
     is_deeply($d, \%want, 'delivery: exact counts on each of the 10 days, zeros between')
         or diag explain $d;
     isnt(local_day($ZONE, $LATE), local_day('UTC', $LATE), '(the late email is on another day in UTC)');

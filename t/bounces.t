@@ -133,6 +133,12 @@ like($inv->{bounce}{reason} // '', qr/451 4\.4\.1/, 'with its diagnostic');
 is($v->{portal_status}, 'invited', 'still invited');
 
 # --- a hard bounce -------------------------------------------------------------------------
+# today's column of the Overview's emails by day (the practice's day)
+sub overview_today {
+    my $d = json_ok(staff(GET => '/admin/overview?days=1&months=1'), 200, 'GET /admin/overview') || {};
+    return ($d->{delivery} || [])->[-1] || {};
+}
+my $ov_before = overview_today();
 $r = bounce(fixture('postfix-hard.eml', $verp), $verp);
 is($r->[0], 0, 'hard bounce: exit 0') or diag $r->[2];
 like($r->[1], qr/\Aoutbox $row->{id}: hard/, 'hard bounce recorded');
@@ -152,6 +158,35 @@ $inv = latest_client_invitation($v);
 is($inv->{delivery}, 'bounced', 'the view says bounced');
 like($inv->{delivery_error} // '', qr/User unknown/, 'delivery_error is the bounce reason');
 is($v->{portal_status}, 'failed', 'portal status: the invitation failed');
+
+# --- the champion's Outbox: the email is bounced, not sent; the Bounced filter finds it ----------
+{
+    my $entry = sub {
+        my ($query) = @_;
+        my $d = json_ok(staff(GET => "/admin/outbox$query"), 200, "GET /admin/outbox$query") || {};
+        return ($d, { map { $_->{id} => $_ } @{ $d->{entries} || [] } });
+    };
+    my ($d, $by) = $entry->("?client_id=$cid");
+    my $e = $by->{ $row->{id} } || {};
+    is($e->{status}, 'bounced', 'the Outbox shows the hard-bounced email as bounced, not sent');
+    is_deeply($e->{bounce}, { type => 'hard', reason => $ob->{bounce_reason} }, 'with its diagnostic');
+    my ($b) = $entry->("?status=bounced&client_id=$cid");
+    is_deeply([map { $_->{id} } @{ $b->{entries} || [] }], [$row->{id}],
+              '?status=bounced&client_id=: exactly the bounced email');
+    my (undef, $all) = $entry->('?status=bounced');
+    ok($all->{ $row->{id} }, '?status=bounced lists it');
+    my @wrong = grep { $_->{status} ne 'bounced' || ($_->{bounce} || {})->{type} ne 'hard' } values %$all;
+    ok(!@wrong, '?status=bounced: only hard-bounced emails') or diag explain \@wrong;
+    my (undef, $sent) = $entry->("?status=sent&client_id=$cid");
+    ok(!$sent->{ $row->{id} }, '?status=sent leaves it out');
+    my $s7 = $dbh->selectrow_array("SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ? "
+                                 . "AND (bounce_type IS NULL OR bounce_type <> 'hard')", undef, time - 7 * 86400 + 5);
+    is($d->{counts}{sent_last_7_days}, $s7 > 100 ? 100 : $s7, 'sent in the last 7 days: not the bounced one');
+    my $ov_after = overview_today();
+    is($ov_after->{sent}, $ov_before->{sent} - 1, 'the Overview\'s emails by day: one fewer sent today')
+        or diag explain [$ov_before, $ov_after];
+    is($ov_after->{bounced}, ($ov_before->{bounced} // 0) + 1, 'and one more bounced');
+}
 
 # a soft one after the hard one changes nothing
 $r = bounce(fixture('postfix-delayed.eml', $verp), $verp);

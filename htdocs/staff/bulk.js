@@ -6,6 +6,10 @@
 
 import { api, $, h, announce, busy, setBlocked, blocked } from './common.js';
 
+// common.js's DATABASE_DOWN, but a bulk invite commits client by client (docs/api.md)
+const BULK_DATABASE_DOWN = 'The portal’s database stopped answering partway: some invitations may have '
+  + 'been sent; find the clients again to see who is left. Tell your IT contact; try again in a few minutes.';
+
 const PAGE_SIZE = 100;
 const BULK_MAX = 500;          // the API's limit per request
 
@@ -189,9 +193,11 @@ async function send(button) {
       bulk.afterInvite();
     } catch (err) {
       $('bulk-confirm').hidden = true;
-      const text = err.status === 503
-        ? bulk.errorText(err) + ' Some invitations may have been sent: find the clients again to see who is left.'
-        : bulk.errorText(err);
+      // each client is its own transaction: those before the failure stay invited
+      const text = err.code === 'database_unavailable' ? BULK_DATABASE_DOWN
+        : err.status === 503
+          ? bulk.errorText(err) + ' Some invitations may have been sent: find the clients again to see who is left.'
+          : bulk.errorText(err);
       showError(text);
       announce(text);
       $('bulk-invite').focus();

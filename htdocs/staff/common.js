@@ -92,6 +92,21 @@ async function readAnswer(res) {
   return data;
 }
 
+// The words every staff screen says for a 503 (docs/api.md): `database_unavailable` is the
+// portal's database failing — no busy server that waiting fixes, and nothing of the request
+// was kept (each change is one transaction) — so the champion tells IT; a 503 without it
+// came from httpd or a proxy in front, not from the module. null for any other error.
+export const DATABASE_DOWN = 'The portal’s database is not answering; nothing was changed. '
+  + 'Tell your IT contact; try again in a few minutes.';
+export const SERVER_UNAVAILABLE = 'The server could not take the request just now (it may be busy or '
+  + 'restarting). Try again in a minute; if it keeps happening, tell your IT contact.';
+
+export function outageText(err) {
+  if (err.code === 'database_unavailable') return DATABASE_DOWN;
+  if (err.status === 503) return SERVER_UNAVAILABLE;
+  return null;
+}
+
 // ---- small DOM helpers ----------------------------------------------------------------------
 
 export const $ = (id) => document.getElementById(id);

@@ -7,10 +7,12 @@
 
 import {
   api, $, h, announce, busy, showPageError, localTime, usePracticeTimeZone, setFieldError, clientPicker,
+  outageText,
 } from './common.js';
 
 const STATUS_WORDS = {
-  queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
+  queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', bounced: 'Bounced', failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 // what the email was: the API's kind, and for test emails which template (purpose)
 const KIND_WORDS = {
@@ -26,7 +28,7 @@ function errorText(err) {
   if (err.status === 403) return 'Only portal administrators can see the outbox.';
   if (err.code === 'csrf') return 'The request was blocked for security reasons. Reload the page and try again.';
   if (err.code === 'network') return 'The server could not be reached. Check your connection and try again.';
-  if (err.code === 'database_unavailable') return 'The server is busy. Please try again in a minute.';
+  if (outageText(err)) return outageText(err);
   return err.message || 'Something went wrong. Please try again.';
 }
 
@@ -77,10 +79,11 @@ function actionButton(e, action) {
   return b;
 }
 
-// the server's last reply, or what came back later (portal-manager-admin bounce)
+// the server's last reply, or what came back later (portal-manager-admin bounce): a hard
+// bounce is the email's status (bounced), a soft one a delay the recipient's server may get past
 function replyText(e) {
   if (e.bounce && e.bounce.type === 'hard') return 'Bounced: ' + (e.bounce.reason || 'no reason given');
-  if (e.bounce) return 'Delivery problem reported later: ' + (e.bounce.reason || 'no reason given');
+  if (e.bounce) return 'Soft bounce (it may still arrive): ' + (e.bounce.reason || 'no reason given');
   return e.last_error || '';
 }
 

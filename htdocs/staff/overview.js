@@ -3,7 +3,9 @@
 // (no chart library), each with a title, a description that says the totals, and a data
 // table behind a "Show data table" button for screen readers and anyone who wants numbers.
 
-import { api, $, h, announce, busy, showPageError, usePracticeTimeZone } from './common.js';
+import {
+  api, $, h, announce, busy, showPageError, usePracticeTimeZone, outageText,
+} from './common.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -29,6 +31,7 @@ const DELIVERY = [
   { key: 'sent', name: 'Sent', col: 0 },
   { key: 'retried', name: 'Retried', col: 1 },
   { key: 'failed', name: 'Failed', col: 2 },
+  { key: 'bounced', name: 'Bounced', col: 2 },
 ];
 
 // the drawing's width: the chart's own width in CSS pixels (so text keeps its size on a phone)
@@ -62,7 +65,7 @@ function errorText(err) {
   if (err.status === 403) return 'Only portal administrators can see the overview.';
   if (err.status === 401) return 'Sign in again to see the overview.';
   if (err.code === 'network') return 'The server could not be reached. Check your connection and try again.';
-  if (err.code === 'database_unavailable') return 'The server is busy. Please try again in a minute.';
+  if (outageText(err)) return outageText(err);
   return err.message || 'Something went wrong. Please try again.';
 }
 

@@ -11,7 +11,7 @@
 // typed in the others until it is saved or undone.
 
 import {
-  api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
+  api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError, outageText,
 } from './common.js';
 
 const MODULES = ['messaging', 'statements', 'statement_email_notifications', 'appointment_requests', 'payments', 'forms'];
@@ -123,7 +123,7 @@ function errorText(err) {
   }
   if (err.status === 403) return 'Only portal administrators can change the client portal settings.';
   if (err.status === 413) return 'That is too large to save. A logo can be at most 100 KB.';
-  if (err.status === 503 || err.code === 'database_unavailable') return 'The system is busy or temporarily unavailable. Please try again in a minute.';
+  if (outageText(err)) return outageText(err);
   if (err.message) return err.message;
   return 'Something went wrong (error ' + err.status + '). Please try again.';
 }

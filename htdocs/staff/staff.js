@@ -6,7 +6,7 @@
 
 import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
-  busy, showPageError, apiTagged, usePracticeTimeZone, setBlocked, blocked,
+  busy, showPageError, apiTagged, usePracticeTimeZone, setBlocked, blocked, outageText,
 } from './common.js';
 import { initBulk, disableBulk } from './bulk.js';
 import { initNotices } from './notices.js';
@@ -69,7 +69,6 @@ const ERROR_TEXT = {
   csrf: 'The request was blocked for security reasons. Reload the page and try again.',
   not_staff: 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.',
   not_authenticated: 'You are not signed in. Reload the page to sign in.',
-  database_unavailable: 'The system is busy or temporarily unavailable. Please try again in a minute.',
   invalid_cursor: 'The client list changed while you were looking. Please search again.',
   already_disabled: 'This account was already turned off. The list is up to date now.',
   already_enabled: 'This account is already active. The list is up to date now.',
@@ -87,7 +86,7 @@ function errorText(err, overrides = {}) {
   if (ERROR_TEXT[err.code]) return ERROR_TEXT[err.code];
   if (err.status === 401) return ERROR_TEXT.not_authenticated;
   if (err.status === 403) return 'You don’t have permission to do that.';
-  if (err.status === 503) return ERROR_TEXT.database_unavailable;
+  if (outageText(err)) return outageText(err);
   if (err.message) return err.message;
   return 'Something went wrong (error ' + err.status + '). Please try again.';
 }
@@ -1770,7 +1769,8 @@ const EMAIL_KINDS = {
 
 // the outbox entry's status (docs/api.md), as the Outbox page words it
 const EMAIL_STATUS_WORDS = {
-  queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', failed: 'Failed', cancelled: 'Cancelled',
+  queued: 'Queued', sending: 'Sending', retrying: 'Retrying', sent: 'Sent', bounced: 'Bounced', failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 function resetHistory() {

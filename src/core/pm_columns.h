@@ -443,9 +443,12 @@ enum { PM_COLS_MONITOR_PING(PM_COL_NAME, PM_COL_NAME) };
  * mail server's error (an outage: not tried, but waiting on it) is retrying, as
  * monitoring counts it;
  * a failed row whose error starts "not sent:" never went out (cancelled by staff
- * or replaced by a newer email) and is cancelled. */
+ * or replaced by a newer email) and is cancelled. A row with a hard bounce
+ * (portal-manager-admin bounce) is bounced whatever was stored: the mail server took
+ * it and the recipient's refused it (the staff page's PM_DELIVERY_STATUS). */
 #define PM_OUTBOX_SHOWN_STATUS \
-    "CASE WHEN o.status = 'sent' THEN 'sent' " \
+    "CASE WHEN o.bounce_type = 'hard' THEN 'bounced' " \
+    "WHEN o.status = 'sent' THEN 'sent' " \
     "WHEN o.status = 'failed' AND substr(o.last_error, 1, 9) = 'not sent:' THEN 'cancelled' " \
     "WHEN o.status = 'failed' THEN 'failed' " \
     "WHEN o.lease_until IS NOT NULL THEN 'sending' " \
@@ -648,13 +651,17 @@ enum { PM_COLS_AUDIT(PM_COL_NAME, PM_COL_NAME) };
     LAST(OV_ENDED, SQL_OV_COUNT_IF("i.status IN ('revoked', 'superseded')"))
 enum { PM_COLS_OVERVIEW_FUNNEL(PM_COL_NAME, PM_COL_NAME) };
 
-/* PM_SQL_OVERVIEW_DELIVERY: emails queued in a quarter hour, and how they went */
+/* PM_SQL_OVERVIEW_DELIVERY: emails queued in a quarter hour, and how they went: one
+ * that bounced hard (portal-manager-admin bounce) is bounced, not sent */
+#define SQL_OV_NOT_BOUNCED(o) "(" o ".bounce_type IS NULL OR " o ".bounce_type <> 'hard')"
 #define PM_COLS_OVERVIEW_DELIVERY(COL, LAST) \
     COL(OV_DELIVERY_QUARTER, "o.created_at / 900") \
-    COL(OV_SENT, SQL_OV_COUNT_IF("o.status = 'sent'")) \
+    COL(OV_SENT, SQL_OV_COUNT_IF("o.status = 'sent' AND " SQL_OV_NOT_BOUNCED("o"))) \
     COL(OV_RETRIED, SQL_OV_COUNT_IF("o.attempts >= 2 OR (o.status = 'queued' AND o.attempts >= 1 " \
                                     "AND o.lease_until IS NULL)")) \
-    LAST(OV_DELIVERY_FAILED, SQL_OV_COUNT_IF(SQL_OV_REAL_FAILURE("o")))
+    COL(OV_DELIVERY_FAILED, SQL_OV_COUNT_IF(SQL_OV_REAL_FAILURE("o") " AND " \
+                                            SQL_OV_NOT_BOUNCED("o"))) \
+    LAST(OV_DELIVERY_BOUNCED, SQL_OV_COUNT_IF("o.bounce_type = 'hard'"))
 enum { PM_COLS_OVERVIEW_DELIVERY(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_AUDIT_TEST_EMAILS: a champion's test emails since a time: how many,

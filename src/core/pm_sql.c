@@ -897,7 +897,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "DELETE FROM settings WHERE name = %s" },
     /* the outbox screen's counts: what needs attention (queued, failed: outbox_due)
      * and what went out in the last 7 days since %lld (outbox_by_sent_at, migration
-     * 009) — never a count of every email ever sent. Each count stops at
+     * 009; a hard bounce is no email sent) — never a count of every email ever sent. Each count stops at
      * PM_OUTBOX_COUNT_CAP rows, read in its index's order so the scan stops there
      * too: the same few index entries whatever the outbox's size (failed emails are
      * kept for ever; counting all of them was most of a page's time at 1M) */
@@ -907,7 +907,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     "UNION ALL SELECT 'failed', count(*) FROM (SELECT 1 FROM outbox WHERE status = 'failed' " \
     "  ORDER BY next_attempt_at LIMIT " PM_OUTBOX_COUNT_CAP_TEXT ") f " \
     "UNION ALL SELECT 'sent_last_7_days', count(*) FROM (SELECT 1 FROM outbox " by_sent_at \
-    "  WHERE status = 'sent' AND sent_at >= %lld ORDER BY sent_at " \
+    "  WHERE status = 'sent' AND sent_at >= %lld " \
+    "    AND (bounce_type IS NULL OR bounce_type <> 'hard') ORDER BY sent_at " \
     "  LIMIT " PM_OUTBOX_COUNT_CAP_TEXT ") s"
     /* SQLite is told outbox_by_sent_at, as for the pace */
     [PM_SQL_OUTBOX_COUNTS] = { "pm_outbox_counts",
@@ -956,20 +957,27 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
 #define OUTBOX_ROW_CLIENT \
     "coalesce((SELECT iv.client_id FROM invitations iv WHERE iv.id = o.invitation_id), " \
     "         o.client_id)"
-#define SQL_OUTBOX_PAGE_STORED(stored) \
+#define SQL_OUTBOX_PAGE_DOWN(index_terms) \
     "SELECT " COLUMNS(PM_COLS_OUTBOX) \
-    " FROM (SELECT * FROM outbox o WHERE o.status <> 'sent' AND o.status = '" stored "' " \
-    "         AND o.id < %lld " \
-    "         AND CASE WHEN " PM_OUTBOX_SHOWN_STATUS " = %s THEN true ELSE false END " \
+    " FROM (SELECT * FROM outbox o WHERE o.id < %lld AND " index_terms " " \
     "         AND CASE WHEN " OUTBOX_CLIENT_VISIBLE_TO(OUTBOX_ROW_CLIENT) \
     "                  THEN true ELSE false END " \
     "       ORDER BY o.id DESC LIMIT CAST(%d AS integer)) o " \
     "LEFT JOIN invitations i ON i.id = o.invitation_id " \
     "LEFT JOIN clients c ON c.id = coalesce(i.client_id, o.client_id) ORDER BY o.id DESC"
+#define SQL_OUTBOX_PAGE_STORED(stored) \
+    SQL_OUTBOX_PAGE_DOWN("o.status <> 'sent' AND o.status = '" stored "' " \
+                         "AND CASE WHEN " PM_OUTBOX_SHOWN_STATUS " = %s " \
+                         "         THEN true ELSE false END")
     [PM_SQL_OUTBOX_PAGE_FAILED] = { "pm_outbox_page_failed", SQL_OUTBOX_PAGE_STORED("failed"),
         NCOLS(PM_COLS_OUTBOX) },
     [PM_SQL_OUTBOX_PAGE_QUEUED] = { "pm_outbox_page_queued", SQL_OUTBOX_PAGE_STORED("queued"),
         NCOLS(PM_COLS_OUTBOX) },
+    /* the shown status bounced: the hard bounces newest first down outbox_bounced
+     * (migration 033), the same way; a few rows among every email ever sent.
+     * Arguments: before, the staff member twice, the limit. */
+    [PM_SQL_OUTBOX_PAGE_BOUNCED] = { "pm_outbox_page_bounced",
+        SQL_OUTBOX_PAGE_DOWN("o.bounce_type = 'hard'"), NCOLS(PM_COLS_OUTBOX) },
     [PM_SQL_OUTBOX_GET] = { "pm_outbox_get",
         "SELECT " COLUMNS(PM_COLS_OUTBOX) OUTBOX_VIEW_FROM "WHERE o.id = %lld "
         "  AND " OUTBOX_CLIENT_VISIBLE_TO(OUTBOX_VIEW_CLIENT),

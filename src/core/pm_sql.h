@@ -7,7 +7,7 @@
 
 /* the schema version these statements are written for: the newest migration in
  * conf/schema/migrations/ (t/unit/test_db checks that they agree) */
-#define PM_SCHEMA_VERSION 32
+#define PM_SCHEMA_VERSION 33
 
 /* rows (prefix, sort key, client id) one PM_SQL_CLIENT_KEYS_ADD or _STAGE statement
  * takes */
@@ -158,6 +158,7 @@ typedef enum {
     PM_SQL_OUTBOX_PAGE_CLIENT,
     PM_SQL_OUTBOX_PAGE_FAILED,
     PM_SQL_OUTBOX_PAGE_QUEUED,
+    PM_SQL_OUTBOX_PAGE_BOUNCED,
     PM_SQL_OUTBOX_GET,
     PM_SQL_OUTBOX_RETRY_NOW,
     PM_SQL_OUTBOX_CANCEL,

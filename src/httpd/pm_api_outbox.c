@@ -18,7 +18,7 @@ APLOG_USE_MODULE(portal_manager);
 /* ---- GET /admin/outbox ------------------------------------------------------------------ */
 
 static const char *const outbox_statuses[] = {
-    "queued", "sending", "retrying", "sent", "failed", "cancelled", NULL
+    "queued", "sending", "retrying", "sent", "bounced", "failed", "cancelled", NULL
 };
 
 static int known_outbox_status(const char *status)
@@ -119,7 +119,7 @@ static int parse_outbox_query(pm_req *q, outbox_query *oq)
     oq->before = "9223372036854775807";
     if (oq->status && !known_outbox_status(oq->status)) {
         return pm_http_bad_parameter(q, "status", "status must be queued, sending, retrying, "
-                                     "sent, failed or cancelled.");
+                                     "sent, bounced, failed or cancelled.");
     }
     if ((rc = pm_api_read_limit(q, apr_table_get(args, "limit"), OUTBOX_PAGE, OUTBOX_PAGE,
                                 &oq->limit)) != PM_NEXT) {
@@ -173,6 +173,9 @@ static apr_status_t outbox_page(pm_req *q, const outbox_query *oq, apr_array_hea
         return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_CLIENT, rows, oq->client_id, oq->before,
                             oq->status, oq->status, oq->client_id, oq->before, oq->status,
                             oq->status, who, who, limit);
+    }
+    if (oq->status && strcmp(oq->status, "bounced") == 0) {  /* the few hard bounces */
+        return pm_db_select(q->db, PM_SQL_OUTBOX_PAGE_BOUNCED, rows, oq->before, who, who, limit);
     }
     if (oq->status && strcmp(oq->status, "sent") != 0) {    /* the few stored that way */
         int failed = !strcmp(oq->status, "failed") || !strcmp(oq->status, "cancelled");

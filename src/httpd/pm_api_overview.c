@@ -36,7 +36,7 @@ static const char *const funnel_names[] = {
     "invited", "delivered", "accepted", "declined", "expired", "failed", "bounced",
     "waiting", "locked", "ended", NULL
 };
-static const char *const delivery_names[] = { "sent", "retried", "failed", NULL };
+static const char *const delivery_names[] = { "sent", "retried", "failed", "bounced", NULL };
 
 static void buckets_alloc(apr_pool_t *p, ov_buckets *b, int n)
 {

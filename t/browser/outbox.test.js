@@ -444,3 +444,49 @@ test('after Cancel the counts line counts the email as cancelled, not waiting (s
     await fake.close();
   }
 });
+
+// A hard bounce (portal-manager-admin bounce) is no email sent: the row says "Bounced" with
+// the recipient's server's diagnostic, the Status filter has "Bounced" (status=bounced on the
+// server), and the counts line does not count it as sent. A soft bounce stays "Sent", noted.
+test('a hard-bounced email reads "Bounced" with its reason and the Bounced filter finds it (stand-in server)', async () => {
+  const fake = await startFakeServer();
+  const own = browser || await launch();
+  const now = Math.floor(Date.now() / 1000);
+  const row = { invitation_id: 7, client_id: 10, client_first_name: 'James', client_last_name: 'Smith',
+    purpose: 'invitation', kind: 'client_invitation', to: 'james.smith@example.org', attempts: 1,
+    created_at: now - 7200, sent_at: now - 7100 };
+  const reason = '550 5.1.1 <***@example.org>: Recipient address rejected: User unknown';
+  fake.outbox.push({ ...row, id: 1, status: 'sent', bounce: { type: 'hard', reason } });
+  fake.outbox.push({ ...row, id: 2, status: 'sent', bounce: { type: 'soft', reason: '452 4.2.2 Mailbox full' } });
+  fake.outbox.push({ ...row, id: 3, status: 'sent' });
+  try {
+    const context = await own.newContext({ viewport: DESKTOP, httpCredentials: { username: 'admin', password: 'pw' } });
+    const page = await watchedPage(context);
+    await page.goto(fake.baseURL + '/portal-manager/outbox.html');
+    await page.locator('#rows tr').nth(2).waitFor();
+    const cells = (id) => page.locator(`#rows tr[data-id="${id}"] td`).allTextContents();
+    const bounced = await cells(1);
+    assert.equal(bounced[0], 'Bounced', 'the status of a hard-bounced email');
+    assert.equal(bounced[6], 'Bounced: ' + reason, 'with the diagnostic');
+    const soft = await cells(2);
+    assert.deepEqual([soft[0], soft[6]], ['Sent', 'Soft bounce (it may still arrive): 452 4.2.2 Mailbox full']);
+    assert.equal(await page.locator('#counts').textContent(), '0 waiting, 0 failed or cancelled; 2 sent in the last 7 days.',
+      'the bounced email is not counted as sent');
+    await page.getByLabel('Status').selectOption('bounced');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => /admin\/outbox\?/.test(r.url())),
+      page.getByRole('button', { name: 'Show' }).click(),
+    ]);
+    assert.equal(new URL(response.url()).searchParams.get('status'), 'bounced', 'the filter asks the server');
+    await page.locator('#rows tr').first().waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 1);
+    assert.deepEqual(await page.locator('#rows tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.id)), ['1'],
+      'Bounced lists exactly the bounced email');
+    await checkA11y(page, 'outbox bounced filter');
+    await assertNoProblems(page);
+    await context.close();
+  } finally {
+    if (own !== browser) await own.close();
+    await fake.close();
+  }
+});

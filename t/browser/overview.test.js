@@ -1,6 +1,6 @@
 // Overview page (htdocs/staff/overview.html, issue 15) against the real server (run.sh): the
 // two SVG charts have one group of bars per month and per day (7 bars a month: invited,
-// delivered, accepted and the four stacked outcomes; 3 a day: sent, retried, failed), their
+// delivered, accepted and the four stacked outcomes; 4 a day: sent, retried, failed and bounced), their
 // title and description; the "Show data table" buttons reveal tables whose numbers are the
 // API's; a new invitation shows up in this month's numbers; another period redraws; axe clean;
 // champions have the links from the staff and settings pages, clinicians neither the links
@@ -20,7 +20,7 @@ const CSRF = { 'X-Requested-With': 'portal-manager' };
 const FUNNEL = ['invited', 'delivered', 'accepted', 'declined', 'expired', 'failed', 'bounced'];
 // the table adds what the rest became, so that each month adds up
 const FUNNEL_TABLE = [...FUNNEL, 'waiting', 'locked', 'ended'];
-const DELIVERY = ['sent', 'retried', 'failed'];
+const DELIVERY = ['sent', 'retried', 'failed', 'bounced'];
 
 let browser;
 let admin;
@@ -103,7 +103,7 @@ test('the overview draws both charts, and their tables hold the API\'s numbers',
   await page.goto(STAFF_URL + 'overview.html');
   await page.locator('#funnel-svg').waitFor();
   assert.equal(await page.locator('#funnel-svg rect.chart-bar').count(), 12 * 7, '12 months × 7 bars');
-  assert.equal(await page.locator('#delivery-svg rect.chart-bar').count(), 30 * 3, '30 days × 3 bars');
+  assert.equal(await page.locator('#delivery-svg rect.chart-bar').count(), 30 * 4, '30 days × 4 bars');
   assert.equal(await page.locator('#funnel-svg g.chart-group').count(), 12);
   for (const id of ['funnel', 'delivery']) {
     const svg = page.locator(`#${id}-svg`);
@@ -139,7 +139,7 @@ test('the overview draws both charts, and their tables hold the API\'s numbers',
   await page.getByLabel('Delivery days').selectOption('7');
   await page.getByRole('button', { name: 'Show', exact: true }).click();
   await page.waitForFunction(() => document.querySelectorAll('#funnel-svg rect.chart-bar').length === 21);
-  assert.equal(await page.locator('#delivery-svg rect.chart-bar').count(), 7 * 3, '7 days × 3 bars');
+  assert.equal(await page.locator('#delivery-svg rect.chart-bar').count(), 7 * 4, '7 days × 4 bars');
   assert.equal(await page.locator('#funnel-table tbody tr').count(), 3, 'the table follows: 3 months');
   assertNoProblems(page);
   await context.close();

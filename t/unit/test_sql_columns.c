@@ -163,6 +163,7 @@ static void check_sent_emails_plan(sqlite3 *db, const pm_sql_stmt *st)
 static const struct { const char *label, *index; } filtered_pages[] = {
     { "pm_outbox_page_failed", "outbox_unsent" },
     { "pm_outbox_page_queued", "outbox_unsent" },
+    { "pm_outbox_page_bounced", "outbox_bounced" },
     { "pm_audit_search_user", "audit_log_by_username" },
     { "pm_audit_search_denied", "audit_log_denied" },
     { "pm_audit_search_action", "audit_log_other_actions" },

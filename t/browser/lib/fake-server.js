@@ -841,12 +841,14 @@ export async function startFakeServer(options = {}) {
   // every field the module lists (pm_api_outbox.c); a row a test pushed may carry its
   // own (invitation_id, client_id and names, kind, attempts, created_at, next_attempt_at:
   // seconds, as the module stores them)
+  // like the module (PM_OUTBOX_SHOWN_STATUS): a hard bounce is the email's status, whatever was stored
+  const shownStatus = (e) => (e.bounce && e.bounce.type === 'hard' ? 'bounced' : e.status);
   const outboxEntry = (e) => ({
     id: e.id, invitation_id: e.invitation_id ?? null, client_id: e.client_id ?? null,
     client_first_name: e.client_first_name ?? null, client_last_name: e.client_last_name ?? null,
     purpose: e.purpose || (e.invitation_id ? 'invitation' : 'test_' + e.kind),
     kind: e.invitation_id ? e.kind : 'test', to: e.to,
-    status: e.status, attempts: e.attempts ?? (e.status === 'queued' ? 0 : 1), last_error: e.last_error,
+    status: shownStatus(e), attempts: e.attempts ?? (e.status === 'queued' ? 0 : 1), last_error: e.last_error,
     created_at: iso(e.created_at ?? e.queued_at), next_attempt_at: iso(e.next_attempt_at ?? e.created_at ?? e.queued_at),
     sent_at: iso(e.sent_at ?? null), bounce: e.bounce || null,
   });
@@ -906,7 +908,10 @@ export async function startFakeServer(options = {}) {
     if (route === 'outbox' && method === 'GET') {
       const counts = { queued: 0, sent_last_7_days: 0, failed: 0 };
       // stored statuses: retrying and sending are stored queued, cancelled failed
-      for (const e of outbox) counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed', sent: 'sent_last_7_days' }[e.status] || e.status] += 1;
+      // a hard-bounced email is no email sent
+      for (const e of outbox) {
+        if (shownStatus(e) !== 'bounced') counts[{ retrying: 'queued', sending: 'queued', cancelled: 'failed', sent: 'sent_last_7_days' }[e.status] || e.status] += 1;
+      }
       const status = query.get('status');
       const id = query.get('id');         // ?id=: that one row (the settings screen's test email)
       for (const k of ['client_id', 'id', 'limit']) {
@@ -916,7 +921,7 @@ export async function startFakeServer(options = {}) {
       return [200, {
         // like the module: counts stop at counts_cap (opts.outboxCounts: as a full outbox shows them)
         counts: opts.outboxCounts || counts, counts_cap: 100,
-        entries: outbox.filter((e) => (!status || e.status === status) && (!id || e.id === Number(id)))
+        entries: outbox.filter((e) => (!status || shownStatus(e) === status) && (!id || e.id === Number(id)))
           .slice().reverse().slice(0, limit).map(outboxEntry),
       }];
     }
