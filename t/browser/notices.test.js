@@ -96,7 +96,7 @@ describe('email notices (stand-in server)', () => {
     server.inject({ method: 'PUT', path: /^me\/preferences$/ });
     await select(page).selectOption('none');
     const error = page.locator('#notify-error');
-    await error.filter({ hasText: 'temporarily unavailable' }).waitFor();
+    await error.filter({ hasText: 'database is not answering' }).waitFor();
     assert.match(await error.textContent(), /not changed/);
     assert.equal(await select(page).getAttribute('aria-invalid'), 'true');
     assert.equal(await select(page).inputValue(), 'daily', 'back to the stored choice');

@@ -158,7 +158,7 @@ test('on a phone the charts fit the screen and stay accessible', { skip }, async
   // each row a card: every number beside its column's name, not an empty label
   const labels = await page.locator('#delivery-table tbody tr').first().locator('td')
     .evaluateAll((tds) => tds.map((td) => getComputedStyle(td, '::before').content));
-  assert.deepEqual(labels, ['"Sent"', '"Retried"', '"Failed"'], 'the cards name their numbers');
+  assert.deepEqual(labels, ['"Sent"', '"Retried"', '"Failed"', '"Bounced"'], 'the cards name their numbers');
   await checkA11y(page, 'overview on a phone, delivery table shown');
   await screenshot(page, 'overview-phone');
   assertNoProblems(page);

@@ -149,7 +149,7 @@ describe('settings page', () => {
     // a failure of the server keeps everything
     server.inject({ method: 'PUT', path: /^admin\/settings$/, status: 503 });
     await page.getByRole('button', { name: 'Save branding' }).click();
-    await page.locator('#branding-form-error').filter({ hasText: 'temporarily unavailable' }).waitFor();
+    await page.locator('#branding-form-error').filter({ hasText: 'database is not answering' }).waitFor();
     assert.equal(await page.getByLabel('Practice name').inputValue(), 'Riverside Counseling Center');
     await page.getByRole('button', { name: 'Save branding' }).click();
     await page.locator('#status').filter({ hasText: 'Branding saved.' }).waitFor();

@@ -1420,7 +1420,7 @@ describe('staff page', () => {
     const page = await staffPage();
     server.inject({ method: 'GET', path: /^clients\/1$/ });
     await pickClient(page, 'Zo', /Núñez, Zoë/);
-    await page.locator('#client-error').filter({ hasText: 'temporarily unavailable' }).waitFor();
+    await page.locator('#client-error').filter({ hasText: 'database is not answering' }).waitFor();
     await page.context().close();
 
     const page2 = await staffPage();
@@ -1574,6 +1574,29 @@ describe('staff page', () => {
     assert.equal(await again.getByRole('checkbox', { name: /Quill, Eve/ }).isChecked(), true, 'Eve still offered');
     assert.equal(await page.locator('#bulk-c-902-why').textContent(), 'Skipped earlier: no email address was on file. Add one on the client’s page first.');
     await page.locator('#bulk-count').filter({ hasText: '1 client selected.' }).waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  // the database fails partway through a bulk invite: the clients before it stay invited (each
+  // its own transaction), so the page does not say "nothing was changed" as other screens do
+  test('invite several clients: the database down partway says some may have gone, and to tell IT', async () => {
+    const base = { date_of_birth: '1980-02-02', declined_at: null, declined_by: null, declined_note: null, statement_notifications: true };
+    server.clients.set(931, { ...base, id: 931, first_name: 'Ada', last_name: 'Tern', email: 'ada.tern@example.org' });
+    server.clients.set(932, { ...base, id: 932, first_name: 'Bo', last_name: 'Tern', email: 'bo.tern@example.org' });
+    const page = await staffPage();
+    await page.getByRole('combobox', { name: 'Client' }).fill('Tern');
+    await page.getByRole('option', { name: /Tern, Ada/ }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Select clients without a portal account' }).click();
+    await page.locator('#bulk-count').filter({ hasText: '2 clients selected.' }).waitFor();
+    server.inject({ method: 'POST', path: /^invitations\/bulk$/ });
+    await page.getByRole('button', { name: 'Invite selected' }).click();
+    await page.getByRole('button', { name: 'Send 2 invitations' }).click();
+    const error = page.locator('#bulk-error:not([hidden])');
+    await error.waitFor();
+    assert.equal(await error.textContent(), 'The portal’s database stopped answering partway: some invitations may have '
+      + 'been sent; find the clients again to see who is left. Tell your IT contact; try again in a few minutes.');
     assertNoProblems(page);
     await page.context().close();
   });
