@@ -7,7 +7,7 @@
 
 import {
   api, $, h, announce, setFieldError, clearFormErrors, busy, showPageError,
-  usePracticeTimeZone, timeEl, clientPicker, apiFile, setBlocked,
+  usePracticeTimeZone, timeEl, clientPicker, apiFile, setBlocked, outageText,
 } from './common.js';
 import { ACTION_WORDS } from './words.js';
 
@@ -18,6 +18,7 @@ function clientName(c) {
 }
 
 function errorText(err) {
+  if (outageText(err)) return outageText(err);
   if (err.status === 403) return 'Only portal administrators can see the audit trail.';
   if (err.status === 401) return 'Sign in again to see the audit trail.';
   if (err.code === 'network') return 'The server could not be reached. Try again.';

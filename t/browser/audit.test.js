@@ -222,7 +222,7 @@ describe('audit trail screen', { skip }, () => {
     }));
     await page.getByLabel('Client (search by name)').pressSequentially('Sm');
     await page.locator('#client-search-error:not([hidden])')
-      .filter({ hasText: 'The client search failed: The database is not available.' }).waitFor({ timeout: 5000 });
+      .filter({ hasText: 'The client search failed: The portal’s database is not answering; nothing was changed.' }).waitFor({ timeout: 5000 });
     assert.equal(await page.getByLabel('Client (search by name)').getAttribute('aria-invalid'), 'true');
     await checkA11y(page, 'audit client search failed');
     await page.context().close();
@@ -387,8 +387,9 @@ describe('audit trail screen', { skip }, () => {
     page.on('download', () => { saved += 1; });
     await page.getByRole('link', { name: 'Download CSV' }).click();
     await page.locator('#page-error:not([hidden])')
-      .filter({ hasText: 'The database is not available. Try again in a minute.' }).waitFor({ timeout: 5000 });
-    await page.locator('#status').filter({ hasText: 'The database is not available.' }).waitFor();
+      .filter({ hasText: 'The portal’s database is not answering; nothing was changed. Tell your IT contact' })
+      .waitFor({ timeout: 5000 });
+    await page.locator('#status').filter({ hasText: 'The portal’s database is not answering' }).waitFor();
     await page.waitForTimeout(500);
     assert.equal(saved, 0, 'the JSON error is not saved as the file');
     await page.context().close();

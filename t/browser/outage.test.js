@@ -1,6 +1,6 @@
 // The database is down (every API call answers 503 database_unavailable, as the module does
 // when the database cannot be read, docs/api.md): each staff screen — the staff page, the
-// Outbox, the Overview, the settings — says the same true thing (common.js DATABASE_DOWN):
+// Outbox, the Overview, the settings, the audit trail — says the same true thing (common.js DATABASE_DOWN):
 // the portal's database is not answering, nothing was changed, tell IT. Not "the server is
 // busy", which sends a champion to wait. A 503 without that code (httpd's own, a proxy's)
 // says the server could not take the request. Stand-in server, the API answers intercepted.
@@ -13,7 +13,7 @@ const DATABASE_DOWN = 'The portal’s database is not answering; nothing was cha
   + 'Tell your IT contact; try again in a few minutes.';
 const SERVER_UNAVAILABLE = 'The server could not take the request just now (it may be busy or '
   + 'restarting). Try again in a minute; if it keeps happening, tell your IT contact.';
-const SCREENS = ['index.html', 'outbox.html', 'overview.html', 'settings.html'];
+const SCREENS = ['index.html', 'outbox.html', 'overview.html', 'settings.html', 'audit.html'];
 
 let browser;
 let fake;
