@@ -117,10 +117,27 @@ static int pick_format(const admin_options *o, pm_roster_format *format)
     return ADMIN_USAGE;
 }
 
+/* What the input said that is no problem: an OperationOutcome's issues, and the
+ * entries that name no client (not Patients, or only included by the search). */
+static void print_notes(const pm_roster_result *res)
+{
+    int i;
+
+    for (i = 0; res->notes && i < res->notes->nelts; i++) {
+        printf("note: %s\n", APR_ARRAY_IDX(res->notes, i, const char *));
+    }
+    if (res->ignored > 0) {
+        printf("ignored %d entr%s that %s not Patients of the search (OperationOutcome, "
+               "Practitioner, Encounter ...)\n", res->ignored, res->ignored == 1 ? "y" : "ies",
+               res->ignored == 1 ? "is" : "are");
+    }
+}
+
 /* pm_roster_apply's answer: the problems, or what was (or would be) done. */
 static int report_sync(admin_db *db, const admin_options *o, const pm_roster_options *ro,
                        const pm_roster_result *res)
 {
+    print_notes(res);
     print_errors(o->args[0], ro->format, res->errors);
     if (!pm_roster_may_commit(ro, res)) {
         admin_db_rollback(db);
@@ -212,6 +229,7 @@ typedef struct {
     apr_hash_t *caseloads;   /* username → apr_hash_t of client id → chart number */
     apr_hash_t *discharged;  /* client id → "": the file's discharged clients */
     int bad;
+    int nblank;              /* empty header cells after the two (a spreadsheet's) */
 } caseload_file;
 
 /* What settling the caseloads did (or, in a dry run, would do). */
@@ -233,6 +251,28 @@ static void caseload_problem(caseload_file *cf, unsigned int line, const char *f
     cf->bad++;
 }
 
+/* A user name that is no staff member's; when one differs only by case (an EHR's
+ * user IDs are upper case), that one is named: staff user names are compared
+ * exactly, as Apache hands them to the module, so the file must spell them so. */
+static int no_staff_member(caseload_file *cf, unsigned int line, const char *user)
+{
+    apr_array_header_t *rows;
+    const char *same;
+
+    if (pm_db_select(cf->db->exec, PM_SQL_ADMIN_STAFF_ANY_CASE, &rows, user) != APR_SUCCESS) {
+        return ADMIN_FAIL;
+    }
+    if ((same = pm_row_str(pm_first_row(rows), 0)) != NULL) {
+        caseload_problem(cf, line, "no staff member '%s'; staff member '%s' differs only by "
+                         "case (user names are case-sensitive: write it as '%s')", user, same,
+                         same);
+    }
+    else {
+        caseload_problem(cf, line, "no staff member '%s'", user);
+    }
+    return ADMIN_OK;
+}
+
 /* One row: a known staff member and a known chart number. */
 static int caseload_row(caseload_file *cf, const pm_csv_record *rec)
 {
@@ -246,7 +286,7 @@ static int caseload_row(caseload_file *cf, const pm_csv_record *rec)
         caseload_problem(cf, rec->line, "%s", why);
         return ADMIN_OK;
     }
-    if (rec->nfields != 2) {
+    if (!pm_csv_fits_header(rec, 2, cf->nblank)) {
         caseload_problem(cf, rec->line, "has %d fields, expected 2 (" CASELOAD_HEADER ")",
                          rec->nfields);
         return ADMIN_OK;
@@ -258,8 +298,7 @@ static int caseload_row(caseload_file *cf, const pm_csv_record *rec)
             return ADMIN_FAIL;
         }
         if (rows->nelts == 0) {
-            caseload_problem(cf, rec->line, "no staff member '%s'", user);
-            return ADMIN_OK;
+            return no_staff_member(cf, rec->line, user);
         }
         set = apr_hash_make(p);
         apr_hash_set(cf->caseloads, user, APR_HASH_KEY_STRING, set);
@@ -277,6 +316,26 @@ static int caseload_row(caseload_file *cf, const pm_csv_record *rec)
     }
     apr_hash_set(set, id, APR_HASH_KEY_STRING, chart);
     return ADMIN_OK;
+}
+
+/* The header as the clients' CSV takes it (pm_csv_header_name: any case, blanks
+ * around a name; a UTF-8 byte-order mark is pm_csv's), then empty cells. */
+static int read_caseload_header(caseload_file *cf, const pm_csv_record *rec)
+{
+    static const char *const names[] = { "username", "external_id", NULL };
+    int i;
+
+    if (rec->nfields < 2 || pm_csv_header_name(&rec->fields[0], names) != 0
+        || pm_csv_header_name(&rec->fields[1], names) != 1) {
+        return 0;
+    }
+    for (i = 2; i < rec->nfields; i++) {
+        if (pm_csv_header_name(&rec->fields[i], names) != -2) {
+            return 0;
+        }
+    }
+    cf->nblank = rec->nfields - 2;
+    return 1;
 }
 
 static int read_caseloads(caseload_file *cf, const char *buf, apr_size_t len)
@@ -297,9 +356,9 @@ static int read_caseloads(caseload_file *cf, const char *buf, apr_size_t len)
         }
         else if (!header) {
             header = 1;
-            if (rec.nfields != 2 || strcmp(rec.fields[0].value, "username") != 0
-                || strcmp(rec.fields[1].value, "external_id") != 0) {
-                caseload_problem(cf, rec.line, "the header must be exactly " CASELOAD_HEADER);
+            if (!read_caseload_header(cf, &rec)) {
+                caseload_problem(cf, rec.line, "the header must be " CASELOAD_HEADER " (any "
+                                 "case; empty columns after it are ignored)");
                 return ADMIN_OK;
             }
         }
@@ -437,7 +496,7 @@ static int take_sync_turn(admin_db *db)
 
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o)
 {
-    caseload_file cf = { db, o->args[0], apr_hash_make(db->pool), apr_hash_make(db->pool), 0 };
+    caseload_file cf = { db, o->args[0], apr_hash_make(db->pool), apr_hash_make(db->pool), 0, 0 };
     caseload_counts n;
     apr_hash_index_t *hi;
     apr_status_t rv;

@@ -3,9 +3,11 @@
  * carries the line it starts on. Also the export side: one neutralised cell. */
 #include "pm_csv.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <string.h>
+#include <strings.h>
 
 struct pm_csv_reader {
     const char *buf;
@@ -286,4 +288,40 @@ const char *pm_csv_cell(apr_pool_t *p, const char *s)
     *o++ = '"';
     *o = '\0';
     return out;
+}
+
+int pm_csv_header_name(const pm_csv_field *f, const char *const *names)
+{
+    const char *v = f->value;
+    apr_size_t n = f->len;
+    int i;
+
+    while (n > 0 && apr_isspace(*v)) {
+        v++;
+        n--;
+    }
+    while (n > 0 && apr_isspace(v[n - 1])) {
+        n--;
+    }
+    for (i = 0; names[i]; i++) {
+        if (n == strlen(names[i]) && strncasecmp(v, names[i], n) == 0) {
+            return i;
+        }
+    }
+    return n == 0 ? -2 : -1;
+}
+
+int pm_csv_fits_header(const pm_csv_record *rec, int ncolumns, int nblank)
+{
+    int i;
+
+    if (rec->nfields < ncolumns || rec->nfields > ncolumns + nblank) {
+        return 0;
+    }
+    for (i = ncolumns; i < rec->nfields; i++) {
+        if (rec->fields[i].len > 0) {
+            return 0;
+        }
+    }
+    return 1;
 }

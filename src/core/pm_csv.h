@@ -71,6 +71,14 @@ const char *pm_csv_took_lines(apr_pool_t *p, const pm_csv_record *rec);
  * value are dropped. *len gets the result's length. */
 const char *pm_csv_field_trimmed(apr_pool_t *p, const pm_csv_field *f, apr_size_t *len);
 
+/* A header cell as spreadsheets write it (any case, blanks around it): the index of
+ * its name in names (NULL-terminated); -1 another name; -2 an empty cell. */
+int pm_csv_header_name(const pm_csv_field *f, const char *const *names);
+
+/* Whether rec fits a header of ncolumns names followed by nblank empty cells (a
+ * spreadsheet's): ncolumns fields, then up to nblank more that are empty. */
+int pm_csv_fits_header(const pm_csv_record *rec, int ncolumns, int nblank);
+
 /* One cell of a CSV export. A value starting with =, +, -, @, TAB or CR gets a
  * leading ' so a spreadsheet shows it as text and never runs it as a formula
  * (CSV injection); then it is quoted when it holds a comma, quote, CR or LF.

@@ -807,6 +807,7 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     }
     s->res->broken = pm_roster_broken(ps);
     s->res->skipped = count_skipped(s);
+    s->res->ignored = pm_roster_ignored(ps);
     return finish_sync(s);
 }
 
@@ -862,6 +863,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.sqlite = strcmp(pm_db_driver_name(db), "sqlite3") == 0;
     ps = pm_roster_parser_make(p, o, read, ctx, res->errors);
     s.ps = ps;
+    res->notes = pm_roster_notes(ps);
     previous = pm_db_use_pool(db, s.batch);
     rv = take_turn(&s);
     if (rv == APR_SUCCESS) {

@@ -93,6 +93,12 @@ int pm_roster_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e
  * record too long to end, JSON given as CSV, a stray quote that took whole lines,
  * an entry that is not JSON): then no entry may be applied. */
 int pm_roster_broken(const pm_roster_parser *ps);
+/* What the input said that is not a problem: notes (const char *, at most 20 and
+ * then how many more: an OperationOutcome's issues, as an EHR's search adds a
+ * warning), and how many FHIR entries were ignored (a resource that is not a
+ * Patient, or one a search only included or reported on). */
+const apr_array_header_t *pm_roster_notes(const pm_roster_parser *ps);
+int pm_roster_ignored(const pm_roster_parser *ps);
 /* Where an entry with this chart number was rejected first (a line or an index),
  * or -1: a later entry with it is a repeat, not the first. */
 int pm_roster_bad_chart(const pm_roster_parser *ps, const char *external_id);
@@ -106,6 +112,8 @@ typedef struct {
                                      * discharged clients, in the order discharged */
     int skipped;                   /* records with a problem (lines or entries) */
     int broken;                    /* pm_roster_broken: nothing may be applied */
+    const apr_array_header_t *notes; /* pm_roster_notes */
+    int ignored;                   /* pm_roster_ignored: entries not read as clients */
 } pm_roster_result;
 
 /* With discharge_missing a roster that names no client is refused, and so is a run

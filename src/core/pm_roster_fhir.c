@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const fhir_names[NFIELDS] = {
     "identifier", "name.given", "name.family", "birthDate", "telecom", "active",
@@ -213,6 +214,27 @@ static void check_whole_roster(pm_roster_parser *ps, bundle_scan *sc, json_t *ro
                         "sync without discharging missing clients", sc->patients, (apr_int64_t)of);
 }
 
+/* The first JSON value of the skeleton and what follows it: a resource on each line
+ * (FHIR Bulk Data's NDJSON, "Patient.ndjson") reads as one resource and then more.
+ * 1 when the text is that, with a message saying how to make a Bundle of it. */
+static int said_ndjson(pm_roster_parser *ps, bundle_scan *sc)
+{
+    json_error_t err;
+    json_t *first = json_loadb(sc->skeleton.b, sc->skeleton.len, JSON_DISABLE_EOF_CHECK, &err);
+    const char *type = json_string_value(json_object_get(first, "resourceType"));
+    int ndjson = type != NULL && err.position > 0 && (apr_size_t)err.position < sc->skeleton.len;
+
+    if (ndjson) {
+        pm_roster_add_error(ps, -1, NULL, "this is NDJSON (one %s resource a line, as a FHIR "
+                            "Bulk Data export writes it), not a Bundle: make one Bundle of it, "
+                            "for example jq -s '{resourceType:\"Bundle\",type:\"collection\","
+                            "entry:map({resource:.})}' Patient.ndjson > bundle.json",
+                            pm_utf8_head(ps->pool, type, 40));
+    }
+    json_decref(first);
+    return ndjson;
+}
+
 /* The skeleton, once the input has ended: a JSON Bundle whose entry is an array. */
 static void check_skeleton(pm_roster_parser *ps, bundle_scan *sc)
 {
@@ -228,7 +250,9 @@ static void check_skeleton(pm_roster_parser *ps, bundle_scan *sc)
     root = json_loadb(sc->skeleton.b ? sc->skeleton.b : "", sc->skeleton.len,
                       JSON_REJECT_DUPLICATES, &err);
     if (root == NULL) {
-        pm_roster_add_error(ps, -1, NULL, "not a JSON document: %s", err.text);
+        if (sc->skeleton.len == 0 || !said_ndjson(ps, sc)) {
+            pm_roster_add_error(ps, -1, NULL, "not a JSON document: %s", err.text);
+        }
         return;
     }
     type = json_string_value(json_object_get(root, "resourceType"));
@@ -361,26 +385,108 @@ static json_t *current_name(const bundle_scan *sc, json_t *names)
     return best;
 }
 
-/* A name with only text ("Ann Marie Lee"): given is what comes before the last space,
- * family what follows; nothing when the text has no space (the fields stay missing). */
+/* A title before a name or a suffix after it, as an EHR's text writes them ("Dr.
+ * Robert Smith Jr."): no part of the name. Compared without case or a final period. */
+static int is_affix(const char *word, const char *const *list)
+{
+    apr_size_t n = strlen(word);
+    int i;
+
+    n -= n > 0 && word[n - 1] == '.';
+    for (i = 0; list[i]; i++) {
+        if (n == strlen(list[i]) && strncasecmp(word, list[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The words of a name's text; a comma is a word of its own ("SMITH,JOHN"). */
+static apr_array_header_t *name_words(apr_pool_t *scratch, const char *text)
+{
+    apr_array_header_t *words = apr_array_make(scratch, 4, sizeof(const char *));
+    const char *s = text;
+    apr_size_t n;
+
+    while (*s) {
+        n = *s == ',' ? 1 : strcspn(s, " \t,");
+        if (n > 0) {
+            APR_ARRAY_PUSH(words, const char *) = apr_pstrmemdup(scratch, s, n);
+        }
+        s += n > 0 ? n : 1;
+    }
+    return words;
+}
+
+static const char *join_words(apr_pool_t *scratch, apr_array_header_t *words, int from, int to)
+{
+    const char *out = NULL;
+    int i;
+
+    for (i = from; i < to; i++) {
+        out = out ? apr_pstrcat(scratch, out, " ", APR_ARRAY_IDX(words, i, const char *), NULL)
+                  : APR_ARRAY_IDX(words, i, const char *);
+    }
+    return out;
+}
+
+/* A name with only text. Titles (Dr., Mrs.) and suffixes (Jr., III, MD) are dropped;
+ * "FAMILY, GIVEN MIDDLE" gives family FAMILY and given GIVEN; otherwise given is what
+ * comes before the last word ("Ann Marie Lee"), family that word. The text's case is
+ * kept. Nothing when one word is left (the fields stay missing). */
 static void split_name_text(apr_pool_t *scratch, json_t *name, const char **v)
 {
+    static const char *const titles[] = { "dr", "mr", "mrs", "ms", "miss", "mx", "prof", NULL };
+    static const char *const suffixes[] = { "jr", "sr", "ii", "iii", "iv", "md", "m.d", "phd",
+                                            "ph.d", "dds", "esq", ",", NULL };
     const char *text = json_string_value(json_object_get(name, "text"));
-    char *t, *space;
+    apr_array_header_t *w;
+    int from = 0, to, comma;
 
     if (text == NULL) {
         return;
     }
-    t = pm_trim(scratch, text);
-    if ((space = strrchr(t, ' ')) == NULL) {
+    w = name_words(scratch, text);
+    to = w->nelts;
+    while (to > from && is_affix(APR_ARRAY_IDX(w, to - 1, const char *), suffixes)) {
+        to--;
+    }
+    while (from < to && is_affix(APR_ARRAY_IDX(w, from, const char *), titles)) {
+        from++;
+    }
+    for (comma = from; comma < to && strcmp(APR_ARRAY_IDX(w, comma, const char *), ",") != 0;
+         comma++) {
+    }
+    if (comma < to) {                /* FAMILY, GIVEN: the first word after the comma */
+        if (comma > from && comma + 1 < to && strcmp(APR_ARRAY_IDX(w, comma + 1,
+                                                                    const char *), ",") != 0) {
+            v[F_LAST] = join_words(scratch, w, from, comma);
+            v[F_FIRST] = APR_ARRAY_IDX(w, comma + 1, const char *);
+        }
         return;
     }
-    *space = '\0';
-    v[F_FIRST] = t;
-    v[F_LAST] = space + 1;
+    if (to - from >= 2) {
+        v[F_FIRST] = join_words(scratch, w, from, to - 1);
+        v[F_LAST] = APR_ARRAY_IDX(w, to - 1, const char *);
+    }
 }
 
-/* name: current_name's given[0] (not the middle names) and family */
+/* The first given name that is not null: FHIR allows [null, "Thi"] when the first
+ * has only an extension (_given). */
+static json_t *first_given(json_t *name)
+{
+    json_t *given;
+    size_t i;
+
+    json_array_foreach(json_object_get(name, "given"), i, given) {
+        if (!json_is_null(given)) {
+            return given;
+        }
+    }
+    return NULL;
+}
+
+/* name: current_name's first given name (not the middle names) and family */
 static void patient_name(pm_roster_parser *ps, int where, json_t *pat, apr_pool_t *scratch,
                          const char **v, int *bad)
 {
@@ -394,13 +500,13 @@ static void patient_name(pm_roster_parser *ps, int where, json_t *pat, apr_pool_
         return;
     }
     v[F_LAST] = member_string(ps, where, name, "family", "name.family", bad);
-    given = json_array_get(json_object_get(name, "given"), 0);
+    given = first_given(name);
     if (given && !json_is_string(given)) {
         pm_roster_add_error(ps, where, "name.given", "name.given must be strings");
         *bad = 1;
     }
     v[F_FIRST] = json_string_value(given);
-    if (v[F_LAST] == NULL && json_object_get(name, "given") == NULL) {
+    if (v[F_LAST] == NULL && given == NULL) {
         split_name_text(scratch, name, v);
     }
 }
@@ -503,6 +609,59 @@ static int patient_deceased(pm_roster_parser *ps, int where, json_t *pat, int *b
     return json_is_true(flag) || (when && !json_is_null(when));
 }
 
+/* text for a note: control characters blanked, at most max characters */
+static const char *note_text(apr_pool_t *scratch, const char *s, apr_size_t max)
+{
+    char *t = apr_pstrdup(scratch, pm_utf8_head(scratch, s, max));
+    char *c;
+
+    for (c = t; *c; c++) {
+        *c = (unsigned char)*c < 0x20 || *c == 0x7f ? ' ' : *c;
+    }
+    return t;
+}
+
+/* An OperationOutcome's issues as notes: severity, and diagnostics, else details.text,
+ * else the code (shortened). */
+static void note_outcome(pm_roster_parser *ps, int where, json_t *outcome, apr_pool_t *scratch)
+{
+    json_t *issue;
+    size_t i;
+
+    json_array_foreach(json_object_get(outcome, "issue"), i, issue) {
+        const char *severity = json_string_value(json_object_get(issue, "severity"));
+        const char *text = json_string_value(json_object_get(issue, "diagnostics"));
+
+        text = text ? text : json_string_value(json_object_get(json_object_get(issue, "details"),
+                                                               "text"));
+        text = text ? text : json_string_value(json_object_get(issue, "code"));
+        pm_roster_add_note(ps, "entry[%d] OperationOutcome %s: %s", where,
+                           severity ? note_text(scratch, severity, 20) : "issue",
+                           text ? note_text(scratch, text, 200) : "(no text)");
+    }
+}
+
+/* Entries that name no client are ignored (counted), not bad: a resource that is not
+ * a Patient (the warning an EHR's search adds, an _include's Practitioner, a
+ * Synthea Bundle's Encounter), or one the search did not match (search.mode include
+ * or outcome). An OperationOutcome's issues become notes. 1 when ignored. */
+static int ignore_entry(pm_roster_parser *ps, int where, json_t *entry, const char *type,
+                        apr_pool_t *scratch)
+{
+    const char *mode = json_string_value(json_object_get(json_object_get(entry, "search"),
+                                                         "mode"));
+
+    if (strcmp(type, "Patient") == 0
+        && (mode == NULL || (strcmp(mode, "include") != 0 && strcmp(mode, "outcome") != 0))) {
+        return 0;
+    }
+    if (strcmp(type, "OperationOutcome") == 0) {
+        note_outcome(ps, where, json_object_get(entry, "resource"), scratch);
+    }
+    ps->ignored++;
+    return 1;
+}
+
 static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t *scratch,
                       pm_roster_entry *e)
 {
@@ -511,8 +670,12 @@ static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t
     const char *v[NFIELDS];
     int bad = 0, i, deceased;
 
-    if (type == NULL || strcmp(type, "Patient") != 0) {
-        pm_roster_add_error(ps, where, "resourceType", "the entry's resource is not a Patient");
+    if (type == NULL) {
+        pm_roster_add_error(ps, where, "resourceType", "the entry has no resource (an object "
+                            "with a resourceType)");
+        return 0;
+    }
+    if (ignore_entry(ps, where, entry, type, scratch)) {
         return 0;
     }
     ps->scan->patients++;
@@ -568,12 +731,36 @@ static void scan_now(pm_roster_parser *ps, bundle_scan *sc)
                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
 }
 
+/* Before the first byte is scanned: a file in UTF-16 or UTF-32 (PowerShell 5.1's
+ * Out-File) is said so, not read as broken JSON. 1 when it was (the end). */
+static int refuse_wide(pm_roster_parser *ps, apr_status_t *rv)
+{
+    const char *wide;
+
+    while (!ps->eof && ps->fill < 4) {
+        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
+            return -1;
+        }
+    }
+    if ((wide = pm_roster_wide_charset(ps->buf, ps->fill)) == NULL) {
+        return 0;
+    }
+    pm_roster_add_error(ps, -1, NULL, "the file is %s, and JSON must be UTF-8: save it as "
+                        "UTF-8 (PowerShell: Out-File -Encoding utf8)", wide);
+    return 1;
+}
+
 int pm_roster_fhir_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e,
                      apr_status_t *rv)
 {
+    int wide;
+
     if (ps->scan == NULL) {
         ps->scan = apr_pcalloc(ps->pool, sizeof(bundle_scan));
         scan_now(ps, ps->scan);
+        if ((wide = refuse_wide(ps, rv)) != 0) {
+            return wide < 0 ? -1 : 0;
+        }
     }
     for (;;) {
         if (ps->cut == ps->fill) {
@@ -583,6 +770,7 @@ int pm_roster_fhir_next(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_ent
             }
             if (ps->eof) {
                 check_skeleton(ps, ps->scan);
+                pm_roster_notes_end(ps);
                 return 0;
             }
         }

@@ -43,7 +43,12 @@ struct pm_roster_parser {
     int broken;                    /* pm_roster_broken */
     int told_charset;              /* the hint about a file not in UTF-8 was given */
     apr_hash_t *bad_charts;        /* chart number of a rejected entry → int where */
+    apr_array_header_t *notes;     /* of const char *: pm_roster_notes */
+    int notes_left_out;            /* notes past NOTES_MAX, counted */
+    int ignored;                   /* pm_roster_ignored */
 };
+
+#define NOTES_MAX 20                  /* notes kept; the rest counted */
 
 /* an error at CSV line / FHIR entry `where`, naming `field`; where -1 (the
  * document) also marks the input broken */
@@ -56,6 +61,14 @@ int pm_roster_check_entry(pm_roster_parser *ps, int where, const char *const *v,
 /* A language tag's primary subtag in lower case ("es-MX", "ES", "es_MX", "spa" → "es");
  * NULL when tag is no language tag. */
 const char *pm_roster_language(apr_pool_t *p, const char *tag);
+/* a note (an OperationOutcome's issue): kept up to NOTES_MAX */
+void pm_roster_add_note(pm_roster_parser *ps, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* after the last note: how many more there were, as one more */
+void pm_roster_notes_end(pm_roster_parser *ps);
+/* "UTF-16" or "UTF-32" when b (the input's first bytes, at least 4 unless it is
+ * shorter) starts with such a byte-order mark or reads as UTF-16 text; else NULL */
+const char *pm_roster_wide_charset(const char *b, apr_size_t n);
 /* reads more input into buf[fill..cap) (growing buf as needed); sets eof */
 apr_status_t pm_roster_read_more(pm_roster_parser *ps);
 /* the FHIR side of pm_roster_next */

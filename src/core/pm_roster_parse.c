@@ -13,9 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const csv_names[NFIELDS] = {
+static const char *const csv_names[NFIELDS + 1] = {
     "external_id", "first_name", "last_name", "date_of_birth", "email", "active",
-    "preferred_language"
+    "preferred_language", NULL
 };
 
 void pm_roster_add_error(pm_roster_parser *ps, int where, const char *field,
@@ -35,6 +35,56 @@ void pm_roster_add_error(pm_roster_parser *ps, int where, const char *field,
 int pm_roster_broken(const pm_roster_parser *ps)
 {
     return ps->broken;
+}
+
+void pm_roster_add_note(pm_roster_parser *ps, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ps->notes->nelts >= NOTES_MAX) {
+        ps->notes_left_out++;
+        return;
+    }
+    va_start(ap, fmt);
+    APR_ARRAY_PUSH(ps->notes, const char *) = apr_pvsprintf(ps->pool, fmt, ap);
+    va_end(ap);
+}
+
+void pm_roster_notes_end(pm_roster_parser *ps)
+{
+    if (ps->notes_left_out > 0) {
+        APR_ARRAY_PUSH(ps->notes, const char *) = apr_psprintf(ps->pool, "... and %d more "
+                                                               "note%s", ps->notes_left_out,
+                                                               ps->notes_left_out == 1 ? "" : "s");
+        ps->notes_left_out = 0;
+    }
+}
+
+const char *pm_roster_wide_charset(const char *b, apr_size_t n)
+{
+    const unsigned char *u = (const unsigned char *)b;
+
+    if (n >= 4 && ((u[0] == 0xFF && u[1] == 0xFE && !u[2] && !u[3])
+                   || (!u[0] && !u[1] && u[2] == 0xFE && u[3] == 0xFF))) {
+        return "UTF-32";
+    }
+    if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) {
+        return "UTF-16";
+    }
+    if (n >= 4 && ((u[0] && !u[1] && u[2] && !u[3]) || (!u[0] && u[1] && !u[2] && u[3]))) {
+        return "UTF-16";
+    }
+    return NULL;
+}
+
+const apr_array_header_t *pm_roster_notes(const pm_roster_parser *ps)
+{
+    return ps->notes;
+}
+
+int pm_roster_ignored(const pm_roster_parser *ps)
+{
+    return ps->ignored;
 }
 
 apr_status_t pm_roster_read_memory(void *ctx, char *buf, apr_size_t *len)
@@ -332,6 +382,16 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
         ps->broken = 1;
         return 0;
     }
+    if (!ps->header_read && ps->next_line == 1 && pm_roster_wide_charset(ps->buf, ps->fill)) {
+        pm_roster_add_error(ps, 1, NULL, "the file is %s: save it as UTF-8 (a spreadsheet's "
+                            "\"CSV UTF-8\"), or name its character set (clients sync --encoding "
+                            "%s; HTTP: Content-Type: text/csv; charset=%s)",
+                            pm_roster_wide_charset(ps->buf, ps->fill),
+                            pm_roster_wide_charset(ps->buf, ps->fill),
+                            pm_roster_wide_charset(ps->buf, ps->fill)[4] == '1' ? "utf-16" : "utf-32");
+        ps->broken = 1;
+        return 0;
+    }
     while ((cut = ps->eof ? ps->fill : whole_records(ps)) == 0) {
         if (ps->eof) {
             return 0;
@@ -380,28 +440,6 @@ static int next_record(pm_roster_parser *ps, apr_pool_t *scratch, pm_csv_record 
     }
 }
 
-/* A header name as spreadsheets write it: any case, blanks around it. */
-static int header_field(const pm_csv_field *f)
-{
-    const char *v = f->value;
-    apr_size_t n = f->len;
-    int i;
-
-    while (n > 0 && apr_isspace(*v)) {
-        v++;
-        n--;
-    }
-    while (n > 0 && apr_isspace(v[n - 1])) {
-        n--;
-    }
-    for (i = 0; i < NFIELDS; i++) {
-        if (n == strlen(csv_names[i]) && strncasecmp(v, csv_names[i], n) == 0) {
-            return i;
-        }
-    }
-    return n == 0 ? -2 : -1;       /* -2: an empty name */
-}
-
 static void bad_header(pm_roster_parser *ps, const pm_csv_record *rec, int i)
 {
     pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
@@ -421,7 +459,7 @@ static int read_header(pm_roster_parser *ps, const pm_csv_record *rec)
     }
     ps->ncolumns = ps->nblank = 0;
     for (i = 0; i < rec->nfields; i++) {
-        field = header_field(&rec->fields[i]);
+        field = pm_csv_header_name(&rec->fields[i], csv_names);
         if (field == -2 && i >= NREQUIRED) {
             ps->nblank++;
             continue;
@@ -438,23 +476,6 @@ static int read_header(pm_roster_parser *ps, const pm_csv_record *rec)
         pm_roster_add_error(ps, (int)rec->line, NULL, "the header must be " CSV_HEADER
                   ", optionally followed by active and preferred_language");
         return 0;
-    }
-    return 1;
-}
-
-/* A record's column count: the named ones, and as many of the header's empty ones as
- * the spreadsheet wrote, all empty. */
-static int row_fits_header(const pm_roster_parser *ps, const pm_csv_record *rec)
-{
-    int i;
-
-    if (rec->nfields < ps->ncolumns || rec->nfields > ps->ncolumns + ps->nblank) {
-        return 0;
-    }
-    for (i = ps->ncolumns; i < rec->nfields; i++) {
-        if (rec->fields[i].len > 0) {
-            return 0;
-        }
     }
     return 1;
 }
@@ -490,7 +511,7 @@ static int csv_entry(pm_roster_parser *ps, apr_pool_t *scratch, const pm_csv_rec
         pm_roster_add_error(ps, (int)rec->line, NULL, "%s", why);
         return 0;
     }
-    if (!row_fits_header(ps, rec)) {
+    if (!pm_csv_fits_header(rec, ps->ncolumns, ps->nblank)) {
         pm_roster_add_error(ps, (int)rec->line, NULL, "has %d field%s, the header has %d",
                   rec->nfields, rec->nfields == 1 ? "" : "s", ps->ncolumns);
         return 0;
@@ -556,6 +577,7 @@ pm_roster_parser *pm_roster_parser_make(apr_pool_t *p, const pm_roster_options *
     ps->read = read;
     ps->ctx = ctx;
     ps->errors = errors;
+    ps->notes = apr_array_make(p, 2, sizeof(const char *));
     ps->now = apr_time_from_sec(o->now);
     ps->next_line = 1;
     ps->cap = 2 * CHUNK_READ;

@@ -1539,6 +1539,10 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT " COLUMNS(PM_COLS_CASELOAD) " FROM staff_clients "
         "JOIN clients ON clients.id = staff_clients.client_id WHERE username = %s",
         NCOLS(PM_COLS_CASELOAD) },
+    /* staff sync-caseloads: the staff user name a file's differs from only by case
+     * (staff user names are compared exactly, as Apache hands them over) */
+    [PM_SQL_ADMIN_STAFF_ANY_CASE] = { "pm_admin_staff_any_case",
+        "SELECT username FROM staff WHERE lower(username) = lower(%s) ORDER BY username", 1 },
 };
 
 static int count_placeholders(const char *sql)

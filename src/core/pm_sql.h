@@ -271,6 +271,7 @@ typedef enum {
     PM_SQL_ADMIN_CLIENT_SET_CHART,
     PM_SQL_ADMIN_CLIENT_HAS_CHART,
     PM_SQL_ADMIN_CASELOAD,
+    PM_SQL_ADMIN_STAFF_ANY_CASE,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 

@@ -146,6 +146,19 @@ static int read_format(pm_req *q, roster_request *rr)
                               "(Content-Type: text/csv).", NULL);
 }
 
+/* notes (an OperationOutcome's issues, as strings) and the entries ignored */
+static void set_notes(json_t *doc, const pm_roster_result *res)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; res->notes && i < res->notes->nelts; i++) {
+        json_array_append_new(list, json_string(APR_ARRAY_IDX(res->notes, i, const char *)));
+    }
+    json_object_set_new(doc, "notes", list);
+    pm_json_set_int(doc, "ignored", res->ignored);
+}
+
 static void set_counts(json_t *doc, const pm_roster_result *res)
 {
     pm_json_set_int(doc, "added", res->added);
@@ -197,6 +210,7 @@ static int refuse_roster(pm_req *q, const roster_request *rr, const pm_roster_re
 
     memset(&none, 0, sizeof(none));
     set_counts(extra, &none);
+    set_notes(extra, res);
     json_object_set_new(extra, "errors", errors_json(rr, res->errors));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, PM_LOGNO(00231)
                   "roster refused: %d problem(s), nothing applied (request %s)",
@@ -292,6 +306,7 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     /* old addresses told of their change (a dry run: that would be) */
     pm_json_set_int(doc, "address_notices", res.address_notices);
     pm_json_set_bool(doc, "dry_run", rr->dry_run);
+    set_notes(doc, &res);
     json_object_set_new(doc, "errors", errors_json(rr, res.errors));
     return pm_http_send_json(q, HTTP_OK, doc);
 }

@@ -35,6 +35,8 @@ typedef struct {
     pm_roster_entry e[8];
     int n;
     int broken;
+    int ignored;
+    const apr_array_header_t *notes;
     apr_array_header_t *errors;
 } parsed;
 
@@ -58,6 +60,8 @@ static void parse_with(apr_pool_t *p, pm_roster_format format, const char *syste
         out->n++;
     }
     out->broken = pm_roster_broken(ps);
+    out->ignored = pm_roster_ignored(ps);
+    out->notes = pm_roster_notes(ps);
 }
 
 static void parse(apr_pool_t *p, pm_roster_format format, const char *system, const char *text,
@@ -294,11 +298,10 @@ static void test_fhir(apr_pool_t *p)
     ok(r.e[0].active == 0 && r.e[0].where == 0, "active false; entry 0");
     ok(r.e[1].where == 3 && r.e[1].email == NULL && r.e[1].active == -1
        && r.e[1].preferred_language == NULL, "entry 3: no email, active or language given");
-    ok(r.errors->nelts == 2, "two problems (got %d)", r.errors->nelts);
+    ok(r.errors->nelts == 1, "one problem (got %d)", r.errors->nelts);
     ok(err(&r, 0) && err(&r, 0)->where == 1 && strcmp(err(&r, 0)->field, "birthDate") == 0
        && strstr(err(&r, 0)->message, "missing"), "entry 1: birthDate is missing");
-    ok(err(&r, 1) && err(&r, 1)->where == 2 && strcmp(err(&r, 1)->field, "resourceType") == 0,
-       "entry 2: not a Patient");
+    ok(r.ignored == 1, "entry 2, an Observation, is ignored, not a problem (got %d)", r.ignored);
 
     parse(p, PM_ROSTER_FHIR, NULL, bundle, 4096, &r);
     is_str(r.e[0].external_id, "INS-1", "without a system: the first identifier");
@@ -570,13 +573,186 @@ static void test_fhir_page(apr_pool_t *p)
        && err(&r, 0)->where == -1 && strstr(err(&r, 0)->message, "paginated"),
        "a next link with discharge_missing: refused");
     parse_with(p, PM_ROSTER_FHIR, NULL, 1, total, 3, &r);
-    ok(r.errors->nelts == 2 && strcmp(err(&r, 1)->field, "link") == 0
-       && strstr(err(&r, 1)->message, "(1 of 3 patients)"),
+    ok(r.errors->nelts == 1 && strcmp(err(&r, 0)->field, "link") == 0
+       && strstr(err(&r, 0)->message, "(1 of 3 patients)"),
        "total above the Patients with discharge_missing: refused, saying how many");
     parse_with(p, PM_ROSTER_FHIR, NULL, 0, next, 3, &r);
     ok(r.n == 1 && r.errors->nelts == 0, "a page without discharge_missing: read");
     parse_with(p, PM_ROSTER_FHIR, NULL, 1, whole, 3, &r);
     ok(r.n == 1 && r.errors->nelts == 0, "a whole search with discharge_missing: read");
+}
+
+/* Entries that name no client (found by a review with Epic's and Synthea's exports):
+ * the warning OperationOutcome of a search (its issues become notes), an _include's
+ * Practitioner, a Patient the search only included, a transaction Bundle's other
+ * resources; none is a problem. An entry without a resource still is. */
+static void test_fhir_other_entries(apr_pool_t *p)
+{
+    static const char epic[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":2,\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"E-1\"}],"
+        "  \"name\":[{\"given\":[\"A\"],\"family\":\"B\"}],\"birthDate\":\"1980-01-01\"},"
+        "  \"search\":{\"mode\":\"match\"}},"
+        "{\"resource\":{\"resourceType\":\"Practitioner\",\"id\":\"p1\"},\"search\":{\"mode\":\"include\"}},"
+        "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"LINKED\"}]},"
+        "  \"search\":{\"mode\":\"include\"}},"
+        "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"E-2\"}],"
+        "  \"name\":[{\"given\":[\"C\"],\"family\":\"D\"}],\"birthDate\":\"1981-01-01\"}},"
+        "{\"resource\":{\"resourceType\":\"OperationOutcome\",\"issue\":["
+        "  {\"severity\":\"warning\",\"code\":\"processing\",\"diagnostics\":\"Some results\\nwere omitted\"},"
+        "  {\"severity\":\"information\",\"code\":\"informational\",\"details\":{\"text\":\"Try _count\"}}]},"
+        "  \"search\":{\"mode\":\"outcome\"}}]}";
+    static const char synthea[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceType\":\"Patient\","
+        "  \"identifier\":[{\"system\":\"https://github.com/synthetichealth/synthea\",\"value\":\"S-1\"}],"
+        "  \"name\":[{\"use\":\"official\",\"given\":[\"Thi\"],\"family\":\"Nguyen\"}],\"birthDate\":\"1990-02-02\"},"
+        "  \"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"
+        "{\"resource\":{\"resourceType\":\"Encounter\"},\"request\":{\"method\":\"POST\",\"url\":\"Encounter\"}},"
+        "{\"resource\":{\"resourceType\":\"Condition\"},\"request\":{\"method\":\"POST\",\"url\":\"Condition\"}}]}";
+    parsed r;
+    apr_size_t step;
+
+    for (step = 1; step <= 4096; step *= 16) {
+        parse_with(p, PM_ROSTER_FHIR, NULL, 1, epic, step, &r);
+        ok(r.n == 2 && r.errors->nelts == 0 && !r.broken, "Epic searchset, %u bytes a read: "
+           "2 Patients, no problem (got %d, %d)", (unsigned)step, r.n, r.errors->nelts);
+        ok(r.ignored == 3, "the Practitioner, the included Patient and the OperationOutcome "
+           "ignored (got %d)", r.ignored);
+        ok(r.e[1].where == 3, "the second Patient is entry 3");
+        ok(r.notes->nelts == 2
+           && strcmp(APR_ARRAY_IDX(r.notes, 0, const char *),
+                     "entry[4] OperationOutcome warning: Some results were omitted") == 0
+           && strcmp(APR_ARRAY_IDX(r.notes, 1, const char *),
+                     "entry[4] OperationOutcome information: Try _count") == 0,
+           "the outcome's issues are notes (diagnostics, else details.text; a line break blanked)");
+    }
+    parse(p, PM_ROSTER_FHIR, NULL, synthea, 7, &r);
+    ok(r.n == 1 && r.errors->nelts == 0 && r.ignored == 2,
+       "a Synthea transaction Bundle: its Patient read, Encounter and Condition ignored");
+    is_str(r.e[0].external_id, "S-1", "the transaction's Patient");
+    parse(p, PM_ROSTER_FHIR, NULL, "{\"resourceType\":\"Bundle\",\"entry\":[{\"request\":"
+          "{\"method\":\"DELETE\"}}]}", 4096, &r);
+    ok(r.n == 0 && r.errors->nelts == 1 && strstr(err(&r, 0)->message, "no resource"),
+       "an entry without a resource is still a problem");
+}
+
+static const char *many_issues(apr_pool_t *p, int n)
+{
+    const char *issues = "";
+    int i;
+
+    for (i = 0; i < n; i++) {
+        issues = apr_psprintf(p, "%s%s{\"severity\":\"warning\",\"diagnostics\":\"w%d\"}",
+                              issues, i ? "," : "", i);
+    }
+    return apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":"
+                       "{\"resourceType\":\"OperationOutcome\",\"issue\":[", issues, "]}}]}", NULL);
+}
+
+static void test_fhir_notes_bounded(apr_pool_t *p)
+{
+    parsed r;
+
+    parse(p, PM_ROSTER_FHIR, NULL, many_issues(p, 25), 4096, &r);
+    ok(r.notes->nelts == 21 && strcmp(APR_ARRAY_IDX(r.notes, 20, const char *),
+                                      "... and 5 more notes") == 0,
+       "25 issues: 20 notes, then how many more (got %d)", r.notes->nelts);
+}
+
+/* A name with only text, as EHRs write it; given [null, "Thi"] (a first given with
+ * only an extension). */
+static void test_fhir_name_text(apr_pool_t *p)
+{
+    static const char *const cases[][3] = {
+        { "SMITH, JOHN A", "JOHN", "SMITH" },
+        { "Smith,John", "John", "Smith" },
+        { "Dr. Robert Smith Jr.", "Robert", "Smith" },
+        { "Mrs Mary Ann Lee, MD", "Mary Ann", "Lee" },
+        { "Robert Smith, Jr.", "Robert", "Smith" },
+        { "de la Cruz, Maria", "Maria", "de la Cruz" },
+        { "JOHN SMITH III", "JOHN", "SMITH" },
+    };
+    parsed r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_psprintf(p, ",\"name\":[{\"text\":"
+                                                                   "\"%s\"}]", cases[i][0])),
+              4096, &r);
+        ok(r.n == 1, "text '%s': read", cases[i][0]);
+        is_str(r.e[0].first_name, cases[i][1], "text '%s': first name", cases[i][0]);
+        is_str(r.e[0].last_name, cases[i][2], "text '%s': last name", cases[i][0]);
+    }
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":[{\"text\":\"Dr. Cher\"}]"), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strstr(err(&r, 0)->message, "missing"),
+       "text 'Dr. Cher': one word left: missing");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":[{\"text\":\"SMITH,\"}]"), 4096, &r);
+    ok(r.n == 0, "text 'SMITH,': no given name: missing");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":[{\"family\":\"Tran\",\"given\":"
+          "[null,\"Thi\"],\"_given\":[{\"extension\":[{\"url\":\"u\",\"valueString\":\"x\"}]},null]}]"),
+          4096, &r);
+    ok(r.n == 1 && r.errors->nelts == 0, "given [null, \"Thi\"] with _given: read");
+    is_str(r.e[0].first_name, "Thi", "the first given that is not null");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, ",\"name\":[{\"family\":\"Tran\",\"given\":"
+          "[null,7]}]"), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "name.given") == 0,
+       "given [null, 7]: still must be strings");
+}
+
+/* NDJSON given as a Bundle, and files in UTF-16 or UTF-32, said so. */
+static void test_wide_and_ndjson(apr_pool_t *p)
+{
+    static const char ndjson[] =
+        "{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"N-1\"}]}\n"
+        "{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"N-2\"}]}\n";
+    static const char utf16_json[] = "\xFF\xFE{\0\"\0r\0";
+    static const char utf16_csv[] = "\xFF\xFE" "e\0x\0t\0";
+    parsed r;
+    pm_roster_options o;
+    trickle t;
+    pm_roster_parser *ps;
+    pm_roster_entry e;
+    apr_status_t rv;
+    apr_size_t step;
+
+    for (step = 1; step <= 4096; step *= 64) {
+        parse(p, PM_ROSTER_FHIR, NULL, ndjson, step, &r);
+        ok(r.n == 0 && r.errors->nelts == 1 && r.broken && err(&r, 0)->where == -1
+           && strstr(err(&r, 0)->message, "this is NDJSON (one Patient resource a line")
+           && strstr(err(&r, 0)->message, "jq -s '{resourceType:\"Bundle\",type:\"collection\","
+                                          "entry:map({resource:.})}' Patient.ndjson > bundle.json"),
+           "NDJSON, %u bytes a read: said so, with the jq line (got: %s)", (unsigned)step,
+           err(&r, 0) ? err(&r, 0)->message : "nothing");
+    }
+    memset(&o, 0, sizeof(o));
+    o.now = 1893456000;
+    for (step = 1; step <= 4096; step *= 64) {
+        o.format = PM_ROSTER_FHIR;
+        memset(&t, 0, sizeof(t));
+        t.buf = utf16_json;
+        t.len = sizeof(utf16_json) - 1;
+        t.step = step;
+        r.errors = apr_array_make(p, 2, sizeof(pm_roster_error));
+        ps = pm_roster_parser_make(p, &o, read_trickle, &t, r.errors);
+        ok(pm_roster_next(ps, p, &e, &rv) == 0 && r.errors->nelts == 1 && pm_roster_broken(ps)
+           && strstr(err(&r, 0)->message, "the file is UTF-16, and JSON must be UTF-8"),
+           "a UTF-16 Bundle, %u bytes a read: said so (got: %s)", (unsigned)step,
+           err(&r, 0) ? err(&r, 0)->message : "nothing");
+        o.format = PM_ROSTER_CSV;
+        memset(&t, 0, sizeof(t));
+        t.buf = utf16_csv;
+        t.len = sizeof(utf16_csv) - 1;
+        t.step = step;
+        r.errors = apr_array_make(p, 2, sizeof(pm_roster_error));
+        ps = pm_roster_parser_make(p, &o, read_trickle, &t, r.errors);
+        ok(pm_roster_next(ps, p, &e, &rv) == 0 && r.errors->nelts == 1 && pm_roster_broken(ps)
+           && strstr(err(&r, 0)->message, "the file is UTF-16: save it as UTF-8")
+           && strstr(err(&r, 0)->message, "--encoding UTF-16")
+           && strstr(err(&r, 0)->message, "charset=utf-16"),
+           "a UTF-16 CSV, %u bytes a read: said so, with --encoding (got: %s)", (unsigned)step,
+           err(&r, 0) ? err(&r, 0)->message : "nothing");
+    }
 }
 
 int main(void)
@@ -598,6 +774,10 @@ int main(void)
     test_fhir_identifier(p);
     test_fhir_language(p);
     test_fhir_page(p);
+    test_fhir_other_entries(p);
+    test_fhir_notes_bounded(p);
+    test_fhir_name_text(p);
+    test_wide_and_ndjson(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
