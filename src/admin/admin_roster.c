@@ -127,9 +127,10 @@ static void print_notes(const pm_roster_result *res)
         printf("note: %s\n", APR_ARRAY_IDX(res->notes, i, const char *));
     }
     if (res->ignored > 0) {
-        printf("ignored %d entr%s that %s not Patients of the search (OperationOutcome, "
-               "Practitioner, Encounter ...)\n", res->ignored, res->ignored == 1 ? "y" : "ies",
-               res->ignored == 1 ? "is" : "are");
+        printf("ignored %d %s (an OperationOutcome, an included Practitioner, an "
+               "Encounter ...)\n", res->ignored, res->ignored == 1
+               ? "entry that is not a Patient of the search"
+               : "entries that are not Patients of the search");
     }
 }
 

@@ -589,6 +589,9 @@ fi
 # ---- clients sync, staff sync-caseloads ------------------------------------------------
 . "$top/t/admin/roster.sh"
 
+# ---- what EHR exports hold besides Patients, and their shapes ---------------------------
+. "$top/t/admin/roster_formats.sh"
+
 # ---- who may see whom, and who printed the clients: the admin tool's audit rows ----------
 . "$top/t/admin/access_audit.sh"
 
