@@ -365,7 +365,7 @@ for my $empty ([$HEADER, 'text/csv', 'a header-only CSV', 'discharge_missing=1']
 my $census = $HEADER . join '', map { "RT-$_,Rosamond$_,Quuxcensus,1970-01-01,\n" } 20 .. 39;
 $data = json_ok(put_roster($census), 200, 'a census of 20 more clients');
 $before = snapshot();
-my $truncated = $HEADER . "RT-20,Rosamond20,Quuxcensus,1970-01-01,\n";
+my $truncated = $HEADER . "RT-X30,Rosamond20,Quuxcensus,1970-01-01,\n";
 $res = put_roster($truncated, query => 'discharge_missing=1');
 is($res->code, 422, 'a truncated roster with discharge_missing=1: 422');
 $data = decode_json_body($res) || {};
@@ -520,6 +520,45 @@ is_deeply(\@leaks, [], 'no name, email or date of birth in the error log');
     $dbh->do("DELETE FROM settings WHERE name = 'default_language'");
     cleanup_clients(@{ $dbh->selectcol_arrayref(
         "SELECT id FROM clients WHERE external_id IN ('RT-9', 'RT-10')") });
+}
+
+# ---- what an EHR's search adds (an OperationOutcome, an _include), NDJSON, UTF-16 ----------
+{
+    my $outcome = '{"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": ['
+        . '{"resource": {"resourceType": "Patient", "identifier": [{"value": "RT-X30"}], '
+        . '"name": [{"text": "QUUXOVA, ROSA M"}], "birthDate": "1990-10-10"}, "search": {"mode": "match"}}, '
+        . '{"resource": {"resourceType": "Practitioner", "id": "p1"}, "search": {"mode": "include"}}, '
+        . '{"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", '
+        . '"code": "processing", "details": {"text": "Results may be incomplete"}}]}, '
+        . '"search": {"mode": "outcome"}}]}';
+    my $data = json_ok(put_roster($outcome, content_type => $FHIR), 200,
+                       'a searchset with an OperationOutcome and an _include: 200');
+    counts_are($data, { added => 1, updated => 0, unchanged => 0, discharged => 0 }, 'OperationOutcome');
+    is_deeply($data && $data->{notes}, ['entry[2] OperationOutcome warning: Results may be incomplete'],
+              '... the outcome\'s issue is a note') or diag explain $data;
+    is($data && $data->{ignored}, 2, '... the Practitioner and the outcome are ignored');
+    is_deeply($data && $data->{errors}, [], '... and no problem');
+    is(db()->selectrow_array("SELECT first_name || '|' || last_name FROM clients WHERE external_id = 'RT-X30'"),
+       'ROSA|QUUXOVA', '... the text name "FAMILY, GIVEN MIDDLE" read as such');
+
+    my $ndjson = '{"resourceType": "Patient", "identifier": [{"value": "RT-X31"}]}' . "\n"
+               . '{"resourceType": "Patient", "identifier": [{"value": "RT-X32"}]}' . "\n";
+    my $res = put_roster($ndjson, content_type => $FHIR);
+    is($res->code, 422, 'NDJSON sent as application/fhir+json: 422');
+    my $errors = (decode_json_body($res) || {})->{errors} || [];
+    like($errors->[0]{message} // '', qr/this is NDJSON \(one Patient resource a line.*jq -s /,
+         '... which says it is NDJSON and how to make a Bundle') or diag explain $errors;
+
+    my $wide = "\xff\xfe" . join '', map { "$_\0" } split //, $HEADER . "RT-X33,Una,Quuxwide,1975-03-03,\n";
+    $res = put_roster($wide);
+    is($res->code, 422, 'a UTF-16 CSV without a charset: 422');
+    $errors = (decode_json_body($res) || {})->{errors} || [];
+    like($errors->[0]{message} // '', qr/the file is UTF-16: .*charset=utf-16/,
+         '... which says it is UTF-16 and names the charset') or diag explain $errors;
+    my $d = json_ok(put_roster($wide, content_type => 'text/csv; charset=utf-16', query => 'dry_run=1'), 200,
+                    'the UTF-16 CSV with charset=utf-16: read');
+    is($d && $d->{added}, 1, '... one client (dry run)') or diag explain $d;
+    cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-X30'") });
 }
 
 done_testing();

@@ -112,7 +112,9 @@ static int refuse_unreadable(pm_req *q, const char *ct)
         return pm_http_send_error(q, HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                                   "NDJSON (a FHIR Bulk Data export) is not read: send the "
                                   "Patient resources as one Bundle (Content-Type: "
-                                  "application/fhir+json), or CSV.", NULL);
+                                  "application/fhir+json; jq -s '{resourceType:\"Bundle\","
+                                  "type:\"collection\",entry:map({resource:.})}' Patient.ndjson "
+                                  "> bundle.json makes one), or CSV.", NULL);
     }
     return PM_NEXT;
 }
