@@ -13,6 +13,7 @@
 #include "fuzz.h"
 #include "pm_charset.h"
 #include "pm_roster.h"
+#include "pm_text.h"
 
 #define HEAD 4
 
@@ -139,6 +140,14 @@ static const char *read_roster(apr_pool_t *p, const pm_roster_options *o, const 
         out = apr_psprintf(p, "%serror %d|%s|%s\n", out, x->where, x->field ? x->field : "-",
                            x->message);
     }
+    for (i = 0; i < pm_roster_notes(ps)->nelts; i++) {
+        const char *note = APR_ARRAY_IDX(pm_roster_notes(ps), i, const char *);
+
+        check(pm_utf8_valid(note, strlen(note), 0), "a note is UTF-8 without control characters");
+        out = apr_psprintf(p, "%snote %s\n", out, note);
+    }
+    check(pm_roster_notes(ps)->nelts <= 21, "at most 20 notes and how many more");
+    out = apr_psprintf(p, "%signored %d\n", out, pm_roster_ignored(ps));
     res.errors = errors;
     res.broken = pm_roster_broken(ps);
     check(!res.broken || errors->nelts > 0 || r < 0, "a broken input says why (or its "

@@ -700,6 +700,28 @@ static void test_fhir_name_text(apr_pool_t *p)
        "given [null, 7]: still must be strings");
 }
 
+/* The message of the one error reading buf[0..len) (which may hold NUL bytes) gives,
+ * step bytes a read, when it ends the input and marks it broken; "" otherwise. */
+static const char *wide_error(apr_pool_t *p, pm_roster_format format, const char *buf,
+                              apr_size_t len, apr_size_t step)
+{
+    apr_array_header_t *errors = apr_array_make(p, 2, sizeof(pm_roster_error));
+    trickle t = { buf, len, 0, step };
+    pm_roster_options o;
+    pm_roster_parser *ps;
+    pm_roster_entry e;
+    apr_status_t rv;
+
+    memset(&o, 0, sizeof(o));
+    o.format = format;
+    o.now = 1893456000;
+    ps = pm_roster_parser_make(p, &o, read_trickle, &t, errors);
+    if (pm_roster_next(ps, p, &e, &rv) != 0 || errors->nelts != 1 || !pm_roster_broken(ps)) {
+        return "";
+    }
+    return APR_ARRAY_IDX(errors, 0, pm_roster_error).message;
+}
+
 /* NDJSON given as a Bundle, and files in UTF-16 or UTF-32, said so. */
 static void test_wide_and_ndjson(apr_pool_t *p)
 {
@@ -708,12 +730,9 @@ static void test_wide_and_ndjson(apr_pool_t *p)
         "{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"N-2\"}]}\n";
     static const char utf16_json[] = "\xFF\xFE{\0\"\0r\0";
     static const char utf16_csv[] = "\xFF\xFE" "e\0x\0t\0";
+    static const char utf32_json[] = "\xFF\xFE\0\0{\0\0\0";
+    const char *m;
     parsed r;
-    pm_roster_options o;
-    trickle t;
-    pm_roster_parser *ps;
-    pm_roster_entry e;
-    apr_status_t rv;
     apr_size_t step;
 
     for (step = 1; step <= 4096; step *= 64) {
@@ -724,34 +743,16 @@ static void test_wide_and_ndjson(apr_pool_t *p)
                                           "entry:map({resource:.})}' Patient.ndjson > bundle.json"),
            "NDJSON, %u bytes a read: said so, with the jq line (got: %s)", (unsigned)step,
            err(&r, 0) ? err(&r, 0)->message : "nothing");
-    }
-    memset(&o, 0, sizeof(o));
-    o.now = 1893456000;
-    for (step = 1; step <= 4096; step *= 64) {
-        o.format = PM_ROSTER_FHIR;
-        memset(&t, 0, sizeof(t));
-        t.buf = utf16_json;
-        t.len = sizeof(utf16_json) - 1;
-        t.step = step;
-        r.errors = apr_array_make(p, 2, sizeof(pm_roster_error));
-        ps = pm_roster_parser_make(p, &o, read_trickle, &t, r.errors);
-        ok(pm_roster_next(ps, p, &e, &rv) == 0 && r.errors->nelts == 1 && pm_roster_broken(ps)
-           && strstr(err(&r, 0)->message, "the file is UTF-16, and JSON must be UTF-8"),
-           "a UTF-16 Bundle, %u bytes a read: said so (got: %s)", (unsigned)step,
-           err(&r, 0) ? err(&r, 0)->message : "nothing");
-        o.format = PM_ROSTER_CSV;
-        memset(&t, 0, sizeof(t));
-        t.buf = utf16_csv;
-        t.len = sizeof(utf16_csv) - 1;
-        t.step = step;
-        r.errors = apr_array_make(p, 2, sizeof(pm_roster_error));
-        ps = pm_roster_parser_make(p, &o, read_trickle, &t, r.errors);
-        ok(pm_roster_next(ps, p, &e, &rv) == 0 && r.errors->nelts == 1 && pm_roster_broken(ps)
-           && strstr(err(&r, 0)->message, "the file is UTF-16: save it as UTF-8")
-           && strstr(err(&r, 0)->message, "--encoding UTF-16")
-           && strstr(err(&r, 0)->message, "charset=utf-16"),
-           "a UTF-16 CSV, %u bytes a read: said so, with --encoding (got: %s)", (unsigned)step,
-           err(&r, 0) ? err(&r, 0)->message : "nothing");
+        m = wide_error(p, PM_ROSTER_FHIR, utf16_json, sizeof(utf16_json) - 1, step);
+        ok(strstr(m, "the file is UTF-16, and JSON must be UTF-8") != NULL,
+           "a UTF-16 Bundle, %u bytes a read: said so (got: %s)", (unsigned)step, m);
+        m = wide_error(p, PM_ROSTER_FHIR, utf32_json, sizeof(utf32_json) - 1, step);
+        ok(strstr(m, "the file is UTF-32") != NULL,
+           "a UTF-32 Bundle, %u bytes a read: said so (got: %s)", (unsigned)step, m);
+        m = wide_error(p, PM_ROSTER_CSV, utf16_csv, sizeof(utf16_csv) - 1, step);
+        ok(strstr(m, "the file is UTF-16: save it as UTF-8") && strstr(m, "--encoding UTF-16")
+           && strstr(m, "charset=utf-16"),
+           "a UTF-16 CSV, %u bytes a read: said so, with --encoding (got: %s)", (unsigned)step, m);
     }
 }
 
