@@ -1,6 +1,7 @@
 /* pm_roster_fhir.c — the roster sync's FHIR input: a FHIR R4 Bundle of Patients
  * scanned byte by byte so that one entry at a time is cut out and parsed by Jansson
- * (memory: one entry), each Patient turned into the fields the CSV side has. */
+ * (memory: one entry), each Patient turned into the fields the CSV side has; other
+ * resources counted and left aside, an OperationOutcome's issues kept as notes. */
 #include "pm_roster_input.h"
 #include "pm_text.h"
 
