@@ -362,11 +362,34 @@ static int read_as_json(pm_roster_parser *ps, apr_status_t *rv)
     }
 }
 
+/* A file in UTF-16 or UTF-32 (pm_roster_wide_charset on its first four bytes, read
+ * until they are in so that where reads end does not change the answer): said so,
+ * and 1; 0 when it is not; -1 read error. */
+static int read_wide(pm_roster_parser *ps, apr_status_t *rv)
+{
+    const char *wide;
+
+    while (!ps->eof && ps->fill < 4) {
+        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
+            return -1;
+        }
+    }
+    if ((wide = pm_roster_wide_charset(ps->buf, ps->fill)) == NULL) {
+        return 0;
+    }
+    pm_roster_add_error(ps, 1, NULL, "the file is %s: save it as UTF-8 (a spreadsheet's "
+                        "\"CSV UTF-8\"), or name its character set (clients sync --encoding "
+                        "%s; HTTP: Content-Type: text/csv; charset=%s)", wide, wide,
+                        wide[4] == '1' ? "utf-16" : "utf-32");
+    ps->broken = 1;
+    return 1;
+}
+
 /* Moves on to the next chunk of whole records: 1, none left: 0, read error: -1. */
 static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
 {
     apr_size_t cut;
-    int json;
+    int json, wide;
 
     ps->next_line += count_lines(ps->buf, ps->cut);
     memmove(ps->buf, ps->buf + ps->cut, ps->fill - ps->cut);
@@ -382,15 +405,8 @@ static int next_chunk(pm_roster_parser *ps, apr_status_t *rv)
         ps->broken = 1;
         return 0;
     }
-    if (!ps->header_read && ps->next_line == 1 && pm_roster_wide_charset(ps->buf, ps->fill)) {
-        pm_roster_add_error(ps, 1, NULL, "the file is %s: save it as UTF-8 (a spreadsheet's "
-                            "\"CSV UTF-8\"), or name its character set (clients sync --encoding "
-                            "%s; HTTP: Content-Type: text/csv; charset=%s)",
-                            pm_roster_wide_charset(ps->buf, ps->fill),
-                            pm_roster_wide_charset(ps->buf, ps->fill),
-                            pm_roster_wide_charset(ps->buf, ps->fill)[4] == '1' ? "utf-16" : "utf-32");
-        ps->broken = 1;
-        return 0;
+    if (!ps->header_read && ps->next_line == 1 && (wide = read_wide(ps, rv)) != 0) {
+        return wide < 0 ? -1 : 0;
     }
     while ((cut = ps->eof ? ps->fill : whole_records(ps)) == 0) {
         if (ps->eof) {
