@@ -738,12 +738,10 @@ static int refuse_wide(pm_roster_parser *ps, apr_status_t *rv)
 {
     const char *wide;
 
-    while (!ps->eof && ps->fill < 4) {
-        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
-            return -1;
-        }
+    if (pm_roster_wide_input(ps, rv, &wide) != APR_SUCCESS) {
+        return -1;
     }
-    if ((wide = pm_roster_wide_charset(ps->buf, ps->fill)) == NULL) {
+    if (wide == NULL) {
         return 0;
     }
     pm_roster_add_error(ps, -1, NULL, "the file is %s, and JSON must be UTF-8: save it as "

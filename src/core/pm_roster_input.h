@@ -66,9 +66,11 @@ void pm_roster_add_note(pm_roster_parser *ps, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* after the last note: how many more there were, as one more */
 void pm_roster_notes_end(pm_roster_parser *ps);
-/* "UTF-16" or "UTF-32" when b (the input's first bytes, at least 4 unless it is
- * shorter) starts with such a byte-order mark or reads as UTF-16 text; else NULL */
-const char *pm_roster_wide_charset(const char *b, apr_size_t n);
+/* Before anything is read: *wide "UTF-16" or "UTF-32" when the input's first four
+ * bytes (read until they are in, so that where reads end does not change the
+ * answer) are such a byte-order mark or read as UTF-16 text, else NULL. Anything but
+ * APR_SUCCESS is a read error (*rv says which). */
+apr_status_t pm_roster_wide_input(pm_roster_parser *ps, apr_status_t *rv, const char **wide);
 /* reads more input into buf[fill..cap) (growing buf as needed); sets eof */
 apr_status_t pm_roster_read_more(pm_roster_parser *ps);
 /* the FHIR side of pm_roster_next */

@@ -60,7 +60,7 @@ void pm_roster_notes_end(pm_roster_parser *ps)
     }
 }
 
-const char *pm_roster_wide_charset(const char *b, apr_size_t n)
+static const char *wide_charset(const char *b, apr_size_t n)
 {
     const unsigned char *u = (const unsigned char *)b;
 
@@ -75,6 +75,18 @@ const char *pm_roster_wide_charset(const char *b, apr_size_t n)
         return "UTF-16";
     }
     return NULL;
+}
+
+apr_status_t pm_roster_wide_input(pm_roster_parser *ps, apr_status_t *rv, const char **wide)
+{
+    *wide = NULL;
+    while (!ps->eof && ps->fill < 4) {
+        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
+            return *rv;
+        }
+    }
+    *wide = wide_charset(ps->buf, ps->fill);
+    return APR_SUCCESS;
 }
 
 const apr_array_header_t *pm_roster_notes(const pm_roster_parser *ps)
@@ -362,19 +374,16 @@ static int read_as_json(pm_roster_parser *ps, apr_status_t *rv)
     }
 }
 
-/* A file in UTF-16 or UTF-32 (pm_roster_wide_charset on its first four bytes, read
- * until they are in so that where reads end does not change the answer): said so,
- * and 1; 0 when it is not; -1 read error. */
+/* A CSV in UTF-16 or UTF-32 (pm_roster_wide_input): said so, and 1; 0 when it is
+ * not; -1 read error. */
 static int read_wide(pm_roster_parser *ps, apr_status_t *rv)
 {
     const char *wide;
 
-    while (!ps->eof && ps->fill < 4) {
-        if ((*rv = pm_roster_read_more(ps)) != APR_SUCCESS) {
-            return -1;
-        }
+    if (pm_roster_wide_input(ps, rv, &wide) != APR_SUCCESS) {
+        return -1;
     }
-    if ((wide = pm_roster_wide_charset(ps->buf, ps->fill)) == NULL) {
+    if (wide == NULL) {
         return 0;
     }
     pm_roster_add_error(ps, 1, NULL, "the file is %s: save it as UTF-8 (a spreadsheet's "
