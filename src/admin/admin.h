@@ -108,6 +108,7 @@ int admin_cmd_bounce(admin_db *db, const admin_options *o);
 int admin_cmd_clients_sync(admin_db *db, const admin_options *o);
 int admin_cmd_staff_sync_caseloads(admin_db *db, const admin_options *o);
 int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o);
+int admin_cmd_clients_clear_chart(admin_db *db, const admin_options *o);
 
 /* Shared by clients import and demo-data: the name keyer (pm_client_keys.c) for
  * the database's collation_locale and a stage for the search keys; insert one

@@ -76,6 +76,7 @@ static const command_spec commands[] = {
       "[--allow-mass-discharge]] [--identifier-system URI] [--skip-invalid] "
       "[--encoding CHARSET]" },
     { "clients", "set-chart", 2, 0, "clients set-chart CLIENT_ID EXTERNAL_ID" },
+    { "clients", "clear-chart", 1, 0, "clients clear-chart CLIENT_ID" },
     { "audit", "verify", 0, OPT_ANCHOR | OPT_ANCHORS_FROM,
       "audit verify [--anchor SEQ:HASH]... [--anchors-from FILE]" },
     { "audit", "export", 1, OPT_BEFORE, "audit export --before YYYY-MM-DD FILE" },
@@ -204,6 +205,11 @@ static const char help_text[] =
 "      name and date of birth and the sync cannot tell which one the EHR\n"
 "      means. Refuses a chart number another client has. Audited as\n"
 "      client.chart_number by user 'admin-tool'.\n"
+"  clients clear-chart CLIENT_ID\n"
+"      Take the chart number from client CLIENT_ID, e.g. from a duplicate a sync\n"
+"      added when the EHR changed a client's chart number: then give the real\n"
+"      client the number with set-chart. Audited as client.chart_number\n"
+"      ({replaced, cleared}) by user 'admin-tool'.\n"
 "\n"
 "  demo-data\n"
 "      Fill an empty database with the demo's staff (admin, clinician1,\n"
@@ -702,6 +708,9 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
     }
     if (cmd->sub && strcmp(cmd->sub, "set-chart") == 0) {
         return admin_cmd_clients_set_chart(db, o);
+    }
+    if (cmd->sub && strcmp(cmd->sub, "clear-chart") == 0) {
+        return admin_cmd_clients_clear_chart(db, o);
     }
     if (strcmp(cmd->group, "staff") == 0) {
         return admin_cmd_staff(db, cmd->sub, o);

@@ -96,6 +96,9 @@ static void print_summary(const pm_roster_options *ro, const pm_roster_result *r
     if (ro->skip_invalid) {
         printf(", skipped %d", r->skipped);
     }
+    if (r->merged_away > 0) {
+        printf(", merged away %d (skipped: replaced-by another Patient)", r->merged_away);
+    }
     printf("\n");
 }
 
@@ -634,5 +637,40 @@ int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
         return ADMIN_FAIL;
     }
     printf("client %s now has chart number %s\n", id, chart);
+    return ADMIN_OK;
+}
+
+/* clients clear-chart CLIENT_ID: the repair of a wrong chart number (a duplicate a
+ * sync added under the EHR's new number frees it for the real client's set-chart). */
+int admin_cmd_clients_clear_chart(admin_db *db, const admin_options *o)
+{
+    const char *id = admin_parse_client_id(db->pool, o->args[0]);
+    admin_trail *t = admin_trail_make(db->pool);
+    int had;
+
+    if (id == NULL) {
+        admin_error("client id '%s' is not a positive whole number", o->args[0]);
+        return ADMIN_FAIL;
+    }
+    if (admin_db_begin(db) != ADMIN_OK
+        || admin_db_count(db, PM_SQL_ADMIN_CLIENT_HAS_CHART, &had, id, NULL) != ADMIN_OK) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
+    if (!had) {
+        admin_db_rollback(db);
+        printf("client %s has no chart number; nothing to do\n", id);
+        return ADMIN_OK;
+    }
+    admin_trail_add(t, "client.chart_number", id, json_pack("{s:b,s:b}", "replaced", 1,
+                                                            "cleared", 1));
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_CLIENT_SET_CHART, NULL, NULL,
+                   pm_arg_int(db->pool, admin_now()), id) != APR_SUCCESS
+        || admin_trail_write(db, t) != ADMIN_OK
+        || admin_db_commit(db) != ADMIN_OK) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
+    printf("client %s has no chart number now\n", id);
     return ADMIN_OK;
 }

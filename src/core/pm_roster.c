@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BATCH 256          /* entries between two clears of the scratch pool */
 #define DISCHARGE_PAGE 500 /* named clients read at a time by --discharge-missing */
@@ -29,6 +30,11 @@ typedef struct {
     const pm_roster_parser *ps;  /* the chart numbers of rejected entries */
     pm_roster_result *res;
     apr_hash_t *seen;            /* external_id → the int where it was first named */
+    apr_hash_t *merged;          /* chart numbers of merged-away Patients → "" */
+    apr_hash_t *current;         /* the chart numbers the batch's entries have now → "" */
+    apr_hash_t *namesakes;       /* date of birth → apr_array_header_t of pm_row: the
+                                  * active named clients born on the days of the batch's
+                                  * new chart numbers */
     apr_pool_t *batch;           /* the executor's rows, the entries and the keys */
     pm_client_keyer *keyer;      /* of the current batch, made on first use */
     pm_client_keys_stage *stage; /* new clients' search keys, written at the end */
@@ -58,6 +64,13 @@ static void add_error(roster_sync *s, int where, const char *field, const char *
 static int same(const char *a, const char *b)
 {
     return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Addresses are compared without letter case: an EHR that writes Maria.Lopez@ one
+ * night and maria.lopez@ the next changes nothing (each change sends a notice). */
+static int same_email(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcasecmp(a, b) == 0);
 }
 
 /* Kept until the sync's last statement: the audit chain's head stays locked from
@@ -306,13 +319,13 @@ static int email_is_news(const pm_row *c, const pm_roster_entry *e)
 {
     const char *said = pm_row_str(c, ROSTER_EHR_EMAIL);
 
-    if (same(pm_row_str(c, ROSTER_EMAIL), e->email)) {
+    if (same_email(pm_row_str(c, ROSTER_EMAIL), e->email)) {
         return 0;
     }
     if (said == NULL) {
         return e->email != NULL;
     }
-    return strcmp(said, e->email ? e->email : "") != 0;
+    return strcasecmp(said, e->email ? e->email : "") != 0;
 }
 
 /* Remember what the roster said of the email, when it said something else before
@@ -321,7 +334,7 @@ static apr_status_t note_roster_email(roster_sync *s, const pm_row *c, const pm_
 {
     const char *said = pm_row_str(c, ROSTER_EHR_EMAIL), *now = e->email ? e->email : "";
 
-    if (said != NULL && strcmp(said, now) == 0) {
+    if (said != NULL && strcasecmp(said, now) == 0) {
         return APR_SUCCESS;
     }
     return pm_db_exec(s->db, PM_SQL_ROSTER_CLIENT_SET_ROSTER_EMAIL, NULL, now,
@@ -409,19 +422,105 @@ static apr_status_t same_named(roster_sync *s, const pm_roster_entry *e,
     return APR_SUCCESS;
 }
 
-/* The client a chart number names: by external_id, else the one client without a
- * chart number with the same name and date of birth; *c NULL: a new client. The
- * unnamed client found takes this chart number, so it leaves s->unnamed: a later
- * entry of the batch with the same name and day is a new client, as it was when
- * each entry read the table. */
-static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
+/* When the entry's chart number is new: the client one of its retired chart numbers
+ * (FHIR identifiers use old) names, i.e. the EHR changed the number; the number then
+ * moves (update_client). Not a number the file gives an entry as its own (that entry
+ * is that client); two clients are reported. The retired number leaves s->known. */
+static void by_old_id(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
+{
+    const char *via = NULL;
+    int i;
+
+    for (i = 0; e->old_ids && i < e->old_ids->nelts; i++) {
+        const char *old = APR_ARRAY_IDX(e->old_ids, i, const char *);
+        const pm_row *r = apr_hash_get(s->known, old, APR_HASH_KEY_STRING);
+
+        if (r == NULL || apr_hash_get(s->current, old, APR_HASH_KEY_STRING)
+            || apr_hash_get(s->seen, old, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        if (*c && strcmp(pm_row_str(*c, ROSTER_ID), pm_row_str(r, ROSTER_ID)) != 0) {
+            add_error(s, e->where, "identifier",
+                      apr_psprintf(s->pool, "its old identifiers name two clients (%s and %s); "
+                                   "give the right one this chart number first: "
+                                   "portal-manager-admin clients set-chart CLIENT_ID "
+                                   "EXTERNAL_ID", pm_row_str(*c, ROSTER_ID),
+                                   pm_row_str(r, ROSTER_ID)));
+            *c = NULL;
+            return;
+        }
+        *c = r;
+        via = old;
+    }
+    if (via) {
+        apr_hash_set(s->known, via, APR_HASH_KEY_STRING, NULL);
+    }
+}
+
+/* Whether the entry's chart number differs from chart only by leading zeros. */
+static int zeros_only(const char *a, const char *b)
+{
+    while (*a == '0') {
+        a++;
+    }
+    while (*b == '0') {
+        b++;
+    }
+    return strcmp(a, b) == 0;
+}
+
+/* A new chart number whose entry has the name and date of birth of an active client
+ * with another chart number (one the file does not name) is more likely that client
+ * under a mangled number (a spreadsheet dropped its leading zeros, the EHR renumbered)
+ * than a new person: refused, as a bad row, rather than add a twin and, with
+ * --discharge-missing, discharge the real one. */
+static apr_status_t refuse_namesake(roster_sync *s, const pm_roster_entry *e)
+{
+    apr_array_header_t *rows = apr_hash_get(s->namesakes, e->date_of_birth,
+                                            APR_HASH_KEY_STRING);
+    int i;
+
+    for (i = 0; rows && i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        const char *chart = pm_row_str(r, ROSTER_EXTERNAL_ID), *id = pm_row_str(r, ROSTER_ID);
+
+        if (apr_hash_get(s->seen, chart, APR_HASH_KEY_STRING)
+            || apr_hash_get(s->current, chart, APR_HASH_KEY_STRING)
+            || apr_hash_get(s->merged, chart, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        if (keyer(s) == NULL) {
+            return APR_EGENERAL;
+        }
+        if (!pm_client_keys_same_name(s->keyer, s->batch, r, ROSTER_FIRST_NAME,
+                                      ROSTER_LAST_NAME, e->first_name, e->last_name)) {
+            continue;
+        }
+        add_error(s, e->where, "external_id",
+                  apr_psprintf(s->pool, "chart number '%s' is new but looks like client %s "
+                               "(chart %s): same name and date of birth%s; if the chart number "
+                               "changed, give the client the new one first "
+                               "(portal-manager-admin clients set-chart %s '%s') and sync "
+                               "again; if this is another person, add them by hand first "
+                               "(the sync then gives them this chart number)", e->external_id,
+                               id, chart, zeros_only(e->external_id, chart)
+                               ? "; the numbers differ only in leading zeros: was the file "
+                                 "saved from Excel? Format the chart-number column as Text "
+                                 "and export again" : "", id, e->external_id));
+        return APR_SUCCESS;
+    }
+    return APR_SUCCESS;
+}
+
+/* Of the clients without a chart number, the one with the entry's name and date of
+ * birth (same_named); it leaves s->unnamed. */
+static apr_status_t find_unnamed(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
 {
     apr_array_header_t *rows;
     pm_row *taken;
     int i;
 
-    if ((*c = apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)) != NULL
-        || s->unnamed == NULL
+    if (s->unnamed == NULL
         || apr_hash_get(s->unnamed_days, e->date_of_birth, APR_HASH_KEY_STRING) == NULL) {
         return APR_SUCCESS;
     }
@@ -448,6 +547,26 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
         *c = taken;
     }
     return APR_SUCCESS;
+}
+
+/* The client a chart number names: by external_id, else by a retired chart number
+ * (by_old_id), else the one client without a chart number with the same name and
+ * date of birth; *c NULL: a new client (unless it looks like an active one,
+ * refuse_namesake). The unnamed client found takes this chart number, so it leaves
+ * s->unnamed: a later entry of the batch with the same name and day is a new client,
+ * as it was when each entry read the table. */
+static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
+{
+    int before = s->res->errors->nelts;
+
+    if ((*c = apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)) != NULL) {
+        return APR_SUCCESS;
+    }
+    by_old_id(s, e, c);
+    if (*c == NULL && s->res->errors->nelts == before && find_unnamed(s, e, c) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return *c == NULL && s->res->errors->nelts == before ? refuse_namesake(s, e) : APR_SUCCESS;
 }
 
 /* PostgreSQL: the sync's turn, before it reads anything (PM_SQL_ROSTER_LOCK): another
@@ -501,6 +620,11 @@ static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
     int *where, before = s->res->errors->nelts, bad = pm_roster_bad_chart(s->ps, e->external_id);
     const pm_row *c;
 
+    if (e->merged_away) {        /* its client is the surviving Patient's (by_old_id) */
+        apr_hash_set(s->merged, apr_pstrdup(s->pool, e->external_id), APR_HASH_KEY_STRING, "");
+        s->res->merged_away++;
+        return APR_SUCCESS;
+    }
     if (first || (bad >= 0 && bad < e->where)) {
         add_error(s, e->where, "external_id",
                   apr_psprintf(s->pool, s->o->format == PM_ROSTER_CSV
@@ -544,7 +668,8 @@ static apr_status_t find_missing(roster_sync *s, apr_array_header_t *missing, in
 
             after = pm_row_str(r, NAMED_ID);
             (*active)++;
-            if (apr_hash_get(s->seen, external_id, APR_HASH_KEY_STRING) == NULL) {
+            if (apr_hash_get(s->seen, external_id, APR_HASH_KEY_STRING) == NULL
+                && apr_hash_get(s->merged, external_id, APR_HASH_KEY_STRING) == NULL) {
                 APR_ARRAY_PUSH(missing, const char *) = apr_pstrdup(s->pool, after);
                 APR_ARRAY_PUSH(missing, const char *) = apr_pstrdup(s->pool, external_id);
             }
@@ -609,31 +734,94 @@ static apr_status_t discharge_missing(roster_sync *s)
     return APR_SUCCESS;
 }
 
-/* The clients the batch's chart numbers name, PM_SQL_EXTERNAL_IDS per statement (a
- * round trip per entry was most of an unchanged sync's time on PostgreSQL). */
+/* Up to PM_SQL_EXTERNAL_IDS chart numbers' clients into s->known (args: n of them). */
+static apr_status_t look_up_some(roster_sync *s, const char **args, int n)
+{
+    apr_array_header_t *rows;
+    int j;
+
+    memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
+    if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_SQLITE
+                                           : PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_PGSQL,
+                          &rows, args) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (j = 0; j < rows->nelts; j++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, j, pm_row);
+
+        apr_hash_set(s->known, pm_row_str(r, ROSTER_EXTERNAL_ID), APR_HASH_KEY_STRING, r);
+    }
+    return APR_SUCCESS;
+}
+
+/* The clients the batch's chart numbers name, and their retired ones (by_old_id),
+ * PM_SQL_EXTERNAL_IDS per statement (a round trip per entry was most of an unchanged
+ * sync's time on PostgreSQL). */
 static apr_status_t look_up(roster_sync *s, const apr_array_header_t *entries)
 {
     const char *args[PM_SQL_EXTERNAL_IDS];
-    apr_array_header_t *rows;
     int i, j, n = 0;
 
     s->known = apr_hash_make(s->batch);
+    s->current = apr_hash_make(s->batch);
     for (i = 0; i < entries->nelts; i++) {
-        args[n++] = APR_ARRAY_IDX(entries, i, pm_roster_entry).external_id;
-        if (n < PM_SQL_EXTERNAL_IDS && i < entries->nelts - 1) {
+        const pm_roster_entry *e = &APR_ARRAY_IDX(entries, i, pm_roster_entry);
+        int nold = e->old_ids ? e->old_ids->nelts : 0;
+
+        if (!e->merged_away) {
+            apr_hash_set(s->current, e->external_id, APR_HASH_KEY_STRING, "");
+        }
+        for (j = -1; j < nold; j++) {
+            args[n++] = j < 0 ? e->external_id : APR_ARRAY_IDX(e->old_ids, j, const char *);
+            if (n == PM_SQL_EXTERNAL_IDS) {
+                if (look_up_some(s, args, n) != APR_SUCCESS) {
+                    return APR_EGENERAL;
+                }
+                n = 0;
+            }
+        }
+    }
+    return n > 0 ? look_up_some(s, args, n) : APR_SUCCESS;
+}
+
+/* The active clients with a chart number born on the days of the batch's new chart
+ * numbers, PM_SQL_EXTERNAL_IDS days per statement, into s->namesakes by day
+ * (refuse_namesake compares their names only for an entry that stays new). */
+static apr_status_t look_up_namesakes(roster_sync *s, const apr_array_header_t *entries)
+{
+    const char *args[PM_SQL_EXTERNAL_IDS];
+    apr_array_header_t *rows, *day;
+    apr_hash_t *asked = apr_hash_make(s->batch);
+    int i, j, n = 0;
+
+    s->namesakes = apr_hash_make(s->batch);
+    for (i = 0; i < entries->nelts; i++) {
+        const pm_roster_entry *e = &APR_ARRAY_IDX(entries, i, pm_roster_entry);
+
+        if (!e->merged_away && !apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)
+            && !apr_hash_get(asked, e->date_of_birth, APR_HASH_KEY_STRING)) {
+            apr_hash_set(asked, e->date_of_birth, APR_HASH_KEY_STRING, "");
+            args[n++] = e->date_of_birth;
+        }
+        if (n == 0 || (n < PM_SQL_EXTERNAL_IDS && i < entries->nelts - 1)) {
             continue;
         }
         memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
         n = 0;
-        if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_SQLITE
-                                               : PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_PGSQL,
+        if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_NAMED_BORN_SQLITE
+                                               : PM_SQL_ROSTER_CLIENTS_NAMED_BORN_PGSQL,
                               &rows, args) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         for (j = 0; j < rows->nelts; j++) {
             const pm_row *r = &APR_ARRAY_IDX(rows, j, pm_row);
+            const char *born = pm_row_str(r, ROSTER_DATE_OF_BIRTH);
 
-            apr_hash_set(s->known, pm_row_str(r, ROSTER_EXTERNAL_ID), APR_HASH_KEY_STRING, r);
+            if ((day = apr_hash_get(s->namesakes, born, APR_HASH_KEY_STRING)) == NULL) {
+                day = apr_array_make(s->batch, 1, sizeof(pm_row));
+                apr_hash_set(s->namesakes, born, APR_HASH_KEY_STRING, day);
+            }
+            *(pm_row *)apr_array_push(day) = *r;
         }
     }
     return APR_SUCCESS;
@@ -705,7 +893,8 @@ static apr_status_t apply_batch(roster_sync *s, apr_array_header_t *entries)
 {
     int i;
 
-    if (look_up(s, entries) != APR_SUCCESS || look_up_unnamed(s, entries) != APR_SUCCESS) {
+    if (look_up(s, entries) != APR_SUCCESS || look_up_unnamed(s, entries) != APR_SUCCESS
+        || look_up_namesakes(s, entries) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (i = 0; i < entries->nelts; i++) {
@@ -856,6 +1045,7 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.o = o;
     s.res = res;
     s.seen = apr_hash_make(p);
+    s.merged = apr_hash_make(p);
     s.now = pm_arg_int(p, o->now);
     s.audit = apr_array_make(p, 16, sizeof(const char *const *));
     apr_pool_create(&s.batch, p);

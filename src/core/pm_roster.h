@@ -27,7 +27,9 @@ apr_status_t pm_roster_read_memory(void *ctx, char *buf, apr_size_t *len);
 typedef struct {
     pm_roster_format format;
     const char *identifier_system;  /* FHIR: take the identifier of this system;
-                                     * NULL: the first identifier */
+                                     * NULL: the one typed MR (medical record
+                                     * number), else the first without a type; never
+                                     * a Social Security number */
     int discharge_missing;          /* discharge active named clients not in the file */
     int allow_mass_discharge;       /* let discharge_missing discharge more than half of
                                      * the active named clients (PM_ROSTER_MASS_MIN) */
@@ -76,6 +78,12 @@ typedef struct {
     const char *email;
     int active;
     const char *preferred_language;
+    apr_array_header_t *old_ids;   /* FHIR: the chart numbers the EHR retired for this
+                                    * Patient (identifiers use old of the chart number's
+                                    * system), of const char *; NULL when none */
+    int merged_away;               /* FHIR: a Patient replaced-by another (merged away):
+                                    * only external_id is set; it is skipped, and its
+                                    * client is not discharged for being missing */
 } pm_roster_entry;
 
 /* The parser on its own (pm_roster_apply uses it; the unit tests read it).
@@ -105,6 +113,7 @@ int pm_roster_bad_chart(const pm_roster_parser *ps, const char *external_id);
 
 typedef struct {
     int added, updated, unchanged, discharged;
+    int merged_away;               /* FHIR Patients replaced-by another: skipped */
     int address_notices;           /* notices of an email change queued to old addresses
                                     * (clients with an active portal account) */
     apr_array_header_t *errors;    /* of pm_roster_error, in input order */

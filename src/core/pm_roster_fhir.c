@@ -316,37 +316,176 @@ static int has_use(json_t *x, const char *use)
     return s && strcmp(s, use) == 0;
 }
 
-/* identifier: of those of --identifier-system (any without one), the first that is
- * not use old: an EHR keeps the retired chart number beside the new one, and the old
- * one may come first. */
-static const char *patient_identifier(pm_roster_parser *ps, int where, json_t *pat, int *bad)
+#define V2_0203 "http://terminology.hl7.org/CodeSystem/v2-0203"
+#define US_SSN "http://hl7.org/fhir/sid/us-ssn"
+
+/* Whether identifier id's type has the v2-0203 code (MR: medical record number,
+ * SS: Social Security number). */
+static int typed(json_t *id, const char *code)
+{
+    json_t *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(json_object_get(id, "type"), "coding"), i, c) {
+        const char *system = json_string_value(json_object_get(c, "system"));
+        const char *value = json_string_value(json_object_get(c, "code"));
+
+        if (system && value && strcmp(system, V2_0203) == 0 && strcmp(value, code) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *system_of(json_t *id)
+{
+    return json_string_value(json_object_get(id, "system"));
+}
+
+static int same_system(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A Social Security number is never a chart number: it would be printed in the
+ * sync's mail, its HTTP answer and the audit. */
+static int is_ssn(json_t *id)
+{
+    return same_system(system_of(id), US_SSN) || typed(id, "SS");
+}
+
+/* Why no identifier could be the chart number (the entry's error). */
+static void no_identifier(pm_roster_parser *ps, int where, int old, int ssn)
 {
     const char *system = ps->o->identifier_system;
-    json_t *all = json_object_get(pat, "identifier"), *id;
-    size_t i;
-    int old = 0;
 
-    json_array_foreach(all, i, id) {
-        const char *s = json_string_value(json_object_get(id, "system"));
-
-        if (system && (s == NULL || strcmp(s, system) != 0)) {
-            continue;
-        }
-        if (!has_use(id, "old")) {
-            return member_string(ps, where, id, "value", "identifier.value", bad);
-        }
-        old = 1;
-    }
     if (old) {
         pm_roster_add_error(ps, where, "identifier", system ? "every identifier with system %s "
                             "is use old" : "every identifier is use old%s", system ? system : "");
+    }
+    else if (ssn) {
+        pm_roster_add_error(ps, where, "identifier", "the only identifier%s%s is a Social "
+                            "Security number, which is never used as a chart number",
+                            system ? " with system " : "", system ? system : "");
     }
     else {
         pm_roster_add_error(ps, where, "identifier", system ? "no identifier with system %s"
                             : "no identifier%s", system ? system : "");
     }
-    *bad = 1;
+}
+
+/* The identifier that is the chart number: the first of --identifier-system that is not
+ * use old (an EHR keeps the retired chart number beside the new one, and the old one
+ * may come first); without a system the one typed MR, else the first without a type
+ * when they all share one system. Never a Social Security number. NULL: reported. */
+static json_t *chart_identifier(pm_roster_parser *ps, int where, json_t *all)
+{
+    const char *system = ps->o->identifier_system;
+    json_t *id, *mr = NULL, *untyped = NULL, *first = NULL;
+    size_t i;
+    int old = 0, ssn = 0, several = 0;
+
+    json_array_foreach(all, i, id) {
+        if (system && !same_system(system_of(id), system)) {
+            continue;
+        }
+        if (has_use(id, "old") || is_ssn(id)) {
+            old |= has_use(id, "old");
+            ssn |= !has_use(id, "old");
+            continue;
+        }
+        if (system) {
+            return id;
+        }
+        mr = mr ? mr : typed(id, "MR") ? id : NULL;
+        untyped = untyped ? untyped : json_object_get(id, "type") ? NULL : id;
+        several |= first && !same_system(system_of(first), system_of(id));
+        first = first ? first : id;
+    }
+    if (mr || (untyped && !several)) {
+        return mr ? mr : untyped;
+    }
+    if (first) {
+        pm_roster_add_error(ps, where, "identifier", several ? "the Patient has identifiers of "
+                            "several systems and none is typed MR (medical record number): "
+                            "choose the chart number's system with --identifier-system "
+                            "(identifier_system over HTTP)" : "no identifier is typed MR "
+                            "(medical record number) or untyped: choose the chart number's "
+                            "system with --identifier-system (identifier_system over HTTP)");
+        return NULL;
+    }
+    no_identifier(ps, where, old, ssn);
     return NULL;
+}
+
+/* The values of the identifiers use old of the chart number's system: the chart
+ * numbers the EHR retired for this Patient (they find its client when the current
+ * one is new). NULL when none. */
+static apr_array_header_t *old_identifiers(apr_pool_t *scratch, json_t *all, json_t *chart)
+{
+    apr_array_header_t *old = NULL;
+    json_t *id;
+    size_t i;
+
+    json_array_foreach(all, i, id) {
+        const char *v = json_string_value(json_object_get(id, "value"));
+
+        if (has_use(id, "old") && !is_ssn(id) && v
+            && same_system(system_of(id), system_of(chart)) && *(v = pm_trim(scratch, v))) {
+            old = old ? old : apr_array_make(scratch, 2, sizeof(const char *));
+            APR_ARRAY_PUSH(old, const char *) = v;
+        }
+    }
+    return old;
+}
+
+/* identifier: chart_identifier's value; *old its retired ones (old_identifiers). */
+static const char *patient_identifier(pm_roster_parser *ps, int where, json_t *pat,
+                                      apr_pool_t *scratch, apr_array_header_t **old, int *bad)
+{
+    json_t *all = json_object_get(pat, "identifier");
+    json_t *id = chart_identifier(ps, where, all);
+
+    if (id == NULL) {
+        *bad = 1;
+        return NULL;
+    }
+    *old = old_identifiers(scratch, all, id);
+    return member_string(ps, where, id, "value", "identifier.value", bad);
+}
+
+/* A Patient merged into another one (link type replaced-by): its record lives on in
+ * the surviving Patient, whose identifiers use old name its client. */
+static int replaced_by(json_t *pat)
+{
+    json_t *link;
+    size_t i;
+
+    json_array_foreach(json_object_get(pat, "link"), i, link) {
+        if (json_is_object(json_object_get(link, "other"))
+            && same_system(json_string_value(json_object_get(link, "type")), "replaced-by")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A merged-away Patient's entry: its chart number only (skipped by the sync, its
+ * client kept from --discharge-missing). */
+static int merged_away_entry(pm_roster_parser *ps, int where, const char *chart,
+                             apr_pool_t *scratch, pm_roster_entry *e)
+{
+    const char *v = pm_trim(scratch, chart);
+
+    memset(e, 0, sizeof(*e));
+    if (*v == '\0' || !pm_utf8_valid(v, strlen(v), 0)) {
+        pm_roster_add_error(ps, where, "identifier.value", "identifier.value must be text");
+        return 0;
+    }
+    e->where = where;
+    e->external_id = v;
+    e->merged_away = 1;
+    return 1;
 }
 
 /* How much a name is wanted, lower first; -1: not the client's name now (old,
@@ -536,6 +675,7 @@ static int email_before(json_t *a, json_t *b)
  * the address (each flip sends the client an "email changed" notice). */
 static const char *patient_email(const bundle_scan *sc, json_t *pat)
 {
+    const char *v;
     json_t *best = NULL, *t;
     size_t i;
 
@@ -550,7 +690,13 @@ static const char *patient_email(const bundle_scan *sc, json_t *pat)
             best = t;
         }
     }
-    return json_string_value(json_object_get(best, "value"));
+    if ((v = json_string_value(json_object_get(best, "value"))) == NULL) {
+        return NULL;
+    }
+    while (is_space(*v)) {
+        v++;
+    }
+    return strncasecmp(v, "mailto:", 7) == 0 ? v + 7 : v;   /* a URI, as some EHRs write */
 }
 
 #define BCP47 "urn:ietf:bcp:47"
@@ -669,6 +815,7 @@ static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t
     json_t *pat = json_object_get(entry, "resource"), *active;
     const char *type = json_string_value(json_object_get(pat, "resourceType"));
     const char *v[NFIELDS];
+    apr_array_header_t *old = NULL;
     int bad = 0, i, deceased;
 
     if (type == NULL) {
@@ -681,7 +828,10 @@ static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t
     }
     ps->scan->patients++;
     memset(v, 0, sizeof(v));
-    v[F_EXTERNAL_ID] = patient_identifier(ps, where, pat, &bad);
+    v[F_EXTERNAL_ID] = patient_identifier(ps, where, pat, scratch, &old, &bad);
+    if (!bad && replaced_by(pat)) {
+        return merged_away_entry(ps, where, v[F_EXTERNAL_ID], scratch, e);
+    }
     patient_name(ps, where, pat, scratch, v, &bad);
     v[F_DOB] = member_string(ps, where, pat, "birthDate", "birthDate", &bad);
     v[F_EMAIL] = patient_email(ps->scan, pat);
@@ -700,7 +850,11 @@ static int fhir_entry(pm_roster_parser *ps, int where, json_t *entry, apr_pool_t
     for (i = 0; i < NFIELDS; i++) {
         v[i] = v[i] ? pm_trim(scratch, v[i]) : NULL;
     }
-    return pm_roster_check_entry(ps, where, v, fhir_names, scratch, e);
+    if (!pm_roster_check_entry(ps, where, v, fhir_names, scratch, e)) {
+        return 0;
+    }
+    e->old_ids = old;
+    return 1;
 }
 
 static int fhir_element(pm_roster_parser *ps, apr_pool_t *scratch, pm_roster_entry *e)

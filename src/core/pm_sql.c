@@ -1331,6 +1331,21 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
         " FROM clients WHERE external_id IS NULL AND date_of_birth = v.x) c",
         NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
+    /* the active clients with a chart number born on up to PM_SQL_EXTERNAL_IDS days
+     * (NULL for an unused slot), for a batch's new chart numbers: one with the same name
+     * is more likely the same person under a mangled number (a spreadsheet dropped its
+     * leading zeros) than a new client, and the sync refuses the entry (issue 13).
+     * Through clients_by_date_of_birth; PostgreSQL: one probe per day, spelled out */
+    [PM_SQL_ROSTER_CLIENTS_NAMED_BORN_SQLITE] = { "pm_roster_clients_named_born_sqlite",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients WHERE active = 1 "
+        "AND external_id IS NOT NULL AND date_of_birth IN (" TEXT_ARGS_32 ", " TEXT_ARGS_32 ")",
+        NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "sqlite3" },
+    [PM_SQL_ROSTER_CLIENTS_NAMED_BORN_PGSQL] = { "pm_roster_clients_named_born_pgsql",
+        "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM (VALUES " VALUES_32 ", " VALUES_32
+        ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
+        " FROM clients WHERE date_of_birth = v.x AND active = 1 "
+        "AND external_id IS NOT NULL) c",
+        NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
     /* syncs take turns: two that both found no client with a chart number inserted
      * it twice, and the second broke the unique index */
     [PM_SQL_ROSTER_LOCK] = { "pm_roster_lock", ADVISORY_TURN_SQL("7070517602"),
@@ -1521,7 +1536,8 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "preferred_language, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %lld, %lld) "
         "RETURNING " COLUMNS(PM_COLS_UNKEYED), NCOLS(PM_COLS_UNKEYED) },
     /* clients set-chart: a client's chart number set by hand (the unique index
-     * clients_by_external_id refuses one another client has) */
+     * clients_by_external_id refuses one another client has); clients clear-chart
+     * sets it NULL */
     [PM_SQL_ADMIN_CLIENT_SET_CHART] = { "pm_admin_client_set_chart",
         "UPDATE clients SET external_id = %s, updated_at = %lld WHERE id = %lld" },
     [PM_SQL_ADMIN_CLIENT_HAS_CHART] = { "pm_admin_client_has_chart",

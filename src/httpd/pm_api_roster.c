@@ -168,6 +168,7 @@ static void set_counts(json_t *doc, const pm_roster_result *res)
     pm_json_set_int(doc, "unchanged", res->unchanged);
     pm_json_set_int(doc, "discharged", res->discharged);
     pm_json_set_int(doc, "skipped", res->skipped);
+    pm_json_set_int(doc, "merged_away", res->merged_away);
 }
 
 /* The chart numbers discharged (or that a dry run would discharge), the first

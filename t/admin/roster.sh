@@ -343,8 +343,8 @@ is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 2, discharged 0" "FHIR
 adm "$RDB" clients sync "$T/bundle.json" --identifier-system urn:ehr:nothing
 like "$err" "entry\[0\] \(identifier\): no identifier with system urn:ehr:nothing" "FHIR: a missing identifier system is reported"
 adm "$RDB" clients sync "$T/bundle.json" --dry-run
-is "$(tail -n1 <<<"$out")" "added 1, updated 0, unchanged 1, discharged 0" \
-   "FHIR: without --identifier-system the first identifier is the chart number"
+like "$err" "entry\[0\] \(identifier\): the Patient has identifiers of several systems and none is typed MR" \
+   "FHIR: without --identifier-system, identifiers of two systems (none typed MR) are refused"
 printf '{"resourceType": "Patient"}' >"$T/notbundle.json"
 adm "$RDB" clients sync "$T/notbundle.json"
 like "$err" "must be a FHIR Bundle" "FHIR: a document that is not a Bundle is refused"

@@ -591,6 +591,8 @@ fi
 
 # ---- what EHR exports hold besides Patients, and their shapes ---------------------------
 . "$top/t/admin/roster_formats.sh"
+# ---- clients sync: who a chart number is (old identifiers, MR not SSN, leading zeros) ----
+. "$top/t/admin/roster_ids.sh"
 
 # ---- who may see whom, and who printed the clients: the admin tool's audit rows ----------
 . "$top/t/admin/access_audit.sh"

@@ -304,7 +304,9 @@ static void test_fhir(apr_pool_t *p)
     ok(r.ignored == 1, "entry 2, an Observation, is ignored, not a problem (got %d)", r.ignored);
 
     parse(p, PM_ROSTER_FHIR, NULL, bundle, 4096, &r);
-    is_str(r.e[0].external_id, "INS-1", "without a system: the first identifier");
+    ok(r.n == 1 && err(&r, 0) && err(&r, 0)->where == 0
+       && strstr(err(&r, 0)->message, "--identifier-system"),
+       "without a system: identifiers of two systems, none typed MR: refused");
     parse(p, PM_ROSTER_FHIR, "urn:none", bundle, 4096, &r);
     ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "identifier") == 0,
        "no identifier of the system asked for: reported");
@@ -387,6 +389,15 @@ static const char *one_patient(apr_pool_t *p, const char *members)
                        "\"birthDate\":\"1980-01-01\"", members, "}}]}", NULL);
 }
 
+/* The same with the identifier array's contents given. */
+static const char *one_patient_ids(apr_pool_t *p, const char *ids)
+{
+    return apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{"
+                       "\"resourceType\":\"Patient\",\"identifier\":[", ids, "],"
+                       "\"name\":[{\"given\":[\"Al\"],\"family\":\"Lee\"}],"
+                       "\"birthDate\":\"1980-01-01\"}}]}", NULL);
+}
+
 static const char *NAME = ",\"name\":[{\"given\":[\"Al\"],\"family\":\"Lee\"}]";
 
 /* The email: old, ended and not yet begun addresses skipped; rank, then home, then
@@ -434,6 +445,9 @@ static void test_fhir_email(apr_pool_t *p)
     parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":["
           "{\"system\":\"email\",\"value\":\"o@example.org\",\"use\":\"old\"}]", NULL)), 4096, &r);
     ok(r.n == 1 && r.e[0].email == NULL, "email: only an old address: no email");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient(p, apr_pstrcat(p, NAME, ",\"telecom\":["
+          "{\"system\":\"email\",\"value\":\" MailTo:ann@example.org\"}]", NULL)), 4096, &r);
+    is_str(r.n == 1 ? r.e[0].email : NULL, "ann@example.org", "email: a mailto: URI's address");
 }
 
 /* deceasedBoolean true or a deceasedDateTime: inactive whatever active says. */
@@ -512,8 +526,12 @@ static void test_fhir_identifier(apr_pool_t *p)
     parse(p, PM_ROSTER_FHIR, "urn:mrn", ids, 4096, &r);
     ok(r.n == 1, "identifier: read");
     is_str(r.e[0].external_id, "M-1", "identifier of the system: the old one skipped");
+    ok(r.e[0].old_ids && r.e[0].old_ids->nelts == 1
+       && strcmp(APR_ARRAY_IDX(r.e[0].old_ids, 0, const char *), "OLD-9") == 0,
+       "identifier: the old one of the system is the entry's retired chart number");
     parse(p, PM_ROSTER_FHIR, NULL, ids, 4096, &r);
-    is_str(r.e[0].external_id, "X-1", "identifier without a system: the first not old");
+    ok(r.n == 0 && err(&r, 0) && strstr(err(&r, 0)->message, "several systems"),
+       "identifier without a system: several systems, none typed MR: refused");
     parse(p, PM_ROSTER_FHIR, "urn:mrn",
           "{\"resourceType\":\"Bundle\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
           "\"identifier\":[{\"use\":\"old\",\"system\":\"urn:mrn\",\"value\":\"OLD-9\"}],"
@@ -521,6 +539,46 @@ static void test_fhir_identifier(apr_pool_t *p)
           4096, &r);
     ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "identifier") == 0
        && strstr(err(&r, 0)->message, "old"), "identifier: only an old one: reported");
+}
+
+#define V2 "{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\",\"code\":"
+
+/* Without --identifier-system: the one typed MR, else the first untyped of one
+ * system; never a Social Security number; old ones of the chosen system kept. */
+static void test_fhir_identifier_type(apr_pool_t *p)
+{
+    parsed r;
+
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient_ids(p, "{\"system\":\"urn:x\",\"value\":\"X-1\"},"
+          "{\"system\":\"urn:mrn\",\"type\":" V2 "\"MR\"}]},\"value\":\"M-1\"},"
+          "{\"use\":\"old\",\"system\":\"urn:mrn\",\"value\":\"M-0\"},"
+          "{\"use\":\"old\",\"system\":\"urn:x\",\"value\":\"X-0\"}"), 4096, &r);
+    ok(r.n == 1, "MR: read");
+    is_str(r.e[0].external_id, "M-1", "MR: the identifier typed MR, not the first");
+    ok(r.e[0].old_ids && r.e[0].old_ids->nelts == 1
+       && strcmp(APR_ARRAY_IDX(r.e[0].old_ids, 0, const char *), "M-0") == 0,
+       "MR: only the old ones of its system");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient_ids(p,
+          "{\"system\":\"http://hl7.org/fhir/sid/us-ssn\",\"value\":\"123-45-0010\"},"
+          "{\"type\":" V2 "\"SS\"}]},\"value\":\"123-45-0011\"},"
+          "{\"system\":\"urn:mrn\",\"value\":\"M-2\"}"), 4096, &r);
+    is_str(r.n == 1 ? r.e[0].external_id : NULL, "M-2",
+           "SSN: of system us-ssn or typed SS, never the chart number");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient_ids(p,
+          "{\"system\":\"http://hl7.org/fhir/sid/us-ssn\",\"value\":\"123-45-0010\"}"),
+          4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strstr(err(&r, 0)->message, "Social Security")
+       && !strstr(err(&r, 0)->message, "123-45"), "SSN alone: refused, without the number");
+    parse(p, PM_ROSTER_FHIR, NULL, one_patient_ids(p,
+          "{\"system\":\"urn:mrn\",\"type\":" V2 "\"PI\"}]},\"value\":\"P-1\"}"), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strstr(err(&r, 0)->message, "typed MR"),
+       "a typed identifier that is not MR: refused");
+    parse(p, PM_ROSTER_FHIR, NULL, apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"entry\":["
+          "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"value\":\"G-1\"}],"
+          "\"active\":false,\"link\":[{\"type\":\"replaced-by\",\"other\":"
+          "{\"reference\":\"Patient/2\"}}]}}]}", NULL), 4096, &r);
+    ok(r.n == 1 && r.e[0].merged_away && strcmp(r.e[0].external_id, "G-1") == 0
+       && r.errors->nelts == 0, "replaced-by: a merged-away entry (no name or birthDate needed)");
 }
 
 /* The language: the urn:ietf:bcp:47 coding; three-letter codes of the portal's
@@ -773,6 +831,7 @@ int main(void)
     test_fhir_deceased(p);
     test_fhir_name(p);
     test_fhir_identifier(p);
+    test_fhir_identifier_type(p);
     test_fhir_language(p);
     test_fhir_page(p);
     test_fhir_other_entries(p);
