@@ -561,4 +561,39 @@ is_deeply(\@leaks, [], 'no name, email or date of birth in the error log');
     cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-X30'") });
 }
 
+# ---- the EHR changes a chart number (identifiers use old; a merged-away Patient) -----------------
+{
+    my $pat = sub {
+        my ($ids, $more) = @_;
+        return qq({"resource": {"resourceType": "Patient", "identifier": [$ids], )
+             . qq("name": [{"family": "Quuxlopez", "given": ["Maria"]}], "birthDate": "1980-05-14"$more}});
+    };
+    my $bundle_of = sub { '{"resourceType": "Bundle", "entry": [' . join(',', @_) . ']}' };
+    my $q = 'identifier_system=urn:ehr:mrn';
+    my $data = json_ok(put_roster($bundle_of->($pat->('{"system": "urn:ehr:mrn", "value": "RT-M20"}', '')),
+                                  content_type => $FHIR, query => $q), 200, 'MRN change: the first sync');
+    my ($id) = db()->selectrow_array("SELECT id FROM clients WHERE external_id = 'RT-M20'");
+    $data = json_ok(put_roster($bundle_of->($pat->('{"use": "usual", "system": "urn:ehr:mrn", "value": "RT-M21"}, '
+                                                 . '{"use": "old", "system": "urn:ehr:mrn", "value": "RT-M20"}', '')),
+                               content_type => $FHIR, query => $q), 200, 'MRN change: the new number');
+    counts_are($data, { added => 0, updated => 1, unchanged => 0, discharged => 0 }, 'MRN change');
+    is(db()->selectrow_array("SELECT external_id FROM clients WHERE id = $id"), 'RT-M21',
+       'MRN change: the same client has the new chart number');
+    my $merged = $pat->('{"system": "urn:ehr:mrn", "value": "RT-M21"}',
+                        ', "active": false, "link": [{"type": "replaced-by", "other": {"reference": "Patient/9"}}]');
+    $data = json_ok(put_roster($bundle_of->($merged, $pat->('{"system": "urn:ehr:mrn", "value": "RT-M22"}, '
+                                                          . '{"use": "old", "system": "urn:ehr:mrn", "value": "RT-M21"}', '')),
+                               content_type => $FHIR, query => $q), 200, 'merged away');
+    counts_are($data, { added => 0, updated => 1, unchanged => 0, discharged => 0 }, 'merged away');
+    is($data->{merged_away}, 1, 'merged away: merged_away 1 (skipped)');
+    is(db()->selectrow_array("SELECT external_id || '|' || active FROM clients WHERE id = $id"), 'RT-M22|1',
+       'merged away: the survivor names the same client, active');
+    $res = put_roster($HEADER . "RT-M99,MARIA,Quuxlopez,1980-05-14,\n");
+    is($res->code, 422, 'a new chart number with the name and birth date of an active client: 422');
+    my $errors = (decode_json_body($res) || {})->{errors} || [];
+    like($errors->[0]{message} // '', qr/^chart number 'RT-M99' is new but looks like client $id \(chart RT-M22\)/,
+         '... which names the client it looks like') or diag explain $errors;
+    is(db()->selectrow_array("SELECT count(*) FROM clients WHERE external_id = 'RT-M99'"), 0, '... nothing added');
+}
+
 done_testing();
