@@ -590,28 +590,17 @@ static int chart_owner(admin_db *db, const char *id, const char *chart, int *rc)
     return -1;
 }
 
-/* clients set-chart CLIENT_ID EXTERNAL_ID: what a sync cannot decide (two clients
- * without a chart number with the same name and date of birth) settled by hand. */
-int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
+/* A transaction begun on client id, which exists (else said, rolled back: ADMIN_FAIL);
+ * *had: whether it has a chart number. */
+static int begin_on_client(admin_db *db, const char *id, int *had)
 {
-    const char *id = admin_parse_client_id(db->pool, o->args[0]), *chart = o->args[1];
-    admin_trail *t = admin_trail_make(db->pool);
-    const char *problem;
-    int found, had, owner, rc;
+    int found;
 
-    if (id == NULL) {
-        admin_error("client id '%s' is not a positive whole number", o->args[0]);
-        return ADMIN_FAIL;
-    }
-    if ((problem = chart_problem(chart)) != NULL) {
-        admin_error("chart number '%s' %s", chart, problem);
-        return ADMIN_FAIL;
-    }
     if (admin_db_begin(db) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     if (admin_db_count(db, PM_SQL_ADMIN_CLIENT_EXISTS, &found, id, NULL) != ADMIN_OK
-        || (found && admin_db_count(db, PM_SQL_ADMIN_CLIENT_HAS_CHART, &had, id, NULL)
+        || (found && admin_db_count(db, PM_SQL_ADMIN_CLIENT_HAS_CHART, had, id, NULL)
                      != ADMIN_OK)) {
         admin_db_rollback(db);
         return ADMIN_FAIL;
@@ -621,6 +610,45 @@ int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
         admin_error("unknown client id %s (see 'clients list')", id);
         return ADMIN_FAIL;
     }
+    return ADMIN_OK;
+}
+
+/* The client's chart number set (NULL: taken away), audited as client.chart_number
+ * with detail (never the number), committed. */
+static int store_chart(admin_db *db, const char *id, const char *chart, json_t *detail)
+{
+    admin_trail *t = admin_trail_make(db->pool);
+
+    admin_trail_add(t, "client.chart_number", id, detail);
+    if (pm_db_exec(db->exec, PM_SQL_ADMIN_CLIENT_SET_CHART, NULL, chart,
+                   pm_arg_int(db->pool, admin_now()), id) != APR_SUCCESS
+        || admin_trail_write(db, t) != ADMIN_OK
+        || admin_db_commit(db) != ADMIN_OK) {
+        admin_db_rollback(db);
+        return ADMIN_FAIL;
+    }
+    return ADMIN_OK;
+}
+
+/* clients set-chart CLIENT_ID EXTERNAL_ID: what a sync cannot decide (two clients
+ * without a chart number with the same name and date of birth) settled by hand. */
+int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
+{
+    const char *id = admin_parse_client_id(db->pool, o->args[0]), *chart = o->args[1];
+    const char *problem;
+    int had = 0, owner, rc;
+
+    if (id == NULL) {
+        admin_error("client id '%s' is not a positive whole number", o->args[0]);
+        return ADMIN_FAIL;
+    }
+    if ((problem = chart_problem(chart)) != NULL) {
+        admin_error("chart number '%s' %s", chart, problem);
+        return ADMIN_FAIL;
+    }
+    if (begin_on_client(db, id, &had) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
     if ((owner = chart_owner(db, id, chart, &rc)) <= 0) {
         admin_db_rollback(db);
         if (owner == 0) {
@@ -628,12 +656,7 @@ int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
         }
         return rc;
     }
-    admin_trail_add(t, "client.chart_number", id, json_pack("{s:b}", "replaced", had != 0));
-    if (pm_db_exec(db->exec, PM_SQL_ADMIN_CLIENT_SET_CHART, NULL, chart,
-                   pm_arg_int(db->pool, admin_now()), id) != APR_SUCCESS
-        || admin_trail_write(db, t) != ADMIN_OK
-        || admin_db_commit(db) != ADMIN_OK) {
-        admin_db_rollback(db);
+    if (store_chart(db, id, chart, json_pack("{s:b}", "replaced", had != 0)) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     printf("client %s now has chart number %s\n", id, chart);
@@ -645,16 +668,13 @@ int admin_cmd_clients_set_chart(admin_db *db, const admin_options *o)
 int admin_cmd_clients_clear_chart(admin_db *db, const admin_options *o)
 {
     const char *id = admin_parse_client_id(db->pool, o->args[0]);
-    admin_trail *t = admin_trail_make(db->pool);
-    int had;
+    int had = 0;
 
     if (id == NULL) {
         admin_error("client id '%s' is not a positive whole number", o->args[0]);
         return ADMIN_FAIL;
     }
-    if (admin_db_begin(db) != ADMIN_OK
-        || admin_db_count(db, PM_SQL_ADMIN_CLIENT_HAS_CHART, &had, id, NULL) != ADMIN_OK) {
-        admin_db_rollback(db);
+    if (begin_on_client(db, id, &had) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     if (!had) {
@@ -662,13 +682,8 @@ int admin_cmd_clients_clear_chart(admin_db *db, const admin_options *o)
         printf("client %s has no chart number; nothing to do\n", id);
         return ADMIN_OK;
     }
-    admin_trail_add(t, "client.chart_number", id, json_pack("{s:b,s:b}", "replaced", 1,
-                                                            "cleared", 1));
-    if (pm_db_exec(db->exec, PM_SQL_ADMIN_CLIENT_SET_CHART, NULL, NULL,
-                   pm_arg_int(db->pool, admin_now()), id) != APR_SUCCESS
-        || admin_trail_write(db, t) != ADMIN_OK
-        || admin_db_commit(db) != ADMIN_OK) {
-        admin_db_rollback(db);
+    if (store_chart(db, id, NULL, json_pack("{s:b,s:b}", "replaced", 1, "cleared", 1))
+        != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     printf("client %s has no chart number now\n", id);

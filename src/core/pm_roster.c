@@ -734,16 +734,24 @@ static apr_status_t discharge_missing(roster_sync *s)
     return APR_SUCCESS;
 }
 
+/* A statement of PM_SQL_EXTERNAL_IDS slots (args: n filled, the rest made NULL), in
+ * the driver's spelling. */
+static apr_status_t select_slots(roster_sync *s, pm_sql_id sqlite, pm_sql_id pgsql,
+                                 const char **args, int n, apr_array_header_t **rows)
+{
+    memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
+    return pm_db_select_args(s->db, s->sqlite ? sqlite : pgsql, rows, args);
+}
+
 /* Up to PM_SQL_EXTERNAL_IDS chart numbers' clients into s->known (args: n of them). */
 static apr_status_t look_up_some(roster_sync *s, const char **args, int n)
 {
     apr_array_header_t *rows;
     int j;
 
-    memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
-    if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_SQLITE
-                                           : PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_PGSQL,
-                          &rows, args) != APR_SUCCESS) {
+    if (select_slots(s, PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_SQLITE,
+                     PM_SQL_ROSTER_CLIENTS_BY_EXTERNAL_IDS_PGSQL, args, n, &rows)
+        != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (j = 0; j < rows->nelts; j++) {
@@ -806,13 +814,12 @@ static apr_status_t look_up_namesakes(roster_sync *s, const apr_array_header_t *
         if (n == 0 || (n < PM_SQL_EXTERNAL_IDS && i < entries->nelts - 1)) {
             continue;
         }
-        memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
-        n = 0;
-        if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_NAMED_BORN_SQLITE
-                                               : PM_SQL_ROSTER_CLIENTS_NAMED_BORN_PGSQL,
-                              &rows, args) != APR_SUCCESS) {
+        if (select_slots(s, PM_SQL_ROSTER_CLIENTS_NAMED_BORN_SQLITE,
+                         PM_SQL_ROSTER_CLIENTS_NAMED_BORN_PGSQL, args, n, &rows)
+            != APR_SUCCESS) {
             return APR_EGENERAL;
         }
+        n = 0;
         for (j = 0; j < rows->nelts; j++) {
             const pm_row *r = &APR_ARRAY_IDX(rows, j, pm_row);
             const char *born = pm_row_str(r, ROSTER_DATE_OF_BIRTH);
@@ -858,13 +865,11 @@ static apr_status_t look_up_unnamed(roster_sync *s, const apr_array_header_t *en
         if (n == 0 || (n < PM_SQL_EXTERNAL_IDS && i < entries->nelts - 1)) {
             continue;
         }
-        memset(&args[n], 0, (PM_SQL_EXTERNAL_IDS - n) * sizeof(args[0]));
-        n = 0;
-        if (pm_db_select_args(s->db, s->sqlite ? PM_SQL_ROSTER_CLIENTS_UNNAMED_SQLITE
-                                               : PM_SQL_ROSTER_CLIENTS_UNNAMED_PGSQL,
-                              &rows, args) != APR_SUCCESS) {
+        if (select_slots(s, PM_SQL_ROSTER_CLIENTS_UNNAMED_SQLITE,
+                         PM_SQL_ROSTER_CLIENTS_UNNAMED_PGSQL, args, n, &rows) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
+        n = 0;
         if (rows->nelts > 0 && keyer(s) == NULL) {
             return APR_EGENERAL;
         }

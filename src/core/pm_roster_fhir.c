@@ -431,7 +431,8 @@ static apr_array_header_t *old_identifiers(apr_pool_t *scratch, json_t *all, jso
         const char *v = json_string_value(json_object_get(id, "value"));
 
         if (has_use(id, "old") && !is_ssn(id) && v
-            && same_system(system_of(id), system_of(chart)) && *(v = pm_trim(scratch, v))) {
+            && same_system(system_of(id), system_of(chart)) && *(v = pm_trim(scratch, v))
+            && pm_utf8_valid(v, strlen(v), 0)) {
             old = old ? old : apr_array_make(scratch, 2, sizeof(const char *));
             APR_ARRAY_PUSH(old, const char *) = v;
         }

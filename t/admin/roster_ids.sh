@@ -92,6 +92,9 @@ adm "$IDB" clients clear-chart "$dup"
 is "$rc$out" "0client $dup has no chart number; nothing to do" "clear-chart: a client without one: nothing to do"
 adm "$IDB" clients clear-chart abc
 is "$rc" 1 "clear-chart: a client id that is not a number: exit 1"
+adm "$IDB" clients clear-chart 999999
+is "$rc" 1 "clear-chart: an unknown client: exit 1"
+like "$err" "unknown client id 999999" "clear-chart: an unknown client is named"
 
 # ---- the identifier that is the chart number: MR, never a Social Security number -------------
 JDB=$(new_db roster_ssn); register_db roster_ssn

@@ -116,13 +116,23 @@ static const char *read_roster(apr_pool_t *p, const pm_roster_options *o, const 
               && utf8_text_ok(e.last_name) && utf8_text_ok(e.date_of_birth)
               && utf8_text_ok(e.email) && utf8_text_ok(e.preferred_language),
               "entries are UTF-8 without control characters");
-        check(e.external_id && *e.external_id && e.first_name && *e.first_name && e.last_name
-              && *e.last_name && e.date_of_birth && strlen(e.date_of_birth) == 10,
-              "an entry has its required fields");
-        out = apr_psprintf(p, "%sentry %d|%s|%s|%s|%s|%s|%d|%s\n", out, e.where, e.external_id,
-                           e.first_name, e.last_name, e.date_of_birth,
+        check(e.external_id && *e.external_id
+              && (e.merged_away || (e.first_name && *e.first_name && e.last_name
+                                    && *e.last_name && e.date_of_birth
+                                    && strlen(e.date_of_birth) == 10)),
+              "an entry has its required fields (a merged-away one its chart number)");
+        for (i = 0; e.old_ids && i < e.old_ids->nelts; i++) {
+            const char *old = APR_ARRAY_IDX(e.old_ids, i, const char *);
+
+            check(old && *old && utf8_text_ok(old), "a retired chart number is UTF-8 text");
+        }
+        out = apr_psprintf(p, "%sentry %d|%s|%s|%s|%s|%s|%d|%s|%d|%d\n", out, e.where,
+                           e.external_id, e.first_name ? e.first_name : "-",
+                           e.last_name ? e.last_name : "-",
+                           e.date_of_birth ? e.date_of_birth : "-",
                            e.email ? e.email : "-", e.active,
-                           e.preferred_language ? e.preferred_language : "-");
+                           e.preferred_language ? e.preferred_language : "-", e.merged_away,
+                           e.old_ids ? e.old_ids->nelts : 0);
     }
     check(r == 0 || r == -1, "pm_roster_next answers 1, 0 or -1");
     check(r == 0 || rv != APR_SUCCESS, "a read error has its status");
