@@ -40,6 +40,8 @@ typedef struct {
     int allow_mass_discharge;   /* clients sync --allow-mass-discharge */
     int skip_invalid;           /* clients sync --skip-invalid */
     const char *encoding;       /* clients sync|import --encoding: the CSV's character set */
+    const char *to_driver;      /* copy --to-driver: pgsql */
+    const char *to_params;      /* copy --to-params: the target's connection string */
     const char **args;          /* the words after the command group (e.g. USER, CLIENT_ID) */
     int nargs;
 } admin_options;
@@ -102,6 +104,8 @@ int admin_cmd_staff(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_clients(admin_db *db, const char *sub, const admin_options *o);
 int admin_cmd_demo_data(admin_db *db, const admin_options *o);
 int admin_cmd_audit(admin_db *db, const char *sub, const admin_options *o);
+/* admin_copy.c: the whole database into an empty PostgreSQL one */
+int admin_cmd_copy(admin_db *src, const admin_options *o);
 /* admin_bounce.c */
 int admin_cmd_bounce(admin_db *db, const admin_options *o);
 /* admin_roster.c */

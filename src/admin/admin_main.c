@@ -47,6 +47,8 @@
 #define OPT_ANCHORS_FROM   0x8000
 #define OPT_SKIP_INVALID   0x10000
 #define OPT_ENCODING       0x20000
+#define OPT_TO_DRIVER      0x40000
+#define OPT_TO_PARAMS      0x80000
 
 typedef struct {
     const char *group;
@@ -84,6 +86,8 @@ static const command_spec commands[] = {
     { "bounce", NULL, 0, OPT_SECRET_FILE | OPT_RECIPIENT,
       "bounce --secret-file FILE [--recipient ADDRESS] < MESSAGE" },
     { "demo-data", NULL, 0, 0, "demo-data" },
+    { "copy", NULL, 0, OPT_TO_DRIVER | OPT_TO_PARAMS,
+      "copy --to-driver pgsql --to-params STRING" },
     { NULL, NULL, 0, 0, NULL }
 };
 
@@ -220,6 +224,20 @@ static const char help_text[] =
 "      Fill an empty database with the demo's staff (admin, clinician1,\n"
 "      clinician2) and about 50 clients. Does nothing if the demo data is already\n"
 "      there; refuses if the database holds other staff or clients.\n"
+"\n"
+"  copy --to-driver pgsql --to-params STRING\n"
+"      Copy every table of this SQLite database (--driver sqlite3 --params\n"
+"      FILE) into the PostgreSQL database STRING names (a libpq connection\n"
+"      string, as in DBDParams), which init has just created and which holds no\n"
+"      data (else it refuses and changes nothing). Run it as the target's owner;\n"
+"      no superuser is needed. The source is read in one snapshot while httpd\n"
+"      may go on serving it: rows written after the snapshot are not copied, so\n"
+"      stop Apache (or staff use) first. The target is written in one\n"
+"      transaction: its identity columns go on after the copied ids, both audit\n"
+"      chains are verified and must end at the same head, else nothing is\n"
+"      committed. Audited (database.copy, as 'admin-tool') on the target.\n"
+"      Last line: copied N rows in S s: TABLE N, ...\n"
+"      (README: Moving from SQLite to PostgreSQL.)\n"
 "\n"
 "  audit verify [--anchor SEQ:HASH]... [--anchors-from FILE]\n"
 "      Check the audit trail's hash chain: every row written since schema 11\n"
@@ -414,6 +432,8 @@ static int value_option(parsed_line *pl, int argc, const char *const *argv, int 
         { "--email", offsetof(admin_options, email), OPT_EMAIL },
         { "--anchors-from", offsetof(admin_options, anchors_from), OPT_ANCHORS_FROM },
         { "--encoding", offsetof(admin_options, encoding), OPT_ENCODING },
+        { "--to-driver", offsetof(admin_options, to_driver), OPT_TO_DRIVER },
+        { "--to-params", offsetof(admin_options, to_params), OPT_TO_PARAMS },
     };
     size_t k;
 
@@ -544,7 +564,8 @@ static int resolve_command(parsed_line *pl, const command_spec **cmd)
         "--schema-dir", "--name", "--all-clients", "--no-all-clients", "--format",
         "--dry-run", "--discharge-missing", "--identifier-system", "--before",
         "--secret-file", "--recipient", "--email", "--no-email", "--allow-mass-discharge",
-        "--anchor", "--anchors-from", "--skip-invalid", "--encoding"
+        "--anchor", "--anchors-from", "--skip-invalid", "--encoding", "--to-driver",
+        "--to-params"
     };
     const char *group;
     int skip, i;
@@ -607,6 +628,22 @@ static void print_help(const apr_array_header_t *words)
         }
     }
     fputs("\nEvery command, the options and exit statuses: " PROGRAM " --help\n", stdout);
+}
+
+/* copy: from SQLite to PostgreSQL, both named */
+static int resolve_copy_target(const command_spec *cmd, const admin_options *o)
+{
+    if (strcmp(cmd->group, "copy") != 0) {
+        return ADMIN_OK;
+    }
+    if (o->to_driver == NULL || strcmp(o->to_driver, "pgsql") != 0
+        || strcmp(o->driver, "sqlite3") != 0) {
+        return usage_error("copy goes from --driver sqlite3 to --to-driver pgsql");
+    }
+    if (o->to_params == NULL || *o->to_params == '\0') {
+        return usage_error("copy needs --to-params: the target's connection string");
+    }
+    return ADMIN_OK;
 }
 
 static int resolve_database(apr_pool_t *p, admin_options *o)
@@ -729,6 +766,9 @@ static int dispatch(admin_db *db, const command_spec *cmd, const admin_options *
     if (strcmp(cmd->group, "bounce") == 0) {
         return admin_cmd_bounce(db, o);
     }
+    if (strcmp(cmd->group, "copy") == 0) {
+        return admin_cmd_copy(db, o);
+    }
     return admin_cmd_demo_data(db, o);
 }
 
@@ -755,7 +795,8 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
         return ADMIN_OK;
     }
     if ((rc = resolve_command(&pl, &cmd)) != ADMIN_OK
-        || (rc = resolve_database(p, &pl.o)) != ADMIN_OK) {
+        || (rc = resolve_database(p, &pl.o)) != ADMIN_OK
+        || (rc = resolve_copy_target(cmd, &pl.o)) != ADMIN_OK) {
         return no_db == ADMIN_TEMPFAIL ? no_db : rc;
     }
     is_init = strcmp(cmd->group, "init") == 0;

@@ -1559,6 +1559,54 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * (staff user names are compared exactly, as Apache hands them over) */
     [PM_SQL_ADMIN_STAFF_ANY_CASE] = { "pm_admin_staff_any_case",
         "SELECT username FROM staff WHERE lower(username) = lower(%s) ORDER BY username", 1 },
+    /* ---- portal-manager-admin copy: SQLite to PostgreSQL (admin_copy.c) ---- */
+#define PM_COPY_STMTS(U, t, deferred) \
+    [PM_SQL_COPY_READ_##U] = { "pm_copy_read_" #t, "SELECT * FROM " #t, 0, \
+        .driver = "sqlite3" }, \
+    [PM_SQL_COPY_COUNT_##U] = { "pm_copy_count_" #t, \
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM " #t, NCOLS(PM_COLS_COUNT) }, \
+    [PM_SQL_COPY_CLEAR_##U] = { "pm_copy_clear_" #t, "DELETE FROM " #t, .driver = "pgsql" }, \
+    [PM_SQL_COPY_WRITE_##U] = { "pm_copy_write_" #t, \
+        "INSERT INTO " #t " OVERRIDING SYSTEM VALUE SELECT * FROM " \
+        "json_populate_recordset(NULL::" #t ", %s::json)", .driver = "pgsql" },
+    PM_COPY_TABLES(PM_COPY_STMTS)
+#undef PM_COPY_STMTS
+    /* the source's snapshot: a deferred transaction that only reads (httpd goes on
+     * writing; WAL keeps this reader's view) */
+    [PM_SQL_COPY_SNAPSHOT_BEGIN_SQLITE] = { "pm_copy_snapshot_begin_sqlite", "BEGIN",
+        .driver = "sqlite3" },
+    [PM_SQL_COPY_SNAPSHOT_END_SQLITE] = { "pm_copy_snapshot_end_sqlite", "COMMIT",
+        .driver = "sqlite3" },
+    /* a table's column names, each side */
+    [PM_SQL_COPY_COLUMNS_SQLITE] = { "pm_copy_columns_sqlite",
+        "SELECT name FROM pragma_table_info(%s) ORDER BY cid", 1, .driver = "sqlite3" },
+    [PM_SQL_COPY_COLUMNS_PGSQL] = { "pm_copy_columns_pgsql",
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = %s",
+        1, .driver = "pgsql" },
+    /* the target's tables and foreign keys (child, parent, the child's column) */
+    [PM_SQL_COPY_TABLES_PGSQL] = { "pm_copy_tables_pgsql",
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+        "ORDER BY tablename", 1, .driver = "pgsql" },
+    [PM_SQL_COPY_FOREIGN_KEYS_PGSQL] = { "pm_copy_foreign_keys_pgsql",
+        "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text, a.attname "
+        "FROM pg_constraint c JOIN pg_attribute a "
+        "  ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace", 3,
+        .driver = "pgsql" },
+    /* identity columns (table, column), and one set to go on after the copied rows */
+    [PM_SQL_COPY_IDENTITIES_PGSQL] = { "pm_copy_identities_pgsql",
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND is_identity = 'YES'", 2,
+        .driver = "pgsql" },
+    [PM_SQL_COPY_SET_IDENTITY_PGSQL] = { "pm_copy_set_identity_pgsql",
+        "SELECT setval(pg_get_serial_sequence(%s, %s), %lld, false)", 1,
+        .driver = "pgsql" },
+    /* invitations.account_id, written once portal_accounts holds its rows */
+    [PM_SQL_COPY_DEFERRED_PGSQL] = { "pm_copy_deferred_pgsql",
+        "UPDATE invitations SET account_id = j.account_id "
+        "FROM json_to_recordset(%s::json) AS j(id bigint, account_id bigint) "
+        "WHERE invitations.id = j.id", .driver = "pgsql" },
 };
 
 static int count_placeholders(const char *sql)

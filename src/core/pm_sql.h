@@ -32,6 +32,35 @@
 
 #include "pm_columns.h"
 
+/* Every table of the schema that holds data, in the order portal-manager-admin copy
+ * writes them (src/admin/admin_copy.c): each after the tables its foreign keys name,
+ * but for one column per table that may point forward, written after the table it
+ * names (NULL: none). schema_version and client_name_prefixes_stage are left out
+ * (init writes the one; the other is empty outside a transaction). The copy refuses
+ * a database with a table or foreign key this list does not account for. */
+#define PM_COPY_TABLES(X) \
+    X(STAFF, staff, NULL) \
+    X(SETTINGS, settings, NULL) \
+    X(CLIENTS, clients, NULL) \
+    X(CLIENT_NAME_KEY_SETS, client_name_key_sets, NULL) \
+    X(CLIENT_NAME_PREFIXES, client_name_prefixes, NULL) \
+    X(STAFF_CLIENTS, staff_clients, NULL) \
+    X(REPRESENTATIVES, representatives, NULL) \
+    X(INVITATIONS, invitations, "account_id") \
+    X(SUPERSEDED_TOKENS, superseded_tokens, NULL) \
+    X(OUTBOX, outbox, NULL) \
+    X(PORTAL_ACCOUNTS, portal_accounts, NULL) \
+    X(ACCOUNT_GRANTS, account_grants, NULL) \
+    X(AUDIT_LOG, audit_log, NULL) \
+    X(AUDIT_CHAIN, audit_chain, NULL) \
+    X(AUDIT_FLUSH, audit_flush, NULL)
+/* rows one PM_SQL_COPY_WRITE_* statement takes (a JSON array) */
+#define PM_SQL_COPY_ROWS 500
+
+/* read (SQLite), count, clear (PostgreSQL: rows the target's triggers made), write */
+#define PM_COPY_IDS(U, t, deferred) \
+    PM_SQL_COPY_READ_##U, PM_SQL_COPY_COUNT_##U, PM_SQL_COPY_CLEAR_##U, PM_SQL_COPY_WRITE_##U,
+
 typedef enum {
     PM_SQL_TXN_WRITE_LOCK,
     PM_SQL_SETTINGS_ALL,
@@ -274,6 +303,17 @@ typedef enum {
     PM_SQL_ADMIN_CLIENT_HAS_CHART,
     PM_SQL_ADMIN_CASELOAD,
     PM_SQL_ADMIN_STAFF_ANY_CASE,
+    /* portal-manager-admin copy (admin_copy.c) */
+    PM_COPY_TABLES(PM_COPY_IDS)
+    PM_SQL_COPY_SNAPSHOT_BEGIN_SQLITE,
+    PM_SQL_COPY_SNAPSHOT_END_SQLITE,
+    PM_SQL_COPY_COLUMNS_SQLITE,
+    PM_SQL_COPY_COLUMNS_PGSQL,
+    PM_SQL_COPY_TABLES_PGSQL,
+    PM_SQL_COPY_FOREIGN_KEYS_PGSQL,
+    PM_SQL_COPY_IDENTITIES_PGSQL,
+    PM_SQL_COPY_SET_IDENTITY_PGSQL,
+    PM_SQL_COPY_DEFERRED_PGSQL,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 
