@@ -31,7 +31,8 @@ typedef struct {
     admin_db *src, *dst;
     apr_pool_t *scratch;
     apr_array_header_t *identities;  /* pm_row: table, column (the target's) */
-    json_t *deferred;                /* [{id, account_id}] of invitations */
+    json_t *deferred;                /* the rows held back (their deferred column set) */
+    int deferred_table, deferred_after;  /* whose rows, written after which table */
     long long counts[NTABLES];
     long long total;
 } copy_run;
@@ -86,9 +87,13 @@ static int check_order(copy_run *c)
         int child = table_index(pm_row_str(r, 0)), parent = table_index(pm_row_str(r, 1));
         const char *col = pm_row_str(r, 2);
 
-        if (child < 0 || parent < 0
-            || (parent >= child
-                && !(tables[child].deferred && strcmp(tables[child].deferred, col) == 0))) {
+        if (child >= 0 && parent > child && tables[child].deferred
+            && strcmp(tables[child].deferred, col) == 0) {
+            c->deferred_table = child;
+            c->deferred_after = parent;
+            continue;
+        }
+        if (child < 0 || parent < 0 || parent >= child) {
             admin_error("the foreign key %s.%s to %s is not in the copy's order (pm_sql.h, "
                         "PM_COPY_TABLES)", pm_row_str(r, 0), col, pm_row_str(r, 1));
             return ADMIN_FAIL;
@@ -203,22 +208,18 @@ static void track_identities(copy_run *c, const copy_table *t, const apr_array_h
     }
 }
 
-/* One source row as a JSON object by column name; the deferred column is held back. */
-static json_t *row_object(copy_run *c, const copy_table *t, const apr_array_header_t *names,
-                          const pm_row *r)
+/* One source row as a JSON object by column name; *held: its deferred column is set. */
+static json_t *row_object(const copy_table *t, const apr_array_header_t *names,
+                          const pm_row *r, int *held)
 {
     json_t *o = json_object(), *v;
-    const char *id = NULL, *held = NULL;
     int j;
 
+    *held = 0;
     for (j = 0; j < names->nelts && j < r->ncols; j++) {
         const char *col = APR_ARRAY_IDX(names, j, const char *);
-        if (strcmp(col, "id") == 0) {
-            id = r->v[j];
-        }
-        if (t->deferred && strcmp(col, t->deferred) == 0) {
-            held = r->v[j];
-            continue;
+        if (t->deferred && strcmp(col, t->deferred) == 0 && r->v[j]) {
+            *held = 1;
         }
         if ((v = r->v[j] ? json_string(r->v[j]) : json_null()) == NULL) {
             admin_error("table %s: a value is not UTF-8 text; nothing was copied", t->name);
@@ -226,9 +227,6 @@ static json_t *row_object(copy_run *c, const copy_table *t, const apr_array_head
             return NULL;
         }
         json_object_set_new(o, col, v);
-    }
-    if (held && id) {
-        json_array_append_new(c->deferred, json_pack("{s:s,s:s}", "id", id, "account_id", held));
     }
     return o;
 }
@@ -257,7 +255,7 @@ static int copy_one(copy_run *c, int ti, long long *max)
     const copy_table *t = &tables[ti];
     apr_array_header_t *names, *rows;
     json_t *batch = json_array(), *o;
-    int affected, i, rc = ADMIN_OK;
+    int affected, i, held, rc = ADMIN_OK;
 
     apr_pool_clear(c->scratch);
     if (same_columns(c, t, &names) != ADMIN_OK
@@ -276,11 +274,11 @@ static int copy_one(copy_run *c, int ti, long long *max)
     for (i = 0; rc == ADMIN_OK && i < rows->nelts; i++) {
         const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
         track_identities(c, t, names, r, max);
-        if ((o = row_object(c, t, names, r)) == NULL) {
+        if ((o = row_object(t, names, r, &held)) == NULL) {
             rc = ADMIN_FAIL;
             break;
         }
-        json_array_append_new(batch, o);
+        json_array_append_new(held ? c->deferred : batch, o);
         if (json_array_size(batch) >= PM_SQL_COPY_ROWS) {
             rc = write_batch(c->dst, t->write, batch);
         }
@@ -342,12 +340,14 @@ static int copy_all(copy_run *c, const admin_options *o, const char **head, long
     int i;
 
     for (i = 0; i < NTABLES; i++) {
-        if (copy_one(c, i, max) != ADMIN_OK) {
+        if (copy_one(c, i, max) != ADMIN_OK
+            || (i == c->deferred_after && c->deferred_after > 0
+                && write_batch(c->dst, tables[c->deferred_table].write, c->deferred)
+                   != ADMIN_OK)) {
             return ADMIN_FAIL;
         }
     }
-    if (write_batch(c->dst, PM_SQL_COPY_DEFERRED_PGSQL, c->deferred) != ADMIN_OK
-        || reset_identities(c, max) != ADMIN_OK || same_heads(c, head, rows) != ADMIN_OK) {
+    if (reset_identities(c, max) != ADMIN_OK || same_heads(c, head, rows) != ADMIN_OK) {
         return ADMIN_FAIL;
     }
     admin_trail_add(trail, "database.copy", NULL,

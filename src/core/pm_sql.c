@@ -1602,11 +1602,6 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_COPY_SET_IDENTITY_PGSQL] = { "pm_copy_set_identity_pgsql",
         "SELECT setval(pg_get_serial_sequence(%s, %s), %lld, false)", 1,
         .driver = "pgsql" },
-    /* invitations.account_id, written once portal_accounts holds its rows */
-    [PM_SQL_COPY_DEFERRED_PGSQL] = { "pm_copy_deferred_pgsql",
-        "UPDATE invitations SET account_id = j.account_id "
-        "FROM json_to_recordset(%s::json) AS j(id bigint, account_id bigint) "
-        "WHERE invitations.id = j.id", .driver = "pgsql" },
 };
 
 static int count_placeholders(const char *sql)

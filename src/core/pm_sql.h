@@ -34,8 +34,9 @@
 
 /* Every table of the schema that holds data, in the order portal-manager-admin copy
  * writes them (src/admin/admin_copy.c): each after the tables its foreign keys name,
- * but for one column per table that may point forward, written after the table it
- * names (NULL: none). schema_version and client_name_prefixes_stage are left out
+ * but for one column per table that may point forward (NULL: none): the rows that
+ * fill it are held back and written right after the table it names (a reset link's
+ * invitation names its account; the account names the invitation it came from). schema_version and client_name_prefixes_stage are left out
  * (init writes the one; the other is empty outside a transaction). The copy refuses
  * a database with a table or foreign key this list does not account for. */
 #define PM_COPY_TABLES(X) \
@@ -47,9 +48,9 @@
     X(STAFF_CLIENTS, staff_clients, NULL) \
     X(REPRESENTATIVES, representatives, NULL) \
     X(INVITATIONS, invitations, "account_id") \
+    X(PORTAL_ACCOUNTS, portal_accounts, NULL) \
     X(SUPERSEDED_TOKENS, superseded_tokens, NULL) \
     X(OUTBOX, outbox, NULL) \
-    X(PORTAL_ACCOUNTS, portal_accounts, NULL) \
     X(ACCOUNT_GRANTS, account_grants, NULL) \
     X(AUDIT_LOG, audit_log, NULL) \
     X(AUDIT_CHAIN, audit_chain, NULL) \
@@ -313,7 +314,6 @@ typedef enum {
     PM_SQL_COPY_FOREIGN_KEYS_PGSQL,
     PM_SQL_COPY_IDENTITIES_PGSQL,
     PM_SQL_COPY_SET_IDENTITY_PGSQL,
-    PM_SQL_COPY_DEFERRED_PGSQL,
     PM_SQL_COUNT                  /* keep last */
 } pm_sql_id;
 

@@ -600,5 +600,8 @@ fi
 # ---- audit verify ------------------------------------------------------------------------
 . "$top/t/admin/audit.sh"
 
+# ---- copy: SQLite into PostgreSQL (the PostgreSQL run) -------------------------------------
+. "$top/t/admin/copy.sh"
+
 echo "1..$n"
 [ "$failures" -eq 0 ]
