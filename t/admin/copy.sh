@@ -126,5 +126,6 @@ is "$(dump_dst audit_log; dump_dst staff)" "$before" "copy: the refused copy cha
 # the command line
 sadm_run copy --to-driver sqlite3 --to-params "$T/x.db"
 is "$rc" 2 "copy: --to-driver other than pgsql is a usage error"
+like "$err" "copy goes from --driver sqlite3 to --to-driver pgsql" "copy: says which way it copies"
 sadm_run copy --to-driver pgsql
 is "$rc" 2 "copy: no --to-params is a usage error"
