@@ -1561,10 +1561,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "SELECT username FROM staff WHERE lower(username) = lower(%s) ORDER BY username", 1 },
     /* ---- portal-manager-admin copy: SQLite to PostgreSQL (admin_copy.c) ---- */
 #define PM_COPY_STMTS(U, t, deferred) \
-    [PM_SQL_COPY_READ_##U] = { "pm_copy_read_" #t, "SELECT * FROM " #t, 0, \
+    [PM_SQL_COPY_READ_##U] = { "pm_copy_read_" #t, "SELECT * FROM " #t, PM_SQL_ANY_COLS, \
         .driver = "sqlite3" }, \
     [PM_SQL_COPY_COUNT_##U] = { "pm_copy_count_" #t, \
-        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM " #t, NCOLS(PM_COLS_COUNT) }, \
+        "SELECT " COLUMNS(PM_COLS_COUNT) " FROM " #t, NCOLS(PM_COLS_COUNT), \
+        .driver = "pgsql" }, \
     [PM_SQL_COPY_CLEAR_##U] = { "pm_copy_clear_" #t, "DELETE FROM " #t, .driver = "pgsql" }, \
     [PM_SQL_COPY_WRITE_##U] = { "pm_copy_write_" #t, \
         "INSERT INTO " #t " OVERRIDING SYSTEM VALUE SELECT * FROM " \

@@ -55,10 +55,13 @@
     X(AUDIT_LOG, audit_log, NULL) \
     X(AUDIT_CHAIN, audit_chain, NULL) \
     X(AUDIT_FLUSH, audit_flush, NULL)
+/* the ncols of a statement whose rows carry every column of its table (SELECT *) */
+#define PM_SQL_ANY_COLS (-1)
 /* rows one PM_SQL_COPY_WRITE_* statement takes (a JSON array) */
 #define PM_SQL_COPY_ROWS 500
 
-/* read (SQLite), count, clear (PostgreSQL: rows the target's triggers made), write */
+/* read (SQLite), count (the target empty?), clear (rows the target's triggers made),
+ * write (PostgreSQL) */
 #define PM_COPY_IDS(U, t, deferred) \
     PM_SQL_COPY_READ_##U, PM_SQL_COPY_COUNT_##U, PM_SQL_COPY_CLEAR_##U, PM_SQL_COPY_WRITE_##U,
 

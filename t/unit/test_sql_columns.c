@@ -105,10 +105,19 @@ static void check_statement(sqlite3 *db, const pm_sql_stmt *st)
     sqlite3_stmt *prepared = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &prepared, NULL);
 
+    /* copy's SELECT * of a table only PostgreSQL has (audit_flush): copy reads no
+     * table whose columns SQLite does not list */
+    if (st->ncols == PM_SQL_ANY_COLS && rc != SQLITE_OK
+        && strncmp(sqlite3_errmsg(db), "no such table", 13) == 0) {
+        ok(1, "%s: a table SQLite does not have", st->label);
+        free(sql);
+        return;
+    }
     ok(rc == SQLITE_OK, "%s prepares%s%s", st->label, rc == SQLITE_OK ? "" : ": ",
        rc == SQLITE_OK ? "" : sqlite3_errmsg(db));
     if (rc == SQLITE_OK) {
-        ok(sqlite3_column_count(prepared) == st->ncols, "%s: %d columns, %d declared",
+        ok(st->ncols == PM_SQL_ANY_COLS || sqlite3_column_count(prepared) == st->ncols,
+           "%s: %d columns, %d declared",
            st->label, sqlite3_column_count(prepared), st->ncols);
         ok(sqlite3_bind_parameter_count(prepared) == st->nargs, "%s: %d placeholders, %d counted",
            st->label, sqlite3_bind_parameter_count(prepared), st->nargs);
