@@ -178,8 +178,9 @@ static int check_empty(copy_run *c, const char *to_params_hint)
             && (admin_db_count(c->dst, tables[i].count, &n, NULL, NULL) != ADMIN_OK || n > 0)) {
             if (n > 0) {
                 admin_error("the target database is not empty (%s holds %d rows); nothing "
-                            "was copied: copy into a new database (%s, then init)",
-                            tables[i].name, n, to_params_hint);
+                            "was copied: drop it, create it again (%s), run "
+                            "'portal-manager-admin --driver pgsql --params ... init' and "
+                            "copy again", tables[i].name, n, to_params_hint);
             }
             return ADMIN_FAIL;
         }
@@ -397,7 +398,7 @@ int admin_cmd_copy(admin_db *src, const admin_options *o)
             rc = check_order(&c);
         }
         if (rc == ADMIN_OK) {
-            rc = check_empty(&c, "createdb -O OWNER NAME");
+            rc = check_empty(&c, "dropdb NAME; createdb -O OWNER NAME");
         }
         if (rc == ADMIN_OK) {
             rc = copy_all(&c, o, &head, &chained);

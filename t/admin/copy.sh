@@ -120,7 +120,8 @@ sql "$DST" "DELETE FROM invitations WHERE id = 5" >/dev/null
 before=$(dump_dst audit_log; dump_dst staff)
 cadm "$DST"
 is "$rc" 1 "copy: a target with data is refused"
-like "$err" "target database is not empty .*then init" "copy: one line says what to run"
+like "$err" "target database is not empty .*createdb .* init' and copy again" "copy: one line says what to run"
+is "$(printf '%s\n' "$err" | wc -l)" 1 "copy: the refusal is one line"
 is "$(dump_dst audit_log; dump_dst staff)" "$before" "copy: the refused copy changed nothing"
 
 # the command line

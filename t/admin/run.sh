@@ -93,7 +93,7 @@ DB=$(new_db main); register_db main
 adm "$DB" --help
 is "$rc" 0 "--help exits 0"
 for c in "init" "staff add" "staff update" "staff grant" "staff revoke" "staff disable" \
-         "staff enable" "staff list" "clients import" "clients list" "demo-data"; do
+         "staff enable" "staff list" "clients import" "clients list" "demo-data" "copy"; do
     like "$out" "^  $c" "--help documents '$c'"
 done
 for g in staff init; do
