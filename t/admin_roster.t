@@ -365,7 +365,7 @@ for my $empty ([$HEADER, 'text/csv', 'a header-only CSV', 'discharge_missing=1']
 my $census = $HEADER . join '', map { "RT-$_,Rosamond$_,Quuxcensus,1970-01-01,\n" } 20 .. 39;
 $data = json_ok(put_roster($census), 200, 'a census of 20 more clients');
 $before = snapshot();
-my $truncated = $HEADER . "RT-X30,Rosamond20,Quuxcensus,1970-01-01,\n";
+my $truncated = $HEADER . "RT-20,Rosamond20,Quuxcensus,1970-01-01,\n";
 $res = put_roster($truncated, query => 'discharge_missing=1');
 is($res->code, 422, 'a truncated roster with discharge_missing=1: 422');
 $data = decode_json_body($res) || {};
