@@ -1338,13 +1338,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
      * Through clients_by_date_of_birth; PostgreSQL: one probe per day, spelled out */
     [PM_SQL_ROSTER_CLIENTS_NAMED_BORN_SQLITE] = { "pm_roster_clients_named_born_sqlite",
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM clients WHERE active = 1 "
-        "AND external_id IS NOT NULL AND date_of_birth IN (" TEXT_ARGS_32 ", " TEXT_ARGS_32 ")",
+        "AND external_id IS NOT NULL AND date_of_birth IN (" TEXT_ARGS_32 ", " TEXT_ARGS_32 ") "
+        "AND id <= %lld",
         NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "sqlite3" },
     [PM_SQL_ROSTER_CLIENTS_NAMED_BORN_PGSQL] = { "pm_roster_clients_named_born_pgsql",
         "SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT) " FROM (VALUES " VALUES_32 ", " VALUES_32
         ") v (x) CROSS JOIN LATERAL (SELECT " COLUMNS(PM_COLS_ROSTER_CLIENT)
         " FROM clients WHERE date_of_birth = v.x AND active = 1 "
-        "AND external_id IS NOT NULL) c",
+        "AND external_id IS NOT NULL AND id <= %lld) c",
         NCOLS(PM_COLS_ROSTER_CLIENT), .driver = "pgsql" },
     /* syncs take turns: two that both found no client with a chart number inserted
      * it twice, and the second broke the unique index */
@@ -1359,6 +1360,10 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     [PM_SQL_ROSTER_ANY_UNNAMED] = { "pm_roster_any_unnamed",
         "SELECT " COLUMNS(PM_COLS_COUNT) " FROM "
         "(SELECT 1 AS one FROM clients WHERE external_id IS NULL LIMIT 1) u", NCOLS(PM_COLS_COUNT) },
+    /* the newest client's id when the sync begins (0: none): clients after it are the
+     * sync's own, never namesakes (PM_SQL_ROSTER_CLIENTS_NAMED_BORN_*) */
+    [PM_SQL_ROSTER_LAST_CLIENT] = { "pm_roster_last_client",
+        "SELECT coalesce(max(id), 0) FROM clients", 1 },
     /* New clients, with their sort keys (pm_client_keys_sort_key); the search keys are
      * staged by their ids (pm_client_keys_stage_add).
      * PostgreSQL: PM_SQL_NEW_CLIENTS new clients per statement (NULL in every column of
