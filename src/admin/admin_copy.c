@@ -250,47 +250,78 @@ static int write_batch(admin_db *db, pm_sql_id id, json_t *batch)
     return rc;
 }
 
-/* One table: what the target's triggers wrote into it cleared, then every source row. */
+/* One table being copied: its columns, the rows waiting for the next write. */
+typedef struct {
+    copy_run *c;
+    int ti;
+    const apr_array_header_t *names;
+    long long *max;
+    json_t *batch;
+    long long rows;
+} copy_table_run;
+
+/* A batch of source rows as they are read (pm_db_select_each): into the target's
+ * batch, written at PM_SQL_COPY_ROWS. */
+static apr_status_t copy_rows(void *ctx, const apr_array_header_t *rows)
+{
+    copy_table_run *tr = ctx;
+    const copy_table *t = &tables[tr->ti];
+    json_t *o;
+    int i, held;
+
+    for (i = 0; i < rows->nelts; i++) {
+        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
+        track_identities(tr->c, t, tr->names, r, tr->max);
+        if ((o = row_object(t, tr->names, r, &held)) == NULL) {
+            return APR_EGENERAL;
+        }
+        json_array_append_new(held ? tr->c->deferred : tr->batch, o);
+        tr->rows++;
+        if (json_array_size(tr->batch) >= PM_SQL_COPY_ROWS
+            && write_batch(tr->c->dst, t->write, tr->batch) != ADMIN_OK) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* One table: what the target's triggers wrote into it cleared, then every source row,
+ * streamed: the target gets PM_SQL_COPY_ROWS at a time as the source is read, so
+ * memory holds one batch, not the table. */
 static int copy_one(copy_run *c, int ti, long long *max)
 {
-    const copy_table *t = &tables[ti];
-    apr_array_header_t *names, *rows;
-    json_t *batch = json_array(), *o;
-    int affected, i, held, rc = ADMIN_OK;
+    copy_table_run tr;
+    apr_array_header_t *names;
+    int affected, rc = ADMIN_OK;
 
+    memset(&tr, 0, sizeof(tr));
     apr_pool_clear(c->scratch);
-    if (same_columns(c, t, &names) != ADMIN_OK
-        || pm_db_exec(c->dst->exec, t->clear, &affected) != APR_SUCCESS) {
-        json_decref(batch);
+    if (same_columns(c, &tables[ti], &names) != ADMIN_OK
+        || pm_db_exec(c->dst->exec, tables[ti].clear, &affected) != APR_SUCCESS) {
         return ADMIN_FAIL;
     }
     if (names->nelts == 0) {
-        json_decref(batch);
         return ADMIN_OK;
     }
+    tr.c = c;
+    tr.ti = ti;
+    tr.names = names;
+    tr.max = max;
+    tr.batch = json_array();
     pm_db_use_pool(c->src->exec, c->scratch);
-    if (pm_db_select(c->src->exec, t->read, &rows) != APR_SUCCESS) {
+    pm_db_use_pool(c->dst->exec, c->scratch);
+    if (pm_db_select_each(c->src->exec, tables[ti].read, PM_SQL_COPY_ROWS, copy_rows, &tr)
+            != APR_SUCCESS
+        || write_batch(c->dst, tables[ti].write, tr.batch) != ADMIN_OK) {
         rc = ADMIN_FAIL;
     }
-    for (i = 0; rc == ADMIN_OK && i < rows->nelts; i++) {
-        const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
-        track_identities(c, t, names, r, max);
-        if ((o = row_object(t, names, r, &held)) == NULL) {
-            rc = ADMIN_FAIL;
-            break;
-        }
-        json_array_append_new(held ? c->deferred : batch, o);
-        if (json_array_size(batch) >= PM_SQL_COPY_ROWS) {
-            rc = write_batch(c->dst, t->write, batch);
-        }
-    }
-    if (rc == ADMIN_OK) {
-        rc = write_batch(c->dst, t->write, batch);
-        c->counts[ti] = rows->nelts;
-        c->total += rows->nelts;
+    else {
+        c->counts[ti] = tr.rows;
+        c->total += tr.rows;
     }
     pm_db_use_pool(c->src->exec, NULL);
-    json_decref(batch);
+    pm_db_use_pool(c->dst->exec, NULL);
+    json_decref(tr.batch);
     return rc;
 }
 

@@ -193,41 +193,63 @@ static void report_failure(pm_db *db, const pm_sql_stmt *st, int rc)
     pm_db_report(db, PM_DB_EV_FAILED, st->label, msg ? msg : "(no message)");
 }
 
-static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, apr_array_header_t *rows)
+apr_status_t pm_db_sink_pass(pm_db_sink *sink, int at_end)
+{
+    if (sink->each == NULL || sink->rows->nelts == 0
+        || (!at_end && sink->rows->nelts < sink->batch)) {
+        return APR_SUCCESS;
+    }
+    sink->stopped = sink->each(sink->ctx, sink->rows);
+    sink->rows->nelts = 0;
+    apr_pool_clear(sink->p);
+    return sink->stopped;
+}
+
+static void push_dbd_row(pm_db *db, apr_dbd_results_t *res, apr_dbd_row_t *row,
+                         pm_db_sink *sink)
+{
+    pm_row *out = apr_array_push(sink->rows);
+    int i, ncols = apr_dbd_num_cols(db->driver, res);
+
+    out->ncols = ncols;
+    out->v = apr_pcalloc(sink->p, sizeof(char *) * (ncols > 0 ? ncols : 1));
+    for (i = 0; i < ncols; i++) {
+        /* datum_get says APR_ENOENT for SQL NULL (get_entry gives "" on pgsql) */
+        char *val = NULL;
+        apr_status_t rv = apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &val);
+        out->v[i] = (rv == APR_SUCCESS && val) ? apr_pstrdup(sink->p, val) : NULL;
+    }
+}
+
+static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, pm_db_sink *sink)
 {
     apr_dbd_row_t *row = NULL;
-    int rc, i, ncols;
+    int rc;
 
-    while ((rc = apr_dbd_get_row(db->driver, db->scratch, res, &row, -1)) == 0) {
-        pm_row *out = apr_array_push(rows);
-        ncols = apr_dbd_num_cols(db->driver, res);
-        out->ncols = ncols;
-        out->v = apr_pcalloc(db->scratch, sizeof(char *) * (ncols > 0 ? ncols : 1));
-        for (i = 0; i < ncols; i++) {
-            /* datum_get says APR_ENOENT for SQL NULL (get_entry gives "" on pgsql) */
-            char *val = NULL;
-            apr_status_t rv = apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING, &val);
-            out->v[i] = (rv == APR_SUCCESS && val) ? apr_pstrdup(db->scratch, val) : NULL;
+    while ((rc = apr_dbd_get_row(db->driver, sink->p, res, &row, -1)) == 0) {
+        push_dbd_row(db, res, row, sink);
+        if (pm_db_sink_pass(sink, 0) != APR_SUCCESS) {
+            return APR_SUCCESS;       /* the caller's stop; the result goes with its pool */
         }
     }
+    pm_db_sink_pass(sink, 1);
     return rc == -1 ? APR_SUCCESS : APR_EGENERAL;
 }
 
 static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stmt,
-                       const char **args, apr_array_header_t *rows)
+                       const char **args, apr_pool_t *p, pm_db_sink *sink)
 {
     apr_dbd_results_t *res = NULL;
     /* random access (1): the whole result arrives at once. Sequential pgsql results
      * wait 100 ms in the driver before reporting that an empty set is empty. */
     int rc;
 
-    rows->nelts = 0;
     if (call_enter(db) != APR_SUCCESS) {
         call_leave(db);
         return -1;
     }
-    rc = apr_dbd_pselect(db->driver, db->scratch, db->handle, &res, stmt, 1, st->nargs, args);
-    if (rc == 0 && drain_rows(db, res, rows) != APR_SUCCESS) {
+    rc = apr_dbd_pselect(db->driver, p, db->handle, &res, stmt, 1, st->nargs, args);
+    if (rc == 0 && drain_rows(db, res, sink) != APR_SUCCESS) {
         rc = -1;
     }
     call_leave(db);
@@ -236,9 +258,10 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
 
 /* SQLite: the statement through SQLite's API. As APR's driver did, a statement
  * after a failed one in the same transaction fails unsent, and the commit rolls
- * back. Without prepare_missing the statement must have been prepared (by label). */
+ * back. Without prepare_missing the statement must have been prepared (by label).
+ * A sink's stop is the caller's, no failure. */
 static apr_status_t run_lite(pm_db *db, pm_sql_id id, const pm_sql_stmt *st, const char **args,
-                             apr_array_header_t *rows, int *changes)
+                             pm_db_sink *sink, int *changes)
 {
     const char *msg = "the database is not answering";
     apr_status_t rv = APR_EGENERAL;
@@ -252,36 +275,49 @@ static apr_status_t run_lite(pm_db *db, pm_sql_id id, const pm_sql_stmt *st, con
         msg = "an earlier statement of this transaction failed";
     }
     else if (call_enter(db) == APR_SUCCESS) {
-        rv = pm_db_sqlite_run(db->lite, id, args, db->scratch, rows, changes, &msg);
+        rv = pm_db_sqlite_run(db->lite, id, args, db->scratch, sink, changes, &msg);
     }
     call_leave(db);
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS && !(sink && sink->stopped)) {
         db->txn_failed = db->in_txn;
         pm_db_report(db, PM_DB_EV_FAILED, st->label, msg ? msg : "(no message)");
     }
     return rv;
 }
 
-apr_status_t pm_db_select_args(pm_db *db, pm_sql_id id, apr_array_header_t **rows,
-                               const char **args)
+/* The statement's rows into sink: SQLite's API or apr_dbd. */
+static apr_status_t select_into(pm_db *db, pm_sql_id id, const char **args, apr_pool_t *p,
+                                pm_db_sink *sink)
 {
     const pm_sql_stmt *st = pm_sql_get(id);
     apr_dbd_prepared_t *stmt;
     int rc;
 
-    *rows = apr_array_make(db->scratch, 4, sizeof(pm_row));
     if (db->lite) {
-        return run_lite(db, id, st, args, *rows, NULL);
+        return run_lite(db, id, st, args, sink, NULL);
     }
     if ((stmt = find_statement(db, id, st)) == NULL) {
         return APR_EGENERAL;
     }
-    rc = select_once(db, st, stmt, args, *rows);
+    rc = select_once(db, st, stmt, args, p, sink);
+    if (sink->stopped) {
+        return sink->stopped;
+    }
     if (rc != 0) {
         report_failure(db, st, rc);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t pm_db_select_args(pm_db *db, pm_sql_id id, apr_array_header_t **rows,
+                               const char **args)
+{
+    pm_db_sink sink = { NULL, NULL, 0, NULL, NULL, APR_SUCCESS };
+
+    sink.rows = *rows = apr_array_make(db->scratch, 4, sizeof(pm_row));
+    sink.p = db->scratch;
+    return select_into(db, id, args, db->scratch, &sink);
 }
 
 apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ...)
@@ -293,6 +329,38 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
     args = collect_args(db, pm_sql_get(id), ap);
     va_end(ap);
     return pm_db_select_args(db, id, rows, args);
+}
+
+/* The statement's result (apr_dbd's) lives in a pool of its own, the batches in one
+ * under it, cleared after each; both go at the end. */
+apr_status_t pm_db_select_each_args(pm_db *db, pm_sql_id id, int batch, pm_db_rows_fn each,
+                                    void *ctx, const char **args)
+{
+    pm_db_sink sink = { NULL, NULL, 0, NULL, NULL, APR_SUCCESS };
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    apr_pool_create(&p, db->scratch);
+    apr_pool_create(&sink.p, p);
+    sink.rows = apr_array_make(p, batch > 1 ? batch : 1, sizeof(pm_row));
+    sink.batch = batch > 1 ? batch : 1;
+    sink.each = each;
+    sink.ctx = ctx;
+    rv = select_into(db, id, args, p, &sink);
+    apr_pool_destroy(p);
+    return rv;
+}
+
+apr_status_t pm_db_select_each(pm_db *db, pm_sql_id id, int batch, pm_db_rows_fn each,
+                               void *ctx, ...)
+{
+    const char **args;
+    va_list ap;
+
+    va_start(ap, ctx);
+    args = collect_args(db, pm_sql_get(id), ap);
+    va_end(ap);
+    return pm_db_select_each_args(db, id, batch, each, ctx, args);
 }
 
 /* Take the caller's turn to write (a transaction holds it to its end). */

@@ -88,6 +88,27 @@ apr_status_t pm_db_select(pm_db *db, pm_sql_id id, apr_array_header_t **rows, ..
 apr_status_t pm_db_select_args(pm_db *db, pm_sql_id id, apr_array_header_t **rows,
                                const char **args);
 
+/* A batch of rows (pm_row) of pm_db_select_each, in the statement's order; they and
+ * their values last until the callback returns. APR_SUCCESS reads on; anything else
+ * stops the statement there (the rest is not read). */
+typedef apr_status_t (*pm_db_rows_fn)(void *ctx, const apr_array_header_t *rows);
+
+/* Run statement `id` and hand its rows to each, up to batch (>= 1) at a time, as
+ * they are read, never with none (an empty result: never called); the rows of a batch
+ * are freed once it returns, so memory stays that of one batch however many rows
+ * there are. SQLite steps the statement row by row (pm_db_sqlite.c); through apr_dbd
+ * (PostgreSQL) the driver holds the whole result (its sequential mode still reads
+ * it whole, and waits 100 ms to say an empty set is empty), and only the batches are
+ * freed. each must not run this same statement on this connection. Returns
+ * APR_SUCCESS when every row was handed over, each's refusal as it said it
+ * (unreported, and the statement is reset: the connection may go on), or an error of
+ * the database (reported; batches before it were handed over). */
+apr_status_t pm_db_select_each(pm_db *db, pm_sql_id id, int batch, pm_db_rows_fn each,
+                               void *ctx, ...);
+/* The same with the arguments in an array (exactly nargs of them). */
+apr_status_t pm_db_select_each_args(pm_db *db, pm_sql_id id, int batch, pm_db_rows_fn each,
+                                    void *ctx, const char **args);
+
 /* Run a statement that returns no rows; *affected gets the row count. */
 apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...);
 /* The same with the arguments in an array (exactly nargs of them). */

@@ -150,7 +150,7 @@ static void push_row(sqlite3_stmt *stmt, apr_pool_t *p, apr_array_header_t *rows
 }
 
 static apr_status_t run_slot(pm_db_sqlite *lite, int slot, int nargs, const char **args,
-                             apr_pool_t *p, apr_array_header_t *rows, int *changes,
+                             apr_pool_t *p, pm_db_sink *sink, int *changes,
                              const char **msg)
 {
     sqlite3_stmt *stmt = statement(lite, slot, p, msg);
@@ -169,12 +169,18 @@ static apr_status_t run_slot(pm_db_sqlite *lite, int slot, int nargs, const char
         }
     }
     while ((rc = step_waiting(stmt, nrows == 0)) == SQLITE_ROW) {
-        if (rows) {
-            push_row(stmt, p, rows);
-        }
         nrows++;
+        if (sink) {
+            push_row(stmt, sink->p, sink->rows);
+            if (pm_db_sink_pass(sink, 0) != APR_SUCCESS) {
+                break;                /* the caller's stop: the rest is not read */
+            }
+        }
     }
-    if (rc != SQLITE_DONE) {
+    if (rc == SQLITE_DONE && sink) {
+        pm_db_sink_pass(sink, 1);
+    }
+    if (rc != SQLITE_DONE && !(sink && sink->stopped)) {
         *msg = apr_pstrdup(p, sqlite3_errmsg(lite->conn));
     }
     else if (changes) {
@@ -182,14 +188,17 @@ static apr_status_t run_slot(pm_db_sqlite *lite, int slot, int nargs, const char
     }
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
+    if (sink && sink->stopped) {
+        return sink->stopped;
+    }
     return rc == SQLITE_DONE ? APR_SUCCESS : APR_EGENERAL;
 }
 
 apr_status_t pm_db_sqlite_run(pm_db_sqlite *lite, pm_sql_id id, const char **args,
-                              apr_pool_t *p, apr_array_header_t *rows, int *changes,
+                              apr_pool_t *p, pm_db_sink *sink, int *changes,
                               const char **msg)
 {
-    return run_slot(lite, id, pm_sql_get(id)->nargs, args, p, rows, changes, msg);
+    return run_slot(lite, id, pm_sql_get(id)->nargs, args, p, sink, changes, msg);
 }
 
 apr_status_t pm_db_sqlite_begin(pm_db_sqlite *lite, apr_pool_t *p, int immediate,
@@ -218,7 +227,7 @@ pm_db_sqlite *pm_db_sqlite_of(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
 }
 
 apr_status_t pm_db_sqlite_run(pm_db_sqlite *lite, pm_sql_id id, const char **args,
-                              apr_pool_t *p, apr_array_header_t *rows, int *changes,
+                              apr_pool_t *p, pm_db_sink *sink, int *changes,
                               const char **msg)
 {
     return APR_ENOTIMPL;

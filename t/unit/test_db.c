@@ -396,6 +396,102 @@ static void test_one_line(apr_pool_t *p)
     is_str(pm_db_one_line(p, ""), "", "one_line: empty stays empty");
 }
 
+/* What pm_db_select_each handed over: the values of column 0 in order, the size of
+ * every batch; stop_after: refuse after that many batches (0: never). */
+typedef struct {
+    char seen[64];
+    char sizes[64];
+    int batches, stop_after;
+} each_log;
+
+static apr_status_t log_batch(void *ctx, const apr_array_header_t *rows)
+{
+    each_log *l = ctx;
+    int i;
+
+    for (i = 0; i < rows->nelts; i++) {
+        const char *v = pm_row_str(&APR_ARRAY_IDX(rows, i, pm_row), 0);
+        apr_cpystrn(l->seen + strlen(l->seen), v ? v : "-", sizeof(l->seen) - strlen(l->seen));
+    }
+    apr_snprintf(l->sizes + strlen(l->sizes), sizeof(l->sizes) - strlen(l->sizes), "%s%d",
+                 l->batches ? "," : "", rows->nelts);
+    l->batches++;
+    return l->stop_after && l->batches >= l->stop_after ? APR_EOF : APR_SUCCESS;
+}
+
+/* the rows one statement of the table reads (PM_SQL_COPY_READ_AUDIT_FLUSH, SELECT * FROM
+ * audit_flush, a PostgreSQL table): here a view of n = 1..7, whose 5th row fails
+ * (abs of the smallest integer is an overflow SQLite reports) when fail is set */
+static void numbers_view(const apr_dbd_driver_t *drv, apr_dbd_t *h, int fail)
+{
+    char sql[256];
+    int n;
+
+    apr_snprintf(sql, sizeof(sql), "CREATE VIEW audit_flush AS WITH RECURSIVE c(n) AS "
+                 "(SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 7) SELECT %s AS n FROM c",
+                 fail ? "CASE WHEN n = 5 THEN abs(-9223372036854775807 - 1) ELSE n END" : "n");
+    apr_dbd_query(drv, h, &n, "DROP VIEW IF EXISTS audit_flush");
+    apr_dbd_query(drv, h, &n, sql);
+}
+
+static void each_run(pm_db *db, pm_sql_id id, int batch, each_log *l, int stop_after,
+                     apr_status_t *rv)
+{
+    memset(l, 0, sizeof(*l));
+    l->stop_after = stop_after;
+    *rv = pm_db_select_each(db, id, batch, log_batch, l);
+}
+
+static void test_select_each(pm_db *db, const apr_dbd_driver_t *drv, apr_dbd_t *h, seen *s)
+{
+    apr_array_header_t *rows;
+    apr_status_t rv;
+    each_log l;
+    int before;
+
+    numbers_view(drv, h, 0);
+    each_run(db, PM_SQL_COPY_READ_AUDIT_FLUSH, 3, &l, 0, &rv);
+    ok(rv == APR_SUCCESS, "select_each: every row read");
+    is_str(l.seen, "1234567", "select_each: the rows in the statement's order");
+    is_str(l.sizes, "3,3,1", "select_each: in batches of 3, the last one the rest");
+    each_run(db, PM_SQL_COPY_READ_AUDIT_FLUSH, 0, &l, 0, &rv);
+    is_str(l.sizes, "1,1,1,1,1,1,1", "select_each: a batch under 1 is one row at a time");
+
+    before = s->reports;
+    each_run(db, PM_SQL_COPY_READ_AUDIT_FLUSH, 2, &l, 2, &rv);
+    ok(rv == APR_EOF && l.batches == 2, "select_each: the callback's refusal stops the read "
+       "and is returned (%d, %d batches)", rv, l.batches);
+    is_str(l.seen, "1234", "select_each: no row after the stop");
+    ok(s->reports == before, "select_each: a stop is not reported as a failure");
+    each_run(db, PM_SQL_COPY_READ_AUDIT_FLUSH, 10, &l, 0, &rv);
+    ok(rv == APR_SUCCESS && strcmp(l.seen, "1234567") == 0,
+       "select_each: after a stop the statement reads from its start again (%s)", l.seen);
+    ok(pm_db_begin(db) == APR_SUCCESS
+       && pm_db_exec(db, PM_SQL_ADMIN_STAFF_INSERT, NULL, "each", "Each", "0", "1") == APR_SUCCESS
+       && pm_db_commit(db) == APR_SUCCESS && staff_count(db, "each") == 1,
+       "select_each: after a stop the connection writes and commits");
+
+    ok(pm_db_select(db, PM_SQL_COPY_READ_ACCOUNT_GRANTS, &rows) == APR_SUCCESS
+       && rows->nelts == 0, "select_each: account_grants is empty here");
+    each_run(db, PM_SQL_COPY_READ_ACCOUNT_GRANTS, 3, &l, 0, &rv);
+    ok(rv == APR_SUCCESS && l.batches == 0, "select_each: an empty result never calls back");
+
+    numbers_view(drv, h, 1);
+    pm_db_forget_prepared(db);        /* a view redefined: its statement prepared again */
+    before = s->reports;
+    each_run(db, PM_SQL_COPY_READ_AUDIT_FLUSH, 2, &l, 0, &rv);
+    ok(rv == APR_EGENERAL, "select_each: an error mid-way fails the select");
+    is_str(l.seen, "1234", "select_each: the batches before the error were handed over");
+    ok(s->reports == before + 1 && s->last_event == PM_DB_EV_FAILED,
+       "select_each: the error is reported");
+    is_str(s->last_label, "pm_copy_read_audit_flush", "select_each: naming the statement");
+    numbers_view(drv, h, 0);
+    pm_db_forget_prepared(db);
+    each_run(db, PM_SQL_COPY_READ_AUDIT_FLUSH, 4, &l, 0, &rv);
+    ok(rv == APR_SUCCESS && strcmp(l.seen, "1234567") == 0 && strcmp(l.sizes, "4,3") == 0,
+       "select_each: after an error the connection reads on (%s in %s)", l.seen, l.sizes);
+}
+
 int main(int argc, const char *const *argv)
 {
     const char *srcdir = getenv("srcdir") ? getenv("srcdir") : ".";
@@ -429,6 +525,7 @@ int main(int argc, const char *const *argv)
     test_begin_behind_lock(p, drv, h, apr_pstrcat(p, dir, "/portal.db", NULL), &s);
     test_client_keys(db, p);
     test_token_retired_twice(db, drv, h);
+    test_select_each(db, drv, h, &s);
     pm_db_forget_prepared(db);
     apr_dbd_close(drv, h);
     apr_file_remove(apr_pstrcat(p, dir, "/portal.db", NULL), p);
