@@ -221,12 +221,15 @@ static void push_dbd_row(pm_db *db, apr_dbd_results_t *res, apr_dbd_row_t *row,
     }
 }
 
-static apr_status_t drain_rows(pm_db *db, apr_dbd_results_t *res, pm_db_sink *sink)
+/* The driver's row is its cursor (pgsql counts in it): it lives in the result's pool p,
+ * not in the batches' pool. */
+static apr_status_t drain_rows(pm_db *db, apr_pool_t *p, apr_dbd_results_t *res,
+                               pm_db_sink *sink)
 {
     apr_dbd_row_t *row = NULL;
     int rc;
 
-    while ((rc = apr_dbd_get_row(db->driver, sink->p, res, &row, -1)) == 0) {
+    while ((rc = apr_dbd_get_row(db->driver, p, res, &row, -1)) == 0) {
         push_dbd_row(db, res, row, sink);
         if (pm_db_sink_pass(sink, 0) != APR_SUCCESS) {
             return APR_SUCCESS;       /* the caller's stop; the result goes with its pool */
@@ -249,7 +252,7 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
         return -1;
     }
     rc = apr_dbd_pselect(db->driver, p, db->handle, &res, stmt, 1, st->nargs, args);
-    if (rc == 0 && drain_rows(db, res, sink) != APR_SUCCESS) {
+    if (rc == 0 && drain_rows(db, p, res, sink) != APR_SUCCESS) {
         rc = -1;
     }
     call_leave(db);
