@@ -280,5 +280,14 @@ int admin_cmd_init(admin_db *db, const admin_options *o)
     }
     /* a migration may have forgotten every client's keys (004 did): compute them
      * here, not in the first list request */
-    return admin_clients_fill_keys(db);
+    if (admin_clients_fill_keys(db) != ADMIN_OK) {
+        return ADMIN_FAIL;
+    }
+    /* stock mod_authn_dbd keeps its prepared login query on pooled SQLite connections,
+     * which fail from now on ("database schema has changed"): the last line */
+    if (applied && !created && strcmp(db->driver_name, "sqlite3") == 0) {
+        printf("now reload Apache (systemctl reload apache2): until then the client "
+               "portal's login answers 500 (README, Upgrades)\n");
+    }
+    return ADMIN_OK;
 }

@@ -5,6 +5,7 @@
 #include "pm_audit.h"
 #include "pm_api.h"
 #include "pm_audit_group.h"
+#include "pm_metrics.h"
 #include "pm_store.h"
 #include "pm_text.h"
 
@@ -17,6 +18,7 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
     const char *who = q->staff ? q->staff->username : (q->r->user ? q->r->user : "recipient");
     const char *args[PM_AUDIT_ARGS];
     apr_status_t rv;
+    int in_txn;
 
     args[0] = pm_arg_int(p, pm_now_sec(q->r));
     args[1] = who;
@@ -27,7 +29,11 @@ apr_status_t pm_audit(pm_req *q, const char *action, long long client_id,
     args[6] = detail ? pm_json_text(p, detail) : NULL;
     args[7] = q->r->useragent_ip;
     args[8] = q->request_id;
+    in_txn = pm_db_in_transaction(q->db);
     rv = pm_audit_group_write(q->db, p, args);
+    if (rv != APR_SUCCESS || !in_txn) {        /* else the commit tells (pm_op_finish) */
+        pm_metrics_write_outcome(q->r, rv == APR_SUCCESS);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, PM_LOGNO(00040)
                       "could not write the audit row for %s (request %s)", action, q->request_id);

@@ -1,7 +1,8 @@
 /* pm_config_dbd.c — the DBDriver/DBDParams lines of the parsed configuration tree
  * (ap_conftree; mod_dbd's own configuration is private): the delivery worker uses the
  * main server's pool only, so configtest refuses a module in use without one, or a
- * virtual host of the module's on another database (its emails would never be sent). */
+ * virtual host of the module's on another database (its emails would never be sent).
+ * The same walk finds a portal login query kept from before the timing fix (PM00705). */
 #include "pm_config_dbd.h"
 
 #include "http_config.h"
@@ -18,6 +19,7 @@ typedef struct {
     int line;
     int uses_module;              /* a SetHandler of the module's */
     int allow_other;              /* PortalAllowOtherDatabase On */
+    const ap_directive_t *telling_query;  /* an AuthDBDUserPWQuery without the fallback */
 } dbd_lines;
 
 /* The main server's, read at startup: the SQLite file whose directory the outage
@@ -32,6 +34,16 @@ static int is_vhost(const ap_directive_t *d)
 static int names_handler(const char *args)
 {
     return strstr(args, "portal-manager") != NULL || strstr(args, "portal-invitation") != NULL;
+}
+
+/* The client portal's login query on portal_accounts answers nothing for a user
+ * name without an active account, so mod_authn_dbd refuses it at once and a real
+ * name after a bcrypt check: the time tells which names have an account. The
+ * sample's query answers a dummy bcrypt hash instead: coalesce(..., '$2y$...'). */
+static int tells_names(const char *query)
+{
+    return ap_strcasestr(query, "portal_accounts") != NULL
+           && (ap_strcasestr(query, "coalesce(") == NULL || strstr(query, "'$2") == NULL);
 }
 
 /* One server's lines: its own sections (<IfModule>, <IfDefine>, <Location> ...), never
@@ -55,6 +67,10 @@ static void read_lines(const ap_directive_t *d, dbd_lines *out)
         }
         else if (strcasecmp(d->directive, "PortalAllowOtherDatabase") == 0) {
             out->allow_other = strcasecmp(d->args, "on") == 0;
+        }
+        else if (strcasecmp(d->directive, "AuthDBDUserPWQuery") == 0 && !out->telling_query
+                 && tells_names(d->args)) {
+            out->telling_query = d;
         }
         if (d->first_child) {
             read_lines(d->first_child, out);
@@ -80,6 +96,20 @@ static int emergency(const char *msg)
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* said at configtest and at every start; the login still works */
+static void warn_telling_query(const ap_directive_t *d)
+{
+    if (d) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, PM_LOGNO(00705)
+                     "mod_portal_manager: the AuthDBDUserPWQuery at %s:%d reads "
+                     "portal_accounts but answers nothing for an unknown user name, so a "
+                     "refused login's time tells which user names have a portal account: "
+                     "use the sample's query, which answers a dummy bcrypt hash "
+                     "(portal_manager.conf.dpkg-dist; README, Upgrades)",
+                     d->filename, d->line_num);
+    }
+}
+
 /* each <VirtualHost> of the module's: its database must be the main server's */
 static int check_vhosts(apr_pool_t *p, const ap_directive_t *d, const dbd_lines *main)
 {
@@ -93,6 +123,7 @@ static int check_vhosts(apr_pool_t *p, const ap_directive_t *d, const dbd_lines 
             continue;
         }
         read_lines(d->first_child, &vh);
+        warn_telling_query(vh.telling_query);
         if ((main->uses_module || vh.uses_module) && !vh.allow_other
             && (differs(p, vh.params, main->params) || differs(p, vh.driver, main->driver))) {
             return emergency(apr_psprintf(p,
@@ -129,6 +160,7 @@ int pm_config_dbd_check(apr_pool_t *ptemp, apr_pool_t *pconf)
     if (!main.uses_module && !handler_anywhere(ap_conftree)) {
         return OK;
     }
+    warn_telling_query(main.telling_query);
     if (main.params == NULL) {
         return emergency("no DBDParams in the main server configuration: the delivery "
                          "worker (invitation emails) uses the main server's database, and "

@@ -29,6 +29,8 @@ typedef struct {
     volatile apr_uint64_t db_failures;
     volatile apr_uint64_t sent, retried, failed, passes;
     volatile apr_uint64_t started, last_pass, last_progress, last_error_at;
+    volatile apr_uint32_t writes_failed;     /* audited writes failed in a row */
+    volatile apr_uint64_t write_failed_at;   /* the last one's time */
     char last_error[PM_METRICS_TEXT];
     char mail_config_error[PM_METRICS_TEXT];
 } metrics_shm;
@@ -132,6 +134,36 @@ void pm_metrics_db_failure(void)
     if (shm) {
         apr_atomic_inc64(&shm->db_failures);
     }
+}
+
+/* ---- audited writes (the health check) ------------------------------------------ */
+
+void pm_metrics_write_outcome(request_rec *r, int ok)
+{
+    if (shm == NULL) {
+        return;
+    }
+    if (ok) {
+        if (apr_atomic_read32(&shm->writes_failed) != 0) {
+            apr_atomic_set32(&shm->writes_failed, 0);
+        }
+        return;
+    }
+    apr_atomic_set64(&shm->write_failed_at, (apr_uint64_t)apr_time_now());
+    if (apr_atomic_inc32(&shm->writes_failed) + 1 == PM_WRITES_FAILING_AFTER) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00706)
+                      "the last %d audited writes failed and none succeeded since (the "
+                      "lines before say why, e.g. PM00013): the health check answers 503 "
+                      "writes_failing until a write succeeds", PM_WRITES_FAILING_AFTER);
+    }
+}
+
+int pm_metrics_writes_failing(void)
+{
+    return shm != NULL
+           && apr_atomic_read32(&shm->writes_failed) >= PM_WRITES_FAILING_AFTER
+           && (apr_time_t)apr_atomic_read64(&shm->write_failed_at)
+              > apr_time_now() - PM_WRITES_FAILING_WITHIN;
 }
 
 /* ---- the delivery worker ----------------------------------------------------------- */

@@ -43,6 +43,16 @@ void pm_metrics_note_route(request_rec *r, const char *pattern);
 
 void pm_metrics_db_failure(void);
 
+/* An audited write's outcome (its audit row, its commit). PM_WRITES_FAILING_AFTER
+ * failures in a row, the last one less than PM_WRITES_FAILING_WITHIN ago, with no
+ * success since: pm_metrics_writes_failing is 1 and the health check answers 503
+ * (one transient failure does not; an idle server goes back to ok after a minute,
+ * so a balancer that took it out tries it again). */
+#define PM_WRITES_FAILING_AFTER  3
+#define PM_WRITES_FAILING_WITHIN apr_time_from_sec(60)
+void pm_metrics_write_outcome(request_rec *r, int ok);
+int pm_metrics_writes_failing(void);
+
 /* The delivery worker (one per httpd: the only writer of the worker fields). */
 void pm_metrics_worker_progress(int pass_done);
 void pm_metrics_worker_outcome(int sent, int retried, int failed, const char *error);

@@ -265,9 +265,15 @@ int pm_monitor_health(pm_req *q)
     json_t *doc = pm_json_object(q->r->pool);
     int ok = database_readable(q->r);
 
+    int writes_failing = ok && pm_metrics_writes_failing();
+
     if (ok && pm_metrics_read(&v)) {
-        ok = !worker_stalled(q->r->server, &v) && v.mail_config_error[0] == '\0';
+        ok = !worker_stalled(q->r->server, &v) && v.mail_config_error[0] == '\0'
+             && !writes_failing;
     }
     pm_json_set_str(doc, "status", ok ? "ok" : "unavailable");
+    if (writes_failing) {                   /* readable, but what it is asked to keep fails */
+        pm_json_set_str(doc, "reason", "writes_failing");
+    }
     return pm_http_send_json(q, ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE, doc);
 }

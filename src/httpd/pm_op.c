@@ -4,6 +4,7 @@
 #include "pm_op.h"
 #include "pm_outbox_wake.h"
 #include "pm_audit.h"
+#include "pm_metrics.h"
 
 void pm_op_ctx_init(pm_op_ctx *c, pm_req *q)
 {
@@ -79,10 +80,14 @@ pm_op_outcome pm_op_begin_client_txn(pm_op_ctx *c, long long client_id)
 pm_op_outcome pm_op_finish(pm_op_ctx *c, const char *action, long long client_id,
                            long long object_id, json_t *detail)
 {
-    if (pm_audit(c->q, action, client_id, object_id, PM_AUDIT_OK, detail) != APR_SUCCESS
-        || pm_db_commit(c->db) != APR_SUCCESS) {
+    if (pm_audit(c->q, action, client_id, object_id, PM_AUDIT_OK, detail) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
+    if (pm_db_commit(c->db) != APR_SUCCESS) {
+        pm_metrics_write_outcome(c->q->r, 0);
+        return PM_OP_DB_UNAVAILABLE;
+    }
+    pm_metrics_write_outcome(c->q->r, 1);
     if (c->queued_mail) {
         c->queued_mail = 0;
         pm_outbox_wake();

@@ -63,6 +63,11 @@ static pm_log_throttle disk_full, read_only, schema_unread;
  * lines then name that remedy instead of DBDriver/DBDParams. */
 static volatile apr_uint32_t schema_read_only;
 
+/* The schema check refused an older schema (PM00601): the outage lines then name
+ * init, not DBDriver/DBDParams; the line that says the database answers again (after
+ * init) names the reload the client portal's login needs on SQLite. */
+static volatile apr_uint32_t schema_outdated;
+
 /* SQLite's storage refusing writes, a fault that stays until an admin acts: the
  * filesystem of the file (or of its -wal) full, or the file, its -wal or -shm or its
  * directory not writable by httpd's user. The transaction was rolled back whole;
@@ -320,6 +325,7 @@ static apr_status_t schema_verdict(server_rec *s, int version)
     int first = apr_atomic_cas32(&schema_logged, 1, 0) == 0;
 
     if (version < PM_SCHEMA_VERSION) {
+        apr_atomic_set32(&schema_outdated, 1);
         ap_log_error(APLOG_MARK, first ? APLOG_ERR : APLOG_DEBUG, 0, s, PM_LOGNO(00601)
                      "the database schema is version %d, this module needs %d: back the "
                      "database up and run portal-manager-admin init to upgrade it "
@@ -569,9 +575,14 @@ static int sqlite_file_moved(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p)
 }
 #endif
 
-/* What the admin should look at: a read-only SQLite file is not a wrong DBDParams. */
+/* What the admin should look at: a read-only SQLite file or a schema waiting for
+ * init is not a wrong DBDParams. */
 static const char *outage_remedy(apr_pool_t *p)
 {
+    if (apr_atomic_read32(&schema_outdated)) {
+        return "the database schema is older than this module's: run portal-manager-admin "
+               "init, see PM00601";
+    }
     return apr_atomic_read32(&schema_read_only) || pm_config_sqlite_unwritable(p)
            ? "the SQLite database cannot be written: its directory and file must be owned "
              "by the user httpd runs as, e.g. chown -R www-data the directory"
@@ -579,14 +590,32 @@ static const char *outage_remedy(apr_pool_t *p)
              "initialised";
 }
 
-static void outage_over(server_rec *s)
+/* After init changed the schema under a running SQLite server: stock mod_authn_dbd
+ * keeps its prepared AuthDBDUserPWQuery on its pooled connections, and SQLite's
+ * driver does not prepare it again ("database schema has changed"), so the client
+ * portal's login answers 500 until a reload. */
+static const char *after_schema_change(ap_dbd_t *dbd)
 {
-    if (outage.next != 0) {
+    return strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0
+                   && ap_find_linked_module("mod_authn_dbd.c") != NULL
+           ? "; the schema was upgraded while Apache serves: reload Apache now "
+             "(systemctl reload apache2), the client portal's login (mod_authn_dbd) "
+             "answers 500 until then"
+           : "";
+}
+
+static void outage_over(server_rec *s, ap_dbd_t *dbd)
+{
+    int upgraded = apr_atomic_read32(&schema_outdated)
+                   && apr_atomic_cas32(&schema_outdated, 0, 1) == 1;
+
+    if (outage.next != 0 || upgraded) {
         apr_uint32_t more = apr_atomic_xchg32(&outage.unlogged, 0);
 
         outage.next = 0;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, PM_LOGNO(00604)
-                     "the database answers again (%u failure(s) since the last line)", more);
+                     "the database answers again (%u failure(s) since the last line)%s",
+                     more, upgraded ? after_schema_change(dbd) : "");
     }
 }
 
@@ -618,7 +647,7 @@ pm_db *pm_db_acquire(request_rec *r)
         }
         return NULL;
     }
-    outage_over(r->server);
+    outage_over(r->server, dbd);
     if (sqlite_file_moved(dbd, r->server, r->pool)) {
         pm_metrics_db_failure();
         return NULL;
@@ -650,7 +679,7 @@ pm_db *pm_db_open(server_rec *s, apr_pool_t *p)
         }
         return NULL;
     }
-    outage_over(s);
+    outage_over(s, dbd);
     if (sqlite_file_moved(dbd, s, p)) {
         pm_metrics_db_failure();
         source_drop(&src, dbd);
