@@ -349,6 +349,42 @@ for my $case (['none', undef], ['try', undef], ['none', 'Off']) {
     is($rc, 0, 'another database with PortalAllowOtherDatabase On (testing) passes') or diag $out;
 }
 
+# --- a client portal login query kept from before the timing fix (PM00705) ----------------
+# An upgrade keeps the admin's edited configuration: a login query on portal_accounts that
+# answers nothing for an unknown user name lets a refusal's time tell which names have an
+# account. configtest (and every start) warns, once per such query; the sample's passes.
+{
+    my $vhost_port = PortalTest::Env::free_port();
+    my $old = q{"SELECT password_hash FROM portal_accounts WHERE lower(username) = lower(%s) AND status = 'active'"};
+    my $sample = q{"SELECT coalesce((SELECT password_hash FROM portal_accounts WHERE lower(username) = lower(%s) AND status = 'active'), '$2y$11$0iT32NHI4Xfb6AE.guB4Tex0VecncT8ghzsNjRZxsrKSafSCFdGqi')"};
+    my $login = sub { ('LoadModule authn_core_module modules/mod_authn_core.so',
+                       'LoadModule authn_dbd_module modules/mod_authn_dbd.so',
+                       '<Location /portal/account>', "    AuthDBDUserPWQuery $_[0]", '</Location>') };
+    my $lines = sub { grep { /PM00705: mod_portal_manager: / } split /\n/, $_[0] };
+
+    my ($rc, $out, $conf) = configtest(extra => [$login->($old)]);
+    is($rc, 0, 'a login query without the fallback: configtest still passes') or diag $out;
+    my @l = $lines->($out);
+    is(scalar @l, 1, 'a login query without the fallback: one warning') or diag $out;
+    like($l[0] // '', qr/AuthDBDUserPWQuery at \Q$conf\E:\d+ reads portal_accounts but answers nothing for an unknown user name.*dummy bcrypt hash/,
+         'it names the query\'s place and what to use instead');
+
+    ($rc, $out) = configtest(extra => [$login->($sample)]);
+    is($rc, 0, 'the sample\'s login query passes') or diag $out;
+    is(scalar(() = $lines->($out)), 0, 'the sample\'s login query: no warning') or diag $out;
+
+    ($rc, $out) = configtest(extra => [$login->(q{"SELECT coalesce(password_hash, '') FROM portal_accounts WHERE username = %s"})]);
+    is(scalar(() = $lines->($out)), 1, 'a coalesce without a bcrypt hash to answer: warned') or diag $out;
+
+    ($rc, $out) = configtest(extra => [$login->(q{"SELECT hash FROM other_users WHERE name = %s"})]);
+    is(scalar(() = $lines->($out)), 0, 'a login query on another table: not this module\'s business') or diag $out;
+
+    ($rc, $out) = configtest(extra => [($login->($sample))[0, 1], "Listen 127.0.0.1:$vhost_port",
+        "<VirtualHost 127.0.0.1:$vhost_port>", '<Location /portal/account>',
+        "    AuthDBDUserPWQuery $old", '</Location>', '</VirtualHost>']);
+    is(scalar(() = $lines->($out)), 1, 'an old login query inside a <VirtualHost>: warned too') or diag $out;
+}
+
 # --- bad values: [directive named in the output, description, %configtest args] ---------
 my @BAD = (
     [PortalInvitationURL => 'not a URL', set => { PortalInvitationURL => 'not-a-url' }],

@@ -28,8 +28,8 @@ if (PortalTest::db_driver() ne 'pgsql') {
 
 # the cut statements (PM00540), what each of those requests logs on the way to its 503
 # (the executor's failure, a transaction that could not start, no connection, the audit
-# row not written, the worker's pass)
-expect_log_ids(qw(PM00540 PM00011 PM00012 PM00013 PM00014 PM00015 PM00016 PM00017 PM00546 PM00547 PM00040 PM00041
+# row not written and health turned by it (PM00706), the worker's pass)
+expect_log_ids(qw(PM00706 PM00540 PM00011 PM00012 PM00013 PM00014 PM00015 PM00016 PM00017 PM00546 PM00547 PM00040 PM00041
                   PM00330 PM00331 PM00332 PM00333 PM00334 PM00337 PM00338));
 
 my $pg = PortalTest::PgCluster->start;

@@ -29,8 +29,9 @@ plan skip_all => 'a database server restarted is a PostgreSQL case (SQLite has n
 
 # what the requests and the worker's passes cut by the restart log on the way to their
 # 503 (the executor's failure, a transaction that could not start or commit, no
-# connection, the audit row not written, the outcome retried), and PostgreSQL's own
-expect_log_ids(qw(PM00011 PM00013 PM00014 PM00015 PM00016 PM00017 PM00040 PM00041
+# connection, the audit row not written and health turned by it (PM00706), the outcome
+# retried), and PostgreSQL's own
+expect_log_ids(qw(PM00706 PM00011 PM00013 PM00014 PM00015 PM00016 PM00017 PM00040 PM00041
                   PM00331 PM00334 PM00540 PM00546 PM00547 PM00050));
 
 my $pg = PortalTest::PgCluster->start;

@@ -76,6 +76,12 @@ if (ok(eval { $sa->start; 1 }, 'standalone server started') || diag $@) {
     cmp_ok($lines, '<=', scalar(@kids) + 1, "schema $behind: once per child ($lines lines, "
            . scalar(@kids) . ' children), not per request or pass');
     is(log_count($sa, qr/PM00013/) - $before13, 0, "schema $behind: no statement failed on the way");
+    # the outage lines point at init, not at DBDriver/DBDParams (PM00601 is the cause)
+    my @outage = grep { /PM000(11|17):/ } (eval { PortalTest::Env::slurp($sa->error_log) } // '') =~ /^.*\n/mg;
+    ok(@outage && !grep({ /DBDriver/ } @outage), "schema $behind: no outage line sends the admin to DBDriver/DBDParams")
+        or diag @outage;
+    ok(@outage && !grep({ !/schema is older than this module's: run portal-manager-admin init/ } @outage),
+       "schema $behind: each outage line names init") or diag @outage;
     my $away = log_count($sa, qr/:error\].* PM000(11|17):/);
     cmp_ok($away, '<=', 2 * (scalar(@kids) + 1),
            "schema $behind: \"no database connection\" at error level once per child and kind "
@@ -86,6 +92,16 @@ if (ok(eval { $sa->start; 1 }, 'standalone server started') || diag $@) {
     is($sa->staff(GET => '/me')->code, 200, 'version right again: GET /me 200');
     ok(wait_until(sub { log_count($sa, qr/PM00604: the database answers again/) >= 1 }, 5),
        'version right again: PM00604 says the database answers again');
+    # SQLite: stock mod_authn_dbd's prepared login query fails ("database schema has
+    # changed") until a reload; the line that says the database answers again says so
+    my $reload = qr/PM00604: the database answers again .*reload Apache now \(systemctl reload apache2\), the client portal's login \(mod_authn_dbd\) answers 500 until then/;
+    if ($sa->{driver} eq 'sqlite3') {
+        ok(wait_until(sub { log_count($sa, $reload) >= 1 }, 5),
+           'SQLite, schema upgraded while serving: PM00604 says to reload Apache for the portal login');
+    }
+    else {
+        is(log_count($sa, $reload), 0, 'PostgreSQL: PM00604 asks for no reload (the login query is prepared again)');
+    }
 
     # --- no schema_version table at all (a database not made by portal-manager-admin)
     restart_with($sa, 'DROP TABLE schema_version');

@@ -34,8 +34,9 @@ my $top = PortalTest::Env::top_dir();
 my $mnt = PortalTest::SmallFs::enter("$top/t/logs/sqlite-disk-full", '3m');
 
 # the full disk (PM00650), the audit row of a view not written (PM00040), the worker's
-# outcome retried (PM00331), the relay stopped on purpose (PM00335)
-expect_log_ids(qw(PM00650 PM00040 PM00331 PM00335));
+# outcome retried (PM00331), the relay stopped on purpose (PM00335), health turned by the
+# audit rows refused (PM00706)
+expect_log_ids(qw(PM00650 PM00040 PM00331 PM00335 PM00706));
 
 sub count { my ($dbh, $sql, @a) = @_; return ($dbh->selectrow_array($sql, undef, @a))[0] }
 sub log_since { substr(PortalTest::Env::slurp($_[0]->error_log) // '', $_[1]) }

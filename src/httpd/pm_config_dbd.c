@@ -9,6 +9,7 @@
 #include "http_log.h"
 
 #include <apr_strings.h>
+#include <string.h>
 #include <unistd.h>
 
 APLOG_USE_MODULE(portal_manager);
@@ -42,8 +43,8 @@ static int names_handler(const char *args)
  * sample's query answers a dummy bcrypt hash instead: coalesce(..., '$2y$...'). */
 static int tells_names(const char *query)
 {
-    return ap_strcasestr(query, "portal_accounts") != NULL
-           && (ap_strcasestr(query, "coalesce(") == NULL || strstr(query, "'$2") == NULL);
+    return strcasestr(query, "portal_accounts") != NULL
+           && (strcasestr(query, "coalesce(") == NULL || strstr(query, "'$2") == NULL);
 }
 
 /* One server's lines: its own sections (<IfModule>, <IfDefine>, <Location> ...), never
