@@ -153,7 +153,7 @@ void pm_metrics_write_outcome(request_rec *r, int ok)
     if (apr_atomic_inc32(&shm->writes_failed) + 1 == PM_WRITES_FAILING_AFTER) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, PM_LOGNO(00706)
                       "the last %d audited writes failed and none succeeded since (the "
-                      "lines before say why, e.g. PM00013): the health check answers 503 "
+                      "lines before it say why): the health check answers 503 "
                       "writes_failing until a write succeeds", PM_WRITES_FAILING_AFTER);
     }
 }
