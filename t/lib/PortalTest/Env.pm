@@ -54,13 +54,22 @@ sub top_dir {
 
 sub runtime_dir { catdir(top_dir(), qw(t logs pm)) }
 
+# A loopback port nothing listens on, for a server a test starts a moment later: below
+# the kernel's range for outgoing connections (net.ipv4.ip_local_port_range). A port the
+# kernel hands out from that range (LocalPort => 0) can be an outgoing connection's own by
+# the time httpd binds it; a CI run lost t/delivery_standalone.t to that ("Address already
+# in use" for a standalone httpd while PostgreSQL had many connections open).
 sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
-        or die "free_port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    my ($low) = eval { split ' ', slurp('/proc/sys/net/ipv4/ip_local_port_range') };
+    my $top = ($low && $low > 20001 ? $low : 32768) - 1;
+    for (1 .. 500) {
+        my $port = 20000 + int(rand($top - 20000 + 1));
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+                                      Proto => 'tcp', Listen => 1, ReuseAddr => 1) or next;
+        close $s;
+        return $port;
+    }
+    die "free_port: no free loopback port from 20000 to $top\n";
 }
 
 sub slurp {
