@@ -472,11 +472,11 @@ static int replaced_by(json_t *pat)
 }
 
 /* A merged-away Patient's entry: its chart number only (skipped by the sync, its
- * client kept from --discharge-missing). */
+ * client kept from --discharge-missing). chart NULL: its identifier had no value. */
 static int merged_away_entry(pm_roster_parser *ps, int where, const char *chart,
                              apr_pool_t *scratch, pm_roster_entry *e)
 {
-    const char *v = pm_trim(scratch, chart);
+    const char *v = chart ? pm_trim(scratch, chart) : "";
 
     memset(e, 0, sizeof(*e));
     if (*v == '\0' || !pm_utf8_valid(v, strlen(v), 0)) {

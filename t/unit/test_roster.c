@@ -579,6 +579,13 @@ static void test_fhir_identifier_type(apr_pool_t *p)
           "{\"reference\":\"Patient/2\"}}]}}]}", NULL), 4096, &r);
     ok(r.n == 1 && r.e[0].merged_away && strcmp(r.e[0].external_id, "G-1") == 0
        && r.errors->nelts == 0, "replaced-by: a merged-away entry (no name or birthDate needed)");
+    /* the fuzzer's finding: an identifier without a value on a merged-away Patient */
+    parse(p, PM_ROSTER_FHIR, NULL, apr_pstrcat(p, "{\"resourceType\":\"Bundle\",\"entry\":["
+          "{\"resource\":{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:x\"}],"
+          "\"link\":[{\"type\":\"replaced-by\",\"other\":{\"reference\":\"Patient/2\"}}]}}]}",
+          NULL), 4096, &r);
+    ok(r.n == 0 && err(&r, 0) && strcmp(err(&r, 0)->field, "identifier.value") == 0,
+       "replaced-by without an identifier value: a bad row, not a crash");
 }
 
 /* The language: the urn:ietf:bcp:47 coding; three-letter codes of the portal's
