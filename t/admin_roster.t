@@ -594,6 +594,35 @@ is_deeply(\@leaks, [], 'no name, email or date of birth in the error log');
     like($errors->[0]{message} // '', qr/^chart number 'RT-M99' is new but looks like client $id \(chart RT-M22\)/,
          '... which names the client it looks like') or diag explain $errors;
     is(db()->selectrow_array("SELECT count(*) FROM clients WHERE external_id = 'RT-M99'"), 0, '... nothing added');
+
+    # the client it looks like named later in the same file (a namesake: same name and
+    # birth date, two people): not a look-alike, whichever comes first, even when 300
+    # other new clients (more than a batch of the sync) stand between them
+    my $between = join '', map { sprintf "RT-F%03d,Filler,Quuxfill%03d,1970-01-01,\n", $_, $_ } 1 .. 300;
+    $data = json_ok(put_roster($HEADER . "RT-M98,Maria,Quuxlopez,1980-05-14,\n" . $between
+                               . "RT-M22,Maria,Quuxlopez,1980-05-14,\n", query => 'dry_run=1'), 200,
+                    'a namesake, 300 new clients, then the client it looks like (dry run)');
+    counts_are($data, { added => 301, updated => 0, unchanged => 1, discharged => 0 },
+               'namesake 300 lines before its look-alike');
+    for my $order ([qw(RT-M98 RT-M22)], [qw(RT-M22 RT-M98)]) {
+        my $body = $HEADER . join '', map { "$_,Maria,Quuxlopez,1980-05-14,\n" } @$order;
+        $data = json_ok(put_roster($body), 200,
+                        "a namesake with its own chart number, then the client it looks like ($order->[0] first)");
+        counts_are($data, { added => 1, updated => 0, unchanged => 1, discharged => 0 },
+                   "namesake ($order->[0] first)");
+        is(db()->selectrow_array("SELECT count(*) FROM clients WHERE external_id = 'RT-M98' AND active = 1"), 1,
+           '... the namesake added, active');
+        cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-M98'") });
+    }
+    # with skip_invalid: the look-alike that stays unnamed is skipped, the rest applied
+    $data = json_ok(put_roster($HEADER . "RT-M97,Maria,Quuxlopez,1980-05-14,\nRT-M96,Nadia,Quuxlopez,1981-01-01,\n",
+                               query => 'skip_invalid=1'), 200, 'skip_invalid: a look-alike and a new client');
+    is($data && $data->{added}, 1, '... one added') or diag explain $data;
+    like(($data->{errors} // [])->[0]{message} // '', qr/^chart number 'RT-M97' is new but looks like client $id/,
+         '... the look-alike reported') or diag explain $data;
+    is(db()->selectrow_array("SELECT count(*) FROM clients WHERE external_id IN ('RT-M97', 'RT-M96')"), 1,
+       '... and not added');
+    cleanup_clients(@{ db()->selectcol_arrayref("SELECT id FROM clients WHERE external_id = 'RT-M96'") });
 }
 
 done_testing();

@@ -75,7 +75,7 @@ if ((EUID == 0)); then
     fi
     copy=$(mktemp -d "${PM_TMP:-/tmp}/pm-apache-test.XXXXXX")
     chmod 755 "$copy"
-    tar -C "$top" --exclude=./.git --exclude=./t/logs --exclude=./node_modules \
+    tar -C "$top" --exclude=./.git --exclude=./t/logs --exclude=./node_modules --exclude=./t/fuzz/build \
         --exclude='./t/conf/*.conf' --exclude=./t/conf/apache_test_config.pm -cf - . \
         | tar -C "$copy" -xf -
     chown -R "$test_user:" "$copy"

@@ -52,7 +52,22 @@ typedef struct {
     const char *adds[PM_SQL_NEW_CLIENTS * NEW_CLIENT_COLS];
     const char *now;
     apr_array_header_t *audit;   /* the rows to audit, appended to the chain at the end */
+    apr_array_header_t *held;    /* held_entry: new chart numbers that look like a client
+                                  * the file has not named yet (settle_held) */
+    apr_hash_t *moved;           /* client id → "": clients whose chart number an entry's
+                                  * old identifiers moved (by_old_id) */
 } roster_sync;
+
+/* A new chart number with the name and date of birth of active clients the file had
+ * not named when it was read; in s->pool. */
+typedef struct {
+    const char *id, *chart;
+} namesake;
+
+typedef struct {
+    pm_roster_entry e;
+    apr_array_header_t *namesakes;   /* of namesake: the clients it looks like */
+} held_entry;
 
 static void add_error(roster_sync *s, int where, const char *field, const char *message)
 {
@@ -456,6 +471,8 @@ static void by_old_id(roster_sync *s, const pm_roster_entry *e, const pm_row **c
     }
     if (via) {
         apr_hash_set(s->known, via, APR_HASH_KEY_STRING, NULL);
+        apr_hash_set(s->moved, apr_pstrdup(s->pool, pm_row_str(*c, ROSTER_ID)),
+                     APR_HASH_KEY_STRING, "");
     }
 }
 
@@ -471,24 +488,66 @@ static int zeros_only(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* Whether the file names the client whose chart number this is: an entry has it
+ * (seen), or had it and was merged away, or moved it to a new one (moved). */
+static int named_by_file(const roster_sync *s, const char *id, const char *chart)
+{
+    return apr_hash_get(s->seen, chart, APR_HASH_KEY_STRING)
+           || apr_hash_get(s->merged, chart, APR_HASH_KEY_STRING)
+           || apr_hash_get(s->moved, id, APR_HASH_KEY_STRING);
+}
+
+static void refuse_namesake(roster_sync *s, const pm_roster_entry *e, const char *id,
+                            const char *chart)
+{
+    add_error(s, e->where, "external_id",
+              apr_psprintf(s->pool, "chart number '%s' is new but looks like client %s "
+                           "(chart %s): same name and date of birth%s; if the chart number "
+                           "changed, give the client the new one first "
+                           "(portal-manager-admin clients set-chart %s '%s') and sync "
+                           "again; if this is another person, add them by hand first "
+                           "(the sync then gives them this chart number)", e->external_id,
+                           id, chart, zeros_only(e->external_id, chart)
+                           ? "; the numbers differ only in leading zeros: was the file "
+                             "saved from Excel? Format the chart-number column as Text "
+                             "and export again" : "", id, e->external_id));
+}
+
+static pm_roster_entry copy_entry(apr_pool_t *p, const pm_roster_entry *e)
+{
+    pm_roster_entry c = *e;
+
+    c.external_id = apr_pstrdup(p, e->external_id);
+    c.first_name = apr_pstrdup(p, e->first_name);
+    c.last_name = apr_pstrdup(p, e->last_name);
+    c.date_of_birth = apr_pstrdup(p, e->date_of_birth);
+    c.email = e->email ? apr_pstrdup(p, e->email) : NULL;
+    c.preferred_language = e->preferred_language ? apr_pstrdup(p, e->preferred_language) : NULL;
+    c.old_ids = NULL;            /* used by find_client, which is done */
+    return c;
+}
+
 /* A new chart number whose entry has the name and date of birth of an active client
- * with another chart number (one the file does not name) is more likely that client
- * under a mangled number (a spreadsheet dropped its leading zeros, the EHR renumbered)
- * than a new person: refused, as a bad row, rather than add a twin and, with
- * --discharge-missing, discharge the real one. */
-static apr_status_t refuse_namesake(roster_sync *s, const pm_roster_entry *e)
+ * with another chart number is more likely that client under a mangled number (a
+ * spreadsheet dropped its leading zeros, the EHR renumbered) than a new person, unless
+ * the file names that client too. One it has named already is no look-alike; one it
+ * has not may come later: the entry is held (*held) and settle_held decides at the
+ * end — added if the file named them all, else refused as a bad row rather than add
+ * a twin and, with --discharge-missing, discharge the real one. */
+static apr_status_t hold_namesake(roster_sync *s, const pm_roster_entry *e, int *held)
 {
     apr_array_header_t *rows = apr_hash_get(s->namesakes, e->date_of_birth,
                                             APR_HASH_KEY_STRING);
+    held_entry *h = NULL;
     int i;
 
     for (i = 0; rows && i < rows->nelts; i++) {
         const pm_row *r = &APR_ARRAY_IDX(rows, i, pm_row);
         const char *chart = pm_row_str(r, ROSTER_EXTERNAL_ID), *id = pm_row_str(r, ROSTER_ID);
+        namesake *n;
 
-        if (apr_hash_get(s->seen, chart, APR_HASH_KEY_STRING)
-            || apr_hash_get(s->current, chart, APR_HASH_KEY_STRING)
-            || apr_hash_get(s->merged, chart, APR_HASH_KEY_STRING)) {
+        if (named_by_file(s, id, chart)
+            || apr_hash_get(s->current, chart, APR_HASH_KEY_STRING)) {
             continue;
         }
         if (keyer(s) == NULL) {
@@ -498,19 +557,50 @@ static apr_status_t refuse_namesake(roster_sync *s, const pm_roster_entry *e)
                                       ROSTER_LAST_NAME, e->first_name, e->last_name)) {
             continue;
         }
-        add_error(s, e->where, "external_id",
-                  apr_psprintf(s->pool, "chart number '%s' is new but looks like client %s "
-                               "(chart %s): same name and date of birth%s; if the chart number "
-                               "changed, give the client the new one first "
-                               "(portal-manager-admin clients set-chart %s '%s') and sync "
-                               "again; if this is another person, add them by hand first "
-                               "(the sync then gives them this chart number)", e->external_id,
-                               id, chart, zeros_only(e->external_id, chart)
-                               ? "; the numbers differ only in leading zeros: was the file "
-                                 "saved from Excel? Format the chart-number column as Text "
-                                 "and export again" : "", id, e->external_id));
-        return APR_SUCCESS;
+        if (h == NULL) {
+            h = apr_array_push(s->held);
+            h->e = copy_entry(s->pool, e);
+            h->namesakes = apr_array_make(s->pool, 1, sizeof(namesake));
+        }
+        n = apr_array_push(h->namesakes);
+        n->id = apr_pstrdup(s->pool, id);
+        n->chart = apr_pstrdup(s->pool, chart);
     }
+    *held = h != NULL;
+    return APR_SUCCESS;
+}
+
+/* After the last entry: each held entry is refused when a client it looks like is
+ * still not named by the file, else added (as apply_entry would have, unless a
+ * problem elsewhere already forbids applying anything). */
+static apr_status_t settle_held(roster_sync *s)
+{
+    int i, j, any = 0;
+
+    for (i = 0; i < s->held->nelts; i++) {
+        const held_entry *h = &APR_ARRAY_IDX(s->held, i, held_entry);
+        int before = s->res->errors->nelts;
+
+        for (j = 0; j < h->namesakes->nelts && s->res->errors->nelts == before; j++) {
+            const namesake *n = &APR_ARRAY_IDX(h->namesakes, j, namesake);
+
+            if (!named_by_file(s, n->id, n->chart)) {
+                refuse_namesake(s, &h->e, n->id, n->chart);
+            }
+        }
+        if (s->res->errors->nelts == before && (s->o->skip_invalid || before == 0)) {
+            any = 1;
+            if (add_client(s, &h->e) != APR_SUCCESS) {
+                return APR_EGENERAL;
+            }
+        }
+    }
+    if (any && (insert_waiting(s) != APR_SUCCESS
+                || pm_client_keys_stage_flush(s->stage) != APR_SUCCESS)) {
+        return APR_EGENERAL;
+    }
+    apr_pool_clear(s->batch);
+    s->keyer = NULL;
     return APR_SUCCESS;
 }
 
@@ -557,10 +647,12 @@ static apr_status_t find_unnamed(roster_sync *s, const pm_roster_entry *e, const
  * refuse_namesake). The unnamed client found takes this chart number, so it leaves
  * s->unnamed: a later entry of the batch with the same name and day is a new client,
  * as it was when each entry read the table. */
-static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c)
+static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const pm_row **c,
+                                int *held)
 {
     int before = s->res->errors->nelts;
 
+    *held = 0;
     if ((*c = apr_hash_get(s->known, e->external_id, APR_HASH_KEY_STRING)) != NULL) {
         return APR_SUCCESS;
     }
@@ -568,7 +660,8 @@ static apr_status_t find_client(roster_sync *s, const pm_roster_entry *e, const 
     if (*c == NULL && s->res->errors->nelts == before && find_unnamed(s, e, c) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    return *c == NULL && s->res->errors->nelts == before ? refuse_namesake(s, e) : APR_SUCCESS;
+    return *c == NULL && s->res->errors->nelts == before ? hold_namesake(s, e, held)
+                                                         : APR_SUCCESS;
 }
 
 /* PostgreSQL: the sync's turn, before it reads anything (PM_SQL_ROSTER_LOCK): another
@@ -624,7 +717,8 @@ static apr_status_t any_unnamed(roster_sync *s)
 static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
 {
     const int *first = apr_hash_get(s->seen, e->external_id, APR_HASH_KEY_STRING);
-    int *where, before = s->res->errors->nelts, bad = pm_roster_bad_chart(s->ps, e->external_id);
+    int *where, held, before = s->res->errors->nelts;
+    int bad = pm_roster_bad_chart(s->ps, e->external_id);
     const pm_row *c;
 
     if (e->merged_away) {        /* its client is the surviving Patient's (by_old_id) */
@@ -643,8 +737,11 @@ static apr_status_t apply_entry(roster_sync *s, const pm_roster_entry *e)
     where = apr_palloc(s->pool, sizeof(*where));
     *where = e->where;
     apr_hash_set(s->seen, apr_pstrdup(s->pool, e->external_id), APR_HASH_KEY_STRING, where);
-    if (find_client(s, e, &c) != APR_SUCCESS) {
+    if (find_client(s, e, &c, &held) != APR_SUCCESS) {
         return APR_EGENERAL;
+    }
+    if (held) {
+        return APR_SUCCESS;
     }
     /* once a problem is known nothing will be applied: only look for more (skipping
      * the invalid: only this entry's own problem keeps it out) */
@@ -1007,7 +1104,8 @@ static apr_status_t apply_all(roster_sync *s, pm_roster_parser *ps, apr_status_t
     if (r < 0) {
         return *read_rv;
     }
-    if (entries->nelts > 0 && apply_batch(s, entries) != APR_SUCCESS) {
+    if ((entries->nelts > 0 && apply_batch(s, entries) != APR_SUCCESS)
+        || settle_held(s) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     s->res->broken = pm_roster_broken(ps);
@@ -1062,6 +1160,8 @@ apr_status_t pm_roster_apply(pm_db *db, apr_pool_t *p, const pm_roster_options *
     s.res = res;
     s.seen = apr_hash_make(p);
     s.merged = apr_hash_make(p);
+    s.moved = apr_hash_make(p);
+    s.held = apr_array_make(p, 1, sizeof(held_entry));
     s.now = pm_arg_int(p, o->now);
     s.audit = apr_array_make(p, 16, sizeof(const char *const *));
     apr_pool_create(&s.batch, p);
