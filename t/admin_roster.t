@@ -64,7 +64,8 @@ like($res->header('X-Request-Id') // '', qr/\S/, 'a clinician refused by Apache:
 is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
 
 # an integration account (group portal-integrations, named in the roster Location's Require
-# as the sample shows): a staff row of its own, no clients, no other /admin route
+# as the sample shows): a staff row of its own that may view all clients (the sync reads
+# and changes every one), no other /admin route
 {
     my $dbh = db();
     $dbh->do("DELETE FROM staff WHERE username = 'ehrsync'");
@@ -72,14 +73,35 @@ is(scalar(roster_ids()), 0, 'a clinician: nothing applied');
              'integration account without a staff row: 403 not_staff');
     $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) "
            . "VALUES ('ehrsync', 'EHR roster sync', 0, 1)");
+    error_ok(put_roster($csv, user => 'ehrsync', query => 'dry_run=1'), 403, 'roster_needs_all_clients',
+             'integration account that may view a caseload only: 403 roster_needs_all_clients');
+    $dbh->do("UPDATE staff SET all_clients = 1 WHERE username = 'ehrsync'");
     $res = put_roster($csv, user => 'ehrsync', query => 'dry_run=1');
     is($res->code, 200, 'integration account: PUT /admin/roster (dry run) 200');
     is(scalar(roster_ids()), 0, 'integration account: dry run applied nothing');
     error_ok(staff(GET => '/admin/settings', user => 'ehrsync'), 403, 'forbidden',
              'integration account: other /admin routes stay 403');
-    is(staff(GET => '/clients/1', user => 'ehrsync')->code, 404,
-       'integration account: no client of its own to view');
     $dbh->do("DELETE FROM staff WHERE username = 'ehrsync'");
+}
+
+# a champion with a caseload (no all_clients): the sync would read and change every client
+# (its answer names them: discharged_ids, a look-alike's client id and chart number), so
+# it is refused before anything is read, dry run or not
+{
+    my $dbh = db();
+    $dbh->do("DELETE FROM staff WHERE username = 'champion6'");
+    $dbh->do("INSERT INTO staff (username, display_name, all_clients, active) "
+           . "VALUES ('champion6', 'Cam Caseload', 0, 1)");
+    for my $query ('dry_run=1&discharge_missing=1&allow_mass_discharge=1', undef) {
+        my $r = put_roster($csv, user => 'champion6', (defined $query ? (query => $query) : ()));
+        error_ok($r, 403, 'roster_needs_all_clients',
+                 'a caseload champion: 403 roster_needs_all_clients' . (defined $query ? ' (dry run)' : ''));
+        like((decode_json_body($r) || {})->{error}{message} // '', qr/--all-clients/,
+             '... the message says what the staff row needs');
+        unlike($r->decoded_content // '', qr/discharged_ids|RT-/, '... and names no client');
+    }
+    is(scalar(roster_ids()), 0, 'a caseload champion: nothing applied');
+    $dbh->do("DELETE FROM staff WHERE username = 'champion6'");
 }
 
 error_ok(put_roster($csv, csrf => 0), 403, 'csrf', 'no X-Requested-With: 403 csrf');

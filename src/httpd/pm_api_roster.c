@@ -314,6 +314,20 @@ static int apply_roster(pm_req *q, roster_request *rr, pm_http_body *body)
     return pm_http_send_json(q, HTTP_OK, doc);
 }
 
+/* The sync reads and changes every client (its answer names clients by chart number,
+ * its refusals name look-alikes): a champion or integration account whose staff row
+ * may view only a caseload gets 403 roster_needs_all_clients, before the body is read. */
+static int refuse_caseload_staff(pm_req *q)
+{
+    if (q->staff->all_clients) {
+        return PM_NEXT;
+    }
+    return pm_http_send_error(q, HTTP_FORBIDDEN, "roster_needs_all_clients",
+                              "The roster sync reads and changes every client: it needs a "
+                              "staff member who may view all clients (portal-manager-admin "
+                              "staff update USER --all-clients)", NULL);
+}
+
 /* PUT /admin/roster[?dry_run=1][&discharge_missing=1[&allow_mass_discharge=1]]
  *                  [&identifier_system=URI][&skip_invalid=1] */
 int pm_api_admin_roster_put(pm_req *q)
@@ -323,7 +337,8 @@ int pm_api_admin_roster_put(pm_req *q)
     int rc;
 
     memset(&rr, 0, sizeof(rr));
-    if ((rc = parse_roster_query(q, &rr)) != PM_NEXT
+    if ((rc = refuse_caseload_staff(q)) != PM_NEXT
+        || (rc = parse_roster_query(q, &rr)) != PM_NEXT
         || (rc = read_format(q, &rr)) != PM_NEXT
         || (rc = pm_http_read_raw_body(q, &body)) != PM_NEXT
         || (rc = load_roster_settings(q, &rr)) != PM_NEXT) {

@@ -36,13 +36,14 @@ use Time::HiRes qw(sleep time);
 # staff name a spreadsheet would run as a formula (the audit CSV must neutralise it);
 # ehrsync: an EHR integration account, let into PUT /admin/roster only (t/conf/extra.conf.in);
 # champion5: a champion who sees only a caseload (t/admin_outbox.t gives it its staff row)
+# champion6: a champion with a caseload whom t/admin_roster.t refuses the roster sync
 our $FORMULA_USER = "=cmd|' /C calc'!A0";
 # UTF8_USER: a staff name beyond ASCII, as a directory may hand one to Basic auth (its
 # UTF-8 bytes, as the browser sends them); its audit rows must chain like any other
 our $UTF8_USER = "zo\xc3\xab.n\xc3\xba\xc3\xb1ez";
-our @USERS = (qw(admin clin1 clin2 inactive nobody_staff champion2 champion3 champion4 champion5 ehrsync), $FORMULA_USER,
+our @USERS = (qw(admin clin1 clin2 inactive nobody_staff champion2 champion3 champion4 champion5 champion6 ehrsync), $FORMULA_USER,
               $UTF8_USER);
-our %GROUPS = ('portal-admins' => ['admin', 'champion2', 'champion3', 'champion4', 'champion5'], 'portal-integrations' => ['ehrsync']);
+our %GROUPS = ('portal-admins' => ['admin', 'champion2', 'champion3', 'champion4', 'champion5', 'champion6'], 'portal-integrations' => ['ehrsync']);
 our $PYTHON = '/usr/bin/python3';
 
 sub password_for { "secret-$_[0]" }
