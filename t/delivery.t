@@ -387,6 +387,33 @@ for my $case (['RCPT 550 5.1.1 No such user here', qr/550 5\.1\.1 No such user h
     unlike($log, qr/masked\.recipient/, '550 echoing the address: the address is nowhere in the error log');
 }
 {
+    # a content filter that quotes the message's link in its refusal, and a relay that
+    # names the mailbox without its domain: the working token and the local part are
+    # masked in outbox.last_error, the staff's views and the error log
+    my $email = 'quoted.link@example.test';
+    my $cid = new_client(email => $email);
+    mail_replies('DATA 550 5.7.1 Message rejected: URL {link} is listed; mailbox {rcpt_local} held');
+    my $inv = json_ok(invite($cid), 201, 'a refusal quoting the link: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};   # nothing to follow
+    my $o = wait_done($inv->{id});
+    is($o && $o->{status}, 'failed', 'a refusal quoting the link: failed');
+    my $err = $o && $o->{last_error} // '';
+    like($err, qr{URL http\S*#t=\*\*\* is listed; mailbox \*\*\* held},
+         'a refusal quoting the link: outbox.last_error keeps the reply, the token and mailbox masked')
+        or diag $err;
+    unlike($err, qr/[A-Za-z0-9_-]{40}|quoted\.link/, '... no token or local part in outbox.last_error');
+    my $d = decode_json_body(staff(GET => "/clients/$cid"));
+    my $vi = $d && $d->{invitations}[0];
+    like($vi && $vi->{delivery_error} // '', qr{#t=\*\*\* is listed},
+         '... the invitation card shows the reply with the token masked');
+    unlike($vi && $vi->{delivery_error} // '', qr/[A-Za-z0-9_-]{40}/, '... and no token');
+    my $log = PortalTest::Env::slurp(PortalTest::Env::top_dir() . '/t/logs/error_log');
+    my ($line) = $log =~ /^(.*PM00053: outbox $o->{id}: .*)$/m;
+    like($line // '', qr{#t=\*\*\* is listed; mailbox \*\*\* held}, '... logged masked (PM00053)')
+        or diag $line;
+    unlike($line // '', qr/[A-Za-z0-9_-]{40}/, '... no token in the error log line');
+}
+{
     my $email = 'always451@example.test';
     my $cid = new_client(email => $email);
     smtp_commands_clear();

@@ -298,7 +298,7 @@ static const char *reason_text(apr_pool_t *p, const char *s)
     if (s == NULL) {
         return NULL;
     }
-    t = pm_mask_emails(p, pm_one_line(p, s));
+    t = pm_mask_reply(p, pm_one_line(p, s), NULL);
     for (i = 0; t[i] != '\0'; i++) {
         if (((unsigned char)t[i] & 0xC0) != 0x80 && ++chars > PM_BOUNCE_REASON_MAX) {
             t[i] = '\0';

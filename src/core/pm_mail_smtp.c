@@ -312,15 +312,16 @@ static pm_send_result classify(pm_smtp *s, CURLcode rc)
 }
 
 /* The reason staff see and the log gets; servers echo the recipient's address
- * ("550 5.1.1 <name@example.org> unknown"), so every address is masked. */
+ * ("550 5.1.1 <name@example.org> unknown") and content filters quote the message's
+ * link, so addresses and token-like runs are masked (pm_mask_reply). */
 static const char *describe_error(apr_pool_t *p, pm_smtp *s, CURLcode rc)
 {
     const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
 
     if (s->reply[0] && (s->reply[0] == '4' || s->reply[0] == '5')) {
-        return pm_mask_emails(p, apr_psprintf(p, "%s (server said: %s)", why, s->reply));
+        return pm_mask_reply(p, apr_psprintf(p, "%s (server said: %s)", why, s->reply), NULL);
     }
-    return pm_mask_emails(p, why);
+    return pm_mask_reply(p, why, NULL);
 }
 
 pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,

@@ -7,6 +7,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include <string.h>
+#include <strings.h>
 
 #include <unicode/uchar.h>
 
@@ -211,6 +212,63 @@ char *pm_mask_emails(apr_pool_t *p, const char *s)
     }
     APR_ARRAY_PUSH(parts, const char *) = s + from;
     return apr_array_pstrcat(p, parts, '\0');
+}
+
+static int is_base64url(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || c == '-' || c == '_';
+}
+
+/* Runs of PM_MASK_TOKEN_MIN or more base64url characters become "***". */
+static char *mask_tokens(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *parts = apr_array_make(p, 4, sizeof(const char *));
+    size_t i = 0, from = 0, run;
+
+    while (s[i] != '\0') {
+        for (run = 0; is_base64url((unsigned char)s[i + run]); run++) {
+        }
+        if (run >= PM_MASK_TOKEN_MIN) {
+            APR_ARRAY_PUSH(parts, const char *) = apr_pstrmemdup(p, s + from, i - from);
+            APR_ARRAY_PUSH(parts, const char *) = "***";
+            from = i + run;
+        }
+        i += run ? run : 1;
+    }
+    APR_ARRAY_PUSH(parts, const char *) = s + from;
+    return apr_array_pstrcat(p, parts, '\0');
+}
+
+/* Every occurrence of the recipient's local part (ASCII case aside) becomes "***". */
+static char *mask_local_part(apr_pool_t *p, const char *s, const char *recipient)
+{
+    const char *at = recipient ? strrchr(recipient, '@') : NULL;
+    size_t n = at ? (size_t)(at - recipient) : 0, i = 0, from = 0;
+    apr_array_header_t *parts;
+
+    if (n < 3) {
+        return apr_pstrdup(p, s);
+    }
+    parts = apr_array_make(p, 4, sizeof(const char *));
+    while (s[i] != '\0') {
+        if (strncasecmp(s + i, recipient, n) == 0) {
+            APR_ARRAY_PUSH(parts, const char *) = apr_pstrmemdup(p, s + from, i - from);
+            APR_ARRAY_PUSH(parts, const char *) = "***";
+            i += n;
+            from = i;
+        }
+        else {
+            i++;
+        }
+    }
+    APR_ARRAY_PUSH(parts, const char *) = s + from;
+    return apr_array_pstrcat(p, parts, '\0');
+}
+
+char *pm_mask_reply(apr_pool_t *p, const char *s, const char *recipient)
+{
+    return pm_mask_emails(p, mask_local_part(p, mask_tokens(p, s), recipient));
 }
 
 size_t pm_utf8_length(const char *s)

@@ -38,6 +38,16 @@ const char *pm_utf8_head(apr_pool_t *p, const char *s, size_t max_chars);
  * before it counts as an address, so nothing that looks like one gets through. */
 char *pm_mask_emails(apr_pool_t *p, const char *s);
 
+/* Copy of s (a relay's reply, a bounce's diagnostic) with what must not reach a log,
+ * the outbox or a staff screen masked as "***": every run of PM_MASK_TOKEN_MIN or more
+ * base64url characters (an emailed link's token is 43: a content filter that quotes
+ * the message's link would otherwise hand on a working token), the recipient's local
+ * part however the reply writes it (bare "<jdoe>", "jdoe%40example.org", any case;
+ * when recipient is given and its local part has 3 characters or more), and the local
+ * part of every email address (pm_mask_emails). */
+#define PM_MASK_TOKEN_MIN 40
+char *pm_mask_reply(apr_pool_t *p, const char *s, const char *recipient);
+
 /* Number of code points in a valid UTF-8 string. */
 size_t pm_utf8_length(const char *s);
 

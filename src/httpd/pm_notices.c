@@ -249,7 +249,7 @@ static void deliver(notice_run *run, const pm_row *staff, const notice_mail *mai
                pm_row_str(staff, NSTAFF_DIGEST_DAY), user, pm_arg_int(p, moved_to));
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, run->s, PM_LOGNO(00591)
                  "staff notice for %s not sent, tried again later: %s", user,
-                 pm_mask_emails(p, error));
+                 pm_mask_reply(p, error, NULL));
 }
 
 static int read_events(notice_run *run, const pm_row *staff, long long after, int limit,

@@ -521,7 +521,7 @@ pm_smtp *pm_outbox_open_smtp(server_rec *s, apr_pool_t *p, int timeout_sec)
  * graceful restart brings a fixed configuration. */
 static void hold_for_config(pm_outbox_pass *ps, pm_delivery *d)
 {
-    const char *why = pm_mask_emails(ps->p, d->error ? d->error : "TLS");
+    const char *why = pm_mask_reply(ps->p, d->error ? d->error : "TLS", NULL);
 
     pm_outbox_release(ps, d->outbox_id, held_reason(ps->p, why));
     if (!pm_metrics_mail_held()) {
@@ -552,7 +552,7 @@ static void show_waiting(pm_outbox_pass *ps, const char *why)
  * later) is the next probe. */
 static void relay_down(pm_outbox_pass *ps, pm_delivery *d)
 {
-    const char *why = pm_mask_emails(ps->p, d->error ? d->error : "unreachable");
+    const char *why = pm_mask_reply(ps->p, d->error ? d->error : "unreachable", NULL);
 
     if (apr_atomic_xchg32(&relay_is_down, 1) == 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ps->s, PM_LOGNO(00335)

@@ -367,7 +367,7 @@ int pm_outbox_record(pm_outbox_pass *ps, pm_delivery *d, const pm_delivery *hold
     *next_held = 0;
 
     if (d->error != NULL) {
-        d->error = pm_mask_emails(ps->p, d->error);   /* stored and logged */
+        d->error = pm_mask_reply(ps->p, d->error, d->msg.to_addr);   /* stored and logged */
     }
     for (n = 0; n < RECORD_TRIES; n++) {
         pm_db *db;

@@ -22,6 +22,9 @@ command of the named stage consumes the first line for that stage:
     DATA close                          close the connection at the end of DATA,
                                         no reply (message dropped): a relay gone mid-send
     451 4.3.0 Try again later           a line starting with a digit means DATA
+    DATA 550 5.7.1 URL {link} listed    {link}: the message's first http(s) URL (its text
+                                        part, decoded), as content filters quote it;
+                                        {rcpt_local}: the first recipient's local part
 
 A slow relay: --delay SECONDS keeps every accepted message that long before its
 "250" reply, after it is stored: a client that dies or times out meanwhile has
@@ -35,10 +38,13 @@ It writes DIR/ready (the port) once it listens and stops cleanly on SIGTERM/SIGI
 
 import argparse
 import asyncio
+import email
+import email.policy
 import fcntl
 import itertools
 import json
 import os
+import re
 import signal
 import ssl
 import sys
@@ -97,11 +103,13 @@ class Handler:
                 return action
         return None
 
-    async def _inject(self, stage, server=None):
+    async def _inject(self, stage, server=None, envelope=None):
         """Return an SMTP reply string to send instead of the normal one, or None."""
         action = self._take(stage)
         if action is None:
             return None
+        if envelope is not None:
+            action = fill_in(action, envelope)
         if action.lower() == "close" and server is not None:
             server.transport.close()
             return "421 4.4.2 Connection closed"     # never reaches the client
@@ -131,7 +139,7 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         self._log("DATA", session)
-        reply = await self._inject("DATA", server)
+        reply = await self._inject("DATA", server, envelope)
         if reply:
             return reply
         n = "%06d" % next(self.seq)
@@ -153,6 +161,19 @@ class Handler:
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         return "250 2.0.0 OK queued as " + n
+
+
+def fill_in(action, envelope):
+    """{link} and {rcpt_local} of a DATA directive, from the message received."""
+    if "{link}" in action:
+        msg = email.message_from_bytes(envelope.original_content or envelope.content,
+                                       policy=email.policy.default)
+        part = msg.get_body(preferencelist=("plain",))
+        found = re.search(r"https?://\S+", part.get_content() if part else "")
+        action = action.replace("{link}", found.group(0) if found else "")
+    if "{rcpt_local}" in action and envelope.rcpt_tos:
+        action = action.replace("{rcpt_local}", envelope.rcpt_tos[0].split("@")[0])
+    return action
 
 
 def make_authenticator(user, password):

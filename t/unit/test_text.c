@@ -1,6 +1,7 @@
 /* Unit tests for UTF-8 checks and cutting, the name rule and email validation
  * (src/core/pm_text.c). */
 #include "pm_text.h"
+#include <apr_strings.h>
 #include "tap.h"
 
 #include <apr_general.h>
@@ -94,6 +95,31 @@ static void test_mask_emails(apr_pool_t *p)
     is_str(pm_mask_emails(p, pm_mask_emails(p, "x <a.b@c.example>")), "x <***@c.example>",
            "mask: idempotent");
     is_str(pm_mask_emails(p, ""), "", "mask: empty string");
+}
+
+static void test_mask_reply(apr_pool_t *p)
+{
+    const char *tok = "1Y3Adb7s3c3ToZOylQSsyHlBgiMPRkZbGbya5_xHPB0";   /* 43, as a link's */
+
+    is_str(pm_mask_reply(p, apr_pstrcat(p, "550 5.7.1 URL http://h/portal/invitation/#t=", tok,
+                                        " is listed", NULL), NULL),
+           "550 5.7.1 URL http://h/portal/invitation/#t=*** is listed",
+           "mask reply: a quoted link's token");
+    is_str(pm_mask_reply(p, apr_pstrcat(p, "451 ", tok, "-", tok, NULL), NULL), "451 ***",
+           "mask reply: two tokens in one run");
+    is_str(pm_mask_reply(p, "250 2.0.0 OK d9443c01a7336-1f2b0e4c4b2si123456pls.15 - gsmtp", NULL),
+           "250 2.0.0 OK d9443c01a7336-1f2b0e4c4b2si123456pls.15 - gsmtp",
+           "mask reply: a relay's 36-character trace id is kept");
+    is_str(pm_mask_reply(p, "550 mailbox Reject.Aisha disabled; <reject.aisha>... User unknown",
+                         "reject.aisha@example.net"),
+           "550 mailbox *** disabled; <***>... User unknown",
+           "mask reply: the recipient's bare local part, any case");
+    is_str(pm_mask_reply(p, "550 reject.aisha%40example.net and x=40y", "reject.aisha@example.net"),
+           "550 ***%40example.net and x=40y", "mask reply: the recipient's encoded address");
+    is_str(pm_mask_reply(p, "550 jo is here", "jo@example.net"), "550 jo is here",
+           "mask reply: a local part under 3 characters is not hunted for");
+    is_str(pm_mask_reply(p, "550 <zoe@example.org> unknown", NULL), "550 <***@example.org> unknown",
+           "mask reply: addresses as pm_mask_emails");
 }
 
 /* Names the rule takes: every script's letters, marks after a letter, the name
@@ -260,6 +286,7 @@ int main(void)
     test_emails();
     test_sanitize(p);
     test_mask_emails(p);
+    test_mask_reply(p);
     test_names();
     test_record_names();
     test_utf8_head(p);
