@@ -187,7 +187,15 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
     COL(ACCOUNT_DISABLED_BY, "a.disabled_by") \
     COL(ACCOUNT_DISABLED_BY_NAME, \
         "(SELECT s.display_name FROM staff s WHERE s.username = a.disabled_by)") \
-    COL(ACCOUNT_DISABLED_REASON, "a.disabled_reason") \
+    /* the reason typed when the whole login was turned off, on the card of the client \
+     * it was typed on only (034); a login disabled before 034 (no such client) shows \
+     * it only where it never reached another client */ \
+    COL(ACCOUNT_DISABLED_REASON, \
+        "CASE WHEN a.disabled_client_id = g.client_id " \
+        "       OR (a.disabled_client_id IS NULL AND NOT EXISTS (SELECT 1 " \
+        "             FROM account_grants o WHERE o.account_id = a.id " \
+        "              AND o.client_id <> g.client_id)) " \
+        "     THEN a.disabled_reason END") \
     COL(ACCOUNT_REP_REMOVED, "CASE WHEN r.removed_at IS NULL THEN 0 ELSE 1 END") \
     COL(ACCOUNT_CLIENT_ACTIVE, "c.active") \
     COL(ACCOUNT_CLIENT_DECLINED, \

@@ -148,7 +148,7 @@ static apr_status_t discharge(roster_sync *s, const char *id, const char *extern
     if (s->o->disable_accounts
         && (pm_db_exec(s->db, PM_SQL_CLIENT_LOCK_ACCOUNTS, NULL, id) != APR_SUCCESS
             || pm_db_exec(s->db, PM_SQL_CLIENT_DISABLE_ACCOUNTS, &disabled, s->now, s->o->actor,
-                          id, id) != APR_SUCCESS
+                          id, id, id) != APR_SUCCESS
             || pm_db_exec(s->db, PM_SQL_CLIENT_END_SHARED_GRANTS, &ended, s->now, s->o->actor,
                           id) != APR_SUCCESS)) {
         return APR_EGENERAL;

@@ -1187,8 +1187,9 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_ACTIVE_ACCOUNTS) },
     /* a discharge with disable_accounts_on_discharge: the logins that reach this client
      * and nothing else are disabled (their grants stay, so staff can turn them on again
-     * after a readmission); a login that also reaches another client keeps it and
-     * loses this one (its grant ends, end_reason 'discharged') */
+     * after a readmission; the reason 'discharged' shows on this client's card only,
+     * 034); a login that also reaches another client keeps it and loses this one (its
+     * grant ends, end_reason 'discharged') */
     /* the rows of the logins a discharge may disable, first (as PM_SQL_REP_LOCK_ACCOUNTS) */
     [PM_SQL_CLIENT_LOCK_ACCOUNTS] = { "pm_client_lock_accounts",
         "UPDATE portal_accounts SET status = status "
@@ -1196,7 +1197,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "                                   WHERE g.client_id = %lld AND g.status = 'active')" },
     [PM_SQL_CLIENT_DISABLE_ACCOUNTS] = { "pm_client_disable_accounts",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, disabled_by = %s, "
-        "  disabled_reason = 'discharged' "
+        "  disabled_reason = 'discharged', disabled_client_id = %lld "
         "WHERE status = 'active' AND id IN (SELECT g.account_id FROM account_grants g "
         "                                   WHERE g.client_id = %lld AND g.status = 'active') "
         "  AND NOT EXISTS (SELECT 1 FROM account_grants o WHERE o.account_id = portal_accounts.id "
@@ -1233,10 +1234,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "FROM account_grants g JOIN clients c ON c.id = g.client_id "
         "LEFT JOIN representatives r ON r.id = g.representative_id "
         "WHERE g.account_id = %lld AND g.status = 'active' ORDER BY g.client_id", 2 },
-    /* each changes an account in the state it expects, or touches nothing */
+    /* each changes an account in the state it expects, or touches nothing; the
+     * reason belongs to the client whose card it was typed on (034) */
     [PM_SQL_ACCOUNT_DISABLE] = { "pm_account_disable",
         "UPDATE portal_accounts SET status = 'disabled', disabled_at = %lld, "
-        "       disabled_by = %s, disabled_reason = %s "
+        "       disabled_by = %s, disabled_reason = %s, disabled_client_id = %lld "
         "WHERE id = %lld AND status = 'active'" },
     /* a shared login turned off from one client's card: that client's grant ends,
      * with the reason staff typed; the login keeps its other clients */
@@ -1246,7 +1248,7 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE id = %lld AND status = 'active'" },
     [PM_SQL_ACCOUNT_ENABLE] = { "pm_account_enable",
         "UPDATE portal_accounts SET status = 'active', disabled_at = NULL, "
-        "       disabled_by = NULL, disabled_reason = NULL "
+        "       disabled_by = NULL, disabled_reason = NULL, disabled_client_id = NULL "
         "WHERE id = %lld AND status = 'disabled'" },
     /* an account's row lock before staff read it to change it: a link to it being
      * consumed (PM_SQL_ACCOUNT_LOCK_ACTIVE) lands wholly before or after the read */

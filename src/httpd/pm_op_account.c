@@ -174,7 +174,8 @@ pm_op_outcome pm_op_account_disable(pm_op_ctx *c, long long account_id, const ch
         return end_access_here(c, row, reason, *client_id);
     }
     if (pm_db_exec(c->db, PM_SQL_ACCOUNT_DISABLE, &changed, pm_arg_int(c->pool, c->now),
-                   c->staff->username, reason, pm_arg_int(c->pool, account_id)) != APR_SUCCESS) {
+                   c->staff->username, reason, pm_arg_int(c->pool, *client_id),
+                   pm_arg_int(c->pool, account_id)) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     if (changed != 1) {
