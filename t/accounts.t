@@ -132,6 +132,12 @@ is(login_code(lc $user, 'not the password'), 401, 'wrong password: 401');
     is($a->{disabled_by}, 'Casey Clinician', "disabled_by: the colleague's display name");
     like($a->{disabled_at} // '', $RFC3339, 'disabled_at RFC 3339');
     is($a->{disabled_reason}, $reason, 'the reason is kept');
+    is(account_row($aid)->{disabled_client_id}, $cid, 'disabled_client_id: the card it was typed on');
+    # a login disabled before migration 034 (disabled_client_id NULL) that never reached
+    # another client: its reason still shows on its client's card
+    eval { tdb()->do('UPDATE portal_accounts SET disabled_client_id = NULL WHERE id = ?', undef, $aid) };
+    is(account_in(json_ok(staff(GET => "/clients/$cid", user => 'clin1'), 200, 'the card again'),
+                  $aid)->{disabled_reason}, $reason, 'disabled before 034, one client only: the reason shows');
     is($after->{portal_status}, 'account_disabled', 'portal_status: the account is turned off '
        . '(not "not invited")');
     is(login_code($user, $password), 401, 'disabled: the portal login is refused at once');

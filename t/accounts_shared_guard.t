@@ -8,7 +8,11 @@
 #    login's access to it has ended, 409 access_ended (before: 202 / 200);
 #  - turning a login on again needs the caller to see every client it reaches
 #    (409 reaches_other_clients), a champion can;
-#  - a reset is written into the history of every client the login reaches.
+#  - a reset is written into the history of every client the login reaches;
+#  - the login turned off whole from A's card (it reaches nothing else any more): B's
+#    card, whose access ended before, shows it off, when and by whom, not the reason
+#    typed on A's card about A (found by a reviewer, 2026-12-07: it did, to a clinician
+#    who may not see A); A's card shows it (migration 034, disabled_client_id).
 use strict;
 use warnings;
 
@@ -91,9 +95,53 @@ json_ok(account_post($aid, 'disable', 'clin1', { client_id => $B->{id}, reason =
 is(account_status($aid), 'active', 'the login stays on for A');
 error_ok(account_post($aid, 'password-reset', 'clin1'), 409, 'access_ended',
          'a reset from B\'s card, where the login no longer reaches');
-json_ok(account_post($aid, 'disable', 'admin', { client_id => $A->{id}, reason => 'suspected misuse' }),
+my $why = 'Avery reported Robin threatened them; police report filed';
+json_ok(account_post($aid, 'disable', 'admin', { client_id => $A->{id}, reason => $why }),
         200, 'a champion turns the login off (it reaches only A now)');
 is(account_status($aid), 'disabled', 'the login is off');
+
+# --- the reason typed on A's card stays on A's card ------------------------------------------
+sub on_card {
+    my ($client, $who) = @_;
+    my $v = client_view($client->{id}, $who);
+    my ($a) = grep { $_->{id} == $aid } @{ ($v && $v->{accounts}) || [] };
+    return ($a, JSON::PP->new->canonical->encode($v // {}));
+}
+sub set_disabled_client {
+    my $to = shift;
+    return eval { tdb()->do('UPDATE portal_accounts SET disabled_client_id = ? WHERE id = ?',
+                            undef, $to, $aid); 1 };
+}
+{
+    my ($onB, $viewB) = on_card($B, 'clin1');
+    ok($onB, 'B\'s card (clin1) still lists the login');
+    is_deeply([map { $onB && $onB->{$_} } qw(status access_here)], ['disabled', 'ended'],
+              'B\'s card: the login is off, its access here ended');
+    ok($onB && $onB->{disabled_at} && $onB->{disabled_by}, 'B\'s card: when and by whom it was turned off');
+    ok($onB && exists $onB->{disabled_reason} && !defined $onB->{disabled_reason},
+       'B\'s card: disabled_reason null (it was typed on A\'s card)')
+        or diag explain $onB;
+    unlike($viewB, qr/police report/, 'the reason is nowhere in B\'s view for clin1');
+    my (undef, $viewB_admin) = on_card($B, 'admin');
+    unlike($viewB_admin, qr/police report/, 'nor in B\'s view for a champion, who sees A too');
+    my ($onA) = on_card($A, 'clin2');
+    is($onA && $onA->{disabled_reason}, $why, 'A\'s card (clin2), where it was typed: the reason');
+    is((tdb()->selectrow_array('SELECT disabled_reason FROM portal_accounts WHERE id = ?', undef, $aid))[0],
+       $why, 'the row keeps the reason');
+    my $at = eval { (tdb()->selectrow_array('SELECT disabled_client_id FROM portal_accounts WHERE id = ?',
+                                            undef, $aid))[0] };
+    is($at, $A->{id}, 'disabled_client_id: A');
+
+    # a login disabled before migration 034 (no disabled_client_id) that reached two clients:
+    # which card the reason was typed on is not known, so no card shows it
+    ok(set_disabled_client(undef), 'as if disabled before 034: disabled_client_id NULL');
+    ($onA) = on_card($A, 'clin2');
+    ($onB, $viewB) = on_card($B, 'clin1');
+    ok($onA && !defined $onA->{disabled_reason} && $onA->{status} eq 'disabled',
+       'before 034, a login that reached B too: A\'s card shows no reason, the login off');
+    unlike($viewB, qr/police report/, 'and B\'s card none');
+    set_disabled_client($A->{id});
+}
 error_ok(account_post($aid, 'enable', 'clin1'), 409, 'access_ended',
          'clin1 cannot turn it on again from B\'s ended access');
 is(account_status($aid), 'disabled', 'still off');
@@ -106,5 +154,8 @@ error_ok(account_post($aid, 'enable', 'clin1'), 409, 'reaches_other_clients',
 is(account_status($aid), 'disabled', 'still off');
 json_ok(account_post($aid, 'enable', 'admin'), 200, 'a champion turns it on');
 is(account_status($aid), 'active', 'on again');
+is_deeply(scalar eval { tdb()->selectrow_arrayref('SELECT disabled_reason, disabled_client_id FROM portal_accounts '
+                                           . 'WHERE id = ?', undef, $aid) }, [undef, undef],
+          'turned on: the reason and its client are cleared');
 
 done_testing();
