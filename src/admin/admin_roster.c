@@ -120,14 +120,17 @@ static int pick_format(const admin_options *o, pm_roster_format *format)
     return ADMIN_USAGE;
 }
 
-/* What the input said that is no problem: an OperationOutcome's issues, and the
- * entries that name no client (not Patients, or only included by the search). */
+/* What the input said that is no problem: an OperationOutcome's issues (their email
+ * addresses masked: an EHR's warning may name a patient's, and cron mails this
+ * output), and the entries that name no client (not Patients, or only included by
+ * the search). */
 static void print_notes(const pm_roster_result *res)
 {
     int i;
 
     for (i = 0; res->notes && i < res->notes->nelts; i++) {
-        printf("note: %s\n", APR_ARRAY_IDX(res->notes, i, const char *));
+        printf("note: %s\n", pm_mask_emails(res->notes->pool,
+                                             APR_ARRAY_IDX(res->notes, i, const char *)));
     }
     if (res->ignored > 0) {
         printf("ignored %d %s (an OperationOutcome, an included Practitioner, an "

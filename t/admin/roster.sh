@@ -385,6 +385,15 @@ is "$(tail -n1 <<<"$out")" "added 0, updated 0, unchanged 0, discharged 2" \
    "FHIR: deceasedBoolean true (with active true) and a deceasedDateTime discharge"
 is "$(sql "$FDB" "SELECT count(*) FROM clients WHERE active = 0")" 2 "FHIR: the deceased are inactive"
 
+# an OperationOutcome's warning that names a patient's address: printed (cron mails
+# it) with the address masked
+printf '{"resourceType": "Bundle", "entry": [%s, {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "warning", "code": "informational", "diagnostics": "Patient excluded: olafur.s@example.com has no consent"}]}, "search": {"mode": "outcome"}}]}' \
+    "$(fpat CH-1 "$home")" >"$T/outcome.json"
+adm "$FDB" clients sync "$T/outcome.json" --identifier-system urn:ehr:mrn --dry-run
+like "$out" "note: entry\[1\] OperationOutcome warning: Patient excluded: \*\*\*@example\.com has no consent" \
+     "FHIR: an OperationOutcome's note printed, its address masked"
+unlike "$out" "olafur" "FHIR: no local part of the address in the output"
+
 # one page of a paginated search: refused with --discharge-missing, fine without
 {
     printf '{"resourceType": "Bundle", "type": "searchset", "total": 40, "link": [{"relation": "self", "url": "https://ehr.example/fhir/Patient?_count=2"}, {"relation": "next", "url": "https://ehr.example/fhir/Patient?_count=2&_getpagesoffset=2"}], "entry": [%s, %s]}' \
