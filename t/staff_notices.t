@@ -21,10 +21,11 @@ use Test::More;
 use Time::HiRes ();
 use PortalTest;
 use PortalTest::Invite;
+use PortalTest::Delivery qw(smtp_commands smtp_commands_clear);
 
 # provoked on purpose: the 550 (the worker logs the failed delivery) and the 451 to a
 # notice (logged, tried again)
-expect_log_ids(qw(PM00053 PM00591));
+expect_log_ids(qw(PM00053 PM00591 PM00707));
 
 my $pw = 'a perfectly long pass';
 # two staff members of this file's own (no login needed: the events are made as admin, the
@@ -370,6 +371,41 @@ sub wait_row {
     staff(GET => '/me', user => $user, password => 'wrong password');
     is($seen->(), $yesterday, 'and Apache refused: nothing recorded');
     $set->($orig);
+}
+
+# --- an address the relay refuses for good (a deleted mailbox): the others' notices still go,
+# and the refused one is tried again after a delay (not every pass), logged once ------------------
+{
+    my $log_file = PortalTest::Env::top_dir() . '/t/logs/error_log';
+    my $log_at = -s $log_file;
+    my $b_seen = scalar mails_to($ADDR{nt15b});
+    mail_refuse($ADDR{nt15a});
+    smtp_commands_clear();
+    my $from = last_audit();
+    staff_set($_, notify => 'immediate', notices_after => $from, last_seen_at => time) for @STAFF;
+    my $hal = new_client(first_name => 'Hal', last_name => 'Gone', visible_to => ['nt15a']);
+    my $ida = new_client(first_name => 'Ida', last_name => 'Here', visible_to => ['nt15b']);
+    json_ok(rcpt(decline => { token => invite_token($hal) }), 200, 'Hal (nt15a\'s) declines');
+    json_ok(rcpt(decline => { token => invite_token($ida) }), 200, 'Ida (nt15b\'s) declines');
+    my @m = wait_mail_to($ADDR{nt15b}, $b_seen + 1, 20);
+    is(scalar @m, $b_seen + 1, 'nt15b gets a notice although nt15a\'s address (served first) is refused');
+    sleep 4;                       # four more sweeps
+    my @tries = grep { $_->{cmd} eq 'RCPT' && lc($_->{arg} // '') eq lc $ADDR{nt15a} } smtp_commands();
+    is(scalar @tries, 1, 'the refused address was tried once, not at every sweep');
+    open my $fh, '<', $log_file or die "$log_file: $!";
+    seek $fh, $log_at, 0;
+    my @lines = grep { /PM00707/ } <$fh>;
+    close $fh;
+    is(scalar @lines, 1, 'logged once (PM00707)') or diag @lines;
+    like($lines[0] // '', qr/staff notice for nt15a refused by the mail server: .*550.*tried again in 1 minute/,
+         '... saying when it is tried again');
+    unlike(join('', @lines), qr/nt15a\.notices/, '... without the address');
+    ok(staff_row('nt15a')->{notices_after} <= $from, 'nt15a\'s mark stays: the notice waits');
+    mail_refuse();
+    staff_set('nt15a', email => 'nt15a.fixed.t15n@example.test');
+    my @fixed = wait_mail_to('nt15a.fixed.t15n@example.test', 1, 20);
+    is(scalar @fixed, 1, 'a new address: the waiting notice goes at once');
+    staff_set($_, notify => 'none', email => $ADDR{$_}) for @STAFF;
 }
 
 done_testing();

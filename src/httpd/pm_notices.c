@@ -27,6 +27,18 @@ APLOG_USE_MODULE(portal_manager);
 
 static apr_time_t last_pass;         /* the worker thread's own */
 
+/* Addresses the relay refused for good (5xx): that person's notices wait (their mark
+ * stays) and are tried again after REFUSED_FIRST, doubling up to REFUSED_MAX, or at
+ * once when their address changes; the others' notices go on. The worker thread's
+ * own, like last_pass; a restart forgets them (one more try each). */
+#define REFUSED_SLOTS 64
+#define REFUSED_FIRST apr_time_from_sec(60)
+#define REFUSED_MAX   apr_time_from_sec(6 * 3600)
+static struct {
+    char user[128], email[256];
+    apr_time_t next, delay;
+} refused[REFUSED_SLOTS];
+
 typedef struct {
     server_rec *s;
     apr_pool_t *p;
@@ -232,24 +244,96 @@ static pm_send_result send_mail(notice_run *run, const pm_row *staff, const noti
     return run->smtp ? pm_smtp_send(run->smtp, run->p, &m, error) : PM_SEND_RELAY_DOWN;
 }
 
-/* Sends the notice the mark was moved for; a refusal moves the mark back. */
+/* The slot of a person whose address was refused (their current address), or NULL. */
+static int refused_slot(const char *user, const char *email)
+{
+    int i;
+
+    for (i = 0; i < REFUSED_SLOTS; i++) {
+        if (refused[i].next != 0 && strcmp(refused[i].user, user) == 0) {
+            if (strcmp(refused[i].email, email ? email : "") != 0) {
+                refused[i].next = 0;             /* a new address: try it now */
+                return -1;
+            }
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Whether this person's notices wait for their refused address's next try. */
+static int refused_waits(const pm_row *staff)
+{
+    int i = refused_slot(pm_row_str(staff, NSTAFF_USERNAME), pm_row_str(staff, NSTAFF_EMAIL));
+
+    return i >= 0 && apr_time_now() < refused[i].next;
+}
+
+/* A 5xx for this person's address: their next try after the doubled delay; logged at
+ * warning the first time, then at info. */
+static void note_refused(notice_run *run, const pm_row *staff, const char *error)
+{
+    const char *user = pm_row_str(staff, NSTAFF_USERNAME), *email = pm_row_str(staff, NSTAFF_EMAIL);
+    int i = refused_slot(user, email), first = i < 0;
+
+    if (first) {
+        for (i = 0; i < REFUSED_SLOTS && refused[i].next != 0; i++) {
+        }
+        if (i == REFUSED_SLOTS) {
+            i = 0;                               /* all taken: the first one's goes */
+        }
+    }
+    if (first) {
+        apr_cpystrn(refused[i].user, user, sizeof(refused[i].user));
+        apr_cpystrn(refused[i].email, email ? email : "", sizeof(refused[i].email));
+        refused[i].delay = REFUSED_FIRST;
+    }
+    else if ((refused[i].delay *= 2) > REFUSED_MAX) {
+        refused[i].delay = REFUSED_MAX;
+    }
+    refused[i].next = apr_time_now() + refused[i].delay;
+    ap_log_error(APLOG_MARK, first ? APLOG_WARNING : APLOG_INFO, 0, run->s, PM_LOGNO(00707)
+                 "staff notice for %s refused by the mail server: %s; that person's notices "
+                 "wait and are tried again in %d minute(s), or when their address changes "
+                 "(portal-manager-admin staff update %s --email ADDRESS)", user,
+                 pm_mask_reply(run->p, error, email), (int)apr_time_sec(refused[i].delay) / 60,
+                 user);
+}
+
+static void forget_refused(const pm_row *staff)
+{
+    int i = refused_slot(pm_row_str(staff, NSTAFF_USERNAME), pm_row_str(staff, NSTAFF_EMAIL));
+
+    if (i >= 0) {
+        refused[i].next = 0;
+    }
+}
+
+/* Sends the notice the mark was moved for; a refusal moves the mark back. A relay that
+ * fails (down, 4xx) ends the pass for everyone; a refused address only its owner's. */
 static void deliver(notice_run *run, const pm_row *staff, const notice_mail *mail,
                     long long before, long long moved_to)
 {
     const char *user = pm_row_str(staff, NSTAFF_USERNAME), *error = "no SMTP sender";
     apr_pool_t *p = run->p;
+    pm_send_result r = send_mail(run, staff, mail, &error);
 
-    if (send_mail(run, staff, mail, &error) == PM_SEND_OK) {
+    if (r == PM_SEND_OK) {
+        forget_refused(staff);
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, run->s, PM_LOGNO(00590)
                      "staff notice sent to %s (%d event(s))", user, mail->events);
         return;
     }
-    run->relay_failed = 1;
     pm_db_exec(run->db, PM_SQL_NOTICE_UNDO, NULL, pm_arg_int(p, before),
                pm_row_str(staff, NSTAFF_DIGEST_DAY), user, pm_arg_int(p, moved_to));
+    if (r == PM_SEND_FAILED) {
+        note_refused(run, staff, error);
+        return;
+    }
+    run->relay_failed = 1;
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, run->s, PM_LOGNO(00591)
                  "staff notice for %s not sent, tried again later: %s", user,
-                 pm_mask_reply(p, error, NULL));
+                 pm_mask_reply(p, error, pm_row_str(staff, NSTAFF_EMAIL)));
 }
 
 static int read_events(notice_run *run, const pm_row *staff, long long after, int limit,
@@ -343,7 +427,8 @@ static void serve(notice_run *run, const pm_row *staff)
         pm_db_exec(run->db, PM_SQL_NOTICE_START, NULL, pm_arg_int(run->p, run->last_id), user);
         return;
     }
-    if (after >= run->last_id && strcmp(pm_row_str(staff, NSTAFF_NOTIFY), "daily") != 0) {
+    if ((after >= run->last_id && strcmp(pm_row_str(staff, NSTAFF_NOTIFY), "daily") != 0)
+        || refused_waits(staff)) {
         return;
     }
     if (strcmp(pm_row_str(staff, NSTAFF_NOTIFY), "immediate") == 0) {

@@ -38,7 +38,7 @@ use PortalTest::PgKeep ();
 our @EXPORT = qw(
     runtime staff recipient http_request staff_path recipient_path
     json_ok error_ok security_headers_ok decode_json_body
-    db db_driver mails mail_clear mail_replies wait_for_mail parse_mail
+    db db_driver mails mail_clear mail_replies mail_refuse wait_for_mail parse_mail
     password_for expect_log_ids answer_of while_held
 );
 
@@ -308,6 +308,13 @@ sub parse_mail {
 sub mail_replies {
     my @lines = @_;
     PortalTest::Env::spew(mail_dir() . '/control/replies', join('', map { "$_\n" } @lines));
+}
+
+# mail_refuse(ADDRESSES): the SMTP server refuses these recipients (550) until called
+# again without them (see t/smtp/catcher.py)
+sub mail_refuse {
+    my @addresses = @_;
+    PortalTest::Env::spew(mail_dir() . '/control/refuse', join('', map { "$_\n" } @addresses));
 }
 
 1;

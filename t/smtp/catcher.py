@@ -26,6 +26,10 @@ command of the named stage consumes the first line for that stage:
                                         part, decoded), as content filters quote it;
                                         {rcpt_local}: the first recipient's local part
 
+A dead mailbox: DIR/control/refuse lists addresses (one per line, any case) that every
+RCPT TO refuses with "550 5.1.1 <address>: Recipient address rejected: User unknown",
+as long as they are listed (the directives above come first).
+
 A slow relay: --delay SECONDS keeps every accepted message that long before its
 "250" reply, after it is stored: a client that dies or times out meanwhile has
 delivered a message whose outcome it never learnt.
@@ -103,6 +107,15 @@ class Handler:
                 return action
         return None
 
+    def _refused(self, address):
+        """Whether DIR/control/refuse lists ADDRESS."""
+        try:
+            with open(os.path.join(self.control, "refuse"), encoding="utf-8") as fh:
+                listed = {line.strip().lower() for line in fh}
+        except FileNotFoundError:
+            return False
+        return address.lower() in listed
+
     async def _inject(self, stage, server=None, envelope=None):
         """Return an SMTP reply string to send instead of the normal one, or None."""
         action = self._take(stage)
@@ -133,6 +146,8 @@ class Handler:
         reply = await self._inject("RCPT")
         if reply:
             return reply
+        if self._refused(address):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
