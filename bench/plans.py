@@ -51,6 +51,9 @@ CASES = {
                                     [K2, K3, "''", '0', '51'])],
     'pm_client_search_birth': [("1990-12-10", ["'1990-12-10'", '1', "'admin'", "''", '0', '51'])],
     'pm_client_search_email': [("an address", ["'client4242@example.test'", '1', "'admin'", "''", '0', '51'])],
+    # a chart number as typed, in capitals, in small letters (the unique index, 3 probes)
+    'pm_client_search_chart': [("MRN-4242", ["'MRN-4242'", "'MRN-4242'", "'mrn-4242'", '1', "'admin'", "''", '0', '51']),
+                               ("caseload", ["'MRN-4242'", "'MRN-4242'", "'mrn-4242'", '0', "'clin1'", "''", '0', '51'])],
     'pm_client_get_visible': [("client 4242", ['4242', "'admin'", "'admin'"])],
     'pm_audit_by_client': [("client 4242", ['4242', '9223372036854775807', '51'])],
 }

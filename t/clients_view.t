@@ -55,7 +55,7 @@ sub set_db {
 {
     my $v = view(27, 'client 27');
     is_deeply([sort keys %$v],
-              [qw(accounts active date_of_birth declined_by_client email first_name id invitations last_name
+              [qw(accounts active date_of_birth declined_by_client email external_id first_name id invitations last_name
                   minor portal_status preferred_language representatives statement_notifications
                   turns_18_on)], 'view: its fields');
     is_deeply({ map { $_ => $v->{$_} } qw(id first_name last_name date_of_birth email) },

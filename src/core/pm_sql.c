@@ -305,6 +305,20 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
     /* ... an email address, exact but for case (index clients_by_email) */
     [PM_SQL_CLIENT_SEARCH_EMAIL] = { "pm_client_search_email",
         SEARCH_PAGE("lower(c.email) = lower(%s) AND "), NCOLS(PM_COLS_CLIENT_SUMMARY) },
+    /* ... a chart number (clients.external_id, the EHR's): the text as typed, in
+     * capitals and in small letters (ASCII), each one probe of the unique index
+     * clients_by_external_id (its "IS NOT NULL" spelled out for SQLite's partial
+     * index): at most three clients, whatever the search text is also taken for.
+     * They are found first, under their own LIMIT: without it PostgreSQL walked
+     * clients_active_list in list order for the page's ORDER BY ... LIMIT,
+     * filtering every client by its chart number (45 ms at 20,000 clients). */
+    [PM_SQL_CLIENT_SEARCH_CHART] = { "pm_client_search_chart",
+        SUMMARY_OF_PAGE("SELECT c.id, c.sort_key FROM (SELECT x.id FROM clients x "
+                        "  WHERE x.external_id IN (%s, %s, %s) AND x.external_id IS NOT NULL "
+                        "  LIMIT 3) chart JOIN clients c ON c.id = chart.id "
+                        "WHERE c.active = 1 AND " SEARCH_VISIBLE("c.id") "AND " AFTER_CURSOR
+                        CLIENT_ORDER),
+        NCOLS(PM_COLS_CLIENT_SUMMARY) },
 
     /* Name keys (pm_client_keys.c): rows without a sort key (new from another
      * program, a name changed by one, or a changed collation_locale), oldest first */

@@ -1,7 +1,8 @@
 /* pm_api_client_list.c — the Client dropdown: GET /clients (the whole list, a page at
- * a time) and POST /clients/search (name words, a date of birth or an email address;
- * the text never rides in a URL), keyset paging in the collation_locale's order, and
- * one audit row per page shown. The name-word SQL is pm_sql.c's prefix index. */
+ * a time) and POST /clients/search (name words, a date of birth or an email address,
+ * and a chart number whatever else the text is; the text never rides in a URL),
+ * keyset paging in the collation_locale's order, and one audit row per page shown.
+ * The name-word SQL is pm_sql.c's prefix index. */
 #include "pm_api.h"
 #include "pm_audit.h"
 #include "pm_client_keys.h"
@@ -31,13 +32,42 @@ typedef struct {
     apr_array_header_t *keys;   /* LIST_WORDS: the lookup key per query word */
     apr_array_header_t *words;  /* LIST_WORDS: the query words */
     const char *value;          /* LIST_BIRTH: YYYY-MM-DD; LIST_EMAIL: the address */
+    const char *chart[3];       /* any search: the text as a chart number, as typed, in
+                                 * capitals, in small letters; [0] NULL: no search */
     pm_collator *match;
     int limit;
     const char *after[2];       /* sort_key, id */
 } list_query;
 
+/* text with its ASCII letters in one case (upper: capitals), the rest as it is */
+static const char *ascii_case(apr_pool_t *p, const char *text, int upper)
+{
+    char *s = apr_pstrdup(p, text), *c;
+
+    for (c = s; *c; c++) {
+        if (upper && *c >= 'a' && *c <= 'z') {
+            *c = (char)(*c - 'a' + 'A');
+        }
+        else if (!upper && *c >= 'A' && *c <= 'Z') {
+            *c = (char)(*c - 'A' + 'a');
+        }
+    }
+    return s;
+}
+
+/* Any search text is also looked up as a chart number (clients.external_id): as
+ * typed, and in capitals and small letters, since EHRs write theirs in one case
+ * ("MRN-0012", "a00123") and staff type either. */
+static void add_chart_lookup(apr_pool_t *p, const char *text, list_query *lq)
+{
+    lq->chart[0] = text;
+    lq->chart[1] = ascii_case(p, text, 1);
+    lq->chart[2] = ascii_case(p, text, 0);
+}
+
 /* q as a search: a date (YYYY-MM-DD or US MM/DD/YYYY), an address (has an @), or
- * name words, each the prefix of a different word of the client's name. */
+ * name words, each the prefix of a different word of the client's name; and, any
+ * of these, a chart number. */
 static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
 {
     apr_pool_t *p = q->r->pool;
@@ -49,6 +79,7 @@ static apr_status_t classify_search(pm_req *q, const char *text, list_query *lq)
     if (*text == '\0') {
         return APR_SUCCESS;
     }
+    add_chart_lookup(p, text, lq);
     if (pm_search_date(text, date)) {
         lq->kind = LIST_BIRTH;
         lq->value = apr_pstrdup(p, date);
@@ -91,9 +122,11 @@ static const char *const list_kind_names[] = {
 /* Each page of clients a person is shown is PHI read: one audit row per page,
  * with the kind of query, how many rows and which clients they were (in the
  * page's order), so paging through the practice leaves a trace and an
- * accounting of who saw a client's name can be made from the trail. */
+ * accounting of who saw a client's name can be made from the trail;
+ * chart_number: true when one of them was found by its chart number. */
 static apr_status_t audit_client_page(pm_req *q, const list_query *lq,
-                                      const apr_array_header_t *rows, int shown)
+                                      const apr_array_header_t *rows, int shown,
+                                      int by_chart)
 {
     json_t *detail = pm_json_object(q->r->pool);
     json_t *ids = json_array();
@@ -106,6 +139,9 @@ static apr_status_t audit_client_page(pm_req *q, const list_query *lq,
     pm_json_set_str(detail, "kind", list_kind_names[lq->kind]);
     pm_json_set_int(detail, "rows", shown);
     json_object_set_new(detail, "client_ids", ids);
+    if (by_chart) {
+        json_object_set_new(detail, "chart_number", json_true());
+    }
     return pm_audit(q, "client.search", 0, 0, PM_AUDIT_OK, detail);
 }
 
@@ -270,10 +306,11 @@ static int keep_row(pm_req *q, const list_query *lq, const pm_row *row)
     return pm_collate_ranges_match(lq->ranges, keys);
 }
 
-/* The page (up to limit + 1 rows, the extra one says there is more): candidate
- * pages are read until enough rows pass keep_row or the candidates run out. */
-static apr_status_t select_client_page(pm_req *q, const list_query *lq,
-                                       apr_array_header_t **page)
+/* The page of what q was taken for (up to limit + 1 rows, the extra one says there
+ * is more): candidate pages are read until enough rows pass keep_row or the
+ * candidates run out. */
+static apr_status_t select_kind_page(pm_req *q, const list_query *lq,
+                                     apr_array_header_t **page)
 {
     apr_pool_t *p = q->r->pool;
     const char *after[2];
@@ -302,6 +339,54 @@ static apr_status_t select_client_page(pm_req *q, const list_query *lq,
         after[0] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), CLIENT_SORT_KEY);
         after[1] = pm_row_str(&APR_ARRAY_IDX(rows, rows->nelts - 1, pm_row), CLIENT_ID);
     }
+}
+
+/* <0, 0, >0: row a comes before, is, or comes after row b in list order */
+static int list_order(const pm_row *a, const pm_row *b)
+{
+    const char *ka = pm_row_str(a, CLIENT_SORT_KEY), *kb = pm_row_str(b, CLIENT_SORT_KEY);
+    int c = strcmp(ka ? ka : "", kb ? kb : "");
+    apr_int64_t x = pm_row_int(a, CLIENT_ID, 0), y = pm_row_int(b, CLIENT_ID, 0);
+
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* The kind's page and the chart-number matches after the cursor (at most three),
+ * merged in list order, a client found both ways once, cut to limit + 1: the first
+ * limit + 1 of the two lists together are among these. *by_chart: how many of the
+ * page's rows came from the chart number. */
+static apr_status_t select_client_page(pm_req *q, const list_query *lq,
+                                       apr_array_header_t **page, int *by_chart)
+{
+    apr_pool_t *p = q->r->pool;
+    apr_array_header_t *kind_rows, *chart_rows;
+    const char *all = q->staff->all_clients ? "1" : "0";
+    int i = 0, j = 0, want = lq->limit + 1;
+
+    *by_chart = 0;
+    if (select_kind_page(q, lq, &kind_rows) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (lq->chart[0] == NULL) {
+        *page = kind_rows;
+        return APR_SUCCESS;
+    }
+    if (pm_db_select(q->db, PM_SQL_CLIENT_SEARCH_CHART, &chart_rows, lq->chart[0],
+                     lq->chart[1], lq->chart[2], all, q->staff->username, lq->after[0],
+                     lq->after[1], pm_arg_int(p, want)) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *page = apr_array_make(p, want, sizeof(pm_row));
+    while ((*page)->nelts < want && (i < kind_rows->nelts || j < chart_rows->nelts)) {
+        const pm_row *a = i < kind_rows->nelts ? &APR_ARRAY_IDX(kind_rows, i, pm_row) : NULL;
+        const pm_row *b = j < chart_rows->nelts ? &APR_ARRAY_IDX(chart_rows, j, pm_row) : NULL;
+        int order = a == NULL ? 1 : b == NULL ? -1 : list_order(a, b);
+        i += order <= 0;
+        j += order >= 0;
+        *by_chart += order >= 0 && (*page)->nelts < lq->limit;     /* a row shown */
+        APR_ARRAY_PUSH(*page, pm_row) = order <= 0 ? *a : *b;
+    }
+    return APR_SUCCESS;
 }
 
 /* a page's cursor: the last row's place in the list order */
@@ -333,10 +418,10 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     list_query lq = *lq_in;
     apr_array_header_t *rows;
     json_t *doc, *list;
-    int i, shown;
+    int i, shown, by_chart;
 
     if (fill_missing_keys(q) != APR_SUCCESS
-        || select_client_page(q, &lq, &rows) != APR_SUCCESS) {
+        || select_client_page(q, &lq, &rows, &by_chart) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     shown = rows->nelts > lq.limit ? lq.limit : rows->nelts;
@@ -347,7 +432,7 @@ static int send_client_page(pm_req *q, const list_query *lq_in)
     }
     json_object_set_new(doc, "clients", list);
     pm_api_end_page(q, doc, rows, lq.limit, page_cursor_cols, 2);
-    if (audit_client_page(q, &lq, rows, shown) != APR_SUCCESS) {
+    if (audit_client_page(q, &lq, rows, shown, by_chart > 0) != APR_SUCCESS) {
         return pm_http_db_unavailable(q);
     }
     return pm_http_send_json(q, HTTP_OK, doc);

@@ -45,6 +45,7 @@ json_t *pm_api_client_summary_json(pm_req *q, const pm_row *row)
     pm_json_set_str(c, "first_name", pm_row_str(row, CLIENT_FIRST_NAME));
     pm_json_set_str(c, "last_name", pm_row_str(row, CLIENT_LAST_NAME));
     pm_json_set_str(c, "date_of_birth", pm_row_str(row, CLIENT_DATE_OF_BIRTH));
+    pm_json_set_str(c, "external_id", pm_row_str(row, CLIENT_EXTERNAL_ID));
     pm_json_set_str(c, "portal_status", row_portal_status(q, row));
     return c;
 }
