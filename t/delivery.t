@@ -6,7 +6,8 @@
 #   the database; the token nowhere in the database, error log or access log), SMTP
 #   failures (451 retried, 550 failed at once with the reply shown and any address in
 #   it masked, max attempts, 4xx while staff watch), CR/LF in a stored address or a
-#   header value, revoke before delivery, resend while the first email is still queued,
+#   header value, revoke or an address change before delivery (cancelled, not failed),
+#   resend while the first email is still queued,
 #   one SMTP connection per batch.
 # The mail server being down and PortalMailTLS required need their own server:
 # t/delivery_standalone.t.
@@ -500,9 +501,43 @@ for my $case (["a\@example.org\r\nRCPT TO:<evil\@example.net>", 'CRLF'],
     my $d = decode_json_body(staff(GET => "/clients/$cid"));
     my $vi = $d && $d->{invitations}[0];
     is($vi && $vi->{status}, 'revoked', 'staff see revoked');
-    is($vi && $vi->{delivery}, 'failed', 'staff see delivery failed');
+    is($vi && $vi->{delivery}, 'cancelled', 'staff see delivery cancelled (not sent, not a failure)');
     like($vi && $vi->{delivery_error} // '', qr/revoked/, 'staff see why');
     ok(!defined invitation($inv->{id})->{token_hash}, 'revoked before delivery: no token was made');
+}
+# The address changed while the email was still queued: the email rightly never goes,
+# and the client view, the Outbox and the Overview all call it cancelled, not failed
+# (before: the view said delivery "failed", "Could not be delivered to …").
+{
+    my $day = sub {
+        my $o = decode_json_body(staff(GET => '/admin/overview?months=1&days=1'));
+        return $o && $o->{delivery} && $o->{delivery}[-1];
+    };
+    my $before = $day->();
+    my $blocker = block_worker(3);
+    my $email = 'changed.early@example.test';
+    my $cid = new_client(email => $email);
+    my $inv = json_ok(invite($cid), 201, 'address change before delivery: invite');
+    do { mail_replies(); last } unless $inv && defined $inv->{id};
+    is(latest_outbox($inv->{id})->{status}, 'queued', 'queued behind the busy worker');
+    json_ok(staff(PUT => "/clients/$cid/email", json => { email => 'changed.later@example.test' }),
+            200, 'the address changed while queued');
+    my $o = wait_done($inv->{id}, 15);
+    is($o && $o->{status}, 'failed', 'stored failed (never sent) ...');
+    like($o && $o->{last_error} // '', qr/^not sent: .*superseded/, '... "not sent:", superseded');
+    wait_done($blocker);
+    sleep 0.3;
+    is(scalar(mails_to($email)), 0, 'no message to the old address');
+    my $d = decode_json_body(staff(GET => "/clients/$cid"));
+    my $vi = $d && $d->{invitations}[0];
+    is($vi && $vi->{status}, 'address_changed', 'the view: the invitation ended by the address change');
+    is($vi && $vi->{delivery}, 'cancelled', 'the view: its email cancelled, not failed');
+    my $page = decode_json_body(staff(GET => "/admin/outbox?id=$o->{id}"));
+    is($page && $page->{entries}[0] && $page->{entries}[0]{status}, 'cancelled',
+       'the Outbox: cancelled');
+    my $after = $day->();
+    is($after && $after->{failed}, $before && $before->{failed}, 'the Overview: not counted as failed')
+        if $before && $after && $before->{day} eq $after->{day};
 }
 {
     # the first email is still queued when staff resend: one email should go out, with

@@ -191,7 +191,8 @@ function renderCombo(message) {
     },
     h('span', { class: 'option-name', text: listName(c) }),
     h('span', { class: 'option-meta' },
-      'born ' + calendarDate(c.date_of_birth) + ' · ' + (PORTAL_STATUS[c.portal_status] || c.portal_status))));
+      'born ' + calendarDate(c.date_of_birth) + (c.external_id ? ' · chart ' + c.external_id : '')
+        + ' · ' + (PORTAL_STATUS[c.portal_status] || c.portal_status))));
   });
   if (combo.nextCursor) {
     list.append(h('li', { id: 'client-more', role: 'option', class: 'option option-more', 'aria-selected': 'false' },
@@ -413,7 +414,7 @@ async function selectClient(client, loaded = null) {
   $('no-client').hidden = true;
   $('client-panel').hidden = false;
   $('client-name').textContent = fullName(client);
-  $('client-number').textContent = String(client.id);
+  showClientNumbers(client);
   $('client-dob').textContent = calendarDate(client.date_of_birth);
   setBadge($('client-status'), client.portal_status, PORTAL_STATUS);
   $('client-panel').setAttribute('aria-busy', 'true');
@@ -522,8 +523,19 @@ function deliveryWords(inv) {
       return 'The email bounced: ' + (inv.delivery_error || 'no reason given') +
         '. Check the address with the person and change it; no new email goes to this address.';
     case 'failed': return 'Email could not be delivered' + (inv.delivery_error ? ': ' + inv.delivery_error : '');
-    case 'cancelled': return 'Email cancelled by staff in the Outbox before it went. Resend it, or revoke the invitation.';
+    case 'cancelled': return cancelledWords(inv);
     default: return '';
+  }
+}
+
+// An email that never went on purpose ("not sent: …"): what stopped it, not a failure.
+function cancelledWords(inv) {
+  switch (inv.status) {
+    case 'address_changed': return 'Not sent: the address was changed before it went.';
+    case 'superseded': return 'Not sent: a newer invitation replaced it.';
+    case 'revoked': return 'Not sent: the invitation was revoked before it went.';
+    case 'accepted': case 'declined': return 'Not sent: the invitation was answered before it went.';
+    default: return 'Email cancelled by staff in the Outbox before it went. Resend it, or revoke the invitation.';
   }
 }
 
@@ -603,6 +615,14 @@ function showClientLanguage(code) {
   else dd.removeAttribute('lang');
 }
 
+// The EHR's chart number when the roster gave one; the portal's own id in small print
+// (the Outbox's client filter takes it), never called a client number.
+function showClientNumbers(client) {
+  $('client-chart').hidden = !client.external_id;
+  $('client-chart-number').textContent = client.external_id || '';
+  $('client-number').textContent = String(client.id);
+}
+
 function renderClient(previous) {
   const view = state.view;
   const focusId = document.activeElement && document.activeElement.id;
@@ -610,7 +630,7 @@ function renderClient(previous) {
   $('client-name').textContent = fullName(view);
   // the buttons' hidden words that say whom they act for ("change email of Ann Smith")
   for (const el of document.querySelectorAll('.client-who')) el.textContent = fullName(view);
-  $('client-number').textContent = String(view.id);
+  showClientNumbers(view);
   $('client-dob').textContent = calendarDate(view.date_of_birth);
   setBadge($('client-status'), view.portal_status, PORTAL_STATUS);
   $('client-discharged').hidden = !isDischarged(view);

@@ -58,10 +58,14 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
 /* ---- clients ----------------------------------------------------------------------- */
 
 /* An email's delivery as staff see it: the stored status (queued, sent, failed), or
- * bounced when a hard bounce came back for it (migration 018) */
+ * bounced when a hard bounce came back for it (migration 018), or cancelled when
+ * it was stored failed but never went on purpose: a last_error starting "not sent:"
+ * (cancelled by staff in the Outbox, replaced by a newer email, its invitation
+ * superseded, answered or withdrawn first; the worker's real failures never start
+ * so) — the rule of the Outbox (PM_OUTBOX_SHOWN_STATUS) and the Overview */
 #define PM_DELIVERY_STATUS \
     "CASE WHEN o.bounce_type = 'hard' THEN 'bounced' " \
-    "WHEN o.status = 'failed' AND o.last_error = 'not sent: cancelled by staff' " \
+    "WHEN o.status = 'failed' AND substr(o.last_error, 1, 9) = 'not sent:' " \
     "THEN 'cancelled' ELSE o.status END"
 
 /* A client summary row (the list, the searches, and the start of the view):

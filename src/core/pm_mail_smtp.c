@@ -334,7 +334,7 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
     pm_send_result result;
 
     if (unsafe) {
-        *error = apr_pstrcat(p, "not sent: ", unsafe, NULL);
+        *error = apr_pstrcat(p, "refused before sending: ", unsafe, NULL);   /* a failure, not "not sent:" */
         return PM_SEND_FAILED;
     }
     u.data = compose_message(p, s->conf, m);
@@ -344,7 +344,7 @@ pm_send_result pm_smtp_send(pm_smtp *s, apr_pool_t *p, const pm_mail_message *m,
     u.m = m;
     rcpt = curl_slist_append(NULL, apr_pstrcat(p, "<", m->to_addr, ">", NULL));
     if (rcpt == NULL) {
-        *error = "not sent: out of memory building the message";
+        *error = "could not build the message: out of memory";
         return PM_SEND_RETRY;
     }
     s->reply[0] = '\0';

@@ -593,7 +593,7 @@ static int send_batch(pm_outbox_pass *ps, apr_array_header_t *batch, pm_smtp *sm
         d->msg.on_data_ctx = d;
         if (smtp == NULL) {
             d->result = PM_SEND_RETRY;
-            d->error = "not sent: could not set up the SMTP client";
+            d->error = "could not set up the SMTP client";
         }
         else {
             d->result = pm_smtp_send(smtp, ps->p, &d->msg, &d->error);
