@@ -158,11 +158,11 @@ test('the client number the filter asks for is the one under the name in the cli
   const page = await watchedPage(context);
   await page.goto(STAFF_URL + '#client=' + clients[0].id);
   await page.locator('#client-panel:not([hidden]):not([aria-busy])').waitFor();
-  const shown = await page.locator('.client-number').textContent();
-  assert.equal(shown, 'Client no. ' + clients[0].id);
+  const shown = await page.locator('.portal-id').textContent();
+  assert.equal(shown, 'Portal id ' + clients[0].id);
   await page.goto(STAFF_URL + 'outbox.html');
-  await page.locator('#client-filter-hint').filter({ hasText: 'Client no.' }).waitFor();
-  await page.getByLabel('Client (name or number)').fill(shown.replace('Client no. ', ''));
+  await page.locator('#client-filter-hint').filter({ hasText: 'Portal id' }).waitFor();
+  await page.getByLabel('Client (name or number)').fill(shown.replace('Portal id ', ''));
   await Promise.all([
     page.waitForResponse((r) => r.url().includes('admin/outbox?') && r.url().includes('client_id=' + clients[0].id)),
     page.getByRole('button', { name: 'Show' }).click(),

@@ -231,9 +231,12 @@ describe('staff page', () => {
     const page = await staffPage();
     await pickClient(page, 'Ann', /Smith, Ann/);
     await page.getByRole('heading', { name: 'Ann Smith' }).waitFor();
-    // the number the Outbox filter asks for, under the name
+    // the number the Outbox filter asks for, under the name, as the portal's id (she has no
+    // chart number: none is shown, and the portal's id is never called a client number)
     const viewed = apiCalls(/^GET .*\/clients\/\d+$/).at(-1).path.match(/(\d+)$/)[1];
-    assert.equal(await page.locator('.client-number').textContent(), 'Client no. ' + viewed);
+    assert.equal(await page.locator('.portal-id').textContent(), 'Portal id ' + viewed);
+    assert.equal(await page.locator('#client-chart').isVisible(), false, 'no chart number: no line for it');
+    assert.doesNotMatch(await page.locator('#client-panel').textContent(), /Client no\./);
     assert.match(await page.locator('#client-dob').textContent(), /1980/);
     assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
     // the language of her emails: none of her own, so the practice's default
@@ -1632,6 +1635,56 @@ describe('staff page', () => {
     assert.deepEqual(r.body.results.map((x) => x.reason), ['reinvite_on_own_page', 'reinvite_on_own_page']);
     assertNoProblems(page);
     await page.context().close();
+  });
+
+  test('the EHR chart number: on the card as "Chart no.", in the search rows, and found by search', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Blake' && x.last_name === 'Lopez');
+    c.external_id = 'MRN-0012';
+    try {
+      const page = await staffPage();
+      const box = page.getByRole('combobox', { name: 'Client' });
+      await box.fill('mrn-0012');
+      const option = page.getByRole('option', { name: /Lopez, Blake/ });
+      await option.waitFor();
+      assert.match(await option.textContent(), /chart MRN-0012/);
+      await option.click();
+      await page.getByRole('heading', { name: 'Blake Lopez' }).waitFor();
+      assert.equal(await page.locator('#client-chart').textContent(), 'Chart no. MRN-0012');
+      assert.equal(await page.locator('.portal-id').textContent(), 'Portal id ' + c.id);
+      assert.doesNotMatch(await page.locator('#client-panel').textContent(), /Client no\./);
+      await checkA11y(page, 'staff chart number');
+      assertNoProblems(page);
+      await page.context().close();
+    } finally {
+      delete c.external_id;
+    }
+  });
+
+  test('an email not sent because the address changed (or a newer invitation came) says so, not "could not be delivered"', async () => {
+    const c = [...server.clients.values()].find((x) => x.first_name === 'Blake' && x.last_name === 'Lopez');
+    assert.equal((await server.staffRequest('POST', 'clients/' + c.id + '/invitations')).status, 201);
+    const inv = server.latestInvitation(c.id);
+    Object.assign(inv, { delivery: 'cancelled', delivery_error: 'not sent: the invitation was superseded before delivery' });
+    const page = await staffPage();
+    await pickClient(page, 'Lopez', /Lopez, Blake/);
+    const panel = page.locator('#client-panel');
+    const words = { address_changed: 'Not sent: the address was changed before it went.',
+      superseded: 'Not sent: a newer invitation replaced it.' };
+    for (const [status, text] of Object.entries(words)) {
+      const view = (await server.staffRequest('GET', 'clients/' + c.id)).body;
+      view.invitations = view.invitations.map((i) => (i.id === inv.id ? { ...i, status } : i));
+      await page.route('**/portal-manager/api/clients/' + c.id, (route) => route.fulfill({
+        status: 200, contentType: 'application/json', body: JSON.stringify(view) }));
+      await page.evaluate(() => { location.hash = ''; });
+      await page.evaluate((id) => { location.hash = '#client=' + id; }, c.id);
+      await panel.getByText(text).first().waitFor();
+      assert.doesNotMatch(await panel.textContent(), /could not be delivered/i, status);
+      await page.unroute('**/portal-manager/api/clients/' + c.id);
+    }
+    await panel.getByText('Not sent to').first().waitFor();
+    assertNoProblems(page);
+    await page.context().close();
+    assert.equal((await server.staffRequest('POST', 'invitations/' + inv.id + '/revoke')).status, 200);
   });
 
   test('an invitation whose email a champion cancelled says so, not "could not be delivered"; Resend is offered', async () => {

@@ -265,7 +265,7 @@ export async function startFakeServer(options = {}) {
   }
 
   function clientRow(c) {
-    return { id: c.id, first_name: c.first_name, last_name: c.last_name, date_of_birth: c.date_of_birth, portal_status: portalStatus(c) };
+    return { id: c.id, first_name: c.first_name, last_name: c.last_name, date_of_birth: c.date_of_birth, external_id: c.external_id ?? null, portal_status: portalStatus(c) };
   }
 
   // GET /clients/{id} accounts[]; an account set by a test without an id gets one here
@@ -631,7 +631,9 @@ export async function startFakeServer(options = {}) {
       }
       const all = [...clients.values()]
         .filter((c) => c.active !== false)
-        .filter((c) => !q || c.first_name.toLowerCase().startsWith(q) || c.last_name.toLowerCase().startsWith(q))
+        // like the module: a name prefix, or the chart number exactly (trimmed, either case)
+        .filter((c) => !q || c.first_name.toLowerCase().startsWith(q) || c.last_name.toLowerCase().startsWith(q)
+          || (c.external_id && c.external_id.toLowerCase() === q.trim()))
         .sort((a, b) => a.last_name.localeCompare(b.last_name) || a.first_name.localeCompare(b.first_name) || a.id - b.id);
       const page = all.slice(offset, offset + limit);
       const next = offset + limit < all.length ? Buffer.from(String(offset + limit)).toString('base64url') : null;
