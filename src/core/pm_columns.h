@@ -91,9 +91,8 @@ enum { PM_COLS_STAFF(PM_COL_NAME, PM_COL_NAME) };
     COL(CLIENT_ACCOUNTS, \
         "(SELECT count(*) FROM portal_accounts a WHERE a.client_id = c.id " \
         "   AND a.representative_id IS NULL AND a.status = 'active')") \
-    /* the EHR's chart number (NULL: none): looked up by id, since the covering index \
-     * clients_active_list a page's rows come from does not carry it */ \
-    COL(CLIENT_EXTERNAL_ID, "(SELECT cx.external_id FROM clients cx WHERE cx.id = c.id)") \
+    /* the EHR's chart number (NULL: none); clients_active_list carries it (035) */ \
+    COL(CLIENT_EXTERNAL_ID, "c.external_id") \
     LAST(CLIENT_SORT_KEY, "c.sort_key")
 
 /* PM_SQL_CLIENT_GET_VISIBLE: the summary, then these */

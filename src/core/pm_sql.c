@@ -45,7 +45,8 @@
  * columns of the summary as `c`: it selects these, from clients c or an index of
  * them */
 #define COVERED_CLIENT_COLUMNS \
-    "c.id, c.sort_key, c.first_name, c.last_name, c.date_of_birth, c.declined_at "
+    "c.id, c.sort_key, c.first_name, c.last_name, c.date_of_birth, c.declined_at, " \
+    "c.external_id "
 #define SUMMARY_OF_COVERED_PAGE(inner) \
     "SELECT " COLUMNS(PM_COLS_CLIENT_SUMMARY) " FROM (" inner ") c " \
     PM_CLIENT_LATEST_INVITATION_JOIN " ORDER BY c.sort_key, c.id"

@@ -7,7 +7,7 @@
 
 /* the schema version these statements are written for: the newest migration in
  * conf/schema/migrations/ (t/unit/test_db checks that they agree) */
-#define PM_SCHEMA_VERSION 34
+#define PM_SCHEMA_VERSION 35
 
 /* rows (prefix, sort key, client id) one PM_SQL_CLIENT_KEYS_ADD or _STAGE statement
  * takes */
