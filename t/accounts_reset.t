@@ -167,8 +167,9 @@ my $t1;
              'an invitation link cannot reset a password');
     error_ok(rcpt(reset => { token => fake_token(), date_of_birth => '2000-01-01',
                              password => $new_password }), 404, 'invalid_token', 'an unknown token');
-    error_ok(rcpt(lookup => { token => $invite_token }), 410, 'superseded',
-             'the accepted invitation link now answers superseded');
+    # an accepted invitation is no earlier link a reset replaces: its person has a login
+    error_ok(rcpt(lookup => { token => $invite_token }), 409, 'already_used',
+             'the accepted invitation link still answers already_used');
 
     my $err = error_ok(rcpt(reset => { token => $t1, date_of_birth => '2001-01-01',
                                        password => $new_password }), 422, 'verification_failed',

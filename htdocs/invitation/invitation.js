@@ -490,9 +490,16 @@ const FIELD_IDS = { date_of_birth: 'date-of-birth', username: 'username', passwo
 // The answers of POST /accept the page words itself: [field, words].
 // (a verification_failed on the password: the username and password of an account to add
 // this person to did not match — it costs a try like a wrong date of birth)
+// A representative's wrong date: the invitation is for one person's records — someone who
+// cares for several may have given another's date (no name or date said).
+function dobMismatchWords() {
+  const forRep = invitation !== null && invitation.kind === 'representative';
+  return t(forRep ? 'error.dob_mismatch_representative' : 'error.dob_mismatch');
+}
+
 const ACCEPT_ERRORS = {
   verification_failed: [(err) => (err.field === 'password' ? 'password' : 'date_of_birth'),
-    (err) => (err.field === 'password' ? t('error.link_mismatch') : t('error.dob_mismatch')) + ' '
+    (err) => (err.field === 'password' ? t('error.link_mismatch') : dobMismatchWords()) + ' '
     + (err.triesLeft === null ? t('error.tries_unknown') : tCount('error.tries_left', err.triesLeft))],
   invalid_date_of_birth: ['date_of_birth', () => t('error.dob_invalid')],
   account_not_linkable: ['username', () => t('error.account_not_linkable')],

@@ -1092,6 +1092,7 @@ const ACCOUNT_TONE = { active: 'good', disabled: 'muted' };
 const ACCESS_ENDED_WHY = {
   staff: 'turned off for this client', review: 'ended at the access review', majority: 'ended when the client turned 18',
   representative_removed: 'representative removed', discharged: 'client discharged',
+  dates: 'the representative’s last day passed',
 };
 
 // A login that signs in but no longer reaches this client (it reaches others).

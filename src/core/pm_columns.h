@@ -216,6 +216,9 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
     /* the account's grant on its client and its coming-of-age review (016) */ \
     COL(ACCOUNT_GRANT_ID, "g.id") \
     COL(ACCOUNT_GRANT_STATUS, "g.status") \
+    /* the grant's last day's end (a representative's days; NULL: open): once it has \
+     * passed the login no longer reaches the client, though nobody ended the grant */ \
+    COL(ACCOUNT_GRANT_ENDS_AT, "g.ends_at") \
     COL(ACCOUNT_GRANT_CREATED_AT, "g.created_at") \
     COL(ACCOUNT_CLIENT_DOB, "c.date_of_birth") \
     COL(ACCOUNT_REVIEW_DECISION, "g.review_decision") \
@@ -243,8 +246,9 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
          "   AND og.status = 'active' AND o.status = 'active' AND o.id <> a.id)")
 enum { PM_COLS_ACCOUNT(PM_COL_NAME, PM_COL_NAME) };
 
-/* PM_SQL_ACCOUNT_LINKABLE: an active representative's account that a representative
- * invitation to the same address may link to instead of creating another login: its
+/* PM_SQL_ACCOUNT_LINKABLE: an active login used as a representative at the same
+ * address (any representative record, not removed, with an active grant of the login)
+ * that a representative invitation may link to instead of creating another login: its
  * password hash (compared in C, never sent), whether its own client is in care, and
  * whether it already reaches the invitation's client */
 #define PM_COLS_LINKABLE(COL, LAST) \
@@ -594,6 +598,22 @@ enum { PM_COLS_RETIRED_TOKEN(PM_COL_NAME, PM_COL_NAME) };
     COL(RESERVED_DATE_MATCHES, "CASE WHEN date_of_birth = %s THEN 1 ELSE 0 END") \
     LAST(RESERVED_FAILURES, "verify_failures")
 enum { PM_COLS_RESERVED(PM_COL_NAME, PM_COL_NAME) };
+
+/* PM_SQL_VERIFY_RESERVE_RESET returns the same two columns, in the same places, for a
+ * password reset link: 1 when the date is that of any client the link's login reaches
+ * now (an active grant whose last day has not passed: a login shared by a
+ * representative of several clients is theirs for each of them). Its arguments, after
+ * the statement's own: the link's invitation id, now, the date given. */
+#define PM_COLS_RESERVED_RESET(COL, LAST) \
+    COL(RESERVED_RESET_DATE_MATCHES, \
+        "CASE WHEN EXISTS (SELECT 1 FROM invitations ri " \
+        "  JOIN account_grants rg ON rg.account_id = ri.account_id " \
+        "  JOIN clients rc ON rc.id = rg.client_id " \
+        "  WHERE ri.id = %lld AND rg.status = 'active' " \
+        "    AND (rg.ends_at IS NULL OR rg.ends_at > %lld) AND rc.date_of_birth = %s) " \
+        "THEN 1 ELSE 0 END") \
+    LAST(RESERVED_RESET_FAILURES, "verify_failures")
+enum { PM_COLS_RESERVED_RESET(PM_COL_NAME, PM_COL_NAME) };
 
 /* PM_SQL_VERIFY_LOCK_INVITATION returns the invitation's attempts and status */
 #define PM_COLS_LOCKED(COL, LAST) \

@@ -473,11 +473,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "WHERE id = %lld AND token_hash IS NOT NULL ON CONFLICT DO NOTHING" },
 
     /* a new invitation makes every earlier link to the same recipient answer
-     * "superseded" (a declined or revoked one too); keyed on the new invitation */
+     * "superseded" (a declined or revoked one too) — but an accepted one keeps
+     * answering "already used" with the sign-in page: its person has a login, and a
+     * password reset for it (kind reset) is no newer invitation; keyed on the new
+     * invitation */
 #define SAME_RECIPIENT_EARLIER \
         "WHERE e.id < n.id AND e.client_id = n.client_id " \
         "  AND coalesce(e.representative_id, 0) = coalesce(n.representative_id, 0) " \
-        "  AND e.token_hash IS NOT NULL"
+        "  AND e.token_hash IS NOT NULL AND e.status <> 'accepted'"
     [PM_SQL_TOKENS_RETIRE_EARLIER] = { "pm_tokens_retire_earlier",
         "INSERT INTO superseded_tokens (token_hash, invitation_id, superseded_at) "
         "SELECT e.token_hash, e.id, %lld FROM invitations e "
@@ -771,6 +774,11 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE clients SET verify_failures = verify_failures + 1 "
         "WHERE id = %lld AND verify_failures < CAST(%d AS integer) "
         "RETURNING " COLUMNS(PM_COLS_RESERVED), NCOLS(PM_COLS_RESERVED) },
+    /* a password reset link's: the date of any client its login reaches now */
+    [PM_SQL_VERIFY_RESERVE_RESET] = { "pm_verify_reserve_reset",
+        "UPDATE clients SET verify_failures = verify_failures + 1 "
+        "WHERE id = %lld AND verify_failures < CAST(%d AS integer) "
+        "RETURNING " COLUMNS(PM_COLS_RESERVED_RESET), NCOLS(PM_COLS_RESERVED_RESET) },
     /* a matching date gives both reserved attempts back */
     [PM_SQL_VERIFY_REFUND_INVITATION] = { "pm_verify_refund_invitation",
         "UPDATE invitations SET verify_failures = verify_failures - 1 "
@@ -817,13 +825,19 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "UPDATE portal_accounts SET status = status WHERE id = %lld AND status = 'active'" },
 
     /* one login for a parent of two children in care: the account a representative
-     * invitation may link to (same address, active representative account) */
+     * invitation may link to — an active login used as some representative at the
+     * invitation's address: any representative record, not removed, whose active
+     * grant is this login's (its home one or one it was linked through; a removed
+     * representative's address is no longer theirs to vouch for) */
     [PM_SQL_ACCOUNT_LINKABLE] = { "pm_account_linkable",
         "SELECT " COLUMNS(PM_COLS_LINKABLE)
-        " FROM portal_accounts a JOIN representatives r ON r.id = a.representative_id "
-        "JOIN clients hc ON hc.id = a.client_id "
+        " FROM portal_accounts a JOIN clients hc ON hc.id = a.client_id "
         "WHERE lower(a.username) = lower(%s) AND a.status = 'active' "
-        "  AND lower(r.email) = lower(%s)", NCOLS(PM_COLS_LINKABLE) },
+        "  AND EXISTS (SELECT 1 FROM account_grants lg "
+        "              JOIN representatives r ON r.id = lg.representative_id "
+        "              WHERE lg.account_id = a.id AND lg.status = 'active' "
+        "                AND r.removed_at IS NULL AND lower(r.email) = lower(%s))",
+        NCOLS(PM_COLS_LINKABLE) },
 
     /* coming-of-age reviews (016): the open grants of representatives of clients born
      * on or before the cutoff (the 18th birthday at most minor_review_days ahead) */

@@ -15,6 +15,11 @@ int pm_access_over(const char *ends_at, long long now)
     return ends_at && *ends_at && strtoll(ends_at, NULL, 10) <= now;
 }
 
+int pm_grant_reaches(const char *status, const char *ends_at, long long now)
+{
+    return is(status, "active") && !pm_access_over(ends_at, now);
+}
+
 const char *pm_invitation_status(const char *stored, long long expires_at, long long now)
 {
     if (is(stored, "pending") && expires_at <= now) {

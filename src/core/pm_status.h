@@ -31,6 +31,10 @@ const char *pm_portal_status(const pm_status_facts *f);
  * text, the first second after it; NULL or empty: open), is over at now. */
 int pm_access_over(const char *ends_at, long long now);
 
+/* 1 when an account grant (status, ends_at as above) still reaches its client at now:
+ * active and its last day not past. */
+int pm_grant_reaches(const char *status, const char *ends_at, long long now);
+
 /* The invitation's own status for the API: pending becomes expired when due. */
 const char *pm_invitation_status(const char *stored, long long expires_at, long long now);
 

@@ -4,6 +4,7 @@
 #include "pm_api.h"
 #include "pm_op.h"
 #include "pm_reviews.h"
+#include "pm_status.h"
 #include "pm_text.h"
 
 #include "http_protocol.h"
@@ -83,15 +84,35 @@ static void reset_json(pm_req *q, json_t *a, const pm_row *row)
     }
 }
 
+/* A grant still active whose last day has passed (the representative's dates): its
+ * access here is over though nobody ended it — when: the end of that day. */
+static json_t *access_over_by_dates_json(pm_req *q, const pm_row *row)
+{
+    json_t *ended = json_object();
+
+    pm_api_set_time(q, ended, "at", row, ACCOUNT_GRANT_ENDS_AT);
+    pm_json_set_null(ended, "by");
+    pm_json_set_str(ended, "reason", "dates");
+    pm_json_set_null(ended, "note");
+    return ended;
+}
+
 /* This client's grant: whether the login still reaches it, and when and why not
- * (a review, the representative's removal, a discharge, staff: with their note). */
+ * (a review, the representative's removal, a discharge, staff: with their note; the
+ * representative's last day passed: reason dates). */
 static void access_here_json(pm_req *q, json_t *a, const pm_row *row)
 {
     const char *status = pm_row_str(row, ACCOUNT_GRANT_STATUS);
     json_t *ended;
 
-    pm_json_set_str(a, "access_here", status);
     pm_json_set_int(a, "other_clients", pm_row_int(row, ACCOUNT_OTHER_CLIENTS, 0));
+    if (status != NULL && strcmp(status, "active") == 0
+        && !pm_grant_reaches(status, pm_row_str(row, ACCOUNT_GRANT_ENDS_AT), pm_now_sec(q->r))) {
+        pm_json_set_str(a, "access_here", "ended");
+        json_object_set_new(a, "access_ended", access_over_by_dates_json(q, row));
+        return;
+    }
+    pm_json_set_str(a, "access_here", status);
     if (status == NULL || strcmp(status, "ended") != 0) {
         pm_json_set_null(a, "access_ended");
         return;

@@ -241,6 +241,18 @@ static const char *body_string(pm_req *q, const char *field)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* A wrong date of birth. A representative's invitation is for one person's records:
+ * someone who cares for several may have given another's date (no name or date said). */
+static const char *dob_mismatch_words(const pm_op_token *m)
+{
+    if (!m->reset && pm_row_str(m->inv, TOKEN_REP_ID) != NULL) {
+        return "The date of birth does not match our records for the person this "
+               "invitation is for. Check that you entered their date of birth: if you care "
+               "for several people, each invitation is for one of them";
+    }
+    return "The date of birth does not match our records. Please check it and try again";
+}
+
 /* The answer to a date of birth that was not accepted: the tries left ride in
  * `tries_left` too, so the page can say it in the recipient's language. */
 static int verification_failed(pm_req *q, const pm_op_token *m, const pm_op_attempt *a)
@@ -253,9 +265,9 @@ static int verification_failed(pm_req *q, const pm_op_token *m, const pm_op_atte
     extra = pm_json_object(q->r->pool);
     pm_json_set_int(extra, "tries_left", a->tries_left);
     return pm_http_send_error_with(q, HTTP_UNPROCESSABLE_ENTITY, "verification_failed",
-                                   apr_psprintf(q->r->pool, "The date of birth does not match "
-                                   "our records. Please check it and try again (%d %s left).",
-                                   (int)a->tries_left, a->tries_left == 1 ? "try" : "tries"),
+                                   apr_psprintf(q->r->pool, "%s (%d %s left).",
+                                   dob_mismatch_words(m), (int)a->tries_left,
+                                   a->tries_left == 1 ? "try" : "tries"),
                                    "date_of_birth", extra);
 }
 

@@ -5,14 +5,19 @@
  * portal's login query admits active accounts only. */
 #include "pm_op.h"
 #include "pm_audit.h"
+#include "pm_status.h"
 
 /* Which of an account's rows to act from: any visible one, or one whose grant still
  * reaches its client (a reset or turning it on again). */
 enum { ANY_GRANT, REACHING_GRANT };
 
-static int grant_reaches(const pm_row *row)
+/* Active and its last day not past: a representative's access that ended by its
+ * dates reaches nothing, though nobody ended its grant (as the portal_grants view
+ * and an invitation read it). */
+static int grant_reaches(const pm_op_ctx *c, const pm_row *row)
 {
-    return strcmp(pm_row_str(row, ACCOUNT_GRANT_STATUS), "active") == 0;
+    return pm_grant_reaches(pm_row_str(row, ACCOUNT_GRANT_STATUS),
+                            pm_row_str(row, ACCOUNT_GRANT_ENDS_AT), c->now);
 }
 
 /* The account as seen from one client (want; 0: the first visible row, its own
@@ -42,7 +47,7 @@ static pm_op_outcome load_account(pm_op_ctx *c, long long account_id, long long 
         if (want != 0 && pm_row_int(*row, ACCOUNT_CLIENT_ID, 0) != want) {
             continue;
         }
-        if (which == ANY_GRANT || grant_reaches(*row)) {
+        if (which == ANY_GRANT || grant_reaches(c, *row)) {
             return PM_OP_OK;
         }
         ended = ended ? ended : *row;

@@ -126,6 +126,7 @@ static pm_op_outcome settle_attempt(pm_op_ctx *c, const pm_op_token *t, const pm
     const char *client = pm_row_str(t->inv, TOKEN_CLIENT_ID);
     json_t *detail = NULL;
 
+    /* PM_COLS_RESERVED_RESET has PM_COLS_RESERVED's shape */
     if (found && pm_row_int(found, RESERVED_DATE_MATCHES, 0) == 1) {
         a->matched = 1;
         if (pm_db_exec(c->db, PM_SQL_VERIFY_REFUND_INVITATION, NULL, inv) != APR_SUCCESS
@@ -173,6 +174,24 @@ static pm_op_outcome refused_now(pm_op_ctx *c, const pm_op_token *t, pm_op_outco
     return o == PM_OP_OK ? still : o;
 }
 
+/* The client's attempt, reserved in the statement that compares the date: the
+ * invitation's client's date — or, for a password reset link, that of any client
+ * its login reaches now (a representative's one login for several clients is reset
+ * with the date of whichever of them they give). The budget is the link's client's
+ * either way. */
+static apr_status_t reserve_client_attempt(pm_op_ctx *c, const pm_op_token *t,
+                                           const char *dob, apr_array_header_t **rows)
+{
+    const char *client = pm_row_str(t->inv, TOKEN_CLIENT_ID);
+    const char *attempts = pm_arg_int(c->pool, VERIFY_ATTEMPTS_CLIENT);
+
+    if (t->reset) {
+        return pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_RESET, rows, client, attempts,
+                            pm_row_str(t->inv, TOKEN_INV_ID), pm_arg_int(c->pool, c->now), dob);
+    }
+    return pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_CLIENT, rows, client, attempts, dob);
+}
+
 /* One transaction: reserve an attempt from the invitation's budget, then from the
  * client's in the statement that compares the date (NULL dob: a username probe,
  * never a match). */
@@ -193,9 +212,7 @@ static pm_op_outcome reserve_attempt(pm_op_ctx *c, const pm_op_token *t, const c
     if (reserved != 1) {                 /* answered, locked or expired meanwhile */
         return refused_now(c, t, PM_OP_LOCKED);
     }
-    if (pm_db_select(c->db, PM_SQL_VERIFY_RESERVE_CLIENT, &rows,
-                     pm_row_str(t->inv, TOKEN_CLIENT_ID),
-                     pm_arg_int(c->pool, VERIFY_ATTEMPTS_CLIENT), dob) != APR_SUCCESS) {
+    if (reserve_client_attempt(c, t, dob, &rows) != APR_SUCCESS) {
         return PM_OP_DB_UNAVAILABLE;
     }
     return settle_attempt(c, t, rows->nelts == 1 ? pm_first_row(rows) : NULL, action, a);
