@@ -33,6 +33,11 @@ int main(void)
     is_str(status(0, 0, "pending", 2000, "failed"), "failed", "delivery failed");
     ok(pm_access_over("1000", 1000) && !pm_access_over("1001", 1000), "access over at its end");
     ok(!pm_access_over(NULL, 1000) && !pm_access_over("", 1000), "open access is never over");
+    ok(pm_grant_reaches("active", NULL, 1000) && pm_grant_reaches("active", "1001", 1000),
+       "an active grant within its days reaches");
+    ok(!pm_grant_reaches("active", "1000", 1000), "an active grant past its last day does not");
+    ok(!pm_grant_reaches("ended", NULL, 1000) && !pm_grant_reaches(NULL, NULL, 1000),
+       "an ended grant does not");
     is_str(status(0, 0, "pending", 2000, "cancelled"), "email_cancelled",
            "its email cancelled by staff: not invited, not failed");
     is_str(status(0, 0, "pending", 999, "cancelled"), "expired", "expired first");
