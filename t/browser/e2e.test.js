@@ -440,6 +440,8 @@ describe('end to end (real server)', () => {
       const accept = page.getByRole('button', { name: 'Aceptar y crear mi cuenta' });
       await accept.click();
       await page.locator('#date-of-birth-error').filter({ hasText: 'no coincide' }).waitFor();
+      // a representative's invitation is for one person's records: said, naming no one
+      await page.locator('#date-of-birth-error').filter({ hasText: 'cada invitación es para una de ellas' }).waitFor();
       await page.locator('#date-of-birth-error').filter({ hasText: /le quedan? \d+ intentos?/ }).waitFor();
       await checkA11y(page, 'e2e recipient dob error (es)');
 

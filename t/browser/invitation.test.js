@@ -254,6 +254,17 @@ describe('recipient page', () => {
     assert.equal(await page.locator('#decline-text').textContent(),
       'You can decline this invitation. The client’s care is not affected.', 'the client’s care, not “your care”');
     await checkA11y(page, 'recipient representative');
+    // a wrong date: the invitation is for one person's records (who cares for several may
+    // have typed another's date) — no name, no date in the words
+    await page.getByLabel('The client’s date of birth').fill('1950-02-03');
+    await page.getByLabel('Choose a username').fill('kim.lee');
+    await page.getByLabel('Choose a password').fill('correct horse battery');
+    await page.getByLabel('Type the password again').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Accept and create my account' }).click();
+    const dobError = page.locator('#date-of-birth-error');
+    await dobError.filter({ hasText: 'if you care for several people, each invitation is for one of them' }).waitFor();
+    const words = await dobError.textContent();
+    assert.doesNotMatch(words, /Kim|Lee|\d{4}-\d\d/, 'names nobody, says no date');
     await page.context().close();
   });
 
