@@ -108,7 +108,7 @@ audited_ok('denied audit view', { action => 'client.audit_view', username => 'cl
     my %rid = map { ($_->{request_id} // '') => $_ } @e;
     ok(!grep({ !$rid{$_} } @request_ids), 'audit trail: holds each request id')
         or diag explain [grep { !$rid{$_} } @request_ids];
-    is_deeply([sort keys %{ $e[0] }], [qw(action at detail id object_id request_id result username)],
+    is_deeply([sort keys %{ $e[0] }], [qw(action at detail display_name id object_id request_id result username)],
               'audit entry: its fields');
     like($e[0]{at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'audit entry: at is RFC 3339 UTC');
     my ($denied) = grep { $_->{result} eq 'denied' } @e;

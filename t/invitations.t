@@ -31,7 +31,7 @@ clear_settings();
 
 my @INVITATION_KEYS = sort qw(id representative_id email status delivery delivery_error bounce
                               created_at created_by created_by_name sent_at expires_at responded_at
-                              send_count next_attempt_at);
+                              send_count next_attempt_at resend_available_at);
 my $RFC3339 = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
 sub epoch_of {

@@ -321,7 +321,8 @@ enum { PM_COLS_NOTICE_EVENT(PM_COL_NAME, PM_COL_NAME) };
 
 /* An invitation as the API shows it (PM_SQL_CLIENT_INVITATIONS, INVITATION_ONE):
  * the invitation, its latest email, whether a supersede was an address change
- * (1/0), the display name of its creator */
+ * (1/0), when its latest email was queued (the resend cooldown counts from it), the
+ * display name of its creator */
 #define PM_COLS_INV(COL, LAST) \
     COL(INV_ID, "i.id") \
     COL(INV_REP_ID, "i.representative_id") \
@@ -342,6 +343,7 @@ enum { PM_COLS_NOTICE_EVENT(PM_COL_NAME, PM_COL_NAME) };
     COL(INV_BOUNCE_CLEARED_AT, "o.bounce_cleared_at") \
     COL(INV_NEXT_ATTEMPT_AT, "o.next_attempt_at") \
     COL(INV_ADDRESS_CHANGED, "CASE WHEN " SQL_ADDRESS_CHANGED("i") " THEN 1 ELSE 0 END") \
+    COL(INV_LAST_QUEUED_AT, "o.created_at") \
     LAST(INV_CREATED_BY_NAME, \
          "(SELECT s.display_name FROM staff s WHERE s.username = i.created_by)")
 enum { PM_COLS_INV(PM_COL_NAME, PM_COL_NAME) };

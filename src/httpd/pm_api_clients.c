@@ -83,10 +83,49 @@ static const char *stored_invitation_status(const pm_row *row)
                                                          : pm_row_str(row, INV_STATUS);
 }
 
+/* The setting resend_cooldown_minutes, read once per request and only when an
+ * answer shows a pending invitation with an email; -1 when the settings cannot be
+ * read (the moment is then not shown: the resend itself still says it). */
+static long long resend_cooldown_seconds(pm_req *q)
+{
+    static const char key[] = "pm_resend_cooldown";
+    long long *cached = NULL;
+    pm_settings st;
+
+    apr_pool_userdata_get((void **)&cached, key, q->r->pool);
+    if (cached == NULL) {
+        cached = apr_palloc(q->r->pool, sizeof *cached);
+        *cached = pm_settings_load(q->db, q->r->pool, &st) == APR_SUCCESS
+                  ? st.resend_cooldown_minutes * 60 : -1;
+        apr_pool_userdata_setn(cached, key, NULL, q->r->pool);
+    }
+    return *cached;
+}
+
+/* resend_available_at: when the resend cooldown after a pending invitation's latest
+ * email ends, while it has not (a resend before it is refused 429 resend_too_soon);
+ * null otherwise */
+static void set_resend_available_at(pm_req *q, json_t *inv, const char *status,
+                                    const pm_row *row)
+{
+    long long at, cooldown;
+
+    if (strcmp(status, "pending") != 0 || pm_row_str(row, INV_LAST_QUEUED_AT) == NULL
+        || (cooldown = resend_cooldown_seconds(q)) < 0
+        || (at = pm_row_int(row, INV_LAST_QUEUED_AT, 0) + cooldown) <= pm_now_sec(q->r)) {
+        pm_json_set_null(inv, "resend_available_at");
+        return;
+    }
+    pm_json_set_str(inv, "resend_available_at", pm_rfc3339(q->r->pool, at));
+}
+
 json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
 {
     json_t *inv = json_object();
     const char *rep = pm_row_str(row, INV_REP_ID);
+    const char *status = pm_invitation_status(stored_invitation_status(row),
+                                              pm_row_int(row, INV_EXPIRES_AT, 0),
+                                              pm_now_sec(q->r));
 
     pm_json_set_int(inv, "id", pm_row_int(row, INV_ID, 0));
     if (rep) {
@@ -96,9 +135,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
         pm_json_set_null(inv, "representative_id");
     }
     pm_json_set_str(inv, "email", pm_row_str(row, INV_EMAIL));
-    pm_json_set_str(inv, "status", pm_invitation_status(stored_invitation_status(row),
-                                                        pm_row_int(row, INV_EXPIRES_AT, 0),
-                                                        pm_now_sec(q->r)));
+    pm_json_set_str(inv, "status", status);
     pm_json_set_str(inv, "created_by", pm_row_str(row, INV_CREATED_BY));
     pm_json_set_str(inv, "created_by_name", pm_row_str(row, INV_CREATED_BY_NAME));
     pm_api_set_time(q, inv, "created_at", row, INV_CREATED_AT);
@@ -115,6 +152,7 @@ json_t *pm_api_invitation_json(pm_req *q, const pm_row *row)
     else {
         pm_json_set_null(inv, "next_attempt_at");
     }
+    set_resend_available_at(q, inv, status, row);
     return inv;
 }
 

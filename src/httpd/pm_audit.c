@@ -59,7 +59,7 @@ static json_t *entry_json(apr_pool_t *p, const pm_row *row, int whole_trail)
     pm_json_set_int(e, "id", pm_row_int(row, AUDIT_ID, 0));
     pm_json_set_str(e, "at", pm_rfc3339(p, pm_row_int(row, AUDIT_AT, 0)));
     pm_json_set_str(e, "username", pm_row_str(row, AUDIT_USERNAME));
-    if (whole_trail) {                        /* how colleagues know them; null: none */
+    {                                         /* how colleagues know them; null: none */
         const char *name = pm_row_str(row, AUDIT_STAFF_NAME);
         pm_json_set_str(e, "display_name", name && *name ? name : NULL);
     }
