@@ -140,6 +140,8 @@ export function pageLocale() {
 }
 
 let dateTimeFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeStyle: 'short' });
+let timeFmt = new Intl.DateTimeFormat(pageLocale(), { timeStyle: 'short' });
+let dayFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium' });
 const dateFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'long', timeZone: 'UTC' });
 
 // Times from now on on the practice's clock (GET api/me's time_zone, an IANA name), not the
@@ -152,6 +154,10 @@ export function usePracticeTimeZone(zone) {
     const fmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: zone });
     const named = new Intl.DateTimeFormat(pageLocale(), { month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: zone, timeZoneName: 'short' });
     dateTimeFmt = fmt.resolvedOptions().timeZone === own ? fmt : named;
+    const away = fmt.resolvedOptions().timeZone !== own;
+    timeFmt = new Intl.DateTimeFormat(pageLocale(), away
+      ? { hour: 'numeric', minute: '2-digit', timeZone: zone, timeZoneName: 'short' } : { timeStyle: 'short', timeZone: zone });
+    dayFmt = new Intl.DateTimeFormat(pageLocale(), { dateStyle: 'medium', timeZone: zone });
   } catch {
     // unknown to this browser: keep its own clock
   }
@@ -162,6 +168,14 @@ export function localTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : dateTimeFmt.format(d);
+}
+
+// A moment later today as a time only ("4:05 PM"), another day's with its date; on the
+// practice's clock as localTime.
+export function shortTime(iso) {
+  const d = new Date(iso || '');
+  if (Number.isNaN(d.getTime())) return iso || '';
+  return dayFmt.format(d) === dayFmt.format(new Date()) ? timeFmt.format(d) : localTime(iso);
 }
 
 export function timeEl(iso) {

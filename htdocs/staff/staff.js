@@ -6,7 +6,7 @@
 
 import {
   api, $, h, localTime, timeEl, calendarDate, announce, setFieldError, clearFormErrors,
-  busy, showPageError, apiTagged, usePracticeTimeZone, setBlocked, blocked, outageText,
+  busy, showPageError, apiTagged, usePracticeTimeZone, setBlocked, blocked, outageText, shortTime,
 } from './common.js';
 import { initBulk, disableBulk } from './bulk.js';
 import { initNotices } from './notices.js';
@@ -67,8 +67,8 @@ const ERROR_TEXT = {
   invalid_dates: 'Please enter real dates, with the access ending on or after the day it starts.',
   invalid_language: 'Please choose a language from the list.',
   csrf: 'The request was blocked for security reasons. Reload the page and try again.',
-  not_staff: 'Your sign-in is not set up for the Client Portal Manager. Ask your portal administrator for access.',
-  not_authenticated: 'You are not signed in. Reload the page to sign in.',
+  not_staff: 'Your access to the Client Portal Manager is not set up or was turned off. Ask the practice’s portal champion or IT contact.',
+  not_authenticated: 'You are not signed in. Reload the page to sign in; copy anything you typed first, as text in open forms is lost when the page reloads.',
   invalid_cursor: 'The client list changed while you were looking. Please search again.',
   already_disabled: 'This account was already turned off. The list is up to date now.',
   already_enabled: 'This account is already active. The list is up to date now.',
@@ -76,6 +76,10 @@ const ERROR_TEXT = {
   invalid_reason: 'The reason can be at most 500 characters.',
   network: 'Could not reach the server. Check the network connection and try again.',
 };
+
+// A client this user can no longer open (GET answers 404 alike for one removed and one
+// taken off the caseload): said the same after any action and any refresh.
+const CLIENT_GONE = 'This client is no longer available to you: they left your caseload or were removed, or you no longer have access to them. Search for another client.';
 
 function errorText(err, overrides = {}) {
   const override = overrides[err.code];
@@ -278,6 +282,8 @@ function chooseOption(option) {
   combo.input.value = listName(client);
   combo.chosen = combo.input.value;
   setExpanded(false);
+  // the next name typed replaces this one, never appends to it
+  if (document.activeElement === combo.input) combo.input.select();
   selectClient(client);
 }
 
@@ -411,6 +417,7 @@ async function selectClient(client, loaded = null) {
   state.olderOpen = false;
   resetForms();
   resetHistory();
+  $('client-gone').hidden = true;
   $('no-client').hidden = true;
   $('client-panel').hidden = false;
   $('client-name').textContent = fullName(client);
@@ -455,9 +462,9 @@ async function refreshClient({ fresh = false, quiet = false, loaded = null } = {
     return true;
   } catch (err) {
     if (generation !== state.generation) return false;
-    const text = err.status === 404
-      ? 'This client could not be found, or you no longer have access to them.'
-      : errorText(err);
+    if (err.code === 'not_staff') { accessTurnedOff(); return false; }
+    if (err.status === 404) { clientGone(); return false; }
+    const text = errorText(err);
     if (!quiet || !state.view) {
       $('client-error').textContent = text;
       $('client-error').hidden = false;
@@ -465,6 +472,72 @@ async function refreshClient({ fresh = false, quiet = false, loaded = null } = {
     schedulePoll();
     return false;
   }
+}
+
+// Nothing of the open client stays on screen (name, number, birth date, email, lists):
+// the panel closes, the search box's chosen name goes, any answer still on its way is
+// dropped.
+function clearClient() {
+  stopPolling();
+  clearTimeout(state.resendTimer);
+  state.generation += 1;
+  state.clientId = null;
+  state.view = null;
+  state.etag = null;
+  state.confirming = null;
+  state.itemErrors.clear();
+  resetForms();
+  resetHistory();
+  $('client-panel').hidden = true;
+  $('client-panel').removeAttribute('aria-busy');
+  for (const id of ['client-name', 'client-number', 'client-dob', 'client-language', 'client-minor',
+    'declined-who', 'declined-note-shown', 'declined-undo-question', 'invite-client-hint']) {
+    $(id).textContent = '';
+  }
+  for (const el of document.querySelectorAll('.client-who')) el.textContent = '';
+  $('client-email').value = '';
+  for (const id of ['client-invitations', 'rep-list', 'account-list']) $(id).replaceChildren();
+  if (combo.chosen && combo.input.value === combo.chosen) combo.input.value = '';
+  combo.chosen = '';
+}
+
+// The open client answered 404 (to a refresh, a check or an action): taken off this
+// user's caseload, or removed. Said once, where the panel was.
+function clientGone() {
+  const hadFocus = $('client-panel').contains(document.activeElement);
+  clearClient();
+  $('client-gone').textContent = CLIENT_GONE;
+  $('client-gone').hidden = false;
+  $('no-client').hidden = false;
+  if (hadFocus) combo.input.focus();
+  announce(CLIENT_GONE);
+}
+
+// 403 not_staff: this sign-in may no longer use the page (staff disable, or never set up).
+function accessTurnedOff() {
+  clearClient();
+  $('client-gone').hidden = true;
+  $('no-client').hidden = true;
+  $('reviews').hidden = true;
+  $('reviews-failed').hidden = true;
+  showPageError(ERROR_TEXT.not_staff);
+  combo.input.value = '';
+  combo.input.disabled = true;
+  setExpanded(false);
+  disableBulk();
+}
+
+// What any action's refusal may say about the open client itself: access turned off, the
+// client gone (a 404 the view confirms), or discharged meanwhile (the view read again, so
+// the banner shows and invite is unavailable; open forms keep what was typed). true when
+// the client panel was closed and there is nothing left to say next to the action.
+async function reactToActionError(err) {
+  if (err.code === 'not_staff') { accessTurnedOff(); return true; }
+  if (err.status === 404 || err.code === 'client_discharged') {
+    await refreshClient({ quiet: true });
+    return state.clientId === null;
+  }
+  return false;
 }
 
 function setBadge(el, status, words) {
@@ -648,7 +721,11 @@ function renderClient(previous) {
     $('declined-who').textContent = 'Recorded by ' + (declined.by_name || declined.by || 'unknown') + ' on ' + localTime(declined.at) + '.';
     $('declined-note-shown').textContent = declined.note ? 'Note: ' + declined.note : '';
     $('declined-note-shown').hidden = !declined.note;
+    $('declined-undo-question').textContent = undoDeclinedQuestion(declined);
   }
+  const undoAsked = !!declined && state.confirming === 'undo-declined';
+  $('declined-undo-confirm').hidden = !undoAsked;
+  $('declined-undo').hidden = undoAsked;
 
   renderInvite(view);
 
@@ -658,9 +735,18 @@ function renderClient(previous) {
   $('account-list').replaceChildren(renderAccounts(view.accounts || []));
 
   announceDeliveryChanges(previous, view);
+  scheduleResendUnblock(view);
 
   // Re-rendering replaced list buttons: put focus back where it was.
   if (focusId && document.activeElement === document.body && $(focusId)) $(focusId).focus();
+}
+
+// Undo erases the record and its note (the server keeps neither): what goes, in the
+// confirmation's words.
+function undoDeclinedQuestion(declined) {
+  return declined.note
+    ? 'Undo client declined? The note recorded on ' + localTime(declined.at) + ' will be removed: “' + declined.note + '”'
+    : 'Undo client declined? The record made on ' + localTime(declined.at) + ' will be removed.';
 }
 
 // "invite client" / "reinvite client", its hint, and the declined form's account question.
@@ -714,7 +800,11 @@ function invitationDetails(inv) {
   add(inv.delivery === 'sent' || inv.delivery === 'bounced' ? 'Emailed to'
     : inv.delivery === 'failed' ? 'Could not be delivered to' : inv.delivery === 'cancelled' ? 'Not sent to' : 'To', inv.email);
   const delivery = deliveryWords(inv);
-  if (delivery) add('Delivery', delivery);
+  // sent and still waiting: the usual reasons it has not been seen, before a resend
+  const notArrived = inv.delivery === 'sent' && inv.status === 'pending' && !isExpired(inv)
+    ? h('span', { class: 'hint not-arrived', text: 'Not arrived? Ask them to check their spam folder and that the address above is right.' })
+    : null;
+  if (delivery) add('Delivery', [h('span', { text: delivery }), notArrived ? ' ' : null, notArrived]);
   const creator = inv.created_by_name || inv.created_by;
   if (inv.created_at) add('Created', [timeEl(inv.created_at), creator ? ' by ' + creator : '']);
   if (inv.sent_at) add('Sent', [timeEl(inv.sent_at), inv.send_count > 1 ? ' (sent ' + inv.send_count + ' times)' : '']);
@@ -792,11 +882,20 @@ function invitationButtons(inv, who) {
   // invitation, docs/api.md), not both
   const canResend = !(Number.isFinite(max) && inv.send_count >= max)
     && (inv.delivery !== 'bounced' || bounceCleared(inv)) && inv.delivery !== 'failed';
+  // within the cooldown: there, unavailable, with the time it becomes possible
+  const waitId = 'inv-' + inv.id + '-resend-wait';
+  const waiting = canResend && resendWaiting(inv);
   return [
     canResend ? h('button', {
       type: 'button', class: 'btn btn-secondary btn-small', id: 'inv-' + inv.id + '-resend',
-      onclick: (e) => resendInvitation(inv, e.currentTarget),
+      'aria-disabled': waiting ? 'true' : null, 'aria-describedby': waiting ? waitId : null,
+      onclick: (e) => {
+        if (blocked(e.currentTarget)) { announce($(waitId)?.textContent || ''); return; }
+        resendInvitation(inv, e.currentTarget);
+      },
     }, 'Resend', whom(' invitation to ' + who)) : null,
+    waiting ? h('span', { class: 'hint resend-wait', id: waitId,
+      text: 'Resend possible at ' + shortTime(inv.resend_available_at) + '.' }) : null,
     h('button', {
       type: 'button', class: 'btn btn-link btn-small', id: 'inv-' + inv.id + '-revoke',
       onclick: () => {
@@ -806,6 +905,23 @@ function invitationButtons(inv, who) {
       },
     }, 'Revoke', whom(' invitation to ' + who)),
   ];
+}
+
+// The invitation's resend cooldown (resend_available_at, docs/api.md) still runs.
+function resendWaiting(inv) {
+  const at = Date.parse(inv.resend_available_at || '');
+  return Number.isFinite(at) && at > Date.now();
+}
+
+// When the first cooldown on screen ends, draw the view again: its Resend becomes usable.
+function scheduleResendUnblock(view) {
+  clearTimeout(state.resendTimer);
+  const ends = allInvitations(view).filter(resendWaiting).map((i) => Date.parse(i.resend_available_at));
+  if (!ends.length) return;
+  const generation = state.generation;
+  state.resendTimer = setTimeout(() => {
+    if (generation === state.generation && state.view) renderClient();
+  }, Math.min(Math.min(...ends) - Date.now() + 250, 2147483647));
 }
 
 function invitationActions(inv, who) {
@@ -1336,9 +1452,15 @@ async function loadReviews() {
   let answer;
   try {
     answer = await api('GET', 'reviews');
-  } catch {
-    return; // the list is a convenience; the client view still shows each review
+  } catch (err) {
+    // the list is a convenience (each client's view shows its reviews), but its absence
+    // must not read as "none due"
+    if (err.code === 'not_staff') return;
+    $('reviews-failed-text').textContent = 'The list of access reviews due could not be loaded. ' + errorText(err);
+    $('reviews-failed').hidden = false;
+    return;
   }
+  $('reviews-failed').hidden = true;
   const reviews = answer.reviews || [];
   $('reviews').hidden = reviews.length === 0;
   $('reviews-heading').textContent = 'Access reviews due (' + reviews.length + ')';
@@ -1413,25 +1535,43 @@ function needsPoll(view) {
   return !!view && allInvitations(view).some((i) => i.status === 'pending' && i.delivery === 'queued');
 }
 
+// Ask only whether the open client's view changed (GET .../status, unaudited, 304 while
+// nothing did); read the view again (an audited client.view) only when it has — which
+// also shows a client taken off the caseload (404) or discharged meanwhile.
+async function checkClient() {
+  const generation = state.generation;
+  if (state.clientId === null || state.checking) return;
+  state.checking = true;
+  let changed = true;
+  try {
+    const answer = await apiTagged('clients/' + encodeURIComponent(state.clientId) + '/status', state.etag);
+    changed = !answer.notModified && answer.etag !== state.etag;
+  } catch {
+    changed = true; // let the full read say what is wrong
+  } finally {
+    state.checking = false;
+  }
+  if (generation !== state.generation) return;
+  if (changed) await refreshClient({ quiet: true });
+  else schedulePoll();
+}
+
 function schedulePoll() {
   stopPolling();
   if (!needsPoll(state.view)) return;
   const generation = state.generation;
-  state.pollTimer = setTimeout(async () => {
-    if (generation !== state.generation) return;
-    // Ask only whether the view changed (GET .../status, unaudited, 304 while nothing
-    // did); read the view again (an audited client.view) only when it has.
-    let changed = true;
-    try {
-      const answer = await apiTagged('clients/' + encodeURIComponent(state.clientId) + '/status', state.etag);
-      changed = !answer.notModified && answer.etag !== state.etag;
-    } catch {
-      changed = true; // let the full read say what is wrong
-    }
-    if (generation !== state.generation) return;
-    if (changed) await refreshClient({ quiet: true });
-    else schedulePoll();
+  state.pollTimer = setTimeout(() => {
+    if (generation === state.generation) checkClient();
   }, POLL_MS);
+}
+
+// Back to the window (another tab, another program, a break): the open client is checked
+// once, whatever is queued, so a revoke or a discharge shows before anyone acts on it.
+function checkClientOnReturn() {
+  window.addEventListener('focus', () => { if (state.view) checkClient(); });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && state.view) checkClient();
+  });
 }
 
 // ---- actions --------------------------------------------------------------------------------
@@ -1449,8 +1589,9 @@ async function afterItemAction(key, button, fn, success, overrides = {}) {
       state.itemErrors.set(key, text);
       const stale = ['not_pending', 'already_disabled', 'already_enabled'].includes(err.code);
       if (stale) state.confirming = null;
-      if (stale || err.code === 'client_discharged' || err.status === 404) await refreshClient();
-      else renderClient();
+      if (await reactToActionError(err)) return;   // the client (or the page) is gone
+      if (stale) await refreshClient();
+      else if (state.view) renderClient();
       announce(text);
     }
   });
@@ -1549,6 +1690,7 @@ function initClientActions() {
           : 'Email changed to ' + email + '.' + notice.words + (hadPending
             ? ' The earlier invitation link no longer works; send a new invitation.' : ''));
       } catch (err) {
+        if (await reactToActionError(err)) return;
         // One field in this form: every error belongs next to it.
         setFieldError('client-email-error', errorText(err), input);
         input.focus();
@@ -1575,6 +1717,7 @@ function initClientActions() {
         // the button may now be blocked; take keyboard users to the new invitation
         if (blocked(button)) $('client-invitations').querySelector('button')?.focus();
       } catch (err) {
+        if (await reactToActionError(err)) return;
         const text = errorText(err);
         if (err.field === 'email' || err.code === 'no_email') {
           setFieldError('client-email-error', text, $('client-email'));
@@ -1583,7 +1726,7 @@ function initClientActions() {
           setFieldError('invite-client-error', text);
         }
         announce(text);
-        if (err.status === 409) await refreshClient({ quiet: true });
+        if (err.status === 409 && err.code !== 'client_discharged') await refreshClient({ quiet: true });
       }
     });
   });
@@ -1624,6 +1767,7 @@ function initClientActions() {
         $('declined-undo').focus();
         announce('Recorded that the client declined portal access.');
       } catch (err) {
+        if (await reactToActionError(err)) return;
         if (err.code === 'account_active') { // an account appeared meanwhile: ask
           $('declined-account').hidden = false;
           setFieldError('declined-disable-error', ERROR_TEXT.account_active, $('declined-disable'));
@@ -1634,16 +1778,28 @@ function initClientActions() {
       }
     });
   });
-  $('declined-undo').addEventListener('click', async (e) => {
+  // Undo asks first (it erases the note): focus on Keep, Escape backs out.
+  $('declined-undo').addEventListener('click', () => {
+    setFieldError('declined-undo-error', '');
+    state.confirming = 'undo-declined';
+    renderClient();
+    $('declined-undo-no').focus();
+  });
+  const keepDeclined = () => cancelConfirm('declined-undo');
+  $('declined-undo-no').addEventListener('click', keepDeclined);
+  $('declined-undo-confirm').addEventListener('keydown', cancelOnEscape(keepDeclined));
+  $('declined-undo-yes').addEventListener('click', async (e) => {
     const button = e.currentTarget;
     setFieldError('declined-undo-error', '');
     await busy(button, async () => {
       try {
         await api('DELETE', 'clients/' + state.clientId + '/declined');
+        state.confirming = null;
         await refreshClient();
         $('declined-open').focus();
         announce('“Client declined” was undone. The client can be invited again.');
       } catch (err) {
+        if (await reactToActionError(err)) return;
         setFieldError('declined-undo-error', errorText(err));
         announce(errorText(err));
       }
@@ -1701,6 +1857,7 @@ function initClientActions() {
         $('rep-open').focus();
         announce('Invitation to ' + body.first_name + ' ' + body.last_name + ' (' + body.email + ') queued.');
       } catch (err) {
+        if (await reactToActionError(err)) return;
         // A name the server refuses for its characters gets the server's reason (it says
         // which characters are allowed); an empty one gets the plain request.
         const overrides = {};
@@ -1815,7 +1972,7 @@ function emailRow(e) {
 function fillHistory(emails, audit) {
   $('history-emails-body').replaceChildren(...emails.entries.map(emailRow));
   $('history-body').replaceChildren(...audit.entries.map((e) => h('tr', null,
-    h('td', null, timeEl(e.at)), h('td', { text: e.username }),
+    h('td', null, timeEl(e.at)), h('td', { text: e.display_name || e.username }),
     h('td', { text: ACTION_WORDS[e.action] || e.action }), h('td', { text: RESULT_WORDS[e.result] || e.result }))));
   $('history-emails-heading').hidden = false;
   $('history-audit-heading').hidden = false;
@@ -1823,6 +1980,10 @@ function fillHistory(emails, audit) {
   $('history-emails-empty').hidden = emails.entries.length > 0;
   $('history').hidden = audit.entries.length === 0;
   $('history-empty').hidden = audit.entries.length > 0;
+}
+
+function counted(n, one, many) {
+  return n + ' ' + (n === 1 ? one : many);
 }
 
 async function showHistory(button) {
@@ -1833,9 +1994,10 @@ async function showHistory(button) {
       const audit = await api('GET', 'clients/' + id + '/audit');
       if (id !== state.clientId) return;
       fillHistory(emails, audit);
-      announce(emails.entries.length + ' emails and ' + audit.entries.length
-        + ' history entries shown.');
+      announce(counted(emails.entries.length, 'email', 'emails') + ' and '
+        + counted(audit.entries.length, 'history entry', 'history entries') + ' shown.');
     } catch (err) {
+      if (await reactToActionError(err)) return;
       showPageError(errorText(err));
     }
   });
@@ -1865,6 +2027,8 @@ async function start() {
   initCombobox();
   initClientActions();
   $('history-show').addEventListener('click', (ev) => showHistory(ev.currentTarget));
+  $('reviews-retry').addEventListener('click', (ev) => busy(ev.currentTarget, loadReviews));
+  checkClientOnReturn();
   initBulk({
     query: () => $('client-search').value.trim(),
     words: PORTAL_STATUS,
@@ -1885,8 +2049,9 @@ async function start() {
     showOfferedScopes();
     loadReviews();
   } catch (err) {
+    if (err.code === 'not_staff') { accessTurnedOff(); return; }
     showPageError(errorText(err));
-    if (err.code === 'not_staff' || err.status === 401) {
+    if (err.status === 401) {
       $('client-search').disabled = true;
       $('no-client').hidden = true;
       disableBulk();

@@ -235,9 +235,21 @@ describe('end to end (real server)', () => {
     await assertBlocked(page, page.getByRole('button', { name: INVITE_CLIENT }), /The client declined portal access\. Undo that first/, 'e2e invite a client who declined');
     await checkA11y(page, 'e2e staff declined');
     await screenshot(page, 'e2e-staff-declined');
-    await page.getByRole('button', { name: 'Undo client declined' }).click();
+    // undo erases the note (the module sets it NULL): asked first, naming the note
+    await page.getByRole('button', { name: 'Undo client declined', exact: true }).click();
+    await page.locator('#declined-undo-question').filter({ hasText: 'will be removed: “Prefers paper (e2e ' + RUN + ').”' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'declined-undo-no', 'focus on Keep it');
+    await page.getByRole('button', { name: /^Undo client declined for .* now$/ }).click();
     await page.getByRole('button', { name: 'client declined', exact: true }).waitFor();
     assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
+
+    // History names colleagues by display name (GET clients/{id}/audit display_name), in agreeing words
+    await page.getByRole('button', { name: 'Show this client\'s history' }).click();
+    await page.locator('#status').filter({ hasText: /^\d+ emails? and \d+ history (entry|entries) shown\.$/ }).waitFor();
+    assert.doesNotMatch(await page.locator('#status').textContent(), /^1 emails|and 1 history entries/);
+    const who = await page.locator('#history-body tr td:nth-child(2)').allTextContents();
+    assert.ok(who.includes(shown), 'the History says ' + shown + ': ' + who.join(', '));
+    if (shown !== STAFF.username) assert.ok(!who.includes(STAFF.username), 'not the user name: ' + who.join(', '));
     assertNoProblems(page);
     await page.context().close();
   });
@@ -275,9 +287,10 @@ describe('end to end (real server)', () => {
     await screenshot(page, 'e2e-staff-invited');
     if (MAIL_DIR) invitationLink(await waitForMail(`e2e-${RUN}-a@example.org`));
 
-    // resend right away is refused politely (cool-down, 429 + Retry-After)
-    await latest.getByRole('button', { name: /Resend/ }).click();
-    await latest.locator('.field-error').filter({ hasText: /resend it/ }).waitFor();
+    // resend right away: unavailable before pressing (the module's resend_available_at), with the
+    // time it becomes possible; what to check first beside "Email sent"
+    await assertBlocked(page, latest.getByRole('button', { name: /Resend/ }), /^Resend possible at \d{1,2}:\d\d/, 'e2e resend within the cooldown');
+    await latest.getByText('Not arrived? Ask them to check their spam folder and that the address above is right.').waitFor();
 
     await page.getByRole('button', { name: 'invite client representative' }).click();
     await page.getByLabel('E-mail:').fill(`e2e-${RUN}-rep@example.org`);

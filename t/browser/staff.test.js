@@ -302,9 +302,12 @@ describe('staff page', () => {
     await checkA11y(page, 'staff invitation sent');
     await screenshot(page, 'staff-invited');
 
-    // resend right away: 429 with Retry-After, said in minutes next to the invitation
-    await latest.getByRole('button', { name: /Resend/ }).click();
-    await latest.locator('.field-error').filter({ hasText: /resend it in about 10 minutes/ }).waitFor();
+    // resend right away: unavailable before pressing (resend_available_at), the time beside it,
+    // and what to check first beside "Email sent"
+    const resends = apiCalls(/\/resend$/).length;
+    await assertBlocked(page, latest.getByRole('button', { name: /Resend/ }), /^Resend possible at \d{1,2}:\d\d\s?[AP]M\.$/, 'resend within the cooldown');
+    assert.equal(apiCalls(/\/resend$/).length, resends, 'no resend was asked for');
+    await latest.getByText('Not arrived? Ask them to check their spam folder and that the address above is right.').waitFor();
 
     // revoke asks first; Keep it backs out
     await latest.getByRole('button', { name: /Revoke/ }).click();
@@ -821,11 +824,9 @@ describe('staff page', () => {
     Object.assign(inv, { delivery: 'queued', delivery_error: '451 4.7.1 greylisted, try later', next_attempt_at: Math.floor(Date.now() / 1000) + 600 });
     await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
     await latest.getByText(/Delivery delayed: the mail server said “451 4\.7\.1 greylisted, try later”\. Next try /).waitFor();
-    // the cooldown refuses a resend: not "sent very recently" while nothing was delivered
-    await latest.getByRole('button', { name: /Resend/ }).click();
-    const refusal = latest.locator('.field-error');
-    await refusal.filter({ hasText: /has not been delivered yet: the mail server said “451 4\.7\.1 greylisted, try later”.*resend it in about/ }).waitFor();
-    assert.doesNotMatch(await refusal.textContent(), /sent very recently/);
+    // the cooldown: resend unavailable before pressing, with its time; no "Not arrived?" while queued
+    await assertBlocked(page, latest.getByRole('button', { name: /Resend/ }), /^Resend possible at /, 'resend of a delayed email within the cooldown');
+    assert.equal(await latest.locator('.not-arrived').count(), 0, 'nothing to check while the email has not gone');
     // the send limit reached: no resend button
     Object.assign(inv, { delivery: 'sent', delivery_error: null, next_attempt_at: null, send_count: server.settings().max_sends_per_invitation });
     await pickClient(page, 'Ibrahim', /Ibrahim, Casey/);
@@ -1094,11 +1095,17 @@ describe('staff page', () => {
     await latest.getByText('Sent, waiting for a reply').waitFor({ timeout: 10000 });
     const inv = server.latestInvitation(14);
     server.ageSent(inv.id, 3600);
+    // back to the window: the open client is checked (unaudited), the view read again
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await waitUnblocked(page, '#inv-' + inv.id + '-resend');
     await latest.getByRole('button', { name: /Resend/ }).click();
     await page.locator('#status').filter({ hasText: 'A new invitation email' }).waitFor();
     await latest.getByText('(sent 2 times)').waitFor({ timeout: 10000 });
 
-    // someone else revoked it meanwhile
+    // someone else revoked it meanwhile (once the new email's cooldown is over)
+    server.ageSent(inv.id, 3600);
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await waitUnblocked(page, '#inv-' + inv.id + '-resend');
     server.invitations.get(inv.id).status = 'revoked';
     await latest.getByRole('button', { name: /Resend/ }).click();
     await page.locator('.inv-item .field-error').filter({ hasText: 'already been answered or closed' }).waitFor();
@@ -1409,7 +1416,26 @@ describe('staff page', () => {
     await checkA11y(page, 'staff declined');
     await screenshot(page, 'staff-declined');
 
-    await page.getByRole('button', { name: 'Undo client declined' }).click();
+    // undo erases the note: asked first, naming it, with the focus on Keep; Escape and Keep back out
+    const deletes = () => apiCalls(/^DELETE \/portal-manager\/api\/clients\/\d+\/declined$/).length;
+    const before = deletes();
+    const undo = page.getByRole('button', { name: 'Undo client declined', exact: true });
+    await undo.click();
+    const question = page.locator('#declined-undo-question');
+    await question.filter({ hasText: /^Undo client declined\? The note recorded on .*\d.* will be removed: “Prefers phone calls\.”$/ }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'declined-undo-no', 'focus on Keep it');
+    await page.keyboard.press('Enter');
+    assert.equal(await question.isVisible(), false, 'Keep it closes the question');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'declined-undo', 'back on Undo');
+    await page.keyboard.press('Enter');
+    await question.waitFor();
+    await page.keyboard.press('Escape');
+    assert.equal(await question.isVisible(), false, 'Escape closes the question');
+    assert.equal(deletes(), before, 'nothing undone yet');
+    await page.getByText('Note: Prefers phone calls.').waitFor();
+    await checkA11y(page, 'staff undo declined asked');
+    await undo.click();
+    await page.getByRole('button', { name: /^Undo client declined for .* now$/ }).click();
     await page.getByRole('button', { name: 'client declined', exact: true }).waitFor();
     assert.equal(await page.locator('#client-status').textContent(), 'Not invited yet');
     const del = apiCalls(/^DELETE \/portal-manager\/api\/clients\/\d+\/declined$/).at(-1);
@@ -1446,7 +1472,7 @@ describe('staff page', () => {
     const context = await browser.newContext({ viewport: DESKTOP, httpCredentials: { username: 'clin1', password: 'pw' } });
     const page = await watchedPage(context);
     await page.goto(server.baseURL + '/portal-manager/');
-    await page.getByRole('alert').filter({ hasText: 'Ask your portal administrator for access' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Your access to the Client Portal Manager is not set up or was turned off. Ask the practice’s portal champion or IT contact.' }).waitFor();
     assert.equal(await page.getByRole('combobox', { name: 'Client' }).isDisabled(), true);
     await checkA11y(page, 'staff not_staff');
     assertNoProblems(page);
@@ -1728,6 +1754,154 @@ describe('staff page', () => {
     await assertNoHorizontalScroll(page);
     await checkA11y(page, 'staff 360px');
     await screenshot(page, 'staff-360');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+});
+
+// What a clinician with a caseload met in a day's use (the report of 2026-12-07).
+describe('staff page: a day with a caseload', () => {
+  const client = (first, last) => [...server.clients.values()].find((x) => x.first_name === first && x.last_name === last);
+  // nothing of the client left anywhere on the page (the hidden panel included)
+  const shownNothingOf = async (page, c) => {
+    const text = await page.evaluate(() => document.body.innerText + ' ' + [...document.querySelectorAll('input')].map((i) => i.value).join(' '));
+    for (const bit of [c.first_name, c.last_name, c.email, c.date_of_birth]) {
+      assert.ok(!text.includes(bit), 'nothing of the client is left on screen: ' + bit);
+    }
+    const hidden = await page.locator('#client-panel').evaluate((el) => el.textContent);
+    assert.ok(!hidden.includes(c.last_name), 'nor in the hidden panel');
+  };
+
+  test('a client taken off the caseload: an action\'s 404 says so and clears the panel; coming back to the window shows it without an action', async () => {
+    const c = client('Casey', 'Garcia');
+    const page = await staffPage({ user: 'clin1' });
+    try {
+      await pickClient(page, 'Garcia', /Garcia, Casey/);
+      server.clients.delete(c.id);               // portal-manager-admin staff revoke: a 404 from now on
+      await page.getByRole('button', { name: 'client declined', exact: true }).click();
+      await page.getByLabel('Note (optional)').fill('Called; prefers paper.');
+      await page.getByRole('button', { name: 'Record client declined' }).click();
+      const gone = page.getByRole('alert').filter({ hasText: /^This client is no longer available to you: they left your caseload or were removed, or you no longer have access to them\./ });
+      await gone.waitFor();
+      assert.equal(await page.locator('#client-panel').isVisible(), false, 'the client panel is closed');
+      assert.equal(await page.getByText('There is no client with this id.').count(), 0, 'not the API\'s words');
+      await shownNothingOf(page, c);
+      await page.locator('#status').filter({ hasText: 'no longer available to you' }).waitFor();
+      await checkA11y(page, 'staff client gone');
+
+      // again, with no action: back to the window, the open client is checked (unaudited status)
+      server.clients.set(c.id, c);
+      await pickClient(page, 'Garcia', /Garcia, Casey/);
+      assert.equal(await gone.isVisible(), false, 'choosing a client takes the notice away');
+      server.clients.delete(c.id);
+      const checks = apiCalls(new RegExp('^GET /portal-manager/api/clients/' + c.id + '/status$')).length;
+      await page.evaluate(() => { window.dispatchEvent(new Event('focus')); });
+      await gone.waitFor();
+      assert.ok(apiCalls(new RegExp('^GET /portal-manager/api/clients/' + c.id + '/status$')).length > checks, 'the status was asked');
+      await shownNothingOf(page, c);
+
+      // a discharge by the roster shows the same way (visibility, not only focus)
+      server.clients.set(c.id, c);
+      await pickClient(page, 'Garcia', /Garcia, Casey/);
+      c.active = false;
+      await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+      await page.locator('#client-discharged:not([hidden])').waitFor();
+      assertNoProblems(page);
+    } finally {
+      server.clients.set(c.id, c);
+      c.active = true;
+      await page.context().close();
+    }
+  });
+
+  test('access turned off while working (403 not_staff): words for that, the panel cleared; 401 warns that typed text is lost', async () => {
+    const c = client('Drew', 'Garcia');
+    const page = await staffPage({ user: 'clin1' });
+    await pickClient(page, 'Garcia', /Garcia, Drew/);
+    await page.getByRole('button', { name: 'invite client representative' }).click();
+    await page.getByLabel('E-mail:').fill('rita.rep@example.org');
+    await page.getByLabel('First name:').fill('Rita');
+    await page.getByLabel('Last name:').fill('Garcia');
+    server.inject({ method: 'POST', path: /representatives$/, status: 401, body: { error: { code: 'not_authenticated', message: 'x' }, request_id: 'r' } });
+    await page.locator('#rep-form').getByRole('button', { name: INVITE_REPRESENTATIVE }).click();
+    await page.locator('#rep-form-error').filter({ hasText: /Reload the page to sign in; copy anything you typed first/ }).waitFor();
+    assert.equal(await page.getByLabel('E-mail:').inputValue(), 'rita.rep@example.org', 'what was typed stays');
+
+    server.inject({ method: 'POST', path: /representatives$/, status: 403, body: { error: { code: 'not_staff', message: 'x' }, request_id: 'r' } });
+    await page.locator('#rep-form').getByRole('button', { name: INVITE_REPRESENTATIVE }).click();
+    await page.locator('#page-error').filter({ hasText: 'Your access to the Client Portal Manager is not set up or was turned off. Ask the practice’s portal champion or IT contact.' }).waitFor();
+    assert.equal(await page.locator('#client-panel').isVisible(), false, 'the client panel is closed');
+    assert.equal(await page.getByRole('combobox', { name: 'Client' }).isDisabled(), true, 'no more searching');
+    await shownNothingOf(page, c);
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('the search box: the hint names birth dates and emails; after a choice the next name typed replaces the chosen one', async () => {
+    const page = await staffPage({ user: 'clin1' });
+    assert.equal(await page.locator('#client-search-hint').textContent(),
+      'Name, date of birth (1990-12-10 or 12/10/1990) or email, then choose from the list.');
+    await pickClient(page, 'Garcia', /Garcia, Avery/);
+    const box = page.getByRole('combobox', { name: 'Client' });
+    assert.equal(await box.inputValue(), 'Garcia, Avery');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'client-search');
+    await page.keyboard.type('Smi');
+    assert.equal(await box.inputValue(), 'Smi', 'typing replaces the chosen name');
+    await page.getByRole('option', { name: /Smith, Ann/ }).waitFor();
+    await page.getByRole('option', { name: /Smith, Ann/ }).click();
+    await page.getByRole('heading', { name: 'Ann Smith' }).waitFor();
+    await page.keyboard.type('Zo');
+    assert.equal(await box.inputValue(), 'Zo', 'also after a click on the list');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('discharged while the representative form is filled: the client is read again, the banner shows, what was typed stays', async () => {
+    const c = client('Emery', 'Garcia');
+    const page = await staffPage({ user: 'clin1' });
+    try {
+      await pickClient(page, 'Garcia', /Garcia, Emery/);
+      await page.getByRole('button', { name: 'invite client representative' }).click();
+      await page.getByLabel('E-mail:').fill('parent.garcia@example.org');
+      await page.getByLabel('First name:').fill('Pat');
+      await page.getByLabel('Last name:').fill('Garcia');
+      c.active = false;
+      await page.locator('#rep-form').getByRole('button', { name: INVITE_REPRESENTATIVE }).click();
+      await page.locator('#client-discharged:not([hidden])').waitFor();
+      await page.locator('#status').filter({ hasText: 'discharged' }).waitFor();
+      await assertBlocked(page, page.getByRole('button', { name: INVITE_CLIENT }), /discharged clients cannot be invited/, 'invite after the refused representative');
+      assert.equal(await page.locator('#rep-email').inputValue(), 'parent.garcia@example.org', 'the typed address is kept');
+      assert.equal(await page.locator('#rep-first-name').inputValue(), 'Pat');
+      assertNoProblems(page);
+    } finally {
+      c.active = true;
+      await page.context().close();
+    }
+  });
+
+  test('access reviews that could not be loaded say so, with a retry', async () => {
+    server.inject({ method: 'GET', path: /^reviews$/ });
+    const page = await staffPage({ user: 'clin1' });
+    const notice = page.locator('#reviews-failed');
+    await notice.filter({ hasText: /The list of access reviews due could not be loaded\. The portal’s database is not answering/ }).waitFor();
+    await checkA11y(page, 'staff reviews failed');
+    const gets = apiCalls(/^GET \/portal-manager\/api\/reviews$/).length;
+    await page.getByRole('button', { name: 'Try again loading the access reviews due' }).click();
+    await notice.waitFor({ state: 'hidden' });
+    assert.equal(apiCalls(/^GET \/portal-manager\/api\/reviews$/).length, gets + 1, 'asked again');
+    assertNoProblems(page);
+    await page.context().close();
+  });
+
+  test('history: counts in words that agree, colleagues by display name', async () => {
+    const c = client('Blake', 'Evans');
+    assert.equal((await server.staffRequest('POST', 'clients/' + c.id + '/invitations', undefined, 'admin')).status, 201);
+    const page = await staffPage({ user: 'clin1' });
+    await pickClient(page, 'Evans', /Evans, Blake/);
+    await page.getByRole('button', { name: 'Show this client\'s history' }).click();
+    await page.locator('#status').filter({ hasText: /^1 email and 1 history entry shown\.$/ }).waitFor();
+    const who = await page.locator('#history-body tr td:nth-child(2)').allTextContents();
+    assert.deepEqual(who, ['Ada Admin'], 'the display name, as elsewhere on the page');
     assertNoProblems(page);
     await page.context().close();
   });

@@ -231,6 +231,10 @@ export async function startFakeServer(options = {}) {
       created_at: iso(inv.created_at), created_by: inv.created_by, created_by_name: USERS[inv.created_by]?.display_name || null,
       sent_at: iso(inv.sent_at), expires_at: iso(inv.expires_at), responded_at: iso(inv.responded_at), send_count: inv.send_count,
       next_attempt_at: inv.delivery === 'queued' && inv.next_attempt_at ? iso(inv.next_attempt_at) : null,
+      // like the module: while the resend cooldown after the last email runs (the stand-in
+      // counts it from sent_at, as its resend does), when it ends; else null
+      resend_available_at: inv.status === 'pending' && !isExpired(inv) && inv.sent_at
+        && inv.sent_at + opts.resendCooldownSec > now() ? iso(inv.sent_at + opts.resendCooldownSec) : null,
     };
   }
 
@@ -644,6 +648,25 @@ export async function startFakeServer(options = {}) {
       clientViews.push(view.id);
       return [200, view, { ETag: viewTag(view) }];
     }
+    // the History: the client's emails and audit entries (the stand-in's are made from its
+    // invitations: an email and an invitation.create row each, newest first)
+    if ((m = /^clients\/(\d+)\/(emails|audit)$/.exec(route)) && method === 'GET') {
+      const c = getClient(m[1]);
+      const invs = [...invitations.values()].filter((i) => i.client_id === c.id && i.kind === 'invite')
+        .sort((a, b) => b.id - a.id);
+      if (m[2] === 'emails') {
+        return [200, { entries: invs.map((i) => ({
+          id: i.id, created_at: iso(i.created_at), to: i.email,
+          kind: i.representative_id ? 'representative_invitation' : 'client_invitation',
+          status: i.delivery === 'queued' || !i.delivery ? 'queued' : i.delivery, last_error: i.delivery_error, bounce: null,
+        })), next_cursor: null }];
+      }
+      return [200, { entries: invs.map((i) => ({
+        id: i.id, at: iso(i.created_at), username: i.created_by,
+        display_name: USERS[i.created_by]?.display_name || null, action: 'invitation.create',
+        object_id: i.id, result: 'ok', detail: null, request_id: 'fake',
+      })), next_cursor: null }];
+    }
     // like the module: the page's refresh, unaudited, 304 while the view is unchanged
     if ((m = /^clients\/(\d+)\/status$/.exec(route)) && method === 'GET') {
       const view = clientView(getClient(m[1]));
@@ -740,6 +763,7 @@ export async function startFakeServer(options = {}) {
       const b = body || {};
       for (const k of Object.keys(b)) if (!['email', 'first_name', 'last_name', 'relationship', 'preferred_language', 'scopes', 'starts_at', 'ends_at'].includes(k)) fail(400, 'unknown_field', 'Unknown field ' + k, k);
       const access = checkAccess(b, { scopes: SCOPES, starts_at: null, ends_at: null });
+      if (c.active === false) fail(409, 'client_discharged', 'The client was discharged.');   // as the module
       const email = typeof b.email === 'string' ? b.email.trim() : '';
       if (!EMAIL_RE.test(email)) fail(422, 'invalid_email', 'The email address is not valid.', 'email');
       if (!b.first_name || !String(b.first_name).trim()) fail(422, 'invalid_name', 'First name is required.', 'first_name');
