@@ -1840,7 +1840,7 @@ describe('staff page: a day with a caseload', () => {
   test('the search box: the hint names birth dates and emails; after a choice the next name typed replaces the chosen one', async () => {
     const page = await staffPage({ user: 'clin1' });
     assert.equal(await page.locator('#client-search-hint').textContent(),
-      'Name, date of birth (1990-12-10 or 12/10/1990) or email, then choose from the list.');
+      'Name, date of birth (1990-12-10 or 12/10/1990), email or chart number, then choose from the list.');
     await pickClient(page, 'Garcia', /Garcia, Avery/);
     const box = page.getByRole('combobox', { name: 'Client' });
     assert.equal(await box.inputValue(), 'Garcia, Avery');
