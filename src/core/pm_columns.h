@@ -219,7 +219,7 @@ enum { PM_COLS_ROSTER_NAMED(PM_COL_NAME, PM_COL_NAME) };
     /* the grant's last day's end (a representative's days; NULL: open): once it has \
      * passed the login no longer reaches the client, though nobody ended the grant */ \
     COL(ACCOUNT_GRANT_ENDS_AT, "g.ends_at") \
-    COL(ACCOUNT_GRANT_CREATED_AT, "g.created_at") \
+    COL(ACCOUNT_GRANT_BEGAN_AT, PM_GRANT_BEGAN_AT) \
     COL(ACCOUNT_CLIENT_DOB, "c.date_of_birth") \
     COL(ACCOUNT_REVIEW_DECISION, "g.review_decision") \
     COL(ACCOUNT_REVIEW_NOTE, "g.review_note") \
@@ -263,12 +263,23 @@ enum { PM_COLS_LINKABLE(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- coming-of-age reviews (016) ----------------------------------------------------- */
 
+/* When a representative's grant g began, for the coming-of-age rules: when the
+ * invitation it was accepted from was made (the representative's latest accepted
+ * invitation answered by the grant's creation: a home grant's, or a linked one's),
+ * else (a grant another program wrote) its own creation. An invitation sent at 17
+ * and accepted at 18 gave a minor's parent access. */
+#define PM_GRANT_BEGAN_AT \
+    "coalesce((SELECT i.created_at FROM invitations i " \
+    "  WHERE i.representative_id = g.representative_id AND i.client_id = g.client_id " \
+    "    AND i.kind = 'invite' AND i.status = 'accepted' " \
+    "    AND i.responded_at <= g.created_at ORDER BY i.id DESC LIMIT 1), g.created_at)"
+
 /* PM_SQL_REVIEW_CANDIDATES, PM_SQL_GRANT_GET_VISIBLE, PM_SQL_MAJORITY_CANDIDATES: a
- * representative's open grant, its client, representative and account (whether it
- * is due is decided in C, pm_date_review_due) */
+ * representative's open grant, when it began, its client, representative and
+ * account (whether it is due is decided in C, pm_date_review_due) */
 #define PM_COLS_REVIEW(COL, LAST) \
     COL(REVIEW_GRANT_ID, "g.id") \
-    COL(REVIEW_GRANT_CREATED_AT, "g.created_at") \
+    COL(REVIEW_GRANT_BEGAN_AT, PM_GRANT_BEGAN_AT) \
     COL(REVIEW_GRANT_STATUS, "g.status") \
     COL(REVIEW_DECISION, "g.review_decision") \
     COL(REVIEW_CLIENT_ID, "c.id") \

@@ -155,6 +155,33 @@
     "(" x " IS NULL OR " CLIENT_ID_VISIBLE_TO(x) ") "
 #define OUTBOX_VIEW_CLIENT "coalesce(i.client_id, o.client_id)"
 
+/* Coming of age (pm_reviews.c): a representative's grant began while the client was
+ * a minor if, on the day it began (PM_GRANT_BEGAN_AT) in the practice's zone, the
+ * 18th birthday was still ahead. The database knows no zone, so the statements keep
+ * the grants whose client was born after the day 18 years before the UTC day two
+ * days before the grant began (a zone's day is at most one behind UTC's; a Feb 29
+ * moves a day): every grant that began before the birthday, and only those up to
+ * two days after it; pm_date_review_due decides. MINOR_AT_*(t): that date, text. */
+#define MINOR_AT_SQLITE(t) "date(" t " - 172800, 'unixepoch', '-18 years')"
+#define MINOR_AT_PGSQL(t) \
+    "to_char(to_timestamp(" t " - 172800) AT TIME ZONE 'UTC' - interval '18 years', " \
+    "        'YYYY-MM-DD')"
+#define REVIEW_BEGAN_AS_MINOR(minor_at) "c.date_of_birth > " minor_at(PM_GRANT_BEGAN_AT) " "
+#define REVIEW_CANDIDATES(minor_at) \
+    "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM \
+    " WHERE g.status = 'active' AND g.review_decision IS NULL " \
+    "  AND a.status = 'active' AND c.active = 1 " \
+    "  AND (c.date_of_birth < %s OR (c.date_of_birth = %s AND g.id > %lld)) " \
+    "  AND " REVIEW_BEGAN_AS_MINOR(minor_at) \
+    "  AND " CLIENT_VISIBLE_TO " ORDER BY c.date_of_birth DESC, g.id " \
+    "LIMIT " PM_SQL_REVIEW_PAGE_TEXT
+#define MAJORITY_CANDIDATES(minor_at) \
+    "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM \
+    " WHERE g.status = 'active' AND g.review_decision IS NULL " \
+    "  AND g.representative_id IS NOT NULL AND c.date_of_birth <= %s " \
+    "  AND " REVIEW_BEGAN_AS_MINOR(minor_at) " AND g.id > %lld " \
+    "ORDER BY g.id LIMIT " PM_SQL_MAJORITY_PAGE_TEXT
+
 /* a pending invitation that is past its expiry, or whose latest email failed; a
  * pending password reset too (a new invitation means no active account is left) */
 #define STALE_PENDING \
@@ -840,13 +867,14 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         NCOLS(PM_COLS_LINKABLE) },
 
     /* coming-of-age reviews (016): the open grants of representatives of clients born
-     * on or before the cutoff (the 18th birthday at most minor_review_days ahead) */
+     * on or before the cutoff (the 18th birthday at most minor_review_days ahead)
+     * that began while the client may have been a minor (REVIEW_BEGAN_AS_MINOR),
+     * youngest first; a page after the keyset (date of birth, grant id) — the first
+     * page's is (cutoff, 0) */
     [PM_SQL_REVIEW_CANDIDATES] = { "pm_review_candidates",
-        "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM
-        " WHERE g.status = 'active' AND g.review_decision IS NULL "
-        "  AND a.status = 'active' AND c.active = 1 AND c.date_of_birth <= %s "
-        "  AND " CLIENT_VISIBLE_TO " ORDER BY c.date_of_birth DESC, g.id LIMIT 1000",
-        NCOLS(PM_COLS_REVIEW) },
+        REVIEW_CANDIDATES(MINOR_AT_SQLITE), NCOLS(PM_COLS_REVIEW), .driver = "sqlite3" },
+    [PM_SQL_REVIEW_CANDIDATES_PGSQL] = { "pm_review_candidates_pgsql",
+        REVIEW_CANDIDATES(MINOR_AT_PGSQL), NCOLS(PM_COLS_REVIEW), .driver = "pgsql" },
     [PM_SQL_GRANT_GET_VISIBLE] = { "pm_grant_get_visible",
         "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM
         " WHERE g.id = %lld AND " CLIENT_VISIBLE_TO, NCOLS(PM_COLS_REVIEW) },
@@ -860,12 +888,13 @@ static pm_sql_stmt statements[PM_SQL_COUNT] = {
         "       reviewed_by = %s, reviewed_at = %lld, status = 'ended', ended_at = %lld, "
         "       ended_by = %s, end_reason = 'review' "
         "WHERE id = %lld AND status = 'active' AND review_decision IS NULL" },
-    /* the delivery worker, with end_representative_access_at_majority: every client */
+    /* the delivery worker, with end_representative_access_at_majority: every client
+     * who is 18 (born on or before %s), whose representative's grant began while
+     * they may have been a minor; walked by grant id (after %lld) */
     [PM_SQL_MAJORITY_CANDIDATES] = { "pm_majority_candidates",
-        "SELECT " COLUMNS(PM_COLS_REVIEW) " FROM " PM_REVIEW_FROM
-        " WHERE g.status = 'active' AND g.review_decision IS NULL "
-        "  AND g.representative_id IS NOT NULL AND c.date_of_birth <= %s "
-        "ORDER BY g.id LIMIT 500", NCOLS(PM_COLS_REVIEW) },
+        MAJORITY_CANDIDATES(MINOR_AT_SQLITE), NCOLS(PM_COLS_REVIEW), .driver = "sqlite3" },
+    [PM_SQL_MAJORITY_CANDIDATES_PGSQL] = { "pm_majority_candidates_pgsql",
+        MAJORITY_CANDIDATES(MINOR_AT_PGSQL), NCOLS(PM_COLS_REVIEW), .driver = "pgsql" },
     [PM_SQL_GRANT_END_MAJORITY] = { "pm_grant_end_majority",
         "UPDATE account_grants SET status = 'ended', ended_at = %lld, ended_by = 'system', "
         "       end_reason = 'majority' "

@@ -26,6 +26,13 @@
  * and the one that says there is more); a constant in the SQL */
 #define PM_SQL_PAGE_CAP      101
 #define PM_SQL_PAGE_CAP_TEXT "101"
+/* coming of age: the rows one PM_SQL_REVIEW_CANDIDATES / PM_SQL_MAJORITY_CANDIDATES
+ * page returns (GET /reviews lists at most PM_SQL_REVIEW_PAGE due reviews; the
+ * worker walks every page) */
+#define PM_SQL_REVIEW_PAGE        1000
+#define PM_SQL_REVIEW_PAGE_TEXT   "1000"
+#define PM_SQL_MAJORITY_PAGE      500
+#define PM_SQL_MAJORITY_PAGE_TEXT "500"
 /* the outbox screen's counts stop here (GET /admin/outbox answers it as counts_cap) */
 #define PM_OUTBOX_COUNT_CAP      100
 #define PM_OUTBOX_COUNT_CAP_TEXT "100"
@@ -172,10 +179,12 @@ typedef enum {
     PM_SQL_ACCOUNT_LOCK_ACTIVE,
     PM_SQL_ACCOUNT_LINKABLE,
     PM_SQL_REVIEW_CANDIDATES,
+    PM_SQL_REVIEW_CANDIDATES_PGSQL,
     PM_SQL_GRANT_GET_VISIBLE,
     PM_SQL_GRANT_REVIEW_KEEP,
     PM_SQL_GRANT_REVIEW_END,
     PM_SQL_MAJORITY_CANDIDATES,
+    PM_SQL_MAJORITY_CANDIDATES_PGSQL,
     PM_SQL_GRANT_END_MAJORITY,
     PM_SQL_NOTICE_STAFF,
     PM_SQL_NOTICE_LAST_AUDIT,

@@ -1,8 +1,10 @@
-/* pm_reviews.c — coming of age. A representative's grant made while the client was
- * a minor is due for review from minor_review_days before the 18th birthday (days of
- * the practice's zone) until staff keep it (with a note) or end it; optionally the
- * delivery worker ends the unreviewed ones on the birthday. Whether a grant is due
- * is pm_date_review_due's call, on rows the SQL narrows by date of birth. */
+/* pm_reviews.c — coming of age. A representative's grant that began while the client
+ * was a minor (the day its invitation was made, PM_GRANT_BEGAN_AT) is due for review
+ * from minor_review_days before the 18th birthday (days of the practice's zone) until
+ * staff keep it (with a note) or end it; optionally the delivery worker ends the
+ * unreviewed ones on the birthday. Whether a grant is due is pm_date_review_due's
+ * call, on rows the SQL narrows to within two days (it knows no zone), read page by
+ * page so that no row the SQL keeps hides another. */
 #include "pm_reviews.h"
 #include "pm_api.h"
 #include "pm_audit.h"
@@ -104,7 +106,7 @@ static int could_be_due(pm_req *q, const char *dob, long long granted)
 int pm_reviews_account_json(pm_req *q, pm_review_clock *k, const pm_row *row, json_t *a)
 {
     const char *dob = pm_row_str(row, ACCOUNT_CLIENT_DOB), *granted_on;
-    long long created = pm_row_int(row, ACCOUNT_GRANT_CREATED_AT, 0);
+    long long began = pm_row_int(row, ACCOUNT_GRANT_BEGAN_AT, 0);
     int due = 0, rc;
 
     if (pm_row_str(row, ACCOUNT_GRANT_ID)) {
@@ -116,11 +118,11 @@ int pm_reviews_account_json(pm_req *q, pm_review_clock *k, const pm_row *row, js
     if (pm_row_str(row, ACCOUNT_REP_ID) && pm_row_str(row, ACCOUNT_GRANT_ID)
         && pm_row_str(row, ACCOUNT_REVIEW_DECISION) == NULL
         && strcmp(pm_row_str(row, ACCOUNT_GRANT_STATUS), "active") == 0
-        && dob && could_be_due(q, dob, created)) {
+        && dob && could_be_due(q, dob, began)) {
         if ((rc = pm_review_clock_load(q, k)) != PM_NEXT) {
             return rc;
         }
-        granted_on = k->loaded ? pm_locale_day_of(q->r->pool, created, k->zone) : NULL;
+        granted_on = k->loaded ? pm_locale_day_of(q->r->pool, began, k->zone) : NULL;
         due = k->loaded && pm_date_review_due(dob, granted_on, k->today, k->review_days);
     }
     pm_json_set_bool(a, "review_due", due);
@@ -141,7 +143,7 @@ static int review_cutoff(const pm_review_clock *k, char out[11])
 
 static int row_due(apr_pool_t *p, const pm_review_clock *k, const pm_row *row)
 {
-    const char *granted_on = pm_locale_day_of(p, pm_row_int(row, REVIEW_GRANT_CREATED_AT, 0),
+    const char *granted_on = pm_locale_day_of(p, pm_row_int(row, REVIEW_GRANT_BEGAN_AT, 0),
                                               k->zone);
 
     return pm_date_review_due(pm_row_str(row, REVIEW_CLIENT_DOB), granted_on, k->today,
@@ -175,13 +177,39 @@ static json_t *review_item_json(apr_pool_t *p, const pm_review_clock *k, const p
     return o;
 }
 
+/* The due reviews among the caseload's candidates, youngest first, at most
+ * PM_SQL_REVIEW_PAGE: page after page while a full page leaves room. */
+static int list_due(pm_req *q, const pm_review_clock *k, const char *cutoff, json_t *list)
+{
+    pm_sql_id sql = pm_db_is_pgsql(q->db) ? PM_SQL_REVIEW_CANDIDATES_PGSQL
+                                          : PM_SQL_REVIEW_CANDIDATES;
+    const char *dob = cutoff, *after = "0";
+    apr_array_header_t *rows;
+    int i;
+
+    do {
+        if (pm_db_select(q->db, sql, &rows, dob, dob, after, q->staff->username,
+                         q->staff->username) != APR_SUCCESS) {
+            return 0;
+        }
+        for (i = 0; i < rows->nelts && json_array_size(list) < PM_SQL_REVIEW_PAGE; i++) {
+            const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+            if (row_due(q->r->pool, k, row)) {
+                json_array_append_new(list, review_item_json(q->r->pool, k, row));
+            }
+            dob = pm_row_str(row, REVIEW_CLIENT_DOB);
+            after = pm_row_str(row, REVIEW_GRANT_ID);
+        }
+    } while (rows->nelts == PM_SQL_REVIEW_PAGE && json_array_size(list) < PM_SQL_REVIEW_PAGE);
+    return 1;
+}
+
 int pm_api_reviews_list(pm_req *q)
 {
     pm_review_clock k = { 0 };
-    apr_array_header_t *rows;
     char cutoff[11];
     json_t *doc, *list;
-    int rc, i;
+    int rc;
 
     if ((rc = pm_review_clock_load(q, &k)) != PM_NEXT) {
         return rc;
@@ -189,16 +217,10 @@ int pm_api_reviews_list(pm_req *q)
     if (!k.loaded || !review_cutoff(&k, cutoff)) {
         return pm_http_db_unavailable(q);
     }
-    if (pm_db_select(q->db, PM_SQL_REVIEW_CANDIDATES, &rows, cutoff, q->staff->username,
-                     q->staff->username) != APR_SUCCESS) {
-        return pm_http_db_unavailable(q);
-    }
     list = json_array();
-    for (i = 0; i < rows->nelts; i++) {
-        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        if (row_due(q->r->pool, &k, row)) {
-            json_array_append_new(list, review_item_json(q->r->pool, &k, row));
-        }
+    if (!list_due(q, &k, cutoff, list)) {
+        json_decref(list);
+        return pm_http_db_unavailable(q);
     }
     doc = pm_json_object(q->r->pool);
     pm_json_set_int(doc, "count", (long long)json_array_size(list));
@@ -333,32 +355,48 @@ static void end_at_majority(server_rec *s, pm_db *db, apr_pool_t *p, const pm_re
                  "grant %s ended: its client turned 18 and nobody reviewed it", gid);
 }
 
+/* Has this candidate's client turned 18, and did its grant begin before that? */
+static int ends_at_majority(apr_pool_t *p, const pm_review_clock *k, const pm_row *row)
+{
+    const char *granted_on = pm_locale_day_of(p, pm_row_int(row, REVIEW_GRANT_BEGAN_AT, 0),
+                                              k->zone);
+    char adult[11];
+
+    return granted_on && pm_date_birthday(pm_row_str(row, REVIEW_CLIENT_DOB), 18, adult)
+           && strcmp(adult, granted_on) > 0 && strcmp(adult, k->today) <= 0;
+}
+
 static void sweep(server_rec *s, pm_db *db, apr_pool_t *p)
 {
+    pm_sql_id sql = pm_db_is_pgsql(db) ? PM_SQL_MAJORITY_CANDIDATES_PGSQL
+                                       : PM_SQL_MAJORITY_CANDIDATES;
     pm_settings st;
     pm_review_clock k = { 0 };
     apr_array_header_t *rows;
-    char cutoff[11], adult[11];
+    char cutoff[11];
     long long now = apr_time_sec(apr_time_now());
-    const char *granted_on;
+    const char *after = "0";
     int i;
 
     if (pm_settings_load(db, p, &st) != APR_SUCCESS || !st.end_access_at_majority) {
         return;
     }
     clock_from(p, &st, now, &k);
-    if (!k.loaded || !pm_date_birthday(k.today, -18, cutoff)
-        || pm_db_select(db, PM_SQL_MAJORITY_CANDIDATES, &rows, cutoff) != APR_SUCCESS) {
+    if (!k.loaded || !pm_date_birthday(k.today, -18, cutoff)) {
         return;
     }
-    for (i = 0; i < rows->nelts; i++) {
-        const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
-        granted_on = pm_locale_day_of(p, pm_row_int(row, REVIEW_GRANT_CREATED_AT, 0), k.zone);
-        if (granted_on && pm_date_birthday(pm_row_str(row, REVIEW_CLIENT_DOB), 18, adult)
-            && strcmp(adult, granted_on) > 0 && strcmp(adult, k.today) <= 0) {
-            end_at_majority(s, db, p, &k, row, now);
+    do {
+        if (pm_db_select(db, sql, &rows, cutoff, after) != APR_SUCCESS) {
+            return;
         }
-    }
+        for (i = 0; i < rows->nelts; i++) {
+            const pm_row *row = &APR_ARRAY_IDX(rows, i, pm_row);
+            if (ends_at_majority(p, &k, row)) {
+                end_at_majority(s, db, p, &k, row, now);
+            }
+            after = pm_row_str(row, REVIEW_GRANT_ID);
+        }
+    } while (rows->nelts == PM_SQL_MAJORITY_PAGE);
 }
 
 void pm_reviews_majority_sweep(server_rec *s, apr_pool_t *pool)
