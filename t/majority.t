@@ -45,9 +45,11 @@ sub invite_rep {                # (representative id, token)
                                     relationship => 'parent' }), 201, "representative $n");
     return ($d->{representative}{id}, scalar next_token($email));
 }
-sub backdate_invitation {       # as if staff had sent it $days days ago
+sub backdate_invitation {       # as if staff had added the representative $days days ago
     my ($rep, $days) = @_;
     tdb()->do('UPDATE invitations SET created_at = created_at - ? WHERE representative_id = ?',
+              undef, $days * 86400, $rep);
+    tdb()->do('UPDATE representatives SET created_at = created_at - ? WHERE id = ?',
               undef, $days * 86400, $rep);
 }
 sub accept_as {
@@ -124,7 +126,6 @@ my ($adult2, $adult2_user, $adult2_grant) = client_rep_grant(dob_turning_18_in(-
 ok(review_due($late, $late_user), 'invited at 17, accepted at 18: the access is due for review');
 ok(review_due($twin, $parent_user), 'and a login joined to that client at 18 the same way');
 ok(!review_due($adult2, $adult2_user), 'invited and accepted after the 18th birthday: not due');
-ok(!review_due($adult, "major.spouse.$$.1"), 'a grant made a day after the 18th birthday: not due');
 
 # --- GET /reviews: no due review behind 1000 that are not -----------------------------------------------
 {

@@ -263,16 +263,20 @@ enum { PM_COLS_LINKABLE(PM_COL_NAME, PM_COL_NAME) };
 
 /* ---- coming-of-age reviews (016) ----------------------------------------------------- */
 
-/* When a representative's grant g began, for the coming-of-age rules: when the
- * invitation it was accepted from was made (the representative's latest accepted
- * invitation answered by the grant's creation: a home grant's, or a linked one's),
- * else (a grant another program wrote) its own creation. An invitation sent at 17
- * and accepted at 18 gave a minor's parent access. */
+/* When a representative's grant g (its representative r) began, for the coming-of-age
+ * rules: when the invitation it was accepted from was made (the representative's
+ * latest accepted invitation answered by the grant's creation: a home grant's, or a
+ * linked one's; one made before the representative was is not theirs), else (a grant
+ * another program wrote) its own creation. An invitation sent at 17 and accepted at
+ * 18 gave a minor's parent access. Never before PM_GRANT_BEGAN_FLOOR. */
 #define PM_GRANT_BEGAN_AT \
     "coalesce((SELECT i.created_at FROM invitations i " \
     "  WHERE i.representative_id = g.representative_id AND i.client_id = g.client_id " \
     "    AND i.kind = 'invite' AND i.status = 'accepted' " \
-    "    AND i.responded_at <= g.created_at ORDER BY i.id DESC LIMIT 1), g.created_at)"
+    "    AND i.responded_at <= g.created_at AND i.created_at >= r.created_at " \
+    "  ORDER BY i.id DESC LIMIT 1), g.created_at)"
+#define PM_GRANT_BEGAN_FLOOR \
+    "CASE WHEN r.created_at < g.created_at THEN r.created_at ELSE g.created_at END"
 
 /* PM_SQL_REVIEW_CANDIDATES, PM_SQL_GRANT_GET_VISIBLE, PM_SQL_MAJORITY_CANDIDATES: a
  * representative's open grant, when it began, its client, representative and
