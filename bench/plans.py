@@ -1,7 +1,8 @@
 """bench/plans.py DRIVER TARGET < statements (label TAB driver TAB sql, from bench/print-sql.c)
 
-For the client list statements (and the client view and audit trail): the query plan
-for a first page and a later page, and the time of the real query.
+For the client list statements (and the client view and audit trail, and with
+bench/reviews-seed the coming-of-age candidates): the query plan for a first page and a
+later page, and the time of the real query.
   sqlite3 TARGET=file: EXPLAIN QUERY PLAN with ? placeholders (what the module's
           prepared statement gets), then the query with literal values, timed by the
           sqlite3 shell (the system libsqlite3, as apr_dbd_sqlite3 uses).
@@ -10,6 +11,7 @@ for a first page and a later page, and the time of the real query.
 BENCH_Q (default smi) is the one-word search, BENCH_Q_WORDS (default "smith j")
 the two-word one; their ICU lookup keys come from bench/print-sql.c.
 """
+import datetime
 import os
 import re
 import subprocess
@@ -57,6 +59,18 @@ CASES = {
     'pm_client_get_visible': [("client 4242", ['4242', "'admin'", "'admin'"])],
     'pm_audit_by_client': [("client 4242", ['4242', '9223372036854775807', '51'])],
 }
+# the coming-of-age statements (with bench/reviews-seed's representatives): the
+# worker's first page (born 18 years ago or earlier, after grant 0) and GET /reviews's
+# (the 18th birthday at most 30 days ahead) for admin and for clin1's caseload
+TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+ADULT = f"'{TODAY.year - 18:04d}-{TODAY:%m-%d}'".replace('-02-29', '-03-01')
+AHEAD = TODAY + datetime.timedelta(days=30)
+DUE = f"'{AHEAD.year - 18:04d}-{AHEAD:%m-%d}'".replace('-02-29', '-03-01')
+CASES['pm_majority_candidates'] = [("sweep, first page", [ADULT, '0'])]
+CASES['pm_review_candidates'] = [("admin, first page", [DUE, DUE, '0', "'admin'", "'admin'"]),
+                                 ("clin1, first page", [DUE, DUE, '0', "'clin1'", "'clin1'"])]
+for name in ('pm_majority_candidates', 'pm_review_candidates'):
+    CASES[name + '_pgsql'] = CASES[name]
 # PostgreSQL's forms of the name and caseload searches (pm_sql.c says why they differ) take
 # the same values
 for name in ('pm_client_search_word_all', 'pm_client_search_words_all', 'pm_client_list_mine',
