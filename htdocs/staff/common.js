@@ -303,11 +303,14 @@ function initToast() {
 // module scripts run once the page is parsed: the toast is there
 initToast();
 
+let announceTimer = null;
 export function announce(text) {
   const region = $('status');
   region.textContent = '';
-  // A fresh text node each time so repeated messages are announced again.
-  setTimeout(() => { region.textContent = text; }, 50);
+  // A fresh text node each time so repeated messages are announced again; one still
+  // waiting is dropped (a client who just went must not be announced after it).
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => { region.textContent = text; }, 50);
   const el = $('toast');
   if (!el) return;
   initToast();

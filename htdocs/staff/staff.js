@@ -501,11 +501,25 @@ function clearClient() {
   combo.chosen = '';
 }
 
+// The search's list and any search still on its way, dropped: a late answer must not
+// show the names of a client who just went.
+function dropSearchResults() {
+  clearTimeout(combo.timer);
+  combo.timer = null;
+  combo.seq += 1;
+  if (combo.controller) combo.controller.abort();
+  combo.pending = false;
+  combo.items = [];
+  combo.list.replaceChildren();
+  setExpanded(false);
+}
+
 // The open client answered 404 (to a refresh, a check or an action): taken off this
 // user's caseload, or removed. Said once, where the panel was.
 function clientGone() {
   const hadFocus = $('client-panel').contains(document.activeElement);
   clearClient();
+  dropSearchResults();
   $('client-gone').textContent = CLIENT_GONE;
   $('client-gone').hidden = false;
   $('no-client').hidden = false;
@@ -516,6 +530,7 @@ function clientGone() {
 // 403 not_staff: this sign-in may no longer use the page (staff disable, or never set up).
 function accessTurnedOff() {
   clearClient();
+  dropSearchResults();
   $('client-gone').hidden = true;
   $('no-client').hidden = true;
   $('reviews').hidden = true;
