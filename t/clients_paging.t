@@ -63,7 +63,7 @@ sub expected_search {
 for my $user (qw(clin1 clin2 admin)) {
     my @want = expected_ids($user);
     cmp_ok(scalar @want, '>=', 5, "$user sees some clients");
-    for my $limit (1 .. @want + 1, 50, 100) {
+    for my $limit (grep { $_ <= 100 } 1 .. @want + 1, 50, 100) {   # 100: the most a page holds
         walk_ok($user, $limit, undef, \@want);
     }
 }

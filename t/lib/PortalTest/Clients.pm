@@ -21,7 +21,7 @@ use PortalTest;
 our @EXPORT = qw(
     client_row client_rows snapshot unchanged_ok audit_mark audit_since audit_row_ok audit_chain_problems
     own_origin visible_client_ids expected_ids sort_clients walk_list list_path list_clients
-    invitation_rows q_url
+    invitation_rows q_url whole_list
 );
 
 # One clients row as a hash (column => value), or undef.
@@ -221,6 +221,23 @@ sub list_path {
 # list_clients(USER, q => Q, limit => N, cursor => C): one page of the Client dropdown.
 # A search goes in the body of POST /clients/search (never in a URL); without q it is
 # GET /clients?limit=&cursor=.
+# The whole unsearched list as USER sees it, page after page of 100 (other files leave
+# clients behind: the suite can hold more than one page), as { clients => [...] }; each
+# page answered 200 as JSON, else a failed check and what was read so far.
+sub whole_list {
+    my ($user) = @_;
+    my (@rows, $cursor);
+    for (1 .. 50) {
+        my $r = staff(GET => list_path(limit => 100, (defined $cursor ? (cursor => $cursor) : ())), user => $user);
+        my $data = $r->code == 200 ? PortalTest::decode_json_body($r) : undef;
+        Test::More::ok($data, "$user: the whole list, page " . ($_)) or last;
+        push @rows, @{ $data->{clients} || [] };
+        $cursor = $data->{next_cursor};
+        last unless defined $cursor;
+    }
+    return { clients => \@rows };
+}
+
 sub list_clients {
     my ($user, %p) = @_;
     return staff(GET => list_path(%p), user => $user) unless defined $p{q};
