@@ -577,6 +577,9 @@ static apr_status_t settle_held(roster_sync *s)
 {
     int i, j, any = 0;
 
+    if (s->held->nelts == 0) {
+        return APR_SUCCESS;
+    }
     for (i = 0; i < s->held->nelts; i++) {
         const held_entry *h = &APR_ARRAY_IDX(s->held, i, held_entry);
         int before = s->res->errors->nelts;

@@ -244,7 +244,8 @@ static pm_send_result send_mail(notice_run *run, const pm_row *staff, const noti
     return run->smtp ? pm_smtp_send(run->smtp, run->p, &m, error) : PM_SEND_RELAY_DOWN;
 }
 
-/* The slot of a person whose address was refused (their current address), or NULL. */
+/* The slot of a person whose current address was refused, or -1 (a changed address
+ * frees the slot). */
 static int refused_slot(const char *user, const char *email)
 {
     int i;
@@ -282,8 +283,6 @@ static void note_refused(notice_run *run, const pm_row *staff, const char *error
         if (i == REFUSED_SLOTS) {
             i = 0;                               /* all taken: the first one's goes */
         }
-    }
-    if (first) {
         apr_cpystrn(refused[i].user, user, sizeof(refused[i].user));
         apr_cpystrn(refused[i].email, email ? email : "", sizeof(refused[i].email));
         refused[i].delay = REFUSED_FIRST;
