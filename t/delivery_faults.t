@@ -32,6 +32,7 @@ use PortalTest qw(decode_json_body parse_mail expect_log_ids);
 use PortalTest::Env ();
 use PortalTest::Delivery qw(wait_until new_client smtp_commands);
 use PortalTest::Standalone;
+use File::Path ();
 
 # the relay is down on purpose (PM00335)
 expect_log_ids(qw(PM00335));
@@ -39,6 +40,73 @@ expect_log_ids(qw(PM00335));
 # PM_FAULT_CASES=kill9,graceful,lease,kill9instance,relaydown,reuse,spread,parallel runs only those cases (default: all)
 my %ONLY = map { $_ => 1 } split /,/, $ENV{PM_FAULT_CASES} // '';
 sub want { return !%ONLY || $ONLY{ $_[0] } }
+
+# Without PM_FAULT_CASES the cases run side by side, PM_FAULT_JOBS (default 3) at a time,
+# longest first: each is this file again with PM_FAULT_CASES naming it alone, on its own
+# httpd, database (file or schema, named by its pid) and relay. A case spends most of its
+# time waiting on a slow relay; one after the other they took 166 of the suite's 713 s.
+# Every check a case makes is replayed here as this file's own, with its diagnostics,
+# and each case must also end with its whole plan run (a case that died fails here).
+my @CASES = qw(graceful lease kill9instance parallel kill9 relaydown spread reuse);
+if (!%ONLY && ($ENV{PM_FAULT_JOBS} // 3) > 1) {
+    run_cases_side_by_side($ENV{PM_FAULT_JOBS} // 3);
+    done_testing();
+    exit 0;
+}
+
+sub run_cases_side_by_side {
+    my ($jobs) = @_;
+    my $dir = PortalTest::Env::runtime_dir() . "/delivery_faults-$$";
+    File::Path::make_path($dir);
+    local $ENV{PERL5LIB} = join ':', grep { !ref } @INC;
+    my (%running, %status);
+    my @queue = @CASES;
+    while (@queue || %running) {
+        while (@queue && keys %running < $jobs) {
+            my $case = shift @queue;
+            my $pid = fork // die "fork: $!";
+            if (!$pid) {
+                $ENV{PM_FAULT_CASES} = $case;
+                open STDOUT, '>', "$dir/$case.out" or die "$dir/$case.out: $!";
+                open STDERR, '>', "$dir/$case.err" or die "$dir/$case.err: $!";
+                exec $^X, $0 or die "exec $^X $0: $!";
+            }
+            $running{$pid} = $case;
+        }
+        my $pid = waitpid(-1, 0);
+        last if $pid <= 0;
+        $status{ delete $running{$pid} } = $? if $running{$pid};
+    }
+    replay_case($_, $dir, $status{$_}) for @CASES;
+}
+
+# the TAP one case printed, as checks of this file; its diagnostics as they came
+sub replay_case {
+    my ($case, $dir, $status) = @_;
+    $status //= -1;                     # never reaped
+    my $tb = Test::More->builder;
+    my ($plan, $seen) = (undef, 0);
+    open my $out, '<', "$dir/$case.out" or return fail("$case: no output ($!)");
+    while (my $line = <$out>) {
+        chomp $line;
+        if ($line =~ /^1\.\.(\d+)/) { $plan = $1; next }
+        next unless $line =~ /^(not )?ok \d+(?: - (.*?))?(?: # skip(?:ped)?\b ?(.*))?$/i;
+        my ($not, $name, $skip) = ($1, $2 // '', $3);
+        $seen++;
+        if (defined $skip) { $tb->skip("$case: $skip"); next }
+        $tb->ok(!$not, $name);
+    }
+    if (open my $err, '<', "$dir/$case.err") {
+        local $/;
+        my $text = <$err> // '';
+        if ($text =~ /\S/) {
+            $text =~ s/^/[$case] /mg;
+            print STDERR $text =~ /\n\z/ ? $text : "$text\n";
+        }
+    }
+    ok(defined $plan && $plan == $seen && $status == 0,
+       "$case: ran to its end (exit status $status, " . ($seen) . ' of ' . ($plan // '?') . ' checks)');
+}
 
 # the recipient API's rate limits would answer 429 to this many lookups from one address
 my %NO_LIMITS = (PortalRecipientIPLimit => 0, PortalRecipientTokenLimit => 0);
