@@ -63,6 +63,7 @@ int main(int argc, char **argv)
     list = strcmp(argv[1], "list") == 0;
     if (sqlite3_open(argv[2], &db) != SQLITE_OK)
         return fail(db, "open");
+    sqlite3_busy_timeout(db, 5000);   /* a writer that has not let go yet */
     if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                      "DROP TABLE IF EXISTS bench_floor_audit;"
                      "CREATE TABLE bench_floor_audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
