@@ -18,9 +18,8 @@ struct pm_db {
     apr_dbd_t *handle;
     apr_hash_t *prepared;         /* label -> apr_dbd_prepared_t */
     pm_db_sqlite *lite;           /* SQLite through its own API, or NULL */
-    apr_dbd_transaction_t *txn;   /* apr_dbd's transaction (not with lite) */
     int in_txn;                   /* a transaction is open */
-    int txn_failed;               /* lite: a statement of it failed, so it rolls back */
+    int txn_failed;               /* a statement of it failed, so it rolls back */
     int committed;
     int gated;                    /* write_enter succeeded; write_leave is owed */
     int locking;                  /* taking SQLite's write lock at a transaction's start */
@@ -167,10 +166,13 @@ static apr_dbd_prepared_t *find_statement(pm_db *db, pm_sql_id id, const pm_sql_
     apr_dbd_prepared_t *stmt = apr_hash_get(db->prepared, st->label, APR_HASH_KEY_STRING);
 
     if (stmt == NULL && db->hooks.prepare_missing) {
-        return prepare_now(db, id, st);
+        stmt = prepare_now(db, id, st);
+    }
+    else if (stmt == NULL) {
+        pm_db_report(db, PM_DB_EV_MISSING, st->label, NULL);
     }
     if (stmt == NULL) {
-        pm_db_report(db, PM_DB_EV_MISSING, st->label, NULL);
+        db->txn_failed = db->in_txn;   /* a failed prepare ends PostgreSQL's transaction too */
     }
     return stmt;
 }
@@ -186,11 +188,25 @@ static const char **collect_args(pm_db *db, const pm_sql_stmt *st, va_list ap)
     return args;
 }
 
+/* apr_dbd: a failed statement; inside a transaction, the transaction rolls back */
 static void report_failure(pm_db *db, const pm_sql_stmt *st, int rc)
 {
     const char *msg = apr_dbd_error(db->driver, db->handle, rc);
 
+    db->txn_failed = db->in_txn;
     pm_db_report(db, PM_DB_EV_FAILED, st->label, msg ? msg : "(no message)");
+}
+
+/* apr_dbd: a statement after a failed one in the same transaction fails unsent (as
+ * APR's drivers do inside their own transactions, and as SQLite's path does) */
+static int refused_after_failure(pm_db *db, const pm_sql_stmt *st)
+{
+    if (db->txn_failed) {
+        pm_db_report(db, PM_DB_EV_FAILED, st->label,
+                     "an earlier statement of this transaction failed");
+        return 1;
+    }
+    return 0;
 }
 
 apr_status_t pm_db_sink_pass(pm_db_sink *sink, int at_end)
@@ -299,7 +315,7 @@ static apr_status_t select_into(pm_db *db, pm_sql_id id, const char **args, apr_
     if (db->lite) {
         return run_lite(db, id, st, args, sink, NULL);
     }
-    if ((stmt = find_statement(db, id, st)) == NULL) {
+    if ((stmt = find_statement(db, id, st)) == NULL || refused_after_failure(db, st)) {
         return APR_EGENERAL;
     }
     rc = select_once(db, st, stmt, args, p, sink);
@@ -394,7 +410,12 @@ static void gate_leave(pm_db *db)
 static apr_status_t exec_dbd(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stmt,
                              const char **args, int *n)
 {
-    int rc = call_enter(db) == APR_SUCCESS
+    int rc;
+
+    if (refused_after_failure(db, st)) {
+        return APR_EGENERAL;
+    }
+    rc = call_enter(db) == APR_SUCCESS
              ? apr_dbd_pquery(db->driver, db->scratch, db->handle, n, stmt, st->nargs, args)
              : -1;
 
@@ -440,6 +461,17 @@ apr_status_t pm_db_exec(pm_db *db, pm_sql_id id, int *affected, ...)
     return pm_db_exec_args(db, id, affected, args);
 }
 
+/* apr_dbd: BEGIN, COMMIT or ROLLBACK as a plain statement. Not apr_dbd's
+ * transaction calls: the pgsql driver's start dereferences a NULL transaction when
+ * its BEGIN gets an error answer, as it does on a connection the server has just
+ * ended (a PostgreSQL restart): that crashed the httpd child (t/pg_restart.t). */
+static int dbd_txn_statement(pm_db *db, const char *sql)
+{
+    int n = 0;
+
+    return apr_dbd_query(db->driver, db->handle, &n, sql);
+}
+
 static apr_status_t rollback_unless_committed(void *data)
 {
     pm_db *db = data;
@@ -451,13 +483,11 @@ static apr_status_t rollback_unless_committed(void *data)
             pm_db_sqlite_rollback(db->lite, db->pool, &msg);
         }
         else {
-            apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_ROLLBACK);
-            apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+            dbd_txn_statement(db, "ROLLBACK");
         }
         call_leave(db);
         pm_db_report(db, PM_DB_EV_ROLLED_BACK, NULL, NULL);
     }
-    db->txn = NULL;
     db->in_txn = 0;
     db->txn_failed = 0;
     gate_leave(db);
@@ -472,10 +502,9 @@ static apr_status_t begin_on_connection(pm_db *db, const char **msg)
     if (db->lite) {
         return pm_db_sqlite_begin(db->lite, db->pool, db->hooks.begin_immediate, msg);
     }
-    rc = apr_dbd_transaction_start(db->driver, db->pool, db->handle, &db->txn);
+    rc = dbd_txn_statement(db, "BEGIN");
     if (rc != 0) {
         *msg = apr_dbd_error(db->driver, db->handle, rc);
-        db->txn = NULL;
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -499,7 +528,7 @@ apr_status_t pm_db_begin(pm_db *db)
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    db->txn = NULL;
+    db->txn_failed = 0;
     if (call_enter(db) == APR_SUCCESS) {
         rv = begin_on_connection(db, &msg);
     }
@@ -547,7 +576,9 @@ static apr_status_t commit_lite(pm_db *db, const char **msg)
     return APR_EGENERAL;
 }
 
-/* COMMIT on the connection; *msg says why not. */
+/* COMMIT on the connection; *msg says why not. A transaction with a failed
+ * statement rolls back instead, and says so (APR's driver rolled it back and
+ * answered success). */
 static apr_status_t commit_on_connection(pm_db *db, const char **msg)
 {
     int rc;
@@ -555,8 +586,12 @@ static apr_status_t commit_on_connection(pm_db *db, const char **msg)
     if (db->lite) {
         return commit_lite(db, msg);
     }
-    apr_dbd_transaction_mode_set(db->driver, db->txn, APR_DBD_TRANSACTION_COMMIT);
-    rc = apr_dbd_transaction_end(db->driver, db->pool, db->txn);
+    if (db->txn_failed) {
+        dbd_txn_statement(db, "ROLLBACK");
+        *msg = "rolled back: a statement of the transaction failed";
+        return APR_EGENERAL;
+    }
+    rc = dbd_txn_statement(db, "COMMIT");
     if (rc != 0) {
         *msg = apr_dbd_error(db->driver, db->handle, rc);
         return APR_EGENERAL;
@@ -580,7 +615,6 @@ apr_status_t pm_db_commit(pm_db *db)
     rv = commit_on_connection(db, &msg);
     call_leave(db);
     apr_pool_cleanup_kill(db->pool, db, rollback_unless_committed);
-    db->txn = NULL;
     db->in_txn = 0;
     db->txn_failed = 0;
     gate_leave(db);
