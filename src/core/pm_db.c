@@ -197,8 +197,8 @@ static void report_failure(pm_db *db, const pm_sql_stmt *st, int rc)
     pm_db_report(db, PM_DB_EV_FAILED, st->label, msg ? msg : "(no message)");
 }
 
-/* apr_dbd: a statement after a failed one in the same transaction fails unsent (as
- * APR's drivers do inside their own transactions, and as SQLite's path does) */
+/* A statement after a failed one in the same transaction fails unsent, on either
+ * path (as APR's drivers did inside their own transactions); the commit rolls back. */
 static int refused_after_failure(pm_db *db, const pm_sql_stmt *st)
 {
     if (db->txn_failed) {
@@ -275,9 +275,7 @@ static int select_once(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stm
     return rc;
 }
 
-/* SQLite: the statement through SQLite's API. As APR's driver did, a statement
- * after a failed one in the same transaction fails unsent, and the commit rolls
- * back. Without prepare_missing the statement must have been prepared (by label).
+/* SQLite: the statement through SQLite's API. Without prepare_missing the statement must have been prepared (by label).
  * A sink's stop is the caller's, no failure. */
 static apr_status_t run_lite(pm_db *db, pm_sql_id id, const pm_sql_stmt *st, const char **args,
                              pm_db_sink *sink, int *changes)
@@ -290,10 +288,7 @@ static apr_status_t run_lite(pm_db *db, pm_sql_id id, const pm_sql_stmt *st, con
         pm_db_report(db, PM_DB_EV_MISSING, st->label, NULL);
         return APR_EGENERAL;
     }
-    if (db->txn_failed) {
-        msg = "an earlier statement of this transaction failed";
-    }
-    else if (call_enter(db) == APR_SUCCESS) {
+    if (call_enter(db) == APR_SUCCESS) {
         rv = pm_db_sqlite_run(db->lite, id, args, db->scratch, sink, changes, &msg);
     }
     call_leave(db);
@@ -312,10 +307,13 @@ static apr_status_t select_into(pm_db *db, pm_sql_id id, const char **args, apr_
     apr_dbd_prepared_t *stmt;
     int rc;
 
+    if (refused_after_failure(db, st)) {
+        return APR_EGENERAL;
+    }
     if (db->lite) {
         return run_lite(db, id, st, args, sink, NULL);
     }
-    if ((stmt = find_statement(db, id, st)) == NULL || refused_after_failure(db, st)) {
+    if ((stmt = find_statement(db, id, st)) == NULL) {
         return APR_EGENERAL;
     }
     rc = select_once(db, st, stmt, args, p, sink);
@@ -410,12 +408,7 @@ static void gate_leave(pm_db *db)
 static apr_status_t exec_dbd(pm_db *db, const pm_sql_stmt *st, apr_dbd_prepared_t *stmt,
                              const char **args, int *n)
 {
-    int rc;
-
-    if (refused_after_failure(db, st)) {
-        return APR_EGENERAL;
-    }
-    rc = call_enter(db) == APR_SUCCESS
+    int rc = call_enter(db) == APR_SUCCESS
              ? apr_dbd_pquery(db->driver, db->scratch, db->handle, n, stmt, st->nargs, args)
              : -1;
 
@@ -434,6 +427,9 @@ apr_status_t pm_db_exec_args(pm_db *db, pm_sql_id id, int *affected, const char 
     apr_status_t rv;
     int n = 0;
 
+    if (refused_after_failure(db, st)) {
+        return APR_EGENERAL;
+    }
     if (db->lite == NULL && (stmt = find_statement(db, id, st)) == NULL) {
         return APR_EGENERAL;
     }
@@ -528,7 +524,6 @@ apr_status_t pm_db_begin(pm_db *db)
     if (gate_enter(db) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    db->txn_failed = 0;
     if (call_enter(db) == APR_SUCCESS) {
         rv = begin_on_connection(db, &msg);
     }
